@@ -1,0 +1,40 @@
+import { Command, CommanderError } from 'commander';
+import { EXIT_USAGE, isMigrateError, messageOf } from '../errors.ts';
+import { redact } from '../log/redact.ts';
+import { registerMigrationCommands } from './commands/migrations.ts';
+import { registerSandboxCommands } from './commands/sandbox.ts';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('migrate')
+    .description('Zero-downtime schema migrations for MariaDB/MySQL and PostgreSQL')
+    .option('-c, --config <file>', 'config file (default: migrate.config.{ts,js,json} in the current directory, else DATABASE_URL)')
+    .showHelpAfterError('(run "migrate --help" for the list of commands and options)')
+    .exitOverride();
+  registerMigrationCommands(program);
+  registerSandboxCommands(program);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; never throws. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      // commander already printed "error: unknown option ..." plus our hint.
+      return EXIT_USAGE;
+    }
+    if (isMigrateError(e)) {
+      process.stderr.write(redact(`error: ${e.problem}\nfix: ${e.fix}`) + '\n');
+      return e.exitCode;
+    }
+    process.stderr.write(redact(`error: unexpected failure: ${messageOf(e)}`) + '\n');
+    if (process.env['MIGRATE_DEBUG'] && e instanceof Error && e.stack) process.stderr.write(redact(e.stack) + '\n');
+    return 1;
+  }
+}

@@ -1,0 +1,55 @@
+/** The validated, resolved configuration every command works from. */
+export type Dialect = 'mysql' | 'postgres';
+
+export interface ConnectionConfig {
+  host: string;
+  port: number;
+  user: string;
+  /** Resolved from passwordEnv / passwordFile / URL; registered with redact() when loaded. */
+  password?: string;
+  database: string;
+}
+
+export type NodeRole = 'primary' | 'replica' | 'active' | 'passive';
+
+export interface NodeConfig {
+  name: string;
+  role: NodeRole;
+  host: string;
+  port: number;
+  user: string;
+  password?: string;
+}
+
+export interface WriterEndpointConfig {
+  type: 'haproxy' | 'command' | 'none';
+  /** haproxy: runtime API socket path, backend name, frontend host:port. */
+  socket?: string;
+  backend?: string;
+  host?: string;
+  port?: number;
+  /** command: run with MIGRATE_NEW_PRIMARY_HOST / _PORT in env. */
+  command?: string;
+}
+
+export interface ClusterConfig {
+  name: string;
+  flavor: 'mariadb' | 'mysql' | 'postgres';
+  topology: 'primary-replica' | 'master-master' | 'single';
+  nodes: NodeConfig[];
+  writer?: WriterEndpointConfig;
+}
+
+export interface ProjectConfig {
+  dialect: Dialect;
+  connection: ConnectionConfig;
+  /** Absolute path of the migrations directory. */
+  migrationsDir: string;
+  /** Name of our ledger table. */
+  ledgerTable: string;
+  /** knex's own ledger table to adopt history from, when the project used knex migrations. */
+  adoptKnexTable?: string;
+  clusters: ClusterConfig[];
+  /** Where the config came from, for messages (never its contents). */
+  source: string;
+}

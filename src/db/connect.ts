@@ -1,0 +1,70 @@
+import knexFactory, { type Knex } from 'knex';
+import type { ConnectionConfig, Dialect } from '../config/types.ts';
+import { connectionError, MigrateError } from '../errors.ts';
+import { redact } from '../log/redact.ts';
+
+/**
+ * Builds a knex instance for a dialect. Connections are lazy in knex, so callers that need a
+ * clear error before doing anything call verifyConnection() first.
+ */
+export function createKnex(dialect: Dialect, conn: ConnectionConfig, opts: { pool?: { min: number; max: number } } = {}): Knex {
+  return knexFactory({
+    client: dialect === 'mysql' ? 'mysql2' : 'pg',
+    connection: {
+      host: conn.host,
+      port: conn.port,
+      user: conn.user,
+      password: conn.password ?? '',
+      database: conn.database,
+      // Our SQL migrations may hold many statements in one file.
+      ...(dialect === 'mysql' ? { multipleStatements: true, connectTimeout: 5000 } : { connectionTimeoutMillis: 5000 }),
+    },
+    pool: opts.pool ?? { min: 0, max: 4 },
+    acquireConnectionTimeout: 10000,
+  });
+}
+
+/** Runs a trivial query; maps driver errors to messages that name the problem and the fix. */
+export async function verifyConnection(db: Knex, dialect: Dialect, conn: ConnectionConfig): Promise<void> {
+  try {
+    await db.raw('select 1');
+  } catch (e) {
+    throw mapConnectionError(e, dialect, conn);
+  }
+}
+
+interface DriverError {
+  code?: string;
+  errno?: number;
+  message?: string;
+}
+
+export function mapConnectionError(e: unknown, dialect: Dialect, conn: ConnectionConfig): MigrateError {
+  if (e instanceof MigrateError) return e;
+  const err = (e ?? {}) as DriverError;
+  const where = `${conn.user}@${conn.host}:${conn.port}/${conn.database}`;
+  const code = err.code ?? '';
+  const msg = redact(err.message ?? String(e));
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || /Timeout acquiring|connect ETIMEDOUT/i.test(msg)) {
+    return connectionError(
+      `Cannot reach the ${dialect === 'mysql' ? 'MySQL/MariaDB' : 'PostgreSQL'} server at ${conn.host}:${conn.port} (${code || msg}).`,
+      'Check that the server is running and that host and port in the config (or DATABASE_URL) are right.',
+      e,
+    );
+  }
+  if (code === 'ER_ACCESS_DENIED_ERROR' || code === '28P01' || code === '28000' || /password authentication failed|Access denied/i.test(msg)) {
+    return connectionError(
+      `The server at ${conn.host}:${conn.port} refused the login of user "${conn.user}" (wrong user or password).`,
+      'Check the user and the password source (passwordEnv / passwordFile / DATABASE_URL) in the config.',
+      e,
+    );
+  }
+  if (code === 'ER_BAD_DB_ERROR' || code === '3D000') {
+    return connectionError(
+      `The database "${conn.database}" does not exist on ${conn.host}:${conn.port}.`,
+      `Create it first (CREATE DATABASE ${conn.database}) or correct "database" in the config.`,
+      e,
+    );
+  }
+  return connectionError(`Could not connect as ${where}: ${msg}`, 'Check the connection settings in the config.', e);
+}

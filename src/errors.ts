@@ -1,0 +1,54 @@
+/**
+ * Every failure the tool reports is a MigrateError: it names the problem and the fix, and carries
+ * the exit code the CLI uses (2 for usage/config/connection, 1 for work that failed).
+ */
+export type ErrorKind = 'usage' | 'config' | 'connection' | 'work' | 'lock' | 'drift' | 'sandbox';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+const exitCodeByKind: Record<ErrorKind, number> = {
+  usage: EXIT_USAGE,
+  config: EXIT_USAGE,
+  connection: EXIT_USAGE,
+  work: EXIT_FAILED,
+  lock: EXIT_FAILED,
+  drift: EXIT_FAILED,
+  sandbox: EXIT_FAILED,
+};
+
+export class MigrateError extends Error {
+  readonly kind: ErrorKind;
+  readonly problem: string;
+  readonly fix: string;
+  readonly exitCode: number;
+
+  constructor(kind: ErrorKind, problem: string, fix: string, options?: { cause?: unknown }) {
+    super(`${problem} Fix: ${fix}`, options);
+    this.name = 'MigrateError';
+    this.kind = kind;
+    this.problem = problem;
+    this.fix = fix;
+    this.exitCode = exitCodeByKind[kind];
+  }
+}
+
+export const usageError = (problem: string, fix: string): MigrateError =>
+  new MigrateError('usage', problem, fix);
+export const configError = (problem: string, fix: string): MigrateError =>
+  new MigrateError('config', problem, fix);
+export const connectionError = (problem: string, fix: string, cause?: unknown): MigrateError =>
+  new MigrateError('connection', problem, fix, { cause });
+export const workError = (problem: string, fix: string, cause?: unknown): MigrateError =>
+  new MigrateError('work', problem, fix, { cause });
+
+export function isMigrateError(e: unknown): e is MigrateError {
+  return e instanceof MigrateError;
+}
+
+/** The message text of anything thrown, without assuming it is an Error. */
+export function messageOf(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
