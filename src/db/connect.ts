@@ -17,7 +17,7 @@ export function createKnex(dialect: Dialect, conn: ConnectionConfig, opts: { poo
       password: conn.password ?? '',
       database: conn.database,
       // Our SQL migrations may hold many statements in one file.
-      ...(dialect === 'mysql' ? { multipleStatements: true, connectTimeout: 5000 } : { connectionTimeoutMillis: 5000 }),
+      ...(dialect === 'mysql' ? { multipleStatements: true, connectTimeout: 5000 } : { connectionTimeoutMillis: 5000, application_name: 'migrate' }),
     },
     pool: opts.pool ?? { min: 0, max: 4 },
     acquireConnectionTimeout: 10000,

@@ -1,3 +1,115 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-// Placeholder: the migration commands (make/up/down/status) are registered here.
-export function registerMigrationCommands(_program: Command): void {}
+import { loadConfig } from '../../config/load.ts';
+import type { ProjectConfig } from '../../config/types.ts';
+import { createKnex, verifyConnection } from '../../db/connect.ts';
+import { usageError } from '../../errors.ts';
+import { consoleLogger } from '../../log/logger.ts';
+import { redactValue } from '../../log/redact.ts';
+import { convertKnexfile } from '../../migrations/knex-adopt.ts';
+import { makeMigration } from '../../migrations/make.ts';
+import { Runner } from '../../migrations/runner.ts';
+import { statusJson, statusText } from '../../migrations/status.ts';
+
+interface GlobalOpts {
+  config?: string;
+}
+
+function configPathOf(cmd: Command): string | undefined {
+  const g = cmd.optsWithGlobals<GlobalOpts>();
+  return g.config;
+}
+
+/** Loads the config, connects and checks the login before anything else; always closes knex. */
+async function withRunner<T>(cmd: Command, fn: (runner: Runner, config: ProjectConfig) => Promise<T>): Promise<T> {
+  const config = await loadConfig({ configPath: configPathOf(cmd) });
+  const db = createKnex(config.dialect, config.connection);
+  try {
+    await verifyConnection(db, config.dialect, config.connection);
+    return await fn(new Runner({ config, db, logger: consoleLogger }), config);
+  } finally {
+    await db.destroy();
+  }
+}
+
+function parseStep(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw usageError(`--step must be a whole number of at least 1 (got "${v}").`, 'Write e.g. --step 2 to revert the last two migrations.');
+  return Number(v);
+}
+
+export function registerMigrationCommands(program: Command): void {
+  program
+    .command('status')
+    .description('list applied and pending migrations, drift and missing files')
+    .option('--format <format>', 'text or json', 'text')
+    .action(async (opts: { format: string }, cmd: Command) => {
+      if (opts.format !== 'text' && opts.format !== 'json') throw usageError(`--format ${opts.format} is not supported.`, 'Use --format text or --format json.');
+      await withRunner(cmd, async (runner, config) => {
+        const report = await runner.status();
+        if (opts.format === 'json') {
+          consoleLogger.out(JSON.stringify(statusJson(report.migrations), null, 2));
+          return;
+        }
+        consoleLogger.out(statusText(report.migrations, config.migrationsDir));
+        if (report.fromKnex) consoleLogger.info(`The applied migrations come from ${config.adoptKnexTable}; the next "migrate up" adopts them into ${config.ledgerTable}.`);
+      });
+    });
+
+  program
+    .command('up')
+    .description('apply pending migrations in id order')
+    .option('--to <id>', 'apply up to and including this migration')
+    .action(async (opts: { to?: string }, cmd: Command) => {
+      await withRunner(cmd, async (runner) => {
+        const r = await runner.up({ to: opts.to });
+        if (r.ids.length) consoleLogger.info(`Applied ${r.ids.length} migration${r.ids.length === 1 ? '' : 's'}.`);
+      });
+    });
+
+  program
+    .command('down')
+    .description('revert applied migrations, newest first (default: the last one)')
+    .option('--to <id>', 'revert down to and including this migration')
+    .option('--step <n>', 'revert the last N migrations')
+    .action(async (opts: { to?: string; step?: string }, cmd: Command) => {
+      const step = parseStep(opts.step);
+      if (opts.to !== undefined && step !== undefined) throw usageError('--to and --step cannot be used together.', 'Give either --to ID or --step N.');
+      await withRunner(cmd, async (runner) => {
+        const r = await runner.down({ to: opts.to, step });
+        if (r.ids.length) consoleLogger.info(`Reverted ${r.ids.length} migration${r.ids.length === 1 ? '' : 's'}.`);
+      });
+    });
+
+  program
+    .command('make')
+    .description('create the next migration from a template (TypeScript, or an .up.sql/.down.sql pair)')
+    .argument('<name>', 'what it does, e.g. add_users_email')
+    .option('--sql', 'create NNNN_name.up.sql and NNNN_name.down.sql instead of a TypeScript file')
+    .option('--dir <path>', 'migrations directory (default: from the config)')
+    .action(async (name: string, opts: { sql?: boolean; dir?: string }, cmd: Command) => {
+      const dir = opts.dir ? resolve(opts.dir) : (await loadConfig({ configPath: configPathOf(cmd) })).migrationsDir;
+      for (const p of makeMigration(dir, name, { sql: opts.sql })) consoleLogger.out(p);
+    });
+
+  program
+    .command('ack-drift')
+    .description('accept the current file of drifted migrations as applied (records who and when)')
+    .argument('<id...>', 'migration ids shown as "drift" by migrate status')
+    .action(async (ids: string[], _opts: unknown, cmd: Command) => {
+      await withRunner(cmd, async (runner) => {
+        await runner.ackDrift(ids);
+      });
+    });
+
+  program
+    .command('adopt')
+    .description('print a migrate.config.json equivalent of a knexfile (no secrets; nothing is written)')
+    .requiredOption('--knexfile <file>', 'path of knexfile.js / knexfile.ts')
+    .option('--env <name>', 'knexfile environment (default: NODE_ENV, else development)')
+    .action(async (opts: { knexfile: string; env?: string }) => {
+      const { config, notes } = await convertKnexfile(opts.knexfile, opts.env);
+      consoleLogger.out(JSON.stringify(redactValue(config), null, 2));
+      for (const n of notes) consoleLogger.info(n);
+    });
+}

@@ -1,0 +1,105 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Dialect } from '../config/types.ts';
+import { configError, MigrateError } from '../errors.ts';
+import { loadSqlMigration, loadTsMigration, type MigrationFiles } from './load.ts';
+import type { Discovery, MigrationIssue, MigrationSource } from './types.ts';
+
+const SCRIPT = /^(.+)\.(ts|mts|cts|js|mjs|cjs)$/;
+const DECLARATION = /\.d\.[cm]?ts$/;
+const MAX_ID_LENGTH = 255;
+
+/** Code-unit order, not locale order: the same on every machine. */
+export function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The id a file name stands for (its stem), or undefined when it is not a migration file. */
+export function idOfFileName(name: string): string | undefined {
+  if (name.endsWith('.up.sql')) return name.slice(0, -'.up.sql'.length);
+  if (name.endsWith('.down.sql')) return name.slice(0, -'.down.sql'.length);
+  if (DECLARATION.test(name)) return undefined;
+  const m = SCRIPT.exec(name);
+  return m?.[1];
+}
+
+/** Groups the directory's files into migrations; names what does not fit. */
+export function findMigrationFiles(dir: string): { files: MigrationFiles[]; issues: MigrationIssue[] } {
+  const issues: MigrationIssue[] = [];
+  const ups = new Map<string, string>();
+  const downs = new Map<string, string>();
+  const scripts = new Map<string, string>();
+  for (const name of readdirSync(dir).sort(compareIds)) {
+    if (name.startsWith('.')) continue;
+    const path = join(dir, name);
+    if (!statSync(path).isFile()) continue;
+    if (name.endsWith('.up.sql')) ups.set(name.slice(0, -7), path);
+    else if (name.endsWith('.down.sql')) downs.set(name.slice(0, -9), path);
+    else if (name.endsWith('.sql')) {
+      const stem = name.slice(0, -4);
+      issues.push({ file: path, blocks: 'all', problem: `${name} is neither an .up.sql nor a .down.sql file, so it would never run.`, fix: `Rename it to ${stem}.up.sql (and add ${stem}.down.sql), or move it out of ${dir}.` });
+    } else {
+      const id = idOfFileName(name);
+      if (id !== undefined) scripts.set(id, path);
+    }
+  }
+  const files: MigrationFiles[] = [];
+  for (const [id, path] of scripts) {
+    if (ups.has(id) || downs.has(id)) {
+      issues.push({ id, file: path, blocks: 'all', problem: `Migration id ${id} exists twice: as a script and as SQL files.`, fix: 'Keep one of the two, or rename one with the next free number (see "migrate make").' });
+      continue;
+    }
+    files.push({ id, format: 'ts', upPath: path });
+  }
+  for (const [id, up] of ups) files.push({ id, format: 'sql', upPath: up, downPath: downs.get(id) });
+  for (const [id, down] of downs) {
+    if (!ups.has(id)) {
+      issues.push({ id, file: down, blocks: 'all', problem: `${id}.down.sql has no matching ${id}.up.sql.`, fix: `Create ${join(dir, `${id}.up.sql`)}, or delete the orphaned down file.` });
+    }
+  }
+  for (const f of files) {
+    if (f.id.length > MAX_ID_LENGTH) {
+      issues.push({ id: f.id, file: f.upPath, blocks: 'all', problem: `The migration id ${f.id.slice(0, 40)}... is longer than ${MAX_ID_LENGTH} characters.`, fix: 'Shorten the file name.' });
+    }
+  }
+  files.sort((a, b) => compareIds(a.id, b.id));
+  return { files, issues };
+}
+
+/**
+ * Finds and loads every migration in `dir`, in id order. TypeScript/JavaScript modules are
+ * imported (their exports declare phase, acknowledgements and up/down); SQL files are split into
+ * statements for the dialect. Problems do not throw: they are returned as issues so `status` can
+ * show them; see loadMigrations for the strict form.
+ */
+export async function discoverMigrations(dir: string, dialect: Dialect): Promise<Discovery> {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw configError(`The migrations directory ${dir} does not exist.`, 'Create it ("migrate make <name>" does), or set "migrations": {"directory": "..."} in the config.');
+  }
+  const { files, issues } = findMigrationFiles(dir);
+  const migrations: MigrationSource[] = [];
+  for (const f of files) {
+    const m = f.format === 'sql' ? loadSqlMigration(f, dialect) : await loadTsMigration(f);
+    migrations.push(m);
+    issues.push(...(m.issues ?? []));
+  }
+  return { dir, migrations, issues };
+}
+
+/** The error for the blocking issues among `issues`, if any. */
+export function blockingError(issues: readonly MigrationIssue[], blocks: 'all' | 'down' = 'all'): MigrateError | undefined {
+  const relevant = issues.filter((i) => i.blocks === 'all' || blocks === 'down');
+  const first = relevant[0];
+  if (!first) return undefined;
+  if (relevant.length === 1) return new MigrateError('work', first.problem, first.fix);
+  const more = relevant.slice(1).map((i) => `  - ${i.problem}`).join('\n');
+  return new MigrateError('work', `${first.problem}\nAlso:\n${more}`, `${first.fix} Then fix the others the same way.`);
+}
+
+/** discoverMigrations, failing on any problem that makes a migration unusable. */
+export async function loadMigrations(dir: string, dialect: Dialect): Promise<MigrationSource[]> {
+  const d = await discoverMigrations(dir, dialect);
+  const err = blockingError(d.issues);
+  if (err) throw err;
+  return d.migrations;
+}

@@ -1,0 +1,181 @@
+import { basename } from 'node:path';
+import type { Knex } from 'knex';
+import type { Dialect } from '../config/types.ts';
+import { isMigrateError, MigrateError, messageOf } from '../errors.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Ledger } from './ledger.ts';
+import type { RunSession } from './lock.ts';
+import { runStatements, StatementError } from './sql-exec.ts';
+import type { MigrationSource, SqlStatement } from './types.ts';
+
+export type Direction = 'up' | 'down';
+
+export interface ExecContext {
+  session: RunSession;
+  dialect: Dialect;
+  ledger: Ledger;
+  /** "dbuser (os: osuser)" */
+  who: string;
+  host: string;
+  logger: Logger;
+}
+
+interface Segment {
+  /** Index in the file of the first statement. */
+  from: number;
+  statements: SqlStatement[];
+  transaction: boolean;
+}
+
+/**
+ * PostgreSQL runs each migration in one transaction, except statements that refuse to run in
+ * one: those run alone, and the statements between them are grouped into transactions.
+ * MySQL/MariaDB commits DDL implicitly, so a transaction would promise an atomicity it cannot
+ * keep; statements run one by one and a failure reports which ones already took effect.
+ */
+function segmentsOf(statements: readonly SqlStatement[], dialect: Dialect): Segment[] {
+  if (dialect === 'mysql') return statements.length ? [{ from: 0, statements: [...statements], transaction: false }] : [];
+  const out: Segment[] = [];
+  statements.forEach((s, k) => {
+    const last = out[out.length - 1];
+    const tx = !s.noTransaction;
+    if (last && last.transaction && tx) last.statements.push(s);
+    else out.push({ from: k, statements: [s], transaction: tx });
+  });
+  return out;
+}
+
+function describeLines(statements: readonly SqlStatement[], indexes: readonly number[]): string {
+  return indexes.map((k) => `#${k + 1} (line ${statements[k]?.line ?? '?'})`).join(', ');
+}
+
+/** The line of the migration file in a stack trace, when the error came from it. */
+function lineInStack(e: unknown, file: string): number | undefined {
+  const stack = e instanceof Error ? e.stack ?? '' : '';
+  const name = basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const m = new RegExp(`${name}(?:\\?[^:]*)?:(\\d+):\\d+`).exec(stack);
+  return m?.[1] ? Number(m[1]) : undefined;
+}
+
+/** Runs one migration in one direction and records it in the ledger (in the same transaction where there is one). */
+export async function executeMigration(ctx: ExecContext, m: MigrationSource, direction: Direction): Promise<number> {
+  await ctx.session.assertHeld();
+  const db = ctx.session.db;
+  const started = Date.now();
+  let ms = 0;
+  const record = async (q: Knex): Promise<void> => {
+    ms = Date.now() - started;
+    if (direction === 'up') {
+      await ctx.ledger.insert(q, { id: m.id, checksum: m.checksum, phase: m.phase ?? null, appliedAt: new Date(), appliedBy: ctx.who, host: ctx.host, executionMs: ms });
+    } else {
+      await ctx.ledger.remove(q, m.id);
+    }
+  };
+  const verb = direction === 'up' ? 'applied' : 'reverted';
+  const statements = direction === 'up' ? m.upStatements : m.downStatements;
+  const file = direction === 'up' || m.format === 'ts' ? m.upPath : m.downPath ?? m.upPath;
+
+  if (m.format === 'sql' && statements) {
+    const segments = segmentsOf(statements, ctx.dialect);
+    const committed: number[] = [];
+    try {
+      if (segments.length === 0) await record(db);
+      for (const [k, seg] of segments.entries()) {
+        const last = k === segments.length - 1;
+        if (seg.transaction) {
+          await db.transaction(async (trx) => {
+            await runStatements(trx, ctx.dialect, seg.statements, { offset: seg.from });
+            if (last) await record(trx);
+          });
+          seg.statements.forEach((_, j) => committed.push(seg.from + j));
+        } else {
+          await runStatements(db, ctx.dialect, seg.statements, { offset: seg.from, onRan: (i) => committed.push(i) });
+          if (last) await record(db);
+        }
+      }
+    } catch (e) {
+      throw sqlFailure(ctx, m, direction, file, statements, committed, e);
+    }
+  } else {
+    const fn = direction === 'up' ? m.up : m.down;
+    if (!fn) throw new MigrateError('work', `Migration ${m.id} has no ${direction}().`, `Add ${direction}() to ${m.upPath}.`);
+    let ran = false;
+    try {
+      if ((m.transactional ?? true)) {
+        await db.transaction(async (trx) => {
+          await fn(trx);
+          ran = true;
+          await record(trx);
+        });
+      } else {
+        await fn(db);
+        ran = true;
+        await record(db);
+      }
+    } catch (e) {
+      if (isMigrateError(e)) throw e;
+      throw scriptFailure(ctx, m, direction, file, ran, e);
+    }
+  }
+  ctx.logger.info(`${verb} ${m.id}${m.phase ? ` [${m.phase}]` : ''} (${ms} ms)`);
+  return ms;
+}
+
+function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direction, file: string, statements: readonly SqlStatement[], committed: readonly number[], e: unknown): MigrateError {
+  if (isMigrateError(e)) return e;
+  const ledgerNote = direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied';
+  if (!(e instanceof StatementError)) {
+    // Every statement ran; writing the ledger row failed.
+    return new MigrateError(
+      'work',
+      `Migration ${m.id} ran (${direction}) but recording it in the ledger ${ctx.ledger.table} failed: ${messageOf(e)}`,
+      `Check the ledger table; ${direction === 'up' ? `the changes of ${m.id} are in place, so insert its ledger row by hand` : `the changes of ${m.id} are undone, so delete its ledger row by hand`} before running migrate again.`,
+      { cause: e },
+    );
+  }
+  const total = statements.length;
+  let state: string;
+  if (committed.length === 0) {
+    state = ctx.dialect === 'postgres'
+      ? `Nothing of it was applied (rolled back); ${ledgerNote}.`
+      : `No statement of it had run before; ${ledgerNote}.`;
+  } else {
+    const why = ctx.dialect === 'mysql' ? 'MySQL/MariaDB commits DDL implicitly, so they were not rolled back' : 'they ran outside the failed transaction and stay applied';
+    state = `Statements ${describeLines(statements, committed)} of ${total} had already run (${why}); ${ledgerNote}.`;
+  }
+  const where = `${basename(file)} line ${e.fileLine}`;
+  return new MigrateError(
+    'work',
+    `Migration ${m.id} failed (${direction}) at ${where} (statement ${e.index + 1} of ${total}): ${e.serverMessage} ${state}`,
+    committed.length === 0
+      ? `Correct the statement at ${file}:${e.fileLine}, then run "migrate ${direction}" again.`
+      : `Correct the statement at ${file}:${e.fileLine}; undo what statements ${committed.map((k) => k + 1).join(', ')} did (or make them safe to repeat), then run "migrate ${direction}" again.`,
+    { cause: e },
+  );
+}
+
+function scriptFailure(ctx: ExecContext, m: MigrationSource, direction: Direction, file: string, ran: boolean, e: unknown): MigrateError {
+  const line = lineInStack(e, file);
+  const where = line ? `${basename(file)} line ${line}` : basename(file);
+  if (ran) {
+    return new MigrateError(
+      'work',
+      `Migration ${m.id} ran (${direction}) but recording it in the ledger ${ctx.ledger.table} failed: ${messageOf(e)}`,
+      (m.transactional ?? true) ? `Nothing was committed; run "migrate ${direction}" again.` : `Its changes are in place: fix the ledger row of ${m.id} by hand before running migrate again.`,
+      { cause: e },
+    );
+  }
+  let state: string;
+  if (ctx.dialect === 'postgres' && (m.transactional ?? true)) state = 'Its transaction was rolled back, nothing of it was applied';
+  else if (ctx.dialect === 'mysql') state = 'MySQL/MariaDB commits DDL implicitly: schema changes it made before failing remain';
+  else state = 'It ran outside a transaction: changes it made before failing remain';
+  const needsNoTx = /cannot run inside a transaction block/i.test(messageOf(e));
+  return new MigrateError(
+    'work',
+    `Migration ${m.id} failed (${direction}) in ${where}: ${messageOf(e)} ${state}; the ledger is unchanged for it.`,
+    needsNoTx
+      ? `Add \`export const transaction = false\` to ${file} so it runs outside a transaction (then make it safe to re-run, since a failure midway is not rolled back), and run "migrate ${direction}" again.`
+      : `Fix ${direction}() in ${file}${state.includes('remain') ? ' and undo its partial changes' : ''}, then run "migrate ${direction}" again.`,
+    { cause: e },
+  );
+}

@@ -1,0 +1,13 @@
+// The public surface of src/migrations for the CLI, analysis and execution stages.
+export type { Acknowledgement, Discovery, MigrationIssue, MigrationSource, Phase, SqlStatement } from './types.ts';
+export { PHASES } from './types.ts';
+export { blockingError, discoverMigrations, loadMigrations } from './discover.ts';
+export { scanSql, splitSql } from './sql-split.ts';
+export { runStatements, StatementError } from './sql-exec.ts';
+export { checksumOf, shortChecksum } from './checksum.ts';
+export { Ledger, type LedgerEntry } from './ledger.ts';
+export { acquireRunLock, type RunSession } from './lock.ts';
+export { Runner, type RunResult, type StatusReport, type DriftAck } from './runner.ts';
+export { computeStatus, statusJson, statusText, type MigrationState, type MigrationStatus } from './status.ts';
+export { makeMigration, nextMigrationNumber, sanitizeMigrationName } from './make.ts';
+export { convertKnexfile, readKnexHistory } from './knex-adopt.ts';

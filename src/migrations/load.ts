@@ -1,0 +1,199 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Knex } from 'knex';
+import type { Dialect } from '../config/types.ts';
+import { workError } from '../errors.ts';
+import { checksumOf } from './checksum.ts';
+import { runStatements } from './sql-exec.ts';
+import { scanSql, type SqlComment } from './sql-split.ts';
+import { firstCompilerLine, importModule } from './ts-import.ts';
+import { PHASES, type Acknowledgement, type MigrationIssue, type MigrationSource, type Phase, type SqlStatement } from './types.ts';
+
+/** A migration's files, before they are read. */
+export interface MigrationFiles {
+  id: string;
+  format: 'ts' | 'sql';
+  upPath: string;
+  downPath?: string;
+}
+
+type MigrationFn = (knex: Knex) => Promise<void>;
+
+function isPhase(v: unknown): v is Phase {
+  return typeof v === 'string' && (PHASES as readonly string[]).includes(v);
+}
+
+/** Parses `-- migrate:phase post-deploy` and `-- migrate:ack RULE reason...` from a file's comments. */
+function readDirectives(comments: readonly SqlComment[], file: string, id: string, isDown: boolean): { phase?: Phase; acks: Acknowledgement[]; issues: MigrationIssue[] } {
+  const acks: Acknowledgement[] = [];
+  const issues: MigrationIssue[] = [];
+  let phase: Phase | undefined;
+  const where = (line: number): string => `${basename(file)} line ${line}`;
+  for (const c of comments) {
+    const m = /^migrate:([A-Za-z-]+)\s*(.*)$/s.exec(c.text);
+    if (!m) continue;
+    const directive = m[1] ?? '';
+    const rest = (m[2] ?? '').trim();
+    if (directive === 'phase') {
+      if (isDown) {
+        issues.push({ id, file, blocks: 'all', problem: `${where(c.line)} declares a phase, but the phase belongs to the migration's .up.sql.`, fix: `Move "-- migrate:phase ${rest}" to the .up.sql file.` });
+      } else if (!isPhase(rest)) {
+        issues.push({ id, file, blocks: 'all', problem: `${where(c.line)} declares phase "${rest}", which is not a phase.`, fix: `Write "-- migrate:phase pre-deploy" or "-- migrate:phase post-deploy".` });
+      } else phase = rest;
+    } else if (directive === 'ack') {
+      const am = /^(\S+)\s+(\S.*)$/s.exec(rest);
+      if (!am?.[1] || !am[2]) {
+        issues.push({ id, file, blocks: 'all', problem: `${where(c.line)} has "-- migrate:ack" without a rule and a reason.`, fix: 'Write "-- migrate:ack RULE-CODE why this finding is safe here" (the reason is for reviewers).' });
+      } else acks.push({ rule: am[1], reason: am[2].trim() });
+    } else {
+      issues.push({ id, file, blocks: 'all', problem: `${where(c.line)} has an unknown directive "migrate:${directive}".`, fix: 'The directives are "-- migrate:phase pre-deploy|post-deploy" and "-- migrate:ack RULE reason".' });
+    }
+  }
+  return { phase, acks, issues };
+}
+
+function delimiterIssues(statements: readonly SqlStatement[], file: string, id: string): MigrationIssue[] {
+  const s = statements.find((x) => /^DELIMITER\b/i.test(x.sql));
+  if (!s) return [];
+  return [{
+    id,
+    file,
+    blocks: 'all',
+    problem: `${basename(file)} line ${s.line} uses DELIMITER, which is a mysql client command, not SQL.`,
+    fix: 'Remove the DELIMITER lines and end the statements with ";": BEGIN ... END bodies of procedures, functions, triggers and events are recognised without it.',
+  }];
+}
+
+export function loadSqlMigration(files: MigrationFiles, dialect: Dialect): MigrationSource {
+  const { id, upPath, downPath } = files;
+  const upText = readFileSync(upPath, 'utf8');
+  const downText = downPath ? readFileSync(downPath, 'utf8') : undefined;
+  const up = scanSql(upText, dialect);
+  const down = downText !== undefined ? scanSql(downText, dialect) : undefined;
+  const upDir = readDirectives(up.comments, upPath, id, false);
+  const downDir = down && downPath ? readDirectives(down.comments, downPath, id, true) : undefined;
+  const issues: MigrationIssue[] = [...upDir.issues, ...(downDir?.issues ?? [])];
+  issues.push(...delimiterIssues(up.statements, upPath, id));
+  if (down && downPath) issues.push(...delimiterIssues(down.statements, downPath, id));
+  if (up.statements.length === 0) {
+    issues.push({ id, file: upPath, blocks: 'all', problem: `${basename(upPath)} holds no SQL statement.`, fix: 'Write the change into the file, or delete the migration if it is not needed.' });
+  }
+  if (!downPath) {
+    const expected = upPath.replace(/\.up\.sql$/, '.down.sql');
+    issues.push({ id, file: expected, blocks: 'down', problem: `Migration ${id} has no down file: ${basename(expected)} does not exist, so it cannot be reverted.`, fix: `Create ${expected} with the statements that undo ${basename(upPath)}.` });
+  }
+  const upStatements = up.statements;
+  const downStatements = down?.statements;
+  const source: MigrationSource = {
+    id,
+    format: 'sql',
+    upPath,
+    downPath,
+    checksum: checksumOf(downText !== undefined ? [upText, downText] : [upText]),
+    phase: upDir.phase,
+    acknowledgements: [...upDir.acks, ...(downDir?.acks ?? [])],
+    upSql: upStatements.map((s) => s.sql),
+    downSql: downStatements?.map((s) => s.sql),
+    upStatements,
+    downStatements,
+    transactional: dialect === 'mysql' || !upStatements.some((s) => s.noTransaction),
+    issues,
+    up: (knex) => runStatements(knex, dialect, upStatements),
+  };
+  if (downStatements) source.down = (knex) => runStatements(knex, dialect, downStatements);
+  return source;
+}
+
+/** Picks the module's exports, looking through `default` for CommonJS (knex-style) modules. */
+function exportsOf(mod: Record<string, unknown>): Record<string, unknown> {
+  const d = mod['default'];
+  if (typeof mod['up'] !== 'function' && typeof d === 'object' && d !== null && typeof (d as Record<string, unknown>)['up'] === 'function') {
+    return d as Record<string, unknown>;
+  }
+  return mod;
+}
+
+function asMigrationFn(v: unknown): MigrationFn | undefined {
+  if (typeof v !== 'function') return undefined;
+  // knex-style migrations may return a query builder (a thenable) instead of a promise.
+  return async (knex) => {
+    await (v as (k: Knex) => unknown)(knex);
+  };
+}
+
+function parseAcknowledge(v: unknown): Acknowledgement[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const out: Acknowledgement[] = [];
+  for (const a of v) {
+    if (typeof a !== 'object' || a === null) return undefined;
+    const r = a as Record<string, unknown>;
+    if (typeof r['rule'] !== 'string' || !r['rule'] || typeof r['reason'] !== 'string' || !r['reason'].trim()) return undefined;
+    out.push({ rule: r['rule'], reason: r['reason'].trim() });
+  }
+  return out;
+}
+
+export async function loadTsMigration(files: MigrationFiles): Promise<MigrationSource> {
+  const { id, upPath } = files;
+  const file = basename(upPath);
+  const checksum = checksumOf([readFileSync(upPath, 'utf8')]);
+  const issues: MigrationIssue[] = [];
+  const broken = (): never => {
+    const first = issues.find((x) => x.blocks === 'all');
+    throw workError(first?.problem ?? `Migration ${id} cannot be loaded.`, first?.fix ?? `Fix ${upPath}.`);
+  };
+  let mod: Record<string, unknown>;
+  try {
+    mod = exportsOf(await importModule(upPath, checksum));
+  } catch (e) {
+    issues.push({
+      id,
+      file: upPath,
+      blocks: 'all',
+      problem: `Cannot load migration ${file}: ${firstCompilerLine(e)}`,
+      fix: `Fix the error in ${upPath}; a migration module exports async functions up(knex) and down(knex).`,
+    });
+    return { id, format: 'ts', upPath, checksum, acknowledgements: [], transactional: true, issues, up: async () => broken() };
+  }
+  const up = asMigrationFn(mod['up']);
+  const down = asMigrationFn(mod['down']);
+  if (!up) {
+    issues.push({ id, file: upPath, blocks: 'all', problem: `${file} exports no up() function.`, fix: 'Add `export async function up(knex: Knex): Promise<void> { ... }`.' });
+  }
+  if (!down) {
+    issues.push({ id, file: upPath, blocks: 'down', problem: `Migration ${id} has no down(): ${file} exports no down() function, so it cannot be reverted.`, fix: `Add \`export async function down(knex: Knex): Promise<void> { ... }\` to ${upPath}, undoing what up() does.` });
+  }
+  let phase: Phase | undefined;
+  if (mod['phase'] !== undefined) {
+    if (isPhase(mod['phase'])) phase = mod['phase'];
+    else issues.push({ id, file: upPath, blocks: 'all', problem: `${file} exports phase = ${JSON.stringify(mod['phase'])}, which is not a phase.`, fix: "Use `export const phase = 'pre-deploy'` or `'post-deploy'`." });
+  }
+  let acknowledgements: Acknowledgement[] = [];
+  if (mod['acknowledge'] !== undefined) {
+    const acks = parseAcknowledge(mod['acknowledge']);
+    if (acks) acknowledgements = acks;
+    else issues.push({ id, file: upPath, blocks: 'all', problem: `${file} exports an acknowledge value that is not a list of {rule, reason}.`, fix: "Write `export const acknowledge = [{ rule: 'BC101', reason: 'why it is safe' }]` (both non-empty strings)." });
+  }
+  // `export const transaction = false`, or knex's own `export const config = { transaction: false }`.
+  let transactional = true;
+  const knexConfig = mod['config'];
+  const tx = mod['transaction'] ?? (typeof knexConfig === 'object' && knexConfig !== null ? (knexConfig as Record<string, unknown>)['transaction'] : undefined);
+  if (tx !== undefined) {
+    if (typeof tx === 'boolean') transactional = tx;
+    else issues.push({ id, file: upPath, blocks: 'all', problem: `${file} exports transaction = ${JSON.stringify(tx)}, not a boolean.`, fix: 'Use `export const transaction = false` to run the migration outside a transaction, or remove it.' });
+  }
+  const blocked = issues.some((x) => x.blocks === 'all');
+  const source: MigrationSource = {
+    id,
+    format: 'ts',
+    upPath,
+    checksum,
+    phase,
+    acknowledgements,
+    transactional,
+    issues,
+    up: !blocked && up ? up : async () => broken(),
+  };
+  if (down && !blocked) source.down = down;
+  return source;
+}

@@ -1,0 +1,113 @@
+import type { Knex } from 'knex';
+import type { Dialect } from '../config/types.ts';
+import type { SqlStatement } from './types.ts';
+
+/** A statement the server rejected, with where it is in the file. */
+export class StatementError extends Error {
+  readonly statement: SqlStatement;
+  /** 0-based position of the statement in its file. */
+  readonly index: number;
+  /** The line of the file the server's complaint points at (falls back to the statement's). */
+  readonly fileLine: number;
+  readonly serverMessage: string;
+  readonly code: string | undefined;
+
+  constructor(statement: SqlStatement, index: number, cause: unknown) {
+    const info = driverErrorInfo(cause);
+    super(info.message, { cause });
+    this.name = 'StatementError';
+    this.statement = statement;
+    this.index = index;
+    this.serverMessage = info.message;
+    this.code = info.code;
+    this.fileLine = statement.line + lineOffsetOfError(statement.sql, info);
+  }
+}
+
+interface DriverErrorInfo {
+  message: string;
+  code: string | undefined;
+  /** PostgreSQL: 1-based character position in the statement. */
+  position: number | undefined;
+}
+
+function driverErrorInfo(e: unknown): DriverErrorInfo {
+  if (typeof e !== 'object' || e === null) return { message: String(e), code: undefined, position: undefined };
+  const r = e as Record<string, unknown>;
+  const message = typeof r['sqlMessage'] === 'string' ? r['sqlMessage'] : typeof r['message'] === 'string' ? r['message'] : String(e);
+  const code = typeof r['code'] === 'string' ? r['code'] : undefined;
+  const pos = typeof r['position'] === 'string' ? Number(r['position']) : typeof r['position'] === 'number' ? r['position'] : undefined;
+  return { message, code, position: pos !== undefined && Number.isFinite(pos) ? pos : undefined };
+}
+
+/** How many lines into the statement the server says the error is. */
+function lineOffsetOfError(sql: string, info: DriverErrorInfo): number {
+  if (info.position !== undefined && info.position > 0) {
+    return (sql.slice(0, info.position - 1).match(/\n/g) ?? []).length;
+  }
+  // MySQL/MariaDB parse errors end with "... near '...' at line N" (N counts within the statement).
+  const m = /at line (\d+)\s*$/.exec(info.message);
+  if (m?.[1]) return Math.max(0, Number(m[1]) - 1);
+  return 0;
+}
+
+type NativeQuery = (sql: string) => Promise<void>;
+
+interface KnexClientInternals {
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(conn: unknown): Promise<unknown>;
+}
+
+/**
+ * Runs fn with the driver's own connection under a knex instance or transaction. SQL files go to
+ * the driver directly: knex's raw() rewrites every `?` into a bind placeholder on PostgreSQL
+ * (breaking jsonb operators and question marks in strings), and mysql2 without values sends the
+ * text untouched.
+ */
+export async function withNativeConnection<T>(knex: Knex, dialect: Dialect, fn: (query: NativeQuery, conn: unknown) => Promise<T>): Promise<T> {
+  const client = knex.client as unknown as KnexClientInternals;
+  const conn = await client.acquireConnection();
+  try {
+    return await fn(nativeQuery(conn, dialect), conn);
+  } finally {
+    await client.releaseConnection(conn);
+  }
+}
+
+function nativeQuery(conn: unknown, dialect: Dialect): NativeQuery {
+  const c = conn as { query: (...args: unknown[]) => unknown };
+  if (dialect === 'mysql') {
+    return (sql) =>
+      new Promise<void>((resolve, reject) => {
+        c.query(sql, (err: unknown) => (err ? reject(err) : resolve()));
+      });
+  }
+  return async (sql) => {
+    await (c.query(sql) as Promise<unknown>);
+  };
+}
+
+/**
+ * Runs statements in order on one connection. `onRan` hears about each success so a caller can
+ * say which statements of a failed migration already took effect.
+ */
+export async function runStatements(
+  knex: Knex,
+  dialect: Dialect,
+  statements: readonly SqlStatement[],
+  opts: { offset?: number; onRan?: (index: number) => void } = {},
+): Promise<void> {
+  await withNativeConnection(knex, dialect, async (query) => {
+    for (let k = 0; k < statements.length; k++) {
+      const s = statements[k];
+      if (!s) continue;
+      const index = (opts.offset ?? 0) + k;
+      try {
+        await query(s.sql);
+      } catch (e) {
+        throw new StatementError(s, index, e);
+      }
+      opts.onRan?.(index);
+    }
+  });
+}

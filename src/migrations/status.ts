@@ -1,0 +1,115 @@
+import { compareIds } from './discover.ts';
+import type { LedgerEntry } from './ledger.ts';
+import { shortChecksum } from './checksum.ts';
+import type { MigrationSource, Phase } from './types.ts';
+
+export type MigrationState = 'applied' | 'pending' | 'drift' | 'missing-file';
+
+export interface MigrationStatus {
+  id: string;
+  state: MigrationState;
+  /** The file's checksum, or the ledger's when the file is gone. */
+  checksum: string | null;
+  /** What the ledger holds, when it differs from the file (drift). */
+  ledgerChecksum: string | null;
+  appliedAt: Date | null;
+  appliedBy: string | null;
+  host: string | null;
+  phase: Phase | null;
+  executionMs: number | null;
+  /** Load problems and a missing down, in words. */
+  problems: string[];
+  source?: MigrationSource;
+  entry?: LedgerEntry;
+}
+
+/** Joins the files with the ledger. Every id appears once, in id order. */
+export function computeStatus(migrations: readonly MigrationSource[], entries: readonly LedgerEntry[]): MigrationStatus[] {
+  const byId = new Map(entries.map((e) => [e.id, e]));
+  const out: MigrationStatus[] = [];
+  for (const m of migrations) {
+    const e = byId.get(m.id);
+    byId.delete(m.id);
+    const problems = (m.issues ?? []).map((i) => i.problem);
+    if (!e) {
+      out.push({ id: m.id, state: 'pending', checksum: m.checksum, ledgerChecksum: null, appliedAt: null, appliedBy: null, host: null, phase: m.phase ?? null, executionMs: null, problems, source: m });
+      continue;
+    }
+    const drift = e.checksum !== m.checksum;
+    out.push({
+      id: m.id,
+      state: drift ? 'drift' : 'applied',
+      checksum: m.checksum,
+      ledgerChecksum: drift ? e.checksum : null,
+      appliedAt: e.appliedAt,
+      appliedBy: e.appliedBy,
+      host: e.host,
+      phase: m.phase ?? e.phase,
+      executionMs: e.executionMs,
+      problems: drift ? [`file changed since it was applied (ledger ${shortChecksum(e.checksum)}, file ${shortChecksum(m.checksum)})`, ...problems] : problems,
+      source: m,
+      entry: e,
+    });
+  }
+  for (const e of byId.values()) {
+    out.push({
+      id: e.id,
+      state: 'missing-file',
+      checksum: e.checksum || null,
+      ledgerChecksum: e.checksum || null,
+      appliedAt: e.appliedAt,
+      appliedBy: e.appliedBy,
+      host: e.host,
+      phase: e.phase,
+      executionMs: e.executionMs,
+      problems: ['applied, but its file is no longer in the migrations directory'],
+      entry: e,
+    });
+  }
+  return out.sort((a, b) => compareIds(a.id, b.id));
+}
+
+export function isApplied(s: MigrationStatus): boolean {
+  return s.state !== 'pending';
+}
+
+/** The shape of `migrate status --format json`. */
+export function statusJson(list: readonly MigrationStatus[]): { migrations: Record<string, unknown>[] } {
+  return {
+    migrations: list.map((s) => ({
+      id: s.id,
+      state: s.state,
+      checksum: s.checksum,
+      appliedAt: s.appliedAt ? s.appliedAt.toISOString() : null,
+      appliedBy: s.appliedBy,
+      host: s.host,
+      phase: s.phase,
+      ledgerChecksum: s.ledgerChecksum,
+      executionMs: s.executionMs,
+      problems: s.problems,
+    })),
+  };
+}
+
+function formatTime(d: Date | null): string {
+  return d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-';
+}
+
+/** A table for people: one row per migration, then a count per state. */
+export function statusText(list: readonly MigrationStatus[], dir: string): string {
+  if (list.length === 0) return `No migrations in ${dir} and none applied. Create one with "migrate make <name>".`;
+  const header = ['ID', 'STATE', 'PHASE', 'APPLIED AT (UTC)', 'APPLIED BY', 'HOST', 'CHECKSUM'];
+  const rows = list.map((s) => [s.id, s.state, s.phase ?? '-', formatTime(s.appliedAt), s.appliedBy ?? '-', s.host ?? '-', shortChecksum(s.checksum)]);
+  const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? '').length)));
+  const fmt = (r: string[]): string => r.map((c, k) => (k === r.length - 1 ? c : c.padEnd(widths[k] ?? 0))).join('  ');
+  const lines = [fmt(header)];
+  for (const [k, s] of list.entries()) {
+    lines.push(fmt(rows[k] ?? []));
+    for (const p of s.problems) lines.push(`    ! ${p}`);
+  }
+  const count = (st: MigrationState): number => list.filter((s) => s.state === st).length;
+  lines.push('');
+  lines.push(`${count('applied')} applied, ${count('pending')} pending, ${count('drift')} drift, ${count('missing-file')} missing file`);
+  if (count('drift') > 0) lines.push('Drift blocks "up" and "down": restore the file, or review the change and run "migrate ack-drift <id>".');
+  return lines.join('\n');
+}

@@ -1,0 +1,29 @@
+import { pathToFileURL } from 'node:url';
+import { register, type NamespacedUnregister } from 'tsx/esm/api';
+
+let loader: NamespacedUnregister | undefined;
+
+/**
+ * Imports a user's migration module (TypeScript or JavaScript, ESM or CommonJS) through one tsx
+ * namespace, so it loads the same way under the CLI and under the test runner. The version
+ * (the file's checksum) is part of the URL: an edited file is imported afresh instead of coming
+ * from the module cache, and an unchanged one is not evaluated twice.
+ */
+export async function importModule(absPath: string, version: string): Promise<Record<string, unknown>> {
+  loader ??= register({ namespace: `migrate-${process.pid}` });
+  const url = `${pathToFileURL(absPath).href}?v=${version}`;
+  const mod: unknown = await loader.import(url, import.meta.url);
+  if (typeof mod !== 'object' || mod === null) return {};
+  return mod as Record<string, unknown>;
+}
+
+/**
+ * The first meaningful line of a load error: for a transform error that is the compiler's
+ * "file:line:col: ERROR: ..." line, not the "Transform failed with 1 error:" preamble.
+ */
+export function firstCompilerLine(e: unknown): string {
+  const raw = e instanceof Error ? e.message : String(e);
+  // eslint-disable-next-line no-control-regex
+  const lines = raw.replace(/\u001b\[[0-9;]*m/g, '').replace(/\?v=[0-9a-f]+/g, '').split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /ERROR:/.test(l)) ?? lines.find((l) => !/^Transform failed/.test(l)) ?? lines[0] ?? 'unknown error';
+}
