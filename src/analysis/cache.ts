@@ -1,0 +1,69 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Dialect } from '../config/types.ts';
+import type { MigrationSource } from '../migrations/types.ts';
+import type { MigrationFacts } from './verdict.ts';
+
+/**
+ * Analysis results keyed by the content of the migrations prefix they depend on: the entry for
+ * migration i is valid exactly as long as migrations 1..i are byte-identical. Re-planning after
+ * adding one migration then reuses every entry, rebuilds the shadow from the last entry's schema
+ * dump (one batch of DDL instead of replaying history) and analyses only the new migration.
+ */
+export interface CacheEntry {
+  facts: MigrationFacts;
+  /** DDL that recreates the schema after this migration on an empty shadow; only on the last entry of a run. */
+  restore?: string[];
+}
+
+export interface AnalysisCache {
+  get(key: string): Promise<CacheEntry | undefined>;
+  set(key: string, entry: CacheEntry): Promise<void>;
+}
+
+/** Bump when rules or snapshot shapes change: old entries then simply stop matching. */
+export const ENGINE_VERSION = 'analysis-1';
+
+export function prefixKeys(migrations: MigrationSource[], dialect: Dialect, variant: string): string[] {
+  const keys: string[] = [];
+  let prev = createHash('sha256').update(`${ENGINE_VERSION}\0${dialect}\0${variant}`).digest('hex');
+  for (const m of migrations) {
+    prev = createHash('sha256').update(`${prev}\0${m.id}\0${m.checksum}`).digest('hex');
+    keys.push(prev);
+  }
+  return keys;
+}
+
+export class MemoryCache implements AnalysisCache {
+  private readonly entries = new Map<string, string>();
+  async get(key: string): Promise<CacheEntry | undefined> {
+    const v = this.entries.get(key);
+    return v === undefined ? undefined : (JSON.parse(v) as CacheEntry);
+  }
+  async set(key: string, entry: CacheEntry): Promise<void> {
+    // Stored serialised so callers cannot mutate a cached entry through a returned object.
+    this.entries.set(key, JSON.stringify(entry));
+  }
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/** One JSON file per entry in a directory (e.g. node_modules/.cache/migrate); corrupt files count as misses. */
+export class FileCache implements AnalysisCache {
+  constructor(private readonly dir: string) {}
+  async get(key: string): Promise<CacheEntry | undefined> {
+    try {
+      return JSON.parse(await readFile(join(this.dir, `${key}.json`), 'utf8')) as CacheEntry;
+    } catch {
+      return undefined;
+    }
+  }
+  async set(key: string, entry: CacheEntry): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const tmp = join(this.dir, `${key}.${process.pid}.tmp`);
+    await writeFile(tmp, JSON.stringify(entry));
+    await rename(tmp, join(this.dir, `${key}.json`));
+  }
+}

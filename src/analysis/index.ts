@@ -1,0 +1,8 @@
+/** Public API of the analysis engine (what `migrate check` / `migrate plan` call). */
+export { analyse, type AnalyseStats } from './analyse.ts';
+export { FileCache, MemoryCache, prefixKeys, type AnalysisCache, type CacheEntry } from './cache.ts';
+export { describeChange, diffSnapshots, type RenameHints } from './diff.ts';
+export { evaluateGate, type GateResult } from './gate.ts';
+export { CATALOG, catalogMarkdown, ruleDoc, type RuleDoc } from './rules/index.ts';
+export { listShadowDatabases, ShadowDatabase, SHADOW_PREFIX } from './shadow.ts';
+export type * from './types.ts';

@@ -1,0 +1,115 @@
+import type { AlterAction, StatementInfo } from '../sql/parse.ts';
+import type { Finding } from '../types.ts';
+import { finding, type RuleContext } from './context.ts';
+
+/**
+ * PG: blocking on PostgreSQL, from the lock each statement kind takes and whether it rewrites or
+ * scans the table. Whether a table was rewritten is not guessed: the shadow server's relfilenode
+ * changes exactly when it was (the table_rewritten change), so type changes are judged by that.
+ */
+const VOLATILE = /\b(random|clock_timestamp|gen_random_uuid|uuid_generate_v[14]|timeofday|nextval|txid_current)\s*\(/i;
+
+export function blockingPostgresRules(ctx: RuleContext): Finding[] {
+  const out: Finding[] = [];
+  const rewritten = new Set(ctx.changes.flatMap((c) => (c.kind === 'table_rewritten' ? [c.table] : [])));
+  const explained = new Set<string>();
+  let lockTimeoutSet = false;
+  let exclusiveOnLiveTable: StatementInfo | undefined;
+  const existing = (t: string | undefined): t is string => t !== undefined && !ctx.createdTables.has(t) && Boolean(ctx.before.tables[t]);
+
+  for (const s of ctx.statements) {
+    if (s.kind === 'session' && /^\s*set\s+(local\s+|session\s+)?lock_timeout\b/i.test(s.sql)) lockTimeoutSet = true;
+    if (s.kind === 'create_index' && existing(s.table) && !s.concurrently) {
+      out.push(
+        finding('PG101', {
+          message: `CREATE INDEX on ${s.table} without CONCURRENTLY holds a SHARE lock: every INSERT, UPDATE and DELETE on ${s.table} waits until the index is built.`,
+          table: s.table,
+          statement: s.sql,
+          safeAlternative: `${s.sql.replace(/^(\s*create\s+(?:unique\s+)?index)\s+/i, '$1 CONCURRENTLY ')} -- outside a transaction; if it fails, drop the INVALID index and retry.`,
+        }),
+      );
+    }
+    if (s.kind === 'drop_index' && !s.concurrently) {
+      const table = s.droppedIndexes.map((i) => Object.values(ctx.before.tables).find((t) => t.indexes.some((x) => x.name === i))?.name).find(existing);
+      if (table) {
+        out.push(finding('PG201', { message: `DROP INDEX without CONCURRENTLY takes ACCESS EXCLUSIVE on ${table}: brief, but it waits for running queries and blocks all new ones meanwhile.`, table, statement: s.sql }));
+        exclusiveOnLiveTable ??= s;
+      }
+    }
+    if (s.kind === 'alter_table' && existing(s.table)) {
+      exclusiveOnLiveTable ??= s;
+      for (const a of s.actions) out.push(...alterActionFindings(ctx, s, s.table, a, rewritten, explained));
+    }
+    if (s.kind === 'dml' && s.wholeTable && existing(s.table) && /^\s*(update|delete)\b/i.test(s.sql)) {
+      out.push(finding('PG301', { message: `${s.sql.split(/\s+/)[0]!.toUpperCase()} without WHERE touches every row of ${s.table} in one transaction: concurrent writes to those rows wait until it commits.`, table: s.table, statement: s.sql }));
+    }
+  }
+  for (const t of rewritten) {
+    if (explained.has(t) || !existing(t)) continue;
+    out.push(finding('PG108', { message: `The shadow server rewrote table ${t} (new storage): the whole table was copied under ACCESS EXCLUSIVE, blocking reads and writes.`, table: t, statement: ctx.statements.find((s) => s.table === t && s.kind !== 'dml')?.sql }));
+  }
+  if (exclusiveOnLiveTable && !lockTimeoutSet) {
+    out.push(
+      finding('PG202', {
+        message: `This migration takes ACCESS EXCLUSIVE locks on existing tables without SET lock_timeout: if a long query holds ${exclusiveOnLiveTable.table ?? 'the table'}, the ALTER waits and every new query on the table queues behind it.`,
+        table: exclusiveOnLiveTable.table,
+        statement: exclusiveOnLiveTable.sql,
+      }),
+    );
+  }
+  return out;
+}
+
+function alterActionFindings(ctx: RuleContext, s: StatementInfo, table: string, a: AlterAction, rewritten: Set<string>, explained: Set<string>): Finding[] {
+  const out: Finding[] = [];
+  switch (a.op) {
+    case 'add_constraint':
+      if (a.constraint === 'foreign' && !a.notValid) {
+        out.push(finding('PG102', { message: `Adding a foreign key on ${table} without NOT VALID scans all of ${table} while holding SHARE ROW EXCLUSIVE on it and on the referenced table: writes to both wait.`, table, statement: s.sql }));
+      } else if (a.constraint === 'check' && !a.notValid) {
+        out.push(finding('PG103', { message: `Adding a CHECK on ${table} without NOT VALID scans the whole table under ACCESS EXCLUSIVE: reads and writes wait.`, table, statement: s.sql }));
+      } else if ((a.constraint === 'unique' || a.constraint === 'primary') && !a.usingIndex) {
+        out.push(finding('PG107', { message: `ADD ${a.constraint === 'primary' ? 'PRIMARY KEY' : 'UNIQUE'} on ${table} builds its index under ACCESS EXCLUSIVE: reads and writes wait for the build.`, table, statement: s.sql }));
+      }
+      break;
+    case 'add_column':
+      if (/\breferences\b/i.test(a.definition)) {
+        out.push(finding('PG102', { message: `Adding column ${table}.${a.column} with REFERENCES validates the new foreign key by scanning ${table} under SHARE ROW EXCLUSIVE on both tables.`, table, column: a.column, statement: s.sql }));
+      }
+      if (/\bcheck\s*\(/i.test(a.definition)) {
+        out.push(finding('PG103', { message: `Adding column ${table}.${a.column} with a CHECK scans the table to validate it under ACCESS EXCLUSIVE.`, table, column: a.column, statement: s.sql }));
+      }
+      if (rewritten.has(table) && /\bdefault\b/i.test(a.definition)) {
+        explained.add(table);
+        out.push(
+          finding('PG106', {
+            message: `Adding ${table}.${a.column} with default ${/\bdefault\s+(.+)$/i.exec(a.definition)?.[1] ?? ''} rewrote the table${VOLATILE.test(a.definition) ? ' (the default is volatile, evaluated per row)' : ''}: ACCESS EXCLUSIVE for the whole rewrite.`,
+            table,
+            column: a.column,
+            statement: s.sql,
+          }),
+        );
+      }
+      break;
+    case 'alter_column_type':
+      if (rewritten.has(table)) {
+        explained.add(table);
+        out.push(finding('PG104', { message: `Changing the type of ${table}.${a.column} to ${a.definition.trim()} rewrote the table and its indexes under ACCESS EXCLUSIVE: reads and writes wait for the whole rewrite.`, table, column: a.column, statement: s.sql }));
+      }
+      break;
+    case 'set_not_null': {
+      const t = ctx.before.tables[table];
+      const proven = t?.checks.some((c) => c.validated !== false && new RegExp(`\\(?\\s*"?${a.column}"?\\s+IS\\s+NOT\\s+NULL\\s*\\)?`, 'i').test(c.expression));
+      if (!proven) {
+        out.push(finding('PG105', { message: `SET NOT NULL on ${table}.${a.column} scans every row under ACCESS EXCLUSIVE: reads and writes wait for the scan.`, table, column: a.column, statement: s.sql }));
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return out;
+}
+
+/** PG rule codes that mean "blocks reads or writes for a time that grows with the table". */
+export const PG_BLOCKING = new Set(['PG101', 'PG102', 'PG103', 'PG104', 'PG105', 'PG106', 'PG107', 'PG108']);

@@ -1,0 +1,414 @@
+import type { Severity } from '../types.ts';
+
+/**
+ * Every rule code the analysis can emit, with the text docs are generated from. Codes are
+ * FAMILY + three digits and never change meaning once released:
+ *   BC1xx  backward compatibility: code written for the schema before `up` breaks after it
+ *   DL1xx  data loss: `up` destroys or alters stored values
+ *   RV1xx  reversibility: down missing / failing / not restoring the schema; RV2xx data the down destroys
+ *   MY1xx  MySQL/MariaDB blocking (server-probed ALTER algorithm); MY2xx online but heavy; MY3xx DML
+ *   PG1xx  PostgreSQL blocking (lock level, rewrite, scan); PG2xx short exclusive locks; PG3xx DML
+ *   RF1xx  replica-first, old schema -> new schema (primary not yet altered, replica altered)
+ *   RF2xx  the same check in the reverse direction, new -> old (master-master hold period);
+ *          RF2nn is always the reverse counterpart of RF1nn
+ * The default severity is adjusted per migration: BC findings become info in a post-deploy
+ * migration (no old code runs then), and RF/MY findings depend on whether the strategy needs them.
+ */
+export type RuleFamily = 'backward-compat' | 'data-loss' | 'reversibility' | 'blocking-mysql' | 'blocking-postgres' | 'replica-first';
+
+export interface RuleDoc {
+  code: string;
+  family: RuleFamily;
+  title: string;
+  severity: Severity;
+  explanation: string;
+  /** The safe multi-step alternative, in general terms (findings specialise it with names). */
+  recipe: string;
+}
+
+const docs: RuleDoc[] = [
+  // --- backward compatibility -------------------------------------------------------------
+  {
+    code: 'BC101', family: 'backward-compat', title: 'Table dropped', severity: 'error',
+    explanation: 'During a rolling or blue/green deploy the previous release keeps running against the new schema. A dropped table makes every query of it fail with "table does not exist" until the last old app server is gone.',
+    recipe: '1. Deploy code that no longer reads or writes the table. 2. Drop the table in a post-deploy (contract) migration. If the data may be needed, rename it to <name>_old first and drop that later.',
+  },
+  {
+    code: 'BC102', family: 'backward-compat', title: 'Column dropped', severity: 'error',
+    explanation: 'The previous release still selects, inserts or updates the column; those queries fail with "unknown column". ORMs that list every column (SELECT t.a, t.b, ...) break on any query of the table.',
+    recipe: '1. Stop using the column in code (e.g. Rails ignored_columns, remove it from knex selects/inserts) and deploy. 2. Drop the column in a post-deploy migration.',
+  },
+  {
+    code: 'BC103', family: 'backward-compat', title: 'Table renamed', severity: 'error',
+    explanation: 'The previous release still queries the old table name, which no longer exists after the rename.',
+    recipe: '1. Rename the table and, in the same migration, create a view with the old name (CREATE VIEW old AS SELECT * FROM new; a simple view is updatable). 2. Deploy code that uses the new name. 3. Drop the view in a post-deploy migration. Or: create the new table, dual-write, backfill, switch reads, drop the old table post-deploy.',
+  },
+  {
+    code: 'BC104', family: 'backward-compat', title: 'Column renamed', severity: 'error',
+    explanation: 'The previous release still reads and writes the old column name and fails with "unknown column" after the rename.',
+    recipe: '1. Add the new column (pre-deploy). 2. Deploy code that writes both columns; backfill the new one in batches. 3. Deploy code that reads the new column only. 4. Drop the old column in a post-deploy migration.',
+  },
+  {
+    code: 'BC105', family: 'backward-compat', title: 'Column type narrowed', severity: 'error',
+    explanation: 'Values the previous release writes that fit the old type no longer fit: they are rejected (strict mode, PG) or silently truncated (non-strict MySQL).',
+    recipe: 'Keep the wider type, or: 1. make the code write only values that fit the narrower type and deploy; 2. check the data (SELECT MAX(LENGTH(col)) / MIN / MAX); 3. narrow the type in a post-deploy migration.',
+  },
+  {
+    code: 'BC106', family: 'backward-compat', title: 'Column type changed to another family', severity: 'error',
+    explanation: 'The previous release sends and expects values of the old type; comparisons, sorting, implicit casts and ORM type mapping change, and some writes fail.',
+    recipe: '1. Add a new column of the new type (pre-deploy). 2. Deploy code that writes both and backfill in batches. 3. Deploy code that reads the new column. 4. Drop the old column post-deploy.',
+  },
+  {
+    code: 'BC107', family: 'backward-compat', title: 'NOT NULL column added without a default', severity: 'error',
+    explanation: 'Every INSERT of the previous release omits the new column and fails ("Field doesn\'t have a default value" / "null value in column violates not-null constraint"); on PG the ALTER itself fails once the table has rows.',
+    recipe: '1. Add the column as NULL or with a DEFAULT (pre-deploy). 2. Deploy code that writes it. 3. Backfill existing rows in batches. 4. Add NOT NULL (and drop the default if unwanted) in a post-deploy migration.',
+  },
+  {
+    code: 'BC108', family: 'backward-compat', title: 'Column made NOT NULL', severity: 'error',
+    explanation: 'The previous release may still write NULL into the column, or omit it when it has no default; those writes fail after the change, and the ALTER fails if NULLs exist.',
+    recipe: '1. Deploy code that always writes a value. 2. Backfill NULLs in batches. 3. Add NOT NULL post-deploy (PG: ADD CONSTRAINT ... CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL, which then skips the scan).',
+  },
+  {
+    code: 'BC109', family: 'backward-compat', title: 'Unique constraint added', severity: 'warning',
+    explanation: 'Data-dependent: the change fails if existing rows hold duplicates, and writes of the previous release that create duplicates start failing.',
+    recipe: '1. Deploy code that never writes duplicates. 2. Remove existing duplicates. 3. Add the unique index (PG: CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... UNIQUE USING INDEX).',
+  },
+  {
+    code: 'BC110', family: 'backward-compat', title: 'Check constraint added', severity: 'warning',
+    explanation: 'Data-dependent: existing rows that violate it make the change fail, and writes of the previous release that violate it start failing.',
+    recipe: '1. Deploy code that only writes valid values. 2. Fix existing rows. 3. Add the check (PG: NOT VALID first, then VALIDATE CONSTRAINT).',
+  },
+  {
+    code: 'BC111', family: 'backward-compat', title: 'Foreign key added', severity: 'warning',
+    explanation: 'Data-dependent: orphan rows make the change fail; writes of the previous release in an order the key forbids (child before parent, deleting parents) start failing.',
+    recipe: '1. Deploy code that writes parents first and never leaves orphans. 2. Clean orphans. 3. Add the key (PG: NOT VALID, then VALIDATE CONSTRAINT).',
+  },
+  {
+    code: 'BC112', family: 'backward-compat', title: 'Enum value removed', severity: 'error',
+    explanation: 'The previous release may still write the removed value (rejected, or stored as an empty string by non-strict MySQL), and rows holding it lose their value.',
+    recipe: '1. Deploy code that no longer writes the value. 2. Update rows holding it to another value. 3. Remove the value in a post-deploy migration.',
+  },
+  {
+    code: 'BC113', family: 'backward-compat', title: 'Enum values reordered or inserted in the middle', severity: 'warning',
+    explanation: 'Stored values are kept, but ORDER BY, comparisons (< >) and numeric use of the enum index change for the running code.',
+    recipe: 'Append new values at the end of the list instead; reorder only when no code depends on enum order.',
+  },
+  {
+    code: 'BC114', family: 'backward-compat', title: 'Primary key changed', severity: 'error',
+    explanation: 'Upserts (ON DUPLICATE KEY / ON CONFLICT), lookups and ORMs of the previous release identify rows by the old key.',
+    recipe: '1. Add a unique index on the new key columns (pre-deploy). 2. Deploy code that uses the new key. 3. Switch the primary key in a post-deploy migration.',
+  },
+  {
+    code: 'BC115', family: 'backward-compat', title: 'Default removed from a NOT NULL column', severity: 'error',
+    explanation: 'INSERTs of the previous release that omit the column relied on the default and now fail.',
+    recipe: '1. Deploy code that always writes the column. 2. Drop the default in a post-deploy migration.',
+  },
+  {
+    code: 'BC116', family: 'backward-compat', title: 'View dropped', severity: 'error',
+    explanation: 'Queries of the previous release that read the view fail with "table does not exist".',
+    recipe: '1. Deploy code that no longer uses the view. 2. Drop it in a post-deploy migration.',
+  },
+  {
+    code: 'BC117', family: 'backward-compat', title: 'View definition changed', severity: 'warning',
+    explanation: 'The previous release reads the view; removed or retyped columns break it.',
+    recipe: 'Only add columns to a view used by running code; create a new view for incompatible shapes and drop the old one post-deploy.',
+  },
+  {
+    code: 'BC118', family: 'backward-compat', title: 'Rename kept compatible', severity: 'info',
+    explanation: 'The object was renamed, but a view or column with the old name was added back, so the previous release keeps working.',
+    recipe: 'Drop the compatibility view/column in a post-deploy migration once no code uses the old name.',
+  },
+  // --- data loss --------------------------------------------------------------------------
+  {
+    code: 'DL101', family: 'data-loss', title: 'Table dropped with its rows', severity: 'warning',
+    explanation: 'Every row of the table is gone; a down migration can recreate the table but not its data.',
+    recipe: 'Rename the table to <name>_old (or back it up) and drop it in a later migration once the data is surely not needed.',
+  },
+  {
+    code: 'DL102', family: 'data-loss', title: 'Column dropped with its values', severity: 'warning',
+    explanation: 'The values of the column are gone; a down migration can re-add the column but not its values.',
+    recipe: 'Copy the values elsewhere first if they may be needed, or keep the column until the data is surely not needed.',
+  },
+  {
+    code: 'DL103', family: 'data-loss', title: 'Type narrowed: values truncated or rounded', severity: 'error',
+    explanation: 'Stored values that do not fit the new type are truncated (strings), rounded (decimals, fractional seconds) or clipped (integers) by MySQL, or make the ALTER fail (PG, strict mode).',
+    recipe: 'Check the data first (SELECT MAX(LENGTH(col)), MIN(col), MAX(col)); keep the wider type, or add a new column, convert explicitly and verify before switching.',
+  },
+  {
+    code: 'DL104', family: 'data-loss', title: 'Lossy type conversion', severity: 'error',
+    explanation: 'Converting to another type family changes stored values (text to number, datetime to date, signed to unsigned): some become 0, NULL, truncated or fail the ALTER.',
+    recipe: 'Add a new column of the new type, convert with an explicit, verified expression, switch the code, then drop the old column.',
+  },
+  {
+    code: 'DL105', family: 'data-loss', title: 'Enum value removed from stored rows', severity: 'warning',
+    explanation: 'Rows holding the removed value become an empty string (MySQL non-strict) or make the ALTER fail.',
+    recipe: 'UPDATE rows holding the value to a value that stays, then remove it.',
+  },
+  {
+    code: 'DL106', family: 'data-loss', title: 'Rows deleted by the migration', severity: 'warning',
+    explanation: 'TRUNCATE or DELETE without WHERE removes every row of the table.',
+    recipe: 'Make sure this is intended; keep a copy of the rows if they may be needed.',
+  },
+  // --- reversibility ----------------------------------------------------------------------
+  {
+    code: 'RV101', family: 'reversibility', title: 'No down migration', severity: 'error',
+    explanation: 'Without a down, a failed deploy cannot be rolled back by the tool.',
+    recipe: 'Write a down that restores the schema as it was before up (for a drop: recreate the object with its exact definition).',
+  },
+  {
+    code: 'RV102', family: 'reversibility', title: 'Down does not restore the schema', severity: 'error',
+    explanation: 'Running up then down on the shadow database leaves a schema that differs from the one before up; a rollback would leave the previous release on a schema it was not written for.',
+    recipe: 'Make down undo exactly what up did: the differences are listed in the finding.',
+  },
+  {
+    code: 'RV103', family: 'reversibility', title: 'Down fails', severity: 'error',
+    explanation: 'Down raised an error on the shadow database right after up: a rollback would stop half way.',
+    recipe: 'Fix the down so it runs on the schema up leaves.',
+  },
+  {
+    code: 'RV201', family: 'reversibility', title: 'Down destroys data the new code wrote', severity: 'warning',
+    explanation: 'Down drops a table or column that up created; whatever the new release wrote there between deploy and rollback is lost.',
+    recipe: 'Accept the loss consciously, or make the rollback keep the object (leave it in place and drop it in a later migration).',
+  },
+  {
+    code: 'RV202', family: 'reversibility', title: 'Down narrows a type the new code may have filled', severity: 'warning',
+    explanation: 'Down converts back to a narrower type; values the new release wrote that do not fit are truncated or make the rollback fail.',
+    recipe: 'Keep the wider type on rollback, or check the data before rolling back.',
+  },
+  // --- MySQL / MariaDB blocking ------------------------------------------------------------
+  {
+    code: 'MY101', family: 'blocking-mysql', title: 'ALTER copies the table and blocks writes', severity: 'error',
+    explanation: 'The server accepted this ALTER only with ALGORITHM=COPY (or an in-place lock that blocks writes): writes to the table stop for the whole copy (hours on a large table), and each replica then lags by the same time.',
+    recipe: 'Run it replica-first (ALTER each replica with binary logging off, switch the primary, ALTER the old primary), or with an online schema change tool; or rewrite it as an INSTANT-capable change (add the column at the end, widen within the length class).',
+  },
+  {
+    code: 'MY102', family: 'blocking-mysql', title: 'ALTER algorithm could not be probed', severity: 'warning',
+    explanation: 'The statement could not be tried with ALGORITHM=INSTANT/NOCOPY/INPLACE on the shadow (a declared ALGORITHM/LOCK clause without LOCK=NONE, a partitioning clause, or an unexpected error), so it is assumed to block writes.',
+    recipe: 'Declare ALGORITHM=INSTANT or LOCK=NONE in the statement so the server refuses it if it would block, or run it replica-first.',
+  },
+  {
+    code: 'MY201', family: 'blocking-mysql', title: 'ALTER rebuilds the table in place', severity: 'warning',
+    explanation: 'ALGORITHM=INPLACE, LOCK=NONE: writes continue, but the table is rebuilt (I/O, a metadata lock at start and end), and the ALTER replicates as one statement, so every replica stalls replication for its whole duration.',
+    recipe: 'Fine for small tables; for large ones run it replica-first so replicas do not lag.',
+  },
+  {
+    code: 'MY202', family: 'blocking-mysql', title: 'ALTER is metadata-only', severity: 'info',
+    explanation: 'The server accepted ALGORITHM=INSTANT or NOCOPY: only metadata changes, no table copy, no write block beyond a brief metadata lock.',
+    recipe: 'Nothing to do; make sure no long transaction holds the table, or the metadata lock waits behind it.',
+  },
+  {
+    code: 'MY301', family: 'blocking-mysql', title: 'Whole-table UPDATE/DELETE in a migration', severity: 'warning',
+    explanation: 'One statement touching every row locks each row until it commits and replicates as one huge transaction; concurrent writes to those rows wait, and replicas lag.',
+    recipe: 'Backfill in batches of a few thousand rows by primary-key range, outside the schema migration.',
+  },
+  // --- PostgreSQL blocking -----------------------------------------------------------------
+  {
+    code: 'PG101', family: 'blocking-postgres', title: 'Index built without CONCURRENTLY', severity: 'error',
+    explanation: 'CREATE INDEX takes a SHARE lock: every INSERT/UPDATE/DELETE on the table waits until the index is built.',
+    recipe: 'CREATE INDEX CONCURRENTLY (outside a transaction; check for an INVALID index if it fails and drop it).',
+  },
+  {
+    code: 'PG102', family: 'blocking-postgres', title: 'Foreign key validated while locking', severity: 'error',
+    explanation: 'ADD FOREIGN KEY without NOT VALID scans the whole table under a SHARE ROW EXCLUSIVE lock on both tables: writes to both wait until the scan ends.',
+    recipe: 'ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID; then, in a separate statement, ALTER TABLE ... VALIDATE CONSTRAINT ... (takes only SHARE UPDATE EXCLUSIVE).',
+  },
+  {
+    code: 'PG103', family: 'blocking-postgres', title: 'Check constraint validated while locking', severity: 'error',
+    explanation: 'ADD CHECK without NOT VALID scans the whole table under an ACCESS EXCLUSIVE lock: reads and writes wait.',
+    recipe: 'ADD CONSTRAINT ... CHECK (...) NOT VALID; then VALIDATE CONSTRAINT in a separate statement.',
+  },
+  {
+    code: 'PG104', family: 'blocking-postgres', title: 'Column type change rewrites the table', severity: 'error',
+    explanation: 'ALTER COLUMN TYPE to a type that is not binary-compatible rewrites the table and its indexes under ACCESS EXCLUSIVE: reads and writes wait for the whole rewrite.',
+    recipe: 'Add a new column of the new type, backfill in batches, switch code, drop the old column. (varchar(n) -> varchar(m>n) or text, and raising numeric precision, do not rewrite.)',
+  },
+  {
+    code: 'PG105', family: 'blocking-postgres', title: 'SET NOT NULL scans the table under ACCESS EXCLUSIVE', severity: 'error',
+    explanation: 'SET NOT NULL checks every row while holding ACCESS EXCLUSIVE: reads and writes wait for the scan.',
+    recipe: 'ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID; VALIDATE CONSTRAINT c; then SET NOT NULL (PG 12+ uses the valid check and skips the scan); then drop the check.',
+  },
+  {
+    code: 'PG106', family: 'blocking-postgres', title: 'ADD COLUMN with a volatile default rewrites the table', severity: 'error',
+    explanation: 'A default that is not a constant (random(), clock_timestamp(), gen_random_uuid()) is evaluated per row: the table is rewritten under ACCESS EXCLUSIVE.',
+    recipe: 'Add the column without a default (or with a constant one), set the default afterwards, and backfill existing rows in batches.',
+  },
+  {
+    code: 'PG107', family: 'blocking-postgres', title: 'Unique or primary key constraint builds its index under lock', severity: 'error',
+    explanation: 'ADD UNIQUE / ADD PRIMARY KEY builds the index while holding ACCESS EXCLUSIVE: reads and writes wait.',
+    recipe: 'CREATE UNIQUE INDEX CONCURRENTLY idx ...; then ALTER TABLE ... ADD CONSTRAINT c UNIQUE USING INDEX idx (or PRIMARY KEY USING INDEX).',
+  },
+  {
+    code: 'PG108', family: 'blocking-postgres', title: 'Table rewritten', severity: 'error',
+    explanation: 'The shadow server gave the table new storage (relfilenode changed): the statement rewrote the whole table under ACCESS EXCLUSIVE.',
+    recipe: 'Find the rewriting statement (type change, volatile default, SET TABLESPACE, VACUUM FULL, CLUSTER) and replace it with add-column/backfill/switch.',
+  },
+  {
+    code: 'PG201', family: 'blocking-postgres', title: 'DROP INDEX without CONCURRENTLY', severity: 'warning',
+    explanation: 'DROP INDEX takes ACCESS EXCLUSIVE on the table; brief, but it queues behind long queries and everything queues behind it.',
+    recipe: 'DROP INDEX CONCURRENTLY (outside a transaction).',
+  },
+  {
+    code: 'PG202', family: 'blocking-postgres', title: 'ACCESS EXCLUSIVE lock without lock_timeout', severity: 'warning',
+    explanation: 'Even a metadata-only ALTER waits for every running query on the table, and all new queries queue behind it: a long SELECT turns a 1 ms ALTER into an outage.',
+    recipe: "SET lock_timeout = '2s' at the start of the migration and retry on timeout.",
+  },
+  {
+    code: 'PG301', family: 'blocking-postgres', title: 'Whole-table UPDATE/DELETE in a migration', severity: 'warning',
+    explanation: 'One statement touching every row holds row locks until commit and bloats the table; concurrent writes to those rows wait.',
+    recipe: 'Backfill in batches by primary-key range, outside the schema migration.',
+  },
+  // --- replica-first (MySQL/MariaDB row-based replication) ---------------------------------
+  {
+    code: 'RF101', family: 'replica-first', title: 'Column added in the middle', severity: 'error',
+    explanation: 'Row events map columns by position. With the column added in the middle on the replica, MariaDB applies rows from the old primary one column over, silently corrupting data; MySQL stops replication.',
+    recipe: 'Add the column at the end of the table (no AFTER / FIRST), with a default.',
+  },
+  {
+    code: 'RF102', family: 'replica-first', title: 'Column dropped from the middle', severity: 'error',
+    explanation: 'Row events map columns by position; with a middle column gone on the replica, values of the following columns shift by one.',
+    recipe: 'Drop only the last column replica-first, or drop the column in place (it is INSTANT in MariaDB 10.11) after the code stops using it.',
+  },
+  {
+    code: 'RF103', family: 'replica-first', title: 'Columns reordered', severity: 'error',
+    explanation: 'Row events map columns by position; a reordered table receives values in the wrong columns.',
+    recipe: 'Do not reorder columns replica-first; column order rarely matters to code.',
+  },
+  {
+    code: 'RF104', family: 'replica-first', title: 'Type change needs slave_type_conversions=ALL_NON_LOSSY', severity: 'warning',
+    explanation: 'Replicas refuse row events whose column type differs from theirs (error 1677) while slave_type_conversions (MariaDB) / replica_type_conversions (MySQL) is empty, the default. A widening within the type family is safe with ALL_NON_LOSSY, which the executor sets on the altered replicas for the duration.',
+    recipe: 'Let the executor set slave_type_conversions=ALL_NON_LOSSY on the altered replicas until every node has the new type.',
+  },
+  {
+    code: 'RF105', family: 'replica-first', title: 'Type narrowed replica-first', severity: 'error',
+    explanation: 'Rows from the old primary carry values of the wider type; converting them needs ALL_LOSSY, which truncates values that do not fit without any error.',
+    recipe: 'Narrow in place after the code writes only fitting values, or widen instead.',
+  },
+  {
+    code: 'RF106', family: 'replica-first', title: 'Type changed to another family replica-first', severity: 'error',
+    explanation: 'Row-based replication converts only within a type family (integers, decimals, strings, binary, BIT); any other change stops replication with error 1677 whatever the settings.',
+    recipe: 'Add a new column of the new type at the end (replica-first safe), backfill, switch code, drop the old column later.',
+  },
+  {
+    code: 'RF107', family: 'replica-first', title: 'ENUM/SET values shifted', severity: 'error',
+    explanation: 'ENUM and SET values travel as their index. Inserting a value in the middle, removing or reordering values makes the replica store a different value than the primary, with no error.',
+    recipe: 'Append new values at the end only; remove values in place after the code stops using them.',
+  },
+  {
+    code: 'RF108', family: 'replica-first', title: 'NOT NULL on the replica side', severity: 'error',
+    explanation: 'A NULL from the primary applied to a NOT NULL column on the replica is stored as the implicit default ("" or 0) with no error: the replica silently diverges.',
+    recipe: 'Make the column NOT NULL in place (after a backfill), or only once every node runs code that never writes NULL.',
+  },
+  {
+    code: 'RF109', family: 'replica-first', title: 'Table renamed or dropped replica-first', severity: 'error',
+    explanation: 'Row events name the table: on a replica where it was renamed or dropped they fail with "table doesn\'t exist" (error 1146) and replication stops.',
+    recipe: 'Rename/drop in place: both are metadata-only and need no replica-first step.',
+  },
+  {
+    code: 'RF110', family: 'replica-first', title: 'Constraint on the replica side may stop replication', severity: 'warning',
+    explanation: 'A unique key, check or foreign key that exists only on the replica rejects rows the primary accepted (duplicates, invalid values, orphans): replication stops with a duplicate-key or constraint error.',
+    recipe: 'Make sure the data and the code already satisfy the constraint, or add it in place.',
+  },
+  {
+    code: 'RF111', family: 'replica-first', title: 'NOT NULL column without default added replica-first', severity: 'warning',
+    explanation: 'Rows from the old primary do not carry the new column; the replica fills it with the implicit default ("" or 0), which may not be a meaningful value.',
+    recipe: 'Give the new column an explicit DEFAULT.',
+  },
+  {
+    code: 'RF112', family: 'replica-first', title: 'Primary key differs between primary and replica', severity: 'warning',
+    explanation: 'Replicas find the rows to update or delete by their own primary key; with a different key, lookups may match other rows or scan the table.',
+    recipe: 'Change primary keys in place, or ensure both keys identify the same rows.',
+  },
+  {
+    code: 'RF113', family: 'replica-first', title: 'Change is replica-first safe', severity: 'info',
+    explanation: 'Rows from a primary with the old schema apply to a replica with the new one without error and without changing values.',
+    recipe: 'Nothing to do.',
+  },
+  {
+    code: 'RF201', family: 'replica-first', title: 'Reverse: column in the middle (new -> old)', severity: 'warning',
+    explanation: 'During the master-master hold period rows from the new schema flow back to the old one; a column that only the new side has in the middle shifts values on the old side.',
+    recipe: 'Add columns at the end only.',
+  },
+  {
+    code: 'RF202', family: 'replica-first', title: 'Reverse: middle column missing on the new side', severity: 'warning',
+    explanation: 'Rows from the new schema lack a middle column the old side still has; values shift on the old side during the hold period.',
+    recipe: 'Drop only the last column, or skip the hold period.',
+  },
+  {
+    code: 'RF203', family: 'replica-first', title: 'Reverse: columns reordered', severity: 'warning',
+    explanation: 'Rows from the new schema arrive in another column order on the old side during the hold period.',
+    recipe: 'Do not reorder columns.',
+  },
+  {
+    code: 'RF204', family: 'replica-first', title: 'Reverse: type conversion needed on the old side', severity: 'warning',
+    explanation: 'Rows from the new schema carry the new type; the old side accepts them only with slave_type_conversions=ALL_NON_LOSSY (the default, empty, stops replication with error 1677).',
+    recipe: 'Let the executor set slave_type_conversions=ALL_NON_LOSSY on the old primary for the hold period.',
+  },
+  {
+    code: 'RF205', family: 'replica-first', title: 'Reverse: narrowing on the old side', severity: 'warning',
+    explanation: 'Rows from the new (wider) type arrive at the old (narrower) type during the hold period: they need ALL_LOSSY and values that do not fit are truncated silently.',
+    recipe: "Set slave_type_conversions='ALL_NON_LOSSY,ALL_LOSSY' on the old side for the hold period and keep new values within the old type's range, or skip the hold period.",
+  },
+  {
+    code: 'RF206', family: 'replica-first', title: 'Reverse: type family change', severity: 'warning',
+    explanation: 'Rows from the new schema have a type the old side cannot convert: replication from new to old stops (error 1677) during the hold period.',
+    recipe: 'Skip the master-master hold period for this change, or add a new column instead of changing the type.',
+  },
+  {
+    code: 'RF207', family: 'replica-first', title: 'Reverse: ENUM value unknown to the old side', severity: 'warning',
+    explanation: 'Values added or moved by the new schema arrive at the old side as an index it maps to another value or to "" , silently.',
+    recipe: 'Do not write new enum values until the hold period ends.',
+  },
+  {
+    code: 'RF208', family: 'replica-first', title: 'Reverse: NULL arrives at a NOT NULL column', severity: 'warning',
+    explanation: 'The new schema allows NULL where the old one does not; NULLs written by the new code arrive on the old side as "" or 0, silently.',
+    recipe: 'Do not write NULL into the column until the hold period ends.',
+  },
+  {
+    code: 'RF209', family: 'replica-first', title: 'Reverse: table renamed', severity: 'warning',
+    explanation: 'Rows for the new table name fail on the old side (error 1146): replication from new to old stops.',
+    recipe: 'Rename in place, not replica-first.',
+  },
+  {
+    code: 'RF210', family: 'replica-first', title: 'Reverse: constraint on the old side', severity: 'warning',
+    explanation: 'A constraint the new schema dropped still exists on the old side and may reject rows written by the new code.',
+    recipe: 'Make sure the new code keeps satisfying the old constraint during the hold period.',
+  },
+  {
+    code: 'RF211', family: 'replica-first', title: 'Reverse: column the old side lacks a value for', severity: 'info',
+    explanation: 'The old side has a NOT NULL column without default that rows from the new schema do not carry; it gets the implicit default ("" or 0).',
+    recipe: 'Give the column a default before dropping it.',
+  },
+  {
+    code: 'RF212', family: 'replica-first', title: 'Reverse: primary key differs', severity: 'warning',
+    explanation: 'The old side finds rows by its own primary key during the hold period.',
+    recipe: 'Change primary keys in place.',
+  },
+];
+
+export const CATALOG: ReadonlyMap<string, RuleDoc> = new Map(docs.map((d) => [d.code, d]));
+
+export function ruleDoc(code: string): RuleDoc {
+  const d = CATALOG.get(code);
+  if (!d) throw new Error(`rule ${code} is not in the catalog`);
+  return d;
+}
+
+/** Markdown reference of every rule, grouped by family (docs are generated from this). */
+export function catalogMarkdown(): string {
+  const families: [RuleFamily, string][] = [
+    ['backward-compat', 'Backward compatibility (BC)'],
+    ['data-loss', 'Data loss (DL)'],
+    ['reversibility', 'Reversibility (RV)'],
+    ['blocking-mysql', 'Blocking on MySQL/MariaDB (MY)'],
+    ['blocking-postgres', 'Blocking on PostgreSQL (PG)'],
+    ['replica-first', 'Replica-first safety (RF)'],
+  ];
+  const out: string[] = ['# Rule reference', ''];
+  for (const [family, title] of families) {
+    out.push(`## ${title}`, '');
+    for (const d of docs.filter((x) => x.family === family)) {
+      out.push(`### ${d.code}: ${d.title} (${d.severity})`, '', d.explanation, '', `Safe alternative: ${d.recipe}`, '');
+    }
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,138 @@
+import type { Change, Finding } from '../types.ts';
+import { finding, statementFor, type RuleContext } from './context.ts';
+
+/**
+ * RF: can the change run replica-first? Row events from a primary with one schema are applied to a
+ * replica with another; columns are matched by POSITION, ENUM values travel as their index, types
+ * convert only within a family and only when slave_type_conversions allows it. The same check runs
+ * twice: old -> new (the primary not yet altered feeding altered replicas: RF1xx) and new -> old
+ * (the master-master hold period, the altered new primary feeding the old one: RF2xx, always the
+ * RF1xx code + 100). Changes are read as "source schema -> replica schema".
+ */
+export type Direction = 'old-to-new' | 'new-to-old';
+
+/** Codes that make a direction unsafe with no setting that helps. */
+const UNSAFE_SUFFIX = new Set(['01', '02', '03', '05', '06', '07', '08', '09']);
+/** Codes that a temporary server setting makes safe. */
+const SETTING_SUFFIX = new Set(['04']);
+
+export interface ReplicaFirstAssessment {
+  findings: Finding[];
+  /** null: not applicable (PostgreSQL, or only whole tables created/dropped). */
+  safe: boolean | null;
+  reverseSafe: boolean | null;
+  /** Settings that make the old -> new direction safe when `safe` is false only because of them. */
+  settings?: Record<string, string>;
+  reverseSettings?: Record<string, string>;
+  /** Old -> new is safe once `settings` are applied. */
+  safeWithSettings: boolean;
+}
+
+const WHOLE_TABLE_ONLY = new Set<Change['kind']>(['table_added', 'table_dropped', 'view_added', 'view_dropped', 'view_changed']);
+
+export function replicaFirstRules(ctx: RuleContext): ReplicaFirstAssessment {
+  if (ctx.dialect !== 'mysql') return { findings: [], safe: null, reverseSafe: null, safeWithSettings: false };
+  const relevant = ctx.changes.filter((c) => !('table' in c) || !ctx.createdTables.has(c.table) || c.kind === 'table_added');
+  if (relevant.every((c) => WHOLE_TABLE_ONLY.has(c.kind))) return { findings: [], safe: null, reverseSafe: null, safeWithSettings: false };
+
+  const variable = ctx.mariadb ? 'slave_type_conversions' : 'replica_type_conversions';
+  const forward = directionFindings(ctx, ctx.changes, 'old-to-new', variable);
+  const reverse = directionFindings(ctx, ctx.reverseChanges, 'new-to-old', variable);
+  const suffixes = (fs: Finding[]): string[] => fs.map((f) => f.rule.slice(3));
+  const fUnsafe = suffixes(forward).some((s) => UNSAFE_SUFFIX.has(s));
+  const fSetting = suffixes(forward).some((s) => SETTING_SUFFIX.has(s));
+  const rUnsafe = suffixes(reverse).some((s) => UNSAFE_SUFFIX.has(s) && s !== '05');
+  const rLossy = suffixes(reverse).includes('05');
+  const rSetting = suffixes(reverse).some((s) => SETTING_SUFFIX.has(s));
+  const out: ReplicaFirstAssessment = {
+    findings: [...forward, ...reverse],
+    safe: !fUnsafe && !fSetting,
+    reverseSafe: !rUnsafe && !rSetting && !rLossy,
+    safeWithSettings: !fUnsafe,
+  };
+  if (fSetting && !fUnsafe) out.settings = { [variable]: 'ALL_NON_LOSSY' };
+  if ((rSetting || rLossy) && !rUnsafe) out.reverseSettings = { [variable]: rLossy ? 'ALL_NON_LOSSY,ALL_LOSSY' : 'ALL_NON_LOSSY' };
+  if (!forward.length && !reverse.length) {
+    out.findings.push(finding('RF113', { message: 'Rows from a primary with the old schema apply unchanged to a replica with the new one, and back.' }));
+  }
+  return out;
+}
+
+function directionFindings(ctx: RuleContext, changes: Change[], direction: Direction, variable: string): Finding[] {
+  const out: Finding[] = [];
+  const rev = direction === 'new-to-old';
+  const code = (n: number): string => `RF${(rev ? 200 : 100) + n}`;
+  const src = rev ? 'the new primary' : 'the old primary';
+  const rep = rev ? 'the old side (hold period)' : 'the altered replica';
+  const created = rev ? new Set(changes.flatMap((c) => (c.kind === 'table_dropped' ? [c.table] : []))) : ctx.createdTables;
+  const st = (t?: string, c?: string): string | undefined => statementFor(ctx.statements, t, c);
+  const push = (n: number, message: string, table?: string, column?: string): void => {
+    out.push(finding(code(n), { message, table, column, statement: st(table, column), direction }));
+  };
+
+  for (const c of changes) {
+    if ('table' in c && created.has(c.table)) continue;
+    switch (c.kind) {
+      case 'table_dropped':
+        // Whole-table drops on their own make the verdict null; next to other changes they still break.
+        push(9, `Table ${c.table} exists on ${src} but not on ${rep}: row events for it fail with error 1146 and replication stops.`, c.table);
+        break;
+      case 'table_renamed':
+        push(9, `Table ${rev ? c.table : c.from} is named ${rev ? c.from : c.table} on ${rep}: row events name the table, fail with error 1146, and replication stops.`, c.table);
+        break;
+      case 'column_added': {
+        const col = c.column;
+        if (!c.atEnd) {
+          push(1, `Column ${c.table}.${col.name} exists only on ${rep}, and not at the end: row events from ${src} map columns by position, so values land one column over (MariaDB: silent corruption; MySQL: replication stops).`, c.table, col.name);
+        } else if (!col.nullable && col.default === null && !col.autoFilled && !col.generated) {
+          push(11, `Column ${c.table}.${col.name} exists only on ${rep}, NOT NULL without a default: rows from ${src} fill it with the implicit default ('' or 0).`, c.table, col.name);
+        }
+        break;
+      }
+      case 'column_dropped':
+        if (!c.wasLast) {
+          push(2, `Column ${c.table}.${c.column.name} exists on ${src} but not on ${rep}, and is not the last column: the values after it shift by one column on ${rep}.`, c.table, c.column.name);
+        }
+        break;
+      case 'column_moved':
+        push(3, `Column ${c.table}.${c.column} is at position ${rev ? c.toPosition : c.fromPosition} on ${src} and ${rev ? c.fromPosition : c.toPosition} on ${rep}: row events map by position, so values land in the wrong columns.`, c.table, c.column);
+        break;
+      case 'column_type_changed': {
+        const pair = `${c.from.type}${c.from.charset && c.from.charset !== c.to.charset ? ` ${c.from.charset}` : ''} on ${src} -> ${c.to.type}${c.to.charset && c.from.charset !== c.to.charset ? ` ${c.to.charset}` : ''} on ${rep}`;
+        if (c.change === 'widening' || c.change === 'cosmetic') {
+          push(4, `${c.table}.${c.column} is ${pair}: with ${variable} empty (the default) replication stops with error 1677; with ${variable}=ALL_NON_LOSSY the conversion keeps every value. The executor can set it on ${rev ? 'the old primary for the hold period' : 'the altered replicas until every node has the new type'}.`, c.table, c.column);
+        } else if (c.change === 'family-change') {
+          push(6, `${c.table}.${c.column} is ${pair}: another type family, which row-based replication cannot convert under any ${variable} setting; replication stops with error 1677.`, c.table, c.column);
+        } else {
+          push(5, `${c.table}.${c.column} is ${pair}: a narrowing conversion needs ${variable}=ALL_LOSSY, which silently truncates values that do not fit; without it replication stops with error 1677.`, c.table, c.column);
+        }
+        break;
+      }
+      case 'column_enum_changed':
+        if (c.enumChange.shifted || c.enumChange.removed.length) {
+          push(7, `${c.table}.${c.column} values (${c.from.join(', ')}) on ${src} vs (${c.to.join(', ')}) on ${rep}: ENUM/SET values travel as their index, so ${rep} stores a different value than ${src}, with no error.`, c.table, c.column);
+        }
+        break;
+      case 'column_nullability_changed':
+        if (!c.nullable) {
+          push(8, `${c.table}.${c.column} allows NULL on ${src} but is NOT NULL on ${rep}: a NULL arriving there is stored as '' or 0, silently.`, c.table, c.column);
+        }
+        break;
+      case 'index_added':
+        if (c.index.unique) push(10, `Unique index ${c.index.name} on ${c.table} exists only on ${rep}: a duplicate written on ${src} stops replication with a duplicate-key error.`, c.table);
+        break;
+      case 'check_added':
+        push(10, `Check ${c.check.name} on ${c.table} exists only on ${rep}: a row that violates it stops replication.`, c.table);
+        break;
+      case 'foreign_key_added':
+        push(10, `Foreign key ${c.foreignKey.name} on ${c.table} exists only on ${rep}: a row without its parent there stops replication.`, c.table);
+        break;
+      case 'primary_key_changed':
+        push(12, `Primary key of ${c.table} is (${c.from.join(', ')}) on ${src} but (${c.to.join(', ')}) on ${rep}: updates and deletes are located by ${rep}'s key.`, c.table);
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,307 @@
+import type { Dialect } from '../../config/types.ts';
+import { stripComments } from './split.ts';
+
+/**
+ * A light classifier for the DDL a migration runs. The schema diff is the truth about what
+ * changed; this only answers what a diff cannot: which tables to re-snapshot, what was renamed
+ * (a drop + add looks the same as a rename), and how a statement was written (CONCURRENTLY,
+ * NOT VALID, ALGORITHM=...), which decides locking.
+ */
+export type StatementKind =
+  | 'create_table'
+  | 'drop_table'
+  | 'alter_table'
+  | 'rename_table'
+  | 'create_index'
+  | 'drop_index'
+  | 'create_view'
+  | 'drop_view'
+  | 'create_type'
+  | 'alter_type'
+  | 'drop_type'
+  | 'dml'
+  | 'session'
+  | 'other';
+
+export type AlterAction =
+  | { op: 'add_column'; column: string; definition: string }
+  | { op: 'drop_column'; column: string }
+  | { op: 'rename_column'; from: string; to: string }
+  /** MySQL CHANGE old new def / MODIFY col def (from === to). */
+  | { op: 'change_column'; from: string; to: string; definition: string }
+  | { op: 'alter_column_type'; column: string; definition: string }
+  | { op: 'set_not_null'; column: string }
+  | { op: 'drop_not_null'; column: string }
+  | { op: 'set_default'; column: string; expression: string }
+  | { op: 'drop_default'; column: string }
+  | { op: 'add_constraint'; constraint: 'foreign' | 'check' | 'unique' | 'primary' | 'exclude' | 'other'; notValid: boolean; usingIndex: boolean; text: string }
+  | { op: 'add_index'; unique: boolean; text: string }
+  | { op: 'drop_index'; name: string }
+  | { op: 'drop_constraint'; name: string }
+  | { op: 'validate_constraint'; name: string }
+  | { op: 'rename_table'; to: string }
+  | { op: 'algorithm'; value: string }
+  | { op: 'lock'; value: string }
+  | { op: 'other'; text: string };
+
+export interface StatementInfo {
+  sql: string;
+  kind: StatementKind;
+  /** The main table (ALTER/CREATE/DROP/INDEX target). */
+  table?: string;
+  /** Every table whose definition this statement may change. */
+  tables: string[];
+  /** Indexes dropped by name only (PG DROP INDEX): the table is found from the previous snapshot. */
+  droppedIndexes: string[];
+  /** True when we cannot tell what it changes: the caller re-snapshots everything. */
+  opaque: boolean;
+  tableRenames: { from: string; to: string }[];
+  columnRenames: { table: string; from: string; to: string }[];
+  actions: AlterAction[];
+  concurrently: boolean;
+  unique: boolean;
+  /** DML without a WHERE clause (a whole-table backfill or purge). */
+  wholeTable: boolean;
+  /** PG: enum type name for CREATE/ALTER/DROP TYPE. */
+  typeName?: string;
+}
+
+const IDENT = '(?:`(?:[^`]|``)+`|"(?:[^"]|"")+"|[A-Za-z_$][\\w$]*)';
+const QNAME = `${IDENT}(?:\\s*\\.\\s*${IDENT})?`;
+
+/** The last part of a possibly qualified, possibly quoted name, unquoted. */
+export function unqualify(name: string): string {
+  const parts = splitQualified(name.trim());
+  return unquote(parts[parts.length - 1] ?? name);
+}
+
+function splitQualified(name: string): string[] {
+  const re = new RegExp(IDENT, 'g');
+  return name.match(re) ?? [name];
+}
+
+export function unquote(id: string): string {
+  const s = id.trim();
+  if (s.startsWith('`') && s.endsWith('`')) return s.slice(1, -1).replace(/``/g, '`');
+  if (s.startsWith('"') && s.endsWith('"')) return s.slice(1, -1).replace(/""/g, '"');
+  return s;
+}
+
+/** Splits on a separator at parenthesis depth 0 and outside quotes. */
+export function splitTopLevel(s: string, sep = ','): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  let quote: string | null = null;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (quote) {
+      cur += c;
+      if (c === quote) quote = null;
+      continue;
+    }
+    if (c === "'" || c === '"' || c === '`') quote = c;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    if (c === sep && depth === 0) {
+      out.push(cur.trim());
+      cur = '';
+      continue;
+    }
+    cur += c;
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
+}
+
+function re(src: string, flags = 'i'): RegExp {
+  return new RegExp(src, flags);
+}
+
+export function parseStatement(raw: string, dialect: Dialect): StatementInfo {
+  const sql = stripComments(raw, dialect).trim().replace(/;\s*$/, '');
+  const info: StatementInfo = {
+    sql: raw.trim(),
+    kind: 'other',
+    tables: [],
+    droppedIndexes: [],
+    opaque: false,
+    tableRenames: [],
+    columnRenames: [],
+    actions: [],
+    concurrently: false,
+    unique: false,
+    wholeTable: false,
+  };
+  let m: RegExpExecArray | null;
+
+  if ((m = re(`^create\\s+(?:or\\s+replace\\s+)?(?:(?:global\\s+|local\\s+)?(?:temporary|temp|unlogged)\\s+)?table\\s+(?:if\\s+not\\s+exists\\s+)?(${QNAME})`).exec(sql))) {
+    info.kind = 'create_table';
+    info.table = unqualify(m[1]!);
+    info.tables = [info.table];
+    return info;
+  }
+  if ((m = re(`^drop\\s+(?:temporary\\s+)?table\\s+(?:if\\s+exists\\s+)?([\\s\\S]+?)(?:\\s+(?:cascade|restrict))?$`).exec(sql))) {
+    info.kind = 'drop_table';
+    info.tables = splitTopLevel(m[1]!).map(unqualify);
+    info.table = info.tables[0];
+    return info;
+  }
+  if ((m = re(`^rename\\s+tables?\\s+([\\s\\S]+)$`).exec(sql))) {
+    info.kind = 'rename_table';
+    for (const pair of splitTopLevel(m[1]!)) {
+      const pm = re(`^(${QNAME})\\s+to\\s+(${QNAME})$`).exec(pair.trim());
+      if (!pm) continue;
+      const from = unqualify(pm[1]!);
+      const to = unqualify(pm[2]!);
+      info.tableRenames.push({ from, to });
+      info.tables.push(from, to);
+    }
+    info.table = info.tableRenames[0]?.from;
+    return info;
+  }
+  if ((m = re(`^alter\\s+(?:online\\s+)?(?:ignore\\s+)?table\\s+(?:if\\s+exists\\s+)?(?:only\\s+)?(${QNAME})\\s*\\*?\\s*([\\s\\S]*)$`).exec(sql))) {
+    info.kind = 'alter_table';
+    const table = unqualify(m[1]!);
+    info.table = table;
+    info.tables = [table];
+    for (const part of splitTopLevel(m[2]!)) {
+      const action = parseAlterAction(part, dialect);
+      info.actions.push(action);
+      if (action.op === 'rename_column') info.columnRenames.push({ table, from: action.from, to: action.to });
+      if (action.op === 'change_column' && action.from !== action.to) info.columnRenames.push({ table, from: action.from, to: action.to });
+      if (action.op === 'rename_table') {
+        info.tableRenames.push({ from: table, to: action.to });
+        info.tables.push(action.to);
+      }
+      if (action.op === 'add_constraint' && action.constraint === 'foreign') {
+        const ref = re(`references\\s+(${QNAME})`).exec(action.text);
+        if (ref) info.tables.push(unqualify(ref[1]!));
+      }
+    }
+    return info;
+  }
+  if ((m = re(`^create\\s+(unique\\s+)?(?:fulltext\\s+|spatial\\s+)?index\\s+(concurrently\\s+)?(?:if\\s+not\\s+exists\\s+)?(?:(${QNAME})\\s+)?(?:using\\s+\\w+\\s+)?on\\s+(?:only\\s+)?(${QNAME})`).exec(sql))) {
+    info.kind = 'create_index';
+    info.unique = Boolean(m[1]);
+    info.concurrently = Boolean(m[2]);
+    info.table = unqualify(m[4]!);
+    info.tables = [info.table];
+    return info;
+  }
+  if ((m = re(`^drop\\s+index\\s+(concurrently\\s+)?(?:if\\s+exists\\s+)?(${QNAME}(?:\\s*,\\s*${QNAME})*)(?:\\s+on\\s+(${QNAME}))?`).exec(sql))) {
+    info.kind = 'drop_index';
+    info.concurrently = Boolean(m[1]);
+    if (m[3]) {
+      info.table = unqualify(m[3]);
+      info.tables = [info.table];
+    } else {
+      info.droppedIndexes = splitTopLevel(m[2]!).map(unqualify);
+    }
+    return info;
+  }
+  if (re(`^create\\s+(?:or\\s+replace\\s+)?(?:algorithm\\s*=\\s*\\w+\\s+)?(?:definer\\s*=\\s*\\S+\\s+)?(?:sql\\s+security\\s+\\w+\\s+)?(?:materialized\\s+|recursive\\s+)?view\\b`).test(sql)) {
+    info.kind = 'create_view';
+    return info;
+  }
+  if (re(`^alter\\s+(?:algorithm\\s*=\\s*\\w+\\s+)?(?:definer\\s*=\\s*\\S+\\s+)?view\\b`).test(sql)) {
+    info.kind = 'create_view';
+    return info;
+  }
+  if (re(`^drop\\s+(?:materialized\\s+)?view\\b`).test(sql)) {
+    info.kind = 'drop_view';
+    // PG: DROP VIEW ... CASCADE only drops dependent views, which are always re-read.
+    return info;
+  }
+  if ((m = re(`^create\\s+type\\s+(${QNAME})`).exec(sql))) {
+    info.kind = 'create_type';
+    info.typeName = unqualify(m[1]!);
+    return info;
+  }
+  if ((m = re(`^alter\\s+type\\s+(${QNAME})`).exec(sql))) {
+    info.kind = 'alter_type';
+    info.typeName = unqualify(m[1]!);
+    return info;
+  }
+  if ((m = re(`^drop\\s+type\\s+(?:if\\s+exists\\s+)?(${QNAME})`).exec(sql))) {
+    info.kind = 'drop_type';
+    info.typeName = unqualify(m[1]!);
+    // CASCADE would drop columns of that type; re-snapshot everything.
+    info.opaque = /\bcascade\b/i.test(sql);
+    return info;
+  }
+  if ((m = re(`^(?:with\\b[\\s\\S]*?\\)\\s*)?(insert|replace|update|delete|select)\\b`).exec(sql))) {
+    info.kind = 'dml';
+    const verb = m[1]!.toLowerCase();
+    if (verb === 'update' || verb === 'delete') {
+      const tm = verb === 'update' ? re(`^update\\s+(?:only\\s+)?(${QNAME})`).exec(sql) : re(`^delete\\s+from\\s+(?:only\\s+)?(${QNAME})`).exec(sql);
+      if (tm) info.table = unqualify(tm[1]!);
+      info.wholeTable = !/\bwhere\b/i.test(sql);
+    }
+    return info;
+  }
+  if ((m = re(`^truncate\\s+(?:table\\s+)?(?:only\\s+)?(${QNAME})`).exec(sql))) {
+    info.kind = 'dml';
+    info.table = unqualify(m[1]!);
+    // PG gives a truncated table new storage, so its snapshot must be refreshed.
+    info.tables = [info.table];
+    info.wholeTable = true;
+    return info;
+  }
+  if (re(`^(set|begin|start\\s+transaction|commit|rollback|savepoint|release|analyze|comment\\s+on|grant|revoke|lock\\s+tables?|unlock\\s+tables?|use)\\b`).test(sql)) {
+    info.kind = 'session';
+    return info;
+  }
+  info.opaque = true;
+  return info;
+}
+
+function parseAlterAction(part: string, dialect: Dialect): AlterAction {
+  const p = part.trim();
+  let m: RegExpExecArray | null;
+  if ((m = re(`^rename\\s+column\\s+(${IDENT})\\s+to\\s+(${IDENT})$`).exec(p))) return { op: 'rename_column', from: unquote(m[1]!), to: unquote(m[2]!) };
+  if ((m = re(`^rename\\s+(?:to|as)\\s+(${QNAME})$`).exec(p))) return { op: 'rename_table', to: unqualify(m[1]!) };
+  if ((m = re(`^rename\\s+(?:index|key|constraint)\\b`).exec(p))) return { op: 'other', text: p };
+  if (dialect === 'postgres' && (m = re(`^rename\\s+(${IDENT})\\s+to\\s+(${IDENT})$`).exec(p))) return { op: 'rename_column', from: unquote(m[1]!), to: unquote(m[2]!) };
+  if (dialect === 'mysql' && (m = re(`^rename\\s+(${QNAME})$`).exec(p))) return { op: 'rename_table', to: unqualify(m[1]!) };
+  if ((m = re(`^change\\s+(?:column\\s+)?(${IDENT})\\s+(${IDENT})\\s+([\\s\\S]*)$`).exec(p))) return { op: 'change_column', from: unquote(m[1]!), to: unquote(m[2]!), definition: m[3]! };
+  if ((m = re(`^modify\\s+(?:column\\s+)?(${IDENT})\\s+([\\s\\S]*)$`).exec(p))) return { op: 'change_column', from: unquote(m[1]!), to: unquote(m[1]!), definition: m[2]! };
+  if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+(?:set\\s+data\\s+)?type\\s+([\\s\\S]*)$`).exec(p))) return { op: 'alter_column_type', column: unquote(m[1]!), definition: m[2]! };
+  if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+set\\s+not\\s+null$`).exec(p))) return { op: 'set_not_null', column: unquote(m[1]!) };
+  if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+drop\\s+not\\s+null$`).exec(p))) return { op: 'drop_not_null', column: unquote(m[1]!) };
+  if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+set\\s+default\\s+([\\s\\S]*)$`).exec(p))) return { op: 'set_default', column: unquote(m[1]!), expression: m[2]! };
+  if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+drop\\s+default$`).exec(p))) return { op: 'drop_default', column: unquote(m[1]!) };
+  if ((m = re(`^(?:algorithm)\\s*=?\\s*(\\w+)$`).exec(p))) return { op: 'algorithm', value: m[1]!.toUpperCase() };
+  if ((m = re(`^(?:lock)\\s*=?\\s*(\\w+)$`).exec(p))) return { op: 'lock', value: m[1]!.toUpperCase() };
+  if ((m = re(`^validate\\s+constraint\\s+(${IDENT})`).exec(p))) return { op: 'validate_constraint', name: unquote(m[1]!) };
+  if ((m = re(`^drop\\s+(?:index|key)\\s+(?:if\\s+exists\\s+)?(${IDENT})`).exec(p))) return { op: 'drop_index', name: unquote(m[1]!) };
+  if ((m = re(`^drop\\s+(?:constraint|foreign\\s+key|check)\\s+(?:if\\s+exists\\s+)?(${IDENT})`).exec(p))) return { op: 'drop_constraint', name: unquote(m[1]!) };
+  if (re(`^drop\\s+primary\\s+key`).test(p)) return { op: 'drop_constraint', name: 'PRIMARY' };
+  if ((m = re(`^drop\\s+(?:column\\s+)?(?:if\\s+exists\\s+)?(${IDENT})(?:\\s+(?:cascade|restrict))?$`).exec(p))) return { op: 'drop_column', column: unquote(m[1]!) };
+  if (re(`^add\\s+(?:constraint\\s+(?:${IDENT}\\s+)?)?(?:primary\\s+key|unique|foreign\\s+key|check|exclude)\\b`).test(p)) {
+    const constraint = /\bprimary\s+key\b/i.test(p)
+      ? 'primary'
+      : /^add\s+(?:constraint\s+\S+\s+)?unique/i.test(p)
+        ? 'unique'
+        : /\bforeign\s+key\b/i.test(p)
+          ? 'foreign'
+          : /\bcheck\b/i.test(p)
+            ? 'check'
+            : /\bexclude\b/i.test(p)
+              ? 'exclude'
+              : 'other';
+    // MySQL's ADD UNIQUE [KEY|INDEX] is an index; PG's ADD UNIQUE is a constraint: both build an index.
+    return { op: 'add_constraint', constraint, notValid: /\bnot\s+valid\b/i.test(p), usingIndex: /\busing\s+index\b/i.test(p), text: p };
+  }
+  if ((m = re(`^add\\s+(unique\\s+)?(?:fulltext\\s+|spatial\\s+)?(?:index|key)\\b`).exec(p))) return { op: 'add_index', unique: Boolean(m[1]), text: p };
+  if ((m = re(`^add\\s+(?:column\\s+)?(?:if\\s+not\\s+exists\\s+)?(${IDENT})\\s+([\\s\\S]*)$`).exec(p))) {
+    return { op: 'add_column', column: unquote(m[1]!), definition: m[2]! };
+  }
+  return { op: 'other', text: p };
+}
+
+/** Whether a statement text names a table (and a column), for attributing a finding to a statement. */
+export function mentions(sql: string, name: string): boolean {
+  const esc = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^\\w$])[\`"]?${esc}[\`"]?($|[^\\w$])`, 'i').test(sql);
+}

@@ -1,0 +1,120 @@
+import type { Dialect } from '../config/types.ts';
+import type { Acknowledgement, Phase } from '../migrations/types.ts';
+import { PG_BLOCKING } from './rules/blocking-postgres.ts';
+import type { ReplicaFirstAssessment } from './rules/replica-first.ts';
+import type { Algorithm, Change, Finding, MigrationVerdict, Severity, Strategy } from './types.ts';
+
+/**
+ * What the shadow run established about one migration, before any policy is applied. This is what
+ * the cache stores: acknowledgements and severity policy are applied on top each time, so changing
+ * an acknowledgement never needs a re-run.
+ */
+export interface MigrationFacts {
+  id: string;
+  dialect: Dialect;
+  declaredPhase?: Phase;
+  findings: Finding[];
+  replicaFirst: Omit<ReplicaFirstAssessment, 'findings'>;
+  algorithm?: Algorithm;
+  sql: string[];
+  downSql?: string[];
+  changes: Change[];
+}
+
+/** Findings of these rules mean the migration belongs after the code deploy (contract). */
+const CONTRACT_RULES = new Set(['BC101', 'BC102', 'BC103', 'BC104', 'BC105', 'BC112', 'BC116']);
+const RF_UNSAFE = new Set(['RF101', 'RF102', 'RF103', 'RF105', 'RF106', 'RF107', 'RF108', 'RF109']);
+
+export interface AckInput {
+  rule: string;
+  reason: string;
+  migration?: string;
+}
+
+function ackMatches(ack: AckInput, f: Finding, id: string): boolean {
+  if (ack.migration && ack.migration !== id) return false;
+  const rule = ack.rule.trim().toUpperCase();
+  return rule.endsWith('*') ? f.rule.startsWith(rule.slice(0, -1)) : f.rule === rule;
+}
+
+export function inferPhase(findings: Finding[]): Phase {
+  return findings.some((f) => CONTRACT_RULES.has(f.rule)) ? 'post-deploy' : 'pre-deploy';
+}
+
+export function buildVerdict(facts: MigrationFacts, migrationAcks: Acknowledgement[], extraAcks: AckInput[] = []): MigrationVerdict {
+  const findings: Finding[] = facts.findings.map((f) => ({ ...f }));
+  const acks: AckInput[] = [...migrationAcks, ...extraAcks];
+  for (const f of findings) {
+    const ack = acks.find((a) => ackMatches(a, f, facts.id));
+    if (ack) f.acknowledged = { reason: ack.reason };
+  }
+
+  const blocking = findings.some((f) => f.rule === 'MY101' || f.rule === 'MY102' || PG_BLOCKING.has(f.rule));
+  const dataLoss = findings.some((f) => f.rule.startsWith('DL'));
+  const reversible = !findings.some((f) => /^RV1/.test(f.rule));
+  // Acknowledging a BC finding asserts the running code does not depend on the object.
+  const backwardCompatible = !findings.some((f) => f.rule.startsWith('BC') && f.severity === 'error' && !f.acknowledged);
+  const phase: Phase = facts.declaredPhase ?? inferPhase(findings);
+
+  const rf = facts.replicaFirst;
+  let strategy: Strategy = 'in-place';
+  let refusedReason: string | undefined;
+  let replicaSettings: Record<string, string> | undefined;
+  if (blocking) {
+    if (facts.dialect === 'mysql' && (rf.safe === true || rf.safeWithSettings)) {
+      strategy = 'replica-first';
+      if (rf.safe !== true && rf.settings) replicaSettings = rf.settings;
+    } else {
+      strategy = 'refused';
+      const blockers = findings.filter((f) => f.rule === 'MY101' || f.rule === 'MY102' || PG_BLOCKING.has(f.rule)).map((f) => f.rule);
+      const unsafe = findings.filter((f) => RF_UNSAFE.has(f.rule)).map((f) => f.rule);
+      refusedReason =
+        facts.dialect === 'postgres'
+          ? `It blocks reads or writes on PostgreSQL (${[...new Set(blockers)].join(', ')}), and PostgreSQL physical replicas cannot be altered first: rewrite it with the safe alternatives listed.`
+          : `It blocks writes in place (${[...new Set(blockers)].join(', ')}) and is not replica-first safe (${[...new Set(unsafe)].join(', ') || 'replica-first not applicable'}).`;
+    }
+  }
+
+  for (const f of findings) adjustSeverity(f, { phase, blocking, strategy });
+
+  const v: MigrationVerdict = {
+    id: facts.id,
+    phase,
+    phaseSource: facts.declaredPhase ? 'declared' : 'inferred',
+    backwardCompatible,
+    reversible,
+    dataLoss,
+    blocking,
+    replicaFirstSafe: rf.safe,
+    replicaFirstReverseSafe: rf.reverseSafe,
+    strategy,
+    findings,
+    sql: facts.sql,
+    changes: facts.changes,
+  };
+  if (refusedReason) v.refusedReason = refusedReason;
+  if (replicaSettings) v.replicaSettings = replicaSettings;
+  if (facts.algorithm) v.algorithm = facts.algorithm;
+  if (facts.downSql) v.downSql = facts.downSql;
+  return v;
+}
+
+function demote(f: Finding, to: Severity, note: string): void {
+  const order: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
+  if (order[f.severity] <= order[to]) return;
+  f.severity = to;
+  f.message = `${f.message} ${note}`;
+}
+
+/** Severity is policy: the same fact matters or not depending on phase and strategy. */
+function adjustSeverity(f: Finding, ctx: { phase: Phase; blocking: boolean; strategy: Strategy }): void {
+  if (f.rule.startsWith('BC') && ctx.phase === 'post-deploy') {
+    demote(f, 'info', '(Post-deploy: it runs once no code from before this release is running.)');
+  } else if ((f.rule === 'MY101' || f.rule === 'MY102') && ctx.strategy === 'replica-first') {
+    demote(f, 'warning', 'The plan runs it replica-first instead, so the primary is not blocked.');
+  } else if (f.rule.startsWith('RF1') && !ctx.blocking) {
+    demote(f, 'info', '(Informational: this migration runs in place, not replica-first.)');
+  } else if (f.rule.startsWith('RF2')) {
+    demote(f, ctx.blocking ? 'warning' : 'info', ctx.blocking ? '' : '(Informational: this migration runs in place.)');
+  }
+}

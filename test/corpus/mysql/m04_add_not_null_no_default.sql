@@ -1,0 +1,16 @@
+-- case: a NOT NULL column without default breaks the running release's INSERTs
+-- setup:
+CREATE TABLE users (
+  id INT PRIMARY KEY AUTO_INCREMENT,
+  name VARCHAR(50) NOT NULL,
+  email VARCHAR(100),
+  status ENUM('new','active','closed') NOT NULL DEFAULT 'new',
+  price DECIMAL(10,2),
+  age INT
+);
+-- up:
+ALTER TABLE users ADD COLUMN tenant_id INT NOT NULL;
+-- down:
+ALTER TABLE users DROP COLUMN tenant_id;
+-- expect: phase=pre-deploy backwardCompatible=false blocking=false
+-- expect-rules: BC107:error RF111:info

@@ -1,0 +1,17 @@
+-- case: dropping the last column is replica-first safe
+-- setup:
+CREATE TABLE users (
+  id INT PRIMARY KEY AUTO_INCREMENT,
+  name VARCHAR(50) NOT NULL,
+  email VARCHAR(100),
+  status ENUM('new','active','closed') NOT NULL DEFAULT 'new',
+  price DECIMAL(10,2),
+  age INT
+);
+-- up:
+ALTER TABLE users DROP COLUMN age;
+-- down:
+ALTER TABLE users ADD COLUMN age INT;
+-- expect: phase=post-deploy dataLoss=true reversible=true replicaFirstSafe=true
+-- expect-rules: BC102 DL102
+-- expect-no-rules: RF102

@@ -1,0 +1,17 @@
+-- case: a rename declared pre-deploy fails the compatibility check
+-- setup:
+CREATE TABLE users (
+  id INT PRIMARY KEY AUTO_INCREMENT,
+  name VARCHAR(50) NOT NULL,
+  email VARCHAR(100),
+  status ENUM('new','active','closed') NOT NULL DEFAULT 'new',
+  price DECIMAL(10,2),
+  age INT
+);
+-- up:
+ALTER TABLE users RENAME COLUMN email TO mail;
+-- down:
+ALTER TABLE users RENAME COLUMN mail TO email;
+-- phase: pre-deploy
+-- expect: phase=pre-deploy backwardCompatible=false
+-- expect-rules: BC104:error

@@ -1,0 +1,16 @@
+-- case: removing an ENUM value breaks old writes and loses data
+-- setup:
+CREATE TABLE users (
+  id INT PRIMARY KEY AUTO_INCREMENT,
+  name VARCHAR(50) NOT NULL,
+  email VARCHAR(100),
+  status ENUM('new','active','closed') NOT NULL DEFAULT 'new',
+  price DECIMAL(10,2),
+  age INT
+);
+-- up:
+ALTER TABLE users MODIFY status ENUM('new','active') NOT NULL DEFAULT 'new';
+-- down:
+ALTER TABLE users MODIFY status ENUM('new','active','closed') NOT NULL DEFAULT 'new';
+-- expect: phase=post-deploy backwardCompatible=false dataLoss=true replicaFirstSafe=false
+-- expect-rules: BC112:info DL105 RF107

@@ -1,0 +1,16 @@
+-- case: a new CHECK is data-dependent for old writes
+-- setup:
+CREATE TABLE users (
+  id INT PRIMARY KEY AUTO_INCREMENT,
+  name VARCHAR(50) NOT NULL,
+  email VARCHAR(100),
+  status ENUM('new','active','closed') NOT NULL DEFAULT 'new',
+  price DECIMAL(10,2),
+  age INT
+);
+-- up:
+ALTER TABLE users ADD CONSTRAINT chk_age CHECK (age >= 0);
+-- down:
+ALTER TABLE users DROP CONSTRAINT chk_age;
+-- expect: backwardCompatible=true
+-- expect-rules: BC110:warning RF110

@@ -1,0 +1,16 @@
+-- case: a CHECK added NOT VALID does not scan
+-- setup:
+CREATE TABLE users (
+  id serial PRIMARY KEY,
+  name varchar(50) NOT NULL,
+  email varchar(100),
+  age int
+);
+CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
+-- up:
+ALTER TABLE users ADD CONSTRAINT users_age_chk CHECK (age >= 0) NOT VALID;
+-- down:
+ALTER TABLE users DROP CONSTRAINT users_age_chk;
+-- expect: blocking=false
+-- expect-rules: BC110
+-- expect-no-rules: PG103

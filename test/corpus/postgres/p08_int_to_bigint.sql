@@ -1,0 +1,16 @@
+-- case: int -> bigint rewrites the table (relfilenode changes)
+-- setup:
+CREATE TABLE users (
+  id serial PRIMARY KEY,
+  name varchar(50) NOT NULL,
+  email varchar(100),
+  age int
+);
+CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
+-- up:
+ALTER TABLE users ALTER COLUMN age TYPE bigint;
+-- down:
+ALTER TABLE users ALTER COLUMN age TYPE int;
+-- expect: blocking=true dataLoss=false backwardCompatible=true strategy=refused
+-- expect-rules: PG104:error RV202
+-- expect-no-rules: DL103

@@ -1,0 +1,15 @@
+-- case: SET NOT NULL breaks NULL writes and scans under ACCESS EXCLUSIVE
+-- setup:
+CREATE TABLE users (
+  id serial PRIMARY KEY,
+  name varchar(50) NOT NULL,
+  email varchar(100),
+  age int
+);
+CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
+-- up:
+ALTER TABLE users ALTER COLUMN email SET NOT NULL;
+-- down:
+ALTER TABLE users ALTER COLUMN email DROP NOT NULL;
+-- expect: backwardCompatible=false blocking=true
+-- expect-rules: BC108:error PG105:error

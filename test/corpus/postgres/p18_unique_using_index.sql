@@ -1,0 +1,17 @@
+-- case: unique constraint from a concurrently built index does not block
+-- setup:
+CREATE TABLE users (
+  id serial PRIMARY KEY,
+  name varchar(50) NOT NULL,
+  email varchar(100),
+  age int
+);
+CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
+-- up:
+CREATE UNIQUE INDEX CONCURRENTLY users_email_uq ON users (email);
+ALTER TABLE users ADD CONSTRAINT users_email_uq UNIQUE USING INDEX users_email_uq;
+-- down:
+ALTER TABLE users DROP CONSTRAINT users_email_uq;
+-- expect: blocking=false reversible=true
+-- expect-rules: BC109
+-- expect-no-rules: PG107 PG101

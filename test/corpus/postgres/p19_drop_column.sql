@@ -1,0 +1,15 @@
+-- case: dropping a column is a contract step that loses data
+-- setup:
+CREATE TABLE users (
+  id serial PRIMARY KEY,
+  name varchar(50) NOT NULL,
+  email varchar(100),
+  age int
+);
+CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
+-- up:
+ALTER TABLE users DROP COLUMN age;
+-- down:
+ALTER TABLE users ADD COLUMN age int;
+-- expect: phase=post-deploy backwardCompatible=false dataLoss=true reversible=true blocking=false
+-- expect-rules: BC102:info DL102

@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import { diffSnapshots } from '../../src/analysis/diff.ts';
+import { assessUp, CATALOG, catalogMarkdown, reversibilityRules, type RuleContext } from '../../src/analysis/rules/index.ts';
+import { parseStatement } from '../../src/analysis/sql/parse.ts';
+import type { ColumnSnapshot, SchemaSnapshot, TableSnapshot } from '../../src/analysis/types.ts';
+import { buildVerdict, type MigrationFacts } from '../../src/analysis/verdict.ts';
+import { evaluateGate } from '../../src/analysis/gate.ts';
+
+const col = (name: string, position: number, type = 'int(11)', extra: Partial<ColumnSnapshot> = {}): ColumnSnapshot => ({ name, position, type, dataType: type.replace(/\(.*$/, ''), nullable: true, default: 'NULL', ...extra });
+const table = (name: string, columns: ColumnSnapshot[], extra: Partial<TableSnapshot> = {}): TableSnapshot => ({ name, columns, primaryKey: ['id'], indexes: [], foreignKeys: [], checks: [], ...extra });
+const snap = (tables: TableSnapshot[], dialect: 'mysql' | 'postgres' = 'mysql'): SchemaSnapshot => ({ dialect, tables: Object.fromEntries(tables.map((t) => [t.name, t])), views: {}, enumTypes: {} });
+
+const users = table('users', [col('id', 1, 'int(11)', { nullable: false, default: null, autoFilled: true }), col('name', 2, 'varchar(50)'), col('email', 3, 'varchar(100)')]);
+
+function ctx(before: SchemaSnapshot, after: SchemaSnapshot, sql: string[], extra: Partial<RuleContext> = {}): RuleContext {
+  const statements = sql.map((s) => parseStatement(s, before.dialect));
+  const hints = { tables: statements.flatMap((s) => s.tableRenames), columns: statements.flatMap((s) => s.columnRenames) };
+  const changes = diffSnapshots(before, after, hints);
+  return {
+    dialect: before.dialect,
+    mariadb: true,
+    migrationId: '0002_x',
+    before,
+    after,
+    changes,
+    reverseChanges: diffSnapshots(after, before, { tables: hints.tables.map((h) => ({ from: h.to, to: h.from })), columns: hints.columns.map((h) => ({ ...h, from: h.to, to: h.from })) }),
+    statements,
+    probes: [],
+    createdTables: new Set(changes.flatMap((c) => (c.kind === 'table_added' ? [c.table] : []))),
+    ...extra,
+  };
+}
+
+function verdict(c: RuleContext, extra: Partial<MigrationFacts> = {}) {
+  const a = assessUp(c);
+  const { findings: _f, ...replicaFirst } = a.replicaFirst;
+  return buildVerdict({ id: c.migrationId, dialect: c.dialect, findings: a.findings, replicaFirst, sql: c.statements.map((s) => s.sql), changes: c.changes, ...(a.algorithm ? { algorithm: a.algorithm } : {}), ...extra }, []);
+}
+
+const rules = (v: { findings: { rule: string }[] }): string[] => v.findings.map((f) => f.rule).sort();
+
+describe('backward-compatibility rules', () => {
+  it('a dropped column breaks the running release, names the column and gives the recipe', () => {
+    const c = ctx(snap([users]), snap([table('users', users.columns.slice(0, 2))]), ['ALTER TABLE users DROP COLUMN email']);
+    const v = verdict(c, { declaredPhase: 'pre-deploy' });
+    const f = v.findings.find((x) => x.rule === 'BC102')!;
+    expect(f.severity).toBe('error');
+    expect(f.message).toContain('users.email');
+    expect(f.safeAlternative).toMatch(/post-deploy/);
+    expect(f.statement).toBe('ALTER TABLE users DROP COLUMN email');
+    expect(v.backwardCompatible).toBe(false);
+    expect(v.dataLoss).toBe(true);
+  });
+
+  it('infers post-deploy for a drop and then treats BC findings as info', () => {
+    const v = verdict(ctx(snap([users]), snap([table('users', users.columns.slice(0, 2))]), ['ALTER TABLE users DROP COLUMN email']));
+    expect(v.phase).toBe('post-deploy');
+    expect(v.phaseSource).toBe('inferred');
+    expect(v.findings.find((x) => x.rule === 'BC102')!.severity).toBe('info');
+    expect(v.backwardCompatible).toBe(false);
+  });
+
+  it('a rename with the old name added back as a view is compatible', () => {
+    const after: SchemaSnapshot = { ...snap([{ ...users, name: 'people' }]), views: { users: { name: 'users', definition: 'select * from people' } } };
+    const v = verdict(ctx(snap([users]), after, ['RENAME TABLE users TO people', 'CREATE VIEW users AS SELECT * FROM people']));
+    expect(rules(v)).toContain('BC118');
+    expect(rules(v)).not.toContain('BC103');
+    expect(v.backwardCompatible).toBe(true);
+  });
+
+  it('NOT NULL without default: message says why old INSERTs fail and the steps to do it safely', () => {
+    const after = table('users', [...users.columns, col('tenant', 4, 'int(11)', { nullable: false, default: null })]);
+    const v = verdict(ctx(snap([users]), snap([after]), ['ALTER TABLE users ADD COLUMN tenant INT NOT NULL']));
+    const f = v.findings.find((x) => x.rule === 'BC107')!;
+    expect(f.message).toMatch(/INSERT of the running release omits tenant/);
+    expect(f.safeAlternative).toMatch(/DEFAULT.*backfill/is);
+    expect(v.phase).toBe('pre-deploy');
+    expect(v.backwardCompatible).toBe(false);
+  });
+
+  it('changes to tables created in the same migration are never breaking', () => {
+    const created = table('orders', [col('id', 1, 'int(11)', { nullable: false, default: null }), col('total', 2, 'int(11)', { nullable: false, default: null })]);
+    const v = verdict(ctx(snap([users]), snap([users, created]), ['CREATE TABLE orders (id int primary key, total int not null)']));
+    expect(v.findings.filter((f) => f.rule.startsWith('BC'))).toEqual([]);
+    expect(v.replicaFirstSafe).toBeNull();
+  });
+
+  it('acknowledgements are kept in the report and make the migration compatible', () => {
+    const c = ctx(snap([users]), snap([table('users', users.columns.slice(0, 2))]), ['ALTER TABLE users DROP COLUMN email']);
+    const a = assessUp(c);
+    const { findings: _f, ...replicaFirst } = a.replicaFirst;
+    const v = buildVerdict({ id: c.migrationId, dialect: 'mysql', findings: a.findings, replicaFirst, sql: [], changes: c.changes, declaredPhase: 'pre-deploy' }, [{ rule: 'BC102', reason: 'unused since v41' }]);
+    expect(v.findings.find((f) => f.rule === 'BC102')!.acknowledged).toEqual({ reason: 'unused since v41' });
+    expect(v.backwardCompatible).toBe(true);
+    expect(evaluateGate([v]).reasons.filter((r) => r.rule === 'BC102')).toEqual([]);
+  });
+});
+
+describe('replica-first rules', () => {
+  it('a widening under a COPY ALTER goes replica-first with ALL_NON_LOSSY and flags the reverse direction', () => {
+    const after = table('users', [users.columns[0]!, users.columns[1]!, col('email', 3, 'varchar(200)')]);
+    const c = ctx(snap([users]), snap([after]), ['ALTER TABLE users MODIFY email VARCHAR(200)'], {
+      probes: [{ statement: 'ALTER TABLE users MODIFY email VARCHAR(200)', table: 'users', algorithm: 'COPY', declared: false }],
+    });
+    const v = verdict(c);
+    expect(v.blocking).toBe(true);
+    expect(v.replicaFirstSafe).toBe(false);
+    expect(v.strategy).toBe('replica-first');
+    expect(v.replicaSettings).toEqual({ slave_type_conversions: 'ALL_NON_LOSSY' });
+    expect(rules(v)).toEqual(expect.arrayContaining(['MY101', 'RF104', 'RF205']));
+    expect(v.findings.find((f) => f.rule === 'RF205')!.direction).toBe('new-to-old');
+  });
+
+  it('a middle column under a COPY ALTER is refused: silent corruption', () => {
+    const after = table('users', [users.columns[0]!, col('age', 2), { ...users.columns[1]!, position: 3 }, { ...users.columns[2]!, position: 4 }]);
+    const v = verdict(ctx(snap([users]), snap([after]), ['ALTER TABLE users ADD COLUMN age INT AFTER id'], { probes: [{ statement: 'x', table: 'users', algorithm: 'COPY', declared: false }] }));
+    expect(v.strategy).toBe('refused');
+    expect(v.refusedReason).toMatch(/RF101/);
+    expect(v.findings.find((f) => f.rule === 'RF101')!.severity).toBe('error');
+  });
+
+  it('a NOT NULL on the replica side is flagged as silent', () => {
+    const after = table('users', [users.columns[0]!, users.columns[1]!, col('email', 3, 'varchar(100)', { nullable: false, default: null })]);
+    const v = verdict(ctx(snap([users]), snap([after]), ['ALTER TABLE users MODIFY email VARCHAR(100) NOT NULL']));
+    expect(v.findings.find((f) => f.rule === 'RF108')!.message).toMatch(/silently/);
+    expect(v.replicaFirstSafe).toBe(false);
+  });
+
+  it('is null on PostgreSQL', () => {
+    const pgUsers = table('users', [col('id', 1, 'integer', { nullable: false, default: null })]);
+    const after = table('users', [...pgUsers.columns, col('x', 2, 'integer')]);
+    expect(verdict(ctx(snap([pgUsers], 'postgres'), snap([after], 'postgres'), ['ALTER TABLE users ADD COLUMN x int'])).replicaFirstSafe).toBeNull();
+  });
+});
+
+describe('PostgreSQL blocking rules', () => {
+  const pgUsers = table('users', [col('id', 1, 'integer', { nullable: false, default: null }), col('email', 2, 'character varying(100)')]);
+  it('CREATE INDEX without CONCURRENTLY blocks and the recipe is the concurrent form', () => {
+    const after = table('users', pgUsers.columns, { indexes: [{ name: 'i', unique: false, columns: ['email'] }] });
+    const v = verdict(ctx(snap([pgUsers], 'postgres'), snap([after], 'postgres'), ['CREATE INDEX i ON users (email)']));
+    expect(v.blocking).toBe(true);
+    expect(v.strategy).toBe('refused');
+    expect(v.findings.find((f) => f.rule === 'PG101')!.safeAlternative).toMatch(/CREATE INDEX CONCURRENTLY i ON users/);
+  });
+  it('NOT VALID foreign keys do not block', () => {
+    const after = table('users', pgUsers.columns, { foreignKeys: [{ name: 'fk', columns: ['id'], refTable: 'x', refColumns: ['id'], onDelete: 'NO ACTION', onUpdate: 'NO ACTION', validated: false }] });
+    const v = verdict(ctx(snap([pgUsers], 'postgres'), snap([after], 'postgres'), ["SET lock_timeout = '1s'", 'ALTER TABLE users ADD CONSTRAINT fk FOREIGN KEY (id) REFERENCES x (id) NOT VALID']));
+    expect(v.blocking).toBe(false);
+    expect(rules(v)).toEqual(['BC111']);
+  });
+});
+
+describe('reversibility rules', () => {
+  it('reports a missing down, a failing down and a down that does not restore', () => {
+    expect(reversibilityRules('m', { status: 'missing', remaining: [], downChanges: [], upChanges: [], downSql: [] }).map((f) => f.rule)).toEqual(['RV101']);
+    expect(reversibilityRules('m', { status: 'failed', error: 'boom', remaining: [], downChanges: [], upChanges: [], downSql: [] })[0]!.message).toContain('boom');
+    const remaining = diffSnapshots(snap([users]), snap([table('users', users.columns.slice(0, 2))]));
+    expect(reversibilityRules('m', { status: 'ran', remaining, downChanges: [], upChanges: [], downSql: [] })[0]!.message).toContain('column users.email dropped');
+  });
+});
+
+describe('rule catalog', () => {
+  it('documents every code with a title, explanation and recipe, and codes follow FAMILY+3 digits', () => {
+    for (const [code, doc] of CATALOG) {
+      expect(code).toMatch(/^(BC|DL|RV|MY|PG|RF)\d{3}$/);
+      expect(doc.title && doc.explanation && doc.recipe).toBeTruthy();
+    }
+    for (let n = 1; n <= 12; n++) expect(CATALOG.has(`RF${200 + n}`), `RF${200 + n} mirrors RF${100 + n}`).toBe(CATALOG.has(`RF${100 + n}`));
+    expect(catalogMarkdown()).toContain('### BC102: Column dropped');
+  });
+});
