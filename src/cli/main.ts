@@ -3,6 +3,7 @@ import { EXIT_USAGE, isMigrateError, messageOf } from '../errors.ts';
 import { redact } from '../log/redact.ts';
 import { registerMigrationCommands } from './commands/migrations.ts';
 import { registerSandboxCommands } from './commands/sandbox.ts';
+import { registerTopologyCommands } from './commands/topology.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerMigrationCommands(program);
   registerSandboxCommands(program);
+  registerTopologyCommands(program);
   return program;
 }
 

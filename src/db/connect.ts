@@ -3,6 +3,10 @@ import type { ConnectionConfig, Dialect } from '../config/types.ts';
 import { connectionError, MigrateError } from '../errors.ts';
 import { redact } from '../log/redact.ts';
 
+function debugLog(msg: unknown): void {
+  if (process.env['MIGRATE_DEBUG']) process.stderr.write(redact(`knex: ${String(msg)}`) + '\n');
+}
+
 /**
  * Builds a knex instance for a dialect. Connections are lazy in knex, so callers that need a
  * clear error before doing anything call verifyConnection() first.
@@ -21,6 +25,14 @@ export function createKnex(dialect: Dialect, conn: ConnectionConfig, opts: { poo
     },
     pool: opts.pool ?? { min: 0, max: 4 },
     acquireConnectionTimeout: 10000,
+    // knex prints driver errors with stacks on its own; ours are mapped and printed once, so its
+    // logger only speaks with MIGRATE_DEBUG (and through redact, like everything else).
+    log: {
+      warn: debugLog,
+      error: debugLog,
+      deprecate: debugLog,
+      debug: debugLog,
+    },
   });
 }
 

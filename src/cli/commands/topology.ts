@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.ts';
+import { configError, usageError, workError } from '../../errors.ts';
+import { consoleLogger } from '../../log/logger.ts';
+import { inspectCluster, type NodeState, type TopologyReport } from '../../topology/inspect.ts';
+
+function formatNode(n: NodeState): string {
+  if (!n.reachable) return `  ${n.name.padEnd(10)} ${`${n.host}:${n.port}`.padEnd(21)} UNREACHABLE ${n.error ?? ''}`;
+  const rep = n.replication
+    ? `from ${n.replication.sourceHost}:${n.replication.sourcePort} io=${n.replication.ioRunning ? 'on' : 'OFF'} sql=${n.replication.sqlRunning ? 'on' : 'OFF'} lag=${n.replication.lagSeconds ?? '?'}s`
+    : 'not replicating';
+  return `  ${n.name.padEnd(10)} ${`${n.host}:${n.port}`.padEnd(21)} ${n.configuredRole.padEnd(8)} ${n.readOnly ? 'read-only' : 'WRITABLE '} ${(n.flavor ?? '').padEnd(8)} gtid=${n.gtidPosition || '-'} ${rep}`;
+}
+
+function formatReport(r: TopologyReport): string {
+  const lines = [`cluster ${r.cluster}`, ...r.nodes.map(formatNode)];
+  if (r.problems.length) lines.push('  problems:', ...r.problems.map((p) => `   - ${p}`));
+  else lines.push('  healthy: matches the config');
+  return lines.join('\n');
+}
+
+export function registerTopologyCommands(program: Command): void {
+  program
+    .command('topology')
+    .description('read the live state of every node of every configured cluster and compare it with the config')
+    .option('--cluster <name>', 'only this cluster')
+    .option('--format <format>', 'text or json', 'text')
+    .action(async (opts: { cluster?: string; format: string }, cmd: Command) => {
+      if (opts.format !== 'text' && opts.format !== 'json') throw usageError(`--format ${opts.format} is not supported by topology.`, 'Use --format text or --format json.');
+      const globals = cmd.optsWithGlobals<{ config?: string }>();
+      const config = await loadConfig({ configPath: globals.config });
+      let clusters = config.clusters;
+      if (clusters.length === 0) throw configError(`${config.source} describes no clusters.`, 'Add a "clusters" list (see README "Configuration"); `migrate sandbox up` writes one for you.');
+      if (opts.cluster) {
+        clusters = clusters.filter((c) => c.name === opts.cluster);
+        if (clusters.length === 0) throw usageError(`No cluster named ${opts.cluster} in ${config.source}.`, `Use one of: ${config.clusters.map((c) => c.name).join(', ')}.`);
+      }
+      const reports = await Promise.all(clusters.map((c) => inspectCluster(c)));
+      if (opts.format === 'json') consoleLogger.out(JSON.stringify({ clusters: reports }, null, 2));
+      else consoleLogger.out(reports.map(formatReport).join('\n\n'));
+      const problems = reports.flatMap((r) => r.problems.map((p) => `${r.cluster}: ${p}`));
+      if (problems.length) {
+        throw workError(`The live topology disagrees with the config (${problems.length} problem${problems.length > 1 ? 's' : ''}): ${problems.join('; ')}.`, 'Repair replication or correct the roles in the config before running migrations on this cluster.');
+      }
+    });
+}

@@ -1,0 +1,139 @@
+import { performance } from 'node:perf_hooks';
+import type { ClusterConfig, NodeConfig } from '../config/types.ts';
+import { configError, workError } from '../errors.ts';
+import type { Flavor } from '../topology/flavors/contract.ts';
+import { mysqlString } from '../topology/flavors/quote.ts';
+import { openNode, queryOne, type NodeConnection } from '../topology/node-connection.ts';
+import type { Journal } from './journal.ts';
+import { switchover, type SwitchoverResult } from './switchover.ts';
+import type { WriterEndpoint } from './writer/contract.ts';
+
+export interface ReplicaFirstOptions {
+  cluster: ClusterConfig;
+  flavor: Flavor;
+  /** The DDL statements of the migration, run with binary logging off on each node in turn. */
+  statements: string[];
+  /**
+   * Row-based type conversions the change needs while old and new schemas coexist, e.g.
+   * ALL_NON_LOSSY for a widening; set on the altered nodes and restored afterwards.
+   */
+  typeConversions?: { forward: string; reverse: string };
+  writer: WriterEndpoint;
+  maxWriteBlockMs: number;
+  catchUpTimeoutMs: number;
+  journal: Journal;
+  log: (msg: string) => void;
+  /** Master-master: stop after promotion and keep the old active on the old schema (finalize later). */
+  holdOldActive?: boolean;
+}
+
+export interface ReplicaFirstResult {
+  newPrimary: string;
+  switchover: SwitchoverResult;
+  alterMs: Record<string, number>;
+  /** Nodes left on the old schema (the hot rollback target of a master-master run). */
+  pending: string[];
+}
+
+function roles(cluster: ClusterConfig): { primary: NodeConfig; others: NodeConfig[] } {
+  const writerRole = cluster.topology === 'master-master' ? 'active' : 'primary';
+  const primaries = cluster.nodes.filter((n) => n.role === writerRole);
+  if (primaries.length !== 1) {
+    throw configError(`Cluster ${cluster.name} has ${primaries.length} nodes with role "${writerRole}"; exactly one is needed.`, `Mark exactly one node "role": "${writerRole}" in the config.`);
+  }
+  const others = cluster.nodes.filter((n) => n.role !== writerRole);
+  if (others.length === 0) throw configError(`Cluster ${cluster.name} has no replica to alter first.`, 'Replica-first needs at least one replica (or the passive side of a master-master pair).');
+  return { primary: primaries[0] as NodeConfig, others };
+}
+
+/** Runs the statements on one node without writing them to its binary log. */
+export async function alterNodeLocally(node: NodeConfig, flavor: Flavor, statements: string[], log: (m: string) => void): Promise<number> {
+  const c = await openNode(node);
+  const t = performance.now();
+  try {
+    await c.query(flavor.disableBinlogForSession());
+    for (const sql of statements) {
+      log(`${node.name}: ${sql}`);
+      await c.query(sql);
+    }
+    return Math.round(performance.now() - t);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+async function setTypeConversions(conn: NodeConnection, flavor: Flavor, value: string): Promise<string> {
+  const v = flavor.typeConversionVariable();
+  const before = String((await queryOne(conn, `SELECT @@GLOBAL.${v} AS v`))?.['v'] ?? '');
+  // The SQL thread reads the setting when it starts; restart it so the new value applies.
+  await conn.query(`SET GLOBAL ${v}=${mysqlString(value)}`);
+  return before;
+}
+
+async function withNode<T>(node: NodeConfig, fn: (c: NodeConnection) => Promise<T>): Promise<T> {
+  const c = await openNode(node);
+  try {
+    return await fn(c);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Replica-first: alter every replica (or the passive master) with binlog off, let each catch
+ * up, switch the writer to one altered node with a bounded write block, then alter the old
+ * primary, now a replica. A master-master run may keep the old active on the old schema.
+ */
+export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFirstResult> {
+  const { primary, others } = roles(o.cluster);
+  const candidate = others[0] as NodeConfig;
+  const alterMs: Record<string, number> = {};
+  const restore: { node: NodeConfig; value: string }[] = [];
+  const j = o.journal;
+
+  if (o.statements.length === 0) throw workError('The migration has no statements to run replica-first.', 'Run it in place instead.');
+  await j.step('preflight-endpoint', () => o.writer.preflight());
+
+  for (const node of others) {
+    if (o.typeConversions) {
+      const before = await j.step(`type-conversions:${node.name}`, () => withNode(node, (c) => setTypeConversions(c, o.flavor, o.typeConversions!.forward)));
+      restore.push({ node, value: before });
+    }
+    alterMs[node.name] = await j.step(`alter:${node.name}`, () => alterNodeLocally(node, o.flavor, o.statements, o.log), { node: node.name, statements: o.statements });
+    if (o.typeConversions) await withNode(node, async (c) => {
+      await c.query(o.flavor.stopReplica());
+      await c.query(o.flavor.startReplica());
+    });
+  }
+
+  if (o.typeConversions) {
+    // Once it is a replica of the new primary, the old primary applies new-schema rows to the old schema.
+    const before = await j.step(`type-conversions:${primary.name}`, () => withNode(primary, (c) => setTypeConversions(c, o.flavor, o.typeConversions!.reverse)));
+    restore.push({ node: primary, value: before });
+  }
+
+  const password = candidate.password ?? '';
+  const sw = await switchover({
+    flavor: o.flavor,
+    primary,
+    candidate,
+    replicas: o.cluster.topology === 'master-master' ? [] : others.slice(1),
+    writer: o.writer,
+    replicationUser: { user: candidate.user, password },
+    maxWriteBlockMs: o.maxWriteBlockMs,
+    maxLagBeforeBlockMs: 1000,
+    catchUpTimeoutMs: o.catchUpTimeoutMs,
+    masterMaster: o.cluster.topology === 'master-master',
+    journal: j,
+    log: o.log,
+  });
+
+  const pending: string[] = [];
+  if (o.holdOldActive) {
+    pending.push(primary.name);
+  } else {
+    alterMs[primary.name] = await j.step(`alter:${primary.name}`, () => alterNodeLocally(primary, o.flavor, o.statements, o.log), { node: primary.name, statements: o.statements });
+    for (const r of restore) await j.step(`restore-type-conversions:${r.node.name}`, () => withNode(r.node, (c) => c.query(`SET GLOBAL ${o.flavor.typeConversionVariable()}=${mysqlString(r.value)}`).then(() => undefined)));
+  }
+  return { newPrimary: candidate.name, switchover: sw, alterMs, pending };
+}

@@ -1,0 +1,13 @@
+import type { NodeConfig } from '../../config/types.ts';
+
+/**
+ * Moves the application's writer endpoint from one node to another. Implementations: the HAProxy
+ * runtime API, and a user command. `move` must also end the clients' sessions on the old node, or
+ * pooled connections keep writing there.
+ */
+export interface WriterEndpoint {
+  readonly kind: string;
+  /** Checks the endpoint can be driven (socket present, command executable) before any write block. */
+  preflight(): Promise<void>;
+  move(from: NodeConfig, to: NodeConfig): Promise<void>;
+}

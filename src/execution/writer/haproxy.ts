@@ -1,0 +1,63 @@
+import { existsSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import type { NodeConfig } from '../../config/types.ts';
+import { workError } from '../../errors.ts';
+import type { WriterEndpoint } from './contract.ts';
+
+/** Sends one command to the HAProxy runtime API (stats socket) and returns its answer. */
+export function haproxyCommand(socket: string, command: string, timeoutMs = 2000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = createConnection(socket);
+    let out = '';
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(workError(`HAProxy's runtime API at ${socket} did not answer "${command}" within ${timeoutMs} ms.`, 'Check that HAProxy runs and that its stats socket is at that path with "level admin".'));
+    }, timeoutMs);
+    s.on('connect', () => s.write(command + '\n'));
+    s.on('data', (d) => (out += d.toString('utf8')));
+    s.on('end', () => {
+      clearTimeout(timer);
+      resolve(out.trim());
+    });
+    s.on('error', (e) => {
+      clearTimeout(timer);
+      reject(workError(`Cannot talk to HAProxy's runtime API at ${socket}: ${e.message}.`, 'Start HAProxy with "stats socket <path> level admin" and set writer.socket to that path.'));
+    });
+  });
+}
+
+/**
+ * HAProxy driver: the backend lists every node as a server named after the node; the writer is
+ * the only one in state "ready". Switching enables the new server, puts the old one in
+ * maintenance and shuts its sessions so clients reconnect through the frontend to the new one.
+ */
+export class HaproxyWriter implements WriterEndpoint {
+  readonly kind = 'haproxy';
+  constructor(
+    private readonly socket: string,
+    private readonly backend: string,
+  ) {}
+
+  async preflight(): Promise<void> {
+    if (!existsSync(this.socket)) {
+      throw workError(`HAProxy's runtime socket ${this.socket} does not exist.`, 'Start HAProxy with "stats socket <path> level admin" and set writer.socket in the config to that path.');
+    }
+    const state = await haproxyCommand(this.socket, `show servers state ${this.backend}`);
+    if (!state || /Can't find backend|Unknown/i.test(state)) {
+      throw workError(`HAProxy has no backend named ${this.backend}.`, 'Set writer.backend in the config to the backend that routes the application\'s writes.');
+    }
+  }
+
+  async move(from: NodeConfig, to: NodeConfig): Promise<void> {
+    // One round trip: the runtime API runs ';'-separated commands in order.
+    await this.expectOk(
+      `set server ${this.backend}/${to.name} state ready; set server ${this.backend}/${from.name} state maint; shutdown sessions server ${this.backend}/${from.name}`,
+    );
+  }
+
+  private async expectOk(cmd: string): Promise<void> {
+    const answer = await haproxyCommand(this.socket, cmd);
+    // The runtime API answers an empty line on success and a sentence on failure.
+    if (answer) throw workError(`HAProxy refused "${cmd}": ${answer}.`, 'Check that every node is declared as a server of the writer backend, named as in the config.');
+  }
+}
