@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE, isMigrateError, messageOf } from '../errors.ts';
 import { redact } from '../log/redact.ts';
+import { registerApplyCommands } from './commands/apply.ts';
 import { registerMigrationCommands } from './commands/migrations.ts';
 import { registerSandboxCommands } from './commands/sandbox.ts';
 import { registerTopologyCommands } from './commands/topology.ts';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerMigrationCommands(program);
   registerSandboxCommands(program);
   registerTopologyCommands(program);
+  registerApplyCommands(program);
   return program;
 }
 

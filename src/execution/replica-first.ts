@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { ClusterConfig, NodeConfig } from '../config/types.ts';
 import { configError, workError } from '../errors.ts';
 import type { Flavor } from '../topology/flavors/contract.ts';
-import { mysqlString } from '../topology/flavors/quote.ts';
+import { mysqlIdent, mysqlString } from '../topology/flavors/quote.ts';
 import { openNode, queryOne, type NodeConnection } from '../topology/node-connection.ts';
 import type { Journal } from './journal.ts';
 import { switchover, type SwitchoverResult } from './switchover.ts';
@@ -13,6 +13,8 @@ export interface ReplicaFirstOptions {
   flavor: Flavor;
   /** The DDL statements of the migration, run with binary logging off on each node in turn. */
   statements: string[];
+  /** The application database the statements run in. */
+  database: string;
   /**
    * Row-based type conversions the change needs while old and new schemas coexist, e.g.
    * ALL_NON_LOSSY for a widening; set on the altered nodes and restored afterwards.
@@ -47,10 +49,11 @@ function roles(cluster: ClusterConfig): { primary: NodeConfig; others: NodeConfi
 }
 
 /** Runs the statements on one node without writing them to its binary log. */
-export async function alterNodeLocally(node: NodeConfig, flavor: Flavor, statements: string[], log: (m: string) => void): Promise<number> {
+export async function alterNodeLocally(node: NodeConfig, flavor: Flavor, database: string, statements: string[], log: (m: string) => void): Promise<number> {
   const c = await openNode(node);
   const t = performance.now();
   try {
+    await c.query(`USE ${mysqlIdent(database)}`);
     await c.query(flavor.disableBinlogForSession());
     for (const sql of statements) {
       log(`${node.name}: ${sql}`);
@@ -99,7 +102,7 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
       const before = await j.step(`type-conversions:${node.name}`, () => withNode(node, (c) => setTypeConversions(c, o.flavor, o.typeConversions!.forward)));
       restore.push({ node, value: before });
     }
-    alterMs[node.name] = await j.step(`alter:${node.name}`, () => alterNodeLocally(node, o.flavor, o.statements, o.log), { node: node.name, statements: o.statements });
+    alterMs[node.name] = await j.step(`alter:${node.name}`, () => alterNodeLocally(node, o.flavor, o.database, o.statements, o.log), { node: node.name, statements: o.statements });
     if (o.typeConversions) await withNode(node, async (c) => {
       await c.query(o.flavor.stopReplica());
       await c.query(o.flavor.startReplica());
@@ -132,7 +135,7 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
   if (o.holdOldActive) {
     pending.push(primary.name);
   } else {
-    alterMs[primary.name] = await j.step(`alter:${primary.name}`, () => alterNodeLocally(primary, o.flavor, o.statements, o.log), { node: primary.name, statements: o.statements });
+    alterMs[primary.name] = await j.step(`alter:${primary.name}`, () => alterNodeLocally(primary, o.flavor, o.database, o.statements, o.log), { node: primary.name, statements: o.statements });
     for (const r of restore) await j.step(`restore-type-conversions:${r.node.name}`, () => withNode(r.node, (c) => c.query(`SET GLOBAL ${o.flavor.typeConversionVariable()}=${mysqlString(r.value)}`).then(() => undefined)));
   }
   return { newPrimary: candidate.name, switchover: sw, alterMs, pending };

@@ -3,6 +3,7 @@ import { loadConfig } from '../../config/load.ts';
 import { configError, usageError, workError } from '../../errors.ts';
 import { consoleLogger } from '../../log/logger.ts';
 import { inspectCluster, type NodeState, type TopologyReport } from '../../topology/inspect.ts';
+import { withRecordedRoles } from '../../topology/roles-state.ts';
 
 function formatNode(n: NodeState): string {
   if (!n.reachable) return `  ${n.name.padEnd(10)} ${`${n.host}:${n.port}`.padEnd(21)} UNREACHABLE ${n.error ?? ''}`;
@@ -29,7 +30,7 @@ export function registerTopologyCommands(program: Command): void {
       if (opts.format !== 'text' && opts.format !== 'json') throw usageError(`--format ${opts.format} is not supported by topology.`, 'Use --format text or --format json.');
       const globals = cmd.optsWithGlobals<{ config?: string }>();
       const config = await loadConfig({ configPath: globals.config });
-      let clusters = config.clusters;
+      let clusters = withRecordedRoles(config);
       if (clusters.length === 0) throw configError(`${config.source} describes no clusters.`, 'Add a "clusters" list (see README "Configuration"); `migrate sandbox up` writes one for you.');
       if (opts.cluster) {
         clusters = clusters.filter((c) => c.name === opts.cluster);

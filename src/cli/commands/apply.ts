@@ -1,0 +1,107 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.ts';
+import { parseDatabaseUrl } from '../../config/url.ts';
+import type { ClusterConfig, ConnectionConfig, ProjectConfig } from '../../config/types.ts';
+import { configError, usageError } from '../../errors.ts';
+import { apply, type ApplyReport } from '../../execution/apply.ts';
+import type { StepStrategy } from '../../execution/plan-steps.ts';
+import { consoleLogger } from '../../log/logger.ts';
+import { withRecordedRoles } from '../../topology/roles-state.ts';
+
+interface ApplyFlags {
+  cluster?: string;
+  dryRun?: boolean;
+  maxWriteBlock: string;
+  catchUpTimeout: string;
+  deployCommand?: string;
+  shadow?: string;
+  strategy?: string;
+  hold?: boolean;
+  format: string;
+}
+
+function positiveInt(v: string, flag: string, example: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw usageError(`${flag} must be a whole number above 0 (got "${v}").`, `Write e.g. ${flag} ${example}.`);
+  return n;
+}
+
+/** The shadow server for the gate's analysis: --shadow, MIGRATE_SHADOW_URL, else the local default server. */
+export function shadowConnection(config: Pick<ProjectConfig, 'dialect'>, url?: string): ConnectionConfig {
+  const u = url ?? process.env['MIGRATE_SHADOW_URL'];
+  if (u) {
+    const parsed = parseDatabaseUrl(u, '--shadow');
+    if (parsed.dialect !== config.dialect) throw usageError(`--shadow is a ${parsed.dialect} server but the project is ${config.dialect}.`, 'Give a shadow server of the same kind as the target.');
+    return { ...parsed.connection, port: parsed.connection.port || (config.dialect === 'mysql' ? 3306 : 5432) };
+  }
+  return config.dialect === 'mysql'
+    ? { host: '127.0.0.1', port: 3306, user: 'root', database: '' }
+    : { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
+}
+
+function pickCluster(config: ProjectConfig, name?: string): ClusterConfig {
+  const clusters = withRecordedRoles(config);
+  if (clusters.length === 0) throw configError(`${config.source} describes no clusters.`, 'Add a "clusters" list (see README "Configuration"); `migrate sandbox up` writes one for you.');
+  if (name) {
+    const c = clusters.find((x) => x.name === name);
+    if (!c) throw usageError(`No cluster named ${name} in ${config.source}.`, `Use one of: ${clusters.map((x) => x.name).join(', ')}.`);
+    return c;
+  }
+  if (clusters.length > 1) throw usageError(`${config.source} has ${clusters.length} clusters.`, `Choose one with --cluster (${clusters.map((x) => x.name).join(', ')}).`);
+  return clusters[0] as ClusterConfig;
+}
+
+function printReport(r: ApplyReport, format: string): void {
+  if (format === 'json') {
+    consoleLogger.out(JSON.stringify(r, null, 2));
+    return;
+  }
+  for (const s of r.steps) {
+    consoleLogger.out(`${s.ran ? 'done   ' : r.dryRun ? 'planned' : 'pending'} ${s.id.padEnd(32)} ${s.phase.padEnd(11)} ${s.strategy.padEnd(13)}${s.writeBlockMs !== undefined ? ` write block ${s.writeBlockMs} ms, new primary ${s.newPrimary}` : ''}`);
+  }
+  if (r.awaitingDeploy) consoleLogger.out(`plan ${r.planId}: waiting for the code deploy; run \`migrate continue\` when the new code is live`);
+}
+
+function register(program: Command, name: string, description: string, phases: 'all' | 'post-deploy'): void {
+  program
+    .command(name)
+    .description(description)
+    .option('--cluster <name>', 'the cluster to apply to (required when the config has several)')
+    .option('--dry-run', 'print every statement per node, in order, and change nothing')
+    .option('--max-write-block <ms>', 'upper bound on the switchover write block; past it the switchover is undone', '2000')
+    .option('--catch-up-timeout <s>', 'how long to wait for an altered replica to catch up before the switchover', '600')
+    .option('--deploy-command <cmd>', 'run after the pre-deploy migrations (env: MIGRATE_PLAN_ID, MIGRATE_NEW_PRIMARY_HOST/PORT, MIGRATE_SCHEMA_VERSION); without it the run stops for `migrate continue`')
+    .option('--shadow <url>', 'server for the gate\'s analysis (default: MIGRATE_SHADOW_URL, else the local server)')
+    .option('--strategy <s>', 'force in-place or replica-first for every migration (default: the gate decides)')
+    .option('--hold', 'master-master: keep the old active on the old schema as a hot rollback target until `migrate finalize`')
+    .option('--format <format>', 'text or json', 'text')
+    .action(async (flags: ApplyFlags, cmd: Command) => {
+      if (flags.format !== 'text' && flags.format !== 'json') throw usageError(`--format ${flags.format} is not supported by ${name}.`, 'Use --format text or --format json.');
+      if (flags.strategy !== undefined && flags.strategy !== 'in-place' && flags.strategy !== 'replica-first') throw usageError(`--strategy ${flags.strategy} is not a strategy.`, 'Use --strategy in-place or --strategy replica-first, or leave it out to let the gate decide.');
+      const maxWriteBlockMs = positiveInt(flags.maxWriteBlock, '--max-write-block', '500');
+      const catchUpTimeoutMs = positiveInt(flags.catchUpTimeout, '--catch-up-timeout', '300') * 1000;
+      const globals = cmd.optsWithGlobals<{ config?: string }>();
+      const config = await loadConfig({ configPath: globals.config });
+      if (config.dialect !== 'mysql') throw usageError(`migrate ${name} drives MySQL/MariaDB clusters; this project is ${config.dialect}.`, 'For PostgreSQL use `migrate up` (lock-safe execution is tracked separately).');
+      const cluster = pickCluster(config, flags.cluster);
+      const report = await apply({
+        config,
+        cluster,
+        shadow: shadowConnection(config, flags.shadow),
+        dryRun: Boolean(flags.dryRun),
+        maxWriteBlockMs,
+        catchUpTimeoutMs,
+        ...(flags.deployCommand ? { deployCommand: flags.deployCommand } : {}),
+        phases,
+        ...(flags.strategy ? { strategy: flags.strategy as StepStrategy } : {}),
+        hold: Boolean(flags.hold),
+        logger: consoleLogger,
+      });
+      printReport(report, flags.format);
+    });
+}
+
+export function registerApplyCommands(program: Command): void {
+  register(program, 'apply', 'apply pending migrations to a cluster: in place or replica-first with a bounded switchover, hand-off to the code deploy, then the contract phase', 'all');
+  register(program, 'continue', 'after the code deploy: run the post-deploy (contract) migrations', 'post-deploy');
+}

@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { analyse, FileCache } from '../analysis/index.ts';
+import type { MigrationVerdict } from '../analysis/types.ts';
+import type { ClusterConfig, ConnectionConfig, NodeConfig, ProjectConfig } from '../config/types.ts';
+import { createKnex, verifyConnection } from '../db/connect.ts';
+import { configError, workError } from '../errors.ts';
+import { Ledger, thisHost, whoAmI } from '../migrations/ledger.ts';
+import { blockingError } from '../migrations/discover.ts';
+import { Runner } from '../migrations/runner.ts';
+import type { MigrationSource } from '../migrations/types.ts';
+import type { Logger } from '../log/logger.ts';
+import { flavorFor, flavorNameFromVersion } from '../topology/flavors/index.ts';
+import { inspectCluster } from '../topology/inspect.ts';
+import { stateDir, saveRoles, swappedRoles } from '../topology/roles-state.ts';
+import { lockCluster } from './cluster-lock.ts';
+import { runDeployCommand } from './handoff.ts';
+import { Journal } from './journal.ts';
+import { stepsFromVerdicts, type ApplyStep, type StepStrategy } from './plan-steps.ts';
+import { runReplicaFirst, type ReplicaFirstResult } from './replica-first.ts';
+import { describeReplicaFirst } from './dry-run.ts';
+import { writerFor } from './writer/index.ts';
+
+export interface ApplyOptions {
+  config: ProjectConfig;
+  cluster: ClusterConfig;
+  shadow: ConnectionConfig;
+  dryRun: boolean;
+  maxWriteBlockMs: number;
+  catchUpTimeoutMs: number;
+  /** Run after the pre-deploy migrations; without it the run stops for `migrate continue`. */
+  deployCommand?: string;
+  /** Which phases to run now: both (with the hand-off between), or only the contract phase. */
+  phases: 'all' | 'post-deploy';
+  strategy?: StepStrategy;
+  /** Master-master: keep the old active on the old schema until `migrate finalize`. */
+  hold: boolean;
+  logger: Logger;
+}
+
+export interface ApplyReport {
+  planId: string;
+  steps: (ApplyStep & { ran: boolean; writeBlockMs?: number; newPrimary?: string })[];
+  awaitingDeploy: boolean;
+  dryRun: boolean;
+}
+
+function writerNode(cluster: ClusterConfig): NodeConfig {
+  const role = cluster.topology === 'master-master' ? 'active' : 'primary';
+  const n = cluster.nodes.find((x) => x.role === role);
+  if (!n) throw configError(`Cluster ${cluster.name} has no node with role "${role}".`, `Mark one node "role": "${role}".`);
+  return n;
+}
+
+/**
+ * The operator's command: pending migrations in order, each in place or replica-first as the
+ * gate decided, the hand-off to the code deploy between the expand and contract phases, every
+ * step journaled on disk before and after it runs.
+ */
+export async function apply(o: ApplyOptions): Promise<ApplyReport> {
+  const { config, logger } = o;
+  const log = (m: string): void => logger.info(m);
+  let cluster = o.cluster;
+  const planId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
+
+  const topo = await inspectCluster(cluster);
+  if (topo.problems.length) {
+    throw workError(`Cluster ${cluster.name} is not healthy: ${topo.problems.join('; ')}.`, 'Run `migrate topology`, repair what it names, then run again. Nothing was changed.');
+  }
+  const version = topo.nodes.find((n) => n.version)?.version ?? '';
+  const flavor = flavorFor(flavorNameFromVersion(version));
+
+  const db = createKnex(config.dialect, config.connection);
+  let report: ApplyReport;
+  try {
+    await verifyConnection(db, config.dialect, config.connection);
+    const runner = new Runner({ config, db, logger });
+    const status = await runner.status();
+    const blocking = blockingError(status.discovery.issues);
+    if (blocking) throw blocking;
+    const drift = status.migrations.filter((m) => m.state === 'drift');
+    if (drift.length) throw workError(`Migrations changed after they were applied: ${drift.map((d) => d.id).join(', ')}.`, 'Restore the files, or accept the change with `migrate ack-drift <id>`. Nothing was changed.');
+    const pendingIds = new Set(status.migrations.filter((m) => m.state === 'pending').map((m) => m.id));
+    const all = status.discovery.migrations;
+    const pending = all.filter((m) => pendingIds.has(m.id));
+
+    let verdicts: MigrationVerdict[] = [];
+    if (pending.length) {
+      log(`analysing ${pending.length} pending migration(s) on a shadow database`);
+      verdicts = await analyse(all, { dialect: config.dialect, shadow: o.shadow, cache: new FileCache(join(stateDir(config), 'cache')) });
+    }
+    const { steps, refused } = stepsFromVerdicts(pending, verdicts, o.strategy);
+    if (refused.length) {
+      throw workError(`The gate refused ${refused.map((r) => `${r.id} (${r.reason})`).join('; ')}.`, 'Run `migrate plan` to read the findings and the safe alternative; split or rewrite the migration. Nothing was changed.');
+    }
+    const selected = o.phases === 'post-deploy' ? steps.filter((s) => s.phase === 'post-deploy') : steps;
+    report = { planId, steps: selected.map((s) => ({ ...s, ran: false })), awaitingDeploy: false, dryRun: o.dryRun };
+    if (selected.length === 0) {
+      log('nothing to apply: no pending migrations');
+      return report;
+    }
+    if (o.dryRun) {
+      printDryRun(selected, cluster, flavor, o, logger);
+      return report;
+    }
+
+    const journal = Journal.open(join(stateDir(config), 'runs'), planId);
+    const lock = await lockCluster(cluster);
+    try {
+      journal.write('plan', 'end', { cluster: cluster.name, steps: selected.map((s) => ({ id: s.id, phase: s.phase, strategy: s.strategy })) });
+      const ledger = new Ledger(config.dialect, config.ledgerTable);
+      const byId = new Map(all.map((m) => [m.id, m]));
+      const pre = selected.filter((s) => s.phase === 'pre-deploy');
+      const post = selected.filter((s) => s.phase === 'post-deploy');
+      const runPhase = async (phaseSteps: typeof report.steps): Promise<void> => {
+        for (const step of phaseSteps) {
+          const m = byId.get(step.id) as MigrationSource;
+          if (step.strategy === 'in-place') {
+            await journal.step(`in-place:${step.id}`, async () => {
+              await runner.up({ to: step.id });
+            });
+          } else {
+            log(`${step.id}: replica-first on cluster ${cluster.name}`);
+            const res: ReplicaFirstResult = await runReplicaFirst({
+              cluster,
+              flavor,
+              statements: step.statements,
+              database: config.connection.database,
+              ...(step.typeConversions ? { typeConversions: step.typeConversions } : {}),
+              writer: writerFor(cluster),
+              maxWriteBlockMs: o.maxWriteBlockMs,
+              catchUpTimeoutMs: o.catchUpTimeoutMs,
+              journal,
+              log,
+              holdOldActive: o.hold && cluster.topology === 'master-master',
+            });
+            const oldWriter = writerNode(cluster).name;
+            const roles = swappedRoles(cluster, oldWriter, res.newPrimary);
+            saveRoles(config, cluster, roles);
+            cluster = { ...cluster, nodes: cluster.nodes.map((n) => ({ ...n, role: roles[n.name] ?? n.role })) };
+            await journal.step(`ledger:${step.id}`, async () => {
+              await ledger.ensureTable(db);
+              await ledger.insert(db, { id: m.id, checksum: m.checksum, phase: step.phase, appliedAt: new Date(), appliedBy: `${await whoAmI(db)} (replica-first)`, host: thisHost(), executionMs: Object.values(res.alterMs).reduce((a, b) => Math.max(a, b), 0) });
+            });
+            step.writeBlockMs = res.switchover.writeBlockMs;
+            step.newPrimary = res.newPrimary;
+            log(`${step.id}: done; ${res.newPrimary} is the new ${cluster.topology === 'master-master' ? 'active' : 'primary'}; write block ${res.switchover.writeBlockMs} ms${res.pending.length ? `; ${res.pending.join(', ')} kept on the old schema until \`migrate finalize\`` : ''}`);
+          }
+          step.ran = true;
+        }
+      };
+      if (o.phases === 'all') await runPhase(report.steps.filter((s) => s.phase === 'pre-deploy'));
+      if (post.length && o.phases === 'all') {
+        const last = pre.at(-1)?.id ?? status.migrations.filter((m) => m.state === 'applied').at(-1)?.id ?? '';
+        const writer = writerNode(cluster);
+        if (!o.deployCommand) {
+          journal.write('awaiting-deploy', 'begin', { schemaVersion: last });
+          report.awaitingDeploy = true;
+          log(`hand-off: the pre-deploy migrations are in place. Deploy the new code, then run \`migrate continue\` to run ${post.length} post-deploy migration(s).`);
+          return report;
+        }
+        await journal.step('deploy', () => runDeployCommand(o.deployCommand!, { planId, cluster: cluster.name, newPrimary: writer.name, newPrimaryHost: writer.host, newPrimaryPort: writer.port, schemaVersion: last }, log));
+      }
+      await runPhase(report.steps.filter((s) => s.phase === 'post-deploy'));
+      journal.write('done', 'end');
+    } finally {
+      await lock.release();
+      journal.close();
+    }
+    return report;
+  } finally {
+    await db.destroy();
+  }
+}
+
+function printDryRun(steps: ApplyStep[], cluster: ClusterConfig, flavor: ReturnType<typeof flavorFor>, o: ApplyOptions, logger: Logger): void {
+  logger.out(`dry run on cluster ${cluster.name}: nothing will be changed`);
+  for (const s of steps) {
+    logger.out(`\n# ${s.id} [${s.phase}] ${s.strategy}: ${s.why}`);
+    if (s.strategy === 'in-place') {
+      const w = writerNode(cluster);
+      for (const sql of s.statements) logger.out(`${w.name}: ${sql}`);
+    } else {
+      for (const line of describeReplicaFirst(cluster, flavor, s, o)) logger.out(line);
+    }
+  }
+}

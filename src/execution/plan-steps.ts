@@ -1,0 +1,50 @@
+import type { MigrationVerdict } from '../analysis/types.ts';
+import type { MigrationSource } from '../migrations/types.ts';
+
+export type StepStrategy = 'in-place' | 'replica-first';
+
+/** One pending migration and how it will run. */
+export interface ApplyStep {
+  id: string;
+  phase: 'pre-deploy' | 'post-deploy';
+  strategy: StepStrategy;
+  /** SQL to run per node (replica-first); in-place runs through the runner instead. */
+  statements: string[];
+  typeConversions?: { forward: string; reverse: string };
+  why: string;
+}
+
+/**
+ * Turns the gate's verdicts into executable steps. A verdict "refused" stops the run before
+ * anything changes; a blocking change that is replica-first safe goes replica-first (the whole
+ * point: no write block for the ALTER's duration); everything else runs in place.
+ */
+export function stepsFromVerdicts(pending: MigrationSource[], verdicts: MigrationVerdict[], force?: StepStrategy): { steps: ApplyStep[]; refused: { id: string; reason: string }[] } {
+  const byId = new Map(verdicts.map((v) => [v.id, v]));
+  const steps: ApplyStep[] = [];
+  const refused: { id: string; reason: string }[] = [];
+  for (const m of pending) {
+    const v = byId.get(m.id);
+    const phase = m.phase ?? v?.phase ?? 'pre-deploy';
+    const statements = m.upStatements?.map((s) => s.sql) ?? v?.sql ?? [];
+    if (!v) {
+      steps.push({ id: m.id, phase, strategy: force ?? 'in-place', statements, why: 'no verdict (analysis skipped)' });
+      continue;
+    }
+    if (v.strategy === 'refused' && !force) {
+      refused.push({ id: m.id, reason: v.refusedReason ?? 'the gate refused it' });
+      continue;
+    }
+    const strategy: StepStrategy = force ?? (v.strategy === 'replica-first' ? 'replica-first' : 'in-place');
+    const conv = v.replicaSettings ? Object.values(v.replicaSettings)[0] : undefined;
+    steps.push({
+      id: m.id,
+      phase,
+      strategy,
+      statements,
+      ...(strategy === 'replica-first' && conv ? { typeConversions: { forward: conv, reverse: conv.includes('ALL_LOSSY') ? conv : `${conv},ALL_LOSSY` } } : {}),
+      why: force ? `forced with --strategy ${force}` : v.blocking ? `blocking (${v.algorithm ?? 'locks'}); ${strategy === 'replica-first' ? 'replica-first safe' : 'runs in place'}` : 'not blocking: runs in place',
+    });
+  }
+  return { steps, refused };
+}
