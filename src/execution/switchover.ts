@@ -122,10 +122,14 @@ export async function switchover(o: SwitchoverOptions): Promise<SwitchoverResult
       }
     });
     await timed('repoint-old-primary', async () => {
-      const rs = await queryOne(oldConn, flavor.showReplicaStatus());
-      if (rs) await oldConn.query(flavor.stopReplica());
-      for (const sql of flavor.changeSource({ host: o.candidate.host, port: o.candidate.port, ...o.replicationUser, user: o.replicationUser.user }, 'current_pos')) await oldConn.query(sql);
-      await oldConn.query(flavor.startReplica());
+      // A master-master active already replicates from the candidate: nothing to change.
+      const rs = await queryOne(guardConn, flavor.showReplicaStatus());
+      const st = rs ? flavor.parseReplicaStatus(rs) : null;
+      if (st && st.sourcePort === o.candidate.port && st.sourceHost === o.candidate.host && st.ioRunning && st.sqlRunning) return;
+      // On the guard session: the session holding the read lock may not stop replication (1192).
+      if (st) await guardConn.query(flavor.stopReplica());
+      for (const sql of flavor.changeSource({ host: o.candidate.host, port: o.candidate.port, user: o.replicationUser.user, password: o.replicationUser.password }, 'current_pos')) await guardConn.query(sql);
+      await guardConn.query(flavor.startReplica());
     });
     await timed('unlock', async () => {
       await oldConn.query('UNLOCK TABLES');

@@ -1,0 +1,213 @@
+/**
+ * Replica-first ALTER and the read-lock switchover on real MariaDB topologies behind HAProxy,
+ * under a continuous write load: what an operator checks afterwards is what these assert.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.ts';
+import type { ClusterConfig, ProjectConfig } from '../../src/config/types.ts';
+import { createKnex } from '../../src/db/connect.ts';
+import { apply } from '../../src/execution/apply.ts';
+import { Journal, readJournal } from '../../src/execution/journal.ts';
+import { switchover } from '../../src/execution/switchover.ts';
+import { HaproxyWriter } from '../../src/execution/writer/haproxy.ts';
+import { UpdateLoad, WriteProbe, type ProbeReport } from '../../src/load/write-probe.ts';
+import type { Logger } from '../../src/log/logger.ts';
+import { Runner } from '../../src/migrations/runner.ts';
+import { flavorFor } from '../../src/topology/flavors/index.ts';
+import { withRecordedRoles } from '../../src/topology/roles-state.ts';
+import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
+
+const ROWS = 200_000;
+const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined, out: () => undefined };
+
+function migrationsDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mig-switch-'));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, '0001_create_items.up.sql'), "CREATE TABLE items (id INT PRIMARY KEY, k INT NOT NULL DEFAULT 0, c CHAR(120) NOT NULL DEFAULT '');\n");
+  writeFileSync(join(dir, '0001_create_items.down.sql'), 'DROP TABLE items;\n');
+  // CHAR -> VARCHAR is ALGORITHM=COPY on MariaDB 10.11: writes to the table stop for the whole ALTER in place.
+  writeFileSync(join(dir, '0002_widen_items_c.up.sql'), "ALTER TABLE items MODIFY c VARCHAR(200) NOT NULL DEFAULT '';\n");
+  writeFileSync(join(dir, '0002_widen_items_c.down.sql'), "ALTER TABLE items MODIFY c CHAR(120) NOT NULL DEFAULT '';\n");
+  return dir;
+}
+
+async function rows<T>(c: mysql.Connection, sql: string): Promise<T[]> {
+  const [r] = await c.query(sql);
+  return r as T[];
+}
+
+/** Applies 0001 in place and seeds the table, so 0002 runs against a table with real rows. */
+async function prepare(sb: RunningSandbox): Promise<ProjectConfig> {
+  const config = await loadConfig({ configPath: sb.configPath });
+  const db = createKnex(config.dialect, config.connection);
+  try {
+    await new Runner({ config, db, logger: quiet }).up({ to: '0001_create_items' });
+  } finally {
+    await db.destroy();
+  }
+  const w = await sb.mysqlWriter();
+  await w.query(`INSERT INTO items (id, k, c) SELECT seq, seq % 100, REPEAT('x', 100) FROM seq_1_to_${ROWS}`);
+  await w.end();
+  await WriteProbe.prepare(sb.app);
+  return config;
+}
+
+async function underLoad<T>(sb: RunningSandbox, fn: () => Promise<T>): Promise<{ result: T; probe: ProbeReport; load: { ok: number; failed: number } }> {
+  const probe = new WriteProbe(sb.app);
+  const load = new UpdateLoad(sb.app, 'items', ROWS, 4, 10);
+  probe.begin();
+  load.begin();
+  await new Promise((r) => setTimeout(r, 500));
+  try {
+    const result = await fn();
+    await new Promise((r) => setTimeout(r, 500));
+    return { result, probe: await probe.stop(), load: await load.stop() };
+  } catch (e) {
+    await probe.stop();
+    await load.stop();
+    throw e;
+  }
+}
+
+/** Every invariant of the issue: nothing lost, one schema, one writer, replication healthy. */
+async function assertConsistent(sb: RunningSandbox, cluster: ClusterConfig, probe: ProbeReport): Promise<void> {
+  const writer = cluster.nodes.find((n) => n.role === 'primary' || n.role === 'active');
+  expect(writer).toBeDefined();
+  const w = await sb.mysql(writer!.name);
+  const [pos] = await rows<{ pos: string }>(w, 'SELECT @@gtid_binlog_pos AS pos');
+  await w.end();
+  const creates = new Set<string>();
+  let writable = 0;
+  for (const n of sb.nodes) {
+    const c = await sb.mysql(n.name);
+    try {
+      const [ro] = await rows<{ ro: number }>(c, 'SELECT @@read_only AS ro');
+      if (Number(ro?.ro) === 0) writable++;
+      if (n.name !== writer!.name || cluster.topology === 'master-master') {
+        const [st] = await rows<Record<string, unknown>>(c, 'SHOW SLAVE STATUS');
+        expect(st?.['Slave_IO_Running'], `${n.name} IO thread`).toBe('Yes');
+        expect(st?.['Slave_SQL_Running'], `${n.name} SQL thread`).toBe('Yes');
+        expect(st?.['Last_SQL_Error'], `${n.name} SQL error`).toBe('');
+        const [waited] = await rows<{ r: number }>(c, `SELECT MASTER_GTID_WAIT('${pos!.pos}', 20) AS r`);
+        expect(Number(waited?.r), `${n.name} caught up`).toBe(0);
+      }
+      const [create] = await rows<Record<string, string>>(c, 'SHOW CREATE TABLE app.items');
+      creates.add(create!['Create Table']!);
+      const ids = new Set((await rows<{ id: number }>(c, 'SELECT id FROM app.probe')).map((r) => Number(r.id)));
+      const missing = probe.acknowledged.filter((id) => !ids.has(id));
+      expect(missing, `acknowledged writes missing on ${n.name}`).toEqual([]);
+    } finally {
+      await c.end();
+    }
+  }
+  expect(writable, 'writable nodes').toBe(1);
+  expect(creates.size, 'schemas differ between nodes').toBe(1);
+  expect([...creates][0]).toMatch(/`c` varchar\(200\)/);
+}
+
+describe.each([
+  { topology: 'primary-replica' as const, replicas: 2 },
+  { topology: 'master-master' as const, replicas: undefined },
+])('replica-first ALTER + switchover on $topology under write load', ({ topology, replicas }) => {
+  let sb: RunningSandbox;
+  beforeAll(async () => {
+    sb = await startSandbox({ topology, replicas, proxy: true, migrationsDir: migrationsDir() });
+  });
+  afterAll(async () => {
+    await sb?.stop();
+  });
+
+  it('changes the column type with a short write block and loses no acknowledged write', async () => {
+    const config = await prepare(sb);
+    const before = withRecordedRoles(config)[0]!;
+    const { result, probe, load } = await underLoad(sb, () =>
+      apply({ config, cluster: before, shadow: { host: '127.0.0.1', port: 3306, user: 'root', database: '' }, dryRun: false, maxWriteBlockMs: 2000, catchUpTimeoutMs: 120_000, phases: 'all', hold: false, logger: quiet }),
+    );
+    const step = result.steps.find((s) => s.id === '0002_widen_items_c');
+    expect(step?.strategy).toBe('replica-first');
+    expect(step?.ran).toBe(true);
+    console.log(`[${topology}] write block ${step?.writeBlockMs} ms; probe: ${probe.acknowledged.length} acknowledged, longest gap ${probe.longestGapMs} ms, ${probe.failed} failed (${JSON.stringify(probe.errors)}); update load: ${load.ok} ok, ${load.failed} failed`);
+    expect(probe.acknowledged.length).toBeGreaterThan(50);
+    expect(step?.writeBlockMs).toBeLessThan(2000);
+    // The target on an idle machine is < 100 ms; CI runs suites side by side on 2 cores.
+    expect(probe.longestGapMs).toBeLessThan(1000);
+    // Only statements in flight at the block may fail, one per client connection at most.
+    expect(probe.failed).toBeLessThanOrEqual(2);
+    const after = withRecordedRoles(config)[0]!;
+    expect(after.nodes.find((n) => n.role === 'primary' || n.role === 'active')?.name).toBe(step?.newPrimary);
+    await assertConsistent(sb, after, probe);
+  });
+});
+
+describe('switchover bound', () => {
+  let sb: RunningSandbox;
+  beforeAll(async () => {
+    sb = await startSandbox({ topology: 'primary-replica', replicas: 1, proxy: true });
+  });
+  afterAll(async () => {
+    await sb?.stop();
+  });
+
+  it('aborts within --max-write-block + 100 ms when the candidate cannot catch up, leaving the old primary writable', async () => {
+    const config = await loadConfig({ configPath: sb.configPath });
+    const cluster = config.clusters[0]!;
+    await WriteProbe.prepare(sb.app);
+    // The candidate's SQL thread stalls on a table lock: it stays connected, but cannot apply.
+    const blocker = await sb.mysql('replica1');
+    await blocker.query('LOCK TABLES app.probe WRITE');
+    const probe = new WriteProbe(sb.app);
+    probe.begin();
+    await new Promise((r) => setTimeout(r, 300));
+    const dir = mkdtempSync(join(tmpdir(), 'journal-'));
+    const journal = Journal.open(dir, 'bound');
+    const primary = cluster.nodes.find((n) => n.role === 'primary')!;
+    const candidate = cluster.nodes.find((n) => n.role === 'replica')!;
+    const maxWriteBlockMs = 300;
+    await expect(
+      switchover({
+        flavor: flavorFor('mariadb'),
+        primary,
+        candidate,
+        replicas: [],
+        writer: new HaproxyWriter(cluster.writer!.socket!, cluster.writer!.backend!),
+        replicationUser: { user: candidate.user, password: candidate.password ?? '' },
+        maxWriteBlockMs,
+        maxLagBeforeBlockMs: 5000,
+        catchUpTimeoutMs: 5000,
+        masterMaster: false,
+        journal,
+        log: () => undefined,
+      }),
+    ).rejects.toMatchObject({ kind: 'work', problem: expect.stringMatching(/did not execute the old primary's position/) });
+    journal.close();
+    await blocker.query('UNLOCK TABLES');
+    await blocker.end();
+    const report = await probe.stop();
+    const entries = readJournal(join(dir, 'bound.jsonl'));
+    const blockBegin = entries.find((e) => e.step === 'block-writes' && e.phase === 'begin');
+    const undoEnd = entries.find((e) => e.step === 'undo' && e.phase === 'end');
+    expect(blockBegin && undoEnd).toBeTruthy();
+    const blockedMs = Date.parse(undoEnd!.ts) - Date.parse(blockBegin!.ts);
+    console.log(`[bound] write block until undo: ${blockedMs} ms (bound ${maxWriteBlockMs} ms); probe longest gap ${report.longestGapMs} ms`);
+    expect(blockedMs).toBeLessThanOrEqual(maxWriteBlockMs + 100);
+    const p = await sb.mysql('primary');
+    const [ro] = await rows<{ ro: number }>(p, 'SELECT @@read_only AS ro');
+    await p.end();
+    expect(Number(ro?.ro)).toBe(0);
+    const r = await sb.mysql('replica1');
+    const [st] = await rows<Record<string, unknown>>(r, 'SHOW SLAVE STATUS');
+    const [rro] = await rows<{ ro: number }>(r, 'SELECT @@read_only AS ro');
+    await r.end();
+    expect(st?.['Slave_SQL_Running']).toBe('Yes');
+    expect(Number(rro?.ro)).toBe(1);
+    // The writes queued behind the lock were not lost: they ran on the old primary after the undo.
+    const w = await sb.mysqlWriter();
+    const ids = new Set((await rows<{ id: number }>(w, 'SELECT id FROM probe')).map((x) => Number(x.id)));
+    await w.end();
+    expect(report.acknowledged.filter((id) => !ids.has(id))).toEqual([]);
+  });
+});
