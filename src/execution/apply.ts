@@ -14,6 +14,7 @@ import { flavorFor, flavorNameFromVersion } from '../topology/flavors/index.ts';
 import { inspectCluster } from '../topology/inspect.ts';
 import { stateDir, saveRoles, swappedRoles } from '../topology/roles-state.ts';
 import { lockCluster } from './cluster-lock.ts';
+import { loadHold, saveHold } from './hold.ts';
 import { runDeployCommand } from './handoff.ts';
 import { Journal } from './journal.ts';
 import { stepsFromVerdicts, type ApplyStep, type StepStrategy } from './plan-steps.ts';
@@ -35,6 +36,8 @@ export interface ApplyOptions {
   strategy?: StepStrategy;
   /** Master-master: keep the old active on the old schema until `migrate finalize`. */
   hold: boolean;
+  /** Resuming: nodes an interrupted run already altered, per migration id. */
+  alreadyAltered?: Map<string, Set<string>>;
   logger: Logger;
 }
 
@@ -104,6 +107,8 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
       return report;
     }
 
+    const held = loadHold(config, cluster.name);
+    if (held) throw workError(`Cluster ${cluster.name} holds ${held.heldNode} on the old schema for ${held.migrationId} (a master-master run with --hold).`, 'Run `migrate finalize` once the deploy is confirmed, or `migrate rollback` to switch back, before applying more. Nothing was changed.');
     const journal = Journal.open(join(stateDir(config), 'runs'), planId);
     const lock = await lockCluster(cluster);
     try {
@@ -133,6 +138,8 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
               journal,
               log,
               holdOldActive: o.hold && cluster.topology === 'master-master',
+              migrationId: m.id,
+              ...(o.alreadyAltered?.has(m.id) ? { alreadyAltered: o.alreadyAltered.get(m.id) } : {}),
             });
             const oldWriter = writerNode(cluster).name;
             const roles = swappedRoles(cluster, oldWriter, res.newPrimary);
@@ -142,6 +149,9 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
               await ledger.ensureTable(db);
               await ledger.insert(db, { id: m.id, checksum: m.checksum, phase: step.phase, appliedAt: new Date(), appliedBy: `${await whoAmI(db)} (replica-first)`, host: thisHost(), executionMs: Object.values(res.alterMs).reduce((a, b) => Math.max(a, b), 0) });
             });
+            if (res.pending.length) {
+              saveHold(config, { cluster: cluster.name, migrationId: m.id, heldNode: oldWriter, alteredNode: res.newPrimary, database: config.connection.database, statements: step.statements, downStatements: step.downStatements, restore: res.restore, at: new Date().toISOString() });
+            }
             step.writeBlockMs = res.switchover.writeBlockMs;
             step.newPrimary = res.newPrimary;
             log(`${step.id}: done; ${res.newPrimary} is the new ${cluster.topology === 'master-master' ? 'active' : 'primary'}; write block ${res.switchover.writeBlockMs} ms${res.pending.length ? `; ${res.pending.join(', ')} kept on the old schema until \`migrate finalize\`` : ''}`);

@@ -34,6 +34,10 @@ export class Journal {
     const entry: JournalEntry = { ts: new Date().toISOString(), run: this.run, step, phase, ...(data ? { data: redactValue(data) } : {}) };
     writeSync(this.fd, JSON.stringify(entry) + '\n');
     fsyncSync(this.fd);
+    // Fault injection for the kill tests: die right after journaling the named step boundary,
+    // exactly as a SIGKILL from outside would land there.
+    const killAt = process.env['MIGRATE_FAULT_KILL_AFTER'];
+    if (killAt && killAt === `${step}:${phase}`) process.kill(process.pid, 'SIGKILL');
   }
 
   /** Journals begin/end (or fail) around fn. */

@@ -10,6 +10,8 @@ export interface ApplyStep {
   strategy: StepStrategy;
   /** SQL to run per node (replica-first); in-place runs through the runner instead. */
   statements: string[];
+  /** The down's SQL, for `migrate rollback` of a held master-master run. */
+  downStatements: string[];
   typeConversions?: { forward: string; reverse: string };
   why: string;
 }
@@ -27,8 +29,9 @@ export function stepsFromVerdicts(pending: MigrationSource[], verdicts: Migratio
     const v = byId.get(m.id);
     const phase = m.phase ?? v?.phase ?? 'pre-deploy';
     const statements = m.upStatements?.map((s) => s.sql) ?? v?.sql ?? [];
+    const downStatements = m.downStatements?.map((s) => s.sql) ?? v?.downSql ?? [];
     if (!v) {
-      steps.push({ id: m.id, phase, strategy: force ?? 'in-place', statements, why: 'no verdict (analysis skipped)' });
+      steps.push({ id: m.id, phase, strategy: force ?? 'in-place', statements, downStatements, why: 'no verdict (analysis skipped)' });
       continue;
     }
     if (v.strategy === 'refused' && !force) {
@@ -42,6 +45,7 @@ export function stepsFromVerdicts(pending: MigrationSource[], verdicts: Migratio
       phase,
       strategy,
       statements,
+      downStatements,
       ...(strategy === 'replica-first' && conv ? { typeConversions: { forward: conv, reverse: conv.includes('ALL_LOSSY') ? conv : `${conv},ALL_LOSSY` } } : {}),
       why: force ? `forced with --strategy ${force}` : v.blocking ? `blocking (${v.algorithm ?? 'locks'}); ${strategy === 'replica-first' ? 'replica-first safe' : 'runs in place'}` : 'not blocking: runs in place',
     });

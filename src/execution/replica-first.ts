@@ -27,6 +27,10 @@ export interface ReplicaFirstOptions {
   log: (msg: string) => void;
   /** Master-master: stop after promotion and keep the old active on the old schema (finalize later). */
   holdOldActive?: boolean;
+  /** Nodes a previous, interrupted attempt already altered (from its journal). */
+  alreadyAltered?: ReadonlySet<string>;
+  /** For the journal: which migration the statements belong to. */
+  migrationId?: string;
 }
 
 export interface ReplicaFirstResult {
@@ -35,6 +39,8 @@ export interface ReplicaFirstResult {
   alterMs: Record<string, number>;
   /** Nodes left on the old schema (the hot rollback target of a master-master run). */
   pending: string[];
+  /** Type-conversion settings to put back once every node has the new schema. */
+  restore: { node: string; value: string }[];
 }
 
 function roles(cluster: ClusterConfig): { primary: NodeConfig; others: NodeConfig[] } {
@@ -49,7 +55,10 @@ function roles(cluster: ClusterConfig): { primary: NodeConfig; others: NodeConfi
 }
 
 /** Runs the statements on one node without writing them to its binary log. */
-export async function alterNodeLocally(node: NodeConfig, flavor: Flavor, database: string, statements: string[], log: (m: string) => void): Promise<number> {
+/** Errors that mean "this change is already there": tolerated when redoing an interrupted ALTER. */
+const ALREADY_DONE = new Set([1050, 1060, 1061, 1091]);
+
+export async function alterNodeLocally(node: NodeConfig, flavor: Flavor, database: string, statements: string[], log: (m: string) => void, opts: { redo?: boolean } = {}): Promise<number> {
   const c = await openNode(node);
   const t = performance.now();
   try {
@@ -57,7 +66,13 @@ export async function alterNodeLocally(node: NodeConfig, flavor: Flavor, databas
     await c.query(flavor.disableBinlogForSession());
     for (const sql of statements) {
       log(`${node.name}: ${sql}`);
-      await c.query(sql);
+      try {
+        await c.query(sql);
+      } catch (e) {
+        const errno = (e as { errno?: number }).errno ?? 0;
+        if (!opts.redo || !ALREADY_DONE.has(errno)) throw e;
+        log(`${node.name}: already applied (${(e as Error).message})`);
+      }
     }
     return Math.round(performance.now() - t);
   } finally {
@@ -100,9 +115,14 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
   for (const node of others) {
     if (o.typeConversions) {
       const before = await j.step(`type-conversions:${node.name}`, () => withNode(node, (c) => setTypeConversions(c, o.flavor, o.typeConversions!.forward)));
+      j.write(`type-conversions:${node.name}`, 'end', { before });
       restore.push({ node, value: before });
     }
-    alterMs[node.name] = await j.step(`alter:${node.name}`, () => alterNodeLocally(node, o.flavor, o.database, o.statements, o.log), { node: node.name, statements: o.statements });
+    if (o.alreadyAltered?.has(node.name)) {
+      o.log(`${node.name}: already altered by the interrupted run`);
+    } else {
+      alterMs[node.name] = await j.step(`alter:${node.name}`, () => alterNodeLocally(node, o.flavor, o.database, o.statements, o.log, { redo: o.alreadyAltered !== undefined }), { node: node.name, migration: o.migrationId, statements: o.statements });
+    }
     if (o.typeConversions) await withNode(node, async (c) => {
       await c.query(o.flavor.stopReplica());
       await c.query(o.flavor.startReplica());
@@ -135,8 +155,8 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
   if (o.holdOldActive) {
     pending.push(primary.name);
   } else {
-    alterMs[primary.name] = await j.step(`alter:${primary.name}`, () => alterNodeLocally(primary, o.flavor, o.database, o.statements, o.log), { node: primary.name, statements: o.statements });
+    alterMs[primary.name] = await j.step(`alter:${primary.name}`, () => alterNodeLocally(primary, o.flavor, o.database, o.statements, o.log, { redo: o.alreadyAltered !== undefined }), { node: primary.name, migration: o.migrationId, statements: o.statements });
     for (const r of restore) await j.step(`restore-type-conversions:${r.node.name}`, () => withNode(r.node, (c) => c.query(`SET GLOBAL ${o.flavor.typeConversionVariable()}=${mysqlString(r.value)}`).then(() => undefined)));
   }
-  return { newPrimary: candidate.name, switchover: sw, alterMs, pending };
+  return { newPrimary: candidate.name, switchover: sw, alterMs, pending, restore: restore.map((r) => ({ node: r.node.name, value: r.value })) };
 }

@@ -61,6 +61,7 @@ export async function switchover(o: SwitchoverOptions): Promise<SwitchoverResult
   const ourIds = new Set<number>();
   for (const c of [oldConn, guardConn]) ourIds.add(Number((await queryOne(c, 'SELECT CONNECTION_ID() AS id'))?.['id']));
 
+  journal.write('switchover', 'begin', { primary: o.primary.name, candidate: o.candidate.name, replicas: o.replicas.map((r) => r.name), masterMaster: o.masterMaster });
   await timed('preflight-endpoint', () => o.writer.preflight());
   let blockStart = 0;
   let promoted = false;
@@ -137,6 +138,7 @@ export async function switchover(o: SwitchoverOptions): Promise<SwitchoverResult
     });
     await timed('repoint-replicas', () => Promise.all(o.replicas.map((r) => repoint(r, o, position))).then(() => undefined));
     await timed('verify', () => verifyAfter(o, log));
+    journal.write('switchover', 'end', { newPrimary: o.candidate.name, writeBlockMs });
     return { writeBlockMs, position, killedSessions: killed, stepsMs };
   } catch (e) {
     if (!promoted) {

@@ -4,6 +4,9 @@ import { parseDatabaseUrl } from '../../config/url.ts';
 import type { ClusterConfig, ConnectionConfig, ProjectConfig } from '../../config/types.ts';
 import { configError, usageError } from '../../errors.ts';
 import { apply, type ApplyReport } from '../../execution/apply.ts';
+import { finalize, rollback } from '../../execution/hold.ts';
+import { summarizeRuns } from '../../execution/recover.ts';
+import { abort, resume } from '../../execution/resume.ts';
 import type { StepStrategy } from '../../execution/plan-steps.ts';
 import { consoleLogger } from '../../log/logger.ts';
 import { withRecordedRoles } from '../../topology/roles-state.ts';
@@ -62,7 +65,7 @@ function printReport(r: ApplyReport, format: string): void {
   if (r.awaitingDeploy) consoleLogger.out(`plan ${r.planId}: waiting for the code deploy; run \`migrate continue\` when the new code is live`);
 }
 
-function register(program: Command, name: string, description: string, phases: 'all' | 'post-deploy'): void {
+function register(program: Command, name: 'apply' | 'continue' | 'resume', description: string, phases: 'all' | 'post-deploy'): void {
   program
     .command(name)
     .description(description)
@@ -84,7 +87,8 @@ function register(program: Command, name: string, description: string, phases: '
       const config = await loadConfig({ configPath: globals.config });
       if (config.dialect !== 'mysql') throw usageError(`migrate ${name} drives MySQL/MariaDB clusters; this project is ${config.dialect}.`, 'For PostgreSQL use `migrate up` (lock-safe execution is tracked separately).');
       const cluster = pickCluster(config, flags.cluster);
-      const report = await apply({
+      const run = name === 'resume' ? resume : apply;
+      const report = await run({
         config,
         cluster,
         shadow: shadowConnection(config, flags.shadow),
@@ -101,7 +105,56 @@ function register(program: Command, name: string, description: string, phases: '
     });
 }
 
+async function clusterFromFlags(cmd: Command, clusterName?: string): Promise<{ config: ProjectConfig; cluster: ClusterConfig }> {
+  const globals = cmd.optsWithGlobals<{ config?: string }>();
+  const config = await loadConfig({ configPath: globals.config });
+  return { config, cluster: pickCluster(config, clusterName) };
+}
+
 export function registerApplyCommands(program: Command): void {
+  program
+    .command('runs')
+    .description('list coordinator runs from their journals: where each stands, and any that died mid-way')
+    .option('--format <format>', 'text or json', 'text')
+    .action(async (flags: { format: string }, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<{ config?: string }>();
+      const config = await loadConfig({ configPath: globals.config });
+      const runs = summarizeRuns(config);
+      if (flags.format === 'json') return consoleLogger.out(JSON.stringify({ runs }, null, 2));
+      if (runs.length === 0) return consoleLogger.out('no runs yet');
+      for (const r of runs) {
+        const state = r.finished ? 'finished' : r.awaitingDeploy ? 'waiting for `migrate continue`' : r.openStep ? `INTERRUPTED in ${r.openStep} (run \`migrate resume\` or \`migrate abort\`)` : `stopped after ${r.lastStep}`;
+        consoleLogger.out(`${r.run.padEnd(28)} ${r.startedAt ?? ''}  ${state}`);
+      }
+    });
+  program
+    .command('abort')
+    .description('after a run died: make the topology consistent (one writer, all others replicating from it, endpoint on it) and undo the interrupted change where it can')
+    .option('--cluster <name>', 'the cluster')
+    .action(async (flags: { cluster?: string }, cmd: Command) => {
+      const { config, cluster } = await clusterFromFlags(cmd, flags.cluster);
+      const writer = await abort(config, cluster, (m) => consoleLogger.info(m));
+      consoleLogger.out(`aborted: ${writer} is the writer`);
+    });
+  program
+    .command('finalize')
+    .description('master-master after `apply --hold`: the deploy is confirmed, alter the held node too')
+    .option('--cluster <name>', 'the cluster')
+    .action(async (flags: { cluster?: string }, cmd: Command) => {
+      const { config, cluster } = await clusterFromFlags(cmd, flags.cluster);
+      await finalize(config, cluster, (m) => consoleLogger.info(m));
+    });
+  program
+    .command('rollback')
+    .description('master-master after `apply --hold`: switch back to the node with the old schema and undo the change on the other')
+    .option('--cluster <name>', 'the cluster')
+    .option('--max-write-block <ms>', 'upper bound on the switchover write block', '2000')
+    .action(async (flags: { cluster?: string; maxWriteBlock: string }, cmd: Command) => {
+      const maxWriteBlockMs = positiveInt(flags.maxWriteBlock, '--max-write-block', '500');
+      const { config, cluster } = await clusterFromFlags(cmd, flags.cluster);
+      await rollback(config, cluster, { maxWriteBlockMs }, (m) => consoleLogger.info(m));
+    });
+  register(program, 'resume', 'after a run died: make the topology consistent, finish the interrupted migration from its journal, then run the rest', 'all');
   register(program, 'apply', 'apply pending migrations to a cluster: in place or replica-first with a bounded switchover, hand-off to the code deploy, then the contract phase', 'all');
   register(program, 'continue', 'after the code deploy: run the post-deploy (contract) migrations', 'post-deploy');
 }

@@ -1,0 +1,138 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/types.ts';
+import { createKnex } from '../db/connect.ts';
+import { usageError, workError } from '../errors.ts';
+import { Ledger } from '../migrations/ledger.ts';
+import { flavorFor, flavorNameFromVersion } from '../topology/flavors/index.ts';
+import { mysqlString } from '../topology/flavors/quote.ts';
+import { openNode, queryOne } from '../topology/node-connection.ts';
+import { saveRoles, stateDir, swappedRoles } from '../topology/roles-state.ts';
+import { lockCluster } from './cluster-lock.ts';
+import { Journal } from './journal.ts';
+import { alterNodeLocally } from './replica-first.ts';
+import { switchover } from './switchover.ts';
+import { writerFor } from './writer/index.ts';
+
+/** A master-master run that kept the old active on the old schema as a hot rollback target. */
+export interface HoldState {
+  cluster: string;
+  migrationId: string;
+  /** The node still on the old schema (now passive). */
+  heldNode: string;
+  /** The node that has the new schema (now active). */
+  alteredNode: string;
+  database: string;
+  statements: string[];
+  downStatements: string[];
+  restore: { node: string; value: string }[];
+  at: string;
+}
+
+function holdPath(config: ProjectConfig, cluster: string): string {
+  return join(stateDir(config), `hold-${cluster.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
+}
+
+export function saveHold(config: ProjectConfig, h: HoldState): void {
+  const p = holdPath(config, h.cluster);
+  mkdirSync(dirname(p), { recursive: true });
+  writeFileSync(p + '.tmp', JSON.stringify(h, null, 2) + '\n');
+  renameSync(p + '.tmp', p);
+}
+
+export function loadHold(config: ProjectConfig, cluster: string): HoldState | undefined {
+  const p = holdPath(config, cluster);
+  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as HoldState) : undefined;
+}
+
+function requireHold(config: ProjectConfig, cluster: ClusterConfig, verb: string): HoldState {
+  const h = loadHold(config, cluster.name);
+  if (!h) throw usageError(`Cluster ${cluster.name} has no held master-master change to ${verb}.`, 'Run `migrate apply --hold` on a master-master cluster first; `migrate runs` lists past runs.');
+  return h;
+}
+
+function node(cluster: ClusterConfig, name: string): NodeConfig {
+  const n = cluster.nodes.find((x) => x.name === name);
+  if (!n) throw workError(`Node ${name} recorded by the held run is not in the config any more.`, 'Restore the node in the config, or resolve the hold by hand.');
+  return n;
+}
+
+async function flavorOf(n: NodeConfig) {
+  const c = await openNode(n);
+  try {
+    return flavorFor(flavorNameFromVersion(String((await queryOne(c, 'SELECT VERSION() AS v'))?.['v'] ?? '')));
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+async function restoreSettings(cluster: ClusterConfig, h: HoldState, variable: string): Promise<void> {
+  for (const r of h.restore) {
+    const c = await openNode(node(cluster, r.node));
+    try {
+      await c.query(`SET GLOBAL ${variable}=${mysqlString(r.value)}`);
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
+}
+
+/** The deploy is confirmed: bring the held node to the new schema too. */
+export async function finalize(config: ProjectConfig, cluster: ClusterConfig, log: (m: string) => void): Promise<void> {
+  const h = requireHold(config, cluster, 'finalize');
+  const held = node(cluster, h.heldNode);
+  const flavor = await flavorOf(held);
+  const lock = await lockCluster(cluster);
+  const journal = Journal.open(join(stateDir(config), 'runs'), `finalize-${Date.now()}`);
+  try {
+    await journal.step(`alter:${held.name}`, () => alterNodeLocally(held, flavor, h.database, h.statements, log));
+    await journal.step('restore-type-conversions', () => restoreSettings(cluster, h, flavor.typeConversionVariable()));
+    rmSync(holdPath(config, cluster.name));
+    log(`finalized ${h.migrationId}: ${held.name} has the new schema; both sides agree`);
+  } finally {
+    journal.close();
+    await lock.release();
+  }
+}
+
+/** The deploy failed: switch back to the node that still has the old schema, then undo the change on the other. */
+export async function rollback(config: ProjectConfig, cluster: ClusterConfig, opts: { maxWriteBlockMs: number }, log: (m: string) => void): Promise<number> {
+  const h = requireHold(config, cluster, 'roll back');
+  const held = node(cluster, h.heldNode);
+  const altered = node(cluster, h.alteredNode);
+  if (h.downStatements.length === 0) throw workError(`${h.migrationId} has no down statements to undo the change on ${altered.name}.`, 'Add the down migration, then run `migrate rollback` again. Nothing was changed.');
+  const flavor = await flavorOf(held);
+  const lock = await lockCluster(cluster);
+  const journal = Journal.open(join(stateDir(config), 'runs'), `rollback-${Date.now()}`);
+  try {
+    const res = await switchover({
+      flavor,
+      primary: altered,
+      candidate: held,
+      replicas: [],
+      writer: writerFor(cluster),
+      replicationUser: { user: held.user, password: held.password ?? '' },
+      maxWriteBlockMs: opts.maxWriteBlockMs,
+      maxLagBeforeBlockMs: 1000,
+      catchUpTimeoutMs: 120_000,
+      masterMaster: true,
+      journal,
+      log,
+    });
+    saveRoles(config, cluster, swappedRoles(cluster, altered.name, held.name));
+    await journal.step(`undo:${altered.name}`, () => alterNodeLocally(altered, flavor, h.database, h.downStatements, log));
+    await journal.step('restore-type-conversions', () => restoreSettings(cluster, h, flavor.typeConversionVariable()));
+    const db = createKnex(config.dialect, config.connection);
+    try {
+      await journal.step(`ledger:${h.migrationId}`, () => new Ledger(config.dialect, config.ledgerTable).remove(db, h.migrationId));
+    } finally {
+      await db.destroy();
+    }
+    rmSync(holdPath(config, cluster.name));
+    log(`rolled back ${h.migrationId}: ${held.name} is active again on the old schema; write block ${res.writeBlockMs} ms`);
+    return res.writeBlockMs;
+  } finally {
+    journal.close();
+    await lock.release();
+  }
+}

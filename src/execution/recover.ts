@@ -1,0 +1,147 @@
+import { join } from 'node:path';
+import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/types.ts';
+import { workError } from '../errors.ts';
+import { flavorFor, flavorNameFromVersion } from '../topology/flavors/index.ts';
+import { inspectCluster, type NodeState } from '../topology/inspect.ts';
+import { openNode } from '../topology/node-connection.ts';
+import { saveRoles, stateDir } from '../topology/roles-state.ts';
+import { listRuns, openStep, readJournal, type JournalEntry } from './journal.ts';
+import { writerFor } from './writer/index.ts';
+
+export interface RunSummary {
+  run: string;
+  path: string;
+  startedAt?: string;
+  lastStep?: string;
+  lastPhase?: string;
+  /** The step that began and never ended: where a dead run stopped. */
+  openStep?: string;
+  finished: boolean;
+  awaitingDeploy: boolean;
+}
+
+export function runsDir(config: ProjectConfig): string {
+  return join(stateDir(config), 'runs');
+}
+
+export function summarizeRuns(config: ProjectConfig): RunSummary[] {
+  const dir = runsDir(config);
+  return listRuns(dir).map((run) => {
+    const path = join(dir, `${run}.jsonl`);
+    const entries = readJournal(path);
+    const last = entries.at(-1);
+    const finished = entries.some((e) => e.step === 'done' || e.step === 'aborted' || e.step === 'resumed');
+    const open = openStep(entries);
+    return {
+      run,
+      path,
+      ...(entries[0] ? { startedAt: entries[0].ts } : {}),
+      ...(last ? { lastStep: last.step, lastPhase: last.phase } : {}),
+      ...(open && !finished ? { openStep: open } : {}),
+      finished,
+      awaitingDeploy: !finished && last?.step === 'awaiting-deploy',
+    };
+  });
+}
+
+/** The newest run that neither finished nor was aborted. */
+export function unfinishedRun(config: ProjectConfig): { summary: RunSummary; entries: JournalEntry[] } | undefined {
+  const s = summarizeRuns(config).filter((r) => !r.finished && !r.awaitingDeploy && /^\d{8}T/.test(r.run)).at(-1);
+  return s ? { summary: s, entries: readJournal(s.path) } : undefined;
+}
+
+function ended(entries: JournalEntry[], step: string): boolean {
+  return entries.some((e) => e.step === step && e.phase === 'end');
+}
+
+function began(entries: JournalEntry[], step: string): boolean {
+  return entries.some((e) => e.step === step && e.phase === 'begin');
+}
+
+/**
+ * Which node should be the writer after a run died. Whatever step it died in, the answer is
+ * the candidate once it was promoted (it may have taken writes), else the old primary.
+ */
+export function intendedWriter(entries: JournalEntry[], live: NodeState[], configuredWriter: string): string {
+  const writable = live.filter((n) => n.reachable && n.readOnly === false);
+  if (writable.length > 1) {
+    throw workError(`${writable.length} nodes are writable (${writable.map((n) => n.name).join(', ')}): the data may have forked.`, 'Compare the nodes\' GTID positions and data, make one node read-only by hand, then run `migrate abort` again.');
+  }
+  const sw = [...entries].reverse().find((e) => e.step === 'switchover' && e.phase === 'begin');
+  const candidate = typeof sw?.data?.['candidate'] === 'string' ? sw.data['candidate'] : undefined;
+  const primary = typeof sw?.data?.['primary'] === 'string' ? sw.data['primary'] : configuredWriter;
+  if (writable.length === 1) return writable[0]!.name;
+  if (candidate && (ended(entries, 'promote') || (began(entries, 'promote') && !live.find((n) => n.name === candidate)?.replication))) return candidate;
+  return primary;
+}
+
+/**
+ * Brings a cluster back to one consistent state after a run died: exactly one writable node,
+ * every other node read-only and replicating from it, the endpoint on it. Idempotent.
+ */
+export async function converge(config: ProjectConfig, cluster: ClusterConfig, entries: JournalEntry[], log: (m: string) => void): Promise<string> {
+  const topo = await inspectCluster(cluster);
+  const unreachable = topo.nodes.filter((n) => !n.reachable);
+  if (unreachable.length) throw workError(`Cannot reach ${unreachable.map((n) => n.name).join(', ')}.`, 'Start the nodes named, then run `migrate abort` again.');
+  const mm = cluster.topology === 'master-master';
+  const configuredWriter = cluster.nodes.find((n) => n.role === (mm ? 'active' : 'primary'))?.name ?? '';
+  const writerName = intendedWriter(entries, topo.nodes, configuredWriter);
+  const writer = cluster.nodes.find((n) => n.name === writerName) as NodeConfig;
+  const flavor = flavorFor(flavorNameFromVersion(topo.nodes[0]?.version ?? ''));
+  const others = cluster.nodes.filter((n) => n.name !== writerName);
+
+  // Others read-only first, so there is never a moment with two writable nodes.
+  for (const n of others) {
+    const c = await openNode(n);
+    try {
+      for (const sql of flavor.setReadOnly(true)) await c.query(sql);
+      const st = topo.nodes.find((x) => x.name === n.name)?.replication;
+      const pointsAtWriter = st && st.sourcePort === writer.port && st.sourceHost === writer.host;
+      if (!pointsAtWriter) {
+        if (st) await c.query(flavor.stopReplica());
+        const wasWriter = n.name === configuredWriter;
+        for (const sql of flavor.changeSource({ host: writer.host, port: writer.port, user: writer.user, password: writer.password ?? '' }, wasWriter ? 'current_pos' : 'slave_pos')) await c.query(sql);
+        await c.query(flavor.startReplica());
+        log(`${n.name}: now replicates from ${writer.name}`);
+      } else if (!st.ioRunning || !st.sqlRunning) {
+        await c.query(flavor.startReplica());
+        log(`${n.name}: replication restarted`);
+      }
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
+  const w = await openNode(writer);
+  try {
+    if (!mm) {
+      const st = topo.nodes.find((x) => x.name === writerName)?.replication;
+      if (st) {
+        await w.query(flavor.stopReplica());
+        await w.query(flavor.resetReplicaAll());
+      }
+    } else {
+      const st = topo.nodes.find((x) => x.name === writerName)?.replication;
+      if (st && (!st.ioRunning || !st.sqlRunning)) await w.query(flavor.startReplica());
+    }
+    for (const sql of flavor.setReadOnly(false)) await w.query(sql);
+  } finally {
+    await w.end().catch(() => undefined);
+  }
+  const endpoint = writerFor(cluster);
+  await endpoint.preflight();
+  for (const n of others) await endpoint.move(n, writer);
+  const roles = Object.fromEntries(cluster.nodes.map((n) => [n.name, n.name === writerName ? (mm ? 'active' : 'primary') : mm ? 'passive' : 'replica'] as const));
+  saveRoles(config, cluster, roles);
+  const after = await inspectCluster({ ...cluster, nodes: cluster.nodes.map((n) => ({ ...n, role: roles[n.name] ?? n.role })) });
+  if (after.problems.length) throw workError(`After converging: ${after.problems.join('; ')}.`, 'Repair the nodes named by hand; `migrate topology` shows the state.');
+  log(`${writerName} is the only writable node; every other node replicates from it; the endpoint points at it`);
+  return writerName;
+}
+
+/** Nodes whose ALTER finished in this run, and one whose ALTER was cut off (to redo). */
+export function alteredNodes(entries: JournalEntry[]): { done: Set<string>; open?: string } {
+  const done = new Set<string>();
+  for (const e of entries) if (e.phase === 'end' && e.step.startsWith('alter:')) done.add(e.step.slice('alter:'.length));
+  const open = openStep(entries);
+  return { done, ...(open?.startsWith('alter:') ? { open: open.slice('alter:'.length) } : {}) };
+}

@@ -1,0 +1,152 @@
+import { join } from 'node:path';
+import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/types.ts';
+import { createKnex } from '../db/connect.ts';
+import { usageError } from '../errors.ts';
+import { discoverMigrations } from '../migrations/discover.ts';
+import { Ledger, thisHost, whoAmI } from '../migrations/ledger.ts';
+import type { MigrationSource } from '../migrations/types.ts';
+import { flavorFor, flavorNameFromVersion } from '../topology/flavors/index.ts';
+import { mysqlString } from '../topology/flavors/quote.ts';
+import { openNode, queryOne } from '../topology/node-connection.ts';
+import { withRecordedRoles } from '../topology/roles-state.ts';
+import { apply, type ApplyOptions, type ApplyReport } from './apply.ts';
+import { Journal, type JournalEntry } from './journal.ts';
+import { alteredNodes, converge, runsDir, unfinishedRun } from './recover.ts';
+import { alterNodeLocally } from './replica-first.ts';
+
+interface InFlight {
+  migrationId: string;
+  statements: string[];
+  done: Set<string>;
+  open?: string;
+  /** slave_type_conversions values before the run, per node. */
+  before: Map<string, string>;
+}
+
+function inFlight(entries: JournalEntry[]): InFlight | undefined {
+  const alters = entries.filter((e) => e.step.startsWith('alter:') && e.phase === 'begin' && typeof e.data?.['migration'] === 'string');
+  const last = alters.at(-1);
+  if (!last) return undefined;
+  const migrationId = last.data?.['migration'] as string;
+  const ofIt = entries.filter((e) => !e.step.startsWith('alter:') || alters.some((a) => a.step === e.step && a.data?.['migration'] === migrationId));
+  const { done, open } = alteredNodes(ofIt);
+  if (entries.some((e) => e.step === `ledger:${migrationId}` && e.phase === 'end')) return undefined;
+  const before = new Map<string, string>();
+  for (const e of entries) if (e.step.startsWith('type-conversions:') && e.phase === 'end' && typeof e.data?.['before'] === 'string') before.set(e.step.slice('type-conversions:'.length), e.data['before']);
+  return { migrationId, statements: (last.data?.['statements'] as string[]) ?? [], done, ...(open ? { open } : {}), before };
+}
+
+async function flavorOf(n: NodeConfig) {
+  const c = await openNode(n);
+  try {
+    return flavorFor(flavorNameFromVersion(String((await queryOne(c, 'SELECT VERSION() AS v'))?.['v'] ?? '')));
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+async function restoreConversions(cluster: ClusterConfig, f: InFlight): Promise<void> {
+  for (const [name, value] of f.before) {
+    const n = cluster.nodes.find((x) => x.name === name);
+    if (!n) continue;
+    const c = await openNode(n);
+    try {
+      const flavor = await flavorOf(n);
+      await c.query(`SET GLOBAL ${flavor.typeConversionVariable()}=${mysqlString(value)}`);
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
+}
+
+function requireRun(config: ProjectConfig) {
+  const run = unfinishedRun(config);
+  if (!run) throw usageError('There is no interrupted run to resume or abort.', 'See `migrate runs` for past runs; `migrate topology` shows the live state.');
+  return run;
+}
+
+/**
+ * Continues a run that died: first the topology is made consistent (one writer, everyone
+ * replicating from it); then the migration that was in flight is finished from where its
+ * journal says it stopped; then the rest of the plan runs as a fresh `apply`.
+ */
+export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<ApplyReport> {
+  const { config, logger } = o;
+  const log = (m: string): void => logger.info(m);
+  const run = requireRun(config);
+  log(`resuming run ${run.summary.run} (stopped in step ${run.summary.openStep ?? run.summary.lastStep ?? '?'})`);
+  const writer = await converge(config, o.cluster, run.entries, log);
+  const cluster = withRecordedRoles(config).find((c) => c.name === o.cluster.name) ?? o.cluster;
+  const f = inFlight(run.entries);
+  const journal = Journal.open(runsDir(config), run.summary.run);
+  const alreadyAltered = new Map<string, Set<string>>();
+  try {
+    if (f && f.done.has(writer)) {
+      // The switchover already happened: the rest are replicas of an altered writer.
+      const flavor = await flavorOf(cluster.nodes.find((n) => n.name === writer) as NodeConfig);
+      for (const n of cluster.nodes) {
+        if (n.name === writer || f.done.has(n.name)) continue;
+        await journal.step(`alter:${n.name}`, () => alterNodeLocally(n, flavor, config.connection.database, f.statements, log, { redo: true }), { node: n.name, migration: f.migrationId, statements: f.statements });
+      }
+      await restoreConversions(cluster, f);
+      const discovery = await discoverMigrations(config.migrationsDir, config.dialect);
+      const m = discovery.migrations.find((x) => x.id === f.migrationId) as MigrationSource | undefined;
+      const db = createKnex(config.dialect, config.connection);
+      try {
+        const ledger = new Ledger(config.dialect, config.ledgerTable);
+        await ledger.ensureTable(db);
+        if (m && !(await ledger.has(db, m.id))) {
+          await journal.step(`ledger:${m.id}`, async () => ledger.insert(db, { id: m.id, checksum: m.checksum, phase: m.phase ?? 'pre-deploy', appliedAt: new Date(), appliedBy: `${await whoAmI(db)} (replica-first, resumed)`, host: thisHost(), executionMs: null }));
+        }
+      } finally {
+        await db.destroy();
+      }
+    } else if (f) {
+      alreadyAltered.set(f.migrationId, new Set(f.done));
+    }
+    journal.write('resumed', 'end');
+  } finally {
+    journal.close();
+  }
+  return apply({ ...o, cluster, alreadyAltered });
+}
+
+/**
+ * Abandons a run that died: the topology is made consistent, and where the writer still has
+ * the old schema, the replicas that were altered get the down statements (binlog off), so every
+ * node has the schema of the writer again.
+ */
+export async function abort(config: ProjectConfig, clusterIn: ClusterConfig, log: (m: string) => void): Promise<string> {
+  const run = requireRun(config);
+  log(`aborting run ${run.summary.run} (stopped in step ${run.summary.openStep ?? run.summary.lastStep ?? '?'})`);
+  const writer = await converge(config, clusterIn, run.entries, log);
+  const cluster = withRecordedRoles(config).find((c) => c.name === clusterIn.name) ?? clusterIn;
+  const f = inFlight(run.entries);
+  const journal = Journal.open(join(runsDir(config)), run.summary.run);
+  try {
+    if (f && !f.done.has(writer)) {
+      const discovery = await discoverMigrations(config.migrationsDir, config.dialect);
+      const m = discovery.migrations.find((x) => x.id === f.migrationId);
+      const down = m?.downStatements?.map((s) => s.sql) ?? [];
+      const touched = [...f.done, ...(f.open ? [f.open] : [])];
+      if (touched.length && down.length === 0) {
+        log(`warning: ${touched.join(', ')} keep the new schema of ${f.migrationId}: it has no SQL down to undo it with; run \`migrate resume\` to finish instead`);
+      }
+      for (const name of touched) {
+        const n = cluster.nodes.find((x) => x.name === name);
+        if (!n || down.length === 0) continue;
+        const flavor = await flavorOf(n);
+        await journal.step(`undo:${n.name}`, () => alterNodeLocally(n, flavor, config.connection.database, down, log, { redo: true }));
+      }
+      await restoreConversions(cluster, f);
+    } else if (f) {
+      // Undoing now would need a second switchover; the topology is consistent, the run stays open.
+      log(`the switchover to ${writer} had completed, so ${f.migrationId} cannot be undone by abort; the topology is consistent. Run \`migrate resume\` to finish it on the other nodes.`);
+      return writer;
+    }
+    journal.write('aborted', 'end', { writer });
+  } finally {
+    journal.close();
+  }
+  return writer;
+}
