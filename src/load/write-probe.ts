@@ -116,6 +116,7 @@ export class UpdateLoad {
     private readonly maxId: number,
     private readonly threads = 4,
     private readonly perThreadIntervalMs = 10,
+    private readonly column = 'k',
   ) {}
 
   begin(): void {
@@ -129,7 +130,7 @@ export class UpdateLoad {
       try {
         conn ??= await mysql.createConnection({ ...this.target, connectTimeout: 2000 });
         const id = 1 + Math.floor(Math.random() * this.maxId);
-        await conn.query(`UPDATE \`${this.table}\` SET k = k + 1 WHERE id = ?`, [id]);
+        await conn.query(`UPDATE \`${this.table}\` SET \`${this.column}\` = \`${this.column}\` + 1 WHERE id = ?`, [id]);
         this.ok++;
       } catch {
         this.failed++;

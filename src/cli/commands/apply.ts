@@ -112,6 +112,9 @@ async function clusterFromFlags(cmd: Command, clusterName?: string): Promise<{ c
 }
 
 export function registerApplyCommands(program: Command): void {
+  register(program, 'apply', 'apply pending migrations to a cluster: in place or replica-first with a bounded switchover, hand-off to the code deploy, then the contract phase', 'all');
+  register(program, 'continue', 'after the code deploy: run the post-deploy (contract) migrations', 'post-deploy');
+  register(program, 'resume', 'after a run died: make the topology consistent, finish the interrupted migration from its journal, then run the rest', 'all');
   program
     .command('runs')
     .description('list coordinator runs from their journals: where each stands, and any that died mid-way')
@@ -154,7 +157,4 @@ export function registerApplyCommands(program: Command): void {
       const { config, cluster } = await clusterFromFlags(cmd, flags.cluster);
       await rollback(config, cluster, { maxWriteBlockMs }, (m) => consoleLogger.info(m));
     });
-  register(program, 'resume', 'after a run died: make the topology consistent, finish the interrupted migration from its journal, then run the rest', 'all');
-  register(program, 'apply', 'apply pending migrations to a cluster: in place or replica-first with a bounded switchover, hand-off to the code deploy, then the contract phase', 'all');
-  register(program, 'continue', 'after the code deploy: run the post-deploy (contract) migrations', 'post-deploy');
 }
