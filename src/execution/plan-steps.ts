@@ -38,6 +38,13 @@ export function stepsFromVerdicts(pending: MigrationSource[], verdicts: Migratio
       refused.push({ id: m.id, reason: v.refusedReason ?? 'the gate refused it' });
       continue;
     }
+    // Forcing replica-first never overrides the replication verdict: an unsafe change there
+    // stops replication or, worse, shifts values silently.
+    if (force === 'replica-first' && v.replicaFirstSafe === false && !v.replicaSettings) {
+      const why = v.findings.filter((f) => f.rule.startsWith('RF1')).map((f) => `${f.rule}: ${f.message}`).join(' ');
+      refused.push({ id: m.id, reason: `not replica-first safe${why ? ` (${why})` : ''}` });
+      continue;
+    }
     const strategy: StepStrategy = force ?? (v.strategy === 'replica-first' ? 'replica-first' : 'in-place');
     const conv = v.replicaSettings ? Object.values(v.replicaSettings)[0] : undefined;
     steps.push({
