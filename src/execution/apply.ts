@@ -41,8 +41,17 @@ export interface ApplyOptions {
   logger: Logger;
 }
 
+/** Unwinds the run after a held step without it counting as a failure. */
+class HoldStop extends Error {
+  constructor(readonly id: string) {
+    super(`held after ${id}`);
+  }
+}
+
 export interface ApplyReport {
   planId: string;
+  /** The migration a master-master --hold run stopped after. */
+  held?: string;
   steps: (ApplyStep & { ran: boolean; writeBlockMs?: number; newPrimary?: string })[];
   awaitingDeploy: boolean;
   dryRun: boolean;
@@ -149,17 +158,30 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
               await ledger.ensureTable(db);
               await ledger.insert(db, { id: m.id, checksum: m.checksum, phase: step.phase, appliedAt: new Date(), appliedBy: `${await whoAmI(db)} (replica-first)`, host: thisHost(), executionMs: Object.values(res.alterMs).reduce((a, b) => Math.max(a, b), 0) });
             });
+            step.writeBlockMs = res.switchover.writeBlockMs;
+            step.newPrimary = res.newPrimary;
             if (res.pending.length) {
               saveHold(config, { cluster: cluster.name, migrationId: m.id, heldNode: oldWriter, alteredNode: res.newPrimary, database: config.connection.database, statements: step.statements, downStatements: step.downStatements, restore: res.restore, at: new Date().toISOString() });
+              step.ran = true;
+              // The held node must not fall further behind the schema: nothing else runs until
+              // finalize or rollback resolves the hold.
+              throw new HoldStop(step.id);
             }
-            step.writeBlockMs = res.switchover.writeBlockMs;
             step.newPrimary = res.newPrimary;
             log(`${step.id}: done; ${res.newPrimary} is the new ${cluster.topology === 'master-master' ? 'active' : 'primary'}; write block ${res.switchover.writeBlockMs} ms${res.pending.length ? `; ${res.pending.join(', ')} kept on the old schema until \`migrate finalize\`` : ''}`);
           }
           step.ran = true;
         }
       };
-      if (o.phases === 'all') await runPhase(report.steps.filter((s) => s.phase === 'pre-deploy'));
+      try {
+        if (o.phases === 'all') await runPhase(report.steps.filter((s) => s.phase === 'pre-deploy'));
+      } catch (e) {
+        if (!(e instanceof HoldStop)) throw e;
+        report.held = e.id;
+        log(`held: ${e.id} is live on the new active; the old active keeps the old schema as a rollback target. Deploy and check the new code, then run \`migrate finalize\` (or \`migrate rollback\`); ${report.steps.filter((s) => !s.ran).length} migration(s) wait until then.`);
+        journal.write('held', 'end', { migration: e.id });
+        return report;
+      }
       if (post.length && o.phases === 'all') {
         const last = pre.at(-1)?.id ?? status.migrations.filter((m) => m.state === 'applied').at(-1)?.id ?? '';
         const writer = writerNode(cluster);

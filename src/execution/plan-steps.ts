@@ -45,7 +45,10 @@ export function stepsFromVerdicts(pending: MigrationSource[], verdicts: Migratio
       refused.push({ id: m.id, reason: `not replica-first safe${why ? ` (${why})` : ''}` });
       continue;
     }
-    const strategy: StepStrategy = force ?? (v.strategy === 'replica-first' ? 'replica-first' : 'in-place');
+    // Whole-table creates and drops (replicaFirstSafe null) always run in place: run with binlog
+    // off on one node, later row events for the table would find nothing on the others.
+    const forced = force === 'replica-first' && v.replicaFirstSafe === null ? undefined : force;
+    const strategy: StepStrategy = forced ?? (v.strategy === 'replica-first' ? 'replica-first' : 'in-place');
     const conv = v.replicaSettings ? Object.values(v.replicaSettings)[0] : undefined;
     steps.push({
       id: m.id,
@@ -54,7 +57,7 @@ export function stepsFromVerdicts(pending: MigrationSource[], verdicts: Migratio
       statements,
       downStatements,
       ...(strategy === 'replica-first' && conv ? { typeConversions: { forward: conv, reverse: conv.includes('ALL_LOSSY') ? conv : `${conv},ALL_LOSSY` } } : {}),
-      why: force ? `forced with --strategy ${force}` : v.blocking ? `blocking (${v.algorithm ?? 'locks'}); ${strategy === 'replica-first' ? 'replica-first safe' : 'runs in place'}` : 'not blocking: runs in place',
+      why: forced ? `forced with --strategy ${forced}` : v.blocking ? `blocking (${v.algorithm ?? 'locks'}); ${strategy === 'replica-first' ? 'replica-first safe' : 'runs in place'}` : 'not blocking: runs in place',
     });
   }
   return { steps, refused };

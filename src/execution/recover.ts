@@ -30,7 +30,7 @@ export function summarizeRuns(config: ProjectConfig): RunSummary[] {
     const path = join(dir, `${run}.jsonl`);
     const entries = readJournal(path);
     const last = entries.at(-1);
-    const finished = entries.some((e) => e.step === 'done' || e.step === 'aborted' || e.step === 'resumed');
+    const finished = entries.some((e) => e.step === 'done' || e.step === 'aborted' || e.step === 'resumed' || e.step === 'held');
     const open = openStep(entries);
     return {
       run,
