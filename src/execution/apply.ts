@@ -148,6 +148,7 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
               log,
               holdOldActive: o.hold && cluster.topology === 'master-master',
               migrationId: m.id,
+              appUsers: [config.connection.user],
               ...(o.alreadyAltered?.has(m.id) ? { alreadyAltered: o.alreadyAltered.get(m.id) } : {}),
             });
             const oldWriter = writerNode(cluster).name;

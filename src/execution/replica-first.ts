@@ -5,6 +5,7 @@ import type { Flavor } from '../topology/flavors/contract.ts';
 import { mysqlIdent, mysqlString } from '../topology/flavors/quote.ts';
 import { openNode, queryOne, type NodeConnection } from '../topology/node-connection.ts';
 import type { Journal } from './journal.ts';
+import { checkAppUsersRespectReadOnly, checkCandidateLogs, checkNoErrantGtids } from './preflight.ts';
 import { switchover, type SwitchoverResult } from './switchover.ts';
 import type { WriterEndpoint } from './writer/contract.ts';
 
@@ -31,6 +32,8 @@ export interface ReplicaFirstOptions {
   alreadyAltered?: ReadonlySet<string>;
   /** For the journal: which migration the statements belong to. */
   migrationId?: string;
+  /** Application users, checked for privileges that bypass read_only. */
+  appUsers?: string[];
 }
 
 export interface ReplicaFirstResult {
@@ -64,20 +67,74 @@ export async function alterNodeLocally(node: NodeConfig, flavor: Flavor, databas
   try {
     await c.query(`USE ${mysqlIdent(database)}`);
     await c.query(flavor.disableBinlogForSession());
+    const id = Number((await queryOne(c, 'SELECT CONNECTION_ID() AS id'))?.['id']);
     for (const sql of statements) {
       log(`${node.name}: ${sql}`);
+      const stopProgress = watchProgress(node, id, log);
       try {
         await c.query(sql);
       } catch (e) {
         const errno = (e as { errno?: number }).errno ?? 0;
         if (!opts.redo || !ALREADY_DONE.has(errno)) throw e;
         log(`${node.name}: already applied (${(e as Error).message})`);
+      } finally {
+        await stopProgress();
       }
     }
     return Math.round(performance.now() - t);
   } finally {
     await c.end().catch(() => undefined);
   }
+}
+
+/**
+ * MariaDB reports a running ALTER's progress in the process list (PROGRESS, 0-100); a second
+ * session reads it every second so a long copy shows where it is instead of looking hung.
+ */
+function watchProgress(node: NodeConfig, connectionId: number, log: (m: string) => void): () => Promise<void> {
+  let stopped = false;
+  let wake: () => void = () => undefined;
+  const sleep = (ms: number) =>
+    new Promise<void>((r) => {
+      const t = setTimeout(r, ms);
+      wake = () => {
+        clearTimeout(t);
+        r();
+      };
+    });
+  let last = -1;
+  const started = performance.now();
+  const loop = (async () => {
+    await sleep(1000);
+    if (stopped) return;
+    const c = await openNode(node).catch(() => undefined);
+    if (!c) return;
+    try {
+      while (!stopped) {
+        const row = await queryOne(c, `SELECT PROGRESS AS p, STAGE AS st, MAX_STAGE AS ms FROM information_schema.PROCESSLIST WHERE ID = ${connectionId}`).catch(() => undefined);
+        const p = Number(row?.['p'] ?? NaN);
+        if (Number.isFinite(p) && Math.floor(p) !== last) {
+          last = Math.floor(p);
+          const secs = (performance.now() - started) / 1000;
+          const eta = p > 1 ? ` ~${Math.round((secs * (100 - p)) / p)} s left` : '';
+          log(`${node.name}: ALTER ${bar(p)} ${p.toFixed(1)}% (stage ${row?.['st'] ?? '?'}/${row?.['ms'] ?? '?'}, ${secs.toFixed(1)} s${eta})`);
+        }
+        await sleep(1000);
+      }
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  })();
+  return async () => {
+    stopped = true;
+    wake();
+    await loop.catch(() => undefined);
+  };
+}
+
+function bar(p: number): string {
+  const n = Math.max(0, Math.min(20, Math.round(p / 5)));
+  return `[${'#'.repeat(n)}${'.'.repeat(20 - n)}]`;
 }
 
 async function setTypeConversions(conn: NodeConnection, flavor: Flavor, value: string): Promise<string> {
@@ -111,6 +168,11 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
 
   if (o.statements.length === 0) throw workError('The migration has no statements to run replica-first.', 'Run it in place instead.');
   await j.step('preflight-endpoint', () => o.writer.preflight());
+  await j.step('preflight-nodes', async () => {
+    await checkAppUsersRespectReadOnly(primary, o.appUsers ?? []);
+    await checkCandidateLogs(candidate);
+    await checkNoErrantGtids(o.flavor, primary, candidate);
+  });
 
   for (const node of others) {
     if (o.typeConversions) {

@@ -32,6 +32,7 @@ async function q<T>(c: mysql.Connection, sql: string): Promise<T[]> {
 // Every boundary a replica-first run journals, in order (primary + one replica, with type conversions).
 const BOUNDARIES = [
   'preflight-endpoint:begin',
+  'preflight-nodes:begin',
   'type-conversions:replica1:begin',
   'alter:replica1:begin',
   'alter:replica1:end',

@@ -152,6 +152,35 @@ describe('switchover bound', () => {
     await sb?.stop();
   });
 
+  it('refuses to start when the application user can write through read_only, changing nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mig-priv-'));
+    writeFileSync(join(dir, '0001_t.up.sql'), 'CREATE TABLE t (id INT PRIMARY KEY, n INT NOT NULL);\n');
+    writeFileSync(join(dir, '0001_t.down.sql'), 'DROP TABLE t;\n');
+    writeFileSync(join(dir, '0002_n.up.sql'), 'ALTER TABLE t MODIFY n BIGINT NOT NULL;\n');
+    writeFileSync(join(dir, '0002_n.down.sql'), 'ALTER TABLE t MODIFY n INT NOT NULL;\n');
+    const base = await loadConfig({ configPath: sb.configPath });
+    const config = { ...base, migrationsDir: dir };
+    const db = createKnex(config.dialect, config.connection);
+    await new Runner({ config, db, logger: quiet }).up({ to: '0001_t' });
+    await db.destroy();
+    const root = await sb.mysql('primary');
+    await root.query("GRANT READ_ONLY ADMIN ON *.* TO 'app'@'127.0.0.1'");
+    try {
+      await expect(
+        apply({ config, cluster: config.clusters[0]!, shadow: { host: '127.0.0.1', port: 3306, user: 'root', database: '' }, dryRun: false, maxWriteBlockMs: 2000, catchUpTimeoutMs: 10_000, phases: 'all', hold: false, logger: quiet, strategy: 'replica-first' }),
+      ).rejects.toMatchObject({ problem: expect.stringMatching(/can write through read_only.*READ_ONLY ADMIN/), fix: expect.stringMatching(/REVOKE/) });
+    } finally {
+      await root.query("REVOKE READ_ONLY ADMIN ON *.* FROM 'app'@'127.0.0.1'");
+    }
+    const r1 = await sb.mysql('replica1');
+    const [cols] = await r1.query("SELECT DATA_TYPE AS t FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='app' AND TABLE_NAME='t' AND COLUMN_NAME='n'");
+    await r1.end();
+    expect((cols as { t: string }[])[0]?.t, 'the replica was not altered').toBe('int');
+    const [ro] = await rows<{ ro: number }>(root, 'SELECT @@read_only AS ro');
+    await root.end();
+    expect(Number(ro?.ro)).toBe(0);
+  });
+
   it('aborts within --max-write-block + 100 ms when the candidate cannot catch up, leaving the old primary writable', async () => {
     const config = await loadConfig({ configPath: sb.configPath });
     const cluster = config.clusters[0]!;
