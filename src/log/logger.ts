@@ -15,3 +15,14 @@ export const consoleLogger: Logger = {
   error: (m) => process.stderr.write(redact(m) + '\n'),
   out: (m) => process.stdout.write(redact(m) + '\n'),
 };
+
+/**
+ * JSON-lines events on stdout (`--format json` of the long-running commands): one object per
+ * line, so a pipeline can follow a run as it happens.
+ */
+export const jsonLinesLogger: Logger = {
+  info: (m) => process.stdout.write(redact(JSON.stringify({ ts: new Date().toISOString(), event: 'progress', message: m })) + '\n'),
+  warn: (m) => process.stdout.write(redact(JSON.stringify({ ts: new Date().toISOString(), event: 'warning', message: m })) + '\n'),
+  error: (m) => process.stdout.write(redact(JSON.stringify({ ts: new Date().toISOString(), event: 'error', message: m })) + '\n'),
+  out: (m) => process.stdout.write(redact(m) + '\n'),
+};

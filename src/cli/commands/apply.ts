@@ -7,12 +7,16 @@ import { apply, type ApplyReport } from '../../execution/apply.ts';
 import { finalize, rollback } from '../../execution/hold.ts';
 import { summarizeRuns } from '../../execution/recover.ts';
 import { abort, resume } from '../../execution/resume.ts';
+import { configForCluster, rollout } from '../../execution/rollout.ts';
 import type { StepStrategy } from '../../execution/plan-steps.ts';
-import { consoleLogger } from '../../log/logger.ts';
+import { consoleLogger, jsonLinesLogger } from '../../log/logger.ts';
 import { withRecordedRoles } from '../../topology/roles-state.ts';
 
 interface ApplyFlags {
   cluster?: string;
+  allClusters?: boolean;
+  canary?: string;
+  concurrency: string;
   dryRun?: boolean;
   maxWriteBlock: string;
   catchUpTimeout: string;
@@ -56,7 +60,7 @@ function pickCluster(config: ProjectConfig, name?: string): ClusterConfig {
 
 function printReport(r: ApplyReport, format: string): void {
   if (format === 'json') {
-    consoleLogger.out(JSON.stringify(r, null, 2));
+    jsonLinesLogger.out(JSON.stringify({ ts: new Date().toISOString(), event: 'result', ...r }));
     return;
   }
   for (const s of r.steps) {
@@ -69,7 +73,10 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
   program
     .command(name)
     .description(description)
-    .option('--cluster <name>', 'the cluster to apply to (required when the config has several)')
+    .option('--cluster <name>', 'the cluster to apply to (required when the config has several, unless --all-clusters)')
+    .option('--all-clusters', 'every cluster (shards): the canary first, then the rest with --concurrency; stops at the first failure')
+    .option('--canary <name>', 'with --all-clusters: the cluster to run first (default: the first in the config)')
+    .option('--concurrency <n>', 'with --all-clusters: clusters run at once after the canary', '2')
     .option('--dry-run', 'print every statement per node, in order, and change nothing')
     .option('--max-write-block <ms>', 'upper bound on the switchover write block; past it the switchover is undone', '2000')
     .option('--catch-up-timeout <s>', 'how long to wait for an altered replica to catch up before the switchover', '600')
@@ -77,7 +84,7 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
     .option('--shadow <url>', 'server for the gate\'s analysis (default: MIGRATE_SHADOW_URL, else the local server)')
     .option('--strategy <s>', 'force in-place or replica-first for every migration (default: the gate decides)')
     .option('--hold', 'master-master: keep the old active on the old schema as a hot rollback target until `migrate finalize`')
-    .option('--format <format>', 'text or json', 'text')
+    .option('--format <format>', 'text, or json (JSON-lines events, then a result line)', 'text')
     .action(async (flags: ApplyFlags, cmd: Command) => {
       if (flags.format !== 'text' && flags.format !== 'json') throw usageError(`--format ${flags.format} is not supported by ${name}.`, 'Use --format text or --format json.');
       if (flags.strategy !== undefined && flags.strategy !== 'in-place' && flags.strategy !== 'replica-first') throw usageError(`--strategy ${flags.strategy} is not a strategy.`, 'Use --strategy in-place or --strategy replica-first, or leave it out to let the gate decide.');
@@ -86,11 +93,7 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
       const globals = cmd.optsWithGlobals<{ config?: string }>();
       const config = await loadConfig({ configPath: globals.config });
       if (config.dialect !== 'mysql') throw usageError(`migrate ${name} drives MySQL/MariaDB clusters; this project is ${config.dialect}.`, 'For PostgreSQL use `migrate up` (lock-safe execution is tracked separately).');
-      const cluster = pickCluster(config, flags.cluster);
-      const run = name === 'resume' ? resume : apply;
-      const report = await run({
-        config,
-        cluster,
+      const common = {
         shadow: shadowConnection(config, flags.shadow),
         dryRun: Boolean(flags.dryRun),
         maxWriteBlockMs,
@@ -99,8 +102,20 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
         phases,
         ...(flags.strategy ? { strategy: flags.strategy as StepStrategy } : {}),
         hold: Boolean(flags.hold),
-        logger: consoleLogger,
-      });
+        logger: flags.format === 'json' ? jsonLinesLogger : consoleLogger,
+      };
+      if (flags.allClusters) {
+        if (name === 'resume') throw usageError('resume works on one cluster at a time.', 'Run `migrate resume --cluster NAME` for the cluster `migrate runs` names.');
+        const outcomes = await rollout(config, withRecordedRoles(config), { ...common, ...(flags.canary ? { canary: flags.canary } : {}), concurrency: positiveInt(flags.concurrency, '--concurrency', '2') });
+        for (const o of outcomes) {
+          consoleLogger.out(`cluster ${o.cluster}: ${o.status}`);
+          if (o.report) printReport(o.report, flags.format);
+        }
+        return;
+      }
+      const cluster = pickCluster(config, flags.cluster);
+      const run = name === 'resume' ? resume : apply;
+      const report = await run({ ...common, config: configForCluster(config, cluster), cluster });
       printReport(report, flags.format);
     });
 }
