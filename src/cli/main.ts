@@ -12,7 +12,11 @@ export function buildProgram(): Command {
     .name('migrate')
     .description('Zero-downtime schema migrations for MariaDB/MySQL and PostgreSQL')
     .option('-c, --config <file>', 'config file (default: migrate.config.{ts,js,json} in the current directory, else DATABASE_URL)')
-    .showHelpAfterError('(run "migrate --help" for the list of commands and options)')
+    // Commander's own usage errors get the same error/fix pair as ours.
+    .configureOutput({
+      outputError: (str, write) =>
+        write(redact(`${str.trimEnd()}\nfix: run "migrate --help" (or "migrate <command> --help") for the commands and their options.\n`)),
+    })
     .exitOverride();
   registerMigrationCommands(program);
   registerSandboxCommands(program);

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { configError } from '../errors.ts';
 import { registerSecret } from '../log/redact.ts';
+import { firstCompilerLine, importModule } from '../migrations/ts-import.ts';
 import type { ClusterConfig, ConnectionConfig, Dialect, NodeConfig, ProjectConfig } from './types.ts';
 import { parseDatabaseUrl } from './url.ts';
 
@@ -55,11 +55,17 @@ async function readConfigFile(file: string): Promise<unknown> {
     }
   }
   try {
-    const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
-    const value = mod.default ?? mod;
+    // Through the same tsx loader as migrations: a .ts config must load whatever the project's
+    // package.json says about module types.
+    const mod = (await importModule(file, String(statSync(file).mtimeMs))) as { default?: unknown };
+    let value: unknown = mod.default ?? mod;
+    // A TS file loaded as CommonJS arrives wrapped once more ({ default: { default: config } }).
+    if (value && typeof value === 'object' && 'default' in value && Object.keys(value).every((k) => k === 'default' || k === '__esModule')) {
+      value = (value as { default: unknown }).default;
+    }
     return typeof value === 'function' ? await (value as () => unknown)() : value;
   } catch (e) {
-    throw configError(`The config file ${file} could not be loaded: ${(e as Error).message}`, 'Fix the error in the file; it must `export default` a config object.');
+    throw configError(`The config file ${file} could not be loaded: ${firstCompilerLine(e)}`, 'Fix the error in the file; it must `export default` a config object.');
   }
 }
 

@@ -10,7 +10,7 @@ export function parseDatabaseUrl(url: string, source: string): { dialect: Dialec
   try {
     u = new URL(url);
   } catch {
-    throw configError(`${source} is not a valid database URL.`, 'Write it as mysql://user:password@host:3306/database or postgres://user@host:5432/database.');
+    throw configError(`${source} is not a valid database URL.`, 'Write it as mysql://user@host:3306/database or postgres://user@host:5432/database (a password goes after the user, separated by a colon).');
   }
   const scheme = u.protocol.replace(/:$/, '');
   const dialect = SCHEMES[scheme];

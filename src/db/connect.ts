@@ -11,7 +11,7 @@ function debugLog(msg: unknown): void {
  * Builds a knex instance for a dialect. Connections are lazy in knex, so callers that need a
  * clear error before doing anything call verifyConnection() first.
  */
-export function createKnex(dialect: Dialect, conn: ConnectionConfig, opts: { pool?: { min: number; max: number } } = {}): Knex {
+export function createKnex(dialect: Dialect, conn: ConnectionConfig, opts: { pool?: { min: number; max: number }; applicationName?: string } = {}): Knex {
   return knexFactory({
     client: dialect === 'mysql' ? 'mysql2' : 'pg',
     connection: {
@@ -21,7 +21,7 @@ export function createKnex(dialect: Dialect, conn: ConnectionConfig, opts: { poo
       password: conn.password ?? '',
       database: conn.database,
       // Our SQL migrations may hold many statements in one file.
-      ...(dialect === 'mysql' ? { multipleStatements: true, connectTimeout: 5000 } : { connectionTimeoutMillis: 5000, application_name: 'migrate' }),
+      ...(dialect === 'mysql' ? { multipleStatements: true, connectTimeout: 5000 } : { connectionTimeoutMillis: 5000, application_name: opts.applicationName ?? 'migrate' }),
     },
     pool: opts.pool ?? { min: 0, max: 4 },
     acquireConnectionTimeout: 10000,
@@ -57,14 +57,21 @@ export function mapConnectionError(e: unknown, dialect: Dialect, conn: Connectio
   const where = `${conn.user}@${conn.host}:${conn.port}/${conn.database}`;
   const code = err.code ?? '';
   const msg = redact(err.message ?? String(e));
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || /Timeout acquiring|connect ETIMEDOUT/i.test(msg)) {
+  if (code === 'ER_DBACCESS_DENIED_ERROR' || code === '42501') {
+    return connectionError(
+      `User "${conn.user}" may not use the database "${conn.database}" on ${conn.host}:${conn.port} (the login itself worked).`,
+      `Grant the user access (GRANT ALL ON ${conn.database}.* TO ...) or correct "database" in the config.`,
+      e,
+    );
+  }
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || code === 'ECONNRESET' || /Timeout acquiring|connect ETIMEDOUT|timeout expired|Connection terminated/i.test(msg)) {
     return connectionError(
       `Cannot reach the ${dialect === 'mysql' ? 'MySQL/MariaDB' : 'PostgreSQL'} server at ${conn.host}:${conn.port} (${code || msg}).`,
       'Check that the server is running and that host and port in the config (or DATABASE_URL) are right.',
       e,
     );
   }
-  if (code === 'ER_ACCESS_DENIED_ERROR' || code === '28P01' || code === '28000' || /password authentication failed|Access denied/i.test(msg)) {
+  if (code === 'ER_ACCESS_DENIED_ERROR' || code === '28P01' || code === '28000' || /password authentication failed|Access denied for user/i.test(msg)) {
     return connectionError(
       `The server at ${conn.host}:${conn.port} refused the login of user "${conn.user}" (wrong user or password).`,
       'Check the user and the password source (passwordEnv / passwordFile / DATABASE_URL) in the config.',

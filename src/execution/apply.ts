@@ -11,7 +11,7 @@ import { Runner } from '../migrations/runner.ts';
 import type { MigrationSource } from '../migrations/types.ts';
 import type { Logger } from '../log/logger.ts';
 import { flavorFor, flavorNameFromVersion } from '../topology/flavors/index.ts';
-import { inspectCluster } from '../topology/inspect.ts';
+import { connectionProblem, inspectCluster } from '../topology/inspect.ts';
 import { stateDir, saveRoles, swappedRoles } from '../topology/roles-state.ts';
 import { lockCluster } from './cluster-lock.ts';
 import { loadHold, saveHold } from './hold.ts';
@@ -55,6 +55,8 @@ export interface ApplyReport {
   steps: (ApplyStep & { ran: boolean; writeBlockMs?: number; newPrimary?: string })[];
   awaitingDeploy: boolean;
   dryRun: boolean;
+  /** With --dry-run: every statement per node, in order. */
+  statements?: string[];
 }
 
 function writerNode(cluster: ClusterConfig): NodeConfig {
@@ -76,6 +78,8 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
   const planId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
 
   const topo = await inspectCluster(cluster);
+  const unreachable = connectionProblem(topo);
+  if (unreachable) throw unreachable;
   if (topo.problems.length) {
     throw workError(`Cluster ${cluster.name} is not healthy: ${topo.problems.join('; ')}.`, 'Run `migrate topology`, repair what it names, then run again. Nothing was changed.');
   }
@@ -112,7 +116,7 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
       return report;
     }
     if (o.dryRun) {
-      printDryRun(selected, cluster, flavor, o, logger);
+      report.statements = dryRunLines(selected, cluster, flavor, o);
       return report;
     }
 
@@ -206,15 +210,17 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
   }
 }
 
-function printDryRun(steps: ApplyStep[], cluster: ClusterConfig, flavor: ReturnType<typeof flavorFor>, o: ApplyOptions, logger: Logger): void {
-  logger.out(`dry run on cluster ${cluster.name}: nothing will be changed`);
+/** Every statement of the plan, per node, in order: what `--dry-run` shows. */
+function dryRunLines(steps: ApplyStep[], cluster: ClusterConfig, flavor: ReturnType<typeof flavorFor>, o: ApplyOptions): string[] {
+  const out = [`dry run on cluster ${cluster.name}: nothing will be changed`];
   for (const s of steps) {
-    logger.out(`\n# ${s.id} [${s.phase}] ${s.strategy}: ${s.why}`);
+    out.push('', `# ${s.id} [${s.phase}] ${s.strategy}: ${s.why}`);
     if (s.strategy === 'in-place') {
       const w = writerNode(cluster);
-      for (const sql of s.statements) logger.out(`${w.name}: ${sql}`);
+      for (const sql of s.statements) out.push(`${w.name}: ${sql}`);
     } else {
-      for (const line of describeReplicaFirst(cluster, flavor, s, o)) logger.out(line);
+      out.push(...describeReplicaFirst(cluster, flavor, s, o));
     }
   }
+  return out;
 }

@@ -1,5 +1,5 @@
 import type { ClusterConfig, NodeConfig } from '../config/types.ts';
-import { isMigrateError } from '../errors.ts';
+import { connectionError, isMigrateError, type MigrateError } from '../errors.ts';
 import type { Flavor, FlavorName } from './flavors/contract.ts';
 import { flavorFor, flavorNameFromVersion } from './flavors/index.ts';
 import { openNode, queryOne, type NodeConnection } from './node-connection.ts';
@@ -11,6 +11,8 @@ export interface NodeState {
   port: number;
   reachable: boolean;
   error?: string;
+  /** The fix that goes with `error` (wrong password, server down...). */
+  errorFix?: string;
   version?: string;
   flavor?: FlavorName;
   serverId?: number;
@@ -44,7 +46,7 @@ export async function inspectNode(node: NodeConfig): Promise<NodeState> {
     conn = await openNode(node, { connectTimeoutMs: 3000 });
     return await readState(conn, base);
   } catch (e) {
-    return { ...base, error: isMigrateError(e) ? e.problem : String(e) };
+    return isMigrateError(e) ? { ...base, error: e.problem, errorFix: e.fix } : { ...base, error: String(e) };
   } finally {
     await conn?.end().catch(() => undefined);
   }
@@ -115,6 +117,20 @@ export function findProblems(cluster: ClusterConfig, nodes: NodeState[]): string
 function sameHost(a: string, b: string): boolean {
   const norm = (h: string) => (h === 'localhost' ? '127.0.0.1' : h);
   return norm(a) === norm(b);
+}
+
+/**
+ * Nodes we could not log in to or reach are a connection problem (exit 2, fix the config or
+ * start the server), not a topology disagreement to repair.
+ */
+export function connectionProblem(report: TopologyReport): MigrateError | undefined {
+  const down = report.nodes.filter((n) => !n.reachable);
+  if (down.length === 0) return undefined;
+  const fixes = [...new Set(down.map((n) => n.errorFix).filter((f): f is string => Boolean(f)))];
+  return connectionError(
+    `Cluster ${report.cluster}: ${down.map((n) => n.error ?? `${n.name} did not answer`).join(' ')}`,
+    `${fixes.join(' ') || 'Check that the nodes run and that their host, port, user and password source in the config are right.'} Nothing was changed.`,
+  );
 }
 
 export async function inspectCluster(cluster: ClusterConfig): Promise<TopologyReport> {

@@ -63,6 +63,8 @@ function printReport(r: ApplyReport, format: string): void {
     jsonLinesLogger.out(JSON.stringify({ ts: new Date().toISOString(), event: 'result', ...r }));
     return;
   }
+  for (const line of r.statements ?? []) consoleLogger.out(line);
+  if (r.statements) consoleLogger.out('');
   for (const s of r.steps) {
     consoleLogger.out(`${s.ran ? 'done   ' : r.dryRun ? 'planned' : 'pending'} ${s.id.padEnd(32)} ${s.phase.padEnd(11)} ${s.strategy.padEnd(13)}${s.writeBlockMs !== undefined ? ` write block ${s.writeBlockMs} ms, new primary ${s.newPrimary}` : ''}`);
   }

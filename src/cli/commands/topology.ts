@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
 import { configError, usageError, workError } from '../../errors.ts';
 import { consoleLogger } from '../../log/logger.ts';
-import { inspectCluster, type NodeState, type TopologyReport } from '../../topology/inspect.ts';
+import { connectionProblem, inspectCluster, type NodeState, type TopologyReport } from '../../topology/inspect.ts';
 import { withRecordedRoles } from '../../topology/roles-state.ts';
 
 function formatNode(n: NodeState): string {
@@ -39,6 +39,10 @@ export function registerTopologyCommands(program: Command): void {
       const reports = await Promise.all(clusters.map((c) => inspectCluster(c)));
       if (opts.format === 'json') consoleLogger.out(JSON.stringify({ clusters: reports }, null, 2));
       else consoleLogger.out(reports.map(formatReport).join('\n\n'));
+      for (const r of reports) {
+        const unreachable = connectionProblem(r);
+        if (unreachable) throw unreachable;
+      }
       const problems = reports.flatMap((r) => r.problems.map((p) => `${r.cluster}: ${p}`));
       if (problems.length) {
         throw workError(`The live topology disagrees with the config (${problems.length} problem${problems.length > 1 ? 's' : ''}): ${problems.join('; ')}.`, 'Repair replication or correct the roles in the config before running migrations on this cluster.');
