@@ -17,6 +17,7 @@ import { lockCluster } from './cluster-lock.ts';
 import { loadHold, saveHold } from './hold.ts';
 import { runDeployCommand } from './handoff.ts';
 import { Journal } from './journal.ts';
+import { syncJournalTable } from './journal-table.ts';
 import { stepsFromVerdicts, type ApplyStep, type StepStrategy } from './plan-steps.ts';
 import { runReplicaFirst, type ReplicaFirstResult } from './replica-first.ts';
 import { describeReplicaFirst } from './dry-run.ts';
@@ -126,6 +127,10 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
     const lock = await lockCluster(cluster);
     try {
       journal.write('plan', 'end', { cluster: cluster.name, steps: selected.map((s) => ({ id: s.id, phase: s.phase, strategy: s.strategy })) });
+      const mirror = async (): Promise<void> => {
+        await syncJournalTable(db, journal.path, planId).catch((e: unknown) => logger.warn(`journal table not updated yet: ${e instanceof Error ? e.message : String(e)}`));
+      };
+      await mirror();
       const ledger = new Ledger(config.dialect, config.ledgerTable);
       const byId = new Map(all.map((m) => [m.id, m]));
       const pre = selected.filter((s) => s.phase === 'pre-deploy');
@@ -173,9 +178,11 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
               throw new HoldStop(step.id);
             }
             step.newPrimary = res.newPrimary;
+            log(`${step.id}: step timings (ms): ${Object.entries(res.switchover.stepsMs).map(([k, v]) => `${k} ${v}`).join(', ')}; ALTER ${Object.entries(res.alterMs).map(([k, v]) => `${k} ${v}`).join(', ')}`);
             log(`${step.id}: done; ${res.newPrimary} is the new ${cluster.topology === 'master-master' ? 'active' : 'primary'}; write block ${res.switchover.writeBlockMs} ms${res.pending.length ? `; ${res.pending.join(', ')} kept on the old schema until \`migrate finalize\`` : ''}`);
           }
           step.ran = true;
+          await mirror();
         }
       };
       try {
@@ -201,6 +208,7 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
       await runPhase(report.steps.filter((s) => s.phase === 'post-deploy'));
       journal.write('done', 'end');
     } finally {
+      await syncJournalTable(db, journal.path, planId).catch(() => undefined);
       await lock.release();
       journal.close();
     }

@@ -140,6 +140,12 @@ describe.each([
     const after = withRecordedRoles(config)[0]!;
     expect(after.nodes.find((n) => n.role === 'primary' || n.role === 'active')?.name).toBe(step?.newPrimary);
     await assertConsistent(sb, after, probe);
+    // The journal is also on the servers, replicated: readable on any node.
+    const r = await sb.mysql(sb.nodes.at(-1)!.name);
+    const journal = await rows<{ step: string; phase: string }>(r, `SELECT step, phase FROM app.migrate_journal WHERE run = '${result.planId}' ORDER BY seq`);
+    await r.end();
+    expect(journal.some((e) => e.step === 'switchover' && e.phase === 'end')).toBe(true);
+    expect(journal.some((e) => e.step === 'alter:' + step?.newPrimary && e.phase === 'end')).toBe(true);
   });
 });
 
