@@ -3,11 +3,7 @@ import { loadConfig } from '../../config/load.ts';
 import { parseDatabaseUrl } from '../../config/url.ts';
 import type { ClusterConfig, ConnectionConfig, ProjectConfig } from '../../config/types.ts';
 import { configError, usageError } from '../../errors.ts';
-import { apply, type ApplyReport } from '../../execution/apply.ts';
-import { finalize, rollback } from '../../execution/hold.ts';
-import { summarizeRuns } from '../../execution/recover.ts';
-import { abort, resume } from '../../execution/resume.ts';
-import { configForCluster, rollout } from '../../execution/rollout.ts';
+import type { ApplyReport } from '../../execution/apply.ts';
 import type { StepStrategy } from '../../execution/plan-steps.ts';
 import { consoleLogger, jsonLinesLogger } from '../../log/logger.ts';
 import { withRecordedRoles } from '../../topology/roles-state.ts';
@@ -106,6 +102,12 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
         hold: Boolean(flags.hold),
         logger: flags.format === 'json' ? jsonLinesLogger : consoleLogger,
       };
+      // Loaded here, not at start-up: `--help` and usage errors should not pay for the engine.
+      const [{ apply }, { resume }, { configForCluster, rollout }] = await Promise.all([
+        import('../../execution/apply.ts'),
+        import('../../execution/resume.ts'),
+        import('../../execution/rollout.ts'),
+      ]);
       if (flags.allClusters) {
         if (name === 'resume') throw usageError('resume works on one cluster at a time.', 'Run `migrate resume --cluster NAME` for the cluster `migrate runs` names.');
         const outcomes = await rollout(config, withRecordedRoles(config), { ...common, ...(flags.canary ? { canary: flags.canary } : {}), concurrency: positiveInt(flags.concurrency, '--concurrency', '2') });
@@ -139,6 +141,7 @@ export function registerApplyCommands(program: Command): void {
     .action(async (flags: { format: string }, cmd: Command) => {
       const globals = cmd.optsWithGlobals<{ config?: string }>();
       const config = await loadConfig({ configPath: globals.config });
+      const { summarizeRuns } = await import('../../execution/recover.ts');
       const runs = summarizeRuns(config);
       if (flags.format === 'json') return consoleLogger.out(JSON.stringify({ runs }, null, 2));
       if (runs.length === 0) return consoleLogger.out('no runs yet');
@@ -153,6 +156,7 @@ export function registerApplyCommands(program: Command): void {
     .option('--cluster <name>', 'the cluster')
     .action(async (flags: { cluster?: string }, cmd: Command) => {
       const { config, cluster } = await clusterFromFlags(cmd, flags.cluster);
+      const { abort } = await import('../../execution/resume.ts');
       const writer = await abort(config, cluster, (m) => consoleLogger.info(m));
       consoleLogger.out(`aborted: ${writer} is the writer`);
     });
@@ -162,6 +166,7 @@ export function registerApplyCommands(program: Command): void {
     .option('--cluster <name>', 'the cluster')
     .action(async (flags: { cluster?: string }, cmd: Command) => {
       const { config, cluster } = await clusterFromFlags(cmd, flags.cluster);
+      const { finalize } = await import('../../execution/hold.ts');
       await finalize(config, cluster, (m) => consoleLogger.info(m));
     });
   program
@@ -172,6 +177,7 @@ export function registerApplyCommands(program: Command): void {
     .action(async (flags: { cluster?: string; maxWriteBlock: string }, cmd: Command) => {
       const maxWriteBlockMs = positiveInt(flags.maxWriteBlock, '--max-write-block', '500');
       const { config, cluster } = await clusterFromFlags(cmd, flags.cluster);
+      const { rollback } = await import('../../execution/hold.ts');
       await rollback(config, cluster, { maxWriteBlockMs }, (m) => consoleLogger.info(m));
     });
 }

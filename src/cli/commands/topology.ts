@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
 import { configError, usageError, workError } from '../../errors.ts';
 import { consoleLogger } from '../../log/logger.ts';
-import { connectionProblem, inspectCluster, type NodeState, type TopologyReport } from '../../topology/inspect.ts';
+import type { NodeState, TopologyReport } from '../../topology/inspect.ts';
 import { withRecordedRoles } from '../../topology/roles-state.ts';
 
 function formatNode(n: NodeState): string {
@@ -36,6 +36,7 @@ export function registerTopologyCommands(program: Command): void {
         clusters = clusters.filter((c) => c.name === opts.cluster);
         if (clusters.length === 0) throw usageError(`No cluster named ${opts.cluster} in ${config.source}.`, `Use one of: ${config.clusters.map((c) => c.name).join(', ')}.`);
       }
+      const { connectionProblem, inspectCluster } = await import('../../topology/inspect.ts');
       const reports = await Promise.all(clusters.map((c) => inspectCluster(c)));
       if (opts.format === 'json') consoleLogger.out(JSON.stringify({ clusters: reports }, null, 2));
       else consoleLogger.out(reports.map(formatReport).join('\n\n'));
