@@ -44,6 +44,18 @@ const sub = (sql: string, table: string): string => sql.replaceAll('{t}', table)
 let seq = 0;
 const observed = new Map<string, Record<Direction, Record<string, Observation>>>();
 
+/** Cases where the engine's verdict is still wrong (found by this suite; see the issue notes). */
+const KNOWN_ENGINE_DEFECTS: Record<string, string> = {
+  enum_append_past_255: 'ENUM crossing 255 values changes its storage size (1 -> 2 bytes); the engine calls it safe, replication stops with 1677',
+  latin1_to_utf8mb4: 'a charset change is copied bytewise; the engine offers ALL_NON_LOSSY, which corrupts every non-ASCII value',
+  datetime_to_datetime3: 'DATETIME -> DATETIME(3) stops with 1030 under every setting; the engine offers ALL_NON_LOSSY',
+  int_to_int_unsigned: 'signedness changes reinterpret values silently under every setting; the engine files them as needing ALL_LOSSY',
+  add_column_after: 'silent value shift is demoted to info when the migration is not blocking in place',
+  drop_middle_column: 'silent value shift is demoted to info when the migration is not blocking in place',
+  set_not_null: "NULL arriving as '' is demoted to info when the migration is not blocking in place",
+  column_reorder: 'silent value swap is demoted to info when the migration is not blocking in place',
+};
+
 describe('replica-first truth on MariaDB 10.11 row-based replication', () => {
   let sb: RunningSandbox;
   let primary: mysql.Connection;
@@ -197,6 +209,7 @@ describe('replica-first truth on MariaDB 10.11 row-based replication', () => {
   }
 
   for (const c of CASES) {
+    const known = KNOWN_ENGINE_DEFECTS[c.name];
     describe(c.name, () => {
       it(`real replication: ${c.title}`, async () => {
         const got: Record<Direction, Record<string, Observation>> = { forward: {}, reverse: {} };
@@ -207,7 +220,9 @@ describe('replica-first truth on MariaDB 10.11 row-based replication', () => {
         expect(got).toEqual(c.truth);
       });
 
-      it('the engine agrees with the recorded truth', async () => {
+      // A known engine defect is pinned with it.fails: the test flips to failing once the rule
+      // is fixed, and the marker must then go.
+      (known ? it.fails : it)(known ? `KNOWN ENGINE DEFECT: ${known}` : 'the engine agrees with the recorded truth', async () => {
         const v = await verdicts.get(c.name)!;
         const verdict = `replicaFirstSafe=${v.replicaFirstSafe} reverseSafe=${v.replicaFirstReverseSafe} blocking=${v.blocking} (${v.algorithm}) strategy=${v.strategy} settings=${JSON.stringify(v.replicaSettings ?? null)} findings: ${summary(v.findings)}`;
         if (process.env['RF_TRUTH_PRINT']) console.log(`ENGINE ${c.name}: ${verdict}`);
