@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { configError } from '../errors.ts';
 import { registerSecret } from '../log/redact.ts';
+import { lockSafetyFromConfig } from '../migrations/pg/settings.ts';
 import { firstCompilerLine, importModule } from '../migrations/ts-import.ts';
 import type { ClusterConfig, ConnectionConfig, Dialect, NodeConfig, ProjectConfig } from './types.ts';
 import { parseDatabaseUrl } from './url.ts';
@@ -75,7 +76,7 @@ function isObject(v: unknown): v is Raw {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-const TOP_KEYS = ['dialect', 'url', 'connection', 'migrations', 'adoptKnex', 'clusters', '$schema'];
+const TOP_KEYS = ['dialect', 'url', 'connection', 'migrations', 'adoptKnex', 'clusters', 'lockSafety', '$schema'];
 
 /** Validates a raw config object. Exported for tests and for configs built in code. */
 export function validateConfig(raw: unknown, source: string, baseDir: string, env: NodeJS.ProcessEnv = process.env): ProjectConfig {
@@ -127,7 +128,8 @@ export function validateConfig(raw: unknown, source: string, baseDir: string, en
     adoptKnexTable = identifier(raw['adoptKnex'] === true ? 'knex_migrations' : raw['adoptKnex'], 'adoptKnex', source);
   }
   const clusters = raw['clusters'] === undefined ? [] : validateClusters(raw['clusters'], source, baseDir, env);
-  return { dialect, connection, migrationsDir, ledgerTable, adoptKnexTable, clusters, source };
+  const lockSafety = raw['lockSafety'] === undefined ? undefined : lockSafetyFromConfig(raw['lockSafety'], source);
+  return { dialect, connection, migrationsDir, ledgerTable, adoptKnexTable, clusters, ...(lockSafety ? { lockSafety } : {}), source };
 }
 
 function identifier(v: unknown, key: string, source: string): string {

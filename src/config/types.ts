@@ -1,3 +1,5 @@
+import type { LockSafety } from '../migrations/pg/settings.ts';
+
 /** The validated, resolved configuration every command works from. */
 export type Dialect = 'mysql' | 'postgres';
 
@@ -50,6 +52,8 @@ export interface ProjectConfig {
   /** knex's own ledger table to adopt history from, when the project used knex migrations. */
   adoptKnexTable?: string;
   clusters: ClusterConfig[];
+  /** PostgreSQL lock_timeout / retries / statement_timeout for migrations (docs/postgres.md). */
+  lockSafety?: Partial<LockSafety>;
   /** Where the config came from, for messages (never its contents). */
   source: string;
 }

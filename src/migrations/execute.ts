@@ -3,8 +3,13 @@ import type { Knex } from 'knex';
 import type { Dialect } from '../config/types.ts';
 import { isMigrateError, MigrateError, messageOf } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
+import { clearBackfillState } from './backfill.ts';
+import { runInMigration } from './context.ts';
 import type { Ledger } from './ledger.ts';
 import type { RunSession } from './lock.ts';
+import { dropLeftoverIndexes } from './pg/invalid-index.ts';
+import { isLockWaitExhausted } from './pg/retry.ts';
+import type { PgLockSafety } from './pg/session.ts';
 import { runStatements, StatementError } from './sql-exec.ts';
 import type { MigrationSource, SqlStatement } from './types.ts';
 
@@ -18,6 +23,8 @@ export interface ExecContext {
   who: string;
   host: string;
   logger: Logger;
+  /** PostgreSQL: lock_timeout, retries and statement_timeout for this run; absent: statements run as they are. */
+  safety?: PgLockSafety;
 }
 
 interface Segment {
@@ -59,6 +66,15 @@ function lineInStack(e: unknown, file: string): number | undefined {
 
 /** Runs one migration in one direction and records it in the ledger (in the same transaction where there is one). */
 export async function executeMigration(ctx: ExecContext, m: MigrationSource, direction: Direction): Promise<number> {
+  const safety = ctx.dialect === 'postgres' ? ctx.safety : undefined;
+  const transactional = m.format === 'ts' ? (m.transactional ?? true) : ctx.dialect === 'postgres' && (m.transactional ?? true);
+  return runInMigration(
+    { id: m.id, direction, dialect: ctx.dialect, logger: ctx.logger, lockSafety: safety?.retries ? safety.settings : undefined, lockWatch: safety?.lockWatch, transactional },
+    () => execute(ctx, safety, m, direction),
+  );
+}
+
+async function execute(ctx: ExecContext, safety: PgLockSafety | undefined, m: MigrationSource, direction: Direction): Promise<number> {
   await ctx.session.assertHeld();
   const db = ctx.session.db;
   const started = Date.now();
@@ -70,10 +86,13 @@ export async function executeMigration(ctx: ExecContext, m: MigrationSource, dir
     } else {
       await ctx.ledger.remove(q, m.id);
     }
+    // Backfills resume from this state only while the migration is unrecorded.
+    await clearBackfillState(q, m.id);
   };
   const verb = direction === 'up' ? 'applied' : 'reverted';
   const statements = direction === 'up' ? m.upStatements : m.downStatements;
   const file = direction === 'up' || m.format === 'ts' ? m.upPath : m.downPath ?? m.upPath;
+  if (safety) await safety.applySession(db);
 
   if (m.format === 'sql' && statements) {
     const segments = segmentsOf(statements, ctx.dialect);
@@ -83,13 +102,29 @@ export async function executeMigration(ctx: ExecContext, m: MigrationSource, dir
       for (const [k, seg] of segments.entries()) {
         const last = k === segments.length - 1;
         if (seg.transaction) {
-          await db.transaction(async (trx) => {
-            await runStatements(trx, ctx.dialect, seg.statements, { offset: seg.from });
-            if (last) await record(trx);
-          });
+          const label = segments.length === 1 ? m.id : `${m.id} (statements ${seg.from + 1}-${seg.from + seg.statements.length} of ${statements.length})`;
+          const attempt = (): Promise<void> =>
+            db.transaction(async (trx) => {
+              await safety?.applyTransaction(trx);
+              await runStatements(trx, ctx.dialect, seg.statements, { offset: seg.from });
+              if (last) await record(trx);
+            });
+          // A lock timeout aborts the transaction: it is rolled back and tried again as a whole.
+          await (safety ? safety.run(label, attempt) : attempt());
           seg.statements.forEach((_, j) => committed.push(seg.from + j));
         } else {
-          await runStatements(db, ctx.dialect, seg.statements, { offset: seg.from, onRan: (i) => committed.push(i) });
+          const attempt = async (): Promise<void> => {
+            if (safety) {
+              // A CONCURRENTLY build that failed (or was killed) left an INVALID index behind.
+              for (const [j, st] of seg.statements.entries()) {
+                await cleanupLeftovers(db, st, seg.from + j, ctx.logger, `${m.id} (statement ${seg.from + j + 1}, line ${st.line})`);
+              }
+            }
+            await runStatements(db, ctx.dialect, seg.statements, { offset: seg.from, onRan: (i) => committed.push(i) });
+          };
+          // Outside a transaction each statement is retried on its own.
+          const first = seg.statements[0];
+          await (safety ? safety.run(`${m.id} (statement ${seg.from + 1}, line ${first?.line ?? '?'})`, attempt) : attempt());
           if (last) await record(db);
         }
       }
@@ -102,13 +137,19 @@ export async function executeMigration(ctx: ExecContext, m: MigrationSource, dir
     let ran = false;
     try {
       if ((m.transactional ?? true)) {
-        await db.transaction(async (trx) => {
-          await fn(trx);
-          ran = true;
-          await record(trx);
-        });
+        const attempt = (): Promise<void> =>
+          db.transaction(async (trx) => {
+            ran = false;
+            await safety?.applyTransaction(trx);
+            await fn(trx);
+            ran = true;
+            await record(trx);
+          });
+        await (safety ? safety.run(m.id, attempt) : attempt());
       } else {
-        await fn(db);
+        // Outside a transaction a retry could repeat what the migration already did: a lock
+        // timeout is reported with its holder, not retried (backfill() retries its own batches).
+        await (safety ? safety.run(m.id, () => fn(db), false) : fn(db));
         ran = true;
         await record(db);
       }
@@ -121,9 +162,24 @@ export async function executeMigration(ctx: ExecContext, m: MigrationSource, dir
   return ms;
 }
 
+/** Drops INVALID leftovers of an earlier try of a CONCURRENTLY statement; failures point at the statement. */
+async function cleanupLeftovers(db: Knex, st: SqlStatement, index: number, logger: Logger, label: string): Promise<void> {
+  try {
+    await dropLeftoverIndexes(db, st.sql, logger, label);
+  } catch (e) {
+    if (isMigrateError(e)) throw e;
+    throw new StatementError(st, index, e);
+  }
+}
+
 function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direction, file: string, statements: readonly SqlStatement[], committed: readonly number[], e: unknown): MigrateError {
   if (isMigrateError(e)) return e;
   const ledgerNote = direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied';
+  const lock = isLockWaitExhausted(e) ? e : undefined;
+  if (lock && !(lock.cause instanceof StatementError)) {
+    return new MigrateError('work', `Migration ${m.id} (${direction}) ${lock.describe()} ${ledgerNote[0]?.toUpperCase()}${ledgerNote.slice(1)}.`, lock.fix(`migrate ${direction}`), { cause: e });
+  }
+  if (lock?.cause instanceof StatementError) e = lock.cause;
   if (!(e instanceof StatementError)) {
     // Every statement ran; writing the ledger row failed.
     return new MigrateError(
@@ -144,17 +200,42 @@ function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direction, 
     state = `Statements ${describeLines(statements, committed)} of ${total} had already run (${why}); ${ledgerNote}.`;
   }
   const where = `${basename(file)} line ${e.fileLine}`;
+  if (lock) {
+    return new MigrateError(
+      'work',
+      `Migration ${m.id} failed (${direction}) at ${where} (statement ${e.index + 1} of ${total}): it ${lock.describe()} ${state}`,
+      lock.fix(`migrate ${direction}`),
+      { cause: lock },
+    );
+  }
   return new MigrateError(
     'work',
     `Migration ${m.id} failed (${direction}) at ${where} (statement ${e.index + 1} of ${total}): ${e.serverMessage} ${state}`,
-    committed.length === 0
+    (committed.length === 0
       ? `Correct the statement at ${file}:${e.fileLine}, then run "migrate ${direction}" again.`
-      : `Correct the statement at ${file}:${e.fileLine}; undo what statements ${committed.map((k) => k + 1).join(', ')} did (or make them safe to repeat), then run "migrate ${direction}" again.`,
+      : `Correct the statement at ${file}:${e.fileLine}; undo what statements ${committed.map((k) => k + 1).join(', ')} did (or make them safe to repeat), then run "migrate ${direction}" again.`) + timeoutHint(e),
     { cause: e },
   );
 }
 
+/** The statement_timeout guard stopped a statement: say how to give it more time. */
+function timeoutHint(e: unknown): string {
+  const text = e instanceof StatementError ? e.serverMessage : messageOf(e);
+  if (!/canceling statement due to statement timeout/i.test(text)) return '';
+  return ' The statement ran longer than the statement_timeout guard: if it may (and the locks it holds meanwhile are acceptable), raise --statement-timeout / MIGRATE_STATEMENT_TIMEOUT, or 0 to leave the server\'s setting.';
+}
+
 function scriptFailure(ctx: ExecContext, m: MigrationSource, direction: Direction, file: string, ran: boolean, e: unknown): MigrateError {
+  if (isLockWaitExhausted(e) && !ran) {
+    const inTx = ctx.dialect === 'postgres' && (m.transactional ?? true);
+    const line = lineInStack(e.cause, file);
+    return new MigrateError(
+      'work',
+      `Migration ${m.id} failed (${direction}) in ${line ? `${basename(file)} line ${line}` : basename(file)}: it ${e.describe()} ${inTx ? 'Its transaction was rolled back, nothing of it was applied' : 'It ran outside a transaction: changes it made before failing remain'}; the ledger is unchanged for it.`,
+      e.fix(`migrate ${direction}`),
+      { cause: e },
+    );
+  }
   const line = lineInStack(e, file);
   const where = line ? `${basename(file)} line ${line}` : basename(file);
   if (ran) {
@@ -175,7 +256,7 @@ function scriptFailure(ctx: ExecContext, m: MigrationSource, direction: Directio
     `Migration ${m.id} failed (${direction}) in ${where}: ${messageOf(e)} ${state}; the ledger is unchanged for it.`,
     needsNoTx
       ? `Add \`export const transaction = false\` to ${file} so it runs outside a transaction (then make it safe to re-run, since a failure midway is not rolled back), and run "migrate ${direction}" again.`
-      : `Fix ${direction}() in ${file}${state.includes('remain') ? ' and undo its partial changes' : ''}, then run "migrate ${direction}" again.`,
+      : `Fix ${direction}() in ${file}${state.includes('remain') ? ' and undo its partial changes' : ''}, then run "migrate ${direction}" again.${timeoutHint(e)}`,
     { cause: e },
   );
 }

@@ -11,3 +11,6 @@ export { Runner, type RunResult, type StatusReport, type DriftAck } from './runn
 export { computeStatus, statusJson, statusText, type MigrationState, type MigrationStatus } from './status.ts';
 export { makeMigration, nextMigrationNumber, sanitizeMigrationName } from './make.ts';
 export { convertKnexfile, readKnexHistory } from './knex-adopt.ts';
+export { backfill, clearBackfillState, BACKFILL_STATE_TABLE, type BackfillOptions, type BackfillProgress, type BackfillResult } from './backfill.ts';
+export { currentMigration, type MigrationRunContext } from './context.ts';
+export { runConcurrently, resolveLockSafety, DEFAULT_LOCK_SAFETY, type LockSafety } from './pg/index.ts';

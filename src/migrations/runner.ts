@@ -9,6 +9,8 @@ import { executeMigration, type Direction, type ExecContext } from './execute.ts
 import { adoptKnexHistory, knexHistoryAsLedger, readKnexHistory } from './knex-adopt.ts';
 import { Ledger, thisHost, whoAmI, type LedgerEntry } from './ledger.ts';
 import { acquireRunLock, type RunSession } from './lock.ts';
+import { PgLockSafety } from './pg/session.ts';
+import { resolveLockSafety, type LockSafety } from './pg/settings.ts';
 import { computeStatus, isApplied, type MigrationStatus } from './status.ts';
 import type { Discovery, MigrationSource } from './types.ts';
 
@@ -17,6 +19,12 @@ export interface RunnerOptions {
   /** Used for reads (status); runs open their own locked session. */
   db: Knex;
   logger?: Logger;
+  /**
+   * PostgreSQL lock-safe execution (lock_timeout, retries with backoff, statement_timeout).
+   * Values given here win over MIGRATE_LOCK_TIMEOUT / MIGRATE_LOCK_RETRIES /
+   * MIGRATE_STATEMENT_TIMEOUT, which win over the config's `lockSafety`, then the defaults.
+   */
+  lockSafety?: Partial<LockSafety>;
 }
 
 export interface StatusReport {
@@ -51,13 +59,21 @@ export class Runner {
   private readonly config: ProjectConfig;
   private readonly db: Knex;
   private readonly logger: Logger;
+  private readonly lockSafetyOverrides: Partial<LockSafety> | undefined;
   readonly ledger: Ledger;
 
   constructor(opts: RunnerOptions) {
     this.config = opts.config;
     this.db = opts.db;
     this.logger = opts.logger ?? consoleLogger;
+    this.lockSafetyOverrides = opts.lockSafety;
     this.ledger = new Ledger(opts.config.dialect, opts.config.ledgerTable);
+  }
+
+  /** The lock-safe settings a run uses on PostgreSQL (flags/API over env over config over defaults). */
+  lockSafety(): LockSafety {
+    const fromConfig = (this.config as ProjectConfig & { lockSafety?: Partial<LockSafety> }).lockSafety;
+    return resolveLockSafety(this.lockSafetyOverrides, fromConfig);
   }
 
   discover(): Promise<Discovery> {
@@ -221,7 +237,16 @@ export class Runner {
 
   private async run(session: RunSession, discovery: Discovery, ids: string[], direction: Direction): Promise<void> {
     const byId = new Map(discovery.migrations.map((m) => [m.id, m]));
-    const ctx: ExecContext = { session, dialect: this.config.dialect, ledger: this.ledger, who: await whoAmI(session.db), host: thisHost(), logger: this.logger };
+    const safety = this.config.dialect === 'postgres' ? await PgLockSafety.open(session.db, this.config.connection, this.lockSafety(), this.logger) : undefined;
+    try {
+      await this.runWith(session, discovery, ids, direction, byId, safety);
+    } finally {
+      await safety?.close();
+    }
+  }
+
+  private async runWith(session: RunSession, discovery: Discovery, ids: string[], direction: Direction, byId: Map<string, MigrationSource>, safety: PgLockSafety | undefined): Promise<void> {
+    const ctx: ExecContext = { session, dialect: this.config.dialect, ledger: this.ledger, who: await whoAmI(session.db), host: thisHost(), logger: this.logger, safety };
     const done: string[] = [];
     const storage: UmzugStorage = {
       executed: async () => (await this.ledger.read(session.db)).map((e) => e.id),

@@ -1,7 +1,9 @@
 import { pathToFileURL } from 'node:url';
+import { register as registerCjs } from 'tsx/cjs/api';
 import { register, type NamespacedUnregister } from 'tsx/esm/api';
 
 let loader: NamespacedUnregister | undefined;
+let cjsHooks = false;
 
 /**
  * Imports a user's migration module (TypeScript or JavaScript, ESM or CommonJS) through one tsx
@@ -11,6 +13,12 @@ let loader: NamespacedUnregister | undefined;
  */
 export async function importModule(absPath: string, version: string): Promise<Record<string, unknown>> {
   loader ??= register({ namespace: `migrate-${process.pid}` });
+  if (!cjsHooks) {
+    // A migration in a CommonJS project is compiled to CommonJS, and its require() of a
+    // TypeScript module (the backfill helper, the project's own code) needs tsx's require hook.
+    registerCjs();
+    cjsHooks = true;
+  }
   const url = `${pathToFileURL(absPath).href}?v=${version}`;
   const mod: unknown = await loader.import(url, import.meta.url);
   if (typeof mod !== 'object' || mod === null) return {};

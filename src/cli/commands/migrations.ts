@@ -8,6 +8,7 @@ import { consoleLogger } from '../../log/logger.ts';
 import { redactValue } from '../../log/redact.ts';
 import { convertKnexfile } from '../../migrations/knex-adopt.ts';
 import { makeMigration } from '../../migrations/make.ts';
+import { countOption, DEFAULT_LOCK_SAFETY, durationOption, LOCK_SAFETY_ENV, type LockSafety } from '../../migrations/pg/settings.ts';
 import { Runner } from '../../migrations/runner.ts';
 import { statusJson, statusText } from '../../migrations/status.ts';
 
@@ -21,12 +22,12 @@ function configPathOf(cmd: Command): string | undefined {
 }
 
 /** Loads the config, connects and checks the login before anything else; always closes knex. */
-async function withRunner<T>(cmd: Command, fn: (runner: Runner, config: ProjectConfig) => Promise<T>): Promise<T> {
+async function withRunner<T>(cmd: Command, fn: (runner: Runner, config: ProjectConfig) => Promise<T>, lockSafety?: Partial<LockSafety>): Promise<T> {
   const config = await loadConfig({ configPath: configPathOf(cmd) });
   const db = createKnex(config.dialect, config.connection);
   try {
     await verifyConnection(db, config.dialect, config.connection);
-    return await fn(new Runner({ config, db, logger: consoleLogger }), config);
+    return await fn(new Runner({ config, db, logger: consoleLogger, lockSafety }), config);
   } finally {
     await db.destroy();
   }
@@ -36,6 +37,28 @@ function parseStep(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v) || Number(v) < 1) throw usageError(`--step must be a whole number of at least 1 (got "${v}").`, 'Write e.g. --step 2 to revert the last two migrations.');
   return Number(v);
+}
+
+export interface LockFlags {
+  lockTimeout?: string;
+  lockRetries?: string;
+  statementTimeout?: string;
+}
+
+/** --lock-timeout / --lock-retries / --statement-timeout (PostgreSQL lock-safe execution). */
+export function lockSafetyFlags(o: LockFlags): Partial<LockSafety> {
+  const out: Partial<LockSafety> = {};
+  if (o.lockTimeout !== undefined) out.lockTimeoutMs = durationOption(o.lockTimeout, '--lock-timeout', 'flag');
+  if (o.lockRetries !== undefined) out.attempts = countOption(o.lockRetries, '--lock-retries', 'flag');
+  if (o.statementTimeout !== undefined) out.statementTimeoutMs = durationOption(o.statementTimeout, '--statement-timeout', 'flag');
+  return out;
+}
+
+export function withLockFlags(c: Command): Command {
+  return c
+    .option('--lock-timeout <duration>', `PostgreSQL: longest wait for a lock per statement before rolling back and retrying, e.g. 2s or 500ms; 0 turns lock-safe retries off (env ${LOCK_SAFETY_ENV.lockTimeoutMs}, default ${DEFAULT_LOCK_SAFETY.lockTimeoutMs} ms)`)
+    .option('--lock-retries <n>', `PostgreSQL: tries per migration transaction or CONCURRENTLY statement, with exponential backoff and jitter between them (env ${LOCK_SAFETY_ENV.attempts}, default ${DEFAULT_LOCK_SAFETY.attempts})`)
+    .option('--statement-timeout <duration>', `PostgreSQL: statement_timeout inside migration transactions, e.g. 5min; 0 leaves the server's (env ${LOCK_SAFETY_ENV.statementTimeoutMs}, default 0)`);
 }
 
 export function registerMigrationCommands(program: Command): void {
@@ -56,30 +79,34 @@ export function registerMigrationCommands(program: Command): void {
       });
     });
 
-  program
-    .command('up')
-    .description('apply pending migrations in id order')
-    .option('--to <id>', 'apply up to and including this migration')
-    .action(async (opts: { to?: string }, cmd: Command) => {
-      await withRunner(cmd, async (runner) => {
-        const r = await runner.up({ to: opts.to });
-        if (r.ids.length) consoleLogger.info(`Applied ${r.ids.length} migration${r.ids.length === 1 ? '' : 's'}.`);
-      });
-    });
+  withLockFlags(
+    program
+      .command('up')
+      .description('apply pending migrations in id order')
+      .option('--to <id>', 'apply up to and including this migration'),
+  ).action(async (opts: { to?: string } & LockFlags, cmd: Command) => {
+    const lockSafety = lockSafetyFlags(opts);
+    await withRunner(cmd, async (runner) => {
+      const r = await runner.up({ to: opts.to });
+      if (r.ids.length) consoleLogger.info(`Applied ${r.ids.length} migration${r.ids.length === 1 ? '' : 's'}.`);
+    }, lockSafety);
+  });
 
-  program
-    .command('down')
-    .description('revert applied migrations, newest first (default: the last one)')
-    .option('--to <id>', 'revert down to and including this migration')
-    .option('--step <n>', 'revert the last N migrations')
-    .action(async (opts: { to?: string; step?: string }, cmd: Command) => {
-      const step = parseStep(opts.step);
-      if (opts.to !== undefined && step !== undefined) throw usageError('--to and --step cannot be used together.', 'Give either --to ID or --step N.');
-      await withRunner(cmd, async (runner) => {
-        const r = await runner.down({ to: opts.to, step });
-        if (r.ids.length) consoleLogger.info(`Reverted ${r.ids.length} migration${r.ids.length === 1 ? '' : 's'}.`);
-      });
-    });
+  withLockFlags(
+    program
+      .command('down')
+      .description('revert applied migrations, newest first (default: the last one)')
+      .option('--to <id>', 'revert down to and including this migration')
+      .option('--step <n>', 'revert the last N migrations'),
+  ).action(async (opts: { to?: string; step?: string } & LockFlags, cmd: Command) => {
+    const step = parseStep(opts.step);
+    if (opts.to !== undefined && step !== undefined) throw usageError('--to and --step cannot be used together.', 'Give either --to ID or --step N.');
+    const lockSafety = lockSafetyFlags(opts);
+    await withRunner(cmd, async (runner) => {
+      const r = await runner.down({ to: opts.to, step });
+      if (r.ids.length) consoleLogger.info(`Reverted ${r.ids.length} migration${r.ids.length === 1 ? '' : 's'}.`);
+    }, lockSafety);
+  });
 
   program
     .command('make')
