@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
+    // Generous: CLI-driven suites spawn many processes, and two suites share two cores.
+    testTimeout: 180_000,
     hookTimeout: 120_000,
     // Integration suites start their own servers; two cores cannot run many at once.
     fileParallelism: true,
