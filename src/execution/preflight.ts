@@ -36,8 +36,10 @@ export async function checkNoErrantGtids(flavor: Flavor, primary: NodeConfig, ca
   const p = await openNode(primary);
   const c = await openNode(candidate);
   try {
-    const pp = String((await queryOne(p, flavor.gtidPositionQuery()))?.['pos'] ?? '');
+    // Candidate first: read the other way round, a busy primary's position could be older than
+    // what the candidate has replicated by the time it is read, and look like errant GTIDs.
     const cp = String((await queryOne(c, flavor.gtidPositionQuery()))?.['pos'] ?? '');
+    const pp = String((await queryOne(p, flavor.gtidPositionQuery()))?.['pos'] ?? '');
     const q = flavor.errantGtidQuery(cp, pp);
     const errant = q ? String((await queryOne(p, q))?.['errant'] ?? '').trim() : mariadbErrantGtids(cp, pp).join(',');
     if (errant) {

@@ -45,7 +45,7 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 function cli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Result> {
   const t0 = performance.now();
   return new Promise((res) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, env: cleanEnv(env), timeout: 40_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd, env: cleanEnv(env), timeout: 120_000 }, (err, stdout, stderr) => {
       const e = err as (Error & { code?: number | string; signal?: string | null }) | null;
       res({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout: String(stdout), stderr: String(stderr), ms: performance.now() - t0 });
     });

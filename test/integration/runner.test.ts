@@ -403,7 +403,7 @@ describe('the CLI end to end (node bin/migrate)', () => {
 
   function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((res) => {
-      execFile(process.execPath, [join(ROOT, 'bin/migrate'), ...args], { cwd: dirname(cfg), env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      execFile(process.execPath, [join(ROOT, 'bin/migrate'), ...args], { cwd: dirname(cfg), env: { ...process.env, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         res({ code, stdout, stderr });
       });
