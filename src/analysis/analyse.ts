@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import type { ConnectionConfig, Dialect } from '../config/types.ts';
+import { createKnex, mapConnectionError } from '../db/connect.ts';
 import { usageError } from '../errors.ts';
 import type { MigrationSource } from '../migrations/types.ts';
 import { prefixKeys, type CacheEntry } from './cache.ts';
@@ -5,10 +8,12 @@ import { diffSnapshots, structuralChanges, type RenameHints } from './diff.ts';
 import { restoreSchema, dumpSchema } from './restore.ts';
 import { assessUp, reversibilityRules, type ReversalOutcome, type RuleContext } from './rules/index.ts';
 import { ShadowDatabase } from './shadow.ts';
-import { createSnapshotter, mergeSnapshot, touchedTables, type Snapshotter } from './snapshot/index.ts';
-import { parseStatement, type StatementInfo } from './sql/parse.ts';
-import type { AnalyseOptions, Change, MigrationVerdict, SchemaSnapshot } from './types.ts';
+import { createSnapshotter, mergeSnapshot, touchedTables, type Snapshotter, type SnapshotScope } from './snapshot/index.ts';
+import { mentions, parseStatement, type StatementInfo } from './sql/parse.ts';
+import type { AnalyseOptions, Change, Finding, MigrationVerdict, SchemaSnapshot } from './types.ts';
 import { buildVerdict, type MigrationFacts } from './verdict.ts';
+import { affectedBy, changedTables, newCodeFindings, oldCodeFindings, prepareAll, type PrepareStatus } from './workload/check.ts';
+import type { WorkloadQuery } from './workload/parse.ts';
 
 /**
  * Applies the migrations in order on a throwaway shadow database, snapshots the schema after each
@@ -26,62 +31,299 @@ export interface AnalyseStats {
   reversalMs: number;
   cachedMigrations: number;
   analysedMigrations: number;
+  /** Time spent preparing workload statements (--queries / --new-queries). */
+  workloadMs?: number;
+  /** Set when a re-plan restored only this many tables next to the cached snapshot. */
+  partialRestore?: number;
+  /** Wall time of each parallel segment ([from, to) of the migrations, ms). */
+  segments?: { from: number; to: number; ms: number }[];
 }
 
 export async function analyse(migrations: MigrationSource[], opts: AnalyseOptions & { stats?: AnalyseStats }): Promise<MigrationVerdict[]> {
   if (opts.dialect !== 'mysql' && opts.dialect !== 'postgres') {
     throw usageError(`Unknown dialect "${String(opts.dialect)}".`, 'Use --dialect mysql (also for MariaDB) or --dialect postgres.');
   }
+  const baseline = opts.baseline ?? 0;
+  if (!Number.isInteger(baseline) || baseline < 0 || baseline > migrations.length) throw new Error(`baseline ${baseline} is outside 0..${migrations.length}`);
   const stats: AnalyseStats = opts.stats ?? { shadowMs: 0, applyMs: 0, snapshotMs: 0, reversalMs: 0, cachedMigrations: 0, analysedMigrations: 0 };
   const checkReversibility = opts.checkReversibility !== false;
-  const keys = prefixKeys(migrations, opts.dialect, checkReversibility ? 'rev' : 'norev');
+  const workload: Workloads = { old: opts.workload?.old ?? [], new: opts.workload?.new ?? [] };
 
-  // The longest prefix whose analysis is cached.
+  // Cached facts depend on the migrations, the engine, the workload and the server that answered.
+  let variant = checkReversibility ? 'rev' : 'norev';
+  if (workload.old.length || workload.new.length) {
+    variant += `\0wl:${createHash('sha256').update(JSON.stringify([workload.old.map((q) => [q.sql, q.source]), workload.new.map((q) => [q.sql, q.source])])).digest('hex')}`;
+  }
+  if (opts.cache) variant += `\0${await serverVersion(opts.dialect, opts.shadow)}`;
+  const keys = prefixKeys(migrations, opts.dialect, variant);
+  const baseKey = baseline > 0 ? `${keys[baseline - 1]!}-base` : undefined;
+
+  // The longest prefix (after the baseline) whose analysis is cached.
   const cached: CacheEntry[] = [];
   if (opts.cache) {
-    for (const key of keys) {
-      const e = await opts.cache.get(key);
-      if (!e) break;
+    for (let i = baseline; i < migrations.length; i++) {
+      const e = await opts.cache.get(keys[i]!);
+      if (!e?.facts) break;
       cached.push(e);
     }
   }
-  const start = cached.length;
-  stats.cachedMigrations = start;
+  const start = baseline + cached.length;
+  stats.cachedMigrations = cached.length;
   stats.analysedMigrations = migrations.length - start;
-  const facts: MigrationFacts[] = cached.map((e) => e.facts);
+  const facts: (MigrationFacts | undefined)[] = [...Array<undefined>(baseline), ...cached.map((e) => e.facts)];
 
   if (start < migrations.length) {
+    // Re-planning after adding a few migrations (MySQL/MariaDB): restore only the tables they can
+    // touch, next to the cached snapshot, instead of the whole schema. If anything goes wrong
+    // (a table it needed was not restored), the run is repeated with the full restore.
+    // The state the new migrations start from: the last cached one, or (plan) the target's history.
+    const last = start > baseline ? cached[cached.length - 1] : baseKey && opts.cache ? await opts.cache.get(baseKey) : undefined;
+    const partial =
+      opts.dialect === 'mysql' && last?.restore && last.snapshot && !workload.old.length && !workload.new.length
+        ? partialPlan(migrations.slice(start), last.snapshot, last.restore)
+        : undefined;
+    if (partial && last?.snapshot) {
+      try {
+        const r = await analysePartial(migrations, start, last.snapshot, partial, opts.shadow, opts.dialect, stats, workload, checkReversibility);
+        facts.push(...r.facts);
+        if (opts.cache) {
+          for (let i = start; i < migrations.length; i++) {
+            const entry: CacheEntry = { facts: facts[i]! };
+            if (i === migrations.length - 1) {
+              entry.restore = r.restore;
+              if (r.snapshot) entry.snapshot = r.snapshot;
+            }
+            await opts.cache.set(keys[i]!, entry);
+          }
+        }
+        stats.partialRestore = partial.tables.length;
+      } catch {
+        facts.length = start;
+      }
+    }
+  }
+  if (start < migrations.length && facts.length < migrations.length) {
+    const segments = planSegments(start, migrations.length, checkReversibility ? (opts.parallel ?? DEFAULT_PARALLEL) : 1);
     let t = Date.now();
-    const shadow = await ShadowDatabase.create(opts.dialect, opts.shadow);
-    stats.shadowMs += Date.now() - t;
+    const shadows: ShadowDatabase[] = [];
     try {
-      const snapper = createSnapshotter(shadow.db, opts.dialect, opts.dialect === 'mysql' ? shadow.name : 'public', shadow.mariadb);
-      const runner = new Runner(shadow, snapper, migrations, stats);
-      await runner.rebuild(start - 1, cached[start - 1]?.restore);
-      const newFacts = await runner.analyseFrom(start, checkReversibility, Boolean(opts.cache));
-      facts.push(...newFacts);
+      // One throwaway database per segment, created side by side.
+      const created = await Promise.allSettled(segments.map(() => ShadowDatabase.create(opts.dialect, opts.shadow)));
+      for (const c of created) if (c.status === 'fulfilled') shadows.push(c.value);
+      const failed = created.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+      if (failed) throw failed.reason;
+      stats.shadowMs += Date.now() - t;
+      let restore: string[] | undefined;
+      if (start > baseline) restore = cached[cached.length - 1]?.restore;
+      else if (baseKey && opts.cache) restore = (await opts.cache.get(baseKey))?.restore;
+      const abort = { stop: false };
+      const results = await Promise.allSettled(
+        segments.map(async ([from, to], k) => {
+          const t0 = Date.now();
+          const shadow = shadows[k]!;
+          const snapper = createSnapshotter(shadow.db, opts.dialect, opts.dialect === 'mysql' ? shadow.name : 'public', shadow.mariadb);
+          const runner = new Runner(shadow, snapper, migrations, stats, workload, abort);
+          try {
+            await runner.rebuild(from - 1, restore ? { at: start - 1, sql: restore } : undefined);
+            if (k === 0 && baseKey && opts.cache && start === baseline && !restore) {
+              // The target's history, replayed once: later plans restore it from this dump.
+              const td = Date.now();
+              const dump = await dumpSchema(shadow);
+              stats.snapshotMs += Date.now() - td;
+              const state = runner.stateAt(start - 1);
+              if (dump) await opts.cache.set(baseKey, state ? { restore: dump, snapshot: state } : { restore: dump });
+            }
+            const segmentFacts = await runner.analyseRange(from, to, checkReversibility, Boolean(opts.cache) && to === migrations.length);
+            (stats.segments ??= []).push({ from, to, ms: Date.now() - t0 });
+            return { facts: segmentFacts, dump: runner.finalDump, snapshot: runner.finalState };
+          } catch (e) {
+            abort.stop = true;
+            throw e;
+          }
+        }),
+      );
+      // The earliest segment's error is the one to report: a later segment replaying the same
+      // migration fails the same way, or was stopped because of it.
+      for (const r of results) if (r.status === 'rejected' && !(r.reason instanceof Aborted)) throw r.reason;
+      for (const r of results) if (r.status === 'rejected') throw r.reason;
+      let restoreAtEnd: string[] | undefined;
+      let snapshotAtEnd: SchemaSnapshot | undefined;
+      for (const r of results) {
+        if (r.status !== 'fulfilled') continue;
+        facts.push(...r.value.facts);
+        restoreAtEnd = r.value.dump ?? undefined;
+        snapshotAtEnd = r.value.snapshot ?? undefined;
+      }
       if (opts.cache) {
-        const restore = runner.finalDump ?? undefined;
         for (let i = start; i < migrations.length; i++) {
           const entry: CacheEntry = { facts: facts[i]! };
-          if (i === migrations.length - 1 && restore) entry.restore = restore;
+          if (i === migrations.length - 1 && restoreAtEnd) {
+            entry.restore = restoreAtEnd;
+            if (snapshotAtEnd) entry.snapshot = snapshotAtEnd;
+          }
           await opts.cache.set(keys[i]!, entry);
         }
       }
     } finally {
       t = Date.now();
-      await shadow.dispose();
+      await Promise.all(shadows.map((s) => s.dispose()));
       stats.shadowMs += Date.now() - t;
     }
   }
 
   const verdicts: MigrationVerdict[] = [];
-  migrations.forEach((m, i) => {
-    const v = buildVerdict(facts[i]!, m.acknowledgements, opts.acknowledgements ?? []);
+  for (let i = baseline; i < migrations.length; i++) {
+    const v = buildVerdict(facts[i]!, migrations[i]!.acknowledgements, opts.acknowledgements ?? []);
     opts.onVerdict?.(v);
     verdicts.push(v);
-  });
+  }
   return verdicts;
+}
+
+/** Segments analysed side by side, each on its own shadow database (see planSegments). */
+const DEFAULT_PARALLEL = 2;
+/** Below this many migrations one shadow is faster than two (creating one costs ~20 ms). */
+const MIN_PER_SEGMENT = 12;
+
+/**
+ * Splits [start, end) into up to `k` segments analysed in parallel. Segment j must first replay
+ * everything before it (plain applies, no probes or snapshots), then analyse its own migrations
+ * (up + snapshot + probe, later down + snapshot: about twice a plain apply). Balancing
+ *   2·x1 = x1 + 2·x2 = x1 + x2 + 2·x3 = ...   gives   x(j+1) = x(j) / 2,
+ * so two segments take 2/3 and 1/3 and finish in ~4/3 of the applies instead of 2.
+ */
+export function planSegments(start: number, end: number, k: number): [number, number][] {
+  const n = end - start;
+  const parts = Math.max(1, Math.min(k, Math.floor(n / MIN_PER_SEGMENT)));
+  if (parts === 1) return [[start, end]];
+  const weights = Array.from({ length: parts }, (_, j) => 2 ** -j);
+  const total = weights.reduce((a, b) => a + b, 0);
+  const out: [number, number][] = [];
+  let from = start;
+  for (let j = 0; j < parts; j++) {
+    const to = j === parts - 1 ? end : Math.min(end, from + Math.max(1, Math.round((n * weights[j]!) / total)));
+    out.push([from, to]);
+    from = to;
+  }
+  return out.filter(([a, b]) => b > a);
+}
+
+interface PartialPlan {
+  tables: string[];
+  /** The statements restoring just those tables. */
+  restore: string[];
+  /** The complete cached dump they were cut from. */
+  full: string[];
+}
+
+const CREATE_TABLE_NAME = /^CREATE TABLE `((?:[^`]|``)+)`/;
+
+function dumpTableName(stmt: string): string | undefined {
+  return CREATE_TABLE_NAME.exec(stmt)?.[1]?.replace(/``/g, '`');
+}
+
+/**
+ * The tables the new migrations can touch: every table their SQL names, closed over foreign keys in
+ * both directions (an ALTER of a referenced column, a DROP of a referenced table, all depend on the
+ * other side). Undefined when that cannot be known beforehand: a TypeScript migration (its SQL is
+ * only known by running it), a view, an opaque statement.
+ */
+export function partialPlan(ms: MigrationSource[], snapshot: SchemaSnapshot, dump: string[]): PartialPlan | undefined {
+  if (Object.keys(snapshot.views).length && ms.some((m) => (m.upSql ?? []).some((s) => /\bview\b/i.test(s)))) return undefined;
+  const names = new Set<string>();
+  const all = Object.keys(snapshot.tables);
+  for (const m of ms) {
+    if (m.format !== 'sql' || !m.upSql) return undefined;
+    for (const sql of [...m.upSql, ...(m.downSql ?? [])]) {
+      const st = parseStatement(sql, 'mysql');
+      if (st.opaque || st.kind === 'create_view' || st.kind === 'drop_view') return undefined;
+      for (const t of st.tables) names.add(t);
+      if (st.table) names.add(st.table);
+      for (const t of all) if (!names.has(t) && mentions(sql, t)) names.add(t);
+    }
+  }
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const t of Object.values(snapshot.tables)) {
+      const linked = names.has(t.name) ? t.foreignKeys.map((fk) => fk.refTable) : t.foreignKeys.some((fk) => names.has(fk.refTable)) ? [t.name] : [];
+      for (const n of linked) {
+        if (!names.has(n)) {
+          names.add(n);
+          grew = true;
+        }
+      }
+    }
+  }
+  const tables = [...names].filter((n) => snapshot.tables[n]);
+  // Only worth it when it saves most of the schema.
+  if (tables.length > Math.max(8, all.length / 3)) return undefined;
+  const restore = dump.filter((d) => {
+    const n = dumpTableName(d);
+    return n !== undefined && tables.includes(n);
+  });
+  return { tables, restore, full: dump };
+}
+
+async function analysePartial(
+  migrations: MigrationSource[],
+  start: number,
+  snapshot: SchemaSnapshot,
+  plan: PartialPlan,
+  server: ConnectionConfig,
+  dialect: Dialect,
+  stats: AnalyseStats,
+  workload: Workloads,
+  checkReversibility: boolean,
+): Promise<{ facts: MigrationFacts[]; restore: string[]; snapshot: SchemaSnapshot | null }> {
+  let t = Date.now();
+  const shadow = await ShadowDatabase.create(dialect, server);
+  stats.shadowMs += Date.now() - t;
+  try {
+    const snapper = createSnapshotter(shadow.db, dialect, shadow.name, shadow.mariadb);
+    const runner = new Runner(shadow, snapper, migrations, stats, workload);
+    runner.baseDump = plan.full;
+    await runner.rebuildPartial(start - 1, plan.restore, snapshot);
+    const facts = await runner.analyseRange(start, migrations.length, checkReversibility, true);
+    // The next restore: the cached dump with the restored tables replaced by what the shadow holds now.
+    const fresh = runner.finalDump ?? [];
+    const restored = new Set(plan.tables);
+    const kept = (runner.baseDump ?? []).filter((d) => {
+      const n = dumpTableName(d);
+      return n === undefined || !restored.has(n);
+    });
+    const freshTables = fresh.filter((d) => dumpTableName(d) !== undefined);
+    const keptTables = kept.filter((d) => dumpTableName(d) !== undefined);
+    const keptViews = kept.filter((d) => dumpTableName(d) === undefined);
+    return { facts, restore: [...keptTables, ...freshTables, ...keptViews], snapshot: runner.finalState };
+  } finally {
+    t = Date.now();
+    await shadow.dispose();
+    stats.shadowMs += Date.now() - t;
+  }
+}
+
+/** Thrown in a segment when another one failed: the other's error is the one reported. */
+class Aborted extends Error {}
+
+interface Workloads {
+  old: WorkloadQuery[];
+  new: WorkloadQuery[];
+}
+
+/** The server's version string: part of the cache key, since the answers (algorithms, rewrites) depend on it. */
+async function serverVersion(dialect: Dialect, server: ConnectionConfig): Promise<string> {
+  const conn: ConnectionConfig = { ...server, database: dialect === 'postgres' ? server.database || 'postgres' : '' };
+  const db = createKnex(dialect, conn, { pool: { min: 0, max: 1 } });
+  try {
+    const r = (await db.raw('SELECT VERSION() AS v')) as unknown;
+    const row = dialect === 'mysql' ? (r as [{ v: string }[]])[0][0] : (r as { rows: { v: string }[] }).rows[0];
+    return `${dialect}:${row?.v ?? '?'}`;
+  } catch (e) {
+    throw mapConnectionError(e, dialect, conn);
+  } finally {
+    await db.destroy();
+  }
 }
 
 /** Renames the captured SQL names, for the diff to tell them from drop + add. */
@@ -97,6 +339,12 @@ function invertHints(h: RenameHints): RenameHints {
     tables: [...h.tables].reverse().map(({ from, to }) => ({ from: to, to: from })),
     columns: [...h.columns].reverse().map(({ table, from, to }) => ({ table, from: to, to: from })),
   };
+}
+
+/** Names whose queries must be prepared again after a statement set with this scope ran (undefined: all). */
+function scopeNames(scope: SnapshotScope, a: SchemaSnapshot, b: SchemaSnapshot): string[] | undefined {
+  if (scope.tables === undefined) return undefined;
+  return scope.views ? [...scope.tables, ...Object.keys(a.views), ...Object.keys(b.views)] : scope.tables;
 }
 
 function hasDown(m: MigrationSource): boolean {
@@ -120,24 +368,72 @@ class Runner {
   private base = -1;
   private baseRestore: string[] | undefined;
   finalDump: string[] | null = null;
+  /** The schema after the last up of the range (cached with the dump for the next run). */
+  finalState: SchemaSnapshot | null = null;
+  /** The complete dump a partial restore was cut from (set by the caller). */
+  baseDump: string[] | null = null;
+  /** Workload prepare outcomes per schema state (index as in `states`). */
+  private readonly oldStatus = new Map<number, PrepareStatus>();
+  private readonly newStatus = new Map<number, PrepareStatus>();
+  /** Old-code queries that prepared in some state so far (a later refusal was reported where it began). */
+  private readonly oldEverValid = new Set<number>();
+  private readonly oldReportedInvalid = new Set<number>();
 
   constructor(
     private readonly shadow: ShadowDatabase,
     private readonly snapper: Snapshotter,
     private readonly migrations: MigrationSource[],
     private readonly stats: AnalyseStats,
+    private readonly workload: Workloads = { old: [], new: [] },
+    private readonly abort: { stop: boolean } = { stop: false },
   ) {}
 
+  private checkAbort(): void {
+    if (this.abort.stop) throw new Aborted('another segment failed');
+  }
+
+  private get hasWorkload(): boolean {
+    return this.workload.old.length > 0 || this.workload.new.length > 0;
+  }
+
+  /** Prepares the workload in the current shadow state, re-preparing only what `names` can affect. */
+  private async prepareState(index: number, prevIndex: number | null, names: string[] | undefined): Promise<void> {
+    if (!this.hasWorkload) return;
+    const t = Date.now();
+    const affected = affectedBy(names);
+    const prevOld = prevIndex === null ? undefined : this.oldStatus.get(prevIndex);
+    const prevNew = prevIndex === null ? undefined : this.newStatus.get(prevIndex);
+    const oldNow = await prepareAll(this.shadow, this.workload.old, prevOld, prevOld && affected);
+    this.oldStatus.set(index, oldNow);
+    for (const [n, err] of oldNow) if (err === null) this.oldEverValid.add(n);
+    this.newStatus.set(index, await prepareAll(this.shadow, this.workload.new, prevNew, prevNew && affected));
+    this.stats.workloadMs = (this.stats.workloadMs ?? 0) + Date.now() - t;
+  }
+
   /** Brings the shadow to the schema after migration `upTo` (-1: empty), from a dump when there is one. */
-  async rebuild(upTo: number, restore?: string[]): Promise<void> {
-    if (upTo >= 0 && restore) {
-      this.base = upTo;
-      this.baseRestore = restore;
+  async rebuild(upTo: number, restore?: { at: number; sql: string[] }): Promise<void> {
+    if (restore && restore.at >= 0 && upTo >= restore.at) {
+      this.base = restore.at;
+      this.baseRestore = restore.sql;
     }
     await this.bringTo(upTo);
     const t = Date.now();
     this.states.set(upTo, await this.snapper.snapshot());
     this.stats.snapshotMs += Date.now() - t;
+    await this.prepareState(upTo, null, undefined);
+  }
+
+  stateAt(i: number): SchemaSnapshot | undefined {
+    return this.states.get(i);
+  }
+
+  /** Brings the shadow to state `upTo` from a partial dump; the state is the cached snapshot. */
+  async rebuildPartial(upTo: number, restore: string[], state: SchemaSnapshot): Promise<void> {
+    this.base = upTo;
+    this.baseRestore = restore;
+    await this.bringTo(upTo);
+    if (this.at !== upTo || this.baseRestore !== restore) throw new Error('partial restore failed');
+    this.states.set(upTo, state);
   }
 
   private async bringTo(upTo: number): Promise<void> {
@@ -154,26 +450,36 @@ class Runner {
         this.baseRestore = undefined;
       }
     }
-    for (let i = from; i <= upTo; i++) await this.shadow.apply(this.migrations[i]!, 'up');
+    for (let i = from; i <= upTo; i++) {
+      this.checkAbort();
+      await this.shadow.apply(this.migrations[i]!, 'up', { probe: false });
+    }
     this.at = upTo;
     this.stats.applyMs += Date.now() - t;
   }
 
-  async analyseFrom(start: number, checkReversibility: boolean, dumpForCache: boolean): Promise<MigrationFacts[]> {
+  /** Analyses migrations [start, end): ups in order, then the downs from end-1 back to start. */
+  async analyseRange(start: number, end: number, checkReversibility: boolean, dumpForCache: boolean): Promise<MigrationFacts[]> {
     const ups: UpResult[] = [];
-    for (let i = start; i < this.migrations.length; i++) ups.push(await this.up(i));
+    for (let i = start; i < end; i++) {
+      this.checkAbort();
+      ups.push(await this.up(i));
+    }
+    this.finalState = this.states.get(end - 1) ?? null;
     // The dump lets the next run start from here instead of replaying history; only worth it with a cache.
-    if (dumpForCache && this.migrations.length > start) {
+    if (dumpForCache && end > start) {
       const t = Date.now();
       this.finalDump = (await dumpSchema(this.shadow)) ?? null;
       this.stats.snapshotMs += Date.now() - t;
     }
     if (checkReversibility) {
       const t = Date.now();
-      for (let i = this.migrations.length - 1; i >= start; i--) {
+      for (let i = end - 1; i >= start; i--) {
+        this.checkAbort();
         const r = ups[i - start]!;
         const outcome = await this.down(i, r);
         r.facts.findings.push(...reversibilityRules(this.migrations[i]!.id, outcome));
+        if (outcome.workload) r.facts.findings.push(...outcome.workload);
         if (outcome.downSql.length) r.facts.downSql = outcome.downSql;
       }
       this.stats.reversalMs += Date.now() - t;
@@ -197,6 +503,7 @@ class Runner {
     this.states.set(i, after);
     const hints = renameHints(statements);
     const changes = diffSnapshots(before, after, hints);
+    await this.prepareState(i, i - 1, scopeNames(scope, before, after));
     const createdTables = new Set(changes.flatMap((c) => (c.kind === 'table_added' ? [c.table] : [])));
     const ctx: RuleContext = {
       dialect: this.shadow.dialect,
@@ -211,6 +518,11 @@ class Runner {
       createdTables,
     };
     const assessment = assessUp(ctx);
+    if (this.workload.old.length) {
+      assessment.findings.push(
+        ...oldCodeFindings({ queries: this.workload.old, before: this.oldStatus.get(i - 1)!, after: this.oldStatus.get(i)!, schemaBefore: before, schemaAfter: after, changes, statements, validEarlier: this.oldEverValid, reportedInvalid: this.oldReportedInvalid }),
+      );
+    }
     const { findings: _rfFindings, ...replicaFirst } = assessment.replicaFirst;
     const facts: MigrationFacts = {
       id: m.id,
@@ -225,9 +537,9 @@ class Runner {
     return { before, after, changes, facts };
   }
 
-  private async down(i: number, up: UpResult): Promise<ReversalOutcome> {
+  private async down(i: number, up: UpResult): Promise<ReversalOutcome & { workload?: Finding[] }> {
     const m = this.migrations[i]!;
-    const outcome: ReversalOutcome = { status: 'ran', remaining: [], downChanges: [], upChanges: up.changes, downSql: [] };
+    const outcome: ReversalOutcome & { workload?: Finding[] } = { status: 'ran', remaining: [], downChanges: [], upChanges: up.changes, downSql: [] };
     if (!hasDown(m)) {
       outcome.status = 'missing';
       return outcome;
@@ -239,7 +551,7 @@ class Runner {
     } catch (e) {
       this.at = null;
       outcome.status = 'failed';
-      outcome.error = e instanceof Error ? e.message.replace(/^Migration \S+ failed on the shadow database \(down\): /, '').split('\n')[0] : String(e);
+      outcome.error = e instanceof Error ? e.message.replace(/^Migration \S+ failed on the shadow database \(down\)[^:]*: /, '').split('\n')[0] : String(e);
       return outcome;
     }
     outcome.downSql = applied.sql;
@@ -250,6 +562,22 @@ class Runner {
     this.stats.snapshotMs += Date.now() - t;
     outcome.remaining = structuralChanges(diffSnapshots(up.before, downState));
     outcome.downChanges = diffSnapshots(up.after, downState, renameHints(statements));
+    if (this.workload.new.length) {
+      const atUp = this.newStatus.get(i)!;
+      const tw = Date.now();
+      const afterDown = await prepareAll(this.shadow, this.workload.new, atUp, affectedBy(scopeNames(scope, up.after, downState)));
+      this.stats.workloadMs = (this.stats.workloadMs ?? 0) + Date.now() - tw;
+      outcome.workload = newCodeFindings({
+        queries: this.workload.new,
+        atUp,
+        afterDown,
+        schemaUp: up.after,
+        schemaDown: downState,
+        downStatements: statements,
+        touched: changedTables(up.changes),
+        last: i === this.migrations.length - 1,
+      });
+    }
     // When down restored the schema exactly, the shadow now is the state before up: the sweep goes on.
     this.at = outcome.remaining.length ? null : i - 1;
     return outcome;

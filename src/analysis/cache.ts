@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Dialect } from '../config/types.ts';
 import type { MigrationSource } from '../migrations/types.ts';
+import type { SchemaSnapshot } from './types.ts';
 import type { MigrationFacts } from './verdict.ts';
 
 /**
@@ -12,9 +15,12 @@ import type { MigrationFacts } from './verdict.ts';
  * dump (one batch of DDL instead of replaying history) and analyses only the new migration.
  */
 export interface CacheEntry {
-  facts: MigrationFacts;
+  /** Absent on a baseline entry (history that only seeds the shadow: `restore` alone). */
+  facts?: MigrationFacts;
   /** DDL that recreates the schema after this migration on an empty shadow; only on the last entry of a run. */
   restore?: string[];
+  /** The schema snapshot after this migration (with `restore`): lets the next run restore only the tables it needs. */
+  snapshot?: SchemaSnapshot;
 }
 
 export interface AnalysisCache {
@@ -23,11 +29,37 @@ export interface AnalysisCache {
 }
 
 /** Bump when rules or snapshot shapes change: old entries then simply stop matching. */
-export const ENGINE_VERSION = 'analysis-1';
+export const ENGINE_VERSION = 'analysis-2';
+
+let engineHash: string | undefined;
+
+/**
+ * A hash of the analysis engine's own source (every file under src/analysis), so a cache written
+ * by another version of the rules is never reused, even when ENGINE_VERSION was not bumped.
+ */
+export function engineFingerprint(): string {
+  if (engineHash) return engineHash;
+  const h = createHash('sha256').update(ENGINE_VERSION);
+  const root = dirname(fileURLToPath(import.meta.url));
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.[cm]?[jt]s$/.test(e.name)) h.update(e.name).update(readFileSync(p));
+    }
+  };
+  try {
+    walk(root);
+  } catch {
+    // A bundled build without sources: the version constant alone.
+  }
+  engineHash = h.digest('hex').slice(0, 16);
+  return engineHash;
+}
 
 export function prefixKeys(migrations: MigrationSource[], dialect: Dialect, variant: string): string[] {
   const keys: string[] = [];
-  let prev = createHash('sha256').update(`${ENGINE_VERSION}\0${dialect}\0${variant}`).digest('hex');
+  let prev = createHash('sha256').update(`${engineFingerprint()}\0${dialect}\0${variant}`).digest('hex');
   for (const m of migrations) {
     prev = createHash('sha256').update(`${prev}\0${m.id}\0${m.checksum}`).digest('hex');
     keys.push(prev);

@@ -29,6 +29,8 @@ export function diffSnapshots(before: SchemaSnapshot, after: SchemaSnapshot, hin
     }
     if (from !== name) changes.push({ kind: 'table_renamed', table: name, from });
     const bt = before.tables[from]!;
+    // Snapshots are merged per migration: a table it did not touch is the very same object.
+    if (bt === t) continue;
     const colHints = hints.columns.filter((h) => h.table === from || h.table === name);
     diffTable(bt, t, colHints, changes);
   }

@@ -14,7 +14,7 @@ export function evaluateGate(verdicts: MigrationVerdict[]): GateResult {
   const reasons: GateResult['reasons'] = [];
   for (const v of verdicts) {
     if (v.phase === 'pre-deploy' && !v.backwardCompatible) {
-      reasons.push({ migration: v.id, reason: 'runs before the code deploy but breaks the code that is still running (see BC findings)' });
+      reasons.push({ migration: v.id, reason: 'runs before the code deploy but breaks the code that is still running (see the BC/WL findings)' });
     }
     if (!v.reversible) reasons.push({ migration: v.id, reason: 'is not reversible (see RV findings)' });
     if (v.strategy === 'refused') reasons.push({ migration: v.id, reason: `cannot be run safely: ${v.refusedReason ?? 'refused'}` });

@@ -26,6 +26,8 @@ interface InternalClient {
 export interface Interceptor {
   /** Runs statements verbatim (no knex binding rewriting: a literal "?" stays a "?") through the handler. */
   runStatements(sqls: string[]): Promise<void>;
+  /** Runs one statement verbatim on the same connection, bypassing the handler (nothing captured). */
+  runVerbatim(sql: string): Promise<QueryObject>;
   uninstall(): void;
 }
 
@@ -40,6 +42,14 @@ export function installInterceptor(db: Knex, handler: Handler): Interceptor {
       const connection = await client.acquireConnection();
       try {
         for (const sql of sqls) await wrapped(connection, { sql, bindings: [], method: 'raw' });
+      } finally {
+        await client.releaseConnection(connection);
+      }
+    },
+    async runVerbatim(sql) {
+      const connection = await client.acquireConnection();
+      try {
+        return await original(connection, { sql, bindings: [], method: 'raw' });
       } finally {
         await client.releaseConnection(connection);
       }

@@ -1,5 +1,6 @@
 import type { ConnectionConfig, Dialect } from '../config/types.ts';
 import type { AnalysisCache } from './cache.ts';
+import type { WorkloadQuery } from './workload/parse.ts';
 
 /**
  * The shapes the analysis engine passes between its stages. Snapshots are plain JSON so they can be
@@ -150,6 +151,8 @@ export interface Finding {
   direction?: 'old-to-new' | 'new-to-old';
   /** Set when the migration (or the command line) acknowledged this rule; kept in the report. */
   acknowledged?: { reason: string };
+  /** Workload findings (WL): the application query, where it came from, and the server's answer. */
+  query?: { text: string; source: string; error?: string };
 }
 
 /** MySQL/MariaDB ALTER algorithm as the server accepted it on the shadow. */
@@ -196,4 +199,21 @@ export interface AnalyseOptions {
   cache?: AnalysisCache;
   /** Called after each migration's verdict, for progress output. */
   onVerdict?: (v: MigrationVerdict) => void;
+  /**
+   * The first `baseline` migrations are history (already applied on the target): they only seed
+   * the shadow with the target's schema and get no verdict. Default 0.
+   */
+  baseline?: number;
+  /**
+   * How many shadow databases analyse side by side (default 2): the migrations are split into
+   * segments, each replaying what comes before it and analysing its own part (see planSegments).
+   */
+  parallel?: number;
+  /** Statements the application runs, prepared on the shadow in each schema state. */
+  workload?: {
+    /** The deployed (old) code: prepared against the schema after each up (WL1xx). */
+    old?: WorkloadQuery[];
+    /** The new code: prepared against the schema after each down (WL2xx). */
+    new?: WorkloadQuery[];
+  };
 }

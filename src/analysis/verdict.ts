@@ -22,7 +22,10 @@ export interface MigrationFacts {
 }
 
 /** Findings of these rules mean the migration belongs after the code deploy (contract). */
-const CONTRACT_RULES = new Set(['BC101', 'BC102', 'BC103', 'BC104', 'BC105', 'BC112', 'BC116']);
+const CONTRACT_RULES = new Set(['BC101', 'BC102', 'BC103', 'BC104', 'BC105', 'BC112', 'BC116', 'WL101', 'WL102']);
+
+/** Findings about the code that runs before the deploy: BC (from the schema) and WL1 (from its real queries). */
+const OLD_CODE = (rule: string): boolean => rule.startsWith('BC') || rule.startsWith('WL1');
 const RF_UNSAFE = new Set(['RF101', 'RF102', 'RF103', 'RF105', 'RF106', 'RF107', 'RF108', 'RF109']);
 
 export interface AckInput {
@@ -53,7 +56,7 @@ export function buildVerdict(facts: MigrationFacts, migrationAcks: Acknowledgeme
   const dataLoss = findings.some((f) => f.rule.startsWith('DL'));
   const reversible = !findings.some((f) => /^RV1/.test(f.rule));
   // Acknowledging a BC finding asserts the running code does not depend on the object.
-  const backwardCompatible = !findings.some((f) => f.rule.startsWith('BC') && f.severity === 'error' && !f.acknowledged);
+  const backwardCompatible = !findings.some((f) => OLD_CODE(f.rule) && f.severity === 'error' && !f.acknowledged);
   const phase: Phase = facts.declaredPhase ?? inferPhase(findings);
 
   const rf = facts.replicaFirst;
@@ -108,8 +111,11 @@ function demote(f: Finding, to: Severity, note: string): void {
 
 /** Severity is policy: the same fact matters or not depending on phase and strategy. */
 function adjustSeverity(f: Finding, ctx: { phase: Phase; blocking: boolean; strategy: Strategy }): void {
-  if (f.rule.startsWith('BC') && ctx.phase === 'post-deploy') {
+  if (OLD_CODE(f.rule) && ctx.phase === 'post-deploy') {
     demote(f, 'info', '(Post-deploy: it runs once no code from before this release is running.)');
+  } else if ((f.rule === 'WL201' || f.rule === 'WL202') && ctx.phase === 'pre-deploy') {
+    // An expand step is rolled back after the code (an aborted deploy): the order matters, the step is fine.
+    demote(f, 'warning', '(Pre-deploy: roll the code back first, then this migration.)');
   } else if ((f.rule === 'MY101' || f.rule === 'MY102') && ctx.strategy === 'replica-first') {
     demote(f, 'warning', 'The plan runs it replica-first instead, so the primary is not blocked.');
   } else if (f.rule.startsWith('RF1') && !ctx.blocking) {

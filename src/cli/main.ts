@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE, isMigrateError, messageOf } from '../errors.ts';
 import { redact } from '../log/redact.ts';
 import { registerApplyCommands } from './commands/apply.ts';
+import { registerCheckCommands } from './commands/check.ts';
 import { registerMigrationCommands } from './commands/migrations.ts';
 import { registerSandboxCommands } from './commands/sandbox.ts';
 import { registerTopologyCommands } from './commands/topology.ts';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     })
     .exitOverride();
   registerMigrationCommands(program);
+  registerCheckCommands(program);
   registerSandboxCommands(program);
   registerTopologyCommands(program);
   registerApplyCommands(program);

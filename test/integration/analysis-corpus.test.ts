@@ -140,5 +140,5 @@ describe('analysis engine', () => {
 });
 
 afterAll(async () => {
-  for (const dialect of ['mysql', 'postgres'] as const) expect(await listShadowDatabases(dialect, shadowServer(dialect))).toEqual([]);
+  for (const dialect of ['mysql', 'postgres'] as const) expect(await listShadowDatabases(dialect, shadowServer(dialect), [process.pid])).toEqual([]);
 });

@@ -34,11 +34,17 @@ describe('probeVariants', () => {
     const p = probeVariants('ALTER TABLE `users` ADD COLUMN x INT;', true)!;
     expect(p.variants.map(([a, s]) => [a, s])).toEqual([
       ['INSTANT', 'ALTER TABLE `users` ALGORITHM=INSTANT, ADD COLUMN x INT'],
-      ['NOCOPY', 'ALTER TABLE `users` ALGORITHM=NOCOPY, ADD COLUMN x INT'],
+      ['NOCOPY', 'ALTER TABLE `users` ALGORITHM=NOCOPY, LOCK=NONE, ADD COLUMN x INT'],
       ['INPLACE', 'ALTER TABLE `users` ALGORITHM=INPLACE, LOCK=NONE, ADD COLUMN x INT'],
     ]);
     expect(probeVariants('ALTER TABLE t ADD COLUMN x INT, ALGORITHM=INPLACE', true)).toMatchObject({ declared: true, variants: [] });
-    expect(probeVariants('CREATE INDEX i ON t (c)', false)!.variants.map(([a]) => a)).toEqual(['INSTANT', 'INPLACE']);
+    // Adding an index is never INSTANT, so that refusal is not asked for.
+    expect(probeVariants('CREATE INDEX i ON t (c)', false)!.variants.map(([a]) => a)).toEqual(['INPLACE']);
+    expect(probeVariants('ALTER TABLE t ADD INDEX i (c), ADD UNIQUE KEY u (d)', true)!.variants.map(([a]) => a)).toEqual(['NOCOPY', 'INPLACE']);
+    expect(probeVariants('ALTER TABLE t ADD INDEX i (c), ADD COLUMN x INT', true)!.variants.map(([a]) => a)).toEqual(['INSTANT', 'NOCOPY', 'INPLACE']);
+    expect(probeVariants('DROP INDEX i ON t', true)!.variants.map(([a]) => a)).toEqual(['NOCOPY', 'INPLACE']);
+    expect(probeVariants('ALTER TABLE t DROP INDEX i, ADD INDEX j (c)', true)!.variants.map(([a]) => a)).toEqual(['NOCOPY', 'INPLACE']);
+    expect(probeVariants('ALTER TABLE t DROP INDEX i, DROP COLUMN c', true)!.variants.map(([a]) => a)).toEqual(['INSTANT', 'NOCOPY', 'INPLACE']);
     expect(probeVariants('UPDATE t SET a = 1', true)).toBeNull();
   });
 });

@@ -22,6 +22,13 @@ export interface ProbeResult {
 
 const NAME = '(?:`(?:[^`]|``)+`|[A-Za-z_$][\\w$]*)(?:\\s*\\.\\s*(?:`(?:[^`]|``)+`|[A-Za-z_$][\\w$]*))?';
 const ALTER_HEAD = new RegExp(`^(\\s*alter\\s+(?:online\\s+)?(?:ignore\\s+)?table\\s+(${NAME}))(\\s*[\\s\\S]*)$`, 'i');
+/**
+ * ALTER TABLE actions that only add or drop secondary indexes (ADD INDEX/KEY/UNIQUE/FULLTEXT,
+ * ADD CONSTRAINT ... UNIQUE, DROP INDEX/KEY): never INSTANT on MariaDB 10.11 or MySQL 8 (the
+ * server answers "Try ALGORITHM=NOCOPY"), so that refusal is not asked for.
+ */
+const INDEX_ACTION = String.raw`(?:add\s+(?:constraint\s+\S+\s+)?(?:unique|fulltext|spatial|index|key)\b(?:[^,(]|\([^)]*\))*|drop\s+(?:index|key)\s+\S+)`;
+const ADD_INDEX_ONLY = new RegExp(String.raw`^\s*${INDEX_ACTION}(?:\s*,\s*${INDEX_ACTION})*\s*$`, 'i');
 const INDEX_STMT = new RegExp(`^\\s*(?:create\\s+(?:unique\\s+|fulltext\\s+|spatial\\s+)?index|drop\\s+index)\\s+\\S+\\s+on\\s+(${NAME})`, 'i');
 
 interface DriverError {
@@ -53,8 +60,10 @@ export function probeVariants(sql: string, mariadb: boolean): { table: string; v
     // PARTITION BY and friends cannot follow an ALTER option list with a comma.
     if (/^\s*(partition\s+by|remove\s+partitioning)/i.test(rest)) return { table, variants: [], declared: false };
     const v = (opts: string): string => `${head} ${opts}, ${rest.trim()}`;
-    const variants: [Algorithm, string][] = [['INSTANT', v('ALGORITHM=INSTANT')]];
-    if (mariadb) variants.push(['NOCOPY', v('ALGORITHM=NOCOPY')]);
+    const variants: [Algorithm, string][] = [];
+    // Adding an index is never INSTANT: asking would only cost a refusal.
+    if (!ADD_INDEX_ONLY.test(stripComments(rest))) variants.push(['INSTANT', v('ALGORITHM=INSTANT')]);
+    if (mariadb) variants.push(['NOCOPY', v('ALGORITHM=NOCOPY, LOCK=NONE')]);
     variants.push(['INPLACE', v('ALGORITHM=INPLACE, LOCK=NONE')]);
     return { table, variants, declared: false };
   }
@@ -62,8 +71,8 @@ export function probeVariants(sql: string, mariadb: boolean): { table: string; v
   if (idx) {
     const table = unquote(idx[1]!);
     if (/\b(algorithm|lock)\s*=?\s*\w+\s*$/i.test(clean)) return { table, variants: [], declared: true };
-    const variants: [Algorithm, string][] = [['INSTANT', `${body} ALGORITHM=INSTANT`]];
-    if (mariadb) variants.push(['NOCOPY', `${body} ALGORITHM=NOCOPY`]);
+    const variants: [Algorithm, string][] = [];
+    if (mariadb) variants.push(['NOCOPY', `${body} ALGORITHM=NOCOPY LOCK=NONE`]);
     variants.push(['INPLACE', `${body} ALGORITHM=INPLACE LOCK=NONE`]);
     return { table, variants, declared: false };
   }
@@ -96,13 +105,27 @@ export async function probeAndRun(obj: QueryObject, next: Next, mariadb: boolean
     if (probe.algorithm === 'UNKNOWN') probe.note = 'the statement names its own ALGORITHM/LOCK clause without LOCK=NONE';
     return { result: await next(), probe };
   }
+  const rank: Record<string, number> = { INSTANT: 0, NOCOPY: 1, INPLACE: 2, COPY: 3 };
+  let skipBelow = -1;
   for (const [algorithm, variant] of plan.variants) {
+    if ((rank[algorithm] ?? 0) < skipBelow) continue;
     try {
       const result = await next(variant);
       probe.algorithm = algorithm;
       return { result, probe };
     } catch (e) {
-      if (unsupported(e)) continue;
+      if (unsupported(e)) {
+        // The refusal names what would work ("Try ALGORITHM=COPY", "Try LOCK=SHARED"): believe the
+        // server and skip the variants it has already ruled out (each refusal costs ~20 ms).
+        const msg = (e as DriverError).message ?? '';
+        const hint = /Try ALGORITHM=(\w+)/i.exec(msg)?.[1]?.toUpperCase();
+        if (hint && rank[hint] !== undefined) skipBelow = Math.max(skipBelow, rank[hint]!);
+        if (/Try LOCK=(SHARED|EXCLUSIVE)/i.test(msg)) {
+          skipBelow = rank['COPY']!;
+          probe.note = `the server needs a lock that blocks writes: ${msg.replace(/\s+/g, ' ').trim()}`;
+        }
+        continue;
+      }
       // Not an algorithm refusal: run the statement as written, which either fails for its own
       // reason (reported as the migration's error) or runs without a probe answer.
       const result = await next();

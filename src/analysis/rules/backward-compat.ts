@@ -20,7 +20,7 @@ export function backwardCompatRules(ctx: RuleContext): Finding[] {
         }
         out.push(
           finding('BC101', {
-            message: `Drops table ${c.table}. App servers still running the previous release read or write ${c.table} until the deploy finishes; every such query fails with "table doesn't exist".`,
+            message: `Drops table ${c.table}. App servers still running the previous release read or write ${c.table} until the deploy finishes; every such query fails with "table doesn't exist". Safe: stop using the table in a release first, then drop it after the deploy.`,
             table: c.table,
             statement: st(c.table),
             safeAlternative: `1. Deploy code that no longer uses ${c.table}. 2. Drop it in a post-deploy migration (SQL header "-- migrate:phase post-deploy", TS "export const phase = 'post-deploy'"). To keep the data, RENAME TABLE ${c.table} TO ${c.table}_old first and drop that later.`,
@@ -35,7 +35,7 @@ export function backwardCompatRules(ctx: RuleContext): Finding[] {
         }
         out.push(
           finding('BC103', {
-            message: `Renames table ${c.from} to ${c.table}. The running release still queries ${c.from}, which no longer exists: its queries fail until every app server runs the new code.`,
+            message: `Renames table ${c.from} to ${c.table}. The running release still queries ${c.from}, which no longer exists: its queries fail until every app server runs the new code. Safe: keep the old name alive as a view until the old release is gone.`,
             table: c.table,
             statement: st(c.from) ?? st(c.table),
             safeAlternative: `1. In this migration, after the rename, add CREATE VIEW ${c.from} AS SELECT * FROM ${c.table} (a simple view is updatable, so old reads and writes keep working). 2. Deploy code that uses ${c.table}. 3. Drop the view ${c.from} in a post-deploy migration.`,
@@ -46,11 +46,11 @@ export function backwardCompatRules(ctx: RuleContext): Finding[] {
       case 'column_dropped': {
         out.push(
           finding('BC102', {
-            message: `Drops column ${c.table}.${c.column.name}. The running release still selects, inserts or updates ${c.column.name}; those queries fail with "unknown column" until the deploy finishes (ORMs that list every column break on any query of ${c.table}).`,
+            message: `Drops column ${c.table}.${c.column.name} while the previous release is still running. That release still selects, inserts or updates ${c.column.name}; those queries fail with "${ctx.dialect === 'postgres' ? `column "${c.column.name}" does not exist` : `Unknown column '${c.column.name}'`}" until the last old app server is gone (ORMs that list every column break on any query of ${c.table}). Safe: stop using the column in a release first, then drop it after the deploy.`,
             table: c.table,
             column: c.column.name,
             statement: st(c.table, c.column.name),
-            safeAlternative: `1. Remove every use of ${c.table}.${c.column.name} from the code (Rails: ignored_columns; knex: drop it from selects and inserts) and deploy. 2. Drop the column in a post-deploy migration.`,
+            safeAlternative: `1. Remove every use of ${c.table}.${c.column.name} from the code: every SELECT, INSERT and UPDATE (Rails: self.ignored_columns += ["${c.column.name}"]; knex: drop it from selects and inserts), and deploy that release. 2. Drop the column in a post-deploy migration (SQL header "-- migrate:phase post-deploy", TS "export const phase = 'post-deploy'"), which runs once no old code is left.`,
           }),
         );
         break;
@@ -63,11 +63,11 @@ export function backwardCompatRules(ctx: RuleContext): Finding[] {
         }
         out.push(
           finding('BC104', {
-            message: `Renames column ${c.table}.${c.from} to ${c.column}. The running release still reads and writes ${c.from}; its queries fail with "unknown column ${c.from}" until every app server runs the new code.`,
+            message: `Renames column ${c.table}.${c.from} to ${c.column} while the previous release is still running. That release still reads and writes ${c.from}; its queries fail with "${ctx.dialect === 'postgres' ? `column "${c.from}" does not exist` : `Unknown column '${c.from}'`}" until every app server runs the new code, and the new code fails the same way on ${c.column} wherever it starts before the migration. Safe: add the new column, move the code over in steps, drop the old one last.`,
             table: c.table,
             column: c.column,
             statement: st(c.table, c.from),
-            safeAlternative: `1. Pre-deploy: add ${c.column} to ${c.table}. 2. Deploy code that writes both ${c.from} and ${c.column}; backfill ${c.column} from ${c.from} in batches. 3. Deploy code that reads only ${c.column}. 4. Post-deploy: drop ${c.from}.`,
+            safeAlternative: `1. Pre-deploy migration: add ${c.column} to ${c.table} (same type, NULL or with a default). 2. Deploy code that writes both ${c.from} and ${c.column}, then backfill ${c.column} from ${c.from} in batches (UPDATE ${c.table} SET ${c.column} = ${c.from} WHERE id BETWEEN ...). 3. Deploy code that reads and writes only ${c.column}. 4. Post-deploy migration: drop ${c.from}.`,
           }),
         );
         break;
@@ -102,11 +102,11 @@ export function backwardCompatRules(ctx: RuleContext): Finding[] {
         if (col.nullable || col.default !== null || col.autoFilled || col.generated) break;
         out.push(
           finding('BC107', {
-            message: `Adds column ${c.table}.${col.name} as NOT NULL without a default. Every INSERT of the running release omits ${col.name} and fails ("Field '${col.name}' doesn't have a default value" / "null value violates not-null constraint")${ctx.dialect === 'postgres' ? '; the ALTER itself fails once the table has rows' : ''}.`,
+            message: `Adds column ${c.table}.${col.name} as NOT NULL without a default while the previous release is still running. That release does not know ${col.name}: every INSERT of the running release omits ${col.name} and fails (${ctx.dialect === 'postgres' ? `"null value in column \"${col.name}\" violates not-null constraint"; the ALTER itself also fails as soon as the table has rows` : `"Field '${col.name}' doesn't have a default value" in strict mode; without strict mode the rows silently get '' or 0`}). Safe: add it nullable or with a default, backfill, and require it after the deploy.`,
             table: c.table,
             column: col.name,
             statement: st(c.table, col.name),
-            safeAlternative: `1. Pre-deploy: add ${col.name} as NULL or with a DEFAULT. 2. Deploy code that always writes ${col.name}. 3. Backfill existing rows in batches. 4. Post-deploy: make ${col.name} NOT NULL (and drop the default if it is not wanted).`,
+            safeAlternative: `1. Pre-deploy migration: add ${col.name} as NULL, or NOT NULL with a DEFAULT. 2. Deploy code that always writes ${col.name}. 3. Backfill existing rows in batches. 4. Post-deploy migration: make ${col.name} NOT NULL${ctx.dialect === 'postgres' ? ` (ADD CONSTRAINT ... CHECK (${col.name} IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL, so no long lock is taken)` : ''} and drop the default if it is not wanted.`,
           }),
         );
         break;

@@ -20,7 +20,9 @@ export function blockingMysqlRules(ctx: RuleContext): Finding[] {
       case 'COPY':
         out.push(
           finding('MY101', {
-            message: `The server accepts this ALTER on ${p.table} only with ALGORITHM=COPY${p.declared ? ' (declared in the statement)' : ' (INSTANT, NOCOPY and INPLACE with LOCK=NONE were refused)'}: writes to ${p.table} stop for the whole table copy, hours on a large table, and every replica then lags by as long.`,
+            message: p.note?.startsWith('the server needs a lock')
+              ? `The server refuses to run this ALTER on ${p.table} without a lock that blocks writes (${p.note.replace(/^the server needs a lock that blocks writes: /, '')}): writes to ${p.table} wait for the whole operation, and every replica then lags by as long.`
+              : `The server accepts this ALTER on ${p.table} only with ALGORITHM=COPY${p.declared ? ' (declared in the statement)' : ' (INSTANT, NOCOPY and INPLACE with LOCK=NONE were refused)'}: writes to ${p.table} stop for the whole table copy, hours on a large table, and every replica then lags by as long.`,
             table: p.table,
             statement: p.statement,
           }),

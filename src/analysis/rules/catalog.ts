@@ -11,10 +11,12 @@ import type { Severity } from '../types.ts';
  *   RF1xx  replica-first, old schema -> new schema (primary not yet altered, replica altered)
  *   RF2xx  the same check in the reverse direction, new -> old (master-master hold period);
  *          RF2nn is always the reverse counterpart of RF1nn
+ *   WL1xx  workload: queries the deployed (old) code runs, prepared against the schema after `up`
+ *   WL2xx  workload: queries the new code runs, prepared against the schema after `down`
  * The default severity is adjusted per migration: BC findings become info in a post-deploy
  * migration (no old code runs then), and RF/MY findings depend on whether the strategy needs them.
  */
-export type RuleFamily = 'backward-compat' | 'data-loss' | 'reversibility' | 'blocking-mysql' | 'blocking-postgres' | 'replica-first';
+export type RuleFamily = 'backward-compat' | 'data-loss' | 'reversibility' | 'blocking-mysql' | 'blocking-postgres' | 'replica-first' | 'workload';
 
 export interface RuleDoc {
   code: string;
@@ -383,6 +385,37 @@ const docs: RuleDoc[] = [
     explanation: 'The old side finds rows by its own primary key during the hold period.',
     recipe: 'Change primary keys in place.',
   },
+  // --- workload (--queries / --new-queries) -----------------------------------------------
+  {
+    code: 'WL100', family: 'workload', title: 'Query already failed before the migration', severity: 'info',
+    explanation: 'A query from the workload file does not prepare against the schema before this migration either, so the migration cannot be what breaks it; it is ignored for this migration (it was never valid here: a typo, another database, a table created later).',
+    recipe: 'Check that the workload file comes from this application and this database.',
+  },
+  {
+    code: 'WL101', family: 'workload', title: 'Query of the running release no longer prepares', severity: 'error',
+    explanation: 'The statement, taken from what the deployed code actually runs (a query log, performance_schema digests or pg_stat_statements), prepared against the schema before this migration and is refused by the server after it: the running release gets this error on every call until the deploy finishes.',
+    recipe: '1. Keep what the query uses (column, table, type) in this migration. 2. Deploy code that no longer runs the query. 3. Remove the object in a post-deploy migration.',
+  },
+  {
+    code: 'WL102', family: 'workload', title: 'INSERT of the running release omits a column that became required', severity: 'error',
+    explanation: 'After this migration a column is NOT NULL without a default, and an INSERT the running release sends does not set it: the server rejects it ("Field doesn\'t have a default value" / "null value violates not-null constraint").',
+    recipe: '1. Add the column as NULL or with a DEFAULT. 2. Deploy code that writes it. 3. Backfill. 4. Make it NOT NULL in a post-deploy migration.',
+  },
+  {
+    code: 'WL201', family: 'workload', title: 'Rollback breaks a query of the new release', severity: 'error',
+    explanation: 'The statement, taken from what the new code runs, prepares against the schema after this migration but is refused after its down: rolling the schema back while the new release is live breaks it.',
+    recipe: 'Make the new code tolerate the old schema until the migration can no longer be rolled back (feature flag), or make down keep what the new code uses and remove it in a later migration.',
+  },
+  {
+    code: 'WL202', family: 'workload', title: 'Rollback makes an INSERT of the new release fail', severity: 'error',
+    explanation: 'After the down a column is NOT NULL without a default again, and an INSERT the new code sends does not set it.',
+    recipe: 'Keep a DEFAULT on the column in the down, or make the new code always write it.',
+  },
+  {
+    code: 'WL200', family: 'workload', title: 'New-code query does not prepare after up', severity: 'info',
+    explanation: 'A query of the new code does not prepare against the schema right after this migration (it may rely on a later migration), so the rollback check of this migration ignores it.',
+    recipe: 'Check that the workload file comes from the new release of this application.',
+  },
 ];
 
 export const CATALOG: ReadonlyMap<string, RuleDoc> = new Map(docs.map((d) => [d.code, d]));
@@ -402,11 +435,27 @@ export function catalogMarkdown(): string {
     ['blocking-mysql', 'Blocking on MySQL/MariaDB (MY)'],
     ['blocking-postgres', 'Blocking on PostgreSQL (PG)'],
     ['replica-first', 'Replica-first safety (RF)'],
+    ['workload', 'Workload: queries of the running and the new release (WL)'],
   ];
-  const out: string[] = ['# Rule reference', ''];
+  const out: string[] = [
+    '# Rule reference',
+    '',
+    '<!-- Generated from src/analysis/rules/catalog.ts by `npm run docs:rules`; do not edit by hand. -->',
+    '',
+    'Every finding of `migrate check` / `migrate plan` carries one of these codes. Codes never change meaning once released.',
+    'The severity shown is the default; the verdict adjusts it per migration:',
+    '',
+    '- BC and WL1 findings become `info` in a post-deploy migration (no code from before the release runs then).',
+    '- WL2 findings (a rollback breaking the new code) are `warning` in a pre-deploy migration (roll the code back first) and `error` in a post-deploy one.',
+    '- MY101/MY102 become `warning` when the plan runs the migration replica-first instead of in place.',
+    '- RF1 findings are `info` when the migration runs in place; RF2 findings are `warning` (replica-first) or `info`.',
+    '',
+    'A finding can be acknowledged (in the migration: SQL `-- migrate:ack RULE reason`, TS `export const acknowledge = [{ rule, reason }]`; or `--ack RULE:MIGRATION_ID:reason`). An acknowledged error no longer fails the gate by itself and every report shows it with its reason; acknowledging a BC or WL1 finding also asserts the running code does not depend on the object, so the migration counts as backward compatible. A migration that is not reversible (RV1xx) or refused still fails the gate. See docs/check.md.',
+    '',
+  ];
   for (const [family, title] of families) {
     out.push(`## ${title}`, '');
-    for (const d of docs.filter((x) => x.family === family)) {
+    for (const d of docs.filter((x) => x.family === family).sort((a, b) => (a.code < b.code ? -1 : 1))) {
       out.push(`### ${d.code}: ${d.title} (${d.severity})`, '', d.explanation, '', `Safe alternative: ${d.recipe}`, '');
     }
   }

@@ -33,7 +33,12 @@ const WHOLE_TABLE_ONLY = new Set<Change['kind']>(['table_added', 'table_dropped'
 export function replicaFirstRules(ctx: RuleContext): ReplicaFirstAssessment {
   if (ctx.dialect !== 'mysql') return { findings: [], safe: null, reverseSafe: null, safeWithSettings: false };
   const relevant = ctx.changes.filter((c) => !('table' in c) || !ctx.createdTables.has(c.table) || c.kind === 'table_added');
-  if (relevant.every((c) => WHOLE_TABLE_ONLY.has(c.kind))) return { findings: [], safe: null, reverseSafe: null, safeWithSettings: false };
+  // Only whole tables (or nothing) changed: not applicable, unless an ALTER ran on an existing table
+  // without changing its row format (an index rename, an engine rebuild): that is replica-first safe.
+  const alteredExisting = ctx.probes.some((p) => !ctx.createdTables.has(p.table) && ctx.before.tables[p.table]);
+  if (relevant.every((c) => WHOLE_TABLE_ONLY.has(c.kind)) && !(relevant.length === 0 && alteredExisting)) {
+    return { findings: [], safe: null, reverseSafe: null, safeWithSettings: false };
+  }
 
   const variable = ctx.mariadb ? 'slave_type_conversions' : 'replica_type_conversions';
   const forward = directionFindings(ctx, ctx.changes, 'old-to-new', variable);

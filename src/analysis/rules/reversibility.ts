@@ -33,7 +33,8 @@ export function reversibilityRules(migrationId: string, r: ReversalOutcome): Fin
   for (const c of r.downChanges) {
     if (c.kind === 'table_dropped' && upAddedTables.has(c.table)) {
       out.push(finding('RV201', { message: `Rolling back drops table ${c.table}, which up created: rows the new release wrote there between deploy and rollback are lost.`, table: c.table }));
-    } else if (c.kind === 'column_dropped' && upAddedColumns.has(`${c.table}.${c.column.name}`)) {
+    } else if (c.kind === 'column_dropped' && upAddedColumns.has(`${c.table}.${c.column.name}`) && !c.column.generated) {
+      // A generated column holds nothing the code wrote: dropping it loses nothing.
       out.push(finding('RV201', { message: `Rolling back drops column ${c.table}.${c.column.name}, which up added: values the new release wrote there are lost.`, table: c.table, column: c.column.name }));
     } else if (c.kind === 'column_type_changed') {
       const kind = compareTypes(c.from, c.to);

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Dialect } from '../../config/types.ts';
 import type { StatementInfo } from '../sql/parse.ts';
 import type { SchemaSnapshot } from '../types.ts';
+import { createDdlSnapshotter } from './mysql-ddl.ts';
 import { snapshotMysql } from './mysql.ts';
 import { snapshotPostgres } from './postgres.ts';
 
@@ -19,7 +20,15 @@ export interface Snapshotter {
   snapshot(scope?: SnapshotScope): Promise<SchemaSnapshot>;
 }
 
+/**
+ * MariaDB is read through SHOW CREATE TABLE (mysql-ddl.ts, ~8x cheaper than information_schema
+ * and checked equal to it); MySQL 8 through information_schema; PostgreSQL through pg_catalog.
+ */
 export function createSnapshotter(db: Knex, dialect: Dialect, schema: string, mariadb: boolean): Snapshotter {
+  if (dialect === 'mysql' && mariadb) {
+    const ddl = createDdlSnapshotter(db, schema);
+    return { snapshot: (scope = FULL_SCOPE) => ddl({ tables: scope.tables, views: scope.views }) };
+  }
   return {
     snapshot: (scope = FULL_SCOPE) =>
       dialect === 'mysql' ? snapshotMysql(db, { schema, tables: scope.tables, mariadb, views: scope.views }) : snapshotPostgres(db, { schema, tables: scope.tables }),

@@ -1,0 +1,386 @@
+/**
+ * Benchmark of `migrate check` / `migrate plan` (issue 3, acceptance "Performance").
+ *
+ *   node --import tsx bench/plan.ts [--dialect mysql|postgres] [--count 200] [--shadow URL] [--runs 3]
+ *   npm run bench:plan -- --dialect postgres
+ *
+ * 1. Generates COUNT realistic migrations (create table, add column, add index, type change,
+ *    defaults, foreign keys, drop index/column, ...; each with its exact down) as NNNN_name.up.sql /
+ *    .down.sql pairs in a temp directory.
+ * 2. Times plain knex (knex.migrate.latest() with the same SQL) applying them to a fresh database,
+ *    and our runner (`migrate up`) doing the same.
+ * 3. Times the analysis of the same directory (what `migrate check` runs: up, snapshot, probes,
+ *    down sweep) with a cold cache, and prints the ratio to the knex time.
+ * 4. Times `migrate plan` end to end (the CLI in a child process, all migrations pending on an
+ *    empty target), then adds one migration and times the re-plan (cache hit on the first COUNT).
+ * Every timing is the median of --runs runs. Not a test: it prints figures, it asserts nothing.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Knex } from 'knex';
+import { analyse, type AnalyseStats } from '../src/analysis/analyse.ts';
+import { FileCache } from '../src/analysis/cache.ts';
+import { findShadowServer } from '../src/analysis/locate.ts';
+import type { ConnectionConfig, Dialect, ProjectConfig } from '../src/config/types.ts';
+import { createKnex } from '../src/db/connect.ts';
+import { loadMigrations } from '../src/migrations/discover.ts';
+import { Runner } from '../src/migrations/runner.ts';
+import { splitSql } from '../src/migrations/sql-split.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function arg(name: string, fallback?: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+const dialect = (arg('dialect', 'mysql') === 'postgres' ? 'postgres' : 'mysql') as Dialect;
+const count = Number(arg('count', '200'));
+const runs = Number(arg('runs', '3'));
+/** For profiling: --only analysis skips the knex/runner baselines and the CLI plan runs. */
+const only = arg('only');
+/** Shadow databases analysing side by side (AnalyseOptions.parallel); default: the engine's. */
+const parallel = arg('parallel') === undefined ? undefined : Number(arg('parallel'));
+
+// --- the generator ------------------------------------------------------------------------------
+
+/** A small deterministic PRNG, so every run benchmarks the same migrations. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+interface Gen {
+  name: string;
+  up: string;
+  down: string;
+  phase?: 'pre-deploy' | 'post-deploy';
+}
+
+interface TableState {
+  name: string;
+  cols: { name: string; type: string; nullable: boolean; indexed: boolean }[];
+  indexes: string[];
+  n: number;
+}
+
+export function generate(d: Dialect, n: number, seed = 42): Gen[] {
+  const r = rng(seed);
+  const my = d === 'mysql';
+  const q = (s: string): string => (my ? `\`${s}\`` : `"${s}"`);
+  const tables: TableState[] = [];
+  const out: Gen[] = [];
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const createTable = (): Gen => {
+    const t: TableState = { name: `t${String(tables.length + 1).padStart(3, '0')}`, cols: [], indexes: [], n: 0 };
+    tables.push(t);
+    t.cols.push({ name: 'name', type: 'varchar(100)', nullable: false, indexed: false }, { name: 'status', type: 'varchar(20)', nullable: false, indexed: false }, { name: 'amount', type: my ? 'int' : 'integer', nullable: true, indexed: false });
+    const body = my
+      ? `CREATE TABLE ${q(t.name)} (\n  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,\n  name VARCHAR(100) NOT NULL,\n  status VARCHAR(20) NOT NULL DEFAULT 'new',\n  amount INT NULL,\n  created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`
+      : `CREATE TABLE ${q(t.name)} (\n  id bigserial PRIMARY KEY,\n  name varchar(100) NOT NULL,\n  status varchar(20) NOT NULL DEFAULT 'new',\n  amount integer,\n  created_at timestamptz NOT NULL DEFAULT now()\n)`;
+    return { name: `create_${t.name}`, up: body, down: `DROP TABLE ${q(t.name)}` };
+  };
+  for (let i = 0; i < n; i++) {
+    if (i < Math.min(25, Math.ceil(n / 8)) || r() < 0.08) {
+      out.push(createTable());
+      continue;
+    }
+    const t = pick(tables);
+    const k = r();
+    const col = `c${++t.n}_${i}`;
+    if (k < 0.3) {
+      // nullable column at the end
+      const type = pick(my ? ['VARCHAR(255)', 'INT', 'DATETIME', 'TEXT', 'DECIMAL(12,2)'] : ['varchar(255)', 'integer', 'timestamptz', 'text', 'numeric(12,2)']);
+      t.cols.push({ name: col, type, nullable: true, indexed: false });
+      out.push({ name: `add_${t.name}_${col}`, up: `ALTER TABLE ${q(t.name)} ADD COLUMN ${q(col)} ${type} NULL`, down: `ALTER TABLE ${q(t.name)} DROP COLUMN ${q(col)}`, phase: 'pre-deploy' });
+    } else if (k < 0.45) {
+      // column with a constant default
+      t.cols.push({ name: col, type: 'int', nullable: false, indexed: false });
+      out.push({ name: `add_${t.name}_${col}_default`, up: `ALTER TABLE ${q(t.name)} ADD COLUMN ${q(col)} ${my ? 'INT' : 'integer'} NOT NULL DEFAULT 0`, down: `ALTER TABLE ${q(t.name)} DROP COLUMN ${q(col)}`, phase: 'pre-deploy' });
+    } else if (k < 0.65) {
+      // secondary index
+      const c = pick(t.cols.filter((x) => !x.indexed && !/text/i.test(x.type)));
+      if (!c) {
+        out.push(createTable());
+        continue;
+      }
+      c.indexed = true;
+      const idx = `${t.name}_${c.name}_idx`;
+      t.indexes.push(idx);
+      out.push(
+        my
+          ? { name: `index_${idx}`, up: `CREATE INDEX ${q(idx)} ON ${q(t.name)} (${q(c.name)})`, down: `DROP INDEX ${q(idx)} ON ${q(t.name)}`, phase: 'pre-deploy' }
+          : { name: `index_${idx}`, up: `CREATE INDEX CONCURRENTLY ${q(idx)} ON ${q(t.name)} (${q(c.name)})`, down: `DROP INDEX CONCURRENTLY ${q(idx)}`, phase: 'pre-deploy' },
+      );
+    } else if (k < 0.77) {
+      // type change: widen amount (int -> bigint) or name (varchar 100 -> 200)
+      const c = t.cols.find((x) => x.name === 'amount' && /^int/.test(x.type)) ?? t.cols.find((x) => x.name === 'name' && x.type === 'varchar(100)');
+      if (!c) {
+        out.push(createTable());
+        continue;
+      }
+      if (c.name === 'amount') {
+        c.type = 'bigint';
+        out.push(
+          my
+            ? { name: `widen_${t.name}_amount`, up: `ALTER TABLE ${q(t.name)} MODIFY ${q('amount')} BIGINT NULL`, down: `ALTER TABLE ${q(t.name)} MODIFY ${q('amount')} INT NULL` }
+            : { name: `widen_${t.name}_amount`, up: `ALTER TABLE ${q(t.name)} ALTER COLUMN amount TYPE bigint`, down: `ALTER TABLE ${q(t.name)} ALTER COLUMN amount TYPE integer` },
+        );
+      } else {
+        c.type = 'varchar(200)';
+        out.push(
+          my
+            ? { name: `widen_${t.name}_name`, up: `ALTER TABLE ${q(t.name)} MODIFY ${q('name')} VARCHAR(200) NOT NULL`, down: `ALTER TABLE ${q(t.name)} MODIFY ${q('name')} VARCHAR(100) NOT NULL` }
+            : { name: `widen_${t.name}_name`, up: `ALTER TABLE ${q(t.name)} ALTER COLUMN name TYPE varchar(200)`, down: `ALTER TABLE ${q(t.name)} ALTER COLUMN name TYPE varchar(100)` },
+        );
+      }
+    } else if (k < 0.84 && tables.length > 1) {
+      // foreign key to another table, on a new column
+      const ref = pick(tables.filter((x) => x !== t));
+      const fk = `${t.name}_${col}_fk`;
+      t.cols.push({ name: col, type: 'bigint', nullable: true, indexed: true });
+      out.push(
+        my
+          ? {
+              name: `fk_${fk}`,
+              up: `ALTER TABLE ${q(t.name)} ADD COLUMN ${q(col)} BIGINT UNSIGNED NULL, ADD CONSTRAINT ${q(fk)} FOREIGN KEY (${q(col)}) REFERENCES ${q(ref.name)} (id)`,
+              down: `ALTER TABLE ${q(t.name)} DROP FOREIGN KEY ${q(fk)}, DROP INDEX ${q(fk)}, DROP COLUMN ${q(col)}`,
+            }
+          : {
+              name: `fk_${fk}`,
+              up: `ALTER TABLE ${q(t.name)} ADD COLUMN ${q(col)} bigint;\nALTER TABLE ${q(t.name)} ADD CONSTRAINT ${q(fk)} FOREIGN KEY (${q(col)}) REFERENCES ${q(ref.name)} (id) NOT VALID;\nALTER TABLE ${q(t.name)} VALIDATE CONSTRAINT ${q(fk)}`,
+              down: `ALTER TABLE ${q(t.name)} DROP COLUMN ${q(col)}`,
+            },
+      );
+    } else if (k < 0.92 && t.indexes.length) {
+      // drop an index (post-deploy: the code no longer needs it)
+      const idx = t.indexes.pop()!;
+      const c = t.cols.find((x) => idx === `${t.name}_${x.name}_idx`);
+      if (c) c.indexed = false;
+      out.push(
+        my
+          ? { name: `drop_${idx}`, up: `DROP INDEX ${q(idx)} ON ${q(t.name)}`, down: `CREATE INDEX ${q(idx)} ON ${q(t.name)} (${q(c?.name ?? 'name')})`, phase: 'post-deploy' }
+          : { name: `drop_${idx}`, up: `DROP INDEX CONCURRENTLY ${q(idx)}`, down: `CREATE INDEX CONCURRENTLY ${q(idx)} ON ${q(t.name)} (${q(c?.name ?? 'name')})`, phase: 'post-deploy' },
+      );
+    } else {
+      // drop the last added nullable column (post-deploy contract step)
+      const last = t.cols[t.cols.length - 1]!;
+      if (!last.nullable || last.indexed || ['name', 'status', 'amount'].includes(last.name)) {
+        t.cols.push({ name: col, type: 'varchar(50)', nullable: true, indexed: false });
+        out.push({ name: `add_${t.name}_${col}`, up: `ALTER TABLE ${q(t.name)} ADD COLUMN ${q(col)} ${my ? 'VARCHAR(50)' : 'varchar(50)'} NULL`, down: `ALTER TABLE ${q(t.name)} DROP COLUMN ${q(col)}`, phase: 'pre-deploy' });
+        continue;
+      }
+      t.cols.pop();
+      out.push({ name: `drop_${t.name}_${last.name}`, up: `ALTER TABLE ${q(t.name)} DROP COLUMN ${q(last.name)}`, down: `ALTER TABLE ${q(t.name)} ADD COLUMN ${q(last.name)} ${last.type.toUpperCase()} NULL`, phase: 'post-deploy' });
+    }
+  }
+  return out;
+}
+
+function writeMigrations(dir: string, gens: Gen[], from = 0): void {
+  mkdirSync(dir, { recursive: true });
+  gens.forEach((g, i) => {
+    const id = `${String(from + i + 1).padStart(4, '0')}_${g.name}`;
+    writeFileSync(join(dir, `${id}.up.sql`), `${g.phase ? `-- migrate:phase ${g.phase}\n` : ''}${g.up};\n`);
+    writeFileSync(join(dir, `${id}.down.sql`), `${g.down};\n`);
+  });
+}
+
+// --- helpers ------------------------------------------------------------------------------------
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function withDatabase<T>(server: ConnectionConfig, fn: (conn: ConnectionConfig) => Promise<T>): Promise<T> {
+  const name = `bench_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
+  const admin = createKnex(dialect, server, { pool: { min: 0, max: 1 } });
+  await admin.raw(dialect === 'mysql' ? `CREATE DATABASE \`${name}\`` : `CREATE DATABASE "${name}"`);
+  try {
+    return await fn({ ...server, database: name });
+  } finally {
+    await admin.raw(dialect === 'mysql' ? `DROP DATABASE IF EXISTS \`${name}\`` : `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.destroy();
+  }
+}
+
+/** knex.migrate.latest() over the same SQL files: the plain-knex baseline. */
+async function timeKnex(server: ConnectionConfig, dir: string): Promise<number> {
+  return withDatabase(server, async (conn) => {
+    const db = createKnex(dialect, conn, { pool: { min: 1, max: 1 } });
+    try {
+      await db.raw('select 1');
+      const ids = readdirSync(dir).filter((f) => f.endsWith('.up.sql')).map((f) => f.slice(0, -7)).sort();
+      const source: Knex.MigrationSource<string> = {
+        getMigrations: async () => ids,
+        getMigrationName: (id) => id,
+        getMigration: async (id) => {
+          const up = splitSql(readFileSync(join(dir, `${id}.up.sql`), 'utf8'), dialect);
+          const down = splitSql(readFileSync(join(dir, `${id}.down.sql`), 'utf8'), dialect);
+          const tx = !up.some((s) => s.noTransaction);
+          return {
+            up: async (k: Knex) => {
+              for (const s of up) await k.raw(s.sql);
+            },
+            down: async (k: Knex) => {
+              for (const s of down) await k.raw(s.sql);
+            },
+            config: { transaction: tx },
+          };
+        },
+      };
+      const t = performance.now();
+      await db.migrate.latest({ migrationSource: source });
+      return performance.now() - t;
+    } finally {
+      await db.destroy();
+    }
+  });
+}
+
+async function timeRunner(server: ConnectionConfig, dir: string): Promise<number> {
+  return withDatabase(server, async (conn) => {
+    const db = createKnex(dialect, conn, { pool: { min: 0, max: 2 } });
+    const config: ProjectConfig = { dialect, connection: conn, migrationsDir: dir, ledgerTable: 'migrate_ledger', clusters: [], source: 'bench' };
+    try {
+      await db.raw('select 1');
+      const t = performance.now();
+      await new Runner({ config, db, logger: { info() {}, warn() {}, error() {}, out() {} } }).up();
+      return performance.now() - t;
+    } finally {
+      await db.destroy();
+    }
+  });
+}
+
+function newStats(): AnalyseStats {
+  return { shadowMs: 0, applyMs: 0, snapshotMs: 0, reversalMs: 0, cachedMigrations: 0, analysedMigrations: 0 };
+}
+
+async function timeAnalysis(server: ConnectionConfig, dir: string, cacheDir?: string): Promise<{ ms: number; stats: AnalyseStats }> {
+  const t = performance.now();
+  const migrations = await loadMigrations(dir, dialect);
+  const stats = newStats();
+  const opts: Parameters<typeof analyse>[1] = { dialect, shadow: server, stats };
+  if (parallel !== undefined) opts.parallel = parallel;
+  if (cacheDir) opts.cache = new FileCache(cacheDir);
+  await analyse(migrations, opts);
+  return { ms: performance.now() - t, stats };
+}
+
+function cli(args: string[], cwd: string): Promise<{ ms: number; code: number; out: string }> {
+  return new Promise((resolve) => {
+    const t = performance.now();
+    execFile(process.execPath, [join(root, 'bin', 'migrate'), ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 64 << 20 }, (e, stdout, stderr) => {
+      resolve({ ms: performance.now() - t, code: e ? Number(e.code) : 0, out: stdout + stderr });
+    });
+  });
+}
+
+function serverUrl(s: ConnectionConfig, db = ''): string {
+  return `${dialect}://${encodeURIComponent(s.user)}${s.password ? `:${encodeURIComponent(s.password)}` : ''}@${s.host}:${s.port}/${db}`;
+}
+
+const fmt = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
+// --- main ---------------------------------------------------------------------------------------
+
+const shadow = await findShadowServer(dialect, { url: arg('shadow') });
+const server = shadow.server;
+const work = mkdtempSync(join(tmpdir(), 'migrate-bench-plan-'));
+const dir = join(work, 'migrations');
+const gens = generate(dialect, count + 1);
+writeMigrations(dir, gens.slice(0, count));
+const kinds = new Map<string, number>();
+for (const g of gens.slice(0, count)) kinds.set(g.name.split('_')[0]!, (kinds.get(g.name.split('_')[0]!) ?? 0) + 1);
+
+console.log(`bench:plan  dialect=${dialect}  migrations=${count}  runs=${runs}  shadow=${server.user}@${server.host}:${server.port} (${shadow.source})`);
+console.log(`mix: ${[...kinds].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+
+try {
+  const knexMs: number[] = [];
+  const runnerMs: number[] = [];
+  const analysisMs: number[] = [];
+  let lastStats = newStats();
+  for (let i = 0; i < (only === 'replan' ? 0 : runs); i++) {
+    if (only !== 'analysis') {
+      knexMs.push(await timeKnex(server, dir));
+      runnerMs.push(await timeRunner(server, dir));
+    }
+    const a = await timeAnalysis(server, dir);
+    analysisMs.push(a.ms);
+    lastStats = a.stats;
+    if (process.env['BENCH_VERBOSE']) console.log(`  run ${i + 1}: knex ${knexMs.length ? fmt(knexMs.at(-1)!) : '-'}, analysis ${fmt(a.ms)}, segments ${JSON.stringify(a.stats.segments ?? [])}`);
+  }
+  const k = knexMs.length ? median(knexMs) : NaN;
+  const a = median(analysisMs);
+  console.log('');
+  console.log(`apply with plain knex (migrate.latest):        ${fmt(k)}   runs: ${knexMs.map(fmt).join(', ')}`);
+  if (runnerMs.length) console.log(`apply with our runner (migrate up):            ${fmt(median(runnerMs))}   runs: ${runnerMs.map(fmt).join(', ')}`);
+  console.log(`analysis (check: up, snapshots, probes, downs): ${fmt(a)}   runs: ${analysisMs.map(fmt).join(', ')}`);
+  console.log(`   last run: shadow ${fmt(lastStats.shadowMs)}, apply+probe ${fmt(lastStats.applyMs)}, snapshots ${fmt(lastStats.snapshotMs)}, down sweep ${fmt(lastStats.reversalMs)}`);
+  console.log(`ratio analysis / knex: ${(a / k).toFixed(2)}x of the medians   (target <= 1.5x)`);
+  if (knexMs.length) {
+    // On a shared machine the load drifts during a run: the fastest run of each and the ratio of
+    // adjacent runs are the figures least disturbed by it.
+    const pairs = analysisMs.map((x, i) => x / knexMs[i]!);
+    console.log(`   fastest: knex ${fmt(Math.min(...knexMs))}, analysis ${fmt(Math.min(...analysisMs))}, ratio ${(Math.min(...analysisMs) / Math.min(...knexMs)).toFixed(2)}x; median of per-run ratios ${median(pairs).toFixed(2)}x`);
+  }
+
+  // migrate plan, end to end through the CLI, all migrations pending on an empty target.
+  if (only === 'replan') {
+    const inCache = join(work, 'cache-inprocess');
+    await timeAnalysis(server, dir, inCache);
+    writeMigrations(dir, gens.slice(count, count + 1), count);
+    for (let i = 0; i < runs; i++) {
+      const incr = await timeAnalysis(server, dir, inCache);
+      const st = incr.stats;
+      console.log(`re-plan in process: ${fmt(incr.ms)}  shadow create+drop ${fmt(st.shadowMs)}, restore+apply ${fmt(st.applyMs)}, snapshots+dump ${fmt(st.snapshotMs)}, down ${fmt(st.reversalMs)} (${st.cachedMigrations} cached)`);
+      // Same content again: drop the entries of the new migration so it is analysed again.
+      rmSync(inCache, { recursive: true, force: true });
+      writeMigrations(dir, [], count);
+      rmSync(join(dir, readdirSync(dir).filter((f) => f.startsWith(String(count + 1).padStart(4, '0')))[0]!));
+      rmSync(join(dir, readdirSync(dir).filter((f) => f.startsWith(String(count + 1).padStart(4, '0')))[0]!));
+      await timeAnalysis(server, dir, inCache);
+      writeMigrations(dir, gens.slice(count, count + 1), count);
+    }
+  }
+  if (only !== 'analysis' && only !== 'replan') await withDatabase(server, async (conn) => {
+    const project = join(work, 'project');
+    mkdirSync(project, { recursive: true });
+    writeFileSync(join(project, 'migrate.config.json'), JSON.stringify({ url: serverUrl(conn, conn.database), migrations: { directory: dir } }));
+    const cacheDir = join(work, 'cache');
+    const planArgs = ['plan', '--format', 'json', '--shadow', serverUrl(server), '--cache-dir', cacheDir];
+    const cold = await cli(planArgs, project);
+    if (cold.code !== 0 && cold.code !== 1) throw new Error(`migrate plan failed (${cold.code}): ${cold.out.slice(0, 2000)}`);
+    const warm = await cli(planArgs, project);
+    const nothing = await cli(['--help'], project);
+    writeMigrations(dir, gens.slice(count, count + 1), count);
+    const replan = await cli(planArgs, project);
+    const pending = (JSON.parse(replan.out.slice(0, replan.out.lastIndexOf('}') + 1)) as { migrations: unknown[] }).migrations.length;
+    console.log('');
+    console.log(`migrate plan (CLI, cold cache, ${count} pending):  ${fmt(cold.ms)}   (target < 10 s)`);
+    console.log(`migrate plan again (all cached):               ${fmt(warm.ms)}`);
+    console.log(`migrate plan after adding 1 migration:         ${fmt(replan.ms)}   (+${fmt(replan.ms - warm.ms)} over the cached plan; target < +1 s; ${pending} pending)`);
+    console.log(`   CLI start-up alone (migrate --help):        ${fmt(nothing.ms)}`);
+    // The same re-plan in process, without the CLI start-up.
+    rmSync(join(dir, readdirSync(dir).filter((f) => f.startsWith(String(count + 1).padStart(4, '0')))[0]!));
+    rmSync(join(dir, readdirSync(dir).filter((f) => f.startsWith(String(count + 1).padStart(4, '0')))[0]!));
+    const inCache = join(work, 'cache-inprocess');
+    await timeAnalysis(server, dir, inCache);
+    writeMigrations(dir, gens.slice(count, count + 1), count);
+    const incr = await timeAnalysis(server, dir, inCache);
+    console.log(`re-plan analysis in process after adding 1:    ${fmt(incr.ms)}   (${incr.stats.cachedMigrations} cached, ${incr.stats.analysedMigrations} analysed)`);
+    const st = incr.stats;
+    console.log(`   shadow create+drop ${fmt(st.shadowMs)}, restore+apply ${fmt(st.applyMs)}, snapshots+dump ${fmt(st.snapshotMs)}, down ${fmt(st.reversalMs)}`);
+  });
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

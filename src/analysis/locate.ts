@@ -1,0 +1,129 @@
+import type { ConnectionConfig, Dialect } from '../config/types.ts';
+import { createKnex, mapConnectionError } from '../db/connect.ts';
+import { connectionError, MigrateError, usageError } from '../errors.ts';
+import { registerSecret } from '../log/redact.ts';
+
+/**
+ * Finds the server the shadow databases are created on, without any configuration:
+ *   1. --shadow URL
+ *   2. MIGRATE_SHADOW_URL
+ *   3. a running `migrate sandbox` (./.sandbox or MIGRATE_SANDBOX_DIR) of the right flavor
+ *   4. the machine's own server: 127.0.0.1:3306 as root without password (MySQL/MariaDB),
+ *      127.0.0.1:5432 as postgres (PostgreSQL)
+ * A URL that is given must work (its error is reported as is); the automatic candidates are
+ * tried in turn and the error lists what was tried.
+ */
+export interface ShadowServer {
+  server: ConnectionConfig;
+  /** Where it came from, for messages: "--shadow", "MIGRATE_SHADOW_URL", "sandbox ...", "local server". */
+  source: string;
+}
+
+const SCHEMES: Record<string, Dialect> = { mysql: 'mysql', mariadb: 'mysql', postgres: 'postgres', postgresql: 'postgres' };
+
+export function parseShadowUrl(url: string, dialect: Dialect, label: string): ConnectionConfig {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw usageError(`${label} is not a valid server URL.`, `Write it as ${dialect === 'mysql' ? 'mysql://root@127.0.0.1:3306' : 'postgres://postgres@127.0.0.1:5432'} (user:password@host:port; no database needed).`);
+  }
+  const scheme = u.protocol.replace(/:$/, '');
+  const d = SCHEMES[scheme];
+  if (!d) throw usageError(`${label} uses the scheme "${scheme}", which is not supported.`, 'Use mysql://, mariadb://, postgres:// or postgresql://.');
+  if (d !== dialect) throw usageError(`${label} is a ${d === 'mysql' ? 'MySQL/MariaDB' : 'PostgreSQL'} server, but --dialect is ${dialect}.`, `Pass a ${dialect === 'mysql' ? 'mysql://' : 'postgres://'} URL, or --dialect ${d}.`);
+  const password = u.password ? decodeURIComponent(u.password) : undefined;
+  registerSecret(password);
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  return {
+    host: u.hostname || '127.0.0.1',
+    port: u.port ? Number(u.port) : dialect === 'mysql' ? 3306 : 5432,
+    user: u.username ? decodeURIComponent(u.username) : dialect === 'mysql' ? 'root' : 'postgres',
+    password,
+    // MySQL shadows connect without a database; PostgreSQL needs one to connect to (the admin db).
+    database: dialect === 'postgres' ? database || 'postgres' : '',
+  };
+}
+
+export async function checkServer(dialect: Dialect, server: ConnectionConfig): Promise<void> {
+  const db = createKnex(dialect, server, { pool: { min: 0, max: 1 } });
+  try {
+    await db.raw('select 1');
+  } catch (e) {
+    throw mapConnectionError(e, dialect, server);
+  } finally {
+    await db.destroy();
+  }
+}
+
+function localDefault(dialect: Dialect): ConnectionConfig {
+  return dialect === 'mysql'
+    ? { host: '127.0.0.1', port: 3306, user: 'root', database: '' }
+    : { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
+}
+
+/** The primary (or active) node of a running sandbox of the right flavor, if any. */
+async function sandboxCandidate(dialect: Dialect, env: NodeJS.ProcessEnv, cwd: string): Promise<{ server: ConnectionConfig; source: string } | { none: string }> {
+  try {
+    const options = (await import('../sandbox/options.ts')) as { resolveSandboxDir(dir: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string };
+    const state = (await import('../sandbox/state.ts')) as { readState(dir: string): { status: string; nodes: { role: string; flavor: string; host: string; port: number; user: string; passwordFile: string }[] } | undefined };
+    const secrets = (await import('../sandbox/secrets.ts')) as { readSecret(file: string): string };
+    const dir = options.resolveSandboxDir(undefined, env, cwd);
+    const s = state.readState(dir);
+    if (!s) return { none: `no sandbox in ${dir}` };
+    if (s.status !== 'ready') return { none: `the sandbox in ${dir} is ${s.status}` };
+    const wanted = dialect === 'mysql' ? ['mariadb', 'mysql'] : ['postgres'];
+    const node = s.nodes.find((n) => wanted.includes(n.flavor) && (n.role === 'primary' || n.role === 'active'));
+    if (!node) return { none: `the sandbox in ${dir} has no ${dialect} primary` };
+    const server: ConnectionConfig = { host: node.host, port: node.port, user: node.user, password: secrets.readSecret(node.passwordFile), database: dialect === 'postgres' ? 'postgres' : '' };
+    return { server, source: `sandbox ${dir} (${node.host}:${node.port})` };
+  } catch (e) {
+    return { none: `sandbox unreadable (${e instanceof Error ? e.message.split('\n')[0] : String(e)})` };
+  }
+}
+
+export async function findShadowServer(dialect: Dialect, opts: { url?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<ShadowServer> {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const explicit: [string | undefined, string][] = [
+    [opts.url, '--shadow'],
+    [env['MIGRATE_SHADOW_URL'], 'MIGRATE_SHADOW_URL'],
+  ];
+  for (const [url, label] of explicit) {
+    if (!url) continue;
+    const server = parseShadowUrl(url, dialect, label);
+    try {
+      await checkServer(dialect, server);
+    } catch (e) {
+      const err = e instanceof MigrateError ? e : mapConnectionError(e, dialect, server);
+      throw connectionError(
+        `The shadow server from ${label} cannot be used: ${err.problem}`,
+        `Check that the server at ${server.host}:${server.port} is running and that the URL (user, password, port) is right, or pass another server with --shadow URL (\`migrate sandbox up\` starts one).`,
+        e,
+      );
+    }
+    return { server, source: label };
+  }
+  const tried: string[] = [];
+  const sb = await sandboxCandidate(dialect, env, cwd);
+  if ('server' in sb) {
+    try {
+      await checkServer(dialect, sb.server);
+      return sb;
+    } catch (e) {
+      tried.push(`${sb.source}: ${e instanceof MigrateError ? e.problem : String(e)}`);
+    }
+  } else tried.push(sb.none);
+  const local = localDefault(dialect);
+  try {
+    await checkServer(dialect, local);
+    return { server: local, source: `local server ${local.host}:${local.port}` };
+  } catch (e) {
+    tried.push(`${local.user}@${local.host}:${local.port}: ${e instanceof MigrateError ? e.problem : String(e)}`);
+  }
+  const example = dialect === 'mysql' ? 'mysql://root@127.0.0.1:3306' : 'postgres://postgres@127.0.0.1:5432';
+  throw connectionError(
+    `No ${dialect === 'mysql' ? 'MySQL/MariaDB' : 'PostgreSQL'} server for the shadow database was found. Tried: MIGRATE_SHADOW_URL (not set); ${tried.join('; ')}.`,
+    `Pass --shadow ${example} (any server where this user may CREATE DATABASE), set MIGRATE_SHADOW_URL, start a local ${dialect === 'mysql' ? 'MariaDB/MySQL' : 'PostgreSQL'} server, or run \`migrate sandbox up\`.`,
+  );
+}

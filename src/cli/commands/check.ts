@@ -1,0 +1,321 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { analyse, type AnalyseStats } from '../../analysis/analyse.ts';
+import { FileCache, type AnalysisCache } from '../../analysis/cache.ts';
+import { evaluateGate } from '../../analysis/gate.ts';
+import { findShadowServer } from '../../analysis/locate.ts';
+import { CATALOG } from '../../analysis/rules/catalog.ts';
+import { disposeAllShadows } from '../../analysis/shadow.ts';
+import type { AnalyseOptions, MigrationVerdict } from '../../analysis/types.ts';
+import { parseWorkload, type Workload } from '../../analysis/workload/parse.ts';
+import { loadConfig } from '../../config/load.ts';
+import type { ConnectionConfig, Dialect, ProjectConfig } from '../../config/types.ts';
+import { createKnex, verifyConnection } from '../../db/connect.ts';
+import { MigrateError, usageError } from '../../errors.ts';
+import { consoleLogger } from '../../log/logger.ts';
+import { discoverMigrations } from '../../migrations/discover.ts';
+import { Runner } from '../../migrations/runner.ts';
+import type { MigrationIssue, MigrationSource } from '../../migrations/types.ts';
+import { buildPlan, parseFormat, render, touchedTables, useColour, type Format, type MigrationFiles, type Report, type TableSize } from '../../report/index.ts';
+
+/**
+ * `migrate check [DIR]` and `migrate plan`: analyse migrations on a shadow database and gate them.
+ * Exit codes: 0 the gate passes, 1 it fails, 2 usage / config / connection errors (including a
+ * migration that does not apply, a missing down, or no reachable shadow server). The shadow
+ * database is dropped in every case, also on Ctrl-C.
+ */
+interface CommonOpts {
+  dialect?: string;
+  shadow?: string;
+  queries?: string;
+  newQueries?: string;
+  format?: string;
+  ack: string[];
+  cache: boolean;
+  cacheDir?: string;
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+function addCommonOptions(cmd: Command): Command {
+  return cmd
+    .option('--shadow <url>', 'server for the throwaway shadow database, e.g. mysql://root@127.0.0.1:3306 (default: MIGRATE_SHADOW_URL, a running sandbox, else the local server)')
+    .option('--queries <file>', 'statements the deployed (old) code runs: one per line, or a JSON export of performance_schema digests / pg_stat_statements')
+    .option('--new-queries <file>', 'statements the new code runs (checked against the schema after each down)')
+    .option('--format <format>', 'text, json, markdown or github', 'text')
+    .option('--ack <RULE:MIGRATION_ID:reason>', 'acknowledge a finding (repeatable), e.g. --ack "BC102:0007_drop_age:column unused since v41"', collect, [])
+    .option('--no-cache', 'analyse every migration again instead of reusing cached results')
+    .option('--cache-dir <dir>', 'where analysis results are cached (default: node_modules/.cache/migrate-check, else the temp dir)');
+}
+
+function parseDialect(v: string | undefined, shadowUrl: string | undefined): Dialect {
+  if (v === 'mysql' || v === 'mariadb') return 'mysql';
+  if (v === 'postgres' || v === 'postgresql') return 'postgres';
+  if (v !== undefined) throw usageError(`--dialect ${JSON.stringify(v)} is not supported.`, 'Use --dialect mysql (also for MariaDB) or --dialect postgres.');
+  const scheme = shadowUrl ? /^(\w+):/.exec(shadowUrl)?.[1] : undefined;
+  if (scheme === 'mysql' || scheme === 'mariadb') return 'mysql';
+  if (scheme === 'postgres' || scheme === 'postgresql') return 'postgres';
+  throw usageError('--dialect is missing.', 'Pass --dialect mysql (also for MariaDB) or --dialect postgres.');
+}
+
+export interface CliAck {
+  rule: string;
+  migration: string;
+  reason: string;
+}
+
+/** "BC102:0007_drop_age:reason with: colons" -> { rule, migration, reason }. */
+export function parseAck(v: string, ids: Set<string>): CliAck {
+  const m = /^([^:]+):([^:]+):(.*)$/s.exec(v);
+  const example = 'Write --ack RULE:MIGRATION_ID:reason, e.g. --ack "BC102:0007_drop_age:the column is unused since release 41".';
+  if (!m) throw usageError(`--ack "${v}" is not RULE:MIGRATION_ID:reason.`, example);
+  const rule = m[1]!.trim().toUpperCase();
+  const migration = m[2]!.trim();
+  const reason = m[3]!.trim();
+  if (!reason) throw usageError(`--ack "${v}" gives no reason.`, `${example} The reason is shown in every report.`);
+  const known = rule.endsWith('*') ? [...CATALOG.keys()].some((c) => c.startsWith(rule.slice(0, -1))) : CATALOG.has(rule);
+  if (!known) throw usageError(`--ack "${v}": ${rule} is not a rule code.`, 'Use a code from the report (e.g. BC102); docs/rules.md lists them all.');
+  if (!ids.has(migration)) {
+    const near = [...ids].filter((id) => id.includes(migration) || migration.includes(id.split('_')[0] ?? id)).slice(0, 3);
+    throw usageError(`--ack "${v}": no migration has the id "${migration}".`, `Use the file name without extension${near.length ? `, e.g. ${near.join(', ')}` : ''}.`);
+  }
+  return { rule, migration, reason };
+}
+
+function readWorkload(file: string | undefined, dialect: Dialect, flag: string): Workload | undefined {
+  if (file === undefined) return undefined;
+  const path = resolve(file);
+  if (!existsSync(path) || !statSync(path).isFile()) throw usageError(`${flag} ${file}: the file does not exist.`, `Pass the path of a file with one statement per line, or a JSON export of ${dialect === 'mysql' ? 'performance_schema.events_statements_summary_by_digest' : 'pg_stat_statements'}.`);
+  const w = parseWorkload(readFileSync(path, 'utf8'), path, dialect);
+  if (!w.queries.length) {
+    throw usageError(`${flag} ${file} holds no SELECT, INSERT, UPDATE or DELETE statement${w.skipped.length ? ` (${w.skipped.length} skipped: ${w.skipped[0]!.reason})` : ''}.`, 'Give one statement per line, or a JSON array of objects with DIGEST_TEXT (MySQL) or query (pg_stat_statements).');
+  }
+  return w;
+}
+
+/** Problems that make the analysis meaningless are usage errors (exit 2), listed together. */
+function issuesError(issues: MigrationIssue[]): MigrateError | undefined {
+  if (!issues.length) return undefined;
+  const first = issues[0]!;
+  const rest = issues.slice(1).map((i) => `\n  - ${i.problem}`).join('');
+  return usageError(`${first.problem}${rest ? `\nAlso:${rest}` : ''}`, `${first.fix}${rest ? ' Then fix the others the same way.' : ''}`);
+}
+
+function defaultCacheDir(): string {
+  const nm = resolve('node_modules');
+  if (existsSync(nm)) return join(nm, '.cache', 'migrate-check');
+  return join(tmpdir(), `migrate-check-cache-${process.getuid?.() ?? 'user'}`);
+}
+
+function cacheFor(opts: CommonOpts): AnalysisCache | undefined {
+  if (!opts.cache) return undefined;
+  return new FileCache(opts.cacheDir ? resolve(opts.cacheDir) : defaultCacheDir());
+}
+
+function serverLabel(s: ConnectionConfig): string {
+  return `${s.user}@${s.host}:${s.port}`;
+}
+
+/** Drops the shadow databases if the command is interrupted, then exits like the signal would. */
+async function withCleanup<T>(fn: () => Promise<T>): Promise<T> {
+  const handler = (signal: NodeJS.Signals): void => {
+    void disposeAllShadows().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+  try {
+    return await fn();
+  } finally {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  }
+}
+
+function filesOf(ms: MigrationSource[]): Map<string, MigrationFiles> {
+  return new Map(ms.map((m) => [m.id, { id: m.id, format: m.format, upPath: m.upPath, downPath: m.downPath, upStatements: m.upStatements, downStatements: m.downStatements }]));
+}
+
+interface Prepared {
+  format: Format;
+  dialect: Dialect;
+  old?: Workload;
+  fresh?: Workload;
+}
+
+function prepareCommon(opts: CommonOpts, dialect: Dialect): Prepared {
+  const format = parseFormat(opts.format);
+  const p: Prepared = { format, dialect };
+  const old = readWorkload(opts.queries, dialect, '--queries');
+  const fresh = readWorkload(opts.newQueries, dialect, '--new-queries');
+  if (old) p.old = old;
+  if (fresh) p.fresh = fresh;
+  return p;
+}
+
+async function runAnalysis(migrations: MigrationSource[], p: Prepared, opts: CommonOpts, extra: Partial<AnalyseOptions> = {}): Promise<{ verdicts: MigrationVerdict[]; shadow: string; stats: AnalyseStats; ms: number }> {
+  const ids = new Set(migrations.slice(extra.baseline ?? 0).map((m) => m.id));
+  const acks = opts.ack.map((a) => parseAck(a, ids));
+  const shadow = await findShadowServer(p.dialect, { url: opts.shadow });
+  const stats: AnalyseStats = { shadowMs: 0, applyMs: 0, snapshotMs: 0, reversalMs: 0, cachedMigrations: 0, analysedMigrations: 0 };
+  const t = performance.now();
+  const cache = cacheFor(opts);
+  const o: AnalyseOptions & { stats: AnalyseStats } = { dialect: p.dialect, shadow: shadow.server, acknowledgements: acks, stats, ...extra };
+  if (cache) o.cache = cache;
+  if (p.old || p.fresh) o.workload = { old: p.old?.queries ?? [], new: p.fresh?.queries ?? [] };
+  const verdicts = await withCleanup(() => analyse(migrations, o));
+  return { verdicts, shadow: `${serverLabel(shadow.server)} (${shadow.source})`, stats, ms: performance.now() - t };
+}
+
+function output(report: Report, format: Format): void {
+  consoleLogger.out(render(report, format, { colour: useColour(process.stdout) }));
+  process.exitCode = report.gate.pass ? 0 : 1;
+}
+
+function skippedOf(p: Prepared): Report['skipped'] {
+  return [...(p.old?.skipped ?? []), ...(p.fresh?.skipped ?? [])];
+}
+
+function runNote(r: { stats: AnalyseStats; ms: number }, applied = 0): string {
+  const s = r.stats;
+  return `analysed ${s.analysedMigrations} migration${s.analysedMigrations === 1 ? '' : 's'}${s.cachedMigrations ? `, ${s.cachedMigrations} from cache` : ''}${applied ? `, ${applied} applied replayed to seed the shadow` : ''} in ${(r.ms / 1000).toFixed(1)} s`;
+}
+
+export async function checkCommand(dir: string | undefined, opts: CommonOpts): Promise<void> {
+  const dialect = parseDialect(opts.dialect, opts.shadow ?? process.env['MIGRATE_SHADOW_URL']);
+  const p = prepareCommon(opts, dialect);
+  const path = resolve(dir ?? 'migrations');
+  if (!existsSync(path) || !statSync(path).isDirectory()) {
+    throw usageError(`The migrations directory ${dir ?? 'migrations'} does not exist${dir ? '' : ' (no DIR given, so ./migrations was used)'}.`, 'Pass the directory holding the migrations: migrate check path/to/migrations --dialect mysql.');
+  }
+  const discovery = await discoverMigrations(path, dialect);
+  // Everything that stops a migration from being analysed, and a missing down, is bad input.
+  const err = issuesError(discovery.issues);
+  if (err) throw err;
+  if (!discovery.migrations.length) throw usageError(`${path} holds no migrations (NNNN_name.ts, or NNNN_name.up.sql with .down.sql).`, 'Pass the directory holding the migrations, or create one with "migrate make <name> --dir DIR".');
+  const r = await runAnalysis(discovery.migrations, p, opts);
+  const report: Report = {
+    command: 'check',
+    dialect,
+    verdicts: r.verdicts,
+    gate: evaluateGate(r.verdicts),
+    files: filesOf(discovery.migrations),
+    baseDir: process.env['GITHUB_WORKSPACE'] ?? process.cwd(),
+    shadow: r.shadow,
+    notes: [runNote(r)],
+    skipped: skippedOf(p),
+  };
+  output(report, p.format);
+}
+
+async function tableSizes(config: ProjectConfig, verdicts: MigrationVerdict[], db: ReturnType<typeof createKnex>): Promise<Record<string, TableSize[]>> {
+  const byMigration: Record<string, string[]> = {};
+  const all = new Set<string>();
+  for (const v of verdicts) {
+    byMigration[v.id] = touchedTables(v);
+    for (const t of byMigration[v.id]!) all.add(t);
+  }
+  const found = new Map<string, { rows: number | null; bytes: number | null }>();
+  if (all.size) {
+    const names = [...all];
+    if (config.dialect === 'mysql') {
+      const [rows] = (await db.raw(
+        `SELECT TABLE_NAME AS t, TABLE_ROWS AS r, DATA_LENGTH + INDEX_LENGTH AS b FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (${names.map(() => '?').join(', ')})`,
+        names,
+      )) as [{ t: string; r: number | string | null; b: number | string | null }[]];
+      for (const x of rows) found.set(x.t, { rows: x.r === null ? null : Number(x.r), bytes: x.b === null ? null : Number(x.b) });
+    } else {
+      const res = (await db.raw(
+        `SELECT c.relname AS t, c.reltuples::bigint AS r, pg_total_relation_size(c.oid) AS b FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname = ANY(?)`,
+        [names],
+      )) as { rows: { t: string; r: string | number; b: string | number }[] };
+      // reltuples is -1 until the table was first analysed: unknown, not empty.
+      for (const x of res.rows) found.set(x.t, { rows: Number(x.r) < 0 ? null : Number(x.r), bytes: Number(x.b) });
+    }
+  }
+  const out: Record<string, TableSize[]> = {};
+  for (const [id, tables] of Object.entries(byMigration)) {
+    out[id] = tables.map((t) => ({ table: t, rows: found.get(t)?.rows ?? null, bytes: found.get(t)?.bytes ?? null }));
+  }
+  return out;
+}
+
+export async function planCommand(opts: CommonOpts, configPath: string | undefined): Promise<void> {
+  const config = await loadConfig({ configPath });
+  if (opts.dialect !== undefined && parseDialect(opts.dialect, undefined) !== config.dialect) {
+    throw usageError(`--dialect ${opts.dialect} does not match the config (${config.dialect}).`, 'Drop --dialect: plan takes the dialect from the config.');
+  }
+  const p = prepareCommon(opts, config.dialect);
+  const db = createKnex(config.dialect, config.connection, { pool: { min: 0, max: 1 } });
+  try {
+    await verifyConnection(db, config.dialect, config.connection);
+    const status = await new Runner({ config, db }).status();
+    const warnings: string[] = [];
+    const err = issuesError(status.discovery.issues.filter((i) => i.blocks === 'all' || status.migrations.some((s) => s.id === i.id && s.state === 'pending')));
+    if (err) throw err;
+    const history: MigrationSource[] = [];
+    const pending: MigrationSource[] = [];
+    for (const s of status.migrations) {
+      if (s.state === 'missing-file') warnings.push(`${s.id} is applied on the target but its file is gone: the shadow cannot replay it, so its schema changes are missing from the analysis.`);
+      else if (s.state === 'drift') warnings.push(`${s.id} changed after it was applied: the shadow replays the current file, which may differ from what the target ran.`);
+      if (!s.source) continue;
+      if (s.state === 'pending') pending.push(s.source);
+      else history.push(s.source);
+    }
+    const target = `${config.connection.user}@${config.connection.host}:${config.connection.port}/${config.connection.database}`;
+    let verdicts: MigrationVerdict[] = [];
+    let note: string;
+    let shadowLabel: string | undefined;
+    if (pending.length) {
+      const r = await runAnalysis([...history, ...pending], p, opts, { baseline: history.length });
+      verdicts = r.verdicts;
+      note = runNote(r, history.length);
+      shadowLabel = r.shadow;
+    } else {
+      note = 'nothing pending';
+    }
+    const sizes = await tableSizes(config, verdicts, db);
+    const cluster = config.clusters.find((c) => (config.dialect === 'postgres' ? c.flavor === 'postgres' : c.flavor !== 'postgres'));
+    const plan = buildPlan({ dialect: config.dialect, target, applied: history.length, verdicts, sizes, nodes: cluster?.nodes.length ?? 2, warnings });
+    const report: Report = {
+      command: 'plan',
+      dialect: config.dialect,
+      verdicts,
+      gate: evaluateGate(verdicts),
+      files: filesOf([...history, ...pending]),
+      baseDir: process.env['GITHUB_WORKSPACE'] ?? process.cwd(),
+      notes: [note],
+      skipped: skippedOf(p),
+      plan,
+    };
+    if (shadowLabel) report.shadow = shadowLabel;
+    output(report, p.format);
+  } finally {
+    await db.destroy();
+  }
+}
+
+export function registerCheckCommands(program: Command): void {
+  addCommonOptions(
+    program
+      .command('check')
+      .description('analyse a directory of migrations on a throwaway shadow database and gate them (exit 0 pass, 1 fail, 2 bad input)')
+      .argument('[dir]', 'migrations directory', undefined)
+      .option('--dialect <dialect>', 'mysql (also MariaDB) or postgres'),
+  ).action(async (dir: string | undefined, opts: CommonOpts) => {
+    await checkCommand(dir, opts);
+  });
+
+  addCommonOptions(
+    program
+      .command('plan')
+      .description("the configured target's pending migrations with verdicts, strategy, row estimates and durations, ordered around the code deploy")
+      .option('--dialect <dialect>', 'must match the config when given'),
+  ).action(async (opts: CommonOpts, cmd: Command) => {
+    await planCommand(opts, cmd.optsWithGlobals<{ config?: string }>().config);
+  });
+}

@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import { relative, sep } from 'node:path';
+import type { GateResult } from '../analysis/gate.ts';
+import type { Finding, MigrationVerdict } from '../analysis/types.ts';
+import type { Dialect } from '../config/types.ts';
+import { usageError } from '../errors.ts';
+import type { MigrationSource, SqlStatement } from '../migrations/types.ts';
+import type { PlanModel } from './plan.ts';
+
+/**
+ * What every output format renders: the verdicts, the gate, where each migration lives on disk
+ * (so findings can point at a file and line), and for `migrate plan` the ordered steps.
+ * Formats are pure functions of this; none of them talks to a database.
+ */
+export const FORMATS = ['text', 'json', 'markdown', 'github'] as const;
+export type Format = (typeof FORMATS)[number];
+
+export function parseFormat(v: string | undefined): Format {
+  if (v === undefined) return 'text';
+  if ((FORMATS as readonly string[]).includes(v)) return v as Format;
+  throw usageError(`--format ${JSON.stringify(v)} is not a known format.`, `Use one of: ${FORMATS.join(', ')}.`);
+}
+
+/** The parts of a migration source a report needs (no functions, so tests can build them by hand). */
+export type MigrationFiles = Pick<MigrationSource, 'id' | 'format' | 'upPath' | 'downPath' | 'upStatements' | 'downStatements'>;
+
+export interface SkippedStatement {
+  text: string;
+  source: string;
+  reason: string;
+}
+
+export interface Report {
+  command: 'check' | 'plan';
+  dialect: Dialect;
+  verdicts: MigrationVerdict[];
+  gate: GateResult;
+  files: Map<string, MigrationFiles>;
+  /** Paths are shown relative to this directory (GITHUB_WORKSPACE for annotations, else the cwd). */
+  baseDir: string;
+  /** Shadow server used, redacted ("root@127.0.0.1:3306"). */
+  shadow?: string;
+  /** Workload statements that were not prepared, and why. */
+  skipped?: SkippedStatement[];
+  /** Short facts about the run (cache hits, timings). */
+  notes?: string[];
+  plan?: PlanModel;
+}
+
+export interface Location {
+  /** Path relative to the report's baseDir, with forward slashes. */
+  file: string;
+  line?: number;
+}
+
+export function relPath(baseDir: string, abs: string): string {
+  const r = relative(baseDir, abs);
+  return (r.startsWith('..') ? abs : r).split(sep).join('/');
+}
+
+function normalise(sql: string): string {
+  return sql.replace(/\s+/g, ' ').trim().toLowerCase();
+}
+
+function lineOf(statements: SqlStatement[] | undefined, statement: string | undefined): number | undefined {
+  if (!statements?.length || !statement) return undefined;
+  const exact = statements.find((s) => s.sql === statement);
+  if (exact) return exact.line;
+  const n = normalise(statement.replace(/\s*\/\* bindings: .*\*\/\s*$/, ''));
+  return statements.find((s) => normalise(s.sql) === n)?.line ?? statements.find((s) => n.startsWith(normalise(s.sql)) || normalise(s.sql).startsWith(n))?.line;
+}
+
+const fileCache = new Map<string, string[]>();
+
+/** TS migrations: the first line quoting the column (or else the table) name, e.g. t.dropColumn('age'). */
+function lineInScript(path: string, names: (string | undefined)[]): number | undefined {
+  let lines = fileCache.get(path);
+  if (!lines) {
+    try {
+      lines = readFileSync(path, 'utf8').split('\n');
+    } catch {
+      lines = [];
+    }
+    fileCache.set(path, lines);
+  }
+  for (const name of names) {
+    if (!name) continue;
+    const re = new RegExp(`['"\`]${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}['"\`]`);
+    const i = lines.findIndex((l) => re.test(l) && !/^\s*(\/\/|\*)/.test(l));
+    if (i >= 0) return i + 1;
+  }
+  return undefined;
+}
+
+/** Findings about the down (reversibility, rollback against the new code) point at the down file. */
+function aboutDown(f: Finding): boolean {
+  return f.rule.startsWith('RV') && f.rule !== 'RV101' ? true : f.rule.startsWith('WL2');
+}
+
+export function locate(report: Report, v: MigrationVerdict, f: Finding): Location | undefined {
+  const m = report.files.get(v.id);
+  if (!m) return undefined;
+  const down = aboutDown(f) && m.downPath !== undefined;
+  const path = down ? m.downPath! : m.upPath;
+  const loc: Location = { file: relPath(report.baseDir, path) };
+  let line: number | undefined;
+  if (m.format === 'sql') {
+    line = lineOf(down ? m.downStatements : m.upStatements, f.statement);
+    // No statement (e.g. a missing down): the first statement of the file.
+    line ??= (down ? m.downStatements : m.upStatements)?.[0]?.line;
+  } else {
+    line = lineInScript(path, [f.column, f.table]);
+  }
+  if (line !== undefined) loc.line = line;
+  return loc;
+}
+
+/** "1. Do this. 2. Then that." -> ["Do this.", "Then that."]; a recipe without numbers stays whole. */
+export function recipeSteps(recipe: string): string[] {
+  const parts = recipe.split(/\s*(?:^|\s)(?=\d+\.\s)/).map((p) => p.trim()).filter(Boolean);
+  if (parts.length < 2) return [recipe.trim()];
+  return parts.map((p) => p.replace(/^\d+\.\s+/, ''));
+}
+
+export const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
+export const nullable = (b: boolean | null): string => (b === null ? 'n/a' : yesNo(b));
+
+/** Findings a reviewer must read (errors, warnings, acknowledged ones) vs. the informational rest. */
+export function splitFindings(fs: Finding[]): { main: Finding[]; info: Finding[] } {
+  return { main: fs.filter((f) => f.severity !== 'info' || f.acknowledged), info: fs.filter((f) => f.severity === 'info' && !f.acknowledged) };
+}
+
+export function summaryLine(report: Report): string {
+  const n = report.verdicts.length;
+  const attention = new Set(report.gate.reasons.map((r) => r.migration)).size;
+  const what = report.command === 'plan' ? 'migrate plan' : 'migrate check';
+  if (n === 0) return `${what}: passed (no ${report.command === 'plan' ? 'pending ' : ''}migrations)`;
+  return report.gate.pass
+    ? `${what}: passed (${n} migration${n === 1 ? '' : 's'})`
+    : `${what}: FAILED (${attention} of ${n} migration${n === 1 ? '' : 's'} ${attention === 1 ? 'fails' : 'fail'} the gate)`;
+}

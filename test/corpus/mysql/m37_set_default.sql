@@ -1,0 +1,18 @@
+-- case: changing a column default is instant and compatible
+-- setup:
+CREATE TABLE users (
+  id INT PRIMARY KEY AUTO_INCREMENT,
+  name VARCHAR(50) NOT NULL,
+  email VARCHAR(100),
+  status ENUM('new','active','closed') NOT NULL DEFAULT 'new',
+  price DECIMAL(10,2),
+  age INT
+);
+
+-- up:
+ALTER TABLE users ALTER COLUMN status SET DEFAULT 'active';
+-- down:
+ALTER TABLE users ALTER COLUMN status SET DEFAULT 'new';
+-- expect: backwardCompatible=true reversible=true blocking=false algorithm=INSTANT replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place
+-- expect-rules: MY202:info
+-- expect-no-rules: BC115

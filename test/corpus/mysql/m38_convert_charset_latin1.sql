@@ -1,0 +1,17 @@
+-- case: converting a utf8mb4 column to latin1 narrows it and copies the table
+-- setup:
+CREATE TABLE users (
+  id INT PRIMARY KEY AUTO_INCREMENT,
+  name VARCHAR(50) NOT NULL,
+  email VARCHAR(100),
+  status ENUM('new','active','closed') NOT NULL DEFAULT 'new',
+  price DECIMAL(10,2),
+  age INT
+);
+
+-- up:
+ALTER TABLE users MODIFY name VARCHAR(50) CHARACTER SET latin1 NOT NULL;
+-- down:
+ALTER TABLE users MODIFY name VARCHAR(50) CHARACTER SET utf8mb4 NOT NULL;
+-- expect: phase=post-deploy dataLoss=true blocking=true algorithm=COPY replicaFirstSafe=false strategy=refused
+-- expect-rules: BC105:info DL103:error MY101:error RF105:error

@@ -1,0 +1,18 @@
+-- case: a FULLTEXT index cannot be built with LOCK=NONE, so it blocks writes (the server says so)
+-- setup:
+CREATE TABLE users (
+  id INT PRIMARY KEY AUTO_INCREMENT,
+  name VARCHAR(50) NOT NULL,
+  email VARCHAR(100),
+  status ENUM('new','active','closed') NOT NULL DEFAULT 'new',
+  price DECIMAL(10,2),
+  age INT,
+  bio TEXT
+);
+-- up:
+ALTER TABLE users ADD FULLTEXT INDEX ft_bio (bio);
+-- down:
+ALTER TABLE users DROP INDEX ft_bio;
+-- expect: backwardCompatible=true blocking=true algorithm=COPY replicaFirstSafe=true strategy=replica-first
+-- expect-rules: MY101:warning RF113:info
+-- expect-no-rules: MY202

@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { CATALOG, catalogMarkdown } from '../../src/analysis/rules/catalog.ts';
+
+/** docs/rules.md is generated from the catalog (npm run docs:rules): it must not drift from it. */
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+describe('docs', () => {
+  it('docs/rules.md is the catalog as generated', () => {
+    expect(readFileSync(join(root, 'docs', 'rules.md'), 'utf8')).toBe(catalogMarkdown());
+  });
+
+  it('docs/check.md documents every command flag and format', () => {
+    const doc = readFileSync(join(root, 'docs', 'check.md'), 'utf8');
+    for (const flag of ['--dialect', '--shadow', '--queries', '--new-queries', '--format', '--ack', '--no-cache', '--cache-dir', '--config']) expect(doc).toContain(flag);
+    for (const format of ['text', 'json', 'markdown', 'github']) expect(doc).toContain(`--format ${format}`);
+    expect(doc).toMatch(/Exit codes/);
+    for (const code of CATALOG.keys()) if (code.startsWith('WL')) expect(doc).toContain(code);
+  });
+});
