@@ -10,7 +10,7 @@ import type { RunSession } from './lock.ts';
 import { dropLeftoverIndexes } from './pg/invalid-index.ts';
 import { isLockWaitExhausted } from './pg/retry.ts';
 import type { PgLockSafety } from './pg/session.ts';
-import { runStatements, StatementError } from './sql-exec.ts';
+import { runStatements, StatementError, type MysqlLockRetry } from './sql-exec.ts';
 import type { MigrationSource, SqlStatement } from './types.ts';
 
 export type Direction = 'up' | 'down';
@@ -25,6 +25,8 @@ export interface ExecContext {
   logger: Logger;
   /** PostgreSQL: lock_timeout, retries and statement_timeout for this run; absent: statements run as they are. */
   safety?: PgLockSafety;
+  /** MySQL/MariaDB: retry statements that gave up on lock_wait_timeout. */
+  mysqlLockRetry?: MysqlLockRetry;
 }
 
 interface Segment {
@@ -120,7 +122,7 @@ async function execute(ctx: ExecContext, safety: PgLockSafety | undefined, m: Mi
                 await cleanupLeftovers(db, st, seg.from + j, ctx.logger, `${m.id} (statement ${seg.from + j + 1}, line ${st.line})`);
               }
             }
-            await runStatements(db, ctx.dialect, seg.statements, { offset: seg.from, onRan: (i) => committed.push(i) });
+            await runStatements(db, ctx.dialect, seg.statements, { offset: seg.from, onRan: (i) => committed.push(i), ...(ctx.mysqlLockRetry ? { mysqlLockRetry: ctx.mysqlLockRetry } : {}) });
           };
           // Outside a transaction each statement is retried on its own.
           const first = seg.statements[0];

@@ -9,6 +9,7 @@ import { executeMigration, type Direction, type ExecContext } from './execute.ts
 import { adoptKnexHistory, knexHistoryAsLedger, readKnexHistory } from './knex-adopt.ts';
 import { Ledger, thisHost, whoAmI, type LedgerEntry } from './ledger.ts';
 import { acquireRunLock, type RunSession } from './lock.ts';
+import { backoffMs } from './pg/retry.ts';
 import { PgLockSafety } from './pg/session.ts';
 import { resolveLockSafety, type LockSafety } from './pg/settings.ts';
 import { computeStatus, isApplied, type MigrationStatus } from './status.ts';
@@ -246,7 +247,14 @@ export class Runner {
   }
 
   private async runWith(session: RunSession, discovery: Discovery, ids: string[], direction: Direction, byId: Map<string, MigrationSource>, safety: PgLockSafety | undefined): Promise<void> {
-    const ctx: ExecContext = { session, dialect: this.config.dialect, ledger: this.ledger, who: await whoAmI(session.db), host: thisHost(), logger: this.logger, safety };
+    let mysqlLockRetry: ExecContext['mysqlLockRetry'];
+    const ls = this.lockSafety();
+    if (this.config.dialect === 'mysql' && ls.lockTimeoutMs > 0) {
+      // A metadata-lock wait queues every later write to the table behind the DDL: bound it.
+      await session.db.raw(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(ls.lockTimeoutMs / 1000))}`);
+      mysqlLockRetry = { attempts: ls.attempts, backoff: (a) => backoffMs(a, ls), log: (m) => this.logger.warn(m) };
+    }
+    const ctx: ExecContext = { session, dialect: this.config.dialect, ledger: this.ledger, who: await whoAmI(session.db), host: thisHost(), logger: this.logger, safety, ...(mysqlLockRetry ? { mysqlLockRetry } : {}) };
     const done: string[] = [];
     const storage: UmzugStorage = {
       executed: async () => (await this.ledger.read(session.db)).map((e) => e.id),

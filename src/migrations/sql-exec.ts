@@ -91,21 +91,40 @@ function nativeQuery(conn: unknown, dialect: Dialect): NativeQuery {
  * Runs statements in order on one connection. `onRan` hears about each success so a caller can
  * say which statements of a failed migration already took effect.
  */
+export interface MysqlLockRetry {
+  attempts: number;
+  backoff: (attempt: number) => number;
+  log: (msg: string) => void;
+}
+
 export async function runStatements(
   knex: Knex,
   dialect: Dialect,
   statements: readonly SqlStatement[],
-  opts: { offset?: number; onRan?: (index: number) => void } = {},
+  opts: { offset?: number; onRan?: (index: number) => void; mysqlLockRetry?: MysqlLockRetry } = {},
 ): Promise<void> {
   await withNativeConnection(knex, dialect, async (query) => {
     for (let k = 0; k < statements.length; k++) {
       const s = statements[k];
       if (!s) continue;
       const index = (opts.offset ?? 0) + k;
-      try {
-        await query(s.sql);
-      } catch (e) {
-        throw new StatementError(s, index, e);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await query(s.sql);
+          break;
+        } catch (e) {
+          // MySQL/MariaDB: a DDL that waited lock_wait_timeout for a metadata lock gave up without
+          // changing anything (1205); waiting in the queue longer would hold the application's
+          // writes behind it, so it backs off and tries again instead.
+          const r = opts.mysqlLockRetry;
+          if (dialect === 'mysql' && r && (e as { errno?: number }).errno === 1205 && attempt < r.attempts) {
+            const wait = r.backoff(attempt);
+            r.log(`statement ${index + 1} (line ${s.line}) waited lock_wait_timeout for a metadata lock; attempt ${attempt}/${r.attempts}, retrying in ${Math.round(wait)} ms`);
+            await new Promise((res) => setTimeout(res, wait));
+            continue;
+          }
+          throw new StatementError(s, index, e);
+        }
       }
       opts.onRan?.(index);
     }
