@@ -377,7 +377,7 @@ try {
     await timeAnalysis(server, dir, inCache);
     writeMigrations(dir, gens.slice(count, count + 1), count);
     const incr = await timeAnalysis(server, dir, inCache);
-    console.log(`re-plan analysis in process after adding 1:    ${fmt(incr.ms)}   (${incr.stats.cachedMigrations} cached, ${incr.stats.analysedMigrations} analysed)`);
+    console.log(`re-plan analysis in process after adding 1:    ${fmt(incr.ms)}   (${incr.stats.cachedMigrations} cached, ${incr.stats.analysedMigrations} analysed${incr.stats.partialRestore ? `, ${incr.stats.partialRestore} table(s) restored` : ', full restore'})`);
     const st = incr.stats;
     console.log(`   shadow create+drop ${fmt(st.shadowMs)}, restore+apply ${fmt(st.applyMs)}, snapshots+dump ${fmt(st.snapshotMs)}, down ${fmt(st.reversalMs)}`);
   });

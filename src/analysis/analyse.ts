@@ -23,6 +23,14 @@ import type { WorkloadQuery } from './workload/parse.ts';
  * Cost per migration: its up, one partial snapshot (only the tables its SQL touched), its down,
  * one more partial snapshot. Downs run as one sweep from the newest migration back, the order of a
  * real rollback, so no migration is applied twice unless a down fails to restore its schema.
+ *
+ * Speed-ups (none changes a verdict; test/integration/check-cache.test.ts compares them):
+ * - long runs are split into segments analysed side by side on their own shadows (planSegments);
+ * - with a cache, only the migrations after the longest unchanged prefix are analysed, from the
+ *   prefix's schema dump; on MySQL/MariaDB only the tables the new SQL names are restored
+ *   (partialPlan), next to the cached snapshot;
+ * - `baseline` (migrate plan) replays the target's applied history once, then restores it the same way.
+ * The workload (`--queries`) is prepared in every schema state; its findings join the facts.
  */
 export interface AnalyseStats {
   shadowMs: number;

@@ -170,7 +170,10 @@ export function buildPlan(input: {
   const firstPost = input.verdicts.findIndex((v) => v.phase === 'post-deploy');
   if (firstPost >= 0) {
     const late = input.verdicts.slice(firstPost + 1).filter((v) => v.phase === 'pre-deploy');
-    if (late.length) warnings.push(`${late.map((v) => v.id).join(', ')} (pre-deploy) sort after ${input.verdicts[firstPost]!.id} (post-deploy) and will run before it: make sure they do not depend on it.`);
+    if (late.length) {
+      const one = late.length === 1;
+      warnings.push(`${late.map((v) => v.id).join(', ')} (pre-deploy) ${one ? 'sorts' : 'sort'} after ${input.verdicts[firstPost]!.id} (post-deploy) and will run before it: make sure ${one ? 'it does' : 'they do'} not depend on it.`);
+    }
   }
   return { target: input.target, applied: input.applied, pending: input.verdicts.length, steps, sizes: input.sizes, estimates, warnings, nodes: input.nodes };
 }

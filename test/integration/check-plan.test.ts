@@ -96,7 +96,7 @@ describe('migrate plan', () => {
       'deploy',
       'post-deploy:0003_drop_orders_note',
     ]);
-    expect(data.plan.warnings[0]).toMatch(/0004_orders_user_index \(pre-deploy\) sort after 0003_drop_orders_note/);
+    expect(data.plan.warnings[0]).toMatch(/0004_orders_user_index \(pre-deploy\) sorts after 0003_drop_orders_note/);
   });
 
   it('prints the steps as text through the real binary, and re-plans from the cache', async () => {
