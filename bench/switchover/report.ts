@@ -196,7 +196,7 @@ export function renderDoc(d: DocInput): string {
   if (tw?.toolWriteBlockMs) md.push(`- (c) write block as \`migrate\` measures it (read lock taken to HAProxy moved): ${cell(tw.toolWriteBlockMs)} ms; the probe's longest gap overlapping that block: ${cell(tw.switchoverGapMs)} ms`);
   md.push(
     '',
-    'Columns: *change time*: the command (ALTER statement, pt-osc, `migrate apply` including its shadow analysis) from start to exit. *until replicas caught up*: until every replica executed the writer\'s GTID position afterwards. *longest write gap*: longest time between two acknowledged probe inserts (over the whole run, baseline included). *longest gap before the change*: the same, in the ${s.baselineS} s of load before the change started: what this machine does with no change at all. *load max latency*: the slowest committed load transaction (sysbench\'s "max"). *tx/s during / before*: load throughput while the command ran over the throughput before it; *worst 1 s*: the worst whole second. *failed*: statements that got an error (the clients reconnected and went on). *missing*: acknowledged probe ids absent afterwards on any node (the writer read through HAProxy, and every replica).',
+    'Columns: *change time*: the command (ALTER statement, pt-osc, `migrate apply` including its shadow analysis) from start to exit. *until replicas caught up*: until every replica executed the writer\'s GTID position afterwards. *longest write gap*: longest time between two acknowledged probe inserts (over the whole run, baseline included). *longest gap before the change*: the same, in the ' + String(s.baselineS) + ' s of load before the change started: what this machine does with no change at all. *load max latency*: the slowest committed load transaction (sysbench\'s "max"). *tx/s during / before*: load throughput while the command ran over the throughput before it; *worst 1 s*: the worst whole second. *failed*: statements that got an error (the clients reconnected and went on). *missing*: acknowledged probe ids absent afterwards on any node (the writer read through HAProxy, and every replica).',
     '',
     '## What the numbers say',
     '',
@@ -215,7 +215,7 @@ export function renderDoc(d: DocInput): string {
     '',
   );
   table(
-    ['rep', 'way', 'change s', 'caught up s', 'probe gap ms', 'gap at s', 'bench client stall in that gap / longest ms', 'load max ms', 'load p99 ms', 'tx/s before', 'tx/s during', 'lag peak s', 'failed probe / load', 'errors', 'missing', 'notes'],
+    ['rep', 'way', 'change s', 'caught up s', 'probe gap ms', 'gap at s', 'bench client not scheduled: in that gap (sum) / longest single stall ms', 'load max ms', 'load p99 ms', 'tx/s before', 'tx/s during', 'lag peak s', 'failed probe / load', 'errors', 'missing', 'notes'],
     [...d.results].sort((a, b) => a.rep - b.rep || a.way.localeCompare(b.way)).map((r) => r.totalMs === undefined ? [String(r.rep), WAY_LABEL[r.way], ...Array<string>(13).fill('-'), r.problems.join('; ').replace(/\|/g, '/')] : [
       String(r.rep),
       `${WAY_LABEL[r.way]}${r.changeOk ? '' : ' (change FAILED, not counted)'}`,
@@ -286,10 +286,15 @@ function observations(d: DocInput): string[] {
   if (c) {
     const cr = d.results.filter((r) => r.way === 'tool' && r.changeOk);
     const elsewhere = cr.filter((r) => r.switchoverGapMs !== undefined && r.probeGapMs > r.switchoverGapMs);
+    const floorMax = Math.max(0, ...d.results.filter((r) => r.changeOk && typeof r.baselineGapMs === 'number').map((r) => r.baselineGapMs));
     out.push(
       `(c) migrate's write block (${s(c, 'toolWriteBlockMs')} ms as it reports it) is what the application sees at the switchover: the probe's longest gap overlapping the block is ${s(c, 'switchoverGapMs')} ms, the block plus the client's reconnect through HAProxy. ` +
         (elsewhere.length
-          ? `In ${elsewhere.length} of ${cr.length} runs the longest gap of the whole run (${s(c, 'probeGapMs')} ms) fell elsewhere (at ${elsewhere.map((r) => `${(r.probeGapAtMs / 1000).toFixed(1)} s`).join(', ')} after the start, the write block at ${elsewhere.map((r) => `${((r.blockAtMs ?? 0) / 1000).toFixed(1)} s`).join(', ')}), outside the write block (a negative time is before the change started): three servers (one of them running an ALTER most of the time), the load and the bench client share 2 busy cores and one disk here, and gaps of this size happen with no change at all (the noise-floor column); the "bench client stall" column shows how much of such a gap the client process itself was not scheduled. The ratios below use the longest gap of the whole run, not the switchover's. `
+          ? `In ${elsewhere.length} of ${cr.length} runs the longest gap of the whole run (${s(c, 'probeGapMs')} ms) fell elsewhere (at ${elsewhere.map((r) => `${(r.probeGapAtMs / 1000).toFixed(1)} s`).join(', ')} after the start, the write block at ${elsewhere.map((r) => `${((r.blockAtMs ?? 0) / 1000).toFixed(1)} s`).join(', ')}), outside the write block (a negative time is before the change started). ${
+              elsewhere.every((r) => r.probeGapMs <= floorMax)
+                ? `Gaps of this size happen here with no change at all (up to ${floorMax} ms before a change, the noise-floor column)`
+                : `That is longer than any gap seen before a change (at most ${floorMax} ms, the noise-floor column): the three servers (one of them running an ALTER most of the time, even when it serves no writes), the load and the bench client share 2 busy cores and one disk here`
+            }; the "bench client not scheduled" column shows how much of such a gap the client process itself was not scheduled (${elsewhere.map((r) => `${r.clientStallInGapMs} ms`).join(', ')}). The ratios below use the longest gap of the whole run, not the switchover's. `
           : `The longest gap of each run is that one. `) +
         `Load throughput over the whole change is ${s(c, 'throughputRatio', 1, 2)} of before.`,
     );
