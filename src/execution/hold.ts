@@ -4,9 +4,9 @@ import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/types.t
 import { createKnex } from '../db/connect.ts';
 import { usageError, workError } from '../errors.ts';
 import { Ledger } from '../migrations/ledger.ts';
-import { flavorFor, flavorNameFromVersion } from '../topology/flavors/index.ts';
+import { detectFlavor } from '../topology/detect-flavor.ts';
 import { mysqlString } from '../topology/flavors/quote.ts';
-import { openNode, queryOne } from '../topology/node-connection.ts';
+import { openNode } from '../topology/node-connection.ts';
 import { saveRoles, stateDir, swappedRoles } from '../topology/roles-state.ts';
 import { lockCluster } from './cluster-lock.ts';
 import { Journal } from './journal.ts';
@@ -57,15 +57,6 @@ function node(cluster: ClusterConfig, name: string): NodeConfig {
   return n;
 }
 
-async function flavorOf(n: NodeConfig) {
-  const c = await openNode(n);
-  try {
-    return flavorFor(flavorNameFromVersion(String((await queryOne(c, 'SELECT VERSION() AS v'))?.['v'] ?? '')));
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
-
 async function restoreSettings(cluster: ClusterConfig, h: HoldState, variable: string): Promise<void> {
   for (const r of h.restore) {
     const c = await openNode(node(cluster, r.node));
@@ -81,7 +72,7 @@ async function restoreSettings(cluster: ClusterConfig, h: HoldState, variable: s
 export async function finalize(config: ProjectConfig, cluster: ClusterConfig, log: (m: string) => void): Promise<void> {
   const h = requireHold(config, cluster, 'finalize');
   const held = node(cluster, h.heldNode);
-  const flavor = await flavorOf(held);
+  const flavor = await detectFlavor(held);
   const lock = await lockCluster(cluster);
   const journal = Journal.open(join(stateDir(config), 'runs'), `finalize-${Date.now()}`);
   try {
@@ -101,7 +92,7 @@ export async function rollback(config: ProjectConfig, cluster: ClusterConfig, op
   const held = node(cluster, h.heldNode);
   const altered = node(cluster, h.alteredNode);
   if (h.downStatements.length === 0) throw workError(`${h.migrationId} has no down statements to undo the change on ${altered.name}.`, 'Add the down migration, then run `migrate rollback` again. Nothing was changed.');
-  const flavor = await flavorOf(held);
+  const flavor = await detectFlavor(held);
   const lock = await lockCluster(cluster);
   const journal = Journal.open(join(stateDir(config), 'runs'), `rollback-${Date.now()}`);
   try {

@@ -5,9 +5,9 @@ import { usageError } from '../errors.ts';
 import { discoverMigrations } from '../migrations/discover.ts';
 import { Ledger, thisHost, whoAmI } from '../migrations/ledger.ts';
 import type { MigrationSource } from '../migrations/types.ts';
-import { flavorFor, flavorNameFromVersion } from '../topology/flavors/index.ts';
+import { detectFlavor } from '../topology/detect-flavor.ts';
 import { mysqlString } from '../topology/flavors/quote.ts';
-import { openNode, queryOne } from '../topology/node-connection.ts';
+import { openNode } from '../topology/node-connection.ts';
 import { withRecordedRoles } from '../topology/roles-state.ts';
 import { apply, type ApplyOptions, type ApplyReport } from './apply.ts';
 import { Journal, type JournalEntry } from './journal.ts';
@@ -36,22 +36,13 @@ function inFlight(entries: JournalEntry[]): InFlight | undefined {
   return { migrationId, statements: (last.data?.['statements'] as string[]) ?? [], done, ...(open ? { open } : {}), before };
 }
 
-async function flavorOf(n: NodeConfig) {
-  const c = await openNode(n);
-  try {
-    return flavorFor(flavorNameFromVersion(String((await queryOne(c, 'SELECT VERSION() AS v'))?.['v'] ?? '')));
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
-
 async function restoreConversions(cluster: ClusterConfig, f: InFlight): Promise<void> {
   for (const [name, value] of f.before) {
     const n = cluster.nodes.find((x) => x.name === name);
     if (!n) continue;
     const c = await openNode(n);
     try {
-      const flavor = await flavorOf(n);
+      const flavor = await detectFlavor(n);
       await c.query(`SET GLOBAL ${flavor.typeConversionVariable()}=${mysqlString(value)}`);
     } finally {
       await c.end().catch(() => undefined);
@@ -83,7 +74,7 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
   try {
     if (f && f.done.has(writer)) {
       // The switchover already happened: the rest are replicas of an altered writer.
-      const flavor = await flavorOf(cluster.nodes.find((n) => n.name === writer) as NodeConfig);
+      const flavor = await detectFlavor(cluster.nodes.find((n) => n.name === writer) as NodeConfig);
       for (const n of cluster.nodes) {
         if (n.name === writer || f.done.has(n.name)) continue;
         await journal.step(`alter:${n.name}`, () => alterNodeLocally(n, flavor, config.connection.database, f.statements, log, { redo: true }), { node: n.name, migration: f.migrationId, statements: f.statements });
@@ -135,7 +126,7 @@ export async function abort(config: ProjectConfig, clusterIn: ClusterConfig, log
       for (const name of touched) {
         const n = cluster.nodes.find((x) => x.name === name);
         if (!n || down.length === 0) continue;
-        const flavor = await flavorOf(n);
+        const flavor = await detectFlavor(n);
         await journal.step(`undo:${n.name}`, () => alterNodeLocally(n, flavor, config.connection.database, down, log, { redo: true }));
       }
       await restoreConversions(cluster, f);

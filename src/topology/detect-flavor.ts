@@ -1,0 +1,14 @@
+import type { NodeConfig } from '../config/types.ts';
+import type { Flavor } from './flavors/contract.ts';
+import { flavorFor, flavorNameFromVersion } from './flavors/index.ts';
+import { openNode, queryOne } from './node-connection.ts';
+
+/** The flavor a node runs, from its SELECT VERSION(). */
+export async function detectFlavor(node: NodeConfig): Promise<Flavor> {
+  const c = await openNode(node);
+  try {
+    return flavorFor(flavorNameFromVersion(String((await queryOne(c, 'SELECT VERSION() AS v'))?.['v'] ?? '')));
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
