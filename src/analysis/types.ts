@@ -177,6 +177,13 @@ export interface MigrationVerdict {
   refusedReason?: string;
   /** Server settings the executor must apply on the altered replicas for replica-first to be safe. */
   replicaSettings?: Record<string, string>;
+  /**
+   * Settings that make replica-first safe, whatever the chosen strategy (so a forced
+   * `--strategy replica-first` can use them): `forward` on the altered replicas while the primary
+   * still has the old schema, `reverse` on the old side during a master-master hold. Absent when
+   * replica-first needs no setting or no setting helps.
+   */
+  replicaFirstSettings?: { forward?: Record<string, string>; reverse?: Record<string, string> };
   /** The slowest algorithm among the migration's ALTERs on pre-existing tables (MySQL/MariaDB). */
   algorithm?: Algorithm;
   findings: Finding[];

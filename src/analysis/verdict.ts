@@ -26,7 +26,7 @@ const CONTRACT_RULES = new Set(['BC101', 'BC102', 'BC103', 'BC104', 'BC105', 'BC
 
 /** Findings about the code that runs before the deploy: BC (from the schema) and WL1 (from its real queries). */
 const OLD_CODE = (rule: string): boolean => rule.startsWith('BC') || rule.startsWith('WL1');
-const RF_UNSAFE = new Set(['RF101', 'RF102', 'RF103', 'RF105', 'RF106', 'RF107', 'RF108', 'RF109']);
+const RF_UNSAFE = new Set(['RF101', 'RF102', 'RF103', 'RF105', 'RF106', 'RF107', 'RF108', 'RF109', 'RF114']);
 
 export interface AckInput {
   rule: string;
@@ -97,6 +97,13 @@ export function buildVerdict(facts: MigrationFacts, migrationAcks: Acknowledgeme
   };
   if (refusedReason) v.refusedReason = refusedReason;
   if (replicaSettings) v.replicaSettings = replicaSettings;
+  const forwardSettings = rf.safe !== true && rf.safeWithSettings ? rf.settings : undefined;
+  if (forwardSettings || rf.reverseSettings) {
+    v.replicaFirstSettings = {
+      ...(forwardSettings ? { forward: forwardSettings } : {}),
+      ...(rf.reverseSettings ? { reverse: rf.reverseSettings } : {}),
+    };
+  }
   if (facts.algorithm) v.algorithm = facts.algorithm;
   if (facts.downSql) v.downSql = facts.downSql;
   return v;

@@ -40,7 +40,8 @@ export function stepsFromVerdicts(pending: MigrationSource[], verdicts: Migratio
     }
     // Forcing replica-first never overrides the replication verdict: an unsafe change there
     // stops replication or, worse, shifts values silently.
-    if (force === 'replica-first' && v.replicaFirstSafe === false && !v.replicaSettings) {
+    const settings = v.replicaFirstSettings ?? (v.replicaSettings ? { forward: v.replicaSettings } : undefined);
+    if (force === 'replica-first' && v.replicaFirstSafe === false && !settings?.forward) {
       const why = v.findings.filter((f) => f.rule.startsWith('RF1')).map((f) => `${f.rule}: ${f.message}`).join(' ');
       refused.push({ id: m.id, reason: `not replica-first safe${why ? ` (${why})` : ''}` });
       continue;
@@ -49,14 +50,17 @@ export function stepsFromVerdicts(pending: MigrationSource[], verdicts: Migratio
     // off on one node, later row events for the table would find nothing on the others.
     const forced = force === 'replica-first' && v.replicaFirstSafe === null ? undefined : force;
     const strategy: StepStrategy = forced ?? (v.strategy === 'replica-first' ? 'replica-first' : 'in-place');
-    const conv = v.replicaSettings ? Object.values(v.replicaSettings)[0] : undefined;
+    const conv = settings?.forward ? Object.values(settings.forward)[0] : undefined;
+    // The hold period's direction has its own verdict: a reverse setting the rules did not offer
+    // (a change no setting makes safe back) is not invented here.
+    const back = settings?.reverse ? Object.values(settings.reverse)[0] : undefined;
     steps.push({
       id: m.id,
       phase,
       strategy,
       statements,
       downStatements,
-      ...(strategy === 'replica-first' && conv ? { typeConversions: { forward: conv, reverse: conv.includes('ALL_LOSSY') ? conv : `${conv},ALL_LOSSY` } } : {}),
+      ...(strategy === 'replica-first' && conv ? { typeConversions: { forward: conv, reverse: back ?? conv } } : {}),
       why: forced ? `forced with --strategy ${forced}` : v.blocking ? `blocking (${v.algorithm ?? 'locks'}); ${strategy === 'replica-first' ? 'replica-first safe' : 'runs in place'}` : 'not blocking: runs in place',
     });
   }

@@ -22,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyse } from '../../src/analysis/analyse.ts';
 import { ruleDoc } from '../../src/analysis/rules/catalog.ts';
 import type { Finding, MigrationVerdict } from '../../src/analysis/types.ts';
+import { stepsFromVerdicts } from '../../src/execution/plan-steps.ts';
 import { CASES, SETTING_VALUE, SETTING_WITHOUT_SQL_THREAD_RESTART, type DirectionTruth, type Observation, type ReplicaFirstCase, type SettingKey } from '../corpus/replica-first/cases.ts';
 import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
 import { shadowServer, sqlMigration } from '../helpers/shadow.ts';
@@ -44,17 +45,11 @@ const sub = (sql: string, table: string): string => sql.replaceAll('{t}', table)
 let seq = 0;
 const observed = new Map<string, Record<Direction, Record<string, Observation>>>();
 
-/** Cases where the engine's verdict is still wrong (found by this suite; see the issue notes). */
-const KNOWN_ENGINE_DEFECTS: Record<string, string> = {
-  enum_append_past_255: 'ENUM crossing 255 values changes its storage size (1 -> 2 bytes); the engine calls it safe, replication stops with 1677',
-  latin1_to_utf8mb4: 'a charset change is copied bytewise; the engine offers ALL_NON_LOSSY, which corrupts every non-ASCII value',
-  datetime_to_datetime3: 'DATETIME -> DATETIME(3) stops with 1030 under every setting; the engine offers ALL_NON_LOSSY',
-  int_to_int_unsigned: 'signedness changes reinterpret values silently under every setting; the engine files them as needing ALL_LOSSY',
-  add_column_after: 'silent value shift is demoted to info when the migration is not blocking in place',
-  drop_middle_column: 'silent value shift is demoted to info when the migration is not blocking in place',
-  set_not_null: "NULL arriving as '' is demoted to info when the migration is not blocking in place",
-  column_reorder: 'silent value swap is demoted to info when the migration is not blocking in place',
-};
+/**
+ * Cases where the engine's verdict is still wrong, pinned with it.fails (the test flips to failing
+ * once the rule is fixed, and the entry must then go). Empty: every recorded case agrees.
+ */
+const KNOWN_ENGINE_DEFECTS: Record<string, string> = {};
 
 describe('replica-first truth on MariaDB 10.11 row-based replication', () => {
   let sb: RunningSandbox;
@@ -269,7 +264,7 @@ const stopped = (o: Observation | undefined): boolean => o?.outcome === 'stopped
  * columns' types differ, which is just as unsafe, so they count for "stop" too.
  */
 const MODE: Record<string, 'silent' | 'setting' | 'lossy' | 'stop'> = {
-  '01': 'silent', '02': 'silent', '03': 'silent', '07': 'silent', '08': 'silent',
+  '01': 'silent', '02': 'silent', '03': 'silent', '07': 'silent', '08': 'silent', '14': 'silent',
   '04': 'setting', '05': 'lossy', '06': 'stop', '09': 'stop',
 };
 const POSITIONAL = new Set(['01', '02', '03']);
@@ -279,8 +274,11 @@ const POSITIONAL = new Set(['01', '02', '03']);
  *
  * forward (RF1xx, replicaFirstSafe, replicaSettings):
  *  - replicaFirstSafe = the default settings replicated every value correctly;
- *  - wrong values under the default (silent corruption): a "silent" RF1xx finding, of error
- *    severity in the verdict, and no setting offered;
+ *  - wrong values under the default (silent corruption): a "silent" RF1xx finding of an error rule,
+ *    no setting offered, and the executor never runs it replica-first: a blocking migration is
+ *    refused (the finding keeps error severity), a non-blocking one runs in place (the finding is
+ *    shown as info there, since in place nothing replicates across schemas) and a forced
+ *    `--strategy replica-first` is refused;
  *  - stopped, correct with ALL_NON_LOSSY: RF104, and replicaSettings ALL_NON_LOSSY when the plan
  *    is replica-first;
  *  - stopped, ALL_NON_LOSSY stops too, ALL_LOSSY truncates what does not fit: RF105;
@@ -291,7 +289,7 @@ const POSITIONAL = new Set(['01', '02', '03']);
  */
 function engineMismatches(c: ReplicaFirstCase, v: MigrationVerdict): string[] {
   const out: string[] = [];
-  const rf = (dir: Direction): Finding[] => v.findings.filter((f) => (dir === 'forward' ? /^RF1(0[1-9]|1[0-2])$/ : /^RF2(0[1-9]|1[0-2])$/).test(f.rule));
+  const rf = (dir: Direction): Finding[] => v.findings.filter((f) => (dir === 'forward' ? /^RF1(0[1-9]|1[0-24])$/ : /^RF2(0[1-9]|1[0-24])$/).test(f.rule));
   const mode = (f: Finding): string | undefined => MODE[f.rule.slice(3)];
 
   for (const dir of ['forward', 'reverse'] as const) {
@@ -322,7 +320,9 @@ function engineMismatches(c: ReplicaFirstCase, v: MigrationVerdict): string[] {
     if (wrong(t.default)) {
       const silent = fs.filter((f) => mode(f) === 'silent');
       if (!silent.length) say(`silent corruption under the default (${seenText(t.default)}), but no rule that says values change silently (${got})`);
-      else if (isFwd && !silent.some((f) => f.severity === 'error')) say(`silent corruption (${seenText(t.default)}) reported as ${summary(silent)}, not error severity`);
+      else if (isFwd && !silent.some((f) => ruleDoc(f.rule).severity === 'error')) say(`silent corruption (${seenText(t.default)}) reported as ${summary(silent)}, not an error rule`);
+      else if (isFwd && v.blocking && !silent.some((f) => f.severity === 'error')) say(`silent corruption (${seenText(t.default)}) in a blocking migration reported as ${summary(silent)}, not error severity`);
+      if (isFwd && !forcedReplicaFirstRefused(v)) say(`silent corruption (${seenText(t.default)}), yet --strategy replica-first would run it replica-first`);
       if (offersSetting) say(`silent corruption under every setting, but ${summary(fs.filter((f) => mode(f) === 'setting' || mode(f) === 'lossy'))} suggests a setting`);
       if (plansWithSetting) say(`silent corruption, yet the plan is replica-first (settings ${JSON.stringify(v.replicaSettings ?? null)})`);
       continue;
@@ -348,6 +348,13 @@ function engineMismatches(c: ReplicaFirstCase, v: MigrationVerdict): string[] {
     if (plansWithSetting) say(`no setting makes it safe, yet the plan is replica-first (settings ${JSON.stringify(v.replicaSettings ?? null)})`);
   }
   return out;
+}
+
+/** What `migrate apply --strategy replica-first` would do with this verdict: refuse it, or plan it. */
+function forcedReplicaFirstRefused(v: MigrationVerdict): boolean {
+  const m = sqlMigration('mysql', v.id, v.sql.join(';\n'));
+  const { steps, refused } = stepsFromVerdicts([m], [v], 'replica-first');
+  return refused.length === 1 && !steps.some((s) => s.strategy === 'replica-first');
 }
 
 function seenText(o: Observation): string {

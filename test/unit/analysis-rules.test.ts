@@ -126,6 +126,41 @@ describe('replica-first rules', () => {
     expect(v.replicaFirstSafe).toBe(false);
   });
 
+  // The cases real replication decides are in test/integration/replica-first-truth.test.ts; these
+  // are the neighbours it does not run, which follow from the same byte-level facts.
+  const copy = { probes: [{ statement: 'x', table: 'users', algorithm: 'COPY' as const, declared: false }] };
+  const withEmail = (email: ColumnSnapshot): TableSnapshot => table('users', [users.columns[0]!, users.columns[1]!, email]);
+
+  it('utf8mb3 -> utf8mb4 keeps the bytes: ALL_NON_LOSSY makes it safe; utf8mb4 -> utf8mb3 back has no setting', () => {
+    const from = withEmail(col('email', 3, 'varchar(100)', { charset: 'utf8mb3' }));
+    const to = withEmail(col('email', 3, 'varchar(100)', { charset: 'utf8mb4' }));
+    const v = verdict(ctx(snap([from]), snap([to]), ['ALTER TABLE users MODIFY email VARCHAR(100) CHARACTER SET utf8mb4'], copy));
+    expect(rules(v)).toEqual(expect.arrayContaining(['RF104', 'RF206']));
+    expect(v.strategy).toBe('replica-first');
+    expect(v.replicaFirstReverseSafe).toBe(false);
+    expect(v.replicaFirstSettings).toEqual({ forward: { slave_type_conversions: 'ALL_NON_LOSSY' } });
+  });
+
+  it('a SET crossing 8 members changes storage size: RF104 forward; back, RF205 and the unknown member (RF207)', () => {
+    const members = (n: number): string[] => Array.from({ length: n }, (_, i) => `m${i + 1}`);
+    const setCol = (n: number): ColumnSnapshot => col('email', 3, `set(${members(n).map((m) => `'${m}'`).join(',')})`, { dataType: 'set', enumValues: members(n) });
+    const v = verdict(ctx(snap([withEmail(setCol(8))]), snap([withEmail(setCol(9))]), ['ALTER TABLE users MODIFY email SET(...)'], copy));
+    expect(rules(v)).toEqual(expect.arrayContaining(['RF104', 'RF205', 'RF207']));
+    expect(v.replicaSettings).toEqual({ slave_type_conversions: 'ALL_NON_LOSSY' });
+    // ALL_LOSSY back would store the 9th member as '': no reverse setting is offered.
+    expect(v.replicaFirstSettings).toEqual({ forward: { slave_type_conversions: 'ALL_NON_LOSSY' } });
+    expect(v.replicaFirstReverseSafe).toBe(false);
+  });
+
+  it('BIGINT -> BIGINT UNSIGNED is a silent reinterpretation, never a setting', () => {
+    const v = verdict(ctx(snap([withEmail(col('email', 3, 'bigint(20)'))]), snap([withEmail(col('email', 3, 'bigint(20) unsigned'))]), ['ALTER TABLE users MODIFY email BIGINT UNSIGNED'], copy));
+    expect(rules(v)).toEqual(expect.arrayContaining(['RF114', 'RF214']));
+    expect(rules(v)).not.toContain('RF104');
+    expect(rules(v)).not.toContain('RF105');
+    expect(v.strategy).toBe('refused');
+    expect(v.replicaFirstSettings).toBeUndefined();
+  });
+
   it('is null on PostgreSQL', () => {
     const pgUsers = table('users', [col('id', 1, 'integer', { nullable: false, default: null })]);
     const after = table('users', [...pgUsers.columns, col('x', 2, 'integer')]);

@@ -326,6 +326,11 @@ const docs: RuleDoc[] = [
     recipe: 'Nothing to do.',
   },
   {
+    code: 'RF114', family: 'replica-first', title: 'Signedness changed replica-first', severity: 'error',
+    explanation: 'Row events carry an integer\'s bytes, not whether it is signed: a replica with the other signedness reads the same bytes as another number (-5 becomes 4294967291), with no error under any slave_type_conversions setting.',
+    recipe: 'Change signedness in place, or add a new column of the new type at the end, backfill, switch code, drop the old column later.',
+  },
+  {
     code: 'RF201', family: 'replica-first', title: 'Reverse: column in the middle (new -> old)', severity: 'warning',
     explanation: 'During the master-master hold period rows from the new schema flow back to the old one; a column that only the new side has in the middle shifts values on the old side.',
     recipe: 'Add columns at the end only.',
@@ -384,6 +389,11 @@ const docs: RuleDoc[] = [
     code: 'RF212', family: 'replica-first', title: 'Reverse: primary key differs', severity: 'warning',
     explanation: 'The old side finds rows by its own primary key during the hold period.',
     recipe: 'Change primary keys in place.',
+  },
+  {
+    code: 'RF214', family: 'replica-first', title: 'Reverse: signedness differs on the old side', severity: 'warning',
+    explanation: 'During the master-master hold period rows from the new type reach the old side as bytes of the other signedness: values outside the shared range change (3000000000 becomes -1294967296), silently.',
+    recipe: 'Skip the master-master hold period for this change, or keep new values within the range both types share until it ends.',
   },
   // --- workload (--queries / --new-queries) -----------------------------------------------
   {

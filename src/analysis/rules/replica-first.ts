@@ -1,4 +1,5 @@
-import type { Change, Finding } from '../types.ts';
+import { parseType } from '../sql/typecompat.ts';
+import type { Change, ColumnSnapshot, Finding } from '../types.ts';
 import { finding, statementFor, type RuleContext } from './context.ts';
 
 /**
@@ -12,7 +13,7 @@ import { finding, statementFor, type RuleContext } from './context.ts';
 export type Direction = 'old-to-new' | 'new-to-old';
 
 /** Codes that make a direction unsafe with no setting that helps. */
-const UNSAFE_SUFFIX = new Set(['01', '02', '03', '05', '06', '07', '08', '09']);
+const UNSAFE_SUFFIX = new Set(['01', '02', '03', '05', '06', '07', '08', '09', '14']);
 /** Codes that a temporary server setting makes safe. */
 const SETTING_SUFFIX = new Set(['04']);
 
@@ -104,7 +105,17 @@ function directionFindings(ctx: RuleContext, changes: Change[], direction: Direc
         break;
       case 'column_type_changed': {
         const pair = `${c.from.type}${c.from.charset && c.from.charset !== c.to.charset ? ` ${c.from.charset}` : ''} on ${src} -> ${c.to.type}${c.to.charset && c.from.charset !== c.to.charset ? ` ${c.to.charset}` : ''} on ${rep}`;
-        if (c.change === 'widening' || c.change === 'cosmetic') {
+        const a = parseType(c.from);
+        const b = parseType(c.to);
+        // Checked before the size classification: these replicate "successfully" with wrong values
+        // or fail under every setting, so a conversion setting must never be offered for them.
+        if ((a.family === 'int' || a.family === 'decimal') && a.family === b.family && Boolean(a.unsigned) !== Boolean(b.unsigned)) {
+          push(14, `${c.table}.${c.column} is ${pair}: the row event carries the bytes, not the signedness, so ${rev ? 'a value above the signed maximum arrives negative (3000000000 becomes -1294967296)' : 'a negative value arrives as a huge positive one (-5 becomes 4294967291)'}, with no error under any ${variable} setting.`, c.table, c.column);
+        } else if (a.family === 'string' && b.family === 'string' && !sameBytes(c.from.charset, c.to.charset)) {
+          push(6, `${c.table}.${c.column} is ${pair}: row events carry the bytes of ${src}'s character set and the replica does not convert them; replication stops with error 1677, and with ${variable}=ALL_NON_LOSSY or ALL_LOSSY every non-ASCII value is stored as other characters. No setting makes a character-set change replica-first safe.`, c.table, c.column);
+        } else if (a.family === 'temporal' && a.base === b.base && (b.fsp ?? 0) > (a.fsp ?? 0)) {
+          push(6, `${c.table}.${c.column} is ${pair}: the replica misreads rows of the other fractional-seconds precision and stops with error 1030 (corrupt event) under every ${variable} setting.`, c.table, c.column);
+        } else if (c.change === 'widening' || c.change === 'cosmetic') {
           push(4, `${c.table}.${c.column} is ${pair}: with ${variable} empty (the default) replication stops with error 1677; with ${variable}=ALL_NON_LOSSY the conversion keeps every value. The executor can set it on ${rev ? 'the old primary for the hold period' : 'the altered replicas until every node has the new type'}.`, c.table, c.column);
         } else if (c.change === 'family-change') {
           push(6, `${c.table}.${c.column} is ${pair}: another type family, which row-based replication cannot convert under any ${variable} setting; replication stops with error 1677.`, c.table, c.column);
@@ -113,11 +124,23 @@ function directionFindings(ctx: RuleContext, changes: Change[], direction: Direc
         }
         break;
       }
-      case 'column_enum_changed':
+      case 'column_enum_changed': {
         if (c.enumChange.shifted || c.enumChange.removed.length) {
           push(7, `${c.table}.${c.column} values (${c.from.join(', ')}) on ${src} vs (${c.to.join(', ')}) on ${rep}: ENUM/SET values travel as their index, so ${rep} stores a different value than ${src}, with no error.`, c.table, c.column);
         }
+        // The index is stored in 1 or 2 bytes (ENUM) or ceil(n/8) bytes (SET): crossing a size
+        // boundary is a type change for the row event even when every value keeps its index.
+        const isSet = columnOf(rev ? ctx.before : ctx.after, c.table, c.column)?.dataType === 'set' || columnOf(rev ? ctx.after : ctx.before, c.table, c.column)?.dataType === 'set';
+        const from = enumBytes(c.from.length, isSet);
+        const to = enumBytes(c.to.length, isSet);
+        const kind = isSet ? 'SET' : 'ENUM';
+        if (to > from) {
+          push(4, `${c.table}.${c.column} has ${c.from.length} values on ${src} (${from} byte${from > 1 ? 's' : ''} per row) and ${c.to.length} on ${rep} (${to} bytes): the ${kind} changes storage size, so with ${variable} empty (the default) replication stops with error 1677; ALL_NON_LOSSY converts it and keeps every value.`, c.table, c.column);
+        } else if (to < from) {
+          push(5, `${c.table}.${c.column} has ${c.from.length} values on ${src} (${from} bytes per row) and ${c.to.length} on ${rep} (${to} byte${to > 1 ? 's' : ''}): the ${kind} changes storage size; replication stops with error 1677 unless ${variable} includes ALL_LOSSY, which stores values the smaller ${kind} lacks as ''.`, c.table, c.column);
+        }
         break;
+      }
       case 'column_nullability_changed':
         if (!c.nullable) {
           push(8, `${c.table}.${c.column} allows NULL on ${src} but is NOT NULL on ${rep}: a NULL arriving there is stored as '' or 0, silently.`, c.table, c.column);
@@ -140,4 +163,29 @@ function directionFindings(ctx: RuleContext, changes: Change[], direction: Direc
     }
   }
   return out;
+}
+
+/** Bytes per stored value: ENUM 1 (<= 255 values) or 2; SET ceil(n/8) rounded up to 1, 2, 3, 4 or 8. */
+function enumBytes(values: number, isSet: boolean): number {
+  if (!isSet) return values > 255 ? 2 : 1;
+  const b = Math.ceil(values / 8);
+  return b <= 4 ? Math.max(1, b) : 8;
+}
+
+function columnOf(snapshot: RuleContext['before'], table: string, column: string): ColumnSnapshot | undefined {
+  return snapshot.tables[table]?.columns.find((col) => col.name === column);
+}
+
+/**
+ * Whether text in charset `from` has the same bytes in charset `to`: row events copy bytes, so only
+ * then does a charset change replicate correctly (ASCII into any ASCII-based charset, utf8mb3 into
+ * utf8mb4). Unknown charsets count as the same (no information, no finding).
+ */
+function sameBytes(from: string | null | undefined, to: string | null | undefined): boolean {
+  if (!from || !to) return true;
+  const a = from.toLowerCase().replace('utf8mb3', 'utf8');
+  const b = to.toLowerCase().replace('utf8mb3', 'utf8');
+  if (a === b) return true;
+  if (a === 'ascii') return b === 'latin1' || b === 'utf8' || b === 'utf8mb4';
+  return a === 'utf8' && b === 'utf8mb4';
 }

@@ -14,4 +14,4 @@ ALTER TABLE users MODIFY name VARCHAR(50) CHARACTER SET latin1 NOT NULL;
 -- down:
 ALTER TABLE users MODIFY name VARCHAR(50) CHARACTER SET utf8mb4 NOT NULL;
 -- expect: phase=post-deploy dataLoss=true blocking=true algorithm=COPY replicaFirstSafe=false strategy=refused
--- expect-rules: BC105:info DL103:error MY101:error RF105:error
+-- expect-rules: BC105:info DL103:error MY101:error RF106:error
