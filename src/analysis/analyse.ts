@@ -6,6 +6,7 @@ import type { MigrationSource } from '../migrations/types.ts';
 import { prefixKeys, type CacheEntry } from './cache.ts';
 import { diffSnapshots, structuralChanges, type RenameHints } from './diff.ts';
 import { restoreSchema, dumpSchema } from './restore.ts';
+import { mergePgDumps, partialPgDump, splitPgDump } from './restore-pg.ts';
 import { assessUp, reversibilityRules, type ReversalOutcome, type RuleContext } from './rules/index.ts';
 import { ShadowDatabase } from './shadow.ts';
 import { createSnapshotter, mergeSnapshot, touchedTables, type Snapshotter, type SnapshotScope } from './snapshot/index.ts';
@@ -87,8 +88,8 @@ export async function analyse(migrations: MigrationSource[], opts: AnalyseOption
     // The state the new migrations start from: the last cached one, or (plan) the target's history.
     const last = start > baseline ? cached[cached.length - 1] : baseKey && opts.cache ? await opts.cache.get(baseKey) : undefined;
     const partial =
-      opts.dialect === 'mysql' && last?.restore && last.snapshot && !workload.old.length && !workload.new.length
-        ? partialPlan(migrations.slice(start), last.snapshot, last.restore)
+      last?.restore && last.snapshot && !workload.old.length && !workload.new.length
+        ? partialPlan(migrations.slice(start), last.snapshot, last.restore, opts.dialect)
         : undefined;
     if (partial && last?.snapshot) {
       try {
@@ -236,17 +237,22 @@ function dumpTableName(stmt: string): string | undefined {
  * other side). Undefined when that cannot be known beforehand: a TypeScript migration (its SQL is
  * only known by running it), a view, an opaque statement.
  */
-export function partialPlan(ms: MigrationSource[], snapshot: SchemaSnapshot, dump: string[]): PartialPlan | undefined {
+export function partialPlan(ms: MigrationSource[], snapshot: SchemaSnapshot, dump: string[], dialect: Dialect = 'mysql'): PartialPlan | undefined {
   if (Object.keys(snapshot.views).length && ms.some((m) => (m.upSql ?? []).some((s) => /\bview\b/i.test(s)))) return undefined;
   const names = new Set<string>();
   const all = Object.keys(snapshot.tables);
+  const indexOwner = new Map(Object.values(snapshot.tables).flatMap((t) => t.indexes.map((ix) => [ix.name, t.name] as const)));
   for (const m of ms) {
     if (m.format !== 'sql' || !m.upSql) return undefined;
     for (const sql of [...m.upSql, ...(m.downSql ?? [])]) {
-      const st = parseStatement(sql, 'mysql');
+      const st = parseStatement(sql, dialect);
       if (st.opaque || st.kind === 'create_view' || st.kind === 'drop_view') return undefined;
       for (const t of st.tables) names.add(t);
       if (st.table) names.add(st.table);
+      for (const ix of st.droppedIndexes) {
+        const owner = indexOwner.get(ix);
+        if (owner) names.add(owner);
+      }
       for (const t of all) if (!names.has(t) && mentions(sql, t)) names.add(t);
     }
   }
@@ -266,11 +272,40 @@ export function partialPlan(ms: MigrationSource[], snapshot: SchemaSnapshot, dum
   const tables = [...names].filter((n) => snapshot.tables[n]);
   // Only worth it when it saves most of the schema.
   if (tables.length > Math.max(8, all.length / 3)) return undefined;
+  if (dialect === 'postgres') {
+    // One pg_dump text: cut along its object headers (views or unknown objects: no partial restore).
+    if (dump.length !== 1 || Object.keys(snapshot.views).length) return undefined;
+    const cut = partialPgDump(dump[0]!, new Set(tables));
+    return cut === undefined ? undefined : { tables, restore: [cut], full: dump };
+  }
   const restore = dump.filter((d) => {
     const n = dumpTableName(d);
     return n !== undefined && tables.includes(n);
   });
   return { tables, restore, full: dump };
+}
+
+/** The tables a PostgreSQL (partial) dump creates. */
+function tablesOf(restore: string[]): string[] {
+  return (splitPgDump(restore[0] ?? '')?.entries ?? []).filter((e) => e.type === 'TABLE').map((e) => e.table!);
+}
+
+/** The next full dump after a partial run: the cached one with the restored tables as they are now. */
+function mergeDumps(dialect: Dialect, full: string[], fresh: string[], restoredTables: string[]): string[] {
+  const restored = new Set(restoredTables);
+  if (dialect === 'postgres') {
+    const merged = mergePgDumps(full[0] ?? '', fresh[0] ?? '', restored);
+    if (merged === undefined) throw new Error('cannot merge the schema dumps');
+    return [merged];
+  }
+  const kept = full.filter((d) => {
+    const n = dumpTableName(d);
+    return n === undefined || !restored.has(n);
+  });
+  const freshTables = fresh.filter((d) => dumpTableName(d) !== undefined);
+  const keptTables = kept.filter((d) => dumpTableName(d) !== undefined);
+  const keptViews = kept.filter((d) => dumpTableName(d) === undefined);
+  return [...keptTables, ...freshTables, ...keptViews];
 }
 
 async function analysePartial(
@@ -288,22 +323,13 @@ async function analysePartial(
   const shadow = await ShadowDatabase.create(dialect, server);
   stats.shadowMs += Date.now() - t;
   try {
-    const snapper = createSnapshotter(shadow.db, dialect, shadow.name, shadow.mariadb);
+    const snapper = createSnapshotter(shadow.db, dialect, dialect === 'mysql' ? shadow.name : 'public', shadow.mariadb);
     const runner = new Runner(shadow, snapper, migrations, stats, workload);
     runner.baseDump = plan.full;
     await runner.rebuildPartial(start - 1, plan.restore, snapshot);
     const facts = await runner.analyseRange(start, migrations.length, checkReversibility, true);
-    // The next restore: the cached dump with the restored tables replaced by what the shadow holds now.
-    const fresh = runner.finalDump ?? [];
-    const restored = new Set(plan.tables);
-    const kept = (runner.baseDump ?? []).filter((d) => {
-      const n = dumpTableName(d);
-      return n === undefined || !restored.has(n);
-    });
-    const freshTables = fresh.filter((d) => dumpTableName(d) !== undefined);
-    const keptTables = kept.filter((d) => dumpTableName(d) !== undefined);
-    const keptViews = kept.filter((d) => dumpTableName(d) === undefined);
-    return { facts, restore: [...keptTables, ...freshTables, ...keptViews], snapshot: runner.finalState };
+    if (!runner.finalDump) throw new Error('no schema dump after the partial run');
+    return { facts, restore: mergeDumps(dialect, runner.baseDump ?? [], runner.finalDump, plan.tables), snapshot: runner.finalState };
   } finally {
     t = Date.now();
     await shadow.dispose();
@@ -441,7 +467,17 @@ class Runner {
     this.baseRestore = restore;
     await this.bringTo(upTo);
     if (this.at !== upTo || this.baseRestore !== restore) throw new Error('partial restore failed');
-    this.states.set(upTo, state);
+    // PostgreSQL snapshots carry each table's storage (relfilenode), which tells a rewrite: the
+    // restored tables have new storage here, so read them again next to the cached rest.
+    const restoredTables = this.shadow.dialect === 'postgres' ? tablesOf(restore) : undefined;
+    if (restoredTables) {
+      const scope: SnapshotScope = { tables: restoredTables, views: true };
+      const t = Date.now();
+      this.states.set(upTo, mergeSnapshot(state, await this.snapper.snapshot(scope), scope));
+      this.stats.snapshotMs += Date.now() - t;
+    } else {
+      this.states.set(upTo, state);
+    }
   }
 
   private async bringTo(upTo: number): Promise<void> {

@@ -83,6 +83,49 @@ describe('cache: re-planning restores only what the new migrations touch', () =>
   });
 });
 
+describe('cache on PostgreSQL: the pg_dump is cut per table and merged back', () => {
+  const pg = 'postgres' as const;
+  function pgHistory(): MigrationSource[] {
+    const ms: MigrationSource[] = [
+      sqlMigration(pg, '0001_mood', "CREATE TYPE mood AS ENUM ('ok', 'meh')", 'DROP TYPE mood'),
+      sqlMigration(pg, '0002_users', 'CREATE TABLE users (id serial PRIMARY KEY, name varchar(50) NOT NULL, m mood)', 'DROP TABLE users'),
+      sqlMigration(pg, '0003_orders', 'CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id int REFERENCES users (id), total int CHECK (total >= 0))', 'DROP TABLE orders'),
+      sqlMigration(pg, '0004_orders_idx', 'CREATE INDEX orders_total_idx ON orders (total)', 'DROP INDEX orders_total_idx'),
+      sqlMigration(pg, '0005_touch', "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$", 'DROP FUNCTION touch()'),
+      sqlMigration(pg, '0006_orders_trigger', 'CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch()', 'DROP TRIGGER orders_touch ON orders'),
+      sqlMigration(pg, '0007_free_seq', 'CREATE SEQUENCE invoice_no', 'DROP SEQUENCE invoice_no'),
+    ];
+    for (let i = 8; i < 20; i++) ms.push(sqlMigration(pg, `${String(i).padStart(4, '0')}_t${i}`, `CREATE TABLE t${i} (id serial PRIMARY KEY, v int)`, `DROP TABLE t${i}`));
+    return ms;
+  }
+
+  it('gives the verdicts of a full analysis, partial restore after partial restore', async () => {
+    const cache = new MemoryCache();
+    const base = pgHistory();
+    await analyse(base, { dialect: pg, shadow: shadowServer(pg), cache });
+    // A dropped index names no table: the snapshot says it belongs to orders (and orders -> users).
+    const step1 = [...base, sqlMigration(pg, '0100_drop_total_idx', 'DROP INDEX orders_total_idx', 'CREATE INDEX orders_total_idx ON orders (total)')];
+    const s1 = stats();
+    const v1 = await analyse(step1, { dialect: pg, shadow: shadowServer(pg), cache, stats: s1 });
+    expect(s1).toMatchObject({ cachedMigrations: base.length, analysedMigrations: 1, partialRestore: 2 });
+    expect(strip(v1)).toEqual(strip(await analyse(step1, { dialect: pg, shadow: shadowServer(pg) })));
+
+    // A table the previous partial run did not restore, whose serial sequence must come along; the
+    // merged dump still holds orders' trigger and identity, and the enum type.
+    const step2 = [...step1, sqlMigration(pg, '0101_t9_not_null', 'ALTER TABLE t9 ALTER COLUMN v SET NOT NULL', 'ALTER TABLE t9 ALTER COLUMN v DROP NOT NULL')];
+    const s2 = stats();
+    const v2 = await analyse(step2, { dialect: pg, shadow: shadowServer(pg), cache, stats: s2 });
+    expect(s2).toMatchObject({ cachedMigrations: step1.length, analysedMigrations: 1, partialRestore: 1 });
+    expect(strip(v2)).toEqual(strip(await analyse(step2, { dialect: pg, shadow: shadowServer(pg) })));
+
+    const step3 = [...step2, sqlMigration(pg, '0102_orders_mood', 'ALTER TABLE orders ADD COLUMN m mood', 'ALTER TABLE orders DROP COLUMN m')];
+    const s3 = stats();
+    const v3 = await analyse(step3, { dialect: pg, shadow: shadowServer(pg), cache, stats: s3 });
+    expect(s3.partialRestore).toBe(2);
+    expect(strip(v3)).toEqual(strip(await analyse(step3, { dialect: pg, shadow: shadowServer(pg) })));
+  });
+});
+
 describe('parallel segments', () => {
   it('split long histories 2/3 + 1/3 and give the verdicts of one shadow', async () => {
     expect(planSegments(0, 10, 2)).toEqual([[0, 10]]);
@@ -107,4 +150,5 @@ describe('parallel segments', () => {
 
 afterAll(async () => {
   expect(await listShadowDatabases(d, shadowServer(d), [process.pid])).toEqual([]);
+  expect(await listShadowDatabases('postgres', shadowServer('postgres'), [process.pid])).toEqual([]);
 });
