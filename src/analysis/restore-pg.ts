@@ -62,28 +62,31 @@ export function splitPgDump(dump: string): PgDump | undefined {
 
 /** The table a per-table object belongs to (null: a free-standing sequence, schema-wide). */
 function ownerTable(type: string, name: string, text: string): string | null | undefined {
+  // Read from the statement, not the header: the header prints names unquoted ("Odd Name Odd Name_pkey").
   const body = text.replace(/^--[^\n]*\n/gm, '');
   switch (type) {
     case 'TABLE':
-      return unquote(name);
+      return tableAfter(body, new RegExp(`^\\s*CREATE (?:UNLOGGED )?TABLE public\\.${IDENT}`, 'i')) ?? unquote(name);
     case 'DEFAULT':
     case 'CONSTRAINT':
     case 'FK CONSTRAINT':
+      return tableAfter(body, new RegExp(`^\\s*ALTER TABLE (?:ONLY )?public\\.${IDENT}`, 'i'));
     case 'TRIGGER':
-      // "users users_pkey": the table first.
-      return unquote(name.split(' ')[0] ?? '');
     case 'INDEX':
-      return tableAfter(body, /\bON\s+(?:ONLY\s+)?public\.("(?:[^"]|"")+"|[a-z_][\w$]*)/i);
+      return tableAfter(body, new RegExp(`\\bON\\s+(?:ONLY\\s+)?public\\.${IDENT}`, 'i'));
     case 'SEQUENCE OWNED BY':
-      return tableAfter(body, /\bOWNED BY\s+public\.("(?:[^"]|"")+"|[a-z_][\w$]*)\./i);
+      return tableAfter(body, new RegExp(`\\bOWNED BY\\s+public\\.${IDENT}\\.`, 'i'));
     case 'SEQUENCE':
       // An identity column's sequence is an ALTER TABLE of its table; a serial's is owned later.
-      if (/^\s*ALTER TABLE/i.test(body)) return tableAfter(body, /^\s*ALTER TABLE\s+(?:ONLY\s+)?public\.("(?:[^"]|"")+"|[a-z_][\w$]*)/i);
+      if (/^\s*ALTER TABLE/i.test(body)) return tableAfter(body, new RegExp(`^\\s*ALTER TABLE (?:ONLY )?public\\.${IDENT}`, 'i'));
       return null;
     default:
       return undefined;
   }
 }
+
+/** A PostgreSQL identifier as pg_dump writes it: quoted when it must be. */
+const IDENT = '("(?:[^"]|"")+"|[a-z_][a-z0-9_$]*)';
 
 function tableAfter(body: string, re: RegExp): string | undefined {
   const m = re.exec(body);
@@ -118,7 +121,7 @@ export function partialPgDump(dump: string, tables: Set<string>): string | undef
   // A kept FK must point at a kept table (the caller closes the set over foreign keys).
   for (const e of keep) {
     if (e.type !== 'FK CONSTRAINT') continue;
-    const ref = /\bREFERENCES\s+public\.("(?:[^"]|"")+"|[a-z_][\w$]*)/i.exec(e.text)?.[1];
+    const ref = new RegExp(`\\bREFERENCES\\s+public\\.${IDENT}`, 'i').exec(e.text)?.[1];
     if (!ref || !tables.has(unquote(ref))) return undefined;
   }
   return render(d.preamble, keep);
