@@ -9,6 +9,13 @@ import { fmtSeconds } from './plan.ts';
  */
 const ICON: Record<string, string> = { error: '🛑', warning: '⚠️', info: 'ℹ️' };
 
+/**
+ * Hidden in the rendered comment; CI finds the comment it posted before by it and edits that one
+ * instead of adding a new comment on every push (scripts/ci/pr-comment.mjs uses the same default).
+ * Last, so the summary stays the first line of the report.
+ */
+export const REPORT_MARKER = '<!-- migrate-report -->';
+
 /** Escapes text for a table cell / inline context. */
 function cell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
@@ -57,6 +64,7 @@ export function renderMarkdown(report: Report): string {
     out.push('', '</details>', '');
   }
   if (report.shadow || report.notes?.length) out.push(`<sub>${[report.shadow ? `shadow: ${report.shadow}` : '', ...(report.notes ?? [])].filter(Boolean).map(inline).join(' · ')}</sub>`, '');
+  out.push(REPORT_MARKER);
   return out.join('\n').trimEnd() + '\n';
 }
 

@@ -4,7 +4,7 @@ import type { GateResult } from '../analysis/gate.ts';
 import type { Finding, MigrationVerdict } from '../analysis/types.ts';
 import type { Dialect } from '../config/types.ts';
 import { usageError } from '../errors.ts';
-import type { MigrationSource, SqlStatement } from '../migrations/types.ts';
+import type { Acknowledgement, MigrationSource, SqlStatement } from '../migrations/types.ts';
 import type { PlanModel } from './plan.ts';
 
 /**
@@ -12,7 +12,7 @@ import type { PlanModel } from './plan.ts';
  * (so findings can point at a file and line), and for `migrate plan` the ordered steps.
  * Formats are pure functions of this; none of them talks to a database.
  */
-export const FORMATS = ['text', 'json', 'markdown', 'github'] as const;
+export const FORMATS = ['text', 'json', 'markdown', 'github', 'sarif', 'junit'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export function parseFormat(v: string | undefined): Format {
@@ -21,8 +21,12 @@ export function parseFormat(v: string | undefined): Format {
   throw usageError(`--format ${JSON.stringify(v)} is not a known format.`, `Use one of: ${FORMATS.join(', ')}.`);
 }
 
-/** The parts of a migration source a report needs (no functions, so tests can build them by hand). */
-export type MigrationFiles = Pick<MigrationSource, 'id' | 'format' | 'upPath' | 'downPath' | 'upStatements' | 'downStatements'>;
+/**
+ * The parts of a migration source a report needs (no functions, so tests can build them by hand).
+ * `acknowledgements` are the ones declared in the migration itself: SARIF tells an in-source
+ * suppression from one given on the command line by them.
+ */
+export type MigrationFiles = Pick<MigrationSource, 'id' | 'format' | 'upPath' | 'downPath' | 'upStatements' | 'downStatements'> & { acknowledgements?: Acknowledgement[] };
 
 export interface SkippedStatement {
   text: string;

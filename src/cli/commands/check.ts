@@ -46,7 +46,7 @@ function addCommonOptions(cmd: Command): Command {
     .option('--shadow <url>', 'server for the throwaway shadow database, e.g. mysql://root@127.0.0.1:3306 (default: MIGRATE_SHADOW_URL, a running sandbox, else the local server)')
     .option('--queries <file>', 'statements the deployed (old) code runs: one per line, or a JSON export of performance_schema digests / pg_stat_statements')
     .option('--new-queries <file>', 'statements the new code runs (checked against the schema after each down)')
-    .option('--format <format>', 'text, json, markdown or github', 'text')
+    .option('--format <format>', 'text, json, markdown, github, sarif (SARIF 2.1.0 for code scanning) or junit (JUnit XML for CI test reports)', 'text')
     .option('--ack <RULE:MIGRATION_ID:reason>', 'acknowledge a finding (repeatable), e.g. --ack "BC102:0007_drop_age:column unused since v41"', collect, [])
     .option('--no-cache', 'analyse every migration again instead of reusing cached results')
     .option('--cache-dir <dir>', 'where analysis results are cached (default: node_modules/.cache/migrate-check, else the temp dir)');
@@ -136,7 +136,7 @@ async function withCleanup<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 function filesOf(ms: MigrationSource[]): Map<string, MigrationFiles> {
-  return new Map(ms.map((m) => [m.id, { id: m.id, format: m.format, upPath: m.upPath, downPath: m.downPath, upStatements: m.upStatements, downStatements: m.downStatements }]));
+  return new Map(ms.map((m) => [m.id, { id: m.id, format: m.format, upPath: m.upPath, downPath: m.downPath, upStatements: m.upStatements, downStatements: m.downStatements, acknowledgements: m.acknowledgements }]));
 }
 
 interface Prepared {
