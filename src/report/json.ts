@@ -41,6 +41,7 @@ export function migrationJson(report: Report, v: MigrationVerdict): Record<strin
   };
   if (v.refusedReason) o['refusedReason'] = v.refusedReason;
   if (v.replicaSettings) o['replicaSettings'] = v.replicaSettings;
+  if (v.replicaFirstSettings) o['replicaFirstSettings'] = v.replicaFirstSettings;
   if (v.algorithm) o['algorithm'] = v.algorithm;
   const file = report.files.get(v.id);
   if (file) o['file'] = locate(report, v, { rule: 'BC000', severity: 'info', message: '' })?.file;
