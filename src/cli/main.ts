@@ -1,13 +1,66 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE, isMigrateError, messageOf } from '../errors.ts';
 import { redact } from '../log/redact.ts';
-import { registerApplyCommands } from './commands/apply.ts';
-import { registerCheckCommands } from './commands/check.ts';
-import { registerMigrationCommands } from './commands/migrations.ts';
-import { registerSandboxCommands } from './commands/sandbox.ts';
-import { registerTopologyCommands } from './commands/topology.ts';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * The modules that register commands, in the order `--help` lists them. Each is imported only
+ * when needed: `check` alone pulls in the whole analysis engine, which `migrate up` never uses.
+ */
+const MODULES = {
+  migrations: async (): Promise<Register> => (await import('./commands/migrations.ts')).registerMigrationCommands,
+  check: async (): Promise<Register> => (await import('./commands/check.ts')).registerCheckCommands,
+  sandbox: async (): Promise<Register> => (await import('./commands/sandbox.ts')).registerSandboxCommands,
+  topology: async (): Promise<Register> => (await import('./commands/topology.ts')).registerTopologyCommands,
+  apply: async (): Promise<Register> => (await import('./commands/apply.ts')).registerApplyCommands,
+} as const;
+
+export type CommandModule = keyof typeof MODULES;
+
+/**
+ * Which module registers each top-level command. A word missing here (a new command, `help`, a
+ * typo) loads every module, so a stale entry costs start-up time, never a command; a test checks
+ * that the table matches what the modules register.
+ */
+export const COMMAND_MODULE: Readonly<Record<string, CommandModule>> = {
+  status: 'migrations',
+  up: 'migrations',
+  down: 'migrations',
+  make: 'migrations',
+  'ack-drift': 'migrations',
+  adopt: 'migrations',
+  check: 'check',
+  plan: 'check',
+  sandbox: 'sandbox',
+  topology: 'topology',
+  apply: 'apply',
+  continue: 'apply',
+  resume: 'apply',
+  runs: 'apply',
+  abort: 'apply',
+  finalize: 'apply',
+  rollback: 'apply',
+};
+
+/** The command word of argv (node, script, ...args): the first argument that is not a global option. */
+export function commandWord(argv: readonly string[]): string | undefined {
+  const args = argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? '';
+    if (a === '--') return args[i + 1];
+    if (a === '-c' || a === '--config') {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) continue;
+    return a;
+  }
+  return undefined;
+}
+
+/** The program with every command, or (given argv naming a known command) only that command's module. */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command();
   program
     .name('migrate')
@@ -19,18 +72,18 @@ export function buildProgram(): Command {
         write(redact(`${str.trimEnd()}\nfix: run "migrate --help" (or "migrate <command> --help") for the commands and their options.\n`)),
     })
     .exitOverride();
-  registerMigrationCommands(program);
-  registerCheckCommands(program);
-  registerSandboxCommands(program);
-  registerTopologyCommands(program);
-  registerApplyCommands(program);
+  const word = argv ? commandWord(argv) : undefined;
+  const only = word !== undefined && Object.hasOwn(COMMAND_MODULE, word) ? COMMAND_MODULE[word] : undefined;
+  const names = only ? [only] : (Object.keys(MODULES) as CommandModule[]);
+  const registers = await Promise.all(names.map((n) => MODULES[n]()));
+  for (const register of registers) register(program);
   return program;
 }
 
 /** Runs the CLI and returns the exit code; never throws. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {

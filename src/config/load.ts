@@ -106,6 +106,7 @@ export function validateConfig(raw: unknown, source: string, baseDir: string, en
   }
   if (!dialect) throw configError(`"dialect" is missing in ${source}.`, 'Add "dialect": "mysql" (MySQL and MariaDB) or "postgres".');
   if (!connection.port) connection = { ...connection, port: dialect === 'mysql' ? 3306 : 5432 };
+  databaseName(connection.database, dialect, raw['url'] === undefined ? `"connection.database" in ${source}` : source === 'DATABASE_URL' ? 'The database named in DATABASE_URL' : `The database in "url" in ${source}`);
 
   let migrationsDir = resolve(baseDir, 'migrations');
   let ledgerTable = 'migrate_ledger';
@@ -130,6 +131,35 @@ export function validateConfig(raw: unknown, source: string, baseDir: string, en
   const clusters = raw['clusters'] === undefined ? [] : validateClusters(raw['clusters'], source, baseDir, env);
   const lockSafety = raw['lockSafety'] === undefined ? undefined : lockSafetyFromConfig(raw['lockSafety'], source);
   return { dialect, connection, migrationsDir, ledgerTable, adoptKnexTable, clusters, ...(lockSafety ? { lockSafety } : {}), source };
+}
+
+/**
+ * The database name reaches SQL text in places we do not control (messages that suggest SQL, the
+ * shadow and cluster tooling), so rather than trusting every one of them to quote it, only names
+ * that need no quoting are accepted.
+ */
+const DATABASE_NAME = /^[\p{L}\p{N}_$-]+$/u;
+
+function databaseName(v: string, dialect: Dialect, where: string): string {
+  const max = dialect === 'mysql' ? 64 : 63;
+  if (!DATABASE_NAME.test(v) || Buffer.byteLength(v, 'utf8') > max) {
+    throw configError(
+      `${where} is ${JSON.stringify(v)}, which is not a plain database name.`,
+      `Use letters, digits, "_", "$" and "-" only (no quotes, spaces or semicolons), at most ${max} bytes; if the database really has such a name, rename it or give migrate one without them.`,
+    );
+  }
+  return v;
+}
+
+/** Node, cluster and HAProxy backend names end up in HAProxy runtime commands (";"-separated) and file names. */
+const PLAIN_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+function plainName(v: unknown, key: string, source: string): string {
+  if (typeof v !== 'string' || !v) throw configError(`${key} in ${source} must be a non-empty string.`, `Write ${key} as a plain name, e.g. "db1".`);
+  if (!PLAIN_NAME.test(v)) {
+    throw configError(`${key} in ${source} is ${JSON.stringify(v)}, which is not a plain name.`, 'Use letters, digits, "_", "." and "-" only (no spaces, quotes or semicolons), at most 64 characters.');
+  }
+  return v;
 }
 
 function identifier(v: unknown, key: string, source: string): string {
@@ -189,8 +219,8 @@ function validateClusters(v: unknown, source: string, baseDir: string, env: Node
   return v.map((c, i) => {
     const where = `clusters[${i}]`;
     if (!isObject(c)) throw configError(`${where} in ${source} must be an object.`, 'Each cluster is {"name", "flavor", "topology", "nodes", "writer"?}.');
-    const name = c['name'];
-    if (typeof name !== 'string' || !name) throw configError(`${where}.name is missing in ${source}.`, 'Give each cluster a name.');
+    if (typeof c['name'] !== 'string' || !c['name']) throw configError(`${where}.name is missing in ${source}.`, 'Give each cluster a name.');
+    const name = plainName(c['name'], `${where}.name`, source);
     const flavor = c['flavor'];
     if (flavor !== 'mariadb' && flavor !== 'mysql' && flavor !== 'postgres') throw configError(`${where}.flavor is ${JSON.stringify(flavor)} in ${source}.`, 'Use "mariadb", "mysql" or "postgres".');
     const topology = c['topology'];
@@ -208,7 +238,7 @@ function validateClusters(v: unknown, source: string, baseDir: string, env: Node
       const user = n['user'];
       const nname = n['name'];
       if (typeof host !== 'string' || typeof user !== 'string' || typeof nname !== 'string') throw configError(`${nw} needs "name", "host" and "user" strings in ${source}.`, 'Add the missing keys.');
-      return { name: nname, role, host, port, user, password: resolvePassword(n, nw, source, baseDir, env) };
+      return { name: plainName(nname, `${nw}.name`, source), role, host, port, user, password: resolvePassword(n, nw, source, baseDir, env) };
     });
     const writer = c['writer'];
     let w: ClusterConfig['writer'];
@@ -219,7 +249,7 @@ function validateClusters(v: unknown, source: string, baseDir: string, env: Node
       w = {
         type: writer['type'],
         socket: typeof writer['socket'] === 'string' ? resolve(baseDir, writer['socket']) : undefined,
-        backend: typeof writer['backend'] === 'string' ? writer['backend'] : undefined,
+        backend: writer['backend'] === undefined ? undefined : plainName(writer['backend'], `${where}.writer.backend`, source),
         host: typeof writer['host'] === 'string' ? writer['host'] : undefined,
         port: typeof writer['port'] === 'number' ? writer['port'] : undefined,
         command: typeof writer['command'] === 'string' ? writer['command'] : undefined,

@@ -1,4 +1,5 @@
-import knexFactory, { type Knex } from 'knex';
+import { createRequire } from 'node:module';
+import type { Knex } from 'knex';
 import type { ConnectionConfig, Dialect } from '../config/types.ts';
 import { connectionError, MigrateError } from '../errors.ts';
 import { redact } from '../log/redact.ts';
@@ -7,12 +8,25 @@ function debugLog(msg: unknown): void {
   if (process.env['MIGRATE_DEBUG']) process.stderr.write(redact(`knex: ${String(msg)}`) + '\n');
 }
 
+type KnexFactory = typeof import('knex').knex;
+let loadedFactory: KnexFactory | undefined;
+
+/**
+ * knex (and through it the database driver) is loaded on the first connection rather than at
+ * start-up: every CLI command imports this module, and `--help` or a config error never connects.
+ * knex is CommonJS, so require() loads it synchronously and createKnex keeps its signature.
+ */
+function knexFactory(): KnexFactory {
+  loadedFactory ??= (createRequire(import.meta.url)('knex') as { knex: KnexFactory }).knex;
+  return loadedFactory;
+}
+
 /**
  * Builds a knex instance for a dialect. Connections are lazy in knex, so callers that need a
  * clear error before doing anything call verifyConnection() first.
  */
 export function createKnex(dialect: Dialect, conn: ConnectionConfig, opts: { pool?: { min: number; max: number }; applicationName?: string } = {}): Knex {
-  return knexFactory({
+  return knexFactory()({
     client: dialect === 'mysql' ? 'mysql2' : 'pg',
     connection: {
       host: conn.host,

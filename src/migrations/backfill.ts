@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
+import type { Dialect } from '../config/types.ts';
 import { MigrateError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../log/logger.ts';
 import { currentMigration } from './context.ts';
@@ -69,6 +70,13 @@ interface StateRow {
   rowsDone: number;
   done: boolean;
   signature: string;
+}
+
+/** A string literal for SQL we print for people to paste: an id with a quote must not break out of it. */
+function sqlText(v: string, dialect: Dialect): string {
+  // MySQL reads backslash escapes in literals; PostgreSQL (standard_conforming_strings) does not.
+  const s = dialect === 'mysql' ? v.replace(/\\/g, '\\\\') : v;
+  return `'${s.replace(/'/g, "''")}'`;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -173,7 +181,7 @@ export async function backfill(knex: Knex, opts: BackfillOptions): Promise<Backf
       throw new MigrateError(
         'work',
         `${label}: an interrupted earlier run of this backfill (at key ${state.lastKey ?? '(start)'}, ${state.rowsDone} rows done) used a different table, SET, WHERE or key, so continuing from its position could leave rows updated two different ways.`,
-        `Restore the backfill as it was and run again; or, to start over, delete its state: DELETE FROM ${BACKFILL_STATE_TABLE} WHERE migration_id = '${id}' AND step = '${step}';`,
+        `Restore the backfill as it was and run again; or, to start over, delete its state: DELETE FROM ${BACKFILL_STATE_TABLE} WHERE migration_id = ${sqlText(id, dialect)} AND step = ${sqlText(step, dialect)};`,
       );
     }
     if (state?.done) {

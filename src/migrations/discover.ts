@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Dialect } from '../config/types.ts';
 import { configError, MigrateError } from '../errors.ts';
 import { loadSqlMigration, loadTsMigration, type MigrationFiles } from './load.ts';
@@ -8,6 +8,8 @@ import type { Discovery, MigrationIssue, MigrationSource } from './types.ts';
 const SCRIPT = /^(.+)\.(ts|mts|cts|js|mjs|cjs)$/;
 const DECLARATION = /\.d\.[cm]?ts$/;
 const MAX_ID_LENGTH = 255;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** Code-unit order, not locale order: the same on every machine. */
 export function compareIds(a: string, b: string): number {
@@ -58,6 +60,10 @@ export function findMigrationFiles(dir: string): { files: MigrationFiles[]; issu
     }
   }
   for (const f of files) {
+    // A line break in an id would let a file name forge lines of our output (an "error:" or "fix:").
+    if (CONTROL.test(f.id)) {
+      issues.push({ id: f.id, file: f.upPath, blocks: 'all', problem: `The migration file name ${JSON.stringify(basename(f.upPath))} contains a control character (a line break, tab or similar).`, fix: `Rename it in ${dir} to letters, digits, "_" and "-" (as "migrate make" names files).` });
+    }
     if (f.id.length > MAX_ID_LENGTH) {
       issues.push({ id: f.id, file: f.upPath, blocks: 'all', problem: `The migration id ${f.id.slice(0, 40)}... is longer than ${MAX_ID_LENGTH} characters.`, fix: 'Shorten the file name.' });
     }

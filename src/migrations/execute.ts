@@ -58,6 +58,47 @@ function describeLines(statements: readonly SqlStatement[], indexes: readonly nu
   return indexes.map((k) => `#${k + 1} (line ${statements[k]?.line ?? '?'})`).join(', ');
 }
 
+/**
+ * One line of a statement for an error message, so the reader sees which one without opening
+ * the file. String literals of statements that set passwords are masked: messages end up in CI logs.
+ */
+export function statementExcerpt(sql: string, max = 80): string {
+  let s = sql.replace(/\s+/g, ' ').trim();
+  if (/\b(IDENTIFIED|PASSWORD)\b/i.test(s)) s = s.replace(/'(?:[^'\\]|\\.|'')*'/g, "'***'");
+  return s.length > max ? `${s.slice(0, max - 3)}...` : s;
+}
+
+/** A server's message as a sentence, so the text we append after it does not run into it. */
+function sentence(msg: string): string {
+  const t = msg.trim();
+  return /[.!?]$/.test(t) ? t : `${t}.`;
+}
+
+function numbered(indexes: readonly number[]): string {
+  return `${indexes.length === 1 ? 'statement' : 'statements'} ${indexes.map((k) => k + 1).join(', ')}`;
+}
+
+/** Queries that change something (not reads or session settings), as knex reports them. */
+const READ_ONLY = /^\s*(select|show|set|pragma|explain)\b/i;
+
+/**
+ * Records the statements a script migration completes on the session, so a failure outside a
+ * transaction (or on MySQL, where DDL commits implicitly) can say what already took effect.
+ */
+function watchQueries(db: Knex): { completed: string[]; stop(): void } {
+  const completed: string[] = [];
+  const listener = (_response: unknown, query: { sql?: unknown }): void => {
+    if (typeof query?.sql === 'string' && !READ_ONLY.test(query.sql)) completed.push(query.sql);
+  };
+  db.on('query-response', listener);
+  return { completed, stop: () => void db.removeListener('query-response', listener) };
+}
+
+function listCompleted(completed: readonly string[]): string {
+  const shown = completed.slice(0, 5).map((q, k) => `${k + 1}) ${statementExcerpt(q, 100)}`);
+  return `${shown.join('; ')}${completed.length > shown.length ? `; and ${completed.length - shown.length} more` : ''}`;
+}
+
 /** The line of the migration file in a stack trace, when the error came from it. */
 function lineInStack(e: unknown, file: string): number | undefined {
   const stack = e instanceof Error ? e.stack ?? '' : '';
@@ -137,6 +178,7 @@ async function execute(ctx: ExecContext, safety: PgLockSafety | undefined, m: Mi
     const fn = direction === 'up' ? m.up : m.down;
     if (!fn) throw new MigrateError('work', `Migration ${m.id} has no ${direction}().`, `Add ${direction}() to ${m.upPath}.`);
     let ran = false;
+    const watch = watchQueries(db);
     try {
       if ((m.transactional ?? true)) {
         const attempt = (): Promise<void> =>
@@ -157,7 +199,9 @@ async function execute(ctx: ExecContext, safety: PgLockSafety | undefined, m: Mi
       }
     } catch (e) {
       if (isMigrateError(e)) throw e;
-      throw scriptFailure(ctx, m, direction, file, ran, e);
+      throw scriptFailure(ctx, m, direction, file, ran, watch.completed, e);
+    } finally {
+      watch.stop();
     }
   }
   ctx.logger.info(`${verb} ${m.id}${m.phase ? ` [${m.phase}]` : ''} (${ms} ms)`);
@@ -195,30 +239,37 @@ function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direction, 
   let state: string;
   if (committed.length === 0) {
     state = ctx.dialect === 'postgres'
-      ? `Nothing of it was applied (rolled back); ${ledgerNote}.`
+      ? `Nothing of it was ${direction === 'up' ? 'applied' : 'reverted'} (rolled back); ${ledgerNote}.`
       : `No statement of it had run before; ${ledgerNote}.`;
   } else {
-    const why = ctx.dialect === 'mysql' ? 'MySQL/MariaDB commits DDL implicitly, so they were not rolled back' : 'they ran outside the failed transaction and stay applied';
-    state = `Statements ${describeLines(statements, committed)} of ${total} had already run (${why}); ${ledgerNote}.`;
+    const why = ctx.dialect === 'mysql' ? 'MySQL/MariaDB commits DDL implicitly, so they were not rolled back' : 'they ran outside the failed transaction and stay in effect';
+    // A half-done down is the dangerous case: the schema no longer matches what the ledger says.
+    const left = direction === 'up' ? `; ${ledgerNote}` : `: the schema is partly reverted while ${ledgerNote}`;
+    state = `Statements ${describeLines(statements, committed)} of ${total} had already run (${why})${left}.`;
   }
-  const where = `${basename(file)} line ${e.fileLine}`;
+  const where = `${basename(file)} line ${e.fileLine} (statement ${e.index + 1} of ${total}) "${statementExcerpt(e.statement.sql)}"`;
   if (lock) {
     return new MigrateError(
       'work',
-      `Migration ${m.id} failed (${direction}) at ${where} (statement ${e.index + 1} of ${total}): it ${lock.describe()} ${state}`,
+      `Migration ${m.id} failed (${direction}) at ${where}: it ${lock.describe()} ${state}`,
       lock.fix(`migrate ${direction}`),
       { cause: lock },
     );
   }
-  return new MigrateError(
-    'work',
-    `Migration ${m.id} failed (${direction}) at ${where} (statement ${e.index + 1} of ${total}): ${e.serverMessage} ${state}`,
-    (committed.length === 0
-      ? `Correct the statement at ${file}:${e.fileLine}, then run "migrate ${direction}" again.`
-      : `Correct the statement at ${file}:${e.fileLine}; undo what statements ${committed.map((k) => k + 1).join(', ')} did (or make them safe to repeat), then run "migrate ${direction}" again.`) + timeoutHint(e),
-    { cause: e },
-  );
+  let fix: string;
+  if (direction === 'up') {
+    fix = committed.length === 0
+      ? `Correct the statement at ${file}:${e.fileLine}, then run "migrate up" again.`
+      : `Correct the statement at ${file}:${e.fileLine}; undo what ${numbered(committed)} did (or make them safe to repeat), then run "migrate up" again.`;
+  } else {
+    const repeat = committed.length ? ` (${numbered(committed)} already took effect, so make ${committed.length === 1 ? 'it' : 'them'} safe to run again, e.g. DROP ... IF EXISTS)` : '';
+    fix = `Correct the statement at ${file}:${e.fileLine}${repeat}; ${ACK_EDITED(m.id)}, then run "migrate down" again.`;
+  }
+  return new MigrateError('work', `Migration ${m.id} failed (${direction}) at ${where}: ${sentence(e.serverMessage)} ${state}`, fix + timeoutHint(e), { cause: e });
 }
+
+/** The file of an applied migration is checksummed: correcting its down is drift until accepted. */
+const ACK_EDITED = (id: string): string => `accept the edited file with "migrate ack-drift ${id}" (it is applied, so an edit counts as drift)`;
 
 /** The statement_timeout guard stopped a statement: say how to give it more time. */
 function timeoutHint(e: unknown): string {
@@ -227,7 +278,7 @@ function timeoutHint(e: unknown): string {
   return ' The statement ran longer than the statement_timeout guard: if it may (and the locks it holds meanwhile are acceptable), raise --statement-timeout / MIGRATE_STATEMENT_TIMEOUT, or 0 to leave the server\'s setting.';
 }
 
-function scriptFailure(ctx: ExecContext, m: MigrationSource, direction: Direction, file: string, ran: boolean, e: unknown): MigrateError {
+function scriptFailure(ctx: ExecContext, m: MigrationSource, direction: Direction, file: string, ran: boolean, completed: readonly string[], e: unknown): MigrateError {
   if (isLockWaitExhausted(e) && !ran) {
     const inTx = ctx.dialect === 'postgres' && (m.transactional ?? true);
     const line = lineInStack(e.cause, file);
@@ -248,17 +299,23 @@ function scriptFailure(ctx: ExecContext, m: MigrationSource, direction: Directio
       { cause: e },
     );
   }
+  const rolledBack = ctx.dialect === 'postgres' && (m.transactional ?? true);
   let state: string;
-  if (ctx.dialect === 'postgres' && (m.transactional ?? true)) state = 'Its transaction was rolled back, nothing of it was applied';
-  else if (ctx.dialect === 'mysql') state = 'MySQL/MariaDB commits DDL implicitly: schema changes it made before failing remain';
-  else state = 'It ran outside a transaction: changes it made before failing remain';
+  if (rolledBack) state = `Its transaction was rolled back, nothing of it was ${direction === 'up' ? 'applied' : 'reverted'}`;
+  else {
+    state = ctx.dialect === 'mysql' ? 'MySQL/MariaDB commits DDL implicitly: schema changes it made before failing remain' : 'It ran outside a transaction: changes it made before failing remain';
+    state += completed.length ? ` (statements it had completed: ${listCompleted(completed)})` : ' (it had completed no statement)';
+  }
+  const ledgerNote = direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied';
   const needsNoTx = /cannot run inside a transaction block/i.test(messageOf(e));
   return new MigrateError(
     'work',
-    `Migration ${m.id} failed (${direction}) in ${where}: ${messageOf(e)} ${state}; the ledger is unchanged for it.`,
+    `Migration ${m.id} failed (${direction}) in ${where}: ${sentence(messageOf(e))} ${state}; ${ledgerNote}.`,
     needsNoTx
       ? `Add \`export const transaction = false\` to ${file} so it runs outside a transaction (then make it safe to re-run, since a failure midway is not rolled back), and run "migrate ${direction}" again.`
-      : `Fix ${direction}() in ${file}${state.includes('remain') ? ' and undo its partial changes' : ''}, then run "migrate ${direction}" again.${timeoutHint(e)}`,
+      : direction === 'up'
+        ? `Fix up() in ${file}${rolledBack || completed.length === 0 ? '' : ' and undo its partial changes'}, then run "migrate up" again.${timeoutHint(e)}`
+        : `Fix down() in ${file}${rolledBack || completed.length === 0 ? '' : ' so that it can run again after its partial changes'}; ${ACK_EDITED(m.id)}, then run "migrate down" again.${timeoutHint(e)}`,
     { cause: e },
   );
 }

@@ -108,6 +108,14 @@ export class Ledger {
     return true;
   }
 
+  /** Drops the table if it exists and holds no row; true when it dropped it. */
+  async dropIfEmpty(db: Knex): Promise<boolean> {
+    if (!(await this.exists(db))) return false;
+    if ((await db(this.table).first('id')) !== undefined) return false;
+    await db.schema.dropTable(this.table);
+    return true;
+  }
+
   /** All entries in id order; empty when the table does not exist yet. */
   async read(db: Knex): Promise<LedgerEntry[]> {
     if (!(await this.exists(db))) return [];

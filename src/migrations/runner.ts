@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import { Umzug, type UmzugStorage } from 'umzug';
+import type { UmzugStorage } from 'umzug';
 import type { ProjectConfig } from '../config/types.ts';
-import { isMigrateError, MigrateError, usageError, workError } from '../errors.ts';
+import { isMigrateError, messageOf, MigrateError, usageError, workError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../log/logger.ts';
 import { shortChecksum } from './checksum.ts';
 import { blockingError, compareIds, discoverMigrations } from './discover.ts';
@@ -169,7 +169,7 @@ export class Runner {
     const session = await acquireRunLock(this.config);
     try {
       const acks: DriftAck[] = [];
-      const status = await this.prepareLedger(session, discovery, true);
+      const status = await this.readStatus(session, discovery);
       const chosen = ids.map((id) => {
         const s = this.requireKnown(status, id);
         if (s.state === 'missing-file') throw usageError(`${id} has no file any more, so there is no new checksum to accept.`, `Restore the file of ${id} from version control.`);
@@ -202,24 +202,45 @@ export class Runner {
     );
   }
 
-  /** Creates the ledger if needed and adopts knex's history into it; returns the status under the lock. */
-  private async prepareLedger(session: RunSession, discovery: Discovery, readOnly = false): Promise<MigrationStatus[]> {
-    const { entries, fromKnex } = await this.entries(session.db, discovery.migrations);
-    if (readOnly) return computeStatus(discovery.migrations, entries);
-    await this.ledger.ensureTable(session.db);
+  /** The status under the lock, from our ledger or knex's history; writes nothing. */
+  private async readStatus(session: RunSession, discovery: Discovery): Promise<MigrationStatus[]> {
+    const { entries } = await this.entries(session.db, discovery.migrations);
+    return computeStatus(discovery.migrations, entries);
+  }
+
+  /**
+   * Creates the ledger if needed and adopts knex's history into it. True when this call created
+   * the table, so a run that then fails before recording anything can remove it again.
+   */
+  private async prepareLedger(session: RunSession, discovery: Discovery): Promise<boolean> {
+    const { fromKnex } = await this.entries(session.db, discovery.migrations);
+    const created = await this.ledger.ensureTable(session.db);
     if (fromKnex && this.config.adoptKnexTable) {
       const n = await adoptKnexHistory(session.db, this.ledger, this.config.adoptKnexTable, discovery.migrations, await whoAmI(session.db), thisHost());
       this.logger.info(`adopted ${n} applied migration${n === 1 ? '' : 's'} from ${this.config.adoptKnexTable} into ${this.ledger.table}`);
-      return computeStatus(discovery.migrations, await this.ledger.read(session.db));
     }
-    return computeStatus(discovery.migrations, entries);
+    return created;
+  }
+
+  /**
+   * After a failed run: removes the ledger table again when this run created it and recorded
+   * nothing in it, so a failed first `up` leaves the database as it found it. Safe because every
+   * writer of the ledger holds the run lock we still hold. Never hides the run's own error.
+   */
+  private async dropLedgerCreatedBy(session: RunSession): Promise<void> {
+    try {
+      await this.ledger.dropIfEmpty(session.db);
+    } catch (e) {
+      this.logger.warn(`This run created the ledger table ${this.ledger.table} and could not remove it after the failure (${messageOf(e)}). An empty ledger is harmless: the next "migrate up" uses it.`);
+    }
   }
 
   private async locked(discovery: Discovery, plan: (status: MigrationStatus[]) => Promise<{ ids: string[]; note?: string }>, direction: Direction): Promise<RunResult> {
     const session = await acquireRunLock(this.config);
+    let createdLedger = false;
     try {
       // Validate everything before the first write, so a refused command changes nothing.
-      const before = await this.prepareLedger(session, discovery, true);
+      const before = await this.readStatus(session, discovery);
       const { ids, note } = await plan(before);
       const drifted = before.filter((s) => s.state === 'drift');
       if (drifted.length) throw driftError(drifted);
@@ -227,10 +248,13 @@ export class Runner {
       if (ids.length === 0) this.logger.info(note ?? (direction === 'up' ? 'Nothing to apply: every migration is applied.' : 'Nothing to revert.'));
       if (ids.length === 0 && !knexRows) return { direction, ids: [], adopted: 0 };
       const adopted = knexRows ? before.filter((s) => s.entry?.source === 'knex').length : 0;
-      await this.prepareLedger(session, discovery);
+      createdLedger = await this.prepareLedger(session, discovery);
       if (ids.length === 0) return { direction, ids, adopted };
       await this.run(session, discovery, ids, direction);
       return { direction, ids, adopted };
+    } catch (e) {
+      if (createdLedger) await this.dropLedgerCreatedBy(session);
+      throw e;
     } finally {
       await session.release();
     }
@@ -267,6 +291,8 @@ export class Runner {
         if (await this.ledger.has(session.db, name)) await this.ledger.remove(session.db, name);
       },
     };
+    // Loaded here, not at start-up: only a run that executes migrations needs it.
+    const { Umzug } = await import('umzug');
     const umzug = new Umzug({
       migrations: discovery.migrations.map((m) => ({
         name: m.id,

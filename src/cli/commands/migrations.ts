@@ -1,16 +1,14 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.ts';
 import type { ProjectConfig } from '../../config/types.ts';
-import { createKnex, verifyConnection } from '../../db/connect.ts';
 import { usageError } from '../../errors.ts';
 import { consoleLogger } from '../../log/logger.ts';
-import { redactValue } from '../../log/redact.ts';
-import { convertKnexfile } from '../../migrations/knex-adopt.ts';
-import { makeMigration } from '../../migrations/make.ts';
 import { countOption, DEFAULT_LOCK_SAFETY, durationOption, LOCK_SAFETY_ENV, type LockSafety } from '../../migrations/pg/settings.ts';
-import { Runner } from '../../migrations/runner.ts';
-import { statusJson, statusText } from '../../migrations/status.ts';
+import type { Runner } from '../../migrations/runner.ts';
+
+// The engine (knex, the drivers, umzug, the tsx loader) is imported inside the actions: every
+// start of the CLI registers these commands, most starts run only one of them, and `--help` none.
+const configLoader = (): Promise<typeof import('../../config/load.ts')> => import('../../config/load.ts');
 
 interface GlobalOpts {
   config?: string;
@@ -23,11 +21,16 @@ function configPathOf(cmd: Command): string | undefined {
 
 /** Loads the config, connects and checks the login before anything else; always closes knex. */
 async function withRunner<T>(cmd: Command, fn: (runner: Runner, config: ProjectConfig) => Promise<T>, lockSafety?: Partial<LockSafety>): Promise<T> {
+  const [{ loadConfig }, { createKnex, verifyConnection }, { Runner: RunnerClass }] = await Promise.all([
+    configLoader(),
+    import('../../db/connect.ts'),
+    import('../../migrations/runner.ts'),
+  ]);
   const config = await loadConfig({ configPath: configPathOf(cmd) });
   const db = createKnex(config.dialect, config.connection);
   try {
     await verifyConnection(db, config.dialect, config.connection);
-    return await fn(new Runner({ config, db, logger: consoleLogger, lockSafety }), config);
+    return await fn(new RunnerClass({ config, db, logger: consoleLogger, lockSafety }), config);
   } finally {
     await db.destroy();
   }
@@ -68,6 +71,7 @@ export function registerMigrationCommands(program: Command): void {
     .option('--format <format>', 'text or json', 'text')
     .action(async (opts: { format: string }, cmd: Command) => {
       if (opts.format !== 'text' && opts.format !== 'json') throw usageError(`--format ${opts.format} is not supported.`, 'Use --format text or --format json.');
+      const { statusJson, statusText } = await import('../../migrations/status.ts');
       await withRunner(cmd, async (runner, config) => {
         const report = await runner.status();
         if (opts.format === 'json') {
@@ -115,7 +119,8 @@ export function registerMigrationCommands(program: Command): void {
     .option('--sql', 'create NNNN_name.up.sql and NNNN_name.down.sql instead of a TypeScript file')
     .option('--dir <path>', 'migrations directory (default: from the config)')
     .action(async (name: string, opts: { sql?: boolean; dir?: string }, cmd: Command) => {
-      const dir = opts.dir ? resolve(opts.dir) : (await loadConfig({ configPath: configPathOf(cmd) })).migrationsDir;
+      const { makeMigration } = await import('../../migrations/make.ts');
+      const dir = opts.dir ? resolve(opts.dir) : (await (await configLoader()).loadConfig({ configPath: configPathOf(cmd) })).migrationsDir;
       for (const p of makeMigration(dir, name, { sql: opts.sql })) consoleLogger.out(p);
     });
 
@@ -135,6 +140,7 @@ export function registerMigrationCommands(program: Command): void {
     .requiredOption('--knexfile <file>', 'path of knexfile.js / knexfile.ts')
     .option('--env <name>', 'knexfile environment (default: NODE_ENV, else development)')
     .action(async (opts: { knexfile: string; env?: string }) => {
+      const [{ convertKnexfile }, { redactValue }] = await Promise.all([import('../../migrations/knex-adopt.ts'), import('../../log/redact.ts')]);
       const { config, notes } = await convertKnexfile(opts.knexfile, opts.env);
       consoleLogger.out(JSON.stringify(redactValue(config), null, 2));
       for (const n of notes) consoleLogger.info(n);
