@@ -1,7 +1,7 @@
 /**
  * Benchmark of `migrate check` / `migrate plan` (issue 3, acceptance "Performance").
  *
- *   node --import tsx bench/plan.ts [--dialect mysql|postgres] [--count 200] [--shadow URL] [--runs 3]
+ *   node --import tsx bench/plan.ts [--dialect mysql|postgres] [--count 200] [--shadow URL] [--runs 3] [--keep DIR]
  *   npm run bench:plan -- --dialect postgres
  *
  * 1. Generates COUNT realistic migrations (create table, add column, add index, type change,
@@ -298,6 +298,9 @@ const work = mkdtempSync(join(tmpdir(), 'migrate-bench-plan-'));
 const dir = join(work, 'migrations');
 const gens = generate(dialect, count + 1);
 writeMigrations(dir, gens.slice(0, count));
+// --keep DIR: also leave a copy of the generated migrations there, for profiling by hand.
+const keep = arg('keep');
+if (keep) writeMigrations(keep, gens.slice(0, count));
 const kinds = new Map<string, number>();
 for (const g of gens.slice(0, count)) kinds.set(g.name.split('_')[0]!, (kinds.get(g.name.split('_')[0]!) ?? 0) + 1);
 

@@ -116,20 +116,24 @@ export async function analyse(migrations: MigrationSource[], opts: AnalyseOption
     let t = Date.now();
     const shadows: ShadowDatabase[] = [];
     try {
-      // One throwaway database per segment, created side by side.
-      const created = await Promise.allSettled(segments.map(() => ShadowDatabase.create(opts.dialect, opts.shadow)));
-      for (const c of created) if (c.status === 'fulfilled') shadows.push(c.value);
-      const failed = created.find((c): c is PromiseRejectedResult => c.status === 'rejected');
-      if (failed) throw failed.reason;
-      stats.shadowMs += Date.now() - t;
       let restore: string[] | undefined;
       if (start > baseline) restore = cached[cached.length - 1]?.restore;
       else if (baseKey && opts.cache) restore = (await opts.cache.get(baseKey))?.restore;
       const abort = { stop: false };
+      // One throwaway database per segment. Each segment creates its own and drops it as soon as it
+      // is done, so creating and dropping overlap the other segment's work instead of adding to it.
       const results = await Promise.allSettled(
         segments.map(async ([from, to], k) => {
           const t0 = Date.now();
-          const shadow = shadows[k]!;
+          let shadow: ShadowDatabase;
+          try {
+            shadow = await ShadowDatabase.create(opts.dialect, opts.shadow);
+          } catch (e) {
+            abort.stop = true;
+            throw e;
+          }
+          shadows.push(shadow);
+          stats.shadowMs += Date.now() - t0;
           const snapper = createSnapshotter(shadow.db, opts.dialect, opts.dialect === 'mysql' ? shadow.name : 'public', shadow.mariadb);
           const runner = new Runner(shadow, snapper, migrations, stats, workload, abort);
           try {
@@ -148,6 +152,10 @@ export async function analyse(migrations: MigrationSource[], opts: AnalyseOption
           } catch (e) {
             abort.stop = true;
             throw e;
+          } finally {
+            const td = Date.now();
+            await shadow.dispose();
+            stats.shadowMs += Date.now() - td;
           }
         }),
       );
