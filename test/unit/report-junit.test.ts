@@ -3,26 +3,9 @@ import { evaluateGate } from '../../src/analysis/gate.ts';
 import type { Finding, MigrationVerdict } from '../../src/analysis/types.ts';
 import { buildPlan, parseFormat, render, renderJunit, xmlAttr, xmlText, type MigrationFiles, type Report } from '../../src/report/index.ts';
 import { junitErrors, xpath } from '../fixtures/schemas/validate.ts';
+import { verdict } from '../helpers/verdicts.ts';
 
 /** `--format junit` on hand-made verdicts, validated against the Jenkins JUnit XSD with xmllint. */
-function verdict(id: string, over: Partial<MigrationVerdict> = {}): MigrationVerdict {
-  return {
-    id,
-    phase: 'pre-deploy',
-    phaseSource: 'declared',
-    backwardCompatible: true,
-    reversible: true,
-    dataLoss: false,
-    blocking: false,
-    replicaFirstSafe: true,
-    replicaFirstReverseSafe: true,
-    strategy: 'in-place',
-    findings: [],
-    sql: [],
-    changes: [],
-    ...over,
-  };
-}
 
 // Everything XML must escape, plus a control character XML 1.0 cannot carry at all.
 const nasty = `users.<age> & "quotes" 'single' \u0007bell`;

@@ -4,26 +4,9 @@ import { CATALOG } from '../../src/analysis/rules/catalog.ts';
 import type { Finding, MigrationVerdict } from '../../src/analysis/types.ts';
 import { FINGERPRINT_KEY, FORMATS, parseFormat, render, renderSarif, SARIF_SCHEMA_URI, TOOL, type MigrationFiles, type Report, type SarifLog, type SarifResult } from '../../src/report/index.ts';
 import { sarifErrors } from '../fixtures/schemas/validate.ts';
+import { verdict } from '../helpers/verdicts.ts';
 
 /** `--format sarif` on hand-made verdicts, validated against the official SARIF 2.1.0 schema. */
-function verdict(id: string, over: Partial<MigrationVerdict> = {}): MigrationVerdict {
-  return {
-    id,
-    phase: 'pre-deploy',
-    phaseSource: 'declared',
-    backwardCompatible: true,
-    reversible: true,
-    dataLoss: false,
-    blocking: false,
-    replicaFirstSafe: true,
-    replicaFirstReverseSafe: true,
-    strategy: 'in-place',
-    findings: [],
-    sql: [],
-    changes: [],
-    ...over,
-  };
-}
 
 const drop: Finding = {
   rule: 'BC102',

@@ -18,26 +18,9 @@ import {
   type MigrationFiles,
   type Report,
 } from '../../src/report/index.ts';
+import { verdict } from '../helpers/verdicts.ts';
 
 /** Report formats on hand-made verdicts: no database involved. */
-function verdict(id: string, over: Partial<MigrationVerdict> = {}): MigrationVerdict {
-  return {
-    id,
-    phase: 'pre-deploy',
-    phaseSource: 'declared',
-    backwardCompatible: true,
-    reversible: true,
-    dataLoss: false,
-    blocking: false,
-    replicaFirstSafe: true,
-    replicaFirstReverseSafe: true,
-    strategy: 'in-place',
-    findings: [],
-    sql: [],
-    changes: [],
-    ...over,
-  };
-}
 
 const drop: Finding = {
   rule: 'BC102',
