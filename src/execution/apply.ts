@@ -4,14 +4,14 @@ import { analyse, FileCache } from '../analysis/index.ts';
 import type { MigrationVerdict } from '../analysis/types.ts';
 import type { ClusterConfig, ConnectionConfig, NodeConfig, ProjectConfig } from '../config/types.ts';
 import { createKnex, verifyConnection } from '../db/connect.ts';
-import { configError, workError } from '../errors.ts';
+import { configError, isMigrateError, MigrateError, workError } from '../errors.ts';
 import { Ledger, thisHost, whoAmI } from '../migrations/ledger.ts';
 import { blockingError } from '../migrations/discover.ts';
 import { Runner } from '../migrations/runner.ts';
 import type { MigrationSource } from '../migrations/types.ts';
 import type { Logger } from '../log/logger.ts';
 import { flavorFor, flavorNameFromVersion } from '../topology/flavors/index.ts';
-import { connectionProblem, inspectCluster } from '../topology/inspect.ts';
+import { configMismatch, connectionProblem, inspectCluster, type TopologyReport } from '../topology/inspect.ts';
 import { stateDir, saveRoles, swappedRoles } from '../topology/roles-state.ts';
 import { lockCluster } from './cluster-lock.ts';
 import { loadHold, saveHold } from './hold.ts';
@@ -19,7 +19,8 @@ import { runDeployCommand } from './handoff.ts';
 import { Journal } from './journal.ts';
 import { syncJournalTable } from './journal-table.ts';
 import { stepsFromVerdicts, type ApplyStep, type StepStrategy } from './plan-steps.ts';
-import { runReplicaFirst, type ReplicaFirstResult } from './replica-first.ts';
+import { alteredNodes, summarizeRuns, unfinishedRun } from './recover.ts';
+import { preflightNodes, runReplicaFirst, type ReplicaFirstResult } from './replica-first.ts';
 import { describeReplicaFirst } from './dry-run.ts';
 import { writerFor } from './writer/index.ts';
 
@@ -78,12 +79,13 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
   let cluster = o.cluster;
   const planId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
 
-  const topo = await inspectCluster(cluster);
+  const fileRoles = new Map(config.clusters.find((c) => c.name === cluster.name)?.nodes.map((n) => [n.name, n.role] as const) ?? []);
+  const topo = await inspectCluster(cluster, { configuredRoles: fileRoles });
   const unreachable = connectionProblem(topo);
   if (unreachable) throw unreachable;
-  if (topo.problems.length) {
-    throw workError(`Cluster ${cluster.name} is not healthy: ${topo.problems.join('; ')}.`, 'Run `migrate topology`, repair what it names, then run again. Nothing was changed.');
-  }
+  const mismatch = configMismatch(topo, config.source);
+  if (mismatch) throw mismatch;
+  if (topo.problems.length) throw unhealthy(topo);
   const version = topo.nodes.find((n) => n.version)?.version ?? '';
   const flavor = flavorFor(flavorNameFromVersion(version));
 
@@ -123,8 +125,27 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
 
     const held = loadHold(config, cluster.name);
     if (held) throw workError(`Cluster ${cluster.name} holds ${held.heldNode} on the old schema for ${held.migrationId} (a master-master run with --hold).`, 'Run `migrate finalize` once the deploy is confirmed, or `migrate rollback` to switch back, before applying more. Nothing was changed.');
-    const journal = Journal.open(join(stateDir(config), 'runs'), planId);
-    const lock = await lockCluster(cluster);
+    if (selected.some((s) => s.strategy === 'replica-first')) {
+      // Everything a replica-first run needs from the endpoint and the nodes is checked before
+      // the first step (an in-place migration earlier in the plan would otherwise already have
+      // run when a missing HAProxy socket stops the replica-first one).
+      log('preflight: writer endpoint and nodes');
+      const nothingChanged = (e: unknown): never => {
+        if (isMigrateError(e) && !/Nothing was changed/.test(e.fix)) throw new MigrateError(e.kind, e.problem, `${e.fix} Nothing was changed.`, { cause: e });
+        throw e;
+      };
+      await writerFor(cluster).preflight().catch(nothingChanged);
+      await preflightNodes(cluster, flavor, [config.connection.user]).catch(nothingChanged);
+    }
+    // The lock before the journal: a coordinator that loses the race leaves no run behind.
+    const lock = await lockCluster(cluster, () => localRunHint(config));
+    // Only with the lock held is an unfinished run in the journal really interrupted, not running.
+    const interrupted = interruptedRun(config, cluster.name);
+    if (interrupted) {
+      await lock.release();
+      throw interrupted;
+    }
+    const journal = openJournal(config, planId, lock);
     try {
       journal.write('plan', 'end', { cluster: cluster.name, steps: selected.map((s) => ({ id: s.id, phase: s.phase, strategy: s.strategy })) });
       const mirror = async (): Promise<void> => {
@@ -164,6 +185,13 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
             const roles = swappedRoles(cluster, oldWriter, res.newPrimary);
             saveRoles(config, cluster, roles);
             cluster = { ...cluster, nodes: cluster.nodes.map((n) => ({ ...n, role: roles[n.name] ?? n.role })) };
+            if (res.oldPrimaryLost) {
+              const role = cluster.topology === 'master-master' ? 'active' : 'primary';
+              throw workError(
+                `The old ${role} ${oldWriter} stopped answering after ${res.newPrimary} was promoted (${res.oldPrimaryLost}). ${res.newPrimary} is the ${role} now: it takes writes, the endpoint points at it and the other replicas follow it. ${oldWriter} is out of the cluster and does not have ${m.id} yet.`,
+                `Start ${oldWriter} again (it must come back read-only), then run \`migrate resume\`: it re-points ${oldWriter} to ${res.newPrimary} and runs ${m.id} there. To retire ${oldWriter} instead, remove it from the config.`,
+              );
+            }
             await journal.step(`ledger:${step.id}`, async () => {
               await ledger.ensureTable(db);
               await ledger.insert(db, { id: m.id, checksum: m.checksum, phase: step.phase, appliedAt: new Date(), appliedBy: `${await whoAmI(db)} (replica-first)`, host: thisHost(), executionMs: Object.values(res.alterMs).reduce((a, b) => Math.max(a, b), 0) });
@@ -216,6 +244,54 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
   } finally {
     await db.destroy();
   }
+}
+
+function openJournal(config: ProjectConfig, planId: string, lock: { release(): Promise<void> }): Journal {
+  try {
+    return Journal.open(join(stateDir(config), 'runs'), planId);
+  } catch (e) {
+    void lock.release();
+    throw e;
+  }
+}
+
+/**
+ * A replica-first run that stopped after it changed servers (altered replicas, began a
+ * switchover) must be finished or undone first: a new run would ALTER those replicas again
+ * (an ADD COLUMN fails there, and its journal would no longer say what the first one did).
+ */
+function interruptedRun(config: ProjectConfig, clusterName: string): MigrateError | undefined {
+  const run = unfinishedRun(config);
+  if (!run) return undefined;
+  const plan = run.entries.find((e) => e.step === 'plan');
+  if (plan?.data?.['cluster'] !== undefined && plan.data['cluster'] !== clusterName) return undefined;
+  if (!run.entries.some((e) => /^(alter|type-conversions|switchover|undo):?/.test(e.step))) return undefined;
+  const altered = [...alteredNodes(run.entries).done];
+  const where = run.summary.openStep ? `was interrupted in step ${run.summary.openStep}` : run.summary.lastPhase === 'fail' ? `failed in step ${run.summary.lastStep ?? '?'}` : `stopped after step ${run.summary.lastStep ?? '?'}`;
+  return workError(
+    `Run ${run.summary.run} on cluster ${clusterName} ${where}${altered.length ? ` with ${altered.join(', ')} already altered` : ''}; a new run would repeat what it did.`,
+    'Finish it with `migrate resume`, or undo it with `migrate abort` (`migrate runs` lists it). Nothing was changed.',
+  );
+}
+
+/** What this project's journal knows of a run that may hold the lock: named in the lock error. */
+function localRunHint(config: ProjectConfig): string | undefined {
+  const open = summarizeRuns(config).filter((r) => !r.finished && !r.awaitingDeploy).at(-1);
+  return open ? `this project's journal shows run ${open.run} (started ${open.startedAt ?? '?'}, last step ${open.openStep ?? open.lastStep ?? '?'})` : undefined;
+}
+
+/** Replication problems named with what to do on each node. */
+function unhealthy(topo: TopologyReport): MigrateError {
+  const fixes: string[] = [];
+  for (const n of topo.nodes) {
+    const r = n.replication;
+    if (!r || (r.ioRunning && r.sqlRunning)) continue;
+    if (/Duplicate entry/i.test(r.lastError)) fixes.push(`on ${n.name} the row the primary wrote was already there (written on the replica directly, outside replication): delete the replica's copy (with sql_log_bin=0) or re-clone ${n.name}, then START SLAVE`);
+    else if (r.lastError) fixes.push(`on ${n.name} repair what the error names (SHOW SLAVE STATUS there shows it in full), then START SLAVE`);
+    else fixes.push(`on ${n.name} run START SLAVE`);
+  }
+  const first = fixes.length ? `${fixes.join('; ')}; then run` : 'Run `migrate topology`, repair what it names, then run';
+  return workError(`Cluster ${topo.cluster} is not healthy: ${topo.problems.join('; ')}.`, `${first.charAt(0).toUpperCase()}${first.slice(1)} again once \`migrate topology\` reports the cluster healthy. Nothing was changed.`);
 }
 
 /** Every statement of the plan, per node, in order: what `--dry-run` shows. */

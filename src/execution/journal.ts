@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { redactValue } from '../log/redact.ts';
 
@@ -38,6 +38,7 @@ export class Journal {
     // exactly as a SIGKILL from outside would land there.
     const killAt = process.env['MIGRATE_FAULT_KILL_AFTER'];
     if (killAt && killAt === `${step}:${phase}`) process.kill(process.pid, 'SIGKILL');
+    pauseIfAsked(`${step}:${phase}`);
   }
 
   /** Journals begin/end (or fail) around fn. */
@@ -56,6 +57,26 @@ export class Journal {
   close(): void {
     closeSync(this.fd);
   }
+}
+
+/**
+ * Fault injection for the fault suite (test/faults), inert unless both variables are set:
+ * MIGRATE_FAULT_PAUSE_AT=<step>:<begin|end> and MIGRATE_FAULT_PAUSE_DIR=<dir>. At that boundary
+ * the coordinator writes <dir>/paused (naming the boundary) and stops until <dir>/continue
+ * exists, so a test can stop or kill a server at an exact point of the run. The wait blocks the
+ * whole process, as a coordinator descheduled at that point would be; it gives up after
+ * MIGRATE_FAULT_PAUSE_MAX_MS (default 120 s) so a broken test cannot leave it hanging.
+ */
+function pauseIfAsked(boundary: string): void {
+  const at = process.env['MIGRATE_FAULT_PAUSE_AT'];
+  const dir = process.env['MIGRATE_FAULT_PAUSE_DIR'];
+  if (!at || !dir || at !== boundary) return;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'paused'), `${boundary}\n`);
+  const maxMs = Number(process.env['MIGRATE_FAULT_PAUSE_MAX_MS'] ?? 120_000);
+  const until = Date.now() + maxMs;
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  while (!existsSync(join(dir, 'continue')) && Date.now() < until) Atomics.wait(cell, 0, 0, 5);
 }
 
 export function readJournal(path: string): JournalEntry[] {

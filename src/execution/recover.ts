@@ -82,13 +82,14 @@ export function intendedWriter(entries: JournalEntry[], live: NodeState[], confi
 export async function converge(config: ProjectConfig, cluster: ClusterConfig, entries: JournalEntry[], log: (m: string) => void): Promise<string> {
   const topo = await inspectCluster(cluster);
   const unreachable = topo.nodes.filter((n) => !n.reachable);
-  if (unreachable.length) throw workError(`Cannot reach ${unreachable.map((n) => n.name).join(', ')}.`, 'Start the nodes named, then run `migrate abort` again.');
+  if (unreachable.length) throw workError(`Cannot reach ${unreachable.map((n) => n.name).join(', ')}.`, 'Start the nodes named (a stopped server must be resumed), then run `migrate resume` or `migrate abort` again.');
   const mm = cluster.topology === 'master-master';
   const configuredWriter = cluster.nodes.find((n) => n.role === (mm ? 'active' : 'primary'))?.name ?? '';
   const writerName = intendedWriter(entries, topo.nodes, configuredWriter);
   const writer = cluster.nodes.find((n) => n.name === writerName) as NodeConfig;
   const flavor = flavorFor(flavorNameFromVersion(topo.nodes[0]?.version ?? ''));
   const others = cluster.nodes.filter((n) => n.name !== writerName);
+  const runPrimary = [...entries].reverse().find((e) => e.step === 'switchover' && e.phase === 'begin')?.data?.['primary'];
 
   // Others read-only first, so there is never a moment with two writable nodes.
   for (const n of others) {
@@ -99,7 +100,10 @@ export async function converge(config: ProjectConfig, cluster: ClusterConfig, en
       const pointsAtWriter = st && st.sourcePort === writer.port && st.sourceHost === writer.host;
       if (!pointsAtWriter) {
         if (st) await c.query(flavor.stopReplica());
-        const wasWriter = n.name === configuredWriter;
+        // A node that was a writer (the configured one, the run's old primary, or one that
+        // replicates from nobody) must start from its own binlog position: slave_pos would
+        // replay from a stale (often empty) replica position and break on duplicates.
+        const wasWriter = n.name === configuredWriter || n.name === runPrimary || !st;
         for (const sql of flavor.changeSource({ host: writer.host, port: writer.port, user: writer.user, password: writer.password ?? '' }, wasWriter ? 'current_pos' : 'slave_pos')) await c.query(sql);
         await c.query(flavor.startReplica());
         log(`${n.name}: now replicates from ${writer.name}`);

@@ -3,7 +3,7 @@ import type { ClusterConfig, NodeConfig } from '../config/types.ts';
 import { configError, workError } from '../errors.ts';
 import type { Flavor } from '../topology/flavors/contract.ts';
 import { mysqlIdent, mysqlString } from '../topology/flavors/quote.ts';
-import { openNode, queryOne, type NodeConnection } from '../topology/node-connection.ts';
+import { endWithin, NODE_ANSWER_MS, openNode, queryOne, queryRowsWithin, type NodeConnection } from '../topology/node-connection.ts';
 import type { Journal } from './journal.ts';
 import { checkAppUsersRespectReadOnly, checkCandidateLogs, checkNoErrantGtids } from './preflight.ts';
 import { switchover, type SwitchoverResult } from './switchover.ts';
@@ -44,9 +44,14 @@ export interface ReplicaFirstResult {
   pending: string[];
   /** Type-conversion settings to put back once every node has the new schema. */
   restore: { node: string; value: string }[];
+  /**
+   * The old primary stopped answering after the promotion: the switchover completed without it
+   * and it was not altered (`migrate resume` re-points and alters it once it is back).
+   */
+  oldPrimaryLost?: string;
 }
 
-function roles(cluster: ClusterConfig): { primary: NodeConfig; others: NodeConfig[] } {
+export function replicaFirstRoles(cluster: ClusterConfig): { primary: NodeConfig; others: NodeConfig[] } {
   const writerRole = cluster.topology === 'master-master' ? 'active' : 'primary';
   const primaries = cluster.nodes.filter((n) => n.role === writerRole);
   if (primaries.length !== 1) {
@@ -57,10 +62,22 @@ function roles(cluster: ClusterConfig): { primary: NodeConfig; others: NodeConfi
   return { primary: primaries[0] as NodeConfig, others };
 }
 
-/** Runs the statements on one node without writing them to its binary log. */
+/**
+ * What a replica-first run checks on the nodes before it changes anything: no application user
+ * writes through read_only, the candidate logs what it applies, and it has no errant GTIDs.
+ */
+export async function preflightNodes(cluster: ClusterConfig, flavor: Flavor, appUsers: string[]): Promise<void> {
+  const { primary, others } = replicaFirstRoles(cluster);
+  const candidate = others[0] as NodeConfig;
+  await checkAppUsersRespectReadOnly(primary, appUsers);
+  await checkCandidateLogs(candidate);
+  await checkNoErrantGtids(flavor, primary, candidate);
+}
+
 /** Errors that mean "this change is already there": tolerated when redoing an interrupted ALTER. */
 const ALREADY_DONE = new Set([1050, 1060, 1061, 1091]);
 
+/** Runs the statements on one node without writing them to its binary log. */
 export async function alterNodeLocally(node: NodeConfig, flavor: Flavor, database: string, statements: string[], log: (m: string) => void, opts: { redo?: boolean } = {}): Promise<number> {
   const c = await openNode(node);
   const t = performance.now();
@@ -150,7 +167,7 @@ async function withNode<T>(node: NodeConfig, fn: (c: NodeConnection) => Promise<
   try {
     return await fn(c);
   } finally {
-    await c.end().catch(() => undefined);
+    await endWithin(c);
   }
 }
 
@@ -160,7 +177,7 @@ async function withNode<T>(node: NodeConfig, fn: (c: NodeConnection) => Promise<
  * primary, now a replica. A master-master run may keep the old active on the old schema.
  */
 export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFirstResult> {
-  const { primary, others } = roles(o.cluster);
+  const { primary, others } = replicaFirstRoles(o.cluster);
   const candidate = others[0] as NodeConfig;
   const alterMs: Record<string, number> = {};
   const restore: { node: NodeConfig; value: string }[] = [];
@@ -168,11 +185,7 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
 
   if (o.statements.length === 0) throw workError('The migration has no statements to run replica-first.', 'Run it in place instead.');
   await j.step('preflight-endpoint', () => o.writer.preflight());
-  await j.step('preflight-nodes', async () => {
-    await checkAppUsersRespectReadOnly(primary, o.appUsers ?? []);
-    await checkCandidateLogs(candidate);
-    await checkNoErrantGtids(o.flavor, primary, candidate);
-  });
+  await j.step('preflight-nodes', () => preflightNodes(o.cluster, o.flavor, o.appUsers ?? []));
 
   for (const node of others) {
     if (o.typeConversions) {
@@ -186,8 +199,8 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
       alterMs[node.name] = await j.step(`alter:${node.name}`, () => alterNodeLocally(node, o.flavor, o.database, o.statements, o.log, { redo: o.alreadyAltered !== undefined }), { node: node.name, migration: o.migrationId, statements: o.statements });
     }
     if (o.typeConversions) await withNode(node, async (c) => {
-      await c.query(o.flavor.stopReplica());
-      await c.query(o.flavor.startReplica());
+      await queryRowsWithin(c, o.flavor.stopReplica(), NODE_ANSWER_MS, node.name);
+      await queryRowsWithin(c, o.flavor.startReplica(), NODE_ANSWER_MS, node.name);
     });
   }
 
@@ -213,6 +226,9 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
     log: o.log,
   });
 
+  if (sw.oldPrimaryLost) {
+    return { newPrimary: candidate.name, switchover: sw, alterMs, pending: [], restore: restore.map((r) => ({ node: r.node.name, value: r.value })), oldPrimaryLost: sw.oldPrimaryLost };
+  }
   const pending: string[] = [];
   if (o.holdOldActive) {
     pending.push(primary.name);

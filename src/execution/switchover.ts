@@ -1,9 +1,19 @@
 import { performance } from 'node:perf_hooks';
 import type { NodeConfig } from '../config/types.ts';
-import { MigrateError, workError } from '../errors.ts';
+import { MigrateError, messageOf, workError } from '../errors.ts';
 import type { Flavor } from '../topology/flavors/contract.ts';
 import { mysqlString } from '../topology/flavors/quote.ts';
-import { openNode, queryOne, queryRows, type NodeConnection } from '../topology/node-connection.ts';
+import {
+  endWithin,
+  isConnectionLoss,
+  lossReason,
+  NODE_ANSWER_MS,
+  NodeSilentError,
+  openNode,
+  queryOneWithin,
+  queryRowsWithin,
+  type NodeConnection,
+} from '../topology/node-connection.ts';
 import type { Journal } from './journal.ts';
 import type { WriterEndpoint } from './writer/contract.ts';
 
@@ -18,7 +28,10 @@ export interface SwitchoverOptions {
   replicationUser: { user: string; password: string };
   /** Upper bound on the write block; past it the switchover is undone. */
   maxWriteBlockMs: number;
-  /** Lag the candidate may have when the block starts; it is waited for first, with a bound. */
+  /**
+   * Lag the candidate and the other replicas may have when the block starts; it is waited for
+   * first, with a bound, so the block waits for nobody and the re-pointing after it is quick.
+   */
   maxLagBeforeBlockMs: number;
   catchUpTimeoutMs: number;
   /** Master-master: the old primary keeps replicating from the new one as a hot rollback target. */
@@ -28,22 +41,35 @@ export interface SwitchoverOptions {
 }
 
 export interface SwitchoverResult {
-  /** From read_only=ON on the old primary to the endpoint pointing at the writable new primary. */
+  /** From the read lock on the old primary to the endpoint pointing at the writable new primary. */
   writeBlockMs: number;
   position: string;
   killedSessions: number;
   stepsMs: Record<string, number>;
+  /**
+   * Set when the old primary stopped answering after the promotion: the switchover completed
+   * without it (endpoint moved, other replicas re-pointed) and it still needs re-pointing.
+   */
+  oldPrimaryLost?: string;
 }
+
+/** Extra wait past a server-side timeout before a silent server counts as gone. */
+const GRACE_MS = 100;
+/** How long a replica's threads may be (re)connecting before catch-up calls it not replicating. */
+const NOT_RUNNING_GRACE_MS = 10_000;
 
 /**
  * The read-lock switchover of DESIGN.md, in the order measured to keep every acknowledged write:
- * read_only first (FTWRL alone lets queued writes run after UNLOCK), end the clients' sessions,
- * FTWRL, record the position, wait for the candidate with the remaining budget, promote, move the
- * endpoint, re-point the old primary while still locked and read-only, then unlock.
- * Until promotion every step is undone on failure; after it, the old primary stays read-only.
+ * wait until every replica has caught up, take the global read lock on the old primary, record
+ * the position, wait for the candidate with the remaining budget, set read_only on the old
+ * primary (FTWRL alone lets queued writes run after UNLOCK), promote, move the endpoint, end the
+ * sessions still on the old primary, re-point it while still locked and read-only, then unlock
+ * and re-point the others.
+ * Until promotion every step is undone on failure; after it, the old primary stays read-only, and
+ * if it dies the switchover completes without it.
  */
 export async function switchover(o: SwitchoverOptions): Promise<SwitchoverResult> {
-  const { flavor, journal, log } = o;
+  const { journal } = o;
   const stepsMs: Record<string, number> = {};
   const timed = async <T>(step: string, fn: () => Promise<T>, data?: Record<string, unknown>): Promise<T> => {
     const t = performance.now();
@@ -54,119 +80,242 @@ export async function switchover(o: SwitchoverOptions): Promise<SwitchoverResult
     }
   };
 
-  const oldConn = await openNode(o.primary);
-  const candConn = await openNode(o.candidate);
-  // A second connection to the old primary: to cancel a read_only or FTWRL that waits too long.
-  const guardConn = await openNode(o.primary);
-  const ourIds = new Set<number>();
-  for (const c of [oldConn, guardConn]) ourIds.add(Number((await queryOne(c, 'SELECT CONNECTION_ID() AS id'))?.['id']));
+  const conns: NodeConnection[] = [];
+  const open = async (n: NodeConfig): Promise<NodeConnection> => {
+    const c = await openNode(n);
+    conns.push(c);
+    return c;
+  };
+  try {
+    const oldConn = await open(o.primary);
+    const candConn = await open(o.candidate);
+    // A second connection to the old primary: to cancel a read_only or FTWRL that waits too long.
+    const guardConn = await open(o.primary);
+    const id = async (c: NodeConnection) => Number((await queryOneWithin(c, 'SELECT CONNECTION_ID() AS id', NODE_ANSWER_MS, o.primary.name))?.['id']);
+    const oldId = await id(oldConn);
+    const ourIds = new Set<number>([oldId, await id(guardConn)]);
+    return await run(o, { oldConn, oldId, candConn, guardConn, ourIds, timed, stepsMs });
+  } finally {
+    await Promise.all(conns.map((c) => endWithin(c)));
+  }
+}
 
-  journal.write('switchover', 'begin', { primary: o.primary.name, candidate: o.candidate.name, replicas: o.replicas.map((r) => r.name), masterMaster: o.masterMaster });
-  await timed('preflight-endpoint', () => o.writer.preflight());
+interface Sessions {
+  oldConn: NodeConnection;
+  /** The old primary session's connection id: what the guard kills when a statement overruns. */
+  oldId: number;
+  candConn: NodeConnection;
+  guardConn: NodeConnection;
+  ourIds: Set<number>;
+  timed: <T>(step: string, fn: () => Promise<T>, data?: Record<string, unknown>) => Promise<T>;
+  stepsMs: Record<string, number>;
+}
+
+async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult> {
+  const { flavor, journal, log } = o;
+  const { oldConn, oldId, candConn, guardConn, ourIds, timed, stepsMs } = s;
+  const P = o.primary.name;
+  const C = o.candidate.name;
+  const onOld = (c: NodeConnection, sql: string, what?: string) => queryRowsWithin(c, sql, NODE_ANSWER_MS, P, what);
+
+  journal.write('switchover', 'begin', { primary: P, candidate: C, replicas: o.replicas.map((r) => r.name), masterMaster: o.masterMaster });
   let blockStart = 0;
+  let promoting = false;
   let promoted = false;
   let readOnlySet = false;
   let locked = false;
+  let oldPrimaryLost: string | undefined;
   try {
-    await timed('catch-up', () => waitForLag(candConn, flavor, o.maxLagBeforeBlockMs, o.catchUpTimeoutMs, log));
-    await timed('preflight-long-queries', () => checkLongQueries(oldConn, ourIds));
+    await timed('preflight-endpoint', () => o.writer.preflight());
+    await timed('catch-up', () => waitForLag(o, candConn, log));
+    await timed('preflight-long-queries', () => checkLongQueries(oldConn, ourIds, P));
 
     blockStart = performance.now();
     const deadline = blockStart + o.maxWriteBlockMs;
     const remainingMs = () => deadline - performance.now();
 
-    // The global read lock first: writes that arrive now wait instead of failing, so clients
-    // see a pause rather than errors. read_only follows at once, so nothing queued can run on
-    // this node after UNLOCK; the queued sessions are killed before UNLOCK (end-client-sessions).
+    // The global read lock only: writes that arrive now wait for it instead of failing, so
+    // clients see a pause rather than errors. read_only comes later, just before the promotion:
+    // MariaDB checks read_only before a write waits for the read lock, so a write arriving after
+    // it fails at once (1290) and its client retries into the same wall until the endpoint moves.
     await timed('block-writes', async () => {
-      await oldConn.query(`SET SESSION lock_wait_timeout=${Math.max(1, Math.ceil(remainingMs() / 1000))}`);
+      await onOld(oldConn, `SET SESSION lock_wait_timeout=${Math.max(1, Math.ceil(remainingMs() / 1000))}`);
       locked = true;
-      await bounded(oldConn, guardConn, 'FLUSH TABLES WITH READ LOCK', remainingMs(), 'taking the global read lock');
-      readOnlySet = true;
-      for (const sql of flavor.setReadOnly(true)) await bounded(oldConn, guardConn, sql, remainingMs(), 'setting read_only on the old primary');
+      await bounded(oldConn, oldId, guardConn, P, 'FLUSH TABLES WITH READ LOCK', remainingMs(), 'taking the global read lock');
     });
-    const position = String((await timed('record-position', () => queryOne(oldConn, flavor.gtidPositionQuery())))?.['pos'] ?? '');
+    const position = String((await timed('record-position', () => queryOneWithin(oldConn, flavor.gtidPositionQuery(), Math.max(0, remainingMs()) + GRACE_MS, P, 'the GTID position read')))?.['pos'] ?? '');
     journal.write('position', 'end', { position });
 
     await timed('wait-candidate', async () => {
-      const budgetSec = Math.max(0, remainingMs()) / 1000;
-      const row = await queryOne(candConn, flavor.waitForGtid(position, Math.round(budgetSec * 1000) / 1000));
+      const budgetMs = Math.max(0, remainingMs());
+      let row: Record<string, unknown> | undefined;
+      try {
+        // The server-side timeout bounds a candidate that is slow; the client-side one a
+        // candidate that does not answer at all (stopped, hung), which would otherwise hold the
+        // write block open forever.
+        row = await queryOneWithin(candConn, flavor.waitForGtid(position, Math.round(budgetMs) / 1000), budgetMs + GRACE_MS, C, 'the GTID wait');
+      } catch (e) {
+        if (!isConnectionLoss(e)) throw e;
+        throw workError(
+          `The candidate ${C} ${e instanceof NodeSilentError ? 'did not answer' : `was lost (${lossReason(e)})`} while the write block (bound: ${o.maxWriteBlockMs} ms) waited for it to reach the old primary's position ${position}.`,
+          `The switchover was undone: ${P} is writable again and the endpoint never moved. Check ${C} (\`migrate topology\`; a stopped server must be resumed or restarted), then run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas.`,
+          e,
+        );
+      }
       if (!flavor.isWaitOk(row?.['res'])) {
         throw workError(
-          `The candidate ${o.candidate.name} did not execute the old primary's position ${position} within the write-block bound of ${o.maxWriteBlockMs} ms.`,
+          `The candidate ${C} did not execute the old primary's position ${position} within the write-block bound of ${o.maxWriteBlockMs} ms.`,
           'The switchover was undone and the old primary is writable again. Let the candidate catch up (check its lag) or raise --max-write-block, then run again.',
         );
       }
     }, { position });
 
     await timed('promote', async () => {
-      await candConn.query(flavor.stopReplica());
-      if (!o.masterMaster) await candConn.query(flavor.resetReplicaAll());
-      for (const sql of flavor.setReadOnly(false)) await candConn.query(sql);
+      // read_only before the candidate opens: if this process dies from here on, the read lock
+      // dies with its session, and the writes queued behind it must fail rather than commit on a
+      // node that is no longer the primary. The queued sessions are killed before UNLOCK.
+      readOnlySet = true;
+      for (const sql of flavor.setReadOnly(true)) await bounded(oldConn, oldId, guardConn, P, sql, remainingMs(), 'setting read_only on the old primary');
+      promoting = true;
+      const onCand = (sql: string) => queryRowsWithin(candConn, sql, Math.max(remainingMs(), 1000) + GRACE_MS, C, `"${sql}"`);
+      try {
+        await onCand(flavor.stopReplica());
+        if (!o.masterMaster) await onCand(flavor.resetReplicaAll());
+        for (const sql of flavor.setReadOnly(false)) await onCand(sql);
+      } catch (e) {
+        if (!isConnectionLoss(e)) throw e;
+        throw workError(
+          `The candidate ${C} was lost during its promotion (${lossReason(e)}).`,
+          `The switchover was undone: ${P} is writable again and the endpoint never moved. Start ${C} again (it must come back read-only) and check it replicates (\`migrate topology\`), then run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas.`,
+          e,
+        );
+      }
       promoted = true;
-      if (o.masterMaster) await candConn.query(flavor.startReplica());
+      if (o.masterMaster) await onCand(flavor.startReplica()).catch((e: unknown) => log(`${C}: START SLAVE after promotion failed (${messageOf(e)}); verify will say`));
     });
     await timed('move-endpoint', () => o.writer.move(o.primary, o.candidate));
     const writeBlockMs = Math.round((performance.now() - blockStart) * 10) / 10;
-    log(`write block: ${writeBlockMs} ms (read lock on ${o.primary.name} -> endpoint on ${o.candidate.name})`);
+    log(`write block: ${writeBlockMs} ms (read lock on ${P} -> endpoint on ${C})`);
+
+    // From here on the old primary may die (crash, kill, host loss): the new primary is writable
+    // and the endpoint points at it, so the switchover completes without the old one and says so.
+    const whileOldAnswers = async <T>(step: string, fn: () => Promise<T>): Promise<T | undefined> => {
+      if (oldPrimaryLost) return undefined;
+      try {
+        return await timed(step, fn);
+      } catch (e) {
+        if (!isConnectionLoss(e) || (await answers(o.primary))) throw e;
+        oldPrimaryLost = `${lossReason(e)}; noticed at ${step}`;
+        // Its read lock and read-only session died with it; a restarted server comes back read-only.
+        locked = false;
+        journal.write('old-primary-lost', 'end', { step, error: messageOf(e) });
+        log(`${P} stopped answering after the promotion (${lossReason(e)}); finishing the switchover without it`);
+        return undefined;
+      }
+    };
     // Sessions still attached to the old primary (direct connections, or writes queued behind the
     // lock) are ended before UNLOCK, so none of them can commit there afterwards.
-    const killed = await timed('end-client-sessions', () => killClientSessions(oldConn, ourIds, o.primary.user));
-
-    await timed('verify-frozen', async () => {
-      const now = String((await queryOne(oldConn, flavor.gtidPositionQuery()))?.['pos'] ?? '');
+    const killed = (await whileOldAnswers('end-client-sessions', () => killClientSessions(oldConn, ourIds, o.primary.user, P))) ?? 0;
+    await whileOldAnswers('verify-frozen', async () => {
+      const now = String((await onOld(oldConn, flavor.gtidPositionQuery()))[0]?.['pos'] ?? '');
       if (now !== position) {
         throw workError(
-          `The old primary ${o.primary.name} moved from ${position} to ${now} during the write block: a write bypassed read_only (split brain).`,
+          `The old primary ${P} moved from ${position} to ${now} during the write block: a write bypassed read_only (split brain).`,
           'Stop the application users that hold SUPER / READ ONLY ADMIN, compare the two nodes\' data, and re-point the old primary by hand.',
         );
       }
     });
-    await timed('repoint-old-primary', async () => {
+    await whileOldAnswers('repoint-old-primary', async () => {
       // A master-master active already replicates from the candidate: nothing to change.
-      const rs = await queryOne(guardConn, flavor.showReplicaStatus());
+      const rs = (await onOld(guardConn, flavor.showReplicaStatus()))[0];
       const st = rs ? flavor.parseReplicaStatus(rs) : null;
       if (st && st.sourcePort === o.candidate.port && st.sourceHost === o.candidate.host && st.ioRunning && st.sqlRunning) return;
       // On the guard session: the session holding the read lock may not stop replication (1192).
-      if (st) await guardConn.query(flavor.stopReplica());
-      for (const sql of flavor.changeSource({ host: o.candidate.host, port: o.candidate.port, user: o.replicationUser.user, password: o.replicationUser.password }, 'current_pos')) await guardConn.query(sql);
-      await guardConn.query(flavor.startReplica());
+      if (st) await onOld(guardConn, flavor.stopReplica());
+      for (const sql of flavor.changeSource({ host: o.candidate.host, port: o.candidate.port, user: o.replicationUser.user, password: o.replicationUser.password }, 'current_pos')) await onOld(guardConn, sql, 'CHANGE MASTER');
+      await onOld(guardConn, flavor.startReplica());
     });
-    await timed('unlock', async () => {
-      await oldConn.query('UNLOCK TABLES');
+    await whileOldAnswers('unlock', async () => {
+      await onOld(oldConn, 'UNLOCK TABLES');
       locked = false;
     });
-    await timed('repoint-replicas', () => Promise.all(o.replicas.map((r) => repoint(r, o, position))).then(() => undefined));
-    await timed('verify', () => verifyAfter(o, log));
-    journal.write('switchover', 'end', { newPrimary: o.candidate.name, writeBlockMs });
-    return { writeBlockMs, position, killedSessions: killed, stepsMs };
+    await timed('repoint-replicas', () => Promise.all(o.replicas.map((r) => repoint(r, o, position, oldPrimaryLost !== undefined))).then(() => undefined));
+    await timed('verify', () => verifyAfter(o, log, oldPrimaryLost ? [P] : []));
+    journal.write('switchover', 'end', { newPrimary: C, writeBlockMs, ...(oldPrimaryLost ? { oldPrimaryLost } : {}) });
+    return { writeBlockMs, position, killedSessions: killed, stepsMs, ...(oldPrimaryLost ? { oldPrimaryLost } : {}) };
   } catch (e) {
+    let undoError: unknown;
     if (!promoted) {
-      await journal.step('undo', async () => {
-        if (locked) await oldConn.query('UNLOCK TABLES').catch(() => undefined);
-        if (readOnlySet) for (const sql of flavor.setReadOnly(false)) await guardConn.query(sql);
-      });
-      if (blockStart) log(`switchover undone after ${Math.round(performance.now() - blockStart)} ms of write block; ${o.primary.name} is writable again`);
+      try {
+        await journal.step('undo', async () => {
+          if (locked) await onOld(oldConn, 'UNLOCK TABLES').catch(() => undefined);
+          if (readOnlySet) for (const sql of flavor.setReadOnly(false)) await onOld(guardConn, sql);
+          // A promotion cut off midway may have opened the candidate: close it again, or there
+          // would be two writable nodes once the old primary is.
+          if (promoting) await setReadOnlyOn(o.candidate, flavor, log);
+        });
+        if (blockStart) log(`switchover undone after ${Math.round(performance.now() - blockStart)} ms of write block; ${P} is writable again`);
+      } catch (u) {
+        undoError = u;
+      }
     } else if (locked) {
-      await oldConn.query('UNLOCK TABLES').catch(() => undefined);
+      await onOld(oldConn, 'UNLOCK TABLES').catch(() => undefined);
     }
-    throw e instanceof MigrateError ? e : workError(`The switchover failed: ${e instanceof Error ? e.message : String(e)}`, 'Run `migrate topology` to see the state; the journal names the last step.', e);
-  } finally {
-    await Promise.all([oldConn.end(), candConn.end(), guardConn.end()].map((p) => p.catch(() => undefined)));
+    // Closes the step the run began, so `migrate runs` shows a failed run, not an interrupted one.
+    journal.write('switchover', 'fail', { error: messageOf(e), undone: !promoted && undoError === undefined });
+    if (undoError !== undefined) {
+      throw workError(
+        `The switchover failed (${e instanceof MigrateError ? e.problem : messageOf(e)}) and undoing it failed too on ${P} (${lossReason(undoError)}): ${P} may be left read-only, so no node may take writes.`,
+        `Bring ${P} back (\`migrate topology\` shows it), then run \`migrate abort\` or \`migrate resume\`: both make exactly one node writable and point the endpoint at it.`,
+        e,
+      );
+    }
+    throw e instanceof MigrateError ? e : workError(`The switchover failed: ${messageOf(e)}`, 'Run `migrate topology` to see the state; the journal names the last step.', e);
   }
 }
 
-/** Runs a statement that may wait on locks; past the budget it is cancelled from the guard connection. */
-async function bounded(conn: NodeConnection, guard: NodeConnection, sql: string, budgetMs: number, what: string): Promise<void> {
+/** Whether a node answers a fresh connection at all (it may have crashed or been stopped). */
+async function answers(node: NodeConfig): Promise<boolean> {
+  const c = await openNode(node, { connectTimeoutMs: 2_000 }).catch(() => undefined);
+  if (!c) return false;
+  try {
+    await queryRowsWithin(c, 'SELECT 1', 2_000, node.name);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await endWithin(c, 1_000);
+  }
+}
+
+async function setReadOnlyOn(node: NodeConfig, flavor: Flavor, log: (m: string) => void): Promise<void> {
+  const c = await openNode(node, { connectTimeoutMs: 2_000 }).catch(() => undefined);
+  if (!c) {
+    log(`${node.name} does not answer; it must come back read-only (check before sending it writes)`);
+    return;
+  }
+  try {
+    for (const sql of flavor.setReadOnly(true)) await queryRowsWithin(c, sql, 2_000, node.name);
+  } catch (e) {
+    log(`${node.name}: could not set read_only back (${messageOf(e)}); check it before sending it writes`);
+  } finally {
+    await endWithin(c, 1_000);
+  }
+}
+
+/**
+ * Runs a statement that may wait on locks; past the budget it is cancelled from the guard
+ * connection, and if the server does not even answer that, the connection is closed.
+ */
+async function bounded(conn: NodeConnection, id: number, guard: NodeConnection, node: string, sql: string, budgetMs: number, what: string): Promise<void> {
   if (budgetMs <= 0) throw workError(`The write-block budget ran out before ${what}.`, 'Raise --max-write-block or find what is slow on the old primary.');
-  const id = Number((await queryOne(conn, 'SELECT CONNECTION_ID() AS id'))?.['id']);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     guard.query(`KILL QUERY ${id}`).catch(() => undefined);
   }, budgetMs);
   try {
-    await conn.query(sql);
+    await queryRowsWithin(conn, sql, budgetMs + 1_000, node, what);
   } catch (e) {
     if (timedOut) throw workError(`${what} did not finish within the write-block budget (${Math.round(budgetMs)} ms left).`, 'A long transaction or DDL holds a lock on the old primary: wait for it to finish, then run again.', e);
     throw e;
@@ -175,19 +324,63 @@ async function bounded(conn: NodeConnection, guard: NodeConnection, sql: string,
   }
 }
 
-async function waitForLag(conn: NodeConnection, flavor: Flavor, maxLagMs: number, timeoutMs: number, log: (m: string) => void): Promise<void> {
+/**
+ * Waits, with a bound, until the candidate and every other replica are within the lag bound:
+ * the block then waits for nobody, and re-pointing the others after it needs no long wait.
+ */
+async function waitForLag(o: SwitchoverOptions, candConn: NodeConnection, log: (m: string) => void): Promise<void> {
+  const { flavor } = o;
   const start = performance.now();
-  let last = -1;
-  for (;;) {
-    const rs = await queryOne(conn, flavor.showReplicaStatus());
-    const st = rs ? flavor.parseReplicaStatus(rs) : null;
-    if (!st || !st.ioRunning || !st.sqlRunning) throw workError('The candidate is not replicating.', 'Repair replication on the candidate (see `migrate topology`) before switching over.');
-    const lagMs = (st.secondsBehind ?? 0) * 1000;
-    if (lagMs <= maxLagMs) return;
-    if (st.secondsBehind !== last) log(`catch-up: candidate ${st.secondsBehind}s behind`);
-    last = st.secondsBehind ?? -1;
-    if (performance.now() - start > timeoutMs) throw workError(`The candidate is still ${st.secondsBehind}s behind after ${Math.round(timeoutMs / 1000)} s.`, 'Wait for replication to catch up (or find what slows it), then run again; nothing was blocked.');
-    await new Promise((r) => setTimeout(r, 200));
+  const nextSteps = `Nothing was blocked: ${o.primary.name} still takes writes.`;
+  const others: { node: NodeConfig; conn: NodeConnection }[] = [];
+  try {
+    for (const node of o.replicas) others.push({ node, conn: await openNode(node) });
+    const lastLog = new Map<string, number | null>();
+    const notRunningSince = new Map<string, number>();
+    for (;;) {
+      const behind: { name: string; secs: number | null }[] = [];
+      for (const { node, conn } of [{ node: o.candidate, conn: candConn }, ...others]) {
+        const who = node === o.candidate ? `The candidate ${node.name}` : `Replica ${node.name}`;
+        let rs: Record<string, unknown> | undefined;
+        try {
+          rs = await queryOneWithin(conn, flavor.showReplicaStatus(), NODE_ANSWER_MS, node.name, 'its replication status');
+        } catch (e) {
+          if (!(e instanceof NodeSilentError)) throw e;
+          throw workError(`${e.problem.replace(/^Node /, node === o.candidate ? 'The candidate ' : 'Replica ')} ${nextSteps}`, `Once ${node.name} answers again (a stopped server must be resumed or restarted; \`migrate topology\` shows it), run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas.`, e);
+        }
+        const st = rs ? flavor.parseReplicaStatus(rs) : null;
+        if (!st || !st.ioRunning || !st.sqlRunning) {
+          // Just after START SLAVE (the type-conversion restart) the IO thread is still
+          // connecting: that passes. A stopped SQL thread with an error, or no replication at
+          // all, does not.
+          const since = notRunningSince.get(node.name) ?? performance.now();
+          notRunningSince.set(node.name, since);
+          const why = st ? st.lastSqlError || st.lastIoError : '';
+          if (!st || (!st.sqlRunning && st.lastSqlError) || performance.now() - since > NOT_RUNNING_GRACE_MS) {
+            throw workError(`${who} is not replicating${why ? ` (${why})` : ''}. ${nextSteps}`, `Repair replication on ${node.name} (\`migrate topology\` shows it), then run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas.`);
+          }
+          behind.push({ name: node.name, secs: null });
+          continue;
+        }
+        notRunningSince.delete(node.name);
+        const lagMs = st.secondsBehind === null ? Infinity : st.secondsBehind * 1000;
+        if (lagMs > o.maxLagBeforeBlockMs) behind.push({ name: node.name, secs: st.secondsBehind });
+      }
+      if (behind.length === 0) return;
+      for (const b of behind) {
+        if (lastLog.get(b.name) !== b.secs) log(`catch-up: ${b.name} ${b.secs === null ? 'reconnecting' : `${b.secs}s behind`}`);
+        lastLog.set(b.name, b.secs);
+      }
+      if (performance.now() - start > o.catchUpTimeoutMs) {
+        throw workError(
+          `After ${Math.round(o.catchUpTimeoutMs / 1000)} s of waiting for every replica to catch up before the write block, ${behind.map((b) => (b.secs === null ? `${b.name} is still not replicating` : `${b.name} is still ${b.secs} s behind`)).join(', ')}. ${nextSteps}`,
+          'Wait for replication to catch up (or find what slows it; raise --catch-up-timeout), then run `migrate resume`.',
+        );
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await Promise.all(others.map((x) => endWithin(x.conn)));
   }
 }
 
@@ -195,12 +388,15 @@ async function waitForLag(conn: NodeConnection, flavor: Flavor, maxLagMs: number
  * A statement running for seconds makes FLUSH TABLES WITH READ LOCK (and read_only) wait for it
  * while every write queues behind: measured here, a 4 s UPDATE held all writes for 3.7 s.
  */
-async function checkLongQueries(conn: NodeConnection, ours: Set<number>): Promise<void> {
-  const rows = await queryRows(
+async function checkLongQueries(conn: NodeConnection, ours: Set<number>, node: string): Promise<void> {
+  const rows = await queryRowsWithin(
     conn,
     `SELECT ID AS id, USER AS user, TIME AS age, LEFT(INFO, 120) AS info FROM information_schema.PROCESSLIST
       WHERE COMMAND = 'Query' AND TIME >= 1 AND INFO IS NOT NULL
         AND USER NOT IN ('system user', 'event_scheduler')`,
+    NODE_ANSWER_MS,
+    node,
+    'the process list',
   );
   const long = rows.filter((r) => !ours.has(Number(r['id'])));
   if (long.length) {
@@ -210,47 +406,67 @@ async function checkLongQueries(conn: NodeConnection, ours: Set<number>): Promis
 }
 
 /** Ends the clients' sessions so they reconnect through the endpoint to the new primary. */
-async function killClientSessions(conn: NodeConnection, ours: Set<number>, adminUser: string): Promise<number> {
-  const rows = await queryRows(
+async function killClientSessions(conn: NodeConnection, ours: Set<number>, adminUser: string, node: string): Promise<number> {
+  const rows = await queryRowsWithin(
     conn,
     `SELECT ID AS id FROM information_schema.PROCESSLIST
       WHERE USER NOT IN (${mysqlString(adminUser)}, 'system user', 'event_scheduler', 'root')
         AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker')`,
+    NODE_ANSWER_MS,
+    node,
+    'the process list',
   );
   const ids = rows.map((r) => Number(r['id'])).filter((id) => !ours.has(id));
   // One statement per id, sent without waiting for each answer: the driver pipelines them.
-  await Promise.all(ids.map((id) => conn.query(`KILL CONNECTION ${id}`).catch(() => undefined)));
+  await Promise.all(ids.map((id) => queryRowsWithin(conn, `KILL CONNECTION ${id}`, NODE_ANSWER_MS, node).catch((e: unknown) => {
+    // An id that ended meanwhile is fine; a server that stopped answering is not.
+    if (e instanceof NodeSilentError) throw e;
+  })));
   return ids.length;
 }
 
-async function repoint(r: NodeConfig, o: SwitchoverOptions, position: string): Promise<void> {
+/**
+ * Re-points one replica of the old primary to the new one. Normally it must first have
+ * everything the old primary had; when the old primary is gone, the new primary has all of it
+ * (it executed that position), so the replica follows it straight away and catches up from it.
+ */
+async function repoint(r: NodeConfig, o: SwitchoverOptions, position: string, oldPrimaryLost: boolean): Promise<void> {
   const c = await openNode(r);
+  const waitSec = 30;
+  const wait = async (): Promise<void> => {
+    const row = await queryOneWithin(c, o.flavor.waitForGtid(position, waitSec), waitSec * 1000 + NODE_ANSWER_MS, r.name, 'the GTID wait');
+    if (!o.flavor.isWaitOk(row?.['res'])) {
+      throw workError(
+        `Replica ${r.name} did not reach the old primary's position ${position} within ${waitSec} s after the switchover; ${o.candidate.name} is the new primary and takes writes, ${r.name} still replicates from ${o.primary.name}.`,
+        `Find what holds ${r.name} back (\`migrate topology\`, SHOW SLAVE STATUS there); once it has caught up, run \`migrate resume\`: it re-points ${r.name} to ${o.candidate.name} and finishes the migration.`,
+      );
+    }
+  };
   try {
-    // The replica must have everything the old primary had before it follows the new one.
-    const row = await queryOne(c, o.flavor.waitForGtid(position, 30));
-    if (!o.flavor.isWaitOk(row?.['res'])) throw workError(`Replica ${r.name} did not reach ${position} within 30 s.`, `Re-point ${r.name} to ${o.candidate.name} by hand once it has caught up.`);
-    await c.query(o.flavor.stopReplica());
-    for (const sql of o.flavor.changeSource({ host: o.candidate.host, port: o.candidate.port, user: o.replicationUser.user, password: o.replicationUser.password }, 'slave_pos')) await c.query(sql);
-    await c.query(o.flavor.startReplica());
+    if (!oldPrimaryLost) await wait();
+    await queryRowsWithin(c, o.flavor.stopReplica(), NODE_ANSWER_MS, r.name);
+    for (const sql of o.flavor.changeSource({ host: o.candidate.host, port: o.candidate.port, user: o.replicationUser.user, password: o.replicationUser.password }, 'slave_pos')) await queryRowsWithin(c, sql, NODE_ANSWER_MS, r.name, 'CHANGE MASTER');
+    await queryRowsWithin(c, o.flavor.startReplica(), NODE_ANSWER_MS, r.name);
+    if (oldPrimaryLost) await wait();
   } finally {
-    await c.end().catch(() => undefined);
+    await endWithin(c);
   }
 }
 
-async function verifyAfter(o: SwitchoverOptions, log: (m: string) => void): Promise<void> {
-  const nodes = [o.primary, o.candidate, ...o.replicas];
+async function verifyAfter(o: SwitchoverOptions, log: (m: string) => void, skip: string[]): Promise<void> {
+  const nodes = [o.primary, o.candidate, ...o.replicas].filter((n) => !skip.includes(n.name));
   const problems: string[] = [];
   let writable = 0;
   for (const n of nodes) {
     const c = await openNode(n);
     try {
-      const ro = Number((await queryOne(c, o.flavor.readOnlyQuery()))?.['ro']) === 1;
+      const ro = Number((await queryOneWithin(c, o.flavor.readOnlyQuery(), NODE_ANSWER_MS, n.name))?.['ro']) === 1;
       if (!ro) writable++;
       if (n !== o.candidate || o.masterMaster) {
         // Replication threads need a moment to connect after START.
         let ok = false;
         for (let i = 0; i < 50 && !ok; i++) {
-          const rs = await queryOne(c, o.flavor.showReplicaStatus());
+          const rs = await queryOneWithin(c, o.flavor.showReplicaStatus(), NODE_ANSWER_MS, n.name);
           const st = rs ? o.flavor.parseReplicaStatus(rs) : null;
           ok = !!st && st.ioRunning && st.sqlRunning;
           if (!ok && st && st.lastSqlError) {
@@ -262,10 +478,10 @@ async function verifyAfter(o: SwitchoverOptions, log: (m: string) => void): Prom
         if (!ok && !problems.some((p) => p.startsWith(n.name))) problems.push(`${n.name}: replication not running`);
       }
     } finally {
-      await c.end().catch(() => undefined);
+      await endWithin(c);
     }
   }
   if (writable !== 1) problems.push(`${writable} writable nodes, expected exactly 1`);
   if (problems.length) throw workError(`After the switchover: ${problems.join('; ')}.`, 'Run `migrate topology` and repair the nodes named; the new primary is ' + o.candidate.name + '.');
-  log(`verified: ${o.candidate.name} is the only writable node; every other node replicates`);
+  log(`verified: ${o.candidate.name} is the only writable node; every ${skip.length ? 'reachable ' : ''}other node replicates`);
 }

@@ -93,6 +93,11 @@ export class WriteProbe {
   async stop(): Promise<ProbeReport> {
     this.running = false;
     await this.loop;
+    return this.snapshot();
+  }
+
+  /** What the probe saw so far, while it keeps running. */
+  snapshot(): ProbeReport {
     return {
       acknowledged: [...this.acked],
       failed: this.failed,

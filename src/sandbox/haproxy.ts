@@ -95,7 +95,10 @@ export function runtimeCommand(socket: string, command: string, timeoutMs = 3_00
  * `show servers state <backend>` answers a version line, a header starting with `#`, then one
  * row per server: be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state ... srv_port.
  * srv_admin_state is a bit field (HAProxy's SRV_ADMF_*): forced, inherited, config (`disabled`),
- * resolver and hostname maintenance; forced and inherited drain.
+ * resolver and hostname maintenance; forced and inherited drain. Whether a server takes traffic
+ * is srv_op_state (2 = running): a server declared `disabled` and enabled at run time by
+ * `set server ... state ready` (a switchover) keeps the config-maintenance bit in its admin state
+ * while it runs, so the admin state alone would show the new writer as in maintenance.
  */
 const MAINT_BITS = 0x01 | 0x02 | 0x04 | 0x20 | 0x40;
 const DRAIN_BITS = 0x08 | 0x10;
@@ -110,6 +113,7 @@ export function parseServersState(text: string): NonNullable<WriterStatus['serve
   };
   const iName = idx('srv_name', 3);
   const iAddr = idx('srv_addr', 4);
+  const iOp = idx('srv_op_state', 5);
   const iAdmin = idx('srv_admin_state', 6);
   const iPort = idx('srv_port', 18);
   return lines
@@ -117,7 +121,8 @@ export function parseServersState(text: string): NonNullable<WriterStatus['serve
     .map((l) => {
       const f = l.split(/\s+/);
       const admin = Number(f[iAdmin] ?? 0);
-      const state = admin & MAINT_BITS ? 'maint' : admin & DRAIN_BITS ? 'drain' : admin === 0 ? 'ready' : 'other';
+      const running = Number(f[iOp] ?? 0) === 2;
+      const state = running ? (admin & DRAIN_BITS ? 'drain' : 'ready') : admin & MAINT_BITS ? 'maint' : 'other';
       return { name: f[iName] ?? '?', address: `${f[iAddr] ?? '?'}:${f[iPort] ?? '?'}`, state };
     });
 }

@@ -40,7 +40,13 @@ export interface RunResult {
   stderr: string;
 }
 
-const tail = (s: string, lines = 15): string => s.trim().split('\n').slice(-lines).join('\n');
+/** The error lines first (install tools print them early, then pages of advice), then the end. */
+const tail = (s: string, lines = 15): string => {
+  const all = s.trim().split('\n');
+  const errors = all.filter((l) => /\bERROR\b/.test(l)).slice(0, 5);
+  const end = all.slice(-lines).filter((l) => !errors.includes(l));
+  return [...errors, ...(errors.length && end.length ? ['...'] : []), ...end].join('\n');
+};
 
 /** Runs a command to completion; a non-zero exit or timeout becomes a MigrateError with the output tail. */
 export function run(cmd: string, args: string[], opts: RunOptions): Promise<RunResult> {
@@ -122,12 +128,27 @@ export function isAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+  if (!existsSync('/proc/self')) return true;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
+    const state = procState(`/proc/${pid}/stat`);
+    if (state !== 'Z') return state !== '' && state !== 'X';
+    // A zombie thread-group leader whose other threads still run (mariadbd's main thread ends
+    // before its shutdown is done) still holds the port and the datadir: alive until they end.
+    return readdirSync(`/proc/${pid}/task`).some((t) => {
+      const st = procState(`/proc/${pid}/task/${t}/stat`);
+      return st !== '' && st !== 'Z' && st !== 'X';
+    });
   } catch {
-    return existsSync('/proc/self') ? false : true;
+    return false;
+  }
+}
+
+function procState(statFile: string): string {
+  try {
+    const stat = readFileSync(statFile, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return '';
   }
 }
 
@@ -167,6 +188,9 @@ export async function stopProcess(pid: number, marker: string, signal: NodeJS.Si
   if (!isOurProcess(pid, marker)) return 'not-ours';
   try {
     process.kill(pid, signal);
+    // A server stopped with SIGSTOP (the fault tests do that) only acts on the signal once it
+    // runs again; without this it would sit out the whole grace period before SIGKILL.
+    process.kill(pid, 'SIGCONT');
   } catch {
     return 'already-gone';
   }

@@ -1,8 +1,8 @@
-import type { ClusterConfig, NodeConfig } from '../config/types.ts';
-import { connectionError, isMigrateError, type MigrateError } from '../errors.ts';
+import type { ClusterConfig, NodeConfig, NodeRole } from '../config/types.ts';
+import { configError, connectionError, isMigrateError, type MigrateError } from '../errors.ts';
 import type { Flavor, FlavorName } from './flavors/contract.ts';
 import { flavorFor, flavorNameFromVersion } from './flavors/index.ts';
-import { openNode, queryOne, type NodeConnection } from './node-connection.ts';
+import { endWithin, NODE_ANSWER_MS, openNode, queryOneWithin, type NodeConnection } from './node-connection.ts';
 
 export interface NodeState {
   name: string;
@@ -20,6 +20,10 @@ export interface NodeState {
   logBin?: boolean;
   logReplicaUpdates?: boolean;
   gtidPosition?: string;
+  /** Which server answered (host name, port, datadir): two config entries may name the same one. */
+  identity?: string;
+  /** False when the node never applied a replicated event (undefined: the flavor cannot tell). */
+  replicatedBefore?: boolean;
   /** null when the node replicates from nobody. */
   replication: null | {
     sourceHost: string;
@@ -36,6 +40,17 @@ export interface TopologyReport {
   nodes: NodeState[];
   /** Disagreements between the config and the live state; any of these stops a run. */
   problems: string[];
+  /**
+   * The subset of `problems` that mean the config itself is wrong (a replica entry naming a
+   * server that is no replica, two entries naming one server): fixed in the config, not on the
+   * servers, so commands answer them as configuration errors.
+   */
+  configProblems: string[];
+}
+
+export interface InspectOptions {
+  /** Roles as written in the config file, before recorded switchovers: see configProblems. */
+  configuredRoles?: ReadonlyMap<string, NodeRole>;
 }
 
 /** Reads the live state of one node: nothing here writes. */
@@ -48,18 +63,22 @@ export async function inspectNode(node: NodeConfig): Promise<NodeState> {
   } catch (e) {
     return isMigrateError(e) ? { ...base, error: e.problem, errorFix: e.fix } : { ...base, error: String(e) };
   } finally {
-    await conn?.end().catch(() => undefined);
+    if (conn) await endWithin(conn);
   }
 }
 
 export async function readState(conn: NodeConnection, base: NodeState): Promise<NodeState> {
-  const v = await queryOne(conn, 'SELECT VERSION() AS v, @@server_id AS sid, @@GLOBAL.read_only AS ro, @@log_bin AS lb, @@log_slave_updates AS lsu');
+  // A stopped or hung server keeps the connection open and never answers: bounded reads.
+  const q = (sql: string) => queryOneWithin(conn, sql, NODE_ANSWER_MS, base.name);
+  const v = await q('SELECT VERSION() AS v, @@server_id AS sid, @@GLOBAL.read_only AS ro, @@log_bin AS lb, @@log_slave_updates AS lsu, @@hostname AS hn, @@port AS port, @@datadir AS dd');
   const version = String(v?.['v'] ?? '');
   const flavorName = flavorNameFromVersion(version);
   const flavor: Flavor = flavorFor(flavorName);
-  const pos = await queryOne(conn, flavor.gtidPositionQuery());
-  const rs = await queryOne(conn, flavor.showReplicaStatus());
+  const pos = await q(flavor.gtidPositionQuery());
+  const rs = await q(flavor.showReplicaStatus());
   const status = rs ? flavor.parseReplicaStatus(rs) : null;
+  const before = flavor.replicatedBeforeQuery();
+  const replicatedBefore = before ? String((await q(before))?.['p'] ?? '').trim() !== '' : undefined;
   return {
     ...base,
     reachable: true,
@@ -70,6 +89,8 @@ export async function readState(conn: NodeConnection, base: NodeState): Promise<
     logBin: Number(v?.['lb']) === 1,
     logReplicaUpdates: Number(v?.['lsu']) === 1,
     gtidPosition: String(pos?.['pos'] ?? ''),
+    identity: `host ${String(v?.['hn'] ?? '?')}, port ${String(v?.['port'] ?? '?')}, datadir ${String(v?.['dd'] ?? '?')}`,
+    ...(replicatedBefore !== undefined ? { replicatedBefore } : {}),
     replication: status
       ? {
           sourceHost: status.sourceHost,
@@ -133,7 +154,47 @@ export function connectionProblem(report: TopologyReport): MigrateError | undefi
   );
 }
 
-export async function inspectCluster(cluster: ClusterConfig): Promise<TopologyReport> {
+/**
+ * Config entries that cannot be right whatever state the servers are in: two entries reaching
+ * the same server, or a replica entry naming a server that replicates from nobody and never has
+ * (an independent server). A node the config file itself calls the writer is exempt from the
+ * second rule: after a switchover it is recorded as a replica, and if it died before it was
+ * re-pointed it is a member to repair (`migrate resume`), not a config mistake.
+ */
+export function findConfigProblems(cluster: ClusterConfig, nodes: NodeState[], opts: InspectOptions = {}): string[] {
+  const problems: string[] = [];
+  const byIdentity = new Map<string, NodeState[]>();
+  for (const n of nodes) if (n.reachable && n.identity) byIdentity.set(n.identity, [...(byIdentity.get(n.identity) ?? []), n]);
+  for (const [identity, same] of byIdentity) {
+    if (same.length < 2) continue;
+    const [first, ...rest] = same as [NodeState, ...NodeState[]];
+    for (const n of rest) problems.push(`node ${n.name} (${n.host}:${n.port}) is the same server as node ${first.name} (${first.host}:${first.port}; ${identity})`);
+  }
+  const writerRoles = new Set<NodeRole>(['primary', 'active']);
+  for (const n of nodes) {
+    if (!n.reachable || writerRoles.has(n.configuredRole) || n.replication || n.replicatedBefore !== false) continue;
+    const fileRole = opts.configuredRoles?.get(n.name) ?? n.configuredRole;
+    if (writerRoles.has(fileRole)) continue;
+    if (problems.some((p) => p.startsWith(`node ${n.name} `))) continue;
+    problems.push(`node ${n.name} (${n.host}:${n.port}) is configured as ${n.configuredRole} but is not one: it replicates from nobody and never has${n.readOnly === false ? ', and it is writable' : ''}`);
+  }
+  return problems;
+}
+
+/** Config problems as the error every command answers them with (exit 2, nothing changed). */
+export function configMismatch(report: TopologyReport, source: string): MigrateError | undefined {
+  if (report.configProblems.length === 0) return undefined;
+  const names = [...new Set(report.configProblems.map((p) => /^node (\S+)/.exec(p)?.[1]).filter((x): x is string => Boolean(x)))];
+  const writer = report.nodes.find((n) => n.configuredRole === 'primary' || n.configuredRole === 'active');
+  return configError(
+    `Cluster ${report.cluster} in ${source}: ${report.configProblems.join('; ')}.`,
+    `Point ${names.join(', ')} at ${names.length > 1 ? 'replicas' : 'a replica'}${writer ? ` of ${writer.name}` : ''} (host and port of a server that replicates from it), or remove ${names.length > 1 ? 'them' : 'it'} from cluster ${report.cluster}; a server meant to join must replicate first (CHANGE MASTER TO ... MASTER_USE_GTID=slave_pos; START SLAVE). Nothing was changed.`,
+  );
+}
+
+export async function inspectCluster(cluster: ClusterConfig, opts: InspectOptions = {}): Promise<TopologyReport> {
   const nodes = await Promise.all(cluster.nodes.map((n) => inspectNode(n)));
-  return { cluster: cluster.name, nodes, problems: findProblems(cluster, nodes) };
+  const configProblems = findConfigProblems(cluster, nodes, opts);
+  const live = findProblems(cluster, nodes).filter((p) => !configProblems.some((c) => c.startsWith(`node ${p.split(':')[0]} `)));
+  return { cluster: cluster.name, nodes, problems: [...configProblems, ...live], configProblems };
 }

@@ -2,7 +2,8 @@
  * The coordinator is SIGKILLed at every step boundary of a replica-first run in turn; after
  * `migrate resume` (even steps) or `migrate abort` (odd steps) the invariants must hold: one
  * writable node, every other replicating without error, one schema everywhere, the endpoint on
- * the writer, and no acknowledged write lost.
+ * the writer, and no acknowledged write lost. Fault a of the fault suite: each boundary's outcome
+ * is recorded for docs/reliability.md (test/faults/record.ts).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,8 @@ import { join, resolve } from 'node:path';
 import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WriteProbe } from '../../src/load/write-probe.ts';
+import { readInvariants, violations } from '../faults/invariants.ts';
+import { recordKills, type KillRecord } from '../faults/record.ts';
 import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
 
 const BIN = resolve('bin/migrate');
@@ -60,6 +63,8 @@ describe('coordinator killed at every step boundary', () => {
   let sb: RunningSandbox;
   let migDir: string;
   let probe: WriteProbe;
+  const outcomes: KillRecord[] = [];
+  let probeSummary: { acknowledged: number; failed: number; longestGapMs: number; lost: number } | undefined;
   beforeAll(async () => {
     migDir = mkdtempSync(join(tmpdir(), 'mig-kill-'));
     writeFileSync(join(migDir, '0001_create_items.up.sql'), "CREATE TABLE items (id INT PRIMARY KEY, c CHAR(100) NOT NULL DEFAULT '');\n");
@@ -75,26 +80,37 @@ describe('coordinator killed at every step boundary', () => {
     probe.begin();
   });
   afterAll(async () => {
+    // The outcome of every boundary that ran, for docs/reliability.md (npm run docs:reliability).
+    if (outcomes.length) recordKills(outcomes, probeSummary ? { probe: probeSummary } : {});
     await probe?.stop().catch(() => undefined);
     await sb?.stop();
     rmSync(migDir, { recursive: true, force: true });
   });
 
   it.each(BOUNDARIES.map((b, i) => ({ b, i, mode: i % 2 === 0 ? 'resume' : 'abort' })))('killed after $b, then $mode', async ({ b, i, mode }) => {
+    const t0 = Date.now();
     const width = 101 + i;
     const id = `${String(i + 2).padStart(4, '0')}_widen_c_${width}`;
     writeFileSync(join(migDir, `${id}.up.sql`), `ALTER TABLE items MODIFY c CHAR(${width}) NOT NULL DEFAULT '';\n`);
     writeFileSync(join(migDir, `${id}.down.sql`), `ALTER TABLE items MODIFY c CHAR(${width - 1}) NOT NULL DEFAULT '';\n`);
     const boundary = b.replace('LEDGER', `ledger:${id}`);
+    // Recorded whatever happens below; a failed expectation leaves it marked as not held.
+    const row: KillRecord = { boundary, recovery: mode === 'resume' ? 'resume' : 'abort', killed: false, recoveryExit: null, writer: null, invariantsHeld: false, detail: 'the test stopped before the invariants were read', ms: 0 };
+    outcomes.push(row);
     const killed = await run(['--config', sb.configPath, 'apply', '--strategy', 'replica-first', '--max-write-block', '3000'], { MIGRATE_FAULT_KILL_AFTER: boundary });
+    row.killed = killed.signal === 'SIGKILL';
+    row.ms = Date.now() - t0;
     expect(killed.signal, `apply should have been killed at ${boundary}: ${killed.stderr}`).toBe('SIGKILL');
 
     const rec = await run(['--config', sb.configPath, mode, ...(mode === 'resume' ? ['--strategy', 'replica-first'] : [])]);
+    row.recoveryExit = rec.code;
+    row.ms = Date.now() - t0;
     let out = `${rec.stdout}\n${rec.stderr}`;
     expect(rec.code, out).toBe(0);
     let expectedWidth = width;
     if (mode === 'abort') {
       if (/cannot be undone by abort/.test(out)) {
+        row.recovery = 'abort, then resume';
         const res = await run(['--config', sb.configPath, 'resume', '--strategy', 'replica-first']);
         out += res.stderr;
         expect(res.code, res.stderr).toBe(0);
@@ -112,39 +128,16 @@ describe('coordinator killed at every step boundary', () => {
       }
     }
 
-    // Invariants.
+    // Invariants: the operator's checks (test/faults/invariants.ts), then the topology command and the ledger.
+    const inv = await readInvariants(sb, { probe: probe.snapshot(), schema: `char(${expectedWidth})` });
     const topo = await run(['--config', sb.configPath, 'topology', '--format', 'json']);
-    expect(topo.code, `${boundary} ${mode}: ${topo.stdout}${topo.stderr}`).toBe(0);
-    const nodes = (JSON.parse(topo.stdout) as { clusters: { nodes: { name: string; readOnly: boolean }[] }[] }).clusters[0]!.nodes;
-    const writers = nodes.filter((n) => !n.readOnly);
-    expect(writers.length).toBe(1);
-    const writerName = writers[0]!.name;
-    const wc = await sb.mysql(writerName);
-    const [pos] = await q<{ p: string; sid: number }>(wc, 'SELECT @@gtid_binlog_pos AS p, @@server_id AS sid');
-    await wc.end();
-    const schemas = new Set<string>();
-    for (const n of sb.nodes) {
-      const c = await sb.mysql(n.name);
-      if (n.name !== writerName) {
-        const [w] = await q<{ r: number }>(c, `SELECT MASTER_GTID_WAIT('${pos!.p}', 20) AS r`);
-        expect(Number(w?.r), `${n.name} caught up`).toBe(0);
-        const [st] = await q<Record<string, unknown>>(c, 'SHOW SLAVE STATUS');
-        expect(st?.['Slave_SQL_Running']).toBe('Yes');
-        expect(st?.['Last_SQL_Error']).toBe('');
-      }
-      const [cr] = await q<Record<string, string>>(c, 'SHOW CREATE TABLE app.items');
-      schemas.add(cr!['Create Table']!);
-      await c.end();
-    }
-    expect(schemas.size, 'one schema on every node').toBe(1);
-    expect([...schemas][0]).toContain(`char(${expectedWidth})`);
-    const viaEndpoint = await sb.mysqlWriter();
-    const [sid] = await q<{ sid: number }>(viaEndpoint, 'SELECT @@server_id AS sid');
-    await viaEndpoint.end();
-    expect(Number(sid?.sid), 'the endpoint reaches the writer').toBe(Number(pos!.sid));
     const status = await run(['--config', sb.configPath, 'status', '--format', 'json']);
     const pending = (JSON.parse(status.stdout) as { migrations: { id: string; state: string }[] }).migrations.filter((m) => m.state !== 'applied');
-    expect(pending, 'ledger agrees with the schema').toEqual([]);
+    const bad = [...violations(inv), ...(topo.code === 0 ? [] : [`topology exit ${topo.code}`]), ...(pending.length ? [`ledger: ${pending.map((m) => m.id).join(', ')} not applied`] : [])];
+    Object.assign(row, { writer: inv.writable.length === 1 ? inv.writable[0]! : null, invariantsHeld: bad.length === 0, ms: Date.now() - t0 });
+    if (bad.length) row.detail = bad.join('; ');
+    else delete row.detail;
+    expect(bad, `${boundary} ${mode}: ${out}`).toEqual([]);
   }, 180_000);
 
   it('lost no acknowledged write across all the kills', async () => {
@@ -152,8 +145,10 @@ describe('coordinator killed at every step boundary', () => {
     const w = await sb.mysqlWriter();
     const ids = new Set((await q<{ id: number }>(w, 'SELECT id FROM probe')).map((r) => Number(r.id)));
     await w.end();
+    const lost = report.acknowledged.filter((x) => !ids.has(x));
+    probeSummary = { acknowledged: report.acknowledged.length, failed: report.failed, longestGapMs: report.longestGapMs, lost: lost.length };
     console.log(`[kill] probe: ${report.acknowledged.length} acknowledged, ${report.failed} failed, longest gap ${report.longestGapMs} ms`);
     expect(report.acknowledged.length).toBeGreaterThan(100);
-    expect(report.acknowledged.filter((x) => !ids.has(x))).toEqual([]);
+    expect(lost).toEqual([]);
   });
 });

@@ -36,13 +36,19 @@ export function registerTopologyCommands(program: Command): void {
         clusters = clusters.filter((c) => c.name === opts.cluster);
         if (clusters.length === 0) throw usageError(`No cluster named ${opts.cluster} in ${config.source}.`, `Use one of: ${config.clusters.map((c) => c.name).join(', ')}.`);
       }
-      const { connectionProblem, inspectCluster } = await import('../../topology/inspect.ts');
-      const reports = await Promise.all(clusters.map((c) => inspectCluster(c)));
+      const { configMismatch, connectionProblem, inspectCluster } = await import('../../topology/inspect.ts');
+      const fileRoles = (name: string) => new Map(config.clusters.find((c) => c.name === name)?.nodes.map((n) => [n.name, n.role] as const) ?? []);
+      const reports = await Promise.all(clusters.map((c) => inspectCluster(c, { configuredRoles: fileRoles(c.name) })));
       if (opts.format === 'json') consoleLogger.out(JSON.stringify({ clusters: reports }, null, 2));
       else consoleLogger.out(reports.map(formatReport).join('\n\n'));
       for (const r of reports) {
         const unreachable = connectionProblem(r);
         if (unreachable) throw unreachable;
+      }
+      // A config entry that names the wrong server is a config error (exit 2), whatever else is wrong.
+      for (const r of reports) {
+        const mismatch = configMismatch(r, config.source);
+        if (mismatch) throw mismatch;
       }
       const problems = reports.flatMap((r) => r.problems.map((p) => `${r.cluster}: ${p}`));
       if (problems.length) {

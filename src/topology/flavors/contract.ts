@@ -51,4 +51,9 @@ export interface Flavor {
   disableBinlogForSession(): string;
   /** Server variable for row-based type conversions on a replica. */
   typeConversionVariable(): string;
+  /**
+   * Query whose column `p` is non-empty once the node has ever applied replicated events, or null
+   * when the flavor keeps no such trace (MySQL forgets it with RESET REPLICA ALL).
+   */
+  replicatedBeforeQuery(): string | null;
 }

@@ -43,4 +43,6 @@ export const mariadb: Flavor = {
   errantGtidQuery: () => null,
   disableBinlogForSession: () => 'SET SESSION sql_log_bin=0',
   typeConversionVariable: () => 'slave_type_conversions',
+  // gtid_slave_pos survives RESET SLAVE ALL: a promoted replica still shows it once replicated.
+  replicatedBeforeQuery: () => 'SELECT @@GLOBAL.gtid_slave_pos AS p',
 };

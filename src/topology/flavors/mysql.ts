@@ -47,6 +47,7 @@ function mysqlFlavor(name: FlavorName): Flavor {
     errantGtidQuery: (candidatePos, primaryPos) => `SELECT GTID_SUBTRACT(${mysqlString(candidatePos)}, ${mysqlString(primaryPos)}) AS errant`,
     disableBinlogForSession: () => 'SET SESSION sql_log_bin=0',
     typeConversionVariable: () => 'replica_type_conversions',
+    replicatedBeforeQuery: () => null,
   };
 }
 

@@ -1,0 +1,109 @@
+/**
+ * One real cluster per fault file: a MariaDB primary with replicas behind HAProxy, a table with
+ * rows for the replica-first widenings, and a write probe committing through the endpoint.
+ */
+import type mysql from 'mysql2/promise';
+import { loadConfig } from '../../src/config/load.ts';
+import { WriteProbe } from '../../src/load/write-probe.ts';
+import { withRecordedRoles } from '../../src/topology/roles-state.ts';
+import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
+import { cli, Migrations, Pause, show, sleep, startCli, type CliResult, type RunningCli } from './harness.ts';
+
+export interface Roles {
+  primary: string;
+  /** The node a replica-first run promotes: the first replica in config order. */
+  candidate: string;
+  replicas: string[];
+}
+
+export interface Probe {
+  probe: WriteProbe;
+  table: string;
+}
+
+export interface FaultCluster {
+  sb: RunningSandbox;
+  mig: Migrations;
+  pause: Pause;
+  /** `migrate --config <sandbox config> ...args`. */
+  migrate(args: string[], env?: Record<string, string>, timeoutMs?: number): Promise<CliResult>;
+  start(args: string[], env?: Record<string, string>, timeoutMs?: number): RunningCli;
+  roles(): Promise<Roles>;
+  /** A write probe through the endpoint into its own table (ids restart at 1 for each probe). */
+  probe(name: string): Promise<Probe>;
+  /** Waits until a node's replication threads run and it has caught up with the writer. */
+  caughtUp(node: string, writer: string, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function rows<T>(c: mysql.Connection, sql: string): Promise<T[]> {
+  const [r] = await c.query(sql);
+  return r as T[];
+}
+
+export async function faultCluster(replicas = 2): Promise<FaultCluster> {
+  const mig = new Migrations();
+  const pause = new Pause();
+  const sb = await startSandbox({ topology: 'primary-replica', replicas, proxy: true, migrationsDir: mig.dir });
+  const probes: WriteProbe[] = [];
+  const fc: FaultCluster = {
+    sb,
+    mig,
+    pause,
+    migrate: (args, env = {}, timeoutMs) => cli(['--config', sb.configPath, ...args], env, timeoutMs),
+    start: (args, env = {}, timeoutMs) => startCli(['--config', sb.configPath, ...args], env, timeoutMs),
+    roles: async () => {
+      const config = await loadConfig({ configPath: sb.configPath });
+      const nodes = withRecordedRoles(config)[0]!.nodes;
+      const primary = nodes.find((n) => n.role === 'primary')!.name;
+      const reps = nodes.filter((n) => n.role !== 'primary').map((n) => n.name);
+      return { primary, candidate: reps[0]!, replicas: reps };
+    },
+    probe: async (name) => {
+      const table = `probe_${name.replace(/\W/g, '_')}`;
+      await WriteProbe.prepare(sb.app, table);
+      // Every 20 ms: enough to see any gap that matters, light enough for a shared 2-core machine.
+      const p = new WriteProbe(sb.app, table, 20);
+      p.begin();
+      probes.push(p);
+      return { probe: p, table };
+    },
+    caughtUp: async (node, writer, timeoutMs = 60_000) => {
+      const w = await sb.mysql(writer);
+      const pos = String((await rows<{ p: string }>(w, 'SELECT @@gtid_binlog_pos AS p'))[0]?.p ?? '');
+      await w.end();
+      const c = await sb.mysql(node);
+      try {
+        const until = Date.now() + timeoutMs;
+        for (;;) {
+          const [st] = await rows<Record<string, unknown>>(c, 'SHOW SLAVE STATUS');
+          if (st?.['Slave_IO_Running'] === 'Yes' && st['Slave_SQL_Running'] === 'Yes') {
+            const [r] = await rows<{ r: number }>(c, `SELECT MASTER_GTID_WAIT('${pos}', 30) AS r`);
+            if (Number(r?.r) === 0) return;
+          }
+          if (Date.now() > until) throw new Error(`${node} is not replicating from ${writer} after ${timeoutMs} ms: ${JSON.stringify(st)}`);
+          await sleep(200);
+        }
+      } finally {
+        await c.end();
+      }
+    },
+    stop: async () => {
+      await Promise.all(probes.map((p) => p.stop().catch(() => undefined)));
+      pause.cleanup();
+      await sb.stop();
+      mig.cleanup();
+    },
+  };
+  try {
+    const up = await fc.migrate(['up']);
+    if (up.code !== 0) throw new Error(`migrate up failed:\n${show(up)}`);
+    const w = await sb.mysqlWriter();
+    await w.query("INSERT INTO items (id, c) SELECT seq, 'x' FROM seq_1_to_5000");
+    await w.end();
+  } catch (e) {
+    await fc.stop().catch(() => undefined);
+    throw e;
+  }
+  return fc;
+}

@@ -1,0 +1,106 @@
+/**
+ * Faults c and e: a server SIGKILLed mid-switchover. c: the candidate dies while it is being
+ * promoted; the switchover must be undone with the old primary writable. e: the old primary dies
+ * right after the promotion; the switchover must complete without it (new primary writable, the
+ * endpoint on it, the other replicas following it) and say what to do about the old one. In both
+ * cases the dead server is restarted (it comes back read-only) and `migrate resume` finishes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { faultCluster, type FaultCluster } from './cluster.ts';
+import { journalSpan, lastJournal, show, signalNode, waitDead } from './harness.ts';
+import { readInvariants, violations } from './invariants.ts';
+import { allHeld, coordinator, recordFault, summarize } from './record.ts';
+
+describe('faults c and e: a server killed (SIGKILL) during the switchover', () => {
+  let fc: FaultCluster;
+  beforeAll(async () => {
+    fc = await faultCluster(2);
+  });
+  afterAll(async () => {
+    await fc?.stop();
+  });
+
+  it('c: the candidate killed during promotion: the switchover is undone, the old primary writable; restart + resume finish', async () => {
+    const { primary, candidate } = await fc.roles();
+    const { width } = fc.mig.next();
+    const { probe, table } = await fc.probe('c');
+    const run = fc.start(['apply', '--strategy', 'replica-first'], fc.pause.env('promote:begin'));
+    await fc.pause.reached(run);
+    await waitDead(signalNode(fc.sb, candidate, 'SIGKILL'));
+    fc.pause.release();
+    const r = await run.done;
+    const entries = lastJournal(fc.sb);
+    const blockMs = journalSpan(entries, ['block-writes', 'begin'], ['undo', 'end']);
+    const after = await readInvariants(fc.sb, { skip: [candidate], probe: probe.snapshot(), probeTable: table });
+
+    await fc.sb.restart(candidate);
+    await fc.caughtUp(candidate, primary);
+    const res = await fc.migrate(['resume', '--strategy', 'replica-first']);
+    if (res.code === 0) fc.mig.applied(width);
+    const report = await probe.stop();
+    const final = await readInvariants(fc.sb, { probe: report, probeTable: table, schema: `char(${width})` });
+    const rec = recordFault({
+      id: 'c-candidate-killed-promotion',
+      fault: `the candidate (${candidate}) SIGKILLed while it is being promoted (inside the write block)`,
+      expected: 'undo the switchover: old primary writable again, endpoint unmoved, exit 1 naming the candidate; after a restart `migrate resume` finishes',
+      coordinator: coordinator('migrate apply --strategy replica-first', r),
+      after: summarize(after, { skipped: [candidate] }),
+      recovery: { steps: `restart ${candidate} (it comes back read-only), wait until it replicates, \`migrate resume\``, command: coordinator('migrate resume', res), after: summarize(final) },
+      timings: { writeBlockUntilUndoMs: blockMs, longestProbeGapMs: report.longestGapMs, probeFailedWrites: report.failed },
+      held: r.code === 1 && allHeld(summarize(after)) && res.code === 0 && allHeld(summarize(final)),
+    });
+    expect(r.code, show(r)).toBe(1);
+    expect(r.error).toMatch(new RegExp(`candidate ${candidate} was lost during its promotion`));
+    expect(r.fix).toMatch(new RegExp(`undone: ${primary} is writable again`));
+    expect(r.fix).toMatch(new RegExp(`Start ${candidate} again.*migrate resume`));
+    expect(after.writable).toEqual([primary]);
+    expect(violations(after), JSON.stringify(after)).toEqual([]);
+    expect(res.code, show(res)).toBe(0);
+    expect(violations(final), JSON.stringify(final)).toEqual([]);
+    expect(rec.held).toBe(true);
+  });
+
+  it('e: the old primary killed after the promotion: the switchover completes without it, exit 1 naming it; restart + resume finish', async () => {
+    const { primary, candidate, replicas } = await fc.roles();
+    const { width } = fc.mig.next();
+    const { probe, table } = await fc.probe('e');
+    const run = fc.start(['apply', '--strategy', 'replica-first'], fc.pause.env('promote:end'));
+    await fc.pause.reached(run);
+    await waitDead(signalNode(fc.sb, primary, 'SIGKILL'));
+    fc.pause.release();
+    const r = await run.done;
+    const writeBlockMs = Number(/write block: ([\d.]+) ms/.exec(r.stderr + r.stdout)?.[1] ?? NaN);
+    const after = await readInvariants(fc.sb, { skip: [primary], probe: probe.snapshot(), probeTable: table });
+    const topo = await fc.migrate(['topology']);
+
+    await fc.sb.restart(primary);
+    const res = await fc.migrate(['resume', '--strategy', 'replica-first']);
+    if (res.code === 0) fc.mig.applied(width);
+    const report = await probe.stop();
+    const final = await readInvariants(fc.sb, { probe: report, probeTable: table, schema: `char(${width})` });
+    const rec = recordFault({
+      id: 'e-old-primary-killed-after-promotion',
+      fault: `the old primary (${primary}) SIGKILLed right after the candidate was promoted`,
+      expected: 'finish the switchover without it: new primary writable, endpoint on it, other replicas re-pointed; exit 1 naming the old primary and what to do; after a restart `migrate resume` re-points and alters it',
+      coordinator: coordinator('migrate apply --strategy replica-first', r),
+      after: summarize(after, { skipped: [primary] }),
+      recovery: { steps: `restart ${primary} (it comes back read-only), \`migrate resume\``, command: coordinator('migrate resume', res), after: summarize(final) },
+      timings: { writeBlockMs: Number.isFinite(writeBlockMs) ? writeBlockMs : undefined, coordinatorMs: r.ms, longestProbeGapMs: report.longestGapMs, probeFailedWrites: report.failed },
+      held: r.code === 1 && allHeld(summarize(after)) && after.writable[0] === candidate && res.code === 0 && allHeld(summarize(final)),
+    });
+    expect(r.code, show(r)).toBe(1);
+    expect(r.error).toMatch(new RegExp(`old primary ${primary} stopped answering after ${candidate} was promoted`));
+    expect(r.error).toMatch(new RegExp(`${candidate} is the primary now`));
+    expect(r.fix).toMatch(new RegExp(`Start ${primary} again.*migrate resume`));
+    expect(after.writable).toEqual([candidate]);
+    expect(violations(after), JSON.stringify(after)).toEqual([]);
+    for (const n of replicas.filter((x) => x !== candidate)) expect(after.replicationProblems.filter((p) => p.startsWith(n))).toEqual([]);
+    // `migrate topology` agrees: the new primary is recorded, the dead one is reported unreachable.
+    expect(topo.code, show(topo)).toBe(2);
+    expect(topo.stdout).toMatch(new RegExp(`${candidate} .* primary +WRITABLE`));
+    expect(topo.stdout).toMatch(new RegExp(`${primary} .* UNREACHABLE`));
+    expect(res.code, show(res)).toBe(0);
+    expect(violations(final), JSON.stringify(final)).toEqual([]);
+    expect(rec.held).toBe(true);
+  });
+});
