@@ -18,8 +18,13 @@ export interface Target {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const errCode = (e: unknown): string => {
-  const x = e as { code?: string; errno?: number };
-  return x.code ?? (x.errno ? `errno ${x.errno}` : 'error');
+  const x = e as { code?: string; errno?: number; message?: string };
+  if (x.code) return x.code;
+  if (x.errno) return `errno ${x.errno}`;
+  // The driver's own errors have no code ("Can't add new command when connection is in closed
+  // state"): name them by their message, so the table says what happened.
+  const msg = (x.message ?? '').replace(/\s+/g, ' ').trim();
+  return msg ? `"${msg.length > 60 ? `${msg.slice(0, 57)}...` : msg}"` : 'error';
 };
 const bump = (m: Record<string, number>, k: string): void => {
   m[k] = (m[k] ?? 0) + 1;

@@ -20,4 +20,13 @@ describe('docs', () => {
     expect(doc).toMatch(/Exit codes/);
     for (const code of CATALOG.keys()) if (code.startsWith('WL')) expect(doc).toContain(code);
   });
+
+  it('docs/benchmarks.md carries the switchover summary of the generated docs/benchmarks-switchover.md', () => {
+    const full = readFileSync(join(root, 'docs', 'benchmarks-switchover.md'), 'utf8');
+    const copy = /<!-- switchover-summary:begin -->\n([\s\S]*?)\n<!-- switchover-summary:end -->/.exec(readFileSync(join(root, 'docs', 'benchmarks.md'), 'utf8'))?.[1];
+    expect(copy, 'the summary block is missing from docs/benchmarks.md').toBeDefined();
+    const results = full.slice(full.indexOf('## Results'), full.indexOf('Columns:')).trim().replace('## Results', '### Results');
+    const machine = full.slice(full.indexOf('## Machine')).split('\n## ')[0]!.trim().replace('## Machine', '### Machine');
+    expect(copy).toBe(`${results}\n\n${machine}`);
+  });
 });
