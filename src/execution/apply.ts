@@ -9,6 +9,7 @@ import { Ledger, thisHost, whoAmI } from '../migrations/ledger.ts';
 import { blockingError } from '../migrations/discover.ts';
 import { Runner } from '../migrations/runner.ts';
 import type { MigrationSource } from '../migrations/types.ts';
+import type { LockSafety } from '../migrations/pg/settings.ts';
 import type { Logger } from '../log/logger.ts';
 import { flavorFor, flavorNameFromVersion } from '../topology/flavors/index.ts';
 import { configMismatch, connectionProblem, inspectCluster, type TopologyReport } from '../topology/inspect.ts';
@@ -40,6 +41,8 @@ export interface ApplyOptions {
   hold: boolean;
   /** Resuming: nodes an interrupted run already altered, per migration id. */
   alreadyAltered?: Map<string, Set<string>>;
+  /** --lock-timeout / --lock-retries / --statement-timeout for the in-place steps (runner). */
+  lockSafety?: Partial<LockSafety>;
   logger: Logger;
 }
 
@@ -93,7 +96,7 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
   let report: ApplyReport;
   try {
     await verifyConnection(db, config.dialect, config.connection);
-    const runner = new Runner({ config, db, logger });
+    const runner = new Runner({ config, db, logger, ...(o.lockSafety ? { lockSafety: o.lockSafety } : {}) });
     const status = await runner.status();
     const blocking = blockingError(status.discovery.issues);
     if (blocking) throw blocking;

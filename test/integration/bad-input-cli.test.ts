@@ -8,7 +8,8 @@
  * cli-bad-input.test.ts covers the rest of the issue (config syntax, credentials, unreachable
  * servers, syntax errors) against sandboxes with generated passwords.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -397,5 +398,23 @@ describe('command dispatch (start-up loads one command module)', () => {
     expect(commandWord(['node', 'migrate', '--config=a.json', 'down', '--step', '2'])).toBe('down');
     expect(commandWord(['node', 'migrate', '--help'])).toBeUndefined();
     expect(commandWord(['node', 'migrate', 'help', 'up'])).toBe('help');
+  });
+});
+
+describe('apply takes the lock-wait flags of up/down', () => {
+  test('apply, continue and resume list --lock-timeout, --lock-retries and --statement-timeout; a bad value exits 2 before anything connects', async () => {
+    for (const name of ['apply', 'continue', 'resume']) {
+      const program = await buildProgram(['node', 'migrate', name, '--help']);
+      const flags = program.commands.find((c) => c.name() === name)!.options.map((o) => o.long);
+      expect(flags, name).toEqual(expect.arrayContaining(['--lock-timeout', '--lock-retries', '--statement-timeout']));
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'migrate-apply-lock-flags-'));
+    try {
+      // No config at all: the flag is checked first, so the error is about the flag, not the config.
+      const r = await cli(['apply', '--lock-timeout', 'soon'], dir);
+      expectError(r, 2, [/--lock-timeout is "soon", which is not a duration/], [/--lock-timeout 2s/]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -7,8 +7,9 @@ import type { ApplyReport } from '../../execution/apply.ts';
 import type { StepStrategy } from '../../execution/plan-steps.ts';
 import { consoleLogger, jsonLinesLogger } from '../../log/logger.ts';
 import { withRecordedRoles } from '../../topology/roles-state.ts';
+import { lockSafetyFlags, withLockFlags, type LockFlags } from './migrations.ts';
 
-interface ApplyFlags {
+interface ApplyFlags extends LockFlags {
   cluster?: string;
   allClusters?: boolean;
   canary?: string;
@@ -68,8 +69,8 @@ function printReport(r: ApplyReport, format: string): void {
 }
 
 function register(program: Command, name: 'apply' | 'continue' | 'resume', description: string, phases: 'all' | 'post-deploy'): void {
-  program
-    .command(name)
+  // The in-place steps run through the runner: the same lock-wait bounds as `migrate up`.
+  withLockFlags(program.command(name))
     .description(description)
     .option('--cluster <name>', 'the cluster to apply to (required when the config has several, unless --all-clusters)')
     .option('--all-clusters', 'every cluster (shards): the canary first, then the rest with --concurrency; stops at the first failure')
@@ -88,6 +89,7 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
       if (flags.strategy !== undefined && flags.strategy !== 'in-place' && flags.strategy !== 'replica-first') throw usageError(`--strategy ${flags.strategy} is not a strategy.`, 'Use --strategy in-place or --strategy replica-first, or leave it out to let the gate decide.');
       const maxWriteBlockMs = positiveInt(flags.maxWriteBlock, '--max-write-block', '500');
       const catchUpTimeoutMs = positiveInt(flags.catchUpTimeout, '--catch-up-timeout', '300') * 1000;
+      const lockSafety = lockSafetyFlags(flags);
       const globals = cmd.optsWithGlobals<{ config?: string }>();
       const config = await loadConfig({ configPath: globals.config });
       if (config.dialect !== 'mysql') throw usageError(`migrate ${name} drives MySQL/MariaDB clusters; this project is ${config.dialect}.`, 'For PostgreSQL use `migrate up` (lock-safe execution is tracked separately).');
@@ -100,6 +102,7 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
         phases,
         ...(flags.strategy ? { strategy: flags.strategy as StepStrategy } : {}),
         hold: Boolean(flags.hold),
+        ...(Object.keys(lockSafety).length ? { lockSafety } : {}),
         logger: flags.format === 'json' ? jsonLinesLogger : consoleLogger,
       };
       // Loaded here, not at start-up: `--help` and usage errors should not pay for the engine.

@@ -59,8 +59,8 @@ export function lockSafetyFlags(o: LockFlags): Partial<LockSafety> {
 
 export function withLockFlags(c: Command): Command {
   return c
-    .option('--lock-timeout <duration>', `PostgreSQL: longest wait for a lock per statement before rolling back and retrying, e.g. 2s or 500ms; 0 turns lock-safe retries off (env ${LOCK_SAFETY_ENV.lockTimeoutMs}, default ${DEFAULT_LOCK_SAFETY.lockTimeoutMs} ms)`)
-    .option('--lock-retries <n>', `PostgreSQL: tries per migration transaction or CONCURRENTLY statement, with exponential backoff and jitter between them (env ${LOCK_SAFETY_ENV.attempts}, default ${DEFAULT_LOCK_SAFETY.attempts})`)
+    .option('--lock-timeout <duration>', `longest wait for a lock per statement before giving up and retrying (PostgreSQL lock_timeout; MySQL/MariaDB lock_wait_timeout, rounded up to whole seconds), e.g. 2s or 500ms; 0 turns lock-safe retries off (env ${LOCK_SAFETY_ENV.lockTimeoutMs}, default ${DEFAULT_LOCK_SAFETY.lockTimeoutMs} ms)`)
+    .option('--lock-retries <n>', `tries per migration transaction (PostgreSQL; also CONCURRENTLY statements) or statement (MySQL/MariaDB) after a lock wait gave up, with exponential backoff and jitter between them (env ${LOCK_SAFETY_ENV.attempts}, default ${DEFAULT_LOCK_SAFETY.attempts})`)
     .option('--statement-timeout <duration>', `PostgreSQL: statement_timeout inside migration transactions, e.g. 5min; 0 leaves the server's (env ${LOCK_SAFETY_ENV.statementTimeoutMs}, default 0)`);
 }
 
