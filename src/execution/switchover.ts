@@ -15,6 +15,7 @@ import {
   type NodeConnection,
 } from '../topology/node-connection.ts';
 import type { Journal } from './journal.ts';
+import { startWatchdog } from './watchdog.ts';
 import type { WriterEndpoint } from './writer/contract.ts';
 
 export interface SwitchoverOptions {
@@ -125,6 +126,8 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
   let readOnlySet = false;
   let locked = false;
   let oldPrimaryLost: string | undefined;
+  // Started now so that its start-up (a Node process) overlaps the catch-up, not the write block.
+  const watchdog = startWatchdog({ flavor: flavor.name, primary: o.primary, candidate: o.candidate, journalPath: journal.path }, log);
   try {
     await timed('preflight-endpoint', () => o.writer.preflight());
     await timed('catch-up', () => waitForLag(o, candConn, log));
@@ -176,6 +179,8 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
       // node that is no longer the primary. The queued sessions are killed before UNLOCK.
       readOnlySet = true;
       for (const sql of flavor.setReadOnly(true)) await bounded(oldConn, oldId, guardConn, P, sql, remainingMs(), 'setting read_only on the old primary');
+      // The one moment no node takes writes and nothing undoes it but us (or the watchdog).
+      journal.write('old-primary-read-only', 'end', { node: P });
       promoting = true;
       const onCand = (sql: string) => queryRowsWithin(candConn, sql, Math.max(remainingMs(), 1000) + GRACE_MS, C, `"${sql}"`);
       try {
@@ -271,6 +276,9 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
       );
     }
     throw e instanceof MigrateError ? e : workError(`The switchover failed: ${messageOf(e)}`, 'Run `migrate topology` to see the state; the journal names the last step.', e);
+  } finally {
+    // Completed or undone by us: nothing for the watchdog to do.
+    watchdog?.done();
   }
 }
 

@@ -5,6 +5,8 @@
  * endpoint on it, the other replicas following it) and say what to do about the old one. In both
  * cases the dead server is restarted (it comes back read-only) and `migrate resume` finishes.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { faultCluster, type FaultCluster } from './cluster.ts';
 import { journalSpan, lastJournal, show, signalNode, waitDead } from './harness.ts';
@@ -99,6 +101,47 @@ describe('faults c and e: a server killed (SIGKILL) during the switchover', () =
     expect(topo.code, show(topo)).toBe(2);
     expect(topo.stdout).toMatch(new RegExp(`${candidate} .* primary +WRITABLE`));
     expect(topo.stdout).toMatch(new RegExp(`${primary} .* UNREACHABLE`));
+    expect(res.code, show(res)).toBe(0);
+    expect(violations(final), JSON.stringify(final)).toEqual([]);
+    expect(rec.held).toBe(true);
+  });
+
+  it('h: the coordinator SIGKILLed after read_only, before the promotion: the watchdog makes the old primary writable again by itself; resume finishes', async () => {
+    const { primary, candidate } = await fc.roles();
+    const { width } = fc.mig.next();
+    const { probe, table } = await fc.probe('h');
+    const r = await fc.start(['apply', '--strategy', 'replica-first'], { MIGRATE_FAULT_KILL_AFTER: 'old-primary-read-only:end' }).done;
+    const killedAt = performance.now();
+    // Nobody runs anything now: the old primary must take writes again within a few seconds.
+    let after = await readInvariants(fc.sb, { probe: probe.snapshot(), probeTable: table });
+    while (violations(after).length && performance.now() - killedAt < 10_000) {
+      await new Promise((res) => setTimeout(res, 100));
+      after = await readInvariants(fc.sb, { probe: probe.snapshot(), probeTable: table });
+    }
+    const writableAfterMs = Math.round(performance.now() - killedAt);
+    const dir = join(fc.sb.dir, '.migrate', 'runs');
+    const last = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort().at(-1)!;
+    const note = readFileSync(join(dir, `${last}.watchdog`), 'utf8');
+
+    const res = await fc.migrate(['resume', '--strategy', 'replica-first']);
+    if (res.code === 0) fc.mig.applied(width);
+    const report = await probe.stop();
+    const final = await readInvariants(fc.sb, { probe: report, probeTable: table, schema: `char(${width})` });
+    const rec = recordFault({
+      id: 'h-coordinator-killed-read-only',
+      fault: `the coordinator SIGKILLed inside the write block, after read_only on the old primary (${primary}) and before promoting ${candidate}`,
+      expected: 'the write-block watchdog (a separate process) sees the coordinator die, finds the candidate not promoted and makes the old primary writable again, with nobody running anything; `migrate resume` then finishes',
+      coordinator: coordinator('migrate apply --strategy replica-first', r),
+      after: summarize(after),
+      recovery: { steps: '`migrate resume`', command: coordinator('migrate resume', res), after: summarize(final) },
+      timings: { oldPrimaryWritableAgainAfterKillMs: writableAfterMs, longestProbeGapMs: report.longestGapMs, probeFailedWrites: report.failed },
+      held: r.signal === 'SIGKILL' && allHeld(summarize(after)) && res.code === 0 && allHeld(summarize(final)),
+    });
+    expect(r.signal, show(r)).toBe('SIGKILL');
+    expect(after.writable, JSON.stringify(after)).toEqual([primary]);
+    expect(violations(after), JSON.stringify(after)).toEqual([]);
+    expect(writableAfterMs).toBeLessThan(10_000);
+    expect(note).toMatch(new RegExp(`before promoting ${candidate}: ${primary} made writable again`));
     expect(res.code, show(res)).toBe(0);
     expect(violations(final), JSON.stringify(final)).toEqual([]);
     expect(rec.held).toBe(true);
