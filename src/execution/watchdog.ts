@@ -34,8 +34,9 @@ const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'watchdog-main.ts');
 export function startWatchdog(cfg: WatchdogConfig, log: (m: string) => void): Watchdog | undefined {
   let child: ChildProcess;
   try {
-    // tsx is needed to load the TypeScript entry; the same Node, detached, no stdout/stderr of ours.
-    child = spawn(process.execPath, ['--import', 'tsx', MAIN], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    // tsx loads the TypeScript entry; resolved from this module, not from the user's directory
+    // (where a bare "tsx" may not resolve). The same Node, detached, no stdout/stderr of ours.
+    child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
   } catch (e) {
     log(`write-block watchdog not started (${e instanceof Error ? e.message : String(e)}); if this process dies inside the block, run \`migrate resume\` or \`migrate abort\``);
     return undefined;
