@@ -254,10 +254,11 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
       try {
         await journal.step('undo', async () => {
           if (locked) await onOld(oldConn, 'UNLOCK TABLES').catch(() => undefined);
-          if (readOnlySet) for (const sql of flavor.setReadOnly(false)) await onOld(guardConn, sql);
-          // A promotion cut off midway may have opened the candidate: close it again, or there
-          // would be two writable nodes once the old primary is.
+          // A promotion cut off midway may have opened the candidate: close it again first, so
+          // that no moment has two writable nodes (a coordinator killed between the two leaves
+          // none, which the watchdog repairs, rather than two, which nothing would).
           if (promoting) await setReadOnlyOn(o.candidate, flavor, log);
+          if (readOnlySet) for (const sql of flavor.setReadOnly(false)) await onOld(guardConn, sql);
         });
         if (blockStart) log(`switchover undone after ${Math.round(performance.now() - blockStart)} ms of write block; ${P} is writable again`);
       } catch (u) {
