@@ -264,10 +264,8 @@ function openJournal(config: ProjectConfig, planId: string, lock: { release(): P
  * (an ADD COLUMN fails there, and its journal would no longer say what the first one did).
  */
 function interruptedRun(config: ProjectConfig, clusterName: string): MigrateError | undefined {
-  const run = unfinishedRun(config);
+  const run = unfinishedRun(config, clusterName);
   if (!run) return undefined;
-  const plan = run.entries.find((e) => e.step === 'plan');
-  if (plan?.data?.['cluster'] !== undefined && plan.data['cluster'] !== clusterName) return undefined;
   if (!run.entries.some((e) => /^(alter|type-conversions|switchover|undo):?/.test(e.step))) return undefined;
   const altered = [...alteredNodes(run.entries).done];
   const where = run.summary.openStep ? `was interrupted in step ${run.summary.openStep}` : run.summary.lastPhase === 'fail' ? `failed in step ${run.summary.lastStep ?? '?'}` : `stopped after step ${run.summary.lastStep ?? '?'}`;

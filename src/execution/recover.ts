@@ -44,10 +44,18 @@ export function summarizeRuns(config: ProjectConfig): RunSummary[] {
   });
 }
 
-/** The newest run that neither finished nor was aborted. */
-export function unfinishedRun(config: ProjectConfig): { summary: RunSummary; entries: JournalEntry[] } | undefined {
-  const s = summarizeRuns(config).filter((r) => !r.finished && !r.awaitingDeploy && /^\d{8}T/.test(r.run)).at(-1);
-  return s ? { summary: s, entries: readJournal(s.path) } : undefined;
+/**
+ * The newest run that neither finished nor waits for the deploy. With `cluster`, only runs of that
+ * cluster (the plan record names it): one config may drive several clusters, and resuming one
+ * must not pick up another's run. A run that died before its plan changed nothing and is skipped then.
+ */
+export function unfinishedRun(config: ProjectConfig, cluster?: string): { summary: RunSummary; entries: JournalEntry[] } | undefined {
+  const open = summarizeRuns(config).filter((r) => !r.finished && !r.awaitingDeploy && /^\d{8}T/.test(r.run));
+  for (const s of open.reverse()) {
+    const entries = readJournal(s.path);
+    if (cluster === undefined || entries.find((e) => e.step === 'plan')?.data?.['cluster'] === cluster) return { summary: s, entries };
+  }
+  return undefined;
 }
 
 function ended(entries: JournalEntry[], step: string): boolean {

@@ -50,9 +50,9 @@ async function restoreConversions(cluster: ClusterConfig, f: InFlight): Promise<
   }
 }
 
-function requireRun(config: ProjectConfig) {
-  const run = unfinishedRun(config);
-  if (!run) throw usageError('There is no interrupted run to resume or abort.', 'See `migrate runs` for past runs; `migrate topology` shows the live state.');
+function requireRun(config: ProjectConfig, cluster: string) {
+  const run = unfinishedRun(config, cluster);
+  if (!run) throw usageError(`There is no interrupted run on cluster ${cluster} to resume or abort.`, 'See `migrate runs` for past runs; `migrate topology` shows the live state.');
   return run;
 }
 
@@ -64,7 +64,7 @@ function requireRun(config: ProjectConfig) {
 export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<ApplyReport> {
   const { config, logger } = o;
   const log = (m: string): void => logger.info(m);
-  const run = requireRun(config);
+  const run = requireRun(config, o.cluster.name);
   log(`resuming run ${run.summary.run} (stopped in step ${run.summary.openStep ?? run.summary.lastStep ?? '?'})`);
   const writer = await converge(config, o.cluster, run.entries, log);
   const cluster = withRecordedRoles(config).find((c) => c.name === o.cluster.name) ?? o.cluster;
@@ -108,7 +108,7 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
  * node has the schema of the writer again.
  */
 export async function abort(config: ProjectConfig, clusterIn: ClusterConfig, log: (m: string) => void): Promise<string> {
-  const run = requireRun(config);
+  const run = requireRun(config, clusterIn.name);
   log(`aborting run ${run.summary.run} (stopped in step ${run.summary.openStep ?? run.summary.lastStep ?? '?'})`);
   const writer = await converge(config, clusterIn, run.entries, log);
   const cluster = withRecordedRoles(config).find((c) => c.name === clusterIn.name) ?? clusterIn;
