@@ -31,6 +31,7 @@ const EXPECTED: { id: string; title: string }[] = [
   { id: 'd1-replication-sql-thread-stopped', title: 'd. replication broken before the run: SQL thread stopped' },
   { id: 'd2-replication-duplicate-key', title: 'd. replication broken before the run: duplicate-key error' },
   { id: 'e-old-primary-killed-after-promotion', title: 'e. old primary killed (SIGKILL) after promotion' },
+  { id: 'a3-coordinator-killed-after-promotion', title: 'a3. coordinator killed inside the write block, right after the promotion (endpoint not moved yet)' },
   { id: 'h-coordinator-killed-read-only', title: 'a2. coordinator killed inside the write block, right after read_only on the old primary (before the promotion)' },
   { id: 'f-haproxy-socket-missing', title: "f. HAProxy's runtime socket missing" },
   { id: 'g-second-coordinator', title: 'g. second coordinator while one runs' },
@@ -71,6 +72,7 @@ const ms = (v: number | undefined): string => (v === undefined || !Number.isFini
 const TIMING_LABELS: Record<string, string> = {
   coordinatorExitAfterStopMs: 'coordinator exited after the stop',
   oldPrimaryWritableAgainAfterKillMs: 'old primary writable again after the kill (watchdog)',
+  endpointOnNewPrimaryAfterKillMs: 'endpoint on the new primary after the kill (watchdog)',
   writeBlockUntilUndoMs: 'write block until undone',
   boundMs: 'bound (--max-write-block)',
   writeBlockMs: 'write block',

@@ -102,6 +102,7 @@ export async function rollback(config: ProjectConfig, cluster: ClusterConfig, op
       candidate: held,
       replicas: [],
       writer: writerFor(cluster),
+      cluster,
       replicationUser: { user: held.user, password: held.password ?? '' },
       maxWriteBlockMs: opts.maxWriteBlockMs,
       maxLagBeforeBlockMs: 1000,

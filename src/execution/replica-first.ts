@@ -217,6 +217,7 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
     candidate,
     replicas: o.cluster.topology === 'master-master' ? [] : others.slice(1),
     writer: o.writer,
+    cluster: o.cluster,
     replicationUser: { user: candidate.user, password },
     maxWriteBlockMs: o.maxWriteBlockMs,
     maxLagBeforeBlockMs: 1000,

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { NodeConfig } from '../config/types.ts';
+import type { ClusterConfig, NodeConfig } from '../config/types.ts';
 import { MigrateError, messageOf, workError } from '../errors.ts';
 import type { Flavor } from '../topology/flavors/contract.ts';
 import { mysqlString } from '../topology/flavors/quote.ts';
@@ -27,6 +27,8 @@ export interface SwitchoverOptions {
   writer: WriterEndpoint;
   /** Replication account the re-pointed nodes use (the node admin account by default). */
   replicationUser: { user: string; password: string };
+  /** The cluster (name and writer config), for the write-block watchdog to move the endpoint if we die. */
+  cluster?: Pick<ClusterConfig, 'name' | 'writer'>;
   /** Upper bound on the write block; past it the switchover is undone. */
   maxWriteBlockMs: number;
   /**
@@ -127,7 +129,7 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
   let locked = false;
   let oldPrimaryLost: string | undefined;
   // Started now so that its start-up (a Node process) overlaps the catch-up, not the write block.
-  const watchdog = startWatchdog({ flavor: flavor.name, primary: o.primary, candidate: o.candidate, journalPath: journal.path }, log);
+  const watchdog = startWatchdog({ flavor: flavor.name, primary: o.primary, candidate: o.candidate, journalPath: journal.path, ...(o.cluster ? { cluster: o.cluster } : {}) }, log);
   try {
     await timed('preflight-endpoint', () => o.writer.preflight());
     await timed('catch-up', () => waitForLag(o, candConn, log));
@@ -199,6 +201,7 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
       if (o.masterMaster) await onCand(flavor.startReplica()).catch((e: unknown) => log(`${C}: START SLAVE after promotion failed (${messageOf(e)}); verify will say`));
     });
     await timed('move-endpoint', () => o.writer.move(o.primary, o.candidate));
+    watchdog?.endpointMoved();
     const writeBlockMs = Math.round((performance.now() - blockStart) * 10) / 10;
     log(`write block: ${writeBlockMs} ms (read lock on ${P} -> endpoint on ${C})`);
 

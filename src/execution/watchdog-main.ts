@@ -16,10 +16,10 @@ process.stdin.on('data', (d: string) => {
 process.stdin.on('end', () => {
   const [first, ...rest] = buffer.split('\n');
   if (!first || rest.some((l) => l.trim() === 'done')) process.exit(0);
-  void act(JSON.parse(first) as WatchdogConfig).finally(() => process.exit(0));
+  void act(JSON.parse(first) as WatchdogConfig, rest.some((l) => l.trim() === 'moved')).finally(() => process.exit(0));
 });
 
-async function act(cfg: WatchdogConfig): Promise<void> {
+async function act(cfg: WatchdogConfig, endpointMoved: boolean): Promise<void> {
   const note = (what: string): void => {
     try {
       appendFileSync(`${cfg.journalPath}.watchdog`, `${JSON.stringify({ at: new Date().toISOString(), what })}\n`);
@@ -38,7 +38,7 @@ async function act(cfg: WatchdogConfig): Promise<void> {
       await endWithin(cand);
     }
     if (!candidateReadOnly) {
-      note(`coordinator died inside the write block after ${cfg.candidate.name} was made writable: left as is for \`migrate resume\``);
+      await finishEndpoint(cfg, endpointMoved, note);
       return;
     }
     const old = await openNode(cfg.primary);
@@ -51,4 +51,33 @@ async function act(cfg: WatchdogConfig): Promise<void> {
   } catch (e) {
     note(`coordinator died inside the write block; the watchdog could not act: ${e instanceof Error ? e.message : String(e)}`);
   }
+}
+
+/** The candidate is writable: point the endpoint at it if the old primary can take no writes. */
+async function finishEndpoint(cfg: WatchdogConfig, endpointMoved: boolean, note: (what: string) => void): Promise<void> {
+  const left = `left for \`migrate resume\``;
+  if (endpointMoved || !cfg.cluster) {
+    note(`coordinator died inside the write block after ${cfg.candidate.name} was made writable${endpointMoved ? ' and the endpoint moved to it' : ''}: ${left}`);
+    return;
+  }
+  const flavor = flavorFor(cfg.flavor);
+  let oldWritable: boolean | undefined;
+  const old = await openNode(cfg.primary).catch(() => undefined);
+  if (old) {
+    try {
+      oldWritable = Number((await queryOneWithin(old, flavor.readOnlyQuery(), NODE_ANSWER_MS, cfg.primary.name, 'read_only'))?.['ro']) !== 1;
+    } catch {
+      oldWritable = undefined;
+    } finally {
+      await endWithin(old);
+    }
+  }
+  // Two writable nodes (or an old primary that answers without saying): not ours to decide.
+  if (oldWritable !== false && old) {
+    note(`coordinator died inside the write block with ${cfg.candidate.name} writable and ${cfg.primary.name} ${oldWritable ? 'writable too' : 'not answering'}: ${left}`);
+    return;
+  }
+  const { writerFor } = await import('./writer/index.ts');
+  await writerFor(cfg.cluster).move(cfg.primary, cfg.candidate);
+  note(`coordinator died inside the write block after promoting ${cfg.candidate.name}: endpoint moved to it (${cfg.primary.name} ${old ? 'is read-only' : 'does not answer'}); ${left}`);
 }

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { NodeConfig } from '../config/types.ts';
+import type { ClusterConfig, NodeConfig } from '../config/types.ts';
 import type { FlavorName } from '../topology/flavors/contract.ts';
 
 /**
@@ -13,17 +13,24 @@ import type { FlavorName } from '../topology/flavors/contract.ts';
  * the read end of a pipe from the coordinator. The kernel closes the pipe when the coordinator
  * dies, however it dies; without the "done" line first, the watchdog checks the servers and, if
  * the candidate was not promoted (it is still read-only), makes the old primary writable again:
- * the undo the coordinator itself would have done. It never promotes anything, never touches a
- * node that took writes, and records what it did beside the journal (`<journal>.watchdog`).
+ * the undo the coordinator itself would have done. If the candidate was promoted and the old
+ * primary is read-only (or gone) but the endpoint was not moved yet, it moves the endpoint to the
+ * candidate, the coordinator's next step: otherwise the only writable node would get no writes.
+ * It never promotes anything, never touches a node that took writes, and records what it did
+ * beside the journal (`<journal>.watchdog`).
  */
 export interface WatchdogConfig {
   flavor: FlavorName;
   primary: NodeConfig;
   candidate: NodeConfig;
   journalPath: string;
+  /** The cluster's writer endpoint: moved to a promoted candidate the coordinator died before moving it to. */
+  cluster?: Pick<ClusterConfig, 'name' | 'writer'>;
 }
 
 export interface Watchdog {
+  /** The endpoint is on the candidate now: nothing left for the watchdog to move. */
+  endpointMoved(): void;
   /** The block is over (completed or undone by the coordinator): the watchdog exits doing nothing. */
   done(): void;
 }
@@ -47,6 +54,9 @@ export function startWatchdog(cfg: WatchdogConfig, log: (m: string) => void): Wa
   child.stdin?.write(`${JSON.stringify(cfg)}\n`);
   let finished = false;
   return {
+    endpointMoved(): void {
+      if (!finished) child.stdin?.write('moved\n');
+    },
     done(): void {
       if (finished) return;
       finished = true;

@@ -146,4 +146,47 @@ describe('faults c and e: a server killed (SIGKILL) during the switchover', () =
     expect(violations(final), JSON.stringify(final)).toEqual([]);
     expect(rec.held).toBe(true);
   });
+
+  it('a3: the coordinator SIGKILLed right after the promotion, before the endpoint moved: the watchdog moves the endpoint to the new primary; resume finishes', async () => {
+    const { primary, candidate, replicas } = await fc.roles();
+    // Left out until resume re-points them: the old primary and the replicas still following it.
+    const following = [primary, ...replicas.filter((n) => n !== candidate)];
+    const { width } = fc.mig.next();
+    const { probe, table } = await fc.probe('a3');
+    const r = await fc.start(['apply', '--strategy', 'replica-first'], { MIGRATE_FAULT_KILL_AFTER: 'promote:end' }).done;
+    const killedAt = performance.now();
+    // The old primary is read-only and the others still follow it (resume's job); what matters
+    // now: the only writable node gets the writes through the endpoint.
+    let after = await readInvariants(fc.sb, { skip: following, probe: probe.snapshot(), probeTable: table });
+    while (violations(after).length && performance.now() - killedAt < 10_000) {
+      await new Promise((res) => setTimeout(res, 100));
+      after = await readInvariants(fc.sb, { skip: following, probe: probe.snapshot(), probeTable: table });
+    }
+    const endpointAfterMs = Math.round(performance.now() - killedAt);
+    const dir = join(fc.sb.dir, '.migrate', 'runs');
+    const last = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort().at(-1)!;
+    const note = readFileSync(join(dir, `${last}.watchdog`), 'utf8');
+
+    const res = await fc.migrate(['resume', '--strategy', 'replica-first']);
+    if (res.code === 0) fc.mig.applied(width);
+    const report = await probe.stop();
+    const final = await readInvariants(fc.sb, { probe: report, probeTable: table, schema: `char(${width})` });
+    const rec = recordFault({
+      id: 'a3-coordinator-killed-after-promotion',
+      fault: `the coordinator SIGKILLed inside the write block right after promoting ${candidate}, before the endpoint moved off ${primary}`,
+      expected: 'the write-block watchdog sees the coordinator die, finds the candidate promoted and the old primary read-only, and moves the endpoint to the candidate, with nobody running anything; `migrate resume` then re-points the old primary and finishes',
+      coordinator: coordinator('migrate apply --strategy replica-first', r),
+      after: summarize(after, { skipped: following }),
+      recovery: { steps: '`migrate resume`', command: coordinator('migrate resume', res), after: summarize(final) },
+      timings: { endpointOnNewPrimaryAfterKillMs: endpointAfterMs, longestProbeGapMs: report.longestGapMs, probeFailedWrites: report.failed },
+      held: r.signal === 'SIGKILL' && allHeld(summarize(after)) && res.code === 0 && allHeld(summarize(final)),
+    });
+    expect(r.signal, show(r)).toBe('SIGKILL');
+    expect(after.writable, JSON.stringify(after)).toEqual([candidate]);
+    expect(violations(after), JSON.stringify(after)).toEqual([]);
+    expect(note).toMatch(new RegExp(`after promoting ${candidate}: endpoint moved to it`));
+    expect(res.code, show(res)).toBe(0);
+    expect(violations(final), JSON.stringify(final)).toEqual([]);
+    expect(rec.held).toBe(true);
+  });
 });

@@ -4,7 +4,7 @@ import { CommandWriter, NoWriter } from './command.ts';
 import type { WriterEndpoint } from './contract.ts';
 import { HaproxyWriter } from './haproxy.ts';
 
-export function writerFor(cluster: ClusterConfig): WriterEndpoint {
+export function writerFor(cluster: Pick<ClusterConfig, 'name' | 'writer'>): WriterEndpoint {
   const w = cluster.writer;
   if (!w || w.type === 'none') return new NoWriter();
   if (w.type === 'haproxy') {
