@@ -6,6 +6,7 @@ import { mysqlString } from '../topology/flavors/quote.ts';
 import {
   endWithin,
   isConnectionLoss,
+  isReadOnly,
   lossReason,
   NODE_ANSWER_MS,
   NodeSilentError,
@@ -472,7 +473,7 @@ async function verifyAfter(o: SwitchoverOptions, log: (m: string) => void, skip:
   for (const n of nodes) {
     const c = await openNode(n);
     try {
-      const ro = Number((await queryOneWithin(c, o.flavor.readOnlyQuery(), NODE_ANSWER_MS, n.name))?.['ro']) === 1;
+      const ro = await isReadOnly(c, o.flavor, n.name);
       if (!ro) writable++;
       if (n !== o.candidate || o.masterMaster) {
         // Replication threads need a moment to connect after START.

@@ -5,7 +5,9 @@
  */
 import { appendFileSync } from 'node:fs';
 import { flavorFor } from '../topology/flavors/index.ts';
-import { endWithin, NODE_ANSWER_MS, openNode, queryOneWithin, queryRowsWithin } from '../topology/node-connection.ts';
+import type { NodeConfig } from '../config/types.ts';
+import type { Flavor } from '../topology/flavors/contract.ts';
+import { endWithin, isReadOnly, NODE_ANSWER_MS, openNode, queryRowsWithin } from '../topology/node-connection.ts';
 import type { WatchdogConfig } from './watchdog.ts';
 
 let buffer = '';
@@ -29,13 +31,11 @@ async function act(cfg: WatchdogConfig, endpointMoved: boolean): Promise<void> {
   };
   const flavor = flavorFor(cfg.flavor);
   try {
-    const cand = await openNode(cfg.candidate);
-    let candidateReadOnly: boolean;
-    try {
-      const row = await queryOneWithin(cand, flavor.readOnlyQuery(), NODE_ANSWER_MS, cfg.candidate.name, 'read_only');
-      candidateReadOnly = Number(row?.['ro']) === 1;
-    } finally {
-      await endWithin(cand);
+    const candidateReadOnly = await readOnlyOf(cfg.candidate, flavor);
+    // Promoted or not, we cannot tell: making the old primary writable could make two.
+    if (candidateReadOnly === undefined || candidateReadOnly === null) {
+      note(`coordinator died inside the write block; the watchdog could not act: the candidate ${cfg.candidate.name} ${candidateReadOnly === undefined ? 'cannot be reached' : 'does not answer'}`);
+      return;
     }
     if (!candidateReadOnly) {
       await finishEndpoint(cfg, endpointMoved, note);
@@ -60,24 +60,27 @@ async function finishEndpoint(cfg: WatchdogConfig, endpointMoved: boolean, note:
     note(`coordinator died inside the write block after ${cfg.candidate.name} was made writable${endpointMoved ? ' and the endpoint moved to it' : ''}: ${left}`);
     return;
   }
-  const flavor = flavorFor(cfg.flavor);
-  let oldWritable: boolean | undefined;
-  const old = await openNode(cfg.primary).catch(() => undefined);
-  if (old) {
-    try {
-      oldWritable = Number((await queryOneWithin(old, flavor.readOnlyQuery(), NODE_ANSWER_MS, cfg.primary.name, 'read_only'))?.['ro']) !== 1;
-    } catch {
-      oldWritable = undefined;
-    } finally {
-      await endWithin(old);
-    }
-  }
+  // undefined: the old primary is gone (cannot be reached); null: it answers without saying.
+  const oldReadOnly = await readOnlyOf(cfg.primary, flavorFor(cfg.flavor));
   // Two writable nodes (or an old primary that answers without saying): not ours to decide.
-  if (oldWritable !== false && old) {
-    note(`coordinator died inside the write block with ${cfg.candidate.name} writable and ${cfg.primary.name} ${oldWritable ? 'writable too' : 'not answering'}: ${left}`);
+  if (oldReadOnly === false || oldReadOnly === null) {
+    note(`coordinator died inside the write block with ${cfg.candidate.name} writable and ${cfg.primary.name} ${oldReadOnly === false ? 'writable too' : 'not answering'}: ${left}`);
     return;
   }
   const { writerFor } = await import('./writer/index.ts');
   await writerFor(cfg.cluster).move(cfg.primary, cfg.candidate);
-  note(`coordinator died inside the write block after promoting ${cfg.candidate.name}: endpoint moved to it (${cfg.primary.name} ${old ? 'is read-only' : 'does not answer'}); ${left}`);
+  note(`coordinator died inside the write block after promoting ${cfg.candidate.name}: endpoint moved to it (${cfg.primary.name} ${oldReadOnly ? 'is read-only' : 'cannot be reached'}); ${left}`);
+}
+
+/** read_only of a node: undefined when it cannot be reached, null when it is reached but does not answer. */
+async function readOnlyOf(node: NodeConfig, flavor: Flavor): Promise<boolean | null | undefined> {
+  const c = await openNode(node).catch(() => undefined);
+  if (!c) return undefined;
+  try {
+    return await isReadOnly(c, flavor, node.name);
+  } catch {
+    return null;
+  } finally {
+    await endWithin(c);
+  }
 }

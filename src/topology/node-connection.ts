@@ -1,5 +1,6 @@
 import mysql from 'mysql2/promise';
 import type { NodeConfig } from '../config/types.ts';
+import type { Flavor } from './flavors/contract.ts';
 import { connectionError, MigrateError } from '../errors.ts';
 import { redact } from '../log/redact.ts';
 
@@ -138,4 +139,9 @@ export function lossReason(e: unknown): string {
   if (code === 'ER_SERVER_SHUTDOWN') return 'the server is shutting down';
   if (isConnectionLoss(e)) return 'the server closed the connection: it went away';
   return e instanceof Error ? e.message : String(e);
+}
+
+/** Whether the node refuses writes (read_only), with the usual answer deadline. */
+export async function isReadOnly(c: NodeConnection, flavor: Pick<Flavor, 'readOnlyQuery'>, node: string): Promise<boolean> {
+  return Number((await queryOneWithin(c, flavor.readOnlyQuery(), NODE_ANSWER_MS, node, 'read_only'))?.['ro']) === 1;
 }

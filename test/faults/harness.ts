@@ -159,14 +159,19 @@ export class Migrations {
   }
 }
 
+/** Path of the newest run's journal in the sandbox's .migrate/runs, if any. */
+export function lastJournalPath(sb: RunningSandbox): string | undefined {
+  const dir = join(sb.dir, '.migrate', 'runs');
+  if (!existsSync(dir)) return undefined;
+  const last = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort().at(-1);
+  return last ? join(dir, last) : undefined;
+}
+
 /** Journal entries of the newest run in the sandbox's .migrate/runs. */
 export function lastJournal(sb: RunningSandbox): { step: string; phase: string; ts: string; data?: Record<string, unknown> }[] {
-  const dir = join(sb.dir, '.migrate', 'runs');
-  if (!existsSync(dir)) return [];
-  const runs = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
-  const last = runs.at(-1);
-  if (!last) return [];
-  return readFileSync(join(dir, last), 'utf8')
+  const path = lastJournalPath(sb);
+  if (!path) return [];
+  return readFileSync(path, 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as { step: string; phase: string; ts: string; data?: Record<string, unknown> });

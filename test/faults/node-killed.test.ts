@@ -5,11 +5,11 @@
  * endpoint on it, the other replicas following it) and say what to do about the old one. In both
  * cases the dead server is restarted (it comes back read-only) and `migrate resume` finishes.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WriteProbe } from '../../src/load/write-probe.ts';
 import { faultCluster, type FaultCluster } from './cluster.ts';
-import { journalSpan, lastJournal, show, signalNode, waitDead } from './harness.ts';
+import { journalSpan, lastJournal, lastJournalPath, show, signalNode, waitDead } from './harness.ts';
 import { readInvariants, violations } from './invariants.ts';
 import { allHeld, coordinator, recordFault, summarize } from './record.ts';
 
@@ -21,6 +21,24 @@ describe('faults c and e: a server killed (SIGKILL) during the switchover', () =
   afterAll(async () => {
     await fc?.stop();
   });
+
+  /**
+   * Runs `apply` SIGKILLed at `boundary`, then, with nobody running anything, waits up to 10 s
+   * for the invariants (nodes in `skip` left out) to hold: what the write-block watchdog restores.
+   */
+  async function killAndWatch(boundary: string, skip: string[], probe: WriteProbe, table: string) {
+    const r = await fc.start(['apply', '--strategy', 'replica-first'], { MIGRATE_FAULT_KILL_AFTER: boundary }).done;
+    const killedAt = performance.now();
+    const read = () => readInvariants(fc.sb, { skip, probe: probe.snapshot(), probeTable: table });
+    let after = await read();
+    while (violations(after).length && performance.now() - killedAt < 10_000) {
+      await new Promise((res) => setTimeout(res, 100));
+      after = await read();
+    }
+    const ms = Math.round(performance.now() - killedAt);
+    const note = readFileSync(`${lastJournalPath(fc.sb)}.watchdog`, 'utf8');
+    return { r, after, ms, note };
+  }
 
   it('c: the candidate killed during promotion: the switchover is undone, the old primary writable; restart + resume finish', async () => {
     const { primary, candidate } = await fc.roles();
@@ -110,18 +128,8 @@ describe('faults c and e: a server killed (SIGKILL) during the switchover', () =
     const { primary, candidate } = await fc.roles();
     const { width } = fc.mig.next();
     const { probe, table } = await fc.probe('h');
-    const r = await fc.start(['apply', '--strategy', 'replica-first'], { MIGRATE_FAULT_KILL_AFTER: 'old-primary-read-only:end' }).done;
-    const killedAt = performance.now();
-    // Nobody runs anything now: the old primary must take writes again within a few seconds.
-    let after = await readInvariants(fc.sb, { probe: probe.snapshot(), probeTable: table });
-    while (violations(after).length && performance.now() - killedAt < 10_000) {
-      await new Promise((res) => setTimeout(res, 100));
-      after = await readInvariants(fc.sb, { probe: probe.snapshot(), probeTable: table });
-    }
-    const writableAfterMs = Math.round(performance.now() - killedAt);
-    const dir = join(fc.sb.dir, '.migrate', 'runs');
-    const last = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort().at(-1)!;
-    const note = readFileSync(join(dir, `${last}.watchdog`), 'utf8');
+    // Nobody runs anything after the kill: the old primary must take writes again within a few seconds.
+    const { r, after, ms: writableAfterMs, note } = await killAndWatch('old-primary-read-only:end', [], probe, table);
 
     const res = await fc.migrate(['resume', '--strategy', 'replica-first']);
     if (res.code === 0) fc.mig.applied(width);
@@ -153,19 +161,9 @@ describe('faults c and e: a server killed (SIGKILL) during the switchover', () =
     const following = [primary, ...replicas.filter((n) => n !== candidate)];
     const { width } = fc.mig.next();
     const { probe, table } = await fc.probe('a3');
-    const r = await fc.start(['apply', '--strategy', 'replica-first'], { MIGRATE_FAULT_KILL_AFTER: 'promote:end' }).done;
-    const killedAt = performance.now();
     // The old primary is read-only and the others still follow it (resume's job); what matters
     // now: the only writable node gets the writes through the endpoint.
-    let after = await readInvariants(fc.sb, { skip: following, probe: probe.snapshot(), probeTable: table });
-    while (violations(after).length && performance.now() - killedAt < 10_000) {
-      await new Promise((res) => setTimeout(res, 100));
-      after = await readInvariants(fc.sb, { skip: following, probe: probe.snapshot(), probeTable: table });
-    }
-    const endpointAfterMs = Math.round(performance.now() - killedAt);
-    const dir = join(fc.sb.dir, '.migrate', 'runs');
-    const last = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort().at(-1)!;
-    const note = readFileSync(join(dir, `${last}.watchdog`), 'utf8');
+    const { r, after, ms: endpointAfterMs, note } = await killAndWatch('promote:end', following, probe, table);
 
     const res = await fc.migrate(['resume', '--strategy', 'replica-first']);
     if (res.code === 0) fc.mig.applied(width);
