@@ -6,7 +6,7 @@ import type { MigrationSource } from '../migrations/types.ts';
 import { prefixKeys, type CacheEntry } from './cache.ts';
 import { diffSnapshots, structuralChanges, type RenameHints } from './diff.ts';
 import { restoreSchema, dumpSchema } from './restore.ts';
-import { mergePgDumps, partialPgDump, splitPgDump } from './restore-pg.ts';
+import { mergePgDumps, partialPgDump } from './restore-pg.ts';
 import { assessUp, reversibilityRules, type ReversalOutcome, type RuleContext } from './rules/index.ts';
 import { ShadowDatabase } from './shadow.ts';
 import { createSnapshotter, mergeSnapshot, touchedTables, type Snapshotter, type SnapshotScope } from './snapshot/index.ts';
@@ -293,11 +293,6 @@ export function partialPlan(ms: MigrationSource[], snapshot: SchemaSnapshot, dum
   return { tables, restore, full: dump };
 }
 
-/** The tables a PostgreSQL (partial) dump creates. */
-function tablesOf(restore: string[]): string[] {
-  return (splitPgDump(restore[0] ?? '')?.entries ?? []).filter((e) => e.type === 'TABLE').map((e) => e.table!);
-}
-
 /** The next full dump after a partial run: the cached one with the restored tables as they are now. */
 function mergeDumps(dialect: Dialect, full: string[], fresh: string[], restoredTables: string[]): string[] {
   const restored = new Set(restoredTables);
@@ -334,7 +329,7 @@ async function analysePartial(
     const snapper = createSnapshotter(shadow.db, dialect, dialect === 'mysql' ? shadow.name : 'public', shadow.mariadb);
     const runner = new Runner(shadow, snapper, migrations, stats, workload);
     runner.baseDump = plan.full;
-    await runner.rebuildPartial(start - 1, plan.restore, snapshot);
+    await runner.rebuildPartial(start - 1, plan.restore, snapshot, plan.tables);
     const facts = await runner.analyseRange(start, migrations.length, checkReversibility, true);
     if (!runner.finalDump) throw new Error('no schema dump after the partial run');
     return { facts, restore: mergeDumps(dialect, runner.baseDump ?? [], runner.finalDump, plan.tables), snapshot: runner.finalState };
@@ -470,16 +465,15 @@ class Runner {
   }
 
   /** Brings the shadow to state `upTo` from a partial dump; the state is the cached snapshot. */
-  async rebuildPartial(upTo: number, restore: string[], state: SchemaSnapshot): Promise<void> {
+  async rebuildPartial(upTo: number, restore: string[], state: SchemaSnapshot, tables: string[]): Promise<void> {
     this.base = upTo;
     this.baseRestore = restore;
     await this.bringTo(upTo);
     if (this.at !== upTo || this.baseRestore !== restore) throw new Error('partial restore failed');
     // PostgreSQL snapshots carry each table's storage (relfilenode), which tells a rewrite: the
     // restored tables have new storage here, so read them again next to the cached rest.
-    const restoredTables = this.shadow.dialect === 'postgres' ? tablesOf(restore) : undefined;
-    if (restoredTables) {
-      const scope: SnapshotScope = { tables: restoredTables, views: true };
+    if (this.shadow.dialect === 'postgres') {
+      const scope: SnapshotScope = { tables, views: true };
       const t = Date.now();
       this.states.set(upTo, mergeSnapshot(state, await this.snapper.snapshot(scope), scope));
       this.stats.snapshotMs += Date.now() - t;
