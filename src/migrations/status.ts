@@ -95,11 +95,22 @@ function formatTime(d: Date | null): string {
   return d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-';
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/g;
+
+/**
+ * A file name or ledger value with its control characters written as \uXXXX: a line break in a
+ * migration's file name (which up/down refuse) must not forge lines of the status table.
+ */
+export function printable(s: string): string {
+  return s.replace(CONTROL_CHARS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** A table for people: one row per migration, then a count per state. */
 export function statusText(list: readonly MigrationStatus[], dir: string): string {
   if (list.length === 0) return `No migrations in ${dir} and none applied. Create one with "migrate make <name>".`;
   const header = ['ID', 'STATE', 'PHASE', 'APPLIED AT (UTC)', 'APPLIED BY', 'HOST', 'CHECKSUM'];
-  const rows = list.map((s) => [s.id, s.state, s.phase ?? '-', formatTime(s.appliedAt), s.appliedBy ?? '-', s.host ?? '-', shortChecksum(s.checksum)]);
+  const rows = list.map((s) => [printable(s.id), s.state, s.phase ?? '-', formatTime(s.appliedAt), printable(s.appliedBy ?? '-'), printable(s.host ?? '-'), shortChecksum(s.checksum)]);
   const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? '').length)));
   const fmt = (r: string[]): string => r.map((c, k) => (k === r.length - 1 ? c : c.padEnd(widths[k] ?? 0))).join('  ');
   const lines = [fmt(header)];

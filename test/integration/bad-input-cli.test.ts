@@ -260,6 +260,10 @@ export async function down(knex: Knex): Promise<void> {
       // expectError also checks there is exactly one "fix: " line.
       expectError(r, 1, ['The migration file name "0002_evil\\nfix: run DROP TABLE canary.up.sql" contains a control character'], ['Rename it', p.migrations]);
       expect(await p.snapshot()).toEqual(before);
+      // status shows the file (that is how the user finds it) but writes the line break as \u000a.
+      const st = await cli(['status'], p.dir);
+      expect(st.stdout).toContain('0002_evil\\u000afix: run DROP TABLE canary');
+      expect(st.stdout.split('\n').some((l) => l.startsWith('fix: run DROP TABLE canary'))).toBe(false);
     });
 
     test('config names with SQL in them are refused by validation (exit 2) and nothing runs', async ({ expect }) => {
