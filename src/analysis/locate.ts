@@ -7,16 +7,21 @@ import { registerSecret } from '../log/redact.ts';
  * Finds the server the shadow databases are created on, without any configuration:
  *   1. --shadow URL
  *   2. MIGRATE_SHADOW_URL
- *   3. a running `migrate sandbox` (./.sandbox or MIGRATE_SANDBOX_DIR) of the right flavor
- *   4. the machine's own server: 127.0.0.1:3306 as root without password (MySQL/MariaDB),
+ *   3. a running `migrate shadow up` server of the dialect: the throwaway tmpfs server in
+ *      <MIGRATE_SHADOW_DIR, else /dev/shm or the temp dir>/migrate-shadow-<uid>-<dialect>
+ *   4. a running `migrate sandbox` (./.sandbox or MIGRATE_SANDBOX_DIR) of the right flavor
+ *   5. the machine's own server: 127.0.0.1:3306 as root without password (MySQL/MariaDB),
  *      127.0.0.1:5432 as postgres (PostgreSQL)
  * A URL that is given must work (its error is reported as is); the automatic candidates are
- * tried in turn and the error lists what was tried.
+ * tried in turn (a state file saying "ready" for a server that does not answer is passed over)
+ * and the error lists what was tried.
  */
 export interface ShadowServer {
   server: ConnectionConfig;
-  /** Where it came from, for messages: "--shadow", "MIGRATE_SHADOW_URL", "sandbox ...", "local server". */
+  /** Where it came from, for messages: "--shadow", "MIGRATE_SHADOW_URL", "shadow server ...", "sandbox ...", "local server". */
   source: string;
+  /** Automatic candidates passed over before this one, and why (absent for an explicit URL). */
+  tried?: string[];
 }
 
 const SCHEMES: Record<string, Dialect> = { mysql: 'mysql', mariadb: 'mysql', postgres: 'postgres', postgresql: 'postgres' };
@@ -62,12 +67,51 @@ function localDefault(dialect: Dialect): ConnectionConfig {
     : { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
 }
 
+type Candidate = { server: ConnectionConfig; source: string } | { none: string };
+
+interface SandboxModules {
+  state: { readState(dir: string): { status: string; topology: string; nodes: { role: string; flavor: string; host: string; port: number; user: string; passwordFile: string }[] } | undefined };
+  secrets: { readSecret(file: string): string };
+}
+
+const firstLine = (e: unknown): string => (e instanceof Error ? e.message.split('\n')[0]! : String(e));
+
+/** The server of a `migrate shadow up` of this dialect, if its directory holds a ready one. */
+async function shadowDirCandidate(dialect: Dialect, env: NodeJS.ProcessEnv, cwd: string): Promise<Candidate> {
+  let dir = 'the shadow server directory';
+  try {
+    const sd = (await import('../sandbox/shadow-dir.ts')) as {
+      shadowServerDir(dialect: Dialect, opts: { env?: NodeJS.ProcessEnv; cwd?: string }): string;
+      shadowTopology(dialect: Dialect): string;
+      foreignDirProblem(dir: string): string | undefined;
+    };
+    dir = sd.shadowServerDir(dialect, { env, cwd });
+    const foreign = sd.foreignDirProblem(dir);
+    if (foreign) return { none: `shadow server: ${foreign}, ignored` };
+    const { state, secrets } = await importSandbox();
+    const s = state.readState(dir);
+    if (!s) return { none: `no shadow server in ${dir}` };
+    if (s.topology !== sd.shadowTopology(dialect)) return { none: `${dir} holds a ${s.topology} sandbox, not a ${dialect} shadow server` };
+    if (s.status !== 'ready') return { none: `the shadow server in ${dir} is ${s.status}` };
+    const node = s.nodes.find((n) => n.role === 'primary');
+    if (!node) return { none: `the shadow server in ${dir} has no node` };
+    const server: ConnectionConfig = { host: node.host, port: node.port, user: node.user, password: secrets.readSecret(node.passwordFile), database: dialect === 'postgres' ? 'postgres' : '' };
+    return { server, source: `shadow server ${dir} (${node.host}:${node.port})` };
+  } catch (e) {
+    return { none: `shadow server in ${dir} unreadable (${firstLine(e)})` };
+  }
+}
+
+async function importSandbox(): Promise<SandboxModules> {
+  const [state, secrets] = await Promise.all([import('../sandbox/state.ts'), import('../sandbox/secrets.ts')]);
+  return { state, secrets } as unknown as SandboxModules;
+}
+
 /** The primary (or active) node of a running sandbox of the right flavor, if any. */
-async function sandboxCandidate(dialect: Dialect, env: NodeJS.ProcessEnv, cwd: string): Promise<{ server: ConnectionConfig; source: string } | { none: string }> {
+async function sandboxCandidate(dialect: Dialect, env: NodeJS.ProcessEnv, cwd: string): Promise<Candidate> {
   try {
     const options = (await import('../sandbox/options.ts')) as { resolveSandboxDir(dir: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string };
-    const state = (await import('../sandbox/state.ts')) as { readState(dir: string): { status: string; nodes: { role: string; flavor: string; host: string; port: number; user: string; passwordFile: string }[] } | undefined };
-    const secrets = (await import('../sandbox/secrets.ts')) as { readSecret(file: string): string };
+    const { state, secrets } = await importSandbox();
     const dir = options.resolveSandboxDir(undefined, env, cwd);
     const s = state.readState(dir);
     if (!s) return { none: `no sandbox in ${dir}` };
@@ -78,7 +122,7 @@ async function sandboxCandidate(dialect: Dialect, env: NodeJS.ProcessEnv, cwd: s
     const server: ConnectionConfig = { host: node.host, port: node.port, user: node.user, password: secrets.readSecret(node.passwordFile), database: dialect === 'postgres' ? 'postgres' : '' };
     return { server, source: `sandbox ${dir} (${node.host}:${node.port})` };
   } catch (e) {
-    return { none: `sandbox unreadable (${e instanceof Error ? e.message.split('\n')[0] : String(e)})` };
+    return { none: `sandbox unreadable (${firstLine(e)})` };
   }
 }
 
@@ -105,25 +149,29 @@ export async function findShadowServer(dialect: Dialect, opts: { url?: string; e
     return { server, source: label };
   }
   const tried: string[] = [];
-  const sb = await sandboxCandidate(dialect, env, cwd);
-  if ('server' in sb) {
-    try {
-      await checkServer(dialect, sb.server);
-      return sb;
-    } catch (e) {
-      tried.push(`${sb.source}: ${e instanceof MigrateError ? e.problem : String(e)}`);
+  for (const find of [shadowDirCandidate, sandboxCandidate]) {
+    const c = await find(dialect, env, cwd);
+    if ('none' in c) {
+      tried.push(c.none);
+      continue;
     }
-  } else tried.push(sb.none);
+    try {
+      await checkServer(dialect, c.server);
+      return { ...c, tried };
+    } catch (e) {
+      tried.push(`${c.source}: ready by its state file but not answering: ${e instanceof MigrateError ? e.problem : String(e)}`);
+    }
+  }
   const local = localDefault(dialect);
   try {
     await checkServer(dialect, local);
-    return { server: local, source: `local server ${local.host}:${local.port}` };
+    return { server: local, source: `local server ${local.host}:${local.port}`, tried };
   } catch (e) {
     tried.push(`${local.user}@${local.host}:${local.port}: ${e instanceof MigrateError ? e.problem : String(e)}`);
   }
   const example = dialect === 'mysql' ? 'mysql://root@127.0.0.1:3306' : 'postgres://postgres@127.0.0.1:5432';
   throw connectionError(
     `No ${dialect === 'mysql' ? 'MySQL/MariaDB' : 'PostgreSQL'} server for the shadow database was found. Tried: MIGRATE_SHADOW_URL (not set); ${tried.join('; ')}.`,
-    `Pass --shadow ${example} (any server where this user may CREATE DATABASE), set MIGRATE_SHADOW_URL, start a local ${dialect === 'mysql' ? 'MariaDB/MySQL' : 'PostgreSQL'} server, or run \`migrate sandbox up\`.`,
+    `Pass --shadow ${example} (any server where this user may CREATE DATABASE), set MIGRATE_SHADOW_URL, start a local ${dialect === 'mysql' ? 'MariaDB/MySQL' : 'PostgreSQL'} server, or run \`migrate shadow up --dialect ${dialect}\` (a throwaway local server check finds by itself).`,
   );
 }

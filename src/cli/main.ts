@@ -12,6 +12,7 @@ const MODULES = {
   migrations: async (): Promise<Register> => (await import('./commands/migrations.ts')).registerMigrationCommands,
   check: async (): Promise<Register> => (await import('./commands/check.ts')).registerCheckCommands,
   sandbox: async (): Promise<Register> => (await import('./commands/sandbox.ts')).registerSandboxCommands,
+  shadow: async (): Promise<Register> => (await import('./commands/shadow.ts')).registerShadowCommands,
   topology: async (): Promise<Register> => (await import('./commands/topology.ts')).registerTopologyCommands,
   apply: async (): Promise<Register> => (await import('./commands/apply.ts')).registerApplyCommands,
 } as const;
@@ -33,6 +34,7 @@ export const COMMAND_MODULE: Readonly<Record<string, CommandModule>> = {
   check: 'check',
   plan: 'check',
   sandbox: 'sandbox',
+  shadow: 'shadow',
   topology: 'topology',
   apply: 'apply',
   continue: 'apply',

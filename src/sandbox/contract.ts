@@ -3,9 +3,13 @@
  * `status` reports, and the provider interface each backend (local binaries, Docker) implements.
  */
 
-/** What the user asks for on the command line. */
-export type TopologyName = 'primary-replica' | 'master-master' | 'postgres' | 'single';
-export const TOPOLOGY_NAMES: readonly TopologyName[] = ['primary-replica', 'master-master', 'postgres', 'single'];
+/**
+ * What the user asks for on the command line. The two `-shadow` ones are the throwaway server of
+ * `migrate shadow up` (one node, no binary log / WAL for replicas, no durability at all).
+ */
+export type TopologyName = 'primary-replica' | 'master-master' | 'postgres' | 'single' | 'mariadb-shadow' | 'postgres-shadow';
+export const TOPOLOGY_NAMES: readonly TopologyName[] = ['primary-replica', 'master-master', 'postgres', 'single', 'mariadb-shadow', 'postgres-shadow'];
+export const SHADOW_TOPOLOGIES: readonly TopologyName[] = ['mariadb-shadow', 'postgres-shadow'];
 
 export type SandboxFlavor = 'mariadb' | 'mysql' | 'postgres';
 export type SandboxRole = 'primary' | 'replica' | 'active' | 'passive';
@@ -150,7 +154,8 @@ export interface SandboxProvider {
   down(state: SandboxState): Promise<DownReport>;
   /**
    * Stops one node cleanly and starts it again with the same settings; returns the new pid.
-   * MariaDB nodes come back read-only whatever their role (my.cnf says read_only=ON).
+   * MariaDB nodes come back read-only whatever their role (my.cnf says read_only=ON), except
+   * the shadow server's single node, which has nothing to protect.
    */
   restartNode?(state: SandboxState, name: string): Promise<number>;
 }

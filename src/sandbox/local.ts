@@ -96,7 +96,7 @@ export class LocalProvider implements SandboxProvider {
   readonly kind = 'local' as const;
 
   unsupported(req: UpRequest): string | undefined {
-    if (req.topology === 'postgres') {
+    if (planTopology(req.topology, req.replicas).flavor === 'postgres') {
       if (!findPostgres()) return 'PostgreSQL server binaries (initdb, pg_ctl) were not found.';
     } else if (!findMariaDb()) {
       return 'MariaDB server binaries (mariadbd, mariadb-install-db) were not found.';

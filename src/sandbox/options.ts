@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { usageError } from '../errors.ts';
-import { TOPOLOGY_NAMES, type TopologyName, type UpRequest } from './contract.ts';
+import { SHADOW_TOPOLOGIES, TOPOLOGY_NAMES, type TopologyName, type UpRequest } from './contract.ts';
 
 export const DEFAULT_DIR_NAME = '.sandbox';
 export const DEFAULT_REPLICAS = 2;
@@ -68,10 +68,14 @@ export function parseUpFlags(flags: RawUpFlags, env: NodeJS.ProcessEnv = process
 }
 
 function checkReplicasApply(topology: TopologyName, replicas: number | undefined): void {
-  if (replicas === undefined || (topology !== 'master-master' && topology !== 'single')) return;
+  if (replicas === undefined || (topology !== 'master-master' && topology !== 'single' && !SHADOW_TOPOLOGIES.includes(topology))) return;
   throw usageError(
     `--replicas does not apply to --topology ${topology}.`,
-    topology === 'master-master' ? 'A master-master sandbox is always one active and one passive node; drop --replicas.' : 'Use --topology primary-replica --replicas N for replicas.',
+    topology === 'master-master'
+      ? 'A master-master sandbox is always one active and one passive node; drop --replicas.'
+      : topology === 'single'
+        ? 'Use --topology primary-replica --replicas N for replicas.'
+        : 'A shadow server is one throwaway node without replicas; drop --replicas.',
   );
 }
 

@@ -56,19 +56,23 @@ async function prepareNodeDir(s: PostgresNodeSpec, as: OsUser | undefined): Prom
   }
 }
 
-// A throwaway cluster: durability off for speed, WAL and standby settings for streaming replicas.
+/**
+ * A throwaway cluster: durability off for speed, WAL and standby settings for streaming replicas.
+ * The shadow server (`migrate shadow up`) has no replicas: its WAL carries only what crash
+ * recovery needs (wal_level minimal, which requires max_wal_senders = 0), so a CREATE TABLE
+ * followed by its data in one transaction writes no WAL for the data at all.
+ */
 function serverSettings(s: PostgresNodeSpec): string {
+  const shadow = s.plan.profile === 'shadow';
   return [
     '',
-    '# Written by `migrate sandbox up`.',
+    shadow ? '# Written by `migrate shadow up`: a throwaway server for shadow databases; never put real data here.' : '# Written by `migrate sandbox up`.',
     `port = ${s.port}`,
     "listen_addresses = '127.0.0.1'",
     `unix_socket_directories = '${s.socketDir}'`,
     // Local (socket) logins are trusted by pg_hba: only the server account and root may use the socket.
     'unix_socket_permissions = 0700',
-    'wal_level = replica',
-    'max_wal_senders = 10',
-    'hot_standby = on',
+    ...(shadow ? ['wal_level = minimal', 'max_wal_senders = 0'] : ['wal_level = replica', 'max_wal_senders = 10', 'hot_standby = on']),
     'fsync = off',
     'synchronous_commit = off',
     'full_page_writes = off',

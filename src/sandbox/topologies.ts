@@ -13,6 +13,11 @@ export interface NodePlan {
    * slave_pos it would ask its source for history it already wrote itself (DESIGN "Lessons").
    */
   useGtid?: 'slave_pos' | 'current_pos';
+  /**
+   * `shadow`: a throwaway server for the shadow databases of `check` / `plan`: no binary log, no
+   * replication settings, durability off everywhere it can be (it lives on tmpfs anyway).
+   */
+  profile?: 'shadow';
 }
 
 export interface TopologyPlan {
@@ -58,6 +63,10 @@ export function planTopology(topology: TopologyName, replicas: number): Topology
       };
     case 'single':
       return { flavor: 'mariadb', clusterTopology: 'single', writer: 'primary', nodes: [{ name: 'primary', role: 'primary', serverId: 1, gtidDomainId: 0 }] };
+    case 'mariadb-shadow':
+      return { flavor: 'mariadb', clusterTopology: 'single', writer: 'shadow', nodes: [{ name: 'shadow', role: 'primary', serverId: 1, gtidDomainId: 0, profile: 'shadow' }] };
+    case 'postgres-shadow':
+      return { flavor: 'postgres', clusterTopology: 'single', writer: 'shadow', nodes: [{ name: 'shadow', role: 'primary', serverId: 1, gtidDomainId: 0, profile: 'shadow' }] };
     case 'postgres':
       return {
         flavor: 'postgres',

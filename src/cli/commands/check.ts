@@ -43,7 +43,7 @@ function collect(v: string, prev: string[]): string[] {
 
 function addCommonOptions(cmd: Command): Command {
   return cmd
-    .option('--shadow <url>', 'server for the throwaway shadow database, e.g. mysql://root@127.0.0.1:3306 (default: MIGRATE_SHADOW_URL, a running sandbox, else the local server)')
+    .option('--shadow <url>', 'server for the throwaway shadow database, e.g. mysql://root@127.0.0.1:3306 (default: MIGRATE_SHADOW_URL, a running `migrate shadow up` server, a running sandbox, else the local server)')
     .option('--queries <file>', 'statements the deployed (old) code runs: one per line, or a JSON export of performance_schema digests / pg_stat_statements')
     .option('--new-queries <file>', 'statements the new code runs (checked against the schema after each down)')
     .option('--format <format>', 'text, json, markdown, github, sarif (SARIF 2.1.0 for code scanning) or junit (JUnit XML for CI test reports)', 'text')

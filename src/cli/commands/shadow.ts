@@ -1,0 +1,101 @@
+import type { Command } from 'commander';
+import type { Dialect } from '../../config/types.ts';
+import { usageError } from '../../errors.ts';
+import { consoleLogger } from '../../log/logger.ts';
+import { redactValue } from '../../log/redact.ts';
+import { upJson } from '../../sandbox/render.ts';
+import { parseFormat } from '../../sandbox/options.ts';
+import { SHADOW_DIR_ENV, shadowServerDir } from '../../sandbox/shadow-dir.ts';
+
+// The service pulls in both database drivers; loaded on use so other commands start faster.
+const service = () => import('../../sandbox/shadow-server.ts');
+
+const DIALECTS: readonly Dialect[] = ['mysql', 'postgres'];
+
+function parseDialect(v: string | undefined): Dialect | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'mysql' || v === 'mariadb') return 'mysql';
+  if (v === 'postgres' || v === 'postgresql') return 'postgres';
+  throw usageError(`--dialect ${JSON.stringify(v)} is not supported.`, 'Use --dialect mysql (a MariaDB server) or --dialect postgres.');
+}
+
+const DIR_HELP = `base directory; the server lives in <dir>/migrate-shadow-<uid>-<dialect> (default: $${SHADOW_DIR_ENV}, else /dev/shm when writable, else the system temp dir)`;
+
+interface Opts {
+  dialect?: string;
+  dir?: string;
+  format?: string;
+}
+
+export function registerShadowCommands(program: Command): void {
+  const shadow = program
+    .command('shadow')
+    .description('start, inspect and stop a throwaway local server (tmpfs, durability off) that check and plan use for their shadow databases');
+
+  shadow
+    .command('up')
+    .description('start the shadow server (reuses a healthy running one); check and plan then find it without configuration')
+    .option('--dialect <dialect>', 'mysql (a MariaDB server) | postgres', 'mysql')
+    .option('--dir <dir>', DIR_HELP)
+    .option('--format <format>', 'text | json (json includes the generated passwords)', 'text')
+    .action(async (opts: Opts) => {
+      const format = parseFormat(opts.format);
+      const dialect = parseDialect(opts.dialect) ?? 'mysql';
+      const dir = shadowServerDir(dialect, { dir: opts.dir });
+      const t0 = performance.now();
+      const progress = format === 'text' ? (m: string) => consoleLogger.info(`[${((performance.now() - t0) / 1000).toFixed(1)} s] ${m}`) : undefined;
+      const svc = await service();
+      const outcome = await svc.shadowUp(dialect, dir, { progress });
+      if (format === 'json') {
+        // Deliberately unredacted, like `sandbox up --format json`: the user asked for the
+        // credentials in machine-readable form. Text output never shows a password.
+        const doc = { ...upJson(outcome.state, outcome.reused, outcome.elapsedMs), shadow: { dialect, dir, url: outcome.url, passwordFile: outcome.passwordFile } };
+        process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+      } else {
+        consoleLogger.out(svc.renderShadowUpText(outcome));
+      }
+    });
+
+  shadow
+    .command('status')
+    .description('show the shadow server of each dialect (or of --dialect); exit 1 unless one runs and every one present is healthy')
+    .option('--dialect <dialect>', 'mysql | postgres (default: both)')
+    .option('--dir <dir>', DIR_HELP)
+    .option('--format <format>', 'text | json', 'text')
+    .action(async (opts: Opts) => {
+      const format = parseFormat(opts.format);
+      const one = parseDialect(opts.dialect);
+      const svc = await service();
+      const all = await Promise.all((one ? [one] : DIALECTS).map((d) => svc.shadowStatus(d, shadowServerDir(d, { dir: opts.dir }))));
+      const present = all.filter((s) => s.present);
+      const healthy = present.length > 0 && present.every((s) => s.healthy);
+      if (format === 'json') consoleLogger.out(JSON.stringify(redactValue({ healthy, servers: all }), null, 2));
+      else consoleLogger.out(all.map((s) => svc.renderShadowStatusText(s)).join('\n'));
+      if (!healthy) process.exitCode = 1;
+    });
+
+  shadow
+    .command('down')
+    .description('stop the shadow server of each dialect (or of --dialect) and remove its directory; nothing running is fine')
+    .option('--dialect <dialect>', 'mysql | postgres (default: both)')
+    .option('--dir <dir>', DIR_HELP)
+    .option('--format <format>', 'text | json', 'text')
+    .action(async (opts: Opts) => {
+      const format = parseFormat(opts.format);
+      const one = parseDialect(opts.dialect);
+      const svc = await service();
+      const results = [];
+      // One after the other: a failure to stop one is reported after the other was tried.
+      let failure: unknown;
+      for (const d of one ? [one] : DIALECTS) {
+        try {
+          results.push(await svc.shadowDown(d, shadowServerDir(d, { dir: opts.dir })));
+        } catch (e) {
+          failure ??= e;
+        }
+      }
+      if (format === 'json') consoleLogger.out(JSON.stringify(redactValue({ servers: results }), null, 2));
+      else if (results.length) consoleLogger.out(results.map((r) => svc.renderShadowDownText(r)).join('\n'));
+      if (failure) throw failure;
+    });
+}

@@ -1,0 +1,132 @@
+/**
+ * `migrate shadow up|status|down`: one throwaway database server per user and dialect on tmpfs,
+ * with durability off, for the shadow databases of `check` and `plan` (docs/shadow.md). It is a
+ * sandbox of the `mariadb-shadow` / `postgres-shadow` topology: same state.json, secrets, lock
+ * and cleanup as `migrate sandbox`, in the directory src/sandbox/shadow-dir.ts names.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Dialect } from '../config/types.ts';
+import { MigrateError } from '../errors.ts';
+import type { SandboxNode, SandboxState, SandboxStatus } from './contract.ts';
+import { sandboxDown, sandboxStatus, sandboxUp, type DownOutcome, type UpOptions, type UpOutcome } from './service.ts';
+import { foreignDirProblem, SHADOW_DIR_ENV, SHADOW_NODE, shadowServerDir, shadowTopology } from './shadow-dir.ts';
+import { readState } from './state.ts';
+
+const seconds = (ms: number): string => (ms / 1000).toFixed(1);
+const dialectName = (d: Dialect): string => (d === 'mysql' ? 'MariaDB' : 'PostgreSQL');
+
+function refuseForeign(dir: string): void {
+  const problem = foreignDirProblem(dir);
+  if (problem) {
+    throw new MigrateError('sandbox', `${problem}; not using it for the shadow server.`, `Remove it, or pass --dir (or set ${SHADOW_DIR_ENV}) to a directory of your own.`);
+  }
+}
+
+function shadowNode(state: SandboxState): SandboxNode {
+  const node = state.nodes.find((n) => n.name === SHADOW_NODE) ?? state.nodes[0];
+  if (!node) throw new MigrateError('sandbox', `The shadow server state in ${state.dir} names no node.`, `Run \`migrate shadow down --dir ...\` for it and start it again.`);
+  return node;
+}
+
+/** The server's URL without its password (that stays in the 0600 file next to it). */
+export function shadowUrl(dialect: Dialect, node: { host: string; port: number; user: string }): string {
+  return `${dialect}://${encodeURIComponent(node.user)}@${node.host}:${node.port}`;
+}
+
+export interface ShadowUpOutcome extends UpOutcome {
+  dialect: Dialect;
+  dir: string;
+  url: string;
+  passwordFile: string;
+}
+
+/** Starts the shadow server in `dir`, or reports the healthy one already there. */
+export async function shadowUp(dialect: Dialect, dir: string, opts: Omit<UpOptions, 'provider'> = {}): Promise<ShadowUpOutcome> {
+  refuseForeign(dir);
+  const existing = existsSync(dir) ? readState(dir) : undefined;
+  if (existing && existing.topology !== shadowTopology(dialect)) {
+    throw new MigrateError(
+      'sandbox',
+      `${dir} holds a \`migrate sandbox\` ${existing.topology} topology, not a ${dialect} shadow server.`,
+      `Take it down with \`migrate sandbox down --dir ${dir}\`, or pass --dir to use another directory for the shadow server.`,
+    );
+  }
+  // Only the local binaries: the Docker provider starts MySQL 8 with its defaults (durable), which
+  // is exactly what a shadow server is meant to avoid.
+  const outcome = await sandboxUp({ topology: shadowTopology(dialect), proxy: false, dir, migrationsDir: resolve('migrations') }, { ...opts, provider: 'local' });
+  const node = shadowNode(outcome.state);
+  return { ...outcome, dialect, dir, url: shadowUrl(dialect, node), passwordFile: node.passwordFile };
+}
+
+export interface ShadowStatus {
+  dialect: Dialect;
+  dir: string;
+  /** False: nothing in the directory (never started, or taken down). */
+  present: boolean;
+  healthy: boolean;
+  url?: string;
+  passwordFile?: string;
+  serverVersion?: string;
+  pid?: number;
+  createdAt?: string;
+  status?: SandboxStatus;
+}
+
+export async function shadowStatus(dialect: Dialect, dir: string): Promise<ShadowStatus> {
+  refuseForeign(dir);
+  if (!existsSync(dir) || !readState(dir)) return { dialect, dir, present: false, healthy: false };
+  const { state, status } = await sandboxStatus(dir);
+  const node = shadowNode(state);
+  const out: ShadowStatus = { dialect, dir, present: true, healthy: status.healthy, url: shadowUrl(dialect, node), passwordFile: node.passwordFile, status };
+  if (state.serverVersion) out.serverVersion = state.serverVersion;
+  if (node.pid) out.pid = node.pid;
+  out.createdAt = state.createdAt;
+  return out;
+}
+
+export async function shadowDown(dialect: Dialect, dir: string): Promise<DownOutcome & { dialect: Dialect }> {
+  refuseForeign(dir);
+  return { ...(await sandboxDown(dir)), dialect };
+}
+
+/** The lines of `shadow up`: where, the URL without password, how long, and who will use it. */
+export function renderShadowUpText(o: ShadowUpOutcome, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  const { state } = o;
+  const lines = o.reused
+    ? [`shadow server (${o.dialect}) already running in ${o.dir} and healthy: nothing to do (checked in ${seconds(o.elapsedMs)} s)`]
+    : [`shadow server (${o.dialect}) ready in ${seconds(o.elapsedMs)} s: ${state.serverVersion ?? dialectName(o.dialect)} in ${o.dir}`];
+  lines.push(`url: ${o.url} (password in ${o.passwordFile})`);
+  lines.push('throwaway: durability off, on tmpfs where available; never put real data on it');
+  const found = shadowServerDir(o.dialect, { env, cwd }) === o.dir;
+  if (found) {
+    lines.push(`\`migrate check\` / \`migrate plan\` (${o.dialect}) now use it automatically`);
+  } else {
+    const base = resolve(o.dir, '..');
+    lines.push(`\`migrate check\` / \`migrate plan\` use it when run with ${SHADOW_DIR_ENV}=${base} (it is not in the default place${env[SHADOW_DIR_ENV] ? ` nor under the current ${SHADOW_DIR_ENV}` : ''})`);
+  }
+  if (env['MIGRATE_SHADOW_URL']) lines.push('note: MIGRATE_SHADOW_URL is set and comes first: check/plan use that server, not this one, until it is unset');
+  lines.push(`stop with: migrate shadow down --dialect ${o.dialect}${found ? '' : ` --dir ${resolve(o.dir, '..')}`}`);
+  return lines.join('\n');
+}
+
+export function renderShadowStatusText(s: ShadowStatus): string {
+  if (!s.present) return `no shadow server (${s.dialect}) in ${s.dir}`;
+  const node = s.status?.nodes[0];
+  const phase = s.status && s.status.phase !== 'ready' ? ` (state: ${s.status.phase}; run \`migrate shadow down\` and \`up\` again)` : '';
+  const lines = [`shadow server (${s.dialect}) in ${s.dir}: ${s.healthy ? 'healthy' : 'NOT healthy'}${phase}`];
+  lines.push(`url: ${s.url} (password in ${s.passwordFile})`);
+  const facts = [s.serverVersion, s.pid ? `pid ${s.pid}` : undefined, s.createdAt ? `started ${s.createdAt}` : undefined].filter(Boolean);
+  if (facts.length) lines.push(facts.join(', '));
+  if (node?.error) lines.push(`error: ${node.error}`);
+  else if (node && node.readOnly) lines.push('error: the server is read-only');
+  return lines.join('\n');
+}
+
+export function renderShadowDownText(d: DownOutcome & { dialect: Dialect }): string {
+  if (!d.existed) return `no shadow server (${d.dialect}) in ${d.dir}: nothing to stop`;
+  const parts = d.stopped.map(
+    (s) => `${s.what}${s.pid ? ` (pid ${s.pid})` : ''}: ${s.how === 'signal' ? 'stopped' : s.how === 'container' ? 'removed' : s.how === 'not-ours' ? 'pid now belongs to another process, left alone' : 'was not running'}`,
+  );
+  return [`shadow server (${d.dialect}) in ${d.dir}:`, ...parts.map((p) => `  ${p}`), `  removed ${d.dir}`].join('\n');
+}
