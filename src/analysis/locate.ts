@@ -126,7 +126,11 @@ async function sandboxCandidate(dialect: Dialect, env: NodeJS.ProcessEnv, cwd: s
   }
 }
 
-export async function findShadowServer(dialect: Dialect, opts: { url?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<ShadowServer> {
+/**
+ * `sandbox: false` skips the project's sandbox (step 4): `apply` migrates that sandbox's cluster,
+ * and shadow databases created on its primary would replicate into the nodes being switched over.
+ */
+export async function findShadowServer(dialect: Dialect, opts: { url?: string; env?: NodeJS.ProcessEnv; cwd?: string; sandbox?: boolean } = {}): Promise<ShadowServer> {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
   const explicit: [string | undefined, string][] = [
@@ -149,7 +153,7 @@ export async function findShadowServer(dialect: Dialect, opts: { url?: string; e
     return { server, source: label };
   }
   const tried: string[] = [];
-  for (const find of [shadowDirCandidate, sandboxCandidate]) {
+  for (const find of opts.sandbox === false ? [shadowDirCandidate] : [shadowDirCandidate, sandboxCandidate]) {
     const c = await find(dialect, env, cwd);
     if ('none' in c) {
       tried.push(c.none);

@@ -161,6 +161,21 @@ describe.each(['mysql', 'postgres'] as const)('migrate shadow (%s)', (dialect) =
     expect(found.server.port).toBe(port);
   });
 
+  it.runIf(dialect === 'mysql')('is also the shadow of `apply`\'s gate (which never uses the project sandbox)', async () => {
+    const saved = process.env['MIGRATE_SHADOW_DIR'];
+    process.env['MIGRATE_SHADOW_DIR'] = base;
+    try {
+      const { shadowConnection } = await import('../../src/cli/commands/apply.ts');
+      expect((await shadowConnection({ dialect })).port).toBe(port);
+    } finally {
+      if (saved === undefined) delete process.env['MIGRATE_SHADOW_DIR'];
+      else process.env['MIGRATE_SHADOW_DIR'] = saved;
+    }
+    const noShadow = await findShadowServer(dialect, { env: { MIGRATE_SHADOW_DIR: join(base, 'nothing-here') }, sandbox: false });
+    expect(noShadow.source).toBe('local server 127.0.0.1:3306');
+    expect(noShadow.tried).toHaveLength(1);
+  });
+
   it('passes over a shadow directory whose state says ready but whose server does not answer', async () => {
     const staleBase = join(base, 'stale');
     const stale = join(staleBase, shadowDirName(dialect));

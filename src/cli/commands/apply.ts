@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
-import { parseDatabaseUrl } from '../../config/url.ts';
 import type { ClusterConfig, ConnectionConfig, ProjectConfig } from '../../config/types.ts';
 import { configError, usageError } from '../../errors.ts';
 import type { ApplyReport } from '../../execution/apply.ts';
@@ -31,16 +30,13 @@ function positiveInt(v: string, flag: string, example: string): number {
 }
 
 /** The shadow server for the gate's analysis: --shadow, MIGRATE_SHADOW_URL, else the local default server. */
-export function shadowConnection(config: Pick<ProjectConfig, 'dialect'>, url?: string): ConnectionConfig {
-  const u = url ?? process.env['MIGRATE_SHADOW_URL'];
-  if (u) {
-    const parsed = parseDatabaseUrl(u, '--shadow');
-    if (parsed.dialect !== config.dialect) throw usageError(`--shadow is a ${parsed.dialect} server but the project is ${config.dialect}.`, 'Give a shadow server of the same kind as the target.');
-    return { ...parsed.connection, port: parsed.connection.port || (config.dialect === 'mysql' ? 3306 : 5432) };
-  }
-  return config.dialect === 'mysql'
-    ? { host: '127.0.0.1', port: 3306, user: 'root', database: '' }
-    : { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
+/**
+ * The shadow server of apply's gate: --shadow, MIGRATE_SHADOW_URL, a running `migrate shadow up`
+ * server, else the machine's own server (never the project's sandbox: see findShadowServer).
+ */
+export async function shadowConnection(config: Pick<ProjectConfig, 'dialect'>, url?: string): Promise<ConnectionConfig> {
+  const { findShadowServer } = await import('../../analysis/locate.ts');
+  return (await findShadowServer(config.dialect, { url, sandbox: false })).server;
 }
 
 function pickCluster(config: ProjectConfig, name?: string): ClusterConfig {
@@ -94,7 +90,7 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
       const config = await loadConfig({ configPath: globals.config });
       if (config.dialect !== 'mysql') throw usageError(`migrate ${name} drives MySQL/MariaDB clusters; this project is ${config.dialect}.`, 'For PostgreSQL use `migrate up` (lock-safe execution is tracked separately).');
       const common = {
-        shadow: shadowConnection(config, flags.shadow),
+        shadow: await shadowConnection(config, flags.shadow),
         dryRun: Boolean(flags.dryRun),
         maxWriteBlockMs,
         catchUpTimeoutMs,
