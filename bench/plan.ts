@@ -1,7 +1,8 @@
 /**
  * Benchmark of `migrate check` / `migrate plan` (issue 3, acceptance "Performance").
  *
- *   node --import tsx bench/plan.ts [--dialect mysql|postgres] [--count 200] [--shadow URL] [--runs 3] [--keep DIR]
+ *   node --import tsx bench/plan.ts [--dialect mysql|postgres] [--count 200] [--server URL] [--runs 3]
+ *                                   [--no-throwaway] [--parallel N] [--only analysis|replan] [--keep DIR]
  *   npm run bench:plan -- --dialect postgres
  *
  * 1. Generates COUNT realistic migrations (create table, add column, add index, type change,
@@ -13,22 +14,27 @@
  *    down sweep) with a cold cache, and prints the ratio to the knex time.
  * 4. Times `migrate plan` end to end (the CLI in a child process, all migrations pending on an
  *    empty target), then adds one migration and times the re-plan (cache hit on the first COUNT).
+ * 5. Does 2-4 on two servers (see `measure` below): the durable one (--server, default the local
+ *    server) and a throwaway shadow server as `migrate shadow up` starts it; then prints a summary.
  * Every timing is the median of --runs runs. Not a test: it prints figures, it asserts nothing.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import { analyse, type AnalyseStats } from '../src/analysis/analyse.ts';
 import { FileCache } from '../src/analysis/cache.ts';
-import { findShadowServer } from '../src/analysis/locate.ts';
+import { checkServer, parseShadowUrl } from '../src/analysis/locate.ts';
 import type { ConnectionConfig, Dialect, ProjectConfig } from '../src/config/types.ts';
 import { createKnex } from '../src/db/connect.ts';
 import { loadMigrations } from '../src/migrations/discover.ts';
 import { Runner } from '../src/migrations/runner.ts';
 import { splitSql } from '../src/migrations/sql-split.ts';
+import { parseUpFlags } from '../src/sandbox/options.ts';
+import { readSecret } from '../src/sandbox/secrets.ts';
+import { sandboxDown, sandboxUp } from '../src/sandbox/service.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -292,8 +298,18 @@ const fmt = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
 // --- main ---------------------------------------------------------------------------------------
 
-const shadow = await findShadowServer(dialect, { url: arg('shadow') });
-const server = shadow.server;
+/**
+ * Two servers are measured, each with knex and the analysis on the same server:
+ * - the durable server (--server URL, default the machine's own 127.0.0.1:3306 / :5432): where a
+ *   CI job would simply apply the migrations with knex, and the shadow `check` uses when nothing
+ *   else runs;
+ * - a throwaway shadow server (what `migrate shadow up` starts: tmpfs, no binary log, no fsync),
+ *   started here in a temporary directory and stopped at the end (--no-throwaway skips it).
+ * `migrate plan` always plans against a target database on the durable server; its shadow is the
+ * server of the section.
+ */
+const durable: ConnectionConfig = arg('server') ? parseShadowUrl(arg('server')!, dialect, '--server') : dialect === 'mysql' ? { host: '127.0.0.1', port: 3306, user: 'root', database: '' } : { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
+await checkServer(dialect, durable);
 const work = mkdtempSync(join(tmpdir(), 'migrate-bench-plan-'));
 const dir = join(work, 'migrations');
 const gens = generate(dialect, count + 1);
@@ -304,10 +320,23 @@ if (keep) writeMigrations(keep, gens.slice(0, count));
 const kinds = new Map<string, number>();
 for (const g of gens.slice(0, count)) kinds.set(g.name.split('_')[0]!, (kinds.get(g.name.split('_')[0]!) ?? 0) + 1);
 
-console.log(`bench:plan  dialect=${dialect}  migrations=${count}  runs=${runs}  shadow=${server.user}@${server.host}:${server.port} (${shadow.source})`);
+console.log(`bench:plan  dialect=${dialect}  migrations=${count}  runs=${runs}  durable server=${durable.user}@${durable.host}:${durable.port}`);
 console.log(`mix: ${[...kinds].map(([k, v]) => `${k} ${v}`).join(', ')}`);
 
-try {
+interface Section {
+  label: string;
+  knex: number;
+  analysis: number;
+  plan?: number;
+  replan?: number;
+}
+
+async function measure(label: string, server: ConnectionConfig): Promise<Section> {
+  console.log('');
+  console.log(`== ${label}: ${server.user}@${server.host}:${server.port}`);
+  // Back to the same files for every section (a re-plan below adds one).
+  rmSync(dir, { recursive: true, force: true });
+  writeMigrations(dir, gens.slice(0, count));
   const knexMs: number[] = [];
   const runnerMs: number[] = [];
   const analysisMs: number[] = [];
@@ -323,13 +352,15 @@ try {
     if (process.env['BENCH_VERBOSE']) console.log(`  run ${i + 1}: knex ${knexMs.length ? fmt(knexMs.at(-1)!) : '-'}, analysis ${fmt(a.ms)}, segments ${JSON.stringify(a.stats.segments ?? [])}`);
   }
   const k = knexMs.length ? median(knexMs) : NaN;
-  const a = median(analysisMs);
-  console.log('');
-  console.log(`apply with plain knex (migrate.latest):        ${fmt(k)}   runs: ${knexMs.map(fmt).join(', ')}`);
-  if (runnerMs.length) console.log(`apply with our runner (migrate up):            ${fmt(median(runnerMs))}   runs: ${runnerMs.map(fmt).join(', ')}`);
-  console.log(`analysis (check: up, snapshots, probes, downs): ${fmt(a)}   runs: ${analysisMs.map(fmt).join(', ')}`);
-  console.log(`   last run: shadow ${fmt(lastStats.shadowMs)}, apply+probe ${fmt(lastStats.applyMs)}, snapshots ${fmt(lastStats.snapshotMs)}, down sweep ${fmt(lastStats.reversalMs)}`);
-  console.log(`ratio analysis / knex: ${(a / k).toFixed(2)}x of the medians   (target <= 1.5x)`);
+  const a = analysisMs.length ? median(analysisMs) : NaN;
+  const section: Section = { label, knex: k, analysis: a };
+  if (analysisMs.length) {
+    console.log(`apply with plain knex (migrate.latest):        ${fmt(k)}   runs: ${knexMs.map(fmt).join(', ')}`);
+    if (runnerMs.length) console.log(`apply with our runner (migrate up):            ${fmt(median(runnerMs))}   runs: ${runnerMs.map(fmt).join(', ')}`);
+    console.log(`analysis (check: up, snapshots, probes, downs): ${fmt(a)}   runs: ${analysisMs.map(fmt).join(', ')}`);
+    console.log(`   last run: shadow ${fmt(lastStats.shadowMs)}, apply+probe ${fmt(lastStats.applyMs)}, snapshots ${fmt(lastStats.snapshotMs)}, down sweep ${fmt(lastStats.reversalMs)}`);
+    console.log(`ratio analysis / knex on this server: ${(a / k).toFixed(2)}x of the medians`);
+  }
   if (knexMs.length) {
     // On a shared machine the load drifts during a run: the fastest run of each and the ratio of
     // adjacent runs are the figures least disturbed by it.
@@ -337,9 +368,8 @@ try {
     console.log(`   fastest: knex ${fmt(Math.min(...knexMs))}, analysis ${fmt(Math.min(...analysisMs))}, ratio ${(Math.min(...analysisMs) / Math.min(...knexMs)).toFixed(2)}x; median of per-run ratios ${median(pairs).toFixed(2)}x`);
   }
 
-  // migrate plan, end to end through the CLI, all migrations pending on an empty target.
   if (only === 'replan') {
-    const inCache = join(work, 'cache-inprocess');
+    const inCache = join(work, `cache-inprocess-${server.port}`);
     await timeAnalysis(server, dir, inCache);
     writeMigrations(dir, gens.slice(count, count + 1), count);
     for (let i = 0; i < runs; i++) {
@@ -348,42 +378,85 @@ try {
       console.log(`re-plan in process: ${fmt(incr.ms)}  shadow create+drop ${fmt(st.shadowMs)}, restore+apply ${fmt(st.applyMs)}, snapshots+dump ${fmt(st.snapshotMs)}, down ${fmt(st.reversalMs)} (${st.cachedMigrations} cached)`);
       // Same content again: drop the entries of the new migration so it is analysed again.
       rmSync(inCache, { recursive: true, force: true });
-      writeMigrations(dir, [], count);
-      rmSync(join(dir, readdirSync(dir).filter((f) => f.startsWith(String(count + 1).padStart(4, '0')))[0]!));
-      rmSync(join(dir, readdirSync(dir).filter((f) => f.startsWith(String(count + 1).padStart(4, '0')))[0]!));
+      removeMigration(count + 1);
       await timeAnalysis(server, dir, inCache);
       writeMigrations(dir, gens.slice(count, count + 1), count);
     }
   }
-  if (only !== 'analysis' && only !== 'replan') await withDatabase(server, async (conn) => {
-    const project = join(work, 'project');
-    mkdirSync(project, { recursive: true });
-    writeFileSync(join(project, 'migrate.config.json'), JSON.stringify({ url: serverUrl(conn, conn.database), migrations: { directory: dir } }));
-    const cacheDir = join(work, 'cache');
-    const planArgs = ['plan', '--format', 'json', '--shadow', serverUrl(server), '--cache-dir', cacheDir];
-    const cold = await cli(planArgs, project);
-    if (cold.code !== 0 && cold.code !== 1) throw new Error(`migrate plan failed (${cold.code}): ${cold.out.slice(0, 2000)}`);
-    const warm = await cli(planArgs, project);
-    const nothing = await cli(['--help'], project);
-    writeMigrations(dir, gens.slice(count, count + 1), count);
-    const replan = await cli(planArgs, project);
-    const pending = (JSON.parse(replan.out.slice(0, replan.out.lastIndexOf('}') + 1)) as { migrations: unknown[] }).migrations.length;
+  if (only !== 'analysis' && only !== 'replan') {
+    // `migrate plan` end to end through the CLI: the target is a database on the durable server
+    // with every migration pending; the shadow is this section's server.
+    await withDatabase(durable, async (conn) => {
+      const project = join(work, `project-${server.port}`);
+      mkdirSync(project, { recursive: true });
+      writeFileSync(join(project, 'migrate.config.json'), JSON.stringify({ url: serverUrl(conn, conn.database), migrations: { directory: dir } }));
+      const cacheDir = join(work, `cache-${server.port}`);
+      const planArgs = ['plan', '--format', 'json', '--shadow', serverUrl(server), '--cache-dir', cacheDir];
+      const cold = await cli(planArgs, project);
+      if (cold.code !== 0 && cold.code !== 1) throw new Error(`migrate plan failed (${cold.code}): ${cold.out.slice(0, 2000)}`);
+      const warm = await cli(planArgs, project);
+      const nothing = await cli(['--help'], project);
+      writeMigrations(dir, gens.slice(count, count + 1), count);
+      const replan = await cli(planArgs, project);
+      const pending = (JSON.parse(replan.out.slice(0, replan.out.lastIndexOf('}') + 1)) as { migrations: unknown[] }).migrations.length;
+      console.log(`migrate plan (CLI, cold cache, ${count} pending):  ${fmt(cold.ms)}   (target < 10 s)`);
+      console.log(`migrate plan again (all cached):               ${fmt(warm.ms)}`);
+      console.log(`migrate plan after adding 1 migration:         ${fmt(replan.ms)}   (+${fmt(replan.ms - warm.ms)} over the cached plan; target < +1 s; ${pending} pending)`);
+      console.log(`   CLI start-up alone (migrate --help):        ${fmt(nothing.ms)}`);
+      section.plan = cold.ms;
+      section.replan = replan.ms - warm.ms;
+      // The same re-plan in process, without the CLI start-up.
+      removeMigration(count + 1);
+      const inCache = join(work, `cache-inprocess-${server.port}`);
+      await timeAnalysis(server, dir, inCache);
+      writeMigrations(dir, gens.slice(count, count + 1), count);
+      const incr = await timeAnalysis(server, dir, inCache);
+      console.log(`re-plan analysis in process after adding 1:    ${fmt(incr.ms)}   (${incr.stats.cachedMigrations} cached, ${incr.stats.analysedMigrations} analysed${incr.stats.partialRestore ? `, ${incr.stats.partialRestore} table(s) restored` : ', full restore'})`);
+      const st = incr.stats;
+      console.log(`   shadow create+drop ${fmt(st.shadowMs)}, restore+apply ${fmt(st.applyMs)}, snapshots+dump ${fmt(st.snapshotMs)}, down ${fmt(st.reversalMs)}`);
+    });
+  }
+  return section;
+}
+
+/** Deletes migration number n (1-based) from the directory. */
+function removeMigration(n: number): void {
+  const prefix = String(n).padStart(4, '0');
+  for (const f of readdirSync(dir).filter((x) => x.startsWith(prefix))) rmSync(join(dir, f));
+}
+
+let throwawayDir: string | undefined;
+try {
+  const sections: Section[] = [await measure('durable server (the machine\'s own; knex and the analysis both here)', durable)];
+  if (!process.argv.includes('--no-throwaway')) {
+    // A throwaway shadow server as `migrate shadow up` starts it, in a directory of our own.
+    throwawayDir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'migrate-bench-shadow-'));
+    const t = performance.now();
+    const { state } = await sandboxUp(parseUpFlags({ topology: dialect === 'mysql' ? 'mariadb-shadow' : 'postgres-shadow', dir: throwawayDir }));
+    const node = state.nodes[0]!;
+    const throwaway: ConnectionConfig = { host: node.host, port: node.port, user: node.user, password: readSecret(node.passwordFile), database: dialect === 'postgres' ? 'postgres' : '' };
     console.log('');
-    console.log(`migrate plan (CLI, cold cache, ${count} pending):  ${fmt(cold.ms)}   (target < 10 s)`);
-    console.log(`migrate plan again (all cached):               ${fmt(warm.ms)}`);
-    console.log(`migrate plan after adding 1 migration:         ${fmt(replan.ms)}   (+${fmt(replan.ms - warm.ms)} over the cached plan; target < +1 s; ${pending} pending)`);
-    console.log(`   CLI start-up alone (migrate --help):        ${fmt(nothing.ms)}`);
-    // The same re-plan in process, without the CLI start-up.
-    rmSync(join(dir, readdirSync(dir).filter((f) => f.startsWith(String(count + 1).padStart(4, '0')))[0]!));
-    rmSync(join(dir, readdirSync(dir).filter((f) => f.startsWith(String(count + 1).padStart(4, '0')))[0]!));
-    const inCache = join(work, 'cache-inprocess');
-    await timeAnalysis(server, dir, inCache);
-    writeMigrations(dir, gens.slice(count, count + 1), count);
-    const incr = await timeAnalysis(server, dir, inCache);
-    console.log(`re-plan analysis in process after adding 1:    ${fmt(incr.ms)}   (${incr.stats.cachedMigrations} cached, ${incr.stats.analysedMigrations} analysed${incr.stats.partialRestore ? `, ${incr.stats.partialRestore} table(s) restored` : ', full restore'})`);
-    const st = incr.stats;
-    console.log(`   shadow create+drop ${fmt(st.shadowMs)}, restore+apply ${fmt(st.applyMs)}, snapshots+dump ${fmt(st.snapshotMs)}, down ${fmt(st.reversalMs)}`);
-  });
+    console.log(`throwaway shadow server started in ${fmt(performance.now() - t)} (${throwawayDir})`);
+    sections.push(await measure('throwaway shadow server (migrate shadow up; knex and the analysis both here)', throwaway));
+  }
+  const [d, s] = sections;
+  if (d && Number.isFinite(d.knex) && Number.isFinite(d.analysis)) {
+    console.log('');
+    console.log('summary (medians)                                  knex apply   analysis   analysis/knex');
+    const row = (label: string, k: number, a: number): string => `${label.padEnd(50)} ${fmt(k).padStart(10)}   ${fmt(a).padStart(8)}   ${(a / k).toFixed(2)}x`;
+    console.log(row('durable server, both on it', d.knex, d.analysis));
+    if (s) {
+      console.log(row('throwaway shadow server, both on it', s.knex, s.analysis));
+      console.log(row('analysis on the throwaway, knex on the durable', d.knex, s.analysis));
+    }
+    // Issue 3 asks for <= 1.5x. On one server the analysis runs every down as well as every up
+    // (twice knex's DDL) plus two snapshots per migration; the last row is what a CI job pays for
+    // `migrate shadow up` + check next to applying the migrations to an ordinary database.
+    console.log('target: analysis <= 1.5x knex (docs/benchmarks.md says which rows meet it and why the same-server ones do not)');
+    if (d.plan !== undefined) console.log(`migrate plan (CLI, cold, ${count} pending): shadow on the durable server ${fmt(d.plan)}${s?.plan !== undefined ? `, on the throwaway ${fmt(s.plan)}` : ''}   (target < 10 s)`);
+    if (d.replan !== undefined) console.log(`re-plan after adding 1: +${fmt(d.replan)} durable${s?.replan !== undefined ? `, +${fmt(s.replan)} throwaway` : ''}   (target < +1 s)`);
+  }
 } finally {
+  if (throwawayDir) await sandboxDown(throwawayDir).catch((e: unknown) => console.error(`could not stop the throwaway server in ${throwawayDir}: ${String(e)}`));
   rmSync(work, { recursive: true, force: true });
 }
