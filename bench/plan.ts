@@ -295,6 +295,8 @@ function serverUrl(s: ConnectionConfig, db = ''): string {
 }
 
 const fmt = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+/** A difference with its sign: +0.13 s, -0.05 s. */
+const fmtDelta = (ms: number): string => `${ms < 0 ? '-' : '+'}${fmt(Math.abs(ms))}`;
 
 // --- main ---------------------------------------------------------------------------------------
 
@@ -401,7 +403,7 @@ async function measure(label: string, server: ConnectionConfig): Promise<Section
       const pending = (JSON.parse(replan.out.slice(0, replan.out.lastIndexOf('}') + 1)) as { migrations: unknown[] }).migrations.length;
       console.log(`migrate plan (CLI, cold cache, ${count} pending):  ${fmt(cold.ms)}   (target < 10 s)`);
       console.log(`migrate plan again (all cached):               ${fmt(warm.ms)}`);
-      console.log(`migrate plan after adding 1 migration:         ${fmt(replan.ms)}   (+${fmt(replan.ms - warm.ms)} over the cached plan; target < +1 s; ${pending} pending)`);
+      console.log(`migrate plan after adding 1 migration:         ${fmt(replan.ms)}   (${fmtDelta(replan.ms - warm.ms)} over the cached plan; target < +1 s; ${pending} pending)`);
       console.log(`   CLI start-up alone (migrate --help):        ${fmt(nothing.ms)}`);
       section.plan = cold.ms;
       section.replan = replan.ms - warm.ms;
@@ -454,7 +456,7 @@ try {
     // `migrate shadow up` + check next to applying the migrations to an ordinary database.
     console.log('target: analysis <= 1.5x knex (docs/benchmarks.md says which rows meet it and why the same-server ones do not)');
     if (d.plan !== undefined) console.log(`migrate plan (CLI, cold, ${count} pending): shadow on the durable server ${fmt(d.plan)}${s?.plan !== undefined ? `, on the throwaway ${fmt(s.plan)}` : ''}   (target < 10 s)`);
-    if (d.replan !== undefined) console.log(`re-plan after adding 1: +${fmt(d.replan)} durable${s?.replan !== undefined ? `, +${fmt(s.replan)} throwaway` : ''}   (target < +1 s)`);
+    if (d.replan !== undefined) console.log(`re-plan after adding 1: ${fmtDelta(d.replan)} durable${s?.replan !== undefined ? `, ${fmtDelta(s.replan)} throwaway` : ''}   (target < +1 s)`);
   }
 } finally {
   if (throwawayDir) await sandboxDown(throwawayDir).catch((e: unknown) => console.error(`could not stop the throwaway server in ${throwawayDir}: ${String(e)}`));

@@ -5,12 +5,12 @@
  *   <base>/migrate-shadow-<uid>-<mysql|postgres>
  *
  * <base> is --dir, else $MIGRATE_SHADOW_DIR, else /dev/shm (tmpfs: fsync costs nothing there)
- * when it exists and we may write to it, else the system temp dir. --dir and MIGRATE_SHADOW_DIR
+ * when it exists, we may write to it and it has 1 GiB free, else the system temp dir. --dir and MIGRATE_SHADOW_DIR
  * mean the same thing, so `migrate shadow up --dir X` is found by `MIGRATE_SHADOW_DIR=X migrate
  * check`. One server per user and dialect on the machine, shared by every project: the shadow
  * databases on it have random names and are dropped after each run.
  */
-import { accessSync, constants, lstatSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, statfsSync, statSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Dialect } from '../config/types.ts';
@@ -24,13 +24,21 @@ export const SHADOW_NODE = 'shadow';
 
 export const shadowTopology = (dialect: Dialect): TopologyName => (dialect === 'mysql' ? 'mariadb-shadow' : 'postgres-shadow');
 
-/** /dev/shm when it is a directory we may create entries in, else the system temp dir. */
-export function defaultShadowBase(opts: { shm?: string; tmp?: string } = {}): string {
+/**
+ * Free space /dev/shm must have to be chosen. A MariaDB shadow server takes ~40 MB when it starts
+ * and ~100 MB after analysing 200 migrations (undo and system tablespace growth); a container's
+ * /dev/shm is often 64 MB (Docker's default), where the server would fail half-way through a run.
+ */
+export const MIN_SHM_FREE_BYTES = 1024 ** 3;
+
+/** /dev/shm when it is a directory we may create entries in and it has room, else the system temp dir. */
+export function defaultShadowBase(opts: { shm?: string; tmp?: string; minFree?: number } = {}): string {
   const shm = opts.shm ?? SHM_DIR;
   try {
     if (statSync(shm).isDirectory()) {
       accessSync(shm, constants.W_OK | constants.X_OK);
-      return shm;
+      const fs = statfsSync(shm);
+      if (fs.bavail * fs.bsize >= (opts.minFree ?? MIN_SHM_FREE_BYTES)) return shm;
     }
   } catch {
     /* missing or read-only: fall back */
@@ -56,9 +64,19 @@ function userTag(): string {
 
 export const shadowDirName = (dialect: Dialect): string => `migrate-shadow-${userTag()}-${dialect}`;
 
-/** The directory of the shadow server of `dialect`. */
-export function shadowServerDir(dialect: Dialect, opts: { dir?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): string {
-  return join(shadowBase(opts.dir, opts.env ?? process.env, opts.cwd ?? process.cwd()), shadowDirName(dialect));
+/**
+ * The directory of the shadow server of `dialect`. Without --dir / MIGRATE_SHADOW_DIR, a server
+ * already in /dev/shm or in the temp dir is found wherever it is: /dev/shm's free space decides
+ * where `up` puts one, and that space shrinks while the server runs.
+ */
+export function shadowServerDir(dialect: Dialect, opts: { dir?: string; env?: NodeJS.ProcessEnv; cwd?: string; searched?: string[] } = {}): string {
+  const env = opts.env ?? process.env;
+  if (opts.dir !== undefined || env[SHADOW_DIR_ENV]?.trim()) return join(shadowBase(opts.dir, env, opts.cwd ?? process.cwd()), shadowDirName(dialect));
+  for (const base of opts.searched ?? [SHM_DIR, tmpdir()]) {
+    const dir = join(base, shadowDirName(dialect));
+    if (existsSync(dir)) return dir;
+  }
+  return join(defaultShadowBase(), shadowDirName(dialect));
 }
 
 /**

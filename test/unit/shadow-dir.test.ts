@@ -25,6 +25,9 @@ describe('shadow server directory', () => {
     const file = join(tmp, 'a-file');
     writeFileSync(file, '');
     expect(defaultShadowBase({ shm: file, tmp: '/fallback' })).toBe('/fallback');
+    // A small /dev/shm (a container's 64 MB) is passed over: the server would run out of room.
+    expect(defaultShadowBase({ shm, tmp: '/fallback', minFree: Number.MAX_SAFE_INTEGER })).toBe('/fallback');
+    expect(defaultShadowBase({ shm, tmp: '/fallback', minFree: 1 })).toBe(shm);
     if (process.getuid?.() !== 0) {
       // root may write anywhere; for anyone else a read-only /dev/shm is no place for a server.
       chmodSync(shm, 0o555);
@@ -48,6 +51,12 @@ describe('shadow server directory', () => {
     expect(shadowServerDir('postgres', { env: { MIGRATE_SHADOW_DIR: '/b' } })).toBe(`/b/migrate-shadow-${uid}-postgres`);
     expect(shadowServerDir('mysql', { dir: '/d', env: { MIGRATE_SHADOW_DIR: '/b' } })).toBe(`/d/migrate-shadow-${uid}-mysql`);
     expect(shadowServerDir('mysql', { env: {} })).toBe(join(defaultShadowBase(), `migrate-shadow-${uid}-mysql`));
+    // A server already running in the temp dir (/dev/shm had too little room when it started) is found there.
+    const shmBase = join(tmp, 'shm-base');
+    const tmpBase = join(tmp, 'tmp-base');
+    mkdirSync(join(tmpBase, `migrate-shadow-${uid}-mysql`), { recursive: true });
+    mkdirSync(shmBase);
+    expect(shadowServerDir('mysql', { env: {}, searched: [shmBase, tmpBase] })).toBe(join(tmpBase, `migrate-shadow-${uid}-mysql`));
   });
 
   it('refuses a symlink or a non-directory in its place, accepts an absent or own directory', () => {
