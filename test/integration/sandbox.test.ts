@@ -15,6 +15,7 @@ import { isDockerReachable } from '../../src/sandbox/docker.ts';
 import { parseServersState, runtimeCommand } from '../../src/sandbox/haproxy.ts';
 import { isAlive } from '../../src/sandbox/process.ts';
 import { sandboxDown, sandboxStatus, sandboxUp } from '../../src/sandbox/service.ts';
+import { processesReferencing } from '../helpers/processes.ts';
 import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
 
 const run = promisify(execFile);
@@ -30,21 +31,6 @@ async function caughtUp(source: mysql.Connection, replica: mysql.Connection): Pr
   const pos = String((await rows(source, 'SELECT @@GLOBAL.gtid_binlog_pos AS p'))[0]?.['p']);
   const res = (await rows(replica, 'SELECT MASTER_GTID_WAIT(?, 10) AS r', [pos]))[0]?.['r'];
   expect(Number(res), `replica did not reach ${pos}`).toBe(0);
-}
-
-/** Every process (not only servers) whose command line names `dir`. */
-function processesReferencing(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
-    try {
-      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').join(' ');
-      if (cmd.includes(dir)) out.push(`${e}: ${cmd}`);
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return out;
 }
 
 async function withConn<T>(open: Promise<mysql.Connection>, fn: (c: mysql.Connection) => Promise<T>): Promise<T> {

@@ -16,6 +16,7 @@ import { freePorts } from '../../src/sandbox/ports.ts';
 import { defaultShadowBase, shadowDirName } from '../../src/sandbox/shadow-dir.ts';
 import { shadowDown } from '../../src/sandbox/shadow-server.ts';
 import { MARKER_FILE, readState } from '../../src/sandbox/state.ts';
+import { processesReferencing } from '../helpers/processes.ts';
 
 const root = resolve('.');
 const BIN = join(root, 'bin', 'migrate');
@@ -38,21 +39,6 @@ function migrate(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
       done({ code: err ? (typeof err.code === 'number' ? err.code : 99) : 0, stdout, stderr, ms: performance.now() - t0 });
     });
   });
-}
-
-/** Every process (not only servers) whose command line names `dir`. */
-function processesReferencing(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
-    try {
-      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').join(' ');
-      if (cmd.includes(dir)) out.push(`${e}: ${cmd}`);
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return out;
 }
 
 /** The server's settings that make it throwaway, read over TCP with its admin password. */

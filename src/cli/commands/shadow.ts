@@ -19,7 +19,16 @@ function parseDialect(v: string | undefined): Dialect | undefined {
   throw usageError(`--dialect ${JSON.stringify(v)} is not supported.`, 'Use --dialect mysql (a MariaDB server) or --dialect postgres.');
 }
 
-const DIR_HELP = `base directory; the server lives in <dir>/migrate-shadow-<uid>-<dialect> (default: $${SHADOW_DIR_ENV}, else /dev/shm when writable, else the system temp dir)`;
+const DIR_HELP = `base directory; the server lives in <dir>/migrate-shadow-<uid>-<dialect> (default: $${SHADOW_DIR_ENV}, else /dev/shm when writable with 1 GiB free, else the system temp dir)`;
+
+/** status and down: the same options, acting on both dialects unless --dialect names one. */
+function bothDialects(cmd: Command, description: string): Command {
+  return cmd
+    .description(description)
+    .option('--dialect <dialect>', 'mysql | postgres (default: both)')
+    .option('--dir <dir>', DIR_HELP)
+    .option('--format <format>', 'text | json', 'text');
+}
 
 interface Opts {
   dialect?: string;
@@ -56,12 +65,7 @@ export function registerShadowCommands(program: Command): void {
       }
     });
 
-  shadow
-    .command('status')
-    .description('show the shadow server of each dialect (or of --dialect); exit 1 unless one runs and every one present is healthy')
-    .option('--dialect <dialect>', 'mysql | postgres (default: both)')
-    .option('--dir <dir>', DIR_HELP)
-    .option('--format <format>', 'text | json', 'text')
+  bothDialects(shadow.command('status'), 'show the shadow server of each dialect (or of --dialect); exit 1 unless one runs and every one present is healthy')
     .action(async (opts: Opts) => {
       const format = parseFormat(opts.format);
       const one = parseDialect(opts.dialect);
@@ -74,12 +78,7 @@ export function registerShadowCommands(program: Command): void {
       if (!healthy) process.exitCode = 1;
     });
 
-  shadow
-    .command('down')
-    .description('stop the shadow server of each dialect (or of --dialect) and remove its directory; nothing running is fine')
-    .option('--dialect <dialect>', 'mysql | postgres (default: both)')
-    .option('--dir <dir>', DIR_HELP)
-    .option('--format <format>', 'text | json', 'text')
+  bothDialects(shadow.command('down'), 'stop the shadow server of each dialect (or of --dialect) and remove its directory; nothing running is fine')
     .action(async (opts: Opts) => {
       const format = parseFormat(opts.format);
       const one = parseDialect(opts.dialect);
