@@ -22,6 +22,11 @@ export interface ShadowServer {
   source: string;
   /** Automatic candidates passed over before this one, and why (absent for an explicit URL). */
   tried?: string[];
+  /**
+   * Servers whose state file says ready but that did not answer (a killed shadow server): the
+   * commands print these, since the analysis then runs elsewhere, slower and maybe on another flavor.
+   */
+  warnings?: string[];
 }
 
 const SCHEMES: Record<string, Dialect> = { mysql: 'mysql', mariadb: 'mysql', postgres: 'postgres', postgresql: 'postgres' };
@@ -130,7 +135,19 @@ async function sandboxCandidate(dialect: Dialect, env: NodeJS.ProcessEnv, cwd: s
  * `sandbox: false` skips the project's sandbox (step 4): `apply` migrates that sandbox's cluster,
  * and shadow databases created on its primary would replicate into the nodes being switched over.
  */
-export async function findShadowServer(dialect: Dialect, opts: { url?: string; env?: NodeJS.ProcessEnv; cwd?: string; sandbox?: boolean } = {}): Promise<ShadowServer> {
+export interface FindShadowOptions {
+  url?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** false: skip the project's sandbox (step 4). */
+  sandbox?: boolean;
+  /** false: skip the `migrate shadow` server (step 3), e.g. for a MySQL cluster: that server is MariaDB. */
+  throwaway?: boolean;
+  /** Why step 3 was skipped, for the "Tried:" list. */
+  throwawaySkipped?: string;
+}
+
+export async function findShadowServer(dialect: Dialect, opts: FindShadowOptions = {}): Promise<ShadowServer> {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
   const explicit: [string | undefined, string][] = [
@@ -146,14 +163,19 @@ export async function findShadowServer(dialect: Dialect, opts: { url?: string; e
       const err = e instanceof MigrateError ? e : mapConnectionError(e, dialect, server);
       throw connectionError(
         `The shadow server from ${label} cannot be used: ${err.problem}`,
-        `Check that the server at ${server.host}:${server.port} is running and that the URL (user, password, port) is right, or pass another server with --shadow URL (\`migrate sandbox up\` starts one).`,
+        `Check that the server at ${server.host}:${server.port} is running and that the URL (user, password, port) is right, or pass another server with --shadow URL (\`migrate shadow up\` starts a local one).`,
         e,
       );
     }
     return { server, source: label };
   }
   const tried: string[] = [];
-  for (const find of opts.sandbox === false ? [shadowDirCandidate] : [shadowDirCandidate, sandboxCandidate]) {
+  const warnings: string[] = [];
+  const finders: ((d: Dialect, env: NodeJS.ProcessEnv, cwd: string) => Promise<Candidate>)[] = [];
+  if (opts.throwaway === false) tried.push(opts.throwawaySkipped ?? 'shadow server: not used here');
+  else finders.push(shadowDirCandidate);
+  if (opts.sandbox !== false) finders.push(sandboxCandidate);
+  for (const find of finders) {
     const c = await find(dialect, env, cwd);
     if ('none' in c) {
       tried.push(c.none);
@@ -161,15 +183,17 @@ export async function findShadowServer(dialect: Dialect, opts: { url?: string; e
     }
     try {
       await checkServer(dialect, c.server);
-      return { ...c, tried };
+      return { ...c, tried, warnings };
     } catch (e) {
-      tried.push(`${c.source}: ready by its state file but not answering: ${e instanceof MigrateError ? e.problem : String(e)}`);
+      const why = `${c.source}: ready by its state file but not answering: ${e instanceof MigrateError ? e.problem : String(e)}`;
+      tried.push(why);
+      warnings.push(why);
     }
   }
   const local = localDefault(dialect);
   try {
     await checkServer(dialect, local);
-    return { server: local, source: `local server ${local.host}:${local.port}`, tried };
+    return { server: local, source: `local server ${local.host}:${local.port}`, tried, warnings };
   } catch (e) {
     tried.push(`${local.user}@${local.host}:${local.port}: ${e instanceof MigrateError ? e.problem : String(e)}`);
   }

@@ -28,7 +28,8 @@ import { writerFor } from './writer/index.ts';
 export interface ApplyOptions {
   config: ProjectConfig;
   cluster: ClusterConfig;
-  shadow: ConnectionConfig;
+  /** The gate's shadow server, or how to find it (called only when something is pending). */
+  shadow: ConnectionConfig | ((cluster: ClusterConfig) => Promise<ConnectionConfig>);
   dryRun: boolean;
   maxWriteBlockMs: number;
   catchUpTimeoutMs: number;
@@ -109,7 +110,8 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
     let verdicts: MigrationVerdict[] = [];
     if (pending.length) {
       log(`analysing ${pending.length} pending migration(s) on a shadow database`);
-      verdicts = await analyse(all, { dialect: config.dialect, shadow: o.shadow, cache: new FileCache(join(stateDir(config), 'cache')) });
+      const shadow = typeof o.shadow === 'function' ? await o.shadow(o.cluster) : o.shadow;
+      verdicts = await analyse(all, { dialect: config.dialect, shadow, cache: new FileCache(join(stateDir(config), 'cache')) });
     }
     const { steps, refused } = stepsFromVerdicts(pending, verdicts, o.strategy);
     if (refused.length) {

@@ -95,12 +95,14 @@ function formatTime(d: Date | null): string {
   return d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-';
 }
 
+// C0 and C1 controls, DEL, the Unicode line and paragraph separators, and the bidirectional
+// overrides/isolates (which reorder what a terminal shows).
 // eslint-disable-next-line no-control-regex
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/g;
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /**
- * A file name or ledger value with its control characters written as \uXXXX: a line break in a
- * migration's file name (which up/down refuse) must not forge lines of the status table.
+ * A file name, ledger value or problem text with its control characters written as \uXXXX: a line
+ * break in a migration's file name (which up/down refuse) must not forge lines of the status table.
  */
 export function printable(s: string): string {
   return s.replace(CONTROL_CHARS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
@@ -116,7 +118,7 @@ export function statusText(list: readonly MigrationStatus[], dir: string): strin
   const lines = [fmt(header)];
   for (const [k, s] of list.entries()) {
     lines.push(fmt(rows[k] ?? []));
-    for (const p of s.problems) lines.push(`    ! ${p}`);
+    for (const p of s.problems) lines.push(`    ! ${printable(p)}`);
   }
   const count = (st: MigrationState): number => list.filter((s) => s.state === st).length;
   lines.push('');

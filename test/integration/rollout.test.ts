@@ -53,4 +53,18 @@ describe('multi-cluster rollout', () => {
     expect(await tables(0), 'shard1 ran').toBe(1);
     expect(await tables(2), 'shard3 never started').toBe(0);
   });
+
+  it('looks for the gate\'s shadow server only when something is pending', async () => {
+    const shard1 = config.clusters.filter((c) => c.name === 'shard1');
+    const opts = { dryRun: false, maxWriteBlockMs: 1000, catchUpTimeoutMs: 10_000, phases: 'all' as const, hold: false, logger: quiet, concurrency: 1 };
+    await rollout(config, shard1, { ...opts, shadow: { host: '127.0.0.1', port: 3306, user: 'root', database: '' } });
+    // Nothing pending now: a deploy host without any MySQL for a shadow must still be able to run apply.
+    let lookups = 0;
+    const unreachable = async (): Promise<never> => {
+      lookups++;
+      throw new Error('no shadow server here');
+    };
+    await expect(rollout(config, shard1, { ...opts, shadow: unreachable })).resolves.toBeDefined();
+    expect(lookups).toBe(0);
+  });
 });

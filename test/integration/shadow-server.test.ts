@@ -177,6 +177,12 @@ describe.each(['mysql', 'postgres'] as const)('migrate shadow (%s)', (dialect) =
     const found = await findShadowServer(dialect, { env: { MIGRATE_SHADOW_DIR: staleBase, ...noSandbox } });
     expect(found.source).toMatch(/^local server /);
     expect(found.tried?.[0]).toContain(`shadow server ${stale} (127.0.0.1:${closed}): ready by its state file but not answering`);
+    // check says so on stderr (its report on stdout stays clean) and runs on the local server.
+    const r = await cli(['check', FIXTURE[dialect], '--dialect', dialect, '--format', 'json'], { MIGRATE_SHADOW_DIR: staleBase, ...noSandbox });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`warning: shadow server ${stale} (127.0.0.1:${closed}): ready by its state file but not answering`);
+    expect(r.stderr).toContain('analysing on local server');
+    expect(() => JSON.parse(r.stdout) as unknown).not.toThrow();
     rmSync(staleBase, { recursive: true, force: true });
   });
 

@@ -29,14 +29,22 @@ function positiveInt(v: string, flag: string, example: string): number {
   return n;
 }
 
-/** The shadow server for the gate's analysis: --shadow, MIGRATE_SHADOW_URL, else the local default server. */
 /**
  * The shadow server of apply's gate: --shadow, MIGRATE_SHADOW_URL, a running `migrate shadow up`
- * server, else the machine's own server (never the project's sandbox: see findShadowServer).
+ * server (MariaDB: not for a MySQL cluster, whose ALTER algorithms differ), else the machine's own
+ * server; never the project's sandbox (see findShadowServer). Looked up only when the gate runs.
  */
-export async function shadowConnection(config: Pick<ProjectConfig, 'dialect'>, url?: string): Promise<ConnectionConfig> {
+export async function shadowConnection(config: Pick<ProjectConfig, 'dialect'>, url?: string, cluster?: Pick<ClusterConfig, 'flavor' | 'name'>): Promise<ConnectionConfig> {
   const { findShadowServer } = await import('../../analysis/locate.ts');
-  return (await findShadowServer(config.dialect, { url, sandbox: false })).server;
+  const mysqlCluster = cluster?.flavor === 'mysql';
+  const found = await findShadowServer(config.dialect, {
+    url,
+    sandbox: false,
+    throwaway: !mysqlCluster,
+    ...(mysqlCluster ? { throwawaySkipped: `shadow server: not used for cluster ${cluster.name}, which runs MySQL (the shadow server is MariaDB)` } : {}),
+  });
+  for (const w of found.warnings ?? []) consoleLogger.warn(`${w}; the gate uses ${found.source} instead`);
+  return found.server;
 }
 
 function pickCluster(config: ProjectConfig, name?: string): ClusterConfig {
@@ -76,7 +84,7 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
     .option('--max-write-block <ms>', 'upper bound on the switchover write block; past it the switchover is undone', '2000')
     .option('--catch-up-timeout <s>', 'how long to wait for an altered replica to catch up before the switchover', '600')
     .option('--deploy-command <cmd>', 'run after the pre-deploy migrations (env: MIGRATE_PLAN_ID, MIGRATE_NEW_PRIMARY_HOST/PORT, MIGRATE_SCHEMA_VERSION); without it the run stops for `migrate continue`')
-    .option('--shadow <url>', 'server for the gate\'s analysis (default: MIGRATE_SHADOW_URL, else the local server)')
+    .option('--shadow <url>', 'server for the gate\'s analysis (default: MIGRATE_SHADOW_URL, else a running `migrate shadow` server, else the local server)')
     .option('--strategy <s>', 'force in-place or replica-first for every migration (default: the gate decides)')
     .option('--hold', 'master-master: keep the old active on the old schema as a hot rollback target until `migrate finalize`')
     .option('--format <format>', 'text, or json (JSON-lines events, then a result line)', 'text')
@@ -90,7 +98,7 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
       const config = await loadConfig({ configPath: globals.config });
       if (config.dialect !== 'mysql') throw usageError(`migrate ${name} drives MySQL/MariaDB clusters; this project is ${config.dialect}.`, 'For PostgreSQL use `migrate up` (lock-safe execution is tracked separately).');
       const common = {
-        shadow: await shadowConnection(config, flags.shadow),
+        shadow: (cluster: ClusterConfig) => shadowConnection(config, flags.shadow, cluster),
         dryRun: Boolean(flags.dryRun),
         maxWriteBlockMs,
         catchUpTimeoutMs,

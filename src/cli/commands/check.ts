@@ -160,6 +160,8 @@ async function runAnalysis(migrations: MigrationSource[], p: Prepared, opts: Com
   const ids = new Set(migrations.slice(extra.baseline ?? 0).map((m) => m.id));
   const acks = opts.ack.map((a) => parseAck(a, ids));
   const shadow = await findShadowServer(p.dialect, { url: opts.shadow });
+  // On stderr: the report formats on stdout stay machine-readable.
+  for (const w of shadow.warnings ?? []) consoleLogger.warn(`${w}; analysing on ${shadow.source} instead (\`migrate shadow up\` restarts it)`);
   const stats: AnalyseStats = { shadowMs: 0, applyMs: 0, snapshotMs: 0, reversalMs: 0, cachedMigrations: 0, analysedMigrations: 0 };
   const t = performance.now();
   const cache = cacheFor(opts);
