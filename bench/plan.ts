@@ -19,7 +19,7 @@
  * Every timing is the median of --runs runs. Not a test: it prints figures, it asserts nothing.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,9 +32,9 @@ import { createKnex } from '../src/db/connect.ts';
 import { loadMigrations } from '../src/migrations/discover.ts';
 import { Runner } from '../src/migrations/runner.ts';
 import { splitSql } from '../src/migrations/sql-split.ts';
-import { parseUpFlags } from '../src/sandbox/options.ts';
 import { readSecret } from '../src/sandbox/secrets.ts';
-import { sandboxDown, sandboxUp } from '../src/sandbox/service.ts';
+import { defaultShadowBase, shadowDirName } from '../src/sandbox/shadow-dir.ts';
+import { shadowDown, shadowUp } from '../src/sandbox/shadow-server.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -432,9 +432,11 @@ try {
   const sections: Section[] = [await measure('durable server (the machine\'s own; knex and the analysis both here)', durable)];
   if (!process.argv.includes('--no-throwaway')) {
     // A throwaway shadow server as `migrate shadow up` starts it, in a directory of our own.
-    throwawayDir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'migrate-bench-shadow-'));
+    // Its own base directory (chosen as `migrate shadow up` chooses one), so a server the user
+    // runs in the default place is neither reused nor stopped.
+    throwawayDir = join(mkdtempSync(join(defaultShadowBase(), 'migrate-bench-')), shadowDirName(dialect));
     const t = performance.now();
-    const { state } = await sandboxUp(parseUpFlags({ topology: dialect === 'mysql' ? 'mariadb-shadow' : 'postgres-shadow', dir: throwawayDir }));
+    const { state } = await shadowUp(dialect, throwawayDir);
     const node = state.nodes[0]!;
     const throwaway: ConnectionConfig = { host: node.host, port: node.port, user: node.user, password: readSecret(node.passwordFile), database: dialect === 'postgres' ? 'postgres' : '' };
     console.log('');
@@ -459,6 +461,9 @@ try {
     if (d.replan !== undefined) console.log(`re-plan after adding 1: ${fmtDelta(d.replan)} durable${s?.replan !== undefined ? `, ${fmtDelta(s.replan)} throwaway` : ''}   (target < +1 s)`);
   }
 } finally {
-  if (throwawayDir) await sandboxDown(throwawayDir).catch((e: unknown) => console.error(`could not stop the throwaway server in ${throwawayDir}: ${String(e)}`));
+  if (throwawayDir) {
+    await shadowDown(dialect, throwawayDir).catch((e: unknown) => console.error(`could not stop the throwaway server in ${throwawayDir}: ${String(e)}`));
+    rmSync(dirname(throwawayDir), { recursive: true, force: true });
+  }
   rmSync(work, { recursive: true, force: true });
 }

@@ -4,11 +4,13 @@
  */
 
 /**
- * What the user asks for on the command line. The two `-shadow` ones are the throwaway server of
- * `migrate shadow up` (one node, no binary log / WAL for replicas, no durability at all).
+ * The topologies a sandbox directory can hold. The two `-shadow` ones are the throwaway server of
+ * `migrate shadow up` (one node, no binary log / WAL for replicas, no durability at all), started
+ * only through that command.
  */
 export type TopologyName = 'primary-replica' | 'master-master' | 'postgres' | 'single' | 'mariadb-shadow' | 'postgres-shadow';
-export const TOPOLOGY_NAMES: readonly TopologyName[] = ['primary-replica', 'master-master', 'postgres', 'single', 'mariadb-shadow', 'postgres-shadow'];
+/** What `migrate sandbox up --topology` accepts. */
+export const TOPOLOGY_NAMES: readonly TopologyName[] = ['primary-replica', 'master-master', 'postgres', 'single'];
 export const SHADOW_TOPOLOGIES: readonly TopologyName[] = ['mariadb-shadow', 'postgres-shadow'];
 
 export type SandboxFlavor = 'mariadb' | 'mysql' | 'postgres';

@@ -50,7 +50,7 @@ async function prepareNodeDir(s: PostgresNodeSpec, as: OsUser | undefined): Prom
       throw new MigrateError(
         'sandbox',
         `The ${as.name} account cannot reach ${s.nodeDir}: a parent directory is closed to other users.`,
-        'Pass --dir (or MIGRATE_SANDBOX_DIR) pointing into a directory every user can traverse, e.g. /tmp/migrate-sandbox.',
+        'Pass --dir (or set MIGRATE_SANDBOX_DIR for `migrate sandbox`, MIGRATE_SHADOW_DIR for `migrate shadow`) pointing into a directory every user can traverse, e.g. under /tmp.',
       );
     });
   }

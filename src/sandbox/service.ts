@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { MigrateError } from '../errors.ts';
 import { INSTALL_HINT } from './binaries.ts';
 import { writeSandboxConfig } from './config-file.ts';
-import type { DownReport, ProviderKind, SandboxProvider, SandboxState, SandboxStatus, UpRequest } from './contract.ts';
+import { SHADOW_TOPOLOGIES, type DownReport, type ProviderKind, type SandboxProvider, type SandboxState, type SandboxStatus, type UpRequest } from './contract.ts';
 import { DockerProvider, isDockerReachable } from './docker.ts';
 import { LocalProvider } from './local.ts';
 import { resolveRequest, type ProviderChoice, type UpFlags } from './options.ts';
@@ -129,7 +129,8 @@ export async function sandboxUp(flags: UpFlags, opts: UpOptions = {}): Promise<U
       await stopStrays(dir);
       throw e;
     }
-    writeSandboxConfig(state, planTopology(state.topology, state.replicas), req.migrationsDir);
+    // A shadow server is shared by every project: no config pointing at one project's migrations.
+    if (!SHADOW_TOPOLOGIES.includes(state.topology)) writeSandboxConfig(state, planTopology(state.topology, state.replicas), req.migrationsDir);
     state.status = 'ready';
     state.readyInMs = Math.round(performance.now() - t0);
     writeState(state);

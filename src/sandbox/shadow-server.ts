@@ -4,8 +4,8 @@
  * sandbox of the `mariadb-shadow` / `postgres-shadow` topology: same state.json, secrets, lock
  * and cleanup as `migrate sandbox`, in the directory src/sandbox/shadow-dir.ts names.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Dialect } from '../config/types.ts';
 import { MigrateError } from '../errors.ts';
 import type { SandboxNode, SandboxState, SandboxStatus } from './contract.ts';
@@ -23,10 +23,23 @@ function refuseForeign(dir: string): void {
   }
 }
 
-function shadowNode(state: SandboxState): SandboxNode {
-  const node = state.nodes.find((n) => n.name === SHADOW_NODE) ?? state.nodes[0];
-  if (!node) throw new MigrateError('sandbox', `The shadow server state in ${state.dir} names no node.`, `Run \`migrate shadow down --dir ...\` for it and start it again.`);
-  return node;
+function shadowNode(state: SandboxState): SandboxNode | undefined {
+  return state.nodes.find((n) => n.name === SHADOW_NODE) ?? state.nodes[0];
+}
+
+/**
+ * Creates the server's directory itself, not through a recursive mkdir: /dev/shm is shared by every
+ * user, and a directory or symlink someone else put at our predictable name must be refused, not
+ * adopted. Once it is ours, the sticky bit of /dev/shm and /tmp keeps others from replacing it.
+ */
+function ownDir(dir: string): void {
+  mkdirSync(dirname(dir), { recursive: true });
+  try {
+    mkdirSync(dir, { mode: 0o755 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  refuseForeign(dir);
 }
 
 /** The server's URL without its password (that stays in the 0600 file next to it). */
@@ -43,7 +56,7 @@ export interface ShadowUpOutcome extends UpOutcome {
 
 /** Starts the shadow server in `dir`, or reports the healthy one already there. */
 export async function shadowUp(dialect: Dialect, dir: string, opts: Omit<UpOptions, 'provider'> = {}): Promise<ShadowUpOutcome> {
-  refuseForeign(dir);
+  ownDir(dir);
   const existing = existsSync(dir) ? readState(dir) : undefined;
   if (existing && existing.topology !== shadowTopology(dialect)) {
     throw new MigrateError(
@@ -56,6 +69,7 @@ export async function shadowUp(dialect: Dialect, dir: string, opts: Omit<UpOptio
   // is exactly what a shadow server is meant to avoid.
   const outcome = await sandboxUp({ topology: shadowTopology(dialect), proxy: false, dir, migrationsDir: resolve('migrations') }, { ...opts, provider: 'local' });
   const node = shadowNode(outcome.state);
+  if (!node) throw new MigrateError('sandbox', `The shadow server in ${dir} started without a node in its state.`, `Run \`migrate shadow down\` with the same --dialect/--dir and start it again.`);
   return { ...outcome, dialect, dir, url: shadowUrl(dialect, node), passwordFile: node.passwordFile };
 }
 
@@ -64,6 +78,8 @@ export interface ShadowStatus {
   dir: string;
   /** False: nothing in the directory (never started, or taken down). */
   present: boolean;
+  /** The state file's phase: starting, ready, or failed (a failed `up` leaves its logs to read). */
+  phase?: SandboxState['status'];
   healthy: boolean;
   url?: string;
   passwordFile?: string;
@@ -78,7 +94,8 @@ export async function shadowStatus(dialect: Dialect, dir: string): Promise<Shado
   if (!existsSync(dir) || !readState(dir)) return { dialect, dir, present: false, healthy: false };
   const { state, status } = await sandboxStatus(dir);
   const node = shadowNode(state);
-  const out: ShadowStatus = { dialect, dir, present: true, healthy: status.healthy, url: shadowUrl(dialect, node), passwordFile: node.passwordFile, status };
+  if (!node) return { dialect, dir, present: true, healthy: false, phase: state.status, status };
+  const out: ShadowStatus = { dialect, dir, present: true, healthy: status.healthy, phase: state.status, url: shadowUrl(dialect, node), passwordFile: node.passwordFile, status };
   if (state.serverVersion) out.serverVersion = state.serverVersion;
   if (node.pid) out.pid = node.pid;
   out.createdAt = state.createdAt;
@@ -113,9 +130,9 @@ export function renderShadowUpText(o: ShadowUpOutcome, env: NodeJS.ProcessEnv = 
 export function renderShadowStatusText(s: ShadowStatus): string {
   if (!s.present) return `no shadow server (${s.dialect}) in ${s.dir}`;
   const node = s.status?.nodes[0];
-  const phase = s.status && s.status.phase !== 'ready' ? ` (state: ${s.status.phase}; run \`migrate shadow down\` and \`up\` again)` : '';
+  const phase = s.phase && s.phase !== 'ready' ? ` (state: ${s.phase}; its logs are in ${s.dir}; run \`migrate shadow down\` and \`up\` again)` : '';
   const lines = [`shadow server (${s.dialect}) in ${s.dir}: ${s.healthy ? 'healthy' : 'NOT healthy'}${phase}`];
-  lines.push(`url: ${s.url} (password in ${s.passwordFile})`);
+  if (s.url) lines.push(`url: ${s.url} (password in ${s.passwordFile})`);
   const facts = [s.serverVersion, s.pid ? `pid ${s.pid}` : undefined, s.createdAt ? `started ${s.createdAt}` : undefined].filter(Boolean);
   if (facts.length) lines.push(facts.join(', '));
   if (node?.error) lines.push(`error: ${node.error}`);

@@ -186,6 +186,22 @@ describe.each(['mysql', 'postgres'] as const)('migrate shadow (%s)', (dialect) =
     rmSync(staleBase, { recursive: true, force: true });
   });
 
+  it.runIf(dialect === 'mysql')('status reports an `up` that failed before any server was recorded (exit 1, no crash)', async () => {
+    const failedBase = join(base, 'failed');
+    const failed = join(failedBase, shadowDirName(dialect));
+    mkdirSync(failed, { recursive: true });
+    writeFileSync(join(failed, MARKER_FILE), '');
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(failed, 'state.json'), JSON.stringify({ ...state, dir: failed, status: 'failed', nodes: [] }));
+    const st = await cli(['shadow', 'status', '--dialect', dialect, '--dir', failedBase]);
+    expect(st.code, st.stderr).toBe(1);
+    expect(st.stdout).toContain(`shadow server (${dialect}) in ${failed}: NOT healthy (state: failed; its logs are in ${failed}`);
+    const down = await cli(['shadow', 'down', '--dialect', dialect, '--dir', failedBase]);
+    expect(down.code, down.stderr).toBe(0);
+    expect(existsSync(failed)).toBe(false);
+    rmSync(failedBase, { recursive: true, force: true });
+  });
+
   it('never prints a password', () => {
     expect(passwords.length).toBeGreaterThan(0);
     const all = printed.join('\n');

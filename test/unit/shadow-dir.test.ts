@@ -82,8 +82,9 @@ describe('shadow topologies', () => {
     }
   });
 
-  it('take no --replicas', () => {
-    expect(() => parseUpFlags({ topology: 'mariadb-shadow', replicas: '1' }, {}, '/proj')).toThrow(/does not apply/);
+  it('are not offered by `migrate sandbox up` (only `migrate shadow up` starts them)', () => {
+    expect(() => parseUpFlags({ topology: 'mariadb-shadow' }, {}, '/proj')).toThrow(/not a known topology/);
+    expect(() => parseUpFlags({ topology: 'postgres-shadow' }, {}, '/proj')).toThrow(/Use one of: primary-replica, master-master, postgres, single\./);
   });
 
   it('run MariaDB without binary log, relay log or fsync at commit / for .frm files', () => {

@@ -19,7 +19,7 @@ function parseDialect(v: string | undefined): Dialect | undefined {
   throw usageError(`--dialect ${JSON.stringify(v)} is not supported.`, 'Use --dialect mysql (a MariaDB server) or --dialect postgres.');
 }
 
-const DIR_HELP = `base directory; the server lives in <dir>/migrate-shadow-<uid>-<dialect> (default: $${SHADOW_DIR_ENV}, else /dev/shm when writable with 1 GiB free, else the system temp dir)`;
+const DIR_HELP = `base directory; the server lives in <dir>/migrate-shadow-<uid>-<dialect> (default: $${SHADOW_DIR_ENV}; else a server already running in /dev/shm or the system temp dir; else /dev/shm when writable with 1 GiB free, else the system temp dir)`;
 
 /** status and down: the same options, acting on both dialects unless --dialect names one. */
 function bothDialects(cmd: Command, description: string): Command {
@@ -70,11 +70,21 @@ export function registerShadowCommands(program: Command): void {
       const format = parseFormat(opts.format);
       const one = parseDialect(opts.dialect);
       const svc = await service();
-      const all = await Promise.all((one ? [one] : DIALECTS).map((d) => svc.shadowStatus(d, shadowServerDir(d, { dir: opts.dir }))));
+      // Each dialect on its own: a problem with one (a foreign directory) is reported after the other.
+      const all: Awaited<ReturnType<typeof svc.shadowStatus>>[] = [];
+      let failure: unknown;
+      for (const d of one ? [one] : DIALECTS) {
+        try {
+          all.push(await svc.shadowStatus(d, shadowServerDir(d, { dir: opts.dir })));
+        } catch (e) {
+          failure ??= e;
+        }
+      }
       const present = all.filter((s) => s.present);
       const healthy = present.length > 0 && present.every((s) => s.healthy);
       if (format === 'json') consoleLogger.out(JSON.stringify(redactValue({ healthy, servers: all }), null, 2));
-      else consoleLogger.out(all.map((s) => svc.renderShadowStatusText(s)).join('\n'));
+      else if (all.length) consoleLogger.out(all.map((s) => svc.renderShadowStatusText(s)).join('\n'));
+      if (failure) throw failure;
       if (!healthy) process.exitCode = 1;
     });
 
