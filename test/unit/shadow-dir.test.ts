@@ -106,3 +106,12 @@ describe('shadow topologies', () => {
     expect(cnf).not.toMatch(/skip_log_bin|sync_frm/);
   });
 });
+
+describe('the shadow server plan uses for a target', () => {
+  it('is the MariaDB shadow server for a MariaDB target, never for a MySQL one', async () => {
+    const { shadowLookupFor } = await import('../../src/cli/commands/check.ts');
+    expect(shadowLookupFor('10.11.19-MariaDB-0+deb12u1')).toEqual({});
+    expect(shadowLookupFor(undefined)).toEqual({});
+    expect(shadowLookupFor('8.0.36')).toEqual({ throwaway: false, throwawaySkipped: 'shadow server: not used, the target runs MySQL 8.0.36 and the shadow server is MariaDB' });
+  });
+});

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { analyse, type AnalyseStats } from '../../analysis/analyse.ts';
 import { FileCache, type AnalysisCache } from '../../analysis/cache.ts';
 import { evaluateGate } from '../../analysis/gate.ts';
-import { findShadowServer } from '../../analysis/locate.ts';
+import { findShadowServer, type FindShadowOptions } from '../../analysis/locate.ts';
 import { CATALOG } from '../../analysis/rules/catalog.ts';
 import { disposeAllShadows } from '../../analysis/shadow.ts';
 import type { AnalyseOptions, MigrationVerdict } from '../../analysis/types.ts';
@@ -156,10 +156,25 @@ function prepareCommon(opts: CommonOpts, dialect: Dialect): Prepared {
   return p;
 }
 
-async function runAnalysis(migrations: MigrationSource[], p: Prepared, opts: CommonOpts, extra: Partial<AnalyseOptions> = {}): Promise<{ verdicts: MigrationVerdict[]; shadow: string; stats: AnalyseStats; ms: number }> {
+/**
+ * Which automatic shadow servers suit a target: the `migrate shadow` server is MariaDB, whose ALTER
+ * algorithms (and so the verdicts) differ from MySQL's, so it is not used to plan for a MySQL target.
+ */
+export function shadowLookupFor(targetVersion: string | undefined): FindShadowOptions {
+  if (targetVersion === undefined || /mariadb/i.test(targetVersion)) return {};
+  return { throwaway: false, throwawaySkipped: `shadow server: not used, the target runs MySQL ${targetVersion.split('-')[0]} and the shadow server is MariaDB` };
+}
+
+async function runAnalysis(
+  migrations: MigrationSource[],
+  p: Prepared,
+  opts: CommonOpts,
+  extra: Partial<AnalyseOptions> = {},
+  lookup: FindShadowOptions = {},
+): Promise<{ verdicts: MigrationVerdict[]; shadow: string; stats: AnalyseStats; ms: number }> {
   const ids = new Set(migrations.slice(extra.baseline ?? 0).map((m) => m.id));
   const acks = opts.ack.map((a) => parseAck(a, ids));
-  const shadow = await findShadowServer(p.dialect, { url: opts.shadow });
+  const shadow = await findShadowServer(p.dialect, { ...lookup, url: opts.shadow });
   // On stderr: the report formats on stdout stay machine-readable.
   for (const w of shadow.warnings ?? []) consoleLogger.warn(`${w}; analysing on ${shadow.source} instead (\`migrate shadow up\` restarts it)`);
   const stats: AnalyseStats = { shadowMs: 0, applyMs: 0, snapshotMs: 0, reversalMs: 0, cachedMigrations: 0, analysedMigrations: 0 };
@@ -246,6 +261,11 @@ async function tableSizes(config: ProjectConfig, verdicts: MigrationVerdict[], d
   return out;
 }
 
+async function serverVersionOf(db: ReturnType<typeof createKnex>): Promise<string | undefined> {
+  const [rows] = (await db.raw('SELECT VERSION() AS v')) as [{ v: string }[]];
+  return rows[0]?.v;
+}
+
 export async function planCommand(opts: CommonOpts, configPath: string | undefined): Promise<void> {
   const config = await loadConfig({ configPath });
   if (opts.dialect !== undefined && parseDialect(opts.dialect, undefined) !== config.dialect) {
@@ -273,7 +293,8 @@ export async function planCommand(opts: CommonOpts, configPath: string | undefin
     let note: string;
     let shadowLabel: string | undefined;
     if (pending.length) {
-      const r = await runAnalysis([...history, ...pending], p, opts, { baseline: history.length });
+      const version = config.dialect === 'mysql' ? await serverVersionOf(db) : undefined;
+      const r = await runAnalysis([...history, ...pending], p, opts, { baseline: history.length }, shadowLookupFor(version));
       verdicts = r.verdicts;
       note = runNote(r, history.length);
       shadowLabel = r.shadow;
