@@ -199,7 +199,7 @@ describe('migrate check (CLI)', () => {
     expect(again.stdout).toMatch(/legacy_flag has not been read or written since release 41/);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/shadow server from MIGRATE_SHADOW_URL cannot be used/);
-    expect(none.stderr).toMatch(/--shadow URL \(`migrate sandbox up` starts one\)/);
+    expect(none.stderr).toMatch(/--shadow URL \(`migrate shadow up` starts a local one\)/);
   });
 
   it('--queries: a statement of the running release that no longer prepares fails the gate, quoting the query and the server', async () => {
