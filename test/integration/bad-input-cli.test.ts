@@ -417,6 +417,9 @@ describe('apply takes the lock-wait flags of up/down', () => {
       // No config at all: the flag is checked first, so the error is about the flag, not the config.
       const r = await cli(['apply', '--lock-timeout', 'soon'], dir);
       expectError(r, 2, [/--lock-timeout is "soon", which is not a duration/], [/--lock-timeout 2s/]);
+      // An output format the command does not have is a usage error too, not silently text.
+      const runs = await cli(['runs', '--format', 'xml'], dir);
+      expectError(runs, 2, [/--format xml is not supported by runs/], [/--format text or --format json/]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

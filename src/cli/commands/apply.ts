@@ -146,6 +146,7 @@ export function registerApplyCommands(program: Command): void {
     .description('list coordinator runs from their journals: where each stands, and any that died mid-way')
     .option('--format <format>', 'text or json', 'text')
     .action(async (flags: { format: string }, cmd: Command) => {
+      if (flags.format !== 'text' && flags.format !== 'json') throw usageError(`--format ${flags.format} is not supported by runs.`, 'Use --format text or --format json.');
       const globals = cmd.optsWithGlobals<{ config?: string }>();
       const config = await loadConfig({ configPath: globals.config });
       const { summarizeRuns } = await import('../../execution/recover.ts');

@@ -327,7 +327,7 @@ export function registerCheckCommands(program: Command): void {
     program
       .command('check')
       .description('analyse a directory of migrations on a throwaway shadow database and gate them (exit 0 pass, 1 fail, 2 bad input)')
-      .argument('[dir]', 'migrations directory', undefined)
+      .argument('[dir]', 'migrations directory (default: ./migrations)', undefined)
       .option('--dialect <dialect>', 'mysql (also MariaDB) or postgres'),
   ).action(async (dir: string | undefined, opts: CommonOpts) => {
     await checkCommand(dir, opts);
