@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ConnectionConfig, Dialect } from '../config/types.ts';
-import { createKnex, mapConnectionError } from '../db/connect.ts';
+import { createKnex, mapConnectionError, selectVersion } from '../db/connect.ts';
 import { usageError } from '../errors.ts';
 import type { MigrationSource } from '../migrations/types.ts';
 import { prefixKeys, type CacheEntry } from './cache.ts';
@@ -353,9 +353,7 @@ async function serverVersion(dialect: Dialect, server: ConnectionConfig): Promis
   const conn: ConnectionConfig = { ...server, database: dialect === 'postgres' ? server.database || 'postgres' : '' };
   const db = createKnex(dialect, conn, { pool: { min: 0, max: 1 } });
   try {
-    const r = (await db.raw('SELECT VERSION() AS v')) as unknown;
-    const row = dialect === 'mysql' ? (r as [{ v: string }[]])[0][0] : (r as { rows: { v: string }[] }).rows[0];
-    return `${dialect}:${row?.v ?? '?'}`;
+    return `${dialect}:${(await selectVersion(db, dialect)) || '?'}`;
   } catch (e) {
     throw mapConnectionError(e, dialect, conn);
   } finally {

@@ -74,12 +74,41 @@ function localDefault(dialect: Dialect): ConnectionConfig {
 
 type Candidate = { server: ConnectionConfig; source: string } | { none: string };
 
+type StateNode = { role: string; flavor: string; host: string; port: number; user: string; passwordFile: string };
 interface SandboxModules {
-  state: { readState(dir: string): { status: string; topology: string; nodes: { role: string; flavor: string; host: string; port: number; user: string; passwordFile: string }[] } | undefined };
+  state: { readState(dir: string): { status: string; topology: string; nodes: StateNode[] } | undefined };
   secrets: { readSecret(file: string): string };
 }
 
 const firstLine = (e: unknown): string => (e instanceof Error ? e.message.split('\n')[0]! : String(e));
+
+async function importSandbox(): Promise<SandboxModules> {
+  const [state, secrets] = await Promise.all([import('../sandbox/state.ts'), import('../sandbox/secrets.ts')]);
+  return { state, secrets } as unknown as SandboxModules;
+}
+
+/**
+ * The server of the sandbox state in `dir` (`what` names it in messages: "shadow server",
+ * "sandbox"), when it is ready, `refuse` has nothing against it and `pick` finds its node.
+ */
+async function stateCandidate(
+  dir: string,
+  what: string,
+  dialect: Dialect,
+  pick: { node: (nodes: StateNode[]) => StateNode | undefined; missing: string },
+  refuse: (topology: string) => string | undefined = () => undefined,
+): Promise<Candidate> {
+  const { state, secrets } = await importSandbox();
+  const s = state.readState(dir);
+  if (!s) return { none: `no ${what} in ${dir}` };
+  const refused = refuse(s.topology);
+  if (refused) return { none: refused };
+  if (s.status !== 'ready') return { none: `the ${what} in ${dir} is ${s.status}` };
+  const node = pick.node(s.nodes);
+  if (!node) return { none: `the ${what} in ${dir} has no ${pick.missing}` };
+  const server: ConnectionConfig = { host: node.host, port: node.port, user: node.user, password: secrets.readSecret(node.passwordFile), database: dialect === 'postgres' ? 'postgres' : '' };
+  return { server, source: `${what} ${dir} (${node.host}:${node.port})` };
+}
 
 /** The server of a `migrate shadow up` of this dialect, if its directory holds a ready one. */
 async function shadowDirCandidate(dialect: Dialect, env: NodeJS.ProcessEnv, cwd: string): Promise<Candidate> {
@@ -93,39 +122,23 @@ async function shadowDirCandidate(dialect: Dialect, env: NodeJS.ProcessEnv, cwd:
     dir = sd.shadowServerDir(dialect, { env, cwd });
     const foreign = sd.foreignDirProblem(dir);
     if (foreign) return { none: `shadow server: ${foreign}, ignored` };
-    const { state, secrets } = await importSandbox();
-    const s = state.readState(dir);
-    if (!s) return { none: `no shadow server in ${dir}` };
-    if (s.topology !== sd.shadowTopology(dialect)) return { none: `${dir} holds a ${s.topology} sandbox, not a ${dialect} shadow server` };
-    if (s.status !== 'ready') return { none: `the shadow server in ${dir} is ${s.status}` };
-    const node = s.nodes.find((n) => n.role === 'primary');
-    if (!node) return { none: `the shadow server in ${dir} has no node` };
-    const server: ConnectionConfig = { host: node.host, port: node.port, user: node.user, password: secrets.readSecret(node.passwordFile), database: dialect === 'postgres' ? 'postgres' : '' };
-    return { server, source: `shadow server ${dir} (${node.host}:${node.port})` };
+    return await stateCandidate(dir, 'shadow server', dialect, { node: (ns) => ns.find((n) => n.role === 'primary'), missing: 'node' }, (topology) =>
+      topology !== sd.shadowTopology(dialect) ? `${dir} holds a ${topology} sandbox, not a ${dialect} shadow server` : undefined,
+    );
   } catch (e) {
     return { none: `shadow server in ${dir} unreadable (${firstLine(e)})` };
   }
-}
-
-async function importSandbox(): Promise<SandboxModules> {
-  const [state, secrets] = await Promise.all([import('../sandbox/state.ts'), import('../sandbox/secrets.ts')]);
-  return { state, secrets } as unknown as SandboxModules;
 }
 
 /** The primary (or active) node of a running sandbox of the right flavor, if any. */
 async function sandboxCandidate(dialect: Dialect, env: NodeJS.ProcessEnv, cwd: string): Promise<Candidate> {
   try {
     const options = (await import('../sandbox/options.ts')) as { resolveSandboxDir(dir: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string };
-    const { state, secrets } = await importSandbox();
-    const dir = options.resolveSandboxDir(undefined, env, cwd);
-    const s = state.readState(dir);
-    if (!s) return { none: `no sandbox in ${dir}` };
-    if (s.status !== 'ready') return { none: `the sandbox in ${dir} is ${s.status}` };
     const wanted = dialect === 'mysql' ? ['mariadb', 'mysql'] : ['postgres'];
-    const node = s.nodes.find((n) => wanted.includes(n.flavor) && (n.role === 'primary' || n.role === 'active'));
-    if (!node) return { none: `the sandbox in ${dir} has no ${dialect} primary` };
-    const server: ConnectionConfig = { host: node.host, port: node.port, user: node.user, password: secrets.readSecret(node.passwordFile), database: dialect === 'postgres' ? 'postgres' : '' };
-    return { server, source: `sandbox ${dir} (${node.host}:${node.port})` };
+    return await stateCandidate(options.resolveSandboxDir(undefined, env, cwd), 'sandbox', dialect, {
+      node: (ns) => ns.find((n) => wanted.includes(n.flavor) && (n.role === 'primary' || n.role === 'active')),
+      missing: `${dialect} primary`,
+    });
   } catch (e) {
     return { none: `sandbox unreadable (${firstLine(e)})` };
   }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import type { Knex } from 'knex';
 import type { ConnectionConfig, Dialect } from '../config/types.ts';
-import { createKnex, mapConnectionError } from '../db/connect.ts';
+import { createKnex, mapConnectionError, selectVersion } from '../db/connect.ts';
 import { MigrateError, messageOf } from '../errors.ts';
 import { redact } from '../log/redact.ts';
 import type { MigrationSource } from '../migrations/types.ts';
@@ -75,8 +75,7 @@ export class ShadowDatabase {
     let mariadb = false;
     try {
       if (dialect === 'mysql') {
-        const [rows] = (await admin.raw('SELECT VERSION() AS v')) as [{ v: string }[]];
-        mariadb = /mariadb/i.test(rows[0]?.v ?? '');
+        mariadb = /mariadb/i.test(await selectVersion(admin, dialect));
         await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
       } else {
         await admin.raw(`CREATE DATABASE "${name}"`);

@@ -50,6 +50,13 @@ export function createKnex(dialect: Dialect, conn: ConnectionConfig, opts: { poo
   });
 }
 
+/** The server's SELECT VERSION() ("10.11.19-MariaDB-...", "8.0.36", "PostgreSQL 15.19 ..."). */
+export async function selectVersion(db: Knex, dialect: Dialect): Promise<string> {
+  const r = (await db.raw('SELECT VERSION() AS v')) as unknown;
+  const row = dialect === 'mysql' ? (r as [{ v: string }[]])[0][0] : (r as { rows: { v: string }[] }).rows[0];
+  return row?.v ?? '';
+}
+
 /** Runs a trivial query; maps driver errors to messages that name the problem and the fix. */
 export async function verifyConnection(db: Knex, dialect: Dialect, conn: ConnectionConfig): Promise<void> {
   try {

@@ -10,6 +10,7 @@ import {
   lossReason,
   NODE_ANSWER_MS,
   NodeSilentError,
+  onNodeIfReachable,
   openNode,
   queryOneWithin,
   queryRowsWithin,
@@ -287,33 +288,29 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
   }
 }
 
+/** Probes of a node that may be gone: short waits for the connection and for closing it. */
+const QUICK = { connectTimeoutMs: 2_000, endMs: 1_000 };
+
 /** Whether a node answers a fresh connection at all (it may have crashed or been stopped). */
 async function answers(node: NodeConfig): Promise<boolean> {
-  const c = await openNode(node, { connectTimeoutMs: 2_000 }).catch(() => undefined);
-  if (!c) return false;
-  try {
-    await queryRowsWithin(c, 'SELECT 1', 2_000, node.name);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await endWithin(c, 1_000);
-  }
+  return onNodeIfReachable(node, (c) => queryRowsWithin(c, 'SELECT 1', 2_000, node.name).then(() => true, () => false), false, QUICK);
 }
 
 async function setReadOnlyOn(node: NodeConfig, flavor: Flavor, log: (m: string) => void): Promise<void> {
-  const c = await openNode(node, { connectTimeoutMs: 2_000 }).catch(() => undefined);
-  if (!c) {
-    log(`${node.name} does not answer; it must come back read-only (check before sending it writes)`);
-    return;
-  }
-  try {
-    for (const sql of flavor.setReadOnly(true)) await queryRowsWithin(c, sql, 2_000, node.name);
-  } catch (e) {
-    log(`${node.name}: could not set read_only back (${messageOf(e)}); check it before sending it writes`);
-  } finally {
-    await endWithin(c, 1_000);
-  }
+  const reached = await onNodeIfReachable(
+    node,
+    async (c) => {
+      try {
+        for (const sql of flavor.setReadOnly(true)) await queryRowsWithin(c, sql, 2_000, node.name);
+      } catch (e) {
+        log(`${node.name}: could not set read_only back (${messageOf(e)}); check it before sending it writes`);
+      }
+      return true;
+    },
+    false,
+    QUICK,
+  );
+  if (!reached) log(`${node.name} does not answer; it must come back read-only (check before sending it writes)`);
 }
 
 /**

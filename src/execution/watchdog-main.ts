@@ -7,7 +7,7 @@ import { appendFileSync } from 'node:fs';
 import { flavorFor } from '../topology/flavors/index.ts';
 import type { NodeConfig } from '../config/types.ts';
 import type { Flavor } from '../topology/flavors/contract.ts';
-import { endWithin, isReadOnly, NODE_ANSWER_MS, openNode, queryRowsWithin } from '../topology/node-connection.ts';
+import { endWithin, isReadOnly, NODE_ANSWER_MS, onNodeIfReachable, openNode, queryRowsWithin } from '../topology/node-connection.ts';
 import type { WatchdogConfig } from './watchdog.ts';
 
 let buffer = '';
@@ -73,14 +73,6 @@ async function finishEndpoint(cfg: WatchdogConfig, endpointMoved: boolean, note:
 }
 
 /** read_only of a node: undefined when it cannot be reached, null when it is reached but does not answer. */
-async function readOnlyOf(node: NodeConfig, flavor: Flavor): Promise<boolean | null | undefined> {
-  const c = await openNode(node).catch(() => undefined);
-  if (!c) return undefined;
-  try {
-    return await isReadOnly(c, flavor, node.name);
-  } catch {
-    return null;
-  } finally {
-    await endWithin(c);
-  }
+function readOnlyOf(node: NodeConfig, flavor: Flavor): Promise<boolean | null | undefined> {
+  return onNodeIfReachable(node, (c) => isReadOnly(c, flavor, node.name).catch(() => null), undefined);
 }

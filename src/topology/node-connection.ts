@@ -141,6 +141,21 @@ export function lossReason(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/**
+ * Runs `fn` on a fresh connection to a node that may be gone (crashed, stopped, restarting):
+ * `unreachable` when no connection opens, else what `fn` returns; the connection is closed after,
+ * within `endMs` even if the node stops answering.
+ */
+export async function onNodeIfReachable<T, U>(node: NodeConfig, fn: (c: NodeConnection) => Promise<T>, unreachable: U, opts: { connectTimeoutMs?: number; endMs?: number } = {}): Promise<T | U> {
+  const c = await openNode(node, opts.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: opts.connectTimeoutMs }).catch(() => undefined);
+  if (!c) return unreachable;
+  try {
+    return await fn(c);
+  } finally {
+    await endWithin(c, opts.endMs);
+  }
+}
+
 /** Whether the node refuses writes (read_only), with the usual answer deadline. */
 export async function isReadOnly(c: NodeConnection, flavor: Pick<Flavor, 'readOnlyQuery'>, node: string): Promise<boolean> {
   return Number((await queryOneWithin(c, flavor.readOnlyQuery(), NODE_ANSWER_MS, node, 'read_only'))?.['ro']) === 1;

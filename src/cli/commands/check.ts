@@ -12,7 +12,7 @@ import type { AnalyseOptions, MigrationVerdict } from '../../analysis/types.ts';
 import { parseWorkload, type Workload } from '../../analysis/workload/parse.ts';
 import { loadConfig } from '../../config/load.ts';
 import type { ConnectionConfig, Dialect, ProjectConfig } from '../../config/types.ts';
-import { createKnex, verifyConnection } from '../../db/connect.ts';
+import { createKnex, selectVersion, verifyConnection } from '../../db/connect.ts';
 import { MigrateError, usageError } from '../../errors.ts';
 import { consoleLogger } from '../../log/logger.ts';
 import { discoverMigrations } from '../../migrations/discover.ts';
@@ -261,11 +261,6 @@ async function tableSizes(config: ProjectConfig, verdicts: MigrationVerdict[], d
   return out;
 }
 
-async function serverVersionOf(db: ReturnType<typeof createKnex>): Promise<string | undefined> {
-  const [rows] = (await db.raw('SELECT VERSION() AS v')) as [{ v: string }[]];
-  return rows[0]?.v;
-}
-
 export async function planCommand(opts: CommonOpts, configPath: string | undefined): Promise<void> {
   const config = await loadConfig({ configPath });
   if (opts.dialect !== undefined && parseDialect(opts.dialect, undefined) !== config.dialect) {
@@ -293,7 +288,7 @@ export async function planCommand(opts: CommonOpts, configPath: string | undefin
     let note: string;
     let shadowLabel: string | undefined;
     if (pending.length) {
-      const version = config.dialect === 'mysql' ? await serverVersionOf(db) : undefined;
+      const version = config.dialect === 'mysql' ? await selectVersion(db, config.dialect) : undefined;
       const r = await runAnalysis([...history, ...pending], p, opts, { baseline: history.length }, shadowLookupFor(version));
       verdicts = r.verdicts;
       note = runNote(r, history.length);
