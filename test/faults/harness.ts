@@ -108,6 +108,15 @@ export function signalNode(sb: RunningSandbox, name: string, signal: NodeJS.Sign
   return pid;
 }
 
+/** Resumes a SIGSTOPped node in a test's `finally`: never leave a stopped server behind, whatever failed (a node already gone is fine). */
+export function resumeNode(sb: RunningSandbox, name: string): void {
+  try {
+    signalNode(sb, name, 'SIGCONT');
+  } catch {
+    /* gone */
+  }
+}
+
 /** Waits until a SIGKILLed server is really gone (its port free for the restart). */
 export async function waitDead(pid: number, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;

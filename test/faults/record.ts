@@ -76,6 +76,23 @@ export function allHeld(s: InvariantSummary): boolean {
   return s.checks.every((c) => c.held);
 }
 
+/**
+ * A fault the coordinator must refuse before changing anything: held when it exited 1, nothing
+ * changed and the invariants hold once the fault is repaired.
+ */
+export function recordRefusal(r: { id: string; fault: string; expected: string; command: string; result: CliResult; unchanged: boolean; after: Invariants }): FaultRecord {
+  const after = summarize(r.after);
+  return recordFault({
+    id: r.id,
+    fault: r.fault,
+    expected: r.expected,
+    coordinator: coordinator(r.command, r.result),
+    after,
+    timings: { refusedAfterMs: r.result.ms },
+    held: r.result.code === 1 && r.unchanged && allHeld(after),
+  });
+}
+
 export function recordFault(r: Omit<FaultRecord, 'at'>): FaultRecord {
   const full: FaultRecord = { ...r, at: new Date().toISOString() };
   const dir = resultsDir();

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { faultCluster, type FaultCluster, type Probe } from './cluster.ts';
 import { runCount, show, sleep } from './harness.ts';
 import { readInvariants, violations, type Invariants } from './invariants.ts';
-import { allHeld, coordinator, recordFault, summarize } from './record.ts';
+import { allHeld, coordinator, recordFault, recordRefusal, summarize } from './record.ts';
 
 async function rows<T>(c: mysql.Connection, sql: string): Promise<T[]> {
   const [r] = await c.query(sql);
@@ -82,14 +82,14 @@ describe('faults d, f, g: refused before anything changes', () => {
     await c.query('START SLAVE SQL_THREAD');
     await c.end();
     const after = await repairedInvariants(p);
-    const rec = recordFault({
+    const rec = recordRefusal({
       id: 'd1-replication-sql-thread-stopped',
       fault: `replication already broken before the run: the SQL thread of ${broken} stopped`,
       expected: 'preflight refuses with exit 1, naming the node and START SLAVE; nothing changed',
-      coordinator: coordinator('migrate apply --strategy replica-first', r),
-      after: summarize(after),
-      timings: { refusedAfterMs: r.ms },
-      held: r.code === 1 && unchanged && allHeld(summarize(after)),
+      command: 'migrate apply --strategy replica-first',
+      result: r,
+      unchanged,
+      after,
     });
     expect(r.code, show(r)).toBe(1);
     expect(r.error).toMatch(new RegExp(`not healthy: ${broken}: replication stopped \\(IO running, SQL stopped\\)`));
@@ -122,14 +122,14 @@ describe('faults d, f, g: refused before anything changes', () => {
     await c.query('START SLAVE');
     await c.end();
     const after = await repairedInvariants(p);
-    const rec = recordFault({
+    const rec = recordRefusal({
       id: 'd2-replication-duplicate-key',
       fault: `replication already broken before the run: ${broken} stopped on a duplicate-key error (a row written on the replica directly)`,
       expected: 'preflight refuses with exit 1, quoting the replication error and how to repair it; nothing changed',
-      coordinator: coordinator('migrate apply --strategy replica-first', r),
-      after: summarize(after),
-      timings: { refusedAfterMs: r.ms },
-      held: r.code === 1 && unchanged && allHeld(summarize(after)),
+      command: 'migrate apply --strategy replica-first',
+      result: r,
+      unchanged,
+      after,
     });
     expect(sqlError).toMatch(/Duplicate entry '900001'/);
     expect(r.code, show(r)).toBe(1);
@@ -162,14 +162,14 @@ describe('faults d, f, g: refused before anything changes', () => {
     rmSync(join(fc.mig.dir, `${inPlaceId}.up.sql`));
     rmSync(join(fc.mig.dir, `${inPlaceId}.down.sql`));
     const after = await repairedInvariants(p);
-    const rec = recordFault({
+    const rec = recordRefusal({
       id: 'f-haproxy-socket-missing',
       fault: "HAProxy's runtime API socket missing (moved away) when `migrate apply` starts; the plan has an in-place migration before the replica-first one",
       expected: 'preflight refuses with exit 1 naming the socket and the fix before any migration runs; nothing changed',
-      coordinator: coordinator('migrate apply', r),
-      after: summarize(after),
-      timings: { refusedAfterMs: r.ms },
-      held: r.code === 1 && unchanged && allHeld(summarize(after)),
+      command: 'migrate apply',
+      result: r,
+      unchanged,
+      after,
     });
     expect(r.code, show(r)).toBe(1);
     expect(r.error).toBe(`HAProxy's runtime socket ${socket} does not exist.`);

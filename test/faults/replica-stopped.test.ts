@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { faultCluster, type FaultCluster } from './cluster.ts';
-import { journalSpan, lastJournal, show, signalNode, sleep } from './harness.ts';
+import { journalSpan, lastJournal, resumeNode, show, signalNode, sleep } from './harness.ts';
 import { readInvariants, violations } from './invariants.ts';
 import { allHeld, coordinator, recordFault, summarize } from './record.ts';
 
@@ -79,12 +79,7 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
       expect(violations(final), JSON.stringify(final)).toEqual([]);
       expect(rec.held).toBe(true);
     } finally {
-      // Never leave a stopped server behind, whatever failed.
-      try {
-        signalNode(fc.sb, candidate, 'SIGCONT');
-      } catch {
-        /* gone */
-      }
+      resumeNode(fc.sb, candidate);
     }
   });
 
@@ -176,11 +171,7 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
       expect(violations(final), JSON.stringify(final)).toEqual([]);
       expect(rec.held).toBe(true);
     } finally {
-      try {
-        signalNode(fc.sb, candidate, 'SIGCONT');
-      } catch {
-        /* gone */
-      }
+      resumeNode(fc.sb, candidate);
     }
   });
 });

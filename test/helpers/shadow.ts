@@ -44,3 +44,9 @@ export function sqlMigration(dialect: Dialect, id: string, up: string, down?: st
   if (opts.phase) m.phase = opts.phase;
   return m;
 }
+
+/** A server as a URL for --shadow / a config's "url" (password included: tests pass it on, never print it). */
+export function serverUrl(dialect: Dialect, s: ConnectionConfig = shadowServer(dialect), database = ''): string {
+  const auth = s.password ? `${encodeURIComponent(s.user)}:${encodeURIComponent(s.password)}` : encodeURIComponent(s.user);
+  return `${dialect}://${auth}@${s.host}:${s.port}${database ? `/${database}` : ''}`;
+}

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listShadowDatabases } from '../../src/analysis/shadow.ts';
 import { main } from '../../src/cli/main.ts';
 import type { ConnectionConfig, Dialect } from '../../src/config/types.ts';
-import { shadowServer } from '../helpers/shadow.ts';
+import { runCli } from '../helpers/cli.ts';
+import { serverUrl, shadowServer } from '../helpers/shadow.ts';
 
 /**
  * `migrate check` end to end: the real CLI (node bin/migrate) in a child process against the
@@ -17,10 +17,7 @@ import { shadowServer } from '../helpers/shadow.ts';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fixtures = join(root, 'test', 'fixtures');
 
-function url(dialect: Dialect, s: ConnectionConfig = shadowServer(dialect)): string {
-  const auth = s.password ? `${encodeURIComponent(s.user)}:${encodeURIComponent(s.password)}` : encodeURIComponent(s.user);
-  return `${dialect}://${auth}@${s.host}:${s.port}`;
-}
+const url = (dialect: Dialect, s?: ConnectionConfig): string => serverUrl(dialect, s);
 
 interface Run {
   code: number;
@@ -35,18 +32,7 @@ const leftovers = (d: Dialect): Promise<string[]> => listShadowDatabases(d, shad
 const sandboxDir = (): string => join(tmp, 'no-sandbox');
 
 function migrate(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [join(root, 'bin', 'migrate'), ...args],
-      { cwd: root, env: { ...process.env, NO_COLOR: '1', MIGRATE_SANDBOX_DIR: sandboxDir(), GITHUB_WORKSPACE: root, ...env }, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 99) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-    if (child.pid) childPids.push(child.pid);
-  });
+  return runCli(args, { cwd: root, env: { ...process.env, NO_COLOR: '1', MIGRATE_SANDBOX_DIR: sandboxDir(), GITHUB_WORKSPACE: root, ...env }, timeoutMs: 60_000, onPid: (pid) => childPids.push(pid) });
 }
 
 /** The same CLI in this process (no start-up cost): for the cases that need no child process. */

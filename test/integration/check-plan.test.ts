@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listShadowDatabases } from '../../src/analysis/shadow.ts';
 import { main } from '../../src/cli/main.ts';
 import { copyFixture, freshDatabase, type FreshDatabase } from '../helpers/databases.ts';
-import { shadowServer } from '../helpers/shadow.ts';
+import { serverUrl, shadowServer } from '../helpers/shadow.ts';
 
 /**
  * `migrate plan` against a configured target: its ledger says what is pending, the shadow is seeded
@@ -22,10 +22,7 @@ let config: string;
 /** Processes started by this file: the shadows they created are checked for leftovers. */
 const childPids: number[] = [];
 
-function shadowUrl(): string {
-  const s = shadowServer('mysql');
-  return `mysql://${encodeURIComponent(s.user)}${s.password ? `:${encodeURIComponent(s.password)}` : ''}@${s.host}:${s.port}`;
-}
+const shadowUrl = (): string => serverUrl('mysql');
 
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -49,8 +46,7 @@ beforeAll(async () => {
   fixture = copyFixture(join(root, 'test', 'fixtures', 'check-plan-mysql'));
   work = mkdtempSync(join(tmpdir(), 'migrate-plan-'));
   config = join(work, 'migrate.config.json');
-  const c = target.connection;
-  const url = `mysql://${encodeURIComponent(c.user)}${c.password ? `:${encodeURIComponent(c.password)}` : ''}@${c.host}:${c.port}/${c.database}`;
+  const url = serverUrl('mysql', target.connection, target.connection.database);
   writeFileSync(config, JSON.stringify({ url, migrations: { directory: fixture.dir } }));
   const up = await run(['--config', config, 'up', '--to', '0001_create_orders']);
   expect(up.code, up.stderr).toBe(0);

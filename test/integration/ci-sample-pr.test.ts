@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listShadowDatabases } from '../../src/analysis/shadow.ts';
 import type { SarifLog } from '../../src/report/index.ts';
 import { junitErrors, sarifErrors, xpath } from '../fixtures/schemas/validate.ts';
-import { shadowServer } from '../helpers/shadow.ts';
+import { runCli } from '../helpers/cli.ts';
+import { serverUrl, shadowServer } from '../helpers/shadow.ts';
 
 /**
  * The CI integration end to end on a sample pull request (test/fixtures/sample-pr): the pull
@@ -41,21 +42,14 @@ interface ActionRun extends Run {
   summary: string;
 }
 
-function shadowUrl(): string {
-  const s = shadowServer('mysql');
-  const auth = s.password ? `${encodeURIComponent(s.user)}:${encodeURIComponent(s.password)}` : encodeURIComponent(s.user);
-  return `mysql://${auth}@${s.host}:${s.port}`;
-}
+const shadowUrl = (): string => serverUrl('mysql');
 
 function check(format: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [join(root, 'bin', 'migrate'), 'check', dir, '--dialect', 'mysql', '--shadow', shadowUrl(), '--no-cache', '--format', format],
-      { cwd: root, env: { ...process.env, NO_COLOR: '1', MIGRATE_SANDBOX_DIR: join(tmp, 'no-sandbox'), GITHUB_WORKSPACE: root }, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 99) : 0, stdout, stderr }),
-    );
-    if (child.pid) childPids.push(child.pid);
+  return runCli(['check', dir, '--dialect', 'mysql', '--shadow', shadowUrl(), '--no-cache', '--format', format], {
+    cwd: root,
+    env: { ...process.env, NO_COLOR: '1', MIGRATE_SANDBOX_DIR: join(tmp, 'no-sandbox'), GITHUB_WORKSPACE: root },
+    timeoutMs: 90_000,
+    onPid: (pid) => childPids.push(pid),
   });
 }
 

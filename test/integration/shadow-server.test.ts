@@ -4,7 +4,6 @@
  * with the throwaway settings, `check` finds it through MIGRATE_SHADOW_DIR, and `down` leaves
  * nothing behind. One server per describe block, always taken down in afterAll.
  */
-import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import mysql from 'mysql2/promise';
@@ -16,29 +15,18 @@ import { freePorts } from '../../src/sandbox/ports.ts';
 import { defaultShadowBase, shadowDirName } from '../../src/sandbox/shadow-dir.ts';
 import { shadowDown } from '../../src/sandbox/shadow-server.ts';
 import { MARKER_FILE, readState } from '../../src/sandbox/state.ts';
+import { runCli, type CliRun } from '../helpers/cli.ts';
 import { processesReferencing } from '../helpers/processes.ts';
 
 const root = resolve('.');
-const BIN = join(root, 'bin', 'migrate');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
+type Run = CliRun;
 
 /** The CLI with a clean environment: no shadow URL, no project sandbox, no colours. */
 function migrate(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', MIGRATE_SANDBOX_DIR: join(root, 'node_modules', '.no-sandbox-here') };
   delete base['MIGRATE_SHADOW_URL'];
   delete base['MIGRATE_SHADOW_DIR'];
-  const t0 = performance.now();
-  return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: root, env: { ...base, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === 'number' ? err.code : 99) : 0, stdout, stderr, ms: performance.now() - t0 });
-    });
-  });
+  return runCli(args, { cwd: root, env: { ...base, ...env }, timeoutMs: 60_000 });
 }
 
 /** The server's settings that make it throwaway, read over TCP with its admin password. */
