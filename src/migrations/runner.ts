@@ -177,7 +177,7 @@ export class Runner {
         return { source: s.source, entry: s.entry };
       });
       // Only now write: knex rows adopted as they were read, the table created if needed.
-      await this.prepareLedger(session, discovery);
+      await this.prepareLedger(session, discovery, status);
       const by = await whoAmI(session.db);
       const at = new Date();
       for (const t of chosen) {
@@ -209,11 +209,12 @@ export class Runner {
   }
 
   /**
-   * Creates the ledger if needed and adopts knex's history into it. True when this call created
-   * the table, so a run that then fails before recording anything can remove it again.
+   * Creates the ledger if needed and adopts knex's history into it (`status` read it under the
+   * same lock: its rows come from knex when ours is still empty). True when this call created the
+   * table, so a run that then fails before recording anything can remove it again.
    */
-  private async prepareLedger(session: RunSession, discovery: Discovery): Promise<boolean> {
-    const { fromKnex } = await this.entries(session.db, discovery.migrations);
+  private async prepareLedger(session: RunSession, discovery: Discovery, status: readonly MigrationStatus[]): Promise<boolean> {
+    const fromKnex = status.some((s) => s.entry?.source === 'knex');
     const created = await this.ledger.ensureTable(session.db);
     if (fromKnex && this.config.adoptKnexTable) {
       const n = await adoptKnexHistory(session.db, this.ledger, this.config.adoptKnexTable, discovery.migrations, await whoAmI(session.db), thisHost());
@@ -248,7 +249,7 @@ export class Runner {
       if (ids.length === 0) this.logger.info(note ?? (direction === 'up' ? 'Nothing to apply: every migration is applied.' : 'Nothing to revert.'));
       if (ids.length === 0 && !knexRows) return { direction, ids: [], adopted: 0 };
       const adopted = knexRows ? before.filter((s) => s.entry?.source === 'knex').length : 0;
-      createdLedger = await this.prepareLedger(session, discovery);
+      createdLedger = await this.prepareLedger(session, discovery, before);
       if (ids.length === 0) return { direction, ids, adopted };
       await this.run(session, discovery, ids, direction);
       return { direction, ids, adopted };
