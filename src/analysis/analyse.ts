@@ -95,16 +95,7 @@ export async function analyse(migrations: MigrationSource[], opts: AnalyseOption
       try {
         const r = await analysePartial(migrations, start, last.snapshot, partial, opts.shadow, opts.dialect, stats, workload, checkReversibility);
         facts.push(...r.facts);
-        if (opts.cache) {
-          for (let i = start; i < migrations.length; i++) {
-            const entry: CacheEntry = { facts: facts[i]! };
-            if (i === migrations.length - 1) {
-              entry.restore = r.restore;
-              if (r.snapshot) entry.snapshot = r.snapshot;
-            }
-            await opts.cache.set(keys[i]!, entry);
-          }
-        }
+        if (opts.cache) await storeFacts(opts.cache, keys, facts, start, r.restore, r.snapshot);
         stats.partialRestore = partial.tables.length;
       } catch {
         facts.length = start;
@@ -134,7 +125,7 @@ export async function analyse(migrations: MigrationSource[], opts: AnalyseOption
           }
           shadows.push(shadow);
           stats.shadowMs += Date.now() - t0;
-          const snapper = createSnapshotter(shadow.db, opts.dialect, opts.dialect === 'mysql' ? shadow.name : 'public', shadow.mariadb);
+          const snapper = snapshotterOf(shadow);
           const runner = new Runner(shadow, snapper, migrations, stats, workload, abort);
           try {
             await runner.rebuild(from - 1, restore ? { at: start - 1, sql: restore } : undefined);
@@ -171,16 +162,7 @@ export async function analyse(migrations: MigrationSource[], opts: AnalyseOption
         restoreAtEnd = r.value.dump ?? undefined;
         snapshotAtEnd = r.value.snapshot ?? undefined;
       }
-      if (opts.cache) {
-        for (let i = start; i < migrations.length; i++) {
-          const entry: CacheEntry = { facts: facts[i]! };
-          if (i === migrations.length - 1 && restoreAtEnd) {
-            entry.restore = restoreAtEnd;
-            if (snapshotAtEnd) entry.snapshot = snapshotAtEnd;
-          }
-          await opts.cache.set(keys[i]!, entry);
-        }
-      }
+      if (opts.cache) await storeFacts(opts.cache, keys, facts, start, restoreAtEnd, snapshotAtEnd);
     } finally {
       t = Date.now();
       await Promise.all(shadows.map((s) => s.dispose()));
@@ -195,6 +177,26 @@ export async function analyse(migrations: MigrationSource[], opts: AnalyseOption
     verdicts.push(v);
   }
   return verdicts;
+}
+
+/**
+ * Caches the facts of migrations [start, end); the last entry also keeps the schema dump and
+ * snapshot after it, so the next run can start from there instead of replaying history.
+ */
+async function storeFacts(cache: NonNullable<AnalyseOptions['cache']>, keys: string[], facts: (MigrationFacts | undefined)[], start: number, restore: string[] | undefined, snapshot: SchemaSnapshot | null | undefined): Promise<void> {
+  const end = facts.length;
+  for (let i = start; i < end; i++) {
+    const entry: CacheEntry = { facts: facts[i]! };
+    if (i === end - 1 && restore) {
+      entry.restore = restore;
+      if (snapshot) entry.snapshot = snapshot;
+    }
+    await cache.set(keys[i]!, entry);
+  }
+}
+
+function snapshotterOf(shadow: ShadowDatabase): Snapshotter {
+  return createSnapshotter(shadow.db, shadow.dialect, shadow.dialect === 'mysql' ? shadow.name : 'public', shadow.mariadb);
 }
 
 /** Segments analysed side by side, each on its own shadow database (see planSegments). */
@@ -326,7 +328,7 @@ async function analysePartial(
   const shadow = await ShadowDatabase.create(dialect, server);
   stats.shadowMs += Date.now() - t;
   try {
-    const snapper = createSnapshotter(shadow.db, dialect, dialect === 'mysql' ? shadow.name : 'public', shadow.mariadb);
+    const snapper = snapshotterOf(shadow);
     const runner = new Runner(shadow, snapper, migrations, stats, workload);
     runner.baseDump = plan.full;
     await runner.rebuildPartial(start - 1, plan.restore, snapshot, plan.tables);
