@@ -19,7 +19,7 @@
  * Every timing is the median of --runs runs. Not a test: it prints figures, it asserts nothing.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -434,7 +434,10 @@ try {
     // A throwaway shadow server as `migrate shadow up` starts it, in a directory of our own.
     // Its own base directory (chosen as `migrate shadow up` chooses one), so a server the user
     // runs in the default place is neither reused nor stopped.
-    throwawayDir = join(mkdtempSync(join(defaultShadowBase(), 'migrate-bench-')), shadowDirName(dialect));
+    const base = mkdtempSync(join(defaultShadowBase(), 'migrate-bench-'));
+    // mkdtemp makes it 0700; PostgreSQL runs as its own account and must traverse it.
+    chmodSync(base, 0o755);
+    throwawayDir = join(base, shadowDirName(dialect));
     const t = performance.now();
     const { state } = await shadowUp(dialect, throwawayDir);
     const node = state.nodes[0]!;
