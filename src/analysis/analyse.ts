@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import type { ConnectionConfig, Dialect } from '../config/types.ts';
 import { createKnex, mapConnectionError, selectVersion } from '../db/connect.ts';
 import { usageError } from '../errors.ts';
@@ -9,6 +10,8 @@ import { restoreSchema, dumpSchema } from './restore.ts';
 import { mergePgDumps, partialPgDump } from './restore-pg.ts';
 import { assessUp, reversibilityRules, type ReversalOutcome, type RuleContext } from './rules/index.ts';
 import { ShadowDatabase } from './shadow.ts';
+import { ServerWideStatement, ShadowRun } from './shadow-run.ts';
+import { firstUse, firstUseInSource, serverWideInSource, serverWideReason } from './shadow-statements.ts';
 import { createSnapshotter, mergeSnapshot, touchedTables, type Snapshotter, type SnapshotScope } from './snapshot/index.ts';
 import { mentions, parseStatement, type StatementInfo } from './sql/parse.ts';
 import type { AnalyseOptions, Change, Finding, MigrationVerdict, SchemaSnapshot } from './types.ts';
@@ -46,6 +49,12 @@ export interface AnalyseStats {
   partialRestore?: number;
   /** Wall time of each parallel segment ([from, to) of the migrations, ms). */
   segments?: { from: number; to: number; ms: number }[];
+  /** How the shadow server was used: throwaway (as given) or shared (through an account of the run's own). */
+  isolation?: 'throwaway' | 'shared';
+  /** Why, in words, for the report's shadow line. */
+  isolationReason?: string;
+  /** Set when the run held the server-wide lock, one segment at a time: which statement needed it. */
+  serverWide?: string;
 }
 
 export async function analyse(migrations: MigrationSource[], opts: AnalyseOptions & { stats?: AnalyseStats }): Promise<MigrationVerdict[]> {
@@ -55,6 +64,77 @@ export async function analyse(migrations: MigrationSource[], opts: AnalyseOption
   const baseline = opts.baseline ?? 0;
   if (!Number.isInteger(baseline) || baseline < 0 || baseline > migrations.length) throw new Error(`baseline ${baseline} is outside 0..${migrations.length}`);
   const stats: AnalyseStats = opts.stats ?? { shadowMs: 0, applyMs: 0, snapshotMs: 0, reversalMs: 0, cachedMigrations: 0, analysedMigrations: 0 };
+  const t0 = Date.now();
+  const run = await ShadowRun.open(opts.dialect, opts.shadow, { ...(opts.shadowOrigin ? { origin: opts.shadowOrigin } : {}), ...(opts.onWarning ? { warn: opts.onWarning } : {}) });
+  stats.shadowMs += Date.now() - t0;
+  stats.isolation = run.isolation;
+  stats.isolationReason = run.reason;
+  try {
+    const home = opts.dialect === 'mysql' ? (opts.home ?? historyHome(migrations)) : undefined;
+    if (run.isolation === 'throwaway') {
+      // Found beforehand: the run holds the server-wide lock from the start and uses one segment,
+      // so two segments never replay the same CREATE ROLE side by side.
+      const wide = serverWideIn(migrations, opts.dialect, home);
+      if (wide) {
+        await run.becomeExclusive();
+        stats.serverWide = wide;
+      }
+    }
+    for (;;) {
+      try {
+        return await analyseOn(run, home, migrations, opts, stats, baseline);
+      } catch (e) {
+        // Found while running (a TypeScript migration's SQL): start again holding the lock.
+        if (!(e instanceof ServerWideStatement) || run.exclusive) throw e;
+        await run.becomeExclusive();
+        stats.serverWide = `${e.why}: ${e.statement}`;
+      }
+    }
+  } finally {
+    const t = Date.now();
+    await run.close();
+    stats.shadowMs += Date.now() - t;
+  }
+}
+
+/** The database a MySQL history was written for, when no target names it: the first one it USEs. */
+function historyHome(migrations: MigrationSource[]): string | undefined {
+  for (const m of migrations) {
+    const db = m.format === 'sql' ? firstUse(m.upSql ?? []) : sourceOf(m) === undefined ? undefined : firstUseInSource(sourceOf(m)!);
+    if (db !== undefined) return db;
+  }
+  return undefined;
+}
+
+function sourceOf(m: MigrationSource): string | undefined {
+  return m.format === 'ts' && existsSync(m.upPath) ? readFileSync(m.upPath, 'utf8') : undefined;
+}
+
+/** The first statement of the history on server-wide objects (accounts, roles, other databases), in words. */
+function serverWideIn(migrations: MigrationSource[], dialect: AnalyseOptions['dialect'], home: string | undefined): string | undefined {
+  for (const m of migrations) {
+    if (m.format === 'sql') {
+      for (const sql of [...(m.upSql ?? []), ...(m.downSql ?? [])]) {
+        const why = serverWideReason(sql, dialect, home);
+        if (why) return `${m.id} ${why}`;
+      }
+    } else {
+      const text = sourceOf(m);
+      const why = text === undefined ? undefined : serverWideInSource(text, dialect, home);
+      if (why) return `${m.id} ${why}`;
+    }
+  }
+  return undefined;
+}
+
+async function analyseOn(
+  run: ShadowRun,
+  home: string | undefined,
+  migrations: MigrationSource[],
+  opts: AnalyseOptions,
+  stats: AnalyseStats,
+  baseline: number,
+): Promise<MigrationVerdict[]> {
   const checkReversibility = opts.checkReversibility !== false;
   const workload: Workloads = { old: opts.workload?.old ?? [], new: opts.workload?.new ?? [] };
 
@@ -63,7 +143,8 @@ export async function analyse(migrations: MigrationSource[], opts: AnalyseOption
   if (workload.old.length || workload.new.length) {
     variant += `\0wl:${createHash('sha256').update(JSON.stringify([workload.old.map((q) => [q.sql, q.source]), workload.new.map((q) => [q.sql, q.source])])).digest('hex')}`;
   }
-  if (opts.cache) variant += `\0${await serverVersion(opts.dialect, opts.shadow)}`;
+  // A shared server refuses what a throwaway one runs (SH101): their facts differ.
+  if (opts.cache) variant += `\0${await serverVersion(opts.dialect, opts.shadow)}\0${run.isolation}`;
   const keys = prefixKeys(migrations, opts.dialect, variant);
   const baseKey = baseline > 0 ? `${keys[baseline - 1]!}-base` : undefined;
 
@@ -93,7 +174,7 @@ export async function analyse(migrations: MigrationSource[], opts: AnalyseOption
         : undefined;
     if (partial && last?.snapshot) {
       try {
-        const r = await analysePartial(migrations, start, last.snapshot, partial, opts.shadow, opts.dialect, stats, workload, checkReversibility);
+        const r = await analysePartial(migrations, start, last.snapshot, partial, run, home, stats, workload, checkReversibility);
         facts.push(...r.facts);
         if (opts.cache) await storeFacts(opts.cache, keys, facts, start, r.restore, r.snapshot);
         stats.partialRestore = partial.tables.length;
@@ -103,7 +184,7 @@ export async function analyse(migrations: MigrationSource[], opts: AnalyseOption
     }
   }
   if (start < migrations.length && facts.length < migrations.length) {
-    const segments = planSegments(start, migrations.length, checkReversibility ? (opts.parallel ?? DEFAULT_PARALLEL) : 1);
+    const segments = planSegments(start, migrations.length, checkReversibility && !run.exclusive ? (opts.parallel ?? DEFAULT_PARALLEL) : 1);
     let t = Date.now();
     const shadows: ShadowDatabase[] = [];
     try {
@@ -118,7 +199,7 @@ export async function analyse(migrations: MigrationSource[], opts: AnalyseOption
           const t0 = Date.now();
           let shadow: ShadowDatabase;
           try {
-            shadow = await ShadowDatabase.create(opts.dialect, opts.shadow);
+            shadow = await ShadowDatabase.create(run, { ...(home !== undefined ? { home } : {}) });
           } catch (e) {
             abort.stop = true;
             throw e;
@@ -318,14 +399,15 @@ async function analysePartial(
   start: number,
   snapshot: SchemaSnapshot,
   plan: PartialPlan,
-  server: ConnectionConfig,
-  dialect: Dialect,
+  run: ShadowRun,
+  home: string | undefined,
   stats: AnalyseStats,
   workload: Workloads,
   checkReversibility: boolean,
 ): Promise<{ facts: MigrationFacts[]; restore: string[]; snapshot: SchemaSnapshot | null }> {
+  const dialect = run.dialect;
   let t = Date.now();
-  const shadow = await ShadowDatabase.create(dialect, server);
+  const shadow = await ShadowDatabase.create(run, { ...(home !== undefined ? { home } : {}) });
   stats.shadowMs += Date.now() - t;
   try {
     const snapper = snapshotterOf(shadow);
@@ -526,6 +608,7 @@ class Runner {
         const outcome = await this.down(i, r);
         r.facts.findings.push(...reversibilityRules(this.migrations[i]!.id, outcome));
         if (outcome.workload) r.facts.findings.push(...outcome.workload);
+        if (outcome.shadow) r.facts.findings.push(...outcome.shadow);
         if (outcome.downSql.length) r.facts.downSql = outcome.downSql;
       }
       this.stats.reversalMs += Date.now() - t;
@@ -573,7 +656,7 @@ class Runner {
     const facts: MigrationFacts = {
       id: m.id,
       dialect: this.shadow.dialect,
-      findings: assessment.findings,
+      findings: [...applied.findings, ...assessment.findings],
       replicaFirst,
       sql: applied.sql,
       changes,
@@ -583,9 +666,9 @@ class Runner {
     return { before, after, changes, facts };
   }
 
-  private async down(i: number, up: UpResult): Promise<ReversalOutcome & { workload?: Finding[] }> {
+  private async down(i: number, up: UpResult): Promise<ReversalOutcome & { workload?: Finding[]; shadow?: Finding[] }> {
     const m = this.migrations[i]!;
-    const outcome: ReversalOutcome & { workload?: Finding[] } = { status: 'ran', remaining: [], downChanges: [], upChanges: up.changes, downSql: [] };
+    const outcome: ReversalOutcome & { workload?: Finding[]; shadow?: Finding[] } = { status: 'ran', remaining: [], downChanges: [], upChanges: up.changes, downSql: [] };
     if (!hasDown(m)) {
       outcome.status = 'missing';
       return outcome;
@@ -601,6 +684,7 @@ class Runner {
       return outcome;
     }
     outcome.downSql = applied.sql;
+    if (applied.findings.length) outcome.shadow = applied.findings;
     const statements = applied.sql.map((s) => parseStatement(s, this.shadow.dialect));
     const t = Date.now();
     const scope = touchedTables(statements, up.after);

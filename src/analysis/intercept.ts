@@ -15,7 +15,11 @@ export interface QueryObject {
 
 /** Runs `sql` (default: the intercepted statement) on the same connection, bypassing the handler. */
 export type Next = (sql?: string) => Promise<QueryObject>;
-export type Handler = (obj: QueryObject, next: Next) => Promise<QueryObject>;
+/** What the handler knows about the session: knex marks a connection inside db.transaction(). */
+export interface SessionInfo {
+  inTransaction: boolean;
+}
+export type Handler = (obj: QueryObject, next: Next, session: SessionInfo) => Promise<QueryObject>;
 
 interface InternalClient {
   _query(connection: unknown, obj: QueryObject): Promise<QueryObject>;
@@ -35,7 +39,9 @@ export function installInterceptor(db: Knex, handler: Handler): Interceptor {
   const client = db.client as unknown as InternalClient;
   const original = client._query.bind(client);
   const wrapped = (connection: unknown, obj: QueryObject): Promise<QueryObject> =>
-    handler(obj, (sql) => (sql === undefined || sql === obj.sql ? original(connection, obj) : original(connection, { ...obj, sql })));
+    handler(obj, (sql) => (sql === undefined || sql === obj.sql ? original(connection, obj) : original(connection, { ...obj, sql })), {
+      inTransaction: (connection as { __knexTxId?: unknown } | null)?.__knexTxId !== undefined,
+    });
   client._query = wrapped;
   return {
     async runStatements(sqls) {

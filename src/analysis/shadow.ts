@@ -1,37 +1,51 @@
-import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import type { Knex } from 'knex';
 import type { ConnectionConfig, Dialect } from '../config/types.ts';
-import { createKnex, mapConnectionError, selectVersion } from '../db/connect.ts';
+import { createKnex, mapConnectionError } from '../db/connect.ts';
 import { MigrateError, messageOf } from '../errors.ts';
 import { redact } from '../log/redact.ts';
 import type { MigrationSource } from '../migrations/types.ts';
-import { installInterceptor, type Interceptor, type QueryObject } from './intercept.ts';
+import { installInterceptor, type Interceptor, type QueryObject, type SessionInfo } from './intercept.ts';
 import { probeAndRun, type ProbeResult } from './probe/mysql.ts';
+import { SHADOW_PREFIX, shadowPrefixOf } from './shadow-names.ts';
+import { closeAllRuns, listShadowObjects, ServerWideStatement, type ShadowRun } from './shadow-run.ts';
+import { aliasHome, serverWideReason } from './shadow-statements.ts';
+import type { Finding } from './types.ts';
 // The runner's splitter: it knows BEGIN ... END bodies (triggers, procedures), so a statement
 // applies on the shadow exactly as `migrate up` would apply it.
 import { splitSql } from '../migrations/sql-split.ts';
 
-/**
- * A throwaway database on a given server, named migrate_shadow_<random>, where migrations are
- * applied for real. dispose() drops it, and analyse() calls dispose() in a finally block, so
- * nothing is left behind even when a migration fails.
- */
-export const SHADOW_PREFIX = 'migrate_shadow_';
+export { SHADOW_PREFIX, shadowPrefixOf };
 
+/**
+ * A throwaway database of a ShadowRun (shadow-run.ts: where it lives, as which account, and what
+ * that account may touch), where migrations are applied for real. dispose() drops it, and
+ * analyse() calls dispose() in a finally block, so nothing is left behind even when a migration
+ * fails.
+ *
+ * MySQL histories name their database: a mysqldump baseline starts `CREATE DATABASE IF NOT EXISTS
+ * app; USE app;`, and statements say `app.orders`. The history's home database (`home`) is this
+ * database under another name (shadow-statements.ts aliasHome), so the snapshots follow the
+ * tables where the migrations put them. A statement the server refuses for want of privileges (a
+ * shared server) becomes a finding (SH101) and the migration goes on without it; a USE of another
+ * database on a throwaway server is run and reported (SH201), since the snapshots do not follow it.
+ */
 export interface AppliedMigration {
   /** Every statement the migration sent, in order (bindings shown in a trailing comment). */
   sql: string[];
   /** MySQL/MariaDB: the algorithm the server accepted for each ALTER / CREATE INDEX / DROP INDEX. */
   probes: ProbeResult[];
+  /** What the shadow could not analyse (SH1xx, SH2xx). */
+  findings: Finding[];
 }
 
 /** Every shadow not yet disposed, so an interrupted command can drop them (disposeAllShadows). */
 const live = new Set<ShadowDatabase>();
 
-/** Drops every shadow database this process still holds (SIGINT/SIGTERM handlers call it). */
+/** Drops every shadow database, account and server-wide object this process still holds (SIGINT/SIGTERM handlers call it). */
 export async function disposeAllShadows(): Promise<void> {
   await Promise.all([...live].map((s) => s.dispose().catch(() => undefined)));
+  await closeAllRuns();
 }
 
 interface DriverSqlError {
@@ -41,55 +55,85 @@ interface DriverSqlError {
   message?: string;
 }
 
+/** Server errors that mean "this account may not", per dialect. */
+const MYSQL_DENIED = new Set([1044, 1045, 1095, 1132, 1142, 1143, 1227, 1370, 1410, 1419]);
+
+export function isPermissionDenied(e: unknown, dialect: Dialect): boolean {
+  const err = (e ?? {}) as DriverSqlError;
+  return dialect === 'mysql' ? MYSQL_DENIED.has(err.errno ?? 0) : err.code === '42501';
+}
+
+const q = (n: string): string => `\`${n.replace(/`/g, '``')}\``;
+const SAVEPOINT = 'migrate_shadow_denied';
+
+/** A statement refused for privileges, and the statements after a refused USE that were not run either. */
+interface Refusal {
+  finding: Finding;
+  /** The database a refused USE meant (statements up to the next USE of home are skipped). */
+  database?: string;
+  skipped: number;
+  reason: string;
+}
+
 export class ShadowDatabase {
   readonly dialect: Dialect;
   readonly name: string;
   /** Connected to the shadow database. One connection, so session settings (SET ...) carry over between statements as they would in a migration. */
   readonly db: Knex;
   readonly mariadb: boolean;
-  /** The server the shadow lives on (pg_dump connects to it by itself). */
+  /** How the analysis connects to the server (pg_dump connects by itself with it). */
   readonly server: ConnectionConfig;
-  private readonly admin: Knex;
+  readonly run: ShadowRun;
+  /** The database the history was written for (MySQL): an alias of this one. */
+  private home: string | undefined;
+  private readonly homeGiven: boolean;
   private readonly interceptor: Interceptor;
   private capture: AppliedMigration | null = null;
   private probing = true;
   private lastStatement: string | undefined;
   private disposed = false;
+  /** A migration switched the session to another database: switch back before the next one. */
+  private switched = false;
+  /** Shared server: a refused USE of another database, whose statements are skipped until USE home. */
+  private foreign: Refusal | undefined;
+  /** An explicit BEGIN in a SQL migration (PostgreSQL: a refusal inside it needs a savepoint). */
+  private explicitTransaction = false;
+  private readonly otherDatabases = new Set<string>();
 
-  private constructor(dialect: Dialect, name: string, server: ConnectionConfig, admin: Knex, db: Knex, mariadb: boolean) {
-    this.dialect = dialect;
+  private constructor(run: ShadowRun, name: string, server: ConnectionConfig, db: Knex, home: string | undefined) {
+    this.run = run;
+    this.dialect = run.dialect;
     this.server = server;
     this.name = name;
-    this.admin = admin;
     this.db = db;
-    this.mariadb = mariadb;
-    this.interceptor = installInterceptor(db, (obj, next) => this.handle(obj, next));
+    this.mariadb = run.mariadb;
+    this.home = home;
+    this.homeGiven = home !== undefined;
+    this.interceptor = installInterceptor(db, (obj, next, session) => this.handle(obj, next, session));
     live.add(this);
   }
 
-  /** Creates the shadow database; connection problems become MigrateErrors naming the server. */
-  static async create(dialect: Dialect, server: ConnectionConfig): Promise<ShadowDatabase> {
-    const adminConn: ConnectionConfig = { ...server, database: dialect === 'postgres' ? server.database || 'postgres' : '' };
-    const admin = createKnex(dialect, adminConn, { pool: { min: 0, max: 1 } });
-    const name = `${shadowPrefixOf(process.pid)}${randomBytes(5).toString('hex')}`;
-    let mariadb = false;
+  /** Creates a shadow database of `run`; connection problems become MigrateErrors naming the server. */
+  static async create(run: ShadowRun, opts: { home?: string } = {}): Promise<ShadowDatabase> {
+    let name: string;
     try {
-      if (dialect === 'mysql') {
-        mariadb = /mariadb/i.test(await selectVersion(admin, dialect));
-        await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
-      } else {
-        await admin.raw(`CREATE DATABASE "${name}"`);
-        // A throwaway database needs no durability: without waiting for the WAL flush each DDL
-        // statement's commit costs microseconds instead of an fsync (the analysis commits once
-        // per statement). The owner may set it; it applies to every session of this database.
-        await admin.raw(`ALTER DATABASE "${name}" SET synchronous_commit = off`);
-      }
+      name = await run.createDatabase();
     } catch (e) {
-      await admin.destroy();
-      throw mapConnectionError(e, dialect, adminConn);
+      throw mapConnectionError(e, run.dialect, run.server);
     }
-    const db = createKnex(dialect, { ...server, database: name }, { pool: { min: 0, max: 1 } });
-    return new ShadowDatabase(dialect, name, server, admin, db, mariadb);
+    const { conn, sessionSql } = run.connectionFor(name);
+    const db = createKnex(run.dialect, conn, { pool: { min: 0, max: 1 }, sessionSql });
+    if (run.isolation === 'shared') {
+      // The account is new: a server that refuses its login says so here, with the fix.
+      try {
+        await db.raw('select 1');
+      } catch (e) {
+        await db.destroy();
+        await run.dropDatabase(name).catch(() => undefined);
+        throw run.loginRefused(e) ?? mapConnectionError(e, run.dialect, conn);
+      }
+    }
+    return new ShadowDatabase(run, name, conn, db, opts.home);
   }
 
   /**
@@ -98,10 +142,11 @@ export class ShadowDatabase {
    * history runs its statements as written, which saves the server's refusals (~20 ms each).
    */
   async apply(m: MigrationSource, direction: 'up' | 'down', opts: { probe?: boolean } = {}): Promise<AppliedMigration> {
-    const applied: AppliedMigration = { sql: [], probes: [] };
+    const applied: AppliedMigration = { sql: [], probes: [], findings: [] };
     this.capture = applied;
     this.probing = opts.probe ?? direction === 'up';
     this.lastStatement = undefined;
+    this.otherDatabases.clear();
     try {
       const statements = direction === 'up' ? m.upSql : m.downSql;
       if (m.format === 'sql' && statements) {
@@ -115,6 +160,7 @@ export class ShadowDatabase {
       }
       return applied;
     } catch (e) {
+      if (e instanceof ServerWideStatement) throw e;
       const list = direction === 'up' ? m.upStatements : m.downStatements;
       const at = list?.find((x) => x.sql === this.lastStatement);
       const file = direction === 'up' ? m.upPath : m.downPath;
@@ -129,6 +175,13 @@ export class ShadowDatabase {
       );
     } finally {
       this.capture = null;
+      this.foreign = undefined;
+      this.explicitTransaction = false;
+      // Each migration starts in the home database, as it would on a fresh connection to the target.
+      if (this.switched && !this.disposed) {
+        this.switched = false;
+        await this.interceptor.runVerbatim(`USE ${q(this.name)}`).catch(() => undefined);
+      }
     }
   }
 
@@ -175,67 +228,145 @@ export class ShadowDatabase {
     await this.db.raw(sql.join(';\n'));
   }
 
-  /** Drops the shadow database and closes every connection. Safe to call twice. */
+  /** Drops the shadow database and closes its connection. Safe to call twice. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     live.delete(this);
     this.interceptor.uninstall();
     await this.db.destroy().catch(() => undefined);
-    try {
-      if (this.dialect === 'mysql') await this.admin.raw(`DROP DATABASE IF EXISTS \`${this.name}\``);
-      else await this.admin.raw(`DROP DATABASE IF EXISTS "${this.name}" WITH (FORCE)`);
-    } finally {
-      await this.admin.destroy();
-    }
+    await this.run.dropDatabase(this.name);
   }
 
-  private async handle(obj: QueryObject, next: (sql?: string) => Promise<QueryObject>): Promise<QueryObject> {
+  private async handle(obj: QueryObject, next: (sql?: string) => Promise<QueryObject>, session: SessionInfo): Promise<QueryObject> {
     const capture = this.capture;
     if (!capture) return next();
     const parts = obj.bindings?.length ? [obj.sql] : splitSql(obj.sql, this.dialect).map((st) => st.sql);
     if (parts.length > 1) {
       // A multi-statement raw() from a TS migration: each statement is captured and probed alone.
       let last: QueryObject | undefined;
-      for (const p of parts) last = await this.handle({ ...obj, sql: p }, (s) => next(s ?? p));
+      for (const p of parts) last = await this.handle({ ...obj, sql: p }, (s) => next(s ?? p), session);
       return last ?? obj;
     }
-    capture.sql.push(obj.bindings?.length ? `${obj.sql} /* bindings: ${JSON.stringify(obj.bindings)} */` : obj.sql);
+    const noop = this.dialect === 'mysql' ? 'DO 0' : 'SELECT 1';
+    let sql = obj.sql;
+    let other: string | undefined;
+    if (this.dialect === 'mysql') {
+      const alias = aliasHome(sql, this.home, this.name);
+      if (alias && 'otherDatabase' in alias) {
+        if (!this.homeGiven && this.home === undefined) {
+          // A TypeScript history (its SQL unknown beforehand): the first database it USEs is home.
+          this.home = alias.otherDatabase;
+          sql = `USE ${q(this.name)}`;
+        } else {
+          other = alias.otherDatabase;
+        }
+      } else if (alias) {
+        sql = alias.sql;
+      }
+      if (this.foreign) {
+        if (other === undefined && sql !== obj.sql && /^use\b/i.test(sql)) {
+          this.foreign = undefined;
+        } else if (other === undefined) {
+          // Meant for the database the account may not use: not run, counted in the finding.
+          this.foreign.skipped++;
+          this.foreign.finding.message = refusalMessage(this.foreign);
+          return next(noop);
+        }
+      }
+    }
+    if (this.run.isolation === 'throwaway' && !this.run.exclusive) {
+      const why = serverWideReason(obj.sql, this.dialect, this.home);
+      if (why) throw new ServerWideStatement(obj.sql, why);
+    }
+    const display = obj.bindings?.length ? `${obj.sql} /* bindings: ${JSON.stringify(obj.bindings)} */` : obj.sql;
+    capture.sql.push(display);
     this.lastStatement = obj.sql;
-    if (this.dialect !== 'mysql' || !this.probing) return next();
-    const { result, probe } = await probeAndRun(obj, next, this.mariadb);
-    if (probe) capture.probes.push(probe);
-    return result;
+    const run = sql === obj.sql ? obj : { ...obj, sql };
+    const go = (s?: string): Promise<QueryObject> => next(s ?? run.sql);
+    const savepoint = this.dialect === 'postgres' && this.run.isolation === 'shared' && (session.inTransaction || this.explicitTransaction);
+    try {
+      if (savepoint) await next(`SAVEPOINT ${SAVEPOINT}`);
+      let result: QueryObject;
+      if (this.dialect !== 'mysql' || !this.probing) result = await go();
+      else {
+        const probed = await probeAndRun(run, go, this.mariadb);
+        if (probed.probe) capture.probes.push(probed.probe);
+        result = probed.result;
+      }
+      if (savepoint) await next(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+      this.afterStatement(sql, other, capture);
+      return result;
+    } catch (e) {
+      if (this.run.isolation !== 'shared' || !isPermissionDenied(e, this.dialect)) throw e;
+      if (savepoint) await next(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+      // It did not run: not part of what the migration did on the shadow.
+      capture.sql.pop();
+      const refusal = this.refusal(obj.sql, e, other);
+      capture.findings.push(refusal.finding);
+      if (other !== undefined) this.foreign = refusal;
+      return next(noop);
+    }
+  }
+
+  private afterStatement(sql: string, other: string | undefined, capture: AppliedMigration): void {
+    if (this.dialect === 'postgres') {
+      if (/^\s*(?:begin|start\s+transaction)\b/i.test(sql)) this.explicitTransaction = true;
+      else if (/^\s*(?:commit|end|abort|rollback(?!\s+to\b))\b/i.test(sql)) this.explicitTransaction = false;
+      return;
+    }
+    if (other === undefined) return;
+    this.switched = true;
+    if (this.otherDatabases.has(other)) return;
+    this.otherDatabases.add(other);
+    capture.findings.push({
+      rule: 'SH201',
+      severity: 'warning',
+      message: `Switches to the database ${other} (USE ${other}): what the migration does there is not part of the schema snapshots, so it is not analysed${this.home ? ` (only the history's home database, ${this.home}, is)` : ''}.`,
+      statement: sql,
+      safeAlternative: 'Keep a migration history to one database. If the other database is meant, review what runs there by hand; the verdict covers the home database only.',
+    });
+  }
+
+  private refusal(statement: string, e: unknown, other: string | undefined): Refusal {
+    const err = (e ?? {}) as DriverSqlError;
+    const server = (err.message ?? String(e)).split('\n')[0]!.trim();
+    let reason: string;
+    if (other !== undefined) reason = `it switches to the database ${other}`;
+    else {
+      const wide = serverWideReason(statement, this.dialect, this.home);
+      if (wide) reason = `it ${wide}`;
+      else if (err.errno === 1142 || err.errno === 1143 || err.errno === 1044) reason = 'it names an object of another database';
+      else if (err.errno === 1419) reason = 'it creates a routine or trigger while the server writes a binary log, which needs SUPER';
+      else reason = 'it needs a privilege beyond its own databases';
+    }
+    const r: Refusal = {
+      reason: `${reason} (the server said: ${redact(server)})`,
+      skipped: 0,
+      finding: {
+        rule: 'SH101',
+        severity: 'error',
+        message: '',
+        statement,
+        safeAlternative:
+          'Analyse on a throwaway server, where a migration may touch anything: leave --shadow out (a local `migrate shadow` server is started and reused), or pass a CI service container that holds no other database (MIGRATE_SHADOW_THROWAWAY=1 / --shadow-throwaway when it holds only throwaway data).',
+      },
+    };
+    if (other !== undefined) r.database = other;
+    r.finding.message = refusalMessage(r);
+    return r;
   }
 }
 
-/**
- * Shadow names carry the creating process id (migrate_shadow_<pid base 36>_<random>), so a
- * leftover can be traced to its process, and tests running side by side can each check that they
- * left nothing behind without seeing the others' shadows in progress.
- */
-export function shadowPrefixOf(pid: number): string {
-  return `${SHADOW_PREFIX}${pid.toString(36)}_`;
+function refusalMessage(r: Refusal): string {
+  const skipped = r.skipped ? ` The ${r.skipped} statement${r.skipped === 1 ? '' : 's'} after it, meant for ${r.database}, did not run either.` : '';
+  return `Not analysed: the shared shadow server refused this statement, because ${r.reason}. There the analysis works through an account that may touch only its own databases, so the statement did not run and its effects are missing from this verdict.${skipped}`;
 }
 
 /** Names of the shadow databases on a server (of the given processes only, when pids are given). */
 export async function listShadowDatabases(dialect: Dialect, server: ConnectionConfig, pids?: number[]): Promise<string[]> {
-  const names = await listAllShadows(dialect, server);
+  const names = (await listShadowObjects(dialect, server)).filter((o) => o.kind === 'database').map((o) => o.name);
   if (!pids) return names;
   const prefixes = pids.map(shadowPrefixOf);
   return names.filter((n) => prefixes.some((p) => n.startsWith(p)));
-}
-
-async function listAllShadows(dialect: Dialect, server: ConnectionConfig): Promise<string[]> {
-  const adminConn: ConnectionConfig = { ...server, database: dialect === 'postgres' ? server.database || 'postgres' : '' };
-  const admin = createKnex(dialect, adminConn, { pool: { min: 0, max: 1 } });
-  try {
-    const names: string[] =
-      dialect === 'mysql'
-        ? ((await admin.raw(`SHOW DATABASES LIKE '${SHADOW_PREFIX}%'`)) as [Record<string, string>[]])[0].map((r) => Object.values(r)[0] ?? '')
-        : ((await admin.raw(`SELECT datname FROM pg_database WHERE datname LIKE '${SHADOW_PREFIX}%'`)) as { rows: { datname: string }[] }).rows.map((r) => r.datname);
-    return names.filter(Boolean);
-  } finally {
-    await admin.destroy();
-  }
 }

@@ -1,5 +1,6 @@
 import type { ConnectionConfig, Dialect } from '../config/types.ts';
 import type { AnalysisCache } from './cache.ts';
+import type { ShadowOrigin } from './shadow-run.ts';
 import type { WorkloadQuery } from './workload/parse.ts';
 
 /**
@@ -198,6 +199,16 @@ export interface AnalyseOptions {
   dialect: Dialect;
   /** Server to create the throwaway shadow database on; its `database` is used only to connect (PG). */
   shadow: ConnectionConfig;
+  /**
+   * What the caller knows about that server (shadow-run.ts): `own` (our `migrate shadow` server)
+   * and `asserted` are used as throwaway; `named` (the default) is looked at, and a server that
+   * holds anything else is used through an account of the run's own.
+   */
+  shadowOrigin?: ShadowOrigin;
+  /** MySQL: the database the history was written for (plan: the target's); default the first one it USEs. */
+  home?: string;
+  /** Things the user should know about the shadow server (a replication source). */
+  onWarning?: (message: string) => void;
   /** Acknowledgements from the command line, applied to every migration: rule code and reason. */
   acknowledgements?: { rule: string; reason: string; migration?: string }[];
   /** Run every down on the shadow to check reversibility (default true). */

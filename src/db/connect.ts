@@ -25,7 +25,24 @@ function knexFactory(): KnexFactory {
  * Builds a knex instance for a dialect. Connections are lazy in knex, so callers that need a
  * clear error before doing anything call verifyConnection() first.
  */
-export function createKnex(dialect: Dialect, conn: ConnectionConfig, opts: { pool?: { min: number; max: number }; applicationName?: string } = {}): Knex {
+export function createKnex(
+  dialect: Dialect,
+  conn: ConnectionConfig,
+  opts: { pool?: { min: number; max: number }; applicationName?: string; sessionSql?: string[] } = {},
+): Knex {
+  const pool: Knex.PoolConfig = { ...(opts.pool ?? { min: 0, max: 4 }) };
+  const sessionSql = opts.sessionSql ?? [];
+  if (sessionSql.length) {
+    // Every connection of the pool, also one opened again after the pool dropped an idle one.
+    // Best effort: the caller checks the outcome where it matters.
+    pool.afterCreate = (raw: { query(sql: string, cb: (err: unknown) => void): void }, done: (err: Error | null, conn: unknown) => void) => {
+      const next = (i: number): void => {
+        if (i >= sessionSql.length) return done(null, raw);
+        raw.query(sessionSql[i]!, () => next(i + 1));
+      };
+      next(0);
+    };
+  }
   return knexFactory()({
     client: dialect === 'mysql' ? 'mysql2' : 'pg',
     connection: {
@@ -37,7 +54,7 @@ export function createKnex(dialect: Dialect, conn: ConnectionConfig, opts: { poo
       // Our SQL migrations may hold many statements in one file.
       ...(dialect === 'mysql' ? { multipleStatements: true, connectTimeout: 5000 } : { connectionTimeoutMillis: 5000, application_name: opts.applicationName ?? 'migrate' }),
     },
-    pool: opts.pool ?? { min: 0, max: 4 },
+    pool,
     acquireConnectionTimeout: 10000,
     // knex prints driver errors with stacks on its own; ours are mapped and printed once, so its
     // logger only speaks with MIGRATE_DEBUG (and through redact, like everything else).

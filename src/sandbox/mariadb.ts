@@ -216,19 +216,26 @@ export interface Credentials {
  */
 export async function bootstrapNode(s: MariaDbNodeSpec, cred: Credentials): Promise<string> {
   return withConnection(connectMysql({ socketPath: s.socket, user: ADMIN_USER }), async (c) => {
+    // A shadow server holds nothing but the analysis's own databases (no replication account, no
+    // application database), so `check` can tell it holds nothing else (src/analysis/shadow-run.ts).
+    const shadow = s.plan.profile === 'shadow';
     const stmts: [string, unknown[]?][] = [
       ['SET SESSION sql_log_bin=0'],
       // Over TCP the coordinator logs in as root@127.0.0.1; no root account stays passwordless.
       ["DROP USER IF EXISTS 'root'@'::1'"],
       ["ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY ?", [cred.admin]],
-      [`CREATE USER '${REPL_USER}'@'127.0.0.1' IDENTIFIED BY ?`, [cred.repl]],
-      [`GRANT REPLICATION SLAVE ON *.* TO '${REPL_USER}'@'127.0.0.1'`],
-      [`CREATE DATABASE \`${APP_DATABASE}\` CHARACTER SET utf8mb4`],
-      // The application account: everything on its own database, nothing global, so neither
-      // SUPER nor READ ONLY ADMIN lets it write through read_only.
-      [`CREATE USER '${APP_USER}'@'127.0.0.1' IDENTIFIED BY ?`, [cred.app]],
-      [`CREATE USER '${APP_USER}'@'localhost' IDENTIFIED BY ?`, [cred.app]],
-      [`GRANT ALL PRIVILEGES ON \`${APP_DATABASE}\`.* TO '${APP_USER}'@'127.0.0.1', '${APP_USER}'@'localhost'`],
+      ...(shadow
+        ? []
+        : ([
+            [`CREATE USER '${REPL_USER}'@'127.0.0.1' IDENTIFIED BY ?`, [cred.repl]],
+            [`GRANT REPLICATION SLAVE ON *.* TO '${REPL_USER}'@'127.0.0.1'`],
+            [`CREATE DATABASE \`${APP_DATABASE}\` CHARACTER SET utf8mb4`],
+            // The application account: everything on its own database, nothing global, so neither
+            // SUPER nor READ ONLY ADMIN lets it write through read_only.
+            [`CREATE USER '${APP_USER}'@'127.0.0.1' IDENTIFIED BY ?`, [cred.app]],
+            [`CREATE USER '${APP_USER}'@'localhost' IDENTIFIED BY ?`, [cred.app]],
+            [`GRANT ALL PRIVILEGES ON \`${APP_DATABASE}\`.* TO '${APP_USER}'@'127.0.0.1', '${APP_USER}'@'localhost'`],
+          ] as [string, unknown[]?][])),
       // Last: the session we are in logged in as root@localhost without a password.
       ["ALTER USER 'root'@'localhost' IDENTIFIED BY ?", [cred.admin]],
     ];

@@ -143,11 +143,9 @@ async function withClient<T>(cfg: pg.ClientConfig, fn: (c: pg.Client) => Promise
 
 export async function bootstrapPostgres(s: PostgresNodeSpec, adminPassword: string, appUser: string, appPassword: string, appDatabase: string): Promise<string> {
   return withClient({ host: s.socketDir, port: s.port, user: PG_ADMIN_USER, database: 'postgres' }, async (c) => {
-    const stmts = [
-      `ALTER ROLE ${PG_ADMIN_USER} PASSWORD ${c.escapeLiteral(adminPassword)}`,
-      `CREATE ROLE ${c.escapeIdentifier(appUser)} LOGIN PASSWORD ${c.escapeLiteral(appPassword)}`,
-      `CREATE DATABASE ${c.escapeIdentifier(appDatabase)} OWNER ${c.escapeIdentifier(appUser)}`,
-    ];
+    // A shadow server holds nothing but the analysis's own databases (src/analysis/shadow-run.ts).
+    const app = s.plan.profile === 'shadow' ? [] : [`CREATE ROLE ${c.escapeIdentifier(appUser)} LOGIN PASSWORD ${c.escapeLiteral(appPassword)}`, `CREATE DATABASE ${c.escapeIdentifier(appDatabase)} OWNER ${c.escapeIdentifier(appUser)}`];
+    const stmts = [`ALTER ROLE ${PG_ADMIN_USER} PASSWORD ${c.escapeLiteral(adminPassword)}`, ...app];
     for (const sql of stmts) {
       try {
         await c.query(sql);

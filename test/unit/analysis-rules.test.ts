@@ -197,7 +197,7 @@ describe('reversibility rules', () => {
 describe('rule catalog', () => {
   it('documents every code with a title, explanation and recipe, and codes follow FAMILY+3 digits', () => {
     for (const [code, doc] of CATALOG) {
-      expect(code).toMatch(/^(BC|DL|RV|MY|PG|RF|WL)\d{3}$/);
+      expect(code).toMatch(/^(BC|DL|RV|MY|PG|RF|WL|SH)\d{3}$/);
       expect(doc.title && doc.explanation && doc.recipe).toBeTruthy();
     }
     for (let n = 1; n <= 12; n++) expect(CATALOG.has(`RF${200 + n}`), `RF${200 + n} mirrors RF${100 + n}`).toBe(CATALOG.has(`RF${100 + n}`));

@@ -13,10 +13,12 @@ import type { Severity } from '../types.ts';
  *          RF2nn is always the reverse counterpart of RF1nn
  *   WL1xx  workload: queries the deployed (old) code runs, prepared against the schema after `up`
  *   WL2xx  workload: queries the new code runs, prepared against the schema after `down`
+ *   SH1xx  shadow: a statement the shadow server refused (a shared server's restricted account)
+ *   SH2xx  shadow: a statement that ran where the snapshots do not look (another database)
  * The default severity is adjusted per migration: BC findings become info in a post-deploy
  * migration (no old code runs then), and RF/MY findings depend on whether the strategy needs them.
  */
-export type RuleFamily = 'backward-compat' | 'data-loss' | 'reversibility' | 'blocking-mysql' | 'blocking-postgres' | 'replica-first' | 'workload';
+export type RuleFamily = 'backward-compat' | 'data-loss' | 'reversibility' | 'blocking-mysql' | 'blocking-postgres' | 'replica-first' | 'workload' | 'shadow';
 
 export interface RuleDoc {
   code: string;
@@ -426,6 +428,20 @@ const docs: RuleDoc[] = [
     explanation: 'A query of the new code does not prepare against the schema right after this migration (it may rely on a later migration), so the rollback check of this migration ignores it.',
     recipe: 'Check that the workload file comes from the new release of this application.',
   },
+  // --- shadow isolation --------------------------------------------------------------------
+  {
+    code: 'SH101', family: 'shadow', title: 'Statement cannot be analysed on a shared shadow server', severity: 'error',
+    explanation:
+      'The shadow server holds other data (databases or accounts besides its own), so the analysis works there through an account it creates for the run, with rights on its own migrate_shadow_* databases only. This statement reaches outside them (USE of another database, a table named with another database, creating or dropping users or roles, global settings) and the server refused it. It did not run, and whatever it would have changed is missing from the verdict; statements after a refused USE, meant for that database, did not run either. Nothing outside the shadow databases was changed.',
+    recipe:
+      'Analyse on a throwaway server, where a migration may touch anything: leave --shadow out (a local `migrate shadow` server is started by itself and reused), or in CI pass a service container that holds no database of its own (or set MIGRATE_SHADOW_THROWAWAY=1 / --shadow-throwaway when everything on it is throwaway).',
+  },
+  {
+    code: 'SH201', family: 'shadow', title: 'Statements ran in another database', severity: 'warning',
+    explanation:
+      'On a throwaway shadow server the migration switched to a database other than the one its history is written for (USE other). It ran there, but the schema snapshots follow only the home database (the target\'s database for plan and apply; the first database the history USEs for check), so what it changed in the other database is not analysed. The objects it created are dropped at the end of the run.',
+    recipe: 'Keep a migration history to one database. If the other database is meant, review what runs there by hand: the verdict covers the home database only.',
+  },
 ];
 
 export const CATALOG: ReadonlyMap<string, RuleDoc> = new Map(docs.map((d) => [d.code, d]));
@@ -446,6 +462,7 @@ export function catalogMarkdown(): string {
     ['blocking-postgres', 'Blocking on PostgreSQL (PG)'],
     ['replica-first', 'Replica-first safety (RF)'],
     ['workload', 'Workload: queries of the running and the new release (WL)'],
+    ['shadow', 'Shadow isolation (SH)'],
   ];
   const out: string[] = [
     '# Rule reference',
