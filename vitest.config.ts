@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // One throwaway shadow server per dialect for the run (test/global-setup.ts).
+    globalSetup: ['test/global-setup.ts'],
     // Generous: CLI-driven suites spawn many processes, and two suites share two cores.
     testTimeout: 180_000,
     hookTimeout: 120_000,

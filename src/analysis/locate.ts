@@ -1,35 +1,63 @@
-import type { ConnectionConfig, Dialect } from '../config/types.ts';
+import type { ConnectionConfig, Dialect, ProjectConfig } from '../config/types.ts';
 import { createKnex, mapConnectionError } from '../db/connect.ts';
-import { connectionError, MigrateError, usageError } from '../errors.ts';
+import { connectionError, MigrateError, messageOf, usageError } from '../errors.ts';
 import { registerSecret } from '../log/redact.ts';
+import type { ShadowOrigin } from './shadow-run.ts';
 
 /**
- * Finds the server the shadow databases are created on, without any configuration:
- *   1. --shadow URL
- *   2. MIGRATE_SHADOW_URL
- *   3. a running `migrate shadow up` server of the dialect: the throwaway tmpfs server in
- *      <MIGRATE_SHADOW_DIR, else /dev/shm or the temp dir>/migrate-shadow-<uid>-<dialect>
- *   4. a running `migrate sandbox` (./.sandbox or MIGRATE_SANDBOX_DIR) of the right flavor
- *   5. the machine's own server: 127.0.0.1:3306 as root without password (MySQL/MariaDB),
- *      127.0.0.1:5432 as postgres (PostgreSQL)
- * A URL that is given must work (its error is reported as is); the automatic candidates are
- * tried in turn (a state file saying "ready" for a server that does not answer is passed over)
- * and the error lists what was tried.
+ * Finds the server the shadow databases are created on:
+ *   1. --shadow URL, else MIGRATE_SHADOW_URL: a server the user names. Refused when it is the
+ *      target, a node of a configured cluster or of a running sandbox (same host:port, or the same
+ *      server seen through another address: @@hostname/@@port/@@datadir, PostgreSQL's
+ *      system_identifier). Otherwise the run looks at it (shadow-run.ts): one that holds nothing
+ *      else is used as a throwaway, any other through an account of the run's own.
+ *   2. else the `migrate shadow` server of the dialect (<MIGRATE_SHADOW_DIR, else /dev/shm or the
+ *      temp dir>/migrate-shadow-<uid>-<dialect>), started here when none runs, and left running for
+ *      the next run (`migrate shadow down` stops it).
+ * Never the machine's own durable server, never a sandbox node by itself: a database on a server
+ * that holds other data is no isolation (DESIGN "Lessons").
  */
 export interface ShadowServer {
   server: ConnectionConfig;
-  /** Where it came from, for messages: "--shadow", "MIGRATE_SHADOW_URL", "shadow server ...", "sandbox ...", "local server". */
+  /** Where it came from, for messages: "--shadow", "MIGRATE_SHADOW_URL", "shadow server <dir> (host:port)". */
   source: string;
-  /** Automatic candidates passed over before this one, and why (absent for an explicit URL). */
-  tried?: string[];
-  /**
-   * Servers whose state file says ready but that did not answer (a killed shadow server): the
-   * commands print these, since the analysis then runs elsewhere, slower and maybe on another flavor.
-   */
-  warnings?: string[];
+  /** What the analysis may assume about it (shadow-run.ts). */
+  origin: ShadowOrigin;
+  /** Set when this lookup started the `migrate shadow` server: the line to print on stderr. */
+  started?: string;
+}
+
+/** A server the shadow must not be: the target of plan/apply, a node of a configured cluster. */
+export interface ForbiddenServer {
+  /** For the error: "the target of plan", "node db2 of cluster main". */
+  label: string;
+  conn: ConnectionConfig;
+}
+
+/** The target and every configured node: never a shadow server. */
+export function forbiddenServers(config: Pick<ProjectConfig, 'connection' | 'clusters'>, command: string): ForbiddenServer[] {
+  return [
+    { label: `the target of ${command}`, conn: config.connection },
+    ...config.clusters.flatMap((c) => c.nodes.map((n) => ({ label: `node ${n.name} of cluster ${c.name}`, conn: { host: n.host, port: n.port, user: n.user, password: n.password, database: '' } }))),
+  ];
+}
+
+export interface FindShadowOptions {
+  url?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** --shadow-throwaway: the user says the named server holds nothing that matters. */
+  assertThrowaway?: boolean;
+  /** Why the `migrate shadow` server does not suit here (a MySQL target: it is MariaDB); the lookup then needs a URL. */
+  ownUnsuitable?: string;
+  /** Servers the shadow must not be (a running sandbox's nodes are added by the lookup). */
+  forbidden?: ForbiddenServer[];
+  /** false: do not start the `migrate shadow` server (tests of the lookup). */
+  start?: boolean;
 }
 
 const SCHEMES: Record<string, Dialect> = { mysql: 'mysql', mariadb: 'mysql', postgres: 'postgres', postgresql: 'postgres' };
+export const THROWAWAY_ENV = 'MIGRATE_SHADOW_THROWAWAY';
 
 export function parseShadowUrl(url: string, dialect: Dialect, label: string): ConnectionConfig {
   let u: URL;
@@ -46,7 +74,7 @@ export function parseShadowUrl(url: string, dialect: Dialect, label: string): Co
   registerSecret(password);
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
   return {
-    host: u.hostname || '127.0.0.1',
+    host: u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
     port: u.port ? Number(u.port) : dialect === 'mysql' ? 3306 : 5432,
     user: u.username ? decodeURIComponent(u.username) : dialect === 'mysql' ? 'root' : 'postgres',
     password,
@@ -66,98 +94,160 @@ export async function checkServer(dialect: Dialect, server: ConnectionConfig): P
   }
 }
 
-function localDefault(dialect: Dialect): ConnectionConfig {
-  return dialect === 'mysql'
-    ? { host: '127.0.0.1', port: 3306, user: 'root', database: '' }
-    : { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
+/** "true", "1", "yes" (any case): MIGRATE_SHADOW_THROWAWAY=1. */
+export function truthy(v: string | undefined): boolean {
+  return v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
 }
 
-type Candidate = { server: ConnectionConfig; source: string } | { none: string };
-
-type StateNode = { role: string; flavor: string; host: string; port: number; user: string; passwordFile: string };
-interface SandboxModules {
-  state: { readState(dir: string): { status: string; topology: string; nodes: StateNode[] } | undefined };
-  secrets: { readSecret(file: string): string };
+/** 127.0.0.1, ::1 and localhost are one place. */
+function hostKey(host: string): string {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) ? 'local' : h;
 }
 
-const firstLine = (e: unknown): string => (e instanceof Error ? e.message.split('\n')[0]! : String(e));
-
-async function importSandbox(): Promise<SandboxModules> {
-  const [state, secrets] = await Promise.all([import('../sandbox/state.ts'), import('../sandbox/secrets.ts')]);
-  return { state, secrets } as unknown as SandboxModules;
-}
+export const sameAddress = (a: { host: string; port: number }, b: { host: string; port: number }): boolean => a.port === b.port && hostKey(a.host) === hostKey(b.host);
 
 /**
- * The server of the sandbox state in `dir` (`what` names it in messages: "shadow server",
- * "sandbox"), when it is ready, `refuse` has nothing against it and `pick` finds its node.
+ * What identifies a server whatever address it is reached through: MySQL/MariaDB its host name,
+ * port and data directory; PostgreSQL the system identifier its physical standbys share (so every
+ * node of a streaming cluster has the same one). Undefined when it cannot be read in time.
  */
-async function stateCandidate(
-  dir: string,
-  what: string,
-  dialect: Dialect,
-  pick: { node: (nodes: StateNode[]) => StateNode | undefined; missing: string },
-  refuse: (topology: string) => string | undefined = () => undefined,
-): Promise<Candidate> {
-  const { state, secrets } = await importSandbox();
-  const s = state.readState(dir);
-  if (!s) return { none: `no ${what} in ${dir}` };
-  const refused = refuse(s.topology);
-  if (refused) return { none: refused };
-  if (s.status !== 'ready') return { none: `the ${what} in ${dir} is ${s.status}` };
-  const node = pick.node(s.nodes);
-  if (!node) return { none: `the ${what} in ${dir} has no ${pick.missing}` };
-  const server: ConnectionConfig = { host: node.host, port: node.port, user: node.user, password: secrets.readSecret(node.passwordFile), database: dialect === 'postgres' ? 'postgres' : '' };
-  return { server, source: `${what} ${dir} (${node.host}:${node.port})` };
-}
-
-/** The server of a `migrate shadow up` of this dialect, if its directory holds a ready one. */
-async function shadowDirCandidate(dialect: Dialect, env: NodeJS.ProcessEnv, cwd: string): Promise<Candidate> {
-  let dir = 'the shadow server directory';
+export async function serverIdentity(dialect: Dialect, conn: ConnectionConfig, timeoutMs = 3000): Promise<string | undefined> {
+  const db = createKnex(dialect, { ...conn, database: dialect === 'postgres' ? conn.database || 'postgres' : '' }, { pool: { min: 0, max: 1 } });
+  const read = async (): Promise<string | undefined> => {
+    if (dialect === 'mysql') {
+      const [rows] = (await db.raw('SELECT @@hostname AS h, @@port AS p, @@datadir AS d')) as [{ h: string; p: number; d: string }[]];
+      const r = rows[0];
+      return r ? `mysql:${r.h}:${r.p}:${r.d}` : undefined;
+    }
+    try {
+      const r = (await db.raw('SELECT system_identifier::text AS s FROM pg_control_system()')) as { rows: { s: string }[] };
+      return r.rows[0] ? `postgres:${r.rows[0].s}` : undefined;
+    } catch {
+      const r = (await db.raw("SELECT inet_server_port() AS p, current_setting('data_directory') AS d")) as { rows: { p: number; d: string }[] };
+      return r.rows[0] ? `postgres:${r.rows[0].p}:${r.rows[0].d}` : undefined;
+    }
+  };
+  let timer: NodeJS.Timeout | undefined;
   try {
-    const sd = (await import('../sandbox/shadow-dir.ts')) as {
-      shadowServerDir(dialect: Dialect, opts: { env?: NodeJS.ProcessEnv; cwd?: string }): string;
-      shadowTopology(dialect: Dialect): string;
-      foreignDirProblem(dir: string): string | undefined;
-    };
-    dir = sd.shadowServerDir(dialect, { env, cwd });
-    const foreign = sd.foreignDirProblem(dir);
-    if (foreign) return { none: `shadow server: ${foreign}, ignored` };
-    return await stateCandidate(dir, 'shadow server', dialect, { node: (ns) => ns.find((n) => n.role === 'primary'), missing: 'node' }, (topology) =>
-      topology !== sd.shadowTopology(dialect) ? `${dir} holds a ${topology} sandbox, not a ${dialect} shadow server` : undefined,
-    );
-  } catch (e) {
-    return { none: `shadow server in ${dir} unreadable (${firstLine(e)})` };
+    return await Promise.race([read(), new Promise<undefined>((res) => (timer = setTimeout(() => res(undefined), timeoutMs)))]);
+  } catch {
+    return undefined;
+  } finally {
+    if (timer) clearTimeout(timer);
+    void db.destroy().catch(() => undefined);
   }
 }
 
-/** The primary (or active) node of a running sandbox of the right flavor, if any. */
-async function sandboxCandidate(dialect: Dialect, env: NodeJS.ProcessEnv, cwd: string): Promise<Candidate> {
+type StateNode = { name: string; role: string; flavor: string; host: string; port: number; user: string; passwordFile: string };
+interface SandboxState {
+  status: string;
+  topology: string;
+  nodes: StateNode[];
+  writer?: { host?: string; port?: number };
+}
+
+async function sandboxModules(): Promise<{
+  readState(dir: string): SandboxState | undefined;
+  readSecret(file: string): string;
+  resolveSandboxDir(dir: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string;
+  shadowServerDir(dialect: Dialect, opts: { env?: NodeJS.ProcessEnv; cwd?: string }): string;
+  foreignDirProblem(dir: string): string | undefined;
+  shadowTopology(dialect: Dialect): string;
+}> {
+  // Loaded on use: the sandbox code is not needed when a URL is given and nothing runs.
+  const [state, secrets, options, dir] = await Promise.all([import('../sandbox/state.ts'), import('../sandbox/secrets.ts'), import('../sandbox/options.ts'), import('../sandbox/shadow-dir.ts')]);
+  return {
+    readState: (d) => state.readState(d) as SandboxState | undefined,
+    readSecret: secrets.readSecret,
+    resolveSandboxDir: options.resolveSandboxDir,
+    shadowServerDir: dir.shadowServerDir,
+    foreignDirProblem: dir.foreignDirProblem,
+    shadowTopology: dir.shadowTopology,
+  };
+}
+
+/** The nodes (and HAProxy endpoint) of the project's running sandbox, as forbidden servers. */
+async function sandboxServers(dialect: Dialect, env: NodeJS.ProcessEnv, cwd: string): Promise<ForbiddenServer[]> {
   try {
-    const options = (await import('../sandbox/options.ts')) as { resolveSandboxDir(dir: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string };
-    const wanted = dialect === 'mysql' ? ['mariadb', 'mysql'] : ['postgres'];
-    return await stateCandidate(options.resolveSandboxDir(undefined, env, cwd), 'sandbox', dialect, {
-      node: (ns) => ns.find((n) => wanted.includes(n.flavor) && (n.role === 'primary' || n.role === 'active')),
-      missing: `${dialect} primary`,
+    const m = await sandboxModules();
+    const dir = m.resolveSandboxDir(undefined, env, cwd);
+    const s = m.readState(dir);
+    if (!s) return [];
+    const out: ForbiddenServer[] = s.nodes.map((n) => {
+      let password: string | undefined;
+      try {
+        password = m.readSecret(n.passwordFile);
+      } catch {
+        password = undefined;
+      }
+      return { label: `node ${n.name} of the sandbox in ${dir}`, conn: { host: n.host, port: n.port, user: n.user, password, database: dialect === 'postgres' ? 'postgres' : '' } };
     });
-  } catch (e) {
-    return { none: `sandbox unreadable (${firstLine(e)})` };
+    if (s.writer?.host && s.writer.port) out.push({ label: `the writer endpoint of the sandbox in ${dir}`, conn: { host: s.writer.host, port: s.writer.port, user: '', database: '' } });
+    return out;
+  } catch {
+    return [];
   }
 }
 
+/** Refuses a named shadow server that is one of `forbidden` (exit 2, nothing changed). */
+async function refuseForbidden(dialect: Dialect, server: ConnectionConfig, label: string, forbidden: ForbiddenServer[]): Promise<void> {
+  const refuse = (f: ForbiddenServer, how: string): MigrateError =>
+    usageError(
+      `The shadow server from ${label} (${server.host}:${server.port}) is ${f.label}${how}. The analysis applies every migration for real on its shadow server: it must never be a server that holds the data it is about, or a node that replicates.`,
+      'Leave --shadow out (a throwaway `migrate shadow` server is used, and started when none runs), or name a server of its own: a CI service container, or any server that is neither the target nor a cluster or sandbox node.',
+    );
+  for (const f of forbidden) if (sameAddress(f.conn, server)) throw refuse(f, '');
+  if (!forbidden.length) return;
+  const mine = await serverIdentity(dialect, server);
+  if (!mine) return;
+  const theirs = await Promise.all(forbidden.filter((f) => f.conn.user).map(async (f) => [f, await serverIdentity(dialect, f.conn, 2000)] as const));
+  for (const [f, id] of theirs) if (id === mine) throw refuse(f, ' (the same server, reached at another address)');
+}
+
+/** The ready `migrate shadow` server of the dialect, if its state file names one that answers. */
+async function runningOwnServer(dialect: Dialect, env: NodeJS.ProcessEnv, cwd: string): Promise<{ server: ConnectionConfig; dir: string } | { dir: string; missing: string }> {
+  const m = await sandboxModules();
+  const dir = m.shadowServerDir(dialect, { env, cwd });
+  const foreign = m.foreignDirProblem(dir);
+  if (foreign) throw usageError(`${foreign}; it cannot hold the shadow server.`, 'Remove it, or set MIGRATE_SHADOW_DIR to a directory of your own.');
+  const s = m.readState(dir);
+  if (!s) return { dir, missing: `no shadow server in ${dir}` };
+  if (s.topology !== m.shadowTopology(dialect)) throw usageError(`${dir} holds a ${s.topology} sandbox, not a ${dialect} shadow server.`, `Take it down with \`migrate sandbox down --dir ${dir}\`, or set MIGRATE_SHADOW_DIR to another directory.`);
+  const node = s.nodes.find((n) => n.role === 'primary') ?? s.nodes[0];
+  if (s.status !== 'ready' || !node) return { dir, missing: `the shadow server in ${dir} is ${s.status}` };
+  const server: ConnectionConfig = { host: node.host, port: node.port, user: node.user, password: m.readSecret(node.passwordFile), database: dialect === 'postgres' ? 'postgres' : '' };
+  try {
+    await checkServer(dialect, server);
+    return { server, dir };
+  } catch (e) {
+    return { dir, missing: `the shadow server in ${dir} does not answer (${e instanceof MigrateError ? e.problem : messageOf(e)})` };
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 /**
- * `sandbox: false` skips the project's sandbox (step 4): `apply` migrates that sandbox's cluster,
- * and shadow databases created on its primary would replicate into the nodes being switched over.
+ * Starts the `migrate shadow` server in `dir` (or finds the one another command is starting:
+ * `shadow up` holds a lock on its directory while it works).
  */
-export interface FindShadowOptions {
-  url?: string;
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
-  /** false: skip the project's sandbox (step 4). */
-  sandbox?: boolean;
-  /** false: skip the `migrate shadow` server (step 3), e.g. for a MySQL cluster: that server is MariaDB. */
-  throwaway?: boolean;
-  /** Why step 3 was skipped, for the "Tried:" list. */
-  throwawaySkipped?: string;
+async function startOwnServer(dialect: Dialect, dir: string): Promise<ConnectionConfig> {
+  const { shadowUp } = await import('../sandbox/shadow-server.ts');
+  const { readSecret } = await import('../sandbox/secrets.ts');
+  const until = Date.now() + 120_000;
+  for (;;) {
+    try {
+      const o = await shadowUp(dialect, dir);
+      const node = o.state.nodes[0]!;
+      return { host: node.host, port: node.port, user: node.user, password: readSecret(node.passwordFile), database: dialect === 'postgres' ? 'postgres' : '' };
+    } catch (e) {
+      if (e instanceof MigrateError && /^Another sandbox command \(pid \d+\) is working on/.test(e.problem) && Date.now() < until) {
+        await sleep(250);
+        continue;
+      }
+      throw e;
+    }
+  }
 }
 
 export async function findShadowServer(dialect: Dialect, opts: FindShadowOptions = {}): Promise<ShadowServer> {
@@ -176,43 +266,37 @@ export async function findShadowServer(dialect: Dialect, opts: FindShadowOptions
       const err = e instanceof MigrateError ? e : mapConnectionError(e, dialect, server);
       throw connectionError(
         `The shadow server from ${label} cannot be used: ${err.problem}`,
-        `Check that the server at ${server.host}:${server.port} is running and that the URL (user, password, port) is right, or pass another server with --shadow URL (\`migrate shadow up\` starts a local one).`,
+        `Check that the server at ${server.host}:${server.port} is running and that the URL (user, password, port) is right, or leave --shadow out to use a throwaway \`migrate shadow\` server (started when none runs).`,
         e,
       );
     }
-    return { server, source: label };
+    await refuseForbidden(dialect, server, label, [...(opts.forbidden ?? []), ...(await sandboxServers(dialect, env, cwd))]);
+    // Our own `migrate shadow` server, named by its URL, is throwaway by construction.
+    const own = await runningOwnServer(dialect, env, cwd).catch(() => undefined);
+    const origin: ShadowOrigin = own && 'server' in own && sameAddress(own.server, server) ? 'own' : opts.assertThrowaway || truthy(env[THROWAWAY_ENV]) ? 'asserted' : 'named';
+    return { server, source: label, origin };
   }
-  const tried: string[] = [];
-  const warnings: string[] = [];
-  const finders: ((d: Dialect, env: NodeJS.ProcessEnv, cwd: string) => Promise<Candidate>)[] = [];
-  if (opts.throwaway === false) tried.push(opts.throwawaySkipped ?? 'shadow server: not used here');
-  else finders.push(shadowDirCandidate);
-  if (opts.sandbox !== false) finders.push(sandboxCandidate);
-  for (const find of finders) {
-    const c = await find(dialect, env, cwd);
-    if ('none' in c) {
-      tried.push(c.none);
-      continue;
-    }
-    try {
-      await checkServer(dialect, c.server);
-      return { ...c, tried, warnings };
-    } catch (e) {
-      const why = `${c.source}: ready by its state file but not answering: ${e instanceof MigrateError ? e.problem : String(e)}`;
-      tried.push(why);
-      warnings.push(why);
-    }
-  }
-  const local = localDefault(dialect);
+  const name = dialect === 'mysql' ? 'MySQL/MariaDB' : 'PostgreSQL';
+  const urlFix = `pass --shadow URL or set MIGRATE_SHADOW_URL (a CI service container, or any ${name} server: on one that holds other data the analysis works through an account restricted to its own databases)`;
+  if (opts.ownUnsuitable) throw usageError(`No shadow server: ${opts.ownUnsuitable}.`, `Name one of the target's kind and version: ${urlFix}.`);
+  const found = await runningOwnServer(dialect, env, cwd);
+  if ('server' in found) return { server: found.server, source: `shadow server ${found.dir} (${found.server.host}:${found.server.port})`, origin: 'own' };
+  if (opts.start === false) throw connectionError(`No shadow server: ${found.missing}.`, `Run \`migrate shadow up --dialect ${dialect}\`, or ${urlFix}.`);
+  let server: ConnectionConfig;
   try {
-    await checkServer(dialect, local);
-    return { server: local, source: `local server ${local.host}:${local.port}`, tried, warnings };
+    server = await startOwnServer(dialect, found.dir);
   } catch (e) {
-    tried.push(`${local.user}@${local.host}:${local.port}: ${e instanceof MigrateError ? e.problem : String(e)}`);
+    const why = e instanceof MigrateError ? e.problem : messageOf(e);
+    throw connectionError(
+      `No shadow server: ${found.missing}, and a throwaway one cannot be started here: ${why}`,
+      `Install the ${dialect === 'mysql' ? 'MariaDB' : 'PostgreSQL'} server binaries (Debian/Ubuntu: \`apt-get install ${dialect === 'mysql' ? 'mariadb-server' : 'postgresql'}\`; the service the package starts is not used), or ${urlFix}.`,
+      e,
+    );
   }
-  const example = dialect === 'mysql' ? 'mysql://root@127.0.0.1:3306' : 'postgres://postgres@127.0.0.1:5432';
-  throw connectionError(
-    `No ${dialect === 'mysql' ? 'MySQL/MariaDB' : 'PostgreSQL'} server for the shadow database was found. Tried: MIGRATE_SHADOW_URL (not set); ${tried.join('; ')}.`,
-    `Pass --shadow ${example} (any server where this user may CREATE DATABASE), set MIGRATE_SHADOW_URL, start a local ${dialect === 'mysql' ? 'MariaDB/MySQL' : 'PostgreSQL'} server, or run \`migrate shadow up --dialect ${dialect}\` (a throwaway local server check finds by itself).`,
-  );
+  return {
+    server,
+    source: `shadow server ${found.dir} (${server.host}:${server.port})`,
+    origin: 'own',
+    started: `started a throwaway shadow server (${dialect}) in ${found.dir} for the analysis (${found.missing.replace(/^no shadow server in .*/, 'none was running')}); later runs reuse it; stop it with \`migrate shadow down --dialect ${dialect}\``,
+  };
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { analyse, FileCache } from '../analysis/index.ts';
+import type { ShadowOrigin } from '../analysis/shadow-run.ts';
 import type { MigrationVerdict } from '../analysis/types.ts';
 import type { ClusterConfig, ConnectionConfig, NodeConfig, ProjectConfig } from '../config/types.ts';
 import { createKnex, verifyConnection } from '../db/connect.ts';
@@ -28,8 +29,11 @@ import { writerFor } from './writer/index.ts';
 export interface ApplyOptions {
   config: ProjectConfig;
   cluster: ClusterConfig;
-  /** The gate's shadow server, or how to find it (called only when something is pending). */
-  shadow: ConnectionConfig | ((cluster: ClusterConfig) => Promise<ConnectionConfig>);
+  /**
+   * The gate's shadow server, or how to find it (called only when something is pending). A plain
+   * connection is looked at like a --shadow URL (shadow-run.ts); the lookup says what it knows.
+   */
+  shadow: ConnectionConfig | ((cluster: ClusterConfig) => Promise<{ server: ConnectionConfig; origin: ShadowOrigin }>);
   dryRun: boolean;
   maxWriteBlockMs: number;
   catchUpTimeoutMs: number;
@@ -110,8 +114,16 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
     let verdicts: MigrationVerdict[] = [];
     if (pending.length) {
       log(`analysing ${pending.length} pending migration(s) on a shadow database`);
-      const shadow = typeof o.shadow === 'function' ? await o.shadow(o.cluster) : o.shadow;
-      verdicts = await analyse(all, { dialect: config.dialect, shadow, cache: new FileCache(join(stateDir(config), 'cache')) });
+      const found = typeof o.shadow === 'function' ? await o.shadow(o.cluster) : { server: o.shadow, origin: 'named' as const };
+      verdicts = await analyse(all, {
+        dialect: config.dialect,
+        shadow: found.server,
+        shadowOrigin: found.origin,
+        // The history was written for the target's database: on the shadow that is the shadow database.
+        ...(config.dialect === 'mysql' && config.connection.database ? { home: config.connection.database } : {}),
+        onWarning: (m) => logger.warn(m),
+        cache: new FileCache(join(stateDir(config), 'cache')),
+      });
     }
     const { steps, refused } = stepsFromVerdicts(pending, verdicts, o.strategy);
     if (refused.length) {

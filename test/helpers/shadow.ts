@@ -1,13 +1,27 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ConnectionConfig, Dialect } from '../../src/config/types.ts';
 import type { Acknowledgement, MigrationSource, Phase } from '../../src/migrations/types.ts';
 import { splitStatements } from '../../src/analysis/sql/split.ts';
+import { readSecret } from '../../src/sandbox/secrets.ts';
+import { shadowDirName } from '../../src/sandbox/shadow-dir.ts';
+import { readState } from '../../src/sandbox/state.ts';
 
 /**
- * The shadow servers for analysis tests: the machine's local servers, or MIGRATE_TEST_MYSQL_URL /
- * MIGRATE_TEST_PG_URL (same variables as test/helpers/databases.ts).
+ * The shadow server for analysis tests: the run's throwaway `migrate shadow` server
+ * (test/global-setup.ts, found through MIGRATE_SHADOW_DIR), else MIGRATE_TEST_MYSQL_URL /
+ * MIGRATE_TEST_PG_URL or the machine's own server (same variables as test/helpers/databases.ts).
  */
 export function shadowServer(dialect: Dialect): ConnectionConfig {
+  const dir = process.env['MIGRATE_SHADOW_DIR'] ? join(process.env['MIGRATE_SHADOW_DIR'], shadowDirName(dialect)) : undefined;
+  const node = dir && existsSync(dir) ? readState(dir)?.nodes[0] : undefined;
+  if (node) return { host: node.host, port: node.port, user: node.user, password: readSecret(node.passwordFile), database: dialect === 'mysql' ? '' : 'postgres' };
+  return machineServer(dialect);
+}
+
+/** The machine's own server (or MIGRATE_TEST_*_URL): a shared server holding other databases. */
+export function machineServer(dialect: Dialect): ConnectionConfig {
   const env = dialect === 'mysql' ? 'MIGRATE_TEST_MYSQL_URL' : 'MIGRATE_TEST_PG_URL';
   const u = new URL(process.env[env] ?? (dialect === 'mysql' ? 'mysql://root@127.0.0.1:3306' : 'postgres://postgres@127.0.0.1:5432'));
   return {

@@ -40,7 +40,7 @@ interface Result {
 
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of Object.keys(env)) if (k === 'DATABASE_URL' || k.startsWith('MIGRATE_')) delete env[k];
+  for (const k of Object.keys(env)) if (k === 'DATABASE_URL' || (k.startsWith('MIGRATE_') && k !== 'MIGRATE_SHADOW_DIR')) delete env[k];
   return { ...env, ...extra };
 }
 

@@ -10,6 +10,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findShadowServer } from '../../src/analysis/locate.ts';
+import { MigrateError } from '../../src/errors.ts';
 import type { Dialect } from '../../src/config/types.ts';
 import { freePorts } from '../../src/sandbox/ports.ts';
 import { defaultShadowBase, shadowDirName } from '../../src/sandbox/shadow-dir.ts';
@@ -129,10 +130,15 @@ describe.each(['mysql', 'postgres'] as const)('migrate shadow (%s)', (dialect) =
   it('is the server `migrate check` uses when MIGRATE_SHADOW_DIR points at it', async () => {
     const r = await cli(['check', FIXTURE[dialect], '--dialect', dialect], { MIGRATE_SHADOW_DIR: base, ...noSandbox });
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toContain(`(shadow server ${dir} (127.0.0.1:${port}))`);
+    expect(r.stdout).toContain(`(shadow server ${dir} (127.0.0.1:${port}); the \`migrate shadow\` server: throwaway by construction)`);
     const found = await findShadowServer(dialect, { env: { MIGRATE_SHADOW_DIR: base, ...noSandbox } });
     expect(found.source).toBe(`shadow server ${dir} (127.0.0.1:${port})`);
+    expect(found.origin).toBe('own');
     expect(found.server.port).toBe(port);
+    // Named by its URL it is still our own server: throwaway by construction.
+    const pw = encodeURIComponent(readFileSync(join(dir, 'secrets', 'shadow.password'), 'utf8').trim());
+    const byUrl = await findShadowServer(dialect, { url: `${dialect}://${dialect === 'mysql' ? 'root' : 'postgres'}:${pw}@127.0.0.1:${port}`, env: { MIGRATE_SHADOW_DIR: base, ...noSandbox } });
+    expect(byUrl.origin).toBe('own');
   });
 
   it.runIf(dialect === 'mysql')('is also the shadow of `apply`\'s gate (which never uses the project sandbox)', async () => {
@@ -140,38 +146,54 @@ describe.each(['mysql', 'postgres'] as const)('migrate shadow (%s)', (dialect) =
     process.env['MIGRATE_SHADOW_DIR'] = base;
     try {
       const { shadowConnection } = await import('../../src/cli/commands/apply.ts');
-      expect((await shadowConnection({ dialect })).port).toBe(port);
+      const found = await shadowConnection({ dialect, connection: { host: '127.0.0.1', port: 1, user: 'app', database: 'app' }, clusters: [] });
+      expect(found).toMatchObject({ server: { port }, origin: 'own' });
     } finally {
       if (saved === undefined) delete process.env['MIGRATE_SHADOW_DIR'];
       else process.env['MIGRATE_SHADOW_DIR'] = saved;
     }
-    const noShadow = await findShadowServer(dialect, { env: { MIGRATE_SHADOW_DIR: join(base, 'nothing-here') }, sandbox: false });
-    expect(noShadow.source).toBe('local server 127.0.0.1:3306');
-    expect(noShadow.tried).toHaveLength(1);
+    // Nothing running and not allowed to start one: an error naming both ways out, never the
+    // machine's own server.
+    await expect(findShadowServer(dialect, { env: { MIGRATE_SHADOW_DIR: join(base, 'nothing-here') }, start: false })).rejects.toSatisfy(
+      (e: unknown) => e instanceof MigrateError && e.exitCode === 2 && /No shadow server: no shadow server in /.test(e.problem) && /migrate shadow up/.test(e.fix) && /--shadow URL/.test(e.fix),
+    );
   });
 
-  it('passes over a shadow directory whose state says ready but whose server does not answer', async () => {
+  it('starts a fresh server where the state file says ready but the server does not answer, and says so', async () => {
     const staleBase = join(base, 'stale');
     const stale = join(staleBase, shadowDirName(dialect));
     mkdirSync(join(stale, 'secrets'), { recursive: true });
+    chmodSync(staleBase, 0o755);
     writeFileSync(join(stale, MARKER_FILE), '');
-    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { dir: string; nodes: { port: number; passwordFile: string }[] };
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { dir: string; nodes: { port: number; passwordFile: string; pid?: number; pidFile?: string; datadir?: string }[] };
     const [closed] = await freePorts(1);
     state.dir = stale;
     state.nodes[0]!.port = closed!;
     state.nodes[0]!.passwordFile = join(stale, 'secrets', 'shadow.password');
+    delete state.nodes[0]!.pid;
+    delete state.nodes[0]!.pidFile;
+    state.nodes[0]!.datadir = join(stale, 'nodes', 'shadow', 'data');
     writeFileSync(join(stale, 'secrets', 'shadow.password'), 'not-the-password\n', { mode: 0o600 });
     writeFileSync(join(stale, 'state.json'), JSON.stringify(state));
-    const found = await findShadowServer(dialect, { env: { MIGRATE_SHADOW_DIR: staleBase, ...noSandbox } });
-    expect(found.source).toMatch(/^local server /);
-    expect(found.tried?.[0]).toContain(`shadow server ${stale} (127.0.0.1:${closed}): ready by its state file but not answering`);
-    // check says so on stderr (its report on stdout stays clean) and runs on the local server.
-    const r = await cli(['check', FIXTURE[dialect], '--dialect', dialect, '--format', 'json'], { MIGRATE_SHADOW_DIR: staleBase, ...noSandbox });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`warning: shadow server ${stale} (127.0.0.1:${closed}): ready by its state file but not answering`);
-    expect(r.stderr).toContain('analysing on local server');
-    expect(() => JSON.parse(r.stdout) as unknown).not.toThrow();
-    rmSync(staleBase, { recursive: true, force: true });
+    try {
+      // check says so on stderr (its report on stdout stays clean) and runs on the new server.
+      const r = await cli(['check', FIXTURE[dialect], '--dialect', dialect, '--format', 'json'], { MIGRATE_SHADOW_DIR: staleBase, ...noSandbox });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`warning: started a throwaway shadow server (${dialect}) in ${stale} for the analysis (the shadow server in ${stale} does not answer`);
+      expect(r.stderr).toContain(`stop it with \`migrate shadow down --dialect ${dialect}\``);
+      expect(() => JSON.parse(r.stdout) as unknown).not.toThrow();
+      const fresh = readState(stale);
+      expect(fresh?.status).toBe('ready');
+      expect(fresh?.nodes[0]?.port).not.toBe(closed);
+      // The next run reuses it, silently.
+      const again = await cli(['check', FIXTURE[dialect], '--dialect', dialect, '--format', 'json'], { MIGRATE_SHADOW_DIR: staleBase, ...noSandbox });
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).not.toContain('started a throwaway shadow server');
+      expect(readState(stale)?.nodes[0]?.port).toBe(fresh?.nodes[0]?.port);
+    } finally {
+      await shadowDown(dialect, stale).catch(() => undefined);
+      rmSync(staleBase, { recursive: true, force: true });
+    }
   });
 
   it.runIf(dialect === 'mysql')('status reports an `up` that failed before any server was recorded (exit 1, no crash)', async () => {
@@ -196,16 +218,14 @@ describe.each(['mysql', 'postgres'] as const)('migrate shadow (%s)', (dialect) =
     for (const pw of passwords) expect(all.includes(pw), 'a password was printed').toBe(false);
   });
 
-  it('down stops it and removes its directory; check then falls back to the local server', async () => {
+  it('down stops it and removes its directory; the next check starts it again, never the machine\'s own server', async () => {
     const down = await cli(['shadow', 'down', '--dialect', dialect, '--dir', base]);
     expect(down.code, down.stderr).toBe(0);
     expect(down.stdout).toContain(`removed ${dir}`);
     expect(existsSync(dir)).toBe(false);
     expect(existsSync(base)).toBe(true);
     expect(processesReferencing(dir)).toEqual([]);
-    const found = await findShadowServer(dialect, { env: { MIGRATE_SHADOW_DIR: base, ...noSandbox } });
-    expect(found.source).toBe(dialect === 'mysql' ? 'local server 127.0.0.1:3306' : 'local server 127.0.0.1:5432');
-    expect(found.tried?.[0]).toBe(`no shadow server in ${dir}`);
+    await expect(findShadowServer(dialect, { env: { MIGRATE_SHADOW_DIR: base, ...noSandbox }, start: false })).rejects.toThrow(`no shadow server in ${dir}`);
     // Nothing running is fine, and status says so with exit 1.
     const again = await cli(['shadow', 'down', '--dialect', dialect, '--dir', base]);
     expect(again.code).toBe(0);
@@ -213,5 +233,11 @@ describe.each(['mysql', 'postgres'] as const)('migrate shadow (%s)', (dialect) =
     const st = await cli(['shadow', 'status', '--dialect', dialect, '--dir', base]);
     expect(st.code).toBe(1);
     expect(st.stdout).toContain(`no shadow server (${dialect}) in ${dir}`);
+    const r = await cli(['check', FIXTURE[dialect], '--dialect', dialect], { MIGRATE_SHADOW_DIR: base, ...noSandbox });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toContain(`started a throwaway shadow server (${dialect}) in ${dir} for the analysis (none was running)`);
+    const port2 = readState(dir)?.nodes[0]?.port;
+    expect(r.stdout).toContain(`(shadow server ${dir} (127.0.0.1:${port2}); the \`migrate shadow\` server: throwaway by construction)`);
+    expect([3306, 5432]).not.toContain(port2);
   });
 });

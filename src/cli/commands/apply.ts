@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
+import type { ShadowOrigin } from '../../analysis/shadow-run.ts';
 import type { ClusterConfig, ConnectionConfig, ProjectConfig } from '../../config/types.ts';
 import { configError, usageError } from '../../errors.ts';
 import type { ApplyReport } from '../../execution/apply.ts';
@@ -18,6 +19,7 @@ interface ApplyFlags extends LockFlags {
   catchUpTimeout: string;
   deployCommand?: string;
   shadow?: string;
+  shadowThrowaway?: boolean;
   strategy?: string;
   hold?: boolean;
   format: string;
@@ -30,21 +32,25 @@ function positiveInt(v: string, flag: string, example: string): number {
 }
 
 /**
- * The shadow server of apply's gate: --shadow, MIGRATE_SHADOW_URL, a running `migrate shadow up`
- * server (MariaDB: not for a MySQL cluster, whose ALTER algorithms differ), else the machine's own
- * server; never the project's sandbox (see findShadowServer). Looked up only when the gate runs.
+ * The shadow server of apply's gate: --shadow, MIGRATE_SHADOW_URL, else the `migrate shadow`
+ * server (started when none runs; it is MariaDB, so a MySQL cluster needs a URL). Never the target
+ * or a node of the cluster (see findShadowServer). Looked up only when the gate runs.
  */
-export async function shadowConnection(config: Pick<ProjectConfig, 'dialect'>, url?: string, cluster?: Pick<ClusterConfig, 'flavor' | 'name'>): Promise<ConnectionConfig> {
-  const { findShadowServer } = await import('../../analysis/locate.ts');
-  const mysqlCluster = cluster?.flavor === 'mysql';
+export async function shadowConnection(
+  config: Pick<ProjectConfig, 'dialect' | 'connection' | 'clusters'>,
+  url?: string,
+  cluster?: Pick<ClusterConfig, 'flavor' | 'name'>,
+  assertThrowaway = false,
+): Promise<{ server: ConnectionConfig; origin: ShadowOrigin }> {
+  const { findShadowServer, forbiddenServers } = await import('../../analysis/locate.ts');
   const found = await findShadowServer(config.dialect, {
     url,
-    sandbox: false,
-    throwaway: !mysqlCluster,
-    ...(mysqlCluster ? { throwawaySkipped: `shadow server: not used for cluster ${cluster.name}, which runs MySQL (the shadow server is MariaDB)` } : {}),
+    assertThrowaway,
+    forbidden: forbiddenServers(config, 'apply'),
+    ...(cluster?.flavor === 'mysql' ? { ownUnsuitable: `cluster ${cluster.name} runs MySQL, and the local \`migrate shadow\` server is MariaDB, whose ALTER algorithms (and so the verdicts) differ` } : {}),
   });
-  for (const w of found.warnings ?? []) consoleLogger.warn(`${w}; the gate uses ${found.source} instead`);
-  return found.server;
+  if (found.started) consoleLogger.warn(found.started);
+  return { server: found.server, origin: found.origin };
 }
 
 function pickCluster(config: ProjectConfig, name?: string): ClusterConfig {
@@ -84,7 +90,8 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
     .option('--max-write-block <ms>', 'upper bound on the switchover write block; past it the switchover is undone', '2000')
     .option('--catch-up-timeout <s>', 'how long to wait for an altered replica to catch up before the switchover', '600')
     .option('--deploy-command <cmd>', 'run after the pre-deploy migrations (env: MIGRATE_PLAN_ID, MIGRATE_NEW_PRIMARY_HOST/PORT, MIGRATE_SCHEMA_VERSION); without it the run stops for `migrate continue`')
-    .option('--shadow <url>', 'server for the gate\'s analysis (default: MIGRATE_SHADOW_URL, else a running `migrate shadow` server, else the local server)')
+    .option('--shadow <url>', 'server for the gate\'s analysis (default: MIGRATE_SHADOW_URL, else the `migrate shadow` server, started when none runs); never the target or a cluster node')
+    .option('--shadow-throwaway', 'the --shadow server holds nothing that matters: analyse there as the given account (env MIGRATE_SHADOW_THROWAWAY=1)')
     .option('--strategy <s>', 'force in-place or replica-first for every migration (default: the gate decides)')
     .option('--hold', 'master-master: keep the old active on the old schema as a hot rollback target until `migrate finalize`')
     .option('--format <format>', 'text, or json (JSON-lines events, then a result line)', 'text')
@@ -98,7 +105,7 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
       const config = await loadConfig({ configPath: globals.config });
       if (config.dialect !== 'mysql') throw usageError(`migrate ${name} drives MySQL/MariaDB clusters; this project is ${config.dialect}.`, 'For PostgreSQL use `migrate up` (lock-safe execution is tracked separately).');
       const common = {
-        shadow: (cluster: ClusterConfig) => shadowConnection(config, flags.shadow, cluster),
+        shadow: (cluster: ClusterConfig) => shadowConnection(config, flags.shadow, cluster, Boolean(flags.shadowThrowaway)),
         dryRun: Boolean(flags.dryRun),
         maxWriteBlockMs,
         catchUpTimeoutMs,

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { analyse, type AnalyseStats } from '../../analysis/analyse.ts';
 import { FileCache, type AnalysisCache } from '../../analysis/cache.ts';
 import { evaluateGate } from '../../analysis/gate.ts';
-import { findShadowServer, type FindShadowOptions } from '../../analysis/locate.ts';
+import { findShadowServer, forbiddenServers, type FindShadowOptions } from '../../analysis/locate.ts';
 import { CATALOG } from '../../analysis/rules/catalog.ts';
 import { disposeAllShadows } from '../../analysis/shadow.ts';
 import type { AnalyseOptions, MigrationVerdict } from '../../analysis/types.ts';
@@ -29,6 +29,7 @@ import { buildPlan, parseFormat, render, touchedTables, useColour, type Format, 
 interface CommonOpts {
   dialect?: string;
   shadow?: string;
+  shadowThrowaway?: boolean;
   queries?: string;
   newQueries?: string;
   format?: string;
@@ -43,7 +44,8 @@ function collect(v: string, prev: string[]): string[] {
 
 function addCommonOptions(cmd: Command): Command {
   return cmd
-    .option('--shadow <url>', 'server for the throwaway shadow database, e.g. mysql://root@127.0.0.1:3306 (default: MIGRATE_SHADOW_URL, a running `migrate shadow up` server, a running sandbox, else the local server)')
+    .option('--shadow <url>', 'server for the shadow databases, e.g. mysql://root@127.0.0.1:3306 (default: MIGRATE_SHADOW_URL, else the throwaway `migrate shadow` server, started when none runs). One that holds other data is used through an account restricted to its own databases')
+    .option('--shadow-throwaway', 'the --shadow server holds nothing that matters: analyse there as the given account, like on a throwaway server (env MIGRATE_SHADOW_THROWAWAY=1)')
     .option('--queries <file>', 'statements the deployed (old) code runs: one per line, or a JSON export of performance_schema digests / pg_stat_statements')
     .option('--new-queries <file>', 'statements the new code runs (checked against the schema after each down)')
     .option('--format <format>', 'text, json, markdown, github, sarif (SARIF 2.1.0 for code scanning) or junit (JUnit XML for CI test reports)', 'text')
@@ -157,12 +159,12 @@ function prepareCommon(opts: CommonOpts, dialect: Dialect): Prepared {
 }
 
 /**
- * Which automatic shadow servers suit a target: the `migrate shadow` server is MariaDB, whose ALTER
- * algorithms (and so the verdicts) differ from MySQL's, so it is not used to plan for a MySQL target.
+ * Which shadow servers suit a target: the `migrate shadow` server is MariaDB, whose ALTER algorithms
+ * (and so the verdicts) differ from MySQL's, so planning for a MySQL target needs a URL.
  */
 export function shadowLookupFor(targetVersion: string | undefined): FindShadowOptions {
   if (targetVersion === undefined || /mariadb/i.test(targetVersion)) return {};
-  return { throwaway: false, throwawaySkipped: `shadow server: not used, the target runs MySQL ${targetVersion.split('-')[0]} and the shadow server is MariaDB` };
+  return { ownUnsuitable: `the target runs MySQL ${targetVersion.split('-')[0]}, and the local \`migrate shadow\` server is MariaDB, whose ALTER algorithms (and so the verdicts) differ` };
 }
 
 async function runAnalysis(
@@ -174,17 +176,26 @@ async function runAnalysis(
 ): Promise<{ verdicts: MigrationVerdict[]; shadow: string; stats: AnalyseStats; ms: number }> {
   const ids = new Set(migrations.slice(extra.baseline ?? 0).map((m) => m.id));
   const acks = opts.ack.map((a) => parseAck(a, ids));
-  const shadow = await findShadowServer(p.dialect, { ...lookup, url: opts.shadow });
+  const shadow = await findShadowServer(p.dialect, { ...lookup, url: opts.shadow, assertThrowaway: Boolean(opts.shadowThrowaway) });
   // On stderr: the report formats on stdout stay machine-readable.
-  for (const w of shadow.warnings ?? []) consoleLogger.warn(`${w}; analysing on ${shadow.source} instead (\`migrate shadow up\` restarts it)`);
+  if (shadow.started) consoleLogger.warn(shadow.started);
   const stats: AnalyseStats = { shadowMs: 0, applyMs: 0, snapshotMs: 0, reversalMs: 0, cachedMigrations: 0, analysedMigrations: 0 };
   const t = performance.now();
   const cache = cacheFor(opts);
-  const o: AnalyseOptions & { stats: AnalyseStats } = { dialect: p.dialect, shadow: shadow.server, acknowledgements: acks, stats, ...extra };
+  const o: AnalyseOptions & { stats: AnalyseStats } = {
+    dialect: p.dialect,
+    shadow: shadow.server,
+    shadowOrigin: shadow.origin,
+    onWarning: (m) => consoleLogger.warn(m),
+    acknowledgements: acks,
+    stats,
+    ...extra,
+  };
   if (cache) o.cache = cache;
   if (p.old || p.fresh) o.workload = { old: p.old?.queries ?? [], new: p.fresh?.queries ?? [] };
   const verdicts = await withCleanup(() => analyse(migrations, o));
-  return { verdicts, shadow: `${serverLabel(shadow.server)} (${shadow.source})`, stats, ms: performance.now() - t };
+  const how = stats.isolationReason ? `; ${stats.isolationReason}` : '';
+  return { verdicts, shadow: `${serverLabel(shadow.server)} (${shadow.source}${how})`, stats, ms: performance.now() - t };
 }
 
 function output(report: Report, format: Format): void {
@@ -289,7 +300,10 @@ export async function planCommand(opts: CommonOpts, configPath: string | undefin
     let shadowLabel: string | undefined;
     if (pending.length) {
       const version = config.dialect === 'mysql' ? await selectVersion(db, config.dialect) : undefined;
-      const r = await runAnalysis([...history, ...pending], p, opts, { baseline: history.length }, shadowLookupFor(version));
+      const lookup: FindShadowOptions = { ...shadowLookupFor(version), forbidden: forbiddenServers(config, 'plan') };
+      // The history was written for the target's database: on the shadow that is the shadow database.
+      const home = config.dialect === 'mysql' && config.connection.database ? { home: config.connection.database } : {};
+      const r = await runAnalysis([...history, ...pending], p, opts, { baseline: history.length, ...home }, lookup);
       verdicts = r.verdicts;
       note = runNote(r, history.length);
       shadowLabel = r.shadow;
