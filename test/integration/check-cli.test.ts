@@ -171,12 +171,13 @@ describe('migrate check (CLI)', () => {
     for (const d of ['mysql', 'postgres'] as const) expect(await leftovers(d)).toEqual([]);
   });
 
-  it('finds the local server without --shadow, says what it tried when there is none, and reuses its cache', async () => {
+  it('uses the `migrate shadow` server without --shadow, says why a named one cannot be used, and reuses its cache', async () => {
     const cacheDir = join(tmp, 'cache');
     const auto = process.env['MIGRATE_TEST_MYSQL_URL'] ? { MIGRATE_SHADOW_URL: url('mysql') } : { MIGRATE_SHADOW_URL: '' };
     const first = await inProcess(['check', join(fixtures, 'check-pass-mysql'), '--dialect', 'mysql', '--cache-dir', cacheDir], auto);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/analysed 4 migrations in/);
+    if (!process.env['MIGRATE_TEST_MYSQL_URL']) expect(first.stdout).toMatch(/\(shadow server \S+ \(127\.0\.0\.1:\d+\); the `migrate shadow` server: throwaway by construction\)/);
     const again = await inProcess(['check', join(fixtures, 'check-pass-mysql'), '--dialect', 'mysql', '--cache-dir', cacheDir], auto);
     const none = await inProcess(['check', join(fixtures, 'check-pass-mysql'), '--dialect', 'mysql', '--no-cache'], { MIGRATE_SHADOW_URL: 'mysql://nobody@127.0.0.1:1' });
     expect(again.code).toBe(0);
@@ -185,7 +186,7 @@ describe('migrate check (CLI)', () => {
     expect(again.stdout).toMatch(/legacy_flag has not been read or written since release 41/);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/shadow server from MIGRATE_SHADOW_URL cannot be used/);
-    expect(none.stderr).toMatch(/--shadow URL \(`migrate shadow up` starts a local one\)/);
+    expect(none.stderr).toMatch(/or leave --shadow out to use a throwaway `migrate shadow` server \(started when none runs\)/);
   });
 
   it('--queries: a statement of the running release that no longer prepares fails the gate, quoting the query and the server', async () => {
