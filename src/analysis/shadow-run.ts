@@ -454,8 +454,9 @@ async function listLeftoverCandidates(dialect: Dialect, admin: Knex, mariadb: bo
     const [dbs] = (await admin.raw(`SHOW DATABASES LIKE 'migrate\\\\_shadow\\\\_%'`)) as [Record<string, string>[]];
     let accounts: [string, string][] = [];
     try {
-      const [users] = (await admin.raw(`SELECT User AS u, Host AS h FROM mysql.user WHERE User LIKE 'migrate\\\\_shadow\\\\_%'${mariadb ? " AND is_role = 'N'" : ''}`)) as [{ u: string; h: string }[]];
-      accounts = users.map((x) => [x.u, x.h]);
+      // is_role is compared here, not in SQL: the view's collation differs from the session's.
+      const [users] = (await admin.raw(`SELECT User AS u, Host AS h, ${mariadb ? 'is_role' : "'N'"} AS r FROM mysql.user WHERE User LIKE 'migrate\\\\_shadow\\\\_%'`)) as [{ u: string; h: string; r: string }[]];
+      accounts = users.filter((x) => x.r !== 'Y').map((x) => [x.u, x.h]);
     } catch {
       /* an account that may not read mysql.user: only databases */
     }

@@ -66,5 +66,7 @@ export function renderJson(report: Report): string {
     out['plan'] = plan;
   }
   if (report.skipped?.length) out['skippedQueries'] = report.skipped;
+  // Where the analysis ran and what it could touch there (throwaway, or shared through its own account).
+  if (report.shadow) out['shadow'] = report.shadow;
   return JSON.stringify(out, null, 2);
 }
