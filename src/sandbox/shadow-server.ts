@@ -12,6 +12,8 @@ import type { SandboxNode, SandboxState, SandboxStatus } from './contract.ts';
 import { sandboxDown, sandboxStatus, sandboxUp, type DownOutcome, type UpOptions, type UpOutcome } from './service.ts';
 import { foreignDirProblem, SHADOW_DIR_ENV, SHADOW_NODE, shadowServerDir, shadowTopology } from './shadow-dir.ts';
 import { readState } from './state.ts';
+import { readSecret } from './secrets.ts';
+import { listShadowObjects, type ShadowObject } from '../analysis/shadow-run.ts';
 
 const seconds = (ms: number): string => (ms / 1000).toFixed(1);
 const dialectName = (d: Dialect): string => (d === 'mysql' ? 'MariaDB' : 'PostgreSQL');
@@ -87,6 +89,11 @@ export interface ShadowStatus {
   pid?: number;
   createdAt?: string;
   status?: SandboxStatus;
+  /**
+   * The migrate_shadow_* databases and accounts on it: those of analyses still running, and those
+   * a killed run left (`leftover` says why; the next check, plan or apply removes them).
+   */
+  objects?: ShadowObject[];
 }
 
 export async function shadowStatus(dialect: Dialect, dir: string): Promise<ShadowStatus> {
@@ -99,6 +106,10 @@ export async function shadowStatus(dialect: Dialect, dir: string): Promise<Shado
   if (state.serverVersion) out.serverVersion = state.serverVersion;
   if (node.pid) out.pid = node.pid;
   out.createdAt = state.createdAt;
+  if (status.healthy) {
+    const server = { host: node.host, port: node.port, user: node.user, password: readSecret(node.passwordFile), database: dialect === 'postgres' ? 'postgres' : '' };
+    out.objects = await listShadowObjects(dialect, server).catch(() => undefined);
+  }
   return out;
 }
 
@@ -137,6 +148,13 @@ export function renderShadowStatusText(s: ShadowStatus): string {
   if (facts.length) lines.push(facts.join(', '));
   if (node?.error) lines.push(`error: ${node.error}`);
   else if (node && node.readOnly) lines.push('error: the server is read-only');
+  if (s.objects) {
+    const left = s.objects.filter((o) => o.leftover);
+    const inUse = s.objects.length - left.length;
+    const parts = [inUse ? `${inUse} in use by running analyses` : '', left.length ? `${left.length} left by killed runs, removed by the next check, plan or apply:` : ''].filter(Boolean);
+    lines.push(`shadow databases and accounts: ${parts.length ? parts.join('; ') : 'none'}`);
+    for (const o of left) lines.push(`  ${o.kind} ${o.name}: ${o.leftover}`);
+  }
   return lines.join('\n');
 }
 

@@ -444,6 +444,11 @@ describe('a check killed with SIGKILL halfway', () => {
     const throwaway = shadowServer('mysql');
     const { pid, left } = await killHalfway(throwaway, []);
     expect(left.filter((l) => l.startsWith('database')).length).toBeGreaterThan(0);
+    // `migrate shadow status` lists them, and why they count as left over.
+    const status = await cli(['shadow', 'status', '--dialect', 'mysql']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/shadow databases and accounts: .*left by killed runs, removed by the next check, plan or apply:/);
+    for (const l of left) expect(status.stdout).toContain(`  ${l}: its process ${pid} is gone`);
     const next = await cli(['check', fast, '--dialect', 'mysql', '--no-cache']);
     expect(next.code, next.stderr).toBe(0);
     expect(await leftovers('mysql', throwaway, [pid])).toEqual([]);
