@@ -112,6 +112,13 @@ describe('the shadow server plan uses for a target', () => {
     const { shadowLookupFor } = await import('../../src/cli/commands/check.ts');
     expect(shadowLookupFor('10.11.19-MariaDB-0+deb12u1')).toEqual({});
     expect(shadowLookupFor(undefined)).toEqual({});
-    expect(shadowLookupFor('8.0.36')).toEqual({ throwaway: false, throwawaySkipped: 'shadow server: not used, the target runs MySQL 8.0.36 and the shadow server is MariaDB' });
+    const mysql8 = shadowLookupFor('8.0.36');
+    expect(mysql8).toEqual({ ownUnsuitable: 'the target runs MySQL 8.0.36, and the local `migrate shadow` server is MariaDB, whose ALTER algorithms (and so the verdicts) differ' });
+    // Without a URL that is an error naming the way out (no server is started, none is touched).
+    const { findShadowServer } = await import('../../src/analysis/locate.ts');
+    const { MigrateError } = await import('../../src/errors.ts');
+    await expect(findShadowServer('mysql', { ...mysql8, env: {} })).rejects.toSatisfy(
+      (e: unknown) => e instanceof MigrateError && e.exitCode === 2 && e.problem.startsWith('No shadow server: the target runs MySQL 8.0.36') && /--shadow URL or set MIGRATE_SHADOW_URL/.test(e.fix),
+    );
   });
 });
