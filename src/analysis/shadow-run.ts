@@ -109,7 +109,7 @@ export class ShadowRun {
   /** Why the server was classified as it was, for the report's shadow line. */
   reason = '';
   mariadb = false;
-  private readonly admin: Knex;
+  private admin: Knex;
   private readonly warn: (message: string) => void;
   private lock: Knex | undefined;
   private account: { user: string; host: string; password: string } | undefined;
@@ -127,8 +127,7 @@ export class ShadowRun {
     this.origin = origin;
     this.warn = warn;
     this.name = newRunName(process.pid, Date.now(), randomBytes(2).toString('hex'));
-    // The admin sessions create and drop databases and accounts: none of it belongs in a binary log.
-    this.admin = createKnex(dialect, this.server, { pool: { min: 0, max: 2 }, sessionSql: this.binlogSql() });
+    this.admin = createKnex(dialect, this.server, { pool: { min: 0, max: 2 } });
   }
 
   private binlogSql(): string[] {
@@ -154,11 +153,18 @@ export class ShadowRun {
   private async start(env: NodeJS.ProcessEnv): Promise<void> {
     const version = await selectVersion(this.admin, this.dialect);
     this.mariadb = /mariadb/i.test(version);
-    if (this.dialect === 'mysql') this.binlogOff = Number(await this.value('SELECT @@SESSION.sql_log_bin AS v')) === 0;
     if (this.origin === 'named') await this.classify();
     else {
       this.isolation = 'throwaway';
       this.reason = this.origin === 'own' ? 'the `migrate shadow` server: throwaway by construction' : 'said to be throwaway (--shadow-throwaway)';
+    }
+    if (this.dialect === 'mysql' && this.isolation === 'throwaway') {
+      // Every session on a throwaway server keeps what it does out of the binary log, where the
+      // account may. On a shared server the admin's CREATE DATABASE / USER must reach the replicas
+      // the analysis account's statements reach (it may not turn the log off), or they break.
+      await this.admin.destroy();
+      this.admin = createKnex(this.dialect, this.server, { pool: { min: 0, max: 2 }, sessionSql: this.binlogSql() });
+      this.binlogOff = Number(await this.value('SELECT @@SESSION.sql_log_bin AS v')) === 0;
     }
     await this.removeLeftovers(env);
     await this.checkReplication();
@@ -267,7 +273,7 @@ export class ShadowRun {
       const replicas = await this.rows<unknown>(this.mariadb ? 'SHOW SLAVE HOSTS' : 'SHOW REPLICAS').catch(() => []);
       if (replicas.length) {
         this.warn(
-          `the shadow server ${where} writes a binary log and ${replicas.length} replica(s) read it: the analysis's statements on its ${SHADOW_PREFIX}* databases replicate to them (${this.isolation === 'shared' ? 'its restricted account may not turn binary logging off' : 'this account may not turn binary logging off'}). A shadow server must not be a replication source: use a throwaway server (leave --shadow out, or a CI service container).`,
+          `the shadow server ${where} writes a binary log and ${replicas.length} replica(s) read it: the analysis's ${SHADOW_PREFIX}* databases and what it runs in them replicate to them (${this.isolation === 'shared' ? 'its restricted account may not turn binary logging off' : 'this account may not turn binary logging off'}). A shadow server must not be a replication source: use a throwaway server (leave --shadow out, or a CI service container).`,
         );
       }
       return;

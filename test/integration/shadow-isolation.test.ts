@@ -17,13 +17,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyse, type AnalyseStats } from '../../src/analysis/analyse.ts';
 import { listShadowObjects } from '../../src/analysis/shadow-run.ts';
 import { shadowPrefixOf } from '../../src/analysis/shadow-names.ts';
 import type { ConnectionConfig, Dialect } from '../../src/config/types.ts';
 import { createKnex } from '../../src/db/connect.ts';
 import { runCli, type CliRun } from '../helpers/cli.ts';
 import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
-import { machineServer, serverUrl, shadowServer } from '../helpers/shadow.ts';
+import { machineServer, serverUrl, shadowServer, sqlMigration } from '../helpers/shadow.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(root, 'bin', 'migrate');
@@ -49,6 +50,8 @@ interface Json {
   migrations: { id: string; backwardCompatible: boolean; findings: { rule: string; severity: string; message: string; statement?: string }[] }[];
   shadow?: string;
 }
+
+const newStats = (): AnalyseStats => ({ shadowMs: 0, applyMs: 0, snapshotMs: 0, reversalMs: 0, cachedMigrations: 0, analysedMigrations: 0 });
 
 const rules = (j: Json, id: string): string[] => j.migrations.find((m) => m.id === id)?.findings.map((f) => f.rule) ?? [];
 
@@ -381,6 +384,31 @@ describe('plan and apply\'s gate against a sandbox cluster, with the sandbox run
     expect(await positions(my)).toEqual(before);
     expect(await mysqlFingerprint(machine)).toBe(victimBefore);
     expect(await leftovers('mysql', machine)).toEqual([]);
+  });
+
+  it('a shared server that is a replication source: a warning, and its replicas keep replicating', async () => {
+    const primary = my.nodes[0]!;
+    const warnings: string[] = [];
+    const stats = newStats();
+    const vs = await analyse(
+      [sqlMigration('mysql', '0001_t', 'CREATE TABLE t (id INT PRIMARY KEY);', 'DROP TABLE t;'), sqlMigration('mysql', '0002_c', 'ALTER TABLE t ADD COLUMN c INT;', 'ALTER TABLE t DROP COLUMN c;')],
+      { dialect: 'mysql', shadow: { host: primary.host, port: primary.port, user: primary.user, password: primary.password, database: '' }, onWarning: (m) => warnings.push(m), stats },
+    );
+    expect(vs).toHaveLength(2);
+    expect(stats.isolation).toBe('shared');
+    expect(warnings).toEqual([expect.stringMatching(/writes a binary log and 1 replica\(s\) read it: .*A shadow server must not be a replication source/)]);
+    // What reached the replica through the binary log is whole: replication runs, nothing is left.
+    const c = await my.mysql('replica1');
+    try {
+      await c.query(`SELECT MASTER_GTID_WAIT('${(await positions(my))['primary']}', 20)`);
+      const [st] = await c.query('SHOW SLAVE STATUS');
+      const row = (st as Record<string, unknown>[])[0]!;
+      expect([row['Slave_IO_Running'], row['Slave_SQL_Running'], row['Last_SQL_Error']]).toEqual(['Yes', 'Yes', '']);
+      const [dbs] = await c.query("SHOW DATABASES LIKE 'migrate\\_shadow\\_%'");
+      expect(dbs).toEqual([]);
+    } finally {
+      await c.end();
+    }
   });
 
   it('PostgreSQL: plan on the default shadow and with --shadow naming the shared server leaves the victim identical', async () => {
