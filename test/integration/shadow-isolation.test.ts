@@ -302,6 +302,16 @@ async function positions(sb: RunningSandbox): Promise<Record<string, string>> {
   return out;
 }
 
+/** The nodes' positions once every replica has applied what the primary logged (what `up` just ran), so a later move is the analysis's. */
+async function settledPositions(sb: RunningSandbox): Promise<Record<string, string>> {
+  const t0 = Date.now();
+  for (;;) {
+    const p = await positions(sb);
+    if (new Set(Object.values(p)).size === 1 || Date.now() - t0 > 30_000) return p;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** A config for `target` on the sandbox's primary (as its admin), with the sandbox's cluster. */
 function sandboxConfig(sb: RunningSandbox, dialect: Dialect, database: string, dir: string, file: string): string {
   const primary = sb.nodes[0]!;
@@ -347,7 +357,7 @@ describe('plan and apply\'s gate against a sandbox cluster, with the sandbox run
     const config = sandboxConfig(my, 'mysql', names.app, mysqlDir, join(work, 'sandbox-mysql.config.json'));
     const up = await cli(['--config', config, 'up', '--to', '0002_drop_email'], withSandbox(my));
     expect(up.code, up.stderr).toBe(0);
-    const before = await positions(my);
+    const before = await settledPositions(my);
     for (const extra of [[], ['--shadow', serverUrl('mysql', machine)]]) {
       const r = await cli(['--config', config, 'plan', '--no-cache', '--format', 'json', ...extra], withSandbox(my));
       // On the shared server the refused statements are errors (SH101): the gate fails.
