@@ -385,7 +385,10 @@ async function measure(label: string, server: ConnectionConfig): Promise<Section
       writeMigrations(dir, gens.slice(count, count + 1), count);
     }
   }
-  if (only !== 'analysis' && only !== 'replan') {
+  if (only !== 'analysis' && only !== 'replan' && server.host === durable.host && server.port === durable.port) {
+    // plan refuses its target's own server as the shadow (the analysis must never run where the data is).
+    console.log('migrate plan (CLI): not measured here; plan refuses the target\'s server as its shadow (see the throwaway section)');
+  } else if (only !== 'analysis' && only !== 'replan') {
     // `migrate plan` end to end through the CLI: the target is a database on the durable server
     // with every migration pending; the shadow is this section's server.
     await withDatabase(durable, async (conn) => {
