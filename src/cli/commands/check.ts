@@ -205,8 +205,11 @@ export async function checkCommand(dir: string | undefined, opts: CommonOpts): P
   const dialect = parseDialect(opts.dialect, opts.shadow ?? process.env['MIGRATE_SHADOW_URL']);
   const p = prepareCommon(opts, dialect);
   const path = resolve(dir ?? 'migrations');
-  if (!existsSync(path) || !statSync(path).isDirectory()) {
+  if (!existsSync(path)) {
     throw usageError(`The migrations directory ${dir ?? 'migrations'} does not exist${dir ? '' : ' (no DIR given, so ./migrations was used)'}.`, 'Pass the directory holding the migrations: migrate check path/to/migrations --dialect mysql.');
+  }
+  if (!statSync(path).isDirectory()) {
+    throw usageError(`${dir ?? 'migrations'} is a file, not a directory of migrations.`, 'Pass the directory holding the migrations: migrate check path/to/migrations --dialect mysql.');
   }
   const discovery = await discoverMigrations(path, dialect);
   // Everything that stops a migration from being analysed, and a missing down, is bad input.
