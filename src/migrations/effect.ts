@@ -179,8 +179,9 @@ async function present(db: Knex, dialect: Dialect, e: Effect): Promise<boolean> 
       case 'view':
         return (await count(db, 'SELECT count(*)::int AS n WHERE to_regclass(?) IS NOT NULL', [e.object.raw])) > 0;
       case 'index':
-        // An INVALID index is what an interrupted CONCURRENTLY build leaves: not the statement's effect.
-        return (await count(db, 'SELECT count(*)::int AS n FROM pg_index WHERE indexrelid = to_regclass(?) AND indisvalid', [e.index.raw])) > 0;
+        // An INVALID index is what an interrupted CONCURRENTLY build leaves: not a CREATE INDEX's
+        // effect, but still there for a DROP INDEX to remove.
+        return (await count(db, `SELECT count(*)::int AS n FROM pg_index WHERE indexrelid = to_regclass(?)${e.present ? ' AND indisvalid' : ''}`, [e.index.raw])) > 0;
       case 'column':
         return (await count(db, 'SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = to_regclass(?) AND attname = ? AND attnum > 0 AND NOT attisdropped', [e.table.raw, e.column])) > 0;
       case 'type':
@@ -219,7 +220,12 @@ export interface EffectCheck {
   ran: boolean | undefined;
   /** What was looked at and found, e.g. "table k1 exists". */
   evidence: string;
+  /** Whether or not it ran, running it again does no harm (DO, SELECT, SET; IF [NOT] EXISTS forms). */
+  repeatSafe?: boolean;
 }
+
+/** Statements that leave nothing behind in the database: reads, session settings, DO. */
+const NO_LASTING_EFFECT = /^(DO|SELECT(?![\s\S]*\bINTO\b)|SHOW|EXPLAIN|DESCRIBE|SET\s+(?!(GLOBAL|PERSIST|PERSIST_ONLY)\b)|VALUES)\b/i;
 
 /**
  * Asks the server whether the statement's effects are there. `ran` is undefined when the
@@ -227,7 +233,9 @@ export interface EffectCheck {
  */
 export async function checkEffect(db: Knex, dialect: Dialect, sql: string): Promise<EffectCheck> {
   const effects = effectsOf(sql, dialect);
-  if (!effects?.length) return { ran: undefined, evidence: checkHint(sql) };
+  const head = sql.replace(/\s+/g, ' ').trim();
+  if (NO_LASTING_EFFECT.test(head)) return { ran: undefined, evidence: 'it leaves nothing behind in the database, so running it again does no harm', repeatSafe: true };
+  if (!effects?.length) return isRepeatable(sql) ? { ran: undefined, evidence: 'it is written to be repeated (IF [NOT] EXISTS / OR REPLACE), so running it again does no harm', repeatSafe: true } : { ran: undefined, evidence: checkHint(sql) };
   const seen: boolean[] = [];
   for (const e of effects) seen.push((await present(db, dialect, e)) === e.present);
   const evidence = effects.map((e, k) => describeEffect(e, seen[k])).join(', ');

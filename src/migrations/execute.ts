@@ -360,7 +360,11 @@ async function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direc
     state = `Statements ${list} of ${total} had already run (${why}); the ledger records ${m.id} as ${summary(a!)}${direction === 'down' ? ' (still applied)' : ''}.${u ? ` ${u[0]?.toUpperCase()}${u.slice(1)}.` : ''}`;
   }
   const at = se ?? undefined;
-  const where = at ? `${basename(file)} line ${at.fileLine} (statement ${at.index + 1} of ${total}) "${statementExcerpt(at.statement.sql)}"` : t.current !== null ? `${basename(file)} line ${statements[t.current]?.line ?? '?'} (statement ${t.current + 1} of ${total})` : basename(file);
+  const where = at
+    ? `${basename(file)} line ${at.fileLine} (statement ${at.index + 1} of ${total}) "${statementExcerpt(at.statement.sql)}"`
+    : t.current !== null
+      ? `${basename(file)} line ${statements[t.current]?.line ?? '?'} (statement ${t.current + 1} of ${total})`
+      : `${basename(file)}, before statement ${t.done + 1} of ${total}`;
   if (stop) {
     const cancelled = ctx.control.cancelNote ? ` The statement running then was ${ctx.control.cancelNote}.` : '';
     return new MigrateError(
@@ -393,7 +397,7 @@ async function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direc
 async function lostConnectionFailure(ctx: ExecContext, m: MigrationSource, direction: Direction, file: string, statements: readonly SqlStatement[] | undefined, t: Tracker, e: unknown): Promise<MigrateError> {
   const total = statements?.length;
   const inFlight = t.current !== null && statements ? ` statement ${t.current + 1} of ${total} (${basename(file)}:${statements[t.current]?.line ?? '?'})` : '';
-  const head = `The connection to the server was lost while ${m.id} ran (${direction})${inFlight ? ` at${inFlight}` : ''}: ${messageOf(e)}.`;
+  const head = `The connection to the server was lost while ${m.id} ran (${direction})${inFlight ? ` at${inFlight}` : ''}: ${sentence(messageOf(e))}`;
   const back = await ctx.reconnect();
   if (!back) {
     return new MigrateError('work', `${head} The server did not answer again within ${formatMs(ctx.reconnectMs)}, so what ran is not known yet; the ledger holds the answer.`, 'Once the server answers again, run "migrate status": it reads from the ledger which statements completed, and asks the server about the one in flight.', { cause: e });
@@ -420,7 +424,8 @@ async function lostConnectionFailure(ctx: ExecContext, m: MigrationSource, direc
     await db(ctx.progress.table).where({ id: m.id, session_id: row.session }).update({ outcome: 'connection-lost', note: messageOf(e).slice(0, 4000), ended_at: ctx.progress.time(new Date()) });
     if (a.stays === 'nothing') {
       await db(ctx.progress.table).where({ id: m.id, session_id: row.session }).delete();
-      return new MigrateError('work', `${head} ${readBack} nothing of ${m.id} stays (${ctx.dialect === 'postgres' && m.format === 'ts' ? 'its transaction did not commit' : 'no statement of it had completed'}${a.uncertain ? `; ${uncertainText(a)}` : ''}); ${direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied'}.`, `Run "migrate ${direction}" again once the server is stable.`, { cause: e });
+      const why = ctx.dialect === 'postgres' && (m.format === 'ts' || row.current === null) ? 'its transaction did not commit' : 'no statement of it had completed';
+      return new MigrateError('work', `${head} ${readBack} nothing of ${m.id} stays (${why}${a.uncertain ? `; ${uncertainText(a)}` : ''}); ${direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied'}.`, `Run "migrate ${direction}" again once the server is stable.`, { cause: e });
     }
     const u = uncertainText(a);
     return new MigrateError('work', `${head} ${readBack} ${m.id} is ${summary(a)}.${u ? ` ${u[0]?.toUpperCase()}${u.slice(1)}.` : ''}`, repairChoices(a), { cause: e });
@@ -473,7 +478,9 @@ async function runScript(ctx: ExecContext, safety: PgLockSafety | undefined, m: 
     }
   } catch (e) {
     ctx.control.idle();
-    throw await scriptFailure(ctx, m, direction, file, ran, watch.completed, inTx, e);
+    // Our own bookkeeping after the failure must not count as the migration's queries.
+    watch.stop();
+    throw await scriptFailure(ctx, m, direction, file, ran, [...watch.completed], inTx, e);
   } finally {
     watch.stop();
   }

@@ -56,7 +56,8 @@ export async function assess(db: Knex, dialect: Dialect, row: ProgressRow, m: Mi
   const check = await checkEffect(db, dialect, st.sql);
   const uncertain = { index: row.current, sql: st.sql, line: st.line, check };
   if (check.ran === true) return { ...base, stays: 'some', ran: row.current, uncertain };
-  if (check.ran === false) return { ...base, stays: row.done === 0 ? 'nothing' : 'some', ran: row.done, uncertain };
+  // A statement that left nothing behind (or may be repeated) counts as not run: it runs again.
+  if (check.ran === false || check.repeatSafe) return { ...base, stays: row.done === 0 ? 'nothing' : 'some', ran: row.done, uncertain };
   return { ...base, stays: 'unknown', ran: row.done, uncertain };
 }
 
@@ -96,7 +97,7 @@ export function summary(a: Assessment): string {
   const r = a.row;
   const verb = r.direction === 'up' ? 'partially applied' : 'partially reverted';
   if (r.format === 'ts') {
-    const ts = r.transactional ? 'its transaction did not commit, so nothing of it stays' : `migrate records no per-query progress of TypeScript migrations${r.note ? `; ${r.note}` : ''}`;
+    const ts = r.transactional ? 'its transaction did not commit, so nothing of it stays' : 'migrate records no per-query progress of TypeScript migrations';
     return `${r.direction === 'up' ? 'interrupted while up() ran' : 'interrupted while down() ran'}${a.file ? ` (${basename(a.file)})` : ''}: ${ts}`;
   }
   const what = r.direction === 'up' ? 'statements' : 'down statements';
@@ -111,6 +112,7 @@ export function uncertainText(a: Assessment): string | undefined {
   const where = `statement ${u.index}${u.line ? ` (${a.file ? `${basename(a.file)}:` : 'line '}${u.line})` : ''}${u.sql ? ` "${statementExcerpt(u.sql)}"` : ''}`;
   if (u.check.ran === true) return `${where} ran: ${u.check.evidence} (checked on the server)`;
   if (u.check.ran === false) return `${where} did not run: ${u.check.evidence} (checked on the server)`;
+  if (u.check.repeatSafe) return `${where} was sent to the server and may or may not have run: ${u.check.evidence}; it counts as not run`;
   return `${where} was sent to the server and may or may not have run: ${u.check.evidence}`;
 }
 

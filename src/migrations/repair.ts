@@ -18,6 +18,8 @@ export interface RepairArgs {
   /** The interrupted run of it, if any (read under the lock, so it is not running). */
   assessment: Assessment | undefined;
   mode: RepairMode;
+  /** Creates the ledger tables if needed: called once the repair is known to write. */
+  prepare: () => Promise<void>;
   /** --continue --from N: where to go on when the server could not tell whether statement N ran. */
   from?: number;
   issues: readonly MigrationIssue[];
@@ -75,6 +77,7 @@ function refuseBlocking(m: MigrationSource, issues: readonly MigrationIssue[]): 
 }
 
 async function takeOver(r: RepairArgs): Promise<void> {
+  await r.prepare();
   // The row now belongs to this run: `status` from elsewhere shows it running, not interrupted.
   await r.ctx.session.db(r.ctx.progress.table).where({ id: r.status.id }).update({ session_id: r.ctx.control.session, host: r.ctx.host, pid: process.pid, run_by: r.ctx.who, outcome: null, ended_at: null, note: null, updated_at: r.ctx.progress.time(new Date()) });
 }
@@ -176,6 +179,7 @@ async function markApplied(r: RepairArgs): Promise<RepairResult> {
   const inLedger = s.entry !== undefined;
   if (!a && inLedger) throw usageError(`${s.id} is already applied; there is nothing to mark.`, '"migrate status" shows which migrations are partially applied.');
   const m = requireSource(s);
+  await r.prepare();
   await db.transaction(async (trx) => {
     if (!(await r.ctx.ledger.has(trx, s.id))) {
       await r.ctx.ledger.insert(trx, { id: m.id, checksum: m.checksum, phase: m.phase ?? null, appliedAt: new Date(), appliedBy: `${r.ctx.who} (repair --mark-applied)`, host: r.ctx.host, executionMs: null });
@@ -193,6 +197,7 @@ async function forget(r: RepairArgs): Promise<RepairResult> {
   const db = r.ctx.session.db;
   const inLedger = s.entry !== undefined;
   if (!a && !inLedger) throw usageError(`${s.id} is pending; there is nothing to forget.`, '"migrate status" shows which migrations are partially applied.');
+  await r.prepare();
   await db.transaction(async (trx) => {
     if (await r.ctx.ledger.has(trx, s.id)) await r.ctx.ledger.remove(trx, s.id);
     await r.ctx.progress.remove(trx, s.id);

@@ -289,10 +289,13 @@ export class Runner {
     try {
       const status = await this.readStatus(session, discovery);
       const s = this.requireKnown(status, id);
-      await this.prepareLedger(session, discovery, status);
       const row = await this.progress.get(session.db, id);
       const a = row ? await assess(session.db, this.config.dialect, row, s.source) : undefined;
-      return await this.withContext(session, (ctx) => repairMigration({ ctx, status: s, assessment: a, mode, ...(opts.from !== undefined ? { from: opts.from } : {}), issues: discovery.issues }));
+      // The tables are created (knex history adopted) only once the repair is known to write.
+      const prepare = async (): Promise<void> => {
+        await this.prepareLedger(session, discovery, status);
+      };
+      return await this.withContext(session, (ctx) => repairMigration({ ctx, status: s, assessment: a, mode, prepare, ...(opts.from !== undefined ? { from: opts.from } : {}), issues: discovery.issues }));
     } finally {
       this.control = undefined;
       await session.release();

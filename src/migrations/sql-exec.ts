@@ -170,11 +170,8 @@ export class BookkeepingError extends Error {
 
 const MARKER = 'migrate_statement_done';
 
-interface MysqlQueryEmitter {
-  on(event: 'result', fn: (row: unknown, index?: number) => void): MysqlQueryEmitter;
-  on(event: 'fields', fn: (fields: Array<{ name?: string }> | undefined) => void): MysqlQueryEmitter;
-  on(event: 'error', fn: (e: unknown) => void): MysqlQueryEmitter;
-  on(event: 'end', fn: () => void): MysqlQueryEmitter;
+interface MysqlQuery {
+  on(event: 'fields', fn: (fields: Array<{ name?: string }> | undefined) => void): MysqlQuery;
 }
 
 /**
@@ -205,16 +202,14 @@ export async function runTrackedMysql(
           settled = true;
           resolve({ started, ran, ...(error === undefined ? {} : { error }) });
         };
-        const q = (conn as { query: (sql: string) => MysqlQueryEmitter }).query(text);
-        q.on('result', () => {
-          started = true;
-        });
+        // The callback hears every error, a lost connection included (mysql2 hands those to the
+        // connection, not the query, when a query has none); 'fields' fires once per statement
+        // answered (undefined for an OK packet), in order, whether or not there is a callback.
+        const q = (conn as { query: (sql: string, cb: (e: unknown) => void) => MysqlQuery }).query(text, (e) => done(e ?? undefined));
         q.on('fields', (fields) => {
           started = true;
           if (fields?.[0]?.name === MARKER) ran = true;
         });
-        q.on('error', (e) => done(e));
-        q.on('end', () => done());
       });
       if (r.error === undefined) return;
       if (isConnectionLost(r.error)) throw new LostConnection(r.error, r.started, r.ran);
