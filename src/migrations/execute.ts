@@ -493,17 +493,21 @@ async function scriptFailure(ctx: ExecContext, m: MigrationSource, direction: Di
   const db = ctx.session.db;
   // What stays is known only for a transaction (nothing) or a run that completed no query (nothing).
   const nothing = rolledBack || (completed.length === 0 && !ran);
+  let resumable: string | undefined;
   try {
     if (nothing) await ctx.progress.remove(db, m.id);
     else {
       const what = ran ? `${direction}() completed; recording it in the ledger failed` : `queries it had completed: ${listCompleted(completed)}`;
       await ctx.progress.end(db, m.id, outcomeOf(stop), what, undefined);
+      const row = await ctx.progress.get(db, m.id);
+      const a = row && !ran ? await assess(db, ctx.dialect, row, m) : undefined;
+      if (a?.stays === 'resumable') resumable = a.backfill;
     }
   } catch (e2) {
     if (lostIn(e2)) return lostConnectionFailure(ctx, m, direction, file, undefined, { done: 0, current: null }, e2);
   }
   const ledgerNote = direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied';
-  const partialNote = nothing ? '' : ` The ledger records ${m.id} as interrupted (run "migrate status").`;
+  const partialNote = nothing ? '' : resumable ? ` Its backfill recorded ${resumable}: running it again continues from there.` : ` The ledger records ${m.id} as interrupted (run "migrate status").`;
   if (stop) {
     const q = ctx.control.cancelNote ? `its query then running was ${ctx.control.cancelNote}` : 'no query of it was running on the server (its code was waiting on something else)';
     const state = rolledBack
@@ -511,7 +515,7 @@ async function scriptFailure(ctx: ExecContext, m: MigrationSource, direction: Di
       : completed.length === 0
         ? `It had completed no statement; ${ledgerNote}.`
         : `${ctx.dialect === 'mysql' ? 'MySQL/MariaDB commits DDL implicitly: what it did before stays' : 'It ran outside a transaction: what it did before stays'} (statements it had completed: ${listCompleted(completed)}).${partialNote}`;
-    const fix = nothing
+    const fix = nothing || resumable
       ? `Run "migrate ${direction}" again when ready${stop.kind === 'timeout' ? ` (with a larger --migration-timeout, or 0 for none, if it needs longer; a promise that never settles is a bug in ${basename(file)})` : ''}.`
       : `Finish or undo what ${direction}() did by hand, then record it with "migrate repair ${m.id} --mark-applied" or "migrate repair ${m.id} --forget".`;
     return new MigrateError('work', `Migration ${m.id} ${describeReason(stop)} (${direction}, ${basename(file)}): ${q}. ${state}`, fix, { cause: e, ...(stopExit(stop) ? { exitCode: stopExit(stop) } : {}) });
@@ -547,7 +551,7 @@ async function scriptFailure(ctx: ExecContext, m: MigrationSource, direction: Di
     `Migration ${m.id} failed (${direction}) in ${where}: ${sentence(messageOf(e))} ${state}; ${ledgerNote}.${partialNote}`,
     needsNoTx
       ? `Add \`export const transaction = false\` to ${file} so it runs outside a transaction (then make it safe to re-run, since a failure midway is not rolled back), and run "migrate ${direction}" again.`
-      : nothing
+      : nothing || resumable
         ? direction === 'up'
           ? `Fix up() in ${file}, then run "migrate up" again.${timeoutHint(e)}`
           : `Fix down() in ${file}; ${ACK_EDITED(m.id)}, then run "migrate down" again.${timeoutHint(e)}`

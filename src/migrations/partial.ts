@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import type { Knex } from 'knex';
 import type { Dialect } from '../config/types.ts';
 import { MigrateError } from '../errors.ts';
+import { BACKFILL_STATE_TABLE } from './backfill.ts';
 import { checkEffect, type EffectCheck } from './effect.ts';
 import { statementExcerpt } from './excerpt.ts';
 import { statementsHash, type ProgressRow } from './progress.ts';
@@ -14,8 +15,14 @@ import type { MigrationSource, SqlStatement } from './types.ts';
  */
 export interface Assessment {
   row: ProgressRow;
-  /** nothing: no statement of it took effect (a clean retry is safe); some: statements 1..ran did; unknown: migrate cannot tell. */
-  stays: 'nothing' | 'some' | 'unknown';
+  /**
+   * nothing: no statement of it took effect (a clean retry is safe); some: statements 1..ran did;
+   * unknown: migrate cannot tell; resumable: a TypeScript migration whose backfill() recorded its
+   * progress, so running it again continues where it stopped (what backfill() is for).
+   */
+  stays: 'nothing' | 'some' | 'unknown' | 'resumable';
+  /** resumable: the backfill's record, e.g. "2 backfill steps, 1200 rows done". */
+  backfill?: string;
   /** Statements 1..ran took effect (counting the uncertain one when the server showed it ran). */
   ran: number;
   /** The statement sent whose completion was not recorded, and what the server showed. */
@@ -46,7 +53,9 @@ export async function assess(db: Knex, dialect: Dialect, row: ProgressRow, m: Mi
   if (row.format === 'ts') {
     // A transaction that never committed left nothing; the ledger row and this row's removal
     // would have committed with it.
-    return { ...base, stays: row.transactional ? 'nothing' : 'unknown', ran: 0 };
+    if (row.transactional) return { ...base, stays: 'nothing', ran: 0 };
+    const backfill = await backfillRecord(db, row.id);
+    return backfill ? { ...base, stays: 'resumable', ran: 0, backfill } : { ...base, stays: 'unknown', ran: 0 };
   }
   if (row.current === null) return { ...base, stays: row.done === 0 ? 'nothing' : 'some', ran: row.done };
   const st = statements?.[row.current - 1];
@@ -59,6 +68,15 @@ export async function assess(db: Knex, dialect: Dialect, row: ProgressRow, m: Mi
   // A statement that left nothing behind (or may be repeated) counts as not run: it runs again.
   if (check.ran === false || check.repeatSafe) return { ...base, stays: row.done === 0 ? 'nothing' : 'some', ran: row.done, uncertain };
   return { ...base, stays: 'unknown', ran: row.done, uncertain };
+}
+
+/** What backfill() recorded for the migration (it resumes from it), or undefined. */
+async function backfillRecord(db: Knex, id: string): Promise<string | undefined> {
+  if (!(await db.schema.hasTable(BACKFILL_STATE_TABLE))) return undefined;
+  const rows = (await db(BACKFILL_STATE_TABLE).where({ migration_id: id }).select('rows_done')) as Array<{ rows_done: unknown }>;
+  if (rows.length === 0) return undefined;
+  const n = rows.reduce((sum, r) => sum + Number(r.rows_done ?? 0), 0);
+  return `${rows.length} backfill step${rows.length === 1 ? '' : 's'}, ${n} rows done`;
 }
 
 function utc(d: Date | null): string {

@@ -157,6 +157,8 @@ export class Runner {
       const a = await assess(db, this.config.dialect, row, byId.get(row.id));
       if (a.stays === 'nothing') {
         out.push({ id: row.id, state: 'cleared', text: `an attempt ${howItEnded(row)} left nothing of it in place (the next "migrate ${row.direction}" runs it from the start)`, json: { state: 'nothing-stays', ...base } });
+      } else if (a.stays === 'resumable') {
+        out.push({ id: row.id, state: 'cleared', text: `an attempt ${howItEnded(row)} stopped in its backfill (${a.backfill}); the next "migrate ${row.direction}" continues it from there`, json: { state: 'resumable', backfill: a.backfill, ...base } });
       } else {
         out.push({ id: row.id, state: 'partial', text: statusLine(a), json: { state: 'partial', summary: summary(a), statementsRan: a.ran, ...base, ...(a.uncertain ? { uncertain: { statement: a.uncertain.index, ran: a.uncertain.check.ran ?? null, evidence: a.uncertain.check.evidence } } : {}) } });
       }
@@ -357,7 +359,7 @@ export class Runner {
     const rows = await this.progress.read(session.db);
     const byId = new Map(discovery.migrations.map((m) => [m.id, m]));
     const all = await Promise.all(rows.map((r) => assess(session.db, this.config.dialect, r, byId.get(r.id))));
-    return { stale: all.filter((a) => a.stays === 'nothing'), partial: all.filter((a) => a.stays !== 'nothing') };
+    return { stale: all.filter((a) => a.stays === 'nothing' || a.stays === 'resumable'), partial: all.filter((a) => a.stays === 'some' || a.stays === 'unknown') };
   }
 
   private async locked(discovery: Discovery, plan: (status: MigrationStatus[]) => Promise<{ ids: string[]; note?: string }>, direction: Direction): Promise<RunResult> {
@@ -375,7 +377,9 @@ export class Runner {
       const knexRows = before.some((s) => s.entry?.source === 'knex');
       for (const a of stale) {
         await this.progress.remove(session.db, a.row.id);
-        this.logger.info(`${a.row.id}: an earlier attempt ${howItEnded(a.row)}; nothing of it took effect, so it runs from the start`);
+        this.logger.info(a.stays === 'resumable'
+          ? `${a.row.id}: an earlier attempt ${howItEnded(a.row)}; its backfill recorded ${a.backfill}, so running it again continues from there`
+          : `${a.row.id}: an earlier attempt ${howItEnded(a.row)}; nothing of it took effect, so it runs from the start`);
       }
       if (ids.length === 0) this.logger.info(note ?? (direction === 'up' ? 'Nothing to apply: every migration is applied.' : 'Nothing to revert.'));
       if (ids.length === 0 && !knexRows) return { direction, ids: [], adopted: 0 };
