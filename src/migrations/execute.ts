@@ -357,7 +357,8 @@ async function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direc
     const ran = a!.ran;
     const list = statements.slice(0, ran).map((s, k) => `#${k + 1} (line ${s.line})`).join(', ');
     const u = uncertainText(a!);
-    state = `Statements ${list} of ${total} had already run (${why}); the ledger records ${m.id} as ${summary(a!)}${direction === 'down' ? ' (still applied)' : ''}.${u ? ` ${u[0]?.toUpperCase()}${u.slice(1)}.` : ''}`;
+    const ledger = direction === 'up' ? `the ledger records ${m.id} as ${summary(a!)}` : `the ledger still lists it as applied and records it as ${summary(a!)}`;
+    state = `Statements ${list} of ${total} had already run (${why}); ${ledger}.${u ? ` ${u[0]?.toUpperCase()}${u.slice(1)}.` : ''}`;
   }
   const at = se ?? undefined;
   const where = at
@@ -517,7 +518,7 @@ async function scriptFailure(ctx: ExecContext, m: MigrationSource, direction: Di
         : `${ctx.dialect === 'mysql' ? 'MySQL/MariaDB commits DDL implicitly: what it did before stays' : 'It ran outside a transaction: what it did before stays'} (statements it had completed: ${listCompleted(completed)}).${partialNote}`;
     const fix = nothing || resumable
       ? `Run "migrate ${direction}" again when ready${stop.kind === 'timeout' ? ` (with a larger --migration-timeout, or 0 for none, if it needs longer; a promise that never settles is a bug in ${basename(file)})` : ''}.`
-      : `Finish or undo what ${direction}() did by hand, then record it with "migrate repair ${m.id} --mark-applied" or "migrate repair ${m.id} --forget".`;
+      : `Make ${direction}() safe to run again over what it already did, then "migrate repair ${m.id} --continue" runs it again; or finish or undo it by hand and record that with "migrate repair ${m.id} --mark-applied" or "migrate repair ${m.id} --forget".`;
     return new MigrateError('work', `Migration ${m.id} ${describeReason(stop)} (${direction}, ${basename(file)}): ${q}. ${state}`, fix, { cause: e, ...(stopExit(stop) ? { exitCode: stopExit(stop) } : {}) });
   }
   if (isLockWaitExhausted(e) && !ran) {
@@ -555,7 +556,7 @@ async function scriptFailure(ctx: ExecContext, m: MigrationSource, direction: Di
         ? direction === 'up'
           ? `Fix up() in ${file}, then run "migrate up" again.${timeoutHint(e)}`
           : `Fix down() in ${file}; ${ACK_EDITED(m.id)}, then run "migrate down" again.${timeoutHint(e)}`
-        : `Fix ${direction}() in ${file} and finish or undo its partial changes by hand, then record the result with "migrate repair ${m.id} --mark-applied" or "migrate repair ${m.id} --forget".${timeoutHint(e)}`,
+        : `Fix ${direction}() in ${file} so that it can run again after its partial changes, then run it again with "migrate repair ${m.id} --continue"; or finish or undo them by hand and record that with "migrate repair ${m.id} --mark-applied" or "migrate repair ${m.id} --forget".${timeoutHint(e)}`,
     { cause: e },
   );
 }

@@ -148,7 +148,7 @@ export function repairChoices(a: Assessment): string {
   const id = a.row.id;
   const total = a.row.total ?? a.statements?.length ?? 0;
   const byHand = `after fixing it by hand, record the result with "migrate repair ${id} --mark-applied" (all of it is in place${a.row.direction === 'down' ? ': keep it applied' : ''}) or "migrate repair ${id} --forget" (none of it is${a.row.direction === 'down' ? ': it is reverted' : ''})`;
-  if (a.row.format === 'ts') return `Finish or undo what ${a.row.direction}() did by hand (compare the schema with ${a.file ? basename(a.file) : 'the file'}); ${byHand}.`;
+  if (a.row.format === 'ts') return `Make ${a.row.direction}() in ${a.file ? basename(a.file) : 'the file'} safe to run again over what it already did, then "migrate repair ${id} --continue" runs it again from the start; or finish or undo it by hand (compare the schema with the file) and ${byHand.replace(/^after fixing it by hand, /, '')}.`;
   if (a.changedSinceRun) return `Restore the statements that ran (1-${a.row.done}) as they were, so "migrate repair ${id} --continue" / "--revert" can run; or ${byHand}.`;
   if (a.stays === 'unknown' && a.uncertain) {
     const k = a.uncertain.index;

@@ -85,7 +85,7 @@ async function takeOver(r: RepairArgs): Promise<void> {
 async function continueRun(r: RepairArgs): Promise<RepairResult> {
   const a = r.assessment;
   if (!a) throw nothingToRepair(r.status, 'continue');
-  refuseScript(a, 'continue');
+  if (a.row.format === 'ts') return rerunScript(r, a);
   refuseChanged(a, 'continue');
   const m = requireSource(r.status);
   refuseBlocking(m, r.issues);
@@ -107,6 +107,21 @@ async function continueRun(r: RepairArgs): Promise<RepairResult> {
   const recorded = a.row.direction === 'up' ? `${m.id} is applied` : `${m.id} is reverted`;
   r.ctx.logger.info(`${recorded}: ran ${ran.length ? `statement${ran.length === 1 ? '' : 's'} ${ran.join(', ')}` : 'no statement (all had run)'} of ${basename((a.row.direction === 'up' ? m.upPath : m.downPath) ?? m.upPath)}`);
   return { id: m.id, mode: 'continue', recorded, ran, skipped: [] };
+}
+
+/**
+ * TypeScript: migrate cannot tell which of its queries ran, so "continue" runs the function again
+ * from the start, as its author made it safe to (the refusal said so before this was allowed).
+ */
+async function rerunScript(r: RepairArgs, a: Assessment): Promise<RepairResult> {
+  if (r.from !== undefined) throw usageError('--from applies to SQL migrations only: a TypeScript migration runs again from the start.', `Leave --from out: "migrate repair ${a.row.id} --continue".`);
+  const m = requireSource(r.status);
+  refuseBlocking(m, r.issues);
+  await takeOver(r);
+  await executeMigration(r.ctx, m, a.row.direction, { byNote: '(repair --continue)' });
+  const recorded = a.row.direction === 'up' ? `${m.id} is applied` : `${m.id} is reverted`;
+  r.ctx.logger.info(`${recorded}: ran ${a.row.direction}() of ${basename(m.upPath)} again from the start`);
+  return { id: m.id, mode: 'continue', recorded, ran: [], skipped: [] };
 }
 
 /**
