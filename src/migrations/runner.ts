@@ -389,7 +389,8 @@ export class Runner {
       await this.run(session, discovery, ids, direction);
       return { direction, ids, adopted };
     } catch (e) {
-      if (createdLedger) await this.dropLedgerCreatedBy(session);
+      // Only while the lock is still ours: a lost session may have let another run in.
+      if (createdLedger && (await session.assertHeld().then(() => true, () => false))) await this.dropLedgerCreatedBy(session);
       throw e;
     } finally {
       this.control = undefined;
