@@ -194,6 +194,9 @@ describe.each(['mysql', 'postgres'] as const)('%s: the runner knows what ran', (
     await sb.restart(sb.nodes[0]!.name);
     const r = await run.done;
     const restartMs = Date.now() - t0;
+    // The sandbox brings a restarted MariaDB back read-only (a replica's safe default); this one is
+    // a lone primary, so make it writable again for the cases after this one (root writes anyway).
+    if (mysql) await p.db.raw('SET GLOBAL read_only = OFF');
     expectExit(r, 1);
     expect(r.stderr).toContain('error: The connection to the server was lost while 0001_restart ran (up) at statement 3 of 4');
     expect(r.stderr).toMatch(/The server answered again after [\d.]+ (ms|s); read back from the ledger:/);
