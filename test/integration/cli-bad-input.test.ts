@@ -670,6 +670,43 @@ describe('bad input through the CLI', () => {
       expect(await p.snapshot()).toEqual(EMPTY);
     });
 
+    test('check --format json masks the password of CREATE USER ... IDENTIFIED BY, like the other formats', async ({ expect }) => {
+      const user = `u13_${Math.random().toString(36).slice(2, 8)}`;
+      const p = await project('mysql', {
+        '0001_user.up.sql': `CREATE USER '${user}'@'%' IDENTIFIED BY 'Pw-Secret-4411';\n`,
+        '0001_user.down.sql': `DROP USER '${user}'@'%';\n`,
+      });
+      const n = my.nodes[0]!;
+      const shadow = `mysql://${n.user}:${encodeURIComponent(n.password)}@${n.host}:${n.port}`;
+      const [json, text] = await Promise.all([cli(['check', '--shadow', shadow, '--no-cache', '--format', 'json'], p.dir), cli(['check', '--shadow', shadow, '--no-cache'], p.dir)]);
+      for (const r of [json, text]) {
+        expect(r.code, show(r)).toBe(0);
+        expect(r.stdout + r.stderr, show(r)).not.toContain('Pw-Secret-4411');
+        expect(r.stdout + r.stderr).not.toContain(n.password);
+        noUnexpected(r);
+      }
+      const data = JSON.parse(json.stdout) as { migrations: { sql: string[] }[] };
+      expect(data.migrations[0]!.sql).toEqual(["CREATE USER '***'@'***' IDENTIFIED BY '***'"]);
+    }, 120_000);
+
+    test('sandbox up --dir "path with space" starts, prints commands that paste into a shell, and goes down', async ({ expect }) => {
+      const dir = join(tmp('space'), 'with space');
+      const up = await cli(['sandbox', 'up', '--topology', 'single', '--dir', dir], tmp('space-cwd'));
+      try {
+        expect(up.code, show(up)).toBe(0);
+        noUnexpected(up);
+        expect(up.stdout, show(up)).toContain(`stop with: migrate sandbox down --dir '${dir}'`);
+        const st = await cli(['--config', join(dir, 'migrate.config.json'), 'topology'], dir);
+        expect(st.code, show(st)).toBe(0);
+        expect(st.stdout, show(st)).toMatch(/primary\s+127\.0\.0\.1:\d+\s+primary\s+WRITABLE/);
+        expect(st.stdout, show(st)).toContain('healthy: matches the config');
+      } finally {
+        const down = await cli(['sandbox', 'down', '--dir', dir], tmpdir());
+        expect(down.code, show(down)).toBe(0);
+      }
+      expect(existsSync(dir)).toBe(false);
+    }, 180_000);
+
     test.each(['SIGINT', 'SIGTERM'] as const)('%s during `migrate check`: an error paragraph with the fix, exit 130/143, its shadow databases dropped', async (signal) => {
       const p = await project('mysql', {
         '0001_hang.ts': `import type { Knex } from 'knex';
