@@ -6,13 +6,20 @@
  *   npx vitest run test/faults test/integration/kill-resume.test.ts test/integration/bad-topology.test.ts
  *   npm run docs:reliability
  *
- * Usage: node --import tsx scripts/reliability-doc.ts [--results DIR] [--out FILE]
+ * The "runner" section comes from test/integration/runner-recovery.test.ts (same results dir);
+ * `--only runner` rewrites just that section of the existing file, so it can be refreshed
+ * without rerunning the switchover suites:
+ *
+ *   MIGRATE_FAULT_RESULTS=.ci-out/faults npx vitest run test/integration/runner-recovery.test.ts
+ *   npm run docs:reliability -- --only runner
+ *
+ * Usage: node --import tsx scripts/reliability-doc.ts [--results DIR] [--out FILE] [--only runner]
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NODE_ANSWER_MS } from '../src/topology/node-connection.ts';
-import type { FaultRecord, InvariantSummary, KillRecord } from '../test/faults/record.ts';
+import type { FaultRecord, InvariantSummary, KillRecord, RunnerRecord } from '../test/faults/record.ts';
 
 interface KillFile {
   id: string;
@@ -39,6 +46,28 @@ const EXPECTED: { id: string; title: string }[] = [
   { id: 'h2-config-node-is-the-primary', title: 'bad input: a replica entry naming the primary itself' },
 ];
 
+const RUNNER_BEGIN = '<!-- runner:begin (generated: `npm run docs:reliability -- --only runner`) -->';
+const RUNNER_END = '<!-- runner:end -->';
+const RUNNER_EXPECTED: { id: string; title: string }[] = [
+  { id: 'r1-killed-mid-statement-mysql', title: 'r1. `up` SIGKILLed during a statement, after an INSERT' },
+  { id: 'r1-killed-mid-statement-postgres', title: 'r1. `up` SIGKILLed during a statement, after an INSERT' },
+  { id: 'r2-server-restarted-mysql', title: 'r2. the server restarted during `up`' },
+  { id: 'r2-server-restarted-postgres', title: 'r2. the server restarted during `up`' },
+  { id: 'r6-concurrently-killed-postgres', title: 'r6. a file with CONCURRENTLY segments killed in segment 3' },
+  { id: 'r3-sigint-mysql', title: 'r3. Ctrl-C (SIGINT) during a long statement' },
+  { id: 'r3-sigint-postgres', title: 'r3. Ctrl-C (SIGINT) during a long statement, an application read waiting on its lock' },
+  { id: 'r4-never-settles-mysql', title: 'r4. a TypeScript migration whose promise never settles' },
+  { id: 'r4-never-settles-postgres', title: 'r4. a TypeScript migration whose promise never settles' },
+  { id: 'r5-ledger-dropped-mysql', title: 'r5. the ledger table dropped by hand' },
+  { id: 'r5-ledger-dropped-postgres', title: 'r5. the ledger table dropped by hand' },
+  { id: 'r7-deploy-command-pre-only-mysql', title: 'r7. `apply --deploy-command` with only pre-deploy migrations pending' },
+];
+const RUNNER_TIMING_LABELS: Record<string, string> = {
+  exitAfterSignalMs: 'exited after the signal',
+  applicationReadMs: 'application read returned after',
+  timeoutRunMs: '`up --migration-timeout 3s` took',
+};
+
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
@@ -54,13 +83,20 @@ if (!existsSync(resultsDir)) {
 
 const files = readdirSync(resultsDir).filter((f) => f.endsWith('.json'));
 const records = new Map<string, FaultRecord>();
+const runnerRecords = new Map<string, RunnerRecord>();
 let kills: KillFile | undefined;
 for (const f of files) {
   const data = JSON.parse(readFileSync(join(resultsDir, f), 'utf8')) as { id: string };
   if (data.id === 'a-coordinator-killed') kills = data as KillFile;
+  else if ('dialect' in data && 'runs' in data) runnerRecords.set(data.id, data as RunnerRecord);
   else records.set(data.id, data as FaultRecord);
 }
-if (records.size === 0 && !kills) {
+const only = arg('--only');
+if (only !== undefined && only !== 'runner') {
+  process.stderr.write(`error: --only ${only} is not a section of the reliability doc\nfix: Use --only runner, or leave --only out to render the whole file.\n`);
+  process.exit(1);
+}
+if (records.size === 0 && !kills && only !== 'runner') {
   process.stderr.write(`error: ${resultsDir} holds no fault results\nfix: run the fault suite first (see the header of scripts/reliability-doc.ts)\n`);
   process.exit(1);
 }
@@ -68,6 +104,29 @@ if (records.size === 0 && !kills) {
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n+/g, ' ');
 const mark = (ok: boolean): string => (ok ? 'yes' : '**NO**');
 const ms = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '-' : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
+
+if (only === 'runner') {
+  if (runnerRecords.size === 0) {
+    process.stderr.write(`error: ${resultsDir} holds no runner results\nfix: run the runner suite first: MIGRATE_FAULT_RESULTS=${resultsDir} npx vitest run test/integration/runner-recovery.test.ts\n`);
+    process.exit(1);
+  }
+  const current = existsSync(out) ? readFileSync(out, 'utf8') : '';
+  const section = runnerSection().join('\n');
+  const begin = current.indexOf(RUNNER_BEGIN);
+  const end = current.indexOf(RUNNER_END);
+  let next: string;
+  if (begin >= 0 && end > begin) next = current.slice(0, begin) + section + current.slice(end + RUNNER_END.length);
+  else {
+    // First time: before "## Known limits" (which is about the switchover), else at the end.
+    const at = current.indexOf('\n## Known limits');
+    next = at >= 0 ? `${current.slice(0, at + 1)}${section}\n\n${current.slice(at + 1)}` : `${current.replace(/\n*$/, '\n\n')}${section}\n`;
+  }
+  writeFileSync(out, next);
+  process.stdout.write(`wrote the runner section of ${out} from ${runnerRecords.size} result file(s) in ${resultsDir}\n`);
+  const missingRunner = RUNNER_EXPECTED.filter((e) => !runnerRecords.has(e.id));
+  if (missingRunner.length) process.stderr.write(`warning: no result for ${missingRunner.map((m) => m.id).join(', ')}\n`);
+  process.exit(0);
+}
 
 const TIMING_LABELS: Record<string, string> = {
   coordinatorExitAfterStopMs: 'coordinator exited after the stop',
@@ -188,6 +247,8 @@ if (kills) {
   push('');
 }
 
+push(...runnerSection(), '');
+
 push(
   '## Known limits',
   '',
@@ -200,3 +261,54 @@ writeFileSync(out, lines.join('\n'));
 process.stdout.write(`wrote ${out} from ${files.length} result file(s) in ${resultsDir}\n`);
 const missing = EXPECTED.filter((e) => (e.id === 'a-coordinator-killed' ? !kills : !records.has(e.id)));
 if (missing.length) process.stderr.write(`warning: no result for ${missing.map((m) => m.id).join(', ')}\n`);
+
+/** The runner cases, in the order of issue 13's "What was found"; a missing result is reported, not hidden. */
+function runnerExpected(): { id: string; title: string }[] {
+  return RUNNER_EXPECTED;
+}
+
+function runnerSection(): string[] {
+  const l: string[] = [RUNNER_BEGIN, '## Runner: `migrate up` after a kill, a restart, a signal or a timeout', ''];
+  const rs = [...runnerRecords.values()];
+  const first = rs.map((r) => r.at).sort()[0];
+  l.push(
+    `test/integration/runner-recovery.test.ts, ${first?.slice(0, 10) ?? '?'}: \`bin/migrate\` in its own process (real signals) against a sandbox MariaDB and a sandbox PostgreSQL (so one can be restarted for real). Each case asserts the exit code, the message, what the ledger and its progress table record, and that no statement ran twice or was claimed wrongly (rows counted, objects looked up on the server). Reproduce:`,
+    '',
+    '```sh',
+    'MIGRATE_FAULT_RESULTS=.ci-out/faults npx vitest run test/integration/runner-recovery.test.ts',
+    'npm run docs:reliability -- --only runner',
+    '```',
+    '',
+    '| case | server | what the runner must do | exit | afterwards | held |',
+    '|---|---|---|---|---|---|',
+  );
+  const exits = (r: RunnerRecord): string => r.runs.map((c) => `${c.command}: ${c.signal ? `killed (${c.signal})` : String(c.exitCode)}`).join('; ');
+  const server = (d: RunnerRecord['dialect']): string => (d === 'mysql' ? 'MariaDB' : 'PostgreSQL');
+  for (const e of runnerExpected()) {
+    const r = runnerRecords.get(e.id);
+    if (!r) {
+      l.push(`| ${cell(e.title)} | ${e.id.endsWith('-mysql') ? 'MariaDB' : 'PostgreSQL'} | | | **no result in this run** | |`);
+      continue;
+    }
+    l.push(`| ${cell(e.title)} | ${server(r.dialect)} | ${cell(r.expected)} | ${cell(exits(r))} | ${cell(r.after)} | ${mark(r.held)} |`);
+  }
+  for (const r of rs) if (!runnerExpected().some((e) => e.id === r.id)) l.push(`| ${cell(r.fault)} | ${server(r.dialect)} | ${cell(r.expected)} | ${cell(exits(r))} | ${cell(r.after)} | ${mark(r.held)} |`);
+  l.push('', '### What the runner said', '', 'The `error:` and `fix:` lines of each run, verbatim (database names are the suite\'s random ones).', '');
+  for (const e of runnerExpected()) {
+    const r = runnerRecords.get(e.id);
+    if (!r) continue;
+    l.push(`#### ${e.title} (${server(r.dialect)})`, '', `Fault: ${r.fault}.`, '');
+    for (const c of r.runs) {
+      l.push(`\`${c.command}\` exited ${c.signal ? `killed (${c.signal})` : String(c.exitCode)} after ${ms(c.ms)}:`, '');
+      if (c.error || c.fix) l.push('```', ...(c.error ? [`error: ${c.error}`] : []), ...(c.fix ? [`fix: ${c.fix}`] : []), '```', '');
+      else l.push('(no error)', '');
+    }
+    const measured = Object.entries(r.timings ?? {}).filter(([, v]) => v !== undefined).map(([k, v]) => `${RUNNER_TIMING_LABELS[k] ?? k}: ${ms(v)}`);
+    if (measured.length) l.push(`Measured: ${measured.join('; ')}.`, '');
+  }
+  l.push(
+    'A case whose assertions fail writes no result, so it shows here as "no result in this run" rather than as held.',
+    RUNNER_END,
+  );
+  return l;
+}

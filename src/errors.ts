@@ -24,13 +24,14 @@ export class MigrateError extends Error {
   readonly fix: string;
   readonly exitCode: number;
 
-  constructor(kind: ErrorKind, problem: string, fix: string, options?: { cause?: unknown }) {
-    super(`${problem} Fix: ${fix}`, options);
+  /** `exitCode` overrides the kind's: a run stopped by a signal exits as a shell expects (130 SIGINT, 143 SIGTERM). */
+  constructor(kind: ErrorKind, problem: string, fix: string, options?: { cause?: unknown; exitCode?: number }) {
+    super(`${problem} Fix: ${fix}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'MigrateError';
     this.kind = kind;
     this.problem = problem;
     this.fix = fix;
-    this.exitCode = exitCodeByKind[kind];
+    this.exitCode = options?.exitCode ?? exitCodeByKind[kind];
   }
 }
 

@@ -30,6 +30,7 @@ export const COMMAND_MODULE: Readonly<Record<string, CommandModule>> = {
   down: 'migrations',
   make: 'migrations',
   'ack-drift': 'migrations',
+  repair: 'migrations',
   adopt: 'migrations',
   check: 'check',
   plan: 'check',

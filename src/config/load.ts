@@ -1,9 +1,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { configError } from '../errors.ts';
 import { registerSecret } from '../log/redact.ts';
 import { lockSafetyFromConfig } from '../migrations/pg/settings.ts';
 import { firstCompilerLine, importModule } from '../migrations/ts-import.ts';
+import { parseRawConfig, type RawCluster, type RawConnection } from './schema.ts';
 import type { ClusterConfig, ConnectionConfig, Dialect, NodeConfig, ProjectConfig } from './types.ts';
 import { parseDatabaseUrl } from './url.ts';
 
@@ -70,66 +71,30 @@ async function readConfigFile(file: string): Promise<unknown> {
   }
 }
 
-type Raw = Record<string, unknown>;
-
-function isObject(v: unknown): v is Raw {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-const TOP_KEYS = ['dialect', 'url', 'connection', 'migrations', 'adoptKnex', 'clusters', 'lockSafety', '$schema'];
-
 /** Validates a raw config object. Exported for tests and for configs built in code. */
-export function validateConfig(raw: unknown, source: string, baseDir: string, env: NodeJS.ProcessEnv = process.env): ProjectConfig {
-  if (!isObject(raw)) throw configError(`The config in ${source} is not an object.`, 'The config must be a JSON object (or `export default {...}`).');
-  for (const k of Object.keys(raw)) {
-    if (!TOP_KEYS.includes(k)) {
-      throw configError(`Unknown key "${k}" in ${source}.`, `Remove it or correct the spelling; valid keys are: ${TOP_KEYS.filter((x) => x !== '$schema').join(', ')}.`);
-    }
-  }
+export function validateConfig(input: unknown, source: string, baseDir: string, env: NodeJS.ProcessEnv = process.env): ProjectConfig {
+  const raw = parseRawConfig(input, source);
   let connection: ConnectionConfig;
   let dialect: Dialect | undefined;
-  if (raw['url'] !== undefined) {
-    if (typeof raw['url'] !== 'string') throw configError(`"url" in ${source} must be a string.`, 'Write it as mysql://user@host:3306/db or postgres://user@host:5432/db.');
-    const parsed = parseDatabaseUrl(raw['url'], source);
+  if (raw.url !== undefined) {
+    const parsed = parseDatabaseUrl(raw.url, source);
     connection = parsed.connection;
     dialect = parsed.dialect;
-  } else if (raw['connection'] !== undefined) {
-    connection = validateConnection(raw['connection'], source, baseDir, env);
+  } else if (raw.connection !== undefined) {
+    connection = resolveConnection(raw.connection, source, baseDir, env);
   } else {
     throw configError(`${source} has neither "connection" nor "url".`, 'Add "connection": {"host","port","user","database","passwordEnv"} or "url": "mysql://user@host:3306/db".');
   }
-  if (raw['dialect'] !== undefined) {
-    if (raw['dialect'] !== 'mysql' && raw['dialect'] !== 'postgres') {
-      throw configError(`"dialect" in ${source} is ${JSON.stringify(raw['dialect'])}, which is not supported.`, 'Use "mysql" (also for MariaDB) or "postgres".');
-    }
-    dialect = raw['dialect'];
-  }
+  if (raw.dialect !== undefined) dialect = raw.dialect;
   if (!dialect) throw configError(`"dialect" is missing in ${source}.`, 'Add "dialect": "mysql" (MySQL and MariaDB) or "postgres".');
   if (!connection.port) connection = { ...connection, port: dialect === 'mysql' ? 3306 : 5432 };
-  databaseName(connection.database, dialect, raw['url'] === undefined ? `"connection.database" in ${source}` : source === 'DATABASE_URL' ? 'The database named in DATABASE_URL' : `The database in "url" in ${source}`);
+  databaseName(connection.database, dialect, raw.url === undefined ? `"connection.database" in ${source}` : source === 'DATABASE_URL' ? 'The database named in DATABASE_URL' : `The database in "url" in ${source}`);
 
-  let migrationsDir = resolve(baseDir, 'migrations');
-  let ledgerTable = 'migrate_ledger';
-  const m = raw['migrations'];
-  if (m !== undefined) {
-    if (!isObject(m)) throw configError(`"migrations" in ${source} must be an object.`, 'Write it as "migrations": {"directory": "migrations", "table": "migrate_ledger"}.');
-    for (const k of Object.keys(m)) {
-      if (k !== 'directory' && k !== 'table') throw configError(`Unknown key "migrations.${k}" in ${source}.`, 'Valid keys are migrations.directory and migrations.table.');
-    }
-    if (m['directory'] !== undefined) {
-      if (typeof m['directory'] !== 'string' || !m['directory']) throw configError(`"migrations.directory" in ${source} must be a non-empty string.`, 'Give the path of the migrations folder, relative to the config file.');
-      migrationsDir = resolve(baseDir, m['directory']);
-    }
-    if (m['table'] !== undefined) {
-      ledgerTable = identifier(m['table'], 'migrations.table', source);
-    }
-  }
-  let adoptKnexTable: string | undefined;
-  if (raw['adoptKnex'] !== undefined) {
-    adoptKnexTable = identifier(raw['adoptKnex'] === true ? 'knex_migrations' : raw['adoptKnex'], 'adoptKnex', source);
-  }
-  const clusters = raw['clusters'] === undefined ? [] : validateClusters(raw['clusters'], source, baseDir, env);
-  const lockSafety = raw['lockSafety'] === undefined ? undefined : lockSafetyFromConfig(raw['lockSafety'], source);
+  const migrationsDir = resolve(baseDir, raw.migrations?.directory ?? 'migrations');
+  const ledgerTable = raw.migrations?.table === undefined ? 'migrate_ledger' : identifier(raw.migrations.table, 'migrations.table', source);
+  const adoptKnexTable = raw.adoptKnex === undefined ? undefined : identifier(raw.adoptKnex === true ? 'knex_migrations' : raw.adoptKnex, 'adoptKnex', source);
+  const clusters = (raw.clusters ?? []).map((c, i) => resolveCluster(c, i, source, baseDir, env));
+  const lockSafety = raw.lockSafety === undefined ? undefined : lockSafetyFromConfig(raw.lockSafety, source);
   return { dialect, connection, migrationsDir, ledgerTable, adoptKnexTable, clusters, ...(lockSafety ? { lockSafety } : {}), source };
 }
 
@@ -169,92 +134,71 @@ function identifier(v: unknown, key: string, source: string): string {
   return v;
 }
 
-function resolvePassword(obj: Raw, where: string, source: string, baseDir: string, env: NodeJS.ProcessEnv): string | undefined {
-  if (obj['password'] !== undefined) {
+interface PasswordSources {
+  password?: unknown;
+  passwordEnv?: string | undefined;
+  passwordFile?: string | undefined;
+}
+
+function resolvePassword(obj: PasswordSources, where: string, source: string, baseDir: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (obj.password !== undefined) {
     throw configError(
       `${where}.password is set in ${source}: passwords are not kept in config files.`,
       `Replace it with "${where}.passwordEnv": "NAME_OF_ENV_VAR" or "${where}.passwordFile": "path/to/file".`,
     );
   }
   let password: string | undefined;
-  if (obj['passwordEnv'] !== undefined) {
-    const name = obj['passwordEnv'];
-    if (typeof name !== 'string' || !name) throw configError(`${where}.passwordEnv in ${source} must be the name of an environment variable.`, 'Write it as "passwordEnv": "APP_DB_PASSWORD".');
+  if (obj.passwordEnv !== undefined) {
+    const name = obj.passwordEnv;
     password = env[name];
     if (password === undefined) throw configError(`${where}.passwordEnv names ${name}, which is not set.`, `Export ${name} before running, or use passwordFile instead.`);
-  } else if (obj['passwordFile'] !== undefined) {
-    const f = obj['passwordFile'];
-    if (typeof f !== 'string' || !f) throw configError(`${where}.passwordFile in ${source} must be a path.`, 'Write it as "passwordFile": "secrets/db-password".');
-    const path = resolve(baseDir, f);
-    if (!existsSync(path)) throw configError(`${where}.passwordFile ${f} does not exist.`, 'Create the file holding only the password, or fix the path (relative to the config file).');
-    password = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } else if (obj.passwordFile !== undefined) {
+    password = readPasswordFile(obj.passwordFile, `${where}.passwordFile`, baseDir);
   }
   registerSecret(password);
   return password;
 }
 
-const CONNECTION_KEYS = ['host', 'port', 'user', 'database', 'passwordEnv', 'passwordFile', 'password'];
-
-function validateConnection(v: unknown, source: string, baseDir: string, env: NodeJS.ProcessEnv): ConnectionConfig {
-  if (!isObject(v)) throw configError(`"connection" in ${source} must be an object.`, 'Write it as "connection": {"host": "127.0.0.1", "port": 3306, "user": "app", "database": "app"}.');
-  for (const k of Object.keys(v)) {
-    if (!CONNECTION_KEYS.includes(k)) throw configError(`Unknown key "connection.${k}" in ${source}.`, `Valid keys are ${CONNECTION_KEYS.filter((x) => x !== 'password').join(', ')}.`);
+/** The password file's content without its final line break; every way it can be unusable is named. */
+function readPasswordFile(f: string, key: string, baseDir: string): string {
+  const path = resolve(baseDir, f);
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw configError(`${key} ${f} does not exist.`, 'Create the file holding only the password, or fix the path (relative to the config file).');
+    throw configError(`${key} ${f} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}).`, `Make ${path} readable by the user running migrate.`);
   }
-  const host = v['host'] ?? '127.0.0.1';
-  if (typeof host !== 'string' || !host) throw configError(`"connection.host" in ${source} must be a host name.`, 'Write it as "host": "127.0.0.1".');
-  const port = v['port'];
-  if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)) {
-    throw configError(`"connection.port" in ${source} is ${JSON.stringify(port)}, not a port number.`, 'Use a whole number from 1 to 65535, without quotes, e.g. "port": 3306.');
+  if (st.isDirectory()) throw configError(`${key} ${f} is a directory, not a file.`, `Point ${key} at the file holding only the password (e.g. ${join(f, 'db.password')}), relative to the config file.`);
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (e) {
+    throw configError(`${key} ${f} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}).`, `Make ${path} readable by the user running migrate (chmod 600 and owned by that user).`);
   }
-  const user = v['user'];
-  if (typeof user !== 'string' || !user) throw configError(`"connection.user" is missing in ${source}.`, 'Add "user": "the database user name".');
-  const database = v['database'];
-  if (typeof database !== 'string' || !database) throw configError(`"connection.database" is missing in ${source}.`, 'Add "database": "the database (schema) the migrations apply to".');
-  const password = resolvePassword(v, 'connection', source, baseDir, env);
-  return { host, port: (port as number | undefined) ?? 0, user, password, database };
 }
 
-function validateClusters(v: unknown, source: string, baseDir: string, env: NodeJS.ProcessEnv): ClusterConfig[] {
-  if (!Array.isArray(v)) throw configError(`"clusters" in ${source} must be an array.`, 'Write it as "clusters": [{"name": "main", "flavor": "mariadb", "topology": "primary-replica", "nodes": [...]}].');
-  return v.map((c, i) => {
-    const where = `clusters[${i}]`;
-    if (!isObject(c)) throw configError(`${where} in ${source} must be an object.`, 'Each cluster is {"name", "flavor", "topology", "nodes", "writer"?}.');
-    if (typeof c['name'] !== 'string' || !c['name']) throw configError(`${where}.name is missing in ${source}.`, 'Give each cluster a name.');
-    const name = plainName(c['name'], `${where}.name`, source);
-    const flavor = c['flavor'];
-    if (flavor !== 'mariadb' && flavor !== 'mysql' && flavor !== 'postgres') throw configError(`${where}.flavor is ${JSON.stringify(flavor)} in ${source}.`, 'Use "mariadb", "mysql" or "postgres".');
-    const topology = c['topology'];
-    if (topology !== 'primary-replica' && topology !== 'master-master' && topology !== 'single') throw configError(`${where}.topology is ${JSON.stringify(topology)} in ${source}.`, 'Use "primary-replica", "master-master" or "single".');
-    const nodesRaw = c['nodes'];
-    if (!Array.isArray(nodesRaw) || nodesRaw.length === 0) throw configError(`${where}.nodes is missing or empty in ${source}.`, 'List the nodes: [{"name", "role", "host", "port", "user", "passwordEnv"|"passwordFile"}].');
-    const nodes: NodeConfig[] = nodesRaw.map((n, j) => {
-      const nw = `${where}.nodes[${j}]`;
-      if (!isObject(n)) throw configError(`${nw} in ${source} must be an object.`, 'Each node is {"name", "role", "host", "port", "user"}.');
-      const role = n['role'];
-      if (role !== 'primary' && role !== 'replica' && role !== 'active' && role !== 'passive') throw configError(`${nw}.role is ${JSON.stringify(role)} in ${source}.`, 'Use "primary" or "replica" (primary-replica), "active" or "passive" (master-master).');
-      const port = n['port'];
-      if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) throw configError(`${nw}.port is ${JSON.stringify(port)} in ${source}.`, 'Use a whole number from 1 to 65535.');
-      const host = n['host'];
-      const user = n['user'];
-      const nname = n['name'];
-      if (typeof host !== 'string' || typeof user !== 'string' || typeof nname !== 'string') throw configError(`${nw} needs "name", "host" and "user" strings in ${source}.`, 'Add the missing keys.');
-      return { name: plainName(nname, `${nw}.name`, source), role, host, port, user, password: resolvePassword(n, nw, source, baseDir, env) };
-    });
-    const writer = c['writer'];
-    let w: ClusterConfig['writer'];
-    if (writer !== undefined) {
-      if (!isObject(writer) || (writer['type'] !== 'haproxy' && writer['type'] !== 'command' && writer['type'] !== 'none')) {
-        throw configError(`${where}.writer in ${source} needs "type": "haproxy", "command" or "none".`, 'See README "Writer endpoint".');
-      }
-      w = {
-        type: writer['type'],
-        socket: typeof writer['socket'] === 'string' ? resolve(baseDir, writer['socket']) : undefined,
-        backend: writer['backend'] === undefined ? undefined : plainName(writer['backend'], `${where}.writer.backend`, source),
-        host: typeof writer['host'] === 'string' ? writer['host'] : undefined,
-        port: typeof writer['port'] === 'number' ? writer['port'] : undefined,
-        command: typeof writer['command'] === 'string' ? writer['command'] : undefined,
-      };
-    }
-    return { name, flavor, topology, nodes, writer: w };
+function resolveConnection(v: RawConnection, source: string, baseDir: string, env: NodeJS.ProcessEnv): ConnectionConfig {
+  const password = resolvePassword(v, 'connection', source, baseDir, env);
+  return { host: v.host ?? '127.0.0.1', port: v.port ?? 0, user: v.user, password, database: v.database };
+}
+
+function resolveCluster(c: RawCluster, i: number, source: string, baseDir: string, env: NodeJS.ProcessEnv): ClusterConfig {
+  const where = `clusters[${i}]`;
+  const name = plainName(c.name, `${where}.name`, source);
+  const nodes: NodeConfig[] = c.nodes.map((n, j) => {
+    const nw = `${where}.nodes[${j}]`;
+    return { name: plainName(n.name, `${nw}.name`, source), role: n.role, host: n.host, port: n.port, user: n.user, password: resolvePassword(n, nw, source, baseDir, env) };
   });
+  const w = c.writer;
+  const writer: ClusterConfig['writer'] = w
+    ? {
+        type: w.type,
+        socket: w.socket === undefined ? undefined : resolve(baseDir, w.socket),
+        backend: w.backend === undefined ? undefined : plainName(w.backend, `${where}.writer.backend`, source),
+        host: w.host,
+        port: w.port,
+        command: w.command,
+      }
+    : undefined;
+  return { name, flavor: c.flavor, topology: c.topology, nodes, writer };
 }

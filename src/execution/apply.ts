@@ -133,6 +133,7 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
     report = { planId, steps: selected.map((s) => ({ ...s, ran: false })), awaitingDeploy: false, dryRun: o.dryRun };
     if (selected.length === 0) {
       log('nothing to apply: no pending migrations');
+      if (o.deployCommand) log('the deploy command was not run: with nothing pending the run never reaches the hand-off; deploy the code by hand if it is new');
       return report;
     }
     if (o.dryRun) {
@@ -239,9 +240,12 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
         journal.write('held', 'end', { migration: e.id });
         return report;
       }
-      if (post.length && o.phases === 'all') {
+      // The hand-off is reached whenever the expand phase ran: a --deploy-command runs then even
+      // when no post-deploy migration waits (the new code still needs deploying), and says so.
+      if (o.phases === 'all' && (post.length || (o.deployCommand && pre.length))) {
         const last = pre.at(-1)?.id ?? status.migrations.filter((m) => m.state === 'applied').at(-1)?.id ?? '';
         const writer = writerNode(cluster);
+        if (!post.length) log(`hand-off: the pre-deploy migrations are in place and no post-deploy migration is pending; running the deploy command`);
         if (!o.deployCommand) {
           journal.write('awaiting-deploy', 'begin', { schemaVersion: last });
           report.awaitingDeploy = true;

@@ -25,13 +25,24 @@ export function idOfFileName(name: string): string | undefined {
   return m?.[1];
 }
 
+/** The directory's entries; an unreadable directory is a config error with the fix. */
+function readDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw configError(`The migrations directory ${dir} cannot be read (${code}).`, `Give the user running migrate read and search permission on it (e.g. chmod u+rx ${dir}), or run migrate as its owner.`);
+  }
+}
+
 /** Groups the directory's files into migrations; names what does not fit. */
 export function findMigrationFiles(dir: string): { files: MigrationFiles[]; issues: MigrationIssue[] } {
   const issues: MigrationIssue[] = [];
   const ups = new Map<string, string>();
   const downs = new Map<string, string>();
   const scripts = new Map<string, string>();
-  for (const name of readdirSync(dir).sort(compareIds)) {
+  const duplicates = new Set<string>();
+  for (const name of readDir(dir).sort(compareIds)) {
     if (name.startsWith('.')) continue;
     const path = join(dir, name);
     if (!statSync(path).isFile()) continue;
@@ -40,13 +51,23 @@ export function findMigrationFiles(dir: string): { files: MigrationFiles[]; issu
     else if (name.endsWith('.sql')) {
       const stem = name.slice(0, -4);
       issues.push({ file: path, blocks: 'all', problem: `${name} is neither an .up.sql nor a .down.sql file, so it would never run.`, fix: `Rename it to ${stem}.up.sql (and add ${stem}.down.sql), or move it out of ${dir}.` });
+    } else if (idOfFileName(name) === undefined && idOfFileName(name.toLowerCase()) !== undefined && !DECLARATION.test(name.toLowerCase())) {
+      // 0003_x.UP.SQL or 0004_y.TS: meant as a migration, but the extension is matched exactly.
+      const lower = name.replace(/\.[^.]+(\.[^.]+)?$/, (ext) => ext.toLowerCase());
+      issues.push({ file: path, blocks: 'all', problem: `${name} has an upper-case extension, so it is not read as a migration and would never run.`, fix: `Rename it to ${lower} (extensions are lower-case: .ts, .js, .up.sql, .down.sql).` });
     } else {
       const id = idOfFileName(name);
-      if (id !== undefined) scripts.set(id, path);
+      if (id === undefined) continue;
+      const other = scripts.get(id);
+      if (other !== undefined) {
+        issues.push({ id, file: path, blocks: 'all', problem: `Migration id ${id} exists twice: ${basename(other)} and ${name}.`, fix: `Keep one of the two in ${dir}, or rename one with the next free number (see "migrate make").` });
+        duplicates.add(id);
+      } else scripts.set(id, path);
     }
   }
   const files: MigrationFiles[] = [];
   for (const [id, path] of scripts) {
+    if (duplicates.has(id)) continue;
     if (ups.has(id) || downs.has(id)) {
       issues.push({ id, file: path, blocks: 'all', problem: `Migration id ${id} exists twice: as a script and as SQL files.`, fix: 'Keep one of the two, or rename one with the next free number (see "migrate make").' });
       continue;
@@ -79,13 +100,26 @@ export function findMigrationFiles(dir: string): { files: MigrationFiles[]; issu
  * show them; see loadMigrations for the strict form.
  */
 export async function discoverMigrations(dir: string, dialect: Dialect): Promise<Discovery> {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+  if (!existsSync(dir)) {
     throw configError(`The migrations directory ${dir} does not exist.`, 'Create it ("migrate make <name>" does), or set "migrations": {"directory": "..."} in the config.');
+  }
+  if (!statSync(dir).isDirectory()) {
+    throw configError(`The migrations path ${dir} is a file, not a directory.`, 'Point "migrations": {"directory": "..."} in the config at the folder holding the migration files.');
   }
   const { files, issues } = findMigrationFiles(dir);
   const migrations: MigrationSource[] = [];
   for (const f of files) {
-    const m = f.format === 'sql' ? loadSqlMigration(f, dialect) : await loadTsMigration(f);
+    let m: MigrationSource;
+    try {
+      m = f.format === 'sql' ? loadSqlMigration(f, dialect) : await loadTsMigration(f);
+    } catch (e) {
+      // A file that cannot be read (permissions, a dangling link) is reported like any broken file.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!code) throw e;
+      const file = (e as NodeJS.ErrnoException).path ?? f.upPath;
+      issues.push({ id: f.id, file, blocks: 'all', problem: `${basename(file)} cannot be read (${code}).`, fix: `Make ${file} readable by the user running migrate.` });
+      continue;
+    }
     migrations.push(m);
     issues.push(...(m.issues ?? []));
   }

@@ -56,11 +56,11 @@ function pad(n: number, w = 2): string {
 }
 
 /** MySQL DATETIME has no zone: we always store UTC, written as text so the driver's zone cannot shift it. */
-function mysqlUtc(d: Date): string {
+export function mysqlUtc(d: Date): string {
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`;
 }
 
-function parseTime(v: unknown, utcText: boolean): Date | null {
+export function parseTime(v: unknown, utcText: boolean): Date | null {
   if (v === null || v === undefined) return null;
   if (v instanceof Date) return v;
   const s = str(v);
@@ -143,7 +143,7 @@ export class Ledger {
     })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  private time(d: Date): Date | string {
+  time(d: Date): Date | string {
     return this.dialect === 'mysql' ? mysqlUtc(d) : d;
   }
 
@@ -152,7 +152,24 @@ export class Ledger {
   }
 
   async insert(db: Knex, e: NewLedgerEntry): Promise<void> {
-    await db(this.table).insert({
+    await db(this.table).insert(this.row(e));
+  }
+
+  /** The INSERT of insert() as SQL text, to share a round trip with a migration's last statement. */
+  insertSql(db: Knex, e: NewLedgerEntry, database?: string): string {
+    return this.q(db, database).insert(this.row(e)).toQuery();
+  }
+
+  removeSql(db: Knex, id: string, database?: string): string {
+    return this.q(db, database).where({ id }).delete().toQuery();
+  }
+
+  private q(db: Knex, database?: string): Knex.QueryBuilder {
+    return database && this.dialect === 'mysql' ? db.withSchema(database).table(this.table) : db(this.table);
+  }
+
+  private row(e: NewLedgerEntry): Record<string, unknown> {
+    return {
       id: e.id,
       checksum: e.checksum,
       phase: e.phase,
@@ -160,7 +177,7 @@ export class Ledger {
       applied_by: e.appliedBy.slice(0, 255),
       host: e.host.slice(0, 255),
       execution_ms: e.executionMs,
-    });
+    };
   }
 
   async remove(db: Knex, id: string): Promise<void> {

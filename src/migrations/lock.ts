@@ -154,3 +154,28 @@ function lostLock(name: string): MigrateError {
     'Check "migrate status" and run the command again once no other run is active.',
   );
 }
+
+/**
+ * The server session holding the run lock of this database, or null when nobody holds it: a
+ * progress row whose run holds the lock is running now, one without is interrupted.
+ */
+export async function runLockHolder(db: Knex, config: ProjectConfig): Promise<number | null> {
+  if (config.dialect === 'mysql') {
+    const r = await rawRows(db, 'SELECT IS_USED_LOCK(?) AS id', [mysqlLockName(config.connection.database)]);
+    return num(r[0]?.['id']);
+  }
+  const [k1, k2] = pgLockKeys(config.connection.database);
+  const r = await rawRows(
+    db,
+    `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = ?::oid AND objid = ?::oid AND objsubid = 2
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    [k1, k2],
+  );
+  return num(r[0]?.['pid']);
+}
+
+/** The server session id of a connection (MySQL CONNECTION_ID(), PostgreSQL backend pid). */
+export async function sessionIdOf(db: Knex, dialect: ProjectConfig['dialect']): Promise<number | null> {
+  const r = await rawRows(db, dialect === 'mysql' ? 'SELECT CONNECTION_ID() AS id' : 'SELECT pg_backend_pid() AS id');
+  return num(r[0]?.['id']);
+}

@@ -1,18 +1,24 @@
 import type { Knex } from 'knex';
 import type { UmzugStorage } from 'umzug';
 import type { ProjectConfig } from '../config/types.ts';
+import { createKnex } from '../db/connect.ts';
 import { isMigrateError, messageOf, MigrateError, usageError, workError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../log/logger.ts';
 import { shortChecksum } from './checksum.ts';
+import { RunControl, type StopReason } from './control.ts';
 import { blockingError, compareIds, discoverMigrations } from './discover.ts';
-import { executeMigration, type Direction, type ExecContext } from './execute.ts';
+import { checkEffect, effectsOf } from './effect.ts';
+import { executeMigration, statementExcerpt, type Direction, type ExecContext } from './execute.ts';
 import { adoptKnexHistory, knexHistoryAsLedger, readKnexHistory } from './knex-adopt.ts';
 import { Ledger, thisHost, whoAmI, type LedgerEntry } from './ledger.ts';
-import { acquireRunLock, type RunSession } from './lock.ts';
+import { acquireRunLock, runLockHolder, sessionIdOf, type RunSession } from './lock.ts';
+import { assess, howItEnded, partialError, statusLine, summary, type Assessment } from './partial.ts';
 import { backoffMs } from './pg/retry.ts';
 import { PgLockSafety } from './pg/session.ts';
 import { resolveLockSafety, type LockSafety } from './pg/settings.ts';
-import { computeStatus, isApplied, type MigrationStatus } from './status.ts';
+import { Progress, type ProgressRow } from './progress.ts';
+import { repairMigration, type RepairMode, type RepairResult } from './repair.ts';
+import { computeStatus, isApplied, type MigrationStatus, type RunState } from './status.ts';
 import type { Discovery, MigrationSource } from './types.ts';
 
 export interface RunnerOptions {
@@ -26,6 +32,12 @@ export interface RunnerOptions {
    * MIGRATE_STATEMENT_TIMEOUT, which win over the config's `lockSafety`, then the defaults.
    */
   lockSafety?: Partial<LockSafety>;
+  /** Longest a single migration may run before it is cancelled on the server; 0/absent: no bound. */
+  migrationTimeoutMs?: number;
+  /** "still running" notices while a statement takes long (default 30 s; 0: none). */
+  noticeEveryMs?: number;
+  /** After a lost connection, how long to wait for the server to answer again before saying anything (default 30 s). */
+  reconnectMs?: number;
 }
 
 export interface StatusReport {
@@ -33,6 +45,8 @@ export interface StatusReport {
   migrations: MigrationStatus[];
   /** The applied rows come from knex's table, not yet adopted into ours. */
   fromKnex: boolean;
+  /** Problems of the directory not shown on a migration's row (duplicate ids, stray files), and of the ledger. */
+  problems: string[];
 }
 
 export interface RunResult {
@@ -51,30 +65,52 @@ export interface DriftAck {
   at: Date;
 }
 
+const DEFAULT_RECONNECT_MS = 30_000;
+
 /**
  * Applies and reverts migrations: discovery gives the list, the ledger is umzug's storage, and a
- * per-database lock keeps a second runner out. Every refusal (drift, missing down, unknown
- * --to) happens before the first migration runs.
+ * per-database lock keeps a second runner out. Every refusal (drift, missing down, a partially
+ * applied migration, unknown --to) happens before the first migration runs.
  */
 export class Runner {
   private readonly config: ProjectConfig;
   private readonly db: Knex;
   private readonly logger: Logger;
-  private readonly lockSafetyOverrides: Partial<LockSafety> | undefined;
+  private readonly opts: RunnerOptions;
   readonly ledger: Ledger;
+  readonly progress: Progress;
+  /** The control of the run in progress, so a signal can stop it. */
+  private control: RunControl | undefined;
+  private pendingStop: StopReason | undefined;
 
   constructor(opts: RunnerOptions) {
+    this.opts = opts;
     this.config = opts.config;
     this.db = opts.db;
     this.logger = opts.logger ?? consoleLogger;
-    this.lockSafetyOverrides = opts.lockSafety;
     this.ledger = new Ledger(opts.config.dialect, opts.config.ledgerTable);
+    this.progress = new Progress(opts.config.dialect, opts.config.ledgerTable);
   }
 
   /** The lock-safe settings a run uses on PostgreSQL (flags/API over env over config over defaults). */
   lockSafety(): LockSafety {
     const fromConfig = (this.config as ProjectConfig & { lockSafety?: Partial<LockSafety> }).lockSafety;
-    return resolveLockSafety(this.lockSafetyOverrides, fromConfig);
+    return resolveLockSafety(this.opts.lockSafety, fromConfig);
+  }
+
+  /**
+   * Stops the run (SIGINT/SIGTERM): the statement in flight is cancelled on the server, the
+   * state recorded, the lock released, and the run's promise rejects with what ran and the next
+   * command. Before a migration started, the run stops at its first checkpoint.
+   */
+  stop(reason: StopReason): Promise<void> {
+    this.pendingStop ??= reason;
+    return this.control?.stop(reason) ?? Promise.resolve();
+  }
+
+  /** Whether a migration is executing right now (a stop then has something to cancel and record). */
+  get busy(): boolean {
+    return this.control !== undefined;
   }
 
   discover(): Promise<Discovery> {
@@ -94,7 +130,61 @@ export class Runner {
   async status(): Promise<StatusReport> {
     const discovery = await this.discover();
     const { entries, fromKnex } = await this.entries(this.db, discovery.migrations);
-    return { discovery, migrations: computeStatus(discovery.migrations, entries), fromKnex };
+    const rows = await this.progress.read(this.db);
+    const holder = rows.length ? await runLockHolder(this.db, this.config) : null;
+    const runs = await this.runStates(this.db, discovery, rows, holder);
+    const migrations = computeStatus(discovery.migrations, entries, runs);
+    const problems = discoveryProblems(discovery, migrations);
+    if (!(await this.ledger.exists(this.db)) && (await this.progress.exists(this.db))) {
+      problems.push(`The ledger table ${this.ledger.table} does not exist, but its companion ${this.progress.table} does: the ledger was dropped by hand, so "pending" above may be wrong. Restore it from a backup, or record what is in place with "migrate repair <id> --mark-applied".`);
+    }
+    await this.notePresentEffects(this.db, migrations);
+    return { discovery, migrations, fromKnex, problems };
+  }
+
+  /** What status says for each progress row: running (a run holds the lock), partial, or an attempt that left nothing. */
+  private async runStates(db: Knex, discovery: Discovery, rows: readonly ProgressRow[], holder: number | null): Promise<RunState[]> {
+    const byId = new Map(discovery.migrations.map((m) => [m.id, m]));
+    const out: RunState[] = [];
+    for (const row of rows) {
+      const base = { direction: row.direction, statementsDone: row.done, statementsTotal: row.total, currentStatement: row.current, outcome: row.outcome, host: row.host, pid: row.pid, session: row.session, startedAt: row.startedAt?.toISOString() ?? null, endedAt: row.endedAt?.toISOString() ?? null, note: row.note };
+      if (holder !== null) {
+        const who = holder === row.session ? `by the run on ${row.host} (pid ${row.pid}), server session ${holder}` : `by a run holding the migrate lock (server session ${holder})`;
+        const where = row.current !== null ? `statement ${row.current}${row.total ? ` of ${row.total}` : ''}` : row.format === 'ts' ? `${row.direction}()` : `after statement ${row.done}`;
+        out.push({ id: row.id, state: 'running', text: `running now ${who}: ${where}, started ${row.startedAt?.toISOString() ?? '?'}${holder === row.session && row.host === thisHost() && !processAlive(row.pid) ? `; its process is gone but the server is still running the statement: wait for it, or stop it (${this.config.dialect === 'mysql' ? `KILL QUERY ${holder}` : `SELECT pg_cancel_backend(${holder})`})` : ''}`, json: { state: 'running', ...base } });
+        continue;
+      }
+      const a = await assess(db, this.config.dialect, row, byId.get(row.id));
+      if (a.stays === 'nothing') {
+        out.push({ id: row.id, state: 'cleared', text: `an attempt ${howItEnded(row)} left nothing of it in place (the next "migrate ${row.direction}" runs it from the start)`, json: { state: 'nothing-stays', ...base } });
+      } else if (a.stays === 'resumable') {
+        out.push({ id: row.id, state: 'cleared', text: `an attempt ${howItEnded(row)} stopped in its backfill (${a.backfill}); the next "migrate ${row.direction}" continues it from there`, json: { state: 'resumable', backfill: a.backfill, ...base } });
+      } else {
+        out.push({ id: row.id, state: 'partial', text: statusLine(a), json: { state: 'partial', summary: summary(a), statementsRan: a.ran, ...base, ...(a.uncertain ? { uncertain: { statement: a.uncertain.index, ran: a.uncertain.check.ran ?? null, evidence: a.uncertain.check.evidence } } : {}) } });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A pending migration whose first statement's object is already there (its CREATE TABLE's
+   * table exists): the ledger lost its row, or someone ran it by hand. Status says so; `up`
+   * refuses it before running anything.
+   */
+  private async notePresentEffects(db: Knex, list: MigrationStatus[]): Promise<void> {
+    for (const s of list) {
+      if (s.state !== 'pending' || !s.source) continue;
+      const found = await this.alreadyThere(db, s.source);
+      if (found) s.problems.push(`not in the ledger, but ${found}: was it applied without the ledger recording it (ledger dropped or edited by hand)?`);
+    }
+  }
+
+  /** "statement 1 (CREATE TABLE accounts) has taken effect: table accounts exists", or undefined. */
+  private async alreadyThere(db: Knex, m: MigrationSource): Promise<string | undefined> {
+    const first = m.upStatements?.[0];
+    if (!first || !effectsOf(first.sql, this.config.dialect)?.some((e) => e.present)) return undefined;
+    const c = await checkEffect(db, this.config.dialect, first.sql).catch(() => undefined);
+    return c?.ran ? `its statement 1 (line ${first.line}, "${statementExcerpt(first.sql, 60)}") has taken effect: ${c.evidence}` : undefined;
   }
 
   async up(opts: { to?: string } = {}): Promise<RunResult> {
@@ -191,6 +281,29 @@ export class Runner {
     }
   }
 
+  /**
+   * How to go on after a partially applied migration: --continue runs the statements that did not
+   * run, --revert undoes what ran, --mark-applied / --forget record a fix made by hand.
+   */
+  async repair(id: string, mode: RepairMode, opts: { from?: number } = {}): Promise<RepairResult> {
+    const discovery = await this.discover();
+    const session = await acquireRunLock(this.config);
+    try {
+      const status = await this.readStatus(session, discovery);
+      const s = this.requireKnown(status, id);
+      const row = await this.progress.get(session.db, id);
+      const a = row ? await assess(session.db, this.config.dialect, row, s.source) : undefined;
+      // The tables are created (knex history adopted) only once the repair is known to write.
+      const prepare = async (): Promise<void> => {
+        await this.prepareLedger(session, discovery, status);
+      };
+      return await this.withContext(session, (ctx) => repairMigration({ ctx, status: s, assessment: a, mode, prepare, ...(opts.from !== undefined ? { from: opts.from } : {}), issues: discovery.issues }));
+    } finally {
+      this.control = undefined;
+      await session.release();
+    }
+  }
+
   private requireKnown(status: readonly MigrationStatus[], id: string): MigrationStatus {
     const s = status.find((x) => x.id === id);
     if (s) return s;
@@ -209,13 +322,15 @@ export class Runner {
   }
 
   /**
-   * Creates the ledger if needed and adopts knex's history into it (`status` read it under the
-   * same lock: its rows come from knex when ours is still empty). True when this call created the
-   * table, so a run that then fails before recording anything can remove it again.
+   * Creates the ledger (and its progress companion) if needed and adopts knex's history into it
+   * (`status` read it under the same lock: its rows come from knex when ours is still empty).
+   * True when this call created the ledger, so a run that then fails before recording anything
+   * can remove it again.
    */
   private async prepareLedger(session: RunSession, discovery: Discovery, status: readonly MigrationStatus[]): Promise<boolean> {
     const fromKnex = status.some((s) => s.entry?.source === 'knex');
     const created = await this.ledger.ensureTable(session.db);
+    await this.progress.ensureTable(session.db);
     if (fromKnex && this.config.adoptKnexTable) {
       const n = await adoptKnexHistory(session.db, this.ledger, this.config.adoptKnexTable, discovery.migrations, await whoAmI(session.db), thisHost());
       this.logger.info(`adopted ${n} applied migration${n === 1 ? '' : 's'} from ${this.config.adoptKnexTable} into ${this.ledger.table}`);
@@ -224,28 +339,48 @@ export class Runner {
   }
 
   /**
-   * After a failed run: removes the ledger table again when this run created it and recorded
-   * nothing in it, so a failed first `up` leaves the database as it found it. Safe because every
-   * writer of the ledger holds the run lock we still hold. Never hides the run's own error.
+   * After a failed run: removes the ledger tables again when this run created them and nothing
+   * is recorded in them, so a failed first `up` leaves the database as it found it. Safe because
+   * every writer of the ledger holds the run lock we still hold. Never hides the run's own error.
    */
   private async dropLedgerCreatedBy(session: RunSession): Promise<void> {
     try {
-      await this.ledger.dropIfEmpty(session.db);
+      if ((await this.progress.read(session.db)).length === 0 && (await this.ledger.dropIfEmpty(session.db))) await this.progress.dropIfEmpty(session.db);
     } catch (e) {
       this.logger.warn(`This run created the ledger table ${this.ledger.table} and could not remove it after the failure (${messageOf(e)}). An empty ledger is harmless: the next "migrate up" uses it.`);
     }
   }
 
+  /**
+   * Unfinished runs found under the lock (so none of them is running): those that left nothing
+   * are cleared, the others refuse the command before anything runs.
+   */
+  private async unfinished(session: RunSession, discovery: Discovery): Promise<{ stale: Assessment[]; partial: Assessment[] }> {
+    const rows = await this.progress.read(session.db);
+    const byId = new Map(discovery.migrations.map((m) => [m.id, m]));
+    const all = await Promise.all(rows.map((r) => assess(session.db, this.config.dialect, r, byId.get(r.id))));
+    return { stale: all.filter((a) => a.stays === 'nothing' || a.stays === 'resumable'), partial: all.filter((a) => a.stays === 'some' || a.stays === 'unknown') };
+  }
+
   private async locked(discovery: Discovery, plan: (status: MigrationStatus[]) => Promise<{ ids: string[]; note?: string }>, direction: Direction): Promise<RunResult> {
+    if (this.pendingStop) throw stoppedBeforeStart(this.pendingStop);
     const session = await acquireRunLock(this.config);
     let createdLedger = false;
     try {
       // Validate everything before the first write, so a refused command changes nothing.
       const before = await this.readStatus(session, discovery);
+      const { partial, stale } = await this.unfinished(session, discovery);
+      if (partial.length) throw partialError(partial);
       const { ids, note } = await plan(before);
       const drifted = before.filter((s) => s.state === 'drift');
       if (drifted.length) throw driftError(drifted);
       const knexRows = before.some((s) => s.entry?.source === 'knex');
+      for (const a of stale) {
+        await this.progress.remove(session.db, a.row.id);
+        this.logger.info(a.stays === 'resumable'
+          ? `${a.row.id}: an earlier attempt ${howItEnded(a.row)}; its backfill recorded ${a.backfill}, so running it again continues from there`
+          : `${a.row.id}: an earlier attempt ${howItEnded(a.row)}; nothing of it took effect, so it runs from the start`);
+      }
       if (ids.length === 0) this.logger.info(note ?? (direction === 'up' ? 'Nothing to apply: every migration is applied.' : 'Nothing to revert.'));
       if (ids.length === 0 && !knexRows) return { direction, ids: [], adopted: 0 };
       const adopted = knexRows ? before.filter((s) => s.entry?.source === 'knex').length : 0;
@@ -254,39 +389,77 @@ export class Runner {
       await this.run(session, discovery, ids, direction);
       return { direction, ids, adopted };
     } catch (e) {
-      if (createdLedger) await this.dropLedgerCreatedBy(session);
+      // Only while the lock is still ours: a lost session may have let another run in.
+      if (createdLedger && (await session.assertHeld().then(() => true, () => false))) await this.dropLedgerCreatedBy(session);
       throw e;
     } finally {
+      this.control = undefined;
       await session.release();
+    }
+  }
+
+  /** The execution context of a run on the locked session; the run can be stopped while fn runs. */
+  private async withContext<T>(session: RunSession, fn: (ctx: ExecContext) => Promise<T>): Promise<T> {
+    const control = new RunControl({
+      dialect: this.config.dialect,
+      connection: this.config.connection,
+      logger: this.logger,
+      ...(this.opts.migrationTimeoutMs !== undefined ? { migrationTimeoutMs: this.opts.migrationTimeoutMs } : {}),
+      ...(this.opts.noticeEveryMs !== undefined ? { noticeEveryMs: this.opts.noticeEveryMs } : {}),
+    });
+    control.session = await sessionIdOf(session.db, this.config.dialect);
+    this.control = control;
+    if (this.pendingStop) await control.stop(this.pendingStop);
+    const safety = this.config.dialect === 'postgres' ? await PgLockSafety.open(session.db, this.config.connection, this.lockSafety(), this.logger) : undefined;
+    try {
+      let mysqlLockRetry: ExecContext['mysqlLockRetry'];
+      const ls = this.lockSafety();
+      if (this.config.dialect === 'mysql' && ls.lockTimeoutMs > 0) {
+        // A metadata-lock wait queues every later write to the table behind the DDL: bound it.
+        await session.db.raw(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(ls.lockTimeoutMs / 1000))}`);
+        mysqlLockRetry = { attempts: ls.attempts, backoff: (a) => backoffMs(a, ls), log: (m) => this.logger.warn(m) };
+      }
+      if (this.config.dialect === 'postgres') {
+        // PostgreSQL 14+: a statement whose client died is cancelled within a second instead of
+        // running on (with its locks) until it ends; older servers do not know the setting.
+        await session.db.raw("SELECT set_config('client_connection_check_interval', '1s', false)").catch(() => undefined);
+      }
+      const reconnectMs = this.opts.reconnectMs ?? DEFAULT_RECONNECT_MS;
+      const ctx: ExecContext = {
+        session,
+        dialect: this.config.dialect,
+        database: this.config.connection.database,
+        ledger: this.ledger,
+        progress: this.progress,
+        who: await whoAmI(session.db),
+        host: thisHost(),
+        logger: this.logger,
+        control,
+        reconnect: () => reconnect(this.config, reconnectMs),
+        reconnectMs,
+        safety,
+        ...(mysqlLockRetry ? { mysqlLockRetry } : {}),
+      };
+      return await fn(ctx);
+    } finally {
+      control.close();
+      await safety?.close();
     }
   }
 
   private async run(session: RunSession, discovery: Discovery, ids: string[], direction: Direction): Promise<void> {
     const byId = new Map(discovery.migrations.map((m) => [m.id, m]));
-    const safety = this.config.dialect === 'postgres' ? await PgLockSafety.open(session.db, this.config.connection, this.lockSafety(), this.logger) : undefined;
-    try {
-      await this.runWith(session, discovery, ids, direction, byId, safety);
-    } finally {
-      await safety?.close();
-    }
+    await this.withContext(session, (ctx) => this.runWith(ctx, session, discovery, ids, direction, byId));
   }
 
-  private async runWith(session: RunSession, discovery: Discovery, ids: string[], direction: Direction, byId: Map<string, MigrationSource>, safety: PgLockSafety | undefined): Promise<void> {
-    let mysqlLockRetry: ExecContext['mysqlLockRetry'];
-    const ls = this.lockSafety();
-    if (this.config.dialect === 'mysql' && ls.lockTimeoutMs > 0) {
-      // A metadata-lock wait queues every later write to the table behind the DDL: bound it.
-      await session.db.raw(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(ls.lockTimeoutMs / 1000))}`);
-      mysqlLockRetry = { attempts: ls.attempts, backoff: (a) => backoffMs(a, ls), log: (m) => this.logger.warn(m) };
-    }
-    const ctx: ExecContext = { session, dialect: this.config.dialect, ledger: this.ledger, who: await whoAmI(session.db), host: thisHost(), logger: this.logger, safety, ...(mysqlLockRetry ? { mysqlLockRetry } : {}) };
+  private async runWith(ctx: ExecContext, session: RunSession, discovery: Discovery, ids: string[], direction: Direction, byId: Map<string, MigrationSource>): Promise<void> {
     const done: string[] = [];
     const storage: UmzugStorage = {
       executed: async () => (await this.ledger.read(session.db)).map((e) => e.id),
-      // executeMigration already wrote the ledger row (inside the migration's transaction where
-      // there is one); these only make sure umzug's view and the ledger agree.
+      // executeMigration already wrote the ledger row (in the transaction or round trip of its
+      // last statement); these only make sure umzug's view and the ledger agree.
       logMigration: async ({ name }) => {
-        if (!(await this.ledger.has(session.db, name))) throw workError(`Migration ${name} ran but is missing from the ledger ${this.ledger.table}.`, `Insert its row by hand (see "migrate status") before running migrate again.`);
+        if (!(await this.ledger.has(session.db, name))) throw workError(`Migration ${name} ran but is missing from the ledger ${this.ledger.table}.`, 'Run "migrate status": it reads what ran from the ledger.');
       },
       unlogMigration: async ({ name }) => {
         if (await this.ledger.has(session.db, name)) await this.ledger.remove(session.db, name);
@@ -299,6 +472,13 @@ export class Runner {
         name: m.id,
         path: m.upPath,
         up: async () => {
+          const found = await this.alreadyThere(session.db, m);
+          if (found) {
+            throw workError(
+              `${m.id} is not recorded in the ledger, but ${found}. Running it would fail or repeat it; nothing of it was run.`,
+              `If all of ${m.id} is in place (the ledger lost its row: dropped or edited by hand), record it with "migrate repair ${m.id} --mark-applied" and run "migrate up" again; if that object is something else of the same name, rename one of them.`,
+            );
+          }
           await executeMigration(ctx, m, 'up');
         },
         down: async () => {
@@ -316,12 +496,51 @@ export class Runner {
       else await umzug.down({ migrations: ids });
     } catch (e) {
       const cause = e instanceof Error && 'cause' in e ? e.cause : e;
-      const err = isMigrateError(cause) ? cause : isMigrateError(e) ? e : workError(`Running migrations failed: ${e instanceof Error ? e.message : String(e)}`, 'See the message above; "migrate status" shows what is applied.', e);
+      let err = isMigrateError(cause) ? cause : isMigrateError(e) ? e : workError(`Running migrations failed: ${e instanceof Error ? e.message : String(e)}`, 'See the message above; "migrate status" shows what is applied.', e);
+      // A stop between two migrations: nothing was in flight.
+      if (!isMigrateError(cause) && ctx.control.reason) err = stoppedBeforeStart(ctx.control.reason);
       if (done.length === 0) throw err;
       const verb = direction === 'up' ? 'Applied' : 'Reverted';
-      throw new MigrateError(err.kind, `${err.problem}\n${verb} in this run before the failure (kept): ${done.join(', ')}.`, err.fix, { cause: err });
+      throw new MigrateError(err.kind, `${err.problem}\n${verb} in this run before the failure (kept): ${done.join(', ')}.`, err.fix, { cause: err, exitCode: err.exitCode });
     }
   }
+}
+
+/** A stop that came before any migration started: nothing ran and nothing needs recording. */
+function stoppedBeforeStart(reason: StopReason): MigrateError {
+  const what = reason.kind === 'signal' ? `Interrupted by ${reason.signal}` : 'Stopped by --migration-timeout';
+  return new MigrateError('work', `${what} before the next migration started: it did not run, and the ledger is consistent.`, 'Run the command again when ready ("migrate status" shows what is applied).', reason.kind === 'signal' ? { exitCode: reason.signal === 'SIGTERM' ? 143 : 130 } : undefined);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A new connection once the server answers again, polled until `boundMs`. */
+async function reconnect(config: ProjectConfig, boundMs: number): Promise<{ db: Knex; afterMs: number } | undefined> {
+  const t0 = Date.now();
+  for (;;) {
+    const db = createKnex(config.dialect, config.connection, { pool: { min: 0, max: 1 } });
+    try {
+      await db.raw('SELECT 1');
+      return { db, afterMs: Date.now() - t0 };
+    } catch {
+      await db.destroy().catch(() => undefined);
+    }
+    if (Date.now() - t0 >= boundMs) return undefined;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Directory problems no row of the status shows (duplicate ids, stray files, orphan downs). */
+function discoveryProblems(discovery: Discovery, list: readonly MigrationStatus[]): string[] {
+  const shown = new Set(list.flatMap((s) => s.problems));
+  return [...new Set(discovery.issues.map((i) => i.problem).filter((p) => !shown.has(p)))];
 }
 
 function driftError(drifted: readonly MigrationStatus[]): MigrateError {

@@ -101,13 +101,14 @@ export async function runStatements(
   knex: Knex,
   dialect: Dialect,
   statements: readonly SqlStatement[],
-  opts: { offset?: number; onRan?: (index: number) => void; mysqlLockRetry?: MysqlLockRetry } = {},
+  opts: { offset?: number; onStart?: (index: number) => void; onRan?: (index: number) => void; mysqlLockRetry?: MysqlLockRetry } = {},
 ): Promise<void> {
   await withNativeConnection(knex, dialect, async (query) => {
     for (let k = 0; k < statements.length; k++) {
       const s = statements[k];
       if (!s) continue;
       const index = (opts.offset ?? 0) + k;
+      opts.onStart?.(index);
       for (let attempt = 1; ; attempt++) {
         try {
           await query(s.sql);
@@ -127,6 +128,100 @@ export async function runStatements(
         }
       }
       opts.onRan?.(index);
+    }
+  });
+}
+
+/** Driver errors that mean the session is gone (server restarted or killed it, network down). */
+export function isConnectionLost(e: unknown): boolean {
+  const r = (typeof e === 'object' && e !== null ? e : {}) as { code?: unknown; errno?: unknown; message?: unknown; fatal?: unknown };
+  const code = typeof r.code === 'string' ? r.code : '';
+  const msg = typeof r.message === 'string' ? r.message : '';
+  if (['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED', '57P01', '57P02', '57P03', '08006', '08003', '08000'].includes(code)) return true;
+  if (r.errno === 2013 || r.errno === 2006 || r.errno === 1053 || r.errno === 1927) return true;
+  if (r.fatal === true && /connection|closed|socket/i.test(msg)) return true;
+  return /Connection terminated|Connection lost|server has gone away|Client has encountered a connection error|socket hang up|This socket has been ended/i.test(msg);
+}
+
+/** The session broke while a tracked statement ran; `ran`: its completion marker had arrived. */
+export class LostConnection extends Error {
+  readonly started: boolean;
+  readonly ran: boolean;
+  constructor(cause: unknown, started: boolean, ran: boolean) {
+    super(driverErrorInfo(cause).message, { cause });
+    this.name = 'LostConnection';
+    this.started = started;
+    this.ran = ran;
+  }
+}
+
+/**
+ * Our own bookkeeping around a statement failed: before it (it did not run) or after it (it ran
+ * and the record of it did not commit).
+ */
+export class BookkeepingError extends Error {
+  readonly ran: boolean;
+  constructor(cause: unknown, ran: boolean) {
+    super(driverErrorInfo(cause).message, { cause });
+    this.name = 'BookkeepingError';
+    this.ran = ran;
+  }
+}
+
+const MARKER = 'migrate_statement_done';
+
+interface MysqlQuery {
+  on(event: 'fields', fn: (fields: Array<{ name?: string }> | undefined) => void): MysqlQuery;
+}
+
+/**
+ * MySQL/MariaDB: runs `before; statement; SELECT <marker>; after` in one round trip, so the record
+ * written after the statement does not depend on the client being alive: measured on MariaDB
+ * 10.11, a client SIGKILLed during a long statement still gets the rest of its multi-statement
+ * executed by the server. Each part commits on its own (DDL cannot share a transaction), so
+ * which part failed is told apart by what the server sent back before the error: the first
+ * answer is `before`'s, the marker's result set arrives only after the statement completed.
+ */
+export async function runTrackedMysql(
+  knex: Knex,
+  s: SqlStatement,
+  index: number,
+  before: string,
+  after: string,
+  retry?: MysqlLockRetry,
+): Promise<void> {
+  const text = `${before};\n${s.sql}\n;\nSELECT 1 AS ${MARKER};\n${after}`;
+  await withNativeConnection(knex, 'mysql', async (_query, conn) => {
+    for (let attempt = 1; ; attempt++) {
+      const r = await new Promise<{ started: boolean; ran: boolean; error?: unknown }>((resolve) => {
+        let started = false;
+        let ran = false;
+        let settled = false;
+        const done = (error?: unknown): void => {
+          if (settled) return;
+          settled = true;
+          resolve({ started, ran, ...(error === undefined ? {} : { error }) });
+        };
+        // The callback hears every error, a lost connection included (mysql2 hands those to the
+        // connection, not the query, when a query has none); 'fields' fires once per statement
+        // answered (undefined for an OK packet), in order, whether or not there is a callback.
+        const q = (conn as { query: (sql: string, cb: (e: unknown) => void) => MysqlQuery }).query(text, (e) => done(e ?? undefined));
+        q.on('fields', (fields) => {
+          started = true;
+          if (fields?.[0]?.name === MARKER) ran = true;
+        });
+      });
+      if (r.error === undefined) return;
+      if (isConnectionLost(r.error)) throw new LostConnection(r.error, r.started, r.ran);
+      if (!r.started) throw new BookkeepingError(r.error, false);
+      if (r.ran) throw new BookkeepingError(r.error, true);
+      if ((r.error as { errno?: number }).errno === 1205 && retry && attempt < retry.attempts) {
+        const wait = retry.backoff(attempt);
+        retry.log(`statement ${index + 1} (line ${s.line}) waited lock_wait_timeout for a metadata lock; attempt ${attempt}/${retry.attempts}, retrying in ${Math.round(wait)} ms`);
+        await new Promise((res) => setTimeout(res, wait));
+        continue;
+      }
+      throw new StatementError(s, index, r.error);
     }
   });
 }

@@ -3,7 +3,18 @@ import type { LedgerEntry } from './ledger.ts';
 import { shortChecksum } from './checksum.ts';
 import type { MigrationSource, Phase } from './types.ts';
 
-export type MigrationState = 'applied' | 'pending' | 'drift' | 'missing-file';
+export type MigrationState = 'applied' | 'pending' | 'drift' | 'missing-file' | 'partial' | 'running';
+
+/** A run of a migration that has not finished: what `status` shows for it, read from the progress table (and the server). */
+export interface RunState {
+  id: string;
+  /** partial: interrupted with some of it in place (up/down refuse); running: a run holds the lock now; cleared: an attempt left nothing. */
+  state: 'partial' | 'running' | 'cleared';
+  /** One line for people. */
+  text: string;
+  /** For --format json. */
+  json: Record<string, unknown>;
+}
 
 export interface MigrationStatus {
   id: string;
@@ -21,10 +32,31 @@ export interface MigrationStatus {
   problems: string[];
   source?: MigrationSource;
   entry?: LedgerEntry;
+  /** An unfinished run of it (partial / running), as the progress table records it. */
+  run?: RunState;
 }
 
-/** Joins the files with the ledger. Every id appears once, in id order. */
-export function computeStatus(migrations: readonly MigrationSource[], entries: readonly LedgerEntry[]): MigrationStatus[] {
+/** Joins the files with the ledger (and unfinished runs). Every id appears once, in id order. */
+export function computeStatus(migrations: readonly MigrationSource[], entries: readonly LedgerEntry[], runs: readonly RunState[] = []): MigrationStatus[] {
+  const byRun = new Map(runs.map((r) => [r.id, r]));
+  return withRuns(joinLedger(migrations, entries), byRun);
+}
+
+function withRuns(list: MigrationStatus[], runs: Map<string, RunState>): MigrationStatus[] {
+  for (const s of list) {
+    const r = runs.get(s.id);
+    if (!r) continue;
+    s.run = r;
+    if (r.state === 'cleared') s.problems.push(r.text);
+    else {
+      s.state = r.state;
+      s.problems.unshift(r.text);
+    }
+  }
+  return list;
+}
+
+function joinLedger(migrations: readonly MigrationSource[], entries: readonly LedgerEntry[]): MigrationStatus[] {
   const byId = new Map(entries.map((e) => [e.id, e]));
   const out: MigrationStatus[] = [];
   for (const m of migrations) {
@@ -69,13 +101,15 @@ export function computeStatus(migrations: readonly MigrationSource[], entries: r
   return out.sort((a, b) => compareIds(a.id, b.id));
 }
 
+/** The ledger holds a row for it (a partially reverted migration is still applied; a partially applied one is not). */
 export function isApplied(s: MigrationStatus): boolean {
-  return s.state !== 'pending';
+  return s.entry !== undefined;
 }
 
 /** The shape of `migrate status --format json`. */
-export function statusJson(list: readonly MigrationStatus[]): { migrations: Record<string, unknown>[] } {
+export function statusJson(list: readonly MigrationStatus[], problems: readonly string[] = []): { migrations: Record<string, unknown>[]; problems: string[] } {
   return {
+    problems: [...problems],
     migrations: list.map((s) => ({
       id: s.id,
       state: s.state,
@@ -87,6 +121,7 @@ export function statusJson(list: readonly MigrationStatus[]): { migrations: Reco
       ledgerChecksum: s.ledgerChecksum,
       executionMs: s.executionMs,
       problems: s.problems,
+      ...(s.run ? { run: s.run.json } : {}),
     })),
   };
 }
@@ -109,8 +144,9 @@ export function printable(s: string): string {
 }
 
 /** A table for people: one row per migration, then a count per state. */
-export function statusText(list: readonly MigrationStatus[], dir: string): string {
-  if (list.length === 0) return `No migrations in ${dir} and none applied. Create one with "migrate make <name>".`;
+export function statusText(list: readonly MigrationStatus[], dir: string, problems: readonly string[] = []): string {
+  const extra = problems.length ? ['', `Problems in ${dir}:`, ...problems.map((p) => `  ! ${printable(p)}`)] : [];
+  if (list.length === 0) return [`No migrations in ${dir} and none applied. Create one with "migrate make <name>".`, ...extra].join('\n');
   const header = ['ID', 'STATE', 'PHASE', 'APPLIED AT (UTC)', 'APPLIED BY', 'HOST', 'CHECKSUM'];
   const rows = list.map((s) => [printable(s.id), s.state, s.phase ?? '-', formatTime(s.appliedAt), printable(s.appliedBy ?? '-'), printable(s.host ?? '-'), shortChecksum(s.checksum)]);
   const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? '').length)));
@@ -122,7 +158,10 @@ export function statusText(list: readonly MigrationStatus[], dir: string): strin
   }
   const count = (st: MigrationState): number => list.filter((s) => s.state === st).length;
   lines.push('');
-  lines.push(`${count('applied')} applied, ${count('pending')} pending, ${count('drift')} drift, ${count('missing-file')} missing file`);
+  const unfinished = count('partial') + count('running') ? `, ${count('partial')} partial${count('running') ? `, ${count('running')} running` : ''}` : '';
+  lines.push(`${count('applied')} applied, ${count('pending')} pending, ${count('drift')} drift, ${count('missing-file')} missing file${unfinished}`);
   if (count('drift') > 0) lines.push('Drift blocks "up" and "down": restore the file, or review the change and run "migrate ack-drift <id>".');
+  if (count('partial') > 0) lines.push('A partially applied migration blocks "up" and "down": "migrate repair <id> --continue | --revert | --mark-applied | --forget" says how to go on.');
+  lines.push(...extra);
   return lines.join('\n');
 }

@@ -1,4 +1,5 @@
 import type { Finding, MigrationVerdict } from '../analysis/types.ts';
+import { maskSecretLiterals } from '../migrations/excerpt.ts';
 import { locate, type Report } from './model.ts';
 
 /**
@@ -45,8 +46,9 @@ export function migrationJson(report: Report, v: MigrationVerdict): Record<strin
   if (v.algorithm) o['algorithm'] = v.algorithm;
   const file = report.files.get(v.id);
   if (file) o['file'] = locate(report, v, { rule: 'BC000', severity: 'info', message: '' })?.file;
-  o['sql'] = v.sql;
-  if (v.downSql) o['downSql'] = v.downSql;
+  // Password literals masked as in every other format's statement excerpts: JSON ends up in CI logs.
+  o['sql'] = v.sql.map(maskSecretLiterals);
+  if (v.downSql) o['downSql'] = v.downSql.map(maskSecretLiterals);
   const plan = report.plan;
   if (plan) {
     o['tables'] = plan.sizes[v.id] ?? [];

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import { constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cp } from 'node:fs/promises';
+import { constants, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { MigrateError, messageOf } from '../errors.ts';
 import { redact } from '../log/redact.ts';
@@ -77,6 +78,9 @@ const SHADOW_SETTINGS = [
   'sync_frm=OFF',
 ];
 
+/** An option-file value: quoted when it holds whitespace (a --dir "path with space"), as my.cnf allows. */
+const cnfValue = (v: string): string => (/\s/.test(v) ? `"${v}"` : v);
+
 function nodeCnf(s: MariaDbNodeSpec): string {
   const shadow = s.plan.profile === 'shadow';
   const head = [
@@ -86,10 +90,10 @@ function nodeCnf(s: MariaDbNodeSpec): string {
     '[mariadbd]',
     `port=${s.port}`,
     'bind_address=127.0.0.1',
-    `socket=${s.socket}`,
-    `pid_file=${s.pidFile}`,
-    `tmpdir=${s.tmpdir}`,
-    `log_error=${s.logFile}`,
+    `socket=${cnfValue(s.socket)}`,
+    `pid_file=${cnfValue(s.pidFile)}`,
+    `tmpdir=${cnfValue(s.tmpdir)}`,
+    `log_error=${cnfValue(s.logFile)}`,
     `server_id=${s.plan.serverId}`,
   ];
   if (shadow) {
@@ -133,13 +137,25 @@ const userArgs = (): string[] => (isRoot() ? ['--user=root'] : []);
  */
 export async function initTemplate(bins: MariaDbBinaries, templateDir: string): Promise<string> {
   mkdirSync(templateDir, { recursive: true });
+  // mariadb-install-db is a shell script that does not quote its paths (chown fails on a path with
+  // a space): bootstrap under the system temp dir then, and copy the result into place.
+  if (/\s/.test(templateDir) && !/\s/.test(tmpdir())) {
+    const work = mkdtempSync(join(tmpdir(), 'msbx-template-'));
+    try {
+      const data = await initTemplate(bins, work);
+      await cp(data, join(templateDir, 'data'), { recursive: true });
+      return join(templateDir, 'data');
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
   // Its own tmpdir: bootstraps running at once (parallel test suites) share /tmp otherwise, and
   // one removes the other's temporary tables (measured: 2 of 18 concurrent bootstraps failed
   // with "Can't find file: '/tmp/#sql-temptable-...'" or "Unknown table 'mysql.tmp_user_sys'").
   const tmp = join(templateDir, 'tmp');
   mkdirSync(tmp, { recursive: true });
   const cnf = join(templateDir, 'my.cnf');
-  writeFileSync(cnf, ['[mariadbd]', `tmpdir=${tmp}`, ...STORAGE_SETTINGS, ''].join('\n'));
+  writeFileSync(cnf, ['[mariadbd]', `tmpdir=${cnfValue(tmp)}`, ...STORAGE_SETTINGS, ''].join('\n'));
   const datadir = join(templateDir, 'data');
   const log = join(templateDir, 'install.log');
   const res = await run(

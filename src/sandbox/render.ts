@@ -25,8 +25,10 @@ export function renderUpText(state: SandboxState, reused: boolean, elapsedMs: nu
     lines.push(`writer endpoint: HAProxy ${ep.host}:${ep.port} -> ${state.writer.node} (runtime API: ${state.writer.socket}, backend "${state.writer.backend}")`);
   }
   lines.push(`application login: ${state.app.user}@${ep.host}:${ep.port}/${state.app.database} (password: ${state.app.passwordFile})`);
-  lines.push(`config: ${state.configPath}  (use with: migrate --config ${state.configPath} ...)`);
-  lines.push(`stop with: migrate sandbox down --dir ${state.dir}`);
+  // The commands are meant to be copied into a shell: a path with a space is quoted there.
+  const arg = (v: string): string => (/[\s'"$`\\]/.test(v) ? `'${v.replace(/'/g, `'\\''`)}'` : v);
+  lines.push(`config: ${state.configPath}  (use with: migrate --config ${arg(state.configPath)} ...)`);
+  lines.push(`stop with: migrate sandbox down --dir ${arg(state.dir)}`);
   return lines.join('\n');
 }
 

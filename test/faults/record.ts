@@ -118,3 +118,26 @@ export function recordKills(rows: KillRecord[], extra: Record<string, unknown>):
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'a-coordinator-killed.json'), JSON.stringify({ id: 'a-coordinator-killed', rows, ...extra, at: new Date().toISOString() }, null, 2) + '\n');
 }
+
+/** One case of the runner suite (test/integration/runner-recovery.test.ts): the "runner" table of docs/reliability.md. */
+export interface RunnerRecord {
+  /** File name and sort key, e.g. "r1-killed-mid-statement-mysql". */
+  id: string;
+  dialect: 'mysql' | 'postgres';
+  fault: string;
+  expected: string;
+  runs: CoordinatorOutcome[];
+  /** What the ledger and the database showed afterwards (and after the recovery the message named). */
+  after: string;
+  timings?: Record<string, number | undefined>;
+  held: boolean;
+  at: string;
+}
+
+export function recordRunnerCase(r: Omit<RunnerRecord, 'at' | 'runs'> & { runs: { command: string; result: CliResult }[] }): RunnerRecord {
+  const full: RunnerRecord = { ...r, runs: r.runs.map((x) => coordinator(x.command, x.result)), at: new Date().toISOString() };
+  const dir = resultsDir();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${r.id}.json`), JSON.stringify(full, null, 2) + '\n');
+  return full;
+}

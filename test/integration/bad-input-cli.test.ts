@@ -124,29 +124,33 @@ describe.each(DIALECTS)('%s', (dialect) => {
         r,
         1,
         ['Migration 0001_two failed (down) at 0001_two.down.sql line 3 (statement 2 of 2) "DROP TABLE fd_missing"', mysql ? /Unknown table '.*fd_missing'/ : 'table "fd_missing" does not exist', 'the ledger still lists it as applied'],
-        [`${downFile}:3`, 'migrate ack-drift 0001_two', 'then run "migrate down" again'],
+        mysql ? ['"migrate repair 0001_two --continue" (runs statement 2; correct statement 2 first)', '"migrate repair 0001_two --revert"'] : [`${downFile}:3`, 'migrate ack-drift 0001_two', 'then run "migrate down" again'],
       );
       const after = await p.snapshot();
       // Whatever happened to the schema, the ledger still says applied: `up` will not re-run it.
       expect(after.ledger).toEqual(before.ledger);
       if (mysql) {
-        // DDL is not transactional on MariaDB: statement 1 ran and stays, and the message says so.
-        expect(e.problem).toContain('Statements #1 (line 1) of 2 had already run (MySQL/MariaDB commits DDL implicitly, so they were not rolled back): the schema is partly reverted');
-        expect(e.fix).toContain('(statement 1 already took effect, so make it safe to run again');
-        expect(await p.tables()).toEqual(['fd_one', 'migrate_ledger']);
+        // DDL is not transactional on MariaDB: statement 1 ran and stays, and the ledger says which.
+        expect(e.problem).toContain('Statements #1 (line 1) of 2 had already run (MySQL/MariaDB commits DDL implicitly, so they were not rolled back); the ledger still lists it as applied and records it as partially reverted: 1 of 2 down statements ran (0001_two.down.sql:1)');
+        expect(await p.tables()).toEqual(['fd_one', 'migrate_ledger', 'migrate_ledger_progress']);
+        // down refuses to go on over a half-done revert; the fix the message gives works:
+        // correct statement 2 only, and the revert continues there (statement 1 is not repeated).
+        expectError(await cli(['down'], p.dir), 1, ['0001_two is partially reverted: 1 of 2 down statements ran', 'Nothing was run'], ['migrate repair 0001_two --continue']);
+        writeFileSync(downFile, 'DROP TABLE fd_two;\n\nDROP TABLE fd_one;\n');
+        const repaired = await cli(['repair', '0001_two', '--continue'], p.dir);
+        expectOk(repaired);
+        expect(repaired.stderr).toContain('0001_two is reverted: ran statement 2 of 0001_two.down.sql');
       } else {
         expect(e.problem).toContain('Nothing of it was reverted (rolled back)');
         expect(after).toEqual(before);
+        // The fix the message gives works: correct the statement, accept the edited file, revert.
+        writeFileSync(downFile, 'DROP TABLE fd_two;\n\nDROP TABLE fd_one;\n');
+        expectError(await cli(['down'], p.dir), 1, ['0001_two', 'changed after being applied'], ['migrate ack-drift 0001_two']);
+        expectOk(await cli(['ack-drift', '0001_two'], p.dir));
+        expectOk(await cli(['down'], p.dir));
       }
-
-      // The fix the message gives works: correct the statement (and make statement 1 repeatable),
-      // accept the edited file, revert.
-      writeFileSync(downFile, 'DROP TABLE IF EXISTS fd_two;\n\nDROP TABLE fd_one;\n');
-      expectError(await cli(['down'], p.dir), 1, ['0001_two', 'changed after being applied'], ['migrate ack-drift 0001_two']);
-      expectOk(await cli(['ack-drift', '0001_two'], p.dir));
-      expectOk(await cli(['down'], p.dir));
       expect((await p.snapshot()).ledger).toEqual([]);
-      expect(await p.tables()).toEqual(['migrate_ledger']);
+      expect(await p.tables()).toEqual(['migrate_ledger', 'migrate_ledger_progress']);
     });
 
     test('TypeScript: the failing statement is named, and on MariaDB the statements that already ran', async ({ expect }) => {
@@ -166,7 +170,7 @@ export async function down(knex: Knex): Promise<void> {
       expectOk(await cli(['up'], p.dir));
       const before = await p.snapshot();
       const r = await cli(['down', '--step', '2'], p.dir);
-      const e = expectError(r, 1, ['Migration 0002_pair failed (down) in 0002_pair.ts', /drop table [`"]fd_ts_nope[`"]/, 'the ledger still lists it as applied'], [`Fix down() in ${join(p.migrations, '0002_pair.ts')}`, 'migrate ack-drift 0002_pair', 'then run "migrate down" again']);
+      const e = expectError(r, 1, ['Migration 0002_pair failed (down) in 0002_pair.ts', /drop table [`"]fd_ts_nope[`"]/, 'the ledger still lists it as applied'], [`Fix down() in ${join(p.migrations, '0002_pair.ts')}`, ...(mysql ? ['migrate repair 0002_pair --continue'] : ['migrate ack-drift 0002_pair', 'then run "migrate down" again'])]);
       // 0001 was not reached: a failure stops the run.
       expect(e.problem).not.toContain('Reverted in this run');
       const after = await p.snapshot();
@@ -174,7 +178,8 @@ export async function down(knex: Knex): Promise<void> {
       if (mysql) {
         expect(e.problem).toContain('MySQL/MariaDB commits DDL implicitly: schema changes it made before failing remain (statements it had completed: 1) drop table `fd_ts_b`)');
         expect(e.fix).toContain('so that it can run again after its partial changes');
-        expect(await p.tables()).toEqual(['fd_keep', 'fd_ts_a', 'migrate_ledger']);
+        expect(e.problem).toContain('The ledger records 0002_pair as interrupted');
+        expect(await p.tables()).toEqual(['fd_keep', 'fd_ts_a', 'migrate_ledger', 'migrate_ledger_progress']);
       } else {
         expect(e.problem).toContain('Its transaction was rolled back, nothing of it was reverted');
         expect(after).toEqual(before);
@@ -193,7 +198,7 @@ export async function down(knex: Knex): Promise<void> {
       expectError(r, 1, ['Migration 0001_bad_down failed (down) at 0001_bad_down.down.sql line 1 (statement 1 of 1)', 'Reverted in this run before the failure (kept): 0002_fine'], ['0001_bad_down.down.sql:1']);
       const after = await p.snapshot();
       expect(after.ledger?.map((l) => l.split(' ')[0])).toEqual(['0001_bad_down']);
-      expect(await p.tables()).toEqual(['kd_one', 'migrate_ledger']);
+      expect(await p.tables()).toEqual(['kd_one', 'migrate_ledger', 'migrate_ledger_progress']);
     });
   });
 
@@ -237,13 +242,13 @@ export async function down(knex: Knex): Promise<void> {
       const applied = await p.snapshot();
       expect(applied.ledger?.map((l) => l.slice(0, l.lastIndexOf(' ')))).toEqual([sqlId, tsId]);
       expect(await canaryRows(p.db)).toBe(2);
-      expect(await p.tables()).toEqual(['canary', 'hn_sql', 'hn_ts', 'migrate_ledger']);
+      expect(await p.tables()).toEqual(['canary', 'hn_sql', 'hn_ts', 'migrate_ledger', 'migrate_ledger_progress']);
       expect((await statusOf(p)).map((m) => `${m.id} ${m.state}`)).toEqual([`${sqlId} applied`, `${tsId} applied`]);
 
       const down = await cli(['down', '--to', sqlId], p.dir);
       expectOk(down);
       expect((await p.snapshot()).ledger).toEqual([]);
-      expect(await p.tables()).toEqual(['canary', 'migrate_ledger']);
+      expect(await p.tables()).toEqual(['canary', 'migrate_ledger', 'migrate_ledger_progress']);
       expect(await canaryRows(p.db)).toBe(2);
     });
 
@@ -335,7 +340,7 @@ export async function down(knex: Knex): Promise<void> {
         expect((await runner.down()).ids).toEqual(['0001_t']);
         const snap = await snapshotOf(db, dialect);
         expect(snap.ledger).toEqual([]);
-        expect(Object.keys(snap.counts).sort()).toEqual(['canary', 'migrate_ledger']);
+        expect(Object.keys(snap.counts).sort()).toEqual(['canary', 'migrate_ledger', 'migrate_ledger_progress']);
         expect(await canaryRows(db)).toBe(2);
         expect(await canaryRows(admin)).toBe(2);
       } finally {
@@ -380,7 +385,7 @@ export async function down(knex: Knex): Promise<void> {
       const r = await cli(['up'], p.dir);
       expectError(r, 1, ['Migration 0002_broken failed (up)', 'Applied in this run before the failure (kept): 0001_ok'], []);
       expect((await p.snapshot()).ledger?.map((l) => l.split(' ')[0])).toEqual(['0001_ok']);
-      expect(await p.tables()).toEqual(['ff_ok', 'migrate_ledger']);
+      expect(await p.tables()).toEqual(['ff_ok', 'migrate_ledger', 'migrate_ledger_progress']);
     });
   });
 });

@@ -11,9 +11,9 @@
  * Checksum drift, failing and missing downs, hostile names and a failed first `up` on the
  * machine's own servers are in bad-input-cli.test.ts.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,7 @@ import type { Dialect } from '../../src/config/types.ts';
 import { createKnex } from '../../src/db/connect.ts';
 import type { Logger } from '../../src/log/logger.ts';
 import { Runner } from '../../src/migrations/runner.ts';
+import { shadowPrefixOf } from '../../src/analysis/shadow.ts';
 import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -44,10 +45,10 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-function cli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Result> {
+function cli(args: string[], cwd: string, env: Record<string, string> = {}, as?: { uid: number; gid: number }): Promise<Result> {
   const t0 = performance.now();
   return new Promise((res) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, env: cleanEnv(env), timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd, env: cleanEnv(env), timeout: 120_000, ...(as ?? {}) }, (err, stdout, stderr) => {
       const e = err as (Error & { code?: number | string; signal?: string | null }) | null;
       res({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout: String(stdout), stderr: String(stderr), ms: performance.now() - t0 });
     });
@@ -545,5 +546,210 @@ describe('bad input through the CLI', () => {
       expectError(r, 2, ['The migration name "../../etc/passwd" looks like a path'], ['plain name']);
       expect(tree(p.dir)).toEqual(before);
     });
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Issue 13: the configuration and error cases found as a new user; each is a typed error with a
+  // fix (exit 2, or 130/143 for a signal), never "unexpected failure", and no secret is echoed.
+  describe.concurrent('issue 13: config and error cases', () => {
+    const noUnexpected = (r: Result): void => expect(r.stderr, show(r)).not.toContain('unexpected failure');
+
+    test('a bracketed IPv6 host in DATABASE_URL connects, like "host": "::1" (through a relay on ::1 to the sandbox)', async ({ expect }) => {
+      const p = await project('mysql', { '0001_t.ts': TS_TABLE('t_v6') });
+      const n = my.nodes[0]!;
+      // The sandbox listens on 127.0.0.1 only: a relay on ::1 makes an IPv6 connection reach it.
+      const relay = createServer((c) => {
+        const up = connect(n.port, '127.0.0.1');
+        c.pipe(up).pipe(c);
+        c.on('error', () => up.destroy());
+        up.on('error', () => c.destroy());
+      });
+      await new Promise<void>((r) => relay.listen(0, '::1', () => r()));
+      const port = (relay.address() as { port: number }).port;
+      try {
+        const url = `mysql://${n.user}:${encodeURIComponent(n.password)}@[::1]:${port}/${p.db}`;
+        const hostCfg = join(p.dir, 'v6.json');
+        writeFileSync(hostCfg, JSON.stringify({ dialect: 'mysql', connection: { host: '::1', port, user: n.user, database: p.db, passwordFile: n.passwordFile }, migrations: { directory: 'migrations' } }));
+        const empty = tmp('v6');
+        mkdirSync(join(empty, 'migrations'));
+        const [viaUrl, viaHost] = await Promise.all([cli(['status'], empty, { DATABASE_URL: url }), cli(['--config', hostCfg, 'status'], p.dir)]);
+        for (const r of [viaUrl, viaHost]) {
+          expect(r.code, show(r)).toBe(0);
+          expect(r.stdout + r.stderr).not.toContain(n.password);
+          noUnexpected(r);
+        }
+        expect(viaHost.stdout, show(viaHost)).toMatch(/0001_t\s+pending/);
+        // Nothing listening there: named as the address, not a DNS failure (ENOTFOUND) on "[::1]".
+        relay.close();
+        const gone = await cli(['status'], empty, { DATABASE_URL: url });
+        expectError(gone, 2, [`Cannot reach the MySQL/MariaDB server at ::1:${port}`], ['host and port']);
+        expect(gone.stderr).not.toContain('ENOTFOUND');
+        expect(gone.stdout + gone.stderr).not.toContain(n.password);
+      } finally {
+        relay.close();
+      }
+    });
+
+    test('unknown keys inside clusters[], a node and writer are refused naming their path', async ({ expect }) => {
+      const p = await project('mysql', { '0001_t.ts': TS_TABLE('t_keys') });
+      const n = my.nodes[0]!;
+      const node = { name: 'primary', role: 'primary', host: n.host, port: n.port, user: n.user, passwordFile: n.passwordFile };
+      const cluster = { name: 'main', flavor: 'mariadb', topology: 'single', nodes: [node], writer: { type: 'none' } };
+      const conn = { host: n.host, port: n.port, user: n.user, database: p.db, passwordFile: n.passwordFile };
+      const f = (name: string, c: unknown): string => {
+        writeFileSync(join(p.dir, name), JSON.stringify({ dialect: 'mysql', connection: conn, migrations: { directory: 'migrations' }, clusters: [c] }));
+        return join(p.dir, name);
+      };
+      const [inCluster, inNode, inWriter] = await Promise.all([
+        cli(['--config', f('cluster.json', { ...cluster, nodse: [] }), 'status'], p.dir),
+        cli(['--config', f('node.json', { ...cluster, nodes: [{ ...node, pasword: 'Hunter2-Secret' }] }), 'status'], p.dir),
+        cli(['--config', f('writer.json', { ...cluster, writer: { type: 'none', hots: 'x' } }), 'status'], p.dir),
+      ]);
+      expectError(inCluster, 2, ['Unknown key "clusters[0].nodse"'], ['valid keys of clusters[0] are: name, flavor, topology, nodes, writer']);
+      expectError(inNode, 2, ['Unknown key "clusters[0].nodes[0].pasword"'], ['valid keys of clusters[0].nodes[0] are:', 'passwordFile']);
+      expect(inNode.stdout + inNode.stderr).not.toContain('Hunter2-Secret');
+      expectError(inWriter, 2, ['Unknown key "clusters[0].writer.hots"'], ['valid keys of clusters[0].writer are:']);
+      expect(await p.snapshot()).toEqual(EMPTY);
+    });
+
+    test('DATABASE_URL: an unencoded "/" in the password and a malformed % escape are refused without echoing it', async ({ expect }) => {
+      const dir = tmp('url13');
+      const [slash, percent] = await Promise.all([
+        cli(['status'], dir, { DATABASE_URL: 'mysql://app:abc/TailSecret77@127.0.0.1:3306/app' }),
+        cli(['status'], dir, { DATABASE_URL: 'mysql://app:Tail%zzSecret88@127.0.0.1:3306/app' }),
+      ]);
+      expectError(slash, 2, ['DATABASE_URL is not a valid database URL'], ['"/" as %2F', 'encodeURIComponent']);
+      expectError(percent, 2, ['The password in DATABASE_URL holds a malformed percent-escape'], ['"%" as %25']);
+      for (const [r, secret] of [[slash, 'TailSecret77'], [percent, 'Secret88']] as const) {
+        expect(r.stdout + r.stderr).not.toContain(secret);
+        expect(r.stdout + r.stderr).not.toContain('abc/');
+        noUnexpected(r);
+      }
+    });
+
+    test('passwordFile naming a directory; a migrations path that is a file; an unreadable migrations directory', async ({ expect }) => {
+      const p = await project('mysql', { '0001_t.ts': TS_TABLE('t_paths') });
+      const n = my.nodes[0]!;
+      const conn = { host: n.host, port: n.port, user: n.user, database: p.db, passwordFile: n.passwordFile };
+      mkdirSync(join(p.dir, 'secrets'));
+      writeFileSync(join(p.dir, 'not-a-dir'), '');
+      mkdirSync(join(p.dir, 'locked'));
+      writeFileSync(join(p.dir, 'locked', '0001_x.ts'), TS_TABLE('t_locked'));
+      const f = (name: string, body: unknown): string => {
+        writeFileSync(join(p.dir, name), JSON.stringify(body));
+        return join(p.dir, name);
+      };
+      const dirCfg = f('pwdir.json', { dialect: 'mysql', connection: { ...conn, passwordFile: 'secrets' } });
+      const fileCfg = f('mfile.json', { dialect: 'mysql', connection: conn, migrations: { directory: 'not-a-dir' } });
+      // Unreadable: mode 000. root reads through any mode, so as root the CLI runs as nobody
+      // (the project directory and config opened up for it, a copy of the password file owned by
+      // it; the migrations directory not).
+      const root = process.getuid?.() === 0;
+      const pwCopy = join(p.dir, 'nobody.password');
+      writeFileSync(pwCopy, n.password, { mode: 0o600 });
+      if (root) chownSync(pwCopy, 65534, 65534);
+      const lockedCfg = f('locked.json', { dialect: 'mysql', connection: { ...conn, passwordFile: pwCopy }, migrations: { directory: 'locked' } });
+      chmodSync(join(p.dir, 'locked'), 0o000);
+      if (root) {
+        chmodSync(p.dir, 0o755);
+        chmodSync(lockedCfg, 0o644);
+      }
+      try {
+        const [pwdir, mfile, locked] = await Promise.all([
+          cli(['--config', dirCfg, 'status'], p.dir),
+          cli(['--config', fileCfg, 'status'], p.dir),
+          cli(['--config', lockedCfg, 'status'], p.dir, {}, root ? { uid: 65534, gid: 65534 } : undefined),
+        ]);
+        expectError(pwdir, 2, ['connection.passwordFile secrets is a directory, not a file'], ['file holding only the password']);
+        expectError(mfile, 2, [`The migrations path ${join(p.dir, 'not-a-dir')} is a file, not a directory`], ['"migrations": {"directory"']);
+        expectError(locked, 2, [`The migrations directory ${join(p.dir, 'locked')} cannot be read (EACCES)`], ['read and search permission']);
+        for (const r of [pwdir, mfile, locked]) noUnexpected(r);
+      } finally {
+        chmodSync(join(p.dir, 'locked'), 0o755);
+      }
+      expect(await p.snapshot()).toEqual(EMPTY);
+    });
+
+    test('check --format json masks the password of CREATE USER ... IDENTIFIED BY, like the other formats', async ({ expect }) => {
+      const user = `u13_${Math.random().toString(36).slice(2, 8)}`;
+      const p = await project('mysql', {
+        '0001_user.up.sql': `CREATE USER '${user}'@'%' IDENTIFIED BY 'Pw-Secret-4411';\n`,
+        '0001_user.down.sql': `DROP USER '${user}'@'%';\n`,
+      });
+      const n = my.nodes[0]!;
+      const shadow = `mysql://${n.user}:${encodeURIComponent(n.password)}@${n.host}:${n.port}`;
+      const [json, text] = await Promise.all([cli(['check', '--shadow', shadow, '--no-cache', '--format', 'json'], p.dir), cli(['check', '--shadow', shadow, '--no-cache'], p.dir)]);
+      for (const r of [json, text]) {
+        expect(r.code, show(r)).toBe(0);
+        expect(r.stdout + r.stderr, show(r)).not.toContain('Pw-Secret-4411');
+        expect(r.stdout + r.stderr).not.toContain(n.password);
+        noUnexpected(r);
+      }
+      const data = JSON.parse(json.stdout) as { migrations: { sql: string[] }[] };
+      expect(data.migrations[0]!.sql).toEqual(["CREATE USER '***'@'***' IDENTIFIED BY '***'"]);
+    }, 120_000);
+
+    test('sandbox up --dir "path with space" starts, prints commands that paste into a shell, and goes down', async ({ expect }) => {
+      const dir = join(tmp('space'), 'with space');
+      const up = await cli(['sandbox', 'up', '--topology', 'single', '--dir', dir], tmp('space-cwd'));
+      try {
+        expect(up.code, show(up)).toBe(0);
+        noUnexpected(up);
+        expect(up.stdout, show(up)).toContain(`stop with: migrate sandbox down --dir '${dir}'`);
+        const st = await cli(['--config', join(dir, 'migrate.config.json'), 'topology'], dir);
+        expect(st.code, show(st)).toBe(0);
+        expect(st.stdout, show(st)).toMatch(/primary\s+127\.0\.0\.1:\d+\s+primary\s+WRITABLE/);
+        expect(st.stdout, show(st)).toContain('healthy: matches the config');
+      } finally {
+        const down = await cli(['sandbox', 'down', '--dir', dir], tmpdir());
+        expect(down.code, show(down)).toBe(0);
+      }
+      expect(existsSync(dir)).toBe(false);
+    }, 180_000);
+
+    test.each(['SIGINT', 'SIGTERM'] as const)('%s during `migrate check`: an error paragraph with the fix, exit 130/143, its shadow databases dropped', async (signal) => {
+      const p = await project('mysql', {
+        '0001_hang.ts': `import type { Knex } from 'knex';
+export async function up(knex: Knex): Promise<void> {
+  await knex.schema.createTable('hang_t', (t) => { t.increments('id'); });
+  await new Promise(() => { setInterval(() => undefined, 1000); });
+}
+export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTableIfExists('hang_t');
+}
+`,
+      });
+      const n = my.nodes[0]!;
+      const shadow = `mysql://${n.user}:${encodeURIComponent(n.password)}@${n.host}:${n.port}`;
+      const t0 = performance.now();
+      const child = spawn(process.execPath, [BIN, 'check', '--shadow', shadow, '--no-cache'], { cwd: p.dir, env: cleanEnv({}), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const closed = new Promise<{ code: number | null; signal: string | null }>((r) => child.on('close', (code, sig) => r({ code, signal: sig })));
+      // The analysis is under way once its shadow database (named after the pid) holds hang_t.
+      const prefix = shadowPrefixOf(child.pid!);
+      const shadows = (): Promise<string[]> =>
+        mysqlAdmin(undefined, async (c) => ((await c.query('SELECT table_schema AS s FROM information_schema.tables WHERE table_schema LIKE ? AND table_name = ?', [`${prefix}%`, 'hang_t'])) as unknown as [Array<{ s: string }>])[0].map((x) => x.s));
+      const deadline = Date.now() + 60_000;
+      while ((await shadows()).length === 0) {
+        if (Date.now() > deadline) throw new Error(`check never reached the hanging migration\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      child.kill(signal);
+      const end = await closed;
+      const r: Result = { ...end, stdout, stderr, ms: performance.now() - t0 };
+      expect(r.code, show(r)).toBe(signal === 'SIGINT' ? 130 : 143);
+      expectNoStack(r);
+      noUnexpected(r);
+      const para = errorParagraph(r);
+      expect(para.problem, show(r)).toContain(`migrate check was interrupted by ${signal} before it finished: no verdict; its throwaway shadow databases were dropped`);
+      expect(para.fix, show(r)).toContain('Run "migrate check" again');
+      expect(r.stdout + r.stderr).not.toContain(n.password);
+      const left = await mysqlAdmin(undefined, async (c) => ((await c.query('SELECT schema_name AS s FROM information_schema.schemata WHERE schema_name LIKE ?', [`${prefix}%`])) as unknown as [Array<{ s: string }>])[0]);
+      expect(left).toEqual([]);
+      expect(await p.snapshot()).toEqual(EMPTY);
+    }, 120_000);
   });
 });

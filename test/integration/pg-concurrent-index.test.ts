@@ -118,26 +118,25 @@ INSERT INTO people (email) VALUES ('a@example.com'), ('b@example.com'), ('a@exam
     const e = await run;
     expect(e.problem).toContain('0002_big_index.up.sql line 2 (statement 2 of 3)');
     expect(e.problem).toContain('canceling statement due to user request');
-    // Statement 1 ran in its own transaction and stays; the migration is not recorded.
+    // Statement 1 ran in its own transaction and stays; the ledger records it as partially applied.
     expect(e.problem).toContain('Statements #1 (line 1) of 3 had already run');
+    expect(e.problem).toContain('the ledger records 0002_big_index as partially applied: 1 of 3 statements ran (0002_big_index.up.sql:1)');
+    expect(e.fix).toContain('"migrate repair 0002_big_index --continue" (runs statements 2-3');
     expect(await indexState(db, 'big_slow_idx')).toEqual([{ valid: false }]);
     expect(await ledgerIds(db)).toEqual(['0001_tables']);
+    // A plain re-run would repeat statement 1: up refuses until told how to go on.
+    const refused = await failure(runner(captureLogger()).up());
+    expect(refused.problem).toContain('0002_big_index is partially applied: 1 of 3 statements ran');
 
-    // The operator makes statement 1 safe to repeat, and the build fast again.
-    add('0002_big_index.up.sql', [
-      'CREATE TABLE IF NOT EXISTS big_notes (id serial PRIMARY KEY, note text);',
-      'CREATE INDEX CONCURRENTLY big_slow_idx ON big (slow_key(id));',
-      'ALTER TABLE big_notes ADD COLUMN big_id int;',
-      '',
-    ].join('\n'));
+    // The build is fast again; the run goes on from statement 2, statement 1 unchanged.
     await db.raw('DELETE FROM slow_ctl');
     const again = captureLogger();
-    await runner(again).up();
+    expect((await runner(again).repair('0002_big_index', 'continue')).ran).toEqual([2, 3]);
     expect(again.lines).toContain('warning: 0002_big_index (statement 2, line 2): found INVALID index "public"."big_slow_idx" on big, left by an earlier failed CONCURRENTLY build; dropping it before building again (DROP INDEX CONCURRENTLY IF EXISTS "public"."big_slow_idx")');
     expect(await indexState(db, 'big_slow_idx')).toEqual([{ valid: true }]);
     expect(await ledgerIds(db)).toEqual(['0001_tables', '0002_big_index']);
     expect(await db.schema.hasColumn('big_notes', 'big_id')).toBe(true);
-    process.stderr.write(`\n[pg-concurrent-index] cancelled the build of big_slow_idx ${cancelledAfter} ms into the run, at "${phase}"; the next run dropped the INVALID index and rebuilt it\n`);
+    process.stderr.write(`\n[pg-concurrent-index] cancelled the build of big_slow_idx ${cancelledAfter} ms into the run, at "${phase}"; repair --continue dropped the INVALID index and rebuilt it\n`);
   });
 
   test('a REINDEX CONCURRENTLY cancelled half-way leaves an INVALID <index>_ccnew; the next run drops it first', async () => {

@@ -167,7 +167,8 @@ describe.each(['mysql', 'postgres'] as const)('runner on %s', (dialect) => {
       expect(pending.kind).toBe('usage');
       expect((await r.runner.down({ to: '0001_create_accounts' })).ids).toEqual(['0001_create_accounts']);
       expect(await ledgerIds(r.db)).toEqual([]);
-      expect(await tables(r.db, dialect)).toEqual(['migrate_ledger']);
+      // The ledger and its companion (migrations in flight): nothing else is left.
+      expect(await tables(r.db, dialect)).toEqual(['migrate_ledger', 'migrate_ledger_progress']);
       expect((await r.runner.down()).ids).toEqual([]);
       await r.runner.up();
       expect(await ledgerIds(r.db)).toHaveLength(4);
@@ -267,19 +268,31 @@ describe.each(['mysql', 'postgres'] as const)('runner on %s', (dialect) => {
       expect(e.problem).toContain('statement 2 of 2');
       expect(e.problem).toContain('Applied in this run before the failure (kept): 0001_ok');
       expect(await ledgerIds(db)).toEqual(['0001_ok']);
+      const fixed = ['-- a comment line', 'CREATE TABLE broken_first (id int);', '', 'CREATE TABLE broken_second (', '  id int,', "  name varchar(10) NOT NULL DEFAULT 'x'", ');', ''].join('\n');
       if (dialect === 'mysql') {
         expect(e.problem).toMatch(/You have an error in your SQL syntax/);
         expect(e.problem).toContain('Statements #1 (line 2) of 2 had already run');
+        expect(e.problem).toContain('the ledger records 0002_broken as partially applied: 1 of 2 statements ran (0002_broken.up.sql:2)');
+        expect(e.fix).toContain('"migrate repair 0002_broken --continue" (runs statement 2; correct statement 2 first)');
         expect(await tables(db, dialect)).toContain('broken_first');
+        // Statement 1 ran: up refuses to run anything on top of it until told how to go on.
+        const refused = await failure(runner.up());
+        expect(refused.problem).toContain('0002_broken is partially applied: 1 of 2 statements ran');
+        expect(refused.problem).toContain('Nothing was run');
+        // Fix statement 2 only; the run continues where it stopped, statement 1 is not repeated.
+        writeFileSync(join(tmp.dir, '0002_broken.up.sql'), fixed);
+        const repaired = await runner.repair('0002_broken', 'continue');
+        expect(repaired.ran).toEqual([2]);
       } else {
         expect(e.problem).toMatch(/syntax error at or near/);
         expect(e.problem).toContain('rolled back');
         expect(await tables(db, dialect)).not.toContain('broken_first');
+        // Nothing of it stays: fix the file, run up again.
+        writeFileSync(join(tmp.dir, '0002_broken.up.sql'), fixed);
+        await runner.up();
       }
-      // Fix the file; the run continues where it stopped.
-      writeFileSync(join(tmp.dir, '0002_broken.up.sql'), `${dialect === 'mysql' ? 'CREATE TABLE IF NOT EXISTS' : 'CREATE TABLE'} broken_first (id int);\n`);
-      await runner.up();
       expect(await ledgerIds(db)).toEqual(['0001_ok', '0002_broken']);
+      expect(await tables(db, dialect)).toEqual(expect.arrayContaining(['broken_first', 'broken_second']));
     });
 
     test('a missing .down.sql or down() is reported by status and refused before anything runs', async () => {

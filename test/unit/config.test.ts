@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -85,5 +85,60 @@ describe('config validation', () => {
   it('explains what to do when there is no configuration at all', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     await expect(loadConfig({ cwd: dir, env: {} })).rejects.toMatchObject({ kind: 'config', fix: expect.stringMatching(/DATABASE_URL/) });
+  });
+
+  describe('the schema refuses unknown keys at every depth and names their path', () => {
+    const cluster = (extra: Record<string, unknown> = {}, node: Record<string, unknown> = {}, writer?: Record<string, unknown>): Record<string, unknown> => ({
+      ...base,
+      clusters: [{ name: 'main', flavor: 'mariadb', topology: 'primary-replica', nodes: [{ name: 'db1', role: 'primary', host: 'h', port: 3306, user: 'u', ...node }], ...(writer ? { writer } : {}), ...extra }],
+    });
+    it('a cluster, a node and the writer', () => {
+      expectConfigError(() => validateConfig(cluster({ flavour: 'mariadb' }), 'c.json', '/p'), /Unknown key "clusters\[0\]\.flavour" in c\.json/, /valid keys of clusters\[0\] are: .*flavor/);
+      expectConfigError(() => validateConfig(cluster({}, { pasword_file: 'x' }), 'c.json', '/p'), /Unknown key "clusters\[0\]\.nodes\[0\]\.pasword_file"/, /passwordFile/);
+      expectConfigError(() => validateConfig(cluster({}, {}, { type: 'haproxy', sokcet: '/x' }), 'c.json', '/p'), /Unknown key "clusters\[0\]\.writer\.sokcet"/, /socket/);
+      expectConfigError(() => validateConfig({ ...base, connection: { ...base.connection, hots: 'x' } }, 'c.json', '/p'), /Unknown key "connection\.hots"/, /host/);
+      expectConfigError(() => validateConfig({ ...base, lockSafety: { lockTimout: '2s' } }, 'c.json', '/p'), /Unknown key "lockSafety\.lockTimout"/, /lockTimeout/);
+    });
+    it('a wrong value names its path and never echoes a password', () => {
+      expectConfigError(() => validateConfig(cluster({}, { role: 'leader' }), 'c.json', '/p'), /"clusters\[0\]\.nodes\[0\]\.role" in c\.json is "leader", which is not a role/, /"primary" or "replica"/);
+      expectConfigError(() => validateConfig(cluster({}, { port: 0 }), 'c.json', '/p'), /"clusters\[0\]\.nodes\[0\]\.port" .* is 0, which is not a port number/, /whole number/);
+      expectConfigError(() => validateConfig({ ...base, clusters: [{ name: 'main', flavor: 'mariadb', topology: 'single', nodes: [] }] }, 'c.json', '/p'), /clusters\[0\]\.nodes/, /List the nodes/);
+      expectConfigError(() => validateConfig({ dialect: 'mysql', connection: { host: 'h', database: 'd' } }, 'c.json', '/p'), /"connection\.user" is missing in c\.json/, /Add "user"/);
+      expectConfigError(() => validateConfig({ url: { password: 'Sekr1t-xyz' } }, 'c.json', '/p'), /^"url" in c\.json is not usable, which is not a database URL\.$/, /mysql:\/\//);
+    });
+  });
+
+  describe('passwordFile', () => {
+    it('naming a directory is refused with the fix', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+      mkdirSync(join(dir, 'secrets'));
+      expectConfigError(() => validateConfig({ ...base, connection: { ...base.connection, passwordFile: 'secrets' } }, 'c.json', dir), /connection\.passwordFile secrets is a directory, not a file/, /file holding only the password/);
+    });
+  });
+
+  describe('database URLs', () => {
+    it('a bracketed IPv6 host is the bare address', () => {
+      const c = validateConfig({ url: 'mysql://u:p%2Fq@[::1]:3307/app' }, 'DATABASE_URL', '/p');
+      expect(c.connection).toMatchObject({ host: '::1', port: 3307, user: 'u', password: 'p/q', database: 'app' });
+    });
+    it('an unencoded "/" or "#" in the password and a malformed % escape are refused without quoting any part', () => {
+      for (const [url, problem] of [
+        ['mysql://app:123/Tail-Secret@db.local/app', /has an "@" after its host part/],
+        ['mysql://app:12#Tail-Secret@db.local/app', /has an "@" after its host part/],
+        ['mysql://app:Tail%zzSecret@db.local/app', /The password in DATABASE_URL holds a malformed percent-escape/],
+        ['postgres://app:x@db.local/app%zz', /The database name in DATABASE_URL holds a malformed percent-escape/],
+      ] as const) {
+        try {
+          validateConfig({ url }, 'DATABASE_URL', '/p');
+          throw new Error(`accepted ${url}`);
+        } catch (e) {
+          const err = e as MigrateError;
+          expect(err.kind).toBe('config');
+          expect(err.problem).toMatch(problem);
+          expect(err.fix).toContain('%2F');
+          expect(`${err.problem} ${err.fix}`).not.toMatch(/Tail|Secret|123|db\.local/);
+        }
+      }
+    });
   });
 });

@@ -124,11 +124,28 @@ function serverLabel(s: ConnectionConfig): string {
 
 /** Drops the shadow databases if the command is interrupted, then exits like the signal would. */
 async function withCleanup<T>(fn: () => Promise<T>): Promise<T> {
+  let stopping = false;
   const handler = (signal: NodeJS.Signals): void => {
-    void disposeAllShadows().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    // A second signal while the shadow databases are dropped: exit at once.
+    if (stopping) process.exit(signal === 'SIGINT' ? 130 : 143);
+    stopping = true;
+    // check changes nothing but its own throwaway shadow databases, so that is all there is to say;
+    // said as an error paragraph like every other failure (not a silent exit, not "unexpected").
+    void disposeAllShadows()
+      .then(
+        () => 'its throwaway shadow databases were dropped',
+        () => 'dropping its throwaway shadow databases failed (they are named migrate_shadow_*; `migrate shadow down` removes a shadow server)',
+      )
+      .then((cleanup) => {
+        process.stderr.write(
+          `error: migrate check was interrupted by ${signal} before it finished: no verdict; ${cleanup}. It changes nothing on the project's database.\n` +
+            'fix: Run "migrate check" again. If it stopped because a migration never finished (a TypeScript migration whose promise never settles hangs the analysis), fix that migration first.\n',
+        );
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      });
   };
-  process.once('SIGINT', handler);
-  process.once('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
   try {
     return await fn();
   } finally {
@@ -216,8 +233,11 @@ export async function checkCommand(dir: string | undefined, opts: CommonOpts): P
   const dialect = parseDialect(opts.dialect, opts.shadow ?? process.env['MIGRATE_SHADOW_URL']);
   const p = prepareCommon(opts, dialect);
   const path = resolve(dir ?? 'migrations');
-  if (!existsSync(path) || !statSync(path).isDirectory()) {
+  if (!existsSync(path)) {
     throw usageError(`The migrations directory ${dir ?? 'migrations'} does not exist${dir ? '' : ' (no DIR given, so ./migrations was used)'}.`, 'Pass the directory holding the migrations: migrate check path/to/migrations --dialect mysql.');
+  }
+  if (!statSync(path).isDirectory()) {
+    throw usageError(`${dir ?? 'migrations'} is a file, not a directory of migrations.`, 'Pass the directory holding the migrations: migrate check path/to/migrations --dialect mysql.');
   }
   const discovery = await discoverMigrations(path, dialect);
   // Everything that stops a migration from being analysed, and a missing down, is bad input.

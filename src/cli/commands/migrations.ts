@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ProjectConfig } from '../../config/types.ts';
-import { usageError } from '../../errors.ts';
+import { isMigrateError, MigrateError, usageError } from '../../errors.ts';
+import { redact } from '../../log/redact.ts';
 import { consoleLogger } from '../../log/logger.ts';
 import { countOption, DEFAULT_LOCK_SAFETY, durationOption, LOCK_SAFETY_ENV, type LockSafety } from '../../migrations/pg/settings.ts';
 import type { Runner } from '../../migrations/runner.ts';
@@ -19,20 +20,113 @@ function configPathOf(cmd: Command): string | undefined {
   return g.config;
 }
 
+/** --migration-timeout / --progress-every and signal handling: what a run that executes migrations takes. */
+interface RunFlags {
+  migrationTimeout?: string;
+  progressEvery?: string;
+}
+
+interface RunSettings {
+  lockSafety?: Partial<LockSafety>;
+  migrationTimeoutMs?: number;
+  noticeEveryMs?: number;
+  /** SIGINT/SIGTERM stop the run (cancel on the server, record, release the lock, exit 130/143). */
+  stoppable?: boolean;
+}
+
+export function runFlags(o: RunFlags): Pick<RunSettings, 'migrationTimeoutMs' | 'noticeEveryMs'> {
+  const out: Pick<RunSettings, 'migrationTimeoutMs' | 'noticeEveryMs'> = {};
+  if (o.migrationTimeout !== undefined) out.migrationTimeoutMs = durationOption(o.migrationTimeout, '--migration-timeout', 'flag');
+  if (o.progressEvery !== undefined) out.noticeEveryMs = durationOption(o.progressEvery, '--progress-every', 'flag');
+  return out;
+}
+
+export function withRunFlags(c: Command): Command {
+  return c
+    .option('--migration-timeout <duration>', 'longest one migration may run, e.g. 10min; past it, its statement is cancelled on the server and the run stops recording what ran (default 0: no bound)')
+    .option('--progress-every <duration>', 'while a statement (or TypeScript migration) runs, say what is running every DURATION (default 30s; 0: never)');
+}
+
+/**
+ * SIGINT/SIGTERM during a run: the first asks the runner to stop (it cancels the statement on the
+ * server, records what ran, releases the lock and reports, exiting 130/143); a second one exits
+ * at once, saying what is known. Installed before the config loads, so an early Ctrl-C is
+ * handled the same way.
+ */
+function stopOnSignals(getRunner: () => Runner | undefined): { pending(): NodeJS.Signals | undefined; dispose(): void } {
+  let first: NodeJS.Signals | undefined;
+  const handler = (signal: NodeJS.Signals): void => {
+    const code = signal === 'SIGTERM' ? 143 : 130;
+    const runner = getRunner();
+    if (first) {
+      process.stderr.write(redact(`error: ${signal} again: exiting without waiting for the run to stop.\nfix: Run "migrate status": it reads from the ledger which statements completed, and shows a statement the server may still be running.\n`));
+      process.exit(code);
+    }
+    first = signal;
+    consoleLogger.info(`${signal}: stopping${runner?.busy ? ' (cancelling the statement on the server, recording what ran)' : ''}; ${signal === 'SIGINT' ? 'press Ctrl-C again' : 'send it again'} to exit at once`);
+    void runner?.stop({ kind: 'signal', signal });
+    // A server that neither answers the cancel nor the bookkeeping must not keep us here.
+    setTimeout(() => {
+      process.stderr.write(redact(`error: the run did not stop within 30 s of ${signal}; exiting.\nfix: Run "migrate status": it reads from the ledger which statements completed.\n`));
+      process.exit(code);
+    }, 30_000).unref();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    pending: () => first,
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+/**
+ * After a run ends, exit even if the code of an abandoned TypeScript migration (stopped by a
+ * signal or --migration-timeout) still holds a timer or socket: nothing else runs by then.
+ */
+function exitSoon(): void {
+  setTimeout(() => process.exit(typeof process.exitCode === 'number' ? process.exitCode : 1), 2000).unref();
+}
+
 /** Loads the config, connects and checks the login before anything else; always closes knex. */
-async function withRunner<T>(cmd: Command, fn: (runner: Runner, config: ProjectConfig) => Promise<T>, lockSafety?: Partial<LockSafety>): Promise<T> {
-  const [{ loadConfig }, { createKnex, verifyConnection }, { Runner: RunnerClass }] = await Promise.all([
-    configLoader(),
-    import('../../db/connect.ts'),
-    import('../../migrations/runner.ts'),
-  ]);
-  const config = await loadConfig({ configPath: configPathOf(cmd) });
-  const db = createKnex(config.dialect, config.connection);
+async function withRunner<T>(cmd: Command, fn: (runner: Runner, config: ProjectConfig) => Promise<T>, settings: RunSettings = {}): Promise<T> {
+  let runner: Runner | undefined;
+  const signals = settings.stoppable ? stopOnSignals(() => runner) : undefined;
   try {
-    await verifyConnection(db, config.dialect, config.connection);
-    return await fn(new RunnerClass({ config, db, logger: consoleLogger, lockSafety }), config);
+    const [{ loadConfig }, { createKnex, verifyConnection }, { Runner: RunnerClass }] = await Promise.all([
+      configLoader(),
+      import('../../db/connect.ts'),
+      import('../../migrations/runner.ts'),
+    ]);
+    const config = await loadConfig({ configPath: configPathOf(cmd) });
+    const db = createKnex(config.dialect, config.connection);
+    try {
+      await verifyConnection(db, config.dialect, config.connection);
+      runner = new RunnerClass({
+        config,
+        db,
+        logger: consoleLogger,
+        ...(settings.lockSafety ? { lockSafety: settings.lockSafety } : {}),
+        ...(settings.migrationTimeoutMs !== undefined ? { migrationTimeoutMs: settings.migrationTimeoutMs } : {}),
+        ...(settings.noticeEveryMs !== undefined ? { noticeEveryMs: settings.noticeEveryMs } : {}),
+      });
+      const early = signals?.pending();
+      if (early) void runner.stop({ kind: 'signal', signal: early });
+      return await fn(runner, config);
+    } finally {
+      await db.destroy();
+    }
+  } catch (e) {
+    const early = signals?.pending();
+    if (early && !runner?.busy && !(isMigrateError(e) && e.exitCode >= 128)) {
+      throw new MigrateError('work', `Interrupted by ${early} before any migration ran; nothing was changed.`, 'Run the command again when ready.', { cause: e, exitCode: early === 'SIGTERM' ? 143 : 130 });
+    }
+    throw e;
   } finally {
-    await db.destroy();
+    signals?.dispose();
+    if (settings.stoppable) exitSoon();
   }
 }
 
@@ -75,41 +169,69 @@ export function registerMigrationCommands(program: Command): void {
       await withRunner(cmd, async (runner, config) => {
         const report = await runner.status();
         if (opts.format === 'json') {
-          consoleLogger.out(JSON.stringify(statusJson(report.migrations), null, 2));
+          consoleLogger.out(JSON.stringify(statusJson(report.migrations, report.problems), null, 2));
           return;
         }
-        consoleLogger.out(statusText(report.migrations, config.migrationsDir));
+        consoleLogger.out(statusText(report.migrations, config.migrationsDir, report.problems));
         if (report.fromKnex) consoleLogger.info(`The applied migrations come from ${config.adoptKnexTable}; the next "migrate up" adopts them into ${config.ledgerTable}.`);
       });
     });
 
-  withLockFlags(
+  withRunFlags(withLockFlags(
     program
       .command('up')
       .description('apply pending migrations in id order')
       .option('--to <id>', 'apply up to and including this migration'),
-  ).action(async (opts: { to?: string } & LockFlags, cmd: Command) => {
-    const lockSafety = lockSafetyFlags(opts);
+  )).action(async (opts: { to?: string } & LockFlags & RunFlags, cmd: Command) => {
+    const settings = { lockSafety: lockSafetyFlags(opts), ...runFlags(opts), stoppable: true };
     await withRunner(cmd, async (runner) => {
       const r = await runner.up({ to: opts.to });
       if (r.ids.length) consoleLogger.info(`Applied ${r.ids.length} migration${r.ids.length === 1 ? '' : 's'}.`);
-    }, lockSafety);
+    }, settings);
   });
 
-  withLockFlags(
+  withRunFlags(withLockFlags(
     program
       .command('down')
       .description('revert applied migrations, newest first (default: the last one)')
       .option('--to <id>', 'revert down to and including this migration')
       .option('--step <n>', 'revert the last N migrations'),
-  ).action(async (opts: { to?: string; step?: string } & LockFlags, cmd: Command) => {
+  )).action(async (opts: { to?: string; step?: string } & LockFlags & RunFlags, cmd: Command) => {
     const step = parseStep(opts.step);
     if (opts.to !== undefined && step !== undefined) throw usageError('--to and --step cannot be used together.', 'Give either --to ID or --step N.');
-    const lockSafety = lockSafetyFlags(opts);
+    const settings = { lockSafety: lockSafetyFlags(opts), ...runFlags(opts), stoppable: true };
     await withRunner(cmd, async (runner) => {
       const r = await runner.down({ to: opts.to, step });
       if (r.ids.length) consoleLogger.info(`Reverted ${r.ids.length} migration${r.ids.length === 1 ? '' : 's'}.`);
-    }, lockSafety);
+    }, settings);
+  });
+
+  withRunFlags(withLockFlags(
+    program
+      .command('repair')
+      .description('after a partially applied migration: finish it, undo it, or record a fix made by hand')
+      .argument('<id>', 'the migration "migrate status" shows as partial')
+      .option('--continue', 'run its statements from the first one that did not run')
+      .option('--from <n>', 'with --continue: the statement to start from, when the server could not tell whether the one in flight ran')
+      .option('--revert', 'undo what ran: the opposite file\'s statements whose effect is missing (see docs)')
+      .option('--mark-applied', 'record it as applied (all of it is in place, fixed by hand); runs nothing')
+      .option('--forget', 'record it as not applied (none of it is in place, undone by hand); runs nothing'),
+  )).action(async (id: string, opts: { continue?: boolean; from?: string; revert?: boolean; markApplied?: boolean; forget?: boolean } & LockFlags & RunFlags, cmd: Command) => {
+    const chosen = ([['continue', opts.continue], ['revert', opts.revert], ['mark-applied', opts.markApplied], ['forget', opts.forget]] as const).filter(([, on]) => on).map(([m]) => m);
+    if (chosen.length !== 1) {
+      throw usageError(chosen.length ? `Choose one of --continue, --revert, --mark-applied, --forget (got ${chosen.map((c) => `--${c}`).join(' and ')}).` : 'migrate repair needs one of --continue, --revert, --mark-applied or --forget.', `"migrate status" shows what ran of ${id}; e.g. "migrate repair ${id} --continue" runs the statements that did not run.`);
+    }
+    const mode = chosen[0]!;
+    let from: number | undefined;
+    if (opts.from !== undefined) {
+      if (mode !== 'continue') throw usageError('--from goes with --continue only.', `Write "migrate repair ${id} --continue --from N".`);
+      if (!/^\d+$/.test(opts.from) || Number(opts.from) < 1) throw usageError(`--from must be a statement number of at least 1 (got "${opts.from}").`, 'Write e.g. --from 3 (the numbers are those "migrate status" shows).');
+      from = Number(opts.from);
+    }
+    const settings = { lockSafety: lockSafetyFlags(opts), ...runFlags(opts), stoppable: true };
+    await withRunner(cmd, async (runner) => {
+      await runner.repair(id, mode, from !== undefined ? { from } : {});
+    }, settings);
   });
 
   program

@@ -107,6 +107,9 @@ const CONFIG_KEYS: Record<string, { field: keyof LockSafety; kind: 'duration' | 
   statementTimeout: { field: 'statementTimeoutMs', kind: 'duration' },
 };
 
+/** The keys of the config's "lockSafety" object (the config schema refuses any other). */
+export const LOCK_SAFETY_CONFIG_KEYS: readonly string[] = Object.keys(CONFIG_KEYS);
+
 /**
  * Validates the config file's "lockSafety" object:
  * `{"lockTimeout": "2s", "retries": 10, "retryBase": "500ms", "retryMax": "30s", "statementTimeout": "0"}`
