@@ -5,6 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // One throwaway shadow server per dialect for the run (test/global-setup.ts).
     globalSetup: ['test/global-setup.ts'],
+    // Every test asserts something (no silent early return passes).
+    setupFiles: ['test/setup/has-assertions.ts'],
     // Generous: CLI-driven suites spawn many processes, and two suites share two cores.
     testTimeout: 180_000,
     hookTimeout: 120_000,

@@ -37,7 +37,10 @@ export interface AckInput {
 function ackMatches(ack: AckInput, f: Finding, id: string): boolean {
   if (ack.migration && ack.migration !== id) return false;
   const rule = ack.rule.trim().toUpperCase();
-  return rule.endsWith('*') ? f.rule.startsWith(rule.slice(0, -1)) : f.rule === rule;
+  // A wildcard never covers an error: acknowledging a table drop or a data loss must name its rule,
+  // so `*` or `DL*` written for the warnings cannot pass the gate on a finding nobody read.
+  if (rule.endsWith('*')) return f.severity !== 'error' && f.rule.startsWith(rule.slice(0, -1));
+  return f.rule === rule;
 }
 
 export function inferPhase(findings: Finding[]): Phase {

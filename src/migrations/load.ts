@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Knex } from 'knex';
 import type { Dialect } from '../config/types.ts';
+import { isKnownAckRule } from '../analysis/rules/catalog.ts';
 import { workError } from '../errors.ts';
 import { checksumOf } from './checksum.ts';
 import { runStatements } from './sql-exec.ts';
@@ -44,6 +45,8 @@ function readDirectives(comments: readonly SqlComment[], file: string, id: strin
       const am = /^(\S+)\s+(\S.*)$/s.exec(rest);
       if (!am?.[1] || !am[2]) {
         issues.push({ id, file, blocks: 'all', problem: `${where(c.line)} has "-- migrate:ack" without a rule and a reason.`, fix: 'Write "-- migrate:ack RULE-CODE why this finding is safe here" (the reason is for reviewers).' });
+      } else if (!isKnownAckRule(am[1])) {
+        issues.push({ id, file, blocks: 'all', problem: `${where(c.line)} acknowledges "${am[1]}", which is not a rule code.`, fix: 'Use a code from the report (e.g. BC102), or a prefix ending in * for warnings; docs/rules.md lists them all.' });
       } else acks.push({ rule: am[1], reason: am[2].trim() });
     } else {
       issues.push({ id, file, blocks: 'all', problem: `${where(c.line)} has an unknown directive "migrate:${directive}".`, fix: 'The directives are "-- migrate:phase pre-deploy|post-deploy" and "-- migrate:ack RULE reason".' });
@@ -171,7 +174,10 @@ export async function loadTsMigration(files: MigrationFiles): Promise<MigrationS
   let acknowledgements: Acknowledgement[] = [];
   if (mod['acknowledge'] !== undefined) {
     const acks = parseAcknowledge(mod['acknowledge']);
-    if (acks) acknowledgements = acks;
+    const unknown = acks?.filter((a) => !isKnownAckRule(a.rule)) ?? [];
+    if (acks && unknown.length) {
+      issues.push({ id, file: upPath, blocks: 'all', problem: `${file} acknowledges ${unknown.map((a) => `"${a.rule}"`).join(', ')}, not ${unknown.length > 1 ? 'rule codes' : 'a rule code'}.`, fix: 'Use a code from the report (e.g. BC102), or a prefix ending in * for warnings; docs/rules.md lists them all.' });
+    } else if (acks) acknowledgements = acks;
     else issues.push({ id, file: upPath, blocks: 'all', problem: `${file} exports an acknowledge value that is not a list of {rule, reason}.`, fix: "Write `export const acknowledge = [{ rule: 'BC101', reason: 'why it is safe' }]` (both non-empty strings)." });
   }
   // `export const transaction = false`, or knex's own `export const config = { transaction: false }`.

@@ -94,6 +94,24 @@ describe('backward-compatibility rules', () => {
     expect(v.backwardCompatible).toBe(true);
     expect(evaluateGate([v]).reasons.filter((r) => r.rule === 'BC102')).toEqual([]);
   });
+
+  it('a wildcard acknowledgement covers warnings only: the dropped column and its data loss must be named', () => {
+    const c = ctx(snap([users]), snap([table('users', users.columns.slice(0, 2))]), ['ALTER TABLE users DROP COLUMN email']);
+    const a = assessUp(c);
+    const { findings: _f, ...replicaFirst } = a.replicaFirst;
+    const facts = { id: c.migrationId, dialect: 'mysql' as const, findings: [...a.findings, { rule: 'RV201', severity: 'warning' as const, message: 'down re-creates email empty' }], replicaFirst, sql: [], changes: c.changes, declaredPhase: 'pre-deploy' as const };
+    for (const rule of ['*', 'BC*', 'BC1*', 'DL*']) {
+      const v = buildVerdict(facts, [], [{ rule, reason: 'reviewed', migration: c.migrationId }]);
+      const errors = v.findings.filter((f) => f.severity === 'error');
+      expect(errors.map((f) => f.rule).sort(), rule).toEqual(expect.arrayContaining(['BC102']));
+      expect(errors.every((f) => !f.acknowledged), rule).toBe(true);
+      expect(v.backwardCompatible, rule).toBe(false);
+      expect(evaluateGate([v]).pass, rule).toBe(false);
+    }
+    // The same wildcard does cover a warning it matches.
+    const w = buildVerdict(facts, [], [{ rule: 'RV2*', reason: 'empty is fine', migration: c.migrationId }]);
+    expect(w.findings.find((f) => f.rule === 'RV201')?.acknowledged).toEqual({ reason: 'empty is fine' });
+  });
 });
 
 describe('replica-first rules', () => {

@@ -28,7 +28,7 @@ export async function down(knex: Knex): Promise<void> { await knex.raw('select 1
 describe('discoverMigrations', () => {
   test('orders TS and SQL migrations by id; reads phase and acknowledgements from both formats', async () => {
     const dir = dirWith({
-      '0002_sql.up.sql': '-- migrate:phase post-deploy\n-- migrate:ack DS001 the table was empty in every environment\nDROP TABLE old_t;\n',
+      '0002_sql.up.sql': '-- migrate:phase post-deploy\n-- migrate:ack DL101 the table was empty in every environment\nDROP TABLE old_t;\n',
       '0002_sql.down.sql': '-- migrate:ack BC102 recreated empty\nCREATE TABLE old_t (id int);\n',
       '0001_ts.ts': TS_OK,
       '0003_knex_style.cjs': 'exports.up = function (knex) { return knex.raw("select 1"); };\nexports.down = function (knex) { return knex.raw("select 1"); };\nexports.config = { transaction: false };\n',
@@ -43,7 +43,7 @@ describe('discoverMigrations', () => {
     expect(ts).toMatchObject({ phase: 'post-deploy', acknowledgements: [{ rule: 'BC101', reason: 'nothing reads it any more' }], transactional: true });
     expect(sql).toMatchObject({
       phase: 'post-deploy',
-      acknowledgements: [{ rule: 'DS001', reason: 'the table was empty in every environment' }, { rule: 'BC102', reason: 'recreated empty' }],
+      acknowledgements: [{ rule: 'DL101', reason: 'the table was empty in every environment' }, { rule: 'BC102', reason: 'recreated empty' }],
       upSql: ['DROP TABLE old_t'],
       downSql: ['CREATE TABLE old_t (id int)'],
       upStatements: [{ sql: 'DROP TABLE old_t', line: 3, noTransaction: false }],
@@ -80,6 +80,9 @@ describe('discoverMigrations', () => {
       '0007_delim.down.sql': 'DROP PROCEDURE p;',
       '0008_empty.up.sql': '-- nothing yet\n',
       '0008_empty.down.sql': '',
+      '0009_ack_typo.up.sql': '-- migrate:ack BC1O2 the column is unused\nSELECT 1;',
+      '0009_ack_typo.down.sql': 'SELECT 1;',
+      '0010_ts_ack_typo.ts': TS_OK.replace("rule: 'BC101'", "rule: 'DS001'"),
     });
     const d = await discoverMigrations(dir, 'mysql');
     const problems = d.issues.map((i) => `${i.blocks}: ${i.problem}`);
@@ -93,6 +96,9 @@ describe('discoverMigrations', () => {
       expect.stringMatching(/^all: 0006_ack_no_reason\.up\.sql line 2 has an unknown directive "migrate:nonsense"/),
       expect.stringMatching(/^all: 0007_delim\.up\.sql line 1 uses DELIMITER/),
       expect.stringMatching(/^all: 0008_empty\.up\.sql holds no SQL statement/),
+      // A code that is not a rule would acknowledge nothing, silently: refused like --ack refuses it.
+      expect.stringMatching(/^all: 0009_ack_typo\.up\.sql line 1 acknowledges "BC1O2", which is not a rule code/),
+      expect.stringMatching(/^all: 0010_ts_ack_typo\.ts acknowledges "DS001", not a rule code/),
     ]));
     const noDown = d.issues.find((i) => i.id === '0004_no_down');
     expect(noDown?.fix).toBe(`Create ${join(dir, '0004_no_down.down.sql')} with the statements that undo 0004_no_down.up.sql.`);

@@ -446,6 +446,16 @@ const docs: RuleDoc[] = [
 
 export const CATALOG: ReadonlyMap<string, RuleDoc> = new Map(docs.map((d) => [d.code, d]));
 
+/**
+ * Whether an acknowledgement's rule names a rule of the catalog: a code, or a prefix ending in `*`
+ * that covers at least one. The command line, SQL `-- migrate:ack` and TypeScript `acknowledge`
+ * all refuse what this refuses, so a typo never silently acknowledges nothing.
+ */
+export function isKnownAckRule(rule: string): boolean {
+  const r = rule.trim().toUpperCase();
+  return r.endsWith('*') ? [...CATALOG.keys()].some((c) => c.startsWith(r.slice(0, -1))) : CATALOG.has(r);
+}
+
 export function ruleDoc(code: string): RuleDoc {
   const d = CATALOG.get(code);
   if (!d) throw new Error(`rule ${code} is not in the catalog`);
@@ -477,7 +487,7 @@ export function catalogMarkdown(): string {
     '- MY101/MY102 become `warning` when the plan runs the migration replica-first instead of in place.',
     '- RF1 findings are `info` when the migration runs in place; RF2 findings are `warning` (replica-first) or `info`.',
     '',
-    'A finding can be acknowledged (in the migration: SQL `-- migrate:ack RULE reason`, TS `export const acknowledge = [{ rule, reason }]`; or `--ack RULE:MIGRATION_ID:reason`). An acknowledged error no longer fails the gate by itself and every report shows it with its reason; acknowledging a BC or WL1 finding also asserts the running code does not depend on the object, so the migration counts as backward compatible. A migration that is not reversible (RV1xx) or refused still fails the gate. See docs/check.md.',
+    'A finding can be acknowledged (in the migration: SQL `-- migrate:ack RULE reason`, TS `export const acknowledge = [{ rule, reason }]`; or `--ack RULE:MIGRATION_ID:reason`; a rule ending in `*` covers warnings and info only, an error must be named). An acknowledged error no longer fails the gate by itself and every report shows it with its reason; acknowledging a BC or WL1 finding also asserts the running code does not depend on the object, so the migration counts as backward compatible. A migration that is not reversible (RV1xx) or refused still fails the gate. See docs/check.md.',
     '',
   ];
   for (const [family, title] of families) {

@@ -6,7 +6,7 @@ import { analyse, type AnalyseStats } from '../../analysis/analyse.ts';
 import { FileCache, type AnalysisCache } from '../../analysis/cache.ts';
 import { evaluateGate } from '../../analysis/gate.ts';
 import { findShadowServer, forbiddenServers, type FindShadowOptions } from '../../analysis/locate.ts';
-import { CATALOG } from '../../analysis/rules/catalog.ts';
+import { isKnownAckRule } from '../../analysis/rules/catalog.ts';
 import { disposeAllShadows } from '../../analysis/shadow.ts';
 import type { AnalyseOptions, MigrationVerdict } from '../../analysis/types.ts';
 import { parseWorkload, type Workload } from '../../analysis/workload/parse.ts';
@@ -79,8 +79,7 @@ export function parseAck(v: string, ids: Set<string>): CliAck {
   const migration = m[2]!.trim();
   const reason = m[3]!.trim();
   if (!reason) throw usageError(`--ack "${v}" gives no reason.`, `${example} The reason is shown in every report.`);
-  const known = rule.endsWith('*') ? [...CATALOG.keys()].some((c) => c.startsWith(rule.slice(0, -1))) : CATALOG.has(rule);
-  if (!known) throw usageError(`--ack "${v}": ${rule} is not a rule code.`, 'Use a code from the report (e.g. BC102); docs/rules.md lists them all.');
+  if (!isKnownAckRule(rule)) throw usageError(`--ack "${v}": ${rule} is not a rule code.`, 'Use a code from the report (e.g. BC102); docs/rules.md lists them all.');
   if (!ids.has(migration)) {
     const near = [...ids].filter((id) => id.includes(migration) || migration.includes(id.split('_')[0] ?? id)).slice(0, 3);
     throw usageError(`--ack "${v}": no migration has the id "${migration}".`, `Use the file name without extension${near.length ? `, e.g. ${near.join(', ')}` : ''}.`);
