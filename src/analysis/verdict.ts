@@ -1,3 +1,4 @@
+import { maskSecretLiterals } from '../migrations/excerpt.ts';
 import type { Dialect } from '../config/types.ts';
 import type { Acknowledgement, Phase } from '../migrations/types.ts';
 import { PG_BLOCKING } from './rules/blocking-postgres.ts';
@@ -48,7 +49,8 @@ export function inferPhase(findings: Finding[]): Phase {
 }
 
 export function buildVerdict(facts: MigrationFacts, migrationAcks: Acknowledgement[], extraAcks: AckInput[] = []): MigrationVerdict {
-  const findings: Finding[] = facts.findings.map((f) => ({ ...f }));
+  // Every report format prints a finding's statement: a password it sets is masked here, once.
+  const findings: Finding[] = facts.findings.map((f) => (f.statement === undefined ? { ...f } : { ...f, statement: maskSecretLiterals(f.statement) }));
   const acks: AckInput[] = [...migrationAcks, ...extraAcks];
   for (const f of findings) {
     const ack = acks.find((a) => ackMatches(a, f, facts.id));

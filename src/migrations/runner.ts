@@ -82,6 +82,8 @@ export class Runner {
   /** The control of the run in progress, so a signal can stop it. */
   private control: RunControl | undefined;
   private pendingStop: StopReason | undefined;
+  /** Why a run of this runner was stopped from outside (a signal, --migration-timeout), if it was. */
+  private stoppedBy: StopReason | undefined;
 
   constructor(opts: RunnerOptions) {
     this.opts = opts;
@@ -106,6 +108,11 @@ export class Runner {
   stop(reason: StopReason): Promise<void> {
     this.pendingStop ??= reason;
     return this.control?.stop(reason) ?? Promise.resolve();
+  }
+
+  /** Whether a run was stopped by a signal or --migration-timeout: its migration's code may still hold timers or sockets. */
+  get stopped(): boolean {
+    return (this.pendingStop ?? this.stoppedBy) !== undefined;
   }
 
   /** Whether a migration is executing right now (a stop then has something to cancel and record). */
@@ -442,6 +449,7 @@ export class Runner {
       };
       return await fn(ctx);
     } finally {
+      if (control.reason) this.stoppedBy ??= control.reason;
       control.close();
       await safety?.close();
     }

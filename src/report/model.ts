@@ -1,3 +1,4 @@
+import { maskSecretLiterals } from '../migrations/excerpt.ts';
 import { readFileSync } from 'node:fs';
 import { relative, sep } from 'node:path';
 import type { GateResult } from '../analysis/gate.ts';
@@ -63,7 +64,7 @@ export function relPath(baseDir: string, abs: string): string {
 }
 
 function normalise(sql: string): string {
-  return sql.replace(/\s+/g, ' ').trim().toLowerCase();
+  return maskSecretLiterals(sql).replace(/\s+/g, ' ').trim().toLowerCase();
 }
 
 function lineOf(statements: SqlStatement[] | undefined, statement: string | undefined): number | undefined {

@@ -126,7 +126,9 @@ async function withRunner<T>(cmd: Command, fn: (runner: Runner, config: ProjectC
     throw e;
   } finally {
     signals?.dispose();
-    if (settings.stoppable) exitSoon();
+    // Only a stopped run can leave an abandoned migration's code running; an ordinary end (and
+    // main() called in process, by tests or an embedding tool) must not exit the process.
+    if (settings.stoppable && runner?.stopped) exitSoon();
   }
 }
 
