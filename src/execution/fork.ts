@@ -29,6 +29,11 @@ export interface ForkEvidence {
   statements: string[];
   /** Where in the old primary's binary log they begin. */
   from?: BinlogCoordinates;
+  /**
+   * MariaDB: the GTID position the old primary really has without them (what it had before the
+   * fork, or what it applied from the new primary since): where it resumes replicating from.
+   */
+  resumeFrom?: string;
 }
 
 export class ForkError extends MigrateError {
@@ -53,7 +58,11 @@ export function recoverySteps(e: ForkEvidence): string {
     `${e.node} is fenced: read-only, out of the endpoint, its replication stopped; ${e.newPrimary} is the primary and takes writes, the other replicas follow it. ` +
     `1) Read the errant transactions on ${e.node}: ${where}. ` +
     `2) Re-apply on ${e.newPrimary}, through the endpoint, whatever of them must be kept. ` +
-    `3) Rebuild ${e.node} from a copy of ${e.newPrimary} (e.g. mariabackup); or, having undone their changes on ${e.node} by hand with sql_log_bin=0, give it ${e.newPrimary}'s history (on ${e.node}: RESET MASTER; SET GLOBAL gtid_slave_pos = <@@gtid_binlog_pos of ${e.newPrimary}>). ` +
+    `3) Rebuild ${e.node} from a copy of ${e.newPrimary} (e.g. mariabackup); or undo their changes on ${e.node} by hand with sql_log_bin=0 and drop them from its history: ${
+      e.resumeFrom !== undefined
+        ? `on ${e.node}: SET SESSION sql_log_bin=0; <undo>; RESET MASTER; SET GLOBAL gtid_slave_pos = ${mysqlString(e.resumeFrom)} (what it had before the fork and from ${e.newPrimary} since, without them)`
+        : `on ${e.node}: RESET MASTER, then SET GLOBAL gtid_purged to its former gtid_executed without them`
+    }. ` +
     `4) Run \`migrate resume\`: it checks ${e.node} holds nothing ${e.newPrimary} lacks, re-points it and finishes the migration. Do not START SLAVE on ${e.node} before that: its replication would stop at the first conflicting GTID (error 1950 or 1236).`
   );
 }

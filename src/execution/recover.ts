@@ -3,7 +3,9 @@ import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/types.t
 import { workError } from '../errors.ts';
 import { flavorFor, flavorNameFromVersion } from '../topology/flavors/index.ts';
 import { inspectCluster, type NodeState } from '../topology/inspect.ts';
-import { openNode } from '../topology/node-connection.ts';
+import { endWithin, openNode } from '../topology/node-connection.ts';
+import type { Flavor } from '../topology/flavors/contract.ts';
+import { ForkError, readGtidState, type ForkEvidence } from './fork.ts';
 import { saveRoles, stateDir } from '../topology/roles-state.ts';
 import { listRuns, openStep, readJournal, type JournalEntry } from './journal.ts';
 import { writerFor } from './writer/index.ts';
@@ -96,6 +98,7 @@ export async function converge(config: ProjectConfig, cluster: ClusterConfig, en
   const writerName = intendedWriter(entries, topo.nodes, configuredWriter);
   const writer = cluster.nodes.find((n) => n.name === writerName) as NodeConfig;
   const flavor = flavorFor(flavorNameFromVersion(topo.nodes[0]?.version ?? ''));
+  await refuseUnresolvedFork(cluster, entries, writer, flavor);
   const others = cluster.nodes.filter((n) => n.name !== writerName);
   const runPrimary = [...entries].reverse().find((e) => e.step === 'switchover' && e.phase === 'begin')?.data?.['primary'];
 
@@ -148,6 +151,31 @@ export async function converge(config: ProjectConfig, cluster: ClusterConfig, en
   if (after.problems.length) throw workError(`After converging: ${after.problems.join('; ')}.`, 'Repair the nodes named by hand; `migrate topology` shows the state.');
   log(`${writerName} is the only writable node; every other node replicates from it; the endpoint points at it`);
   return writerName;
+}
+
+/**
+ * A run that forked (journal step `fork`) left its old primary fenced with transactions the new
+ * primary lacks. Re-pointing it would stop its replication at the first conflicting GTID, and
+ * making it the writer would drop what the new primary took since: nothing is done until the
+ * operator has reconciled it (the recovery steps), which shows as the old primary holding no
+ * transaction of its own that the writer does not have.
+ */
+async function refuseUnresolvedFork(cluster: ClusterConfig, entries: JournalEntry[], writer: NodeConfig, flavor: Flavor): Promise<void> {
+  for (const e of entries.filter((x) => x.step === 'fork' && x.phase === 'end')) {
+    const j = e.data as Partial<ForkEvidence> | undefined;
+    const forked = cluster.nodes.find((n) => n.name === j?.node);
+    if (!forked || forked.name === writer.name) continue;
+    const [a, b] = await Promise.all([openNode(forked), openNode(writer)]);
+    try {
+      const [mine, theirs] = await Promise.all([readGtidState(a, flavor, forked.name), readGtidState(b, flavor, writer.name)]);
+      const errant = flavor.ownTransactionsBeyond(theirs.state, mine.state, mine.sid);
+      if (errant.length) {
+        throw new ForkError({ node: forked.name, newPrimary: writer.name, gtids: j?.gtids?.length ? j.gtids : errant, tables: j?.tables ?? [], statements: j?.statements ?? [], ...(j?.from ? { from: j.from } : {}), ...(j?.resumeFrom !== undefined ? { resumeFrom: j.resumeFrom } : {}) });
+      }
+    } finally {
+      await Promise.all([endWithin(a), endWithin(b)]);
+    }
+  }
 }
 
 /** Nodes whose ALTER finished in this run, and one whose ALTER was cut off (to redo). */

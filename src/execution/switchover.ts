@@ -14,11 +14,14 @@ import {
   openNode,
   queryOneWithin,
   queryRowsWithin,
+  socketFdOf,
   type NodeConnection,
 } from '../topology/node-connection.ts';
+import { mariadbLaterOf } from '../topology/gtid.ts';
 import { coordinatorLockName } from './cluster-lock.ts';
 import { ForkError, readBinlogCoordinates, readGtidState, readOwnTransactions, type BinlogCoordinates } from './fork.ts';
 import type { Journal } from './journal.ts';
+import { endSessions } from './sessions.ts';
 import { startWatchdog } from './watchdog.ts';
 import type { WriterEndpoint } from './writer/contract.ts';
 
@@ -81,10 +84,6 @@ export const FORK_WATCH_MS = 300;
 const FORK_POLL_MS = 10;
 /** Sweeping sessions stops after this long even if clients keep reconnecting (the watch then decides). */
 const SWEEP_MS = 3_000;
-
-/** Replication and server threads: never ended. Everything else on the old primary is a client. */
-const SERVER_THREADS = `COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker', 'Killed')
-        AND USER NOT IN ('system user', 'event_scheduler')`;
 
 /**
  * The read-lock switchover of DESIGN.md, in the order measured to keep every acknowledged write
@@ -163,7 +162,7 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
   let locked = false;
   let oldPrimaryLost: string | undefined;
   // Started now so that its start-up (a Node process) overlaps the catch-up, not the write block.
-  const watchdog = startWatchdog({ flavor: flavor.name, primary: o.primary, candidate: o.candidate, journalPath: journal.path, ...(o.cluster ? { cluster: o.cluster } : {}) }, log);
+  const watchdog = startWatchdog({ flavor: flavor.name, primary: o.primary, candidate: o.candidate, journalPath: journal.path, lockSessionId: oldId, ...(o.cluster ? { cluster: o.cluster } : {}) }, log, socketFdOf(oldConn));
   try {
     await timed('preflight-endpoint', () => o.writer.preflight());
     await timed('catch-up', () => waitForLag(o, candConn, replicaConns, log));
@@ -171,6 +170,7 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
     // Set on the locking session now, not inside the block: one round trip fewer there.
     await onOld(oldConn, `SET SESSION lock_wait_timeout=${Math.max(1, Math.ceil(o.maxWriteBlockMs / 1000))}`);
 
+    watchdog?.blockStarted();
     journal.deferSync(true);
     blockStart = performance.now();
     const deadline = blockStart + o.maxWriteBlockMs;
@@ -286,7 +286,7 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
         );
       }
       const [st, binlog] = await Promise.all([readGtidState(guardConn, flavor, P), readBinlogCoordinates(guardConn, flavor, P)]);
-      return { ...st, ...(binlog ? { binlog } : {}) };
+      return { position, ...st, ...(binlog ? { binlog } : {}) };
     });
 
     // Before UNLOCK: nothing the old primary might still commit afterwards can reach them.
@@ -364,6 +364,8 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
 }
 
 interface Fence {
+  /** The old primary's position under the lock (what the candidate executed before promotion). */
+  position: string;
   /** The old primary's transaction state under the lock, and its own writer identity. */
   state: string;
   sid: string;
@@ -396,7 +398,17 @@ async function reportFork(o: SwitchoverOptions, guard: NodeConnection, fence: Fe
   await queryRowsWithin(guard, o.flavor.stopReplica(), NODE_ANSWER_MS, P).catch((e: unknown) => log(`${P}: STOP SLAVE failed while fencing it (${messageOf(e)})`));
   for (const sql of o.flavor.setReadOnly(true)) await queryRowsWithin(guard, sql, NODE_ANSWER_MS, P).catch(() => undefined);
   const found = fence.binlog ? await readOwnTransactions(guard, P, fence.binlog, fence.sid).catch(() => undefined) : undefined;
-  const evidence = { node: P, newPrimary: o.candidate.name, gtids: found?.gtids.length ? found.gtids : summary, tables: found?.tables ?? [], statements: found?.statements ?? [], ...(fence.binlog ? { from: fence.binlog } : {}) };
+  // Replication stopped: what it applied from the new primary is final now.
+  const slavePos = o.flavor.name === 'mariadb' ? await queryOneWithin(guard, 'SELECT @@GLOBAL.gtid_slave_pos AS p', NODE_ANSWER_MS, P).then((r) => String(r?.['p'] ?? ''), () => undefined) : undefined;
+  const evidence = {
+    node: P,
+    newPrimary: o.candidate.name,
+    gtids: found?.gtids.length ? found.gtids : summary,
+    tables: found?.tables ?? [],
+    statements: found?.statements ?? [],
+    ...(fence.binlog ? { from: fence.binlog } : {}),
+    ...(slavePos !== undefined ? { resumeFrom: mariadbLaterOf(fence.position, slavePos) } : {}),
+  };
   o.journal.write('fork', 'end', evidence as unknown as Record<string, unknown>);
   log(`FORK on ${P}: ${evidence.gtids.join(', ')}${evidence.tables.length ? ` (${evidence.tables.join(', ')})` : ''}; ${P} fenced`);
   throw new ForkError(evidence);
@@ -520,39 +532,6 @@ async function checkLongQueries(conn: NodeConnection, ours: Set<number>, node: s
   if (long.length) {
     const list = long.map((r) => `connection ${r['id']} of ${r['user']} running ${r['age']} s: ${r['info']}`).join('; ');
     throw workError(`Long-running statements on the primary (${list}); the write block would wait for them with every write queued.`, 'Wait for them to finish (or kill them), then run again; nothing was blocked.');
-  }
-}
-
-/**
- * Ends every session on the old primary but ours and the server's replication threads, whatever
- * its user: root and other users with SUPER / READ ONLY ADMIN write through read_only, so user
- * names prove nothing. Looks again after each round of kills until a look finds none, or `untilMs`
- * passes (0: one round of kills only). `left` names what could not be ended (e.g. KILL refused).
- */
-async function endSessions(guard: NodeConnection, ours: Set<number>, node: string, untilMs: number): Promise<{ killed: number; rounds: number; left: string[] }> {
-  let killed = 0;
-  const refused = new Map<number, string>();
-  for (let round = 1; ; round++) {
-    const rows = await queryRowsWithin(guard, `SELECT ID AS id, USER AS user, HOST AS host FROM information_schema.PROCESSLIST WHERE ${SERVER_THREADS}`, NODE_ANSWER_MS, node, 'the process list');
-    const foreign = rows.filter((r) => !ours.has(Number(r['id'])));
-    if (foreign.length === 0) return { killed, rounds: round, left: [] };
-    const pending = foreign.filter((r) => !refused.has(Number(r['id'])));
-    if (pending.length === 0 || (round > 1 && performance.now() >= untilMs)) {
-      return { killed, rounds: round, left: foreign.map((r) => `connection ${r['id']} of ${r['user']}@${r['host']}${refused.has(Number(r['id'])) ? ` (KILL refused: ${refused.get(Number(r['id']))})` : ''}`) };
-    }
-    // Sent back to back on one connection; one answer each.
-    await Promise.all(
-      pending.map((r) =>
-        queryRowsWithin(guard, `KILL CONNECTION ${Number(r['id'])}`, NODE_ANSWER_MS, node).then(
-          () => void killed++,
-          (e: unknown) => {
-            // A session that ended meanwhile is fine; a server that stopped answering is not.
-            if (e instanceof NodeSilentError || isConnectionLoss(e)) throw e;
-            if ((e as { errno?: number }).errno !== 1094) refused.set(Number(r['id']), messageOf(e));
-          },
-        ),
-      ),
-    );
   }
 }
 

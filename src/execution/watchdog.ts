@@ -18,6 +18,14 @@ import type { FlavorName } from '../topology/flavors/contract.ts';
  * candidate, the coordinator's next step: otherwise the only writable node would get no writes.
  * It never promotes anything, never touches a node that took writes, and records what it did
  * beside the journal (`<journal>.watchdog`).
+ *
+ * The read lock itself must not die with the coordinator either: a client that bypasses read_only
+ * (root) and waits on the lock would commit on the old primary the moment the lock's session
+ * closes, after the candidate may have been promoted (a fork). So the watchdog is handed a copy
+ * of the locking session's socket (an inherited file descriptor it never reads or writes): while
+ * it runs, the kernel keeps that TCP connection, and so the session and its lock, open. When the
+ * coordinator dies inside the block, the watchdog first ends every other session on the old
+ * primary, then releases the lock (KILL of that session), then decides as above.
  */
 export interface WatchdogConfig {
   flavor: FlavorName;
@@ -26,9 +34,13 @@ export interface WatchdogConfig {
   journalPath: string;
   /** The cluster's writer endpoint: moved to a promoted candidate the coordinator died before moving it to. */
   cluster?: Pick<ClusterConfig, 'name' | 'writer'>;
+  /** The old primary session that takes the read lock (its socket is the watchdog's fd 3). */
+  lockSessionId?: number;
 }
 
 export interface Watchdog {
+  /** The read lock is about to be taken: from now on a death of ours needs the watchdog's sweep. */
+  blockStarted(): void;
   /** The endpoint is on the candidate now: nothing left for the watchdog to move. */
   endpointMoved(): void;
   /** The block is over (completed or undone by the coordinator): the watchdog exits doing nothing. */
@@ -38,12 +50,12 @@ export interface Watchdog {
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'watchdog-main.ts');
 
 /** Starts the watchdog; returns undefined (and the caller goes on without it) if it cannot start. */
-export function startWatchdog(cfg: WatchdogConfig, log: (m: string) => void): Watchdog | undefined {
+export function startWatchdog(cfg: WatchdogConfig, log: (m: string) => void, lockSocketFd?: number): Watchdog | undefined {
   let child: ChildProcess;
   try {
     // tsx loads the TypeScript entry; resolved from this module, not from the user's directory
     // (where a bare "tsx" may not resolve). The same Node, detached, no stdout/stderr of ours.
-    child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN], { detached: true, stdio: ['pipe', 'ignore', 'ignore', ...(lockSocketFd === undefined ? [] : [lockSocketFd])] });
   } catch (e) {
     log(`write-block watchdog not started (${e instanceof Error ? e.message : String(e)}); if this process dies inside the block, run \`migrate resume\` or \`migrate abort\``);
     return undefined;
@@ -54,6 +66,9 @@ export function startWatchdog(cfg: WatchdogConfig, log: (m: string) => void): Wa
   child.stdin?.write(`${JSON.stringify(cfg)}\n`);
   let finished = false;
   return {
+    blockStarted(): void {
+      if (!finished) child.stdin?.write('block\n');
+    },
     endpointMoved(): void {
       if (!finished) child.stdin?.write('moved\n');
     },

@@ -97,3 +97,17 @@ export function mysqlOwnBeyond(reference: string, state: string, uuid: string): 
   if (left.length === 0) return [];
   return [`${key}:${left.map(([a, b]) => (a === b ? String(a) : `${a}-${b}`)).join(':')}`];
 }
+
+/**
+ * Per domain, the later of two MariaDB positions (higher sequence number): where a node that has
+ * both stands. Used to tell a forked old primary where to resume from without its own errant
+ * transactions: what it had before the fork, or what it applied from the new primary after it.
+ */
+export function mariadbLaterOf(a: string, b: string): string {
+  const out = parseMariadbGtidList(a);
+  for (const [d, e] of parseMariadbGtidList(b)) {
+    const x = out.get(d);
+    if (!x || e.seq > x.seq) out.set(d, e);
+  }
+  return [...out.values()].sort((x, y) => x.domain - y.domain).map((e) => `${e.domain}-${e.server}-${e.seq}`).join(',');
+}
