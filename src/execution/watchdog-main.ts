@@ -24,6 +24,9 @@ process.stdin.on('end', () => {
   const seen = (w: string): boolean => rest.some((l) => l.trim() === w);
   if (!first || seen('done')) process.exit(0);
   const cfg = JSON.parse(first) as WatchdogConfig;
+  // However stuck a server makes us, we never hold the old primary's read lock (our copy of its
+  // socket) for long: exiting closes it.
+  setTimeout(() => process.exit(0), GIVE_UP_MS).unref();
   void (async () => {
     try {
       if (seen('block')) await fence(cfg);
@@ -34,6 +37,8 @@ process.stdin.on('end', () => {
   })().finally(() => process.exit(0));
 });
 
+/** The watchdog's whole job is bounded by this. */
+const GIVE_UP_MS = 30_000;
 /** How long the sweep keeps ending sessions that reappear. */
 const SWEEP_MS = 3_000;
 
