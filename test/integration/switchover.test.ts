@@ -164,6 +164,14 @@ describe('switchover bound', () => {
     await WriteProbe.prepare(sb.app);
     // The candidate's SQL thread stalls on a table lock: it stays connected, but cannot apply.
     const blocker = await sb.mysql('replica1');
+    // The probe table was just created on the primary: wait for it to reach the replica (a busy
+    // machine can take a while) before locking it there.
+    for (let until = Date.now() + 20_000; ; ) {
+      const [t] = await rows<{ n: number }>(blocker, "SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'app' AND TABLE_NAME = 'probe'");
+      if (Number(t?.n) > 0) break;
+      if (Date.now() > until) throw new Error('the probe table did not reach replica1 within 20 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
     await blocker.query('LOCK TABLES app.probe WRITE');
     const probe = new WriteProbe(sb.app);
     probe.begin();
