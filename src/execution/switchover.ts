@@ -82,6 +82,8 @@ const NOT_RUNNING_GRACE_MS = 10_000;
 export const FORK_WATCH_MS = 300;
 /** How often the watch looks. */
 const FORK_POLL_MS = 10;
+/** The bound on the table flush before the write block. */
+const PRE_FLUSH_MS = 1_000;
 /** Sweeping sessions stops after this long even if clients keep reconnecting (the watch then decides). */
 const SWEEP_MS = 3_000;
 
@@ -169,6 +171,19 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
     await timed('preflight-long-queries', () => checkLongQueries(oldConn, ourIds, P));
     // Set on the locking session now, not inside the block: one round trip fewer there.
     await onOld(oldConn, `SET SESSION lock_wait_timeout=${Math.max(1, Math.ceil(o.maxWriteBlockMs / 1000))}`);
+    // FLUSH TABLES WITH READ LOCK first closes every open table; the first one on a server that
+    // has run for a while took 6-68 ms of the block here under load (measured: 0.1-21 ms after
+    // this). Flushing now, just before, leaves it little to close (MHA does the same). Writes go
+    // on meanwhile; it is only an optimisation, so a flush that is slow (bounded) or fails only
+    // costs the block that time.
+    await timed('flush-tables', async () => {
+      try {
+        await bounded(oldConn, oldId, guardConn, P, 'FLUSH NO_WRITE_TO_BINLOG TABLES', PRE_FLUSH_MS, 'flushing the tables before the write block');
+      } catch (e) {
+        if (isConnectionLoss(e)) throw e;
+        log(`warning: ${P}: flushing the tables before the write block did not finish within ${PRE_FLUSH_MS} ms (${messageOf(e)}); going on, the read lock will flush them`);
+      }
+    });
 
     watchdog?.blockStarted();
     journal.deferSync(true);
@@ -345,6 +360,9 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
         undoError = u;
       }
     } else if (locked) {
+      // Promoted: a write queued behind the lock (root's pass read_only) would commit on a node
+      // that is no longer the primary. End them first, as the normal path does before UNLOCK.
+      await endSessions(guardConn, ourIds, P, performance.now() + SWEEP_MS).catch(() => undefined);
       await onOld(oldConn, 'UNLOCK TABLES').catch(() => undefined);
     }
     // Closes the step the run began, so `migrate runs` shows a failed run, not an interrupted one.
