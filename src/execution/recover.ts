@@ -89,10 +89,13 @@ export function intendedWriter(entries: JournalEntry[], live: NodeState[], confi
  * Brings a cluster back to one consistent state after a run died: exactly one writable node,
  * every other node read-only and replicating from it, the endpoint on it. Idempotent.
  */
+/** How long converge waits for re-pointed replicas to show replication running. */
+const SETTLE_MS = 10_000;
+
 export async function converge(config: ProjectConfig, cluster: ClusterConfig, entries: JournalEntry[], log: (m: string) => void): Promise<string> {
   const topo = await inspectCluster(cluster);
   const unreachable = topo.nodes.filter((n) => !n.reachable);
-  if (unreachable.length) throw workError(`Cannot reach ${unreachable.map((n) => n.name).join(', ')}.`, 'Start the nodes named (a stopped server must be resumed), then run `migrate resume` or `migrate abort` again.');
+  if (unreachable.length) throw workError(`Cannot reach ${unreachable.map((n) => `${n.name}${n.error ? ` (${n.error})` : ''}`).join(', ')}.`, 'Start the nodes named (a stopped server must be resumed), then run `migrate resume` or `migrate abort` again.');
   const mm = cluster.topology === 'master-master';
   const configuredWriter = cluster.nodes.find((n) => n.role === (mm ? 'active' : 'primary'))?.name ?? '';
   const writerName = intendedWriter(entries, topo.nodes, configuredWriter);
@@ -147,7 +150,14 @@ export async function converge(config: ProjectConfig, cluster: ClusterConfig, en
   for (const n of others) await endpoint.move(n, writer);
   const roles = Object.fromEntries(cluster.nodes.map((n) => [n.name, n.name === writerName ? (mm ? 'active' : 'primary') : mm ? 'passive' : 'replica'] as const));
   saveRoles(config, cluster, roles);
-  const after = await inspectCluster({ ...cluster, nodes: cluster.nodes.map((n) => ({ ...n, role: roles[n.name] ?? n.role })) });
+  // A replica just re-pointed shows its IO thread "Connecting" (not running) for a moment, longer
+  // on a busy machine: look again for a few seconds before calling it a problem.
+  const inspectAfter = () => inspectCluster({ ...cluster, nodes: cluster.nodes.map((n) => ({ ...n, role: roles[n.name] ?? n.role })) });
+  let after = await inspectAfter();
+  for (const until = Date.now() + SETTLE_MS; after.problems.length && Date.now() < until; ) {
+    await new Promise((r) => setTimeout(r, 200));
+    after = await inspectAfter();
+  }
   if (after.problems.length) throw workError(`After converging: ${after.problems.join('; ')}.`, 'Repair the nodes named by hand; `migrate topology` shows the state.');
   log(`${writerName} is the only writable node; every other node replicates from it; the endpoint points at it`);
   return writerName;
