@@ -1,10 +1,14 @@
 /**
  * The watchdog process of watchdog.ts: reads its configuration from the first stdin line, then
  * waits for stdin to end. "done" before the end: the coordinator finished the block, exit. The end
- * without it: the coordinator died; if it was inside the block ("block" seen), end the old
- * primary's sessions before its read lock goes, then undo the block if the candidate was not
- * promoted, or finish moving the endpoint if it was. Exiting closes the inherited copy of the
- * locking session's socket (fd 3), so the lock never outlives this process.
+ * without it: the coordinator died; undo the block if the candidate was not promoted (the old
+ * primary stays the primary), or finish moving the endpoint if it was; then, if it was inside the
+ * block ("block" seen) and the old primary is not the primary again, end the old primary's
+ * sessions before its read lock goes. In that order: while the endpoint still pointed at the old
+ * primary, clients reconnecting through it would queue behind the lock there after the sweep, and
+ * root's writes would commit on the old primary at UNLOCK (a fork; found by the kill-resume suite
+ * with a root load, killed at move-endpoint). Exiting closes the inherited copy of the locking
+ * session's socket (fd 3), so the lock never outlives this process.
  */
 import { appendFileSync } from 'node:fs';
 import { flavorFor } from '../topology/flavors/index.ts';
@@ -29,8 +33,8 @@ process.stdin.on('end', () => {
   setTimeout(() => process.exit(0), GIVE_UP_MS).unref();
   void (async () => {
     try {
-      if (seen('block')) await fence(cfg);
-      await act(cfg, seen('moved'));
+      const oldIsPrimary = await act(cfg, seen('moved'));
+      if (seen('block') && !oldIsPrimary) await fence(cfg);
     } finally {
       await release(cfg);
     }
@@ -73,18 +77,19 @@ function note(cfg: WatchdogConfig, what: string): void {
   }
 }
 
-async function act(cfg: WatchdogConfig, endpointMoved: boolean): Promise<void> {
+/** Returns true when the old primary is the primary again (made writable; nobody was promoted). */
+async function act(cfg: WatchdogConfig, endpointMoved: boolean): Promise<boolean> {
   const flavor = flavorFor(cfg.flavor);
   try {
     const candidateReadOnly = await readOnlyOf(cfg.candidate, flavor);
     // Promoted or not, we cannot tell: making the old primary writable could make two.
     if (candidateReadOnly === undefined || candidateReadOnly === null) {
       note(cfg, `coordinator died inside the write block; the watchdog could not act: the candidate ${cfg.candidate.name} ${candidateReadOnly === undefined ? 'cannot be reached' : 'does not answer'}`);
-      return;
+      return false;
     }
     if (!candidateReadOnly) {
       await finishEndpoint(cfg, endpointMoved);
-      return;
+      return false;
     }
     const old = await openNode(cfg.primary);
     try {
@@ -93,8 +98,10 @@ async function act(cfg: WatchdogConfig, endpointMoved: boolean): Promise<void> {
       await endWithin(old);
     }
     note(cfg, `coordinator died inside the write block before promoting ${cfg.candidate.name}: ${cfg.primary.name} made writable again`);
+    return true;
   } catch (e) {
     note(cfg, `coordinator died inside the write block; the watchdog could not act: ${e instanceof Error ? e.message : String(e)}`);
+    return false;
   }
 }
 

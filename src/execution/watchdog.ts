@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterConfig, NodeConfig } from '../config/types.ts';
@@ -62,6 +63,14 @@ export function startWatchdog(cfg: WatchdogConfig, log: (m: string) => void, loc
   }
   child.on('error', (e) => log(`write-block watchdog failed (${e.message})`));
   child.unref();
+  // For `migrate resume`/`abort`: they wait for a watchdog still at work (awaitWatchdog).
+  if (child.pid !== undefined) {
+    try {
+      writeFileSync(pidFile(cfg.journalPath), `${child.pid}\n`);
+    } catch {
+      // Only the wait of a recovery started within a second of a crash depends on it.
+    }
+  }
   // Secrets go through the pipe, never the command line (visible to every user in ps).
   child.stdin?.write(`${JSON.stringify(cfg)}\n`);
   let finished = false;
@@ -78,4 +87,40 @@ export function startWatchdog(cfg: WatchdogConfig, log: (m: string) => void, loc
       child.stdin?.end('done\n');
     },
   };
+}
+
+const pidFile = (journalPath: string): string => `${journalPath}.watchdog.pid`;
+
+/** Is pid a live watchdog of ours (not a process that reused the number)? */
+function watchdogAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('watchdog-main');
+  } catch {
+    // No /proc (not Linux): trust the signal check.
+    return true;
+  }
+}
+
+/**
+ * `migrate resume` and `abort` wait for the watchdog of the run they recover, if it is still at
+ * work (at most its own bound, about 30 s; usually about a second): it ends every session on the
+ * old primary but the read lock's before releasing that lock, and a recovery running meanwhile
+ * would have its connections ended under it (seen in the kill-resume suite: "Connection lost").
+ */
+export async function awaitWatchdog(journalPath: string, log: (m: string) => void, maxMs = 35_000): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile(journalPath), 'utf8').trim());
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !watchdogAlive(pid)) return;
+  log(`waiting for the write-block watchdog of the interrupted run (pid ${pid}) to finish`);
+  const until = Date.now() + maxMs;
+  while (watchdogAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
 }

@@ -48,6 +48,7 @@ const BOUNDARIES = [
   'switchover:begin',
   'catch-up:begin',
   'preflight-long-queries:begin',
+  'flush-tables:begin',
   'block-writes:begin',
   'record-position:begin',
   'wait-candidate:begin',
