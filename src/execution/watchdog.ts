@@ -25,8 +25,9 @@ import type { FlavorName } from '../topology/flavors/contract.ts';
  * closes, after the candidate may have been promoted (a fork). So the watchdog is handed a copy
  * of the locking session's socket (an inherited file descriptor it never reads or writes): while
  * it runs, the kernel keeps that TCP connection, and so the session and its lock, open. When the
- * coordinator dies inside the block, the watchdog first ends every other session on the old
- * primary, then releases the lock (KILL of that session), then decides as above.
+ * coordinator dies inside the block, the watchdog first decides as above (so that a promoted
+ * candidate has the endpoint before anything else), then, unless the old primary is the primary
+ * again, ends every other session on it, then releases the lock (KILL of that session).
  */
 export interface WatchdogConfig {
   flavor: FlavorName;
