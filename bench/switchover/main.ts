@@ -402,7 +402,7 @@ async function main(): Promise<void> {
   const runtimeMs = Date.now() - t0;
   const summary = summarize(results, ways);
   const settings = { rows: ROWS, threads: THREADS, tps: TPS, baselineS: BASELINE_MS / 1000, bufferPoolMiB: BUFFER_POOL / 2 ** 20, reps: repsDone, rootReps: rootRepsDone, alter: ALTER };
-  writeFileSync(join(WORK, 'results.json'), JSON.stringify({ machine: mach, settings, runtimeMs, results, summary }, null, 2));
+  writeFileSync(join(WORK, 'results.json'), JSON.stringify({ machine: mach, settings, runtimeMs, results, summary, command: COMMAND }, null, 2));
   process.stdout.write(renderTable(summary, results, runtimeMs) + '\n');
   log(`results: ${join(WORK, 'results.json')}; logs per run: ${join(WORK, 'runs')}`);
   if (flags.doc) {
