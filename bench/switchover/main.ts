@@ -1,12 +1,15 @@
 /**
- * bench/switchover: the same column-type change on a 1,000,000-row table, under a rate-limited
- * write load through HAProxy and a 10 ms insert probe, done three ways: (a) direct ALTER on the
- * primary, (b) pt-online-schema-change, (c) `migrate apply --strategy replica-first`. A fresh
- * sandbox (MariaDB primary + 2 replicas + HAProxy) per way per repetition; the ways rotate order
- * from one repetition to the next so a drifting machine load does not favour one of them.
+ * bench/switchover: the same column-type change on a table of --rows rows, under a rate-limited
+ * write load through HAProxy and a 10 ms insert probe, done four ways: (a) direct ALTER on the
+ * primary, (b) pt-online-schema-change, (c) `migrate apply --strategy replica-first`, (d) the same
+ * replica-first ALTERs with MHA 0.58's online switch. A fresh sandbox (MariaDB primary + 2
+ * replicas + HAProxy) per way per repetition; the ways rotate order from one repetition to the
+ * next so a drifting machine load does not favour one of them. After the --reps repetitions with
+ * the load connected as the application user, --root-reps more with it connected as root (which
+ * writes through read_only).
  *
- *   node --import tsx bench/switchover/main.ts [--reps 3] [--rows 1000000] [--threads 8] [--tps 100]
- *        [--baseline 5] [--buffer-pool 512] [--ways alter,ptosc,tool] [--budget-min 18]
+ *   node --import tsx bench/switchover/main.ts [--reps 5] [--root-reps 1] [--rows 200000] [--threads 4] [--tps 200]
+ *        [--baseline 5] [--buffer-pool 512] [--ways alter,ptosc,tool,mha] [--budget-min 40]
  *        [--work /tmp/bench-switchover] [--doc docs/benchmarks-switchover.md] [--keep]
  *   node --import tsx bench/switchover/main.ts --from /tmp/bench-switchover/results.json [--doc FILE]   (re-render only)
  *
@@ -14,8 +17,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../src/config/load.ts';
 import { createKnex } from '../../src/db/connect.ts';
@@ -24,18 +27,21 @@ import { runtimeCommand } from '../../src/sandbox/haproxy.ts';
 import { admin, buildSeed, downCluster, importSeed, MIGRATION_CREATE, q, setBufferPool, TABLE, upCluster, writeMigrations, ALTER, type BenchCluster, type Seed } from './cluster.ts';
 import { LagPoller, longestGapWithin, now, Probe, round1, StallMonitor, WriteLoad, type LoadReport, type ProbeReport } from './load.ts';
 import { renderDoc, renderTable, summarize, type DocInput, type RunResult } from './report.ts';
+import { prepareMha } from './mha.ts';
+import { shareRootPassword } from '../../src/sandbox/privileged.ts';
 import { preparePtOsc, runWay, WAY_LABEL, WAYS, type Way } from './ways.ts';
 
 const { values: flags } = parseArgs({
   options: {
-    reps: { type: 'string', default: '3' },
-    rows: { type: 'string', default: '1000000' },
-    threads: { type: 'string', default: '8' },
-    tps: { type: 'string', default: '100' },
+    reps: { type: 'string', default: '5' },
+    'root-reps': { type: 'string', default: '1' },
+    rows: { type: 'string', default: '200000' },
+    threads: { type: 'string', default: '4' },
+    tps: { type: 'string', default: '200' },
     baseline: { type: 'string', default: '5' },
     'buffer-pool': { type: 'string', default: '512' },
     ways: { type: 'string', default: WAYS.join(',') },
-    'budget-min': { type: 'string', default: '18' },
+    'budget-min': { type: 'string', default: '40' },
     work: { type: 'string', default: '/tmp/bench-switchover' },
     doc: { type: 'string' },
     keep: { type: 'boolean', default: false },
@@ -45,6 +51,7 @@ const { values: flags } = parseArgs({
 });
 
 const REPS = Number(flags.reps);
+const ROOT_REPS = Number(flags['root-reps']);
 const ROWS = Number(flags.rows);
 const THREADS = Number(flags.threads);
 const TPS = Number(flags.tps);
@@ -154,30 +161,39 @@ function worstSecond(load: LoadReport, from: number, to: number): number {
   return worst === Infinity ? throughput(load, from, to) : worst;
 }
 
-async function runOnce(way: Way, rep: number, migrationsDir: string, seed: Seed, suffix = ''): Promise<RunResult> {
-  const runDir = join(WORK, 'runs', `${rep}-${way}${suffix ? `-${suffix}` : ''}`);
+type Client = 'app' | 'root';
+
+async function runOnce(way: Way, rep: number, user: Client, migrationsDir: string, seed: Seed, suffix = ''): Promise<RunResult> {
+  const runDir = join(WORK, 'runs', `${rep}-${way}${user === 'root' ? '-root' : ''}${suffix ? `-${suffix}` : ''}`);
   rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
   const dir = join(WORK, `sb-${rep}-${way}`);
   current = dir;
   const started = Date.now();
   const cl = await prepareCluster(dir, migrationsDir, seed);
-  const result: RunResult = { way, rep, ok: false, changeOk: false, problems: [] } as unknown as RunResult;
+  if (user === 'root') {
+    // Root through the endpoint: one root password on every node, so the client follows the writer.
+    const root = await shareRootPassword(cl.state);
+    for (const n of cl.nodes) n.password = root.password;
+    cl.app = { ...cl.app, user: root.user, password: root.password };
+  }
+  const result: RunResult = { way, rep, user, ok: false, changeOk: false, problems: [] } as unknown as RunResult;
   const poller = new LagPoller(cl.nodes, 100);
   const load = new WriteLoad(cl.app, TABLE, ROWS, THREADS, TPS);
   const probe = new Probe(cl.app, TABLE, PROBE_FIRST_ID, 10);
   const stalls = new StallMonitor(50);
   try {
     if (way === 'ptosc') await preparePtOsc(cl);
+    if (way === 'mha') await prepareMha(cl, runDir);
     stalls.begin();
     poller.begin();
     load.begin();
     probe.begin();
     const loadStart = now();
     await sleep(BASELINE_MS);
-    log(`${WAY_LABEL[way]} #${rep}: change starts (setup took ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    log(`${WAY_LABEL[way]} #${rep}${user === 'root' ? ' (load as root)' : ''}: change starts (setup took ${((Date.now() - started) / 1000).toFixed(1)} s)`);
     const changeStart = now();
-    const outcome = await runWay(way, cl, runDir);
+    const outcome = await runWay(way, cl, runDir, WORK);
     const changeEnd = now();
     if (!outcome.ok) result.problems.push(`the change failed: ${outcome.error}`);
     const writers = await writerOf(cl);
@@ -298,9 +314,31 @@ function machine(): Record<string, string> {
     mariadb: sh('/usr/sbin/mariadbd', ['--version']).replace(/^.*Ver\s+/, ''),
     haproxy: sh('haproxy', ['-v']).replace(/ - https.*$/, '').replace(/^HAProxy version /, ''),
     ptosc: sh('pt-online-schema-change', ['--version']),
+    mha: sh('sh', ['-c', 'masterha_master_switch --version 2>&1']).replace(/\.$/, ''),
     node: process.version,
     loadavg: sh('cat', ['/proc/loadavg']),
   };
+}
+
+/** The command line of this run, for the document's Reproduce section (the options that shape the results). */
+const COMMAND = `bash bench/switchover.sh ${process.argv.slice(2).join(' ')}`.trim();
+
+/**
+ * Writes the document, and the copy of its summary (Results and Machine) in benchmarks.md beside
+ * it, between its switchover-summary markers, so the two never disagree (test/unit/report-docs.test.ts).
+ */
+function writeDoc(path: string, d: DocInput): void {
+  const full = renderDoc(d);
+  writeFileSync(path, full);
+  const overview = join(dirname(path), 'benchmarks.md');
+  if (!existsSync(overview)) return;
+  const results = full.slice(full.indexOf('## Results'), full.indexOf('Columns:')).trim().replace('## Results', '### Results');
+  const machine = full.slice(full.indexOf('## Machine')).split('\n## ')[0]!.trim().replace('## Machine', '### Machine');
+  const text = readFileSync(overview, 'utf8');
+  const re = /(<!-- switchover-summary:begin -->\n)[\s\S]*?(\n<!-- switchover-summary:end -->)/;
+  if (!re.test(text)) return;
+  writeFileSync(overview, text.replace(re, (_m, a: string, b: string) => `${a}${results}\n\n${machine}${b}`));
+  log(`updated the summary in ${overview}`);
 }
 
 async function main(): Promise<void> {
@@ -308,7 +346,7 @@ async function main(): Promise<void> {
     const prev = JSON.parse(readFileSync(resolve(flags.from), 'utf8')) as DocInput;
     const summary = summarize(prev.results, [...new Set(prev.results.map((r) => r.way))].sort() as Way[]);
     process.stdout.write(renderTable(summary, prev.results, prev.runtimeMs) + '\n');
-    if (flags.doc) writeFileSync(resolve(flags.doc), renderDoc({ ...prev, summary }));
+    if (flags.doc) writeDoc(resolve(flags.doc), { ...prev, summary });
     return;
   }
   mkdirSync(WORK, { recursive: true });
@@ -321,24 +359,30 @@ async function main(): Promise<void> {
   const results: RunResult[] = [];
   const repDurations: number[] = [];
   let repsDone = 0;
-  for (let rep = 1; rep <= REPS; rep++) {
+  let rootRepsDone = 0;
+  // The repetitions with the application user's load, then those with the load as root.
+  const rounds: { rep: number; user: Client }[] = [
+    ...Array.from({ length: REPS }, (_, i) => ({ rep: i + 1, user: 'app' as const })),
+    ...Array.from({ length: ROOT_REPS }, (_, i) => ({ rep: i + 1, user: 'root' as const })),
+  ];
+  for (const [i, { rep, user }] of rounds.entries()) {
     const elapsed = Date.now() - t0;
     const est = repDurations.length ? Math.max(...repDurations) : 0;
-    if (rep > 1 && elapsed + est > BUDGET_MS) {
-      log(`stopping after ${repsDone} repetition(s): another would end past the ${BUDGET_MS / 60_000} min budget (--budget-min)`);
+    if (i > 0 && elapsed + est > BUDGET_MS) {
+      log(`stopping after ${repsDone} repetition(s) and ${rootRepsDone} with the load as root: another would end past the ${BUDGET_MS / 60_000} min budget (--budget-min)`);
       break;
     }
     const repStart = Date.now();
-    // Rotate the order: a, b, c / b, c, a / c, a, b.
-    const order = ways.map((_, i) => ways[(i + rep - 1) % ways.length]!);
+    // Rotate the order: a, b, c, d / b, c, d, a / ...
+    const order = ways.map((_, k) => ways[(k + i) % ways.length]!);
     for (const way of order) {
       const attempt = async (suffix = ''): Promise<RunResult> => {
         try {
-          return await runOnce(way, rep, migrationsDir, seed, suffix);
+          return await runOnce(way, rep, user, migrationsDir, seed, suffix);
         } catch (e) {
           if (current) await downCluster(current).catch(() => undefined);
           current = undefined;
-          return { way, rep, ok: false, changeOk: false, problems: [`the run failed: ${e instanceof Error ? e.message : String(e)}`] } as unknown as RunResult;
+          return { way, rep, user, ok: false, changeOk: false, problems: [`the run failed: ${e instanceof Error ? e.message : String(e)}`] } as unknown as RunResult;
         }
       };
       let r = await attempt();
@@ -349,19 +393,20 @@ async function main(): Promise<void> {
         r = await attempt('retry');
       }
       results.push(r);
-      log(`${WAY_LABEL[way]} #${rep}: ${r.ok ? 'ok' : 'PROBLEMS'}; change ${((r.totalMs ?? 0) / 1000).toFixed(1)} s, probe gap ${r.probeGapMs} ms at ${((r.probeGapAtMs ?? 0) / 1000).toFixed(1)} s${r.switchoverGapMs !== undefined ? ` (at the switchover, ${(r.blockAtMs! / 1000).toFixed(1)} s: ${r.switchoverGapMs} ms)` : ''}, client stall max ${r.clientStallMaxMs} ms, load max ${r.loadMaxLatencyMs} ms, lag peak ${r.lagPeakS} s, failed ${r.probeFailed}+${r.loadFailed}, missing ${r.missing}${r.toolWriteBlockMs !== undefined ? `, write block ${r.toolWriteBlockMs} ms` : ''}${r.problems.length ? `; ${r.problems.join('; ')}` : ''}`);
+      log(`${WAY_LABEL[way]} #${rep}${user === 'root' ? ' (load as root)' : ''}: ${r.ok ? 'ok' : 'PROBLEMS'}; change ${((r.totalMs ?? 0) / 1000).toFixed(1)} s, probe gap ${r.probeGapMs} ms at ${((r.probeGapAtMs ?? 0) / 1000).toFixed(1)} s${r.switchoverGapMs !== undefined ? ` (at the switchover, ${(r.blockAtMs! / 1000).toFixed(1)} s: ${r.switchoverGapMs} ms)` : ''}, client stall max ${r.clientStallMaxMs} ms, load max ${r.loadMaxLatencyMs} ms, lag peak ${r.lagPeakS} s, failed ${r.probeFailed}+${r.loadFailed}, missing ${r.missing}${r.toolWriteBlockMs !== undefined ? `, write block ${r.toolWriteBlockMs} ms` : ''}${r.problems.length ? `; ${r.problems.join('; ')}` : ''}`);
     }
     repDurations.push(Date.now() - repStart);
-    repsDone = rep;
+    if (user === 'app') repsDone = rep;
+    else rootRepsDone = rep;
   }
   const runtimeMs = Date.now() - t0;
   const summary = summarize(results, ways);
-  const settings = { rows: ROWS, threads: THREADS, tps: TPS, baselineS: BASELINE_MS / 1000, bufferPoolMiB: BUFFER_POOL / 2 ** 20, reps: repsDone, alter: ALTER };
-  writeFileSync(join(WORK, 'results.json'), JSON.stringify({ machine: mach, settings, runtimeMs, results, summary }, null, 2));
+  const settings = { rows: ROWS, threads: THREADS, tps: TPS, baselineS: BASELINE_MS / 1000, bufferPoolMiB: BUFFER_POOL / 2 ** 20, reps: repsDone, rootReps: rootRepsDone, alter: ALTER };
+  writeFileSync(join(WORK, 'results.json'), JSON.stringify({ machine: mach, settings, runtimeMs, results, summary, command: COMMAND }, null, 2));
   process.stdout.write(renderTable(summary, results, runtimeMs) + '\n');
   log(`results: ${join(WORK, 'results.json')}; logs per run: ${join(WORK, 'runs')}`);
   if (flags.doc) {
-    writeFileSync(resolve(flags.doc), renderDoc({ machine: mach, settings, runtimeMs, results, summary }));
+    writeDoc(resolve(flags.doc), { machine: mach, settings, runtimeMs, results, summary, command: COMMAND });
     log(`wrote ${flags.doc}`);
   }
   const failed = results.filter((r) => r.missing > 0 || r.missingAnyNode > 0);

@@ -1,29 +1,36 @@
 /**
- * The same column-type change, three ways: (a) a direct ALTER on the primary, (b)
+ * The same column-type change, four ways: (a) a direct ALTER on the primary, (b)
  * pt-online-schema-change --execute against the primary, (c) this tool's replica-first ALTER and
- * switchover through `migrate apply --strategy replica-first`. Each returns when its command ends.
+ * switchover through `migrate apply --strategy replica-first`, (d) the same replica-first ALTERs
+ * with MHA 0.58's online switch in place of migrate's switchover (mha.ts). Each returns when its
+ * command ends.
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, createWriteStream, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readJournal } from '../../src/execution/journal.ts';
 import { admin, ALTER, CHANGE, TABLE, type BenchCluster } from './cluster.ts';
+import { mhaWay } from './mha.ts';
 
-export type Way = 'alter' | 'ptosc' | 'tool';
-export const WAYS: Way[] = ['alter', 'ptosc', 'tool'];
+export type Way = 'alter' | 'ptosc' | 'tool' | 'mha';
+export const WAYS: Way[] = ['alter', 'ptosc', 'tool', 'mha'];
 export const WAY_LABEL: Record<Way, string> = {
   alter: '(a) direct ALTER',
   ptosc: '(b) pt-online-schema-change',
   tool: '(c) migrate replica-first',
+  mha: '(d) replica-first + MHA 0.58 online switch',
 };
 
 export interface WayOutcome {
   ok: boolean;
   error?: string;
-  /** Tool only: the write block it measured (read lock to endpoint moved), and the ALTER time per node. */
+  /**
+   * Switchover ways: the write block (migrate: read lock to endpoint moved, its own measure; MHA:
+   * its online-change script's stop to start), and the ALTER time per node.
+   */
   writeBlockMs?: number;
   alterMs?: Record<string, number>;
-  /** Tool only: the write block's wall-clock span from the journal (block-writes begin to unlock end). */
+  /** Switchover ways: the write block's wall-clock span (migrate: journal block-writes begin to move-endpoint end; MHA: the script's log). */
   blockWindow?: { begin: number; end: number };
   /** Tool only: its own per-step timings of the switchover (ms). */
   steps?: Record<string, number>;
@@ -57,9 +64,10 @@ function runLogged(cmd: string, args: string[], logFile: string, env: NodeJS.Pro
   });
 }
 
-export async function runWay(way: Way, cl: BenchCluster, runDir: string): Promise<WayOutcome> {
+export async function runWay(way: Way, cl: BenchCluster, runDir: string, workDir: string): Promise<WayOutcome> {
   if (way === 'alter') return directAlter(cl);
   if (way === 'ptosc') return ptOsc(cl, runDir);
+  if (way === 'mha') return mhaWay(cl, runDir, workDir);
   return tool(cl, runDir);
 }
 
@@ -120,18 +128,16 @@ async function tool(cl: BenchCluster, runDir: string): Promise<WayOutcome> {
   const r = await runLogged(process.execPath, [join(REPO, 'bin', 'migrate'), '--config', cl.configPath, 'apply', '--strategy', 'replica-first', '--format', 'json'], join(runDir, 'migrate-apply.log'));
   const out: WayOutcome = { ok: r.code === 0 };
   try {
-    // --format json: one JSON object per line (progress events, then the result with the steps).
+    // --format json: one JSON object per line (progress events, the switchover event with its step timings, then the result).
+    const events = r.out.split('\n').flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
     type Report = { steps: { id: string; strategy: string; ran: boolean; writeBlockMs?: number }[] };
-    const report = r.out
-      .split('\n')
-      .flatMap((l) => {
-        try {
-          return [JSON.parse(l) as Partial<Report>];
-        } catch {
-          return [];
-        }
-      })
-      .find((o): o is Report => Array.isArray(o.steps));
+    const report = events.find((o): o is Report & Record<string, unknown> => Array.isArray(o['steps']));
     if (!report) throw new Error('no result');
     const step = report.steps.find((s) => s.strategy === 'replica-first');
     if (step?.writeBlockMs !== undefined) out.writeBlockMs = step.writeBlockMs;
@@ -139,18 +145,10 @@ async function tool(cl: BenchCluster, runDir: string): Promise<WayOutcome> {
       out.ok = false;
       out.error = `migrate apply did not run the change replica-first: ${JSON.stringify(report.steps)}`;
     }
+    const sw = events.find((e) => e['event'] === 'switchover');
+    if (sw && typeof sw['stepsMs'] === 'object') out.steps = sw['stepsMs'] as Record<string, number>;
   } catch {
     out.ok = false;
-  }
-  const timings = /step timings \(ms\): ([^";]+)/.exec(r.out + r.err)?.[1];
-  if (timings) {
-    out.steps = Object.fromEntries(
-      timings
-        .split(',')
-        .map((x) => /^\s*(\S+) ([\d.]+)/.exec(x))
-        .filter((m): m is RegExpExecArray => m !== null)
-        .map((m) => [m[1]!, Number(m[2])]),
-    );
   }
   if (!out.ok && !out.error) out.error = `migrate apply exited ${r.code}: ${(r.err || r.out).trim().split('\n').slice(-3).join(' | ')}`;
   // Per-node ALTER times from the run's journal.

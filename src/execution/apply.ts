@@ -18,6 +18,7 @@ import { stateDir, saveRoles, swappedRoles } from '../topology/roles-state.ts';
 import { lockCluster } from './cluster-lock.ts';
 import { loadHold, saveHold } from './hold.ts';
 import { runDeployCommand } from './handoff.ts';
+import { ForkError } from './fork.ts';
 import { Journal } from './journal.ts';
 import { syncJournalTable } from './journal-table.ts';
 import { stepsFromVerdicts, type ApplyStep, type StepStrategy } from './plan-steps.ts';
@@ -62,11 +63,22 @@ export interface ApplyReport {
   planId: string;
   /** The migration a master-master --hold run stopped after. */
   held?: string;
-  steps: (ApplyStep & { ran: boolean; writeBlockMs?: number; newPrimary?: string })[];
+  steps: (ApplyStep & { ran: boolean; writeBlockMs?: number; newPrimary?: string; switchover?: SwitchoverTimings })[];
   awaitingDeploy: boolean;
   dryRun: boolean;
   /** With --dry-run: every statement per node, in order. */
   statements?: string[];
+}
+
+/** What users see of a switchover's timing: every step, and which of them were the write block. */
+export interface SwitchoverTimings {
+  writeBlockMs: number;
+  /** The steps inside the write block, in order. */
+  blockSteps: string[];
+  /** Every step of the switchover, ms, in the order they ran. */
+  stepsMs: Record<string, number>;
+  /** Sessions ended on the old primary (every one but the coordinator's and replication's). */
+  endedSessions: number;
 }
 
 function writerNode(cluster: ClusterConfig): NodeConfig {
@@ -153,7 +165,7 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
         throw e;
       };
       await writerFor(cluster).preflight().catch(nothingChanged);
-      await preflightNodes(cluster, flavor, [config.connection.user]).catch(nothingChanged);
+      await preflightNodes(cluster, flavor, [config.connection.user], (m) => logger.warn(`preflight: ${m}`)).catch(nothingChanged);
     }
     // The lock before the journal: a coordinator that loses the race leaves no run behind.
     const lock = await lockCluster(cluster, () => localRunHint(config));
@@ -198,6 +210,10 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
               migrationId: m.id,
               appUsers: [config.connection.user],
               ...(o.alreadyAltered?.has(m.id) ? { alreadyAltered: o.alreadyAltered.get(m.id) } : {}),
+            }).catch((e: unknown) => {
+              // The candidate is the primary (writable, the endpoint on it) and the old one fenced: the roles say so.
+              if (e instanceof ForkError) saveRoles(config, cluster, swappedRoles(cluster, writerNode(cluster).name, e.evidence.newPrimary));
+              throw e;
             });
             const oldWriter = writerNode(cluster).name;
             const roles = swappedRoles(cluster, oldWriter, res.newPrimary);
@@ -216,6 +232,8 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
             });
             step.writeBlockMs = res.switchover.writeBlockMs;
             step.newPrimary = res.newPrimary;
+            step.switchover = { writeBlockMs: res.switchover.writeBlockMs, blockSteps: res.switchover.blockSteps, stepsMs: res.switchover.stepsMs, endedSessions: res.switchover.killedSessions };
+            logger.event?.('switchover', { migration: step.id, oldPrimary: oldWriter, newPrimary: res.newPrimary, ...step.switchover });
             if (res.pending.length) {
               saveHold(config, { cluster: cluster.name, migrationId: m.id, heldNode: oldWriter, alteredNode: res.newPrimary, database: config.connection.database, statements: step.statements, downStatements: step.downStatements, restore: res.restore, at: new Date().toISOString() });
               step.ran = true;
@@ -224,7 +242,7 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
               throw new HoldStop(step.id);
             }
             step.newPrimary = res.newPrimary;
-            log(`${step.id}: step timings (ms): ${Object.entries(res.switchover.stepsMs).map(([k, v]) => `${k} ${v}`).join(', ')}; ALTER ${Object.entries(res.alterMs).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+            log(`${step.id}: switchover steps (ms): ${Object.entries(res.switchover.stepsMs).map(([k, v]) => `${k} ${v}`).join(', ')}; ALTER ${Object.entries(res.alterMs).map(([k, v]) => `${k} ${v}`).join(', ')}`);
             log(`${step.id}: done; ${res.newPrimary} is the new ${cluster.topology === 'master-master' ? 'active' : 'primary'}; write block ${res.switchover.writeBlockMs} ms${res.pending.length ? `; ${res.pending.join(', ')} kept on the old schema until \`migrate finalize\`` : ''}`);
           }
           step.ran = true;

@@ -7,6 +7,11 @@ export interface ClusterLock {
   release(): Promise<void>;
 }
 
+/** The GET_LOCK name; the switchover spares the session holding it when it ends every other session. */
+export function coordinatorLockName(cluster: string): string {
+  return `migrate:coordinator:${cluster}`.slice(0, 64);
+}
+
 /** How long releasing waits for a node; a stopped node's lock dies with the closed connection anyway. */
 const RELEASE_MS = 3_000;
 
@@ -17,7 +22,7 @@ const RELEASE_MS = 3_000;
  * `holderHint` describes what this machine knows of a running holder (its run, from the journal).
  */
 export async function lockCluster(cluster: ClusterConfig, holderHint?: () => string | undefined): Promise<ClusterLock> {
-  const name = `migrate:coordinator:${cluster.name}`.slice(0, 64);
+  const name = coordinatorLockName(cluster.name);
   const held: { node: string; c: NodeConnection }[] = [];
   const release = async (): Promise<void> => {
     await Promise.all(

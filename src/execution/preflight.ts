@@ -4,31 +4,64 @@ import type { Flavor } from '../topology/flavors/contract.ts';
 import { mariadbErrantGtids } from '../topology/gtid.ts';
 import { openNode, queryOne, queryRows } from '../topology/node-connection.ts';
 
+/** A user that writes through MariaDB's read_only (READ_ONLY ADMIN; SUPER before 10.11). */
+export interface ReadOnlyBypass {
+  user: string;
+  privileges: string[];
+  /** Its client sessions on the primary now. */
+  sessions: number;
+  /** One of the application users of the config. */
+  appUser: boolean;
+}
+
 /**
- * Users that write through read_only (SUPER / READ_ONLY ADMIN, or ALL PRIVILEGES on *.*) would
- * keep writing on the old primary during the block: measured here, root-like application users
- * fork the data. Checked on the primary for every application user before anything changes.
+ * Who on the primary can write through read_only, and how many of their sessions are connected:
+ * those sessions are ended at the switchover whatever their user, and a client of theirs that
+ * reconnects to the old primary directly could still write there (a fork the run then reports).
+ * Root and admin tools usually have these privileges; the operator should know before the block.
  */
-export async function checkAppUsersRespectReadOnly(primary: NodeConfig, appUsers: string[]): Promise<void> {
-  if (appUsers.length === 0) return;
+export async function readOnlyBypassers(flavor: Flavor, primary: NodeConfig, appUsers: string[]): Promise<ReadOnlyBypass[]> {
+  // MySQL's super_read_only (what the MySQL flavors set) stops SUPER holders too.
+  if (flavor.name !== 'mariadb') return [];
   const c = await openNode(primary);
   try {
-    const rows = await queryRows(
+    const grants = await queryRows(
       c,
       `SELECT GRANTEE AS g, PRIVILEGE_TYPE AS p FROM information_schema.USER_PRIVILEGES
         WHERE PRIVILEGE_TYPE IN ('SUPER', 'READ_ONLY ADMIN', 'READ ONLY ADMIN')`,
     );
-    const bad = rows.filter((r) => appUsers.some((u) => String(r['g']).startsWith(`'${u.replace(/'/g, "''")}'@`)));
-    if (bad.length) {
-      const list = [...new Set(bad.map((r) => `${r['g']} has ${r['p']}`))].join(', ');
-      throw workError(
-        `Application users can write through read_only on ${primary.name}: ${list}. During the switchover their writes would land on the old primary and fork the data.`,
-        `Revoke it (e.g. REVOKE SUPER, READ_ONLY ADMIN ON *.* FROM ${bad[0]?.['g']}), or run the application with a user without it. Nothing was changed.`,
-      );
+    const sessions = await queryRows(
+      c,
+      `SELECT USER AS u, COUNT(*) AS n FROM information_schema.PROCESSLIST
+        WHERE COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker')
+          AND USER NOT IN ('system user', 'event_scheduler') AND ID <> CONNECTION_ID()
+        GROUP BY USER`,
+    );
+    const byUser = new Map<string, Set<string>>();
+    for (const r of grants) {
+      const user = /^'((?:[^']|'')*)'@/.exec(String(r['g']))?.[1]?.replace(/''/g, "'");
+      if (user === undefined) continue;
+      byUser.set(user, (byUser.get(user) ?? new Set()).add(String(r['p'])));
     }
+    const count = new Map(sessions.map((r) => [String(r['u']), Number(r['n'])]));
+    return [...byUser]
+      .map(([user, privileges]) => ({ user, privileges: [...privileges].sort(), sessions: count.get(user) ?? 0, appUser: appUsers.includes(user) }))
+      .filter((b) => b.sessions > 0 || b.appUser)
+      .sort((a, b) => b.sessions - a.sessions || a.user.localeCompare(b.user));
   } finally {
     await c.end().catch(() => undefined);
   }
+}
+
+/** What the operator reads before the block about the users that bypass read_only. */
+export function describeBypassers(primary: string, list: ReadOnlyBypass[]): string | undefined {
+  if (list.length === 0) return undefined;
+  const who = list.map((b) => `${b.user}${b.appUser ? ' (an application user of the config)' : ''}: ${b.sessions} session${b.sessions === 1 ? '' : 's'}, ${b.privileges.join(', ')}`).join('; ');
+  return (
+    `users that write through read_only on ${primary}: ${who}. ` +
+    `At the switchover every session on ${primary} but the coordinator's and replication's is ended, theirs too, after read_only is set and the endpoint moved; their clients must reconnect through the endpoint. ` +
+    `A client that reconnects to ${primary} itself and writes there in the instant before UNLOCK forks the data: the run then stops with a FORK error naming the transactions.`
+  );
 }
 
 /** The candidate must not hold transactions the primary does not have. */

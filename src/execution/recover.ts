@@ -3,7 +3,9 @@ import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/types.t
 import { workError } from '../errors.ts';
 import { flavorFor, flavorNameFromVersion } from '../topology/flavors/index.ts';
 import { inspectCluster, type NodeState } from '../topology/inspect.ts';
-import { openNode } from '../topology/node-connection.ts';
+import { endWithin, openNode } from '../topology/node-connection.ts';
+import type { Flavor } from '../topology/flavors/contract.ts';
+import { ForkError, readGtidState, type ForkEvidence } from './fork.ts';
 import { saveRoles, stateDir } from '../topology/roles-state.ts';
 import { listRuns, openStep, readJournal, type JournalEntry } from './journal.ts';
 import { writerFor } from './writer/index.ts';
@@ -87,15 +89,19 @@ export function intendedWriter(entries: JournalEntry[], live: NodeState[], confi
  * Brings a cluster back to one consistent state after a run died: exactly one writable node,
  * every other node read-only and replicating from it, the endpoint on it. Idempotent.
  */
+/** How long converge waits for re-pointed replicas to show replication running. */
+const SETTLE_MS = 10_000;
+
 export async function converge(config: ProjectConfig, cluster: ClusterConfig, entries: JournalEntry[], log: (m: string) => void): Promise<string> {
   const topo = await inspectCluster(cluster);
   const unreachable = topo.nodes.filter((n) => !n.reachable);
-  if (unreachable.length) throw workError(`Cannot reach ${unreachable.map((n) => n.name).join(', ')}.`, 'Start the nodes named (a stopped server must be resumed), then run `migrate resume` or `migrate abort` again.');
+  if (unreachable.length) throw workError(`Cannot reach ${unreachable.map((n) => `${n.name}${n.error ? ` (${n.error})` : ''}`).join(', ')}.`, 'Start the nodes named (a stopped server must be resumed), then run `migrate resume` or `migrate abort` again.');
   const mm = cluster.topology === 'master-master';
   const configuredWriter = cluster.nodes.find((n) => n.role === (mm ? 'active' : 'primary'))?.name ?? '';
   const writerName = intendedWriter(entries, topo.nodes, configuredWriter);
   const writer = cluster.nodes.find((n) => n.name === writerName) as NodeConfig;
   const flavor = flavorFor(flavorNameFromVersion(topo.nodes[0]?.version ?? ''));
+  await refuseUnresolvedFork(cluster, entries, writer, flavor);
   const others = cluster.nodes.filter((n) => n.name !== writerName);
   const runPrimary = [...entries].reverse().find((e) => e.step === 'switchover' && e.phase === 'begin')?.data?.['primary'];
 
@@ -144,10 +150,42 @@ export async function converge(config: ProjectConfig, cluster: ClusterConfig, en
   for (const n of others) await endpoint.move(n, writer);
   const roles = Object.fromEntries(cluster.nodes.map((n) => [n.name, n.name === writerName ? (mm ? 'active' : 'primary') : mm ? 'passive' : 'replica'] as const));
   saveRoles(config, cluster, roles);
-  const after = await inspectCluster({ ...cluster, nodes: cluster.nodes.map((n) => ({ ...n, role: roles[n.name] ?? n.role })) });
+  // A replica just re-pointed shows its IO thread "Connecting" (not running) for a moment, longer
+  // on a busy machine: look again for a few seconds before calling it a problem.
+  const inspectAfter = () => inspectCluster({ ...cluster, nodes: cluster.nodes.map((n) => ({ ...n, role: roles[n.name] ?? n.role })) });
+  let after = await inspectAfter();
+  for (const until = Date.now() + SETTLE_MS; after.problems.length && Date.now() < until; ) {
+    await new Promise((r) => setTimeout(r, 200));
+    after = await inspectAfter();
+  }
   if (after.problems.length) throw workError(`After converging: ${after.problems.join('; ')}.`, 'Repair the nodes named by hand; `migrate topology` shows the state.');
   log(`${writerName} is the only writable node; every other node replicates from it; the endpoint points at it`);
   return writerName;
+}
+
+/**
+ * A run that forked (journal step `fork`) left its old primary fenced with transactions the new
+ * primary lacks. Re-pointing it would stop its replication at the first conflicting GTID, and
+ * making it the writer would drop what the new primary took since: nothing is done until the
+ * operator has reconciled it (the recovery steps), which shows as the old primary holding no
+ * transaction of its own that the writer does not have.
+ */
+async function refuseUnresolvedFork(cluster: ClusterConfig, entries: JournalEntry[], writer: NodeConfig, flavor: Flavor): Promise<void> {
+  for (const e of entries.filter((x) => x.step === 'fork' && x.phase === 'end')) {
+    const j = e.data as Partial<ForkEvidence> | undefined;
+    const forked = cluster.nodes.find((n) => n.name === j?.node);
+    if (!forked || forked.name === writer.name) continue;
+    const [a, b] = await Promise.all([openNode(forked), openNode(writer)]);
+    try {
+      const [mine, theirs] = await Promise.all([readGtidState(a, flavor, forked.name), readGtidState(b, flavor, writer.name)]);
+      const errant = flavor.ownTransactionsBeyond(theirs.state, mine.state, mine.sid);
+      if (errant.length) {
+        throw new ForkError({ node: forked.name, newPrimary: writer.name, gtids: j?.gtids?.length ? j.gtids : errant, tables: j?.tables ?? [], statements: j?.statements ?? [], ...(j?.from ? { from: j.from } : {}), ...(j?.resumeFrom !== undefined ? { resumeFrom: j.resumeFrom } : {}) });
+      }
+    } finally {
+      await Promise.all([endWithin(a), endWithin(b)]);
+    }
+  }
 }
 
 /** Nodes whose ALTER finished in this run, and one whose ALTER was cut off (to redo). */

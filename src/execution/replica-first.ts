@@ -5,7 +5,7 @@ import type { Flavor } from '../topology/flavors/contract.ts';
 import { mysqlIdent, mysqlString } from '../topology/flavors/quote.ts';
 import { endWithin, NODE_ANSWER_MS, openNode, queryOne, queryRowsWithin, type NodeConnection } from '../topology/node-connection.ts';
 import type { Journal } from './journal.ts';
-import { checkAppUsersRespectReadOnly, checkCandidateLogs, checkNoErrantGtids } from './preflight.ts';
+import { checkCandidateLogs, checkNoErrantGtids, describeBypassers, readOnlyBypassers, type ReadOnlyBypass } from './preflight.ts';
 import { switchover, type SwitchoverResult } from './switchover.ts';
 import type { WriterEndpoint } from './writer/contract.ts';
 
@@ -63,15 +63,19 @@ export function replicaFirstRoles(cluster: ClusterConfig): { primary: NodeConfig
 }
 
 /**
- * What a replica-first run checks on the nodes before it changes anything: no application user
- * writes through read_only, the candidate logs what it applies, and it has no errant GTIDs.
+ * What a replica-first run checks on the nodes before it changes anything: the candidate logs
+ * what it applies and has no errant GTIDs. It also names the users that write through read_only
+ * (their sessions are ended at the switchover like everyone's), returned and logged as a warning.
  */
-export async function preflightNodes(cluster: ClusterConfig, flavor: Flavor, appUsers: string[]): Promise<void> {
+export async function preflightNodes(cluster: ClusterConfig, flavor: Flavor, appUsers: string[], warn?: (m: string) => void): Promise<ReadOnlyBypass[]> {
   const { primary, others } = replicaFirstRoles(cluster);
   const candidate = others[0] as NodeConfig;
-  await checkAppUsersRespectReadOnly(primary, appUsers);
   await checkCandidateLogs(candidate);
   await checkNoErrantGtids(flavor, primary, candidate);
+  const bypass = await readOnlyBypassers(flavor, primary, appUsers);
+  const text = describeBypassers(primary.name, bypass);
+  if (text && warn) warn(text);
+  return bypass;
 }
 
 /** Errors that mean "this change is already there": tolerated when redoing an interrupted ALTER. */
@@ -185,7 +189,8 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
 
   if (o.statements.length === 0) throw workError('The migration has no statements to run replica-first.', 'Run it in place instead.');
   await j.step('preflight-endpoint', () => o.writer.preflight());
-  await j.step('preflight-nodes', () => preflightNodes(o.cluster, o.flavor, o.appUsers ?? []));
+  const bypass = await j.step('preflight-nodes', () => preflightNodes(o.cluster, o.flavor, o.appUsers ?? []));
+  if (bypass.length) j.write('read-only-bypass', 'end', { users: bypass });
 
   for (const node of others) {
     if (o.typeConversions) {

@@ -13,6 +13,7 @@ import { apply, type ApplyOptions, type ApplyReport } from './apply.ts';
 import { Journal, type JournalEntry } from './journal.ts';
 import { alteredNodes, converge, runsDir, unfinishedRun } from './recover.ts';
 import { alterNodeLocally } from './replica-first.ts';
+import { awaitWatchdog } from './watchdog.ts';
 
 interface InFlight {
   migrationId: string;
@@ -66,6 +67,7 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
   const log = (m: string): void => logger.info(m);
   const run = requireRun(config, o.cluster.name);
   log(`resuming run ${run.summary.run} (stopped in step ${run.summary.openStep ?? run.summary.lastStep ?? '?'})`);
+  await awaitWatchdog(join(runsDir(config), `${run.summary.run}.jsonl`), log);
   const writer = await converge(config, o.cluster, run.entries, log);
   const cluster = withRecordedRoles(config).find((c) => c.name === o.cluster.name) ?? o.cluster;
   const f = inFlight(run.entries);
@@ -110,6 +112,7 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
 export async function abort(config: ProjectConfig, clusterIn: ClusterConfig, log: (m: string) => void): Promise<string> {
   const run = requireRun(config, clusterIn.name);
   log(`aborting run ${run.summary.run} (stopped in step ${run.summary.openStep ?? run.summary.lastStep ?? '?'})`);
+  await awaitWatchdog(join(runsDir(config), `${run.summary.run}.jsonl`), log);
   const writer = await converge(config, clusterIn, run.entries, log);
   const cluster = withRecordedRoles(config).find((c) => c.name === clusterIn.name) ?? clusterIn;
   const f = inFlight(run.entries);

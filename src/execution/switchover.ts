@@ -14,9 +14,14 @@ import {
   openNode,
   queryOneWithin,
   queryRowsWithin,
+  socketFdOf,
   type NodeConnection,
 } from '../topology/node-connection.ts';
+import { mariadbLaterOf } from '../topology/gtid.ts';
+import { coordinatorLockName } from './cluster-lock.ts';
+import { ForkError, readBinlogCoordinates, readGtidState, readOwnTransactions, type BinlogCoordinates } from './fork.ts';
 import type { Journal } from './journal.ts';
+import { endSessions } from './sessions.ts';
 import { startWatchdog } from './watchdog.ts';
 import type { WriterEndpoint } from './writer/contract.ts';
 
@@ -41,6 +46,8 @@ export interface SwitchoverOptions {
   catchUpTimeoutMs: number;
   /** Master-master: the old primary keeps replicating from the new one as a hot rollback target. */
   masterMaster: boolean;
+  /** How long the old primary's own transactions are watched after UNLOCK (default FORK_WATCH_MS). */
+  forkWatchMs?: number;
   journal: Journal;
   log: (msg: string) => void;
 }
@@ -49,8 +56,13 @@ export interface SwitchoverResult {
   /** From the read lock on the old primary to the endpoint pointing at the writable new primary. */
   writeBlockMs: number;
   position: string;
+  /** Sessions ended on the old primary (every one but ours and replication's), and in how many sweeps. */
   killedSessions: number;
+  killRounds: number;
+  /** Every step's duration, ms, in the order they ran. */
   stepsMs: Record<string, number>;
+  /** The steps inside the write block, in order (their durations are in stepsMs). */
+  blockSteps: string[];
   /**
    * Set when the old primary stopped answering after the promotion: the switchover completed
    * without it (endpoint moved, other replicas re-pointed) and it still needs re-pointing.
@@ -62,14 +74,29 @@ export interface SwitchoverResult {
 const GRACE_MS = 100;
 /** How long a replica's threads may be (re)connecting before catch-up calls it not replicating. */
 const NOT_RUNNING_GRACE_MS = 10_000;
+/**
+ * After UNLOCK the old primary's own transactions are watched this long: a write that was queued
+ * behind the read lock by a session that connected in the last instant commits within a few
+ * milliseconds of UNLOCK, so a fork shows here rather than later as a replication error.
+ */
+export const FORK_WATCH_MS = 300;
+/** How often the watch looks. */
+const FORK_POLL_MS = 10;
+/** The bound on the table flush before the write block. */
+const PRE_FLUSH_MS = 1_000;
+/** Sweeping sessions stops after this long even if clients keep reconnecting (the watch then decides). */
+const SWEEP_MS = 3_000;
 
 /**
- * The read-lock switchover of DESIGN.md, in the order measured to keep every acknowledged write:
- * wait until every replica has caught up, take the global read lock on the old primary, record
- * the position, wait for the candidate with the remaining budget, set read_only on the old
- * primary (FTWRL alone lets queued writes run after UNLOCK), promote, move the endpoint, end the
- * sessions still on the old primary, re-point it while still locked and read-only, then unlock
- * and re-point the others.
+ * The read-lock switchover of DESIGN.md, in the order measured to keep every acknowledged write
+ * and the write block short. Before the block: every replica caught up, a connection open to
+ * every node. The block (what clients wait on): the global read lock on the old primary, its
+ * position, the candidate's GTID wait, read_only on the old primary, the candidate writable, the
+ * endpoint moved: five round trips and one HAProxy command. After it, with the old primary still
+ * locked: the candidate stops replicating from it, every session on it but ours and the
+ * replication threads is ended (root's and the admin user's too: they bypass read_only), the
+ * other replicas and the old primary are re-pointed, a last sweep, UNLOCK; then its own
+ * transactions are watched (a fork is reported as one) and the topology verified.
  * Until promotion every step is undone on failure; after it, the old primary stays read-only, and
  * if it dies the switchover completes without it.
  */
@@ -92,14 +119,18 @@ export async function switchover(o: SwitchoverOptions): Promise<SwitchoverResult
     return c;
   };
   try {
-    const oldConn = await open(o.primary);
-    const candConn = await open(o.candidate);
-    // A second connection to the old primary: to cancel a read_only or FTWRL that waits too long.
-    const guardConn = await open(o.primary);
+    // Every connection the switchover needs is open before the block: no connect inside it, and
+    // none on a node's hot path right after it.
+    const [oldConn, guardConn, candConn, ...replicaConns] = await Promise.all([open(o.primary), open(o.primary), open(o.candidate), ...o.replicas.map(open)]);
     const id = async (c: NodeConnection) => Number((await queryOneWithin(c, 'SELECT CONNECTION_ID() AS id', NODE_ANSWER_MS, o.primary.name))?.['id']);
-    const oldId = await id(oldConn);
-    const ourIds = new Set<number>([oldId, await id(guardConn)]);
-    return await run(o, { oldConn, oldId, candConn, guardConn, ourIds, timed, stepsMs });
+    const oldId = await id(oldConn!);
+    const ourIds = new Set<number>([oldId, await id(guardConn!)]);
+    // The coordinator's cluster lock is a session of ours on the old primary too.
+    if (o.cluster) {
+      const holder = await queryOneWithin(guardConn!, `SELECT IS_USED_LOCK(${mysqlString(coordinatorLockName(o.cluster.name))}) AS id`, NODE_ANSWER_MS, o.primary.name);
+      if (holder?.['id'] !== null && holder?.['id'] !== undefined) ourIds.add(Number(holder['id']));
+    }
+    return await run(o, { oldConn: oldConn!, oldId, candConn: candConn!, guardConn: guardConn!, replicaConns: o.replicas.map((node, i) => ({ node, conn: replicaConns[i]! })), ourIds, timed, stepsMs });
   } finally {
     await Promise.all(conns.map((c) => endWithin(c)));
   }
@@ -111,6 +142,7 @@ interface Sessions {
   oldId: number;
   candConn: NodeConnection;
   guardConn: NodeConnection;
+  replicaConns: { node: NodeConfig; conn: NodeConnection }[];
   ourIds: Set<number>;
   timed: <T>(step: string, fn: () => Promise<T>, data?: Record<string, unknown>) => Promise<T>;
   stepsMs: Record<string, number>;
@@ -118,10 +150,11 @@ interface Sessions {
 
 async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult> {
   const { flavor, journal, log } = o;
-  const { oldConn, oldId, candConn, guardConn, ourIds, timed, stepsMs } = s;
+  const { oldConn, oldId, candConn, guardConn, replicaConns, ourIds, timed, stepsMs } = s;
   const P = o.primary.name;
   const C = o.candidate.name;
   const onOld = (c: NodeConnection, sql: string, what?: string) => queryRowsWithin(c, sql, NODE_ANSWER_MS, P, what);
+  const onCand = (sql: string, ms = NODE_ANSWER_MS) => queryRowsWithin(candConn, sql, ms, C, `"${sql}"`);
 
   journal.write('switchover', 'begin', { primary: P, candidate: C, replicas: o.replicas.map((r) => r.name), masterMaster: o.masterMaster });
   let blockStart = 0;
@@ -131,12 +164,29 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
   let locked = false;
   let oldPrimaryLost: string | undefined;
   // Started now so that its start-up (a Node process) overlaps the catch-up, not the write block.
-  const watchdog = startWatchdog({ flavor: flavor.name, primary: o.primary, candidate: o.candidate, journalPath: journal.path, ...(o.cluster ? { cluster: o.cluster } : {}) }, log);
+  const watchdog = startWatchdog({ flavor: flavor.name, primary: o.primary, candidate: o.candidate, journalPath: journal.path, lockSessionId: oldId, ...(o.cluster ? { cluster: o.cluster } : {}) }, log, socketFdOf(oldConn));
   try {
     await timed('preflight-endpoint', () => o.writer.preflight());
-    await timed('catch-up', () => waitForLag(o, candConn, log));
+    await timed('catch-up', () => waitForLag(o, candConn, replicaConns, log));
     await timed('preflight-long-queries', () => checkLongQueries(oldConn, ourIds, P));
+    // Set on the locking session now, not inside the block: one round trip fewer there.
+    await onOld(oldConn, `SET SESSION lock_wait_timeout=${Math.max(1, Math.ceil(o.maxWriteBlockMs / 1000))}`);
+    // FLUSH TABLES WITH READ LOCK first closes every open table; the first one on a server that
+    // has run for a while took 6-68 ms of the block here under load (measured: 0.1-21 ms after
+    // this). Flushing now, just before, leaves it little to close (MHA does the same). Writes go
+    // on meanwhile; it is only an optimisation, so a flush that is slow (bounded) or fails only
+    // costs the block that time.
+    await timed('flush-tables', async () => {
+      try {
+        await bounded(oldConn, oldId, guardConn, P, 'FLUSH NO_WRITE_TO_BINLOG TABLES', PRE_FLUSH_MS, 'flushing the tables before the write block');
+      } catch (e) {
+        if (isConnectionLoss(e)) throw e;
+        log(`warning: ${P}: flushing the tables before the write block did not finish within ${PRE_FLUSH_MS} ms (${messageOf(e)}); going on, the read lock will flush them`);
+      }
+    });
 
+    watchdog?.blockStarted();
+    journal.deferSync(true);
     blockStart = performance.now();
     const deadline = blockStart + o.maxWriteBlockMs;
     const remainingMs = () => deadline - performance.now();
@@ -146,7 +196,6 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
     // MariaDB checks read_only before a write waits for the read lock, so a write arriving after
     // it fails at once (1290) and its client retries into the same wall until the endpoint moves.
     await timed('block-writes', async () => {
-      await onOld(oldConn, `SET SESSION lock_wait_timeout=${Math.max(1, Math.ceil(remainingMs() / 1000))}`);
       locked = true;
       await bounded(oldConn, oldId, guardConn, P, 'FLUSH TABLES WITH READ LOCK', remainingMs(), 'taking the global read lock');
     });
@@ -177,20 +226,24 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
       }
     }, { position });
 
-    await timed('promote', async () => {
-      // read_only before the candidate opens: if this process dies from here on, the read lock
-      // dies with its session, and the writes queued behind it must fail rather than commit on a
-      // node that is no longer the primary. The queued sessions are killed before UNLOCK.
+    // read_only before the candidate opens: if this process dies from here on, the read lock
+    // dies with its session, and the writes queued behind it must fail rather than commit on a
+    // node that is no longer the primary (root's still commit: the watchdog and `migrate resume`
+    // check for that fork).
+    await timed('read-only-old-primary', async () => {
       readOnlySet = true;
       for (const sql of flavor.setReadOnly(true)) await bounded(oldConn, oldId, guardConn, P, sql, remainingMs(), 'setting read_only on the old primary');
-      // The one moment no node takes writes and nothing undoes it but us (or the watchdog).
-      journal.write('old-primary-read-only', 'end', { node: P });
+    });
+    // The one moment no node takes writes and nothing undoes it but us (or the watchdog).
+    journal.write('old-primary-read-only', 'end', { node: P });
+
+    // Only read_only off inside the block. The candidate may keep its replication threads a few
+    // milliseconds longer: the old primary is locked and read-only, nothing comes from it, and
+    // stopping them (STOP SLAVE waits for the IO thread) is done after the endpoint moved.
+    await timed('promote', async () => {
       promoting = true;
-      const onCand = (sql: string) => queryRowsWithin(candConn, sql, Math.max(remainingMs(), 1000) + GRACE_MS, C, `"${sql}"`);
       try {
-        await onCand(flavor.stopReplica());
-        if (!o.masterMaster) await onCand(flavor.resetReplicaAll());
-        for (const sql of flavor.setReadOnly(false)) await onCand(sql);
+        for (const sql of flavor.setReadOnly(false)) await onCand(sql, Math.max(remainingMs(), 1000) + GRACE_MS);
       } catch (e) {
         if (!isConnectionLoss(e)) throw e;
         throw workError(
@@ -200,12 +253,21 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
         );
       }
       promoted = true;
-      if (o.masterMaster) await onCand(flavor.startReplica()).catch((e: unknown) => log(`${C}: START SLAVE after promotion failed (${messageOf(e)}); verify will say`));
     });
     await timed('move-endpoint', () => o.writer.move(o.primary, o.candidate));
     watchdog?.endpointMoved();
     const writeBlockMs = Math.round((performance.now() - blockStart) * 10) / 10;
-    log(`write block: ${writeBlockMs} ms (read lock on ${P} -> endpoint on ${C})`);
+    journal.deferSync(false);
+    const blockSteps = ['block-writes', 'record-position', 'wait-candidate', 'read-only-old-primary', 'promote', 'move-endpoint'];
+    log(`write block: ${writeBlockMs} ms (read lock on ${P} -> endpoint on ${C}): ${blockSteps.map((k) => `${k} ${stepsMs[k]}`).join(', ')}`);
+
+    // The candidate forgets the old primary before anything can commit there again. Master-master
+    // keeps the link (the old active is the hot rollback target) but pauses it until the watch
+    // below shows nothing came from the old active.
+    await timed('detach-candidate', async () => {
+      await onCand(flavor.stopReplica());
+      if (!o.masterMaster) await onCand(flavor.resetReplicaAll());
+    });
 
     // From here on the old primary may die (crash, kill, host loss): the new primary is writable
     // and the endpoint points at it, so the switchover completes without the old one and says so.
@@ -223,18 +285,27 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
         return undefined;
       }
     };
-    // Sessions still attached to the old primary (direct connections, or writes queued behind the
-    // lock) are ended before UNLOCK, so none of them can commit there afterwards.
-    const killed = (await whileOldAnswers('end-client-sessions', () => killClientSessions(oldConn, ourIds, o.primary.user, P))) ?? 0;
-    await whileOldAnswers('verify-frozen', async () => {
-      const now = String((await onOld(oldConn, flavor.gtidPositionQuery()))[0]?.['pos'] ?? '');
+    // Every session still on the old primary is ended, whoever its user: writes queued behind
+    // the lock die there rather than commit after UNLOCK. Repeated until a look finds none, as a
+    // privileged client may reconnect to the old primary directly.
+    const sweep = (untilMs: number) => endSessions(guardConn, ourIds, P, untilMs);
+    const ended = (await whileOldAnswers('end-sessions', () => sweep(performance.now() + SWEEP_MS))) ?? { killed: 0, rounds: 0, left: [] };
+    if (ended.killed) log(`${P}: ended ${ended.killed} session(s) in ${ended.rounds} sweep(s)`);
+
+    const fence = await whileOldAnswers('fence-check', async () => {
+      const now = String((await onOld(guardConn, flavor.gtidPositionQuery()))[0]?.['pos'] ?? '');
       if (now !== position) {
         throw workError(
-          `The old primary ${P} moved from ${position} to ${now} during the write block: a write bypassed read_only (split brain).`,
-          'Stop the application users that hold SUPER / READ ONLY ADMIN, compare the two nodes\' data, and re-point the old primary by hand.',
+          `The old primary ${P} moved from ${position} to ${now} during the write block, under its read lock: something on it is not blocked by FLUSH TABLES WITH READ LOCK.`,
+          `Compare the two nodes' data; ${C} is the new primary. Re-point ${P} by hand once it holds nothing ${C} lacks.`,
         );
       }
+      const [st, binlog] = await Promise.all([readGtidState(guardConn, flavor, P), readBinlogCoordinates(guardConn, flavor, P)]);
+      return { position, ...st, ...(binlog ? { binlog } : {}) };
     });
+
+    // Before UNLOCK: nothing the old primary might still commit afterwards can reach them.
+    await timed('repoint-replicas', () => Promise.all(replicaConns.map((r) => repoint(r.node, r.conn, o, position, oldPrimaryLost !== undefined))).then(() => undefined));
     await whileOldAnswers('repoint-old-primary', async () => {
       // A master-master active already replicates from the candidate: nothing to change.
       const rs = (await onOld(guardConn, flavor.showReplicaStatus()))[0];
@@ -245,15 +316,34 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
       for (const sql of flavor.changeSource({ host: o.candidate.host, port: o.candidate.port, user: o.replicationUser.user, password: o.replicationUser.password }, 'current_pos')) await onOld(guardConn, sql, 'CHANGE MASTER');
       await onOld(guardConn, flavor.startReplica());
     });
-    await whileOldAnswers('unlock', async () => {
+    const last = await whileOldAnswers('unlock', async () => {
+      // The last sweep right before UNLOCK: a session that connected since would commit at UNLOCK.
+      const r = await sweep(performance.now() + SWEEP_MS);
       await onOld(oldConn, 'UNLOCK TABLES');
       locked = false;
+      return r;
     });
-    await timed('repoint-replicas', () => Promise.all(o.replicas.map((r) => repoint(r, o, position, oldPrimaryLost !== undefined))).then(() => undefined));
-    await timed('verify', () => verifyAfter(o, log, oldPrimaryLost ? [P] : []));
-    journal.write('switchover', 'end', { newPrimary: C, writeBlockMs, ...(oldPrimaryLost ? { oldPrimaryLost } : {}) });
-    return { writeBlockMs, position, killedSessions: killed, stepsMs, ...(oldPrimaryLost ? { oldPrimaryLost } : {}) };
+    if (last?.left.length) log(`warning: ${P}: ${last.left.length} session(s) could not be ended before UNLOCK (${last.left.join('; ')}); watching for writes from them`);
+
+    let errant: string[] = [];
+    if (fence) {
+      errant = (await whileOldAnswers('watch-old-primary', () => watchOwnWrites(guardConn, o, fence, ourIds))) ?? [];
+      if (errant.length) await reportFork(o, guardConn, fence, errant, log);
+    }
+    if (o.masterMaster) await timed('reattach-candidate', () => onCand(flavor.startReplica()).then(() => undefined));
+    await timed('verify', async () => {
+      // Once more, on the way out: nothing the old primary wrote since the block may be missing.
+      if (fence && !oldPrimaryLost) {
+        const now = await readGtidState(guardConn, flavor, P).catch(() => undefined);
+        const late = now ? flavor.ownTransactionsBeyond(fence.state, now.state, fence.sid) : [];
+        if (late.length) await reportFork(o, guardConn, fence, late, log);
+      }
+      await verifyAfter(o, { [P]: guardConn, [C]: candConn, ...Object.fromEntries(replicaConns.map((r) => [r.node.name, r.conn])) }, log, oldPrimaryLost ? [P] : []);
+    });
+    journal.write('switchover', 'end', { newPrimary: C, writeBlockMs, stepsMs, ...(oldPrimaryLost ? { oldPrimaryLost } : {}) });
+    return { writeBlockMs, position, killedSessions: ended.killed + (last?.killed ?? 0), killRounds: ended.rounds + (last?.rounds ?? 0), stepsMs, blockSteps, ...(oldPrimaryLost ? { oldPrimaryLost } : {}) };
   } catch (e) {
+    journal.deferSync(false);
     let undoError: unknown;
     if (!promoted) {
       try {
@@ -270,10 +360,13 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
         undoError = u;
       }
     } else if (locked) {
+      // Promoted: a write queued behind the lock (root's pass read_only) would commit on a node
+      // that is no longer the primary. End them first, as the normal path does before UNLOCK.
+      await endSessions(guardConn, ourIds, P, performance.now() + SWEEP_MS).catch(() => undefined);
       await onOld(oldConn, 'UNLOCK TABLES').catch(() => undefined);
     }
     // Closes the step the run began, so `migrate runs` shows a failed run, not an interrupted one.
-    journal.write('switchover', 'fail', { error: messageOf(e), undone: !promoted && undoError === undefined });
+    journal.write('switchover', 'fail', { error: messageOf(e), undone: !promoted && undoError === undefined, ...(e instanceof ForkError ? { fork: true } : {}) });
     if (undoError !== undefined) {
       throw workError(
         `The switchover failed (${e instanceof MigrateError ? e.problem : messageOf(e)}) and undoing it failed too on ${P} (${lossReason(undoError)}): ${P} may be left read-only, so no node may take writes.`,
@@ -286,6 +379,57 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
     // Completed or undone by us: nothing for the watchdog to do.
     watchdog?.done();
   }
+}
+
+interface Fence {
+  /** The old primary's position under the lock (what the candidate executed before promotion). */
+  position: string;
+  /** The old primary's transaction state under the lock, and its own writer identity. */
+  state: string;
+  sid: string;
+  /** Its binary log position under the lock: where any errant transaction begins. */
+  binlog?: BinlogCoordinates;
+}
+
+/**
+ * Watches the old primary's own transactions for FORK_WATCH_MS after UNLOCK, ending any session
+ * that appears meanwhile. Returns the transactions it wrote since the lock (none: no fork).
+ */
+async function watchOwnWrites(guard: NodeConnection, o: SwitchoverOptions, fence: Fence, ours: Set<number>): Promise<string[]> {
+  const until = performance.now() + (o.forkWatchMs ?? FORK_WATCH_MS);
+  for (;;) {
+    const now = await readGtidState(guard, o.flavor, o.primary.name);
+    const errant = o.flavor.ownTransactionsBeyond(fence.state, now.state, fence.sid);
+    if (errant.length || performance.now() >= until) return errant;
+    await endSessions(guard, ours, o.primary.name, 0);
+    await new Promise((r) => setTimeout(r, FORK_POLL_MS));
+  }
+}
+
+/**
+ * A fork: the old primary is fenced (read-only, not replicating, out of the endpoint already),
+ * the evidence read from its binary log and journaled, and a ForkError thrown.
+ */
+async function reportFork(o: SwitchoverOptions, guard: NodeConnection, fence: Fence, summary: string[], log: (m: string) => void): Promise<never> {
+  const P = o.primary.name;
+  o.journal.write('fork', 'begin', { node: P, errant: summary });
+  await queryRowsWithin(guard, o.flavor.stopReplica(), NODE_ANSWER_MS, P).catch((e: unknown) => log(`${P}: STOP SLAVE failed while fencing it (${messageOf(e)})`));
+  for (const sql of o.flavor.setReadOnly(true)) await queryRowsWithin(guard, sql, NODE_ANSWER_MS, P).catch(() => undefined);
+  const found = fence.binlog ? await readOwnTransactions(guard, P, fence.binlog, fence.sid).catch(() => undefined) : undefined;
+  // Replication stopped: what it applied from the new primary is final now.
+  const slavePos = o.flavor.name === 'mariadb' ? await queryOneWithin(guard, 'SELECT @@GLOBAL.gtid_slave_pos AS p', NODE_ANSWER_MS, P).then((r) => String(r?.['p'] ?? ''), () => undefined) : undefined;
+  const evidence = {
+    node: P,
+    newPrimary: o.candidate.name,
+    gtids: found?.gtids.length ? found.gtids : summary,
+    tables: found?.tables ?? [],
+    statements: found?.statements ?? [],
+    ...(fence.binlog ? { from: fence.binlog } : {}),
+    ...(slavePos !== undefined ? { resumeFrom: mariadbLaterOf(fence.position, slavePos) } : {}),
+  };
+  o.journal.write('fork', 'end', evidence as unknown as Record<string, unknown>);
+  log(`FORK on ${P}: ${evidence.gtids.join(', ')}${evidence.tables.length ? ` (${evidence.tables.join(', ')})` : ''}; ${P} fenced`);
+  throw new ForkError(evidence);
 }
 
 /** Probes of a node that may be gone: short waits for the connection and for closing it. */
@@ -338,59 +482,53 @@ async function bounded(conn: NodeConnection, id: number, guard: NodeConnection, 
  * Waits, with a bound, until the candidate and every other replica are within the lag bound:
  * the block then waits for nobody, and re-pointing the others after it needs no long wait.
  */
-async function waitForLag(o: SwitchoverOptions, candConn: NodeConnection, log: (m: string) => void): Promise<void> {
+async function waitForLag(o: SwitchoverOptions, candConn: NodeConnection, others: { node: NodeConfig; conn: NodeConnection }[], log: (m: string) => void): Promise<void> {
   const { flavor } = o;
   const start = performance.now();
   const nextSteps = `Nothing was blocked: ${o.primary.name} still takes writes.`;
-  const others: { node: NodeConfig; conn: NodeConnection }[] = [];
-  try {
-    for (const node of o.replicas) others.push({ node, conn: await openNode(node) });
-    const lastLog = new Map<string, number | null>();
-    const notRunningSince = new Map<string, number>();
-    for (;;) {
-      const behind: { name: string; secs: number | null }[] = [];
-      for (const { node, conn } of [{ node: o.candidate, conn: candConn }, ...others]) {
-        const who = node === o.candidate ? `The candidate ${node.name}` : `Replica ${node.name}`;
-        let rs: Record<string, unknown> | undefined;
-        try {
-          rs = await queryOneWithin(conn, flavor.showReplicaStatus(), NODE_ANSWER_MS, node.name, 'its replication status');
-        } catch (e) {
-          if (!(e instanceof NodeSilentError)) throw e;
-          throw workError(`${e.problem.replace(/^Node /, node === o.candidate ? 'The candidate ' : 'Replica ')} ${nextSteps}`, `Once ${node.name} answers again (a stopped server must be resumed or restarted; \`migrate topology\` shows it), run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas.`, e);
+  const lastLog = new Map<string, number | null>();
+  const notRunningSince = new Map<string, number>();
+  for (;;) {
+    const behind: { name: string; secs: number | null }[] = [];
+    for (const { node, conn } of [{ node: o.candidate, conn: candConn }, ...others]) {
+      const who = node === o.candidate ? `The candidate ${node.name}` : `Replica ${node.name}`;
+      let rs: Record<string, unknown> | undefined;
+      try {
+        rs = await queryOneWithin(conn, flavor.showReplicaStatus(), NODE_ANSWER_MS, node.name, 'its replication status');
+      } catch (e) {
+        if (!(e instanceof NodeSilentError)) throw e;
+        throw workError(`${e.problem.replace(/^Node /, node === o.candidate ? 'The candidate ' : 'Replica ')} ${nextSteps}`, `Once ${node.name} answers again (a stopped server must be resumed or restarted; \`migrate topology\` shows it), run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas.`, e);
+      }
+      const st = rs ? flavor.parseReplicaStatus(rs) : null;
+      if (!st || !st.ioRunning || !st.sqlRunning) {
+        // Just after START SLAVE (the type-conversion restart) the IO thread is still
+        // connecting: that passes. A stopped SQL thread with an error, or no replication at
+        // all, does not.
+        const since = notRunningSince.get(node.name) ?? performance.now();
+        notRunningSince.set(node.name, since);
+        const why = st ? st.lastSqlError || st.lastIoError : '';
+        if (!st || (!st.sqlRunning && st.lastSqlError) || performance.now() - since > NOT_RUNNING_GRACE_MS) {
+          throw workError(`${who} is not replicating${why ? ` (${why})` : ''}. ${nextSteps}`, `Repair replication on ${node.name} (\`migrate topology\` shows it), then run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas.`);
         }
-        const st = rs ? flavor.parseReplicaStatus(rs) : null;
-        if (!st || !st.ioRunning || !st.sqlRunning) {
-          // Just after START SLAVE (the type-conversion restart) the IO thread is still
-          // connecting: that passes. A stopped SQL thread with an error, or no replication at
-          // all, does not.
-          const since = notRunningSince.get(node.name) ?? performance.now();
-          notRunningSince.set(node.name, since);
-          const why = st ? st.lastSqlError || st.lastIoError : '';
-          if (!st || (!st.sqlRunning && st.lastSqlError) || performance.now() - since > NOT_RUNNING_GRACE_MS) {
-            throw workError(`${who} is not replicating${why ? ` (${why})` : ''}. ${nextSteps}`, `Repair replication on ${node.name} (\`migrate topology\` shows it), then run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas.`);
-          }
-          behind.push({ name: node.name, secs: null });
-          continue;
-        }
-        notRunningSince.delete(node.name);
-        const lagMs = st.secondsBehind === null ? Infinity : st.secondsBehind * 1000;
-        if (lagMs > o.maxLagBeforeBlockMs) behind.push({ name: node.name, secs: st.secondsBehind });
+        behind.push({ name: node.name, secs: null });
+        continue;
       }
-      if (behind.length === 0) return;
-      for (const b of behind) {
-        if (lastLog.get(b.name) !== b.secs) log(`catch-up: ${b.name} ${b.secs === null ? 'reconnecting' : `${b.secs}s behind`}`);
-        lastLog.set(b.name, b.secs);
-      }
-      if (performance.now() - start > o.catchUpTimeoutMs) {
-        throw workError(
-          `After ${Math.round(o.catchUpTimeoutMs / 1000)} s of waiting for every replica to catch up before the write block, ${behind.map((b) => (b.secs === null ? `${b.name} is still not replicating` : `${b.name} is still ${b.secs} s behind`)).join(', ')}. ${nextSteps}`,
-          'Wait for replication to catch up (or find what slows it; raise --catch-up-timeout), then run `migrate resume`.',
-        );
-      }
-      await new Promise((r) => setTimeout(r, 200));
+      notRunningSince.delete(node.name);
+      const lagMs = st.secondsBehind === null ? Infinity : st.secondsBehind * 1000;
+      if (lagMs > o.maxLagBeforeBlockMs) behind.push({ name: node.name, secs: st.secondsBehind });
     }
-  } finally {
-    await Promise.all(others.map((x) => endWithin(x.conn)));
+    if (behind.length === 0) return;
+    for (const b of behind) {
+      if (lastLog.get(b.name) !== b.secs) log(`catch-up: ${b.name} ${b.secs === null ? 'reconnecting' : `${b.secs}s behind`}`);
+      lastLog.set(b.name, b.secs);
+    }
+    if (performance.now() - start > o.catchUpTimeoutMs) {
+      throw workError(
+        `After ${Math.round(o.catchUpTimeoutMs / 1000)} s of waiting for every replica to catch up before the write block, ${behind.map((b) => (b.secs === null ? `${b.name} is still not replicating` : `${b.name} is still ${b.secs} s behind`)).join(', ')}. ${nextSteps}`,
+        'Wait for replication to catch up (or find what slows it; raise --catch-up-timeout), then run `migrate resume`.',
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
@@ -415,33 +553,12 @@ async function checkLongQueries(conn: NodeConnection, ours: Set<number>, node: s
   }
 }
 
-/** Ends the clients' sessions so they reconnect through the endpoint to the new primary. */
-async function killClientSessions(conn: NodeConnection, ours: Set<number>, adminUser: string, node: string): Promise<number> {
-  const rows = await queryRowsWithin(
-    conn,
-    `SELECT ID AS id FROM information_schema.PROCESSLIST
-      WHERE USER NOT IN (${mysqlString(adminUser)}, 'system user', 'event_scheduler', 'root')
-        AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker')`,
-    NODE_ANSWER_MS,
-    node,
-    'the process list',
-  );
-  const ids = rows.map((r) => Number(r['id'])).filter((id) => !ours.has(id));
-  // One statement per id, sent without waiting for each answer: the driver pipelines them.
-  await Promise.all(ids.map((id) => queryRowsWithin(conn, `KILL CONNECTION ${id}`, NODE_ANSWER_MS, node).catch((e: unknown) => {
-    // An id that ended meanwhile is fine; a server that stopped answering is not.
-    if (e instanceof NodeSilentError) throw e;
-  })));
-  return ids.length;
-}
-
 /**
  * Re-points one replica of the old primary to the new one. Normally it must first have
  * everything the old primary had; when the old primary is gone, the new primary has all of it
  * (it executed that position), so the replica follows it straight away and catches up from it.
  */
-async function repoint(r: NodeConfig, o: SwitchoverOptions, position: string, oldPrimaryLost: boolean): Promise<void> {
-  const c = await openNode(r);
+async function repoint(r: NodeConfig, c: NodeConnection, o: SwitchoverOptions, position: string, oldPrimaryLost: boolean): Promise<void> {
   const waitSec = 30;
   const wait = async (): Promise<void> => {
     const row = await queryOneWithin(c, o.flavor.waitForGtid(position, waitSec), waitSec * 1000 + NODE_ANSWER_MS, r.name, 'the GTID wait');
@@ -452,43 +569,36 @@ async function repoint(r: NodeConfig, o: SwitchoverOptions, position: string, ol
       );
     }
   };
-  try {
-    if (!oldPrimaryLost) await wait();
-    await queryRowsWithin(c, o.flavor.stopReplica(), NODE_ANSWER_MS, r.name);
-    for (const sql of o.flavor.changeSource({ host: o.candidate.host, port: o.candidate.port, user: o.replicationUser.user, password: o.replicationUser.password }, 'slave_pos')) await queryRowsWithin(c, sql, NODE_ANSWER_MS, r.name, 'CHANGE MASTER');
-    await queryRowsWithin(c, o.flavor.startReplica(), NODE_ANSWER_MS, r.name);
-    if (oldPrimaryLost) await wait();
-  } finally {
-    await endWithin(c);
-  }
+  if (!oldPrimaryLost) await wait();
+  await queryRowsWithin(c, o.flavor.stopReplica(), NODE_ANSWER_MS, r.name);
+  for (const sql of o.flavor.changeSource({ host: o.candidate.host, port: o.candidate.port, user: o.replicationUser.user, password: o.replicationUser.password }, 'slave_pos')) await queryRowsWithin(c, sql, NODE_ANSWER_MS, r.name, 'CHANGE MASTER');
+  await queryRowsWithin(c, o.flavor.startReplica(), NODE_ANSWER_MS, r.name);
+  if (oldPrimaryLost) await wait();
 }
 
-async function verifyAfter(o: SwitchoverOptions, log: (m: string) => void, skip: string[]): Promise<void> {
+/** Exactly one writable node (the candidate), every other node replicating: on the switchover's own connections. */
+async function verifyAfter(o: SwitchoverOptions, conns: Record<string, NodeConnection>, log: (m: string) => void, skip: string[]): Promise<void> {
   const nodes = [o.primary, o.candidate, ...o.replicas].filter((n) => !skip.includes(n.name));
   const problems: string[] = [];
   let writable = 0;
   for (const n of nodes) {
-    const c = await openNode(n);
-    try {
-      const ro = await isReadOnly(c, o.flavor, n.name);
-      if (!ro) writable++;
-      if (n !== o.candidate || o.masterMaster) {
-        // Replication threads need a moment to connect after START.
-        let ok = false;
-        for (let i = 0; i < 50 && !ok; i++) {
-          const rs = await queryOneWithin(c, o.flavor.showReplicaStatus(), NODE_ANSWER_MS, n.name);
-          const st = rs ? o.flavor.parseReplicaStatus(rs) : null;
-          ok = !!st && st.ioRunning && st.sqlRunning;
-          if (!ok && st && st.lastSqlError) {
-            problems.push(`${n.name}: replication error ${st.lastSqlErrno}: ${st.lastSqlError}`);
-            break;
-          }
-          if (!ok) await new Promise((r) => setTimeout(r, 100));
+    const c = conns[n.name]!;
+    const ro = await isReadOnly(c, o.flavor, n.name);
+    if (!ro) writable++;
+    if (n !== o.candidate || o.masterMaster) {
+      // Replication threads need a moment to connect after START.
+      let ok = false;
+      for (let i = 0; i < 50 && !ok; i++) {
+        const rs = await queryOneWithin(c, o.flavor.showReplicaStatus(), NODE_ANSWER_MS, n.name);
+        const st = rs ? o.flavor.parseReplicaStatus(rs) : null;
+        ok = !!st && st.ioRunning && st.sqlRunning;
+        if (!ok && st && st.lastSqlError) {
+          problems.push(`${n.name}: replication error ${st.lastSqlErrno}: ${st.lastSqlError}`);
+          break;
         }
-        if (!ok && !problems.some((p) => p.startsWith(n.name))) problems.push(`${n.name}: replication not running`);
+        if (!ok) await new Promise((r) => setTimeout(r, 100));
       }
-    } finally {
-      await endWithin(c);
+      if (!ok && !problems.some((p) => p.startsWith(n.name))) problems.push(`${n.name}: replication not running`);
     }
   }
   if (writable !== 1) problems.push(`${writable} writable nodes, expected exactly 1`);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterConfig, NodeConfig } from '../config/types.ts';
@@ -18,6 +19,15 @@ import type { FlavorName } from '../topology/flavors/contract.ts';
  * candidate, the coordinator's next step: otherwise the only writable node would get no writes.
  * It never promotes anything, never touches a node that took writes, and records what it did
  * beside the journal (`<journal>.watchdog`).
+ *
+ * The read lock itself must not die with the coordinator either: a client that bypasses read_only
+ * (root) and waits on the lock would commit on the old primary the moment the lock's session
+ * closes, after the candidate may have been promoted (a fork). So the watchdog is handed a copy
+ * of the locking session's socket (an inherited file descriptor it never reads or writes): while
+ * it runs, the kernel keeps that TCP connection, and so the session and its lock, open. When the
+ * coordinator dies inside the block, the watchdog first decides as above (so that a promoted
+ * candidate has the endpoint before anything else), then, unless the old primary is the primary
+ * again, ends every other session on it, then releases the lock (KILL of that session).
  */
 export interface WatchdogConfig {
   flavor: FlavorName;
@@ -26,9 +36,13 @@ export interface WatchdogConfig {
   journalPath: string;
   /** The cluster's writer endpoint: moved to a promoted candidate the coordinator died before moving it to. */
   cluster?: Pick<ClusterConfig, 'name' | 'writer'>;
+  /** The old primary session that takes the read lock (its socket is the watchdog's fd 3). */
+  lockSessionId?: number;
 }
 
 export interface Watchdog {
+  /** The read lock is about to be taken: from now on a death of ours needs the watchdog's sweep. */
+  blockStarted(): void;
   /** The endpoint is on the candidate now: nothing left for the watchdog to move. */
   endpointMoved(): void;
   /** The block is over (completed or undone by the coordinator): the watchdog exits doing nothing. */
@@ -38,22 +52,33 @@ export interface Watchdog {
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'watchdog-main.ts');
 
 /** Starts the watchdog; returns undefined (and the caller goes on without it) if it cannot start. */
-export function startWatchdog(cfg: WatchdogConfig, log: (m: string) => void): Watchdog | undefined {
+export function startWatchdog(cfg: WatchdogConfig, log: (m: string) => void, lockSocketFd?: number): Watchdog | undefined {
   let child: ChildProcess;
   try {
     // tsx loads the TypeScript entry; resolved from this module, not from the user's directory
     // (where a bare "tsx" may not resolve). The same Node, detached, no stdout/stderr of ours.
-    child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN], { detached: true, stdio: ['pipe', 'ignore', 'ignore', ...(lockSocketFd === undefined ? [] : [lockSocketFd])] });
   } catch (e) {
     log(`write-block watchdog not started (${e instanceof Error ? e.message : String(e)}); if this process dies inside the block, run \`migrate resume\` or \`migrate abort\``);
     return undefined;
   }
   child.on('error', (e) => log(`write-block watchdog failed (${e.message})`));
   child.unref();
+  // For `migrate resume`/`abort`: they wait for a watchdog still at work (awaitWatchdog).
+  if (child.pid !== undefined) {
+    try {
+      writeFileSync(pidFile(cfg.journalPath), `${child.pid}\n`);
+    } catch {
+      // Only the wait of a recovery started within a second of a crash depends on it.
+    }
+  }
   // Secrets go through the pipe, never the command line (visible to every user in ps).
   child.stdin?.write(`${JSON.stringify(cfg)}\n`);
   let finished = false;
   return {
+    blockStarted(): void {
+      if (!finished) child.stdin?.write('block\n');
+    },
     endpointMoved(): void {
       if (!finished) child.stdin?.write('moved\n');
     },
@@ -63,4 +88,40 @@ export function startWatchdog(cfg: WatchdogConfig, log: (m: string) => void): Wa
       child.stdin?.end('done\n');
     },
   };
+}
+
+const pidFile = (journalPath: string): string => `${journalPath}.watchdog.pid`;
+
+/** Is pid a live watchdog of ours (not a process that reused the number)? */
+function watchdogAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('watchdog-main');
+  } catch {
+    // No /proc (not Linux): trust the signal check.
+    return true;
+  }
+}
+
+/**
+ * `migrate resume` and `abort` wait for the watchdog of the run they recover, if it is still at
+ * work (at most its own bound, about 30 s; usually about a second): it ends every session on the
+ * old primary but the read lock's before releasing that lock, and a recovery running meanwhile
+ * would have its connections ended under it (seen in the kill-resume suite: "Connection lost").
+ */
+export async function awaitWatchdog(journalPath: string, log: (m: string) => void, maxMs = 35_000): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile(journalPath), 'utf8').trim());
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !watchdogAlive(pid)) return;
+  log(`waiting for the write-block watchdog of the interrupted run (pid ${pid}) to finish`);
+  const until = Date.now() + maxMs;
+  while (watchdogAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
 }

@@ -11,6 +11,8 @@ export interface ProbeTarget {
 
 export interface ProbeReport {
   acknowledged: number[];
+  /** When each acknowledged write was acknowledged (performance.now()), same order. */
+  ackTimes: number[];
   failed: number;
   /** Longest time between two acknowledged commits, in ms. */
   longestGapMs: number;
@@ -28,6 +30,7 @@ export class WriteProbe {
   private running = false;
   private loop?: Promise<void>;
   private readonly acked: number[] = [];
+  private readonly ackTimes: number[] = [];
   private failed = 0;
   private readonly errors: Record<string, number> = {};
   private lastAck = 0;
@@ -69,6 +72,7 @@ export class WriteProbe {
         next++;
         const now = performance.now();
         this.acked.push(id);
+        this.ackTimes.push(now);
         if (now - this.lastAck > this.longestGap) {
           this.longestGap = now - this.lastAck;
           this.longestGapAt = this.lastAck - this.start;
@@ -100,12 +104,25 @@ export class WriteProbe {
   snapshot(): ProbeReport {
     return {
       acknowledged: [...this.acked],
+      ackTimes: [...this.ackTimes],
       failed: this.failed,
       longestGapMs: Math.round(this.longestGap * 10) / 10,
       longestGapAtMs: Math.round(this.longestGapAt),
       errors: { ...this.errors },
     };
   }
+}
+
+/** Longest time between consecutive acknowledgements that overlaps [from, to] (performance.now() times), ms. */
+export function longestGapWithin(ackTimes: number[], from: number, to: number): { ms: number; at: number } {
+  let best = { ms: 0, at: 0 };
+  for (let i = 1; i < ackTimes.length; i++) {
+    const a = ackTimes[i - 1]!;
+    const b = ackTimes[i]!;
+    if (b < from || a > to) continue;
+    if (b - a > best.ms) best = { ms: Math.round((b - a) * 10) / 10, at: a };
+  }
+  return best;
 }
 
 /** A multi-connection update load (like sysbench oltp_write_only) that reconnects after errors. */

@@ -7,6 +7,11 @@ export interface Logger {
   error(msg: string): void;
   /** Machine-readable result on stdout. */
   out(msg: string): void;
+  /**
+   * A structured event (e.g. the switchover's step timings) for machine-readable output; loggers
+   * for people leave it out and say the same through info().
+   */
+  event?(name: string, data: Record<string, unknown>): void;
 }
 
 export const consoleLogger: Logger = {
@@ -25,4 +30,5 @@ export const jsonLinesLogger: Logger = {
   warn: (m) => process.stdout.write(redact(JSON.stringify({ ts: new Date().toISOString(), event: 'warning', message: m })) + '\n'),
   error: (m) => process.stdout.write(redact(JSON.stringify({ ts: new Date().toISOString(), event: 'error', message: m })) + '\n'),
   out: (m) => process.stdout.write(redact(m) + '\n'),
+  event: (name, data) => process.stdout.write(redact(JSON.stringify({ ts: new Date().toISOString(), event: name, ...data })) + '\n'),
 };

@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import mysql from 'mysql2/promise';
 import type { NodeConfig } from '../config/types.ts';
 import type { Flavor } from './flavors/contract.ts';
@@ -55,6 +56,17 @@ export async function queryOne(conn: NodeConnection, sql: string): Promise<Recor
 /** The socket under a promise connection; `end()` would queue a QUIT behind a query that never returns. */
 interface WithStream {
   connection?: { stream?: { destroy?: () => void } };
+}
+
+/**
+ * The file descriptor of the TCP socket under a connection, to hand the session to another
+ * process (see watchdog.ts). Node keeps it on the socket's internal handle; passing the socket
+ * object itself to spawn() would stop this process reading from it.
+ */
+export function socketFdOf(conn: NodeConnection): number | undefined {
+  const s = (conn as unknown as WithStream).connection?.stream;
+  const fd = s instanceof Socket ? (s as unknown as { _handle?: { fd?: unknown } })._handle?.fd : undefined;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
 /** Closes the connection's socket at once; a query still waiting on it fails with PROTOCOL_CONNECTION_LOST. */

@@ -4,10 +4,13 @@
  */
 import type mysql from 'mysql2/promise';
 import { loadConfig } from '../../src/config/load.ts';
+import { WriteLoad } from '../../src/load/txn-load.ts';
 import { WriteProbe } from '../../src/load/write-probe.ts';
+import { shareRootPassword } from '../../src/sandbox/privileged.ts';
 import { withRecordedRoles } from '../../src/topology/roles-state.ts';
 import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
 import { cli, Migrations, Pause, show, sleep, startCli, type CliResult, type RunningCli } from './harness.ts';
+import { watchProbe } from './invariants.ts';
 
 export interface Roles {
   primary: string;
@@ -31,9 +34,36 @@ export interface FaultCluster {
   roles(): Promise<Roles>;
   /** A write probe through the endpoint into its own table (ids restart at 1 for each probe). */
   probe(name: string): Promise<Probe>;
+  /**
+   * The privileged clients every fault runs beside: a load (2 connections, 40 transactions/s) and
+   * a probe (an INSERT every 20 ms, on probe_root) connected as root through the endpoint, as
+   * cron jobs and admin tools connect. Root writes through read_only, so these are the clients a
+   * switchover must end explicitly; every readInvariants checks the probe's writes too.
+   */
+  root: { user: string; password: string };
+  rootProbe: WriteProbe;
   /** Waits until a node's replication threads run and it has caught up with the writer. */
   caughtUp(node: string, writer: string, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * Root through the endpoint (every node given one root password so a client follows the writer):
+ * a probe on probe_root checked by every readInvariants of this sandbox, and a load on load_root
+ * (id, k, c with `rows` rows; created by the caller) of `threads` connections at `tps`
+ * transactions/s in all. The caller stops both.
+ */
+export async function privilegedClients(sb: RunningSandbox, rows: number, threads: number, tps: number): Promise<{ root: { user: string; password: string }; probe: WriteProbe; load: WriteLoad }> {
+  const root = await shareRootPassword(sb.state);
+  for (const n of sb.nodes) n.password = root.password;
+  const target = { host: sb.app.host, port: sb.app.port, user: root.user, password: root.password, database: sb.app.database };
+  await WriteProbe.prepare(target, 'probe_root');
+  const probe = new WriteProbe(target, 'probe_root', 20);
+  probe.begin();
+  watchProbe(sb, probe, 'probe_root');
+  const load = new WriteLoad(target, 'load_root', rows, threads, tps);
+  load.begin();
+  return { root, probe, load };
 }
 
 async function rows<T>(c: mysql.Connection, sql: string): Promise<T[]> {
@@ -46,7 +76,10 @@ export async function faultCluster(replicas = 2): Promise<FaultCluster> {
   const pause = new Pause();
   const sb = await startSandbox({ topology: 'primary-replica', replicas, proxy: true, migrationsDir: mig.dir });
   const probes: WriteProbe[] = [];
+  let rootLoad: WriteLoad | undefined;
   const fc: FaultCluster = {
+    root: { user: '', password: '' },
+    rootProbe: undefined as unknown as WriteProbe,
     sb,
     mig,
     pause,
@@ -89,7 +122,7 @@ export async function faultCluster(replicas = 2): Promise<FaultCluster> {
       }
     },
     stop: async () => {
-      await Promise.all(probes.map((p) => p.stop().catch(() => undefined)));
+      await Promise.all([...probes.map((p) => p.stop().catch(() => undefined)), rootLoad?.stop()]);
       pause.cleanup();
       await sb.stop();
       mig.cleanup();
@@ -100,7 +133,14 @@ export async function faultCluster(replicas = 2): Promise<FaultCluster> {
     if (up.code !== 0) throw new Error(`migrate up failed:\n${show(up)}`);
     const w = await sb.mysqlWriter();
     await w.query("INSERT INTO items (id, c) SELECT seq, 'x' FROM seq_1_to_5000");
+    await w.query("CREATE TABLE load_root (id INT PRIMARY KEY, k INT NOT NULL DEFAULT 0, c VARCHAR(120) NOT NULL DEFAULT '')");
+    await w.query("INSERT INTO load_root (id, k, c) SELECT seq, seq, 'x' FROM seq_1_to_2000");
     await w.end();
+    const priv = await privilegedClients(sb, 2000, 2, 40);
+    probes.push(priv.probe);
+    rootLoad = priv.load;
+    fc.root = priv.root;
+    fc.rootProbe = priv.probe;
   } catch (e) {
     await fc.stop().catch(() => undefined);
     throw e;

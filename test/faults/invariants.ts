@@ -22,6 +22,16 @@ export interface InvariantOptions {
   schema?: string;
 }
 
+/**
+ * Probes that run for a whole suite (the privileged client's, see faultCluster): every
+ * readInvariants on that sandbox also checks their acknowledged writes, whatever the test passes.
+ */
+const suiteProbes = new Map<string, { probe: { snapshot(): ProbeReport }; table: string }[]>();
+
+export function watchProbe(sb: RunningSandbox, probe: { snapshot(): ProbeReport }, table: string): void {
+  suiteProbes.set(sb.dir, [...(suiteProbes.get(sb.dir) ?? []), { probe, table }]);
+}
+
 export interface Invariants {
   /** Nodes looked at with read_only OFF. */
   writable: string[];
@@ -46,6 +56,8 @@ async function rows<T>(c: mysql.Connection, sql: string): Promise<T[]> {
 }
 
 export async function readInvariants(sb: RunningSandbox, o: InvariantOptions = {}): Promise<Invariants> {
+  // Taken first: every write acknowledged by now must be on every node once it reaches the writer's position read below.
+  const checks = [...(o.probe ? [{ acked: o.probe.acknowledged, table: o.probeTable ?? 'probe' }] : []), ...(suiteProbes.get(sb.dir) ?? []).map((p) => ({ acked: p.probe.snapshot().acknowledged, table: p.table }))];
   const skip = new Set(o.skip ?? []);
   const nodes = sb.nodes.filter((n) => !skip.has(n.name));
   const byServerId = new Map<number, string>();
@@ -102,7 +114,6 @@ export async function readInvariants(sb: RunningSandbox, o: InvariantOptions = {
   const replicationProblems: string[] = [];
   const lost: Record<string, number> = {};
   const schemaProblems: string[] = [];
-  const acked = o.probe?.acknowledged ?? [];
   for (const n of nodes) {
     const c = await sb.mysql(n.name);
     try {
@@ -119,10 +130,10 @@ export async function readInvariants(sb: RunningSandbox, o: InvariantOptions = {
           }
         }
       }
-      if (acked.length) {
-        const have = new Set((await rows<{ id: number }>(c, `SELECT id FROM app.\`${o.probeTable ?? 'probe'}\``)).map((r) => Number(r.id)));
+      for (const { acked, table } of checks.filter((x) => x.acked.length)) {
+        const have = new Set((await rows<{ id: number }>(c, `SELECT id FROM app.\`${table}\``)).map((r) => Number(r.id)));
         const missing = acked.filter((id) => !have.has(id)).length;
-        if (missing) lost[n.name] = missing;
+        if (missing) lost[checks.length > 1 ? `${n.name} (${table})` : n.name] = missing;
       }
       if (o.schema) {
         const [cr] = await rows<Record<string, string>>(c, 'SHOW CREATE TABLE app.items');
@@ -132,7 +143,7 @@ export async function readInvariants(sb: RunningSandbox, o: InvariantOptions = {
       await c.end();
     }
   }
-  return { writable, endpoint, haproxyReady, writeThroughEndpoint, replicationProblems, acknowledged: acked.length, lost, schemaChecked: o.schema !== undefined, schemaProblems };
+  return { writable, endpoint, haproxyReady, writeThroughEndpoint, replicationProblems, acknowledged: checks.reduce((a, x) => a + x.acked.length, 0), lost, schemaChecked: o.schema !== undefined, schemaProblems };
 }
 
 /** The invariants as a list of failures (empty: all held). */

@@ -158,41 +158,20 @@ describe('switchover bound', () => {
     await sb?.stop();
   });
 
-  it('refuses to start when the application user can write through read_only, changing nothing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mig-priv-'));
-    writeFileSync(join(dir, '0001_t.up.sql'), 'CREATE TABLE t (id INT PRIMARY KEY, n INT NOT NULL);\n');
-    writeFileSync(join(dir, '0001_t.down.sql'), 'DROP TABLE t;\n');
-    writeFileSync(join(dir, '0002_n.up.sql'), 'ALTER TABLE t MODIFY n BIGINT NOT NULL;\n');
-    writeFileSync(join(dir, '0002_n.down.sql'), 'ALTER TABLE t MODIFY n INT NOT NULL;\n');
-    const base = await loadConfig({ configPath: sb.configPath });
-    const config = { ...base, migrationsDir: dir };
-    const db = createKnex(config.dialect, config.connection);
-    await new Runner({ config, db, logger: quiet }).up({ to: '0001_t' });
-    await db.destroy();
-    const root = await sb.mysql('primary');
-    await root.query("GRANT READ_ONLY ADMIN ON *.* TO 'app'@'127.0.0.1'");
-    try {
-      await expect(
-        apply({ config, cluster: config.clusters[0]!, shadow: { host: '127.0.0.1', port: 3306, user: 'root', database: '' }, dryRun: false, maxWriteBlockMs: 2000, catchUpTimeoutMs: 10_000, phases: 'all', hold: false, logger: quiet, strategy: 'replica-first' }),
-      ).rejects.toMatchObject({ problem: expect.stringMatching(/can write through read_only.*READ_ONLY ADMIN/), fix: expect.stringMatching(/REVOKE/) });
-    } finally {
-      await root.query("REVOKE READ_ONLY ADMIN ON *.* FROM 'app'@'127.0.0.1'");
-    }
-    const r1 = await sb.mysql('replica1');
-    const [cols] = await r1.query("SELECT DATA_TYPE AS t FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='app' AND TABLE_NAME='t' AND COLUMN_NAME='n'");
-    await r1.end();
-    expect((cols as { t: string }[])[0]?.t, 'the replica was not altered').toBe('int');
-    const [ro] = await rows<{ ro: number }>(root, 'SELECT @@read_only AS ro');
-    await root.end();
-    expect(Number(ro?.ro)).toBe(0);
-  });
-
   it('aborts within --max-write-block + 100 ms when the candidate cannot catch up, leaving the old primary writable', async () => {
     const config = await loadConfig({ configPath: sb.configPath });
     const cluster = config.clusters[0]!;
     await WriteProbe.prepare(sb.app);
     // The candidate's SQL thread stalls on a table lock: it stays connected, but cannot apply.
     const blocker = await sb.mysql('replica1');
+    // The probe table was just created on the primary: wait for it to reach the replica (a busy
+    // machine can take a while) before locking it there.
+    for (let until = Date.now() + 20_000; ; ) {
+      const [t] = await rows<{ n: number }>(blocker, "SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'app' AND TABLE_NAME = 'probe'");
+      if (Number(t?.n) > 0) break;
+      if (Date.now() > until) throw new Error('the probe table did not reach replica1 within 20 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
     await blocker.query('LOCK TABLES app.probe WRITE');
     const probe = new WriteProbe(sb.app);
     probe.begin();
@@ -244,5 +223,48 @@ describe('switchover bound', () => {
     const ids = new Set((await rows<{ id: number }>(w, 'SELECT id FROM probe')).map((x) => Number(x.id)));
     await w.end();
     expect(report.acknowledged.filter((id) => !ids.has(id))).toEqual([]);
+  });
+  it('names an application user that writes through read_only, ends its sessions with everyone else\'s, and switches over', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mig-priv-'));
+    writeFileSync(join(dir, '0001_t.up.sql'), 'CREATE TABLE t (id INT PRIMARY KEY, n INT NOT NULL);\n');
+    writeFileSync(join(dir, '0001_t.down.sql'), 'DROP TABLE t;\n');
+    writeFileSync(join(dir, '0002_n.up.sql'), 'ALTER TABLE t MODIFY n BIGINT NOT NULL;\n');
+    writeFileSync(join(dir, '0002_n.down.sql'), 'ALTER TABLE t MODIFY n INT NOT NULL;\n');
+    const base = await loadConfig({ configPath: sb.configPath });
+    const config = { ...base, migrationsDir: dir };
+    const db = createKnex(config.dialect, config.connection);
+    await new Runner({ config, db, logger: quiet }).up({ to: '0001_t' });
+    await db.destroy();
+    const cluster = withRecordedRoles(config)[0]!;
+    const primary = cluster.nodes.find((n) => n.role === 'primary')!.name;
+    const candidate = cluster.nodes.find((n) => n.role === 'replica')!.name;
+    const root = await sb.mysql(primary);
+    await root.query("GRANT READ_ONLY ADMIN ON *.* TO 'app'@'127.0.0.1'");
+    // An application session that stays connected to the primary itself through the switchover.
+    const appSession = await sb.mysql(primary, 'app');
+    const warnings: string[] = [];
+    let report;
+    try {
+      report = await apply({ config, cluster, shadow: { host: '127.0.0.1', port: 3306, user: 'root', database: '' }, dryRun: false, maxWriteBlockMs: 2000, catchUpTimeoutMs: 10_000, phases: 'all', hold: false, logger: { ...quiet, warn: (m) => warnings.push(m) }, strategy: 'replica-first' });
+    } finally {
+      // On whichever node is the writer now (the test's own session on the old primary was ended too).
+      root.destroy();
+      const w = await sb.mysql(withRecordedRoles(config)[0]!.nodes.find((n) => n.role === 'primary')!.name);
+      await w.query("REVOKE READ_ONLY ADMIN ON *.* FROM 'app'@'127.0.0.1'");
+      await w.end();
+    }
+    expect(warnings.join('\n')).toMatch(new RegExp(`users that write through read_only on ${primary}: app \\(an application user of the config\\): \\d+ sessions?, READ_ONLY ADMIN[;.].* At the switchover every session on ${primary} but the coordinator's and replication's is ended, theirs too`));
+    expect(report.steps.find((s) => s.id === '0002_n')?.newPrimary).toBe(candidate);
+    // Its session on the old primary was ended (it could have written through read_only).
+    await expect(appSession.query('SELECT 1')).rejects.toThrow(/closed state|Connection lost|killed/i);
+    appSession.destroy();
+    for (const n of [primary, candidate]) {
+      const c = await sb.mysql(n);
+      const [cols] = await c.query("SELECT DATA_TYPE AS t FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='app' AND TABLE_NAME='t' AND COLUMN_NAME='n'");
+      const [ro] = await rows<{ ro: number }>(c, 'SELECT @@read_only AS ro');
+      await c.end();
+      expect((cols as { t: string }[])[0]?.t, `${n} altered`).toBe('bigint');
+      expect(Number(ro?.ro), `${n} read_only`).toBe(n === candidate ? 0 : 1);
+    }
   });
 });

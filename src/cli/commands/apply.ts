@@ -74,6 +74,16 @@ function printReport(r: ApplyReport, format: string): void {
   if (r.statements) consoleLogger.out('');
   for (const s of r.steps) {
     consoleLogger.out(`${s.ran ? 'done   ' : r.dryRun ? 'planned' : 'pending'} ${s.id.padEnd(32)} ${s.phase.padEnd(11)} ${s.strategy.padEnd(13)}${s.writeBlockMs !== undefined ? ` write block ${s.writeBlockMs} ms, new primary ${s.newPrimary}` : ''}`);
+    if (s.switchover) {
+      const sw = s.switchover;
+      const list = (keys: string[]) => keys.map((k) => `${k} ${sw.stepsMs[k]}`).join(', ');
+      const keys = Object.keys(sw.stepsMs);
+      const before = keys.slice(0, keys.indexOf(sw.blockSteps[0] ?? ''));
+      const after = keys.slice(keys.indexOf(sw.blockSteps.at(-1) ?? '') + 1);
+      consoleLogger.out(`        switchover steps (ms), before the write block: ${list(before)}`);
+      consoleLogger.out(`        write block ${sw.writeBlockMs} ms: ${list(sw.blockSteps)}`);
+      consoleLogger.out(`        after it (writes flow to ${s.newPrimary}): ${list(after)}; ${sw.endedSessions} session(s) ended on the old primary`);
+    }
   }
   if (r.awaitingDeploy) consoleLogger.out(`plan ${r.planId}: waiting for the code deploy; run \`migrate continue\` when the new code is live`);
 }

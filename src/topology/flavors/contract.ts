@@ -42,6 +42,20 @@ export interface Flavor {
   readOnlyQuery(): string;
   /** The query returning the node's executed GTID position as column `pos`. */
   gtidPositionQuery(): string;
+  /**
+   * The query returning, as column `state`, every transaction the node's binary log holds with
+   * who wrote it (MariaDB gtid_binlog_state, MySQL gtid_executed), and as column `sid` the
+   * node's own writer identity in those GTIDs (server_id, server_uuid).
+   */
+  gtidStateQuery(): string;
+  /**
+   * Transactions written by `sid` that `state` holds and `reference` does not (both read with
+   * gtidStateQuery): a node's own writes since a recorded state, or the writes of one node that
+   * another never received. Empty when there are none.
+   */
+  ownTransactionsBeyond(reference: string, state: string, sid: string): string[];
+  /** The binary log the node writes now and the position in it, as columns `File` and `Position`. */
+  binlogStatusQuery(): string;
   /** Wait until `pos` is executed or `timeoutSec` passes; returns column `res`: 0 ok, else timeout. */
   waitForGtid(pos: string, timeoutSec: number): string;
   isWaitOk(res: unknown): boolean;

@@ -1,4 +1,5 @@
 import type { Flavor, GtidStart, ReplicationSource, ReplicationStatus } from './contract.ts';
+import { mariadbOwnBeyond } from '../gtid.ts';
 import { mysqlString } from './quote.ts';
 
 function num(v: unknown): number {
@@ -36,6 +37,9 @@ export const mariadb: Flavor = {
   setReadOnly: (on) => [`SET GLOBAL read_only=${on ? 'ON' : 'OFF'}`],
   readOnlyQuery: () => 'SELECT @@GLOBAL.read_only AS ro',
   gtidPositionQuery: () => 'SELECT @@GLOBAL.gtid_binlog_pos AS pos',
+  gtidStateQuery: () => 'SELECT @@GLOBAL.gtid_binlog_state AS state, @@GLOBAL.server_id AS sid',
+  ownTransactionsBeyond: (reference, state, sid) => mariadbOwnBeyond(reference, state, sid),
+  binlogStatusQuery: () => 'SHOW MASTER STATUS',
   waitForGtid: (pos, timeoutSec) => `SELECT MASTER_GTID_WAIT(${mysqlString(pos)}, ${Number(timeoutSec)}) AS res`,
   isWaitOk: (res) => Number(res) === 0,
   // MariaDB GTIDs are per-domain sequence numbers; errant-transaction detection compares

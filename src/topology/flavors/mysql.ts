@@ -1,4 +1,5 @@
 import type { Flavor, FlavorName, GtidStart, ReplicationSource, ReplicationStatus } from './contract.ts';
+import { mysqlOwnBeyond } from '../gtid.ts';
 import { mysqlString } from './quote.ts';
 
 function num(v: unknown): number {
@@ -42,6 +43,10 @@ function mysqlFlavor(name: FlavorName): Flavor {
     setReadOnly: (on) => (on ? ['SET GLOBAL super_read_only=ON'] : ['SET GLOBAL super_read_only=OFF', 'SET GLOBAL read_only=OFF']),
     readOnlyQuery: () => 'SELECT @@GLOBAL.read_only AS ro',
     gtidPositionQuery: () => 'SELECT @@GLOBAL.gtid_executed AS pos',
+    gtidStateQuery: () => 'SELECT @@GLOBAL.gtid_executed AS state, @@GLOBAL.server_uuid AS sid',
+    ownTransactionsBeyond: (reference, state, sid) => mysqlOwnBeyond(reference, state, sid),
+    // 8.4 removed SHOW MASTER STATUS.
+    binlogStatusQuery: () => (name === 'mysql84' ? 'SHOW BINARY LOG STATUS' : 'SHOW MASTER STATUS'),
     waitForGtid: (pos, timeoutSec) => `SELECT WAIT_FOR_EXECUTED_GTID_SET(${mysqlString(pos)}, ${Number(timeoutSec)}) AS res`,
     isWaitOk: (res) => Number(res) === 0,
     errantGtidQuery: (candidatePos, primaryPos) => `SELECT GTID_SUBTRACT(${mysqlString(candidatePos)}, ${mysqlString(primaryPos)}) AS errant`,
