@@ -21,9 +21,10 @@ export const CLI_RUNS_LOG = join(dirname(fileURLToPath(import.meta.url)), '..', 
 export default async function setup(): Promise<() => Promise<void>> {
   mkdirSync(dirname(CLI_RUNS_LOG), { recursive: true });
   writeFileSync(CLI_RUNS_LOG, '');
-  process.env['MIGRATE_TEST_CLI_LOG'] = CLI_RUNS_LOG;
+  // Not MIGRATE_*: the bad-input harnesses strip those from their children's environment.
+  process.env['TEST_CLI_RUNS_LOG'] = CLI_RUNS_LOG;
   const preload = join(dirname(fileURLToPath(import.meta.url)), 'setup', 'record-cli.mjs');
-  process.env['NODE_OPTIONS'] = `${process.env['NODE_OPTIONS'] ?? ''} --import ${preload}`.trim();
+  process.env['NODE_OPTIONS'] = `${process.env['NODE_OPTIONS'] ?? ''} --import "${preload}"`.trim();
   const base = mkdtempSync(join(defaultShadowBase(), 'migrate-test-shadow-'));
   // PostgreSQL runs as its own account when the tests run as root: it must traverse the base.
   chmodSync(base, 0o755);
