@@ -6,15 +6,25 @@
  * MariaDB / PostgreSQL server binaries; without them the analysis tests fall back to the
  * machine's servers (MIGRATE_TEST_*_URL), where the analysis works through a restricted account.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Dialect } from '../src/config/types.ts';
 import { defaultShadowBase, shadowDirName } from '../src/sandbox/shadow-dir.ts';
 import { shadowDown, shadowUp } from '../src/sandbox/shadow-server.ts';
 
 const DIALECTS: Dialect[] = ['mysql', 'postgres'];
 
+/** Where every `bin/migrate` child process of the run records its arguments (test/cli-coverage.ts reads it). */
+export const CLI_RUNS_LOG = join(dirname(fileURLToPath(import.meta.url)), '..', '.ci-out', 'cli-runs.jsonl');
+
 export default async function setup(): Promise<() => Promise<void>> {
+  mkdirSync(dirname(CLI_RUNS_LOG), { recursive: true });
+  writeFileSync(CLI_RUNS_LOG, '');
+  // Not MIGRATE_*: the bad-input harnesses strip those from their children's environment.
+  process.env['TEST_CLI_RUNS_LOG'] = CLI_RUNS_LOG;
+  const preload = join(dirname(fileURLToPath(import.meta.url)), 'setup', 'record-cli.mjs');
+  process.env['NODE_OPTIONS'] = `${process.env['NODE_OPTIONS'] ?? ''} --import "${preload}"`.trim();
   const base = mkdtempSync(join(defaultShadowBase(), 'migrate-test-shadow-'));
   // PostgreSQL runs as its own account when the tests run as root: it must traverse the base.
   chmodSync(base, 0o755);
