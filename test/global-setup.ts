@@ -20,7 +20,9 @@ export const CLI_RUNS_LOG = join(dirname(fileURLToPath(import.meta.url)), '..', 
 
 export default async function setup(): Promise<() => Promise<void>> {
   mkdirSync(dirname(CLI_RUNS_LOG), { recursive: true });
-  writeFileSync(CLI_RUNS_LOG, '');
+  // Writable for every user: one suite runs the CLI as `nobody`.
+  writeFileSync(CLI_RUNS_LOG, '', { mode: 0o666 });
+  chmodSync(CLI_RUNS_LOG, 0o666);
   // Not MIGRATE_*: the bad-input harnesses strip those from their children's environment.
   process.env['TEST_CLI_RUNS_LOG'] = CLI_RUNS_LOG;
   const preload = join(dirname(fileURLToPath(import.meta.url)), 'setup', 'record-cli.mjs');
