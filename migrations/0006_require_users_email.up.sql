@@ -1,5 +1,4 @@
 -- migrate:phase post-deploy
 -- Contract: only once every app server writes email. Runs after the code deploy.
--- migrate:ack MF001 users without email get a placeholder address that support replaces
 UPDATE users SET email = CONCAT('user-', id, '@invalid.example') WHERE email IS NULL;
 ALTER TABLE users MODIFY email VARCHAR(255) NOT NULL;
