@@ -10,10 +10,20 @@ bash scripts/install-deps.sh
 
 DIR="${MIGRATE_SANDBOX_DIR:-$PWD/.sandbox/demo}"
 M="node bin/migrate"
+# The analysis's throwaway shadow server: the demo's own, stopped at the end, so the demo neither
+# uses nor leaves behind a `migrate shadow` server of the user's.
+if [ -z "${MIGRATE_SHADOW_DIR:-}" ]; then
+  DEMO_SHADOW="$(mktemp -d /dev/shm/migrate-demo-shadow-XXXXXX 2>/dev/null || mktemp -d)"
+  export MIGRATE_SHADOW_DIR="$DEMO_SHADOW"
+fi
 LOAD_PID=
 cleanup() {
   [ -n "$LOAD_PID" ] && kill "$LOAD_PID" 2>/dev/null || true
   $M sandbox down --dir "$DIR" >/dev/null 2>&1 || true
+  if [ -n "${DEMO_SHADOW:-}" ]; then
+    $M shadow down --dialect mysql --dir "$DEMO_SHADOW" >/dev/null 2>&1 || true
+    rm -rf "$DEMO_SHADOW"
+  fi
 }
 trap cleanup EXIT
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -54,5 +64,6 @@ $M --config "$CFG" status
 
 step "7. Tear down"
 $M sandbox down --dir "$DIR"
+if [ -n "${DEMO_SHADOW:-}" ]; then $M shadow down --dialect mysql --dir "$DEMO_SHADOW"; rm -rf "$DEMO_SHADOW"; fi
 trap - EXIT
 echo "demo finished"
