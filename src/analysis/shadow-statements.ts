@@ -1,5 +1,5 @@
 import type { Dialect } from '../config/types.ts';
-import { stripComments } from './sql/split.ts';
+import { closingQuote, stripComments } from './sql/split.ts';
 
 /**
  * What a migration statement does outside its own database, read from its text before it runs on
@@ -175,21 +175,7 @@ export function rewriteHomeQualifiers(sql: string, home: string, shadow: string)
       continue;
     }
     if (c === "'" || c === '"') {
-      let j = i + 1;
-      while (j < n) {
-        if (sql[j] === '\\') {
-          j += 2;
-          continue;
-        }
-        if (sql[j] === c) {
-          if (sql[j + 1] === c) {
-            j += 2;
-            continue;
-          }
-          break;
-        }
-        j++;
-      }
+      const j = closingQuote(sql, i, true);
       out += sql.slice(i, j + 1);
       i = j + 1;
       prevSignificant = c;

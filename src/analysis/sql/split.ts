@@ -34,22 +34,8 @@ export function splitStatements(sql: string, dialect: 'mysql' | 'postgres' = 'my
       continue;
     }
     if (c === "'" || c === '"' || (c === '`' && dialect === 'mysql')) {
-      let j = i + 1;
-      while (j < n) {
-        // Backslash escapes exist in MySQL strings; PG standard strings treat it literally.
-        if (sql[j] === '\\' && c !== '`' && dialect === 'mysql') {
-          j += 2;
-          continue;
-        }
-        if (sql[j] === c) {
-          if (sql[j + 1] === c) {
-            j += 2;
-            continue;
-          }
-          break;
-        }
-        j++;
-      }
+      // Backslash escapes exist in MySQL strings; PG standard strings treat it literally.
+      const j = closingQuote(sql, i, c !== '`' && dialect === 'mysql');
       cur += sql.slice(i, j + 1);
       i = j + 1;
       continue;
@@ -82,4 +68,29 @@ export function splitStatements(sql: string, dialect: 'mysql' | 'postgres' = 'my
 export function stripComments(sql: string, dialect: 'mysql' | 'postgres' = 'mysql'): string {
   const out = sql.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/(^|\s)--[^\n]*/g, '$1');
   return dialect === 'mysql' ? out.replace(/(^|\s)#[^\n]*/g, '$1') : out;
+}
+
+/**
+ * The index of the quote that closes the literal or quoted name opening at `start` (a doubled
+ * quote stays inside; with `backslash`, so does an escaped character), or the last index when it
+ * never closes.
+ */
+export function closingQuote(sql: string, start: number, backslash: boolean): number {
+  const q = sql[start];
+  let j = start + 1;
+  while (j < sql.length) {
+    if (backslash && sql[j] === '\\') {
+      j += 2;
+      continue;
+    }
+    if (sql[j] === q) {
+      if (sql[j + 1] === q) {
+        j += 2;
+        continue;
+      }
+      return j;
+    }
+    j++;
+  }
+  return j;
 }
