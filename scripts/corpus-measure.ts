@@ -116,6 +116,8 @@ interface Column {
   precision: number | null;
   scale: number | null;
   nullable: boolean;
+  /** Has a default (or AUTO_INCREMENT / serial): an INSERT may leave it out. */
+  hasDefault: boolean;
   enumValues: string[] | null;
   udt: string; // PostgreSQL type name, for casts
 }
@@ -135,7 +137,7 @@ async function readTables(db: Db, d: Dialect, database: string): Promise<Table[]
   for (const t of tables) {
     const name = String(t['name']);
     const cols = await db.query(
-      `SELECT column_name AS name, data_type AS type, character_maximum_length AS len, numeric_precision AS prec, numeric_scale AS scale, is_nullable AS nullable, ${d === 'mysql' ? 'column_type' : 'udt_name'} AS extra FROM information_schema.columns WHERE ${schemaCond} AND table_name = ${ql(name)} ORDER BY ordinal_position`,
+      `SELECT column_name AS name, data_type AS type, character_maximum_length AS len, numeric_precision AS prec, numeric_scale AS scale, is_nullable AS nullable, ${d === 'mysql' ? 'column_type' : 'udt_name'} AS extra, column_default AS def${d === 'mysql' ? ', extra AS ai' : ''} FROM information_schema.columns WHERE ${schemaCond} AND table_name = ${ql(name)} ORDER BY ordinal_position`,
     );
     const columns: Column[] = [];
     for (const c of cols) {
@@ -153,6 +155,7 @@ async function readTables(db: Db, d: Dialect, database: string): Promise<Table[]
         precision: c['prec'] == null ? null : Number(c['prec']),
         scale: c['scale'] == null ? null : Number(c['scale']),
         nullable: String(c['nullable']) === 'YES',
+        hasDefault: c['def'] != null || /auto_increment/i.test(String(c['ai'] ?? '')),
         enumValues,
         udt: String(c['extra']),
       });
@@ -190,12 +193,13 @@ function parentsFirst(tables: Table[]): Table[] {
 
 // ---------------------------------------------------------------- values that fit the before-schema
 
-type Variant = 'typical' | 'max' | 'edge';
+type Variant = 'typical' | 'max' | 'edge' | 'unicode';
 const INT_MAX: Record<string, string> = { tinyint: '127', smallint: '32767', mediumint: '8388607', int: '2147483647', integer: '2147483647', bigint: '9223372036854775807' };
 
 /** A literal for column c of row i. Integer columns take i, so a reference to row i of a parent finds it. */
 function literal(c: Column, i: number, variant: Variant): string {
   const t = c.type;
+  if (variant === 'unicode' && !(t.includes('char') || t === 'text')) variant = 'typical';
   if (t in INT_MAX) return variant === 'max' ? INT_MAX[t]! : variant === 'edge' ? String(-i) : String(i);
   if (t === 'decimal' || t === 'numeric') {
     const p = c.precision ?? 10;
@@ -210,6 +214,8 @@ function literal(c: Column, i: number, variant: Variant): string {
     const n = c.length ?? 1000;
     if (variant === 'max') return ql('x'.repeat(Math.min(n, 1000)));
     if (variant === 'edge') return ql('');
+    // Text the old code may well write and a narrower character set cannot hold.
+    if (variant === 'unicode') return ql(Array.from('Zoë €5 😀').slice(0, n).join(''));
     return ql(`${c.name}${i}`.slice(0, n));
   }
   if (t === 'date') return ql(`2024-01-${String((i % 28) + 1).padStart(2, '0')}`);
@@ -258,6 +264,11 @@ function oldStatements(d: Dialect, tables: Table[], row1s: Record<string, Record
     out.push(insertRow(d, t, 103, 'nulls'));
     out.push(insertRow(d, t, 104, 'copy-of-row-1', row1s[t.name]));
     out.push(insertRow(d, t, 105, 'edge'));
+    out.push(insertRow(d, t, 106, 'unicode'));
+    // The shortest INSERT the before-schema accepts: only the NOT NULL columns without a default.
+    const required = t.columns.filter((c) => !c.nullable && !c.hasDefault);
+    if (!required.length && d === 'postgres') out.push(`INSERT INTO ${qi(d, t.name)} DEFAULT VALUES`);
+    else out.push(`INSERT INTO ${qi(d, t.name)} (${required.map((c) => qi(d, c.name)).join(', ')}) VALUES (${required.map((c) => literal(c, 107, 'typical')).join(', ')})`);
     const pk = t.pk[0] ? t.columns.find((c) => c.name === t.pk[0]) : undefined;
     const where = pk ? ` WHERE ${qi(d, pk.name)} = ${literal(pk, 1, 'typical')}` : '';
     for (const c of t.columns) if (!t.pk.includes(c.name)) out.push(`UPDATE ${qi(d, t.name)} SET ${qi(d, c.name)} = ${literal(c, 50, 'typical')}${where}`);
