@@ -423,7 +423,16 @@ function namedTables(c: CorpusCase, tables: Table[]): Table[] {
  * blocking: fill the tables the up names with many rows, keep writing to them from other connections
  * while the up runs, and see whether a write waited for (most of) the up.
  */
+/** A timing on a shared machine: a "blocked" answer counts only when a second, fresh run gives it too. */
 async function measureBlocking(c: CorpusCase, smallUpMs: number | undefined): Promise<CaseMeasurement['blocking']> {
+  const first = await measureBlockingOnce(c, smallUpMs);
+  if (first.value !== true) return first;
+  const second = await measureBlockingOnce(c, smallUpMs);
+  if (second.value === true) return { ...second, evidence: `${second.evidence}; a first run agreed (up ${first.upMs} ms, write waited ${first.longestWriteWaitMs} ms)` };
+  return { ...second, value: 'unmeasured', evidence: `two runs disagree: first blocked (${first.evidence}); second: ${second.evidence}` };
+}
+
+async function measureBlockingOnce(c: CorpusCase, smallUpMs: number | undefined): Promise<CaseMeasurement['blocking']> {
   const d = c.dialect;
   const database = `corpus_measure_${c.name}_blocking`;
   const n = BLOCKING_ROWS[d];
@@ -498,11 +507,14 @@ async function measureBlocking(c: CorpusCase, smallUpMs: number | undefined): Pr
     stop = true;
     await Promise.all(writers);
     const upMs = Math.round(t1 - t0);
-    // Only the part of a write's wait that fell inside the up counts, and only for a write that could
-    // finish once the up had finished: a write slowed by the machine before the up is not blocked by it.
+    if (process.env['CORPUS_MEASURE_DEBUG']) for (const w of waits) process.stderr.write(`write ${Math.round(w.start - t0)}..${Math.round(w.end - t0)} ms (up 0..${upMs})\n`);
+    // Only the part of a write's wait that fell inside the up counts, and only for a write that finished
+    // around the up's end (the server answers the up some tens of ms after it releases its lock; seen:
+    // 53 ms after a 4 s rewrite): a write slowed by the machine before the up is not blocked by it.
     const during = waits.filter((w) => w.end >= t0 && w.start <= t1);
     const outside = waits.filter((w) => w.end < t0 || w.start > t1);
-    const held = during.filter((w) => w.end >= t1 - 20).map((w) => Math.min(w.end, t1) - Math.max(w.start, t0));
+    const slack = Math.max(50, (t1 - t0) / 4);
+    const held = during.filter((w) => w.end >= t1 - slack).map((w) => Math.min(w.end, t1) - Math.max(w.start, t0));
     const longest = Math.round(Math.max(0, ...held));
     const baseline = Math.round(Math.max(0, ...outside.map((w) => w.end - w.start)));
     const small = Math.max(1, Math.round(smallUpMs ?? 1));
@@ -513,7 +525,7 @@ async function measureBlocking(c: CorpusCase, smallUpMs: number | undefined): Pr
     return {
       ...base,
       value: blocked,
-      evidence: `${n} rows in ${named.map((t) => t.name).join(', ')}: up took ${upMs} ms; a concurrent INSERT/UPDATE waited ${longest} ms of it and finished after it (${during.length} writes overlapped the up; the slowest write outside it took ${baseline} ms); the up took ${small} ms on 3 rows; blocked means a write waited >= half the up, and the up took >= ${BLOCKED_MIN_MS} ms and >= ${GROWTH}x its 3-row time`,
+      evidence: `${n} rows in ${named.map((t) => t.name).join(', ')}: up took ${upMs} ms; a concurrent INSERT/UPDATE waited ${longest} ms of it and finished around its end (${during.length} writes overlapped the up; the slowest write outside it took ${baseline} ms); the up took ${small} ms on 3 rows; blocked means a write waited >= half the up, and the up took >= ${BLOCKED_MIN_MS} ms and >= ${GROWTH}x its 3-row time`,
     };
   } finally {
     for (const p of probes) await p.close().catch(() => undefined);
