@@ -23,7 +23,7 @@ import { sqlMigration } from '../helpers/shadow.ts';
  * (test/corpus/measured.json, written by `npm run corpus:measure`; method in test/corpus/README.md).
  * Where the engine answers otherwise, a known-disagreement line says what it answers and which issue
  * tracks it. The other fields and the findings have no independent measurement: they are the
- * engine's answers, reviewed by hand.
+ * engine's answers (see README.md).
  */
 export interface CorpusCase {
   name: string;
