@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { Dialect } from '../src/config/types.ts';
-import { loadCorpus, type CorpusCase } from '../test/corpus/load.ts';
+import { caseSourceHash, loadCorpus, type CorpusCase } from '../test/corpus/load.ts';
 import { machineServer } from '../test/helpers/shadow.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'corpus');
@@ -38,6 +38,8 @@ export interface Measurement {
 }
 export interface CaseMeasurement {
   dialect: Dialect;
+  /** caseSourceHash of the setup, up and down that were measured. */
+  source: string;
   backwardCompatible: Measurement;
   reversible: Measurement;
   dataLoss: Measurement;
@@ -348,7 +350,7 @@ async function runAll(db: Db, sqls: string[]): Promise<void> {
 }
 
 /** reversible, dataLoss, backwardCompatible: a few rows, the old statements, up, then down. */
-async function measureCorrectness(c: CorpusCase): Promise<Omit<CaseMeasurement, 'blocking' | 'dialect'> & { smallUpMs?: number }> {
+async function measureCorrectness(c: CorpusCase): Promise<Omit<CaseMeasurement, 'blocking' | 'dialect' | 'source'> & { smallUpMs?: number }> {
   const d = c.dialect;
   const database = `corpus_measure_${c.name}`;
   await createDatabase(d, database);
@@ -554,7 +556,7 @@ async function main(): Promise<void> {
       const correctness = await measureCorrectness(c);
       const { smallUpMs, ...measured } = correctness;
       const blocking = await measureBlocking(c, smallUpMs);
-      results[c.name] = { dialect, ...measured, blocking };
+      results[c.name] = { dialect, source: caseSourceHash(c), ...measured, blocking };
       const short = (m: Measurement) => String(m.value);
       process.stderr.write(`${c.name}: bc=${short(correctness.backwardCompatible)} rev=${short(correctness.reversible)} loss=${short(correctness.dataLoss)} blocking=${short(blocking)} (${blocking.smallUpMs ?? '-'}/${blocking.upMs ?? '-'}/${blocking.longestWriteWaitMs ?? '-'} ms) ${Math.round(performance.now() - t)} ms\n`);
     }

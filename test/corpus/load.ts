@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Dialect } from '../../src/config/types.ts';
@@ -43,6 +44,13 @@ export interface KnownDisagreement {
   engine: string | boolean | null;
   /** The issue that tracks it and why, e.g. "issue 16: a new UNIQUE rejects rows the old code writes". */
   note: string;
+}
+
+/** A digest of what a case runs (setup, up, down): measured.json records it, so an edited case must be measured again. */
+export function caseSourceHash(c: CorpusCase): string {
+  const h = createHash('sha256');
+  for (const m of c.migrations) h.update(JSON.stringify([m.id, m.upSql ?? [], m.downSql ?? null]));
+  return h.digest('hex').slice(0, 16);
 }
 
 const scalar = (v: string): string | boolean | null => (v === 'true' ? true : v === 'false' ? false : v === 'null' ? null : v);

@@ -10,7 +10,7 @@ import type { MigrationSource } from '../../src/migrations/types.ts';
 import type { MigrationVerdict } from '../../src/analysis/types.ts';
 import { listShadowDatabases } from '../../src/analysis/shadow.ts';
 import type { Dialect } from '../../src/config/types.ts';
-import { loadCorpus } from '../corpus/load.ts';
+import { caseSourceHash, loadCorpus } from '../corpus/load.ts';
 import { shadowServer, sqlMigration } from '../helpers/shadow.ts';
 
 /**
@@ -31,7 +31,7 @@ interface MeasuredFile {
   generatedAt: string;
   command: string;
   servers: Record<Dialect, string>;
-  cases: Record<string, Record<(typeof MEASURED_FIELDS)[number], { value: boolean | 'unmeasured'; evidence: string }> & { dialect: Dialect }>;
+  cases: Record<string, Record<(typeof MEASURED_FIELDS)[number], { value: boolean | 'unmeasured'; evidence: string }> & { dialect: Dialect; source: string }>;
 }
 const measured = JSON.parse(readFileSync(join(root, 'measured.json'), 'utf8')) as MeasuredFile;
 
@@ -53,6 +53,7 @@ for (const dialect of ['mysql', 'postgres'] as const) {
       for (const c of cases) {
         expect(Object.keys(c.expect).sort(), `${c.name}: the -- expect: lines must name every verdict field`).toEqual([...VERDICT_FIELDS].sort());
         const m = measured.cases[c.name]!;
+        expect(m.source, `${c.name}: its setup/up/down changed since it was measured: rerun npm run corpus:measure`).toBe(caseSourceHash(c));
         for (const field of MEASURED_FIELDS) {
           const { value, evidence } = m[field];
           // A property the servers could not show for this case (reason in measured.json) is the engine's answer, reviewed.
