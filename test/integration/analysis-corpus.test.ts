@@ -56,7 +56,7 @@ for (const dialect of ['mysql', 'postgres'] as const) {
         expect(m.source, `${c.name}: its setup/up/down changed since it was measured: rerun npm run corpus:measure`).toBe(caseSourceHash(c));
         for (const field of MEASURED_FIELDS) {
           const { value, evidence } = m[field];
-          // A property the servers could not show for this case (reason in measured.json) is the engine's answer, reviewed.
+          // A property the servers could not show for this case (reason in measured.json) is the engine's answer (README.md).
           if (value === 'unmeasured') continue;
           expect(c.expect[field], `${c.name}: expect ${field} is what the servers measured (${evidence})`).toBe(value);
         }
