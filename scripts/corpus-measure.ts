@@ -350,7 +350,27 @@ async function runAll(db: Db, sqls: string[]): Promise<void> {
 }
 
 /** reversible, dataLoss, backwardCompatible: a few rows, the old statements, up, then down. */
-async function measureCorrectness(c: CorpusCase): Promise<Omit<CaseMeasurement, 'blocking' | 'dialect' | 'source'> & { smallUpMs?: number }> {
+type Correctness = Omit<CaseMeasurement, 'blocking' | 'dialect' | 'source'> & { smallUpMs?: number };
+
+/**
+ * With 3 rows per table; when the up refuses those rows (PostgreSQL: a NOT NULL column without a
+ * default), again on empty tables, where compatibility and reversibility still show (data loss cannot).
+ */
+async function measureCorrectness(c: CorpusCase): Promise<Correctness> {
+  const withRows = await measureCorrectnessWith(c, 3);
+  if (!withRows.upError) return withRows;
+  const empty = await measureCorrectnessWith(c, 0);
+  if (empty.upError) return withRows;
+  const note = (m: Measurement): Measurement => (m.value === 'unmeasured' ? m : { ...m, evidence: `on empty tables (${withRows.upError}): ${m.evidence}` });
+  return {
+    smallUpMs: empty.smallUpMs,
+    backwardCompatible: note(empty.backwardCompatible),
+    reversible: note(empty.reversible),
+    dataLoss: { value: 'unmeasured', evidence: withRows.upError },
+  };
+}
+
+async function measureCorrectnessWith(c: CorpusCase, rows: number): Promise<Correctness & { upError?: string }> {
   const d = c.dialect;
   const database = `corpus_measure_${c.name}`;
   await createDatabase(d, database);
@@ -360,7 +380,7 @@ async function measureCorrectness(c: CorpusCase): Promise<Omit<CaseMeasurement, 
     await runAll(db, setupSql(c));
     const tables = await readTables(db, d, database);
     const schemaBefore = await schemaDump(db, d, database);
-    for (const t of parentsFirst(tables)) if (t.kind === 'table') for (let i = 1; i <= 3; i++) await db.query(insertRow(d, t, i, 'typical'));
+    for (const t of parentsFirst(tables)) if (t.kind === 'table') for (let i = 1; i <= rows; i++) await db.query(insertRow(d, t, i, 'typical'));
     const dataBefore = await dataDump(db, d, tables);
     const row1s: Record<string, Record<string, unknown> | undefined> = {};
     for (const t of tables) if (t.kind === 'table' && t.pk[0]) row1s[t.name] = (await db.query(`SELECT * FROM ${qi(d, t.name)} WHERE ${qi(d, t.pk[0])} = 1`))[0];
@@ -373,8 +393,8 @@ async function measureCorrectness(c: CorpusCase): Promise<Omit<CaseMeasurement, 
     try {
       await runAll(db, up(c).upSql ?? []);
     } catch (e) {
-      const why = `up failed on a schema holding 3 rows per table: ${(e as Error).message.split('\n')[0]}`;
-      return { backwardCompatible: unmeasured(why), reversible: unmeasured(why), dataLoss: unmeasured(why) };
+      const why = `up failed on a schema holding ${rows} rows per table: ${(e as Error).message.split('\n')[0]}`;
+      return { upError: why, backwardCompatible: unmeasured(why), reversible: unmeasured(why), dataLoss: unmeasured(why) };
     }
     const smallUpMs = performance.now() - t0;
     const broken: string[] = [];
@@ -405,7 +425,9 @@ async function measureCorrectness(c: CorpusCase): Promise<Omit<CaseMeasurement, 
     const lost: string[] = [];
     for (const t of Object.keys(dataBefore)) if (JSON.stringify(dataBefore[t]) !== JSON.stringify(dataAfter[t])) lost.push(`${t}: before ${dataBefore[t]!.join(' ')} after ${dataAfter[t]!.join(' ')}`);
     const rowCount = Object.values(dataBefore).reduce((a, r) => a + r.length, 0);
-    const dataLoss: Measurement = lost.length
+    const dataLoss: Measurement = !rowCount
+      ? unmeasured('no rows to compare')
+      : lost.length
       ? { value: true, evidence: `rows changed by up+down: ${lost[0]}` }
       : { value: false, evidence: `all ${rowCount} rows inserted after setup read back unchanged after up+down` };
     return { smallUpMs, backwardCompatible, reversible, dataLoss };
