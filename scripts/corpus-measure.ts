@@ -163,7 +163,7 @@ async function readTables(db: Db, d: Dialect, database: string): Promise<Table[]
       });
     }
     const keys = await db.query(
-      `SELECT tc.constraint_type AS type, kcu.column_name AS col, kcu.constraint_name AS cname FROM information_schema.table_constraints tc JOIN information_schema.key_column_usage kcu ON kcu.constraint_name = tc.constraint_name AND kcu.table_schema = tc.table_schema AND kcu.table_name = tc.table_name WHERE tc.${schemaCond.replace('table_schema', 'table_schema')} AND tc.table_name = ${ql(name)}`,
+      `SELECT tc.constraint_type AS type, kcu.column_name AS col, kcu.constraint_name AS cname FROM information_schema.table_constraints tc JOIN information_schema.key_column_usage kcu ON kcu.constraint_name = tc.constraint_name AND kcu.table_schema = tc.table_schema AND kcu.table_name = tc.table_name WHERE tc.${schemaCond} AND tc.table_name = ${ql(name)}`,
     );
     const pk = keys.filter((k) => k['type'] === 'PRIMARY KEY').map((k) => String(k['col']));
     const unique = new Set(keys.filter((k) => k['type'] === 'UNIQUE').map((k) => String(k['col'])));
