@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Dialect } from '../../src/config/types.ts';
@@ -13,12 +14,17 @@ import { sqlMigration } from '../helpers/shadow.ts';
  *   -- down:             its down (omit the section for "no down")
  *   -- phase: post-deploy            (optional: declared phase)
  *   -- ack: BC102 column unused since v42   (optional, repeatable)
- *   -- expect: blocking=true strategy=replica-first replicaFirstSafe=false ...
- *   -- expect-rules: MY101 RF104:warning     (must appear; optional :severity)
- *   -- expect-no-rules: BC102                (must not appear)
+ *   -- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+ *              replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=INSTANT
+ *              (every field of the verdict, on one or more expect lines)
+ *   -- findings: MY202:info RF111:info BC102:info:ack   (the exact set of rule:severity[:ack])
+ *   -- known-disagreement: dataLoss measured=false engine=true issue 16: why   (optional, repeatable)
  *
- * Expectations were established by running each case on the real servers (MariaDB 10.11,
- * PostgreSQL 15) and checking the answer against the server's behaviour.
+ * backwardCompatible, reversible, dataLoss and blocking in `expect` are what the servers MEASURED
+ * (test/corpus/measured.json, written by `npm run corpus:measure`; method in test/corpus/README.md).
+ * Where the engine answers otherwise, a known-disagreement line says what it answers and which issue
+ * tracks it. The other fields and the findings have no independent measurement: they are the
+ * engine's answers (see README.md).
  */
 export interface CorpusCase {
   name: string;
@@ -26,9 +32,28 @@ export interface CorpusCase {
   title: string;
   migrations: MigrationSource[];
   expect: Record<string, string | boolean | null>;
-  rules: { rule: string; severity?: string }[];
-  noRules: string[];
+  /** The exact set of findings, as rule:severity or rule:severity:ack. */
+  findings: string[];
+  disagreements: KnownDisagreement[];
 }
+
+/** A field where the engine is known to answer otherwise than the servers measured. */
+export interface KnownDisagreement {
+  field: string;
+  measured: string | boolean | null;
+  engine: string | boolean | null;
+  /** The issue that tracks it and why, e.g. "issue 16: a new UNIQUE rejects rows the old code writes". */
+  note: string;
+}
+
+/** A digest of what a case runs (setup, up, down): measured.json records it, so an edited case must be measured again. */
+export function caseSourceHash(c: CorpusCase): string {
+  const h = createHash('sha256');
+  for (const m of c.migrations) h.update(JSON.stringify([m.id, m.upSql ?? [], m.downSql ?? null]));
+  return h.digest('hex').slice(0, 16);
+}
+
+const scalar = (v: string): string | boolean | null => (v === 'true' ? true : v === 'false' ? false : v === 'null' ? null : v);
 
 export function loadCorpus(dir: string, dialect: Dialect): CorpusCase[] {
   return readdirSync(dir)
@@ -41,9 +66,11 @@ function parseCase(file: string, dialect: Dialect): CorpusCase {
   const text = readFileSync(file, 'utf8');
   const sections: Record<string, string[]> = {};
   let current: string | null = null;
-  const meta: { title: string; expect: string[]; rules: string[]; noRules: string[]; phase?: Phase; acks: { rule: string; reason: string }[] } = { title: '', expect: [], rules: [], noRules: [], acks: [] };
+  const meta: { title: string; expect: string[]; findings: string[]; disagreements: KnownDisagreement[]; phase?: Phase; acks: { rule: string; reason: string }[] } = { title: '', expect: [], findings: [], disagreements: [], acks: [] };
   for (const line of text.split('\n')) {
-    const m = /^--\s*(case|setup|up|down|phase|ack|expect|expect-rules|expect-no-rules):\s*(.*)$/.exec(line);
+    // The old partial formats would otherwise be read as plain SQL comments and check nothing.
+    if (/^--\s*(expect-rules|expect-no-rules):/.test(line)) throw new Error(`${file}: "${line}" is no longer read; list every finding on one "-- findings:" line`);
+    const m = /^--\s*(case|setup|up|down|phase|ack|expect|findings|known-disagreement):\s*(.*)$/.exec(line);
     if (m) {
       const [, key, rest = ''] = m;
       if (key === 'setup' || key === 'up' || key === 'down') {
@@ -56,8 +83,12 @@ function parseCase(file: string, dialect: Dialect): CorpusCase {
         const [rule = '', ...reason] = rest.trim().split(/\s+/);
         meta.acks.push({ rule, reason: reason.join(' ') });
       } else if (key === 'expect') meta.expect.push(rest);
-      else if (key === 'expect-rules') meta.rules.push(...rest.trim().split(/\s+/).filter(Boolean));
-      else meta.noRules.push(...rest.trim().split(/\s+/).filter(Boolean));
+      else if (key === 'findings') meta.findings.push(...rest.trim().split(/\s+/).filter(Boolean));
+      else {
+        const d = /^(\w+) measured=(\S+) engine=(\S+)\s*(.*)$/.exec(rest.trim());
+        if (!d || !d[4]) throw new Error(`${file}: "${line}" must read "-- known-disagreement: <field> measured=<value> engine=<value> <issue and why>"`);
+        meta.disagreements.push({ field: d[1]!, measured: scalar(d[2]!), engine: scalar(d[3]!), note: d[4] });
+      }
       continue;
     }
     if (current) sections[current]!.push(line);
@@ -74,7 +105,7 @@ function parseCase(file: string, dialect: Dialect): CorpusCase {
   const expect: CorpusCase['expect'] = {};
   for (const kv of meta.expect.join(' ').split(/\s+/).filter(Boolean)) {
     const [k = '', v = ''] = kv.split('=');
-    expect[k] = v === 'true' ? true : v === 'false' ? false : v === 'null' ? null : v;
+    expect[k] = scalar(v);
   }
   return {
     name,
@@ -82,10 +113,7 @@ function parseCase(file: string, dialect: Dialect): CorpusCase {
     title: meta.title,
     migrations,
     expect,
-    rules: meta.rules.map((r) => {
-      const [rule = '', severity] = r.split(':');
-      return severity ? { rule, severity } : { rule };
-    }),
-    noRules: meta.noRules,
+    findings: meta.findings,
+    disagreements: meta.disagreements,
   };
 }

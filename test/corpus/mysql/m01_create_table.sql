@@ -12,6 +12,6 @@ CREATE TABLE users (
 CREATE TABLE orders (id INT PRIMARY KEY, user_id INT NOT NULL, total DECIMAL(10,2));
 -- down:
 DROP TABLE orders;
--- expect: backwardCompatible=true reversible=true dataLoss=false blocking=false replicaFirstSafe=null strategy=in-place
--- expect-rules: RV201:warning
--- expect-no-rules: BC107 MY101
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: RV201:warning

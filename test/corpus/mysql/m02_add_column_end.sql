@@ -12,6 +12,6 @@ CREATE TABLE users (
 ALTER TABLE users ADD COLUMN nickname VARCHAR(30);
 -- down:
 ALTER TABLE users DROP COLUMN nickname;
--- expect: backwardCompatible=true blocking=false algorithm=INSTANT replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place
--- expect-rules: MY202
--- expect-no-rules: RF101
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=INSTANT
+-- findings: MY202:info RF113:info RV201:warning

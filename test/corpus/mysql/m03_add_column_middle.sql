@@ -12,5 +12,6 @@ CREATE TABLE users (
 ALTER TABLE users ADD COLUMN nickname VARCHAR(30) AFTER id;
 -- down:
 ALTER TABLE users DROP COLUMN nickname;
--- expect: backwardCompatible=true blocking=false algorithm=INSTANT replicaFirstSafe=false replicaFirstReverseSafe=false strategy=in-place
--- expect-rules: RF101:info RF202:info
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=false replicaFirstReverseSafe=false strategy=in-place algorithm=INSTANT
+-- findings: MY202:info RF101:info RF202:info RV201:warning

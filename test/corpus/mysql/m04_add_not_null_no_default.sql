@@ -12,5 +12,6 @@ CREATE TABLE users (
 ALTER TABLE users ADD COLUMN tenant_id INT NOT NULL;
 -- down:
 ALTER TABLE users DROP COLUMN tenant_id;
--- expect: phase=pre-deploy backwardCompatible=false blocking=false
--- expect-rules: BC107:error RF111:info
+-- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=INSTANT
+-- findings: BC107:error MY202:info RF111:info RV201:warning

@@ -12,5 +12,6 @@ CREATE TABLE users (
 ALTER TABLE users ADD COLUMN tenant_id INT NOT NULL DEFAULT 1;
 -- down:
 ALTER TABLE users DROP COLUMN tenant_id;
--- expect: phase=pre-deploy backwardCompatible=true blocking=false replicaFirstSafe=true
--- expect-no-rules: BC107 RF111
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=INSTANT
+-- findings: MY202:info RF113:info RV201:warning

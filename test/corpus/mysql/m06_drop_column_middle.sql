@@ -12,5 +12,6 @@ CREATE TABLE users (
 ALTER TABLE users DROP COLUMN email;
 -- down:
 ALTER TABLE users ADD COLUMN email VARCHAR(100) AFTER name;
--- expect: phase=post-deploy backwardCompatible=false dataLoss=true reversible=true blocking=false replicaFirstSafe=false strategy=in-place
--- expect-rules: BC102:info DL102 RF102
+-- expect: phase=post-deploy backwardCompatible=false reversible=true dataLoss=true blocking=false
+-- expect: replicaFirstSafe=false replicaFirstReverseSafe=false strategy=in-place algorithm=INSTANT
+-- findings: BC102:info DL102:warning MY202:info RF102:info RF201:info

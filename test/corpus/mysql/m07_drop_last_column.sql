@@ -12,6 +12,6 @@ CREATE TABLE users (
 ALTER TABLE users DROP COLUMN age;
 -- down:
 ALTER TABLE users ADD COLUMN age INT;
--- expect: phase=post-deploy dataLoss=true reversible=true replicaFirstSafe=true
--- expect-rules: BC102 DL102
--- expect-no-rules: RF102
+-- expect: phase=post-deploy backwardCompatible=false reversible=true dataLoss=true blocking=false
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=INSTANT
+-- findings: BC102:info DL102:warning MY202:info RF113:info

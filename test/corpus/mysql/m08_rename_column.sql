@@ -12,6 +12,6 @@ CREATE TABLE users (
 ALTER TABLE users RENAME COLUMN email TO mail;
 -- down:
 ALTER TABLE users RENAME COLUMN mail TO email;
--- expect: phase=post-deploy backwardCompatible=false dataLoss=false reversible=true blocking=false replicaFirstSafe=true
--- expect-rules: BC104:info
--- expect-no-rules: BC102 DL102
+-- expect: phase=post-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=INSTANT
+-- findings: BC104:info MY202:info RF113:info

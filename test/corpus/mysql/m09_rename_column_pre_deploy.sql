@@ -13,5 +13,6 @@ ALTER TABLE users RENAME COLUMN email TO mail;
 -- down:
 ALTER TABLE users RENAME COLUMN mail TO email;
 -- phase: pre-deploy
--- expect: phase=pre-deploy backwardCompatible=false
--- expect-rules: BC104:error
+-- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=INSTANT
+-- findings: BC104:error MY202:info RF113:info

@@ -12,6 +12,6 @@ CREATE TABLE users (
 ALTER TABLE users CHANGE email mail VARCHAR(200);
 -- down:
 ALTER TABLE users CHANGE mail email VARCHAR(100);
--- expect: phase=post-deploy backwardCompatible=false dataLoss=false
--- expect-rules: BC104 RF104
--- expect-no-rules: BC102 DL102
+-- expect: phase=post-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=false replicaFirstReverseSafe=false strategy=in-place algorithm=INSTANT
+-- findings: BC104:info MY202:info RF104:info RF205:info RV202:warning

@@ -12,6 +12,6 @@ CREATE TABLE users (
 RENAME TABLE users TO customers;
 -- down:
 RENAME TABLE customers TO users;
--- expect: phase=post-deploy backwardCompatible=false dataLoss=false blocking=false replicaFirstSafe=false strategy=in-place
--- expect-rules: BC103:info RF109
--- expect-no-rules: BC101 DL101
+-- expect: phase=post-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=false replicaFirstReverseSafe=false strategy=in-place algorithm=null
+-- findings: BC103:info RF109:info RF209:info

@@ -14,6 +14,6 @@ CREATE VIEW users AS SELECT * FROM customers;
 -- down:
 DROP VIEW users;
 RENAME TABLE customers TO users;
--- expect: phase=pre-deploy backwardCompatible=true dataLoss=false reversible=true
--- expect-rules: BC118
--- expect-no-rules: BC103 BC101
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=false replicaFirstReverseSafe=false strategy=in-place algorithm=null
+-- findings: BC118:info RF109:info RF209:info

@@ -12,6 +12,6 @@ CREATE TABLE users (
 ALTER TABLE users MODIFY age BIGINT;
 -- down:
 ALTER TABLE users MODIFY age INT;
--- expect: backwardCompatible=true dataLoss=false blocking=true algorithm=COPY replicaFirstSafe=false replicaFirstReverseSafe=false strategy=replica-first
--- expect-rules: MY101:warning RF104:warning RF205:warning RV202
--- expect-no-rules: DL103
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=true
+-- expect: replicaFirstSafe=false replicaFirstReverseSafe=false strategy=replica-first algorithm=COPY
+-- findings: MY101:warning RF104:warning RF205:warning RV202:warning

@@ -12,6 +12,6 @@ CREATE TABLE users (
 ALTER TABLE users MODIFY name VARCHAR(60) NOT NULL;
 -- down:
 ALTER TABLE users MODIFY name VARCHAR(50) NOT NULL;
--- expect: backwardCompatible=true dataLoss=false blocking=false algorithm=INSTANT strategy=in-place
--- expect-rules: RF104:info
--- expect-no-rules: BC105
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=false replicaFirstReverseSafe=false strategy=in-place algorithm=INSTANT
+-- findings: MY202:info RF104:info RF205:info RV202:warning

@@ -12,6 +12,6 @@ CREATE TABLE users (
 ALTER TABLE users MODIFY age VARCHAR(20);
 -- down:
 ALTER TABLE users MODIFY age INT;
--- expect: phase=pre-deploy backwardCompatible=true dataLoss=false blocking=true replicaFirstSafe=false strategy=refused
--- expect-rules: BC106:warning RF106:error
--- expect-no-rules: DL104
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=true
+-- expect: replicaFirstSafe=false replicaFirstReverseSafe=false strategy=refused algorithm=COPY
+-- findings: BC106:warning MY101:error RF106:error RF206:warning RV202:warning

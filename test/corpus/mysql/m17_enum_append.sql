@@ -12,6 +12,6 @@ CREATE TABLE users (
 ALTER TABLE users MODIFY status ENUM('new','active','closed','archived') NOT NULL DEFAULT 'new';
 -- down:
 ALTER TABLE users MODIFY status ENUM('new','active','closed') NOT NULL DEFAULT 'new';
--- expect: backwardCompatible=true dataLoss=false blocking=false algorithm=INSTANT replicaFirstSafe=true replicaFirstReverseSafe=false
--- expect-rules: RF207:info
--- expect-no-rules: BC112 RF107
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=false strategy=in-place algorithm=INSTANT
+-- findings: MY202:info RF207:info

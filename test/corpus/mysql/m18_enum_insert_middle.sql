@@ -12,6 +12,6 @@ CREATE TABLE users (
 ALTER TABLE users MODIFY status ENUM('new','pending','active','closed') NOT NULL DEFAULT 'new';
 -- down:
 ALTER TABLE users MODIFY status ENUM('new','active','closed') NOT NULL DEFAULT 'new';
--- expect: backwardCompatible=true dataLoss=false replicaFirstSafe=false
--- expect-rules: BC113:warning RF107
--- expect-no-rules: BC112
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=true
+-- expect: replicaFirstSafe=false replicaFirstReverseSafe=false strategy=refused algorithm=COPY
+-- findings: BC113:warning MY101:error RF107:error RF207:warning

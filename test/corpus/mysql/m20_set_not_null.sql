@@ -12,5 +12,6 @@ CREATE TABLE users (
 ALTER TABLE users MODIFY email VARCHAR(100) NOT NULL;
 -- down:
 ALTER TABLE users MODIFY email VARCHAR(100);
--- expect: phase=pre-deploy backwardCompatible=false replicaFirstSafe=false
--- expect-rules: BC108:error RF108
+-- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=false replicaFirstReverseSafe=true strategy=in-place algorithm=INPLACE
+-- findings: BC108:error MY201:warning RF108:info

@@ -12,5 +12,6 @@ CREATE TABLE users (
 ALTER TABLE users ADD INDEX idx_email (email);
 -- down:
 ALTER TABLE users DROP INDEX idx_email;
--- expect: backwardCompatible=true blocking=false strategy=in-place replicaFirstSafe=true
--- expect-no-rules: MY101 BC109
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=NOCOPY
+-- findings: MY202:info RF113:info

@@ -12,6 +12,7 @@ CREATE TABLE users (
 CREATE UNIQUE INDEX uq_email ON users (email);
 -- down:
 DROP INDEX uq_email ON users;
--- expect: backwardCompatible=true blocking=false
--- expect-rules: BC109:warning RF110
--- expect-no-rules: MY101
+-- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=NOCOPY
+-- findings: BC109:warning MY202:info RF110:info
+-- known-disagreement: backwardCompatible measured=false engine=true issue 16: a new UNIQUE index rejects a duplicate the old code could write

@@ -13,5 +13,6 @@ CREATE TABLE audit (id INT PRIMARY KEY, note TEXT);
 DROP TABLE audit;
 -- down:
 CREATE TABLE audit (id INT PRIMARY KEY, note TEXT);
--- expect: phase=post-deploy backwardCompatible=false dataLoss=true reversible=true blocking=false replicaFirstSafe=null strategy=in-place
--- expect-rules: BC101:info DL101
+-- expect: phase=post-deploy backwardCompatible=false reversible=true dataLoss=true blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: BC101:info DL101:warning

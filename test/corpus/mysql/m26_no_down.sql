@@ -10,5 +10,6 @@ CREATE TABLE users (
 );
 -- up:
 ALTER TABLE users ADD COLUMN nickname VARCHAR(30);
--- expect: reversible=false backwardCompatible=true
--- expect-rules: RV101:error
+-- expect: phase=pre-deploy backwardCompatible=true reversible=false dataLoss=false blocking=false
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=INSTANT
+-- findings: MY202:info RF113:info RV101:error

@@ -12,5 +12,6 @@ CREATE TABLE users (
 ALTER TABLE users ADD COLUMN nickname VARCHAR(30), ADD INDEX idx_nick (nickname);
 -- down:
 ALTER TABLE users DROP INDEX idx_nick;
--- expect: reversible=false
--- expect-rules: RV102:error
+-- expect: phase=pre-deploy backwardCompatible=true reversible=false dataLoss=false blocking=false
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=INPLACE
+-- findings: MY201:warning RF113:info RV102:error

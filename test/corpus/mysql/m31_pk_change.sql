@@ -12,5 +12,7 @@ CREATE TABLE users (
 ALTER TABLE users DROP PRIMARY KEY, ADD PRIMARY KEY (id, name);
 -- down:
 ALTER TABLE users DROP PRIMARY KEY, ADD PRIMARY KEY (id);
--- expect: backwardCompatible=false blocking=false algorithm=INPLACE strategy=in-place
--- expect-rules: BC114:error RF112:info MY201:warning
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=INPLACE
+-- findings: BC114:error MY201:warning RF112:info RF212:info
+-- known-disagreement: backwardCompatible measured=true engine=false issue 16: every old statement still runs against the different primary key

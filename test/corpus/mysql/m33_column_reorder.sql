@@ -12,5 +12,6 @@ CREATE TABLE users (
 ALTER TABLE users MODIFY age INT AFTER id;
 -- down:
 ALTER TABLE users MODIFY age INT AFTER price;
--- expect: backwardCompatible=true blocking=false replicaFirstSafe=false strategy=in-place
--- expect-rules: RF103:info
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=false replicaFirstReverseSafe=false strategy=in-place algorithm=INSTANT
+-- findings: MY202:info RF103:info RF203:info

@@ -13,6 +13,6 @@ CREATE INDEX idx_email ON users (email);
 ALTER TABLE users DROP INDEX idx_email;
 -- down:
 ALTER TABLE users ADD INDEX idx_email (email);
--- expect: backwardCompatible=true blocking=false algorithm=NOCOPY replicaFirstSafe=true strategy=in-place
--- expect-rules: MY202:info
--- expect-no-rules: MY101 BC109
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=NOCOPY
+-- findings: MY202:info RF113:info

@@ -13,6 +13,6 @@ CREATE INDEX idx_email ON users (email);
 ALTER TABLE users RENAME INDEX idx_email TO users_email_idx;
 -- down:
 ALTER TABLE users RENAME INDEX users_email_idx TO idx_email;
--- expect: backwardCompatible=true reversible=true blocking=false algorithm=INSTANT replicaFirstSafe=true strategy=in-place
--- expect-rules: MY202:info RF113:info
--- expect-no-rules: BC109 RV102
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=INSTANT
+-- findings: MY202:info RF113:info

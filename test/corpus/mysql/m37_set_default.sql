@@ -13,6 +13,6 @@ CREATE TABLE users (
 ALTER TABLE users ALTER COLUMN status SET DEFAULT 'active';
 -- down:
 ALTER TABLE users ALTER COLUMN status SET DEFAULT 'new';
--- expect: backwardCompatible=true reversible=true blocking=false algorithm=INSTANT replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place
--- expect-rules: MY202:info
--- expect-no-rules: BC115
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=INSTANT
+-- findings: MY202:info RF113:info

@@ -13,6 +13,6 @@ CREATE TABLE users (
 ALTER TABLE users ADD COLUMN name_length INT AS (CHAR_LENGTH(name)) VIRTUAL;
 -- down:
 ALTER TABLE users DROP COLUMN name_length;
--- expect: backwardCompatible=true reversible=true blocking=false algorithm=INSTANT replicaFirstSafe=true strategy=in-place
--- expect-rules: MY202:info
--- expect-no-rules: BC107 RV201
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=INSTANT
+-- findings: MY202:info RF113:info

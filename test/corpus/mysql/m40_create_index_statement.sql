@@ -13,6 +13,6 @@ CREATE TABLE users (
 CREATE INDEX idx_age ON users (age);
 -- down:
 DROP INDEX idx_age ON users;
--- expect: backwardCompatible=true blocking=false algorithm=NOCOPY replicaFirstSafe=true strategy=in-place
--- expect-rules: MY202:info
--- expect-no-rules: MY101
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=NOCOPY
+-- findings: MY202:info RF113:info

@@ -13,6 +13,6 @@ CREATE TABLE users (
 ALTER TABLE users MODIFY name VARCHAR(50) NULL;
 -- down:
 ALTER TABLE users MODIFY name VARCHAR(50) NOT NULL;
--- expect: backwardCompatible=true blocking=false algorithm=INPLACE replicaFirstSafe=true replicaFirstReverseSafe=false strategy=in-place
--- expect-rules: MY201:warning RF208:info
--- expect-no-rules: BC108
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=false strategy=in-place algorithm=INPLACE
+-- findings: MY201:warning RF208:info

@@ -13,6 +13,6 @@ CREATE TABLE users (
 TRUNCATE TABLE users;
 -- down:
 SELECT 1;
--- expect: backwardCompatible=true dataLoss=true blocking=false replicaFirstSafe=null strategy=in-place
--- expect-rules: DL106:warning
--- expect-no-rules: MY101
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=true blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: DL106:warning

@@ -13,6 +13,6 @@ CREATE TABLE users (
 ALTER TABLE users ENGINE=InnoDB;
 -- down:
 ALTER TABLE users ENGINE=InnoDB;
--- expect: backwardCompatible=true dataLoss=false blocking=false algorithm=INPLACE replicaFirstSafe=true strategy=in-place
--- expect-rules: MY201:warning RF113:info
--- expect-no-rules: MY101
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=INPLACE
+-- findings: MY201:warning RF113:info

@@ -13,6 +13,6 @@ CREATE TABLE users (
 ALTER TABLE users ADD COLUMN manager_id INT NULL, ADD CONSTRAINT fk_users_manager FOREIGN KEY (manager_id) REFERENCES users (id);
 -- down:
 ALTER TABLE users DROP FOREIGN KEY fk_users_manager, DROP INDEX fk_users_manager, DROP COLUMN manager_id;
--- expect: backwardCompatible=true blocking=true algorithm=COPY replicaFirstSafe=true strategy=replica-first
--- expect-rules: MY101:warning RF110:warning
--- expect-no-rules: BC111
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=true
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=replica-first algorithm=COPY
+-- findings: MY101:warning RF110:warning RV201:warning

@@ -13,6 +13,6 @@ CREATE TABLE users (
 ALTER TABLE users ADD FULLTEXT INDEX ft_bio (bio);
 -- down:
 ALTER TABLE users DROP INDEX ft_bio;
--- expect: backwardCompatible=true blocking=true algorithm=COPY replicaFirstSafe=true strategy=replica-first
--- expect-rules: MY101:warning RF113:info
--- expect-no-rules: MY202
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=true
+-- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=replica-first algorithm=COPY
+-- findings: MY101:warning RF113:info

@@ -11,6 +11,6 @@ CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
 CREATE TABLE invoices (id bigserial PRIMARY KEY, order_id int NOT NULL);
 -- down:
 DROP TABLE invoices;
--- expect: backwardCompatible=true reversible=true blocking=false replicaFirstSafe=null strategy=in-place
--- expect-rules: RV201
--- expect-no-rules: PG202
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: RV201:warning

@@ -11,5 +11,6 @@ CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
 CREATE INDEX orders_user_idx ON orders (user_id);
 -- down:
 DROP INDEX orders_user_idx;
--- expect: blocking=true strategy=refused replicaFirstSafe=null
--- expect-rules: PG101:error
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=true
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=refused algorithm=null
+-- findings: PG101:error

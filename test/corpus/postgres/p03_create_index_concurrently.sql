@@ -11,5 +11,6 @@ CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
 CREATE INDEX CONCURRENTLY orders_user_idx ON orders (user_id);
 -- down:
 DROP INDEX CONCURRENTLY orders_user_idx;
--- expect: blocking=false reversible=true strategy=in-place
--- expect-no-rules: PG101 PG201
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: 

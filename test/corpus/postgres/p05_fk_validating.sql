@@ -11,5 +11,7 @@ CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
 ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id);
 -- down:
 ALTER TABLE orders DROP CONSTRAINT orders_user_fk;
--- expect: blocking=true strategy=refused
--- expect-rules: PG102:error BC111
+-- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=false blocking=true
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=refused algorithm=null
+-- findings: BC111:warning PG102:error PG202:warning
+-- known-disagreement: backwardCompatible measured=false engine=true issue 16: a new FOREIGN KEY rejects rows the old code writes (an order for a user that does not exist)

@@ -11,6 +11,7 @@ CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
 ALTER TABLE users ADD CONSTRAINT users_age_chk CHECK (age >= 0) NOT VALID;
 -- down:
 ALTER TABLE users DROP CONSTRAINT users_age_chk;
--- expect: blocking=false
--- expect-rules: BC110
--- expect-no-rules: PG103
+-- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: BC110:warning PG202:warning
+-- known-disagreement: backwardCompatible measured=false engine=true issue 16: a NOT VALID CHECK still checks new rows, so it rejects values the old code could write

@@ -11,5 +11,7 @@ CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
 ALTER TABLE users ADD CONSTRAINT users_age_chk CHECK (age >= 0);
 -- down:
 ALTER TABLE users DROP CONSTRAINT users_age_chk;
--- expect: blocking=true
--- expect-rules: PG103:error
+-- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=false blocking=true
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=refused algorithm=null
+-- findings: BC110:warning PG103:error PG202:warning
+-- known-disagreement: backwardCompatible measured=false engine=true issue 16: a new CHECK rejects values the old code could write (a negative age)

@@ -11,6 +11,6 @@ CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
 ALTER TABLE users ALTER COLUMN age TYPE bigint;
 -- down:
 ALTER TABLE users ALTER COLUMN age TYPE int;
--- expect: blocking=true dataLoss=false backwardCompatible=true strategy=refused
--- expect-rules: PG104:error RV202
--- expect-no-rules: DL103
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=true
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=refused algorithm=null
+-- findings: PG104:error PG202:warning RV202:warning

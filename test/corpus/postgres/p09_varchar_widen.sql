@@ -11,6 +11,6 @@ CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
 ALTER TABLE users ALTER COLUMN email TYPE varchar(200);
 -- down:
 ALTER TABLE users ALTER COLUMN email TYPE varchar(100);
--- expect: blocking=false dataLoss=false backwardCompatible=true strategy=in-place
--- expect-rules: PG202
--- expect-no-rules: PG104 PG108
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: PG202:warning RV202:warning

@@ -11,5 +11,6 @@ CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
 ALTER TABLE users ALTER COLUMN email SET NOT NULL;
 -- down:
 ALTER TABLE users ALTER COLUMN email DROP NOT NULL;
--- expect: backwardCompatible=false blocking=true
--- expect-rules: BC108:error PG105:error
+-- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=false blocking=true
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=refused algorithm=null
+-- findings: BC108:error PG105:error PG202:warning

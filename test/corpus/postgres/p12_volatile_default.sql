@@ -11,5 +11,6 @@ CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
 ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid();
 -- down:
 ALTER TABLE users DROP COLUMN token;
--- expect: blocking=true strategy=refused backwardCompatible=true
--- expect-rules: PG106:error
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=true
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=refused algorithm=null
+-- findings: PG106:error PG202:warning RV201:warning

@@ -11,6 +11,6 @@ CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
 ALTER TABLE users ADD COLUMN score int NOT NULL DEFAULT 0;
 -- down:
 ALTER TABLE users DROP COLUMN score;
--- expect: blocking=false backwardCompatible=true strategy=in-place
--- expect-rules: RV201
--- expect-no-rules: PG106 PG108 BC107
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: PG202:warning RV201:warning

@@ -4,6 +4,6 @@ CREATE TYPE mood AS ENUM ('sad', 'ok');
 CREATE TABLE people (id int PRIMARY KEY, m mood);
 -- up:
 ALTER TYPE mood ADD VALUE 'happy';
--- expect: blocking=false backwardCompatible=true reversible=false
--- expect-rules: RV101
--- expect-no-rules: BC112 BC113
+-- expect: phase=pre-deploy backwardCompatible=true reversible=false dataLoss=false blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: RV101:error

@@ -4,6 +4,6 @@ CREATE TYPE mood AS ENUM ('sad', 'ok');
 CREATE TABLE people (id int PRIMARY KEY, m mood);
 -- up:
 ALTER TYPE mood ADD VALUE 'meh' BEFORE 'ok';
--- expect: blocking=false backwardCompatible=true
--- expect-rules: BC113:warning
--- expect-no-rules: BC112
+-- expect: phase=pre-deploy backwardCompatible=true reversible=false dataLoss=false blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: BC113:warning RV101:error

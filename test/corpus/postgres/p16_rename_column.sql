@@ -11,6 +11,6 @@ CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
 ALTER TABLE users RENAME COLUMN email TO mail;
 -- down:
 ALTER TABLE users RENAME COLUMN mail TO email;
--- expect: phase=post-deploy backwardCompatible=false dataLoss=false reversible=true blocking=false
--- expect-rules: BC104:info
--- expect-no-rules: BC102 DL102
+-- expect: phase=post-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: BC104:info PG202:warning

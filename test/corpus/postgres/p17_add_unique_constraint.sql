@@ -11,5 +11,7 @@ CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
 ALTER TABLE users ADD CONSTRAINT users_email_uq UNIQUE (email);
 -- down:
 ALTER TABLE users DROP CONSTRAINT users_email_uq;
--- expect: blocking=true
--- expect-rules: PG107:error BC109
+-- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=false blocking=true
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=refused algorithm=null
+-- findings: BC109:warning PG107:error PG202:warning
+-- known-disagreement: backwardCompatible measured=false engine=true issue 16: a new UNIQUE constraint rejects a duplicate the old code could write

@@ -12,6 +12,7 @@ CREATE UNIQUE INDEX CONCURRENTLY users_email_uq ON users (email);
 ALTER TABLE users ADD CONSTRAINT users_email_uq UNIQUE USING INDEX users_email_uq;
 -- down:
 ALTER TABLE users DROP CONSTRAINT users_email_uq;
--- expect: blocking=false reversible=true
--- expect-rules: BC109
--- expect-no-rules: PG107 PG101
+-- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: BC109:warning PG202:warning
+-- known-disagreement: backwardCompatible measured=false engine=true issue 16: a new UNIQUE constraint rejects a duplicate the old code could write

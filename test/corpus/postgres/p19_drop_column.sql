@@ -11,5 +11,6 @@ CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
 ALTER TABLE users DROP COLUMN age;
 -- down:
 ALTER TABLE users ADD COLUMN age int;
--- expect: phase=post-deploy backwardCompatible=false dataLoss=true reversible=true blocking=false
--- expect-rules: BC102:info DL102
+-- expect: phase=post-deploy backwardCompatible=false reversible=true dataLoss=true blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: BC102:info DL102:warning PG202:warning

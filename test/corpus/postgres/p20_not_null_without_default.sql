@@ -11,5 +11,6 @@ CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
 ALTER TABLE users ADD COLUMN tenant_id int NOT NULL;
 -- down:
 ALTER TABLE users DROP COLUMN tenant_id;
--- expect: backwardCompatible=false phase=pre-deploy
--- expect-rules: BC107:error
+-- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: BC107:error PG202:warning RV201:warning

@@ -12,5 +12,6 @@ CREATE INDEX orders_user_idx ON orders (user_id);
 DROP INDEX orders_user_idx;
 -- down:
 CREATE INDEX CONCURRENTLY orders_user_idx ON orders (user_id);
--- expect: blocking=false
--- expect-rules: PG201:warning
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: PG201:warning PG202:warning

@@ -11,5 +11,7 @@ CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
 ALTER TABLE orders ALTER COLUMN total TYPE numeric(10,1);
 -- down:
 ALTER TABLE orders ALTER COLUMN total TYPE numeric(10,2);
--- expect: dataLoss=true blocking=true
--- expect-rules: DL103 PG104
+-- expect: phase=post-deploy backwardCompatible=true reversible=true dataLoss=true blocking=true
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=refused algorithm=null
+-- findings: BC105:info DL103:error PG104:error PG202:warning RV202:warning
+-- known-disagreement: backwardCompatible measured=true engine=false issue 16: every old statement still runs after the scale cut (values are rounded, not refused)

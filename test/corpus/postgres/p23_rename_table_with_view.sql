@@ -13,6 +13,6 @@ CREATE VIEW orders AS SELECT * FROM purchases;
 -- down:
 DROP VIEW orders;
 ALTER TABLE purchases RENAME TO orders;
--- expect: backwardCompatible=true reversible=true phase=pre-deploy
--- expect-rules: BC118
--- expect-no-rules: BC103
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: BC118:info PG202:warning

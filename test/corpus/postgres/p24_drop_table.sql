@@ -11,5 +11,6 @@ CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
 DROP TABLE orders;
 -- down:
 CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
--- expect: phase=post-deploy dataLoss=true reversible=true blocking=false
--- expect-rules: BC101:info DL101
+-- expect: phase=post-deploy backwardCompatible=false reversible=true dataLoss=true blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: BC101:info DL101:warning

@@ -11,5 +11,6 @@ CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
 ALTER TABLE users ALTER COLUMN email TYPE varchar(200);
 -- down:
 ALTER TABLE users ALTER COLUMN email TYPE text;
--- expect: reversible=false
--- expect-rules: RV102
+-- expect: phase=pre-deploy backwardCompatible=true reversible=false dataLoss=false blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: PG202:warning RV102:error

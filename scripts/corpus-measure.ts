@@ -1,0 +1,601 @@
+/**
+ * Measures every analysis-corpus case (test/corpus/{mysql,postgres}/*.sql) on the real servers and
+ * records what the SERVERS did, never what the engine says, in test/corpus/measured.json.
+ *
+ *   npm run corpus:measure                 # every case, rewrites test/corpus/measured.json
+ *   npm run corpus:measure -- m06 p05      # only these cases, printed, the file is left alone
+ *
+ * Servers: MIGRATE_TEST_MYSQL_URL / MIGRATE_TEST_PG_URL, else the machine's MariaDB (root@127.0.0.1:3306)
+ * and PostgreSQL (postgres@127.0.0.1:5432). The script only creates and drops databases named
+ * corpus_measure_*; it never touches anything else. Method: test/corpus/README.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import type { Dialect } from '../src/config/types.ts';
+import { caseSourceHash, loadCorpus, type CorpusCase } from '../test/corpus/load.ts';
+import { machineServer } from '../test/helpers/shadow.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'corpus');
+/** Rows put in the tables the up names for the blocking measurement: enough that a copy or a scan under lock is visible. */
+const BLOCKING_ROWS: Record<Dialect, number> = { mysql: 300_000, postgres: 1_000_000 };
+/**
+ * A write counts as blocked when it waited, inside the up, at least half of the up's duration, and the up
+ * took at least BLOCKED_MIN_MS and GROWTH times as long as on the 3-row tables: the writes waited for work
+ * that grows with the table (a copy, a rewrite, a scan under lock), not for a brief metadata lock.
+ */
+const BLOCKED_MIN_MS = 40;
+const GROWTH = 5;
+
+export type Measured = boolean | 'unmeasured';
+export interface Measurement {
+  value: Measured;
+  /** What was run and what the server answered (or why it could not be measured). */
+  evidence: string;
+}
+export interface CaseMeasurement {
+  dialect: Dialect;
+  /** caseSourceHash of the setup, up and down that were measured. */
+  source: string;
+  backwardCompatible: Measurement;
+  reversible: Measurement;
+  dataLoss: Measurement;
+  blocking: Measurement & { upMs?: number; smallUpMs?: number; longestWriteWaitMs?: number; rows?: number };
+}
+
+// ---------------------------------------------------------------- a connection for either dialect
+
+interface Db {
+  query(sql: string): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+async function connect(dialect: Dialect, database: string): Promise<Db> {
+  const s = machineServer(dialect);
+  if (dialect === 'mysql') {
+    const c = await mysql.createConnection({ host: s.host, port: s.port, user: s.user, password: s.password, database: database || undefined, multipleStatements: false, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+    // A statement that waits longer than this is blocked for good: fail instead of hanging the run.
+    await c.query('SET SESSION lock_wait_timeout = 60, innodb_lock_wait_timeout = 60');
+    return {
+      async query(sql) {
+        const [rows] = await c.query({ sql, rowsAsArray: false });
+        return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
+      },
+      close: () => c.end(),
+    };
+  }
+  const c = new pg.Client({ host: s.host, port: s.port, user: s.user, password: s.password, database: database || 'postgres' });
+  await c.connect();
+  await c.query("SET statement_timeout = '60s'");
+  // Each measurement opens its own connections; an error on one must not crash the run.
+  c.on('error', () => undefined);
+  return {
+    async query(sql) {
+      const r = await c.query(sql);
+      return Array.isArray(r) ? [] : r.rows;
+    },
+    close: () => c.end(),
+  };
+}
+
+const qi = (d: Dialect, name: string) => (d === 'mysql' ? `\`${name.replace(/`/g, '``')}\`` : `"${name.replace(/"/g, '""')}"`);
+const ql = (v: string) => `'${v.replace(/'/g, "''")}'`;
+
+async function createDatabase(d: Dialect, name: string): Promise<void> {
+  const admin = await connect(d, '');
+  try {
+    await dropDatabaseWith(admin, d, name);
+    await admin.query(`CREATE DATABASE ${qi(d, name)}`);
+  } finally {
+    await admin.close();
+  }
+}
+
+async function dropDatabaseWith(admin: Db, d: Dialect, name: string): Promise<void> {
+  if (!name.startsWith('corpus_measure_')) throw new Error(`refusing to drop ${name}: the script drops only corpus_measure_* databases`);
+  if (d === 'postgres') await admin.query(`DROP DATABASE IF EXISTS ${qi(d, name)} WITH (FORCE)`);
+  else await admin.query(`DROP DATABASE IF EXISTS ${qi(d, name)}`);
+}
+
+async function dropDatabase(d: Dialect, name: string): Promise<void> {
+  const admin = await connect(d, '');
+  try {
+    await dropDatabaseWith(admin, d, name);
+  } finally {
+    await admin.close();
+  }
+}
+
+// ---------------------------------------------------------------- the before-schema, read from the catalog
+
+interface Column {
+  name: string;
+  type: string; // data_type, lower case
+  length: number | null;
+  precision: number | null;
+  scale: number | null;
+  nullable: boolean;
+  /** Has a default (or AUTO_INCREMENT / serial): an INSERT may leave it out. */
+  hasDefault: boolean;
+  enumValues: string[] | null;
+  udt: string; // PostgreSQL type name, for casts
+}
+interface Table {
+  name: string;
+  kind: 'table' | 'view';
+  columns: Column[];
+  pk: string[];
+  unique: Set<string>;
+  parents: string[];
+}
+
+async function readTables(db: Db, d: Dialect, database: string): Promise<Table[]> {
+  const schemaCond = d === 'mysql' ? `table_schema = ${ql(database)}` : `table_schema = 'public'`;
+  const tables = await db.query(`SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE ${schemaCond} ORDER BY table_name`);
+  const out: Table[] = [];
+  for (const t of tables) {
+    const name = String(t['name']);
+    const cols = await db.query(
+      `SELECT column_name AS name, data_type AS type, character_maximum_length AS len, numeric_precision AS prec, numeric_scale AS scale, is_nullable AS nullable, ${d === 'mysql' ? 'column_type' : 'udt_name'} AS extra, column_default AS def${d === 'mysql' ? ', extra AS ai' : ''} FROM information_schema.columns WHERE ${schemaCond} AND table_name = ${ql(name)} ORDER BY ordinal_position`,
+    );
+    const columns: Column[] = [];
+    for (const c of cols) {
+      const type = String(c['type']).toLowerCase();
+      let enumValues: string[] | null = null;
+      if (d === 'mysql' && type === 'enum') enumValues = [...String(c['extra']).matchAll(/'((?:[^']|'')*)'/g)].map((m) => m[1]!.replace(/''/g, "'"));
+      if (d === 'postgres' && type === 'user-defined') {
+        const labels = await db.query(`SELECT enumlabel AS l FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid WHERE t.typname = ${ql(String(c['extra']))} ORDER BY e.enumsortorder`);
+        enumValues = labels.map((l) => String(l['l']));
+      }
+      columns.push({
+        name: String(c['name']),
+        type,
+        length: c['len'] == null ? null : Number(c['len']),
+        precision: c['prec'] == null ? null : Number(c['prec']),
+        scale: c['scale'] == null ? null : Number(c['scale']),
+        nullable: String(c['nullable']) === 'YES',
+        hasDefault: c['def'] != null || /auto_increment/i.test(String(c['ai'] ?? '')),
+        enumValues,
+        udt: String(c['extra']),
+      });
+    }
+    const keys = await db.query(
+      `SELECT tc.constraint_type AS type, kcu.column_name AS col, kcu.constraint_name AS cname FROM information_schema.table_constraints tc JOIN information_schema.key_column_usage kcu ON kcu.constraint_name = tc.constraint_name AND kcu.table_schema = tc.table_schema AND kcu.table_name = tc.table_name WHERE tc.${schemaCond} AND tc.table_name = ${ql(name)}`,
+    );
+    const pk = keys.filter((k) => k['type'] === 'PRIMARY KEY').map((k) => String(k['col']));
+    const unique = new Set(keys.filter((k) => k['type'] === 'UNIQUE').map((k) => String(k['col'])));
+    const parents =
+      d === 'mysql'
+        ? (await db.query(`SELECT DISTINCT referenced_table_name AS p FROM information_schema.key_column_usage WHERE table_schema = ${ql(database)} AND table_name = ${ql(name)} AND referenced_table_name IS NOT NULL`)).map((r) => String(r['p']))
+        : (await db.query(`SELECT DISTINCT confrelid::regclass::text AS p FROM pg_constraint WHERE contype = 'f' AND conrelid = ${ql(`public.${qi(d, name)}`)}::regclass`)).map((r) => String(r['p']).replace(/^"|"$/g, ''));
+    out.push({ name, kind: String(t['type']).toUpperCase().includes('VIEW') ? 'view' : 'table', columns, pk, unique, parents });
+  }
+  return out;
+}
+
+/** Parents before children, so rows that reference another table find their parent row. */
+function parentsFirst(tables: Table[]): Table[] {
+  const done = new Set<string>();
+  const out: Table[] = [];
+  const visit = (t: Table, depth: number) => {
+    if (done.has(t.name) || depth > 20) return;
+    for (const p of t.parents) {
+      const pt = tables.find((x) => x.name === p);
+      if (pt && pt !== t) visit(pt, depth + 1);
+    }
+    done.add(t.name);
+    out.push(t);
+  };
+  for (const t of tables) visit(t, 0);
+  return out;
+}
+
+// ---------------------------------------------------------------- values that fit the before-schema
+
+type Variant = 'typical' | 'max' | 'edge' | 'unicode';
+const INT_MAX: Record<string, string> = { tinyint: '127', smallint: '32767', mediumint: '8388607', int: '2147483647', integer: '2147483647', bigint: '9223372036854775807' };
+
+/** A literal for column c of row i. Integer columns take i, so a reference to row i of a parent finds it. */
+function literal(c: Column, i: number, variant: Variant): string {
+  const t = c.type;
+  if (variant === 'unicode' && !(t.includes('char') || t === 'text')) variant = 'typical';
+  if (t in INT_MAX) return variant === 'max' ? INT_MAX[t]! : variant === 'edge' ? String(-i) : String(i);
+  if (t === 'decimal' || t === 'numeric') {
+    const p = c.precision ?? 10;
+    const s = c.scale ?? 0;
+    if (variant === 'max') return `${'9'.repeat(Math.max(1, p - s))}${s ? `.${'9'.repeat(s)}` : ''}`;
+    // Every decimal place used (1.55 in a DECIMAL(10,2)), as stored prices are: a scale cut rounds them.
+    const v = variant === 'edge' ? -i : i;
+    return s ? `${v}.${'5'.repeat(s)}` : String(v);
+  }
+  if (c.enumValues) return ql(variant === 'max' ? c.enumValues[c.enumValues.length - 1]! : c.enumValues[0]!);
+  if (t.includes('char') || t === 'text') {
+    const n = c.length ?? 1000;
+    if (variant === 'max') return ql('x'.repeat(Math.min(n, 1000)));
+    if (variant === 'edge') return ql('');
+    // Text the old code may well write and a narrower character set cannot hold.
+    if (variant === 'unicode') return ql(Array.from('Zoë €5 😀').slice(0, n).join(''));
+    return ql(`${c.name}${i}`.slice(0, n));
+  }
+  if (t === 'date') return ql(`2024-01-${String((i % 28) + 1).padStart(2, '0')}`);
+  if (t.startsWith('datetime') || t.startsWith('timestamp')) return ql(`2024-01-${String((i % 28) + 1).padStart(2, '0')} 10:00:00`);
+  if (t === 'boolean') return 'true';
+  throw new Error(`no value generator for type ${t} (column ${c.name})`);
+}
+
+/** Nearly the same value as an SQL expression of the series variable s (bulk filling for the blocking measurement). */
+function seriesExpr(d: Dialect, c: Column, s: string): string {
+  const t = c.type;
+  if (t in INT_MAX) return s;
+  if (t === 'decimal' || t === 'numeric') return c.scale ? `(${s} % 1000 + 0.${'5'.repeat(c.scale)})` : `(${s} % 1000)`;
+  if (c.enumValues) return d === 'postgres' ? `${ql(c.enumValues[0]!)}::${qi(d, c.udt)}` : ql(c.enumValues[0]!);
+  if (t.includes('char') || t === 'text') {
+    const n = c.length ?? 1000;
+    return d === 'mysql' ? `LEFT(CONCAT(${ql(c.name)}, ${s}), ${n})` : `LEFT(${ql(c.name)} || ${s}, ${n})`;
+  }
+  if (t === 'date') return d === 'mysql' ? `DATE_ADD('2024-01-01', INTERVAL ${s} % 300 DAY)` : `DATE '2024-01-01' + (${s} % 300)::int`;
+  if (t.startsWith('datetime') || t.startsWith('timestamp')) return d === 'mysql' ? `DATE_ADD('2024-01-01', INTERVAL ${s} SECOND)` : `TIMESTAMP '2024-01-01' + ${s} * INTERVAL '1 second'`;
+  if (t === 'boolean') return 'true';
+  throw new Error(`no value generator for type ${t} (column ${c.name})`);
+}
+
+function insertRow(d: Dialect, t: Table, i: number, variant: Variant | 'nulls' | 'copy-of-row-1', row1?: Record<string, unknown>): string {
+  const vals = t.columns.map((c) => {
+    const key = t.pk.includes(c.name) || t.unique.has(c.name);
+    if (variant === 'nulls' && c.nullable && !key) return 'NULL';
+    if (variant === 'copy-of-row-1' && !key && row1) return row1[c.name] == null ? 'NULL' : ql(String(row1[c.name]));
+    // Keys stay fresh in every variant: a duplicate key is not a write the old code could make.
+    if (key) return literal(c, i, 'typical');
+    return literal(c, i, variant === 'nulls' || variant === 'copy-of-row-1' ? 'typical' : variant);
+  });
+  return `INSERT INTO ${qi(d, t.name)} (${t.columns.map((c) => qi(d, c.name)).join(', ')}) VALUES (${vals.join(', ')})`;
+}
+
+/** The running release's statements, derived from the before-schema (see README.md for why these). */
+function oldStatements(d: Dialect, tables: Table[], row1s: Record<string, Record<string, unknown> | undefined>): string[] {
+  const out: string[] = [];
+  for (const t of tables) {
+    const cols = t.columns.map((c) => qi(d, c.name)).join(', ');
+    out.push(`SELECT ${cols} FROM ${qi(d, t.name)}`);
+    if (t.kind === 'view') continue;
+    out.push(insertRow(d, t, 101, 'typical'));
+    out.push(insertRow(d, t, 102, 'max'));
+    out.push(insertRow(d, t, 103, 'nulls'));
+    out.push(insertRow(d, t, 104, 'copy-of-row-1', row1s[t.name]));
+    out.push(insertRow(d, t, 105, 'edge'));
+    out.push(insertRow(d, t, 106, 'unicode'));
+    // The shortest INSERT the before-schema accepts: only the NOT NULL columns without a default.
+    const required = t.columns.filter((c) => !c.nullable && !c.hasDefault);
+    if (!required.length && d === 'postgres') out.push(`INSERT INTO ${qi(d, t.name)} DEFAULT VALUES`);
+    else out.push(`INSERT INTO ${qi(d, t.name)} (${required.map((c) => qi(d, c.name)).join(', ')}) VALUES (${required.map((c) => literal(c, 107, 'typical')).join(', ')})`);
+    const pk = t.pk[0] ? t.columns.find((c) => c.name === t.pk[0]) : undefined;
+    const where = pk ? ` WHERE ${qi(d, pk.name)} = ${literal(pk, 1, 'typical')}` : '';
+    for (const c of t.columns) if (!t.pk.includes(c.name)) out.push(`UPDATE ${qi(d, t.name)} SET ${qi(d, c.name)} = ${literal(c, 50, 'typical')}${where}`);
+    if (pk) out.push(`DELETE FROM ${qi(d, t.name)} WHERE ${qi(d, pk.name)} = ${literal(pk, 3, 'typical')}`);
+  }
+  return out;
+}
+
+/** Runs a statement and undoes its writes, so each old statement is judged alone on the same rows. */
+async function tryRolledBack(db: Db, d: Dialect, sql: string): Promise<string | null> {
+  await db.query(d === 'mysql' ? 'START TRANSACTION' : 'BEGIN');
+  try {
+    await db.query(sql);
+    return null;
+  } catch (e) {
+    return (e as Error).message.split('\n')[0]!;
+  } finally {
+    await db.query('ROLLBACK');
+  }
+}
+
+// ---------------------------------------------------------------- schema and data dumps
+
+async function schemaDump(db: Db, d: Dialect, database: string): Promise<string> {
+  if (d === 'postgres') {
+    const s = machineServer(d);
+    const text = execFileSync('pg_dump', ['--schema-only', '--no-owner', '--no-privileges', '-h', s.host, '-p', String(s.port), '-U', s.user, database], {
+      encoding: 'utf8',
+      env: { ...process.env, ...(s.password ? { PGPASSWORD: s.password } : {}) },
+    });
+    return text
+      .split('\n')
+      // pg_dump 15.14+ brackets its output with \restrict <random key> lines that differ on every run.
+      .filter((l) => l.trim() && !l.startsWith('--') && !/^SET |^SELECT pg_catalog\.set_config|^\\(un)?restrict /.test(l))
+      .join('\n');
+  }
+  const parts: string[] = [];
+  for (const t of await db.query(`SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE table_schema = ${ql(database)} ORDER BY table_name`)) {
+    const view = String(t['type']).includes('VIEW');
+    const [row] = await db.query(`SHOW CREATE ${view ? 'VIEW' : 'TABLE'} ${qi(d, String(t['name']))}`);
+    const text = String(row?.[view ? 'Create View' : 'Create Table'] ?? '');
+    // The AUTO_INCREMENT counter moves with inserted rows; it is not part of the schema a down restores.
+    parts.push(text.replace(/ AUTO_INCREMENT=\d+/, '').replace(/DEFINER=`[^`]*`@`[^`]*` /, ''));
+  }
+  return parts.join('\n');
+}
+
+async function dataDump(db: Db, d: Dialect, tables: Table[]): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const t of tables) {
+    if (t.kind === 'view') continue;
+    try {
+      const cols = t.columns.map((c) => qi(d, c.name)).join(', ');
+      const rows = await db.query(`SELECT ${cols} FROM ${qi(d, t.name)}`);
+      out[t.name] = rows.map((r) => JSON.stringify(t.columns.map((c) => (r[c.name] == null ? null : String(r[c.name]))))).sort();
+    } catch (e) {
+      out[t.name] = [`<unreadable: ${(e as Error).message.split('\n')[0]}>`];
+    }
+  }
+  return out;
+}
+
+function firstDiff(a: string, b: string): string {
+  const al = a.split('\n');
+  const bl = b.split('\n');
+  for (let i = 0; i < Math.max(al.length, bl.length); i++) if (al[i] !== bl[i]) return `before: ${al[i] ?? '<nothing>'} | after down: ${bl[i] ?? '<nothing>'}`;
+  return '';
+}
+
+// ---------------------------------------------------------------- one case
+
+const up = (c: CorpusCase) => c.migrations[c.migrations.length - 1]!;
+const setupSql = (c: CorpusCase) => (c.migrations.length > 1 ? c.migrations[0]!.upSql ?? [] : []);
+
+async function runAll(db: Db, sqls: string[]): Promise<void> {
+  for (const s of sqls) await db.query(s);
+}
+
+/** reversible, dataLoss, backwardCompatible: a few rows, the old statements, up, then down. */
+type Correctness = Omit<CaseMeasurement, 'blocking' | 'dialect' | 'source'> & { smallUpMs?: number };
+
+/**
+ * With 3 rows per table; when the up refuses those rows (PostgreSQL: a NOT NULL column without a
+ * default), again on empty tables, where compatibility and reversibility still show (data loss cannot).
+ */
+async function measureCorrectness(c: CorpusCase): Promise<Correctness> {
+  const withRows = await measureCorrectnessWith(c, 3);
+  if (!withRows.upError) return withRows;
+  const empty = await measureCorrectnessWith(c, 0);
+  if (empty.upError) return withRows;
+  const note = (m: Measurement): Measurement => (m.value === 'unmeasured' ? m : { ...m, evidence: `on empty tables (${withRows.upError}): ${m.evidence}` });
+  return {
+    smallUpMs: empty.smallUpMs,
+    backwardCompatible: note(empty.backwardCompatible),
+    reversible: note(empty.reversible),
+    dataLoss: { value: 'unmeasured', evidence: withRows.upError },
+  };
+}
+
+async function measureCorrectnessWith(c: CorpusCase, rows: number): Promise<Correctness & { upError?: string }> {
+  const d = c.dialect;
+  const database = `corpus_measure_${c.name}`;
+  await createDatabase(d, database);
+  const db = await connect(d, database);
+  const unmeasured = (why: string): Measurement => ({ value: 'unmeasured', evidence: why });
+  try {
+    await runAll(db, setupSql(c));
+    const tables = await readTables(db, d, database);
+    const schemaBefore = await schemaDump(db, d, database);
+    for (const t of parentsFirst(tables)) if (t.kind === 'table') for (let i = 1; i <= rows; i++) await db.query(insertRow(d, t, i, 'typical'));
+    const dataBefore = await dataDump(db, d, tables);
+    const row1s: Record<string, Record<string, unknown> | undefined> = {};
+    for (const t of tables) if (t.kind === 'table' && t.pk[0]) row1s[t.name] = (await db.query(`SELECT * FROM ${qi(d, t.name)} WHERE ${qi(d, t.pk[0])} = 1`))[0];
+    // Only statements that run on the before-schema stand for the old code.
+    const statements: string[] = [];
+    const excluded: string[] = [];
+    for (const s of oldStatements(d, tables, row1s)) ((await tryRolledBack(db, d, s)) === null ? statements : excluded).push(s);
+
+    const t0 = performance.now();
+    try {
+      await runAll(db, up(c).upSql ?? []);
+    } catch (e) {
+      const why = `up failed on a schema holding ${rows} rows per table: ${(e as Error).message.split('\n')[0]}`;
+      return { upError: why, backwardCompatible: unmeasured(why), reversible: unmeasured(why), dataLoss: unmeasured(why) };
+    }
+    const smallUpMs = performance.now() - t0;
+    const broken: string[] = [];
+    for (const s of statements) {
+      const err = await tryRolledBack(db, d, s);
+      if (err) broken.push(`${s} -> ${err}`);
+    }
+    const backwardCompatible: Measurement = broken.length
+      ? { value: false, evidence: `${broken.length} of ${statements.length} old statements fail after up, e.g. ${broken[0]}` }
+      : { value: true, evidence: `all ${statements.length} old statements (SELECT/INSERT/UPDATE/DELETE naming every column of the before-schema) still run after up${excluded.length ? `; ${excluded.length} excluded because they fail before up too` : ''}` };
+
+    const down = up(c).downSql;
+    if (!down) {
+      return { smallUpMs, backwardCompatible, reversible: { value: false, evidence: 'the migration has no down' }, dataLoss: unmeasured('no down to run, so the rows cannot be compared with the before-state') };
+    }
+    try {
+      await runAll(db, down);
+    } catch (e) {
+      const why = `down failed after up: ${(e as Error).message.split('\n')[0]}`;
+      return { smallUpMs, backwardCompatible, reversible: { value: false, evidence: why }, dataLoss: unmeasured(why) };
+    }
+    const schemaAfter = await schemaDump(db, d, database);
+    const reversible: Measurement =
+      schemaAfter === schemaBefore
+        ? { value: true, evidence: `${d === 'mysql' ? 'SHOW CREATE TABLE/VIEW' : 'pg_dump --schema-only'} after setup+up+down equals the one after setup` }
+        : { value: false, evidence: `schema after setup+up+down differs from the one after setup: ${firstDiff(schemaBefore, schemaAfter)}` };
+    const dataAfter = await dataDump(db, d, tables);
+    const lost: string[] = [];
+    for (const t of Object.keys(dataBefore)) if (JSON.stringify(dataBefore[t]) !== JSON.stringify(dataAfter[t])) lost.push(`${t}: before ${dataBefore[t]!.join(' ')} after ${dataAfter[t]!.join(' ')}`);
+    const rowCount = Object.values(dataBefore).reduce((a, r) => a + r.length, 0);
+    const dataLoss: Measurement = !rowCount
+      ? unmeasured('no rows to compare')
+      : lost.length
+      ? { value: true, evidence: `rows changed by up+down: ${lost[0]}` }
+      : { value: false, evidence: `all ${rowCount} rows inserted after setup read back unchanged after up+down` };
+    return { smallUpMs, backwardCompatible, reversible, dataLoss };
+  } finally {
+    await db.close();
+    await dropDatabase(d, database);
+  }
+}
+
+/** Tables of the before-schema that the up's text names (the ones a concurrent write could wait on). */
+function namedTables(c: CorpusCase, tables: Table[]): Table[] {
+  const text = (up(c).upSql ?? []).join('\n');
+  return tables.filter((t) => t.kind === 'table' && new RegExp(`(^|[^A-Za-z0-9_])${t.name}([^A-Za-z0-9_]|$)`, 'i').test(text));
+}
+
+/**
+ * blocking: fill the tables the up names with many rows, keep writing to them from other connections
+ * while the up runs, and see whether a write waited for (most of) the up.
+ */
+/** A timing on a shared machine: a "blocked" answer counts only when a second, fresh run gives it too. */
+async function measureBlocking(c: CorpusCase, smallUpMs: number | undefined): Promise<CaseMeasurement['blocking']> {
+  const first = await measureBlockingOnce(c, smallUpMs);
+  if (first.value !== true) return first;
+  const second = await measureBlockingOnce(c, smallUpMs);
+  if (second.value === true) return { ...second, evidence: `${second.evidence}; a first run agreed (up ${first.upMs} ms, write waited ${first.longestWriteWaitMs} ms)` };
+  return { ...second, value: 'unmeasured', evidence: `two runs disagree: first blocked (${first.evidence}); second: ${second.evidence}` };
+}
+
+async function measureBlockingOnce(c: CorpusCase, smallUpMs: number | undefined): Promise<CaseMeasurement['blocking']> {
+  const d = c.dialect;
+  const database = `corpus_measure_${c.name}_blocking`;
+  const n = BLOCKING_ROWS[d];
+  await createDatabase(d, database);
+  const db = await connect(d, database);
+  const probes: Db[] = [];
+  try {
+    await runAll(db, setupSql(c));
+    const tables = await readTables(db, d, database);
+    const named = namedTables(c, tables);
+    if (!named.length) return { value: false, evidence: 'the up names no table that exists before it, so no existing write can wait on it' };
+    const fill = new Set<string>();
+    const addWithParents = (t: Table) => {
+      fill.add(t.name);
+      for (const p of t.parents) {
+        const pt = tables.find((x) => x.name === p);
+        if (pt && !fill.has(p)) addWithParents(pt);
+      }
+    };
+    named.forEach(addWithParents);
+    for (const t of parentsFirst(tables.filter((x) => fill.has(x.name)))) {
+      const cols = t.columns.map((col) => qi(d, col.name)).join(', ');
+      const exprs = t.columns.map((col) => seriesExpr(d, col, 's')).join(', ');
+      const from = d === 'mysql' ? `(SELECT seq AS s FROM seq_1_to_${n}) g` : `generate_series(1, ${n}) AS g(s)`;
+      await db.query(`INSERT INTO ${qi(d, t.name)} (${cols}) SELECT ${exprs} FROM ${from}`);
+    }
+    // Autovacuum wakes up after a bulk load and its lock delays the up (seen: 3.5 s with writes flowing):
+    // vacuum now and keep it off, so the up waits for nothing but the writes it blocks.
+    if (d === 'postgres') {
+      for (const name of fill) {
+        await db.query(`ALTER TABLE ${qi(d, name)} SET (autovacuum_enabled = false)`);
+        await db.query(`VACUUM ANALYZE ${qi(d, name)}`);
+      }
+    }
+
+    // One writer per named table: INSERT a new row whose references point at existing rows, then UPDATE an existing row.
+    const waits: { start: number; end: number }[] = [];
+    let stop = false;
+    const writers = named.map(async (t, w) => {
+      const p = await connect(d, database);
+      probes.push(p);
+      let k = 0;
+      while (!stop) {
+        k++;
+        const i = n + 1000 * w + k;
+        const vals = t.columns.map((col) => (col.type in INT_MAX && !t.pk.includes(col.name) ? String((k % n) + 1) : literal(col, i, 'typical')));
+        const target = t.columns.find((col) => !t.pk.includes(col.name));
+        const stmts = [`INSERT INTO ${qi(d, t.name)} (${t.columns.map((col) => qi(d, col.name)).join(', ')}) VALUES (${vals.join(', ')})`];
+        if (target && t.pk[0]) stmts.push(`UPDATE ${qi(d, t.name)} SET ${qi(d, target.name)} = ${qi(d, target.name)} WHERE ${qi(d, t.pk[0])} = ${(k % n) + 1}`);
+        for (const s of stmts) {
+          const start = performance.now();
+          try {
+            await p.query(s);
+          } catch (e) {
+            // After the up the old write may fail (that is backwardCompatible's business); only its wait counts here.
+            if (process.env['CORPUS_MEASURE_DEBUG']) process.stderr.write(`write failed: ${(e as Error).message}\n`);
+          }
+          waits.push({ start, end: performance.now() });
+        }
+      }
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = performance.now();
+    let upError: string | undefined;
+    try {
+      await runAll(db, up(c).upSql ?? []);
+    } catch (e) {
+      upError = (e as Error).message.split('\n')[0];
+    }
+    const t1 = performance.now();
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
+    await Promise.all(writers);
+    const upMs = Math.round(t1 - t0);
+    if (process.env['CORPUS_MEASURE_DEBUG']) for (const w of waits) process.stderr.write(`write ${Math.round(w.start - t0)}..${Math.round(w.end - t0)} ms (up 0..${upMs})\n`);
+    // Only the part of a write's wait that fell inside the up counts, and only for a write that finished
+    // around the up's end (the server answers the up some tens of ms after it releases its lock; seen:
+    // 53 ms after a 4 s rewrite): a write slowed by the machine before the up is not blocked by it.
+    const during = waits.filter((w) => w.end >= t0 && w.start <= t1);
+    const outside = waits.filter((w) => w.end < t0 || w.start > t1);
+    const slack = Math.max(50, (t1 - t0) / 4);
+    const held = during.filter((w) => w.end >= t1 - slack).map((w) => Math.min(w.end, t1) - Math.max(w.start, t0));
+    const longest = Math.round(Math.max(0, ...held));
+    const baseline = Math.round(Math.max(0, ...outside.map((w) => w.end - w.start)));
+    const small = Math.max(1, Math.round(smallUpMs ?? 1));
+    const base = { upMs, smallUpMs: small, longestWriteWaitMs: longest, rows: n };
+    if (upError) return { ...base, value: 'unmeasured', evidence: `up failed on the filled table: ${upError}` };
+    if (!during.length) return { ...base, value: 'unmeasured', evidence: `no write overlapped the ${upMs} ms up` };
+    const blocked = longest >= upMs / 2 && upMs >= BLOCKED_MIN_MS && upMs >= GROWTH * small;
+    return {
+      ...base,
+      value: blocked,
+      evidence: `${n} rows in ${named.map((t) => t.name).join(', ')}: up took ${upMs} ms; a concurrent INSERT/UPDATE waited ${longest} ms of it and finished around its end (${during.length} writes overlapped the up; the slowest write outside it took ${baseline} ms); the up took ${small} ms on 3 rows; blocked means a write waited >= half the up, and the up took >= ${BLOCKED_MIN_MS} ms and >= ${GROWTH}x its 3-row time`,
+    };
+  } finally {
+    for (const p of probes) await p.close().catch(() => undefined);
+    await db.close();
+    await dropDatabase(d, database);
+  }
+}
+
+async function serverVersion(d: Dialect): Promise<string> {
+  const db = await connect(d, '');
+  try {
+    const [r] = await db.query(d === 'mysql' ? 'SELECT VERSION() AS v' : 'SHOW server_version');
+    return String(r?.['v'] ?? r?.['server_version']);
+  } finally {
+    await db.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const results: Record<string, CaseMeasurement> = {};
+  for (const dialect of ['mysql', 'postgres'] as const) {
+    for (const c of loadCorpus(join(root, dialect), dialect)) {
+      if (only.length && !only.some((o) => c.name.startsWith(o))) continue;
+      const t = performance.now();
+      const correctness = await measureCorrectness(c);
+      const { smallUpMs, ...measured } = correctness;
+      const blocking = await measureBlocking(c, smallUpMs);
+      results[c.name] = { dialect, source: caseSourceHash(c), ...measured, blocking };
+      const short = (m: Measurement) => String(m.value);
+      process.stderr.write(`${c.name}: bc=${short(correctness.backwardCompatible)} rev=${short(correctness.reversible)} loss=${short(correctness.dataLoss)} blocking=${short(blocking)} (${blocking.smallUpMs ?? '-'}/${blocking.upMs ?? '-'}/${blocking.longestWriteWaitMs ?? '-'} ms) ${Math.round(performance.now() - t)} ms\n`);
+    }
+  }
+  if (only.length) {
+    process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+    return;
+  }
+  const file = {
+    generatedAt: new Date().toISOString(),
+    command: 'npm run corpus:measure',
+    servers: { mysql: await serverVersion('mysql'), postgres: await serverVersion('postgres') },
+    method: 'test/corpus/README.md',
+    cases: results,
+  };
+  writeFileSync(join(root, 'measured.json'), `${JSON.stringify(file, null, 2)}\n`);
+  process.stderr.write(`wrote test/corpus/measured.json (${Object.keys(results).length} cases)\n`);
+}
+
+await main();
