@@ -44,6 +44,8 @@ export interface Invariants {
   /** Per non-writer node: what is wrong with its replication (none: healthy). */
   replicationProblems: string[];
   acknowledged: number;
+  /** Probe tables whose probe acknowledged no write: the no-loss check proves nothing for them. */
+  silentProbes: string[];
   /** Acknowledged probe writes missing, per node (only nodes with any missing). */
   lost: Record<string, number>;
   schemaChecked: boolean;
@@ -143,7 +145,8 @@ export async function readInvariants(sb: RunningSandbox, o: InvariantOptions = {
       await c.end();
     }
   }
-  return { writable, endpoint, haproxyReady, writeThroughEndpoint, replicationProblems, acknowledged: checks.reduce((a, x) => a + x.acked.length, 0), lost, schemaChecked: o.schema !== undefined, schemaProblems };
+  const silentProbes = checks.filter((x) => !x.acked.length).map((x) => x.table);
+  return { writable, endpoint, haproxyReady, writeThroughEndpoint, replicationProblems, acknowledged: checks.reduce((a, x) => a + x.acked.length, 0), silentProbes, lost, schemaChecked: o.schema !== undefined, schemaProblems };
 }
 
 /** The invariants as a list of failures (empty: all held). */
@@ -154,6 +157,8 @@ export function violations(i: Invariants, o: { allowReplicationProblems?: boolea
   if (i.writable.length === 1 && i.endpoint !== i.writable[0]) v.push(`the endpoint reaches ${i.endpoint}, not the writer ${i.writable[0]}`);
   if (i.haproxyReady && (i.haproxyReady.length !== 1 || i.haproxyReady[0] !== i.writable[0])) v.push(`HAProxy's runtime API shows ${i.haproxyReady.join(', ') || 'no server'} taking traffic`);
   if (!o.allowReplicationProblems) v.push(...i.replicationProblems);
+  // A probe that wrote nothing would let "no acknowledged write lost" hold vacuously.
+  for (const t of i.silentProbes) v.push(`the probe on ${t} acknowledged no write, so no loss could be seen`);
   for (const [n, k] of Object.entries(i.lost)) v.push(`${k} acknowledged writes missing on ${n}`);
   v.push(...i.schemaProblems);
   return v;
