@@ -56,6 +56,19 @@ function pad(n: number, w = 2): string {
 }
 
 /** MySQL DATETIME has no zone: we always store UTC, written as text so the driver's zone cannot shift it. */
+/** A time as the dialect's driver should bind it for the migrate tables (MySQL: UTC text). */
+export function timeFor(dialect: Dialect, d: Date): Date | string {
+  return dialect === 'mysql' ? mysqlUtc(d) : d;
+}
+
+/** Drops a migrate table (ledger, progress) if it exists and holds no row; true when it dropped it. */
+export async function dropTableIfEmpty(db: Knex, table: string): Promise<boolean> {
+  if (!(await db.schema.hasTable(table))) return false;
+  if ((await db(table).first('id')) !== undefined) return false;
+  await db.schema.dropTable(table);
+  return true;
+}
+
 export function mysqlUtc(d: Date): string {
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`;
 }
@@ -109,11 +122,8 @@ export class Ledger {
   }
 
   /** Drops the table if it exists and holds no row; true when it dropped it. */
-  async dropIfEmpty(db: Knex): Promise<boolean> {
-    if (!(await this.exists(db))) return false;
-    if ((await db(this.table).first('id')) !== undefined) return false;
-    await db.schema.dropTable(this.table);
-    return true;
+  dropIfEmpty(db: Knex): Promise<boolean> {
+    return dropTableIfEmpty(db, this.table);
   }
 
   /** All entries in id order; empty when the table does not exist yet. */
@@ -144,7 +154,7 @@ export class Ledger {
   }
 
   time(d: Date): Date | string {
-    return this.dialect === 'mysql' ? mysqlUtc(d) : d;
+    return timeFor(this.dialect, d);
   }
 
   async has(db: Knex, id: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Dialect } from '../config/types.ts';
-import { mysqlUtc, parseTime } from './ledger.ts';
+import { dropTableIfEmpty, parseTime, timeFor } from './ledger.ts';
 import { num, str, type Row } from './rows.ts';
 
 export type Direction = 'up' | 'down';
@@ -104,15 +104,12 @@ export class Progress {
   }
 
   /** Drops the table if it holds no row; true when it dropped it. */
-  async dropIfEmpty(db: Knex): Promise<boolean> {
-    if (!(await this.exists(db))) return false;
-    if ((await db(this.table).first('id')) !== undefined) return false;
-    await db.schema.dropTable(this.table);
-    return true;
+  dropIfEmpty(db: Knex): Promise<boolean> {
+    return dropTableIfEmpty(db, this.table);
   }
 
   time(d: Date): Date | string {
-    return this.dialect === 'mysql' ? mysqlUtc(d) : d;
+    return timeFor(this.dialect, d);
   }
 
   /**
