@@ -3,6 +3,7 @@ import { createKnex } from '../db/connect.ts';
 import { messageOf } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { statementExcerpt } from './excerpt.ts';
+import { cancelStatementSql } from './lock.ts';
 
 /** Why a run was stopped from outside its migration: a signal, or --migration-timeout. */
 export type StopReason = { kind: 'signal'; signal: NodeJS.Signals } | { kind: 'timeout'; ms: number };
@@ -151,7 +152,7 @@ export class RunControl {
     // Between statements nothing runs on the server; the checkpoint stops the run there.
     if (!f || this.session === null || (f.kind === 'script' && !f.query)) return;
     const session = this.session;
-    const sql = this.o.dialect === 'mysql' ? `KILL QUERY ${session}` : `SELECT pg_cancel_backend(${session})`;
+    const sql = cancelStatementSql(this.o.dialect, session);
     const db = createKnex(this.o.dialect, this.o.connection, { pool: { min: 0, max: 1 }, applicationName: 'migrate-cancel' });
     try {
       await Promise.race([db.raw(sql), new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 5 s')), 5000).unref())]);

@@ -174,6 +174,11 @@ export async function runLockHolder(db: Knex, config: ProjectConfig): Promise<nu
   return num(r[0]?.['pid']);
 }
 
+/** The statement that cancels what a server session is running, leaving the session (and its locks' owner) alive. */
+export function cancelStatementSql(dialect: ProjectConfig['dialect'], session: number): string {
+  return dialect === 'mysql' ? `KILL QUERY ${session}` : `SELECT pg_cancel_backend(${session})`;
+}
+
 /** The server session id of a connection (MySQL CONNECTION_ID(), PostgreSQL backend pid). */
 export async function sessionIdOf(db: Knex, dialect: ProjectConfig['dialect']): Promise<number | null> {
   const r = await rawRows(db, dialect === 'mysql' ? 'SELECT CONNECTION_ID() AS id' : 'SELECT pg_backend_pid() AS id');

@@ -11,7 +11,7 @@ import { checkEffect, effectsOf } from './effect.ts';
 import { executeMigration, statementExcerpt, type Direction, type ExecContext } from './execute.ts';
 import { adoptKnexHistory, knexHistoryAsLedger, readKnexHistory } from './knex-adopt.ts';
 import { Ledger, thisHost, whoAmI, type LedgerEntry } from './ledger.ts';
-import { acquireRunLock, runLockHolder, sessionIdOf, type RunSession } from './lock.ts';
+import { acquireRunLock, cancelStatementSql, runLockHolder, sessionIdOf, type RunSession } from './lock.ts';
 import { assess, howItEnded, partialError, statusLine, summary, type Assessment } from './partial.ts';
 import { backoffMs } from './pg/retry.ts';
 import { PgLockSafety } from './pg/session.ts';
@@ -158,7 +158,7 @@ export class Runner {
       if (holder !== null) {
         const who = holder === row.session ? `by the run on ${row.host} (pid ${row.pid}), server session ${holder}` : `by a run holding the migrate lock (server session ${holder})`;
         const where = row.current !== null ? `statement ${row.current}${row.total ? ` of ${row.total}` : ''}` : row.format === 'ts' ? `${row.direction}()` : `after statement ${row.done}`;
-        out.push({ id: row.id, state: 'running', text: `running now ${who}: ${where}, started ${row.startedAt?.toISOString() ?? '?'}${holder === row.session && row.host === thisHost() && !processAlive(row.pid) ? `; its process is gone but the server is still running the statement: wait for it, or stop it (${this.config.dialect === 'mysql' ? `KILL QUERY ${holder}` : `SELECT pg_cancel_backend(${holder})`})` : ''}`, json: { state: 'running', ...base } });
+        out.push({ id: row.id, state: 'running', text: `running now ${who}: ${where}, started ${row.startedAt?.toISOString() ?? '?'}${holder === row.session && row.host === thisHost() && !processAlive(row.pid) ? `; its process is gone but the server is still running the statement: wait for it, or stop it (${cancelStatementSql(this.config.dialect, holder)})` : ''}`, json: { state: 'running', ...base } });
         continue;
       }
       const a = await assess(db, this.config.dialect, row, byId.get(row.id));
