@@ -3,6 +3,7 @@ import { workError } from '../errors.ts';
 import type { Flavor } from '../topology/flavors/contract.ts';
 import { mariadbErrantGtids } from '../topology/gtid.ts';
 import { openNode, queryOne, queryRows } from '../topology/node-connection.ts';
+import { CLIENTS } from './sessions.ts';
 
 /** A user that writes through MariaDB's read_only (READ_ONLY ADMIN; SUPER before 10.11). */
 export interface ReadOnlyBypass {
@@ -33,8 +34,7 @@ export async function readOnlyBypassers(flavor: Flavor, primary: NodeConfig, app
     const sessions = await queryRows(
       c,
       `SELECT USER AS u, COUNT(*) AS n FROM information_schema.PROCESSLIST
-        WHERE COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker')
-          AND USER NOT IN ('system user', 'event_scheduler') AND ID <> CONNECTION_ID()
+        WHERE ${CLIENTS} AND ID <> CONNECTION_ID()
         GROUP BY USER`,
     );
     const byUser = new Map<string, Set<string>>();

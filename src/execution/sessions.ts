@@ -1,8 +1,8 @@
 import { messageOf } from '../errors.ts';
 import { isConnectionLoss, NODE_ANSWER_MS, NodeSilentError, queryRowsWithin, type NodeConnection } from '../topology/node-connection.ts';
 
-/** Replication and server threads: never ended. Everything else on a node is a client. */
-const CLIENTS = `COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker', 'Killed')
+/** Replication and server threads: never ended. Everything else on a node is a client (a PROCESSLIST condition). */
+export const CLIENTS = `COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker', 'Killed')
         AND USER NOT IN ('system user', 'event_scheduler')`;
 
 export interface Sweep {
