@@ -1,5 +1,5 @@
-import type { Flavor, FlavorName, GtidStart, ReplicationSource, ReplicationStatus } from './contract.ts';
-import { mysqlOwnBeyond } from '../gtid.ts';
+import type { Flavor, FlavorName, GtidStart, ReplicationSource, ReplicationStatus } from './flavor.ts';
+import { mysqlOwnBeyond } from './gtid.ts';
 import { mysqlString } from './quote.ts';
 
 function num(v: unknown): number {

@@ -1,5 +1,5 @@
-import type { Flavor, GtidStart, ReplicationSource, ReplicationStatus } from './contract.ts';
-import { mariadbOwnBeyond } from '../gtid.ts';
+import type { Flavor, GtidStart, ReplicationSource, ReplicationStatus } from './flavor.ts';
+import { mariadbOwnBeyond } from './gtid.ts';
 import { mysqlString } from './quote.ts';
 
 function num(v: unknown): number {

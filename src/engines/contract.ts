@@ -1,0 +1,142 @@
+import type { Knex } from 'knex';
+import type { SchemaSnapshot } from '../analysis/types.ts';
+import type { Next, QueryObject } from '../analysis/intercept.ts';
+import type { Flavor } from './mysql/flavor.ts';
+import type { ProbeResult } from './mysql/probe.ts';
+
+/**
+ * What differs between the databases the coordinator drives, in one interface per engine
+ * (mysql/, postgres/). Code outside src/engines asks the engine instead of comparing dialect or
+ * flavor names, so a third database is one more folder here (docs/architecture.md).
+ */
+
+/** The config file's "dialect": which engine. MariaDB is the mysql engine with its own flavor. */
+export type Dialect = 'mysql' | 'postgres';
+
+/** A cluster's (and a sandbox node's) "flavor" as the config file and state.json spell it. */
+export type ClusterFlavor = 'mariadb' | 'mysql' | 'postgres';
+
+export type { Flavor, FlavorName } from './mysql/flavor.ts';
+
+export interface ConnectionConfig {
+  host: string;
+  port: number;
+  user: string;
+  /** Resolved from passwordEnv / passwordFile / URL; registered with redact() when loaded. */
+  password?: string;
+  database: string;
+}
+
+/** What to read again after a migration: undefined tables = everything. */
+export interface SnapshotScope {
+  tables: string[] | undefined;
+  /** Whether view definitions may have changed (MySQL; PG always reads them, it is cheap there). */
+  views: boolean;
+}
+
+export const FULL_SCOPE: SnapshotScope = { tables: undefined, views: true };
+
+export interface Snapshotter {
+  /** Full snapshot, or only the scope's tables (plus enum types, and views when the scope says so). */
+  snapshot(scope?: SnapshotScope): Promise<SchemaSnapshot>;
+}
+
+/** A database an engine dumps and restores (a shadow database of the analysis). */
+export interface DumpTarget {
+  /** Connected to the database (one session). */
+  readonly db: Knex;
+  readonly name: string;
+  /** How the analysis reaches its server (pg_dump connects by itself with it). */
+  readonly server: ConnectionConfig;
+  runQuiet(sql: string): Promise<void>;
+}
+
+/** The server a session is on, as far as engine behaviour depends on it. */
+export interface ServerKind {
+  /** MariaDB rather than MySQL (mysql engine only; the snapshot and the probes read it). */
+  mariadb: boolean;
+}
+
+/** How SQL text is written for this engine (statement splitting, parsing, literals). */
+export interface SqlSyntax {
+  /** `# comment` to end of line (MySQL). */
+  hashComments: boolean;
+  /** `identifier` quoting (MySQL). */
+  backtickIdentifiers: boolean;
+  /** A backslash escapes the next character in string literals (MySQL without NO_BACKSLASH_ESCAPES). */
+  backslashEscapes: boolean;
+  /** $tag$ ... $tag$ bodies (PostgreSQL). */
+  dollarQuotes: boolean;
+  /** ALTER TABLE t RENAME col TO col2 renames a column (PostgreSQL), not the table (MySQL: RENAME new_name). */
+  renameColumnShorthand: boolean;
+}
+
+export interface Engine {
+  readonly dialect: Dialect;
+  /** For messages: "MySQL/MariaDB", "PostgreSQL". */
+  readonly label: string;
+  readonly defaultPort: number;
+  readonly defaultUser: string;
+  /** Example server URL for hints, and its scheme. */
+  readonly urlExample: string;
+  readonly urlScheme: string;
+  /** Longest identifier the server accepts. */
+  readonly maxIdentifierLength: number;
+  /** Whether DDL runs inside a transaction (PostgreSQL) or commits implicitly (MySQL/MariaDB). */
+  readonly ddlIsTransactional: boolean;
+  readonly syntax: SqlSyntax;
+  /** Where the slow-query export the workload check reads comes from. */
+  readonly workloadExport: string;
+  /** The server `migrate shadow` starts for this engine, and its Debian/Ubuntu package. */
+  readonly shadowServer: { product: string; aptPackage: string; topology: 'mariadb-shadow' | 'postgres-shadow' };
+
+  /** knex client name and the driver's connection options. */
+  driver(opts: { applicationName?: string }): { client: string; connection: Record<string, unknown> };
+  /** The rows of a knex raw() result. */
+  rows<T>(raw: unknown): T[];
+  /** The connection for server-wide work (no database on MySQL; PostgreSQL needs one: postgres). */
+  adminConnection(server: ConnectionConfig): ConnectionConfig;
+  /** Ends the statement of another session (Ctrl-C, the status hint). */
+  cancelStatementSql(sessionId: number | string): string;
+  /** The current session's id, as column `id`. */
+  sessionIdSql(): string;
+  /** The server refused for want of privileges. */
+  isPermissionDenied(e: unknown): boolean;
+  /** A server-side SQL error (not a lost connection or a driver problem). */
+  isSqlError(e: unknown): boolean;
+  /** A statement that does nothing, sent in place of one that must not run. */
+  readonly noopSql: string;
+  /** A failed statement aborts the transaction it is in (PostgreSQL): going on needs a savepoint. */
+  readonly errorAbortsTransaction: boolean;
+  /** Migrations switch databases with USE and name them in `db.table` (MySQL: a database is a schema). */
+  readonly switchesDatabases: boolean;
+  /**
+   * Runs a DDL statement asking the server which algorithm it needs (engines/mysql/probe.ts), or
+   * undefined when the engine has no such question (PostgreSQL's rules read the catalog).
+   */
+  readonly probe: ((obj: QueryObject, next: Next, server: ServerKind) => Promise<{ result: QueryObject; probe: ProbeResult | null }>) | undefined;
+  /** PREPARE of `sql` and its DEALLOCATE, for checking an application statement against a schema. */
+  prepareCheckSql(sql: string): string;
+  /** What identifies a server whatever address it is reached through (see analysis/locate.ts). */
+  serverIdentity(db: Knex): Promise<string | undefined>;
+
+  /** The schema a shadow database's tables live in (MySQL: the database itself). */
+  snapshotSchema(database: string): string;
+  createSnapshotter(db: Knex, schema: string, server: ServerKind): Snapshotter;
+  /** Whether a snapshot must read views again whatever the statements were (PostgreSQL: cheap there). */
+  readonly alwaysSnapshotViews: boolean;
+  /** Whether tables the schema restore recreated must be snapshotted again (PostgreSQL: new relfilenode). */
+  readonly restoreChangesStorage: boolean;
+  /** Empties a shadow database so a prefix of migrations can be replayed. */
+  resetDatabase(target: DumpTarget): Promise<void>;
+  /** A schema dump that rebuilds the database in one batch; undefined when it cannot be taken. */
+  dumpSchema(target: DumpTarget): Promise<string[] | undefined>;
+  restoreSchema(target: DumpTarget, statements: string[]): Promise<void>;
+  /** Statements of a dump restoring only `tables`, or undefined when the dump cannot be cut. */
+  partialDump(dump: string[], tables: string[], hasViews: boolean): string[] | undefined;
+  /** The next full dump after a partial restore: `full` with the restored tables as `fresh` has them. */
+  mergeDumps(full: string[], fresh: string[], restoredTables: string[]): string[];
+
+  /** Replication statements of a server of this engine; undefined for PostgreSQL (streaming, not driven here). */
+  flavorFromVersion(version: string): Flavor | undefined;
+}

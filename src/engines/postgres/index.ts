@@ -1,0 +1,61 @@
+import type { Knex } from 'knex';
+import type { Engine } from '../contract.ts';
+import { FULL_SCOPE } from '../contract.ts';
+import { dumpPostgres, mergePostgresDumps, partialPostgresDump, restorePostgres } from './dump.ts';
+import { snapshotPostgres } from './snapshot.ts';
+
+export const postgresEngine: Engine = {
+  dialect: 'postgres',
+  label: 'PostgreSQL',
+  defaultPort: 5432,
+  defaultUser: 'postgres',
+  urlExample: 'postgres://postgres@127.0.0.1:5432',
+  urlScheme: 'postgres://',
+  maxIdentifierLength: 63,
+  ddlIsTransactional: true,
+  syntax: { hashComments: false, backtickIdentifiers: false, backslashEscapes: false, dollarQuotes: true, renameColumnShorthand: true },
+  workloadExport: 'pg_stat_statements',
+  shadowServer: { product: 'PostgreSQL', aptPackage: 'postgresql', topology: 'postgres-shadow' },
+  // Views are cheap to read here; each table's storage (relfilenode) tells a rewrite, and a
+  // restored table has new storage.
+  alwaysSnapshotViews: true,
+  restoreChangesStorage: true,
+  noopSql: 'SELECT 1',
+  errorAbortsTransaction: true,
+  switchesDatabases: false,
+  probe: undefined,
+
+  driver: (opts) => ({ client: 'pg', connection: { connectionTimeoutMillis: 5000, application_name: opts.applicationName ?? 'migrate' } }),
+  rows: <T>(raw: unknown): T[] => (raw as { rows: T[] }).rows,
+  // PostgreSQL connects to a database always: the admin one unless the server names another.
+  adminConnection: (server) => ({ ...server, database: server.database || 'postgres' }),
+  cancelStatementSql: (sessionId) => `SELECT pg_cancel_backend(${sessionId})`,
+  sessionIdSql: () => 'SELECT pg_backend_pid() AS id',
+  isPermissionDenied: (e) => ((e ?? {}) as { code?: string }).code === '42501',
+  isSqlError: (e) => {
+    const code = ((e ?? {}) as { code?: unknown }).code;
+    return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+  },
+  prepareCheckSql: (sql) => `PREPARE migrate_wl AS ${sql}; DEALLOCATE migrate_wl`,
+  async serverIdentity(db: Knex) {
+    try {
+      const r = (await db.raw('SELECT system_identifier::text AS s FROM pg_control_system()')) as { rows: { s: string }[] };
+      return r.rows[0] ? `postgres:${r.rows[0].s}` : undefined;
+    } catch {
+      const r = (await db.raw("SELECT inet_server_port() AS p, current_setting('data_directory') AS d")) as { rows: { p: number; d: string }[] };
+      return r.rows[0] ? `postgres:${r.rows[0].p}:${r.rows[0].d}` : undefined;
+    }
+  },
+
+  snapshotSchema: () => 'public',
+  createSnapshotter: (db, schema) => ({ snapshot: (scope = FULL_SCOPE) => snapshotPostgres(db, { schema, tables: scope.tables }) }),
+  async resetDatabase(target) {
+    await target.db.raw('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+  },
+  dumpSchema: dumpPostgres,
+  restoreSchema: restorePostgres,
+  partialDump: partialPostgresDump,
+  mergeDumps: mergePostgresDumps,
+
+  flavorFromVersion: () => undefined,
+};
