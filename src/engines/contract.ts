@@ -71,6 +71,49 @@ export interface SqlSyntax {
   renameColumnShorthand: boolean;
 }
 
+/** What a shadow server holds: databases, and accounts as [user, host, isRole] by 'user'@'host' (PostgreSQL: [role, '', false] by name). */
+export interface ServerObjects {
+  databases: Set<string>;
+  accounts: Map<string, [string, string, boolean]>;
+}
+
+/**
+ * The server-wide work of an analysis run on a shadow server (analysis/shadow-run.ts decides what
+ * to do; this says how on each engine): accounts, databases, the server-wide lock, replication.
+ */
+export interface ShadowServerAdmin {
+  /** Session statements that keep a throwaway server's work out of its replication stream (MySQL: the binary log). */
+  readonly quietSessionSql: string[];
+  /** Whether this session runs quiet (after quietSessionSql; false where there is nothing to turn off). */
+  isQuiet(db: Knex): Promise<boolean>;
+  /** The account name the session runs as, as column `v`. */
+  readonly connectedAsSql: string;
+  /** Whether this account sees every database (MySQL: SHOW DATABASES privilege). */
+  seesAllDatabases(db: Knex): Promise<boolean>;
+  isSystemDatabase(name: string): boolean;
+  /** `own`: the replication account every `migrate sandbox` node has (the shadow server is one). */
+  isSystemAccount(user: string, connectedAs: string, own: boolean): boolean;
+  listObjects(db: Knex, server: ServerKind): Promise<ServerObjects>;
+  /** Databases and accounts named migrate_shadow_* (`pattern`: the LIKE pattern), roles left out. */
+  listLeftovers(db: Knex, server: ServerKind): Promise<{ databases: string[]; accounts: [string, string][] }>;
+  /** The warning when the server's work reaches replicas, or undefined. */
+  replicationWarning(db: Knex, o: { where: string; server: ServerKind; quiet: boolean; shared: boolean; prefix: string }): Promise<string | undefined>;
+  /** The host part of an account that logs in from where this session does ('' where accounts have none). */
+  accountHost(db: Knex): Promise<string>;
+  /** Creates the run's own login account with rights on the `grantPattern` databases only. */
+  createAccount(db: Knex, user: string, host: string, password: string, grantPattern: string): Promise<void>;
+  /** The privileges createAccount needs, for the hint when it is refused. */
+  readonly createAccountPrivileges: string;
+  createDatabase(db: Knex, name: string, owner: string | undefined): Promise<void>;
+  dropDatabase(db: Knex, name: string): Promise<void>;
+  dropAccount(db: Knex, user: string, host: string, isRole: boolean): Promise<void>;
+  /** Takes the named session lock, waiting up to waitS; false when it was not granted in time. */
+  acquireLock(db: Knex, name: string, waitS: number): Promise<boolean>;
+  releaseLock(db: Knex, name: string): Promise<void>;
+  /** The hint when the run's account may not log in. */
+  readonly loginRefusedHint: (prefix: string) => string;
+}
+
 export interface Engine {
   readonly dialect: Dialect;
   /** For messages: "MySQL/MariaDB", "PostgreSQL". */
@@ -88,7 +131,7 @@ export interface Engine {
   /** Where the slow-query export the workload check reads comes from. */
   readonly workloadExport: string;
   /** The server `migrate shadow` starts for this engine, and its Debian/Ubuntu package. */
-  readonly shadowServer: { product: string; aptPackage: string; topology: 'mariadb-shadow' | 'postgres-shadow' };
+  readonly shadowProduct: { product: string; aptPackage: string; topology: 'mariadb-shadow' | 'postgres-shadow' };
 
   /** knex client name and the driver's connection options. */
   driver(opts: { applicationName?: string }): { client: string; connection: Record<string, unknown> };
@@ -137,6 +180,9 @@ export interface Engine {
   /** The next full dump after a partial restore: `full` with the restored tables as `fresh` has them. */
   mergeDumps(full: string[], fresh: string[], restoredTables: string[]): string[];
 
+  /** What the server is, from SELECT VERSION(). */
+  serverKind(version: string): ServerKind;
+  readonly shadowAdmin: ShadowServerAdmin;
   /** Replication statements of a server of this engine; undefined for PostgreSQL (streaming, not driven here). */
   flavorFromVersion(version: string): Flavor | undefined;
 }

@@ -6,7 +6,7 @@ import type { ClusterFlavor, Dialect, Engine } from './contract.ts';
 import { mysqlEngine } from './mysql/index.ts';
 import { postgresEngine } from './postgres/index.ts';
 
-export type { ClusterFlavor, ConnectionConfig, Dialect, DumpTarget, Engine, ServerKind, Snapshotter, SnapshotScope, SqlSyntax } from './contract.ts';
+export type { ClusterFlavor, ConnectionConfig, Dialect, DumpTarget, Engine, ServerKind, ServerObjects, ShadowServerAdmin, Snapshotter, SnapshotScope, SqlSyntax } from './contract.ts';
 export { FULL_SCOPE } from './contract.ts';
 export type { Flavor, FlavorName, GtidStart, ReplicationSource, ReplicationStatus } from './mysql/flavor.ts';
 export { flavorFor, flavorNameFromVersion } from './mysql/flavors.ts';

@@ -61,6 +61,22 @@ export interface Flavor {
   isWaitOk(res: unknown): boolean;
   /** GTIDs on the candidate not present on the primary (errant transactions), as column `errant`. */
   errantGtidQuery(candidatePos: string, primaryPos: string): string | null;
+  /** The replicas connected to this node (one row each). */
+  showReplicasQuery(): string;
+  /** For hints: how a server is made to replicate from this flavor's source, in words an operator types. */
+  joinReplicationHint(): string;
+  /**
+   * Whether holders of a privilege (MariaDB: READ ONLY ADMIN, SUPER before 10.11) write through
+   * setReadOnly(true); MySQL's super_read_only stops SUPER holders too.
+   */
+  readonly readOnlyHasBypass: boolean;
+  /**
+   * Errant transactions worked out in the coordinator when errantGtidQuery() is null (MariaDB:
+   * per-domain positions compared); empty otherwise.
+   */
+  errantGtids(candidatePos: string, primaryPos: string): string[];
+  /** The server variable that tells whether a replica writes what it applies to its own binary log. */
+  logReplicaUpdatesVariable(): string;
   /** Session statement that keeps an ALTER out of the binary log. */
   disableBinlogForSession(): string;
   /** Server variable for row-based type conversions on a replica. */

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Engine } from '../contract.ts';
+import { mysqlShadowAdmin } from './shadow-server.ts';
 import { dumpMysql, mergeMysqlDumps, partialMysqlDump, resetMysql, restoreMysql } from './dump.ts';
 import { flavorFor, flavorNameFromVersion } from './flavors.ts';
 import { createDdlSnapshotter } from './snapshot-ddl.ts';
@@ -22,7 +23,7 @@ export const mysqlEngine: Engine = {
   ddlIsTransactional: false,
   syntax: { hashComments: true, backtickIdentifiers: true, backslashEscapes: true, dollarQuotes: false, renameColumnShorthand: false },
   workloadExport: 'performance_schema.events_statements_summary_by_digest',
-  shadowServer: { product: 'MariaDB', aptPackage: 'mariadb-server', topology: 'mariadb-shadow' },
+  shadowProduct: { product: 'MariaDB', aptPackage: 'mariadb-server', topology: 'mariadb-shadow' },
   alwaysSnapshotViews: false,
   noopSql: 'DO 0',
   errorAbortsTransaction: false,
@@ -61,5 +62,7 @@ export const mysqlEngine: Engine = {
   partialDump: (dump, tables) => partialMysqlDump(dump, tables),
   mergeDumps: mergeMysqlDumps,
 
+  shadowAdmin: mysqlShadowAdmin,
+  serverKind: (version) => ({ mariadb: /mariadb/i.test(version) }),
   flavorFromVersion: (version) => flavorFor(flavorNameFromVersion(version)),
 };

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Engine } from '../contract.ts';
+import { postgresShadowAdmin } from './shadow-server.ts';
 import { FULL_SCOPE } from '../contract.ts';
 import { dumpPostgres, mergePostgresDumps, partialPostgresDump, restorePostgres } from './dump.ts';
 import { snapshotPostgres } from './snapshot.ts';
@@ -15,7 +16,7 @@ export const postgresEngine: Engine = {
   ddlIsTransactional: true,
   syntax: { hashComments: false, backtickIdentifiers: false, backslashEscapes: false, dollarQuotes: true, renameColumnShorthand: true },
   workloadExport: 'pg_stat_statements',
-  shadowServer: { product: 'PostgreSQL', aptPackage: 'postgresql', topology: 'postgres-shadow' },
+  shadowProduct: { product: 'PostgreSQL', aptPackage: 'postgresql', topology: 'postgres-shadow' },
   // Views are cheap to read here; each table's storage (relfilenode) tells a rewrite, and a
   // restored table has new storage.
   alwaysSnapshotViews: true,
@@ -57,5 +58,7 @@ export const postgresEngine: Engine = {
   partialDump: partialPostgresDump,
   mergeDumps: mergePostgresDumps,
 
+  shadowAdmin: postgresShadowAdmin,
+  serverKind: () => ({ mariadb: false }),
   flavorFromVersion: () => undefined,
 };
