@@ -120,6 +120,8 @@ export interface Engine {
   readonly label: string;
   readonly defaultPort: number;
   readonly defaultUser: string;
+  /** What --dialect and URL schemes accept for this engine (mariadb:// is the mysql engine). */
+  readonly names: readonly string[];
   /** Example server URL for hints, and its scheme. */
   readonly urlExample: string;
   readonly urlScheme: string;
@@ -131,7 +133,7 @@ export interface Engine {
   /** Where the slow-query export the workload check reads comes from. */
   readonly workloadExport: string;
   /** The server `migrate shadow` starts for this engine, and its Debian/Ubuntu package. */
-  readonly shadowProduct: { product: string; aptPackage: string; topology: 'mariadb-shadow' | 'postgres-shadow' };
+  readonly shadowProduct: { flavor: ClusterFlavor; product: string; aptPackage: string; topology: 'mariadb-shadow' | 'postgres-shadow' };
 
   /** knex client name and the driver's connection options. */
   driver(opts: { applicationName?: string }): { client: string; connection: Record<string, unknown> };
@@ -180,6 +182,18 @@ export interface Engine {
   /** The next full dump after a partial restore: `full` with the restored tables as `fresh` has them. */
   mergeDumps(full: string[], fresh: string[], restoredTables: string[]): string[];
 
+  /** Which cluster/sandbox flavors are this engine's servers. */
+  readonly flavors: readonly ClusterFlavor[];
+  /** `migrate apply` / `switchover` drive clusters of this engine (replication, read_only, the writer endpoint). */
+  readonly drivesClusters: boolean;
+  /**
+   * The target's version when it decides whether the local `migrate shadow` server can stand in
+   * for it (MySQL family: the shadow is MariaDB, whose ALTER algorithms differ from MySQL's);
+   * undefined, without a query, where the shadow always suits.
+   */
+  targetVersionForShadow(db: Knex): Promise<string | undefined>;
+  /** Rows (estimate) and bytes of these tables in the connection's schema; absent when unknown. */
+  tableSizes(db: Knex, names: string[]): Promise<Map<string, { rows: number | null; bytes: number | null }>>;
   /** What the server is, from SELECT VERSION(). */
   serverKind(version: string): ServerKind;
   readonly shadowAdmin: ShadowServerAdmin;

@@ -25,7 +25,18 @@ export function engineFor(dialect: Dialect): Engine {
 
 /** The engine of a cluster or sandbox flavor (MariaDB and MySQL are both the mysql engine). */
 export function engineOfFlavor(flavor: ClusterFlavor): Engine {
-  return flavor === 'postgres' ? postgresEngine : mysqlEngine;
+  return Object.values(ENGINES).find((e) => e.flavors.includes(flavor)) ?? mysqlEngine;
+}
+
+/** The dialect a --dialect value or URL scheme names (mysql, mariadb, postgres, postgresql), if any. */
+export function dialectNamed(name: string | undefined): Dialect | undefined {
+  if (name === undefined) return undefined;
+  return Object.values(ENGINES).find((e) => e.names.includes(name))?.dialect;
+}
+
+/** Whether the local `migrate shadow` server (MariaDB, PostgreSQL) is a server of this flavor. */
+export function ownShadowServes(flavor: ClusterFlavor): boolean {
+  return engineOfFlavor(flavor).shadowProduct.flavor === flavor;
 }
 
 /** Whether the dialect names an engine (user input: --dialect, URL schemes). */

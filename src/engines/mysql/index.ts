@@ -18,12 +18,13 @@ export const mysqlEngine: Engine = {
   defaultPort: 3306,
   defaultUser: 'root',
   urlExample: 'mysql://root@127.0.0.1:3306',
+  names: ['mysql', 'mariadb'],
   urlScheme: 'mysql://',
   maxIdentifierLength: 64,
   ddlIsTransactional: false,
   syntax: { hashComments: true, backtickIdentifiers: true, backslashEscapes: true, dollarQuotes: false, renameColumnShorthand: false },
   workloadExport: 'performance_schema.events_statements_summary_by_digest',
-  shadowProduct: { product: 'MariaDB', aptPackage: 'mariadb-server', topology: 'mariadb-shadow' },
+  shadowProduct: { flavor: 'mariadb', product: 'MariaDB', aptPackage: 'mariadb-server', topology: 'mariadb-shadow' },
   alwaysSnapshotViews: false,
   noopSql: 'DO 0',
   errorAbortsTransaction: false,
@@ -63,6 +64,18 @@ export const mysqlEngine: Engine = {
   mergeDumps: mergeMysqlDumps,
 
   shadowAdmin: mysqlShadowAdmin,
+  flavors: ['mariadb', 'mysql'],
+  drivesClusters: true,
+  async targetVersionForShadow(db) {
+    return String(((await db.raw('SELECT VERSION() AS v')) as [{ v: string }[]])[0][0]?.v ?? '');
+  },
+  async tableSizes(db, names) {
+    const [rows] = (await db.raw(
+      `SELECT TABLE_NAME AS t, TABLE_ROWS AS r, DATA_LENGTH + INDEX_LENGTH AS b FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (${names.map(() => '?').join(', ')})`,
+      names,
+    )) as [{ t: string; r: number | string | null; b: number | string | null }[]];
+    return new Map(rows.map((x) => [x.t, { rows: x.r === null ? null : Number(x.r), bytes: x.b === null ? null : Number(x.b) }]));
+  },
   serverKind: (version) => ({ mariadb: /mariadb/i.test(version) }),
   flavorFromVersion: (version) => flavorFor(flavorNameFromVersion(version)),
 };

@@ -11,12 +11,13 @@ export const postgresEngine: Engine = {
   defaultPort: 5432,
   defaultUser: 'postgres',
   urlExample: 'postgres://postgres@127.0.0.1:5432',
+  names: ['postgres', 'postgresql'],
   urlScheme: 'postgres://',
   maxIdentifierLength: 63,
   ddlIsTransactional: true,
   syntax: { hashComments: false, backtickIdentifiers: false, backslashEscapes: false, dollarQuotes: true, renameColumnShorthand: true },
   workloadExport: 'pg_stat_statements',
-  shadowProduct: { product: 'PostgreSQL', aptPackage: 'postgresql', topology: 'postgres-shadow' },
+  shadowProduct: { flavor: 'postgres', product: 'PostgreSQL', aptPackage: 'postgresql', topology: 'postgres-shadow' },
   // Views are cheap to read here; each table's storage (relfilenode) tells a rewrite, and a
   // restored table has new storage.
   alwaysSnapshotViews: true,
@@ -59,6 +60,18 @@ export const postgresEngine: Engine = {
   mergeDumps: mergePostgresDumps,
 
   shadowAdmin: postgresShadowAdmin,
+  flavors: ['postgres'],
+  drivesClusters: false,
+  targetVersionForShadow: async () => undefined,
+  async tableSizes(db, names) {
+    const res = (await db.raw(
+      `SELECT c.relname AS t, c.reltuples::bigint AS r, pg_total_relation_size(c.oid) AS b FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname = ANY(?)`,
+      [names],
+    )) as { rows: { t: string; r: string | number; b: string | number }[] };
+    // reltuples is -1 until the table was first analysed: unknown, not empty.
+    return new Map(res.rows.map((x) => [x.t, { rows: Number(x.r) < 0 ? null : Number(x.r), bytes: Number(x.b) }]));
+  },
   serverKind: () => ({ mariadb: false }),
   flavorFromVersion: () => undefined,
 };
