@@ -132,6 +132,13 @@ export interface Engine {
   readonly syntax: SqlSyntax;
   /** Where the slow-query export the workload check reads comes from. */
   readonly workloadExport: string;
+  /** How that export writes statements (analysis/workload/parse.ts). */
+  readonly workloadText: {
+    /** A text with an elided list `( ... )` is a digest even without a digest field (MySQL). */
+    elidedListIsDigest: boolean;
+    /** Texts may qualify names with the schema they ran in (pg_stat_statements), which the shadow does not have. */
+    schemaQualified: boolean;
+  };
   /** The server `migrate shadow` starts for this engine, and its Debian/Ubuntu package. */
   readonly shadowProduct: { flavor: ClusterFlavor; product: string; aptPackage: string; topology: 'mariadb-shadow' | 'postgres-shadow' };
 

@@ -1,3 +1,4 @@
+import { engineFor } from '../../engines/index.ts';
 import type { Dialect } from '../../config/types.ts';
 import { stripComments } from './split.ts';
 
@@ -262,8 +263,9 @@ function parseAlterAction(part: string, dialect: Dialect): AlterAction {
   if ((m = re(`^rename\\s+column\\s+(${IDENT})\\s+to\\s+(${IDENT})$`).exec(p))) return { op: 'rename_column', from: unquote(m[1]!), to: unquote(m[2]!) };
   if ((m = re(`^rename\\s+(?:to|as)\\s+(${QNAME})$`).exec(p))) return { op: 'rename_table', to: unqualify(m[1]!) };
   if ((m = re(`^rename\\s+(?:index|key|constraint)\\b`).exec(p))) return { op: 'other', text: p };
-  if (dialect === 'postgres' && (m = re(`^rename\\s+(${IDENT})\\s+to\\s+(${IDENT})$`).exec(p))) return { op: 'rename_column', from: unquote(m[1]!), to: unquote(m[2]!) };
-  if (dialect === 'mysql' && (m = re(`^rename\\s+(${QNAME})$`).exec(p))) return { op: 'rename_table', to: unqualify(m[1]!) };
+  const shorthand = engineFor(dialect).syntax.renameColumnShorthand;
+  if (shorthand && (m = re(`^rename\\s+(${IDENT})\\s+to\\s+(${IDENT})$`).exec(p))) return { op: 'rename_column', from: unquote(m[1]!), to: unquote(m[2]!) };
+  if (!shorthand && (m = re(`^rename\\s+(${QNAME})$`).exec(p))) return { op: 'rename_table', to: unqualify(m[1]!) };
   if ((m = re(`^change\\s+(?:column\\s+)?(${IDENT})\\s+(${IDENT})\\s+([\\s\\S]*)$`).exec(p))) return { op: 'change_column', from: unquote(m[1]!), to: unquote(m[2]!), definition: m[3]! };
   if ((m = re(`^modify\\s+(?:column\\s+)?(${IDENT})\\s+([\\s\\S]*)$`).exec(p))) return { op: 'change_column', from: unquote(m[1]!), to: unquote(m[1]!), definition: m[2]! };
   if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+(?:set\\s+data\\s+)?type\\s+([\\s\\S]*)$`).exec(p))) return { op: 'alter_column_type', column: unquote(m[1]!), definition: m[2]! };

@@ -24,6 +24,7 @@ export const mysqlEngine: Engine = {
   ddlIsTransactional: false,
   syntax: { hashComments: true, backtickIdentifiers: true, backslashEscapes: true, dollarQuotes: false, renameColumnShorthand: false },
   workloadExport: 'performance_schema.events_statements_summary_by_digest',
+  workloadText: { elidedListIsDigest: true, schemaQualified: false },
   shadowProduct: { flavor: 'mariadb', product: 'MariaDB', aptPackage: 'mariadb-server', topology: 'mariadb-shadow' },
   alwaysSnapshotViews: false,
   noopSql: 'DO 0',

@@ -17,6 +17,7 @@ export const postgresEngine: Engine = {
   ddlIsTransactional: true,
   syntax: { hashComments: false, backtickIdentifiers: false, backslashEscapes: false, dollarQuotes: true, renameColumnShorthand: true },
   workloadExport: 'pg_stat_statements',
+  workloadText: { elidedListIsDigest: false, schemaQualified: true },
   shadowProduct: { flavor: 'postgres', product: 'PostgreSQL', aptPackage: 'postgresql', topology: 'postgres-shadow' },
   // Views are cheap to read here; each table's storage (relfilenode) tells a rewrite, and a
   // restored table has new storage.
