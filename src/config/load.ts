@@ -89,7 +89,8 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
   dialect = raw.dialect ?? dialect;
   if (!dialect) throw configError(`"dialect" is missing in ${source}.`, 'Add "dialect": "mysql" (MySQL and MariaDB) or "postgres".');
   if (!connection.port) connection = { ...connection, port: engineFor(dialect).defaultPort };
-  databaseName(connection.database, dialect, raw.url === undefined ? `"connection.database" in ${source}` : source === 'DATABASE_URL' ? 'The database named in DATABASE_URL' : `The database in "url" in ${source}`);
+  const databaseWhere = raw.url === undefined ? `"connection.database" in ${source}` : source === 'DATABASE_URL' ? 'The database named in DATABASE_URL' : `The database in "url" in ${source}`;
+  databaseName(connection.database, dialect, databaseWhere);
 
   const migrationsDir = resolve(baseDir, raw.migrations?.directory ?? 'migrations');
   const ledgerTable = raw.migrations?.table === undefined ? 'migrate_ledger' : identifier(raw.migrations.table, 'migrations.table', source);
