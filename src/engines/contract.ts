@@ -201,6 +201,14 @@ export interface Engine {
   targetVersionForShadow(db: Knex): Promise<string | undefined>;
   /** Rows (estimate) and bytes of these tables in the connection's schema; absent when unknown. */
   tableSizes(db: Knex, names: string[]): Promise<Map<string, { rows: number | null; bytes: number | null }>>;
+  // For the runner and the ledger (src/migrations): what their dialect branches ask.
+  /** The server's current time with milliseconds, as an SQL expression (progress rows). */
+  readonly nowSql: string;
+  /** Unquoted identifiers fold to lower case (PostgreSQL); MySQL keeps them as written. */
+  readonly foldsUnquotedIdentifiers: boolean;
+  /** The statement gave up waiting for a lock without changing anything (MySQL 1205): it may be retried. */
+  isLockWaitTimeout(e: unknown): boolean;
+
   /** What the server is, from SELECT VERSION(). */
   serverKind(version: string): ServerKind;
   readonly shadowAdmin: ShadowServerAdmin;

@@ -66,6 +66,9 @@ export const mysqlEngine: Engine = {
 
   shadowAdmin: mysqlShadowAdmin,
   flavors: ['mariadb', 'mysql'],
+  nowSql: 'UTC_TIMESTAMP(3)',
+  foldsUnquotedIdentifiers: false,
+  isLockWaitTimeout: (e) => ((e ?? {}) as { errno?: number }).errno === 1205,
   drivesClusters: true,
   async targetVersionForShadow(db) {
     return String(((await db.raw('SELECT VERSION() AS v')) as [{ v: string }[]])[0][0]?.v ?? '');

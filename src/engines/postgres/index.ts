@@ -62,6 +62,9 @@ export const postgresEngine: Engine = {
 
   shadowAdmin: postgresShadowAdmin,
   flavors: ['postgres'],
+  nowSql: 'clock_timestamp()',
+  foldsUnquotedIdentifiers: true,
+  isLockWaitTimeout: () => false,
   drivesClusters: false,
   targetVersionForShadow: async () => undefined,
   async tableSizes(db, names) {
