@@ -101,7 +101,8 @@ export function mapConnectionError(e: unknown, dialect: Dialect, conn: Connectio
   const where = `${conn.user}@${conn.host}:${conn.port}/${conn.database}`;
   const code = err.code ?? '';
   const msg = redact(err.message ?? String(e));
-  if (code === 'ER_DBACCESS_DENIED_ERROR' || code === '42501') {
+  const kind = engineFor(dialect).connectionErrorKind(code);
+  if (kind === 'database-denied') {
     return connectionError(
       `User "${conn.user}" may not use the database "${conn.database}" on ${conn.host}:${conn.port} (the login itself worked).`,
       `Grant the user access (GRANT ALL ON ${conn.database}.* TO ...) or correct "database" in the config.`,
@@ -115,14 +116,14 @@ export function mapConnectionError(e: unknown, dialect: Dialect, conn: Connectio
       e,
     );
   }
-  if (code === 'ER_ACCESS_DENIED_ERROR' || code === '28P01' || code === '28000' || /password authentication failed|Access denied for user/i.test(msg)) {
+  if (kind === 'login-refused' || /password authentication failed|Access denied for user/i.test(msg)) {
     return connectionError(
       `The server at ${conn.host}:${conn.port} refused the login of user "${conn.user}" (wrong user or password).`,
       'Check the user and the password source (passwordEnv / passwordFile / DATABASE_URL) in the config.',
       e,
     );
   }
-  if (code === 'ER_BAD_DB_ERROR' || code === '3D000') {
+  if (kind === 'no-database') {
     return connectionError(
       `The database "${conn.database}" does not exist on ${conn.host}:${conn.port}.`,
       `Create it first (CREATE DATABASE ${conn.database}) or correct "database" in the config.`,

@@ -152,6 +152,8 @@ export interface Engine {
   cancelStatementSql(sessionId: number | string): string;
   /** The current session's id, as column `id`. */
   sessionIdSql(): string;
+  /** What a driver error code on connecting means (db/connect.ts words the message); undefined: not one of these. */
+  connectionErrorKind(code: string): 'database-denied' | 'login-refused' | 'no-database' | undefined;
   /** The server refused for want of privileges. */
   isPermissionDenied(e: unknown): boolean;
   /** A server-side SQL error (not a lost connection or a driver problem). */

@@ -11,6 +11,12 @@ import { FULL_SCOPE } from '../contract.ts';
 /** Server errors that mean "this account may not". */
 const DENIED = new Set([1044, 1045, 1095, 1132, 1142, 1143, 1227, 1370, 1410, 1419]);
 
+const MYSQL_CONNECT_ERRORS: Partial<Record<string, 'database-denied' | 'login-refused' | 'no-database'>> = {
+  ER_DBACCESS_DENIED_ERROR: 'database-denied',
+  ER_ACCESS_DENIED_ERROR: 'login-refused',
+  ER_BAD_DB_ERROR: 'no-database',
+};
+
 /** MySQL and MariaDB: one engine, the replication differences in their flavors (flavors.ts). */
 export const mysqlEngine: Engine = {
   dialect: 'mysql',
@@ -39,6 +45,7 @@ export const mysqlEngine: Engine = {
   adminConnection: (server) => ({ ...server, database: '' }),
   cancelStatementSql: (sessionId) => `KILL QUERY ${sessionId}`,
   sessionIdSql: () => 'SELECT CONNECTION_ID() AS id',
+  connectionErrorKind: (code) => MYSQL_CONNECT_ERRORS[code],
   isPermissionDenied: (e) => DENIED.has(((e ?? {}) as { errno?: number }).errno ?? 0),
   isSqlError: (e) => typeof ((e ?? {}) as { sqlState?: unknown }).sqlState === 'string',
   prepareCheckSql: (sql) => `PREPARE migrate_wl FROM '${sql.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'; DEALLOCATE PREPARE migrate_wl`,

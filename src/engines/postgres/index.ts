@@ -5,6 +5,14 @@ import { FULL_SCOPE } from '../contract.ts';
 import { dumpPostgres, mergePostgresDumps, partialPostgresDump, restorePostgres } from './dump.ts';
 import { snapshotPostgres } from './snapshot.ts';
 
+/** SQLSTATEs a connection attempt ends with. */
+const PG_CONNECT_ERRORS: Partial<Record<string, 'database-denied' | 'login-refused' | 'no-database'>> = {
+  '42501': 'database-denied',
+  '28P01': 'login-refused',
+  '28000': 'login-refused',
+  '3D000': 'no-database',
+};
+
 export const postgresEngine: Engine = {
   dialect: 'postgres',
   label: 'PostgreSQL',
@@ -34,6 +42,7 @@ export const postgresEngine: Engine = {
   adminConnection: (server) => ({ ...server, database: server.database || 'postgres' }),
   cancelStatementSql: (sessionId) => `SELECT pg_cancel_backend(${sessionId})`,
   sessionIdSql: () => 'SELECT pg_backend_pid() AS id',
+  connectionErrorKind: (code) => PG_CONNECT_ERRORS[code],
   isPermissionDenied: (e) => ((e ?? {}) as { code?: string }).code === '42501',
   isSqlError: (e) => {
     const code = ((e ?? {}) as { code?: unknown }).code;
