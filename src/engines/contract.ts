@@ -11,10 +11,12 @@ import type { ProbeResult } from './mysql/probe.ts';
  */
 
 /** The config file's "dialect": which engine. MariaDB is the mysql engine with its own flavor. */
-export type Dialect = 'mysql' | 'postgres';
+export const DIALECTS = ['mysql', 'postgres'] as const;
+export type Dialect = (typeof DIALECTS)[number];
 
 /** A cluster's (and a sandbox node's) "flavor" as the config file and state.json spell it. */
-export type ClusterFlavor = 'mariadb' | 'mysql' | 'postgres';
+export const CLUSTER_FLAVORS = ['mariadb', 'mysql', 'postgres'] as const;
+export type ClusterFlavor = (typeof CLUSTER_FLAVORS)[number];
 
 export type { Flavor, FlavorName } from './mysql/flavor.ts';
 

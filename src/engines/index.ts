@@ -7,7 +7,7 @@ import { mysqlEngine } from './mysql/index.ts';
 import { postgresEngine } from './postgres/index.ts';
 
 export type { ClusterFlavor, ConnectionConfig, Dialect, DumpTarget, Engine, ServerKind, ServerObjects, ShadowServerAdmin, Snapshotter, SnapshotScope, SqlSyntax } from './contract.ts';
-export { FULL_SCOPE } from './contract.ts';
+export { CLUSTER_FLAVORS, DIALECTS, FULL_SCOPE } from './contract.ts';
 export type { Flavor, FlavorName, GtidStart, ReplicationSource, ReplicationStatus } from './mysql/flavor.ts';
 export { flavorFor, flavorNameFromVersion } from './mysql/flavors.ts';
 export { mysqlIdent, mysqlString } from './mysql/quote.ts';
