@@ -20,7 +20,7 @@ export interface Workloads {
 }
 
 export function snapshotterOf(shadow: ShadowDatabase): Snapshotter {
-  return createSnapshotter(shadow.db, shadow.dialect, shadow.engine.snapshotSchema(shadow.name), { mariadb: shadow.mariadb });
+  return createSnapshotter(shadow.db, shadow.dialect, shadow.engine.snapshotSchema(shadow.name), shadow.serverKind);
 }
 
 /** Renames the captured SQL names, for the diff to tell them from drop + add. */
@@ -219,7 +219,7 @@ export class ShadowAnalyser {
     const createdTables = new Set(changes.flatMap((c) => (c.kind === 'table_added' ? [c.table] : [])));
     const ctx: RuleContext = {
       dialect: this.shadow.dialect,
-      mariadb: this.shadow.mariadb,
+      mariadb: this.shadow.serverKind.mariadb,
       migrationId: m.id,
       before,
       after,

@@ -85,7 +85,8 @@ export class ShadowRun {
   isolation: Isolation = 'throwaway';
   /** Why the server was classified as it was, for the report's shadow line. */
   reason = '';
-  mariadb = false;
+  /** What the server is (MariaDB or MySQL and which flavor), read when the run opens. */
+  serverKind: ServerKind = { mariadb: false, flavor: undefined };
   readonly engine: Engine;
   /** How this engine does the run's server-wide work. */
   private readonly ops: ShadowServerAdmin;
@@ -117,7 +118,7 @@ export class ShadowRun {
   }
 
   private get kind(): ServerKind {
-    return { mariadb: this.mariadb };
+    return this.serverKind;
   }
 
   get exclusive(): boolean {
@@ -138,7 +139,7 @@ export class ShadowRun {
 
   private async start(env: NodeJS.ProcessEnv): Promise<void> {
     const version = await selectVersion(this.admin, this.dialect);
-    this.mariadb = this.engine.serverKind(version).mariadb;
+    this.serverKind = this.engine.serverKind(version);
     if (this.origin === 'named') await this.classify();
     else {
       this.isolation = 'throwaway';

@@ -6,7 +6,7 @@ import { MigrateError, messageOf } from '../errors.ts';
 import { redact } from '../log/redact.ts';
 import type { MigrationSource } from '../migrations/types.ts';
 import { installInterceptor, type Interceptor, type QueryObject, type SessionInfo } from './intercept.ts';
-import { engineFor, type Engine, type ProbeResult } from '../engines/index.ts';
+import { engineFor, type Engine, type ProbeResult, type ServerKind } from '../engines/index.ts';
 import { SHADOW_PREFIX, shadowPrefixOf } from './shadow-names.ts';
 import { closeAllRuns, listShadowObjects, ServerWideStatement, type ShadowRun } from './shadow-run.ts';
 import { aliasHome, serverWideReason } from './shadow-statements.ts';
@@ -78,7 +78,7 @@ export class ShadowDatabase {
   readonly name: string;
   /** Connected to the shadow database. One connection, so session settings (SET ...) carry over between statements as they would in a migration. */
   readonly db: Knex;
-  readonly mariadb: boolean;
+  readonly serverKind: ServerKind;
   /** How the analysis connects to the server (pg_dump connects by itself with it). */
   readonly server: ConnectionConfig;
   readonly run: ShadowRun;
@@ -105,7 +105,7 @@ export class ShadowDatabase {
     this.server = server;
     this.name = name;
     this.db = db;
-    this.mariadb = run.mariadb;
+    this.serverKind = run.serverKind;
     this.home = home;
     this.homeGiven = home !== undefined;
     this.interceptor = installInterceptor(db, (obj, next, session) => this.handle(obj, next, session));
@@ -275,7 +275,7 @@ export class ShadowDatabase {
       const probe = this.engine.probe;
       if (!probe || !this.probing) result = await go();
       else {
-        const probed = await probe(run, go, { mariadb: this.mariadb });
+        const probed = await probe(run, go, this.serverKind);
         if (probed.probe) capture.probes.push(probed.probe);
         result = probed.result;
       }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { SchemaSnapshot } from '../analysis/types.ts';
 import type { Next, QueryObject } from '../analysis/intercept.ts';
-import type { Flavor } from './mysql/flavor.ts';
+import type { Flavor, FlavorName } from './mysql/flavor.ts';
 import type { ProbeResult } from './mysql/probe.ts';
 
 /**
@@ -57,6 +57,8 @@ export interface DumpTarget {
 export interface ServerKind {
   /** MariaDB rather than MySQL (mysql engine only; the snapshot and the probes read it). */
   mariadb: boolean;
+  /** The replication flavor (mysql engine); undefined on PostgreSQL. */
+  flavor: FlavorName | undefined;
 }
 
 /** How SQL text is written for this engine (statement splitting, parsing, literals). */

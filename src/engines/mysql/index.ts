@@ -87,6 +87,6 @@ export const mysqlEngine: Engine = {
     )) as [{ t: string; r: number | string | null; b: number | string | null }[]];
     return new Map(rows.map((x) => [x.t, { rows: x.r === null ? null : Number(x.r), bytes: x.b === null ? null : Number(x.b) }]));
   },
-  serverKind: (version) => ({ mariadb: /mariadb/i.test(version) }),
+  serverKind: (version) => ({ mariadb: /mariadb/i.test(version), flavor: flavorNameFromVersion(version) }),
   flavorFromVersion: (version) => flavorFor(flavorNameFromVersion(version)),
 };

@@ -63,7 +63,7 @@ export const mysqlShadowAdmin: ShadowServerAdmin = {
     // The given account's own sessions keep binary logging off when it may; the analysis
     // account of a shared server never may, nor may an account without the privilege.
     if (!o.shared && o.quiet) return undefined;
-    const replicas = await rows<unknown>(db, flavorFor(o.server.mariadb ? 'mariadb' : 'mysql80').showReplicasQuery()).catch(() => []);
+    const replicas = await rows<unknown>(db, flavorFor(o.server.flavor ?? 'mariadb').showReplicasQuery()).catch(() => []);
     if (!replicas.length) return undefined;
     return `the shadow server ${o.where} writes a binary log and ${replicas.length} replica(s) read it: the analysis's ${o.prefix}* databases and what it runs in them replicate to them (${o.shared ? 'its restricted account may not turn binary logging off' : 'this account may not turn binary logging off'}). A shadow server must not be a replication source: use a throwaway server (leave --shadow out, or a CI service container).`;
   },

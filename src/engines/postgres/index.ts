@@ -85,6 +85,6 @@ export const postgresEngine: Engine = {
     // reltuples is -1 until the table was first analysed: unknown, not empty.
     return new Map(res.rows.map((x) => [x.t, { rows: Number(x.r) < 0 ? null : Number(x.r), bytes: Number(x.b) }]));
   },
-  serverKind: () => ({ mariadb: false }),
+  serverKind: () => ({ mariadb: false, flavor: undefined }),
   flavorFromVersion: () => undefined,
 };
