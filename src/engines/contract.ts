@@ -7,7 +7,7 @@ import type { ProbeResult } from './mysql/probe.ts';
 /**
  * What differs between the databases the coordinator drives, in one interface per engine
  * (mysql/, postgres/). Code outside src/engines asks the engine instead of comparing dialect or
- * flavor names, so a third database is one more folder here (docs/architecture.md).
+ * flavor names, so a third database is one more folder here plus its entry in index.ts.
  */
 
 /** The config file's "dialect": which engine. MariaDB is the mysql engine with its own flavor. */
