@@ -1,5 +1,6 @@
 import { parseType } from '../sql/typecompat.ts';
 import type { Change, ColumnSnapshot, Finding } from '../types.ts';
+import { CONVERSION_SETTINGS, factsOf, type ConversionSetting } from './catalog.ts';
 import { finding, statementFor, type RuleContext } from './context.ts';
 
 /**
@@ -11,11 +12,6 @@ import { finding, statementFor, type RuleContext } from './context.ts';
  * RF1xx code + 100). Changes are read as "source schema -> replica schema".
  */
 export type Direction = 'old-to-new' | 'new-to-old';
-
-/** Codes that make a direction unsafe with no setting that helps. */
-const UNSAFE_SUFFIX = new Set(['01', '02', '03', '05', '06', '07', '08', '09', '14']);
-/** Codes that a temporary server setting makes safe. */
-const SETTING_SUFFIX = new Set(['04']);
 
 export interface ReplicaFirstAssessment {
   findings: Finding[];
@@ -44,24 +40,32 @@ export function replicaFirstRules(ctx: RuleContext): ReplicaFirstAssessment {
   const variable = ctx.mariadb ? 'slave_type_conversions' : 'replica_type_conversions';
   const forward = directionFindings(ctx, ctx.changes, 'old-to-new', variable);
   const reverse = directionFindings(ctx, ctx.reverseChanges, 'new-to-old', variable);
-  const suffixes = (fs: Finding[]): string[] => fs.map((f) => f.rule.slice(3));
-  const fUnsafe = suffixes(forward).some((s) => UNSAFE_SUFFIX.has(s));
-  const fSetting = suffixes(forward).some((s) => SETTING_SUFFIX.has(s));
-  const rUnsafe = suffixes(reverse).some((s) => UNSAFE_SUFFIX.has(s) && s !== '05');
-  const rLossy = suffixes(reverse).includes('05');
-  const rSetting = suffixes(reverse).some((s) => SETTING_SUFFIX.has(s));
+  const f = outcomeOf(forward);
+  const r = outcomeOf(reverse);
   const out: ReplicaFirstAssessment = {
     findings: [...forward, ...reverse],
-    safe: !fUnsafe && !fSetting,
-    reverseSafe: !rUnsafe && !rSetting && !rLossy,
-    safeWithSettings: !fUnsafe,
+    safe: !f.unsafe && !f.setting,
+    reverseSafe: !r.unsafe && !r.setting,
+    safeWithSettings: !f.unsafe,
   };
-  if (fSetting && !fUnsafe) out.settings = { [variable]: 'ALL_NON_LOSSY' };
-  if ((rSetting || rLossy) && !rUnsafe) out.reverseSettings = { [variable]: rLossy ? 'ALL_NON_LOSSY,ALL_LOSSY' : 'ALL_NON_LOSSY' };
+  if (f.setting && !f.unsafe) out.settings = { [variable]: f.setting };
+  if (r.setting && !r.unsafe) out.reverseSettings = { [variable]: r.setting };
   if (!forward.length && !reverse.length) {
     out.findings.push(finding('RF113', { message: 'Rows from a primary with the old schema apply unchanged to a replica with the new one, and back.' }));
   }
   return out;
+}
+
+/** What one direction's findings add up to: unsafe under every setting, or the strongest setting they need. */
+function outcomeOf(findings: Finding[]): { unsafe: boolean; setting?: ConversionSetting } {
+  let unsafe = false;
+  let setting: ConversionSetting | undefined;
+  for (const f of findings) {
+    const rf = factsOf(f.rule)?.replicaFirst;
+    if (rf?.unsafe) unsafe = true;
+    if (rf?.setting && (!setting || CONVERSION_SETTINGS.indexOf(rf.setting) > CONVERSION_SETTINGS.indexOf(setting))) setting = rf.setting;
+  }
+  return setting ? { unsafe, setting } : { unsafe };
 }
 
 function directionFindings(ctx: RuleContext, changes: Change[], direction: Direction, variable: string): Finding[] {
