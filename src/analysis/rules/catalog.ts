@@ -45,6 +45,8 @@ export interface RuleDoc {
   irreversible?: true;
   /** About the down (or a rollback): reports point at the down file. */
   aboutDown?: true;
+  /** The old -> new rule this new -> old rule mirrors (RF2nn of RF1nn): the same check, the other way. */
+  reverseOf?: string;
   /** What the finding means for replica-first in its direction (RF1xx old -> new, RF2xx new -> old). */
   replicaFirst?: ReplicaFirstFact;
   /** The work `plan` estimates the duration of from the table's rows. */
@@ -417,79 +419,79 @@ const docs: RuleDoc[] = [
   },
   {
     code: 'RF201', family: 'replica-first', title: 'Reverse: column in the middle (new -> old)', severity: 'warning',
-    replicaFirst: { direction: 'new-to-old', unsafe: true },
+    reverseOf: 'RF101', replicaFirst: { direction: 'new-to-old', unsafe: true },
     explanation: 'During the master-master hold period rows from the new schema flow back to the old one; a column that only the new side has in the middle shifts values on the old side.',
     recipe: 'Add columns at the end only.',
   },
   {
     code: 'RF202', family: 'replica-first', title: 'Reverse: middle column missing on the new side', severity: 'warning',
-    replicaFirst: { direction: 'new-to-old', unsafe: true },
+    reverseOf: 'RF102', replicaFirst: { direction: 'new-to-old', unsafe: true },
     explanation: 'Rows from the new schema lack a middle column the old side still has; values shift on the old side during the hold period.',
     recipe: 'Drop only the last column, or skip the hold period.',
   },
   {
     code: 'RF203', family: 'replica-first', title: 'Reverse: columns reordered', severity: 'warning',
-    replicaFirst: { direction: 'new-to-old', unsafe: true },
+    reverseOf: 'RF103', replicaFirst: { direction: 'new-to-old', unsafe: true },
     explanation: 'Rows from the new schema arrive in another column order on the old side during the hold period.',
     recipe: 'Do not reorder columns.',
   },
   {
     code: 'RF204', family: 'replica-first', title: 'Reverse: type conversion needed on the old side', severity: 'warning',
-    replicaFirst: { direction: 'new-to-old', setting: 'ALL_NON_LOSSY' },
+    reverseOf: 'RF104', replicaFirst: { direction: 'new-to-old', setting: 'ALL_NON_LOSSY' },
     explanation: 'Rows from the new schema carry the new type; the old side accepts them only with slave_type_conversions=ALL_NON_LOSSY (the default, empty, stops replication with error 1677).',
     recipe: 'Let the executor set slave_type_conversions=ALL_NON_LOSSY on the old primary for the hold period.',
   },
   {
     code: 'RF205', family: 'replica-first', title: 'Reverse: narrowing on the old side', severity: 'warning',
-    replicaFirst: { direction: 'new-to-old', setting: 'ALL_NON_LOSSY,ALL_LOSSY' },
+    reverseOf: 'RF105', replicaFirst: { direction: 'new-to-old', setting: 'ALL_NON_LOSSY,ALL_LOSSY' },
     explanation: 'Rows from the new (wider) type arrive at the old (narrower) type during the hold period: they need ALL_LOSSY and values that do not fit are truncated silently.',
     recipe: "Set slave_type_conversions='ALL_NON_LOSSY,ALL_LOSSY' on the old side for the hold period and keep new values within the old type's range, or skip the hold period.",
   },
   {
     code: 'RF206', family: 'replica-first', title: 'Reverse: type family change', severity: 'warning',
-    replicaFirst: { direction: 'new-to-old', unsafe: true },
+    reverseOf: 'RF106', replicaFirst: { direction: 'new-to-old', unsafe: true },
     explanation: 'Rows from the new schema have a type the old side cannot convert: replication from new to old stops (error 1677) during the hold period.',
     recipe: 'Skip the master-master hold period for this change, or add a new column instead of changing the type.',
   },
   {
     code: 'RF207', family: 'replica-first', title: 'Reverse: ENUM value unknown to the old side', severity: 'warning',
-    replicaFirst: { direction: 'new-to-old', unsafe: true },
+    reverseOf: 'RF107', replicaFirst: { direction: 'new-to-old', unsafe: true },
     explanation: 'Values added or moved by the new schema arrive at the old side as an index it maps to another value or to "" , silently.',
     recipe: 'Do not write new enum values until the hold period ends.',
   },
   {
     code: 'RF208', family: 'replica-first', title: 'Reverse: NULL arrives at a NOT NULL column', severity: 'warning',
-    replicaFirst: { direction: 'new-to-old', unsafe: true },
+    reverseOf: 'RF108', replicaFirst: { direction: 'new-to-old', unsafe: true },
     explanation: 'The new schema allows NULL where the old one does not; NULLs written by the new code arrive on the old side as "" or 0, silently.',
     recipe: 'Do not write NULL into the column until the hold period ends.',
   },
   {
     code: 'RF209', family: 'replica-first', title: 'Reverse: table renamed', severity: 'warning',
-    replicaFirst: { direction: 'new-to-old', unsafe: true },
+    reverseOf: 'RF109', replicaFirst: { direction: 'new-to-old', unsafe: true },
     explanation: 'Rows for the new table name fail on the old side (error 1146): replication from new to old stops.',
     recipe: 'Rename in place, not replica-first.',
   },
   {
     code: 'RF210', family: 'replica-first', title: 'Reverse: constraint on the old side', severity: 'warning',
-    replicaFirst: { direction: 'new-to-old' },
+    reverseOf: 'RF110', replicaFirst: { direction: 'new-to-old' },
     explanation: 'A constraint the new schema dropped still exists on the old side and may reject rows written by the new code.',
     recipe: 'Make sure the new code keeps satisfying the old constraint during the hold period.',
   },
   {
     code: 'RF211', family: 'replica-first', title: 'Reverse: column the old side lacks a value for', severity: 'info',
-    replicaFirst: { direction: 'new-to-old' },
+    reverseOf: 'RF111', replicaFirst: { direction: 'new-to-old' },
     explanation: 'The old side has a NOT NULL column without default that rows from the new schema do not carry; it gets the implicit default ("" or 0).',
     recipe: 'Give the column a default before dropping it.',
   },
   {
     code: 'RF212', family: 'replica-first', title: 'Reverse: primary key differs', severity: 'warning',
-    replicaFirst: { direction: 'new-to-old' },
+    reverseOf: 'RF112', replicaFirst: { direction: 'new-to-old' },
     explanation: 'The old side finds rows by its own primary key during the hold period.',
     recipe: 'Change primary keys in place.',
   },
   {
     code: 'RF214', family: 'replica-first', title: 'Reverse: signedness differs on the old side', severity: 'warning',
-    replicaFirst: { direction: 'new-to-old', unsafe: true },
+    reverseOf: 'RF114', replicaFirst: { direction: 'new-to-old', unsafe: true },
     explanation: 'During the master-master hold period rows from the new type reach the old side as bytes of the other signedness: values outside the shared range change (3000000000 becomes -1294967296), silently.',
     recipe: 'Skip the master-master hold period for this change, or keep new values within the range both types share until it ends.',
   },
@@ -572,6 +574,15 @@ export function ruleDoc(code: string): RuleDoc {
   const d = CATALOG.get(code);
   if (!d) throw new Error(`rule ${code} is not in the catalog`);
   return d;
+}
+
+const REVERSE = new Map([...CATALOG.values()].flatMap((d) => (d.reverseOf ? [[d.reverseOf, d.code] as const] : [])));
+
+/** The new -> old rule that mirrors an old -> new replica-first rule. */
+export function reverseRule(code: string): string {
+  const r = REVERSE.get(code);
+  if (!r) throw new Error(`rule ${code} has no reverse rule in the catalog`);
+  return r;
 }
 
 /** The facts of a finding's rule; none for a code the catalog does not hold (a placeholder). */
