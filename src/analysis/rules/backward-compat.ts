@@ -1,12 +1,12 @@
 import { isLossless } from '../sql/typecompat.ts';
 import type { Finding } from '../types.ts';
-import { finding, statementFor, type RuleContext } from './context.ts';
+import { finding, statementFor, type RuleContext, type RuleDialect } from './context.ts';
 
 /**
  * BC: would code written for the schema before `up` (the release still running during the deploy)
  * break after it? Objects created by the same migration are never breaking: nothing uses them yet.
  */
-export function backwardCompatRules(ctx: RuleContext): Finding[] {
+export function backwardCompatRules(ctx: RuleContext, db: RuleDialect): Finding[] {
   const out: Finding[] = [];
   const st = (table?: string, column?: string): string | undefined => statementFor(ctx.statements, table, column);
   const addedColumns = new Set(ctx.changes.flatMap((c) => (c.kind === 'column_added' ? [`${c.table}.${c.column.name}`] : [])));
@@ -46,7 +46,7 @@ export function backwardCompatRules(ctx: RuleContext): Finding[] {
       case 'column_dropped': {
         out.push(
           finding('BC102', {
-            message: `Drops column ${c.table}.${c.column.name} while the previous release is still running. That release still selects, inserts or updates ${c.column.name}; those queries fail with "${ctx.dialect === 'postgres' ? `column "${c.column.name}" does not exist` : `Unknown column '${c.column.name}'`}" until the last old app server is gone (ORMs that list every column break on any query of ${c.table}). Safe: stop using the column in a release first, then drop it after the deploy.`,
+            message: `Drops column ${c.table}.${c.column.name} while the previous release is still running. That release still selects, inserts or updates ${c.column.name}; those queries fail with "${db.unknownColumnError(c.column.name)}" until the last old app server is gone (ORMs that list every column break on any query of ${c.table}). Safe: stop using the column in a release first, then drop it after the deploy.`,
             table: c.table,
             column: c.column.name,
             statement: st(c.table, c.column.name),
@@ -63,7 +63,7 @@ export function backwardCompatRules(ctx: RuleContext): Finding[] {
         }
         out.push(
           finding('BC104', {
-            message: `Renames column ${c.table}.${c.from} to ${c.column} while the previous release is still running. That release still reads and writes ${c.from}; its queries fail with "${ctx.dialect === 'postgres' ? `column "${c.from}" does not exist` : `Unknown column '${c.from}'`}" until every app server runs the new code, and the new code fails the same way on ${c.column} wherever it starts before the migration. Safe: add the new column, move the code over in steps, drop the old one last.`,
+            message: `Renames column ${c.table}.${c.from} to ${c.column} while the previous release is still running. That release still reads and writes ${c.from}; its queries fail with "${db.unknownColumnError(c.from)}" until every app server runs the new code, and the new code fails the same way on ${c.column} wherever it starts before the migration. Safe: add the new column, move the code over in steps, drop the old one last.`,
             table: c.table,
             column: c.column,
             statement: st(c.table, c.from),
@@ -102,11 +102,11 @@ export function backwardCompatRules(ctx: RuleContext): Finding[] {
         if (col.nullable || col.default !== null || col.autoFilled || col.generated) break;
         out.push(
           finding('BC107', {
-            message: `Adds column ${c.table}.${col.name} as NOT NULL without a default while the previous release is still running. That release does not know ${col.name}: every INSERT of the running release omits ${col.name} and fails (${ctx.dialect === 'postgres' ? `"null value in column \"${col.name}\" violates not-null constraint"; the ALTER itself also fails as soon as the table has rows` : `"Field '${col.name}' doesn't have a default value" in strict mode; without strict mode the rows silently get '' or 0`}). Safe: add it nullable or with a default, backfill, and require it after the deploy.`,
+            message: `Adds column ${c.table}.${col.name} as NOT NULL without a default while the previous release is still running. That release does not know ${col.name}: every INSERT of the running release omits ${col.name} and fails (${db.missingValueOutcome(col.name)}). Safe: add it nullable or with a default, backfill, and require it after the deploy.`,
             table: c.table,
             column: col.name,
             statement: st(c.table, col.name),
-            safeAlternative: `1. Pre-deploy migration: add ${col.name} as NULL, or NOT NULL with a DEFAULT. 2. Deploy code that always writes ${col.name}. 3. Backfill existing rows in batches. 4. Post-deploy migration: make ${col.name} NOT NULL${ctx.dialect === 'postgres' ? ` (ADD CONSTRAINT ... CHECK (${col.name} IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL, so no long lock is taken)` : ''} and drop the default if it is not wanted.`,
+            safeAlternative: `1. Pre-deploy migration: add ${col.name} as NULL, or NOT NULL with a DEFAULT. 2. Deploy code that always writes ${col.name}. 3. Backfill existing rows in batches. 4. Post-deploy migration: make ${col.name} NOT NULL${db.lockFreeNotNull(col.name)} and drop the default if it is not wanted.`,
           }),
         );
         break;
