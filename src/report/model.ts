@@ -103,6 +103,12 @@ function aboutDown(f: Finding): boolean {
   return factsOf(f.rule)?.aboutDown === true;
 }
 
+/** The migration's up file, relative to the report's base directory. */
+export function upFile(report: Report, v: MigrationVerdict): string | undefined {
+  const m = report.files.get(v.id);
+  return m ? relPath(report.baseDir, m.upPath) : undefined;
+}
+
 export function locate(report: Report, v: MigrationVerdict, f: Finding): Location | undefined {
   const m = report.files.get(v.id);
   if (!m) return undefined;
