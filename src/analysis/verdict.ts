@@ -2,6 +2,7 @@ import { maskSecretLiterals } from '../migrations/excerpt.ts';
 import type { Dialect } from '../config/types.ts';
 import type { Acknowledgement, Phase } from '../migrations/types.ts';
 import { ackCovers, factsOf, isWildcardAck } from './rules/catalog.ts';
+import { verdictDialectFor } from './rules/dialects.ts';
 import type { ReplicaFirstAssessment } from './rules/replica-first.ts';
 import type { Algorithm, Change, Finding, MigrationVerdict, Severity, Strategy } from './types.ts';
 
@@ -70,17 +71,15 @@ export function buildVerdict(facts: MigrationFacts, migrationAcks: Acknowledgeme
   let refusedReason: string | undefined;
   let replicaSettings: Record<string, string> | undefined;
   if (blocking) {
-    if (facts.dialect === 'mysql' && (rf.safe === true || rf.safeWithSettings)) {
+    const db = verdictDialectFor(facts.dialect);
+    if (db.replicasAlterFirst && (rf.safe === true || rf.safeWithSettings)) {
       strategy = 'replica-first';
       if (rf.safe !== true && rf.settings) replicaSettings = rf.settings;
     } else {
       strategy = 'refused';
       const blockers = findings.filter(isBlocking).map((f) => f.rule);
       const unsafe = findings.filter(forwardUnsafe).map((f) => f.rule);
-      refusedReason =
-        facts.dialect === 'postgres'
-          ? `It blocks reads or writes on PostgreSQL (${[...new Set(blockers)].join(', ')}), and PostgreSQL physical replicas cannot be altered first: rewrite it with the safe alternatives listed.`
-          : `It blocks writes in place (${[...new Set(blockers)].join(', ')}) and is not replica-first safe (${[...new Set(unsafe)].join(', ') || 'replica-first not applicable'}).`;
+      refusedReason = db.refusedReason([...new Set(blockers)], [...new Set(unsafe)]);
     }
   }
 

@@ -48,6 +48,14 @@ export interface RuleDialect {
   typeConversionVariable?: string;
 }
 
+/** What the verdict (verdict.ts) words or decides per database; built by verdictDialectFor() in rules/dialects.ts. */
+export interface VerdictDialect {
+  /** Replicas can be altered first, so a blocking migration may run replica-first instead of being refused. */
+  replicasAlterFirst: boolean;
+  /** Why a blocking migration is refused: the blocking rules, and the replica-first rules that make it unsafe. */
+  refusedReason(blockers: string[], unsafe: string[]): string;
+}
+
 /** The change of one kind, for rules written per change kind. */
 export type ChangeOf<K extends Change['kind']> = Extract<Change, { kind: K }>;
 

@@ -1,6 +1,7 @@
+import type { Dialect } from '../../config/types.ts';
 import { blockingMysqlRules, migrationAlgorithm } from './blocking-mysql.ts';
 import { blockingPostgresRules } from './blocking-postgres.ts';
-import type { RuleContext, RuleDialect } from './context.ts';
+import type { RuleContext, RuleDialect, VerdictDialect } from './context.ts';
 
 /*
  * The per-database handlers the rules are given. This is the one place under rules/ that looks at
@@ -31,4 +32,18 @@ export const postgresRuleDialect: RuleDialect = {
 
 export function ruleDialectFor(ctx: Pick<RuleContext, 'dialect' | 'mariadb'>): RuleDialect {
   return ctx.dialect === 'mysql' ? mysqlRuleDialect(ctx.mariadb) : postgresRuleDialect;
+}
+
+const MYSQL_VERDICT: VerdictDialect = {
+  replicasAlterFirst: true,
+  refusedReason: (blockers, unsafe) => `It blocks writes in place (${blockers.join(', ')}) and is not replica-first safe (${unsafe.join(', ') || 'replica-first not applicable'}).`,
+};
+
+const POSTGRES_VERDICT: VerdictDialect = {
+  replicasAlterFirst: false,
+  refusedReason: (blockers) => `It blocks reads or writes on PostgreSQL (${blockers.join(', ')}), and PostgreSQL physical replicas cannot be altered first: rewrite it with the safe alternatives listed.`,
+};
+
+export function verdictDialectFor(dialect: Dialect): VerdictDialect {
+  return dialect === 'mysql' ? MYSQL_VERDICT : POSTGRES_VERDICT;
 }
