@@ -23,6 +23,7 @@
  *     switchover). Both consume analysis and neither needs the other.
  *   - cli wires everything.
  */
+// biome-ignore format: one layer a line reads as the diagram of the layers
 const LAYERS = [
   ['log'],
   ['config'],
