@@ -1,9 +1,12 @@
 /**
  * Summarises `depcruise --output-type json` (the rules of .dependency-cruiser.cjs) as the work left:
  * counts per rule, then every violation grouped so that a deep import reads as "what the target
- * stage's index.ts must export". Measuring tool for issue 14; it never fails the build.
+ * stage's index.ts must export".
  *
- *   npx depcruise src --output-type json | node --import tsx scripts/deps-violations.ts
+ *   npx depcruise src --output-type json | node --import tsx scripts/deps-violations.ts [--check] [file]
+ *
+ * --check (npm run lint:deps) exits 1 on any violation. depcruise's own exit code is the number of
+ * violations, which the shell reads modulo 256: exactly 256 violations would pass.
  */
 import { readFileSync } from 'node:fs';
 import type { ICruiseResult, IViolation } from 'dependency-cruiser';
@@ -64,5 +67,17 @@ function summarise(result: ICruiseResult): string {
   return `${out.join('\n')}\n`;
 }
 
-const input = readFileSync(process.argv[2] ?? 0, 'utf8');
-process.stdout.write(summarise(JSON.parse(input) as ICruiseResult));
+const check = process.argv.includes('--check');
+const file = process.argv.slice(2).find((a) => a !== '--check');
+const input = readFileSync(file ?? 0, 'utf8');
+if (!input.trim()) {
+  process.stderr.write('deps-violations: no input (did depcruise fail? its message is above)\n');
+  process.exit(2);
+}
+const result = JSON.parse(input) as ICruiseResult;
+if (check && result.summary.violations.length === 0) {
+  process.stdout.write(`dependency rules: no violations (${result.summary.totalCruised} modules)\n`);
+} else {
+  process.stdout.write(summarise(result));
+  if (check) process.exitCode = 1;
+}
