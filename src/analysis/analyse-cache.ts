@@ -6,7 +6,8 @@ import type { MigrationSource } from '../migrations/types.ts';
 import { prefixKeys, type CacheEntry } from './cache.ts';
 import type { Workloads } from './shadow-analyser.ts';
 import type { ShadowRun } from './shadow-run.ts';
-import type { AnalyseOptions, SchemaSnapshot } from './types.ts';
+import type { AnalyseOptions } from './options.ts';
+import type { SchemaSnapshot } from './types.ts';
 import type { MigrationFacts } from './verdict.ts';
 
 type Cache = NonNullable<AnalyseOptions['cache']>;

@@ -11,7 +11,8 @@ import { ShadowAnalyser, snapshotterOf, type Workloads } from './shadow-analyser
 import { ShadowDatabase } from './shadow.ts';
 import { ServerWideStatement, ShadowRun } from './shadow-run.ts';
 import { firstUse, firstUseInSource, serverWideInSource, serverWideReason } from './shadow-statements.ts';
-import type { AnalyseOptions, MigrationVerdict, SchemaSnapshot } from './types.ts';
+import type { AnalyseOptions } from './options.ts';
+import type { MigrationVerdict, SchemaSnapshot } from './types.ts';
 import { buildVerdict, type MigrationFacts } from './verdict.ts';
 
 export type { AnalyseStats } from './analyse-stats.ts';

@@ -4,5 +4,6 @@ export { FileCache, MemoryCache, prefixKeys, type AnalysisCache, type CacheEntry
 export { describeChange, diffSnapshots, type RenameHints } from './diff.ts';
 export { evaluateGate, type GateResult } from './gate.ts';
 export { CATALOG, catalogMarkdown, ruleDoc, type RuleDoc } from './rules/index.ts';
+export type { AnalyseOptions } from './options.ts';
 export { listShadowDatabases, ShadowDatabase, SHADOW_PREFIX } from './shadow.ts';
 export type * from './types.ts';

@@ -5,7 +5,8 @@ import { dumpSchema } from './restore.ts';
 import { Aborted, ShadowAnalyser, snapshotterOf, type Workloads } from './shadow-analyser.ts';
 import { ShadowDatabase } from './shadow.ts';
 import type { ShadowRun } from './shadow-run.ts';
-import type { AnalyseOptions, SchemaSnapshot } from './types.ts';
+import type { AnalyseOptions } from './options.ts';
+import type { SchemaSnapshot } from './types.ts';
 import type { MigrationFacts } from './verdict.ts';
 
 /** Segments analysed side by side, each on its own shadow database (see planSegments). */

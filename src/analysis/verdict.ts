@@ -1,7 +1,8 @@
 import { maskSecretLiterals } from '../migrations/excerpt.ts';
 import type { Dialect } from '../config/types.ts';
 import type { Acknowledgement, Phase } from '../migrations/types.ts';
-import { PG_BLOCKING } from './rules/blocking-postgres.ts';
+import { ackCovers, factsOf, isWildcardAck } from './rules/catalog.ts';
+import { verdictDialectFor } from './rules/dialects.ts';
 import type { ReplicaFirstAssessment } from './rules/replica-first.ts';
 import type { Algorithm, Change, Finding, MigrationVerdict, Severity, Strategy } from './types.ts';
 
@@ -22,12 +23,14 @@ export interface MigrationFacts {
   changes: Change[];
 }
 
-/** Findings of these rules mean the migration belongs after the code deploy (contract). */
-const CONTRACT_RULES = new Set(['BC101', 'BC102', 'BC103', 'BC104', 'BC105', 'BC112', 'BC116', 'WL101', 'WL102']);
-
 /** Findings about the code that runs before the deploy: BC (from the schema) and WL1 (from its real queries). */
-const OLD_CODE = (rule: string): boolean => rule.startsWith('BC') || rule.startsWith('WL1');
-const RF_UNSAFE = new Set(['RF101', 'RF102', 'RF103', 'RF105', 'RF106', 'RF107', 'RF108', 'RF109', 'RF114']);
+const oldCode = (f: Finding): boolean => factsOf(f.rule)?.oldCode === true;
+const isBlocking = (f: Finding): boolean => factsOf(f.rule)?.blocking === true;
+/** Old -> new is what replica-first runs first; the reverse direction only decides the hold period. */
+const forwardUnsafe = (f: Finding): boolean => {
+  const rf = factsOf(f.rule)?.replicaFirst;
+  return rf?.direction === 'old-to-new' && rf.unsafe === true;
+};
 
 export interface AckInput {
   rule: string;
@@ -37,15 +40,14 @@ export interface AckInput {
 
 function ackMatches(ack: AckInput, f: Finding, id: string): boolean {
   if (ack.migration && ack.migration !== id) return false;
-  const rule = ack.rule.trim().toUpperCase();
   // A wildcard never covers an error: acknowledging a table drop or a data loss must name its rule,
   // so `*` or `DL*` written for the warnings cannot pass the gate on a finding nobody read.
-  if (rule.endsWith('*')) return f.severity !== 'error' && f.rule.startsWith(rule.slice(0, -1));
-  return f.rule === rule;
+  if (isWildcardAck(ack.rule) && f.severity === 'error') return false;
+  return ackCovers(ack.rule, f.rule);
 }
 
 export function inferPhase(findings: Finding[]): Phase {
-  return findings.some((f) => CONTRACT_RULES.has(f.rule)) ? 'post-deploy' : 'pre-deploy';
+  return findings.some((f) => factsOf(f.rule)?.forcesPhase === 'post-deploy') ? 'post-deploy' : 'pre-deploy';
 }
 
 export function buildVerdict(facts: MigrationFacts, migrationAcks: Acknowledgement[], extraAcks: AckInput[] = []): MigrationVerdict {
@@ -57,11 +59,11 @@ export function buildVerdict(facts: MigrationFacts, migrationAcks: Acknowledgeme
     if (ack) f.acknowledged = { reason: ack.reason };
   }
 
-  const blocking = findings.some((f) => f.rule === 'MY101' || f.rule === 'MY102' || PG_BLOCKING.has(f.rule));
-  const dataLoss = findings.some((f) => f.rule.startsWith('DL'));
-  const reversible = !findings.some((f) => /^RV1/.test(f.rule));
+  const blocking = findings.some(isBlocking);
+  const dataLoss = findings.some((f) => factsOf(f.rule)?.family === 'data-loss');
+  const reversible = !findings.some((f) => factsOf(f.rule)?.irreversible === true);
   // Acknowledging a BC finding asserts the running code does not depend on the object.
-  const backwardCompatible = !findings.some((f) => OLD_CODE(f.rule) && f.severity === 'error' && !f.acknowledged);
+  const backwardCompatible = !findings.some((f) => oldCode(f) && f.severity === 'error' && !f.acknowledged);
   const phase: Phase = facts.declaredPhase ?? inferPhase(findings);
 
   const rf = facts.replicaFirst;
@@ -69,17 +71,15 @@ export function buildVerdict(facts: MigrationFacts, migrationAcks: Acknowledgeme
   let refusedReason: string | undefined;
   let replicaSettings: Record<string, string> | undefined;
   if (blocking) {
-    if (facts.dialect === 'mysql' && (rf.safe === true || rf.safeWithSettings)) {
+    const db = verdictDialectFor(facts.dialect);
+    if (db.replicasAlterFirst && (rf.safe === true || rf.safeWithSettings)) {
       strategy = 'replica-first';
       if (rf.safe !== true && rf.settings) replicaSettings = rf.settings;
     } else {
       strategy = 'refused';
-      const blockers = findings.filter((f) => f.rule === 'MY101' || f.rule === 'MY102' || PG_BLOCKING.has(f.rule)).map((f) => f.rule);
-      const unsafe = findings.filter((f) => RF_UNSAFE.has(f.rule)).map((f) => f.rule);
-      refusedReason =
-        facts.dialect === 'postgres'
-          ? `It blocks reads or writes on PostgreSQL (${[...new Set(blockers)].join(', ')}), and PostgreSQL physical replicas cannot be altered first: rewrite it with the safe alternatives listed.`
-          : `It blocks writes in place (${[...new Set(blockers)].join(', ')}) and is not replica-first safe (${[...new Set(unsafe)].join(', ') || 'replica-first not applicable'}).`;
+      const blockers = findings.filter(isBlocking).map((f) => f.rule);
+      const unsafe = findings.filter(forwardUnsafe).map((f) => f.rule);
+      refusedReason = db.refusedReason([...new Set(blockers)], [...new Set(unsafe)]);
     }
   }
 
@@ -123,16 +123,20 @@ function demote(f: Finding, to: Severity, note: string): void {
 
 /** Severity is policy: the same fact matters or not depending on phase and strategy. */
 function adjustSeverity(f: Finding, ctx: { phase: Phase; blocking: boolean; strategy: Strategy }): void {
-  if (OLD_CODE(f.rule) && ctx.phase === 'post-deploy') {
+  const facts = factsOf(f.rule);
+  if (!facts) return;
+  const rfDirection = facts.replicaFirst?.direction;
+  if (facts.oldCode && ctx.phase === 'post-deploy') {
     demote(f, 'info', '(Post-deploy: it runs once no code from before this release is running.)');
-  } else if ((f.rule === 'WL201' || f.rule === 'WL202') && ctx.phase === 'pre-deploy') {
+  } else if (facts.newCodeOnRollback && ctx.phase === 'pre-deploy') {
     // An expand step is rolled back after the code (an aborted deploy): the order matters, the step is fine.
     demote(f, 'warning', '(Pre-deploy: roll the code back first, then this migration.)');
-  } else if ((f.rule === 'MY101' || f.rule === 'MY102') && ctx.strategy === 'replica-first') {
+  } else if (facts.blocking && ctx.strategy === 'replica-first') {
+    // Only MySQL-family migrations run replica-first, so this is MY101/MY102, never a PG rule.
     demote(f, 'warning', 'The plan runs it replica-first instead, so the primary is not blocked.');
-  } else if (f.rule.startsWith('RF1') && !ctx.blocking) {
+  } else if (rfDirection === 'old-to-new' && !ctx.blocking) {
     demote(f, 'info', '(Informational: this migration runs in place, not replica-first.)');
-  } else if (f.rule.startsWith('RF2')) {
+  } else if (rfDirection === 'new-to-old') {
     demote(f, ctx.blocking ? 'warning' : 'info', ctx.blocking ? '' : '(Informational: this migration runs in place.)');
   }
 }

@@ -1,3 +1,4 @@
+import { factsOf } from '../analysis/rules/catalog.ts';
 import type { MigrationVerdict } from '../analysis/types.ts';
 import type { MigrationSource } from '../migrations/types.ts';
 
@@ -42,7 +43,7 @@ export function stepsFromVerdicts(pending: MigrationSource[], verdicts: Migratio
     // stops replication or, worse, shifts values silently.
     const settings = v.replicaFirstSettings ?? (v.replicaSettings ? { forward: v.replicaSettings } : undefined);
     if (force === 'replica-first' && v.replicaFirstSafe === false && !settings?.forward) {
-      const why = v.findings.filter((f) => f.rule.startsWith('RF1')).map((f) => `${f.rule}: ${f.message}`).join(' ');
+      const why = v.findings.filter((f) => factsOf(f.rule)?.replicaFirst?.direction === 'old-to-new').map((f) => `${f.rule}: ${f.message}`).join(' ');
       refused.push({ id: m.id, reason: `not replica-first safe${why ? ` (${why})` : ''}` });
       continue;
     }

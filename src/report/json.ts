@@ -1,6 +1,6 @@
 import type { Finding, MigrationVerdict } from '../analysis/types.ts';
 import { maskSecretLiterals } from '../migrations/excerpt.ts';
-import { locate, type Report } from './model.ts';
+import { locate, upFile, type Report } from './model.ts';
 
 /**
  * JSON for machines. The names the issue fixes come first and never change:
@@ -44,8 +44,8 @@ export function migrationJson(report: Report, v: MigrationVerdict): Record<strin
   if (v.replicaSettings) o['replicaSettings'] = v.replicaSettings;
   if (v.replicaFirstSettings) o['replicaFirstSettings'] = v.replicaFirstSettings;
   if (v.algorithm) o['algorithm'] = v.algorithm;
-  const file = report.files.get(v.id);
-  if (file) o['file'] = locate(report, v, { rule: 'BC000', severity: 'info', message: '' })?.file;
+  const file = upFile(report, v);
+  if (file !== undefined) o['file'] = file;
   // Password literals masked as in every other format's statement excerpts: JSON ends up in CI logs.
   o['sql'] = v.sql.map(maskSecretLiterals);
   if (v.downSql) o['downSql'] = v.downSql.map(maskSecretLiterals);

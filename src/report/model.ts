@@ -2,6 +2,7 @@ import { maskSecretLiterals } from '../migrations/excerpt.ts';
 import { readFileSync } from 'node:fs';
 import { relative, sep } from 'node:path';
 import type { GateResult } from '../analysis/gate.ts';
+import { factsOf } from '../analysis/rules/catalog.ts';
 import type { Finding, MigrationVerdict } from '../analysis/types.ts';
 import type { Dialect } from '../config/types.ts';
 import { usageError } from '../errors.ts';
@@ -99,7 +100,13 @@ function lineInScript(path: string, names: (string | undefined)[]): number | und
 
 /** Findings about the down (reversibility, rollback against the new code) point at the down file. */
 function aboutDown(f: Finding): boolean {
-  return f.rule.startsWith('RV') && f.rule !== 'RV101' ? true : f.rule.startsWith('WL2');
+  return factsOf(f.rule)?.aboutDown === true;
+}
+
+/** The migration's up file, relative to the report's base directory. */
+export function upFile(report: Report, v: MigrationVerdict): string | undefined {
+  const m = report.files.get(v.id);
+  return m ? relPath(report.baseDir, m.upPath) : undefined;
 }
 
 export function locate(report: Report, v: MigrationVerdict, f: Finding): Location | undefined {

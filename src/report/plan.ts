@@ -1,3 +1,4 @@
+import { factsOf, type WorkRate } from '../analysis/rules/catalog.ts';
 import type { MigrationVerdict } from '../analysis/types.ts';
 import type { Dialect } from '../config/types.ts';
 
@@ -58,7 +59,7 @@ export interface PlanModel {
   nodes: number;
 }
 
-export const RATES = { copy: 250_000, inplace: 400_000, index: 1_000_000, scan: 5_000_000 } as const;
+export const RATES: Readonly<Record<WorkRate, number>> = { copy: 250_000, inplace: 400_000, index: 1_000_000, scan: 5_000_000 };
 
 /** The tables a migration changes (what its estimate is about). */
 export function touchedTables(v: MigrationVerdict): string[] {
@@ -67,31 +68,16 @@ export function touchedTables(v: MigrationVerdict): string[] {
     if (c.kind === 'table_added') continue;
     if ('table' in c) out.add(c.kind === 'table_renamed' ? c.from : c.table);
   }
-  for (const f of v.findings) if (f.table && (f.rule.startsWith('MY') || f.rule.startsWith('PG'))) out.add(f.table);
+  for (const f of v.findings) {
+    const family = factsOf(f.rule)?.family;
+    if (f.table && (family === 'blocking-mysql' || family === 'blocking-postgres')) out.add(f.table);
+  }
   return [...out];
 }
 
 function rateFor(rule: string): [number, string] | undefined {
-  switch (rule) {
-    case 'MY101':
-    case 'MY102':
-      return [RATES.copy, 'table copy'];
-    case 'MY201':
-      return [RATES.inplace, 'in-place rebuild'];
-    case 'PG104':
-    case 'PG106':
-    case 'PG108':
-      return [RATES.copy, 'table rewrite'];
-    case 'PG101':
-    case 'PG107':
-      return [RATES.index, 'index build'];
-    case 'PG102':
-    case 'PG103':
-    case 'PG105':
-      return [RATES.scan, 'validation scan'];
-    default:
-      return undefined;
-  }
+  const work = factsOf(rule)?.work;
+  return work ? [RATES[work.rate], work.label] : undefined;
 }
 
 function fmtRows(n: number): string {

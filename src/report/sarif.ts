@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CATALOG, type RuleDoc } from '../analysis/rules/catalog.ts';
+import { ackCovers, CATALOG, type RuleDoc } from '../analysis/rules/catalog.ts';
 import type { Finding, MigrationVerdict, Severity } from '../analysis/types.ts';
 import { locate, recipeSteps, summaryLine, type Location, type Report } from './model.ts';
 import { fmtSeconds } from './plan.ts';
@@ -138,10 +138,7 @@ export function fingerprint(migration: string, rule: string, f: Pick<Finding, 't
 /** In the migration file when the migration itself declares a matching acknowledgement. */
 function suppressionKind(report: Report, v: MigrationVerdict, f: Finding): 'inSource' | 'external' {
   const declared = report.files.get(v.id)?.acknowledgements ?? [];
-  const matches = declared.some((a) => {
-    const rule = a.rule.trim().toUpperCase();
-    return rule.endsWith('*') ? f.rule.startsWith(rule.slice(0, -1)) : rule === f.rule;
-  });
+  const matches = declared.some((a) => ackCovers(a.rule, f.rule));
   return matches ? 'inSource' : 'external';
 }
 

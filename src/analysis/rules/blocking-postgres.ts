@@ -110,6 +110,3 @@ function alterActionFindings(ctx: RuleContext, s: StatementInfo, table: string, 
   }
   return out;
 }
-
-/** PG rule codes that mean "blocks reads or writes for a time that grows with the table". */
-export const PG_BLOCKING = new Set(['PG101', 'PG102', 'PG103', 'PG104', 'PG105', 'PG106', 'PG107', 'PG108']);

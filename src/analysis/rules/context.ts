@@ -1,11 +1,12 @@
 import type { Dialect } from '../../config/types.ts';
 import type { ProbeResult } from '../probe/mysql.ts';
 import { mentions, type StatementInfo } from '../sql/parse.ts';
-import type { Change, Finding, SchemaSnapshot, Severity } from '../types.ts';
+import type { Algorithm, Change, Finding, SchemaSnapshot, Severity } from '../types.ts';
 import { ruleDoc } from './catalog.ts';
 
 /** Everything a rule family may look at for one migration. Rules are pure functions of this. */
 export interface RuleContext {
+  /** Which handlers the rules get (rules/dialects.ts); no rule reads it. */
   dialect: Dialect;
   mariadb: boolean;
   migrationId: string;
@@ -19,6 +20,62 @@ export interface RuleContext {
   probes: ProbeResult[];
   /** Tables this migration created: nothing running uses them yet, so changes to them are never breaking or blocking. */
   createdTables: Set<string>;
+}
+
+/**
+ * What differs per database inside the rules, handed to them by the caller (the Atlas sqlcheck way)
+ * so that no rule compares dialects: the server's wording, the lock-free recipe, the blocking family
+ * and whether replicas can be altered first. Built by ruleDialectFor() in rules/dialects.ts.
+ */
+export interface RuleDialect {
+  /** The server's error for a query naming a column that does not exist (BC102, BC104). */
+  unknownColumnError(column: string): string;
+  /** What INSERTs omitting a NOT NULL column without a default get, as BC107 quotes it. */
+  missingValueOutcome(column: string): string;
+  /** How to make `column` NOT NULL without a long lock, appended to BC107's last step ('' when the plain ALTER is fine). */
+  lockFreeNotNull(column: string): string;
+  /** Appended to DL103: what a stored value that does not fit the narrower type does to the ALTER. */
+  narrowingFailure: string;
+  /** The blocking family of this database (MY or PG). */
+  blockingRules(ctx: RuleContext): Finding[];
+  /** The slowest ALTER algorithm of the migration, where the server reports one. */
+  algorithm?(ctx: RuleContext): Algorithm | undefined;
+  /**
+   * The server variable that lets row events convert column types (slave_type_conversions or
+   * replica_type_conversions); absent where replicas cannot be altered first, which makes the
+   * replica-first family not applicable.
+   */
+  typeConversionVariable?: string;
+}
+
+/** What the verdict (verdict.ts) words or decides per database; built by verdictDialectFor() in rules/dialects.ts. */
+export interface VerdictDialect {
+  /** Replicas can be altered first, so a blocking migration may run replica-first instead of being refused. */
+  replicasAlterFirst: boolean;
+  /** Why a blocking migration is refused: the blocking rules, and the replica-first rules that make it unsafe. */
+  refusedReason(blockers: string[], unsafe: string[]): string;
+}
+
+/** The change of one kind, for rules written per change kind. */
+export type ChangeOf<K extends Change['kind']> = Extract<Change, { kind: K }>;
+
+/** What a per-change rule gets besides the change. */
+export interface RuleScope {
+  ctx: RuleContext;
+  db: RuleDialect;
+  /** The statement that most likely made the change to `table` (and `column`). */
+  st(table?: string, column?: string): string | undefined;
+  /** `table.column` of every column this migration added: nothing running writes those yet. */
+  addedColumns: Set<string>;
+}
+
+export function ruleScope(ctx: RuleContext, db: RuleDialect): RuleScope {
+  return {
+    ctx,
+    db,
+    st: (table, column) => statementFor(ctx.statements, table, column),
+    addedColumns: new Set(ctx.changes.flatMap((c) => (c.kind === 'column_added' ? [`${c.table}.${c.column.name}`] : []))),
+  };
 }
 
 /** What the down run on the shadow showed, for the reversibility family. */

@@ -1,12 +1,12 @@
 import { isLossless } from '../sql/typecompat.ts';
 import type { Finding } from '../types.ts';
-import { finding, statementFor, type RuleContext } from './context.ts';
+import { finding, statementFor, type RuleContext, type RuleDialect } from './context.ts';
 
 /**
  * DL: does `up` destroy or alter stored values? A rewrite that keeps every value (a widening, a
  * rename, an index) is not data loss, however heavy it is.
  */
-export function dataLossRules(ctx: RuleContext): Finding[] {
+export function dataLossRules(ctx: RuleContext, db: RuleDialect): Finding[] {
   const out: Finding[] = [];
   const st = (table?: string, column?: string): string | undefined => statementFor(ctx.statements, table, column);
   for (const c of ctx.changes) {
@@ -24,7 +24,7 @@ export function dataLossRules(ctx: RuleContext): Finding[] {
         if (c.change !== 'family-change') {
           out.push(
             finding('DL103', {
-              message: `Converts ${c.table}.${c.column} ${what}: stored values that do not fit are truncated, rounded or clipped${ctx.dialect === 'postgres' ? ' (or make the ALTER fail)' : ' (or make the ALTER fail in strict mode)'}.`,
+              message: `Converts ${c.table}.${c.column} ${what}: stored values that do not fit are truncated, rounded or clipped${db.narrowingFailure}.`,
               table: c.table,
               column: c.column,
               statement: st(c.table, c.column),

@@ -1,21 +1,18 @@
 import { parseType } from '../sql/typecompat.ts';
 import type { Change, ColumnSnapshot, Finding } from '../types.ts';
-import { finding, statementFor, type RuleContext } from './context.ts';
+import { CONVERSION_SETTINGS, factsOf, reverseRule, type ConversionSetting, type ReplicationDirection } from './catalog.ts';
+import { finding, statementFor, type ChangeOf, type RuleContext, type RuleDialect } from './context.ts';
 
 /**
  * RF: can the change run replica-first? Row events from a primary with one schema are applied to a
  * replica with another; columns are matched by POSITION, ENUM values travel as their index, types
  * convert only within a family and only when slave_type_conversions allows it. The same check runs
  * twice: old -> new (the primary not yet altered feeding altered replicas: RF1xx) and new -> old
- * (the master-master hold period, the altered new primary feeding the old one: RF2xx, always the
- * RF1xx code + 100). Changes are read as "source schema -> replica schema".
+ * (the master-master hold period, the altered new primary feeding the old one: RF2xx, the rule
+ * the catalog names as the RF1xx rule's reverse). Changes are read as "source schema -> replica schema".
+ * The server variable named in messages and settings comes from the database's RuleDialect.
  */
-export type Direction = 'old-to-new' | 'new-to-old';
-
-/** Codes that make a direction unsafe with no setting that helps. */
-const UNSAFE_SUFFIX = new Set(['01', '02', '03', '05', '06', '07', '08', '09', '14']);
-/** Codes that a temporary server setting makes safe. */
-const SETTING_SUFFIX = new Set(['04']);
+export type Direction = ReplicationDirection;
 
 export interface ReplicaFirstAssessment {
   findings: Finding[];
@@ -31,8 +28,9 @@ export interface ReplicaFirstAssessment {
 
 const WHOLE_TABLE_ONLY = new Set<Change['kind']>(['table_added', 'table_dropped', 'view_added', 'view_dropped', 'view_changed']);
 
-export function replicaFirstRules(ctx: RuleContext): ReplicaFirstAssessment {
-  if (ctx.dialect !== 'mysql') return { findings: [], safe: null, reverseSafe: null, safeWithSettings: false };
+export function replicaFirstRules(ctx: RuleContext, db: RuleDialect): ReplicaFirstAssessment {
+  const variable = db.typeConversionVariable;
+  if (variable === undefined) return { findings: [], safe: null, reverseSafe: null, safeWithSettings: false };
   const relevant = ctx.changes.filter((c) => !('table' in c) || !ctx.createdTables.has(c.table) || c.kind === 'table_added');
   // Only whole tables (or nothing) changed: not applicable, unless an ALTER ran on an existing table
   // without changing its row format (an index rename, an engine rebuild): that is replica-first safe.
@@ -41,128 +39,161 @@ export function replicaFirstRules(ctx: RuleContext): ReplicaFirstAssessment {
     return { findings: [], safe: null, reverseSafe: null, safeWithSettings: false };
   }
 
-  const variable = ctx.mariadb ? 'slave_type_conversions' : 'replica_type_conversions';
   const forward = directionFindings(ctx, ctx.changes, 'old-to-new', variable);
   const reverse = directionFindings(ctx, ctx.reverseChanges, 'new-to-old', variable);
-  const suffixes = (fs: Finding[]): string[] => fs.map((f) => f.rule.slice(3));
-  const fUnsafe = suffixes(forward).some((s) => UNSAFE_SUFFIX.has(s));
-  const fSetting = suffixes(forward).some((s) => SETTING_SUFFIX.has(s));
-  const rUnsafe = suffixes(reverse).some((s) => UNSAFE_SUFFIX.has(s) && s !== '05');
-  const rLossy = suffixes(reverse).includes('05');
-  const rSetting = suffixes(reverse).some((s) => SETTING_SUFFIX.has(s));
+  const f = outcomeOf(forward);
+  const r = outcomeOf(reverse);
   const out: ReplicaFirstAssessment = {
     findings: [...forward, ...reverse],
-    safe: !fUnsafe && !fSetting,
-    reverseSafe: !rUnsafe && !rSetting && !rLossy,
-    safeWithSettings: !fUnsafe,
+    safe: !f.unsafe && !f.setting,
+    reverseSafe: !r.unsafe && !r.setting,
+    safeWithSettings: !f.unsafe,
   };
-  if (fSetting && !fUnsafe) out.settings = { [variable]: 'ALL_NON_LOSSY' };
-  if ((rSetting || rLossy) && !rUnsafe) out.reverseSettings = { [variable]: rLossy ? 'ALL_NON_LOSSY,ALL_LOSSY' : 'ALL_NON_LOSSY' };
+  if (f.setting && !f.unsafe) out.settings = { [variable]: f.setting };
+  if (r.setting && !r.unsafe) out.reverseSettings = { [variable]: r.setting };
   if (!forward.length && !reverse.length) {
     out.findings.push(finding('RF113', { message: 'Rows from a primary with the old schema apply unchanged to a replica with the new one, and back.' }));
   }
   return out;
 }
 
+/** What one direction's findings add up to: unsafe under every setting, or the strongest setting they need. */
+function outcomeOf(findings: Finding[]): { unsafe: boolean; setting?: ConversionSetting } {
+  let unsafe = false;
+  let setting: ConversionSetting | undefined;
+  for (const f of findings) {
+    const rf = factsOf(f.rule)?.replicaFirst;
+    if (rf?.unsafe) unsafe = true;
+    if (rf?.setting && (!setting || CONVERSION_SETTINGS.indexOf(rf.setting) > CONVERSION_SETTINGS.indexOf(setting))) setting = rf.setting;
+  }
+  return setting ? { unsafe, setting } : { unsafe };
+}
+
+/** One direction of the check: who sends the row events, who applies them, and where findings go. */
+interface Side {
+  ctx: RuleContext;
+  rev: boolean;
+  /** The server the row events come from and the one applying them, as the messages name them. */
+  src: string;
+  rep: string;
+  variable: string;
+  /** Adds a finding of an old -> new rule, or of the new -> old rule that mirrors it (the catalog's reverseOf). */
+  push(forwardRule: string, message: string, table?: string, column?: string): void;
+}
+
 function directionFindings(ctx: RuleContext, changes: Change[], direction: Direction, variable: string): Finding[] {
   const out: Finding[] = [];
   const rev = direction === 'new-to-old';
-  const code = (n: number): string => `RF${(rev ? 200 : 100) + n}`;
-  const src = rev ? 'the new primary' : 'the old primary';
-  const rep = rev ? 'the old side (hold period)' : 'the altered replica';
   const created = rev ? new Set(changes.flatMap((c) => (c.kind === 'table_dropped' ? [c.table] : []))) : ctx.createdTables;
-  const st = (t?: string, c?: string): string | undefined => statementFor(ctx.statements, t, c);
-  const push = (n: number, message: string, table?: string, column?: string): void => {
-    out.push(finding(code(n), { message, table, column, statement: st(table, column), direction }));
+  const side: Side = {
+    ctx,
+    rev,
+    src: rev ? 'the new primary' : 'the old primary',
+    rep: rev ? 'the old side (hold period)' : 'the altered replica',
+    variable,
+    push: (forwardRule, message, table, column) => {
+      const rule = rev ? reverseRule(forwardRule) : forwardRule;
+      out.push(finding(rule, { message, table, column, statement: statementFor(ctx.statements, table, column), direction }));
+    },
   };
-
   for (const c of changes) {
     if ('table' in c && created.has(c.table)) continue;
-    switch (c.kind) {
-      case 'table_dropped':
-        // Whole-table drops on their own make the verdict null; next to other changes they still break.
-        push(9, `Table ${c.table} exists on ${src} but not on ${rep}: row events for it fail with error 1146 and replication stops.`, c.table);
-        break;
-      case 'table_renamed':
-        push(9, `Table ${rev ? c.table : c.from} is named ${rev ? c.from : c.table} on ${rep}: row events name the table, fail with error 1146, and replication stops.`, c.table);
-        break;
-      case 'column_added': {
-        const col = c.column;
-        if (!c.atEnd) {
-          push(1, `Column ${c.table}.${col.name} exists only on ${rep}, and not at the end: row events from ${src} map columns by position, so values land one column over (MariaDB: silent corruption; MySQL: replication stops).`, c.table, col.name);
-        } else if (!col.nullable && col.default === null && !col.autoFilled && !col.generated) {
-          push(11, `Column ${c.table}.${col.name} exists only on ${rep}, NOT NULL without a default: rows from ${src} fill it with the implicit default ('' or 0).`, c.table, col.name);
-        }
-        break;
-      }
-      case 'column_dropped':
-        if (!c.wasLast) {
-          push(2, `Column ${c.table}.${c.column.name} exists on ${src} but not on ${rep}, and is not the last column: the values after it shift by one column on ${rep}.`, c.table, c.column.name);
-        }
-        break;
-      case 'column_moved':
-        push(3, `Column ${c.table}.${c.column} is at position ${rev ? c.toPosition : c.fromPosition} on ${src} and ${rev ? c.fromPosition : c.toPosition} on ${rep}: row events map by position, so values land in the wrong columns.`, c.table, c.column);
-        break;
-      case 'column_type_changed': {
-        const pair = `${c.from.type}${c.from.charset && c.from.charset !== c.to.charset ? ` ${c.from.charset}` : ''} on ${src} -> ${c.to.type}${c.to.charset && c.from.charset !== c.to.charset ? ` ${c.to.charset}` : ''} on ${rep}`;
-        const a = parseType(c.from);
-        const b = parseType(c.to);
-        // Checked before the size classification: these replicate "successfully" with wrong values
-        // or fail under every setting, so a conversion setting must never be offered for them.
-        if ((a.family === 'int' || a.family === 'decimal') && a.family === b.family && Boolean(a.unsigned) !== Boolean(b.unsigned)) {
-          push(14, `${c.table}.${c.column} is ${pair}: the row event carries the bytes, not the signedness, so ${rev ? 'a value above the signed maximum arrives negative (3000000000 becomes -1294967296)' : 'a negative value arrives as a huge positive one (-5 becomes 4294967291)'}, with no error under any ${variable} setting.`, c.table, c.column);
-        } else if (a.family === 'string' && b.family === 'string' && !sameBytes(c.from.charset, c.to.charset)) {
-          push(6, `${c.table}.${c.column} is ${pair}: row events carry the bytes of ${src}'s character set and the replica does not convert them; replication stops with error 1677, and with ${variable}=ALL_NON_LOSSY or ALL_LOSSY every non-ASCII value is stored as other characters. No setting makes a character-set change replica-first safe.`, c.table, c.column);
-        } else if (a.family === 'temporal' && a.base === b.base && (b.fsp ?? 0) > (a.fsp ?? 0)) {
-          push(6, `${c.table}.${c.column} is ${pair}: the replica misreads rows of the other fractional-seconds precision and stops with error 1030 (corrupt event) under every ${variable} setting.`, c.table, c.column);
-        } else if (c.change === 'widening' || c.change === 'cosmetic') {
-          push(4, `${c.table}.${c.column} is ${pair}: with ${variable} empty (the default) replication stops with error 1677; with ${variable}=ALL_NON_LOSSY the conversion keeps every value. The executor can set it on ${rev ? 'the old primary for the hold period' : 'the altered replicas until every node has the new type'}.`, c.table, c.column);
-        } else if (c.change === 'family-change') {
-          push(6, `${c.table}.${c.column} is ${pair}: another type family, which row-based replication cannot convert under any ${variable} setting; replication stops with error 1677.`, c.table, c.column);
-        } else {
-          push(5, `${c.table}.${c.column} is ${pair}: a narrowing conversion needs ${variable}=ALL_LOSSY, which silently truncates values that do not fit; without it replication stops with error 1677.`, c.table, c.column);
-        }
-        break;
-      }
-      case 'column_enum_changed': {
-        if (c.enumChange.shifted || c.enumChange.removed.length) {
-          push(7, `${c.table}.${c.column} values (${c.from.join(', ')}) on ${src} vs (${c.to.join(', ')}) on ${rep}: ENUM/SET values travel as their index, so ${rep} stores a different value than ${src}, with no error.`, c.table, c.column);
-        }
-        // The index is stored in 1 or 2 bytes (ENUM) or ceil(n/8) bytes (SET): crossing a size
-        // boundary is a type change for the row event even when every value keeps its index.
-        const isSet = columnOf(rev ? ctx.before : ctx.after, c.table, c.column)?.dataType === 'set' || columnOf(rev ? ctx.after : ctx.before, c.table, c.column)?.dataType === 'set';
-        const from = enumBytes(c.from.length, isSet);
-        const to = enumBytes(c.to.length, isSet);
-        const kind = isSet ? 'SET' : 'ENUM';
-        if (to > from) {
-          push(4, `${c.table}.${c.column} has ${c.from.length} values on ${src} (${from} byte${from > 1 ? 's' : ''} per row) and ${c.to.length} on ${rep} (${to} bytes): the ${kind} changes storage size, so with ${variable} empty (the default) replication stops with error 1677; ALL_NON_LOSSY converts it and keeps every value.`, c.table, c.column);
-        } else if (to < from) {
-          push(5, `${c.table}.${c.column} has ${c.from.length} values on ${src} (${from} bytes per row) and ${c.to.length} on ${rep} (${to} byte${to > 1 ? 's' : ''}): the ${kind} changes storage size; replication stops with error 1677 unless ${variable} includes ALL_LOSSY, which stores values the smaller ${kind} lacks as ''.`, c.table, c.column);
-        }
-        break;
-      }
-      case 'column_nullability_changed':
-        if (!c.nullable) {
-          push(8, `${c.table}.${c.column} allows NULL on ${src} but is NOT NULL on ${rep}: a NULL arriving there is stored as '' or 0, silently.`, c.table, c.column);
-        }
-        break;
-      case 'index_added':
-        if (c.index.unique) push(10, `Unique index ${c.index.name} on ${c.table} exists only on ${rep}: a duplicate written on ${src} stops replication with a duplicate-key error.`, c.table);
-        break;
-      case 'check_added':
-        push(10, `Check ${c.check.name} on ${c.table} exists only on ${rep}: a row that violates it stops replication.`, c.table);
-        break;
-      case 'foreign_key_added':
-        push(10, `Foreign key ${c.foreignKey.name} on ${c.table} exists only on ${rep}: a row without its parent there stops replication.`, c.table);
-        break;
-      case 'primary_key_changed':
-        push(12, `Primary key of ${c.table} is (${c.from.join(', ')}) on ${src} but (${c.to.join(', ')}) on ${rep}: updates and deletes are located by ${rep}'s key.`, c.table);
-        break;
-      default:
-        break;
-    }
+    changeFindings(c, side);
   }
   return out;
+}
+
+function changeFindings(c: Change, side: Side): void {
+  const { rev, src, rep, push } = side;
+  switch (c.kind) {
+    case 'table_dropped':
+      // Whole-table drops on their own make the verdict null; next to other changes they still break.
+      push('RF109', `Table ${c.table} exists on ${src} but not on ${rep}: row events for it fail with error 1146 and replication stops.`, c.table);
+      break;
+    case 'table_renamed':
+      push('RF109', `Table ${rev ? c.table : c.from} is named ${rev ? c.from : c.table} on ${rep}: row events name the table, fail with error 1146, and replication stops.`, c.table);
+      break;
+    case 'column_added': {
+      const col = c.column;
+      if (!c.atEnd) {
+        push('RF101', `Column ${c.table}.${col.name} exists only on ${rep}, and not at the end: row events from ${src} map columns by position, so values land one column over (MariaDB: silent corruption; MySQL: replication stops).`, c.table, col.name);
+      } else if (!col.nullable && col.default === null && !col.autoFilled && !col.generated) {
+        push('RF111', `Column ${c.table}.${col.name} exists only on ${rep}, NOT NULL without a default: rows from ${src} fill it with the implicit default ('' or 0).`, c.table, col.name);
+      }
+      break;
+    }
+    case 'column_dropped':
+      if (!c.wasLast) {
+        push('RF102', `Column ${c.table}.${c.column.name} exists on ${src} but not on ${rep}, and is not the last column: the values after it shift by one column on ${rep}.`, c.table, c.column.name);
+      }
+      break;
+    case 'column_moved':
+      push('RF103', `Column ${c.table}.${c.column} is at position ${rev ? c.toPosition : c.fromPosition} on ${src} and ${rev ? c.fromPosition : c.toPosition} on ${rep}: row events map by position, so values land in the wrong columns.`, c.table, c.column);
+      break;
+    case 'column_type_changed':
+      typeChangeFindings(c, side);
+      break;
+    case 'column_enum_changed':
+      enumChangeFindings(c, side);
+      break;
+    case 'column_nullability_changed':
+      if (!c.nullable) {
+        push('RF108', `${c.table}.${c.column} allows NULL on ${src} but is NOT NULL on ${rep}: a NULL arriving there is stored as '' or 0, silently.`, c.table, c.column);
+      }
+      break;
+    case 'index_added':
+      if (c.index.unique) push('RF110', `Unique index ${c.index.name} on ${c.table} exists only on ${rep}: a duplicate written on ${src} stops replication with a duplicate-key error.`, c.table);
+      break;
+    case 'check_added':
+      push('RF110', `Check ${c.check.name} on ${c.table} exists only on ${rep}: a row that violates it stops replication.`, c.table);
+      break;
+    case 'foreign_key_added':
+      push('RF110', `Foreign key ${c.foreignKey.name} on ${c.table} exists only on ${rep}: a row without its parent there stops replication.`, c.table);
+      break;
+    case 'primary_key_changed':
+      push('RF112', `Primary key of ${c.table} is (${c.from.join(', ')}) on ${src} but (${c.to.join(', ')}) on ${rep}: updates and deletes are located by ${rep}'s key.`, c.table);
+      break;
+    default:
+      break;
+  }
+}
+
+function typeChangeFindings(c: ChangeOf<'column_type_changed'>, { rev, src, rep, variable, push }: Side): void {
+  const pair = `${c.from.type}${c.from.charset && c.from.charset !== c.to.charset ? ` ${c.from.charset}` : ''} on ${src} -> ${c.to.type}${c.to.charset && c.from.charset !== c.to.charset ? ` ${c.to.charset}` : ''} on ${rep}`;
+  const a = parseType(c.from);
+  const b = parseType(c.to);
+  // Checked before the size classification: these replicate "successfully" with wrong values
+  // or fail under every setting, so a conversion setting must never be offered for them.
+  if ((a.family === 'int' || a.family === 'decimal') && a.family === b.family && Boolean(a.unsigned) !== Boolean(b.unsigned)) {
+    push('RF114', `${c.table}.${c.column} is ${pair}: the row event carries the bytes, not the signedness, so ${rev ? 'a value above the signed maximum arrives negative (3000000000 becomes -1294967296)' : 'a negative value arrives as a huge positive one (-5 becomes 4294967291)'}, with no error under any ${variable} setting.`, c.table, c.column);
+  } else if (a.family === 'string' && b.family === 'string' && !sameBytes(c.from.charset, c.to.charset)) {
+    push('RF106', `${c.table}.${c.column} is ${pair}: row events carry the bytes of ${src}'s character set and the replica does not convert them; replication stops with error 1677, and with ${variable}=ALL_NON_LOSSY or ALL_LOSSY every non-ASCII value is stored as other characters. No setting makes a character-set change replica-first safe.`, c.table, c.column);
+  } else if (a.family === 'temporal' && a.base === b.base && (b.fsp ?? 0) > (a.fsp ?? 0)) {
+    push('RF106', `${c.table}.${c.column} is ${pair}: the replica misreads rows of the other fractional-seconds precision and stops with error 1030 (corrupt event) under every ${variable} setting.`, c.table, c.column);
+  } else if (c.change === 'widening' || c.change === 'cosmetic') {
+    push('RF104', `${c.table}.${c.column} is ${pair}: with ${variable} empty (the default) replication stops with error 1677; with ${variable}=ALL_NON_LOSSY the conversion keeps every value. The executor can set it on ${rev ? 'the old primary for the hold period' : 'the altered replicas until every node has the new type'}.`, c.table, c.column);
+  } else if (c.change === 'family-change') {
+    push('RF106', `${c.table}.${c.column} is ${pair}: another type family, which row-based replication cannot convert under any ${variable} setting; replication stops with error 1677.`, c.table, c.column);
+  } else {
+    push('RF105', `${c.table}.${c.column} is ${pair}: a narrowing conversion needs ${variable}=ALL_LOSSY, which silently truncates values that do not fit; without it replication stops with error 1677.`, c.table, c.column);
+  }
+}
+
+function enumChangeFindings(c: ChangeOf<'column_enum_changed'>, { ctx, rev, src, rep, variable, push }: Side): void {
+  if (c.enumChange.shifted || c.enumChange.removed.length) {
+    push('RF107', `${c.table}.${c.column} values (${c.from.join(', ')}) on ${src} vs (${c.to.join(', ')}) on ${rep}: ENUM/SET values travel as their index, so ${rep} stores a different value than ${src}, with no error.`, c.table, c.column);
+  }
+  // The index is stored in 1 or 2 bytes (ENUM) or ceil(n/8) bytes (SET): crossing a size
+  // boundary is a type change for the row event even when every value keeps its index.
+  const isSet = columnOf(rev ? ctx.before : ctx.after, c.table, c.column)?.dataType === 'set' || columnOf(rev ? ctx.after : ctx.before, c.table, c.column)?.dataType === 'set';
+  const from = enumBytes(c.from.length, isSet);
+  const to = enumBytes(c.to.length, isSet);
+  const kind = isSet ? 'SET' : 'ENUM';
+  if (to > from) {
+    push('RF104', `${c.table}.${c.column} has ${c.from.length} values on ${src} (${from} byte${from > 1 ? 's' : ''} per row) and ${c.to.length} on ${rep} (${to} bytes): the ${kind} changes storage size, so with ${variable} empty (the default) replication stops with error 1677; ALL_NON_LOSSY converts it and keeps every value.`, c.table, c.column);
+  } else if (to < from) {
+    push('RF105', `${c.table}.${c.column} has ${c.from.length} values on ${src} (${from} bytes per row) and ${c.to.length} on ${rep} (${to} byte${to > 1 ? 's' : ''}): the ${kind} changes storage size; replication stops with error 1677 unless ${variable} includes ALL_LOSSY, which stores values the smaller ${kind} lacks as ''.`, c.table, c.column);
+  }
 }
 
 /** Bytes per stored value: ENUM 1 (<= 255 values) or 2; SET ceil(n/8) rounded up to 1, 2, 3, 4 or 8. */

@@ -1,0 +1,47 @@
+import type { Finding } from '../types.ts';
+import { finding, type ChangeOf, type RuleScope } from './context.ts';
+
+/** BC107: a NOT NULL column without a default, which every INSERT of the running release omits. */
+export function columnAdded(c: ChangeOf<'column_added'>, { db, st }: RuleScope): Finding[] {
+  const col = c.column;
+  if (col.nullable || col.default !== null || col.autoFilled || col.generated) return [];
+  return [
+    finding('BC107', {
+      message: `Adds column ${c.table}.${col.name} as NOT NULL without a default while the previous release is still running. That release does not know ${col.name}: every INSERT of the running release omits ${col.name} and fails (${db.missingValueOutcome(col.name)}). Safe: add it nullable or with a default, backfill, and require it after the deploy.`,
+      table: c.table,
+      column: col.name,
+      statement: st(c.table, col.name),
+      safeAlternative: `1. Pre-deploy migration: add ${col.name} as NULL, or NOT NULL with a DEFAULT. 2. Deploy code that always writes ${col.name}. 3. Backfill existing rows in batches. 4. Post-deploy migration: make ${col.name} NOT NULL${db.lockFreeNotNull(col.name)} and drop the default if it is not wanted.`,
+    }),
+  ];
+}
+
+/** BC108: a column made NOT NULL (not one added by this migration). */
+export function nullabilityChanged(c: ChangeOf<'column_nullability_changed'>, { st, addedColumns }: RuleScope): Finding[] {
+  if (c.nullable) return [];
+  if (addedColumns.has(`${c.table}.${c.column}`)) return [];
+  const hasDefault = c.to.default !== null && c.to.default !== 'NULL';
+  return [
+    finding('BC108', {
+      message: `Makes ${c.table}.${c.column} NOT NULL. Writes of the running release that put NULL into ${c.column}${hasDefault ? '' : ' or omit it (there is no default)'} fail after this; the ALTER itself fails if NULLs exist.`,
+      table: c.table,
+      column: c.column,
+      statement: st(c.table, c.column),
+      severity: hasDefault ? 'warning' : 'error',
+    }),
+  ];
+}
+
+/** BC115: the default of a NOT NULL column removed. */
+export function defaultChanged(c: ChangeOf<'column_default_changed'>, { st }: RuleScope): Finding[] {
+  if (c.to !== null || c.after.nullable || c.after.autoFilled) return [];
+  if (c.from === null) return [];
+  return [
+    finding('BC115', {
+      message: `Removes the default of NOT NULL column ${c.table}.${c.column}. INSERTs of the running release that omit ${c.column} relied on the default (${c.from}) and fail after this.`,
+      table: c.table,
+      column: c.column,
+      statement: st(c.table, c.column),
+    }),
+  ];
+}

@@ -1,0 +1,43 @@
+import type { Finding } from '../types.ts';
+import { finding, type ChangeOf, type RuleScope } from './context.ts';
+
+/** BC101 (or BC118 when a view of the same name replaces the table). */
+export function tableDropped(c: ChangeOf<'table_dropped'>, { ctx, st }: RuleScope): Finding[] {
+  if (ctx.after.views[c.table]) {
+    return [finding('BC118', { message: `Table ${c.table} was replaced by a view of the same name, so queries of the running release still find it.`, table: c.table, statement: st(c.table) })];
+  }
+  return [
+    finding('BC101', {
+      message: `Drops table ${c.table}. App servers still running the previous release read or write ${c.table} until the deploy finishes; every such query fails with "table doesn't exist". Safe: stop using the table in a release first, then drop it after the deploy.`,
+      table: c.table,
+      statement: st(c.table),
+      safeAlternative: `1. Deploy code that no longer uses ${c.table}. 2. Drop it in a post-deploy migration (SQL header "-- migrate:phase post-deploy", TS "export const phase = 'post-deploy'"). To keep the data, RENAME TABLE ${c.table} TO ${c.table}_old first and drop that later.`,
+    }),
+  ];
+}
+
+/** BC103 (or BC118 when a view or table with the old name is added back). */
+export function tableRenamed(c: ChangeOf<'table_renamed'>, { ctx, st }: RuleScope): Finding[] {
+  if (ctx.after.views[c.from] || ctx.after.tables[c.from]) {
+    return [finding('BC118', { message: `Table ${c.from} was renamed to ${c.table}, and a ${ctx.after.views[c.from] ? 'view' : 'table'} named ${c.from} was added back, so the running release keeps working.`, table: c.table, statement: st(c.from) })];
+  }
+  return [
+    finding('BC103', {
+      message: `Renames table ${c.from} to ${c.table}. The running release still queries ${c.from}, which no longer exists: its queries fail until every app server runs the new code. Safe: keep the old name alive as a view until the old release is gone.`,
+      table: c.table,
+      statement: st(c.from) ?? st(c.table),
+      safeAlternative: `1. In this migration, after the rename, add CREATE VIEW ${c.from} AS SELECT * FROM ${c.table} (a simple view is updatable, so old reads and writes keep working). 2. Deploy code that uses ${c.table}. 3. Drop the view ${c.from} in a post-deploy migration.`,
+    }),
+  ];
+}
+
+/** BC116, unless a table of the same name replaces the view. */
+export function viewDropped(c: ChangeOf<'view_dropped'>, { ctx, st }: RuleScope): Finding[] {
+  if (ctx.after.tables[c.view]) return [];
+  return [finding('BC116', { message: `Drops view ${c.view}. Queries of the running release that read it fail with "table doesn't exist".`, table: c.view, statement: st(c.view) })];
+}
+
+/** BC117. */
+export function viewChanged(c: ChangeOf<'view_changed'>, { st }: RuleScope): Finding[] {
+  return [finding('BC117', { message: `Redefines view ${c.view}. If columns were removed or changed, queries of the running release that read them break.`, table: c.view, statement: st(c.view) })];
+}
