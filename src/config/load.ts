@@ -1,10 +1,10 @@
-import { engineFor } from '../engines/index.ts';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { configError } from '../errors.ts';
 import { registerSecret } from '../log/redact.ts';
 import { lockSafetyFromConfig } from '../migrations/pg/settings.ts';
 import { firstCompilerLine, importModule } from '../migrations/ts-import.ts';
+import { DIALECT_CONFIG } from './dialects.ts';
 import { parseRawConfig, type RawCluster, type RawConnection } from './schema.ts';
 import type { ClusterConfig, ConnectionConfig, Dialect, NodeConfig, ProjectConfig } from './types.ts';
 import { parseDatabaseUrl } from './url.ts';
@@ -88,7 +88,7 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
   }
   dialect = raw.dialect ?? dialect;
   if (!dialect) throw configError(`"dialect" is missing in ${source}.`, 'Add "dialect": "mysql" (MySQL and MariaDB) or "postgres".');
-  if (!connection.port) connection = { ...connection, port: engineFor(dialect).defaultPort };
+  if (!connection.port) connection = { ...connection, port: DIALECT_CONFIG[dialect].defaultPort };
   const databaseWhere = raw.url === undefined ? `"connection.database" in ${source}` : source === 'DATABASE_URL' ? 'The database named in DATABASE_URL' : `The database in "url" in ${source}`;
   databaseName(connection.database, dialect, databaseWhere);
 
@@ -108,7 +108,7 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
 const DATABASE_NAME = /^[\p{L}\p{N}_$-]+$/u;
 
 function databaseName(v: string, dialect: Dialect, where: string): string {
-  const max = engineFor(dialect).maxIdentifierLength;
+  const max = DIALECT_CONFIG[dialect].maxIdentifierLength;
   if (!DATABASE_NAME.test(v) || Buffer.byteLength(v, 'utf8') > max) {
     throw configError(
       `${where} is ${JSON.stringify(v)}, which is not a plain database name.`,

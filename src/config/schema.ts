@@ -1,6 +1,6 @@
-import { CLUSTER_FLAVORS, DIALECTS } from '../engines/index.ts';
 import { z } from 'zod';
 import { configError, type MigrateError } from '../errors.ts';
+import { CLUSTER_FLAVORS, DIALECTS } from './dialects.ts';
 import { LOCK_SAFETY_CONFIG_KEYS } from '../migrations/pg/settings.ts';
 
 /**

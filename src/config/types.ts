@@ -1,6 +1,6 @@
 import type { LockSafety } from '../migrations/pg/settings.ts';
 
-import type { ClusterFlavor, ConnectionConfig, Dialect } from '../engines/index.ts';
+import type { ClusterFlavor, ConnectionConfig, Dialect } from './dialects.ts';
 
 /** The validated, resolved configuration every command works from. */
 export type { ClusterFlavor, ConnectionConfig, Dialect };

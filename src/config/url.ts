@@ -1,6 +1,6 @@
-import { dialectNamed } from '../engines/index.ts';
 import { configError } from '../errors.ts';
 import { registerSecret } from '../log/redact.ts';
+import { dialectNamed } from './dialects.ts';
 import type { ConnectionConfig, Dialect } from './types.ts';
 
 

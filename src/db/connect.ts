@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Knex } from 'knex';
 import type { ConnectionConfig, Dialect } from '../config/types.ts';
-import { engineFor } from '../engines/index.ts';
+import { DRIVERS } from './drivers.ts';
 import { connectionError, MigrateError } from '../errors.ts';
 import { redact } from '../log/redact.ts';
 
@@ -44,7 +44,7 @@ export function createKnex(
       next(0);
     };
   }
-  const driver = engineFor(dialect).driver(opts);
+  const driver = DRIVERS[dialect];
   return knexFactory()({
     client: driver.client,
     connection: {
@@ -53,7 +53,7 @@ export function createKnex(
       user: conn.user,
       password: conn.password ?? '',
       database: conn.database,
-      ...driver.connection,
+      ...driver.connectionOptions(opts),
     },
     pool,
     acquireConnectionTimeout: 10000,
@@ -71,13 +71,13 @@ export function createKnex(
 /** The server's SELECT VERSION() ("10.11.19-MariaDB-...", "8.0.36", "PostgreSQL 15.19 ..."). */
 export async function selectVersion(db: Knex, dialect: Dialect): Promise<string> {
   const r = (await db.raw('SELECT VERSION() AS v')) as unknown;
-  const row = engineFor(dialect).rows<{ v: string }>(r)[0];
+  const row = DRIVERS[dialect].rows<{ v: string }>(r)[0];
   return row?.v ?? '';
 }
 
 /** A pool on the server for server-wide work (the engine says which database that needs). */
 export function createAdminKnex(dialect: Dialect, server: ConnectionConfig, opts: Parameters<typeof createKnex>[2] = {}): Knex {
-  return createKnex(dialect, engineFor(dialect).adminConnection(server), opts);
+  return createKnex(dialect, DRIVERS[dialect].adminConnection(server), opts);
 }
 
 /** Runs a trivial query; maps driver errors to messages that name the problem and the fix. */
@@ -101,7 +101,7 @@ export function mapConnectionError(e: unknown, dialect: Dialect, conn: Connectio
   const where = `${conn.user}@${conn.host}:${conn.port}/${conn.database}`;
   const code = err.code ?? '';
   const msg = redact(err.message ?? String(e));
-  const kind = engineFor(dialect).connectionErrorKind(code);
+  const kind = DRIVERS[dialect].connectionErrorKind(code);
   if (kind === 'database-denied') {
     return connectionError(
       `User "${conn.user}" may not use the database "${conn.database}" on ${conn.host}:${conn.port} (the login itself worked).`,
@@ -111,7 +111,7 @@ export function mapConnectionError(e: unknown, dialect: Dialect, conn: Connectio
   }
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || code === 'ECONNRESET' || /Timeout acquiring|connect ETIMEDOUT|timeout expired|Connection terminated/i.test(msg)) {
     return connectionError(
-      `Cannot reach the ${engineFor(dialect).label} server at ${conn.host}:${conn.port} (${code || msg}).`,
+      `Cannot reach the ${DRIVERS[dialect].label} server at ${conn.host}:${conn.port} (${code || msg}).`,
       'Check that the server is running and that host and port in the config (or DATABASE_URL) are right.',
       e,
     );

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { ClusterFlavor, ConnectionConfig, Dialect } from '../config/dialects.ts';
 import type { SchemaSnapshot } from '../analysis/types.ts';
 import type { Next, QueryObject } from '../analysis/intercept.ts';
 import type { Flavor, FlavorName } from './mysql/flavor.ts';
@@ -10,24 +11,8 @@ import type { ProbeResult } from './mysql/probe.ts';
  * flavor names, so a third database is one more folder here plus its entry in index.ts.
  */
 
-/** The config file's "dialect": which engine. MariaDB is the mysql engine with its own flavor. */
-export const DIALECTS = ['mysql', 'postgres'] as const;
-export type Dialect = (typeof DIALECTS)[number];
-
-/** A cluster's (and a sandbox node's) "flavor" as the config file and state.json spell it. */
-export const CLUSTER_FLAVORS = ['mariadb', 'mysql', 'postgres'] as const;
-export type ClusterFlavor = (typeof CLUSTER_FLAVORS)[number];
-
+export type { ClusterFlavor, ConnectionConfig, Dialect } from '../config/dialects.ts';
 export type { Flavor, FlavorName } from './mysql/flavor.ts';
-
-export interface ConnectionConfig {
-  host: string;
-  port: number;
-  user: string;
-  /** Resolved from passwordEnv / passwordFile / URL; registered with redact() when loaded. */
-  password?: string;
-  database: string;
-}
 
 /** What to read again after a migration: undefined tables = everything. */
 export interface SnapshotScope {
@@ -146,8 +131,6 @@ export interface Engine {
   /** The server `migrate shadow` starts for this engine, and its Debian/Ubuntu package. */
   readonly shadowProduct: { flavor: ClusterFlavor; product: string; aptPackage: string; topology: 'mariadb-shadow' | 'postgres-shadow' };
 
-  /** knex client name and the driver's connection options. */
-  driver(opts: { applicationName?: string }): { client: string; connection: Record<string, unknown> };
   /** The rows of a knex raw() result. */
   rows<T>(raw: unknown): T[];
   /** The connection for server-wide work (no database on MySQL; PostgreSQL needs one: postgres). */

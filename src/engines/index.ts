@@ -7,7 +7,8 @@ import { mysqlEngine } from './mysql/index.ts';
 import { postgresEngine } from './postgres/index.ts';
 
 export type { ClusterFlavor, ConnectionConfig, Dialect, DumpTarget, Engine, ServerKind, ServerObjects, ShadowServerAdmin, Snapshotter, SnapshotScope, SqlSyntax } from './contract.ts';
-export { CLUSTER_FLAVORS, DIALECTS, FULL_SCOPE } from './contract.ts';
+export { FULL_SCOPE } from './contract.ts';
+export { CLUSTER_FLAVORS, DIALECTS, dialectNamed } from '../config/dialects.ts';
 export type { Flavor, FlavorName, GtidStart, ReplicationSource, ReplicationStatus } from './mysql/flavor.ts';
 export { flavorFor, flavorNameFromVersion } from './mysql/flavors.ts';
 export { mysqlIdent, mysqlString } from './mysql/quote.ts';
@@ -26,12 +27,6 @@ export function engineFor(dialect: Dialect): Engine {
 /** The engine of a cluster or sandbox flavor (MariaDB and MySQL are both the mysql engine). */
 export function engineOfFlavor(flavor: ClusterFlavor): Engine {
   return Object.values(ENGINES).find((e) => e.flavors.includes(flavor)) ?? mysqlEngine;
-}
-
-/** The dialect a --dialect value or URL scheme names (mysql, mariadb, postgres, postgresql), if any. */
-export function dialectNamed(name: string | undefined): Dialect | undefined {
-  if (name === undefined) return undefined;
-  return Object.values(ENGINES).find((e) => e.names.includes(name))?.dialect;
 }
 
 /** Whether the local `migrate shadow` server (MariaDB, PostgreSQL) is a server of this flavor. */

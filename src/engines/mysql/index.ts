@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import { DIALECT_CONFIG } from '../../config/dialects.ts';
+import { DRIVERS } from '../../db/drivers.ts';
 import type { Engine } from '../contract.ts';
 import { mysqlShadowAdmin } from './shadow-server.ts';
 import { dumpMysql, mergeMysqlDumps, partialMysqlDump, resetMysql, restoreMysql } from './dump.ts';
@@ -11,22 +13,16 @@ import { FULL_SCOPE } from '../contract.ts';
 /** Server errors that mean "this account may not". */
 const DENIED = new Set([1044, 1045, 1095, 1132, 1142, 1143, 1227, 1370, 1410, 1419]);
 
-const MYSQL_CONNECT_ERRORS: Partial<Record<string, 'database-denied' | 'login-refused' | 'no-database'>> = {
-  ER_DBACCESS_DENIED_ERROR: 'database-denied',
-  ER_ACCESS_DENIED_ERROR: 'login-refused',
-  ER_BAD_DB_ERROR: 'no-database',
-};
-
 /** MySQL and MariaDB: one engine, the replication differences in their flavors (flavors.ts). */
 export const mysqlEngine: Engine = {
   dialect: 'mysql',
-  label: 'MySQL/MariaDB',
-  defaultPort: 3306,
+  label: DRIVERS.mysql.label,
+  defaultPort: DIALECT_CONFIG.mysql.defaultPort,
   defaultUser: 'root',
   urlExample: 'mysql://root@127.0.0.1:3306',
-  names: ['mysql', 'mariadb'],
+  names: DIALECT_CONFIG.mysql.names,
   urlScheme: 'mysql://',
-  maxIdentifierLength: 64,
+  maxIdentifierLength: DIALECT_CONFIG.mysql.maxIdentifierLength,
   ddlIsTransactional: false,
   syntax: { hashComments: true, backtickIdentifiers: true, backslashEscapes: true, dollarQuotes: false, renameColumnShorthand: false },
   workloadExport: 'performance_schema.events_statements_summary_by_digest',
@@ -39,13 +35,11 @@ export const mysqlEngine: Engine = {
   probe: (obj, next, server) => probeAndRun(obj, next, server.mariadb),
   restoreChangesStorage: false,
 
-  // Our SQL migrations may hold many statements in one file.
-  driver: () => ({ client: 'mysql2', connection: { multipleStatements: true, connectTimeout: 5000 } }),
-  rows: <T>(raw: unknown): T[] => (raw as [T[]])[0],
-  adminConnection: (server) => ({ ...server, database: '' }),
+  rows: DRIVERS.mysql.rows,
+  adminConnection: DRIVERS.mysql.adminConnection,
   cancelStatementSql: (sessionId) => `KILL QUERY ${sessionId}`,
   sessionIdSql: () => 'SELECT CONNECTION_ID() AS id',
-  connectionErrorKind: (code) => MYSQL_CONNECT_ERRORS[code],
+  connectionErrorKind: DRIVERS.mysql.connectionErrorKind,
   isPermissionDenied: (e) => DENIED.has(((e ?? {}) as { errno?: number }).errno ?? 0),
   isSqlError: (e) => typeof ((e ?? {}) as { sqlState?: unknown }).sqlState === 'string',
   prepareCheckSql: (sql) => `PREPARE migrate_wl FROM '${sql.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'; DEALLOCATE PREPARE migrate_wl`,

@@ -1,5 +1,4 @@
 import type { Next, QueryObject } from '../../analysis/intercept.ts';
-import { stripComments } from '../../analysis/sql/split.ts';
 import type { Algorithm } from '../../analysis/types.ts';
 
 /**
@@ -18,6 +17,14 @@ export interface ProbeResult {
   declared: boolean;
   /** Why the probe could not decide, when algorithm is UNKNOWN. */
   note?: string;
+}
+
+/**
+ * Comments removed (block, -- and # comments): the rough pass of analysis/sql/split.ts stripComments for MySQL,
+ * repeated here so the engine does not import the analysis it serves.
+ */
+function stripComments(sql: string): string {
+  return sql.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/(^|\s)--[^\n]*/g, '$1').replace(/(^|\s)#[^\n]*/g, '$1');
 }
 
 const NAME = '(?:`(?:[^`]|``)+`|[A-Za-z_$][\\w$]*)(?:\\s*\\.\\s*(?:`(?:[^`]|``)+`|[A-Za-z_$][\\w$]*))?';

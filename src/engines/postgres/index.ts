@@ -1,27 +1,21 @@
 import type { Knex } from 'knex';
+import { DIALECT_CONFIG } from '../../config/dialects.ts';
+import { DRIVERS } from '../../db/drivers.ts';
 import type { Engine } from '../contract.ts';
 import { postgresShadowAdmin } from './shadow-server.ts';
 import { FULL_SCOPE } from '../contract.ts';
 import { dumpPostgres, mergePostgresDumps, partialPostgresDump, restorePostgres } from './dump.ts';
 import { snapshotPostgres } from './snapshot.ts';
 
-/** SQLSTATEs a connection attempt ends with. */
-const PG_CONNECT_ERRORS: Partial<Record<string, 'database-denied' | 'login-refused' | 'no-database'>> = {
-  '42501': 'database-denied',
-  '28P01': 'login-refused',
-  '28000': 'login-refused',
-  '3D000': 'no-database',
-};
-
 export const postgresEngine: Engine = {
   dialect: 'postgres',
-  label: 'PostgreSQL',
-  defaultPort: 5432,
+  label: DRIVERS.postgres.label,
+  defaultPort: DIALECT_CONFIG.postgres.defaultPort,
   defaultUser: 'postgres',
   urlExample: 'postgres://postgres@127.0.0.1:5432',
-  names: ['postgres', 'postgresql'],
+  names: DIALECT_CONFIG.postgres.names,
   urlScheme: 'postgres://',
-  maxIdentifierLength: 63,
+  maxIdentifierLength: DIALECT_CONFIG.postgres.maxIdentifierLength,
   ddlIsTransactional: true,
   syntax: { hashComments: false, backtickIdentifiers: false, backslashEscapes: false, dollarQuotes: true, renameColumnShorthand: true },
   workloadExport: 'pg_stat_statements',
@@ -36,13 +30,11 @@ export const postgresEngine: Engine = {
   switchesDatabases: false,
   probe: undefined,
 
-  driver: (opts) => ({ client: 'pg', connection: { connectionTimeoutMillis: 5000, application_name: opts.applicationName ?? 'migrate' } }),
-  rows: <T>(raw: unknown): T[] => (raw as { rows: T[] }).rows,
-  // PostgreSQL connects to a database always: the admin one unless the server names another.
-  adminConnection: (server) => ({ ...server, database: server.database || 'postgres' }),
+  rows: DRIVERS.postgres.rows,
+  adminConnection: DRIVERS.postgres.adminConnection,
   cancelStatementSql: (sessionId) => `SELECT pg_cancel_backend(${sessionId})`,
   sessionIdSql: () => 'SELECT pg_backend_pid() AS id',
-  connectionErrorKind: (code) => PG_CONNECT_ERRORS[code],
+  connectionErrorKind: DRIVERS.postgres.connectionErrorKind,
   isPermissionDenied: (e) => ((e ?? {}) as { code?: string }).code === '42501',
   isSqlError: (e) => {
     const code = ((e ?? {}) as { code?: unknown }).code;
