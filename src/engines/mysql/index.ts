@@ -1,14 +1,13 @@
 import type { Knex } from 'knex';
 import { DIALECT_CONFIG } from '../../config/dialects.ts';
 import { DRIVERS } from '../../db/drivers.ts';
-import type { Engine } from '../contract.ts';
+import { FULL_SCOPE, type Engine } from '../contract.ts';
 import { mysqlShadowAdmin } from './shadow-server.ts';
 import { dumpMysql, mergeMysqlDumps, partialMysqlDump, resetMysql, restoreMysql } from './dump.ts';
 import { flavorFor, flavorNameFromVersion } from './flavors.ts';
 import { createDdlSnapshotter } from './snapshot-ddl.ts';
 import { probeAndRun } from './probe.ts';
 import { snapshotMysql } from './snapshot.ts';
-import { FULL_SCOPE } from '../contract.ts';
 
 /** Server errors that mean "this account may not". */
 const DENIED = new Set([1044, 1045, 1095, 1132, 1142, 1143, 1227, 1370, 1410, 1419]);

@@ -1,9 +1,8 @@
 import type { Knex } from 'knex';
 import { DIALECT_CONFIG } from '../../config/dialects.ts';
 import { DRIVERS } from '../../db/drivers.ts';
-import type { Engine } from '../contract.ts';
+import { FULL_SCOPE, type Engine } from '../contract.ts';
 import { postgresShadowAdmin } from './shadow-server.ts';
-import { FULL_SCOPE } from '../contract.ts';
 import { dumpPostgres, mergePostgresDumps, partialPostgresDump, restorePostgres } from './dump.ts';
 import { snapshotPostgres } from './snapshot.ts';
 
