@@ -6,7 +6,8 @@ import type { MigrationVerdict } from '../analysis/types.ts';
 import type { ClusterConfig, ConnectionConfig, NodeConfig, ProjectConfig } from '../config/types.ts';
 import { createKnex, verifyConnection } from '../db/connect.ts';
 import { configError, isMigrateError, MigrateError, workError } from '../errors.ts';
-import { Ledger, thisHost, whoAmI } from '../migrations/ledger.ts';
+import { thisHost, whoAmI } from '../migrations/ledger.ts';
+import { withLedgerWriter } from '../migrations/ledger-writer.ts';
 import { blockingError } from '../migrations/discover.ts';
 import { Runner } from '../migrations/runner.ts';
 import type { MigrationSource } from '../migrations/types.ts';
@@ -182,7 +183,6 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
         await syncJournalTable(db, journal.path, planId).catch((e: unknown) => logger.warn(`journal table not updated yet: ${e instanceof Error ? e.message : String(e)}`));
       };
       await mirror();
-      const ledger = new Ledger(config.dialect, config.ledgerTable);
       const byId = new Map(all.map((m) => [m.id, m]));
       const pre = selected.filter((s) => s.phase === 'pre-deploy');
       const post = selected.filter((s) => s.phase === 'post-deploy');
@@ -226,10 +226,12 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
                 `Start ${oldWriter} again (it must come back read-only), then run \`migrate resume\`: it re-points ${oldWriter} to ${res.newPrimary} and runs ${m.id} there. To retire ${oldWriter} instead, remove it from the config.`,
               );
             }
-            await journal.step(`ledger:${step.id}`, async () => {
-              await ledger.ensureTable(db);
-              await ledger.insert(db, { id: m.id, checksum: m.checksum, phase: step.phase, appliedAt: new Date(), appliedBy: `${await whoAmI(db)} (replica-first)`, host: thisHost(), executionMs: Object.values(res.alterMs).reduce((a, b) => Math.max(a, b), 0) });
-            });
+            await journal.step(`ledger:${step.id}`, () =>
+              withLedgerWriter(config, async (w) => {
+                await w.ensureLedgerTable();
+                await w.record({ id: m.id, checksum: m.checksum, phase: step.phase, appliedAt: new Date(), appliedBy: `${await whoAmI(w.session.db)} (replica-first)`, host: thisHost(), executionMs: Object.values(res.alterMs).reduce((a, b) => Math.max(a, b), 0) });
+              }),
+            );
             step.writeBlockMs = res.switchover.writeBlockMs;
             step.newPrimary = res.newPrimary;
             step.switchover = { writeBlockMs: res.switchover.writeBlockMs, blockSteps: res.switchover.blockSteps, stepsMs: res.switchover.stepsMs, endedSessions: res.switchover.killedSessions };

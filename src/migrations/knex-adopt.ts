@@ -5,7 +5,7 @@ import { usageError } from '../errors.ts';
 import { registerSecret } from '../log/redact.ts';
 import { checksumOf } from './checksum.ts';
 import { idOfFileName } from './discover.ts';
-import type { Ledger, LedgerEntry } from './ledger.ts';
+import type { LedgerEntry, NewLedgerEntry } from './ledger.ts';
 import { str, type Row } from './rows.ts';
 import { importModule } from './ts-import.ts';
 import type { MigrationSource } from './types.ts';
@@ -65,25 +65,19 @@ export function knexHistoryAsLedger(rows: readonly KnexHistoryRow[], migrations:
   });
 }
 
-/** Copies knex's history into our empty ledger; returns how many rows it adopted. */
-export async function adoptKnexHistory(db: Knex, ledger: Ledger, table: string, migrations: readonly MigrationSource[], who: string, host: string): Promise<number> {
+/** knex's history as the rows to copy into our empty ledger (LedgerWriter.adopt writes them). */
+export async function knexAdoption(db: Knex, table: string, migrations: readonly MigrationSource[], who: string, host: string): Promise<NewLedgerEntry[]> {
   const rows = await readKnexHistory(db, table);
-  if (!rows || rows.length === 0) return 0;
-  const entries = knexHistoryAsLedger(rows, migrations, table);
-  await db.transaction(async (trx) => {
-    for (const e of entries) {
-      await ledger.insert(trx, {
-        id: e.id,
-        checksum: e.checksum,
-        phase: e.phase,
-        appliedAt: e.appliedAt ?? new Date(),
-        appliedBy: `${who} adopting ${table}`,
-        host,
-        executionMs: null,
-      });
-    }
-  });
-  return entries.length;
+  if (!rows || rows.length === 0) return [];
+  return knexHistoryAsLedger(rows, migrations, table).map((e) => ({
+    id: e.id,
+    checksum: e.checksum,
+    phase: e.phase,
+    appliedAt: e.appliedAt ?? new Date(),
+    appliedBy: `${who} adopting ${table}`,
+    host,
+    executionMs: null,
+  }));
 }
 
 export interface KnexfileConversion {
