@@ -7,7 +7,7 @@ import { clearBackfillState } from './backfill.ts';
 import { runInMigration } from './context.ts';
 import { describeReason, formatMs, Stopped, type RunControl, type StopReason } from './control.ts';
 import { statementExcerpt } from './excerpt.ts';
-import type { Ledger } from './ledger.ts';
+import type { Ledger, NewLedgerEntry } from './ledger.ts';
 import { closeRunOfLostSession, type LedgerWriter } from './ledger-writer.ts';
 import type { RunSession } from './lock.ts';
 import { assess, howItEnded, repairChoices, summary, uncertainText, type Assessment } from './partial.ts';
@@ -160,7 +160,7 @@ async function execute(ctx: ExecContext, safety: PgLockSafety | undefined, m: Mi
   /** The ledger change that ends the migration, with the progress row's removal, in one transaction. */
   const finish = async (trx: Knex): Promise<void> => {
     if (direction === 'up') {
-      await ctx.writer.record({ id: m.id, checksum: m.checksum, phase: m.phase ?? null, appliedAt: new Date(), appliedBy: `${ctx.who}${opts.byNote ? ` ${opts.byNote}` : ''}`, host: ctx.host, executionMs: Date.now() - started }, trx);
+      await ctx.writer.record(appliedEntry(ctx, m, opts, started), trx);
     } else {
       await ctx.writer.forget(m.id, trx);
     }
@@ -235,26 +235,9 @@ async function runSql(
       }
       for (const [j, st] of seg.statements.entries()) {
         const i = seg.from + j;
-        const last = i === total - 1;
         ctx.control.checkpoint();
         running(i);
-        if (ctx.dialect === 'mysql') {
-          const after = last
-            ? [direction === 'up'
-                ? ctx.writer.recordSql({ id: m.id, checksum: m.checksum, phase: m.phase ?? null, appliedAt: new Date(), appliedBy: `${ctx.who}${opts.byNote ? ` ${opts.byNote}` : ''}`, host: ctx.host, executionMs: Date.now() - started }, ctx.database)
-                : ctx.writer.forgetSql(m.id, ctx.database), ctx.writer.clearRunSql(m.id, ctx.database)].join(';\n')
-            : ctx.writer.doneSql(m.id, i + 1, hash(i + 1), ctx.database);
-          await runTrackedMysql(db, st, i, ctx.writer.startedSql(m.id, i + 1, ctx.database), after, ctx.mysqlLockRetry);
-        } else {
-          await bookkeeping(() => ctx.writer.markStarted(m.id, i + 1), false);
-          const attempt = async (): Promise<void> => {
-            // A CONCURRENTLY build that failed (or was killed) left an INVALID index behind.
-            if (safety) await cleanupLeftovers(db, st, i, ctx.logger, `${m.id} (statement ${i + 1}, line ${st.line})`);
-            await runStatements(db, ctx.dialect, [st], { offset: i });
-          };
-          await (safety ? safety.run(`${m.id} (statement ${i + 1}, line ${st.line})`, attempt) : attempt());
-          await bookkeeping(() => (last ? db.transaction((trx) => finish(trx)) : ctx.writer.markDone(m.id, i + 1, hash(i + 1))), true);
-        }
+        await runTracked(ctx, safety, m, st, i, i === total - 1, { hash, finish, ending: () => (direction === 'up' ? appliedEntry(ctx, m, opts, started) : undefined) });
         ctx.control.idle();
         t.current = null;
         t.done = i + 1;
@@ -264,6 +247,43 @@ async function runSql(
     ctx.control.idle();
     throw await sqlFailure(ctx, m, direction, file, statements, t, e);
   }
+}
+
+/** What a statement outside a transaction records around it. */
+interface Tracking {
+  /** sha256 over statements 1..n. */
+  hash: (n: number) => string;
+  /** The ledger change that ends the migration, in a transaction (PostgreSQL). */
+  finish: (trx: Knex) => Promise<void>;
+  /** The ledger row an up records (undefined: a down, whose row is removed). */
+  ending: () => NewLedgerEntry | undefined;
+}
+
+/**
+ * One statement outside a transaction, its progress recorded before and after it: on MySQL in
+ * the same round trip as the statement (the last one's with the ledger change), on PostgreSQL
+ * in statements of their own.
+ */
+async function runTracked(ctx: ExecContext, safety: PgLockSafety | undefined, m: MigrationSource, st: SqlStatement, i: number, last: boolean, k: Tracking): Promise<void> {
+  const db = ctx.session.db;
+  if (ctx.dialect === 'mysql') {
+    const after = last ? ctx.writer.finishSql(m.id, k.ending(), ctx.database) : ctx.writer.doneSql(m.id, i + 1, k.hash(i + 1), ctx.database);
+    await runTrackedMysql(db, st, i, ctx.writer.startedSql(m.id, i + 1, ctx.database), after, ctx.mysqlLockRetry);
+    return;
+  }
+  await bookkeeping(() => ctx.writer.markStarted(m.id, i + 1), false);
+  const attempt = async (): Promise<void> => {
+    // A CONCURRENTLY build that failed (or was killed) left an INVALID index behind.
+    if (safety) await cleanupLeftovers(db, st, i, ctx.logger, `${m.id} (statement ${i + 1}, line ${st.line})`);
+    await runStatements(db, ctx.dialect, [st], { offset: i });
+  };
+  await (safety ? safety.run(`${m.id} (statement ${i + 1}, line ${st.line})`, attempt) : attempt());
+  await bookkeeping(() => (last ? db.transaction((trx) => k.finish(trx)) : ctx.writer.markDone(m.id, i + 1, k.hash(i + 1))), true);
+}
+
+/** The ledger row of a migration applied now. */
+function appliedEntry(ctx: ExecContext, m: MigrationSource, opts: ExecOptions, started: number): NewLedgerEntry {
+  return { id: m.id, checksum: m.checksum, phase: m.phase ?? null, appliedAt: new Date(), appliedBy: `${ctx.who}${opts.byNote ? ` ${opts.byNote}` : ''}`, host: ctx.host, executionMs: Date.now() - started };
 }
 
 async function bookkeeping<T>(fn: () => Promise<T>, ran: boolean): Promise<T> {

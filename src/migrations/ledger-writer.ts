@@ -123,6 +123,14 @@ export class LedgerWriter {
     return this.q(this.ledger.table, database).where({ id }).delete().toQuery();
   }
 
+  /**
+   * The ledger change that ends a migration (an up's row recorded, or a down's removed) and its
+   * progress row's removal, as SQL text for the round trip of its last statement.
+   */
+  finishSql(id: string, applied: NewLedgerEntry | undefined, database?: string): string {
+    return [applied ? this.recordSql(applied, database) : this.forgetSql(id, database), this.clearRunSql(id, database)].join(';\n');
+  }
+
   /** Copies adopted rows (knex's history) into the ledger, all or none. */
   async adopt(entries: readonly NewLedgerEntry[]): Promise<void> {
     await this.db.transaction(async (trx) => {
