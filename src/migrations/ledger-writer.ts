@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Dialect, ProjectConfig } from '../config/types.ts';
-import { dropTableIfEmpty, Ledger, timeFor, type NewLedgerEntry } from './ledger.ts';
+import { Ledger, timeFor, type NewLedgerEntry } from './ledger.ts';
 import { acquireRunLock, type RunSession } from './lock.ts';
 import { Progress, type ProgressRow, type Outcome } from './progress.ts';
 
@@ -234,6 +234,14 @@ export class LedgerWriter {
   private q(table: string, database?: string): Knex.QueryBuilder {
     return database && this.dialect === 'mysql' ? this.db.withSchema(database).table(table) : this.db(table);
   }
+}
+
+/** Drops a migrate table (ledger, progress) if it exists and holds no row; true when it dropped it. */
+async function dropTableIfEmpty(db: Knex, table: string): Promise<boolean> {
+  if (!(await db.schema.hasTable(table))) return false;
+  if ((await db(table).first('id')) !== undefined) return false;
+  await db.schema.dropTable(table);
+  return true;
 }
 
 /** How long a replica-first write waits for a `migrate up` that holds the run lock to finish. */

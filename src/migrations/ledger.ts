@@ -61,14 +61,6 @@ export function timeFor(dialect: Dialect, d: Date): Date | string {
   return dialect === 'mysql' ? mysqlUtc(d) : d;
 }
 
-/** Drops a migrate table (ledger, progress) if it exists and holds no row; true when it dropped it. */
-export async function dropTableIfEmpty(db: Knex, table: string): Promise<boolean> {
-  if (!(await db.schema.hasTable(table))) return false;
-  if ((await db(table).first('id')) !== undefined) return false;
-  await db.schema.dropTable(table);
-  return true;
-}
-
 export function mysqlUtc(d: Date): string {
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`;
 }
