@@ -66,7 +66,8 @@ function gateStages(): Stage[] {
         await verifyConnection(r.db, r.o.config.dialect, r.o.config.connection);
         r.runner = new Runner({ config: r.o.config, db: r.db, logger: r.o.logger, ...(r.o.lockSafety ? { lockSafety: r.o.lockSafety } : {}) });
       },
-      release: (r) => r.db.destroy(),
+      // Guarded: createKnex may have failed before there was a connection to close.
+      release: async (r) => void (await (r.db as ApplyRun['db'] | undefined)?.destroy()),
     },
     { name: 'gate', journal: false, do: gate },
     { name: 'preflight', journal: false, do: preflight },
@@ -158,7 +159,7 @@ function lockStages(): Stage[] {
         const interrupted = interruptedRun(r.o.config, r.cluster.name);
         if (interrupted) throw interrupted;
       },
-      release: (r) => r.lock?.release() ?? Promise.resolve(),
+      release: async (r) => void (await (r.lock as ApplyRun['lock'] | undefined)?.release()),
     },
     {
       name: 'journal',
