@@ -328,7 +328,16 @@ function theBlock(): Step[] {
     // Only read_only off inside the block. The candidate may keep its replication threads a few
     // milliseconds longer: the old primary is locked and read-only, nothing comes from it, and
     // stopping them (STOP SLAVE waits for the IO thread) is done after the endpoint moved.
-    { name: 'promote', do: promote, commits: true, undo: (r) => setReadOnlyOn(r.o.candidate, r.o.flavor, r.o.log) },
+    {
+      name: 'promote',
+      do: promote,
+      commits: true,
+      // A promotion cut off midway may have opened the candidate: undone first (the undos run in
+      // reverse), so that no moment has two writable nodes (a coordinator killed between this and
+      // the old primary's undo leaves none, which the watchdog repairs, rather than two, which
+      // nothing would).
+      undo: (r) => setReadOnlyOn(r.o.candidate, r.o.flavor, r.o.log),
+    },
     {
       name: 'move-endpoint',
       do: (r) => r.o.writer.move(r.o.primary, r.o.candidate),
