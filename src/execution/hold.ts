@@ -1,9 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/types.ts';
-import { createKnex } from '../db/connect.ts';
 import { usageError, workError } from '../errors.ts';
-import { Ledger } from '../migrations/ledger.ts';
+import { withLedgerWriter } from '../migrations/ledger-writer.ts';
 import { detectFlavor } from '../topology/detect-flavor.ts';
 import { mysqlString } from '../topology/flavors/quote.ts';
 import { openNode } from '../topology/node-connection.ts';
@@ -114,12 +113,7 @@ export async function rollback(config: ProjectConfig, cluster: ClusterConfig, op
     saveRoles(config, cluster, swappedRoles(cluster, altered.name, held.name));
     await journal.step(`undo:${altered.name}`, () => alterNodeLocally(altered, flavor, h.database, h.downStatements, log));
     await journal.step('restore-type-conversions', () => restoreSettings(cluster, h, flavor.typeConversionVariable()));
-    const db = createKnex(config.dialect, config.connection);
-    try {
-      await journal.step(`ledger:${h.migrationId}`, () => new Ledger(config.dialect, config.ledgerTable).remove(db, h.migrationId));
-    } finally {
-      await db.destroy();
-    }
+    await journal.step(`ledger:${h.migrationId}`, () => withLedgerWriter(config, (w) => w.forget(h.migrationId)));
     rmSync(holdPath(config, cluster.name));
     log(`rolled back ${h.migrationId}: ${held.name} is active again on the old schema; write block ${res.writeBlockMs} ms`);
     return res.writeBlockMs;

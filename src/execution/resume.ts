@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/types.ts';
-import { createKnex } from '../db/connect.ts';
 import { usageError } from '../errors.ts';
 import { discoverMigrations } from '../migrations/discover.ts';
-import { Ledger, thisHost, whoAmI } from '../migrations/ledger.ts';
+import { thisHost, whoAmI } from '../migrations/ledger.ts';
+import { withLedgerWriter } from '../migrations/ledger-writer.ts';
 import type { MigrationSource } from '../migrations/types.ts';
 import { detectFlavor } from '../topology/detect-flavor.ts';
 import { mysqlString } from '../topology/flavors/quote.ts';
@@ -84,16 +84,13 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
       await restoreConversions(cluster, f);
       const discovery = await discoverMigrations(config.migrationsDir, config.dialect);
       const m = discovery.migrations.find((x) => x.id === f.migrationId) as MigrationSource | undefined;
-      const db = createKnex(config.dialect, config.connection);
-      try {
-        const ledger = new Ledger(config.dialect, config.ledgerTable);
-        await ledger.ensureTable(db);
-        if (m && !(await ledger.has(db, m.id))) {
-          await journal.step(`ledger:${m.id}`, async () => ledger.insert(db, { id: m.id, checksum: m.checksum, phase: m.phase ?? 'pre-deploy', appliedAt: new Date(), appliedBy: `${await whoAmI(db)} (replica-first, resumed)`, host: thisHost(), executionMs: null }));
+      await withLedgerWriter(config, async (w) => {
+        const db = w.session.db;
+        await w.ensureLedgerTable();
+        if (m && !(await w.ledger.has(db, m.id))) {
+          await journal.step(`ledger:${m.id}`, async () => w.record({ id: m.id, checksum: m.checksum, phase: m.phase ?? 'pre-deploy', appliedAt: new Date(), appliedBy: `${await whoAmI(db)} (replica-first, resumed)`, host: thisHost(), executionMs: null }));
         }
-      } finally {
-        await db.destroy();
-      }
+      });
     } else if (f) {
       alreadyAltered.set(f.migrationId, new Set(f.done));
     }

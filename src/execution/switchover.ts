@@ -21,7 +21,8 @@ import { mariadbLaterOf } from '../topology/gtid.ts';
 import { coordinatorLockName } from './cluster-lock.ts';
 import { ForkError, readBinlogCoordinates, readGtidState, readOwnTransactions, type BinlogCoordinates } from './fork.ts';
 import type { Journal } from './journal.ts';
-import { endSessions } from './sessions.ts';
+import { endSessions, type Sweep } from './sessions.ts';
+import { StepMachine, type MachineStep, type TakenBack } from './step-machine.ts';
 import { startWatchdog } from './watchdog.ts';
 import type { WriterEndpoint } from './writer/contract.ts';
 
@@ -148,237 +149,345 @@ interface Sessions {
   stepsMs: Record<string, number>;
 }
 
+/** The switchover's steps, in the order they run; the journal names them exactly so. */
+export type SwitchoverStep =
+  | 'preflight-endpoint'
+  | 'catch-up'
+  | 'preflight-long-queries'
+  | 'flush-tables'
+  | 'block-writes'
+  | 'record-position'
+  | 'wait-candidate'
+  | 'read-only-old-primary'
+  | 'promote'
+  | 'move-endpoint'
+  | 'detach-candidate'
+  | 'end-sessions'
+  | 'fence-check'
+  | 'repoint-replicas'
+  | 'repoint-old-primary'
+  | 'unlock'
+  | 'watch-old-primary'
+  | 'reattach-candidate'
+  | 'verify';
+
+/** The write block: what clients wait on, from the read lock to the endpoint on the candidate. */
+const BLOCK_STEPS: readonly SwitchoverStep[] = ['block-writes', 'record-position', 'wait-candidate', 'read-only-old-primary', 'promote', 'move-endpoint'];
+
+type Machine = StepMachine<SwitchoverStep, Run>;
+type Step = MachineStep<SwitchoverStep, Run>;
+
+/** What the steps share while the switchover runs. */
+interface Run {
+  o: SwitchoverOptions;
+  s: Sessions;
+  machine: Machine;
+  watchdog: ReturnType<typeof startWatchdog>;
+  P: string;
+  C: string;
+  /** performance.now() when the write block began; 0 before. */
+  blockStart: number;
+  position: string;
+  writeBlockMs: number;
+  ended: Sweep;
+  last?: Sweep;
+  fence?: Fence;
+  errant: string[];
+  /** Set when the old primary stopped answering after the promotion: why, and where it was noticed. */
+  oldPrimaryLost?: string;
+}
+
+const onOld = (r: Run, c: NodeConnection, sql: string, what?: string) => queryRowsWithin(c, sql, NODE_ANSWER_MS, r.P, what);
+const onCand = (r: Run, sql: string, ms = NODE_ANSWER_MS) => queryRowsWithin(r.s.candConn, sql, ms, r.C, `"${sql}"`);
+const remainingMs = (r: Run): number => r.blockStart + r.o.maxWriteBlockMs - performance.now();
+const sweep = (r: Run, untilMs: number): Promise<Sweep> => endSessions(r.s.guardConn, r.s.ourIds, r.P, untilMs);
+
 async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult> {
-  const { flavor, journal, log } = o;
-  const { oldConn, oldId, candConn, guardConn, replicaConns, ourIds, timed, stepsMs } = s;
+  const { journal, log } = o;
   const P = o.primary.name;
   const C = o.candidate.name;
-  const onOld = (c: NodeConnection, sql: string, what?: string) => queryRowsWithin(c, sql, NODE_ANSWER_MS, P, what);
-  const onCand = (sql: string, ms = NODE_ANSWER_MS) => queryRowsWithin(candConn, sql, ms, C, `"${sql}"`);
-
   journal.write('switchover', 'begin', { primary: P, candidate: C, replicas: o.replicas.map((r) => r.name), masterMaster: o.masterMaster });
-  let blockStart = 0;
-  let promoting = false;
-  let promoted = false;
-  let readOnlySet = false;
-  let locked = false;
-  let oldPrimaryLost: string | undefined;
+  const machine: Machine = new StepMachine([...beforeBlock(), ...theBlock(), ...afterBlock()], {
+    journaler: () => s.timed,
+    undoJournal: 'undo',
+    onFailure: () => journal.deferSync(false),
+  });
   // Started now so that its start-up (a Node process) overlaps the catch-up, not the write block.
-  const watchdog = startWatchdog({ flavor: flavor.name, primary: o.primary, candidate: o.candidate, journalPath: journal.path, lockSessionId: oldId, ...(o.cluster ? { cluster: o.cluster } : {}) }, log, socketFdOf(oldConn));
+  const watchdog = startWatchdog({ flavor: o.flavor.name, primary: o.primary, candidate: o.candidate, journalPath: journal.path, lockSessionId: s.oldId, ...(o.cluster ? { cluster: o.cluster } : {}) }, log, socketFdOf(s.oldConn));
+  const r: Run = { o, s, machine, watchdog, P, C, blockStart: 0, position: '', writeBlockMs: 0, ended: { killed: 0, rounds: 0, left: [] }, errant: [] };
   try {
-    await timed('preflight-endpoint', () => o.writer.preflight());
-    await timed('catch-up', () => waitForLag(o, candConn, replicaConns, log));
-    await timed('preflight-long-queries', () => checkLongQueries(oldConn, ourIds, P));
-    // Set on the locking session now, not inside the block: one round trip fewer there.
-    await onOld(oldConn, `SET SESSION lock_wait_timeout=${Math.max(1, Math.ceil(o.maxWriteBlockMs / 1000))}`);
-    // FLUSH TABLES WITH READ LOCK first closes every open table; the first one on a server that
-    // has run for a while took 6-68 ms of the block here under load (measured: 0.1-21 ms after
-    // this). Flushing now, just before, leaves it little to close (MHA does the same). Writes go
-    // on meanwhile; it is only an optimisation, so a flush that is slow (bounded) or fails only
-    // costs the block that time.
-    await timed('flush-tables', async () => {
-      try {
-        await bounded(oldConn, oldId, guardConn, P, 'FLUSH NO_WRITE_TO_BINLOG TABLES', PRE_FLUSH_MS, 'flushing the tables before the write block');
-      } catch (e) {
-        if (isConnectionLoss(e)) throw e;
-        log(`warning: ${P}: flushing the tables before the write block did not finish within ${PRE_FLUSH_MS} ms (${messageOf(e)}); going on, the read lock will flush them`);
-      }
-    });
-
-    watchdog?.blockStarted();
-    journal.deferSync(true);
-    blockStart = performance.now();
-    const deadline = blockStart + o.maxWriteBlockMs;
-    const remainingMs = () => deadline - performance.now();
-
-    // The global read lock only: writes that arrive now wait for it instead of failing, so
-    // clients see a pause rather than errors. read_only comes later, just before the promotion:
-    // MariaDB checks read_only before a write waits for the read lock, so a write arriving after
-    // it fails at once (1290) and its client retries into the same wall until the endpoint moves.
-    await timed('block-writes', async () => {
-      locked = true;
-      await bounded(oldConn, oldId, guardConn, P, 'FLUSH TABLES WITH READ LOCK', remainingMs(), 'taking the global read lock');
-    });
-    const position = String((await timed('record-position', () => queryOneWithin(oldConn, flavor.gtidPositionQuery(), Math.max(0, remainingMs()) + GRACE_MS, P, 'the GTID position read')))?.['pos'] ?? '');
-    journal.write('position', 'end', { position });
-
-    await timed('wait-candidate', async () => {
-      const budgetMs = Math.max(0, remainingMs());
-      let row: Record<string, unknown> | undefined;
-      try {
-        // The server-side timeout bounds a candidate that is slow; the client-side one a
-        // candidate that does not answer at all (stopped, hung), which would otherwise hold the
-        // write block open forever.
-        row = await queryOneWithin(candConn, flavor.waitForGtid(position, Math.round(budgetMs) / 1000), budgetMs + GRACE_MS, C, 'the GTID wait');
-      } catch (e) {
-        if (!isConnectionLoss(e)) throw e;
-        throw workError(
-          `The candidate ${C} ${e instanceof NodeSilentError ? 'did not answer' : `was lost (${lossReason(e)})`} while the write block (bound: ${o.maxWriteBlockMs} ms) waited for it to reach the old primary's position ${position}.`,
-          `The switchover was undone: ${P} is writable again and the endpoint never moved. Check ${C} (\`migrate topology\`; a stopped server must be resumed or restarted), then run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas.`,
-          e,
-        );
-      }
-      if (!flavor.isWaitOk(row?.['res'])) {
-        throw workError(
-          `The candidate ${C} did not execute the old primary's position ${position} within the write-block bound of ${o.maxWriteBlockMs} ms.`,
-          'The switchover was undone and the old primary is writable again. Let the candidate catch up (check its lag) or raise --max-write-block, then run again.',
-        );
-      }
-    }, { position });
-
-    // read_only before the candidate opens: if this process dies from here on, the read lock
-    // dies with its session, and the writes queued behind it must fail rather than commit on a
-    // node that is no longer the primary (root's still commit: the watchdog and `migrate resume`
-    // check for that fork).
-    await timed('read-only-old-primary', async () => {
-      readOnlySet = true;
-      for (const sql of flavor.setReadOnly(true)) await bounded(oldConn, oldId, guardConn, P, sql, remainingMs(), 'setting read_only on the old primary');
-    });
-    // The one moment no node takes writes and nothing undoes it but us (or the watchdog).
-    journal.write('old-primary-read-only', 'end', { node: P });
-
-    // Only read_only off inside the block. The candidate may keep its replication threads a few
-    // milliseconds longer: the old primary is locked and read-only, nothing comes from it, and
-    // stopping them (STOP SLAVE waits for the IO thread) is done after the endpoint moved.
-    await timed('promote', async () => {
-      promoting = true;
-      try {
-        for (const sql of flavor.setReadOnly(false)) await onCand(sql, Math.max(remainingMs(), 1000) + GRACE_MS);
-      } catch (e) {
-        if (!isConnectionLoss(e)) throw e;
-        throw workError(
-          `The candidate ${C} was lost during its promotion (${lossReason(e)}).`,
-          `The switchover was undone: ${P} is writable again and the endpoint never moved. Start ${C} again (it must come back read-only) and check it replicates (\`migrate topology\`), then run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas.`,
-          e,
-        );
-      }
-      promoted = true;
-    });
-    await timed('move-endpoint', () => o.writer.move(o.primary, o.candidate));
-    watchdog?.endpointMoved();
-    const writeBlockMs = Math.round((performance.now() - blockStart) * 10) / 10;
-    journal.deferSync(false);
-    const blockSteps = ['block-writes', 'record-position', 'wait-candidate', 'read-only-old-primary', 'promote', 'move-endpoint'];
-    log(`write block: ${writeBlockMs} ms (read lock on ${P} -> endpoint on ${C}): ${blockSteps.map((k) => `${k} ${stepsMs[k]}`).join(', ')}`);
-
-    // The candidate forgets the old primary before anything can commit there again. Master-master
-    // keeps the link (the old active is the hot rollback target) but pauses it until the watch
-    // below shows nothing came from the old active.
-    await timed('detach-candidate', async () => {
-      await onCand(flavor.stopReplica());
-      if (!o.masterMaster) await onCand(flavor.resetReplicaAll());
-    });
-
-    // From here on the old primary may die (crash, kill, host loss): the new primary is writable
-    // and the endpoint points at it, so the switchover completes without the old one and says so.
-    const whileOldAnswers = async <T>(step: string, fn: () => Promise<T>): Promise<T | undefined> => {
-      if (oldPrimaryLost) return undefined;
-      try {
-        return await timed(step, fn);
-      } catch (e) {
-        if (!isConnectionLoss(e) || (await answers(o.primary))) throw e;
-        oldPrimaryLost = `${lossReason(e)}; noticed at ${step}`;
-        // Its read lock and read-only session died with it; a restarted server comes back read-only.
-        locked = false;
-        journal.write('old-primary-lost', 'end', { step, error: messageOf(e) });
-        log(`${P} stopped answering after the promotion (${lossReason(e)}); finishing the switchover without it`);
-        return undefined;
-      }
-    };
-    // Every session still on the old primary is ended, whoever its user: writes queued behind
-    // the lock die there rather than commit after UNLOCK. Repeated until a look finds none, as a
-    // privileged client may reconnect to the old primary directly.
-    const sweep = (untilMs: number) => endSessions(guardConn, ourIds, P, untilMs);
-    const ended = (await whileOldAnswers('end-sessions', () => sweep(performance.now() + SWEEP_MS))) ?? { killed: 0, rounds: 0, left: [] };
-    if (ended.killed) log(`${P}: ended ${ended.killed} session(s) in ${ended.rounds} sweep(s)`);
-
-    const fence = await whileOldAnswers('fence-check', async () => {
-      const now = String((await onOld(guardConn, flavor.gtidPositionQuery()))[0]?.['pos'] ?? '');
-      if (now !== position) {
-        throw workError(
-          `The old primary ${P} moved from ${position} to ${now} during the write block, under its read lock: something on it is not blocked by FLUSH TABLES WITH READ LOCK.`,
-          `Compare the two nodes' data; ${C} is the new primary. Re-point ${P} by hand once it holds nothing ${C} lacks.`,
-        );
-      }
-      const [st, binlog] = await Promise.all([readGtidState(guardConn, flavor, P), readBinlogCoordinates(guardConn, flavor, P)]);
-      return { position, ...st, ...(binlog ? { binlog } : {}) };
-    });
-
-    // Before UNLOCK: nothing the old primary might still commit afterwards can reach them.
-    await timed('repoint-replicas', () => Promise.all(replicaConns.map((r) => repoint(r.node, r.conn, o, position, oldPrimaryLost !== undefined))).then(() => undefined));
-    await whileOldAnswers('repoint-old-primary', async () => {
-      // A master-master active already replicates from the candidate: nothing to change.
-      const rs = (await onOld(guardConn, flavor.showReplicaStatus()))[0];
-      const st = rs ? flavor.parseReplicaStatus(rs) : null;
-      if (st && st.sourcePort === o.candidate.port && st.sourceHost === o.candidate.host && st.ioRunning && st.sqlRunning) return;
-      // On the guard session: the session holding the read lock may not stop replication (1192).
-      if (st) await onOld(guardConn, flavor.stopReplica());
-      for (const sql of flavor.changeSource({ host: o.candidate.host, port: o.candidate.port, user: o.replicationUser.user, password: o.replicationUser.password }, 'current_pos')) await onOld(guardConn, sql, 'CHANGE MASTER');
-      await onOld(guardConn, flavor.startReplica());
-    });
-    const last = await whileOldAnswers('unlock', async () => {
-      // The last sweep right before UNLOCK: a session that connected since would commit at UNLOCK.
-      const r = await sweep(performance.now() + SWEEP_MS);
-      await onOld(oldConn, 'UNLOCK TABLES');
-      locked = false;
-      return r;
-    });
-    if (last?.left.length) log(`warning: ${P}: ${last.left.length} session(s) could not be ended before UNLOCK (${last.left.join('; ')}); watching for writes from them`);
-
-    let errant: string[] = [];
-    if (fence) {
-      errant = (await whileOldAnswers('watch-old-primary', () => watchOwnWrites(guardConn, o, fence, ourIds))) ?? [];
-      if (errant.length) await reportFork(o, guardConn, fence, errant, log);
-    }
-    if (o.masterMaster) await timed('reattach-candidate', () => onCand(flavor.startReplica()).then(() => undefined));
-    await timed('verify', async () => {
-      // Once more, on the way out: nothing the old primary wrote since the block may be missing.
-      if (fence && !oldPrimaryLost) {
-        const now = await readGtidState(guardConn, flavor, P).catch(() => undefined);
-        const late = now ? flavor.ownTransactionsBeyond(fence.state, now.state, fence.sid) : [];
-        if (late.length) await reportFork(o, guardConn, fence, late, log);
-      }
-      await verifyAfter(o, { [P]: guardConn, [C]: candConn, ...Object.fromEntries(replicaConns.map((r) => [r.node.name, r.conn])) }, log, oldPrimaryLost ? [P] : []);
-    });
-    journal.write('switchover', 'end', { newPrimary: C, writeBlockMs, stepsMs, ...(oldPrimaryLost ? { oldPrimaryLost } : {}) });
-    return { writeBlockMs, position, killedSessions: ended.killed + (last?.killed ?? 0), killRounds: ended.rounds + (last?.rounds ?? 0), stepsMs, blockSteps, ...(oldPrimaryLost ? { oldPrimaryLost } : {}) };
+    await machine.run(r);
+    journal.write('switchover', 'end', { newPrimary: C, writeBlockMs: r.writeBlockMs, stepsMs: s.stepsMs, ...(r.oldPrimaryLost ? { oldPrimaryLost: r.oldPrimaryLost } : {}) });
+    return { writeBlockMs: r.writeBlockMs, position: r.position, killedSessions: r.ended.killed + (r.last?.killed ?? 0), killRounds: r.ended.rounds + (r.last?.rounds ?? 0), stepsMs: s.stepsMs, blockSteps: [...BLOCK_STEPS], ...(r.oldPrimaryLost ? { oldPrimaryLost: r.oldPrimaryLost } : {}) };
   } catch (e) {
-    journal.deferSync(false);
-    let undoError: unknown;
-    if (!promoted) {
-      try {
-        await journal.step('undo', async () => {
-          if (locked) await onOld(oldConn, 'UNLOCK TABLES').catch(() => undefined);
-          // A promotion cut off midway may have opened the candidate: close it again first, so
-          // that no moment has two writable nodes (a coordinator killed between the two leaves
-          // none, which the watchdog repairs, rather than two, which nothing would).
-          if (promoting) await setReadOnlyOn(o.candidate, flavor, log);
-          if (readOnlySet) for (const sql of flavor.setReadOnly(false)) await onOld(guardConn, sql);
-        });
-        if (blockStart) log(`switchover undone after ${Math.round(performance.now() - blockStart)} ms of write block; ${P} is writable again`);
-      } catch (u) {
-        undoError = u;
-      }
-    } else if (locked) {
-      // Promoted: a write queued behind the lock (root's pass read_only) would commit on a node
-      // that is no longer the primary. End them first, as the normal path does before UNLOCK.
-      await endSessions(guardConn, ourIds, P, performance.now() + SWEEP_MS).catch(() => undefined);
-      await onOld(oldConn, 'UNLOCK TABLES').catch(() => undefined);
-    }
-    // Closes the step the run began, so `migrate runs` shows a failed run, not an interrupted one.
-    journal.write('switchover', 'fail', { error: messageOf(e), undone: !promoted && undoError === undefined, ...(e instanceof ForkError ? { fork: true } : {}) });
-    if (undoError !== undefined) {
-      throw workError(
-        `The switchover failed (${e instanceof MigrateError ? e.problem : messageOf(e)}) and undoing it failed too on ${P} (${lossReason(undoError)}): ${P} may be left read-only, so no node may take writes.`,
-        `Bring ${P} back (\`migrate topology\` shows it), then run \`migrate abort\` or \`migrate resume\`: both make exactly one node writable and point the endpoint at it.`,
-        e,
-      );
-    }
-    throw e instanceof MigrateError ? e : workError(`The switchover failed: ${messageOf(e)}`, 'Run `migrate topology` to see the state; the journal names the last step.', e);
+    throw failed(r, e, machine.takenBack ?? { undone: false });
   } finally {
     // Completed or undone by us: nothing for the watchdog to do.
     watchdog?.done();
   }
+}
+
+/** After the machine took the failed switchover back: journaled, and said as the operator needs it. */
+function failed(r: Run, e: unknown, back: TakenBack): unknown {
+  const { P } = r;
+  if (back.undone && r.blockStart) r.o.log(`switchover undone after ${Math.round(performance.now() - r.blockStart)} ms of write block; ${P} is writable again`);
+  // Closes the step the run began, so `migrate runs` shows a failed run, not an interrupted one.
+  r.o.journal.write('switchover', 'fail', { error: messageOf(e), undone: back.undone, ...(e instanceof ForkError ? { fork: true } : {}) });
+  if (back.undoError !== undefined) {
+    return workError(
+      `The switchover failed (${e instanceof MigrateError ? e.problem : messageOf(e)}) and undoing it failed too on ${P} (${lossReason(back.undoError)}): ${P} may be left read-only, so no node may take writes.`,
+      `Bring ${P} back (\`migrate topology\` shows it), then run \`migrate abort\` or \`migrate resume\`: both make exactly one node writable and point the endpoint at it.`,
+      e,
+    );
+  }
+  return e instanceof MigrateError ? e : workError(`The switchover failed: ${messageOf(e)}`, 'Run `migrate topology` to see the state; the journal names the last step.', e);
+}
+
+/** Before the block: nothing is blocked yet, and a failure leaves the old primary as it was. */
+function beforeBlock(): Step[] {
+  return [
+    { name: 'preflight-endpoint', do: (r) => r.o.writer.preflight() },
+    { name: 'catch-up', do: (r) => waitForLag(r.o, r.s.candConn, r.s.replicaConns, r.o.log) },
+    {
+      name: 'preflight-long-queries',
+      do: (r) => checkLongQueries(r.s.oldConn, r.s.ourIds, r.P),
+      // Set on the locking session now, not inside the block: one round trip fewer there.
+      after: async (r) => void (await onOld(r, r.s.oldConn, `SET SESSION lock_wait_timeout=${Math.max(1, Math.ceil(r.o.maxWriteBlockMs / 1000))}`)),
+    },
+    {
+      // FLUSH TABLES WITH READ LOCK first closes every open table; the first one on a server that
+      // has run for a while took 6-68 ms of the block here under load (measured: 0.1-21 ms after
+      // this). Flushing now, just before, leaves it little to close (MHA does the same). Writes go
+      // on meanwhile; it is only an optimisation, so a flush that is slow (bounded) or fails only
+      // costs the block that time.
+      name: 'flush-tables',
+      do: async (r) => {
+        try {
+          await bounded(r.s.oldConn, r.s.oldId, r.s.guardConn, r.P, 'FLUSH NO_WRITE_TO_BINLOG TABLES', PRE_FLUSH_MS, 'flushing the tables before the write block');
+        } catch (e) {
+          if (isConnectionLoss(e)) throw e;
+          r.o.log(`warning: ${r.P}: flushing the tables before the write block did not finish within ${PRE_FLUSH_MS} ms (${messageOf(e)}); going on, the read lock will flush them`);
+        }
+      },
+    },
+  ];
+}
+
+/**
+ * The block, until the promotion the point of no return: every step that began is undone on a
+ * failure (the candidate closed again before the old primary opens, so no moment has two
+ * writable nodes), and the old primary takes writes again.
+ */
+function theBlock(): Step[] {
+  return [
+    {
+      // The global read lock only: writes that arrive now wait for it instead of failing, so
+      // clients see a pause rather than errors. read_only comes later, just before the promotion:
+      // MariaDB checks read_only before a write waits for the read lock, so a write arriving after
+      // it fails at once (1290) and its client retries into the same wall until the endpoint moves.
+      name: 'block-writes',
+      before: (r) => {
+        r.watchdog?.blockStarted();
+        r.o.journal.deferSync(true);
+        r.blockStart = performance.now();
+      },
+      do: (r) => bounded(r.s.oldConn, r.s.oldId, r.s.guardConn, r.P, 'FLUSH TABLES WITH READ LOCK', remainingMs(r), 'taking the global read lock'),
+      undo: async (r) => void (await onOld(r, r.s.oldConn, 'UNLOCK TABLES').catch(() => undefined)),
+      // Past the promotion, still locked (a later step failed): a write queued behind the lock
+      // (root's pass read_only) would commit on a node that is no longer the primary. End them
+      // first, as the unlock step does before UNLOCK.
+      release: async (r) => {
+        if (r.machine.done('unlock') || r.oldPrimaryLost) return;
+        await sweep(r, performance.now() + SWEEP_MS).catch(() => undefined);
+        await onOld(r, r.s.oldConn, 'UNLOCK TABLES').catch(() => undefined);
+      },
+    },
+    {
+      name: 'record-position',
+      do: async (r) => {
+        r.position = String((await queryOneWithin(r.s.oldConn, r.o.flavor.gtidPositionQuery(), Math.max(0, remainingMs(r)) + GRACE_MS, r.P, 'the GTID position read'))?.['pos'] ?? '');
+      },
+      after: (r) => r.o.journal.write('position', 'end', { position: r.position }),
+    },
+    { name: 'wait-candidate', data: (r) => ({ position: r.position }), do: waitCandidate },
+    {
+      // read_only before the candidate opens: if this process dies from here on, the read lock
+      // dies with its session, and the writes queued behind it must fail rather than commit on a
+      // node that is no longer the primary (root's still commit: the watchdog and `migrate resume`
+      // check for that fork).
+      name: 'read-only-old-primary',
+      do: async (r) => {
+        for (const sql of r.o.flavor.setReadOnly(true)) await bounded(r.s.oldConn, r.s.oldId, r.s.guardConn, r.P, sql, remainingMs(r), 'setting read_only on the old primary');
+      },
+      undo: async (r) => {
+        for (const sql of r.o.flavor.setReadOnly(false)) await onOld(r, r.s.guardConn, sql);
+      },
+      // The one moment no node takes writes and nothing undoes it but us (or the watchdog).
+      after: (r) => r.o.journal.write('old-primary-read-only', 'end', { node: r.P }),
+    },
+    // Only read_only off inside the block. The candidate may keep its replication threads a few
+    // milliseconds longer: the old primary is locked and read-only, nothing comes from it, and
+    // stopping them (STOP SLAVE waits for the IO thread) is done after the endpoint moved.
+    {
+      name: 'promote',
+      do: promote,
+      commits: true,
+      // A promotion cut off midway may have opened the candidate: undone first (the undos run in
+      // reverse), so that no moment has two writable nodes (a coordinator killed between this and
+      // the old primary's undo leaves none, which the watchdog repairs, rather than two, which
+      // nothing would).
+      undo: (r) => setReadOnlyOn(r.o.candidate, r.o.flavor, r.o.log),
+    },
+    {
+      name: 'move-endpoint',
+      do: (r) => r.o.writer.move(r.o.primary, r.o.candidate),
+      after: (r) => {
+        r.watchdog?.endpointMoved();
+        r.writeBlockMs = Math.round((performance.now() - r.blockStart) * 10) / 10;
+        r.o.journal.deferSync(false);
+        r.o.log(`write block: ${r.writeBlockMs} ms (read lock on ${r.P} -> endpoint on ${r.C}): ${BLOCK_STEPS.map((k) => `${k} ${r.s.stepsMs[k]}`).join(', ')}`);
+      },
+    },
+  ];
+}
+
+async function waitCandidate(r: Run): Promise<void> {
+  const { o, P, C, position } = r;
+  const budgetMs = Math.max(0, remainingMs(r));
+  let row: Record<string, unknown> | undefined;
+  try {
+    // The server-side timeout bounds a candidate that is slow; the client-side one a
+    // candidate that does not answer at all (stopped, hung), which would otherwise hold the
+    // write block open forever.
+    row = await queryOneWithin(r.s.candConn, o.flavor.waitForGtid(position, Math.round(budgetMs) / 1000), budgetMs + GRACE_MS, C, 'the GTID wait');
+  } catch (e) {
+    if (!isConnectionLoss(e)) throw e;
+    throw workError(
+      `The candidate ${C} ${e instanceof NodeSilentError ? 'did not answer' : `was lost (${lossReason(e)})`} while the write block (bound: ${o.maxWriteBlockMs} ms) waited for it to reach the old primary's position ${position}.`,
+      `The switchover was undone: ${P} is writable again and the endpoint never moved. Check ${C} (\`migrate topology\`; a stopped server must be resumed or restarted), then run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas.`,
+      e,
+    );
+  }
+  if (!o.flavor.isWaitOk(row?.['res'])) {
+    throw workError(
+      `The candidate ${C} did not execute the old primary's position ${position} within the write-block bound of ${o.maxWriteBlockMs} ms.`,
+      'The switchover was undone and the old primary is writable again. Let the candidate catch up (check its lag) or raise --max-write-block, then run again.',
+    );
+  }
+}
+
+async function promote(r: Run): Promise<void> {
+  try {
+    for (const sql of r.o.flavor.setReadOnly(false)) await onCand(r, sql, Math.max(remainingMs(r), 1000) + GRACE_MS);
+  } catch (e) {
+    if (!isConnectionLoss(e)) throw e;
+    throw workError(
+      `The candidate ${r.C} was lost during its promotion (${lossReason(e)}).`,
+      `The switchover was undone: ${r.P} is writable again and the endpoint never moved. Start ${r.C} again (it must come back read-only) and check it replicates (\`migrate topology\`), then run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas.`,
+      e,
+    );
+  }
+}
+
+/**
+ * From here on the old primary may die (crash, kill, host loss): the new primary is writable
+ * and the endpoint points at it, so the switchover completes without the old one and says so.
+ * A step on the old primary is skipped once it is lost, and its losing does not fail the run.
+ */
+function whileOldAnswers(step: Step): Step {
+  return {
+    ...step,
+    when: (r) => !r.oldPrimaryLost && (step.when?.(r) ?? true),
+    survive: async (r, e) => {
+      if (!isConnectionLoss(e) || (await answers(r.o.primary))) return false;
+      // Its read lock and read-only session died with it; a restarted server comes back read-only.
+      r.oldPrimaryLost = `${lossReason(e)}; noticed at ${step.name}`;
+      r.o.journal.write('old-primary-lost', 'end', { step: step.name, error: messageOf(e) });
+      r.o.log(`${r.P} stopped answering after the promotion (${lossReason(e)}); finishing the switchover without it`);
+      return true;
+    },
+  };
+}
+
+/** After the block, with the old primary still locked until `unlock`; then the watch and the checks. */
+function afterBlock(): Step[] {
+  return [
+    // The candidate forgets the old primary before anything can commit there again. Master-master
+    // keeps the link (the old active is the hot rollback target) but pauses it until the watch
+    // below shows nothing came from the old active.
+    {
+      name: 'detach-candidate',
+      do: async (r) => {
+        await onCand(r, r.o.flavor.stopReplica());
+        if (!r.o.masterMaster) await onCand(r, r.o.flavor.resetReplicaAll());
+      },
+    },
+    // Every session still on the old primary is ended, whoever its user: writes queued behind
+    // the lock die there rather than commit after UNLOCK. Repeated until a look finds none, as a
+    // privileged client may reconnect to the old primary directly.
+    whileOldAnswers({
+      name: 'end-sessions',
+      do: async (r) => void (r.ended = await sweep(r, performance.now() + SWEEP_MS)),
+      after: (r) => (r.ended.killed ? r.o.log(`${r.P}: ended ${r.ended.killed} session(s) in ${r.ended.rounds} sweep(s)`) : undefined),
+    }),
+    whileOldAnswers({ name: 'fence-check', do: fenceCheck }),
+    // Before UNLOCK: nothing the old primary might still commit afterwards can reach them.
+    { name: 'repoint-replicas', do: (r) => Promise.all(r.s.replicaConns.map((x) => repoint(x.node, x.conn, r.o, r.position, r.oldPrimaryLost !== undefined))).then(() => undefined) },
+    whileOldAnswers({ name: 'repoint-old-primary', do: repointOldPrimary }),
+    whileOldAnswers({
+      name: 'unlock',
+      do: async (r) => {
+        // The last sweep right before UNLOCK: a session that connected since would commit at UNLOCK.
+        r.last = await sweep(r, performance.now() + SWEEP_MS);
+        await onOld(r, r.s.oldConn, 'UNLOCK TABLES');
+      },
+      after: (r) => (r.last?.left.length ? r.o.log(`warning: ${r.P}: ${r.last.left.length} session(s) could not be ended before UNLOCK (${r.last.left.join('; ')}); watching for writes from them`) : undefined),
+    }),
+    whileOldAnswers({
+      name: 'watch-old-primary',
+      when: (r) => r.fence !== undefined,
+      do: async (r) => void (r.errant = await watchOwnWrites(r.s.guardConn, r.o, r.fence!, r.s.ourIds)),
+      after: async (r) => (r.errant.length ? reportFork(r.o, r.s.guardConn, r.fence!, r.errant, r.o.log) : undefined),
+    }),
+    { name: 'reattach-candidate', when: (r) => r.o.masterMaster, do: (r) => onCand(r, r.o.flavor.startReplica()).then(() => undefined) },
+    { name: 'verify', do: verifyStep },
+  ];
+}
+
+async function fenceCheck(r: Run): Promise<void> {
+  const { o, P, C, position } = r;
+  const now = String((await onOld(r, r.s.guardConn, o.flavor.gtidPositionQuery()))[0]?.['pos'] ?? '');
+  if (now !== position) {
+    throw workError(
+      `The old primary ${P} moved from ${position} to ${now} during the write block, under its read lock: something on it is not blocked by FLUSH TABLES WITH READ LOCK.`,
+      `Compare the two nodes' data; ${C} is the new primary. Re-point ${P} by hand once it holds nothing ${C} lacks.`,
+    );
+  }
+  const [st, binlog] = await Promise.all([readGtidState(r.s.guardConn, o.flavor, P), readBinlogCoordinates(r.s.guardConn, o.flavor, P)]);
+  r.fence = { position, ...st, ...(binlog ? { binlog } : {}) };
+}
+
+async function repointOldPrimary(r: Run): Promise<void> {
+  const { o, s } = r;
+  // A master-master active already replicates from the candidate: nothing to change.
+  const rs = (await onOld(r, s.guardConn, o.flavor.showReplicaStatus()))[0];
+  const st = rs ? o.flavor.parseReplicaStatus(rs) : null;
+  if (st && st.sourcePort === o.candidate.port && st.sourceHost === o.candidate.host && st.ioRunning && st.sqlRunning) return;
+  // On the guard session: the session holding the read lock may not stop replication (1192).
+  if (st) await onOld(r, s.guardConn, o.flavor.stopReplica());
+  for (const sql of o.flavor.changeSource({ host: o.candidate.host, port: o.candidate.port, user: o.replicationUser.user, password: o.replicationUser.password }, 'current_pos')) await onOld(r, s.guardConn, sql, 'CHANGE MASTER');
+  await onOld(r, s.guardConn, o.flavor.startReplica());
+}
+
+async function verifyStep(r: Run): Promise<void> {
+  const { o, s, P, C, fence } = r;
+  // Once more, on the way out: nothing the old primary wrote since the block may be missing.
+  if (fence && !r.oldPrimaryLost) {
+    const now = await readGtidState(s.guardConn, o.flavor, P).catch(() => undefined);
+    const late = now ? o.flavor.ownTransactionsBeyond(fence.state, now.state, fence.sid) : [];
+    if (late.length) await reportFork(o, s.guardConn, fence, late, o.log);
+  }
+  await verifyAfter(o, { [P]: s.guardConn, [C]: s.candConn, ...Object.fromEntries(s.replicaConns.map((x) => [x.node.name, x.conn])) }, o.log, r.oldPrimaryLost ? [P] : []);
 }
 
 interface Fence {

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { Dialect } from '../config/types.ts';
 import { MigrateError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../log/logger.ts';
-import { currentMigration } from './context.ts';
+import { currentMigration, type MigrationRunContext } from './context.ts';
 import { withLockRetry } from './pg/retry.ts';
 import { DEFAULT_LOCK_SAFETY, formatMs, type LockSafety } from './pg/settings.ts';
 import { num, str } from './rows.ts';
@@ -145,13 +145,51 @@ export async function clearBackfillState(knex: Knex, migrationId: string): Promi
  * lock timeout or a deadlock; on MySQL/MariaDB after a lock wait timeout or a deadlock.
  */
 export async function backfill(knex: Knex, opts: BackfillOptions): Promise<BackfillResult> {
+  const run = settleRun(knex, opts);
+  const bounds = await keyBounds(run);
+  const state = await openState(run);
+  if (state?.done) {
+    run.logger.info(`${run.label}: already finished by an earlier run (${state.rowsDone} rows); nothing to do`);
+    return { rowsUpdated: state.rowsDone, batches: 0, resumedFrom: state.lastKey, alreadyDone: true, elapsedMs: 0 };
+  }
+  const resumedFrom = state?.lastKey ?? null;
+  const { rowsDone, batches } = await runBatches(run, bounds, resumedFrom, state?.rowsDone ?? 0);
+  await closeState(run);
+  const elapsedMs = Date.now() - run.started;
+  if (run.logEveryMs > 0) {
+    run.logger.info(`${run.label}: done, ${rowsDone} rows updated in ${batches} batch${batches === 1 ? '' : 'es'}${resumedFrom !== null ? ' (resumed)' : ''}, ${formatMs(elapsedMs)}`);
+  }
+  return { rowsUpdated: rowsDone, batches, resumedFrom, alreadyDone: false, elapsedMs };
+}
+
+/** One backfill() call: its options with the defaults applied and what the running migration tells it. */
+interface BackfillRun {
+  knex: Knex;
+  opts: BackfillOptions;
+  ctx: MigrationRunContext | undefined;
+  logger: Logger;
+  key: string;
+  batchSize: number;
+  pauseMs: number;
+  logEveryMs: number;
+  /** The state key within the migration. */
+  step: string;
+  /** The state's migration id; without one the backfill keeps no state and cannot resume. */
+  id: string | undefined;
+  /** How log lines and errors name this backfill. */
+  label: string;
+  dialect: Dialect;
+  safety: LockSafety;
+  /** What decides which rows change and how: a resumed run must match the interrupted one. */
+  signature: string;
+  started: number;
+}
+
+/** Applies the defaults and refuses what cannot work, before any query is sent. */
+function settleRun(knex: Knex, opts: BackfillOptions): BackfillRun {
   const ctx = currentMigration();
-  const logger = opts.logger ?? ctx?.logger ?? consoleLogger;
   const key = opts.key ?? 'id';
   const batchSize = opts.batchSize ?? 1000;
-  const pauseMs = opts.pauseMs ?? 100;
-  const logEveryMs = opts.logEveryMs ?? 5000;
-  const step = opts.name ?? opts.table;
   const id = opts.id ?? ctx?.id;
   const label = `${id ?? 'backfill'}: backfill ${opts.table}${opts.name ? ` (${opts.name})` : ''}`;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new MigrateError('usage', `${label}: batchSize must be a whole number of at least 1 (got ${batchSize}).`, 'Pass e.g. batchSize: 1000.');
@@ -162,92 +200,141 @@ export async function backfill(knex: Knex, opts: BackfillOptions): Promise<Backf
       'Put the backfill in a migration of its own with `export const transaction = false` (the runner then runs it outside a transaction).',
     );
   }
-  const dialect = ctx?.dialect ?? dialectOf(knex);
-  const safety: LockSafety = ctx?.lockSafety ?? { ...DEFAULT_LOCK_SAFETY, lockTimeoutMs: 0 };
-  const signature = createHash('sha256').update(JSON.stringify([opts.table, opts.set, opts.where ?? '', key])).digest('hex');
-  const started = Date.now();
+  return {
+    knex,
+    opts,
+    ctx,
+    logger: opts.logger ?? ctx?.logger ?? consoleLogger,
+    key,
+    batchSize,
+    pauseMs: opts.pauseMs ?? 100,
+    logEveryMs: opts.logEveryMs ?? 5000,
+    step: opts.name ?? opts.table,
+    id,
+    label,
+    dialect: ctx?.dialect ?? dialectOf(knex),
+    safety: ctx?.lockSafety ?? { ...DEFAULT_LOCK_SAFETY, lockTimeoutMs: 0 },
+    signature: createHash('sha256').update(JSON.stringify([opts.table, opts.set, opts.where ?? '', key])).digest('hex'),
+    started: Date.now(),
+  };
+}
 
-  // Bounds: the largest key now; rows added later belong to the new code.
-  const bounds = (await knex(opts.table).min({ lo: key }).max({ hi: key }).first()) as { lo: unknown; hi: unknown } | undefined;
-  const maxKey = str(bounds?.hi);
-  const minNum = num(bounds?.lo);
-  const maxNum = num(bounds?.hi);
+/** The keys the run covers: up to the largest key now, as rows added later belong to the new code. */
+interface KeyBounds {
+  maxKey: string | null;
+  /** The smallest and largest key as numbers, for the progress fraction (null when not numeric). */
+  minNum: number | null;
+  maxNum: number | null;
+}
 
-  let state: StateRow | undefined;
-  if (id !== undefined) {
-    await ensureStateTable(knex);
-    state = await readState(knex, id, step);
-    if (state && state.signature !== signature) {
-      throw new MigrateError(
-        'work',
-        `${label}: an interrupted earlier run of this backfill (at key ${state.lastKey ?? '(start)'}, ${state.rowsDone} rows done) used a different table, SET, WHERE or key, so continuing from its position could leave rows updated two different ways.`,
-        `Restore the backfill as it was and run again; or, to start over, delete its state: DELETE FROM ${BACKFILL_STATE_TABLE} WHERE migration_id = ${sqlText(id, dialect)} AND step = ${sqlText(step, dialect)};`,
-      );
-    }
-    if (state?.done) {
-      logger.info(`${label}: already finished by an earlier run (${state.rowsDone} rows); nothing to do`);
-      return { rowsUpdated: state.rowsDone, batches: 0, resumedFrom: state.lastKey, alreadyDone: true, elapsedMs: 0 };
-    }
-    if (!state) {
-      await knex(BACKFILL_STATE_TABLE).insert({ migration_id: id, step, table_name: opts.table, signature, last_key: null, rows_done: 0, done: false, updated_at: new Date() });
-    }
-  } else {
-    logger.warn(`${label}: no migration id (not run by migrate, and no \`id\` option), so this backfill cannot resume after a crash.`);
+async function keyBounds(run: BackfillRun): Promise<KeyBounds> {
+  const bounds = (await run.knex(run.opts.table).min({ lo: run.key }).max({ hi: run.key }).first()) as { lo: unknown; hi: unknown } | undefined;
+  return { maxKey: str(bounds?.hi), minNum: num(bounds?.lo), maxNum: num(bounds?.hi) };
+}
+
+/**
+ * The saved position of an interrupted earlier run, or undefined for a fresh start (whose state
+ * row is created now). A backfill without a migration id keeps no state: it warns instead.
+ */
+async function openState(run: BackfillRun): Promise<StateRow | undefined> {
+  const { knex, id, step, label } = run;
+  if (id === undefined) {
+    run.logger.warn(`${label}: no migration id (not run by migrate, and no \`id\` option), so this backfill cannot resume after a crash.`);
+    return undefined;
   }
+  await ensureStateTable(knex);
+  const state = await readState(knex, id, step);
+  if (state && state.signature !== run.signature) {
+    throw new MigrateError(
+      'work',
+      `${label}: an interrupted earlier run of this backfill (at key ${state.lastKey ?? '(start)'}, ${state.rowsDone} rows done) used a different table, SET, WHERE or key, so continuing from its position could leave rows updated two different ways.`,
+      `Restore the backfill as it was and run again; or, to start over, delete its state: DELETE FROM ${BACKFILL_STATE_TABLE} WHERE migration_id = ${sqlText(id, run.dialect)} AND step = ${sqlText(step, run.dialect)};`,
+    );
+  }
+  if (!state) {
+    await knex(BACKFILL_STATE_TABLE).insert({ migration_id: id, step, table_name: run.opts.table, signature: run.signature, last_key: null, rows_done: 0, done: false, updated_at: new Date() });
+  }
+  return state;
+}
 
-  const resumedFrom = state?.lastKey ?? null;
-  let last: string | null = resumedFrom;
-  let rowsDone = state?.rowsDone ?? 0;
+/** Updates range after range from `resumedFrom` up to the bounds' largest key; rowsDone counts the earlier runs' rows too. */
+async function runBatches(run: BackfillRun, bounds: KeyBounds, resumedFrom: string | null, rowsBefore: number): Promise<{ rowsDone: number; batches: number }> {
+  const { opts, logger } = run;
+  const { maxKey } = bounds;
+  let last = resumedFrom;
+  let rowsDone = rowsBefore;
   let batches = 0;
   let lastLog = Date.now();
-  if (resumedFrom !== null) logger.info(`${label}: resuming after key ${resumedFrom} (${rowsDone} rows were updated by an interrupted earlier run)`);
-  else if (maxKey !== null) logger.info(`${label}: ${opts.set}${opts.where ? ` where ${opts.where}` : ''}, keys up to ${maxKey}, ${batchSize} per batch`);
+  if (resumedFrom !== null) logger.info(`${run.label}: resuming after key ${resumedFrom} (${rowsDone} rows were updated by an interrupted earlier run)`);
+  else if (maxKey !== null) logger.info(`${run.label}: ${opts.set}${opts.where ? ` where ${opts.where}` : ''}, keys up to ${maxKey}, ${run.batchSize} per batch`);
 
-  const where = opts.where ? ` AND (${literal(opts.where)})` : '';
-  const setSql = literal(opts.set);
   while (maxKey !== null) {
-    const range = knex(opts.table).where(key, '<=', maxKey);
-    if (last !== null) range.andWhere(key, '>', last);
-    let upperRow = (await range.clone().select({ k: key }).orderBy(key).limit(1).offset(batchSize - 1)) as Array<{ k: unknown }>;
-    if (upperRow.length === 0) upperRow = (await range.clone().max({ k: key })) as Array<{ k: unknown }>;
-    const upper = str(upperRow[0]?.k);
+    const upper = await rangeEnd(run, maxKey, last);
     if (upper === null) break;
-    const from = last;
-    const n = await withLockRetry({ settings: safety, logger, label, watch: ctx?.lockWatch }, () =>
-      knex.transaction(async (trx) => {
-        if (dialect === 'postgres' && safety.lockTimeoutMs > 0) await trx.raw('SELECT set_config(?, ?, true)', ['lock_timeout', `${safety.lockTimeoutMs}ms`]);
-        const lower = from !== null ? ' AND ?? > ?' : '';
-        const bindings: Knex.Value[] = [opts.table, key, upper, ...(from !== null ? [key, from] : [])];
-        const res: unknown = await trx.raw(`UPDATE ?? SET ${setSql} WHERE ?? <= ?${lower}${where}`, bindings);
-        const count = affected(res);
-        if (id !== undefined) {
-          await trx(BACKFILL_STATE_TABLE).where({ migration_id: id, step }).update({ last_key: upper, rows_done: rowsDone + count, updated_at: new Date() });
-        }
-        return count;
-      }),
-    );
+    const n = await updateRange(run, last, upper, rowsDone);
     last = upper;
     rowsDone += n;
     batches++;
-    const lastNum = num(upper);
-    const fraction = minNum !== null && maxNum !== null && lastNum !== null ? (maxNum === minNum ? 1 : Math.min(1, Math.max(0, (lastNum - minNum) / (maxNum - minNum)))) : null;
-    const p: BackfillProgress = { table: opts.table, step, batch: batches, rowsThisBatch: n, rowsUpdated: rowsDone, lastKey: upper, maxKey, fraction, elapsedMs: Date.now() - started, resumedFrom };
-    if (logEveryMs > 0 && Date.now() - lastLog >= logEveryMs) {
+    const p = progressAfter(run, bounds, { batch: batches, rowsThisBatch: n, rowsUpdated: rowsDone, lastKey: upper, maxKey, resumedFrom });
+    if (run.logEveryMs > 0 && Date.now() - lastLog >= run.logEveryMs) {
       lastLog = Date.now();
-      logger.info(`${label}: ${rowsDone} rows updated, key ${upper} of ${maxKey}${fraction !== null ? ` (${Math.floor(fraction * 100)} %)` : ''}, ${formatMs(p.elapsedMs)}`);
+      logger.info(`${run.label}: ${rowsDone} rows updated, key ${upper} of ${maxKey}${p.fraction !== null ? ` (${Math.floor(p.fraction * 100)} %)` : ''}, ${formatMs(p.elapsedMs)}`);
     }
     await opts.onProgress?.(p);
     if (upper === maxKey) break;
-    if (pauseMs > 0) await sleep(pauseMs);
+    if (run.pauseMs > 0) await sleep(run.pauseMs);
   }
+  return { rowsDone, batches };
+}
 
-  if (id !== undefined) {
-    // Under the runner the row stays (done) until the migration is recorded, so a crash between
-    // here and the ledger write does not run the backfill twice; on its own it is cleared now.
-    if (ctx?.id === id) await knex(BACKFILL_STATE_TABLE).where({ migration_id: id, step }).update({ done: true, updated_at: new Date() });
-    else await knex(BACKFILL_STATE_TABLE).where({ migration_id: id, step }).delete();
-  }
-  const elapsedMs = Date.now() - started;
-  if (logEveryMs > 0) logger.info(`${label}: done, ${rowsDone} rows updated in ${batches} batch${batches === 1 ? '' : 'es'}${resumedFrom !== null ? ' (resumed)' : ''}, ${formatMs(elapsedMs)}`);
-  return { rowsUpdated: rowsDone, batches, resumedFrom, alreadyDone: false, elapsedMs };
+/** The last key of the next range after `last` (at most batchSize keys, none above maxKey), or null when none is left. */
+async function rangeEnd(run: BackfillRun, maxKey: string, last: string | null): Promise<string | null> {
+  const { knex, key } = run;
+  const range = knex(run.opts.table).where(key, '<=', maxKey);
+  if (last !== null) range.andWhere(key, '>', last);
+  let upperRow = (await range.clone().select({ k: key }).orderBy(key).limit(1).offset(run.batchSize - 1)) as Array<{ k: unknown }>;
+  if (upperRow.length === 0) upperRow = (await range.clone().max({ k: key })) as Array<{ k: unknown }>;
+  return str(upperRow[0]?.k);
+}
+
+/**
+ * Updates the keys in (from, upper] and records `upper` as reached, in one transaction, so a
+ * crash leaves the state at a range boundary; returns the rows updated.
+ */
+function updateRange(run: BackfillRun, from: string | null, upper: string, rowsDone: number): Promise<number> {
+  const { knex, opts, key, id, step, safety, logger, label } = run;
+  const where = opts.where ? ` AND (${literal(opts.where)})` : '';
+  const setSql = literal(opts.set);
+  return withLockRetry({ settings: safety, logger, label, watch: run.ctx?.lockWatch }, () =>
+    knex.transaction(async (trx) => {
+      if (run.dialect === 'postgres' && safety.lockTimeoutMs > 0) await trx.raw('SELECT set_config(?, ?, true)', ['lock_timeout', `${safety.lockTimeoutMs}ms`]);
+      const lower = from !== null ? ' AND ?? > ?' : '';
+      const bindings: Knex.Value[] = [opts.table, key, upper, ...(from !== null ? [key, from] : [])];
+      const res: unknown = await trx.raw(`UPDATE ?? SET ${setSql} WHERE ?? <= ?${lower}${where}`, bindings);
+      const count = affected(res);
+      if (id !== undefined) {
+        await trx(BACKFILL_STATE_TABLE).where({ migration_id: id, step }).update({ last_key: upper, rows_done: rowsDone + count, updated_at: new Date() });
+      }
+      return count;
+    }),
+  );
+}
+
+function progressAfter(run: BackfillRun, bounds: KeyBounds, batch: Omit<BackfillProgress, 'table' | 'step' | 'fraction' | 'elapsedMs'>): BackfillProgress {
+  const { minNum, maxNum } = bounds;
+  const lastNum = num(batch.lastKey);
+  const fraction = minNum !== null && maxNum !== null && lastNum !== null ? (maxNum === minNum ? 1 : Math.min(1, Math.max(0, (lastNum - minNum) / (maxNum - minNum)))) : null;
+  const { batch: n, rowsThisBatch, rowsUpdated, lastKey, maxKey, resumedFrom } = batch;
+  // Fields in the order onProgress has always received them.
+  return { table: run.opts.table, step: run.step, batch: n, rowsThisBatch, rowsUpdated, lastKey, maxKey, fraction, elapsedMs: Date.now() - run.started, resumedFrom };
+}
+
+/** Marks the run's state finished, or clears it when no runner will record the migration. */
+async function closeState(run: BackfillRun): Promise<void> {
+  const { knex, id, step } = run;
+  if (id === undefined) return;
+  // Under the runner the row stays (done) until the migration is recorded, so a crash between
+  // here and the ledger write does not run the backfill twice; on its own it is cleared now.
+  if (run.ctx?.id === id) await knex(BACKFILL_STATE_TABLE).where({ migration_id: id, step }).update({ done: true, updated_at: new Date() });
+  else await knex(BACKFILL_STATE_TABLE).where({ migration_id: id, step }).delete();
 }

@@ -7,7 +7,8 @@ import { clearBackfillState } from './backfill.ts';
 import { runInMigration } from './context.ts';
 import { describeReason, formatMs, Stopped, type RunControl, type StopReason } from './control.ts';
 import { statementExcerpt } from './excerpt.ts';
-import type { Ledger } from './ledger.ts';
+import type { Ledger, NewLedgerEntry } from './ledger.ts';
+import { closeRunOfLostSession, type LedgerWriter } from './ledger-writer.ts';
 import type { RunSession } from './lock.ts';
 import { assess, howItEnded, repairChoices, summary, uncertainText, type Assessment } from './partial.ts';
 import { dropLeftoverIndexes } from './pg/invalid-index.ts';
@@ -25,8 +26,11 @@ export interface ExecContext {
   dialect: Dialect;
   /** The database the migrations run in: our bookkeeping names it, so a migration's `USE` cannot redirect it. */
   database: string;
+  /** Read side of the ledger tables, for messages and reading back after a lost connection. */
   ledger: Ledger;
   progress: Progress;
+  /** Every write of the ledger tables, on the locked session. */
+  writer: LedgerWriter;
   /** "dbuser (os: osuser)" */
   who: string;
   host: string;
@@ -156,11 +160,11 @@ async function execute(ctx: ExecContext, safety: PgLockSafety | undefined, m: Mi
   /** The ledger change that ends the migration, with the progress row's removal, in one transaction. */
   const finish = async (trx: Knex): Promise<void> => {
     if (direction === 'up') {
-      await ctx.ledger.insert(trx, { id: m.id, checksum: m.checksum, phase: m.phase ?? null, appliedAt: new Date(), appliedBy: `${ctx.who}${opts.byNote ? ` ${opts.byNote}` : ''}`, host: ctx.host, executionMs: Date.now() - started });
+      await ctx.writer.record(appliedEntry(ctx, m, opts, started), trx);
     } else {
-      await ctx.ledger.remove(trx, m.id);
+      await ctx.writer.forget(m.id, trx);
     }
-    await ctx.progress.remove(trx, m.id);
+    await ctx.writer.clearRun(m.id, trx);
     // Backfills resume from this state only while the migration is unrecorded.
     await clearBackfillState(trx, m.id);
   };
@@ -200,10 +204,10 @@ async function runSql(
   };
   try {
     if (opts.from === undefined) {
-      await ctx.progress.start(db, { id: m.id, direction, checksum: m.checksum, format: 'sql', total, transactional: false, host: ctx.host, pid: process.pid, runBy: ctx.who, session: ctx.control.session });
+      await ctx.writer.startRun({ id: m.id, direction, checksum: m.checksum, format: 'sql', total, transactional: false, host: ctx.host, pid: process.pid, runBy: ctx.who, session: ctx.control.session });
     } else if (from > 0) {
       // repair --continue past a statement the server showed had run: recorded before going on.
-      await ctx.progress.markDone(db, m.id, from, hash(from));
+      await ctx.writer.markDone(m.id, from, hash(from));
     }
     if (total === 0 || from >= total) {
       await db.transaction((trx) => finish(trx));
@@ -222,7 +226,7 @@ async function runSql(
             t.current = null;
             // The count of statements done commits with them, or not at all.
             if (end === total) await finish(trx);
-            else await ctx.progress.markDone(trx, m.id, end, hash(end));
+            else await ctx.writer.markDone(m.id, end, hash(end), trx);
           });
         // A lock timeout aborts the transaction: it is rolled back and tried again as a whole.
         await (safety ? safety.run(label, attempt) : attempt());
@@ -231,26 +235,9 @@ async function runSql(
       }
       for (const [j, st] of seg.statements.entries()) {
         const i = seg.from + j;
-        const last = i === total - 1;
         ctx.control.checkpoint();
         running(i);
-        if (ctx.dialect === 'mysql') {
-          const after = last
-            ? [direction === 'up'
-                ? ctx.ledger.insertSql(db, { id: m.id, checksum: m.checksum, phase: m.phase ?? null, appliedAt: new Date(), appliedBy: `${ctx.who}${opts.byNote ? ` ${opts.byNote}` : ''}`, host: ctx.host, executionMs: Date.now() - started }, ctx.database)
-                : ctx.ledger.removeSql(db, m.id, ctx.database), ctx.progress.deleteSql(db, m.id, ctx.database)].join(';\n')
-            : ctx.progress.doneSql(db, m.id, i + 1, hash(i + 1), ctx.database);
-          await runTrackedMysql(db, st, i, ctx.progress.startedSql(db, m.id, i + 1, ctx.database), after, ctx.mysqlLockRetry);
-        } else {
-          await bookkeeping(() => ctx.progress.markStarted(db, m.id, i + 1), false);
-          const attempt = async (): Promise<void> => {
-            // A CONCURRENTLY build that failed (or was killed) left an INVALID index behind.
-            if (safety) await cleanupLeftovers(db, st, i, ctx.logger, `${m.id} (statement ${i + 1}, line ${st.line})`);
-            await runStatements(db, ctx.dialect, [st], { offset: i });
-          };
-          await (safety ? safety.run(`${m.id} (statement ${i + 1}, line ${st.line})`, attempt) : attempt());
-          await bookkeeping(() => (last ? db.transaction((trx) => finish(trx)) : ctx.progress.markDone(db, m.id, i + 1, hash(i + 1))), true);
-        }
+        await runTracked(ctx, safety, m, st, i, i === total - 1, { hash, finish, ending: () => (direction === 'up' ? appliedEntry(ctx, m, opts, started) : undefined) });
         ctx.control.idle();
         t.current = null;
         t.done = i + 1;
@@ -260,6 +247,43 @@ async function runSql(
     ctx.control.idle();
     throw await sqlFailure(ctx, m, direction, file, statements, t, e);
   }
+}
+
+/** What a statement outside a transaction records around it. */
+interface Tracking {
+  /** sha256 over statements 1..n. */
+  hash: (n: number) => string;
+  /** The ledger change that ends the migration, in a transaction (PostgreSQL). */
+  finish: (trx: Knex) => Promise<void>;
+  /** The ledger row an up records (undefined: a down, whose row is removed). */
+  ending: () => NewLedgerEntry | undefined;
+}
+
+/**
+ * One statement outside a transaction, its progress recorded before and after it: on MySQL in
+ * the same round trip as the statement (the last one's with the ledger change), on PostgreSQL
+ * in statements of their own.
+ */
+async function runTracked(ctx: ExecContext, safety: PgLockSafety | undefined, m: MigrationSource, st: SqlStatement, i: number, last: boolean, k: Tracking): Promise<void> {
+  const db = ctx.session.db;
+  if (ctx.dialect === 'mysql') {
+    const after = last ? ctx.writer.finishSql(m.id, k.ending(), ctx.database) : ctx.writer.doneSql(m.id, i + 1, k.hash(i + 1), ctx.database);
+    await runTrackedMysql(db, st, i, ctx.writer.startedSql(m.id, i + 1, ctx.database), after, ctx.mysqlLockRetry);
+    return;
+  }
+  await bookkeeping(() => ctx.writer.markStarted(m.id, i + 1), false);
+  const attempt = async (): Promise<void> => {
+    // A CONCURRENTLY build that failed (or was killed) left an INVALID index behind.
+    if (safety) await cleanupLeftovers(db, st, i, ctx.logger, `${m.id} (statement ${i + 1}, line ${st.line})`);
+    await runStatements(db, ctx.dialect, [st], { offset: i });
+  };
+  await (safety ? safety.run(`${m.id} (statement ${i + 1}, line ${st.line})`, attempt) : attempt());
+  await bookkeeping(() => (last ? db.transaction((trx) => k.finish(trx)) : ctx.writer.markDone(m.id, i + 1, k.hash(i + 1))), true);
+}
+
+/** The ledger row of a migration applied now. */
+function appliedEntry(ctx: ExecContext, m: MigrationSource, opts: ExecOptions, started: number): NewLedgerEntry {
+  return { id: m.id, checksum: m.checksum, phase: m.phase ?? null, appliedAt: new Date(), appliedBy: `${ctx.who}${opts.byNote ? ` ${opts.byNote}` : ''}`, host: ctx.host, executionMs: Date.now() - started };
 }
 
 async function bookkeeping<T>(fn: () => Promise<T>, ran: boolean): Promise<T> {
@@ -322,7 +346,7 @@ async function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direc
     // The statement completed; only its record failed. Record it now, or leave it marked as
     // sent (uncertain) if that fails too: `status` then asks the server.
     try {
-      await ctx.progress.markDone(db, m.id, t.current + 1, statementsHash(statements.slice(0, t.current + 1).map((s) => s.sql)));
+      await ctx.writer.markDone(m.id, t.current + 1, statementsHash(statements.slice(0, t.current + 1).map((s) => s.sql)));
     } catch {
       current = t.current + 1;
     }
@@ -334,11 +358,11 @@ async function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direc
   const note = stop ? `${describeReason(stop)}${ctx.control.cancelNote ? `; statement ${(t.current ?? t.done) + 1} ${ctx.control.cancelNote}` : ''}` : se ? se.serverMessage : messageOf(e);
   let a: Assessment | undefined;
   try {
-    await ctx.progress.end(db, m.id, outcomeOf(stop), note, current);
+    await ctx.writer.endRun(m.id, outcomeOf(stop), note, current);
     const row = await ctx.progress.get(db, m.id);
     a = row ? await assess(db, ctx.dialect, row, m) : undefined;
     if (a && a.stays === 'nothing') {
-      await ctx.progress.remove(db, m.id);
+      await ctx.writer.clearRun(m.id);
     }
   } catch (e2) {
     if (lostIn(e2)) return lostConnectionFailure(ctx, m, direction, file, statements, t, e2);
@@ -422,9 +446,8 @@ async function lostConnectionFailure(ctx: ExecContext, m: MigrationSource, direc
     }
     const a = await assess(db, ctx.dialect, row, m);
     // Our session is gone, and with it the run lock: only our own row is touched, by session id.
-    await db(ctx.progress.table).where({ id: m.id, session_id: row.session }).update({ outcome: 'connection-lost', note: messageOf(e).slice(0, 4000), ended_at: ctx.progress.time(new Date()) });
+    await closeRunOfLostSession(db, { dialect: ctx.dialect, ledgerTable: ctx.ledger.table }, m.id, row.session, messageOf(e), a.stays === 'nothing');
     if (a.stays === 'nothing') {
-      await db(ctx.progress.table).where({ id: m.id, session_id: row.session }).delete();
       const why = ctx.dialect === 'postgres' && (m.format === 'ts' || row.current === null) ? 'its transaction did not commit' : 'no statement of it had completed';
       return new MigrateError('work', `${head} ${readBack} nothing of ${m.id} stays (${why}${a.uncertain ? `; ${uncertainText(a)}` : ''}); ${direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied'}.`, `Run "migrate ${direction}" again once the server is stable.`, { cause: e });
     }
@@ -454,7 +477,7 @@ async function runScript(ctx: ExecContext, safety: PgLockSafety | undefined, m: 
   const transactional = m.transactional ?? true;
   const inTx = ctx.dialect === 'postgres' && transactional;
   let ran = false;
-  await ctx.progress.start(db, { id: m.id, direction, checksum: m.checksum, format: 'ts', total: null, transactional: inTx, host: ctx.host, pid: process.pid, runBy: ctx.who, session: ctx.control.session });
+  await ctx.writer.startRun({ id: m.id, direction, checksum: m.checksum, format: 'ts', total: null, transactional: inTx, host: ctx.host, pid: process.pid, runBy: ctx.who, session: ctx.control.session });
   const watch = watchQueries(db, ctx.control);
   ctx.control.running({ kind: 'script', migration: m.id, since: Date.now() });
   try {
@@ -496,10 +519,10 @@ async function scriptFailure(ctx: ExecContext, m: MigrationSource, direction: Di
   const nothing = rolledBack || (completed.length === 0 && !ran);
   let resumable: string | undefined;
   try {
-    if (nothing) await ctx.progress.remove(db, m.id);
+    if (nothing) await ctx.writer.clearRun(m.id);
     else {
       const what = ran ? `${direction}() completed; recording it in the ledger failed` : `queries it had completed: ${listCompleted(completed)}`;
-      await ctx.progress.end(db, m.id, outcomeOf(stop), what, undefined);
+      await ctx.writer.endRun(m.id, outcomeOf(stop), what, undefined);
       const row = await ctx.progress.get(db, m.id);
       const a = row && !ran ? await assess(db, ctx.dialect, row, m) : undefined;
       if (a?.stays === 'resumable') resumable = a.backfill;

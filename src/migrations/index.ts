@@ -6,6 +6,7 @@ export { scanSql, splitSql } from './sql-split.ts';
 export { runStatements, StatementError } from './sql-exec.ts';
 export { checksumOf, shortChecksum } from './checksum.ts';
 export { Ledger, type LedgerEntry } from './ledger.ts';
+export { LedgerWriter, withLedgerWriter } from './ledger-writer.ts';
 export { acquireRunLock, type RunSession } from './lock.ts';
 export { Runner, type RunResult, type StatusReport, type DriftAck } from './runner.ts';
 export { computeStatus, statusJson, statusText, type MigrationState, type MigrationStatus } from './status.ts';

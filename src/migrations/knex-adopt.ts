@@ -5,7 +5,7 @@ import { usageError } from '../errors.ts';
 import { registerSecret } from '../log/redact.ts';
 import { checksumOf } from './checksum.ts';
 import { idOfFileName } from './discover.ts';
-import type { Ledger, LedgerEntry } from './ledger.ts';
+import type { LedgerEntry, NewLedgerEntry } from './ledger.ts';
 import { str, type Row } from './rows.ts';
 import { importModule } from './ts-import.ts';
 import type { MigrationSource } from './types.ts';
@@ -65,25 +65,19 @@ export function knexHistoryAsLedger(rows: readonly KnexHistoryRow[], migrations:
   });
 }
 
-/** Copies knex's history into our empty ledger; returns how many rows it adopted. */
-export async function adoptKnexHistory(db: Knex, ledger: Ledger, table: string, migrations: readonly MigrationSource[], who: string, host: string): Promise<number> {
+/** knex's history as the rows to copy into our empty ledger (LedgerWriter.adopt writes them). */
+export async function knexAdoption(db: Knex, table: string, migrations: readonly MigrationSource[], who: string, host: string): Promise<NewLedgerEntry[]> {
   const rows = await readKnexHistory(db, table);
-  if (!rows || rows.length === 0) return 0;
-  const entries = knexHistoryAsLedger(rows, migrations, table);
-  await db.transaction(async (trx) => {
-    for (const e of entries) {
-      await ledger.insert(trx, {
-        id: e.id,
-        checksum: e.checksum,
-        phase: e.phase,
-        appliedAt: e.appliedAt ?? new Date(),
-        appliedBy: `${who} adopting ${table}`,
-        host,
-        executionMs: null,
-      });
-    }
-  });
-  return entries.length;
+  if (!rows || rows.length === 0) return [];
+  return knexHistoryAsLedger(rows, migrations, table).map((e) => ({
+    id: e.id,
+    checksum: e.checksum,
+    phase: e.phase,
+    appliedAt: e.appliedAt ?? new Date(),
+    appliedBy: `${who} adopting ${table}`,
+    host,
+    executionMs: null,
+  }));
 }
 
 export interface KnexfileConversion {
@@ -115,6 +109,28 @@ const CLIENTS: Record<string, 'mysql' | 'postgres'> = {
  */
 export async function convertKnexfile(knexfile: string, envName: string | undefined, cwd: string = process.cwd()): Promise<KnexfileConversion> {
   const path = isAbsolute(knexfile) ? knexfile : resolve(cwd, knexfile);
+  const { cfg, chosenEnv } = await loadKnexfile(knexfile, path, envName);
+  const client = str(cfg['client']) ?? '';
+  const dialect = CLIENTS[client];
+  if (!dialect) {
+    throw usageError(`The knexfile uses the client "${client}", which migrate does not support.`, 'migrate supports MySQL/MariaDB (mysql, mysql2) and PostgreSQL (pg).');
+  }
+  const notes: string[] = [];
+  const connection = await knexConnection(cfg, dialect, notes);
+  const { directory, tableName } = knexMigrations(cfg, path, notes);
+  const config: Obj = {
+    dialect,
+    connection,
+    migrations: { directory, table: 'migrate_ledger' },
+    adoptKnex: tableName === 'knex_migrations' ? true : tableName,
+  };
+  notes.unshift(`Converted ${chosenEnv ? `environment "${chosenEnv}" of ` : ''}${knexfile}. Save the JSON as migrate.config.json next to the knexfile (the directory is relative to it).`);
+  notes.push(`On its first run migrate copies the history of ${tableName} into migrate_ledger; from then on run "migrate up" instead of "knex migrate:latest".`);
+  return { config, notes };
+}
+
+/** The knexfile's config object: the one it exports, or its environment `envName` (default NODE_ENV, then development). */
+async function loadKnexfile(knexfile: string, path: string, envName: string | undefined): Promise<{ cfg: Obj; chosenEnv?: string }> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -130,26 +146,18 @@ export async function convertKnexfile(knexfile: string, envName: string | undefi
   let value: unknown = mod['default'] ?? mod;
   if (typeof value === 'function') value = await (value as () => unknown)();
   if (!isObj(value)) throw usageError(`The knexfile ${knexfile} exports no configuration object.`, 'It must export (module.exports or export default) a knex config, or one per environment.');
-  const notes: string[] = [];
-  let cfg: Obj;
-  let chosenEnv: string | undefined;
-  if ('client' in value || 'connection' in value) {
-    cfg = value;
-  } else {
-    chosenEnv = envName ?? (process.env['NODE_ENV'] || 'development');
-    const envs = Object.keys(value).filter((k) => isObj(value[k]));
-    const c = value[chosenEnv];
-    if (!isObj(c)) {
-      throw usageError(`The knexfile ${knexfile} has no environment "${chosenEnv}" (it has: ${envs.join(', ') || 'none'}).`, `Pass one of them with --env, e.g. --env ${envs[0] ?? 'production'}.`);
-    }
-    cfg = c;
+  if ('client' in value || 'connection' in value) return { cfg: value };
+  const chosenEnv = envName ?? (process.env['NODE_ENV'] || 'development');
+  const envs = Object.keys(value).filter((k) => isObj(value[k]));
+  const c = value[chosenEnv];
+  if (!isObj(c)) {
+    throw usageError(`The knexfile ${knexfile} has no environment "${chosenEnv}" (it has: ${envs.join(', ') || 'none'}).`, `Pass one of them with --env, e.g. --env ${envs[0] ?? 'production'}.`);
   }
-  const client = str(cfg['client']) ?? '';
-  const dialect = CLIENTS[client];
-  if (!dialect) {
-    throw usageError(`The knexfile uses the client "${client}", which migrate does not support.`, 'migrate supports MySQL/MariaDB (mysql, mysql2) and PostgreSQL (pg).');
-  }
+  return { cfg: c, chosenEnv };
+}
 
+/** Our config's connection from knex's (object or URL); the password only as the name of a variable holding it. */
+async function knexConnection(cfg: Obj, dialect: 'mysql' | 'postgres', notes: string[]): Promise<Obj> {
   let conn: unknown = cfg['connection'];
   if (typeof conn === 'function') conn = await (conn as () => unknown)();
   let host = '127.0.0.1';
@@ -183,7 +191,6 @@ export async function convertKnexfile(knexfile: string, envName: string | undefi
     throw usageError('The knexfile has no usable "connection".', 'Give it a connection object {host, port, user, password, database} or a connection URL.');
   }
   registerSecret(password);
-
   const connection: Obj = { host, port: port ?? (dialect === 'mysql' ? 3306 : 5432), user: user ?? '', database: database ?? '' };
   if (!user) notes.push('No user found in the knexfile connection: fill in "connection.user".');
   if (!database) notes.push('No database found in the knexfile connection: fill in "connection.database".');
@@ -196,7 +203,11 @@ export async function convertKnexfile(knexfile: string, envName: string | undefi
       ? `The password is read from the environment variable ${name}, which already holds the knexfile's password.`
       : `The knexfile holds a password; migrate does not keep passwords in config files. Export it as ${name} (or use "passwordFile").`);
   }
+  return connection;
+}
 
+/** knex's migration directory (relative to the knexfile) and history table. */
+function knexMigrations(cfg: Obj, path: string, notes: string[]): { directory: string; tableName: string } {
   const mig = isObj(cfg['migrations']) ? cfg['migrations'] : {};
   let directory = './migrations';
   const dirValue = mig['directory'];
@@ -209,14 +220,5 @@ export async function convertKnexfile(knexfile: string, envName: string | undefi
   if (isAbsolute(directory)) directory = relative(dirname(path), directory) || '.';
   const tableName = str(mig['tableName']) ?? 'knex_migrations';
   if (mig['schemaName'] !== undefined) notes.push(`The knex table lives in schema "${str(mig['schemaName'])}"; migrate reads the ledger from the connection's default schema.`);
-
-  const config: Obj = {
-    dialect,
-    connection,
-    migrations: { directory, table: 'migrate_ledger' },
-    adoptKnex: tableName === 'knex_migrations' ? true : tableName,
-  };
-  notes.unshift(`Converted ${chosenEnv ? `environment "${chosenEnv}" of ` : ''}${knexfile}. Save the JSON as migrate.config.json next to the knexfile (the directory is relative to it).`);
-  notes.push(`On its first run migrate copies the history of ${tableName} into migrate_ledger; from then on run "migrate up" instead of "knex migrate:latest".`);
-  return { config, notes };
+  return { directory, tableName };
 }

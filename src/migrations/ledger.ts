@@ -61,14 +61,6 @@ export function timeFor(dialect: Dialect, d: Date): Date | string {
   return dialect === 'mysql' ? mysqlUtc(d) : d;
 }
 
-/** Drops a migrate table (ledger, progress) if it exists and holds no row; true when it dropped it. */
-export async function dropTableIfEmpty(db: Knex, table: string): Promise<boolean> {
-  if (!(await db.schema.hasTable(table))) return false;
-  if ((await db(table).first('id')) !== undefined) return false;
-  await db.schema.dropTable(table);
-  return true;
-}
-
 export function mysqlUtc(d: Date): string {
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`;
 }
@@ -88,8 +80,10 @@ function asPhase(v: unknown): Phase | null {
 }
 
 /**
- * Our record of applied migrations: one row per applied id, created on first write. Times are
- * UTC; applied_by is the database user and the OS user; host is the machine that ran it.
+ * Our record of applied migrations, read side: one row per applied id. Times are UTC; applied_by
+ * is the database user and the OS user; host is the machine that ran it. Every write (the table,
+ * its rows, the progress companion) goes through LedgerWriter (ledger-writer.ts), under the
+ * per-database run lock.
  */
 export class Ledger {
   readonly table: string;
@@ -102,28 +96,6 @@ export class Ledger {
 
   async exists(db: Knex): Promise<boolean> {
     return db.schema.hasTable(this.table);
-  }
-
-  async ensureTable(db: Knex): Promise<boolean> {
-    if (await this.exists(db)) return false;
-    await db.schema.createTable(this.table, (t) => {
-      t.string('id', 255).primary();
-      t.string('checksum', 64).notNullable();
-      t.string('phase', 16).nullable();
-      t.datetime('applied_at', { precision: 3 }).notNullable();
-      t.string('applied_by', 255).notNullable();
-      t.string('host', 255).notNullable();
-      t.integer('execution_ms').nullable();
-      t.datetime('drift_acked_at', { precision: 3 }).nullable();
-      t.string('drift_acked_by', 255).nullable();
-      t.string('previous_checksum', 64).nullable();
-    });
-    return true;
-  }
-
-  /** Drops the table if it exists and holds no row; true when it dropped it. */
-  dropIfEmpty(db: Knex): Promise<boolean> {
-    return dropTableIfEmpty(db, this.table);
   }
 
   /** All entries in id order; empty when the table does not exist yet. */
@@ -153,53 +125,7 @@ export class Ledger {
     })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  time(d: Date): Date | string {
-    return timeFor(this.dialect, d);
-  }
-
   async has(db: Knex, id: string): Promise<boolean> {
     return (await db(this.table).where({ id }).first('id')) !== undefined;
-  }
-
-  async insert(db: Knex, e: NewLedgerEntry): Promise<void> {
-    await db(this.table).insert(this.row(e));
-  }
-
-  /** The INSERT of insert() as SQL text, to share a round trip with a migration's last statement. */
-  insertSql(db: Knex, e: NewLedgerEntry, database?: string): string {
-    return this.q(db, database).insert(this.row(e)).toQuery();
-  }
-
-  removeSql(db: Knex, id: string, database?: string): string {
-    return this.q(db, database).where({ id }).delete().toQuery();
-  }
-
-  private q(db: Knex, database?: string): Knex.QueryBuilder {
-    return database && this.dialect === 'mysql' ? db.withSchema(database).table(this.table) : db(this.table);
-  }
-
-  private row(e: NewLedgerEntry): Record<string, unknown> {
-    return {
-      id: e.id,
-      checksum: e.checksum,
-      phase: e.phase,
-      applied_at: this.time(e.appliedAt),
-      applied_by: e.appliedBy.slice(0, 255),
-      host: e.host.slice(0, 255),
-      execution_ms: e.executionMs,
-    };
-  }
-
-  async remove(db: Knex, id: string): Promise<void> {
-    await db(this.table).where({ id }).delete();
-  }
-
-  async acknowledgeDrift(db: Knex, id: string, checksum: string, previous: string, by: string, at: Date): Promise<void> {
-    await db(this.table).where({ id }).update({
-      checksum,
-      previous_checksum: previous,
-      drift_acked_at: this.time(at),
-      drift_acked_by: by.slice(0, 255),
-    });
   }
 }

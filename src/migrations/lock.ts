@@ -35,7 +35,15 @@ export function pgLockKeys(database: string): [number, number] {
   return [h.readUInt32BE(0) & 0x7fffffff, h.readUInt32BE(4) & 0x7fffffff];
 }
 
-export async function acquireRunLock(config: ProjectConfig): Promise<RunSession> {
+export interface RunLockOptions {
+  /**
+   * How long to wait for a holder to finish; 0 (the default) fails at once, which is what a
+   * command run by hand wants. Replica-first writes of the ledger wait (ledger-writer.ts).
+   */
+  waitMs?: number;
+}
+
+export async function acquireRunLock(config: ProjectConfig, opts: RunLockOptions = {}): Promise<RunSession> {
   // min 1: the pool must never reap the idle session, or the lock would go with it.
   const db = createKnex(config.dialect, config.connection, { pool: { min: 1, max: 1 } });
   let released = false;
@@ -46,16 +54,17 @@ export async function acquireRunLock(config: ProjectConfig): Promise<RunSession>
   };
   try {
     await verifyConnection(db, config.dialect, config.connection);
-    return config.dialect === 'mysql' ? await lockMysql(db, config, close) : await lockPg(db, config, close);
+    const waitMs = Math.max(0, opts.waitMs ?? 0);
+    return config.dialect === 'mysql' ? await lockMysql(db, config, close, waitMs) : await lockPg(db, config, close, waitMs);
   } catch (e) {
     await close();
     throw e;
   }
 }
 
-async function lockMysql(db: Knex, config: ProjectConfig, close: () => Promise<void>): Promise<RunSession> {
+async function lockMysql(db: Knex, config: ProjectConfig, close: () => Promise<void>, waitMs: number): Promise<RunSession> {
   const name = mysqlLockName(config.connection.database);
-  const got = await rawRows(db, 'SELECT GET_LOCK(?, 0) AS got', [name]);
+  const got = await rawRows(db, 'SELECT GET_LOCK(?, ?) AS got', [name, Math.ceil(waitMs / 1000)]);
   if (num(got[0]?.['got']) !== 1) throw await mysqlHolderError(db, config, name);
   return {
     db,
@@ -94,12 +103,18 @@ async function mysqlHolderError(db: Knex, config: ProjectConfig, name: string): 
   );
 }
 
-async function lockPg(db: Knex, config: ProjectConfig, close: () => Promise<void>): Promise<RunSession> {
+async function lockPg(db: Knex, config: ProjectConfig, close: () => Promise<void>, waitMs: number): Promise<RunSession> {
   await db.raw(`SET application_name = '${PG_APPLICATION_NAME}'`);
   const [k1, k2] = pgLockKeys(config.connection.database);
   const name = `pg_advisory_lock(${k1}, ${k2})`;
-  const got = await rawRows(db, 'SELECT pg_try_advisory_lock(?, ?) AS got', [k1, k2]);
-  if (got[0]?.['got'] !== true) throw await pgHolderError(db, config, k1, k2, name);
+  const until = Date.now() + waitMs;
+  const attempt = async (): Promise<boolean> => (await rawRows(db, 'SELECT pg_try_advisory_lock(?, ?) AS got', [k1, k2]))[0]?.['got'] === true;
+  let got = await attempt();
+  while (!got && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 200));
+    got = await attempt();
+  }
+  if (!got) throw await pgHolderError(db, config, k1, k2, name);
   return {
     db,
     lockName: name,

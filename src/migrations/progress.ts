@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Dialect } from '../config/types.ts';
-import { dropTableIfEmpty, parseTime, timeFor } from './ledger.ts';
+import { parseTime } from './ledger.ts';
 import { num, str, type Row } from './rows.ts';
 
 export type Direction = 'up' | 'down';
@@ -63,6 +63,7 @@ const OUTCOMES: readonly Outcome[] = ['failed', 'interrupted', 'timeout', 'conne
  * The record of migrations in flight, a companion of the ledger. A separate table rather than
  * columns of the ledger: the ledger keeps meaning "these are applied" for every reader (older
  * versions of migrate, dashboards, the knex adoption), and an existing ledger is never altered.
+ * Read side only: LedgerWriter (ledger-writer.ts) writes it, with the ledger.
  */
 export class Progress {
   readonly table: string;
@@ -75,49 +76,6 @@ export class Progress {
 
   async exists(db: Knex): Promise<boolean> {
     return db.schema.hasTable(this.table);
-  }
-
-  /** Creates the table if needed (safe beside an existing ledger of any age); true when it created it. */
-  async ensureTable(db: Knex): Promise<boolean> {
-    if (await this.exists(db)) return false;
-    await db.schema.createTable(this.table, (t) => {
-      t.string('id', 255).primary();
-      t.string('direction', 4).notNullable();
-      t.string('checksum', 64).notNullable();
-      t.string('format', 4).notNullable();
-      t.integer('statements_total').nullable();
-      t.integer('statements_done').notNullable().defaultTo(0);
-      t.string('done_hash', 64).nullable();
-      t.integer('current_statement').nullable();
-      t.boolean('transactional').notNullable().defaultTo(false);
-      t.string('host', 255).notNullable();
-      t.integer('pid').notNullable();
-      t.string('run_by', 255).notNullable();
-      t.bigInteger('session_id').nullable();
-      t.datetime('started_at', { precision: 3 }).notNullable();
-      t.datetime('updated_at', { precision: 3 }).notNullable();
-      t.datetime('ended_at', { precision: 3 }).nullable();
-      t.string('outcome', 32).nullable();
-      t.text('note').nullable();
-    });
-    return true;
-  }
-
-  /** Drops the table if it holds no row; true when it dropped it. */
-  dropIfEmpty(db: Knex): Promise<boolean> {
-    return dropTableIfEmpty(db, this.table);
-  }
-
-  time(d: Date): Date | string {
-    return timeFor(this.dialect, d);
-  }
-
-  /**
-   * The server's clock at the moment the statement executes: an UPDATE sent in the same round trip
-   * as a long statement runs after it, so a time taken by the client would be too early.
-   */
-  private now(db: Knex): Knex.Raw {
-    return db.raw(this.dialect === 'mysql' ? 'UTC_TIMESTAMP(3)' : 'clock_timestamp()');
   }
 
   /** Every row, in id order; empty when the table does not exist. */
@@ -156,64 +114,5 @@ export class Progress {
 
   async get(db: Knex, id: string): Promise<ProgressRow | undefined> {
     return (await this.read(db)).find((r) => r.id === id);
-  }
-
-  /** Written before the migration's first statement (replacing a stale row of an earlier attempt). */
-  async start(db: Knex, r: Pick<ProgressRow, 'id' | 'direction' | 'checksum' | 'format' | 'total' | 'transactional' | 'host' | 'pid' | 'runBy' | 'session'>, at = new Date()): Promise<void> {
-    await db(this.table).where({ id: r.id }).delete();
-    await db(this.table).insert({
-      id: r.id,
-      direction: r.direction,
-      checksum: r.checksum,
-      format: r.format,
-      statements_total: r.total,
-      statements_done: 0,
-      done_hash: null,
-      current_statement: null,
-      transactional: r.transactional,
-      host: r.host.slice(0, 255),
-      pid: r.pid,
-      run_by: r.runBy.slice(0, 255),
-      session_id: r.session,
-      started_at: this.time(at),
-      updated_at: this.time(at),
-    });
-  }
-
-  /** The UPDATE that marks statement n as sent (SQL text, so it can share a round trip with the statement). */
-  startedSql(db: Knex, id: string, n: number, qualified?: string): string {
-    return this.q(db, qualified).where({ id }).update({ current_statement: n, updated_at: this.now(db) }).toQuery();
-  }
-
-  /** The UPDATE that records statements 1..n as done. */
-  doneSql(db: Knex, id: string, n: number, hash: string, qualified?: string): string {
-    return this.q(db, qualified).where({ id }).update({ statements_done: n, done_hash: hash, current_statement: null, updated_at: this.now(db) }).toQuery();
-  }
-
-  deleteSql(db: Knex, id: string, qualified?: string): string {
-    return this.q(db, qualified).where({ id }).delete().toQuery();
-  }
-
-  async markDone(db: Knex, id: string, n: number, hash: string): Promise<void> {
-    await db(this.table).where({ id }).update({ statements_done: n, done_hash: hash, current_statement: null, updated_at: this.now(db) });
-  }
-
-  async markStarted(db: Knex, id: string, n: number): Promise<void> {
-    await db(this.table).where({ id }).update({ current_statement: n, updated_at: this.now(db) });
-  }
-
-  /** How the run ended, as migrate saw it; `current` null when the statement is known not to have run. */
-  async end(db: Knex, id: string, outcome: Outcome, note: string, current: number | null | undefined): Promise<void> {
-    const at = this.time(new Date());
-    await db(this.table).where({ id }).update({ outcome, note: note.slice(0, 4000), ended_at: at, updated_at: at, ...(current === undefined ? {} : { current_statement: current }) });
-  }
-
-  async remove(db: Knex, id: string): Promise<void> {
-    if (await this.exists(db)) await db(this.table).where({ id }).delete();
-  }
-
-  /** The table, qualified with the database on MySQL so a migration's `USE other` cannot redirect our writes. */
-  private q(db: Knex, database?: string): Knex.QueryBuilder {
-    return database && this.dialect === 'mysql' ? db.withSchema(database).table(this.table) : db(this.table);
   }
 }

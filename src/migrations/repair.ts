@@ -78,8 +78,7 @@ function refuseBlocking(m: MigrationSource, issues: readonly MigrationIssue[]): 
 
 async function takeOver(r: RepairArgs): Promise<void> {
   await r.prepare();
-  // The row now belongs to this run: `status` from elsewhere shows it running, not interrupted.
-  await r.ctx.session.db(r.ctx.progress.table).where({ id: r.status.id }).update({ session_id: r.ctx.control.session, host: r.ctx.host, pid: process.pid, run_by: r.ctx.who, outcome: null, ended_at: null, note: null, updated_at: r.ctx.progress.time(new Date()) });
+  await r.ctx.writer.takeOverRun(r.status.id, { session: r.ctx.control.session, host: r.ctx.host, pid: process.pid, runBy: r.ctx.who });
 }
 
 async function continueRun(r: RepairArgs): Promise<RepairResult> {
@@ -169,18 +168,18 @@ async function revertRun(r: RepairArgs): Promise<RepairResult> {
     try {
       await runStatements(db, r.ctx.dialect, [p.st], { offset: p.index });
     } catch (e) {
-      await r.ctx.progress.end(db, m.id, 'failed', `repair --revert: ${basename(oppositeFile)} statement ${p.index + 1} failed${ran.length ? ` after statements ${ran.join(', ')} ran` : ''}`, undefined).catch(() => undefined);
+      await r.ctx.writer.endRun(m.id, 'failed', `repair --revert: ${basename(oppositeFile)} statement ${p.index + 1} failed${ran.length ? ` after statements ${ran.join(', ')} ran` : ''}`, undefined).catch(() => undefined);
       const msg = e instanceof Error ? e.message : String(e);
       throw new MigrateError('work', `repair --revert of ${m.id} failed at ${basename(oppositeFile)} line ${p.st.line} (statement ${p.index + 1}): ${msg}${ran.length ? ` Statements ${ran.join(', ')} of it had run.` : ''} ${m.id} stays ${summary(a)}.`, `Fix the statement, then run "migrate repair ${m.id} --revert" again: it skips what is already undone.`, { cause: e });
     } finally {
       r.ctx.control.idle();
     }
     ran.push(p.index + 1);
-    await r.ctx.progress.end(db, m.id, 'interrupted', `repair --revert in progress: ${basename(oppositeFile)} statements ${ran.join(', ')} ran`, undefined).catch(() => undefined);
+    await r.ctx.writer.endRun(m.id, 'interrupted', `repair --revert in progress: ${basename(oppositeFile)} statements ${ran.join(', ')} ran`, undefined).catch(() => undefined);
   }
   // The migration is back where it was before the interrupted run: the ledger row stays as it was
   // (none for an interrupted up, the applied row for an interrupted down).
-  await r.ctx.progress.remove(db, m.id);
+  await r.ctx.writer.clearRun(m.id);
   const skipped = plan.filter((x) => !x.run).map((x) => `statement ${x.index + 1} (${x.why})`);
   const recorded = a.row.direction === 'up' ? `${m.id} is pending again` : `${m.id} is applied again`;
   r.ctx.logger.info(`${recorded}: ran ${ran.length ? `statement${ran.length === 1 ? '' : 's'} ${ran.join(', ')}` : 'no statement'} of ${basename(oppositeFile)}${skipped.length ? `; skipped ${skipped.join(', ')}: already so` : ''}`);
@@ -196,10 +195,8 @@ async function markApplied(r: RepairArgs): Promise<RepairResult> {
   const m = requireSource(s);
   await r.prepare();
   await db.transaction(async (trx) => {
-    if (!(await r.ctx.ledger.has(trx, s.id))) {
-      await r.ctx.ledger.insert(trx, { id: m.id, checksum: m.checksum, phase: m.phase ?? null, appliedAt: new Date(), appliedBy: `${r.ctx.who} (repair --mark-applied)`, host: r.ctx.host, executionMs: null });
-    }
-    await r.ctx.progress.remove(trx, s.id);
+    await r.ctx.writer.recordIfAbsent({ id: m.id, checksum: m.checksum, phase: m.phase ?? null, appliedAt: new Date(), appliedBy: `${r.ctx.who} (repair --mark-applied)`, host: r.ctx.host, executionMs: null }, trx);
+    await r.ctx.writer.clearRun(s.id, trx);
   });
   const recorded = `${s.id} is recorded as applied`;
   r.ctx.logger.info(`${recorded}${a ? ` (was ${summary(a)})` : ' (it was pending)'}; no statement ran`);
@@ -214,8 +211,8 @@ async function forget(r: RepairArgs): Promise<RepairResult> {
   if (!a && !inLedger) throw usageError(`${s.id} is pending; there is nothing to forget.`, '"migrate status" shows which migrations are partially applied.');
   await r.prepare();
   await db.transaction(async (trx) => {
-    if (await r.ctx.ledger.has(trx, s.id)) await r.ctx.ledger.remove(trx, s.id);
-    await r.ctx.progress.remove(trx, s.id);
+    await r.ctx.writer.forgetIfPresent(s.id, trx);
+    await r.ctx.writer.clearRun(s.id, trx);
   });
   const recorded = `${s.id} is recorded as not applied`;
   r.ctx.logger.info(`${recorded}${a ? ` (was ${summary(a)})` : ' (it was applied)'}; no statement ran`);

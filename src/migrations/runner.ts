@@ -9,8 +9,9 @@ import { RunControl, type StopReason } from './control.ts';
 import { blockingError, compareIds, discoverMigrations } from './discover.ts';
 import { checkEffect, effectsOf } from './effect.ts';
 import { executeMigration, statementExcerpt, type Direction, type ExecContext } from './execute.ts';
-import { adoptKnexHistory, knexHistoryAsLedger, readKnexHistory } from './knex-adopt.ts';
+import { knexAdoption, knexHistoryAsLedger, readKnexHistory } from './knex-adopt.ts';
 import { Ledger, thisHost, whoAmI, type LedgerEntry } from './ledger.ts';
+import { LedgerWriter } from './ledger-writer.ts';
 import { acquireRunLock, cancelStatementSql, runLockHolder, sessionIdOf, type RunSession } from './lock.ts';
 import { assess, howItEnded, partialError, statusLine, summary, type Assessment } from './partial.ts';
 import { backoffMs } from './pg/retry.ts';
@@ -92,6 +93,11 @@ export class Runner {
     this.logger = opts.logger ?? consoleLogger;
     this.ledger = new Ledger(opts.config.dialect, opts.config.ledgerTable);
     this.progress = new Progress(opts.config.dialect, opts.config.ledgerTable);
+  }
+
+  /** Every write of the ledger tables goes through a writer on the locked session (ledger-writer.ts). */
+  private writerOn(session: RunSession): LedgerWriter {
+    return new LedgerWriter(session, this.config);
   }
 
   /** The lock-safe settings a run uses on PostgreSQL (flags/API over env over config over defaults). */
@@ -278,7 +284,7 @@ export class Runner {
       const by = await whoAmI(session.db);
       const at = new Date();
       for (const t of chosen) {
-        await this.ledger.acknowledgeDrift(session.db, t.source.id, t.source.checksum, t.entry.checksum, by, at);
+        await this.writerOn(session).acknowledgeDrift(t.source.id, t.source.checksum, t.entry.checksum, by, at);
         acks.push({ id: t.source.id, previousChecksum: t.entry.checksum, checksum: t.source.checksum, by, at });
         this.logger.info(`accepted the current file of ${t.source.id} (checksum ${shortChecksum(t.entry.checksum)} -> ${shortChecksum(t.source.checksum)}), recorded as acknowledged by ${by}`);
       }
@@ -336,10 +342,13 @@ export class Runner {
    */
   private async prepareLedger(session: RunSession, discovery: Discovery, status: readonly MigrationStatus[]): Promise<boolean> {
     const fromKnex = status.some((s) => s.entry?.source === 'knex');
-    const created = await this.ledger.ensureTable(session.db);
-    await this.progress.ensureTable(session.db);
+    const writer = this.writerOn(session);
+    const created = await writer.ensureLedgerTable();
+    await writer.ensureProgressTable();
     if (fromKnex && this.config.adoptKnexTable) {
-      const n = await adoptKnexHistory(session.db, this.ledger, this.config.adoptKnexTable, discovery.migrations, await whoAmI(session.db), thisHost());
+      const rows = await knexAdoption(session.db, this.config.adoptKnexTable, discovery.migrations, await whoAmI(session.db), thisHost());
+      await writer.adopt(rows);
+      const n = rows.length;
       this.logger.info(`adopted ${n} applied migration${n === 1 ? '' : 's'} from ${this.config.adoptKnexTable} into ${this.ledger.table}`);
     }
     return created;
@@ -352,7 +361,7 @@ export class Runner {
    */
   private async dropLedgerCreatedBy(session: RunSession): Promise<void> {
     try {
-      if ((await this.progress.read(session.db)).length === 0 && (await this.ledger.dropIfEmpty(session.db))) await this.progress.dropIfEmpty(session.db);
+      await this.writerOn(session).dropTablesIfEmpty();
     } catch (e) {
       this.logger.warn(`This run created the ledger table ${this.ledger.table} and could not remove it after the failure (${messageOf(e)}). An empty ledger is harmless: the next "migrate up" uses it.`);
     }
@@ -383,7 +392,7 @@ export class Runner {
       if (drifted.length) throw driftError(drifted);
       const knexRows = before.some((s) => s.entry?.source === 'knex');
       for (const a of stale) {
-        await this.progress.remove(session.db, a.row.id);
+        await this.writerOn(session).clearRun(a.row.id);
         this.logger.info(a.stays === 'resumable'
           ? `${a.row.id}: an earlier attempt ${howItEnded(a.row)}; its backfill recorded ${a.backfill}, so running it again continues from there`
           : `${a.row.id}: an earlier attempt ${howItEnded(a.row)}; nothing of it took effect, so it runs from the start`);
@@ -438,6 +447,7 @@ export class Runner {
         database: this.config.connection.database,
         ledger: this.ledger,
         progress: this.progress,
+        writer: this.writerOn(session),
         who: await whoAmI(session.db),
         host: thisHost(),
         logger: this.logger,
@@ -470,7 +480,7 @@ export class Runner {
         if (!(await this.ledger.has(session.db, name))) throw workError(`Migration ${name} ran but is missing from the ledger ${this.ledger.table}.`, 'Run "migrate status": it reads what ran from the ledger.');
       },
       unlogMigration: async ({ name }) => {
-        if (await this.ledger.has(session.db, name)) await this.ledger.remove(session.db, name);
+        await ctx.writer.forgetIfPresent(name);
       },
     };
     // Loaded here, not at start-up: only a run that executes migrations needs it.

@@ -38,151 +38,192 @@ const END_OF_BLOCK_STATEMENT = new Set(['IF', 'LOOP', 'WHILE', 'REPEAT']);
  */
 export function scanSql(input: string, dialect: Dialect): SqlScan {
   const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
-  const mysql = dialect === 'mysql';
-  const statements: SqlStatement[] = [];
-  const comments: SqlComment[] = [];
-  const n = text.length;
-  let i = 0;
-  let line = 1;
-  let start = -1;
-  let startLine = 0;
-  let words: string[] = [];
-  // Nesting of BEGIN/CASE ... END inside a stored-program body; semicolons there do not split.
-  let depth = 0;
+  return new SqlScanner(text, dialect === 'mysql').run();
+}
 
-  const advanceTo = (end: number): void => {
-    for (let k = i; k < end; k++) if (text.charCodeAt(k) === 10) line++;
-    i = end;
-  };
-  const markStart = (): void => {
-    if (start < 0) {
-      start = i;
-      startLine = line;
-    }
-  };
-  const finish = (end: number): void => {
-    if (start >= 0) {
-      const sql = text.slice(start, end).trimEnd();
-      if (sql) statements.push({ sql, line: startLine, noTransaction: !mysql && needsNoTransaction(words) });
-    }
-    start = -1;
-    words = [];
-    depth = 0;
-  };
-  /** The next word after position p, skipping whitespace only (enough for END IF, BEGIN ATOMIC). */
-  const peekWord = (p: number): { word: string; end: number } | undefined => {
-    let k = p;
-    while (k < n && /\s/.test(text[k] ?? '')) k++;
-    if (k >= n || !WORD_START.test(text[k] ?? '')) return undefined;
-    let e = k + 1;
-    while (e < n && WORD_CHAR.test(text[e] ?? '')) e++;
-    return { word: text.slice(k, e).toUpperCase(), end: e };
-  };
+/**
+ * One scanSql pass. Each `scan*` method consumes the lexical element at the cursor when it starts
+ * one there and says whether it did; `step` tries them in a fixed order, which decides what wins
+ * where two could start (a `--` comment before a bare `-`, a quote before a word).
+ */
+class SqlScanner {
+  private readonly statements: SqlStatement[] = [];
+  private readonly comments: SqlComment[] = [];
+  private readonly text: string;
+  private readonly n: number;
+  private readonly mysql: boolean;
+  private i = 0;
+  private line = 1;
+  /** Where the current statement's first token is, -1 between statements. */
+  private start = -1;
+  private startLine = 0;
+  /** The current statement's words so far, upper-cased: what needsNoTransaction and the BEGIN checks read. */
+  private words: string[] = [];
+  /** Nesting of BEGIN/CASE ... END inside a stored-program body; semicolons there do not split. */
+  private depth = 0;
 
-  while (i < n) {
-    const c = text[i] ?? '';
-    const next = text[i + 1] ?? '';
-
-    if (c === '\n' || c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v') {
-      advanceTo(i + 1);
-      continue;
-    }
-
-    // MySQL only treats "--" as a comment when followed by whitespace or the end of input.
-    if ((c === '-' && next === '-' && (!mysql || i + 2 >= n || /\s/.test(text[i + 2] ?? ''))) || (mysql && c === '#')) {
-      let e = text.indexOf('\n', i);
-      if (e < 0) e = n;
-      comments.push({ text: text.slice(i + (c === '#' ? 1 : 2), e).trim(), line });
-      advanceTo(e);
-      continue;
-    }
-
-    if (c === '/' && next === '*') {
-      const executable = mysql && (text[i + 2] === '!' || text[i + 2] === '+' || (text[i + 2] === 'M' && text[i + 3] === '!'));
-      const end = blockCommentEnd(text, i, !mysql);
-      if (executable) markStart();
-      else comments.push({ text: text.slice(i + 2, Math.max(i + 2, end - 2)).trim(), line });
-      advanceTo(end);
-      continue;
-    }
-
-    if (c === "'") {
-      markStart();
-      const backslash = mysql || isEscapeStringPrefix(text, i);
-      advanceTo(quotedEnd(text, i, "'", backslash));
-      continue;
-    }
-    if (c === '"') {
-      markStart();
-      advanceTo(quotedEnd(text, i, '"', mysql));
-      continue;
-    }
-    if (c === '`' && mysql) {
-      markStart();
-      advanceTo(quotedEnd(text, i, '`', false));
-      continue;
-    }
-
-    if (c === '$' && !mysql && !(i > 0 && WORD_CHAR.test(text[i - 1] ?? ''))) {
-      DOLLAR_TAG.lastIndex = i;
-      const m = DOLLAR_TAG.exec(text);
-      if (m) {
-        markStart();
-        const tag = m[0];
-        const close = text.indexOf(tag, i + tag.length);
-        advanceTo(close < 0 ? n : close + tag.length);
-        continue;
-      }
-    }
-
-    if (c === ';') {
-      if (depth > 0) {
-        advanceTo(i + 1);
-        continue;
-      }
-      finish(i);
-      advanceTo(i + 1);
-      continue;
-    }
-
-    if (WORD_START.test(c)) {
-      markStart();
-      let e = i + 1;
-      while (e < n && WORD_CHAR.test(text[e] ?? '')) e++;
-      const word = text.slice(i, e).toUpperCase();
-      words.push(word);
-      advanceTo(e);
-      if (word === 'BEGIN') {
-        if (depth > 0) {
-          // Nested BEGIN ... END blocks inside a stored program (MySQL).
-          if (mysql) depth++;
-        } else if (opensCompoundBody(words, peekWord(i)?.word, mysql)) {
-          depth = 1;
-        }
-      } else if (depth > 0 && word === 'CASE') {
-        depth++;
-      } else if (depth > 0 && word === 'END') {
-        const after = peekWord(i);
-        if (after && END_OF_BLOCK_STATEMENT.has(after.word)) {
-          // END IF / END LOOP / ...: closes a statement that did not open a level.
-          words.push(after.word);
-          advanceTo(after.end);
-        } else {
-          if (after?.word === 'CASE') {
-            words.push(after.word);
-            advanceTo(after.end);
-          }
-          depth--;
-        }
-      }
-      continue;
-    }
-
-    markStart();
-    advanceTo(i + 1);
+  constructor(text: string, mysql: boolean) {
+    this.text = text;
+    this.n = text.length;
+    this.mysql = mysql;
   }
-  finish(n);
-  return { statements, comments };
+
+  run(): SqlScan {
+    while (this.i < this.n) this.step();
+    this.finish(this.n);
+    return { statements: this.statements, comments: this.comments };
+  }
+
+  private step(): void {
+    const c = this.text[this.i] ?? '';
+    if (c === '\n' || c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v') {
+      this.advanceTo(this.i + 1);
+      return;
+    }
+    if (this.scanLineComment(c) || this.scanBlockComment(c) || this.scanQuoted(c) || this.scanDollarQuoted(c)) return;
+    if (c === ';') this.scanSemicolon();
+    else if (WORD_START.test(c)) this.scanWord();
+    else {
+      this.markStart();
+      this.advanceTo(this.i + 1);
+    }
+  }
+
+  /** Moves the cursor to `end`, counting the newlines passed over. */
+  private advanceTo(end: number): void {
+    for (let k = this.i; k < end; k++) if (this.text.charCodeAt(k) === 10) this.line++;
+    this.i = end;
+  }
+
+  private markStart(): void {
+    if (this.start < 0) {
+      this.start = this.i;
+      this.startLine = this.line;
+    }
+  }
+
+  /** Ends the current statement (if one started) just before `end`. */
+  private finish(end: number): void {
+    if (this.start >= 0) {
+      const sql = this.text.slice(this.start, end).trimEnd();
+      if (sql) this.statements.push({ sql, line: this.startLine, noTransaction: !this.mysql && needsNoTransaction(this.words) });
+    }
+    this.start = -1;
+    this.words = [];
+    this.depth = 0;
+  }
+
+  private scanLineComment(c: string): boolean {
+    const { text, i, n } = this;
+    // MySQL only treats "--" as a comment when followed by whitespace or the end of input.
+    const dashes = c === '-' && text[i + 1] === '-' && (!this.mysql || i + 2 >= n || /\s/.test(text[i + 2] ?? ''));
+    if (!dashes && !(this.mysql && c === '#')) return false;
+    let e = text.indexOf('\n', i);
+    if (e < 0) e = n;
+    this.comments.push({ text: text.slice(i + (c === '#' ? 1 : 2), e).trim(), line: this.line });
+    this.advanceTo(e);
+    return true;
+  }
+
+  private scanBlockComment(c: string): boolean {
+    const { text, i } = this;
+    if (c !== '/' || text[i + 1] !== '*') return false;
+    const executable = this.mysql && (text[i + 2] === '!' || text[i + 2] === '+' || (text[i + 2] === 'M' && text[i + 3] === '!'));
+    const end = blockCommentEnd(text, i, !this.mysql);
+    if (executable) this.markStart();
+    else this.comments.push({ text: text.slice(i + 2, Math.max(i + 2, end - 2)).trim(), line: this.line });
+    this.advanceTo(end);
+    return true;
+  }
+
+  private scanQuoted(c: string): boolean {
+    const backslash = this.quoteTakesBackslash(c);
+    if (backslash === undefined) return false;
+    this.markStart();
+    this.advanceTo(quotedEnd(this.text, this.i, c, backslash));
+    return true;
+  }
+
+  /** Whether backslash escapes inside the quote `c` opens at the cursor; undefined when `c` opens none here. */
+  private quoteTakesBackslash(c: string): boolean | undefined {
+    if (c === "'") return this.mysql || isEscapeStringPrefix(this.text, this.i);
+    if (c === '"') return this.mysql;
+    if (c === '`' && this.mysql) return false;
+    return undefined;
+  }
+
+  private scanDollarQuoted(c: string): boolean {
+    const { text, i } = this;
+    // A `$` right after a word character belongs to the word (identifiers may hold `$`).
+    if (c !== '$' || this.mysql || (i > 0 && WORD_CHAR.test(text[i - 1] ?? ''))) return false;
+    DOLLAR_TAG.lastIndex = i;
+    const m = DOLLAR_TAG.exec(text);
+    if (!m) return false;
+    this.markStart();
+    const tag = m[0];
+    const close = text.indexOf(tag, i + tag.length);
+    this.advanceTo(close < 0 ? this.n : close + tag.length);
+    return true;
+  }
+
+  private scanSemicolon(): void {
+    if (this.depth === 0) this.finish(this.i);
+    this.advanceTo(this.i + 1);
+  }
+
+  private scanWord(): void {
+    this.markStart();
+    const e = this.wordEnd(this.i);
+    const word = this.text.slice(this.i, e).toUpperCase();
+    this.words.push(word);
+    this.advanceTo(e);
+    if (word === 'BEGIN') this.enterBegin();
+    else if (this.depth > 0 && word === 'CASE') this.depth++;
+    else if (this.depth > 0 && word === 'END') this.leaveEnd();
+  }
+
+  /** Index just past the word whose first character is at `from`. */
+  private wordEnd(from: number): number {
+    let e = from + 1;
+    while (e < this.n && WORD_CHAR.test(this.text[e] ?? '')) e++;
+    return e;
+  }
+
+  /** The next word after position p, skipping whitespace only (enough for END IF, BEGIN ATOMIC). */
+  private peekWord(p: number): { word: string; end: number } | undefined {
+    let k = p;
+    while (k < this.n && /\s/.test(this.text[k] ?? '')) k++;
+    if (k >= this.n || !WORD_START.test(this.text[k] ?? '')) return undefined;
+    const e = this.wordEnd(k);
+    return { word: this.text.slice(k, e).toUpperCase(), end: e };
+  }
+
+  /** A BEGIN just read: opens a stored-program body, or a nested block inside one. */
+  private enterBegin(): void {
+    if (this.depth > 0) {
+      // Nested BEGIN ... END blocks inside a stored program (MySQL).
+      if (this.mysql) this.depth++;
+    } else if (opensCompoundBody(this.words, this.peekWord(this.i)?.word, this.mysql)) {
+      this.depth = 1;
+    }
+  }
+
+  /** An END just read inside a body: closes a level, unless it ends a statement that opened none. */
+  private leaveEnd(): void {
+    const after = this.peekWord(this.i);
+    if (after && END_OF_BLOCK_STATEMENT.has(after.word)) {
+      // END IF / END LOOP / ...: closes a statement that did not open a level.
+      this.takeWord(after);
+      return;
+    }
+    if (after?.word === 'CASE') this.takeWord(after);
+    this.depth--;
+  }
+
+  private takeWord(w: { word: string; end: number }): void {
+    this.words.push(w.word);
+    this.advanceTo(w.end);
+  }
 }
 
 /** Index just past the end of a block comment starting at `from` (nested on PostgreSQL). */
