@@ -1,0 +1,33 @@
+/**
+ * The values the config file names a database by, and what reading a config needs to know about
+ * each (default port, longest database name, URL schemes). Everything else that differs per
+ * database is its engine's (src/engines), which builds on these.
+ */
+
+/** The config file's "dialect": which engine. MariaDB is the mysql engine with its own flavor. */
+export const DIALECTS = ['mysql', 'postgres'] as const;
+export type Dialect = (typeof DIALECTS)[number];
+
+/** A cluster's (and a sandbox node's) "flavor" as the config file and state.json spell it. */
+export const CLUSTER_FLAVORS = ['mariadb', 'mysql', 'postgres'] as const;
+export type ClusterFlavor = (typeof CLUSTER_FLAVORS)[number];
+
+export interface ConnectionConfig {
+  host: string;
+  port: number;
+  user: string;
+  /** Resolved from passwordEnv / passwordFile / URL; registered with redact() when loaded. */
+  password?: string;
+  database: string;
+}
+
+export const DIALECT_CONFIG: Record<Dialect, { defaultPort: number; maxIdentifierLength: number; names: readonly string[] }> = {
+  mysql: { defaultPort: 3306, maxIdentifierLength: 64, names: ['mysql', 'mariadb'] },
+  postgres: { defaultPort: 5432, maxIdentifierLength: 63, names: ['postgres', 'postgresql'] },
+};
+
+/** The dialect a --dialect value or URL scheme names (mysql, mariadb, postgres, postgresql), if any. */
+export function dialectNamed(name: string | undefined): Dialect | undefined {
+  if (name === undefined) return undefined;
+  return DIALECTS.find((d) => DIALECT_CONFIG[d].names.includes(name));
+}
