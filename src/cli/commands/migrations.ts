@@ -4,7 +4,7 @@ import type { ProjectConfig } from '../../config/types.ts';
 import { isMigrateError, MigrateError, usageError } from '../../errors.ts';
 import { redact } from '../../log/redact.ts';
 import { consoleLogger } from '../../log/logger.ts';
-import { countOption, DEFAULT_LOCK_SAFETY, durationOption, LOCK_SAFETY_ENV, type LockSafety } from '../../migrations/pg/settings.ts';
+import { countOption, DEFAULT_LOCK_SAFETY, durationOption, LOCK_SAFETY_ENV, type LockSafety } from '../../config/lock-safety.ts';
 import type { Runner } from '../../migrations/runner.ts';
 
 // The engine (knex, the drivers, umzug, the tsx loader) is imported inside the actions: every
