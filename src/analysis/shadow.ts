@@ -5,7 +5,7 @@ import { createKnex, mapConnectionError } from '../db/connect.ts';
 import { MigrateError, messageOf } from '../errors.ts';
 import { redact } from '../log/redact.ts';
 import type { MigrationSource } from '../migrations/types.ts';
-import { installInterceptor, type Interceptor, type QueryObject, type SessionInfo } from './intercept.ts';
+import { installInterceptor, type Interceptor, type QueryObject, type SessionInfo } from '../db/intercept.ts';
 import { engineFor, type Engine, type ProbeResult, type ServerKind } from '../engines/index.ts';
 import { SHADOW_PREFIX, shadowPrefixOf } from './shadow-names.ts';
 import { closeAllRuns, listShadowObjects, ServerWideStatement, type ShadowRun } from './shadow-run.ts';

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { ClusterFlavor, ConnectionConfig, Dialect } from '../config/dialects.ts';
-import type { SchemaSnapshot } from '../analysis/types.ts';
-import type { Next, QueryObject } from '../analysis/intercept.ts';
+import type { SchemaSnapshot } from './schema.ts';
+import type { Next, QueryObject } from '../db/intercept.ts';
 import type { Flavor, FlavorName } from './mysql/flavor.ts';
 import type { ProbeResult } from './mysql/probe.ts';
 
