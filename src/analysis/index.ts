@@ -6,4 +6,5 @@ export { evaluateGate, type GateResult } from './gate.ts';
 export { CATALOG, catalogMarkdown, ruleDoc, type RuleDoc } from './rules/index.ts';
 export type { AnalyseOptions } from './options.ts';
 export { listShadowDatabases, ShadowDatabase, SHADOW_PREFIX } from './shadow.ts';
+export { listShadowObjects } from './shadow-run.ts';
 export type * from './types.ts';

@@ -13,6 +13,8 @@ export type {
   SandboxState,
   SandboxStatus,
   SandboxWriter,
+  ShadowObject,
+  ShadowObjectLister,
   TopologyName,
   UpRequest,
   WriterStatus,

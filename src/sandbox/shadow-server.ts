@@ -9,12 +9,11 @@ import { dirname, resolve } from 'node:path';
 import type { Dialect } from '../config/types.ts';
 import { engineFor } from '../engines/index.ts';
 import { MigrateError } from '../errors.ts';
-import type { SandboxNode, SandboxState, SandboxStatus } from './contract.ts';
+import type { SandboxNode, SandboxState, SandboxStatus, ShadowObject, ShadowObjectLister } from './contract.ts';
 import { sandboxDown, sandboxStatus, sandboxUp, type DownOutcome, type UpOptions, type UpOutcome } from './service.ts';
 import { foreignDirProblem, SHADOW_DIR_ENV, SHADOW_NODE, shadowServerDir, shadowTopology } from './shadow-dir.ts';
 import { readState } from './state.ts';
 import { readSecret } from './secrets.ts';
-import { listShadowObjects, type ShadowObject } from '../analysis/shadow-run.ts';
 
 const seconds = (ms: number): string => (ms / 1000).toFixed(1);
 const dialectName = (d: Dialect): string => engineFor(d).shadowProduct.product;
@@ -97,7 +96,7 @@ export interface ShadowStatus {
   objects?: ShadowObject[];
 }
 
-export async function shadowStatus(dialect: Dialect, dir: string): Promise<ShadowStatus> {
+export async function shadowStatus(dialect: Dialect, dir: string, listShadowObjects: ShadowObjectLister): Promise<ShadowStatus> {
   refuseForeign(dir);
   if (!existsSync(dir) || !readState(dir)) return { dialect, dir, present: false, healthy: false };
   const { state, status } = await sandboxStatus(dir);

@@ -71,12 +71,14 @@ export function registerShadowCommands(program: Command): void {
       const format = parseFormat(opts.format);
       const one = parseDialect(opts.dialect);
       const svc = await service();
+      // The analysis lists the shadow objects (it owns their names); loaded for `status` only.
+      const { listShadowObjects } = await import('../../analysis/index.ts');
       // Each dialect on its own: a problem with one (a foreign directory) is reported after the other.
       const all: Awaited<ReturnType<typeof svc.shadowStatus>>[] = [];
       let failure: unknown;
       for (const d of one ? [one] : DIALECTS) {
         try {
-          all.push(await svc.shadowStatus(d, shadowServerDir(d, { dir: opts.dir })));
+          all.push(await svc.shadowStatus(d, shadowServerDir(d, { dir: opts.dir }), listShadowObjects));
         } catch (e) {
           failure ??= e;
         }
