@@ -8,3 +8,6 @@ export type { AnalyseOptions } from './options.ts';
 export { listShadowDatabases, ShadowDatabase, SHADOW_PREFIX } from './shadow.ts';
 export { listShadowObjects } from './shadow-run.ts';
 export type * from './types.ts';
+export { ackCovers, factsOf } from './rules/catalog.ts';
+export type { WorkRate } from './rules/catalog.ts';
+export type { ShadowOrigin } from './shadow-run.ts';

@@ -1,8 +1,8 @@
-import type { ConnectionConfig, Dialect, ProjectConfig } from '../config/types.ts';
-import { createAdminKnex, createKnex, mapConnectionError } from '../db/connect.ts';
+import type { ConnectionConfig, Dialect, ProjectConfig } from '../config/index.ts';
+import { createAdminKnex, createKnex, mapConnectionError } from '../db/index.ts';
 import { dialectNamed, engineFor } from '../engines/index.ts';
 import { connectionError, MigrateError, messageOf, usageError } from '../errors.ts';
-import { registerSecret } from '../log/redact.ts';
+import { registerSecret } from '../log/index.ts';
 import type { ShadowOrigin } from './shadow-run.ts';
 
 /**
@@ -132,12 +132,12 @@ export async function serverIdentity(dialect: Dialect, conn: ConnectionConfig, t
  * nothing runs. Their types are imported as such (type imports load nothing).
  */
 async function sandboxModules(): Promise<{
-  readState: typeof import('../sandbox/state.ts').readState;
-  readSecret: typeof import('../sandbox/secrets.ts').readSecret;
-  resolveSandboxDir: typeof import('../sandbox/options.ts').resolveSandboxDir;
-  shadowServerDir: typeof import('../sandbox/shadow-dir.ts').shadowServerDir;
-  foreignDirProblem: typeof import('../sandbox/shadow-dir.ts').foreignDirProblem;
-  shadowTopology: typeof import('../sandbox/shadow-dir.ts').shadowTopology;
+  readState: typeof import('../sandbox/index.ts').readState;
+  readSecret: typeof import('../sandbox/index.ts').readSecret;
+  resolveSandboxDir: typeof import('../sandbox/index.ts').resolveSandboxDir;
+  shadowServerDir: typeof import('../sandbox/index.ts').shadowServerDir;
+  foreignDirProblem: typeof import('../sandbox/index.ts').foreignDirProblem;
+  shadowTopology: typeof import('../sandbox/index.ts').shadowTopology;
 }> {
   const [state, secrets, options, dir] = await Promise.all([import('../sandbox/state.ts'), import('../sandbox/secrets.ts'), import('../sandbox/options.ts'), import('../sandbox/shadow-dir.ts')]);
   return {

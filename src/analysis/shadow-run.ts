@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { ConnectionConfig, Dialect } from '../config/types.ts';
-import { createAdminKnex, createKnex, mapConnectionError, selectVersion } from '../db/connect.ts';
+import type { ConnectionConfig, Dialect } from '../config/index.ts';
+import { createAdminKnex, createKnex, mapConnectionError, selectVersion } from '../db/index.ts';
 import { engineFor, type Engine, type ServerKind, type ServerObjects, type ShadowServerAdmin } from '../engines/index.ts';
 import { connectionError, MigrateError, messageOf } from '../errors.ts';
-import { registerSecret } from '../log/redact.ts';
+import { registerSecret } from '../log/index.ts';
 import type { ShadowObject } from '../sandbox/index.ts';
 import { grantPattern, isLocalHost, leftoverAgeS, leftoverReason, newRunName, parseShadowName, SHADOW_PREFIX } from './shadow-names.ts';
 

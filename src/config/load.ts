@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { configError } from '../errors.ts';
-import { registerSecret } from '../log/redact.ts';
+import { registerSecret } from '../log/index.ts';
 import { lockSafetyFromConfig } from './lock-safety.ts';
 import { firstCompilerLine, importModule } from '../migrations/ts-import.ts';
 import { DIALECT_CONFIG } from './dialects.ts';

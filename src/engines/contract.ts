@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import type { ClusterFlavor, ConnectionConfig, Dialect } from '../config/dialects.ts';
+import type { ClusterFlavor, ConnectionConfig, Dialect } from '../config/index.ts';
 import type { SchemaSnapshot } from './schema.ts';
-import type { Next, QueryObject } from '../db/intercept.ts';
+import type { Next, QueryObject } from '../db/index.ts';
 import type { Flavor, FlavorName } from './mysql/flavor.ts';
 import type { ProbeResult } from './mysql/probe.ts';
 
@@ -11,7 +11,7 @@ import type { ProbeResult } from './mysql/probe.ts';
  * flavor names, so a third database is one more folder here plus its entry in index.ts.
  */
 
-export type { ClusterFlavor, ConnectionConfig, Dialect } from '../config/dialects.ts';
+export type { ClusterFlavor, ConnectionConfig, Dialect } from '../config/index.ts';
 export type { Flavor, FlavorName } from './mysql/flavor.ts';
 
 /** What to read again after a migration: undefined tables = everything. */

@@ -9,7 +9,7 @@ import { postgresEngine } from './postgres/index.ts';
 export type { ClusterFlavor, ConnectionConfig, Dialect, DumpTarget, Engine, ServerKind, ServerObjects, ShadowServerAdmin, Snapshotter, SnapshotScope, SqlSyntax } from './contract.ts';
 export { FULL_SCOPE } from './contract.ts';
 export type { Algorithm, CheckSnapshot, ColumnSnapshot, ForeignKeySnapshot, IndexSnapshot, SchemaSnapshot, TableSnapshot, ViewSnapshot } from './schema.ts';
-export { CLUSTER_FLAVORS, DIALECTS, dialectNamed } from '../config/dialects.ts';
+export { CLUSTER_FLAVORS, DIALECTS, dialectNamed } from '../config/index.ts';
 export type { Flavor, FlavorName, GtidStart, ReplicationSource, ReplicationStatus } from './mysql/flavor.ts';
 export { flavorFor, flavorNameFromVersion } from './mysql/flavors.ts';
 export { mysqlIdent, mysqlString } from './mysql/quote.ts';

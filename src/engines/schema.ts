@@ -1,4 +1,4 @@
-import type { Dialect } from '../config/types.ts';
+import type { Dialect } from '../config/index.ts';
 
 /**
  * The schema snapshot an engine reads from a server (src/engines/<db>/snapshot.ts): plain JSON, so

@@ -3,7 +3,7 @@
  * `status` reports, and the provider interface each backend (local binaries, Docker) implements.
  */
 
-import type { ConnectionConfig, Dialect } from '../config/types.ts';
+import type { ConnectionConfig, Dialect } from '../config/index.ts';
 import type { ClusterFlavor } from '../engines/index.ts';
 
 /**

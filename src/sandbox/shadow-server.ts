@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { Dialect } from '../config/types.ts';
+import type { Dialect } from '../config/index.ts';
 import { engineFor } from '../engines/index.ts';
 import { MigrateError } from '../errors.ts';
 import type { SandboxNode, SandboxState, SandboxStatus, ShadowObject, ShadowObjectLister } from './contract.ts';

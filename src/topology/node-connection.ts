@@ -1,9 +1,9 @@
 import { Socket } from 'node:net';
 import mysql from 'mysql2/promise';
-import type { NodeConfig } from '../config/types.ts';
+import type { NodeConfig } from '../config/index.ts';
 import type { Flavor } from '../engines/index.ts';
 import { connectionError, MigrateError } from '../errors.ts';
-import { redact } from '../log/redact.ts';
+import { redact } from '../log/index.ts';
 
 export type NodeConnection = mysql.Connection;
 

@@ -8,18 +8,18 @@ import { evaluateGate } from '../../analysis/gate.ts';
 import { findShadowServer, forbiddenServers, type FindShadowOptions } from '../../analysis/locate.ts';
 import { isKnownAckRule } from '../../analysis/rules/catalog.ts';
 import { disposeAllShadows } from '../../analysis/shadow.ts';
-import type { AnalyseOptions } from '../../analysis/options.ts';
-import type { MigrationVerdict } from '../../analysis/types.ts';
+import type { AnalyseOptions } from '../../analysis/index.ts';
+import type { MigrationVerdict } from '../../analysis/index.ts';
 import { parseWorkload, type Workload } from '../../analysis/workload/parse.ts';
 import { loadConfig } from '../../config/load.ts';
-import type { ConnectionConfig, Dialect, ProjectConfig } from '../../config/types.ts';
+import type { ConnectionConfig, Dialect, ProjectConfig } from '../../config/index.ts';
 import { createKnex, verifyConnection } from '../../db/connect.ts';
 import { dialectNamed, engineFor } from '../../engines/index.ts';
 import { MigrateError, usageError } from '../../errors.ts';
 import { consoleLogger } from '../../log/logger.ts';
 import { discoverMigrations } from '../../migrations/discover.ts';
 import { Runner } from '../../migrations/runner.ts';
-import type { MigrationIssue, MigrationSource } from '../../migrations/types.ts';
+import type { MigrationIssue, MigrationSource } from '../../migrations/index.ts';
 import { buildPlan, parseFormat, render, touchedTables, useColour, type Format, type MigrationFiles, type Report, type TableSize } from '../../report/index.ts';
 
 /**

@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ProjectConfig } from '../../config/types.ts';
+import type { ProjectConfig } from '../../config/index.ts';
 import { isMigrateError, MigrateError, usageError } from '../../errors.ts';
 import { redact } from '../../log/redact.ts';
 import { consoleLogger } from '../../log/logger.ts';
 import { countOption, DEFAULT_LOCK_SAFETY, durationOption, LOCK_SAFETY_ENV, type LockSafety } from '../../config/lock-safety.ts';
-import type { Runner } from '../../migrations/runner.ts';
+import type { Runner } from '../../migrations/index.ts';
 
 // The engine (knex, the drivers, umzug, the tsx loader) is imported inside the actions: every
 // start of the CLI registers these commands, most starts run only one of them, and `--help` none.

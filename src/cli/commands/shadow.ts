@@ -1,6 +1,6 @@
 import { dialectNamed } from '../../engines/index.ts';
 import type { Command } from 'commander';
-import type { Dialect } from '../../config/types.ts';
+import type { Dialect } from '../../config/index.ts';
 import { usageError } from '../../errors.ts';
 import { consoleLogger } from '../../log/logger.ts';
 import { redactValue } from '../../log/redact.ts';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
 import { configError, usageError, workError } from '../../errors.ts';
 import { consoleLogger } from '../../log/logger.ts';
-import type { NodeState, TopologyReport } from '../../topology/inspect.ts';
+import type { NodeState, TopologyReport } from '../../topology/index.ts';
 import { withRecordedRoles } from '../../topology/roles-state.ts';
 
 function formatNode(n: NodeState): string {

@@ -1,4 +1,4 @@
-import type { Next, QueryObject } from '../../db/intercept.ts';
+import type { Next, QueryObject } from '../../db/index.ts';
 import type { Algorithm } from '../schema.ts';
 
 /**
