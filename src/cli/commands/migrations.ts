@@ -2,14 +2,14 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ProjectConfig } from '../../config/index.ts';
 import { isMigrateError, MigrateError, usageError } from '../../errors.ts';
-import { redact } from '../../log/redact.ts';
-import { consoleLogger } from '../../log/logger.ts';
-import { countOption, DEFAULT_LOCK_SAFETY, durationOption, LOCK_SAFETY_ENV, type LockSafety } from '../../config/lock-safety.ts';
+import { redact } from '../../log/index.ts';
+import { consoleLogger } from '../../log/index.ts';
+import { countOption, DEFAULT_LOCK_SAFETY, durationOption, LOCK_SAFETY_ENV, type LockSafety } from '../../config/index.ts';
 import type { Runner } from '../../migrations/index.ts';
 
 // The engine (knex, the drivers, umzug, the tsx loader) is imported inside the actions: every
 // start of the CLI registers these commands, most starts run only one of them, and `--help` none.
-const configLoader = (): Promise<typeof import('../../config/load.ts')> => import('../../config/load.ts');
+const configLoader = (): Promise<typeof import('../../config/index.ts')> => import('../../config/index.ts');
 
 interface GlobalOpts {
   config?: string;
@@ -97,8 +97,8 @@ async function withRunner<T>(cmd: Command, fn: (runner: Runner, config: ProjectC
   try {
     const [{ loadConfig }, { createKnex, verifyConnection }, { Runner: RunnerClass }] = await Promise.all([
       configLoader(),
-      import('../../db/connect.ts'),
-      import('../../migrations/runner.ts'),
+      import('../../db/index.ts'),
+      import('../../migrations/index.ts'),
     ]);
     const config = await loadConfig({ configPath: configPathOf(cmd) });
     const db = createKnex(config.dialect, config.connection);
@@ -281,7 +281,7 @@ function registerFileCommands(program: Command): void {
     .requiredOption('--knexfile <file>', 'path of knexfile.js / knexfile.ts')
     .option('--env <name>', 'knexfile environment (default: NODE_ENV, else development)')
     .action(async (opts: { knexfile: string; env?: string }) => {
-      const [{ convertKnexfile }, { redactValue }] = await Promise.all([import('../../migrations/knex-adopt.ts'), import('../../log/redact.ts')]);
+      const [{ convertKnexfile }, { redactValue }] = await Promise.all([import('../../migrations/knex-adopt.ts'), import('../../log/index.ts')]);
       const { config, notes } = await convertKnexfile(opts.knexfile, opts.env);
       consoleLogger.out(JSON.stringify(redactValue(config), null, 2));
       for (const n of notes) consoleLogger.info(n);

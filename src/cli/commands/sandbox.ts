@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { consoleLogger } from '../../log/logger.ts';
-import { redactValue } from '../../log/redact.ts';
+import { consoleLogger } from '../../log/index.ts';
+import { redactValue } from '../../log/index.ts';
 import { TOPOLOGY_NAMES } from '../../sandbox/contract.ts';
 import { MAX_REPLICAS, parseFormat, parseProvider, parseUpFlags, resolveSandboxDir } from '../../sandbox/options.ts';
 import { renderDownText, renderStatusText, renderUpText, upJson } from '../../sandbox/render.ts';

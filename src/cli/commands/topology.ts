@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.ts';
+import { loadConfig } from '../../config/index.ts';
 import { configError, usageError, workError } from '../../errors.ts';
-import { consoleLogger } from '../../log/logger.ts';
+import { consoleLogger } from '../../log/index.ts';
 import type { NodeState, TopologyReport } from '../../topology/index.ts';
 import { withRecordedRoles } from '../../topology/roles-state.ts';
 
