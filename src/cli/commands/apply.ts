@@ -7,7 +7,7 @@ import { configError, usageError } from '../../errors.ts';
 import type { ApplyReport } from '../../execution/apply.ts';
 import type { StepStrategy } from '../../execution/plan-steps.ts';
 import { consoleLogger, jsonLinesLogger } from '../../log/index.ts';
-import { withRecordedRoles } from '../../topology/roles-state.ts';
+import { withRecordedRoles } from '../../topology/index.ts';
 import { lockSafetyFlags, withLockFlags, type LockFlags } from './migrations.ts';
 
 interface ApplyFlags extends LockFlags {
