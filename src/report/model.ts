@@ -1,9 +1,7 @@
 import { maskSecretLiterals } from '../migrations/excerpt.ts';
 import { readFileSync } from 'node:fs';
 import { relative, sep } from 'node:path';
-import type { GateResult } from '../analysis/index.ts';
-import { factsOf } from '../analysis/index.ts';
-import type { Finding, MigrationVerdict } from '../analysis/index.ts';
+import { factsOf, type Finding, type GateResult, type MigrationVerdict } from '../analysis/index.ts';
 import type { Dialect } from '../config/index.ts';
 import { usageError } from '../errors.ts';
 import type { Acknowledgement, MigrationSource, SqlStatement } from '../migrations/index.ts';

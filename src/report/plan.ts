@@ -1,5 +1,4 @@
-import { factsOf, type WorkRate } from '../analysis/index.ts';
-import type { MigrationVerdict } from '../analysis/index.ts';
+import { factsOf, type MigrationVerdict, type WorkRate } from '../analysis/index.ts';
 import type { Dialect } from '../config/index.ts';
 
 /**

@@ -1,8 +1,7 @@
 import { engineFor, ownShadowServes } from '../../engines/index.ts';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.ts';
+import { loadConfig, type ClusterConfig, type ConnectionConfig, type ProjectConfig } from '../../config/index.ts';
 import type { ShadowOrigin } from '../../analysis/index.ts';
-import type { ClusterConfig, ConnectionConfig, ProjectConfig } from '../../config/index.ts';
 import { configError, usageError } from '../../errors.ts';
 import type { ApplyReport } from '../../execution/apply.ts';
 import type { StepStrategy } from '../../execution/plan-steps.ts';

@@ -1,10 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ProjectConfig } from '../../config/index.ts';
+import { countOption, DEFAULT_LOCK_SAFETY, durationOption, LOCK_SAFETY_ENV, type LockSafety, type ProjectConfig } from '../../config/index.ts';
 import { isMigrateError, MigrateError, usageError } from '../../errors.ts';
-import { redact } from '../../log/index.ts';
-import { consoleLogger } from '../../log/index.ts';
-import { countOption, DEFAULT_LOCK_SAFETY, durationOption, LOCK_SAFETY_ENV, type LockSafety } from '../../config/index.ts';
+import { consoleLogger, redact } from '../../log/index.ts';
 import type { Runner } from '../../migrations/index.ts';
 
 // The engine (knex, the drivers, umzug, the tsx loader) is imported inside the actions: every
@@ -175,7 +173,7 @@ function registerStatusCommand(program: Command): void {
     .option('--format <format>', 'text or json', 'text')
     .action(async (opts: { format: string }, cmd: Command) => {
       if (opts.format !== 'text' && opts.format !== 'json') throw usageError(`--format ${opts.format} is not supported.`, 'Use --format text or --format json.');
-      const { statusJson, statusText } = await import('../../migrations/status.ts');
+      const { statusJson, statusText } = await import('../../migrations/index.ts');
       await withRunner(cmd, async (runner, config) => {
         const report = await runner.status();
         if (opts.format === 'json') {

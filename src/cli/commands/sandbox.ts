@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { consoleLogger } from '../../log/index.ts';
-import { redactValue } from '../../log/index.ts';
+import { consoleLogger, redactValue } from '../../log/index.ts';
 // The index loads the providers and database drivers on the first sandboxUp/Status/Down call, not at CLI start.
 import {
   MAX_REPLICAS,

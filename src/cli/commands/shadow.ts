@@ -2,8 +2,7 @@ import { dialectNamed } from '../../engines/index.ts';
 import type { Command } from 'commander';
 import type { Dialect } from '../../config/index.ts';
 import { usageError } from '../../errors.ts';
-import { consoleLogger } from '../../log/index.ts';
-import { redactValue } from '../../log/index.ts';
+import { consoleLogger, redactValue } from '../../log/index.ts';
 // The index loads the server code and database drivers on the first shadowUp/Status/Down call, not at CLI start.
 import {
   parseFormat,

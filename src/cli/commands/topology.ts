@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.ts';
 import { configError, usageError, workError } from '../../errors.ts';
 import { consoleLogger } from '../../log/index.ts';
-import type { NodeState, TopologyReport } from '../../topology/index.ts';
-import { withRecordedRoles } from '../../topology/index.ts';
+import { withRecordedRoles, type NodeState, type TopologyReport } from '../../topology/index.ts';
 
 function formatNode(n: NodeState): string {
   if (!n.reachable) return `  ${n.name.padEnd(10)} ${`${n.host}:${n.port}`.padEnd(21)} UNREACHABLE ${n.error ?? ''}`;
