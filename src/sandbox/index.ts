@@ -46,7 +46,18 @@ export {
 } from './options.ts';
 export { renderDownText, renderStatusText, renderUpText, upJson } from './render.ts';
 export { newPassword, readSecret, SECRETS_DIR, secretPath, writeSecret } from './secrets.ts';
-export { defaultShadowBase, foreignDirProblem, MIN_SHM_FREE_BYTES, SHADOW_DIR_ENV, SHADOW_NODE, SHM_DIR, shadowBase, shadowDirName, shadowServerDir, shadowTopology } from './shadow-dir.ts';
+export {
+  defaultShadowBase,
+  foreignDirProblem,
+  MIN_SHM_FREE_BYTES,
+  SHADOW_DIR_ENV,
+  SHADOW_NODE,
+  SHM_DIR,
+  shadowBase,
+  shadowDirName,
+  shadowServerDir,
+  shadowTopology,
+} from './shadow-dir.ts';
 export { renderShadowDownText, renderShadowStatusText, renderShadowUpText } from './shadow-render.ts';
 export { acquireLock, claimDir, isSandboxDir, MARKER_FILE, readState, removeDir, STATE_FILE, statePath, writeState } from './state.ts';
 export type { DownOutcome, UpOptions, UpOutcome } from './service.ts';
