@@ -74,8 +74,17 @@ function matchTables(before: SchemaSnapshot, after: SchemaSnapshot, hints: Renam
   return map;
 }
 
-function diffTable(b: TableSnapshot, a: TableSnapshot, hints: RenameHints['columns'], out: Change[]): void {
-  const table = a.name;
+/** How the columns of a table before map onto those after (renames from the hints), and a name mapper. */
+interface ColumnMapping {
+  /** after-name -> before column */
+  colMap: Map<string, ColumnSnapshot>;
+  /** Before-names that survive (under their old or a new name). */
+  survivingBefore: Set<string>;
+  /** A before-name as it is called after. */
+  rename: (n: string) => string;
+}
+
+function mapColumns(b: TableSnapshot, a: TableSnapshot, hints: RenameHints['columns']): ColumnMapping {
   const origin = new Map<string, string>();
   for (const { from, to } of hints) {
     const root = origin.get(from) ?? from;
@@ -101,7 +110,12 @@ function diffTable(b: TableSnapshot, a: TableSnapshot, hints: RenameHints['colum
     for (const [to, bc] of colMap) if (bc.name === n) return to;
     return n;
   };
+  return { colMap, survivingBefore, rename };
+}
 
+/** Columns dropped, added, moved, renamed and changed, in that order. */
+function diffColumns(table: string, b: TableSnapshot, a: TableSnapshot, { colMap, survivingBefore, rename }: ColumnMapping, out: Change[]): void {
+  const aCols = new Map(a.columns.map((c) => [c.name, c]));
   // Dropped columns: "last" when only dropped columns follow it in the old order.
   b.columns.forEach((c, i) => {
     if (survivingBefore.has(c.name)) return;
@@ -128,7 +142,10 @@ function diffTable(b: TableSnapshot, a: TableSnapshot, hints: RenameHints['colum
     if (bc.name !== ac.name) out.push({ kind: 'column_renamed', table, column: ac.name, from: bc.name });
     diffColumn(table, bc, ac, out);
   }
+}
 
+/** Primary key, indexes, foreign keys and checks. */
+function diffConstraints(table: string, b: TableSnapshot, a: TableSnapshot, { colMap, rename }: ColumnMapping, out: Change[]): void {
   const pkBefore = b.primaryKey.map(rename);
   if (!sameList(pkBefore, a.primaryKey)) out.push({ kind: 'primary_key_changed', table, from: b.primaryKey, to: a.primaryKey });
 
@@ -159,7 +176,13 @@ function diffTable(b: TableSnapshot, a: TableSnapshot, hints: RenameHints['colum
       out.push({ kind: 'check_dropped', table, check: old }, { kind: 'check_added', table, check: c });
     }
   }
+}
 
+function diffTable(b: TableSnapshot, a: TableSnapshot, hints: RenameHints['columns'], out: Change[]): void {
+  const table = a.name;
+  const mapping = mapColumns(b, a, hints);
+  diffColumns(table, b, a, mapping, out);
+  diffConstraints(table, b, a, mapping, out);
   if (b.storageId !== undefined && a.storageId !== undefined && b.storageId !== a.storageId) out.push({ kind: 'table_rewritten', table });
 }
 

@@ -1,5 +1,6 @@
 import type { ConnectionConfig, Dialect, ProjectConfig } from '../config/types.ts';
-import { createKnex, mapConnectionError } from '../db/connect.ts';
+import { createAdminKnex, createKnex, mapConnectionError } from '../db/connect.ts';
+import { dialectNamed, engineFor } from '../engines/index.ts';
 import { connectionError, MigrateError, messageOf, usageError } from '../errors.ts';
 import { registerSecret } from '../log/redact.ts';
 import type { ShadowOrigin } from './shadow-run.ts';
@@ -56,31 +57,31 @@ export interface FindShadowOptions {
   start?: boolean;
 }
 
-const SCHEMES: Record<string, Dialect> = { mysql: 'mysql', mariadb: 'mysql', postgres: 'postgres', postgresql: 'postgres' };
 export const THROWAWAY_ENV = 'MIGRATE_SHADOW_THROWAWAY';
 
 export function parseShadowUrl(url: string, dialect: Dialect, label: string): ConnectionConfig {
+  const engine = engineFor(dialect);
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw usageError(`${label} is not a valid server URL.`, `Write it as ${dialect === 'mysql' ? 'mysql://root@127.0.0.1:3306' : 'postgres://postgres@127.0.0.1:5432'} (user:password@host:port; no database needed).`);
+    throw usageError(`${label} is not a valid server URL.`, `Write it as ${engine.urlExample} (user:password@host:port; no database needed).`);
   }
   const scheme = u.protocol.replace(/:$/, '');
-  const d = SCHEMES[scheme];
+  const d = dialectNamed(scheme);
   if (!d) throw usageError(`${label} uses the scheme "${scheme}", which is not supported.`, 'Use mysql://, mariadb://, postgres:// or postgresql://.');
-  if (d !== dialect) throw usageError(`${label} is a ${d === 'mysql' ? 'MySQL/MariaDB' : 'PostgreSQL'} server, but --dialect is ${dialect}.`, `Pass a ${dialect === 'mysql' ? 'mysql://' : 'postgres://'} URL, or --dialect ${d}.`);
+  if (d !== dialect) throw usageError(`${label} is a ${engineFor(d).label} server, but --dialect is ${dialect}.`, `Pass a ${engine.urlScheme} URL, or --dialect ${d}.`);
   const password = u.password ? decodeURIComponent(u.password) : undefined;
   registerSecret(password);
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
-  return {
+  // MySQL shadows connect without a database; PostgreSQL needs one to connect to (the admin db).
+  return engine.adminConnection({
     host: u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
-    port: u.port ? Number(u.port) : dialect === 'mysql' ? 3306 : 5432,
-    user: u.username ? decodeURIComponent(u.username) : dialect === 'mysql' ? 'root' : 'postgres',
+    port: u.port ? Number(u.port) : engine.defaultPort,
+    user: u.username ? decodeURIComponent(u.username) : engine.defaultUser,
     password,
-    // MySQL shadows connect without a database; PostgreSQL needs one to connect to (the admin db).
-    database: dialect === 'postgres' ? database || 'postgres' : '',
-  };
+    database,
+  });
 }
 
 export async function checkServer(dialect: Dialect, server: ConnectionConfig): Promise<void> {
@@ -113,21 +114,8 @@ export const sameAddress = (a: { host: string; port: number }, b: { host: string
  * node of a streaming cluster has the same one). Undefined when it cannot be read in time.
  */
 export async function serverIdentity(dialect: Dialect, conn: ConnectionConfig, timeoutMs = 3000): Promise<string | undefined> {
-  const db = createKnex(dialect, { ...conn, database: dialect === 'postgres' ? conn.database || 'postgres' : '' }, { pool: { min: 0, max: 1 } });
-  const read = async (): Promise<string | undefined> => {
-    if (dialect === 'mysql') {
-      const [rows] = (await db.raw('SELECT @@hostname AS h, @@port AS p, @@datadir AS d')) as [{ h: string; p: number; d: string }[]];
-      const r = rows[0];
-      return r ? `mysql:${r.h}:${r.p}:${r.d}` : undefined;
-    }
-    try {
-      const r = (await db.raw('SELECT system_identifier::text AS s FROM pg_control_system()')) as { rows: { s: string }[] };
-      return r.rows[0] ? `postgres:${r.rows[0].s}` : undefined;
-    } catch {
-      const r = (await db.raw("SELECT inet_server_port() AS p, current_setting('data_directory') AS d")) as { rows: { p: number; d: string }[] };
-      return r.rows[0] ? `postgres:${r.rows[0].p}:${r.rows[0].d}` : undefined;
-    }
-  };
+  const db = createAdminKnex(dialect, conn, { pool: { min: 0, max: 1 } });
+  const read = (): Promise<string | undefined> => engineFor(dialect).serverIdentity(db);
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([read(), new Promise<undefined>((res) => (timer = setTimeout(() => res(undefined), timeoutMs)))]);
@@ -139,32 +127,32 @@ export async function serverIdentity(dialect: Dialect, conn: ConnectionConfig, t
   }
 }
 
-type StateNode = { name: string; role: string; flavor: string; host: string; port: number; user: string; passwordFile: string };
-interface SandboxState {
-  status: string;
-  topology: string;
-  nodes: StateNode[];
-  writer?: { host?: string; port?: number };
-}
-
+/**
+ * The sandbox modules, loaded on use: the sandbox code is not needed when a URL is given and
+ * nothing runs. Their types are imported as such (type imports load nothing).
+ */
 async function sandboxModules(): Promise<{
-  readState(dir: string): SandboxState | undefined;
-  readSecret(file: string): string;
-  resolveSandboxDir(dir: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string;
-  shadowServerDir(dialect: Dialect, opts: { env?: NodeJS.ProcessEnv; cwd?: string }): string;
-  foreignDirProblem(dir: string): string | undefined;
-  shadowTopology(dialect: Dialect): string;
+  readState: typeof import('../sandbox/state.ts').readState;
+  readSecret: typeof import('../sandbox/secrets.ts').readSecret;
+  resolveSandboxDir: typeof import('../sandbox/options.ts').resolveSandboxDir;
+  shadowServerDir: typeof import('../sandbox/shadow-dir.ts').shadowServerDir;
+  foreignDirProblem: typeof import('../sandbox/shadow-dir.ts').foreignDirProblem;
+  shadowTopology: typeof import('../sandbox/shadow-dir.ts').shadowTopology;
 }> {
-  // Loaded on use: the sandbox code is not needed when a URL is given and nothing runs.
   const [state, secrets, options, dir] = await Promise.all([import('../sandbox/state.ts'), import('../sandbox/secrets.ts'), import('../sandbox/options.ts'), import('../sandbox/shadow-dir.ts')]);
   return {
-    readState: (d) => state.readState(d) as SandboxState | undefined,
+    readState: state.readState,
     readSecret: secrets.readSecret,
     resolveSandboxDir: options.resolveSandboxDir,
     shadowServerDir: dir.shadowServerDir,
     foreignDirProblem: dir.foreignDirProblem,
     shadowTopology: dir.shadowTopology,
   };
+}
+
+/** How the analysis reaches a sandbox node (the engine's admin database). */
+function nodeServer(dialect: Dialect, node: { host: string; port: number; user: string }, password: string | undefined): ConnectionConfig {
+  return engineFor(dialect).adminConnection({ host: node.host, port: node.port, user: node.user, password, database: '' });
 }
 
 /** The nodes (and HAProxy endpoint) of the project's running sandbox, as forbidden servers. */
@@ -181,7 +169,7 @@ async function sandboxServers(dialect: Dialect, env: NodeJS.ProcessEnv, cwd: str
       } catch {
         password = undefined;
       }
-      return { label: `node ${n.name} of the sandbox in ${dir}`, conn: { host: n.host, port: n.port, user: n.user, password, database: dialect === 'postgres' ? 'postgres' : '' } };
+      return { label: `node ${n.name} of the sandbox in ${dir}`, conn: nodeServer(dialect, n, password) };
     });
     if (s.writer?.host && s.writer.port) out.push({ label: `the writer endpoint of the sandbox in ${dir}`, conn: { host: s.writer.host, port: s.writer.port, user: '', database: '' } });
     return out;
@@ -216,7 +204,7 @@ async function runningOwnServer(dialect: Dialect, env: NodeJS.ProcessEnv, cwd: s
   if (s.topology !== m.shadowTopology(dialect)) throw usageError(`${dir} holds a ${s.topology} sandbox, not a ${dialect} shadow server.`, `Take it down with \`migrate sandbox down --dir ${dir}\`, or set MIGRATE_SHADOW_DIR to another directory.`);
   const node = s.nodes.find((n) => n.role === 'primary') ?? s.nodes[0];
   if (s.status !== 'ready' || !node) return { dir, missing: `the shadow server in ${dir} is ${s.status}` };
-  const server: ConnectionConfig = { host: node.host, port: node.port, user: node.user, password: m.readSecret(node.passwordFile), database: dialect === 'postgres' ? 'postgres' : '' };
+  const server = nodeServer(dialect, node, m.readSecret(node.passwordFile));
   try {
     await checkServer(dialect, server);
     return { server, dir };
@@ -239,7 +227,7 @@ async function startOwnServer(dialect: Dialect, dir: string): Promise<Connection
     try {
       const o = await shadowUp(dialect, dir);
       const node = o.state.nodes[0]!;
-      return { host: node.host, port: node.port, user: node.user, password: readSecret(node.passwordFile), database: dialect === 'postgres' ? 'postgres' : '' };
+      return nodeServer(dialect, node, readSecret(node.passwordFile));
     } catch (e) {
       if (e instanceof MigrateError && /^Another sandbox command \(pid \d+\) is working on/.test(e.problem) && Date.now() < until) {
         await sleep(250);
@@ -276,8 +264,8 @@ export async function findShadowServer(dialect: Dialect, opts: FindShadowOptions
     const origin: ShadowOrigin = own && 'server' in own && sameAddress(own.server, server) ? 'own' : opts.assertThrowaway || truthy(env[THROWAWAY_ENV]) ? 'asserted' : 'named';
     return { server, source: label, origin };
   }
-  const name = dialect === 'mysql' ? 'MySQL/MariaDB' : 'PostgreSQL';
-  const urlFix = `pass --shadow URL or set MIGRATE_SHADOW_URL (a CI service container, or any ${name} server: on one that holds other data the analysis works through an account restricted to its own databases)`;
+  const engine = engineFor(dialect);
+  const urlFix = `pass --shadow URL or set MIGRATE_SHADOW_URL (a CI service container, or any ${engine.label} server: on one that holds other data the analysis works through an account restricted to its own databases)`;
   if (opts.ownUnsuitable) throw usageError(`No shadow server: ${opts.ownUnsuitable}.`, `Name one of the target's kind and version: ${urlFix}.`);
   const found = await runningOwnServer(dialect, env, cwd);
   if ('server' in found) return { server: found.server, source: `shadow server ${found.dir} (${found.server.host}:${found.server.port})`, origin: 'own' };
@@ -289,7 +277,7 @@ export async function findShadowServer(dialect: Dialect, opts: FindShadowOptions
     const why = e instanceof MigrateError ? e.problem : messageOf(e);
     throw connectionError(
       `No shadow server: ${found.missing}, and a throwaway one cannot be started here: ${why}`,
-      `Install the ${dialect === 'mysql' ? 'MariaDB' : 'PostgreSQL'} server binaries (Debian/Ubuntu: \`apt-get install ${dialect === 'mysql' ? 'mariadb-server' : 'postgresql'}\`; the service the package starts is not used), or ${urlFix}.`,
+      `Install the ${engine.shadowProduct.product} server binaries (Debian/Ubuntu: \`apt-get install ${engine.shadowProduct.aptPackage}\`; the service the package starts is not used), or ${urlFix}.`,
       e,
     );
   }

@@ -83,21 +83,3 @@ export function isLocalHost(host: string): boolean {
   const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || h === '' || h.startsWith('/') || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::ffff:127.0.0.1';
 }
-
-/** Databases every MySQL/MariaDB server has. */
-export const MYSQL_SYSTEM_DATABASES = new Set(['mysql', 'information_schema', 'performance_schema', 'sys']);
-/** Databases every PostgreSQL cluster has. */
-export const PG_SYSTEM_DATABASES = new Set(['postgres', 'template0', 'template1']);
-
-/**
- * Accounts every MySQL/MariaDB server (or its official container image) has, besides the one we
- * connect as: root, mysql (Debian's unix-socket account), mysql.* (MySQL 8's internal accounts), mariadb.sys, healthcheck (the MariaDB
- * image's health probe) and PUBLIC (MariaDB 10.11's role of that name).
- */
-export function isMysqlSystemAccount(user: string, connectedAs: string): boolean {
-  return user === connectedAs || user === 'root' || user === 'mysql' || user === 'mariadb.sys' || user === 'healthcheck' || user === 'PUBLIC' || user.startsWith('mysql.') || user.startsWith(SHADOW_PREFIX);
-}
-
-export function isPgSystemRole(role: string, connectedAs: string): boolean {
-  return role === connectedAs || role === 'postgres' || role.startsWith('pg_') || role.startsWith(SHADOW_PREFIX);
-}

@@ -1,3 +1,4 @@
+import { engineFor } from '../engines/index.ts';
 import type { Dialect } from '../config/types.ts';
 import { closingQuote, stripComments } from './sql/split.ts';
 
@@ -112,7 +113,7 @@ const SERVER_WIDE: Record<Dialect, [RegExp, string][]> = {
  */
 export function serverWideReason(sql: string, dialect: Dialect, home?: string): string | undefined {
   const s = clean(sql, dialect);
-  if (dialect === 'mysql') {
+  if (engineFor(dialect).switchesDatabases) {
     const use = useTarget(s);
     if (use !== undefined) return use === home ? undefined : `switches to the database ${use}`;
     const db = new RegExp(`^(create|drop|alter)\\s+(?:database|schema)(?:\\s+if\\s+(?:not\\s+)?exists)?(?:\\s+(${IDENT}))?`, 'i').exec(s);
@@ -141,7 +142,7 @@ export function serverWideInSource(text: string, dialect: Dialect, home?: string
     if (re.source.startsWith('^')) continue;
     if (re.test(text)) return `changes ${what}`;
   }
-  if (dialect === 'mysql' && /\b(?:create|drop)\s+(?:database|schema)\b/i.test(text)) return 'creates or drops a database';
+  if (engineFor(dialect).switchesDatabases && /\b(?:create|drop)\s+(?:database|schema)\b/i.test(text)) return 'creates or drops a database';
   return undefined;
 }
 

@@ -6,7 +6,7 @@ import { MigrateError, messageOf } from '../errors.ts';
 import { redact } from '../log/redact.ts';
 import type { MigrationSource } from '../migrations/types.ts';
 import { installInterceptor, type Interceptor, type QueryObject, type SessionInfo } from './intercept.ts';
-import { probeAndRun, type ProbeResult } from './probe/mysql.ts';
+import { engineFor, type Engine, type ProbeResult, type ServerKind } from '../engines/index.ts';
 import { SHADOW_PREFIX, shadowPrefixOf } from './shadow-names.ts';
 import { closeAllRuns, listShadowObjects, ServerWideStatement, type ShadowRun } from './shadow-run.ts';
 import { aliasHome, serverWideReason } from './shadow-statements.ts';
@@ -55,12 +55,9 @@ interface DriverSqlError {
   message?: string;
 }
 
-/** Server errors that mean "this account may not", per dialect. */
-const MYSQL_DENIED = new Set([1044, 1045, 1095, 1132, 1142, 1143, 1227, 1370, 1410, 1419]);
-
+/** Server errors that mean "this account may not" (each engine knows its own). */
 export function isPermissionDenied(e: unknown, dialect: Dialect): boolean {
-  const err = (e ?? {}) as DriverSqlError;
-  return dialect === 'mysql' ? MYSQL_DENIED.has(err.errno ?? 0) : err.code === '42501';
+  return engineFor(dialect).isPermissionDenied(e);
 }
 
 const q = (n: string): string => `\`${n.replace(/`/g, '``')}\``;
@@ -77,10 +74,11 @@ interface Refusal {
 
 export class ShadowDatabase {
   readonly dialect: Dialect;
+  readonly engine: Engine;
   readonly name: string;
   /** Connected to the shadow database. One connection, so session settings (SET ...) carry over between statements as they would in a migration. */
   readonly db: Knex;
-  readonly mariadb: boolean;
+  readonly serverKind: ServerKind;
   /** How the analysis connects to the server (pg_dump connects by itself with it). */
   readonly server: ConnectionConfig;
   readonly run: ShadowRun;
@@ -103,10 +101,11 @@ export class ShadowDatabase {
   private constructor(run: ShadowRun, name: string, server: ConnectionConfig, db: Knex, home: string | undefined) {
     this.run = run;
     this.dialect = run.dialect;
+    this.engine = engineFor(run.dialect);
     this.server = server;
     this.name = name;
     this.db = db;
-    this.mariadb = run.mariadb;
+    this.serverKind = run.serverKind;
     this.home = home;
     this.homeGiven = home !== undefined;
     this.interceptor = installInterceptor(db, (obj, next, session) => this.handle(obj, next, session));
@@ -191,17 +190,13 @@ export class ShadowDatabase {
    * prepares. Errors that are not SQL errors (a lost connection) are thrown.
    */
   async tryPrepare(sql: string): Promise<string | null> {
-    const stmt =
-      this.dialect === 'mysql'
-        ? `PREPARE migrate_wl FROM '${sql.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'; DEALLOCATE PREPARE migrate_wl`
-        : `PREPARE migrate_wl AS ${sql}; DEALLOCATE migrate_wl`;
+    const stmt = this.engine.prepareCheckSql(sql);
     try {
       await this.interceptor.runVerbatim(stmt);
       return null;
     } catch (e) {
       const err = (e ?? {}) as DriverSqlError;
-      const sqlError = this.dialect === 'mysql' ? typeof err.sqlState === 'string' : typeof err.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code);
-      if (!sqlError) throw e;
+      if (!this.engine.isSqlError(e)) throw e;
       // Name the objects as the application sees them, not inside the shadow database.
       return (err.message ?? String(e)).replace(new RegExp(`\\b${this.name}\\.`, 'g'), '').split('\n')[0]!.trim();
     }
@@ -214,18 +209,7 @@ export class ShadowDatabase {
 
   /** Empties the shadow database so a prefix of migrations can be replayed from scratch. */
   async reset(): Promise<void> {
-    if (this.dialect === 'postgres') {
-      await this.db.raw('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
-      return;
-    }
-    const [rows] = (await this.db.raw('SELECT TABLE_NAME AS t, TABLE_TYPE AS k FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [this.name])) as [{ t: string; k: string }[]];
-    const views = rows.filter((r) => r.k === 'VIEW').map((r) => `\`${r.t}\``);
-    const tables = rows.filter((r) => r.k !== 'VIEW').map((r) => `\`${r.t}\``);
-    const sql = ['SET FOREIGN_KEY_CHECKS = 0'];
-    if (views.length) sql.push(`DROP VIEW IF EXISTS ${views.join(', ')}`);
-    if (tables.length) sql.push(`DROP TABLE IF EXISTS ${tables.join(', ')}`);
-    sql.push('SET FOREIGN_KEY_CHECKS = 1');
-    await this.db.raw(sql.join(';\n'));
+    await this.engine.resetDatabase(this);
   }
 
   /** Drops the shadow database and closes its connection. Safe to call twice. */
@@ -248,10 +232,10 @@ export class ShadowDatabase {
       for (const p of parts) last = await this.handle({ ...obj, sql: p }, (s) => next(s ?? p), session);
       return last ?? obj;
     }
-    const noop = this.dialect === 'mysql' ? 'DO 0' : 'SELECT 1';
+    const noop = this.engine.noopSql;
     let sql = obj.sql;
     let other: string | undefined;
-    if (this.dialect === 'mysql') {
+    if (this.engine.switchesDatabases) {
       const alias = aliasHome(sql, this.home, this.name);
       if (alias && 'otherDatabase' in alias) {
         if (!this.homeGiven && this.home === undefined) {
@@ -284,13 +268,14 @@ export class ShadowDatabase {
     this.lastStatement = obj.sql;
     const run = sql === obj.sql ? obj : { ...obj, sql };
     const go = (s?: string): Promise<QueryObject> => next(s ?? run.sql);
-    const savepoint = this.dialect === 'postgres' && this.run.isolation === 'shared' && (session.inTransaction || this.explicitTransaction);
+    const savepoint = this.engine.errorAbortsTransaction && this.run.isolation === 'shared' && (session.inTransaction || this.explicitTransaction);
     try {
       if (savepoint) await next(`SAVEPOINT ${SAVEPOINT}`);
       let result: QueryObject;
-      if (this.dialect !== 'mysql' || !this.probing) result = await go();
+      const probe = this.engine.probe;
+      if (!probe || !this.probing) result = await go();
       else {
-        const probed = await probeAndRun(run, go, this.mariadb);
+        const probed = await probe(run, go, this.serverKind);
         if (probed.probe) capture.probes.push(probed.probe);
         result = probed.result;
       }
@@ -310,7 +295,7 @@ export class ShadowDatabase {
   }
 
   private afterStatement(sql: string, other: string | undefined, capture: AppliedMigration): void {
-    if (this.dialect === 'postgres') {
+    if (this.engine.errorAbortsTransaction) {
       if (/^\s*(?:begin|start\s+transaction)\b/i.test(sql)) this.explicitTransaction = true;
       else if (/^\s*(?:commit|end|abort|rollback(?!\s+to\b))\b/i.test(sql)) this.explicitTransaction = false;
       return;

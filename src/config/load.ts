@@ -1,3 +1,4 @@
+import { engineFor } from '../engines/index.ts';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { configError } from '../errors.ts';
@@ -85,10 +86,11 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
   } else {
     throw configError(`${source} has neither "connection" nor "url".`, 'Add "connection": {"host","port","user","database","passwordEnv"} or "url": "mysql://user@host:3306/db".');
   }
-  if (raw.dialect !== undefined) dialect = raw.dialect;
+  dialect = raw.dialect ?? dialect;
   if (!dialect) throw configError(`"dialect" is missing in ${source}.`, 'Add "dialect": "mysql" (MySQL and MariaDB) or "postgres".');
-  if (!connection.port) connection = { ...connection, port: dialect === 'mysql' ? 3306 : 5432 };
-  databaseName(connection.database, dialect, raw.url === undefined ? `"connection.database" in ${source}` : source === 'DATABASE_URL' ? 'The database named in DATABASE_URL' : `The database in "url" in ${source}`);
+  if (!connection.port) connection = { ...connection, port: engineFor(dialect).defaultPort };
+  const databaseWhere = raw.url === undefined ? `"connection.database" in ${source}` : source === 'DATABASE_URL' ? 'The database named in DATABASE_URL' : `The database in "url" in ${source}`;
+  databaseName(connection.database, dialect, databaseWhere);
 
   const migrationsDir = resolve(baseDir, raw.migrations?.directory ?? 'migrations');
   const ledgerTable = raw.migrations?.table === undefined ? 'migrate_ledger' : identifier(raw.migrations.table, 'migrations.table', source);
@@ -106,7 +108,7 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
 const DATABASE_NAME = /^[\p{L}\p{N}_$-]+$/u;
 
 function databaseName(v: string, dialect: Dialect, where: string): string {
-  const max = dialect === 'mysql' ? 64 : 63;
+  const max = engineFor(dialect).maxIdentifierLength;
   if (!DATABASE_NAME.test(v) || Buffer.byteLength(v, 'utf8') > max) {
     throw configError(
       `${where} is ${JSON.stringify(v)}, which is not a plain database name.`,

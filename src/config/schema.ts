@@ -1,3 +1,4 @@
+import { CLUSTER_FLAVORS, DIALECTS } from '../engines/index.ts';
 import { z } from 'zod';
 import { configError, type MigrateError } from '../errors.ts';
 import { LOCK_SAFETY_CONFIG_KEYS } from '../migrations/pg/settings.ts';
@@ -47,7 +48,7 @@ const writerSchema = z.strictObject({
 
 const clusterSchema = z.strictObject({
   name: text,
-  flavor: z.enum(['mariadb', 'mysql', 'postgres']),
+  flavor: z.enum(CLUSTER_FLAVORS),
   topology: z.enum(['primary-replica', 'master-master', 'single']),
   nodes: z.array(nodeSchema).min(1),
   writer: writerSchema.optional(),
@@ -62,7 +63,7 @@ const migrationsSchema = z.strictObject({
 
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),
-  dialect: z.enum(['mysql', 'postgres']).optional(),
+  dialect: z.enum(DIALECTS).optional(),
   url: z.string().optional(),
   connection: connectionSchema.optional(),
   migrations: migrationsSchema.optional(),

@@ -1,16 +1,9 @@
 import type { LockSafety } from '../migrations/pg/settings.ts';
 
-/** The validated, resolved configuration every command works from. */
-export type Dialect = 'mysql' | 'postgres';
+import type { ClusterFlavor, ConnectionConfig, Dialect } from '../engines/index.ts';
 
-export interface ConnectionConfig {
-  host: string;
-  port: number;
-  user: string;
-  /** Resolved from passwordEnv / passwordFile / URL; registered with redact() when loaded. */
-  password?: string;
-  database: string;
-}
+/** The validated, resolved configuration every command works from. */
+export type { ClusterFlavor, ConnectionConfig, Dialect };
 
 export type NodeRole = 'primary' | 'replica' | 'active' | 'passive';
 
@@ -36,7 +29,7 @@ export interface WriterEndpointConfig {
 
 export interface ClusterConfig {
   name: string;
-  flavor: 'mariadb' | 'mysql' | 'postgres';
+  flavor: ClusterFlavor;
   topology: 'primary-replica' | 'master-master' | 'single';
   nodes: NodeConfig[];
   writer?: WriterEndpointConfig;

@@ -1,8 +1,8 @@
+import { dialectNamed } from '../engines/index.ts';
 import { configError } from '../errors.ts';
 import { registerSecret } from '../log/redact.ts';
 import type { ConnectionConfig, Dialect } from './types.ts';
 
-const SCHEMES: Record<string, Dialect> = { mysql: 'mysql', mariadb: 'mysql', postgres: 'postgres', postgresql: 'postgres' };
 
 const ENCODE_HINT = 'Percent-encode the special characters of the user and password ("/" as %2F, "@" as %40, ":" as %3A, "#" as %23, "?" as %3F, "%" as %25), e.g. with encodeURIComponent().';
 
@@ -29,7 +29,7 @@ export function parseDatabaseUrl(url: string, source: string): { dialect: Dialec
     throw configError(`${source} is not a valid database URL.`, `Write it as mysql://user@host:3306/database or postgres://user@host:5432/database (a password goes after the user, separated by a colon). ${ENCODE_HINT}`);
   };
   if (scheme === undefined) return invalid();
-  const dialect = SCHEMES[scheme];
+  const dialect = dialectNamed(scheme);
   if (!dialect) throw configError(`${source} uses the scheme "${scheme}", which is not supported.`, 'Use mysql://, mariadb://, postgres:// or postgresql://.');
   let u: URL;
   try {

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Knex } from 'knex';
 import type { ConnectionConfig, Dialect } from '../config/types.ts';
+import { engineFor } from '../engines/index.ts';
 import { connectionError, MigrateError } from '../errors.ts';
 import { redact } from '../log/redact.ts';
 
@@ -43,16 +44,16 @@ export function createKnex(
       next(0);
     };
   }
+  const driver = engineFor(dialect).driver(opts);
   return knexFactory()({
-    client: dialect === 'mysql' ? 'mysql2' : 'pg',
+    client: driver.client,
     connection: {
       host: conn.host,
       port: conn.port,
       user: conn.user,
       password: conn.password ?? '',
       database: conn.database,
-      // Our SQL migrations may hold many statements in one file.
-      ...(dialect === 'mysql' ? { multipleStatements: true, connectTimeout: 5000 } : { connectionTimeoutMillis: 5000, application_name: opts.applicationName ?? 'migrate' }),
+      ...driver.connection,
     },
     pool,
     acquireConnectionTimeout: 10000,
@@ -70,8 +71,13 @@ export function createKnex(
 /** The server's SELECT VERSION() ("10.11.19-MariaDB-...", "8.0.36", "PostgreSQL 15.19 ..."). */
 export async function selectVersion(db: Knex, dialect: Dialect): Promise<string> {
   const r = (await db.raw('SELECT VERSION() AS v')) as unknown;
-  const row = dialect === 'mysql' ? (r as [{ v: string }[]])[0][0] : (r as { rows: { v: string }[] }).rows[0];
+  const row = engineFor(dialect).rows<{ v: string }>(r)[0];
   return row?.v ?? '';
+}
+
+/** A pool on the server for server-wide work (the engine says which database that needs). */
+export function createAdminKnex(dialect: Dialect, server: ConnectionConfig, opts: Parameters<typeof createKnex>[2] = {}): Knex {
+  return createKnex(dialect, engineFor(dialect).adminConnection(server), opts);
 }
 
 /** Runs a trivial query; maps driver errors to messages that name the problem and the fix. */
@@ -95,7 +101,8 @@ export function mapConnectionError(e: unknown, dialect: Dialect, conn: Connectio
   const where = `${conn.user}@${conn.host}:${conn.port}/${conn.database}`;
   const code = err.code ?? '';
   const msg = redact(err.message ?? String(e));
-  if (code === 'ER_DBACCESS_DENIED_ERROR' || code === '42501') {
+  const kind = engineFor(dialect).connectionErrorKind(code);
+  if (kind === 'database-denied') {
     return connectionError(
       `User "${conn.user}" may not use the database "${conn.database}" on ${conn.host}:${conn.port} (the login itself worked).`,
       `Grant the user access (GRANT ALL ON ${conn.database}.* TO ...) or correct "database" in the config.`,
@@ -104,19 +111,19 @@ export function mapConnectionError(e: unknown, dialect: Dialect, conn: Connectio
   }
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || code === 'ECONNRESET' || /Timeout acquiring|connect ETIMEDOUT|timeout expired|Connection terminated/i.test(msg)) {
     return connectionError(
-      `Cannot reach the ${dialect === 'mysql' ? 'MySQL/MariaDB' : 'PostgreSQL'} server at ${conn.host}:${conn.port} (${code || msg}).`,
+      `Cannot reach the ${engineFor(dialect).label} server at ${conn.host}:${conn.port} (${code || msg}).`,
       'Check that the server is running and that host and port in the config (or DATABASE_URL) are right.',
       e,
     );
   }
-  if (code === 'ER_ACCESS_DENIED_ERROR' || code === '28P01' || code === '28000' || /password authentication failed|Access denied for user/i.test(msg)) {
+  if (kind === 'login-refused' || /password authentication failed|Access denied for user/i.test(msg)) {
     return connectionError(
       `The server at ${conn.host}:${conn.port} refused the login of user "${conn.user}" (wrong user or password).`,
       'Check the user and the password source (passwordEnv / passwordFile / DATABASE_URL) in the config.',
       e,
     );
   }
-  if (code === 'ER_BAD_DB_ERROR' || code === '3D000') {
+  if (kind === 'no-database') {
     return connectionError(
       `The database "${conn.database}" does not exist on ${conn.host}:${conn.port}.`,
       `Create it first (CREATE DATABASE ${conn.database}) or correct "database" in the config.`,

@@ -1,7 +1,6 @@
 import type { NodeConfig } from '../config/types.ts';
 import { workError } from '../errors.ts';
-import type { Flavor } from '../topology/flavors/contract.ts';
-import { mariadbErrantGtids } from '../topology/gtid.ts';
+import { flavorFor, flavorNameFromVersion, type Flavor } from '../engines/index.ts';
 import { openNode, queryOne, queryRows } from '../topology/node-connection.ts';
 import { CLIENTS } from './sessions.ts';
 
@@ -23,7 +22,7 @@ export interface ReadOnlyBypass {
  */
 export async function readOnlyBypassers(flavor: Flavor, primary: NodeConfig, appUsers: string[]): Promise<ReadOnlyBypass[]> {
   // MySQL's super_read_only (what the MySQL flavors set) stops SUPER holders too.
-  if (flavor.name !== 'mariadb') return [];
+  if (!flavor.readOnlyHasBypass) return [];
   const c = await openNode(primary);
   try {
     const grants = await queryRows(
@@ -74,7 +73,7 @@ export async function checkNoErrantGtids(flavor: Flavor, primary: NodeConfig, ca
     const cp = String((await queryOne(c, flavor.gtidPositionQuery()))?.['pos'] ?? '');
     const pp = String((await queryOne(p, flavor.gtidPositionQuery()))?.['pos'] ?? '');
     const q = flavor.errantGtidQuery(cp, pp);
-    const errant = q ? String((await queryOne(p, q))?.['errant'] ?? '').trim() : mariadbErrantGtids(cp, pp).join(',');
+    const errant = q ? String((await queryOne(p, q))?.['errant'] ?? '').trim() : flavor.errantGtids(cp, pp).join(',');
     if (errant) {
       throw workError(
         `The candidate ${candidate.name} has transactions the primary ${primary.name} does not (errant GTIDs ${errant}); promoting it would make them the truth and break replication for the others.`,
@@ -90,13 +89,15 @@ export async function checkNoErrantGtids(flavor: Flavor, primary: NodeConfig, ca
 export async function checkCandidateLogs(candidate: NodeConfig): Promise<void> {
   const c = await openNode(candidate);
   try {
-    const r = await queryOne(c, 'SELECT @@log_bin AS lb, @@log_slave_updates AS lsu, @@binlog_format AS bf');
+    // The variable's name is the candidate's flavor's.
+    const lsu = flavorFor(flavorNameFromVersion(String((await queryOne(c, 'SELECT VERSION() AS v'))?.['v'] ?? ''))).logReplicaUpdatesVariable();
+    const r = await queryOne(c, `SELECT @@log_bin AS lb, @@${lsu} AS lsu, @@binlog_format AS bf`);
     const problems: string[] = [];
     if (Number(r?.['lb']) !== 1) problems.push('log_bin is OFF');
-    if (Number(r?.['lsu']) !== 1) problems.push('log_slave_updates is OFF');
+    if (Number(r?.['lsu']) !== 1) problems.push(`${lsu} is OFF`);
     if (String(r?.['bf']).toUpperCase() !== 'ROW') problems.push(`binlog_format is ${r?.['bf']}, not ROW`);
     if (problems.length) {
-      throw workError(`The candidate ${candidate.name} cannot become the primary: ${problems.join(', ')}.`, `Set log_bin, log_slave_updates=ON and binlog_format=ROW on ${candidate.name} (restart needed for log_bin), then run again. Nothing was changed.`);
+      throw workError(`The candidate ${candidate.name} cannot become the primary: ${problems.join(', ')}.`, `Set log_bin, ${lsu}=ON and binlog_format=ROW on ${candidate.name} (restart needed for log_bin), then run again. Nothing was changed.`);
     }
   } finally {
     await c.end().catch(() => undefined);

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { engineOfFlavor } from '../engines/index.ts';
 import type { SandboxState } from './contract.ts';
 import type { TopologyPlan } from './topologies.ts';
 
@@ -16,7 +17,7 @@ export function sandboxConfig(state: SandboxState, plan: TopologyPlan, migration
   const writerNode = state.nodes.find((n) => n.name === plan.writer) ?? state.nodes[0];
   const endpoint = state.writer.type === 'haproxy' ? { host: state.writer.host, port: state.writer.port } : { host: writerNode?.host, port: writerNode?.port };
   return {
-    dialect: state.flavor === 'postgres' ? 'postgres' : 'mysql',
+    dialect: engineOfFlavor(state.flavor).dialect,
     connection: {
       host: endpoint.host,
       port: endpoint.port,

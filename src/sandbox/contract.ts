@@ -3,6 +3,8 @@
  * `status` reports, and the provider interface each backend (local binaries, Docker) implements.
  */
 
+import type { ClusterFlavor } from '../engines/index.ts';
+
 /**
  * The topologies a sandbox directory can hold. The two `-shadow` ones are the throwaway server of
  * `migrate shadow up` (one node, no binary log / WAL for replicas, no durability at all), started
@@ -13,7 +15,8 @@ export type TopologyName = 'primary-replica' | 'master-master' | 'postgres' | 's
 export const TOPOLOGY_NAMES: readonly TopologyName[] = ['primary-replica', 'master-master', 'postgres', 'single'];
 export const SHADOW_TOPOLOGIES: readonly TopologyName[] = ['mariadb-shadow', 'postgres-shadow'];
 
-export type SandboxFlavor = 'mariadb' | 'mysql' | 'postgres';
+/** The node's server, spelled as in the config file (state.json keeps it). */
+export type SandboxFlavor = ClusterFlavor;
 export type SandboxRole = 'primary' | 'replica' | 'active' | 'passive';
 export type ProviderKind = 'local' | 'docker';
 

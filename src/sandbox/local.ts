@@ -40,7 +40,9 @@ import {
   waitStreaming,
   type PostgresNodeSpec,
 } from './postgres.ts';
-import { liveServerPid, serverProcessesReferencing, stopProcess, type OsUser } from './process.ts';
+import { liveServerPid, serverProcessesReferencing, stopProcess, type OsUser, type StopOutcome } from './process.ts';
+import { engineOfFlavor, type Dialect } from '../engines/index.ts';
+import type { SandboxFlavor } from './contract.ts';
 import { newPassword, writeSecret } from './secrets.ts';
 import { planTopology, type TopologyPlan } from './topologies.ts';
 
@@ -92,15 +94,45 @@ async function allSettledOrThrow<T>(tasks: Promise<T>[]): Promise<T[]> {
   return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
+type UpArgs = [plan: TopologyPlan, state: SandboxState, ports: number[], appPassword: string, record: (s: SandboxState) => void, progress: (msg: string) => void];
+
+/** What the local provider does with each engine's nodes (the mysql engine's are MariaDB servers). */
+interface LocalServer {
+  /** Why its binaries cannot be used here, or undefined. */
+  missing(): string | undefined;
+  up(...args: UpArgs): Promise<void>;
+  status(node: SandboxNode): Promise<NodeStatus>;
+  restart(state: SandboxState, node: SandboxNode & { datadir: string }): Promise<number>;
+  stop(node: SandboxNode): Promise<{ pid?: number; how: StopOutcome }>;
+}
+
 export class LocalProvider implements SandboxProvider {
   readonly kind = 'local' as const;
 
+  private readonly servers: Record<Dialect, LocalServer> = {
+    mysql: {
+      missing: () => (findMariaDb() ? undefined : 'MariaDB server binaries (mariadbd, mariadb-install-db) were not found.'),
+      up: (...args) => this.upMariaDb(findMariaDb()!, ...args),
+      status: mariadbNodeStatus,
+      restart: (state, node) => this.restartMariaDb(state, node),
+      stop: stopMariaDbNode,
+    },
+    postgres: {
+      missing: () => (findPostgres() ? undefined : 'PostgreSQL server binaries (initdb, pg_ctl) were not found.'),
+      up: (...args) => this.upPostgres(findPostgres()!, ...args),
+      status: postgresNodeStatus,
+      restart: (state, node) => this.restartPostgres(state, node),
+      stop: stopPostgresNode,
+    },
+  };
+
+  private serverOf(flavor: SandboxFlavor): LocalServer {
+    return this.servers[engineOfFlavor(flavor).dialect];
+  }
+
   unsupported(req: UpRequest): string | undefined {
-    if (planTopology(req.topology, req.replicas).flavor === 'postgres') {
-      if (!findPostgres()) return 'PostgreSQL server binaries (initdb, pg_ctl) were not found.';
-    } else if (!findMariaDb()) {
-      return 'MariaDB server binaries (mariadbd, mariadb-install-db) were not found.';
-    }
+    const missing = this.serverOf(planTopology(req.topology, req.replicas).flavor).missing();
+    if (missing) return missing;
     if (req.proxy && !findHaproxy()) return '--proxy needs HAProxy, which was not found.';
     return undefined;
   }
@@ -130,8 +162,7 @@ export class LocalProvider implements SandboxProvider {
     };
     record(state);
     const ports = await freePorts(plan.nodes.length + (req.proxy ? 1 : 0));
-    if (plan.flavor === 'postgres') await this.upPostgres(findPostgres()!, plan, state, ports, appPassword, record, progress);
-    else await this.upMariaDb(findMariaDb()!, plan, state, ports, appPassword, record, progress);
+    await this.serverOf(plan.flavor).up(plan, state, ports, appPassword, record, progress);
 
     const writerNode = state.nodes.find((n) => n.name === plan.writer)!;
     state.writer = { type: 'direct', node: writerNode.name, host: writerNode.host, port: writerNode.port };
@@ -262,7 +293,7 @@ export class LocalProvider implements SandboxProvider {
         if (!n.datadir || !liveServerPid(n.pidFile, n.pid, n.datadir)) {
           return { name: n.name, role: n.role, host: n.host, port: n.port, up: false, error: 'server process is not running' };
         }
-        return n.flavor === 'postgres' ? postgresNodeStatus(n) : mariadbNodeStatus(n);
+        return this.serverOf(n.flavor).status(n);
       }),
     );
     let writer: WriterStatus;
@@ -288,24 +319,27 @@ export class LocalProvider implements SandboxProvider {
   async restartNode(state: SandboxState, name: string): Promise<number> {
     const node = state.nodes.find((n) => n.name === name);
     if (!node || !node.datadir) throw new MigrateError('sandbox', `There is no node "${name}" in the sandbox in ${state.dir}.`, `Use one of: ${state.nodes.map((n) => n.name).join(', ')}.`);
-    let pid: number;
-    if (node.flavor === 'postgres') {
-      const bins = findPostgres();
-      if (!bins) throw new MigrateError('sandbox', 'PostgreSQL server binaries were not found.', INSTALL_HINT);
-      await stopPostgresNode(node);
-      const plan = planTopology(state.topology, state.replicas).nodes.find((p) => p.name === name)!;
-      const spec = { ...pgNodeSpec(plan, dirname(node.datadir), node.port, node.passwordFile), socketDir: node.socket! };
-      pid = await startPostgres(bins, spec, serverAccount());
-    } else {
-      const bins = findMariaDb();
-      if (!bins) throw new MigrateError('sandbox', 'MariaDB server binaries were not found.', INSTALL_HINT);
-      await stopMariaDbNode(node);
-      const plan = planTopology(state.topology, state.replicas).nodes.find((p) => p.name === name)!;
-      const child = await startServer(bins, specOfNode(node, plan));
-      pid = child.pid!;
-    }
+    const pid = await this.serverOf(node.flavor).restart(state, { ...node, datadir: node.datadir });
     node.pid = pid;
     return pid;
+  }
+
+  private async restartPostgres(state: SandboxState, node: SandboxNode & { datadir: string }): Promise<number> {
+    const bins = findPostgres();
+    if (!bins) throw new MigrateError('sandbox', 'PostgreSQL server binaries were not found.', INSTALL_HINT);
+    await stopPostgresNode(node);
+    const plan = planTopology(state.topology, state.replicas).nodes.find((p) => p.name === node.name)!;
+    const spec = { ...pgNodeSpec(plan, dirname(node.datadir), node.port, node.passwordFile), socketDir: node.socket! };
+    return startPostgres(bins, spec, serverAccount());
+  }
+
+  private async restartMariaDb(state: SandboxState, node: SandboxNode & { datadir: string }): Promise<number> {
+    const bins = findMariaDb();
+    if (!bins) throw new MigrateError('sandbox', 'MariaDB server binaries were not found.', INSTALL_HINT);
+    await stopMariaDbNode(node);
+    const plan = planTopology(state.topology, state.replicas).nodes.find((p) => p.name === node.name)!;
+    const child = await startServer(bins, specOfNode(node, plan));
+    return child.pid!;
   }
 
   async down(state: SandboxState): Promise<DownReport> {
@@ -317,7 +351,7 @@ export class LocalProvider implements SandboxProvider {
     }
     const results = await Promise.all(
       state.nodes.map(async (n) => {
-        const r = n.flavor === 'postgres' ? await stopPostgresNode(n) : await stopMariaDbNode(n);
+        const r = await this.serverOf(n.flavor).stop(n);
         return { what: `${n.flavor} ${n.name}`, pid: r.pid, how: r.how };
       }),
     );

@@ -5,12 +5,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { MigrateError, messageOf } from '../errors.ts';
 import { redact } from '../log/redact.ts';
-import { mariadb as mariadbFlavor } from '../topology/flavors/mariadb.ts';
+import { flavorFor } from '../engines/index.ts';
 import type { MariaDbBinaries } from './binaries.ts';
 import type { NodeStatus, SandboxNode } from './contract.ts';
 import { connectAdmin, connectMysql, queryRows, withConnection } from './mysql-client.ts';
 import { isRoot, run, sleep, spawnDaemon, stopServer, type StopOutcome } from './process.ts';
 import type { NodePlan } from './topologies.ts';
+
+/** The local sandbox's MySQL-family nodes are MariaDB. */
+const mariadbFlavor = flavorFor('mariadb');
 
 export const APP_USER = 'app';
 export const APP_DATABASE = 'app';

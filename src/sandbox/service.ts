@@ -43,8 +43,11 @@ export interface UpOptions {
   progress?: (msg: string) => void;
 }
 
+/** Topologies whose description names the replica count (postgres only when it has replicas). */
+const COUNTS_REPLICAS: Partial<Record<string, (replicas: number) => boolean>> = { 'primary-replica': () => true, postgres: (n) => n > 0 };
+
 function describe(s: { topology: string; replicas: number; proxy: boolean }): string {
-  const reps = s.topology === 'primary-replica' || (s.topology === 'postgres' && s.replicas > 0) ? `, ${s.replicas} replica${s.replicas === 1 ? '' : 's'}` : '';
+  const reps = COUNTS_REPLICAS[s.topology]?.(s.replicas) ? `, ${s.replicas} replica${s.replicas === 1 ? '' : 's'}` : '';
   return `${s.topology}${reps}${s.proxy ? ', behind HAProxy' : ''}`;
 }
 

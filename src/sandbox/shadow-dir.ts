@@ -14,6 +14,7 @@ import { accessSync, constants, existsSync, lstatSync, statfsSync, statSync } fr
 import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Dialect } from '../config/types.ts';
+import { engineFor } from '../engines/index.ts';
 import { usageError } from '../errors.ts';
 import type { TopologyName } from './contract.ts';
 
@@ -22,7 +23,7 @@ export const SHM_DIR = '/dev/shm';
 /** The single node of a shadow topology (src/sandbox/topologies.ts). */
 export const SHADOW_NODE = 'shadow';
 
-export const shadowTopology = (dialect: Dialect): TopologyName => (dialect === 'mysql' ? 'mariadb-shadow' : 'postgres-shadow');
+export const shadowTopology = (dialect: Dialect): TopologyName => engineFor(dialect).shadowProduct.topology;
 
 /**
  * Free space /dev/shm must have to be chosen. A MariaDB shadow server takes ~40 MB when it starts

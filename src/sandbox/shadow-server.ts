@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Dialect } from '../config/types.ts';
+import { engineFor } from '../engines/index.ts';
 import { MigrateError } from '../errors.ts';
 import type { SandboxNode, SandboxState, SandboxStatus } from './contract.ts';
 import { sandboxDown, sandboxStatus, sandboxUp, type DownOutcome, type UpOptions, type UpOutcome } from './service.ts';
@@ -16,7 +17,7 @@ import { readSecret } from './secrets.ts';
 import { listShadowObjects, type ShadowObject } from '../analysis/shadow-run.ts';
 
 const seconds = (ms: number): string => (ms / 1000).toFixed(1);
-const dialectName = (d: Dialect): string => (d === 'mysql' ? 'MariaDB' : 'PostgreSQL');
+const dialectName = (d: Dialect): string => engineFor(d).shadowProduct.product;
 
 function refuseForeign(dir: string): void {
   const problem = foreignDirProblem(dir);
@@ -107,7 +108,7 @@ export async function shadowStatus(dialect: Dialect, dir: string): Promise<Shado
   if (node.pid) out.pid = node.pid;
   out.createdAt = state.createdAt;
   if (status.healthy) {
-    const server = { host: node.host, port: node.port, user: node.user, password: readSecret(node.passwordFile), database: dialect === 'postgres' ? 'postgres' : '' };
+    const server = engineFor(dialect).adminConnection({ host: node.host, port: node.port, user: node.user, password: readSecret(node.passwordFile), database: '' });
     out.objects = await listShadowObjects(dialect, server).catch(() => undefined);
   }
   return out;
@@ -126,7 +127,8 @@ export function renderShadowUpText(o: ShadowUpOutcome, env: NodeJS.ProcessEnv = 
     : [`shadow server (${o.dialect}) ready in ${seconds(o.elapsedMs)} s: ${state.serverVersion ?? dialectName(o.dialect)} in ${o.dir}`];
   lines.push(`url: ${o.url} (password in ${o.passwordFile})`);
   lines.push('throwaway: durability off, on tmpfs where available; never put real data on it');
-  const found = shadowServerDir(o.dialect, { env, cwd }) === o.dir;
+  const expected = shadowServerDir(o.dialect, { env, cwd });
+  const found = expected === o.dir;
   if (found) {
     lines.push(`\`migrate check\` / \`migrate plan\` (${o.dialect}) now use it automatically`);
   } else {

@@ -1,6 +1,5 @@
 import type { NodeConfig } from '../config/types.ts';
-import type { Flavor } from './flavors/contract.ts';
-import { flavorFor, flavorNameFromVersion } from './flavors/index.ts';
+import { flavorFor, flavorNameFromVersion, type Flavor } from '../engines/index.ts';
 import { openNode, queryOne } from './node-connection.ts';
 
 /** The flavor a node runs, from its SELECT VERSION(). */

@@ -1,7 +1,6 @@
 import type { ClusterConfig, NodeConfig, NodeRole } from '../config/types.ts';
 import { configError, connectionError, isMigrateError, type MigrateError } from '../errors.ts';
-import type { Flavor, FlavorName } from './flavors/contract.ts';
-import { flavorFor, flavorNameFromVersion } from './flavors/index.ts';
+import { flavorFor, flavorNameFromVersion, type Flavor, type FlavorName } from '../engines/index.ts';
 import { endWithin, NODE_ANSWER_MS, openNode, queryOneWithin, type NodeConnection } from './node-connection.ts';
 
 export interface NodeState {
@@ -70,10 +69,11 @@ export async function inspectNode(node: NodeConfig): Promise<NodeState> {
 export async function readState(conn: NodeConnection, base: NodeState): Promise<NodeState> {
   // A stopped or hung server keeps the connection open and never answers: bounded reads.
   const q = (sql: string) => queryOneWithin(conn, sql, NODE_ANSWER_MS, base.name);
-  const v = await q('SELECT VERSION() AS v, @@server_id AS sid, @@GLOBAL.read_only AS ro, @@log_bin AS lb, @@log_slave_updates AS lsu, @@hostname AS hn, @@port AS port, @@datadir AS dd');
+  const v = await q('SELECT VERSION() AS v, @@server_id AS sid, @@GLOBAL.read_only AS ro, @@log_bin AS lb, @@hostname AS hn, @@port AS port, @@datadir AS dd');
   const version = String(v?.['v'] ?? '');
   const flavorName = flavorNameFromVersion(version);
   const flavor: Flavor = flavorFor(flavorName);
+  const lsu = await q(`SELECT @@${flavor.logReplicaUpdatesVariable()} AS lsu`);
   const pos = await q(flavor.gtidPositionQuery());
   const rs = await q(flavor.showReplicaStatus());
   const status = rs ? flavor.parseReplicaStatus(rs) : null;
@@ -87,7 +87,7 @@ export async function readState(conn: NodeConnection, base: NodeState): Promise<
     serverId: Number(v?.['sid']),
     readOnly: Number(v?.['ro']) === 1,
     logBin: Number(v?.['lb']) === 1,
-    logReplicaUpdates: Number(v?.['lsu']) === 1,
+    logReplicaUpdates: Number(lsu?.['lsu']) === 1,
     gtidPosition: String(pos?.['pos'] ?? ''),
     identity: `host ${String(v?.['hn'] ?? '?')}, port ${String(v?.['port'] ?? '?')}, datadir ${String(v?.['dd'] ?? '?')}`,
     ...(replicatedBefore !== undefined ? { replicatedBefore } : {}),
@@ -186,9 +186,11 @@ export function configMismatch(report: TopologyReport, source: string): MigrateE
   if (report.configProblems.length === 0) return undefined;
   const names = [...new Set(report.configProblems.map((p) => /^node (\S+)/.exec(p)?.[1]).filter((x): x is string => Boolean(x)))];
   const writer = report.nodes.find((n) => n.configuredRole === 'primary' || n.configuredRole === 'active');
+  // The statements are the cluster's own flavor's (MySQL 8.4 removed CHANGE MASTER / START SLAVE).
+  const flavorName = writer?.flavor ?? report.nodes.find((n) => n.flavor)?.flavor ?? 'mariadb';
   return configError(
     `Cluster ${report.cluster} in ${source}: ${report.configProblems.join('; ')}.`,
-    `Point ${names.join(', ')} at ${names.length > 1 ? 'replicas' : 'a replica'}${writer ? ` of ${writer.name}` : ''} (host and port of a server that replicates from it), or remove ${names.length > 1 ? 'them' : 'it'} from cluster ${report.cluster}; a server meant to join must replicate first (CHANGE MASTER TO ... MASTER_USE_GTID=slave_pos; START SLAVE). Nothing was changed.`,
+    `Point ${names.join(', ')} at ${names.length > 1 ? 'replicas' : 'a replica'}${writer ? ` of ${writer.name}` : ''} (host and port of a server that replicates from it), or remove ${names.length > 1 ? 'them' : 'it'} from cluster ${report.cluster}; a server meant to join must replicate first (${flavorFor(flavorName).joinReplicationHint()}). Nothing was changed.`,
   );
 }
 

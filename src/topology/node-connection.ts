@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 import mysql from 'mysql2/promise';
 import type { NodeConfig } from '../config/types.ts';
-import type { Flavor } from './flavors/contract.ts';
+import type { Flavor } from '../engines/index.ts';
 import { connectionError, MigrateError } from '../errors.ts';
 import { redact } from '../log/redact.ts';
 

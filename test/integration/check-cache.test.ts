@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { analyse, planSegments, type AnalyseStats } from '../../src/analysis/analyse.ts';
+import { analyse, type AnalyseStats } from '../../src/analysis/analyse.ts';
+import { planSegments } from '../../src/analysis/segments.ts';
 import { MemoryCache } from '../../src/analysis/cache.ts';
 import { listShadowDatabases } from '../../src/analysis/shadow.ts';
 import type { MigrationVerdict } from '../../src/analysis/types.ts';

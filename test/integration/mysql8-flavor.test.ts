@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDockerReachable } from '../../src/sandbox/docker.ts';
-import { flavorFor, flavorNameFromVersion } from '../../src/topology/flavors/index.ts';
+import { flavorFor, flavorNameFromVersion } from '../../src/engines/index.ts';
 import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
 
 const docker = await isDockerReachable();

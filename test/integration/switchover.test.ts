@@ -17,7 +17,7 @@ import { HaproxyWriter } from '../../src/execution/writer/haproxy.ts';
 import { UpdateLoad, WriteProbe, type ProbeReport } from '../../src/load/write-probe.ts';
 import type { Logger } from '../../src/log/logger.ts';
 import { Runner } from '../../src/migrations/runner.ts';
-import { flavorFor } from '../../src/topology/flavors/index.ts';
+import { flavorFor } from '../../src/engines/index.ts';
 import { withRecordedRoles } from '../../src/topology/roles-state.ts';
 import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mergePgDumps, partialPgDump, splitPgDump } from '../../src/analysis/restore-pg.ts';
+import { mergePgDumps, partialPgDump, splitPgDump } from '../../src/engines/postgres/dump-text.ts';
 
 // pg_dump 15 --schema-only --no-owner --no-privileges --no-comments of a small schema: an enum,
 // a function, a table with a space in its name, a free-standing sequence, identity and serial

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { probeVariants } from '../../src/analysis/probe/mysql.ts';
+import { probeVariants } from '../../src/engines/mysql/probe.ts';
 import { parseStatement } from '../../src/analysis/sql/parse.ts';
 import { splitStatements } from '../../src/analysis/sql/split.ts';
 import { compareTypes, isLossless } from '../../src/analysis/sql/typecompat.ts';

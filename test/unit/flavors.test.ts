@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { flavorFor, flavorNameFromVersion } from '../../src/topology/flavors/index.ts';
+import { flavorFor, flavorNameFromVersion } from '../../src/engines/index.ts';
 
 const src = { host: '10.0.0.5', port: 3307, user: 'repl', password: "p'w\\x" };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mariadbErrantGtids, mariadbLaterOf, mariadbOwnBeyond, mysqlOwnBeyond, parseMariadbGtidList, parseMariadbGtidState, parseMysqlGtidSet } from '../../src/topology/gtid.ts';
+import { mariadbErrantGtids, mariadbLaterOf, mariadbOwnBeyond, mysqlOwnBeyond, parseMariadbGtidList, parseMariadbGtidState, parseMysqlGtidSet } from '../../src/engines/mysql/gtid.ts';
 
 describe('MariaDB GTID positions', () => {
   it('parses one entry per domain', () => {

@@ -1,38 +1,13 @@
 import type { Knex } from 'knex';
-import type { Dialect } from '../../config/types.ts';
+import { engineFor, FULL_SCOPE, type Dialect, type ServerKind, type Snapshotter, type SnapshotScope } from '../../engines/index.ts';
 import type { StatementInfo } from '../sql/parse.ts';
 import type { SchemaSnapshot } from '../types.ts';
-import { createDdlSnapshotter } from './mysql-ddl.ts';
-import { snapshotMysql } from './mysql.ts';
-import { snapshotPostgres } from './postgres.ts';
 
-/** What to read again after a migration: undefined tables = everything. */
-export interface SnapshotScope {
-  tables: string[] | undefined;
-  /** Whether view definitions may have changed (MySQL; PG always reads them, it is cheap there). */
-  views: boolean;
-}
+export { FULL_SCOPE, type Snapshotter, type SnapshotScope };
 
-export const FULL_SCOPE: SnapshotScope = { tables: undefined, views: true };
-
-export interface Snapshotter {
-  /** Full snapshot, or only the scope's tables (plus enum types, and views when the scope says so). */
-  snapshot(scope?: SnapshotScope): Promise<SchemaSnapshot>;
-}
-
-/**
- * MariaDB is read through SHOW CREATE TABLE (mysql-ddl.ts, ~8x cheaper than information_schema
- * and checked equal to it); MySQL 8 through information_schema; PostgreSQL through pg_catalog.
- */
-export function createSnapshotter(db: Knex, dialect: Dialect, schema: string, mariadb: boolean): Snapshotter {
-  if (dialect === 'mysql' && mariadb) {
-    const ddl = createDdlSnapshotter(db, schema);
-    return { snapshot: (scope = FULL_SCOPE) => ddl({ tables: scope.tables, views: scope.views }) };
-  }
-  return {
-    snapshot: (scope = FULL_SCOPE) =>
-      dialect === 'mysql' ? snapshotMysql(db, { schema, tables: scope.tables, mariadb, views: scope.views }) : snapshotPostgres(db, { schema, tables: scope.tables }),
-  };
+/** The engine's snapshot reader (each engine reads its catalog its own way: engines/<engine>/snapshot*.ts). */
+export function createSnapshotter(db: Knex, dialect: Dialect, schema: string, server: ServerKind): Snapshotter {
+  return engineFor(dialect).createSnapshotter(db, schema, server);
 }
 
 export function emptySnapshot(dialect: Dialect): SchemaSnapshot {
@@ -46,7 +21,7 @@ export function emptySnapshot(dialect: Dialect): SchemaSnapshot {
  */
 export function touchedTables(statements: StatementInfo[], prev: SchemaSnapshot): SnapshotScope {
   const out = new Set<string>();
-  const views = prev.dialect === 'postgres' || statements.some((s) => s.kind === 'create_view' || s.kind === 'drop_view');
+  const views = engineFor(prev.dialect).alwaysSnapshotViews || statements.some((s) => s.kind === 'create_view' || s.kind === 'drop_view');
   for (const s of statements) {
     if (s.opaque) return FULL_SCOPE;
     for (const t of s.tables) out.add(t);
@@ -79,15 +54,14 @@ export function mergeSnapshot(prev: SchemaSnapshot, partial: SchemaSnapshot, sco
   for (const name of scope.tables) delete tables[name];
   Object.assign(tables, partial.tables);
   const merged: SchemaSnapshot = { dialect: prev.dialect, tables, views: scope.views ? partial.views : prev.views, enumTypes: partial.enumTypes };
-  if (prev.dialect === 'postgres') {
-    // An ALTER TYPE ... ADD VALUE changes the columns of every table using it without touching them.
-    for (const [name, t] of Object.entries(tables)) {
-      if (!t.columns.some((c) => c.enumValues && partial.enumTypes[c.dataType] && !sameList(c.enumValues, partial.enumTypes[c.dataType]!))) continue;
-      tables[name] = {
-        ...t,
-        columns: t.columns.map((c) => (c.enumValues && partial.enumTypes[c.dataType] ? { ...c, enumValues: [...partial.enumTypes[c.dataType]!] } : c)),
-      };
-    }
+  // An ALTER TYPE ... ADD VALUE changes the columns of every table using it without touching them
+  // (named enum types: PostgreSQL; a MySQL snapshot's enumTypes is always empty, its enums inline).
+  for (const [name, t] of Object.entries(tables)) {
+    if (!t.columns.some((c) => c.enumValues && partial.enumTypes[c.dataType] && !sameList(c.enumValues, partial.enumTypes[c.dataType]!))) continue;
+    tables[name] = {
+      ...t,
+      columns: t.columns.map((c) => (c.enumValues && partial.enumTypes[c.dataType] ? { ...c, enumValues: [...partial.enumTypes[c.dataType]!] } : c)),
+    };
   }
   return merged;
 }

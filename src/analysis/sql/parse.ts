@@ -1,3 +1,4 @@
+import { engineFor } from '../../engines/index.ts';
 import type { Dialect } from '../../config/types.ts';
 import { stripComments } from './split.ts';
 
@@ -133,19 +134,28 @@ export function parseStatement(raw: string, dialect: Dialect): StatementInfo {
     unique: false,
     wholeTable: false,
   };
-  let m: RegExpExecArray | null;
+  for (const parse of STATEMENT_PARSERS) if (parse(sql, info, dialect)) return info;
+  info.opaque = true;
+  return info;
+}
 
+/** Each recognises one family of statements; the first that matches describes it (parseStatement). */
+const STATEMENT_PARSERS: ((sql: string, info: StatementInfo, dialect: Dialect) => boolean)[] = [tableStatement, indexOrViewStatement, typeStatement, dataOrSessionStatement];
+
+/** CREATE / DROP / RENAME / ALTER TABLE: fills `info` and says whether it was one. */
+function tableStatement(sql: string, info: StatementInfo, dialect: Dialect): boolean {
+  let m: RegExpExecArray | null;
   if ((m = re(`^create\\s+(?:or\\s+replace\\s+)?(?:(?:global\\s+|local\\s+)?(?:temporary|temp|unlogged)\\s+)?table\\s+(?:if\\s+not\\s+exists\\s+)?(${QNAME})`).exec(sql))) {
     info.kind = 'create_table';
     info.table = unqualify(m[1]!);
     info.tables = [info.table];
-    return info;
+    return true;
   }
   if ((m = re(`^drop\\s+(?:temporary\\s+)?table\\s+(?:if\\s+exists\\s+)?([\\s\\S]+?)(?:\\s+(?:cascade|restrict))?$`).exec(sql))) {
     info.kind = 'drop_table';
     info.tables = splitTopLevel(m[1]!).map(unqualify);
     info.table = info.tables[0];
-    return info;
+    return true;
   }
   if ((m = re(`^rename\\s+tables?\\s+([\\s\\S]+)$`).exec(sql))) {
     info.kind = 'rename_table';
@@ -158,7 +168,7 @@ export function parseStatement(raw: string, dialect: Dialect): StatementInfo {
       info.tables.push(from, to);
     }
     info.table = info.tableRenames[0]?.from;
-    return info;
+    return true;
   }
   if ((m = re(`^alter\\s+(?:online\\s+)?(?:ignore\\s+)?table\\s+(?:if\\s+exists\\s+)?(?:only\\s+)?(${QNAME})\\s*\\*?\\s*([\\s\\S]*)$`).exec(sql))) {
     info.kind = 'alter_table';
@@ -179,15 +189,21 @@ export function parseStatement(raw: string, dialect: Dialect): StatementInfo {
         if (ref) info.tables.push(unqualify(ref[1]!));
       }
     }
-    return info;
+    return true;
   }
+  return false;
+}
+
+/** CREATE / DROP INDEX and views. */
+function indexOrViewStatement(sql: string, info: StatementInfo, dialect: Dialect): boolean {
+  let m: RegExpExecArray | null;
   if ((m = re(`^create\\s+(unique\\s+)?(?:fulltext\\s+|spatial\\s+)?index\\s+(concurrently\\s+)?(?:if\\s+not\\s+exists\\s+)?(?:(${QNAME})\\s+)?(?:using\\s+\\w+\\s+)?on\\s+(?:only\\s+)?(${QNAME})`).exec(sql))) {
     info.kind = 'create_index';
     info.unique = Boolean(m[1]);
     info.concurrently = Boolean(m[2]);
     info.table = unqualify(m[4]!);
     info.tables = [info.table];
-    return info;
+    return true;
   }
   if ((m = re(`^drop\\s+index\\s+(concurrently\\s+)?(?:if\\s+exists\\s+)?(${QNAME}(?:\\s*,\\s*${QNAME})*)(?:\\s+on\\s+(${QNAME}))?`).exec(sql))) {
     info.kind = 'drop_index';
@@ -198,38 +214,50 @@ export function parseStatement(raw: string, dialect: Dialect): StatementInfo {
     } else {
       info.droppedIndexes = splitTopLevel(m[2]!).map(unqualify);
     }
-    return info;
+    return true;
   }
   if (re(`^create\\s+(?:or\\s+replace\\s+)?(?:algorithm\\s*=\\s*\\w+\\s+)?(?:definer\\s*=\\s*\\S+\\s+)?(?:sql\\s+security\\s+\\w+\\s+)?(?:materialized\\s+|recursive\\s+)?view\\b`).test(sql)) {
     info.kind = 'create_view';
-    return info;
+    return true;
   }
   if (re(`^alter\\s+(?:algorithm\\s*=\\s*\\w+\\s+)?(?:definer\\s*=\\s*\\S+\\s+)?view\\b`).test(sql)) {
     info.kind = 'create_view';
-    return info;
+    return true;
   }
   if (re(`^drop\\s+(?:materialized\\s+)?view\\b`).test(sql)) {
     info.kind = 'drop_view';
     // PG: DROP VIEW ... CASCADE only drops dependent views, which are always re-read.
-    return info;
+    return true;
   }
+  return false;
+}
+
+/** PostgreSQL's CREATE / ALTER / DROP TYPE. */
+function typeStatement(sql: string, info: StatementInfo, dialect: Dialect): boolean {
+  let m: RegExpExecArray | null;
   if ((m = re(`^create\\s+type\\s+(${QNAME})`).exec(sql))) {
     info.kind = 'create_type';
     info.typeName = unqualify(m[1]!);
-    return info;
+    return true;
   }
   if ((m = re(`^alter\\s+type\\s+(${QNAME})`).exec(sql))) {
     info.kind = 'alter_type';
     info.typeName = unqualify(m[1]!);
-    return info;
+    return true;
   }
   if ((m = re(`^drop\\s+type\\s+(?:if\\s+exists\\s+)?(${QNAME})`).exec(sql))) {
     info.kind = 'drop_type';
     info.typeName = unqualify(m[1]!);
     // CASCADE would drop columns of that type; re-snapshot everything.
     info.opaque = /\bcascade\b/i.test(sql);
-    return info;
+    return true;
   }
+  return false;
+}
+
+/** DML, TRUNCATE and session statements (SET, BEGIN, USE...). */
+function dataOrSessionStatement(sql: string, info: StatementInfo, dialect: Dialect): boolean {
+  let m: RegExpExecArray | null;
   if ((m = re(`^(?:with\\b[\\s\\S]*?\\)\\s*)?(insert|replace|update|delete|select)\\b`).exec(sql))) {
     info.kind = 'dml';
     const verb = m[1]!.toLowerCase();
@@ -238,7 +266,7 @@ export function parseStatement(raw: string, dialect: Dialect): StatementInfo {
       if (tm) info.table = unqualify(tm[1]!);
       info.wholeTable = !/\bwhere\b/i.test(sql);
     }
-    return info;
+    return true;
   }
   if ((m = re(`^truncate\\s+(?:table\\s+)?(?:only\\s+)?(${QNAME})`).exec(sql))) {
     info.kind = 'dml';
@@ -246,14 +274,13 @@ export function parseStatement(raw: string, dialect: Dialect): StatementInfo {
     // PG gives a truncated table new storage, so its snapshot must be refreshed.
     info.tables = [info.table];
     info.wholeTable = true;
-    return info;
+    return true;
   }
   if (re(`^(set|begin|start\\s+transaction|commit|rollback|savepoint|release|analyze|comment\\s+on|grant|revoke|lock\\s+tables?|unlock\\s+tables?|use)\\b`).test(sql)) {
     info.kind = 'session';
-    return info;
+    return true;
   }
-  info.opaque = true;
-  return info;
+  return false;
 }
 
 function parseAlterAction(part: string, dialect: Dialect): AlterAction {
@@ -262,8 +289,9 @@ function parseAlterAction(part: string, dialect: Dialect): AlterAction {
   if ((m = re(`^rename\\s+column\\s+(${IDENT})\\s+to\\s+(${IDENT})$`).exec(p))) return { op: 'rename_column', from: unquote(m[1]!), to: unquote(m[2]!) };
   if ((m = re(`^rename\\s+(?:to|as)\\s+(${QNAME})$`).exec(p))) return { op: 'rename_table', to: unqualify(m[1]!) };
   if ((m = re(`^rename\\s+(?:index|key|constraint)\\b`).exec(p))) return { op: 'other', text: p };
-  if (dialect === 'postgres' && (m = re(`^rename\\s+(${IDENT})\\s+to\\s+(${IDENT})$`).exec(p))) return { op: 'rename_column', from: unquote(m[1]!), to: unquote(m[2]!) };
-  if (dialect === 'mysql' && (m = re(`^rename\\s+(${QNAME})$`).exec(p))) return { op: 'rename_table', to: unqualify(m[1]!) };
+  const shorthand = engineFor(dialect).syntax.renameColumnShorthand;
+  if (shorthand && (m = re(`^rename\\s+(${IDENT})\\s+to\\s+(${IDENT})$`).exec(p))) return { op: 'rename_column', from: unquote(m[1]!), to: unquote(m[2]!) };
+  if (!shorthand && (m = re(`^rename\\s+(${QNAME})$`).exec(p))) return { op: 'rename_table', to: unqualify(m[1]!) };
   if ((m = re(`^change\\s+(?:column\\s+)?(${IDENT})\\s+(${IDENT})\\s+([\\s\\S]*)$`).exec(p))) return { op: 'change_column', from: unquote(m[1]!), to: unquote(m[2]!), definition: m[3]! };
   if ((m = re(`^modify\\s+(?:column\\s+)?(${IDENT})\\s+([\\s\\S]*)$`).exec(p))) return { op: 'change_column', from: unquote(m[1]!), to: unquote(m[1]!), definition: m[2]! };
   if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+(?:set\\s+data\\s+)?type\\s+([\\s\\S]*)$`).exec(p))) return { op: 'alter_column_type', column: unquote(m[1]!), definition: m[2]! };

@@ -1,9 +1,11 @@
+import { engineFor, type Dialect } from '../../engines/index.ts';
 /**
  * Splits a string holding several SQL statements. Knex raw() calls in TS migrations may send a
  * multi-statement string, and each statement must be probed and captured on its own.
  * Handles quotes, comments and PG dollar quoting; not a full parser, but never splits inside a literal.
  */
-export function splitStatements(sql: string, dialect: 'mysql' | 'postgres' = 'mysql'): string[] {
+export function splitStatements(sql: string, dialect: Dialect = 'mysql'): string[] {
+  const syntax = engineFor(dialect).syntax;
   const out: string[] = [];
   let cur = '';
   let i = 0;
@@ -19,7 +21,7 @@ export function splitStatements(sql: string, dialect: 'mysql' | 'postgres' = 'my
       continue;
     }
     // "#" starts a comment only in MySQL; in PG it is an operator.
-    if (c === '#' && dialect === 'mysql') {
+    if (c === '#' && syntax.hashComments) {
       const end = sql.indexOf('\n', i);
       const stop = end === -1 ? n : end;
       cur += sql.slice(i, stop);
@@ -33,14 +35,14 @@ export function splitStatements(sql: string, dialect: 'mysql' | 'postgres' = 'my
       i = stop;
       continue;
     }
-    if (c === "'" || c === '"' || (c === '`' && dialect === 'mysql')) {
+    if (c === "'" || c === '"' || (c === '`' && syntax.backtickIdentifiers)) {
       // Backslash escapes exist in MySQL strings; PG standard strings treat it literally.
-      const j = closingQuote(sql, i, c !== '`' && dialect === 'mysql');
+      const j = closingQuote(sql, i, c !== '`' && syntax.backslashEscapes);
       cur += sql.slice(i, j + 1);
       i = j + 1;
       continue;
     }
-    if (c === '$' && dialect === 'postgres') {
+    if (c === '$' && syntax.dollarQuotes) {
       const m = /^\$[A-Za-z_]*\$/.exec(sql.slice(i));
       if (m) {
         const tag = m[0];
@@ -65,9 +67,9 @@ export function splitStatements(sql: string, dialect: 'mysql' | 'postgres' = 'my
 }
 
 /** Removes comments outside literals (a rough pass, enough to decide emptiness and to classify). */
-export function stripComments(sql: string, dialect: 'mysql' | 'postgres' = 'mysql'): string {
+export function stripComments(sql: string, dialect: Dialect = 'mysql'): string {
   const out = sql.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/(^|\s)--[^\n]*/g, '$1');
-  return dialect === 'mysql' ? out.replace(/(^|\s)#[^\n]*/g, '$1') : out;
+  return engineFor(dialect).syntax.hashComments ? out.replace(/(^|\s)#[^\n]*/g, '$1') : out;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { engineFor } from '../../engines/index.ts';
 import { basename } from 'node:path';
 import type { Dialect } from '../../config/types.ts';
 import { splitTopLevel, unqualify, unquote } from '../sql/parse.ts';
@@ -189,9 +190,10 @@ export function parseWorkload(text: string, file: string, dialect: Dialect): Wor
   const queries: WorkloadQuery[] = [];
   const skipped: SkippedQuery[] = [];
   const seen = new Set<string>();
+  const form = engineFor(dialect).workloadText;
   for (const r of rawStatements(text, file)) {
     let sql: string;
-    if (r.digest || (dialect === 'mysql' && /\(\s*\.\.\.\s*\)/.test(r.text))) {
+    if (r.digest || (form.elidedListIsDigest && /\(\s*\.\.\.\s*\)/.test(r.text))) {
       const d = digestToSql(r.text, r.schema);
       if (typeof d !== 'string') {
         skipped.push({ text: r.text, source: r.source, reason: d.skip });
@@ -200,7 +202,7 @@ export function parseWorkload(text: string, file: string, dialect: Dialect): Wor
       sql = d;
     } else {
       sql = r.text.trim();
-      if (r.schema && dialect === 'postgres') sql = sql.replace(new RegExp(`"?${r.schema.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?\\s*\\.\\s*`, 'g'), '');
+      if (r.schema && form.schemaQualified) sql = sql.replace(new RegExp(`"?${r.schema.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?\\s*\\.\\s*`, 'g'), '');
     }
     sql = sql.replace(/;\s*$/, '').trim();
     const verb = VERB.exec(stripComments(sql, dialect).trim())?.[1]?.toLowerCase() as WorkloadQuery['verb'] | undefined;

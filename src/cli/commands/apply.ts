@@ -1,3 +1,4 @@
+import { engineFor, ownShadowServes } from '../../engines/index.ts';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
 import type { ShadowOrigin } from '../../analysis/shadow-run.ts';
@@ -47,7 +48,7 @@ export async function shadowConnection(
     url,
     assertThrowaway,
     forbidden: forbiddenServers(config, 'apply'),
-    ...(cluster?.flavor === 'mysql' ? { ownUnsuitable: `cluster ${cluster.name} runs MySQL, and the local \`migrate shadow\` server is MariaDB, whose ALTER algorithms (and so the verdicts) differ` } : {}),
+    ...(cluster && !ownShadowServes(cluster.flavor) ? { ownUnsuitable: `cluster ${cluster.name} runs MySQL, and the local \`migrate shadow\` server is MariaDB, whose ALTER algorithms (and so the verdicts) differ` } : {}),
   });
   if (found.started) consoleLogger.warn(found.started);
   return { server: found.server, origin: found.origin };
@@ -113,7 +114,7 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
       const lockSafety = lockSafetyFlags(flags);
       const globals = cmd.optsWithGlobals<{ config?: string }>();
       const config = await loadConfig({ configPath: globals.config });
-      if (config.dialect !== 'mysql') throw usageError(`migrate ${name} drives MySQL/MariaDB clusters; this project is ${config.dialect}.`, 'For PostgreSQL use `migrate up` (lock-safe execution is tracked separately).');
+      if (!engineFor(config.dialect).drivesClusters) throw usageError(`migrate ${name} drives MySQL/MariaDB clusters; this project is ${config.dialect}.`, 'For PostgreSQL use `migrate up` (lock-safe execution is tracked separately).');
       const common = {
         shadow: (cluster: ClusterConfig) => shadowConnection(config, flags.shadow, cluster, Boolean(flags.shadowThrowaway)),
         dryRun: Boolean(flags.dryRun),

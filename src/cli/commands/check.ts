@@ -13,7 +13,8 @@ import type { MigrationVerdict } from '../../analysis/types.ts';
 import { parseWorkload, type Workload } from '../../analysis/workload/parse.ts';
 import { loadConfig } from '../../config/load.ts';
 import type { ConnectionConfig, Dialect, ProjectConfig } from '../../config/types.ts';
-import { createKnex, selectVersion, verifyConnection } from '../../db/connect.ts';
+import { createKnex, verifyConnection } from '../../db/connect.ts';
+import { dialectNamed, engineFor } from '../../engines/index.ts';
 import { MigrateError, usageError } from '../../errors.ts';
 import { consoleLogger } from '../../log/logger.ts';
 import { discoverMigrations } from '../../migrations/discover.ts';
@@ -56,12 +57,11 @@ function addCommonOptions(cmd: Command): Command {
 }
 
 function parseDialect(v: string | undefined, shadowUrl: string | undefined): Dialect {
-  if (v === 'mysql' || v === 'mariadb') return 'mysql';
-  if (v === 'postgres' || v === 'postgresql') return 'postgres';
+  const named = dialectNamed(v);
+  if (named) return named;
   if (v !== undefined) throw usageError(`--dialect ${JSON.stringify(v)} is not supported.`, 'Use --dialect mysql (also for MariaDB) or --dialect postgres.');
-  const scheme = shadowUrl ? /^(\w+):/.exec(shadowUrl)?.[1] : undefined;
-  if (scheme === 'mysql' || scheme === 'mariadb') return 'mysql';
-  if (scheme === 'postgres' || scheme === 'postgresql') return 'postgres';
+  const fromScheme = dialectNamed(shadowUrl ? /^(\w+):/.exec(shadowUrl)?.[1] : undefined);
+  if (fromScheme) return fromScheme;
   throw usageError('--dialect is missing.', 'Pass --dialect mysql (also for MariaDB) or --dialect postgres.');
 }
 
@@ -91,7 +91,7 @@ export function parseAck(v: string, ids: Set<string>): CliAck {
 function readWorkload(file: string | undefined, dialect: Dialect, flag: string): Workload | undefined {
   if (file === undefined) return undefined;
   const path = resolve(file);
-  if (!existsSync(path) || !statSync(path).isFile()) throw usageError(`${flag} ${file}: the file does not exist.`, `Pass the path of a file with one statement per line, or a JSON export of ${dialect === 'mysql' ? 'performance_schema.events_statements_summary_by_digest' : 'pg_stat_statements'}.`);
+  if (!existsSync(path) || !statSync(path).isFile()) throw usageError(`${flag} ${file}: the file does not exist.`, `Pass the path of a file with one statement per line, or a JSON export of ${engineFor(dialect).workloadExport}.`);
   const w = parseWorkload(readFileSync(path, 'utf8'), path, dialect);
   if (!w.queries.length) {
     throw usageError(`${flag} ${file} holds no SELECT, INSERT, UPDATE or DELETE statement${w.skipped.length ? ` (${w.skipped.length} skipped: ${w.skipped[0]!.reason})` : ''}.`, 'Give one statement per line, or a JSON array of objects with DIGEST_TEXT (MySQL) or query (pg_stat_statements).');
@@ -269,21 +269,7 @@ async function tableSizes(config: ProjectConfig, verdicts: MigrationVerdict[], d
   const found = new Map<string, { rows: number | null; bytes: number | null }>();
   if (all.size) {
     const names = [...all];
-    if (config.dialect === 'mysql') {
-      const [rows] = (await db.raw(
-        `SELECT TABLE_NAME AS t, TABLE_ROWS AS r, DATA_LENGTH + INDEX_LENGTH AS b FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (${names.map(() => '?').join(', ')})`,
-        names,
-      )) as [{ t: string; r: number | string | null; b: number | string | null }[]];
-      for (const x of rows) found.set(x.t, { rows: x.r === null ? null : Number(x.r), bytes: x.b === null ? null : Number(x.b) });
-    } else {
-      const res = (await db.raw(
-        `SELECT c.relname AS t, c.reltuples::bigint AS r, pg_total_relation_size(c.oid) AS b FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname = ANY(?)`,
-        [names],
-      )) as { rows: { t: string; r: string | number; b: string | number }[] };
-      // reltuples is -1 until the table was first analysed: unknown, not empty.
-      for (const x of res.rows) found.set(x.t, { rows: Number(x.r) < 0 ? null : Number(x.r), bytes: Number(x.b) });
-    }
+    for (const [t, size] of await engineFor(config.dialect).tableSizes(db, names)) found.set(t, size);
   }
   const out: Record<string, TableSize[]> = {};
   for (const [id, tables] of Object.entries(byMigration)) {
@@ -292,12 +278,19 @@ async function tableSizes(config: ProjectConfig, verdicts: MigrationVerdict[], d
   return out;
 }
 
+/** plan's --dialect, when given, must name the config's engine. */
+function assertDialectFlag(flag: string | undefined, configured: Dialect): void {
+  if (flag === undefined) return;
+  if (engineFor(parseDialect(flag, undefined)) !== engineFor(configured)) {
+    throw usageError(`--dialect ${flag} does not match the config (${configured}).`, 'Drop --dialect: plan takes the dialect from the config.');
+  }
+}
+
 export async function planCommand(opts: CommonOpts, configPath: string | undefined): Promise<void> {
   const config = await loadConfig({ configPath });
-  if (opts.dialect !== undefined && parseDialect(opts.dialect, undefined) !== config.dialect) {
-    throw usageError(`--dialect ${opts.dialect} does not match the config (${config.dialect}).`, 'Drop --dialect: plan takes the dialect from the config.');
-  }
+  assertDialectFlag(opts.dialect, config.dialect);
   const p = prepareCommon(opts, config.dialect);
+  const engine = engineFor(config.dialect);
   const db = createKnex(config.dialect, config.connection, { pool: { min: 0, max: 1 } });
   try {
     await verifyConnection(db, config.dialect, config.connection);
@@ -319,10 +312,10 @@ export async function planCommand(opts: CommonOpts, configPath: string | undefin
     let note: string;
     let shadowLabel: string | undefined;
     if (pending.length) {
-      const version = config.dialect === 'mysql' ? await selectVersion(db, config.dialect) : undefined;
+      const version = await engine.targetVersionForShadow(db);
       const lookup: FindShadowOptions = { ...shadowLookupFor(version), forbidden: forbiddenServers(config, 'plan') };
       // The history was written for the target's database: on the shadow that is the shadow database.
-      const home = config.dialect === 'mysql' && config.connection.database ? { home: config.connection.database } : {};
+      const home = engine.switchesDatabases && config.connection.database ? { home: config.connection.database } : {};
       const r = await runAnalysis([...history, ...pending], p, opts, { baseline: history.length, ...home }, lookup);
       verdicts = r.verdicts;
       note = runNote(r, history.length);
@@ -331,7 +324,7 @@ export async function planCommand(opts: CommonOpts, configPath: string | undefin
       note = 'nothing pending';
     }
     const sizes = await tableSizes(config, verdicts, db);
-    const cluster = config.clusters.find((c) => (config.dialect === 'postgres' ? c.flavor === 'postgres' : c.flavor !== 'postgres'));
+    const cluster = config.clusters.find((c) => engine.flavors.includes(c.flavor));
     const plan = buildPlan({ dialect: config.dialect, target, applied: history.length, verdicts, sizes, nodes: cluster?.nodes.length ?? 2, warnings });
     const report: Report = {
       command: 'plan',

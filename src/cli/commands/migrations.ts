@@ -161,6 +161,14 @@ export function withLockFlags(c: Command): Command {
 }
 
 export function registerMigrationCommands(program: Command): void {
+  registerStatusCommand(program);
+  registerUpDownCommands(program);
+  registerRepairCommand(program);
+  registerFileCommands(program);
+}
+
+/** status: applied and pending migrations. */
+function registerStatusCommand(program: Command): void {
   program
     .command('status')
     .description('list applied and pending migrations, drift and missing files')
@@ -178,7 +186,10 @@ export function registerMigrationCommands(program: Command): void {
         if (report.fromKnex) consoleLogger.info(`The applied migrations come from ${config.adoptKnexTable}; the next "migrate up" adopts them into ${config.ledgerTable}.`);
       });
     });
+}
 
+/** up and down. */
+function registerUpDownCommands(program: Command): void {
   withRunFlags(withLockFlags(
     program
       .command('up')
@@ -207,7 +218,10 @@ export function registerMigrationCommands(program: Command): void {
       if (r.ids.length) consoleLogger.info(`Reverted ${r.ids.length} migration${r.ids.length === 1 ? '' : 's'}.`);
     }, settings);
   });
+}
 
+/** repair: finish, undo or record a partially applied migration. */
+function registerRepairCommand(program: Command): void {
   withRunFlags(withLockFlags(
     program
       .command('repair')
@@ -235,7 +249,10 @@ export function registerMigrationCommands(program: Command): void {
       await runner.repair(id, mode, from !== undefined ? { from } : {});
     }, settings);
   });
+}
 
+/** make, ack-drift and adopt: files and records, no migration runs. */
+function registerFileCommands(program: Command): void {
   program
     .command('make')
     .description('create the next migration from a template (TypeScript, or an .up.sql/.down.sql pair)')

@@ -1,3 +1,4 @@
+import { dialectNamed } from '../../engines/index.ts';
 import type { Command } from 'commander';
 import type { Dialect } from '../../config/types.ts';
 import { usageError } from '../../errors.ts';
@@ -14,8 +15,8 @@ const DIALECTS: readonly Dialect[] = ['mysql', 'postgres'];
 
 function parseDialect(v: string | undefined): Dialect | undefined {
   if (v === undefined) return undefined;
-  if (v === 'mysql' || v === 'mariadb') return 'mysql';
-  if (v === 'postgres' || v === 'postgresql') return 'postgres';
+  const named = dialectNamed(v);
+  if (named) return named;
   throw usageError(`--dialect ${JSON.stringify(v)} is not supported.`, 'Use --dialect mysql (a MariaDB server) or --dialect postgres.');
 }
 

@@ -1,17 +1,2 @@
-import type { Flavor, FlavorName } from './contract.ts';
-import { mariadb } from './mariadb.ts';
-import { mysql80, mysql84 } from './mysql.ts';
-
-export type { Flavor, FlavorName } from './contract.ts';
-export { flavorNameFromVersion } from './mysql.ts';
-
-export function flavorFor(name: FlavorName): Flavor {
-  switch (name) {
-    case 'mariadb':
-      return mariadb;
-    case 'mysql80':
-      return mysql80;
-    case 'mysql84':
-      return mysql84;
-  }
-}
+// TEMPORARY (issue 14): re-export for files other helpers are moving; removed at merge
+export { flavorFor, flavorNameFromVersion, type Flavor, type FlavorName } from '../../engines/index.ts';

@@ -1,9 +1,2 @@
-/** SQL string literal for MySQL/MariaDB: backslashes and quotes escaped (NO_BACKSLASH_ESCAPES off). */
-export function mysqlString(v: string): string {
-  return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "''").replace(/\0/g, '\\0')}'`;
-}
-
-/** Identifier for MySQL/MariaDB. */
-export function mysqlIdent(v: string): string {
-  return '`' + v.replace(/`/g, '``') + '`';
-}
+// TEMPORARY (issue 14): re-export for files other helpers are moving; removed at merge
+export { mysqlIdent, mysqlString } from '../../engines/index.ts';

@@ -1,5 +1,5 @@
-import type { Flavor, GtidStart, ReplicationSource, ReplicationStatus } from './contract.ts';
-import { mariadbOwnBeyond } from '../gtid.ts';
+import type { Flavor, GtidStart, ReplicationSource, ReplicationStatus } from './flavor.ts';
+import { mariadbErrantGtids, mariadbOwnBeyond } from './gtid.ts';
 import { mysqlString } from './quote.ts';
 
 function num(v: unknown): number {
@@ -45,6 +45,11 @@ export const mariadb: Flavor = {
   // MariaDB GTIDs are per-domain sequence numbers; errant-transaction detection compares
   // per-domain positions in the coordinator instead of a server function.
   errantGtidQuery: () => null,
+  showReplicasQuery: () => 'SHOW SLAVE HOSTS',
+  joinReplicationHint: () => 'CHANGE MASTER TO ... MASTER_USE_GTID=slave_pos; START SLAVE',
+  readOnlyHasBypass: true,
+  errantGtids: (candidatePos, primaryPos) => mariadbErrantGtids(candidatePos, primaryPos),
+  logReplicaUpdatesVariable: () => 'log_slave_updates',
   disableBinlogForSession: () => 'SET SESSION sql_log_bin=0',
   typeConversionVariable: () => 'slave_type_conversions',
   // gtid_slave_pos survives RESET SLAVE ALL: a promoted replica still shows it once replicated.

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import type { CheckSnapshot, ColumnSnapshot, ForeignKeySnapshot, IndexSnapshot, SchemaSnapshot, TableSnapshot, ViewSnapshot } from '../types.ts';
-import { parseEnumValues, snapshotMysql, type MysqlSnapshotOptions } from './mysql.ts';
+import type { CheckSnapshot, ColumnSnapshot, ForeignKeySnapshot, IndexSnapshot, SchemaSnapshot, TableSnapshot, ViewSnapshot } from '../../analysis/types.ts';
+import { parseEnumValues, snapshotMysql, type MysqlSnapshotOptions } from './snapshot.ts';
 
 /**
  * MariaDB snapshot from SHOW CREATE TABLE instead of information_schema. Every information_schema

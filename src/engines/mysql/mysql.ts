@@ -1,5 +1,5 @@
-import type { Flavor, FlavorName, GtidStart, ReplicationSource, ReplicationStatus } from './contract.ts';
-import { mysqlOwnBeyond } from '../gtid.ts';
+import type { Flavor, FlavorName, GtidStart, ReplicationSource, ReplicationStatus } from './flavor.ts';
+import { mysqlOwnBeyond } from './gtid.ts';
 import { mysqlString } from './quote.ts';
 
 function num(v: unknown): number {
@@ -50,6 +50,12 @@ function mysqlFlavor(name: FlavorName): Flavor {
     waitForGtid: (pos, timeoutSec) => `SELECT WAIT_FOR_EXECUTED_GTID_SET(${mysqlString(pos)}, ${Number(timeoutSec)}) AS res`,
     isWaitOk: (res) => Number(res) === 0,
     errantGtidQuery: (candidatePos, primaryPos) => `SELECT GTID_SUBTRACT(${mysqlString(candidatePos)}, ${mysqlString(primaryPos)}) AS errant`,
+    showReplicasQuery: () => 'SHOW REPLICAS',
+    joinReplicationHint: () => 'CHANGE REPLICATION SOURCE TO ... SOURCE_AUTO_POSITION=1; START REPLICA',
+    readOnlyHasBypass: false,
+    errantGtids: () => [],
+    // The name the coordinator has always read (log_replica_updates is its name since 8.0.26).
+    logReplicaUpdatesVariable: () => 'log_slave_updates',
     disableBinlogForSession: () => 'SET SESSION sql_log_bin=0',
     typeConversionVariable: () => 'replica_type_conversions',
     replicatedBeforeQuery: () => null,

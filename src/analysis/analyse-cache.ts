@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import type { ConnectionConfig, Dialect } from '../config/types.ts';
+import { createAdminKnex, mapConnectionError, selectVersion } from '../db/connect.ts';
+import { engineFor } from '../engines/index.ts';
+import type { MigrationSource } from '../migrations/types.ts';
+import { prefixKeys, type CacheEntry } from './cache.ts';
+import type { Workloads } from './shadow-analyser.ts';
+import type { ShadowRun } from './shadow-run.ts';
+import type { AnalyseOptions } from './options.ts';
+import type { SchemaSnapshot } from './types.ts';
+import type { MigrationFacts } from './verdict.ts';
+
+type Cache = NonNullable<AnalyseOptions['cache']>;
+
+/** Cached facts depend on the migrations, the engine, the workload and the server that answered. */
+export async function cacheKeys(run: ShadowRun, migrations: MigrationSource[], opts: AnalyseOptions, workload: Workloads, checkReversibility: boolean): Promise<string[]> {
+  let variant = checkReversibility ? 'rev' : 'norev';
+  if (workload.old.length || workload.new.length) {
+    variant += `\0wl:${createHash('sha256').update(JSON.stringify([workload.old.map((q) => [q.sql, q.source]), workload.new.map((q) => [q.sql, q.source])])).digest('hex')}`;
+  }
+  // A shared server refuses what a throwaway one runs (SH101): their facts differ.
+  if (opts.cache) variant += `\0${await serverVersion(opts.dialect, opts.shadow)}\0${run.isolation}`;
+  return prefixKeys(migrations, opts.dialect, variant);
+}
+
+/** The longest prefix of migrations (after the baseline) whose analysis is cached. */
+export async function cachedPrefix(cache: Cache | undefined, keys: string[], baseline: number): Promise<CacheEntry[]> {
+  const cached: CacheEntry[] = [];
+  if (!cache) return cached;
+  for (let i = baseline; i < keys.length; i++) {
+    const e = await cache.get(keys[i]!);
+    if (!e?.facts) break;
+    cached.push(e);
+  }
+  return cached;
+}
+
+/**
+ * Caches the facts of migrations [start, end); the last entry also keeps the schema dump and
+ * snapshot after it, so the next run can start from there instead of replaying history.
+ */
+export async function storeFacts(cache: Cache, keys: string[], facts: (MigrationFacts | undefined)[], start: number, restore: string[] | undefined, snapshot: SchemaSnapshot | null | undefined): Promise<void> {
+  const end = facts.length;
+  for (let i = start; i < end; i++) {
+    const entry: CacheEntry = { facts: facts[i]! };
+    if (i === end - 1 && restore) {
+      entry.restore = restore;
+      if (snapshot) entry.snapshot = snapshot;
+    }
+    await cache.set(keys[i]!, entry);
+  }
+}
+
+/** The server's version string: part of the cache key, since the answers (algorithms, rewrites) depend on it. */
+async function serverVersion(dialect: Dialect, server: ConnectionConfig): Promise<string> {
+  const db = createAdminKnex(dialect, server, { pool: { min: 0, max: 1 } });
+  try {
+    return `${dialect}:${(await selectVersion(db, dialect)) || '?'}`;
+  } catch (e) {
+    throw mapConnectionError(e, dialect, engineFor(dialect).adminConnection(server));
+  } finally {
+    await db.destroy();
+  }
+}

@@ -1,0 +1,298 @@
+import type { MigrationSource } from '../migrations/types.ts';
+import type { AnalyseStats } from './analyse-stats.ts';
+import { diffSnapshots, structuralChanges, type RenameHints } from './diff.ts';
+import { restoreSchema, dumpSchema } from './restore.ts';
+import { assessUp, reversibilityRules, type ReversalOutcome, type RuleContext } from './rules/index.ts';
+import type { ShadowDatabase } from './shadow.ts';
+import { createSnapshotter, mergeSnapshot, touchedTables, type Snapshotter, type SnapshotScope } from './snapshot/index.ts';
+import { parseStatement, type StatementInfo } from './sql/parse.ts';
+import type { Change, Finding, SchemaSnapshot } from './types.ts';
+import type { MigrationFacts } from './verdict.ts';
+import { affectedBy, changedTables, newCodeFindings, oldCodeFindings, prepareAll, type PrepareStatus } from './workload/check.ts';
+import type { WorkloadQuery } from './workload/parse.ts';
+
+/** Thrown in a segment when another one failed: the other's error is the one reported. */
+export class Aborted extends Error {}
+
+export interface Workloads {
+  old: WorkloadQuery[];
+  new: WorkloadQuery[];
+}
+
+export function snapshotterOf(shadow: ShadowDatabase): Snapshotter {
+  return createSnapshotter(shadow.db, shadow.dialect, shadow.engine.snapshotSchema(shadow.name), shadow.serverKind);
+}
+
+/** Renames the captured SQL names, for the diff to tell them from drop + add. */
+export function renameHints(statements: StatementInfo[]): RenameHints {
+  return {
+    tables: statements.flatMap((s) => s.tableRenames),
+    columns: statements.flatMap((s) => s.columnRenames),
+  };
+}
+
+function invertHints(h: RenameHints): RenameHints {
+  return {
+    tables: [...h.tables].reverse().map(({ from, to }) => ({ from: to, to: from })),
+    columns: [...h.columns].reverse().map(({ table, from, to }) => ({ table, from: to, to: from })),
+  };
+}
+
+/** Names whose queries must be prepared again after a statement set with this scope ran (undefined: all). */
+function scopeNames(scope: SnapshotScope, a: SchemaSnapshot, b: SchemaSnapshot): string[] | undefined {
+  if (scope.tables === undefined) return undefined;
+  return scope.views ? [...scope.tables, ...Object.keys(a.views), ...Object.keys(b.views)] : scope.tables;
+}
+
+function hasDown(m: MigrationSource): boolean {
+  return m.format === 'sql' ? m.downSql !== undefined || m.downPath !== undefined : typeof m.down === 'function';
+}
+
+interface UpResult {
+  before: SchemaSnapshot;
+  after: SchemaSnapshot;
+  changes: Change[];
+  facts: MigrationFacts;
+}
+
+/**
+ * Applies migrations on one shadow database and collects each one's facts: its up (snapshot,
+ * diff, rules, workload), then the downs newest-first (does each restore the schema before its up).
+ * analyse.ts and segments.ts decide which migrations each one gets.
+ */
+export class ShadowAnalyser {
+  /** Schema after migration i; index -1 is the state before the first analysed migration. */
+  private readonly states = new Map<number, SchemaSnapshot>();
+  /** Which migration the shadow currently reflects (after its up), or null when unknown. */
+  private at: number | null = null;
+  /** Whether anything ran on the shadow since it was created (a rebuild must empty it first). */
+  private dirty = false;
+  private base = -1;
+  private baseRestore: string[] | undefined;
+  finalDump: string[] | null = null;
+  /** The schema after the last up of the range (cached with the dump for the next run). */
+  finalState: SchemaSnapshot | null = null;
+  /** The complete dump a partial restore was cut from (set by the caller). */
+  baseDump: string[] | null = null;
+  /** Workload prepare outcomes per schema state (index as in `states`). */
+  private readonly oldStatus = new Map<number, PrepareStatus>();
+  private readonly newStatus = new Map<number, PrepareStatus>();
+  /** Old-code queries that prepared in some state so far (a later refusal was reported where it began). */
+  private readonly oldEverValid = new Set<number>();
+  private readonly oldReportedInvalid = new Set<number>();
+
+  constructor(
+    private readonly shadow: ShadowDatabase,
+    private readonly snapper: Snapshotter,
+    private readonly migrations: MigrationSource[],
+    private readonly stats: AnalyseStats,
+    private readonly workload: Workloads = { old: [], new: [] },
+    private readonly abort: { stop: boolean } = { stop: false },
+  ) {}
+
+  private checkAbort(): void {
+    if (this.abort.stop) throw new Aborted('another segment failed');
+  }
+
+  private get hasWorkload(): boolean {
+    return this.workload.old.length > 0 || this.workload.new.length > 0;
+  }
+
+  /** Prepares the workload in the current shadow state, re-preparing only what `names` can affect. */
+  private async prepareState(index: number, prevIndex: number | null, names: string[] | undefined): Promise<void> {
+    if (!this.hasWorkload) return;
+    const t = Date.now();
+    const affected = affectedBy(names);
+    const prevOld = prevIndex === null ? undefined : this.oldStatus.get(prevIndex);
+    const prevNew = prevIndex === null ? undefined : this.newStatus.get(prevIndex);
+    const oldNow = await prepareAll(this.shadow, this.workload.old, prevOld, prevOld && affected);
+    this.oldStatus.set(index, oldNow);
+    for (const [n, err] of oldNow) if (err === null) this.oldEverValid.add(n);
+    this.newStatus.set(index, await prepareAll(this.shadow, this.workload.new, prevNew, prevNew && affected));
+    this.stats.workloadMs = (this.stats.workloadMs ?? 0) + Date.now() - t;
+  }
+
+  /** Brings the shadow to the schema after migration `upTo` (-1: empty), from a dump when there is one. */
+  async rebuild(upTo: number, restore?: { at: number; sql: string[] }): Promise<void> {
+    if (restore && restore.at >= 0 && upTo >= restore.at) {
+      this.base = restore.at;
+      this.baseRestore = restore.sql;
+    }
+    await this.bringTo(upTo);
+    const t = Date.now();
+    this.states.set(upTo, await this.snapper.snapshot());
+    this.stats.snapshotMs += Date.now() - t;
+    await this.prepareState(upTo, null, undefined);
+  }
+
+  stateAt(i: number): SchemaSnapshot | undefined {
+    return this.states.get(i);
+  }
+
+  /** Brings the shadow to state `upTo` from a partial dump; the state is the cached snapshot. */
+  async rebuildPartial(upTo: number, restore: string[], state: SchemaSnapshot, tables: string[]): Promise<void> {
+    this.base = upTo;
+    this.baseRestore = restore;
+    await this.bringTo(upTo);
+    if (this.at !== upTo || this.baseRestore !== restore) throw new Error('partial restore failed');
+    // Where snapshots carry each table's storage (PostgreSQL's relfilenode, which tells a rewrite),
+    // the restored tables have new storage here: read them again next to the cached rest.
+    if (this.shadow.engine.restoreChangesStorage) {
+      const scope: SnapshotScope = { tables, views: true };
+      const t = Date.now();
+      this.states.set(upTo, mergeSnapshot(state, await this.snapper.snapshot(scope), scope));
+      this.stats.snapshotMs += Date.now() - t;
+    } else {
+      this.states.set(upTo, state);
+    }
+  }
+
+  private async bringTo(upTo: number): Promise<void> {
+    const t = Date.now();
+    if (this.dirty) await this.shadow.reset();
+    this.dirty = true;
+    let from = 0;
+    if (this.baseRestore && upTo >= this.base) {
+      try {
+        await restoreSchema(this.shadow, this.baseRestore);
+        from = this.base + 1;
+      } catch {
+        await this.shadow.reset();
+        this.baseRestore = undefined;
+      }
+    }
+    for (let i = from; i <= upTo; i++) {
+      this.checkAbort();
+      await this.shadow.apply(this.migrations[i]!, 'up', { probe: false });
+    }
+    this.at = upTo;
+    this.stats.applyMs += Date.now() - t;
+  }
+
+  /** Analyses migrations [start, end): ups in order, then the downs from end-1 back to start. */
+  async analyseRange(start: number, end: number, checkReversibility: boolean, dumpForCache: boolean): Promise<MigrationFacts[]> {
+    const ups: UpResult[] = [];
+    for (let i = start; i < end; i++) {
+      this.checkAbort();
+      ups.push(await this.up(i));
+    }
+    this.finalState = this.states.get(end - 1) ?? null;
+    // The dump lets the next run start from here instead of replaying history; only worth it with a cache.
+    if (dumpForCache && end > start) {
+      const t = Date.now();
+      this.finalDump = (await dumpSchema(this.shadow)) ?? null;
+      this.stats.snapshotMs += Date.now() - t;
+    }
+    if (checkReversibility) {
+      const t = Date.now();
+      for (let i = end - 1; i >= start; i--) {
+        this.checkAbort();
+        const r = ups[i - start]!;
+        const outcome = await this.down(i, r);
+        r.facts.findings.push(...reversibilityRules(this.migrations[i]!.id, outcome));
+        if (outcome.workload) r.facts.findings.push(...outcome.workload);
+        if (outcome.shadow) r.facts.findings.push(...outcome.shadow);
+        if (outcome.downSql.length) r.facts.downSql = outcome.downSql;
+      }
+      this.stats.reversalMs += Date.now() - t;
+    }
+    return ups.map((u) => u.facts);
+  }
+
+  private async up(i: number): Promise<UpResult> {
+    const m = this.migrations[i]!;
+    const before = this.states.get(i - 1)!;
+    let t = Date.now();
+    this.dirty = true;
+    const applied = await this.shadow.apply(m, 'up');
+    this.stats.applyMs += Date.now() - t;
+    this.at = i;
+    const statements = applied.sql.map((s) => parseStatement(s, this.shadow.dialect));
+    t = Date.now();
+    const scope = touchedTables(statements, before);
+    const after = mergeSnapshot(before, await this.snapper.snapshot(scope), scope);
+    this.stats.snapshotMs += Date.now() - t;
+    this.states.set(i, after);
+    const hints = renameHints(statements);
+    const changes = diffSnapshots(before, after, hints);
+    await this.prepareState(i, i - 1, scopeNames(scope, before, after));
+    const createdTables = new Set(changes.flatMap((c) => (c.kind === 'table_added' ? [c.table] : [])));
+    const ctx: RuleContext = {
+      dialect: this.shadow.dialect,
+      mariadb: this.shadow.serverKind.mariadb,
+      migrationId: m.id,
+      before,
+      after,
+      changes,
+      reverseChanges: diffSnapshots(after, before, invertHints(hints)),
+      statements,
+      probes: applied.probes,
+      createdTables,
+    };
+    const assessment = assessUp(ctx);
+    if (this.workload.old.length) {
+      assessment.findings.push(
+        ...oldCodeFindings({ queries: this.workload.old, before: this.oldStatus.get(i - 1)!, after: this.oldStatus.get(i)!, schemaBefore: before, schemaAfter: after, changes, statements, validEarlier: this.oldEverValid, reportedInvalid: this.oldReportedInvalid }),
+      );
+    }
+    const { findings: _rfFindings, ...replicaFirst } = assessment.replicaFirst;
+    const facts: MigrationFacts = {
+      id: m.id,
+      dialect: this.shadow.dialect,
+      findings: [...applied.findings, ...assessment.findings],
+      replicaFirst,
+      sql: applied.sql,
+      changes,
+    };
+    if (m.phase) facts.declaredPhase = m.phase;
+    if (assessment.algorithm) facts.algorithm = assessment.algorithm;
+    return { before, after, changes, facts };
+  }
+
+  private async down(i: number, up: UpResult): Promise<ReversalOutcome & { workload?: Finding[]; shadow?: Finding[] }> {
+    const m = this.migrations[i]!;
+    const outcome: ReversalOutcome & { workload?: Finding[]; shadow?: Finding[] } = { status: 'ran', remaining: [], downChanges: [], upChanges: up.changes, downSql: [] };
+    if (!hasDown(m)) {
+      outcome.status = 'missing';
+      return outcome;
+    }
+    if (this.at !== i) await this.bringTo(i);
+    let applied;
+    try {
+      applied = await this.shadow.apply(m, 'down');
+    } catch (e) {
+      this.at = null;
+      outcome.status = 'failed';
+      outcome.error = e instanceof Error ? e.message.replace(/^Migration \S+ failed on the shadow database \(down\)[^:]*: /, '').split('\n')[0] : String(e);
+      return outcome;
+    }
+    outcome.downSql = applied.sql;
+    if (applied.findings.length) outcome.shadow = applied.findings;
+    const statements = applied.sql.map((s) => parseStatement(s, this.shadow.dialect));
+    const t = Date.now();
+    const scope = touchedTables(statements, up.after);
+    const downState = mergeSnapshot(up.after, await this.snapper.snapshot(scope), scope);
+    this.stats.snapshotMs += Date.now() - t;
+    outcome.remaining = structuralChanges(diffSnapshots(up.before, downState));
+    outcome.downChanges = diffSnapshots(up.after, downState, renameHints(statements));
+    if (this.workload.new.length) {
+      const atUp = this.newStatus.get(i)!;
+      const tw = Date.now();
+      const afterDown = await prepareAll(this.shadow, this.workload.new, atUp, affectedBy(scopeNames(scope, up.after, downState)));
+      this.stats.workloadMs = (this.stats.workloadMs ?? 0) + Date.now() - tw;
+      outcome.workload = newCodeFindings({
+        queries: this.workload.new,
+        atUp,
+        afterDown,
+        schemaUp: up.after,
+        schemaDown: downState,
+        downStatements: statements,
+        touched: changedTables(up.changes),
+        last: i === this.migrations.length - 1,
+      });
+    }
+    // When down restored the schema exactly, the shadow now is the state before up: the sweep goes on.
+    this.at = outcome.remaining.length ? null : i - 1;
+    return outcome;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The engines' public API: engineFor() and the types every database shares. Code outside
+ * src/engines imports from here, never from an engine's folder.
+ */
+import type { ClusterFlavor, Dialect, Engine } from './contract.ts';
+import { mysqlEngine } from './mysql/index.ts';
+import { postgresEngine } from './postgres/index.ts';
+
+export type { ClusterFlavor, ConnectionConfig, Dialect, DumpTarget, Engine, ServerKind, ServerObjects, ShadowServerAdmin, Snapshotter, SnapshotScope, SqlSyntax } from './contract.ts';
+export { CLUSTER_FLAVORS, DIALECTS, FULL_SCOPE } from './contract.ts';
+export type { Flavor, FlavorName, GtidStart, ReplicationSource, ReplicationStatus } from './mysql/flavor.ts';
+export { flavorFor, flavorNameFromVersion } from './mysql/flavors.ts';
+export { mysqlIdent, mysqlString } from './mysql/quote.ts';
+export { mariadbErrantGtids, mariadbLaterOf } from './mysql/gtid.ts';
+export type { ProbeResult } from './mysql/probe.ts';
+
+const ENGINES: Record<Dialect, Engine> = { mysql: mysqlEngine, postgres: postgresEngine };
+
+/** The engine of a dialect (the config's "dialect"). */
+export function engineFor(dialect: Dialect): Engine {
+  const e = ENGINES[dialect];
+  if (!e) throw new Error(`no engine for dialect "${String(dialect)}"`);
+  return e;
+}
+
+/** The engine of a cluster or sandbox flavor (MariaDB and MySQL are both the mysql engine). */
+export function engineOfFlavor(flavor: ClusterFlavor): Engine {
+  return Object.values(ENGINES).find((e) => e.flavors.includes(flavor)) ?? mysqlEngine;
+}
+
+/** The dialect a --dialect value or URL scheme names (mysql, mariadb, postgres, postgresql), if any. */
+export function dialectNamed(name: string | undefined): Dialect | undefined {
+  if (name === undefined) return undefined;
+  return Object.values(ENGINES).find((e) => e.names.includes(name))?.dialect;
+}
+
+/** Whether the local `migrate shadow` server (MariaDB, PostgreSQL) is a server of this flavor. */
+export function ownShadowServes(flavor: ClusterFlavor): boolean {
+  return engineOfFlavor(flavor).shadowProduct.flavor === flavor;
+}
+
+/** Whether the dialect names an engine (user input: --dialect, URL schemes). */
+export function isDialect(v: string): v is Dialect {
+  return Object.hasOwn(ENGINES, v);
+}

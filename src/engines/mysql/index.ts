@@ -1,0 +1,92 @@
+import type { Knex } from 'knex';
+import type { Engine } from '../contract.ts';
+import { mysqlShadowAdmin } from './shadow-server.ts';
+import { dumpMysql, mergeMysqlDumps, partialMysqlDump, resetMysql, restoreMysql } from './dump.ts';
+import { flavorFor, flavorNameFromVersion } from './flavors.ts';
+import { createDdlSnapshotter } from './snapshot-ddl.ts';
+import { probeAndRun } from './probe.ts';
+import { snapshotMysql } from './snapshot.ts';
+import { FULL_SCOPE } from '../contract.ts';
+
+/** Server errors that mean "this account may not". */
+const DENIED = new Set([1044, 1045, 1095, 1132, 1142, 1143, 1227, 1370, 1410, 1419]);
+
+const MYSQL_CONNECT_ERRORS: Partial<Record<string, 'database-denied' | 'login-refused' | 'no-database'>> = {
+  ER_DBACCESS_DENIED_ERROR: 'database-denied',
+  ER_ACCESS_DENIED_ERROR: 'login-refused',
+  ER_BAD_DB_ERROR: 'no-database',
+};
+
+/** MySQL and MariaDB: one engine, the replication differences in their flavors (flavors.ts). */
+export const mysqlEngine: Engine = {
+  dialect: 'mysql',
+  label: 'MySQL/MariaDB',
+  defaultPort: 3306,
+  defaultUser: 'root',
+  urlExample: 'mysql://root@127.0.0.1:3306',
+  names: ['mysql', 'mariadb'],
+  urlScheme: 'mysql://',
+  maxIdentifierLength: 64,
+  ddlIsTransactional: false,
+  syntax: { hashComments: true, backtickIdentifiers: true, backslashEscapes: true, dollarQuotes: false, renameColumnShorthand: false },
+  workloadExport: 'performance_schema.events_statements_summary_by_digest',
+  workloadText: { elidedListIsDigest: true, schemaQualified: false },
+  shadowProduct: { flavor: 'mariadb', product: 'MariaDB', aptPackage: 'mariadb-server', topology: 'mariadb-shadow' },
+  alwaysSnapshotViews: false,
+  noopSql: 'DO 0',
+  errorAbortsTransaction: false,
+  switchesDatabases: true,
+  probe: (obj, next, server) => probeAndRun(obj, next, server.mariadb),
+  restoreChangesStorage: false,
+
+  // Our SQL migrations may hold many statements in one file.
+  driver: () => ({ client: 'mysql2', connection: { multipleStatements: true, connectTimeout: 5000 } }),
+  rows: <T>(raw: unknown): T[] => (raw as [T[]])[0],
+  adminConnection: (server) => ({ ...server, database: '' }),
+  cancelStatementSql: (sessionId) => `KILL QUERY ${sessionId}`,
+  sessionIdSql: () => 'SELECT CONNECTION_ID() AS id',
+  connectionErrorKind: (code) => MYSQL_CONNECT_ERRORS[code],
+  isPermissionDenied: (e) => DENIED.has(((e ?? {}) as { errno?: number }).errno ?? 0),
+  isSqlError: (e) => typeof ((e ?? {}) as { sqlState?: unknown }).sqlState === 'string',
+  prepareCheckSql: (sql) => `PREPARE migrate_wl FROM '${sql.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'; DEALLOCATE PREPARE migrate_wl`,
+  async serverIdentity(db: Knex) {
+    const [rows] = (await db.raw('SELECT @@hostname AS h, @@port AS p, @@datadir AS d')) as [{ h: string; p: number; d: string }[]];
+    const r = rows[0];
+    return r ? `mysql:${r.h}:${r.p}:${r.d}` : undefined;
+  },
+
+  snapshotSchema: (database) => database,
+  // MariaDB is read through SHOW CREATE TABLE (snapshot-ddl.ts, ~8x cheaper than information_schema
+  // and checked equal to it); MySQL 8 through information_schema.
+  createSnapshotter(db, schema, server) {
+    if (server.mariadb) {
+      const ddl = createDdlSnapshotter(db, schema);
+      return { snapshot: (scope = FULL_SCOPE) => ddl({ tables: scope.tables, views: scope.views }) };
+    }
+    return { snapshot: (scope = FULL_SCOPE) => snapshotMysql(db, { schema, tables: scope.tables, mariadb: false, views: scope.views }) };
+  },
+  resetDatabase: resetMysql,
+  dumpSchema: dumpMysql,
+  restoreSchema: restoreMysql,
+  partialDump: (dump, tables) => partialMysqlDump(dump, tables),
+  mergeDumps: mergeMysqlDumps,
+
+  shadowAdmin: mysqlShadowAdmin,
+  flavors: ['mariadb', 'mysql'],
+  nowSql: 'UTC_TIMESTAMP(3)',
+  foldsUnquotedIdentifiers: false,
+  isLockWaitTimeout: (e) => ((e ?? {}) as { errno?: number }).errno === 1205,
+  drivesClusters: true,
+  async targetVersionForShadow(db) {
+    return String(((await db.raw('SELECT VERSION() AS v')) as [{ v: string }[]])[0][0]?.v ?? '');
+  },
+  async tableSizes(db, names) {
+    const [rows] = (await db.raw(
+      `SELECT TABLE_NAME AS t, TABLE_ROWS AS r, DATA_LENGTH + INDEX_LENGTH AS b FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (${names.map(() => '?').join(', ')})`,
+      names,
+    )) as [{ t: string; r: number | string | null; b: number | string | null }[]];
+    return new Map(rows.map((x) => [x.t, { rows: x.r === null ? null : Number(x.r), bytes: x.b === null ? null : Number(x.b) }]));
+  },
+  serverKind: (version) => ({ mariadb: /mariadb/i.test(version), flavor: flavorNameFromVersion(version) }),
+  flavorFromVersion: (version) => flavorFor(flavorNameFromVersion(version)),
+};

@@ -1,0 +1,140 @@
+import type { Next, QueryObject } from '../../analysis/intercept.ts';
+import { stripComments } from '../../analysis/sql/split.ts';
+import type { Algorithm } from '../../analysis/types.ts';
+
+/**
+ * Asks the server which algorithm an ALTER needs, instead of keeping a table of rules that drift
+ * with every MariaDB/MySQL release: run the statement with ALGORITHM=INSTANT, then NOCOPY, then
+ * INPLACE with LOCK=NONE. The server refuses an algorithm it cannot honour before doing any work
+ * (SQLSTATE 0A000), so the first variant it accepts both answers the question and applies the
+ * change on the shadow; when none is accepted the plain statement runs and the answer is COPY.
+ * The shadow table is empty like a CREATE TABLE ... LIKE copy, so no copy is needed.
+ */
+export interface ProbeResult {
+  statement: string;
+  table: string;
+  algorithm: Algorithm;
+  /** The statement named its own ALGORITHM / LOCK, so we ran it as written. */
+  declared: boolean;
+  /** Why the probe could not decide, when algorithm is UNKNOWN. */
+  note?: string;
+}
+
+const NAME = '(?:`(?:[^`]|``)+`|[A-Za-z_$][\\w$]*)(?:\\s*\\.\\s*(?:`(?:[^`]|``)+`|[A-Za-z_$][\\w$]*))?';
+const ALTER_HEAD = new RegExp(`^(\\s*alter\\s+(?:online\\s+)?(?:ignore\\s+)?table\\s+(${NAME}))(\\s*[\\s\\S]*)$`, 'i');
+/**
+ * ALTER TABLE actions that only add or drop secondary indexes (ADD INDEX/KEY/UNIQUE/FULLTEXT,
+ * ADD CONSTRAINT ... UNIQUE, DROP INDEX/KEY): never INSTANT on MariaDB 10.11 or MySQL 8 (the
+ * server answers "Try ALGORITHM=NOCOPY"), so that refusal is not asked for.
+ */
+const INDEX_ACTION = String.raw`(?:add\s+(?:constraint\s+\S+\s+)?(?:unique|fulltext|spatial|index|key)\b(?:[^,(]|\([^)]*\))*|drop\s+(?:index|key)\s+\S+)`;
+const ADD_INDEX_ONLY = new RegExp(String.raw`^\s*${INDEX_ACTION}(?:\s*,\s*${INDEX_ACTION})*\s*$`, 'i');
+const INDEX_STMT = new RegExp(`^\\s*(?:create\\s+(?:unique\\s+|fulltext\\s+|spatial\\s+)?index|drop\\s+index)\\s+\\S+\\s+on\\s+(${NAME})`, 'i');
+
+interface DriverError {
+  sqlState?: string;
+  errno?: number;
+  message?: string;
+}
+
+function unsupported(e: unknown): boolean {
+  const err = e as DriverError;
+  return err?.sqlState === '0A000' || err?.errno === 1845 || err?.errno === 1846;
+}
+
+function unquote(name: string): string {
+  const last = name.split('.').pop() ?? name;
+  return last.trim().replace(/^`|`$/g, '').replace(/``/g, '`');
+}
+
+/** Which statements have an algorithm to probe, and the variants to try for each. */
+export function probeVariants(sql: string, mariadb: boolean): { table: string; variants: [Algorithm, string][]; declared: boolean } | null {
+  const body = stripLeadingComments(sql).replace(/;\s*$/, '');
+  const clean = stripComments(body);
+  const alter = ALTER_HEAD.exec(body);
+  if (alter) {
+    const head = alter[1]!;
+    const rest = alter[3]!;
+    const table = unquote(alter[2]!);
+    if (/\b(algorithm|lock)\s*=?\s*\w+/i.test(stripComments(rest)) || !rest.trim()) return { table, variants: [], declared: true };
+    // PARTITION BY and friends cannot follow an ALTER option list with a comma.
+    if (/^\s*(partition\s+by|remove\s+partitioning)/i.test(rest)) return { table, variants: [], declared: false };
+    const v = (opts: string): string => `${head} ${opts}, ${rest.trim()}`;
+    const variants: [Algorithm, string][] = [];
+    // Adding an index is never INSTANT: asking would only cost a refusal.
+    if (!ADD_INDEX_ONLY.test(stripComments(rest))) variants.push(['INSTANT', v('ALGORITHM=INSTANT')]);
+    if (mariadb) variants.push(['NOCOPY', v('ALGORITHM=NOCOPY, LOCK=NONE')]);
+    variants.push(['INPLACE', v('ALGORITHM=INPLACE, LOCK=NONE')]);
+    return { table, variants, declared: false };
+  }
+  const idx = INDEX_STMT.exec(clean);
+  if (idx) {
+    const table = unquote(idx[1]!);
+    if (/\b(algorithm|lock)\s*=?\s*\w+\s*$/i.test(clean)) return { table, variants: [], declared: true };
+    const variants: [Algorithm, string][] = [];
+    if (mariadb) variants.push(['NOCOPY', `${body} ALGORITHM=NOCOPY LOCK=NONE`]);
+    variants.push(['INPLACE', `${body} ALGORITHM=INPLACE LOCK=NONE`]);
+    return { table, variants, declared: false };
+  }
+  return null;
+}
+
+function stripLeadingComments(sql: string): string {
+  let s = sql.trimStart();
+  for (;;) {
+    if (s.startsWith('--') || s.startsWith('#')) {
+      const nl = s.indexOf('\n');
+      s = nl === -1 ? '' : s.slice(nl + 1).trimStart();
+    } else if (s.startsWith('/*') && !s.startsWith('/*!')) {
+      const end = s.indexOf('*/');
+      s = end === -1 ? '' : s.slice(end + 2).trimStart();
+    } else return s;
+  }
+}
+
+/** Runs `obj` through the probe: returns the query result and what the probe learnt (null: nothing to probe). */
+export async function probeAndRun(obj: QueryObject, next: Next, mariadb: boolean): Promise<{ result: QueryObject; probe: ProbeResult | null }> {
+  const plan = (obj.bindings?.length ?? 0) === 0 ? probeVariants(obj.sql, mariadb) : null;
+  if (!plan) return { result: await next(), probe: null };
+  const probe: ProbeResult = { statement: obj.sql, table: plan.table, algorithm: 'UNKNOWN', declared: plan.declared };
+  if (plan.declared) {
+    const m = /\balgorithm\s*=?\s*(\w+)/i.exec(stripComments(obj.sql));
+    const lockNone = /\block\s*=?\s*none\b/i.test(stripComments(obj.sql));
+    const declaredAlg = m?.[1]?.toUpperCase();
+    probe.algorithm = declaredAlg === 'INSTANT' || declaredAlg === 'NOCOPY' || declaredAlg === 'COPY' ? declaredAlg : declaredAlg === 'INPLACE' && lockNone ? 'INPLACE' : lockNone ? 'INPLACE' : 'UNKNOWN';
+    if (probe.algorithm === 'UNKNOWN') probe.note = 'the statement names its own ALGORITHM/LOCK clause without LOCK=NONE';
+    return { result: await next(), probe };
+  }
+  const rank: Record<string, number> = { INSTANT: 0, NOCOPY: 1, INPLACE: 2, COPY: 3 };
+  let skipBelow = -1;
+  for (const [algorithm, variant] of plan.variants) {
+    if ((rank[algorithm] ?? 0) < skipBelow) continue;
+    try {
+      const result = await next(variant);
+      probe.algorithm = algorithm;
+      return { result, probe };
+    } catch (e) {
+      if (unsupported(e)) {
+        // The refusal names what would work ("Try ALGORITHM=COPY", "Try LOCK=SHARED"): believe the
+        // server and skip the variants it has already ruled out (each refusal costs ~20 ms).
+        const msg = (e as DriverError).message ?? '';
+        const hint = /Try ALGORITHM=(\w+)/i.exec(msg)?.[1]?.toUpperCase();
+        if (hint && rank[hint] !== undefined) skipBelow = Math.max(skipBelow, rank[hint]!);
+        if (/Try LOCK=(SHARED|EXCLUSIVE)/i.test(msg)) {
+          skipBelow = rank['COPY']!;
+          probe.note = `the server needs a lock that blocks writes: ${msg.replace(/\s+/g, ' ').trim()}`;
+        }
+        continue;
+      }
+      // Not an algorithm refusal: run the statement as written, which either fails for its own
+      // reason (reported as the migration's error) or runs without a probe answer.
+      const result = await next();
+      probe.note = `the probe could not run: ${(e as DriverError).message ?? String(e)}`;
+      return { result, probe };
+    }
+  }
+  const result = await next();
+  probe.algorithm = plan.variants.length ? 'COPY' : 'UNKNOWN';
+  if (!plan.variants.length) probe.note = 'this form of ALTER cannot be probed';
+  return { result, probe };
+}

@@ -1,0 +1,90 @@
+import type { Knex } from 'knex';
+import type { Engine } from '../contract.ts';
+import { postgresShadowAdmin } from './shadow-server.ts';
+import { FULL_SCOPE } from '../contract.ts';
+import { dumpPostgres, mergePostgresDumps, partialPostgresDump, restorePostgres } from './dump.ts';
+import { snapshotPostgres } from './snapshot.ts';
+
+/** SQLSTATEs a connection attempt ends with. */
+const PG_CONNECT_ERRORS: Partial<Record<string, 'database-denied' | 'login-refused' | 'no-database'>> = {
+  '42501': 'database-denied',
+  '28P01': 'login-refused',
+  '28000': 'login-refused',
+  '3D000': 'no-database',
+};
+
+export const postgresEngine: Engine = {
+  dialect: 'postgres',
+  label: 'PostgreSQL',
+  defaultPort: 5432,
+  defaultUser: 'postgres',
+  urlExample: 'postgres://postgres@127.0.0.1:5432',
+  names: ['postgres', 'postgresql'],
+  urlScheme: 'postgres://',
+  maxIdentifierLength: 63,
+  ddlIsTransactional: true,
+  syntax: { hashComments: false, backtickIdentifiers: false, backslashEscapes: false, dollarQuotes: true, renameColumnShorthand: true },
+  workloadExport: 'pg_stat_statements',
+  workloadText: { elidedListIsDigest: false, schemaQualified: true },
+  shadowProduct: { flavor: 'postgres', product: 'PostgreSQL', aptPackage: 'postgresql', topology: 'postgres-shadow' },
+  // Views are cheap to read here; each table's storage (relfilenode) tells a rewrite, and a
+  // restored table has new storage.
+  alwaysSnapshotViews: true,
+  restoreChangesStorage: true,
+  noopSql: 'SELECT 1',
+  errorAbortsTransaction: true,
+  switchesDatabases: false,
+  probe: undefined,
+
+  driver: (opts) => ({ client: 'pg', connection: { connectionTimeoutMillis: 5000, application_name: opts.applicationName ?? 'migrate' } }),
+  rows: <T>(raw: unknown): T[] => (raw as { rows: T[] }).rows,
+  // PostgreSQL connects to a database always: the admin one unless the server names another.
+  adminConnection: (server) => ({ ...server, database: server.database || 'postgres' }),
+  cancelStatementSql: (sessionId) => `SELECT pg_cancel_backend(${sessionId})`,
+  sessionIdSql: () => 'SELECT pg_backend_pid() AS id',
+  connectionErrorKind: (code) => PG_CONNECT_ERRORS[code],
+  isPermissionDenied: (e) => ((e ?? {}) as { code?: string }).code === '42501',
+  isSqlError: (e) => {
+    const code = ((e ?? {}) as { code?: unknown }).code;
+    return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+  },
+  prepareCheckSql: (sql) => `PREPARE migrate_wl AS ${sql}; DEALLOCATE migrate_wl`,
+  async serverIdentity(db: Knex) {
+    try {
+      const r = (await db.raw('SELECT system_identifier::text AS s FROM pg_control_system()')) as { rows: { s: string }[] };
+      return r.rows[0] ? `postgres:${r.rows[0].s}` : undefined;
+    } catch {
+      const r = (await db.raw("SELECT inet_server_port() AS p, current_setting('data_directory') AS d")) as { rows: { p: number; d: string }[] };
+      return r.rows[0] ? `postgres:${r.rows[0].p}:${r.rows[0].d}` : undefined;
+    }
+  },
+
+  snapshotSchema: () => 'public',
+  createSnapshotter: (db, schema) => ({ snapshot: (scope = FULL_SCOPE) => snapshotPostgres(db, { schema, tables: scope.tables }) }),
+  async resetDatabase(target) {
+    await target.db.raw('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+  },
+  dumpSchema: dumpPostgres,
+  restoreSchema: restorePostgres,
+  partialDump: partialPostgresDump,
+  mergeDumps: mergePostgresDumps,
+
+  shadowAdmin: postgresShadowAdmin,
+  flavors: ['postgres'],
+  nowSql: 'clock_timestamp()',
+  foldsUnquotedIdentifiers: true,
+  isLockWaitTimeout: () => false,
+  drivesClusters: false,
+  targetVersionForShadow: async () => undefined,
+  async tableSizes(db, names) {
+    const res = (await db.raw(
+      `SELECT c.relname AS t, c.reltuples::bigint AS r, pg_total_relation_size(c.oid) AS b FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname = ANY(?)`,
+      [names],
+    )) as { rows: { t: string; r: string | number; b: string | number }[] };
+    // reltuples is -1 until the table was first analysed: unknown, not empty.
+    return new Map(res.rows.map((x) => [x.t, { rows: Number(x.r) < 0 ? null : Number(x.r), bytes: Number(x.b) }]));
+  },
+  serverKind: () => ({ mariadb: false, flavor: undefined }),
+  flavorFromVersion: () => undefined,
+};
