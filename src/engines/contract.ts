@@ -3,6 +3,7 @@ import type { SchemaSnapshot } from '../analysis/types.ts';
 import type { Next, QueryObject } from '../analysis/intercept.ts';
 import type { Flavor, FlavorName } from './mysql/flavor.ts';
 import type { ProbeResult } from './mysql/probe.ts';
+import type { MigrationsEngine } from './migrations-contract.ts';
 
 /**
  * What differs between the databases the coordinator drives, in one interface per engine
@@ -214,6 +215,7 @@ export interface Engine {
   readonly foldsUnquotedIdentifiers: boolean;
   /** The statement gave up waiting for a lock without changing anything (MySQL 1205): it may be retried. */
   isLockWaitTimeout(e: unknown): boolean;
+  readonly migrations: MigrationsEngine;
 
   /** What the server is, from SELECT VERSION(). */
   serverKind(version: string): ServerKind;

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Engine } from '../contract.ts';
+import { mysqlMigrations } from './migrations.ts';
 import { mysqlShadowAdmin } from './shadow-server.ts';
 import { dumpMysql, mergeMysqlDumps, partialMysqlDump, resetMysql, restoreMysql } from './dump.ts';
 import { flavorFor, flavorNameFromVersion } from './flavors.ts';
@@ -75,6 +76,7 @@ export const mysqlEngine: Engine = {
   flavors: ['mariadb', 'mysql'],
   nowSql: 'UTC_TIMESTAMP(3)',
   foldsUnquotedIdentifiers: false,
+  migrations: mysqlMigrations,
   isLockWaitTimeout: (e) => ((e ?? {}) as { errno?: number }).errno === 1205,
   drivesClusters: true,
   async targetVersionForShadow(db) {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Engine } from '../contract.ts';
+import { postgresMigrations } from './migrations.ts';
 import { postgresShadowAdmin } from './shadow-server.ts';
 import { FULL_SCOPE } from '../contract.ts';
 import { dumpPostgres, mergePostgresDumps, partialPostgresDump, restorePostgres } from './dump.ts';
@@ -73,6 +74,7 @@ export const postgresEngine: Engine = {
   flavors: ['postgres'],
   nowSql: 'clock_timestamp()',
   foldsUnquotedIdentifiers: true,
+  migrations: postgresMigrations,
   isLockWaitTimeout: () => false,
   drivesClusters: false,
   targetVersionForShadow: async () => undefined,
