@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { UmzugStorage } from 'umzug';
 import type { ProjectConfig } from '../config/types.ts';
 import { createKnex } from '../db/connect.ts';
+import { engineFor } from '../engines/index.ts';
 import { isMigrateError, messageOf, MigrateError, usageError, workError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../log/logger.ts';
 import { shortChecksum } from './checksum.ts';
@@ -14,8 +15,6 @@ import { Ledger, thisHost, whoAmI, type LedgerEntry } from './ledger.ts';
 import { LedgerWriter } from './ledger-writer.ts';
 import { acquireRunLock, cancelStatementSql, runLockHolder, sessionIdOf, type RunSession } from './lock.ts';
 import { assess, howItEnded, partialError, statusLine, summary, type Assessment } from './partial.ts';
-import { backoffMs } from './pg/retry.ts';
-import { PgLockSafety } from './pg/session.ts';
 import { resolveLockSafety, type LockSafety } from './pg/settings.ts';
 import { Progress, type ProgressRow } from './progress.ts';
 import { repairMigration, type RepairMode, type RepairResult } from './repair.ts';
@@ -426,20 +425,11 @@ export class Runner {
     control.session = await sessionIdOf(session.db, this.config.dialect);
     this.control = control;
     if (this.pendingStop) await control.stop(this.pendingStop);
-    const safety = this.config.dialect === 'postgres' ? await PgLockSafety.open(session.db, this.config.connection, this.lockSafety(), this.logger) : undefined;
+    const engine = engineFor(this.config.dialect).migrations;
+    const ls = this.lockSafety();
+    const safety = await engine.openLockSafety(session.db, this.config.connection, ls, this.logger);
     try {
-      let mysqlLockRetry: ExecContext['mysqlLockRetry'];
-      const ls = this.lockSafety();
-      if (this.config.dialect === 'mysql' && ls.lockTimeoutMs > 0) {
-        // A metadata-lock wait queues every later write to the table behind the DDL: bound it.
-        await session.db.raw(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(ls.lockTimeoutMs / 1000))}`);
-        mysqlLockRetry = { attempts: ls.attempts, backoff: (a) => backoffMs(a, ls), log: (m) => this.logger.warn(m) };
-      }
-      if (this.config.dialect === 'postgres') {
-        // PostgreSQL 14+: a statement whose client died is cancelled within a second instead of
-        // running on (with its locks) until it ends; older servers do not know the setting.
-        await session.db.raw("SELECT set_config('client_connection_check_interval', '1s', false)").catch(() => undefined);
-      }
+      const mysqlLockRetry = await engine.prepareRunSession(session.db, ls, this.logger);
       const reconnectMs = this.opts.reconnectMs ?? DEFAULT_RECONNECT_MS;
       const ctx: ExecContext = {
         session,
