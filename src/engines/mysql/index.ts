@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Engine } from '../contract.ts';
 import { mysqlMigrations } from './migrations.ts';
+import { mysqlRules } from './rules.ts';
 import { mysqlShadowAdmin } from './shadow-server.ts';
 import { dumpMysql, mergeMysqlDumps, partialMysqlDump, resetMysql, restoreMysql } from './dump.ts';
 import { flavorFor, flavorNameFromVersion } from './flavors.ts';
@@ -77,6 +78,7 @@ export const mysqlEngine: Engine = {
   nowSql: 'UTC_TIMESTAMP(3)',
   foldsUnquotedIdentifiers: false,
   migrations: mysqlMigrations,
+  rules: mysqlRules,
   isLockWaitTimeout: (e) => ((e ?? {}) as { errno?: number }).errno === 1205,
   drivesClusters: true,
   async targetVersionForShadow(db) {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Engine } from '../contract.ts';
 import { postgresMigrations } from './migrations.ts';
+import { postgresRules } from './rules.ts';
 import { postgresShadowAdmin } from './shadow-server.ts';
 import { FULL_SCOPE } from '../contract.ts';
 import { dumpPostgres, mergePostgresDumps, partialPostgresDump, restorePostgres } from './dump.ts';
@@ -75,6 +76,7 @@ export const postgresEngine: Engine = {
   nowSql: 'clock_timestamp()',
   foldsUnquotedIdentifiers: true,
   migrations: postgresMigrations,
+  rules: postgresRules,
   isLockWaitTimeout: () => false,
   drivesClusters: false,
   targetVersionForShadow: async () => undefined,
