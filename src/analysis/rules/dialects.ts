@@ -8,7 +8,7 @@ import type { RuleContext, RuleDialect, VerdictDialect } from './context.ts';
  */
 
 export function ruleDialectFor(ctx: Pick<RuleContext, 'dialect' | 'mariadb'>): RuleDialect {
-  return engineFor(ctx.dialect).rules.ruleDialect({ mariadb: ctx.mariadb });
+  return engineFor(ctx.dialect).rules.ruleDialect(ctx);
 }
 
 export function verdictDialectFor(dialect: Dialect): VerdictDialect {
