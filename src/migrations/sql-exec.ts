@@ -69,14 +69,10 @@ export async function withNativeConnection<T>(knex: Knex, dialect: Dialect, fn: 
   const client = knex.client as unknown as KnexClientInternals;
   const conn = await client.acquireConnection();
   try {
-    return await fn(nativeQuery(conn, dialect), conn);
+    return await fn(engineFor(dialect).migrations.nativeQuery(conn), conn);
   } finally {
     await client.releaseConnection(conn);
   }
-}
-
-function nativeQuery(conn: unknown, dialect: Dialect): NativeQuery {
-  return engineFor(dialect).migrations.nativeQuery(conn);
 }
 
 /**
