@@ -8,6 +8,12 @@ import { postgresEngine } from './postgres/index.ts';
 
 export type { ClusterFlavor, ConnectionConfig, Dialect, DumpTarget, Engine, ServerKind, ServerObjects, ShadowServerAdmin, Snapshotter, SnapshotScope, SqlSyntax } from './contract.ts';
 export { CLUSTER_FLAVORS, DIALECTS, FULL_SCOPE } from './contract.ts';
+export type { Effect, Ident, MigrationsEngine, RunSession } from './migrations-contract.ts';
+export type { RuleWording, RulesEngine, VerdictWording } from './rules-contract.ts';
+export { mysqlLockName } from './mysql/migrations.ts';
+export { PG_APPLICATION_NAME, pgLockKeys } from './postgres/migrations.ts';
+export { num, rawRows, str, type Row } from './rows.ts';
+export { ID, QID } from './sql-names.ts';
 export type { Flavor, FlavorName, GtidStart, ReplicationSource, ReplicationStatus } from './mysql/flavor.ts';
 export { flavorFor, flavorNameFromVersion } from './mysql/flavors.ts';
 export { mysqlIdent, mysqlString } from './mysql/quote.ts';

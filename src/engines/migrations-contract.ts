@@ -1,11 +1,40 @@
 import type { Knex } from 'knex';
-import type { ConnectionConfig, ProjectConfig } from '../config/types.ts';
-import type { Logger } from '../log/logger.ts';
-import type { Effect, Ident } from '../migrations/effect.ts';
-import type { RunSession } from '../migrations/lock.ts';
-import type { PgLockSafety } from '../migrations/pg/session.ts';
-import type { LockSafety } from '../migrations/pg/settings.ts';
-import type { MysqlLockRetry } from '../migrations/sql-exec.ts';
+
+/**
+ * One runner per database. The lock lives on a dedicated session that is held for the whole run,
+ * and the migrations run on that same session: if the session were lost, the lock would be lost
+ * with it, which assertHeld() detects before each migration.
+ */
+export interface RunSession {
+  /** A knex whose pool is exactly the session holding the lock. */
+  db: Knex;
+  lockName: string;
+  /** Throws a 'lock' error when the session no longer holds the lock. */
+  assertHeld(): Promise<void>;
+  /** Releases the lock and closes the session; safe to call twice. */
+  release(): Promise<void>;
+}
+
+/** The database a run lock is taken on, and where it is (for the message naming a holder). */
+export interface LockedDatabase {
+  host: string;
+  port: number;
+  database: string;
+}
+
+export interface Ident {
+  /** As written, quotes included ("public.accounts", "`Acc`"). */
+  raw: string;
+  schema?: string;
+  name: string;
+}
+
+/** What a statement leaves behind that the server can be asked about afterwards (migrations/effect.ts). */
+export type Effect =
+  | { kind: 'table' | 'view' | 'type' | 'trigger' | 'routine'; object: Ident; present: boolean }
+  | { kind: 'column'; table: Ident; column: string; present: boolean }
+  | { kind: 'index'; index: Ident; table?: Ident; present: boolean }
+  | { kind: 'enum-value'; type: Ident; value: string; present: true };
 
 /**
  * What the runner and the ledger (src/migrations) do differently per database: the run lock, the
@@ -14,7 +43,7 @@ import type { MysqlLockRetry } from '../migrations/sql-exec.ts';
  */
 export interface MigrationsEngine {
   /** Takes the run lock on the dedicated session `db`; `close` ends that session. */
-  acquireRunLock(db: Knex, config: ProjectConfig, close: () => Promise<void>, waitMs: number): Promise<RunSession>;
+  acquireRunLock(db: Knex, connection: LockedDatabase, close: () => Promise<void>, waitMs: number): Promise<RunSession>;
   /** The server session holding the run lock of the database, or null when nobody holds it. */
   runLockHolder(db: Knex, database: string): Promise<number | null>;
   /** The migrate tables' times are zone-less UTC text (MySQL DATETIME): bound and read back as text. */
@@ -26,12 +55,14 @@ export interface MigrationsEngine {
   readonly tracksInStatementRoundTrip: boolean;
   /** The driver's own query call on a raw connection (knex's would wrap or split it). */
   nativeQuery(conn: unknown): (sql: string) => Promise<void>;
-  /** PostgreSQL's lock_timeout guard for the run's session; undefined where the engine has none. */
-  openLockSafety(db: Knex, connection: ConnectionConfig, settings: LockSafety, logger: Logger): Promise<PgLockSafety | undefined>;
-  /** Session settings for a run: MySQL bounds lock waits (lock_wait_timeout) and says how to retry them. */
-  prepareRunSession(db: Knex, settings: LockSafety, logger: Logger): Promise<MysqlLockRetry | undefined>;
-  /** Sets lock_timeout for one backfill transaction (PostgreSQL), where the engine has it. */
-  backfillLockTimeout(trx: Knex.Transaction, lockTimeoutMs: number): Promise<void>;
+  /** Statements run under PostgreSQL's lock_timeout guard (migrations/pg/session.ts). */
+  readonly guardsLockTimeout: boolean;
+  /** The session statement bounding a metadata-lock wait, whose timeouts are then retried (MySQL); undefined where there is none. */
+  lockWaitTimeoutSql(lockTimeoutMs: number): string | undefined;
+  /** Session settings for a run, each optional: a server that does not know one ignores it. */
+  readonly runSessionSql: readonly string[];
+  /** The statement setting lock_timeout for one transaction (a backfill range), or undefined. */
+  transactionLockTimeout(lockTimeoutMs: number): { sql: string; bindings: string[] } | undefined;
   /** `ALTER TABLE t ADD INDEX name` names an index (MySQL/MariaDB). */
   readonly alterNamesIndexes: boolean;
   /** Effects of the engine's own statements (types; triggers, routines), after the shared ones. */

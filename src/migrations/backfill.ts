@@ -308,7 +308,8 @@ function updateRange(run: BackfillRun, from: string | null, upper: string, rowsD
   const setSql = literal(opts.set);
   return withLockRetry({ settings: safety, logger, label, watch: run.ctx?.lockWatch }, () =>
     knex.transaction(async (trx) => {
-      await engineFor(run.dialect).migrations.backfillLockTimeout(trx, safety.lockTimeoutMs);
+      const lockTimeout = engineFor(run.dialect).migrations.transactionLockTimeout(safety.lockTimeoutMs);
+      if (lockTimeout) await trx.raw(lockTimeout.sql, lockTimeout.bindings);
       const lower = from !== null ? ' AND ?? > ?' : '';
       const bindings: Knex.Value[] = [opts.table, key, upper, ...(from !== null ? [key, from] : [])];
       const res: unknown = await trx.raw(`UPDATE ?? SET ${setSql} WHERE ?? <= ?${lower}${where}`, bindings);

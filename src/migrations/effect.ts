@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Dialect } from '../config/types.ts';
-import { engineFor } from '../engines/index.ts';
+import { engineFor, ID, QID, type Effect, type Ident } from '../engines/index.ts';
 
 /**
  * What a statement leaves behind that the server can be asked about afterwards: "table k1 exists",
@@ -16,21 +16,7 @@ import { engineFor } from '../engines/index.ts';
  * named after the first few keywords matters, and the parsers at hand (node-sql-parser,
  * libpg-query) each know one dialect and reject much of MariaDB's DDL.
  */
-export interface Ident {
-  /** As written, quotes included ("public.accounts", "`Acc`"). */
-  raw: string;
-  schema?: string;
-  name: string;
-}
-
-export type Effect =
-  | { kind: 'table' | 'view' | 'type' | 'trigger' | 'routine'; object: Ident; present: boolean }
-  | { kind: 'column'; table: Ident; column: string; present: boolean }
-  | { kind: 'index'; index: Ident; table?: Ident; present: boolean }
-  | { kind: 'enum-value'; type: Ident; value: string; present: true };
-
-export const ID = String.raw`(?:\`(?:[^\`]|\`\`)+\`|"(?:[^"]|"")+"|[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)`;
-export const QID = String.raw`${ID}(?:\s*\.\s*${ID})?`;
+export type { Effect, Ident } from '../engines/index.ts';
 
 function unquote(part: string, dialect: Dialect): string {
   if (part.startsWith('`')) return part.slice(1, -1).replace(/``/g, '`');

@@ -1,28 +1,12 @@
 import type { Knex } from 'knex';
 import type { ProjectConfig } from '../config/types.ts';
 import { createKnex, verifyConnection } from '../db/connect.ts';
-import { engineFor } from '../engines/index.ts';
-import { MigrateError } from '../errors.ts';
+import { engineFor, type RunSession } from '../engines/index.ts';
 import { num, rawRows } from './rows.ts';
 
+export type { RunSession } from '../engines/index.ts';
 // The engines' lock names, for tests that look the lock up on the server.
-export { mysqlLockName } from '../engines/mysql/migrations.ts';
-export { PG_APPLICATION_NAME, pgLockKeys } from '../engines/postgres/migrations.ts';
-
-/**
- * One runner per database. The lock lives on a dedicated session that is held for the whole run,
- * and the migrations run on that same session: if the session were lost, the lock would be lost
- * with it, which assertHeld() detects before each migration.
- */
-export interface RunSession {
-  /** A knex whose pool is exactly the session holding the lock. */
-  db: Knex;
-  lockName: string;
-  /** Throws a 'lock' error when the session no longer holds the lock. */
-  assertHeld(): Promise<void>;
-  /** Releases the lock and closes the session; safe to call twice. */
-  release(): Promise<void>;
-}
+export { mysqlLockName, PG_APPLICATION_NAME, pgLockKeys } from '../engines/index.ts';
 
 export interface RunLockOptions {
   /**
@@ -44,19 +28,11 @@ export async function acquireRunLock(config: ProjectConfig, opts: RunLockOptions
   try {
     await verifyConnection(db, config.dialect, config.connection);
     const waitMs = Math.max(0, opts.waitMs ?? 0);
-    return await engineFor(config.dialect).migrations.acquireRunLock(db, config, close, waitMs);
+    return await engineFor(config.dialect).migrations.acquireRunLock(db, config.connection, close, waitMs);
   } catch (e) {
     await close();
     throw e;
   }
-}
-
-export function lostLock(name: string): MigrateError {
-  return new MigrateError(
-    'lock',
-    `The migrate lock ${name} is no longer held by this run (its database session was lost), so it stopped before the next migration.`,
-    'Check "migrate status" and run the command again once no other run is active.',
-  );
 }
 
 /**

@@ -15,6 +15,8 @@ import { Ledger, thisHost, whoAmI, type LedgerEntry } from './ledger.ts';
 import { LedgerWriter } from './ledger-writer.ts';
 import { acquireRunLock, cancelStatementSql, runLockHolder, sessionIdOf, type RunSession } from './lock.ts';
 import { assess, howItEnded, partialError, statusLine, summary, type Assessment } from './partial.ts';
+import { backoffMs } from './pg/retry.ts';
+import { PgLockSafety } from './pg/session.ts';
 import { resolveLockSafety, type LockSafety } from './pg/settings.ts';
 import { Progress, type ProgressRow } from './progress.ts';
 import { repairMigration, type RepairMode, type RepairResult } from './repair.ts';
@@ -427,9 +429,15 @@ export class Runner {
     if (this.pendingStop) await control.stop(this.pendingStop);
     const engine = engineFor(this.config.dialect).migrations;
     const ls = this.lockSafety();
-    const safety = await engine.openLockSafety(session.db, this.config.connection, ls, this.logger);
+    const safety = engine.guardsLockTimeout ? await PgLockSafety.open(session.db, this.config.connection, ls, this.logger) : undefined;
     try {
-      const mysqlLockRetry = await engine.prepareRunSession(session.db, ls, this.logger);
+      let mysqlLockRetry: ExecContext['mysqlLockRetry'];
+      const lockWait = engine.lockWaitTimeoutSql(ls.lockTimeoutMs);
+      if (lockWait) {
+        await session.db.raw(lockWait);
+        mysqlLockRetry = { attempts: ls.attempts, backoff: (a) => backoffMs(a, ls), log: (m) => this.logger.warn(m) };
+      }
+      for (const sql of engine.runSessionSql) await session.db.raw(sql).catch(() => undefined);
       const reconnectMs = this.opts.reconnectMs ?? DEFAULT_RECONNECT_MS;
       const ctx: ExecContext = {
         session,

@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { ProjectConfig } from '../../config/types.ts';
 import { MigrateError } from '../../errors.ts';
-import { QID, type Effect, type Ident } from '../../migrations/effect.ts';
-import { lostLock, type RunSession } from '../../migrations/lock.ts';
-import { backoffMs } from '../../migrations/pg/retry.ts';
-import { num, rawRows, str } from '../../migrations/rows.ts';
-import type { MigrationsEngine } from '../migrations-contract.ts';
+import type { Effect, Ident, LockedDatabase, MigrationsEngine, RunSession } from '../migrations-contract.ts';
+import { num, rawRows, str } from '../rows.ts';
+import { lostLock } from '../run-lock.ts';
+import { QID } from '../sql-names.ts';
 
 export function mysqlLockName(database: string): string {
   const name = `migrate:${database}`;
@@ -14,10 +12,10 @@ export function mysqlLockName(database: string): string {
   return name.length <= 64 ? name : `migrate:${createHash('sha256').update(database).digest('hex').slice(0, 48)}`;
 }
 
-async function lockMysql(db: Knex, config: ProjectConfig, close: () => Promise<void>, waitMs: number): Promise<RunSession> {
-  const name = mysqlLockName(config.connection.database);
+async function lockMysql(db: Knex, to: LockedDatabase, close: () => Promise<void>, waitMs: number): Promise<RunSession> {
+  const name = mysqlLockName(to.database);
   const got = await rawRows(db, 'SELECT GET_LOCK(?, ?) AS got', [name, Math.ceil(waitMs / 1000)]);
-  if (num(got[0]?.['got']) !== 1) throw await mysqlHolderError(db, config, name);
+  if (num(got[0]?.['got']) !== 1) throw await mysqlHolderError(db, to, name);
   return {
     db,
     lockName: name,
@@ -36,8 +34,8 @@ async function lockMysql(db: Knex, config: ProjectConfig, close: () => Promise<v
   };
 }
 
-async function mysqlHolderError(db: Knex, config: ProjectConfig, name: string): Promise<MigrateError> {
-  const where = `${config.connection.host}:${config.connection.port}`;
+async function mysqlHolderError(db: Knex, to: LockedDatabase, name: string): Promise<MigrateError> {
+  const where = `${to.host}:${to.port}`;
   const r = await rawRows(db, 'SELECT IS_USED_LOCK(?) AS id', [name]);
   const id = num(r[0]?.['id']);
   if (id === null) {
@@ -50,7 +48,7 @@ async function mysqlHolderError(db: Knex, config: ProjectConfig, name: string): 
     : `connection ${id} (its details are hidden: the PROCESS privilege shows other users' connections)`;
   return new MigrateError(
     'lock',
-    `Another migrate run is working on database "${config.connection.database}" at ${where}: the lock "${name}" is held by ${who}.`,
+    `Another migrate run is working on database "${to.database}" at ${where}: the lock "${name}" is held by ${who}.`,
     `Wait for that run to finish and try again. If it is stuck or its process is gone, end its connection: KILL ${id};`,
   );
 }
@@ -65,21 +63,49 @@ async function effectPresent(db: Knex, e: Effect): Promise<boolean> {
   const schema = (i: Ident): string | null => i.schema ?? null;
   switch (e.kind) {
     case 'table':
-      return (await count(db, 'SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?', [schema(e.object), e.object.name])) > 0;
+      return (
+        (await count(db, 'SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?', [
+          schema(e.object),
+          e.object.name,
+        ])) > 0
+      );
     case 'view':
-      return (await count(db, 'SELECT COUNT(*) AS n FROM information_schema.VIEWS WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?', [schema(e.object), e.object.name])) > 0;
+      return (
+        (await count(db, 'SELECT COUNT(*) AS n FROM information_schema.VIEWS WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?', [
+          schema(e.object),
+          e.object.name,
+        ])) > 0
+      );
     case 'column':
-      return (await count(db, 'SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND LOWER(COLUMN_NAME) = LOWER(?)', [schema(e.table), e.table.name, e.column])) > 0;
+      return (
+        (await count(
+          db,
+          'SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND LOWER(COLUMN_NAME) = LOWER(?)',
+          [schema(e.table), e.table.name, e.column],
+        )) > 0
+      );
     case 'index':
-      return (await count(
-        db,
-        `SELECT COUNT(*) AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND INDEX_NAME = ?${e.table ? ' AND TABLE_NAME = ?' : ''}`,
-        e.table ? [schema(e.table), e.index.name, e.table.name] : [schema(e.index), e.index.name],
-      )) > 0;
+      return (
+        (await count(
+          db,
+          `SELECT COUNT(*) AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND INDEX_NAME = ?${e.table ? ' AND TABLE_NAME = ?' : ''}`,
+          e.table ? [schema(e.table), e.index.name, e.table.name] : [schema(e.index), e.index.name],
+        )) > 0
+      );
     case 'trigger':
-      return (await count(db, 'SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = COALESCE(?, DATABASE()) AND TRIGGER_NAME = ?', [schema(e.object), e.object.name])) > 0;
+      return (
+        (await count(db, 'SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = COALESCE(?, DATABASE()) AND TRIGGER_NAME = ?', [
+          schema(e.object),
+          e.object.name,
+        ])) > 0
+      );
     case 'routine':
-      return (await count(db, 'SELECT COUNT(*) AS n FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = COALESCE(?, DATABASE()) AND ROUTINE_NAME = ?', [schema(e.object), e.object.name])) > 0;
+      return (
+        (await count(db, 'SELECT COUNT(*) AS n FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = COALESCE(?, DATABASE()) AND ROUTINE_NAME = ?', [
+          schema(e.object),
+          e.object.name,
+        ])) > 0
+      );
     default:
       return false;
   }
@@ -87,7 +113,9 @@ async function effectPresent(db: Knex, e: Effect): Promise<boolean> {
 
 /** Triggers and stored routines: created and dropped by name. */
 function objectEffects(s: string, id: (raw: string) => Ident): Effect[] | undefined {
-  let m = new RegExp(String.raw`^CREATE\s+(OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*\S+\s+)?(TRIGGER|PROCEDURE|FUNCTION)\s+(IF\s+NOT\s+EXISTS\s+)?(${QID})`, 'i').exec(s);
+  let m = new RegExp(String.raw`^CREATE\s+(OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*\S+\s+)?(TRIGGER|PROCEDURE|FUNCTION)\s+(IF\s+NOT\s+EXISTS\s+)?(${QID})`, 'i').exec(
+    s,
+  );
   if (m) return m[1] || m[3] || !m[4] ? undefined : [{ kind: m[2]?.toUpperCase() === 'TRIGGER' ? 'trigger' : 'routine', object: id(m[4]), present: true }];
   m = new RegExp(String.raw`^DROP\s+(TRIGGER|PROCEDURE|FUNCTION)\s+(IF\s+EXISTS\s+)?(${QID})`, 'i').exec(s);
   if (m) return m[2] || !m[3] ? undefined : [{ kind: m[1]?.toUpperCase() === 'TRIGGER' ? 'trigger' : 'routine', object: id(m[3]), present: false }];
@@ -110,14 +138,11 @@ export const mysqlMigrations: MigrationsEngine = {
         c.query(sql, (err: unknown) => (err ? reject(err) : resolve()));
       });
   },
-  openLockSafety: async () => undefined,
-  async prepareRunSession(db, ls, logger) {
-    if (!(ls.lockTimeoutMs > 0)) return undefined;
-    // A metadata-lock wait queues every later write to the table behind the DDL: bound it.
-    await db.raw(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(ls.lockTimeoutMs / 1000))}`);
-    return { attempts: ls.attempts, backoff: (a) => backoffMs(a, ls), log: (m) => logger.warn(m) };
-  },
-  backfillLockTimeout: async () => undefined,
+  guardsLockTimeout: false,
+  // A metadata-lock wait queues every later write to the table behind the DDL: bound it.
+  lockWaitTimeoutSql: (ms) => (ms > 0 ? `SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(ms / 1000))}` : undefined),
+  runSessionSql: [],
+  transactionLockTimeout: () => undefined,
   alterNamesIndexes: true,
   objectEffects,
   effectPresent,

@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { ProjectConfig } from '../../config/types.ts';
 import { MigrateError } from '../../errors.ts';
-import { QID, type Effect, type Ident } from '../../migrations/effect.ts';
-import { lostLock, type RunSession } from '../../migrations/lock.ts';
-import { PgLockSafety } from '../../migrations/pg/session.ts';
-import { num, rawRows, str } from '../../migrations/rows.ts';
-import type { MigrationsEngine } from '../migrations-contract.ts';
+import type { Effect, Ident, LockedDatabase, MigrationsEngine, RunSession } from '../migrations-contract.ts';
+import { num, rawRows, str } from '../rows.ts';
+import { lostLock } from '../run-lock.ts';
+import { QID } from '../sql-names.ts';
 
 /** The application_name our PostgreSQL session shows in pg_stat_activity, so holders are recognisable. */
 export const PG_APPLICATION_NAME = 'migrate';
@@ -17,9 +15,9 @@ export function pgLockKeys(database: string): [number, number] {
   return [h.readUInt32BE(0) & 0x7fffffff, h.readUInt32BE(4) & 0x7fffffff];
 }
 
-async function lockPg(db: Knex, config: ProjectConfig, close: () => Promise<void>, waitMs: number): Promise<RunSession> {
+async function lockPg(db: Knex, to: LockedDatabase, close: () => Promise<void>, waitMs: number): Promise<RunSession> {
   await db.raw(`SET application_name = '${PG_APPLICATION_NAME}'`);
-  const [k1, k2] = pgLockKeys(config.connection.database);
+  const [k1, k2] = pgLockKeys(to.database);
   const name = `pg_advisory_lock(${k1}, ${k2})`;
   const until = Date.now() + waitMs;
   const attempt = async (): Promise<boolean> => (await rawRows(db, 'SELECT pg_try_advisory_lock(?, ?) AS got', [k1, k2]))[0]?.['got'] === true;
@@ -28,7 +26,7 @@ async function lockPg(db: Knex, config: ProjectConfig, close: () => Promise<void
     await new Promise((r) => setTimeout(r, 200));
     got = await attempt();
   }
-  if (!got) throw await pgHolderError(db, config, k1, k2, name);
+  if (!got) throw await pgHolderError(db, to, k1, k2, name);
   return {
     db,
     lockName: name,
@@ -52,8 +50,8 @@ async function lockPg(db: Knex, config: ProjectConfig, close: () => Promise<void
   };
 }
 
-async function pgHolderError(db: Knex, config: ProjectConfig, k1: number, k2: number, name: string): Promise<MigrateError> {
-  const where = `${config.connection.host}:${config.connection.port}`;
+async function pgHolderError(db: Knex, to: LockedDatabase, k1: number, k2: number, name: string): Promise<MigrateError> {
+  const where = `${to.host}:${to.port}`;
   const rows = await rawRows(
     db,
     `SELECT a.pid, a.usename, host(a.client_addr) AS client_addr, a.client_port, a.application_name, a.state,
@@ -71,11 +69,10 @@ async function pgHolderError(db: Knex, config: ProjectConfig, k1: number, k2: nu
   const app = str(h['application_name']);
   return new MigrateError(
     'lock',
-    `Another migrate run is working on database "${config.connection.database}" at ${where}: the advisory lock ${name} is held by pid ${pid}, user ${str(h['usename'])} from ${from}, application_name "${app ?? ''}", ${str(h['state'])}, connected ${num(h['connected_s']) ?? '?'} s ago.`,
+    `Another migrate run is working on database "${to.database}" at ${where}: the advisory lock ${name} is held by pid ${pid}, user ${str(h['usename'])} from ${from}, application_name "${app ?? ''}", ${str(h['state'])}, connected ${num(h['connected_s']) ?? '?'} s ago.`,
     `Wait for that run to finish and try again. If it is stuck or its process is gone, end its session: SELECT pg_terminate_backend(${pid});`,
   );
 }
-
 
 async function count(db: Knex, sql: string, bindings: readonly Knex.Value[]): Promise<number> {
   const r = await rawRows(db, sql, bindings);
@@ -91,9 +88,16 @@ async function effectPresent(db: Knex, e: Effect): Promise<boolean> {
     case 'index':
       // An INVALID index is what an interrupted CONCURRENTLY build leaves: not a CREATE INDEX's
       // effect, but still there for a DROP INDEX to remove.
-      return (await count(db, `SELECT count(*)::int AS n FROM pg_index WHERE indexrelid = to_regclass(?)${e.present ? ' AND indisvalid' : ''}`, [e.index.raw])) > 0;
+      return (
+        (await count(db, `SELECT count(*)::int AS n FROM pg_index WHERE indexrelid = to_regclass(?)${e.present ? ' AND indisvalid' : ''}`, [e.index.raw])) > 0
+      );
     case 'column':
-      return (await count(db, 'SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = to_regclass(?) AND attname = ? AND attnum > 0 AND NOT attisdropped', [e.table.raw, e.column])) > 0;
+      return (
+        (await count(db, 'SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = to_regclass(?) AND attname = ? AND attnum > 0 AND NOT attisdropped', [
+          e.table.raw,
+          e.column,
+        ])) > 0
+      );
     case 'type':
       return (await count(db, 'SELECT count(*)::int AS n WHERE to_regtype(?) IS NOT NULL', [e.object.raw])) > 0;
     case 'enum-value':
@@ -134,16 +138,12 @@ export const postgresMigrations: MigrationsEngine = {
       await c.query(sql);
     };
   },
-  openLockSafety: (db, connection, settings, logger) => PgLockSafety.open(db, connection, settings, logger),
-  async prepareRunSession(db) {
-    // PostgreSQL 14+: a statement whose client died is cancelled within a second instead of
-    // running on (with its locks) until it ends; older servers do not know the setting.
-    await db.raw("SELECT set_config('client_connection_check_interval', '1s', false)").catch(() => undefined);
-    return undefined;
-  },
-  async backfillLockTimeout(trx, lockTimeoutMs) {
-    if (lockTimeoutMs > 0) await trx.raw('SELECT set_config(?, ?, true)', ['lock_timeout', `${lockTimeoutMs}ms`]);
-  },
+  guardsLockTimeout: true,
+  lockWaitTimeoutSql: () => undefined,
+  // PostgreSQL 14+: a statement whose client died is cancelled within a second instead of
+  // running on (with its locks) until it ends; older servers do not know the setting.
+  runSessionSql: ["SELECT set_config('client_connection_check_interval', '1s', false)"],
+  transactionLockTimeout: (ms) => (ms > 0 ? { sql: 'SELECT set_config(?, ?, true)', bindings: ['lock_timeout', `${ms}ms`] } : undefined),
   alterNamesIndexes: false,
   objectEffects,
   effectPresent,

@@ -1,20 +1,20 @@
-import { blockingPostgresRules } from '../../analysis/rules/blocking-postgres.ts';
-import type { RuleDialect } from '../../analysis/rules/context.ts';
-import type { RulesEngine } from '../rules-contract.ts';
+import type { RuleWording, RulesEngine } from '../rules-contract.ts';
 
 /** PostgreSQL physical replicas cannot be altered first: no typeConversionVariable, no RF family. */
-const postgresRuleDialect: RuleDialect = {
+const POSTGRES_WORDING: RuleWording = {
   unknownColumnError: (column) => `column "${column}" does not exist`,
-  missingValueOutcome: (column) => `"null value in column \"${column}\" violates not-null constraint"; the ALTER itself also fails as soon as the table has rows`,
-  lockFreeNotNull: (column) => ` (ADD CONSTRAINT ... CHECK (${column} IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL, so no long lock is taken)`,
+  missingValueOutcome: (column) => `"null value in column "${column}" violates not-null constraint"; the ALTER itself also fails as soon as the table has rows`,
+  lockFreeNotNull: (column) =>
+    ` (ADD CONSTRAINT ... CHECK (${column} IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL, so no long lock is taken)`,
   narrowingFailure: ' (or make the ALTER fail)',
-  blockingRules: blockingPostgresRules,
 };
 
 export const postgresRules: RulesEngine = {
-  ruleDialect: () => postgresRuleDialect,
+  wording: () => POSTGRES_WORDING,
+  blockingFamily: 'PG',
   verdict: {
     replicasAlterFirst: false,
-    refusedReason: (blockers) => `It blocks reads or writes on PostgreSQL (${blockers.join(', ')}), and PostgreSQL physical replicas cannot be altered first: rewrite it with the safe alternatives listed.`,
+    refusedReason: (blockers) =>
+      `It blocks reads or writes on PostgreSQL (${blockers.join(', ')}), and PostgreSQL physical replicas cannot be altered first: rewrite it with the safe alternatives listed.`,
   },
 };
