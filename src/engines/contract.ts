@@ -4,6 +4,8 @@ import type { SchemaSnapshot } from './schema.ts';
 import type { Next, QueryObject } from '../db/index.ts';
 import type { Flavor, FlavorName } from './mysql/flavor.ts';
 import type { ProbeResult } from './mysql/probe.ts';
+import type { MigrationsEngine } from './migrations-contract.ts';
+import type { RulesEngine } from './rules-contract.ts';
 
 /**
  * What differs between the databases the coordinator drives, in one interface per engine
@@ -197,6 +199,8 @@ export interface Engine {
   readonly foldsUnquotedIdentifiers: boolean;
   /** The statement gave up waiting for a lock without changing anything (MySQL 1205): it may be retried. */
   isLockWaitTimeout(e: unknown): boolean;
+  readonly migrations: MigrationsEngine;
+  readonly rules: RulesEngine;
 
   /** What the server is, from SELECT VERSION(). */
   serverKind(version: string): ServerKind;

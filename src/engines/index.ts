@@ -10,6 +10,12 @@ export type { ClusterFlavor, ConnectionConfig, Dialect, DumpTarget, Engine, Serv
 export { FULL_SCOPE } from './contract.ts';
 export type { Algorithm, CheckSnapshot, ColumnSnapshot, ForeignKeySnapshot, IndexSnapshot, SchemaSnapshot, TableSnapshot, ViewSnapshot } from './schema.ts';
 export { CLUSTER_FLAVORS, DIALECTS, dialectNamed } from '../config/index.ts';
+export type { Effect, Ident, MigrationsEngine, RunSession } from './migrations-contract.ts';
+export type { RuleWording, RulesEngine, VerdictWording } from './rules-contract.ts';
+export { mysqlLockName } from './mysql/migrations.ts';
+export { PG_APPLICATION_NAME, pgLockKeys } from './postgres/migrations.ts';
+export { num, rawRows, str, type Row } from './rows.ts';
+export { ID, QID } from './sql-names.ts';
 export type { Flavor, FlavorName, GtidStart, ReplicationSource, ReplicationStatus } from './mysql/flavor.ts';
 export { flavorFor, flavorNameFromVersion } from './mysql/flavors.ts';
 export { mysqlIdent, mysqlString } from './mysql/quote.ts';

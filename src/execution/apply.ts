@@ -4,6 +4,7 @@ import { analyse, FileCache } from '../analysis/index.ts';
 import type { MigrationVerdict } from '../analysis/types.ts';
 import type { ClusterConfig, ProjectConfig } from '../config/types.ts';
 import { createKnex, verifyConnection } from '../db/connect.ts';
+import { engineFor } from '../engines/index.ts';
 import { isMigrateError, MigrateError, workError } from '../errors.ts';
 import { blockingError } from '../migrations/discover.ts';
 import { Runner } from '../migrations/runner.ts';
@@ -108,7 +109,7 @@ async function gate(r: ApplyRun): Promise<void | 'stop'> {
       shadow: found.server,
       shadowOrigin: found.origin,
       // The history was written for the target's database: on the shadow that is the shadow database.
-      ...(config.dialect === 'mysql' && config.connection.database ? { home: config.connection.database } : {}),
+      ...(engineFor(config.dialect).switchesDatabases && config.connection.database ? { home: config.connection.database } : {}),
       onWarning: (m) => o.logger.warn(m),
       cache: new FileCache(join(stateDir(config), 'cache')),
     });

@@ -17,7 +17,6 @@ import {
   socketFdOf,
   type NodeConnection,
 } from '../topology/node-connection.ts';
-import { mariadbLaterOf } from '../topology/gtid.ts';
 import { coordinatorLockName } from './cluster-lock.ts';
 import { ForkError, readBinlogCoordinates, readGtidState, readOwnTransactions, type BinlogCoordinates } from './fork.ts';
 import type { Journal } from './journal.ts';
@@ -526,7 +525,9 @@ async function reportFork(o: SwitchoverOptions, guard: NodeConnection, fence: Fe
   for (const sql of o.flavor.setReadOnly(true)) await queryRowsWithin(guard, sql, NODE_ANSWER_MS, P).catch(() => undefined);
   const found = fence.binlog ? await readOwnTransactions(guard, P, fence.binlog, fence.sid).catch(() => undefined) : undefined;
   // Replication stopped: what it applied from the new primary is final now.
-  const slavePos = o.flavor.name === 'mariadb' ? await queryOneWithin(guard, 'SELECT @@GLOBAL.gtid_slave_pos AS p', NODE_ANSWER_MS, P).then((r) => String(r?.['p'] ?? ''), () => undefined) : undefined;
+  const before = o.flavor.replicatedBeforeQuery();
+  const slavePos = before ? await queryOneWithin(guard, before, NODE_ANSWER_MS, P).then((r) => String(r?.['p'] ?? ''), () => undefined) : undefined;
+  const resumeFrom = slavePos !== undefined ? o.flavor.resumeAfterFork(fence.position, slavePos) : undefined;
   const evidence = {
     node: P,
     newPrimary: o.candidate.name,
@@ -534,7 +535,7 @@ async function reportFork(o: SwitchoverOptions, guard: NodeConnection, fence: Fe
     tables: found?.tables ?? [],
     statements: found?.statements ?? [],
     ...(fence.binlog ? { from: fence.binlog } : {}),
-    ...(slavePos !== undefined ? { resumeFrom: mariadbLaterOf(fence.position, slavePos) } : {}),
+    ...(resumeFrom !== undefined ? { resumeFrom } : {}),
   };
   o.journal.write('fork', 'end', evidence as unknown as Record<string, unknown>);
   log(`FORK on ${P}: ${evidence.gtids.join(', ')}${evidence.tables.length ? ` (${evidence.tables.join(', ')})` : ''}; ${P} fenced`);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Dialect } from '../config/types.ts';
+import { engineFor } from '../engines/index.ts';
 import { MigrateError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../log/logger.ts';
 import { currentMigration, type MigrationRunContext } from './context.ts';
@@ -75,7 +76,7 @@ interface StateRow {
 /** A string literal for SQL we print for people to paste: an id with a quote must not break out of it. */
 function sqlText(v: string, dialect: Dialect): string {
   // MySQL reads backslash escapes in literals; PostgreSQL (standard_conforming_strings) does not.
-  const s = dialect === 'mysql' ? v.replace(/\\/g, '\\\\') : v;
+  const s = engineFor(dialect).syntax.backslashEscapes ? v.replace(/\\/g, '\\\\') : v;
   return `'${s.replace(/'/g, "''")}'`;
 }
 
@@ -307,7 +308,8 @@ function updateRange(run: BackfillRun, from: string | null, upper: string, rowsD
   const setSql = literal(opts.set);
   return withLockRetry({ settings: safety, logger, label, watch: run.ctx?.lockWatch }, () =>
     knex.transaction(async (trx) => {
-      if (run.dialect === 'postgres' && safety.lockTimeoutMs > 0) await trx.raw('SELECT set_config(?, ?, true)', ['lock_timeout', `${safety.lockTimeoutMs}ms`]);
+      const lockTimeout = engineFor(run.dialect).migrations.transactionLockTimeout(safety.lockTimeoutMs);
+      if (lockTimeout) await trx.raw(lockTimeout.sql, lockTimeout.bindings);
       const lower = from !== null ? ' AND ?? > ?' : '';
       const bindings: Knex.Value[] = [opts.table, key, upper, ...(from !== null ? [key, from] : [])];
       const res: unknown = await trx.raw(`UPDATE ?? SET ${setSql} WHERE ?? <= ?${lower}${where}`, bindings);

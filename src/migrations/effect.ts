@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Dialect } from '../config/types.ts';
-import { num, rawRows } from './rows.ts';
+import { engineFor, ID, QID, type Effect, type Ident } from '../engines/index.ts';
 
 /**
  * What a statement leaves behind that the server can be asked about afterwards: "table k1 exists",
@@ -16,27 +16,13 @@ import { num, rawRows } from './rows.ts';
  * named after the first few keywords matters, and the parsers at hand (node-sql-parser,
  * libpg-query) each know one dialect and reject much of MariaDB's DDL.
  */
-export interface Ident {
-  /** As written, quotes included ("public.accounts", "`Acc`"). */
-  raw: string;
-  schema?: string;
-  name: string;
-}
-
-export type Effect =
-  | { kind: 'table' | 'view' | 'type' | 'trigger' | 'routine'; object: Ident; present: boolean }
-  | { kind: 'column'; table: Ident; column: string; present: boolean }
-  | { kind: 'index'; index: Ident; table?: Ident; present: boolean }
-  | { kind: 'enum-value'; type: Ident; value: string; present: true };
-
-const ID = String.raw`(?:\`(?:[^\`]|\`\`)+\`|"(?:[^"]|"")+"|[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)`;
-const QID = String.raw`${ID}(?:\s*\.\s*${ID})?`;
+export type { Effect, Ident } from '../engines/index.ts';
 
 function unquote(part: string, dialect: Dialect): string {
   if (part.startsWith('`')) return part.slice(1, -1).replace(/``/g, '`');
   if (part.startsWith('"')) return part.slice(1, -1).replace(/""/g, '"');
   // PostgreSQL folds unquoted names to lower case; MySQL keeps them as written.
-  return dialect === 'postgres' ? part.toLowerCase() : part;
+  return engineFor(dialect).foldsUnquotedIdentifiers ? part.toLowerCase() : part;
 }
 
 export function parseIdent(raw: string, dialect: Dialect): Ident {
@@ -88,7 +74,7 @@ function alterClause(table: Ident, clause: string, dialect: Dialect): Effect | u
     if (m[2] || !NOT_A_COLUMN.test(word)) return { kind: 'column', table, column: unquote(word, dialect), present };
     // ADD INDEX name / ADD UNIQUE [INDEX|KEY] name / DROP INDEX name (MySQL/MariaDB).
     const ix = new RegExp(String.raw`^(?:ADD|DROP)\s+(?:UNIQUE\s+|FULLTEXT\s+|SPATIAL\s+)?(?:INDEX|KEY)\s+(?!IF\b)(${ID})`, 'i').exec(clause);
-    if (ix?.[1] && dialect === 'mysql') return { kind: 'index', index: id(ix[1]), table, present };
+    if (ix?.[1] && engineFor(dialect).migrations.alterNamesIndexes) return { kind: 'index', index: id(ix[1]), table, present };
   }
   return undefined;
 }
@@ -121,20 +107,7 @@ export function effectsOf(sql: string, dialect: Dialect): Effect[] | undefined {
   if (m) return m[1] || m[2] || !m[3] ? undefined : [{ kind: 'view', object: id(m[3]), present: true }];
   m = new RegExp(String.raw`^DROP\s+(?:MATERIALIZED\s+)?VIEW\s+(IF\s+EXISTS\s+)?(${QID})`, 'i').exec(s);
   if (m) return m[1] || !m[2] ? undefined : [{ kind: 'view', object: id(m[2]), present: false }];
-  if (dialect === 'postgres') {
-    m = new RegExp(String.raw`^CREATE\s+TYPE\s+(${QID})`, 'i').exec(s);
-    if (m?.[1]) return [{ kind: 'type', object: id(m[1]), present: true }];
-    m = new RegExp(String.raw`^DROP\s+TYPE\s+(IF\s+EXISTS\s+)?(${QID})`, 'i').exec(s);
-    if (m) return m[1] || !m[2] ? undefined : [{ kind: 'type', object: id(m[2]), present: false }];
-    m = new RegExp(String.raw`^ALTER\s+TYPE\s+(${QID})\s+ADD\s+VALUE\s+(IF\s+NOT\s+EXISTS\s+)?'((?:[^']|'')*)'`, 'i').exec(s);
-    if (m) return m[2] || !m[1] ? undefined : [{ kind: 'enum-value', type: id(m[1]), value: (m[3] ?? '').replace(/''/g, "'"), present: true }];
-    return undefined;
-  }
-  m = new RegExp(String.raw`^CREATE\s+(OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*\S+\s+)?(TRIGGER|PROCEDURE|FUNCTION)\s+(IF\s+NOT\s+EXISTS\s+)?(${QID})`, 'i').exec(s);
-  if (m) return m[1] || m[3] || !m[4] ? undefined : [{ kind: m[2]?.toUpperCase() === 'TRIGGER' ? 'trigger' : 'routine', object: id(m[4]), present: true }];
-  m = new RegExp(String.raw`^DROP\s+(TRIGGER|PROCEDURE|FUNCTION)\s+(IF\s+EXISTS\s+)?(${QID})`, 'i').exec(s);
-  if (m) return m[2] || !m[3] ? undefined : [{ kind: m[1]?.toUpperCase() === 'TRIGGER' ? 'trigger' : 'routine', object: id(m[3]), present: false }];
-  return undefined;
+  return engineFor(dialect).migrations.objectEffects(s, id);
 }
 
 /** Running the statement again does no harm whatever ran before: IF [NOT] EXISTS, OR REPLACE. */
@@ -166,55 +139,6 @@ export function describeEffect(e: Effect, holds?: boolean): string {
   }
 }
 
-async function count(db: Knex, sql: string, bindings: readonly Knex.Value[]): Promise<number> {
-  const r = await rawRows(db, sql, bindings);
-  return num(r[0]?.['n']) ?? 0;
-}
-
-/** Whether the object is there, asked of the server (information_schema / pg_catalog). */
-async function present(db: Knex, dialect: Dialect, e: Effect): Promise<boolean> {
-  if (dialect === 'postgres') {
-    switch (e.kind) {
-      case 'table':
-      case 'view':
-        return (await count(db, 'SELECT count(*)::int AS n WHERE to_regclass(?) IS NOT NULL', [e.object.raw])) > 0;
-      case 'index':
-        // An INVALID index is what an interrupted CONCURRENTLY build leaves: not a CREATE INDEX's
-        // effect, but still there for a DROP INDEX to remove.
-        return (await count(db, `SELECT count(*)::int AS n FROM pg_index WHERE indexrelid = to_regclass(?)${e.present ? ' AND indisvalid' : ''}`, [e.index.raw])) > 0;
-      case 'column':
-        return (await count(db, 'SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = to_regclass(?) AND attname = ? AND attnum > 0 AND NOT attisdropped', [e.table.raw, e.column])) > 0;
-      case 'type':
-        return (await count(db, 'SELECT count(*)::int AS n WHERE to_regtype(?) IS NOT NULL', [e.object.raw])) > 0;
-      case 'enum-value':
-        return (await count(db, 'SELECT count(*)::int AS n FROM pg_enum WHERE enumtypid = to_regtype(?) AND enumlabel = ?', [e.type.raw, e.value])) > 0;
-      default:
-        return false;
-    }
-  }
-  const schema = (i: Ident): string | null => i.schema ?? null;
-  switch (e.kind) {
-    case 'table':
-      return (await count(db, 'SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?', [schema(e.object), e.object.name])) > 0;
-    case 'view':
-      return (await count(db, 'SELECT COUNT(*) AS n FROM information_schema.VIEWS WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?', [schema(e.object), e.object.name])) > 0;
-    case 'column':
-      return (await count(db, 'SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND LOWER(COLUMN_NAME) = LOWER(?)', [schema(e.table), e.table.name, e.column])) > 0;
-    case 'index':
-      return (await count(
-        db,
-        `SELECT COUNT(*) AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND INDEX_NAME = ?${e.table ? ' AND TABLE_NAME = ?' : ''}`,
-        e.table ? [schema(e.table), e.index.name, e.table.name] : [schema(e.index), e.index.name],
-      )) > 0;
-    case 'trigger':
-      return (await count(db, 'SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = COALESCE(?, DATABASE()) AND TRIGGER_NAME = ?', [schema(e.object), e.object.name])) > 0;
-    case 'routine':
-      return (await count(db, 'SELECT COUNT(*) AS n FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = COALESCE(?, DATABASE()) AND ROUTINE_NAME = ?', [schema(e.object), e.object.name])) > 0;
-    default:
-      return false;
-  }
-}
-
 export interface EffectCheck {
   /** true: every effect is visible (the statement ran); false: none is (it did not). */
   ran: boolean | undefined;
@@ -237,7 +161,7 @@ export async function checkEffect(db: Knex, dialect: Dialect, sql: string): Prom
   if (NO_LASTING_EFFECT.test(head)) return { ran: undefined, evidence: 'it leaves nothing behind in the database, so running it again does no harm', repeatSafe: true };
   if (!effects?.length) return isRepeatable(sql) ? { ran: undefined, evidence: 'it is written to be repeated (IF [NOT] EXISTS / OR REPLACE), so running it again does no harm', repeatSafe: true } : { ran: undefined, evidence: checkHint(sql) };
   const seen: boolean[] = [];
-  for (const e of effects) seen.push((await present(db, dialect, e)) === e.present);
+  for (const e of effects) seen.push((await engineFor(dialect).migrations.effectPresent(db, e)) === e.present);
   const evidence = effects.map((e, k) => describeEffect(e, seen[k])).join(', ');
   if (seen.every(Boolean)) return { ran: true, evidence };
   if (seen.every((x) => !x)) return { ran: false, evidence };

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import type { Knex } from 'knex';
 import type { Dialect } from '../config/types.ts';
+import { engineFor } from '../engines/index.ts';
 import { isMigrateError, MigrateError, messageOf } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { clearBackfillState } from './backfill.ts';
@@ -67,7 +68,7 @@ interface Segment {
  * keep; statements run one by one and each is recorded as it completes.
  */
 function segmentsOf(statements: readonly SqlStatement[], dialect: Dialect, offset: number): Segment[] {
-  if (dialect === 'mysql') return statements.length ? [{ from: offset, statements: [...statements], transaction: false }] : [];
+  if (!engineFor(dialect).ddlIsTransactional) return statements.length ? [{ from: offset, statements: [...statements], transaction: false }] : [];
   const out: Segment[] = [];
   statements.forEach((s, k) => {
     const last = out[out.length - 1];
@@ -76,6 +77,12 @@ function segmentsOf(statements: readonly SqlStatement[], dialect: Dialect, offse
     else out.push({ from: offset + k, statements: [s], transaction: tx });
   });
   return out;
+}
+
+/** "MySQL/MariaDB commits DDL implicitly" where the engine does, for saying why completed statements stay. */
+function implicitCommit(ctx: Pick<ExecContext, 'dialect'>): string | undefined {
+  const engine = engineFor(ctx.dialect);
+  return engine.ddlIsTransactional ? undefined : `${engine.label} commits DDL implicitly`;
 }
 
 /** A server's message as a sentence, so the text we append after it does not run into it. */
@@ -134,8 +141,9 @@ async function raced<T>(p: Promise<T>, control: RunControl): Promise<T> {
 
 /** Runs one migration in one direction and records it in the ledger (in the same transaction or round trip as its last statement). */
 export async function executeMigration(ctx: ExecContext, m: MigrationSource, direction: Direction, opts: ExecOptions = {}): Promise<number> {
-  const safety = ctx.dialect === 'postgres' ? ctx.safety : undefined;
-  const transactional = m.format === 'ts' ? (m.transactional ?? true) : ctx.dialect === 'postgres' && (m.transactional ?? true);
+  // Only an engine with a lock_timeout guard opens one (runner.ts).
+  const safety = ctx.safety;
+  const transactional = m.format === 'ts' ? (m.transactional ?? true) : engineFor(ctx.dialect).ddlIsTransactional && (m.transactional ?? true);
   return runInMigration(
     { id: m.id, direction, dialect: ctx.dialect, logger: ctx.logger, lockSafety: safety?.retries ? safety.settings : undefined, lockWatch: safety?.lockWatch, transactional },
     async () => {
@@ -266,7 +274,7 @@ interface Tracking {
  */
 async function runTracked(ctx: ExecContext, safety: PgLockSafety | undefined, m: MigrationSource, st: SqlStatement, i: number, last: boolean, k: Tracking): Promise<void> {
   const db = ctx.session.db;
-  if (ctx.dialect === 'mysql') {
+  if (engineFor(ctx.dialect).migrations.tracksInStatementRoundTrip) {
     const after = last ? ctx.writer.finishSql(m.id, k.ending(), ctx.database) : ctx.writer.doneSql(m.id, i + 1, k.hash(i + 1), ctx.database);
     await runTrackedMysql(db, st, i, ctx.writer.startedSql(m.id, i + 1, ctx.database), after, ctx.mysqlLockRetry);
     return;
@@ -373,11 +381,12 @@ async function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direc
   const kept = a && a.stays !== 'nothing';
   let state: string;
   if (!kept) {
-    state = ctx.dialect === 'postgres'
+    state = engineFor(ctx.dialect).ddlIsTransactional
       ? `Nothing of it was ${direction === 'up' ? 'applied' : 'reverted'} (rolled back); ${ledgerNote}.`
       : `No statement of it had run; ${ledgerNote}.`;
   } else {
-    const why = ctx.dialect === 'mysql' ? 'MySQL/MariaDB commits DDL implicitly, so they were not rolled back' : 'they ran outside the failed transaction and stay in effect';
+    const implicit = implicitCommit(ctx);
+    const why = implicit ? `${implicit}, so they were not rolled back` : 'they ran outside the failed transaction and stay in effect';
     const ran = a!.ran;
     const list = statements.slice(0, ran).map((s, k) => `#${k + 1} (line ${s.line})`).join(', ');
     const u = uncertainText(a!);
@@ -439,7 +448,7 @@ async function lostConnectionFailure(ctx: ExecContext, m: MigrationSource, direc
         'work',
         done
           ? `${head} ${readBack} ${m.id} is ${direction === 'up' ? 'applied' : 'reverted'}: its last statement and the ledger change committed before the connection was lost. The run stopped there.`
-          : `${head} ${readBack} nothing of ${m.id} stays (${ctx.dialect === 'postgres' ? 'its transaction did not commit' : 'no statement of it had completed'}); ${direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied'}.`,
+          : `${head} ${readBack} nothing of ${m.id} stays (${engineFor(ctx.dialect).ddlIsTransactional ? 'its transaction did not commit' : 'no statement of it had completed'}); ${direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied'}.`,
         `Run "migrate ${direction}" again${done ? ' for the rest' : ''} once the server is stable.`,
         { cause: e },
       );
@@ -448,7 +457,7 @@ async function lostConnectionFailure(ctx: ExecContext, m: MigrationSource, direc
     // Our session is gone, and with it the run lock: only our own row is touched, by session id.
     await closeRunOfLostSession(db, { dialect: ctx.dialect, ledgerTable: ctx.ledger.table }, m.id, row.session, messageOf(e), a.stays === 'nothing');
     if (a.stays === 'nothing') {
-      const why = ctx.dialect === 'postgres' && (m.format === 'ts' || row.current === null) ? 'its transaction did not commit' : 'no statement of it had completed';
+      const why = engineFor(ctx.dialect).ddlIsTransactional && (m.format === 'ts' || row.current === null) ? 'its transaction did not commit' : 'no statement of it had completed';
       return new MigrateError('work', `${head} ${readBack} nothing of ${m.id} stays (${why}${a.uncertain ? `; ${uncertainText(a)}` : ''}); ${direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied'}.`, `Run "migrate ${direction}" again once the server is stable.`, { cause: e });
     }
     const u = uncertainText(a);
@@ -475,7 +484,7 @@ async function runScript(ctx: ExecContext, safety: PgLockSafety | undefined, m: 
   const fn = direction === 'up' ? m.up : m.down;
   if (!fn) throw new MigrateError('work', `Migration ${m.id} has no ${direction}().`, `Add ${direction}() to ${m.upPath}.`);
   const transactional = m.transactional ?? true;
-  const inTx = ctx.dialect === 'postgres' && transactional;
+  const inTx = engineFor(ctx.dialect).ddlIsTransactional && transactional;
   let ran = false;
   await ctx.writer.startRun({ id: m.id, direction, checksum: m.checksum, format: 'ts', total: null, transactional: inTx, host: ctx.host, pid: process.pid, runBy: ctx.who, session: ctx.control.session });
   const watch = watchQueries(db, ctx.control);
@@ -538,7 +547,7 @@ async function scriptFailure(ctx: ExecContext, m: MigrationSource, direction: Di
       ? `Its transaction was rolled back: nothing of it was ${direction === 'up' ? 'applied' : 'reverted'}; ${ledgerNote}.`
       : completed.length === 0
         ? `It had completed no statement; ${ledgerNote}.`
-        : `${ctx.dialect === 'mysql' ? 'MySQL/MariaDB commits DDL implicitly: what it did before stays' : 'It ran outside a transaction: what it did before stays'} (statements it had completed: ${listCompleted(completed)}).${partialNote}`;
+        : `${implicitCommit(ctx) ?? 'It ran outside a transaction'}: what it did before stays (statements it had completed: ${listCompleted(completed)}).${partialNote}`;
     const fix = nothing || resumable
       ? `Run "migrate ${direction}" again when ready${stop.kind === 'timeout' ? ` (with a larger --migration-timeout, or 0 for none, if it needs longer; a promise that never settles is a bug in ${basename(file)})` : ''}.`
       : `Make ${direction}() safe to run again over what it already did, then "migrate repair ${m.id} --continue" runs it again; or finish or undo it by hand and record that with "migrate repair ${m.id} --mark-applied" or "migrate repair ${m.id} --forget".`;
@@ -566,7 +575,8 @@ async function scriptFailure(ctx: ExecContext, m: MigrationSource, direction: Di
   let state: string;
   if (rolledBack) state = `Its transaction was rolled back, nothing of it was ${direction === 'up' ? 'applied' : 'reverted'}`;
   else {
-    state = ctx.dialect === 'mysql' ? 'MySQL/MariaDB commits DDL implicitly: schema changes it made before failing remain' : 'It ran outside a transaction: changes it made before failing remain';
+    const implicit = implicitCommit(ctx);
+    state = implicit ? `${implicit}: schema changes it made before failing remain` : 'It ran outside a transaction: changes it made before failing remain';
     state += completed.length ? ` (statements it had completed: ${listCompleted(completed)})` : ' (it had completed no statement)';
   }
   const needsNoTx = /cannot run inside a transaction block/i.test(messageOf(e));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { Knex } from 'knex';
+import { engineFor } from '../engines/index.ts';
 import { usageError } from '../errors.ts';
 import { registerSecret } from '../log/redact.ts';
 import { checksumOf } from './checksum.ts';
@@ -191,7 +192,7 @@ async function knexConnection(cfg: Obj, dialect: 'mysql' | 'postgres', notes: st
     throw usageError('The knexfile has no usable "connection".', 'Give it a connection object {host, port, user, password, database} or a connection URL.');
   }
   registerSecret(password);
-  const connection: Obj = { host, port: port ?? (dialect === 'mysql' ? 3306 : 5432), user: user ?? '', database: database ?? '' };
+  const connection: Obj = { host, port: port ?? engineFor(dialect).defaultPort, user: user ?? '', database: database ?? '' };
   if (!user) notes.push('No user found in the knexfile connection: fill in "connection.user".');
   if (!database) notes.push('No database found in the knexfile connection: fill in "connection.database".');
   if (password !== undefined) {

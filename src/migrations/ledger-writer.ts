@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Dialect, ProjectConfig } from '../config/types.ts';
+import { engineFor } from '../engines/index.ts';
 import { Ledger, timeFor, type NewLedgerEntry } from './ledger.ts';
 import { acquireRunLock, type RunSession } from './lock.ts';
 import { Progress, type ProgressRow, type Outcome } from './progress.ts';
@@ -227,12 +228,12 @@ export class LedgerWriter {
    * as a long statement runs after it, so a time taken by the client would be too early.
    */
   private now(): Knex.Raw {
-    return this.session.db.raw(this.dialect === 'mysql' ? 'UTC_TIMESTAMP(3)' : 'clock_timestamp()');
+    return this.session.db.raw(engineFor(this.dialect).nowSql);
   }
 
   /** The table, qualified with the database on MySQL so a migration's `USE other` cannot redirect our writes. */
   private q(table: string, database?: string): Knex.QueryBuilder {
-    return database && this.dialect === 'mysql' ? this.db.withSchema(database).table(table) : this.db(table);
+    return database && engineFor(this.dialect).switchesDatabases ? this.db.withSchema(database).table(table) : this.db(table);
   }
 }
 

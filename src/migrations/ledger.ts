@@ -1,6 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import type { Knex } from 'knex';
 import type { Dialect } from '../config/types.ts';
+import { engineFor } from '../engines/index.ts';
 import { num, str, type Row } from './rows.ts';
 import { PHASES, type Phase } from './types.ts';
 
@@ -58,7 +59,7 @@ function pad(n: number, w = 2): string {
 /** MySQL DATETIME has no zone: we always store UTC, written as text so the driver's zone cannot shift it. */
 /** A time as the dialect's driver should bind it for the migrate tables (MySQL: UTC text). */
 export function timeFor(dialect: Dialect, d: Date): Date | string {
-  return dialect === 'mysql' ? mysqlUtc(d) : d;
+  return engineFor(dialect).migrations.utcTextTimes ? mysqlUtc(d) : d;
 }
 
 export function mysqlUtc(d: Date): string {
@@ -101,8 +102,8 @@ export class Ledger {
   /** All entries in id order; empty when the table does not exist yet. */
   async read(db: Knex): Promise<LedgerEntry[]> {
     if (!(await this.exists(db))) return [];
-    const mysql = this.dialect === 'mysql';
-    const cols = mysql
+    const utcText = engineFor(this.dialect).migrations.utcTextTimes;
+    const cols = utcText
       ? [
           'id', 'checksum', 'phase', 'applied_by', 'host', 'execution_ms', 'drift_acked_by', 'previous_checksum',
           db.raw('CAST(?? AS CHAR) AS ??', ['applied_at', 'applied_at']),
@@ -114,11 +115,11 @@ export class Ledger {
       id: str(r['id']) ?? '',
       checksum: str(r['checksum']) ?? '',
       phase: asPhase(r['phase']),
-      appliedAt: parseTime(r['applied_at'], mysql),
+      appliedAt: parseTime(r['applied_at'], utcText),
       appliedBy: str(r['applied_by']),
       host: str(r['host']),
       executionMs: num(r['execution_ms']),
-      driftAckedAt: parseTime(r['drift_acked_at'], mysql),
+      driftAckedAt: parseTime(r['drift_acked_at'], utcText),
       driftAckedBy: str(r['drift_acked_by']),
       previousChecksum: str(r['previous_checksum']),
       source: 'ledger' as const,

@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import type { Knex } from 'knex';
 import type { Dialect } from '../config/types.ts';
 import { isKnownAckRule } from '../analysis/rules/catalog.ts';
+import { engineFor } from '../engines/index.ts';
 import { workError } from '../errors.ts';
 import { checksumOf } from './checksum.ts';
 import { runStatements } from './sql-exec.ts';
@@ -99,7 +100,7 @@ export function loadSqlMigration(files: MigrationFiles, dialect: Dialect): Migra
     downSql: downStatements?.map((s) => s.sql),
     upStatements,
     downStatements,
-    transactional: dialect === 'mysql' || !upStatements.some((s) => s.noTransaction),
+    transactional: !engineFor(dialect).ddlIsTransactional || !upStatements.some((s) => s.noTransaction),
     issues,
     up: (knex) => runStatements(knex, dialect, upStatements),
   };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Dialect } from '../config/types.ts';
+import { engineFor } from '../engines/index.ts';
 import { parseTime } from './ledger.ts';
 import { num, str, type Row } from './rows.ts';
 
@@ -81,12 +82,12 @@ export class Progress {
   /** Every row, in id order; empty when the table does not exist. */
   async read(db: Knex): Promise<ProgressRow[]> {
     if (!(await this.exists(db))) return [];
-    const mysql = this.dialect === 'mysql';
-    const cols = mysql
+    const utcText = engineFor(this.dialect).migrations.utcTextTimes;
+    const cols = utcText
       ? ['*', ...['started_at', 'updated_at', 'ended_at'].map((c) => db.raw('CAST(?? AS CHAR) AS ??', [c, `${c}_text`]))]
       : ['*'];
     const rows = (await db(this.table).select(cols).orderBy('id')) as Row[];
-    const time = (r: Row, c: string): Date | null => parseTime(mysql ? r[`${c}_text`] : r[c], mysql);
+    const time = (r: Row, c: string): Date | null => parseTime(utcText ? r[`${c}_text`] : r[c], utcText);
     return rows.map((r) => {
       const outcome = str(r['outcome']);
       return {

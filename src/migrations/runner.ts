@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { UmzugStorage } from 'umzug';
 import type { ProjectConfig } from '../config/types.ts';
 import { createKnex } from '../db/connect.ts';
+import { engineFor } from '../engines/index.ts';
 import { isMigrateError, messageOf, MigrateError, usageError, workError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../log/logger.ts';
 import { shortChecksum } from './checksum.ts';
@@ -426,20 +427,17 @@ export class Runner {
     control.session = await sessionIdOf(session.db, this.config.dialect);
     this.control = control;
     if (this.pendingStop) await control.stop(this.pendingStop);
-    const safety = this.config.dialect === 'postgres' ? await PgLockSafety.open(session.db, this.config.connection, this.lockSafety(), this.logger) : undefined;
+    const engine = engineFor(this.config.dialect).migrations;
+    const ls = this.lockSafety();
+    const safety = engine.guardsLockTimeout ? await PgLockSafety.open(session.db, this.config.connection, ls, this.logger) : undefined;
     try {
       let mysqlLockRetry: ExecContext['mysqlLockRetry'];
-      const ls = this.lockSafety();
-      if (this.config.dialect === 'mysql' && ls.lockTimeoutMs > 0) {
-        // A metadata-lock wait queues every later write to the table behind the DDL: bound it.
-        await session.db.raw(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(ls.lockTimeoutMs / 1000))}`);
+      const lockWait = engine.lockWaitTimeoutSql(ls.lockTimeoutMs);
+      if (lockWait) {
+        await session.db.raw(lockWait);
         mysqlLockRetry = { attempts: ls.attempts, backoff: (a) => backoffMs(a, ls), log: (m) => this.logger.warn(m) };
       }
-      if (this.config.dialect === 'postgres') {
-        // PostgreSQL 14+: a statement whose client died is cancelled within a second instead of
-        // running on (with its locks) until it ends; older servers do not know the setting.
-        await session.db.raw("SELECT set_config('client_connection_check_interval', '1s', false)").catch(() => undefined);
-      }
+      for (const sql of engine.runSessionSql) await session.db.raw(sql).catch(() => undefined);
       const reconnectMs = this.opts.reconnectMs ?? DEFAULT_RECONNECT_MS;
       const ctx: ExecContext = {
         session,

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Dialect } from '../config/types.ts';
+import { engineFor } from '../engines/index.ts';
 import type { SqlStatement } from './types.ts';
 
 /** A statement the server rejected, with where it is in the file. */
@@ -68,23 +69,10 @@ export async function withNativeConnection<T>(knex: Knex, dialect: Dialect, fn: 
   const client = knex.client as unknown as KnexClientInternals;
   const conn = await client.acquireConnection();
   try {
-    return await fn(nativeQuery(conn, dialect), conn);
+    return await fn(engineFor(dialect).migrations.nativeQuery(conn), conn);
   } finally {
     await client.releaseConnection(conn);
   }
-}
-
-function nativeQuery(conn: unknown, dialect: Dialect): NativeQuery {
-  const c = conn as { query: (...args: unknown[]) => unknown };
-  if (dialect === 'mysql') {
-    return (sql) =>
-      new Promise<void>((resolve, reject) => {
-        c.query(sql, (err: unknown) => (err ? reject(err) : resolve()));
-      });
-  }
-  return async (sql) => {
-    await (c.query(sql) as Promise<unknown>);
-  };
 }
 
 /**
@@ -118,7 +106,7 @@ export async function runStatements(
           // changing anything (1205); waiting in the queue longer would hold the application's
           // writes behind it, so it backs off and tries again instead.
           const r = opts.mysqlLockRetry;
-          if (dialect === 'mysql' && r && (e as { errno?: number }).errno === 1205 && attempt < r.attempts) {
+          if (r && engineFor(dialect).isLockWaitTimeout(e) && attempt < r.attempts) {
             const wait = r.backoff(attempt);
             r.log(`statement ${index + 1} (line ${s.line}) waited lock_wait_timeout for a metadata lock; attempt ${attempt}/${r.attempts}, retrying in ${Math.round(wait)} ms`);
             await new Promise((res) => setTimeout(res, wait));

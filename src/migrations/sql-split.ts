@@ -1,4 +1,5 @@
 import type { Dialect } from '../config/types.ts';
+import { engineFor, type SqlSyntax } from '../engines/index.ts';
 import type { SqlStatement } from './types.ts';
 
 /** A `--` / `#` / block comment, kept so directives (`-- migrate:phase ...`) can be read from it. */
@@ -38,7 +39,7 @@ const END_OF_BLOCK_STATEMENT = new Set(['IF', 'LOOP', 'WHILE', 'REPEAT']);
  */
 export function scanSql(input: string, dialect: Dialect): SqlScan {
   const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
-  return new SqlScanner(text, dialect === 'mysql').run();
+  return new SqlScanner(text, engineFor(dialect).syntax).run();
 }
 
 /**
@@ -62,10 +63,12 @@ class SqlScanner {
   /** Nesting of BEGIN/CASE ... END inside a stored-program body; semicolons there do not split. */
   private depth = 0;
 
-  constructor(text: string, mysql: boolean) {
+  constructor(text: string, syntax: SqlSyntax) {
     this.text = text;
     this.n = text.length;
-    this.mysql = mysql;
+    // The MySQL lexis comes as a whole (backticks, # comments, backslash escapes, executable
+    // comments, BEGIN ... END bodies): backtick quoting stands for all of it.
+    this.mysql = syntax.backtickIdentifiers;
   }
 
   run(): SqlScan {

@@ -86,4 +86,10 @@ export interface Flavor {
    * when the flavor keeps no such trace (MySQL forgets it with RESET REPLICA ALL).
    */
   replicatedBeforeQuery(): string | null;
+  /**
+   * Where a fenced old primary resumes replicating after a fork: the later of its own position and
+   * what it had applied from the new primary (`replicatedBefore`, read with replicatedBeforeQuery).
+   * Undefined when the flavor cannot say (MySQL: the GTID set is the position; nothing to merge).
+   */
+  resumeAfterFork(ownPosition: string, replicatedBefore: string): string | undefined;
 }

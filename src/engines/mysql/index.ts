@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import { DIALECT_CONFIG } from '../../config/index.ts';
 import { DRIVERS } from '../../db/index.ts';
 import { FULL_SCOPE, type Engine } from '../contract.ts';
+import { mysqlMigrations } from './migrations.ts';
+import { mysqlRules } from './rules.ts';
 import { mysqlShadowAdmin } from './shadow-server.ts';
 import { dumpMysql, mergeMysqlDumps, partialMysqlDump, resetMysql, restoreMysql } from './dump.ts';
 import { flavorFor, flavorNameFromVersion } from './flavors.ts';
@@ -68,6 +70,8 @@ export const mysqlEngine: Engine = {
   flavors: ['mariadb', 'mysql'],
   nowSql: 'UTC_TIMESTAMP(3)',
   foldsUnquotedIdentifiers: false,
+  migrations: mysqlMigrations,
+  rules: mysqlRules,
   isLockWaitTimeout: (e) => ((e ?? {}) as { errno?: number }).errno === 1205,
   drivesClusters: true,
   async targetVersionForShadow(db) {

@@ -1,5 +1,5 @@
 import type { Flavor, GtidStart, ReplicationSource, ReplicationStatus } from './flavor.ts';
-import { mariadbErrantGtids, mariadbOwnBeyond } from './gtid.ts';
+import { mariadbErrantGtids, mariadbLaterOf, mariadbOwnBeyond } from './gtid.ts';
 import { mysqlString } from './quote.ts';
 
 function num(v: unknown): number {
@@ -54,4 +54,5 @@ export const mariadb: Flavor = {
   typeConversionVariable: () => 'slave_type_conversions',
   // gtid_slave_pos survives RESET SLAVE ALL: a promoted replica still shows it once replicated.
   replicatedBeforeQuery: () => 'SELECT @@GLOBAL.gtid_slave_pos AS p',
+  resumeAfterFork: (own, replicatedBefore) => mariadbLaterOf(own, replicatedBefore),
 };

@@ -59,6 +59,7 @@ function mysqlFlavor(name: FlavorName): Flavor {
     disableBinlogForSession: () => 'SET SESSION sql_log_bin=0',
     typeConversionVariable: () => 'replica_type_conversions',
     replicatedBeforeQuery: () => null,
+    resumeAfterFork: () => undefined,
   };
 }
 

@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import { DIALECT_CONFIG } from '../../config/index.ts';
 import { DRIVERS } from '../../db/index.ts';
 import { FULL_SCOPE, type Engine } from '../contract.ts';
+import { postgresMigrations } from './migrations.ts';
+import { postgresRules } from './rules.ts';
 import { postgresShadowAdmin } from './shadow-server.ts';
 import { dumpPostgres, mergePostgresDumps, partialPostgresDump, restorePostgres } from './dump.ts';
 import { snapshotPostgres } from './snapshot.ts';
@@ -64,6 +66,8 @@ export const postgresEngine: Engine = {
   flavors: ['postgres'],
   nowSql: 'clock_timestamp()',
   foldsUnquotedIdentifiers: true,
+  migrations: postgresMigrations,
+  rules: postgresRules,
   isLockWaitTimeout: () => false,
   drivesClusters: false,
   targetVersionForShadow: async () => undefined,

@@ -1,0 +1,17 @@
+import type { RulesEngine } from '../rules-contract.ts';
+
+export const mysqlRules: RulesEngine = {
+  wording: (server) => ({
+    unknownColumnError: (column) => `Unknown column '${column}'`,
+    missingValueOutcome: (column) => `"Field '${column}' doesn't have a default value" in strict mode; without strict mode the rows silently get '' or 0`,
+    lockFreeNotNull: () => '',
+    narrowingFailure: ' (or make the ALTER fail in strict mode)',
+    typeConversionVariable: server.mariadb ? 'slave_type_conversions' : 'replica_type_conversions',
+  }),
+  blockingFamily: 'MY',
+  verdict: {
+    replicasAlterFirst: true,
+    refusedReason: (blockers, unsafe) =>
+      `It blocks writes in place (${blockers.join(', ')}) and is not replica-first safe (${unsafe.join(', ') || 'replica-first not applicable'}).`,
+  },
+};

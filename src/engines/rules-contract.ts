@@ -1,0 +1,36 @@
+/** How the server words what the analysis rules quote or advise (analysis/rules/context.ts RuleDialect). */
+export interface RuleWording {
+  /** The server's error for a query naming a column that does not exist (BC102, BC104). */
+  unknownColumnError(column: string): string;
+  /** What INSERTs omitting a NOT NULL column without a default get, as BC107 quotes it. */
+  missingValueOutcome(column: string): string;
+  /** How to make `column` NOT NULL without a long lock, appended to BC107's last step ('' when the plain ALTER is fine). */
+  lockFreeNotNull(column: string): string;
+  /** Appended to DL103: what a stored value that does not fit the narrower type does to the ALTER. */
+  narrowingFailure: string;
+  /**
+   * The server variable that lets row events convert column types; absent where replicas cannot
+   * be altered first, which makes the replica-first family not applicable.
+   */
+  typeConversionVariable?: string;
+}
+
+/** What the verdict words or decides per database (analysis/rules/context.ts VerdictDialect). */
+export interface VerdictWording {
+  /** Replicas can be altered first, so a blocking migration may run replica-first instead of being refused. */
+  replicasAlterFirst: boolean;
+  /** Why a blocking migration is refused: the blocking rules, and the replica-first rules that make it unsafe. */
+  refusedReason(blockers: string[], unsafe: string[]): string;
+}
+
+/**
+ * The per-database part of the analysis rules and the verdict. Engine.rules holds one of these per
+ * engine; analysis/rules/dialects.ts adds the engine's blocking family and hands it to the rules.
+ */
+export interface RulesEngine {
+  /** The server's wording (MariaDB names its variables differently). */
+  wording(server: { mariadb: boolean }): RuleWording;
+  /** Which blocking rule family judges this engine's ALTERs (finding codes MY..., PG...). */
+  readonly blockingFamily: 'MY' | 'PG';
+  readonly verdict: VerdictWording;
+}
