@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { ConnectionConfig, Dialect } from '../config/types.ts';
-import { createAdminKnex, mapConnectionError, selectVersion } from '../db/connect.ts';
+import type { ConnectionConfig, Dialect } from '../config/index.ts';
+import { createAdminKnex, mapConnectionError, selectVersion } from '../db/index.ts';
 import { engineFor } from '../engines/index.ts';
-import type { MigrationSource } from '../migrations/types.ts';
+import type { MigrationSource } from '../migrations/index.ts';
 import { prefixKeys, type CacheEntry } from './cache.ts';
 import type { Workloads } from './shadow-analyser.ts';
 import type { ShadowRun } from './shadow-run.ts';

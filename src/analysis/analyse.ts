@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { usageError } from '../errors.ts';
 import { engineFor, isDialect } from '../engines/index.ts';
-import type { MigrationSource } from '../migrations/types.ts';
+import type { MigrationSource } from '../migrations/index.ts';
 import { cachedPrefix, cacheKeys, storeFacts } from './analyse-cache.ts';
 import type { AnalyseStats } from './analyse-stats.ts';
 import type { CacheEntry } from './cache.ts';

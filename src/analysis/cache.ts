@@ -3,8 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Dialect } from '../config/types.ts';
-import type { MigrationSource } from '../migrations/types.ts';
+import type { Dialect } from '../config/index.ts';
+import type { MigrationSource } from '../migrations/index.ts';
 import type { SchemaSnapshot } from './types.ts';
 import type { MigrationFacts } from './verdict.ts';
 

@@ -1,8 +1,8 @@
-import type { ConnectionConfig, Dialect, ProjectConfig } from '../config/types.ts';
-import { createAdminKnex, createKnex, mapConnectionError } from '../db/connect.ts';
+import type { ConnectionConfig, Dialect, ProjectConfig } from '../config/index.ts';
+import { createAdminKnex, createKnex, mapConnectionError } from '../db/index.ts';
 import { dialectNamed, engineFor } from '../engines/index.ts';
 import { connectionError, MigrateError, messageOf, usageError } from '../errors.ts';
-import { registerSecret } from '../log/redact.ts';
+import { registerSecret } from '../log/index.ts';
 import type { ShadowOrigin } from './shadow-run.ts';
 
 /**
@@ -127,27 +127,15 @@ export async function serverIdentity(dialect: Dialect, conn: ConnectionConfig, t
   }
 }
 
+type Sandbox = typeof import('../sandbox/index.ts');
+
 /**
- * The sandbox modules, loaded on use: the sandbox code is not needed when a URL is given and
- * nothing runs. Their types are imported as such (type imports load nothing).
+ * The sandbox's index, loaded on use: the sandbox code is not needed when a URL is given and
+ * nothing runs. The index is light (driver-free modules; the server code loads only when a
+ * shadow server is started), so this stays cheap on every `migrate check`.
  */
-async function sandboxModules(): Promise<{
-  readState: typeof import('../sandbox/state.ts').readState;
-  readSecret: typeof import('../sandbox/secrets.ts').readSecret;
-  resolveSandboxDir: typeof import('../sandbox/options.ts').resolveSandboxDir;
-  shadowServerDir: typeof import('../sandbox/shadow-dir.ts').shadowServerDir;
-  foreignDirProblem: typeof import('../sandbox/shadow-dir.ts').foreignDirProblem;
-  shadowTopology: typeof import('../sandbox/shadow-dir.ts').shadowTopology;
-}> {
-  const [state, secrets, options, dir] = await Promise.all([import('../sandbox/state.ts'), import('../sandbox/secrets.ts'), import('../sandbox/options.ts'), import('../sandbox/shadow-dir.ts')]);
-  return {
-    readState: state.readState,
-    readSecret: secrets.readSecret,
-    resolveSandboxDir: options.resolveSandboxDir,
-    shadowServerDir: dir.shadowServerDir,
-    foreignDirProblem: dir.foreignDirProblem,
-    shadowTopology: dir.shadowTopology,
-  };
+async function sandboxModules(): Promise<Pick<Sandbox, 'readState' | 'readSecret' | 'resolveSandboxDir' | 'shadowServerDir' | 'foreignDirProblem' | 'shadowTopology'>> {
+  return import('../sandbox/index.ts');
 }
 
 /** How the analysis reaches a sandbox node (the engine's admin database). */
@@ -220,8 +208,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * `shadow up` holds a lock on its directory while it works).
  */
 async function startOwnServer(dialect: Dialect, dir: string): Promise<ConnectionConfig> {
-  const { shadowUp } = await import('../sandbox/shadow-server.ts');
-  const { readSecret } = await import('../sandbox/secrets.ts');
+  const { shadowUp, readSecret } = await import('../sandbox/index.ts');
   const until = Date.now() + 120_000;
   for (;;) {
     try {

@@ -1,4 +1,4 @@
-import type { ConnectionConfig, Dialect } from '../config/types.ts';
+import type { ConnectionConfig, Dialect } from '../config/index.ts';
 import type { AnalysisCache } from './cache.ts';
 import type { ShadowOrigin } from './shadow-run.ts';
 import type { MigrationVerdict } from './types.ts';

@@ -1,6 +1,6 @@
-import type { Dialect } from '../config/types.ts';
+import type { Dialect } from '../config/index.ts';
 import { engineFor } from '../engines/index.ts';
-import type { MigrationSource } from '../migrations/types.ts';
+import type { MigrationSource } from '../migrations/index.ts';
 import { mentions, parseStatement } from './sql/parse.ts';
 import type { SchemaSnapshot } from './types.ts';
 

@@ -1,4 +1,4 @@
-import type { MigrationSource } from '../migrations/types.ts';
+import type { MigrationSource } from '../migrations/index.ts';
 import { storeFacts } from './analyse-cache.ts';
 import type { AnalyseStats } from './analyse-stats.ts';
 import { dumpSchema } from './restore.ts';

@@ -1,4 +1,4 @@
-import type { MigrationSource } from '../migrations/types.ts';
+import type { MigrationSource } from '../migrations/index.ts';
 import type { AnalyseStats } from './analyse-stats.ts';
 import { diffSnapshots, structuralChanges, type RenameHints } from './diff.ts';
 import { restoreSchema, dumpSchema } from './restore.ts';

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { ConnectionConfig, Dialect } from '../config/types.ts';
-import { createAdminKnex, createKnex, mapConnectionError, selectVersion } from '../db/connect.ts';
+import type { ConnectionConfig, Dialect } from '../config/index.ts';
+import { createAdminKnex, createKnex, mapConnectionError, selectVersion } from '../db/index.ts';
 import { engineFor, type Engine, type ServerKind, type ServerObjects, type ShadowServerAdmin } from '../engines/index.ts';
 import { connectionError, MigrateError, messageOf } from '../errors.ts';
-import { registerSecret } from '../log/redact.ts';
+import { registerSecret } from '../log/index.ts';
+import type { ShadowObject } from '../sandbox/index.ts';
 import { grantPattern, isLocalHost, leftoverAgeS, leftoverReason, newRunName, parseShadowName, SHADOW_PREFIX } from './shadow-names.ts';
 
 /**
@@ -367,15 +368,7 @@ export class ShadowRun {
   }
 }
 
-export interface ShadowObject {
-  kind: 'database' | 'account';
-  name: string;
-  /** Owner process and start time from the name, when it carries them. */
-  pid?: number;
-  startedAt?: number;
-  /** Why it counts as a leftover (the next run removes it); undefined while its run may still be going. */
-  leftover?: string;
-}
+export type { ShadowObject } from '../sandbox/index.ts';
 
 /** Everything named migrate_shadow_* on a server, for `migrate shadow status` and tests. */
 export async function listShadowObjects(dialect: Dialect, server: ConnectionConfig, env: NodeJS.ProcessEnv = process.env): Promise<ShadowObject[]> {

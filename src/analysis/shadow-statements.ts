@@ -1,5 +1,5 @@
 import { engineFor } from '../engines/index.ts';
-import type { Dialect } from '../config/types.ts';
+import type { Dialect } from '../config/index.ts';
 import { closingQuote, stripComments } from './sql/split.ts';
 
 /**

@@ -1,11 +1,10 @@
 import { basename } from 'node:path';
 import type { Knex } from 'knex';
-import type { ConnectionConfig, Dialect } from '../config/types.ts';
-import { createKnex, mapConnectionError } from '../db/connect.ts';
+import type { ConnectionConfig, Dialect } from '../config/index.ts';
+import { createKnex, installInterceptor, mapConnectionError, type Interceptor, type QueryObject, type SessionInfo } from '../db/index.ts';
 import { MigrateError, messageOf } from '../errors.ts';
-import { redact } from '../log/redact.ts';
-import type { MigrationSource } from '../migrations/types.ts';
-import { installInterceptor, type Interceptor, type QueryObject, type SessionInfo } from './intercept.ts';
+import { redact } from '../log/index.ts';
+import { splitSql, type MigrationSource } from '../migrations/index.ts';
 import { engineFor, type Engine, type ProbeResult, type ServerKind } from '../engines/index.ts';
 import { SHADOW_PREFIX, shadowPrefixOf } from './shadow-names.ts';
 import { closeAllRuns, listShadowObjects, ServerWideStatement, type ShadowRun } from './shadow-run.ts';
@@ -13,7 +12,6 @@ import { aliasHome, serverWideReason } from './shadow-statements.ts';
 import type { Finding } from './types.ts';
 // The runner's splitter: it knows BEGIN ... END bodies (triggers, procedures), so a statement
 // applies on the shadow exactly as `migrate up` would apply it.
-import { splitSql } from '../migrations/sql-split.ts';
 
 export { SHADOW_PREFIX, shadowPrefixOf };
 

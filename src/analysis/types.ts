@@ -1,4 +1,4 @@
-import type { Dialect } from '../config/types.ts';
+import type { Algorithm, CheckSnapshot, ColumnSnapshot, ForeignKeySnapshot, IndexSnapshot, TableSnapshot } from '../engines/index.ts';
 
 /**
  * The shapes the analysis engine passes between its stages. Snapshots are plain JSON so they can be
@@ -6,79 +6,9 @@ import type { Dialect } from '../config/types.ts';
  * `kind` and the compiler checks that every case is handled.
  */
 
-export interface ColumnSnapshot {
-  name: string;
-  /** 1-based order in the table: row-based replication maps columns by position, not by name. */
-  position: number;
-  /** The full type as the server prints it, e.g. "varchar(100)", "int(10) unsigned", "character varying(100)". */
-  type: string;
-  /** The base type name, lower case: "varchar", "int", "character varying", or the enum type name on PG. */
-  dataType: string;
-  nullable: boolean;
-  /** Default expression as the server stores it; "NULL" for a nullable column without one; null = no default. */
-  default: string | null;
-  charset?: string | null;
-  collation?: string | null;
-  /** ENUM/SET values (MySQL) or the values of the column's enum type (PG), in order. */
-  enumValues?: string[];
-  /** Generation expression of a generated column. */
-  generated?: string | null;
-  /** AUTO_INCREMENT, serial/identity: the server fills it, so "NOT NULL without default" does not apply. */
-  autoFilled?: boolean;
-}
-
-export interface IndexSnapshot {
-  name: string;
-  unique: boolean;
-  columns: string[];
-  /** PG: predicate of a partial index. */
-  where?: string | null;
-  /** PG: false for an index left invalid by a failed CREATE INDEX CONCURRENTLY. */
-  valid?: boolean;
-}
-
-export interface ForeignKeySnapshot {
-  name: string;
-  columns: string[];
-  refTable: string;
-  refColumns: string[];
-  onUpdate: string;
-  onDelete: string;
-  /** PG: false while NOT VALID. */
-  validated?: boolean;
-}
-
-export interface CheckSnapshot {
-  name: string;
-  expression: string;
-  validated?: boolean;
-}
-
-export interface TableSnapshot {
-  name: string;
-  columns: ColumnSnapshot[];
-  primaryKey: string[];
-  indexes: IndexSnapshot[];
-  foreignKeys: ForeignKeySnapshot[];
-  checks: CheckSnapshot[];
-  /** PG relfilenode: it changes exactly when the table is rewritten, which is the ground truth for "rewrite". */
-  storageId?: string;
-  engine?: string | null;
-  collation?: string | null;
-}
-
-export interface ViewSnapshot {
-  name: string;
-  definition: string;
-}
-
-export interface SchemaSnapshot {
-  dialect: Dialect;
-  tables: Record<string, TableSnapshot>;
-  views: Record<string, ViewSnapshot>;
-  /** PG enum types and their values in sort order. */
-  enumTypes: Record<string, string[]>;
-}
+// The schema snapshot is what an engine reads from a server, so its types live in src/engines;
+// re-exported here for the analysis code that names them through this file.
+export type { Algorithm, CheckSnapshot, ColumnSnapshot, ForeignKeySnapshot, IndexSnapshot, SchemaSnapshot, TableSnapshot, ViewSnapshot } from '../engines/index.ts';
 
 /** How a column type change relates the old and the new type. */
 export type TypeChangeKind =
@@ -152,9 +82,6 @@ export interface Finding {
   /** Workload findings (WL): the application query, where it came from, and the server's answer. */
   query?: { text: string; source: string; error?: string };
 }
-
-/** MySQL/MariaDB ALTER algorithm as the server accepted it on the shadow. */
-export type Algorithm = 'INSTANT' | 'NOCOPY' | 'INPLACE' | 'COPY' | 'UNKNOWN';
 
 export type Strategy = 'in-place' | 'replica-first' | 'refused';
 

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE, isMigrateError, messageOf } from '../errors.ts';
-import { redact } from '../log/redact.ts';
+import { redact } from '../log/index.ts';
 
 type Register = (program: Command) => void;
 

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { configError } from '../errors.ts';
-import { registerSecret } from '../log/redact.ts';
-import { lockSafetyFromConfig } from '../migrations/pg/settings.ts';
+import { registerSecret } from '../log/index.ts';
+import { lockSafetyFromConfig } from './lock-safety.ts';
 import { firstCompilerLine, importModule } from '../migrations/ts-import.ts';
 import { DIALECT_CONFIG } from './dialects.ts';
 import { parseRawConfig, type RawCluster, type RawConnection } from './schema.ts';

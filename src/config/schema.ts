@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { configError, type MigrateError } from '../errors.ts';
 import { CLUSTER_FLAVORS, DIALECTS } from './dialects.ts';
-import { LOCK_SAFETY_CONFIG_KEYS } from '../migrations/pg/settings.ts';
+import { LOCK_SAFETY_CONFIG_KEYS } from './lock-safety.ts';
 
 /**
  * The shape of migrate.config.{json,ts,js}: one zod schema gives the TypeScript type of the file

@@ -1,4 +1,4 @@
-import type { LockSafety } from '../migrations/pg/settings.ts';
+import type { LockSafety } from './lock-safety.ts';
 
 import type { ClusterFlavor, ConnectionConfig, Dialect } from './dialects.ts';
 

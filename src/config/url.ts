@@ -1,5 +1,5 @@
 import { configError } from '../errors.ts';
-import { registerSecret } from '../log/redact.ts';
+import { registerSecret } from '../log/index.ts';
 import { dialectNamed } from './dialects.ts';
 import type { ConnectionConfig, Dialect } from './types.ts';
 

@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
 import type { Knex } from 'knex';
-import type { ConnectionConfig, Dialect } from '../config/types.ts';
+import type { ConnectionConfig, Dialect } from '../config/index.ts';
 import { DRIVERS } from './drivers.ts';
 import { connectionError, MigrateError } from '../errors.ts';
-import { redact } from '../log/redact.ts';
+import { redact } from '../log/index.ts';
 
 function debugLog(msg: unknown): void {
   if (process.env['MIGRATE_DEBUG']) process.stderr.write(redact(`knex: ${String(msg)}`) + '\n');

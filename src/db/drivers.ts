@@ -1,4 +1,4 @@
-import type { ConnectionConfig, Dialect } from '../config/types.ts';
+import type { ConnectionConfig, Dialect } from '../config/index.ts';
 
 /**
  * The database driver behind each dialect: which knex client, its connection options, the shape

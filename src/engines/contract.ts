@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import type { ClusterFlavor, ConnectionConfig, Dialect } from '../config/dialects.ts';
-import type { SchemaSnapshot } from '../analysis/types.ts';
-import type { Next, QueryObject } from '../analysis/intercept.ts';
+import type { ClusterFlavor, ConnectionConfig, Dialect } from '../config/index.ts';
+import type { SchemaSnapshot } from './schema.ts';
+import type { Next, QueryObject } from '../db/index.ts';
 import type { Flavor, FlavorName } from './mysql/flavor.ts';
 import type { ProbeResult } from './mysql/probe.ts';
 import type { MigrationsEngine } from './migrations-contract.ts';
@@ -13,7 +13,7 @@ import type { RulesEngine } from './rules-contract.ts';
  * flavor names, so a third database is one more folder here plus its entry in index.ts.
  */
 
-export type { ClusterFlavor, ConnectionConfig, Dialect } from '../config/dialects.ts';
+export type { ClusterFlavor, ConnectionConfig, Dialect } from '../config/index.ts';
 export type { Flavor, FlavorName } from './mysql/flavor.ts';
 
 /** What to read again after a migration: undefined tables = everything. */

@@ -8,7 +8,8 @@ import { postgresEngine } from './postgres/index.ts';
 
 export type { ClusterFlavor, ConnectionConfig, Dialect, DumpTarget, Engine, ServerKind, ServerObjects, ShadowServerAdmin, Snapshotter, SnapshotScope, SqlSyntax } from './contract.ts';
 export { FULL_SCOPE } from './contract.ts';
-export { CLUSTER_FLAVORS, DIALECTS, dialectNamed } from '../config/dialects.ts';
+export type { Algorithm, CheckSnapshot, ColumnSnapshot, ForeignKeySnapshot, IndexSnapshot, SchemaSnapshot, TableSnapshot, ViewSnapshot } from './schema.ts';
+export { CLUSTER_FLAVORS, DIALECTS, dialectNamed } from '../config/index.ts';
 export type { Effect, Ident, MigrationsEngine, RunSession } from './migrations-contract.ts';
 export type { RuleWording, RulesEngine, VerdictWording } from './rules-contract.ts';
 export { mysqlLockName } from './mysql/migrations.ts';

@@ -1,7 +1,7 @@
-import type { NodeConfig } from '../config/types.ts';
+import type { NodeConfig } from '../config/index.ts';
 import { workError } from '../errors.ts';
 import { flavorFor, flavorNameFromVersion, type Flavor } from '../engines/index.ts';
-import { openNode, queryOne, queryRows } from '../topology/node-connection.ts';
+import { openNode, queryOne, queryRows } from '../topology/index.ts';
 import { CLIENTS } from './sessions.ts';
 
 /** A user that writes through MariaDB's read_only (READ_ONLY ADMIN; SUPER before 10.11). */

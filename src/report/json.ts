@@ -1,4 +1,4 @@
-import type { Finding, MigrationVerdict } from '../analysis/types.ts';
+import type { Finding, MigrationVerdict } from '../analysis/index.ts';
 import { maskSecretLiterals } from '../migrations/excerpt.ts';
 import { locate, upFile, type Report } from './model.ts';
 

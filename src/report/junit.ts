@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import type { Finding, MigrationVerdict } from '../analysis/types.ts';
+import type { Finding, MigrationVerdict } from '../analysis/index.ts';
 import { locate, recipeSteps, relPath, splitFindings, summaryLine, type Report } from './model.ts';
 import { fmtSeconds } from './plan.ts';
 

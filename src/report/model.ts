@@ -1,12 +1,10 @@
 import { maskSecretLiterals } from '../migrations/excerpt.ts';
 import { readFileSync } from 'node:fs';
 import { relative, sep } from 'node:path';
-import type { GateResult } from '../analysis/gate.ts';
-import { factsOf } from '../analysis/rules/catalog.ts';
-import type { Finding, MigrationVerdict } from '../analysis/types.ts';
-import type { Dialect } from '../config/types.ts';
+import { factsOf, type Finding, type GateResult, type MigrationVerdict } from '../analysis/index.ts';
+import type { Dialect } from '../config/index.ts';
 import { usageError } from '../errors.ts';
-import type { Acknowledgement, MigrationSource, SqlStatement } from '../migrations/types.ts';
+import type { Acknowledgement, MigrationSource, SqlStatement } from '../migrations/index.ts';
 import type { PlanModel } from './plan.ts';
 
 /**

@@ -1,6 +1,5 @@
-import { factsOf, type WorkRate } from '../analysis/rules/catalog.ts';
-import type { MigrationVerdict } from '../analysis/types.ts';
-import type { Dialect } from '../config/types.ts';
+import { factsOf, type MigrationVerdict, type WorkRate } from '../analysis/index.ts';
+import type { Dialect } from '../config/index.ts';
 
 /**
  * The model behind `migrate plan`: the pending migrations in the order they run around the code

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ackCovers, CATALOG, type RuleDoc } from '../analysis/rules/catalog.ts';
-import type { Finding, MigrationVerdict, Severity } from '../analysis/types.ts';
+import { ackCovers, CATALOG, type Finding, type MigrationVerdict, type RuleDoc, type Severity } from '../analysis/index.ts';
 import { locate, recipeSteps, summaryLine, type Location, type Report } from './model.ts';
 import { fmtSeconds } from './plan.ts';
 import { TOOL, type ToolInfo } from './tool.ts';

@@ -1,4 +1,4 @@
-import type { Finding, MigrationVerdict } from '../analysis/types.ts';
+import type { Finding, MigrationVerdict } from '../analysis/index.ts';
 import { locate, nullable, recipeSteps, splitFindings, summaryLine, yesNo, type Report } from './model.ts';
 import { fmtSeconds } from './plan.ts';
 

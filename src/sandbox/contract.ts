@@ -3,6 +3,7 @@
  * `status` reports, and the provider interface each backend (local binaries, Docker) implements.
  */
 
+import type { ConnectionConfig, Dialect } from '../config/index.ts';
 import type { ClusterFlavor } from '../engines/index.ts';
 
 /**
@@ -164,3 +165,20 @@ export interface SandboxProvider {
    */
   restartNode?(state: SandboxState, name: string): Promise<number>;
 }
+
+/** A migrate_shadow_* database or account on a shadow server (`migrate shadow status`). */
+export interface ShadowObject {
+  kind: 'database' | 'account';
+  name: string;
+  /** Owner process and start time from the name, when it carries them. */
+  pid?: number;
+  startedAt?: number;
+  /** Why it counts as a leftover (the next run removes it); undefined while its run may still be going. */
+  leftover?: string;
+}
+
+/**
+ * Lists the migrate_shadow_* objects on a server. The analysis owns the naming and the leftover
+ * policy (src/analysis/shadow-run.ts) and sits above the sandbox, so the caller passes it in.
+ */
+export type ShadowObjectLister = (dialect: Dialect, server: ConnectionConfig) => Promise<ShadowObject[]>;

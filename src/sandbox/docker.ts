@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { MigrateError, messageOf } from '../errors.ts';
-import { redact } from '../log/redact.ts';
+import { redact } from '../log/index.ts';
 import { flavorFor, flavorNameFromVersion } from '../engines/index.ts';
 import type { DownReport, NodeStatus, SandboxProvider, SandboxState, SandboxStatus, UpRequest } from './contract.ts';
 import { connectAdmin, queryRows, withConnection } from './mysql-client.ts';

@@ -4,7 +4,7 @@ import { cp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { MigrateError, messageOf } from '../errors.ts';
-import { redact } from '../log/redact.ts';
+import { redact } from '../log/index.ts';
 import { flavorFor } from '../engines/index.ts';
 import type { MariaDbBinaries } from './binaries.ts';
 import type { NodeStatus, SandboxNode } from './contract.ts';

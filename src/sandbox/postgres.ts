@@ -2,7 +2,7 @@ import { appendFileSync, chownSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { MigrateError, messageOf } from '../errors.ts';
-import { redact } from '../log/redact.ts';
+import { redact } from '../log/index.ts';
 import type { PostgresBinaries } from './binaries.ts';
 import type { NodeStatus, SandboxNode } from './contract.ts';
 import { isRoot, lookupUser, readPidFile, run, stopServer, type OsUser, type StopOutcome } from './process.ts';

@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { MigrateError } from '../errors.ts';
-import { redact } from '../log/redact.ts';
+import { redact } from '../log/index.ts';
 
 export interface OsUser {
   name: string;

@@ -1,4 +1,4 @@
-import type { NodeConfig } from '../config/types.ts';
+import type { NodeConfig } from '../config/index.ts';
 import { flavorFor, flavorNameFromVersion, type Flavor } from '../engines/index.ts';
 import { openNode, queryOne } from './node-connection.ts';
 

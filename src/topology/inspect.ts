@@ -1,4 +1,4 @@
-import type { ClusterConfig, NodeConfig, NodeRole } from '../config/types.ts';
+import type { ClusterConfig, NodeConfig, NodeRole } from '../config/index.ts';
 import { configError, connectionError, isMigrateError, type MigrateError } from '../errors.ts';
 import { flavorFor, flavorNameFromVersion, type Flavor, type FlavorName } from '../engines/index.ts';
 import { endWithin, NODE_ANSWER_MS, openNode, queryOneWithin, type NodeConnection } from './node-connection.ts';

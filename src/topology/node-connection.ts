@@ -1,9 +1,9 @@
 import { Socket } from 'node:net';
-import mysql from 'mysql2/promise';
-import type { NodeConfig } from '../config/types.ts';
+import type mysql from 'mysql2/promise';
+import type { NodeConfig } from '../config/index.ts';
 import type { Flavor } from '../engines/index.ts';
 import { connectionError, MigrateError } from '../errors.ts';
-import { redact } from '../log/redact.ts';
+import { redact } from '../log/index.ts';
 
 export type NodeConnection = mysql.Connection;
 
@@ -20,8 +20,11 @@ export const NODE_ANSWER_MS = 8_000;
  * to stay on the connection it set it on, which a pool cannot promise.
  */
 export async function openNode(node: NodeConfig, opts: { connectTimeoutMs?: number } = {}): Promise<NodeConnection> {
+  // The driver loads with the first node connection, not with the topology index: the apply and
+  // topology commands import that index at CLI start.
+  const { default: driver } = await import('mysql2/promise');
   try {
-    return await mysql.createConnection({
+    return await driver.createConnection({
       host: node.host,
       port: node.port,
       user: node.user,

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ClusterConfig, NodeRole, ProjectConfig } from '../config/types.ts';
+import type { ClusterConfig, NodeRole, ProjectConfig } from '../config/index.ts';
 
 /**
  * After a switchover the live roles differ from the ones the config was written with. The

@@ -1,6 +1,6 @@
 import { engineFor } from '../../engines/index.ts';
 import { basename } from 'node:path';
-import type { Dialect } from '../../config/types.ts';
+import type { Dialect } from '../../config/index.ts';
 import { splitTopLevel, unqualify, unquote } from '../sql/parse.ts';
 import { stripComments } from '../sql/split.ts';
 

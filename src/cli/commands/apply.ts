@@ -1,13 +1,12 @@
 import { engineFor, ownShadowServes } from '../../engines/index.ts';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.ts';
-import type { ShadowOrigin } from '../../analysis/shadow-run.ts';
-import type { ClusterConfig, ConnectionConfig, ProjectConfig } from '../../config/types.ts';
+import { loadConfig, type ClusterConfig, type ConnectionConfig, type ProjectConfig } from '../../config/index.ts';
+import type { ShadowOrigin } from '../../analysis/index.ts';
 import { configError, usageError } from '../../errors.ts';
 import type { ApplyReport } from '../../execution/apply.ts';
 import type { StepStrategy } from '../../execution/plan-steps.ts';
-import { consoleLogger, jsonLinesLogger } from '../../log/logger.ts';
-import { withRecordedRoles } from '../../topology/roles-state.ts';
+import { consoleLogger, jsonLinesLogger } from '../../log/index.ts';
+import { withRecordedRoles } from '../../topology/index.ts';
 import { lockSafetyFlags, withLockFlags, type LockFlags } from './migrations.ts';
 
 interface ApplyFlags extends LockFlags {

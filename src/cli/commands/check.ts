@@ -2,24 +2,28 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { analyse, type AnalyseStats } from '../../analysis/analyse.ts';
-import { FileCache, type AnalysisCache } from '../../analysis/cache.ts';
-import { evaluateGate } from '../../analysis/gate.ts';
-import { findShadowServer, forbiddenServers, type FindShadowOptions } from '../../analysis/locate.ts';
-import { isKnownAckRule } from '../../analysis/rules/catalog.ts';
-import { disposeAllShadows } from '../../analysis/shadow.ts';
-import type { AnalyseOptions } from '../../analysis/options.ts';
-import type { MigrationVerdict } from '../../analysis/types.ts';
-import { parseWorkload, type Workload } from '../../analysis/workload/parse.ts';
-import { loadConfig } from '../../config/load.ts';
-import type { ConnectionConfig, Dialect, ProjectConfig } from '../../config/types.ts';
-import { createKnex, verifyConnection } from '../../db/connect.ts';
+import {
+  analyse,
+  disposeAllShadows,
+  evaluateGate,
+  FileCache,
+  findShadowServer,
+  forbiddenServers,
+  isKnownAckRule,
+  parseWorkload,
+  type AnalyseOptions,
+  type AnalyseStats,
+  type AnalysisCache,
+  type FindShadowOptions,
+  type MigrationVerdict,
+  type Workload,
+} from '../../analysis/index.ts';
+import { loadConfig, type ConnectionConfig, type Dialect, type ProjectConfig } from '../../config/index.ts';
+import { createKnex, verifyConnection } from '../../db/index.ts';
 import { dialectNamed, engineFor } from '../../engines/index.ts';
 import { MigrateError, usageError } from '../../errors.ts';
-import { consoleLogger } from '../../log/logger.ts';
-import { discoverMigrations } from '../../migrations/discover.ts';
-import { Runner } from '../../migrations/runner.ts';
-import type { MigrationIssue, MigrationSource } from '../../migrations/types.ts';
+import { consoleLogger } from '../../log/index.ts';
+import { discoverMigrations, Runner, type MigrationIssue, type MigrationSource } from '../../migrations/index.ts';
 import { buildPlan, parseFormat, render, touchedTables, useColour, type Format, type MigrationFiles, type Report, type TableSize } from '../../report/index.ts';
 
 /**

@@ -1,15 +1,13 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ProjectConfig } from '../../config/types.ts';
+import { countOption, DEFAULT_LOCK_SAFETY, durationOption, LOCK_SAFETY_ENV, type LockSafety, type ProjectConfig } from '../../config/index.ts';
 import { isMigrateError, MigrateError, usageError } from '../../errors.ts';
-import { redact } from '../../log/redact.ts';
-import { consoleLogger } from '../../log/logger.ts';
-import { countOption, DEFAULT_LOCK_SAFETY, durationOption, LOCK_SAFETY_ENV, type LockSafety } from '../../migrations/pg/settings.ts';
-import type { Runner } from '../../migrations/runner.ts';
+import { consoleLogger, redact } from '../../log/index.ts';
+import type { Runner } from '../../migrations/index.ts';
 
 // The engine (knex, the drivers, umzug, the tsx loader) is imported inside the actions: every
 // start of the CLI registers these commands, most starts run only one of them, and `--help` none.
-const configLoader = (): Promise<typeof import('../../config/load.ts')> => import('../../config/load.ts');
+const configLoader = (): Promise<typeof import('../../config/index.ts')> => import('../../config/index.ts');
 
 interface GlobalOpts {
   config?: string;
@@ -97,8 +95,8 @@ async function withRunner<T>(cmd: Command, fn: (runner: Runner, config: ProjectC
   try {
     const [{ loadConfig }, { createKnex, verifyConnection }, { Runner: RunnerClass }] = await Promise.all([
       configLoader(),
-      import('../../db/connect.ts'),
-      import('../../migrations/runner.ts'),
+      import('../../db/index.ts'),
+      import('../../migrations/index.ts'),
     ]);
     const config = await loadConfig({ configPath: configPathOf(cmd) });
     const db = createKnex(config.dialect, config.connection);
@@ -175,7 +173,7 @@ function registerStatusCommand(program: Command): void {
     .option('--format <format>', 'text or json', 'text')
     .action(async (opts: { format: string }, cmd: Command) => {
       if (opts.format !== 'text' && opts.format !== 'json') throw usageError(`--format ${opts.format} is not supported.`, 'Use --format text or --format json.');
-      const { statusJson, statusText } = await import('../../migrations/status.ts');
+      const { statusJson, statusText } = await import('../../migrations/index.ts');
       await withRunner(cmd, async (runner, config) => {
         const report = await runner.status();
         if (opts.format === 'json') {
@@ -281,7 +279,7 @@ function registerFileCommands(program: Command): void {
     .requiredOption('--knexfile <file>', 'path of knexfile.js / knexfile.ts')
     .option('--env <name>', 'knexfile environment (default: NODE_ENV, else development)')
     .action(async (opts: { knexfile: string; env?: string }) => {
-      const [{ convertKnexfile }, { redactValue }] = await Promise.all([import('../../migrations/knex-adopt.ts'), import('../../log/redact.ts')]);
+      const [{ convertKnexfile }, { redactValue }] = await Promise.all([import('../../migrations/knex-adopt.ts'), import('../../log/index.ts')]);
       const { config, notes } = await convertKnexfile(opts.knexfile, opts.env);
       consoleLogger.out(JSON.stringify(redactValue(config), null, 2));
       for (const n of notes) consoleLogger.info(n);

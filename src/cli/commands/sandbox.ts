@@ -1,12 +1,21 @@
 import type { Command } from 'commander';
-import { consoleLogger } from '../../log/logger.ts';
-import { redactValue } from '../../log/redact.ts';
-import { TOPOLOGY_NAMES } from '../../sandbox/contract.ts';
-import { MAX_REPLICAS, parseFormat, parseProvider, parseUpFlags, resolveSandboxDir } from '../../sandbox/options.ts';
-import { renderDownText, renderStatusText, renderUpText, upJson } from '../../sandbox/render.ts';
-
-// The service pulls in both database drivers; loaded on use so other commands start faster.
-const service = () => import('../../sandbox/service.ts');
+import { consoleLogger, redactValue } from '../../log/index.ts';
+// The index loads the providers and database drivers on the first sandboxUp/Status/Down call, not at CLI start.
+import {
+  MAX_REPLICAS,
+  parseFormat,
+  parseProvider,
+  parseUpFlags,
+  renderDownText,
+  renderStatusText,
+  renderUpText,
+  resolveSandboxDir,
+  sandboxDown,
+  sandboxStatus,
+  sandboxUp,
+  TOPOLOGY_NAMES,
+  upJson,
+} from '../../sandbox/index.ts';
 
 interface UpCliOptions {
   topology?: string;
@@ -39,7 +48,7 @@ export function registerSandboxCommands(program: Command): void {
       const flags = parseUpFlags({ topology: opts.topology, replicas: opts.replicas, proxy: opts.proxy, dir: opts.dir });
       const t0 = performance.now();
       const progress = format === 'text' ? (m: string) => consoleLogger.info(`[${((performance.now() - t0) / 1000).toFixed(1)} s] ${m}`) : undefined;
-      const { state, reused, elapsedMs } = await (await service()).sandboxUp(flags, { provider, progress });
+      const { state, reused, elapsedMs } = await sandboxUp(flags, { provider, progress });
       if (format === 'json') {
         // Deliberately unredacted: the user asked for the credentials in machine-readable form.
         // Every other output of the tool (and every error) goes through redact().
@@ -56,7 +65,7 @@ export function registerSandboxCommands(program: Command): void {
     .option('--format <format>', 'text | json', 'text')
     .action(async (opts: { dir?: string; format?: string }) => {
       const format = parseFormat(opts.format);
-      const { status } = await (await service()).sandboxStatus(resolveSandboxDir(opts.dir));
+      const { status } = await sandboxStatus(resolveSandboxDir(opts.dir));
       consoleLogger.out(format === 'json' ? JSON.stringify(redactValue(status), null, 2) : renderStatusText(status));
       if (!status.healthy) process.exitCode = 1;
     });
@@ -68,7 +77,7 @@ export function registerSandboxCommands(program: Command): void {
     .option('--format <format>', 'text | json', 'text')
     .action(async (opts: { dir?: string; format?: string }) => {
       const format = parseFormat(opts.format);
-      const result = await (await service()).sandboxDown(resolveSandboxDir(opts.dir));
+      const result = await sandboxDown(resolveSandboxDir(opts.dir));
       consoleLogger.out(format === 'json' ? JSON.stringify(redactValue(result), null, 2) : renderDownText(result));
     });
 }

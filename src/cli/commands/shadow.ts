@@ -1,15 +1,21 @@
 import { dialectNamed } from '../../engines/index.ts';
 import type { Command } from 'commander';
-import type { Dialect } from '../../config/types.ts';
+import type { Dialect } from '../../config/index.ts';
 import { usageError } from '../../errors.ts';
-import { consoleLogger } from '../../log/logger.ts';
-import { redactValue } from '../../log/redact.ts';
-import { upJson } from '../../sandbox/render.ts';
-import { parseFormat } from '../../sandbox/options.ts';
-import { SHADOW_DIR_ENV, shadowServerDir } from '../../sandbox/shadow-dir.ts';
-
-// The service pulls in both database drivers; loaded on use so other commands start faster.
-const service = () => import('../../sandbox/shadow-server.ts');
+import { consoleLogger, redactValue } from '../../log/index.ts';
+// The index loads the server code and database drivers on the first shadowUp/Status/Down call, not at CLI start.
+import {
+  parseFormat,
+  renderShadowDownText,
+  renderShadowStatusText,
+  renderShadowUpText,
+  SHADOW_DIR_ENV,
+  shadowDown,
+  shadowServerDir,
+  shadowStatus,
+  shadowUp,
+  upJson,
+} from '../../sandbox/index.ts';
 
 const DIALECTS: readonly Dialect[] = ['mysql', 'postgres'];
 
@@ -54,15 +60,14 @@ export function registerShadowCommands(program: Command): void {
       const dir = shadowServerDir(dialect, { dir: opts.dir });
       const t0 = performance.now();
       const progress = format === 'text' ? (m: string) => consoleLogger.info(`[${((performance.now() - t0) / 1000).toFixed(1)} s] ${m}`) : undefined;
-      const svc = await service();
-      const outcome = await svc.shadowUp(dialect, dir, { progress });
+      const outcome = await shadowUp(dialect, dir, { progress });
       if (format === 'json') {
         // Deliberately unredacted, like `sandbox up --format json`: the user asked for the
         // credentials in machine-readable form. Text output never shows a password.
         const doc = { ...upJson(outcome.state, outcome.reused, outcome.elapsedMs), shadow: { dialect, dir, url: outcome.url, passwordFile: outcome.passwordFile } };
         process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
       } else {
-        consoleLogger.out(svc.renderShadowUpText(outcome));
+        consoleLogger.out(renderShadowUpText(outcome));
       }
     });
 
@@ -70,13 +75,14 @@ export function registerShadowCommands(program: Command): void {
     .action(async (opts: Opts) => {
       const format = parseFormat(opts.format);
       const one = parseDialect(opts.dialect);
-      const svc = await service();
+      // The analysis lists the shadow objects (it owns their names); loaded for `status` only.
+      const { listShadowObjects } = await import('../../analysis/index.ts');
       // Each dialect on its own: a problem with one (a foreign directory) is reported after the other.
-      const all: Awaited<ReturnType<typeof svc.shadowStatus>>[] = [];
+      const all: Awaited<ReturnType<typeof shadowStatus>>[] = [];
       let failure: unknown;
       for (const d of one ? [one] : DIALECTS) {
         try {
-          all.push(await svc.shadowStatus(d, shadowServerDir(d, { dir: opts.dir })));
+          all.push(await shadowStatus(d, shadowServerDir(d, { dir: opts.dir }), listShadowObjects));
         } catch (e) {
           failure ??= e;
         }
@@ -84,7 +90,7 @@ export function registerShadowCommands(program: Command): void {
       const present = all.filter((s) => s.present);
       const healthy = present.length > 0 && present.every((s) => s.healthy);
       if (format === 'json') consoleLogger.out(JSON.stringify(redactValue({ healthy, servers: all }), null, 2));
-      else if (all.length) consoleLogger.out(all.map((s) => svc.renderShadowStatusText(s)).join('\n'));
+      else if (all.length) consoleLogger.out(all.map((s) => renderShadowStatusText(s)).join('\n'));
       if (failure) throw failure;
       if (!healthy) process.exitCode = 1;
     });
@@ -93,19 +99,18 @@ export function registerShadowCommands(program: Command): void {
     .action(async (opts: Opts) => {
       const format = parseFormat(opts.format);
       const one = parseDialect(opts.dialect);
-      const svc = await service();
       const results = [];
       // One after the other: a failure to stop one is reported after the other was tried.
       let failure: unknown;
       for (const d of one ? [one] : DIALECTS) {
         try {
-          results.push(await svc.shadowDown(d, shadowServerDir(d, { dir: opts.dir })));
+          results.push(await shadowDown(d, shadowServerDir(d, { dir: opts.dir })));
         } catch (e) {
           failure ??= e;
         }
       }
       if (format === 'json') consoleLogger.out(JSON.stringify(redactValue({ servers: results }), null, 2));
-      else if (results.length) consoleLogger.out(results.map((r) => svc.renderShadowDownText(r)).join('\n'));
+      else if (results.length) consoleLogger.out(results.map((r) => renderShadowDownText(r)).join('\n'));
       if (failure) throw failure;
     });
 }

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.ts';
+import { loadConfig } from '../../config/index.ts';
 import { configError, usageError, workError } from '../../errors.ts';
-import { consoleLogger } from '../../log/logger.ts';
-import type { NodeState, TopologyReport } from '../../topology/inspect.ts';
-import { withRecordedRoles } from '../../topology/roles-state.ts';
+import { consoleLogger } from '../../log/index.ts';
+import { withRecordedRoles, type NodeState, type TopologyReport } from '../../topology/index.ts';
 
 function formatNode(n: NodeState): string {
   if (!n.reachable) return `  ${n.name.padEnd(10)} ${`${n.host}:${n.port}`.padEnd(21)} UNREACHABLE ${n.error ?? ''}`;
@@ -36,7 +35,7 @@ export function registerTopologyCommands(program: Command): void {
         clusters = clusters.filter((c) => c.name === opts.cluster);
         if (clusters.length === 0) throw usageError(`No cluster named ${opts.cluster} in ${config.source}.`, `Use one of: ${config.clusters.map((c) => c.name).join(', ')}.`);
       }
-      const { configMismatch, connectionProblem, inspectCluster } = await import('../../topology/inspect.ts');
+      const { configMismatch, connectionProblem, inspectCluster } = await import('../../topology/index.ts');
       const fileRoles = (name: string) => new Map(config.clusters.find((c) => c.name === name)?.nodes.map((n) => [n.name, n.role] as const) ?? []);
       const reports = await Promise.all(clusters.map((c) => inspectCluster(c, { configuredRoles: fileRoles(c.name) })));
       if (opts.format === 'json') consoleLogger.out(JSON.stringify({ clusters: reports }, null, 2));

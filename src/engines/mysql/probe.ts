@@ -1,5 +1,5 @@
-import type { Next, QueryObject } from '../../analysis/intercept.ts';
-import type { Algorithm } from '../../analysis/types.ts';
+import type { Next, QueryObject } from '../../db/index.ts';
+import type { Algorithm } from '../schema.ts';
 
 /**
  * Asks the server which algorithm an ALTER needs, instead of keeping a table of rules that drift

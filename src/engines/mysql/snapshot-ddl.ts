@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { CheckSnapshot, ColumnSnapshot, ForeignKeySnapshot, IndexSnapshot, SchemaSnapshot, TableSnapshot, ViewSnapshot } from '../../analysis/types.ts';
+import type { CheckSnapshot, ColumnSnapshot, ForeignKeySnapshot, IndexSnapshot, SchemaSnapshot, TableSnapshot, ViewSnapshot } from '../schema.ts';
 import { parseEnumValues, snapshotMysql, type MysqlSnapshotOptions } from './snapshot.ts';
 
 /**

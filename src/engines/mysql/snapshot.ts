@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { ColumnSnapshot, SchemaSnapshot, TableSnapshot } from '../../analysis/types.ts';
+import type { ColumnSnapshot, SchemaSnapshot, TableSnapshot } from '../schema.ts';
 
 /**
  * Snapshot of a MySQL/MariaDB schema from information_schema. All queries go to the server in one

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import { DIALECT_CONFIG } from '../../config/dialects.ts';
-import { DRIVERS } from '../../db/drivers.ts';
+import { DIALECT_CONFIG } from '../../config/index.ts';
+import { DRIVERS } from '../../db/index.ts';
 import { FULL_SCOPE, type Engine } from '../contract.ts';
 import { postgresMigrations } from './migrations.ts';
 import { postgresRules } from './rules.ts';

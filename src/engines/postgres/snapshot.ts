@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { ColumnSnapshot, SchemaSnapshot } from '../../analysis/types.ts';
+import type { ColumnSnapshot, SchemaSnapshot } from '../schema.ts';
 
 /**
  * Snapshot of a PostgreSQL schema from pg_catalog (information_schema hides enum labels, index

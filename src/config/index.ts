@@ -1,0 +1,28 @@
+/**
+ * Public API of src/config: other stages import from this file only (docs/architecture.md).
+ * Every stage imports it, the engines at CLI start included, so it stays light: the config file's
+ * loader (zod schema, TypeScript importer) is loaded by the first loadConfig() call, not here.
+ */
+import type { LoadConfigOptions } from './load.ts';
+import type { ProjectConfig } from './types.ts';
+
+export { CLUSTER_FLAVORS, DIALECT_CONFIG, DIALECTS, dialectNamed, type ClusterFlavor, type ConnectionConfig, type Dialect } from './dialects.ts';
+export type { ClusterConfig, NodeConfig, NodeRole, ProjectConfig, WriterEndpointConfig } from './types.ts';
+export {
+  countOption,
+  DEFAULT_LOCK_SAFETY,
+  durationOption,
+  formatMs,
+  LOCK_SAFETY_ENV,
+  lockSafetyFromConfig,
+  lockSafetyFromEnv,
+  parseDurationMs,
+  resolveLockSafety,
+  type LockSafety,
+} from './lock-safety.ts';
+export type { LoadConfigOptions } from './load.ts';
+
+/** Finds, reads and validates the project's config file (src/config/load.ts). */
+export async function loadConfig(opts?: LoadConfigOptions): Promise<ProjectConfig> {
+  return (await import('./load.ts')).loadConfig(opts);
+}
