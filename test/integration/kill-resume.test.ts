@@ -47,7 +47,8 @@ const ID = '<id>';
  * distinct step name once, so a step added to the run is killed too without editing this file.
  * Killing at both boundaries of every step (59 distinct ones) would take twice the CI time; instead the
  * phase alternates begin/end along the run (a step journaled with one phase only, such as the
- * `plan:end` marker, is killed there). The migration id in a step name (`ledger:<id>`) becomes `<id>`.
+ * `plan:end` marker, is killed there). MIGRATE_KILL_EVERY_BOUNDARY=1 kills at all of them (a
+ * nightly or pre-release run). The migration id in a step name (`ledger:<id>`) becomes `<id>`.
  */
 function killPoints(journal: { step: string; phase: string }[], refId: string): string[] {
   const phases = new Map<string, string[]>();
@@ -57,6 +58,7 @@ function killPoints(journal: { step: string; phase: string }[], refId: string): 
     const seen = phases.get(step) ?? [];
     if (!seen.includes(e.phase)) phases.set(step, [...seen, e.phase]);
   }
+  if (process.env['MIGRATE_KILL_EVERY_BOUNDARY'] === '1') return [...phases].flatMap(([step, ph]) => ph.map((p) => `${step}:${p}`));
   return [...phases].map(([step, ph], i) => {
     const want = i % 2 === 0 ? 'begin' : 'end';
     return `${step}:${ph.includes(want) ? want : ph[0]!}`;
