@@ -104,7 +104,8 @@ export function recordFault(r: Omit<FaultRecord, 'at'>): FaultRecord {
 /** The kill-at-every-step suite writes one file with a row per step boundary. */
 export interface KillRecord {
   boundary: string;
-  recovery: 'resume' | 'abort' | 'abort, then resume';
+  /** 'none': the kill came after the run's last journal entry, so there was nothing to recover. */
+  recovery: 'resume' | 'abort' | 'abort, then resume' | 'none';
   killed: boolean;
   recoveryExit: number | null;
   writer: string | null;
