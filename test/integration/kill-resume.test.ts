@@ -45,9 +45,10 @@ const ID = '<id>';
 /**
  * The kill points, from the journal of a real uninterrupted run (`refId` its migration): every
  * distinct step name once, so a step added to the run is killed too without editing this file.
- * Killing at both boundaries of every step (59 distinct ones) would take twice the CI time; instead the
- * phase alternates begin/end along the run (a step journaled with one phase only, such as the
- * `plan:end` marker, is killed there). MIGRATE_KILL_EVERY_BOUNDARY=1 kills at all of them (a
+ * Killing at both boundaries of every step (59 distinct ones) would take twice the CI time; instead
+ * both boundaries of every step inside the write block (block-writes .. unlock, where a kill risks
+ * two writable nodes or a fork) and, outside it, one phase alternating begin/end along the run (a
+ * step journaled with one phase only, such as the `plan:end` marker, is killed there). MIGRATE_KILL_EVERY_BOUNDARY=1 kills at all of them (a
  * nightly or pre-release run). The migration id in a step name (`ledger:<id>`) becomes `<id>`.
  */
 function killPoints(journal: { step: string; phase: string }[], refId: string): string[] {
@@ -58,10 +59,15 @@ function killPoints(journal: { step: string; phase: string }[], refId: string): 
     const seen = phases.get(step) ?? [];
     if (!seen.includes(e.phase)) phases.set(step, [...seen, e.phase]);
   }
-  if (process.env['MIGRATE_KILL_EVERY_BOUNDARY'] === '1') return [...phases].flatMap(([step, ph]) => ph.map((p) => `${step}:${p}`));
-  return [...phases].map(([step, ph], i) => {
+  const every = process.env['MIGRATE_KILL_EVERY_BOUNDARY'] === '1';
+  const steps = [...phases.keys()];
+  const [from, to] = [steps.indexOf('block-writes'), steps.indexOf('unlock')];
+  // Inside the write block a kill can leave two writable nodes or a fork: both boundaries of each step there.
+  const inBlock = (i: number): boolean => from >= 0 && to >= from && i >= from && i <= to;
+  return [...phases].flatMap(([step, ph], i) => {
+    if (every || inBlock(i)) return ph.map((p) => `${step}:${p}`);
     const want = i % 2 === 0 ? 'begin' : 'end';
-    return `${step}:${ph.includes(want) ? want : ph[0]!}`;
+    return [`${step}:${ph.includes(want) ? want : ph[0]!}`];
   });
 }
 
