@@ -8,7 +8,7 @@ import { checksumOf } from './checksum.ts';
 import { idOfFileName } from './discover.ts';
 import type { LedgerEntry, NewLedgerEntry } from './ledger.ts';
 import { str, type Row } from './rows.ts';
-import { importModule } from './ts-import.ts';
+import { importModule } from '../config/index.ts';
 import type { MigrationSource } from './types.ts';
 
 export interface KnexHistoryRow {

@@ -8,7 +8,7 @@ import { workError } from '../errors.ts';
 import { checksumOf } from './checksum.ts';
 import { runStatements } from './sql-exec.ts';
 import { scanSql, type SqlComment } from './sql-split.ts';
-import { firstCompilerLine, importModule } from './ts-import.ts';
+import { firstCompilerLine, importModule } from '../config/index.ts';
 import { PHASES, type Acknowledgement, type MigrationIssue, type MigrationSource, type Phase, type SqlStatement } from './types.ts';
 
 /** A migration's files, before they are read. */
