@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Knex } from 'knex';
 import type { Dialect } from '../config/types.ts';
-import { isKnownAckRule } from '../analysis/rules/catalog.ts';
+import { isKnownAckRule } from './ack-rules.ts';
 import { engineFor } from '../engines/index.ts';
 import { workError } from '../errors.ts';
 import { checksumOf } from './checksum.ts';

@@ -1,3 +1,4 @@
+import { ackCovers, isKnownAckRule, isWildcardAck, RULE_CODES } from '../../migrations/index.ts';
 import type { Severity } from '../types.ts';
 
 /**
@@ -550,25 +551,15 @@ const docs: RuleDoc[] = [
 
 export const CATALOG: ReadonlyMap<string, RuleDoc> = new Map(docs.map((d) => [d.code, d]));
 
-/**
- * Whether an acknowledgement's rule names a rule of the catalog: a code, or a prefix ending in `*`
- * that covers at least one. The command line, SQL `-- migrate:ack` and TypeScript `acknowledge`
- * all refuse what this refuses, so a typo never silently acknowledges nothing.
- */
-export function isKnownAckRule(rule: string): boolean {
-  return isWildcardAck(rule) ? [...CATALOG.keys()].some((c) => ackCovers(rule, c)) : CATALOG.has(rule.trim().toUpperCase());
+// The codes a migration may acknowledge are listed under the analysis (src/migrations/ack-rules.ts),
+// because loading a migration checks them; a rule added here and not there would be refused.
+{
+  const missing = docs.map((d) => d.code).filter((c) => !RULE_CODES.includes(c));
+  const stale = RULE_CODES.filter((c) => !CATALOG.has(c));
+  if (missing.length || stale.length) throw new Error(`src/migrations/ack-rules.ts RULE_CODES differs from the rules catalog: missing ${missing.join(', ') || 'none'}; not in the catalog ${stale.join(', ') || 'none'}.`);
 }
 
-/** `DL*`, `*`: an acknowledgement that names a family or every rule instead of one code. */
-export function isWildcardAck(rule: string): boolean {
-  return rule.trim().endsWith('*');
-}
-
-/** Whether an acknowledgement's rule (a code, or a prefix ending in `*`) covers the rule `code`. */
-export function ackCovers(rule: string, code: string): boolean {
-  const r = rule.trim().toUpperCase();
-  return r.endsWith('*') ? code.startsWith(r.slice(0, -1)) : code === r;
-}
+export { ackCovers, isKnownAckRule, isWildcardAck };
 
 export function ruleDoc(code: string): RuleDoc {
   const d = CATALOG.get(code);
