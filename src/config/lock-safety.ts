@@ -2,8 +2,7 @@ import { configError, usageError, type MigrateError } from '../errors.ts';
 
 // Lives in config, not in migrations/pg: the config file's "lockSafety" object and the CLI's
 // lock flags are parsed here, and config sits below migrations in the layers
-// (.dependency-cruiser.cjs). TEMPORARY: src/migrations/pg/settings.ts is still a copy of this file
-// until the migrations branch is merged; then it goes and its importers come here (issue 14).
+// (.dependency-cruiser.cjs).
 
 /**
  * How migrations run on PostgreSQL so that a queued ACCESS EXCLUSIVE request never holds other

@@ -3,7 +3,7 @@ import type { ShadowOrigin } from '../analysis/shadow-run.ts';
 import type { ClusterConfig, ConnectionConfig, NodeConfig, ProjectConfig } from '../config/types.ts';
 import { configError } from '../errors.ts';
 import type { Runner, StatusReport } from '../migrations/runner.ts';
-import type { LockSafety } from '../migrations/pg/settings.ts';
+import type { LockSafety } from '../config/index.ts';
 import type { MigrationSource } from '../migrations/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Flavor } from '../topology/flavors/contract.ts';

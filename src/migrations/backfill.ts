@@ -6,7 +6,7 @@ import { MigrateError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../log/logger.ts';
 import { currentMigration, type MigrationRunContext } from './context.ts';
 import { withLockRetry } from './pg/retry.ts';
-import { DEFAULT_LOCK_SAFETY, formatMs, type LockSafety } from './pg/settings.ts';
+import { DEFAULT_LOCK_SAFETY, formatMs, type LockSafety } from '../config/index.ts';
 import { num, str } from './rows.ts';
 
 /** Where an interrupted backfill remembers how far it got; rows are removed once the migration is recorded. */

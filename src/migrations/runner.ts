@@ -17,7 +17,7 @@ import { acquireRunLock, cancelStatementSql, runLockHolder, sessionIdOf, type Ru
 import { assess, howItEnded, partialError, statusLine, summary, type Assessment } from './partial.ts';
 import { backoffMs } from './pg/retry.ts';
 import { PgLockSafety } from './pg/session.ts';
-import { resolveLockSafety, type LockSafety } from './pg/settings.ts';
+import { resolveLockSafety, type LockSafety } from '../config/index.ts';
 import { Progress, type ProgressRow } from './progress.ts';
 import { repairMigration, type RepairMode, type RepairResult } from './repair.ts';
 import { computeStatus, isApplied, type MigrationStatus, type RunState } from './status.ts';

@@ -12,7 +12,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MigrateError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log/logger.ts';
-import type { LockSafety } from '../../src/migrations/pg/settings.ts';
+import type { LockSafety } from '../../src/config/index.ts';
 import { Runner } from '../../src/migrations/runner.ts';
 import { freshDatabase, type FreshDatabase } from '../helpers/databases.ts';
 

@@ -15,7 +15,7 @@ import { MigrateError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log/logger.ts';
 import { concurrentTarget } from '../../src/migrations/pg/invalid-index.ts';
 import { backoffMs } from '../../src/migrations/pg/retry.ts';
-import { lockSafetyFromConfig, parseDurationMs, resolveLockSafety, type LockSafety } from '../../src/migrations/pg/settings.ts';
+import { lockSafetyFromConfig, parseDurationMs, resolveLockSafety, type LockSafety } from '../../src/config/index.ts';
 import { Runner } from '../../src/migrations/runner.ts';
 import { freshDatabase, type FreshDatabase } from '../helpers/databases.ts';
 

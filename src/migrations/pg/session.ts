@@ -4,7 +4,7 @@ import { createKnex } from '../../db/connect.ts';
 import type { Logger } from '../../log/logger.ts';
 import { num, rawRows } from '../rows.ts';
 import { withLockRetry } from './retry.ts';
-import type { LockSafety } from './settings.ts';
+import type { LockSafety } from '../../config/index.ts';
 import { LockWatch } from './watch.ts';
 
 /**
