@@ -18,7 +18,7 @@ import { chmodSync, cpSync, createWriteStream, existsSync, mkdirSync, readFileSy
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { alterNodeLocally } from '../../src/execution/replica-first.ts';
-import { flavorFor } from '../../src/topology/flavors/index.ts';
+import { flavorFor } from '../../src/engines/index.ts';
 import { readSecret } from '../../src/sandbox/secrets.ts';
 import { admin, ALTER, q, type BenchCluster, type BenchNode } from './cluster.ts';
 

@@ -10,7 +10,7 @@ import { MigrateError } from '../../src/errors.ts';
 import { Journal } from '../../src/execution/journal.ts';
 import { switchover } from '../../src/execution/switchover.ts';
 import { writerFor } from '../../src/execution/writer/index.ts';
-import { flavorFor } from '../../src/topology/flavors/index.ts';
+import { flavorFor } from '../../src/engines/index.ts';
 
 interface Job {
   configPath: string;

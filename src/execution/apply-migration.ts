@@ -1,7 +1,7 @@
-import type { MigrationSource } from '../migrations/types.ts';
-import { thisHost, whoAmI } from '../migrations/ledger.ts';
-import { withLedgerWriter } from '../migrations/ledger-writer.ts';
-import { saveRoles, swappedRoles } from '../topology/roles-state.ts';
+import type { MigrationSource } from '../migrations/index.ts';
+import { thisHost, whoAmI } from '../migrations/index.ts';
+import { withLedgerWriter } from '../migrations/index.ts';
+import { saveRoles, swappedRoles } from '../topology/index.ts';
 import { workError } from '../errors.ts';
 import { mirrorJournal, writerNode, type ApplyReport, type ApplyRun } from './apply-run.ts';
 import { ForkError } from './fork.ts';

@@ -1,6 +1,6 @@
-import type { ClusterConfig } from '../config/types.ts';
-import type { Flavor } from '../topology/flavors/contract.ts';
-import { mysqlString } from '../topology/flavors/quote.ts';
+import type { ClusterConfig } from '../config/index.ts';
+import type { Flavor } from '../engines/index.ts';
+import { mysqlString } from '../engines/index.ts';
 import type { ApplyStep } from './plan-steps.ts';
 
 /** Every statement a replica-first step sends, per node, in order; passwords shown masked. */

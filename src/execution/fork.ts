@@ -7,9 +7,9 @@
  * evidence read from the old primary's binary log and the way back, never as a replication error.
  */
 import { MigrateError } from '../errors.ts';
-import type { Flavor } from '../topology/flavors/contract.ts';
-import { mysqlString } from '../topology/flavors/quote.ts';
-import { NODE_ANSWER_MS, queryOneWithin, queryRowsWithin, type NodeConnection } from '../topology/node-connection.ts';
+import type { Flavor } from '../engines/index.ts';
+import { mysqlString } from '../engines/index.ts';
+import { NODE_ANSWER_MS, queryOneWithin, queryRowsWithin, type NodeConnection } from '../topology/index.ts';
 
 export interface BinlogCoordinates {
   file: string;

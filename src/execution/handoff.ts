@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { workError } from '../errors.ts';
-import { redact } from '../log/redact.ts';
+import { redact } from '../log/index.ts';
 
 export interface HandoffContext {
   planId: string;

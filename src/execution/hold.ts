@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/types.ts';
+import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/index.ts';
 import { usageError, workError } from '../errors.ts';
-import { withLedgerWriter } from '../migrations/ledger-writer.ts';
-import { detectFlavor } from '../topology/detect-flavor.ts';
-import { mysqlString } from '../topology/flavors/quote.ts';
-import { openNode } from '../topology/node-connection.ts';
-import { saveRoles, stateDir, swappedRoles } from '../topology/roles-state.ts';
+import { withLedgerWriter } from '../migrations/index.ts';
+import { detectFlavor } from '../topology/index.ts';
+import { mysqlString } from '../engines/index.ts';
+import { openNode } from '../topology/index.ts';
+import { saveRoles, stateDir, swappedRoles } from '../topology/index.ts';
 import { lockCluster } from './cluster-lock.ts';
 import { Journal } from './journal.ts';
 import { alterNodeLocally } from './replica-first.ts';

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { redactValue } from '../log/redact.ts';
+import { redactValue } from '../log/index.ts';
 
 export type JournalPhase = 'begin' | 'end' | 'fail';
 

@@ -1,6 +1,6 @@
-import { factsOf } from '../analysis/rules/catalog.ts';
-import type { MigrationVerdict } from '../analysis/types.ts';
-import type { MigrationSource } from '../migrations/types.ts';
+import { factsOf } from '../analysis/index.ts';
+import type { MigrationVerdict } from '../analysis/index.ts';
+import type { MigrationSource } from '../migrations/index.ts';
 
 export type StepStrategy = 'in-place' | 'replica-first';
 

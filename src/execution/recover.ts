@@ -1,12 +1,12 @@
 import { join } from 'node:path';
-import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/types.ts';
+import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/index.ts';
 import { workError } from '../errors.ts';
-import { flavorFor, flavorNameFromVersion } from '../topology/flavors/index.ts';
-import { inspectCluster, type NodeState } from '../topology/inspect.ts';
-import { endWithin, openNode } from '../topology/node-connection.ts';
-import type { Flavor } from '../topology/flavors/contract.ts';
+import { flavorFor, flavorNameFromVersion } from '../engines/index.ts';
+import { inspectCluster, type NodeState } from '../topology/index.ts';
+import { endWithin, openNode } from '../topology/index.ts';
+import type { Flavor } from '../engines/index.ts';
 import { ForkError, readGtidState, type ForkEvidence } from './fork.ts';
-import { saveRoles, stateDir } from '../topology/roles-state.ts';
+import { saveRoles, stateDir } from '../topology/index.ts';
 import { listRuns, openStep, readJournal, type JournalEntry } from './journal.ts';
 import { writerFor } from './writer/index.ts';
 

@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import type { ClusterConfig, NodeConfig } from '../config/types.ts';
+import type { ClusterConfig, NodeConfig } from '../config/index.ts';
 import { configError, workError } from '../errors.ts';
-import type { Flavor } from '../topology/flavors/contract.ts';
-import { mysqlIdent, mysqlString } from '../topology/flavors/quote.ts';
-import { endWithin, NODE_ANSWER_MS, openNode, queryOne, queryRowsWithin, type NodeConnection } from '../topology/node-connection.ts';
+import type { Flavor } from '../engines/index.ts';
+import { mysqlIdent, mysqlString } from '../engines/index.ts';
+import { endWithin, NODE_ANSWER_MS, openNode, queryOne, queryRowsWithin, type NodeConnection } from '../topology/index.ts';
 import type { Journal } from './journal.ts';
 import { checkCandidateLogs, checkNoErrantGtids, describeBypassers, readOnlyBypassers, type ReadOnlyBypass } from './preflight.ts';
 import { switchover, type SwitchoverResult } from './switchover.ts';

@@ -1,5 +1,5 @@
 import { messageOf } from '../errors.ts';
-import { isConnectionLoss, NODE_ANSWER_MS, NodeSilentError, queryRowsWithin, type NodeConnection } from '../topology/node-connection.ts';
+import { isConnectionLoss, NODE_ANSWER_MS, NodeSilentError, queryRowsWithin, type NodeConnection } from '../topology/index.ts';
 
 /** Replication and server threads: never ended. Everything else on a node is a client (a PROCESSLIST condition). */
 export const CLIENTS = `COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker', 'Killed')

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import type { ClusterConfig, NodeConfig } from '../config/types.ts';
+import type { ClusterConfig, NodeConfig } from '../config/index.ts';
 import { MigrateError, messageOf, workError } from '../errors.ts';
-import type { Flavor } from '../topology/flavors/contract.ts';
-import { mysqlString } from '../topology/flavors/quote.ts';
+import type { Flavor } from '../engines/index.ts';
+import { mysqlString } from '../engines/index.ts';
 import {
   endWithin,
   isConnectionLoss,
@@ -16,7 +16,7 @@ import {
   queryRowsWithin,
   socketFdOf,
   type NodeConnection,
-} from '../topology/node-connection.ts';
+} from '../topology/index.ts';
 import { coordinatorLockName } from './cluster-lock.ts';
 import { ForkError, readBinlogCoordinates, readGtidState, readOwnTransactions, type BinlogCoordinates } from './fork.ts';
 import type { Journal } from './journal.ts';

@@ -11,10 +11,10 @@
  * session's socket (fd 3), so the lock never outlives this process.
  */
 import { appendFileSync } from 'node:fs';
-import { flavorFor } from '../topology/flavors/index.ts';
-import type { NodeConfig } from '../config/types.ts';
-import type { Flavor } from '../topology/flavors/contract.ts';
-import { endWithin, isReadOnly, NODE_ANSWER_MS, onNodeIfReachable, openNode, queryRowsWithin } from '../topology/node-connection.ts';
+import { flavorFor } from '../engines/index.ts';
+import type { NodeConfig } from '../config/index.ts';
+import type { Flavor } from '../engines/index.ts';
+import { endWithin, isReadOnly, NODE_ANSWER_MS, onNodeIfReachable, openNode, queryRowsWithin } from '../topology/index.ts';
 import { endSessions } from './sessions.ts';
 import type { WatchdogConfig } from './watchdog.ts';
 

@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ClusterConfig, NodeConfig } from '../config/types.ts';
-import type { FlavorName } from '../topology/flavors/contract.ts';
+import type { ClusterConfig, NodeConfig } from '../config/index.ts';
+import type { FlavorName } from '../engines/index.ts';
 
 /**
  * The write block's dead-man switch. The read lock dies with the coordinator's session, but

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Dialect } from '../config/types.ts';
+import type { Dialect } from '../config/index.ts';
 import { engineFor } from '../engines/index.ts';
 import { MigrateError } from '../errors.ts';
-import { consoleLogger, type Logger } from '../log/logger.ts';
+import { consoleLogger, type Logger } from '../log/index.ts';
 import { currentMigration, type MigrationRunContext } from './context.ts';
 import { withLockRetry } from './pg/retry.ts';
 import { DEFAULT_LOCK_SAFETY, formatMs, type LockSafety } from '../config/index.ts';

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Dialect } from '../config/types.ts';
+import type { Dialect } from '../config/index.ts';
 import { configError, MigrateError } from '../errors.ts';
 import { loadSqlMigration, loadTsMigration, type MigrationFiles } from './load.ts';
 import type { Discovery, MigrationIssue, MigrationSource } from './types.ts';

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Dialect } from '../config/types.ts';
+import type { Dialect } from '../config/index.ts';
 import { engineFor, ID, QID, type Effect, type Ident } from '../engines/index.ts';
 
 /**

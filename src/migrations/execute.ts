@@ -1,9 +1,9 @@
 import { basename } from 'node:path';
 import type { Knex } from 'knex';
-import type { Dialect } from '../config/types.ts';
+import type { Dialect } from '../config/index.ts';
 import { engineFor } from '../engines/index.ts';
 import { isMigrateError, MigrateError, messageOf } from '../errors.ts';
-import type { Logger } from '../log/logger.ts';
+import type { Logger } from '../log/index.ts';
 import { clearBackfillState } from './backfill.ts';
 import { runInMigration } from './context.ts';
 import { describeReason, formatMs, Stopped, type RunControl, type StopReason } from './control.ts';

@@ -3,7 +3,7 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { Knex } from 'knex';
 import { engineFor } from '../engines/index.ts';
 import { usageError } from '../errors.ts';
-import { registerSecret } from '../log/redact.ts';
+import { registerSecret } from '../log/index.ts';
 import { checksumOf } from './checksum.ts';
 import { idOfFileName } from './discover.ts';
 import type { LedgerEntry, NewLedgerEntry } from './ledger.ts';

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Dialect, ProjectConfig } from '../config/types.ts';
+import type { Dialect, ProjectConfig } from '../config/index.ts';
 import { engineFor } from '../engines/index.ts';
 import { Ledger, timeFor, type NewLedgerEntry } from './ledger.ts';
 import { acquireRunLock, type RunSession } from './lock.ts';

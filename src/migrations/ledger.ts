@@ -1,6 +1,6 @@
 import { hostname, userInfo } from 'node:os';
 import type { Knex } from 'knex';
-import type { Dialect } from '../config/types.ts';
+import type { Dialect } from '../config/index.ts';
 import { engineFor } from '../engines/index.ts';
 import { num, str, type Row } from './rows.ts';
 import { PHASES, type Phase } from './types.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Knex } from 'knex';
-import type { Dialect } from '../config/types.ts';
+import type { Dialect } from '../config/index.ts';
 import { isKnownAckRule } from './ack-rules.ts';
 import { engineFor } from '../engines/index.ts';
 import { workError } from '../errors.ts';

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import type { ProjectConfig } from '../config/types.ts';
-import { createKnex, verifyConnection } from '../db/connect.ts';
+import type { ProjectConfig } from '../config/index.ts';
+import { createKnex, verifyConnection } from '../db/index.ts';
 import { engineFor, type RunSession } from '../engines/index.ts';
 import { num, rawRows } from './rows.ts';
 

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { Knex } from 'knex';
-import type { Dialect } from '../config/types.ts';
+import type { Dialect } from '../config/index.ts';
 import { MigrateError } from '../errors.ts';
 import { BACKFILL_STATE_TABLE } from './backfill.ts';
 import { checkEffect, type EffectCheck } from './effect.ts';

@@ -1,10 +1,10 @@
 import type { Knex } from 'knex';
 import type { UmzugStorage } from 'umzug';
-import type { ProjectConfig } from '../config/types.ts';
-import { createKnex } from '../db/connect.ts';
+import type { ProjectConfig } from '../config/index.ts';
+import { createKnex } from '../db/index.ts';
 import { engineFor } from '../engines/index.ts';
 import { isMigrateError, messageOf, MigrateError, usageError, workError } from '../errors.ts';
-import { consoleLogger, type Logger } from '../log/logger.ts';
+import { consoleLogger, type Logger } from '../log/index.ts';
 import { shortChecksum } from './checksum.ts';
 import { RunControl, type StopReason } from './control.ts';
 import { blockingError, compareIds, discoverMigrations } from './discover.ts';

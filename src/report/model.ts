@@ -1,4 +1,4 @@
-import { maskSecretLiterals } from '../migrations/excerpt.ts';
+import { maskSecretLiterals } from '../migrations/index.ts';
 import { readFileSync } from 'node:fs';
 import { relative, sep } from 'node:path';
 import { factsOf, type Finding, type GateResult, type MigrationVerdict } from '../analysis/index.ts';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import type { NodeConfig } from '../../config/types.ts';
+import type { NodeConfig } from '../../config/index.ts';
 import { workError } from '../../errors.ts';
-import { redact } from '../../log/redact.ts';
+import { redact } from '../../log/index.ts';
 import type { WriterEndpoint } from './contract.ts';
 
 /** Runs the user's command with the new and old primary in its environment (DNS, VIP, ProxySQL...). */

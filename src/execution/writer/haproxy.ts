@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import type { NodeConfig } from '../../config/types.ts';
+import type { NodeConfig } from '../../config/index.ts';
 import { workError } from '../../errors.ts';
 import type { WriterEndpoint } from './contract.ts';
 

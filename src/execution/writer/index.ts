@@ -1,4 +1,4 @@
-import type { ClusterConfig } from '../../config/types.ts';
+import type { ClusterConfig } from '../../config/index.ts';
 import { configError } from '../../errors.ts';
 import { CommandWriter, NoWriter } from './command.ts';
 import type { WriterEndpoint } from './contract.ts';

@@ -1,7 +1,7 @@
 // PostgreSQL lock-safe execution: settings, the retry loop, the lock watch, INVALID-index cleanup,
 // and a helper for TypeScript migrations that run CONCURRENTLY statements themselves.
 import type { Knex } from 'knex';
-import { consoleLogger } from '../../log/logger.ts';
+import { consoleLogger } from '../../log/index.ts';
 import { currentMigration } from '../context.ts';
 import { dropLeftoverIndexes } from './invalid-index.ts';
 import { withLockRetry } from './retry.ts';

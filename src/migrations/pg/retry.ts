@@ -1,4 +1,4 @@
-import type { Logger } from '../../log/logger.ts';
+import type { Logger } from '../../log/index.ts';
 import { formatMs, type LockSafety } from '../../config/index.ts';
 import { describeWait, type LockWait, type LockWatch } from './watch.ts';
 
