@@ -7,7 +7,7 @@ import { consoleLogger, type Logger } from '../log/index.ts';
 import { currentMigration, type MigrationRunContext } from './context.ts';
 import { withLockRetry } from './pg/retry.ts';
 import { DEFAULT_LOCK_SAFETY, formatMs, type LockSafety } from '../config/index.ts';
-import { num, str } from './rows.ts';
+import { num, str } from '../engines/index.ts';
 
 /** Where an interrupted backfill remembers how far it got; rows are removed once the migration is recorded. */
 export const BACKFILL_STATE_TABLE = 'migrate_backfill_state';

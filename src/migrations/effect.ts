@@ -16,7 +16,6 @@ import { engineFor, ID, QID, type Effect, type Ident } from '../engines/index.ts
  * named after the first few keywords matters, and the parsers at hand (node-sql-parser,
  * libpg-query) each know one dialect and reject much of MariaDB's DDL.
  */
-export type { Effect, Ident } from '../engines/index.ts';
 
 function unquote(part: string, dialect: Dialect): string {
   if (part.startsWith('`')) return part.slice(1, -1).replace(/``/g, '`');

@@ -10,7 +10,7 @@ import { describeReason, formatMs, Stopped, type RunControl, type StopReason } f
 import { statementExcerpt } from './excerpt.ts';
 import type { Ledger, NewLedgerEntry } from './ledger.ts';
 import { closeRunOfLostSession, type LedgerWriter } from './ledger-writer.ts';
-import type { RunSession } from './lock.ts';
+import type { RunSession } from '../engines/index.ts';
 import { assess, howItEnded, repairChoices, summary, uncertainText, type Assessment } from './partial.ts';
 import { dropLeftoverIndexes } from './pg/invalid-index.ts';
 import { isLockWaitExhausted } from './pg/retry.ts';

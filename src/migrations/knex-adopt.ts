@@ -7,7 +7,7 @@ import { registerSecret } from '../log/index.ts';
 import { checksumOf } from './checksum.ts';
 import { idOfFileName } from './discover.ts';
 import type { LedgerEntry, NewLedgerEntry } from './ledger.ts';
-import { str, type Row } from './rows.ts';
+import { str, type Row } from '../engines/index.ts';
 import { importModule } from '../config/index.ts';
 import type { MigrationSource } from './types.ts';
 

@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import type { Dialect, ProjectConfig } from '../config/index.ts';
 import { engineFor } from '../engines/index.ts';
 import { Ledger, timeFor, type NewLedgerEntry } from './ledger.ts';
-import { acquireRunLock, type RunSession } from './lock.ts';
+import type { RunSession } from '../engines/index.ts';
+import { acquireRunLock } from './lock.ts';
 import { Progress, type ProgressRow, type Outcome } from './progress.ts';
 
 /**

@@ -2,7 +2,7 @@ import { hostname, userInfo } from 'node:os';
 import type { Knex } from 'knex';
 import type { Dialect } from '../config/index.ts';
 import { engineFor } from '../engines/index.ts';
-import { num, str, type Row } from './rows.ts';
+import { num, str, type Row } from '../engines/index.ts';
 import { PHASES, type Phase } from './types.ts';
 
 /** One applied migration as the ledger records it. */

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { Dialect } from '../config/index.ts';
 import { engineFor } from '../engines/index.ts';
 import { parseTime } from './ledger.ts';
-import { num, str, type Row } from './rows.ts';
+import { num, str, type Row } from '../engines/index.ts';
 
 export type Direction = 'up' | 'down';
 

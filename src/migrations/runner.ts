@@ -13,7 +13,8 @@ import { executeMigration, statementExcerpt, type Direction, type ExecContext } 
 import { knexAdoption, knexHistoryAsLedger, readKnexHistory } from './knex-adopt.ts';
 import { Ledger, thisHost, whoAmI, type LedgerEntry } from './ledger.ts';
 import { LedgerWriter } from './ledger-writer.ts';
-import { acquireRunLock, cancelStatementSql, runLockHolder, sessionIdOf, type RunSession } from './lock.ts';
+import type { RunSession } from '../engines/index.ts';
+import { acquireRunLock, cancelStatementSql, runLockHolder, sessionIdOf } from './lock.ts';
 import { assess, howItEnded, partialError, statusLine, summary, type Assessment } from './partial.ts';
 import { backoffMs } from './pg/retry.ts';
 import { PgLockSafety } from './pg/session.ts';

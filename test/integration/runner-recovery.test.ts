@@ -14,7 +14,7 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Dialect } from '../../src/config/types.ts';
 import { createKnex } from '../../src/db/connect.ts';
-import { mysqlLockName, pgLockKeys } from '../../src/migrations/lock.ts';
+import { mysqlLockName, pgLockKeys } from '../../src/engines/index.ts';
 import { cli, show, startCli, type CliResult } from '../faults/harness.ts';
 import { recordRunnerCase } from '../faults/record.ts';
 import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { num, rawRows, str } from '../rows.ts';
+import { num, rawRows, str } from '../../engines/index.ts';
 import { formatMs } from '../../config/index.ts';
 
 /** A session in the way of our lock request, as pg_stat_activity shows it. */
