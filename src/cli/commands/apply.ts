@@ -3,8 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig, type ClusterConfig, type ConnectionConfig, type ProjectConfig } from '../../config/index.ts';
 import type { ShadowOrigin } from '../../analysis/index.ts';
 import { configError, usageError } from '../../errors.ts';
-import type { ApplyReport } from '../../execution/index.ts';
-import type { StepStrategy } from '../../execution/index.ts';
+import type { ApplyReport, StepStrategy } from '../../execution/index.ts';
 import { consoleLogger, jsonLinesLogger } from '../../log/index.ts';
 import { withRecordedRoles } from '../../topology/index.ts';
 import { lockSafetyFlags, withLockFlags, type LockFlags } from './migrations.ts';
@@ -42,7 +41,7 @@ export async function shadowConnection(
   cluster?: Pick<ClusterConfig, 'flavor' | 'name'>,
   assertThrowaway = false,
 ): Promise<{ server: ConnectionConfig; origin: ShadowOrigin }> {
-  const { findShadowServer, forbiddenServers } = await import('../../analysis/locate.ts');
+  const { findShadowServer, forbiddenServers } = await import('../../analysis/index.ts');
   const found = await findShadowServer(config.dialect, {
     url,
     assertThrowaway,
@@ -127,11 +126,7 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
         logger: flags.format === 'json' ? jsonLinesLogger : consoleLogger,
       };
       // Loaded here, not at start-up: `--help` and usage errors should not pay for the engine.
-      const [{ apply }, { resume }, { configForCluster, rollout }] = await Promise.all([
-        import('../../execution/apply.ts'),
-        import('../../execution/resume.ts'),
-        import('../../execution/rollout.ts'),
-      ]);
+      const { apply, resume, configForCluster, rollout } = await import('../../execution/index.ts');
       if (flags.allClusters) {
         if (name === 'resume') throw usageError('resume works on one cluster at a time.', 'Run `migrate resume --cluster NAME` for the cluster `migrate runs` names.');
         const outcomes = await rollout(config, withRecordedRoles(config), { ...common, ...(flags.canary ? { canary: flags.canary } : {}), concurrency: positiveInt(flags.concurrency, '--concurrency', '2') });
@@ -166,7 +161,7 @@ export function registerApplyCommands(program: Command): void {
       if (flags.format !== 'text' && flags.format !== 'json') throw usageError(`--format ${flags.format} is not supported by runs.`, 'Use --format text or --format json.');
       const globals = cmd.optsWithGlobals<{ config?: string }>();
       const config = await loadConfig({ configPath: globals.config });
-      const { summarizeRuns } = await import('../../execution/recover.ts');
+      const { summarizeRuns } = await import('../../execution/index.ts');
       const runs = summarizeRuns(config);
       if (flags.format === 'json') return consoleLogger.out(JSON.stringify({ runs }, null, 2));
       if (runs.length === 0) return consoleLogger.out('no runs yet');
@@ -181,7 +176,7 @@ export function registerApplyCommands(program: Command): void {
     .option('--cluster <name>', 'the cluster')
     .action(async (flags: { cluster?: string }, cmd: Command) => {
       const { config, cluster } = await clusterFromFlags(cmd, flags.cluster);
-      const { abort } = await import('../../execution/resume.ts');
+      const { abort } = await import('../../execution/index.ts');
       const writer = await abort(config, cluster, (m) => consoleLogger.info(m));
       consoleLogger.out(`aborted: ${writer} is the writer`);
     });
@@ -191,7 +186,7 @@ export function registerApplyCommands(program: Command): void {
     .option('--cluster <name>', 'the cluster')
     .action(async (flags: { cluster?: string }, cmd: Command) => {
       const { config, cluster } = await clusterFromFlags(cmd, flags.cluster);
-      const { finalize } = await import('../../execution/hold.ts');
+      const { finalize } = await import('../../execution/index.ts');
       await finalize(config, cluster, (m) => consoleLogger.info(m));
     });
   program
@@ -202,7 +197,7 @@ export function registerApplyCommands(program: Command): void {
     .action(async (flags: { cluster?: string; maxWriteBlock: string }, cmd: Command) => {
       const maxWriteBlockMs = positiveInt(flags.maxWriteBlock, '--max-write-block', '500');
       const { config, cluster } = await clusterFromFlags(cmd, flags.cluster);
-      const { rollback } = await import('../../execution/hold.ts');
+      const { rollback } = await import('../../execution/index.ts');
       await rollback(config, cluster, { maxWriteBlockMs }, (m) => consoleLogger.info(m));
     });
 }

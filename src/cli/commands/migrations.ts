@@ -258,7 +258,7 @@ function registerFileCommands(program: Command): void {
     .option('--sql', 'create NNNN_name.up.sql and NNNN_name.down.sql instead of a TypeScript file')
     .option('--dir <path>', 'migrations directory (default: from the config)')
     .action(async (name: string, opts: { sql?: boolean; dir?: string }, cmd: Command) => {
-      const { makeMigration } = await import('../../migrations/make.ts');
+      const { makeMigration } = await import('../../migrations/index.ts');
       const dir = opts.dir ? resolve(opts.dir) : (await (await configLoader()).loadConfig({ configPath: configPathOf(cmd) })).migrationsDir;
       for (const p of makeMigration(dir, name, { sql: opts.sql })) consoleLogger.out(p);
     });
@@ -279,7 +279,7 @@ function registerFileCommands(program: Command): void {
     .requiredOption('--knexfile <file>', 'path of knexfile.js / knexfile.ts')
     .option('--env <name>', 'knexfile environment (default: NODE_ENV, else development)')
     .action(async (opts: { knexfile: string; env?: string }) => {
-      const [{ convertKnexfile }, { redactValue }] = await Promise.all([import('../../migrations/knex-adopt.ts'), import('../../log/index.ts')]);
+      const [{ convertKnexfile }, { redactValue }] = await Promise.all([import('../../migrations/index.ts'), import('../../log/index.ts')]);
       const { config, notes } = await convertKnexfile(opts.knexfile, opts.env);
       consoleLogger.out(JSON.stringify(redactValue(config), null, 2));
       for (const n of notes) consoleLogger.info(n);
