@@ -29,7 +29,9 @@ process.stdin.on('end', () => {
   void main(JSON.parse(input) as Job).then(
     (r) => process.stdout.write(JSON.stringify(r) + '\n'),
     (e: unknown) => {
-      process.stdout.write(JSON.stringify({ error: e instanceof MigrateError ? `${e.problem} | ${e.fix}` : e instanceof Error ? e.message : String(e) }) + '\n');
+      process.stdout.write(
+        JSON.stringify({ error: e instanceof MigrateError ? `${e.problem} | ${e.fix}` : e instanceof Error ? e.message : String(e) }) + '\n',
+      );
       process.exitCode = 1;
     },
   );

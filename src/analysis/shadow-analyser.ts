@@ -233,7 +233,17 @@ export class ShadowAnalyser {
     const assessment = assessUp(ctx);
     if (this.workload.old.length) {
       assessment.findings.push(
-        ...oldCodeFindings({ queries: this.workload.old, before: this.oldStatus.get(i - 1)!, after: this.oldStatus.get(i)!, schemaBefore: before, schemaAfter: after, changes, statements, validEarlier: this.oldEverValid, reportedInvalid: this.oldReportedInvalid }),
+        ...oldCodeFindings({
+          queries: this.workload.old,
+          before: this.oldStatus.get(i - 1)!,
+          after: this.oldStatus.get(i)!,
+          schemaBefore: before,
+          schemaAfter: after,
+          changes,
+          statements,
+          validEarlier: this.oldEverValid,
+          reportedInvalid: this.oldReportedInvalid,
+        }),
       );
     }
     const { findings: _rfFindings, ...replicaFirst } = assessment.replicaFirst;
@@ -252,7 +262,13 @@ export class ShadowAnalyser {
 
   private async down(i: number, up: UpResult): Promise<ReversalOutcome & { workload?: Finding[]; shadow?: Finding[] }> {
     const m = this.migrations[i]!;
-    const outcome: ReversalOutcome & { workload?: Finding[]; shadow?: Finding[] } = { status: 'ran', remaining: [], downChanges: [], upChanges: up.changes, downSql: [] };
+    const outcome: ReversalOutcome & { workload?: Finding[]; shadow?: Finding[] } = {
+      status: 'ran',
+      remaining: [],
+      downChanges: [],
+      upChanges: up.changes,
+      downSql: [],
+    };
     if (!hasDown(m)) {
       outcome.status = 'missing';
       return outcome;

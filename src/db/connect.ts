@@ -109,7 +109,14 @@ export function mapConnectionError(e: unknown, dialect: Dialect, conn: Connectio
       e,
     );
   }
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || code === 'ECONNRESET' || /Timeout acquiring|connect ETIMEDOUT|timeout expired|Connection terminated/i.test(msg)) {
+  if (
+    code === 'ECONNREFUSED' ||
+    code === 'ENOTFOUND' ||
+    code === 'EHOSTUNREACH' ||
+    code === 'ETIMEDOUT' ||
+    code === 'ECONNRESET' ||
+    /Timeout acquiring|connect ETIMEDOUT|timeout expired|Connection terminated/i.test(msg)
+  ) {
     return connectionError(
       `Cannot reach the ${DRIVERS[dialect].label} server at ${conn.host}:${conn.port} (${code || msg}).`,
       'Check that the server is running and that host and port in the config (or DATABASE_URL) are right.',

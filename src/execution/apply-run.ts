@@ -88,6 +88,7 @@ export interface ApplyRun {
 
 /** The journal's copy in the database, for dashboards: best effort, the file is the record. */
 export async function mirrorJournal(r: ApplyRun): Promise<void> {
-  await syncJournalTable(r.db, r.journal.path, r.planId).catch((e: unknown) => r.o.logger.warn(`journal table not updated yet: ${e instanceof Error ? e.message : String(e)}`));
+  await syncJournalTable(r.db, r.journal.path, r.planId).catch((e: unknown) =>
+    r.o.logger.warn(`journal table not updated yet: ${e instanceof Error ? e.message : String(e)}`),
+  );
 }
-

@@ -44,7 +44,12 @@ export function describeReplicaFirst(cluster: ClusterConfig, flavor: Flavor, ste
   );
   if (!mm) {
     for (const r of others.slice(1)) {
-      out.push(`${r.name}: ${flavor.waitForGtid('@pos', 30)}`, `${r.name}: ${flavor.stopReplica()}`, ...flavor.changeSource(src, 'slave_pos').map((s) => `${r.name}: ${s}`), `${r.name}: ${flavor.startReplica()}`);
+      out.push(
+        `${r.name}: ${flavor.waitForGtid('@pos', 30)}`,
+        `${r.name}: ${flavor.stopReplica()}`,
+        ...flavor.changeSource(src, 'slave_pos').map((s) => `${r.name}: ${s}`),
+        `${r.name}: ${flavor.startReplica()}`,
+      );
     }
   }
   if (mm && o.hold) {

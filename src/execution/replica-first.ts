@@ -55,10 +55,17 @@ export function replicaFirstRoles(cluster: ClusterConfig): { primary: NodeConfig
   const writerRole = cluster.topology === 'master-master' ? 'active' : 'primary';
   const primaries = cluster.nodes.filter((n) => n.role === writerRole);
   if (primaries.length !== 1) {
-    throw configError(`Cluster ${cluster.name} has ${primaries.length} nodes with role "${writerRole}"; exactly one is needed.`, `Mark exactly one node "role": "${writerRole}" in the config.`);
+    throw configError(
+      `Cluster ${cluster.name} has ${primaries.length} nodes with role "${writerRole}"; exactly one is needed.`,
+      `Mark exactly one node "role": "${writerRole}" in the config.`,
+    );
   }
   const others = cluster.nodes.filter((n) => n.role !== writerRole);
-  if (others.length === 0) throw configError(`Cluster ${cluster.name} has no replica to alter first.`, 'Replica-first needs at least one replica (or the passive side of a master-master pair).');
+  if (others.length === 0)
+    throw configError(
+      `Cluster ${cluster.name} has no replica to alter first.`,
+      'Replica-first needs at least one replica (or the passive side of a master-master pair).',
+    );
   return { primary: primaries[0] as NodeConfig, others };
 }
 
@@ -82,7 +89,14 @@ export async function preflightNodes(cluster: ClusterConfig, flavor: Flavor, app
 const ALREADY_DONE = new Set([1050, 1060, 1061, 1091]);
 
 /** Runs the statements on one node without writing them to its binary log. */
-export async function alterNodeLocally(node: NodeConfig, flavor: Flavor, database: string, statements: string[], log: (m: string) => void, opts: { redo?: boolean } = {}): Promise<number> {
+export async function alterNodeLocally(
+  node: NodeConfig,
+  flavor: Flavor,
+  database: string,
+  statements: string[],
+  log: (m: string) => void,
+  opts: { redo?: boolean } = {},
+): Promise<number> {
   const c = await openNode(node);
   const t = performance.now();
   try {
@@ -132,7 +146,10 @@ function watchProgress(node: NodeConfig, connectionId: number, log: (m: string) 
     if (!c) return;
     try {
       while (!stopped) {
-        const row = await queryOne(c, `SELECT PROGRESS AS p, STAGE AS st, MAX_STAGE AS ms FROM information_schema.PROCESSLIST WHERE ID = ${connectionId}`).catch(() => undefined);
+        const row = await queryOne(
+          c,
+          `SELECT PROGRESS AS p, STAGE AS st, MAX_STAGE AS ms FROM information_schema.PROCESSLIST WHERE ID = ${connectionId}`,
+        ).catch(() => undefined);
         const p = Number(row?.['p'] ?? NaN);
         if (Number.isFinite(p) && Math.floor(p) !== last) {
           last = Math.floor(p);
@@ -201,17 +218,24 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
     if (o.alreadyAltered?.has(node.name)) {
       o.log(`${node.name}: already altered by the interrupted run`);
     } else {
-      alterMs[node.name] = await j.step(`alter:${node.name}`, () => alterNodeLocally(node, o.flavor, o.database, o.statements, o.log, { redo: o.alreadyAltered !== undefined }), { node: node.name, migration: o.migrationId, statements: o.statements });
+      alterMs[node.name] = await j.step(
+        `alter:${node.name}`,
+        () => alterNodeLocally(node, o.flavor, o.database, o.statements, o.log, { redo: o.alreadyAltered !== undefined }),
+        { node: node.name, migration: o.migrationId, statements: o.statements },
+      );
     }
-    if (o.typeConversions) await withNode(node, async (c) => {
-      await queryRowsWithin(c, o.flavor.stopReplica(), NODE_ANSWER_MS, node.name);
-      await queryRowsWithin(c, o.flavor.startReplica(), NODE_ANSWER_MS, node.name);
-    });
+    if (o.typeConversions)
+      await withNode(node, async (c) => {
+        await queryRowsWithin(c, o.flavor.stopReplica(), NODE_ANSWER_MS, node.name);
+        await queryRowsWithin(c, o.flavor.startReplica(), NODE_ANSWER_MS, node.name);
+      });
   }
 
   if (o.typeConversions) {
     // Once it is a replica of the new primary, the old primary applies new-schema rows to the old schema.
-    const before = await j.step(`type-conversions:${primary.name}`, () => withNode(primary, (c) => setTypeConversions(c, o.flavor, o.typeConversions!.reverse)));
+    const before = await j.step(`type-conversions:${primary.name}`, () =>
+      withNode(primary, (c) => setTypeConversions(c, o.flavor, o.typeConversions!.reverse)),
+    );
     restore.push({ node: primary, value: before });
   }
 
@@ -233,14 +257,28 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
   });
 
   if (sw.oldPrimaryLost) {
-    return { newPrimary: candidate.name, switchover: sw, alterMs, pending: [], restore: restore.map((r) => ({ node: r.node.name, value: r.value })), oldPrimaryLost: sw.oldPrimaryLost };
+    return {
+      newPrimary: candidate.name,
+      switchover: sw,
+      alterMs,
+      pending: [],
+      restore: restore.map((r) => ({ node: r.node.name, value: r.value })),
+      oldPrimaryLost: sw.oldPrimaryLost,
+    };
   }
   const pending: string[] = [];
   if (o.holdOldActive) {
     pending.push(primary.name);
   } else {
-    alterMs[primary.name] = await j.step(`alter:${primary.name}`, () => alterNodeLocally(primary, o.flavor, o.database, o.statements, o.log, { redo: o.alreadyAltered !== undefined }), { node: primary.name, migration: o.migrationId, statements: o.statements });
-    for (const r of restore) await j.step(`restore-type-conversions:${r.node.name}`, () => withNode(r.node, (c) => c.query(`SET GLOBAL ${o.flavor.typeConversionVariable()}=${mysqlString(r.value)}`).then(() => undefined)));
+    alterMs[primary.name] = await j.step(
+      `alter:${primary.name}`,
+      () => alterNodeLocally(primary, o.flavor, o.database, o.statements, o.log, { redo: o.alreadyAltered !== undefined }),
+      { node: primary.name, migration: o.migrationId, statements: o.statements },
+    );
+    for (const r of restore)
+      await j.step(`restore-type-conversions:${r.node.name}`, () =>
+        withNode(r.node, (c) => c.query(`SET GLOBAL ${o.flavor.typeConversionVariable()}=${mysqlString(r.value)}`).then(() => undefined)),
+      );
   }
   return { newPrimary: candidate.name, switchover: sw, alterMs, pending, restore: restore.map((r) => ({ node: r.node.name, value: r.value })) };
 }

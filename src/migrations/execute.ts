@@ -127,7 +127,7 @@ function listCompleted(completed: readonly string[]): string {
 
 /** The line of the migration file in a stack trace, when the error came from it. */
 function lineInStack(e: unknown, file: string): number | undefined {
-  const stack = e instanceof Error ? e.stack ?? '' : '';
+  const stack = e instanceof Error ? (e.stack ?? '') : '';
   const name = basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const m = new RegExp(`${name}(?:\\?[^:]*)?:(\\d+):\\d+`).exec(stack);
   return m?.[1] ? Number(m[1]) : undefined;
@@ -145,7 +145,15 @@ export async function executeMigration(ctx: ExecContext, m: MigrationSource, dir
   const safety = ctx.safety;
   const transactional = m.format === 'ts' ? (m.transactional ?? true) : engineFor(ctx.dialect).ddlIsTransactional && (m.transactional ?? true);
   return runInMigration(
-    { id: m.id, direction, dialect: ctx.dialect, logger: ctx.logger, lockSafety: safety?.retries ? safety.settings : undefined, lockWatch: safety?.lockWatch, transactional },
+    {
+      id: m.id,
+      direction,
+      dialect: ctx.dialect,
+      logger: ctx.logger,
+      lockSafety: safety?.retries ? safety.settings : undefined,
+      lockWatch: safety?.lockWatch,
+      transactional,
+    },
     async () => {
       ctx.control.checkpoint();
       ctx.control.beginMigration();
@@ -163,7 +171,7 @@ async function execute(ctx: ExecContext, safety: PgLockSafety | undefined, m: Mi
   const db = ctx.session.db;
   const started = Date.now();
   const statements = direction === 'up' ? m.upStatements : m.downStatements;
-  const file = direction === 'up' || m.format === 'ts' ? m.upPath : m.downPath ?? m.upPath;
+  const file = direction === 'up' || m.format === 'ts' ? m.upPath : (m.downPath ?? m.upPath);
   if (safety) await safety.applySession(db);
   /** The ledger change that ends the migration, with the progress row's removal, in one transaction. */
   const finish = async (trx: Knex): Promise<void> => {
@@ -179,7 +187,9 @@ async function execute(ctx: ExecContext, safety: PgLockSafety | undefined, m: Mi
   if (m.format === 'sql' && statements) await runSql(ctx, safety, m, direction, statements, file, opts, finish, started);
   else await runScript(ctx, safety, m, direction, file, finish);
   const ms = Date.now() - started;
-  ctx.logger.info(`${direction === 'up' ? 'applied' : 'reverted'} ${m.id}${m.phase ? ` [${m.phase}]` : ''}${opts.from ? ` from statement ${opts.from}` : ''} (${ms} ms)`);
+  ctx.logger.info(
+    `${direction === 'up' ? 'applied' : 'reverted'} ${m.id}${m.phase ? ` [${m.phase}]` : ''}${opts.from ? ` from statement ${opts.from}` : ''} (${ms} ms)`,
+  );
   return ms;
 }
 
@@ -212,7 +222,18 @@ async function runSql(
   };
   try {
     if (opts.from === undefined) {
-      await ctx.writer.startRun({ id: m.id, direction, checksum: m.checksum, format: 'sql', total, transactional: false, host: ctx.host, pid: process.pid, runBy: ctx.who, session: ctx.control.session });
+      await ctx.writer.startRun({
+        id: m.id,
+        direction,
+        checksum: m.checksum,
+        format: 'sql',
+        total,
+        transactional: false,
+        host: ctx.host,
+        pid: process.pid,
+        runBy: ctx.who,
+        session: ctx.control.session,
+      });
     } else if (from > 0) {
       // repair --continue past a statement the server showed had run: recorded before going on.
       await ctx.writer.markDone(m.id, from, hash(from));
@@ -245,7 +266,11 @@ async function runSql(
         const i = seg.from + j;
         ctx.control.checkpoint();
         running(i);
-        await runTracked(ctx, safety, m, st, i, i === total - 1, { hash, finish, ending: () => (direction === 'up' ? appliedEntry(ctx, m, opts, started) : undefined) });
+        await runTracked(ctx, safety, m, st, i, i === total - 1, {
+          hash,
+          finish,
+          ending: () => (direction === 'up' ? appliedEntry(ctx, m, opts, started) : undefined),
+        });
         ctx.control.idle();
         t.current = null;
         t.done = i + 1;
@@ -272,7 +297,15 @@ interface Tracking {
  * the same round trip as the statement (the last one's with the ledger change), on PostgreSQL
  * in statements of their own.
  */
-async function runTracked(ctx: ExecContext, safety: PgLockSafety | undefined, m: MigrationSource, st: SqlStatement, i: number, last: boolean, k: Tracking): Promise<void> {
+async function runTracked(
+  ctx: ExecContext,
+  safety: PgLockSafety | undefined,
+  m: MigrationSource,
+  st: SqlStatement,
+  i: number,
+  last: boolean,
+  k: Tracking,
+): Promise<void> {
   const db = ctx.session.db;
   if (engineFor(ctx.dialect).migrations.tracksInStatementRoundTrip) {
     const after = last ? ctx.writer.finishSql(m.id, k.ending(), ctx.database) : ctx.writer.doneSql(m.id, i + 1, k.hash(i + 1), ctx.database);
@@ -291,7 +324,15 @@ async function runTracked(ctx: ExecContext, safety: PgLockSafety | undefined, m:
 
 /** The ledger row of a migration applied now. */
 function appliedEntry(ctx: ExecContext, m: MigrationSource, opts: ExecOptions, started: number): NewLedgerEntry {
-  return { id: m.id, checksum: m.checksum, phase: m.phase ?? null, appliedAt: new Date(), appliedBy: `${ctx.who}${opts.byNote ? ` ${opts.byNote}` : ''}`, host: ctx.host, executionMs: Date.now() - started };
+  return {
+    id: m.id,
+    checksum: m.checksum,
+    phase: m.phase ?? null,
+    appliedAt: new Date(),
+    appliedBy: `${ctx.who}${opts.byNote ? ` ${opts.byNote}` : ''}`,
+    host: ctx.host,
+    executionMs: Date.now() - started,
+  };
 }
 
 async function bookkeeping<T>(fn: () => Promise<T>, ran: boolean): Promise<T> {
@@ -343,7 +384,15 @@ function lostIn(e: unknown): boolean {
  * After a failure of a SQL migration: records how it ended, then reads back what the ledger
  * holds, so the message says what the database recorded rather than what the error suggests.
  */
-async function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direction, file: string, statements: readonly SqlStatement[], t: Tracker, e: unknown): Promise<MigrateError> {
+async function sqlFailure(
+  ctx: ExecContext,
+  m: MigrationSource,
+  direction: Direction,
+  file: string,
+  statements: readonly SqlStatement[],
+  t: Tracker,
+  e: unknown,
+): Promise<MigrateError> {
   if (lostIn(e)) return lostConnectionFailure(ctx, m, direction, file, statements, t, e);
   if (isMigrateError(e) && !isLockWaitExhausted(e) && e.kind === 'lock') return e;
   const stop = e instanceof Stopped ? e.reason : ctx.control.reason;
@@ -363,7 +412,11 @@ async function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direc
     bookkeepingNote = ` Recording statement ${(t.current ?? 0) + 1} as started failed (${e.message}), so it was not sent.`;
   }
   const se = statementErrorIn(e);
-  const note = stop ? `${describeReason(stop)}${ctx.control.cancelNote ? `; statement ${(t.current ?? t.done) + 1} ${ctx.control.cancelNote}` : ''}` : se ? se.serverMessage : messageOf(e);
+  const note = stop
+    ? `${describeReason(stop)}${ctx.control.cancelNote ? `; statement ${(t.current ?? t.done) + 1} ${ctx.control.cancelNote}` : ''}`
+    : se
+      ? se.serverMessage
+      : messageOf(e);
   let a: Assessment | undefined;
   try {
     await ctx.writer.endRun(m.id, outcomeOf(stop), note, current);
@@ -374,7 +427,12 @@ async function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direc
     }
   } catch (e2) {
     if (lostIn(e2)) return lostConnectionFailure(ctx, m, direction, file, statements, t, e2);
-    return new MigrateError('work', `Migration ${m.id} failed (${direction}): ${messageOf(e)} Recording the failure in ${ctx.progress.table} failed too: ${messageOf(e2)}`, `Run "migrate status": it reads from the ledger what ran.`, { cause: e });
+    return new MigrateError(
+      'work',
+      `Migration ${m.id} failed (${direction}): ${messageOf(e)} Recording the failure in ${ctx.progress.table} failed too: ${messageOf(e2)}`,
+      `Run "migrate status": it reads from the ledger what ran.`,
+      { cause: e },
+    );
   }
   const total = statements.length;
   const ledgerNote = direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied';
@@ -388,9 +446,13 @@ async function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direc
     const implicit = implicitCommit(ctx);
     const why = implicit ? `${implicit}, so they were not rolled back` : 'they ran outside the failed transaction and stay in effect';
     const ran = a!.ran;
-    const list = statements.slice(0, ran).map((s, k) => `#${k + 1} (line ${s.line})`).join(', ');
+    const list = statements
+      .slice(0, ran)
+      .map((s, k) => `#${k + 1} (line ${s.line})`)
+      .join(', ');
     const u = uncertainText(a!);
-    const ledger = direction === 'up' ? `the ledger records ${m.id} as ${summary(a!)}` : `the ledger still lists it as applied and records it as ${summary(a!)}`;
+    const ledger =
+      direction === 'up' ? `the ledger records ${m.id} as ${summary(a!)}` : `the ledger still lists it as applied and records it as ${summary(a!)}`;
     state = `Statements ${list} of ${total} had already run (${why}); ${ledger}.${u ? ` ${u[0]?.toUpperCase()}${u.slice(1)}.` : ''}`;
   }
   const at = se ?? undefined;
@@ -404,7 +466,9 @@ async function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direc
     return new MigrateError(
       'work',
       `Migration ${m.id} ${describeReason(stop)} (${direction}) at ${where}.${cancelled} ${state}`,
-      kept ? repairChoices(a!) : `Run "migrate ${direction}" again when ready${stop.kind === 'timeout' ? ' (with a larger --migration-timeout, or 0 for none, if it needs longer)' : ''}.`,
+      kept
+        ? repairChoices(a!)
+        : `Run "migrate ${direction}" again when ready${stop.kind === 'timeout' ? ' (with a larger --migration-timeout, or 0 for none, if it needs longer)' : ''}.`,
       { cause: e, ...(stopExit(stop) ? { exitCode: stopExit(stop) } : {}) },
     );
   }
@@ -412,15 +476,28 @@ async function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direc
   if (lock && !se) {
     return new MigrateError('work', `Migration ${m.id} (${direction}) ${lock.describe()} ${state}`, lock.fix(`migrate ${direction}`), { cause: e });
   }
-  if (lock) return new MigrateError('work', `Migration ${m.id} failed (${direction}) at ${where}: it ${lock.describe()} ${state}`, kept ? repairChoices(a!) : lock.fix(`migrate ${direction}`), { cause: lock });
+  if (lock)
+    return new MigrateError(
+      'work',
+      `Migration ${m.id} failed (${direction}) at ${where}: it ${lock.describe()} ${state}`,
+      kept ? repairChoices(a!) : lock.fix(`migrate ${direction}`),
+      { cause: lock },
+    );
   if (!se) {
-    return new MigrateError('work', `Migration ${m.id} failed (${direction}) at ${where}.${bookkeepingNote} ${state}`, kept ? repairChoices(a!) : `Check the ledger tables (${ctx.ledger.table}, ${ctx.progress.table}), then run "migrate ${direction}" again.`, { cause: e });
+    return new MigrateError(
+      'work',
+      `Migration ${m.id} failed (${direction}) at ${where}.${bookkeepingNote} ${state}`,
+      kept ? repairChoices(a!) : `Check the ledger tables (${ctx.ledger.table}, ${ctx.progress.table}), then run "migrate ${direction}" again.`,
+      { cause: e },
+    );
   }
   let fix: string;
   if (kept) fix = repairChoices(a!);
   else if (direction === 'up') fix = `Correct the statement at ${file}:${se.fileLine}, then run "migrate up" again.`;
   else fix = `Correct the statement at ${file}:${se.fileLine}; ${ACK_EDITED(m.id)}, then run "migrate down" again.`;
-  return new MigrateError('work', `Migration ${m.id} failed (${direction}) at ${where}: ${sentence(se.serverMessage)} ${state}`, fix + timeoutHint(se), { cause: e });
+  return new MigrateError('work', `Migration ${m.id} failed (${direction}) at ${where}: ${sentence(se.serverMessage)} ${state}`, fix + timeoutHint(se), {
+    cause: e,
+  });
 }
 
 /**
@@ -428,13 +505,26 @@ async function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direc
  * ledger is read (PostgreSQL: whether the transaction committed, its ledger row being part of it;
  * MySQL/MariaDB: the statement count, and the server's view of the statement in flight).
  */
-async function lostConnectionFailure(ctx: ExecContext, m: MigrationSource, direction: Direction, file: string, statements: readonly SqlStatement[] | undefined, t: Tracker, e: unknown): Promise<MigrateError> {
+async function lostConnectionFailure(
+  ctx: ExecContext,
+  m: MigrationSource,
+  direction: Direction,
+  file: string,
+  statements: readonly SqlStatement[] | undefined,
+  t: Tracker,
+  e: unknown,
+): Promise<MigrateError> {
   const total = statements?.length;
   const inFlight = t.current !== null && statements ? ` statement ${t.current + 1} of ${total} (${basename(file)}:${statements[t.current]?.line ?? '?'})` : '';
   const head = `The connection to the server was lost while ${m.id} ran (${direction})${inFlight ? ` at${inFlight}` : ''}: ${sentence(messageOf(e))}`;
   const back = await ctx.reconnect();
   if (!back) {
-    return new MigrateError('work', `${head} The server did not answer again within ${formatMs(ctx.reconnectMs)}, so what ran is not known yet; the ledger holds the answer.`, 'Once the server answers again, run "migrate status": it reads from the ledger which statements completed, and asks the server about the one in flight.', { cause: e });
+    return new MigrateError(
+      'work',
+      `${head} The server did not answer again within ${formatMs(ctx.reconnectMs)}, so what ran is not known yet; the ledger holds the answer.`,
+      'Once the server answers again, run "migrate status": it reads from the ledger which statements completed, and asks the server about the one in flight.',
+      { cause: e },
+    );
   }
   const { db, afterMs } = back;
   try {
@@ -457,13 +547,28 @@ async function lostConnectionFailure(ctx: ExecContext, m: MigrationSource, direc
     // Our session is gone, and with it the run lock: only our own row is touched, by session id.
     await closeRunOfLostSession(db, { dialect: ctx.dialect, ledgerTable: ctx.ledger.table }, m.id, row.session, messageOf(e), a.stays === 'nothing');
     if (a.stays === 'nothing') {
-      const why = engineFor(ctx.dialect).ddlIsTransactional && (m.format === 'ts' || row.current === null) ? 'its transaction did not commit' : 'no statement of it had completed';
-      return new MigrateError('work', `${head} ${readBack} nothing of ${m.id} stays (${why}${a.uncertain ? `; ${uncertainText(a)}` : ''}); ${direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied'}.`, `Run "migrate ${direction}" again once the server is stable.`, { cause: e });
+      const why =
+        engineFor(ctx.dialect).ddlIsTransactional && (m.format === 'ts' || row.current === null)
+          ? 'its transaction did not commit'
+          : 'no statement of it had completed';
+      return new MigrateError(
+        'work',
+        `${head} ${readBack} nothing of ${m.id} stays (${why}${a.uncertain ? `; ${uncertainText(a)}` : ''}); ${direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied'}.`,
+        `Run "migrate ${direction}" again once the server is stable.`,
+        { cause: e },
+      );
     }
     const u = uncertainText(a);
-    return new MigrateError('work', `${head} ${readBack} ${m.id} is ${summary(a)}.${u ? ` ${u[0]?.toUpperCase()}${u.slice(1)}.` : ''}`, repairChoices(a), { cause: e });
+    return new MigrateError('work', `${head} ${readBack} ${m.id} is ${summary(a)}.${u ? ` ${u[0]?.toUpperCase()}${u.slice(1)}.` : ''}`, repairChoices(a), {
+      cause: e,
+    });
   } catch (e2) {
-    return new MigrateError('work', `${head} Reading the ledger after reconnecting failed: ${messageOf(e2)}.`, 'Run "migrate status" once the server is stable: it reads from the ledger what ran.', { cause: e });
+    return new MigrateError(
+      'work',
+      `${head} Reading the ledger after reconnecting failed: ${messageOf(e2)}.`,
+      'Run "migrate status" once the server is stable: it reads from the ledger what ran.',
+      { cause: e },
+    );
   } finally {
     await db.destroy().catch(() => undefined);
   }
@@ -476,17 +581,35 @@ const ACK_EDITED = (id: string): string => `accept the edited file with "migrate
 function timeoutHint(e: unknown): string {
   const text = e instanceof StatementError ? e.serverMessage : messageOf(e);
   if (!/canceling statement due to statement timeout/i.test(text)) return '';
-  return ' The statement ran longer than the statement_timeout guard: if it may (and the locks it holds meanwhile are acceptable), raise --statement-timeout / MIGRATE_STATEMENT_TIMEOUT, or 0 to leave the server\'s setting.';
+  return " The statement ran longer than the statement_timeout guard: if it may (and the locks it holds meanwhile are acceptable), raise --statement-timeout / MIGRATE_STATEMENT_TIMEOUT, or 0 to leave the server's setting.";
 }
 
-async function runScript(ctx: ExecContext, safety: PgLockSafety | undefined, m: MigrationSource, direction: Direction, file: string, finish: (trx: Knex) => Promise<void>): Promise<void> {
+async function runScript(
+  ctx: ExecContext,
+  safety: PgLockSafety | undefined,
+  m: MigrationSource,
+  direction: Direction,
+  file: string,
+  finish: (trx: Knex) => Promise<void>,
+): Promise<void> {
   const db = ctx.session.db;
   const fn = direction === 'up' ? m.up : m.down;
   if (!fn) throw new MigrateError('work', `Migration ${m.id} has no ${direction}().`, `Add ${direction}() to ${m.upPath}.`);
   const transactional = m.transactional ?? true;
   const inTx = engineFor(ctx.dialect).ddlIsTransactional && transactional;
   let ran = false;
-  await ctx.writer.startRun({ id: m.id, direction, checksum: m.checksum, format: 'ts', total: null, transactional: inTx, host: ctx.host, pid: process.pid, runBy: ctx.who, session: ctx.control.session });
+  await ctx.writer.startRun({
+    id: m.id,
+    direction,
+    checksum: m.checksum,
+    format: 'ts',
+    total: null,
+    transactional: inTx,
+    host: ctx.host,
+    pid: process.pid,
+    runBy: ctx.who,
+    session: ctx.control.session,
+  });
   const watch = watchQueries(db, ctx.control);
   ctx.control.running({ kind: 'script', migration: m.id, since: Date.now() });
   try {
@@ -519,7 +642,16 @@ async function runScript(ctx: ExecContext, safety: PgLockSafety | undefined, m: 
   }
 }
 
-async function scriptFailure(ctx: ExecContext, m: MigrationSource, direction: Direction, file: string, ran: boolean, completed: readonly string[], inTx: boolean, e: unknown): Promise<MigrateError> {
+async function scriptFailure(
+  ctx: ExecContext,
+  m: MigrationSource,
+  direction: Direction,
+  file: string,
+  ran: boolean,
+  completed: readonly string[],
+  inTx: boolean,
+  e: unknown,
+): Promise<MigrateError> {
   if (lostIn(e)) return lostConnectionFailure(ctx, m, direction, file, undefined, { done: 0, current: null }, e);
   const stop = e instanceof Stopped ? e.reason : ctx.control.reason;
   const rolledBack = inTx;
@@ -540,18 +672,28 @@ async function scriptFailure(ctx: ExecContext, m: MigrationSource, direction: Di
     if (lostIn(e2)) return lostConnectionFailure(ctx, m, direction, file, undefined, { done: 0, current: null }, e2);
   }
   const ledgerNote = direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied';
-  const partialNote = nothing ? '' : resumable ? ` Its backfill recorded ${resumable}: running it again continues from there.` : ` The ledger records ${m.id} as interrupted (run "migrate status").`;
+  const partialNote = nothing
+    ? ''
+    : resumable
+      ? ` Its backfill recorded ${resumable}: running it again continues from there.`
+      : ` The ledger records ${m.id} as interrupted (run "migrate status").`;
   if (stop) {
-    const q = ctx.control.cancelNote ? `its query then running was ${ctx.control.cancelNote}` : 'no query of it was running on the server (its code was waiting on something else)';
+    const q = ctx.control.cancelNote
+      ? `its query then running was ${ctx.control.cancelNote}`
+      : 'no query of it was running on the server (its code was waiting on something else)';
     const state = rolledBack
       ? `Its transaction was rolled back: nothing of it was ${direction === 'up' ? 'applied' : 'reverted'}; ${ledgerNote}.`
       : completed.length === 0
         ? `It had completed no statement; ${ledgerNote}.`
         : `${implicitCommit(ctx) ?? 'It ran outside a transaction'}: what it did before stays (statements it had completed: ${listCompleted(completed)}).${partialNote}`;
-    const fix = nothing || resumable
-      ? `Run "migrate ${direction}" again when ready${stop.kind === 'timeout' ? ` (with a larger --migration-timeout, or 0 for none, if it needs longer; a promise that never settles is a bug in ${basename(file)})` : ''}.`
-      : `Make ${direction}() safe to run again over what it already did, then "migrate repair ${m.id} --continue" runs it again; or finish or undo it by hand and record that with "migrate repair ${m.id} --mark-applied" or "migrate repair ${m.id} --forget".`;
-    return new MigrateError('work', `Migration ${m.id} ${describeReason(stop)} (${direction}, ${basename(file)}): ${q}. ${state}`, fix, { cause: e, ...(stopExit(stop) ? { exitCode: stopExit(stop) } : {}) });
+    const fix =
+      nothing || resumable
+        ? `Run "migrate ${direction}" again when ready${stop.kind === 'timeout' ? ` (with a larger --migration-timeout, or 0 for none, if it needs longer; a promise that never settles is a bug in ${basename(file)})` : ''}.`
+        : `Make ${direction}() safe to run again over what it already did, then "migrate repair ${m.id} --continue" runs it again; or finish or undo it by hand and record that with "migrate repair ${m.id} --mark-applied" or "migrate repair ${m.id} --forget".`;
+    return new MigrateError('work', `Migration ${m.id} ${describeReason(stop)} (${direction}, ${basename(file)}): ${q}. ${state}`, fix, {
+      cause: e,
+      ...(stopExit(stop) ? { exitCode: stopExit(stop) } : {}),
+    });
   }
   if (isLockWaitExhausted(e) && !ran) {
     const line = lineInStack(e.cause, file);
@@ -568,7 +710,9 @@ async function scriptFailure(ctx: ExecContext, m: MigrationSource, direction: Di
     return new MigrateError(
       'work',
       `Migration ${m.id} ran (${direction}) but recording it in the ledger ${ctx.ledger.table} failed: ${messageOf(e)}`,
-      rolledBack ? `Nothing was committed; run "migrate ${direction}" again.` : `Its changes are in place: record that with "migrate repair ${m.id} --mark-applied"${direction === 'down' ? ' (or --forget if the revert is complete)' : ''}.`,
+      rolledBack
+        ? `Nothing was committed; run "migrate ${direction}" again.`
+        : `Its changes are in place: record that with "migrate repair ${m.id} --mark-applied"${direction === 'down' ? ' (or --forget if the revert is complete)' : ''}.`,
       { cause: e },
     );
   }

@@ -83,9 +83,7 @@ export class Progress {
   async read(db: Knex): Promise<ProgressRow[]> {
     if (!(await this.exists(db))) return [];
     const utcText = engineFor(this.dialect).migrations.utcTextTimes;
-    const cols = utcText
-      ? ['*', ...['started_at', 'updated_at', 'ended_at'].map((c) => db.raw('CAST(?? AS CHAR) AS ??', [c, `${c}_text`]))]
-      : ['*'];
+    const cols = utcText ? ['*', ...['started_at', 'updated_at', 'ended_at'].map((c) => db.raw('CAST(?? AS CHAR) AS ??', [c, `${c}_text`]))] : ['*'];
     const rows = (await db(this.table).select(cols).orderBy('id')) as Row[];
     const time = (r: Row, c: string): Date | null => parseTime(utcText ? r[`${c}_text`] : r[c], utcText);
     return rows.map((r) => {

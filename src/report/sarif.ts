@@ -79,7 +79,8 @@ const REFUSED: RuleDoc = {
   family: 'blocking-mysql',
   title: 'Migration refused: it blocks writes and has no safe strategy',
   severity: 'error',
-  explanation: 'The migration blocks writes for as long as it runs and neither an in-place online ALTER nor replica-first can run it safely, so `migrate apply` refuses it and the gate fails.',
+  explanation:
+    'The migration blocks writes for as long as it runs and neither an in-place online ALTER nor replica-first can run it safely, so `migrate apply` refuses it and the gate fails.',
   recipe: 'Split the change into steps that are non-blocking or replica-first safe (see the findings of the migration for which statement blocks and why).',
 };
 
@@ -102,7 +103,13 @@ function numbered(recipe: string): string[] {
 }
 
 function ruleOf(d: RuleDoc): SarifRule {
-  const ack = d.code === REFUSED.code ? [] : ['', `Acknowledge it when it is deliberate: in the migration (SQL \`-- migrate:ack ${d.code} reason\`, TypeScript \`export const acknowledge = [{ rule: '${d.code}', reason }]\`) or with \`--ack ${d.code}:MIGRATION_ID:reason\`.`];
+  const ack =
+    d.code === REFUSED.code
+      ? []
+      : [
+          '',
+          `Acknowledge it when it is deliberate: in the migration (SQL \`-- migrate:ack ${d.code} reason\`, TypeScript \`export const acknowledge = [{ rule: '${d.code}', reason }]\`) or with \`--ack ${d.code}:MIGRATION_ID:reason\`.`,
+        ];
   return {
     id: d.code,
     name: ruleName(d.title),
@@ -156,7 +163,16 @@ export function renderSarif(report: Report, tool: ToolInfo = TOOL): string {
   const rules = docs.map(ruleOf);
   const results: SarifResult[] = [];
 
-  const push = (v: MigrationVerdict, ruleId: string, level: SarifLevel, text: string, loc: Location | undefined, fp: string, extra: Partial<SarifResult> = {}, props: Record<string, string> = {}): void => {
+  const push = (
+    v: MigrationVerdict,
+    ruleId: string,
+    level: SarifLevel,
+    text: string,
+    loc: Location | undefined,
+    fp: string,
+    extra: Partial<SarifResult> = {},
+    props: Record<string, string> = {},
+  ): void => {
     let i = index.get(ruleId);
     if (i === undefined) {
       // A code the catalog does not know yet (a newer engine than this writer): still a valid log.
@@ -177,7 +193,9 @@ export function renderSarif(report: Report, tool: ToolInfo = TOOL): string {
       ruleIndex: i,
       level,
       message: { text },
-      locations: loc ? [{ physicalLocation: { artifactLocation: artifactLocation(loc), ...(loc.line !== undefined ? { region: { startLine: loc.line } } : {}) } }] : [],
+      locations: loc
+        ? [{ physicalLocation: { artifactLocation: artifactLocation(loc), ...(loc.line !== undefined ? { region: { startLine: loc.line } } : {}) } }]
+        : [],
       partialFingerprints: { [FINGERPRINT_KEY]: fp },
       ...extra,
       properties: { migration: v.id, phase: v.phase, ...props },
@@ -210,7 +228,11 @@ export function renderSarif(report: Report, tool: ToolInfo = TOOL): string {
   for (const s of report.skipped ?? []) notifications.push({ level: 'note', message: { text: `Workload statement not prepared (${s.source}): ${s.reason}` } });
   for (const w of report.plan?.warnings ?? []) notifications.push({ level: 'warning', message: { text: w } });
   for (const s of report.plan?.steps ?? []) {
-    if (s.estimate && s.migration) notifications.push({ level: 'note', message: { text: `plan ${s.migration}: ${s.description}; estimate ${fmtSeconds(s.estimate.seconds)} (${s.estimate.basis})` } });
+    if (s.estimate && s.migration)
+      notifications.push({
+        level: 'note',
+        message: { text: `plan ${s.migration}: ${s.description}; estimate ${fmtSeconds(s.estimate.seconds)} (${s.estimate.basis})` },
+      });
   }
   const invocation: SarifInvocation = { executionSuccessful: true, exitCode: report.gate.pass ? 0 : 1, exitCodeDescription: summaryLine(report) };
   if (notifications.length) invocation.toolExecutionNotifications = notifications;

@@ -37,7 +37,11 @@ export function writeSecret(dir: string, name: string, password: string): string
 /** Reads a password file written by writeSecret() and registers the value for redaction. */
 export function readSecret(file: string): string {
   if (!existsSync(file)) {
-    throw new MigrateError('sandbox', `The password file ${file} is missing.`, 'The sandbox directory was changed by hand; run `migrate sandbox down` and `migrate sandbox up` again.');
+    throw new MigrateError(
+      'sandbox',
+      `The password file ${file} is missing.`,
+      'The sandbox directory was changed by hand; run `migrate sandbox down` and `migrate sandbox up` again.',
+    );
   }
   const pw = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
   registerSecret(pw);

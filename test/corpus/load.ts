@@ -66,10 +66,18 @@ function parseCase(file: string, dialect: Dialect): CorpusCase {
   const text = readFileSync(file, 'utf8');
   const sections: Record<string, string[]> = {};
   let current: string | null = null;
-  const meta: { title: string; expect: string[]; findings: string[]; disagreements: KnownDisagreement[]; phase?: Phase; acks: { rule: string; reason: string }[] } = { title: '', expect: [], findings: [], disagreements: [], acks: [] };
+  const meta: {
+    title: string;
+    expect: string[];
+    findings: string[];
+    disagreements: KnownDisagreement[];
+    phase?: Phase;
+    acks: { rule: string; reason: string }[];
+  } = { title: '', expect: [], findings: [], disagreements: [], acks: [] };
   for (const line of text.split('\n')) {
     // The old partial formats would otherwise be read as plain SQL comments and check nothing.
-    if (/^--\s*(expect-rules|expect-no-rules):/.test(line)) throw new Error(`${file}: "${line}" is no longer read; list every finding on one "-- findings:" line`);
+    if (/^--\s*(expect-rules|expect-no-rules):/.test(line))
+      throw new Error(`${file}: "${line}" is no longer read; list every finding on one "-- findings:" line`);
     const m = /^--\s*(case|setup|up|down|phase|ack|expect|findings|known-disagreement):\s*(.*)$/.exec(line);
     if (m) {
       const [, key, rest = ''] = m;

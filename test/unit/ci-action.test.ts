@@ -101,7 +101,11 @@ describe('the GitHub Action', () => {
   it('docs/ci.md documents every input and output, and the CI formats', () => {
     const doc = read('docs/ci.md');
     const rows = doc.split('\n').filter((l) => l.startsWith('| `'));
-    for (const k of [...inputs, ...outputs]) expect(rows.some((r) => r.split('|')[1]!.includes(`\`${k}\``)), `a table row for ${k}`).toBe(true);
+    for (const k of [...inputs, ...outputs])
+      expect(
+        rows.some((r) => r.split('|')[1]!.includes(`\`${k}\``)),
+        `a table row for ${k}`,
+      ).toBe(true);
     expect(doc).toMatch(/--format text\|json\|markdown\|github\|sarif\|junit/);
     expect(doc).toContain('(rules.md)');
   });

@@ -197,7 +197,8 @@ function parseColumn(def: string, position: number, table: Defaults): ParsedColu
     else if (w === 'CHECK') {
       check = inner(t[k + 1] ?? '');
       k += 2;
-    } else if (w === 'WITHOUT' || w === 'WITH') k += 3; // SYSTEM VERSIONING
+    } else if (w === 'WITHOUT' || w === 'WITH')
+      k += 3; // SYSTEM VERSIONING
     else throw new Unparsed(`column ${name}: unexpected "${t[k]}"`);
   }
   const isGenerated = generated !== undefined;
@@ -241,7 +242,11 @@ export function parseCreateTable(name: string, ddl: string, defaultCollation: (c
     const head = tk.map((x) => x.toUpperCase());
     if (head[0] === 'PRIMARY' && head[1] === 'KEY') {
       t.primaryKey = keyColumns(tk.find((x) => x.startsWith('('))!);
-    } else if (head[0] === 'KEY' || head[0] === 'INDEX' || (['UNIQUE', 'FULLTEXT', 'SPATIAL'].includes(head[0]!) && (head[1] === 'KEY' || head[1] === 'INDEX'))) {
+    } else if (
+      head[0] === 'KEY' ||
+      head[0] === 'INDEX' ||
+      (['UNIQUE', 'FULLTEXT', 'SPATIAL'].includes(head[0]!) && (head[1] === 'KEY' || head[1] === 'INDEX'))
+    ) {
       const nameTok = tk.find((x) => x.startsWith('`'));
       const cols = tk.find((x) => x.startsWith('('));
       if (!nameTok || !cols) throw new Unparsed(`index: ${def}`);
@@ -319,7 +324,8 @@ export function createDdlSnapshotter(db: Knex, schema: string): (opts: Omit<Mysq
     let sets: Row[][] = [];
     for (;;) {
       const statements = wanted.map((n) => `SHOW CREATE TABLE ${q(schema)}.${q(n)}`);
-      if (views.length) statements.push(`SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = '${schema.replace(/'/g, "''")}'`);
+      if (views.length)
+        statements.push(`SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = '${schema.replace(/'/g, "''")}'`);
       if (!statements.length) return snap;
       try {
         const [raw] = (await db.raw(statements.join(';\n'))) as [unknown];
@@ -348,7 +354,9 @@ export function createDdlSnapshotter(db: Knex, schema: string): (opts: Omit<Mysq
       if (tbl && !/COLLATE=/.test(tail) && !collations.has(tbl[1]!)) needCollation.add(tbl[1]!);
     });
     if (needCollation.size) {
-      const [rows] = (await db.raw(`SELECT CHARACTER_SET_NAME AS c, DEFAULT_COLLATE_NAME AS d FROM information_schema.CHARACTER_SETS WHERE CHARACTER_SET_NAME IN (${[...needCollation].map((c) => `'${c}'`).join(',')})`)) as [Row[]];
+      const [rows] = (await db.raw(
+        `SELECT CHARACTER_SET_NAME AS c, DEFAULT_COLLATE_NAME AS d FROM information_schema.CHARACTER_SETS WHERE CHARACTER_SET_NAME IN (${[...needCollation].map((c) => `'${c}'`).join(',')})`,
+      )) as [Row[]];
       for (const r of rows) collations.set(str(r['c']), str(r['d']));
       for (const c of needCollation) if (!collations.has(c)) collations.set(c, undefined);
     }

@@ -36,7 +36,13 @@ export class CommandWriter implements WriterEndpoint {
       child.on('close', (code, signal) => {
         clearTimeout(timer);
         if (code === 0) resolve();
-        else reject(workError(`The writer command failed (${signal ? `killed by ${signal}` : `exit ${code}`}): ${redact(stderr.trim().slice(0, 500))}`, 'Fix the command in writer.command; it receives MIGRATE_NEW_PRIMARY_HOST/PORT and must exit 0.'));
+        else
+          reject(
+            workError(
+              `The writer command failed (${signal ? `killed by ${signal}` : `exit ${code}`}): ${redact(stderr.trim().slice(0, 500))}`,
+              'Fix the command in writer.command; it receives MIGRATE_NEW_PRIMARY_HOST/PORT and must exit 0.',
+            ),
+          );
       });
     });
   }
