@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     { provider: 'local' },
   );
   const rows: RunRow[] = [];
-  let consistency: string[] = [];
+  const consistency: string[] = [];
   let probeSummary: Record<string, unknown> = {};
   try {
     if (state.writer.type !== 'haproxy') throw new Error('no HAProxy');

@@ -21,7 +21,7 @@ import {
 import { loadConfig, type ConnectionConfig, type Dialect, type ProjectConfig } from '../../config/index.ts';
 import { createKnex, verifyConnection } from '../../db/index.ts';
 import { dialectNamed, engineFor } from '../../engines/index.ts';
-import { MigrateError, usageError } from '../../errors.ts';
+import { type MigrateError, usageError } from '../../errors.ts';
 import { consoleLogger } from '../../log/index.ts';
 import { discoverMigrations, Runner, type MigrationIssue, type MigrationSource } from '../../migrations/index.ts';
 import { buildPlan, parseFormat, render, touchedTables, useColour, type Format, type MigrationFiles, type Report, type TableSize } from '../../report/index.ts';

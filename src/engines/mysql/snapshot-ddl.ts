@@ -79,7 +79,7 @@ function tokens(s: string): string[] {
       i = end;
       continue;
     }
-    const m = /^[A-Za-z0-9_$.+\-]+(?:'[^']*')?/.exec(s.slice(i));
+    const m = /^[A-Za-z0-9_$.+-]+(?:'[^']*')?/.exec(s.slice(i));
     if (m) {
       let end = i + m[0].length;
       // A function call (current_timestamp(), uuid()) stays one token.
@@ -281,7 +281,7 @@ export function parseCreateTable(name: string, ddl: string, defaultCollation: (c
     } else if (head[0] === 'CONSTRAINT' && head[2] === 'CHECK') {
       checks.push({ name: unbacktick(tk[1]!), expression: inner(tk[3] ?? '') });
     } else if (head[0] === 'PERIOD') {
-      continue;
+      // PERIOD FOR SYSTEM_TIME / application-time periods: not part of the snapshot.
     } else {
       throw new Unparsed(`definition: ${def.slice(0, 60)}`);
     }
