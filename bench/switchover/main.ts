@@ -228,10 +228,9 @@ async function runOnce(way: Way, rep: number, user: Client, migrationsDir: strin
     const stallInGap = clientStalls
       .filter((x) => x.at < gapTo && x.at + x.ms > gapFrom)
       .reduce((a, x) => a + Math.min(x.ms, gapTo - x.at, x.at + x.ms - gapFrom), 0);
-    const sw =
-      outcome.blockWindow && outcome.blockWindow.end
-        ? longestGapWithin(probeReport.ackTimes, outcome.blockWindow.begin - wallOffset, outcome.blockWindow.end - wallOffset)
-        : undefined;
+    const sw = outcome.blockWindow?.end
+      ? longestGapWithin(probeReport.ackTimes, outcome.blockWindow.begin - wallOffset, outcome.blockWindow.end - wallOffset)
+      : undefined;
 
     // Everything the probe saw acknowledged must be on the writer (read through HAProxy) and on every node.
     result.problems.push(...(await converge(cl, writer, 60)));
@@ -389,7 +388,7 @@ async function main(): Promise<void> {
   if (flags.from) {
     const prev = JSON.parse(readFileSync(resolve(flags.from), 'utf8')) as DocInput;
     const summary = summarize(prev.results, [...new Set(prev.results.map((r) => r.way))].sort() as Way[]);
-    process.stdout.write(renderTable(summary, prev.results, prev.runtimeMs) + '\n');
+    process.stdout.write(`${renderTable(summary, prev.results, prev.runtimeMs)}\n`);
     if (flags.doc) writeDoc(resolve(flags.doc), { ...prev, summary });
     return;
   }
@@ -469,7 +468,7 @@ async function main(): Promise<void> {
     alter: ALTER,
   };
   writeFileSync(join(WORK, 'results.json'), JSON.stringify({ machine: mach, settings, runtimeMs, results, summary, command: COMMAND }, null, 2));
-  process.stdout.write(renderTable(summary, results, runtimeMs) + '\n');
+  process.stdout.write(`${renderTable(summary, results, runtimeMs)}\n`);
   log(`results: ${join(WORK, 'results.json')}; logs per run: ${join(WORK, 'runs')}`);
   if (flags.doc) {
     writeDoc(resolve(flags.doc), { machine: mach, settings, runtimeMs, results, summary, command: COMMAND });

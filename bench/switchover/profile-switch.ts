@@ -27,10 +27,10 @@ process.stdin.setEncoding('utf8');
 process.stdin.on('data', (d: string) => (input += d));
 process.stdin.on('end', () => {
   void main(JSON.parse(input) as Job).then(
-    (r) => process.stdout.write(JSON.stringify(r) + '\n'),
+    (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
     (e: unknown) => {
       process.stdout.write(
-        JSON.stringify({ error: e instanceof MigrateError ? `${e.problem} | ${e.fix}` : e instanceof Error ? e.message : String(e) }) + '\n',
+        `${JSON.stringify({ error: e instanceof MigrateError ? `${e.problem} | ${e.fix}` : e instanceof Error ? e.message : String(e) })}\n`,
       );
       process.exitCode = 1;
     },

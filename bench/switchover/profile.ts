@@ -235,7 +235,7 @@ async function main(): Promise<void> {
     `probe/load: ${JSON.stringify(probeSummary)}`,
     consistency.length ? `PROBLEMS: ${consistency.join('; ')}` : 'consistent: one writable node, every acknowledged probe write on every node',
   ];
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(`${lines.join('\n')}\n`);
   if (flags.out)
     writeFileSync(
       resolve(flags.out),

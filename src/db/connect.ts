@@ -6,7 +6,7 @@ import { connectionError, MigrateError } from '../errors.ts';
 import { redact } from '../log/index.ts';
 
 function debugLog(msg: unknown): void {
-  if (process.env['MIGRATE_DEBUG']) process.stderr.write(redact(`knex: ${String(msg)}`) + '\n');
+  if (process.env['MIGRATE_DEBUG']) process.stderr.write(`${redact(`knex: ${String(msg)}`)}\n`);
 }
 
 type KnexFactory = typeof import('knex').knex;

@@ -77,7 +77,7 @@ export async function readGtidState(c: NodeConnection, flavor: Flavor, node: str
 
 export async function readBinlogCoordinates(c: NodeConnection, flavor: Flavor, node: string): Promise<BinlogCoordinates | undefined> {
   const r = await queryOneWithin(c, flavor.binlogStatusQuery(), NODE_ANSWER_MS, node, 'the binary log position');
-  return r && r['File'] ? { file: String(r['File']), pos: Number(r['Position']) } : undefined;
+  return r?.['File'] ? { file: String(r['File']), pos: Number(r['Position']) } : undefined;
 }
 
 /** A GTID in a Gtid event's Info: MariaDB "BEGIN GTID 0-1-5" / "GTID 0-1-5", MySQL "SET @@SESSION.GTID_NEXT= 'uuid:5'". */

@@ -35,8 +35,8 @@ function holdPath(config: ProjectConfig, cluster: string): string {
 export function saveHold(config: ProjectConfig, h: HoldState): void {
   const p = holdPath(config, h.cluster);
   mkdirSync(dirname(p), { recursive: true });
-  writeFileSync(p + '.tmp', JSON.stringify(h, null, 2) + '\n');
-  renameSync(p + '.tmp', p);
+  writeFileSync(`${p}.tmp`, `${JSON.stringify(h, null, 2)}\n`);
+  renameSync(`${p}.tmp`, p);
 }
 
 export function loadHold(config: ProjectConfig, cluster: string): HoldState | undefined {

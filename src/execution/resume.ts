@@ -80,7 +80,7 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
   const journal = Journal.open(runsDir(config), run.summary.run);
   const alreadyAltered = new Map<string, Set<string>>();
   try {
-    if (f && f.done.has(writer)) {
+    if (f?.done.has(writer)) {
       // The switchover already happened: the rest are replicas of an altered writer.
       const flavor = await detectFlavor(cluster.nodes.find((n) => n.name === writer) as NodeConfig);
       for (const n of cluster.nodes) {

@@ -713,7 +713,7 @@ async function waitForLag(
         );
       }
       const st = rs ? flavor.parseReplicaStatus(rs) : null;
-      if (!st || !st.ioRunning || !st.sqlRunning) {
+      if (!st?.ioRunning || !st.sqlRunning) {
         // Just after START SLAVE (the type-conversion restart) the IO thread is still
         // connecting: that passes. A stopped SQL thread with an error, or no replication at
         // all, does not.
@@ -828,7 +828,7 @@ async function verifyAfter(o: SwitchoverOptions, conns: Record<string, NodeConne
   if (problems.length)
     throw workError(
       `After the switchover: ${problems.join('; ')}.`,
-      'Run `migrate topology` and repair the nodes named; the new primary is ' + o.candidate.name + '.',
+      `Run \`migrate topology\` and repair the nodes named; the new primary is ${o.candidate.name}.`,
     );
   log(`verified: ${o.candidate.name} is the only writable node; every ${skip.length ? 'reachable ' : ''}other node replicates`);
 }

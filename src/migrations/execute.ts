@@ -73,7 +73,7 @@ function segmentsOf(statements: readonly SqlStatement[], dialect: Dialect, offse
   statements.forEach((s, k) => {
     const last = out[out.length - 1];
     const tx = !s.noTransaction;
-    if (last && last.transaction && tx) last.statements.push(s);
+    if (last?.transaction && tx) last.statements.push(s);
     else out.push({ from: offset + k, statements: [s], transaction: tx });
   });
   return out;

@@ -35,7 +35,7 @@ export interface Assessment {
 }
 
 export function statementsOf(m: MigrationSource | undefined, direction: 'up' | 'down'): SqlStatement[] | undefined {
-  if (!m || m.format !== 'sql') return undefined;
+  if (m?.format !== 'sql') return undefined;
   return direction === 'up' ? m.upStatements : m.downStatements;
 }
 

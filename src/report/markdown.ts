@@ -62,14 +62,14 @@ export function renderMarkdown(report: Report): string {
   for (const v of report.verdicts) out.push(...migrationSection(report, v));
   if (report.plan) out.push(...planSection(report));
   if (report.skipped?.length) {
-    out.push('<details><summary>' + `${report.skipped.length} workload statement${report.skipped.length === 1 ? '' : 's'} not prepared` + '</summary>', '');
+    out.push(`<details><summary>${report.skipped.length} workload statement${report.skipped.length === 1 ? '' : 's'} not prepared</summary>`, '');
     for (const s of report.skipped) out.push(`- ${s.source}: ${inline(s.reason)}`);
     out.push('', '</details>', '');
   }
   if (report.shadow || report.notes?.length)
     out.push(`<sub>${[report.shadow ? `shadow: ${report.shadow}` : '', ...(report.notes ?? [])].filter(Boolean).map(inline).join(' · ')}</sub>`, '');
   out.push(REPORT_MARKER);
-  return out.join('\n').trimEnd() + '\n';
+  return `${out.join('\n').trimEnd()}\n`;
 }
 
 function migrationSection(report: Report, v: MigrationVerdict): string[] {

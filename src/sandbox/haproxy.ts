@@ -83,7 +83,7 @@ export function runtimeCommand(socket: string, command: string, timeoutMs = 3_00
       c.destroy();
       reject(new Error(`no answer from ${socket} within ${timeoutMs} ms`));
     }, timeoutMs);
-    c.on('connect', () => c.write(command.trim() + '\n'));
+    c.on('connect', () => c.write(`${command.trim()}\n`));
     c.on('data', (d) => (out += d.toString()));
     c.on('error', (e) => {
       clearTimeout(timer);

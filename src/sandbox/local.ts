@@ -340,7 +340,7 @@ export class LocalProvider implements SandboxProvider {
 
   async restartNode(state: SandboxState, name: string): Promise<number> {
     const node = state.nodes.find((n) => n.name === name);
-    if (!node || !node.datadir)
+    if (!node?.datadir)
       throw new MigrateError(
         'sandbox',
         `There is no node "${name}" in the sandbox in ${state.dir}.`,
@@ -390,7 +390,7 @@ export class LocalProvider implements SandboxProvider {
         report.stopped.push({ what: `unrecorded ${p.cmdline.split(' ')[0]}`, pid: p.pid, how });
       }
     }
-    if (state.runDir && !state.runDir.startsWith(state.dir + '/') && existsSync(state.runDir)) rmSync(state.runDir, { recursive: true, force: true });
+    if (state.runDir && !state.runDir.startsWith(`${state.dir}/`) && existsSync(state.runDir)) rmSync(state.runDir, { recursive: true, force: true });
     return report;
   }
 }

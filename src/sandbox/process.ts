@@ -80,7 +80,7 @@ export function run(cmd: string, args: string[], opts: RunOptions): Promise<RunR
       reject(
         new MigrateError(
           'sandbox',
-          redact(`${basename(cmd)} ${why} while ${opts.what}:\n${tail(stderr + '\n' + stdout)}`),
+          redact(`${basename(cmd)} ${why} while ${opts.what}:\n${tail(`${stderr}\n${stdout}`)}`),
           opts.logHint ? `See ${opts.logHint} for the full log.` : 'Fix the cause shown above and run the command again.',
         ),
       );
@@ -221,14 +221,14 @@ const SERVER_PROGRAMS = new Set(['mariadbd', 'mysqld', 'postgres', 'postmaster',
 export function serverProcessesReferencing(dir: string): { pid: number; cmdline: string }[] {
   if (!existsSync('/proc/self/cmdline')) return [];
   const out: { pid: number; cmdline: string }[] = [];
-  const needle = dir.endsWith('/') ? dir : dir + '/';
+  const needle = dir.endsWith('/') ? dir : `${dir}/`;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
     if (pid === process.pid) continue;
     const cmdline = processCmdline(pid);
     const prog = basename(cmdline.split(' ')[0] ?? '');
-    if (SERVER_PROGRAMS.has(prog) && (cmdline.includes(needle) || cmdline.includes(dir + ' ') || cmdline.endsWith(dir))) {
+    if (SERVER_PROGRAMS.has(prog) && (cmdline.includes(needle) || cmdline.includes(`${dir} `) || cmdline.endsWith(dir))) {
       out.push({ pid, cmdline });
     }
   }

@@ -27,7 +27,7 @@ export function writeSecret(dir: string, name: string, password: string): string
   mkdirSync(secrets, { recursive: true, mode: 0o700 });
   chmodSync(secrets, 0o700);
   const file = secretPath(dir, name);
-  writeFileSync(file, password + '\n', { mode: 0o600 });
+  writeFileSync(file, `${password}\n`, { mode: 0o600 });
   // writeFileSync keeps the mode of an existing file; make sure it is 0600 in every case.
   chmodSync(file, 0o600);
   registerSecret(password);

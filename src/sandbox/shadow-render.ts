@@ -44,7 +44,7 @@ export function renderShadowStatusText(s: ShadowStatus): string {
   const facts = [s.serverVersion, s.pid ? `pid ${s.pid}` : undefined, s.createdAt ? `started ${s.createdAt}` : undefined].filter(Boolean);
   if (facts.length) lines.push(facts.join(', '));
   if (node?.error) lines.push(`error: ${node.error}`);
-  else if (node && node.readOnly) lines.push('error: the server is read-only');
+  else if (node?.readOnly) lines.push('error: the server is read-only');
   if (s.objects) {
     const left = s.objects.filter((o) => o.leftover);
     const inUse = s.objects.length - left.length;

@@ -32,7 +32,7 @@ export function readState(dir: string): SandboxState | undefined {
 export function writeState(state: SandboxState): void {
   const file = statePath(state.dir);
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
   renameSync(tmp, file);
 }
 

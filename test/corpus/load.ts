@@ -94,7 +94,7 @@ function parseCase(file: string, dialect: Dialect): CorpusCase {
       else if (key === 'findings') meta.findings.push(...rest.trim().split(/\s+/).filter(Boolean));
       else {
         const d = /^(\w+) measured=(\S+) engine=(\S+)\s*(.*)$/.exec(rest.trim());
-        if (!d || !d[4]) throw new Error(`${file}: "${line}" must read "-- known-disagreement: <field> measured=<value> engine=<value> <issue and why>"`);
+        if (!d?.[4]) throw new Error(`${file}: "${line}" must read "-- known-disagreement: <field> measured=<value> engine=<value> <issue and why>"`);
         meta.disagreements.push({ field: d[1]!, measured: scalar(d[2]!), engine: scalar(d[3]!), note: d[4] });
       }
       continue;

@@ -114,7 +114,7 @@ export function recordFault(r: Omit<FaultRecord, 'at'>): FaultRecord {
   const full: FaultRecord = { ...r, at: new Date().toISOString() };
   const dir = resultsDir();
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${r.id}.json`), JSON.stringify(full, null, 2) + '\n');
+  writeFileSync(join(dir, `${r.id}.json`), `${JSON.stringify(full, null, 2)}\n`);
   return full;
 }
 
@@ -135,7 +135,7 @@ export function recordKills(rows: KillRecord[], extra: Record<string, unknown>):
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'a-coordinator-killed.json'),
-    JSON.stringify({ id: 'a-coordinator-killed', rows, ...extra, at: new Date().toISOString() }, null, 2) + '\n',
+    `${JSON.stringify({ id: 'a-coordinator-killed', rows, ...extra, at: new Date().toISOString() }, null, 2)}\n`,
   );
 }
 
@@ -158,6 +158,6 @@ export function recordRunnerCase(r: Omit<RunnerRecord, 'at' | 'runs'> & { runs: 
   const full: RunnerRecord = { ...r, runs: r.runs.map((x) => coordinator(x.command, x.result)), at: new Date().toISOString() };
   const dir = resultsDir();
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${r.id}.json`), JSON.stringify(full, null, 2) + '\n');
+  writeFileSync(join(dir, `${r.id}.json`), `${JSON.stringify(full, null, 2)}\n`);
   return full;
 }

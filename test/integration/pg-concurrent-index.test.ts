@@ -116,7 +116,7 @@ INSERT INTO people (email) VALUES ('a@example.com'), ('b@example.com'), ('a@exam
       );
       const b = p[0];
       // (Right after the catalog entry is made the view still shows the previous scan's counts.)
-      if (b && b.phase.startsWith('building index') && Number(b.done) >= 3 && Number(b.done) < Number(b.total)) {
+      if (b?.phase.startsWith('building index') && Number(b.done) >= 3 && Number(b.done) < Number(b.total)) {
         builder = b.pid;
         phase = `${b.phase}, block ${b.done} of ${b.total}`;
       } else await sleep(50);
@@ -164,7 +164,7 @@ INSERT INTO people (email) VALUES ('a@example.com'), ('b@example.com'), ('a@exam
         `SELECT pid, phase, blocks_done::text AS done, blocks_total::text AS total FROM pg_stat_progress_create_index WHERE relid = 'big'::regclass`,
       );
       const b = p[0];
-      if (b && b.phase.startsWith('building index') && Number(b.done) >= 3 && Number(b.done) < Number(b.total)) builder = b.pid;
+      if (b?.phase.startsWith('building index') && Number(b.done) >= 3 && Number(b.done) < Number(b.total)) builder = b.pid;
       else await sleep(50);
     }
     expect(builder, 'the reindex was never seen in progress').toBeDefined();

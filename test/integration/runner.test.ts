@@ -417,7 +417,7 @@ describe.each(['mysql', 'postgres'] as const)('runner on %s', (dialect) => {
         '0000_gone_long_ago',
         '0001_create_accounts',
         '0002_add_accounts_email',
-        '0003_' + (dialect === 'mysql' ? 'create_audit' : 'index_concurrently'),
+        `0003_${dialect === 'mysql' ? 'create_audit' : 'index_concurrently'}`,
         '0004_accounts_name_index',
       ]);
       expect(rows[1]?.applied_by).toContain('adopting knex_migrations');

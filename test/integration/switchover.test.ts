@@ -157,7 +157,7 @@ describe.each([
     const journal = await rows<{ step: string; phase: string }>(r, `SELECT step, phase FROM app.migrate_journal WHERE run = '${result.planId}' ORDER BY seq`);
     await r.end();
     expect(journal.some((e) => e.step === 'switchover' && e.phase === 'end')).toBe(true);
-    expect(journal.some((e) => e.step === 'alter:' + step?.newPrimary && e.phase === 'end')).toBe(true);
+    expect(journal.some((e) => e.step === `alter:${step?.newPrimary}` && e.phase === 'end')).toBe(true);
   });
 });
 

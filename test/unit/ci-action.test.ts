@@ -20,7 +20,7 @@ const indent = (l: string): number => l.length - l.trimStart().length;
 /** Keys one level under a top-level `section:` of a YAML file. */
 function sectionKeys(yaml: string, section: string): string[] {
   const lines = yaml.split('\n');
-  const start = lines.findIndex((l) => l === `${section}:`);
+  const start = lines.indexOf(`${section}:`);
   expect(start, `${section}: in the YAML`).toBeGreaterThanOrEqual(0);
   const keys: string[] = [];
   for (const l of lines.slice(start + 1)) {

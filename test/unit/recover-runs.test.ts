@@ -11,7 +11,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function journal(run: string, lines: { step: string; phase: string; data?: Record<string, unknown> }[]): void {
   mkdirSync(join(dir, '.migrate', 'runs'), { recursive: true });
-  writeFileSync(join(dir, '.migrate', 'runs', `${run}.jsonl`), lines.map((l, i) => JSON.stringify({ ts: `2026-11-22T10:00:0${i}Z`, ...l })).join('\n') + '\n');
+  writeFileSync(join(dir, '.migrate', 'runs', `${run}.jsonl`), `${lines.map((l, i) => JSON.stringify({ ts: `2026-11-22T10:00:0${i}Z`, ...l })).join('\n')}\n`);
 }
 
 describe('unfinishedRun', () => {

@@ -135,7 +135,7 @@ export function digestToSql(digest: string, schema: string | undefined): string 
   const ins = /^((?:insert|replace)\b[\s\S]*?\(([^()]*)\)\s*values?\s*)\(\s*\.\.\.\s*\)/i.exec(s);
   if (ins) {
     const n = splitTopLevel(ins[2]!).length;
-    s = ins[1]! + `(${Array.from({ length: n }, () => '?').join(', ')})` + s.slice(ins[0].length);
+    s = `${ins[1]!}(${Array.from({ length: n }, () => '?').join(', ')})${s.slice(ins[0].length)}`;
   }
   s = s.replace(/\(\s*\.\.\.\s*\)/g, '(?)');
   return s;

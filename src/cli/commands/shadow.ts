@@ -68,7 +68,7 @@ export function registerShadowCommands(program: Command): void {
           ...upJson(outcome.state, outcome.reused, outcome.elapsedMs),
           shadow: { dialect, dir, url: outcome.url, passwordFile: outcome.passwordFile },
         };
-        process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+        process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
       } else {
         consoleLogger.out(renderShadowUpText(outcome));
       }

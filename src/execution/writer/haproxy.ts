@@ -18,7 +18,7 @@ export function haproxyCommand(socket: string, command: string, timeoutMs = 2000
         ),
       );
     }, timeoutMs);
-    s.on('connect', () => s.write(command + '\n'));
+    s.on('connect', () => s.write(`${command}\n`));
     s.on('data', (d) => (out += d.toString('utf8')));
     s.on('end', () => {
       clearTimeout(timer);
