@@ -265,11 +265,11 @@ if (kills) {
     '| # | killed after | recovery | recovery exit | writer after | invariants held | took |',
     '|---|---|---|---|---|---|---|',
   );
-  kills.rows.forEach((r, i) =>
+  kills.rows.forEach((r, i) => {
     push(
       `| ${i + 1} | \`${r.boundary}\` | ${r.recovery} | ${r.recoveryExit ?? '-'} | ${r.writer ?? '-'} | ${mark(r.invariantsHeld)}${r.detail ? ` (${cell(r.detail)})` : ''} | ${ms(r.ms)} |`,
-    ),
-  );
+    );
+  });
   push('');
 }
 

@@ -96,7 +96,7 @@ const METRICS: Metric[] = [
   'toolWriteBlockMs',
 ];
 /** A run's value of a metric; failedWrites is the probe's failed statements plus the load's failed transactions. */
-function valueOf(r: RunResult, m: Metric): unknown {
+function metricValue(r: RunResult, m: Metric): unknown {
   return m === 'failedWrites' ? (typeof r.probeFailed === 'number' && typeof r.loadFailed === 'number' ? r.probeFailed + r.loadFailed : undefined) : r[m];
 }
 
@@ -138,7 +138,7 @@ function summarizeWays(all: RunResult[], ways: Way[]): WaySummary[] {
     const rs = mine.filter((r) => r.changeOk && r.totalMs !== undefined);
     const stats: Partial<Record<Metric, Stat>> = {};
     for (const m of METRICS) {
-      const st = stat(rs.map((r) => valueOf(r, m)).filter((v): v is number => typeof v === 'number'));
+      const st = stat(rs.map((r) => metricValue(r, m)).filter((v): v is number => typeof v === 'number'));
       if (st) stats[m] = st;
     }
     const errors: Record<string, number> = {};

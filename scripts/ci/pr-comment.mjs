@@ -207,6 +207,7 @@ export async function main(argv, env = process.env, io = { out: (s) => process.s
         io.out('not a pull request event (no pull request number): no comment posted.');
         return 0;
       }
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression the user copies into the workflow
       if (!token) throw new UsageError('GITHUB_TOKEN is not set: pass the workflow token (env: GITHUB_TOKEN: ${{ github.token }}).');
       if (!repo) throw new UsageError('GITHUB_REPOSITORY is not set: pass --repo OWNER/REPO.');
       result = await upsertGithubComment({ apiUrl: opts['api-url'] ?? env.GITHUB_API_URL, token, repo, issue, body, marker });

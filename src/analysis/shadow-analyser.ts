@@ -3,7 +3,7 @@ import type { AnalyseStats } from './analyse-stats.ts';
 import { diffSnapshots, structuralChanges, type RenameHints } from './diff.ts';
 import { restoreSchema, dumpSchema } from './restore.ts';
 import { assessUp, reversibilityRules, type ReversalOutcome, type RuleContext } from './rules/index.ts';
-import type { ShadowDatabase } from './shadow.ts';
+import type { AppliedMigration, ShadowDatabase } from './shadow.ts';
 import type { Snapshotter, SnapshotScope } from '../engines/index.ts';
 import { createSnapshotter, mergeSnapshot, touchedTables } from './snapshot/index.ts';
 import { parseStatement, type StatementInfo } from './sql/parse.ts';
@@ -274,7 +274,7 @@ export class ShadowAnalyser {
       return outcome;
     }
     if (this.at !== i) await this.bringTo(i);
-    let applied;
+    let applied: AppliedMigration;
     try {
       applied = await this.shadow.apply(m, 'down');
     } catch (e) {

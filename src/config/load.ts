@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { configError } from '../errors.ts';
 import { registerSecret } from '../log/index.ts';
@@ -183,7 +183,7 @@ function resolvePassword(obj: PasswordSources, where: string, source: string, ba
 /** The password file's content without its final line break; every way it can be unusable is named. */
 function readPasswordFile(f: string, key: string, baseDir: string): string {
   const path = resolve(baseDir, f);
-  let st;
+  let st: Stats;
   try {
     st = statSync(path);
   } catch (e) {

@@ -38,7 +38,10 @@ export function createKnex(
     // Best effort: the caller checks the outcome where it matters.
     pool.afterCreate = (raw: { query(sql: string, cb: (err: unknown) => void): void }, done: (err: Error | null, conn: unknown) => void) => {
       const next = (i: number): void => {
-        if (i >= sessionSql.length) return done(null, raw);
+        if (i >= sessionSql.length) {
+          done(null, raw);
+          return;
+        }
         raw.query(sessionSql[i]!, () => next(i + 1));
       };
       next(0);

@@ -179,9 +179,9 @@ function findingLines(report: Report, v: MigrationVerdict, f: Finding, p: Palett
   if (f.statement) out.push(p.dim(`      statement: ${f.statement.replace(/\s+/g, ' ').slice(0, width * 2)}`));
   if (f.safeAlternative && f.severity !== 'info' && !f.acknowledged) {
     out.push('      safe alternative:');
-    recipeSteps(f.safeAlternative).forEach((s, i, all) =>
-      out.push(...wrap(all.length > 1 ? `${i + 1}. ${s}` : s, width, '        ', all.length > 1 ? `${i + 1}. `.length : 0)),
-    );
+    recipeSteps(f.safeAlternative).forEach((s, i, all) => {
+      out.push(...wrap(all.length > 1 ? `${i + 1}. ${s}` : s, width, '        ', all.length > 1 ? `${i + 1}. `.length : 0));
+    });
   }
   return out;
 }

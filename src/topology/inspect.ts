@@ -165,7 +165,7 @@ export function connectionProblem(report: TopologyReport): MigrateError | undefi
  * second rule: after a switchover it is recorded as a replica, and if it died before it was
  * re-pointed it is a member to repair (`migrate resume`), not a config mistake.
  */
-export function findConfigProblems(cluster: ClusterConfig, nodes: NodeState[], opts: InspectOptions = {}): string[] {
+export function findConfigProblems(_cluster: ClusterConfig, nodes: NodeState[], opts: InspectOptions = {}): string[] {
   const problems: string[] = [];
   const byIdentity = new Map<string, NodeState[]>();
   for (const n of nodes) if (n.reachable && n.identity) byIdentity.set(n.identity, [...(byIdentity.get(n.identity) ?? []), n]);

@@ -204,7 +204,7 @@ function tableStatement(sql: string, info: StatementInfo, dialect: Dialect): boo
 }
 
 /** CREATE / DROP INDEX and views. */
-function indexOrViewStatement(sql: string, info: StatementInfo, dialect: Dialect): boolean {
+function indexOrViewStatement(sql: string, info: StatementInfo, _dialect: Dialect): boolean {
   let m: RegExpExecArray | null;
   if (
     (m = re(
@@ -250,7 +250,7 @@ function indexOrViewStatement(sql: string, info: StatementInfo, dialect: Dialect
 }
 
 /** PostgreSQL's CREATE / ALTER / DROP TYPE. */
-function typeStatement(sql: string, info: StatementInfo, dialect: Dialect): boolean {
+function typeStatement(sql: string, info: StatementInfo, _dialect: Dialect): boolean {
   let m: RegExpExecArray | null;
   if ((m = re(`^create\\s+type\\s+(${QNAME})`).exec(sql))) {
     info.kind = 'create_type';
@@ -273,7 +273,7 @@ function typeStatement(sql: string, info: StatementInfo, dialect: Dialect): bool
 }
 
 /** DML, TRUNCATE and session statements (SET, BEGIN, USE...). */
-function dataOrSessionStatement(sql: string, info: StatementInfo, dialect: Dialect): boolean {
+function dataOrSessionStatement(sql: string, info: StatementInfo, _dialect: Dialect): boolean {
   let m: RegExpExecArray | null;
   if ((m = re(`^(?:with\\b[\\s\\S]*?\\)\\s*)?(insert|replace|update|delete|select)\\b`).exec(sql))) {
     info.kind = 'dml';
