@@ -92,6 +92,25 @@ export function intendedWriter(entries: JournalEntry[], live: NodeState[], confi
  * Brings a cluster back to one consistent state after a run died: exactly one writable node,
  * every other node read-only and replicating from it, the endpoint on it. Idempotent.
  */
+/**
+ * The writer, once every other node is read-only: a primary stops replicating from anyone, a
+ * master-master active keeps (or restarts) replicating from the passive; then it takes writes.
+ */
+async function makeWritable(writer: NodeConfig, st: NodeState['replication'], mm: boolean, flavor: Flavor): Promise<void> {
+  const w = await openNode(writer);
+  try {
+    if (!mm) {
+      if (st) {
+        await w.query(flavor.stopReplica());
+        await w.query(flavor.resetReplicaAll());
+      }
+    } else if (st && (!st.ioRunning || !st.sqlRunning)) await w.query(flavor.startReplica());
+    for (const sql of flavor.setReadOnly(false)) await w.query(sql);
+  } finally {
+    await w.end().catch(() => undefined);
+  }
+}
+
 /** How long converge waits for re-pointed replicas to show replication running. */
 const SETTLE_MS = 10_000;
 
@@ -140,22 +159,7 @@ export async function converge(config: ProjectConfig, cluster: ClusterConfig, en
       await c.end().catch(() => undefined);
     }
   }
-  const w = await openNode(writer);
-  try {
-    if (!mm) {
-      const st = topo.nodes.find((x) => x.name === writerName)?.replication;
-      if (st) {
-        await w.query(flavor.stopReplica());
-        await w.query(flavor.resetReplicaAll());
-      }
-    } else {
-      const st = topo.nodes.find((x) => x.name === writerName)?.replication;
-      if (st && (!st.ioRunning || !st.sqlRunning)) await w.query(flavor.startReplica());
-    }
-    for (const sql of flavor.setReadOnly(false)) await w.query(sql);
-  } finally {
-    await w.end().catch(() => undefined);
-  }
+  await makeWritable(writer, topo.nodes.find((x) => x.name === writerName)?.replication ?? null, mm, flavor);
   const endpoint = writerFor(cluster);
   await endpoint.preflight();
   for (const n of others) await endpoint.move(n, writer);

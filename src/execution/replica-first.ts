@@ -192,6 +192,35 @@ async function withNode<T>(node: NodeConfig, fn: (c: NodeConnection) => Promise<
   }
 }
 
+/** One node that is not the primary, before the switchover: its type conversions, then the ALTER. */
+async function alterReplica(
+  o: ReplicaFirstOptions,
+  node: NodeConfig,
+  alterMs: Record<string, number>,
+  restore: { node: NodeConfig; value: string }[],
+): Promise<void> {
+  const j = o.journal;
+  if (o.typeConversions) {
+    const before = await j.step(`type-conversions:${node.name}`, () => withNode(node, (c) => setTypeConversions(c, o.flavor, o.typeConversions!.forward)));
+    j.write(`type-conversions:${node.name}`, 'end', { before });
+    restore.push({ node, value: before });
+  }
+  if (o.alreadyAltered?.has(node.name)) {
+    o.log(`${node.name}: already altered by the interrupted run`);
+  } else {
+    alterMs[node.name] = await j.step(
+      `alter:${node.name}`,
+      () => alterNodeLocally(node, o.flavor, o.database, o.statements, o.log, { redo: o.alreadyAltered !== undefined }),
+      { node: node.name, migration: o.migrationId, statements: o.statements },
+    );
+  }
+  if (o.typeConversions)
+    await withNode(node, async (c) => {
+      await queryRowsWithin(c, o.flavor.stopReplica(), NODE_ANSWER_MS, node.name);
+      await queryRowsWithin(c, o.flavor.startReplica(), NODE_ANSWER_MS, node.name);
+    });
+}
+
 /**
  * Replica-first: alter every replica (or the passive master) with binlog off, let each catch
  * up, switch the writer to one altered node with a bounded write block, then alter the old
@@ -209,27 +238,7 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
   const bypass = await j.step('preflight-nodes', () => preflightNodes(o.cluster, o.flavor, o.appUsers ?? []));
   if (bypass.length) j.write('read-only-bypass', 'end', { users: bypass });
 
-  for (const node of others) {
-    if (o.typeConversions) {
-      const before = await j.step(`type-conversions:${node.name}`, () => withNode(node, (c) => setTypeConversions(c, o.flavor, o.typeConversions!.forward)));
-      j.write(`type-conversions:${node.name}`, 'end', { before });
-      restore.push({ node, value: before });
-    }
-    if (o.alreadyAltered?.has(node.name)) {
-      o.log(`${node.name}: already altered by the interrupted run`);
-    } else {
-      alterMs[node.name] = await j.step(
-        `alter:${node.name}`,
-        () => alterNodeLocally(node, o.flavor, o.database, o.statements, o.log, { redo: o.alreadyAltered !== undefined }),
-        { node: node.name, migration: o.migrationId, statements: o.statements },
-      );
-    }
-    if (o.typeConversions)
-      await withNode(node, async (c) => {
-        await queryRowsWithin(c, o.flavor.stopReplica(), NODE_ANSWER_MS, node.name);
-        await queryRowsWithin(c, o.flavor.startReplica(), NODE_ANSWER_MS, node.name);
-      });
-  }
+  for (const node of others) await alterReplica(o, node, alterMs, restore);
 
   if (o.typeConversions) {
     // Once it is a replica of the new primary, the old primary applies new-schema rows to the old schema.
