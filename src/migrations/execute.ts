@@ -199,6 +199,34 @@ interface Tracker {
   current: number | null;
 }
 
+/** The progress row a SQL migration starts with, or, continuing (`from`), where it goes on from. */
+async function recordSqlStart(
+  ctx: ExecContext,
+  m: MigrationSource,
+  direction: Direction,
+  total: number,
+  from: number | undefined,
+  hash: (n: number) => string,
+): Promise<void> {
+  if (from === undefined) {
+    await ctx.writer.startRun({
+      id: m.id,
+      direction,
+      checksum: m.checksum,
+      format: 'sql',
+      total,
+      transactional: false,
+      host: ctx.host,
+      pid: process.pid,
+      runBy: ctx.who,
+      session: ctx.control.session,
+    });
+  } else if (from > 0) {
+    // repair --continue past a statement the server showed had run: recorded before going on.
+    await ctx.writer.markDone(m.id, from, hash(from));
+  }
+}
+
 async function runSql(
   ctx: ExecContext,
   safety: PgLockSafety | undefined,
@@ -221,23 +249,7 @@ async function runSql(
     if (s) ctx.control.running({ kind: 'statement', migration: m.id, index: i, total, line: s.line, sql: s.sql, since: Date.now() });
   };
   try {
-    if (opts.from === undefined) {
-      await ctx.writer.startRun({
-        id: m.id,
-        direction,
-        checksum: m.checksum,
-        format: 'sql',
-        total,
-        transactional: false,
-        host: ctx.host,
-        pid: process.pid,
-        runBy: ctx.who,
-        session: ctx.control.session,
-      });
-    } else if (from > 0) {
-      // repair --continue past a statement the server showed had run: recorded before going on.
-      await ctx.writer.markDone(m.id, from, hash(from));
-    }
+    await recordSqlStart(ctx, m, direction, total, opts.from === undefined ? undefined : from, hash);
     if (total === 0 || from >= total) {
       await db.transaction((trx) => finish(trx));
       return;
