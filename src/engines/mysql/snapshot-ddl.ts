@@ -294,6 +294,21 @@ export function parseCreateTable(name: string, ddl: string, defaultCollation: (c
   return t;
 }
 
+/** The base tables (of `tables` when given) and, when asked for, the views of a schema. */
+async function listTables(db: Knex, schema: string, tables: string[] | undefined, readViews: boolean): Promise<{ wanted: string[]; views: string[] }> {
+  const [listed] = (await db.raw(`SHOW FULL TABLES FROM ${q(schema)}`)) as [Row[]];
+  const kinds = new Map<string, string>();
+  for (const r of listed) {
+    const vals = Object.values(r).map(str);
+    kinds.set(vals[0]!, vals[1]!);
+  }
+  const base = (n: string): boolean => kinds.get(n) === 'BASE TABLE' || kinds.get(n) === 'SYSTEM VERSIONED';
+  return {
+    wanted: (tables ?? [...kinds.keys()]).filter(base),
+    views: readViews ? [...kinds].filter(([, k]) => k === 'VIEW').map(([n]) => n) : [],
+  };
+}
+
 /** A MariaDB snapshotter over SHOW CREATE TABLE; falls back to information_schema when unsure. */
 export function createDdlSnapshotter(db: Knex, schema: string): (opts: Omit<MysqlSnapshotOptions, 'schema' | 'mariadb'>) => Promise<SchemaSnapshot> {
   const collations = new Map<string, string | undefined>();
@@ -310,17 +325,7 @@ export function createDdlSnapshotter(db: Knex, schema: string): (opts: Omit<Mysq
     let views: string[] = [];
     if (scoped && !readViews) {
       wanted = [...new Set(opts.tables!)];
-    } else {
-      const [listed] = (await db.raw(`SHOW FULL TABLES FROM ${q(schema)}`)) as [Row[]];
-      const kinds = new Map<string, string>();
-      for (const r of listed) {
-        const vals = Object.values(r).map(str);
-        kinds.set(vals[0]!, vals[1]!);
-      }
-      const base = (n: string): boolean => kinds.get(n) === 'BASE TABLE' || kinds.get(n) === 'SYSTEM VERSIONED';
-      wanted = (scoped ? opts.tables! : [...kinds.keys()]).filter(base);
-      views = readViews ? [...kinds].filter(([, k]) => k === 'VIEW').map(([n]) => n) : [];
-    }
+    } else ({ wanted, views } = await listTables(db, schema, opts.tables, readViews));
     let sets: Row[][] = [];
     for (;;) {
       const statements = wanted.map((n) => `SHOW CREATE TABLE ${q(schema)}.${q(n)}`);
