@@ -393,6 +393,64 @@ function lostIn(e: unknown): boolean {
 }
 
 /**
+ * A BookkeepingError: the statement completed and only its record failed (record it now, or leave
+ * it marked as sent, uncertain, if that fails too: `status` then asks the server), or recording
+ * its start failed and it was not sent.
+ */
+async function afterBookkeepingError(
+  ctx: ExecContext,
+  m: MigrationSource,
+  statements: readonly SqlStatement[],
+  t: Tracker,
+  e: unknown,
+): Promise<{ current: number | null; bookkeepingNote: string }> {
+  let current: number | null = null;
+  let bookkeepingNote = '';
+  if (e instanceof BookkeepingError && e.ran && t.current !== null) {
+    try {
+      await ctx.writer.markDone(m.id, t.current + 1, statementsHash(statements.slice(0, t.current + 1).map((s) => s.sql)));
+    } catch {
+      current = t.current + 1;
+    }
+    bookkeepingNote = ` Statement ${t.current + 1} ran, but recording it failed: ${e.message}`;
+  } else if (e instanceof BookkeepingError) {
+    bookkeepingNote = ` Recording statement ${(t.current ?? 0) + 1} as started failed (${e.message}), so it was not sent.`;
+  }
+  return { current, bookkeepingNote };
+}
+
+/** What the failed migration left behind, and what the ledger says of it; `a` when some of it stays. */
+function failureState(ctx: ExecContext, m: MigrationSource, direction: Direction, statements: readonly SqlStatement[], a: Assessment | undefined): string {
+  const total = statements.length;
+  const ledgerNote = direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied';
+  if (!a) {
+    return engineFor(ctx.dialect).ddlIsTransactional
+      ? `Nothing of it was ${direction === 'up' ? 'applied' : 'reverted'} (rolled back); ${ledgerNote}.`
+      : `No statement of it had run; ${ledgerNote}.`;
+  }
+  const implicit = implicitCommit(ctx);
+  const why = implicit ? `${implicit}, so they were not rolled back` : 'they ran outside the failed transaction and stay in effect';
+  const ran = a.ran;
+  const list = statements
+    .slice(0, ran)
+    .map((s, k) => `#${k + 1} (line ${s.line})`)
+    .join(', ');
+  const u = uncertainText(a);
+  const ledger = direction === 'up' ? `the ledger records ${m.id} as ${summary(a)}` : `the ledger still lists it as applied and records it as ${summary(a)}`;
+  return `Statements ${list} of ${total} had already run (${why}); ${ledger}.${u ? ` ${u[0]?.toUpperCase()}${u.slice(1)}.` : ''}`;
+}
+
+/** Where in the file the migration failed: the statement the server refused, the one running, or the next. */
+function failurePlace(file: string, statements: readonly SqlStatement[], t: Tracker, at: StatementError | undefined): string {
+  const total = statements.length;
+  return at
+    ? `${basename(file)} line ${at.fileLine} (statement ${at.index + 1} of ${total}) "${statementExcerpt(at.statement.sql)}"`
+    : t.current !== null
+      ? `${basename(file)} line ${statements[t.current]?.line ?? '?'} (statement ${t.current + 1} of ${total})`
+      : `${basename(file)}, before statement ${t.done + 1} of ${total}`;
+}
+
+/**
  * After a failure of a SQL migration: records how it ended, then reads back what the ledger
  * holds, so the message says what the database recorded rather than what the error suggests.
  */
@@ -409,20 +467,7 @@ async function sqlFailure(
   if (isMigrateError(e) && !isLockWaitExhausted(e) && e.kind === 'lock') return e;
   const stop = e instanceof Stopped ? e.reason : ctx.control.reason;
   const db = ctx.session.db;
-  let current: number | null = null;
-  let bookkeepingNote = '';
-  if (e instanceof BookkeepingError && e.ran && t.current !== null) {
-    // The statement completed; only its record failed. Record it now, or leave it marked as
-    // sent (uncertain) if that fails too: `status` then asks the server.
-    try {
-      await ctx.writer.markDone(m.id, t.current + 1, statementsHash(statements.slice(0, t.current + 1).map((s) => s.sql)));
-    } catch {
-      current = t.current + 1;
-    }
-    bookkeepingNote = ` Statement ${t.current + 1} ran, but recording it failed: ${e.message}`;
-  } else if (e instanceof BookkeepingError) {
-    bookkeepingNote = ` Recording statement ${(t.current ?? 0) + 1} as started failed (${e.message}), so it was not sent.`;
-  }
+  const { current, bookkeepingNote } = await afterBookkeepingError(ctx, m, statements, t, e);
   const se = statementErrorIn(e);
   const note = stop
     ? `${describeReason(stop)}${ctx.control.cancelNote ? `; statement ${(t.current ?? t.done) + 1} ${ctx.control.cancelNote}` : ''}`
@@ -446,33 +491,9 @@ async function sqlFailure(
       { cause: e },
     );
   }
-  const total = statements.length;
-  const ledgerNote = direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied';
   const kept = a && a.stays !== 'nothing';
-  let state: string;
-  if (!kept) {
-    state = engineFor(ctx.dialect).ddlIsTransactional
-      ? `Nothing of it was ${direction === 'up' ? 'applied' : 'reverted'} (rolled back); ${ledgerNote}.`
-      : `No statement of it had run; ${ledgerNote}.`;
-  } else {
-    const implicit = implicitCommit(ctx);
-    const why = implicit ? `${implicit}, so they were not rolled back` : 'they ran outside the failed transaction and stay in effect';
-    const ran = a!.ran;
-    const list = statements
-      .slice(0, ran)
-      .map((s, k) => `#${k + 1} (line ${s.line})`)
-      .join(', ');
-    const u = uncertainText(a!);
-    const ledger =
-      direction === 'up' ? `the ledger records ${m.id} as ${summary(a!)}` : `the ledger still lists it as applied and records it as ${summary(a!)}`;
-    state = `Statements ${list} of ${total} had already run (${why}); ${ledger}.${u ? ` ${u[0]?.toUpperCase()}${u.slice(1)}.` : ''}`;
-  }
-  const at = se ?? undefined;
-  const where = at
-    ? `${basename(file)} line ${at.fileLine} (statement ${at.index + 1} of ${total}) "${statementExcerpt(at.statement.sql)}"`
-    : t.current !== null
-      ? `${basename(file)} line ${statements[t.current]?.line ?? '?'} (statement ${t.current + 1} of ${total})`
-      : `${basename(file)}, before statement ${t.done + 1} of ${total}`;
+  const state = failureState(ctx, m, direction, statements, kept ? a : undefined);
+  const where = failurePlace(file, statements, t, se ?? undefined);
   if (stop) {
     const cancelled = ctx.control.cancelNote ? ` The statement running then was ${ctx.control.cancelNote}.` : '';
     return new MigrateError(
