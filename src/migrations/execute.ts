@@ -675,6 +675,35 @@ async function runScript(
   }
 }
 
+/** A script migration stopped by migrate itself (a signal, --migration-timeout): what stays, and what to do next. */
+function stoppedScriptFailure(
+  ctx: ExecContext,
+  m: MigrationSource,
+  direction: Direction,
+  file: string,
+  stop: StopReason,
+  e: unknown,
+  o: { rolledBack: boolean; completed: readonly string[]; nothing: boolean; resumable: string | undefined; ledgerNote: string; partialNote: string },
+): MigrateError {
+  const { rolledBack, completed, nothing, resumable, ledgerNote, partialNote } = o;
+  const q = ctx.control.cancelNote
+    ? `its query then running was ${ctx.control.cancelNote}`
+    : 'no query of it was running on the server (its code was waiting on something else)';
+  const state = rolledBack
+    ? `Its transaction was rolled back: nothing of it was ${direction === 'up' ? 'applied' : 'reverted'}; ${ledgerNote}.`
+    : completed.length === 0
+      ? `It had completed no statement; ${ledgerNote}.`
+      : `${implicitCommit(ctx) ?? 'It ran outside a transaction'}: what it did before stays (statements it had completed: ${listCompleted(completed)}).${partialNote}`;
+  const fix =
+    nothing || resumable
+      ? `Run "migrate ${direction}" again when ready${stop.kind === 'timeout' ? ` (with a larger --migration-timeout, or 0 for none, if it needs longer; a promise that never settles is a bug in ${basename(file)})` : ''}.`
+      : `Make ${direction}() safe to run again over what it already did, then "migrate repair ${m.id} --continue" runs it again; or finish or undo it by hand and record that with "migrate repair ${m.id} --mark-applied" or "migrate repair ${m.id} --forget".`;
+  return new MigrateError('work', `Migration ${m.id} ${describeReason(stop)} (${direction}, ${basename(file)}): ${q}. ${state}`, fix, {
+    cause: e,
+    ...(stopExit(stop) ? { exitCode: stopExit(stop) } : {}),
+  });
+}
+
 async function scriptFailure(
   ctx: ExecContext,
   m: MigrationSource,
@@ -710,24 +739,7 @@ async function scriptFailure(
     : resumable
       ? ` Its backfill recorded ${resumable}: running it again continues from there.`
       : ` The ledger records ${m.id} as interrupted (run "migrate status").`;
-  if (stop) {
-    const q = ctx.control.cancelNote
-      ? `its query then running was ${ctx.control.cancelNote}`
-      : 'no query of it was running on the server (its code was waiting on something else)';
-    const state = rolledBack
-      ? `Its transaction was rolled back: nothing of it was ${direction === 'up' ? 'applied' : 'reverted'}; ${ledgerNote}.`
-      : completed.length === 0
-        ? `It had completed no statement; ${ledgerNote}.`
-        : `${implicitCommit(ctx) ?? 'It ran outside a transaction'}: what it did before stays (statements it had completed: ${listCompleted(completed)}).${partialNote}`;
-    const fix =
-      nothing || resumable
-        ? `Run "migrate ${direction}" again when ready${stop.kind === 'timeout' ? ` (with a larger --migration-timeout, or 0 for none, if it needs longer; a promise that never settles is a bug in ${basename(file)})` : ''}.`
-        : `Make ${direction}() safe to run again over what it already did, then "migrate repair ${m.id} --continue" runs it again; or finish or undo it by hand and record that with "migrate repair ${m.id} --mark-applied" or "migrate repair ${m.id} --forget".`;
-    return new MigrateError('work', `Migration ${m.id} ${describeReason(stop)} (${direction}, ${basename(file)}): ${q}. ${state}`, fix, {
-      cause: e,
-      ...(stopExit(stop) ? { exitCode: stopExit(stop) } : {}),
-    });
-  }
+  if (stop) return stoppedScriptFailure(ctx, m, direction, file, stop, e, { rolledBack, completed, nothing, resumable, ledgerNote, partialNote });
   if (isLockWaitExhausted(e) && !ran) {
     const line = lineInStack(e.cause, file);
     return new MigrateError(
