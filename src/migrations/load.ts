@@ -186,6 +186,55 @@ function parseAcknowledge(v: unknown): Acknowledgement[] | undefined {
   return out;
 }
 
+/** A TypeScript migration's `acknowledge` export, checked against the rule codes; a problem is added to `issues`. */
+function tsAcknowledgements(value: unknown, id: string, upPath: string, issues: MigrationIssue[]): Acknowledgement[] {
+  const file = basename(upPath);
+  let acknowledgements: Acknowledgement[] = [];
+  if (value !== undefined) {
+    const acks = parseAcknowledge(value);
+    const unknown = acks?.filter((a) => !isKnownAckRule(a.rule)) ?? [];
+    if (acks && unknown.length) {
+      issues.push({
+        id,
+        file: upPath,
+        blocks: 'all',
+        problem: `${file} acknowledges ${unknown.map((a) => `"${a.rule}"`).join(', ')}, not ${unknown.length > 1 ? 'rule codes' : 'a rule code'}.`,
+        fix: 'Use a code from the report (e.g. BC102), or a prefix ending in * for warnings; docs/rules.md lists them all.',
+      });
+    } else if (acks) acknowledgements = acks;
+    else
+      issues.push({
+        id,
+        file: upPath,
+        blocks: 'all',
+        problem: `${file} exports an acknowledge value that is not a list of {rule, reason}.`,
+        fix: "Write `export const acknowledge = [{ rule: 'BC101', reason: 'why it is safe' }]` (both non-empty strings).",
+      });
+  }
+  return acknowledgements;
+}
+
+/** Whether a TypeScript migration runs in a transaction; a value that is not a boolean is added to `issues`. */
+function tsTransactional(mod: Record<string, unknown>, id: string, upPath: string, issues: MigrationIssue[]): boolean {
+  const file = basename(upPath);
+  // `export const transaction = false`, or knex's own `export const config = { transaction: false }`.
+  let transactional = true;
+  const knexConfig = mod['config'];
+  const tx = mod['transaction'] ?? (typeof knexConfig === 'object' && knexConfig !== null ? (knexConfig as Record<string, unknown>)['transaction'] : undefined);
+  if (tx !== undefined) {
+    if (typeof tx === 'boolean') transactional = tx;
+    else
+      issues.push({
+        id,
+        file: upPath,
+        blocks: 'all',
+        problem: `${file} exports transaction = ${JSON.stringify(tx)}, not a boolean.`,
+        fix: 'Use `export const transaction = false` to run the migration outside a transaction, or remove it.',
+      });
+  }
+  return transactional;
+}
+
 export async function loadTsMigration(files: MigrationFiles): Promise<MigrationSource> {
   const { id, upPath } = files;
   const file = basename(upPath);
@@ -240,43 +289,8 @@ export async function loadTsMigration(files: MigrationFiles): Promise<MigrationS
         fix: "Use `export const phase = 'pre-deploy'` or `'post-deploy'`.",
       });
   }
-  let acknowledgements: Acknowledgement[] = [];
-  if (mod['acknowledge'] !== undefined) {
-    const acks = parseAcknowledge(mod['acknowledge']);
-    const unknown = acks?.filter((a) => !isKnownAckRule(a.rule)) ?? [];
-    if (acks && unknown.length) {
-      issues.push({
-        id,
-        file: upPath,
-        blocks: 'all',
-        problem: `${file} acknowledges ${unknown.map((a) => `"${a.rule}"`).join(', ')}, not ${unknown.length > 1 ? 'rule codes' : 'a rule code'}.`,
-        fix: 'Use a code from the report (e.g. BC102), or a prefix ending in * for warnings; docs/rules.md lists them all.',
-      });
-    } else if (acks) acknowledgements = acks;
-    else
-      issues.push({
-        id,
-        file: upPath,
-        blocks: 'all',
-        problem: `${file} exports an acknowledge value that is not a list of {rule, reason}.`,
-        fix: "Write `export const acknowledge = [{ rule: 'BC101', reason: 'why it is safe' }]` (both non-empty strings).",
-      });
-  }
-  // `export const transaction = false`, or knex's own `export const config = { transaction: false }`.
-  let transactional = true;
-  const knexConfig = mod['config'];
-  const tx = mod['transaction'] ?? (typeof knexConfig === 'object' && knexConfig !== null ? (knexConfig as Record<string, unknown>)['transaction'] : undefined);
-  if (tx !== undefined) {
-    if (typeof tx === 'boolean') transactional = tx;
-    else
-      issues.push({
-        id,
-        file: upPath,
-        blocks: 'all',
-        problem: `${file} exports transaction = ${JSON.stringify(tx)}, not a boolean.`,
-        fix: 'Use `export const transaction = false` to run the migration outside a transaction, or remove it.',
-      });
-  }
+  const acknowledgements = tsAcknowledgements(mod['acknowledge'], id, upPath, issues);
+  const transactional = tsTransactional(mod, id, upPath, issues);
   const blocked = issues.some((x) => x.blocks === 'all');
   const source: MigrationSource = {
     id,
