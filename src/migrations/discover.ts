@@ -38,6 +38,31 @@ function readDir(dir: string): string[] {
   }
 }
 
+/** What makes a migration's id unusable: a control character, or more than MAX_ID_LENGTH characters. */
+function idIssues(f: MigrationFiles, dir: string): MigrationIssue[] {
+  const out: MigrationIssue[] = [];
+  // A line break in an id would let a file name forge lines of our output (an "error:" or "fix:").
+  if (CONTROL.test(f.id)) {
+    out.push({
+      id: f.id,
+      file: f.upPath,
+      blocks: 'all',
+      problem: `The migration file name ${JSON.stringify(basename(f.upPath))} contains a control character (a line break, tab or similar).`,
+      fix: `Rename it in ${dir} to letters, digits, "_" and "-" (as "migrate make" names files).`,
+    });
+  }
+  if (f.id.length > MAX_ID_LENGTH) {
+    out.push({
+      id: f.id,
+      file: f.upPath,
+      blocks: 'all',
+      problem: `The migration id ${f.id.slice(0, 40)}... is longer than ${MAX_ID_LENGTH} characters.`,
+      fix: 'Shorten the file name.',
+    });
+  }
+  return out;
+}
+
 /** Groups the directory's files into migrations; names what does not fit. */
 export function findMigrationFiles(dir: string): { files: MigrationFiles[]; issues: MigrationIssue[] } {
   const issues: MigrationIssue[] = [];
@@ -111,27 +136,7 @@ export function findMigrationFiles(dir: string): { files: MigrationFiles[]; issu
       });
     }
   }
-  for (const f of files) {
-    // A line break in an id would let a file name forge lines of our output (an "error:" or "fix:").
-    if (CONTROL.test(f.id)) {
-      issues.push({
-        id: f.id,
-        file: f.upPath,
-        blocks: 'all',
-        problem: `The migration file name ${JSON.stringify(basename(f.upPath))} contains a control character (a line break, tab or similar).`,
-        fix: `Rename it in ${dir} to letters, digits, "_" and "-" (as "migrate make" names files).`,
-      });
-    }
-    if (f.id.length > MAX_ID_LENGTH) {
-      issues.push({
-        id: f.id,
-        file: f.upPath,
-        blocks: 'all',
-        problem: `The migration id ${f.id.slice(0, 40)}... is longer than ${MAX_ID_LENGTH} characters.`,
-        fix: 'Shorten the file name.',
-      });
-    }
-  }
+  for (const f of files) issues.push(...idIssues(f, dir));
   files.sort((a, b) => compareIds(a.id, b.id));
   return { files, issues };
 }
