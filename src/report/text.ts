@@ -126,29 +126,7 @@ export function renderText(report: Report, opts: TextOptions): string {
       );
   }
 
-  if (report.plan) {
-    out.push('', p.bold('Steps'));
-    let k = 0;
-    for (const s of report.plan.steps) {
-      k++;
-      if (s.kind === 'deploy') {
-        out.push(...wrap(`${k}. ${s.description}`, width, '  ', 3).map(p.bold));
-        continue;
-      }
-      out.push(`  ${k}. [${s.kind}] ${s.migration}: ${s.description}`);
-      const sized = (s.tables ?? []).filter((t) => t.rows !== null);
-      if (sized.length) out.push(p.dim(`       rows: ${sized.map((t) => `${t.table} ~${t.rows}`).join(', ')}`));
-      if (s.estimate)
-        out.push(
-          ...wrap(
-            `estimate: ${fmtSeconds(s.estimate.seconds)}${s.estimate.blockedSeconds ? `, writes blocked ~${fmtSeconds(s.estimate.blockedSeconds)}` : ''} (${s.estimate.basis})`,
-            width,
-            '       ',
-          ).map(p.dim),
-        );
-    }
-    for (const w of report.plan.warnings) out.push(...wrap(`warning: ${w}`, width, '  ').map(p.yellow));
-  }
+  if (report.plan) out.push(...planLines(report.plan, p, width));
 
   if (report.skipped?.length) {
     out.push('', p.dim(`${report.skipped.length} workload statement${report.skipped.length === 1 ? '' : 's'} not prepared:`));
@@ -160,6 +138,33 @@ export function renderText(report: Report, opts: TextOptions): string {
     for (const r of report.gate.reasons) out.push(...wrap(`- ${r.migration}${r.rule ? ` ${r.rule}` : ''}: ${r.reason}`, width, '  ', 2).map(p.red));
   }
   return out.join('\n');
+}
+
+/** The plan's steps in order, each with its tables' sizes and its estimate, then the plan's warnings. */
+function planLines(plan: NonNullable<Report['plan']>, p: Palette, width: number): string[] {
+  const out: string[] = [];
+  out.push('', p.bold('Steps'));
+  let k = 0;
+  for (const s of plan.steps) {
+    k++;
+    if (s.kind === 'deploy') {
+      out.push(...wrap(`${k}. ${s.description}`, width, '  ', 3).map(p.bold));
+      continue;
+    }
+    out.push(`  ${k}. [${s.kind}] ${s.migration}: ${s.description}`);
+    const sized = (s.tables ?? []).filter((t) => t.rows !== null);
+    if (sized.length) out.push(p.dim(`       rows: ${sized.map((t) => `${t.table} ~${t.rows}`).join(', ')}`));
+    if (s.estimate)
+      out.push(
+        ...wrap(
+          `estimate: ${fmtSeconds(s.estimate.seconds)}${s.estimate.blockedSeconds ? `, writes blocked ~${fmtSeconds(s.estimate.blockedSeconds)}` : ''} (${s.estimate.basis})`,
+          width,
+          '       ',
+        ).map(p.dim),
+      );
+  }
+  for (const w of plan.warnings) out.push(...wrap(`warning: ${w}`, width, '  ').map(p.yellow));
+  return out;
 }
 
 function findingLines(report: Report, v: MigrationVerdict, f: Finding, p: Palette, width: number): string[] {
