@@ -157,6 +157,34 @@ function findingText(v: MigrationVerdict, f: Finding): string {
   return lines.join('\n');
 }
 
+/** A rule entry for a code the catalog does not know yet (a newer engine than this writer): still a valid log. */
+function unknownRule(ruleId: string, level: SarifLevel): SarifRule {
+  return {
+    id: ruleId,
+    name: ruleId,
+    shortDescription: { text: ruleId },
+    fullDescription: { text: `${ruleId}: see docs/rules.md of the migrate version that reported it.` },
+    help: { text: 'See docs/rules.md.', markdown: 'See docs/rules.md.' },
+    defaultConfiguration: { level },
+    properties: { tags: ['migrations'] },
+  };
+}
+
+/** What the run noticed beside the results: statements not prepared, the plan's warnings and estimates. */
+function notificationsOf(report: Report): NonNullable<SarifInvocation['toolExecutionNotifications']> {
+  const notifications: NonNullable<SarifInvocation['toolExecutionNotifications']> = [];
+  for (const s of report.skipped ?? []) notifications.push({ level: 'note', message: { text: `Workload statement not prepared (${s.source}): ${s.reason}` } });
+  for (const w of report.plan?.warnings ?? []) notifications.push({ level: 'warning', message: { text: w } });
+  for (const s of report.plan?.steps ?? []) {
+    if (s.estimate && s.migration)
+      notifications.push({
+        level: 'note',
+        message: { text: `plan ${s.migration}: ${s.description}; estimate ${fmtSeconds(s.estimate.seconds)} (${s.estimate.basis})` },
+      });
+  }
+  return notifications;
+}
+
 export function renderSarif(report: Report, tool: ToolInfo = TOOL): string {
   const docs: RuleDoc[] = [...CATALOG.values(), REFUSED];
   const index = new Map(docs.map((d, i) => [d.code, i]));
@@ -178,15 +206,7 @@ export function renderSarif(report: Report, tool: ToolInfo = TOOL): string {
       // A code the catalog does not know yet (a newer engine than this writer): still a valid log.
       i = rules.length;
       index.set(ruleId, i);
-      rules.push({
-        id: ruleId,
-        name: ruleId,
-        shortDescription: { text: ruleId },
-        fullDescription: { text: `${ruleId}: see docs/rules.md of the migrate version that reported it.` },
-        help: { text: 'See docs/rules.md.', markdown: 'See docs/rules.md.' },
-        defaultConfiguration: { level },
-        properties: { tags: ['migrations'] },
-      });
+      rules.push(unknownRule(ruleId, level));
     }
     const r: SarifResult = {
       ruleId,
@@ -224,16 +244,7 @@ export function renderSarif(report: Report, tool: ToolInfo = TOOL): string {
     }
   }
 
-  const notifications: NonNullable<SarifInvocation['toolExecutionNotifications']> = [];
-  for (const s of report.skipped ?? []) notifications.push({ level: 'note', message: { text: `Workload statement not prepared (${s.source}): ${s.reason}` } });
-  for (const w of report.plan?.warnings ?? []) notifications.push({ level: 'warning', message: { text: w } });
-  for (const s of report.plan?.steps ?? []) {
-    if (s.estimate && s.migration)
-      notifications.push({
-        level: 'note',
-        message: { text: `plan ${s.migration}: ${s.description}; estimate ${fmtSeconds(s.estimate.seconds)} (${s.estimate.basis})` },
-      });
-  }
+  const notifications = notificationsOf(report);
   const invocation: SarifInvocation = { executionSuccessful: true, exitCode: report.gate.pass ? 0 : 1, exitCodeDescription: summaryLine(report) };
   if (notifications.length) invocation.toolExecutionNotifications = notifications;
 
