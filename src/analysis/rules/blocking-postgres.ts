@@ -78,35 +78,42 @@ export function blockingPostgresRules(ctx: RuleContext): Finding[] {
   return out;
 }
 
+/** ADD CONSTRAINT: a foreign key or CHECK validated at once, a UNIQUE or PRIMARY KEY building its index. */
+function addConstraintFindings(s: StatementInfo, table: string, a: Extract<AlterAction, { op: 'add_constraint' }>): Finding[] {
+  const out: Finding[] = [];
+  if (a.constraint === 'foreign' && !a.notValid) {
+    out.push(
+      finding('PG102', {
+        message: `Adding a foreign key on ${table} without NOT VALID scans all of ${table} while holding SHARE ROW EXCLUSIVE on it and on the referenced table: writes to both wait.`,
+        table,
+        statement: s.sql,
+      }),
+    );
+  } else if (a.constraint === 'check' && !a.notValid) {
+    out.push(
+      finding('PG103', {
+        message: `Adding a CHECK on ${table} without NOT VALID scans the whole table under ACCESS EXCLUSIVE: reads and writes wait.`,
+        table,
+        statement: s.sql,
+      }),
+    );
+  } else if ((a.constraint === 'unique' || a.constraint === 'primary') && !a.usingIndex) {
+    out.push(
+      finding('PG107', {
+        message: `ADD ${a.constraint === 'primary' ? 'PRIMARY KEY' : 'UNIQUE'} on ${table} builds its index under ACCESS EXCLUSIVE: reads and writes wait for the build.`,
+        table,
+        statement: s.sql,
+      }),
+    );
+  }
+  return out;
+}
+
 function alterActionFindings(ctx: RuleContext, s: StatementInfo, table: string, a: AlterAction, rewritten: Set<string>, explained: Set<string>): Finding[] {
   const out: Finding[] = [];
   switch (a.op) {
     case 'add_constraint':
-      if (a.constraint === 'foreign' && !a.notValid) {
-        out.push(
-          finding('PG102', {
-            message: `Adding a foreign key on ${table} without NOT VALID scans all of ${table} while holding SHARE ROW EXCLUSIVE on it and on the referenced table: writes to both wait.`,
-            table,
-            statement: s.sql,
-          }),
-        );
-      } else if (a.constraint === 'check' && !a.notValid) {
-        out.push(
-          finding('PG103', {
-            message: `Adding a CHECK on ${table} without NOT VALID scans the whole table under ACCESS EXCLUSIVE: reads and writes wait.`,
-            table,
-            statement: s.sql,
-          }),
-        );
-      } else if ((a.constraint === 'unique' || a.constraint === 'primary') && !a.usingIndex) {
-        out.push(
-          finding('PG107', {
-            message: `ADD ${a.constraint === 'primary' ? 'PRIMARY KEY' : 'UNIQUE'} on ${table} builds its index under ACCESS EXCLUSIVE: reads and writes wait for the build.`,
-            table,
-            statement: s.sql,
-          }),
-        );
-      }
+      out.push(...addConstraintFindings(s, table, a));
       break;
     case 'add_column':
       if (/\breferences\b/i.test(a.definition)) {
