@@ -117,25 +117,9 @@ function changeFindings(c: Change, side: Side): void {
         c.table,
       );
       break;
-    case 'column_added': {
-      const col = c.column;
-      if (!c.atEnd) {
-        push(
-          'RF101',
-          `Column ${c.table}.${col.name} exists only on ${rep}, and not at the end: row events from ${src} map columns by position, so values land one column over (MariaDB: silent corruption; MySQL: replication stops).`,
-          c.table,
-          col.name,
-        );
-      } else if (!col.nullable && col.default === null && !col.autoFilled && !col.generated) {
-        push(
-          'RF111',
-          `Column ${c.table}.${col.name} exists only on ${rep}, NOT NULL without a default: rows from ${src} fill it with the implicit default ('' or 0).`,
-          c.table,
-          col.name,
-        );
-      }
+    case 'column_added':
+      columnAddedFindings(c, side);
       break;
-    }
     case 'column_dropped':
       if (!c.wasLast) {
         push(
@@ -193,6 +177,25 @@ function changeFindings(c: Change, side: Side): void {
       break;
     default:
       break;
+  }
+}
+
+function columnAddedFindings(c: ChangeOf<'column_added'>, { src, rep, push }: Side): void {
+  const col = c.column;
+  if (!c.atEnd) {
+    push(
+      'RF101',
+      `Column ${c.table}.${col.name} exists only on ${rep}, and not at the end: row events from ${src} map columns by position, so values land one column over (MariaDB: silent corruption; MySQL: replication stops).`,
+      c.table,
+      col.name,
+    );
+  } else if (!col.nullable && col.default === null && !col.autoFilled && !col.generated) {
+    push(
+      'RF111',
+      `Column ${c.table}.${col.name} exists only on ${rep}, NOT NULL without a default: rows from ${src} fill it with the implicit default ('' or 0).`,
+      c.table,
+      col.name,
+    );
   }
 }
 
