@@ -86,7 +86,11 @@ export function generate(d: Dialect, n: number, seed = 42): Gen[] {
   const createTable = (): Gen => {
     const t: TableState = { name: `t${String(tables.length + 1).padStart(3, '0')}`, cols: [], indexes: [], n: 0 };
     tables.push(t);
-    t.cols.push({ name: 'name', type: 'varchar(100)', nullable: false, indexed: false }, { name: 'status', type: 'varchar(20)', nullable: false, indexed: false }, { name: 'amount', type: my ? 'int' : 'integer', nullable: true, indexed: false });
+    t.cols.push(
+      { name: 'name', type: 'varchar(100)', nullable: false, indexed: false },
+      { name: 'status', type: 'varchar(20)', nullable: false, indexed: false },
+      { name: 'amount', type: my ? 'int' : 'integer', nullable: true, indexed: false },
+    );
     const body = my
       ? `CREATE TABLE ${q(t.name)} (\n  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,\n  name VARCHAR(100) NOT NULL,\n  status VARCHAR(20) NOT NULL DEFAULT 'new',\n  amount INT NULL,\n  created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`
       : `CREATE TABLE ${q(t.name)} (\n  id bigserial PRIMARY KEY,\n  name varchar(100) NOT NULL,\n  status varchar(20) NOT NULL DEFAULT 'new',\n  amount integer,\n  created_at timestamptz NOT NULL DEFAULT now()\n)`;
@@ -102,13 +106,25 @@ export function generate(d: Dialect, n: number, seed = 42): Gen[] {
     const col = `c${++t.n}_${i}`;
     if (k < 0.3) {
       // nullable column at the end
-      const type = pick(my ? ['VARCHAR(255)', 'INT', 'DATETIME', 'TEXT', 'DECIMAL(12,2)'] : ['varchar(255)', 'integer', 'timestamptz', 'text', 'numeric(12,2)']);
+      const type = pick(
+        my ? ['VARCHAR(255)', 'INT', 'DATETIME', 'TEXT', 'DECIMAL(12,2)'] : ['varchar(255)', 'integer', 'timestamptz', 'text', 'numeric(12,2)'],
+      );
       t.cols.push({ name: col, type, nullable: true, indexed: false });
-      out.push({ name: `add_${t.name}_${col}`, up: `ALTER TABLE ${q(t.name)} ADD COLUMN ${q(col)} ${type} NULL`, down: `ALTER TABLE ${q(t.name)} DROP COLUMN ${q(col)}`, phase: 'pre-deploy' });
+      out.push({
+        name: `add_${t.name}_${col}`,
+        up: `ALTER TABLE ${q(t.name)} ADD COLUMN ${q(col)} ${type} NULL`,
+        down: `ALTER TABLE ${q(t.name)} DROP COLUMN ${q(col)}`,
+        phase: 'pre-deploy',
+      });
     } else if (k < 0.45) {
       // column with a constant default
       t.cols.push({ name: col, type: 'int', nullable: false, indexed: false });
-      out.push({ name: `add_${t.name}_${col}_default`, up: `ALTER TABLE ${q(t.name)} ADD COLUMN ${q(col)} ${my ? 'INT' : 'integer'} NOT NULL DEFAULT 0`, down: `ALTER TABLE ${q(t.name)} DROP COLUMN ${q(col)}`, phase: 'pre-deploy' });
+      out.push({
+        name: `add_${t.name}_${col}_default`,
+        up: `ALTER TABLE ${q(t.name)} ADD COLUMN ${q(col)} ${my ? 'INT' : 'integer'} NOT NULL DEFAULT 0`,
+        down: `ALTER TABLE ${q(t.name)} DROP COLUMN ${q(col)}`,
+        phase: 'pre-deploy',
+      });
     } else if (k < 0.65) {
       // secondary index
       const c = pick(t.cols.filter((x) => !x.indexed && !/text/i.test(x.type)));
@@ -121,8 +137,18 @@ export function generate(d: Dialect, n: number, seed = 42): Gen[] {
       t.indexes.push(idx);
       out.push(
         my
-          ? { name: `index_${idx}`, up: `CREATE INDEX ${q(idx)} ON ${q(t.name)} (${q(c.name)})`, down: `DROP INDEX ${q(idx)} ON ${q(t.name)}`, phase: 'pre-deploy' }
-          : { name: `index_${idx}`, up: `CREATE INDEX CONCURRENTLY ${q(idx)} ON ${q(t.name)} (${q(c.name)})`, down: `DROP INDEX CONCURRENTLY ${q(idx)}`, phase: 'pre-deploy' },
+          ? {
+              name: `index_${idx}`,
+              up: `CREATE INDEX ${q(idx)} ON ${q(t.name)} (${q(c.name)})`,
+              down: `DROP INDEX ${q(idx)} ON ${q(t.name)}`,
+              phase: 'pre-deploy',
+            }
+          : {
+              name: `index_${idx}`,
+              up: `CREATE INDEX CONCURRENTLY ${q(idx)} ON ${q(t.name)} (${q(c.name)})`,
+              down: `DROP INDEX CONCURRENTLY ${q(idx)}`,
+              phase: 'pre-deploy',
+            },
       );
     } else if (k < 0.77) {
       // type change: widen amount (int -> bigint) or name (varchar 100 -> 200)
@@ -135,15 +161,31 @@ export function generate(d: Dialect, n: number, seed = 42): Gen[] {
         c.type = 'bigint';
         out.push(
           my
-            ? { name: `widen_${t.name}_amount`, up: `ALTER TABLE ${q(t.name)} MODIFY ${q('amount')} BIGINT NULL`, down: `ALTER TABLE ${q(t.name)} MODIFY ${q('amount')} INT NULL` }
-            : { name: `widen_${t.name}_amount`, up: `ALTER TABLE ${q(t.name)} ALTER COLUMN amount TYPE bigint`, down: `ALTER TABLE ${q(t.name)} ALTER COLUMN amount TYPE integer` },
+            ? {
+                name: `widen_${t.name}_amount`,
+                up: `ALTER TABLE ${q(t.name)} MODIFY ${q('amount')} BIGINT NULL`,
+                down: `ALTER TABLE ${q(t.name)} MODIFY ${q('amount')} INT NULL`,
+              }
+            : {
+                name: `widen_${t.name}_amount`,
+                up: `ALTER TABLE ${q(t.name)} ALTER COLUMN amount TYPE bigint`,
+                down: `ALTER TABLE ${q(t.name)} ALTER COLUMN amount TYPE integer`,
+              },
         );
       } else {
         c.type = 'varchar(200)';
         out.push(
           my
-            ? { name: `widen_${t.name}_name`, up: `ALTER TABLE ${q(t.name)} MODIFY ${q('name')} VARCHAR(200) NOT NULL`, down: `ALTER TABLE ${q(t.name)} MODIFY ${q('name')} VARCHAR(100) NOT NULL` }
-            : { name: `widen_${t.name}_name`, up: `ALTER TABLE ${q(t.name)} ALTER COLUMN name TYPE varchar(200)`, down: `ALTER TABLE ${q(t.name)} ALTER COLUMN name TYPE varchar(100)` },
+            ? {
+                name: `widen_${t.name}_name`,
+                up: `ALTER TABLE ${q(t.name)} MODIFY ${q('name')} VARCHAR(200) NOT NULL`,
+                down: `ALTER TABLE ${q(t.name)} MODIFY ${q('name')} VARCHAR(100) NOT NULL`,
+              }
+            : {
+                name: `widen_${t.name}_name`,
+                up: `ALTER TABLE ${q(t.name)} ALTER COLUMN name TYPE varchar(200)`,
+                down: `ALTER TABLE ${q(t.name)} ALTER COLUMN name TYPE varchar(100)`,
+              },
         );
       }
     } else if (k < 0.84 && tables.length > 1) {
@@ -171,19 +213,39 @@ export function generate(d: Dialect, n: number, seed = 42): Gen[] {
       if (c) c.indexed = false;
       out.push(
         my
-          ? { name: `drop_${idx}`, up: `DROP INDEX ${q(idx)} ON ${q(t.name)}`, down: `CREATE INDEX ${q(idx)} ON ${q(t.name)} (${q(c?.name ?? 'name')})`, phase: 'post-deploy' }
-          : { name: `drop_${idx}`, up: `DROP INDEX CONCURRENTLY ${q(idx)}`, down: `CREATE INDEX CONCURRENTLY ${q(idx)} ON ${q(t.name)} (${q(c?.name ?? 'name')})`, phase: 'post-deploy' },
+          ? {
+              name: `drop_${idx}`,
+              up: `DROP INDEX ${q(idx)} ON ${q(t.name)}`,
+              down: `CREATE INDEX ${q(idx)} ON ${q(t.name)} (${q(c?.name ?? 'name')})`,
+              phase: 'post-deploy',
+            }
+          : {
+              name: `drop_${idx}`,
+              up: `DROP INDEX CONCURRENTLY ${q(idx)}`,
+              down: `CREATE INDEX CONCURRENTLY ${q(idx)} ON ${q(t.name)} (${q(c?.name ?? 'name')})`,
+              phase: 'post-deploy',
+            },
       );
     } else {
       // drop the last added nullable column (post-deploy contract step)
       const last = t.cols[t.cols.length - 1]!;
       if (!last.nullable || last.indexed || ['name', 'status', 'amount'].includes(last.name)) {
         t.cols.push({ name: col, type: 'varchar(50)', nullable: true, indexed: false });
-        out.push({ name: `add_${t.name}_${col}`, up: `ALTER TABLE ${q(t.name)} ADD COLUMN ${q(col)} ${my ? 'VARCHAR(50)' : 'varchar(50)'} NULL`, down: `ALTER TABLE ${q(t.name)} DROP COLUMN ${q(col)}`, phase: 'pre-deploy' });
+        out.push({
+          name: `add_${t.name}_${col}`,
+          up: `ALTER TABLE ${q(t.name)} ADD COLUMN ${q(col)} ${my ? 'VARCHAR(50)' : 'varchar(50)'} NULL`,
+          down: `ALTER TABLE ${q(t.name)} DROP COLUMN ${q(col)}`,
+          phase: 'pre-deploy',
+        });
         continue;
       }
       t.cols.pop();
-      out.push({ name: `drop_${t.name}_${last.name}`, up: `ALTER TABLE ${q(t.name)} DROP COLUMN ${q(last.name)}`, down: `ALTER TABLE ${q(t.name)} ADD COLUMN ${q(last.name)} ${last.type.toUpperCase()} NULL`, phase: 'post-deploy' });
+      out.push({
+        name: `drop_${t.name}_${last.name}`,
+        up: `ALTER TABLE ${q(t.name)} DROP COLUMN ${q(last.name)}`,
+        down: `ALTER TABLE ${q(t.name)} ADD COLUMN ${q(last.name)} ${last.type.toUpperCase()} NULL`,
+        phase: 'post-deploy',
+      });
     }
   }
   return out;
@@ -223,7 +285,10 @@ async function timeKnex(server: ConnectionConfig, dir: string): Promise<number> 
     const db = createKnex(dialect, conn, { pool: { min: 1, max: 1 } });
     try {
       await db.raw('select 1');
-      const ids = readdirSync(dir).filter((f) => f.endsWith('.up.sql')).map((f) => f.slice(0, -7)).sort();
+      const ids = readdirSync(dir)
+        .filter((f) => f.endsWith('.up.sql'))
+        .map((f) => f.slice(0, -7))
+        .sort();
       const source: Knex.MigrationSource<string> = {
         getMigrations: async () => ids,
         getMigrationName: (id) => id,
@@ -284,9 +349,14 @@ async function timeAnalysis(server: ConnectionConfig, dir: string, cacheDir?: st
 function cli(args: string[], cwd: string): Promise<{ ms: number; code: number; out: string }> {
   return new Promise((resolve) => {
     const t = performance.now();
-    execFile(process.execPath, [join(root, 'bin', 'migrate'), ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 64 << 20 }, (e, stdout, stderr) => {
-      resolve({ ms: performance.now() - t, code: e ? Number(e.code) : 0, out: stdout + stderr });
-    });
+    execFile(
+      process.execPath,
+      [join(root, 'bin', 'migrate'), ...args],
+      { cwd, env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 64 << 20 },
+      (e, stdout, stderr) => {
+        resolve({ ms: performance.now() - t, code: e ? Number(e.code) : 0, out: stdout + stderr });
+      },
+    );
   });
 }
 
@@ -310,7 +380,11 @@ const fmtDelta = (ms: number): string => `${ms < 0 ? '-' : '+'}${fmt(Math.abs(ms
  * `migrate plan` always plans against a target database on the durable server; its shadow is the
  * server of the section.
  */
-const durable: ConnectionConfig = arg('server') ? parseShadowUrl(arg('server')!, dialect, '--server') : dialect === 'mysql' ? { host: '127.0.0.1', port: 3306, user: 'root', database: '' } : { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
+const durable: ConnectionConfig = arg('server')
+  ? parseShadowUrl(arg('server')!, dialect, '--server')
+  : dialect === 'mysql'
+    ? { host: '127.0.0.1', port: 3306, user: 'root', database: '' }
+    : { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
 await checkServer(dialect, durable);
 const work = mkdtempSync(join(tmpdir(), 'migrate-bench-plan-'));
 const dir = join(work, 'migrations');
@@ -351,7 +425,10 @@ async function measure(label: string, server: ConnectionConfig): Promise<Section
     const a = await timeAnalysis(server, dir);
     analysisMs.push(a.ms);
     lastStats = a.stats;
-    if (process.env['BENCH_VERBOSE']) console.log(`  run ${i + 1}: knex ${knexMs.length ? fmt(knexMs.at(-1)!) : '-'}, analysis ${fmt(a.ms)}, segments ${JSON.stringify(a.stats.segments ?? [])}`);
+    if (process.env['BENCH_VERBOSE'])
+      console.log(
+        `  run ${i + 1}: knex ${knexMs.length ? fmt(knexMs.at(-1)!) : '-'}, analysis ${fmt(a.ms)}, segments ${JSON.stringify(a.stats.segments ?? [])}`,
+      );
   }
   const k = knexMs.length ? median(knexMs) : NaN;
   const a = analysisMs.length ? median(analysisMs) : NaN;
@@ -360,14 +437,18 @@ async function measure(label: string, server: ConnectionConfig): Promise<Section
     console.log(`apply with plain knex (migrate.latest):        ${fmt(k)}   runs: ${knexMs.map(fmt).join(', ')}`);
     if (runnerMs.length) console.log(`apply with our runner (migrate up):            ${fmt(median(runnerMs))}   runs: ${runnerMs.map(fmt).join(', ')}`);
     console.log(`analysis (check: up, snapshots, probes, downs): ${fmt(a)}   runs: ${analysisMs.map(fmt).join(', ')}`);
-    console.log(`   last run: shadow ${fmt(lastStats.shadowMs)}, apply+probe ${fmt(lastStats.applyMs)}, snapshots ${fmt(lastStats.snapshotMs)}, down sweep ${fmt(lastStats.reversalMs)}`);
+    console.log(
+      `   last run: shadow ${fmt(lastStats.shadowMs)}, apply+probe ${fmt(lastStats.applyMs)}, snapshots ${fmt(lastStats.snapshotMs)}, down sweep ${fmt(lastStats.reversalMs)}`,
+    );
     console.log(`ratio analysis / knex on this server: ${(a / k).toFixed(2)}x of the medians`);
   }
   if (knexMs.length) {
     // On a shared machine the load drifts during a run: the fastest run of each and the ratio of
     // adjacent runs are the figures least disturbed by it.
     const pairs = analysisMs.map((x, i) => x / knexMs[i]!);
-    console.log(`   fastest: knex ${fmt(Math.min(...knexMs))}, analysis ${fmt(Math.min(...analysisMs))}, ratio ${(Math.min(...analysisMs) / Math.min(...knexMs)).toFixed(2)}x; median of per-run ratios ${median(pairs).toFixed(2)}x`);
+    console.log(
+      `   fastest: knex ${fmt(Math.min(...knexMs))}, analysis ${fmt(Math.min(...analysisMs))}, ratio ${(Math.min(...analysisMs) / Math.min(...knexMs)).toFixed(2)}x; median of per-run ratios ${median(pairs).toFixed(2)}x`,
+    );
   }
 
   if (only === 'replan') {
@@ -377,7 +458,9 @@ async function measure(label: string, server: ConnectionConfig): Promise<Section
     for (let i = 0; i < runs; i++) {
       const incr = await timeAnalysis(server, dir, inCache);
       const st = incr.stats;
-      console.log(`re-plan in process: ${fmt(incr.ms)}  shadow create+drop ${fmt(st.shadowMs)}, restore+apply ${fmt(st.applyMs)}, snapshots+dump ${fmt(st.snapshotMs)}, down ${fmt(st.reversalMs)} (${st.cachedMigrations} cached)`);
+      console.log(
+        `re-plan in process: ${fmt(incr.ms)}  shadow create+drop ${fmt(st.shadowMs)}, restore+apply ${fmt(st.applyMs)}, snapshots+dump ${fmt(st.snapshotMs)}, down ${fmt(st.reversalMs)} (${st.cachedMigrations} cached)`,
+      );
       // Same content again: drop the entries of the new migration so it is analysed again.
       rmSync(inCache, { recursive: true, force: true });
       removeMigration(count + 1);
@@ -387,7 +470,7 @@ async function measure(label: string, server: ConnectionConfig): Promise<Section
   }
   if (only !== 'analysis' && only !== 'replan' && server.host === durable.host && server.port === durable.port) {
     // plan refuses its target's own server as the shadow (the analysis must never run where the data is).
-    console.log('migrate plan (CLI): not measured here; plan refuses the target\'s server as its shadow (see the throwaway section)');
+    console.log("migrate plan (CLI): not measured here; plan refuses the target's server as its shadow (see the throwaway section)");
   } else if (only !== 'analysis' && only !== 'replan') {
     // `migrate plan` end to end through the CLI: the target is a database on the durable server
     // with every migration pending; the shadow is this section's server.
@@ -406,7 +489,9 @@ async function measure(label: string, server: ConnectionConfig): Promise<Section
       const pending = (JSON.parse(replan.out.slice(0, replan.out.lastIndexOf('}') + 1)) as { migrations: unknown[] }).migrations.length;
       console.log(`migrate plan (CLI, cold cache, ${count} pending):  ${fmt(cold.ms)}   (target < 10 s)`);
       console.log(`migrate plan again (all cached):               ${fmt(warm.ms)}`);
-      console.log(`migrate plan after adding 1 migration:         ${fmt(replan.ms)}   (${fmtDelta(replan.ms - warm.ms)} over the cached plan; target < +1 s; ${pending} pending)`);
+      console.log(
+        `migrate plan after adding 1 migration:         ${fmt(replan.ms)}   (${fmtDelta(replan.ms - warm.ms)} over the cached plan; target < +1 s; ${pending} pending)`,
+      );
       console.log(`   CLI start-up alone (migrate --help):        ${fmt(nothing.ms)}`);
       section.plan = cold.ms;
       section.replan = replan.ms - warm.ms;
@@ -416,9 +501,13 @@ async function measure(label: string, server: ConnectionConfig): Promise<Section
       await timeAnalysis(server, dir, inCache);
       writeMigrations(dir, gens.slice(count, count + 1), count);
       const incr = await timeAnalysis(server, dir, inCache);
-      console.log(`re-plan analysis in process after adding 1:    ${fmt(incr.ms)}   (${incr.stats.cachedMigrations} cached, ${incr.stats.analysedMigrations} analysed${incr.stats.partialRestore ? `, ${incr.stats.partialRestore} table(s) restored` : ', full restore'})`);
+      console.log(
+        `re-plan analysis in process after adding 1:    ${fmt(incr.ms)}   (${incr.stats.cachedMigrations} cached, ${incr.stats.analysedMigrations} analysed${incr.stats.partialRestore ? `, ${incr.stats.partialRestore} table(s) restored` : ', full restore'})`,
+      );
       const st = incr.stats;
-      console.log(`   shadow create+drop ${fmt(st.shadowMs)}, restore+apply ${fmt(st.applyMs)}, snapshots+dump ${fmt(st.snapshotMs)}, down ${fmt(st.reversalMs)}`);
+      console.log(
+        `   shadow create+drop ${fmt(st.shadowMs)}, restore+apply ${fmt(st.applyMs)}, snapshots+dump ${fmt(st.snapshotMs)}, down ${fmt(st.reversalMs)}`,
+      );
     });
   }
   return section;
@@ -432,7 +521,7 @@ function removeMigration(n: number): void {
 
 let throwawayDir: string | undefined;
 try {
-  const sections: Section[] = [await measure('durable server (the machine\'s own; knex and the analysis both here)', durable)];
+  const sections: Section[] = [await measure("durable server (the machine's own; knex and the analysis both here)", durable)];
   if (!process.argv.includes('--no-throwaway')) {
     // A throwaway shadow server as `migrate shadow up` starts it, in a directory of our own.
     // Its own base directory (chosen as `migrate shadow up` chooses one), so a server the user
@@ -444,7 +533,13 @@ try {
     const t = performance.now();
     const { state } = await shadowUp(dialect, throwawayDir);
     const node = state.nodes[0]!;
-    const throwaway: ConnectionConfig = { host: node.host, port: node.port, user: node.user, password: readSecret(node.passwordFile), database: dialect === 'postgres' ? 'postgres' : '' };
+    const throwaway: ConnectionConfig = {
+      host: node.host,
+      port: node.port,
+      user: node.user,
+      password: readSecret(node.passwordFile),
+      database: dialect === 'postgres' ? 'postgres' : '',
+    };
     console.log('');
     console.log(`throwaway shadow server started in ${fmt(performance.now() - t)} (${throwawayDir})`);
     sections.push(await measure('throwaway shadow server (migrate shadow up; knex and the analysis both here)', throwaway));
@@ -463,8 +558,14 @@ try {
     // (twice knex's DDL) plus two snapshots per migration; the last row is what a CI job pays for
     // `migrate shadow up` + check next to applying the migrations to an ordinary database.
     console.log('target: analysis <= 1.5x knex (docs/benchmarks.md says which rows meet it and why the same-server ones do not)');
-    if (d.plan !== undefined) console.log(`migrate plan (CLI, cold, ${count} pending): shadow on the durable server ${fmt(d.plan)}${s?.plan !== undefined ? `, on the throwaway ${fmt(s.plan)}` : ''}   (target < 10 s)`);
-    if (d.replan !== undefined) console.log(`re-plan after adding 1: ${fmtDelta(d.replan)} durable${s?.replan !== undefined ? `, ${fmtDelta(s.replan)} throwaway` : ''}   (target < +1 s)`);
+    if (d.plan !== undefined)
+      console.log(
+        `migrate plan (CLI, cold, ${count} pending): shadow on the durable server ${fmt(d.plan)}${s?.plan !== undefined ? `, on the throwaway ${fmt(s.plan)}` : ''}   (target < 10 s)`,
+      );
+    if (d.replan !== undefined)
+      console.log(
+        `re-plan after adding 1: ${fmtDelta(d.replan)} durable${s?.replan !== undefined ? `, ${fmtDelta(s.replan)} throwaway` : ''}   (target < +1 s)`,
+      );
   }
 } finally {
   if (throwawayDir) {

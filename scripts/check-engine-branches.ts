@@ -18,7 +18,12 @@ import ts from 'typescript';
 const ROOT = join(import.meta.dirname, '..');
 const NAMES = new Set(['mysql', 'mariadb', 'postgres', 'postgresql', 'pg', 'mysql80', 'mysql84']);
 const ABOUT_SERVER = /\b(dialect|flavor|flavour)\b/i;
-const EQUALITY = new Set([ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken, ts.SyntaxKind.EqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsToken]);
+const EQUALITY = new Set([
+  ts.SyntaxKind.EqualsEqualsEqualsToken,
+  ts.SyntaxKind.ExclamationEqualsEqualsToken,
+  ts.SyntaxKind.EqualsEqualsToken,
+  ts.SyntaxKind.ExclamationEqualsToken,
+]);
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

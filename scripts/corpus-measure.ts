@@ -56,7 +56,17 @@ interface Db {
 async function connect(dialect: Dialect, database: string): Promise<Db> {
   const s = machineServer(dialect);
   if (dialect === 'mysql') {
-    const c = await mysql.createConnection({ host: s.host, port: s.port, user: s.user, password: s.password, database: database || undefined, multipleStatements: false, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+    const c = await mysql.createConnection({
+      host: s.host,
+      port: s.port,
+      user: s.user,
+      password: s.password,
+      database: database || undefined,
+      multipleStatements: false,
+      dateStrings: true,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+    });
     // A statement that waits longer than this is blocked for good: fail instead of hanging the run.
     await c.query('SET SESSION lock_wait_timeout = 60, innodb_lock_wait_timeout = 60');
     return {
@@ -147,7 +157,9 @@ async function readTables(db: Db, d: Dialect, database: string): Promise<Table[]
       let enumValues: string[] | null = null;
       if (d === 'mysql' && type === 'enum') enumValues = [...String(c['extra']).matchAll(/'((?:[^']|'')*)'/g)].map((m) => m[1]!.replace(/''/g, "'"));
       if (d === 'postgres' && type === 'user-defined') {
-        const labels = await db.query(`SELECT enumlabel AS l FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid WHERE t.typname = ${ql(String(c['extra']))} ORDER BY e.enumsortorder`);
+        const labels = await db.query(
+          `SELECT enumlabel AS l FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid WHERE t.typname = ${ql(String(c['extra']))} ORDER BY e.enumsortorder`,
+        );
         enumValues = labels.map((l) => String(l['l']));
       }
       columns.push({
@@ -169,8 +181,16 @@ async function readTables(db: Db, d: Dialect, database: string): Promise<Table[]
     const unique = new Set(keys.filter((k) => k['type'] === 'UNIQUE').map((k) => String(k['col'])));
     const parents =
       d === 'mysql'
-        ? (await db.query(`SELECT DISTINCT referenced_table_name AS p FROM information_schema.key_column_usage WHERE table_schema = ${ql(database)} AND table_name = ${ql(name)} AND referenced_table_name IS NOT NULL`)).map((r) => String(r['p']))
-        : (await db.query(`SELECT DISTINCT confrelid::regclass::text AS p FROM pg_constraint WHERE contype = 'f' AND conrelid = ${ql(`public.${qi(d, name)}`)}::regclass`)).map((r) => String(r['p']).replace(/^"|"$/g, ''));
+        ? (
+            await db.query(
+              `SELECT DISTINCT referenced_table_name AS p FROM information_schema.key_column_usage WHERE table_schema = ${ql(database)} AND table_name = ${ql(name)} AND referenced_table_name IS NOT NULL`,
+            )
+          ).map((r) => String(r['p']))
+        : (
+            await db.query(
+              `SELECT DISTINCT confrelid::regclass::text AS p FROM pg_constraint WHERE contype = 'f' AND conrelid = ${ql(`public.${qi(d, name)}`)}::regclass`,
+            )
+          ).map((r) => String(r['p']).replace(/^"|"$/g, ''));
     out.push({ name, kind: String(t['type']).toUpperCase().includes('VIEW') ? 'view' : 'table', columns, pk, unique, parents });
   }
   return out;
@@ -196,7 +216,14 @@ function parentsFirst(tables: Table[]): Table[] {
 // ---------------------------------------------------------------- values that fit the before-schema
 
 type Variant = 'typical' | 'max' | 'edge' | 'unicode';
-const INT_MAX: Record<string, string> = { tinyint: '127', smallint: '32767', mediumint: '8388607', int: '2147483647', integer: '2147483647', bigint: '9223372036854775807' };
+const INT_MAX: Record<string, string> = {
+  tinyint: '127',
+  smallint: '32767',
+  mediumint: '8388607',
+  int: '2147483647',
+  integer: '2147483647',
+  bigint: '9223372036854775807',
+};
 
 /** A literal for column c of row i. Integer columns take i, so a reference to row i of a parent finds it. */
 function literal(c: Column, i: number, variant: Variant): string {
@@ -237,7 +264,8 @@ function seriesExpr(d: Dialect, c: Column, s: string): string {
     return d === 'mysql' ? `LEFT(CONCAT(${ql(c.name)}, ${s}), ${n})` : `LEFT(${ql(c.name)} || ${s}, ${n})`;
   }
   if (t === 'date') return d === 'mysql' ? `DATE_ADD('2024-01-01', INTERVAL ${s} % 300 DAY)` : `DATE '2024-01-01' + (${s} % 300)::int`;
-  if (t.startsWith('datetime') || t.startsWith('timestamp')) return d === 'mysql' ? `DATE_ADD('2024-01-01', INTERVAL ${s} SECOND)` : `TIMESTAMP '2024-01-01' + ${s} * INTERVAL '1 second'`;
+  if (t.startsWith('datetime') || t.startsWith('timestamp'))
+    return d === 'mysql' ? `DATE_ADD('2024-01-01', INTERVAL ${s} SECOND)` : `TIMESTAMP '2024-01-01' + ${s} * INTERVAL '1 second'`;
   if (t === 'boolean') return 'true';
   throw new Error(`no value generator for type ${t} (column ${c.name})`);
 }
@@ -270,7 +298,10 @@ function oldStatements(d: Dialect, tables: Table[], row1s: Record<string, Record
     // The shortest INSERT the before-schema accepts: only the NOT NULL columns without a default.
     const required = t.columns.filter((c) => !c.nullable && !c.hasDefault);
     if (!required.length && d === 'postgres') out.push(`INSERT INTO ${qi(d, t.name)} DEFAULT VALUES`);
-    else out.push(`INSERT INTO ${qi(d, t.name)} (${required.map((c) => qi(d, c.name)).join(', ')}) VALUES (${required.map((c) => literal(c, 107, 'typical')).join(', ')})`);
+    else
+      out.push(
+        `INSERT INTO ${qi(d, t.name)} (${required.map((c) => qi(d, c.name)).join(', ')}) VALUES (${required.map((c) => literal(c, 107, 'typical')).join(', ')})`,
+      );
     const pk = t.pk[0] ? t.columns.find((c) => c.name === t.pk[0]) : undefined;
     const where = pk ? ` WHERE ${qi(d, pk.name)} = ${literal(pk, 1, 'typical')}` : '';
     for (const c of t.columns) if (!t.pk.includes(c.name)) out.push(`UPDATE ${qi(d, t.name)} SET ${qi(d, c.name)} = ${literal(c, 50, 'typical')}${where}`);
@@ -301,14 +332,18 @@ async function schemaDump(db: Db, d: Dialect, database: string): Promise<string>
       encoding: 'utf8',
       env: { ...process.env, ...(s.password ? { PGPASSWORD: s.password } : {}) },
     });
-    return text
-      .split('\n')
-      // pg_dump 15.14+ brackets its output with \restrict <random key> lines that differ on every run.
-      .filter((l) => l.trim() && !l.startsWith('--') && !/^SET |^SELECT pg_catalog\.set_config|^\\(un)?restrict /.test(l))
-      .join('\n');
+    return (
+      text
+        .split('\n')
+        // pg_dump 15.14+ brackets its output with \restrict <random key> lines that differ on every run.
+        .filter((l) => l.trim() && !l.startsWith('--') && !/^SET |^SELECT pg_catalog\.set_config|^\\(un)?restrict /.test(l))
+        .join('\n')
+    );
   }
   const parts: string[] = [];
-  for (const t of await db.query(`SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE table_schema = ${ql(database)} ORDER BY table_name`)) {
+  for (const t of await db.query(
+    `SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE table_schema = ${ql(database)} ORDER BY table_name`,
+  )) {
     const view = String(t['type']).includes('VIEW');
     const [row] = await db.query(`SHOW CREATE ${view ? 'VIEW' : 'TABLE'} ${qi(d, String(t['name']))}`);
     const text = String(row?.[view ? 'Create View' : 'Create Table'] ?? '');
@@ -343,7 +378,7 @@ function firstDiff(a: string, b: string): string {
 // ---------------------------------------------------------------- one case
 
 const up = (c: CorpusCase) => c.migrations[c.migrations.length - 1]!;
-const setupSql = (c: CorpusCase) => (c.migrations.length > 1 ? c.migrations[0]!.upSql ?? [] : []);
+const setupSql = (c: CorpusCase) => (c.migrations.length > 1 ? (c.migrations[0]!.upSql ?? []) : []);
 
 async function runAll(db: Db, sqls: string[]): Promise<void> {
   for (const s of sqls) await db.query(s);
@@ -383,7 +418,8 @@ async function measureCorrectnessWith(c: CorpusCase, rows: number): Promise<Corr
     for (const t of parentsFirst(tables)) if (t.kind === 'table') for (let i = 1; i <= rows; i++) await db.query(insertRow(d, t, i, 'typical'));
     const dataBefore = await dataDump(db, d, tables);
     const row1s: Record<string, Record<string, unknown> | undefined> = {};
-    for (const t of tables) if (t.kind === 'table' && t.pk[0]) row1s[t.name] = (await db.query(`SELECT * FROM ${qi(d, t.name)} WHERE ${qi(d, t.pk[0])} = 1`))[0];
+    for (const t of tables)
+      if (t.kind === 'table' && t.pk[0]) row1s[t.name] = (await db.query(`SELECT * FROM ${qi(d, t.name)} WHERE ${qi(d, t.pk[0])} = 1`))[0];
     // Only statements that run on the before-schema stand for the old code.
     const statements: string[] = [];
     const excluded: string[] = [];
@@ -404,11 +440,19 @@ async function measureCorrectnessWith(c: CorpusCase, rows: number): Promise<Corr
     }
     const backwardCompatible: Measurement = broken.length
       ? { value: false, evidence: `${broken.length} of ${statements.length} old statements fail after up, e.g. ${broken[0]}` }
-      : { value: true, evidence: `all ${statements.length} old statements (SELECT/INSERT/UPDATE/DELETE naming every column of the before-schema) still run after up${excluded.length ? `; ${excluded.length} excluded because they fail before up too` : ''}` };
+      : {
+          value: true,
+          evidence: `all ${statements.length} old statements (SELECT/INSERT/UPDATE/DELETE naming every column of the before-schema) still run after up${excluded.length ? `; ${excluded.length} excluded because they fail before up too` : ''}`,
+        };
 
     const down = up(c).downSql;
     if (!down) {
-      return { smallUpMs, backwardCompatible, reversible: { value: false, evidence: 'the migration has no down' }, dataLoss: unmeasured('no down to run, so the rows cannot be compared with the before-state') };
+      return {
+        smallUpMs,
+        backwardCompatible,
+        reversible: { value: false, evidence: 'the migration has no down' },
+        dataLoss: unmeasured('no down to run, so the rows cannot be compared with the before-state'),
+      };
     }
     try {
       await runAll(db, down);
@@ -423,13 +467,15 @@ async function measureCorrectnessWith(c: CorpusCase, rows: number): Promise<Corr
         : { value: false, evidence: `schema after setup+up+down differs from the one after setup: ${firstDiff(schemaBefore, schemaAfter)}` };
     const dataAfter = await dataDump(db, d, tables);
     const lost: string[] = [];
-    for (const t of Object.keys(dataBefore)) if (JSON.stringify(dataBefore[t]) !== JSON.stringify(dataAfter[t])) lost.push(`${t}: before ${dataBefore[t]!.join(' ')} after ${dataAfter[t]!.join(' ')}`);
+    for (const t of Object.keys(dataBefore))
+      if (JSON.stringify(dataBefore[t]) !== JSON.stringify(dataAfter[t]))
+        lost.push(`${t}: before ${dataBefore[t]!.join(' ')} after ${dataAfter[t]!.join(' ')}`);
     const rowCount = Object.values(dataBefore).reduce((a, r) => a + r.length, 0);
     const dataLoss: Measurement = !rowCount
       ? unmeasured('no rows to compare')
       : lost.length
-      ? { value: true, evidence: `rows changed by up+down: ${lost[0]}` }
-      : { value: false, evidence: `all ${rowCount} rows inserted after setup read back unchanged after up+down` };
+        ? { value: true, evidence: `rows changed by up+down: ${lost[0]}` }
+        : { value: false, evidence: `all ${rowCount} rows inserted after setup read back unchanged after up+down` };
     return { smallUpMs, backwardCompatible, reversible, dataLoss };
   } finally {
     await db.close();
@@ -452,7 +498,8 @@ async function measureBlocking(c: CorpusCase, smallUpMs: number | undefined): Pr
   const first = await measureBlockingOnce(c, smallUpMs);
   if (first.value !== true) return first;
   const second = await measureBlockingOnce(c, smallUpMs);
-  if (second.value === true) return { ...second, evidence: `${second.evidence}; a first run agreed (up ${first.upMs} ms, write waited ${first.longestWriteWaitMs} ms)` };
+  if (second.value === true)
+    return { ...second, evidence: `${second.evidence}; a first run agreed (up ${first.upMs} ms, write waited ${first.longestWriteWaitMs} ms)` };
   return { ...second, value: 'unmeasured', evidence: `two runs disagree: first blocked (${first.evidence}); second: ${second.evidence}` };
 }
 
@@ -531,7 +578,8 @@ async function measureBlockingOnce(c: CorpusCase, smallUpMs: number | undefined)
     stop = true;
     await Promise.all(writers);
     const upMs = Math.round(t1 - t0);
-    if (process.env['CORPUS_MEASURE_DEBUG']) for (const w of waits) process.stderr.write(`write ${Math.round(w.start - t0)}..${Math.round(w.end - t0)} ms (up 0..${upMs})\n`);
+    if (process.env['CORPUS_MEASURE_DEBUG'])
+      for (const w of waits) process.stderr.write(`write ${Math.round(w.start - t0)}..${Math.round(w.end - t0)} ms (up 0..${upMs})\n`);
     // Only the part of a write's wait that fell inside the up counts, and only for a write that finished
     // around the up's end (the server answers the up some tens of ms after it releases its lock; seen:
     // 53 ms after a 4 s rewrite): a write slowed by the machine before the up is not blocked by it.
@@ -580,7 +628,9 @@ async function main(): Promise<void> {
       const blocking = await measureBlocking(c, smallUpMs);
       results[c.name] = { dialect, source: caseSourceHash(c), ...measured, blocking };
       const short = (m: Measurement) => String(m.value);
-      process.stderr.write(`${c.name}: bc=${short(correctness.backwardCompatible)} rev=${short(correctness.reversible)} loss=${short(correctness.dataLoss)} blocking=${short(blocking)} (${blocking.smallUpMs ?? '-'}/${blocking.upMs ?? '-'}/${blocking.longestWriteWaitMs ?? '-'} ms) ${Math.round(performance.now() - t)} ms\n`);
+      process.stderr.write(
+        `${c.name}: bc=${short(correctness.backwardCompatible)} rev=${short(correctness.reversible)} loss=${short(correctness.dataLoss)} blocking=${short(blocking)} (${blocking.smallUpMs ?? '-'}/${blocking.upMs ?? '-'}/${blocking.longestWriteWaitMs ?? '-'} ms) ${Math.round(performance.now() - t)} ms\n`,
+      );
     }
   }
   if (only.length) {

@@ -10,7 +10,13 @@ import type { SandboxState } from '../src/sandbox/contract.ts';
 const [cmd, dir] = process.argv.slice(2);
 if (!dir || (cmd !== 'seed' && cmd !== 'run')) throw new Error('usage: demo-load seed|run <sandbox dir>');
 const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as SandboxState;
-const target = { host: state.writer.host, port: state.writer.port, user: state.app.user, password: readFileSync(state.app.passwordFile, 'utf8').trim(), database: state.app.database };
+const target = {
+  host: state.writer.host,
+  port: state.writer.port,
+  user: state.app.user,
+  password: readFileSync(state.app.passwordFile, 'utf8').trim(),
+  database: state.app.database,
+};
 const ROWS = 100_000;
 
 if (cmd === 'seed') {
@@ -33,7 +39,9 @@ if (cmd === 'seed') {
   await c.end();
   const have = new Set((rows as { id: number }[]).map((x) => Number(x.id)));
   const missing = r.acknowledged.filter((id) => !have.has(id)).length;
-  console.log(`write probe: ${r.acknowledged.length} acknowledged inserts, longest gap between acknowledged writes ${r.longestGapMs} ms, ${r.failed} failed, ${missing} acknowledged writes missing`);
+  console.log(
+    `write probe: ${r.acknowledged.length} acknowledged inserts, longest gap between acknowledged writes ${r.longestGapMs} ms, ${r.failed} failed, ${missing} acknowledged writes missing`,
+  );
   console.log(`update load: ${l.ok} updates, ${l.failed} failed`);
   if (missing) process.exit(1);
 }

@@ -35,14 +35,10 @@ export class MigrateError extends Error {
   }
 }
 
-export const usageError = (problem: string, fix: string): MigrateError =>
-  new MigrateError('usage', problem, fix);
-export const configError = (problem: string, fix: string): MigrateError =>
-  new MigrateError('config', problem, fix);
-export const connectionError = (problem: string, fix: string, cause?: unknown): MigrateError =>
-  new MigrateError('connection', problem, fix, { cause });
-export const workError = (problem: string, fix: string, cause?: unknown): MigrateError =>
-  new MigrateError('work', problem, fix, { cause });
+export const usageError = (problem: string, fix: string): MigrateError => new MigrateError('usage', problem, fix);
+export const configError = (problem: string, fix: string): MigrateError => new MigrateError('config', problem, fix);
+export const connectionError = (problem: string, fix: string, cause?: unknown): MigrateError => new MigrateError('connection', problem, fix, { cause });
+export const workError = (problem: string, fix: string, cause?: unknown): MigrateError => new MigrateError('work', problem, fix, { cause });
 
 export function isMigrateError(e: unknown): e is MigrateError {
   return e instanceof MigrateError;

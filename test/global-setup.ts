@@ -34,7 +34,8 @@ export default async function setup(): Promise<() => Promise<void>> {
   const t0 = performance.now();
   const started = await Promise.allSettled(DIALECTS.map((d) => shadowUp(d, join(base, shadowDirName(d)))));
   started.forEach((r, i) => {
-    if (r.status === 'rejected') console.warn(`test shadow server (${DIALECTS[i]}) could not start: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`);
+    if (r.status === 'rejected')
+      console.warn(`test shadow server (${DIALECTS[i]}) could not start: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`);
   });
   console.info(`test shadow servers in ${base} (${Math.round(performance.now() - t0)} ms)`);
   return async () => {

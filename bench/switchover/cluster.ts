@@ -61,7 +61,14 @@ export async function upCluster(dir: string, migrationsDir: string, topology: 'p
     topology === 'single' ? { topology, proxy: false, dir, migrationsDir } : { topology, replicas: 2, proxy: true, dir, migrationsDir },
     { provider: 'local' },
   );
-  const nodes = state.nodes.map((n) => ({ name: n.name, host: n.host, port: n.port, user: n.user, password: readSecret(n.passwordFile), datadir: n.datadir ?? '' }));
+  const nodes = state.nodes.map((n) => ({
+    name: n.name,
+    host: n.host,
+    port: n.port,
+    user: n.user,
+    password: readSecret(n.passwordFile),
+    datadir: n.datadir ?? '',
+  }));
   return {
     dir,
     state,
@@ -77,7 +84,14 @@ export async function downCluster(dir: string): Promise<void> {
 }
 
 export async function admin(n: Target, database?: string): Promise<mysql.Connection> {
-  return mysql.createConnection({ host: n.host, port: n.port, user: n.user, password: n.password, ...(database ? { database } : {}), multipleStatements: false });
+  return mysql.createConnection({
+    host: n.host,
+    port: n.port,
+    user: n.user,
+    password: n.password,
+    ...(database ? { database } : {}),
+    multipleStatements: false,
+  });
 }
 
 export async function q<T = Record<string, unknown>>(c: mysql.Connection, sql: string, params: unknown[] = []): Promise<T[]> {
@@ -93,7 +107,7 @@ export async function setBufferPool(n: Target, bytes: number): Promise<void> {
     for (let i = 0; i < 200; i++) {
       const [st] = await q<{ Value: string }>(c, "SHOW STATUS LIKE 'Innodb_buffer_pool_resize_status'");
       const size = Number((await q<{ s: number }>(c, 'SELECT @@innodb_buffer_pool_size AS s'))[0]?.s);
-      if (size >= bytes && !/resiz|withdraw|allocat/i.test(st?.Value ?? '') ) return;
+      if (size >= bytes && !/resiz|withdraw|allocat/i.test(st?.Value ?? '')) return;
       if (size >= bytes && /complete/i.test(st?.Value ?? '')) return;
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -24,7 +24,21 @@ import { loadConfig } from '../../src/config/load.ts';
 import { createKnex } from '../../src/db/connect.ts';
 import { Runner } from '../../src/migrations/runner.ts';
 import { runtimeCommand } from '../../src/sandbox/haproxy.ts';
-import { admin, buildSeed, downCluster, importSeed, MIGRATION_CREATE, q, setBufferPool, TABLE, upCluster, writeMigrations, ALTER, type BenchCluster, type Seed } from './cluster.ts';
+import {
+  admin,
+  buildSeed,
+  downCluster,
+  importSeed,
+  MIGRATION_CREATE,
+  q,
+  setBufferPool,
+  TABLE,
+  upCluster,
+  writeMigrations,
+  ALTER,
+  type BenchCluster,
+  type Seed,
+} from './cluster.ts';
 import { LagPoller, longestGapWithin, now, Probe, round1, StallMonitor, WriteLoad, type LoadReport, type ProbeReport } from './load.ts';
 import { renderDoc, renderTable, summarize, type DocInput, type RunResult } from './report.ts';
 import { prepareMha } from './mha.ts';
@@ -123,7 +137,9 @@ async function prepareCluster(dir: string, migrationsDir: string, seed: Seed): P
   const config = await loadConfig({ configPath: cl.configPath });
   const db = createKnex(config.dialect, config.connection);
   try {
-    await new Runner({ config, db, logger: { info: () => undefined, warn: () => undefined, error: () => undefined, out: () => undefined } }).up({ to: MIGRATION_CREATE });
+    await new Runner({ config, db, logger: { info: () => undefined, warn: () => undefined, error: () => undefined, out: () => undefined } }).up({
+      to: MIGRATION_CREATE,
+    });
   } finally {
     await db.destroy();
   }
@@ -209,8 +225,12 @@ async function runOnce(way: Way, rep: number, user: Client, migrationsDir: strin
     // Did the bench client itself stall (not scheduled) during the longest gap?
     const gapFrom = probeReport.longestGapAt;
     const gapTo = gapFrom + probeReport.longestGapMs;
-    const stallInGap = clientStalls.filter((x) => x.at < gapTo && x.at + x.ms > gapFrom).reduce((a, x) => a + Math.min(x.ms, gapTo - x.at, x.at + x.ms - gapFrom), 0);
-    const sw = outcome.blockWindow && outcome.blockWindow.end ? longestGapWithin(probeReport.ackTimes, outcome.blockWindow.begin - wallOffset, outcome.blockWindow.end - wallOffset) : undefined;
+    const stallInGap = clientStalls
+      .filter((x) => x.at < gapTo && x.at + x.ms > gapFrom)
+      .reduce((a, x) => a + Math.min(x.ms, gapTo - x.at, x.at + x.ms - gapFrom), 0);
+    const sw = outcome.blockWindow?.end
+      ? longestGapWithin(probeReport.ackTimes, outcome.blockWindow.begin - wallOffset, outcome.blockWindow.end - wallOffset)
+      : undefined;
 
     // Everything the probe saw acknowledged must be on the writer (read through HAProxy) and on every node.
     result.problems.push(...(await converge(cl, writer, 60)));
@@ -230,7 +250,8 @@ async function runOnce(way: Way, rep: number, user: Client, migrationsDir: strin
         schemas.add(/`c` varchar\(200\)/i.test(def) ? 'new' : /`c` char\(120\)/i.test(def) ? 'old' : def);
         if (n.name !== writer) {
           const [st] = await q<Record<string, unknown>>(c, 'SHOW SLAVE STATUS');
-          if (st?.['Slave_IO_Running'] !== 'Yes' || st?.['Slave_SQL_Running'] !== 'Yes') result.problems.push(`${n.name}: replication not running (${String(st?.['Last_SQL_Error'] ?? st?.['Last_IO_Error'] ?? 'no replica status')})`);
+          if (st?.['Slave_IO_Running'] !== 'Yes' || st?.['Slave_SQL_Running'] !== 'Yes')
+            result.problems.push(`${n.name}: replication not running (${String(st?.['Last_SQL_Error'] ?? st?.['Last_IO_Error'] ?? 'no replica status')})`);
         }
       } finally {
         await c.end();
@@ -250,7 +271,11 @@ async function runOnce(way: Way, rep: number, user: Client, migrationsDir: strin
       convergedMs: Math.round(convergedAt - changeStart),
       probeGapMs: probeReport.longestGapMs,
       probeGapAtMs: Math.round(probeReport.longestGapAt - changeStart),
-      baselineGapMs: longestGapWithin(probeReport.ackTimes.filter((t) => t >= loadStart + 500 && t <= changeStart), loadStart, changeStart).ms,
+      baselineGapMs: longestGapWithin(
+        probeReport.ackTimes.filter((t) => t >= loadStart + 500 && t <= changeStart),
+        loadStart,
+        changeStart,
+      ).ms,
       ...(sw ? { switchoverGapMs: sw.ms, blockAtMs: Math.round(outcome.blockWindow!.begin - wallOffset - changeStart) } : {}),
       clientStallMaxMs: clientStalls.reduce((a, x) => Math.max(a, x.ms), 0),
       clientStallInGapMs: round1(stallInGap),
@@ -280,17 +305,26 @@ async function runOnce(way: Way, rep: number, user: Client, migrationsDir: strin
       wallMs: 0,
     });
     writeFileSync(join(runDir, 'lag.json'), JSON.stringify({ changeStart: Math.round(changeStart), changeEnd: Math.round(changeEnd), series: poller.series }));
-    writeFileSync(join(runDir, 'probe.json'), JSON.stringify({ acknowledged: probeReport.acknowledged.length, failed: probeReport.failed, errors: probeReport.errors, longestGapMs: probeReport.longestGapMs }, null, 2));
+    writeFileSync(
+      join(runDir, 'probe.json'),
+      JSON.stringify(
+        { acknowledged: probeReport.acknowledged.length, failed: probeReport.failed, errors: probeReport.errors, longestGapMs: probeReport.longestGapMs },
+        null,
+        2,
+      ),
+    );
   } finally {
     // Stopped already unless something above threw; stopping twice is harmless.
     await Promise.all([probe.stop(), load.stop(), poller.stop()]).catch(() => undefined);
     stalls.stop();
     // Throwaway servers: skip the buffer-pool flush on shutdown.
-    await Promise.all(cl.nodes.map(async (n) => {
-      const c = await admin(n).catch(() => undefined);
-      await c?.query('SET GLOBAL innodb_fast_shutdown = 2').catch(() => undefined);
-      await c?.end().catch(() => undefined);
-    }));
+    await Promise.all(
+      cl.nodes.map(async (n) => {
+        const c = await admin(n).catch(() => undefined);
+        await c?.query('SET GLOBAL innodb_fast_shutdown = 2').catch(() => undefined);
+        await c?.end().catch(() => undefined);
+      }),
+    );
     if (!flags.keep) await downCluster(dir);
     current = undefined;
   }
@@ -301,7 +335,11 @@ async function runOnce(way: Way, rep: number, user: Client, migrationsDir: strin
 function machine(): Record<string, string> {
   const sh = (cmd: string, args: string[]): string => {
     try {
-      return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n')[0] ?? '';
+      return (
+        execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+          .trim()
+          .split('\n')[0] ?? ''
+      );
     } catch {
       return '?';
     }
@@ -312,7 +350,9 @@ function machine(): Record<string, string> {
     os: sh('sh', ['-c', '. /etc/os-release && echo "$PRETTY_NAME"']),
     kernel: sh('uname', ['-r']),
     mariadb: sh('/usr/sbin/mariadbd', ['--version']).replace(/^.*Ver\s+/, ''),
-    haproxy: sh('haproxy', ['-v']).replace(/ - https.*$/, '').replace(/^HAProxy version /, ''),
+    haproxy: sh('haproxy', ['-v'])
+      .replace(/ - https.*$/, '')
+      .replace(/^HAProxy version /, ''),
     ptosc: sh('pt-online-schema-change', ['--version']),
     mha: sh('sh', ['-c', 'masterha_master_switch --version 2>&1']).replace(/\.$/, ''),
     node: process.version,
@@ -337,7 +377,10 @@ function writeDoc(path: string, d: DocInput): void {
   const text = readFileSync(overview, 'utf8');
   const re = /(<!-- switchover-summary:begin -->\n)[\s\S]*?(\n<!-- switchover-summary:end -->)/;
   if (!re.test(text)) return;
-  writeFileSync(overview, text.replace(re, (_m, a: string, b: string) => `${a}${results}\n\n${machine}${b}`));
+  writeFileSync(
+    overview,
+    text.replace(re, (_m, a: string, b: string) => `${a}${results}\n\n${machine}${b}`),
+  );
   log(`updated the summary in ${overview}`);
 }
 
@@ -345,7 +388,7 @@ async function main(): Promise<void> {
   if (flags.from) {
     const prev = JSON.parse(readFileSync(resolve(flags.from), 'utf8')) as DocInput;
     const summary = summarize(prev.results, [...new Set(prev.results.map((r) => r.way))].sort() as Way[]);
-    process.stdout.write(renderTable(summary, prev.results, prev.runtimeMs) + '\n');
+    process.stdout.write(`${renderTable(summary, prev.results, prev.runtimeMs)}\n`);
     if (flags.doc) writeDoc(resolve(flags.doc), { ...prev, summary });
     return;
   }
@@ -354,7 +397,9 @@ async function main(): Promise<void> {
   writeMigrations(migrationsDir);
   const mach = machine();
   log(`machine: ${mach.cpus}, ${mach.ram}, load ${mach.loadavg}`);
-  log(`settings: ${ROWS} rows, load ${THREADS} threads / ${TPS} tx/s (4 writes each), probe every 10 ms, ${BASELINE_MS / 1000} s baseline, buffer pool ${BUFFER_POOL / 2 ** 20} MiB; change: ${ALTER}`);
+  log(
+    `settings: ${ROWS} rows, load ${THREADS} threads / ${TPS} tx/s (4 writes each), probe every 10 ms, ${BASELINE_MS / 1000} s baseline, buffer pool ${BUFFER_POOL / 2 ** 20} MiB; change: ${ALTER}`,
+  );
   const seed = await buildSeed(WORK, migrationsDir, ROWS, BUFFER_POOL, log);
   const results: RunResult[] = [];
   const repDurations: number[] = [];
@@ -369,7 +414,9 @@ async function main(): Promise<void> {
     const elapsed = Date.now() - t0;
     const est = repDurations.length ? Math.max(...repDurations) : 0;
     if (i > 0 && elapsed + est > BUDGET_MS) {
-      log(`stopping after ${repsDone} repetition(s) and ${rootRepsDone} with the load as root: another would end past the ${BUDGET_MS / 60_000} min budget (--budget-min)`);
+      log(
+        `stopping after ${repsDone} repetition(s) and ${rootRepsDone} with the load as root: another would end past the ${BUDGET_MS / 60_000} min budget (--budget-min)`,
+      );
       break;
     }
     const repStart = Date.now();
@@ -382,7 +429,14 @@ async function main(): Promise<void> {
         } catch (e) {
           if (current) await downCluster(current).catch(() => undefined);
           current = undefined;
-          return { way, rep, user, ok: false, changeOk: false, problems: [`the run failed: ${e instanceof Error ? e.message : String(e)}`] } as unknown as RunResult;
+          return {
+            way,
+            rep,
+            user,
+            ok: false,
+            changeOk: false,
+            problems: [`the run failed: ${e instanceof Error ? e.message : String(e)}`],
+          } as unknown as RunResult;
         }
       };
       let r = await attempt();
@@ -393,7 +447,9 @@ async function main(): Promise<void> {
         r = await attempt('retry');
       }
       results.push(r);
-      log(`${WAY_LABEL[way]} #${rep}${user === 'root' ? ' (load as root)' : ''}: ${r.ok ? 'ok' : 'PROBLEMS'}; change ${((r.totalMs ?? 0) / 1000).toFixed(1)} s, probe gap ${r.probeGapMs} ms at ${((r.probeGapAtMs ?? 0) / 1000).toFixed(1)} s${r.switchoverGapMs !== undefined ? ` (at the switchover, ${(r.blockAtMs! / 1000).toFixed(1)} s: ${r.switchoverGapMs} ms)` : ''}, client stall max ${r.clientStallMaxMs} ms, load max ${r.loadMaxLatencyMs} ms, lag peak ${r.lagPeakS} s, failed ${r.probeFailed}+${r.loadFailed}, missing ${r.missing}${r.toolWriteBlockMs !== undefined ? `, write block ${r.toolWriteBlockMs} ms` : ''}${r.problems.length ? `; ${r.problems.join('; ')}` : ''}`);
+      log(
+        `${WAY_LABEL[way]} #${rep}${user === 'root' ? ' (load as root)' : ''}: ${r.ok ? 'ok' : 'PROBLEMS'}; change ${((r.totalMs ?? 0) / 1000).toFixed(1)} s, probe gap ${r.probeGapMs} ms at ${((r.probeGapAtMs ?? 0) / 1000).toFixed(1)} s${r.switchoverGapMs !== undefined ? ` (at the switchover, ${(r.blockAtMs! / 1000).toFixed(1)} s: ${r.switchoverGapMs} ms)` : ''}, client stall max ${r.clientStallMaxMs} ms, load max ${r.loadMaxLatencyMs} ms, lag peak ${r.lagPeakS} s, failed ${r.probeFailed}+${r.loadFailed}, missing ${r.missing}${r.toolWriteBlockMs !== undefined ? `, write block ${r.toolWriteBlockMs} ms` : ''}${r.problems.length ? `; ${r.problems.join('; ')}` : ''}`,
+      );
     }
     repDurations.push(Date.now() - repStart);
     if (user === 'app') repsDone = rep;
@@ -401,9 +457,18 @@ async function main(): Promise<void> {
   }
   const runtimeMs = Date.now() - t0;
   const summary = summarize(results, ways);
-  const settings = { rows: ROWS, threads: THREADS, tps: TPS, baselineS: BASELINE_MS / 1000, bufferPoolMiB: BUFFER_POOL / 2 ** 20, reps: repsDone, rootReps: rootRepsDone, alter: ALTER };
+  const settings = {
+    rows: ROWS,
+    threads: THREADS,
+    tps: TPS,
+    baselineS: BASELINE_MS / 1000,
+    bufferPoolMiB: BUFFER_POOL / 2 ** 20,
+    reps: repsDone,
+    rootReps: rootRepsDone,
+    alter: ALTER,
+  };
   writeFileSync(join(WORK, 'results.json'), JSON.stringify({ machine: mach, settings, runtimeMs, results, summary, command: COMMAND }, null, 2));
-  process.stdout.write(renderTable(summary, results, runtimeMs) + '\n');
+  process.stdout.write(`${renderTable(summary, results, runtimeMs)}\n`);
   log(`results: ${join(WORK, 'results.json')}; logs per run: ${join(WORK, 'runs')}`);
   if (flags.doc) {
     writeDoc(resolve(flags.doc), { machine: mach, settings, runtimeMs, results, summary, command: COMMAND });
@@ -417,7 +482,7 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (e) => {
-  log(`failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  log(`failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   if (current) await downCluster(current).catch(() => undefined);
   process.exit(1);
 });

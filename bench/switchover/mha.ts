@@ -18,7 +18,7 @@ import { chmodSync, cpSync, createWriteStream, existsSync, mkdirSync, readFileSy
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { alterNodeLocally } from '../../src/execution/replica-first.ts';
-import { flavorFor } from '../../src/topology/flavors/index.ts';
+import { flavorFor } from '../../src/engines/index.ts';
 import { readSecret } from '../../src/sandbox/secrets.ts';
 import { admin, ALTER, q, type BenchCluster, type BenchNode } from './cluster.ts';
 
@@ -204,13 +204,26 @@ export async function mhaWay(cl: BenchCluster, runDir: string, workDir: string):
     const lib = patchedMha(workDir);
     const r = await run(
       'masterha_master_switch',
-      [`--conf=${join(runDir, 'mha.cnf')}`, '--master_state=alive', '--new_master_host=127.0.0.1', `--new_master_port=${node('replica1').port}`, '--orig_master_is_new_slave', '--interactive=0', '--running_updates_limit=10'],
+      [
+        `--conf=${join(runDir, 'mha.cnf')}`,
+        '--master_state=alive',
+        '--new_master_host=127.0.0.1',
+        `--new_master_port=${node('replica1').port}`,
+        '--orig_master_is_new_slave',
+        '--interactive=0',
+        '--running_updates_limit=10',
+      ],
       { ...process.env, PERL5LIB: lib },
       join(runDir, 'mha-switch.log'),
     );
     const window = readWindow(join(runDir, 'online_change.log'));
     if (r.code !== 0 || !/completed successfully/.test(r.out)) {
-      return { ok: false, error: `masterha_master_switch exited ${r.code}: ${r.out.trim().split('\n').slice(-3).join(' | ')}`, alterMs, ...(window ? { blockWindow: window, writeBlockMs: window.end - window.begin } : {}) };
+      return {
+        ok: false,
+        error: `masterha_master_switch exited ${r.code}: ${r.out.trim().split('\n').slice(-3).join(' | ')}`,
+        alterMs,
+        ...(window ? { blockWindow: window, writeBlockMs: window.end - window.begin } : {}),
+      };
     }
     // The old primary, now a replica of replica1, gets the change last (binlog off), then every node's setting goes back.
     alterMs['primary'] = await alterNodeLocally(asNode(node('primary')), flavor, 'app', [ALTER], quiet);

@@ -10,7 +10,7 @@ import { MigrateError } from '../../src/errors.ts';
 import { Journal } from '../../src/execution/journal.ts';
 import { switchover } from '../../src/execution/switchover.ts';
 import { writerFor } from '../../src/execution/writer/index.ts';
-import { flavorFor } from '../../src/topology/flavors/index.ts';
+import { flavorFor } from '../../src/engines/index.ts';
 
 interface Job {
   configPath: string;
@@ -27,9 +27,11 @@ process.stdin.setEncoding('utf8');
 process.stdin.on('data', (d: string) => (input += d));
 process.stdin.on('end', () => {
   void main(JSON.parse(input) as Job).then(
-    (r) => process.stdout.write(JSON.stringify(r) + '\n'),
+    (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
     (e: unknown) => {
-      process.stdout.write(JSON.stringify({ error: e instanceof MigrateError ? `${e.problem} | ${e.fix}` : e instanceof Error ? e.message : String(e) }) + '\n');
+      process.stdout.write(
+        `${JSON.stringify({ error: e instanceof MigrateError ? `${e.problem} | ${e.fix}` : e instanceof Error ? e.message : String(e) })}\n`,
+      );
       process.exitCode = 1;
     },
   );

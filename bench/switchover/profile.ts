@@ -50,7 +50,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 function runChild(job: Record<string, unknown>): Promise<Record<string, unknown>> {
   return new Promise((res, rej) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'bench', 'switchover', 'profile-switch.ts')], { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'bench', 'switchover', 'profile-switch.ts')], {
+      cwd: REPO,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.on('error', rej);
@@ -86,21 +89,33 @@ async function main(): Promise<void> {
   mkdirSync(migrations, { recursive: true });
   const sbDir = join(dir, 'sb');
   const load0 = loadavg();
-  log(`load average ${load0.map((x) => x.toFixed(2)).join(' ')}; ${topology}, ${ROWS} rows, ${flags.threads} threads x ${flags.tps} tx/s in all + probe every 10 ms, load as ${flags.user}`);
-  const { state } = await sandboxUp({ topology, replicas: topology === 'primary-replica' ? 2 : undefined, proxy: true, dir: sbDir, migrationsDir: migrations }, { provider: 'local' });
+  log(
+    `load average ${load0.map((x) => x.toFixed(2)).join(' ')}; ${topology}, ${ROWS} rows, ${flags.threads} threads x ${flags.tps} tx/s in all + probe every 10 ms, load as ${flags.user}`,
+  );
+  const { state } = await sandboxUp(
+    { topology, replicas: topology === 'primary-replica' ? 2 : undefined, proxy: true, dir: sbDir, migrationsDir: migrations },
+    { provider: 'local' },
+  );
   const rows: RunRow[] = [];
-  let consistency: string[] = [];
+  const consistency: string[] = [];
   let probeSummary: Record<string, unknown> = {};
   try {
     if (state.writer.type !== 'haproxy') throw new Error('no HAProxy');
     const nodes = state.nodes.map((n) => ({ name: n.name, host: n.host, port: n.port, user: n.user, password: readSecret(n.passwordFile) }));
     const w = await admin(nodes[0]!, 'app');
     await w.query(CREATE_TABLE);
-    for (let from = 1; from <= ROWS; from += 50_000) await w.query(`INSERT INTO ${TABLE} (id, k, c) SELECT seq, seq % 1000, REPEAT('x', 119) FROM seq_${from}_to_${Math.min(ROWS, from + 49_999)}`);
+    for (let from = 1; from <= ROWS; from += 50_000)
+      await w.query(`INSERT INTO ${TABLE} (id, k, c) SELECT seq, seq % 1000, REPEAT('x', 119) FROM seq_${from}_to_${Math.min(ROWS, from + 49_999)}`);
     await w.end();
     const root = flags.user === 'root' ? await shareRootPassword(state) : undefined;
     if (root) for (const n of nodes) n.password = root.password;
-    const target: Target & { database: string } = { host: state.writer.host, port: state.writer.port, user: root ? root.user : state.app.user, password: root ? root.password : readSecret(state.app.passwordFile), database: state.app.database };
+    const target: Target & { database: string } = {
+      host: state.writer.host,
+      port: state.writer.port,
+      user: root ? root.user : state.app.user,
+      password: root ? root.password : readSecret(state.app.passwordFile),
+      database: state.app.database,
+    };
     const load = new WriteLoad(target, TABLE, ROWS, Number(flags.threads), Number(flags.tps));
     const probe = new Probe(target, TABLE, PROBE_FIRST_ID, 10);
     const stalls = new StallMonitor(30);
@@ -116,7 +131,15 @@ async function main(): Promise<void> {
       const to = order[i % 2 === 0 ? 1 : 0]!;
       const journalDir = join(dir, 'journal');
       const run = `run${i + 1}`;
-      const res = await runChild({ configPath: state.configPath, primary: from, candidate: to, replicas: order.slice(2), masterMaster: topology === 'master-master', journalDir, run });
+      const res = await runChild({
+        configPath: state.configPath,
+        primary: from,
+        candidate: to,
+        replicas: order.slice(2),
+        masterMaster: topology === 'master-master',
+        journalDir,
+        run,
+      });
       const row: RunRow = { run: i + 1, from, to };
       if (typeof res['error'] === 'string') row.error = res['error'];
       if (typeof res['writeBlockMs'] === 'number') row.writeBlockMs = res['writeBlockMs'];
@@ -130,10 +153,22 @@ async function main(): Promise<void> {
       const end = at('move-endpoint', 'end');
       const swEnd = at('switchover', 'end') ?? at('switchover', 'fail');
       if (begin !== undefined && end !== undefined && swEnd !== undefined) {
-        windows.push({ begin, end, after: swEnd + AFTER_MS, steps: entries.filter((e) => e.phase === 'begin').map((e) => ({ step: e.step, at: Date.parse(e.ts) - wallOffset })) });
+        windows.push({
+          begin,
+          end,
+          after: swEnd + AFTER_MS,
+          steps: entries.filter((e) => e.phase === 'begin').map((e) => ({ step: e.step, at: Date.parse(e.ts) - wallOffset })),
+        });
       }
       rows.push(row);
-      log(`run ${i + 1} ${from} -> ${to}: ${row.error ?? `write block ${row.writeBlockMs} ms; ${Object.entries(row.stepsMs ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`}`);
+      log(
+        `run ${i + 1} ${from} -> ${to}: ${
+          row.error ??
+          `write block ${row.writeBlockMs} ms; ${Object.entries(row.stepsMs ?? {})
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}`
+        }`,
+      );
       if (row.error) break;
       await sleep(AFTER_MS + 1000);
     }
@@ -148,7 +183,16 @@ async function main(): Promise<void> {
       row.afterGapFromBlockMs = Math.round(g.at - wd.begin);
       row.afterGapStep = [...wd.steps].reverse().find((s) => s.at <= g.at + 1)?.step ?? '-';
     });
-    probeSummary = { acknowledged: pr.acknowledged.length, failed: pr.failed, errors: pr.errors, loadCommitted: lr.committed, loadFailed: lr.failed, loadErrors: lr.errors, clientStallsOver30ms: st.length, clientStallMaxMs: st.reduce((a, x) => Math.max(a, x.ms), 0) };
+    probeSummary = {
+      acknowledged: pr.acknowledged.length,
+      failed: pr.failed,
+      errors: pr.errors,
+      loadCommitted: lr.committed,
+      loadFailed: lr.failed,
+      loadErrors: lr.errors,
+      clientStallsOver30ms: st.length,
+      clientStallMaxMs: st.reduce((a, x) => Math.max(a, x.ms), 0),
+    };
     // Nothing acknowledged may be missing on any node, and exactly one node is writable.
     let writable = 0;
     for (const n of nodes) {
@@ -181,7 +225,9 @@ async function main(): Promise<void> {
   };
   const stepNames = [...new Set(ok.flatMap((r) => Object.keys(r.stepsMs ?? {})))];
   const lines = [
-    `${topology}, load as ${flags.user}, load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+    `${topology}, load as ${flags.user}, load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
     `write block ms (tool): ${med(ok.map((r) => r.writeBlockMs))}`,
     `probe gap over the block ms: ${med(ok.map((r) => r.blockGapMs))}`,
     `probe longest gap from the block to ${AFTER_MS / 1000} s after ms: ${med(ok.map((r) => r.afterGapMs))}; began in: ${ok.map((r) => `${r.afterGapStep} (+${r.afterGapFromBlockMs} ms)`).join(', ')}`,
@@ -189,8 +235,12 @@ async function main(): Promise<void> {
     `probe/load: ${JSON.stringify(probeSummary)}`,
     consistency.length ? `PROBLEMS: ${consistency.join('; ')}` : 'consistent: one writable node, every acknowledged probe write on every node',
   ];
-  process.stdout.write(lines.join('\n') + '\n');
-  if (flags.out) writeFileSync(resolve(flags.out), JSON.stringify({ topology, user: flags.user, loadavg: { start: load0, end: loadavg() }, rows, probe: probeSummary, consistency }, null, 2));
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (flags.out)
+    writeFileSync(
+      resolve(flags.out),
+      JSON.stringify({ topology, user: flags.user, loadavg: { start: load0, end: loadavg() }, rows, probe: probeSummary, consistency }, null, 2),
+    );
   if (consistency.length || rows.some((r) => r.error)) process.exitCode = 1;
 }
 

@@ -109,7 +109,8 @@ async function ptOsc(cl: BenchCluster, runDir: string): Promise<WayOutcome> {
   const cnf = join(runDir, 'pt-osc.cnf');
   writeFileSync(cnf, `[client]\nuser=${primary.user}\npassword=${primary.password}\n`, { mode: 0o600 });
   const args = [
-    '--alter', CHANGE,
+    '--alter',
+    CHANGE,
     '--execute',
     '--no-version-check',
     `--recursion-method=dsn=F=${cnf},h=${primary.host},P=${primary.port},D=percona,t=dsns`,
@@ -119,13 +120,21 @@ async function ptOsc(cl: BenchCluster, runDir: string): Promise<WayOutcome> {
   ];
   const r = await runLogged('pt-online-schema-change', args, join(runDir, 'pt-osc.log'));
   const text = r.out + r.err;
-  const notes = text.split('\n').filter((l) => /deadlock|retry|retrying|lock wait|Pausing|waiting|lag/i.test(l)).slice(0, 20);
-  if (r.code !== 0 || !/Successfully altered/.test(text)) return { ok: false, error: `pt-online-schema-change exited ${r.code}: ${text.trim().split('\n').slice(-3).join(' | ')}`, notes };
+  const notes = text
+    .split('\n')
+    .filter((l) => /deadlock|retry|retrying|lock wait|Pausing|waiting|lag/i.test(l))
+    .slice(0, 20);
+  if (r.code !== 0 || !/Successfully altered/.test(text))
+    return { ok: false, error: `pt-online-schema-change exited ${r.code}: ${text.trim().split('\n').slice(-3).join(' | ')}`, notes };
   return { ok: true, notes };
 }
 
 async function tool(cl: BenchCluster, runDir: string): Promise<WayOutcome> {
-  const r = await runLogged(process.execPath, [join(REPO, 'bin', 'migrate'), '--config', cl.configPath, 'apply', '--strategy', 'replica-first', '--format', 'json'], join(runDir, 'migrate-apply.log'));
+  const r = await runLogged(
+    process.execPath,
+    [join(REPO, 'bin', 'migrate'), '--config', cl.configPath, 'apply', '--strategy', 'replica-first', '--format', 'json'],
+    join(runDir, 'migrate-apply.log'),
+  );
   const out: WayOutcome = { ok: r.code === 0 };
   try {
     // --format json: one JSON object per line (progress events, the switchover event with its step timings, then the result).

@@ -19,7 +19,14 @@ export interface UpsertResult {
 export declare function withMarker(body: string, marker?: string, max?: number): string;
 export declare function hasMarkerLine(body: unknown, marker: string): boolean;
 
-export declare function upsertGithubComment(opts: { apiUrl?: string; token: string; repo: string; issue: number | string; body: string; marker?: string }): Promise<UpsertResult>;
+export declare function upsertGithubComment(opts: {
+  apiUrl?: string;
+  token: string;
+  repo: string;
+  issue: number | string;
+  body: string;
+  marker?: string;
+}): Promise<UpsertResult>;
 
 export declare function upsertGitlabNote(opts: {
   apiUrl: string;
@@ -32,4 +39,8 @@ export declare function upsertGitlabNote(opts: {
   webUrl?: string;
 }): Promise<UpsertResult>;
 
-export declare function main(argv: string[], env?: Record<string, string | undefined>, io?: { out: (s: string) => void; err: (s: string) => void }): Promise<number>;
+export declare function main(
+  argv: string[],
+  env?: Record<string, string | undefined>,
+  io?: { out: (s: string) => void; err: (s: string) => void },
+): Promise<number>;

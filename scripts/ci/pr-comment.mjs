@@ -49,7 +49,11 @@ class UsageError extends Error {}
  */
 export function withMarker(body, marker = DEFAULT_MARKER, max = GITHUB_MAX_BODY) {
   let text = body;
-  if (marker !== DEFAULT_MARKER) text = text.split('\n').filter((l) => l.trim() !== DEFAULT_MARKER).join('\n');
+  if (marker !== DEFAULT_MARKER)
+    text = text
+      .split('\n')
+      .filter((l) => l.trim() !== DEFAULT_MARKER)
+      .join('\n');
   text = text.replace(/\s+$/, '');
   if (!hasMarkerLine(text, marker)) text = `${text}\n\n${marker}`;
   if (text.length <= max) return `${text}\n`;
@@ -63,7 +67,11 @@ export function hasMarkerLine(body, marker) {
 }
 
 async function request(method, url, headers, payload) {
-  const res = await fetch(url, { method, headers: { ...headers, ...(payload ? { 'Content-Type': 'application/json' } : {}) }, body: payload ? JSON.stringify(payload) : undefined });
+  const res = await fetch(url, {
+    method,
+    headers: { ...headers, ...(payload ? { 'Content-Type': 'application/json' } : {}) },
+    body: payload ? JSON.stringify(payload) : undefined,
+  });
   const text = await res.text();
   if (!res.ok) {
     let detail = text.slice(0, 300);
@@ -132,7 +140,11 @@ export async function upsertGitlabNote({ apiUrl, token, tokenHeader = 'PRIVATE-T
   const base = `${apiUrl.replace(/\/+$/, '')}/projects/${encodeURIComponent(project)}/merge_requests/${mergeRequest}/notes`;
   const headers = { [tokenHeader]: token, Accept: 'application/json', 'User-Agent': 'migrate-pr-comment' };
   const text = withMarker(body, marker, GITLAB_MAX_BODY);
-  const existing = await findInPages((p) => `${base}?per_page=${PER_PAGE}&page=${p}&sort=asc&order_by=created_at`, headers, (items) => items.find((n) => !n.system && hasMarkerLine(n.body, marker)));
+  const existing = await findInPages(
+    (p) => `${base}?per_page=${PER_PAGE}&page=${p}&sort=asc&order_by=created_at`,
+    headers,
+    (items) => items.find((n) => !n.system && hasMarkerLine(n.body, marker)),
+  );
   const note = existing ? await request('PUT', `${base}/${existing.id}`, headers, { body: text }) : await request('POST', base, headers, { body: text });
   const url = webUrl ? `${webUrl.replace(/\/+$/, '')}/-/merge_requests/${mergeRequest}#note_${note.id}` : `${base}/${note.id}`;
   return { action: existing ? 'updated' : 'created', id: note.id, url };
@@ -195,6 +207,7 @@ export async function main(argv, env = process.env, io = { out: (s) => process.s
         io.out('not a pull request event (no pull request number): no comment posted.');
         return 0;
       }
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression the user copies into the workflow
       if (!token) throw new UsageError('GITHUB_TOKEN is not set: pass the workflow token (env: GITHUB_TOKEN: ${{ github.token }}).');
       if (!repo) throw new UsageError('GITHUB_REPOSITORY is not set: pass --repo OWNER/REPO.');
       result = await upsertGithubComment({ apiUrl: opts['api-url'] ?? env.GITHUB_API_URL, token, repo, issue, body, marker });
@@ -211,10 +224,20 @@ export async function main(argv, env = process.env, io = { out: (s) => process.s
       const project = opts.project ?? env.CI_PROJECT_ID;
       if (!apiUrl || !project) throw new UsageError('CI_API_V4_URL and CI_PROJECT_ID are not set: pass --api-url and --project.');
       try {
-        result = await upsertGitlabNote({ apiUrl, token, tokenHeader: privateToken ? 'PRIVATE-TOKEN' : 'JOB-TOKEN', project, mergeRequest: mr, body, marker, webUrl: env.CI_MERGE_REQUEST_PROJECT_URL ?? env.CI_PROJECT_URL });
+        result = await upsertGitlabNote({
+          apiUrl,
+          token,
+          tokenHeader: privateToken ? 'PRIVATE-TOKEN' : 'JOB-TOKEN',
+          project,
+          mergeRequest: mr,
+          body,
+          marker,
+          webUrl: env.CI_MERGE_REQUEST_PROJECT_URL ?? env.CI_PROJECT_URL,
+        });
       } catch (e) {
         if (!privateToken && e instanceof HttpError && (e.status === 401 || e.status === 403 || e.status === 404)) {
-          e.message += ' (CI_JOB_TOKEN cannot write merge request notes on most GitLab versions: set MIGRATE_GITLAB_TOKEN to a project access token with the api scope and the Reporter role)';
+          e.message +=
+            ' (CI_JOB_TOKEN cannot write merge request notes on most GitLab versions: set MIGRATE_GITLAB_TOKEN to a project access token with the api scope and the Reporter role)';
         }
         throw e;
       }

@@ -13,10 +13,18 @@ import type { MigrationFacts } from './verdict.ts';
 type Cache = NonNullable<AnalyseOptions['cache']>;
 
 /** Cached facts depend on the migrations, the engine, the workload and the server that answered. */
-export async function cacheKeys(run: ShadowRun, migrations: MigrationSource[], opts: AnalyseOptions, workload: Workloads, checkReversibility: boolean): Promise<string[]> {
+export async function cacheKeys(
+  run: ShadowRun,
+  migrations: MigrationSource[],
+  opts: AnalyseOptions,
+  workload: Workloads,
+  checkReversibility: boolean,
+): Promise<string[]> {
   let variant = checkReversibility ? 'rev' : 'norev';
   if (workload.old.length || workload.new.length) {
-    variant += `\0wl:${createHash('sha256').update(JSON.stringify([workload.old.map((q) => [q.sql, q.source]), workload.new.map((q) => [q.sql, q.source])])).digest('hex')}`;
+    variant += `\0wl:${createHash('sha256')
+      .update(JSON.stringify([workload.old.map((q) => [q.sql, q.source]), workload.new.map((q) => [q.sql, q.source])]))
+      .digest('hex')}`;
   }
   // A shared server refuses what a throwaway one runs (SH101): their facts differ.
   if (opts.cache) variant += `\0${await serverVersion(opts.dialect, opts.shadow)}\0${run.isolation}`;
@@ -39,7 +47,14 @@ export async function cachedPrefix(cache: Cache | undefined, keys: string[], bas
  * Caches the facts of migrations [start, end); the last entry also keeps the schema dump and
  * snapshot after it, so the next run can start from there instead of replaying history.
  */
-export async function storeFacts(cache: Cache, keys: string[], facts: (MigrationFacts | undefined)[], start: number, restore: string[] | undefined, snapshot: SchemaSnapshot | null | undefined): Promise<void> {
+export async function storeFacts(
+  cache: Cache,
+  keys: string[],
+  facts: (MigrationFacts | undefined)[],
+  start: number,
+  restore: string[] | undefined,
+  snapshot: SchemaSnapshot | null | undefined,
+): Promise<void> {
   const end = facts.length;
   for (let i = start; i < end; i++) {
     const entry: CacheEntry = { facts: facts[i]! };

@@ -46,7 +46,10 @@ export async function analyse(migrations: MigrationSource[], opts: AnalyseOption
   if (!Number.isInteger(baseline) || baseline < 0 || baseline > migrations.length) throw new Error(`baseline ${baseline} is outside 0..${migrations.length}`);
   const stats: AnalyseStats = opts.stats ?? { shadowMs: 0, applyMs: 0, snapshotMs: 0, reversalMs: 0, cachedMigrations: 0, analysedMigrations: 0 };
   const t0 = Date.now();
-  const run = await ShadowRun.open(opts.dialect, opts.shadow, { ...(opts.shadowOrigin ? { origin: opts.shadowOrigin } : {}), ...(opts.onWarning ? { warn: opts.onWarning } : {}) });
+  const run = await ShadowRun.open(opts.dialect, opts.shadow, {
+    ...(opts.shadowOrigin ? { origin: opts.shadowOrigin } : {}),
+    ...(opts.onWarning ? { warn: opts.onWarning } : {}),
+  });
   stats.shadowMs += Date.now() - t0;
   stats.isolation = run.isolation;
   stats.isolationReason = run.reason;
@@ -130,7 +133,20 @@ async function analyseOn(
 
   if (start < migrations.length) await tryPartial({ run, home, migrations, stats, workload, checkReversibility, keys, start, facts, cache: opts.cache }, last);
   if (start < migrations.length && facts.length < migrations.length) {
-    const job = { run, home, migrations, stats, workload, checkReversibility, cache: opts.cache, keys, start, facts, restore: last?.restore, baseKey: start === baseline ? baseKey : undefined };
+    const job = {
+      run,
+      home,
+      migrations,
+      stats,
+      workload,
+      checkReversibility,
+      cache: opts.cache,
+      keys,
+      start,
+      facts,
+      restore: last?.restore,
+      baseKey: start === baseline ? baseKey : undefined,
+    };
     await analyseSegments(job, checkReversibility && !run.exclusive ? (opts.parallel ?? DEFAULT_PARALLEL) : 1);
   }
 
@@ -164,7 +180,9 @@ interface PartialJob {
 async function tryPartial(job: PartialJob, last: CacheEntry | undefined): Promise<void> {
   const { migrations, start, workload } = job;
   const partial =
-    last?.restore && last.snapshot && !workload.old.length && !workload.new.length ? partialPlan(migrations.slice(start), last.snapshot, last.restore, job.run.dialect) : undefined;
+    last?.restore && last.snapshot && !workload.old.length && !workload.new.length
+      ? partialPlan(migrations.slice(start), last.snapshot, last.restore, job.run.dialect)
+      : undefined;
   if (!partial || !last?.snapshot) return;
   try {
     const r = await analysePartial(migrations, start, last.snapshot, partial, job.run, job.home, job.stats, workload, job.checkReversibility);

@@ -155,7 +155,8 @@ function diffConstraints(table: string, b: TableSnapshot, a: TableSnapshot, { co
   for (const [s, i] of bIdx) if (!aIdx.has(s)) out.push({ kind: 'index_dropped', table, index: i });
   for (const [s, i] of aIdx) if (!bIdx.has(s)) out.push({ kind: 'index_added', table, index: i });
 
-  const fkSig = (f: TableSnapshot['foreignKeys'][number], map: (n: string) => string): string => `${f.columns.map(map).join(',')}>${f.refTable}(${f.refColumns.join(',')})`;
+  const fkSig = (f: TableSnapshot['foreignKeys'][number], map: (n: string) => string): string =>
+    `${f.columns.map(map).join(',')}>${f.refTable}(${f.refColumns.join(',')})`;
   const bFk = new Map(b.foreignKeys.map((f) => [fkSig(f, rename), f]));
   const aFk = new Map(a.foreignKeys.map((f) => [fkSig(f, (n) => n), f]));
   for (const [s, f] of bFk) if (!aFk.has(s)) out.push({ kind: 'foreign_key_dropped', table, foreignKey: f });
@@ -192,7 +193,11 @@ function renamedCheck(name: string, colMap: Map<string, ColumnSnapshot>): boolea
   return false;
 }
 
-function findRenamedCheck(name: string, colMap: Map<string, ColumnSnapshot>, before: Map<string, TableSnapshot['checks'][number]>): TableSnapshot['checks'][number] | undefined {
+function findRenamedCheck(
+  name: string,
+  colMap: Map<string, ColumnSnapshot>,
+  before: Map<string, TableSnapshot['checks'][number]>,
+): TableSnapshot['checks'][number] | undefined {
   const bc = colMap.get(name);
   return bc && bc.name !== name ? before.get(bc.name) : undefined;
 }
@@ -249,30 +254,55 @@ export function structuralChanges(changes: Change[]): Change[] {
 /** A one-line description of a change, for messages. */
 export function describeChange(c: Change): string {
   switch (c.kind) {
-    case 'table_added': return `table ${c.table} added`;
-    case 'table_dropped': return `table ${c.table} dropped`;
-    case 'table_renamed': return `table ${c.from} renamed to ${c.table}`;
-    case 'table_rewritten': return `table ${c.table} rewritten`;
-    case 'column_added': return `column ${c.table}.${c.column.name} added`;
-    case 'column_dropped': return `column ${c.table}.${c.column.name} dropped`;
-    case 'column_renamed': return `column ${c.table}.${c.from} renamed to ${c.column}`;
-    case 'column_moved': return `column ${c.table}.${c.column} moved from position ${c.fromPosition} to ${c.toPosition}`;
-    case 'column_type_changed': return `column ${c.table}.${c.column} type ${c.from.type} -> ${c.to.type}`;
-    case 'column_nullability_changed': return `column ${c.table}.${c.column} became ${c.nullable ? 'NULL' : 'NOT NULL'}`;
-    case 'column_default_changed': return `column ${c.table}.${c.column} default ${c.from ?? 'none'} -> ${c.to ?? 'none'}`;
-    case 'column_enum_changed': return `column ${c.table}.${c.column} values (${c.from.join(', ')}) -> (${c.to.join(', ')})`;
-    case 'enum_type_added': return `type ${c.enumType} added`;
-    case 'enum_type_dropped': return `type ${c.enumType} dropped`;
-    case 'enum_type_changed': return `type ${c.enumType} values (${c.from.join(', ')}) -> (${c.to.join(', ')})`;
-    case 'index_added': return `index ${c.index.name} on ${c.table} added`;
-    case 'index_dropped': return `index ${c.index.name} on ${c.table} dropped`;
-    case 'primary_key_changed': return `primary key of ${c.table} (${c.from.join(', ')}) -> (${c.to.join(', ')})`;
-    case 'foreign_key_added': return `foreign key ${c.foreignKey.name} on ${c.table} added`;
-    case 'foreign_key_dropped': return `foreign key ${c.foreignKey.name} on ${c.table} dropped`;
-    case 'check_added': return `check ${c.check.name} on ${c.table} added`;
-    case 'check_dropped': return `check ${c.check.name} on ${c.table} dropped`;
-    case 'view_added': return `view ${c.view} added`;
-    case 'view_dropped': return `view ${c.view} dropped`;
-    case 'view_changed': return `view ${c.view} changed`;
+    case 'table_added':
+      return `table ${c.table} added`;
+    case 'table_dropped':
+      return `table ${c.table} dropped`;
+    case 'table_renamed':
+      return `table ${c.from} renamed to ${c.table}`;
+    case 'table_rewritten':
+      return `table ${c.table} rewritten`;
+    case 'column_added':
+      return `column ${c.table}.${c.column.name} added`;
+    case 'column_dropped':
+      return `column ${c.table}.${c.column.name} dropped`;
+    case 'column_renamed':
+      return `column ${c.table}.${c.from} renamed to ${c.column}`;
+    case 'column_moved':
+      return `column ${c.table}.${c.column} moved from position ${c.fromPosition} to ${c.toPosition}`;
+    case 'column_type_changed':
+      return `column ${c.table}.${c.column} type ${c.from.type} -> ${c.to.type}`;
+    case 'column_nullability_changed':
+      return `column ${c.table}.${c.column} became ${c.nullable ? 'NULL' : 'NOT NULL'}`;
+    case 'column_default_changed':
+      return `column ${c.table}.${c.column} default ${c.from ?? 'none'} -> ${c.to ?? 'none'}`;
+    case 'column_enum_changed':
+      return `column ${c.table}.${c.column} values (${c.from.join(', ')}) -> (${c.to.join(', ')})`;
+    case 'enum_type_added':
+      return `type ${c.enumType} added`;
+    case 'enum_type_dropped':
+      return `type ${c.enumType} dropped`;
+    case 'enum_type_changed':
+      return `type ${c.enumType} values (${c.from.join(', ')}) -> (${c.to.join(', ')})`;
+    case 'index_added':
+      return `index ${c.index.name} on ${c.table} added`;
+    case 'index_dropped':
+      return `index ${c.index.name} on ${c.table} dropped`;
+    case 'primary_key_changed':
+      return `primary key of ${c.table} (${c.from.join(', ')}) -> (${c.to.join(', ')})`;
+    case 'foreign_key_added':
+      return `foreign key ${c.foreignKey.name} on ${c.table} added`;
+    case 'foreign_key_dropped':
+      return `foreign key ${c.foreignKey.name} on ${c.table} dropped`;
+    case 'check_added':
+      return `check ${c.check.name} on ${c.table} added`;
+    case 'check_dropped':
+      return `check ${c.check.name} on ${c.table} dropped`;
+    case 'view_added':
+      return `view ${c.view} added`;
+    case 'view_dropped':
+      return `view ${c.view} dropped`;
+    case 'view_changed':
+      return `view ${c.view} changed`;
   }
 }

@@ -39,7 +39,12 @@ export interface ForbiddenServer {
 export function forbiddenServers(config: Pick<ProjectConfig, 'connection' | 'clusters'>, command: string): ForbiddenServer[] {
   return [
     { label: `the target of ${command}`, conn: config.connection },
-    ...config.clusters.flatMap((c) => c.nodes.map((n) => ({ label: `node ${n.name} of cluster ${c.name}`, conn: { host: n.host, port: n.port, user: n.user, password: n.password, database: '' } }))),
+    ...config.clusters.flatMap((c) =>
+      c.nodes.map((n) => ({
+        label: `node ${n.name} of cluster ${c.name}`,
+        conn: { host: n.host, port: n.port, user: n.user, password: n.password, database: '' },
+      })),
+    ),
   ];
 }
 
@@ -70,7 +75,8 @@ export function parseShadowUrl(url: string, dialect: Dialect, label: string): Co
   const scheme = u.protocol.replace(/:$/, '');
   const d = dialectNamed(scheme);
   if (!d) throw usageError(`${label} uses the scheme "${scheme}", which is not supported.`, 'Use mysql://, mariadb://, postgres:// or postgresql://.');
-  if (d !== dialect) throw usageError(`${label} is a ${engineFor(d).label} server, but --dialect is ${dialect}.`, `Pass a ${engine.urlScheme} URL, or --dialect ${d}.`);
+  if (d !== dialect)
+    throw usageError(`${label} is a ${engineFor(d).label} server, but --dialect is ${dialect}.`, `Pass a ${engine.urlScheme} URL, or --dialect ${d}.`);
   const password = u.password ? decodeURIComponent(u.password) : undefined;
   registerSecret(password);
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
@@ -102,11 +108,15 @@ export function truthy(v: string | undefined): boolean {
 
 /** 127.0.0.1, ::1 and localhost are one place. */
 function hostKey(host: string): string {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) ? 'local' : h;
 }
 
-export const sameAddress = (a: { host: string; port: number }, b: { host: string; port: number }): boolean => a.port === b.port && hostKey(a.host) === hostKey(b.host);
+export const sameAddress = (a: { host: string; port: number }, b: { host: string; port: number }): boolean =>
+  a.port === b.port && hostKey(a.host) === hostKey(b.host);
 
 /**
  * What identifies a server whatever address it is reached through: MySQL/MariaDB its host name,
@@ -134,7 +144,9 @@ type Sandbox = typeof import('../sandbox/index.ts');
  * nothing runs. The index is light (driver-free modules; the server code loads only when a
  * shadow server is started), so this stays cheap on every `migrate check`.
  */
-async function sandboxModules(): Promise<Pick<Sandbox, 'readState' | 'readSecret' | 'resolveSandboxDir' | 'shadowServerDir' | 'foreignDirProblem' | 'shadowTopology'>> {
+async function sandboxModules(): Promise<
+  Pick<Sandbox, 'readState' | 'readSecret' | 'resolveSandboxDir' | 'shadowServerDir' | 'foreignDirProblem' | 'shadowTopology'>
+> {
   return import('../sandbox/index.ts');
 }
 
@@ -159,7 +171,8 @@ async function sandboxServers(dialect: Dialect, env: NodeJS.ProcessEnv, cwd: str
       }
       return { label: `node ${n.name} of the sandbox in ${dir}`, conn: nodeServer(dialect, n, password) };
     });
-    if (s.writer?.host && s.writer.port) out.push({ label: `the writer endpoint of the sandbox in ${dir}`, conn: { host: s.writer.host, port: s.writer.port, user: '', database: '' } });
+    if (s.writer?.host && s.writer.port)
+      out.push({ label: `the writer endpoint of the sandbox in ${dir}`, conn: { host: s.writer.host, port: s.writer.port, user: '', database: '' } });
     return out;
   } catch {
     return [];
@@ -182,14 +195,22 @@ async function refuseForbidden(dialect: Dialect, server: ConnectionConfig, label
 }
 
 /** The ready `migrate shadow` server of the dialect, if its state file names one that answers. */
-async function runningOwnServer(dialect: Dialect, env: NodeJS.ProcessEnv, cwd: string): Promise<{ server: ConnectionConfig; dir: string } | { dir: string; missing: string }> {
+async function runningOwnServer(
+  dialect: Dialect,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<{ server: ConnectionConfig; dir: string } | { dir: string; missing: string }> {
   const m = await sandboxModules();
   const dir = m.shadowServerDir(dialect, { env, cwd });
   const foreign = m.foreignDirProblem(dir);
   if (foreign) throw usageError(`${foreign}; it cannot hold the shadow server.`, 'Remove it, or set MIGRATE_SHADOW_DIR to a directory of your own.');
   const s = m.readState(dir);
   if (!s) return { dir, missing: `no shadow server in ${dir}` };
-  if (s.topology !== m.shadowTopology(dialect)) throw usageError(`${dir} holds a ${s.topology} sandbox, not a ${dialect} shadow server.`, `Take it down with \`migrate sandbox down --dir ${dir}\`, or set MIGRATE_SHADOW_DIR to another directory.`);
+  if (s.topology !== m.shadowTopology(dialect))
+    throw usageError(
+      `${dir} holds a ${s.topology} sandbox, not a ${dialect} shadow server.`,
+      `Take it down with \`migrate sandbox down --dir ${dir}\`, or set MIGRATE_SHADOW_DIR to another directory.`,
+    );
   const node = s.nodes.find((n) => n.role === 'primary') ?? s.nodes[0];
   if (s.status !== 'ready' || !node) return { dir, missing: `the shadow server in ${dir} is ${s.status}` };
   const server = nodeServer(dialect, node, m.readSecret(node.passwordFile));
@@ -248,7 +269,8 @@ export async function findShadowServer(dialect: Dialect, opts: FindShadowOptions
     await refuseForbidden(dialect, server, label, [...(opts.forbidden ?? []), ...(await sandboxServers(dialect, env, cwd))]);
     // Our own `migrate shadow` server, named by its URL, is throwaway by construction.
     const own = await runningOwnServer(dialect, env, cwd).catch(() => undefined);
-    const origin: ShadowOrigin = own && 'server' in own && sameAddress(own.server, server) ? 'own' : opts.assertThrowaway || truthy(env[THROWAWAY_ENV]) ? 'asserted' : 'named';
+    const origin: ShadowOrigin =
+      own && 'server' in own && sameAddress(own.server, server) ? 'own' : opts.assertThrowaway || truthy(env[THROWAWAY_ENV]) ? 'asserted' : 'named';
     return { server, source: label, origin };
   }
   const engine = engineFor(dialect);

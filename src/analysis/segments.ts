@@ -93,7 +93,13 @@ export async function analyseSegments(job: SegmentJob, parallel: number): Promis
   }
 }
 
-async function runSegment(job: SegmentJob, [from, to]: [number, number], k: number, abort: { stop: boolean }, shadows: ShadowDatabase[]): Promise<SegmentResult> {
+async function runSegment(
+  job: SegmentJob,
+  [from, to]: [number, number],
+  k: number,
+  abort: { stop: boolean },
+  shadows: ShadowDatabase[],
+): Promise<SegmentResult> {
   const { stats, migrations } = job;
   const t0 = Date.now();
   let shadow: ShadowDatabase;

@@ -3,8 +3,9 @@ import type { AnalyseStats } from './analyse-stats.ts';
 import { diffSnapshots, structuralChanges, type RenameHints } from './diff.ts';
 import { restoreSchema, dumpSchema } from './restore.ts';
 import { assessUp, reversibilityRules, type ReversalOutcome, type RuleContext } from './rules/index.ts';
-import type { ShadowDatabase } from './shadow.ts';
-import { createSnapshotter, mergeSnapshot, touchedTables, type Snapshotter, type SnapshotScope } from './snapshot/index.ts';
+import type { AppliedMigration, ShadowDatabase } from './shadow.ts';
+import type { Snapshotter, SnapshotScope } from '../engines/index.ts';
+import { createSnapshotter, mergeSnapshot, touchedTables } from './snapshot/index.ts';
 import { parseStatement, type StatementInfo } from './sql/parse.ts';
 import type { Change, Finding, SchemaSnapshot } from './types.ts';
 import type { MigrationFacts } from './verdict.ts';
@@ -232,7 +233,17 @@ export class ShadowAnalyser {
     const assessment = assessUp(ctx);
     if (this.workload.old.length) {
       assessment.findings.push(
-        ...oldCodeFindings({ queries: this.workload.old, before: this.oldStatus.get(i - 1)!, after: this.oldStatus.get(i)!, schemaBefore: before, schemaAfter: after, changes, statements, validEarlier: this.oldEverValid, reportedInvalid: this.oldReportedInvalid }),
+        ...oldCodeFindings({
+          queries: this.workload.old,
+          before: this.oldStatus.get(i - 1)!,
+          after: this.oldStatus.get(i)!,
+          schemaBefore: before,
+          schemaAfter: after,
+          changes,
+          statements,
+          validEarlier: this.oldEverValid,
+          reportedInvalid: this.oldReportedInvalid,
+        }),
       );
     }
     const { findings: _rfFindings, ...replicaFirst } = assessment.replicaFirst;
@@ -251,13 +262,19 @@ export class ShadowAnalyser {
 
   private async down(i: number, up: UpResult): Promise<ReversalOutcome & { workload?: Finding[]; shadow?: Finding[] }> {
     const m = this.migrations[i]!;
-    const outcome: ReversalOutcome & { workload?: Finding[]; shadow?: Finding[] } = { status: 'ran', remaining: [], downChanges: [], upChanges: up.changes, downSql: [] };
+    const outcome: ReversalOutcome & { workload?: Finding[]; shadow?: Finding[] } = {
+      status: 'ran',
+      remaining: [],
+      downChanges: [],
+      upChanges: up.changes,
+      downSql: [],
+    };
     if (!hasDown(m)) {
       outcome.status = 'missing';
       return outcome;
     }
     if (this.at !== i) await this.bringTo(i);
-    let applied;
+    let applied: AppliedMigration;
     try {
       applied = await this.shadow.apply(m, 'down');
     } catch (e) {

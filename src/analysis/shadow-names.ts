@@ -80,6 +80,9 @@ export function grantPattern(run: string): string {
 
 /** 127.0.0.1, ::1, localhost, or a unix socket path: pids in shadow names are this host's. */
 export function isLocalHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || h === '' || h.startsWith('/') || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::ffff:127.0.0.1';
 }

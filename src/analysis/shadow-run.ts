@@ -47,7 +47,10 @@ export interface ShadowRunOptions {
 
 /** Thrown before a server-wide statement runs in a run that does not hold the server-wide lock. */
 export class ServerWideStatement extends Error {
-  constructor(readonly statement: string, readonly why: string) {
+  constructor(
+    readonly statement: string,
+    readonly why: string,
+  ) {
     super(`statement on server-wide objects (${why}): ${statement}`);
   }
 }
@@ -183,11 +186,14 @@ export class ShadowRun {
     const dbs = [...o.databases].filter((d) => !this.systemDatabase(d) && !d.startsWith(SHADOW_PREFIX)).sort();
     const accounts = [...new Set([...o.accounts.values()].map(([u]) => u))].filter((u) => !this.systemAccount(u, me, false)).sort();
     if (dbs.length || accounts.length) {
-      const what = [dbs.length ? `the database${dbs.length > 1 ? 's' : ''} ${names(dbs)}` : '', accounts.length ? `the account${accounts.length > 1 ? 's' : ''} ${names(accounts)}` : ''].filter(Boolean);
+      const what = [
+        dbs.length ? `the database${dbs.length > 1 ? 's' : ''} ${names(dbs)}` : '',
+        accounts.length ? `the account${accounts.length > 1 ? 's' : ''} ${names(accounts)}` : '',
+      ].filter(Boolean);
       return this.shared(`it holds ${what.join(' and ')}`);
     }
     this.isolation = 'throwaway';
-    this.reason = 'holds nothing but the server\'s own databases and accounts: throwaway';
+    this.reason = "holds nothing but the server's own databases and accounts: throwaway";
   }
 
   private shared(why: string): void {
@@ -224,7 +230,13 @@ export class ShadowRun {
 
   private async checkReplication(): Promise<void> {
     const where = `${this.server.host}:${this.server.port}`;
-    const warning = await this.ops.replicationWarning(this.admin, { where, server: this.kind, quiet: this.binlogOff, shared: this.isolation === 'shared', prefix: SHADOW_PREFIX });
+    const warning = await this.ops.replicationWarning(this.admin, {
+      where,
+      server: this.kind,
+      quiet: this.binlogOff,
+      shared: this.isolation === 'shared',
+      prefix: SHADOW_PREFIX,
+    });
     if (warning) this.warn(warning);
   }
 
@@ -272,7 +284,15 @@ export class ShadowRun {
   loginRefused(e: unknown): MigrateError | undefined {
     const err = (e ?? {}) as { code?: string; message?: string };
     if (!this.account) return undefined;
-    if (!(err.code === '28000' || err.code === '28P01' || err.code === 'ER_ACCESS_DENIED_ERROR' || /pg_hba\.conf|password authentication failed|Access denied for user/i.test(err.message ?? ''))) return undefined;
+    if (
+      !(
+        err.code === '28000' ||
+        err.code === '28P01' ||
+        err.code === 'ER_ACCESS_DENIED_ERROR' ||
+        /pg_hba\.conf|password authentication failed|Access denied for user/i.test(err.message ?? '')
+      )
+    )
+      return undefined;
     return connectionError(
       `The shadow server ${this.server.host}:${this.server.port} refused the login of the account the analysis created for itself (${this.account.user}): ${messageOf(e).split('\n')[0]}`,
       this.ops.loginRefusedHint(SHADOW_PREFIX),
@@ -309,7 +329,8 @@ export class ShadowRun {
       // the server's own here was left by a run that was killed before it could drop it.
       const me = await this.connectedAs();
       for (const d of now.databases) if (!this.systemDatabase(d) && !d.startsWith(SHADOW_PREFIX)) await this.dropDatabaseNamed(d).catch(() => undefined);
-      for (const [user, host, isRole] of now.accounts.values()) if (!this.systemAccount(user, me, this.origin === 'own')) await this.dropAccount(user, host, isRole).catch(() => undefined);
+      for (const [user, host, isRole] of now.accounts.values())
+        if (!this.systemAccount(user, me, this.origin === 'own')) await this.dropAccount(user, host, isRole).catch(() => undefined);
       this.baseline = await this.listObjects(lock);
     } else {
       this.baseline = now;
@@ -352,8 +373,10 @@ export class ShadowRun {
         const before = this.baseline;
         await attempt('list what the migrations created', async () => {
           const now = await this.listObjects(lock);
-          for (const d of now.databases) if (!before.databases.has(d) && !d.startsWith(SHADOW_PREFIX)) await attempt(`drop database ${d}`, () => this.dropDatabaseNamed(d));
-          for (const [key, [user, host, isRole]] of now.accounts) if (!before.accounts.has(key) && !user.startsWith(SHADOW_PREFIX)) await attempt(`drop account ${key}`, () => this.dropAccount(user, host, isRole));
+          for (const d of now.databases)
+            if (!before.databases.has(d) && !d.startsWith(SHADOW_PREFIX)) await attempt(`drop database ${d}`, () => this.dropDatabaseNamed(d));
+          for (const [key, [user, host, isRole]] of now.accounts)
+            if (!before.accounts.has(key) && !user.startsWith(SHADOW_PREFIX)) await attempt(`drop account ${key}`, () => this.dropAccount(user, host, isRole));
         });
       }
       await attempt('release the server-wide lock', () => this.releaseLock(lock));
@@ -377,7 +400,13 @@ export async function listShadowObjects(dialect: Dialect, server: ConnectionConf
   const admin = createAdminKnex(dialect, server, { pool: { min: 0, max: 1 } });
   try {
     const found = await engine.shadowAdmin.listLeftovers(admin, engine.serverKind(await selectVersion(admin, dialect)));
-    const policy = { nowMs: Date.now(), maxAgeS: leftoverAgeS(env), localServer: isLocalHost(server.host), isAlive: processAlive, ownRuns: new Set([...live].map((r) => r.name)) };
+    const policy = {
+      nowMs: Date.now(),
+      maxAgeS: leftoverAgeS(env),
+      localServer: isLocalHost(server.host),
+      isAlive: processAlive,
+      ownRuns: new Set([...live].map((r) => r.name)),
+    };
     const describe = (kind: ShadowObject['kind'], name: string): ShadowObject => {
       const info = parseShadowName(name);
       const o: ShadowObject = { kind, name };

@@ -164,7 +164,9 @@ export class ShadowDatabase {
       const where = at && file ? ` at ${basename(file)} line ${at.line}` : '';
       throw new MigrateError(
         'usage',
-        redact(`Migration ${m.id} failed on the shadow database (${direction})${where}: ${messageOf(e).split('\n')[0]}${this.lastStatement ? `\n  statement: ${this.lastStatement}` : ''}`),
+        redact(
+          `Migration ${m.id} failed on the shadow database (${direction})${where}: ${messageOf(e).split('\n')[0]}${this.lastStatement ? `\n  statement: ${this.lastStatement}` : ''}`,
+        ),
         direction === 'up'
           ? 'Fix the migration so it applies to the schema its predecessors leave; the shadow database was dropped.'
           : 'Fix the down migration so it undoes up on the schema up leaves; the shadow database was dropped.',
@@ -196,7 +198,10 @@ export class ShadowDatabase {
       const err = (e ?? {}) as DriverSqlError;
       if (!this.engine.isSqlError(e)) throw e;
       // Name the objects as the application sees them, not inside the shadow database.
-      return (err.message ?? String(e)).replace(new RegExp(`\\b${this.name}\\.`, 'g'), '').split('\n')[0]!.trim();
+      return (err.message ?? String(e))
+        .replace(new RegExp(`\\b${this.name}\\.`, 'g'), '')
+        .split('\n')[0]!
+        .trim();
     }
   }
 
@@ -307,7 +312,8 @@ export class ShadowDatabase {
       severity: 'warning',
       message: `Switches to the database ${other} (USE ${other}): what the migration does there is not part of the schema snapshots, so it is not analysed${this.home ? ` (only the history's home database, ${this.home}, is)` : ''}.`,
       statement: sql,
-      safeAlternative: 'Keep a migration history to one database. If the other database is meant, review what runs there by hand; the verdict covers the home database only.',
+      safeAlternative:
+        'Keep a migration history to one database. If the other database is meant, review what runs there by hand; the verdict covers the home database only.',
     });
   }
 

@@ -8,7 +8,16 @@ import type { Algorithm, CheckSnapshot, ColumnSnapshot, ForeignKeySnapshot, Inde
 
 // The schema snapshot is what an engine reads from a server, so its types live in src/engines;
 // re-exported here for the analysis code that names them through this file.
-export type { Algorithm, CheckSnapshot, ColumnSnapshot, ForeignKeySnapshot, IndexSnapshot, SchemaSnapshot, TableSnapshot, ViewSnapshot } from '../engines/index.ts';
+export type {
+  Algorithm,
+  CheckSnapshot,
+  ColumnSnapshot,
+  ForeignKeySnapshot,
+  IndexSnapshot,
+  SchemaSnapshot,
+  TableSnapshot,
+  ViewSnapshot,
+} from '../engines/index.ts';
 
 /** How a column type change relates the old and the new type. */
 export type TypeChangeKind =

@@ -1,6 +1,6 @@
-import { maskSecretLiterals } from '../migrations/excerpt.ts';
-import type { Dialect } from '../config/types.ts';
-import type { Acknowledgement, Phase } from '../migrations/types.ts';
+import { maskSecretLiterals } from '../migrations/index.ts';
+import type { Dialect } from '../config/index.ts';
+import type { Acknowledgement, Phase } from '../migrations/index.ts';
 import { ackCovers, factsOf, isWildcardAck } from './rules/catalog.ts';
 import { verdictDialectFor } from './rules/dialects.ts';
 import type { ReplicaFirstAssessment } from './rules/replica-first.ts';

@@ -96,11 +96,11 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT_USAGE;
     }
     if (isMigrateError(e)) {
-      process.stderr.write(redact(`error: ${e.problem}\nfix: ${e.fix}`) + '\n');
+      process.stderr.write(`${redact(`error: ${e.problem}\nfix: ${e.fix}`)}\n`);
       return e.exitCode;
     }
-    process.stderr.write(redact(`error: unexpected failure: ${messageOf(e)}`) + '\n');
-    if (process.env['MIGRATE_DEBUG'] && e instanceof Error && e.stack) process.stderr.write(redact(e.stack) + '\n');
+    process.stderr.write(`${redact(`error: unexpected failure: ${messageOf(e)}`)}\n`);
+    if (process.env['MIGRATE_DEBUG'] && e instanceof Error && e.stack) process.stderr.write(`${redact(e.stack)}\n`);
     return 1;
   }
 }

@@ -21,8 +21,17 @@ export {
   type LockSafety,
 } from './lock-safety.ts';
 export type { LoadConfigOptions } from './load.ts';
+export { firstCompilerLine } from './load-error.ts';
 
 /** Finds, reads and validates the project's config file (src/config/load.ts). */
 export async function loadConfig(opts?: LoadConfigOptions): Promise<ProjectConfig> {
   return (await import('./load.ts')).loadConfig(opts);
+}
+
+/**
+ * Imports a user's TypeScript or JavaScript module (src/config/ts-import.ts). Lazy like loadConfig:
+ * the importer registers tsx's CommonJS hooks, which no command needs before it reads a file.
+ */
+export async function importModule(absPath: string, version: string): Promise<Record<string, unknown>> {
+  return (await import('./ts-import.ts')).importModule(absPath, version);
 }

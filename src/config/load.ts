@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { configError } from '../errors.ts';
 import { registerSecret } from '../log/index.ts';
 import { lockSafetyFromConfig } from './lock-safety.ts';
-import { firstCompilerLine, importModule } from '../migrations/ts-import.ts';
+import { firstCompilerLine } from './load-error.ts';
+import { importModule } from './ts-import.ts';
 import { DIALECT_CONFIG } from './dialects.ts';
 import { parseRawConfig, type RawCluster, type RawConnection } from './schema.ts';
 import type { ClusterConfig, ConnectionConfig, Dialect, NodeConfig, ProjectConfig } from './types.ts';
@@ -68,7 +69,10 @@ async function readConfigFile(file: string): Promise<unknown> {
     }
     return typeof value === 'function' ? await (value as () => unknown)() : value;
   } catch (e) {
-    throw configError(`The config file ${file} could not be loaded: ${firstCompilerLine(e)}`, 'Fix the error in the file; it must `export default` a config object.');
+    throw configError(
+      `The config file ${file} could not be loaded: ${firstCompilerLine(e)}`,
+      'Fix the error in the file; it must `export default` a config object.',
+    );
   }
 }
 
@@ -84,12 +88,20 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
   } else if (raw.connection !== undefined) {
     connection = resolveConnection(raw.connection, source, baseDir, env);
   } else {
-    throw configError(`${source} has neither "connection" nor "url".`, 'Add "connection": {"host","port","user","database","passwordEnv"} or "url": "mysql://user@host:3306/db".');
+    throw configError(
+      `${source} has neither "connection" nor "url".`,
+      'Add "connection": {"host","port","user","database","passwordEnv"} or "url": "mysql://user@host:3306/db".',
+    );
   }
   dialect = raw.dialect ?? dialect;
   if (!dialect) throw configError(`"dialect" is missing in ${source}.`, 'Add "dialect": "mysql" (MySQL and MariaDB) or "postgres".');
   if (!connection.port) connection = { ...connection, port: DIALECT_CONFIG[dialect].defaultPort };
-  const databaseWhere = raw.url === undefined ? `"connection.database" in ${source}` : source === 'DATABASE_URL' ? 'The database named in DATABASE_URL' : `The database in "url" in ${source}`;
+  const databaseWhere =
+    raw.url === undefined
+      ? `"connection.database" in ${source}`
+      : source === 'DATABASE_URL'
+        ? 'The database named in DATABASE_URL'
+        : `The database in "url" in ${source}`;
   databaseName(connection.database, dialect, databaseWhere);
 
   const migrationsDir = resolve(baseDir, raw.migrations?.directory ?? 'migrations');
@@ -124,14 +136,20 @@ const PLAIN_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 function plainName(v: unknown, key: string, source: string): string {
   if (typeof v !== 'string' || !v) throw configError(`${key} in ${source} must be a non-empty string.`, `Write ${key} as a plain name, e.g. "db1".`);
   if (!PLAIN_NAME.test(v)) {
-    throw configError(`${key} in ${source} is ${JSON.stringify(v)}, which is not a plain name.`, 'Use letters, digits, "_", "." and "-" only (no spaces, quotes or semicolons), at most 64 characters.');
+    throw configError(
+      `${key} in ${source} is ${JSON.stringify(v)}, which is not a plain name.`,
+      'Use letters, digits, "_", "." and "-" only (no spaces, quotes or semicolons), at most 64 characters.',
+    );
   }
   return v;
 }
 
 function identifier(v: unknown, key: string, source: string): string {
   if (typeof v !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(v)) {
-    throw configError(`"${key}" in ${source} is ${JSON.stringify(v)}, which is not a plain table name.`, 'Use letters, digits and underscores only (it is used as a table name), at most 64 characters.');
+    throw configError(
+      `"${key}" in ${source} is ${JSON.stringify(v)}, which is not a plain table name.`,
+      'Use letters, digits and underscores only (it is used as a table name), at most 64 characters.',
+    );
   }
   return v;
 }
@@ -153,7 +171,8 @@ function resolvePassword(obj: PasswordSources, where: string, source: string, ba
   if (obj.passwordEnv !== undefined) {
     const name = obj.passwordEnv;
     password = env[name];
-    if (password === undefined) throw configError(`${where}.passwordEnv names ${name}, which is not set.`, `Export ${name} before running, or use passwordFile instead.`);
+    if (password === undefined)
+      throw configError(`${where}.passwordEnv names ${name}, which is not set.`, `Export ${name} before running, or use passwordFile instead.`);
   } else if (obj.passwordFile !== undefined) {
     password = readPasswordFile(obj.passwordFile, `${where}.passwordFile`, baseDir);
   }
@@ -164,18 +183,26 @@ function resolvePassword(obj: PasswordSources, where: string, source: string, ba
 /** The password file's content without its final line break; every way it can be unusable is named. */
 function readPasswordFile(f: string, key: string, baseDir: string): string {
   const path = resolve(baseDir, f);
-  let st;
+  let st: Stats;
   try {
     st = statSync(path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw configError(`${key} ${f} does not exist.`, 'Create the file holding only the password, or fix the path (relative to the config file).');
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw configError(`${key} ${f} does not exist.`, 'Create the file holding only the password, or fix the path (relative to the config file).');
     throw configError(`${key} ${f} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}).`, `Make ${path} readable by the user running migrate.`);
   }
-  if (st.isDirectory()) throw configError(`${key} ${f} is a directory, not a file.`, `Point ${key} at the file holding only the password (e.g. ${join(f, 'db.password')}), relative to the config file.`);
+  if (st.isDirectory())
+    throw configError(
+      `${key} ${f} is a directory, not a file.`,
+      `Point ${key} at the file holding only the password (e.g. ${join(f, 'db.password')}), relative to the config file.`,
+    );
   try {
     return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
   } catch (e) {
-    throw configError(`${key} ${f} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}).`, `Make ${path} readable by the user running migrate (chmod 600 and owned by that user).`);
+    throw configError(
+      `${key} ${f} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}).`,
+      `Make ${path} readable by the user running migrate (chmod 600 and owned by that user).`,
+    );
   }
 }
 
@@ -189,7 +216,14 @@ function resolveCluster(c: RawCluster, i: number, source: string, baseDir: strin
   const name = plainName(c.name, `${where}.name`, source);
   const nodes: NodeConfig[] = c.nodes.map((n, j) => {
     const nw = `${where}.nodes[${j}]`;
-    return { name: plainName(n.name, `${nw}.name`, source), role: n.role, host: n.host, port: n.port, user: n.user, password: resolvePassword(n, nw, source, baseDir, env) };
+    return {
+      name: plainName(n.name, `${nw}.name`, source),
+      role: n.role,
+      host: n.host,
+      port: n.port,
+      user: n.user,
+      password: resolvePassword(n, nw, source, baseDir, env),
+    };
   });
   const w = c.writer;
   const writer: ClusterConfig['writer'] = w

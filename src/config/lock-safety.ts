@@ -2,8 +2,7 @@ import { configError, usageError, type MigrateError } from '../errors.ts';
 
 // Lives in config, not in migrations/pg: the config file's "lockSafety" object and the CLI's
 // lock flags are parsed here, and config sits below migrations in the layers
-// (.dependency-cruiser.cjs). TEMPORARY: src/migrations/pg/settings.ts is still a copy of this file
-// until the migrations branch is merged; then it goes and its importers come here (issue 14).
+// (.dependency-cruiser.cjs).
 
 /**
  * How migrations run on PostgreSQL so that a queued ACCESS EXCLUSIVE request never holds other
@@ -122,18 +121,36 @@ export const LOCK_SAFETY_CONFIG_KEYS: readonly string[] = Object.keys(CONFIG_KEY
  */
 export function lockSafetyFromConfig(raw: unknown, source: string): Partial<LockSafety> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw configError(`"lockSafety" in ${source} must be an object.`, 'Write it as "lockSafety": {"lockTimeout": "2s", "retries": 10, "statementTimeout": "0"}.');
+    throw configError(
+      `"lockSafety" in ${source} must be an object.`,
+      'Write it as "lockSafety": {"lockTimeout": "2s", "retries": 10, "statementTimeout": "0"}.',
+    );
   }
   const out: Partial<LockSafety> = {};
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
     const spec = CONFIG_KEYS[k];
-    if (!spec) throw configError(`Unknown key "lockSafety.${k}" in ${source}.`, `Valid keys are ${Object.keys(CONFIG_KEYS).map((x) => `lockSafety.${x}`).join(', ')}.`);
+    if (!spec)
+      throw configError(
+        `Unknown key "lockSafety.${k}" in ${source}.`,
+        `Valid keys are ${Object.keys(CONFIG_KEYS)
+          .map((x) => `lockSafety.${x}`)
+          .join(', ')}.`,
+      );
     const text = typeof v === 'number' ? String(v) : typeof v === 'string' ? v : undefined;
-    const ms = text === undefined ? undefined : spec.kind === 'duration' ? parseDurationMs(text) : /^\s*\d+\s*$/.test(text) && Number(text) >= 1 ? Number(text) : undefined;
+    const ms =
+      text === undefined
+        ? undefined
+        : spec.kind === 'duration'
+          ? parseDurationMs(text)
+          : /^\s*\d+\s*$/.test(text) && Number(text) >= 1
+            ? Number(text)
+            : undefined;
     if (ms === undefined) {
       throw configError(
         `"lockSafety.${k}" in ${source} is ${JSON.stringify(v)}, which is not ${spec.kind === 'duration' ? 'a duration' : 'a whole number of at least 1'}.`,
-        spec.kind === 'duration' ? `Write a duration such as "2s", "500ms" or a number of milliseconds${k === 'lockTimeout' || k === 'statementTimeout' ? ' (0 turns it off)' : ''}.` : 'Write a whole number such as 10.',
+        spec.kind === 'duration'
+          ? `Write a duration such as "2s", "500ms" or a number of milliseconds${k === 'lockTimeout' || k === 'statementTimeout' ? ' (0 turns it off)' : ''}.`
+          : 'Write a whole number such as 10.',
       );
     }
     out[spec.field] = ms;

@@ -128,7 +128,10 @@ const HINTS: Record<string, FieldHint> = {
   'clusters[].nodes[].user': { what: 'a user name', fix: 'Add "user": "the replication-capable user".' },
   'clusters[].nodes[].passwordEnv': PASSWORD_ENV,
   'clusters[].nodes[].passwordFile': PASSWORD_FILE,
-  'clusters[].writer': { what: 'an object', fix: 'Write it as "writer": {"type": "haproxy", "socket": "/run/haproxy/admin.sock", "backend": "writer"} (see README "Configuration").' },
+  'clusters[].writer': {
+    what: 'an object',
+    fix: 'Write it as "writer": {"type": "haproxy", "socket": "/run/haproxy/admin.sock", "backend": "writer"} (see README "Configuration").',
+  },
   'clusters[].writer.type': { what: 'a writer type', fix: 'Use "haproxy", "command" or "none".' },
   'clusters[].writer.port': PORT_HINT,
   lockSafety: { what: 'an object', fix: 'Write it as "lockSafety": {"lockTimeout": "2s", "retries": 10, "statementTimeout": "0"}.' },
@@ -175,7 +178,14 @@ export function schemaError(issue: z.core.$ZodIssue, raw: unknown, source: strin
     const key = issue.keys[0] ?? '?';
     const valid = KEYS[pattern(path)] ?? [];
     return configError(
-      `Unknown key "${where ? `${where}.` : ''}${key}" in ${source}${issue.keys.length > 1 ? ` (also: ${issue.keys.slice(1).map((k) => `"${k}"`).join(', ')})` : ''}.`,
+      `Unknown key "${where ? `${where}.` : ''}${key}" in ${source}${
+        issue.keys.length > 1
+          ? ` (also: ${issue.keys
+              .slice(1)
+              .map((k) => `"${k}"`)
+              .join(', ')})`
+          : ''
+      }.`,
       `Remove it or correct the spelling; the valid keys${where ? ` of ${where}` : ''} are: ${valid.join(', ')}.`,
     );
   }

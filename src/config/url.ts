@@ -3,8 +3,8 @@ import { registerSecret } from '../log/index.ts';
 import { dialectNamed } from './dialects.ts';
 import type { ConnectionConfig, Dialect } from './types.ts';
 
-
-const ENCODE_HINT = 'Percent-encode the special characters of the user and password ("/" as %2F, "@" as %40, ":" as %3A, "#" as %23, "?" as %3F, "%" as %25), e.g. with encodeURIComponent().';
+const ENCODE_HINT =
+  'Percent-encode the special characters of the user and password ("/" as %2F, "@" as %40, ":" as %3A, "#" as %23, "?" as %3F, "%" as %25), e.g. with encodeURIComponent().';
 
 /**
  * A component of the URL, percent-decoded. A malformed escape ("%" not followed by two hex digits)
@@ -26,7 +26,10 @@ function decoded(part: string, what: string, source: string): string {
 export function parseDatabaseUrl(url: string, source: string): { dialect: Dialect; connection: ConnectionConfig } {
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(url)?.[1]?.toLowerCase();
   const invalid = (): never => {
-    throw configError(`${source} is not a valid database URL.`, `Write it as mysql://user@host:3306/database or postgres://user@host:5432/database (a password goes after the user, separated by a colon). ${ENCODE_HINT}`);
+    throw configError(
+      `${source} is not a valid database URL.`,
+      `Write it as mysql://user@host:3306/database or postgres://user@host:5432/database (a password goes after the user, separated by a colon). ${ENCODE_HINT}`,
+    );
   };
   if (scheme === undefined) return invalid();
   const dialect = dialectNamed(scheme);

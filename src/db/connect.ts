@@ -6,7 +6,7 @@ import { connectionError, MigrateError } from '../errors.ts';
 import { redact } from '../log/index.ts';
 
 function debugLog(msg: unknown): void {
-  if (process.env['MIGRATE_DEBUG']) process.stderr.write(redact(`knex: ${String(msg)}`) + '\n');
+  if (process.env['MIGRATE_DEBUG']) process.stderr.write(`${redact(`knex: ${String(msg)}`)}\n`);
 }
 
 type KnexFactory = typeof import('knex').knex;
@@ -38,7 +38,10 @@ export function createKnex(
     // Best effort: the caller checks the outcome where it matters.
     pool.afterCreate = (raw: { query(sql: string, cb: (err: unknown) => void): void }, done: (err: Error | null, conn: unknown) => void) => {
       const next = (i: number): void => {
-        if (i >= sessionSql.length) return done(null, raw);
+        if (i >= sessionSql.length) {
+          done(null, raw);
+          return;
+        }
         raw.query(sessionSql[i]!, () => next(i + 1));
       };
       next(0);
@@ -109,7 +112,14 @@ export function mapConnectionError(e: unknown, dialect: Dialect, conn: Connectio
       e,
     );
   }
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || code === 'ECONNRESET' || /Timeout acquiring|connect ETIMEDOUT|timeout expired|Connection terminated/i.test(msg)) {
+  if (
+    code === 'ECONNREFUSED' ||
+    code === 'ENOTFOUND' ||
+    code === 'EHOSTUNREACH' ||
+    code === 'ETIMEDOUT' ||
+    code === 'ECONNRESET' ||
+    /Timeout acquiring|connect ETIMEDOUT|timeout expired|Connection terminated/i.test(msg)
+  ) {
     return connectionError(
       `Cannot reach the ${DRIVERS[dialect].label} server at ${conn.host}:${conn.port} (${code || msg}).`,
       'Check that the server is running and that host and port in the config (or DATABASE_URL) are right.',

@@ -6,7 +6,19 @@ import type { ClusterFlavor, Dialect, Engine } from './contract.ts';
 import { mysqlEngine } from './mysql/index.ts';
 import { postgresEngine } from './postgres/index.ts';
 
-export type { ClusterFlavor, ConnectionConfig, Dialect, DumpTarget, Engine, ServerKind, ServerObjects, ShadowServerAdmin, Snapshotter, SnapshotScope, SqlSyntax } from './contract.ts';
+export type {
+  ClusterFlavor,
+  ConnectionConfig,
+  Dialect,
+  DumpTarget,
+  Engine,
+  ServerKind,
+  ServerObjects,
+  ShadowServerAdmin,
+  Snapshotter,
+  SnapshotScope,
+  SqlSyntax,
+} from './contract.ts';
 export { FULL_SCOPE } from './contract.ts';
 export type { Algorithm, CheckSnapshot, ColumnSnapshot, ForeignKeySnapshot, IndexSnapshot, SchemaSnapshot, TableSnapshot, ViewSnapshot } from './schema.ts';
 export { CLUSTER_FLAVORS, DIALECTS, dialectNamed } from '../config/index.ts';

@@ -1,7 +1,7 @@
-import type { MigrationSource } from '../migrations/types.ts';
-import { thisHost, whoAmI } from '../migrations/ledger.ts';
-import { withLedgerWriter } from '../migrations/ledger-writer.ts';
-import { saveRoles, swappedRoles } from '../topology/roles-state.ts';
+import type { MigrationSource } from '../migrations/index.ts';
+import { thisHost, whoAmI } from '../migrations/index.ts';
+import { withLedgerWriter } from '../migrations/index.ts';
+import { saveRoles, swappedRoles } from '../topology/index.ts';
 import { workError } from '../errors.ts';
 import { mirrorJournal, writerNode, type ApplyReport, type ApplyRun } from './apply-run.ts';
 import { ForkError } from './fork.ts';
@@ -93,7 +93,15 @@ async function recordReplicaFirst(x: MigrationRun): Promise<void> {
   const { r, m, step, res } = x;
   await withLedgerWriter(r.o.config, async (w) => {
     await w.ensureLedgerTable();
-    await w.record({ id: m.id, checksum: m.checksum, phase: step.phase, appliedAt: new Date(), appliedBy: `${await whoAmI(w.session.db)} (replica-first)`, host: thisHost(), executionMs: Object.values(res.alterMs).reduce((a, b) => Math.max(a, b), 0) });
+    await w.record({
+      id: m.id,
+      checksum: m.checksum,
+      phase: step.phase,
+      appliedAt: new Date(),
+      appliedBy: `${await whoAmI(w.session.db)} (replica-first)`,
+      host: thisHost(),
+      executionMs: Object.values(res.alterMs).reduce((a, b) => Math.max(a, b), 0),
+    });
   });
 }
 
@@ -101,7 +109,12 @@ function reportSwitchover(x: MigrationRun): void {
   const { r, step, res, oldWriter } = x;
   step.writeBlockMs = res.switchover.writeBlockMs;
   step.newPrimary = res.newPrimary;
-  step.switchover = { writeBlockMs: res.switchover.writeBlockMs, blockSteps: res.switchover.blockSteps, stepsMs: res.switchover.stepsMs, endedSessions: res.switchover.killedSessions };
+  step.switchover = {
+    writeBlockMs: res.switchover.writeBlockMs,
+    blockSteps: res.switchover.blockSteps,
+    stepsMs: res.switchover.stepsMs,
+    endedSessions: res.switchover.killedSessions,
+  };
   r.o.logger.event?.('switchover', { migration: step.id, oldPrimary: oldWriter, newPrimary: res.newPrimary, ...step.switchover });
 }
 
@@ -109,7 +122,17 @@ function reportSwitchover(x: MigrationRun): void {
 async function hold(x: MigrationRun): Promise<'stop'> {
   const { r, m, step, res, oldWriter } = x;
   const { config } = r.o;
-  saveHold(config, { cluster: r.cluster.name, migrationId: m.id, heldNode: oldWriter, alteredNode: res.newPrimary, database: config.connection.database, statements: step.statements, downStatements: step.downStatements, restore: res.restore, at: new Date().toISOString() });
+  saveHold(config, {
+    cluster: r.cluster.name,
+    migrationId: m.id,
+    heldNode: oldWriter,
+    alteredNode: res.newPrimary,
+    database: config.connection.database,
+    statements: step.statements,
+    downStatements: step.downStatements,
+    restore: res.restore,
+    at: new Date().toISOString(),
+  });
   step.ran = true;
   x.held = true;
   return 'stop';
@@ -118,8 +141,16 @@ async function hold(x: MigrationRun): Promise<'stop'> {
 async function ran(x: MigrationRun): Promise<void> {
   const { r, step, res } = x;
   if (replicaFirst(x)) {
-    r.log(`${step.id}: switchover steps (ms): ${Object.entries(res.switchover.stepsMs).map(([k, v]) => `${k} ${v}`).join(', ')}; ALTER ${Object.entries(res.alterMs).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-    r.log(`${step.id}: done; ${res.newPrimary} is the new ${r.cluster.topology === 'master-master' ? 'active' : 'primary'}; write block ${res.switchover.writeBlockMs} ms${res.pending.length ? `; ${res.pending.join(', ')} kept on the old schema until \`migrate finalize\`` : ''}`);
+    r.log(
+      `${step.id}: switchover steps (ms): ${Object.entries(res.switchover.stepsMs)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}; ALTER ${Object.entries(res.alterMs)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+    r.log(
+      `${step.id}: done; ${res.newPrimary} is the new ${r.cluster.topology === 'master-master' ? 'active' : 'primary'}; write block ${res.switchover.writeBlockMs} ms${res.pending.length ? `; ${res.pending.join(', ')} kept on the old schema until \`migrate finalize\`` : ''}`,
+    );
   }
   step.ran = true;
   await mirrorJournal(r);

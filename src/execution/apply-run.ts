@@ -1,12 +1,12 @@
 import type { Knex } from 'knex';
-import type { ShadowOrigin } from '../analysis/shadow-run.ts';
-import type { ClusterConfig, ConnectionConfig, NodeConfig, ProjectConfig } from '../config/types.ts';
+import type { ShadowOrigin } from '../analysis/index.ts';
+import type { ClusterConfig, ConnectionConfig, NodeConfig, ProjectConfig } from '../config/index.ts';
 import { configError } from '../errors.ts';
-import type { Runner, StatusReport } from '../migrations/runner.ts';
-import type { LockSafety } from '../migrations/pg/settings.ts';
-import type { MigrationSource } from '../migrations/types.ts';
-import type { Logger } from '../log/logger.ts';
-import type { Flavor } from '../topology/flavors/contract.ts';
+import type { Runner, StatusReport } from '../migrations/index.ts';
+import type { LockSafety } from '../config/index.ts';
+import type { MigrationSource } from '../migrations/index.ts';
+import type { Logger } from '../log/index.ts';
+import type { Flavor } from '../engines/index.ts';
 import type { ClusterLock } from './cluster-lock.ts';
 import type { Journal } from './journal.ts';
 import { syncJournalTable } from './journal-table.ts';
@@ -88,6 +88,7 @@ export interface ApplyRun {
 
 /** The journal's copy in the database, for dashboards: best effort, the file is the record. */
 export async function mirrorJournal(r: ApplyRun): Promise<void> {
-  await syncJournalTable(r.db, r.journal.path, r.planId).catch((e: unknown) => r.o.logger.warn(`journal table not updated yet: ${e instanceof Error ? e.message : String(e)}`));
+  await syncJournalTable(r.db, r.journal.path, r.planId).catch((e: unknown) =>
+    r.o.logger.warn(`journal table not updated yet: ${e instanceof Error ? e.message : String(e)}`),
+  );
 }
-

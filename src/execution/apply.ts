@@ -1,17 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { analyse, FileCache } from '../analysis/index.ts';
-import type { MigrationVerdict } from '../analysis/types.ts';
-import type { ClusterConfig, ProjectConfig } from '../config/types.ts';
-import { createKnex, verifyConnection } from '../db/connect.ts';
+import type { MigrationVerdict } from '../analysis/index.ts';
+import type { ClusterConfig, ProjectConfig } from '../config/index.ts';
+import { createKnex, verifyConnection } from '../db/index.ts';
 import { engineFor } from '../engines/index.ts';
 import { isMigrateError, MigrateError, workError } from '../errors.ts';
-import { blockingError } from '../migrations/discover.ts';
-import { Runner } from '../migrations/runner.ts';
-import type { Flavor } from '../topology/flavors/contract.ts';
-import { flavorFor, flavorNameFromVersion } from '../topology/flavors/index.ts';
-import { configMismatch, connectionProblem, inspectCluster, type TopologyReport } from '../topology/inspect.ts';
-import { stateDir } from '../topology/roles-state.ts';
+import { blockingError } from '../migrations/index.ts';
+import { Runner } from '../migrations/index.ts';
+import type { Flavor } from '../engines/index.ts';
+import { flavorFor, flavorNameFromVersion } from '../engines/index.ts';
+import { configMismatch, connectionProblem, inspectCluster, type TopologyReport } from '../topology/index.ts';
+import { stateDir } from '../topology/index.ts';
 import { applyMigration } from './apply-migration.ts';
 import { mirrorJournal, writerNode, type ApplyOptions, type ApplyReport, type ApplyRun } from './apply-run.ts';
 import { lockCluster } from './cluster-lock.ts';
@@ -36,7 +36,18 @@ class HoldStop extends Error {
 }
 
 /** apply's steps, in the order they run. */
-export type ApplyStage = 'inspect' | 'connect' | 'gate' | 'preflight' | 'lock' | 'journal' | 'pre-deploy' | 'awaiting-deploy' | 'deploy' | 'post-deploy' | 'done';
+export type ApplyStage =
+  | 'inspect'
+  | 'connect'
+  | 'gate'
+  | 'preflight'
+  | 'lock'
+  | 'journal'
+  | 'pre-deploy'
+  | 'awaiting-deploy'
+  | 'deploy'
+  | 'post-deploy'
+  | 'done';
 
 type Stage = MachineStep<ApplyStage, ApplyRun>;
 
@@ -96,7 +107,11 @@ async function gate(r: ApplyRun): Promise<void | 'stop'> {
   const blocking = blockingError(r.status.discovery.issues);
   if (blocking) throw blocking;
   const drift = r.status.migrations.filter((m) => m.state === 'drift');
-  if (drift.length) throw workError(`Migrations changed after they were applied: ${drift.map((d) => d.id).join(', ')}.`, 'Restore the files, or accept the change with `migrate ack-drift <id>`. Nothing was changed.');
+  if (drift.length)
+    throw workError(
+      `Migrations changed after they were applied: ${drift.map((d) => d.id).join(', ')}.`,
+      'Restore the files, or accept the change with `migrate ack-drift <id>`. Nothing was changed.',
+    );
   const pendingIds = new Set(r.status.migrations.filter((m) => m.state === 'pending').map((m) => m.id));
   r.all = r.status.discovery.migrations;
   const pending = r.all.filter((m) => pendingIds.has(m.id));
@@ -116,7 +131,10 @@ async function gate(r: ApplyRun): Promise<void | 'stop'> {
   }
   const { steps, refused } = stepsFromVerdicts(pending, verdicts, o.strategy);
   if (refused.length) {
-    throw workError(`The gate refused ${refused.map((x) => `${x.id} (${x.reason})`).join('; ')}.`, 'Run `migrate plan` to read the findings and the safe alternative; split or rewrite the migration. Nothing was changed.');
+    throw workError(
+      `The gate refused ${refused.map((x) => `${x.id} (${x.reason})`).join('; ')}.`,
+      'Run `migrate plan` to read the findings and the safe alternative; split or rewrite the migration. Nothing was changed.',
+    );
   }
   const selected = o.phases === 'post-deploy' ? steps.filter((s) => s.phase === 'post-deploy') : steps;
   r.report = { planId: r.planId, steps: selected.map((s) => ({ ...s, ran: false })), awaitingDeploy: false, dryRun: o.dryRun };
@@ -134,7 +152,11 @@ async function preflight(r: ApplyRun): Promise<void> {
   const { config, logger } = r.o;
   const { cluster } = r;
   const held = loadHold(config, cluster.name);
-  if (held) throw workError(`Cluster ${cluster.name} holds ${held.heldNode} on the old schema for ${held.migrationId} (a master-master run with --hold).`, 'Run `migrate finalize` once the deploy is confirmed, or `migrate rollback` to switch back, before applying more. Nothing was changed.');
+  if (held)
+    throw workError(
+      `Cluster ${cluster.name} holds ${held.heldNode} on the old schema for ${held.migrationId} (a master-master run with --hold).`,
+      'Run `migrate finalize` once the deploy is confirmed, or `migrate rollback` to switch back, before applying more. Nothing was changed.',
+    );
   if (!r.report.steps.some((s) => s.strategy === 'replica-first')) return;
   // Everything a replica-first run needs from the endpoint and the nodes is checked before
   // the first step (an in-place migration earlier in the plan would otherwise already have
@@ -187,8 +209,10 @@ function lockStages(): Stage[] {
 function phaseStages(): Stage[] {
   const all = (r: ApplyRun): boolean => r.o.phases === 'all';
   const ofPhase = (r: ApplyRun, p: ApplyStep['phase']) => r.report.steps.filter((s) => s.phase === p);
-  const handOff = (r: ApplyRun): boolean => all(r) && (ofPhase(r, 'post-deploy').length > 0 || (r.o.deployCommand !== undefined && ofPhase(r, 'pre-deploy').length > 0));
-  const schemaVersion = (r: ApplyRun): string => ofPhase(r, 'pre-deploy').at(-1)?.id ?? r.status.migrations.filter((m) => m.state === 'applied').at(-1)?.id ?? '';
+  const handOff = (r: ApplyRun): boolean =>
+    all(r) && (ofPhase(r, 'post-deploy').length > 0 || (r.o.deployCommand !== undefined && ofPhase(r, 'pre-deploy').length > 0));
+  const schemaVersion = (r: ApplyRun): string =>
+    ofPhase(r, 'pre-deploy').at(-1)?.id ?? r.status.migrations.filter((m) => m.state === 'applied').at(-1)?.id ?? '';
   return [
     { name: 'pre-deploy', journal: false, when: all, do: (r) => runPhase(r, ofPhase(r, 'pre-deploy')) },
     {
@@ -199,17 +223,33 @@ function phaseStages(): Stage[] {
       do: async (r) => {
         r.journal.write('awaiting-deploy', 'begin', { schemaVersion: schemaVersion(r) });
         r.report.awaitingDeploy = true;
-        r.log(`hand-off: the pre-deploy migrations are in place. Deploy the new code, then run \`migrate continue\` to run ${ofPhase(r, 'post-deploy').length} post-deploy migration(s).`);
+        r.log(
+          `hand-off: the pre-deploy migrations are in place. Deploy the new code, then run \`migrate continue\` to run ${ofPhase(r, 'post-deploy').length} post-deploy migration(s).`,
+        );
         return 'stop';
       },
     },
     {
       name: 'deploy',
       when: (r) => handOff(r) && r.o.deployCommand !== undefined,
-      before: (r) => (ofPhase(r, 'post-deploy').length ? undefined : r.log('hand-off: the pre-deploy migrations are in place and no post-deploy migration is pending; running the deploy command')),
+      before: (r) =>
+        ofPhase(r, 'post-deploy').length
+          ? undefined
+          : r.log('hand-off: the pre-deploy migrations are in place and no post-deploy migration is pending; running the deploy command'),
       do: (r) => {
         const writer = writerNode(r.cluster);
-        return runDeployCommand(r.o.deployCommand!, { planId: r.planId, cluster: r.cluster.name, newPrimary: writer.name, newPrimaryHost: writer.host, newPrimaryPort: writer.port, schemaVersion: schemaVersion(r) }, r.log);
+        return runDeployCommand(
+          r.o.deployCommand!,
+          {
+            planId: r.planId,
+            cluster: r.cluster.name,
+            newPrimary: writer.name,
+            newPrimaryHost: writer.host,
+            newPrimaryPort: writer.port,
+            schemaVersion: schemaVersion(r),
+          },
+          r.log,
+        );
       },
     },
     { name: 'post-deploy', journal: false, do: (r) => runPhase(r, ofPhase(r, 'post-deploy'), false) },
@@ -228,7 +268,9 @@ async function runPhase(r: ApplyRun, steps: ApplyReport['steps'], holdEndsRun = 
     if (!held) continue;
     if (!holdEndsRun) throw new HoldStop(step.id);
     r.report.held = step.id;
-    r.log(`held: ${step.id} is live on the new active; the old active keeps the old schema as a rollback target. Deploy and check the new code, then run \`migrate finalize\` (or \`migrate rollback\`); ${r.report.steps.filter((s) => !s.ran).length} migration(s) wait until then.`);
+    r.log(
+      `held: ${step.id} is live on the new active; the old active keeps the old schema as a rollback target. Deploy and check the new code, then run \`migrate finalize\` (or \`migrate rollback\`); ${r.report.steps.filter((s) => !s.ran).length} migration(s) wait until then.`,
+    );
     r.journal.write('held', 'end', { migration: step.id });
     return 'stop';
   }
@@ -245,7 +287,11 @@ function interruptedRun(config: ProjectConfig, clusterName: string): MigrateErro
   if (!run) return undefined;
   if (!run.entries.some((e) => /^(alter|type-conversions|switchover|undo):?/.test(e.step))) return undefined;
   const altered = [...alteredNodes(run.entries).done];
-  const where = run.summary.openStep ? `was interrupted in step ${run.summary.openStep}` : run.summary.lastPhase === 'fail' ? `failed in step ${run.summary.lastStep ?? '?'}` : `stopped after step ${run.summary.lastStep ?? '?'}`;
+  const where = run.summary.openStep
+    ? `was interrupted in step ${run.summary.openStep}`
+    : run.summary.lastPhase === 'fail'
+      ? `failed in step ${run.summary.lastStep ?? '?'}`
+      : `stopped after step ${run.summary.lastStep ?? '?'}`;
   return workError(
     `Run ${run.summary.run} on cluster ${clusterName} ${where}${altered.length ? ` with ${altered.join(', ')} already altered` : ''}; a new run would repeat what it did.`,
     'Finish it with `migrate resume`, or undo it with `migrate abort` (`migrate runs` lists it). Nothing was changed.',
@@ -254,8 +300,12 @@ function interruptedRun(config: ProjectConfig, clusterName: string): MigrateErro
 
 /** What this project's journal knows of a run that may hold the lock: named in the lock error. */
 function localRunHint(config: ProjectConfig): string | undefined {
-  const open = summarizeRuns(config).filter((r) => !r.finished && !r.awaitingDeploy).at(-1);
-  return open ? `this project's journal shows run ${open.run} (started ${open.startedAt ?? '?'}, last step ${open.openStep ?? open.lastStep ?? '?'})` : undefined;
+  const open = summarizeRuns(config)
+    .filter((r) => !r.finished && !r.awaitingDeploy)
+    .at(-1);
+  return open
+    ? `this project's journal shows run ${open.run} (started ${open.startedAt ?? '?'}, last step ${open.openStep ?? open.lastStep ?? '?'})`
+    : undefined;
 }
 
 /** Replication problems named with what to do on each node. */
@@ -264,12 +314,18 @@ function unhealthy(topo: TopologyReport): MigrateError {
   for (const n of topo.nodes) {
     const r = n.replication;
     if (!r || (r.ioRunning && r.sqlRunning)) continue;
-    if (/Duplicate entry/i.test(r.lastError)) fixes.push(`on ${n.name} the row the primary wrote was already there (written on the replica directly, outside replication): delete the replica's copy (with sql_log_bin=0) or re-clone ${n.name}, then START SLAVE`);
+    if (/Duplicate entry/i.test(r.lastError))
+      fixes.push(
+        `on ${n.name} the row the primary wrote was already there (written on the replica directly, outside replication): delete the replica's copy (with sql_log_bin=0) or re-clone ${n.name}, then START SLAVE`,
+      );
     else if (r.lastError) fixes.push(`on ${n.name} repair what the error names (SHOW SLAVE STATUS there shows it in full), then START SLAVE`);
     else fixes.push(`on ${n.name} run START SLAVE`);
   }
   const first = fixes.length ? `${fixes.join('; ')}; then run` : 'Run `migrate topology`, repair what it names, then run';
-  return workError(`Cluster ${topo.cluster} is not healthy: ${topo.problems.join('; ')}.`, `${first.charAt(0).toUpperCase()}${first.slice(1)} again once \`migrate topology\` reports the cluster healthy. Nothing was changed.`);
+  return workError(
+    `Cluster ${topo.cluster} is not healthy: ${topo.problems.join('; ')}.`,
+    `${first.charAt(0).toUpperCase()}${first.slice(1)} again once \`migrate topology\` reports the cluster healthy. Nothing was changed.`,
+  );
 }
 
 /** Every statement of the plan, per node, in order: what `--dry-run` shows. */

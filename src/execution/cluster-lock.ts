@@ -1,7 +1,7 @@
-import type { ClusterConfig } from '../config/types.ts';
+import type { ClusterConfig } from '../config/index.ts';
 import { MigrateError } from '../errors.ts';
-import { mysqlString } from '../topology/flavors/quote.ts';
-import { closeNow, endWithin, NODE_ANSWER_MS, openNode, queryOneWithin, queryRowsWithin, type NodeConnection } from '../topology/node-connection.ts';
+import { mysqlString } from '../engines/index.ts';
+import { closeNow, endWithin, NODE_ANSWER_MS, openNode, queryOneWithin, queryRowsWithin, type NodeConnection } from '../topology/index.ts';
 
 export interface ClusterLock {
   release(): Promise<void>;

@@ -1,6 +1,6 @@
-import type { ClusterConfig } from '../config/types.ts';
-import type { Flavor } from '../topology/flavors/contract.ts';
-import { mysqlString } from '../topology/flavors/quote.ts';
+import type { ClusterConfig } from '../config/index.ts';
+import type { Flavor } from '../engines/index.ts';
+import { mysqlString } from '../engines/index.ts';
 import type { ApplyStep } from './plan-steps.ts';
 
 /** Every statement a replica-first step sends, per node, in order; passwords shown masked. */
@@ -44,7 +44,12 @@ export function describeReplicaFirst(cluster: ClusterConfig, flavor: Flavor, ste
   );
   if (!mm) {
     for (const r of others.slice(1)) {
-      out.push(`${r.name}: ${flavor.waitForGtid('@pos', 30)}`, `${r.name}: ${flavor.stopReplica()}`, ...flavor.changeSource(src, 'slave_pos').map((s) => `${r.name}: ${s}`), `${r.name}: ${flavor.startReplica()}`);
+      out.push(
+        `${r.name}: ${flavor.waitForGtid('@pos', 30)}`,
+        `${r.name}: ${flavor.stopReplica()}`,
+        ...flavor.changeSource(src, 'slave_pos').map((s) => `${r.name}: ${s}`),
+        `${r.name}: ${flavor.startReplica()}`,
+      );
     }
   }
   if (mm && o.hold) {

@@ -7,9 +7,9 @@
  * evidence read from the old primary's binary log and the way back, never as a replication error.
  */
 import { MigrateError } from '../errors.ts';
-import type { Flavor } from '../topology/flavors/contract.ts';
-import { mysqlString } from '../topology/flavors/quote.ts';
-import { NODE_ANSWER_MS, queryOneWithin, queryRowsWithin, type NodeConnection } from '../topology/node-connection.ts';
+import type { Flavor } from '../engines/index.ts';
+import { mysqlString } from '../engines/index.ts';
+import { NODE_ANSWER_MS, queryOneWithin, queryRowsWithin, type NodeConnection } from '../topology/index.ts';
 
 export interface BinlogCoordinates {
   file: string;
@@ -53,7 +53,9 @@ export class ForkError extends MigrateError {
 
 /** The way back, in the order an operator takes it. */
 export function recoverySteps(e: ForkEvidence): string {
-  const where = e.from ? `SHOW BINLOG EVENTS IN ${mysqlString(e.from.file)} FROM ${e.from.pos} (or mysqlbinlog --start-position=${e.from.pos} ${e.from.file} in its datadir)` : 'its binary log (SHOW BINARY LOGS, then SHOW BINLOG EVENTS)';
+  const where = e.from
+    ? `SHOW BINLOG EVENTS IN ${mysqlString(e.from.file)} FROM ${e.from.pos} (or mysqlbinlog --start-position=${e.from.pos} ${e.from.file} in its datadir)`
+    : 'its binary log (SHOW BINARY LOGS, then SHOW BINLOG EVENTS)';
   return (
     `${e.node} is fenced: read-only, out of the endpoint, its replication stopped; ${e.newPrimary} is the primary and takes writes, the other replicas follow it. ` +
     `1) Read the errant transactions on ${e.node}: ${where}. ` +
@@ -75,7 +77,7 @@ export async function readGtidState(c: NodeConnection, flavor: Flavor, node: str
 
 export async function readBinlogCoordinates(c: NodeConnection, flavor: Flavor, node: string): Promise<BinlogCoordinates | undefined> {
   const r = await queryOneWithin(c, flavor.binlogStatusQuery(), NODE_ANSWER_MS, node, 'the binary log position');
-  return r && r['File'] ? { file: String(r['File']), pos: Number(r['Position']) } : undefined;
+  return r?.['File'] ? { file: String(r['File']), pos: Number(r['Position']) } : undefined;
 }
 
 /** A GTID in a Gtid event's Info: MariaDB "BEGIN GTID 0-1-5" / "GTID 0-1-5", MySQL "SET @@SESSION.GTID_NEXT= 'uuid:5'". */
@@ -93,7 +95,12 @@ const MAX_EVENTS = 20_000;
  * The transactions server `sid` wrote into the node's binary log from `from` on (every later log
  * file too): their GTIDs, the tables their row events touched, and any statement they ran.
  */
-export async function readOwnTransactions(c: NodeConnection, node: string, from: BinlogCoordinates, sid: string): Promise<Pick<ForkEvidence, 'gtids' | 'tables' | 'statements'>> {
+export async function readOwnTransactions(
+  c: NodeConnection,
+  node: string,
+  from: BinlogCoordinates,
+  sid: string,
+): Promise<Pick<ForkEvidence, 'gtids' | 'tables' | 'statements'>> {
   const files = (await queryRowsWithin(c, 'SHOW BINARY LOGS', NODE_ANSWER_MS, node, 'the binary log list')).map((r) => String(r['Log_name']));
   const start = files.indexOf(from.file);
   const gtids: string[] = [];
@@ -101,7 +108,13 @@ export async function readOwnTransactions(c: NodeConnection, node: string, from:
   const statements: string[] = [];
   let read = 0;
   for (const file of start >= 0 ? files.slice(start) : [from.file]) {
-    const events = await queryRowsWithin(c, `SHOW BINLOG EVENTS IN ${mysqlString(file)}${file === from.file ? ` FROM ${Math.trunc(from.pos)}` : ''} LIMIT ${MAX_EVENTS - read}`, NODE_ANSWER_MS, node, 'its binary log');
+    const events = await queryRowsWithin(
+      c,
+      `SHOW BINLOG EVENTS IN ${mysqlString(file)}${file === from.file ? ` FROM ${Math.trunc(from.pos)}` : ''} LIMIT ${MAX_EVENTS - read}`,
+      NODE_ANSWER_MS,
+      node,
+      'its binary log',
+    );
     read += events.length;
     let ours = false;
     for (const ev of events) {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { workError } from '../errors.ts';
-import { redact } from '../log/redact.ts';
+import { redact } from '../log/index.ts';
 
 export interface HandoffContext {
   planId: string;
@@ -32,7 +32,13 @@ export function runDeployCommand(command: string, ctx: HandoffContext, log: (m: 
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve();
-      else reject(workError(redact(`The deploy step failed (${signal ? `killed by ${signal}` : `exit ${code}`}).`), `The pre-deploy migrations are in place and backward compatible, so the old code keeps working. Fix the deploy and run \`migrate continue ${ctx.planId}\`, or roll the schema back with \`migrate down --to <first pre-deploy id>\`.`));
+      else
+        reject(
+          workError(
+            redact(`The deploy step failed (${signal ? `killed by ${signal}` : `exit ${code}`}).`),
+            `The pre-deploy migrations are in place and backward compatible, so the old code keeps working. Fix the deploy and run \`migrate continue ${ctx.planId}\`, or roll the schema back with \`migrate down --to <first pre-deploy id>\`.`,
+          ),
+        );
     });
   });
 }

@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/types.ts';
+import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/index.ts';
 import { usageError, workError } from '../errors.ts';
-import { withLedgerWriter } from '../migrations/ledger-writer.ts';
-import { detectFlavor } from '../topology/detect-flavor.ts';
-import { mysqlString } from '../topology/flavors/quote.ts';
-import { openNode } from '../topology/node-connection.ts';
-import { saveRoles, stateDir, swappedRoles } from '../topology/roles-state.ts';
+import { withLedgerWriter } from '../migrations/index.ts';
+import { detectFlavor } from '../topology/index.ts';
+import { mysqlString } from '../engines/index.ts';
+import { openNode } from '../topology/index.ts';
+import { saveRoles, stateDir, swappedRoles } from '../topology/index.ts';
 import { lockCluster } from './cluster-lock.ts';
 import { Journal } from './journal.ts';
 import { alterNodeLocally } from './replica-first.ts';
@@ -35,8 +35,8 @@ function holdPath(config: ProjectConfig, cluster: string): string {
 export function saveHold(config: ProjectConfig, h: HoldState): void {
   const p = holdPath(config, h.cluster);
   mkdirSync(dirname(p), { recursive: true });
-  writeFileSync(p + '.tmp', JSON.stringify(h, null, 2) + '\n');
-  renameSync(p + '.tmp', p);
+  writeFileSync(`${p}.tmp`, `${JSON.stringify(h, null, 2)}\n`);
+  renameSync(`${p}.tmp`, p);
 }
 
 export function loadHold(config: ProjectConfig, cluster: string): HoldState | undefined {
@@ -46,13 +46,18 @@ export function loadHold(config: ProjectConfig, cluster: string): HoldState | un
 
 function requireHold(config: ProjectConfig, cluster: ClusterConfig, verb: string): HoldState {
   const h = loadHold(config, cluster.name);
-  if (!h) throw usageError(`Cluster ${cluster.name} has no held master-master change to ${verb}.`, 'Run `migrate apply --hold` on a master-master cluster first; `migrate runs` lists past runs.');
+  if (!h)
+    throw usageError(
+      `Cluster ${cluster.name} has no held master-master change to ${verb}.`,
+      'Run `migrate apply --hold` on a master-master cluster first; `migrate runs` lists past runs.',
+    );
   return h;
 }
 
 function node(cluster: ClusterConfig, name: string): NodeConfig {
   const n = cluster.nodes.find((x) => x.name === name);
-  if (!n) throw workError(`Node ${name} recorded by the held run is not in the config any more.`, 'Restore the node in the config, or resolve the hold by hand.');
+  if (!n)
+    throw workError(`Node ${name} recorded by the held run is not in the config any more.`, 'Restore the node in the config, or resolve the hold by hand.');
   return n;
 }
 
@@ -90,7 +95,11 @@ export async function rollback(config: ProjectConfig, cluster: ClusterConfig, op
   const h = requireHold(config, cluster, 'roll back');
   const held = node(cluster, h.heldNode);
   const altered = node(cluster, h.alteredNode);
-  if (h.downStatements.length === 0) throw workError(`${h.migrationId} has no down statements to undo the change on ${altered.name}.`, 'Add the down migration, then run `migrate rollback` again. Nothing was changed.');
+  if (h.downStatements.length === 0)
+    throw workError(
+      `${h.migrationId} has no down statements to undo the change on ${altered.name}.`,
+      'Add the down migration, then run `migrate rollback` again. Nothing was changed.',
+    );
   const flavor = await detectFlavor(held);
   const lock = await lockCluster(cluster);
   const journal = Journal.open(join(stateDir(config), 'runs'), `rollback-${Date.now()}`);

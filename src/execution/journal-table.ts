@@ -25,6 +25,8 @@ export async function syncJournalTable(db: Knex, path: string, run: string): Pro
   const entries = readJournal(path);
   const row = (await db(JOURNAL_TABLE).where({ run }).count<{ n: number | string }[]>({ n: '*' }))[0];
   const have = Number(row?.n ?? 0);
-  const rows = entries.slice(have).map((e, i) => ({ run, seq: have + i, ts: e.ts, step: e.step.slice(0, 191), phase: e.phase, data: e.data ? JSON.stringify(e.data) : null }));
+  const rows = entries
+    .slice(have)
+    .map((e, i) => ({ run, seq: have + i, ts: e.ts, step: e.step.slice(0, 191), phase: e.phase, data: e.data ? JSON.stringify(e.data) : null }));
   if (rows.length) await db(JOURNAL_TABLE).insert(rows);
 }

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { redactValue } from '../log/redact.ts';
+import { redactValue } from '../log/index.ts';
 
 export type JournalPhase = 'begin' | 'end' | 'fail';
 
@@ -36,7 +36,7 @@ export class Journal {
 
   write(step: string, phase: JournalPhase, data?: Record<string, unknown>): void {
     const entry: JournalEntry = { ts: new Date().toISOString(), run: this.run, step, phase, ...(data ? { data: redactValue(data) } : {}) };
-    writeSync(this.fd, JSON.stringify(entry) + '\n');
+    writeSync(this.fd, `${JSON.stringify(entry)}\n`);
     if (this.deferred) this.syncSoon();
     else fsyncSync(this.fd);
     // Fault injection for the kill tests: die right after journaling the named step boundary,

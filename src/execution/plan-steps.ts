@@ -1,6 +1,6 @@
-import { factsOf } from '../analysis/rules/catalog.ts';
-import type { MigrationVerdict } from '../analysis/types.ts';
-import type { MigrationSource } from '../migrations/types.ts';
+import { factsOf } from '../analysis/index.ts';
+import type { MigrationVerdict } from '../analysis/index.ts';
+import type { MigrationSource } from '../migrations/index.ts';
 
 export type StepStrategy = 'in-place' | 'replica-first';
 
@@ -22,7 +22,11 @@ export interface ApplyStep {
  * anything changes; a blocking change that is replica-first safe goes replica-first (the whole
  * point: no write block for the ALTER's duration); everything else runs in place.
  */
-export function stepsFromVerdicts(pending: MigrationSource[], verdicts: MigrationVerdict[], force?: StepStrategy): { steps: ApplyStep[]; refused: { id: string; reason: string }[] } {
+export function stepsFromVerdicts(
+  pending: MigrationSource[],
+  verdicts: MigrationVerdict[],
+  force?: StepStrategy,
+): { steps: ApplyStep[]; refused: { id: string; reason: string }[] } {
   const byId = new Map(verdicts.map((v) => [v.id, v]));
   const steps: ApplyStep[] = [];
   const refused: { id: string; reason: string }[] = [];
@@ -43,7 +47,10 @@ export function stepsFromVerdicts(pending: MigrationSource[], verdicts: Migratio
     // stops replication or, worse, shifts values silently.
     const settings = v.replicaFirstSettings ?? (v.replicaSettings ? { forward: v.replicaSettings } : undefined);
     if (force === 'replica-first' && v.replicaFirstSafe === false && !settings?.forward) {
-      const why = v.findings.filter((f) => factsOf(f.rule)?.replicaFirst?.direction === 'old-to-new').map((f) => `${f.rule}: ${f.message}`).join(' ');
+      const why = v.findings
+        .filter((f) => factsOf(f.rule)?.replicaFirst?.direction === 'old-to-new')
+        .map((f) => `${f.rule}: ${f.message}`)
+        .join(' ');
       refused.push({ id: m.id, reason: `not replica-first safe${why ? ` (${why})` : ''}` });
       continue;
     }
@@ -62,7 +69,11 @@ export function stepsFromVerdicts(pending: MigrationSource[], verdicts: Migratio
       statements,
       downStatements,
       ...(strategy === 'replica-first' && conv ? { typeConversions: { forward: conv, reverse: back ?? conv } } : {}),
-      why: forced ? `forced with --strategy ${forced}` : v.blocking ? `blocking (${v.algorithm ?? 'locks'}); ${strategy === 'replica-first' ? 'replica-first safe' : 'runs in place'}` : 'not blocking: runs in place',
+      why: forced
+        ? `forced with --strategy ${forced}`
+        : v.blocking
+          ? `blocking (${v.algorithm ?? 'locks'}); ${strategy === 'replica-first' ? 'replica-first safe' : 'runs in place'}`
+          : 'not blocking: runs in place',
     });
   }
   return { steps, refused };

@@ -55,7 +55,12 @@ export async function readOnlyBypassers(flavor: Flavor, primary: NodeConfig, app
 /** What the operator reads before the block about the users that bypass read_only. */
 export function describeBypassers(primary: string, list: ReadOnlyBypass[]): string | undefined {
   if (list.length === 0) return undefined;
-  const who = list.map((b) => `${b.user}${b.appUser ? ' (an application user of the config)' : ''}: ${b.sessions} session${b.sessions === 1 ? '' : 's'}, ${b.privileges.join(', ')}`).join('; ');
+  const who = list
+    .map(
+      (b) =>
+        `${b.user}${b.appUser ? ' (an application user of the config)' : ''}: ${b.sessions} session${b.sessions === 1 ? '' : 's'}, ${b.privileges.join(', ')}`,
+    )
+    .join('; ');
   return (
     `users that write through read_only on ${primary}: ${who}. ` +
     `At the switchover every session on ${primary} but the coordinator's and replication's is ended, theirs too, after read_only is set and the endpoint moved; their clients must reconnect through the endpoint. ` +
@@ -97,10 +102,12 @@ export async function checkCandidateLogs(candidate: NodeConfig): Promise<void> {
     if (Number(r?.['lsu']) !== 1) problems.push(`${lsu} is OFF`);
     if (String(r?.['bf']).toUpperCase() !== 'ROW') problems.push(`binlog_format is ${r?.['bf']}, not ROW`);
     if (problems.length) {
-      throw workError(`The candidate ${candidate.name} cannot become the primary: ${problems.join(', ')}.`, `Set log_bin, ${lsu}=ON and binlog_format=ROW on ${candidate.name} (restart needed for log_bin), then run again. Nothing was changed.`);
+      throw workError(
+        `The candidate ${candidate.name} cannot become the primary: ${problems.join(', ')}.`,
+        `Set log_bin, ${lsu}=ON and binlog_format=ROW on ${candidate.name} (restart needed for log_bin), then run again. Nothing was changed.`,
+      );
     }
   } finally {
     await c.end().catch(() => undefined);
   }
 }
-

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
-import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/types.ts';
+import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/index.ts';
 import { workError } from '../errors.ts';
-import { flavorFor, flavorNameFromVersion } from '../topology/flavors/index.ts';
-import { inspectCluster, type NodeState } from '../topology/inspect.ts';
-import { endWithin, openNode } from '../topology/node-connection.ts';
-import type { Flavor } from '../topology/flavors/contract.ts';
+import { flavorFor, flavorNameFromVersion } from '../engines/index.ts';
+import { inspectCluster, type NodeState } from '../topology/index.ts';
+import { endWithin, openNode } from '../topology/index.ts';
+import type { Flavor } from '../engines/index.ts';
 import { ForkError, readGtidState, type ForkEvidence } from './fork.ts';
-import { saveRoles, stateDir } from '../topology/roles-state.ts';
+import { saveRoles, stateDir } from '../topology/index.ts';
 import { listRuns, openStep, readJournal, type JournalEntry } from './journal.ts';
 import { writerFor } from './writer/index.ts';
 
@@ -75,7 +75,10 @@ function began(entries: JournalEntry[], step: string): boolean {
 export function intendedWriter(entries: JournalEntry[], live: NodeState[], configuredWriter: string): string {
   const writable = live.filter((n) => n.reachable && n.readOnly === false);
   if (writable.length > 1) {
-    throw workError(`${writable.length} nodes are writable (${writable.map((n) => n.name).join(', ')}): the data may have forked.`, 'Compare the nodes\' GTID positions and data, make one node read-only by hand, then run `migrate abort` again.');
+    throw workError(
+      `${writable.length} nodes are writable (${writable.map((n) => n.name).join(', ')}): the data may have forked.`,
+      "Compare the nodes' GTID positions and data, make one node read-only by hand, then run `migrate abort` again.",
+    );
   }
   const sw = [...entries].reverse().find((e) => e.step === 'switchover' && e.phase === 'begin');
   const candidate = typeof sw?.data?.['candidate'] === 'string' ? sw.data['candidate'] : undefined;
@@ -89,13 +92,36 @@ export function intendedWriter(entries: JournalEntry[], live: NodeState[], confi
  * Brings a cluster back to one consistent state after a run died: exactly one writable node,
  * every other node read-only and replicating from it, the endpoint on it. Idempotent.
  */
+/**
+ * The writer, once every other node is read-only: a primary stops replicating from anyone, a
+ * master-master active keeps (or restarts) replicating from the passive; then it takes writes.
+ */
+async function makeWritable(writer: NodeConfig, st: NodeState['replication'], mm: boolean, flavor: Flavor): Promise<void> {
+  const w = await openNode(writer);
+  try {
+    if (!mm) {
+      if (st) {
+        await w.query(flavor.stopReplica());
+        await w.query(flavor.resetReplicaAll());
+      }
+    } else if (st && (!st.ioRunning || !st.sqlRunning)) await w.query(flavor.startReplica());
+    for (const sql of flavor.setReadOnly(false)) await w.query(sql);
+  } finally {
+    await w.end().catch(() => undefined);
+  }
+}
+
 /** How long converge waits for re-pointed replicas to show replication running. */
 const SETTLE_MS = 10_000;
 
 export async function converge(config: ProjectConfig, cluster: ClusterConfig, entries: JournalEntry[], log: (m: string) => void): Promise<string> {
   const topo = await inspectCluster(cluster);
   const unreachable = topo.nodes.filter((n) => !n.reachable);
-  if (unreachable.length) throw workError(`Cannot reach ${unreachable.map((n) => `${n.name}${n.error ? ` (${n.error})` : ''}`).join(', ')}.`, 'Start the nodes named (a stopped server must be resumed), then run `migrate resume` or `migrate abort` again.');
+  if (unreachable.length)
+    throw workError(
+      `Cannot reach ${unreachable.map((n) => `${n.name}${n.error ? ` (${n.error})` : ''}`).join(', ')}.`,
+      'Start the nodes named (a stopped server must be resumed), then run `migrate resume` or `migrate abort` again.',
+    );
   const mm = cluster.topology === 'master-master';
   const configuredWriter = cluster.nodes.find((n) => n.role === (mm ? 'active' : 'primary'))?.name ?? '';
   const writerName = intendedWriter(entries, topo.nodes, configuredWriter);
@@ -118,7 +144,11 @@ export async function converge(config: ProjectConfig, cluster: ClusterConfig, en
         // replicates from nobody) must start from its own binlog position: slave_pos would
         // replay from a stale (often empty) replica position and break on duplicates.
         const wasWriter = n.name === configuredWriter || n.name === runPrimary || !st;
-        for (const sql of flavor.changeSource({ host: writer.host, port: writer.port, user: writer.user, password: writer.password ?? '' }, wasWriter ? 'current_pos' : 'slave_pos')) await c.query(sql);
+        for (const sql of flavor.changeSource(
+          { host: writer.host, port: writer.port, user: writer.user, password: writer.password ?? '' },
+          wasWriter ? 'current_pos' : 'slave_pos',
+        ))
+          await c.query(sql);
         await c.query(flavor.startReplica());
         log(`${n.name}: now replicates from ${writer.name}`);
       } else if (!st.ioRunning || !st.sqlRunning) {
@@ -129,26 +159,13 @@ export async function converge(config: ProjectConfig, cluster: ClusterConfig, en
       await c.end().catch(() => undefined);
     }
   }
-  const w = await openNode(writer);
-  try {
-    if (!mm) {
-      const st = topo.nodes.find((x) => x.name === writerName)?.replication;
-      if (st) {
-        await w.query(flavor.stopReplica());
-        await w.query(flavor.resetReplicaAll());
-      }
-    } else {
-      const st = topo.nodes.find((x) => x.name === writerName)?.replication;
-      if (st && (!st.ioRunning || !st.sqlRunning)) await w.query(flavor.startReplica());
-    }
-    for (const sql of flavor.setReadOnly(false)) await w.query(sql);
-  } finally {
-    await w.end().catch(() => undefined);
-  }
+  await makeWritable(writer, topo.nodes.find((x) => x.name === writerName)?.replication ?? null, mm, flavor);
   const endpoint = writerFor(cluster);
   await endpoint.preflight();
   for (const n of others) await endpoint.move(n, writer);
-  const roles = Object.fromEntries(cluster.nodes.map((n) => [n.name, n.name === writerName ? (mm ? 'active' : 'primary') : mm ? 'passive' : 'replica'] as const));
+  const roles = Object.fromEntries(
+    cluster.nodes.map((n) => [n.name, n.name === writerName ? (mm ? 'active' : 'primary') : mm ? 'passive' : 'replica'] as const),
+  );
   saveRoles(config, cluster, roles);
   // A replica just re-pointed shows its IO thread "Connecting" (not running) for a moment, longer
   // on a busy machine: look again for a few seconds before calling it a problem.
@@ -158,7 +175,8 @@ export async function converge(config: ProjectConfig, cluster: ClusterConfig, en
     await new Promise((r) => setTimeout(r, 200));
     after = await inspectAfter();
   }
-  if (after.problems.length) throw workError(`After converging: ${after.problems.join('; ')}.`, 'Repair the nodes named by hand; `migrate topology` shows the state.');
+  if (after.problems.length)
+    throw workError(`After converging: ${after.problems.join('; ')}.`, 'Repair the nodes named by hand; `migrate topology` shows the state.');
   log(`${writerName} is the only writable node; every other node replicates from it; the endpoint points at it`);
   return writerName;
 }
@@ -180,7 +198,15 @@ async function refuseUnresolvedFork(cluster: ClusterConfig, entries: JournalEntr
       const [mine, theirs] = await Promise.all([readGtidState(a, flavor, forked.name), readGtidState(b, flavor, writer.name)]);
       const errant = flavor.ownTransactionsBeyond(theirs.state, mine.state, mine.sid);
       if (errant.length) {
-        throw new ForkError({ node: forked.name, newPrimary: writer.name, gtids: j?.gtids?.length ? j.gtids : errant, tables: j?.tables ?? [], statements: j?.statements ?? [], ...(j?.from ? { from: j.from } : {}), ...(j?.resumeFrom !== undefined ? { resumeFrom: j.resumeFrom } : {}) });
+        throw new ForkError({
+          node: forked.name,
+          newPrimary: writer.name,
+          gtids: j?.gtids?.length ? j.gtids : errant,
+          tables: j?.tables ?? [],
+          statements: j?.statements ?? [],
+          ...(j?.from ? { from: j.from } : {}),
+          ...(j?.resumeFrom !== undefined ? { resumeFrom: j.resumeFrom } : {}),
+        });
       }
     } finally {
       await Promise.all([endWithin(a), endWithin(b)]);

@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import type { ClusterConfig, NodeConfig } from '../config/types.ts';
+import type { ClusterConfig, NodeConfig } from '../config/index.ts';
 import { configError, workError } from '../errors.ts';
-import type { Flavor } from '../topology/flavors/contract.ts';
-import { mysqlIdent, mysqlString } from '../topology/flavors/quote.ts';
-import { endWithin, NODE_ANSWER_MS, openNode, queryOne, queryRowsWithin, type NodeConnection } from '../topology/node-connection.ts';
+import type { Flavor } from '../engines/index.ts';
+import { mysqlIdent, mysqlString } from '../engines/index.ts';
+import { endWithin, NODE_ANSWER_MS, openNode, queryOne, queryRowsWithin, type NodeConnection } from '../topology/index.ts';
 import type { Journal } from './journal.ts';
 import { checkCandidateLogs, checkNoErrantGtids, describeBypassers, readOnlyBypassers, type ReadOnlyBypass } from './preflight.ts';
 import { switchover, type SwitchoverResult } from './switchover.ts';
@@ -55,10 +55,17 @@ export function replicaFirstRoles(cluster: ClusterConfig): { primary: NodeConfig
   const writerRole = cluster.topology === 'master-master' ? 'active' : 'primary';
   const primaries = cluster.nodes.filter((n) => n.role === writerRole);
   if (primaries.length !== 1) {
-    throw configError(`Cluster ${cluster.name} has ${primaries.length} nodes with role "${writerRole}"; exactly one is needed.`, `Mark exactly one node "role": "${writerRole}" in the config.`);
+    throw configError(
+      `Cluster ${cluster.name} has ${primaries.length} nodes with role "${writerRole}"; exactly one is needed.`,
+      `Mark exactly one node "role": "${writerRole}" in the config.`,
+    );
   }
   const others = cluster.nodes.filter((n) => n.role !== writerRole);
-  if (others.length === 0) throw configError(`Cluster ${cluster.name} has no replica to alter first.`, 'Replica-first needs at least one replica (or the passive side of a master-master pair).');
+  if (others.length === 0)
+    throw configError(
+      `Cluster ${cluster.name} has no replica to alter first.`,
+      'Replica-first needs at least one replica (or the passive side of a master-master pair).',
+    );
   return { primary: primaries[0] as NodeConfig, others };
 }
 
@@ -82,7 +89,14 @@ export async function preflightNodes(cluster: ClusterConfig, flavor: Flavor, app
 const ALREADY_DONE = new Set([1050, 1060, 1061, 1091]);
 
 /** Runs the statements on one node without writing them to its binary log. */
-export async function alterNodeLocally(node: NodeConfig, flavor: Flavor, database: string, statements: string[], log: (m: string) => void, opts: { redo?: boolean } = {}): Promise<number> {
+export async function alterNodeLocally(
+  node: NodeConfig,
+  flavor: Flavor,
+  database: string,
+  statements: string[],
+  log: (m: string) => void,
+  opts: { redo?: boolean } = {},
+): Promise<number> {
   const c = await openNode(node);
   const t = performance.now();
   try {
@@ -132,7 +146,10 @@ function watchProgress(node: NodeConfig, connectionId: number, log: (m: string) 
     if (!c) return;
     try {
       while (!stopped) {
-        const row = await queryOne(c, `SELECT PROGRESS AS p, STAGE AS st, MAX_STAGE AS ms FROM information_schema.PROCESSLIST WHERE ID = ${connectionId}`).catch(() => undefined);
+        const row = await queryOne(
+          c,
+          `SELECT PROGRESS AS p, STAGE AS st, MAX_STAGE AS ms FROM information_schema.PROCESSLIST WHERE ID = ${connectionId}`,
+        ).catch(() => undefined);
         const p = Number(row?.['p'] ?? NaN);
         if (Number.isFinite(p) && Math.floor(p) !== last) {
           last = Math.floor(p);
@@ -175,6 +192,35 @@ async function withNode<T>(node: NodeConfig, fn: (c: NodeConnection) => Promise<
   }
 }
 
+/** One node that is not the primary, before the switchover: its type conversions, then the ALTER. */
+async function alterReplica(
+  o: ReplicaFirstOptions,
+  node: NodeConfig,
+  alterMs: Record<string, number>,
+  restore: { node: NodeConfig; value: string }[],
+): Promise<void> {
+  const j = o.journal;
+  if (o.typeConversions) {
+    const before = await j.step(`type-conversions:${node.name}`, () => withNode(node, (c) => setTypeConversions(c, o.flavor, o.typeConversions!.forward)));
+    j.write(`type-conversions:${node.name}`, 'end', { before });
+    restore.push({ node, value: before });
+  }
+  if (o.alreadyAltered?.has(node.name)) {
+    o.log(`${node.name}: already altered by the interrupted run`);
+  } else {
+    alterMs[node.name] = await j.step(
+      `alter:${node.name}`,
+      () => alterNodeLocally(node, o.flavor, o.database, o.statements, o.log, { redo: o.alreadyAltered !== undefined }),
+      { node: node.name, migration: o.migrationId, statements: o.statements },
+    );
+  }
+  if (o.typeConversions)
+    await withNode(node, async (c) => {
+      await queryRowsWithin(c, o.flavor.stopReplica(), NODE_ANSWER_MS, node.name);
+      await queryRowsWithin(c, o.flavor.startReplica(), NODE_ANSWER_MS, node.name);
+    });
+}
+
 /**
  * Replica-first: alter every replica (or the passive master) with binlog off, let each catch
  * up, switch the writer to one altered node with a bounded write block, then alter the old
@@ -192,26 +238,13 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
   const bypass = await j.step('preflight-nodes', () => preflightNodes(o.cluster, o.flavor, o.appUsers ?? []));
   if (bypass.length) j.write('read-only-bypass', 'end', { users: bypass });
 
-  for (const node of others) {
-    if (o.typeConversions) {
-      const before = await j.step(`type-conversions:${node.name}`, () => withNode(node, (c) => setTypeConversions(c, o.flavor, o.typeConversions!.forward)));
-      j.write(`type-conversions:${node.name}`, 'end', { before });
-      restore.push({ node, value: before });
-    }
-    if (o.alreadyAltered?.has(node.name)) {
-      o.log(`${node.name}: already altered by the interrupted run`);
-    } else {
-      alterMs[node.name] = await j.step(`alter:${node.name}`, () => alterNodeLocally(node, o.flavor, o.database, o.statements, o.log, { redo: o.alreadyAltered !== undefined }), { node: node.name, migration: o.migrationId, statements: o.statements });
-    }
-    if (o.typeConversions) await withNode(node, async (c) => {
-      await queryRowsWithin(c, o.flavor.stopReplica(), NODE_ANSWER_MS, node.name);
-      await queryRowsWithin(c, o.flavor.startReplica(), NODE_ANSWER_MS, node.name);
-    });
-  }
+  for (const node of others) await alterReplica(o, node, alterMs, restore);
 
   if (o.typeConversions) {
     // Once it is a replica of the new primary, the old primary applies new-schema rows to the old schema.
-    const before = await j.step(`type-conversions:${primary.name}`, () => withNode(primary, (c) => setTypeConversions(c, o.flavor, o.typeConversions!.reverse)));
+    const before = await j.step(`type-conversions:${primary.name}`, () =>
+      withNode(primary, (c) => setTypeConversions(c, o.flavor, o.typeConversions!.reverse)),
+    );
     restore.push({ node: primary, value: before });
   }
 
@@ -233,14 +266,28 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
   });
 
   if (sw.oldPrimaryLost) {
-    return { newPrimary: candidate.name, switchover: sw, alterMs, pending: [], restore: restore.map((r) => ({ node: r.node.name, value: r.value })), oldPrimaryLost: sw.oldPrimaryLost };
+    return {
+      newPrimary: candidate.name,
+      switchover: sw,
+      alterMs,
+      pending: [],
+      restore: restore.map((r) => ({ node: r.node.name, value: r.value })),
+      oldPrimaryLost: sw.oldPrimaryLost,
+    };
   }
   const pending: string[] = [];
   if (o.holdOldActive) {
     pending.push(primary.name);
   } else {
-    alterMs[primary.name] = await j.step(`alter:${primary.name}`, () => alterNodeLocally(primary, o.flavor, o.database, o.statements, o.log, { redo: o.alreadyAltered !== undefined }), { node: primary.name, migration: o.migrationId, statements: o.statements });
-    for (const r of restore) await j.step(`restore-type-conversions:${r.node.name}`, () => withNode(r.node, (c) => c.query(`SET GLOBAL ${o.flavor.typeConversionVariable()}=${mysqlString(r.value)}`).then(() => undefined)));
+    alterMs[primary.name] = await j.step(
+      `alter:${primary.name}`,
+      () => alterNodeLocally(primary, o.flavor, o.database, o.statements, o.log, { redo: o.alreadyAltered !== undefined }),
+      { node: primary.name, migration: o.migrationId, statements: o.statements },
+    );
+    for (const r of restore)
+      await j.step(`restore-type-conversions:${r.node.name}`, () =>
+        withNode(r.node, (c) => c.query(`SET GLOBAL ${o.flavor.typeConversionVariable()}=${mysqlString(r.value)}`).then(() => undefined)),
+      );
   }
   return { newPrimary: candidate.name, switchover: sw, alterMs, pending, restore: restore.map((r) => ({ node: r.node.name, value: r.value })) };
 }

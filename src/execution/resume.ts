@@ -1,14 +1,14 @@
 import { join } from 'node:path';
-import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/types.ts';
+import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/index.ts';
 import { usageError } from '../errors.ts';
-import { discoverMigrations } from '../migrations/discover.ts';
-import { thisHost, whoAmI } from '../migrations/ledger.ts';
-import { withLedgerWriter } from '../migrations/ledger-writer.ts';
-import type { MigrationSource } from '../migrations/types.ts';
-import { detectFlavor } from '../topology/detect-flavor.ts';
-import { mysqlString } from '../topology/flavors/quote.ts';
-import { openNode } from '../topology/node-connection.ts';
-import { withRecordedRoles } from '../topology/roles-state.ts';
+import { discoverMigrations } from '../migrations/index.ts';
+import { thisHost, whoAmI } from '../migrations/index.ts';
+import { withLedgerWriter } from '../migrations/index.ts';
+import type { MigrationSource } from '../migrations/index.ts';
+import { detectFlavor } from '../topology/index.ts';
+import { mysqlString } from '../engines/index.ts';
+import { openNode } from '../topology/index.ts';
+import { withRecordedRoles } from '../topology/index.ts';
 import { apply, type ApplyOptions, type ApplyReport } from './apply.ts';
 import { Journal, type JournalEntry } from './journal.ts';
 import { alteredNodes, converge, runsDir, unfinishedRun } from './recover.ts';
@@ -33,7 +33,9 @@ function inFlight(entries: JournalEntry[]): InFlight | undefined {
   const { done, open } = alteredNodes(ofIt);
   if (entries.some((e) => e.step === `ledger:${migrationId}` && e.phase === 'end')) return undefined;
   const before = new Map<string, string>();
-  for (const e of entries) if (e.step.startsWith('type-conversions:') && e.phase === 'end' && typeof e.data?.['before'] === 'string') before.set(e.step.slice('type-conversions:'.length), e.data['before']);
+  for (const e of entries)
+    if (e.step.startsWith('type-conversions:') && e.phase === 'end' && typeof e.data?.['before'] === 'string')
+      before.set(e.step.slice('type-conversions:'.length), e.data['before']);
   return { migrationId, statements: (last.data?.['statements'] as string[]) ?? [], done, ...(open ? { open } : {}), before };
 }
 
@@ -53,7 +55,11 @@ async function restoreConversions(cluster: ClusterConfig, f: InFlight): Promise<
 
 function requireRun(config: ProjectConfig, cluster: string) {
   const run = unfinishedRun(config, cluster);
-  if (!run) throw usageError(`There is no interrupted run on cluster ${cluster} to resume or abort.`, 'See `migrate runs` for past runs; `migrate topology` shows the live state.');
+  if (!run)
+    throw usageError(
+      `There is no interrupted run on cluster ${cluster} to resume or abort.`,
+      'See `migrate runs` for past runs; `migrate topology` shows the live state.',
+    );
   return run;
 }
 
@@ -74,12 +80,16 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
   const journal = Journal.open(runsDir(config), run.summary.run);
   const alreadyAltered = new Map<string, Set<string>>();
   try {
-    if (f && f.done.has(writer)) {
+    if (f?.done.has(writer)) {
       // The switchover already happened: the rest are replicas of an altered writer.
       const flavor = await detectFlavor(cluster.nodes.find((n) => n.name === writer) as NodeConfig);
       for (const n of cluster.nodes) {
         if (n.name === writer || f.done.has(n.name)) continue;
-        await journal.step(`alter:${n.name}`, () => alterNodeLocally(n, flavor, config.connection.database, f.statements, log, { redo: true }), { node: n.name, migration: f.migrationId, statements: f.statements });
+        await journal.step(`alter:${n.name}`, () => alterNodeLocally(n, flavor, config.connection.database, f.statements, log, { redo: true }), {
+          node: n.name,
+          migration: f.migrationId,
+          statements: f.statements,
+        });
       }
       await restoreConversions(cluster, f);
       const discovery = await discoverMigrations(config.migrationsDir, config.dialect);
@@ -88,7 +98,17 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
         const db = w.session.db;
         await w.ensureLedgerTable();
         if (m && !(await w.ledger.has(db, m.id))) {
-          await journal.step(`ledger:${m.id}`, async () => w.record({ id: m.id, checksum: m.checksum, phase: m.phase ?? 'pre-deploy', appliedAt: new Date(), appliedBy: `${await whoAmI(db)} (replica-first, resumed)`, host: thisHost(), executionMs: null }));
+          await journal.step(`ledger:${m.id}`, async () =>
+            w.record({
+              id: m.id,
+              checksum: m.checksum,
+              phase: m.phase ?? 'pre-deploy',
+              appliedAt: new Date(),
+              appliedBy: `${await whoAmI(db)} (replica-first, resumed)`,
+              host: thisHost(),
+              executionMs: null,
+            }),
+          );
         }
       });
     } else if (f) {
@@ -121,7 +141,9 @@ export async function abort(config: ProjectConfig, clusterIn: ClusterConfig, log
       const down = m?.downStatements?.map((s) => s.sql) ?? [];
       const touched = [...f.done, ...(f.open ? [f.open] : [])];
       if (touched.length && down.length === 0) {
-        log(`warning: ${touched.join(', ')} keep the new schema of ${f.migrationId}: it has no SQL down to undo it with; run \`migrate resume\` to finish instead`);
+        log(
+          `warning: ${touched.join(', ')} keep the new schema of ${f.migrationId}: it has no SQL down to undo it with; run \`migrate resume\` to finish instead`,
+        );
       }
       for (const name of touched) {
         const n = cluster.nodes.find((x) => x.name === name);
@@ -132,7 +154,9 @@ export async function abort(config: ProjectConfig, clusterIn: ClusterConfig, log
       await restoreConversions(cluster, f);
     } else if (f) {
       // Undoing now would need a second switchover; the topology is consistent, the run stays open.
-      log(`the switchover to ${writer} had completed, so ${f.migrationId} cannot be undone by abort; the topology is consistent. Run \`migrate resume\` to finish it on the other nodes.`);
+      log(
+        `the switchover to ${writer} had completed, so ${f.migrationId} cannot be undone by abort; the topology is consistent. Run \`migrate resume\` to finish it on the other nodes.`,
+      );
       return writer;
     }
     journal.write('aborted', 'end', { writer });

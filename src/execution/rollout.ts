@@ -1,4 +1,4 @@
-import type { ClusterConfig, ProjectConfig } from '../config/types.ts';
+import type { ClusterConfig, ProjectConfig } from '../config/index.ts';
 import { isMigrateError, messageOf, usageError, workError } from '../errors.ts';
 import { apply, type ApplyOptions, type ApplyReport } from './apply.ts';
 

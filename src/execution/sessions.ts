@@ -1,5 +1,5 @@
 import { messageOf } from '../errors.ts';
-import { isConnectionLoss, NODE_ANSWER_MS, NodeSilentError, queryRowsWithin, type NodeConnection } from '../topology/node-connection.ts';
+import { isConnectionLoss, NODE_ANSWER_MS, NodeSilentError, queryRowsWithin, type NodeConnection } from '../topology/index.ts';
 
 /** Replication and server threads: never ended. Everything else on a node is a client (a PROCESSLIST condition). */
 export const CLIENTS = `COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker', 'Killed')
@@ -22,12 +22,24 @@ export async function endSessions(conn: NodeConnection, ours: Set<number>, node:
   let killed = 0;
   const refused = new Map<number, string>();
   for (let round = 1; ; round++) {
-    const rows = await queryRowsWithin(conn, `SELECT ID AS id, USER AS user, HOST AS host FROM information_schema.PROCESSLIST WHERE ${CLIENTS} AND ID <> CONNECTION_ID()`, NODE_ANSWER_MS, node, 'the process list');
+    const rows = await queryRowsWithin(
+      conn,
+      `SELECT ID AS id, USER AS user, HOST AS host FROM information_schema.PROCESSLIST WHERE ${CLIENTS} AND ID <> CONNECTION_ID()`,
+      NODE_ANSWER_MS,
+      node,
+      'the process list',
+    );
     const foreign = rows.filter((r) => !ours.has(Number(r['id'])));
     if (foreign.length === 0) return { killed, rounds: round, left: [] };
     const pending = foreign.filter((r) => !refused.has(Number(r['id'])));
     if (pending.length === 0 || (round > 1 && performance.now() >= untilMs)) {
-      return { killed, rounds: round, left: foreign.map((r) => `connection ${r['id']} of ${r['user']}@${r['host']}${refused.has(Number(r['id'])) ? ` (KILL refused: ${refused.get(Number(r['id']))})` : ''}`) };
+      return {
+        killed,
+        rounds: round,
+        left: foreign.map(
+          (r) => `connection ${r['id']} of ${r['user']}@${r['host']}${refused.has(Number(r['id'])) ? ` (KILL refused: ${refused.get(Number(r['id']))})` : ''}`,
+        ),
+      };
     }
     // Sent back to back on one connection; one answer each.
     await Promise.all(

@@ -134,7 +134,10 @@ export class StepMachine<N extends string, C> {
     };
     const journaler = this.opts.undoJournal ? this.opts.journaler(c) : undefined;
     await (journaler && this.opts.undoJournal ? journaler(this.opts.undoJournal, undoAll) : undoAll()).catch(() => undefined);
-    await this.release(c, steps.filter((s) => !s.undo));
+    await this.release(
+      c,
+      steps.filter((s) => !s.undo),
+    );
     return undoError ? { undone: false, undoError: undoError.e } : { undone: true };
   }
 

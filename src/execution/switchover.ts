@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import type { ClusterConfig, NodeConfig } from '../config/types.ts';
+import type { ClusterConfig, NodeConfig } from '../config/index.ts';
 import { MigrateError, messageOf, workError } from '../errors.ts';
-import type { Flavor } from '../topology/flavors/contract.ts';
-import { mysqlString } from '../topology/flavors/quote.ts';
+import type { Flavor } from '../engines/index.ts';
+import { mysqlString } from '../engines/index.ts';
 import {
   endWithin,
   isConnectionLoss,
@@ -16,7 +16,7 @@ import {
   queryRowsWithin,
   socketFdOf,
   type NodeConnection,
-} from '../topology/node-connection.ts';
+} from '../topology/index.ts';
 import { coordinatorLockName } from './cluster-lock.ts';
 import { ForkError, readBinlogCoordinates, readGtidState, readOwnTransactions, type BinlogCoordinates } from './fork.ts';
 import type { Journal } from './journal.ts';
@@ -127,10 +127,24 @@ export async function switchover(o: SwitchoverOptions): Promise<SwitchoverResult
     const ourIds = new Set<number>([oldId, await id(guardConn!)]);
     // The coordinator's cluster lock is a session of ours on the old primary too.
     if (o.cluster) {
-      const holder = await queryOneWithin(guardConn!, `SELECT IS_USED_LOCK(${mysqlString(coordinatorLockName(o.cluster.name))}) AS id`, NODE_ANSWER_MS, o.primary.name);
+      const holder = await queryOneWithin(
+        guardConn!,
+        `SELECT IS_USED_LOCK(${mysqlString(coordinatorLockName(o.cluster.name))}) AS id`,
+        NODE_ANSWER_MS,
+        o.primary.name,
+      );
       if (holder?.['id'] !== null && holder?.['id'] !== undefined) ourIds.add(Number(holder['id']));
     }
-    return await run(o, { oldConn: oldConn!, oldId, candConn: candConn!, guardConn: guardConn!, replicaConns: o.replicas.map((node, i) => ({ node, conn: replicaConns[i]! })), ourIds, timed, stepsMs });
+    return await run(o, {
+      oldConn: oldConn!,
+      oldId,
+      candConn: candConn!,
+      guardConn: guardConn!,
+      replicaConns: o.replicas.map((node, i) => ({ node, conn: replicaConns[i]! })),
+      ourIds,
+      timed,
+      stepsMs,
+    });
   } finally {
     await Promise.all(conns.map((c) => endWithin(c)));
   }
@@ -212,12 +226,36 @@ async function run(o: SwitchoverOptions, s: Sessions): Promise<SwitchoverResult>
     onFailure: () => journal.deferSync(false),
   });
   // Started now so that its start-up (a Node process) overlaps the catch-up, not the write block.
-  const watchdog = startWatchdog({ flavor: o.flavor.name, primary: o.primary, candidate: o.candidate, journalPath: journal.path, lockSessionId: s.oldId, ...(o.cluster ? { cluster: o.cluster } : {}) }, log, socketFdOf(s.oldConn));
+  const watchdog = startWatchdog(
+    {
+      flavor: o.flavor.name,
+      primary: o.primary,
+      candidate: o.candidate,
+      journalPath: journal.path,
+      lockSessionId: s.oldId,
+      ...(o.cluster ? { cluster: o.cluster } : {}),
+    },
+    log,
+    socketFdOf(s.oldConn),
+  );
   const r: Run = { o, s, machine, watchdog, P, C, blockStart: 0, position: '', writeBlockMs: 0, ended: { killed: 0, rounds: 0, left: [] }, errant: [] };
   try {
     await machine.run(r);
-    journal.write('switchover', 'end', { newPrimary: C, writeBlockMs: r.writeBlockMs, stepsMs: s.stepsMs, ...(r.oldPrimaryLost ? { oldPrimaryLost: r.oldPrimaryLost } : {}) });
-    return { writeBlockMs: r.writeBlockMs, position: r.position, killedSessions: r.ended.killed + (r.last?.killed ?? 0), killRounds: r.ended.rounds + (r.last?.rounds ?? 0), stepsMs: s.stepsMs, blockSteps: [...BLOCK_STEPS], ...(r.oldPrimaryLost ? { oldPrimaryLost: r.oldPrimaryLost } : {}) };
+    journal.write('switchover', 'end', {
+      newPrimary: C,
+      writeBlockMs: r.writeBlockMs,
+      stepsMs: s.stepsMs,
+      ...(r.oldPrimaryLost ? { oldPrimaryLost: r.oldPrimaryLost } : {}),
+    });
+    return {
+      writeBlockMs: r.writeBlockMs,
+      position: r.position,
+      killedSessions: r.ended.killed + (r.last?.killed ?? 0),
+      killRounds: r.ended.rounds + (r.last?.rounds ?? 0),
+      stepsMs: s.stepsMs,
+      blockSteps: [...BLOCK_STEPS],
+      ...(r.oldPrimaryLost ? { oldPrimaryLost: r.oldPrimaryLost } : {}),
+    };
   } catch (e) {
     throw failed(r, e, machine.takenBack ?? { undone: false });
   } finally {
@@ -239,7 +277,9 @@ function failed(r: Run, e: unknown, back: TakenBack): unknown {
       e,
     );
   }
-  return e instanceof MigrateError ? e : workError(`The switchover failed: ${messageOf(e)}`, 'Run `migrate topology` to see the state; the journal names the last step.', e);
+  return e instanceof MigrateError
+    ? e
+    : workError(`The switchover failed: ${messageOf(e)}`, 'Run `migrate topology` to see the state; the journal names the last step.', e);
 }
 
 /** Before the block: nothing is blocked yet, and a failure leaves the old primary as it was. */
@@ -262,10 +302,20 @@ function beforeBlock(): Step[] {
       name: 'flush-tables',
       do: async (r) => {
         try {
-          await bounded(r.s.oldConn, r.s.oldId, r.s.guardConn, r.P, 'FLUSH NO_WRITE_TO_BINLOG TABLES', PRE_FLUSH_MS, 'flushing the tables before the write block');
+          await bounded(
+            r.s.oldConn,
+            r.s.oldId,
+            r.s.guardConn,
+            r.P,
+            'FLUSH NO_WRITE_TO_BINLOG TABLES',
+            PRE_FLUSH_MS,
+            'flushing the tables before the write block',
+          );
         } catch (e) {
           if (isConnectionLoss(e)) throw e;
-          r.o.log(`warning: ${r.P}: flushing the tables before the write block did not finish within ${PRE_FLUSH_MS} ms (${messageOf(e)}); going on, the read lock will flush them`);
+          r.o.log(
+            `warning: ${r.P}: flushing the tables before the write block did not finish within ${PRE_FLUSH_MS} ms (${messageOf(e)}); going on, the read lock will flush them`,
+          );
         }
       },
     },
@@ -304,7 +354,10 @@ function theBlock(): Step[] {
     {
       name: 'record-position',
       do: async (r) => {
-        r.position = String((await queryOneWithin(r.s.oldConn, r.o.flavor.gtidPositionQuery(), Math.max(0, remainingMs(r)) + GRACE_MS, r.P, 'the GTID position read'))?.['pos'] ?? '');
+        r.position = String(
+          (await queryOneWithin(r.s.oldConn, r.o.flavor.gtidPositionQuery(), Math.max(0, remainingMs(r)) + GRACE_MS, r.P, 'the GTID position read'))?.['pos'] ??
+            '',
+        );
       },
       after: (r) => r.o.journal.write('position', 'end', { position: r.position }),
     },
@@ -316,7 +369,8 @@ function theBlock(): Step[] {
       // check for that fork).
       name: 'read-only-old-primary',
       do: async (r) => {
-        for (const sql of r.o.flavor.setReadOnly(true)) await bounded(r.s.oldConn, r.s.oldId, r.s.guardConn, r.P, sql, remainingMs(r), 'setting read_only on the old primary');
+        for (const sql of r.o.flavor.setReadOnly(true))
+          await bounded(r.s.oldConn, r.s.oldId, r.s.guardConn, r.P, sql, remainingMs(r), 'setting read_only on the old primary');
       },
       undo: async (r) => {
         for (const sql of r.o.flavor.setReadOnly(false)) await onOld(r, r.s.guardConn, sql);
@@ -344,7 +398,9 @@ function theBlock(): Step[] {
         r.watchdog?.endpointMoved();
         r.writeBlockMs = Math.round((performance.now() - r.blockStart) * 10) / 10;
         r.o.journal.deferSync(false);
-        r.o.log(`write block: ${r.writeBlockMs} ms (read lock on ${r.P} -> endpoint on ${r.C}): ${BLOCK_STEPS.map((k) => `${k} ${r.s.stepsMs[k]}`).join(', ')}`);
+        r.o.log(
+          `write block: ${r.writeBlockMs} ms (read lock on ${r.P} -> endpoint on ${r.C}): ${BLOCK_STEPS.map((k) => `${k} ${r.s.stepsMs[k]}`).join(', ')}`,
+        );
       },
     },
   ];
@@ -431,7 +487,10 @@ function afterBlock(): Step[] {
     }),
     whileOldAnswers({ name: 'fence-check', do: fenceCheck }),
     // Before UNLOCK: nothing the old primary might still commit afterwards can reach them.
-    { name: 'repoint-replicas', do: (r) => Promise.all(r.s.replicaConns.map((x) => repoint(x.node, x.conn, r.o, r.position, r.oldPrimaryLost !== undefined))).then(() => undefined) },
+    {
+      name: 'repoint-replicas',
+      do: (r) => Promise.all(r.s.replicaConns.map((x) => repoint(x.node, x.conn, r.o, r.position, r.oldPrimaryLost !== undefined))).then(() => undefined),
+    },
     whileOldAnswers({ name: 'repoint-old-primary', do: repointOldPrimary }),
     whileOldAnswers({
       name: 'unlock',
@@ -440,7 +499,12 @@ function afterBlock(): Step[] {
         r.last = await sweep(r, performance.now() + SWEEP_MS);
         await onOld(r, r.s.oldConn, 'UNLOCK TABLES');
       },
-      after: (r) => (r.last?.left.length ? r.o.log(`warning: ${r.P}: ${r.last.left.length} session(s) could not be ended before UNLOCK (${r.last.left.join('; ')}); watching for writes from them`) : undefined),
+      after: (r) =>
+        r.last?.left.length
+          ? r.o.log(
+              `warning: ${r.P}: ${r.last.left.length} session(s) could not be ended before UNLOCK (${r.last.left.join('; ')}); watching for writes from them`,
+            )
+          : undefined,
     }),
     whileOldAnswers({
       name: 'watch-old-primary',
@@ -474,7 +538,11 @@ async function repointOldPrimary(r: Run): Promise<void> {
   if (st && st.sourcePort === o.candidate.port && st.sourceHost === o.candidate.host && st.ioRunning && st.sqlRunning) return;
   // On the guard session: the session holding the read lock may not stop replication (1192).
   if (st) await onOld(r, s.guardConn, o.flavor.stopReplica());
-  for (const sql of o.flavor.changeSource({ host: o.candidate.host, port: o.candidate.port, user: o.replicationUser.user, password: o.replicationUser.password }, 'current_pos')) await onOld(r, s.guardConn, sql, 'CHANGE MASTER');
+  for (const sql of o.flavor.changeSource(
+    { host: o.candidate.host, port: o.candidate.port, user: o.replicationUser.user, password: o.replicationUser.password },
+    'current_pos',
+  ))
+    await onOld(r, s.guardConn, sql, 'CHANGE MASTER');
   await onOld(r, s.guardConn, o.flavor.startReplica());
 }
 
@@ -486,7 +554,12 @@ async function verifyStep(r: Run): Promise<void> {
     const late = now ? o.flavor.ownTransactionsBeyond(fence.state, now.state, fence.sid) : [];
     if (late.length) await reportFork(o, s.guardConn, fence, late, o.log);
   }
-  await verifyAfter(o, { [P]: s.guardConn, [C]: s.candConn, ...Object.fromEntries(s.replicaConns.map((x) => [x.node.name, x.conn])) }, o.log, r.oldPrimaryLost ? [P] : []);
+  await verifyAfter(
+    o,
+    { [P]: s.guardConn, [C]: s.candConn, ...Object.fromEntries(s.replicaConns.map((x) => [x.node.name, x.conn])) },
+    o.log,
+    r.oldPrimaryLost ? [P] : [],
+  );
 }
 
 interface Fence {
@@ -521,12 +594,19 @@ async function watchOwnWrites(guard: NodeConnection, o: SwitchoverOptions, fence
 async function reportFork(o: SwitchoverOptions, guard: NodeConnection, fence: Fence, summary: string[], log: (m: string) => void): Promise<never> {
   const P = o.primary.name;
   o.journal.write('fork', 'begin', { node: P, errant: summary });
-  await queryRowsWithin(guard, o.flavor.stopReplica(), NODE_ANSWER_MS, P).catch((e: unknown) => log(`${P}: STOP SLAVE failed while fencing it (${messageOf(e)})`));
+  await queryRowsWithin(guard, o.flavor.stopReplica(), NODE_ANSWER_MS, P).catch((e: unknown) =>
+    log(`${P}: STOP SLAVE failed while fencing it (${messageOf(e)})`),
+  );
   for (const sql of o.flavor.setReadOnly(true)) await queryRowsWithin(guard, sql, NODE_ANSWER_MS, P).catch(() => undefined);
   const found = fence.binlog ? await readOwnTransactions(guard, P, fence.binlog, fence.sid).catch(() => undefined) : undefined;
   // Replication stopped: what it applied from the new primary is final now.
   const before = o.flavor.replicatedBeforeQuery();
-  const slavePos = before ? await queryOneWithin(guard, before, NODE_ANSWER_MS, P).then((r) => String(r?.['p'] ?? ''), () => undefined) : undefined;
+  const slavePos = before
+    ? await queryOneWithin(guard, before, NODE_ANSWER_MS, P).then(
+        (r) => String(r?.['p'] ?? ''),
+        () => undefined,
+      )
+    : undefined;
   const resumeFrom = slavePos !== undefined ? o.flavor.resumeAfterFork(fence.position, slavePos) : undefined;
   const evidence = {
     node: P,
@@ -547,7 +627,16 @@ const QUICK = { connectTimeoutMs: 2_000, endMs: 1_000 };
 
 /** Whether a node answers a fresh connection at all (it may have crashed or been stopped). */
 async function answers(node: NodeConfig): Promise<boolean> {
-  return onNodeIfReachable(node, (c) => queryRowsWithin(c, 'SELECT 1', 2_000, node.name).then(() => true, () => false), false, QUICK);
+  return onNodeIfReachable(
+    node,
+    (c) =>
+      queryRowsWithin(c, 'SELECT 1', 2_000, node.name).then(
+        () => true,
+        () => false,
+      ),
+    false,
+    QUICK,
+  );
 }
 
 async function setReadOnlyOn(node: NodeConfig, flavor: Flavor, log: (m: string) => void): Promise<void> {
@@ -581,7 +670,12 @@ async function bounded(conn: NodeConnection, id: number, guard: NodeConnection, 
   try {
     await queryRowsWithin(conn, sql, budgetMs + 1_000, node, what);
   } catch (e) {
-    if (timedOut) throw workError(`${what} did not finish within the write-block budget (${Math.round(budgetMs)} ms left).`, 'A long transaction or DDL holds a lock on the old primary: wait for it to finish, then run again.', e);
+    if (timedOut)
+      throw workError(
+        `${what} did not finish within the write-block budget (${Math.round(budgetMs)} ms left).`,
+        'A long transaction or DDL holds a lock on the old primary: wait for it to finish, then run again.',
+        e,
+      );
     throw e;
   } finally {
     clearTimeout(timer);
@@ -592,7 +686,12 @@ async function bounded(conn: NodeConnection, id: number, guard: NodeConnection, 
  * Waits, with a bound, until the candidate and every other replica are within the lag bound:
  * the block then waits for nobody, and re-pointing the others after it needs no long wait.
  */
-async function waitForLag(o: SwitchoverOptions, candConn: NodeConnection, others: { node: NodeConfig; conn: NodeConnection }[], log: (m: string) => void): Promise<void> {
+async function waitForLag(
+  o: SwitchoverOptions,
+  candConn: NodeConnection,
+  others: { node: NodeConfig; conn: NodeConnection }[],
+  log: (m: string) => void,
+): Promise<void> {
   const { flavor } = o;
   const start = performance.now();
   const nextSteps = `Nothing was blocked: ${o.primary.name} still takes writes.`;
@@ -607,10 +706,14 @@ async function waitForLag(o: SwitchoverOptions, candConn: NodeConnection, others
         rs = await queryOneWithin(conn, flavor.showReplicaStatus(), NODE_ANSWER_MS, node.name, 'its replication status');
       } catch (e) {
         if (!(e instanceof NodeSilentError)) throw e;
-        throw workError(`${e.problem.replace(/^Node /, node === o.candidate ? 'The candidate ' : 'Replica ')} ${nextSteps}`, `Once ${node.name} answers again (a stopped server must be resumed or restarted; \`migrate topology\` shows it), run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas.`, e);
+        throw workError(
+          `${e.problem.replace(/^Node /, node === o.candidate ? 'The candidate ' : 'Replica ')} ${nextSteps}`,
+          `Once ${node.name} answers again (a stopped server must be resumed or restarted; \`migrate topology\` shows it), run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas.`,
+          e,
+        );
       }
       const st = rs ? flavor.parseReplicaStatus(rs) : null;
-      if (!st || !st.ioRunning || !st.sqlRunning) {
+      if (!st?.ioRunning || !st.sqlRunning) {
         // Just after START SLAVE (the type-conversion restart) the IO thread is still
         // connecting: that passes. A stopped SQL thread with an error, or no replication at
         // all, does not.
@@ -618,7 +721,10 @@ async function waitForLag(o: SwitchoverOptions, candConn: NodeConnection, others
         notRunningSince.set(node.name, since);
         const why = st ? st.lastSqlError || st.lastIoError : '';
         if (!st || (!st.sqlRunning && st.lastSqlError) || performance.now() - since > NOT_RUNNING_GRACE_MS) {
-          throw workError(`${who} is not replicating${why ? ` (${why})` : ''}. ${nextSteps}`, `Repair replication on ${node.name} (\`migrate topology\` shows it), then run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas.`);
+          throw workError(
+            `${who} is not replicating${why ? ` (${why})` : ''}. ${nextSteps}`,
+            `Repair replication on ${node.name} (\`migrate topology\` shows it), then run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas.`,
+          );
         }
         behind.push({ name: node.name, secs: null });
         continue;
@@ -659,7 +765,10 @@ async function checkLongQueries(conn: NodeConnection, ours: Set<number>, node: s
   const long = rows.filter((r) => !ours.has(Number(r['id'])));
   if (long.length) {
     const list = long.map((r) => `connection ${r['id']} of ${r['user']} running ${r['age']} s: ${r['info']}`).join('; ');
-    throw workError(`Long-running statements on the primary (${list}); the write block would wait for them with every write queued.`, 'Wait for them to finish (or kill them), then run again; nothing was blocked.');
+    throw workError(
+      `Long-running statements on the primary (${list}); the write block would wait for them with every write queued.`,
+      'Wait for them to finish (or kill them), then run again; nothing was blocked.',
+    );
   }
 }
 
@@ -681,7 +790,11 @@ async function repoint(r: NodeConfig, c: NodeConnection, o: SwitchoverOptions, p
   };
   if (!oldPrimaryLost) await wait();
   await queryRowsWithin(c, o.flavor.stopReplica(), NODE_ANSWER_MS, r.name);
-  for (const sql of o.flavor.changeSource({ host: o.candidate.host, port: o.candidate.port, user: o.replicationUser.user, password: o.replicationUser.password }, 'slave_pos')) await queryRowsWithin(c, sql, NODE_ANSWER_MS, r.name, 'CHANGE MASTER');
+  for (const sql of o.flavor.changeSource(
+    { host: o.candidate.host, port: o.candidate.port, user: o.replicationUser.user, password: o.replicationUser.password },
+    'slave_pos',
+  ))
+    await queryRowsWithin(c, sql, NODE_ANSWER_MS, r.name, 'CHANGE MASTER');
   await queryRowsWithin(c, o.flavor.startReplica(), NODE_ANSWER_MS, r.name);
   if (oldPrimaryLost) await wait();
 }
@@ -712,6 +825,10 @@ async function verifyAfter(o: SwitchoverOptions, conns: Record<string, NodeConne
     }
   }
   if (writable !== 1) problems.push(`${writable} writable nodes, expected exactly 1`);
-  if (problems.length) throw workError(`After the switchover: ${problems.join('; ')}.`, 'Run `migrate topology` and repair the nodes named; the new primary is ' + o.candidate.name + '.');
+  if (problems.length)
+    throw workError(
+      `After the switchover: ${problems.join('; ')}.`,
+      `Run \`migrate topology\` and repair the nodes named; the new primary is ${o.candidate.name}.`,
+    );
   log(`verified: ${o.candidate.name} is the only writable node; every ${skip.length ? 'reachable ' : ''}other node replicates`);
 }

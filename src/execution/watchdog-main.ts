@@ -11,10 +11,10 @@
  * session's socket (fd 3), so the lock never outlives this process.
  */
 import { appendFileSync } from 'node:fs';
-import { flavorFor } from '../topology/flavors/index.ts';
-import type { NodeConfig } from '../config/types.ts';
-import type { Flavor } from '../topology/flavors/contract.ts';
-import { endWithin, isReadOnly, NODE_ANSWER_MS, onNodeIfReachable, openNode, queryRowsWithin } from '../topology/node-connection.ts';
+import { flavorFor } from '../engines/index.ts';
+import type { NodeConfig } from '../config/index.ts';
+import type { Flavor } from '../engines/index.ts';
+import { endWithin, isReadOnly, NODE_ANSWER_MS, onNodeIfReachable, openNode, queryRowsWithin } from '../topology/index.ts';
 import { endSessions } from './sessions.ts';
 import type { WatchdogConfig } from './watchdog.ts';
 
@@ -60,13 +60,21 @@ async function fence(cfg: WatchdogConfig): Promise<void> {
   );
   if (swept === undefined) note(cfg, `coordinator died inside the write block; ${cfg.primary.name} cannot be reached to end its sessions`);
   else if (typeof swept === 'string') note(cfg, `coordinator died inside the write block; ending the sessions on ${cfg.primary.name} failed: ${swept}`);
-  else note(cfg, `coordinator died inside the write block: ${swept.killed} session(s) on ${cfg.primary.name} ended before its read lock was released${swept.left.length ? `; could not end ${swept.left.join(', ')}` : ''}`);
+  else
+    note(
+      cfg,
+      `coordinator died inside the write block: ${swept.killed} session(s) on ${cfg.primary.name} ended before its read lock was released${swept.left.length ? `; could not end ${swept.left.join(', ')}` : ''}`,
+    );
 }
 
 /** Ends the locking session (its read lock with it), if it is still there. */
 async function release(cfg: WatchdogConfig): Promise<void> {
   if (cfg.lockSessionId === undefined) return;
-  await onNodeIfReachable(cfg.primary, (c) => queryRowsWithin(c, `KILL CONNECTION ${Math.trunc(cfg.lockSessionId!)}`, NODE_ANSWER_MS, cfg.primary.name).catch(() => undefined), undefined);
+  await onNodeIfReachable(
+    cfg.primary,
+    (c) => queryRowsWithin(c, `KILL CONNECTION ${Math.trunc(cfg.lockSessionId!)}`, NODE_ANSWER_MS, cfg.primary.name).catch(() => undefined),
+    undefined,
+  );
 }
 
 function note(cfg: WatchdogConfig, what: string): void {
@@ -84,7 +92,10 @@ async function act(cfg: WatchdogConfig, endpointMoved: boolean): Promise<boolean
     const candidateReadOnly = await readOnlyOf(cfg.candidate, flavor);
     // Promoted or not, we cannot tell: making the old primary writable could make two.
     if (candidateReadOnly === undefined || candidateReadOnly === null) {
-      note(cfg, `coordinator died inside the write block; the watchdog could not act: the candidate ${cfg.candidate.name} ${candidateReadOnly === undefined ? 'cannot be reached' : 'does not answer'}`);
+      note(
+        cfg,
+        `coordinator died inside the write block; the watchdog could not act: the candidate ${cfg.candidate.name} ${candidateReadOnly === undefined ? 'cannot be reached' : 'does not answer'}`,
+      );
       return false;
     }
     if (!candidateReadOnly) {
@@ -109,19 +120,28 @@ async function act(cfg: WatchdogConfig, endpointMoved: boolean): Promise<boolean
 async function finishEndpoint(cfg: WatchdogConfig, endpointMoved: boolean): Promise<void> {
   const left = `left for \`migrate resume\``;
   if (endpointMoved || !cfg.cluster) {
-    note(cfg, `coordinator died inside the write block after ${cfg.candidate.name} was made writable${endpointMoved ? ' and the endpoint moved to it' : ''}: ${left}`);
+    note(
+      cfg,
+      `coordinator died inside the write block after ${cfg.candidate.name} was made writable${endpointMoved ? ' and the endpoint moved to it' : ''}: ${left}`,
+    );
     return;
   }
   // undefined: the old primary is gone (cannot be reached); null: it answers without saying.
   const oldReadOnly = await readOnlyOf(cfg.primary, flavorFor(cfg.flavor));
   // Two writable nodes (or an old primary that answers without saying): not ours to decide.
   if (oldReadOnly === false || oldReadOnly === null) {
-    note(cfg, `coordinator died inside the write block with ${cfg.candidate.name} writable and ${cfg.primary.name} ${oldReadOnly === false ? 'writable too' : 'not answering'}: ${left}`);
+    note(
+      cfg,
+      `coordinator died inside the write block with ${cfg.candidate.name} writable and ${cfg.primary.name} ${oldReadOnly === false ? 'writable too' : 'not answering'}: ${left}`,
+    );
     return;
   }
   const { writerFor } = await import('./writer/index.ts');
   await writerFor(cfg.cluster).move(cfg.primary, cfg.candidate);
-  note(cfg, `coordinator died inside the write block after promoting ${cfg.candidate.name}: endpoint moved to it (${cfg.primary.name} ${oldReadOnly ? 'is read-only' : 'cannot be reached'}); ${left}`);
+  note(
+    cfg,
+    `coordinator died inside the write block after promoting ${cfg.candidate.name}: endpoint moved to it (${cfg.primary.name} ${oldReadOnly ? 'is read-only' : 'cannot be reached'}); ${left}`,
+  );
 }
 
 /** read_only of a node: undefined when it cannot be reached, null when it is reached but does not answer. */

@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ClusterConfig, NodeConfig } from '../config/types.ts';
-import type { FlavorName } from '../topology/flavors/contract.ts';
+import type { ClusterConfig, NodeConfig } from '../config/index.ts';
+import type { FlavorName } from '../engines/index.ts';
 
 /**
  * The write block's dead-man switch. The read lock dies with the coordinator's session, but
@@ -57,9 +57,14 @@ export function startWatchdog(cfg: WatchdogConfig, log: (m: string) => void, loc
   try {
     // tsx loads the TypeScript entry; resolved from this module, not from the user's directory
     // (where a bare "tsx" may not resolve). The same Node, detached, no stdout/stderr of ours.
-    child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN], { detached: true, stdio: ['pipe', 'ignore', 'ignore', ...(lockSocketFd === undefined ? [] : [lockSocketFd])] });
+    child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN], {
+      detached: true,
+      stdio: ['pipe', 'ignore', 'ignore', ...(lockSocketFd === undefined ? [] : [lockSocketFd])],
+    });
   } catch (e) {
-    log(`write-block watchdog not started (${e instanceof Error ? e.message : String(e)}); if this process dies inside the block, run \`migrate resume\` or \`migrate abort\``);
+    log(
+      `write-block watchdog not started (${e instanceof Error ? e.message : String(e)}); if this process dies inside the block, run \`migrate resume\` or \`migrate abort\``,
+    );
     return undefined;
   }
   child.on('error', (e) => log(`write-block watchdog failed (${e.message})`));

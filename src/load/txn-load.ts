@@ -145,4 +145,3 @@ function digits(n: number): string {
 function randomC(): string {
   return Array.from({ length: 10 }, () => digits(11)).join('-');
 }
-

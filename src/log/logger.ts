@@ -15,10 +15,10 @@ export interface Logger {
 }
 
 export const consoleLogger: Logger = {
-  info: (m) => process.stderr.write(redact(m) + '\n'),
-  warn: (m) => process.stderr.write(redact('warning: ' + m) + '\n'),
-  error: (m) => process.stderr.write(redact(m) + '\n'),
-  out: (m) => process.stdout.write(redact(m) + '\n'),
+  info: (m) => process.stderr.write(`${redact(m)}\n`),
+  warn: (m) => process.stderr.write(`${redact(`warning: ${m}`)}\n`),
+  error: (m) => process.stderr.write(`${redact(m)}\n`),
+  out: (m) => process.stdout.write(`${redact(m)}\n`),
 };
 
 /**
@@ -26,9 +26,9 @@ export const consoleLogger: Logger = {
  * line, so a pipeline can follow a run as it happens.
  */
 export const jsonLinesLogger: Logger = {
-  info: (m) => process.stdout.write(redact(JSON.stringify({ ts: new Date().toISOString(), event: 'progress', message: m })) + '\n'),
-  warn: (m) => process.stdout.write(redact(JSON.stringify({ ts: new Date().toISOString(), event: 'warning', message: m })) + '\n'),
-  error: (m) => process.stdout.write(redact(JSON.stringify({ ts: new Date().toISOString(), event: 'error', message: m })) + '\n'),
-  out: (m) => process.stdout.write(redact(m) + '\n'),
-  event: (name, data) => process.stdout.write(redact(JSON.stringify({ ts: new Date().toISOString(), event: name, ...data })) + '\n'),
+  info: (m) => process.stdout.write(`${redact(JSON.stringify({ ts: new Date().toISOString(), event: 'progress', message: m }))}\n`),
+  warn: (m) => process.stdout.write(`${redact(JSON.stringify({ ts: new Date().toISOString(), event: 'warning', message: m }))}\n`),
+  error: (m) => process.stdout.write(`${redact(JSON.stringify({ ts: new Date().toISOString(), event: 'error', message: m }))}\n`),
+  out: (m) => process.stdout.write(`${redact(m)}\n`),
+  event: (name, data) => process.stdout.write(`${redact(JSON.stringify({ ts: new Date().toISOString(), event: name, ...data }))}\n`),
 };

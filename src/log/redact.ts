@@ -18,7 +18,7 @@ export function redact(text: string): string {
     if (enc !== s && out.includes(enc)) out = out.split(enc).join(MASK);
   }
   // Credentials embedded in URLs, even ones never registered.
-  out = out.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:\/\s@]+:)([^@\s\/]+)(@)/gi, `$1${MASK}$3`);
+  out = out.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/\s@]+:)([^@\s/]+)(@)/gi, `$1${MASK}$3`);
   return out;
 }
 

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Dialect } from '../config/types.ts';
+import type { Dialect } from '../config/index.ts';
 import { engineFor } from '../engines/index.ts';
 import { MigrateError } from '../errors.ts';
-import { consoleLogger, type Logger } from '../log/logger.ts';
+import { consoleLogger, type Logger } from '../log/index.ts';
 import { currentMigration, type MigrationRunContext } from './context.ts';
 import { withLockRetry } from './pg/retry.ts';
-import { DEFAULT_LOCK_SAFETY, formatMs, type LockSafety } from './pg/settings.ts';
-import { num, str } from './rows.ts';
+import { DEFAULT_LOCK_SAFETY, formatMs, type LockSafety } from '../config/index.ts';
+import { num, str } from '../engines/index.ts';
 
 /** Where an interrupted backfill remembers how far it got; rows are removed once the migration is recorded. */
 export const BACKFILL_STATE_TABLE = 'migrate_backfill_state';
@@ -120,7 +120,12 @@ async function readState(knex: Knex, id: string, step: string): Promise<StateRow
   const r = (await knex(BACKFILL_STATE_TABLE).where({ migration_id: id, step }).first()) as Record<string, unknown> | undefined;
   if (!r) return undefined;
   const done = r['done'];
-  return { lastKey: str(r['last_key']), rowsDone: num(r['rows_done']) ?? 0, done: done === true || done === 1 || done === '1', signature: str(r['signature']) ?? '' };
+  return {
+    lastKey: str(r['last_key']),
+    rowsDone: num(r['rows_done']) ?? 0,
+    done: done === true || done === 1 || done === '1',
+    signature: str(r['signature']) ?? '',
+  };
 }
 
 /**
@@ -158,7 +163,9 @@ export async function backfill(knex: Knex, opts: BackfillOptions): Promise<Backf
   await closeState(run);
   const elapsedMs = Date.now() - run.started;
   if (run.logEveryMs > 0) {
-    run.logger.info(`${run.label}: done, ${rowsDone} rows updated in ${batches} batch${batches === 1 ? '' : 'es'}${resumedFrom !== null ? ' (resumed)' : ''}, ${formatMs(elapsedMs)}`);
+    run.logger.info(
+      `${run.label}: done, ${rowsDone} rows updated in ${batches} batch${batches === 1 ? '' : 'es'}${resumedFrom !== null ? ' (resumed)' : ''}, ${formatMs(elapsedMs)}`,
+    );
   }
   return { rowsUpdated: rowsDone, batches, resumedFrom, alreadyDone: false, elapsedMs };
 }
@@ -193,7 +200,8 @@ function settleRun(knex: Knex, opts: BackfillOptions): BackfillRun {
   const batchSize = opts.batchSize ?? 1000;
   const id = opts.id ?? ctx?.id;
   const label = `${id ?? 'backfill'}: backfill ${opts.table}${opts.name ? ` (${opts.name})` : ''}`;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new MigrateError('usage', `${label}: batchSize must be a whole number of at least 1 (got ${batchSize}).`, 'Pass e.g. batchSize: 1000.');
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new MigrateError('usage', `${label}: batchSize must be a whole number of at least 1 (got ${batchSize}).`, 'Pass e.g. batchSize: 1000.');
   if (isTransaction(knex)) {
     throw new MigrateError(
       'work',
@@ -215,7 +223,9 @@ function settleRun(knex: Knex, opts: BackfillOptions): BackfillRun {
     label,
     dialect: ctx?.dialect ?? dialectOf(knex),
     safety: ctx?.lockSafety ?? { ...DEFAULT_LOCK_SAFETY, lockTimeoutMs: 0 },
-    signature: createHash('sha256').update(JSON.stringify([opts.table, opts.set, opts.where ?? '', key])).digest('hex'),
+    signature: createHash('sha256')
+      .update(JSON.stringify([opts.table, opts.set, opts.where ?? '', key]))
+      .digest('hex'),
     started: Date.now(),
   };
 }
@@ -253,7 +263,16 @@ async function openState(run: BackfillRun): Promise<StateRow | undefined> {
     );
   }
   if (!state) {
-    await knex(BACKFILL_STATE_TABLE).insert({ migration_id: id, step, table_name: run.opts.table, signature: run.signature, last_key: null, rows_done: 0, done: false, updated_at: new Date() });
+    await knex(BACKFILL_STATE_TABLE).insert({
+      migration_id: id,
+      step,
+      table_name: run.opts.table,
+      signature: run.signature,
+      last_key: null,
+      rows_done: 0,
+      done: false,
+      updated_at: new Date(),
+    });
   }
   return state;
 }
@@ -267,7 +286,8 @@ async function runBatches(run: BackfillRun, bounds: KeyBounds, resumedFrom: stri
   let batches = 0;
   let lastLog = Date.now();
   if (resumedFrom !== null) logger.info(`${run.label}: resuming after key ${resumedFrom} (${rowsDone} rows were updated by an interrupted earlier run)`);
-  else if (maxKey !== null) logger.info(`${run.label}: ${opts.set}${opts.where ? ` where ${opts.where}` : ''}, keys up to ${maxKey}, ${run.batchSize} per batch`);
+  else if (maxKey !== null)
+    logger.info(`${run.label}: ${opts.set}${opts.where ? ` where ${opts.where}` : ''}, keys up to ${maxKey}, ${run.batchSize} per batch`);
 
   while (maxKey !== null) {
     const upper = await rangeEnd(run, maxKey, last);
@@ -279,7 +299,9 @@ async function runBatches(run: BackfillRun, bounds: KeyBounds, resumedFrom: stri
     const p = progressAfter(run, bounds, { batch: batches, rowsThisBatch: n, rowsUpdated: rowsDone, lastKey: upper, maxKey, resumedFrom });
     if (run.logEveryMs > 0 && Date.now() - lastLog >= run.logEveryMs) {
       lastLog = Date.now();
-      logger.info(`${run.label}: ${rowsDone} rows updated, key ${upper} of ${maxKey}${p.fraction !== null ? ` (${Math.floor(p.fraction * 100)} %)` : ''}, ${formatMs(p.elapsedMs)}`);
+      logger.info(
+        `${run.label}: ${rowsDone} rows updated, key ${upper} of ${maxKey}${p.fraction !== null ? ` (${Math.floor(p.fraction * 100)} %)` : ''}, ${formatMs(p.elapsedMs)}`,
+      );
     }
     await opts.onProgress?.(p);
     if (upper === maxKey) break;
@@ -293,7 +315,12 @@ async function rangeEnd(run: BackfillRun, maxKey: string, last: string | null): 
   const { knex, key } = run;
   const range = knex(run.opts.table).where(key, '<=', maxKey);
   if (last !== null) range.andWhere(key, '>', last);
-  let upperRow = (await range.clone().select({ k: key }).orderBy(key).limit(1).offset(run.batchSize - 1)) as Array<{ k: unknown }>;
+  let upperRow = (await range
+    .clone()
+    .select({ k: key })
+    .orderBy(key)
+    .limit(1)
+    .offset(run.batchSize - 1)) as Array<{ k: unknown }>;
   if (upperRow.length === 0) upperRow = (await range.clone().max({ k: key })) as Array<{ k: unknown }>;
   return str(upperRow[0]?.k);
 }
@@ -315,7 +342,9 @@ function updateRange(run: BackfillRun, from: string | null, upper: string, rowsD
       const res: unknown = await trx.raw(`UPDATE ?? SET ${setSql} WHERE ?? <= ?${lower}${where}`, bindings);
       const count = affected(res);
       if (id !== undefined) {
-        await trx(BACKFILL_STATE_TABLE).where({ migration_id: id, step }).update({ last_key: upper, rows_done: rowsDone + count, updated_at: new Date() });
+        await trx(BACKFILL_STATE_TABLE)
+          .where({ migration_id: id, step })
+          .update({ last_key: upper, rows_done: rowsDone + count, updated_at: new Date() });
       }
       return count;
     }),
@@ -325,10 +354,22 @@ function updateRange(run: BackfillRun, from: string | null, upper: string, rowsD
 function progressAfter(run: BackfillRun, bounds: KeyBounds, batch: Omit<BackfillProgress, 'table' | 'step' | 'fraction' | 'elapsedMs'>): BackfillProgress {
   const { minNum, maxNum } = bounds;
   const lastNum = num(batch.lastKey);
-  const fraction = minNum !== null && maxNum !== null && lastNum !== null ? (maxNum === minNum ? 1 : Math.min(1, Math.max(0, (lastNum - minNum) / (maxNum - minNum)))) : null;
+  const fraction =
+    minNum !== null && maxNum !== null && lastNum !== null ? (maxNum === minNum ? 1 : Math.min(1, Math.max(0, (lastNum - minNum) / (maxNum - minNum)))) : null;
   const { batch: n, rowsThisBatch, rowsUpdated, lastKey, maxKey, resumedFrom } = batch;
   // Fields in the order onProgress has always received them.
-  return { table: run.opts.table, step: run.step, batch: n, rowsThisBatch, rowsUpdated, lastKey, maxKey, fraction, elapsedMs: Date.now() - run.started, resumedFrom };
+  return {
+    table: run.opts.table,
+    step: run.step,
+    batch: n,
+    rowsThisBatch,
+    rowsUpdated,
+    lastKey,
+    maxKey,
+    fraction,
+    elapsedMs: Date.now() - run.started,
+    resumedFrom,
+  };
 }
 
 /** Marks the run's state finished, or clears it when no runner will record the migration. */

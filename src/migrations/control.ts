@@ -1,7 +1,7 @@
-import type { ConnectionConfig, Dialect } from '../config/types.ts';
-import { createKnex } from '../db/connect.ts';
+import type { ConnectionConfig, Dialect } from '../config/index.ts';
+import { createKnex } from '../db/index.ts';
 import { messageOf } from '../errors.ts';
-import type { Logger } from '../log/logger.ts';
+import type { Logger } from '../log/index.ts';
 import { statementExcerpt } from './excerpt.ts';
 import { cancelStatementSql } from './lock.ts';
 

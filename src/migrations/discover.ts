@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Dialect } from '../config/types.ts';
+import type { Dialect } from '../config/index.ts';
 import { configError, MigrateError } from '../errors.ts';
 import { loadSqlMigration, loadTsMigration, type MigrationFiles } from './load.ts';
 import type { Discovery, MigrationIssue, MigrationSource } from './types.ts';
@@ -31,8 +31,36 @@ function readDir(dir: string): string[] {
     return readdirSync(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
-    throw configError(`The migrations directory ${dir} cannot be read (${code}).`, `Give the user running migrate read and search permission on it (e.g. chmod u+rx ${dir}), or run migrate as its owner.`);
+    throw configError(
+      `The migrations directory ${dir} cannot be read (${code}).`,
+      `Give the user running migrate read and search permission on it (e.g. chmod u+rx ${dir}), or run migrate as its owner.`,
+    );
   }
+}
+
+/** What makes a migration's id unusable: a control character, or more than MAX_ID_LENGTH characters. */
+function idIssues(f: MigrationFiles, dir: string): MigrationIssue[] {
+  const out: MigrationIssue[] = [];
+  // A line break in an id would let a file name forge lines of our output (an "error:" or "fix:").
+  if (CONTROL.test(f.id)) {
+    out.push({
+      id: f.id,
+      file: f.upPath,
+      blocks: 'all',
+      problem: `The migration file name ${JSON.stringify(basename(f.upPath))} contains a control character (a line break, tab or similar).`,
+      fix: `Rename it in ${dir} to letters, digits, "_" and "-" (as "migrate make" names files).`,
+    });
+  }
+  if (f.id.length > MAX_ID_LENGTH) {
+    out.push({
+      id: f.id,
+      file: f.upPath,
+      blocks: 'all',
+      problem: `The migration id ${f.id.slice(0, 40)}... is longer than ${MAX_ID_LENGTH} characters.`,
+      fix: 'Shorten the file name.',
+    });
+  }
+  return out;
 }
 
 /** Groups the directory's files into migrations; names what does not fit. */
@@ -50,17 +78,33 @@ export function findMigrationFiles(dir: string): { files: MigrationFiles[]; issu
     else if (name.endsWith('.down.sql')) downs.set(name.slice(0, -9), path);
     else if (name.endsWith('.sql')) {
       const stem = name.slice(0, -4);
-      issues.push({ file: path, blocks: 'all', problem: `${name} is neither an .up.sql nor a .down.sql file, so it would never run.`, fix: `Rename it to ${stem}.up.sql (and add ${stem}.down.sql), or move it out of ${dir}.` });
+      issues.push({
+        file: path,
+        blocks: 'all',
+        problem: `${name} is neither an .up.sql nor a .down.sql file, so it would never run.`,
+        fix: `Rename it to ${stem}.up.sql (and add ${stem}.down.sql), or move it out of ${dir}.`,
+      });
     } else if (idOfFileName(name) === undefined && idOfFileName(name.toLowerCase()) !== undefined && !DECLARATION.test(name.toLowerCase())) {
       // 0003_x.UP.SQL or 0004_y.TS: meant as a migration, but the extension is matched exactly.
       const lower = name.replace(/\.[^.]+(\.[^.]+)?$/, (ext) => ext.toLowerCase());
-      issues.push({ file: path, blocks: 'all', problem: `${name} has an upper-case extension, so it is not read as a migration and would never run.`, fix: `Rename it to ${lower} (extensions are lower-case: .ts, .js, .up.sql, .down.sql).` });
+      issues.push({
+        file: path,
+        blocks: 'all',
+        problem: `${name} has an upper-case extension, so it is not read as a migration and would never run.`,
+        fix: `Rename it to ${lower} (extensions are lower-case: .ts, .js, .up.sql, .down.sql).`,
+      });
     } else {
       const id = idOfFileName(name);
       if (id === undefined) continue;
       const other = scripts.get(id);
       if (other !== undefined) {
-        issues.push({ id, file: path, blocks: 'all', problem: `Migration id ${id} exists twice: ${basename(other)} and ${name}.`, fix: `Keep one of the two in ${dir}, or rename one with the next free number (see "migrate make").` });
+        issues.push({
+          id,
+          file: path,
+          blocks: 'all',
+          problem: `Migration id ${id} exists twice: ${basename(other)} and ${name}.`,
+          fix: `Keep one of the two in ${dir}, or rename one with the next free number (see "migrate make").`,
+        });
         duplicates.add(id);
       } else scripts.set(id, path);
     }
@@ -69,7 +113,13 @@ export function findMigrationFiles(dir: string): { files: MigrationFiles[]; issu
   for (const [id, path] of scripts) {
     if (duplicates.has(id)) continue;
     if (ups.has(id) || downs.has(id)) {
-      issues.push({ id, file: path, blocks: 'all', problem: `Migration id ${id} exists twice: as a script and as SQL files.`, fix: 'Keep one of the two, or rename one with the next free number (see "migrate make").' });
+      issues.push({
+        id,
+        file: path,
+        blocks: 'all',
+        problem: `Migration id ${id} exists twice: as a script and as SQL files.`,
+        fix: 'Keep one of the two, or rename one with the next free number (see "migrate make").',
+      });
       continue;
     }
     files.push({ id, format: 'ts', upPath: path });
@@ -77,18 +127,16 @@ export function findMigrationFiles(dir: string): { files: MigrationFiles[]; issu
   for (const [id, up] of ups) files.push({ id, format: 'sql', upPath: up, downPath: downs.get(id) });
   for (const [id, down] of downs) {
     if (!ups.has(id)) {
-      issues.push({ id, file: down, blocks: 'all', problem: `${id}.down.sql has no matching ${id}.up.sql.`, fix: `Create ${join(dir, `${id}.up.sql`)}, or delete the orphaned down file.` });
+      issues.push({
+        id,
+        file: down,
+        blocks: 'all',
+        problem: `${id}.down.sql has no matching ${id}.up.sql.`,
+        fix: `Create ${join(dir, `${id}.up.sql`)}, or delete the orphaned down file.`,
+      });
     }
   }
-  for (const f of files) {
-    // A line break in an id would let a file name forge lines of our output (an "error:" or "fix:").
-    if (CONTROL.test(f.id)) {
-      issues.push({ id: f.id, file: f.upPath, blocks: 'all', problem: `The migration file name ${JSON.stringify(basename(f.upPath))} contains a control character (a line break, tab or similar).`, fix: `Rename it in ${dir} to letters, digits, "_" and "-" (as "migrate make" names files).` });
-    }
-    if (f.id.length > MAX_ID_LENGTH) {
-      issues.push({ id: f.id, file: f.upPath, blocks: 'all', problem: `The migration id ${f.id.slice(0, 40)}... is longer than ${MAX_ID_LENGTH} characters.`, fix: 'Shorten the file name.' });
-    }
-  }
+  for (const f of files) issues.push(...idIssues(f, dir));
   files.sort((a, b) => compareIds(a.id, b.id));
   return { files, issues };
 }
@@ -101,10 +149,16 @@ export function findMigrationFiles(dir: string): { files: MigrationFiles[]; issu
  */
 export async function discoverMigrations(dir: string, dialect: Dialect): Promise<Discovery> {
   if (!existsSync(dir)) {
-    throw configError(`The migrations directory ${dir} does not exist.`, 'Create it ("migrate make <name>" does), or set "migrations": {"directory": "..."} in the config.');
+    throw configError(
+      `The migrations directory ${dir} does not exist.`,
+      'Create it ("migrate make <name>" does), or set "migrations": {"directory": "..."} in the config.',
+    );
   }
   if (!statSync(dir).isDirectory()) {
-    throw configError(`The migrations path ${dir} is a file, not a directory.`, 'Point "migrations": {"directory": "..."} in the config at the folder holding the migration files.');
+    throw configError(
+      `The migrations path ${dir} is a file, not a directory.`,
+      'Point "migrations": {"directory": "..."} in the config at the folder holding the migration files.',
+    );
   }
   const { files, issues } = findMigrationFiles(dir);
   const migrations: MigrationSource[] = [];
@@ -117,7 +171,13 @@ export async function discoverMigrations(dir: string, dialect: Dialect): Promise
       const code = (e as NodeJS.ErrnoException).code;
       if (!code) throw e;
       const file = (e as NodeJS.ErrnoException).path ?? f.upPath;
-      issues.push({ id: f.id, file, blocks: 'all', problem: `${basename(file)} cannot be read (${code}).`, fix: `Make ${file} readable by the user running migrate.` });
+      issues.push({
+        id: f.id,
+        file,
+        blocks: 'all',
+        problem: `${basename(file)} cannot be read (${code}).`,
+        fix: `Make ${file} readable by the user running migrate.`,
+      });
       continue;
     }
     migrations.push(m);
@@ -132,7 +192,10 @@ export function blockingError(issues: readonly MigrationIssue[], blocks: 'all' |
   const first = relevant[0];
   if (!first) return undefined;
   if (relevant.length === 1) return new MigrateError('work', first.problem, first.fix);
-  const more = relevant.slice(1).map((i) => `  - ${i.problem}`).join('\n');
+  const more = relevant
+    .slice(1)
+    .map((i) => `  - ${i.problem}`)
+    .join('\n');
   return new MigrateError('work', `${first.problem}\nAlso:\n${more}`, `${first.fix} Then fix the others the same way.`);
 }
 

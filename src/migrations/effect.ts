@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Dialect } from '../config/types.ts';
+import type { Dialect } from '../config/index.ts';
 import { engineFor, ID, QID, type Effect, type Ident } from '../engines/index.ts';
 
 /**
@@ -16,7 +16,6 @@ import { engineFor, ID, QID, type Effect, type Ident } from '../engines/index.ts
  * named after the first few keywords matters, and the parsers at hand (node-sql-parser,
  * libpg-query) each know one dialect and reject much of MariaDB's DDL.
  */
-export type { Effect, Ident } from '../engines/index.ts';
 
 function unquote(part: string, dialect: Dialect): string {
   if (part.startsWith('`')) return part.slice(1, -1).replace(/``/g, '`');
@@ -66,7 +65,8 @@ function alterClause(table: Ident, clause: string, dialect: Dialect): Effect | u
   m = new RegExp(String.raw`^RENAME\s+(?:INDEX|KEY)\s+${ID}\s+TO\s+(${ID})`, 'i').exec(clause);
   if (m?.[1]) return { kind: 'index', index: id(m[1]), table, present: true };
   m = new RegExp(String.raw`^CHANGE\s+(?:COLUMN\s+)?(${ID})\s+(${ID})`, 'i').exec(clause);
-  if (m?.[1] && m[2] && unquote(m[1], dialect).toLowerCase() !== unquote(m[2], dialect).toLowerCase()) return { kind: 'column', table, column: unquote(m[2], dialect), present: true };
+  if (m?.[1] && m[2] && unquote(m[1], dialect).toLowerCase() !== unquote(m[2], dialect).toLowerCase())
+    return { kind: 'column', table, column: unquote(m[2], dialect), present: true };
   m = new RegExp(String.raw`^(ADD|DROP)\s+(?:(COLUMN)\s+)?(IF\s+(?:NOT\s+)?EXISTS\s+)?(${ID})`, 'i').exec(clause);
   if (m?.[1] && m[4] && !m[3]) {
     const present = m[1].toUpperCase() === 'ADD';
@@ -87,7 +87,10 @@ export function effectsOf(sql: string, dialect: Dialect): Effect[] | undefined {
   if (m) return m[1] || m[2]?.match(/TEMP/i) || m[3] || !m[4] ? undefined : [{ kind: 'table', object: id(m[4]), present: true }];
   m = new RegExp(String.raw`^DROP\s+(?:TEMPORARY\s+)?TABLE\s+(IF\s+EXISTS\s+)?(${QID}(?:\s*,\s*${QID})*)`, 'i').exec(s);
   if (m) return m[1] || !m[2] ? undefined : (m[2].match(new RegExp(QID, 'g')) ?? []).map((t) => ({ kind: 'table' as const, object: id(t), present: false }));
-  m = new RegExp(String.raw`^CREATE\s+(?:UNIQUE\s+|FULLTEXT\s+|SPATIAL\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(IF\s+NOT\s+EXISTS\s+)?(?!ON\b)(${QID})\s+ON\s+(?:ONLY\s+)?(${QID})`, 'i').exec(s);
+  m = new RegExp(
+    String.raw`^CREATE\s+(?:UNIQUE\s+|FULLTEXT\s+|SPATIAL\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(IF\s+NOT\s+EXISTS\s+)?(?!ON\b)(${QID})\s+ON\s+(?:ONLY\s+)?(${QID})`,
+    'i',
+  ).exec(s);
   if (m) return m[1] || !m[2] || !m[3] ? undefined : [{ kind: 'index', index: id(m[2]), table: id(m[3]), present: true }];
   m = new RegExp(String.raw`^DROP\s+INDEX\s+(?:CONCURRENTLY\s+)?(IF\s+EXISTS\s+)?(${QID})(?:\s+ON\s+(${QID}))?`, 'i').exec(s);
   if (m) return m[1] || !m[2] ? undefined : [{ kind: 'index', index: id(m[2]), ...(m[3] ? { table: id(m[3]) } : {}), present: false }];
@@ -103,7 +106,10 @@ export function effectsOf(sql: string, dialect: Dialect): Effect[] | undefined {
   }
   m = new RegExp(String.raw`^RENAME\s+TABLE\s+${QID}\s+TO\s+(${QID})`, 'i').exec(s);
   if (m?.[1]) return [{ kind: 'table', object: id(m[1]), present: true }];
-  m = new RegExp(String.raw`^CREATE\s+(OR\s+REPLACE\s+)?(?:ALGORITHM\s*=\s*\w+\s+)?(?:DEFINER\s*=\s*\S+\s+)?(?:SQL\s+SECURITY\s+\w+\s+)?(?:MATERIALIZED\s+)?VIEW\s+(IF\s+NOT\s+EXISTS\s+)?(${QID})`, 'i').exec(s);
+  m = new RegExp(
+    String.raw`^CREATE\s+(OR\s+REPLACE\s+)?(?:ALGORITHM\s*=\s*\w+\s+)?(?:DEFINER\s*=\s*\S+\s+)?(?:SQL\s+SECURITY\s+\w+\s+)?(?:MATERIALIZED\s+)?VIEW\s+(IF\s+NOT\s+EXISTS\s+)?(${QID})`,
+    'i',
+  ).exec(s);
   if (m) return m[1] || m[2] || !m[3] ? undefined : [{ kind: 'view', object: id(m[3]), present: true }];
   m = new RegExp(String.raw`^DROP\s+(?:MATERIALIZED\s+)?VIEW\s+(IF\s+EXISTS\s+)?(${QID})`, 'i').exec(s);
   if (m) return m[1] || !m[2] ? undefined : [{ kind: 'view', object: id(m[2]), present: false }];
@@ -158,8 +164,12 @@ const NO_LASTING_EFFECT = /^(DO|SELECT(?![\s\S]*\bINTO\b)|SHOW|EXPLAIN|DESCRIBE|
 export async function checkEffect(db: Knex, dialect: Dialect, sql: string): Promise<EffectCheck> {
   const effects = effectsOf(sql, dialect);
   const head = sql.replace(/\s+/g, ' ').trim();
-  if (NO_LASTING_EFFECT.test(head)) return { ran: undefined, evidence: 'it leaves nothing behind in the database, so running it again does no harm', repeatSafe: true };
-  if (!effects?.length) return isRepeatable(sql) ? { ran: undefined, evidence: 'it is written to be repeated (IF [NOT] EXISTS / OR REPLACE), so running it again does no harm', repeatSafe: true } : { ran: undefined, evidence: checkHint(sql) };
+  if (NO_LASTING_EFFECT.test(head))
+    return { ran: undefined, evidence: 'it leaves nothing behind in the database, so running it again does no harm', repeatSafe: true };
+  if (!effects?.length)
+    return isRepeatable(sql)
+      ? { ran: undefined, evidence: 'it is written to be repeated (IF [NOT] EXISTS / OR REPLACE), so running it again does no harm', repeatSafe: true }
+      : { ran: undefined, evidence: checkHint(sql) };
   const seen: boolean[] = [];
   for (const e of effects) seen.push((await engineFor(dialect).migrations.effectPresent(db, e)) === e.present);
   const evidence = effects.map((e, k) => describeEffect(e, seen[k])).join(', ');

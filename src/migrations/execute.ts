@@ -1,16 +1,16 @@
 import { basename } from 'node:path';
 import type { Knex } from 'knex';
-import type { Dialect } from '../config/types.ts';
+import type { Dialect } from '../config/index.ts';
 import { engineFor } from '../engines/index.ts';
 import { isMigrateError, MigrateError, messageOf } from '../errors.ts';
-import type { Logger } from '../log/logger.ts';
+import type { Logger } from '../log/index.ts';
 import { clearBackfillState } from './backfill.ts';
 import { runInMigration } from './context.ts';
 import { describeReason, formatMs, Stopped, type RunControl, type StopReason } from './control.ts';
 import { statementExcerpt } from './excerpt.ts';
 import type { Ledger, NewLedgerEntry } from './ledger.ts';
 import { closeRunOfLostSession, type LedgerWriter } from './ledger-writer.ts';
-import type { RunSession } from './lock.ts';
+import type { RunSession } from '../engines/index.ts';
 import { assess, howItEnded, repairChoices, summary, uncertainText, type Assessment } from './partial.ts';
 import { dropLeftoverIndexes } from './pg/invalid-index.ts';
 import { isLockWaitExhausted } from './pg/retry.ts';
@@ -73,7 +73,7 @@ function segmentsOf(statements: readonly SqlStatement[], dialect: Dialect, offse
   statements.forEach((s, k) => {
     const last = out[out.length - 1];
     const tx = !s.noTransaction;
-    if (last && last.transaction && tx) last.statements.push(s);
+    if (last?.transaction && tx) last.statements.push(s);
     else out.push({ from: offset + k, statements: [s], transaction: tx });
   });
   return out;
@@ -127,7 +127,7 @@ function listCompleted(completed: readonly string[]): string {
 
 /** The line of the migration file in a stack trace, when the error came from it. */
 function lineInStack(e: unknown, file: string): number | undefined {
-  const stack = e instanceof Error ? e.stack ?? '' : '';
+  const stack = e instanceof Error ? (e.stack ?? '') : '';
   const name = basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const m = new RegExp(`${name}(?:\\?[^:]*)?:(\\d+):\\d+`).exec(stack);
   return m?.[1] ? Number(m[1]) : undefined;
@@ -145,7 +145,15 @@ export async function executeMigration(ctx: ExecContext, m: MigrationSource, dir
   const safety = ctx.safety;
   const transactional = m.format === 'ts' ? (m.transactional ?? true) : engineFor(ctx.dialect).ddlIsTransactional && (m.transactional ?? true);
   return runInMigration(
-    { id: m.id, direction, dialect: ctx.dialect, logger: ctx.logger, lockSafety: safety?.retries ? safety.settings : undefined, lockWatch: safety?.lockWatch, transactional },
+    {
+      id: m.id,
+      direction,
+      dialect: ctx.dialect,
+      logger: ctx.logger,
+      lockSafety: safety?.retries ? safety.settings : undefined,
+      lockWatch: safety?.lockWatch,
+      transactional,
+    },
     async () => {
       ctx.control.checkpoint();
       ctx.control.beginMigration();
@@ -163,7 +171,7 @@ async function execute(ctx: ExecContext, safety: PgLockSafety | undefined, m: Mi
   const db = ctx.session.db;
   const started = Date.now();
   const statements = direction === 'up' ? m.upStatements : m.downStatements;
-  const file = direction === 'up' || m.format === 'ts' ? m.upPath : m.downPath ?? m.upPath;
+  const file = direction === 'up' || m.format === 'ts' ? m.upPath : (m.downPath ?? m.upPath);
   if (safety) await safety.applySession(db);
   /** The ledger change that ends the migration, with the progress row's removal, in one transaction. */
   const finish = async (trx: Knex): Promise<void> => {
@@ -179,7 +187,9 @@ async function execute(ctx: ExecContext, safety: PgLockSafety | undefined, m: Mi
   if (m.format === 'sql' && statements) await runSql(ctx, safety, m, direction, statements, file, opts, finish, started);
   else await runScript(ctx, safety, m, direction, file, finish);
   const ms = Date.now() - started;
-  ctx.logger.info(`${direction === 'up' ? 'applied' : 'reverted'} ${m.id}${m.phase ? ` [${m.phase}]` : ''}${opts.from ? ` from statement ${opts.from}` : ''} (${ms} ms)`);
+  ctx.logger.info(
+    `${direction === 'up' ? 'applied' : 'reverted'} ${m.id}${m.phase ? ` [${m.phase}]` : ''}${opts.from ? ` from statement ${opts.from}` : ''} (${ms} ms)`,
+  );
   return ms;
 }
 
@@ -187,6 +197,34 @@ async function execute(ctx: ExecContext, safety: PgLockSafety | undefined, m: Mi
 interface Tracker {
   done: number;
   current: number | null;
+}
+
+/** The progress row a SQL migration starts with, or, continuing (`from`), where it goes on from. */
+async function recordSqlStart(
+  ctx: ExecContext,
+  m: MigrationSource,
+  direction: Direction,
+  total: number,
+  from: number | undefined,
+  hash: (n: number) => string,
+): Promise<void> {
+  if (from === undefined) {
+    await ctx.writer.startRun({
+      id: m.id,
+      direction,
+      checksum: m.checksum,
+      format: 'sql',
+      total,
+      transactional: false,
+      host: ctx.host,
+      pid: process.pid,
+      runBy: ctx.who,
+      session: ctx.control.session,
+    });
+  } else if (from > 0) {
+    // repair --continue past a statement the server showed had run: recorded before going on.
+    await ctx.writer.markDone(m.id, from, hash(from));
+  }
 }
 
 async function runSql(
@@ -211,12 +249,7 @@ async function runSql(
     if (s) ctx.control.running({ kind: 'statement', migration: m.id, index: i, total, line: s.line, sql: s.sql, since: Date.now() });
   };
   try {
-    if (opts.from === undefined) {
-      await ctx.writer.startRun({ id: m.id, direction, checksum: m.checksum, format: 'sql', total, transactional: false, host: ctx.host, pid: process.pid, runBy: ctx.who, session: ctx.control.session });
-    } else if (from > 0) {
-      // repair --continue past a statement the server showed had run: recorded before going on.
-      await ctx.writer.markDone(m.id, from, hash(from));
-    }
+    await recordSqlStart(ctx, m, direction, total, opts.from === undefined ? undefined : from, hash);
     if (total === 0 || from >= total) {
       await db.transaction((trx) => finish(trx));
       return;
@@ -245,7 +278,11 @@ async function runSql(
         const i = seg.from + j;
         ctx.control.checkpoint();
         running(i);
-        await runTracked(ctx, safety, m, st, i, i === total - 1, { hash, finish, ending: () => (direction === 'up' ? appliedEntry(ctx, m, opts, started) : undefined) });
+        await runTracked(ctx, safety, m, st, i, i === total - 1, {
+          hash,
+          finish,
+          ending: () => (direction === 'up' ? appliedEntry(ctx, m, opts, started) : undefined),
+        });
         ctx.control.idle();
         t.current = null;
         t.done = i + 1;
@@ -272,7 +309,15 @@ interface Tracking {
  * the same round trip as the statement (the last one's with the ledger change), on PostgreSQL
  * in statements of their own.
  */
-async function runTracked(ctx: ExecContext, safety: PgLockSafety | undefined, m: MigrationSource, st: SqlStatement, i: number, last: boolean, k: Tracking): Promise<void> {
+async function runTracked(
+  ctx: ExecContext,
+  safety: PgLockSafety | undefined,
+  m: MigrationSource,
+  st: SqlStatement,
+  i: number,
+  last: boolean,
+  k: Tracking,
+): Promise<void> {
   const db = ctx.session.db;
   if (engineFor(ctx.dialect).migrations.tracksInStatementRoundTrip) {
     const after = last ? ctx.writer.finishSql(m.id, k.ending(), ctx.database) : ctx.writer.doneSql(m.id, i + 1, k.hash(i + 1), ctx.database);
@@ -291,7 +336,15 @@ async function runTracked(ctx: ExecContext, safety: PgLockSafety | undefined, m:
 
 /** The ledger row of a migration applied now. */
 function appliedEntry(ctx: ExecContext, m: MigrationSource, opts: ExecOptions, started: number): NewLedgerEntry {
-  return { id: m.id, checksum: m.checksum, phase: m.phase ?? null, appliedAt: new Date(), appliedBy: `${ctx.who}${opts.byNote ? ` ${opts.byNote}` : ''}`, host: ctx.host, executionMs: Date.now() - started };
+  return {
+    id: m.id,
+    checksum: m.checksum,
+    phase: m.phase ?? null,
+    appliedAt: new Date(),
+    appliedBy: `${ctx.who}${opts.byNote ? ` ${opts.byNote}` : ''}`,
+    host: ctx.host,
+    executionMs: Date.now() - started,
+  };
 }
 
 async function bookkeeping<T>(fn: () => Promise<T>, ran: boolean): Promise<T> {
@@ -340,19 +393,20 @@ function lostIn(e: unknown): boolean {
 }
 
 /**
- * After a failure of a SQL migration: records how it ended, then reads back what the ledger
- * holds, so the message says what the database recorded rather than what the error suggests.
+ * A BookkeepingError: the statement completed and only its record failed (record it now, or leave
+ * it marked as sent, uncertain, if that fails too: `status` then asks the server), or recording
+ * its start failed and it was not sent.
  */
-async function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direction, file: string, statements: readonly SqlStatement[], t: Tracker, e: unknown): Promise<MigrateError> {
-  if (lostIn(e)) return lostConnectionFailure(ctx, m, direction, file, statements, t, e);
-  if (isMigrateError(e) && !isLockWaitExhausted(e) && e.kind === 'lock') return e;
-  const stop = e instanceof Stopped ? e.reason : ctx.control.reason;
-  const db = ctx.session.db;
+async function afterBookkeepingError(
+  ctx: ExecContext,
+  m: MigrationSource,
+  statements: readonly SqlStatement[],
+  t: Tracker,
+  e: unknown,
+): Promise<{ current: number | null; bookkeepingNote: string }> {
   let current: number | null = null;
   let bookkeepingNote = '';
   if (e instanceof BookkeepingError && e.ran && t.current !== null) {
-    // The statement completed; only its record failed. Record it now, or leave it marked as
-    // sent (uncertain) if that fails too: `status` then asks the server.
     try {
       await ctx.writer.markDone(m.id, t.current + 1, statementsHash(statements.slice(0, t.current + 1).map((s) => s.sql)));
     } catch {
@@ -362,8 +416,64 @@ async function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direc
   } else if (e instanceof BookkeepingError) {
     bookkeepingNote = ` Recording statement ${(t.current ?? 0) + 1} as started failed (${e.message}), so it was not sent.`;
   }
+  return { current, bookkeepingNote };
+}
+
+/** What the failed migration left behind, and what the ledger says of it; `a` when some of it stays. */
+function failureState(ctx: ExecContext, m: MigrationSource, direction: Direction, statements: readonly SqlStatement[], a: Assessment | undefined): string {
+  const total = statements.length;
+  const ledgerNote = direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied';
+  if (!a) {
+    return engineFor(ctx.dialect).ddlIsTransactional
+      ? `Nothing of it was ${direction === 'up' ? 'applied' : 'reverted'} (rolled back); ${ledgerNote}.`
+      : `No statement of it had run; ${ledgerNote}.`;
+  }
+  const implicit = implicitCommit(ctx);
+  const why = implicit ? `${implicit}, so they were not rolled back` : 'they ran outside the failed transaction and stay in effect';
+  const ran = a.ran;
+  const list = statements
+    .slice(0, ran)
+    .map((s, k) => `#${k + 1} (line ${s.line})`)
+    .join(', ');
+  const u = uncertainText(a);
+  const ledger = direction === 'up' ? `the ledger records ${m.id} as ${summary(a)}` : `the ledger still lists it as applied and records it as ${summary(a)}`;
+  return `Statements ${list} of ${total} had already run (${why}); ${ledger}.${u ? ` ${u[0]?.toUpperCase()}${u.slice(1)}.` : ''}`;
+}
+
+/** Where in the file the migration failed: the statement the server refused, the one running, or the next. */
+function failurePlace(file: string, statements: readonly SqlStatement[], t: Tracker, at: StatementError | undefined): string {
+  const total = statements.length;
+  return at
+    ? `${basename(file)} line ${at.fileLine} (statement ${at.index + 1} of ${total}) "${statementExcerpt(at.statement.sql)}"`
+    : t.current !== null
+      ? `${basename(file)} line ${statements[t.current]?.line ?? '?'} (statement ${t.current + 1} of ${total})`
+      : `${basename(file)}, before statement ${t.done + 1} of ${total}`;
+}
+
+/**
+ * After a failure of a SQL migration: records how it ended, then reads back what the ledger
+ * holds, so the message says what the database recorded rather than what the error suggests.
+ */
+async function sqlFailure(
+  ctx: ExecContext,
+  m: MigrationSource,
+  direction: Direction,
+  file: string,
+  statements: readonly SqlStatement[],
+  t: Tracker,
+  e: unknown,
+): Promise<MigrateError> {
+  if (lostIn(e)) return lostConnectionFailure(ctx, m, direction, file, statements, t, e);
+  if (isMigrateError(e) && !isLockWaitExhausted(e) && e.kind === 'lock') return e;
+  const stop = e instanceof Stopped ? e.reason : ctx.control.reason;
+  const db = ctx.session.db;
+  const { current, bookkeepingNote } = await afterBookkeepingError(ctx, m, statements, t, e);
   const se = statementErrorIn(e);
-  const note = stop ? `${describeReason(stop)}${ctx.control.cancelNote ? `; statement ${(t.current ?? t.done) + 1} ${ctx.control.cancelNote}` : ''}` : se ? se.serverMessage : messageOf(e);
+  const note = stop
+    ? `${describeReason(stop)}${ctx.control.cancelNote ? `; statement ${(t.current ?? t.done) + 1} ${ctx.control.cancelNote}` : ''}`
+    : se
+      ? se.serverMessage
+      : messageOf(e);
   let a: Assessment | undefined;
   try {
     await ctx.writer.endRun(m.id, outcomeOf(stop), note, current);
@@ -374,37 +484,24 @@ async function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direc
     }
   } catch (e2) {
     if (lostIn(e2)) return lostConnectionFailure(ctx, m, direction, file, statements, t, e2);
-    return new MigrateError('work', `Migration ${m.id} failed (${direction}): ${messageOf(e)} Recording the failure in ${ctx.progress.table} failed too: ${messageOf(e2)}`, `Run "migrate status": it reads from the ledger what ran.`, { cause: e });
+    return new MigrateError(
+      'work',
+      `Migration ${m.id} failed (${direction}): ${messageOf(e)} Recording the failure in ${ctx.progress.table} failed too: ${messageOf(e2)}`,
+      `Run "migrate status": it reads from the ledger what ran.`,
+      { cause: e },
+    );
   }
-  const total = statements.length;
-  const ledgerNote = direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied';
   const kept = a && a.stays !== 'nothing';
-  let state: string;
-  if (!kept) {
-    state = engineFor(ctx.dialect).ddlIsTransactional
-      ? `Nothing of it was ${direction === 'up' ? 'applied' : 'reverted'} (rolled back); ${ledgerNote}.`
-      : `No statement of it had run; ${ledgerNote}.`;
-  } else {
-    const implicit = implicitCommit(ctx);
-    const why = implicit ? `${implicit}, so they were not rolled back` : 'they ran outside the failed transaction and stay in effect';
-    const ran = a!.ran;
-    const list = statements.slice(0, ran).map((s, k) => `#${k + 1} (line ${s.line})`).join(', ');
-    const u = uncertainText(a!);
-    const ledger = direction === 'up' ? `the ledger records ${m.id} as ${summary(a!)}` : `the ledger still lists it as applied and records it as ${summary(a!)}`;
-    state = `Statements ${list} of ${total} had already run (${why}); ${ledger}.${u ? ` ${u[0]?.toUpperCase()}${u.slice(1)}.` : ''}`;
-  }
-  const at = se ?? undefined;
-  const where = at
-    ? `${basename(file)} line ${at.fileLine} (statement ${at.index + 1} of ${total}) "${statementExcerpt(at.statement.sql)}"`
-    : t.current !== null
-      ? `${basename(file)} line ${statements[t.current]?.line ?? '?'} (statement ${t.current + 1} of ${total})`
-      : `${basename(file)}, before statement ${t.done + 1} of ${total}`;
+  const state = failureState(ctx, m, direction, statements, kept ? a : undefined);
+  const where = failurePlace(file, statements, t, se ?? undefined);
   if (stop) {
     const cancelled = ctx.control.cancelNote ? ` The statement running then was ${ctx.control.cancelNote}.` : '';
     return new MigrateError(
       'work',
       `Migration ${m.id} ${describeReason(stop)} (${direction}) at ${where}.${cancelled} ${state}`,
-      kept ? repairChoices(a!) : `Run "migrate ${direction}" again when ready${stop.kind === 'timeout' ? ' (with a larger --migration-timeout, or 0 for none, if it needs longer)' : ''}.`,
+      kept
+        ? repairChoices(a!)
+        : `Run "migrate ${direction}" again when ready${stop.kind === 'timeout' ? ' (with a larger --migration-timeout, or 0 for none, if it needs longer)' : ''}.`,
       { cause: e, ...(stopExit(stop) ? { exitCode: stopExit(stop) } : {}) },
     );
   }
@@ -412,15 +509,28 @@ async function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direc
   if (lock && !se) {
     return new MigrateError('work', `Migration ${m.id} (${direction}) ${lock.describe()} ${state}`, lock.fix(`migrate ${direction}`), { cause: e });
   }
-  if (lock) return new MigrateError('work', `Migration ${m.id} failed (${direction}) at ${where}: it ${lock.describe()} ${state}`, kept ? repairChoices(a!) : lock.fix(`migrate ${direction}`), { cause: lock });
+  if (lock)
+    return new MigrateError(
+      'work',
+      `Migration ${m.id} failed (${direction}) at ${where}: it ${lock.describe()} ${state}`,
+      kept ? repairChoices(a!) : lock.fix(`migrate ${direction}`),
+      { cause: lock },
+    );
   if (!se) {
-    return new MigrateError('work', `Migration ${m.id} failed (${direction}) at ${where}.${bookkeepingNote} ${state}`, kept ? repairChoices(a!) : `Check the ledger tables (${ctx.ledger.table}, ${ctx.progress.table}), then run "migrate ${direction}" again.`, { cause: e });
+    return new MigrateError(
+      'work',
+      `Migration ${m.id} failed (${direction}) at ${where}.${bookkeepingNote} ${state}`,
+      kept ? repairChoices(a!) : `Check the ledger tables (${ctx.ledger.table}, ${ctx.progress.table}), then run "migrate ${direction}" again.`,
+      { cause: e },
+    );
   }
   let fix: string;
   if (kept) fix = repairChoices(a!);
   else if (direction === 'up') fix = `Correct the statement at ${file}:${se.fileLine}, then run "migrate up" again.`;
   else fix = `Correct the statement at ${file}:${se.fileLine}; ${ACK_EDITED(m.id)}, then run "migrate down" again.`;
-  return new MigrateError('work', `Migration ${m.id} failed (${direction}) at ${where}: ${sentence(se.serverMessage)} ${state}`, fix + timeoutHint(se), { cause: e });
+  return new MigrateError('work', `Migration ${m.id} failed (${direction}) at ${where}: ${sentence(se.serverMessage)} ${state}`, fix + timeoutHint(se), {
+    cause: e,
+  });
 }
 
 /**
@@ -428,13 +538,26 @@ async function sqlFailure(ctx: ExecContext, m: MigrationSource, direction: Direc
  * ledger is read (PostgreSQL: whether the transaction committed, its ledger row being part of it;
  * MySQL/MariaDB: the statement count, and the server's view of the statement in flight).
  */
-async function lostConnectionFailure(ctx: ExecContext, m: MigrationSource, direction: Direction, file: string, statements: readonly SqlStatement[] | undefined, t: Tracker, e: unknown): Promise<MigrateError> {
+async function lostConnectionFailure(
+  ctx: ExecContext,
+  m: MigrationSource,
+  direction: Direction,
+  file: string,
+  statements: readonly SqlStatement[] | undefined,
+  t: Tracker,
+  e: unknown,
+): Promise<MigrateError> {
   const total = statements?.length;
   const inFlight = t.current !== null && statements ? ` statement ${t.current + 1} of ${total} (${basename(file)}:${statements[t.current]?.line ?? '?'})` : '';
   const head = `The connection to the server was lost while ${m.id} ran (${direction})${inFlight ? ` at${inFlight}` : ''}: ${sentence(messageOf(e))}`;
   const back = await ctx.reconnect();
   if (!back) {
-    return new MigrateError('work', `${head} The server did not answer again within ${formatMs(ctx.reconnectMs)}, so what ran is not known yet; the ledger holds the answer.`, 'Once the server answers again, run "migrate status": it reads from the ledger which statements completed, and asks the server about the one in flight.', { cause: e });
+    return new MigrateError(
+      'work',
+      `${head} The server did not answer again within ${formatMs(ctx.reconnectMs)}, so what ran is not known yet; the ledger holds the answer.`,
+      'Once the server answers again, run "migrate status": it reads from the ledger which statements completed, and asks the server about the one in flight.',
+      { cause: e },
+    );
   }
   const { db, afterMs } = back;
   try {
@@ -457,13 +580,28 @@ async function lostConnectionFailure(ctx: ExecContext, m: MigrationSource, direc
     // Our session is gone, and with it the run lock: only our own row is touched, by session id.
     await closeRunOfLostSession(db, { dialect: ctx.dialect, ledgerTable: ctx.ledger.table }, m.id, row.session, messageOf(e), a.stays === 'nothing');
     if (a.stays === 'nothing') {
-      const why = engineFor(ctx.dialect).ddlIsTransactional && (m.format === 'ts' || row.current === null) ? 'its transaction did not commit' : 'no statement of it had completed';
-      return new MigrateError('work', `${head} ${readBack} nothing of ${m.id} stays (${why}${a.uncertain ? `; ${uncertainText(a)}` : ''}); ${direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied'}.`, `Run "migrate ${direction}" again once the server is stable.`, { cause: e });
+      const why =
+        engineFor(ctx.dialect).ddlIsTransactional && (m.format === 'ts' || row.current === null)
+          ? 'its transaction did not commit'
+          : 'no statement of it had completed';
+      return new MigrateError(
+        'work',
+        `${head} ${readBack} nothing of ${m.id} stays (${why}${a.uncertain ? `; ${uncertainText(a)}` : ''}); ${direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied'}.`,
+        `Run "migrate ${direction}" again once the server is stable.`,
+        { cause: e },
+      );
     }
     const u = uncertainText(a);
-    return new MigrateError('work', `${head} ${readBack} ${m.id} is ${summary(a)}.${u ? ` ${u[0]?.toUpperCase()}${u.slice(1)}.` : ''}`, repairChoices(a), { cause: e });
+    return new MigrateError('work', `${head} ${readBack} ${m.id} is ${summary(a)}.${u ? ` ${u[0]?.toUpperCase()}${u.slice(1)}.` : ''}`, repairChoices(a), {
+      cause: e,
+    });
   } catch (e2) {
-    return new MigrateError('work', `${head} Reading the ledger after reconnecting failed: ${messageOf(e2)}.`, 'Run "migrate status" once the server is stable: it reads from the ledger what ran.', { cause: e });
+    return new MigrateError(
+      'work',
+      `${head} Reading the ledger after reconnecting failed: ${messageOf(e2)}.`,
+      'Run "migrate status" once the server is stable: it reads from the ledger what ran.',
+      { cause: e },
+    );
   } finally {
     await db.destroy().catch(() => undefined);
   }
@@ -476,17 +614,35 @@ const ACK_EDITED = (id: string): string => `accept the edited file with "migrate
 function timeoutHint(e: unknown): string {
   const text = e instanceof StatementError ? e.serverMessage : messageOf(e);
   if (!/canceling statement due to statement timeout/i.test(text)) return '';
-  return ' The statement ran longer than the statement_timeout guard: if it may (and the locks it holds meanwhile are acceptable), raise --statement-timeout / MIGRATE_STATEMENT_TIMEOUT, or 0 to leave the server\'s setting.';
+  return " The statement ran longer than the statement_timeout guard: if it may (and the locks it holds meanwhile are acceptable), raise --statement-timeout / MIGRATE_STATEMENT_TIMEOUT, or 0 to leave the server's setting.";
 }
 
-async function runScript(ctx: ExecContext, safety: PgLockSafety | undefined, m: MigrationSource, direction: Direction, file: string, finish: (trx: Knex) => Promise<void>): Promise<void> {
+async function runScript(
+  ctx: ExecContext,
+  safety: PgLockSafety | undefined,
+  m: MigrationSource,
+  direction: Direction,
+  file: string,
+  finish: (trx: Knex) => Promise<void>,
+): Promise<void> {
   const db = ctx.session.db;
   const fn = direction === 'up' ? m.up : m.down;
   if (!fn) throw new MigrateError('work', `Migration ${m.id} has no ${direction}().`, `Add ${direction}() to ${m.upPath}.`);
   const transactional = m.transactional ?? true;
   const inTx = engineFor(ctx.dialect).ddlIsTransactional && transactional;
   let ran = false;
-  await ctx.writer.startRun({ id: m.id, direction, checksum: m.checksum, format: 'ts', total: null, transactional: inTx, host: ctx.host, pid: process.pid, runBy: ctx.who, session: ctx.control.session });
+  await ctx.writer.startRun({
+    id: m.id,
+    direction,
+    checksum: m.checksum,
+    format: 'ts',
+    total: null,
+    transactional: inTx,
+    host: ctx.host,
+    pid: process.pid,
+    runBy: ctx.who,
+    session: ctx.control.session,
+  });
   const watch = watchQueries(db, ctx.control);
   ctx.control.running({ kind: 'script', migration: m.id, since: Date.now() });
   try {
@@ -519,7 +675,45 @@ async function runScript(ctx: ExecContext, safety: PgLockSafety | undefined, m: 
   }
 }
 
-async function scriptFailure(ctx: ExecContext, m: MigrationSource, direction: Direction, file: string, ran: boolean, completed: readonly string[], inTx: boolean, e: unknown): Promise<MigrateError> {
+/** A script migration stopped by migrate itself (a signal, --migration-timeout): what stays, and what to do next. */
+function stoppedScriptFailure(
+  ctx: ExecContext,
+  m: MigrationSource,
+  direction: Direction,
+  file: string,
+  stop: StopReason,
+  e: unknown,
+  o: { rolledBack: boolean; completed: readonly string[]; nothing: boolean; resumable: string | undefined; ledgerNote: string; partialNote: string },
+): MigrateError {
+  const { rolledBack, completed, nothing, resumable, ledgerNote, partialNote } = o;
+  const q = ctx.control.cancelNote
+    ? `its query then running was ${ctx.control.cancelNote}`
+    : 'no query of it was running on the server (its code was waiting on something else)';
+  const state = rolledBack
+    ? `Its transaction was rolled back: nothing of it was ${direction === 'up' ? 'applied' : 'reverted'}; ${ledgerNote}.`
+    : completed.length === 0
+      ? `It had completed no statement; ${ledgerNote}.`
+      : `${implicitCommit(ctx) ?? 'It ran outside a transaction'}: what it did before stays (statements it had completed: ${listCompleted(completed)}).${partialNote}`;
+  const fix =
+    nothing || resumable
+      ? `Run "migrate ${direction}" again when ready${stop.kind === 'timeout' ? ` (with a larger --migration-timeout, or 0 for none, if it needs longer; a promise that never settles is a bug in ${basename(file)})` : ''}.`
+      : `Make ${direction}() safe to run again over what it already did, then "migrate repair ${m.id} --continue" runs it again; or finish or undo it by hand and record that with "migrate repair ${m.id} --mark-applied" or "migrate repair ${m.id} --forget".`;
+  return new MigrateError('work', `Migration ${m.id} ${describeReason(stop)} (${direction}, ${basename(file)}): ${q}. ${state}`, fix, {
+    cause: e,
+    ...(stopExit(stop) ? { exitCode: stopExit(stop) } : {}),
+  });
+}
+
+async function scriptFailure(
+  ctx: ExecContext,
+  m: MigrationSource,
+  direction: Direction,
+  file: string,
+  ran: boolean,
+  completed: readonly string[],
+  inTx: boolean,
+  e: unknown,
+): Promise<MigrateError> {
   if (lostIn(e)) return lostConnectionFailure(ctx, m, direction, file, undefined, { done: 0, current: null }, e);
   const stop = e instanceof Stopped ? e.reason : ctx.control.reason;
   const rolledBack = inTx;
@@ -540,19 +734,12 @@ async function scriptFailure(ctx: ExecContext, m: MigrationSource, direction: Di
     if (lostIn(e2)) return lostConnectionFailure(ctx, m, direction, file, undefined, { done: 0, current: null }, e2);
   }
   const ledgerNote = direction === 'up' ? 'the ledger records nothing for it' : 'the ledger still lists it as applied';
-  const partialNote = nothing ? '' : resumable ? ` Its backfill recorded ${resumable}: running it again continues from there.` : ` The ledger records ${m.id} as interrupted (run "migrate status").`;
-  if (stop) {
-    const q = ctx.control.cancelNote ? `its query then running was ${ctx.control.cancelNote}` : 'no query of it was running on the server (its code was waiting on something else)';
-    const state = rolledBack
-      ? `Its transaction was rolled back: nothing of it was ${direction === 'up' ? 'applied' : 'reverted'}; ${ledgerNote}.`
-      : completed.length === 0
-        ? `It had completed no statement; ${ledgerNote}.`
-        : `${implicitCommit(ctx) ?? 'It ran outside a transaction'}: what it did before stays (statements it had completed: ${listCompleted(completed)}).${partialNote}`;
-    const fix = nothing || resumable
-      ? `Run "migrate ${direction}" again when ready${stop.kind === 'timeout' ? ` (with a larger --migration-timeout, or 0 for none, if it needs longer; a promise that never settles is a bug in ${basename(file)})` : ''}.`
-      : `Make ${direction}() safe to run again over what it already did, then "migrate repair ${m.id} --continue" runs it again; or finish or undo it by hand and record that with "migrate repair ${m.id} --mark-applied" or "migrate repair ${m.id} --forget".`;
-    return new MigrateError('work', `Migration ${m.id} ${describeReason(stop)} (${direction}, ${basename(file)}): ${q}. ${state}`, fix, { cause: e, ...(stopExit(stop) ? { exitCode: stopExit(stop) } : {}) });
-  }
+  const partialNote = nothing
+    ? ''
+    : resumable
+      ? ` Its backfill recorded ${resumable}: running it again continues from there.`
+      : ` The ledger records ${m.id} as interrupted (run "migrate status").`;
+  if (stop) return stoppedScriptFailure(ctx, m, direction, file, stop, e, { rolledBack, completed, nothing, resumable, ledgerNote, partialNote });
   if (isLockWaitExhausted(e) && !ran) {
     const line = lineInStack(e.cause, file);
     return new MigrateError(
@@ -568,7 +755,9 @@ async function scriptFailure(ctx: ExecContext, m: MigrationSource, direction: Di
     return new MigrateError(
       'work',
       `Migration ${m.id} ran (${direction}) but recording it in the ledger ${ctx.ledger.table} failed: ${messageOf(e)}`,
-      rolledBack ? `Nothing was committed; run "migrate ${direction}" again.` : `Its changes are in place: record that with "migrate repair ${m.id} --mark-applied"${direction === 'down' ? ' (or --forget if the revert is complete)' : ''}.`,
+      rolledBack
+        ? `Nothing was committed; run "migrate ${direction}" again.`
+        : `Its changes are in place: record that with "migrate repair ${m.id} --mark-applied"${direction === 'down' ? ' (or --forget if the revert is complete)' : ''}.`,
       { cause: e },
     );
   }

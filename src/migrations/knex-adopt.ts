@@ -3,12 +3,12 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { Knex } from 'knex';
 import { engineFor } from '../engines/index.ts';
 import { usageError } from '../errors.ts';
-import { registerSecret } from '../log/redact.ts';
+import { registerSecret } from '../log/index.ts';
 import { checksumOf } from './checksum.ts';
 import { idOfFileName } from './discover.ts';
 import type { LedgerEntry, NewLedgerEntry } from './ledger.ts';
-import { str, type Row } from './rows.ts';
-import { importModule } from './ts-import.ts';
+import { str, type Row } from '../engines/index.ts';
+import { importModule } from '../config/index.ts';
 import type { MigrationSource } from './types.ts';
 
 export interface KnexHistoryRow {
@@ -114,7 +114,10 @@ export async function convertKnexfile(knexfile: string, envName: string | undefi
   const client = str(cfg['client']) ?? '';
   const dialect = CLIENTS[client];
   if (!dialect) {
-    throw usageError(`The knexfile uses the client "${client}", which migrate does not support.`, 'migrate supports MySQL/MariaDB (mysql, mysql2) and PostgreSQL (pg).');
+    throw usageError(
+      `The knexfile uses the client "${client}", which migrate does not support.`,
+      'migrate supports MySQL/MariaDB (mysql, mysql2) and PostgreSQL (pg).',
+    );
   }
   const notes: string[] = [];
   const connection = await knexConnection(cfg, dialect, notes);
@@ -125,8 +128,12 @@ export async function convertKnexfile(knexfile: string, envName: string | undefi
     migrations: { directory, table: 'migrate_ledger' },
     adoptKnex: tableName === 'knex_migrations' ? true : tableName,
   };
-  notes.unshift(`Converted ${chosenEnv ? `environment "${chosenEnv}" of ` : ''}${knexfile}. Save the JSON as migrate.config.json next to the knexfile (the directory is relative to it).`);
-  notes.push(`On its first run migrate copies the history of ${tableName} into migrate_ledger; from then on run "migrate up" instead of "knex migrate:latest".`);
+  notes.unshift(
+    `Converted ${chosenEnv ? `environment "${chosenEnv}" of ` : ''}${knexfile}. Save the JSON as migrate.config.json next to the knexfile (the directory is relative to it).`,
+  );
+  notes.push(
+    `On its first run migrate copies the history of ${tableName} into migrate_ledger; from then on run "migrate up" instead of "knex migrate:latest".`,
+  );
   return { config, notes };
 }
 
@@ -142,17 +149,27 @@ async function loadKnexfile(knexfile: string, path: string, envName: string | un
   try {
     mod = await importModule(path, checksumOf([text]));
   } catch (e) {
-    throw usageError(`The knexfile ${knexfile} could not be loaded: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`, 'Fix the error in the knexfile (run it with node to see the full error).');
+    throw usageError(
+      `The knexfile ${knexfile} could not be loaded: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`,
+      'Fix the error in the knexfile (run it with node to see the full error).',
+    );
   }
   let value: unknown = mod['default'] ?? mod;
   if (typeof value === 'function') value = await (value as () => unknown)();
-  if (!isObj(value)) throw usageError(`The knexfile ${knexfile} exports no configuration object.`, 'It must export (module.exports or export default) a knex config, or one per environment.');
+  if (!isObj(value))
+    throw usageError(
+      `The knexfile ${knexfile} exports no configuration object.`,
+      'It must export (module.exports or export default) a knex config, or one per environment.',
+    );
   if ('client' in value || 'connection' in value) return { cfg: value };
   const chosenEnv = envName ?? (process.env['NODE_ENV'] || 'development');
   const envs = Object.keys(value).filter((k) => isObj(value[k]));
   const c = value[chosenEnv];
   if (!isObj(c)) {
-    throw usageError(`The knexfile ${knexfile} has no environment "${chosenEnv}" (it has: ${envs.join(', ') || 'none'}).`, `Pass one of them with --env, e.g. --env ${envs[0] ?? 'production'}.`);
+    throw usageError(
+      `The knexfile ${knexfile} has no environment "${chosenEnv}" (it has: ${envs.join(', ') || 'none'}).`,
+      `Pass one of them with --env, e.g. --env ${envs[0] ?? 'production'}.`,
+    );
   }
   return { cfg: c, chosenEnv };
 }
@@ -196,13 +213,16 @@ async function knexConnection(cfg: Obj, dialect: 'mysql' | 'postgres', notes: st
   if (!user) notes.push('No user found in the knexfile connection: fill in "connection.user".');
   if (!database) notes.push('No database found in the knexfile connection: fill in "connection.database".');
   if (password !== undefined) {
-    const envVar = Object.entries(process.env).find(([k, v]) => v === password && /pass|pwd|secret/i.test(k))?.[0]
-      ?? Object.entries(process.env).find(([, v]) => v === password)?.[0];
+    const envVar =
+      Object.entries(process.env).find(([k, v]) => v === password && /pass|pwd|secret/i.test(k))?.[0] ??
+      Object.entries(process.env).find(([, v]) => v === password)?.[0];
     const name = envVar ?? 'MIGRATE_DB_PASSWORD';
     connection['passwordEnv'] = name;
-    notes.push(envVar
-      ? `The password is read from the environment variable ${name}, which already holds the knexfile's password.`
-      : `The knexfile holds a password; migrate does not keep passwords in config files. Export it as ${name} (or use "passwordFile").`);
+    notes.push(
+      envVar
+        ? `The password is read from the environment variable ${name}, which already holds the knexfile's password.`
+        : `The knexfile holds a password; migrate does not keep passwords in config files. Export it as ${name} (or use "passwordFile").`,
+    );
   }
   return connection;
 }
@@ -220,6 +240,7 @@ function knexMigrations(cfg: Obj, path: string, notes: string[]): { directory: s
   // knex's CLI resolves the directory from the knexfile's folder; so does our config file placed beside it.
   if (isAbsolute(directory)) directory = relative(dirname(path), directory) || '.';
   const tableName = str(mig['tableName']) ?? 'knex_migrations';
-  if (mig['schemaName'] !== undefined) notes.push(`The knex table lives in schema "${str(mig['schemaName'])}"; migrate reads the ledger from the connection's default schema.`);
+  if (mig['schemaName'] !== undefined)
+    notes.push(`The knex table lives in schema "${str(mig['schemaName'])}"; migrate reads the ledger from the connection's default schema.`);
   return { directory, tableName };
 }

@@ -1,8 +1,9 @@
 import type { Knex } from 'knex';
-import type { Dialect, ProjectConfig } from '../config/types.ts';
+import type { Dialect, ProjectConfig } from '../config/index.ts';
 import { engineFor } from '../engines/index.ts';
 import { Ledger, timeFor, type NewLedgerEntry } from './ledger.ts';
-import { acquireRunLock, type RunSession } from './lock.ts';
+import type { RunSession } from '../engines/index.ts';
+import { acquireRunLock } from './lock.ts';
 import { Progress, type ProgressRow, type Outcome } from './progress.ts';
 
 /**
@@ -94,7 +95,8 @@ export class LedgerWriter {
 
   /** Drops both tables when neither holds a row (a failed first run that created them). */
   async dropTablesIfEmpty(): Promise<void> {
-    if ((await this.progress.read(this.db)).length === 0 && (await dropTableIfEmpty(this.db, this.ledger.table))) await dropTableIfEmpty(this.db, this.progress.table);
+    if ((await this.progress.read(this.db)).length === 0 && (await dropTableIfEmpty(this.db, this.ledger.table)))
+      await dropTableIfEmpty(this.db, this.progress.table);
   }
 
   // --- ledger rows (on `on`: the session, or a transaction of it) ---
@@ -140,12 +142,14 @@ export class LedgerWriter {
   }
 
   async acknowledgeDrift(id: string, checksum: string, previous: string, by: string, at: Date): Promise<void> {
-    await this.db(this.ledger.table).where({ id }).update({
-      checksum,
-      previous_checksum: previous,
-      drift_acked_at: this.time(at),
-      drift_acked_by: by.slice(0, 255),
-    });
+    await this.db(this.ledger.table)
+      .where({ id })
+      .update({
+        checksum,
+        previous_checksum: previous,
+        drift_acked_at: this.time(at),
+        drift_acked_by: by.slice(0, 255),
+      });
   }
 
   private row(e: NewLedgerEntry): Record<string, unknown> {
@@ -163,7 +167,10 @@ export class LedgerWriter {
   // --- progress rows ---
 
   /** Written before the migration's first statement (replacing a stale row of an earlier attempt). */
-  async startRun(r: Pick<ProgressRow, 'id' | 'direction' | 'checksum' | 'format' | 'total' | 'transactional' | 'host' | 'pid' | 'runBy' | 'session'>, at = new Date()): Promise<void> {
+  async startRun(
+    r: Pick<ProgressRow, 'id' | 'direction' | 'checksum' | 'format' | 'total' | 'transactional' | 'host' | 'pid' | 'runBy' | 'session'>,
+    at = new Date(),
+  ): Promise<void> {
     const t = this.progress.table;
     await this.db(t).where({ id: r.id }).delete();
     await this.db(t).insert({
@@ -192,7 +199,10 @@ export class LedgerWriter {
 
   /** The UPDATE that records statements 1..n as done. */
   doneSql(id: string, n: number, hash: string, database?: string): string {
-    return this.q(this.progress.table, database).where({ id }).update({ statements_done: n, done_hash: hash, current_statement: null, updated_at: this.now() }).toQuery();
+    return this.q(this.progress.table, database)
+      .where({ id })
+      .update({ statements_done: n, done_hash: hash, current_statement: null, updated_at: this.now() })
+      .toQuery();
   }
 
   /** The DELETE of the progress row as SQL text, for the round trip that ends the migration. */
@@ -211,12 +221,25 @@ export class LedgerWriter {
   /** How the run ended, as migrate saw it; `current` null when the statement is known not to have run. */
   async endRun(id: string, outcome: Outcome, note: string, current: number | null | undefined): Promise<void> {
     const at = this.time(new Date());
-    await this.db(this.progress.table).where({ id }).update({ outcome, note: note.slice(0, 4000), ended_at: at, updated_at: at, ...(current === undefined ? {} : { current_statement: current }) });
+    await this.db(this.progress.table)
+      .where({ id })
+      .update({ outcome, note: note.slice(0, 4000), ended_at: at, updated_at: at, ...(current === undefined ? {} : { current_statement: current }) });
   }
 
   /** The row now belongs to this run (repair): `status` from elsewhere shows it running, not interrupted. */
   async takeOverRun(id: string, r: Pick<ProgressRow, 'session' | 'host' | 'pid' | 'runBy'>): Promise<void> {
-    await this.db(this.progress.table).where({ id }).update({ session_id: r.session, host: r.host, pid: r.pid, run_by: r.runBy, outcome: null, ended_at: null, note: null, updated_at: this.time(new Date()) });
+    await this.db(this.progress.table)
+      .where({ id })
+      .update({
+        session_id: r.session,
+        host: r.host,
+        pid: r.pid,
+        run_by: r.runBy,
+        outcome: null,
+        ended_at: null,
+        note: null,
+        updated_at: this.time(new Date()),
+      });
   }
 
   async clearRun(id: string, on: Knex = this.db): Promise<void> {
@@ -267,9 +290,18 @@ export async function withLedgerWriter<T>(config: ProjectConfig, fn: (w: LedgerW
  * progress row, and only that (matched by the lost session's id, which no later run can have),
  * is closed on a fresh connection `db`; with `clear` (nothing of it stays) it is removed.
  */
-export async function closeRunOfLostSession(db: Knex, config: Pick<ProjectConfig, 'dialect' | 'ledgerTable'>, id: string, session: number | null, note: string, clear: boolean): Promise<void> {
+export async function closeRunOfLostSession(
+  db: Knex,
+  config: Pick<ProjectConfig, 'dialect' | 'ledgerTable'>,
+  id: string,
+  session: number | null,
+  note: string,
+  clear: boolean,
+): Promise<void> {
   const progress = new Progress(config.dialect, config.ledgerTable);
   const own = { id, session_id: session };
-  await db(progress.table).where(own).update({ outcome: 'connection-lost', note: note.slice(0, 4000), ended_at: timeFor(config.dialect, new Date()) });
+  await db(progress.table)
+    .where(own)
+    .update({ outcome: 'connection-lost', note: note.slice(0, 4000), ended_at: timeFor(config.dialect, new Date()) });
   if (clear) await db(progress.table).where(own).delete();
 }

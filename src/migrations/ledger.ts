@@ -1,8 +1,8 @@
 import { hostname, userInfo } from 'node:os';
 import type { Knex } from 'knex';
-import type { Dialect } from '../config/types.ts';
+import type { Dialect } from '../config/index.ts';
 import { engineFor } from '../engines/index.ts';
-import { num, str, type Row } from './rows.ts';
+import { num, str, type Row } from '../engines/index.ts';
 import { PHASES, type Phase } from './types.ts';
 
 /** One applied migration as the ledger records it. */
@@ -105,25 +105,34 @@ export class Ledger {
     const utcText = engineFor(this.dialect).migrations.utcTextTimes;
     const cols = utcText
       ? [
-          'id', 'checksum', 'phase', 'applied_by', 'host', 'execution_ms', 'drift_acked_by', 'previous_checksum',
+          'id',
+          'checksum',
+          'phase',
+          'applied_by',
+          'host',
+          'execution_ms',
+          'drift_acked_by',
+          'previous_checksum',
           db.raw('CAST(?? AS CHAR) AS ??', ['applied_at', 'applied_at']),
           db.raw('CAST(?? AS CHAR) AS ??', ['drift_acked_at', 'drift_acked_at']),
         ]
       : ['*'];
     const rows = (await db(this.table).select(cols).orderBy('id')) as Row[];
-    return rows.map((r) => ({
-      id: str(r['id']) ?? '',
-      checksum: str(r['checksum']) ?? '',
-      phase: asPhase(r['phase']),
-      appliedAt: parseTime(r['applied_at'], utcText),
-      appliedBy: str(r['applied_by']),
-      host: str(r['host']),
-      executionMs: num(r['execution_ms']),
-      driftAckedAt: parseTime(r['drift_acked_at'], utcText),
-      driftAckedBy: str(r['drift_acked_by']),
-      previousChecksum: str(r['previous_checksum']),
-      source: 'ledger' as const,
-    })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return rows
+      .map((r) => ({
+        id: str(r['id']) ?? '',
+        checksum: str(r['checksum']) ?? '',
+        phase: asPhase(r['phase']),
+        appliedAt: parseTime(r['applied_at'], utcText),
+        appliedBy: str(r['applied_by']),
+        host: str(r['host']),
+        executionMs: num(r['execution_ms']),
+        driftAckedAt: parseTime(r['drift_acked_at'], utcText),
+        driftAckedBy: str(r['drift_acked_by']),
+        previousChecksum: str(r['previous_checksum']),
+        source: 'ledger' as const,
+      }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   async has(db: Knex, id: string): Promise<boolean> {

@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Knex } from 'knex';
-import type { Dialect } from '../config/types.ts';
-import { isKnownAckRule } from '../analysis/rules/catalog.ts';
+import type { Dialect } from '../config/index.ts';
+import { isKnownAckRule } from './ack-rules.ts';
 import { engineFor } from '../engines/index.ts';
 import { workError } from '../errors.ts';
 import { checksumOf } from './checksum.ts';
 import { runStatements } from './sql-exec.ts';
 import { scanSql, type SqlComment } from './sql-split.ts';
-import { firstCompilerLine, importModule } from './ts-import.ts';
+import { firstCompilerLine, importModule } from '../config/index.ts';
 import { PHASES, type Acknowledgement, type MigrationIssue, type MigrationSource, type Phase, type SqlStatement } from './types.ts';
 
 /** A migration's files, before they are read. */
@@ -26,7 +26,12 @@ function isPhase(v: unknown): v is Phase {
 }
 
 /** Parses `-- migrate:phase post-deploy` and `-- migrate:ack RULE reason...` from a file's comments. */
-function readDirectives(comments: readonly SqlComment[], file: string, id: string, isDown: boolean): { phase?: Phase; acks: Acknowledgement[]; issues: MigrationIssue[] } {
+function readDirectives(
+  comments: readonly SqlComment[],
+  file: string,
+  id: string,
+  isDown: boolean,
+): { phase?: Phase; acks: Acknowledgement[]; issues: MigrationIssue[] } {
   const acks: Acknowledgement[] = [];
   const issues: MigrationIssue[] = [];
   let phase: Phase | undefined;
@@ -38,19 +43,49 @@ function readDirectives(comments: readonly SqlComment[], file: string, id: strin
     const rest = (m[2] ?? '').trim();
     if (directive === 'phase') {
       if (isDown) {
-        issues.push({ id, file, blocks: 'all', problem: `${where(c.line)} declares a phase, but the phase belongs to the migration's .up.sql.`, fix: `Move "-- migrate:phase ${rest}" to the .up.sql file.` });
+        issues.push({
+          id,
+          file,
+          blocks: 'all',
+          problem: `${where(c.line)} declares a phase, but the phase belongs to the migration's .up.sql.`,
+          fix: `Move "-- migrate:phase ${rest}" to the .up.sql file.`,
+        });
       } else if (!isPhase(rest)) {
-        issues.push({ id, file, blocks: 'all', problem: `${where(c.line)} declares phase "${rest}", which is not a phase.`, fix: `Write "-- migrate:phase pre-deploy" or "-- migrate:phase post-deploy".` });
+        issues.push({
+          id,
+          file,
+          blocks: 'all',
+          problem: `${where(c.line)} declares phase "${rest}", which is not a phase.`,
+          fix: `Write "-- migrate:phase pre-deploy" or "-- migrate:phase post-deploy".`,
+        });
       } else phase = rest;
     } else if (directive === 'ack') {
       const am = /^(\S+)\s+(\S.*)$/s.exec(rest);
       if (!am?.[1] || !am[2]) {
-        issues.push({ id, file, blocks: 'all', problem: `${where(c.line)} has "-- migrate:ack" without a rule and a reason.`, fix: 'Write "-- migrate:ack RULE-CODE why this finding is safe here" (the reason is for reviewers).' });
+        issues.push({
+          id,
+          file,
+          blocks: 'all',
+          problem: `${where(c.line)} has "-- migrate:ack" without a rule and a reason.`,
+          fix: 'Write "-- migrate:ack RULE-CODE why this finding is safe here" (the reason is for reviewers).',
+        });
       } else if (!isKnownAckRule(am[1])) {
-        issues.push({ id, file, blocks: 'all', problem: `${where(c.line)} acknowledges "${am[1]}", which is not a rule code.`, fix: 'Use a code from the report (e.g. BC102), or a prefix ending in * for warnings; docs/rules.md lists them all.' });
+        issues.push({
+          id,
+          file,
+          blocks: 'all',
+          problem: `${where(c.line)} acknowledges "${am[1]}", which is not a rule code.`,
+          fix: 'Use a code from the report (e.g. BC102), or a prefix ending in * for warnings; docs/rules.md lists them all.',
+        });
       } else acks.push({ rule: am[1], reason: am[2].trim() });
     } else {
-      issues.push({ id, file, blocks: 'all', problem: `${where(c.line)} has an unknown directive "migrate:${directive}".`, fix: 'The directives are "-- migrate:phase pre-deploy|post-deploy" and "-- migrate:ack RULE reason".' });
+      issues.push({
+        id,
+        file,
+        blocks: 'all',
+        problem: `${where(c.line)} has an unknown directive "migrate:${directive}".`,
+        fix: 'The directives are "-- migrate:phase pre-deploy|post-deploy" and "-- migrate:ack RULE reason".',
+      });
     }
   }
   return { phase, acks, issues };
@@ -59,13 +94,15 @@ function readDirectives(comments: readonly SqlComment[], file: string, id: strin
 function delimiterIssues(statements: readonly SqlStatement[], file: string, id: string): MigrationIssue[] {
   const s = statements.find((x) => /^DELIMITER\b/i.test(x.sql));
   if (!s) return [];
-  return [{
-    id,
-    file,
-    blocks: 'all',
-    problem: `${basename(file)} line ${s.line} uses DELIMITER, which is a mysql client command, not SQL.`,
-    fix: 'Remove the DELIMITER lines and end the statements with ";": BEGIN ... END bodies of procedures, functions, triggers and events are recognised without it.',
-  }];
+  return [
+    {
+      id,
+      file,
+      blocks: 'all',
+      problem: `${basename(file)} line ${s.line} uses DELIMITER, which is a mysql client command, not SQL.`,
+      fix: 'Remove the DELIMITER lines and end the statements with ";": BEGIN ... END bodies of procedures, functions, triggers and events are recognised without it.',
+    },
+  ];
 }
 
 export function loadSqlMigration(files: MigrationFiles, dialect: Dialect): MigrationSource {
@@ -80,11 +117,23 @@ export function loadSqlMigration(files: MigrationFiles, dialect: Dialect): Migra
   issues.push(...delimiterIssues(up.statements, upPath, id));
   if (down && downPath) issues.push(...delimiterIssues(down.statements, downPath, id));
   if (up.statements.length === 0) {
-    issues.push({ id, file: upPath, blocks: 'all', problem: `${basename(upPath)} holds no SQL statement.`, fix: 'Write the change into the file, or delete the migration if it is not needed.' });
+    issues.push({
+      id,
+      file: upPath,
+      blocks: 'all',
+      problem: `${basename(upPath)} holds no SQL statement.`,
+      fix: 'Write the change into the file, or delete the migration if it is not needed.',
+    });
   }
   if (!downPath) {
     const expected = upPath.replace(/\.up\.sql$/, '.down.sql');
-    issues.push({ id, file: expected, blocks: 'down', problem: `Migration ${id} has no down file: ${basename(expected)} does not exist, so it cannot be reverted.`, fix: `Create ${expected} with the statements that undo ${basename(upPath)}.` });
+    issues.push({
+      id,
+      file: expected,
+      blocks: 'down',
+      problem: `Migration ${id} has no down file: ${basename(expected)} does not exist, so it cannot be reverted.`,
+      fix: `Create ${expected} with the statements that undo ${basename(upPath)}.`,
+    });
   }
   const upStatements = up.statements;
   const downStatements = down?.statements;
@@ -137,6 +186,55 @@ function parseAcknowledge(v: unknown): Acknowledgement[] | undefined {
   return out;
 }
 
+/** A TypeScript migration's `acknowledge` export, checked against the rule codes; a problem is added to `issues`. */
+function tsAcknowledgements(value: unknown, id: string, upPath: string, issues: MigrationIssue[]): Acknowledgement[] {
+  const file = basename(upPath);
+  let acknowledgements: Acknowledgement[] = [];
+  if (value !== undefined) {
+    const acks = parseAcknowledge(value);
+    const unknown = acks?.filter((a) => !isKnownAckRule(a.rule)) ?? [];
+    if (acks && unknown.length) {
+      issues.push({
+        id,
+        file: upPath,
+        blocks: 'all',
+        problem: `${file} acknowledges ${unknown.map((a) => `"${a.rule}"`).join(', ')}, not ${unknown.length > 1 ? 'rule codes' : 'a rule code'}.`,
+        fix: 'Use a code from the report (e.g. BC102), or a prefix ending in * for warnings; docs/rules.md lists them all.',
+      });
+    } else if (acks) acknowledgements = acks;
+    else
+      issues.push({
+        id,
+        file: upPath,
+        blocks: 'all',
+        problem: `${file} exports an acknowledge value that is not a list of {rule, reason}.`,
+        fix: "Write `export const acknowledge = [{ rule: 'BC101', reason: 'why it is safe' }]` (both non-empty strings).",
+      });
+  }
+  return acknowledgements;
+}
+
+/** Whether a TypeScript migration runs in a transaction; a value that is not a boolean is added to `issues`. */
+function tsTransactional(mod: Record<string, unknown>, id: string, upPath: string, issues: MigrationIssue[]): boolean {
+  const file = basename(upPath);
+  // `export const transaction = false`, or knex's own `export const config = { transaction: false }`.
+  let transactional = true;
+  const knexConfig = mod['config'];
+  const tx = mod['transaction'] ?? (typeof knexConfig === 'object' && knexConfig !== null ? (knexConfig as Record<string, unknown>)['transaction'] : undefined);
+  if (tx !== undefined) {
+    if (typeof tx === 'boolean') transactional = tx;
+    else
+      issues.push({
+        id,
+        file: upPath,
+        blocks: 'all',
+        problem: `${file} exports transaction = ${JSON.stringify(tx)}, not a boolean.`,
+        fix: 'Use `export const transaction = false` to run the migration outside a transaction, or remove it.',
+      });
+  }
+  return transactional;
+}
+
 export async function loadTsMigration(files: MigrationFiles): Promise<MigrationSource> {
   const { id, upPath } = files;
   const file = basename(upPath);
@@ -162,33 +260,37 @@ export async function loadTsMigration(files: MigrationFiles): Promise<MigrationS
   const up = asMigrationFn(mod['up']);
   const down = asMigrationFn(mod['down']);
   if (!up) {
-    issues.push({ id, file: upPath, blocks: 'all', problem: `${file} exports no up() function.`, fix: 'Add `export async function up(knex: Knex): Promise<void> { ... }`.' });
+    issues.push({
+      id,
+      file: upPath,
+      blocks: 'all',
+      problem: `${file} exports no up() function.`,
+      fix: 'Add `export async function up(knex: Knex): Promise<void> { ... }`.',
+    });
   }
   if (!down) {
-    issues.push({ id, file: upPath, blocks: 'down', problem: `Migration ${id} has no down(): ${file} exports no down() function, so it cannot be reverted.`, fix: `Add \`export async function down(knex: Knex): Promise<void> { ... }\` to ${upPath}, undoing what up() does.` });
+    issues.push({
+      id,
+      file: upPath,
+      blocks: 'down',
+      problem: `Migration ${id} has no down(): ${file} exports no down() function, so it cannot be reverted.`,
+      fix: `Add \`export async function down(knex: Knex): Promise<void> { ... }\` to ${upPath}, undoing what up() does.`,
+    });
   }
   let phase: Phase | undefined;
   if (mod['phase'] !== undefined) {
     if (isPhase(mod['phase'])) phase = mod['phase'];
-    else issues.push({ id, file: upPath, blocks: 'all', problem: `${file} exports phase = ${JSON.stringify(mod['phase'])}, which is not a phase.`, fix: "Use `export const phase = 'pre-deploy'` or `'post-deploy'`." });
+    else
+      issues.push({
+        id,
+        file: upPath,
+        blocks: 'all',
+        problem: `${file} exports phase = ${JSON.stringify(mod['phase'])}, which is not a phase.`,
+        fix: "Use `export const phase = 'pre-deploy'` or `'post-deploy'`.",
+      });
   }
-  let acknowledgements: Acknowledgement[] = [];
-  if (mod['acknowledge'] !== undefined) {
-    const acks = parseAcknowledge(mod['acknowledge']);
-    const unknown = acks?.filter((a) => !isKnownAckRule(a.rule)) ?? [];
-    if (acks && unknown.length) {
-      issues.push({ id, file: upPath, blocks: 'all', problem: `${file} acknowledges ${unknown.map((a) => `"${a.rule}"`).join(', ')}, not ${unknown.length > 1 ? 'rule codes' : 'a rule code'}.`, fix: 'Use a code from the report (e.g. BC102), or a prefix ending in * for warnings; docs/rules.md lists them all.' });
-    } else if (acks) acknowledgements = acks;
-    else issues.push({ id, file: upPath, blocks: 'all', problem: `${file} exports an acknowledge value that is not a list of {rule, reason}.`, fix: "Write `export const acknowledge = [{ rule: 'BC101', reason: 'why it is safe' }]` (both non-empty strings)." });
-  }
-  // `export const transaction = false`, or knex's own `export const config = { transaction: false }`.
-  let transactional = true;
-  const knexConfig = mod['config'];
-  const tx = mod['transaction'] ?? (typeof knexConfig === 'object' && knexConfig !== null ? (knexConfig as Record<string, unknown>)['transaction'] : undefined);
-  if (tx !== undefined) {
-    if (typeof tx === 'boolean') transactional = tx;
-    else issues.push({ id, file: upPath, blocks: 'all', problem: `${file} exports transaction = ${JSON.stringify(tx)}, not a boolean.`, fix: 'Use `export const transaction = false` to run the migration outside a transaction, or remove it.' });
-  }
+  const acknowledgements = tsAcknowledgements(mod['acknowledge'], id, upPath, issues);
+  const transactional = tsTransactional(mod, id, upPath, issues);
   const blocked = issues.some((x) => x.blocks === 'all');
   const source: MigrationSource = {
     id,

@@ -1,12 +1,8 @@
 import type { Knex } from 'knex';
-import type { ProjectConfig } from '../config/types.ts';
-import { createKnex, verifyConnection } from '../db/connect.ts';
+import type { ProjectConfig } from '../config/index.ts';
+import { createKnex, verifyConnection } from '../db/index.ts';
 import { engineFor, type RunSession } from '../engines/index.ts';
-import { num, rawRows } from './rows.ts';
-
-export type { RunSession } from '../engines/index.ts';
-// The engines' lock names, for tests that look the lock up on the server.
-export { mysqlLockName, PG_APPLICATION_NAME, pgLockKeys } from '../engines/index.ts';
+import { num, rawRows } from '../engines/index.ts';
 
 export interface RunLockOptions {
   /**

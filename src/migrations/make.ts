@@ -11,7 +11,10 @@ const MAX_NAME = 100;
  */
 export function sanitizeMigrationName(name: string): string {
   if (/[\\/]/.test(name) || name.includes('..') || isAbsolute(name) || name.includes('\0')) {
-    throw usageError(`The migration name "${name}" looks like a path; migrations are always created in the migrations directory.`, 'Give a plain name such as add_users_email (letters, digits, underscores).');
+    throw usageError(
+      `The migration name "${name}" looks like a path; migrations are always created in the migrations directory.`,
+      'Give a plain name such as add_users_email (letters, digits, underscores).',
+    );
   }
   const clean = name
     .normalize('NFKD')
@@ -22,7 +25,8 @@ export function sanitizeMigrationName(name: string): string {
     .replace(/_+/g, '_')
     .replace(/^_|_$/g, '');
   if (!clean) throw usageError(`The migration name "${name}" has no letters or digits.`, 'Give a descriptive name such as add_users_email.');
-  if (clean.length > MAX_NAME) throw usageError(`The migration name is longer than ${MAX_NAME} characters.`, 'Use a shorter name; the details belong in the file.');
+  if (clean.length > MAX_NAME)
+    throw usageError(`The migration name is longer than ${MAX_NAME} characters.`, 'Use a shorter name; the details belong in the file.');
   return clean;
 }
 
@@ -53,7 +57,10 @@ function template(name: string): string {
 export function makeMigration(dir: string, name: string, opts: { sql?: boolean } = {}): string[] {
   const clean = sanitizeMigrationName(name);
   mkdirSync(dir, { recursive: true });
-  const ids = readdirSync(dir).map((f) => idOfFileName(f)).filter((x): x is string => x !== undefined).sort(compareIds);
+  const ids = readdirSync(dir)
+    .map((f) => idOfFileName(f))
+    .filter((x): x is string => x !== undefined)
+    .sort(compareIds);
   const id = `${nextMigrationNumber(ids)}_${clean}`;
   const files: Array<[string, string]> = opts.sql
     ? [

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { Knex } from 'knex';
-import type { Dialect } from '../config/types.ts';
+import type { Dialect } from '../config/index.ts';
 import { MigrateError } from '../errors.ts';
 import { BACKFILL_STATE_TABLE } from './backfill.ts';
 import { checkEffect, type EffectCheck } from './effect.ts';
@@ -35,20 +35,21 @@ export interface Assessment {
 }
 
 export function statementsOf(m: MigrationSource | undefined, direction: 'up' | 'down'): SqlStatement[] | undefined {
-  if (!m || m.format !== 'sql') return undefined;
+  if (m?.format !== 'sql') return undefined;
   return direction === 'up' ? m.upStatements : m.downStatements;
 }
 
 export function fileOf(m: MigrationSource | undefined, direction: 'up' | 'down'): string | undefined {
   if (!m) return undefined;
-  return direction === 'up' || m.format === 'ts' ? m.upPath : m.downPath ?? m.upPath;
+  return direction === 'up' || m.format === 'ts' ? m.upPath : (m.downPath ?? m.upPath);
 }
 
 /** Reads what stays of an interrupted run: `db` must see the migration's database. */
 export async function assess(db: Knex, dialect: Dialect, row: ProgressRow, m: MigrationSource | undefined): Promise<Assessment> {
   const statements = statementsOf(m, row.direction);
   const file = fileOf(m, row.direction);
-  const changedSinceRun = statements !== undefined && row.done > 0 && row.doneHash !== null && statementsHash(statements.slice(0, row.done).map((s) => s.sql)) !== row.doneHash;
+  const changedSinceRun =
+    statements !== undefined && row.done > 0 && row.doneHash !== null && statementsHash(statements.slice(0, row.done).map((s) => s.sql)) !== row.doneHash;
   const base = { row, ...(statements ? { statements } : {}), ...(file ? { file } : {}), changedSinceRun };
   if (row.format === 'ts') {
     // A transaction that never committed left nothing; the ledger row and this row's removal
@@ -60,7 +61,17 @@ export async function assess(db: Knex, dialect: Dialect, row: ProgressRow, m: Mi
   if (row.current === null) return { ...base, stays: row.done === 0 ? 'nothing' : 'some', ran: row.done };
   const st = statements?.[row.current - 1];
   if (!st || changedSinceRun) {
-    return { ...base, stays: 'unknown', ran: row.done, uncertain: { index: row.current, sql: st?.sql ?? '', line: st?.line ?? 0, check: { ran: undefined, evidence: 'the file changed since the run, so migrate cannot tell which statement it was' } } };
+    return {
+      ...base,
+      stays: 'unknown',
+      ran: row.done,
+      uncertain: {
+        index: row.current,
+        sql: st?.sql ?? '',
+        line: st?.line ?? 0,
+        check: { ran: undefined, evidence: 'the file changed since the run, so migrate cannot tell which statement it was' },
+      },
+    };
   }
   const check = await checkEffect(db, dialect, st.sql);
   const uncertain = { index: row.current, sql: st.sql, line: st.line, check };
@@ -80,7 +91,12 @@ async function backfillRecord(db: Knex, id: string): Promise<string | undefined>
 }
 
 function utc(d: Date | null): string {
-  return d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : 'at an unknown time';
+  return d
+    ? d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z')
+    : 'at an unknown time';
 }
 
 function lineRange(statements: readonly SqlStatement[] | undefined, n: number, file: string | undefined): string {
@@ -148,22 +164,33 @@ export function repairChoices(a: Assessment): string {
   const id = a.row.id;
   const total = a.row.total ?? a.statements?.length ?? 0;
   const byHand = `after fixing it by hand, record the result with "migrate repair ${id} --mark-applied" (all of it is in place${a.row.direction === 'down' ? ': keep it applied' : ''}) or "migrate repair ${id} --forget" (none of it is${a.row.direction === 'down' ? ': it is reverted' : ''})`;
-  if (a.row.format === 'ts') return `Make ${a.row.direction}() in ${a.file ? basename(a.file) : 'the file'} safe to run again over what it already did, then "migrate repair ${id} --continue" runs it again from the start; or finish or undo it by hand (compare the schema with the file) and ${byHand.replace(/^after fixing it by hand, /, '')}.`;
-  if (a.changedSinceRun) return `Restore the statements that ran (1-${a.row.done}) as they were, so "migrate repair ${id} --continue" / "--revert" can run; or ${byHand}.`;
+  if (a.row.format === 'ts')
+    return `Make ${a.row.direction}() in ${a.file ? basename(a.file) : 'the file'} safe to run again over what it already did, then "migrate repair ${id} --continue" runs it again from the start; or finish or undo it by hand (compare the schema with the file) and ${byHand.replace(/^after fixing it by hand, /, '')}.`;
+  if (a.changedSinceRun)
+    return `Restore the statements that ran (1-${a.row.done}) as they were, so "migrate repair ${id} --continue" / "--revert" can run; or ${byHand}.`;
   if (a.stays === 'unknown' && a.uncertain) {
     const k = a.uncertain.index;
     return `Check whether statement ${k} took effect (${a.uncertain.check.evidence}), then run "migrate repair ${id} --continue --from ${k}" if it did not or "--from ${k + 1}" if it did; or undo with "migrate repair ${id} --revert"; or ${byHand}.`;
   }
   const next = a.ran + 1;
-  const cont = next > total ? `"migrate repair ${id} --continue" (every statement ran; it records the ${a.row.direction === 'up' ? 'migration as applied' : 'revert'})` : `"migrate repair ${id} --continue" (runs statement${next === total ? ` ${next}` : `s ${next}-${total}`}${a.row.outcome === 'failed' ? `; correct statement ${next} first` : ''})`;
-  const rev = a.row.direction === 'up' ? `undo statements 1-${a.ran} with "migrate repair ${id} --revert" (runs the down statements that apply)` : `re-apply what was reverted with "migrate repair ${id} --revert"`;
+  const cont =
+    next > total
+      ? `"migrate repair ${id} --continue" (every statement ran; it records the ${a.row.direction === 'up' ? 'migration as applied' : 'revert'})`
+      : `"migrate repair ${id} --continue" (runs statement${next === total ? ` ${next}` : `s ${next}-${total}`}${a.row.outcome === 'failed' ? `; correct statement ${next} first` : ''})`;
+  const rev =
+    a.row.direction === 'up'
+      ? `undo statements 1-${a.ran} with "migrate repair ${id} --revert" (runs the down statements that apply)`
+      : `re-apply what was reverted with "migrate repair ${id} --revert"`;
   return `Finish it with ${cont}, or ${rev}; or ${byHand}.`;
 }
 
 /** up/down refuse to run past a partially applied migration. */
 export function partialError(list: readonly Assessment[]): MigrateError {
   const first = list[0]!;
-  const others = list.slice(1).map((a) => ` Also ${a.row.id} is ${summary(a)}.`).join('');
+  const others = list
+    .slice(1)
+    .map((a) => ` Also ${a.row.id} is ${summary(a)}.`)
+    .join('');
   const u = uncertainText(first);
   return new MigrateError(
     'work',

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Dialect } from '../config/types.ts';
+import type { Dialect } from '../config/index.ts';
 import { engineFor } from '../engines/index.ts';
 import { parseTime } from './ledger.ts';
-import { num, str, type Row } from './rows.ts';
+import { num, str, type Row } from '../engines/index.ts';
 
 export type Direction = 'up' | 'down';
 
@@ -83,9 +83,7 @@ export class Progress {
   async read(db: Knex): Promise<ProgressRow[]> {
     if (!(await this.exists(db))) return [];
     const utcText = engineFor(this.dialect).migrations.utcTextTimes;
-    const cols = utcText
-      ? ['*', ...['started_at', 'updated_at', 'ended_at'].map((c) => db.raw('CAST(?? AS CHAR) AS ??', [c, `${c}_text`]))]
-      : ['*'];
+    const cols = utcText ? ['*', ...['started_at', 'updated_at', 'ended_at'].map((c) => db.raw('CAST(?? AS CHAR) AS ??', [c, `${c}_text`]))] : ['*'];
     const rows = (await db(this.table).select(cols).orderBy('id')) as Row[];
     const time = (r: Row, c: string): Date | null => parseTime(utcText ? r[`${c}_text`] : r[c], utcText);
     return rows.map((r) => {

@@ -39,12 +39,19 @@ export interface RepairResult {
 function nothingToRepair(s: MigrationStatus, mode: RepairMode): MigrateError {
   const state = s.state === 'pending' ? 'pending' : s.state === 'missing-file' ? 'applied (its file is gone)' : s.state;
   const next = s.state === 'pending' ? '"migrate up" runs it' : '"migrate down" reverts it';
-  return usageError(`${s.id} has no interrupted run to ${mode === 'continue' ? 'continue' : 'revert'}: it is ${state}.`, `Nothing to repair: ${next}. "migrate status" shows which migrations are partially applied.`);
+  return usageError(
+    `${s.id} has no interrupted run to ${mode === 'continue' ? 'continue' : 'revert'}: it is ${state}.`,
+    `Nothing to repair: ${next}. "migrate status" shows which migrations are partially applied.`,
+  );
 }
 
 function requireSource(s: MigrationStatus): MigrationSource {
   if (s.source) return s.source;
-  throw new MigrateError('work', `${s.id} has no file any more, so its statements cannot run.`, `Restore the file of ${s.id} from version control, or record a fix made by hand with "migrate repair ${s.id} --mark-applied" / "--forget".`);
+  throw new MigrateError(
+    'work',
+    `${s.id} has no file any more, so its statements cannot run.`,
+    `Restore the file of ${s.id} from version control, or record a fix made by hand with "migrate repair ${s.id} --mark-applied" / "--forget".`,
+  );
 }
 
 /** Carries out one of the four ways on after a partially applied migration. */
@@ -63,12 +70,20 @@ export async function repairMigration(r: RepairArgs): Promise<RepairResult> {
 
 function refuseScript(a: Assessment, mode: RepairMode): void {
   if (a.row.format !== 'ts') return;
-  throw new MigrateError('work', `${a.row.id} is a TypeScript migration: migrate records which of its statements ran only for SQL files, so it cannot --${mode} it. It is ${summary(a)}.`, repairChoices(a));
+  throw new MigrateError(
+    'work',
+    `${a.row.id} is a TypeScript migration: migrate records which of its statements ran only for SQL files, so it cannot --${mode} it. It is ${summary(a)}.`,
+    repairChoices(a),
+  );
 }
 
 function refuseChanged(a: Assessment, mode: RepairMode): void {
   if (!a.changedSinceRun) return;
-  throw new MigrateError('work', `${a.row.id}: statements 1-${a.row.done} of ${a.file ? basename(a.file) : 'its file'} changed since they ran, so --${mode} cannot tell which statements of the file ran.`, repairChoices(a));
+  throw new MigrateError(
+    'work',
+    `${a.row.id}: statements 1-${a.row.done} of ${a.file ? basename(a.file) : 'its file'} changed since they ran, so --${mode} cannot tell which statements of the file ran.`,
+    repairChoices(a),
+  );
 }
 
 function refuseBlocking(m: MigrationSource, issues: readonly MigrationIssue[]): void {
@@ -94,7 +109,12 @@ async function continueRun(r: RepairArgs): Promise<RepairResult> {
     const u = a.uncertain;
     const allowed = u && a.stays === 'unknown' ? [u.index, u.index + 1] : [from];
     if (!allowed.includes(r.from)) {
-      throw usageError(`--from ${r.from} does not fit ${m.id}: ${summary(a)}${u ? `; ${uncertainText(a)}` : ''}.`, allowed.length > 1 ? `Use --from ${allowed[0]} (statement ${allowed[0]} did not run) or --from ${allowed[1]} (it did).` : `Leave --from out: the ledger says statement ${from} is next.`);
+      throw usageError(
+        `--from ${r.from} does not fit ${m.id}: ${summary(a)}${u ? `; ${uncertainText(a)}` : ''}.`,
+        allowed.length > 1
+          ? `Use --from ${allowed[0]} (statement ${allowed[0]} did not run) or --from ${allowed[1]} (it did).`
+          : `Leave --from out: the ledger says statement ${from} is next.`,
+      );
     }
     from = r.from;
   } else if (a.stays === 'unknown') {
@@ -104,7 +124,9 @@ async function continueRun(r: RepairArgs): Promise<RepairResult> {
   await executeMigration(r.ctx, m, a.row.direction, { from, byNote: '(repair --continue)' });
   const ran = Array.from({ length: Math.max(0, total - from + 1) }, (_, k) => from + k);
   const recorded = a.row.direction === 'up' ? `${m.id} is applied` : `${m.id} is reverted`;
-  r.ctx.logger.info(`${recorded}: ran ${ran.length ? `statement${ran.length === 1 ? '' : 's'} ${ran.join(', ')}` : 'no statement (all had run)'} of ${basename((a.row.direction === 'up' ? m.upPath : m.downPath) ?? m.upPath)}`);
+  r.ctx.logger.info(
+    `${recorded}: ran ${ran.length ? `statement${ran.length === 1 ? '' : 's'} ${ran.join(', ')}` : 'no statement (all had run)'} of ${basename((a.row.direction === 'up' ? m.upPath : m.downPath) ?? m.upPath)}`,
+  );
   return { id: m.id, mode: 'continue', recorded, ran, skipped: [] };
 }
 
@@ -113,7 +135,11 @@ async function continueRun(r: RepairArgs): Promise<RepairResult> {
  * from the start, as its author made it safe to (the refusal said so before this was allowed).
  */
 async function rerunScript(r: RepairArgs, a: Assessment): Promise<RepairResult> {
-  if (r.from !== undefined) throw usageError('--from applies to SQL migrations only: a TypeScript migration runs again from the start.', `Leave --from out: "migrate repair ${a.row.id} --continue".`);
+  if (r.from !== undefined)
+    throw usageError(
+      '--from applies to SQL migrations only: a TypeScript migration runs again from the start.',
+      `Leave --from out: "migrate repair ${a.row.id} --continue".`,
+    );
   const m = requireSource(r.status);
   refuseBlocking(m, r.issues);
   await takeOver(r);
@@ -141,7 +167,12 @@ async function revertRun(r: RepairArgs): Promise<RepairResult> {
   if (a.stays === 'unknown') throw new MigrateError('work', `${m.id}: ${uncertainText(a)}, so --revert cannot tell what to undo.`, repairChoices(a));
   const opposite = a.row.direction === 'up' ? m.downStatements : m.upStatements;
   const oppositeFile = a.row.direction === 'up' ? m.downPath : m.upPath;
-  if (!opposite || !oppositeFile) throw new MigrateError('work', `${m.id} has no down file, so --revert has nothing to undo statements 1-${a.ran} with.`, `Create ${m.upPath.replace(/\.up\.sql$/, '.down.sql')}, or undo them by hand and run "migrate repair ${m.id} --forget".`);
+  if (!opposite || !oppositeFile)
+    throw new MigrateError(
+      'work',
+      `${m.id} has no down file, so --revert has nothing to undo statements 1-${a.ran} with.`,
+      `Create ${m.upPath.replace(/\.up\.sql$/, '.down.sql')}, or undo them by hand and run "migrate repair ${m.id} --forget".`,
+    );
   const total = a.row.total ?? 0;
   const everything = a.ran >= total;
   const plan: Array<{ index: number; st: SqlStatement; run: boolean; why: string }> = [];
@@ -168,21 +199,37 @@ async function revertRun(r: RepairArgs): Promise<RepairResult> {
     try {
       await runStatements(db, r.ctx.dialect, [p.st], { offset: p.index });
     } catch (e) {
-      await r.ctx.writer.endRun(m.id, 'failed', `repair --revert: ${basename(oppositeFile)} statement ${p.index + 1} failed${ran.length ? ` after statements ${ran.join(', ')} ran` : ''}`, undefined).catch(() => undefined);
+      await r.ctx.writer
+        .endRun(
+          m.id,
+          'failed',
+          `repair --revert: ${basename(oppositeFile)} statement ${p.index + 1} failed${ran.length ? ` after statements ${ran.join(', ')} ran` : ''}`,
+          undefined,
+        )
+        .catch(() => undefined);
       const msg = e instanceof Error ? e.message : String(e);
-      throw new MigrateError('work', `repair --revert of ${m.id} failed at ${basename(oppositeFile)} line ${p.st.line} (statement ${p.index + 1}): ${msg}${ran.length ? ` Statements ${ran.join(', ')} of it had run.` : ''} ${m.id} stays ${summary(a)}.`, `Fix the statement, then run "migrate repair ${m.id} --revert" again: it skips what is already undone.`, { cause: e });
+      throw new MigrateError(
+        'work',
+        `repair --revert of ${m.id} failed at ${basename(oppositeFile)} line ${p.st.line} (statement ${p.index + 1}): ${msg}${ran.length ? ` Statements ${ran.join(', ')} of it had run.` : ''} ${m.id} stays ${summary(a)}.`,
+        `Fix the statement, then run "migrate repair ${m.id} --revert" again: it skips what is already undone.`,
+        { cause: e },
+      );
     } finally {
       r.ctx.control.idle();
     }
     ran.push(p.index + 1);
-    await r.ctx.writer.endRun(m.id, 'interrupted', `repair --revert in progress: ${basename(oppositeFile)} statements ${ran.join(', ')} ran`, undefined).catch(() => undefined);
+    await r.ctx.writer
+      .endRun(m.id, 'interrupted', `repair --revert in progress: ${basename(oppositeFile)} statements ${ran.join(', ')} ran`, undefined)
+      .catch(() => undefined);
   }
   // The migration is back where it was before the interrupted run: the ledger row stays as it was
   // (none for an interrupted up, the applied row for an interrupted down).
   await r.ctx.writer.clearRun(m.id);
   const skipped = plan.filter((x) => !x.run).map((x) => `statement ${x.index + 1} (${x.why})`);
   const recorded = a.row.direction === 'up' ? `${m.id} is pending again` : `${m.id} is applied again`;
-  r.ctx.logger.info(`${recorded}: ran ${ran.length ? `statement${ran.length === 1 ? '' : 's'} ${ran.join(', ')}` : 'no statement'} of ${basename(oppositeFile)}${skipped.length ? `; skipped ${skipped.join(', ')}: already so` : ''}`);
+  r.ctx.logger.info(
+    `${recorded}: ran ${ran.length ? `statement${ran.length === 1 ? '' : 's'} ${ran.join(', ')}` : 'no statement'} of ${basename(oppositeFile)}${skipped.length ? `; skipped ${skipped.join(', ')}: already so` : ''}`,
+  );
   return { id: m.id, mode: 'revert', recorded, ran, skipped };
 }
 
@@ -191,11 +238,23 @@ async function markApplied(r: RepairArgs): Promise<RepairResult> {
   const a = r.assessment;
   const db = r.ctx.session.db;
   const inLedger = s.entry !== undefined;
-  if (!a && inLedger) throw usageError(`${s.id} is already applied; there is nothing to mark.`, '"migrate status" shows which migrations are partially applied.');
+  if (!a && inLedger)
+    throw usageError(`${s.id} is already applied; there is nothing to mark.`, '"migrate status" shows which migrations are partially applied.');
   const m = requireSource(s);
   await r.prepare();
   await db.transaction(async (trx) => {
-    await r.ctx.writer.recordIfAbsent({ id: m.id, checksum: m.checksum, phase: m.phase ?? null, appliedAt: new Date(), appliedBy: `${r.ctx.who} (repair --mark-applied)`, host: r.ctx.host, executionMs: null }, trx);
+    await r.ctx.writer.recordIfAbsent(
+      {
+        id: m.id,
+        checksum: m.checksum,
+        phase: m.phase ?? null,
+        appliedAt: new Date(),
+        appliedBy: `${r.ctx.who} (repair --mark-applied)`,
+        host: r.ctx.host,
+        executionMs: null,
+      },
+      trx,
+    );
     await r.ctx.writer.clearRun(s.id, trx);
   });
   const recorded = `${s.id} is recorded as applied`;

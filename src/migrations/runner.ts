@@ -1,10 +1,10 @@
 import type { Knex } from 'knex';
 import type { UmzugStorage } from 'umzug';
-import type { ProjectConfig } from '../config/types.ts';
-import { createKnex } from '../db/connect.ts';
+import type { ProjectConfig } from '../config/index.ts';
+import { createKnex } from '../db/index.ts';
 import { engineFor } from '../engines/index.ts';
 import { isMigrateError, messageOf, MigrateError, usageError, workError } from '../errors.ts';
-import { consoleLogger, type Logger } from '../log/logger.ts';
+import { consoleLogger, type Logger } from '../log/index.ts';
 import { shortChecksum } from './checksum.ts';
 import { RunControl, type StopReason } from './control.ts';
 import { blockingError, compareIds, discoverMigrations } from './discover.ts';
@@ -13,11 +13,12 @@ import { executeMigration, statementExcerpt, type Direction, type ExecContext } 
 import { knexAdoption, knexHistoryAsLedger, readKnexHistory } from './knex-adopt.ts';
 import { Ledger, thisHost, whoAmI, type LedgerEntry } from './ledger.ts';
 import { LedgerWriter } from './ledger-writer.ts';
-import { acquireRunLock, cancelStatementSql, runLockHolder, sessionIdOf, type RunSession } from './lock.ts';
+import type { RunSession } from '../engines/index.ts';
+import { acquireRunLock, cancelStatementSql, runLockHolder, sessionIdOf } from './lock.ts';
 import { assess, howItEnded, partialError, statusLine, summary, type Assessment } from './partial.ts';
 import { backoffMs } from './pg/retry.ts';
 import { PgLockSafety } from './pg/session.ts';
-import { resolveLockSafety, type LockSafety } from './pg/settings.ts';
+import { resolveLockSafety, type LockSafety } from '../config/index.ts';
 import { Progress, type ProgressRow } from './progress.ts';
 import { repairMigration, type RepairMode, type RepairResult } from './repair.ts';
 import { computeStatus, isApplied, type MigrationStatus, type RunState } from './status.ts';
@@ -150,7 +151,9 @@ export class Runner {
     const migrations = computeStatus(discovery.migrations, entries, runs);
     const problems = discoveryProblems(discovery, migrations);
     if (!(await this.ledger.exists(this.db)) && (await this.progress.exists(this.db))) {
-      problems.push(`The ledger table ${this.ledger.table} does not exist, but its companion ${this.progress.table} does: the ledger was dropped by hand, so "pending" above may be wrong. Restore it from a backup, or record what is in place with "migrate repair <id> --mark-applied".`);
+      problems.push(
+        `The ledger table ${this.ledger.table} does not exist, but its companion ${this.progress.table} does: the ledger was dropped by hand, so "pending" above may be wrong. Restore it from a backup, or record what is in place with "migrate repair <id> --mark-applied".`,
+      );
     }
     await this.notePresentEffects(this.db, migrations);
     return { discovery, migrations, fromKnex, problems };
@@ -161,20 +164,66 @@ export class Runner {
     const byId = new Map(discovery.migrations.map((m) => [m.id, m]));
     const out: RunState[] = [];
     for (const row of rows) {
-      const base = { direction: row.direction, statementsDone: row.done, statementsTotal: row.total, currentStatement: row.current, outcome: row.outcome, host: row.host, pid: row.pid, session: row.session, startedAt: row.startedAt?.toISOString() ?? null, endedAt: row.endedAt?.toISOString() ?? null, note: row.note };
+      const base = {
+        direction: row.direction,
+        statementsDone: row.done,
+        statementsTotal: row.total,
+        currentStatement: row.current,
+        outcome: row.outcome,
+        host: row.host,
+        pid: row.pid,
+        session: row.session,
+        startedAt: row.startedAt?.toISOString() ?? null,
+        endedAt: row.endedAt?.toISOString() ?? null,
+        note: row.note,
+      };
       if (holder !== null) {
-        const who = holder === row.session ? `by the run on ${row.host} (pid ${row.pid}), server session ${holder}` : `by a run holding the migrate lock (server session ${holder})`;
-        const where = row.current !== null ? `statement ${row.current}${row.total ? ` of ${row.total}` : ''}` : row.format === 'ts' ? `${row.direction}()` : `after statement ${row.done}`;
-        out.push({ id: row.id, state: 'running', text: `running now ${who}: ${where}, started ${row.startedAt?.toISOString() ?? '?'}${holder === row.session && row.host === thisHost() && !processAlive(row.pid) ? `; its process is gone but the server is still running the statement: wait for it, or stop it (${cancelStatementSql(this.config.dialect, holder)})` : ''}`, json: { state: 'running', ...base } });
+        const who =
+          holder === row.session
+            ? `by the run on ${row.host} (pid ${row.pid}), server session ${holder}`
+            : `by a run holding the migrate lock (server session ${holder})`;
+        const where =
+          row.current !== null
+            ? `statement ${row.current}${row.total ? ` of ${row.total}` : ''}`
+            : row.format === 'ts'
+              ? `${row.direction}()`
+              : `after statement ${row.done}`;
+        out.push({
+          id: row.id,
+          state: 'running',
+          text: `running now ${who}: ${where}, started ${row.startedAt?.toISOString() ?? '?'}${holder === row.session && row.host === thisHost() && !processAlive(row.pid) ? `; its process is gone but the server is still running the statement: wait for it, or stop it (${cancelStatementSql(this.config.dialect, holder)})` : ''}`,
+          json: { state: 'running', ...base },
+        });
         continue;
       }
       const a = await assess(db, this.config.dialect, row, byId.get(row.id));
       if (a.stays === 'nothing') {
-        out.push({ id: row.id, state: 'cleared', text: `an attempt ${howItEnded(row)} left nothing of it in place (the next "migrate ${row.direction}" runs it from the start)`, json: { state: 'nothing-stays', ...base } });
+        out.push({
+          id: row.id,
+          state: 'cleared',
+          text: `an attempt ${howItEnded(row)} left nothing of it in place (the next "migrate ${row.direction}" runs it from the start)`,
+          json: { state: 'nothing-stays', ...base },
+        });
       } else if (a.stays === 'resumable') {
-        out.push({ id: row.id, state: 'cleared', text: `an attempt ${howItEnded(row)} stopped in its backfill (${a.backfill}); the next "migrate ${row.direction}" continues it from there`, json: { state: 'resumable', backfill: a.backfill, ...base } });
+        out.push({
+          id: row.id,
+          state: 'cleared',
+          text: `an attempt ${howItEnded(row)} stopped in its backfill (${a.backfill}); the next "migrate ${row.direction}" continues it from there`,
+          json: { state: 'resumable', backfill: a.backfill, ...base },
+        });
       } else {
-        out.push({ id: row.id, state: 'partial', text: statusLine(a), json: { state: 'partial', summary: summary(a), statementsRan: a.ran, ...base, ...(a.uncertain ? { uncertain: { statement: a.uncertain.index, ran: a.uncertain.check.ran ?? null, evidence: a.uncertain.check.evidence } } : {}) } });
+        out.push({
+          id: row.id,
+          state: 'partial',
+          text: statusLine(a),
+          json: {
+            state: 'partial',
+            summary: summary(a),
+            statementsRan: a.ran,
+            ...base,
+            ...(a.uncertain ? { uncertain: { statement: a.uncertain.index, ran: a.uncertain.check.ran ?? null, evidence: a.uncertain.check.evidence } } : {}),
+          },
+        });
       }
     }
     return out;
@@ -205,70 +254,85 @@ export class Runner {
     const discovery = await this.discover();
     const blocking = blockingError(discovery.issues);
     if (blocking) throw blocking;
-    return this.locked(discovery, async (status) => {
-      let pending = status.filter((s) => s.state === 'pending');
-      if (opts.to !== undefined) {
-        const target = this.requireKnown(status, opts.to);
-        if (target.state === 'missing-file') {
-          throw usageError(`--to ${opts.to}: that migration is applied and its file is gone.`, 'Give the id of a pending migration (see "migrate status").');
+    return this.locked(
+      discovery,
+      async (status) => {
+        let pending = status.filter((s) => s.state === 'pending');
+        if (opts.to !== undefined) {
+          const target = this.requireKnown(status, opts.to);
+          if (target.state === 'missing-file') {
+            throw usageError(`--to ${opts.to}: that migration is applied and its file is gone.`, 'Give the id of a pending migration (see "migrate status").');
+          }
+          if (isApplied(target)) return { ids: [], note: `${opts.to} is already applied; nothing to do.` };
+          pending = pending.filter((s) => compareIds(s.id, opts.to ?? '') <= 0);
         }
-        if (isApplied(target)) return { ids: [], note: `${opts.to} is already applied; nothing to do.` };
-        pending = pending.filter((s) => compareIds(s.id, opts.to ?? '') <= 0);
-      }
-      for (const s of status.filter((x) => x.state === 'missing-file')) {
-        this.logger.warn(`${s.id} is recorded as applied but its file is gone from ${this.config.migrationsDir}.`);
-      }
-      const lastApplied = status.filter(isApplied).at(-1);
-      const early = lastApplied ? pending.filter((s) => compareIds(s.id, lastApplied.id) < 0) : [];
-      if (early.length) {
-        this.logger.warn(`${early.map((s) => s.id).join(', ')} sort before the already applied ${lastApplied?.id} and will run out of order.`);
-      }
-      return { ids: pending.map((s) => s.id) };
-    }, 'up');
+        for (const s of status.filter((x) => x.state === 'missing-file')) {
+          this.logger.warn(`${s.id} is recorded as applied but its file is gone from ${this.config.migrationsDir}.`);
+        }
+        const lastApplied = status.filter(isApplied).at(-1);
+        const early = lastApplied ? pending.filter((s) => compareIds(s.id, lastApplied.id) < 0) : [];
+        if (early.length) {
+          this.logger.warn(`${early.map((s) => s.id).join(', ')} sort before the already applied ${lastApplied?.id} and will run out of order.`);
+        }
+        return { ids: pending.map((s) => s.id) };
+      },
+      'up',
+    );
   }
 
   async down(opts: { to?: string; step?: number } = {}): Promise<RunResult> {
-    if (opts.to !== undefined && opts.step !== undefined) throw usageError('--to and --step cannot be used together.', 'Give either --to ID (revert down to and including ID) or --step N (revert the last N).');
-    if (opts.step !== undefined && (!Number.isInteger(opts.step) || opts.step < 1)) throw usageError(`--step must be a whole number of at least 1 (got ${opts.step}).`, 'Write e.g. --step 2 to revert the last two migrations.');
+    if (opts.to !== undefined && opts.step !== undefined)
+      throw usageError('--to and --step cannot be used together.', 'Give either --to ID (revert down to and including ID) or --step N (revert the last N).');
+    if (opts.step !== undefined && (!Number.isInteger(opts.step) || opts.step < 1))
+      throw usageError(`--step must be a whole number of at least 1 (got ${opts.step}).`, 'Write e.g. --step 2 to revert the last two migrations.');
     const discovery = await this.discover();
-    return this.locked(discovery, async (status) => {
-      const applied = status.filter(isApplied);
-      let plan: MigrationStatus[];
-      if (opts.to !== undefined) {
-        const target = this.requireKnown(status, opts.to);
-        if (!isApplied(target)) throw usageError(`--to ${opts.to}: that migration is not applied, so there is nothing to revert down to.`, 'Give the id of an applied migration (see "migrate status").');
-        plan = applied.filter((s) => compareIds(s.id, opts.to ?? '') >= 0).reverse();
-      } else {
-        plan = applied.slice(-(opts.step ?? 1)).reverse();
-      }
-      const problems: string[] = [];
-      const fixes: string[] = [];
-      for (const s of plan) {
-        if (s.state === 'missing-file') {
-          problems.push(`${s.id} is applied but its file is gone, so its down cannot run.`);
-          fixes.push(`restore the file of ${s.id} from version control`);
+    return this.locked(
+      discovery,
+      async (status) => {
+        const applied = status.filter(isApplied);
+        let plan: MigrationStatus[];
+        if (opts.to !== undefined) {
+          const target = this.requireKnown(status, opts.to);
+          if (!isApplied(target))
+            throw usageError(
+              `--to ${opts.to}: that migration is not applied, so there is nothing to revert down to.`,
+              'Give the id of an applied migration (see "migrate status").',
+            );
+          plan = applied.filter((s) => compareIds(s.id, opts.to ?? '') >= 0).reverse();
+        } else {
+          plan = applied.slice(-(opts.step ?? 1)).reverse();
         }
-        for (const issue of discovery.issues.filter((i) => i.id === s.id)) {
-          problems.push(issue.problem);
-          fixes.push(issue.fix);
+        const problems: string[] = [];
+        const fixes: string[] = [];
+        for (const s of plan) {
+          if (s.state === 'missing-file') {
+            problems.push(`${s.id} is applied but its file is gone, so its down cannot run.`);
+            fixes.push(`restore the file of ${s.id} from version control`);
+          }
+          for (const issue of discovery.issues.filter((i) => i.id === s.id)) {
+            problems.push(issue.problem);
+            fixes.push(issue.fix);
+          }
         }
-      }
-      if (problems.length) {
-        throw new MigrateError('work', `Cannot revert ${plan.map((s) => s.id).join(', ')}: ${problems.join(' ')} Nothing was reverted.`, fixes.join('; '));
-      }
-      // A broken file elsewhere (say, a new migration still being written) must not stand in the
-      // way of a rollback; it only earns a warning.
-      const planned = new Set(plan.map((s) => s.id));
-      for (const issue of discovery.issues) {
-        if (issue.blocks === 'all' && (issue.id === undefined || !planned.has(issue.id))) this.logger.warn(issue.problem);
-      }
-      return { ids: plan.map((s) => s.id) };
-    }, 'down');
+        if (problems.length) {
+          throw new MigrateError('work', `Cannot revert ${plan.map((s) => s.id).join(', ')}: ${problems.join(' ')} Nothing was reverted.`, fixes.join('; '));
+        }
+        // A broken file elsewhere (say, a new migration still being written) must not stand in the
+        // way of a rollback; it only earns a warning.
+        const planned = new Set(plan.map((s) => s.id));
+        for (const issue of discovery.issues) {
+          if (issue.blocks === 'all' && (issue.id === undefined || !planned.has(issue.id))) this.logger.warn(issue.problem);
+        }
+        return { ids: plan.map((s) => s.id) };
+      },
+      'down',
+    );
   }
 
   /** Accepts the current files of drifted migrations as what was applied (Flyway's repair). */
   async ackDrift(ids: readonly string[]): Promise<DriftAck[]> {
-    if (ids.length === 0) throw usageError('ack-drift needs at least one migration id.', 'Run "migrate status" to see which migrations drifted, then "migrate ack-drift <id>".');
+    if (ids.length === 0)
+      throw usageError('ack-drift needs at least one migration id.', 'Run "migrate status" to see which migrations drifted, then "migrate ack-drift <id>".');
     const discovery = await this.discover();
     const session = await acquireRunLock(this.config);
     try {
@@ -276,8 +340,10 @@ export class Runner {
       const status = await this.readStatus(session, discovery);
       const chosen = ids.map((id) => {
         const s = this.requireKnown(status, id);
-        if (s.state === 'missing-file') throw usageError(`${id} has no file any more, so there is no new checksum to accept.`, `Restore the file of ${id} from version control.`);
-        if (s.state !== 'drift' || !s.source || !s.entry) throw usageError(`${id} has not drifted (it is ${s.state}).`, 'Only migrations shown as "drift" by "migrate status" need acknowledging.');
+        if (s.state === 'missing-file')
+          throw usageError(`${id} has no file any more, so there is no new checksum to accept.`, `Restore the file of ${id} from version control.`);
+        if (s.state !== 'drift' || !s.source || !s.entry)
+          throw usageError(`${id} has not drifted (it is ${s.state}).`, 'Only migrations shown as "drift" by "migrate status" need acknowledging.');
         return { source: s.source, entry: s.entry };
       });
       // Only now write: knex rows adopted as they were read, the table created if needed.
@@ -287,7 +353,9 @@ export class Runner {
       for (const t of chosen) {
         await this.writerOn(session).acknowledgeDrift(t.source.id, t.source.checksum, t.entry.checksum, by, at);
         acks.push({ id: t.source.id, previousChecksum: t.entry.checksum, checksum: t.source.checksum, by, at });
-        this.logger.info(`accepted the current file of ${t.source.id} (checksum ${shortChecksum(t.entry.checksum)} -> ${shortChecksum(t.source.checksum)}), recorded as acknowledged by ${by}`);
+        this.logger.info(
+          `accepted the current file of ${t.source.id} (checksum ${shortChecksum(t.entry.checksum)} -> ${shortChecksum(t.source.checksum)}), recorded as acknowledged by ${by}`,
+        );
       }
       return acks;
     } finally {
@@ -311,7 +379,9 @@ export class Runner {
       const prepare = async (): Promise<void> => {
         await this.prepareLedger(session, discovery, status);
       };
-      return await this.withContext(session, (ctx) => repairMigration({ ctx, status: s, assessment: a, mode, prepare, ...(opts.from !== undefined ? { from: opts.from } : {}), issues: discovery.issues }));
+      return await this.withContext(session, (ctx) =>
+        repairMigration({ ctx, status: s, assessment: a, mode, prepare, ...(opts.from !== undefined ? { from: opts.from } : {}), issues: discovery.issues }),
+      );
     } finally {
       this.control = undefined;
       await session.release();
@@ -364,7 +434,9 @@ export class Runner {
     try {
       await this.writerOn(session).dropTablesIfEmpty();
     } catch (e) {
-      this.logger.warn(`This run created the ledger table ${this.ledger.table} and could not remove it after the failure (${messageOf(e)}). An empty ledger is harmless: the next "migrate up" uses it.`);
+      this.logger.warn(
+        `This run created the ledger table ${this.ledger.table} and could not remove it after the failure (${messageOf(e)}). An empty ledger is harmless: the next "migrate up" uses it.`,
+      );
     }
   }
 
@@ -376,10 +448,17 @@ export class Runner {
     const rows = await this.progress.read(session.db);
     const byId = new Map(discovery.migrations.map((m) => [m.id, m]));
     const all = await Promise.all(rows.map((r) => assess(session.db, this.config.dialect, r, byId.get(r.id))));
-    return { stale: all.filter((a) => a.stays === 'nothing' || a.stays === 'resumable'), partial: all.filter((a) => a.stays === 'some' || a.stays === 'unknown') };
+    return {
+      stale: all.filter((a) => a.stays === 'nothing' || a.stays === 'resumable'),
+      partial: all.filter((a) => a.stays === 'some' || a.stays === 'unknown'),
+    };
   }
 
-  private async locked(discovery: Discovery, plan: (status: MigrationStatus[]) => Promise<{ ids: string[]; note?: string }>, direction: Direction): Promise<RunResult> {
+  private async locked(
+    discovery: Discovery,
+    plan: (status: MigrationStatus[]) => Promise<{ ids: string[]; note?: string }>,
+    direction: Direction,
+  ): Promise<RunResult> {
     if (this.pendingStop) throw stoppedBeforeStart(this.pendingStop);
     const session = await acquireRunLock(this.config);
     let createdLedger = false;
@@ -394,9 +473,11 @@ export class Runner {
       const knexRows = before.some((s) => s.entry?.source === 'knex');
       for (const a of stale) {
         await this.writerOn(session).clearRun(a.row.id);
-        this.logger.info(a.stays === 'resumable'
-          ? `${a.row.id}: an earlier attempt ${howItEnded(a.row)}; its backfill recorded ${a.backfill}, so running it again continues from there`
-          : `${a.row.id}: an earlier attempt ${howItEnded(a.row)}; nothing of it took effect, so it runs from the start`);
+        this.logger.info(
+          a.stays === 'resumable'
+            ? `${a.row.id}: an earlier attempt ${howItEnded(a.row)}; its backfill recorded ${a.backfill}, so running it again continues from there`
+            : `${a.row.id}: an earlier attempt ${howItEnded(a.row)}; nothing of it took effect, so it runs from the start`,
+        );
       }
       if (ids.length === 0) this.logger.info(note ?? (direction === 'up' ? 'Nothing to apply: every migration is applied.' : 'Nothing to revert.'));
       if (ids.length === 0 && !knexRows) return { direction, ids: [], adopted: 0 };
@@ -407,7 +488,14 @@ export class Runner {
       return { direction, ids, adopted };
     } catch (e) {
       // Only while the lock is still ours: a lost session may have let another run in.
-      if (createdLedger && (await session.assertHeld().then(() => true, () => false))) await this.dropLedgerCreatedBy(session);
+      if (
+        createdLedger &&
+        (await session.assertHeld().then(
+          () => true,
+          () => false,
+        ))
+      )
+        await this.dropLedgerCreatedBy(session);
       throw e;
     } finally {
       this.control = undefined;
@@ -468,14 +556,25 @@ export class Runner {
     await this.withContext(session, (ctx) => this.runWith(ctx, session, discovery, ids, direction, byId));
   }
 
-  private async runWith(ctx: ExecContext, session: RunSession, discovery: Discovery, ids: string[], direction: Direction, byId: Map<string, MigrationSource>): Promise<void> {
+  private async runWith(
+    ctx: ExecContext,
+    session: RunSession,
+    discovery: Discovery,
+    ids: string[],
+    direction: Direction,
+    byId: Map<string, MigrationSource>,
+  ): Promise<void> {
     const done: string[] = [];
     const storage: UmzugStorage = {
       executed: async () => (await this.ledger.read(session.db)).map((e) => e.id),
       // executeMigration already wrote the ledger row (in the transaction or round trip of its
       // last statement); these only make sure umzug's view and the ledger agree.
       logMigration: async ({ name }) => {
-        if (!(await this.ledger.has(session.db, name))) throw workError(`Migration ${name} ran but is missing from the ledger ${this.ledger.table}.`, 'Run "migrate status": it reads what ran from the ledger.');
+        if (!(await this.ledger.has(session.db, name)))
+          throw workError(
+            `Migration ${name} ran but is missing from the ledger ${this.ledger.table}.`,
+            'Run "migrate status": it reads what ran from the ledger.',
+          );
       },
       unlogMigration: async ({ name }) => {
         await ctx.writer.forgetIfPresent(name);
@@ -512,12 +611,23 @@ export class Runner {
       else await umzug.down({ migrations: ids });
     } catch (e) {
       const cause = e instanceof Error && 'cause' in e ? e.cause : e;
-      let err = isMigrateError(cause) ? cause : isMigrateError(e) ? e : workError(`Running migrations failed: ${e instanceof Error ? e.message : String(e)}`, 'See the message above; "migrate status" shows what is applied.', e);
+      let err = isMigrateError(cause)
+        ? cause
+        : isMigrateError(e)
+          ? e
+          : workError(
+              `Running migrations failed: ${e instanceof Error ? e.message : String(e)}`,
+              'See the message above; "migrate status" shows what is applied.',
+              e,
+            );
       // A stop between two migrations: nothing was in flight.
       if (!isMigrateError(cause) && ctx.control.reason) err = stoppedBeforeStart(ctx.control.reason);
       if (done.length === 0) throw err;
       const verb = direction === 'up' ? 'Applied' : 'Reverted';
-      throw new MigrateError(err.kind, `${err.problem}\n${verb} in this run before the failure (kept): ${done.join(', ')}.`, err.fix, { cause: err, exitCode: err.exitCode });
+      throw new MigrateError(err.kind, `${err.problem}\n${verb} in this run before the failure (kept): ${done.join(', ')}.`, err.fix, {
+        cause: err,
+        exitCode: err.exitCode,
+      });
     }
   }
 }
@@ -525,7 +635,12 @@ export class Runner {
 /** A stop that came before any migration started: nothing ran and nothing needs recording. */
 function stoppedBeforeStart(reason: StopReason): MigrateError {
   const what = reason.kind === 'signal' ? `Interrupted by ${reason.signal}` : 'Stopped by --migration-timeout';
-  return new MigrateError('work', `${what} before the next migration started: it did not run, and the ledger is consistent.`, 'Run the command again when ready ("migrate status" shows what is applied).', reason.kind === 'signal' ? { exitCode: reason.signal === 'SIGTERM' ? 143 : 130 } : undefined);
+  return new MigrateError(
+    'work',
+    `${what} before the next migration started: it did not run, and the ledger is consistent.`,
+    'Run the command again when ready ("migrate status" shows what is applied).',
+    reason.kind === 'signal' ? { exitCode: reason.signal === 'SIGTERM' ? 143 : 130 } : undefined,
+  );
 }
 
 function processAlive(pid: number): boolean {

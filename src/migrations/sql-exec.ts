@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Dialect } from '../config/types.ts';
+import type { Dialect } from '../config/index.ts';
 import { engineFor } from '../engines/index.ts';
 import type { SqlStatement } from './types.ts';
 
@@ -108,7 +108,9 @@ export async function runStatements(
           const r = opts.mysqlLockRetry;
           if (r && engineFor(dialect).isLockWaitTimeout(e) && attempt < r.attempts) {
             const wait = r.backoff(attempt);
-            r.log(`statement ${index + 1} (line ${s.line}) waited lock_wait_timeout for a metadata lock; attempt ${attempt}/${r.attempts}, retrying in ${Math.round(wait)} ms`);
+            r.log(
+              `statement ${index + 1} (line ${s.line}) waited lock_wait_timeout for a metadata lock; attempt ${attempt}/${r.attempts}, retrying in ${Math.round(wait)} ms`,
+            );
             await new Promise((res) => setTimeout(res, wait));
             continue;
           }
@@ -125,10 +127,29 @@ export function isConnectionLost(e: unknown): boolean {
   const r = (typeof e === 'object' && e !== null ? e : {}) as { code?: unknown; errno?: unknown; message?: unknown; fatal?: unknown };
   const code = typeof r.code === 'string' ? r.code : '';
   const msg = typeof r.message === 'string' ? r.message : '';
-  if (['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED', '57P01', '57P02', '57P03', '08006', '08003', '08000'].includes(code)) return true;
+  if (
+    [
+      'PROTOCOL_CONNECTION_LOST',
+      'ECONNRESET',
+      'EPIPE',
+      'ECONNREFUSED',
+      'ETIMEDOUT',
+      'ER_SERVER_SHUTDOWN',
+      'ER_CONNECTION_KILLED',
+      '57P01',
+      '57P02',
+      '57P03',
+      '08006',
+      '08003',
+      '08000',
+    ].includes(code)
+  )
+    return true;
   if (r.errno === 2013 || r.errno === 2006 || r.errno === 1053 || r.errno === 1927) return true;
   if (r.fatal === true && /connection|closed|socket/i.test(msg)) return true;
-  return /Connection terminated|Connection lost|server has gone away|Client has encountered a connection error|socket hang up|This socket has been ended/i.test(msg);
+  return /Connection terminated|Connection lost|server has gone away|Client has encountered a connection error|socket hang up|This socket has been ended/i.test(
+    msg,
+  );
 }
 
 /** The session broke while a tracked statement ran; `ran`: its completion marker had arrived. */
@@ -170,14 +191,7 @@ interface MysqlQuery {
  * which part failed is told apart by what the server sent back before the error: the first
  * answer is `before`'s, the marker's result set arrives only after the statement completed.
  */
-export async function runTrackedMysql(
-  knex: Knex,
-  s: SqlStatement,
-  index: number,
-  before: string,
-  after: string,
-  retry?: MysqlLockRetry,
-): Promise<void> {
+export async function runTrackedMysql(knex: Knex, s: SqlStatement, index: number, before: string, after: string, retry?: MysqlLockRetry): Promise<void> {
   const text = `${before};\n${s.sql}\n;\nSELECT 1 AS ${MARKER};\n${after}`;
   await withNativeConnection(knex, 'mysql', async (_query, conn) => {
     for (let attempt = 1; ; attempt++) {
@@ -205,7 +219,9 @@ export async function runTrackedMysql(
       if (r.ran) throw new BookkeepingError(r.error, true);
       if ((r.error as { errno?: number }).errno === 1205 && retry && attempt < retry.attempts) {
         const wait = retry.backoff(attempt);
-        retry.log(`statement ${index + 1} (line ${s.line}) waited lock_wait_timeout for a metadata lock; attempt ${attempt}/${retry.attempts}, retrying in ${Math.round(wait)} ms`);
+        retry.log(
+          `statement ${index + 1} (line ${s.line}) waited lock_wait_timeout for a metadata lock; attempt ${attempt}/${retry.attempts}, retrying in ${Math.round(wait)} ms`,
+        );
         await new Promise((res) => setTimeout(res, wait));
         continue;
       }

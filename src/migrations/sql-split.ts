@@ -1,4 +1,4 @@
-import type { Dialect } from '../config/types.ts';
+import type { Dialect } from '../config/index.ts';
 import { engineFor, type SqlSyntax } from '../engines/index.ts';
 import type { SqlStatement } from './types.ts';
 

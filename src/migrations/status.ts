@@ -64,7 +64,19 @@ function joinLedger(migrations: readonly MigrationSource[], entries: readonly Le
     byId.delete(m.id);
     const problems = (m.issues ?? []).map((i) => i.problem);
     if (!e) {
-      out.push({ id: m.id, state: 'pending', checksum: m.checksum, ledgerChecksum: null, appliedAt: null, appliedBy: null, host: null, phase: m.phase ?? null, executionMs: null, problems, source: m });
+      out.push({
+        id: m.id,
+        state: 'pending',
+        checksum: m.checksum,
+        ledgerChecksum: null,
+        appliedAt: null,
+        appliedBy: null,
+        host: null,
+        phase: m.phase ?? null,
+        executionMs: null,
+        problems,
+        source: m,
+      });
       continue;
     }
     const drift = e.checksum !== m.checksum;
@@ -127,7 +139,12 @@ export function statusJson(list: readonly MigrationStatus[], problems: readonly 
 }
 
 function formatTime(d: Date | null): string {
-  return d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-';
+  return d
+    ? d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z')
+    : '-';
 }
 
 // C0 and C1 controls, DEL, the Unicode line and paragraph separators, and the bidirectional
@@ -148,7 +165,15 @@ export function statusText(list: readonly MigrationStatus[], dir: string, proble
   const extra = problems.length ? ['', `Problems in ${dir}:`, ...problems.map((p) => `  ! ${printable(p)}`)] : [];
   if (list.length === 0) return [`No migrations in ${dir} and none applied. Create one with "migrate make <name>".`, ...extra].join('\n');
   const header = ['ID', 'STATE', 'PHASE', 'APPLIED AT (UTC)', 'APPLIED BY', 'HOST', 'CHECKSUM'];
-  const rows = list.map((s) => [printable(s.id), s.state, s.phase ?? '-', formatTime(s.appliedAt), printable(s.appliedBy ?? '-'), printable(s.host ?? '-'), shortChecksum(s.checksum)]);
+  const rows = list.map((s) => [
+    printable(s.id),
+    s.state,
+    s.phase ?? '-',
+    formatTime(s.appliedAt),
+    printable(s.appliedBy ?? '-'),
+    printable(s.host ?? '-'),
+    shortChecksum(s.checksum),
+  ]);
   const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? '').length)));
   const fmt = (r: string[]): string => r.map((c, k) => (k === r.length - 1 ? c : c.padEnd(widths[k] ?? 0))).join('  ');
   const lines = [fmt(header)];
@@ -161,7 +186,10 @@ export function statusText(list: readonly MigrationStatus[], dir: string, proble
   const unfinished = count('partial') + count('running') ? `, ${count('partial')} partial${count('running') ? `, ${count('running')} running` : ''}` : '';
   lines.push(`${count('applied')} applied, ${count('pending')} pending, ${count('drift')} drift, ${count('missing-file')} missing file${unfinished}`);
   if (count('drift') > 0) lines.push('Drift blocks "up" and "down": restore the file, or review the change and run "migrate ack-drift <id>".');
-  if (count('partial') > 0) lines.push('A partially applied migration blocks "up" and "down": "migrate repair <id> --continue | --revert | --mark-applied | --forget" says how to go on.');
+  if (count('partial') > 0)
+    lines.push(
+      'A partially applied migration blocks "up" and "down": "migrate repair <id> --continue | --revert | --mark-applied | --forget" says how to go on.',
+    );
   lines.push(...extra);
   return lines.join('\n');
 }

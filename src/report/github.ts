@@ -45,7 +45,10 @@ export function renderGithub(report: Report): string {
   }
   if (report.plan) {
     for (const s of report.plan.steps) {
-      if (s.estimate && s.migration) out.push(`::notice title=${escapeProperty(`plan ${s.migration}`)}::${escapeData(`${s.description}; estimate ${fmtSeconds(s.estimate.seconds)} (${s.estimate.basis})`)}`);
+      if (s.estimate && s.migration)
+        out.push(
+          `::notice title=${escapeProperty(`plan ${s.migration}`)}::${escapeData(`${s.description}; estimate ${fmtSeconds(s.estimate.seconds)} (${s.estimate.basis})`)}`,
+        );
     }
   }
   // A plain summary line (shown in the log, not an annotation), then the gate reasons.

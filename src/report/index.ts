@@ -11,7 +11,18 @@ export { escapeData, escapeProperty, renderGithub } from './github.ts';
 export { renderJson, migrationJson } from './json.ts';
 export { renderJunit, xmlAttr, xmlText } from './junit.ts';
 export { REPORT_MARKER, renderMarkdown } from './markdown.ts';
-export { FORMATS, locate, parseFormat, recipeSteps, relPath, type Format, type Location, type MigrationFiles, type Report, type SkippedStatement } from './model.ts';
+export {
+  FORMATS,
+  locate,
+  parseFormat,
+  recipeSteps,
+  relPath,
+  type Format,
+  type Location,
+  type MigrationFiles,
+  type Report,
+  type SkippedStatement,
+} from './model.ts';
 export { buildPlan, estimateMigration, fmtSeconds, RATES, touchedTables, type Estimate, type PlanModel, type PlanStep, type TableSize } from './plan.ts';
 export { FINGERPRINT_KEY, fingerprint, renderSarif, SARIF_SCHEMA_URI, sarifLevel, SRCROOT, type SarifLog, type SarifResult, type SarifRule } from './sarif.ts';
 export { renderText, useColour, type TextOptions } from './text.ts';
@@ -30,6 +41,9 @@ export function render(report: Report, format: Format, opts: { colour?: boolean 
     case 'junit':
       return renderJunit(report);
     default:
-      return renderText(report, { colour: opts.colour ?? false, width: process.stdout.columns && process.stdout.columns > 60 ? Math.min(process.stdout.columns, 120) : 100 });
+      return renderText(report, {
+        colour: opts.colour ?? false,
+        width: process.stdout.columns && process.stdout.columns > 60 ? Math.min(process.stdout.columns, 120) : 100,
+      });
   }
 }

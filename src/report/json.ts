@@ -1,5 +1,5 @@
 import type { Finding, MigrationVerdict } from '../analysis/index.ts';
-import { maskSecretLiterals } from '../migrations/excerpt.ts';
+import { maskSecretLiterals } from '../migrations/index.ts';
 import { locate, upFile, type Report } from './model.ts';
 
 /**

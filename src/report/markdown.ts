@@ -48,7 +48,10 @@ export function renderMarkdown(report: Report): string {
     out.push(`Target \`${report.plan.target}\`: ${report.plan.applied} applied, ${report.plan.pending} pending.`, '');
   }
   if (report.verdicts.length) {
-    out.push('| migration | phase | backward compatible | reversible | data loss | blocking | replica-first safe | strategy |', '|---|---|---|---|---|---|---|---|');
+    out.push(
+      '| migration | phase | backward compatible | reversible | data loss | blocking | replica-first safe | strategy |',
+      '|---|---|---|---|---|---|---|---|',
+    );
     for (const v of report.verdicts) {
       out.push(
         `| \`${v.id}\` | ${v.phase} | ${v.phase === 'pre-deploy' ? mark(v.backwardCompatible, true) : yesNo(v.backwardCompatible)} | ${mark(v.reversible, true)} | ${v.dataLoss ? '⚠️ yes' : 'no'} | ${v.blocking ? '⚠️ yes' : 'no'} | ${nullable(v.replicaFirstSafe)} | ${v.strategy === 'refused' ? '🛑 refused' : v.strategy} |`,
@@ -59,22 +62,34 @@ export function renderMarkdown(report: Report): string {
   for (const v of report.verdicts) out.push(...migrationSection(report, v));
   if (report.plan) out.push(...planSection(report));
   if (report.skipped?.length) {
-    out.push('<details><summary>' + `${report.skipped.length} workload statement${report.skipped.length === 1 ? '' : 's'} not prepared` + '</summary>', '');
+    out.push(`<details><summary>${report.skipped.length} workload statement${report.skipped.length === 1 ? '' : 's'} not prepared</summary>`, '');
     for (const s of report.skipped) out.push(`- ${s.source}: ${inline(s.reason)}`);
     out.push('', '</details>', '');
   }
-  if (report.shadow || report.notes?.length) out.push(`<sub>${[report.shadow ? `shadow: ${report.shadow}` : '', ...(report.notes ?? [])].filter(Boolean).map(inline).join(' · ')}</sub>`, '');
+  if (report.shadow || report.notes?.length)
+    out.push(`<sub>${[report.shadow ? `shadow: ${report.shadow}` : '', ...(report.notes ?? [])].filter(Boolean).map(inline).join(' · ')}</sub>`, '');
   out.push(REPORT_MARKER);
-  return out.join('\n').trimEnd() + '\n';
+  return `${out.join('\n').trimEnd()}\n`;
 }
 
 function migrationSection(report: Report, v: MigrationVerdict): string[] {
   const out: string[] = [];
   const file = locate(report, v, { rule: 'X', severity: 'info', message: '' })?.file;
   out.push(`#### \`${v.id}\` — ${v.phase}${v.phaseSource === 'inferred' ? ' (inferred)' : ''}, ${v.strategy}${file ? ` · \`${file}\`` : ''}`, '');
-  out.push('| backward compatible | reversible | data loss | blocking | replica-first safe | reverse (hold period) | strategy |', '|---|---|---|---|---|---|---|');
   out.push(
-    `| ${yesNo(v.backwardCompatible)} | ${yesNo(v.reversible)} | ${yesNo(v.dataLoss)} | ${yesNo(v.blocking)}${v.algorithm ? ` (${v.algorithm})` : ''} | ${nullable(v.replicaFirstSafe)} | ${nullable(v.replicaFirstReverseSafe)} | ${v.strategy}${v.replicaSettings ? ` with ${cell(Object.entries(v.replicaSettings).map(([k, x]) => `${k}=${x}`).join(', '))}` : ''} |`,
+    '| backward compatible | reversible | data loss | blocking | replica-first safe | reverse (hold period) | strategy |',
+    '|---|---|---|---|---|---|---|',
+  );
+  out.push(
+    `| ${yesNo(v.backwardCompatible)} | ${yesNo(v.reversible)} | ${yesNo(v.dataLoss)} | ${yesNo(v.blocking)}${v.algorithm ? ` (${v.algorithm})` : ''} | ${nullable(v.replicaFirstSafe)} | ${nullable(v.replicaFirstReverseSafe)} | ${v.strategy}${
+      v.replicaSettings
+        ? ` with ${cell(
+            Object.entries(v.replicaSettings)
+              .map(([k, x]) => `${k}=${x}`)
+              .join(', '),
+          )}`
+        : ''
+    } |`,
     '',
   );
   if (v.refusedReason) out.push(`> 🛑 **Refused:** ${inline(v.refusedReason)}`, '');
@@ -126,7 +141,9 @@ function planSection(report: Report): string[] {
       continue;
     }
     const rows = (s.tables ?? []).filter((t) => t.rows !== null).map((t) => `${t.table} ~${t.rows} rows`);
-    const est = s.estimate ? ` — estimate ${fmtSeconds(s.estimate.seconds)}${s.estimate.blockedSeconds ? `, writes blocked ~${fmtSeconds(s.estimate.blockedSeconds)}` : ''} (${inline(s.estimate.basis)})` : '';
+    const est = s.estimate
+      ? ` — estimate ${fmtSeconds(s.estimate.seconds)}${s.estimate.blockedSeconds ? `, writes blocked ~${fmtSeconds(s.estimate.blockedSeconds)}` : ''} (${inline(s.estimate.basis)})`
+      : '';
     out.push(`${k}. ${s.kind} \`${s.migration}\`: ${inline(s.description)}${rows.length ? ` [${rows.join(', ')}]` : ''}${est}`);
   }
   out.push('');

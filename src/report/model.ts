@@ -1,4 +1,4 @@
-import { maskSecretLiterals } from '../migrations/excerpt.ts';
+import { maskSecretLiterals } from '../migrations/index.ts';
 import { readFileSync } from 'node:fs';
 import { relative, sep } from 'node:path';
 import { factsOf, type Finding, type GateResult, type MigrationVerdict } from '../analysis/index.ts';
@@ -26,7 +26,9 @@ export function parseFormat(v: string | undefined): Format {
  * `acknowledgements` are the ones declared in the migration itself: SARIF tells an in-source
  * suppression from one given on the command line by them.
  */
-export type MigrationFiles = Pick<MigrationSource, 'id' | 'format' | 'upPath' | 'downPath' | 'upStatements' | 'downStatements'> & { acknowledgements?: Acknowledgement[] };
+export type MigrationFiles = Pick<MigrationSource, 'id' | 'format' | 'upPath' | 'downPath' | 'upStatements' | 'downStatements'> & {
+  acknowledgements?: Acknowledgement[];
+};
 
 export interface SkippedStatement {
   text: string;
@@ -127,7 +129,10 @@ export function locate(report: Report, v: MigrationVerdict, f: Finding): Locatio
 
 /** "1. Do this. 2. Then that." -> ["Do this.", "Then that."]; a recipe without numbers stays whole. */
 export function recipeSteps(recipe: string): string[] {
-  const parts = recipe.split(/\s*(?:^|\s)(?=\d+\.\s)/).map((p) => p.trim()).filter(Boolean);
+  const parts = recipe
+    .split(/\s*(?:^|\s)(?=\d+\.\s)/)
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (parts.length < 2) return [recipe.trim()];
   return parts.map((p) => p.replace(/^\d+\.\s+/, ''));
 }

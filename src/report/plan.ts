@@ -136,7 +136,13 @@ export function buildPlan(input: {
     if (e) estimates[v.id] = e;
     const how =
       v.strategy === 'replica-first'
-        ? `replica-first: ALTER each replica with binary logging off${v.replicaSettings ? ` and ${Object.entries(v.replicaSettings).map(([k, val]) => `${k}=${val}`).join(', ')}` : ''}, switch the primary, then ALTER the old primary`
+        ? `replica-first: ALTER each replica with binary logging off${
+            v.replicaSettings
+              ? ` and ${Object.entries(v.replicaSettings)
+                  .map(([k, val]) => `${k}=${val}`)
+                  .join(', ')}`
+              : ''
+          }, switch the primary, then ALTER the old primary`
         : v.strategy === 'refused'
           ? `refused: ${v.refusedReason ?? 'not safe to run'}`
           : v.blocking
@@ -149,7 +155,11 @@ export function buildPlan(input: {
   const pre = input.verdicts.filter((v) => v.phase === 'pre-deploy');
   const post = input.verdicts.filter((v) => v.phase === 'post-deploy');
   steps.push(...pre.map(step));
-  steps.push({ kind: 'deploy', description: 'Hand-off: deploy the new code everywhere (blue/green, rolling restart) and confirm it is live; the old release must be gone before the post-deploy steps.' });
+  steps.push({
+    kind: 'deploy',
+    description:
+      'Hand-off: deploy the new code everywhere (blue/green, rolling restart) and confirm it is live; the old release must be gone before the post-deploy steps.',
+  });
   steps.push(...post.map(step));
   // Running expand steps before contract steps changes the id order when they interleave.
   const firstPost = input.verdicts.findIndex((v) => v.phase === 'post-deploy');
@@ -157,7 +167,9 @@ export function buildPlan(input: {
     const late = input.verdicts.slice(firstPost + 1).filter((v) => v.phase === 'pre-deploy');
     if (late.length) {
       const one = late.length === 1;
-      warnings.push(`${late.map((v) => v.id).join(', ')} (pre-deploy) ${one ? 'sorts' : 'sort'} after ${input.verdicts[firstPost]!.id} (post-deploy) and will run before it: make sure ${one ? 'it does' : 'they do'} not depend on it.`);
+      warnings.push(
+        `${late.map((v) => v.id).join(', ')} (pre-deploy) ${one ? 'sorts' : 'sort'} after ${input.verdicts[firstPost]!.id} (post-deploy) and will run before it: make sure ${one ? 'it does' : 'they do'} not depend on it.`,
+      );
     }
   }
   return { target: input.target, applied: input.applied, pending: input.verdicts.length, steps, sizes: input.sizes, estimates, warnings, nodes: input.nodes };

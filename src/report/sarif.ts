@@ -79,7 +79,8 @@ const REFUSED: RuleDoc = {
   family: 'blocking-mysql',
   title: 'Migration refused: it blocks writes and has no safe strategy',
   severity: 'error',
-  explanation: 'The migration blocks writes for as long as it runs and neither an in-place online ALTER nor replica-first can run it safely, so `migrate apply` refuses it and the gate fails.',
+  explanation:
+    'The migration blocks writes for as long as it runs and neither an in-place online ALTER nor replica-first can run it safely, so `migrate apply` refuses it and the gate fails.',
   recipe: 'Split the change into steps that are non-blocking or replica-first safe (see the findings of the migration for which statement blocks and why).',
 };
 
@@ -102,7 +103,13 @@ function numbered(recipe: string): string[] {
 }
 
 function ruleOf(d: RuleDoc): SarifRule {
-  const ack = d.code === REFUSED.code ? [] : ['', `Acknowledge it when it is deliberate: in the migration (SQL \`-- migrate:ack ${d.code} reason\`, TypeScript \`export const acknowledge = [{ rule: '${d.code}', reason }]\`) or with \`--ack ${d.code}:MIGRATION_ID:reason\`.`];
+  const ack =
+    d.code === REFUSED.code
+      ? []
+      : [
+          '',
+          `Acknowledge it when it is deliberate: in the migration (SQL \`-- migrate:ack ${d.code} reason\`, TypeScript \`export const acknowledge = [{ rule: '${d.code}', reason }]\`) or with \`--ack ${d.code}:MIGRATION_ID:reason\`.`,
+        ];
   return {
     id: d.code,
     name: ruleName(d.title),
@@ -150,34 +157,65 @@ function findingText(v: MigrationVerdict, f: Finding): string {
   return lines.join('\n');
 }
 
+/** A rule entry for a code the catalog does not know yet (a newer engine than this writer): still a valid log. */
+function unknownRule(ruleId: string, level: SarifLevel): SarifRule {
+  return {
+    id: ruleId,
+    name: ruleId,
+    shortDescription: { text: ruleId },
+    fullDescription: { text: `${ruleId}: see docs/rules.md of the migrate version that reported it.` },
+    help: { text: 'See docs/rules.md.', markdown: 'See docs/rules.md.' },
+    defaultConfiguration: { level },
+    properties: { tags: ['migrations'] },
+  };
+}
+
+/** What the run noticed beside the results: statements not prepared, the plan's warnings and estimates. */
+function notificationsOf(report: Report): NonNullable<SarifInvocation['toolExecutionNotifications']> {
+  const notifications: NonNullable<SarifInvocation['toolExecutionNotifications']> = [];
+  for (const s of report.skipped ?? []) notifications.push({ level: 'note', message: { text: `Workload statement not prepared (${s.source}): ${s.reason}` } });
+  for (const w of report.plan?.warnings ?? []) notifications.push({ level: 'warning', message: { text: w } });
+  for (const s of report.plan?.steps ?? []) {
+    if (s.estimate && s.migration)
+      notifications.push({
+        level: 'note',
+        message: { text: `plan ${s.migration}: ${s.description}; estimate ${fmtSeconds(s.estimate.seconds)} (${s.estimate.basis})` },
+      });
+  }
+  return notifications;
+}
+
 export function renderSarif(report: Report, tool: ToolInfo = TOOL): string {
   const docs: RuleDoc[] = [...CATALOG.values(), REFUSED];
   const index = new Map(docs.map((d, i) => [d.code, i]));
   const rules = docs.map(ruleOf);
   const results: SarifResult[] = [];
 
-  const push = (v: MigrationVerdict, ruleId: string, level: SarifLevel, text: string, loc: Location | undefined, fp: string, extra: Partial<SarifResult> = {}, props: Record<string, string> = {}): void => {
+  const push = (
+    v: MigrationVerdict,
+    ruleId: string,
+    level: SarifLevel,
+    text: string,
+    loc: Location | undefined,
+    fp: string,
+    extra: Partial<SarifResult> = {},
+    props: Record<string, string> = {},
+  ): void => {
     let i = index.get(ruleId);
     if (i === undefined) {
       // A code the catalog does not know yet (a newer engine than this writer): still a valid log.
       i = rules.length;
       index.set(ruleId, i);
-      rules.push({
-        id: ruleId,
-        name: ruleId,
-        shortDescription: { text: ruleId },
-        fullDescription: { text: `${ruleId}: see docs/rules.md of the migrate version that reported it.` },
-        help: { text: 'See docs/rules.md.', markdown: 'See docs/rules.md.' },
-        defaultConfiguration: { level },
-        properties: { tags: ['migrations'] },
-      });
+      rules.push(unknownRule(ruleId, level));
     }
     const r: SarifResult = {
       ruleId,
       ruleIndex: i,
       level,
       message: { text },
-      locations: loc ? [{ physicalLocation: { artifactLocation: artifactLocation(loc), ...(loc.line !== undefined ? { region: { startLine: loc.line } } : {}) } }] : [],
+      locations: loc
+        ? [{ physicalLocation: { artifactLocation: artifactLocation(loc), ...(loc.line !== undefined ? { region: { startLine: loc.line } } : {}) } }]
+        : [],
       partialFingerprints: { [FINGERPRINT_KEY]: fp },
       ...extra,
       properties: { migration: v.id, phase: v.phase, ...props },
@@ -206,12 +244,7 @@ export function renderSarif(report: Report, tool: ToolInfo = TOOL): string {
     }
   }
 
-  const notifications: NonNullable<SarifInvocation['toolExecutionNotifications']> = [];
-  for (const s of report.skipped ?? []) notifications.push({ level: 'note', message: { text: `Workload statement not prepared (${s.source}): ${s.reason}` } });
-  for (const w of report.plan?.warnings ?? []) notifications.push({ level: 'warning', message: { text: w } });
-  for (const s of report.plan?.steps ?? []) {
-    if (s.estimate && s.migration) notifications.push({ level: 'note', message: { text: `plan ${s.migration}: ${s.description}; estimate ${fmtSeconds(s.estimate.seconds)} (${s.estimate.basis})` } });
-  }
+  const notifications = notificationsOf(report);
   const invocation: SarifInvocation = { executionSuccessful: true, exitCode: report.gate.pass ? 0 : 1, exitCodeDescription: summaryLine(report) };
   if (notifications.length) invocation.toolExecutionNotifications = notifications;
 

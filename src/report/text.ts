@@ -29,7 +29,10 @@ interface Palette {
 }
 
 function palette(on: boolean): Palette {
-  const wrap = (open: number, close: number): Paint => (s) => (on ? `\u001b[${open}m${s}\u001b[${close}m` : s);
+  const wrap =
+    (open: number, close: number): Paint =>
+    (s) =>
+      on ? `\u001b[${open}m${s}\u001b[${close}m` : s;
   return { red: wrap(31, 39), yellow: wrap(33, 39), green: wrap(32, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
 }
 
@@ -91,8 +94,21 @@ export function renderText(report: Report, opts: TextOptions): string {
     return r;
   });
   const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? '').replace(/\u001b\[\d+m/g, '').length)));
-  out.push(p.bold(header.map((h, k) => pad(h, widths[k]!)).join('  ').trimEnd()));
-  for (const r of rows) out.push(r.map((c, k) => pad(c, widths[k]!)).join('  ').trimEnd());
+  out.push(
+    p.bold(
+      header
+        .map((h, k) => pad(h, widths[k]!))
+        .join('  ')
+        .trimEnd(),
+    ),
+  );
+  for (const r of rows)
+    out.push(
+      r
+        .map((c, k) => pad(c, widths[k]!))
+        .join('  ')
+        .trimEnd(),
+    );
 
   for (const v of report.verdicts) {
     const { main, info } = splitFindings(v.findings);
@@ -102,25 +118,15 @@ export function renderText(report: Report, opts: TextOptions): string {
     out.push(p.bold(`${v.id}${file ? `  (${file})` : ''}`));
     if (v.refusedReason) out.push(...wrap(`refused: ${v.refusedReason}`, width, '  ').map(p.red));
     for (const f of main) out.push(...findingLines(report, v, f, p, width));
-    if (info.length) out.push(p.dim(`  + ${info.length} informational finding${info.length === 1 ? '' : 's'} (${[...new Set(info.map((f) => f.rule))].join(', ')}); --format markdown or json lists them`));
+    if (info.length)
+      out.push(
+        p.dim(
+          `  + ${info.length} informational finding${info.length === 1 ? '' : 's'} (${[...new Set(info.map((f) => f.rule))].join(', ')}); --format markdown or json lists them`,
+        ),
+      );
   }
 
-  if (report.plan) {
-    out.push('', p.bold('Steps'));
-    let k = 0;
-    for (const s of report.plan.steps) {
-      k++;
-      if (s.kind === 'deploy') {
-        out.push(...wrap(`${k}. ${s.description}`, width, '  ', 3).map(p.bold));
-        continue;
-      }
-      out.push(`  ${k}. [${s.kind}] ${s.migration}: ${s.description}`);
-      const sized = (s.tables ?? []).filter((t) => t.rows !== null);
-      if (sized.length) out.push(p.dim(`       rows: ${sized.map((t) => `${t.table} ~${t.rows}`).join(', ')}`));
-      if (s.estimate) out.push(...wrap(`estimate: ${fmtSeconds(s.estimate.seconds)}${s.estimate.blockedSeconds ? `, writes blocked ~${fmtSeconds(s.estimate.blockedSeconds)}` : ''} (${s.estimate.basis})`, width, '       ').map(p.dim));
-    }
-    for (const w of report.plan.warnings) out.push(...wrap(`warning: ${w}`, width, '  ').map(p.yellow));
-  }
+  if (report.plan) out.push(...planLines(report.plan, p, width));
 
   if (report.skipped?.length) {
     out.push('', p.dim(`${report.skipped.length} workload statement${report.skipped.length === 1 ? '' : 's'} not prepared:`));
@@ -134,9 +140,42 @@ export function renderText(report: Report, opts: TextOptions): string {
   return out.join('\n');
 }
 
+/** The plan's steps in order, each with its tables' sizes and its estimate, then the plan's warnings. */
+function planLines(plan: NonNullable<Report['plan']>, p: Palette, width: number): string[] {
+  const out: string[] = [];
+  out.push('', p.bold('Steps'));
+  let k = 0;
+  for (const s of plan.steps) {
+    k++;
+    if (s.kind === 'deploy') {
+      out.push(...wrap(`${k}. ${s.description}`, width, '  ', 3).map(p.bold));
+      continue;
+    }
+    out.push(`  ${k}. [${s.kind}] ${s.migration}: ${s.description}`);
+    const sized = (s.tables ?? []).filter((t) => t.rows !== null);
+    if (sized.length) out.push(p.dim(`       rows: ${sized.map((t) => `${t.table} ~${t.rows}`).join(', ')}`));
+    if (s.estimate)
+      out.push(
+        ...wrap(
+          `estimate: ${fmtSeconds(s.estimate.seconds)}${s.estimate.blockedSeconds ? `, writes blocked ~${fmtSeconds(s.estimate.blockedSeconds)}` : ''} (${s.estimate.basis})`,
+          width,
+          '       ',
+        ).map(p.dim),
+      );
+  }
+  for (const w of plan.warnings) out.push(...wrap(`warning: ${w}`, width, '  ').map(p.yellow));
+  return out;
+}
+
 function findingLines(report: Report, v: MigrationVerdict, f: Finding, p: Palette, width: number): string[] {
   const out: string[] = [];
-  const sev = f.acknowledged ? p.green('acknowledged') : f.severity === 'error' ? p.red('error') : f.severity === 'warning' ? p.yellow('warning') : p.dim('info');
+  const sev = f.acknowledged
+    ? p.green('acknowledged')
+    : f.severity === 'error'
+      ? p.red('error')
+      : f.severity === 'warning'
+        ? p.yellow('warning')
+        : p.dim('info');
   const loc = locate(report, v, f);
   const where = loc ? ` ${p.dim(`${loc.file}${loc.line ? `:${loc.line}` : ''}`)}` : '';
   out.push(`  ${sev} ${p.bold(f.rule)}${f.acknowledged ? ` (was ${f.severity})` : ''}${where}`);
@@ -145,7 +184,9 @@ function findingLines(report: Report, v: MigrationVerdict, f: Finding, p: Palett
   if (f.statement) out.push(p.dim(`      statement: ${f.statement.replace(/\s+/g, ' ').slice(0, width * 2)}`));
   if (f.safeAlternative && f.severity !== 'info' && !f.acknowledged) {
     out.push('      safe alternative:');
-    recipeSteps(f.safeAlternative).forEach((s, i, all) => out.push(...wrap(all.length > 1 ? `${i + 1}. ${s}` : s, width, '        ', all.length > 1 ? `${i + 1}. `.length : 0)));
+    recipeSteps(f.safeAlternative).forEach((s, i, all) => {
+      out.push(...wrap(all.length > 1 ? `${i + 1}. ${s}` : s, width, '        ', all.length > 1 ? `${i + 1}. `.length : 0));
+    });
   }
   return out;
 }

@@ -44,6 +44,6 @@ export function sandboxConfig(state: SandboxState, plan: TopologyPlan, migration
 export function writeSandboxConfig(state: SandboxState, plan: TopologyPlan, migrationsDir: string): string {
   const cfg = sandboxConfig(state, plan, migrationsDir);
   const file = join(state.dir, CONFIG_FILE);
-  writeFileSync(file, JSON.stringify(cfg, null, 2) + '\n');
+  writeFileSync(file, `${JSON.stringify(cfg, null, 2)}\n`);
   return file;
 }

@@ -56,7 +56,8 @@ export class DockerProvider implements SandboxProvider {
   readonly kind = 'docker' as const;
 
   unsupported(req: UpRequest): string | undefined {
-    if (req.topology !== 'single') return `The Docker provider starts a single MySQL 8 server (--topology single); "${req.topology}" needs the local server binaries.`;
+    if (req.topology !== 'single')
+      return `The Docker provider starts a single MySQL 8 server (--topology single); "${req.topology}" needs the local server binaries.`;
     if (req.proxy) return 'The Docker provider does not start HAProxy (--proxy).';
     return undefined;
   }
@@ -83,7 +84,9 @@ export class DockerProvider implements SandboxProvider {
         .withCommand(['--server-id=1', '--log-bin=mysql-bin', '--binlog-format=ROW', '--gtid-mode=ON', '--enforce-gtid-consistency=ON'])
         .start();
     } catch (e) {
-      throw new MigrateError('sandbox', redact(`The MySQL container did not start: ${messageOf(e)}`), 'Check `docker info` and that the image can be pulled.', { cause: e });
+      throw new MigrateError('sandbox', redact(`The MySQL container did not start: ${messageOf(e)}`), 'Check `docker info` and that the image can be pulled.', {
+        cause: e,
+      });
     }
     const state: SandboxState = {
       version: 1,

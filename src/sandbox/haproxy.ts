@@ -64,7 +64,12 @@ export async function startHaproxy(bin: string, s: HaproxySpec, nodes: SandboxNo
   for (;;) {
     const pid = readPidFile(s.pidFile);
     if (pid && isOurProcess(pid, s.configFile)) return pid;
-    if (Date.now() > until) throw new MigrateError('sandbox', `HAProxy started but no live process wrote ${s.pidFile}.`, `Run \`${bin} -c -f ${s.configFile}\` to check the configuration.`);
+    if (Date.now() > until)
+      throw new MigrateError(
+        'sandbox',
+        `HAProxy started but no live process wrote ${s.pidFile}.`,
+        `Run \`${bin} -c -f ${s.configFile}\` to check the configuration.`,
+      );
     await sleep(20);
   }
 }
@@ -78,7 +83,7 @@ export function runtimeCommand(socket: string, command: string, timeoutMs = 3_00
       c.destroy();
       reject(new Error(`no answer from ${socket} within ${timeoutMs} ms`));
     }, timeoutMs);
-    c.on('connect', () => c.write(command.trim() + '\n'));
+    c.on('connect', () => c.write(`${command.trim()}\n`));
     c.on('data', (d) => (out += d.toString()));
     c.on('error', (e) => {
       clearTimeout(timer);
@@ -104,7 +109,10 @@ const MAINT_BITS = 0x01 | 0x02 | 0x04 | 0x20 | 0x40;
 const DRAIN_BITS = 0x08 | 0x10;
 
 export function parseServersState(text: string): NonNullable<WriterStatus['servers']> {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const header = lines.find((l) => l.startsWith('#'));
   const cols = header ? header.replace(/^#\s*/, '').split(/\s+/) : [];
   const idx = (name: string, fallback: number): number => {

@@ -74,7 +74,12 @@ async function withPortRetry<T>(start: () => Promise<T>, repick: (port: number) 
       return await start();
     } catch (e) {
       if (!isPortError(e) || attempt >= PORT_RETRIES) {
-        if (isPortError(e)) throw new MigrateError('sandbox', `Every port tried for a sandbox node was taken by another process (${(e as Error).message}).`, 'Run the command again; if it keeps failing, check what keeps opening ports on 127.0.0.1.');
+        if (isPortError(e))
+          throw new MigrateError(
+            'sandbox',
+            `Every port tried for a sandbox node was taken by another process (${(e as Error).message}).`,
+            'Run the command again; if it keeps failing, check what keeps opening ports on 127.0.0.1.',
+          );
         throw e;
       }
       const [port] = await freePorts(1);
@@ -94,7 +99,14 @@ async function allSettledOrThrow<T>(tasks: Promise<T>[]): Promise<T[]> {
   return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
-type UpArgs = [plan: TopologyPlan, state: SandboxState, ports: number[], appPassword: string, record: (s: SandboxState) => void, progress: (msg: string) => void];
+type UpArgs = [
+  plan: TopologyPlan,
+  state: SandboxState,
+  ports: number[],
+  appPassword: string,
+  record: (s: SandboxState) => void,
+  progress: (msg: string) => void,
+];
 
 /** What the local provider does with each engine's nodes (the mysql engine's are MariaDB servers). */
 interface LocalServer {
@@ -170,7 +182,17 @@ export class LocalProvider implements SandboxProvider {
       progress('starting HAProxy');
       const spec = haproxySpec(join(req.dir, 'haproxy'), runDir, ports[plan.nodes.length]!);
       const pid = await startHaproxy(findHaproxy()!, spec, state.nodes, plan.writer);
-      state.writer = { type: 'haproxy', host: HOST, port: spec.port, socket: spec.socket, backend: BACKEND, node: plan.writer, pid, pidFile: spec.pidFile, configFile: spec.configFile };
+      state.writer = {
+        type: 'haproxy',
+        host: HOST,
+        port: spec.port,
+        socket: spec.socket,
+        backend: BACKEND,
+        node: plan.writer,
+        pid,
+        pidFile: spec.pidFile,
+        configFile: spec.configFile,
+      };
       record(state);
     }
     return state;
@@ -318,7 +340,12 @@ export class LocalProvider implements SandboxProvider {
 
   async restartNode(state: SandboxState, name: string): Promise<number> {
     const node = state.nodes.find((n) => n.name === name);
-    if (!node || !node.datadir) throw new MigrateError('sandbox', `There is no node "${name}" in the sandbox in ${state.dir}.`, `Use one of: ${state.nodes.map((n) => n.name).join(', ')}.`);
+    if (!node?.datadir)
+      throw new MigrateError(
+        'sandbox',
+        `There is no node "${name}" in the sandbox in ${state.dir}.`,
+        `Use one of: ${state.nodes.map((n) => n.name).join(', ')}.`,
+      );
     const pid = await this.serverOf(node.flavor).restart(state, { ...node, datadir: node.datadir });
     node.pid = pid;
     return pid;
@@ -363,7 +390,7 @@ export class LocalProvider implements SandboxProvider {
         report.stopped.push({ what: `unrecorded ${p.cmdline.split(' ')[0]}`, pid: p.pid, how });
       }
     }
-    if (state.runDir && !state.runDir.startsWith(state.dir + '/') && existsSync(state.runDir)) rmSync(state.runDir, { recursive: true, force: true });
+    if (state.runDir && !state.runDir.startsWith(`${state.dir}/`) && existsSync(state.runDir)) rmSync(state.runDir, { recursive: true, force: true });
     return report;
   }
 }

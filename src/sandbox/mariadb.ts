@@ -202,7 +202,11 @@ export async function startServer(bins: MariaDbBinaries, s: MariaDbNodeSpec, tim
     if (child.exitCode !== null || child.signalCode !== null) {
       const log = logTail(s.logFile);
       if (/Address already in use|Bind on TCP\/IP port/i.test(log)) throw new PortInUseError(`port ${s.port} in use`);
-      throw new MigrateError('sandbox', redact(`mariadbd for node ${s.plan.name} exited during startup (code ${child.exitCode ?? child.signalCode}):\n${log}`), `See ${s.logFile} for the full log.`);
+      throw new MigrateError(
+        'sandbox',
+        redact(`mariadbd for node ${s.plan.name} exited during startup (code ${child.exitCode ?? child.signalCode}):\n${log}`),
+        `See ${s.logFile} for the full log.`,
+      );
     }
     if (existsSync(s.socket)) {
       try {
@@ -216,7 +220,11 @@ export async function startServer(bins: MariaDbBinaries, s: MariaDbNodeSpec, tim
     }
     if (Date.now() > until) {
       child.kill('SIGKILL');
-      throw new MigrateError('sandbox', redact(`mariadbd for node ${s.plan.name} did not accept connections within ${timeoutMs / 1000} s:\n${logTail(s.logFile)}`), `See ${s.logFile}; a slow disk may need a second try.`);
+      throw new MigrateError(
+        'sandbox',
+        redact(`mariadbd for node ${s.plan.name} did not accept connections within ${timeoutMs / 1000} s:\n${logTail(s.logFile)}`),
+        `See ${s.logFile}; a slow disk may need a second try.`,
+      );
     }
     await sleep(40);
   }
@@ -262,7 +270,9 @@ export async function bootstrapNode(s: MariaDbNodeSpec, cred: Credentials): Prom
       try {
         await c.query(sql, values);
       } catch (e) {
-        throw new MigrateError('sandbox', redact(`Setting up accounts on node ${s.plan.name} failed at "${sql}": ${messageOf(e)}`), `See ${s.logFile}.`, { cause: e });
+        throw new MigrateError('sandbox', redact(`Setting up accounts on node ${s.plan.name} failed at "${sql}": ${messageOf(e)}`), `See ${s.logFile}.`, {
+          cause: e,
+        });
       }
     }
     const rows = await queryRows(c, 'SELECT @@version AS v');
@@ -292,7 +302,11 @@ export async function waitReplicating(node: SandboxNode, timeoutMs = 20_000): Pr
         last = `IO ${row['Slave_IO_Running']}, SQL ${row['Slave_SQL_Running']}${st.lastIoError ? `; IO error: ${st.lastIoError}` : ''}${st.lastSqlError ? `; SQL error: ${st.lastSqlError}` : ''}`;
       }
       if (Date.now() > until) {
-        throw new MigrateError('sandbox', redact(`Replication on node ${node.name} did not start within ${timeoutMs / 1000} s (${last || 'no replication configured'}).`), `See ${node.logFile ?? 'the node error log'}.`);
+        throw new MigrateError(
+          'sandbox',
+          redact(`Replication on node ${node.name} did not start within ${timeoutMs / 1000} s (${last || 'no replication configured'}).`),
+          `See ${node.logFile ?? 'the node error log'}.`,
+        );
       }
       await sleep(50);
     }

@@ -39,7 +39,10 @@ export function parseReplicas(v: string): number {
   }
   const n = Number(v.trim());
   if (n < 1 || n > MAX_REPLICAS) {
-    throw usageError(`--replicas ${n} is out of range.`, `Use 1 to ${MAX_REPLICAS} replicas${n < 1 ? '; for a single server use --topology single (or --topology postgres without --replicas)' : ''}.`);
+    throw usageError(
+      `--replicas ${n} is out of range.`,
+      `Use 1 to ${MAX_REPLICAS} replicas${n < 1 ? '; for a single server use --topology single (or --topology postgres without --replicas)' : ''}.`,
+    );
   }
   return n;
 }

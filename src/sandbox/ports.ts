@@ -27,7 +27,12 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
       if (port > 0 && !RESERVED.has(port)) ports.push(port);
     }
   } catch (e) {
-    throw new MigrateError('sandbox', `Could not find free TCP ports on ${host}: ${(e as Error).message}.`, 'Check that the loopback interface is up and that the process may open listening sockets.', { cause: e });
+    throw new MigrateError(
+      'sandbox',
+      `Could not find free TCP ports on ${host}: ${(e as Error).message}.`,
+      'Check that the loopback interface is up and that the process may open listening sockets.',
+      { cause: e },
+    );
   } finally {
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
   }

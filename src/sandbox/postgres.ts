@@ -34,7 +34,11 @@ export function serverAccount(): OsUser | undefined {
   if (!isRoot()) return undefined;
   const u = lookupUser('postgres');
   if (!u) {
-    throw new MigrateError('sandbox', 'PostgreSQL cannot run as root and there is no `postgres` account to run it as.', 'Install the postgresql package (it creates the account), or run the sandbox as a non-root user.');
+    throw new MigrateError(
+      'sandbox',
+      'PostgreSQL cannot run as root and there is no `postgres` account to run it as.',
+      'Install the postgresql package (it creates the account), or run the sandbox as a non-root user.',
+    );
   }
   return u;
 }
@@ -102,7 +106,10 @@ export async function initReplica(bins: PostgresBinaries, s: PostgresNodeSpec, p
   );
   // Later lines win: the copied postgresql.conf carries the primary's port and socket directory.
   appendFileSync(join(s.datadir, 'postgresql.conf'), serverSettings(s));
-  appendFileSync(join(s.datadir, 'postgresql.auto.conf'), `primary_conninfo = 'host=${primary.socketDir} port=${primary.port} user=${PG_ADMIN_USER} application_name=${s.plan.name}'\n`);
+  appendFileSync(
+    join(s.datadir, 'postgresql.auto.conf'),
+    `primary_conninfo = 'host=${primary.socketDir} port=${primary.port} user=${PG_ADMIN_USER} application_name=${s.plan.name}'\n`,
+  );
 }
 
 function logTail(file: string): string {
@@ -118,7 +125,11 @@ export class PgPortInUseError extends Error {}
 /** pg_ctl start -w: returns once the server accepts connections; the postmaster pid comes from its pid file. */
 export async function startPostgres(bins: PostgresBinaries, s: PostgresNodeSpec, as: OsUser | undefined): Promise<number> {
   try {
-    await run(bins.pgCtl, ['-D', s.datadir, '-l', s.logFile, '-w', '-t', '30', 'start'], { as, what: `starting PostgreSQL node ${s.plan.name}`, timeoutMs: 40_000 });
+    await run(bins.pgCtl, ['-D', s.datadir, '-l', s.logFile, '-w', '-t', '30', 'start'], {
+      as,
+      what: `starting PostgreSQL node ${s.plan.name}`,
+      timeoutMs: 40_000,
+    });
   } catch (e) {
     const log = logTail(s.logFile);
     if (/could not bind|Address already in use/i.test(log)) throw new PgPortInUseError(`port ${s.port} in use`);
@@ -141,16 +152,30 @@ async function withClient<T>(cfg: pg.ClientConfig, fn: (c: pg.Client) => Promise
   }
 }
 
-export async function bootstrapPostgres(s: PostgresNodeSpec, adminPassword: string, appUser: string, appPassword: string, appDatabase: string): Promise<string> {
+export async function bootstrapPostgres(
+  s: PostgresNodeSpec,
+  adminPassword: string,
+  appUser: string,
+  appPassword: string,
+  appDatabase: string,
+): Promise<string> {
   return withClient({ host: s.socketDir, port: s.port, user: PG_ADMIN_USER, database: 'postgres' }, async (c) => {
     // A shadow server holds nothing but the analysis's own databases (src/analysis/shadow-run.ts).
-    const app = s.plan.profile === 'shadow' ? [] : [`CREATE ROLE ${c.escapeIdentifier(appUser)} LOGIN PASSWORD ${c.escapeLiteral(appPassword)}`, `CREATE DATABASE ${c.escapeIdentifier(appDatabase)} OWNER ${c.escapeIdentifier(appUser)}`];
+    const app =
+      s.plan.profile === 'shadow'
+        ? []
+        : [
+            `CREATE ROLE ${c.escapeIdentifier(appUser)} LOGIN PASSWORD ${c.escapeLiteral(appPassword)}`,
+            `CREATE DATABASE ${c.escapeIdentifier(appDatabase)} OWNER ${c.escapeIdentifier(appUser)}`,
+          ];
     const stmts = [`ALTER ROLE ${PG_ADMIN_USER} PASSWORD ${c.escapeLiteral(adminPassword)}`, ...app];
     for (const sql of stmts) {
       try {
         await c.query(sql);
       } catch (e) {
-        throw new MigrateError('sandbox', redact(`Setting up accounts on PostgreSQL node ${s.plan.name} failed: ${messageOf(e)}`), `See ${s.logFile}.`, { cause: e });
+        throw new MigrateError('sandbox', redact(`Setting up accounts on PostgreSQL node ${s.plan.name} failed: ${messageOf(e)}`), `See ${s.logFile}.`, {
+          cause: e,
+        });
       }
     }
     const r = await c.query<{ v: string }>("SELECT current_setting('server_version') AS v");

@@ -33,7 +33,7 @@ export async function shareRootPassword(state: Pick<SandboxState, 'nodes'>): Pro
     } finally {
       await c.end();
     }
-    writeFileSync(n.passwordFile, password + '\n', { mode: 0o600 });
+    writeFileSync(n.passwordFile, `${password}\n`, { mode: 0o600 });
   }
   return { user: first.user, password };
 }

@@ -64,7 +64,14 @@ export function run(cmd: string, args: string[], opts: RunOptions): Promise<RunR
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     child.once('error', (e) => {
       clearTimeout(timer);
-      reject(new MigrateError('sandbox', `Could not run ${cmd} while ${opts.what}: ${e.message}.`, 'Check that the server binaries are installed (apt-get install mariadb-server postgresql haproxy).', { cause: e }));
+      reject(
+        new MigrateError(
+          'sandbox',
+          `Could not run ${cmd} while ${opts.what}: ${e.message}.`,
+          'Check that the server binaries are installed (apt-get install mariadb-server postgresql haproxy).',
+          { cause: e },
+        ),
+      );
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
@@ -73,7 +80,7 @@ export function run(cmd: string, args: string[], opts: RunOptions): Promise<RunR
       reject(
         new MigrateError(
           'sandbox',
-          redact(`${basename(cmd)} ${why} while ${opts.what}:\n${tail(stderr + '\n' + stdout)}`),
+          redact(`${basename(cmd)} ${why} while ${opts.what}:\n${tail(`${stderr}\n${stdout}`)}`),
           opts.logHint ? `See ${opts.logHint} for the full log.` : 'Fix the cause shown above and run the command again.',
         ),
       );
@@ -214,14 +221,14 @@ const SERVER_PROGRAMS = new Set(['mariadbd', 'mysqld', 'postgres', 'postmaster',
 export function serverProcessesReferencing(dir: string): { pid: number; cmdline: string }[] {
   if (!existsSync('/proc/self/cmdline')) return [];
   const out: { pid: number; cmdline: string }[] = [];
-  const needle = dir.endsWith('/') ? dir : dir + '/';
+  const needle = dir.endsWith('/') ? dir : `${dir}/`;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
     if (pid === process.pid) continue;
     const cmdline = processCmdline(pid);
     const prog = basename(cmdline.split(' ')[0] ?? '');
-    if (SERVER_PROGRAMS.has(prog) && (cmdline.includes(needle) || cmdline.includes(dir + ' ') || cmdline.endsWith(dir))) {
+    if (SERVER_PROGRAMS.has(prog) && (cmdline.includes(needle) || cmdline.includes(`${dir} `) || cmdline.endsWith(dir))) {
       out.push({ pid, cmdline });
     }
   }
@@ -233,7 +240,13 @@ export function serverProcessesReferencing(dir: string): { pid: number; cmdline:
  * was restarted by hand or by a test, and either may name a live process of ours. Returns the
  * pid that was stopped (or the first candidate) and the outcome.
  */
-export async function stopServer(pidFile: string | undefined, recordedPid: number | undefined, marker: string, signal: NodeJS.Signals, graceMs: number): Promise<{ pid?: number; how: StopOutcome }> {
+export async function stopServer(
+  pidFile: string | undefined,
+  recordedPid: number | undefined,
+  marker: string,
+  signal: NodeJS.Signals,
+  graceMs: number,
+): Promise<{ pid?: number; how: StopOutcome }> {
   const candidates = [...new Set([pidFile ? readPidFile(pidFile) : undefined, recordedPid].filter((p): p is number => p !== undefined))];
   let result: { pid?: number; how: StopOutcome } = { pid: candidates[0], how: 'already-gone' };
   for (const pid of candidates) {

@@ -5,7 +5,14 @@ const seconds = (ms: number): string => (ms / 1000).toFixed(1);
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function endpoint(state: SandboxState): { host: string; port: number } {
@@ -18,11 +25,14 @@ export function renderUpText(state: SandboxState, reused: boolean, elapsedMs: nu
     ? `sandbox ${state.topology} already running in ${state.dir} and healthy: nothing to do (checked in ${seconds(elapsedMs)} s)`
     : `sandbox ${state.topology} ready in ${seconds(elapsedMs)} s (${state.serverVersion ?? state.flavor}, ${state.provider})`;
   const rows = [['NODE', 'ROLE', 'ADDRESS', 'PID', 'LOGIN']];
-  for (const n of state.nodes) rows.push([n.name, n.role, `${n.host}:${n.port}`, String(n.pid ?? n.containerId?.slice(0, 12) ?? '-'), `${n.user} (password: ${n.passwordFile})`]);
+  for (const n of state.nodes)
+    rows.push([n.name, n.role, `${n.host}:${n.port}`, String(n.pid ?? n.containerId?.slice(0, 12) ?? '-'), `${n.user} (password: ${n.passwordFile})`]);
   const ep = endpoint(state);
   const lines = [head, table(rows)];
   if (state.writer.type === 'haproxy') {
-    lines.push(`writer endpoint: HAProxy ${ep.host}:${ep.port} -> ${state.writer.node} (runtime API: ${state.writer.socket}, backend "${state.writer.backend}")`);
+    lines.push(
+      `writer endpoint: HAProxy ${ep.host}:${ep.port} -> ${state.writer.node} (runtime API: ${state.writer.socket}, backend "${state.writer.backend}")`,
+    );
   }
   lines.push(`application login: ${state.app.user}@${ep.host}:${ep.port}/${state.app.database} (password: ${state.app.passwordFile})`);
   // The commands are meant to be copied into a shell: a path with a space is quoted there.
@@ -89,9 +99,23 @@ function lag(n: NodeStatus): string {
 export function renderStatusText(s: SandboxStatus): string {
   const rows = [['NODE', 'ROLE', 'STATE', 'ADDRESS', 'READ_ONLY', 'IO/SQL', 'LAG', 'POSITION']];
   for (const n of s.nodes) {
-    rows.push([n.name, n.role, n.up ? 'up' : 'down', `${n.host}:${n.port}`, n.readOnly === undefined ? '-' : n.readOnly ? 'ON' : 'OFF', replication(n), lag(n), n.position || '-']);
+    rows.push([
+      n.name,
+      n.role,
+      n.up ? 'up' : 'down',
+      `${n.host}:${n.port}`,
+      n.readOnly === undefined ? '-' : n.readOnly ? 'ON' : 'OFF',
+      replication(n),
+      lag(n),
+      n.position || '-',
+    ]);
   }
-  const phase = s.phase === 'ready' ? '' : s.phase === 'failed' ? ' (the last `up` failed; see the node logs, then run `migrate sandbox down`)' : ' (an `up` is in progress or was interrupted)';
+  const phase =
+    s.phase === 'ready'
+      ? ''
+      : s.phase === 'failed'
+        ? ' (the last `up` failed; see the node logs, then run `migrate sandbox down`)'
+        : ' (an `up` is in progress or was interrupted)';
   const lines = [`sandbox ${s.topology} in ${s.dir} (${s.provider}): ${s.healthy ? 'healthy' : 'NOT healthy'}${phase}`, table(rows)];
   for (const n of s.nodes) {
     if (n.error) lines.push(`  ${n.name}: ${n.error}`);
@@ -110,6 +134,9 @@ export function renderStatusText(s: SandboxStatus): string {
 
 export function renderDownText(d: DownReport & { dir: string; existed: boolean }): string {
   if (!d.existed) return `no sandbox in ${d.dir}: nothing to stop`;
-  const parts = d.stopped.map((s) => `${s.what}${s.pid ? ` (pid ${s.pid})` : ''}: ${s.how === 'signal' ? 'stopped' : s.how === 'container' ? 'removed' : s.how === 'not-ours' ? 'pid now belongs to another process, left alone' : 'was not running'}`);
+  const parts = d.stopped.map(
+    (s) =>
+      `${s.what}${s.pid ? ` (pid ${s.pid})` : ''}: ${s.how === 'signal' ? 'stopped' : s.how === 'container' ? 'removed' : s.how === 'not-ours' ? 'pid now belongs to another process, left alone' : 'was not running'}`,
+  );
   return [...parts, `removed ${d.dir}`].join('\n');
 }

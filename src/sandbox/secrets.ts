@@ -27,7 +27,7 @@ export function writeSecret(dir: string, name: string, password: string): string
   mkdirSync(secrets, { recursive: true, mode: 0o700 });
   chmodSync(secrets, 0o700);
   const file = secretPath(dir, name);
-  writeFileSync(file, password + '\n', { mode: 0o600 });
+  writeFileSync(file, `${password}\n`, { mode: 0o600 });
   // writeFileSync keeps the mode of an existing file; make sure it is 0600 in every case.
   chmodSync(file, 0o600);
   registerSecret(password);
@@ -37,7 +37,11 @@ export function writeSecret(dir: string, name: string, password: string): string
 /** Reads a password file written by writeSecret() and registers the value for redaction. */
 export function readSecret(file: string): string {
   if (!existsSync(file)) {
-    throw new MigrateError('sandbox', `The password file ${file} is missing.`, 'The sandbox directory was changed by hand; run `migrate sandbox down` and `migrate sandbox up` again.');
+    throw new MigrateError(
+      'sandbox',
+      `The password file ${file} is missing.`,
+      'The sandbox directory was changed by hand; run `migrate sandbox down` and `migrate sandbox up` again.',
+    );
   }
   const pw = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
   registerSecret(pw);

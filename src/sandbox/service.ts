@@ -3,7 +3,15 @@ import { join } from 'node:path';
 import { MigrateError } from '../errors.ts';
 import { INSTALL_HINT } from './binaries.ts';
 import { writeSandboxConfig } from './config-file.ts';
-import { SHADOW_TOPOLOGIES, type DownReport, type ProviderKind, type SandboxProvider, type SandboxState, type SandboxStatus, type UpRequest } from './contract.ts';
+import {
+  SHADOW_TOPOLOGIES,
+  type DownReport,
+  type ProviderKind,
+  type SandboxProvider,
+  type SandboxState,
+  type SandboxStatus,
+  type UpRequest,
+} from './contract.ts';
 import { DockerProvider, isDockerReachable } from './docker.ts';
 import { LocalProvider } from './local.ts';
 import { resolveRequest, type ProviderChoice, type UpFlags } from './options.ts';
@@ -27,7 +35,14 @@ export async function chooseProvider(req: UpRequest, choice: ProviderChoice): Pr
   const dockerUp = await isDockerReachable();
   const dockerWhyNot = dockerUp ? docker.unsupported(req) : 'No Docker engine is reachable (no DOCKER_HOST, no responding /var/run/docker.sock).';
   if (!dockerWhyNot) return docker;
-  if (choice === 'docker') throw new MigrateError('sandbox', dockerWhyNot, dockerUp ? 'Use --topology single with --provider docker, or install the server binaries.' : 'Start a Docker engine (or set DOCKER_HOST), or use the local server binaries: --provider local.');
+  if (choice === 'docker')
+    throw new MigrateError(
+      'sandbox',
+      dockerWhyNot,
+      dockerUp
+        ? 'Use --topology single with --provider docker, or install the server binaries.'
+        : 'Start a Docker engine (or set DOCKER_HOST), or use the local server binaries: --provider local.',
+    );
   throw new MigrateError('sandbox', `Cannot start a ${req.topology} sandbox: ${localWhyNot} ${dockerWhyNot}`, INSTALL_HINT);
 }
 
@@ -95,7 +110,9 @@ export async function sandboxUp(flags: UpFlags, opts: UpOptions = {}): Promise<U
           );
         }
         if (st.healthy) return { state: existing, reused: true, elapsedMs: performance.now() - t0 };
-        const bad = st.nodes.filter((n) => !n.up || n.ioRunning === false || n.sqlRunning === false).map((n) => `${n.name}: ${n.error ?? n.replicationError ?? 'replication stopped'}`);
+        const bad = st.nodes
+          .filter((n) => !n.up || n.ioRunning === false || n.sqlRunning === false)
+          .map((n) => `${n.name}: ${n.error ?? n.replicationError ?? 'replication stopped'}`);
         throw new MigrateError(
           'sandbox',
           `The sandbox (${describe(existing)}) in ${dir} is running but not healthy${bad.length ? ` (${bad.join('; ')})` : ''}.`,
@@ -148,7 +165,11 @@ const dirFlag = (dir: string): string => (dir === join(process.cwd(), '.sandbox'
 function requireState(dir: string): SandboxState {
   const state = readState(dir);
   if (!state) {
-    throw new MigrateError('sandbox', `There is no sandbox in ${dir}.`, `Start one with \`migrate sandbox up${dirFlag(dir)}\` (or pass the --dir it was started with).`);
+    throw new MigrateError(
+      'sandbox',
+      `There is no sandbox in ${dir}.`,
+      `Start one with \`migrate sandbox up${dirFlag(dir)}\` (or pass the --dir it was started with).`,
+    );
   }
   return state;
 }
@@ -167,7 +188,8 @@ export async function sandboxRestartNode(dir: string, name: string): Promise<num
   try {
     const state = requireState(dir);
     const provider = providerFor(state.provider);
-    if (!provider.restartNode) throw new MigrateError('sandbox', `The ${state.provider} provider cannot restart a single node.`, 'Run `migrate sandbox down` and `up` instead.');
+    if (!provider.restartNode)
+      throw new MigrateError('sandbox', `The ${state.provider} provider cannot restart a single node.`, 'Run `migrate sandbox down` and `up` instead.');
     const pid = await provider.restartNode(state, name);
     writeState(state);
     return pid;

@@ -10,7 +10,7 @@
  * check`. One server per user and dialect on the machine, shared by every project: the shadow
  * databases on it have random names and are dropped after each run.
  */
-import { accessSync, constants, existsSync, lstatSync, statfsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, statfsSync, statSync, type Stats } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Dialect } from '../config/index.ts';
@@ -86,7 +86,7 @@ export function shadowServerDir(dialect: Dialect, opts: { dir?: string; env?: No
  * created under our name, or a symlink, could point the shadow lookup at their server.
  */
 export function foreignDirProblem(dir: string): string | undefined {
-  let st;
+  let st: Stats;
   try {
     st = lstatSync(dir);
   } catch {

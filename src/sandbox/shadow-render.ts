@@ -26,7 +26,9 @@ export function renderShadowUpText(o: ShadowUpOutcome, env: NodeJS.ProcessEnv = 
     lines.push(`\`migrate check\` / \`migrate plan\` (${o.dialect}) now use it automatically`);
   } else {
     const base = resolve(o.dir, '..');
-    lines.push(`\`migrate check\` / \`migrate plan\` use it when run with ${SHADOW_DIR_ENV}=${base} (it is not in the default place${env[SHADOW_DIR_ENV] ? ` nor under the current ${SHADOW_DIR_ENV}` : ''})`);
+    lines.push(
+      `\`migrate check\` / \`migrate plan\` use it when run with ${SHADOW_DIR_ENV}=${base} (it is not in the default place${env[SHADOW_DIR_ENV] ? ` nor under the current ${SHADOW_DIR_ENV}` : ''})`,
+    );
   }
   if (env['MIGRATE_SHADOW_URL']) lines.push('note: MIGRATE_SHADOW_URL is set and comes first: check/plan use that server, not this one, until it is unset');
   lines.push(`stop with: migrate shadow down --dialect ${o.dialect}${found ? '' : ` --dir ${resolve(o.dir, '..')}`}`);
@@ -42,11 +44,14 @@ export function renderShadowStatusText(s: ShadowStatus): string {
   const facts = [s.serverVersion, s.pid ? `pid ${s.pid}` : undefined, s.createdAt ? `started ${s.createdAt}` : undefined].filter(Boolean);
   if (facts.length) lines.push(facts.join(', '));
   if (node?.error) lines.push(`error: ${node.error}`);
-  else if (node && node.readOnly) lines.push('error: the server is read-only');
+  else if (node?.readOnly) lines.push('error: the server is read-only');
   if (s.objects) {
     const left = s.objects.filter((o) => o.leftover);
     const inUse = s.objects.length - left.length;
-    const parts = [inUse ? `${inUse} in use by running analyses` : '', left.length ? `${left.length} left by killed runs, removed by the next check, plan or apply:` : ''].filter(Boolean);
+    const parts = [
+      inUse ? `${inUse} in use by running analyses` : '',
+      left.length ? `${left.length} left by killed runs, removed by the next check, plan or apply:` : '',
+    ].filter(Boolean);
     lines.push(`shadow databases and accounts: ${parts.length ? parts.join('; ') : 'none'}`);
     for (const o of left) lines.push(`  ${o.kind} ${o.name}: ${o.leftover}`);
   }
@@ -56,7 +61,8 @@ export function renderShadowStatusText(s: ShadowStatus): string {
 export function renderShadowDownText(d: DownOutcome & { dialect: Dialect }): string {
   if (!d.existed) return `no shadow server (${d.dialect}) in ${d.dir}: nothing to stop`;
   const parts = d.stopped.map(
-    (s) => `${s.what}${s.pid ? ` (pid ${s.pid})` : ''}: ${s.how === 'signal' ? 'stopped' : s.how === 'container' ? 'removed' : s.how === 'not-ours' ? 'pid now belongs to another process, left alone' : 'was not running'}`,
+    (s) =>
+      `${s.what}${s.pid ? ` (pid ${s.pid})` : ''}: ${s.how === 'signal' ? 'stopped' : s.how === 'container' ? 'removed' : s.how === 'not-ours' ? 'pid now belongs to another process, left alone' : 'was not running'}`,
   );
   return [`shadow server (${d.dialect}) in ${d.dir}:`, ...parts.map((p) => `  ${p}`), `  removed ${d.dir}`].join('\n');
 }

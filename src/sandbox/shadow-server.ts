@@ -15,11 +15,14 @@ import { foreignDirProblem, SHADOW_DIR_ENV, SHADOW_NODE, shadowTopology } from '
 import { readState } from './state.ts';
 import { readSecret } from './secrets.ts';
 
-
 function refuseForeign(dir: string): void {
   const problem = foreignDirProblem(dir);
   if (problem) {
-    throw new MigrateError('sandbox', `${problem}; not using it for the shadow server.`, `Remove it, or pass --dir (or set ${SHADOW_DIR_ENV}) to a directory of your own.`);
+    throw new MigrateError(
+      'sandbox',
+      `${problem}; not using it for the shadow server.`,
+      `Remove it, or pass --dir (or set ${SHADOW_DIR_ENV}) to a directory of your own.`,
+    );
   }
 }
 
@@ -67,9 +70,17 @@ export async function shadowUp(dialect: Dialect, dir: string, opts: Omit<UpOptio
   }
   // Only the local binaries: the Docker provider starts MySQL 8 with its defaults (durable), which
   // is exactly what a shadow server is meant to avoid.
-  const outcome = await sandboxUp({ topology: shadowTopology(dialect), proxy: false, dir, migrationsDir: resolve('migrations') }, { ...opts, provider: 'local' });
+  const outcome = await sandboxUp(
+    { topology: shadowTopology(dialect), proxy: false, dir, migrationsDir: resolve('migrations') },
+    { ...opts, provider: 'local' },
+  );
   const node = shadowNode(outcome.state);
-  if (!node) throw new MigrateError('sandbox', `The shadow server in ${dir} started without a node in its state.`, `Run \`migrate shadow down\` with the same --dialect/--dir and start it again.`);
+  if (!node)
+    throw new MigrateError(
+      'sandbox',
+      `The shadow server in ${dir} started without a node in its state.`,
+      `Run \`migrate shadow down\` with the same --dialect/--dir and start it again.`,
+    );
   return { ...outcome, dialect, dir, url: shadowUrl(dialect, node), passwordFile: node.passwordFile };
 }
 
@@ -100,12 +111,27 @@ export async function shadowStatus(dialect: Dialect, dir: string, listShadowObje
   const { state, status } = await sandboxStatus(dir);
   const node = shadowNode(state);
   if (!node) return { dialect, dir, present: true, healthy: false, phase: state.status, status };
-  const out: ShadowStatus = { dialect, dir, present: true, healthy: status.healthy, phase: state.status, url: shadowUrl(dialect, node), passwordFile: node.passwordFile, status };
+  const out: ShadowStatus = {
+    dialect,
+    dir,
+    present: true,
+    healthy: status.healthy,
+    phase: state.status,
+    url: shadowUrl(dialect, node),
+    passwordFile: node.passwordFile,
+    status,
+  };
   if (state.serverVersion) out.serverVersion = state.serverVersion;
   if (node.pid) out.pid = node.pid;
   out.createdAt = state.createdAt;
   if (status.healthy) {
-    const server = engineFor(dialect).adminConnection({ host: node.host, port: node.port, user: node.user, password: readSecret(node.passwordFile), database: '' });
+    const server = engineFor(dialect).adminConnection({
+      host: node.host,
+      port: node.port,
+      user: node.user,
+      password: readSecret(node.passwordFile),
+      database: '',
+    });
     out.objects = await listShadowObjects(dialect, server).catch(() => undefined);
   }
   return out;

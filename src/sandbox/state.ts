@@ -20,7 +20,11 @@ export function readState(dir: string): SandboxState | undefined {
     if (s.version !== 1 || !Array.isArray(s.nodes)) throw new Error('unknown layout');
     return s;
   } catch (e) {
-    throw new MigrateError('sandbox', `${file} is unreadable (${(e as Error).message}).`, `Stop whatever runs there by hand and remove ${dir}, or run \`migrate sandbox down --dir ${dir}\`.`);
+    throw new MigrateError(
+      'sandbox',
+      `${file} is unreadable (${(e as Error).message}).`,
+      `Stop whatever runs there by hand and remove ${dir}, or run \`migrate sandbox down --dir ${dir}\`.`,
+    );
   }
 }
 
@@ -28,14 +32,18 @@ export function readState(dir: string): SandboxState | undefined {
 export function writeState(state: SandboxState): void {
   const file = statePath(state.dir);
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
   renameSync(tmp, file);
 }
 
 /** Creates the directory (or adopts an empty one) and marks it as ours. */
 export function claimDir(dir: string): void {
   if (existsSync(dir) && !isSandboxDir(dir) && readdirSync(dir).length > 0) {
-    throw new MigrateError('sandbox', `${dir} already exists, is not empty and was not created by \`migrate sandbox\`.`, 'Pass --dir with a new or empty directory; the sandbox deletes its directory on `down`, so it never takes over one that holds other files.');
+    throw new MigrateError(
+      'sandbox',
+      `${dir} already exists, is not empty and was not created by \`migrate sandbox\`.`,
+      'Pass --dir with a new or empty directory; the sandbox deletes its directory on `down`, so it never takes over one that holds other files.',
+    );
   }
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   // An adopted empty directory may be 0700 (mkdtemp): PostgreSQL runs as its own account and
@@ -48,7 +56,11 @@ export function claimDir(dir: string): void {
 export function removeDir(dir: string): void {
   if (!existsSync(dir)) return;
   if (!isSandboxDir(dir)) {
-    throw new MigrateError('sandbox', `${dir} was not created by \`migrate sandbox\` (no ${MARKER_FILE} in it); not deleting it.`, 'Check the --dir / MIGRATE_SANDBOX_DIR value.');
+    throw new MigrateError(
+      'sandbox',
+      `${dir} was not created by \`migrate sandbox\` (no ${MARKER_FILE} in it); not deleting it.`,
+      'Check the --dir / MIGRATE_SANDBOX_DIR value.',
+    );
   }
   rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 }

@@ -38,14 +38,17 @@ export function planTopology(topology: TopologyName, replicas: number): Topology
         writer: 'primary',
         nodes: [
           { name: 'primary', role: 'primary', serverId: 1, gtidDomainId: 0 },
-          ...Array.from({ length: replicas }, (_, i): NodePlan => ({
-            name: `replica${i + 1}`,
-            role: 'replica',
-            serverId: i + 2,
-            gtidDomainId: 0,
-            source: 'primary',
-            useGtid: 'slave_pos',
-          })),
+          ...Array.from(
+            { length: replicas },
+            (_, i): NodePlan => ({
+              name: `replica${i + 1}`,
+              role: 'replica',
+              serverId: i + 2,
+              gtidDomainId: 0,
+              source: 'primary',
+              useGtid: 'slave_pos',
+            }),
+          ),
         ],
       };
     case 'master-master':
@@ -64,9 +67,19 @@ export function planTopology(topology: TopologyName, replicas: number): Topology
     case 'single':
       return { flavor: 'mariadb', clusterTopology: 'single', writer: 'primary', nodes: [{ name: 'primary', role: 'primary', serverId: 1, gtidDomainId: 0 }] };
     case 'mariadb-shadow':
-      return { flavor: 'mariadb', clusterTopology: 'single', writer: 'shadow', nodes: [{ name: 'shadow', role: 'primary', serverId: 1, gtidDomainId: 0, profile: 'shadow' }] };
+      return {
+        flavor: 'mariadb',
+        clusterTopology: 'single',
+        writer: 'shadow',
+        nodes: [{ name: 'shadow', role: 'primary', serverId: 1, gtidDomainId: 0, profile: 'shadow' }],
+      };
     case 'postgres-shadow':
-      return { flavor: 'postgres', clusterTopology: 'single', writer: 'shadow', nodes: [{ name: 'shadow', role: 'primary', serverId: 1, gtidDomainId: 0, profile: 'shadow' }] };
+      return {
+        flavor: 'postgres',
+        clusterTopology: 'single',
+        writer: 'shadow',
+        nodes: [{ name: 'shadow', role: 'primary', serverId: 1, gtidDomainId: 0, profile: 'shadow' }],
+      };
     case 'postgres':
       return {
         flavor: 'postgres',
@@ -74,7 +87,10 @@ export function planTopology(topology: TopologyName, replicas: number): Topology
         writer: 'primary',
         nodes: [
           { name: 'primary', role: 'primary', serverId: 1, gtidDomainId: 0 },
-          ...Array.from({ length: replicas }, (_, i): NodePlan => ({ name: `replica${i + 1}`, role: 'replica', serverId: i + 2, gtidDomainId: 0, source: 'primary' })),
+          ...Array.from(
+            { length: replicas },
+            (_, i): NodePlan => ({ name: `replica${i + 1}`, role: 'replica', serverId: i + 2, gtidDomainId: 0, source: 'primary' }),
+          ),
         ],
       };
   }

@@ -121,13 +121,17 @@ export function findProblems(cluster: ClusterConfig, nodes: NodeState[]): string
       const shouldReplicate = !isWriter || cluster.topology === 'master-master';
       if (shouldReplicate && !n.replication) problems.push(`${n.name}: configured as ${n.configuredRole} but replicates from nobody`);
       if (n.replication && (!n.replication.ioRunning || !n.replication.sqlRunning)) {
-        problems.push(`${n.name}: replication stopped (IO ${n.replication.ioRunning ? 'running' : 'stopped'}, SQL ${n.replication.sqlRunning ? 'running' : 'stopped'})${n.replication.lastError ? `: ${n.replication.lastError}` : ''}`);
+        problems.push(
+          `${n.name}: replication stopped (IO ${n.replication.ioRunning ? 'running' : 'stopped'}, SQL ${n.replication.sqlRunning ? 'running' : 'stopped'})${n.replication.lastError ? `: ${n.replication.lastError}` : ''}`,
+        );
       }
     }
     if (!isWriter && n.replication) {
       const writer = nodes.find((w) => writerRoles.has(w.configuredRole));
       if (writer && (n.replication.sourcePort !== writer.port || !sameHost(n.replication.sourceHost, writer.host))) {
-        problems.push(`${n.name}: replicates from ${n.replication.sourceHost}:${n.replication.sourcePort}, not from the ${writer.configuredRole} ${writer.name} (${writer.host}:${writer.port})`);
+        problems.push(
+          `${n.name}: replicates from ${n.replication.sourceHost}:${n.replication.sourcePort}, not from the ${writer.configuredRole} ${writer.name} (${writer.host}:${writer.port})`,
+        );
       }
     }
   }
@@ -161,14 +165,15 @@ export function connectionProblem(report: TopologyReport): MigrateError | undefi
  * second rule: after a switchover it is recorded as a replica, and if it died before it was
  * re-pointed it is a member to repair (`migrate resume`), not a config mistake.
  */
-export function findConfigProblems(cluster: ClusterConfig, nodes: NodeState[], opts: InspectOptions = {}): string[] {
+export function findConfigProblems(_cluster: ClusterConfig, nodes: NodeState[], opts: InspectOptions = {}): string[] {
   const problems: string[] = [];
   const byIdentity = new Map<string, NodeState[]>();
   for (const n of nodes) if (n.reachable && n.identity) byIdentity.set(n.identity, [...(byIdentity.get(n.identity) ?? []), n]);
   for (const [identity, same] of byIdentity) {
     if (same.length < 2) continue;
     const [first, ...rest] = same as [NodeState, ...NodeState[]];
-    for (const n of rest) problems.push(`node ${n.name} (${n.host}:${n.port}) is the same server as node ${first.name} (${first.host}:${first.port}; ${identity})`);
+    for (const n of rest)
+      problems.push(`node ${n.name} (${n.host}:${n.port}) is the same server as node ${first.name} (${first.host}:${first.port}; ${identity})`);
   }
   const writerRoles = new Set<NodeRole>(['primary', 'active']);
   for (const n of nodes) {
@@ -176,7 +181,9 @@ export function findConfigProblems(cluster: ClusterConfig, nodes: NodeState[], o
     const fileRole = opts.configuredRoles?.get(n.name) ?? n.configuredRole;
     if (writerRoles.has(fileRole)) continue;
     if (problems.some((p) => p.startsWith(`node ${n.name} `))) continue;
-    problems.push(`node ${n.name} (${n.host}:${n.port}) is configured as ${n.configuredRole} but is not one: it replicates from nobody and never has${n.readOnly === false ? ', and it is writable' : ''}`);
+    problems.push(
+      `node ${n.name} (${n.host}:${n.port}) is configured as ${n.configuredRole} but is not one: it replicates from nobody and never has${n.readOnly === false ? ', and it is writable' : ''}`,
+    );
   }
   return problems;
 }

@@ -37,7 +37,11 @@ export async function openNode(node: NodeConfig, opts: { connectTimeoutMs?: numb
   } catch (e) {
     const err = e as { code?: string; message?: string };
     if (err.code === 'ER_ACCESS_DENIED_ERROR') {
-      throw connectionError(`Node ${node.name} (${node.host}:${node.port}) refused the login of "${node.user}".`, `Check the user and passwordEnv/passwordFile of node ${node.name} in the config.`, e);
+      throw connectionError(
+        `Node ${node.name} (${node.host}:${node.port}) refused the login of "${node.user}".`,
+        `Check the user and passwordEnv/passwordFile of node ${node.name} in the config.`,
+        e,
+      );
     }
     throw connectionError(
       `Cannot reach node ${node.name} at ${node.host}:${node.port} (${redact(err.code ?? err.message ?? String(e))}).`,
@@ -112,15 +116,24 @@ export class NodeSilentError extends MigrateError {
  * Runs a statement that must answer within `ms`. Past it the connection is closed (the statement
  * may or may not have run on the server) and a NodeSilentError names the node and the statement.
  */
-export async function queryRowsWithin(conn: NodeConnection, sql: string, ms: number, node: string, what = `"${sql.slice(0, 60)}"`): Promise<Record<string, unknown>[]> {
+export async function queryRowsWithin(
+  conn: NodeConnection,
+  sql: string,
+  ms: number,
+  node: string,
+  what = `"${sql.slice(0, 60)}"`,
+): Promise<Record<string, unknown>[]> {
   let timer: NodeJS.Timeout | undefined;
   let silent = false;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      silent = true;
-      closeNow(conn);
-      reject(new NodeSilentError(node, what, ms));
-    }, Math.max(1, ms));
+    timer = setTimeout(
+      () => {
+        silent = true;
+        closeNow(conn);
+        reject(new NodeSilentError(node, what, ms));
+      },
+      Math.max(1, ms),
+    );
   });
   try {
     return await Promise.race([queryRows(conn, sql), deadline]);
@@ -141,7 +154,20 @@ export function isConnectionLoss(e: unknown): boolean {
   if (e instanceof NodeSilentError) return true;
   const code = (e as { code?: string } | null)?.code ?? '';
   const cause = (e as { cause?: unknown } | null)?.cause;
-  if (['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ER_CONNECTION_KILLED', 'ER_SERVER_SHUTDOWN', 'PROTOCOL_SEQUENCE_TIMEOUT', 'EHOSTUNREACH'].includes(code)) return true;
+  if (
+    [
+      'PROTOCOL_CONNECTION_LOST',
+      'ECONNRESET',
+      'ECONNREFUSED',
+      'EPIPE',
+      'ETIMEDOUT',
+      'ER_CONNECTION_KILLED',
+      'ER_SERVER_SHUTDOWN',
+      'PROTOCOL_SEQUENCE_TIMEOUT',
+      'EHOSTUNREACH',
+    ].includes(code)
+  )
+    return true;
   if (/closed state|Connection lost|connection is in closed state/i.test((e as Error | null)?.message ?? '')) return true;
   return cause !== undefined && cause !== e && isConnectionLoss(cause);
 }
@@ -161,7 +187,12 @@ export function lossReason(e: unknown): string {
  * `unreachable` when no connection opens, else what `fn` returns; the connection is closed after,
  * within `endMs` even if the node stops answering.
  */
-export async function onNodeIfReachable<T, U>(node: NodeConfig, fn: (c: NodeConnection) => Promise<T>, unreachable: U, opts: { connectTimeoutMs?: number; endMs?: number } = {}): Promise<T | U> {
+export async function onNodeIfReachable<T, U>(
+  node: NodeConfig,
+  fn: (c: NodeConnection) => Promise<T>,
+  unreachable: U,
+  opts: { connectTimeoutMs?: number; endMs?: number } = {},
+): Promise<T | U> {
   const c = await openNode(node, opts.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: opts.connectTimeoutMs }).catch(() => undefined);
   if (!c) return unreachable;
   try {

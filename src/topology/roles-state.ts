@@ -20,8 +20,8 @@ function rolesPath(config: ProjectConfig, cluster: string): string {
 export function saveRoles(config: ProjectConfig, cluster: ClusterConfig, roles: Record<string, NodeRole>): void {
   const path = rolesPath(config, cluster.name);
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = path + '.tmp';
-  writeFileSync(tmp, JSON.stringify({ cluster: cluster.name, updatedAt: new Date().toISOString(), roles }, null, 2) + '\n');
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify({ cluster: cluster.name, updatedAt: new Date().toISOString(), roles }, null, 2)}\n`);
   renameSync(tmp, path);
 }
 

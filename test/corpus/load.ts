@@ -66,10 +66,18 @@ function parseCase(file: string, dialect: Dialect): CorpusCase {
   const text = readFileSync(file, 'utf8');
   const sections: Record<string, string[]> = {};
   let current: string | null = null;
-  const meta: { title: string; expect: string[]; findings: string[]; disagreements: KnownDisagreement[]; phase?: Phase; acks: { rule: string; reason: string }[] } = { title: '', expect: [], findings: [], disagreements: [], acks: [] };
+  const meta: {
+    title: string;
+    expect: string[];
+    findings: string[];
+    disagreements: KnownDisagreement[];
+    phase?: Phase;
+    acks: { rule: string; reason: string }[];
+  } = { title: '', expect: [], findings: [], disagreements: [], acks: [] };
   for (const line of text.split('\n')) {
     // The old partial formats would otherwise be read as plain SQL comments and check nothing.
-    if (/^--\s*(expect-rules|expect-no-rules):/.test(line)) throw new Error(`${file}: "${line}" is no longer read; list every finding on one "-- findings:" line`);
+    if (/^--\s*(expect-rules|expect-no-rules):/.test(line))
+      throw new Error(`${file}: "${line}" is no longer read; list every finding on one "-- findings:" line`);
     const m = /^--\s*(case|setup|up|down|phase|ack|expect|findings|known-disagreement):\s*(.*)$/.exec(line);
     if (m) {
       const [, key, rest = ''] = m;
@@ -86,7 +94,7 @@ function parseCase(file: string, dialect: Dialect): CorpusCase {
       else if (key === 'findings') meta.findings.push(...rest.trim().split(/\s+/).filter(Boolean));
       else {
         const d = /^(\w+) measured=(\S+) engine=(\S+)\s*(.*)$/.exec(rest.trim());
-        if (!d || !d[4]) throw new Error(`${file}: "${line}" must read "-- known-disagreement: <field> measured=<value> engine=<value> <issue and why>"`);
+        if (!d?.[4]) throw new Error(`${file}: "${line}" must read "-- known-disagreement: <field> measured=<value> engine=<value> <issue and why>"`);
         meta.disagreements.push({ field: d[1]!, measured: scalar(d[2]!), engine: scalar(d[3]!), note: d[4] });
       }
       continue;

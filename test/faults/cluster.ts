@@ -53,7 +53,12 @@ export interface FaultCluster {
  * (id, k, c with `rows` rows; created by the caller) of `threads` connections at `tps`
  * transactions/s in all. The caller stops both.
  */
-export async function privilegedClients(sb: RunningSandbox, rows: number, threads: number, tps: number): Promise<{ root: { user: string; password: string }; probe: WriteProbe; load: WriteLoad }> {
+export async function privilegedClients(
+  sb: RunningSandbox,
+  rows: number,
+  threads: number,
+  tps: number,
+): Promise<{ root: { user: string; password: string }; probe: WriteProbe; load: WriteLoad }> {
   const root = await shareRootPassword(sb.state);
   for (const n of sb.nodes) n.password = root.password;
   const target = { host: sb.app.host, port: sb.app.port, user: root.user, password: root.password, database: sb.app.database };

@@ -59,7 +59,8 @@ export function startCli(args: string[], env: Record<string, string> = {}, timeo
 export const cli = (args: string[], env: Record<string, string> = {}, timeoutMs?: number): Promise<CliResult> => startCli(args, env, timeoutMs).done;
 
 /** Everything a failed assertion should show about a coordinator run. */
-export const show = (r: CliResult): string => `exit ${r.code}${r.signal ? ` (${r.signal})` : ''} after ${r.ms} ms\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+export const show = (r: CliResult): string =>
+  `exit ${r.code}${r.signal ? ` (${r.signal})` : ''} after ${r.ms} ms\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
 /**
  * Holds a coordinator at one step boundary: pass `env(boundary)` to it, `await reached()`, do
@@ -172,7 +173,10 @@ export class Migrations {
 export function lastJournalPath(sb: RunningSandbox): string | undefined {
   const dir = join(sb.dir, '.migrate', 'runs');
   if (!existsSync(dir)) return undefined;
-  const last = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort().at(-1);
+  const last = readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort()
+    .at(-1);
   return last ? join(dir, last) : undefined;
 }
 

@@ -59,7 +59,10 @@ async function rows<T>(c: mysql.Connection, sql: string): Promise<T[]> {
 
 export async function readInvariants(sb: RunningSandbox, o: InvariantOptions = {}): Promise<Invariants> {
   // Taken first: every write acknowledged by now must be on every node once it reaches the writer's position read below.
-  const checks = [...(o.probe ? [{ acked: o.probe.acknowledged, table: o.probeTable ?? 'probe' }] : []), ...(suiteProbes.get(sb.dir) ?? []).map((p) => ({ acked: p.probe.snapshot().acknowledged, table: p.table }))];
+  const checks = [
+    ...(o.probe ? [{ acked: o.probe.acknowledged, table: o.probeTable ?? 'probe' }] : []),
+    ...(suiteProbes.get(sb.dir) ?? []).map((p) => ({ acked: p.probe.snapshot().acknowledged, table: p.table })),
+  ];
   const skip = new Set(o.skip ?? []);
   const nodes = sb.nodes.filter((n) => !skip.has(n.name));
   const byServerId = new Map<number, string>();
@@ -124,8 +127,12 @@ export async function readInvariants(sb: RunningSandbox, o: InvariantOptions = {
         if (!st) replicationProblems.push(`${n.name}: replicates from nobody`);
         else {
           const source = `${st['Master_Host']}:${st['Master_Port']}`;
-          if (n.name !== writerName && writerNode && source !== `${writerNode.host}:${writerNode.port}`) replicationProblems.push(`${n.name}: replicates from ${source}, not from the writer ${writerName}`);
-          if (st['Slave_IO_Running'] !== 'Yes' || st['Slave_SQL_Running'] !== 'Yes') replicationProblems.push(`${n.name}: IO ${st['Slave_IO_Running']}, SQL ${st['Slave_SQL_Running']} ${st['Last_IO_Error'] ?? ''}${st['Last_SQL_Error'] ?? ''}`.trim());
+          if (n.name !== writerName && writerNode && source !== `${writerNode.host}:${writerNode.port}`)
+            replicationProblems.push(`${n.name}: replicates from ${source}, not from the writer ${writerName}`);
+          if (st['Slave_IO_Running'] !== 'Yes' || st['Slave_SQL_Running'] !== 'Yes')
+            replicationProblems.push(
+              `${n.name}: IO ${st['Slave_IO_Running']}, SQL ${st['Slave_SQL_Running']} ${st['Last_IO_Error'] ?? ''}${st['Last_SQL_Error'] ?? ''}`.trim(),
+            );
           else if (writerPos && n.name !== writerName) {
             const [w] = await rows<{ r: number }>(c, `SELECT MASTER_GTID_WAIT('${writerPos}', 30) AS r`);
             if (Number(w?.r) !== 0) replicationProblems.push(`${n.name}: did not reach the writer's position ${writerPos} within 30 s`);
@@ -146,7 +153,18 @@ export async function readInvariants(sb: RunningSandbox, o: InvariantOptions = {
     }
   }
   const silentProbes = checks.filter((x) => !x.acked.length).map((x) => x.table);
-  return { writable, endpoint, haproxyReady, writeThroughEndpoint, replicationProblems, acknowledged: checks.reduce((a, x) => a + x.acked.length, 0), silentProbes, lost, schemaChecked: o.schema !== undefined, schemaProblems };
+  return {
+    writable,
+    endpoint,
+    haproxyReady,
+    writeThroughEndpoint,
+    replicationProblems,
+    acknowledged: checks.reduce((a, x) => a + x.acked.length, 0),
+    silentProbes,
+    lost,
+    schemaChecked: o.schema !== undefined,
+    schemaProblems,
+  };
 }
 
 /** The invariants as a list of failures (empty: all held). */
@@ -155,7 +173,8 @@ export function violations(i: Invariants, o: { allowReplicationProblems?: boolea
   if (i.writable.length !== 1) v.push(`${i.writable.length} writable nodes (${i.writable.join(', ') || 'none'})`);
   if (!i.writeThroughEndpoint) v.push('no write committed through the endpoint');
   if (i.writable.length === 1 && i.endpoint !== i.writable[0]) v.push(`the endpoint reaches ${i.endpoint}, not the writer ${i.writable[0]}`);
-  if (i.haproxyReady && (i.haproxyReady.length !== 1 || i.haproxyReady[0] !== i.writable[0])) v.push(`HAProxy's runtime API shows ${i.haproxyReady.join(', ') || 'no server'} taking traffic`);
+  if (i.haproxyReady && (i.haproxyReady.length !== 1 || i.haproxyReady[0] !== i.writable[0]))
+    v.push(`HAProxy's runtime API shows ${i.haproxyReady.join(', ') || 'no server'} taking traffic`);
   if (!o.allowReplicationProblems) v.push(...i.replicationProblems);
   // A probe that wrote nothing would let "no acknowledged write lost" hold vacuously.
   for (const t of i.silentProbes) v.push(`the probe on ${t} acknowledged no write, so no loss could be seen`);

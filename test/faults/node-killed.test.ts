@@ -68,7 +68,11 @@ describe('faults c and e: a server killed (SIGKILL) during the switchover', () =
       expected: 'undo the switchover: old primary writable again, endpoint unmoved, exit 1 naming the candidate; after a restart `migrate resume` finishes',
       coordinator: coordinator('migrate apply --strategy replica-first', r),
       after: summarize(after, { skipped: [candidate] }),
-      recovery: { steps: `restart ${candidate} (it comes back read-only), wait until it replicates, \`migrate resume\``, command: coordinator('migrate resume', res), after: summarize(final) },
+      recovery: {
+        steps: `restart ${candidate} (it comes back read-only), wait until it replicates, \`migrate resume\``,
+        command: coordinator('migrate resume', res),
+        after: summarize(final),
+      },
       timings: { writeBlockUntilUndoMs: blockMs, longestProbeGapMs: report.longestGapMs, probeFailedWrites: report.failed },
       held: r.code === 1 && allHeld(summarize(after)) && res.code === 0 && allHeld(summarize(final)),
     });
@@ -104,11 +108,21 @@ describe('faults c and e: a server killed (SIGKILL) during the switchover', () =
     const rec = recordFault({
       id: 'e-old-primary-killed-after-promotion',
       fault: `the old primary (${primary}) SIGKILLed right after the candidate was promoted`,
-      expected: 'finish the switchover without it: new primary writable, endpoint on it, other replicas re-pointed; exit 1 naming the old primary and what to do; after a restart `migrate resume` re-points and alters it',
+      expected:
+        'finish the switchover without it: new primary writable, endpoint on it, other replicas re-pointed; exit 1 naming the old primary and what to do; after a restart `migrate resume` re-points and alters it',
       coordinator: coordinator('migrate apply --strategy replica-first', r),
       after: summarize(after, { skipped: [primary] }),
-      recovery: { steps: `restart ${primary} (it comes back read-only), \`migrate resume\``, command: coordinator('migrate resume', res), after: summarize(final) },
-      timings: { writeBlockMs: Number.isFinite(writeBlockMs) ? writeBlockMs : undefined, coordinatorMs: r.ms, longestProbeGapMs: report.longestGapMs, probeFailedWrites: report.failed },
+      recovery: {
+        steps: `restart ${primary} (it comes back read-only), \`migrate resume\``,
+        command: coordinator('migrate resume', res),
+        after: summarize(final),
+      },
+      timings: {
+        writeBlockMs: Number.isFinite(writeBlockMs) ? writeBlockMs : undefined,
+        coordinatorMs: r.ms,
+        longestProbeGapMs: report.longestGapMs,
+        probeFailedWrites: report.failed,
+      },
       held: r.code === 1 && allHeld(summarize(after)) && after.writable[0] === candidate && res.code === 0 && allHeld(summarize(final)),
     });
     expect(r.code, show(r)).toBe(1);
@@ -141,7 +155,8 @@ describe('faults c and e: a server killed (SIGKILL) during the switchover', () =
     const rec = recordFault({
       id: 'h-coordinator-killed-read-only',
       fault: `the coordinator SIGKILLed inside the write block, after read_only on the old primary (${primary}) and before promoting ${candidate}`,
-      expected: 'the write-block watchdog (a separate process) sees the coordinator die, finds the candidate not promoted and makes the old primary writable again, with nobody running anything; `migrate resume` then finishes',
+      expected:
+        'the write-block watchdog (a separate process) sees the coordinator die, finds the candidate not promoted and makes the old primary writable again, with nobody running anything; `migrate resume` then finishes',
       coordinator: coordinator('migrate apply --strategy replica-first', r),
       after: summarize(after),
       recovery: { steps: '`migrate resume`', command: coordinator('migrate resume', res), after: summarize(final) },
@@ -175,7 +190,8 @@ describe('faults c and e: a server killed (SIGKILL) during the switchover', () =
     const rec = recordFault({
       id: 'a3-coordinator-killed-after-promotion',
       fault: `the coordinator SIGKILLed inside the write block right after promoting ${candidate}, before the endpoint moved off ${primary}`,
-      expected: 'the write-block watchdog sees the coordinator die, finds the candidate promoted and the old primary read-only, and moves the endpoint to the candidate, with nobody running anything; `migrate resume` then re-points the old primary and finishes',
+      expected:
+        'the write-block watchdog sees the coordinator die, finds the candidate promoted and the old primary read-only, and moves the endpoint to the candidate, with nobody running anything; `migrate resume` then re-points the old primary and finishes',
       coordinator: coordinator('migrate apply --strategy replica-first', r),
       after: summarize(after, { skipped: following }),
       recovery: { steps: '`migrate resume`', command: coordinator('migrate resume', res), after: summarize(final) },

@@ -63,12 +63,21 @@ export function summarize(i: Invariants, o: { skipped?: string[]; allowReplicati
   const endpointHeld = writer !== null && i.endpoint === writer && (i.haproxyReady === null || (i.haproxyReady.length === 1 && i.haproxyReady[0] === writer));
   const checks: InvariantSummary['checks'] = [
     { name: 'one writable node', held: i.writable.length === 1, detail: i.writable.join(', ') || 'none' },
-    { name: 'endpoint on the writer', held: endpointHeld, detail: `${i.endpoint ?? 'nothing'} answers through it; HAProxy runtime API: ${i.haproxyReady?.join(', ') || 'n/a'}` },
+    {
+      name: 'endpoint on the writer',
+      held: endpointHeld,
+      detail: `${i.endpoint ?? 'nothing'} answers through it; HAProxy runtime API: ${i.haproxyReady?.join(', ') || 'n/a'}`,
+    },
     { name: 'writes accepted', held: i.writeThroughEndpoint },
-    { name: 'replication healthy', held: o.allowReplicationProblems === true || i.replicationProblems.length === 0, ...(i.replicationProblems.length ? { detail: i.replicationProblems.join('; ') } : {}) },
+    {
+      name: 'replication healthy',
+      held: o.allowReplicationProblems === true || i.replicationProblems.length === 0,
+      ...(i.replicationProblems.length ? { detail: i.replicationProblems.join('; ') } : {}),
+    },
     { name: 'no acknowledged write lost', held: lost === 0, detail: `${i.acknowledged} acknowledged, ${lost} missing` },
   ];
-  if (i.schemaChecked) checks.push({ name: 'one schema', held: i.schemaProblems.length === 0, ...(i.schemaProblems.length ? { detail: i.schemaProblems.join('; ') } : {}) });
+  if (i.schemaChecked)
+    checks.push({ name: 'one schema', held: i.schemaProblems.length === 0, ...(i.schemaProblems.length ? { detail: i.schemaProblems.join('; ') } : {}) });
   return { checks, skipped: o.skipped ?? [], writer, acknowledgedWrites: i.acknowledged, lostWrites: lost };
 }
 
@@ -80,7 +89,15 @@ export function allHeld(s: InvariantSummary): boolean {
  * A fault the coordinator must refuse before changing anything: held when it exited 1, nothing
  * changed and the invariants hold once the fault is repaired.
  */
-export function recordRefusal(r: { id: string; fault: string; expected: string; command: string; result: CliResult; unchanged: boolean; after: Invariants }): FaultRecord {
+export function recordRefusal(r: {
+  id: string;
+  fault: string;
+  expected: string;
+  command: string;
+  result: CliResult;
+  unchanged: boolean;
+  after: Invariants;
+}): FaultRecord {
   const after = summarize(r.after);
   return recordFault({
     id: r.id,
@@ -97,7 +114,7 @@ export function recordFault(r: Omit<FaultRecord, 'at'>): FaultRecord {
   const full: FaultRecord = { ...r, at: new Date().toISOString() };
   const dir = resultsDir();
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${r.id}.json`), JSON.stringify(full, null, 2) + '\n');
+  writeFileSync(join(dir, `${r.id}.json`), `${JSON.stringify(full, null, 2)}\n`);
   return full;
 }
 
@@ -117,7 +134,10 @@ export interface KillRecord {
 export function recordKills(rows: KillRecord[], extra: Record<string, unknown>): void {
   const dir = resultsDir();
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'a-coordinator-killed.json'), JSON.stringify({ id: 'a-coordinator-killed', rows, ...extra, at: new Date().toISOString() }, null, 2) + '\n');
+  writeFileSync(
+    join(dir, 'a-coordinator-killed.json'),
+    `${JSON.stringify({ id: 'a-coordinator-killed', rows, ...extra, at: new Date().toISOString() }, null, 2)}\n`,
+  );
 }
 
 /** One case of the runner suite (test/integration/runner-recovery.test.ts): the "runner" table of docs/reliability.md. */
@@ -139,6 +159,6 @@ export function recordRunnerCase(r: Omit<RunnerRecord, 'at' | 'runs'> & { runs: 
   const full: RunnerRecord = { ...r, runs: r.runs.map((x) => coordinator(x.command, x.result)), at: new Date().toISOString() };
   const dir = resultsDir();
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${r.id}.json`), JSON.stringify(full, null, 2) + '\n');
+  writeFileSync(join(dir, `${r.id}.json`), `${JSON.stringify(full, null, 2)}\n`);
   return full;
 }

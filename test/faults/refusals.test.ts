@@ -39,7 +39,12 @@ describe('faults d, f, g: refused before anything changes', () => {
       try {
         const [ro] = await rows<{ ro: number }>(c, 'SELECT @@GLOBAL.read_only AS ro');
         const [cr] = await rows<Record<string, string>>(c, 'SHOW CREATE TABLE app.items');
-        const tables = (await rows<{ t: string }>(c, "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'app' AND TABLE_NAME NOT LIKE 'probe%' AND TABLE_NAME <> 'fault_canary' ORDER BY 1")).map((r) => r.t);
+        const tables = (
+          await rows<{ t: string }>(
+            c,
+            "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'app' AND TABLE_NAME NOT LIKE 'probe%' AND TABLE_NAME <> 'fault_canary' ORDER BY 1",
+          )
+        ).map((r) => r.t);
         const ledger = (await rows<{ id: string }>(c, 'SELECT id FROM app.migrate_ledger ORDER BY id')).map((r) => r.id);
         out.push(`${n.name}: ro=${ro?.ro} ${cr?.['Create Table']?.match(/`c` [^,]+/)?.[0]} tables=${tables.join(',')} ledger=${ledger.join(',')}`);
       } finally {
@@ -198,7 +203,11 @@ describe('faults d, f, g: refused before anything changes', () => {
       expected: 'the second exits 1 naming the lock holder and changes nothing; the first finishes (exit 0)',
       coordinator: coordinator('migrate apply --strategy replica-first (the second one)', second),
       after: summarize(after),
-      recovery: { steps: 'none: the first coordinator continues', command: coordinator('migrate apply --strategy replica-first (the first one)', r1), after: summarize(after) },
+      recovery: {
+        steps: 'none: the first coordinator continues',
+        command: coordinator('migrate apply --strategy replica-first (the first one)', r1),
+        after: summarize(after),
+      },
       timings: { secondRefusedAfterMs: second.ms, firstRunMs: r1.ms, longestProbeGapMs: report.longestGapMs },
       held: second.code === 1 && unchanged && r1.code === 0 && allHeld(summarize(after)),
     });

@@ -29,7 +29,9 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
     if (checkApplyRefuses) {
       const again = await fc.migrate(['apply', '--strategy', 'replica-first']);
       expect(again.code, show(again)).toBe(1);
-      expect(again.error).toMatch(/^Run \d{8}T\d{6}-[0-9a-f]+ on cluster sandbox failed in step switchover with \S+, \S+ already altered; a new run would repeat what it did\.$/);
+      expect(again.error).toMatch(
+        /^Run \d{8}T\d{6}-[0-9a-f]+ on cluster sandbox failed in step switchover with \S+, \S+ already altered; a new run would repeat what it did\.$/,
+      );
       expect(again.fix).toMatch(/migrate resume.*migrate abort.*Nothing was changed/);
     }
     const res = await fc.migrate(['resume', '--strategy', 'replica-first']);
@@ -64,7 +66,11 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
         expected: 'stop within the bound on node answers without blocking writes; `migrate resume` finishes after SIGCONT',
         coordinator: coordinator('migrate apply --strategy replica-first', r),
         after: summarize(after, { skipped: [candidate] }),
-        recovery: { steps: `SIGCONT ${candidate}, wait until it replicates, \`migrate resume\``, command: coordinator('migrate resume', res), after: summarize(final) },
+        recovery: {
+          steps: `SIGCONT ${candidate}, wait until it replicates, \`migrate resume\``,
+          command: coordinator('migrate resume', res),
+          after: summarize(final),
+        },
         timings: { coordinatorExitAfterStopMs: stoppedForMs, longestProbeGapMs: report.longestGapMs, probeFailedWrites: report.failed },
         held: r.code === 1 && !blocked && allHeld(summarize(after)) && res.code === 0 && allHeld(summarize(final)),
       });
@@ -75,7 +81,10 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
       expect(blocked, 'the write block never started').toBe(false);
       expect(violations(after), JSON.stringify(after)).toEqual([]);
       expect(after.writable).toEqual([primary]);
-      expect(replicas.filter((n) => n !== candidate).every((n) => !after.replicationProblems.some((p) => p.startsWith(n))), 'the other replica kept replicating').toBe(true);
+      expect(
+        replicas.filter((n) => n !== candidate).every((n) => !after.replicationProblems.some((p) => p.startsWith(n))),
+        'the other replica kept replicating',
+      ).toBe(true);
       expect(violations(final), JSON.stringify(final)).toEqual([]);
       expect(rec.held).toBe(true);
     } finally {
@@ -114,15 +123,24 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
     const rec = recordFault({
       id: 'b3-replica-lagging-catch-up',
       fault: `a replica other than the candidate (${lagging}) lagging before the write block: its SQL thread waits on a table lock`,
-      expected: 'wait for every replica (not only the candidate) to catch up before blocking writes, bounded by --catch-up-timeout; past it stop without blocking; `migrate resume` finishes once it caught up',
+      expected:
+        'wait for every replica (not only the candidate) to catch up before blocking writes, bounded by --catch-up-timeout; past it stop without blocking; `migrate resume` finishes once it caught up',
       coordinator: coordinator('migrate apply --strategy replica-first --catch-up-timeout 5', r),
       after: summarize(after, { allowReplicationProblems: true }),
-      recovery: { steps: `release the lock, wait until ${lagging} caught up, \`migrate resume\``, command: coordinator('migrate resume', res), after: summarize(final) },
+      recovery: {
+        steps: `release the lock, wait until ${lagging} caught up, \`migrate resume\``,
+        command: coordinator('migrate resume', res),
+        after: summarize(final),
+      },
       timings: { coordinatorMs: r.ms, longestProbeGapMs: report.longestGapMs, probeFailedWrites: report.failed },
       held: r.code === 1 && !blocked && allHeld(summarize(after, { allowReplicationProblems: true })) && res.code === 0 && allHeld(summarize(final)),
     });
     expect(r.code, show(r)).toBe(1);
-    expect(r.error).toMatch(new RegExp(`After 5 s of waiting for every replica to catch up before the write block, ${lagging} is still \\d+ s behind\\. Nothing was blocked: ${primary} still takes writes`));
+    expect(r.error).toMatch(
+      new RegExp(
+        `After 5 s of waiting for every replica to catch up before the write block, ${lagging} is still \\d+ s behind\\. Nothing was blocked: ${primary} still takes writes`,
+      ),
+    );
     expect(r.fix).toMatch(/--catch-up-timeout.*migrate resume/);
     expect(blocked, 'the write block never started').toBe(false);
     expect(after.writable).toEqual([primary]);
@@ -155,9 +173,14 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
         expected: `abort at the write-block bound (--max-write-block ${maxWriteBlockMs}), old primary writable again, endpoint unmoved; \`migrate resume\` finishes after SIGCONT`,
         coordinator: coordinator(`migrate apply --strategy replica-first --max-write-block ${maxWriteBlockMs}`, r),
         after: summarize(after, { skipped: [candidate] }),
-        recovery: { steps: `SIGCONT ${candidate}, wait until it replicates; \`migrate apply\` refuses (the run must be resumed or aborted); \`migrate resume\``, command: coordinator('migrate resume', res), after: summarize(final) },
+        recovery: {
+          steps: `SIGCONT ${candidate}, wait until it replicates; \`migrate apply\` refuses (the run must be resumed or aborted); \`migrate resume\``,
+          command: coordinator('migrate resume', res),
+          after: summarize(final),
+        },
         timings: { writeBlockUntilUndoMs: blockMs, boundMs: maxWriteBlockMs, longestProbeGapMs: report.longestGapMs, probeFailedWrites: report.failed },
-        held: r.code === 1 && blockMs !== undefined && blockMs <= maxWriteBlockMs + 500 && allHeld(summarize(after)) && res.code === 0 && allHeld(summarize(final)),
+        held:
+          r.code === 1 && blockMs !== undefined && blockMs <= maxWriteBlockMs + 500 && allHeld(summarize(after)) && res.code === 0 && allHeld(summarize(final)),
       });
       expect(r.code, show(r)).toBe(1);
       expect(r.error).toMatch(new RegExp(`candidate ${candidate} did not answer while the write block \\(bound: ${maxWriteBlockMs} ms\\)`));

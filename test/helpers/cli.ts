@@ -20,9 +20,14 @@ export interface CliRun {
 export function runCli(args: readonly string[], o: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; onPid?: (pid: number) => void }): Promise<CliRun> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [BIN, ...args], { cwd: o.cwd, env: o.env, timeout: o.timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 99) : 0, stdout, stderr, ms: performance.now() - t0 });
-    });
+    const child = execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: o.cwd, env: o.env, timeout: o.timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 99) : 0, stdout, stderr, ms: performance.now() - t0 });
+      },
+    );
     if (child.pid) o.onPid?.(child.pid);
   });
 }

@@ -44,7 +44,10 @@ async function admin<T>(dialect: Dialect, fn: (db: Knex) => Promise<T>): Promise
     return await fn(db);
   } catch (e) {
     const where = process.env[SERVERS[dialect].env] ?? SERVERS[dialect].fallback;
-    throw new Error(`Test database server ${where} (${dialect}) is not usable: ${e instanceof Error ? e.message : String(e)}. Start it, or set ${SERVERS[dialect].env}.`, { cause: e });
+    throw new Error(
+      `Test database server ${where} (${dialect}) is not usable: ${e instanceof Error ? e.message : String(e)}. Start it, or set ${SERVERS[dialect].env}.`,
+      { cause: e },
+    );
   } finally {
     await db.destroy();
   }

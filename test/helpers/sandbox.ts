@@ -61,13 +61,16 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<RunningSa
   };
   let outcome: UpOutcome;
   try {
-    outcome = await sandboxUp({
-      topology: opts.topology,
-      replicas: opts.replicas,
-      proxy: opts.proxy ?? false,
-      dir,
-      migrationsDir: opts.migrationsDir ?? resolve('migrations'),
-    }, { provider: opts.provider });
+    outcome = await sandboxUp(
+      {
+        topology: opts.topology,
+        replicas: opts.replicas,
+        proxy: opts.proxy ?? false,
+        dir,
+        migrationsDir: opts.migrationsDir ?? resolve('migrations'),
+      },
+      { provider: opts.provider },
+    );
   } catch (e) {
     await stop().catch(() => undefined);
     throw e;
@@ -79,7 +82,13 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<RunningSa
     if (!n) throw new Error(`no node ${name} in the sandbox (nodes: ${nodes.map((x) => x.name).join(', ')})`);
     return n;
   };
-  const app = { host: state.writer.host, port: state.writer.port, user: state.app.user, database: state.app.database, password: readSecret(state.app.passwordFile) };
+  const app = {
+    host: state.writer.host,
+    port: state.writer.port,
+    user: state.app.user,
+    database: state.app.database,
+    password: readSecret(state.app.passwordFile),
+  };
   return {
     dir,
     state,

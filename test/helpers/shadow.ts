@@ -16,7 +16,8 @@ import { readState } from '../../src/sandbox/state.ts';
 export function shadowServer(dialect: Dialect): ConnectionConfig {
   const dir = process.env['MIGRATE_SHADOW_DIR'] ? join(process.env['MIGRATE_SHADOW_DIR'], shadowDirName(dialect)) : undefined;
   const node = dir && existsSync(dir) ? readState(dir)?.nodes[0] : undefined;
-  if (node) return { host: node.host, port: node.port, user: node.user, password: readSecret(node.passwordFile), database: dialect === 'mysql' ? '' : 'postgres' };
+  if (node)
+    return { host: node.host, port: node.port, user: node.user, password: readSecret(node.passwordFile), database: dialect === 'mysql' ? '' : 'postgres' };
   return machineServer(dialect);
 }
 
@@ -46,7 +47,11 @@ export function sqlMigration(dialect: Dialect, id: string, up: string, down?: st
     id,
     format: 'sql',
     upPath: `/virtual/${id}.up.sql`,
-    checksum: createHash('sha256').update(up).update('\0').update(down ?? '').digest('hex'),
+    checksum: createHash('sha256')
+      .update(up)
+      .update('\0')
+      .update(down ?? '')
+      .digest('hex'),
     acknowledgements: opts.acknowledgements ?? [],
     upSql,
     up: async () => {

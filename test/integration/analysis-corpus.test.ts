@@ -24,7 +24,17 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'corpus');
 const timings: Record<Dialect, number[]> = { mysql: [], postgres: [] };
 
 /** Every field of the verdict a case states; the first four are measured on the servers (measured.json). */
-const VERDICT_FIELDS = ['phase', 'backwardCompatible', 'reversible', 'dataLoss', 'blocking', 'replicaFirstSafe', 'replicaFirstReverseSafe', 'strategy', 'algorithm'] as const;
+const VERDICT_FIELDS = [
+  'phase',
+  'backwardCompatible',
+  'reversible',
+  'dataLoss',
+  'blocking',
+  'replicaFirstSafe',
+  'replicaFirstReverseSafe',
+  'strategy',
+  'algorithm',
+] as const;
 const MEASURED_FIELDS = ['backwardCompatible', 'reversible', 'dataLoss', 'blocking'] as const;
 
 interface MeasuredFile {
@@ -49,7 +59,12 @@ for (const dialect of ['mysql', 'postgres'] as const) {
     it('has cases', () => expect(cases.length).toBeGreaterThan(0));
 
     it('every case states the whole verdict, and its measured fields agree with measured.json', () => {
-      expect(Object.keys(measured.cases).filter((n) => measured.cases[n]!.dialect === dialect).sort(), 'measured.json covers exactly the corpus: rerun npm run corpus:measure').toEqual(cases.map((c) => c.name).sort());
+      expect(
+        Object.keys(measured.cases)
+          .filter((n) => measured.cases[n]!.dialect === dialect)
+          .sort(),
+        'measured.json covers exactly the corpus: rerun npm run corpus:measure',
+      ).toEqual(cases.map((c) => c.name).sort());
       for (const c of cases) {
         expect(Object.keys(c.expect).sort(), `${c.name}: the -- expect: lines must name every verdict field`).toEqual([...VERDICT_FIELDS].sort());
         const m = measured.cases[c.name]!;
@@ -79,7 +94,10 @@ for (const dialect of ['mysql', 'postgres'] as const) {
         // a fix (issue 16) makes this fail, and the case's known-disagreement line is then removed.
         const want: Record<string, unknown> = { ...c.expect };
         for (const d of c.disagreements) {
-          if (got.fields[d.field] === d.measured) expect.fail(`${c.name}: the engine now agrees with the measurement on ${d.field} (${String(d.measured)}): remove the known-disagreement line (${d.note})`);
+          if (got.fields[d.field] === d.measured)
+            expect.fail(
+              `${c.name}: the engine now agrees with the measurement on ${d.field} (${String(d.measured)}): remove the known-disagreement line (${d.note})`,
+            );
           want[d.field] = d.engine;
         }
         expect(got.fields, `findings: ${got.findings.join(' ')}`).toEqual(want);
@@ -92,7 +110,8 @@ for (const dialect of ['mysql', 'postgres'] as const) {
     }
     afterAll(() => {
       const ts = timings[dialect];
-      if (ts.length) console.log(`analysis corpus ${dialect}: ${ts.length} cases, ${(ts.reduce((a, b) => a + b, 0) / ts.length).toFixed(1)} ms per migration on average`);
+      if (ts.length)
+        console.log(`analysis corpus ${dialect}: ${ts.length} cases, ${(ts.reduce((a, b) => a + b, 0) / ts.length).toFixed(1)} ms per migration on average`);
     });
   });
 }
@@ -108,9 +127,32 @@ function tsMigration(id: string, up: (k: Knex) => Promise<void>, down?: (k: Knex
 describe('analysis engine', () => {
   it('analyses TS migrations: captures the SQL knex ran and probes each ALTER', async () => {
     const ms = [
-      tsMigration('0001_users', (k) => k.schema.createTable('users', (t) => { t.increments('id'); t.string('name', 50).notNullable(); t.integer('age'); }), (k) => k.schema.dropTable('users')),
-      tsMigration('0002_age_bigint', (k) => k.schema.alterTable('users', (t) => { t.bigInteger('age').alter(); }), (k) => k.schema.alterTable('users', (t) => { t.integer('age').alter(); })),
-      tsMigration('0003_raw_multi', (k) => k.raw('ALTER TABLE users ADD COLUMN a INT; ALTER TABLE users ADD COLUMN b INT'), (k) => k.raw('ALTER TABLE users DROP COLUMN b; ALTER TABLE users DROP COLUMN a')),
+      tsMigration(
+        '0001_users',
+        (k) =>
+          k.schema.createTable('users', (t) => {
+            t.increments('id');
+            t.string('name', 50).notNullable();
+            t.integer('age');
+          }),
+        (k) => k.schema.dropTable('users'),
+      ),
+      tsMigration(
+        '0002_age_bigint',
+        (k) =>
+          k.schema.alterTable('users', (t) => {
+            t.bigInteger('age').alter();
+          }),
+        (k) =>
+          k.schema.alterTable('users', (t) => {
+            t.integer('age').alter();
+          }),
+      ),
+      tsMigration(
+        '0003_raw_multi',
+        (k) => k.raw('ALTER TABLE users ADD COLUMN a INT; ALTER TABLE users ADD COLUMN b INT'),
+        (k) => k.raw('ALTER TABLE users DROP COLUMN b; ALTER TABLE users DROP COLUMN a'),
+      ),
     ];
     const [v1, v2, v3] = await analyse(ms, { dialect: 'mysql', shadow: shadowServer('mysql') });
     expect(v1!.sql.join('\n')).toMatch(/create table `users`/i);
@@ -175,12 +217,21 @@ describe('analysis engine', () => {
   it('bad input fails clearly, with exit code 2, and leaves nothing behind', async () => {
     const d = 'mysql' as const;
     const syntax = analyse([sqlMigration(d, '0001_bad', 'CREATE TABLE a (id INT PRIMARY KEY', 'DROP TABLE a')], { dialect: d, shadow: shadowServer(d) });
-    await expect(syntax).rejects.toSatisfy((e: unknown) => e instanceof MigrateError && e.exitCode === 2 && /0001_bad failed on the shadow database \(up\)/.test(e.problem) && /statement: CREATE TABLE a/.test(e.problem));
+    await expect(syntax).rejects.toSatisfy(
+      (e: unknown) =>
+        e instanceof MigrateError &&
+        e.exitCode === 2 &&
+        /0001_bad failed on the shadow database \(up\)/.test(e.problem) &&
+        /statement: CREATE TABLE a/.test(e.problem),
+    );
     const unreachable = analyse([sqlMigration(d, '0001', 'SELECT 1', '')], { dialect: d, shadow: { ...shadowServer(d), port: 1 } });
     await expect(unreachable).rejects.toSatisfy((e: unknown) => e instanceof MigrateError && e.kind === 'connection' && e.exitCode === 2);
     const dialect = analyse([], { dialect: 'oracle' as unknown as 'mysql', shadow: shadowServer(d) });
     await expect(dialect).rejects.toSatisfy((e: unknown) => e instanceof MigrateError && e.exitCode === 2 && /Unknown dialect/.test(e.problem));
-    const pgBad = analyse([sqlMigration('postgres', '0001_bad', 'CREATE TABLE a (id int PRIMARY KEY); ALTER TABLE a ADD COLUMN', '')], { dialect: 'postgres', shadow: shadowServer('postgres') });
+    const pgBad = analyse([sqlMigration('postgres', '0001_bad', 'CREATE TABLE a (id int PRIMARY KEY); ALTER TABLE a ADD COLUMN', '')], {
+      dialect: 'postgres',
+      shadow: shadowServer('postgres'),
+    });
     await expect(pgBad).rejects.toBeInstanceOf(MigrateError);
   });
 });

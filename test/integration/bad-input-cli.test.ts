@@ -123,19 +123,32 @@ describe.each(DIALECTS)('%s', (dialect) => {
       const e = expectError(
         r,
         1,
-        ['Migration 0001_two failed (down) at 0001_two.down.sql line 3 (statement 2 of 2) "DROP TABLE fd_missing"', mysql ? /Unknown table '.*fd_missing'/ : 'table "fd_missing" does not exist', 'the ledger still lists it as applied'],
-        mysql ? ['"migrate repair 0001_two --continue" (runs statement 2; correct statement 2 first)', '"migrate repair 0001_two --revert"'] : [`${downFile}:3`, 'migrate ack-drift 0001_two', 'then run "migrate down" again'],
+        [
+          'Migration 0001_two failed (down) at 0001_two.down.sql line 3 (statement 2 of 2) "DROP TABLE fd_missing"',
+          mysql ? /Unknown table '.*fd_missing'/ : 'table "fd_missing" does not exist',
+          'the ledger still lists it as applied',
+        ],
+        mysql
+          ? ['"migrate repair 0001_two --continue" (runs statement 2; correct statement 2 first)', '"migrate repair 0001_two --revert"']
+          : [`${downFile}:3`, 'migrate ack-drift 0001_two', 'then run "migrate down" again'],
       );
       const after = await p.snapshot();
       // Whatever happened to the schema, the ledger still says applied: `up` will not re-run it.
       expect(after.ledger).toEqual(before.ledger);
       if (mysql) {
         // DDL is not transactional on MariaDB: statement 1 ran and stays, and the ledger says which.
-        expect(e.problem).toContain('Statements #1 (line 1) of 2 had already run (MySQL/MariaDB commits DDL implicitly, so they were not rolled back); the ledger still lists it as applied and records it as partially reverted: 1 of 2 down statements ran (0001_two.down.sql:1)');
+        expect(e.problem).toContain(
+          'Statements #1 (line 1) of 2 had already run (MySQL/MariaDB commits DDL implicitly, so they were not rolled back); the ledger still lists it as applied and records it as partially reverted: 1 of 2 down statements ran (0001_two.down.sql:1)',
+        );
         expect(await p.tables()).toEqual(['fd_one', 'migrate_ledger', 'migrate_ledger_progress']);
         // down refuses to go on over a half-done revert; the fix the message gives works:
         // correct statement 2 only, and the revert continues there (statement 1 is not repeated).
-        expectError(await cli(['down'], p.dir), 1, ['0001_two is partially reverted: 1 of 2 down statements ran', 'Nothing was run'], ['migrate repair 0001_two --continue']);
+        expectError(
+          await cli(['down'], p.dir),
+          1,
+          ['0001_two is partially reverted: 1 of 2 down statements ran', 'Nothing was run'],
+          ['migrate repair 0001_two --continue'],
+        );
         writeFileSync(downFile, 'DROP TABLE fd_two;\n\nDROP TABLE fd_one;\n');
         const repaired = await cli(['repair', '0001_two', '--continue'], p.dir);
         expectOk(repaired);
@@ -170,13 +183,23 @@ export async function down(knex: Knex): Promise<void> {
       expectOk(await cli(['up'], p.dir));
       const before = await p.snapshot();
       const r = await cli(['down', '--step', '2'], p.dir);
-      const e = expectError(r, 1, ['Migration 0002_pair failed (down) in 0002_pair.ts', /drop table [`"]fd_ts_nope[`"]/, 'the ledger still lists it as applied'], [`Fix down() in ${join(p.migrations, '0002_pair.ts')}`, ...(mysql ? ['migrate repair 0002_pair --continue'] : ['migrate ack-drift 0002_pair', 'then run "migrate down" again'])]);
+      const e = expectError(
+        r,
+        1,
+        ['Migration 0002_pair failed (down) in 0002_pair.ts', /drop table [`"]fd_ts_nope[`"]/, 'the ledger still lists it as applied'],
+        [
+          `Fix down() in ${join(p.migrations, '0002_pair.ts')}`,
+          ...(mysql ? ['migrate repair 0002_pair --continue'] : ['migrate ack-drift 0002_pair', 'then run "migrate down" again']),
+        ],
+      );
       // 0001 was not reached: a failure stops the run.
       expect(e.problem).not.toContain('Reverted in this run');
       const after = await p.snapshot();
       expect(after.ledger).toEqual(before.ledger);
       if (mysql) {
-        expect(e.problem).toContain('MySQL/MariaDB commits DDL implicitly: schema changes it made before failing remain (statements it had completed: 1) drop table `fd_ts_b`)');
+        expect(e.problem).toContain(
+          'MySQL/MariaDB commits DDL implicitly: schema changes it made before failing remain (statements it had completed: 1) drop table `fd_ts_b`)',
+        );
         expect(e.fix).toContain('so that it can run again after its partial changes');
         expect(e.problem).toContain('The ledger records 0002_pair as interrupted');
         expect(await p.tables()).toEqual(['fd_keep', 'fd_ts_a', 'migrate_ledger', 'migrate_ledger_progress']);
@@ -195,7 +218,15 @@ export async function down(knex: Knex): Promise<void> {
       });
       expectOk(await cli(['up'], p.dir));
       const r = await cli(['down', '--step', '2'], p.dir);
-      expectError(r, 1, ['Migration 0001_bad_down failed (down) at 0001_bad_down.down.sql line 1 (statement 1 of 1)', 'Reverted in this run before the failure (kept): 0002_fine'], ['0001_bad_down.down.sql:1']);
+      expectError(
+        r,
+        1,
+        [
+          'Migration 0001_bad_down failed (down) at 0001_bad_down.down.sql line 1 (statement 1 of 1)',
+          'Reverted in this run before the failure (kept): 0002_fine',
+        ],
+        ['0001_bad_down.down.sql:1'],
+      );
       const after = await p.snapshot();
       expect(after.ledger?.map((l) => l.split(' ')[0])).toEqual(['0001_bad_down']);
       expect(await p.tables()).toEqual(['kd_one', 'migrate_ledger', 'migrate_ledger_progress']);
@@ -205,12 +236,18 @@ export async function down(knex: Knex): Promise<void> {
   describe.concurrent('a missing down', () => {
     test('TypeScript without down(): down refuses, names the file and the fix, reverts nothing', async ({ expect }) => {
       const p = await pool.create(dialect, {
-        '0001_no_down.ts': "import type { Knex } from 'knex';\nexport async function up(knex: Knex): Promise<void> {\n  await knex.schema.createTable('nd_ts', (t) => { t.increments('id'); });\n}\n",
+        '0001_no_down.ts':
+          "import type { Knex } from 'knex';\nexport async function up(knex: Knex): Promise<void> {\n  await knex.schema.createTable('nd_ts', (t) => { t.increments('id'); });\n}\n",
       });
       expectOk(await cli(['up'], p.dir));
       const before = await p.snapshot();
       const r = await cli(['down'], p.dir);
-      expectError(r, 1, ['Cannot revert 0001_no_down', '0001_no_down.ts exports no down() function, so it cannot be reverted', 'Nothing was reverted'], ['export async function down(knex: Knex)', join(p.migrations, '0001_no_down.ts')]);
+      expectError(
+        r,
+        1,
+        ['Cannot revert 0001_no_down', '0001_no_down.ts exports no down() function, so it cannot be reverted', 'Nothing was reverted'],
+        ['export async function down(knex: Knex)', join(p.migrations, '0001_no_down.ts')],
+      );
       expect(await p.snapshot()).toEqual(before);
     });
 
@@ -223,7 +260,12 @@ export async function down(knex: Knex): Promise<void> {
       expectOk(await cli(['up'], p.dir));
       const before = await p.snapshot();
       const r = await cli(['down', '--to', '0001_only_up'], p.dir);
-      expectError(r, 1, ['Cannot revert 0002_has_down, 0001_only_up', '0001_only_up.down.sql does not exist', 'Nothing was reverted'], [join(p.migrations, '0001_only_up.down.sql')]);
+      expectError(
+        r,
+        1,
+        ['Cannot revert 0002_has_down, 0001_only_up', '0001_only_up.down.sql does not exist', 'Nothing was reverted'],
+        [join(p.migrations, '0001_only_up.down.sql')],
+      );
       expect(await p.snapshot()).toEqual(before);
     });
   });
@@ -281,23 +323,64 @@ export async function down(knex: Knex): Promise<void> {
         return f;
       };
       const inject = '"; DROP TABLE canary; --';
-      const node = (name: string): Record<string, unknown> => ({ name, role: name === 'db1' ? 'primary' : 'replica', host: '127.0.0.1', port: 3306, user: 'migrate' });
+      const node = (name: string): Record<string, unknown> => ({
+        name,
+        role: name === 'db1' ? 'primary' : 'replica',
+        host: '127.0.0.1',
+        port: 3306,
+        user: 'migrate',
+      });
       const cluster = { name: 'main', flavor: mysql ? 'mariadb' : 'postgres', topology: 'primary-replica' };
       const c = p.fresh.connection;
       const [database, url, table, knexTable, nodeName, backend, clusterName] = await Promise.all([
         cli(['--config', variant('database.json', (o) => ({ ...o, connection: { ...o.connection, database: `x${inject}` } })), 'up'], p.dir),
-        cli(['up'], join(p.dir, 'migrations'), { DATABASE_URL: `${mysql ? 'mysql' : 'postgres'}://${c.user}@${c.host}:${c.port}/${encodeURIComponent(`x${inject}`)}` }),
+        cli(['up'], join(p.dir, 'migrations'), {
+          DATABASE_URL: `${mysql ? 'mysql' : 'postgres'}://${c.user}@${c.host}:${c.port}/${encodeURIComponent(`x${inject}`)}`,
+        }),
         cli(['--config', variant('table.json', (o) => ({ ...o, migrations: { directory: 'migrations', table: `ledger${inject}` } })), 'up'], p.dir),
         cli(['--config', variant('knex.json', (o) => ({ ...o, adoptKnex: `knex_migrations${inject}` })), 'up'], p.dir),
-        cli(['--config', variant('node.json', (o) => ({ ...o, clusters: [{ ...cluster, nodes: [node('db1'), node('db2; set server writer/db1 state maint')] }] })), 'status'], p.dir),
-        cli(['--config', variant('backend.json', (o) => ({ ...o, clusters: [{ ...cluster, nodes: [node('db1'), node('db2')], writer: { type: 'haproxy', socket: 'h.sock', backend: 'writer; shutdown sessions server writer/db1' } }] })), 'status'], p.dir),
+        cli(
+          [
+            '--config',
+            variant('node.json', (o) => ({ ...o, clusters: [{ ...cluster, nodes: [node('db1'), node('db2; set server writer/db1 state maint')] }] })),
+            'status',
+          ],
+          p.dir,
+        ),
+        cli(
+          [
+            '--config',
+            variant('backend.json', (o) => ({
+              ...o,
+              clusters: [
+                {
+                  ...cluster,
+                  nodes: [node('db1'), node('db2')],
+                  writer: { type: 'haproxy', socket: 'h.sock', backend: 'writer; shutdown sessions server writer/db1' },
+                },
+              ],
+            })),
+            'status',
+          ],
+          p.dir,
+        ),
         cli(['--config', variant('cluster.json', (o) => ({ ...o, clusters: [{ ...cluster, name: '../../etc/x', nodes: [node('db1')] }] })), 'status'], p.dir),
       ]);
-      expectError(database, 2, [`"connection.database" in ${join(p.dir, 'database.json')} is "x\\"; DROP TABLE canary; --", which is not a plain database name`], ['letters, digits', 'no quotes, spaces or semicolons']);
+      expectError(
+        database,
+        2,
+        [`"connection.database" in ${join(p.dir, 'database.json')} is "x\\"; DROP TABLE canary; --", which is not a plain database name`],
+        ['letters, digits', 'no quotes, spaces or semicolons'],
+      );
       expectError(url, 2, ['The database named in DATABASE_URL is', 'not a plain database name'], ['letters, digits']);
       expectError(table, 2, ['"migrations.table"', 'not a plain table name'], ['letters, digits and underscores']);
       expectError(knexTable, 2, ['"adoptKnex"', 'not a plain table name'], ['letters, digits and underscores']);
-      expectError(nodeName, 2, ['clusters[0].nodes[1].name in ', '"db2; set server writer/db1 state maint", which is not a plain name'], ['no spaces, quotes or semicolons']);
+      expectError(
+        nodeName,
+        2,
+        ['clusters[0].nodes[1].name in ', '"db2; set server writer/db1 state maint", which is not a plain name'],
+        ['no spaces, quotes or semicolons'],
+      );
       expectError(backend, 2, ['clusters[0].writer.backend in ', 'not a plain name'], ['no spaces, quotes or semicolons']);
       expectError(clusterName, 2, ['clusters[0].name in ', '"../../etc/x", which is not a plain name'], ['letters, digits']);
       expect(await p.snapshot()).toEqual(before);
@@ -358,7 +441,12 @@ export async function down(knex: Knex): Promise<void> {
         '0001_broken.down.sql': 'DROP TABLE broken;\n',
       });
       const r = await cli(['up'], p.dir);
-      expectError(r, 1, ['Migration 0001_broken failed (up) at 0001_broken.up.sql line 1', 'the ledger records nothing for it'], [`${join(p.migrations, '0001_broken.up.sql')}:1`]);
+      expectError(
+        r,
+        1,
+        ['Migration 0001_broken failed (up) at 0001_broken.up.sql line 1', 'the ledger records nothing for it'],
+        [`${join(p.migrations, '0001_broken.up.sql')}:1`],
+      );
       expect(await p.snapshot()).toEqual(EMPTY);
       // And the next run, with the file fixed, creates the ledger and applies it.
       p.write('0001_broken.up.sql', 'CREATE TABLE broken (id int);\n');
@@ -368,7 +456,8 @@ export async function down(knex: Knex): Promise<void> {
 
     test('a TypeScript first migration throwing: no ledger table', async ({ expect }) => {
       const p = await pool.create(dialect, {
-        '0001_throws.ts': "import type { Knex } from 'knex';\nexport async function up(knex: Knex): Promise<void> {\n  await knex.raw('select 1');\n  throw new Error('the data is not what this migration expects');\n}\nexport async function down(): Promise<void> {}\n",
+        '0001_throws.ts':
+          "import type { Knex } from 'knex';\nexport async function up(knex: Knex): Promise<void> {\n  await knex.raw('select 1');\n  throw new Error('the data is not what this migration expects');\n}\nexport async function down(): Promise<void> {}\n",
       });
       const r = await cli(['up'], p.dir);
       expectError(r, 1, ['Migration 0001_throws failed (up) in 0001_throws.ts', 'the data is not what this migration expects'], ['Fix up()']);
@@ -397,7 +486,10 @@ describe('command dispatch (start-up loads one command module)', () => {
     expect(Object.keys(COMMAND_MODULE).sort()).toEqual(names);
     for (const name of names) {
       const one = await buildProgram(['node', 'migrate', '--config', 'x.json', name, '--help']);
-      expect(one.commands.map((c) => c.name()), name).toContain(name);
+      expect(
+        one.commands.map((c) => c.name()),
+        name,
+      ).toContain(name);
       expect(one.commands.length, name).toBeLessThan(names.length);
     }
   });

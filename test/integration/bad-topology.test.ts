@@ -60,7 +60,10 @@ describe('a config that names a node that is not a replica', () => {
     for (const s of [sb, other]) {
       for (const n of s.nodes) {
         const c = await s.mysql(n.name);
-        const [r] = await rows<Record<string, unknown>>(c, "SELECT @@read_only AS ro, @@gtid_binlog_pos AS pos, (SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='app' AND TABLE_NAME='t' AND COLUMN_NAME='n') AS n");
+        const [r] = await rows<Record<string, unknown>>(
+          c,
+          "SELECT @@read_only AS ro, @@gtid_binlog_pos AS pos, (SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='app' AND TABLE_NAME='t' AND COLUMN_NAME='n') AS n",
+        );
         const [st] = await rows<Record<string, unknown>>(c, 'SHOW SLAVE STATUS');
         await c.end();
         out.push(`${n.name}@${n.port}: ${JSON.stringify(r)} ${st ? `${st['Master_Port']} ${st['Slave_SQL_Running']}` : '-'}`);
@@ -73,14 +76,30 @@ describe('a config that names a node that is not a replica', () => {
     {
       id: 'h1-config-node-independent-server',
       what: 'a replica entry pointing at an independent server',
-      config: () => badConfig('independent', (nodes) => [...nodes, { name: 'replica9', role: 'replica', host: other.nodes[0]!.host, port: other.nodes[0]!.port, user: 'root', passwordFile: other.nodes[0]!.passwordFile }]),
+      config: () =>
+        badConfig('independent', (nodes) => [
+          ...nodes,
+          {
+            name: 'replica9',
+            role: 'replica',
+            host: other.nodes[0]!.host,
+            port: other.nodes[0]!.port,
+            user: 'root',
+            passwordFile: other.nodes[0]!.passwordFile,
+          },
+        ]),
       problem: /node replica9 \(127\.0\.0\.1:\d+\) is configured as replica but is not one: it replicates from nobody and never has, and it is writable/,
       node: 'replica9',
     },
     {
       id: 'h2-config-node-is-the-primary',
       what: 'a replica entry pointing at the primary itself',
-      config: () => badConfig('self', (nodes) => nodes.map((n) => (n.role === 'replica' ? { ...n, port: sb.node('primary').port, passwordFile: nodes.find((p) => p.role === 'primary')!.passwordFile } : n))),
+      config: () =>
+        badConfig('self', (nodes) =>
+          nodes.map((n) =>
+            n.role === 'replica' ? { ...n, port: sb.node('primary').port, passwordFile: nodes.find((p) => p.role === 'primary')!.passwordFile } : n,
+          ),
+        ),
       problem: /node replica1 \(127\.0\.0\.1:\d+\) is the same server as node primary \(127\.0\.0\.1:\d+; host \S+, port \d+, datadir \S+\)/,
       node: 'replica1',
     },

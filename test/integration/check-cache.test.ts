@@ -19,7 +19,12 @@ const strip = (vs: MigrationVerdict[]): unknown => vs.map(({ changes: _c, ...res
 function history(n: number): MigrationSource[] {
   const ms: MigrationSource[] = [
     sqlMigration(d, '0001_users', 'CREATE TABLE users (id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(50) NOT NULL)', 'DROP TABLE users'),
-    sqlMigration(d, '0002_orders', 'CREATE TABLE orders (id INT PRIMARY KEY, user_id INT, total INT, CONSTRAINT fk_orders_user FOREIGN KEY (user_id) REFERENCES users (id))', 'DROP TABLE orders'),
+    sqlMigration(
+      d,
+      '0002_orders',
+      'CREATE TABLE orders (id INT PRIMARY KEY, user_id INT, total INT, CONSTRAINT fk_orders_user FOREIGN KEY (user_id) REFERENCES users (id))',
+      'DROP TABLE orders',
+    ),
     sqlMigration(d, '0003_view', 'CREATE VIEW order_totals AS SELECT user_id, SUM(total) AS total FROM orders GROUP BY user_id', 'DROP VIEW order_totals'),
   ];
   for (let i = 4; ms.length < n; i++) {
@@ -51,7 +56,15 @@ describe('cache: re-planning restores only what the new migrations touch', () =>
     expect(strip(v2)).toEqual(strip(await analyse(step2, { dialect: d, shadow: shadowServer(d) })));
 
     // A migration naming the view cannot be restored partially: the full dump is used.
-    const step3 = [...step2, sqlMigration(d, '0102_view_again', 'CREATE OR REPLACE VIEW order_totals AS SELECT user_id, SUM(total) AS total, COUNT(*) AS n FROM orders GROUP BY user_id', 'CREATE OR REPLACE VIEW order_totals AS SELECT user_id, SUM(total) AS total FROM orders GROUP BY user_id')];
+    const step3 = [
+      ...step2,
+      sqlMigration(
+        d,
+        '0102_view_again',
+        'CREATE OR REPLACE VIEW order_totals AS SELECT user_id, SUM(total) AS total, COUNT(*) AS n FROM orders GROUP BY user_id',
+        'CREATE OR REPLACE VIEW order_totals AS SELECT user_id, SUM(total) AS total FROM orders GROUP BY user_id',
+      ),
+    ];
     const s3 = stats();
     const v3 = await analyse(step3, { dialect: d, shadow: shadowServer(d), cache, stats: s3 });
     expect(s3.partialRestore).toBeUndefined();
@@ -65,7 +78,9 @@ describe('cache: re-planning restores only what the new migrations touch', () =>
     const pendingA = [sqlMigration(d, '0100_users_email', 'ALTER TABLE users ADD COLUMN email VARCHAR(100)', 'ALTER TABLE users DROP COLUMN email')];
     await analyse([...applied, ...pendingA], { dialect: d, shadow: shadowServer(d), cache, baseline: applied.length });
     // Another branch, same history: the base dump is reused and only users (+ orders, which references it) restored.
-    const pendingB = [sqlMigration(d, '0100_users_name_wider', 'ALTER TABLE users MODIFY name VARCHAR(80) NOT NULL', 'ALTER TABLE users MODIFY name VARCHAR(50) NOT NULL')];
+    const pendingB = [
+      sqlMigration(d, '0100_users_name_wider', 'ALTER TABLE users MODIFY name VARCHAR(80) NOT NULL', 'ALTER TABLE users MODIFY name VARCHAR(50) NOT NULL'),
+    ];
     const st = stats();
     const vb = await analyse([...applied, ...pendingB], { dialect: d, shadow: shadowServer(d), cache, baseline: applied.length, stats: st });
     expect(st.partialRestore).toBe(2);
@@ -90,13 +105,24 @@ describe('cache on PostgreSQL: the pg_dump is cut per table and merged back', ()
     const ms: MigrationSource[] = [
       sqlMigration(pg, '0001_mood', "CREATE TYPE mood AS ENUM ('ok', 'meh')", 'DROP TYPE mood'),
       sqlMigration(pg, '0002_users', 'CREATE TABLE users (id serial PRIMARY KEY, name varchar(50) NOT NULL, m mood)', 'DROP TABLE users'),
-      sqlMigration(pg, '0003_orders', 'CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id int REFERENCES users (id), total int CHECK (total >= 0))', 'DROP TABLE orders'),
+      sqlMigration(
+        pg,
+        '0003_orders',
+        'CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id int REFERENCES users (id), total int CHECK (total >= 0))',
+        'DROP TABLE orders',
+      ),
       sqlMigration(pg, '0004_orders_idx', 'CREATE INDEX orders_total_idx ON orders (total)', 'DROP INDEX orders_total_idx'),
-      sqlMigration(pg, '0005_touch', "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$", 'DROP FUNCTION touch()'),
-      sqlMigration(pg, '0006_orders_trigger', 'CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch()', 'DROP TRIGGER orders_touch ON orders'),
+      sqlMigration(pg, '0005_touch', 'CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$', 'DROP FUNCTION touch()'),
+      sqlMigration(
+        pg,
+        '0006_orders_trigger',
+        'CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch()',
+        'DROP TRIGGER orders_touch ON orders',
+      ),
       sqlMigration(pg, '0007_free_seq', 'CREATE SEQUENCE invoice_no', 'DROP SEQUENCE invoice_no'),
     ];
-    for (let i = 8; i < 20; i++) ms.push(sqlMigration(pg, `${String(i).padStart(4, '0')}_t${i}`, `CREATE TABLE t${i} (id serial PRIMARY KEY, v int)`, `DROP TABLE t${i}`));
+    for (let i = 8; i < 20; i++)
+      ms.push(sqlMigration(pg, `${String(i).padStart(4, '0')}_t${i}`, `CREATE TABLE t${i} (id serial PRIMARY KEY, v int)`, `DROP TABLE t${i}`));
     return ms;
   }
 
@@ -130,14 +156,27 @@ describe('cache on PostgreSQL: the pg_dump is cut per table and merged back', ()
 describe('parallel segments', () => {
   it('split long histories 2/3 + 1/3 and give the verdicts of one shadow', async () => {
     expect(planSegments(0, 10, 2)).toEqual([[0, 10]]);
-    expect(planSegments(0, 30, 2)).toEqual([[0, 20], [20, 30]]);
-    expect(planSegments(5, 75, 3)).toEqual([[5, 45], [45, 65], [65, 75]]);
+    expect(planSegments(0, 30, 2)).toEqual([
+      [0, 20],
+      [20, 30],
+    ]);
+    expect(planSegments(5, 75, 3)).toEqual([
+      [5, 45],
+      [45, 65],
+      [65, 75],
+    ]);
     const ms = history(22);
     ms.push(sqlMigration(d, '0200_orders_idx', 'CREATE INDEX orders_total_idx ON orders (total)', 'DROP INDEX orders_total_idx ON orders'));
     ms.push(sqlMigration(d, '0201_bad_down', 'ALTER TABLE t5 ADD COLUMN w INT', 'SELECT 1'));
     const st = stats();
-    const [two, one] = await Promise.all([analyse(ms, { dialect: d, shadow: shadowServer(d), parallel: 2, stats: st }), analyse(ms, { dialect: d, shadow: shadowServer(d), parallel: 1 })]);
-    expect(st.segments?.map((x) => [x.from, x.to]).sort((a, b) => a[0]! - b[0]!)).toEqual([[0, 16], [16, 24]]);
+    const [two, one] = await Promise.all([
+      analyse(ms, { dialect: d, shadow: shadowServer(d), parallel: 2, stats: st }),
+      analyse(ms, { dialect: d, shadow: shadowServer(d), parallel: 1 }),
+    ]);
+    expect(st.segments?.map((x) => [x.from, x.to]).sort((a, b) => a[0]! - b[0]!)).toEqual([
+      [0, 16],
+      [16, 24],
+    ]);
     expect(strip(two)).toEqual(strip(one));
     expect(two.at(-1)!.findings.map((f) => f.rule)).toContain('RV102');
   });
@@ -145,7 +184,9 @@ describe('parallel segments', () => {
   it('report the error of the earliest failing migration', async () => {
     const ms = history(24);
     ms[5] = sqlMigration(d, '0006_broken', 'CREATE TABLE broken (id INT PRIMARY KEY', 'DROP TABLE broken');
-    await expect(analyse(ms, { dialect: d, shadow: shadowServer(d), parallel: 2 })).rejects.toSatisfy((e: unknown) => e instanceof MigrateError && /0006_broken failed/.test(e.problem));
+    await expect(analyse(ms, { dialect: d, shadow: shadowServer(d), parallel: 2 })).rejects.toSatisfy(
+      (e: unknown) => e instanceof MigrateError && /0006_broken failed/.test(e.problem),
+    );
   });
 });
 

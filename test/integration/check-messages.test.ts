@@ -24,15 +24,28 @@ const cases: { name: string; rule: string; up: Record<Dialect, string>; down: st
     rule: 'BC104',
     up: { mysql: 'ALTER TABLE users RENAME COLUMN name TO full_name', postgres: 'ALTER TABLE users RENAME COLUMN name TO full_name' },
     down: 'ALTER TABLE users RENAME COLUMN full_name TO name',
-    message: [/Renames column users\.name to full_name while the previous release is still running/, /still reads and writes name/, /(Unknown column 'name'|column "name" does not exist)/],
-    steps: [/add full_name to users/, /writes both name and full_name.*backfill full_name from name in batches/, /reads and writes only full_name/, /Post-deploy migration: drop name/],
+    message: [
+      /Renames column users\.name to full_name while the previous release is still running/,
+      /still reads and writes name/,
+      /(Unknown column 'name'|column "name" does not exist)/,
+    ],
+    steps: [
+      /add full_name to users/,
+      /writes both name and full_name.*backfill full_name from name in batches/,
+      /reads and writes only full_name/,
+      /Post-deploy migration: drop name/,
+    ],
   },
   {
     name: 'drop column',
     rule: 'BC102',
     up: { mysql: 'ALTER TABLE users DROP COLUMN age', postgres: 'ALTER TABLE users DROP COLUMN age' },
     down: 'ALTER TABLE users ADD COLUMN age INT',
-    message: [/Drops column users\.age while the previous release is still running/, /selects, inserts or updates age/, /(Unknown column 'age'|column "age" does not exist)/],
+    message: [
+      /Drops column users\.age while the previous release is still running/,
+      /selects, inserts or updates age/,
+      /(Unknown column 'age'|column "age" does not exist)/,
+    ],
     steps: [/Remove every use of users\.age from the code.*deploy that release/, /Drop the column in a post-deploy migration/],
   },
   {
@@ -40,8 +53,16 @@ const cases: { name: string; rule: string; up: Record<Dialect, string>; down: st
     rule: 'BC107',
     up: { mysql: 'ALTER TABLE users ADD COLUMN tenant INT NOT NULL', postgres: 'ALTER TABLE users ADD COLUMN tenant int NOT NULL' },
     down: 'ALTER TABLE users DROP COLUMN tenant',
-    message: [/Adds column users\.tenant as NOT NULL without a default while the previous release is still running/, /every INSERT of the running release omits tenant and fails/],
-    steps: [/add tenant as NULL, or NOT NULL with a DEFAULT/, /Deploy code that always writes tenant/, /Backfill existing rows in batches/, /Post-deploy migration: make tenant NOT NULL/],
+    message: [
+      /Adds column users\.tenant as NOT NULL without a default while the previous release is still running/,
+      /every INSERT of the running release omits tenant and fails/,
+    ],
+    steps: [
+      /add tenant as NULL, or NOT NULL with a DEFAULT/,
+      /Deploy code that always writes tenant/,
+      /Backfill existing rows in batches/,
+      /Post-deploy migration: make tenant NOT NULL/,
+    ],
   },
 ];
 

@@ -67,7 +67,14 @@ describe('migrate plan', () => {
     const r = await run(['--config', config, 'plan', '--format', 'json', '--shadow', shadowUrl(), '--no-cache']);
     expect(r.code, r.stderr).toBe(0);
     const data = JSON.parse(r.stdout) as {
-      migrations: { id: string; phase: string; strategy: string; blocking: boolean; tables: { table: string; rows: number | null }[]; estimate?: { seconds: number; blockedSeconds: number; basis: string } }[];
+      migrations: {
+        id: string;
+        phase: string;
+        strategy: string;
+        blocking: boolean;
+        tables: { table: string; rows: number | null }[];
+        estimate?: { seconds: number; blockedSeconds: number; basis: string };
+      }[];
       plan: { applied: number; pending: number; steps: { kind: string; migration?: string }[]; warnings: string[] };
     };
     expect(data.plan).toMatchObject({ applied: 1, pending: 3 });
@@ -100,7 +107,9 @@ describe('migrate plan', () => {
     const args = [join(root, 'bin', 'migrate'), '--config', config, 'plan', '--shadow', shadowUrl(), '--cache-dir', cacheDir];
     const once = (): Promise<{ code: number; stdout: string; stderr: string }> =>
       new Promise((resolve) => {
-        const child = execFile(process.execPath, args, { cwd: work, env: { ...process.env, NO_COLOR: '1' } }, (e, stdout, stderr) => resolve({ code: e ? Number(e.code) : 0, stdout, stderr }));
+        const child = execFile(process.execPath, args, { cwd: work, env: { ...process.env, NO_COLOR: '1' } }, (e, stdout, stderr) =>
+          resolve({ code: e ? Number(e.code) : 0, stdout, stderr }),
+        );
         if (child.pid) childPids.push(child.pid);
       });
     const first = await once();
@@ -108,7 +117,9 @@ describe('migrate plan', () => {
     expect(first.stdout).toMatch(/^migrate plan: passed \(3 migrations\)/);
     expect(first.stdout).toMatch(/analysed 3 migrations, 1 applied replayed to seed the shadow/);
     expect(first.stdout).toMatch(/target: .*\(1 applied, 3 pending\)/);
-    expect(first.stdout).toMatch(/Steps\n {2}1\. \[pre-deploy\] 0002_orders_total_wider: replica-first: ALTER each replica with binary logging off and slave_type_conversions=ALL_NON_LOSSY/);
+    expect(first.stdout).toMatch(
+      /Steps\n {2}1\. \[pre-deploy\] 0002_orders_total_wider: replica-first: ALTER each replica with binary logging off and slave_type_conversions=ALL_NON_LOSSY/,
+    );
     expect(first.stdout).toMatch(/ {2}3\. Hand-off: deploy the new code everywhere/);
     expect(first.stdout).toMatch(/ {2}4\. \[post-deploy\] 0003_drop_orders_note: in place, online/);
     const again = await run(['--config', config, 'plan', '--shadow', shadowUrl(), '--cache-dir', cacheDir]);

@@ -40,7 +40,14 @@ async function reset(): Promise<void> {
   const all = rows.map((r) => Object.values(r));
   const views = all.filter((r) => r[1] === 'VIEW').map((r) => `\`${r[0]}\``);
   const tables = all.filter((r) => r[1] !== 'VIEW').map((r) => `\`${r[0]}\``);
-  await db.raw(['SET FOREIGN_KEY_CHECKS = 0', ...(views.length ? [`DROP VIEW ${views.join(', ')}`] : []), ...(tables.length ? [`DROP TABLE ${tables.join(', ')}`] : []), 'SET FOREIGN_KEY_CHECKS = 1'].join(';\n'));
+  await db.raw(
+    [
+      'SET FOREIGN_KEY_CHECKS = 0',
+      ...(views.length ? [`DROP VIEW ${views.join(', ')}`] : []),
+      ...(tables.length ? [`DROP TABLE ${tables.join(', ')}`] : []),
+      'SET FOREIGN_KEY_CHECKS = 1',
+    ].join(';\n'),
+  );
 }
 
 describe('MariaDB snapshot from SHOW CREATE TABLE', () => {

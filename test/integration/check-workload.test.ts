@@ -19,11 +19,23 @@ const rules = (v: MigrationVerdict): string[] => v.findings.filter((f) => f.rule
 describe('workload check (MariaDB/MySQL)', () => {
   const d: Dialect = 'mysql';
   const migrations = [
-    sqlMigration(d, '0001_users', 'CREATE TABLE users (id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(50) NOT NULL, age INT, email VARCHAR(100))', 'DROP TABLE users'),
+    sqlMigration(
+      d,
+      '0001_users',
+      'CREATE TABLE users (id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(50) NOT NULL, age INT, email VARCHAR(100))',
+      'DROP TABLE users',
+    ),
     // The schema says fine (BC102 acknowledged), the application's own query says otherwise.
-    sqlMigration(d, '0002_drop_email', 'ALTER TABLE users DROP COLUMN email', 'ALTER TABLE users ADD COLUMN email VARCHAR(100)', { phase: 'pre-deploy', acknowledgements: [{ rule: 'BC102', reason: 'we believe nothing reads email' }] }),
-    sqlMigration(d, '0003_tenant', 'ALTER TABLE users ADD COLUMN tenant INT NOT NULL DEFAULT 0', 'ALTER TABLE users DROP COLUMN tenant', { phase: 'pre-deploy' }),
-    sqlMigration(d, '0004_tenant_required', 'ALTER TABLE users ALTER COLUMN tenant DROP DEFAULT', 'ALTER TABLE users ALTER COLUMN tenant SET DEFAULT 0', { phase: 'pre-deploy' }),
+    sqlMigration(d, '0002_drop_email', 'ALTER TABLE users DROP COLUMN email', 'ALTER TABLE users ADD COLUMN email VARCHAR(100)', {
+      phase: 'pre-deploy',
+      acknowledgements: [{ rule: 'BC102', reason: 'we believe nothing reads email' }],
+    }),
+    sqlMigration(d, '0003_tenant', 'ALTER TABLE users ADD COLUMN tenant INT NOT NULL DEFAULT 0', 'ALTER TABLE users DROP COLUMN tenant', {
+      phase: 'pre-deploy',
+    }),
+    sqlMigration(d, '0004_tenant_required', 'ALTER TABLE users ALTER COLUMN tenant DROP DEFAULT', 'ALTER TABLE users ALTER COLUMN tenant SET DEFAULT 0', {
+      phase: 'pre-deploy',
+    }),
     sqlMigration(d, '0005_drop_age', 'ALTER TABLE users DROP COLUMN age', 'ALTER TABLE users ADD COLUMN age INT NOT NULL AFTER name', { phase: 'post-deploy' }),
   ];
   const old = parseWorkload(
@@ -57,7 +69,9 @@ describe('workload check (MariaDB/MySQL)', () => {
     const m4 = byId(vs, '0004_tenant_required');
     expect(m4.backwardCompatible).toBe(false);
     const wl102 = m4.findings.find((f) => f.rule === 'WL102')!;
-    expect(wl102.message).toMatch(/inserts into users with `` INSERT INTO `users` \( `name` \) VALUES \(\.\.\.\) `` \(old\.json #2\), which does not set tenant/);
+    expect(wl102.message).toMatch(
+      /inserts into users with `` INSERT INTO `users` \( `name` \) VALUES \(\.\.\.\) `` \(old\.json #2\), which does not set tenant/,
+    );
 
     const m5 = byId(vs, '0005_drop_age');
     const wl202 = m5.findings.find((f) => f.rule === 'WL202')!;
@@ -85,16 +99,30 @@ describe('workload check (PostgreSQL)', () => {
   it('prepares pg_stat_statements queries with $n parameters', async () => {
     const migrations = [
       sqlMigration(d, '0001_users', 'CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL, age int)', 'DROP TABLE users'),
-      sqlMigration(d, '0002_rename_age', 'ALTER TABLE users RENAME COLUMN age TO years', 'ALTER TABLE users RENAME COLUMN years TO age', { phase: 'pre-deploy' }),
-      sqlMigration(d, '0003_years_required', "ALTER TABLE users ALTER COLUMN years SET NOT NULL", 'ALTER TABLE users ALTER COLUMN years DROP NOT NULL', { phase: 'post-deploy' }),
+      sqlMigration(d, '0002_rename_age', 'ALTER TABLE users RENAME COLUMN age TO years', 'ALTER TABLE users RENAME COLUMN years TO age', {
+        phase: 'pre-deploy',
+      }),
+      sqlMigration(d, '0003_years_required', 'ALTER TABLE users ALTER COLUMN years SET NOT NULL', 'ALTER TABLE users ALTER COLUMN years DROP NOT NULL', {
+        phase: 'post-deploy',
+      }),
     ];
-    const old = parseWorkload(JSON.stringify([{ query: 'SELECT id, name, age FROM users WHERE id = $1', calls: 10 }, { query: 'UPDATE users SET name = $1 WHERE id = $2' }, { query: 'COMMIT' }]), '/w/pgss.json', d);
+    const old = parseWorkload(
+      JSON.stringify([
+        { query: 'SELECT id, name, age FROM users WHERE id = $1', calls: 10 },
+        { query: 'UPDATE users SET name = $1 WHERE id = $2' },
+        { query: 'COMMIT' },
+      ]),
+      '/w/pgss.json',
+      d,
+    );
     const fresh = parseWorkload(JSON.stringify([{ query: 'SELECT years FROM users WHERE id = ANY($1)' }]), '/w/pgss-new.json', d);
     const vs = await analyse(migrations, { dialect: d, shadow: shadowServer(d), workload: { old: old.queries, new: fresh.queries } });
     const m2 = byId(vs, '0002_rename_age');
     expect(m2.backwardCompatible).toBe(false);
     expect(rules(m2)).toEqual(['WL101:error', 'WL201:warning']);
-    expect(m2.findings.find((f) => f.rule === 'WL101')!.message).toMatch(/`SELECT id, name, age FROM users WHERE id = \$1` \(pgss\.json #1\).*column "age" does not exist/);
+    expect(m2.findings.find((f) => f.rule === 'WL101')!.message).toMatch(
+      /`SELECT id, name, age FROM users WHERE id = \$1` \(pgss\.json #1\).*column "age" does not exist/,
+    );
     expect(m2.findings.find((f) => f.rule === 'WL201')!.message).toMatch(/column "years" does not exist/);
     // The UPDATE never touched age: it keeps working.
     expect(m2.findings.some((f) => f.query?.source === 'pgss.json #2')).toBe(false);

@@ -23,7 +23,10 @@ const rel = 'test/fixtures/sample-pr/migrations';
 const DROP_ID = '0002_drop_users_legacy_note';
 const DROP_FILE = `${rel}/${DROP_ID}.up.sql`;
 /** The line a reviewer sees the DROP on, read from the fixture rather than written down twice. */
-const DROP_LINE = readFileSync(join(dir, `${DROP_ID}.up.sql`), 'utf8').split('\n').findIndex((l) => /DROP COLUMN legacy_note/.test(l)) + 1;
+const DROP_LINE =
+  readFileSync(join(dir, `${DROP_ID}.up.sql`), 'utf8')
+    .split('\n')
+    .findIndex((l) => /DROP COLUMN legacy_note/.test(l)) + 1;
 
 interface Run {
   code: number;
@@ -65,12 +68,32 @@ function actionRun(name: string, inputs: Record<string, string>): Promise<Action
   const summary = join(home, 'step-summary');
   writeFileSync(output, '');
   writeFileSync(summary, '');
-  const env = { ...process.env, NO_COLOR: '1', MIGRATE_SANDBOX_DIR: join(tmp, 'no-sandbox'), GITHUB_WORKSPACE: root, RUNNER_TEMP: join(home, 'runner-temp'), TMPDIR: home, GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: summary, ...inputs };
+  const env = {
+    ...process.env,
+    NO_COLOR: '1',
+    MIGRATE_SANDBOX_DIR: join(tmp, 'no-sandbox'),
+    GITHUB_WORKSPACE: root,
+    RUNNER_TEMP: join(home, 'runner-temp'),
+    TMPDIR: home,
+    GITHUB_OUTPUT: output,
+    GITHUB_STEP_SUMMARY: summary,
+    ...inputs,
+  };
   return new Promise((resolve) => {
-    execFile('bash', [join(root, 'scripts', 'ci', 'action-run.sh')], { cwd: home, env, timeout: 150_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const outputs = Object.fromEntries(readFileSync(output, 'utf8').split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 99) : 0, stdout, stderr, outputs, summary: readFileSync(summary, 'utf8') });
-    });
+    execFile(
+      'bash',
+      [join(root, 'scripts', 'ci', 'action-run.sh')],
+      { cwd: home, env, timeout: 150_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const outputs = Object.fromEntries(
+          readFileSync(output, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+        );
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 99) : 0, stdout, stderr, outputs, summary: readFileSync(summary, 'utf8') });
+      },
+    );
   });
 }
 
@@ -78,7 +101,14 @@ beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'migrate-ci-sample-'));
   // Independent runs, started together: each costs mostly the CLI's start-up.
   runs = { markdown: check('markdown'), github: check('github'), sarif: check('sarif'), junit: check('junit') };
-  const inputs = { INPUT_COMMAND: 'check', INPUT_MIGRATIONS: dir, INPUT_DIALECT: 'mysql', INPUT_SHADOW_URL: shadowUrl(), INPUT_ACK: '', INPUT_COMMENT_MARKER: '<!-- migrate-report -->' };
+  const inputs = {
+    INPUT_COMMAND: 'check',
+    INPUT_MIGRATIONS: dir,
+    INPUT_DIALECT: 'mysql',
+    INPUT_SHADOW_URL: shadowUrl(),
+    INPUT_ACK: '',
+    INPUT_COMMENT_MARKER: '<!-- migrate-report -->',
+  };
   actionRuns = {
     gate: actionRun('gate', inputs),
     // No server on port 1: migrate cannot run (exit 2).
@@ -107,9 +137,13 @@ describe('CI on a sample pull request that drops a column before the deploy', ()
   it('markdown (the pull-request comment): the finding, the expand/contract recipe and the hidden marker', async () => {
     const md = (await runs.markdown).stdout;
     expect(md).toMatch(/^### ❌ migrate check: FAILED \(1 of 2 migrations fails the gate\)/);
-    expect(md).toMatch(new RegExp(`- 🛑 \\*\\*BC102\\*\\* \\(error\\) \\(\`${DROP_FILE.replace(/\./g, '\\.')}:${DROP_LINE}\`\\): Drops column users\\.legacy_note`));
+    expect(md).toMatch(
+      new RegExp(`- 🛑 \\*\\*BC102\\*\\* \\(error\\) \\(\`${DROP_FILE.replace(/\./g, '\\.')}:${DROP_LINE}\`\\): Drops column users\\.legacy_note`),
+    );
     const block = md.slice(md.indexOf('**BC102** (error)'));
-    expect(block).toMatch(/<summary>Safe alternative<\/summary>[\s\S]*1\. Remove every use of users\.legacy_note from the code[\s\S]*and deploy that release\.[\s\S]*2\. Drop the column in a post-deploy migration/);
+    expect(block).toMatch(
+      /<summary>Safe alternative<\/summary>[\s\S]*1\. Remove every use of users\.legacy_note from the code[\s\S]*and deploy that release\.[\s\S]*2\. Drop the column in a post-deploy migration/,
+    );
     expect(md.trimEnd().split('\n').at(-1)).toBe('<!-- migrate-report -->');
   });
 
@@ -117,7 +151,9 @@ describe('CI on a sample pull request that drops a column before the deploy', ()
     const lines = (await runs.github).stdout.split('\n');
     const bc = lines.filter((l) => l.includes('title=BC102'));
     expect(bc).toHaveLength(1);
-    expect(bc[0]).toMatch(new RegExp(`^::error file=${DROP_FILE.replace(/\./g, '\\.')},line=${DROP_LINE},title=BC102::${DROP_ID}: Drops column users\\.legacy_note`));
+    expect(bc[0]).toMatch(
+      new RegExp(`^::error file=${DROP_FILE.replace(/\./g, '\\.')},line=${DROP_LINE},title=BC102::${DROP_ID}: Drops column users\\.legacy_note`),
+    );
     expect(bc[0]).toMatch(/%0ASafe alternative:%0A1\. Remove every use of users\.legacy_note/);
     // The harmless migration fails nothing.
     expect(lines.filter((l) => l.startsWith('::error') && l.includes('0001_create_users'))).toEqual([]);
@@ -147,7 +183,11 @@ describe('CI on a sample pull request that drops a column before the deploy', ()
     expect(xpath(xml, 'string(//testsuite/@failures)')).toBe('1\n');
     expect(xpath(xml, `string(//testcase[@name="${DROP_ID}"]/@classname)`)).toBe(`mysql/${rel}\n`);
     expect(xpath(xml, `string(//testcase[@name="${DROP_ID}"]/failure/@type)`)).toBe('BC102\n');
-    expect(xpath(xml, `string(//testcase[@name="${DROP_ID}"]/failure)`)).toMatch(new RegExp(`BC102 \\(error\\) at ${DROP_FILE.replace(/\./g, '\\.')}:${DROP_LINE}[\\s\\S]*Safe alternative:\\n {4}1\\. Remove every use of users\\.legacy_note`));
+    expect(xpath(xml, `string(//testcase[@name="${DROP_ID}"]/failure)`)).toMatch(
+      new RegExp(
+        `BC102 \\(error\\) at ${DROP_FILE.replace(/\./g, '\\.')}:${DROP_LINE}[\\s\\S]*Safe alternative:\\n {4}1\\. Remove every use of users\\.legacy_note`,
+      ),
+    );
     expect(xpath(xml, 'count(//testcase[@name="0001_create_users"])')).toBe('1\n');
     expect(xpath(xml, 'count(//testcase[@name="0001_create_users"]/failure)')).toBe('0\n');
   });
@@ -173,7 +213,9 @@ describe('the GitHub Action run step on the sample pull request', () => {
     expect(r.outputs).toMatchObject({ 'exit-code': '2', passed: 'false' });
     expect(r.outputs['sarif-file']).toBeUndefined();
     const md = readFileSync(r.outputs['markdown-file']!, 'utf8');
-    expect(md).toMatch(/^### ⚠️ migrate check could not run \(exit 2\)\n\n```\nerror: The shadow server from --shadow cannot be used: Cannot reach the MySQL\/MariaDB server at 127\.0\.0\.1:1[\s\S]*\nfix: /);
+    expect(md).toMatch(
+      /^### ⚠️ migrate check could not run \(exit 2\)\n\n```\nerror: The shadow server from --shadow cannot be used: Cannot reach the MySQL\/MariaDB server at 127\.0\.0\.1:1[\s\S]*\nfix: /,
+    );
     expect(md.trimEnd().endsWith('<!-- migrate-report -->')).toBe(true);
     expect(r.stdout).toMatch(/^::error title=migrate check could not run::error: The shadow server/m);
   });

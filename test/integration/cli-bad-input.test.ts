@@ -50,12 +50,19 @@ function cli(args: string[], cwd: string, env: Record<string, string> = {}, as?:
   return new Promise((res) => {
     execFile(process.execPath, [BIN, ...args], { cwd, env: cleanEnv(env), timeout: 120_000, ...(as ?? {}) }, (err, stdout, stderr) => {
       const e = err as (Error & { code?: number | string; signal?: string | null }) | null;
-      res({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout: String(stdout), stderr: String(stderr), ms: performance.now() - t0 });
+      res({
+        code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
+        signal: e?.signal ?? null,
+        stdout: String(stdout),
+        stderr: String(stderr),
+        ms: performance.now() - t0,
+      });
     });
   });
 }
 
-const show = (r: Result): string => `exit ${r.code}${r.signal ? ` (${r.signal})` : ''} after ${Math.round(r.ms)} ms\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+const show = (r: Result): string =>
+  `exit ${r.code}${r.signal ? ` (${r.signal})` : ''} after ${Math.round(r.ms)} ms\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
 /** No stack trace, no internals, whatever else is printed. */
 function expectNoStack(r: Result): void {
@@ -72,11 +79,20 @@ function errorParagraph(r: Result): { problem: string; fix: string } {
   const at = lines.findIndex((l) => l.startsWith('error: '));
   expect(at, `no "error: " line\n${show(r)}`).toBeGreaterThanOrEqual(0);
   const block = lines.slice(at);
-  expect(block.filter((l) => l.startsWith('error: ')), show(r)).toHaveLength(1);
-  expect(block.every((l) => l.trim() !== ''), `blank line inside the error paragraph\n${show(r)}`).toBe(true);
+  expect(
+    block.filter((l) => l.startsWith('error: ')),
+    show(r),
+  ).toHaveLength(1);
+  expect(
+    block.every((l) => l.trim() !== ''),
+    `blank line inside the error paragraph\n${show(r)}`,
+  ).toBe(true);
   const last = block.at(-1) ?? '';
   expect(last.startsWith('fix: '), `the paragraph does not end with "fix: "\n${show(r)}`).toBe(true);
-  expect(block.filter((l) => l.startsWith('fix: ')), show(r)).toHaveLength(1);
+  expect(
+    block.filter((l) => l.startsWith('fix: ')),
+    show(r),
+  ).toHaveLength(1);
   return { problem: block.slice(0, -1).join('\n').slice('error: '.length), fix: last.slice('fix: '.length) };
 }
 
@@ -188,18 +204,27 @@ describe('bad input through the CLI', () => {
   async function snapshotOf(dialect: Dialect, db: string): Promise<Snapshot> {
     if (dialect === 'mysql') {
       return mysqlAdmin(db, async (c) => {
-        const [cols] = (await c.query('SELECT table_name AS t, column_name AS c, column_type AS y FROM information_schema.columns WHERE table_schema = ? ORDER BY table_name, ordinal_position', [db])) as unknown as [Array<{ t: string; c: string; y: string }>];
+        const [cols] = (await c.query(
+          'SELECT table_name AS t, column_name AS c, column_type AS y FROM information_schema.columns WHERE table_schema = ? ORDER BY table_name, ordinal_position',
+          [db],
+        )) as unknown as [Array<{ t: string; c: string; y: string }>];
         const tables = [...new Set(cols.map((x) => x.t))];
         const counts: Record<string, number> = {};
         for (const t of tables) counts[t] = Number(((await c.query(`SELECT COUNT(*) AS n FROM \`${t}\``)) as unknown as [Array<{ n: number }>])[0][0]?.n);
         const ledger = tables.includes('migrate_ledger')
-          ? ((await c.query('SELECT id, checksum FROM migrate_ledger ORDER BY id')) as unknown as [Array<{ id: string; checksum: string }>])[0].map((x) => `${x.id} ${x.checksum}`)
+          ? ((await c.query('SELECT id, checksum FROM migrate_ledger ORDER BY id')) as unknown as [Array<{ id: string; checksum: string }>])[0].map(
+              (x) => `${x.id} ${x.checksum}`,
+            )
           : null;
         return { columns: cols.map((x) => `${x.t}.${x.c} ${x.y}`), counts, ledger };
       });
     }
     return pgAdmin(db, async (c) => {
-      const cols = (await c.query<{ t: string; c: string; y: string }>("SELECT table_name AS t, column_name AS c, data_type AS y FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, ordinal_position")).rows;
+      const cols = (
+        await c.query<{ t: string; c: string; y: string }>(
+          "SELECT table_name AS t, column_name AS c, data_type AS y FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, ordinal_position",
+        )
+      ).rows;
       const tables = [...new Set(cols.map((x) => x.t))];
       const counts: Record<string, number> = {};
       for (const t of tables) counts[t] = Number((await c.query<{ n: string }>(`SELECT COUNT(*) AS n FROM "${t}"`)).rows[0]?.n);
@@ -221,7 +246,19 @@ describe('bad input through the CLI', () => {
     const write = (name: string, body: string): void => writeFileSync(join(dir, 'migrations', name), body);
     for (const [name, body] of Object.entries(files)) write(name, body);
     const config = join(dir, 'migrate.config.json');
-    writeFileSync(config, JSON.stringify({ dialect, connection: { host: n.host, port: n.port, user: n.user, database: db, passwordFile: n.passwordFile }, migrations: { directory: 'migrations' }, ...configExtra }, null, 2));
+    writeFileSync(
+      config,
+      JSON.stringify(
+        {
+          dialect,
+          connection: { host: n.host, port: n.port, user: n.user, database: db, passwordFile: n.passwordFile },
+          migrations: { directory: 'migrations' },
+          ...configExtra,
+        },
+        null,
+        2,
+      ),
+    );
     return {
       dir,
       db,
@@ -298,7 +335,10 @@ describe('bad input through the CLI', () => {
         if (normal) expect(r.ms, why).toBeLessThan(10_000);
         else expect(r.ms - baseline.ms, why).toBeLessThan(10_000);
       }
-      if (!normal) console.warn(`cli-bad-input: machine loaded (CLI start-up ${Math.round(baseline.ms)} ms); unreachable-server runs took ${[refused, mySilent, pgSilent].map((r) => Math.round(r.ms)).join(' / ')} ms`);
+      if (!normal)
+        console.warn(
+          `cli-bad-input: machine loaded (CLI start-up ${Math.round(baseline.ms)} ms); unreachable-server runs took ${[refused, mySilent, pgSilent].map((r) => Math.round(r.ms)).join(' / ')} ms`,
+        );
     }, 120_000);
 
     test('a silent PostgreSQL server is reported as "Cannot reach", with host and port in the fix', () => {
@@ -326,11 +366,20 @@ describe('bad input through the CLI', () => {
     test('an unknown command or flag is refused before anything runs (even `up --bogus` with pending migrations)', async ({ expect }) => {
       const p = await project('mysql', { '0001_t.ts': TS_TABLE('t_one') });
       const [unknownCmd, unknownFlag] = await Promise.all([unknownCommand(), cli(['up', '--bogus'], p.dir)]);
-      for (const [r, what] of [[unknownCmd, "error: unknown command 'bogus'"], [unknownFlag, "error: unknown option '--bogus'"]] as const) {
+      for (const [r, what] of [
+        [unknownCmd, "error: unknown command 'bogus'"],
+        [unknownFlag, "error: unknown option '--bogus'"],
+      ] as const) {
         expect(r.code, show(r)).toBe(2);
         expect(r.stderr, show(r)).toContain(what);
         expect(r.stderr, show(r)).toContain('run "migrate --help"');
-        expect(r.stderr.trim().split('\n').every((l) => l.trim() !== ''), show(r)).toBe(true);
+        expect(
+          r.stderr
+            .trim()
+            .split('\n')
+            .every((l) => l.trim() !== ''),
+          show(r),
+        ).toBe(true);
         expectNoStack(r);
         expect(r.stdout).toBe('');
       }
@@ -406,7 +455,12 @@ describe('bad input through the CLI', () => {
       const [lit, env] = await Promise.all([cli(['--config', literal, 'up'], p.dir), cli(['--config', unset, 'up'], p.dir)]);
       expectError(lit, 2, ['connection.password is set', 'passwords are not kept in config files'], ['passwordEnv', 'passwordFile']);
       expect(lit.stdout + lit.stderr).not.toContain(n.password);
-      expectError(env, 2, ['connection.passwordEnv names MIGRATE_TEST_SURELY_UNSET_PW, which is not set'], ['Export MIGRATE_TEST_SURELY_UNSET_PW', 'passwordFile']);
+      expectError(
+        env,
+        2,
+        ['connection.passwordEnv names MIGRATE_TEST_SURELY_UNSET_PW, which is not set'],
+        ['Export MIGRATE_TEST_SURELY_UNSET_PW', 'passwordFile'],
+      );
       expect(await p.snapshot()).toEqual(EMPTY);
     });
 
@@ -418,7 +472,11 @@ describe('bad input through the CLI', () => {
     });
 
     test('a ledger table name with a quote (SQL injection) is refused and nothing is created', async ({ expect }) => {
-      const p = await project('mysql', { '0001_t.ts': TS_TABLE('t_one') }, { migrations: { directory: 'migrations', table: 'ledger`; DROP TABLE victim; -- "x' } });
+      const p = await project(
+        'mysql',
+        { '0001_t.ts': TS_TABLE('t_one') },
+        { migrations: { directory: 'migrations', table: 'ledger`; DROP TABLE victim; -- "x' } },
+      );
       await mysqlAdmin(p.db, (c) => c.query('CREATE TABLE victim (id int)'));
       const before = await p.snapshot();
       const r = await cli(['up'], p.dir);
@@ -432,7 +490,10 @@ describe('bad input through the CLI', () => {
       const n = my.nodes[0]!;
       writeFileSync(join(p.dir, 'package.json'), JSON.stringify({ name: 'app', private: true }));
       rmSync(p.config);
-      writeFileSync(join(p.dir, 'migrate.config.ts'), `export default { dialect: 'mysql', connection: { host: '${n.host}', port: ${n.port}, user: '${n.user}', database: '${p.db}', passwordFile: ${JSON.stringify(n.passwordFile)} } };\n`);
+      writeFileSync(
+        join(p.dir, 'migrate.config.ts'),
+        `export default { dialect: 'mysql', connection: { host: '${n.host}', port: ${n.port}, user: '${n.user}', database: '${p.db}', passwordFile: ${JSON.stringify(n.passwordFile)} } };\n`,
+      );
       const r = await cli(['status'], p.dir);
       expect(r.code, show(r)).toBe(0);
     });
@@ -442,7 +503,10 @@ describe('bad input through the CLI', () => {
       const wrong = 'Not-The-Password-4417';
       writeFileSync(join(p.dir, 'wrong.password'), `${wrong}\n`);
       const n = my.nodes[0]!;
-      writeFileSync(p.config, JSON.stringify({ dialect: 'mysql', connection: { host: n.host, port: n.port, user: n.user, database: p.db, passwordFile: 'wrong.password' } }));
+      writeFileSync(
+        p.config,
+        JSON.stringify({ dialect: 'mysql', connection: { host: n.host, port: n.port, user: n.user, database: p.db, passwordFile: 'wrong.password' } }),
+      );
       const r = await cli(['up'], p.dir);
       expectError(r, 2, [`The server at ${n.host}:${n.port} refused the login of user "${n.user}"`], ['passwordFile']);
       expect(r.stdout + r.stderr).not.toContain(wrong);
@@ -466,7 +530,13 @@ describe('bad input through the CLI', () => {
       const app = my.app;
       const pwFile = join(dir, 'app.password');
       writeFileSync(pwFile, `${app.password}\n`);
-      writeFileSync(join(dir, 'migrate.config.json'), JSON.stringify({ dialect: 'mysql', connection: { host: app.host, port: app.port, user: app.user, database: 'not_granted_db', passwordFile: 'app.password' } }));
+      writeFileSync(
+        join(dir, 'migrate.config.json'),
+        JSON.stringify({
+          dialect: 'mysql',
+          connection: { host: app.host, port: app.port, user: app.user, database: 'not_granted_db', passwordFile: 'app.password' },
+        }),
+      );
       mkdirSync(join(dir, 'migrations'));
       const r = await cli(['status'], dir);
       expectError(r, 2, ['not_granted_db'], []);
@@ -474,7 +544,12 @@ describe('bad input through the CLI', () => {
     // ---- failed work: exit 1, names the file, nothing changes
     test('MariaDB: SQL syntax error names the file and line; nothing applied, no ledger row', async ({ expect }) => {
       const { p, r, after } = await mariadbSyntax();
-      const e = expectError(r, 1, ['Migration 0001_broken failed (up) at 0001_broken.up.sql line 3', 'You have an error in your SQL syntax'], [`${join(p.dir, 'migrations', '0001_broken.up.sql')}:3`]);
+      const e = expectError(
+        r,
+        1,
+        ['Migration 0001_broken failed (up) at 0001_broken.up.sql line 3', 'You have an error in your SQL syntax'],
+        [`${join(p.dir, 'migrations', '0001_broken.up.sql')}:3`],
+      );
       expect(e.problem).toContain('the ledger records nothing for it');
       expect(after.columns.filter((c) => !c.startsWith('migrate_ledger.'))).toEqual([]);
       expect(after.ledger ?? []).toEqual([]);
@@ -489,19 +564,28 @@ describe('bad input through the CLI', () => {
     test('PostgreSQL: SQL syntax error in statement 2 rolls back statement 1; schema and ledger unchanged', async ({ expect }) => {
       const p = await project('postgres', { '0001_base.ts': TS_TABLE('base_t') });
       await p.applyAll();
-      p.write('0002_broken.up.sql', ['CREATE TABLE pg_first (id int);', '', 'CREATE TABLE pg_second (', '  id int,', "  name text NOT NULL DEFAULTT 'x'", ');', ''].join('\n'));
+      p.write(
+        '0002_broken.up.sql',
+        ['CREATE TABLE pg_first (id int);', '', 'CREATE TABLE pg_second (', '  id int,', "  name text NOT NULL DEFAULTT 'x'", ');', ''].join('\n'),
+      );
       p.write('0002_broken.down.sql', 'DROP TABLE pg_first;\n');
       const before = await p.snapshot();
       expect(before.ledger).toHaveLength(1);
       const r = await cli(['up'], p.dir);
-      expectError(r, 1, ['Migration 0002_broken failed (up) at 0002_broken.up.sql line 5 (statement 2 of 2)', 'syntax error at or near "DEFAULTT"', 'rolled back'], [`${join(p.dir, 'migrations', '0002_broken.up.sql')}:5`]);
+      expectError(
+        r,
+        1,
+        ['Migration 0002_broken failed (up) at 0002_broken.up.sql line 5 (statement 2 of 2)', 'syntax error at or near "DEFAULTT"', 'rolled back'],
+        [`${join(p.dir, 'migrations', '0002_broken.up.sql')}:5`],
+      );
       expect(await p.snapshot()).toEqual(before);
     });
 
     test('a TypeScript migration with a syntax error names the file, line and column; nothing runs (exit 1)', async ({ expect }) => {
       const p = await project('mysql', {
         '0001_fine.ts': TS_TABLE('fine_t'),
-        '0002_typo.ts': "import type { Knex } from 'knex';\nexport async function up(knex: Knex): Promise<void> {\n  await knex.schema.createTable('x', (t) => { t.increments('id') }\n}\n",
+        '0002_typo.ts':
+          "import type { Knex } from 'knex';\nexport async function up(knex: Knex): Promise<void> {\n  await knex.schema.createTable('x', (t) => { t.increments('id') }\n}\n",
       });
       const r = await cli(['up'], p.dir);
       expectError(r, 1, [/Cannot load migration 0002_typo\.ts: .*0002_typo\.ts:\d+:\d+: ERROR: /], ['0002_typo.ts', 'up(knex)']);
@@ -519,7 +603,12 @@ describe('bad input through the CLI', () => {
       const before = await p.snapshot();
       expect(before.ledger).toHaveLength(2);
       const r = await cli(['down', '--step', '2'], p.dir);
-      expectError(r, 1, ['Cannot revert 0002_b, 0001_a', '0002_b.down.sql does not exist', 'Nothing was reverted'], [join(p.dir, 'migrations', '0002_b.down.sql')]);
+      expectError(
+        r,
+        1,
+        ['Cannot revert 0002_b, 0001_a', '0002_b.down.sql does not exist', 'Nothing was reverted'],
+        [join(p.dir, 'migrations', '0002_b.down.sql')],
+      );
       expect(await p.snapshot()).toEqual(before);
     });
     // ---- names that look like SQL or paths
@@ -569,7 +658,14 @@ describe('bad input through the CLI', () => {
       try {
         const url = `mysql://${n.user}:${encodeURIComponent(n.password)}@[::1]:${port}/${p.db}`;
         const hostCfg = join(p.dir, 'v6.json');
-        writeFileSync(hostCfg, JSON.stringify({ dialect: 'mysql', connection: { host: '::1', port, user: n.user, database: p.db, passwordFile: n.passwordFile }, migrations: { directory: 'migrations' } }));
+        writeFileSync(
+          hostCfg,
+          JSON.stringify({
+            dialect: 'mysql',
+            connection: { host: '::1', port, user: n.user, database: p.db, passwordFile: n.passwordFile },
+            migrations: { directory: 'migrations' },
+          }),
+        );
         const empty = tmp('v6');
         mkdirSync(join(empty, 'migrations'));
         const [viaUrl, viaHost] = await Promise.all([cli(['status'], empty, { DATABASE_URL: url }), cli(['--config', hostCfg, 'status'], p.dir)]);
@@ -620,7 +716,10 @@ describe('bad input through the CLI', () => {
       ]);
       expectError(slash, 2, ['DATABASE_URL is not a valid database URL'], ['"/" as %2F', 'encodeURIComponent']);
       expectError(percent, 2, ['The password in DATABASE_URL holds a malformed percent-escape'], ['"%" as %25']);
-      for (const [r, secret] of [[slash, 'TailSecret77'], [percent, 'Secret88']] as const) {
+      for (const [r, secret] of [
+        [slash, 'TailSecret77'],
+        [percent, 'Secret88'],
+      ] as const) {
         expect(r.stdout + r.stderr).not.toContain(secret);
         expect(r.stdout + r.stderr).not.toContain('abc/');
         noUnexpected(r);
@@ -686,7 +785,12 @@ describe('bad input through the CLI', () => {
         cli(['check', '--shadow', shadow, '--no-cache', '--format', 'json'], p.dir),
         cli(['check', '--shadow', shadow, '--no-cache', '--format', 'markdown'], p.dir),
       ]);
-      for (const [r, code] of [[json, 0], [text, 0], [shared, 1], [sharedMd, 1]] as const) {
+      for (const [r, code] of [
+        [json, 0],
+        [text, 0],
+        [shared, 1],
+        [sharedMd, 1],
+      ] as const) {
         expect(r.code, show(r)).toBe(code);
         expect(r.stdout + r.stderr, show(r)).not.toContain('Pw-Secret-4411');
         expect(r.stdout + r.stderr).not.toContain(n.password);
@@ -715,9 +819,11 @@ describe('bad input through the CLI', () => {
       expect(existsSync(dir)).toBe(false);
     }, 180_000);
 
-    test.each(['SIGINT', 'SIGTERM'] as const)('%s during `migrate check`: an error paragraph with the fix, exit 130/143, its shadow databases dropped', async (signal) => {
-      const p = await project('mysql', {
-        '0001_hang.ts': `import type { Knex } from 'knex';
+    test.each(['SIGINT', 'SIGTERM'] as const)(
+      '%s during `migrate check`: an error paragraph with the fix, exit 130/143, its shadow databases dropped',
+      async (signal) => {
+        const p = await project('mysql', {
+          '0001_hang.ts': `import type { Knex } from 'knex';
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('hang_t', (t) => { t.increments('id'); });
   await new Promise(() => { setInterval(() => undefined, 1000); });
@@ -726,38 +832,61 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTableIfExists('hang_t');
 }
 `,
-      });
-      const n = my.nodes[0]!;
-      const shadow = `mysql://${n.user}:${encodeURIComponent(n.password)}@${n.host}:${n.port}`;
-      const t0 = performance.now();
-      const child = spawn(process.execPath, [BIN, 'check', '--shadow', shadow, '--no-cache'], { cwd: p.dir, env: cleanEnv({}), stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const closed = new Promise<{ code: number | null; signal: string | null }>((r) => child.on('close', (code, sig) => r({ code, signal: sig })));
-      // The analysis is under way once its shadow database (named after the pid) holds hang_t.
-      const prefix = shadowPrefixOf(child.pid!);
-      const shadows = (): Promise<string[]> =>
-        mysqlAdmin(undefined, async (c) => ((await c.query('SELECT table_schema AS s FROM information_schema.tables WHERE table_schema LIKE ? AND table_name = ?', [`${prefix}%`, 'hang_t'])) as unknown as [Array<{ s: string }>])[0].map((x) => x.s));
-      const deadline = Date.now() + 60_000;
-      while ((await shadows()).length === 0) {
-        if (Date.now() > deadline) throw new Error(`check never reached the hanging migration\n${stderr}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      child.kill(signal);
-      const end = await closed;
-      const r: Result = { ...end, stdout, stderr, ms: performance.now() - t0 };
-      expect(r.code, show(r)).toBe(signal === 'SIGINT' ? 130 : 143);
-      expectNoStack(r);
-      noUnexpected(r);
-      const para = errorParagraph(r);
-      expect(para.problem, show(r)).toContain(`migrate check was interrupted by ${signal} before it finished: no verdict; its throwaway shadow databases were dropped`);
-      expect(para.fix, show(r)).toContain('Run "migrate check" again');
-      expect(r.stdout + r.stderr).not.toContain(n.password);
-      const left = await mysqlAdmin(undefined, async (c) => ((await c.query('SELECT schema_name AS s FROM information_schema.schemata WHERE schema_name LIKE ?', [`${prefix}%`])) as unknown as [Array<{ s: string }>])[0]);
-      expect(left).toEqual([]);
-      expect(await p.snapshot()).toEqual(EMPTY);
-    }, 120_000);
+        });
+        const n = my.nodes[0]!;
+        const shadow = `mysql://${n.user}:${encodeURIComponent(n.password)}@${n.host}:${n.port}`;
+        const t0 = performance.now();
+        const child = spawn(process.execPath, [BIN, 'check', '--shadow', shadow, '--no-cache'], {
+          cwd: p.dir,
+          env: cleanEnv({}),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        const closed = new Promise<{ code: number | null; signal: string | null }>((r) => child.on('close', (code, sig) => r({ code, signal: sig })));
+        // The analysis is under way once its shadow database (named after the pid) holds hang_t.
+        const prefix = shadowPrefixOf(child.pid!);
+        const shadows = (): Promise<string[]> =>
+          mysqlAdmin(undefined, async (c) =>
+            (
+              (await c.query('SELECT table_schema AS s FROM information_schema.tables WHERE table_schema LIKE ? AND table_name = ?', [
+                `${prefix}%`,
+                'hang_t',
+              ])) as unknown as [Array<{ s: string }>]
+            )[0].map((x) => x.s),
+          );
+        const deadline = Date.now() + 60_000;
+        while ((await shadows()).length === 0) {
+          if (Date.now() > deadline) throw new Error(`check never reached the hanging migration\n${stderr}`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        child.kill(signal);
+        const end = await closed;
+        const r: Result = { ...end, stdout, stderr, ms: performance.now() - t0 };
+        expect(r.code, show(r)).toBe(signal === 'SIGINT' ? 130 : 143);
+        expectNoStack(r);
+        noUnexpected(r);
+        const para = errorParagraph(r);
+        expect(para.problem, show(r)).toContain(
+          `migrate check was interrupted by ${signal} before it finished: no verdict; its throwaway shadow databases were dropped`,
+        );
+        expect(para.fix, show(r)).toContain('Run "migrate check" again');
+        expect(r.stdout + r.stderr).not.toContain(n.password);
+        const left = await mysqlAdmin(
+          undefined,
+          async (c) =>
+            (
+              (await c.query('SELECT schema_name AS s FROM information_schema.schemata WHERE schema_name LIKE ?', [`${prefix}%`])) as unknown as [
+                Array<{ s: string }>,
+              ]
+            )[0],
+        );
+        expect(left).toEqual([]);
+        expect(await p.snapshot()).toEqual(EMPTY);
+      },
+      120_000,
+    );
   });
 });

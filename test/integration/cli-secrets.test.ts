@@ -42,7 +42,15 @@ function cli(label: string, args: string[], cwd: string, env: Record<string, str
   return new Promise((res) => {
     execFile(process.execPath, [BIN, ...args], { cwd, env: baseEnv(env), timeout: 45_000, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
       const e = err as (NodeJS.ErrnoException & { code?: number | string; signal?: string | null }) | null;
-      res({ label, args, env, code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout: String(stdout), stderr: String(stderr) });
+      res({
+        label,
+        args,
+        env,
+        code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
+        signal: e?.signal ?? null,
+        stdout: String(stdout),
+        stderr: String(stderr),
+      });
     });
   });
 }
@@ -89,7 +97,9 @@ function needles(secrets: Map<string, string>): Array<{ name: string; value: str
 }
 
 function leaksIn(text: string, secrets: Map<string, string>): string[] {
-  return needles(secrets).filter((n) => text.includes(n.value)).map((n) => n.name);
+  return needles(secrets)
+    .filter((n) => text.includes(n.value))
+    .map((n) => n.name);
 }
 
 function freePort(): Promise<number> {
@@ -146,7 +156,8 @@ describe('no password in any output, log or file (MariaDB primary + 1 replica + 
     if (!r) throw new Error(`no run labelled ${label} (runs: ${runs.map((x) => x.label).join(', ')})`);
     return r;
   };
-  const show = (r: Run): string => `${r.label}: migrate ${r.args.join(' ')} -> exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+  const show = (r: Run): string =>
+    `${r.label}: migrate ${r.args.join(' ')} -> exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
   beforeAll(() => {
     R = mkdtempSync(join(tmpdir(), 'mcli-secrets-'));
@@ -240,9 +251,24 @@ describe('no password in any output, log or file (MariaDB primary + 1 replica + 
       ['unreachable: DEBUG status', [...U, 'status'], DEBUG],
       ['unreachable: DEBUG apply --dry-run', [...U, 'apply', '--dry-run'], DEBUG],
     ];
-    await pool(reads.map(([label, args, env]) => () => run(label, args, env ?? {})));
+    await pool(
+      reads.map(
+        ([label, args, env]) =>
+          () =>
+            run(label, args, env ?? {}),
+      ),
+    );
 
-    const ok = ['status', 'DEBUG status --format json', 'topology', 'DEBUG topology --format json', 'DEBUG apply --dry-run', 'apply --dry-run --format json', 'sandbox status --format json', 'DEBUG DATABASE_URL status'];
+    const ok = [
+      'status',
+      'DEBUG status --format json',
+      'topology',
+      'DEBUG topology --format json',
+      'DEBUG apply --dry-run',
+      'apply --dry-run --format json',
+      'sandbox status --format json',
+      'DEBUG DATABASE_URL status',
+    ];
     for (const l of ok) expect(byLabel(l).code, show(byLabel(l))).toBe(0);
     const wrongUp = byLabel('wrong pw: DEBUG up');
     expect(wrongUp.code, show(wrongUp)).toBe(2);
@@ -272,7 +298,10 @@ describe('no password in any output, log or file (MariaDB primary + 1 replica + 
     const leaks: string[] = [];
     for (const r of runs) {
       if (r.label === 'sandbox up --format json') continue;
-      for (const [stream, text] of [['stdout', r.stdout], ['stderr', r.stderr]] as const) {
+      for (const [stream, text] of [
+        ['stdout', r.stdout],
+        ['stderr', r.stderr],
+      ] as const) {
         const found = leaksIn(text, secrets);
         if (found.length) leaks.push(`${r.label} (${stream}): ${found.join(', ')}`);
       }
@@ -293,7 +322,15 @@ describe('no password in any output, log or file (MariaDB primary + 1 replica + 
     filesScanned = walk(R, (p) => p === join(D, 'secrets') || p === join(R, 'wrong', 'secrets') || isDatadir(p));
     const rel = filesScanned.map((f) => relative(R, f));
     // What we meant to cover is there: state, config, logs, the tool's own files next to the config.
-    expect(rel).toEqual(expect.arrayContaining(['sbx/state.json', 'sbx/migrate.config.json', 'sbx/haproxy/haproxy.cfg', 'sbx/nodes/primary/error.log', 'sbx/nodes/replica1/error.log']));
+    expect(rel).toEqual(
+      expect.arrayContaining([
+        'sbx/state.json',
+        'sbx/migrate.config.json',
+        'sbx/haproxy/haproxy.cfg',
+        'sbx/nodes/primary/error.log',
+        'sbx/nodes/replica1/error.log',
+      ]),
+    );
     expect(rel.some((f) => f.startsWith('sbx/.migrate/'))).toBe(true);
     const leaks: string[] = [];
     for (const f of filesScanned) {
@@ -330,7 +367,9 @@ describe('no password in any output, log or file (MariaDB primary + 1 replica + 
   // ---- Defects found while writing this suite, fixed since; kept as regressions.
 
   test('apply --dry-run --format json prints JSON lines only, ending with the result and its statements', () => {
-    const lines = byLabel('apply --dry-run --format json').stdout.split('\n').filter((l) => l.trim());
+    const lines = byLabel('apply --dry-run --format json')
+      .stdout.split('\n')
+      .filter((l) => l.trim());
     const events = lines.map((l) => JSON.parse(l) as { event: string; statements?: string[] });
     expect(events.at(-1)?.event).toBe('result');
     expect(events.at(-1)?.statements?.some((x) => x.includes("MASTER_PASSWORD='***'"))).toBe(true);

@@ -52,7 +52,18 @@ describe('master-master hold, rollback and finalize', () => {
   }
 
   const run = (hold: boolean) =>
-    apply({ config, cluster: withRecordedRoles(config)[0]!, shadow, dryRun: false, maxWriteBlockMs: 2000, catchUpTimeoutMs: 60_000, phases: 'all', hold, logger: quiet, strategy: 'replica-first' });
+    apply({
+      config,
+      cluster: withRecordedRoles(config)[0]!,
+      shadow,
+      dryRun: false,
+      maxWriteBlockMs: 2000,
+      catchUpTimeoutMs: 60_000,
+      phases: 'all',
+      hold,
+      logger: quiet,
+      strategy: 'replica-first',
+    });
 
   it('holds the old active on the old schema, then rolls back to it', async () => {
     const active = withRecordedRoles(config)[0]!.nodes.find((n) => n.role === 'active')!.name;

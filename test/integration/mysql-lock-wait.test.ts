@@ -60,7 +60,9 @@ describe('MySQL in-place DDL with lock_wait_timeout and retries', () => {
     await load;
     await holder.destroy();
     await app.destroy();
-    const [cols] = (await db.raw("SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't'")) as [{ c: string }[]];
+    const [cols] = (await db.raw("SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't'")) as [
+      { c: string }[],
+    ];
     await db.destroy();
     console.log(`[mdl] ${warnings.length} retries; ${writes} application writes, slowest ${Math.round(slowest)} ms (lock_wait_timeout 1 s)`);
     expect(cols.map((r) => r.c)).toContain('note');

@@ -100,7 +100,14 @@ async function counts(db: Knex): Promise<{ zero: number; one: number; more: numb
 
 async function state(db: Knex): Promise<Array<{ migration_id: string; step: string; last_key: string; rows_done: number }>> {
   if (!(await db.schema.hasTable(BACKFILL_STATE_TABLE))) return [];
-  return ((await db(BACKFILL_STATE_TABLE).select('migration_id', 'step', 'last_key', 'rows_done')) as Array<{ migration_id: string; step: string; last_key: string; rows_done: number | string }>).map((r) => ({ ...r, rows_done: Number(r.rows_done) }));
+  return (
+    (await db(BACKFILL_STATE_TABLE).select('migration_id', 'step', 'last_key', 'rows_done')) as Array<{
+      migration_id: string;
+      step: string;
+      last_key: string;
+      rows_done: number | string;
+    }>
+  ).map((r) => ({ ...r, rows_done: Number(r.rows_done) }));
 }
 
 async function ledgerIds(db: Knex): Promise<string[]> {
@@ -129,7 +136,14 @@ describe('PostgreSQL: a backfill killed half-way resumes', () => {
     p = project('postgres', true);
     cfg = join(p.root, 'migrate.config.json');
     const c = fresh.connection;
-    writeFileSync(cfg, JSON.stringify({ dialect: 'postgres', connection: { host: c.host, port: c.port, user: c.user, database: c.database }, migrations: { directory: 'migrations' } }));
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        dialect: 'postgres',
+        connection: { host: c.host, port: c.port, user: c.user, database: c.database },
+        migrations: { directory: 'migrations' },
+      }),
+    );
     await new Runner({ config: fresh.projectConfig(p.dir), db, logger: captureLogger() }).up({ to: '0001_accounts' });
   });
   afterAll(async () => {
@@ -140,7 +154,10 @@ describe('PostgreSQL: a backfill killed half-way resumes', () => {
   /** Runs `migrate up`; with killAtBatch, SIGKILLs it as soon as that batch is reported. */
   function migrateUp(killAtBatch?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; lastBatch: number }> {
     return new Promise((res, rej) => {
-      const child = spawn(process.execPath, [join(ROOT, 'bin/migrate'), '--config', cfg, 'up', '--lock-timeout', '1s', '--lock-retries', '5'], { cwd: p.root, env: { ...process.env, NO_COLOR: '1', BACKFILL_ECHO: '1' } });
+      const child = spawn(process.execPath, [join(ROOT, 'bin/migrate'), '--config', cfg, 'up', '--lock-timeout', '1s', '--lock-retries', '5'], {
+        cwd: p.root,
+        env: { ...process.env, NO_COLOR: '1', BACKFILL_ECHO: '1' },
+      });
       let stderr = '';
       let lastBatch = 0;
       child.stderr.on('data', (d: Buffer) => {
@@ -171,13 +188,17 @@ describe('PostgreSQL: a backfill killed half-way resumes', () => {
 
     // The killed process's session (and its run lock) goes away with its socket.
     for (let i = 0; i < 100; i++) {
-      const held = (await db.raw(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)) as { rows: Array<{ n: number }> };
+      const held = (await db.raw(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      )) as { rows: Array<{ n: number }> };
       if (held.rows[0]?.n === 0) break;
       await sleep(50);
     }
     const resumed = await migrateUp();
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toContain(`0002_backfill_email_lower: backfill accounts: resuming after key ${lastKey} (${lastKey} rows were updated by an interrupted earlier run)`);
+    expect(resumed.stderr).toContain(
+      `0002_backfill_email_lower: backfill accounts: resuming after key ${lastKey} (${lastKey} rows were updated by an interrupted earlier run)`,
+    );
     expect(resumed.stderr).toMatch(/applied 0002_backfill_email_lower/);
     const firstResumed = /^BATCH 1 (\d+) (\d+)$/m.exec(resumed.stderr);
     expect(Number(firstResumed?.[1])).toBe(lastKey + BATCH);
@@ -185,18 +206,23 @@ describe('PostgreSQL: a backfill killed half-way resumes', () => {
     // The state is cleared once the migration is recorded.
     expect(await state(db)).toEqual([]);
     expect(await ledgerIds(db)).toEqual(['0001_accounts', '0002_backfill_email_lower']);
-    process.stderr.write(`\n[pg-backfill] SIGKILLed after batch ${killed.lastBatch} (key ${lastKey} committed); the next run resumed at key ${lastKey + 1}: ${ROWS} rows, each updated exactly once\n`);
+    process.stderr.write(
+      `\n[pg-backfill] SIGKILLed after batch ${killed.lastBatch} (key ${lastKey} committed); the next run resumed at key ${lastKey + 1}: ${ROWS} rows, each updated exactly once\n`,
+    );
   });
 
   test('a batch waiting on a row lock gives up after lock_timeout, names the holder, and is retried', async () => {
-    writeFileSync(join(p.dir, '0003_backfill_again.ts'), `import type { Knex } from 'knex';
+    writeFileSync(
+      join(p.dir, '0003_backfill_again.ts'),
+      `import type { Knex } from 'knex';
 import { backfill } from ${JSON.stringify(BACKFILL_MODULE)};
 export const transaction = false;
 export async function up(knex: Knex): Promise<void> {
   await backfill(knex, { table: 'accounts', set: 'touched = touched + 10', batchSize: 2000, pauseMs: 0, name: 'second pass' });
 }
 export async function down(): Promise<void> {}
-`);
+`,
+    );
     const holder = new pg.Client({ ...fresh.connection, password: fresh.connection.password ?? '', application_name: 'row-locker' });
     await holder.connect();
     try {
@@ -204,8 +230,14 @@ export async function down(): Promise<void> {}
       await holder.query('BEGIN');
       await holder.query('SELECT * FROM accounts WHERE id = 5000 FOR UPDATE');
       const log = captureLogger();
-      const up = new Runner({ config: fresh.projectConfig(p.dir), db, logger: log, lockSafety: { lockTimeoutMs: 300, attempts: 30, retryBaseMs: 100, retryMaxMs: 400 } }).up();
-      const isWait = (l: string): boolean => l.startsWith('warning: 0003_backfill_again: backfill accounts (second pass): waiting for lock on a row of table accounts held by');
+      const up = new Runner({
+        config: fresh.projectConfig(p.dir),
+        db,
+        logger: log,
+        lockSafety: { lockTimeoutMs: 300, attempts: 30, retryBaseMs: 100, retryMaxMs: 400 },
+      }).up();
+      const isWait = (l: string): boolean =>
+        l.startsWith('warning: 0003_backfill_again: backfill accounts (second pass): waiting for lock on a row of table accounts held by');
       // Keep the row locked until the backfill has given up on it twice.
       for (let i = 0; i < 400 && log.lines.filter(isWait).length < 2; i++) await sleep(50);
       await holder.query('COMMIT');
@@ -223,13 +255,16 @@ export async function down(): Promise<void> {}
   });
 
   test('backfill() inside the migration transaction is refused with the fix', async () => {
-    writeFileSync(join(p.dir, '0004_backfill_in_tx.ts'), `import type { Knex } from 'knex';
+    writeFileSync(
+      join(p.dir, '0004_backfill_in_tx.ts'),
+      `import type { Knex } from 'knex';
 import { backfill } from ${JSON.stringify(BACKFILL_MODULE)};
 export async function up(knex: Knex): Promise<void> {
   await backfill(knex, { table: 'accounts', set: 'touched = 5' });
 }
 export async function down(): Promise<void> {}
-`);
+`,
+    );
     const e = await failure(new Runner({ config: fresh.projectConfig(p.dir), db, logger: captureLogger() }).up());
     expect(e.problem).toContain('backfill() was called inside a transaction');
     expect(e.problem).toContain('export const transaction = false');
@@ -263,7 +298,9 @@ describe('MySQL/MariaDB (a CommonJS project): a backfill interrupted by an error
     delete process.env['BACKFILL_FAIL_AT'];
     const log = captureLogger();
     await new Runner({ config: fresh.projectConfig(p.dir), db, logger: log }).up();
-    expect(log.lines).toContain(`0002_backfill_email_lower: backfill accounts: resuming after key ${4 * BATCH} (${4 * BATCH} rows were updated by an interrupted earlier run)`);
+    expect(log.lines).toContain(
+      `0002_backfill_email_lower: backfill accounts: resuming after key ${4 * BATCH} (${4 * BATCH} rows were updated by an interrupted earlier run)`,
+    );
     expect(await counts(db)).toEqual({ zero: 0, one: ROWS, more: 0, wrong: 0 });
     expect(await state(db)).toEqual([]);
     expect(await ledgerIds(db)).toEqual(['0001_accounts', '0002_backfill_email_lower']);
@@ -290,9 +327,12 @@ describe('PostgreSQL: the expand -> backfill -> contract recipe of docs/postgres
     const dir = join(root, 'migrations');
     mkdirSync(dir);
     writeFileSync(join(root, 'package.json'), JSON.stringify({ type: 'module', private: true }));
-    writeFileSync(join(dir, '0009_accounts.up.sql'), `CREATE TABLE accounts (id bigserial PRIMARY KEY, email text NOT NULL);
+    writeFileSync(
+      join(dir, '0009_accounts.up.sql'),
+      `CREATE TABLE accounts (id bigserial PRIMARY KEY, email text NOT NULL);
 INSERT INTO accounts (email) SELECT 'Someone' || g || '@Example.com' FROM generate_series(1, 5000) g;
-`);
+`,
+    );
     writeFileSync(join(dir, '0009_accounts.down.sql'), 'DROP TABLE accounts;\n');
     const files: string[] = [];
     for (const m of doc.matchAll(/```(?:sql|ts)\n(?:--|\/\/) migrations\/([0-9]{4}_[a-z_]+\.(?:up\.sql|down\.sql|ts))\n([\s\S]*?)```/g)) {
@@ -302,15 +342,27 @@ INSERT INTO accounts (email) SELECT 'Someone' || g || '@Example.com' FROM genera
       files.push(name);
     }
     expect(files).toEqual([
-      '0010_accounts_email_lower.up.sql', '0010_accounts_email_lower.down.sql', '0011_backfill_accounts_email_lower.ts',
-      '0012_accounts_email_lower_check.up.sql', '0012_accounts_email_lower_check.down.sql',
-      '0013_accounts_email_lower_not_null.up.sql', '0013_accounts_email_lower_not_null.down.sql',
+      '0010_accounts_email_lower.up.sql',
+      '0010_accounts_email_lower.down.sql',
+      '0011_backfill_accounts_email_lower.ts',
+      '0012_accounts_email_lower_check.up.sql',
+      '0012_accounts_email_lower_check.down.sql',
+      '0013_accounts_email_lower_not_null.up.sql',
+      '0013_accounts_email_lower_not_null.down.sql',
     ]);
     const log = captureLogger();
     const runner = new Runner({ config: fresh.projectConfig(dir), db, logger: log });
     const res = await runner.up();
-    expect(res.ids).toEqual(['0009_accounts', '0010_accounts_email_lower', '0011_backfill_accounts_email_lower', '0012_accounts_email_lower_check', '0013_accounts_email_lower_not_null']);
-    const col = (await db.raw(`SELECT is_nullable FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'email_lower'`)) as { rows: Array<{ is_nullable: string }> };
+    expect(res.ids).toEqual([
+      '0009_accounts',
+      '0010_accounts_email_lower',
+      '0011_backfill_accounts_email_lower',
+      '0012_accounts_email_lower_check',
+      '0013_accounts_email_lower_not_null',
+    ]);
+    const col = (await db.raw(`SELECT is_nullable FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'email_lower'`)) as {
+      rows: Array<{ is_nullable: string }>;
+    };
     expect(col.rows[0]?.is_nullable).toBe('NO');
     const wrong = (await db('accounts').whereRaw('email_lower IS DISTINCT FROM lower(email)').count({ n: '*' }).first()) as { n: string };
     expect(Number(wrong.n)).toBe(0);

@@ -12,7 +12,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MigrateError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log/logger.ts';
-import type { LockSafety } from '../../src/migrations/pg/settings.ts';
+import type { LockSafety } from '../../src/config/index.ts';
 import { Runner } from '../../src/migrations/runner.ts';
 import { freshDatabase, type FreshDatabase } from '../helpers/databases.ts';
 
@@ -68,7 +68,9 @@ describe('PostgreSQL: CONCURRENTLY builds that fail or are killed are cleaned up
     dir = join(root, 'migrations');
     mkdirSync(dir);
     // slow_key() sleeps per row while slow_ctl has a row: a build that takes seconds on 3000 rows.
-    add('0001_tables.up.sql', `
+    add(
+      '0001_tables.up.sql',
+      `
 CREATE TABLE slow_ctl (on_ boolean);
 INSERT INTO slow_ctl VALUES (true);
 CREATE FUNCTION slow_key(k int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
@@ -80,7 +82,8 @@ CREATE TABLE big (id serial PRIMARY KEY, payload text NOT NULL);
 INSERT INTO big (payload) SELECT md5(g::text) FROM generate_series(1, 3000) g;
 CREATE TABLE people (id serial PRIMARY KEY, email text NOT NULL);
 INSERT INTO people (email) VALUES ('a@example.com'), ('b@example.com'), ('a@example.com');
-`);
+`,
+    );
     add('0001_tables.down.sql', 'DROP TABLE people;\nDROP TABLE big;\nDROP FUNCTION slow_key(int);\nDROP TABLE slow_ctl;\n');
     await runner(captureLogger()).up();
   });
@@ -90,12 +93,15 @@ INSERT INTO people (email) VALUES ('a@example.com'), ('b@example.com'), ('a@exam
   });
 
   test('(b) a build cancelled half-way leaves an INVALID index; the next run drops it and builds the index', async () => {
-    add('0002_big_index.up.sql', [
-      'CREATE TABLE big_notes (id serial PRIMARY KEY, note text);',
-      'CREATE INDEX CONCURRENTLY big_slow_idx ON big (slow_key(id));',
-      'ALTER TABLE big_notes ADD COLUMN big_id int;',
-      '',
-    ].join('\n'));
+    add(
+      '0002_big_index.up.sql',
+      [
+        'CREATE TABLE big_notes (id serial PRIMARY KEY, note text);',
+        'CREATE INDEX CONCURRENTLY big_slow_idx ON big (slow_key(id));',
+        'ALTER TABLE big_notes ADD COLUMN big_id int;',
+        '',
+      ].join('\n'),
+    );
     add('0002_big_index.down.sql', 'DROP INDEX CONCURRENTLY big_slow_idx;\nDROP TABLE big_notes;\n');
     const log = captureLogger();
     const t0 = Date.now();
@@ -104,10 +110,13 @@ INSERT INTO people (email) VALUES ('a@example.com'), ('b@example.com'), ('a@exam
     let builder: number | undefined;
     let phase = '';
     for (let i = 0; i < 200 && builder === undefined; i++) {
-      const p = await rows<{ pid: number; phase: string; done: string; total: string }>(db, `SELECT pid, phase, blocks_done::text AS done, blocks_total::text AS total FROM pg_stat_progress_create_index WHERE relid = 'big'::regclass`);
+      const p = await rows<{ pid: number; phase: string; done: string; total: string }>(
+        db,
+        `SELECT pid, phase, blocks_done::text AS done, blocks_total::text AS total FROM pg_stat_progress_create_index WHERE relid = 'big'::regclass`,
+      );
       const b = p[0];
       // (Right after the catalog entry is made the view still shows the previous scan's counts.)
-      if (b && b.phase.startsWith('building index') && Number(b.done) >= 3 && Number(b.done) < Number(b.total)) {
+      if (b?.phase.startsWith('building index') && Number(b.done) >= 3 && Number(b.done) < Number(b.total)) {
         builder = b.pid;
         phase = `${b.phase}, block ${b.done} of ${b.total}`;
       } else await sleep(50);
@@ -132,11 +141,15 @@ INSERT INTO people (email) VALUES ('a@example.com'), ('b@example.com'), ('a@exam
     await db.raw('DELETE FROM slow_ctl');
     const again = captureLogger();
     expect((await runner(again).repair('0002_big_index', 'continue')).ran).toEqual([2, 3]);
-    expect(again.lines).toContain('warning: 0002_big_index (statement 2, line 2): found INVALID index "public"."big_slow_idx" on big, left by an earlier failed CONCURRENTLY build; dropping it before building again (DROP INDEX CONCURRENTLY IF EXISTS "public"."big_slow_idx")');
+    expect(again.lines).toContain(
+      'warning: 0002_big_index (statement 2, line 2): found INVALID index "public"."big_slow_idx" on big, left by an earlier failed CONCURRENTLY build; dropping it before building again (DROP INDEX CONCURRENTLY IF EXISTS "public"."big_slow_idx")',
+    );
     expect(await indexState(db, 'big_slow_idx')).toEqual([{ valid: true }]);
     expect(await ledgerIds(db)).toEqual(['0001_tables', '0002_big_index']);
     expect(await db.schema.hasColumn('big_notes', 'big_id')).toBe(true);
-    process.stderr.write(`\n[pg-concurrent-index] cancelled the build of big_slow_idx ${cancelledAfter} ms into the run, at "${phase}"; repair --continue dropped the INVALID index and rebuilt it\n`);
+    process.stderr.write(
+      `\n[pg-concurrent-index] cancelled the build of big_slow_idx ${cancelledAfter} ms into the run, at "${phase}"; repair --continue dropped the INVALID index and rebuilt it\n`,
+    );
   });
 
   test('a REINDEX CONCURRENTLY cancelled half-way leaves an INVALID <index>_ccnew; the next run drops it first', async () => {
@@ -146,9 +159,12 @@ INSERT INTO people (email) VALUES ('a@example.com'), ('b@example.com'), ('a@exam
     const run = failure(runner(captureLogger()).up());
     let builder: number | undefined;
     for (let i = 0; i < 200 && builder === undefined; i++) {
-      const p = await rows<{ pid: number; phase: string; done: string; total: string }>(db, `SELECT pid, phase, blocks_done::text AS done, blocks_total::text AS total FROM pg_stat_progress_create_index WHERE relid = 'big'::regclass`);
+      const p = await rows<{ pid: number; phase: string; done: string; total: string }>(
+        db,
+        `SELECT pid, phase, blocks_done::text AS done, blocks_total::text AS total FROM pg_stat_progress_create_index WHERE relid = 'big'::regclass`,
+      );
       const b = p[0];
-      if (b && b.phase.startsWith('building index') && Number(b.done) >= 3 && Number(b.done) < Number(b.total)) builder = b.pid;
+      if (b?.phase.startsWith('building index') && Number(b.done) >= 3 && Number(b.done) < Number(b.total)) builder = b.pid;
       else await sleep(50);
     }
     expect(builder, 'the reindex was never seen in progress').toBeDefined();
@@ -177,7 +193,9 @@ INSERT INTO people (email) VALUES ('a@example.com'), ('b@example.com'), ('a@exam
     expect(log.lines.some((l) => l.includes('found INVALID index "public"."people_email_key"'))).toBe(true);
     expect(await indexState(db, 'people_email_key')).toEqual([{ valid: true }]);
     expect(await ledgerIds(db)).toContain('0003_people_email');
-    await expect(db.raw(`INSERT INTO people (email) VALUES ('a@example.com')`)).rejects.toThrow(/duplicate key value violates unique constraint "people_email_key"/);
+    await expect(db.raw(`INSERT INTO people (email) VALUES ('a@example.com')`)).rejects.toThrow(
+      /duplicate key value violates unique constraint "people_email_key"/,
+    );
   });
 
   test('runConcurrently() in a TypeScript migration drops the INVALID leftover of a failed manual build first', async () => {
@@ -186,7 +204,9 @@ INSERT INTO people (email) VALUES ('a@example.com'), ('b@example.com'), ('a@exam
     expect(await indexState(db, 'people_lower_email_key')).toEqual([{ valid: false }]);
     await db.raw(`DELETE FROM people WHERE email = 'C@example.com'`);
     writeFileSync(join(root, 'package.json'), JSON.stringify({ type: 'module', private: true }));
-    add('0004_people_lower_email.ts', `import type { Knex } from 'knex';
+    add(
+      '0004_people_lower_email.ts',
+      `import type { Knex } from 'knex';
 import { runConcurrently } from ${JSON.stringify(join(ROOT, 'src/migrations/pg/index.ts'))};
 export const transaction = false;
 export async function up(knex: Knex): Promise<void> {
@@ -195,7 +215,8 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await runConcurrently(knex, 'DROP INDEX CONCURRENTLY IF EXISTS people_lower_email_key');
 }
-`);
+`,
+    );
     const log = captureLogger();
     await runner(log).up();
     expect(log.lines.some((l) => l.startsWith('warning: 0004_people_lower_email: found INVALID index "public"."people_lower_email_key"'))).toBe(true);
@@ -218,7 +239,10 @@ export async function down(knex: Knex): Promise<void> {
       await up;
       const waits = log.lines.filter((l) => l.startsWith('warning: 0005_big_payload (statement 1, line 1): waiting for'));
       expect(waits.length).toBeGreaterThanOrEqual(2);
-      expect(waits.some((l) => l.includes(`pid ${pid} (user postgres, application "slow-writer"`)), waits.join('\n')).toBe(true);
+      expect(
+        waits.some((l) => l.includes(`pid ${pid} (user postgres, application "slow-writer"`)),
+        waits.join('\n'),
+      ).toBe(true);
       expect(log.lines.some((l) => l.includes('found INVALID index "public"."big_payload_idx"'))).toBe(true);
       expect(await indexState(db, 'big_payload_idx')).toEqual([{ valid: true }]);
       expect(await ledgerIds(db)).toContain('0005_big_payload');

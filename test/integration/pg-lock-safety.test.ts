@@ -15,7 +15,7 @@ import { MigrateError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log/logger.ts';
 import { concurrentTarget } from '../../src/migrations/pg/invalid-index.ts';
 import { backoffMs } from '../../src/migrations/pg/retry.ts';
-import { lockSafetyFromConfig, parseDurationMs, resolveLockSafety, type LockSafety } from '../../src/migrations/pg/settings.ts';
+import { lockSafetyFromConfig, parseDurationMs, resolveLockSafety, type LockSafety } from '../../src/config/index.ts';
 import { Runner } from '../../src/migrations/runner.ts';
 import { freshDatabase, type FreshDatabase } from '../helpers/databases.ts';
 
@@ -108,7 +108,12 @@ describe('lock-safe settings (no database)', () => {
     expect(resolveLockSafety(undefined, { lockTimeoutMs: 900, attempts: 7 }, env)).toMatchObject({ lockTimeoutMs: 3000, attempts: 4 });
     expect(resolveLockSafety({ lockTimeoutMs: 100 }, { lockTimeoutMs: 900 }, env)).toMatchObject({ lockTimeoutMs: 100, attempts: 4 });
     expect(() => resolveLockSafety(undefined, undefined, { MIGRATE_LOCK_RETRIES: 'many' })).toThrow(/MIGRATE_LOCK_RETRIES/);
-    expect(lockSafetyFromConfig({ lockTimeout: '1.5s', retries: 4, retryBase: 200, statementTimeout: '10min' }, 'migrate.config.json')).toEqual({ lockTimeoutMs: 1500, attempts: 4, retryBaseMs: 200, statementTimeoutMs: 600_000 });
+    expect(lockSafetyFromConfig({ lockTimeout: '1.5s', retries: 4, retryBase: 200, statementTimeout: '10min' }, 'migrate.config.json')).toEqual({
+      lockTimeoutMs: 1500,
+      attempts: 4,
+      retryBaseMs: 200,
+      statementTimeoutMs: 600_000,
+    });
     expect(() => lockSafetyFromConfig({ lockTimeut: '2s' }, 'migrate.config.json')).toThrow(/Unknown key "lockSafety.lockTimeut"/);
     expect(() => lockSafetyFromConfig({ retries: 0 }, 'migrate.config.json')).toThrow(/"lockSafety.retries" in migrate.config.json is 0/);
     const s = { retryBaseMs: 500, retryMaxMs: 4000 };
@@ -119,8 +124,16 @@ describe('lock-safe settings (no database)', () => {
   });
 
   test('what a CONCURRENTLY statement builds', () => {
-    expect(concurrentTarget('CREATE INDEX CONCURRENTLY accounts_email_idx ON accounts (email)')).toEqual({ kind: 'create-index', index: 'accounts_email_idx', table: { name: 'accounts' } });
-    expect(concurrentTarget('create unique index concurrently if not exists "Odd ""Name""" on only app."Users" using btree (lower(email))')).toEqual({ kind: 'create-index', index: 'Odd "Name"', table: { schema: 'app', name: 'Users' } });
+    expect(concurrentTarget('CREATE INDEX CONCURRENTLY accounts_email_idx ON accounts (email)')).toEqual({
+      kind: 'create-index',
+      index: 'accounts_email_idx',
+      table: { name: 'accounts' },
+    });
+    expect(concurrentTarget('create unique index concurrently if not exists "Odd ""Name""" on only app."Users" using btree (lower(email))')).toEqual({
+      kind: 'create-index',
+      index: 'Odd "Name"',
+      table: { schema: 'app', name: 'Users' },
+    });
     expect(concurrentTarget('CREATE INDEX CONCURRENTLY ON t (a)')).toEqual({ kind: 'create-index', index: undefined, table: { name: 't' } });
     expect(concurrentTarget('REINDEX INDEX CONCURRENTLY public.t_a_idx')).toEqual({ kind: 'reindex-index', index: { schema: 'public', name: 't_a_idx' } });
     expect(concurrentTarget('REINDEX (VERBOSE, CONCURRENTLY) TABLE t')).toEqual({ kind: 'reindex-table', table: { name: 't' } });
@@ -143,7 +156,8 @@ describe('PostgreSQL: a migration waiting for a lock does not block other sessio
     fresh = await freshDatabase('postgres');
     db = fresh.knex();
     mig = tmpMigrations({
-      '0001_items.up.sql': 'CREATE TABLE items (id serial PRIMARY KEY, v int NOT NULL DEFAULT 0);\nINSERT INTO items (v) SELECT 0 FROM generate_series(1, 1000);\n',
+      '0001_items.up.sql':
+        'CREATE TABLE items (id serial PRIMARY KEY, v int NOT NULL DEFAULT 0);\nINSERT INTO items (v) SELECT 0 FROM generate_series(1, 1000);\n',
       '0001_items.down.sql': 'DROP TABLE items;\n',
     });
     await new Runner({ config: fresh.projectConfig(mig.dir), db, logger: captureLogger() }).up();
@@ -157,7 +171,13 @@ describe('PostgreSQL: a migration waiting for a lock does not block other sessio
 
   /** Runs `up` while a holder keeps ACCESS SHARE on items for holdMs, under a read/write workload. */
   /** Keeps the holder at least holdMs, and (when minWaits) until the migration has reported that many waits. */
-  async function contended(id: string, alter: string, holdMs: number, settings: Partial<LockSafety>, minWaits = 0): Promise<{ log: Captured; holderPid: number; maxMs: number; ops: number; elapsedMs: number; workErrors: number; baselineMs: number }> {
+  async function contended(
+    id: string,
+    alter: string,
+    holdMs: number,
+    settings: Partial<LockSafety>,
+    minWaits = 0,
+  ): Promise<{ log: Captured; holderPid: number; maxMs: number; ops: number; elapsedMs: number; workErrors: number; baselineMs: number }> {
     mig.add(`${id}.up.sql`, `${alter};\n`);
     mig.add(`${id}.down.sql`, 'SELECT 1;\n');
     const holder = await client(fresh, 'long-report');
@@ -211,7 +231,9 @@ describe('PostgreSQL: a migration waiting for a lock does not block other sessio
     // margin grows with the machine's own noise, measured before the holder arrived).
     const margin = Math.max(MARGIN, 2 * r.baselineMs);
     expect(r.maxMs).toBeLessThan(LOCK_TIMEOUT + margin);
-    figures.push(`with lock_timeout ${LOCK_TIMEOUT} ms: holder kept the table ${HOLD} ms, ${waits.length} retries, ${r.ops} concurrent reads/writes, longest ${r.maxMs.toFixed(0)} ms (bound ${LOCK_TIMEOUT}+${margin.toFixed(0)} ms; uncontended max ${r.baselineMs.toFixed(0)} ms); migration took ${r.elapsedMs} ms`);
+    figures.push(
+      `with lock_timeout ${LOCK_TIMEOUT} ms: holder kept the table ${HOLD} ms, ${waits.length} retries, ${r.ops} concurrent reads/writes, longest ${r.maxMs.toFixed(0)} ms (bound ${LOCK_TIMEOUT}+${margin.toFixed(0)} ms; uncontended max ${r.baselineMs.toFixed(0)} ms); migration took ${r.elapsedMs} ms`,
+    );
   });
 
   test('(a, control) without lock_timeout the queued ALTER blocks every read and write for as long as the holder lives', async () => {
@@ -219,7 +241,9 @@ describe('PostgreSQL: a migration waiting for a lock does not block other sessio
     const r = await contended('0003_add_flag2', 'ALTER TABLE items ADD COLUMN flag2 boolean NOT NULL DEFAULT false', HOLD, { lockTimeoutMs: 0 });
     expect(r.log.lines.some((l) => l.includes('waiting for lock'))).toBe(false);
     expect(r.maxMs).toBeGreaterThan(HOLD - 400);
-    figures.push(`control, lock_timeout off: holder kept the table ${HOLD} ms, longest concurrent read/write ${r.maxMs.toFixed(0)} ms (uncontended max ${r.baselineMs.toFixed(0)} ms)`);
+    figures.push(
+      `control, lock_timeout off: holder kept the table ${HOLD} ms, longest concurrent read/write ${r.maxMs.toFixed(0)} ms (uncontended max ${r.baselineMs.toFixed(0)} ms)`,
+    );
   });
 
   test('all tries used up: the error names the holder and how to end it; nothing applied, ledger unchanged', async () => {
@@ -232,7 +256,14 @@ describe('PostgreSQL: a migration waiting for a lock does not block other sessio
     await holder.query('LOCK TABLE items IN ACCESS SHARE MODE');
     try {
       const log = captureLogger();
-      const e = await failure(new Runner({ config: fresh.projectConfig(mig.dir), db, logger: log, lockSafety: { lockTimeoutMs: 400, attempts: 3, retryBaseMs: 50, retryMaxMs: 100 } }).up());
+      const e = await failure(
+        new Runner({
+          config: fresh.projectConfig(mig.dir),
+          db,
+          logger: log,
+          lockSafety: { lockTimeoutMs: 400, attempts: 3, retryBaseMs: 50, retryMaxMs: 100 },
+        }).up(),
+      );
       expect(e.kind).toBe('work');
       expect(e.problem).toContain('Migration 0004_add_flag3 failed (up) at 0004_add_flag3.up.sql line 1 (statement 1 of 2)');
       expect(e.problem).toContain('could not get its lock within lock_timeout 400 ms in 3 attempts');
@@ -255,7 +286,9 @@ describe('PostgreSQL: a migration waiting for a lock does not block other sessio
   });
 
   test('a TypeScript migration in a transaction is retried as a whole; the statement_timeout guard is not retried', async () => {
-    mig.add('0005_ts_alter.ts', `import type { Knex } from 'knex';
+    mig.add(
+      '0005_ts_alter.ts',
+      `import type { Knex } from 'knex';
 let tries = 0;
 export async function up(knex: Knex): Promise<void> {
   tries++;
@@ -267,7 +300,8 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.alterTable('items', (t) => { t.dropColumn('ts_col'); });
   await knex.schema.dropTable('ts_side');
 }
-`);
+`,
+    );
     await new Runner({ config: fresh.projectConfig(mig.dir), db, logger: captureLogger(), lockSafety: safety }).up({ to: '0004_add_flag3' });
     const holder = await client(fresh, 'holder-ts');
     opened.push(holder);
@@ -278,7 +312,10 @@ export async function down(knex: Knex): Promise<void> {
     for (let i = 0; i < 400 && !log.lines.some((l) => l.includes('waiting for lock')); i++) await sleep(50);
     await holder.query('COMMIT');
     await up;
-    expect(log.lines.filter((l) => l.startsWith('warning: 0005_ts_alter: waiting for lock on table items')).length, log.lines.join('\n')).toBeGreaterThanOrEqual(1);
+    expect(
+      log.lines.filter((l) => l.startsWith('warning: 0005_ts_alter: waiting for lock on table items')).length,
+      log.lines.join('\n'),
+    ).toBeGreaterThanOrEqual(1);
     // Every failed try was rolled back: the side table holds only the last try's row.
     const side = (await db('ts_side').select('n')) as Array<{ n: number }>;
     expect(side).toHaveLength(1);

@@ -42,60 +42,78 @@ describe('switchover with the load connected as root (bypasses read_only)', () =
   }, 120_000);
   afterAll(async () => {
     loadReport = await load?.stop();
-    console.log(`[privileged] ${figures.join('\n[privileged] ')}\n[privileged] root load: ${loadReport?.committed} committed, ${loadReport?.failed} failed ${JSON.stringify(loadReport?.errors)}`);
+    console.log(
+      `[privileged] ${figures.join('\n[privileged] ')}\n[privileged] root load: ${loadReport?.committed} committed, ${loadReport?.failed} failed ${JSON.stringify(loadReport?.errors)}`,
+    );
     await fc?.stop();
   });
 
-  it.each([1, 2, 3, 4])('run %i: no fork, nothing lost, one writable node, replication everywhere; the probe saw a gap within the bound', async (run) => {
-    const before = await fc.roles();
-    const { width } = fc.mig.next();
-    const { probe, table } = await fc.probe(`app${run}`);
-    // The first run as an operator reads it (text), the others as a pipeline does (JSON events).
-    const json = run > 1;
-    const r = await fc.migrate(['apply', '--strategy', 'replica-first', '--max-write-block', '2000', ...(json ? ['--format', 'json'] : [])]);
-    expect(r.code, show(r) + JSON.stringify(lastJournal(fc.sb).map((e) => [e.ts.slice(17), e.step, e.phase, e.data?.['error'] ?? '']))).toBe(0);
-    fc.mig.applied(width);
-    const report = await probe.stop();
-    const inv = await readInvariants(fc.sb, { probe: report, probeTable: table, schema: `char(${width})` });
-    const entries = lastJournal(fc.sb);
-    expect(entries.filter((e) => e.step === 'fork'), 'no fork').toEqual([]);
-    expect(violations(inv), JSON.stringify(inv)).toEqual([]);
-    expect(inv.writable).toEqual([before.candidate]);
+  it.each([1, 2, 3, 4])(
+    'run %i: no fork, nothing lost, one writable node, replication everywhere; the probe saw a gap within the bound',
+    async (run) => {
+      const before = await fc.roles();
+      const { width } = fc.mig.next();
+      const { probe, table } = await fc.probe(`app${run}`);
+      // The first run as an operator reads it (text), the others as a pipeline does (JSON events).
+      const json = run > 1;
+      const r = await fc.migrate(['apply', '--strategy', 'replica-first', '--max-write-block', '2000', ...(json ? ['--format', 'json'] : [])]);
+      expect(r.code, show(r) + JSON.stringify(lastJournal(fc.sb).map((e) => [e.ts.slice(17), e.step, e.phase, e.data?.['error'] ?? '']))).toBe(0);
+      fc.mig.applied(width);
+      const report = await probe.stop();
+      const inv = await readInvariants(fc.sb, { probe: report, probeTable: table, schema: `char(${width})` });
+      const entries = lastJournal(fc.sb);
+      expect(
+        entries.filter((e) => e.step === 'fork'),
+        'no fork',
+      ).toEqual([]);
+      expect(violations(inv), JSON.stringify(inv)).toEqual([]);
+      expect(inv.writable).toEqual([before.candidate]);
 
-    // What the tool says about its own block, and what the root client's probe saw meanwhile.
-    const begin = entries.find((e) => e.step === 'block-writes' && e.phase === 'begin');
-    const end = entries.find((e) => e.step === 'move-endpoint' && e.phase === 'end');
-    expect(begin && end, 'the block is journaled').toBeTruthy();
-    const snap = fc.rootProbe.snapshot();
-    const gap = longestGapWithin(snap.ackTimes, toPerf(begin!.ts), toPerf(end!.ts));
-    let writeBlockMs: number;
-    let ended: number;
-    if (json) {
-      const events = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-      const sw = events.find((e) => e['event'] === 'switchover');
-      expect(sw, 'a switchover event with the step timings').toBeTruthy();
-      expect(sw!['blockSteps']).toEqual(['block-writes', 'record-position', 'wait-candidate', 'read-only-old-primary', 'promote', 'move-endpoint']);
-      const steps = sw!['stepsMs'] as Record<string, number>;
-      for (const k of sw!['blockSteps'] as string[]) expect(typeof steps[k], k).toBe('number');
-      writeBlockMs = Number(sw!['writeBlockMs']);
-      ended = Number(sw!['endedSessions']);
-      const result = events.find((e) => e['event'] === 'result') as { steps: { switchover?: { writeBlockMs: number } }[] };
-      expect(result.steps.find((s) => s.switchover)?.switchover?.writeBlockMs).toBe(writeBlockMs);
-    } else {
-      expect(r.stdout).toMatch(/write block [\d.]+ ms: block-writes [\d.]+, record-position [\d.]+, wait-candidate [\d.]+, read-only-old-primary [\d.]+, promote [\d.]+, move-endpoint [\d.]+/);
-      expect(r.stdout).toMatch(/after it \(writes flow to \w+\): detach-candidate [\d.]+, end-sessions [\d.]+.*unlock [\d.]+, watch-old-primary [\d.]+, verify [\d.]+; \d+ session\(s\) ended on the old primary/);
-      // Preflight named the privileged users connected and what happens to their sessions.
-      expect(r.stderr).toMatch(new RegExp(`users that write through read_only on ${before.primary}: root.*\\d+ sessions?.*READ_ONLY ADMIN.*ended`));
-      writeBlockMs = Number(/write block ([\d.]+) ms:/.exec(r.stdout)?.[1]);
-      ended = Number(/; (\d+) session\(s\) ended/.exec(r.stdout)?.[1]);
-    }
-    figures.push(`run ${run} ${before.primary} -> ${before.candidate}: write block ${writeBlockMs} ms (tool), root probe's longest gap over the block ${gap.ms} ms, app probe ${report.acknowledged.length} acknowledged / ${report.failed} failed, ${ended} session(s) ended`);
-    expect(writeBlockMs).toBeGreaterThan(0);
-    // The bound holds on the independent clock too: the longest wait a root client saw over the
-    // block is the block plus one reconnect, never past --max-write-block (2000 ms) plus that.
-    expect(gap.ms, 'root probe gap over the block').toBeGreaterThan(0);
-    expect(gap.ms).toBeLessThan(2000 + 500);
-  }, 180_000);
+      // What the tool says about its own block, and what the root client's probe saw meanwhile.
+      const begin = entries.find((e) => e.step === 'block-writes' && e.phase === 'begin');
+      const end = entries.find((e) => e.step === 'move-endpoint' && e.phase === 'end');
+      expect(begin && end, 'the block is journaled').toBeTruthy();
+      const snap = fc.rootProbe.snapshot();
+      const gap = longestGapWithin(snap.ackTimes, toPerf(begin!.ts), toPerf(end!.ts));
+      let writeBlockMs: number;
+      let ended: number;
+      if (json) {
+        const events = r.stdout
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        const sw = events.find((e) => e['event'] === 'switchover');
+        expect(sw, 'a switchover event with the step timings').toBeTruthy();
+        expect(sw!['blockSteps']).toEqual(['block-writes', 'record-position', 'wait-candidate', 'read-only-old-primary', 'promote', 'move-endpoint']);
+        const steps = sw!['stepsMs'] as Record<string, number>;
+        for (const k of sw!['blockSteps'] as string[]) expect(typeof steps[k], k).toBe('number');
+        writeBlockMs = Number(sw!['writeBlockMs']);
+        ended = Number(sw!['endedSessions']);
+        const result = events.find((e) => e['event'] === 'result') as { steps: { switchover?: { writeBlockMs: number } }[] };
+        expect(result.steps.find((s) => s.switchover)?.switchover?.writeBlockMs).toBe(writeBlockMs);
+      } else {
+        expect(r.stdout).toMatch(
+          /write block [\d.]+ ms: block-writes [\d.]+, record-position [\d.]+, wait-candidate [\d.]+, read-only-old-primary [\d.]+, promote [\d.]+, move-endpoint [\d.]+/,
+        );
+        expect(r.stdout).toMatch(
+          /after it \(writes flow to \w+\): detach-candidate [\d.]+, end-sessions [\d.]+.*unlock [\d.]+, watch-old-primary [\d.]+, verify [\d.]+; \d+ session\(s\) ended on the old primary/,
+        );
+        // Preflight named the privileged users connected and what happens to their sessions.
+        expect(r.stderr).toMatch(new RegExp(`users that write through read_only on ${before.primary}: root.*\\d+ sessions?.*READ_ONLY ADMIN.*ended`));
+        writeBlockMs = Number(/write block ([\d.]+) ms:/.exec(r.stdout)?.[1]);
+        ended = Number(/; (\d+) session\(s\) ended/.exec(r.stdout)?.[1]);
+      }
+      figures.push(
+        `run ${run} ${before.primary} -> ${before.candidate}: write block ${writeBlockMs} ms (tool), root probe's longest gap over the block ${gap.ms} ms, app probe ${report.acknowledged.length} acknowledged / ${report.failed} failed, ${ended} session(s) ended`,
+      );
+      expect(writeBlockMs).toBeGreaterThan(0);
+      // The bound holds on the independent clock too: the longest wait a root client saw over the
+      // block is the block plus one reconnect, never past --max-write-block (2000 ms) plus that.
+      expect(gap.ms, 'root probe gap over the block').toBeGreaterThan(0);
+      expect(gap.ms).toBeLessThan(2000 + 500);
+    },
+    180_000,
+  );
 
   it('a write on the old primary right after UNLOCK is reported as a FORK with its GTID and table; the old primary stays fenced until reconciled', async () => {
     const { primary, candidate, replicas } = await fc.roles();
@@ -112,7 +130,11 @@ describe('switchover with the load connected as root (bypasses read_only)', () =
     const r = await run.done;
 
     expect(r.code, show(r)).toBe(1);
-    expect(r.error).toMatch(new RegExp(`^FORK: the old primary ${primary} committed 1 transaction after the switchover that the new primary ${candidate} does not have \\(errant GTID ${gtid}; tables app\\.items\\)`));
+    expect(r.error).toMatch(
+      new RegExp(
+        `^FORK: the old primary ${primary} committed 1 transaction after the switchover that the new primary ${candidate} does not have \\(errant GTID ${gtid}; tables app\\.items\\)`,
+      ),
+    );
     expect(r.error).not.toMatch(/replication not running/);
     expect(r.fix).toMatch(new RegExp(`${primary} is fenced: read-only, out of the endpoint, its replication stopped; ${candidate} is the primary`));
     expect(r.fix).toMatch(/SHOW BINLOG EVENTS IN 'mysql-bin\.\d+' FROM \d+/);
@@ -134,7 +156,9 @@ describe('switchover with the load connected as root (bypasses read_only)', () =
     };
     expect(await fenced()).toEqual({ readOnly: true, io: 'No', sql: 'No' });
     if (fc.sb.writer.type !== 'haproxy') throw new Error('the cluster has HAProxy');
-    const ready = parseServersState(await runtimeCommand(fc.sb.writer.socket, `show servers state ${fc.sb.writer.backend}`)).filter((s) => s.state === 'ready').map((s) => s.name);
+    const ready = parseServersState(await runtimeCommand(fc.sb.writer.socket, `show servers state ${fc.sb.writer.backend}`))
+      .filter((s) => s.state === 'ready')
+      .map((s) => s.name);
     expect(ready).toEqual([candidate]);
     const inv = await readInvariants(fc.sb, { skip: [primary] });
     expect(inv.writable).toEqual([candidate]);

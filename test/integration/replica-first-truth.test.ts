@@ -23,7 +23,15 @@ import { analyse } from '../../src/analysis/analyse.ts';
 import { ruleDoc } from '../../src/analysis/rules/catalog.ts';
 import type { Finding, MigrationVerdict } from '../../src/analysis/types.ts';
 import { stepsFromVerdicts } from '../../src/execution/plan-steps.ts';
-import { CASES, SETTING_VALUE, SETTING_WITHOUT_SQL_THREAD_RESTART, type DirectionTruth, type Observation, type ReplicaFirstCase, type SettingKey } from '../corpus/replica-first/cases.ts';
+import {
+  CASES,
+  SETTING_VALUE,
+  SETTING_WITHOUT_SQL_THREAD_RESTART,
+  type DirectionTruth,
+  type Observation,
+  type ReplicaFirstCase,
+  type SettingKey,
+} from '../corpus/replica-first/cases.ts';
 import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
 import { shadowServer, sqlMigration } from '../helpers/shadow.ts';
 
@@ -171,7 +179,9 @@ describe('replica-first truth on MariaDB 10.11 row-based replication', () => {
         wrong.add(col);
         seen[col] ??= [abbrev(want), abbrev(got ?? null)];
       };
-      const applierCols = (await rows(replica, `SELECT COLUMN_NAME AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'app' AND TABLE_NAME = '${table.slice(4)}'`)).map((r) => r['n']!);
+      const applierCols = (
+        await rows(replica, `SELECT COLUMN_NAME AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'app' AND TABLE_NAME = '${table.slice(4)}'`)
+      ).map((r) => r['n']!);
       const sourceCols = new Set(Object.keys(src[0] ?? {}).map(name));
       const applierOnly = applierCols.filter((n) => !sourceCols.has(n));
       const expectOnly = c.applierOnly?.[dir] ?? {};
@@ -264,8 +274,16 @@ const stopped = (o: Observation | undefined): boolean => o?.outcome === 'stopped
  * columns' types differ, which is just as unsafe, so they count for "stop" too.
  */
 const MODE: Record<string, 'silent' | 'setting' | 'lossy' | 'stop'> = {
-  '01': 'silent', '02': 'silent', '03': 'silent', '07': 'silent', '08': 'silent', '14': 'silent',
-  '04': 'setting', '05': 'lossy', '06': 'stop', '09': 'stop',
+  '01': 'silent',
+  '02': 'silent',
+  '03': 'silent',
+  '07': 'silent',
+  '08': 'silent',
+  '14': 'silent',
+  '04': 'setting',
+  '05': 'lossy',
+  '06': 'stop',
+  '09': 'stop',
 };
 const POSITIONAL = new Set(['01', '02', '03']);
 
@@ -320,10 +338,13 @@ function engineMismatches(c: ReplicaFirstCase, v: MigrationVerdict): string[] {
     if (wrong(t.default)) {
       const silent = fs.filter((f) => mode(f) === 'silent');
       if (!silent.length) say(`silent corruption under the default (${seenText(t.default)}), but no rule that says values change silently (${got})`);
-      else if (isFwd && !silent.some((f) => ruleDoc(f.rule).severity === 'error')) say(`silent corruption (${seenText(t.default)}) reported as ${summary(silent)}, not an error rule`);
-      else if (isFwd && v.blocking && !silent.some((f) => f.severity === 'error')) say(`silent corruption (${seenText(t.default)}) in a blocking migration reported as ${summary(silent)}, not error severity`);
+      else if (isFwd && !silent.some((f) => ruleDoc(f.rule).severity === 'error'))
+        say(`silent corruption (${seenText(t.default)}) reported as ${summary(silent)}, not an error rule`);
+      else if (isFwd && v.blocking && !silent.some((f) => f.severity === 'error'))
+        say(`silent corruption (${seenText(t.default)}) in a blocking migration reported as ${summary(silent)}, not error severity`);
       if (isFwd && !forcedReplicaFirstRefused(v)) say(`silent corruption (${seenText(t.default)}), yet --strategy replica-first would run it replica-first`);
-      if (offersSetting) say(`silent corruption under every setting, but ${summary(fs.filter((f) => mode(f) === 'setting' || mode(f) === 'lossy'))} suggests a setting`);
+      if (offersSetting)
+        say(`silent corruption under every setting, but ${summary(fs.filter((f) => mode(f) === 'setting' || mode(f) === 'lossy'))} suggests a setting`);
       if (plansWithSetting) say(`silent corruption, yet the plan is replica-first (settings ${JSON.stringify(v.replicaSettings ?? null)})`);
       continue;
     }
@@ -331,20 +352,26 @@ function engineMismatches(c: ReplicaFirstCase, v: MigrationVerdict): string[] {
     // Stopped under the default.
     if (ok(t.nonLossy)) {
       if (!fs.some((f) => f.rule === code('04'))) say(`stops (${show(t.default)}) and is correct with ALL_NON_LOSSY, expected ${code('04')} (${got})`);
-      if (plansWithSetting && v.replicaSettings?.['slave_type_conversions'] !== 'ALL_NON_LOSSY') say(`plans replica-first with replicaSettings=${JSON.stringify(v.replicaSettings ?? null)}, needs slave_type_conversions=ALL_NON_LOSSY`);
+      if (plansWithSetting && v.replicaSettings?.['slave_type_conversions'] !== 'ALL_NON_LOSSY')
+        say(`plans replica-first with replicaSettings=${JSON.stringify(v.replicaSettings ?? null)}, needs slave_type_conversions=ALL_NON_LOSSY`);
       if (isFwd && v.blocking && v.strategy !== 'replica-first') say(`blocking and replica-first safe with ALL_NON_LOSSY, yet strategy=${v.strategy}`);
       continue;
     }
     if (!reinterpreted && stopped(t.nonLossy) && t.lossy && !stopped(t.lossy)) {
-      if (!fs.some((f) => f.rule === code('05'))) say(`stops with ALL_NON_LOSSY and converts only with ALL_LOSSY (${show(t.lossy)}), expected ${code('05')} (${got})`);
+      if (!fs.some((f) => f.rule === code('05')))
+        say(`stops with ALL_NON_LOSSY and converts only with ALL_LOSSY (${show(t.lossy)}), expected ${code('05')} (${got})`);
       if (plansWithSetting) say(`needs ALL_LOSSY (${show(t.lossy)}), yet the plan is replica-first`);
       continue;
     }
     // Stops whatever the setting, or a setting only "works" by reinterpreting values.
     const none = fs.filter((f) => mode(f) === 'stop' || (mode(f) === 'silent' && POSITIONAL.has(f.rule.slice(3))));
-    if (!none.length) say(`${describeTruth(t)}${reinterpreted ? ' (values that fit are changed too)' : ''}: no setting makes it safe, expected a rule that says so (${code('06')}-like), ${got}`);
+    if (!none.length)
+      say(
+        `${describeTruth(t)}${reinterpreted ? ' (values that fit are changed too)' : ''}: no setting makes it safe, expected a rule that says so (${code('06')}-like), ${got}`,
+      );
     else if (isFwd && !none.some((f) => ruleDoc(f.rule).severity === 'error')) say(`no setting makes it safe, but ${summary(none)} is not an error rule`);
-    if (offersSetting) say(`${summary(fs.filter((f) => mode(f) === 'setting' || mode(f) === 'lossy'))} offers a setting, but real replication: ${describeTruth(t)}`);
+    if (offersSetting)
+      say(`${summary(fs.filter((f) => mode(f) === 'setting' || mode(f) === 'lossy'))} offers a setting, but real replication: ${describeTruth(t)}`);
     if (plansWithSetting) say(`no setting makes it safe, yet the plan is replica-first (settings ${JSON.stringify(v.replicaSettings ?? null)})`);
   }
   return out;
@@ -358,7 +385,11 @@ function forcedReplicaFirstRefused(v: MigrationVerdict): boolean {
 }
 
 function seenText(o: Observation): string {
-  return o.outcome === 'wrong' ? Object.entries(o.seen).map(([k, [a, b]]) => `${k}: ${JSON.stringify(a)} became ${JSON.stringify(b)}`).join(', ') : show(o);
+  return o.outcome === 'wrong'
+    ? Object.entries(o.seen)
+        .map(([k, [a, b]]) => `${k}: ${JSON.stringify(a)} became ${JSON.stringify(b)}`)
+        .join(', ')
+    : show(o);
 }
 
 function show(o: Observation | undefined): string {

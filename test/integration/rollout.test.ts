@@ -40,8 +40,14 @@ describe('multi-cluster rollout', () => {
     await c2.end();
     const err = await rollout(config, config.clusters, {
       shadow: { host: '127.0.0.1', port: 3306, user: 'root', database: '' },
-      dryRun: false, maxWriteBlockMs: 1000, catchUpTimeoutMs: 10_000, phases: 'all', hold: false, logger: quiet,
-      canary: 'shard1', concurrency: 1,
+      dryRun: false,
+      maxWriteBlockMs: 1000,
+      catchUpTimeoutMs: 10_000,
+      phases: 'all',
+      hold: false,
+      logger: quiet,
+      canary: 'shard1',
+      concurrency: 1,
     }).catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'work', problem: expect.stringMatching(/cluster shard2 failed.*Done: shard1; not started: shard3/) });
     const tables = async (i: number) => {
@@ -54,7 +60,7 @@ describe('multi-cluster rollout', () => {
     expect(await tables(2), 'shard3 never started').toBe(0);
   });
 
-  it('looks for the gate\'s shadow server only when something is pending', async () => {
+  it("looks for the gate's shadow server only when something is pending", async () => {
     const shard1 = config.clusters.filter((c) => c.name === 'shard1');
     const opts = { dryRun: false, maxWriteBlockMs: 1000, catchUpTimeoutMs: 10_000, phases: 'all' as const, hold: false, logger: quiet, concurrency: 1 };
     await rollout(config, shard1, { ...opts, shadow: { host: '127.0.0.1', port: 3306, user: 'root', database: '' } });

@@ -14,7 +14,7 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Dialect } from '../../src/config/types.ts';
 import { createKnex } from '../../src/db/connect.ts';
-import { mysqlLockName, pgLockKeys } from '../../src/migrations/lock.ts';
+import { mysqlLockName, pgLockKeys } from '../../src/engines/index.ts';
 import { cli, show, startCli, type CliResult } from '../faults/harness.ts';
 import { recordRunnerCase } from '../faults/record.ts';
 import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
@@ -76,7 +76,11 @@ describe.each(['mysql', 'postgres'] as const)('%s: the runner knows what ran', (
   async function project(files: Record<string, string>, o: { cluster?: boolean } = {}): Promise<Project> {
     const n = sb.nodes[0]!;
     const database = `rr_${Math.random().toString(36).slice(2, 10)}`;
-    const admin = createKnex(dialect, { host: n.host, port: n.port, user: n.user, password: n.password, database: mysql ? '' : 'postgres' }, { pool: { min: 0, max: 1 } });
+    const admin = createKnex(
+      dialect,
+      { host: n.host, port: n.port, user: n.user, password: n.password, database: mysql ? '' : 'postgres' },
+      { pool: { min: 0, max: 1 } },
+    );
     await admin.raw(mysql ? `CREATE DATABASE \`${database}\`` : `CREATE DATABASE "${database}"`);
     await admin.destroy();
     const db = createKnex(dialect, { host: n.host, port: n.port, user: n.user, password: n.password, database }, { pool: { min: 0, max: 2 } });
@@ -89,9 +93,22 @@ describe.each(['mysql', 'postgres'] as const)('%s: the runner knows what ran', (
     const config = join(dir, 'migrate.config.json');
     // With a cluster (one node: the same server) for `migrate apply`, which the hand-off belongs to.
     const clusters = o.cluster
-      ? { clusters: [{ name: 'c1', flavor: mysql ? 'mariadb' : 'postgres', topology: 'single', nodes: [{ name: 'primary', role: 'primary', host: n.host, port: n.port, user: n.user, passwordFile: n.passwordFile }], writer: { type: 'none' } }] }
+      ? {
+          clusters: [
+            {
+              name: 'c1',
+              flavor: mysql ? 'mariadb' : 'postgres',
+              topology: 'single',
+              nodes: [{ name: 'primary', role: 'primary', host: n.host, port: n.port, user: n.user, passwordFile: n.passwordFile }],
+              writer: { type: 'none' },
+            },
+          ],
+        }
       : {};
-    writeFileSync(config, JSON.stringify({ dialect, connection: { host: n.host, port: n.port, user: n.user, database, passwordFile: n.passwordFile }, ...clusters }));
+    writeFileSync(
+      config,
+      JSON.stringify({ dialect, connection: { host: n.host, port: n.port, user: n.user, database, passwordFile: n.passwordFile }, ...clusters }),
+    );
     const args = (a: string[]): string[] => ['--config', config, ...a];
     return {
       dir,
@@ -101,17 +118,36 @@ describe.each(['mysql', 'postgres'] as const)('%s: the runner knows what ran', (
       write,
       run: (a, env) => cli(args(a), env),
       start: (a, env) => startCli(args(a), env),
-      ledger: async () => ((await db.schema.hasTable('migrate_ledger')) ? ((await db('migrate_ledger').select('id').orderBy('id')) as Row[]).map((r) => String(r['id'])) : []),
+      ledger: async () =>
+        (await db.schema.hasTable('migrate_ledger')) ? ((await db('migrate_ledger').select('id').orderBy('id')) as Row[]).map((r) => String(r['id'])) : [],
       progress: async () => ((await db.schema.hasTable('migrate_ledger_progress')) ? ((await db('migrate_ledger_progress').select('*')) as Row[]) : []),
       tables: async () =>
-        (await q(db, dialect, mysql ? 'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()' : "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public'")).map((r) => String(r['t'])).sort(),
+        (
+          await q(
+            db,
+            dialect,
+            mysql
+              ? 'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()'
+              : "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public'",
+          )
+        )
+          .map((r) => String(r['t']))
+          .sort(),
       count: async (t) => Number((await db(t).count({ n: '*' }).first())?.['n']),
       hasColumn: (t, c) => db.schema.hasColumn(t, c),
       runningSession: (prefix) =>
         waitFor(`"${prefix}" running on the server`, async () => {
           const rows = mysql
-            ? await q(db, dialect, 'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE ? AND ID <> CONNECTION_ID()', [database, `%${prefix}%`])
-            : await q(db, dialect, "SELECT pid AS id FROM pg_stat_activity WHERE datname = ? AND state = 'active' AND query LIKE ? AND pid <> pg_backend_pid()", [database, `%${prefix}%`]);
+            ? await q(db, dialect, 'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE ? AND ID <> CONNECTION_ID()', [
+                database,
+                `%${prefix}%`,
+              ])
+            : await q(
+                db,
+                dialect,
+                "SELECT pid AS id FROM pg_stat_activity WHERE datname = ? AND state = 'active' AND query LIKE ? AND pid <> pg_backend_pid()",
+                [database, `%${prefix}%`],
+              );
           return rows[0] ? Number(rows[0]['id']) : undefined;
         }),
       lockHolder: async () => {
@@ -120,7 +156,12 @@ describe.each(['mysql', 'postgres'] as const)('%s: the runner knows what ran', (
           return r[0]?.['id'] === null || r[0]?.['id'] === undefined ? null : Number(r[0]['id']);
         }
         const [k1, k2] = pgLockKeys(database);
-        const r = await q(db, dialect, "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = ?::oid AND objid = ?::oid AND objsubid = 2 AND granted", [k1, k2]);
+        const r = await q(
+          db,
+          dialect,
+          "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = ?::oid AND objid = ?::oid AND objsubid = 2 AND granted",
+          [k1, k2],
+        );
         return r[0] ? Number(r[0]['pid']) : null;
       },
     };
@@ -175,8 +216,13 @@ describe.each(['mysql', 'postgres'] as const)('%s: the runner knows what ran', (
       id: `r1-killed-mid-statement-${dialect}`,
       dialect,
       fault: `\`migrate up\` SIGKILLed while statement 4 of 5 (${sleepStmt}) runs, after an INSERT`,
-      expected: mysql ? 'the ledger holds "4 of 5 ran"; up refuses naming repair; repair --continue runs statement 5 only' : 'the transaction rolls back; up runs it again from the start',
-      runs: [{ command: 'migrate up (killed)', result: killed }, { command: 'migrate up', result: up }],
+      expected: mysql
+        ? 'the ledger holds "4 of 5 ran"; up refuses naming repair; repair --continue runs statement 5 only'
+        : 'the transaction rolls back; up runs it again from the start',
+      runs: [
+        { command: 'migrate up (killed)', result: killed },
+        { command: 'migrate up', result: up },
+      ],
       after: `ledger: 0001_seed applied; events_log holds ${await p.count('events_log')} row (the INSERT ran once)`,
       held: true,
     });
@@ -204,11 +250,16 @@ describe.each(['mysql', 'postgres'] as const)('%s: the runner knows what ran', (
     expect(r.stderr).not.toMatch(/insert its ledger row|ran \(up\) but recording/);
     if (mysql) {
       expect(r.error).toContain('0001_restart is partially applied: 2 of 4 statements ran (0001_restart.up.sql:1-2)');
-      expect(r.error).toContain('Statement 3 (0001_restart.up.sql:3) "CREATE TABLE r3 AS SELECT SLEEP(8) AS s" did not run: table r3 does not exist (checked on the server)');
+      expect(r.error).toContain(
+        'Statement 3 (0001_restart.up.sql:3) "CREATE TABLE r3 AS SELECT SLEEP(8) AS s" did not run: table r3 does not exist (checked on the server)',
+      );
       expect(r.fix).toContain('"migrate repair 0001_restart --continue" (runs statements 3-4)');
       expect(await p.ledger()).toEqual([]);
       // The file's sleep is shortened for the repair (statements 1-2 unchanged, so continue is allowed).
-      p.write('0001_restart.up.sql', 'CREATE TABLE r1 (id int);\nINSERT INTO r1 VALUES (1);\nCREATE TABLE r3 AS SELECT SLEEP(0) AS s;\nCREATE TABLE r4 (id int);\n');
+      p.write(
+        '0001_restart.up.sql',
+        'CREATE TABLE r1 (id int);\nINSERT INTO r1 VALUES (1);\nCREATE TABLE r3 AS SELECT SLEEP(0) AS s;\nCREATE TABLE r4 (id int);\n',
+      );
       const repaired = await p.run(['repair', '0001_restart', '--continue']);
       expectExit(repaired, 0);
       expect(repaired.stderr).toContain('ran statements 3, 4');
@@ -229,7 +280,9 @@ describe.each(['mysql', 'postgres'] as const)('%s: the runner knows what ran', (
       id: `r2-server-restarted-${dialect}`,
       dialect,
       fault: `the server restarted (stop + start of the sandbox's ${mysql ? 'mariadbd' : 'postgres'}, ${Math.round(restartMs / 100) / 10} s) while statement 3 of 4 ran`,
-      expected: mysql ? 'reconnect, read the count (2 of 4), ask the server about statement 3 (its table is absent: did not run); exit 1 naming repair --continue' : 'reconnect, find no ledger row: the transaction did not commit, nothing stays; exit 1, up runs it again',
+      expected: mysql
+        ? 'reconnect, read the count (2 of 4), ask the server about statement 3 (its table is absent: did not run); exit 1 naming repair --continue'
+        : 'reconnect, find no ledger row: the transaction did not commit, nothing stays; exit 1, up runs it again',
       runs: [{ command: 'migrate up', result: r }],
       after: `ledger after the fix: 0001_restart applied once; r1 holds ${await p.count('r1')} row`,
       held: true,
@@ -248,7 +301,7 @@ describe.each(['mysql', 'postgres'] as const)('%s: the runner knows what ran', (
     // (ACCESS EXCLUSIVE on app_t until commit) followed by a long statement in the same transaction.
     const slow = mysql
       ? 'CREATE TABLE c2 AS SELECT SLEEP(IF((SELECT COUNT(*) FROM slow_ctl) > 0, 30, 0)) AS s'
-      : "SELECT pg_sleep(CASE WHEN EXISTS (SELECT 1 FROM slow_ctl) THEN 30 ELSE 0 END)";
+      : 'SELECT pg_sleep(CASE WHEN EXISTS (SELECT 1 FROM slow_ctl) THEN 30 ELSE 0 END)';
     p.write('0002_lock.up.sql', `ALTER TABLE app_t ADD COLUMN x int;\nCREATE TABLE c1 (id int);\n${slow};\nCREATE TABLE c3 (id int);\n`);
     p.write('0002_lock.down.sql', `DROP TABLE c3;\n${mysql ? 'DROP TABLE c2;\n' : ''}DROP TABLE c1;\nALTER TABLE app_t DROP COLUMN x;\n`);
     const run = p.start(['up']);
@@ -256,7 +309,11 @@ describe.each(['mysql', 'postgres'] as const)('%s: the runner knows what ran', (
     // An application read of the table the migration altered, started while it runs.
     const t0 = Date.now();
     const read = (async () => {
-      const reader = createKnex(dialect, { host: sb.nodes[0]!.host, port: sb.nodes[0]!.port, user: sb.nodes[0]!.user, password: sb.nodes[0]!.password, database: p.database }, { pool: { min: 0, max: 1 } });
+      const reader = createKnex(
+        dialect,
+        { host: sb.nodes[0]!.host, port: sb.nodes[0]!.port, user: sb.nodes[0]!.user, password: sb.nodes[0]!.password, database: p.database },
+        { pool: { min: 0, max: 1 } },
+      );
       try {
         await reader.raw('SELECT count(*) FROM app_t');
         return Date.now() - t0;
@@ -300,7 +357,8 @@ describe.each(['mysql', 'postgres'] as const)('%s: the runner knows what ran', (
     recordRunnerCase({
       id: `r3-sigint-${dialect}`,
       dialect,
-      fault: 'Ctrl-C (SIGINT) while statement 3 of 4 runs (a 30 s statement; on PostgreSQL after an ALTER holding ACCESS EXCLUSIVE on a table an application reads)',
+      fault:
+        'Ctrl-C (SIGINT) while statement 3 of 4 runs (a 30 s statement; on PostgreSQL after an ALTER holding ACCESS EXCLUSIVE on a table an application reads)',
       expected: 'cancel the statement on the server from a second connection, record what ran, release the run lock, exit 130 naming the next command',
       runs: [{ command: 'migrate up (SIGINT)', result: r }],
       after: `exited ${exitMs} ms after the signal; the application read returned ${readMs} ms after it started (the statement would have run 30 s); run lock free; ${mysql ? '2 of 4 recorded, repair --continue finished it' : 'rolled back, up applied it'}`,
@@ -323,7 +381,9 @@ export async function down(knex: Knex): Promise<void> {
     const timed = await p.run(['up', '--migration-timeout', '3s', '--progress-every', '1s']);
     expectExit(timed, 1);
     expect(timed.stderr).toContain('0001_hang still running after 1 s; no query of it is running on the server: its code is waiting on something else');
-    expect(timed.error).toContain('Migration 0001_hang did not finish within 3 s (--migration-timeout) (up, 0001_hang.ts): no query of it was running on the server');
+    expect(timed.error).toContain(
+      'Migration 0001_hang did not finish within 3 s (--migration-timeout) (up, 0001_hang.ts): no query of it was running on the server',
+    );
     if (mysql) {
       // MariaDB committed the CREATE TABLE: recorded as interrupted, with what it completed.
       expect(timed.error).toContain('statements it had completed: 1) create table `hang_t`');
@@ -359,9 +419,15 @@ export async function down(knex: Knex): Promise<void> {
       id: `r4-never-settles-${dialect}`,
       dialect,
       fault: 'a TypeScript migration whose promise never settles (after a CREATE TABLE)',
-      expected: 'notices every --progress-every saying no query runs; --migration-timeout 3s stops it (exit 1), SIGTERM too (exit 143); the ledger says what stays',
-      runs: [{ command: 'migrate up --migration-timeout 3s', result: timed }, { command: 'migrate up (SIGTERM)', result: termed }],
-      after: mysql ? 'the CREATE TABLE stayed (MariaDB DDL commits): recorded as interrupted with the query it completed; repair --forget after dropping it' : 'rolled back: nothing stays, nothing recorded',
+      expected:
+        'notices every --progress-every saying no query runs; --migration-timeout 3s stops it (exit 1), SIGTERM too (exit 143); the ledger says what stays',
+      runs: [
+        { command: 'migrate up --migration-timeout 3s', result: timed },
+        { command: 'migrate up (SIGTERM)', result: termed },
+      ],
+      after: mysql
+        ? 'the CREATE TABLE stayed (MariaDB DDL commits): recorded as interrupted with the query it completed; repair --forget after dropping it'
+        : 'rolled back: nothing stays, nothing recorded',
       timings: { timeoutRunMs: timed.ms },
       held: true,
     });
@@ -378,11 +444,15 @@ export async function down(knex: Knex): Promise<void> {
     await p.db.schema.dropTable('migrate_ledger');
     const st = await p.run(['status']);
     expectExit(st, 0);
-    expect(st.stdout).toContain('The ledger table migrate_ledger does not exist, but its companion migrate_ledger_progress does: the ledger was dropped by hand');
+    expect(st.stdout).toContain(
+      'The ledger table migrate_ledger does not exist, but its companion migrate_ledger_progress does: the ledger was dropped by hand',
+    );
     expect(st.stdout).toContain('not in the ledger, but its statement 1 (line 1, "CREATE TABLE da (id int)") has taken effect: table da exists');
     const up = await p.run(['up']);
     expectExit(up, 1);
-    expect(up.error).toContain('0001_a is not recorded in the ledger, but its statement 1 (line 1, "CREATE TABLE da (id int)") has taken effect: table da exists');
+    expect(up.error).toContain(
+      '0001_a is not recorded in the ledger, but its statement 1 (line 1, "CREATE TABLE da (id int)") has taken effect: table da exists',
+    );
     expect(up.fix).toContain('"migrate repair 0001_a --mark-applied"');
     expect(await p.count('db_')).toBe(1);
     expectExit(await p.run(['repair', '0001_a', '--mark-applied']), 0);
@@ -404,33 +474,43 @@ export async function down(knex: Knex): Promise<void> {
   }, 180_000);
 
   // `migrate apply` (the command with the hand-off) drives MySQL/MariaDB clusters only.
-  test.runIf(mysql)('--deploy-command runs when only pre-deploy migrations are pending, and says why not when nothing is', async () => {
-    const p = await project({ '0001_dep.up.sql': 'CREATE TABLE dep_t (id int PRIMARY KEY);\n', '0001_dep.down.sql': 'DROP TABLE dep_t;\n' }, { cluster: true });
-    const marker = join(p.dir, 'deployed.txt');
-    // The machine's own server is the gate's shadow (as on a deploy host without `migrate shadow`).
-    const shadow = 'mysql://root@127.0.0.1:3306/';
-    const deploy = `echo "$MIGRATE_SCHEMA_VERSION" >> ${marker}`;
-    const r = await p.run(['apply', '--shadow', shadow, '--deploy-command', deploy], { MIGRATE_SHADOW_DIR: join(p.dir, 'no-shadow') });
-    expectExit(r, 0);
-    expect(r.stderr).toContain('hand-off: the pre-deploy migrations are in place and no post-deploy migration is pending; running the deploy command');
-    expect(r.stderr).toContain(`hand-off: running the deploy step: ${deploy}`);
-    expect(readFileSync(marker, 'utf8')).toBe('0001_dep\n');
-    expect(await p.ledger()).toEqual(['0001_dep']);
-    // Nothing pending: the hand-off is never reached, and the run says the command did not run.
-    const again = await p.run(['apply', '--shadow', shadow, '--deploy-command', deploy], { MIGRATE_SHADOW_DIR: join(p.dir, 'no-shadow') });
-    expectExit(again, 0);
-    expect(again.stderr).toContain('the deploy command was not run: with nothing pending the run never reaches the hand-off');
-    expect(readFileSync(marker, 'utf8')).toBe('0001_dep\n');
-    recordRunnerCase({
-      id: `r7-deploy-command-pre-only-${dialect}`,
-      dialect,
-      fault: '`migrate apply --deploy-command` with only a pre-deploy migration pending, then again with nothing pending',
-      expected: 'the deploy command runs after the pre-deploy migration (exit 0); with nothing pending it does not run and the output says why',
-      runs: [{ command: 'migrate apply --deploy-command ...', result: r }, { command: 'migrate apply --deploy-command ... (nothing pending)', result: again }],
-      after: `the command ran once (MIGRATE_SCHEMA_VERSION=0001_dep); ledger: 0001_dep`,
-      held: true,
-    });
-  }, 180_000);
+  test.runIf(mysql)(
+    '--deploy-command runs when only pre-deploy migrations are pending, and says why not when nothing is',
+    async () => {
+      const p = await project(
+        { '0001_dep.up.sql': 'CREATE TABLE dep_t (id int PRIMARY KEY);\n', '0001_dep.down.sql': 'DROP TABLE dep_t;\n' },
+        { cluster: true },
+      );
+      const marker = join(p.dir, 'deployed.txt');
+      // The machine's own server is the gate's shadow (as on a deploy host without `migrate shadow`).
+      const shadow = 'mysql://root@127.0.0.1:3306/';
+      const deploy = `echo "$MIGRATE_SCHEMA_VERSION" >> ${marker}`;
+      const r = await p.run(['apply', '--shadow', shadow, '--deploy-command', deploy], { MIGRATE_SHADOW_DIR: join(p.dir, 'no-shadow') });
+      expectExit(r, 0);
+      expect(r.stderr).toContain('hand-off: the pre-deploy migrations are in place and no post-deploy migration is pending; running the deploy command');
+      expect(r.stderr).toContain(`hand-off: running the deploy step: ${deploy}`);
+      expect(readFileSync(marker, 'utf8')).toBe('0001_dep\n');
+      expect(await p.ledger()).toEqual(['0001_dep']);
+      // Nothing pending: the hand-off is never reached, and the run says the command did not run.
+      const again = await p.run(['apply', '--shadow', shadow, '--deploy-command', deploy], { MIGRATE_SHADOW_DIR: join(p.dir, 'no-shadow') });
+      expectExit(again, 0);
+      expect(again.stderr).toContain('the deploy command was not run: with nothing pending the run never reaches the hand-off');
+      expect(readFileSync(marker, 'utf8')).toBe('0001_dep\n');
+      recordRunnerCase({
+        id: `r7-deploy-command-pre-only-${dialect}`,
+        dialect,
+        fault: '`migrate apply --deploy-command` with only a pre-deploy migration pending, then again with nothing pending',
+        expected: 'the deploy command runs after the pre-deploy migration (exit 0); with nothing pending it does not run and the output says why',
+        runs: [
+          { command: 'migrate apply --deploy-command ...', result: r },
+          { command: 'migrate apply --deploy-command ... (nothing pending)', result: again },
+        ],
+        after: `the command ran once (MIGRATE_SCHEMA_VERSION=0001_dep); ledger: 0001_dep`,
+        held: true,
+      });
+    },
+    180_000,
+  );
 
   if (!mysql) {
     test('PostgreSQL: a CONCURRENTLY file killed in segment 3 is partially applied, not "rolled back"; repair --continue finishes it', async () => {
@@ -446,8 +526,14 @@ export async function down(knex: Knex): Promise<void> {
         '0001_cc.down.sql': 'DROP TABLE cc;\nDROP FUNCTION slow_key(int);\nDROP TABLE slow_ctl;\n',
       });
       expectExit(await p.run(['up']), 0);
-      p.write('0002_cc_idx.up.sql', 'CREATE TABLE cc_audit (id int);\nCREATE INDEX CONCURRENTLY cc_note_idx ON cc (note);\nCREATE INDEX CONCURRENTLY cc_slow_idx ON cc (slow_key(id));\nALTER TABLE cc_audit ADD COLUMN at timestamptz;\n');
-      p.write('0002_cc_idx.down.sql', 'ALTER TABLE cc_audit DROP COLUMN at;\nDROP INDEX CONCURRENTLY cc_slow_idx;\nDROP INDEX CONCURRENTLY cc_note_idx;\nDROP TABLE cc_audit;\n');
+      p.write(
+        '0002_cc_idx.up.sql',
+        'CREATE TABLE cc_audit (id int);\nCREATE INDEX CONCURRENTLY cc_note_idx ON cc (note);\nCREATE INDEX CONCURRENTLY cc_slow_idx ON cc (slow_key(id));\nALTER TABLE cc_audit ADD COLUMN at timestamptz;\n',
+      );
+      p.write(
+        '0002_cc_idx.down.sql',
+        'ALTER TABLE cc_audit DROP COLUMN at;\nDROP INDEX CONCURRENTLY cc_slow_idx;\nDROP INDEX CONCURRENTLY cc_note_idx;\nDROP TABLE cc_audit;\n',
+      );
       const run = p.start(['up']);
       await p.runningSession('cc_slow_idx');
       process.kill(run.pid, 'SIGKILL');
@@ -457,7 +543,9 @@ export async function down(knex: Knex): Promise<void> {
       const st = await p.run(['status']);
       expect(st.stdout).toMatch(/0002_cc_idx\s+partial/);
       expect(st.stdout).toContain('partially applied: 2 of 4 statements ran (0002_cc_idx.up.sql:1-2)');
-      expect(st.stdout).toContain('statement 3 (0002_cc_idx.up.sql:3) "CREATE INDEX CONCURRENTLY cc_slow_idx ON cc (slow_key(id))" did not run: index cc_slow_idx on cc does not exist (checked on the server)');
+      expect(st.stdout).toContain(
+        'statement 3 (0002_cc_idx.up.sql:3) "CREATE INDEX CONCURRENTLY cc_slow_idx ON cc (slow_key(id))" did not run: index cc_slow_idx on cc does not exist (checked on the server)',
+      );
       const up = await p.run(['up']);
       expectExit(up, 1);
       expect(up.error).not.toContain('rolled back');
@@ -467,14 +555,25 @@ export async function down(knex: Knex): Promise<void> {
       expectExit(repaired, 0);
       expect(repaired.stderr).toContain('found INVALID index "public"."cc_slow_idx"');
       expect(await p.ledger()).toEqual(['0001_cc', '0002_cc_idx']);
-      const valid = await q(p.db, dialect, "SELECT c.relname AS n, i.indisvalid AS v FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname IN ('cc_note_idx', 'cc_slow_idx') ORDER BY 1");
-      expect(valid).toEqual([{ n: 'cc_note_idx', v: true }, { n: 'cc_slow_idx', v: true }]);
+      const valid = await q(
+        p.db,
+        dialect,
+        "SELECT c.relname AS n, i.indisvalid AS v FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname IN ('cc_note_idx', 'cc_slow_idx') ORDER BY 1",
+      );
+      expect(valid).toEqual([
+        { n: 'cc_note_idx', v: true },
+        { n: 'cc_slow_idx', v: true },
+      ]);
       recordRunnerCase({
         id: 'r6-concurrently-killed-postgres',
         dialect,
         fault: '`migrate up` SIGKILLed during the third segment of a file with CONCURRENTLY statements (the slow index build)',
-        expected: 'status: partially applied, 2 of 4 ran, statement 3 did not run (looked up: no valid index); up refuses; repair --continue drops the INVALID leftover and finishes',
-        runs: [{ command: 'migrate up', result: up }, { command: 'migrate repair 0002_cc_idx --continue', result: repaired }],
+        expected:
+          'status: partially applied, 2 of 4 ran, statement 3 did not run (looked up: no valid index); up refuses; repair --continue drops the INVALID leftover and finishes',
+        runs: [
+          { command: 'migrate up', result: up },
+          { command: 'migrate repair 0002_cc_idx --continue', result: repaired },
+        ],
         after: 'ledger: 0002_cc_idx applied; both indexes valid; statements 1-2 ran once',
         held: true,
       });

@@ -47,9 +47,10 @@ async function failure(p: Promise<unknown>): Promise<MigrateError> {
 }
 
 async function tables(db: Knex, dialect: Dialect): Promise<string[]> {
-  const rows = dialect === 'mysql'
-    ? ((await db('information_schema.tables').select({ t: 'table_name' }).whereRaw('table_schema = database()')) as Array<{ t: string }>)
-    : ((await db('information_schema.tables').select({ t: 'table_name' }).where({ table_schema: 'public' })) as Array<{ t: string }>);
+  const rows =
+    dialect === 'mysql'
+      ? ((await db('information_schema.tables').select({ t: 'table_name' }).whereRaw('table_schema = database()')) as Array<{ t: string }>)
+      : ((await db('information_schema.tables').select({ t: 'table_name' }).where({ table_schema: 'public' })) as Array<{ t: string }>);
   return rows.map((r) => r.t).sort();
 }
 
@@ -161,7 +162,10 @@ describe.each(['mysql', 'postgres'] as const)('runner on %s', (dialect) => {
 
     test('down reverts one step by default, --step N more, --to down to and including', async () => {
       expect((await r.runner.down()).ids).toEqual(['0004_accounts_name_index']);
-      expect((await r.runner.down({ step: 2 })).ids).toEqual([dialect === 'mysql' ? '0003_create_audit' : '0003_index_concurrently', '0002_add_accounts_email']);
+      expect((await r.runner.down({ step: 2 })).ids).toEqual([
+        dialect === 'mysql' ? '0003_create_audit' : '0003_index_concurrently',
+        '0002_add_accounts_email',
+      ]);
       expect(await r.db.schema.hasColumn('accounts', 'email')).toBe(false);
       const pending = await failure(r.runner.down({ to: '0004_accounts_name_index' }));
       expect(pending.kind).toBe('usage');
@@ -255,7 +259,16 @@ describe.each(['mysql', 'postgres'] as const)('runner on %s', (dialect) => {
     test('a SQL syntax error names the file, the line and the server message; the ledger is unchanged', async () => {
       const tmp = mkTmp({
         '0001_ok.ts': TS_TABLE('ok_one'),
-        '0002_broken.up.sql': ['-- a comment line', 'CREATE TABLE broken_first (id int);', '', 'CREATE TABLE broken_second (', '  id int,', "  name varchar(10) NOT NULL DEFAULTT 'x'", ');', ''].join('\n'),
+        '0002_broken.up.sql': [
+          '-- a comment line',
+          'CREATE TABLE broken_first (id int);',
+          '',
+          'CREATE TABLE broken_second (',
+          '  id int,',
+          "  name varchar(10) NOT NULL DEFAULTT 'x'",
+          ');',
+          '',
+        ].join('\n'),
         '0002_broken.down.sql': 'DROP TABLE broken_first;\n',
       });
       cleanups.push(tmp.remove);
@@ -268,7 +281,16 @@ describe.each(['mysql', 'postgres'] as const)('runner on %s', (dialect) => {
       expect(e.problem).toContain('statement 2 of 2');
       expect(e.problem).toContain('Applied in this run before the failure (kept): 0001_ok');
       expect(await ledgerIds(db)).toEqual(['0001_ok']);
-      const fixed = ['-- a comment line', 'CREATE TABLE broken_first (id int);', '', 'CREATE TABLE broken_second (', '  id int,', "  name varchar(10) NOT NULL DEFAULT 'x'", ');', ''].join('\n');
+      const fixed = [
+        '-- a comment line',
+        'CREATE TABLE broken_first (id int);',
+        '',
+        'CREATE TABLE broken_second (',
+        '  id int,',
+        "  name varchar(10) NOT NULL DEFAULT 'x'",
+        ');',
+        '',
+      ].join('\n');
       if (dialect === 'mysql') {
         expect(e.problem).toMatch(/You have an error in your SQL syntax/);
         expect(e.problem).toContain('Statements #1 (line 2) of 2 had already run');
@@ -299,7 +321,8 @@ describe.each(['mysql', 'postgres'] as const)('runner on %s', (dialect) => {
       const tmp = mkTmp({
         '0001_first.ts': TS_TABLE('first_t'),
         '0002_sql_only_up.up.sql': 'CREATE TABLE only_up (id int);\n',
-        '0003_ts_without_down.ts': "import type { Knex } from 'knex';\nexport async function up(knex: Knex): Promise<void> {\n  await knex.schema.createTable('no_down', (t) => { t.increments('id'); });\n}\n",
+        '0003_ts_without_down.ts':
+          "import type { Knex } from 'knex';\nexport async function up(knex: Knex): Promise<void> {\n  await knex.schema.createTable('no_down', (t) => { t.increments('id'); });\n}\n",
       });
       cleanups.push(tmp.remove);
       const { runner, db } = runnerFor(fresh, tmp.dir, { ledgerTable: 'migrate_ledger' });
@@ -319,7 +342,8 @@ describe.each(['mysql', 'postgres'] as const)('runner on %s', (dialect) => {
     test('a TypeScript syntax error names the file and the compiler message; nothing runs', async () => {
       const tmp = mkTmp({
         '0001_fine.ts': TS_TABLE('fine_t'),
-        '0002_typo.ts': "import type { Knex } from 'knex';\nexport async function up(knex: Knex): Promise<void> {\n  await knex.schema.createTable('x', (t) => { t.increments('id') }\n}\n",
+        '0002_typo.ts':
+          "import type { Knex } from 'knex';\nexport async function up(knex: Knex): Promise<void> {\n  await knex.schema.createTable('x', (t) => { t.increments('id') }\n}\n",
       });
       cleanups.push(tmp.remove);
       const { runner, db } = runnerFor(fresh, tmp.dir);
@@ -389,7 +413,13 @@ describe.each(['mysql', 'postgres'] as const)('runner on %s', (dialect) => {
       expect(res.ids).toEqual([dialect === 'mysql' ? '0003_create_audit' : '0003_index_concurrently', '0004_accounts_name_index']);
       expect(log.lines.some((l) => l.includes('adopted 3 applied migrations from knex_migrations'))).toBe(true);
       const rows = (await db('migrate_ledger').select('id', 'applied_by').orderBy('id')) as Array<{ id: string; applied_by: string }>;
-      expect(rows.map((x) => x.id)).toEqual(['0000_gone_long_ago', '0001_create_accounts', '0002_add_accounts_email', '0003_' + (dialect === 'mysql' ? 'create_audit' : 'index_concurrently'), '0004_accounts_name_index']);
+      expect(rows.map((x) => x.id)).toEqual([
+        '0000_gone_long_ago',
+        '0001_create_accounts',
+        '0002_add_accounts_email',
+        `0003_${dialect === 'mysql' ? 'create_audit' : 'index_concurrently'}`,
+        '0004_accounts_name_index',
+      ]);
       expect(rows[1]?.applied_by).toContain('adopting knex_migrations');
       const after = await runner.status();
       expect(after.fromKnex).toBe(false);
@@ -407,7 +437,14 @@ describe('the CLI end to end (node bin/migrate)', () => {
     fx = copyFixture(FIXTURES.mysql);
     cfg = join(fx.dir, '..', 'migrate.config.json');
     const c = fresh.connection;
-    writeFileSync(cfg, JSON.stringify({ dialect: 'mysql', connection: { host: c.host, port: c.port, user: c.user, database: c.database }, migrations: { directory: 'migrations' } }, null, 2));
+    writeFileSync(
+      cfg,
+      JSON.stringify(
+        { dialect: 'mysql', connection: { host: c.host, port: c.port, user: c.user, database: c.database }, migrations: { directory: 'migrations' } },
+        null,
+        2,
+      ),
+    );
   });
   afterAll(async () => {
     await fresh?.drop();
@@ -416,10 +453,15 @@ describe('the CLI end to end (node bin/migrate)', () => {
 
   function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((res) => {
-      execFile(process.execPath, [join(ROOT, 'bin/migrate'), ...args], { cwd: dirname(cfg), env: { ...process.env, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        res({ code, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        [join(ROOT, 'bin/migrate'), ...args],
+        { cwd: dirname(cfg), env: { ...process.env, ...env }, timeout: 120_000 },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+          res({ code, stdout, stderr });
+        },
+      );
     });
   }
 
@@ -478,18 +520,24 @@ describe('the CLI end to end (node bin/migrate)', () => {
   test('make numbers and names the file; adopt prints a config without the password', async () => {
     const made = await cli(['--config', cfg, 'make', 'Add Invoice Totals', '--sql']);
     expect(made.code).toBe(0);
-    const names = made.stdout.trim().split('\n').map((p) => p.replace(/.*\//, ''));
+    const names = made.stdout
+      .trim()
+      .split('\n')
+      .map((p) => p.replace(/.*\//, ''));
     expect(names).toEqual([expect.stringMatching(/^000[56]_add_invoice_totals\.up\.sql$/), expect.stringMatching(/^000[56]_add_invoice_totals\.down\.sql$/)]);
     const escape = await cli(['--config', cfg, 'make', '../../etc/evil']);
     expect(escape.code).toBe(2);
     expect(escape.stderr).toContain('looks like a path');
 
     const knexfile = join(dirname(cfg), 'knexfile.cjs');
-    writeFileSync(knexfile, `module.exports = {
+    writeFileSync(
+      knexfile,
+      `module.exports = {
   development: { client: 'mysql2', connection: { host: 'db.internal', port: 3307, user: 'app', password: process.env.APP_DB_PASS, database: 'shop' }, migrations: { directory: './db/migrations', tableName: 'knex_history' } },
   production: { client: 'pg', connection: 'postgres://app:Sup3rSecret!@pg.internal:5432/shop' },
 };
-`);
+`,
+    );
     // Without --env, like knex: NODE_ENV, else development.
     const dev = await cli(['adopt', '--knexfile', knexfile], { APP_DB_PASS: 'dev-Pa55word', NODE_ENV: '' });
     expect(dev.stderr).not.toContain('error');
@@ -504,7 +552,11 @@ describe('the CLI end to end (node bin/migrate)', () => {
     const prod = await cli(['adopt', '--knexfile', knexfile, '--env', 'production']);
     expect(prod.code).toBe(0);
     expect(prod.stdout + prod.stderr).not.toContain('Sup3rSecret');
-    expect(JSON.parse(prod.stdout)).toMatchObject({ dialect: 'postgres', connection: { host: 'pg.internal', user: 'app', passwordEnv: 'MIGRATE_DB_PASSWORD' }, adoptKnex: true });
+    expect(JSON.parse(prod.stdout)).toMatchObject({
+      dialect: 'postgres',
+      connection: { host: 'pg.internal', user: 'app', passwordEnv: 'MIGRATE_DB_PASSWORD' },
+      adoptKnex: true,
+    });
     expect(prod.stderr).toContain('Export it as MIGRATE_DB_PASSWORD');
     const noEnv = await cli(['adopt', '--knexfile', knexfile, '--env', 'staging']);
     expect(noEnv.code).toBe(2);

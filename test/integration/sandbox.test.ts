@@ -117,7 +117,9 @@ describe('sandbox: MariaDB primary-replica with 2 replicas', () => {
   it('runs each node with GTID replication settings', async () => {
     for (const n of sb.nodes) {
       await withConn(sb.mysql(n.name), async (c) => {
-        const v = (await rows(c, 'SELECT @@server_id AS sid, @@log_bin AS lb, @@binlog_format AS bf, @@log_slave_updates AS lsu, @@gtid_strict_mode AS gsm'))[0]!;
+        const v = (
+          await rows(c, 'SELECT @@server_id AS sid, @@log_bin AS lb, @@binlog_format AS bf, @@log_slave_updates AS lsu, @@gtid_strict_mode AS gsm')
+        )[0]!;
         expect(v).toMatchObject({ sid: n.serverId, lb: 1, bf: 'ROW', lsu: 1, gsm: 1 });
       });
     }
@@ -169,10 +171,12 @@ describe('sandbox: MariaDB primary-replica with 2 replicas', () => {
     expect(pid).not.toBe(before);
     expect(isAlive(before!)).toBe(false);
     await withConn(sb.mysql('primary', 'app'), (app) => app.query("INSERT INTO t_repl VALUES (3, 'after restart')"));
-    await withConn(sb.mysql('primary'), (primary) => withConn(sb.mysql('replica2'), async (replica) => {
-      await caughtUp(primary, replica);
-      expect((await rows(replica, 'SELECT @@GLOBAL.read_only AS ro, v FROM app.t_repl WHERE id = 3'))[0]).toEqual({ ro: 1, v: 'after restart' });
-    }));
+    await withConn(sb.mysql('primary'), (primary) =>
+      withConn(sb.mysql('replica2'), async (replica) => {
+        await caughtUp(primary, replica);
+        expect((await rows(replica, 'SELECT @@GLOBAL.read_only AS ro, v FROM app.t_repl WHERE id = 3'))[0]).toEqual({ ro: 1, v: 'after restart' });
+      }),
+    );
   });
 
   it('is idempotent: a second up reports the running sandbox and starts nothing', async () => {
@@ -203,11 +207,21 @@ describe('sandbox: MariaDB master-master', () => {
     const b = sb.node('b');
     await withConn(sb.mysql('a'), async (c) => {
       expect((await rows(c, 'SELECT @@GLOBAL.read_only AS ro'))[0]?.['ro']).toBe(0);
-      expect((await rows(c, 'SHOW SLAVE STATUS'))[0]).toMatchObject({ Master_Port: b.port, Slave_IO_Running: 'Yes', Slave_SQL_Running: 'Yes', Using_Gtid: 'Current_Pos' });
+      expect((await rows(c, 'SHOW SLAVE STATUS'))[0]).toMatchObject({
+        Master_Port: b.port,
+        Slave_IO_Running: 'Yes',
+        Slave_SQL_Running: 'Yes',
+        Using_Gtid: 'Current_Pos',
+      });
     });
     await withConn(sb.mysql('b'), async (c) => {
       expect((await rows(c, 'SELECT @@GLOBAL.read_only AS ro'))[0]?.['ro']).toBe(1);
-      expect((await rows(c, 'SHOW SLAVE STATUS'))[0]).toMatchObject({ Master_Port: a.port, Slave_IO_Running: 'Yes', Slave_SQL_Running: 'Yes', Using_Gtid: 'Current_Pos' });
+      expect((await rows(c, 'SHOW SLAVE STATUS'))[0]).toMatchObject({
+        Master_Port: a.port,
+        Slave_IO_Running: 'Yes',
+        Slave_SQL_Running: 'Yes',
+        Using_Gtid: 'Current_Pos',
+      });
     });
   });
 
@@ -216,10 +230,12 @@ describe('sandbox: MariaDB master-master', () => {
       await app.query('CREATE TABLE t_mm (id INT PRIMARY KEY, origin CHAR(1))');
       await app.query("INSERT INTO t_mm VALUES (1, 'a')");
     });
-    await withConn(sb.mysql('a'), (a) => withConn(sb.mysql('b'), async (b) => {
-      await caughtUp(a, b);
-      expect(await rows(b, 'SELECT origin FROM app.t_mm')).toEqual([{ origin: 'a' }]);
-    }));
+    await withConn(sb.mysql('a'), (a) =>
+      withConn(sb.mysql('b'), async (b) => {
+        await caughtUp(a, b);
+        expect(await rows(b, 'SELECT origin FROM app.t_mm')).toEqual([{ origin: 'a' }]);
+      }),
+    );
   });
 
   it('replicates a write on B (admin, through read_only) back to A, and both keep replicating', async () => {
@@ -265,7 +281,7 @@ describe('sandbox: PostgreSQL', () => {
     try {
       let found: unknown[] = [];
       for (let i = 0; i < 100 && found.length === 0; i++) {
-        found = (await replica.query("SELECT v FROM t_pg WHERE id = 1").catch(() => ({ rows: [] }))).rows;
+        found = (await replica.query('SELECT v FROM t_pg WHERE id = 1').catch(() => ({ rows: [] }))).rows;
         if (found.length === 0) await new Promise((r) => setTimeout(r, 50));
       }
       expect(found).toEqual([{ v: 'hello' }]);
@@ -338,7 +354,13 @@ describe('sandbox: CLI', () => {
 
   it('up --format json prints parseable JSON with nodes, passwords and configPath; a second up reuses it', async () => {
     const first = await run(BIN, ['sandbox', 'up', '--topology', 'primary-replica', '--replicas', '1', '--dir', dir, '--format', 'json']);
-    const doc = JSON.parse(first.stdout) as { status: string; configPath: string; readyInSeconds: number; nodes: { name: string; pid: number; password: string; port: number }[]; app: { password: string } };
+    const doc = JSON.parse(first.stdout) as {
+      status: string;
+      configPath: string;
+      readyInSeconds: number;
+      nodes: { name: string; pid: number; password: string; port: number }[];
+      app: { password: string };
+    };
     expect(doc.status).toBe('ready');
     expect(doc.nodes.map((n) => n.name)).toEqual(['primary', 'replica1']);
     for (const n of doc.nodes) expect(n.password).toMatch(/^[A-Za-z0-9_-]{20,}$/);

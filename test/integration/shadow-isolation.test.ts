@@ -155,7 +155,10 @@ async function mysqlFingerprint(server: ConnectionConfig): Promise<string> {
       const [sum] = (await db.raw(`CHECKSUM TABLE \`${names.victim}\`.\`${t}\``)) as [unknown[]];
       out.push(create, rows, sum);
     }
-    const [accounts] = (await db.raw('SELECT User, Host, authentication_string, is_role FROM mysql.user WHERE User IN (?, ?) ORDER BY User, Host', [names.user, names.role])) as [unknown[]];
+    const [accounts] = (await db.raw('SELECT User, Host, authentication_string, is_role FROM mysql.user WHERE User IN (?, ?) ORDER BY User, Host', [
+      names.user,
+      names.role,
+    ])) as [unknown[]];
     const [grants] = (await db.raw(`SHOW GRANTS FOR ${names.role}`)) as [unknown[]];
     out.push(accounts, grants);
     return JSON.stringify(out);
@@ -202,7 +205,9 @@ describe('MySQL/MariaDB: a victim on the shared server stays identical', () => {
       `ALTER TABLE ${names.victim}.orders ADD COLUMN cents INT`,
       `UPDATE ${names.victim}.orders SET cents = total * 100, total = 0`,
     ]);
-    expect(sh[2]!.message).toMatch(new RegExp(`it switches to the database ${names.victim}.*The 2 statements after it, meant for ${names.victim}, did not run either`));
+    expect(sh[2]!.message).toMatch(
+      new RegExp(`it switches to the database ${names.victim}.*The 2 statements after it, meant for ${names.victim}, did not run either`),
+    );
     expect(sh.every((f) => f.severity === 'error')).toBe(true);
     // The rest of 0003 was analysed: the column added to the home database is seen.
     expect(rules(j, '0003_victim')).toContain('RV201');
@@ -237,7 +242,9 @@ async function pgFingerprint(server: ConnectionConfig): Promise<string> {
   const out: unknown[] = [];
   await withKnex('postgres', server, async (db) => {
     out.push((await db.raw(`SELECT datname FROM pg_database WHERE datname LIKE '${tag}%' ORDER BY 1`)).rows);
-    out.push((await db.raw('SELECT rolname, rolcanlogin, rolpassword, rolsuper FROM pg_authid WHERE rolname IN (?, ?) ORDER BY 1', [names.user, names.role])).rows);
+    out.push(
+      (await db.raw('SELECT rolname, rolcanlogin, rolpassword, rolsuper FROM pg_authid WHERE rolname IN (?, ?) ORDER BY 1', [names.user, names.role])).rows,
+    );
   });
   await withKnex('postgres', { ...server, database: names.victim }, async (db) => {
     out.push((await db.raw("SELECT md5(string_agg(t::text, ',' ORDER BY id)) AS m, count(*) AS n FROM users t")).rows);
@@ -324,7 +331,7 @@ function sandboxConfig(sb: RunningSandbox, dialect: Dialect, database: string, d
   return file;
 }
 
-describe('plan and apply\'s gate against a sandbox cluster, with the sandbox running', () => {
+describe("plan and apply's gate against a sandbox cluster, with the sandbox running", () => {
   let my: RunningSandbox;
   let pgsb: RunningSandbox;
   const mysqlDir = join(work, 'sandbox-mysql-migrations');
@@ -353,7 +360,7 @@ describe('plan and apply\'s gate against a sandbox cluster, with the sandbox run
     await Promise.all([my?.stop(), pgsb?.stop()]);
   });
 
-  it('MySQL/MariaDB: no node\'s gtid_binlog_pos moves, the victim on the shared server stays identical, nodes are refused as shadows', async () => {
+  it("MySQL/MariaDB: no node's gtid_binlog_pos moves, the victim on the shared server stays identical, nodes are refused as shadows", async () => {
     const machine = machineServer('mysql');
     const victimBefore = await mysqlFingerprint(machine);
     const config = sandboxConfig(my, 'mysql', names.app, mysqlDir, join(work, 'sandbox-mysql.config.json'));
@@ -380,8 +387,14 @@ describe('plan and apply\'s gate against a sandbox cluster, with the sandbox run
     // Any node of the cluster, or the target, named as the shadow: refused, exit 2, nothing run.
     const replica = my.nodes[1]!;
     for (const [url, why] of [
-      [serverUrl('mysql', { host: 'localhost', port: replica.port, user: replica.user, password: replica.password, database: '' }), /is node replica1 of cluster sandbox/],
-      [serverUrl('mysql', { host: '127.0.0.1', port: my.nodes[0]!.port, user: 'root', password: my.nodes[0]!.password, database: '' }), /is the target of (plan|apply)/],
+      [
+        serverUrl('mysql', { host: 'localhost', port: replica.port, user: replica.user, password: replica.password, database: '' }),
+        /is node replica1 of cluster sandbox/,
+      ],
+      [
+        serverUrl('mysql', { host: '127.0.0.1', port: my.nodes[0]!.port, user: 'root', password: my.nodes[0]!.password, database: '' }),
+        /is the target of (plan|apply)/,
+      ],
     ] as const) {
       for (const cmd of [['plan'], ['apply', '--dry-run']]) {
         const r = await cli(['--config', config, ...cmd, '--shadow', url], withSandbox(my));
@@ -390,7 +403,17 @@ describe('plan and apply\'s gate against a sandbox cluster, with the sandbox run
       }
     }
     // check has no config: the running sandbox's nodes are refused all the same.
-    const node = await cli(['check', mysqlDir, '--dialect', 'mysql', '--shadow', serverUrl('mysql', { host: '127.0.0.1', port: replica.port, user: replica.user, password: replica.password, database: '' })], withSandbox(my));
+    const node = await cli(
+      [
+        'check',
+        mysqlDir,
+        '--dialect',
+        'mysql',
+        '--shadow',
+        serverUrl('mysql', { host: '127.0.0.1', port: replica.port, user: replica.user, password: replica.password, database: '' }),
+      ],
+      withSandbox(my),
+    );
     expect(node.code).toBe(2);
     expect(node.stderr).toMatch(/is node replica1 of the sandbox in/);
     expect(await positions(my)).toEqual(before);
@@ -403,8 +426,16 @@ describe('plan and apply\'s gate against a sandbox cluster, with the sandbox run
     const warnings: string[] = [];
     const stats = newStats();
     const vs = await analyse(
-      [sqlMigration('mysql', '0001_t', 'CREATE TABLE t (id INT PRIMARY KEY);', 'DROP TABLE t;'), sqlMigration('mysql', '0002_c', 'ALTER TABLE t ADD COLUMN c INT;', 'ALTER TABLE t DROP COLUMN c;')],
-      { dialect: 'mysql', shadow: { host: primary.host, port: primary.port, user: primary.user, password: primary.password, database: '' }, onWarning: (m) => warnings.push(m), stats },
+      [
+        sqlMigration('mysql', '0001_t', 'CREATE TABLE t (id INT PRIMARY KEY);', 'DROP TABLE t;'),
+        sqlMigration('mysql', '0002_c', 'ALTER TABLE t ADD COLUMN c INT;', 'ALTER TABLE t DROP COLUMN c;'),
+      ],
+      {
+        dialect: 'mysql',
+        shadow: { host: primary.host, port: primary.port, user: primary.user, password: primary.password, database: '' },
+        onWarning: (m) => warnings.push(m),
+        stats,
+      },
     );
     expect(vs).toHaveLength(2);
     expect(stats.isolation).toBe('shared');

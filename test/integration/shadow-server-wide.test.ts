@@ -29,13 +29,25 @@ async function withKnex<T>(dialect: Dialect, conn: ConnectionConfig, fn: (db: Kn
 }
 
 async function roles(prefix: string): Promise<string[]> {
-  return withKnex('postgres', shadowServer('postgres'), async (db) => ((await db.raw('SELECT rolname FROM pg_roles WHERE rolname LIKE ? ORDER BY 1', [`${prefix}%`])) as { rows: { rolname: string }[] }).rows.map((r) => r.rolname));
+  return withKnex('postgres', shadowServer('postgres'), async (db) =>
+    ((await db.raw('SELECT rolname FROM pg_roles WHERE rolname LIKE ? ORDER BY 1', [`${prefix}%`])) as { rows: { rolname: string }[] }).rows.map(
+      (r) => r.rolname,
+    ),
+  );
 }
 
 /** 26 migrations: enough for two segments; the first creates a role. */
 function history(role: string): MigrationSource[] {
-  const ms = [sqlMigration('postgres', '0001_role', `CREATE ROLE ${role} NOLOGIN;\nCREATE TABLE t0 (id int PRIMARY KEY);\nGRANT SELECT ON t0 TO ${role};`, `REVOKE SELECT ON t0 FROM ${role};\nDROP TABLE t0;\nDROP ROLE ${role};`)];
-  for (let i = 1; i < 26; i++) ms.push(sqlMigration('postgres', `${String(i + 1).padStart(4, '0')}_t${i}`, `CREATE TABLE t${i} (id int PRIMARY KEY);`, `DROP TABLE t${i};`));
+  const ms = [
+    sqlMigration(
+      'postgres',
+      '0001_role',
+      `CREATE ROLE ${role} NOLOGIN;\nCREATE TABLE t0 (id int PRIMARY KEY);\nGRANT SELECT ON t0 TO ${role};`,
+      `REVOKE SELECT ON t0 FROM ${role};\nDROP TABLE t0;\nDROP ROLE ${role};`,
+    ),
+  ];
+  for (let i = 1; i < 26; i++)
+    ms.push(sqlMigration('postgres', `${String(i + 1).padStart(4, '0')}_t${i}`, `CREATE TABLE t${i} (id int PRIMARY KEY);`, `DROP TABLE t${i};`));
   return ms;
 }
 
@@ -77,7 +89,11 @@ describe('server-wide statements on a throwaway shadow server', () => {
       },
     };
     const stats = newStats();
-    const vs = await analyse([sqlMigration('postgres', '0001_a', 'CREATE TABLE a (id int PRIMARY KEY);', 'DROP TABLE a;'), ts], { dialect: 'postgres', shadow: shadowServer('postgres'), stats });
+    const vs = await analyse([sqlMigration('postgres', '0001_a', 'CREATE TABLE a (id int PRIMARY KEY);', 'DROP TABLE a;'), ts], {
+      dialect: 'postgres',
+      shadow: shadowServer('postgres'),
+      stats,
+    });
     expect(vs.map((v) => v.reversible)).toEqual([true, true]);
     expect(stats.serverWide).toBe(`changes roles: CREATE ROLE ${role} NOLOGIN`);
     expect(await roles(role)).toEqual([]);
@@ -92,12 +108,20 @@ describe('server-wide statements on a throwaway shadow server', () => {
       await db.raw(`CREATE DATABASE ${leftDb}`);
     });
     // A run without server-wide statements leaves them alone ...
-    await analyse([sqlMigration('postgres', '0001_a', 'CREATE TABLE a (id int PRIMARY KEY);', 'DROP TABLE a;')], { dialect: 'postgres', shadow: shadowServer('postgres'), shadowOrigin: 'own' });
+    await analyse([sqlMigration('postgres', '0001_a', 'CREATE TABLE a (id int PRIMARY KEY);', 'DROP TABLE a;')], {
+      dialect: 'postgres',
+      shadow: shadowServer('postgres'),
+      shadowOrigin: 'own',
+    });
     expect(await roles(leftRole)).toEqual([leftRole]);
     // ... the next one that takes the lock removes them before it starts.
     await analyse(history(`${tag}_again`), { dialect: 'postgres', shadow: shadowServer('postgres'), shadowOrigin: 'own' });
     expect(await roles(tag)).toEqual([]);
-    const dbs = await withKnex('postgres', shadowServer('postgres'), async (db) => ((await db.raw('SELECT datname FROM pg_database WHERE datname = ?', [leftDb])) as { rows: unknown[] }).rows);
+    const dbs = await withKnex(
+      'postgres',
+      shadowServer('postgres'),
+      async (db) => ((await db.raw('SELECT datname FROM pg_database WHERE datname = ?', [leftDb])) as { rows: unknown[] }).rows,
+    );
     expect(dbs).toEqual([]);
   });
 
@@ -105,8 +129,18 @@ describe('server-wide statements on a throwaway shadow server', () => {
     const other = `${tag}_other`;
     const user = `${tag}_u`;
     const ms = [
-      sqlMigration('mysql', '0001_base', `CREATE DATABASE IF NOT EXISTS ${tag}_app;\nUSE ${tag}_app;\nCREATE TABLE users (id INT PRIMARY KEY);`, 'DROP TABLE users;'),
-      sqlMigration('mysql', '0002_other', `CREATE DATABASE ${other};\nUSE ${other};\nCREATE TABLE log (id INT);\nUSE ${tag}_app;\nCREATE USER '${user}'@'%';\nALTER TABLE users ADD COLUMN c INT;`, `ALTER TABLE users DROP COLUMN c;\nDROP USER '${user}'@'%';\nDROP DATABASE ${other};`),
+      sqlMigration(
+        'mysql',
+        '0001_base',
+        `CREATE DATABASE IF NOT EXISTS ${tag}_app;\nUSE ${tag}_app;\nCREATE TABLE users (id INT PRIMARY KEY);`,
+        'DROP TABLE users;',
+      ),
+      sqlMigration(
+        'mysql',
+        '0002_other',
+        `CREATE DATABASE ${other};\nUSE ${other};\nCREATE TABLE log (id INT);\nUSE ${tag}_app;\nCREATE USER '${user}'@'%';\nALTER TABLE users ADD COLUMN c INT;`,
+        `ALTER TABLE users DROP COLUMN c;\nDROP USER '${user}'@'%';\nDROP DATABASE ${other};`,
+      ),
     ];
     const stats = newStats();
     const vs = await analyse(ms, { dialect: 'mysql', shadow: shadowServer('mysql'), stats });

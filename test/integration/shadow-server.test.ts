@@ -35,7 +35,9 @@ async function settings(dialect: Dialect, port: number, password: string): Promi
   if (dialect === 'mysql') {
     const c = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root', password });
     try {
-      const [rows] = await c.query('SELECT @@log_bin AS log_bin, @@innodb_flush_log_at_trx_commit AS flush, @@sync_frm AS sync_frm, @@read_only AS read_only, @@innodb_doublewrite AS doublewrite');
+      const [rows] = await c.query(
+        'SELECT @@log_bin AS log_bin, @@innodb_flush_log_at_trx_commit AS flush, @@sync_frm AS sync_frm, @@read_only AS read_only, @@innodb_doublewrite AS doublewrite',
+      );
       return Object.fromEntries(Object.entries((rows as Record<string, unknown>[])[0]!).map(([k, v]) => [k, String(v)]));
     } finally {
       await c.end();
@@ -57,7 +59,14 @@ async function settings(dialect: Dialect, port: number, password: string): Promi
 const FIXTURE: Record<Dialect, string> = { mysql: 'test/fixtures/check-pass-mysql', postgres: 'test/fixtures/check-pass-pg' };
 const EXPECTED: Record<Dialect, Record<string, string>> = {
   mysql: { log_bin: '0', flush: '0', sync_frm: '0', read_only: '0', doublewrite: '0' },
-  postgres: { fsync: 'off', wal_level: 'minimal', max_wal_senders: '0', synchronous_commit: 'off', full_page_writes: 'off', default_transaction_read_only: 'off' },
+  postgres: {
+    fsync: 'off',
+    wal_level: 'minimal',
+    max_wal_senders: '0',
+    synchronous_commit: 'off',
+    full_page_writes: 'off',
+    default_transaction_read_only: 'off',
+  },
 };
 
 describe.each(['mysql', 'postgres'] as const)('migrate shadow (%s)', (dialect) => {
@@ -96,7 +105,9 @@ describe.each(['mysql', 'postgres'] as const)('migrate shadow (%s)', (dialect) =
   it('starts, says where, its URL without password, how long it took and how check finds it', () => {
     expect(up.code, up.stderr).toBe(0);
     expect(up.stdout).toMatch(new RegExp(`shadow server \\(${dialect}\\) ready in \\d+\\.\\d s: .* in ${dir}`));
-    expect(up.stdout).toContain(`url: ${dialect}://${dialect === 'mysql' ? 'root' : 'postgres'}@127.0.0.1:${port} (password in ${join(dir, 'secrets', 'shadow.password')})`);
+    expect(up.stdout).toContain(
+      `url: ${dialect}://${dialect === 'mysql' ? 'root' : 'postgres'}@127.0.0.1:${port} (password in ${join(dir, 'secrets', 'shadow.password')})`,
+    );
     // Not the default place: the output says how check/plan find it.
     expect(up.stdout).toContain(`MIGRATE_SHADOW_DIR=${base}`);
     expect(port).toBeGreaterThan(0);
@@ -137,11 +148,14 @@ describe.each(['mysql', 'postgres'] as const)('migrate shadow (%s)', (dialect) =
     expect(found.server.port).toBe(port);
     // Named by its URL it is still our own server: throwaway by construction.
     const pw = encodeURIComponent(readFileSync(join(dir, 'secrets', 'shadow.password'), 'utf8').trim());
-    const byUrl = await findShadowServer(dialect, { url: `${dialect}://${dialect === 'mysql' ? 'root' : 'postgres'}:${pw}@127.0.0.1:${port}`, env: { MIGRATE_SHADOW_DIR: base, ...noSandbox } });
+    const byUrl = await findShadowServer(dialect, {
+      url: `${dialect}://${dialect === 'mysql' ? 'root' : 'postgres'}:${pw}@127.0.0.1:${port}`,
+      env: { MIGRATE_SHADOW_DIR: base, ...noSandbox },
+    });
     expect(byUrl.origin).toBe('own');
   });
 
-  it.runIf(dialect === 'mysql')('is also the shadow of `apply`\'s gate (which never uses the project sandbox)', async () => {
+  it.runIf(dialect === 'mysql')("is also the shadow of `apply`'s gate (which never uses the project sandbox)", async () => {
     const saved = process.env['MIGRATE_SHADOW_DIR'];
     process.env['MIGRATE_SHADOW_DIR'] = base;
     try {
@@ -155,7 +169,12 @@ describe.each(['mysql', 'postgres'] as const)('migrate shadow (%s)', (dialect) =
     // Nothing running and not allowed to start one: an error naming both ways out, never the
     // machine's own server.
     await expect(findShadowServer(dialect, { env: { MIGRATE_SHADOW_DIR: join(base, 'nothing-here') }, start: false })).rejects.toSatisfy(
-      (e: unknown) => e instanceof MigrateError && e.exitCode === 2 && /No shadow server: no shadow server in /.test(e.problem) && /migrate shadow up/.test(e.fix) && /--shadow URL/.test(e.fix),
+      (e: unknown) =>
+        e instanceof MigrateError &&
+        e.exitCode === 2 &&
+        /No shadow server: no shadow server in /.test(e.problem) &&
+        /migrate shadow up/.test(e.fix) &&
+        /--shadow URL/.test(e.fix),
     );
   });
 
@@ -165,7 +184,10 @@ describe.each(['mysql', 'postgres'] as const)('migrate shadow (%s)', (dialect) =
     mkdirSync(join(stale, 'secrets'), { recursive: true });
     chmodSync(staleBase, 0o755);
     writeFileSync(join(stale, MARKER_FILE), '');
-    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { dir: string; nodes: { port: number; passwordFile: string; pid?: number; pidFile?: string; datadir?: string }[] };
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as {
+      dir: string;
+      nodes: { port: number; passwordFile: string; pid?: number; pidFile?: string; datadir?: string }[];
+    };
     const [closed] = await freePorts(1);
     state.dir = stale;
     state.nodes[0]!.port = closed!;
@@ -179,7 +201,9 @@ describe.each(['mysql', 'postgres'] as const)('migrate shadow (%s)', (dialect) =
       // check says so on stderr (its report on stdout stays clean) and runs on the new server.
       const r = await cli(['check', FIXTURE[dialect], '--dialect', dialect, '--format', 'json'], { MIGRATE_SHADOW_DIR: staleBase, ...noSandbox });
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toContain(`warning: started a throwaway shadow server (${dialect}) in ${stale} for the analysis (the shadow server in ${stale} does not answer`);
+      expect(r.stderr).toContain(
+        `warning: started a throwaway shadow server (${dialect}) in ${stale} for the analysis (the shadow server in ${stale} does not answer`,
+      );
       expect(r.stderr).toContain(`stop it with \`migrate shadow down --dialect ${dialect}\``);
       expect(() => JSON.parse(r.stdout) as unknown).not.toThrow();
       const fresh = readState(stale);
@@ -218,7 +242,7 @@ describe.each(['mysql', 'postgres'] as const)('migrate shadow (%s)', (dialect) =
     for (const pw of passwords) expect(all.includes(pw), 'a password was printed').toBe(false);
   });
 
-  it('down stops it and removes its directory; the next check starts it again, never the machine\'s own server', async () => {
+  it("down stops it and removes its directory; the next check starts it again, never the machine's own server", async () => {
     const down = await cli(['shadow', 'down', '--dialect', dialect, '--dir', base]);
     expect(down.code, down.stderr).toBe(0);
     expect(down.stdout).toContain(`removed ${dir}`);

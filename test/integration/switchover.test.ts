@@ -125,12 +125,24 @@ describe.each([
     const config = await prepare(sb);
     const before = withRecordedRoles(config)[0]!;
     const { result, probe, load } = await underLoad(sb, () =>
-      apply({ config, cluster: before, shadow: { host: '127.0.0.1', port: 3306, user: 'root', database: '' }, dryRun: false, maxWriteBlockMs: 2000, catchUpTimeoutMs: 120_000, phases: 'all', hold: false, logger: quiet }),
+      apply({
+        config,
+        cluster: before,
+        shadow: { host: '127.0.0.1', port: 3306, user: 'root', database: '' },
+        dryRun: false,
+        maxWriteBlockMs: 2000,
+        catchUpTimeoutMs: 120_000,
+        phases: 'all',
+        hold: false,
+        logger: quiet,
+      }),
     );
     const step = result.steps.find((s) => s.id === '0002_widen_items_c');
     expect(step?.strategy).toBe('replica-first');
     expect(step?.ran).toBe(true);
-    console.log(`[${topology}] write block ${step?.writeBlockMs} ms; probe: ${probe.acknowledged.length} acknowledged, longest gap ${probe.longestGapMs} ms, ${probe.failed} failed (${JSON.stringify(probe.errors)}); update load: ${load.ok} ok, ${load.failed} failed`);
+    console.log(
+      `[${topology}] write block ${step?.writeBlockMs} ms; probe: ${probe.acknowledged.length} acknowledged, longest gap ${probe.longestGapMs} ms, ${probe.failed} failed (${JSON.stringify(probe.errors)}); update load: ${load.ok} ok, ${load.failed} failed`,
+    );
     expect(probe.acknowledged.length).toBeGreaterThan(50);
     expect(step?.writeBlockMs).toBeLessThan(2000);
     // The target on an idle machine is < 100 ms; CI runs suites side by side on 2 cores.
@@ -145,7 +157,7 @@ describe.each([
     const journal = await rows<{ step: string; phase: string }>(r, `SELECT step, phase FROM app.migrate_journal WHERE run = '${result.planId}' ORDER BY seq`);
     await r.end();
     expect(journal.some((e) => e.step === 'switchover' && e.phase === 'end')).toBe(true);
-    expect(journal.some((e) => e.step === 'alter:' + step?.newPrimary && e.phase === 'end')).toBe(true);
+    expect(journal.some((e) => e.step === `alter:${step?.newPrimary}` && e.phase === 'end')).toBe(true);
   });
 });
 
@@ -224,7 +236,7 @@ describe('switchover bound', () => {
     await w.end();
     expect(report.acknowledged.filter((id) => !ids.has(id))).toEqual([]);
   });
-  it('names an application user that writes through read_only, ends its sessions with everyone else\'s, and switches over', async () => {
+  it("names an application user that writes through read_only, ends its sessions with everyone else's, and switches over", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mig-priv-'));
     writeFileSync(join(dir, '0001_t.up.sql'), 'CREATE TABLE t (id INT PRIMARY KEY, n INT NOT NULL);\n');
     writeFileSync(join(dir, '0001_t.down.sql'), 'DROP TABLE t;\n');
@@ -245,7 +257,18 @@ describe('switchover bound', () => {
     const warnings: string[] = [];
     let report;
     try {
-      report = await apply({ config, cluster, shadow: { host: '127.0.0.1', port: 3306, user: 'root', database: '' }, dryRun: false, maxWriteBlockMs: 2000, catchUpTimeoutMs: 10_000, phases: 'all', hold: false, logger: { ...quiet, warn: (m) => warnings.push(m) }, strategy: 'replica-first' });
+      report = await apply({
+        config,
+        cluster,
+        shadow: { host: '127.0.0.1', port: 3306, user: 'root', database: '' },
+        dryRun: false,
+        maxWriteBlockMs: 2000,
+        catchUpTimeoutMs: 10_000,
+        phases: 'all',
+        hold: false,
+        logger: { ...quiet, warn: (m) => warnings.push(m) },
+        strategy: 'replica-first',
+      });
     } finally {
       // On whichever node is the writer now (the test's own session on the old primary was ended too).
       root.destroy();
@@ -253,7 +276,11 @@ describe('switchover bound', () => {
       await w.query("REVOKE READ_ONLY ADMIN ON *.* FROM 'app'@'127.0.0.1'");
       await w.end();
     }
-    expect(warnings.join('\n')).toMatch(new RegExp(`users that write through read_only on ${primary}: app \\(an application user of the config\\): \\d+ sessions?, READ_ONLY ADMIN[;.].* At the switchover every session on ${primary} but the coordinator's and replication's is ended, theirs too`));
+    expect(warnings.join('\n')).toMatch(
+      new RegExp(
+        `users that write through read_only on ${primary}: app \\(an application user of the config\\): \\d+ sessions?, READ_ONLY ADMIN[;.].* At the switchover every session on ${primary} but the coordinator's and replication's is ended, theirs too`,
+      ),
+    );
     expect(report.steps.find((s) => s.id === '0002_n')?.newPrimary).toBe(candidate);
     // Its session on the old primary was ended (it could have written through read_only).
     await expect(appSession.query('SELECT 1')).rejects.toThrow(/closed state|Connection lost|killed/i);

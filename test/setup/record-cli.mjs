@@ -9,6 +9,6 @@ if (log && /bin[\\/]migrate$/.test(process.argv[1] ?? '')) {
   const args = process.argv.slice(2).map((a) => a.replace(/(\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@'));
   // Never in the way of the command under test (one suite runs it as another user).
   try {
-    appendFileSync(log, JSON.stringify(args) + '\n');
+    appendFileSync(log, `${JSON.stringify(args)}\n`);
   } catch {}
 }

@@ -34,7 +34,13 @@ const users = table('users', [col('id', 1, 'int(11)', { nullable: false, default
 
 describe('diffSnapshots', () => {
   it('reports a column added at the end and one in the middle', () => {
-    const after = table('users', [users.columns[0]!, col('age', 2), col('name', 3, 'varchar(50)'), col('email', 4, 'varchar(100)'), col('zip', 5, 'varchar(10)')]);
+    const after = table('users', [
+      users.columns[0]!,
+      col('age', 2),
+      col('name', 3, 'varchar(50)'),
+      col('email', 4, 'varchar(100)'),
+      col('zip', 5, 'varchar(10)'),
+    ]);
     const changes = diffSnapshots(snap([users]), snap([after]));
     const added = changes.filter((c) => c.kind === 'column_added');
     expect(added.map((c) => c.kind === 'column_added' && [c.column.name, c.atEnd])).toEqual([
@@ -61,7 +67,13 @@ describe('diffSnapshots', () => {
 
   it('follows table renames and chains', () => {
     const renamed = { ...users, name: 'people' };
-    const changes = diffSnapshots(snap([users]), snap([renamed]), { tables: [{ from: 'users', to: 'tmp' }, { from: 'tmp', to: 'people' }], columns: [] });
+    const changes = diffSnapshots(snap([users]), snap([renamed]), {
+      tables: [
+        { from: 'users', to: 'tmp' },
+        { from: 'tmp', to: 'people' },
+      ],
+      columns: [],
+    });
     expect(changes).toEqual([{ kind: 'table_renamed', table: 'people', from: 'users' }]);
   });
 
@@ -70,7 +82,10 @@ describe('diffSnapshots', () => {
     expect(widen).toEqual([expect.objectContaining({ kind: 'column_type_changed', change: 'widening' })]);
     const narrow = diffSnapshots(snap([users]), snap([table('users', [users.columns[0]!, col('name', 2, 'varchar(20)'), users.columns[2]!])]));
     expect(narrow).toEqual([expect.objectContaining({ kind: 'column_type_changed', change: 'narrowing' })]);
-    const family = diffSnapshots(snap([users]), snap([table('users', [col('id', 1, 'varchar(20)', { nullable: false, default: null }), users.columns[1]!, users.columns[2]!])]));
+    const family = diffSnapshots(
+      snap([users]),
+      snap([table('users', [col('id', 1, 'varchar(20)', { nullable: false, default: null }), users.columns[1]!, users.columns[2]!])]),
+    );
     expect(family).toEqual([expect.objectContaining({ kind: 'column_type_changed', change: 'family-change' })]);
   });
 
@@ -86,7 +101,11 @@ describe('diffSnapshots', () => {
       foreignKeys: [{ name: 'fk', columns: ['id'], refTable: 'x', refColumns: ['id'], onDelete: 'CASCADE', onUpdate: 'RESTRICT' }],
       checks: [{ name: 'ck', expression: 'id > 0' }],
     });
-    expect(diffSnapshots(snap([users]), snap([after])).map((c) => c.kind).sort()).toEqual(['check_added', 'foreign_key_added', 'index_added', 'primary_key_changed']);
+    expect(
+      diffSnapshots(snap([users]), snap([after]))
+        .map((c) => c.kind)
+        .sort(),
+    ).toEqual(['check_added', 'foreign_key_added', 'index_added', 'primary_key_changed']);
   });
 
   it('reports a table rewrite from a changed storage id (PG relfilenode)', () => {
@@ -98,7 +117,11 @@ describe('diffSnapshots', () => {
   it('reports views and enum types', () => {
     const b = snap([], { views: { v: { name: 'v', definition: 'select 1' } }, enumTypes: { mood: ['a', 'b'] } });
     const a = snap([], { views: { w: { name: 'w', definition: 'select 1' } }, enumTypes: { mood: ['a', 'b', 'c'] } });
-    expect(diffSnapshots(b, a).map((c) => c.kind).sort()).toEqual(['enum_type_changed', 'view_added', 'view_dropped']);
+    expect(
+      diffSnapshots(b, a)
+        .map((c) => c.kind)
+        .sort(),
+    ).toEqual(['enum_type_changed', 'view_added', 'view_dropped']);
   });
 });
 

@@ -34,7 +34,17 @@ describe('pg_dump cut per table (re-plan partial restore)', () => {
 
   it('keeps the schema-wide objects and the chosen tables with their sequences, nothing else', () => {
     const cut = partialPgDump(dump, new Set(['users']))!;
-    expect(objects(cut)).toEqual(['TYPE:mood', 'FUNCTION:f()', 'SEQUENCE:invoice_no', 'TABLE:users@users', 'SEQUENCE:users_id_seq', 'SEQUENCE OWNED BY:users_id_seq@users', 'DEFAULT:users id@users', 'CONSTRAINT:users users_email_key@users', 'CONSTRAINT:users users_pkey@users']);
+    expect(objects(cut)).toEqual([
+      'TYPE:mood',
+      'FUNCTION:f()',
+      'SEQUENCE:invoice_no',
+      'TABLE:users@users',
+      'SEQUENCE:users_id_seq',
+      'SEQUENCE OWNED BY:users_id_seq@users',
+      'DEFAULT:users id@users',
+      'CONSTRAINT:users users_email_key@users',
+      'CONSTRAINT:users users_pkey@users',
+    ]);
     expect(cut.startsWith('--\n-- PostgreSQL database dump')).toBe(true);
   });
 
@@ -45,7 +55,10 @@ describe('pg_dump cut per table (re-plan partial restore)', () => {
   });
 
   it('declines objects it does not know (a view), so the caller restores everything', () => {
-    const withView = dump.replace('--\n-- Name: orders_user; Type: INDEX', '--\n-- Name: v; Type: VIEW; Schema: public; Owner: -\n--\n\nCREATE VIEW public.v AS SELECT 1;\n\n\n--\n-- Name: orders_user; Type: INDEX');
+    const withView = dump.replace(
+      '--\n-- Name: orders_user; Type: INDEX',
+      '--\n-- Name: v; Type: VIEW; Schema: public; Owner: -\n--\n\nCREATE VIEW public.v AS SELECT 1;\n\n\n--\n-- Name: orders_user; Type: INDEX',
+    );
     expect(splitPgDump(withView)).toBeUndefined();
   });
 
@@ -54,7 +67,10 @@ describe('pg_dump cut per table (re-plan partial restore)', () => {
     // What the shadow holds after the new migration: the table changed, a new table beside it.
     const fresh = cut
       .replace('CREATE TABLE public."Odd Name" (\n    id integer NOT NULL\n);', 'CREATE TABLE public."Odd Name" (\n    id integer NOT NULL,\n    note text\n);')
-      .replace('--\n-- Name: Odd Name Odd Name_pkey', '--\n-- Name: extra; Type: TABLE; Schema: public; Owner: -\n--\n\nCREATE TABLE public.extra (\n    id integer\n);\n\n\n--\n-- Name: Odd Name Odd Name_pkey');
+      .replace(
+        '--\n-- Name: Odd Name Odd Name_pkey',
+        '--\n-- Name: extra; Type: TABLE; Schema: public; Owner: -\n--\n\nCREATE TABLE public.extra (\n    id integer\n);\n\n\n--\n-- Name: Odd Name Odd Name_pkey',
+      );
     expect(fresh).toContain('note text');
     const merged = mergePgDumps(dump, fresh, new Set(['Odd Name']))!;
     const names = objects(merged);

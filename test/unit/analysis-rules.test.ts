@@ -6,11 +6,36 @@ import type { ColumnSnapshot, SchemaSnapshot, TableSnapshot } from '../../src/an
 import { buildVerdict, type MigrationFacts } from '../../src/analysis/verdict.ts';
 import { evaluateGate } from '../../src/analysis/gate.ts';
 
-const col = (name: string, position: number, type = 'int(11)', extra: Partial<ColumnSnapshot> = {}): ColumnSnapshot => ({ name, position, type, dataType: type.replace(/\(.*$/, ''), nullable: true, default: 'NULL', ...extra });
-const table = (name: string, columns: ColumnSnapshot[], extra: Partial<TableSnapshot> = {}): TableSnapshot => ({ name, columns, primaryKey: ['id'], indexes: [], foreignKeys: [], checks: [], ...extra });
-const snap = (tables: TableSnapshot[], dialect: 'mysql' | 'postgres' = 'mysql'): SchemaSnapshot => ({ dialect, tables: Object.fromEntries(tables.map((t) => [t.name, t])), views: {}, enumTypes: {} });
+const col = (name: string, position: number, type = 'int(11)', extra: Partial<ColumnSnapshot> = {}): ColumnSnapshot => ({
+  name,
+  position,
+  type,
+  dataType: type.replace(/\(.*$/, ''),
+  nullable: true,
+  default: 'NULL',
+  ...extra,
+});
+const table = (name: string, columns: ColumnSnapshot[], extra: Partial<TableSnapshot> = {}): TableSnapshot => ({
+  name,
+  columns,
+  primaryKey: ['id'],
+  indexes: [],
+  foreignKeys: [],
+  checks: [],
+  ...extra,
+});
+const snap = (tables: TableSnapshot[], dialect: 'mysql' | 'postgres' = 'mysql'): SchemaSnapshot => ({
+  dialect,
+  tables: Object.fromEntries(tables.map((t) => [t.name, t])),
+  views: {},
+  enumTypes: {},
+});
 
-const users = table('users', [col('id', 1, 'int(11)', { nullable: false, default: null, autoFilled: true }), col('name', 2, 'varchar(50)'), col('email', 3, 'varchar(100)')]);
+const users = table('users', [
+  col('id', 1, 'int(11)', { nullable: false, default: null, autoFilled: true }),
+  col('name', 2, 'varchar(50)'),
+  col('email', 3, 'varchar(100)'),
+]);
 
 function ctx(before: SchemaSnapshot, after: SchemaSnapshot, sql: string[], extra: Partial<RuleContext> = {}): RuleContext {
   const statements = sql.map((s) => parseStatement(s, before.dialect));
@@ -23,7 +48,10 @@ function ctx(before: SchemaSnapshot, after: SchemaSnapshot, sql: string[], extra
     before,
     after,
     changes,
-    reverseChanges: diffSnapshots(after, before, { tables: hints.tables.map((h) => ({ from: h.to, to: h.from })), columns: hints.columns.map((h) => ({ ...h, from: h.to, to: h.from })) }),
+    reverseChanges: diffSnapshots(after, before, {
+      tables: hints.tables.map((h) => ({ from: h.to, to: h.from })),
+      columns: hints.columns.map((h) => ({ ...h, from: h.to, to: h.from })),
+    }),
     statements,
     probes: [],
     createdTables: new Set(changes.flatMap((c) => (c.kind === 'table_added' ? [c.table] : []))),
@@ -34,7 +62,19 @@ function ctx(before: SchemaSnapshot, after: SchemaSnapshot, sql: string[], extra
 function verdict(c: RuleContext, extra: Partial<MigrationFacts> = {}) {
   const a = assessUp(c);
   const { findings: _f, ...replicaFirst } = a.replicaFirst;
-  return buildVerdict({ id: c.migrationId, dialect: c.dialect, findings: a.findings, replicaFirst, sql: c.statements.map((s) => s.sql), changes: c.changes, ...(a.algorithm ? { algorithm: a.algorithm } : {}), ...extra }, []);
+  return buildVerdict(
+    {
+      id: c.migrationId,
+      dialect: c.dialect,
+      findings: a.findings,
+      replicaFirst,
+      sql: c.statements.map((s) => s.sql),
+      changes: c.changes,
+      ...(a.algorithm ? { algorithm: a.algorithm } : {}),
+      ...extra,
+    },
+    [],
+  );
 }
 
 const rules = (v: { findings: { rule: string }[] }): string[] => v.findings.map((f) => f.rule).sort();
@@ -79,7 +119,10 @@ describe('backward-compatibility rules', () => {
   });
 
   it('changes to tables created in the same migration are never breaking', () => {
-    const created = table('orders', [col('id', 1, 'int(11)', { nullable: false, default: null }), col('total', 2, 'int(11)', { nullable: false, default: null })]);
+    const created = table('orders', [
+      col('id', 1, 'int(11)', { nullable: false, default: null }),
+      col('total', 2, 'int(11)', { nullable: false, default: null }),
+    ]);
     const v = verdict(ctx(snap([users]), snap([users, created]), ['CREATE TABLE orders (id int primary key, total int not null)']));
     expect(v.findings.filter((f) => f.rule.startsWith('BC'))).toEqual([]);
     expect(v.replicaFirstSafe).toBeNull();
@@ -89,7 +132,10 @@ describe('backward-compatibility rules', () => {
     const c = ctx(snap([users]), snap([table('users', users.columns.slice(0, 2))]), ['ALTER TABLE users DROP COLUMN email']);
     const a = assessUp(c);
     const { findings: _f, ...replicaFirst } = a.replicaFirst;
-    const v = buildVerdict({ id: c.migrationId, dialect: 'mysql', findings: a.findings, replicaFirst, sql: [], changes: c.changes, declaredPhase: 'pre-deploy' }, [{ rule: 'BC102', reason: 'unused since v41' }]);
+    const v = buildVerdict(
+      { id: c.migrationId, dialect: 'mysql', findings: a.findings, replicaFirst, sql: [], changes: c.changes, declaredPhase: 'pre-deploy' },
+      [{ rule: 'BC102', reason: 'unused since v41' }],
+    );
     expect(v.findings.find((f) => f.rule === 'BC102')!.acknowledged).toEqual({ reason: 'unused since v41' });
     expect(v.backwardCompatible).toBe(true);
     expect(evaluateGate([v]).reasons.filter((r) => r.rule === 'BC102')).toEqual([]);
@@ -99,12 +145,23 @@ describe('backward-compatibility rules', () => {
     const c = ctx(snap([users]), snap([table('users', users.columns.slice(0, 2))]), ['ALTER TABLE users DROP COLUMN email']);
     const a = assessUp(c);
     const { findings: _f, ...replicaFirst } = a.replicaFirst;
-    const facts = { id: c.migrationId, dialect: 'mysql' as const, findings: [...a.findings, { rule: 'RV201', severity: 'warning' as const, message: 'down re-creates email empty' }], replicaFirst, sql: [], changes: c.changes, declaredPhase: 'pre-deploy' as const };
+    const facts = {
+      id: c.migrationId,
+      dialect: 'mysql' as const,
+      findings: [...a.findings, { rule: 'RV201', severity: 'warning' as const, message: 'down re-creates email empty' }],
+      replicaFirst,
+      sql: [],
+      changes: c.changes,
+      declaredPhase: 'pre-deploy' as const,
+    };
     for (const rule of ['*', 'BC*', 'BC1*', 'DL*']) {
       const v = buildVerdict(facts, [], [{ rule, reason: 'reviewed', migration: c.migrationId }]);
       const errors = v.findings.filter((f) => f.severity === 'error');
       expect(errors.map((f) => f.rule).sort(), rule).toEqual(expect.arrayContaining(['BC102']));
-      expect(errors.every((f) => !f.acknowledged), rule).toBe(true);
+      expect(
+        errors.every((f) => !f.acknowledged),
+        rule,
+      ).toBe(true);
       expect(v.backwardCompatible, rule).toBe(false);
       expect(evaluateGate([v]).pass, rule).toBe(false);
     }
@@ -131,7 +188,11 @@ describe('replica-first rules', () => {
 
   it('a middle column under a COPY ALTER is refused: silent corruption', () => {
     const after = table('users', [users.columns[0]!, col('age', 2), { ...users.columns[1]!, position: 3 }, { ...users.columns[2]!, position: 4 }]);
-    const v = verdict(ctx(snap([users]), snap([after]), ['ALTER TABLE users ADD COLUMN age INT AFTER id'], { probes: [{ statement: 'x', table: 'users', algorithm: 'COPY', declared: false }] }));
+    const v = verdict(
+      ctx(snap([users]), snap([after]), ['ALTER TABLE users ADD COLUMN age INT AFTER id'], {
+        probes: [{ statement: 'x', table: 'users', algorithm: 'COPY', declared: false }],
+      }),
+    );
     expect(v.strategy).toBe('refused');
     expect(v.refusedReason).toMatch(/RF101/);
     expect(v.findings.find((f) => f.rule === 'RF101')!.severity).toBe('error');
@@ -161,7 +222,15 @@ describe('replica-first rules', () => {
 
   it('a SET crossing 8 members changes storage size: RF104 forward; back, RF205 and the unknown member (RF207)', () => {
     const members = (n: number): string[] => Array.from({ length: n }, (_, i) => `m${i + 1}`);
-    const setCol = (n: number): ColumnSnapshot => col('email', 3, `set(${members(n).map((m) => `'${m}'`).join(',')})`, { dataType: 'set', enumValues: members(n) });
+    const setCol = (n: number): ColumnSnapshot =>
+      col(
+        'email',
+        3,
+        `set(${members(n)
+          .map((m) => `'${m}'`)
+          .join(',')})`,
+        { dataType: 'set', enumValues: members(n) },
+      );
     const v = verdict(ctx(snap([withEmail(setCol(8))]), snap([withEmail(setCol(9))]), ['ALTER TABLE users MODIFY email SET(...)'], copy));
     expect(rules(v)).toEqual(expect.arrayContaining(['RF104', 'RF205', 'RF207']));
     expect(v.replicaSettings).toEqual({ slave_type_conversions: 'ALL_NON_LOSSY' });
@@ -171,7 +240,14 @@ describe('replica-first rules', () => {
   });
 
   it('BIGINT -> BIGINT UNSIGNED is a silent reinterpretation, never a setting', () => {
-    const v = verdict(ctx(snap([withEmail(col('email', 3, 'bigint(20)'))]), snap([withEmail(col('email', 3, 'bigint(20) unsigned'))]), ['ALTER TABLE users MODIFY email BIGINT UNSIGNED'], copy));
+    const v = verdict(
+      ctx(
+        snap([withEmail(col('email', 3, 'bigint(20)'))]),
+        snap([withEmail(col('email', 3, 'bigint(20) unsigned'))]),
+        ['ALTER TABLE users MODIFY email BIGINT UNSIGNED'],
+        copy,
+      ),
+    );
     expect(rules(v)).toEqual(expect.arrayContaining(['RF114', 'RF214']));
     expect(rules(v)).not.toContain('RF104');
     expect(rules(v)).not.toContain('RF105');
@@ -196,8 +272,15 @@ describe('PostgreSQL blocking rules', () => {
     expect(v.findings.find((f) => f.rule === 'PG101')!.safeAlternative).toMatch(/CREATE INDEX CONCURRENTLY i ON users/);
   });
   it('NOT VALID foreign keys do not block', () => {
-    const after = table('users', pgUsers.columns, { foreignKeys: [{ name: 'fk', columns: ['id'], refTable: 'x', refColumns: ['id'], onDelete: 'NO ACTION', onUpdate: 'NO ACTION', validated: false }] });
-    const v = verdict(ctx(snap([pgUsers], 'postgres'), snap([after], 'postgres'), ["SET lock_timeout = '1s'", 'ALTER TABLE users ADD CONSTRAINT fk FOREIGN KEY (id) REFERENCES x (id) NOT VALID']));
+    const after = table('users', pgUsers.columns, {
+      foreignKeys: [{ name: 'fk', columns: ['id'], refTable: 'x', refColumns: ['id'], onDelete: 'NO ACTION', onUpdate: 'NO ACTION', validated: false }],
+    });
+    const v = verdict(
+      ctx(snap([pgUsers], 'postgres'), snap([after], 'postgres'), [
+        "SET lock_timeout = '1s'",
+        'ALTER TABLE users ADD CONSTRAINT fk FOREIGN KEY (id) REFERENCES x (id) NOT VALID',
+      ]),
+    );
     expect(v.blocking).toBe(false);
     expect(rules(v)).toEqual(['BC111']);
   });
@@ -206,9 +289,13 @@ describe('PostgreSQL blocking rules', () => {
 describe('reversibility rules', () => {
   it('reports a missing down, a failing down and a down that does not restore', () => {
     expect(reversibilityRules('m', { status: 'missing', remaining: [], downChanges: [], upChanges: [], downSql: [] }).map((f) => f.rule)).toEqual(['RV101']);
-    expect(reversibilityRules('m', { status: 'failed', error: 'boom', remaining: [], downChanges: [], upChanges: [], downSql: [] })[0]!.message).toContain('boom');
+    expect(reversibilityRules('m', { status: 'failed', error: 'boom', remaining: [], downChanges: [], upChanges: [], downSql: [] })[0]!.message).toContain(
+      'boom',
+    );
     const remaining = diffSnapshots(snap([users]), snap([table('users', users.columns.slice(0, 2))]));
-    expect(reversibilityRules('m', { status: 'ran', remaining, downChanges: [], upChanges: [], downSql: [] })[0]!.message).toContain('column users.email dropped');
+    expect(reversibilityRules('m', { status: 'ran', remaining, downChanges: [], upChanges: [], downSql: [] })[0]!.message).toContain(
+      'column users.email dropped',
+    );
   });
 });
 

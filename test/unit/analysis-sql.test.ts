@@ -14,15 +14,29 @@ describe('splitStatements', () => {
 
 describe('parseStatement', () => {
   it('finds renames in every spelling', () => {
-    expect(parseStatement('ALTER TABLE `users` RENAME COLUMN `email` TO `mail`', 'mysql').columnRenames).toEqual([{ table: 'users', from: 'email', to: 'mail' }]);
+    expect(parseStatement('ALTER TABLE `users` RENAME COLUMN `email` TO `mail`', 'mysql').columnRenames).toEqual([
+      { table: 'users', from: 'email', to: 'mail' },
+    ]);
     expect(parseStatement('ALTER TABLE users CHANGE email mail VARCHAR(200)', 'mysql').columnRenames).toEqual([{ table: 'users', from: 'email', to: 'mail' }]);
     expect(parseStatement('alter table "users" rename "email" to "mail"', 'postgres').columnRenames).toEqual([{ table: 'users', from: 'email', to: 'mail' }]);
-    expect(parseStatement('RENAME TABLE a TO b, c TO d', 'mysql').tableRenames).toEqual([{ from: 'a', to: 'b' }, { from: 'c', to: 'd' }]);
+    expect(parseStatement('RENAME TABLE a TO b, c TO d', 'mysql').tableRenames).toEqual([
+      { from: 'a', to: 'b' },
+      { from: 'c', to: 'd' },
+    ]);
     expect(parseStatement('ALTER TABLE public.a RENAME TO b', 'postgres').tableRenames).toEqual([{ from: 'a', to: 'b' }]);
   });
   it('classifies locking-relevant details', () => {
-    expect(parseStatement('CREATE UNIQUE INDEX CONCURRENTLY i ON t (c)', 'postgres')).toMatchObject({ kind: 'create_index', table: 't', concurrently: true, unique: true });
-    expect(parseStatement('ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES p (id) NOT VALID', 'postgres').actions[0]).toMatchObject({ op: 'add_constraint', constraint: 'foreign', notValid: true });
+    expect(parseStatement('CREATE UNIQUE INDEX CONCURRENTLY i ON t (c)', 'postgres')).toMatchObject({
+      kind: 'create_index',
+      table: 't',
+      concurrently: true,
+      unique: true,
+    });
+    expect(parseStatement('ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES p (id) NOT VALID', 'postgres').actions[0]).toMatchObject({
+      op: 'add_constraint',
+      constraint: 'foreign',
+      notValid: true,
+    });
     expect(parseStatement('ALTER TABLE t ALTER COLUMN c SET NOT NULL', 'postgres').actions[0]).toEqual({ op: 'set_not_null', column: 'c' });
     expect(parseStatement('UPDATE t SET a = 1', 'mysql')).toMatchObject({ kind: 'dml', wholeTable: true, table: 't' });
     expect(parseStatement('DO $$ BEGIN END $$', 'postgres').opaque).toBe(true);

@@ -20,7 +20,7 @@ const indent = (l: string): number => l.length - l.trimStart().length;
 /** Keys one level under a top-level `section:` of a YAML file. */
 function sectionKeys(yaml: string, section: string): string[] {
   const lines = yaml.split('\n');
-  const start = lines.findIndex((l) => l === `${section}:`);
+  const start = lines.indexOf(`${section}:`);
   expect(start, `${section}: in the YAML`).toBeGreaterThanOrEqual(0);
   const keys: string[] = [];
   for (const l of lines.slice(start + 1)) {
@@ -101,7 +101,11 @@ describe('the GitHub Action', () => {
   it('docs/ci.md documents every input and output, and the CI formats', () => {
     const doc = read('docs/ci.md');
     const rows = doc.split('\n').filter((l) => l.startsWith('| `'));
-    for (const k of [...inputs, ...outputs]) expect(rows.some((r) => r.split('|')[1]!.includes(`\`${k}\``)), `a table row for ${k}`).toBe(true);
+    for (const k of [...inputs, ...outputs])
+      expect(
+        rows.some((r) => r.split('|')[1]!.includes(`\`${k}\``)),
+        `a table row for ${k}`,
+      ).toBe(true);
     expect(doc).toMatch(/--format text\|json\|markdown\|github\|sarif\|junit/);
     expect(doc).toContain('(rules.md)');
   });

@@ -59,7 +59,12 @@ beforeAll(async () => {
       // --- GitHub ---------------------------------------------------------------------------
       if ((m = /^\/repos\/acme\/shop\/issues\/(\d+)\/comments$/.exec(url.pathname))) {
         if (req.headers.authorization !== 'Bearer ghs_test') return reply(res, 401, { message: 'Bad credentials' });
-        if (req.method === 'GET') return reply(res, 200, github.slice((page - 1) * per, page * per).map((c) => ({ ...c, html_url: `https://github.test/acme/shop/pull/${m![1]}#issuecomment-${c.id}` })));
+        if (req.method === 'GET')
+          return reply(
+            res,
+            200,
+            github.slice((page - 1) * per, page * per).map((c) => ({ ...c, html_url: `https://github.test/acme/shop/pull/${m![1]}#issuecomment-${c.id}` })),
+          );
         if (req.method === 'POST') {
           if (readOnly) return reply(res, 403, { message: 'Resource not accessible by integration' });
           const c: Comment = { id: nextId++, body: body?.body ?? '', user: BOT };
@@ -111,7 +116,8 @@ beforeEach(() => {
   readOnly = false;
 });
 
-const report = '### ❌ migrate check: FAILED (1 of 2 migrations fails the gate)\n\n- `0002_drop` **BC102**: Drops column users.legacy_note\n\n<!-- migrate-report -->\n';
+const report =
+  '### ❌ migrate check: FAILED (1 of 2 migrations fails the gate)\n\n- `0002_drop` **BC102**: Drops column users.legacy_note\n\n<!-- migrate-report -->\n';
 const others = (n: number, user: Comment['user'] = ALICE): Comment[] => Array.from({ length: n }, (_, i) => ({ id: i + 1, body: `comment ${i + 1}`, user }));
 const writes = (): Seen[] => seen.filter((s) => s.method !== 'GET');
 
@@ -138,16 +144,27 @@ describe('pr-comment: GitHub', () => {
     github = others(130);
     const r = await upsertGithubComment({ apiUrl: api, token: 'ghs_test', repo: 'acme/shop', issue: 7, body: report });
     expect(r.action).toBe('created');
-    expect(seen.filter((s) => s.method === 'GET').map((s) => s.path)).toEqual(['/repos/acme/shop/issues/7/comments?per_page=100&page=1', '/repos/acme/shop/issues/7/comments?per_page=100&page=2']);
+    expect(seen.filter((s) => s.method === 'GET').map((s) => s.path)).toEqual([
+      '/repos/acme/shop/issues/7/comments?per_page=100&page=1',
+      '/repos/acme/shop/issues/7/comments?per_page=100&page=2',
+    ]);
     expect(writes()).toHaveLength(1);
     expect(writes()[0]).toMatchObject({ method: 'POST', path: '/repos/acme/shop/issues/7/comments' });
     expect(writes()[0]!.body!.body).toBe(report);
-    expect(writes()[0]!.headers).toMatchObject({ authorization: 'Bearer ghs_test', accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' });
+    expect(writes()[0]!.headers).toMatchObject({
+      authorization: 'Bearer ghs_test',
+      accept: 'application/vnd.github+json',
+      'x-github-api-version': '2022-11-28',
+    });
     expect(github.at(-1)!.body).toContain(DEFAULT_MARKER);
   });
 
   it('updates the comment carrying the marker (found on page 2) and posts nothing new; a person quoting the marker is not it', async () => {
-    github = [...others(99), { id: 500, body: `> ${DEFAULT_MARKER}\nwhy does this fail?`, user: ALICE }, { id: 501, body: `old report\n\n${DEFAULT_MARKER}`, user: BOT }];
+    github = [
+      ...others(99),
+      { id: 500, body: `> ${DEFAULT_MARKER}\nwhy does this fail?`, user: ALICE },
+      { id: 501, body: `old report\n\n${DEFAULT_MARKER}`, user: BOT },
+    ];
     const r = await upsertGithubComment({ apiUrl: api, token: 'ghs_test', repo: 'acme/shop', issue: 7, body: report });
     expect(r).toEqual({ action: 'updated', id: 501, url: 'https://github.test/acme/shop/pull/7#issuecomment-501' });
     expect(writes().map((s) => `${s.method} ${s.path}`)).toEqual(['PATCH /repos/acme/shop/issues/comments/501']);
@@ -162,7 +179,7 @@ describe('pr-comment: GitHub', () => {
     expect(github[0]!.body).toMatch(/FAILED \(2 of 2/);
   });
 
-  it('posts its own comment when the only one with the marker is a person\'s it may not edit', async () => {
+  it("posts its own comment when the only one with the marker is a person's it may not edit", async () => {
     github = [{ id: 9, body: `copied report\n${DEFAULT_MARKER}`, user: ALICE }];
     const r = await upsertGithubComment({ apiUrl: api, token: 'ghs_test', repo: 'acme/shop', issue: 7, body: report });
     expect(r.action).toBe('created');
@@ -173,7 +190,17 @@ describe('pr-comment: GitHub', () => {
     const output = join(tmp, 'github-output');
     writeFileSync(output, '');
     const t = io();
-    const code = await main(['github', '--body-file', bodyFile()], { GITHUB_TOKEN: 'ghs_test', GITHUB_REPOSITORY: 'acme/shop', GITHUB_API_URL: api, GITHUB_EVENT_PATH: event({ pull_request: { number: 12 } }), GITHUB_OUTPUT: output }, t.io);
+    const code = await main(
+      ['github', '--body-file', bodyFile()],
+      {
+        GITHUB_TOKEN: 'ghs_test',
+        GITHUB_REPOSITORY: 'acme/shop',
+        GITHUB_API_URL: api,
+        GITHUB_EVENT_PATH: event({ pull_request: { number: 12 } }),
+        GITHUB_OUTPUT: output,
+      },
+      t.io,
+    );
     expect(code, t.err.join('\n')).toBe(0);
     expect(writes()[0]).toMatchObject({ method: 'POST', path: '/repos/acme/shop/issues/12/comments' });
     expect(t.out).toEqual([expect.stringMatching(/^created the report comment: https:\/\/github\.test\/acme\/shop\/pull\/12#issuecomment-\d+$/)]);
@@ -182,10 +209,18 @@ describe('pr-comment: GitHub', () => {
 
   it('as a CLI: a read-only token (pull request from a fork) is a warning, not a failure, unless --strict', async () => {
     readOnly = true;
-    const env = { GITHUB_TOKEN: 'ghs_test', GITHUB_REPOSITORY: 'acme/shop', GITHUB_API_URL: api, GITHUB_EVENT_PATH: event({ pull_request: { number: 7 } }), GITHUB_ACTIONS: 'true' };
+    const env = {
+      GITHUB_TOKEN: 'ghs_test',
+      GITHUB_REPOSITORY: 'acme/shop',
+      GITHUB_API_URL: api,
+      GITHUB_EVENT_PATH: event({ pull_request: { number: 7 } }),
+      GITHUB_ACTIONS: 'true',
+    };
     const lenient = io();
     expect(await main(['github', '--body-file', bodyFile()], env, lenient.io)).toBe(0);
-    expect(lenient.err.join('\n')).toMatch(/^::warning title=migrate report comment::the report comment was not posted: POST .* answered 403: Resource not accessible by integration/);
+    expect(lenient.err.join('\n')).toMatch(
+      /^::warning title=migrate report comment::the report comment was not posted: POST .* answered 403: Resource not accessible by integration/,
+    );
     const strict = io();
     expect(await main(['github', '--body-file', bodyFile(), '--strict'], env, strict.io)).toBe(1);
     expect(strict.err.join('\n')).toMatch(/^error: the report comment was not posted: .*403/);
@@ -193,7 +228,13 @@ describe('pr-comment: GitHub', () => {
 
   it('as a CLI: outside a pull request it does nothing; bad usage exits 2', async () => {
     const t = io();
-    expect(await main(['github', '--body-file', bodyFile()], { GITHUB_TOKEN: 'ghs_test', GITHUB_REPOSITORY: 'acme/shop', GITHUB_API_URL: api, GITHUB_EVENT_PATH: event({ ref: 'refs/heads/main' }) }, t.io)).toBe(0);
+    expect(
+      await main(
+        ['github', '--body-file', bodyFile()],
+        { GITHUB_TOKEN: 'ghs_test', GITHUB_REPOSITORY: 'acme/shop', GITHUB_API_URL: api, GITHUB_EVENT_PATH: event({ ref: 'refs/heads/main' }) },
+        t.io,
+      ),
+    ).toBe(0);
     expect(t.out[0]).toMatch(/not a pull request event/);
     expect(seen).toEqual([]);
     const usage = io();
@@ -201,7 +242,9 @@ describe('pr-comment: GitHub', () => {
     expect(await main(['github'], {}, usage.io)).toBe(2);
     expect(await main(['github', '--body-file', join(tmp, 'missing.md')], {}, usage.io)).toBe(2);
     expect(await main(['github', '--body-file', bodyFile(), '--pr', '3'], { GITHUB_REPOSITORY: 'acme/shop' }, usage.io)).toBe(2);
-    expect(usage.err.join('\n')).toMatch(/first argument must be "github" or "gitlab"[\s\S]*--body-file FILE is required[\s\S]*cannot read the report[\s\S]*GITHUB_TOKEN is not set/);
+    expect(usage.err.join('\n')).toMatch(
+      /first argument must be "github" or "gitlab"[\s\S]*--body-file FILE is required[\s\S]*cannot read the report[\s\S]*GITHUB_TOKEN is not set/,
+    );
   });
 });
 
@@ -211,7 +254,14 @@ describe('pr-comment: GitLab', () => {
       { id: 1, body: `added 1 commit\n${DEFAULT_MARKER}`, user: ALICE, system: true },
       { id: 2, body: `old\n${DEFAULT_MARKER}`, user: BOT },
     ];
-    const r = await upsertGitlabNote({ apiUrl: `${api}/api/v4`, token: 'glpat-test', project: 'group/shop', mergeRequest: 4, body: report, webUrl: 'https://gitlab.test/group/shop' });
+    const r = await upsertGitlabNote({
+      apiUrl: `${api}/api/v4`,
+      token: 'glpat-test',
+      project: 'group/shop',
+      mergeRequest: 4,
+      body: report,
+      webUrl: 'https://gitlab.test/group/shop',
+    });
     expect(r).toEqual({ action: 'updated', id: 2, url: 'https://gitlab.test/group/shop/-/merge_requests/4#note_2' });
     expect(writes().map((s) => `${s.method} ${s.path}`)).toEqual(['PUT /api/v4/projects/group%2Fshop/merge_requests/4/notes/2']);
     expect(writes()[0]!.headers['private-token']).toBe('glpat-test');
@@ -220,7 +270,13 @@ describe('pr-comment: GitLab', () => {
 
   it('as a CLI: creates the note from the pipeline variables', async () => {
     const t = io();
-    const env = { MIGRATE_GITLAB_TOKEN: 'glpat-test', CI_API_V4_URL: `${api}/api/v4`, CI_PROJECT_ID: 'group/shop', CI_MERGE_REQUEST_IID: '4', CI_MERGE_REQUEST_PROJECT_URL: 'https://gitlab.test/group/shop' };
+    const env = {
+      MIGRATE_GITLAB_TOKEN: 'glpat-test',
+      CI_API_V4_URL: `${api}/api/v4`,
+      CI_PROJECT_ID: 'group/shop',
+      CI_MERGE_REQUEST_IID: '4',
+      CI_MERGE_REQUEST_PROJECT_URL: 'https://gitlab.test/group/shop',
+    };
     expect(await main(['gitlab', '--body-file', bodyFile()], env, t.io)).toBe(0);
     expect(writes().map((s) => `${s.method} ${s.path}`)).toEqual(['POST /api/v4/projects/group%2Fshop/merge_requests/4/notes']);
     expect(t.out[0]).toMatch(/^created the report comment: https:\/\/gitlab\.test\/group\/shop\/-\/merge_requests\/4#note_\d+$/);

@@ -13,7 +13,11 @@ function program(): Command {
 
 describe('which commands and flags a run executed through the CLI', () => {
   it('names commands never run, flags never passed to their command, and unused global options', () => {
-    const runs = [['-c', 'x.json', 'up', '--to', '0002'], ['sandbox', 'up', '--dir=/tmp/s'], ['--lock-timeout', '1s']];
+    const runs = [
+      ['-c', 'x.json', 'up', '--to', '0002'],
+      ['sandbox', 'up', '--dir=/tmp/s'],
+      ['--lock-timeout', '1s'],
+    ];
     // `--lock-timeout` with no command ran nothing: it does not count for `up`.
     expect(notRunThroughCli(program(), runs)).toEqual(['sandbox down', 'sandbox up --topology', 'up --lock-timeout']);
   });

@@ -44,7 +44,11 @@ describe('config validation', () => {
   });
 
   it('names a port that is not a number', () => {
-    expectConfigError(() => validateConfig({ ...base, connection: { ...base.connection, port: '3306' } }, 'cfg.json', '/p'), /connection\.port/, /whole number/);
+    expectConfigError(
+      () => validateConfig({ ...base, connection: { ...base.connection, port: '3306' } }, 'cfg.json', '/p'),
+      /connection\.port/,
+      /whole number/,
+    );
   });
 
   it('rejects an unsupported dialect', () => {
@@ -52,7 +56,11 @@ describe('config validation', () => {
   });
 
   it('rejects a ledger table name that is not a plain identifier (no injection through config)', () => {
-    expectConfigError(() => validateConfig({ ...base, migrations: { table: 'x; drop table users' } }, 'cfg.json', '/p'), /not a plain table name/, /letters, digits/);
+    expectConfigError(
+      () => validateConfig({ ...base, migrations: { table: 'x; drop table users' } }, 'cfg.json', '/p'),
+      /not a plain table name/,
+      /letters, digits/,
+    );
   });
 
   it('reads the password from the named env var and registers it as a secret', () => {
@@ -62,7 +70,11 @@ describe('config validation', () => {
   });
 
   it('says which env var is missing', () => {
-    expectConfigError(() => validateConfig({ ...base, connection: { ...base.connection, passwordEnv: 'NOPE_PW' } }, 'cfg', '/p', {}), /NOPE_PW/, /Export NOPE_PW/);
+    expectConfigError(
+      () => validateConfig({ ...base, connection: { ...base.connection, passwordEnv: 'NOPE_PW' } }, 'cfg', '/p', {}),
+      /NOPE_PW/,
+      /Export NOPE_PW/,
+    );
   });
 
   it('parses DATABASE_URL, defaults the port, and redacts the password', () => {
@@ -90,21 +102,70 @@ describe('config validation', () => {
   describe('the schema refuses unknown keys at every depth and names their path', () => {
     const cluster = (extra: Record<string, unknown> = {}, node: Record<string, unknown> = {}, writer?: Record<string, unknown>): Record<string, unknown> => ({
       ...base,
-      clusters: [{ name: 'main', flavor: 'mariadb', topology: 'primary-replica', nodes: [{ name: 'db1', role: 'primary', host: 'h', port: 3306, user: 'u', ...node }], ...(writer ? { writer } : {}), ...extra }],
+      clusters: [
+        {
+          name: 'main',
+          flavor: 'mariadb',
+          topology: 'primary-replica',
+          nodes: [{ name: 'db1', role: 'primary', host: 'h', port: 3306, user: 'u', ...node }],
+          ...(writer ? { writer } : {}),
+          ...extra,
+        },
+      ],
     });
     it('a cluster, a node and the writer', () => {
-      expectConfigError(() => validateConfig(cluster({ flavour: 'mariadb' }), 'c.json', '/p'), /Unknown key "clusters\[0\]\.flavour" in c\.json/, /valid keys of clusters\[0\] are: .*flavor/);
-      expectConfigError(() => validateConfig(cluster({}, { pasword_file: 'x' }), 'c.json', '/p'), /Unknown key "clusters\[0\]\.nodes\[0\]\.pasword_file"/, /passwordFile/);
-      expectConfigError(() => validateConfig(cluster({}, {}, { type: 'haproxy', sokcet: '/x' }), 'c.json', '/p'), /Unknown key "clusters\[0\]\.writer\.sokcet"/, /socket/);
-      expectConfigError(() => validateConfig({ ...base, connection: { ...base.connection, hots: 'x' } }, 'c.json', '/p'), /Unknown key "connection\.hots"/, /host/);
-      expectConfigError(() => validateConfig({ ...base, lockSafety: { lockTimout: '2s' } }, 'c.json', '/p'), /Unknown key "lockSafety\.lockTimout"/, /lockTimeout/);
+      expectConfigError(
+        () => validateConfig(cluster({ flavour: 'mariadb' }), 'c.json', '/p'),
+        /Unknown key "clusters\[0\]\.flavour" in c\.json/,
+        /valid keys of clusters\[0\] are: .*flavor/,
+      );
+      expectConfigError(
+        () => validateConfig(cluster({}, { pasword_file: 'x' }), 'c.json', '/p'),
+        /Unknown key "clusters\[0\]\.nodes\[0\]\.pasword_file"/,
+        /passwordFile/,
+      );
+      expectConfigError(
+        () => validateConfig(cluster({}, {}, { type: 'haproxy', sokcet: '/x' }), 'c.json', '/p'),
+        /Unknown key "clusters\[0\]\.writer\.sokcet"/,
+        /socket/,
+      );
+      expectConfigError(
+        () => validateConfig({ ...base, connection: { ...base.connection, hots: 'x' } }, 'c.json', '/p'),
+        /Unknown key "connection\.hots"/,
+        /host/,
+      );
+      expectConfigError(
+        () => validateConfig({ ...base, lockSafety: { lockTimout: '2s' } }, 'c.json', '/p'),
+        /Unknown key "lockSafety\.lockTimout"/,
+        /lockTimeout/,
+      );
     });
     it('a wrong value names its path and never echoes a password', () => {
-      expectConfigError(() => validateConfig(cluster({}, { role: 'leader' }), 'c.json', '/p'), /"clusters\[0\]\.nodes\[0\]\.role" in c\.json is "leader", which is not a role/, /"primary" or "replica"/);
-      expectConfigError(() => validateConfig(cluster({}, { port: 0 }), 'c.json', '/p'), /"clusters\[0\]\.nodes\[0\]\.port" .* is 0, which is not a port number/, /whole number/);
-      expectConfigError(() => validateConfig({ ...base, clusters: [{ name: 'main', flavor: 'mariadb', topology: 'single', nodes: [] }] }, 'c.json', '/p'), /clusters\[0\]\.nodes/, /List the nodes/);
-      expectConfigError(() => validateConfig({ dialect: 'mysql', connection: { host: 'h', database: 'd' } }, 'c.json', '/p'), /"connection\.user" is missing in c\.json/, /Add "user"/);
-      expectConfigError(() => validateConfig({ url: { password: 'Sekr1t-xyz' } }, 'c.json', '/p'), /^"url" in c\.json is not usable, which is not a database URL\.$/, /mysql:\/\//);
+      expectConfigError(
+        () => validateConfig(cluster({}, { role: 'leader' }), 'c.json', '/p'),
+        /"clusters\[0\]\.nodes\[0\]\.role" in c\.json is "leader", which is not a role/,
+        /"primary" or "replica"/,
+      );
+      expectConfigError(
+        () => validateConfig(cluster({}, { port: 0 }), 'c.json', '/p'),
+        /"clusters\[0\]\.nodes\[0\]\.port" .* is 0, which is not a port number/,
+        /whole number/,
+      );
+      expectConfigError(
+        () => validateConfig({ ...base, clusters: [{ name: 'main', flavor: 'mariadb', topology: 'single', nodes: [] }] }, 'c.json', '/p'),
+        /clusters\[0\]\.nodes/,
+        /List the nodes/,
+      );
+      expectConfigError(
+        () => validateConfig({ dialect: 'mysql', connection: { host: 'h', database: 'd' } }, 'c.json', '/p'),
+        /"connection\.user" is missing in c\.json/,
+        /Add "user"/,
+      );
+      expectConfigError(
+        () => validateConfig({ url: { password: 'Sekr1t-xyz' } }, 'c.json', '/p'),
+        /^"url" in c\.json is not usable, which is not a database URL\.$/,
+        /mysql:\/\//,
+      );
     });
   });
 
@@ -112,7 +173,11 @@ describe('config validation', () => {
     it('naming a directory is refused with the fix', () => {
       const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
       mkdirSync(join(dir, 'secrets'));
-      expectConfigError(() => validateConfig({ ...base, connection: { ...base.connection, passwordFile: 'secrets' } }, 'c.json', dir), /connection\.passwordFile secrets is a directory, not a file/, /file holding only the password/);
+      expectConfigError(
+        () => validateConfig({ ...base, connection: { ...base.connection, passwordFile: 'secrets' } }, 'c.json', dir),
+        /connection\.passwordFile secrets is a directory, not a file/,
+        /file holding only the password/,
+      );
     });
   });
 

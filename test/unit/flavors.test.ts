@@ -33,9 +33,23 @@ describe('flavor SQL', () => {
   });
 
   it('parses replica status rows of each flavor into one shape', () => {
-    const m = flavorFor('mariadb').parseReplicaStatus({ Slave_IO_Running: 'Yes', Slave_SQL_Running: 'No', Last_SQL_Errno: 1677, Last_SQL_Error: 'conv', Seconds_Behind_Master: null, Master_Host: 'h', Master_Port: 1 });
+    const m = flavorFor('mariadb').parseReplicaStatus({
+      Slave_IO_Running: 'Yes',
+      Slave_SQL_Running: 'No',
+      Last_SQL_Errno: 1677,
+      Last_SQL_Error: 'conv',
+      Seconds_Behind_Master: null,
+      Master_Host: 'h',
+      Master_Port: 1,
+    });
     expect(m).toMatchObject({ ioRunning: true, sqlRunning: false, lastSqlErrno: 1677, secondsBehind: null });
-    const y = flavorFor('mysql80').parseReplicaStatus({ Replica_IO_Running: 'Yes', Replica_SQL_Running: 'Yes', Seconds_Behind_Source: '3', Source_Host: 'h', Source_Port: 3306 });
+    const y = flavorFor('mysql80').parseReplicaStatus({
+      Replica_IO_Running: 'Yes',
+      Replica_SQL_Running: 'Yes',
+      Seconds_Behind_Source: '3',
+      Source_Host: 'h',
+      Source_Port: 3306,
+    });
     expect(y).toMatchObject({ ioRunning: true, sqlRunning: true, secondsBehind: 3, sourcePort: 3306 });
   });
 

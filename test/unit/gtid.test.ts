@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { mariadbErrantGtids, mariadbLaterOf, mariadbOwnBeyond, mysqlOwnBeyond, parseMariadbGtidList, parseMariadbGtidState, parseMysqlGtidSet } from '../../src/engines/mysql/gtid.ts';
+import {
+  mariadbErrantGtids,
+  mariadbLaterOf,
+  mariadbOwnBeyond,
+  mysqlOwnBeyond,
+  parseMariadbGtidList,
+  parseMariadbGtidState,
+  parseMysqlGtidSet,
+} from '../../src/engines/mysql/gtid.ts';
 
 describe('MariaDB GTID positions', () => {
   it('parses one entry per domain', () => {
@@ -25,7 +33,7 @@ describe('MariaDB GTID positions', () => {
   });
 });
 
-describe('a node\'s own transactions beyond a reference (fork detection)', () => {
+describe("a node's own transactions beyond a reference (fork detection)", () => {
   it('MariaDB: reads gtid_binlog_state as one entry per (domain, server)', () => {
     expect(parseMariadbGtidState('0-1-100,0-2-57, 1-1-3')).toEqual([
       { domain: 0, server: 1, seq: 100 },
@@ -50,11 +58,17 @@ describe('a node\'s own transactions beyond a reference (fork detection)', () =>
     expect(mariadbOwnBeyond('0-1-100,0-2-300', '', '1')).toEqual([]);
   });
 
-  it('MySQL: subtracts GTID sets of the node\'s own UUID', () => {
+  it("MySQL: subtracts GTID sets of the node's own UUID", () => {
     const a = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
     const b = '4f22ab58-82db-22f2-af44-d91bba53a673';
     expect([...parseMysqlGtidSet(`${a}:1-5:7, ${b}:1-3`)]).toEqual([
-      [a, [[1, 5], [7, 7]]],
+      [
+        a,
+        [
+          [1, 5],
+          [7, 7],
+        ],
+      ],
       [b, [[1, 3]]],
     ]);
     expect(mysqlOwnBeyond(`${a}:1-100`, `${a}:1-100,${b}:1-50`, a)).toEqual([]);

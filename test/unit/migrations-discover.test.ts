@@ -31,19 +31,27 @@ describe('discoverMigrations', () => {
       '0002_sql.up.sql': '-- migrate:phase post-deploy\n-- migrate:ack DL101 the table was empty in every environment\nDROP TABLE old_t;\n',
       '0002_sql.down.sql': '-- migrate:ack BC102 recreated empty\nCREATE TABLE old_t (id int);\n',
       '0001_ts.ts': TS_OK,
-      '0003_knex_style.cjs': 'exports.up = function (knex) { return knex.raw("select 1"); };\nexports.down = function (knex) { return knex.raw("select 1"); };\nexports.config = { transaction: false };\n',
+      '0003_knex_style.cjs':
+        'exports.up = function (knex) { return knex.raw("select 1"); };\nexports.down = function (knex) { return knex.raw("select 1"); };\nexports.config = { transaction: false };\n',
       'README.md': '# notes',
       'types.d.ts': 'export type X = 1;',
       '.hidden.ts': 'syntax error here (',
     });
     const d = await discoverMigrations(dir, 'postgres');
     expect(d.issues).toEqual([]);
-    expect(d.migrations.map((m) => [m.id, m.format])).toEqual([['0001_ts', 'ts'], ['0002_sql', 'sql'], ['0003_knex_style', 'ts']]);
+    expect(d.migrations.map((m) => [m.id, m.format])).toEqual([
+      ['0001_ts', 'ts'],
+      ['0002_sql', 'sql'],
+      ['0003_knex_style', 'ts'],
+    ]);
     const [ts, sql, knexStyle] = d.migrations;
     expect(ts).toMatchObject({ phase: 'post-deploy', acknowledgements: [{ rule: 'BC101', reason: 'nothing reads it any more' }], transactional: true });
     expect(sql).toMatchObject({
       phase: 'post-deploy',
-      acknowledgements: [{ rule: 'DL101', reason: 'the table was empty in every environment' }, { rule: 'BC102', reason: 'recreated empty' }],
+      acknowledgements: [
+        { rule: 'DL101', reason: 'the table was empty in every environment' },
+        { rule: 'BC102', reason: 'recreated empty' },
+      ],
       upSql: ['DROP TABLE old_t'],
       downSql: ['CREATE TABLE old_t (id int)'],
       upStatements: [{ sql: 'DROP TABLE old_t', line: 3, noTransaction: false }],
@@ -86,20 +94,22 @@ describe('discoverMigrations', () => {
     });
     const d = await discoverMigrations(dir, 'mysql');
     const problems = d.issues.map((i) => `${i.blocks}: ${i.problem}`);
-    expect(problems).toEqual(expect.arrayContaining([
-      expect.stringMatching(/^all: 0001_plain\.sql is neither an \.up\.sql nor a \.down\.sql/),
-      expect.stringMatching(/^all: 0002_orphan\.down\.sql has no matching 0002_orphan\.up\.sql/),
-      expect.stringMatching(/^all: Migration id 0003_dup exists twice/),
-      expect.stringMatching(/^down: Migration 0004_no_down has no down file: 0004_no_down\.down\.sql does not exist/),
-      expect.stringMatching(/^all: 0005_bad_phase\.up\.sql line 1 declares phase "mid-deploy"/),
-      expect.stringMatching(/^all: 0006_ack_no_reason\.up\.sql line 1 has "-- migrate:ack" without a rule and a reason/),
-      expect.stringMatching(/^all: 0006_ack_no_reason\.up\.sql line 2 has an unknown directive "migrate:nonsense"/),
-      expect.stringMatching(/^all: 0007_delim\.up\.sql line 1 uses DELIMITER/),
-      expect.stringMatching(/^all: 0008_empty\.up\.sql holds no SQL statement/),
-      // A code that is not a rule would acknowledge nothing, silently: refused like --ack refuses it.
-      expect.stringMatching(/^all: 0009_ack_typo\.up\.sql line 1 acknowledges "BC1O2", which is not a rule code/),
-      expect.stringMatching(/^all: 0010_ts_ack_typo\.ts acknowledges "DS001", not a rule code/),
-    ]));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^all: 0001_plain\.sql is neither an \.up\.sql nor a \.down\.sql/),
+        expect.stringMatching(/^all: 0002_orphan\.down\.sql has no matching 0002_orphan\.up\.sql/),
+        expect.stringMatching(/^all: Migration id 0003_dup exists twice/),
+        expect.stringMatching(/^down: Migration 0004_no_down has no down file: 0004_no_down\.down\.sql does not exist/),
+        expect.stringMatching(/^all: 0005_bad_phase\.up\.sql line 1 declares phase "mid-deploy"/),
+        expect.stringMatching(/^all: 0006_ack_no_reason\.up\.sql line 1 has "-- migrate:ack" without a rule and a reason/),
+        expect.stringMatching(/^all: 0006_ack_no_reason\.up\.sql line 2 has an unknown directive "migrate:nonsense"/),
+        expect.stringMatching(/^all: 0007_delim\.up\.sql line 1 uses DELIMITER/),
+        expect.stringMatching(/^all: 0008_empty\.up\.sql holds no SQL statement/),
+        // A code that is not a rule would acknowledge nothing, silently: refused like --ack refuses it.
+        expect.stringMatching(/^all: 0009_ack_typo\.up\.sql line 1 acknowledges "BC1O2", which is not a rule code/),
+        expect.stringMatching(/^all: 0010_ts_ack_typo\.ts acknowledges "DS001", not a rule code/),
+      ]),
+    );
     const noDown = d.issues.find((i) => i.id === '0004_no_down');
     expect(noDown?.fix).toBe(`Create ${join(dir, '0004_no_down.down.sql')} with the statements that undo 0004_no_down.up.sql.`);
     await expect(loadMigrations(dir, 'mysql')).rejects.toThrow(MigrateError);

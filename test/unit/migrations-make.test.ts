@@ -73,7 +73,14 @@ describe('makeMigration', () => {
     expect(sql.map((p) => p.slice(dir.length + 1))).toEqual(['0005_backfill_email.up.sql', '0005_backfill_email.down.sql']);
     expect(readFileSync(sql[0] ?? '', 'utf8')).toContain('-- migrate:phase pre-deploy');
     expect(readFileSync(sql[1] ?? '', 'utf8')).toContain('undo 0005_backfill_email.up.sql');
-    expect(readdirSync(dir).sort()).toEqual(['0001_create_users.ts', '0004_add_email.down.sql', '0004_add_email.up.sql', '0005_backfill_email.down.sql', '0005_backfill_email.up.sql', 'README.md']);
+    expect(readdirSync(dir).sort()).toEqual([
+      '0001_create_users.ts',
+      '0004_add_email.down.sql',
+      '0004_add_email.up.sql',
+      '0005_backfill_email.down.sql',
+      '0005_backfill_email.up.sql',
+      'README.md',
+    ]);
   });
 
   test('the TypeScript template loads as a migration with up, down and a phase', async () => {

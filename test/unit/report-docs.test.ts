@@ -15,7 +15,8 @@ describe('docs', () => {
 
   it('docs/check.md documents every command flag and format', () => {
     const doc = readFileSync(join(root, 'docs', 'check.md'), 'utf8');
-    for (const flag of ['--dialect', '--shadow', '--queries', '--new-queries', '--format', '--ack', '--no-cache', '--cache-dir', '--config']) expect(doc).toContain(flag);
+    for (const flag of ['--dialect', '--shadow', '--queries', '--new-queries', '--format', '--ack', '--no-cache', '--cache-dir', '--config'])
+      expect(doc).toContain(flag);
     for (const format of FORMATS) expect(doc).toContain(`--format ${format}`);
     expect(doc).toMatch(/Exit codes/);
     for (const code of CATALOG.keys()) if (code.startsWith('WL')) expect(doc).toContain(code);
@@ -23,7 +24,9 @@ describe('docs', () => {
 
   it('docs/benchmarks.md carries the switchover summary of the generated docs/benchmarks-switchover.md', () => {
     const full = readFileSync(join(root, 'docs', 'benchmarks-switchover.md'), 'utf8');
-    const copy = /<!-- switchover-summary:begin -->\n([\s\S]*?)\n<!-- switchover-summary:end -->/.exec(readFileSync(join(root, 'docs', 'benchmarks.md'), 'utf8'))?.[1];
+    const copy = /<!-- switchover-summary:begin -->\n([\s\S]*?)\n<!-- switchover-summary:end -->/.exec(
+      readFileSync(join(root, 'docs', 'benchmarks.md'), 'utf8'),
+    )?.[1];
     expect(copy, 'the summary block is missing from docs/benchmarks.md').toBeDefined();
     const results = full.slice(full.indexOf('## Results'), full.indexOf('Columns:')).trim().replace('## Results', '### Results');
     const machine = full.slice(full.indexOf('## Machine')).split('\n## ')[0]!.trim().replace('## Machine', '### Machine');

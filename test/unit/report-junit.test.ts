@@ -18,18 +18,56 @@ const drop: Finding = {
   statement: 'ALTER TABLE users DROP COLUMN age',
   safeAlternative: '1. Remove every use of users.age and deploy. 2. Drop the column in a post-deploy migration.',
 };
-const dataLoss: Finding = { rule: 'DL102', severity: 'warning', message: 'Drops column users.age and its values.', table: 'users', statement: 'ALTER TABLE users DROP COLUMN age', safeAlternative: 'Copy the values first.' };
-const acked: Finding = { rule: 'BC104', severity: 'error', message: 'Renames column users.name.', table: 'users', acknowledged: { reason: 'nothing reads name since v41' } };
+const dataLoss: Finding = {
+  rule: 'DL102',
+  severity: 'warning',
+  message: 'Drops column users.age and its values.',
+  table: 'users',
+  statement: 'ALTER TABLE users DROP COLUMN age',
+  safeAlternative: 'Copy the values first.',
+};
+const acked: Finding = {
+  rule: 'BC104',
+  severity: 'error',
+  message: 'Renames column users.name.',
+  table: 'users',
+  acknowledged: { reason: 'nothing reads name since v41' },
+};
 const info: Finding = { rule: 'MY202', severity: 'info', message: 'INSTANT.' };
 
 const files = new Map<string, MigrationFiles>([
-  ['0001_create', { id: '0001_create', format: 'sql', upPath: '/repo/db/migrations/0001_create.up.sql', upStatements: [{ sql: 'CREATE TABLE users (id INT)', line: 1, noTransaction: false }] }],
-  ['0002_drop_age', { id: '0002_drop_age', format: 'sql', upPath: '/repo/db/migrations/0002_drop_age.up.sql', upStatements: [{ sql: 'ALTER TABLE users DROP COLUMN age', line: 4, noTransaction: false }] }],
+  [
+    '0001_create',
+    {
+      id: '0001_create',
+      format: 'sql',
+      upPath: '/repo/db/migrations/0001_create.up.sql',
+      upStatements: [{ sql: 'CREATE TABLE users (id INT)', line: 1, noTransaction: false }],
+    },
+  ],
+  [
+    '0002_drop_age',
+    {
+      id: '0002_drop_age',
+      format: 'sql',
+      upPath: '/repo/db/migrations/0002_drop_age.up.sql',
+      upStatements: [{ sql: 'ALTER TABLE users DROP COLUMN age', line: 4, noTransaction: false }],
+    },
+  ],
   ['0003_rename', { id: '0003_rename', format: 'sql', upPath: '/repo/db/migrations/0003_rename.up.sql', upStatements: [] }],
 ]);
 
 function report(verdicts: MigrationVerdict[], over: Partial<Report> = {}): Report {
-  return { command: 'check', dialect: 'mysql', verdicts, gate: evaluateGate(verdicts), files, baseDir: '/repo', notes: ['analysed 3 migrations in 0.4 s'], ...over };
+  return {
+    command: 'check',
+    dialect: 'mysql',
+    verdicts,
+    gate: evaluateGate(verdicts),
+    files,
+    baseDir: '/repo',
+    notes: ['analysed 3 migrations in 0.4 s'],
+    ...over,
+  };
 }
 
 const failing = report([
@@ -42,7 +80,9 @@ describe('junit', () => {
   it('is valid for the JUnit XSD (and the check is real: a report missing required attributes is rejected)', () => {
     expect(junitErrors(renderJunit(failing))).toEqual([]);
     expect(junitErrors(renderJunit(report([])))).toEqual([]);
-    expect(junitErrors('<testsuite name="x"><testcase classname="a"/></testsuite>').join('\n')).toMatch(/attribute 'tests' is required[\s\S]*attribute 'name' is required/);
+    expect(junitErrors('<testsuite name="x"><testcase classname="a"/></testsuite>').join('\n')).toMatch(
+      /attribute 'tests' is required[\s\S]*attribute 'name' is required/,
+    );
   });
 
   it('has one testsuite with one testcase per migration: classname dialect/dir, name the migration id', () => {
@@ -64,16 +104,22 @@ describe('junit', () => {
     expect(message.startsWith(`BC102: Drops column users.<age> & "quotes" 'single' \uFFFDbell.; runs before the code deploy`)).toBe(true);
     const body = xpath(xml, 'string(//testcase[@name="0002_drop_age"]/failure)');
     expect(body).toMatch(/BC102 \(error\) at db\/migrations\/0002_drop_age\.up\.sql:4\n {2}Drops column users\.<age> & "quotes"/);
-    expect(body).toMatch(/Statement: ALTER TABLE users DROP COLUMN age\n {2}Safe alternative:\n {4}1\. Remove every use of users\.age and deploy\.\n {4}2\. Drop the column in a post-deploy migration\./);
+    expect(body).toMatch(
+      /Statement: ALTER TABLE users DROP COLUMN age\n {2}Safe alternative:\n {4}1\. Remove every use of users\.age and deploy\.\n {4}2\. Drop the column in a post-deploy migration\./,
+    );
     // The warning is not a reason to fail: it is in system-out.
     expect(body).not.toMatch(/DL102/);
-    expect(xpath(xml, 'string(//testcase[@name="0002_drop_age"]/system-out)')).toMatch(/DL102 \(warning\) at db\/migrations\/0002_drop_age\.up\.sql:4\n {2}Drops column users\.age and its values\.[\s\S]*Copy the values first\.[\s\S]*1 informational finding: MY202/);
+    expect(xpath(xml, 'string(//testcase[@name="0002_drop_age"]/system-out)')).toMatch(
+      /DL102 \(warning\) at db\/migrations\/0002_drop_age\.up\.sql:4\n {2}Drops column users\.age and its values\.[\s\S]*Copy the values first\.[\s\S]*1 informational finding: MY202/,
+    );
   });
 
   it('passes the others; acknowledged findings show with their reason in system-out', () => {
     const xml = renderJunit(failing);
     for (const id of ['0001_create', '0003_rename']) expect(xpath(xml, `count(//testcase[@name="${id}"]/failure)`)).toBe('0\n');
-    expect(xpath(xml, 'string(//testcase[@name="0003_rename"]/system-out)')).toMatch(/BC104 \(error, acknowledged\) at db\/migrations\/0003_rename\.up\.sql\n {2}Renames column users\.name\.\n {2}Acknowledged: nothing reads name since v41/);
+    expect(xpath(xml, 'string(//testcase[@name="0003_rename"]/system-out)')).toMatch(
+      /BC104 \(error, acknowledged\) at db\/migrations\/0003_rename\.up\.sql\n {2}Renames column users\.name\.\n {2}Acknowledged: nothing reads name since v41/,
+    );
     expect(xpath(xml, 'string(//testsuite/system-out)')).toMatch(/^migrate check: FAILED \(1 of 3 migrations fails the gate\)\nanalysed 3 migrations/);
   });
 

@@ -2,7 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { evaluateGate } from '../../src/analysis/gate.ts';
 import { CATALOG } from '../../src/analysis/rules/catalog.ts';
 import type { Finding, MigrationVerdict } from '../../src/analysis/types.ts';
-import { FINGERPRINT_KEY, FORMATS, parseFormat, render, renderSarif, SARIF_SCHEMA_URI, TOOL, type MigrationFiles, type Report, type SarifLog, type SarifResult } from '../../src/report/index.ts';
+import {
+  FINGERPRINT_KEY,
+  FORMATS,
+  parseFormat,
+  render,
+  renderSarif,
+  SARIF_SCHEMA_URI,
+  TOOL,
+  type MigrationFiles,
+  type Report,
+  type SarifLog,
+  type SarifResult,
+} from '../../src/report/index.ts';
 import { sarifErrors } from '../fixtures/schemas/validate.ts';
 import { verdict } from '../helpers/verdicts.ts';
 
@@ -17,10 +29,31 @@ const drop: Finding = {
   statement: 'ALTER TABLE users DROP COLUMN age',
   safeAlternative: '1. Remove every use of users.age and deploy. 2. Drop the column in a post-deploy migration.',
 };
-const dataLoss: Finding = { rule: 'DL102', severity: 'warning', message: 'Drops column users.age and its values.', table: 'users', column: 'age', statement: 'ALTER TABLE users DROP COLUMN age' };
+const dataLoss: Finding = {
+  rule: 'DL102',
+  severity: 'warning',
+  message: 'Drops column users.age and its values.',
+  table: 'users',
+  column: 'age',
+  statement: 'ALTER TABLE users DROP COLUMN age',
+};
 const instant: Finding = { rule: 'MY202', severity: 'info', message: 'INSTANT.', table: 'users' };
-const renamed: Finding = { rule: 'BC104', severity: 'error', message: 'Renames column users.name to full_name.', table: 'users', column: 'full_name', statement: 'ALTER TABLE users RENAME COLUMN name TO full_name', acknowledged: { reason: 'nothing reads name since v41' } };
-const rollback: Finding = { rule: 'RV102', severity: 'error', message: 'down does not restore users.nick', table: 'users', statement: 'ALTER TABLE users DROP COLUMN nick' };
+const renamed: Finding = {
+  rule: 'BC104',
+  severity: 'error',
+  message: 'Renames column users.name to full_name.',
+  table: 'users',
+  column: 'full_name',
+  statement: 'ALTER TABLE users RENAME COLUMN name TO full_name',
+  acknowledged: { reason: 'nothing reads name since v41' },
+};
+const rollback: Finding = {
+  rule: 'RV102',
+  severity: 'error',
+  message: 'down does not restore users.nick',
+  table: 'users',
+  statement: 'ALTER TABLE users DROP COLUMN nick',
+};
 
 function files(upLine = 5): Map<string, MigrationFiles> {
   return new Map<string, MigrationFiles>([
@@ -36,21 +69,61 @@ function files(upLine = 5): Map<string, MigrationFiles> {
         acknowledgements: [],
       },
     ],
-    ['0003_rename name', { id: '0003_rename name', format: 'sql', upPath: '/repo/db/migrations/0003_rename name.up.sql', upStatements: [{ sql: 'ALTER TABLE users RENAME COLUMN name TO full_name', line: 3, noTransaction: false }], acknowledgements: [{ rule: 'BC1*', reason: 'nothing reads name since v41' }] }],
-    ['0004_nick', { id: '0004_nick', format: 'sql', upPath: '/elsewhere/0004_nick.up.sql', downPath: '/elsewhere/0004_nick.down.sql', upStatements: [{ sql: 'ALTER TABLE users ADD COLUMN nick INT', line: 2, noTransaction: false }], downStatements: [{ sql: 'ALTER TABLE users DROP COLUMN nick', line: 7, noTransaction: false }] }],
-    ['0005_copy', { id: '0005_copy', format: 'sql', upPath: '/repo/db/migrations/0005_copy.up.sql', upStatements: [{ sql: 'ALTER TABLE orders MODIFY id BIGINT', line: 1, noTransaction: false }] }],
+    [
+      '0003_rename name',
+      {
+        id: '0003_rename name',
+        format: 'sql',
+        upPath: '/repo/db/migrations/0003_rename name.up.sql',
+        upStatements: [{ sql: 'ALTER TABLE users RENAME COLUMN name TO full_name', line: 3, noTransaction: false }],
+        acknowledgements: [{ rule: 'BC1*', reason: 'nothing reads name since v41' }],
+      },
+    ],
+    [
+      '0004_nick',
+      {
+        id: '0004_nick',
+        format: 'sql',
+        upPath: '/elsewhere/0004_nick.up.sql',
+        downPath: '/elsewhere/0004_nick.down.sql',
+        upStatements: [{ sql: 'ALTER TABLE users ADD COLUMN nick INT', line: 2, noTransaction: false }],
+        downStatements: [{ sql: 'ALTER TABLE users DROP COLUMN nick', line: 7, noTransaction: false }],
+      },
+    ],
+    [
+      '0005_copy',
+      {
+        id: '0005_copy',
+        format: 'sql',
+        upPath: '/repo/db/migrations/0005_copy.up.sql',
+        upStatements: [{ sql: 'ALTER TABLE orders MODIFY id BIGINT', line: 1, noTransaction: false }],
+      },
+    ],
   ]);
 }
 
 function report(verdicts: MigrationVerdict[], upLine = 5): Report {
-  return { command: 'check', dialect: 'mysql', verdicts, gate: evaluateGate(verdicts), files: files(upLine), baseDir: '/repo', skipped: [{ text: 'SHOW TABLES', source: 'q.txt line 1', reason: 'not a query' }] };
+  return {
+    command: 'check',
+    dialect: 'mysql',
+    verdicts,
+    gate: evaluateGate(verdicts),
+    files: files(upLine),
+    baseDir: '/repo',
+    skipped: [{ text: 'SHOW TABLES', source: 'q.txt line 1', reason: 'not a query' }],
+  };
 }
 
 const verdicts = (): MigrationVerdict[] => [
   verdict('0002_drop_age', { backwardCompatible: false, dataLoss: true, findings: [drop, dataLoss, instant] }),
   verdict('0003_rename name', { findings: [renamed] }),
   verdict('0004_nick', { reversible: false, findings: [{ ...rollback, acknowledged: { reason: 'nick was never written' } }] }),
-  verdict('0005_copy', { blocking: true, strategy: 'refused', refusedReason: 'copies orders and replica-first is not safe', findings: [{ rule: 'MY101', severity: 'error', message: 'ALTER copies the table.', table: 'orders', statement: 'ALTER TABLE orders MODIFY id BIGINT' }] }),
+  verdict('0005_copy', {
+    blocking: true,
+    strategy: 'refused',
+    refusedReason: 'copies orders and replica-first is not safe',
+    findings: [{ rule: 'MY101', severity: 'error', message: 'ALTER copies the table.', table: 'orders', statement: 'ALTER TABLE orders MODIFY id BIGINT' }],
+  }),
 ];
 
 function parse(r: Report): SarifLog {
@@ -72,7 +145,9 @@ describe('sarif', () => {
   it('the schema check is real: a log with a wrong level, a negative line or a non-URI path is rejected', () => {
     const log = parse(report(verdicts()));
     const r = log.runs[0]!.results[0]!;
-    expect(sarifErrors({ ...log, runs: [{ ...log.runs[0]!, results: [{ ...r, level: 'fatal' }] }] }).join('\n')).toMatch(/level must be equal to one of the allowed values/);
+    expect(sarifErrors({ ...log, runs: [{ ...log.runs[0]!, results: [{ ...r, level: 'fatal' }] }] }).join('\n')).toMatch(
+      /level must be equal to one of the allowed values/,
+    );
     const badLine = { ...r, locations: [{ physicalLocation: { artifactLocation: { uri: 'a.sql' }, region: { startLine: 0 } } }] };
     expect(sarifErrors({ ...log, runs: [{ ...log.runs[0]!, results: [badLine] }] }).join('\n')).toMatch(/startLine must be >= 1/);
     const badUri = { ...r, locations: [{ physicalLocation: { artifactLocation: { uri: 'a b.sql' } } }] };
@@ -110,13 +185,21 @@ describe('sarif', () => {
       locations: [{ physicalLocation: { artifactLocation: { uri: 'db/migrations/0002_drop_age.up.sql', uriBaseId: 'SRCROOT' }, region: { startLine: 5 } } }],
       properties: { migration: '0002_drop_age', table: 'users', column: 'age' },
     });
-    expect(bc!.message.text).toMatch(/^0002_drop_age: Drops column users\.age.*\nSafe alternative:\n1\. Remove every use of users\.age and deploy\.\n2\. Drop the column in a post-deploy migration\./);
+    expect(bc!.message.text).toMatch(
+      /^0002_drop_age: Drops column users\.age.*\nSafe alternative:\n1\. Remove every use of users\.age and deploy\.\n2\. Drop the column in a post-deploy migration\./,
+    );
     expect(resultsOf(log, 'DL102')[0]!.level).toBe('warning');
     expect(resultsOf(log, 'MY202')[0]!.level).toBe('note');
     // A space in a file name is percent-encoded; a file outside the base directory is an absolute file: URI.
-    expect(resultsOf(log, 'BC104')[0]!.locations[0]!.physicalLocation.artifactLocation).toEqual({ uri: 'db/migrations/0003_rename%20name.up.sql', uriBaseId: 'SRCROOT' });
+    expect(resultsOf(log, 'BC104')[0]!.locations[0]!.physicalLocation.artifactLocation).toEqual({
+      uri: 'db/migrations/0003_rename%20name.up.sql',
+      uriBaseId: 'SRCROOT',
+    });
     // Reversibility findings point at the down file.
-    expect(resultsOf(log, 'RV102')[0]!.locations[0]!.physicalLocation).toEqual({ artifactLocation: { uri: 'file:///elsewhere/0004_nick.down.sql' }, region: { startLine: 7 } });
+    expect(resultsOf(log, 'RV102')[0]!.locations[0]!.physicalLocation).toEqual({
+      artifactLocation: { uri: 'file:///elsewhere/0004_nick.down.sql' },
+      region: { startLine: 7 },
+    });
   });
 
   it('keeps acknowledged findings as suppressed notes with the reason, in source or from the command line', () => {
@@ -135,8 +218,14 @@ describe('sarif', () => {
     const [refused] = resultsOf(log, 'refused');
     expect(refused).toMatchObject({ level: 'error', message: { text: '0005_copy: copies orders and replica-first is not safe' } });
     expect(refused!.locations[0]!.physicalLocation.artifactLocation.uri).toBe('db/migrations/0005_copy.up.sql');
-    expect(log.runs[0]!.invocations[0]).toMatchObject({ executionSuccessful: true, exitCode: 1, exitCodeDescription: expect.stringMatching(/FAILED \(3 of 4 migrations fail the gate\)/) });
-    expect(log.runs[0]!.invocations[0]!.toolExecutionNotifications).toEqual([{ level: 'note', message: { text: 'Workload statement not prepared (q.txt line 1): not a query' } }]);
+    expect(log.runs[0]!.invocations[0]).toMatchObject({
+      executionSuccessful: true,
+      exitCode: 1,
+      exitCodeDescription: expect.stringMatching(/FAILED \(3 of 4 migrations fail the gate\)/),
+    });
+    expect(log.runs[0]!.invocations[0]!.toolExecutionNotifications).toEqual([
+      { level: 'note', message: { text: 'Workload statement not prepared (q.txt line 1): not a query' } },
+    ]);
   });
 
   it('fingerprints stay the same when the statement moves and differ per migration, rule and object', () => {

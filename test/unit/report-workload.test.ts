@@ -4,7 +4,11 @@ import { digestToSql, insertColumns, parseWorkload } from '../../src/analysis/wo
 /** Reading workload files (--queries / --new-queries): plain lines, MySQL digests, pg_stat_statements. */
 describe('workload files', () => {
   it('reads one statement per line, skipping comments, blanks and non-data statements', () => {
-    const w = parseWorkload('-- comment\nSELECT id FROM users WHERE id = ?;\n\n# other\nSET NAMES utf8mb4\nINSERT INTO users (name) VALUES (?)\nSELECT id FROM users WHERE id = ?\n', '/x/q.txt', 'mysql');
+    const w = parseWorkload(
+      '-- comment\nSELECT id FROM users WHERE id = ?;\n\n# other\nSET NAMES utf8mb4\nINSERT INTO users (name) VALUES (?)\nSELECT id FROM users WHERE id = ?\n',
+      '/x/q.txt',
+      'mysql',
+    );
     expect(w.queries.map((q) => [q.sql, q.source, q.verb])).toEqual([
       ['SELECT id FROM users WHERE id = ?', 'q.txt line 2', 'select'],
       ['INSERT INTO users (name) VALUES (?)', 'q.txt line 6', 'insert'],
@@ -22,7 +26,10 @@ describe('workload files', () => {
       { SCHEMA_NAME: null, DIGEST_TEXT: 'COMMIT' },
     ]);
     const w = parseWorkload(json, '/x/digests.json', 'mysql');
-    expect(w.queries.map((q) => q.sql)).toEqual(['SELECT `id` , `name` FROM `users` WHERE `id` IN (?)', 'INSERT INTO `users` ( `name` , `age` ) VALUES (?, ?)']);
+    expect(w.queries.map((q) => q.sql)).toEqual([
+      'SELECT `id` , `name` FROM `users` WHERE `id` IN (?)',
+      'INSERT INTO `users` ( `name` , `age` ) VALUES (?, ?)',
+    ]);
     expect(w.queries[1]!.insert).toEqual({ table: 'users', columns: ['name', 'age'] });
     expect(w.skipped.map((s) => [s.source, s.reason.slice(0, 24)])).toEqual([
       ['digests.json #3', 'the digest text was cut '],
@@ -32,7 +39,11 @@ describe('workload files', () => {
   });
 
   it('reads pg_stat_statements exports (array, wrapped, or one object per line)', () => {
-    const rows = [{ query: 'SELECT * FROM users WHERE id = $1', calls: 9 }, { query: 'BEGIN' }, { query: 'INSERT INTO users (name, tenant) VALUES ($1, $2) RETURNING id' }];
+    const rows = [
+      { query: 'SELECT * FROM users WHERE id = $1', calls: 9 },
+      { query: 'BEGIN' },
+      { query: 'INSERT INTO users (name, tenant) VALUES ($1, $2) RETURNING id' },
+    ];
     for (const text of [JSON.stringify(rows), JSON.stringify({ rows }), rows.map((r) => JSON.stringify(r)).join('\n')]) {
       const w = parseWorkload(text, '/x/pgss.json', 'postgres');
       expect(w.queries.map((q) => q.sql)).toEqual([rows[0]!.query, rows[2]!.query]);

@@ -31,7 +31,16 @@ const drop: Finding = {
   statement: 'ALTER TABLE users DROP COLUMN age',
   safeAlternative: '1. Remove every use of users.age and deploy. 2. Drop the column in a post-deploy migration.',
 };
-const acked: Finding = { rule: 'BC104', severity: 'error', message: 'Renames column users.name to full_name.', table: 'users', column: 'full_name', statement: 'ALTER TABLE users RENAME COLUMN name TO full_name', safeAlternative: '1. a. 2. b.', acknowledged: { reason: 'nothing reads name since v41' } };
+const acked: Finding = {
+  rule: 'BC104',
+  severity: 'error',
+  message: 'Renames column users.name to full_name.',
+  table: 'users',
+  column: 'full_name',
+  statement: 'ALTER TABLE users RENAME COLUMN name TO full_name',
+  safeAlternative: '1. a. 2. b.',
+  acknowledged: { reason: 'nothing reads name since v41' },
+};
 const info: Finding = { rule: 'MY202', severity: 'info', message: 'INSTANT.' };
 
 const files = new Map<string, MigrationFiles>([
@@ -49,7 +58,15 @@ const files = new Map<string, MigrationFiles>([
       downStatements: [{ sql: 'ALTER TABLE users ADD COLUMN age INT', line: 1, noTransaction: false }],
     },
   ],
-  ['0003_rename', { id: '0003_rename', format: 'sql', upPath: '/repo/migrations/0003_rename.up.sql', upStatements: [{ sql: 'ALTER TABLE users RENAME COLUMN name TO full_name', line: 3, noTransaction: false }] }],
+  [
+    '0003_rename',
+    {
+      id: '0003_rename',
+      format: 'sql',
+      upPath: '/repo/migrations/0003_rename.up.sql',
+      upStatements: [{ sql: 'ALTER TABLE users RENAME COLUMN name TO full_name', line: 3, noTransaction: false }],
+    },
+  ],
 ]);
 
 function report(verdicts: MigrationVerdict[]): Report {
@@ -64,14 +81,26 @@ const failing = report([
 describe('json', () => {
   it('has exactly the fields of the issue, in order, with extras after them', () => {
     const data = JSON.parse(renderJson(failing)) as { migrations: Record<string, unknown>[]; gate: { pass: boolean } };
-    expect(Object.keys(data.migrations[0]!).slice(0, 9)).toEqual(['id', 'phase', 'backwardCompatible', 'reversible', 'dataLoss', 'blocking', 'replicaFirstSafe', 'strategy', 'findings']);
+    expect(Object.keys(data.migrations[0]!).slice(0, 9)).toEqual([
+      'id',
+      'phase',
+      'backwardCompatible',
+      'reversible',
+      'dataLoss',
+      'blocking',
+      'replicaFirstSafe',
+      'strategy',
+      'findings',
+    ]);
     const f = (data.migrations[0]!['findings'] as Record<string, unknown>[])[0]!;
     expect(Object.keys(f).slice(0, 5)).toEqual(['rule', 'severity', 'message', 'table', 'statement']);
     expect(f).toMatchObject({ rule: 'BC102', severity: 'error', file: 'migrations/0002_drop_age.up.sql', line: 5 });
     const ack = (data.migrations[1]!['findings'] as Record<string, unknown>[])[0]!;
     expect(ack['acknowledged']).toEqual({ reason: 'nothing reads name since v41' });
     expect(data.gate.pass).toBe(false);
-    const noTable = JSON.parse(renderJson(report([verdict('0003_rename', { findings: [{ rule: 'RV101', severity: 'error', message: 'no down' }] })]))) as { migrations: { findings: Record<string, unknown>[] }[] };
+    const noTable = JSON.parse(renderJson(report([verdict('0003_rename', { findings: [{ rule: 'RV101', severity: 'error', message: 'no down' }] })]))) as {
+      migrations: { findings: Record<string, unknown>[] }[];
+    };
     expect('table' in noTable.migrations[0]!.findings[0]!).toBe(false);
     expect('statement' in noTable.migrations[0]!.findings[0]!).toBe(false);
   });
@@ -88,7 +117,9 @@ describe('github', () => {
     expect(lines[0]).toBe(
       '::error file=migrations/0002_drop_age.up.sql,line=5,title=BC102::0002_drop_age: Drops column users.age, 100%25 sure: it breaks%0Athe old code, really.%0ASafe alternative:%0A1. Remove every use of users.age and deploy.%0A2. Drop the column in a post-deploy migration.',
     );
-    expect(lines[1]).toBe('::notice file=migrations/0003_rename.up.sql,line=3,title=BC104::0003_rename: Renames column users.name to full_name.%0AAcknowledged (error): nothing reads name since v41');
+    expect(lines[1]).toBe(
+      '::notice file=migrations/0003_rename.up.sql,line=3,title=BC104::0003_rename: Renames column users.name to full_name.%0AAcknowledged (error): nothing reads name since v41',
+    );
     expect(lines.some((l) => l.includes('MY202'))).toBe(false);
     expect(lines.at(-3)).toMatch(/^migrate check: FAILED/);
     expect(lines.filter((l) => !l.startsWith('::'))).toHaveLength(3);
@@ -96,7 +127,9 @@ describe('github', () => {
 
   it('points reversibility findings at the down file', () => {
     const rv: Finding = { rule: 'RV102', severity: 'error', message: 'down differs', safeAlternative: 'fix it' };
-    expect(renderGithub(report([verdict('0002_drop_age', { reversible: false, findings: [rv] })]))).toMatch(/^::error file=migrations\/0002_drop_age\.down\.sql,line=1,title=RV102::/);
+    expect(renderGithub(report([verdict('0002_drop_age', { reversible: false, findings: [rv] })]))).toMatch(
+      /^::error file=migrations\/0002_drop_age\.down\.sql,line=1,title=RV102::/,
+    );
   });
 });
 
@@ -107,7 +140,9 @@ describe('markdown', () => {
     expect(md).toMatch(/#### `0002_drop_age` — pre-deploy, in-place · `migrations\/0002_drop_age.up.sql`/);
     expect(md).toMatch(/\| backward compatible \| reversible \| data loss \| blocking \|/);
     expect(md).toMatch(/- 🛑 \*\*BC102\*\* \(error\) \(`migrations\/0002_drop_age\.up\.sql:5`\): Drops column users\.age/);
-    expect(md).toMatch(/<details><summary>Safe alternative<\/summary>\n\n {2}1\. Remove every use of users\.age and deploy\.\n {2}2\. Drop the column in a post-deploy migration\./);
+    expect(md).toMatch(
+      /<details><summary>Safe alternative<\/summary>\n\n {2}1\. Remove every use of users\.age and deploy\.\n {2}2\. Drop the column in a post-deploy migration\./,
+    );
     expect(md).toMatch(/✔️ \*\*BC104\*\* acknowledged \(error\): _nothing reads name since v41_/);
     expect(md).toMatch(/<details><summary>1 informational finding<\/summary>/);
     expect(renderMarkdown(report([verdict('0003_rename')])).split('\n')[0]).toBe('### ✅ migrate check: passed (1 migration)');
@@ -136,7 +171,11 @@ describe('text', () => {
 
 describe('helpers', () => {
   it('splits numbered recipes into steps', () => {
-    expect(recipeSteps('1. Add x. 2. Deploy code that writes x (DECIMAL(10,2)). 3. Drop y.')).toEqual(['Add x.', 'Deploy code that writes x (DECIMAL(10,2)).', 'Drop y.']);
+    expect(recipeSteps('1. Add x. 2. Deploy code that writes x (DECIMAL(10,2)). 3. Drop y.')).toEqual([
+      'Add x.',
+      'Deploy code that writes x (DECIMAL(10,2)).',
+      'Drop y.',
+    ]);
     expect(recipeSteps('Use CONCURRENTLY.')).toEqual(['Use CONCURRENTLY.']);
   });
 
@@ -154,8 +193,16 @@ describe('helpers', () => {
 
 describe('plan', () => {
   it('orders pre-deploy steps, the hand-off, then post-deploy ones, and estimates blocking and replica-first steps', () => {
-    const copy = verdict('0002_bigint', { blocking: true, strategy: 'replica-first', findings: [{ rule: 'MY101', severity: 'warning', message: 'copy', table: 'orders', statement: 'ALTER TABLE orders MODIFY id BIGINT' }] });
-    const pgIndex = verdict('0003_index', { blocking: true, strategy: 'refused', findings: [{ rule: 'PG101', severity: 'error', message: 'index', table: 'orders' }] });
+    const copy = verdict('0002_bigint', {
+      blocking: true,
+      strategy: 'replica-first',
+      findings: [{ rule: 'MY101', severity: 'warning', message: 'copy', table: 'orders', statement: 'ALTER TABLE orders MODIFY id BIGINT' }],
+    });
+    const pgIndex = verdict('0003_index', {
+      blocking: true,
+      strategy: 'refused',
+      findings: [{ rule: 'PG101', severity: 'error', message: 'index', table: 'orders' }],
+    });
     const contract = verdict('0001_drop', { phase: 'post-deploy' });
     const plan = buildPlan({
       dialect: 'mysql',
@@ -165,7 +212,12 @@ describe('plan', () => {
       sizes: { '0002_bigint': [{ table: 'orders', rows: 1_000_000, bytes: null }], '0003_index': [{ table: 'orders', rows: 2_000_000, bytes: null }] },
       nodes: 3,
     });
-    expect(plan.steps.map((s) => `${s.kind}:${s.migration ?? ''}`)).toEqual(['pre-deploy:0002_bigint', 'pre-deploy:0003_index', 'deploy:', 'post-deploy:0001_drop']);
+    expect(plan.steps.map((s) => `${s.kind}:${s.migration ?? ''}`)).toEqual([
+      'pre-deploy:0002_bigint',
+      'pre-deploy:0003_index',
+      'deploy:',
+      'post-deploy:0001_drop',
+    ]);
     // 1M rows copied at 250k rows/s on each of 3 nodes; writes wait only for the switchover.
     expect(plan.estimates['0002_bigint']).toMatchObject({ seconds: 12, blockedSeconds: 0 });
     expect(plan.estimates['0002_bigint']!.basis).toMatch(/1\.0M rows at 250k rows\/s\), once on each of 3 nodes/);

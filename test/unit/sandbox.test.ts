@@ -45,9 +45,19 @@ describe('sandbox flags', () => {
 
   it('defaults to primary-replica with 2 replicas, or to what is already running', () => {
     const flags = parseUpFlags({}, {}, cwd);
-    expect(resolveRequest(flags)).toMatchObject({ topology: 'primary-replica', replicas: 2, proxy: false, dir: '/proj/.sandbox', migrationsDir: '/proj/migrations' });
+    expect(resolveRequest(flags)).toMatchObject({
+      topology: 'primary-replica',
+      replicas: 2,
+      proxy: false,
+      dir: '/proj/.sandbox',
+      migrationsDir: '/proj/migrations',
+    });
     expect(resolveRequest(flags, { topology: 'postgres', replicas: 1, proxy: true })).toMatchObject({ topology: 'postgres', replicas: 1, proxy: true });
-    expect(resolveRequest(parseUpFlags({ topology: 'master-master' }, {}, cwd), { topology: 'postgres', replicas: 1, proxy: true })).toMatchObject({ topology: 'master-master', replicas: 0, proxy: false });
+    expect(resolveRequest(parseUpFlags({ topology: 'master-master' }, {}, cwd), { topology: 'postgres', replicas: 1, proxy: true })).toMatchObject({
+      topology: 'master-master',
+      replicas: 0,
+      proxy: false,
+    });
     expect(resolveRequest(parseUpFlags({ topology: 'postgres' }, {}, cwd))).toMatchObject({ replicas: 0 });
   });
 });
@@ -74,7 +84,15 @@ describe('sandbox topologies', () => {
 });
 
 describe('sandbox HAProxy', () => {
-  const node = (name: string, port: number): SandboxNode => ({ name, role: 'replica', flavor: 'mariadb', host: '127.0.0.1', port, user: 'root', passwordFile: '/x' });
+  const node = (name: string, port: number): SandboxNode => ({
+    name,
+    role: 'replica',
+    flavor: 'mariadb',
+    host: '127.0.0.1',
+    port,
+    user: 'root',
+    passwordFile: '/x',
+  });
 
   it('enables only the writer and puts the others in maintenance', () => {
     const cfg = haproxyConfig(haproxySpec('/d/haproxy', '/d/run', 40000), [node('primary', 1), node('replica1', 2)], 'primary');
@@ -103,8 +121,26 @@ describe('sandbox HAProxy', () => {
 });
 
 describe('sandbox health', () => {
-  const up = (name: string, readOnly: boolean, repl?: boolean): NodeStatus => ({ name, role: readOnly ? 'replica' : 'primary', host: 'h', port: 1, up: true, readOnly, ioRunning: repl, sqlRunning: repl });
-  const haproxy = (ready: string): WriterStatus => ({ type: 'haproxy', host: 'h', port: 2, up: true, servers: [{ name: 'primary', address: 'x', state: ready === 'primary' ? 'ready' : 'maint' }, { name: 'replica1', address: 'y', state: ready === 'replica1' ? 'ready' : 'maint' }] });
+  const up = (name: string, readOnly: boolean, repl?: boolean): NodeStatus => ({
+    name,
+    role: readOnly ? 'replica' : 'primary',
+    host: 'h',
+    port: 1,
+    up: true,
+    readOnly,
+    ioRunning: repl,
+    sqlRunning: repl,
+  });
+  const haproxy = (ready: string): WriterStatus => ({
+    type: 'haproxy',
+    host: 'h',
+    port: 2,
+    up: true,
+    servers: [
+      { name: 'primary', address: 'x', state: ready === 'primary' ? 'ready' : 'maint' },
+      { name: 'replica1', address: 'y', state: ready === 'replica1' ? 'ready' : 'maint' },
+    ],
+  });
 
   it('needs exactly one writable node, replication running, and HAProxy routing to the writable node', () => {
     expect(isHealthy([up('primary', false), up('replica1', true, true)], haproxy('primary'))).toBe(true);

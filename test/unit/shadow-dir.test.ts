@@ -75,7 +75,10 @@ describe('shadow server directory', () => {
 
 describe('shadow topologies', () => {
   it('are one writable primary named shadow, flagged as the shadow profile', () => {
-    for (const [dialect, flavor] of [['mysql', 'mariadb'], ['postgres', 'postgres']] as const) {
+    for (const [dialect, flavor] of [
+      ['mysql', 'mariadb'],
+      ['postgres', 'postgres'],
+    ] as const) {
       const p = planTopology(shadowTopology(dialect), 0);
       expect(p).toMatchObject({ flavor, clusterTopology: 'single', writer: 'shadow' });
       expect(p.nodes).toEqual([{ name: 'shadow', role: 'primary', serverId: 1, gtidDomainId: 0, profile: 'shadow' }]);
@@ -93,9 +96,13 @@ describe('shadow topologies', () => {
     mkdirSync(spec.nodeDir, { recursive: true });
     writeNodeCnf(spec);
     const lines = readFileSync(spec.cnfFile, 'utf8').split('\n');
-    for (const want of ['skip_log_bin', 'innodb_flush_log_at_trx_commit=0', 'sync_frm=OFF', 'innodb_doublewrite=0', 'read_only=OFF', 'port=40001']) expect(lines).toContain(want);
+    for (const want of ['skip_log_bin', 'innodb_flush_log_at_trx_commit=0', 'sync_frm=OFF', 'innodb_doublewrite=0', 'read_only=OFF', 'port=40001'])
+      expect(lines).toContain(want);
     for (const banned of [/^log_bin=/, /^relay_log/, /^gtid_strict_mode/, /^log_slave_updates/, /^innodb_flush_log_at_trx_commit=[12]/, /^read_only=ON/]) {
-      expect(lines.filter((l) => banned.test(l)), String(banned)).toEqual([]);
+      expect(
+        lines.filter((l) => banned.test(l)),
+        String(banned),
+      ).toEqual([]);
     }
     // The replicated topologies keep their settings.
     const primary = nodeSpec(planTopology('single', 0).nodes[0]!, join(tmp, 'node2'), join(tmp, 'run'), 40002, '/x');
@@ -113,12 +120,18 @@ describe('the shadow server plan uses for a target', () => {
     expect(shadowLookupFor('10.11.19-MariaDB-0+deb12u1')).toEqual({});
     expect(shadowLookupFor(undefined)).toEqual({});
     const mysql8 = shadowLookupFor('8.0.36');
-    expect(mysql8).toEqual({ ownUnsuitable: 'the target runs MySQL 8.0.36, and the local `migrate shadow` server is MariaDB, whose ALTER algorithms (and so the verdicts) differ' });
+    expect(mysql8).toEqual({
+      ownUnsuitable: 'the target runs MySQL 8.0.36, and the local `migrate shadow` server is MariaDB, whose ALTER algorithms (and so the verdicts) differ',
+    });
     // Without a URL that is an error naming the way out (no server is started, none is touched).
     const { findShadowServer } = await import('../../src/analysis/locate.ts');
     const { MigrateError } = await import('../../src/errors.ts');
     await expect(findShadowServer('mysql', { ...mysql8, env: {} })).rejects.toSatisfy(
-      (e: unknown) => e instanceof MigrateError && e.exitCode === 2 && e.problem.startsWith('No shadow server: the target runs MySQL 8.0.36') && /--shadow URL or set MIGRATE_SHADOW_URL/.test(e.fix),
+      (e: unknown) =>
+        e instanceof MigrateError &&
+        e.exitCode === 2 &&
+        e.problem.startsWith('No shadow server: the target runs MySQL 8.0.36') &&
+        /--shadow URL or set MIGRATE_SHADOW_URL/.test(e.fix),
     );
   });
 });

@@ -29,7 +29,7 @@ describe('shadow names', () => {
     expect(leftoverReason('somebody_else', { ...base, isAlive: () => false })).toBeUndefined();
   });
 
-  it('grant exactly the run\'s databases', () => {
+  it("grant exactly the run's databases", () => {
     expect(grantPattern('migrate_shadow_ab_cd_ef01')).toBe('migrate\\_shadow\\_ab\\_cd\\_ef01\\_%');
   });
 
@@ -61,11 +61,13 @@ describe('home database alias (MySQL)', () => {
 
   it('rewrites qualifiers of the home database only, outside strings and comments', () => {
     expect(rewriteHomeQualifiers('ALTER TABLE app.orders ADD COLUMN cents INT', 'app', shadow)).toBe(`ALTER TABLE \`${shadow}\`.orders ADD COLUMN cents INT`);
-    expect(rewriteHomeQualifiers('UPDATE `app` . `orders` SET note = \'app.orders\' -- app.x\nWHERE 1', 'app', shadow)).toBe(
+    expect(rewriteHomeQualifiers("UPDATE `app` . `orders` SET note = 'app.orders' -- app.x\nWHERE 1", 'app', shadow)).toBe(
       `UPDATE \`${shadow}\` . \`orders\` SET note = 'app.orders' -- app.x\nWHERE 1`,
     );
     // A column of a table named like the database, other databases, and longer names stay.
-    expect(rewriteHomeQualifiers('SELECT t.app.x, victim.users.id, apps.t, myapp.t FROM t', 'app', shadow)).toBe('SELECT t.app.x, victim.users.id, apps.t, myapp.t FROM t');
+    expect(rewriteHomeQualifiers('SELECT t.app.x, victim.users.id, apps.t, myapp.t FROM t', 'app', shadow)).toBe(
+      'SELECT t.app.x, victim.users.id, apps.t, myapp.t FROM t',
+    );
     expect(rewriteHomeQualifiers('CREATE TABLE app.t (id INT) /* app.t */', 'app', shadow)).toBe(`CREATE TABLE \`${shadow}\`.t (id INT) /* app.t */`);
   });
 
@@ -93,7 +95,15 @@ describe('server-wide statements', () => {
       'FLUSH PRIVILEGES',
     ];
     for (const s of yes) expect(serverWideReason(s, 'mysql', 'app'), s).toBeDefined();
-    const no = ['USE app', 'CREATE DATABASE IF NOT EXISTS app', 'ALTER DATABASE CHARACTER SET utf8mb4', 'CREATE TABLE grants (id INT, grant_id INT)', 'ALTER TABLE users ADD COLUMN role VARCHAR(10)', 'SET SESSION sql_mode = ""', 'SET FOREIGN_KEY_CHECKS = 0'];
+    const no = [
+      'USE app',
+      'CREATE DATABASE IF NOT EXISTS app',
+      'ALTER DATABASE CHARACTER SET utf8mb4',
+      'CREATE TABLE grants (id INT, grant_id INT)',
+      'ALTER TABLE users ADD COLUMN role VARCHAR(10)',
+      'SET SESSION sql_mode = ""',
+      'SET FOREIGN_KEY_CHECKS = 0',
+    ];
     for (const s of no) expect(serverWideReason(s, 'mysql', 'app'), s).toBeUndefined();
     expect(serverWideReason('USE victim', 'mysql', 'app')).toBe('switches to the database victim');
   });
@@ -102,14 +112,20 @@ describe('server-wide statements', () => {
     const yes = [
       'DROP ROLE IF EXISTS reporting',
       'CREATE ROLE reporting NOLOGIN',
-      'ALTER USER app PASSWORD \'x\'',
+      "ALTER USER app PASSWORD 'x'",
       'CREATE DATABASE other',
-      'ALTER SYSTEM SET work_mem = \'1GB\'',
+      "ALTER SYSTEM SET work_mem = '1GB'",
       'GRANT reporting TO app',
       "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'r') THEN CREATE ROLE r; END IF; END $$",
     ];
     for (const s of yes) expect(serverWideReason(s, 'postgres'), s).toBeDefined();
-    const no = ['GRANT SELECT ON users TO PUBLIC', 'CREATE SCHEMA app', 'CREATE TABLE roles (id int)', 'SET ROLE NONE', 'ALTER TABLE users OWNER TO CURRENT_USER'];
+    const no = [
+      'GRANT SELECT ON users TO PUBLIC',
+      'CREATE SCHEMA app',
+      'CREATE TABLE roles (id int)',
+      'SET ROLE NONE',
+      'ALTER TABLE users OWNER TO CURRENT_USER',
+    ];
     for (const s of no) expect(serverWideReason(s, 'postgres'), s).toBeUndefined();
   });
 

@@ -19,17 +19,23 @@ function step(name: N, extra: Partial<MachineStep<N, Ctx>> = {}): MachineStep<N,
   };
 }
 
-const journaler = (c: Ctx): StepJournaler => async (name, fn) => {
-  c.log.push(`${name}:begin`);
-  const out = await fn();
-  c.log.push(`${name}:end`);
-  return out;
-};
+const journaler =
+  (c: Ctx): StepJournaler =>
+  async (name, fn) => {
+    c.log.push(`${name}:begin`);
+    const out = await fn();
+    c.log.push(`${name}:end`);
+    return out;
+  };
 
 describe('StepMachine', () => {
   it('journals each step under its journal name and releases in reverse order on success', async () => {
     const c: Ctx = { log: [] };
-    const steps = [step('a', { release: async (x) => void x.log.push('release a') }), step('b', { journal: 'b:x', release: async (x) => void x.log.push('release b') }), step('c', { journal: false })];
+    const steps = [
+      step('a', { release: async (x) => void x.log.push('release a') }),
+      step('b', { journal: 'b:x', release: async (x) => void x.log.push('release b') }),
+      step('c', { journal: false }),
+    ];
     await new StepMachine(steps, { journaler }).run(c);
     expect(c.log).toEqual(['a:begin', 'do a', 'a:end', 'b:x:begin', 'do b', 'b:x:end', 'do c', 'release b', 'release a']);
   });
@@ -44,7 +50,9 @@ describe('StepMachine', () => {
 
   it('past a committing step releases instead of undoing', async () => {
     const c: Ctx = { log: [], failAt: 'c' };
-    const m = new StepMachine([step('a', { release: async (x) => void x.log.push('release a') }), step('b', { commits: true }), step('c')], { journaler: () => undefined });
+    const m = new StepMachine([step('a', { release: async (x) => void x.log.push('release a') }), step('b', { commits: true }), step('c')], {
+      journaler: () => undefined,
+    });
     await expect(m.run(c)).rejects.toThrow('c failed');
     expect(c.log).toEqual(['do a', 'do b', 'do c', 'release a']);
     expect(m.takenBack).toEqual({ undone: false });
@@ -61,7 +69,12 @@ describe('StepMachine', () => {
 
   it('skips steps whose condition is false, stops at a step returning stop, and survives what a step survives', async () => {
     const c: Ctx = { log: [], failAt: 'a' };
-    const steps = [step('a', { survive: async () => true }), step('b', { when: () => false }), step('c', { do: async (x) => (x.log.push('do c'), 'stop') }), step('d')];
+    const steps = [
+      step('a', { survive: async () => true }),
+      step('b', { when: () => false }),
+      step('c', { do: async (x) => (x.log.push('do c'), 'stop') }),
+      step('d'),
+    ];
     const m = new StepMachine(steps, { journaler: () => undefined });
     await m.run(c);
     expect(c.log).toEqual(['do a', 'do c']);

@@ -19,7 +19,14 @@ export function columnDropped(c: ChangeOf<'column_dropped'>, { db, st }: RuleSco
 export function columnRenamed(c: ChangeOf<'column_renamed'>, { ctx, db, st }: RuleScope): Finding[] {
   const t = ctx.after.tables[c.table];
   if (t?.columns.some((x) => x.name === c.from)) {
-    return [finding('BC118', { message: `Column ${c.table}.${c.from} was renamed to ${c.column}, and a column named ${c.from} was added back, so the running release still finds it.`, table: c.table, column: c.column, statement: st(c.table, c.from) })];
+    return [
+      finding('BC118', {
+        message: `Column ${c.table}.${c.from} was renamed to ${c.column}, and a column named ${c.from} was added back, so the running release still finds it.`,
+        table: c.table,
+        column: c.column,
+        statement: st(c.table, c.from),
+      }),
+    ];
   }
   return [
     finding('BC104', {

@@ -4,7 +4,13 @@ import { finding, type ChangeOf, type RuleScope } from './context.ts';
 /** BC101 (or BC118 when a view of the same name replaces the table). */
 export function tableDropped(c: ChangeOf<'table_dropped'>, { ctx, st }: RuleScope): Finding[] {
   if (ctx.after.views[c.table]) {
-    return [finding('BC118', { message: `Table ${c.table} was replaced by a view of the same name, so queries of the running release still find it.`, table: c.table, statement: st(c.table) })];
+    return [
+      finding('BC118', {
+        message: `Table ${c.table} was replaced by a view of the same name, so queries of the running release still find it.`,
+        table: c.table,
+        statement: st(c.table),
+      }),
+    ];
   }
   return [
     finding('BC101', {
@@ -19,7 +25,13 @@ export function tableDropped(c: ChangeOf<'table_dropped'>, { ctx, st }: RuleScop
 /** BC103 (or BC118 when a view or table with the old name is added back). */
 export function tableRenamed(c: ChangeOf<'table_renamed'>, { ctx, st }: RuleScope): Finding[] {
   if (ctx.after.views[c.from] || ctx.after.tables[c.from]) {
-    return [finding('BC118', { message: `Table ${c.from} was renamed to ${c.table}, and a ${ctx.after.views[c.from] ? 'view' : 'table'} named ${c.from} was added back, so the running release keeps working.`, table: c.table, statement: st(c.from) })];
+    return [
+      finding('BC118', {
+        message: `Table ${c.from} was renamed to ${c.table}, and a ${ctx.after.views[c.from] ? 'view' : 'table'} named ${c.from} was added back, so the running release keeps working.`,
+        table: c.table,
+        statement: st(c.from),
+      }),
+    ];
   }
   return [
     finding('BC103', {
@@ -34,10 +46,22 @@ export function tableRenamed(c: ChangeOf<'table_renamed'>, { ctx, st }: RuleScop
 /** BC116, unless a table of the same name replaces the view. */
 export function viewDropped(c: ChangeOf<'view_dropped'>, { ctx, st }: RuleScope): Finding[] {
   if (ctx.after.tables[c.view]) return [];
-  return [finding('BC116', { message: `Drops view ${c.view}. Queries of the running release that read it fail with "table doesn't exist".`, table: c.view, statement: st(c.view) })];
+  return [
+    finding('BC116', {
+      message: `Drops view ${c.view}. Queries of the running release that read it fail with "table doesn't exist".`,
+      table: c.view,
+      statement: st(c.view),
+    }),
+  ];
 }
 
 /** BC117. */
 export function viewChanged(c: ChangeOf<'view_changed'>, { st }: RuleScope): Finding[] {
-  return [finding('BC117', { message: `Redefines view ${c.view}. If columns were removed or changed, queries of the running release that read them break.`, table: c.view, statement: st(c.view) })];
+  return [
+    finding('BC117', {
+      message: `Redefines view ${c.view}. If columns were removed or changed, queries of the running release that read them break.`,
+      table: c.view,
+      statement: st(c.view),
+    }),
+  ];
 }

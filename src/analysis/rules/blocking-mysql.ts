@@ -29,7 +29,13 @@ export function blockingMysqlRules(ctx: RuleContext): Finding[] {
         );
         break;
       case 'UNKNOWN':
-        out.push(finding('MY102', { message: `Could not probe the algorithm of this ALTER on ${p.table}${p.note ? `: ${p.note}` : ''}; assuming it blocks writes.`, table: p.table, statement: p.statement }));
+        out.push(
+          finding('MY102', {
+            message: `Could not probe the algorithm of this ALTER on ${p.table}${p.note ? `: ${p.note}` : ''}; assuming it blocks writes.`,
+            table: p.table,
+            statement: p.statement,
+          }),
+        );
         break;
       case 'INPLACE':
         out.push(
@@ -41,13 +47,25 @@ export function blockingMysqlRules(ctx: RuleContext): Finding[] {
         );
         break;
       default:
-        out.push(finding('MY202', { message: `This ALTER on ${p.table} is ALGORITHM=${p.algorithm}: metadata only, no table copy.`, table: p.table, statement: p.statement }));
+        out.push(
+          finding('MY202', {
+            message: `This ALTER on ${p.table} is ALGORITHM=${p.algorithm}: metadata only, no table copy.`,
+            table: p.table,
+            statement: p.statement,
+          }),
+        );
     }
   }
   for (const s of ctx.statements) {
     if (s.kind !== 'dml' || !s.wholeTable || !s.table || ctx.createdTables.has(s.table)) continue;
     if (!/^\s*(update|delete)\b/i.test(s.sql)) continue;
-    out.push(finding('MY301', { message: `${s.sql.split(/\s+/)[0]!.toUpperCase()} without WHERE touches every row of ${s.table} in one transaction: concurrent writes to those rows wait, and replicas lag by its duration.`, table: s.table, statement: s.sql }));
+    out.push(
+      finding('MY301', {
+        message: `${s.sql.split(/\s+/)[0]!.toUpperCase()} without WHERE touches every row of ${s.table} in one transaction: concurrent writes to those rows wait, and replicas lag by its duration.`,
+        table: s.table,
+        statement: s.sql,
+      }),
+    );
   }
   return out;
 }

@@ -32,7 +32,13 @@ export function blockingPostgresRules(ctx: RuleContext): Finding[] {
     if (s.kind === 'drop_index' && !s.concurrently) {
       const table = s.droppedIndexes.map((i) => Object.values(ctx.before.tables).find((t) => t.indexes.some((x) => x.name === i))?.name).find(existing);
       if (table) {
-        out.push(finding('PG201', { message: `DROP INDEX without CONCURRENTLY takes ACCESS EXCLUSIVE on ${table}: brief, but it waits for running queries and blocks all new ones meanwhile.`, table, statement: s.sql }));
+        out.push(
+          finding('PG201', {
+            message: `DROP INDEX without CONCURRENTLY takes ACCESS EXCLUSIVE on ${table}: brief, but it waits for running queries and blocks all new ones meanwhile.`,
+            table,
+            statement: s.sql,
+          }),
+        );
         exclusiveOnLiveTable ??= s;
       }
     }
@@ -41,12 +47,24 @@ export function blockingPostgresRules(ctx: RuleContext): Finding[] {
       for (const a of s.actions) out.push(...alterActionFindings(ctx, s, s.table, a, rewritten, explained));
     }
     if (s.kind === 'dml' && s.wholeTable && existing(s.table) && /^\s*(update|delete)\b/i.test(s.sql)) {
-      out.push(finding('PG301', { message: `${s.sql.split(/\s+/)[0]!.toUpperCase()} without WHERE touches every row of ${s.table} in one transaction: concurrent writes to those rows wait until it commits.`, table: s.table, statement: s.sql }));
+      out.push(
+        finding('PG301', {
+          message: `${s.sql.split(/\s+/)[0]!.toUpperCase()} without WHERE touches every row of ${s.table} in one transaction: concurrent writes to those rows wait until it commits.`,
+          table: s.table,
+          statement: s.sql,
+        }),
+      );
     }
   }
   for (const t of rewritten) {
     if (explained.has(t) || !existing(t)) continue;
-    out.push(finding('PG108', { message: `The shadow server rewrote table ${t} (new storage): the whole table was copied under ACCESS EXCLUSIVE, blocking reads and writes.`, table: t, statement: ctx.statements.find((s) => s.table === t && s.kind !== 'dml')?.sql }));
+    out.push(
+      finding('PG108', {
+        message: `The shadow server rewrote table ${t} (new storage): the whole table was copied under ACCESS EXCLUSIVE, blocking reads and writes.`,
+        table: t,
+        statement: ctx.statements.find((s) => s.table === t && s.kind !== 'dml')?.sql,
+      }),
+    );
   }
   if (exclusiveOnLiveTable && !lockTimeoutSet) {
     out.push(
@@ -60,24 +78,63 @@ export function blockingPostgresRules(ctx: RuleContext): Finding[] {
   return out;
 }
 
+/** ADD CONSTRAINT: a foreign key or CHECK validated at once, a UNIQUE or PRIMARY KEY building its index. */
+function addConstraintFindings(s: StatementInfo, table: string, a: Extract<AlterAction, { op: 'add_constraint' }>): Finding[] {
+  const out: Finding[] = [];
+  if (a.constraint === 'foreign' && !a.notValid) {
+    out.push(
+      finding('PG102', {
+        message: `Adding a foreign key on ${table} without NOT VALID scans all of ${table} while holding SHARE ROW EXCLUSIVE on it and on the referenced table: writes to both wait.`,
+        table,
+        statement: s.sql,
+      }),
+    );
+  } else if (a.constraint === 'check' && !a.notValid) {
+    out.push(
+      finding('PG103', {
+        message: `Adding a CHECK on ${table} without NOT VALID scans the whole table under ACCESS EXCLUSIVE: reads and writes wait.`,
+        table,
+        statement: s.sql,
+      }),
+    );
+  } else if ((a.constraint === 'unique' || a.constraint === 'primary') && !a.usingIndex) {
+    out.push(
+      finding('PG107', {
+        message: `ADD ${a.constraint === 'primary' ? 'PRIMARY KEY' : 'UNIQUE'} on ${table} builds its index under ACCESS EXCLUSIVE: reads and writes wait for the build.`,
+        table,
+        statement: s.sql,
+      }),
+    );
+  }
+  return out;
+}
+
 function alterActionFindings(ctx: RuleContext, s: StatementInfo, table: string, a: AlterAction, rewritten: Set<string>, explained: Set<string>): Finding[] {
   const out: Finding[] = [];
   switch (a.op) {
     case 'add_constraint':
-      if (a.constraint === 'foreign' && !a.notValid) {
-        out.push(finding('PG102', { message: `Adding a foreign key on ${table} without NOT VALID scans all of ${table} while holding SHARE ROW EXCLUSIVE on it and on the referenced table: writes to both wait.`, table, statement: s.sql }));
-      } else if (a.constraint === 'check' && !a.notValid) {
-        out.push(finding('PG103', { message: `Adding a CHECK on ${table} without NOT VALID scans the whole table under ACCESS EXCLUSIVE: reads and writes wait.`, table, statement: s.sql }));
-      } else if ((a.constraint === 'unique' || a.constraint === 'primary') && !a.usingIndex) {
-        out.push(finding('PG107', { message: `ADD ${a.constraint === 'primary' ? 'PRIMARY KEY' : 'UNIQUE'} on ${table} builds its index under ACCESS EXCLUSIVE: reads and writes wait for the build.`, table, statement: s.sql }));
-      }
+      out.push(...addConstraintFindings(s, table, a));
       break;
     case 'add_column':
       if (/\breferences\b/i.test(a.definition)) {
-        out.push(finding('PG102', { message: `Adding column ${table}.${a.column} with REFERENCES validates the new foreign key by scanning ${table} under SHARE ROW EXCLUSIVE on both tables.`, table, column: a.column, statement: s.sql }));
+        out.push(
+          finding('PG102', {
+            message: `Adding column ${table}.${a.column} with REFERENCES validates the new foreign key by scanning ${table} under SHARE ROW EXCLUSIVE on both tables.`,
+            table,
+            column: a.column,
+            statement: s.sql,
+          }),
+        );
       }
       if (/\bcheck\s*\(/i.test(a.definition)) {
-        out.push(finding('PG103', { message: `Adding column ${table}.${a.column} with a CHECK scans the table to validate it under ACCESS EXCLUSIVE.`, table, column: a.column, statement: s.sql }));
+        out.push(
+          finding('PG103', {
+            message: `Adding column ${table}.${a.column} with a CHECK scans the table to validate it under ACCESS EXCLUSIVE.`,
+            table,
+            column: a.column,
+            statement: s.sql,
+          }),
+        );
       }
       if (rewritten.has(table) && /\bdefault\b/i.test(a.definition)) {
         explained.add(table);
@@ -94,14 +151,28 @@ function alterActionFindings(ctx: RuleContext, s: StatementInfo, table: string, 
     case 'alter_column_type':
       if (rewritten.has(table)) {
         explained.add(table);
-        out.push(finding('PG104', { message: `Changing the type of ${table}.${a.column} to ${a.definition.trim()} rewrote the table and its indexes under ACCESS EXCLUSIVE: reads and writes wait for the whole rewrite.`, table, column: a.column, statement: s.sql }));
+        out.push(
+          finding('PG104', {
+            message: `Changing the type of ${table}.${a.column} to ${a.definition.trim()} rewrote the table and its indexes under ACCESS EXCLUSIVE: reads and writes wait for the whole rewrite.`,
+            table,
+            column: a.column,
+            statement: s.sql,
+          }),
+        );
       }
       break;
     case 'set_not_null': {
       const t = ctx.before.tables[table];
       const proven = t?.checks.some((c) => c.validated !== false && new RegExp(`\\(?\\s*"?${a.column}"?\\s+IS\\s+NOT\\s+NULL\\s*\\)?`, 'i').test(c.expression));
       if (!proven) {
-        out.push(finding('PG105', { message: `SET NOT NULL on ${table}.${a.column} scans every row under ACCESS EXCLUSIVE: reads and writes wait for the scan.`, table, column: a.column, statement: s.sql }));
+        out.push(
+          finding('PG105', {
+            message: `SET NOT NULL on ${table}.${a.column} scans every row under ACCESS EXCLUSIVE: reads and writes wait for the scan.`,
+            table,
+            column: a.column,
+            statement: s.sql,
+          }),
+        );
       }
       break;
     }

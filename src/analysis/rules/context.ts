@@ -1,5 +1,5 @@
-import type { Dialect } from '../../config/types.ts';
-import type { ProbeResult } from '../probe/mysql.ts';
+import type { Dialect } from '../../config/index.ts';
+import type { ProbeResult } from '../../engines/index.ts';
 import { mentions, type StatementInfo } from '../sql/parse.ts';
 import type { Algorithm, Change, Finding, SchemaSnapshot, Severity } from '../types.ts';
 import { ruleDoc } from './catalog.ts';

@@ -12,10 +12,23 @@ export function dataLossRules(ctx: RuleContext, db: RuleDialect): Finding[] {
   for (const c of ctx.changes) {
     switch (c.kind) {
       case 'table_dropped':
-        out.push(finding('DL101', { message: `Drops table ${c.table} and every row in it; a down migration can recreate the table but not the rows.`, table: c.table, statement: st(c.table) }));
+        out.push(
+          finding('DL101', {
+            message: `Drops table ${c.table} and every row in it; a down migration can recreate the table but not the rows.`,
+            table: c.table,
+            statement: st(c.table),
+          }),
+        );
         break;
       case 'column_dropped':
-        out.push(finding('DL102', { message: `Drops column ${c.table}.${c.column.name} and its values; a down migration can re-add the column but not the values.`, table: c.table, column: c.column.name, statement: st(c.table, c.column.name) }));
+        out.push(
+          finding('DL102', {
+            message: `Drops column ${c.table}.${c.column.name} and its values; a down migration can re-add the column but not the values.`,
+            table: c.table,
+            column: c.column.name,
+            statement: st(c.table, c.column.name),
+          }),
+        );
         break;
       case 'column_type_changed': {
         if (isLossless(c.from, c.to)) break;
@@ -63,7 +76,9 @@ export function dataLossRules(ctx: RuleContext, db: RuleDialect): Finding[] {
   for (const s of ctx.statements) {
     if (s.kind !== 'dml' || !s.wholeTable || !s.table || ctx.createdTables.has(s.table)) continue;
     if (!/^\s*(truncate|delete)\b/i.test(s.sql)) continue;
-    out.push(finding('DL106', { message: `Deletes every row of ${s.table} (${s.sql.split(/\s+/).slice(0, 3).join(' ')} ...).`, table: s.table, statement: s.sql }));
+    out.push(
+      finding('DL106', { message: `Deletes every row of ${s.table} (${s.sql.split(/\s+/).slice(0, 3).join(' ')} ...).`, table: s.table, statement: s.sql }),
+    );
   }
   return out;
 }

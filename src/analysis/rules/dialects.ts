@@ -1,4 +1,4 @@
-import type { Dialect } from '../../config/types.ts';
+import type { Dialect } from '../../config/index.ts';
 import { engineFor } from '../../engines/index.ts';
 import { blockingMysqlRules, migrationAlgorithm } from './blocking-mysql.ts';
 import { blockingPostgresRules } from './blocking-postgres.ts';

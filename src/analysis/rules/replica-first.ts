@@ -111,24 +111,32 @@ function changeFindings(c: Change, side: Side): void {
       push('RF109', `Table ${c.table} exists on ${src} but not on ${rep}: row events for it fail with error 1146 and replication stops.`, c.table);
       break;
     case 'table_renamed':
-      push('RF109', `Table ${rev ? c.table : c.from} is named ${rev ? c.from : c.table} on ${rep}: row events name the table, fail with error 1146, and replication stops.`, c.table);
+      push(
+        'RF109',
+        `Table ${rev ? c.table : c.from} is named ${rev ? c.from : c.table} on ${rep}: row events name the table, fail with error 1146, and replication stops.`,
+        c.table,
+      );
       break;
-    case 'column_added': {
-      const col = c.column;
-      if (!c.atEnd) {
-        push('RF101', `Column ${c.table}.${col.name} exists only on ${rep}, and not at the end: row events from ${src} map columns by position, so values land one column over (MariaDB: silent corruption; MySQL: replication stops).`, c.table, col.name);
-      } else if (!col.nullable && col.default === null && !col.autoFilled && !col.generated) {
-        push('RF111', `Column ${c.table}.${col.name} exists only on ${rep}, NOT NULL without a default: rows from ${src} fill it with the implicit default ('' or 0).`, c.table, col.name);
-      }
+    case 'column_added':
+      columnAddedFindings(c, side);
       break;
-    }
     case 'column_dropped':
       if (!c.wasLast) {
-        push('RF102', `Column ${c.table}.${c.column.name} exists on ${src} but not on ${rep}, and is not the last column: the values after it shift by one column on ${rep}.`, c.table, c.column.name);
+        push(
+          'RF102',
+          `Column ${c.table}.${c.column.name} exists on ${src} but not on ${rep}, and is not the last column: the values after it shift by one column on ${rep}.`,
+          c.table,
+          c.column.name,
+        );
       }
       break;
     case 'column_moved':
-      push('RF103', `Column ${c.table}.${c.column} is at position ${rev ? c.toPosition : c.fromPosition} on ${src} and ${rev ? c.fromPosition : c.toPosition} on ${rep}: row events map by position, so values land in the wrong columns.`, c.table, c.column);
+      push(
+        'RF103',
+        `Column ${c.table}.${c.column} is at position ${rev ? c.toPosition : c.fromPosition} on ${src} and ${rev ? c.fromPosition : c.toPosition} on ${rep}: row events map by position, so values land in the wrong columns.`,
+        c.table,
+        c.column,
+      );
       break;
     case 'column_type_changed':
       typeChangeFindings(c, side);
@@ -138,11 +146,21 @@ function changeFindings(c: Change, side: Side): void {
       break;
     case 'column_nullability_changed':
       if (!c.nullable) {
-        push('RF108', `${c.table}.${c.column} allows NULL on ${src} but is NOT NULL on ${rep}: a NULL arriving there is stored as '' or 0, silently.`, c.table, c.column);
+        push(
+          'RF108',
+          `${c.table}.${c.column} allows NULL on ${src} but is NOT NULL on ${rep}: a NULL arriving there is stored as '' or 0, silently.`,
+          c.table,
+          c.column,
+        );
       }
       break;
     case 'index_added':
-      if (c.index.unique) push('RF110', `Unique index ${c.index.name} on ${c.table} exists only on ${rep}: a duplicate written on ${src} stops replication with a duplicate-key error.`, c.table);
+      if (c.index.unique)
+        push(
+          'RF110',
+          `Unique index ${c.index.name} on ${c.table} exists only on ${rep}: a duplicate written on ${src} stops replication with a duplicate-key error.`,
+          c.table,
+        );
       break;
     case 'check_added':
       push('RF110', `Check ${c.check.name} on ${c.table} exists only on ${rep}: a row that violates it stops replication.`, c.table);
@@ -151,10 +169,33 @@ function changeFindings(c: Change, side: Side): void {
       push('RF110', `Foreign key ${c.foreignKey.name} on ${c.table} exists only on ${rep}: a row without its parent there stops replication.`, c.table);
       break;
     case 'primary_key_changed':
-      push('RF112', `Primary key of ${c.table} is (${c.from.join(', ')}) on ${src} but (${c.to.join(', ')}) on ${rep}: updates and deletes are located by ${rep}'s key.`, c.table);
+      push(
+        'RF112',
+        `Primary key of ${c.table} is (${c.from.join(', ')}) on ${src} but (${c.to.join(', ')}) on ${rep}: updates and deletes are located by ${rep}'s key.`,
+        c.table,
+      );
       break;
     default:
       break;
+  }
+}
+
+function columnAddedFindings(c: ChangeOf<'column_added'>, { src, rep, push }: Side): void {
+  const col = c.column;
+  if (!c.atEnd) {
+    push(
+      'RF101',
+      `Column ${c.table}.${col.name} exists only on ${rep}, and not at the end: row events from ${src} map columns by position, so values land one column over (MariaDB: silent corruption; MySQL: replication stops).`,
+      c.table,
+      col.name,
+    );
+  } else if (!col.nullable && col.default === null && !col.autoFilled && !col.generated) {
+    push(
+      'RF111',
+      `Column ${c.table}.${col.name} exists only on ${rep}, NOT NULL without a default: rows from ${src} fill it with the implicit default ('' or 0).`,
+      c.table,
+      col.name,
+    );
   }
 }
 
@@ -165,34 +206,81 @@ function typeChangeFindings(c: ChangeOf<'column_type_changed'>, { rev, src, rep,
   // Checked before the size classification: these replicate "successfully" with wrong values
   // or fail under every setting, so a conversion setting must never be offered for them.
   if ((a.family === 'int' || a.family === 'decimal') && a.family === b.family && Boolean(a.unsigned) !== Boolean(b.unsigned)) {
-    push('RF114', `${c.table}.${c.column} is ${pair}: the row event carries the bytes, not the signedness, so ${rev ? 'a value above the signed maximum arrives negative (3000000000 becomes -1294967296)' : 'a negative value arrives as a huge positive one (-5 becomes 4294967291)'}, with no error under any ${variable} setting.`, c.table, c.column);
+    push(
+      'RF114',
+      `${c.table}.${c.column} is ${pair}: the row event carries the bytes, not the signedness, so ${rev ? 'a value above the signed maximum arrives negative (3000000000 becomes -1294967296)' : 'a negative value arrives as a huge positive one (-5 becomes 4294967291)'}, with no error under any ${variable} setting.`,
+      c.table,
+      c.column,
+    );
   } else if (a.family === 'string' && b.family === 'string' && !sameBytes(c.from.charset, c.to.charset)) {
-    push('RF106', `${c.table}.${c.column} is ${pair}: row events carry the bytes of ${src}'s character set and the replica does not convert them; replication stops with error 1677, and with ${variable}=ALL_NON_LOSSY or ALL_LOSSY every non-ASCII value is stored as other characters. No setting makes a character-set change replica-first safe.`, c.table, c.column);
+    push(
+      'RF106',
+      `${c.table}.${c.column} is ${pair}: row events carry the bytes of ${src}'s character set and the replica does not convert them; replication stops with error 1677, and with ${variable}=ALL_NON_LOSSY or ALL_LOSSY every non-ASCII value is stored as other characters. No setting makes a character-set change replica-first safe.`,
+      c.table,
+      c.column,
+    );
   } else if (a.family === 'temporal' && a.base === b.base && (b.fsp ?? 0) > (a.fsp ?? 0)) {
-    push('RF106', `${c.table}.${c.column} is ${pair}: the replica misreads rows of the other fractional-seconds precision and stops with error 1030 (corrupt event) under every ${variable} setting.`, c.table, c.column);
+    push(
+      'RF106',
+      `${c.table}.${c.column} is ${pair}: the replica misreads rows of the other fractional-seconds precision and stops with error 1030 (corrupt event) under every ${variable} setting.`,
+      c.table,
+      c.column,
+    );
   } else if (c.change === 'widening' || c.change === 'cosmetic') {
-    push('RF104', `${c.table}.${c.column} is ${pair}: with ${variable} empty (the default) replication stops with error 1677; with ${variable}=ALL_NON_LOSSY the conversion keeps every value. The executor can set it on ${rev ? 'the old primary for the hold period' : 'the altered replicas until every node has the new type'}.`, c.table, c.column);
+    push(
+      'RF104',
+      `${c.table}.${c.column} is ${pair}: with ${variable} empty (the default) replication stops with error 1677; with ${variable}=ALL_NON_LOSSY the conversion keeps every value. The executor can set it on ${rev ? 'the old primary for the hold period' : 'the altered replicas until every node has the new type'}.`,
+      c.table,
+      c.column,
+    );
   } else if (c.change === 'family-change') {
-    push('RF106', `${c.table}.${c.column} is ${pair}: another type family, which row-based replication cannot convert under any ${variable} setting; replication stops with error 1677.`, c.table, c.column);
+    push(
+      'RF106',
+      `${c.table}.${c.column} is ${pair}: another type family, which row-based replication cannot convert under any ${variable} setting; replication stops with error 1677.`,
+      c.table,
+      c.column,
+    );
   } else {
-    push('RF105', `${c.table}.${c.column} is ${pair}: a narrowing conversion needs ${variable}=ALL_LOSSY, which silently truncates values that do not fit; without it replication stops with error 1677.`, c.table, c.column);
+    push(
+      'RF105',
+      `${c.table}.${c.column} is ${pair}: a narrowing conversion needs ${variable}=ALL_LOSSY, which silently truncates values that do not fit; without it replication stops with error 1677.`,
+      c.table,
+      c.column,
+    );
   }
 }
 
 function enumChangeFindings(c: ChangeOf<'column_enum_changed'>, { ctx, rev, src, rep, variable, push }: Side): void {
   if (c.enumChange.shifted || c.enumChange.removed.length) {
-    push('RF107', `${c.table}.${c.column} values (${c.from.join(', ')}) on ${src} vs (${c.to.join(', ')}) on ${rep}: ENUM/SET values travel as their index, so ${rep} stores a different value than ${src}, with no error.`, c.table, c.column);
+    push(
+      'RF107',
+      `${c.table}.${c.column} values (${c.from.join(', ')}) on ${src} vs (${c.to.join(', ')}) on ${rep}: ENUM/SET values travel as their index, so ${rep} stores a different value than ${src}, with no error.`,
+      c.table,
+      c.column,
+    );
   }
   // The index is stored in 1 or 2 bytes (ENUM) or ceil(n/8) bytes (SET): crossing a size
   // boundary is a type change for the row event even when every value keeps its index.
-  const isSet = columnOf(rev ? ctx.before : ctx.after, c.table, c.column)?.dataType === 'set' || columnOf(rev ? ctx.after : ctx.before, c.table, c.column)?.dataType === 'set';
+  const isSet =
+    columnOf(rev ? ctx.before : ctx.after, c.table, c.column)?.dataType === 'set' ||
+    columnOf(rev ? ctx.after : ctx.before, c.table, c.column)?.dataType === 'set';
   const from = enumBytes(c.from.length, isSet);
   const to = enumBytes(c.to.length, isSet);
   const kind = isSet ? 'SET' : 'ENUM';
   if (to > from) {
-    push('RF104', `${c.table}.${c.column} has ${c.from.length} values on ${src} (${from} byte${from > 1 ? 's' : ''} per row) and ${c.to.length} on ${rep} (${to} bytes): the ${kind} changes storage size, so with ${variable} empty (the default) replication stops with error 1677; ALL_NON_LOSSY converts it and keeps every value.`, c.table, c.column);
+    push(
+      'RF104',
+      `${c.table}.${c.column} has ${c.from.length} values on ${src} (${from} byte${from > 1 ? 's' : ''} per row) and ${c.to.length} on ${rep} (${to} bytes): the ${kind} changes storage size, so with ${variable} empty (the default) replication stops with error 1677; ALL_NON_LOSSY converts it and keeps every value.`,
+      c.table,
+      c.column,
+    );
   } else if (to < from) {
-    push('RF105', `${c.table}.${c.column} has ${c.from.length} values on ${src} (${from} bytes per row) and ${c.to.length} on ${rep} (${to} byte${to > 1 ? 's' : ''}): the ${kind} changes storage size; replication stops with error 1677 unless ${variable} includes ALL_LOSSY, which stores values the smaller ${kind} lacks as ''.`, c.table, c.column);
+    push(
+      'RF105',
+      `${c.table}.${c.column} has ${c.from.length} values on ${src} (${from} bytes per row) and ${c.to.length} on ${rep} (${to} byte${to > 1 ? 's' : ''}): the ${kind} changes storage size; replication stops with error 1677 unless ${variable} includes ALL_LOSSY, which stores values the smaller ${kind} lacks as ''.`,
+      c.table,
+      c.column,
+    );
   }
 }
 

@@ -3,8 +3,6 @@ import { engineFor, FULL_SCOPE, type Dialect, type ServerKind, type Snapshotter,
 import type { StatementInfo } from '../sql/parse.ts';
 import type { SchemaSnapshot } from '../types.ts';
 
-export { FULL_SCOPE, type Snapshotter, type SnapshotScope };
-
 /** The engine's snapshot reader (each engine reads its catalog its own way: engines/<engine>/snapshot*.ts). */
 export function createSnapshotter(db: Knex, dialect: Dialect, schema: string, server: ServerKind): Snapshotter {
   return engineFor(dialect).createSnapshotter(db, schema, server);

@@ -140,12 +140,21 @@ export function parseStatement(raw: string, dialect: Dialect): StatementInfo {
 }
 
 /** Each recognises one family of statements; the first that matches describes it (parseStatement). */
-const STATEMENT_PARSERS: ((sql: string, info: StatementInfo, dialect: Dialect) => boolean)[] = [tableStatement, indexOrViewStatement, typeStatement, dataOrSessionStatement];
+const STATEMENT_PARSERS: ((sql: string, info: StatementInfo, dialect: Dialect) => boolean)[] = [
+  tableStatement,
+  indexOrViewStatement,
+  typeStatement,
+  dataOrSessionStatement,
+];
 
 /** CREATE / DROP / RENAME / ALTER TABLE: fills `info` and says whether it was one. */
 function tableStatement(sql: string, info: StatementInfo, dialect: Dialect): boolean {
   let m: RegExpExecArray | null;
-  if ((m = re(`^create\\s+(?:or\\s+replace\\s+)?(?:(?:global\\s+|local\\s+)?(?:temporary|temp|unlogged)\\s+)?table\\s+(?:if\\s+not\\s+exists\\s+)?(${QNAME})`).exec(sql))) {
+  if (
+    (m = re(
+      `^create\\s+(?:or\\s+replace\\s+)?(?:(?:global\\s+|local\\s+)?(?:temporary|temp|unlogged)\\s+)?table\\s+(?:if\\s+not\\s+exists\\s+)?(${QNAME})`,
+    ).exec(sql))
+  ) {
     info.kind = 'create_table';
     info.table = unqualify(m[1]!);
     info.tables = [info.table];
@@ -195,9 +204,13 @@ function tableStatement(sql: string, info: StatementInfo, dialect: Dialect): boo
 }
 
 /** CREATE / DROP INDEX and views. */
-function indexOrViewStatement(sql: string, info: StatementInfo, dialect: Dialect): boolean {
+function indexOrViewStatement(sql: string, info: StatementInfo, _dialect: Dialect): boolean {
   let m: RegExpExecArray | null;
-  if ((m = re(`^create\\s+(unique\\s+)?(?:fulltext\\s+|spatial\\s+)?index\\s+(concurrently\\s+)?(?:if\\s+not\\s+exists\\s+)?(?:(${QNAME})\\s+)?(?:using\\s+\\w+\\s+)?on\\s+(?:only\\s+)?(${QNAME})`).exec(sql))) {
+  if (
+    (m = re(
+      `^create\\s+(unique\\s+)?(?:fulltext\\s+|spatial\\s+)?index\\s+(concurrently\\s+)?(?:if\\s+not\\s+exists\\s+)?(?:(${QNAME})\\s+)?(?:using\\s+\\w+\\s+)?on\\s+(?:only\\s+)?(${QNAME})`,
+    ).exec(sql))
+  ) {
     info.kind = 'create_index';
     info.unique = Boolean(m[1]);
     info.concurrently = Boolean(m[2]);
@@ -216,7 +229,11 @@ function indexOrViewStatement(sql: string, info: StatementInfo, dialect: Dialect
     }
     return true;
   }
-  if (re(`^create\\s+(?:or\\s+replace\\s+)?(?:algorithm\\s*=\\s*\\w+\\s+)?(?:definer\\s*=\\s*\\S+\\s+)?(?:sql\\s+security\\s+\\w+\\s+)?(?:materialized\\s+|recursive\\s+)?view\\b`).test(sql)) {
+  if (
+    re(
+      `^create\\s+(?:or\\s+replace\\s+)?(?:algorithm\\s*=\\s*\\w+\\s+)?(?:definer\\s*=\\s*\\S+\\s+)?(?:sql\\s+security\\s+\\w+\\s+)?(?:materialized\\s+|recursive\\s+)?view\\b`,
+    ).test(sql)
+  ) {
     info.kind = 'create_view';
     return true;
   }
@@ -233,7 +250,7 @@ function indexOrViewStatement(sql: string, info: StatementInfo, dialect: Dialect
 }
 
 /** PostgreSQL's CREATE / ALTER / DROP TYPE. */
-function typeStatement(sql: string, info: StatementInfo, dialect: Dialect): boolean {
+function typeStatement(sql: string, info: StatementInfo, _dialect: Dialect): boolean {
   let m: RegExpExecArray | null;
   if ((m = re(`^create\\s+type\\s+(${QNAME})`).exec(sql))) {
     info.kind = 'create_type';
@@ -256,7 +273,7 @@ function typeStatement(sql: string, info: StatementInfo, dialect: Dialect): bool
 }
 
 /** DML, TRUNCATE and session statements (SET, BEGIN, USE...). */
-function dataOrSessionStatement(sql: string, info: StatementInfo, dialect: Dialect): boolean {
+function dataOrSessionStatement(sql: string, info: StatementInfo, _dialect: Dialect): boolean {
   let m: RegExpExecArray | null;
   if ((m = re(`^(?:with\\b[\\s\\S]*?\\)\\s*)?(insert|replace|update|delete|select)\\b`).exec(sql))) {
     info.kind = 'dml';
@@ -276,7 +293,11 @@ function dataOrSessionStatement(sql: string, info: StatementInfo, dialect: Diale
     info.wholeTable = true;
     return true;
   }
-  if (re(`^(set|begin|start\\s+transaction|commit|rollback|savepoint|release|analyze|comment\\s+on|grant|revoke|lock\\s+tables?|unlock\\s+tables?|use)\\b`).test(sql)) {
+  if (
+    re(`^(set|begin|start\\s+transaction|commit|rollback|savepoint|release|analyze|comment\\s+on|grant|revoke|lock\\s+tables?|unlock\\s+tables?|use)\\b`).test(
+      sql,
+    )
+  ) {
     info.kind = 'session';
     return true;
   }
@@ -292,20 +313,26 @@ function parseAlterAction(part: string, dialect: Dialect): AlterAction {
   const shorthand = engineFor(dialect).syntax.renameColumnShorthand;
   if (shorthand && (m = re(`^rename\\s+(${IDENT})\\s+to\\s+(${IDENT})$`).exec(p))) return { op: 'rename_column', from: unquote(m[1]!), to: unquote(m[2]!) };
   if (!shorthand && (m = re(`^rename\\s+(${QNAME})$`).exec(p))) return { op: 'rename_table', to: unqualify(m[1]!) };
-  if ((m = re(`^change\\s+(?:column\\s+)?(${IDENT})\\s+(${IDENT})\\s+([\\s\\S]*)$`).exec(p))) return { op: 'change_column', from: unquote(m[1]!), to: unquote(m[2]!), definition: m[3]! };
-  if ((m = re(`^modify\\s+(?:column\\s+)?(${IDENT})\\s+([\\s\\S]*)$`).exec(p))) return { op: 'change_column', from: unquote(m[1]!), to: unquote(m[1]!), definition: m[2]! };
-  if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+(?:set\\s+data\\s+)?type\\s+([\\s\\S]*)$`).exec(p))) return { op: 'alter_column_type', column: unquote(m[1]!), definition: m[2]! };
+  if ((m = re(`^change\\s+(?:column\\s+)?(${IDENT})\\s+(${IDENT})\\s+([\\s\\S]*)$`).exec(p)))
+    return { op: 'change_column', from: unquote(m[1]!), to: unquote(m[2]!), definition: m[3]! };
+  if ((m = re(`^modify\\s+(?:column\\s+)?(${IDENT})\\s+([\\s\\S]*)$`).exec(p)))
+    return { op: 'change_column', from: unquote(m[1]!), to: unquote(m[1]!), definition: m[2]! };
+  if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+(?:set\\s+data\\s+)?type\\s+([\\s\\S]*)$`).exec(p)))
+    return { op: 'alter_column_type', column: unquote(m[1]!), definition: m[2]! };
   if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+set\\s+not\\s+null$`).exec(p))) return { op: 'set_not_null', column: unquote(m[1]!) };
   if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+drop\\s+not\\s+null$`).exec(p))) return { op: 'drop_not_null', column: unquote(m[1]!) };
-  if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+set\\s+default\\s+([\\s\\S]*)$`).exec(p))) return { op: 'set_default', column: unquote(m[1]!), expression: m[2]! };
+  if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+set\\s+default\\s+([\\s\\S]*)$`).exec(p)))
+    return { op: 'set_default', column: unquote(m[1]!), expression: m[2]! };
   if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+drop\\s+default$`).exec(p))) return { op: 'drop_default', column: unquote(m[1]!) };
   if ((m = re(`^(?:algorithm)\\s*=?\\s*(\\w+)$`).exec(p))) return { op: 'algorithm', value: m[1]!.toUpperCase() };
   if ((m = re(`^(?:lock)\\s*=?\\s*(\\w+)$`).exec(p))) return { op: 'lock', value: m[1]!.toUpperCase() };
   if ((m = re(`^validate\\s+constraint\\s+(${IDENT})`).exec(p))) return { op: 'validate_constraint', name: unquote(m[1]!) };
   if ((m = re(`^drop\\s+(?:index|key)\\s+(?:if\\s+exists\\s+)?(${IDENT})`).exec(p))) return { op: 'drop_index', name: unquote(m[1]!) };
-  if ((m = re(`^drop\\s+(?:constraint|foreign\\s+key|check)\\s+(?:if\\s+exists\\s+)?(${IDENT})`).exec(p))) return { op: 'drop_constraint', name: unquote(m[1]!) };
+  if ((m = re(`^drop\\s+(?:constraint|foreign\\s+key|check)\\s+(?:if\\s+exists\\s+)?(${IDENT})`).exec(p)))
+    return { op: 'drop_constraint', name: unquote(m[1]!) };
   if (re(`^drop\\s+primary\\s+key`).test(p)) return { op: 'drop_constraint', name: 'PRIMARY' };
-  if ((m = re(`^drop\\s+(?:column\\s+)?(?:if\\s+exists\\s+)?(${IDENT})(?:\\s+(?:cascade|restrict))?$`).exec(p))) return { op: 'drop_column', column: unquote(m[1]!) };
+  if ((m = re(`^drop\\s+(?:column\\s+)?(?:if\\s+exists\\s+)?(${IDENT})(?:\\s+(?:cascade|restrict))?$`).exec(p)))
+    return { op: 'drop_column', column: unquote(m[1]!) };
   if (re(`^add\\s+(?:constraint\\s+(?:${IDENT}\\s+)?)?(?:primary\\s+key|unique|foreign\\s+key|check|exclude)\\b`).test(p)) {
     const constraint = /\bprimary\s+key\b/i.test(p)
       ? 'primary'

@@ -25,8 +25,18 @@ export interface ParsedType {
 }
 
 const INT_SIZES: Record<string, number> = {
-  tinyint: 1, smallint: 2, mediumint: 3, int: 4, integer: 4, bigint: 8,
-  int2: 2, int4: 4, int8: 8, serial: 4, bigserial: 8, smallserial: 2,
+  tinyint: 1,
+  smallint: 2,
+  mediumint: 3,
+  int: 4,
+  integer: 4,
+  bigint: 8,
+  int2: 2,
+  int4: 4,
+  int8: 8,
+  serial: 4,
+  bigserial: 8,
+  smallserial: 2,
 };
 
 /** Bytes per character of a charset: decides whether a text type of N bytes holds M characters. */
@@ -56,8 +66,15 @@ const BLOB_BYTES: Record<string, number> = { tinyblob: 255, blob: 65535, mediumb
 export function parseType(col: Pick<ColumnSnapshot, 'type' | 'charset'>): ParsedType {
   const text = col.type.toLowerCase().trim();
   const unsigned = /\bunsigned\b/.test(text);
-  const args = /\(([^)]*)\)/.exec(text)?.[1]?.split(',').map((s) => Number(s.trim()));
-  const base = text.replace(/\(.*?\)/g, '').replace(/\b(unsigned|zerofill|signed)\b/g, '').replace(/\s+/g, ' ').trim();
+  const args = /\(([^)]*)\)/
+    .exec(text)?.[1]
+    ?.split(',')
+    .map((s) => Number(s.trim()));
+  const base = text
+    .replace(/\(.*?\)/g, '')
+    .replace(/\b(unsigned|zerofill|signed)\b/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   const a0 = args?.[0];
   const a1 = args?.[1];
 
@@ -74,7 +91,15 @@ export function parseType(col: Pick<ColumnSnapshot, 'type' | 'charset'>): Parsed
   if (base === 'boolean' || base === 'bool') return { family: 'bool', base, text };
   if (base === 'bit') return { family: 'bit', base, size: a0 ?? 1, text };
   const bpc = bytesPerChar(col.charset);
-  if (base === 'varchar' || base === 'character varying' || base === 'char' || base === 'character' || base === 'bpchar' || base === 'nvarchar' || base === 'nchar') {
+  if (
+    base === 'varchar' ||
+    base === 'character varying' ||
+    base === 'char' ||
+    base === 'character' ||
+    base === 'bpchar' ||
+    base === 'nvarchar' ||
+    base === 'nchar'
+  ) {
     return { family: 'string', base, capacity: a0 ?? (base.startsWith('char') || base === 'bpchar' ? 1 : Infinity), text };
   }
   if (base === 'text' || base === 'citext') return { family: 'string', base, capacity: col.charset ? Math.floor(65535 / bpc) : Infinity, text };
@@ -162,7 +187,10 @@ export function compareTypes(from: Pick<ColumnSnapshot, 'type' | 'charset'>, to:
  * Whether every value of the old type survives the change unchanged, across families too
  * (INT -> VARCHAR(20) keeps values; DATETIME -> DATE drops the time).
  */
-export function isLossless(from: Pick<ColumnSnapshot, 'type' | 'charset' | 'enumValues'>, to: Pick<ColumnSnapshot, 'type' | 'charset' | 'enumValues'>): boolean {
+export function isLossless(
+  from: Pick<ColumnSnapshot, 'type' | 'charset' | 'enumValues'>,
+  to: Pick<ColumnSnapshot, 'type' | 'charset' | 'enumValues'>,
+): boolean {
   const kind = compareTypes(from, to);
   if (kind === 'widening' || kind === 'cosmetic') return true;
   if (kind !== 'family-change') return false;

@@ -20,7 +20,12 @@ export interface Preparer {
   tryPrepare(sql: string): Promise<string | null>;
 }
 
-export async function prepareAll(p: Preparer, queries: WorkloadQuery[], prev?: PrepareStatus, affected?: (q: WorkloadQuery) => boolean): Promise<PrepareStatus> {
+export async function prepareAll(
+  p: Preparer,
+  queries: WorkloadQuery[],
+  prev?: PrepareStatus,
+  affected?: (q: WorkloadQuery) => boolean,
+): Promise<PrepareStatus> {
   const out: PrepareStatus = new Map();
   for (const q of queries) {
     if (prev && affected && !affected(q) && prev.has(q.n)) out.set(q.n, prev.get(q.n)!);
@@ -178,7 +183,10 @@ export function newCodeFindings(i: DownWorkloadInput): Finding[] {
     const query = { text: shortSql(q.text), source: q.source };
     if (up !== null) {
       if (i.last && up !== undefined) {
-        const f = finding('WL200', { message: `Ignored: the new code's ${span(query.text)} (${q.source}) does not prepare against the schema after this migration either ("${up}").`, table: tableOf(q, i.touched) });
+        const f = finding('WL200', {
+          message: `Ignored: the new code's ${span(query.text)} (${q.source}) does not prepare against the schema after this migration either ("${up}").`,
+          table: tableOf(q, i.touched),
+        });
         f.query = { ...query, error: up };
         out.push(f);
       }

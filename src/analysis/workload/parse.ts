@@ -125,7 +125,8 @@ const VERB = /^\(*\s*(select|insert|update|delete|replace|with|merge)\b/i;
 export function digestToSql(digest: string, schema: string | undefined): string | { skip: string } {
   let s = digest.trim();
   s = s.replace(/\/\*\s*,\s*\.\.\.\s*\*\//g, ' ');
-  if (/\.\.\.\s*$/.test(s) && !/\(\s*\.\.\.\s*\)\s*$/.test(s)) return { skip: 'the digest text was cut short (performance_schema_max_digest_length), so it cannot be prepared' };
+  if (/\.\.\.\s*$/.test(s) && !/\(\s*\.\.\.\s*\)\s*$/.test(s))
+    return { skip: 'the digest text was cut short (performance_schema_max_digest_length), so it cannot be prepared' };
   if (schema) {
     const esc = schema.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     s = s.replace(new RegExp(`\`${esc}\`\\s*\\.\\s*`, 'g'), '');
@@ -134,7 +135,7 @@ export function digestToSql(digest: string, schema: string | undefined): string 
   const ins = /^((?:insert|replace)\b[\s\S]*?\(([^()]*)\)\s*values?\s*)\(\s*\.\.\.\s*\)/i.exec(s);
   if (ins) {
     const n = splitTopLevel(ins[2]!).length;
-    s = ins[1]! + `(${Array.from({ length: n }, () => '?').join(', ')})` + s.slice(ins[0].length);
+    s = `${ins[1]!}(${Array.from({ length: n }, () => '?').join(', ')})${s.slice(ins[0].length)}`;
   }
   s = s.replace(/\(\s*\.\.\.\s*\)/g, '(?)');
   return s;
@@ -153,7 +154,10 @@ function identifiers(sql: string): Set<string> {
 
 const IDENT = '(?:`(?:[^`]|``)+`|"(?:[^"]|"")+"|[A-Za-z_$][\\w$]*)';
 const QNAME = `${IDENT}(?:\\s*\\.\\s*${IDENT})?`;
-const INSERT_HEAD = new RegExp(`^(?:insert|replace)\\s+(?:(?:low_priority|delayed|high_priority|ignore)\\s+)*(?:into\\s+)?(${QNAME})(?:\\s+(?:as\\s+)?(?!values?\\b|select\\b|set\\b|default\\b|with\\b|on\\b|overriding\\b)${IDENT})?\\s*`, 'i');
+const INSERT_HEAD = new RegExp(
+  `^(?:insert|replace)\\s+(?:(?:low_priority|delayed|high_priority|ignore)\\s+)*(?:into\\s+)?(${QNAME})(?:\\s+(?:as\\s+)?(?!values?\\b|select\\b|set\\b|default\\b|with\\b|on\\b|overriding\\b)${IDENT})?\\s*`,
+  'i',
+);
 
 /** Target table and listed columns of an INSERT/REPLACE, or undefined when it cannot be read. */
 export function insertColumns(sql: string): WorkloadQuery['insert'] {

@@ -3,8 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig, type ClusterConfig, type ConnectionConfig, type ProjectConfig } from '../../config/index.ts';
 import type { ShadowOrigin } from '../../analysis/index.ts';
 import { configError, usageError } from '../../errors.ts';
-import type { ApplyReport } from '../../execution/apply.ts';
-import type { StepStrategy } from '../../execution/plan-steps.ts';
+import type { ApplyReport, StepStrategy } from '../../execution/index.ts';
 import { consoleLogger, jsonLinesLogger } from '../../log/index.ts';
 import { withRecordedRoles } from '../../topology/index.ts';
 import { lockSafetyFlags, withLockFlags, type LockFlags } from './migrations.ts';
@@ -42,12 +41,16 @@ export async function shadowConnection(
   cluster?: Pick<ClusterConfig, 'flavor' | 'name'>,
   assertThrowaway = false,
 ): Promise<{ server: ConnectionConfig; origin: ShadowOrigin }> {
-  const { findShadowServer, forbiddenServers } = await import('../../analysis/locate.ts');
+  const { findShadowServer, forbiddenServers } = await import('../../analysis/index.ts');
   const found = await findShadowServer(config.dialect, {
     url,
     assertThrowaway,
     forbidden: forbiddenServers(config, 'apply'),
-    ...(cluster && !ownShadowServes(cluster.flavor) ? { ownUnsuitable: `cluster ${cluster.name} runs MySQL, and the local \`migrate shadow\` server is MariaDB, whose ALTER algorithms (and so the verdicts) differ` } : {}),
+    ...(cluster && !ownShadowServes(cluster.flavor)
+      ? {
+          ownUnsuitable: `cluster ${cluster.name} runs MySQL, and the local \`migrate shadow\` server is MariaDB, whose ALTER algorithms (and so the verdicts) differ`,
+        }
+      : {}),
   });
   if (found.started) consoleLogger.warn(found.started);
   return { server: found.server, origin: found.origin };
@@ -55,13 +58,18 @@ export async function shadowConnection(
 
 function pickCluster(config: ProjectConfig, name?: string): ClusterConfig {
   const clusters = withRecordedRoles(config);
-  if (clusters.length === 0) throw configError(`${config.source} describes no clusters.`, 'Add a "clusters" list (see README "Configuration"); `migrate sandbox up` writes one for you.');
+  if (clusters.length === 0)
+    throw configError(
+      `${config.source} describes no clusters.`,
+      'Add a "clusters" list (see README "Configuration"); `migrate sandbox up` writes one for you.',
+    );
   if (name) {
     const c = clusters.find((x) => x.name === name);
     if (!c) throw usageError(`No cluster named ${name} in ${config.source}.`, `Use one of: ${clusters.map((x) => x.name).join(', ')}.`);
     return c;
   }
-  if (clusters.length > 1) throw usageError(`${config.source} has ${clusters.length} clusters.`, `Choose one with --cluster (${clusters.map((x) => x.name).join(', ')}).`);
+  if (clusters.length > 1)
+    throw usageError(`${config.source} has ${clusters.length} clusters.`, `Choose one with --cluster (${clusters.map((x) => x.name).join(', ')}).`);
   return clusters[0] as ClusterConfig;
 }
 
@@ -73,7 +81,9 @@ function printReport(r: ApplyReport, format: string): void {
   for (const line of r.statements ?? []) consoleLogger.out(line);
   if (r.statements) consoleLogger.out('');
   for (const s of r.steps) {
-    consoleLogger.out(`${s.ran ? 'done   ' : r.dryRun ? 'planned' : 'pending'} ${s.id.padEnd(32)} ${s.phase.padEnd(11)} ${s.strategy.padEnd(13)}${s.writeBlockMs !== undefined ? ` write block ${s.writeBlockMs} ms, new primary ${s.newPrimary}` : ''}`);
+    consoleLogger.out(
+      `${s.ran ? 'done   ' : r.dryRun ? 'planned' : 'pending'} ${s.id.padEnd(32)} ${s.phase.padEnd(11)} ${s.strategy.padEnd(13)}${s.writeBlockMs !== undefined ? ` write block ${s.writeBlockMs} ms, new primary ${s.newPrimary}` : ''}`,
+    );
     if (s.switchover) {
       const sw = s.switchover;
       const list = (keys: string[]) => keys.map((k) => `${k} ${sw.stepsMs[k]}`).join(', ');
@@ -99,21 +109,36 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
     .option('--dry-run', 'print every statement per node, in order, and change nothing')
     .option('--max-write-block <ms>', 'upper bound on the switchover write block; past it the switchover is undone', '2000')
     .option('--catch-up-timeout <s>', 'how long to wait for an altered replica to catch up before the switchover', '600')
-    .option('--deploy-command <cmd>', 'run after the pre-deploy migrations (env: MIGRATE_PLAN_ID, MIGRATE_NEW_PRIMARY_HOST/PORT, MIGRATE_SCHEMA_VERSION); without it the run stops for `migrate continue`')
-    .option('--shadow <url>', 'server for the gate\'s analysis (default: MIGRATE_SHADOW_URL, else the `migrate shadow` server, started when none runs); never the target or a cluster node')
+    .option(
+      '--deploy-command <cmd>',
+      'run after the pre-deploy migrations (env: MIGRATE_PLAN_ID, MIGRATE_NEW_PRIMARY_HOST/PORT, MIGRATE_SCHEMA_VERSION); without it the run stops for `migrate continue`',
+    )
+    .option(
+      '--shadow <url>',
+      "server for the gate's analysis (default: MIGRATE_SHADOW_URL, else the `migrate shadow` server, started when none runs); never the target or a cluster node",
+    )
     .option('--shadow-throwaway', 'the --shadow server holds nothing that matters: analyse there as the given account (env MIGRATE_SHADOW_THROWAWAY=1)')
     .option('--strategy <s>', 'force in-place or replica-first for every migration (default: the gate decides)')
     .option('--hold', 'master-master: keep the old active on the old schema as a hot rollback target until `migrate finalize`')
     .option('--format <format>', 'text, or json (JSON-lines events, then a result line)', 'text')
     .action(async (flags: ApplyFlags, cmd: Command) => {
-      if (flags.format !== 'text' && flags.format !== 'json') throw usageError(`--format ${flags.format} is not supported by ${name}.`, 'Use --format text or --format json.');
-      if (flags.strategy !== undefined && flags.strategy !== 'in-place' && flags.strategy !== 'replica-first') throw usageError(`--strategy ${flags.strategy} is not a strategy.`, 'Use --strategy in-place or --strategy replica-first, or leave it out to let the gate decide.');
+      if (flags.format !== 'text' && flags.format !== 'json')
+        throw usageError(`--format ${flags.format} is not supported by ${name}.`, 'Use --format text or --format json.');
+      if (flags.strategy !== undefined && flags.strategy !== 'in-place' && flags.strategy !== 'replica-first')
+        throw usageError(
+          `--strategy ${flags.strategy} is not a strategy.`,
+          'Use --strategy in-place or --strategy replica-first, or leave it out to let the gate decide.',
+        );
       const maxWriteBlockMs = positiveInt(flags.maxWriteBlock, '--max-write-block', '500');
       const catchUpTimeoutMs = positiveInt(flags.catchUpTimeout, '--catch-up-timeout', '300') * 1000;
       const lockSafety = lockSafetyFlags(flags);
       const globals = cmd.optsWithGlobals<{ config?: string }>();
       const config = await loadConfig({ configPath: globals.config });
-      if (!engineFor(config.dialect).drivesClusters) throw usageError(`migrate ${name} drives MySQL/MariaDB clusters; this project is ${config.dialect}.`, 'For PostgreSQL use `migrate up` (lock-safe execution is tracked separately).');
+      if (!engineFor(config.dialect).drivesClusters)
+        throw usageError(
+          `migrate ${name} drives MySQL/MariaDB clusters; this project is ${config.dialect}.`,
+          'For PostgreSQL use `migrate up` (lock-safe execution is tracked separately).',
+        );
       const common = {
         shadow: (cluster: ClusterConfig) => shadowConnection(config, flags.shadow, cluster, Boolean(flags.shadowThrowaway)),
         dryRun: Boolean(flags.dryRun),
@@ -127,14 +152,15 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
         logger: flags.format === 'json' ? jsonLinesLogger : consoleLogger,
       };
       // Loaded here, not at start-up: `--help` and usage errors should not pay for the engine.
-      const [{ apply }, { resume }, { configForCluster, rollout }] = await Promise.all([
-        import('../../execution/apply.ts'),
-        import('../../execution/resume.ts'),
-        import('../../execution/rollout.ts'),
-      ]);
+      const { apply, resume, configForCluster, rollout } = await import('../../execution/index.ts');
       if (flags.allClusters) {
-        if (name === 'resume') throw usageError('resume works on one cluster at a time.', 'Run `migrate resume --cluster NAME` for the cluster `migrate runs` names.');
-        const outcomes = await rollout(config, withRecordedRoles(config), { ...common, ...(flags.canary ? { canary: flags.canary } : {}), concurrency: positiveInt(flags.concurrency, '--concurrency', '2') });
+        if (name === 'resume')
+          throw usageError('resume works on one cluster at a time.', 'Run `migrate resume --cluster NAME` for the cluster `migrate runs` names.');
+        const outcomes = await rollout(config, withRecordedRoles(config), {
+          ...common,
+          ...(flags.canary ? { canary: flags.canary } : {}),
+          concurrency: positiveInt(flags.concurrency, '--concurrency', '2'),
+        });
         for (const o of outcomes) {
           consoleLogger.out(`cluster ${o.cluster}: ${o.status}`);
           if (o.report) printReport(o.report, flags.format);
@@ -155,7 +181,12 @@ async function clusterFromFlags(cmd: Command, clusterName?: string): Promise<{ c
 }
 
 export function registerApplyCommands(program: Command): void {
-  register(program, 'apply', 'apply pending migrations to a cluster: in place or replica-first with a bounded switchover, hand-off to the code deploy, then the contract phase', 'all');
+  register(
+    program,
+    'apply',
+    'apply pending migrations to a cluster: in place or replica-first with a bounded switchover, hand-off to the code deploy, then the contract phase',
+    'all',
+  );
   register(program, 'continue', 'after the code deploy: run the post-deploy (contract) migrations', 'post-deploy');
   register(program, 'resume', 'after a run died: make the topology consistent, finish the interrupted migration from its journal, then run the rest', 'all');
   program
@@ -163,25 +194,34 @@ export function registerApplyCommands(program: Command): void {
     .description('list coordinator runs from their journals: where each stands, and any that died mid-way')
     .option('--format <format>', 'text or json', 'text')
     .action(async (flags: { format: string }, cmd: Command) => {
-      if (flags.format !== 'text' && flags.format !== 'json') throw usageError(`--format ${flags.format} is not supported by runs.`, 'Use --format text or --format json.');
+      if (flags.format !== 'text' && flags.format !== 'json')
+        throw usageError(`--format ${flags.format} is not supported by runs.`, 'Use --format text or --format json.');
       const globals = cmd.optsWithGlobals<{ config?: string }>();
       const config = await loadConfig({ configPath: globals.config });
-      const { summarizeRuns } = await import('../../execution/recover.ts');
+      const { summarizeRuns } = await import('../../execution/index.ts');
       const runs = summarizeRuns(config);
       if (flags.format === 'json') return consoleLogger.out(JSON.stringify({ runs }, null, 2));
       if (runs.length === 0) return consoleLogger.out('no runs yet');
       for (const r of runs) {
-        const state = r.finished ? 'finished' : r.awaitingDeploy ? 'waiting for `migrate continue`' : r.openStep ? `INTERRUPTED in ${r.openStep} (run \`migrate resume\` or \`migrate abort\`)` : `stopped after ${r.lastStep}`;
+        const state = r.finished
+          ? 'finished'
+          : r.awaitingDeploy
+            ? 'waiting for `migrate continue`'
+            : r.openStep
+              ? `INTERRUPTED in ${r.openStep} (run \`migrate resume\` or \`migrate abort\`)`
+              : `stopped after ${r.lastStep}`;
         consoleLogger.out(`${r.run.padEnd(28)} ${r.startedAt ?? ''}  ${state}`);
       }
     });
   program
     .command('abort')
-    .description('after a run died: make the topology consistent (one writer, all others replicating from it, endpoint on it) and undo the interrupted change where it can')
+    .description(
+      'after a run died: make the topology consistent (one writer, all others replicating from it, endpoint on it) and undo the interrupted change where it can',
+    )
     .option('--cluster <name>', 'the cluster')
     .action(async (flags: { cluster?: string }, cmd: Command) => {
       const { config, cluster } = await clusterFromFlags(cmd, flags.cluster);
-      const { abort } = await import('../../execution/resume.ts');
+      const { abort } = await import('../../execution/index.ts');
       const writer = await abort(config, cluster, (m) => consoleLogger.info(m));
       consoleLogger.out(`aborted: ${writer} is the writer`);
     });
@@ -191,7 +231,7 @@ export function registerApplyCommands(program: Command): void {
     .option('--cluster <name>', 'the cluster')
     .action(async (flags: { cluster?: string }, cmd: Command) => {
       const { config, cluster } = await clusterFromFlags(cmd, flags.cluster);
-      const { finalize } = await import('../../execution/hold.ts');
+      const { finalize } = await import('../../execution/index.ts');
       await finalize(config, cluster, (m) => consoleLogger.info(m));
     });
   program
@@ -202,7 +242,7 @@ export function registerApplyCommands(program: Command): void {
     .action(async (flags: { cluster?: string; maxWriteBlock: string }, cmd: Command) => {
       const maxWriteBlockMs = positiveInt(flags.maxWriteBlock, '--max-write-block', '500');
       const { config, cluster } = await clusterFromFlags(cmd, flags.cluster);
-      const { rollback } = await import('../../execution/hold.ts');
+      const { rollback } = await import('../../execution/index.ts');
       await rollback(config, cluster, { maxWriteBlockMs }, (m) => consoleLogger.info(m));
     });
 }

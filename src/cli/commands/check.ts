@@ -21,7 +21,7 @@ import {
 import { loadConfig, type ConnectionConfig, type Dialect, type ProjectConfig } from '../../config/index.ts';
 import { createKnex, verifyConnection } from '../../db/index.ts';
 import { dialectNamed, engineFor } from '../../engines/index.ts';
-import { MigrateError, usageError } from '../../errors.ts';
+import { type MigrateError, usageError } from '../../errors.ts';
 import { consoleLogger } from '../../log/index.ts';
 import { discoverMigrations, Runner, type MigrationIssue, type MigrationSource } from '../../migrations/index.ts';
 import { buildPlan, parseFormat, render, touchedTables, useColour, type Format, type MigrationFiles, type Report, type TableSize } from '../../report/index.ts';
@@ -50,8 +50,14 @@ function collect(v: string, prev: string[]): string[] {
 
 function addCommonOptions(cmd: Command): Command {
   return cmd
-    .option('--shadow <url>', 'server for the shadow databases, e.g. mysql://root@127.0.0.1:3306 (default: MIGRATE_SHADOW_URL, else the throwaway `migrate shadow` server, started when none runs). One that holds other data is used through an account restricted to its own databases')
-    .option('--shadow-throwaway', 'the --shadow server holds nothing that matters: analyse there as the given account, like on a throwaway server (env MIGRATE_SHADOW_THROWAWAY=1)')
+    .option(
+      '--shadow <url>',
+      'server for the shadow databases, e.g. mysql://root@127.0.0.1:3306 (default: MIGRATE_SHADOW_URL, else the throwaway `migrate shadow` server, started when none runs). One that holds other data is used through an account restricted to its own databases',
+    )
+    .option(
+      '--shadow-throwaway',
+      'the --shadow server holds nothing that matters: analyse there as the given account, like on a throwaway server (env MIGRATE_SHADOW_THROWAWAY=1)',
+    )
     .option('--queries <file>', 'statements the deployed (old) code runs: one per line, or a JSON export of performance_schema digests / pg_stat_statements')
     .option('--new-queries <file>', 'statements the new code runs (checked against the schema after each down)')
     .option('--format <format>', 'text, json, markdown, github, sarif (SARIF 2.1.0 for code scanning) or junit (JUnit XML for CI test reports)', 'text')
@@ -84,10 +90,14 @@ export function parseAck(v: string, ids: Set<string>): CliAck {
   const migration = m[2]!.trim();
   const reason = m[3]!.trim();
   if (!reason) throw usageError(`--ack "${v}" gives no reason.`, `${example} The reason is shown in every report.`);
-  if (!isKnownAckRule(rule)) throw usageError(`--ack "${v}": ${rule} is not a rule code.`, 'Use a code from the report (e.g. BC102); docs/rules.md lists them all.');
+  if (!isKnownAckRule(rule))
+    throw usageError(`--ack "${v}": ${rule} is not a rule code.`, 'Use a code from the report (e.g. BC102); docs/rules.md lists them all.');
   if (!ids.has(migration)) {
     const near = [...ids].filter((id) => id.includes(migration) || migration.includes(id.split('_')[0] ?? id)).slice(0, 3);
-    throw usageError(`--ack "${v}": no migration has the id "${migration}".`, `Use the file name without extension${near.length ? `, e.g. ${near.join(', ')}` : ''}.`);
+    throw usageError(
+      `--ack "${v}": no migration has the id "${migration}".`,
+      `Use the file name without extension${near.length ? `, e.g. ${near.join(', ')}` : ''}.`,
+    );
   }
   return { rule, migration, reason };
 }
@@ -95,10 +105,17 @@ export function parseAck(v: string, ids: Set<string>): CliAck {
 function readWorkload(file: string | undefined, dialect: Dialect, flag: string): Workload | undefined {
   if (file === undefined) return undefined;
   const path = resolve(file);
-  if (!existsSync(path) || !statSync(path).isFile()) throw usageError(`${flag} ${file}: the file does not exist.`, `Pass the path of a file with one statement per line, or a JSON export of ${engineFor(dialect).workloadExport}.`);
+  if (!existsSync(path) || !statSync(path).isFile())
+    throw usageError(
+      `${flag} ${file}: the file does not exist.`,
+      `Pass the path of a file with one statement per line, or a JSON export of ${engineFor(dialect).workloadExport}.`,
+    );
   const w = parseWorkload(readFileSync(path, 'utf8'), path, dialect);
   if (!w.queries.length) {
-    throw usageError(`${flag} ${file} holds no SELECT, INSERT, UPDATE or DELETE statement${w.skipped.length ? ` (${w.skipped.length} skipped: ${w.skipped[0]!.reason})` : ''}.`, 'Give one statement per line, or a JSON array of objects with DIGEST_TEXT (MySQL) or query (pg_stat_statements).');
+    throw usageError(
+      `${flag} ${file} holds no SELECT, INSERT, UPDATE or DELETE statement${w.skipped.length ? ` (${w.skipped.length} skipped: ${w.skipped[0]!.reason})` : ''}.`,
+      'Give one statement per line, or a JSON array of objects with DIGEST_TEXT (MySQL) or query (pg_stat_statements).',
+    );
   }
   return w;
 }
@@ -107,7 +124,10 @@ function readWorkload(file: string | undefined, dialect: Dialect, flag: string):
 function issuesError(issues: MigrationIssue[]): MigrateError | undefined {
   if (!issues.length) return undefined;
   const first = issues[0]!;
-  const rest = issues.slice(1).map((i) => `\n  - ${i.problem}`).join('');
+  const rest = issues
+    .slice(1)
+    .map((i) => `\n  - ${i.problem}`)
+    .join('');
   return usageError(`${first.problem}${rest ? `\nAlso:${rest}` : ''}`, `${first.fix}${rest ? ' Then fix the others the same way.' : ''}`);
 }
 
@@ -159,7 +179,20 @@ async function withCleanup<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 function filesOf(ms: MigrationSource[]): Map<string, MigrationFiles> {
-  return new Map(ms.map((m) => [m.id, { id: m.id, format: m.format, upPath: m.upPath, downPath: m.downPath, upStatements: m.upStatements, downStatements: m.downStatements, acknowledgements: m.acknowledgements }]));
+  return new Map(
+    ms.map((m) => [
+      m.id,
+      {
+        id: m.id,
+        format: m.format,
+        upPath: m.upPath,
+        downPath: m.downPath,
+        upStatements: m.upStatements,
+        downStatements: m.downStatements,
+        acknowledgements: m.acknowledgements,
+      },
+    ]),
+  );
 }
 
 interface Prepared {
@@ -185,7 +218,9 @@ function prepareCommon(opts: CommonOpts, dialect: Dialect): Prepared {
  */
 export function shadowLookupFor(targetVersion: string | undefined): FindShadowOptions {
   if (targetVersion === undefined || /mariadb/i.test(targetVersion)) return {};
-  return { ownUnsuitable: `the target runs MySQL ${targetVersion.split('-')[0]}, and the local \`migrate shadow\` server is MariaDB, whose ALTER algorithms (and so the verdicts) differ` };
+  return {
+    ownUnsuitable: `the target runs MySQL ${targetVersion.split('-')[0]}, and the local \`migrate shadow\` server is MariaDB, whose ALTER algorithms (and so the verdicts) differ`,
+  };
 }
 
 async function runAnalysis(
@@ -238,16 +273,26 @@ export async function checkCommand(dir: string | undefined, opts: CommonOpts): P
   const p = prepareCommon(opts, dialect);
   const path = resolve(dir ?? 'migrations');
   if (!existsSync(path)) {
-    throw usageError(`The migrations directory ${dir ?? 'migrations'} does not exist${dir ? '' : ' (no DIR given, so ./migrations was used)'}.`, 'Pass the directory holding the migrations: migrate check path/to/migrations --dialect mysql.');
+    throw usageError(
+      `The migrations directory ${dir ?? 'migrations'} does not exist${dir ? '' : ' (no DIR given, so ./migrations was used)'}.`,
+      'Pass the directory holding the migrations: migrate check path/to/migrations --dialect mysql.',
+    );
   }
   if (!statSync(path).isDirectory()) {
-    throw usageError(`${dir ?? 'migrations'} is a file, not a directory of migrations.`, 'Pass the directory holding the migrations: migrate check path/to/migrations --dialect mysql.');
+    throw usageError(
+      `${dir ?? 'migrations'} is a file, not a directory of migrations.`,
+      'Pass the directory holding the migrations: migrate check path/to/migrations --dialect mysql.',
+    );
   }
   const discovery = await discoverMigrations(path, dialect);
   // Everything that stops a migration from being analysed, and a missing down, is bad input.
   const err = issuesError(discovery.issues);
   if (err) throw err;
-  if (!discovery.migrations.length) throw usageError(`${path} holds no migrations (NNNN_name.ts, or NNNN_name.up.sql with .down.sql).`, 'Pass the directory holding the migrations, or create one with "migrate make <name> --dir DIR".');
+  if (!discovery.migrations.length)
+    throw usageError(
+      `${path} holds no migrations (NNNN_name.ts, or NNNN_name.up.sql with .down.sql).`,
+      'Pass the directory holding the migrations, or create one with "migrate make <name> --dir DIR".',
+    );
   const r = await runAnalysis(discovery.migrations, p, opts);
   const report: Report = {
     command: 'check',
@@ -305,8 +350,12 @@ export async function planCommand(opts: CommonOpts, configPath: string | undefin
     const history: MigrationSource[] = [];
     const pending: MigrationSource[] = [];
     for (const s of status.migrations) {
-      if (s.state === 'missing-file') warnings.push(`${s.id} is applied on the target but its file is gone: the shadow cannot replay it, so its schema changes are missing from the analysis.`);
-      else if (s.state === 'drift') warnings.push(`${s.id} changed after it was applied: the shadow replays the current file, which may differ from what the target ran.`);
+      if (s.state === 'missing-file')
+        warnings.push(
+          `${s.id} is applied on the target but its file is gone: the shadow cannot replay it, so its schema changes are missing from the analysis.`,
+        );
+      else if (s.state === 'drift')
+        warnings.push(`${s.id} changed after it was applied: the shadow replays the current file, which may differ from what the target ran.`);
       if (!s.source) continue;
       if (s.state === 'pending') pending.push(s.source);
       else history.push(s.source);

@@ -41,7 +41,10 @@ export function runFlags(o: RunFlags): Pick<RunSettings, 'migrationTimeoutMs' | 
 
 export function withRunFlags(c: Command): Command {
   return c
-    .option('--migration-timeout <duration>', 'longest one migration may run, e.g. 10min; past it, its statement is cancelled on the server and the run stops recording what ran (default 0: no bound)')
+    .option(
+      '--migration-timeout <duration>',
+      'longest one migration may run, e.g. 10min; past it, its statement is cancelled on the server and the run stops recording what ran (default 0: no bound)',
+    )
     .option('--progress-every <duration>', 'while a statement (or TypeScript migration) runs, say what is running every DURATION (default 30s; 0: never)');
 }
 
@@ -57,15 +60,25 @@ function stopOnSignals(getRunner: () => Runner | undefined): { pending(): NodeJS
     const code = signal === 'SIGTERM' ? 143 : 130;
     const runner = getRunner();
     if (first) {
-      process.stderr.write(redact(`error: ${signal} again: exiting without waiting for the run to stop.\nfix: Run "migrate status": it reads from the ledger which statements completed, and shows a statement the server may still be running.\n`));
+      process.stderr.write(
+        redact(
+          `error: ${signal} again: exiting without waiting for the run to stop.\nfix: Run "migrate status": it reads from the ledger which statements completed, and shows a statement the server may still be running.\n`,
+        ),
+      );
       process.exit(code);
     }
     first = signal;
-    consoleLogger.info(`${signal}: stopping${runner?.busy ? ' (cancelling the statement on the server, recording what ran)' : ''}; ${signal === 'SIGINT' ? 'press Ctrl-C again' : 'send it again'} to exit at once`);
+    consoleLogger.info(
+      `${signal}: stopping${runner?.busy ? ' (cancelling the statement on the server, recording what ran)' : ''}; ${signal === 'SIGINT' ? 'press Ctrl-C again' : 'send it again'} to exit at once`,
+    );
     void runner?.stop({ kind: 'signal', signal });
     // A server that neither answers the cancel nor the bookkeeping must not keep us here.
     setTimeout(() => {
-      process.stderr.write(redact(`error: the run did not stop within 30 s of ${signal}; exiting.\nfix: Run "migrate status": it reads from the ledger which statements completed.\n`));
+      process.stderr.write(
+        redact(
+          `error: the run did not stop within 30 s of ${signal}; exiting.\nfix: Run "migrate status": it reads from the ledger which statements completed.\n`,
+        ),
+      );
       process.exit(code);
     }, 30_000).unref();
   };
@@ -119,7 +132,10 @@ async function withRunner<T>(cmd: Command, fn: (runner: Runner, config: ProjectC
   } catch (e) {
     const early = signals?.pending();
     if (early && !runner?.busy && !(isMigrateError(e) && e.exitCode >= 128)) {
-      throw new MigrateError('work', `Interrupted by ${early} before any migration ran; nothing was changed.`, 'Run the command again when ready.', { cause: e, exitCode: early === 'SIGTERM' ? 143 : 130 });
+      throw new MigrateError('work', `Interrupted by ${early} before any migration ran; nothing was changed.`, 'Run the command again when ready.', {
+        cause: e,
+        exitCode: early === 'SIGTERM' ? 143 : 130,
+      });
     }
     throw e;
   } finally {
@@ -132,7 +148,8 @@ async function withRunner<T>(cmd: Command, fn: (runner: Runner, config: ProjectC
 
 function parseStep(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw usageError(`--step must be a whole number of at least 1 (got "${v}").`, 'Write e.g. --step 2 to revert the last two migrations.');
+  if (!/^\d+$/.test(v) || Number(v) < 1)
+    throw usageError(`--step must be a whole number of at least 1 (got "${v}").`, 'Write e.g. --step 2 to revert the last two migrations.');
   return Number(v);
 }
 
@@ -153,9 +170,18 @@ export function lockSafetyFlags(o: LockFlags): Partial<LockSafety> {
 
 export function withLockFlags(c: Command): Command {
   return c
-    .option('--lock-timeout <duration>', `longest wait for a lock per statement before giving up and retrying (PostgreSQL lock_timeout; MySQL/MariaDB lock_wait_timeout, rounded up to whole seconds), e.g. 2s or 500ms; 0 turns lock-safe retries off (env ${LOCK_SAFETY_ENV.lockTimeoutMs}, default ${DEFAULT_LOCK_SAFETY.lockTimeoutMs} ms)`)
-    .option('--lock-retries <n>', `tries per migration transaction (PostgreSQL; also CONCURRENTLY statements) or statement (MySQL/MariaDB) after a lock wait gave up, with exponential backoff and jitter between them (env ${LOCK_SAFETY_ENV.attempts}, default ${DEFAULT_LOCK_SAFETY.attempts})`)
-    .option('--statement-timeout <duration>', `PostgreSQL: statement_timeout inside migration transactions, e.g. 5min; 0 leaves the server's (env ${LOCK_SAFETY_ENV.statementTimeoutMs}, default 0)`);
+    .option(
+      '--lock-timeout <duration>',
+      `longest wait for a lock per statement before giving up and retrying (PostgreSQL lock_timeout; MySQL/MariaDB lock_wait_timeout, rounded up to whole seconds), e.g. 2s or 500ms; 0 turns lock-safe retries off (env ${LOCK_SAFETY_ENV.lockTimeoutMs}, default ${DEFAULT_LOCK_SAFETY.lockTimeoutMs} ms)`,
+    )
+    .option(
+      '--lock-retries <n>',
+      `tries per migration transaction (PostgreSQL; also CONCURRENTLY statements) or statement (MySQL/MariaDB) after a lock wait gave up, with exponential backoff and jitter between them (env ${LOCK_SAFETY_ENV.attempts}, default ${DEFAULT_LOCK_SAFETY.attempts})`,
+    )
+    .option(
+      '--statement-timeout <duration>',
+      `PostgreSQL: statement_timeout inside migration transactions, e.g. 5min; 0 leaves the server's (env ${LOCK_SAFETY_ENV.statementTimeoutMs}, default 0)`,
+    );
 }
 
 export function registerMigrationCommands(program: Command): void {
@@ -172,7 +198,8 @@ function registerStatusCommand(program: Command): void {
     .description('list applied and pending migrations, drift and missing files')
     .option('--format <format>', 'text or json', 'text')
     .action(async (opts: { format: string }, cmd: Command) => {
-      if (opts.format !== 'text' && opts.format !== 'json') throw usageError(`--format ${opts.format} is not supported.`, 'Use --format text or --format json.');
+      if (opts.format !== 'text' && opts.format !== 'json')
+        throw usageError(`--format ${opts.format} is not supported.`, 'Use --format text or --format json.');
       const { statusJson, statusText } = await import('../../migrations/index.ts');
       await withRunner(cmd, async (runner, config) => {
         const report = await runner.status();
@@ -181,72 +208,110 @@ function registerStatusCommand(program: Command): void {
           return;
         }
         consoleLogger.out(statusText(report.migrations, config.migrationsDir, report.problems));
-        if (report.fromKnex) consoleLogger.info(`The applied migrations come from ${config.adoptKnexTable}; the next "migrate up" adopts them into ${config.ledgerTable}.`);
+        if (report.fromKnex)
+          consoleLogger.info(`The applied migrations come from ${config.adoptKnexTable}; the next "migrate up" adopts them into ${config.ledgerTable}.`);
       });
     });
 }
 
 /** up and down. */
 function registerUpDownCommands(program: Command): void {
-  withRunFlags(withLockFlags(
-    program
-      .command('up')
-      .description('apply pending migrations in id order')
-      .option('--to <id>', 'apply up to and including this migration'),
-  )).action(async (opts: { to?: string } & LockFlags & RunFlags, cmd: Command) => {
+  withRunFlags(
+    withLockFlags(program.command('up').description('apply pending migrations in id order').option('--to <id>', 'apply up to and including this migration')),
+  ).action(async (opts: { to?: string } & LockFlags & RunFlags, cmd: Command) => {
     const settings = { lockSafety: lockSafetyFlags(opts), ...runFlags(opts), stoppable: true };
-    await withRunner(cmd, async (runner) => {
-      const r = await runner.up({ to: opts.to });
-      if (r.ids.length) consoleLogger.info(`Applied ${r.ids.length} migration${r.ids.length === 1 ? '' : 's'}.`);
-    }, settings);
+    await withRunner(
+      cmd,
+      async (runner) => {
+        const r = await runner.up({ to: opts.to });
+        if (r.ids.length) consoleLogger.info(`Applied ${r.ids.length} migration${r.ids.length === 1 ? '' : 's'}.`);
+      },
+      settings,
+    );
   });
 
-  withRunFlags(withLockFlags(
-    program
-      .command('down')
-      .description('revert applied migrations, newest first (default: the last one)')
-      .option('--to <id>', 'revert down to and including this migration')
-      .option('--step <n>', 'revert the last N migrations'),
-  )).action(async (opts: { to?: string; step?: string } & LockFlags & RunFlags, cmd: Command) => {
+  withRunFlags(
+    withLockFlags(
+      program
+        .command('down')
+        .description('revert applied migrations, newest first (default: the last one)')
+        .option('--to <id>', 'revert down to and including this migration')
+        .option('--step <n>', 'revert the last N migrations'),
+    ),
+  ).action(async (opts: { to?: string; step?: string } & LockFlags & RunFlags, cmd: Command) => {
     const step = parseStep(opts.step);
     if (opts.to !== undefined && step !== undefined) throw usageError('--to and --step cannot be used together.', 'Give either --to ID or --step N.');
     const settings = { lockSafety: lockSafetyFlags(opts), ...runFlags(opts), stoppable: true };
-    await withRunner(cmd, async (runner) => {
-      const r = await runner.down({ to: opts.to, step });
-      if (r.ids.length) consoleLogger.info(`Reverted ${r.ids.length} migration${r.ids.length === 1 ? '' : 's'}.`);
-    }, settings);
+    await withRunner(
+      cmd,
+      async (runner) => {
+        const r = await runner.down({ to: opts.to, step });
+        if (r.ids.length) consoleLogger.info(`Reverted ${r.ids.length} migration${r.ids.length === 1 ? '' : 's'}.`);
+      },
+      settings,
+    );
   });
 }
 
 /** repair: finish, undo or record a partially applied migration. */
 function registerRepairCommand(program: Command): void {
-  withRunFlags(withLockFlags(
-    program
-      .command('repair')
-      .description('after a partially applied migration: finish it, undo it, or record a fix made by hand')
-      .argument('<id>', 'the migration "migrate status" shows as partial')
-      .option('--continue', 'run its statements from the first one that did not run')
-      .option('--from <n>', 'with --continue: the statement to start from, when the server could not tell whether the one in flight ran')
-      .option('--revert', 'undo what ran: the opposite file\'s statements whose effect is missing (see docs)')
-      .option('--mark-applied', 'record it as applied (all of it is in place, fixed by hand); runs nothing')
-      .option('--forget', 'record it as not applied (none of it is in place, undone by hand); runs nothing'),
-  )).action(async (id: string, opts: { continue?: boolean; from?: string; revert?: boolean; markApplied?: boolean; forget?: boolean } & LockFlags & RunFlags, cmd: Command) => {
-    const chosen = ([['continue', opts.continue], ['revert', opts.revert], ['mark-applied', opts.markApplied], ['forget', opts.forget]] as const).filter(([, on]) => on).map(([m]) => m);
-    if (chosen.length !== 1) {
-      throw usageError(chosen.length ? `Choose one of --continue, --revert, --mark-applied, --forget (got ${chosen.map((c) => `--${c}`).join(' and ')}).` : 'migrate repair needs one of --continue, --revert, --mark-applied or --forget.', `"migrate status" shows what ran of ${id}; e.g. "migrate repair ${id} --continue" runs the statements that did not run.`);
-    }
-    const mode = chosen[0]!;
-    let from: number | undefined;
-    if (opts.from !== undefined) {
-      if (mode !== 'continue') throw usageError('--from goes with --continue only.', `Write "migrate repair ${id} --continue --from N".`);
-      if (!/^\d+$/.test(opts.from) || Number(opts.from) < 1) throw usageError(`--from must be a statement number of at least 1 (got "${opts.from}").`, 'Write e.g. --from 3 (the numbers are those "migrate status" shows).');
-      from = Number(opts.from);
-    }
-    const settings = { lockSafety: lockSafetyFlags(opts), ...runFlags(opts), stoppable: true };
-    await withRunner(cmd, async (runner) => {
-      await runner.repair(id, mode, from !== undefined ? { from } : {});
-    }, settings);
-  });
+  withRunFlags(
+    withLockFlags(
+      program
+        .command('repair')
+        .description('after a partially applied migration: finish it, undo it, or record a fix made by hand')
+        .argument('<id>', 'the migration "migrate status" shows as partial')
+        .option('--continue', 'run its statements from the first one that did not run')
+        .option('--from <n>', 'with --continue: the statement to start from, when the server could not tell whether the one in flight ran')
+        .option('--revert', "undo what ran: the opposite file's statements whose effect is missing (see docs)")
+        .option('--mark-applied', 'record it as applied (all of it is in place, fixed by hand); runs nothing')
+        .option('--forget', 'record it as not applied (none of it is in place, undone by hand); runs nothing'),
+    ),
+  ).action(
+    async (
+      id: string,
+      opts: { continue?: boolean; from?: string; revert?: boolean; markApplied?: boolean; forget?: boolean } & LockFlags & RunFlags,
+      cmd: Command,
+    ) => {
+      const chosen = (
+        [
+          ['continue', opts.continue],
+          ['revert', opts.revert],
+          ['mark-applied', opts.markApplied],
+          ['forget', opts.forget],
+        ] as const
+      )
+        .filter(([, on]) => on)
+        .map(([m]) => m);
+      if (chosen.length !== 1) {
+        throw usageError(
+          chosen.length
+            ? `Choose one of --continue, --revert, --mark-applied, --forget (got ${chosen.map((c) => `--${c}`).join(' and ')}).`
+            : 'migrate repair needs one of --continue, --revert, --mark-applied or --forget.',
+          `"migrate status" shows what ran of ${id}; e.g. "migrate repair ${id} --continue" runs the statements that did not run.`,
+        );
+      }
+      const mode = chosen[0]!;
+      let from: number | undefined;
+      if (opts.from !== undefined) {
+        if (mode !== 'continue') throw usageError('--from goes with --continue only.', `Write "migrate repair ${id} --continue --from N".`);
+        if (!/^\d+$/.test(opts.from) || Number(opts.from) < 1)
+          throw usageError(
+            `--from must be a statement number of at least 1 (got "${opts.from}").`,
+            'Write e.g. --from 3 (the numbers are those "migrate status" shows).',
+          );
+        from = Number(opts.from);
+      }
+      const settings = { lockSafety: lockSafetyFlags(opts), ...runFlags(opts), stoppable: true };
+      await withRunner(
+        cmd,
+        async (runner) => {
+          await runner.repair(id, mode, from !== undefined ? { from } : {});
+        },
+        settings,
+      );
+    },
+  );
 }
 
 /** make, ack-drift and adopt: files and records, no migration runs. */
@@ -258,7 +323,7 @@ function registerFileCommands(program: Command): void {
     .option('--sql', 'create NNNN_name.up.sql and NNNN_name.down.sql instead of a TypeScript file')
     .option('--dir <path>', 'migrations directory (default: from the config)')
     .action(async (name: string, opts: { sql?: boolean; dir?: string }, cmd: Command) => {
-      const { makeMigration } = await import('../../migrations/make.ts');
+      const { makeMigration } = await import('../../migrations/index.ts');
       const dir = opts.dir ? resolve(opts.dir) : (await (await configLoader()).loadConfig({ configPath: configPathOf(cmd) })).migrationsDir;
       for (const p of makeMigration(dir, name, { sql: opts.sql })) consoleLogger.out(p);
     });
@@ -279,7 +344,7 @@ function registerFileCommands(program: Command): void {
     .requiredOption('--knexfile <file>', 'path of knexfile.js / knexfile.ts')
     .option('--env <name>', 'knexfile environment (default: NODE_ENV, else development)')
     .action(async (opts: { knexfile: string; env?: string }) => {
-      const [{ convertKnexfile }, { redactValue }] = await Promise.all([import('../../migrations/knex-adopt.ts'), import('../../log/index.ts')]);
+      const [{ convertKnexfile }, { redactValue }] = await Promise.all([import('../../migrations/index.ts'), import('../../log/index.ts')]);
       const { config, notes } = await convertKnexfile(opts.knexfile, opts.env);
       consoleLogger.out(JSON.stringify(redactValue(config), null, 2));
       for (const n of notes) consoleLogger.info(n);

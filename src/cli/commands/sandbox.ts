@@ -52,7 +52,7 @@ export function registerSandboxCommands(program: Command): void {
       if (format === 'json') {
         // Deliberately unredacted: the user asked for the credentials in machine-readable form.
         // Every other output of the tool (and every error) goes through redact().
-        process.stdout.write(JSON.stringify(upJson(state, reused, elapsedMs), null, 2) + '\n');
+        process.stdout.write(`${JSON.stringify(upJson(state, reused, elapsedMs), null, 2)}\n`);
       } else {
         consoleLogger.out(renderUpText(state, reused, elapsedMs));
       }

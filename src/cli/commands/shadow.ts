@@ -64,39 +64,44 @@ export function registerShadowCommands(program: Command): void {
       if (format === 'json') {
         // Deliberately unredacted, like `sandbox up --format json`: the user asked for the
         // credentials in machine-readable form. Text output never shows a password.
-        const doc = { ...upJson(outcome.state, outcome.reused, outcome.elapsedMs), shadow: { dialect, dir, url: outcome.url, passwordFile: outcome.passwordFile } };
-        process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+        const doc = {
+          ...upJson(outcome.state, outcome.reused, outcome.elapsedMs),
+          shadow: { dialect, dir, url: outcome.url, passwordFile: outcome.passwordFile },
+        };
+        process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
       } else {
         consoleLogger.out(renderShadowUpText(outcome));
       }
     });
 
-  bothDialects(shadow.command('status'), 'show the shadow server of each dialect (or of --dialect); exit 1 unless one runs and every one present is healthy')
-    .action(async (opts: Opts) => {
-      const format = parseFormat(opts.format);
-      const one = parseDialect(opts.dialect);
-      // The analysis lists the shadow objects (it owns their names); loaded for `status` only.
-      const { listShadowObjects } = await import('../../analysis/index.ts');
-      // Each dialect on its own: a problem with one (a foreign directory) is reported after the other.
-      const all: Awaited<ReturnType<typeof shadowStatus>>[] = [];
-      let failure: unknown;
-      for (const d of one ? [one] : DIALECTS) {
-        try {
-          all.push(await shadowStatus(d, shadowServerDir(d, { dir: opts.dir }), listShadowObjects));
-        } catch (e) {
-          failure ??= e;
-        }
+  bothDialects(
+    shadow.command('status'),
+    'show the shadow server of each dialect (or of --dialect); exit 1 unless one runs and every one present is healthy',
+  ).action(async (opts: Opts) => {
+    const format = parseFormat(opts.format);
+    const one = parseDialect(opts.dialect);
+    // The analysis lists the shadow objects (it owns their names); loaded for `status` only.
+    const { listShadowObjects } = await import('../../analysis/index.ts');
+    // Each dialect on its own: a problem with one (a foreign directory) is reported after the other.
+    const all: Awaited<ReturnType<typeof shadowStatus>>[] = [];
+    let failure: unknown;
+    for (const d of one ? [one] : DIALECTS) {
+      try {
+        all.push(await shadowStatus(d, shadowServerDir(d, { dir: opts.dir }), listShadowObjects));
+      } catch (e) {
+        failure ??= e;
       }
-      const present = all.filter((s) => s.present);
-      const healthy = present.length > 0 && present.every((s) => s.healthy);
-      if (format === 'json') consoleLogger.out(JSON.stringify(redactValue({ healthy, servers: all }), null, 2));
-      else if (all.length) consoleLogger.out(all.map((s) => renderShadowStatusText(s)).join('\n'));
-      if (failure) throw failure;
-      if (!healthy) process.exitCode = 1;
-    });
+    }
+    const present = all.filter((s) => s.present);
+    const healthy = present.length > 0 && present.every((s) => s.healthy);
+    if (format === 'json') consoleLogger.out(JSON.stringify(redactValue({ healthy, servers: all }), null, 2));
+    else if (all.length) consoleLogger.out(all.map((s) => renderShadowStatusText(s)).join('\n'));
+    if (failure) throw failure;
+    if (!healthy) process.exitCode = 1;
+  });
 
-  bothDialects(shadow.command('down'), 'stop the shadow server of each dialect (or of --dialect) and remove its directory; nothing running is fine')
-    .action(async (opts: Opts) => {
+  bothDialects(shadow.command('down'), 'stop the shadow server of each dialect (or of --dialect) and remove its directory; nothing running is fine').action(
+    async (opts: Opts) => {
       const format = parseFormat(opts.format);
       const one = parseDialect(opts.dialect);
       const results = [];
@@ -112,5 +117,6 @@ export function registerShadowCommands(program: Command): void {
       if (format === 'json') consoleLogger.out(JSON.stringify(redactValue({ servers: results }), null, 2));
       else if (results.length) consoleLogger.out(results.map((r) => renderShadowDownText(r)).join('\n'));
       if (failure) throw failure;
-    });
+    },
+  );
 }

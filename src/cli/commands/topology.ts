@@ -26,14 +26,20 @@ export function registerTopologyCommands(program: Command): void {
     .option('--cluster <name>', 'only this cluster')
     .option('--format <format>', 'text or json', 'text')
     .action(async (opts: { cluster?: string; format: string }, cmd: Command) => {
-      if (opts.format !== 'text' && opts.format !== 'json') throw usageError(`--format ${opts.format} is not supported by topology.`, 'Use --format text or --format json.');
+      if (opts.format !== 'text' && opts.format !== 'json')
+        throw usageError(`--format ${opts.format} is not supported by topology.`, 'Use --format text or --format json.');
       const globals = cmd.optsWithGlobals<{ config?: string }>();
       const config = await loadConfig({ configPath: globals.config });
       let clusters = withRecordedRoles(config);
-      if (clusters.length === 0) throw configError(`${config.source} describes no clusters.`, 'Add a "clusters" list (see README "Configuration"); `migrate sandbox up` writes one for you.');
+      if (clusters.length === 0)
+        throw configError(
+          `${config.source} describes no clusters.`,
+          'Add a "clusters" list (see README "Configuration"); `migrate sandbox up` writes one for you.',
+        );
       if (opts.cluster) {
         clusters = clusters.filter((c) => c.name === opts.cluster);
-        if (clusters.length === 0) throw usageError(`No cluster named ${opts.cluster} in ${config.source}.`, `Use one of: ${config.clusters.map((c) => c.name).join(', ')}.`);
+        if (clusters.length === 0)
+          throw usageError(`No cluster named ${opts.cluster} in ${config.source}.`, `Use one of: ${config.clusters.map((c) => c.name).join(', ')}.`);
       }
       const { configMismatch, connectionProblem, inspectCluster } = await import('../../topology/index.ts');
       const fileRoles = (name: string) => new Map(config.clusters.find((c) => c.name === name)?.nodes.map((n) => [n.name, n.role] as const) ?? []);
@@ -51,7 +57,10 @@ export function registerTopologyCommands(program: Command): void {
       }
       const problems = reports.flatMap((r) => r.problems.map((p) => `${r.cluster}: ${p}`));
       if (problems.length) {
-        throw workError(`The live topology disagrees with the config (${problems.length} problem${problems.length > 1 ? 's' : ''}): ${problems.join('; ')}.`, 'Repair replication or correct the roles in the config before running migrations on this cluster.');
+        throw workError(
+          `The live topology disagrees with the config (${problems.length} problem${problems.length > 1 ? 's' : ''}): ${problems.join('; ')}.`,
+          'Repair replication or correct the roles in the config before running migrations on this cluster.',
+        );
       }
     });
 }

@@ -4,7 +4,9 @@ const q = (n: string): string => `\`${n.replace(/`/g, '``')}\``;
 
 /** SHOW CREATE TABLE / VIEW of every object: tables first, then views (AUTO_INCREMENT and DEFINER left out). */
 export async function dumpMysql(target: DumpTarget): Promise<string[]> {
-  const [rows] = (await target.db.raw('SELECT TABLE_NAME AS t, TABLE_TYPE AS k FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME', [target.name])) as [{ t: string; k: string }[]];
+  const [rows] = (await target.db.raw('SELECT TABLE_NAME AS t, TABLE_TYPE AS k FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME', [
+    target.name,
+  ])) as [{ t: string; k: string }[]];
   if (!rows.length) return [];
   const sql = rows.map((r) => (r.k === 'VIEW' ? `SHOW CREATE VIEW ${q(r.t)}` : `SHOW CREATE TABLE ${q(r.t)}`)).join(';\n');
   const [results] = (await target.db.raw(sql)) as [unknown];
@@ -35,7 +37,9 @@ export async function restoreMysql(target: DumpTarget, statements: string[]): Pr
 }
 
 export async function resetMysql(target: DumpTarget): Promise<void> {
-  const [rows] = (await target.db.raw('SELECT TABLE_NAME AS t, TABLE_TYPE AS k FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [target.name])) as [{ t: string; k: string }[]];
+  const [rows] = (await target.db.raw('SELECT TABLE_NAME AS t, TABLE_TYPE AS k FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [target.name])) as [
+    { t: string; k: string }[],
+  ];
   const views = rows.filter((r) => r.k === 'VIEW').map((r) => `\`${r.t}\``);
   const tables = rows.filter((r) => r.k !== 'VIEW').map((r) => `\`${r.t}\``);
   const sql = ['SET FOREIGN_KEY_CHECKS = 0'];

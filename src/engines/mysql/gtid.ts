@@ -11,7 +11,10 @@ export interface GtidEntry {
 
 export function parseMariadbGtidList(pos: string): Map<number, GtidEntry> {
   const out = new Map<number, GtidEntry>();
-  for (const part of pos.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of pos
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^(\d+)-(\d+)-(\d+)$/.exec(part);
     if (!m) throw new Error(`not a MariaDB GTID: "${part}"`);
     out.set(Number(m[1]), { domain: Number(m[1]), server: Number(m[2]), seq: Number(m[3]) });
@@ -37,7 +40,10 @@ export function mariadbErrantGtids(candidatePos: string, primaryPos: string): st
  */
 export function parseMariadbGtidState(state: string): GtidEntry[] {
   const out: GtidEntry[] = [];
-  for (const part of state.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of state
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^(\d+)-(\d+)-(\d+)$/.exec(part);
     if (!m) throw new Error(`not a MariaDB GTID: "${part}"`);
     out.push({ domain: Number(m[1]), server: Number(m[2]), seq: Number(m[3]) });
@@ -109,5 +115,8 @@ export function mariadbLaterOf(a: string, b: string): string {
     const x = out.get(d);
     if (!x || e.seq > x.seq) out.set(d, e);
   }
-  return [...out.values()].sort((x, y) => x.domain - y.domain).map((e) => `${e.domain}-${e.server}-${e.seq}`).join(',');
+  return [...out.values()]
+    .sort((x, y) => x.domain - y.domain)
+    .map((e) => `${e.domain}-${e.server}-${e.seq}`)
+    .join(',');
 }

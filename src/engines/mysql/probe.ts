@@ -24,7 +24,10 @@ export interface ProbeResult {
  * repeated here so the engine does not import the analysis it serves.
  */
 function stripComments(sql: string): string {
-  return sql.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/(^|\s)--[^\n]*/g, '$1').replace(/(^|\s)#[^\n]*/g, '$1');
+  return sql
+    .replace(/\/\*[\s\S]*?\*\//g, ' ')
+    .replace(/(^|\s)--[^\n]*/g, '$1')
+    .replace(/(^|\s)#[^\n]*/g, '$1');
 }
 
 const NAME = '(?:`(?:[^`]|``)+`|[A-Za-z_$][\\w$]*)(?:\\s*\\.\\s*(?:`(?:[^`]|``)+`|[A-Za-z_$][\\w$]*))?';
@@ -108,7 +111,14 @@ export async function probeAndRun(obj: QueryObject, next: Next, mariadb: boolean
     const m = /\balgorithm\s*=?\s*(\w+)/i.exec(stripComments(obj.sql));
     const lockNone = /\block\s*=?\s*none\b/i.test(stripComments(obj.sql));
     const declaredAlg = m?.[1]?.toUpperCase();
-    probe.algorithm = declaredAlg === 'INSTANT' || declaredAlg === 'NOCOPY' || declaredAlg === 'COPY' ? declaredAlg : declaredAlg === 'INPLACE' && lockNone ? 'INPLACE' : lockNone ? 'INPLACE' : 'UNKNOWN';
+    probe.algorithm =
+      declaredAlg === 'INSTANT' || declaredAlg === 'NOCOPY' || declaredAlg === 'COPY'
+        ? declaredAlg
+        : declaredAlg === 'INPLACE' && lockNone
+          ? 'INPLACE'
+          : lockNone
+            ? 'INPLACE'
+            : 'UNKNOWN';
     if (probe.algorithm === 'UNKNOWN') probe.note = 'the statement names its own ALGORITHM/LOCK clause without LOCK=NONE';
     return { result: await next(), probe };
   }

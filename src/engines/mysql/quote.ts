@@ -5,5 +5,5 @@ export function mysqlString(v: string): string {
 
 /** Identifier for MySQL/MariaDB. */
 export function mysqlIdent(v: string): string {
-  return '`' + v.replace(/`/g, '``') + '`';
+  return `\`${v.replace(/`/g, '``')}\``;
 }

@@ -41,7 +41,10 @@ export const mysqlShadowAdmin: ShadowServerAdmin = {
   async listObjects(db, server) {
     const accounts = new Map<string, [string, string, boolean]>();
     const dbs = await rows<{ n: string }>(db, 'SELECT SCHEMA_NAME AS n FROM information_schema.SCHEMATA');
-    const users = await rows<{ u: string; h: string; r: string | null }>(db, server.mariadb ? 'SELECT User AS u, Host AS h, is_role AS r FROM mysql.user' : 'SELECT User AS u, Host AS h, NULL AS r FROM mysql.user');
+    const users = await rows<{ u: string; h: string; r: string | null }>(
+      db,
+      server.mariadb ? 'SELECT User AS u, Host AS h, is_role AS r FROM mysql.user' : 'SELECT User AS u, Host AS h, NULL AS r FROM mysql.user',
+    );
     for (const x of users) accounts.set(`'${x.u}'@'${x.h}'`, [x.u, x.h, x.r === 'Y']);
     return { databases: new Set(dbs.map((x) => x.n)), accounts } satisfies ServerObjects;
   },
@@ -50,7 +53,9 @@ export const mysqlShadowAdmin: ShadowServerAdmin = {
     let accounts: [string, string][] = [];
     try {
       // is_role is compared here, not in SQL: the view's collation differs from the session's.
-      const [users] = (await db.raw(`SELECT User AS u, Host AS h, ${server.mariadb ? 'is_role' : "'N'"} AS r FROM mysql.user WHERE User LIKE 'migrate\\\\_shadow\\\\_%'`)) as [{ u: string; h: string; r: string }[]];
+      const [users] = (await db.raw(
+        `SELECT User AS u, Host AS h, ${server.mariadb ? 'is_role' : "'N'"} AS r FROM mysql.user WHERE User LIKE 'migrate\\\\_shadow\\\\_%'`,
+      )) as [{ u: string; h: string; r: string }[]];
       accounts = users.filter((x) => x.r !== 'Y').map((x) => [x.u, x.h]);
     } catch {
       /* an account that may not read mysql.user: only databases */
@@ -87,5 +92,6 @@ export const mysqlShadowAdmin: ShadowServerAdmin = {
   async releaseLock(db, name) {
     await db.raw(`SELECT RELEASE_LOCK('${name}')`);
   },
-  loginRefusedHint: () => 'Check the server\'s account rules for this host, or analyse on a throwaway server: leave --shadow out (a local `migrate shadow` server is started) or use a CI service container.',
+  loginRefusedHint: () =>
+    "Check the server's account rules for this host, or analyse on a throwaway server: leave --shadow out (a local `migrate shadow` server is started) or use a CI service container.",
 };

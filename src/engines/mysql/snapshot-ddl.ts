@@ -79,7 +79,7 @@ function tokens(s: string): string[] {
       i = end;
       continue;
     }
-    const m = /^[A-Za-z0-9_$.+\-]+(?:'[^']*')?/.exec(s.slice(i));
+    const m = /^[A-Za-z0-9_$.+-]+(?:'[^']*')?/.exec(s.slice(i));
     if (m) {
       let end = i + m[0].length;
       // A function call (current_timestamp(), uuid()) stays one token.
@@ -197,7 +197,8 @@ function parseColumn(def: string, position: number, table: Defaults): ParsedColu
     else if (w === 'CHECK') {
       check = inner(t[k + 1] ?? '');
       k += 2;
-    } else if (w === 'WITHOUT' || w === 'WITH') k += 3; // SYSTEM VERSIONING
+    } else if (w === 'WITHOUT' || w === 'WITH')
+      k += 3; // SYSTEM VERSIONING
     else throw new Unparsed(`column ${name}: unexpected "${t[k]}"`);
   }
   const isGenerated = generated !== undefined;
@@ -241,7 +242,11 @@ export function parseCreateTable(name: string, ddl: string, defaultCollation: (c
     const head = tk.map((x) => x.toUpperCase());
     if (head[0] === 'PRIMARY' && head[1] === 'KEY') {
       t.primaryKey = keyColumns(tk.find((x) => x.startsWith('('))!);
-    } else if (head[0] === 'KEY' || head[0] === 'INDEX' || (['UNIQUE', 'FULLTEXT', 'SPATIAL'].includes(head[0]!) && (head[1] === 'KEY' || head[1] === 'INDEX'))) {
+    } else if (
+      head[0] === 'KEY' ||
+      head[0] === 'INDEX' ||
+      (['UNIQUE', 'FULLTEXT', 'SPATIAL'].includes(head[0]!) && (head[1] === 'KEY' || head[1] === 'INDEX'))
+    ) {
       const nameTok = tk.find((x) => x.startsWith('`'));
       const cols = tk.find((x) => x.startsWith('('));
       if (!nameTok || !cols) throw new Unparsed(`index: ${def}`);
@@ -276,7 +281,7 @@ export function parseCreateTable(name: string, ddl: string, defaultCollation: (c
     } else if (head[0] === 'CONSTRAINT' && head[2] === 'CHECK') {
       checks.push({ name: unbacktick(tk[1]!), expression: inner(tk[3] ?? '') });
     } else if (head[0] === 'PERIOD') {
-      continue;
+      // PERIOD FOR SYSTEM_TIME / application-time periods: not part of the snapshot.
     } else {
       throw new Unparsed(`definition: ${def.slice(0, 60)}`);
     }
@@ -287,6 +292,21 @@ export function parseCreateTable(name: string, ddl: string, defaultCollation: (c
   t.foreignKeys.sort(byName);
   t.checks = checks.sort(byName);
   return t;
+}
+
+/** The base tables (of `tables` when given) and, when asked for, the views of a schema. */
+async function listTables(db: Knex, schema: string, tables: string[] | undefined, readViews: boolean): Promise<{ wanted: string[]; views: string[] }> {
+  const [listed] = (await db.raw(`SHOW FULL TABLES FROM ${q(schema)}`)) as [Row[]];
+  const kinds = new Map<string, string>();
+  for (const r of listed) {
+    const vals = Object.values(r).map(str);
+    kinds.set(vals[0]!, vals[1]!);
+  }
+  const base = (n: string): boolean => kinds.get(n) === 'BASE TABLE' || kinds.get(n) === 'SYSTEM VERSIONED';
+  return {
+    wanted: (tables ?? [...kinds.keys()]).filter(base),
+    views: readViews ? [...kinds].filter(([, k]) => k === 'VIEW').map(([n]) => n) : [],
+  };
 }
 
 /** A MariaDB snapshotter over SHOW CREATE TABLE; falls back to information_schema when unsure. */
@@ -305,21 +325,12 @@ export function createDdlSnapshotter(db: Knex, schema: string): (opts: Omit<Mysq
     let views: string[] = [];
     if (scoped && !readViews) {
       wanted = [...new Set(opts.tables!)];
-    } else {
-      const [listed] = (await db.raw(`SHOW FULL TABLES FROM ${q(schema)}`)) as [Row[]];
-      const kinds = new Map<string, string>();
-      for (const r of listed) {
-        const vals = Object.values(r).map(str);
-        kinds.set(vals[0]!, vals[1]!);
-      }
-      const base = (n: string): boolean => kinds.get(n) === 'BASE TABLE' || kinds.get(n) === 'SYSTEM VERSIONED';
-      wanted = (scoped ? opts.tables! : [...kinds.keys()]).filter(base);
-      views = readViews ? [...kinds].filter(([, k]) => k === 'VIEW').map(([n]) => n) : [];
-    }
+    } else ({ wanted, views } = await listTables(db, schema, opts.tables, readViews));
     let sets: Row[][] = [];
     for (;;) {
       const statements = wanted.map((n) => `SHOW CREATE TABLE ${q(schema)}.${q(n)}`);
-      if (views.length) statements.push(`SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = '${schema.replace(/'/g, "''")}'`);
+      if (views.length)
+        statements.push(`SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = '${schema.replace(/'/g, "''")}'`);
       if (!statements.length) return snap;
       try {
         const [raw] = (await db.raw(statements.join(';\n'))) as [unknown];
@@ -348,7 +359,9 @@ export function createDdlSnapshotter(db: Knex, schema: string): (opts: Omit<Mysq
       if (tbl && !/COLLATE=/.test(tail) && !collations.has(tbl[1]!)) needCollation.add(tbl[1]!);
     });
     if (needCollation.size) {
-      const [rows] = (await db.raw(`SELECT CHARACTER_SET_NAME AS c, DEFAULT_COLLATE_NAME AS d FROM information_schema.CHARACTER_SETS WHERE CHARACTER_SET_NAME IN (${[...needCollation].map((c) => `'${c}'`).join(',')})`)) as [Row[]];
+      const [rows] = (await db.raw(
+        `SELECT CHARACTER_SET_NAME AS c, DEFAULT_COLLATE_NAME AS d FROM information_schema.CHARACTER_SETS WHERE CHARACTER_SET_NAME IN (${[...needCollation].map((c) => `'${c}'`).join(',')})`,
+      )) as [Row[]];
       for (const r of rows) collations.set(str(r['c']), str(r['d']));
       for (const c of needCollation) if (!collations.has(c)) collations.set(c, undefined);
     }

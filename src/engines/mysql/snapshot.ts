@@ -95,7 +95,14 @@ export async function snapshotMysql(db: Knex, opts: MysqlSnapshotOptions): Promi
     let fk = t.foreignKeys.find((f) => f.name === name);
     if (!fk) {
       const rule = rules.get(`${t.name}\0${name}`);
-      fk = { name, columns: [], refTable: str(r['REFERENCED_TABLE_NAME']), refColumns: [], onUpdate: str(rule?.['UPDATE_RULE']), onDelete: str(rule?.['DELETE_RULE']) };
+      fk = {
+        name,
+        columns: [],
+        refTable: str(r['REFERENCED_TABLE_NAME']),
+        refColumns: [],
+        onUpdate: str(rule?.['UPDATE_RULE']),
+        onDelete: str(rule?.['DELETE_RULE']),
+      };
       t.foreignKeys.push(fk);
     }
     fk.columns.push(str(r['COLUMN_NAME']));

@@ -27,8 +27,24 @@ const PER_TABLE = new Set(['TABLE', 'SEQUENCE', 'SEQUENCE OWNED BY', 'DEFAULT', 
 const SCHEMA_WIDE = new Set(['SCHEMA', 'EXTENSION', 'TYPE', 'DOMAIN', 'FUNCTION', 'PROCEDURE', 'AGGREGATE', 'COLLATION', 'CAST', 'OPERATOR']);
 /** pg_dump's own order (pg_dump_sort.c), which a merged dump must keep: types before tables, FKs last. */
 const RANK: Record<string, number> = {
-  SCHEMA: 0, EXTENSION: 1, COLLATION: 2, TYPE: 3, DOMAIN: 3, FUNCTION: 4, PROCEDURE: 4, AGGREGATE: 5, OPERATOR: 5, CAST: 6,
-  TABLE: 10, SEQUENCE: 11, 'SEQUENCE OWNED BY': 12, DEFAULT: 13, CONSTRAINT: 14, INDEX: 15, TRIGGER: 16, 'FK CONSTRAINT': 17,
+  SCHEMA: 0,
+  EXTENSION: 1,
+  COLLATION: 2,
+  TYPE: 3,
+  DOMAIN: 3,
+  FUNCTION: 4,
+  PROCEDURE: 4,
+  AGGREGATE: 5,
+  OPERATOR: 5,
+  CAST: 6,
+  TABLE: 10,
+  SEQUENCE: 11,
+  'SEQUENCE OWNED BY': 12,
+  DEFAULT: 13,
+  CONSTRAINT: 14,
+  INDEX: 15,
+  TRIGGER: 16,
+  'FK CONSTRAINT': 17,
 };
 
 const HEADER = /^--\n-- Name: (.+?); Type: ([A-Z ]+); Schema: ([^;]*); Owner: [^\n]*\n--\n/gm;
@@ -145,7 +161,12 @@ export function mergePgDumps(full: string, fresh: string, restored: Set<string>)
   const b = splitPgDump(fresh);
   if (!a || !b) return undefined;
   const restoredSeqs = ownedSequences(a, restored);
-  const kept = a.entries.filter((e) => !SCHEMA_WIDE.has(e.type) && !(e.table !== undefined && restored.has(e.table)) && !(e.type === 'SEQUENCE' && e.table === undefined && restoredSeqs.has(e.name)));
+  const kept = a.entries.filter(
+    (e) =>
+      !SCHEMA_WIDE.has(e.type) &&
+      !(e.table !== undefined && restored.has(e.table)) &&
+      !(e.type === 'SEQUENCE' && e.table === undefined && restoredSeqs.has(e.name)),
+  );
   // Objects of the fresh dump replace same-named ones (a free-standing sequence both hold).
   const freshKeys = new Set(b.entries.map((e) => `${e.type}\0${e.name}`));
   const merged = [...kept.filter((e) => !freshKeys.has(`${e.type}\0${e.name}`)), ...b.entries];

@@ -13,7 +13,12 @@ export function dumpPostgres(target: DumpTarget): Promise<string[] | undefined> 
       (err, stdout) => {
         if (err) return resolve(undefined);
         // psql meta-commands (\restrict in newer pg_dump) are not SQL.
-        resolve([stdout.split('\n').filter((l) => !l.startsWith('\\')).join('\n')]);
+        resolve([
+          stdout
+            .split('\n')
+            .filter((l) => !l.startsWith('\\'))
+            .join('\n'),
+        ]);
       },
     );
   });

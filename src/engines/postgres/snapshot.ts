@@ -114,7 +114,13 @@ export async function snapshotPostgres(db: Knex, opts: PostgresSnapshotOptions):
   for (const r of data.idx) {
     const t = snap.tables[str(r['relname'])];
     if (!t) continue;
-    t.indexes.push({ name: str(r['index_name']), unique: Boolean(r['indisunique']), columns: arr(r['cols']), where: r['pred'] === null ? null : str(r['pred']), valid: Boolean(r['indisvalid']) });
+    t.indexes.push({
+      name: str(r['index_name']),
+      unique: Boolean(r['indisunique']),
+      columns: arr(r['cols']),
+      where: r['pred'] === null ? null : str(r['pred']),
+      valid: Boolean(r['indisvalid']),
+    });
   }
   return snap;
 }
@@ -131,7 +137,12 @@ function toColumn(r: Row, position: number, enums: Record<string, string[]>): Co
     name: str(r['attname']),
     position,
     type: str(r['type']),
-    dataType: typtype === 'e' ? typname : str(r['type']).replace(/\(.*\)/, '').trim(),
+    dataType:
+      typtype === 'e'
+        ? typname
+        : str(r['type'])
+            .replace(/\(.*\)/, '')
+            .trim(),
     nullable,
     default: generatedStored ? null : dflt,
   };

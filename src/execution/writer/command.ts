@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import type { NodeConfig } from '../../config/types.ts';
+import type { NodeConfig } from '../../config/index.ts';
 import { workError } from '../../errors.ts';
-import { redact } from '../../log/redact.ts';
+import { redact } from '../../log/index.ts';
 import type { WriterEndpoint } from './contract.ts';
 
 /** Runs the user's command with the new and old primary in its environment (DNS, VIP, ProxySQL...). */
@@ -36,7 +36,13 @@ export class CommandWriter implements WriterEndpoint {
       child.on('close', (code, signal) => {
         clearTimeout(timer);
         if (code === 0) resolve();
-        else reject(workError(`The writer command failed (${signal ? `killed by ${signal}` : `exit ${code}`}): ${redact(stderr.trim().slice(0, 500))}`, 'Fix the command in writer.command; it receives MIGRATE_NEW_PRIMARY_HOST/PORT and must exit 0.'));
+        else
+          reject(
+            workError(
+              `The writer command failed (${signal ? `killed by ${signal}` : `exit ${code}`}): ${redact(stderr.trim().slice(0, 500))}`,
+              'Fix the command in writer.command; it receives MIGRATE_NEW_PRIMARY_HOST/PORT and must exit 0.',
+            ),
+          );
       });
     });
   }

@@ -1,4 +1,4 @@
-import type { NodeConfig } from '../../config/types.ts';
+import type { NodeConfig } from '../../config/index.ts';
 
 /**
  * Moves the application's writer endpoint from one node to another. Implementations: the HAProxy

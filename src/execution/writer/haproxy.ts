@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import type { NodeConfig } from '../../config/types.ts';
+import type { NodeConfig } from '../../config/index.ts';
 import { workError } from '../../errors.ts';
 import type { WriterEndpoint } from './contract.ts';
 
@@ -11,9 +11,14 @@ export function haproxyCommand(socket: string, command: string, timeoutMs = 2000
     let out = '';
     const timer = setTimeout(() => {
       s.destroy();
-      reject(workError(`HAProxy's runtime API at ${socket} did not answer "${command}" within ${timeoutMs} ms.`, 'Check that HAProxy runs and that its stats socket is at that path with "level admin".'));
+      reject(
+        workError(
+          `HAProxy's runtime API at ${socket} did not answer "${command}" within ${timeoutMs} ms.`,
+          'Check that HAProxy runs and that its stats socket is at that path with "level admin".',
+        ),
+      );
     }, timeoutMs);
-    s.on('connect', () => s.write(command + '\n'));
+    s.on('connect', () => s.write(`${command}\n`));
     s.on('data', (d) => (out += d.toString('utf8')));
     s.on('end', () => {
       clearTimeout(timer);
@@ -21,7 +26,12 @@ export function haproxyCommand(socket: string, command: string, timeoutMs = 2000
     });
     s.on('error', (e) => {
       clearTimeout(timer);
-      reject(workError(`Cannot talk to HAProxy's runtime API at ${socket}: ${e.message}.`, 'Start HAProxy with "stats socket <path> level admin" and set writer.socket to that path.'));
+      reject(
+        workError(
+          `Cannot talk to HAProxy's runtime API at ${socket}: ${e.message}.`,
+          'Start HAProxy with "stats socket <path> level admin" and set writer.socket to that path.',
+        ),
+      );
     });
   });
 }
@@ -40,11 +50,14 @@ export class HaproxyWriter implements WriterEndpoint {
 
   async preflight(): Promise<void> {
     if (!existsSync(this.socket)) {
-      throw workError(`HAProxy's runtime socket ${this.socket} does not exist.`, 'Start HAProxy with "stats socket <path> level admin" and set writer.socket in the config to that path.');
+      throw workError(
+        `HAProxy's runtime socket ${this.socket} does not exist.`,
+        'Start HAProxy with "stats socket <path> level admin" and set writer.socket in the config to that path.',
+      );
     }
     const state = await haproxyCommand(this.socket, `show servers state ${this.backend}`);
     if (!state || /Can't find backend|Unknown/i.test(state)) {
-      throw workError(`HAProxy has no backend named ${this.backend}.`, 'Set writer.backend in the config to the backend that routes the application\'s writes.');
+      throw workError(`HAProxy has no backend named ${this.backend}.`, "Set writer.backend in the config to the backend that routes the application's writes.");
     }
   }
 
@@ -58,6 +71,7 @@ export class HaproxyWriter implements WriterEndpoint {
   private async expectOk(cmd: string): Promise<void> {
     const answer = await haproxyCommand(this.socket, cmd);
     // The runtime API answers an empty line on success and a sentence on failure.
-    if (answer) throw workError(`HAProxy refused "${cmd}": ${answer}.`, 'Check that every node is declared as a server of the writer backend, named as in the config.');
+    if (answer)
+      throw workError(`HAProxy refused "${cmd}": ${answer}.`, 'Check that every node is declared as a server of the writer backend, named as in the config.');
   }
 }

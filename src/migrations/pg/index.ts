@@ -1,16 +1,16 @@
 // PostgreSQL lock-safe execution: settings, the retry loop, the lock watch, INVALID-index cleanup,
 // and a helper for TypeScript migrations that run CONCURRENTLY statements themselves.
 import type { Knex } from 'knex';
-import { consoleLogger } from '../../log/logger.ts';
+import { consoleLogger } from '../../log/index.ts';
 import { currentMigration } from '../context.ts';
 import { dropLeftoverIndexes } from './invalid-index.ts';
 import { withLockRetry } from './retry.ts';
-import { DEFAULT_LOCK_SAFETY } from './settings.ts';
+import { DEFAULT_LOCK_SAFETY } from '../../config/index.ts';
 
 export { concurrentTarget, dropLeftoverIndexes, findLeftovers, type ConcurrentTarget, type InvalidIndex } from './invalid-index.ts';
 export { backoffMs, isLockWaitExhausted, LockWaitExhausted, retryableReason, withLockRetry, type RetryOptions } from './retry.ts';
 export { PgLockSafety } from './session.ts';
-export { DEFAULT_LOCK_SAFETY, LOCK_SAFETY_ENV, lockSafetyFromEnv, parseDurationMs, resolveLockSafety, type LockSafety } from './settings.ts';
+export { DEFAULT_LOCK_SAFETY, LOCK_SAFETY_ENV, lockSafetyFromEnv, parseDurationMs, resolveLockSafety, type LockSafety } from '../../config/index.ts';
 export { describeWait, LockWatch, readLockWait, type LockHolder, type LockWait } from './watch.ts';
 
 /**

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { workError } from '../../errors.ts';
-import type { Logger } from '../../log/logger.ts';
-import { num, rawRows, str } from '../rows.ts';
+import type { Logger } from '../../log/index.ts';
+import { num, rawRows, str } from '../../engines/index.ts';
 
 /** A schema-qualified (or search_path-resolved) name as written in a statement. */
 export interface QualifiedName {
@@ -201,7 +201,9 @@ export async function findLeftovers(db: Knex, target: ConcurrentTarget): Promise
       return (await invalidIndexesOn(db, target.table)).filter((x) => x.name === name);
     }
     case 'reindex-index': {
-      const rows = await rawRows(db, 'SELECT i.indrelid::regclass::text AS tbl FROM pg_index i WHERE i.indexrelid = to_regclass(?)', [regclassText(target.index)]);
+      const rows = await rawRows(db, 'SELECT i.indrelid::regclass::text AS tbl FROM pg_index i WHERE i.indexrelid = to_regclass(?)', [
+        regclassText(target.index),
+      ]);
       const tbl = str(rows[0]?.['tbl']);
       if (!tbl) return [];
       const re = new RegExp(`^${escapeRegExp(target.index.name)}_cc(new|old)\\d*$`);
@@ -212,7 +214,9 @@ export async function findLeftovers(db: Knex, target: ConcurrentTarget): Promise
           WHERE NOT i.indisvalid AND i.indrelid = (SELECT indrelid FROM pg_index WHERE indexrelid = to_regclass(?))`,
         [regclassText(target.index)],
       );
-      return all.map((r) => ({ oid: num(r['oid']) ?? 0, schema: str(r['schema']) ?? '', name: str(r['name']) ?? '', table: str(r['tbl']) ?? '' })).filter((x) => re.test(x.name));
+      return all
+        .map((r) => ({ oid: num(r['oid']) ?? 0, schema: str(r['schema']) ?? '', name: str(r['name']) ?? '', table: str(r['tbl']) ?? '' }))
+        .filter((x) => re.test(x.name));
     }
     case 'reindex-table':
       return (await invalidIndexesOn(db, target.table)).filter((x) => /_cc(new|old)\d*$/.test(x.name));
@@ -250,7 +254,9 @@ export async function dropLeftoverIndexes(db: Knex, sql: string, logger: Logger,
       );
     }
     const drop = `DROP INDEX CONCURRENTLY IF EXISTS ${qualified}`;
-    logger.warn(`${label}: found INVALID index ${qualified} on ${idx.table}, left by an earlier failed CONCURRENTLY build; dropping it before building again (${drop})`);
+    logger.warn(
+      `${label}: found INVALID index ${qualified} on ${idx.table}, left by an earlier failed CONCURRENTLY build; dropping it before building again (${drop})`,
+    );
     // knex treats "?" as a binding placeholder; an escaped \? keeps a literal one in a quoted name.
     await db.raw(drop.replace(/\?/g, '\\?'));
     dropped.push(qualified);

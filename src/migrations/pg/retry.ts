@@ -1,5 +1,5 @@
-import type { Logger } from '../../log/logger.ts';
-import { formatMs, type LockSafety } from './settings.ts';
+import type { Logger } from '../../log/index.ts';
+import { formatMs, type LockSafety } from '../../config/index.ts';
 import { describeWait, type LockWait, type LockWatch } from './watch.ts';
 
 /** Why a try failed in a way that a later try may not: the lock was not free in time, or a deadlock. */
@@ -46,7 +46,10 @@ export class LockWaitExhausted extends Error {
   readonly retried: boolean;
   readonly lockTimeoutMs: number;
 
-  constructor(cause: unknown, o: { attempts: number; waitedMs: number; wait: LockWait | undefined; reason: RetryableReason; retried: boolean; lockTimeoutMs: number }) {
+  constructor(
+    cause: unknown,
+    o: { attempts: number; waitedMs: number; wait: LockWait | undefined; reason: RetryableReason; retried: boolean; lockTimeoutMs: number },
+  ) {
     super(o.reason === 'deadlock' ? 'deadlock detected' : 'lock timeout', { cause });
     this.name = 'LockWaitExhausted';
     this.attempts = o.attempts;
@@ -64,14 +67,22 @@ export class LockWaitExhausted extends Error {
 
   /** "could not get ... within lock_timeout 2 s in 10 attempts over 41 s: the lock on table t was held by pid 1 (...)" */
   describe(): string {
-    const what = this.reason === 'deadlock' ? 'ran into a deadlock' : `could not get its lock within ${this.lockTimeoutMs > 0 ? `lock_timeout ${formatMs(this.lockTimeoutMs)}` : 'the lock wait timeout'}`;
-    const tries = this.retried ? ` in ${this.attempts} attempt${this.attempts === 1 ? '' : 's'} over ${formatMs(this.waitedMs)}` : ' (not retried: it runs outside a transaction, so a retry could repeat what it already did)';
+    const what =
+      this.reason === 'deadlock'
+        ? 'ran into a deadlock'
+        : `could not get its lock within ${this.lockTimeoutMs > 0 ? `lock_timeout ${formatMs(this.lockTimeoutMs)}` : 'the lock wait timeout'}`;
+    const tries = this.retried
+      ? ` in ${this.attempts} attempt${this.attempts === 1 ? '' : 's'} over ${formatMs(this.waitedMs)}`
+      : ' (not retried: it runs outside a transaction, so a retry could repeat what it already did)';
     return `${what}${tries}; it was waiting for ${describeWait(this.wait)}.`;
   }
 
   fix(command: string): string {
     const pid = this.holderPid;
-    const end = pid !== undefined ? `Wait for the session holding the lock to finish, or end it (SELECT pg_terminate_backend(${pid});), then run "${command}" again` : `Find the long transaction holding the lock (pg_stat_activity, pg_locks), wait for it or end it, then run "${command}" again`;
+    const end =
+      pid !== undefined
+        ? `Wait for the session holding the lock to finish, or end it (SELECT pg_terminate_backend(${pid});), then run "${command}" again`
+        : `Find the long transaction holding the lock (pg_stat_activity, pg_locks), wait for it or end it, then run "${command}" again`;
     return `${end}; or allow more time with --lock-timeout / --lock-retries (MIGRATE_LOCK_TIMEOUT, MIGRATE_LOCK_RETRIES).`;
   }
 }
@@ -81,7 +92,9 @@ export class LockWaitExhausted extends Error {
  * imports the helpers through its own loader, so `instanceof` cannot be trusted).
  */
 export function isLockWaitExhausted(e: unknown): e is LockWaitExhausted {
-  return e instanceof LockWaitExhausted || (e instanceof Error && e.name === 'LockWaitExhausted' && typeof (e as Partial<LockWaitExhausted>).describe === 'function');
+  return (
+    e instanceof LockWaitExhausted || (e instanceof Error && e.name === 'LockWaitExhausted' && typeof (e as Partial<LockWaitExhausted>).describe === 'function')
+  );
 }
 
 export interface RetryOptions {
@@ -119,12 +132,20 @@ export async function withLockRetry<T>(o: RetryOptions, fn: (attempt: number) =>
       const reason = retryableReason(e);
       if (!reason) throw e;
       if (attempt >= attempts) {
-        throw new LockWaitExhausted(e, { attempts: attempt, waitedMs: Date.now() - started, wait, reason, retried: o.retry !== false, lockTimeoutMs: o.settings.lockTimeoutMs });
+        throw new LockWaitExhausted(e, {
+          attempts: attempt,
+          waitedMs: Date.now() - started,
+          wait,
+          reason,
+          retried: o.retry !== false,
+          lockTimeoutMs: o.settings.lockTimeoutMs,
+        });
       }
       const delay = backoffMs(attempt, o.settings, o.random);
-      const what = reason === 'deadlock'
-        ? `deadlock detected while waiting for ${describeWait(wait)}`
-        : `waiting for ${describeWait(wait)}; gave up after ${o.settings.lockTimeoutMs > 0 ? `lock_timeout ${formatMs(o.settings.lockTimeoutMs)}` : 'the lock wait timeout'}`;
+      const what =
+        reason === 'deadlock'
+          ? `deadlock detected while waiting for ${describeWait(wait)}`
+          : `waiting for ${describeWait(wait)}; gave up after ${o.settings.lockTimeoutMs > 0 ? `lock_timeout ${formatMs(o.settings.lockTimeoutMs)}` : 'the lock wait timeout'}`;
       o.logger.warn(`${o.label}: ${what}, attempt ${attempt + 1}/${attempts}, retrying in ${formatMs(delay)}`);
       await sleep(delay);
       continue;

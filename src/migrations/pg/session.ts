@@ -1,10 +1,10 @@
 import type { Knex } from 'knex';
-import type { ConnectionConfig } from '../../config/types.ts';
-import { createKnex } from '../../db/connect.ts';
-import type { Logger } from '../../log/logger.ts';
-import { num, rawRows } from '../rows.ts';
+import type { ConnectionConfig } from '../../config/index.ts';
+import { createKnex } from '../../db/index.ts';
+import type { Logger } from '../../log/index.ts';
+import { num, rawRows } from '../../engines/index.ts';
 import { withLockRetry } from './retry.ts';
-import type { LockSafety } from './settings.ts';
+import type { LockSafety } from '../../config/index.ts';
 import { LockWatch } from './watch.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import { num, rawRows, str } from '../rows.ts';
-import { formatMs } from './settings.ts';
+import { num, rawRows, str } from '../../engines/index.ts';
+import { formatMs } from '../../config/index.ts';
 
 /** A session in the way of our lock request, as pg_stat_activity shows it. */
 export interface LockHolder {
@@ -38,7 +38,17 @@ SELECT w.locktype, w.mode, w.relation::regclass::text AS rel,
   LEFT JOIN pg_stat_activity b ON b.pid = bp.pid
  WHERE w.pid = ? AND NOT w.granted`;
 
-const KIND: Record<string, string> = { r: 'table', p: 'table', i: 'index', I: 'index', S: 'sequence', v: 'view', m: 'materialized view', t: 'TOAST table', f: 'foreign table' };
+const KIND: Record<string, string> = {
+  r: 'table',
+  p: 'table',
+  i: 'index',
+  I: 'index',
+  S: 'sequence',
+  v: 'view',
+  m: 'materialized view',
+  t: 'TOAST table',
+  f: 'foreign table',
+};
 
 function targetOf(locktype: string, rel: string | null, relkind: string | null, tupleRel: string | null): string {
   const what = rel ? `${KIND[relkind ?? ''] ?? 'relation'} ${rel}` : undefined;
@@ -79,7 +89,11 @@ export async function readLockWait(monitor: Knex, pid: number): Promise<LockWait
   }
   // The oldest transaction first: a long-running one is what keeps us waiting; brief ones come and go.
   holders.sort((a, b) => (b.transactionMs ?? -1) - (a.transactionMs ?? -1));
-  return { target: targetOf(str(first['locktype']) ?? '', str(first['rel']), str(first['relkind']), str(first['tuple_rel'])), mode: str(first['mode']) ?? '?', holders };
+  return {
+    target: targetOf(str(first['locktype']) ?? '', str(first['rel']), str(first['relkind']), str(first['tuple_rel'])),
+    mode: str(first['mode']) ?? '?',
+    holders,
+  };
 }
 
 function oneLine(q: string, max = 120): string {

@@ -255,7 +255,11 @@ export const CASES: ReplicaFirstCase[] = [
     dmlNew: one('BIGINT', [], ['5000000000', 'NULL', '-2147483648']).dml,
     truth: {
       forward: { default: { outcome: 'stopped', errno: 1677 }, nonLossy: { outcome: 'ok' } },
-      reverse: { default: { outcome: 'stopped', errno: 1677 }, nonLossy: { outcome: 'stopped', errno: 1677 }, lossy: { outcome: 'wrong', columns: ['x'], seen: { x: ['5000000000', '2147483647'] } } },
+      reverse: {
+        default: { outcome: 'stopped', errno: 1677 },
+        nonLossy: { outcome: 'stopped', errno: 1677 },
+        lossy: { outcome: 'wrong', columns: ['x'], seen: { x: ['5000000000', '2147483647'] } },
+      },
     },
     note: 'Back (BIGINT -> INT) only ALL_LOSSY converts, and it clips 5000000000 to 2147483647.',
   },
@@ -266,7 +270,11 @@ export const CASES: ReplicaFirstCase[] = [
     alter: 'ALTER TABLE {t} MODIFY x INT',
     dmlNew: one('INT', [], ['1100', 'NULL', '-2147483648']).dml,
     truth: {
-      forward: { default: { outcome: 'stopped', errno: 1677 }, nonLossy: { outcome: 'stopped', errno: 1677 }, lossy: { outcome: 'wrong', columns: ['x'], seen: { x: ['5000000000', '2147483647'] } } },
+      forward: {
+        default: { outcome: 'stopped', errno: 1677 },
+        nonLossy: { outcome: 'stopped', errno: 1677 },
+        lossy: { outcome: 'wrong', columns: ['x'], seen: { x: ['5000000000', '2147483647'] } },
+      },
       reverse: { default: { outcome: 'stopped', errno: 1677 }, nonLossy: { outcome: 'ok' } },
     },
     note: 'ALL_LOSSY clips what the old code writes beyond INT, silently.',
@@ -279,7 +287,11 @@ export const CASES: ReplicaFirstCase[] = [
     dmlNew: one('VARCHAR(200)', [], ["'s100'", 'NULL', long(150, 'M')]).dml,
     truth: {
       forward: { default: { outcome: 'stopped', errno: 1677 }, nonLossy: { outcome: 'ok' } },
-      reverse: { default: { outcome: 'stopped', errno: 1677 }, nonLossy: { outcome: 'stopped', errno: 1677 }, lossy: { outcome: 'wrong', columns: ['x'], seen: { x: ['M x150', 'M x120'] } } },
+      reverse: {
+        default: { outcome: 'stopped', errno: 1677 },
+        nonLossy: { outcome: 'stopped', errno: 1677 },
+        lossy: { outcome: 'wrong', columns: ['x'], seen: { x: ['M x150', 'M x120'] } },
+      },
     },
     note: 'Back, ALL_LOSSY truncates the 150-character value to 120.',
   },
@@ -291,7 +303,11 @@ export const CASES: ReplicaFirstCase[] = [
     dmlNew: one('VARCHAR(60)', [], ["'s100'", 'NULL', long(55, 'M')]).dml,
     truth: {
       forward: { default: { outcome: 'stopped', errno: 1677 }, nonLossy: { outcome: 'ok' } },
-      reverse: { default: { outcome: 'stopped', errno: 1677 }, nonLossy: { outcome: 'stopped', errno: 1677 }, lossy: { outcome: 'wrong', columns: ['x'], seen: { x: ['M x55', 'M x50'] } } },
+      reverse: {
+        default: { outcome: 'stopped', errno: 1677 },
+        nonLossy: { outcome: 'stopped', errno: 1677 },
+        lossy: { outcome: 'wrong', columns: ['x'], seen: { x: ['M x55', 'M x50'] } },
+      },
     },
     note: 'Even an INSTANT widening stops a replica-first replica under the default setting.',
   },
@@ -302,7 +318,11 @@ export const CASES: ReplicaFirstCase[] = [
     alter: 'ALTER TABLE {t} MODIFY x VARCHAR(100)',
     dmlNew: one('VARCHAR(100)', [], ["'s100'", 'NULL', long(100, 'M')]).dml,
     truth: {
-      forward: { default: { outcome: 'stopped', errno: 1677 }, nonLossy: { outcome: 'stopped', errno: 1677 }, lossy: { outcome: 'wrong', columns: ['x'], seen: { x: ['M x150', 'M x100'] } } },
+      forward: {
+        default: { outcome: 'stopped', errno: 1677 },
+        nonLossy: { outcome: 'stopped', errno: 1677 },
+        lossy: { outcome: 'wrong', columns: ['x'], seen: { x: ['M x150', 'M x100'] } },
+      },
       reverse: { default: { outcome: 'stopped', errno: 1677 }, nonLossy: { outcome: 'ok' } },
     },
   },
@@ -433,7 +453,11 @@ export const CASES: ReplicaFirstCase[] = [
     dmlNew: one('DECIMAL(12,2)', [], ['9876543210.12', 'NULL', '-99999999.99']).dml,
     truth: {
       forward: { default: { outcome: 'stopped', errno: 1677 }, nonLossy: { outcome: 'ok' } },
-      reverse: { default: { outcome: 'stopped', errno: 1677 }, nonLossy: { outcome: 'stopped', errno: 1677 }, lossy: { outcome: 'wrong', columns: ['x'], seen: { x: ['9876543210.12', '99999999.99'] } } },
+      reverse: {
+        default: { outcome: 'stopped', errno: 1677 },
+        nonLossy: { outcome: 'stopped', errno: 1677 },
+        lossy: { outcome: 'wrong', columns: ['x'], seen: { x: ['9876543210.12', '99999999.99'] } },
+      },
     },
     note: 'Back, ALL_LOSSY clips 9876543210.12 to 99999999.99.',
   },
