@@ -204,6 +204,13 @@ push(
   '| fault | what the coordinator must do | exit | right after the fault | measured | recovery | held |',
   '|---|---|---|---|---|---|---|',
 );
+/** Kills after the run's last journal entry leave nothing to recover: `resume`/`abort` say so (exit 2), as they should. */
+function finished(rows: KillRecord[]): string {
+  const none = rows.filter((r) => r.recovery === 'none');
+  return none.length
+    ? `; after the last entry (${none.map((r) => `\`${r.boundary}\``).join(', ')}) nothing to recover, exit ${none.map((r) => r.recoveryExit ?? '-').join(', ')} ("no interrupted run")`
+    : '';
+}
 for (const e of EXPECTED) {
   if (e.id === 'a-coordinator-killed') {
     if (!kills) {
@@ -213,7 +220,7 @@ for (const e of EXPECTED) {
     const ok = kills.rows.filter((r) => r.invariantsHeld).length;
     const p = kills.probe;
     push(
-      `| ${e.title} (${kills.rows.length} boundaries, table below) | after \`migrate resume\` or \`migrate abort\`: one writer, every other node replicating from it, one schema, ledger agrees, endpoint on the writer | 137 (SIGKILL) | - | ${p ? `probe over all kills: ${p.acknowledged} acknowledged, ${p.lost} lost, longest gap ${ms(p.longestGapMs)}` : '-'} | \`migrate resume\` / \`migrate abort\`: exit 0 in ${kills.rows.filter((r) => r.recoveryExit === 0).length} of ${kills.rows.length} | ${mark(ok === kills.rows.length && (p?.lost ?? 0) === 0)} (${ok}/${kills.rows.length}) |`,
+      `| ${e.title} (${kills.rows.length} boundaries, table below) | after \`migrate resume\` or \`migrate abort\`: one writer, every other node replicating from it, one schema, ledger agrees, endpoint on the writer | 137 (SIGKILL) | - | ${p ? `probe over all kills: ${p.acknowledged} acknowledged, ${p.lost} lost, longest gap ${ms(p.longestGapMs)}` : '-'} | \`migrate resume\` / \`migrate abort\`: exit 0 in ${kills.rows.filter((r) => r.recoveryExit === 0).length} of ${kills.rows.filter((r) => r.recovery !== 'none').length}${finished(kills.rows)} | ${mark(ok === kills.rows.length && (p?.lost ?? 0) === 0)} (${ok}/${kills.rows.length}) |`,
     );
     continue;
   }
