@@ -1,12 +1,11 @@
-// PostgreSQL lock-safe execution: settings, the retry loop, the lock watch, INVALID-index cleanup,
-// and a helper for TypeScript migrations that run CONCURRENTLY statements themselves.
+// A helper for TypeScript migrations that run CONCURRENTLY statements themselves. The lock-safe
+// execution is the engine's (engines/postgres/lock-safe); what this side adds is the running
+// migration (its settings, logger, id and lock watch), which the engines layer cannot see.
 import type { Knex } from 'knex';
-import { consoleLogger } from '../../log/index.ts';
-import { currentMigration } from '../context.ts';
-import { runConcurrentStatement } from '../../engines/index.ts';
-import { DEFAULT_LOCK_SAFETY } from '../../config/index.ts';
-
-export { DEFAULT_LOCK_SAFETY, LOCK_SAFETY_ENV, lockSafetyFromEnv, parseDurationMs, resolveLockSafety, type LockSafety } from '../../config/index.ts';
+import { consoleLogger } from '../log/index.ts';
+import { currentMigration } from './context.ts';
+import { runConcurrentStatement } from '../engines/index.ts';
+import { DEFAULT_LOCK_SAFETY } from '../config/index.ts';
 
 /**
  * For TypeScript migrations with `export const transaction = false`: runs one statement that
