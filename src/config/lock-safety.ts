@@ -1,8 +1,8 @@
 import { configError, usageError, type MigrateError } from '../errors.ts';
 
-// Lives in config, not in migrations/pg: the config file's "lockSafety" object and the CLI's
-// lock flags are parsed here, and config sits below migrations in the layers
-// (.dependency-cruiser.cjs).
+// Lives in config, not with the lock-safe execution (engines/postgres/lock-safe): the config
+// file's "lockSafety" object and the CLI's lock flags are parsed here, and config sits below
+// engines and migrations in the layers (.dependency-cruiser.cjs).
 
 /**
  * How migrations run on PostgreSQL so that a queued ACCESS EXCLUSIVE request never holds other

@@ -26,6 +26,17 @@ export type { Effect, Ident, MigrationsEngine, RunSession } from './migrations-c
 export type { RuleWording, RulesEngine, VerdictWording } from './rules-contract.ts';
 export { mysqlLockName } from './mysql/migrations.ts';
 export { PG_APPLICATION_NAME, pgLockKeys } from './postgres/migrations.ts';
+export {
+  backoffMs,
+  dropLeftoverIndexes,
+  isLockWaitExhausted,
+  LockWatch,
+  LockWaitExhausted,
+  PgLockSafety,
+  runConcurrentStatement,
+  withLockRetry,
+  type RetryOptions,
+} from './postgres/lock-safe/index.ts';
 export { num, rawRows, str, type Row } from './rows.ts';
 export { ID, QID } from './sql-names.ts';
 export type { Flavor, FlavorName, GtidStart, ReplicationSource, ReplicationStatus } from './mysql/flavor.ts';

@@ -55,7 +55,7 @@ export interface MigrationsEngine {
   readonly tracksInStatementRoundTrip: boolean;
   /** The driver's own query call on a raw connection (knex's would wrap or split it). */
   nativeQuery(conn: unknown): (sql: string) => Promise<void>;
-  /** Statements run under PostgreSQL's lock_timeout guard (migrations/pg/session.ts). */
+  /** Statements run under PostgreSQL's lock_timeout guard (engines/postgres/lock-safe/session.ts). */
   readonly guardsLockTimeout: boolean;
   /** The session statement bounding a metadata-lock wait, whose timeouts are then retried (MySQL); undefined where there is none. */
   lockWaitTimeoutSql(lockTimeoutMs: number): string | undefined;

@@ -5,7 +5,7 @@ import { engineFor } from '../engines/index.ts';
 import { MigrateError } from '../errors.ts';
 import { consoleLogger, type Logger } from '../log/index.ts';
 import { currentMigration, type MigrationRunContext } from './context.ts';
-import { withLockRetry } from './pg/retry.ts';
+import { withLockRetry } from '../engines/index.ts';
 import { DEFAULT_LOCK_SAFETY, formatMs, type LockSafety } from '../config/index.ts';
 import { num, str } from '../engines/index.ts';
 

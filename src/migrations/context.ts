@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Dialect } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { LockSafety } from '../config/index.ts';
-import type { LockWatch } from './pg/watch.ts';
+import type { LockWatch } from '../engines/index.ts';
 
 /** What helpers called from inside a running migration (backfill, withLockRetry) can know about it. */
 export interface MigrationRunContext {

@@ -16,6 +16,7 @@ export { makeMigration, nextMigrationNumber, sanitizeMigrationName } from './mak
 export { convertKnexfile, readKnexHistory } from './knex-adopt.ts';
 export { backfill, clearBackfillState, BACKFILL_STATE_TABLE, type BackfillOptions, type BackfillProgress, type BackfillResult } from './backfill.ts';
 export { currentMigration, type MigrationRunContext } from './context.ts';
-export { runConcurrently, resolveLockSafety, DEFAULT_LOCK_SAFETY, type LockSafety } from './pg/index.ts';
+export { runConcurrently } from './run-concurrently.ts';
+export { resolveLockSafety, DEFAULT_LOCK_SAFETY, type LockSafety } from '../config/index.ts';
 export { maskSecretLiterals } from './excerpt.ts';
 export { thisHost, whoAmI } from './ledger.ts';

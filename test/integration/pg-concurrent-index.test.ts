@@ -207,7 +207,7 @@ INSERT INTO people (email) VALUES ('a@example.com'), ('b@example.com'), ('a@exam
     add(
       '0004_people_lower_email.ts',
       `import type { Knex } from 'knex';
-import { runConcurrently } from ${JSON.stringify(join(ROOT, 'src/migrations/pg/index.ts'))};
+import { runConcurrently } from ${JSON.stringify(join(ROOT, 'src/migrations/run-concurrently.ts'))};
 export const transaction = false;
 export async function up(knex: Knex): Promise<void> {
   await runConcurrently(knex, 'CREATE UNIQUE INDEX CONCURRENTLY people_lower_email_key ON people (lower(email))');

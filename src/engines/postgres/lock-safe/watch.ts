@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import { num, rawRows, str } from '../../engines/index.ts';
-import { formatMs } from '../../config/index.ts';
+import { num, rawRows, str } from '../../rows.ts';
+import { formatMs } from '../../../config/index.ts';
 
 /** A session in the way of our lock request, as pg_stat_activity shows it. */
 export interface LockHolder {

@@ -1,10 +1,10 @@
 import type { Knex } from 'knex';
-import type { ConnectionConfig } from '../../config/index.ts';
-import { createKnex } from '../../db/index.ts';
-import type { Logger } from '../../log/index.ts';
-import { num, rawRows } from '../../engines/index.ts';
+import type { ConnectionConfig } from '../../../config/index.ts';
+import { createKnex } from '../../../db/index.ts';
+import type { Logger } from '../../../log/index.ts';
+import { num, rawRows } from '../../rows.ts';
 import { withLockRetry } from './retry.ts';
-import type { LockSafety } from '../../config/index.ts';
+import type { LockSafety } from '../../../config/index.ts';
 import { LockWatch } from './watch.ts';
 
 /**

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import { workError } from '../../errors.ts';
-import type { Logger } from '../../log/index.ts';
-import { num, rawRows, str } from '../../engines/index.ts';
+import { workError } from '../../../errors.ts';
+import type { Logger } from '../../../log/index.ts';
+import { num, rawRows, str } from '../../rows.ts';
 
 /** A schema-qualified (or search_path-resolved) name as written in a statement. */
 export interface QualifiedName {

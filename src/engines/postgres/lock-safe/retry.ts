@@ -1,5 +1,5 @@
-import type { Logger } from '../../log/index.ts';
-import { formatMs, type LockSafety } from '../../config/index.ts';
+import type { Logger } from '../../../log/index.ts';
+import { formatMs, type LockSafety } from '../../../config/index.ts';
 import { describeWait, type LockWait, type LockWatch } from './watch.ts';
 
 /** Why a try failed in a way that a later try may not: the lock was not free in time, or a deadlock. */
