@@ -6,7 +6,7 @@ import { cachedPrefix, cacheKeys, storeFacts } from './analyse-cache.ts';
 import type { AnalyseStats } from './analyse-stats.ts';
 import type { CacheEntry } from './cache.ts';
 import { mergeDumps, partialPlan, type PartialPlan } from './partial-restore.ts';
-import { analyseSegments, DEFAULT_PARALLEL } from './segments.ts';
+import { analyseSegments, DEFAULT_PARALLEL, type SegmentJob } from './segments.ts';
 import { ShadowAnalyser, snapshotterOf, type Workloads } from './shadow-analyser.ts';
 import { ShadowDatabase } from './shadow.ts';
 import { ServerWideStatement, ShadowRun } from './shadow-run.ts';
@@ -159,18 +159,8 @@ async function analyseOn(
   return verdicts;
 }
 
-interface PartialJob {
-  run: ShadowRun;
-  home: string | undefined;
-  migrations: MigrationSource[];
-  stats: AnalyseStats;
-  workload: Workloads;
-  checkReversibility: boolean;
-  keys: string[];
-  start: number;
-  facts: (MigrationFacts | undefined)[];
-  cache: AnalyseOptions['cache'];
-}
+/** A partial re-plan shares a segment's job, before its restore and cache base are known. */
+type PartialJob = Omit<SegmentJob, 'restore' | 'baseKey'>;
 
 /**
  * Re-planning after adding a few migrations: restore only the tables they can touch, next to the
