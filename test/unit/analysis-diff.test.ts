@@ -1,26 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { diffSnapshots, enumChange } from '../../src/analysis/diff.ts';
-import type { ColumnSnapshot, SchemaSnapshot, TableSnapshot } from '../../src/analysis/types.ts';
-
-const col = (name: string, position: number, type = 'int(11)', extra: Partial<ColumnSnapshot> = {}): ColumnSnapshot => ({
-  name,
-  position,
-  type,
-  dataType: type.replace(/\(.*$/, ''),
-  nullable: true,
-  default: 'NULL',
-  ...extra,
-});
-
-const table = (name: string, columns: ColumnSnapshot[], extra: Partial<TableSnapshot> = {}): TableSnapshot => ({
-  name,
-  columns,
-  primaryKey: ['id'],
-  indexes: [],
-  foreignKeys: [],
-  checks: [],
-  ...extra,
-});
+import type { SchemaSnapshot, TableSnapshot } from '../../src/analysis/types.ts';
+import { col, table } from '../helpers/schema.ts';
 
 const snap = (tables: TableSnapshot[], extra: Partial<SchemaSnapshot> = {}): SchemaSnapshot => ({
   dialect: 'mysql',

@@ -3,27 +3,10 @@ import { diffSnapshots } from '../../src/analysis/diff.ts';
 import { assessUp, CATALOG, catalogMarkdown, reversibilityRules, type RuleContext } from '../../src/analysis/rules/index.ts';
 import { parseStatement } from '../../src/analysis/sql/parse.ts';
 import type { ColumnSnapshot, SchemaSnapshot, TableSnapshot } from '../../src/analysis/types.ts';
+import { col, table } from '../helpers/schema.ts';
 import { buildVerdict, type MigrationFacts } from '../../src/analysis/verdict.ts';
 import { evaluateGate } from '../../src/analysis/gate.ts';
 
-const col = (name: string, position: number, type = 'int(11)', extra: Partial<ColumnSnapshot> = {}): ColumnSnapshot => ({
-  name,
-  position,
-  type,
-  dataType: type.replace(/\(.*$/, ''),
-  nullable: true,
-  default: 'NULL',
-  ...extra,
-});
-const table = (name: string, columns: ColumnSnapshot[], extra: Partial<TableSnapshot> = {}): TableSnapshot => ({
-  name,
-  columns,
-  primaryKey: ['id'],
-  indexes: [],
-  foreignKeys: [],
-  checks: [],
-  ...extra,
-});
 const snap = (tables: TableSnapshot[], dialect: 'mysql' | 'postgres' = 'mysql'): SchemaSnapshot => ({
   dialect,
   tables: Object.fromEntries(tables.map((t) => [t.name, t])),
