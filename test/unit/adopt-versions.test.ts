@@ -93,9 +93,7 @@ describe('mapToolLedger: the old history onto the files', () => {
       '/m',
     );
     expect(h.entries.map((e) => e.id)).toEqual(['0001_create_users', '0002_add_email']);
-    expect(h.unfinished).toEqual([
-      expect.objectContaining({ id: '0003_add_orders', hasFile: true, what: 'golang-migrate marked version 3 dirty' }),
-    ]);
+    expect(h.unfinished).toEqual([expect.objectContaining({ id: '0003_add_orders', hasFile: true, what: 'golang-migrate marked version 3 dirty' })]);
     expect(h.unfinished[0]?.fix).toContain('migrate repair 0003_add_orders --mark-applied');
     expect(h.unfinished[0]?.fix).toContain('migrate repair 0003_add_orders --forget');
   });
@@ -170,7 +168,10 @@ describe('config "adopt"', () => {
   const base = { dialect: 'postgres', connection: { host: 'h', port: 5432, user: 'u', database: 'd' } };
 
   it("takes each tool's default table, or the one given", () => {
-    expect(validateConfig({ ...base, adopt: { tool: 'golang-migrate' } }, 'c.json', '/p').adopt).toEqual({ tool: 'golang-migrate', table: 'schema_migrations' });
+    expect(validateConfig({ ...base, adopt: { tool: 'golang-migrate' } }, 'c.json', '/p').adopt).toEqual({
+      tool: 'golang-migrate',
+      table: 'schema_migrations',
+    });
     expect(validateConfig({ ...base, adopt: { tool: 'goose' } }, 'c.json', '/p').adopt).toEqual({ tool: 'goose', table: 'goose_db_version' });
     expect(validateConfig({ ...base, adopt: { tool: 'flyway', table: 'fw_history' } }, 'c.json', '/p').adopt).toEqual({ tool: 'flyway', table: 'fw_history' });
     expect(validateConfig({ ...base, adoptKnex: true }, 'c.json', '/p').adopt).toEqual({ tool: 'knex', table: 'knex_migrations' });
