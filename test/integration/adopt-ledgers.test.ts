@@ -279,8 +279,8 @@ describe.each(['mysql', 'postgres'] as const)('adopting other tools’ ledgers o
 
   describe('Flyway', () => {
     const prefixes = ['V1__', 'V2__', 'V3__'];
-    const history = async (db: Knex, rows: Array<[number, string | null, string, string, boolean]>): Promise<void> => {
-      await db.schema.createTable('flyway_schema_history', (t) => {
+    const history = async (db: Knex, rows: Array<[number, string | null, string, string, boolean]>, table = 'flyway_schema_history'): Promise<void> => {
+      await db.schema.createTable(table, (t) => {
         t.integer('installed_rank').primary();
         t.string('version', 50).nullable();
         t.string('description', 200).notNullable();
@@ -292,7 +292,7 @@ describe.each(['mysql', 'postgres'] as const)('adopting other tools’ ledgers o
         t.integer('execution_time').notNullable();
         t.boolean('success').notNullable();
       });
-      await db('flyway_schema_history').insert(
+      await db(table).insert(
         rows.map(([rank, version, type, script, success]) => ({
           installed_rank: rank,
           version,
@@ -343,19 +343,27 @@ describe.each(['mysql', 'postgres'] as const)('adopting other tools’ ledgers o
       expect((await p.ledger()).map((r) => r.id)).toEqual(p.ids);
     });
 
-    test('a baseline covers the versions under it; Flyway’s schema row is ignored', async () => {
-      p = await project(dialect, prefixes, { tool: 'flyway' });
+    test('a baseline covers the versions under it; Flyway’s schema row is ignored; a table of another name', async () => {
+      p = await project(dialect, prefixes, { tool: 'flyway', table: 'fw_history' });
       await p.applyByHand(0, 1);
-      await history(p.db, [
-        [0, null, 'SCHEMA', '"public"', true],
-        [1, '2', 'BASELINE', '<< Flyway Baseline >>', true],
-      ]);
+      await history(
+        p.db,
+        [
+          [0, null, 'SCHEMA', '"public"', true],
+          [1, '2', 'BASELINE', '<< Flyway Baseline >>', true],
+        ],
+        'fw_history',
+      );
+      const preview = await p.cli('adopt', '--from', 'flyway', '--table', 'fw_history');
+      expect(preview.code, preview.stderr).toBe(0);
+      expect(preview.stderr).toContain('Read from fw_history (flyway): 2 applied, 1 pending, 0 unfinished, 0 with no file. Nothing was written.');
+      expect(preview.stderr).toContain('"adopt": {"tool":"flyway","table":"fw_history"}');
       const s = await p.status();
       expect(s.states).toEqual({ V1__create_users: 'applied', V2__add_email: 'applied', V3__create_orders: 'pending' });
       expect(s.problems).toEqual([]);
       const up = await p.cli('up');
       expect(up.code, up.stderr).toBe(0);
-      expect(up.stderr).toContain('adopted 2 applied migrations from flyway_schema_history into migrate_ledger');
+      expect(up.stderr).toContain('adopted 2 applied migrations from fw_history into migrate_ledger');
       expect(await p.db.schema.hasTable('orders')).toBe(true);
     });
   });
