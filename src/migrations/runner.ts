@@ -143,23 +143,28 @@ export class Runner {
    * the tool named by "adopt" in its place. An existing ledger, even emptied by `down`, is never
    * mixed with the old tool's rows again.
    */
-  private async entries(db: Knex, migrations: readonly MigrationSource[]): Promise<{ entries: LedgerEntry[]; adopted?: AdoptedHistory }> {
+  private async entries(db: Knex, migrations: readonly MigrationSource[]): Promise<{ entries: LedgerEntry[]; adopted?: AdoptedHistory; absent?: string }> {
     const source = this.adoptSource();
     if (!source || (await this.ledger.exists(db))) return { entries: await this.ledger.read(db) };
     const adopted = await readAdoptedHistory(db, source, migrations, this.config.migrationsDir);
-    return adopted ? { entries: adopted.entries, adopted } : { entries: [] };
+    if (adopted) return { entries: adopted.entries, adopted };
+    // Right for a new database; on one the old tool migrated, a wrong table name would run everything again.
+    return {
+      entries: [],
+      absent: `The config adopts the history of ${source.tool} from ${source.table}, but database "${this.config.connection.database}" has no table ${source.table}, so every migration is taken as pending. If ${source.tool} migrated this database, set "adopt": {"tool": "${source.tool}", "table": "..."} to the table it used before running "migrate up".`,
+    };
   }
 
   async status(): Promise<StatusReport> {
     const discovery = await this.discover();
-    const { entries, adopted } = await this.entries(this.db, discovery.migrations);
+    const { entries, adopted, absent } = await this.entries(this.db, discovery.migrations);
     const rows = await this.progress.read(this.db);
     const holder = rows.length ? await runLockHolder(this.db, this.config) : null;
     const runs = await this.runStates(this.db, discovery, rows, holder);
     const mine = new Set(runs.map((r) => r.id));
     runs.push(...(adopted?.unfinished ?? []).filter((u) => u.hasFile && !mine.has(u.id)).map((u) => adoptedRunState(u, adopted?.source)));
     const migrations = computeStatus(discovery.migrations, entries, runs);
-    const problems = [...discoveryProblems(discovery, migrations), ...(adopted?.problems ?? [])];
+    const problems = [...discoveryProblems(discovery, migrations), ...(adopted?.problems ?? []), ...(absent ? [absent] : [])];
     if (!(await this.ledger.exists(this.db)) && (await this.progress.exists(this.db))) {
       problems.push(
         `The ledger table ${this.ledger.table} does not exist, but its companion ${this.progress.table} does: the ledger was dropped by hand, so "pending" above may be wrong. Restore it from a backup, or record what is in place with "migrate repair <id> --mark-applied".`,
@@ -429,9 +434,9 @@ export class Runner {
   }
 
   /** The status under the lock, from our ledger or the adopted tool's history; writes nothing. */
-  private async readState(session: RunSession, discovery: Discovery): Promise<{ status: MigrationStatus[]; adopted?: AdoptedHistory }> {
-    const { entries, adopted } = await this.entries(session.db, discovery.migrations);
-    return { status: computeStatus(discovery.migrations, entries), ...(adopted ? { adopted } : {}) };
+  private async readState(session: RunSession, discovery: Discovery): Promise<{ status: MigrationStatus[]; adopted?: AdoptedHistory; absent?: string }> {
+    const { entries, adopted, absent } = await this.entries(session.db, discovery.migrations);
+    return { status: computeStatus(discovery.migrations, entries), ...(adopted ? { adopted } : {}), ...(absent ? { absent } : {}) };
   }
 
   /**
@@ -545,8 +550,9 @@ export class Runner {
     let createdLedger = false;
     try {
       // Validate everything before the first write, so a refused command changes nothing.
-      const { status: before, adopted: history } = await this.readState(session, discovery);
+      const { status: before, adopted: history, absent } = await this.readState(session, discovery);
       if (history?.unfinished.length) throw unfinishedError(history);
+      if (absent && direction === 'up') this.logger.warn(absent);
       const { partial, stale } = await this.unfinished(session, discovery);
       if (partial.length) throw partialError(partial);
       const { ids, note } = await plan(before);

@@ -277,6 +277,23 @@ describe.each(['mysql', 'postgres'] as const)('adopting other tools’ ledgers o
     });
   });
 
+  describe('a configured table that is not there', () => {
+    test('everything is pending, and status and up say which table was looked for', async () => {
+      p = await project(dialect, ['20240101120000_', '20240102120000_', '20240103120000_'], { tool: 'dbmate', table: 'dbmate_history' });
+      const s = await p.status();
+      expect(Object.values(s.states)).toEqual(['pending', 'pending', 'pending']);
+      expect(s.problems).toEqual([
+        expect.stringContaining(
+          `The config adopts the history of dbmate from dbmate_history, but database "${p.fresh.connection.database}" has no table dbmate_history`,
+        ),
+      ]);
+      const up = await p.cli('up');
+      expect(up.code, up.stderr).toBe(0);
+      expect(up.stderr).toContain('warning: The config adopts the history of dbmate from dbmate_history');
+      expect((await p.ledger()).map((r) => r.id)).toEqual(p.ids);
+    });
+  });
+
   describe('Flyway', () => {
     const prefixes = ['V1__', 'V2__', 'V3__'];
     const history = async (db: Knex, rows: Array<[number, string | null, string, string, boolean]>, table = 'flyway_schema_history'): Promise<void> => {

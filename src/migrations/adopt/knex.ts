@@ -8,7 +8,7 @@ import { checksumOf } from '../checksum.ts';
 import { idOfFileName } from '../discover.ts';
 import { str, type Row } from '../../engines/index.ts';
 import { importModule, type AdoptSource } from '../../config/index.ts';
-import { emptyToolLedger, type ToolLedger } from './tool-ledger.ts';
+import { emptyToolLedger, requireColumns, type ToolLedger } from './tool-ledger.ts';
 
 export interface KnexHistoryRow {
   /** knex's name, with extension ("20240101_x.js"). */
@@ -43,6 +43,13 @@ export async function readKnexHistory(db: Knex, table: string): Promise<KnexHist
 
 /** knex's history in the shape every adopted tool's reader gives: rows named by our ids. */
 export async function readKnexLedger(db: Knex, source: AdoptSource): Promise<ToolLedger | undefined> {
+  if (!(await db.schema.hasTable(source.table))) return undefined;
+  await requireColumns(
+    db,
+    source,
+    ['id', 'name', 'migration_time'],
+    'knex\'s table is knex_migrations(id, name, batch, migration_time): check "adopt.table" / "adoptKnex".',
+  );
   const rows = await readKnexHistory(db, source.table);
   if (!rows) return undefined;
   const out = emptyToolLedger();
