@@ -11,7 +11,7 @@ import { blockingError, compareIds, discoverMigrations } from './discover.ts';
 import { checkEffect, effectsOf } from './effect.ts';
 import { executeMigration, statementExcerpt, type Direction, type ExecContext } from './execute.ts';
 import { adoptedRunState, readAdoptedHistory, unfinishedError, type AdoptedHistory, type AdoptedUnfinished } from './adopt/history.ts';
-import { Ledger, thisHost, whoAmI, type LedgerEntry } from './ledger.ts';
+import { Ledger, thisHost, whoAmI, type LedgerEntry, type NewLedgerEntry } from './ledger.ts';
 import { LedgerWriter } from './ledger-writer.ts';
 import type { RunSession } from '../engines/index.ts';
 import { acquireRunLock, cancelStatementSql, runLockHolder, sessionIdOf } from './lock.ts';
@@ -442,24 +442,39 @@ export class Runner {
   /**
    * Creates the ledger (and its progress companion) if needed and copies into it the rows read
    * from the adopted tool's table (`status` read them under the same lock: its rows come from
-   * that table while our ledger does not exist). True when this call created the ledger, so a
-   * run that then fails before recording anything can remove it again.
+   * that table while our ledger does not exist), with `extra` rows in the same transaction. True
+   * when this call created the ledger, so a run that then fails before recording anything can
+   * remove it again.
    */
-  private async prepareLedger(session: RunSession, status: readonly MigrationStatus[]): Promise<boolean> {
+  private async prepareLedger(session: RunSession, status: readonly MigrationStatus[], extra: readonly NewLedgerEntry[] = []): Promise<boolean> {
     const foreign = status.flatMap((s) => (s.entry && s.entry.source !== 'ledger' ? [s.entry] : []));
     const writer = this.writerOn(session);
     const created = await writer.ensureLedgerTable();
-    await writer.ensureProgressTable();
-    const source = this.adoptSource();
-    if (foreign.length && source) {
-      const by = `${await whoAmI(session.db)} adopting ${source.table}`;
-      const host = thisHost();
-      const now = new Date();
-      await writer.adopt(
-        foreign.map((e) => ({ id: e.id, checksum: e.checksum, phase: e.phase, appliedAt: e.appliedAt ?? now, appliedBy: by, host, executionMs: null })),
-      );
-      const n = foreign.length;
-      this.logger.info(`adopted ${n} applied migration${n === 1 ? '' : 's'} from ${source.table} into ${this.ledger.table}`);
+    try {
+      await writer.ensureProgressTable();
+      const source = this.adoptSource();
+      if ((foreign.length && source) || extra.length) {
+        const by = `${await whoAmI(session.db)} adopting ${source?.table ?? ''}`;
+        const host = thisHost();
+        const now = new Date();
+        const rows = foreign.map((e) => ({
+          id: e.id,
+          checksum: e.checksum,
+          phase: e.phase,
+          appliedAt: e.appliedAt ?? now,
+          appliedBy: by,
+          host,
+          executionMs: null,
+        }));
+        await writer.adopt([...rows, ...extra]);
+        const n = rows.length;
+        if (n && source) this.logger.info(`adopted ${n} applied migration${n === 1 ? '' : 's'} from ${source.table} into ${this.ledger.table}`);
+      }
+    } catch (e) {
+      // An empty ledger left behind would hide the old tool's history from then on (it is read
+      // only while ours does not exist), and the next up would run applied migrations again.
+      if (created) await this.dropLedgerCreatedBy(session);
+      throw e;
     }
     return created;
   }
@@ -494,18 +509,24 @@ export class Runner {
     const m = s.source;
     if (mode === 'mark-applied' && !m)
       throw new MigrateError('work', `${s.id} has no file, so it cannot be recorded as applied.`, `Restore the file of ${s.id} from version control.`);
-    await this.prepareLedger(session, status);
     const who = await whoAmI(session.db);
-    if (mode === 'mark-applied' && m)
-      await this.writerOn(session).recordIfAbsent({
-        id: m.id,
-        checksum: m.checksum,
-        phase: m.phase ?? null,
-        appliedAt: new Date(),
-        appliedBy: `${who} (repair --mark-applied after ${tool} left it unfinished)`,
-        host: thisHost(),
-        executionMs: null,
-      });
+    // The decision is written with the adopted rows, all or none: an adoption without it would
+    // leave the migration pending in our ledger, to be run again over what is in place.
+    const marked: NewLedgerEntry[] =
+      mode === 'mark-applied' && m
+        ? [
+            {
+              id: m.id,
+              checksum: m.checksum,
+              phase: m.phase ?? null,
+              appliedAt: new Date(),
+              appliedBy: `${who} (repair --mark-applied after ${tool} left it unfinished)`,
+              host: thisHost(),
+              executionMs: null,
+            },
+          ]
+        : [];
+    await this.prepareLedger(session, status, marked);
     const recorded = mode === 'mark-applied' ? `${s.id} is recorded as applied` : `${s.id} is recorded as not applied`;
     this.logger.info(`${recorded} (${tool} had left it unfinished); no statement ran${mode === 'forget' ? `; "migrate up" runs it` : ''}`);
     return { id: s.id, mode, recorded, ran: [], skipped: [] };
