@@ -132,6 +132,12 @@ describe.each(['mysql', 'postgres'] as const)('adopting other tools’ ledgers o
       // golang-migrate's own table is left as it was.
       expect(await p.db('schema_migrations').select('version', 'dirty')).toEqual([{ version: expect.anything(), dirty: expect.anything() }]);
       expect(Number((await p.db('schema_migrations').first('version'))?.version)).toBe(2);
+      // Once adopted, the old table is no longer what migrate reads, and the preview says so.
+      const preview = await p.cli('adopt', '--from', 'golang-migrate');
+      expect(preview.code, preview.stderr).toBe(0);
+      expect(preview.stderr).toContain(
+        'warning: migrate_ledger already exists (3 rows): migrate reads its own ledger, so this history would not be taken over.',
+      );
     });
 
     test('dirty: the migration is partial, up refuses with the repair commands, --mark-applied settles it', async () => {
@@ -274,6 +280,17 @@ describe.each(['mysql', 'postgres'] as const)('adopting other tools’ ledgers o
       expect(up.stderr).toContain('Applied 1 migration.');
       expect(await p.hasColumn('users', 'email')).toBe(true);
       expect((await p.ledger()).map((r) => r.id)).toEqual(p.ids);
+
+      // Reverting everything empties our ledger; dbmate's rows (still there) must not come back
+      // as applied, or the next up would skip migrations whose tables are gone.
+      const down = await p.cli('down', '--to', p.ids[0] ?? '');
+      expect(down.code, down.stderr).toBe(0);
+      expect(await p.db.schema.hasTable('users')).toBe(false);
+      expect(Number((await p.db('schema_migrations').count({ n: '*' }))[0]?.['n'])).toBe(2);
+      expect(Object.values((await p.status()).states)).toEqual(['pending', 'pending', 'pending']);
+      const again = await p.cli('up');
+      expect(again.code, again.stderr).toBe(0);
+      expect(await p.db.schema.hasTable('orders')).toBe(true);
     });
   });
 
