@@ -205,6 +205,10 @@ describe.each(['mysql', 'postgres'] as const)('adopting other tools’ ledgers o
       expect(st.code).toBe(2);
       expect(st.stderr).toContain("error: The table schema_migrations has no column dirty, so it is not golang-migrate's history");
       expect(st.stderr).toContain('"adopt": {"tool": "dbmate"}');
+      const asDbmate = await p.cli('adopt', '--from', 'dbmate');
+      expect(asDbmate.code, asDbmate.stderr).toBe(0);
+      expect(asDbmate.stdout).toMatch(/000001_create_users\s+pending/);
+      expect(asDbmate.stderr).toContain('"adopt": {"tool":"dbmate"}; then "migrate status" and "migrate up" continue where dbmate stopped.');
     });
   });
 
@@ -391,7 +395,7 @@ describe.each(['mysql', 'postgres'] as const)('adopting other tools’ ledgers o
       const preview = await p.cli('adopt', '--from', 'flyway', '--table', 'fw_history');
       expect(preview.code, preview.stderr).toBe(0);
       expect(preview.stderr).toContain('Read from fw_history (flyway): 2 applied, 1 pending, 0 unfinished, 0 with no file. Nothing was written.');
-      expect(preview.stderr).toContain('"adopt": {"tool":"flyway","table":"fw_history"}');
+      expect(preview.stderr).toContain('adopts this history already: "migrate up" copies it into migrate_ledger');
       const s = await p.status();
       expect(s.states).toEqual({ V1__create_users: 'applied', V2__add_email: 'applied', V3__create_orders: 'pending' });
       expect(s.problems).toEqual([]);

@@ -405,6 +405,10 @@ async function previewAdoption(cmd: Command, source: AdoptSource): Promise<void>
       consoleLogger.warn(
         `${config.ledgerTable} already exists (${p.ledgerRows} row${p.ledgerRows === 1 ? '' : 's'}): migrate reads its own ledger, so this history would not be taken over. Drop the empty ledger, or record what is missing with "migrate repair <id> --mark-applied".`,
       );
+    else if (config.adopt?.tool === source.tool && config.adopt.table === source.table)
+      consoleLogger.info(
+        `${config.source} adopts this history already: "migrate up" copies it into ${config.ledgerTable} and continues where ${source.tool} stopped.`,
+      );
     else
       consoleLogger.info(
         `To take it over, add to ${config.source}: "adopt": ${JSON.stringify(source.table === ADOPT_DEFAULT_TABLE[source.tool] ? { tool: source.tool } : source)}; then "migrate status" and "migrate up" continue where ${source.tool} stopped.`,
