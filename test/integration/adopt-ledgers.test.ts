@@ -43,7 +43,7 @@ interface Project {
   hasColumn(table: string, column: string): Promise<boolean>;
 }
 
-async function project(dialect: Dialect, prefixes: readonly string[], adopt: Record<string, unknown>): Promise<Project> {
+async function project(dialect: Dialect, prefixes: readonly string[], adopt: Record<string, unknown>, extra: Record<string, string> = {}): Promise<Project> {
   const fresh = await freshDatabase(dialect);
   const db = fresh.knex();
   const root = mkdtempSync(join(tmpdir(), 'migrate-adopt-'));
@@ -54,6 +54,7 @@ async function project(dialect: Dialect, prefixes: readonly string[], adopt: Rec
     writeFileSync(join(dir, `${ids[k]}.up.sql`), `${s.up};\n`);
     writeFileSync(join(dir, `${ids[k]}.down.sql`), `${s.down};\n`);
   }
+  for (const [name, body] of Object.entries(extra)) writeFileSync(join(dir, name), body);
   const c = fresh.connection;
   writeFileSync(
     join(root, 'migrate.config.json'),
@@ -345,20 +346,27 @@ describe.each(['mysql', 'postgres'] as const)('adopting other tools’ ledgers o
       );
     };
 
-    test('an undone version is pending, a failed one refuses up until --forget, then up runs both', async () => {
-      p = await project(dialect, prefixes, { tool: 'flyway' });
+    test('an undone version is pending, a failed one refuses up until --forget, then up runs both; a repeatable matches by script', async () => {
+      p = await project(
+        dialect,
+        prefixes,
+        { tool: 'flyway' },
+        { 'R__one_view.up.sql': 'CREATE VIEW one_view AS SELECT 1 AS x;\n', 'R__one_view.down.sql': 'DROP VIEW one_view;\n' },
+      );
       await p.applyByHand(0);
+      await p.db.raw('CREATE VIEW one_view AS SELECT 1 AS x');
       await history(p.db, [
         [1, '1', 'SQL', 'V1__create_users.sql', true],
         [2, '2', 'SQL', 'V2__add_email.sql', true],
-        [3, '2', 'UNDO_SQL', 'U2__add_email.sql', true],
-        [4, '3', 'SQL', 'V3__create_orders.sql', false],
+        [3, null, 'SQL', 'R__one_view.sql', true],
+        [4, '2', 'UNDO_SQL', 'U2__add_email.sql', true],
+        [5, '3', 'SQL', 'V3__create_orders.sql', false],
       ]);
       const s = await p.status();
-      expect(s.states).toEqual({ V1__create_users: 'applied', V2__add_email: 'pending', V3__create_orders: 'partial' });
+      expect(s.states).toEqual({ R__one_view: 'applied', V1__create_users: 'applied', V2__add_email: 'pending', V3__create_orders: 'partial' });
       const v3 = s.rows.find((r) => r['id'] === 'V3__create_orders');
       expect(v3?.['run']).toMatchObject({ state: 'partial', adoptedFrom: 'flyway', table: 'flyway_schema_history' });
-      expect(String((v3?.['problems'] as string[])[0])).toContain('Flyway recorded in flyway_schema_history (installed_rank 4');
+      expect(String((v3?.['problems'] as string[])[0])).toContain('Flyway recorded in flyway_schema_history (installed_rank 5');
 
       const up = await p.cli('up');
       expect(up.code).toBe(1);
@@ -370,15 +378,15 @@ describe.each(['mysql', 'postgres'] as const)('adopting other tools’ ledgers o
       // Nothing of V3 is in place (no orders table): it is forgotten, and runs again.
       const forget = await p.cli('repair', 'V3__create_orders', '--forget');
       expect(forget.code, forget.stderr).toBe(0);
-      expect(forget.stderr).toContain('adopted 1 applied migration from flyway_schema_history into migrate_ledger');
+      expect(forget.stderr).toContain('adopted 2 applied migrations from flyway_schema_history into migrate_ledger');
       const st = await p.status();
-      expect(st.states).toEqual({ V1__create_users: 'applied', V2__add_email: 'pending', V3__create_orders: 'pending' });
+      expect(st.states).toEqual({ R__one_view: 'applied', V1__create_users: 'applied', V2__add_email: 'pending', V3__create_orders: 'pending' });
       const again = await p.cli('up');
       expect(again.code, again.stderr).toBe(0);
       expect(again.stderr).toContain('Applied 2 migrations.');
       expect(await p.hasColumn('users', 'email')).toBe(true);
       expect(await p.db.schema.hasTable('orders')).toBe(true);
-      expect((await p.ledger()).map((r) => r.id)).toEqual(p.ids);
+      expect((await p.ledger()).map((r) => r.id)).toEqual(['R__one_view', ...p.ids]);
     });
 
     test('a baseline covers the versions under it; Flyway’s schema row is ignored; a table of another name', async () => {
