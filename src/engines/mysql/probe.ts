@@ -52,6 +52,28 @@ function unsupported(e: unknown): boolean {
   return err?.sqlState === '0A000' || err?.errno === 1845 || err?.errno === 1846;
 }
 
+/**
+ * The ALGORITHM / LOCK clause a statement declares, read from whole clauses only: a column named
+ * `locked` or `lock_timeout` is not a LOCK clause, and the value must be one the server knows.
+ */
+const ALGORITHM_CLAUSE = /(?:^|[\s,])algorithm\s*(?:=\s*|\s)(default|instant|inplace|nocopy|copy)(?=$|[\s,;])/i;
+const LOCK_CLAUSE = /(?:^|[\s,])lock\s*(?:=\s*|\s)(default|none|shared|exclusive)(?=$|[\s,;])/i;
+
+export function declaredClauses(sql: string): { algorithm?: string; lock?: string } {
+  const clean = stripComments(sql).replace(/'(?:[^'\\]|\\.|'')*'/g, "''");
+  const out: { algorithm?: string; lock?: string } = {};
+  const a = ALGORITHM_CLAUSE.exec(clean)?.[1];
+  const l = LOCK_CLAUSE.exec(clean)?.[1];
+  if (a) out.algorithm = a.toUpperCase();
+  if (l) out.lock = l.toUpperCase();
+  return out;
+}
+
+const declares = (sql: string): boolean => {
+  const d = declaredClauses(sql);
+  return d.algorithm !== undefined || d.lock !== undefined;
+};
+
 function unquote(name: string): string {
   const last = name.split('.').pop() ?? name;
   return last.trim().replace(/^`|`$/g, '').replace(/``/g, '`');
@@ -66,7 +88,7 @@ export function probeVariants(sql: string, mariadb: boolean): { table: string; v
     const head = alter[1]!;
     const rest = alter[3]!;
     const table = unquote(alter[2]!);
-    if (/\b(algorithm|lock)\s*=?\s*\w+/i.test(stripComments(rest)) || !rest.trim()) return { table, variants: [], declared: true };
+    if (declares(rest) || !rest.trim()) return { table, variants: [], declared: true };
     // PARTITION BY and friends cannot follow an ALTER option list with a comma.
     if (/^\s*(partition\s+by|remove\s+partitioning)/i.test(rest)) return { table, variants: [], declared: false };
     const v = (opts: string): string => `${head} ${opts}, ${rest.trim()}`;
@@ -80,7 +102,7 @@ export function probeVariants(sql: string, mariadb: boolean): { table: string; v
   const idx = INDEX_STMT.exec(clean);
   if (idx) {
     const table = unquote(idx[1]!);
-    if (/\b(algorithm|lock)\s*=?\s*\w+\s*$/i.test(clean)) return { table, variants: [], declared: true };
+    if (declares(clean)) return { table, variants: [], declared: true };
     const variants: [Algorithm, string][] = [];
     if (mariadb) variants.push(['NOCOPY', `${body} ALGORITHM=NOCOPY LOCK=NONE`]);
     variants.push(['INPLACE', `${body} ALGORITHM=INPLACE LOCK=NONE`]);
@@ -108,9 +130,9 @@ export async function probeAndRun(obj: QueryObject, next: Next, mariadb: boolean
   if (!plan) return { result: await next(), probe: null };
   const probe: ProbeResult = { statement: obj.sql, table: plan.table, algorithm: 'UNKNOWN', declared: plan.declared };
   if (plan.declared) {
-    const m = /\balgorithm\s*=?\s*(\w+)/i.exec(stripComments(obj.sql));
-    const lockNone = /\block\s*=?\s*none\b/i.test(stripComments(obj.sql));
-    const declaredAlg = m?.[1]?.toUpperCase();
+    const clauses = declaredClauses(obj.sql);
+    const lockNone = clauses.lock === 'NONE';
+    const declaredAlg = clauses.algorithm;
     probe.algorithm =
       declaredAlg === 'INSTANT' || declaredAlg === 'NOCOPY' || declaredAlg === 'COPY'
         ? declaredAlg
