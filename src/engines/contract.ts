@@ -60,6 +60,8 @@ export interface SqlSyntax {
   dollarQuotes: boolean;
   /** ALTER TABLE t RENAME col TO col2 renames a column (PostgreSQL), not the table (MySQL: RENAME new_name). */
   renameColumnShorthand: boolean;
+  /** An unquoted identifier means its lower-case form (PostgreSQL folds `Posts` to `posts`; MySQL keeps the name as written). */
+  foldsUnquotedToLower: boolean;
 }
 
 /** What a shadow server holds: databases, and accounts as [user, host, isRole] by 'user'@'host' (PostgreSQL: [role, '', false] by name). */

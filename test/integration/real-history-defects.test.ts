@@ -54,3 +54,24 @@ describe('B5: a column named locked is not a LOCK clause (MySQL)', () => {
     expect(v!.findings.find((f) => f.rule === 'MY201')?.statement).toMatch(/LOCK=NONE/);
   });
 });
+
+describe('B2: PostgreSQL folds unquoted names to lower case', () => {
+  it('CREATE INDEX ... ON Posts (originalid) is a blocking build on table posts, and later migrations see the index', async () => {
+    const vs = await verdictsOf('postgres', [
+      sqlMigration('postgres', '0001_posts', 'CREATE TABLE posts (id bigint PRIMARY KEY, originalid varchar(26), message text);', ''),
+      sqlMigration('postgres', '0002_idx', 'CREATE INDEX idx_posts_originalid ON Posts (OriginalId);', 'DROP INDEX idx_posts_originalid;'),
+      sqlMigration('postgres', '0003_col', 'ALTER TABLE POSTS ADD COLUMN editat bigint;', 'ALTER TABLE Posts DROP COLUMN EditAt;'),
+      sqlMigration('postgres', '0004_other', 'CREATE TABLE channels (id bigint PRIMARY KEY);', 'DROP TABLE channels;'),
+    ]);
+    const [, idx, col, other] = vs;
+    const pg101 = idx!.findings.find((f) => f.rule === 'PG101');
+    expect(pg101?.table).toBe('posts');
+    expect(idx!.blocking).toBe(true);
+    expect(idx!.changes.map((c) => c.kind)).toContain('index_added');
+    // The snapshot of posts was refreshed after 0002 and 0003: no migration after them reports
+    // the index or the column as left behind by its down.
+    for (const v of [col!, other!]) expect(rules(v), v.id).not.toContain('RV102');
+    expect(col!.changes.map((c) => c.kind)).toEqual(['column_added']);
+    expect(other!.changes.map((c) => c.kind)).toEqual(['table_added']);
+  });
+});
