@@ -14,7 +14,16 @@ import type { RunSession } from '../engines/index.ts';
 import { assess, howItEnded, repairChoices, summary, uncertainText, type Assessment } from './partial.ts';
 import { dropLeftoverIndexes, isLockWaitExhausted, type PgLockSafety } from '../engines/index.ts';
 import { statementsHash, type Direction, type Outcome, type Progress } from './progress.ts';
-import { BookkeepingError, isConnectionLost, LostConnection, runStatements, runTrackedMysql, StatementError, type MysqlLockRetry } from './sql-exec.ts';
+import {
+  BookkeepingError,
+  isConnectionLost,
+  isTransactionControl,
+  LostConnection,
+  runStatements,
+  runTrackedMysql,
+  StatementError,
+  type MysqlLockRetry,
+} from './sql-exec.ts';
 import type { MigrationSource, SqlStatement } from './types.ts';
 
 export type { Direction } from './progress.ts';
@@ -252,6 +261,7 @@ async function runSql(
       await db.transaction((trx) => finish(trx));
       return;
     }
+    noteOwnTransactionControl(ctx, m, statements);
     for (const seg of segmentsOf(statements.slice(from), ctx.dialect, from)) {
       const end = seg.from + seg.statements.length;
       if (seg.transaction) {
@@ -260,7 +270,7 @@ async function runSql(
         const attempt = (): Promise<void> =>
           db.transaction(async (trx) => {
             await safety?.applyTransaction(trx);
-            await runStatements(trx, ctx.dialect, seg.statements, { offset: seg.from, onStart: running });
+            await runStatements(trx, ctx.dialect, seg.statements, { offset: seg.from, onStart: running, inTransaction: true });
             ctx.control.idle();
             t.current = null;
             // The count of statements done commits with them, or not at all.
@@ -290,6 +300,16 @@ async function runSql(
     ctx.control.idle();
     throw await sqlFailure(ctx, m, direction, file, statements, t, e);
   }
+}
+
+/** Says which of the file's own BEGIN/COMMIT the runner does not send, since it runs the file in its own transaction. */
+function noteOwnTransactionControl(ctx: ExecContext, m: MigrationSource, statements: readonly SqlStatement[]): void {
+  if (!engineFor(ctx.dialect).ddlIsTransactional) return;
+  const own = statements.filter((s) => !s.noTransaction && isTransactionControl(s.sql));
+  if (!own.length) return;
+  ctx.logger.info(
+    `${m.id}: its own ${own.map((s) => `${s.sql.trim().split(/\s+/)[0]!.toUpperCase()} (line ${s.line})`).join(', ')} not sent: the runner already runs the file in one transaction, so a failure rolls all of it back.`,
+  );
 }
 
 /** What a statement outside a transaction records around it. */

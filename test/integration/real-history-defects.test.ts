@@ -1,8 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Knex } from 'knex';
+import { afterAll, describe, expect, it } from 'vitest';
 import { analyse } from '../../src/analysis/analyse.ts';
+import { MigrateError } from '../../src/errors.ts';
+import type { Logger } from '../../src/log/logger.ts';
+import { Runner } from '../../src/migrations/runner.ts';
 import type { MigrationVerdict } from '../../src/analysis/types.ts';
 import type { Dialect } from '../../src/config/types.ts';
 import type { MigrationSource } from '../../src/migrations/types.ts';
+import { freshDatabase, type FreshDatabase } from '../helpers/databases.ts';
 import { shadowServer, sqlMigration } from '../helpers/shadow.ts';
 
 /**
@@ -73,5 +81,87 @@ describe('B2: PostgreSQL folds unquoted names to lower case', () => {
     for (const v of [col!, other!]) expect(rules(v), v.id).not.toContain('RV102');
     expect(col!.changes.map((c) => c.kind)).toEqual(['column_added']);
     expect(other!.changes.map((c) => c.kind)).toEqual(['table_added']);
+  });
+});
+
+/** A runner on a fresh database over a temporary directory holding exactly `files`; its log lines are kept. */
+async function runnerOn(dialect: Dialect, files: Record<string, string>): Promise<{ runner: Runner; db: Knex; lines: string[]; done(): Promise<void> }> {
+  const fresh: FreshDatabase = await freshDatabase(dialect);
+  const root = mkdtempSync(join(tmpdir(), 'migrate-defects-'));
+  const dir = join(root, 'migrations');
+  mkdirSync(dir);
+  for (const [name, body] of Object.entries(files)) writeFileSync(join(dir, name), body);
+  const lines: string[] = [];
+  const logger: Logger = { info: (m) => lines.push(m), warn: (m) => lines.push(`warning: ${m}`), error: (m) => lines.push(m), out: (m) => lines.push(m) };
+  const db = fresh.knex();
+  return {
+    runner: new Runner({ config: fresh.projectConfig(dir), db, logger }),
+    db,
+    lines,
+    done: async () => {
+      await fresh.drop();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+async function failureOf(p: Promise<unknown>): Promise<MigrateError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof MigrateError) return e;
+    throw e;
+  }
+  throw new Error('expected a MigrateError, but the call succeeded');
+}
+
+async function pgTables(db: Knex): Promise<string[]> {
+  const rows = (await db('information_schema.tables').select({ t: 'table_name' }).where({ table_schema: 'public' })) as Array<{ t: string }>;
+  return rows.map((r) => r.t).sort();
+}
+
+describe('B4: a PostgreSQL file with its own BEGIN/COMMIT', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const c of cleanups) await c();
+  });
+
+  it("a failure after the file's COMMIT rolls back all of it, as the message says", async () => {
+    const r = await runnerOn('postgres', {
+      '0001_wrapped.up.sql': [
+        'BEGIN;',
+        'CREATE TABLE teams (id bigint PRIMARY KEY, name text NOT NULL);',
+        'COMMIT;',
+        '',
+        'BEGIN;',
+        'CREATE TABLE members (id bigint PRIMARY KEY, team_id bigint REFERENCES teams (id));',
+        'INSERT INTO members (id, team_id) VALUES (1, 42);',
+        'COMMIT;',
+        '',
+      ].join('\n'),
+      '0001_wrapped.down.sql': 'DROP TABLE members;\nDROP TABLE teams;\n',
+    });
+    cleanups.push(r.done);
+    const e = await failureOf(r.runner.up());
+    expect(e.problem).toMatch(/violates foreign key constraint/);
+    expect(e.problem).toContain('line 7');
+    expect(e.problem).toContain('Nothing of it was applied (rolled back)');
+    // What the message says is what the database holds: neither table, no ledger entry.
+    expect((await pgTables(r.db)).filter((t) => !t.startsWith('migrate_'))).toEqual([]);
+    expect(r.lines.join('\n')).toMatch(/its own BEGIN \(line 1\), COMMIT \(line 3\), BEGIN \(line 5\), COMMIT \(line 8\) not sent/);
+  });
+
+  it('the same file without the failing row applies whole and is recorded', async () => {
+    const r = await runnerOn('postgres', {
+      '0001_wrapped.up.sql':
+        'BEGIN;\nCREATE TABLE teams (id bigint PRIMARY KEY);\nCOMMIT;\nBEGIN TRANSACTION;\nCREATE TABLE members (id bigint PRIMARY KEY);\nEND;\n',
+      '0001_wrapped.down.sql': 'BEGIN;\nDROP TABLE members;\nDROP TABLE teams;\nCOMMIT;\n',
+    });
+    cleanups.push(r.done);
+    const res = await r.runner.up();
+    expect(res.ids).toEqual(['0001_wrapped']);
+    expect((await pgTables(r.db)).filter((t) => !t.startsWith('migrate_'))).toEqual(['members', 'teams']);
+    const st = await r.runner.status();
+    expect(st.migrations.map((m) => m.state)).toEqual(['applied']);
   });
 });
