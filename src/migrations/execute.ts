@@ -722,6 +722,14 @@ function stoppedScriptFailure(
   });
 }
 
+/** What a script that failed outside a transaction left, by how many of its statements had completed. */
+function outsideTransactionState(ctx: ExecContext, completed: readonly string[]): string {
+  const implicit = implicitCommit(ctx);
+  // With no statement completed there is nothing to keep: saying changes "remain" would contradict the count.
+  if (!completed.length) return 'It had completed no statement before the one that failed, so none of its changes remain';
+  return `${implicit ? `${implicit}: schema changes it made before failing remain` : 'It ran outside a transaction: changes it made before failing remain'} (statements it had completed: ${listCompleted(completed)})`;
+}
+
 async function scriptFailure(
   ctx: ExecContext,
   m: MigrationSource,
@@ -762,7 +770,7 @@ async function scriptFailure(
     const line = lineInStack(e.cause, file);
     return new MigrateError(
       'work',
-      `Migration ${m.id} failed (${direction}) in ${line ? `${basename(file)} line ${line}` : basename(file)}: it ${e.describe()} ${inTx ? 'Its transaction was rolled back, nothing of it was applied' : 'It ran outside a transaction: changes it made before failing remain'}; the ledger is unchanged for it.`,
+      `Migration ${m.id} failed (${direction}) in ${line ? `${basename(file)} line ${line}` : basename(file)}: it ${e.describe()} ${inTx ? 'Its transaction was rolled back, nothing of it was applied' : outsideTransactionState(ctx, completed)}; the ledger is unchanged for it.`,
       e.fix(`migrate ${direction}`),
       { cause: e },
     );
@@ -781,11 +789,7 @@ async function scriptFailure(
   }
   let state: string;
   if (rolledBack) state = `Its transaction was rolled back, nothing of it was ${direction === 'up' ? 'applied' : 'reverted'}`;
-  else {
-    const implicit = implicitCommit(ctx);
-    state = implicit ? `${implicit}: schema changes it made before failing remain` : 'It ran outside a transaction: changes it made before failing remain';
-    state += completed.length ? ` (statements it had completed: ${listCompleted(completed)})` : ' (it had completed no statement)';
-  }
+  else state = outsideTransactionState(ctx, completed);
   const needsNoTx = /cannot run inside a transaction block/i.test(messageOf(e));
   return new MigrateError(
     'work',

@@ -165,3 +165,82 @@ describe('B4: a PostgreSQL file with its own BEGIN/COMMIT', () => {
     expect(st.migrations.map((m) => m.state)).toEqual(['applied']);
   });
 });
+
+describe('messages', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const c of cleanups) await c();
+  });
+
+  it('a table dropped through dynamic SQL is attributed to the statement naming it, not to none (line 1)', async () => {
+    const up = [
+      'CREATE TABLE audits (id INT PRIMARY KEY);',
+      "SET @exists = (SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'legacy_sessions');",
+      "SET @stmt = IF(@exists > 0, 'DROP TABLE legacy_sessions', 'SELECT 1');",
+      'PREPARE st FROM @stmt;',
+      'EXECUTE st;',
+      'DEALLOCATE PREPARE st;',
+    ].join('\n');
+    const [, v] = await verdictsOf('mysql', [
+      sqlMigration('mysql', '0001_sessions', 'CREATE TABLE legacy_sessions (id INT PRIMARY KEY, token VARCHAR(64));', ''),
+      sqlMigration('mysql', '0002_drop_sessions', up, 'DROP TABLE audits;\nCREATE TABLE legacy_sessions (id INT PRIMARY KEY, token VARCHAR(64));', {
+        phase: 'post-deploy',
+      }),
+    ]);
+    const dl = v!.findings.find((f) => f.rule === 'DL101');
+    expect(dl?.table).toBe('legacy_sessions');
+    expect(dl?.statement).toBe("SET @stmt = IF(@exists > 0, 'DROP TABLE legacy_sessions', 'SELECT 1')");
+  });
+
+  for (const dialect of ['mysql', 'postgres'] as const) {
+    it(`BC110 is not reported for a CHECK replaced by a wider one, and still is for a narrower one (${dialect})`, async () => {
+      const setup =
+        "CREATE TABLE jobs (id INT PRIMARY KEY, status VARCHAR(10) NOT NULL, tries INT NOT NULL, CONSTRAINT chk_status CHECK (status IN ('new','done')), CONSTRAINT chk_tries CHECK (tries <= 10));";
+      const [, wider, narrower] = await verdictsOf(dialect, [
+        sqlMigration(dialect, '0001_jobs', setup, ''),
+        sqlMigration(
+          dialect,
+          '0002_widen',
+          "ALTER TABLE jobs DROP CONSTRAINT chk_status, ADD CONSTRAINT chk_status CHECK (status IN ('new','done','failed')), DROP CONSTRAINT chk_tries, ADD CONSTRAINT chk_tries_max CHECK (tries <= 100);",
+          "ALTER TABLE jobs DROP CONSTRAINT chk_status, ADD CONSTRAINT chk_status CHECK (status IN ('new','done')), DROP CONSTRAINT chk_tries_max, ADD CONSTRAINT chk_tries CHECK (tries <= 10);",
+        ),
+        sqlMigration(
+          dialect,
+          '0003_narrow',
+          "ALTER TABLE jobs DROP CONSTRAINT chk_status, ADD CONSTRAINT chk_status CHECK (status IN ('new','failed'));",
+          "ALTER TABLE jobs DROP CONSTRAINT chk_status, ADD CONSTRAINT chk_status CHECK (status IN ('new','done','failed'));",
+        ),
+      ]);
+      expect(wider!.changes.filter((c) => c.kind === 'check_added')).toHaveLength(2);
+      expect(rules(wider!)).not.toContain('BC110');
+      expect(narrower!.findings.filter((f) => f.rule === 'BC110').map((f) => f.table)).toEqual(['jobs']);
+    });
+  }
+
+  it('PG202 says the runner bounds the lock wait with its own lock_timeout, as information', async () => {
+    const [, v] = await verdictsOf('postgres', [
+      sqlMigration('postgres', '0001_users', 'CREATE TABLE users (id bigint PRIMARY KEY, nick text);', ''),
+      sqlMigration('postgres', '0002_rename', 'ALTER TABLE users RENAME COLUMN nick TO handle;', 'ALTER TABLE users RENAME COLUMN handle TO nick;'),
+    ]);
+    const f = v!.findings.find((x) => x.rule === 'PG202');
+    expect(f?.severity).toBe('info');
+    expect(f?.message).toMatch(/migrate up and apply run it with their own lock_timeout/);
+    expect(f?.safeAlternative).not.toMatch(/^SET lock_timeout/);
+  });
+
+  it('a MySQL script that failed on its first statement does not say its changes remain', async () => {
+    const r = await runnerOn('mysql', {
+      '0001_alter_missing.ts': `import type { Knex } from 'knex';
+export async function up(knex: Knex): Promise<void> {
+  await knex.raw('ALTER TABLE no_such_table ADD COLUMN note VARCHAR(20)');
+}
+export async function down(): Promise<void> {}
+`,
+    });
+    cleanups.push(r.done);
+    const e = await failureOf(r.runner.up());
+    expect(e.problem).toMatch(/doesn't exist/);
+    expect(e.problem).toContain('It had completed no statement before the one that failed, so none of its changes remain');
+    expect(e.problem).not.toMatch(/remain \(it had completed no statement\)/);
+  });
+});
