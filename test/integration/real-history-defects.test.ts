@@ -244,3 +244,43 @@ export async function down(): Promise<void> {}
     expect(e.problem).not.toMatch(/remain \(it had completed no statement\)/);
   });
 });
+
+function tsMigration(id: string, up: (k: Knex) => Promise<void>, down?: (k: Knex) => Promise<void>): MigrationSource {
+  const m: MigrationSource = { id, format: 'ts', upPath: `/virtual/${id}.ts`, checksum: id, acknowledgements: [], up };
+  if (down) m.down = down;
+  return m;
+}
+
+describe('B3: knex setNullable / dropNullable on MySQL', () => {
+  it('are analysed like migrate up runs them: the ALTER they build is captured and probed, and the down reverses it', async () => {
+    const t0 = performance.now();
+    const [, v] = await verdictsOf('mysql', [
+      tsMigration(
+        '0001_users',
+        (k) =>
+          k.schema.createTable('users', (t) => {
+            t.increments('id');
+            t.string('nickname', 50);
+          }),
+        (k) => k.schema.dropTable('users'),
+      ),
+      tsMigration(
+        '0002_nickname_required',
+        (k) =>
+          k.schema.alterTable('users', (t) => {
+            t.dropNullable('nickname');
+          }),
+        (k) =>
+          k.schema.alterTable('users', (t) => {
+            t.setNullable('nickname');
+          }),
+      ),
+    ]);
+    expect(performance.now() - t0, 'no wait for a second connection').toBeLessThan(8000);
+    expect(v!.changes).toEqual([expect.objectContaining({ kind: 'column_nullability_changed', table: 'users', column: 'nickname', nullable: false })]);
+    expect(v!.sql.some((s) => /^alter table `users` modify\s+`nickname` varchar\(50\) not null/i.test(s))).toBe(true);
+    expect(v!.algorithm).toBeDefined();
+    expect(rules(v!)).toContain('BC108');
+    expect(v!.reversible).toBe(true);
+  });
+});
