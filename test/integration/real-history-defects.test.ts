@@ -5,8 +5,10 @@ import type { Knex } from 'knex';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyse } from '../../src/analysis/analyse.ts';
 import { MigrateError } from '../../src/errors.ts';
+import { stepsFromVerdicts } from '../../src/execution/plan-steps.ts';
 import type { Logger } from '../../src/log/logger.ts';
 import { Runner } from '../../src/migrations/runner.ts';
+import { splitSql } from '../../src/migrations/sql-split.ts';
 import type { MigrationVerdict } from '../../src/analysis/types.ts';
 import type { Dialect } from '../../src/config/types.ts';
 import type { MigrationSource } from '../../src/migrations/types.ts';
@@ -19,6 +21,14 @@ import { shadowServer, sqlMigration } from '../helpers/shadow.ts';
  */
 async function verdictsOf(dialect: Dialect, migrations: MigrationSource[]): Promise<MigrationVerdict[]> {
   return analyse(migrations, { dialect, shadow: shadowServer(dialect) });
+}
+
+/** A SQL migration split as the loader splits a file (stored programs with BEGIN ... END bodies stay whole). */
+function fileMigration(dialect: Dialect, id: string, up: string, down?: string): MigrationSource {
+  const m = sqlMigration(dialect, id, '', down);
+  m.upStatements = splitSql(up, dialect);
+  m.upSql = m.upStatements.map((s) => s.sql);
+  return m;
 }
 
 const rules = (v: MigrationVerdict): string[] => [...new Set(v.findings.map((f) => f.rule))].sort();
@@ -282,5 +292,84 @@ describe('B3: knex setNullable / dropNullable on MySQL', () => {
     expect(v!.algorithm).toBeDefined();
     expect(rules(v!)).toContain('BC108');
     expect(v!.reversible).toBe(true);
+  });
+});
+
+describe('B1: DDL run as dynamic SQL or from a procedure is judged for blocking (MySQL)', () => {
+  const users = 'CREATE TABLE Users (Id VARCHAR(26) PRIMARY KEY, Username VARCHAR(64), Timezone TEXT, Props TEXT);';
+
+  it('PREPARE/EXECUTE of an ALTER guarded by an information_schema check is probed: a table copy is blocking', async () => {
+    const up = [
+      'SET @preparedStatement = (SELECT IF(',
+      '    (',
+      '        SELECT COUNT(*) FROM INFORMATION_SCHEMA.COLUMNS',
+      "        WHERE table_name = 'Users' AND table_schema = DATABASE() AND column_name = 'Timezone' AND column_type != 'longtext'",
+      '    ) > 0,',
+      "    'ALTER TABLE Users MODIFY Timezone VARCHAR(256);',",
+      "    'SELECT 1'",
+      '));',
+      '',
+      'PREPARE alterIfExists FROM @preparedStatement;',
+      'EXECUTE alterIfExists;',
+      'DEALLOCATE PREPARE alterIfExists;',
+    ].join('\n');
+    const timezone = sqlMigration('mysql', '0002_timezone', up, 'ALTER TABLE Users MODIFY Timezone TEXT;');
+    const [, v] = await verdictsOf('mysql', [sqlMigration('mysql', '0001_users', users, ''), timezone]);
+    // apply does not run the table copy in place on the primary: replica-first, or refused.
+    const plan = stepsFromVerdicts([timezone], [v!]);
+    expect(plan.steps.filter((st) => st.strategy === 'in-place')).toEqual([]);
+    expect(plan.steps.length + plan.refused.length).toBe(1);
+    expect(v!.changes).toEqual([expect.objectContaining({ kind: 'column_type_changed', table: 'Users', column: 'Timezone' })]);
+    expect(v!.algorithm).toBe('COPY');
+    expect(v!.blocking).toBe(true);
+    expect(v!.strategy).not.toBe('in-place');
+    const my101 = v!.findings.find((f) => f.rule === 'MY101');
+    expect(my101?.table).toBe('Users');
+    expect(my101?.statement).toMatch(/^EXECUTE alterIfExists \/\* ALTER TABLE Users MODIFY Timezone VARCHAR\(256\);? \*\/$/);
+  });
+
+  it('a dynamic ALTER the server runs INSTANT is not blocking, and a guard that skips it changes nothing', async () => {
+    const guarded = (column: string): string =>
+      [
+        `SET @s = (SELECT IF((SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'Users' AND column_name = '${column}') = 0,`,
+        `  'ALTER TABLE Users ADD COLUMN ${column} VARCHAR(32) NULL', 'SELECT 1'));`,
+        'PREPARE st FROM @s;',
+        'EXECUTE st;',
+        'DEALLOCATE PREPARE st;',
+      ].join('\n');
+    const [, added, again] = await verdictsOf('mysql', [
+      sqlMigration('mysql', '0001_users', users, ''),
+      sqlMigration('mysql', '0002_locale', guarded('Locale'), 'ALTER TABLE Users DROP COLUMN Locale;'),
+      sqlMigration('mysql', '0003_locale_again', guarded('Locale'), ''),
+    ]);
+    expect(added!.algorithm).toBe('INSTANT');
+    expect(added!.blocking).toBe(false);
+    expect(added!.findings.find((f) => f.rule === 'MY202')?.table).toBe('Users');
+    expect(again!.changes).toEqual([]);
+    expect(again!.blocking).toBe(false);
+  });
+
+  it('an ALTER inside a CALLed procedure is not counted as nothing: the changed table is assumed blocking', async () => {
+    const up = [
+      'CREATE PROCEDURE widen_props()',
+      'BEGIN',
+      "  IF (SELECT data_type FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'Users' AND column_name = 'Props') = 'text' THEN",
+      '    ALTER TABLE Users MODIFY Props MEDIUMTEXT;',
+      '  END IF;',
+      'END;',
+      'CALL widen_props();',
+      'DROP PROCEDURE widen_props;',
+    ].join('\n');
+    const [, v] = await verdictsOf('mysql', [
+      sqlMigration('mysql', '0001_users', users, ''),
+      fileMigration('mysql', '0002_props', up, 'ALTER TABLE Users MODIFY Props TEXT;'),
+    ]);
+    expect(v!.changes).toEqual([expect.objectContaining({ kind: 'column_type_changed', table: 'Users', column: 'Props' })]);
+    const my102 = v!.findings.find((f) => f.rule === 'MY102');
+    expect(my102?.table).toBe('Users');
+    expect(my102?.message).toMatch(/CALLed procedure/);
+    expect(v!.blocking).toBe(true);
+    expect(v!.algorithm).toBe('UNKNOWN');
+    expect(v!.strategy).not.toBe('in-place');
   });
 });

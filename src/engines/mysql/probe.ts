@@ -124,13 +124,59 @@ function stripLeadingComments(sql: string): string {
   }
 }
 
+/**
+ * DDL run as dynamic SQL (`SET @s = 'ALTER TABLE ...'; PREPARE st FROM @s; EXECUTE st;`, often
+ * behind an information_schema check) is probed like the same statement written out: PREPARE
+ * also keeps its text in a session variable of its own, and EXECUTE reads it back, so the
+ * probe sees the ALTER that EXECUTE runs. The variable lives in the shadow's one session, so two
+ * shadows analysing side by side cannot mix their statements up.
+ */
+const PREPARE = /^prepare\s+`?(\w+)`?\s+from\s+(@\w+|'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")\s*;?\s*$/i;
+const EXECUTE = /^execute\s+`?(\w+)`?\s*;?\s*$/i;
+const textVariable = (name: string): string => `@migrate_prepared_${name.toLowerCase()}`;
+
+/** The text a prepared statement runs, as kept by PREPARE; undefined when unknown. */
+async function preparedText(name: string, next: Next): Promise<string | undefined> {
+  try {
+    const r = await next(`SELECT ${textVariable(name)} AS t`);
+    const rows = Array.isArray(r.response) ? (r.response[0] as Array<Record<string, unknown>> | undefined) : undefined;
+    const v = rows?.[0]?.['t'];
+    if (Buffer.isBuffer(v)) return v.toString('utf8');
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs `obj` through the probe: returns the query result and what the probe learnt (null: nothing to probe). */
 export async function probeAndRun(obj: QueryObject, next: Next, mariadb: boolean): Promise<{ result: QueryObject; probe: ProbeResult | null }> {
-  const plan = (obj.bindings?.length ?? 0) === 0 ? probeVariants(obj.sql, mariadb) : null;
-  if (!plan) return { result: await next(), probe: null };
-  const probe: ProbeResult = { statement: obj.sql, table: plan.table, algorithm: 'UNKNOWN', declared: plan.declared };
+  if ((obj.bindings?.length ?? 0) > 0) return { result: await next(), probe: null };
+  const head = stripLeadingComments(obj.sql);
+  const prepare = PREPARE.exec(head);
+  if (prepare) {
+    const result = await next();
+    // Only bookkeeping for EXECUTE: a failure here leaves that EXECUTE unprobed, not the migration failed.
+    await next(`SET ${textVariable(prepare[1]!)} = ${prepare[2]!}`).catch(() => undefined);
+    return { result, probe: null };
+  }
+  const execute = EXECUTE.exec(head);
+  const text = execute ? await preparedText(execute[1]!, next) : obj.sql;
+  const plan = text === undefined ? null : probeVariants(text, mariadb);
+  if (!plan || text === undefined) return { result: await next(), probe: null };
+  // The finding quotes the EXECUTE (so it points at that line of the file) with the DDL it ran.
+  const statement = execute ? `${obj.sql.trim()} /* ${text.replace(/\*\//g, '* /').trim()} */` : obj.sql;
+  return runPlan(text, statement, plan, next);
+}
+
+async function runPlan(
+  text: string,
+  statement: string,
+  plan: NonNullable<ReturnType<typeof probeVariants>>,
+  next: Next,
+): Promise<{ result: QueryObject; probe: ProbeResult | null }> {
+  const probe: ProbeResult = { statement, table: plan.table, algorithm: 'UNKNOWN', declared: plan.declared };
   if (plan.declared) {
-    const clauses = declaredClauses(obj.sql);
+    const clauses = declaredClauses(text);
     const lockNone = clauses.lock === 'NONE';
     const declaredAlg = clauses.algorithm;
     probe.algorithm =
