@@ -281,7 +281,7 @@ export class ShadowDatabase {
       if (!probe || !this.probing) result = await go();
       else {
         const probed = await probe(run, go, this.serverKind);
-        if (probed.probe) capture.probes.push(probed.probe);
+        if (probed.probe) capture.probes.push(...[probed.probe].flat());
         result = probed.result;
       }
       if (savepoint) await next(`RELEASE SAVEPOINT ${SAVEPOINT}`);

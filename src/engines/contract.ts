@@ -159,7 +159,9 @@ export interface Engine {
    * Runs a DDL statement asking the server which algorithm it needs (engines/mysql/probe.ts), or
    * undefined when the engine has no such question (PostgreSQL's rules read the catalog).
    */
-  readonly probe: ((obj: QueryObject, next: Next, server: ServerKind) => Promise<{ result: QueryObject; probe: ProbeResult | null }>) | undefined;
+  readonly probe:
+    | ((obj: QueryObject, next: Next, server: ServerKind) => Promise<{ result: QueryObject; probe: ProbeResult | ProbeResult[] | null }>)
+    | undefined;
   /** PREPARE of `sql` and its DEALLOCATE, for checking an application statement against a schema. */
   prepareCheckSql(sql: string): string;
   /** What identifies a server whatever address it is reached through (see analysis/locate.ts). */

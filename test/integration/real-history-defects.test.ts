@@ -349,21 +349,52 @@ describe('B1: DDL run as dynamic SQL or from a procedure is judged for blocking 
     expect(again!.blocking).toBe(false);
   });
 
-  it('an ALTER inside a CALLed procedure is not counted as nothing: the changed table is assumed blocking', async () => {
-    const up = [
-      'CREATE PROCEDURE widen_props()',
-      'BEGIN',
-      "  IF (SELECT data_type FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'Users' AND column_name = 'Props') = 'text' THEN",
-      '    ALTER TABLE Users MODIFY Props MEDIUMTEXT;',
-      '  END IF;',
-      'END;',
-      'CALL widen_props();',
-      'DROP PROCEDURE widen_props;',
-    ].join('\n');
+  const procedure = (name: string, condition: string, alter: string): string =>
+    [`CREATE PROCEDURE ${name}()`, 'BEGIN', `  IF ${condition} THEN`, `    ${alter};`, '  END IF;', 'END;', `CALL ${name}();`, `DROP PROCEDURE ${name};`].join(
+      '\n',
+    );
+  const propsIsText =
+    "(SELECT data_type FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'Users' AND column_name = 'Props') = 'text'";
+
+  it('an ALTER inside a CALLed procedure gets the algorithm the same ALTER gets written out', async () => {
+    for (const alter of ['ALTER TABLE Users MODIFY Props MEDIUMTEXT', 'ALTER TABLE Users ADD COLUMN Locale VARCHAR(5) NULL']) {
+      const [, called] = await verdictsOf('mysql', [
+        sqlMigration('mysql', '0001_users', users, ''),
+        fileMigration('mysql', '0002_props', procedure('change_users', propsIsText, alter), ''),
+      ]);
+      const [, written] = await verdictsOf('mysql', [sqlMigration('mysql', '0001_users', users, ''), sqlMigration('mysql', '0002_props', `${alter};`, '')]);
+      expect(called!.changes, alter).toEqual(written!.changes);
+      expect(written!.algorithm, alter).toBeDefined();
+      expect(called!.algorithm, alter).toBe(written!.algorithm);
+      expect(called!.blocking, alter).toBe(written!.blocking);
+      expect(called!.strategy, alter).toBe(written!.strategy);
+      const blockingRule = (v: MigrationVerdict): string[] => rules(v).filter((r) => r.startsWith('MY'));
+      expect(blockingRule(called!), alter).toEqual(blockingRule(written!));
+      const f = called!.findings.find((x) => x.rule.startsWith('MY'));
+      expect(f?.statement, alter).toBe(`CALL change_users() /* ${alter} */`);
+    }
+  });
+
+  it('a procedure whose guard skips its ALTER changes nothing and blocks nothing', async () => {
     const [, v] = await verdictsOf('mysql', [
       sqlMigration('mysql', '0001_users', users, ''),
-      fileMigration('mysql', '0002_props', up, 'ALTER TABLE Users MODIFY Props TEXT;'),
+      fileMigration(
+        'mysql',
+        '0002_props',
+        procedure('widen_props', propsIsText.replace("= 'text'", "= 'longtext'"), 'ALTER TABLE Users MODIFY Props MEDIUMTEXT'),
+        '',
+      ),
     ]);
+    expect(v!.changes).toEqual([]);
+    expect(v!.blocking).toBe(false);
+    expect(v!.algorithm).toBeUndefined();
+    expect(rules(v!).filter((r) => r.startsWith('MY'))).toEqual([]);
+  });
+
+  it("a table a procedure altered out of the probe's sight (dynamic SQL in its body) is assumed blocking, not counted as nothing", async () => {
+    const body = "SET @s = 'ALTER TABLE Users MODIFY Props MEDIUMTEXT'; PREPARE st FROM @s; EXECUTE st; DEALLOCATE PREPARE st";
+    const up = ['CREATE PROCEDURE widen_props()', 'BEGIN', `  ${body};`, 'END;', 'CALL widen_props();', 'DROP PROCEDURE widen_props;'].join('\n');
+    const [, v] = await verdictsOf('mysql', [sqlMigration('mysql', '0001_users', users, ''), fileMigration('mysql', '0002_props', up, '')]);
     expect(v!.changes).toEqual([expect.objectContaining({ kind: 'column_type_changed', table: 'Users', column: 'Props' })]);
     const my102 = v!.findings.find((f) => f.rule === 'MY102');
     expect(my102?.table).toBe('Users');

@@ -39,7 +39,7 @@ const IN_TABLE: ReadonlySet<Change['kind']> = new Set<Change['kind']>([
  * DDL got there, so these are assumed to block (MY102) rather than counted as nothing.
  */
 export function unprobedTables(ctx: RuleContext): string[] {
-  const probed = new Set(ctx.probes.map((p) => p.table.toLowerCase()));
+  const probed = new Set(effectiveProbes(ctx).map((p) => p.table.toLowerCase()));
   for (const s of ctx.statements)
     if (s.kind === 'alter_table' || s.kind === 'create_index' || s.kind === 'drop_index') for (const t of s.tables) probed.add(t.toLowerCase());
   const out = new Set<string>();
@@ -50,6 +50,18 @@ export function unprobedTables(ctx: RuleContext): string[] {
     out.add(t);
   }
   return [...out];
+}
+
+/** Tables with a change inside their definition (lower case). */
+function alteredTables(ctx: RuleContext): Set<string> {
+  return new Set(ctx.changes.flatMap((c) => (IN_TABLE.has(c.kind) && 'table' in c ? [c.table.toLowerCase()] : [])));
+}
+
+/** The probes that describe what ran: a procedure's ALTER probed ahead of its CALL counts only if its table changed. */
+function effectiveProbes(ctx: RuleContext): RuleContext['probes'] {
+  if (!ctx.probes.some((p) => p.conditional)) return ctx.probes;
+  const altered = alteredTables(ctx);
+  return ctx.probes.filter((p) => !p.conditional || altered.has(p.table.toLowerCase()));
 }
 
 export function blockingMysqlRules(ctx: RuleContext): Finding[] {
@@ -64,7 +76,7 @@ export function blockingMysqlRules(ctx: RuleContext): Finding[] {
       }),
     );
   }
-  for (const p of ctx.probes) {
+  for (const p of effectiveProbes(ctx)) {
     if (ctx.createdTables.has(p.table)) continue;
     switch (p.algorithm) {
       case 'COPY':
@@ -123,7 +135,12 @@ export function blockingMysqlRules(ctx: RuleContext): Finding[] {
 /** The slowest algorithm used on a table that existed before the migration (UNKNOWN for a table altered out of the probe's sight). */
 export function migrationAlgorithm(ctx: RuleContext): Algorithm | undefined {
   const unprobed: Algorithm[] = unprobedTables(ctx).map(() => 'UNKNOWN');
-  return worstAlgorithm([...ctx.probes.filter((p) => !ctx.createdTables.has(p.table)).map((p) => p.algorithm), ...unprobed]);
+  return worstAlgorithm([
+    ...effectiveProbes(ctx)
+      .filter((p) => !ctx.createdTables.has(p.table))
+      .map((p) => p.algorithm),
+    ...unprobed,
+  ]);
 }
 
 function describeChanges(ctx: RuleContext, table: string): string {

@@ -17,6 +17,11 @@ export interface ProbeResult {
   declared: boolean;
   /** Why the probe could not decide, when algorithm is UNKNOWN. */
   note?: string;
+  /**
+   * Probed on a scratch copy before a CALL, from an ALTER in the procedure's body: the body may
+   * skip it (IF ... THEN), so it counts only where the snapshots show the table changed.
+   */
+  conditional?: boolean;
 }
 
 /**
@@ -148,10 +153,89 @@ async function preparedText(name: string, next: Next): Promise<string | undefine
   }
 }
 
+const CALL = /^call\s+`?(\w+)`?\s*(?:\([\s\S]*\))?\s*;?\s*$/i;
+const SCRATCH = '_migrate_probe_scratch';
+
+/** The ALTER TABLE statements in a stored program's body (quote-aware split on `;`). */
+export function altersInBody(body: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quote: string | null = null;
+  const flush = (): void => {
+    // Quoted text and comments blanked out (same length), so an ALTER inside a string (dynamic SQL) is not taken for one the body runs.
+    const masked = cur.replace(/'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|\/\*[\s\S]*?\*\/|--[^\n]*|#[^\n]*/g, (q) => ' '.repeat(q.length));
+    const m = /\balter\s+(?:online\s+)?(?:ignore\s+)?table\b/i.exec(masked);
+    if (m) out.push(cur.slice(m.index).trim());
+    cur = '';
+  };
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (quote) {
+      if (c === '\\' && quote !== '`') {
+        cur += c + (body[i + 1] ?? '');
+        i++;
+        continue;
+      }
+      if (c === quote) quote = null;
+    } else if (c === "'" || c === '"' || c === '`') quote = c;
+    else if (c === ';') {
+      flush();
+      continue;
+    }
+    cur += c;
+  }
+  flush();
+  return out;
+}
+
+/**
+ * A CALLed procedure runs its DDL where the probe cannot reach. Before the CALL, each ALTER TABLE
+ * of its body is tried, with the same ALGORITHM variants, on an empty copy of its table (CREATE
+ * TABLE ... LIKE: same definition and row format), which answers what the ALTER would need; the
+ * CALL then runs as written.
+ */
+async function probeProcedure(name: string, call: string, next: Next, mariadb: boolean): Promise<ProbeResult[]> {
+  let body: string | undefined;
+  try {
+    const r = await next(
+      `SELECT ROUTINE_DEFINITION AS t FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE() AND ROUTINE_TYPE = 'PROCEDURE' AND ROUTINE_NAME = '${name.replace(/'/g, "''")}'`,
+    );
+    const rows = Array.isArray(r.response) ? (r.response[0] as Array<Record<string, unknown>> | undefined) : undefined;
+    const v = rows?.[0]?.['t'];
+    body = Buffer.isBuffer(v) ? v.toString('utf8') : typeof v === 'string' ? v : undefined;
+  } catch {
+    return [];
+  }
+  const out: ProbeResult[] = [];
+  for (const alter of altersInBody(body ?? '')) {
+    const m = ALTER_HEAD.exec(alter);
+    if (!m) continue;
+    const table = unquote(m[2]!);
+    const scratch = probeVariants(`ALTER TABLE \`${SCRATCH}\` ${m[3]!.trim()}`, mariadb);
+    if (!scratch || scratch.declared) continue;
+    try {
+      await next(`DROP TABLE IF EXISTS \`${SCRATCH}\``);
+      await next(`CREATE TABLE \`${SCRATCH}\` LIKE ${m[2]!}`);
+      const { probe } = await runPlan(alter, `${call.trim()} /* ${alter.replace(/\*\//g, '* /')} */`, scratch, next, true);
+      if (probe && probe.algorithm !== 'UNKNOWN') out.push({ ...probe, table, conditional: true });
+    } catch {
+      // The copy or the probe failed (a foreign key the copy lacks, a table created inside the body): no answer for this ALTER.
+    } finally {
+      await next(`DROP TABLE IF EXISTS \`${SCRATCH}\``).catch(() => undefined);
+    }
+  }
+  return out;
+}
+
 /** Runs `obj` through the probe: returns the query result and what the probe learnt (null: nothing to probe). */
-export async function probeAndRun(obj: QueryObject, next: Next, mariadb: boolean): Promise<{ result: QueryObject; probe: ProbeResult | null }> {
+export async function probeAndRun(obj: QueryObject, next: Next, mariadb: boolean): Promise<{ result: QueryObject; probe: ProbeResult | ProbeResult[] | null }> {
   if ((obj.bindings?.length ?? 0) > 0) return { result: await next(), probe: null };
   const head = stripLeadingComments(obj.sql);
+  const call = CALL.exec(head);
+  if (call) {
+    const probes = await probeProcedure(call[1]!, obj.sql, next, mariadb);
+    return { result: await next(), probe: probes };
+  }
   const prepare = PREPARE.exec(head);
   if (prepare) {
     const result = await next();
@@ -165,15 +249,22 @@ export async function probeAndRun(obj: QueryObject, next: Next, mariadb: boolean
   if (!plan || text === undefined) return { result: await next(), probe: null };
   // The finding quotes the EXECUTE (so it points at that line of the file) with the DDL it ran.
   const statement = execute ? `${obj.sql.trim()} /* ${text.replace(/\*\//g, '* /').trim()} */` : obj.sql;
-  return runPlan(text, statement, plan, next);
+  const r = await runPlan(text, statement, plan, next);
+  return { result: r.result ?? (await next()), probe: r.probe };
 }
 
+/**
+ * Tries the plan's variants; the first the server accepts both answers and applies the change.
+ * `scratchOnly`: the variants run on a scratch copy, so when all are refused the answer is COPY and
+ * nothing is run as written (`next()` is not called).
+ */
 async function runPlan(
   text: string,
   statement: string,
   plan: NonNullable<ReturnType<typeof probeVariants>>,
   next: Next,
-): Promise<{ result: QueryObject; probe: ProbeResult | null }> {
+  scratchOnly = false,
+): Promise<{ result?: QueryObject | undefined; probe: ProbeResult | null }> {
   const probe: ProbeResult = { statement, table: plan.table, algorithm: 'UNKNOWN', declared: plan.declared };
   if (plan.declared) {
     const clauses = declaredClauses(text);
@@ -211,6 +302,7 @@ async function runPlan(
         }
         continue;
       }
+      if (scratchOnly) throw e;
       // Not an algorithm refusal: run the statement as written, which either fails for its own
       // reason (reported as the migration's error) or runs without a probe answer.
       const result = await next();
@@ -218,7 +310,7 @@ async function runPlan(
       return { result, probe };
     }
   }
-  const result = await next();
+  const result = scratchOnly ? undefined : await next();
   probe.algorithm = plan.variants.length ? 'COPY' : 'UNKNOWN';
   if (!plan.variants.length) probe.note = 'this form of ALTER cannot be probed';
   return { result, probe };
