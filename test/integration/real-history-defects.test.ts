@@ -404,3 +404,17 @@ describe('B1: DDL run as dynamic SQL or from a procedure is judged for blocking 
     expect(v!.strategy).not.toBe('in-place');
   });
 });
+
+describe('B1: knex DDL with bind values (MySQL)', () => {
+  it('an ALTER knex sends with a bind value, which the probe does not rewrite, is assumed blocking rather than counted as nothing', async () => {
+    const [, v] = await verdictsOf('mysql', [
+      sqlMigration('mysql', '0001_users', 'CREATE TABLE users (id INT PRIMARY KEY, bio TEXT);', ''),
+      tsMigration('0002_bio', async (k) => {
+        await k.raw('ALTER TABLE users MODIFY bio VARCHAR(200) DEFAULT ?', ['none']);
+      }),
+    ]);
+    expect(v!.changes).toContainEqual(expect.objectContaining({ kind: 'column_type_changed', table: 'users', column: 'bio' }));
+    expect(v!.findings.find((f) => f.rule === 'MY102')?.table).toBe('users');
+    expect(v!.blocking).toBe(true);
+  });
+});
