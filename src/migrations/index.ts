@@ -20,3 +20,4 @@ export { runConcurrently } from './run-concurrently.ts';
 export { resolveLockSafety, DEFAULT_LOCK_SAFETY, type LockSafety } from '../config/index.ts';
 export { maskSecretLiterals } from './excerpt.ts';
 export { thisHost, whoAmI } from './ledger.ts';
+export { compareVersions, isLayoutChoice, LAYOUT_CHOICES, LAYOUTS, versionOfId, type Layout, type LayoutChoice } from './layouts/version.ts';
