@@ -109,7 +109,18 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
   const adoptKnexTable = raw.adoptKnex === undefined ? undefined : identifier(raw.adoptKnex === true ? 'knex_migrations' : raw.adoptKnex, 'adoptKnex', source);
   const clusters = (raw.clusters ?? []).map((c, i) => resolveCluster(c, i, source, baseDir, env));
   const lockSafety = raw.lockSafety === undefined ? undefined : lockSafetyFromConfig(raw.lockSafety, source);
-  return { dialect, connection, migrationsDir, ledgerTable, adoptKnexTable, clusters, ...(lockSafety ? { lockSafety } : {}), source };
+  const layout = raw.migrations?.layout;
+  return {
+    dialect,
+    connection,
+    migrationsDir,
+    ...(layout !== undefined ? { migrationsLayout: layout } : {}),
+    ledgerTable,
+    adoptKnexTable,
+    clusters,
+    ...(lockSafety ? { lockSafety } : {}),
+    source,
+  };
 }
 
 /**

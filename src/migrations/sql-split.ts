@@ -303,3 +303,50 @@ export function needsNoTransaction(words: readonly string[]): boolean {
   if (a === 'ALTER' && b === 'SYSTEM') return true;
   return false;
 }
+
+/** A 1-based, inclusive range of lines. */
+export interface LineRange {
+  from: number;
+  to: number;
+}
+
+/** `text` with every line outside `keep` blanked: line numbers stay those of the file. */
+export function keepLines(lines: readonly string[], keep: (line: number) => boolean): string {
+  return lines.map((l, i) => (keep(i + 1) ? l : '')).join('\n');
+}
+
+/**
+ * scanSql over the lines `keep` selects, where each of `blocks` is one statement whatever it
+ * holds (goose's `-- +goose StatementBegin` ... `StatementEnd`: the tool sends the block as is,
+ * so no splitting inside it). A block's statement starts at its first token; one final `;`
+ * (and what follows it on its line) is dropped, as the splitter drops terminators.
+ */
+export function scanSqlWithBlocks(text: string, dialect: Dialect, keep: (line: number) => boolean, blocks: readonly LineRange[]): SqlScan {
+  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r?\n/);
+  const inBlock = (n: number): boolean => blocks.some((b) => n >= b.from && n <= b.to);
+  const outside = scanSql(
+    keepLines(lines, (n) => keep(n) && !inBlock(n)),
+    dialect,
+  );
+  const statements = [...outside.statements];
+  const comments = [...outside.comments];
+  for (const b of blocks) {
+    const inner = scanSql(
+      keepLines(lines, (n) => n >= b.from && n <= b.to),
+      dialect,
+    );
+    comments.push(...inner.comments);
+    const first = inner.statements[0];
+    if (!first) continue;
+    const body = lines
+      .slice(first.line - 1, b.to)
+      .join('\n')
+      .trim()
+      .replace(/;[ \t]*(?:--[^\n]*)?$/, '')
+      .trimEnd();
+    statements.push({ sql: body, line: first.line, noTransaction: inner.statements.some((s) => s.noTransaction) });
+  }
+  statements.sort((a, b) => a.line - b.line);
+  comments.sort((a, b) => a.line - b.line);
+  return { statements, comments };
+}

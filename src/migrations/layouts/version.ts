@@ -5,12 +5,14 @@
  * (which stores versions, not names) is matched to files through versionOfId.
  */
 
+import { LAYOUT_CHOICES, type LayoutChoice, MIGRATION_LAYOUTS, type MigrationLayout } from '../../config/index.ts';
+
 /** `native` is this tool's own `<id>.up.sql`/`.down.sql` + TS/JS module layout. */
-export const LAYOUTS = ['native', 'golang-migrate', 'goose', 'dbmate', 'flyway', 'knex'] as const;
-export type Layout = (typeof LAYOUTS)[number];
+export const LAYOUTS = MIGRATION_LAYOUTS;
+export type Layout = MigrationLayout;
 /** What the config key / --layout flag accept: a layout, or `auto` (detected from the files). */
-export type LayoutChoice = Layout | 'auto';
-export const LAYOUT_CHOICES: readonly LayoutChoice[] = ['auto', ...LAYOUTS];
+export type { LayoutChoice };
+export { LAYOUT_CHOICES };
 
 export function isLayoutChoice(v: string): v is LayoutChoice {
   return (LAYOUT_CHOICES as readonly string[]).includes(v);
