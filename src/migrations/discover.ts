@@ -258,9 +258,12 @@ export async function discoverMigrations(dir: string, dialect: Dialect, layout: 
       notes.push(helperNote(f, dir));
       continue;
     }
+    // Notes the finder made about this migration (a Flyway repeatable) belong on its row too.
+    const own = found.notes.filter((n) => n.id === m.id);
+    if (own.length) m.notes = [...own, ...(m.notes ?? [])];
     migrations.push(m);
     issues.push(...(m.issues ?? []));
-    notes.push(...(m.notes ?? []));
+    notes.push(...(m.notes ?? []).filter((n) => !own.includes(n)));
   }
   return { dir, layout: chosen.layout, layoutReason: chosen.reason, migrations, issues, notes };
 }

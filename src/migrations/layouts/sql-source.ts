@@ -96,7 +96,8 @@ function shapeNotes(f: MigrationFiles, d: Directions): LoadNote[] {
     );
   }
   const downEmpty = d.down !== undefined && d.down.statements.length === 0;
-  if (d.down === undefined || (downEmpty && !upEmpty)) {
+  // A no-op up needs no down: there is nothing to undo.
+  if (!upEmpty && (d.down === undefined || downEmpty)) {
     const what = f.repeatable
       ? `${name} is a repeatable migration: Flyway has no undo for it`
       : d.down === undefined
@@ -133,13 +134,14 @@ export function loadLayoutSql(f: MigrationFiles, dialect: Dialect): MigrationSou
   const notes = [...d.notes, ...shapeNotes(f, d)];
   const outside = (list: SqlStatement[], no: boolean): SqlStatement[] => (no ? list.map((s) => ({ ...s, noTransaction: true })) : list);
   const upStatements = outside(d.up.statements, d.noTransaction.up);
-  const usableDown = d.down && (d.down.statements.length > 0 || upStatements.length === 0) ? outside(d.down.statements, d.noTransaction.down) : undefined;
+  const noOp = upStatements.length === 0;
+  const usableDown = d.down && (d.down.statements.length > 0 || noOp) ? outside(d.down.statements, d.noTransaction.down) : noOp ? [] : undefined;
   const transactional = !d.noTransaction.up && (!engineFor(dialect).ddlIsTransactional || !upStatements.some((s) => s.noTransaction));
   const source: MigrationSource = {
     id: f.id,
     format: 'sql',
     upPath: f.upPath,
-    ...(usableDown && d.downFile ? { downPath: d.downFile } : {}),
+    ...(usableDown && d.downFile && d.down ? { downPath: d.downFile } : {}),
     checksum: checksumOf(d.texts),
     phase: upDir.phase,
     acknowledgements: [...upDir.acks, ...(downDir?.acks ?? [])],
