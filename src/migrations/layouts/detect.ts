@@ -12,8 +12,8 @@ export interface Detected {
 
 const GOOSE_UP = /^\s*--\s*\+goose\s+up\b/im;
 const DBMATE_UP = /^\s*--\s*migrate:up\b/im;
-const FLYWAY = /^(?:[VU]\d+(?:[._]\d+)*__.+|R__.+)\.sql$/;
-const NUMBERED_PAIR = /^(\d+)_.*\.(up|down)\.sql$/;
+const FLYWAY = /^(?:[VU]\d+(?:[._]\d+)*__.+|R__.+)\.sql$/s;
+const NUMBERED_PAIR = /^(\d+)_.*\.(up|down)\.sql$/s;
 const SCRIPT = /\.(?:ts|mts|cts|js|mjs|cjs)$/;
 const DECLARATION = /\.d\.[cm]?ts$/;
 

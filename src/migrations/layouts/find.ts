@@ -16,10 +16,11 @@ export interface Found {
   notes: LoadNote[];
 }
 
-const GOLANG = /^(\d+)_(.*)\.(up|down)\.sql$/;
-const TOOL_SQL = /^(\d+)_(.*)\.sql$/;
-const FLYWAY = /^([VU])(\d+(?:[._]\d+)*)__(.+)\.sql$/;
-const FLYWAY_REPEATABLE = /^R__(.+)\.sql$/;
+// Dot-all: a line break in a name must reach idIssues (a refusal), not pass as a stray file.
+const GOLANG = /^(\d+)_(.*)\.(up|down)\.sql$/s;
+const TOOL_SQL = /^(\d+)_(.*)\.sql$/s;
+const FLYWAY = /^([VU])(\d+(?:[._]\d+)*)__(.+)\.sql$/s;
+const FLYWAY_REPEATABLE = /^R__(.+)\.sql$/s;
 
 /**
  * A warning when the versions sort differently as text than as numbers (unpadded `2_` and
@@ -187,7 +188,7 @@ export function findFlyway(dir: string, entries: readonly DirFile[]): Found {
 
 /** Test and spec modules beside knex migrations: never migrations. */
 export const TEST_MODULE = /\.(test|spec)\.[cm]?[jt]s$/;
-const SCRIPT = /^(.+)\.(ts|mts|cts|js|mjs|cjs)$/;
+const SCRIPT = /^(.+)\.(ts|mts|cts|js|mjs|cjs)$/s;
 const DECLARATION = /\.d\.[cm]?ts$/;
 
 /** knex: every JS/TS module is a candidate (those without an up export are skipped when loaded); test modules are skipped here. */
