@@ -49,7 +49,7 @@ function statusNotes(notes: readonly LoadNote[] | undefined): StatusNote[] {
   return (notes ?? []).map((n) => ({ severity: n.severity, kind: n.kind, message: n.problem }));
 }
 
-/** Joins the files with the ledger (and unfinished runs). Every id appears once, in id order. */
+/** Joins the files with the ledger (and unfinished runs). Every id appears once, in the order the discovery gives (the layout's run order). */
 export function computeStatus(migrations: readonly MigrationSource[], entries: readonly LedgerEntry[], runs: readonly RunState[] = []): MigrationStatus[] {
   const byRun = new Map(runs.map((r) => [r.id, r]));
   return withRuns(joinLedger(migrations, entries), byRun);
