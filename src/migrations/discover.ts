@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Dialect } from '../config/index.ts';
 import { configError, MigrateError } from '../errors.ts';
-import { loadSqlMigration, loadTsMigration, type MigrationFiles } from './load.ts';
+import { loadSqlMigration, loadTsMigration, type MigrationFiles, type SkippedModule } from './load.ts';
 import { detectLayout } from './layouts/detect.ts';
 import { type DirFile, dirFile, type Found, findForLayout } from './layouts/find.ts';
 import { note } from './layouts/notes.ts';
@@ -194,11 +194,11 @@ function checkDir(dir: string): void {
 function chooseLayout(dir: string, dialect: Dialect, choice: LayoutChoice): { layout: Layout; reason: string; entries?: DirFile[] } {
   if (choice !== 'auto') return { layout: choice, reason: `set to ${choice} (--layout or "migrations.layout")` };
   const entries = listFiles(dir);
-  return { ...detectLayout(entries, dialect), entries };
+  return { ...detectLayout(dir, entries, dialect), entries };
 }
 
 /** Loads one migration's files; a file that cannot be read is an issue like any broken file. */
-async function loadOne(f: MigrationFiles, dialect: Dialect, issues: MigrationIssue[]): Promise<MigrationSource | undefined | 'unreadable'> {
+async function loadOne(f: MigrationFiles, dialect: Dialect, issues: MigrationIssue[]): Promise<MigrationSource | SkippedModule | 'unreadable'> {
   try {
     if (f.format === 'ts') return await loadTsMigration(f);
     return f.layout === undefined || f.layout === 'native' ? loadSqlMigration(f, dialect) : loadLayoutSql(f, dialect);
@@ -218,12 +218,8 @@ async function loadOne(f: MigrationFiles, dialect: Dialect, issues: MigrationIss
   }
 }
 
-function helperNote(f: MigrationFiles, dir: string): LoadNote {
-  return note('skipped-file', 'info', {
-    file: f.upPath,
-    problem: `${basename(f.upPath)} exports no up() function: a helper module beside the knex migrations, skipped.`,
-    fix: `Nothing to do; move it out of ${dir} to silence this note.`,
-  });
+function helperNote(f: MigrationFiles, dir: string, why: string): LoadNote {
+  return note('skipped-file', 'info', { file: f.upPath, problem: why, fix: `Nothing to do; move it out of ${dir} to silence this note.` });
 }
 
 /**
@@ -254,8 +250,8 @@ export async function discoverMigrations(dir: string, dialect: Dialect, layout: 
   for (const f of found.files) {
     const m = await loadOne(f, dialect, issues);
     if (m === 'unreadable') continue;
-    if (m === undefined) {
-      notes.push(helperNote(f, dir));
+    if ('skipped' in m) {
+      notes.push(helperNote(f, dir, m.skipped));
       continue;
     }
     // Notes the finder made about this migration (a Flyway repeatable) belong on its row too.

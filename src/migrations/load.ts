@@ -257,11 +257,29 @@ function tsTransactional(mod: Record<string, unknown>, id: string, upPath: strin
   return transactional;
 }
 
+/** A module without down(): natively an issue that blocks reverting; in the knex layout a note (up runs, down refuses). */
+function noDownTs(id: string, upPath: string, knex: boolean, issues: MigrationIssue[], notes: LoadNote[]): void {
+  const noDown = {
+    id,
+    file: upPath,
+    problem: `Migration ${id} has no down(): ${basename(upPath)} exports no down() function, so it cannot be reverted.`,
+    fix: `Add \`export async function down(knex: Knex): Promise<void> { ... }\` to ${upPath}, undoing what up() does.`,
+  };
+  if (knex) notes.push(note('missing-down', 'error', noDown, 'down'));
+  else issues.push({ ...noDown, blocks: 'down', severity: 'error' });
+}
+
+/** A module of the knex layout that is not a migration, and why (for the caller's note). */
+export interface SkippedModule {
+  skipped: string;
+}
+
 /**
  * A TypeScript/JavaScript migration module. In the knex layout a module with no up export is a
- * helper beside the migrations, not one: undefined is returned and the caller notes it.
+ * helper beside the migrations, not one, and so is an unnumbered module that cannot be imported
+ * (a script needing the application around it): they are returned as skipped, for a note.
  */
-export async function loadTsMigration(files: MigrationFiles): Promise<MigrationSource | undefined> {
+export async function loadTsMigration(files: MigrationFiles): Promise<MigrationSource | SkippedModule> {
   const { id, upPath } = files;
   const file = basename(upPath);
   const checksum = checksumOf([readFileSync(upPath, 'utf8')]);
@@ -274,6 +292,8 @@ export async function loadTsMigration(files: MigrationFiles): Promise<MigrationS
   try {
     mod = exportsOf(await importModule(upPath, checksum));
   } catch (e) {
+    if (files.layout === 'knex' && !/^\d/.test(file))
+      return { skipped: `${file} cannot be imported (${firstCompilerLine(e)}) and is not numbered like a migration: taken for a helper module and skipped.` };
     issues.push({
       id,
       file: upPath,
@@ -287,7 +307,7 @@ export async function loadTsMigration(files: MigrationFiles): Promise<MigrationS
   const up = asMigrationFn(mod['up']);
   const down = asMigrationFn(mod['down']);
   const knex = files.layout === 'knex';
-  if (!up && knex) return undefined;
+  if (!up && knex) return { skipped: `${file} exports no up() function: a helper module beside the knex migrations, skipped.` };
   if (!up) {
     issues.push({
       id,
@@ -299,16 +319,7 @@ export async function loadTsMigration(files: MigrationFiles): Promise<MigrationS
     });
   }
   const notes: LoadNote[] = [];
-  if (!down) {
-    const noDown = {
-      id,
-      file: upPath,
-      problem: `Migration ${id} has no down(): ${file} exports no down() function, so it cannot be reverted.`,
-      fix: `Add \`export async function down(knex: Knex): Promise<void> { ... }\` to ${upPath}, undoing what up() does.`,
-    };
-    if (knex) notes.push(note('missing-down', 'error', noDown, 'down'));
-    else issues.push({ ...noDown, blocks: 'down', severity: 'error' });
-  }
+  if (!down) noDownTs(id, upPath, knex, issues, notes);
   let phase: Phase | undefined;
   if (mod['phase'] !== undefined) {
     if (isPhase(mod['phase'])) phase = mod['phase'];

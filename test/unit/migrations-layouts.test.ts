@@ -75,6 +75,21 @@ describe('layout detection', () => {
   });
 });
 
+describe('layout detection: the project around the files', () => {
+  test('numbered JS/TS modules beside a knexfile are a knex history; a stray .sql does not hide a golang-migrate one', async () => {
+    const dir = dirWith({ '20230101_a.js': 'exports.up = async () => {};\nexports.down = async () => {};\n' });
+    expect((await discoverMigrations(dir, 'mysql')).layout).toBe('native');
+    writeFileSync(join(dir, '..', 'knexfile.js'), 'module.exports = {};\n');
+    const d = await discoverMigrations(dir, 'mysql');
+    expect(d.layout).toBe('knex');
+    expect(d.layoutReason).toMatch(/knexfile\.js configures knex for this project$/);
+    const gm = dirWith({ '9_a.up.sql': 'SELECT 1;', '10_b.up.sql': 'SELECT 1;', 'seed.sql': 'SELECT 1;' });
+    const g = await discoverMigrations(gm, 'mysql');
+    expect(g.layout).toBe('golang-migrate');
+    expect(g.notes.map((n) => n.kind)).toEqual(['layout', 'skipped-file', 'version-order', 'missing-down', 'missing-down']);
+  });
+});
+
 describe('golang-migrate', () => {
   test('two ups of one version (1_ and 01_) are refused: which one ran cannot be told', async () => {
     const dir = dirWith({ '1_a.up.sql': 'SELECT 1;', '01_b.up.sql': 'SELECT 2;' });
@@ -164,12 +179,38 @@ describe('Flyway', () => {
   });
 });
 
+describe('Flyway on MySQL: DELIMITER', () => {
+  test('statements written under DELIMITER $$ end at $$, each one statement; the DELIMITER lines are not sent', async () => {
+    const dir = dirWith({
+      'V1__proc.sql': [
+        'CREATE TABLE t (id int);',
+        'DELIMITER $$',
+        'CREATE PROCEDURE p()',
+        'BEGIN',
+        '  INSERT INTO t VALUES (1);',
+        '  INSERT INTO t VALUES (2);',
+        'END$$',
+        'DELIMITER ;',
+        'CALL p();',
+      ].join('\n'),
+    });
+    const d = await discoverMigrations(dir, 'mysql');
+    expect(d.issues).toEqual([]);
+    expect(d.migrations[0]?.upStatements?.map((s) => [s.line, s.sql])).toEqual([
+      [1, 'CREATE TABLE t (id int)'],
+      [3, 'CREATE PROCEDURE p()\nBEGIN\n  INSERT INTO t VALUES (1);\n  INSERT INTO t VALUES (2);\nEND'],
+      [9, 'CALL p()'],
+    ]);
+  });
+});
+
 describe('knex', () => {
   test('test modules and modules without up() are skipped with a note; a module without down() is not reversible', async () => {
     const dir = dirWith({
       '20230101_a.js': 'exports.up = async () => {};\n',
       'run.js': 'exports.run = () => 1;\n',
       'run.test.js': 'exports.x = 1;\n',
+      'seed.js': 'throw new Error("needs the application around it");\n',
     });
     const d = await discoverMigrations(dir, 'mysql');
     expect(d.layout).toBe('knex');
@@ -180,7 +221,9 @@ describe('knex', () => {
       'skipped-file info none',
       'missing-down error down',
       'skipped-file info none',
+      'skipped-file info none',
     ]);
+    expect(d.notes[4]?.problem).toMatch(/^seed\.js cannot be imported \(.*needs the application around it.*\) and is not numbered like a migration/);
   });
 });
 

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Dialect } from '../../config/index.ts';
 import { scanSql } from '../sql-split.ts';
 import type { DirFile } from './find.ts';
@@ -16,6 +17,7 @@ const FLYWAY = /^(?:[VU]\d+(?:[._]\d+)*__.+|R__.+)\.sql$/s;
 const NUMBERED_PAIR = /^(\d+)_.*\.(up|down)\.sql$/s;
 const SCRIPT = /\.(?:ts|mts|cts|js|mjs|cjs)$/;
 const DECLARATION = /\.d\.[cm]?ts$/;
+const KNEXFILES = ['knexfile.js', 'knexfile.ts', 'knexfile.cjs', 'knexfile.mjs'];
 
 function read(path: string): string {
   try {
@@ -51,7 +53,7 @@ function golangSignature(pairs: readonly DirFile[], dialect: Dialect): string | 
 }
 
 /** The layout a directory's files are written in (the `auto` choice). */
-export function detectLayout(entries: readonly DirFile[], dialect: Dialect): Detected {
+export function detectLayout(dir: string, entries: readonly DirFile[], dialect: Dialect): Detected {
   const sql = entries.filter((f) => f.name.endsWith('.sql'));
   const flyway = sql.find((f) => FLYWAY.test(f.name));
   if (flyway) return { layout: 'flyway', reason: `${flyway.name} is named like a Flyway migration` };
@@ -63,7 +65,7 @@ export function detectLayout(entries: readonly DirFile[], dialect: Dialect): Det
   }
   const pairs = sql.filter((f) => /\.(up|down)\.sql$/.test(f.name));
   const scripts = entries.filter((f) => SCRIPT.test(f.name) && !DECLARATION.test(f.name));
-  if (pairs.length && !single.length && !scripts.length && pairs.every((f) => NUMBERED_PAIR.test(f.name))) {
+  if (pairs.length && !scripts.length && pairs.every((f) => NUMBERED_PAIR.test(f.name))) {
     const why = golangSignature(pairs, dialect);
     if (why) return { layout: 'golang-migrate', reason: `${why}, as golang-migrate allows` };
   }
@@ -72,6 +74,8 @@ export function detectLayout(entries: readonly DirFile[], dialect: Dialect): Det
     if (test) return { layout: 'knex', reason: `${test.name} is a test module beside JS/TS migrations` };
     const unnumbered = scripts.find((f) => !/^\d/.test(f.name));
     if (unnumbered) return { layout: 'knex', reason: `${unnumbered.name} is not numbered like a migration (a helper module beside JS/TS migrations)` };
+    const knexfile = [dir, dirname(dir)].flatMap((d) => KNEXFILES.map((k) => join(d, k))).find((p) => existsSync(p));
+    if (knexfile) return { layout: 'knex', reason: `${knexfile} configures knex for this project` };
   }
   return { layout: 'native', reason: 'the files are <id>.up.sql / <id>.down.sql pairs or JS/TS migration modules' };
 }

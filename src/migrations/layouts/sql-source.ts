@@ -5,7 +5,7 @@ import { engineFor } from '../../engines/index.ts';
 import { checksumOf } from '../checksum.ts';
 import { delimiterIssues, type MigrationFiles, readDirectives } from '../load.ts';
 import { runStatements } from '../sql-exec.ts';
-import { type SqlScan, scanSql, scanSqlWithBlocks } from '../sql-split.ts';
+import { delimiterBlocks, type SqlScan, scanSql, scanSqlWithBlocks } from '../sql-split.ts';
 import type { LoadNote, MigrationIssue, MigrationSource, SqlStatement } from '../types.ts';
 import { note, refusal } from './notes.ts';
 import { dbmateSections, gooseSections, type Sections } from './sections.ts';
@@ -66,13 +66,20 @@ function splitSections(f: MigrationFiles, dialect: Dialect, text: string): Direc
   };
 }
 
+/** A whole file's statements; Flyway's files may change the delimiter as the mysql client does. */
+function scanFile(f: MigrationFiles, text: string, dialect: Dialect): SqlScan {
+  if (f.layout !== 'flyway' || !/^\s*DELIMITER\s/im.test(text)) return scanSql(text, dialect);
+  const { blocks, skip } = delimiterBlocks(text.split(/\r?\n/));
+  return scanSqlWithBlocks(text, dialect, (n) => !skip.has(n), blocks);
+}
+
 function readDirections(f: MigrationFiles, dialect: Dialect): Directions {
   const upText = readFileSync(f.upPath, 'utf8');
   if (f.sections) return splitSections(f, dialect, upText);
   const downText = f.downPath ? readFileSync(f.downPath, 'utf8') : undefined;
   return {
-    up: scanSql(upText, dialect),
-    ...(downText !== undefined && f.downPath ? { down: scanSql(downText, dialect), downFile: f.downPath } : {}),
+    up: scanFile(f, upText, dialect),
+    ...(downText !== undefined && f.downPath ? { down: scanFile(f, downText, dialect), downFile: f.downPath } : {}),
     texts: downText !== undefined ? [upText, downText] : [upText],
     noTransaction: { up: false, down: false },
     issues: [],
