@@ -149,6 +149,21 @@ describe('goose', () => {
   });
 });
 
+describe('acknowledgements in files of both directions', () => {
+  test('-- migrate:ack above the first annotation or in the up section is read (goose, dbmate)', async () => {
+    const goose = dirWith({ '00001_a.sql': '-- migrate:ack RV101 the table is dropped by hand on rollback\n-- +goose Up\nCREATE TABLE a (id int);\n' });
+    const g = await discoverMigrations(goose, 'mysql');
+    expect(g.issues).toEqual([]);
+    expect(g.migrations[0]?.acknowledgements).toEqual([{ rule: 'RV101', reason: 'the table is dropped by hand on rollback' }]);
+    const dbmate = dirWith({ '20240101000000_a.sql': '-- migrate:up\n-- migrate:ack RV101 no way back\nCREATE TABLE a (id int);\n' });
+    const d = await discoverMigrations(dbmate, 'mysql');
+    expect(d.issues).toEqual([]);
+    expect(d.migrations[0]?.acknowledgements).toEqual([{ rule: 'RV101', reason: 'no way back' }]);
+    const empty = dirWith({ '20240101000000_a.sql': '-- migrate:up\n-- migrate:down\n' });
+    expect((await discoverMigrations(empty, 'mysql')).issues).toEqual([]);
+  });
+});
+
 describe('dbmate', () => {
   test('transaction:false applies to its own section only; an unknown option is refused', async () => {
     const dir = dirWith({

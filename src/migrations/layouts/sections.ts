@@ -7,6 +7,8 @@ import type { LineRange } from '../sql-split.ts';
  */
 export interface Sections {
   role: ('up' | 'down' | undefined)[];
+  /** The line of the first annotation (lines above it are a header: comments read as the up's). */
+  firstAnnotation: number;
   hasUp: boolean;
   hasDown: boolean;
   /** goose StatementBegin/End blocks per section: one statement each. */
@@ -22,6 +24,7 @@ export interface Sections {
 function empty(lineCount: number): Sections {
   return {
     role: new Array<undefined>(lineCount).fill(undefined),
+    firstAnnotation: lineCount + 1,
     hasUp: false,
     hasDown: false,
     blocks: { up: [], down: [] },
@@ -45,6 +48,7 @@ export function gooseSections(lines: readonly string[]): Sections {
       s.role[i] = current;
       continue;
     }
+    s.firstAnnotation = Math.min(s.firstAnnotation, n);
     const cmd = (m[1] ?? '').toUpperCase().replace(/\s+/g, ' ');
     if (cmd === 'UP' || cmd === 'DOWN') {
       if (blockStart !== undefined) s.problems.push({ line: n, text: `"-- +goose ${m[1]}" inside a StatementBegin block opened on line ${blockStart - 1}` });
@@ -82,6 +86,7 @@ export function dbmateSections(lines: readonly string[]): Sections {
       s.role[i] = current;
       continue;
     }
+    s.firstAnnotation = Math.min(s.firstAnnotation, i + 1);
     current = (m[1] ?? '').toLowerCase() === 'up' ? 'up' : 'down';
     if (current === 'up') s.hasUp = true;
     else s.hasDown = true;

@@ -5,7 +5,7 @@ import { engineFor } from '../../engines/index.ts';
 import { checksumOf } from '../checksum.ts';
 import { delimiterIssues, type MigrationFiles, readDirectives } from '../load.ts';
 import { runStatements } from '../sql-exec.ts';
-import { delimiterBlocks, type SqlScan, scanSql, scanSqlWithBlocks } from '../sql-split.ts';
+import { delimiterBlocks, keepLines, type SqlScan, scanSql, scanSqlWithBlocks } from '../sql-split.ts';
 import type { LoadNote, MigrationIssue, MigrationSource, SqlStatement } from '../types.ts';
 import { note, refusal } from './notes.ts';
 import { dbmateSections, gooseSections, type Sections } from './sections.ts';
@@ -56,8 +56,11 @@ function splitSections(f: MigrationFiles, dialect: Dialect, text: string): Direc
     );
   }
   const section = (dir: 'up' | 'down'): SqlScan => scanSqlWithBlocks(text, dialect, (n) => s.role[n - 1] === dir, s.blocks[dir]);
+  const up = section('up');
+  // Header comments above the first annotation (`-- migrate:ack RV101 ...`) belong to the up.
+  const header = scanSql(keepLines(lines, (n) => n < s.firstAnnotation), dialect).comments;
   return {
-    up: section('up'),
+    up: { statements: up.statements, comments: [...header, ...up.comments] },
     ...(s.hasDown ? { down: section('down'), downFile: f.upPath } : {}),
     texts: [text],
     noTransaction: s.noTransaction,
