@@ -208,6 +208,18 @@ export function findKnex(dir: string, entries: readonly DirFile[]): Found {
       );
       continue;
     }
+    const twin = out.files.find((x) => x.id === m[1]);
+    if (twin) {
+      out.issues.push(
+        refusal({
+          id: m[1],
+          file: f.path,
+          problem: `Migration id ${m[1]} exists twice: ${basename(twin.upPath)} and ${f.name} (a compiled copy beside its source?).`,
+          fix: `Keep one of the two in ${dir} (knex would run both).`,
+        }),
+      );
+      continue;
+    }
     out.files.push({ id: m[1], format: 'ts', upPath: f.path, layout: 'knex' });
   }
   // knex runs its migrations in file-name order.
