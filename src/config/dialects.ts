@@ -6,6 +6,15 @@
 
 /** The config file's "dialect": which engine. MariaDB is the mysql engine with its own flavor. */
 export const DIALECTS = ['mysql', 'postgres'] as const;
+
+/**
+ * The migration-history layouts (docs/adopting.md): `native` is this tool's own; the others are
+ * read the way their tools read them. `auto` (the default) detects one from the directory's files.
+ */
+export const MIGRATION_LAYOUTS = ['native', 'golang-migrate', 'goose', 'dbmate', 'flyway', 'knex'] as const;
+export type MigrationLayout = (typeof MIGRATION_LAYOUTS)[number];
+export const LAYOUT_CHOICES = ['auto', ...MIGRATION_LAYOUTS] as const;
+export type LayoutChoice = (typeof LAYOUT_CHOICES)[number];
 export type Dialect = (typeof DIALECTS)[number];
 
 /** A cluster's (and a sandbox node's) "flavor" as the config file and state.json spell it. */
@@ -34,7 +43,7 @@ export function dialectNamed(name: string | undefined): Dialect | undefined {
 
 /**
  * The migration tools whose history `"adopt"` reads, and the table each keeps it in by default
- * (docs/adopting-ledgers.md). Here, beside the dialects, because the config file names them.
+ * (docs/adopting.md). Here, beside the dialects, because the config file names them.
  */
 export const ADOPT_TOOLS = ['knex', 'golang-migrate', 'goose', 'dbmate', 'flyway'] as const;
 export type AdoptTool = (typeof ADOPT_TOOLS)[number];

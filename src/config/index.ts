@@ -15,9 +15,13 @@ export {
   dialectNamed,
   type AdoptSource,
   type AdoptTool,
+  LAYOUT_CHOICES,
+  MIGRATION_LAYOUTS,
   type ClusterFlavor,
   type ConnectionConfig,
   type Dialect,
+  type LayoutChoice,
+  type MigrationLayout,
 } from './dialects.ts';
 export type { ClusterConfig, NodeConfig, NodeRole, ProjectConfig, WriterEndpointConfig } from './types.ts';
 export {

@@ -110,10 +110,12 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
   const adopt = adoptSourceOf(raw, adoptKnexTable, source);
   const clusters = (raw.clusters ?? []).map((c, i) => resolveCluster(c, i, source, baseDir, env));
   const lockSafety = raw.lockSafety === undefined ? undefined : lockSafetyFromConfig(raw.lockSafety, source);
+  const layout = raw.migrations?.layout;
   return {
     dialect,
     connection,
     migrationsDir,
+    ...(layout !== undefined ? { migrationsLayout: layout } : {}),
     ledgerTable,
     ...(adoptKnexTable ? { adoptKnexTable } : {}),
     ...(adopt ? { adopt } : {}),

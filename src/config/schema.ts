@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { configError, type MigrateError } from '../errors.ts';
-import { ADOPT_TOOLS, CLUSTER_FLAVORS, DIALECTS } from './dialects.ts';
+import { ADOPT_TOOLS, CLUSTER_FLAVORS, DIALECTS, LAYOUT_CHOICES } from './dialects.ts';
 import { LOCK_SAFETY_CONFIG_KEYS } from './lock-safety.ts';
 
 /**
@@ -59,6 +59,7 @@ const lockSafetySchema = z.strictObject(Object.fromEntries(LOCK_SAFETY_CONFIG_KE
 const migrationsSchema = z.strictObject({
   directory: text.optional(),
   table: z.string().optional(),
+  layout: z.enum(LAYOUT_CHOICES).optional(),
 });
 
 const adoptSchema = z.strictObject({
@@ -119,6 +120,10 @@ const HINTS: Record<string, FieldHint> = {
   'connection.passwordFile': PASSWORD_FILE,
   migrations: { what: 'an object', fix: 'Write it as "migrations": {"directory": "migrations", "table": "migrate_ledger"}.' },
   'migrations.directory': { what: 'a path', fix: 'Give the path of the migrations folder, relative to the config file.' },
+  'migrations.layout': {
+    what: 'a layout',
+    fix: `Use one of ${LAYOUT_CHOICES.map((l) => `"${l}"`).join(', ')} ("auto", the default, detects it from the files; docs/adopting.md).`,
+  },
   'migrations.table': { what: 'a plain table name', fix: 'Use letters, digits and underscores only (it is used as a table name), at most 64 characters.' },
   adoptKnex: { what: 'true or a table name', fix: 'Write "adoptKnex": true (knex_migrations) or the name of knex\'s table, e.g. "adoptKnex": "knex_history".' },
   adopt: {

@@ -1,6 +1,6 @@
 import type { LockSafety } from './lock-safety.ts';
 
-import type { AdoptSource, ClusterFlavor, ConnectionConfig, Dialect } from './dialects.ts';
+import type { AdoptSource, ClusterFlavor, ConnectionConfig, Dialect, LayoutChoice } from './dialects.ts';
 
 /** The validated, resolved configuration every command works from. */
 export type { ClusterFlavor, ConnectionConfig, Dialect };
@@ -40,6 +40,8 @@ export interface ProjectConfig {
   connection: ConnectionConfig;
   /** Absolute path of the migrations directory. */
   migrationsDir: string;
+  /** How the migration files are laid out (migrations.layout, or --layout); absent means auto. */
+  migrationsLayout?: LayoutChoice;
   /** Name of our ledger table. */
   ledgerTable: string;
   /** knex's own ledger table to adopt history from, when the project used knex migrations. */

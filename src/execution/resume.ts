@@ -92,7 +92,7 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
         });
       }
       await restoreConversions(cluster, f);
-      const discovery = await discoverMigrations(config.migrationsDir, config.dialect);
+      const discovery = await discoverMigrations(config.migrationsDir, config.dialect, config.migrationsLayout);
       const m = discovery.migrations.find((x) => x.id === f.migrationId) as MigrationSource | undefined;
       await withLedgerWriter(config, async (w) => {
         const db = w.session.db;
@@ -136,7 +136,7 @@ export async function abort(config: ProjectConfig, clusterIn: ClusterConfig, log
   const journal = Journal.open(join(runsDir(config)), run.summary.run);
   try {
     if (f && !f.done.has(writer)) {
-      const discovery = await discoverMigrations(config.migrationsDir, config.dialect);
+      const discovery = await discoverMigrations(config.migrationsDir, config.dialect, config.migrationsLayout);
       const m = discovery.migrations.find((x) => x.id === f.migrationId);
       const down = m?.downStatements?.map((s) => s.sql) ?? [];
       const touched = [...f.done, ...(f.open ? [f.open] : [])];

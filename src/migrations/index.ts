@@ -1,5 +1,5 @@
 // The public surface of src/migrations for the CLI, analysis and execution stages.
-export type { Acknowledgement, Discovery, MigrationIssue, MigrationSource, Phase, SqlStatement } from './types.ts';
+export type { Acknowledgement, Discovery, IssueSeverity, LoadNote, LoadNoteKind, MigrationIssue, MigrationSource, Phase, SqlStatement } from './types.ts';
 export { PHASES } from './types.ts';
 export { ackCovers, isKnownAckRule, isWildcardAck, RULE_CODES } from './ack-rules.ts';
 export { blockingError, discoverMigrations, loadMigrations } from './discover.ts';
@@ -20,3 +20,4 @@ export { runConcurrently } from './run-concurrently.ts';
 export { resolveLockSafety, DEFAULT_LOCK_SAFETY, type LockSafety } from '../config/index.ts';
 export { maskSecretLiterals } from './excerpt.ts';
 export { thisHost, whoAmI } from './ledger.ts';
+export { compareVersions, isLayoutChoice, LAYOUT_CHOICES, LAYOUTS, versionOfId, type Layout, type LayoutChoice } from './layouts/version.ts';

@@ -9,7 +9,9 @@ import { checksumOf } from './checksum.ts';
 import { runStatements } from './sql-exec.ts';
 import { scanSql, type SqlComment } from './sql-split.ts';
 import { firstCompilerLine, importModule } from '../config/index.ts';
-import { PHASES, type Acknowledgement, type MigrationIssue, type MigrationSource, type Phase, type SqlStatement } from './types.ts';
+import type { Layout } from './layouts/version.ts';
+import { note } from './layouts/notes.ts';
+import { PHASES, type Acknowledgement, type LoadNote, type MigrationIssue, type MigrationSource, type Phase, type SqlStatement } from './types.ts';
 
 /** A migration's files, before they are read. */
 export interface MigrationFiles {
@@ -17,6 +19,14 @@ export interface MigrationFiles {
   format: 'ts' | 'sql';
   upPath: string;
   downPath?: string;
+  /** The layout it was found in (absent: native, read exactly as before layouts existed). */
+  layout?: Layout;
+  /** The version its tool records for it (versionOfId). */
+  version?: string;
+  /** goose / dbmate: up and down are annotated sections of upPath, not two files. */
+  sections?: 'goose' | 'dbmate';
+  /** Flyway `R__`: run after the versioned migrations. */
+  repeatable?: boolean;
 }
 
 type MigrationFn = (knex: Knex) => Promise<void>;
@@ -26,7 +36,7 @@ function isPhase(v: unknown): v is Phase {
 }
 
 /** Parses `-- migrate:phase post-deploy` and `-- migrate:ack RULE reason...` from a file's comments. */
-function readDirectives(
+export function readDirectives(
   comments: readonly SqlComment[],
   file: string,
   id: string,
@@ -47,6 +57,7 @@ function readDirectives(
           id,
           file,
           blocks: 'all',
+          severity: 'error',
           problem: `${where(c.line)} declares a phase, but the phase belongs to the migration's .up.sql.`,
           fix: `Move "-- migrate:phase ${rest}" to the .up.sql file.`,
         });
@@ -55,6 +66,7 @@ function readDirectives(
           id,
           file,
           blocks: 'all',
+          severity: 'error',
           problem: `${where(c.line)} declares phase "${rest}", which is not a phase.`,
           fix: `Write "-- migrate:phase pre-deploy" or "-- migrate:phase post-deploy".`,
         });
@@ -66,6 +78,7 @@ function readDirectives(
           id,
           file,
           blocks: 'all',
+          severity: 'error',
           problem: `${where(c.line)} has "-- migrate:ack" without a rule and a reason.`,
           fix: 'Write "-- migrate:ack RULE-CODE why this finding is safe here" (the reason is for reviewers).',
         });
@@ -74,6 +87,7 @@ function readDirectives(
           id,
           file,
           blocks: 'all',
+          severity: 'error',
           problem: `${where(c.line)} acknowledges "${am[1]}", which is not a rule code.`,
           fix: 'Use a code from the report (e.g. BC102), or a prefix ending in * for warnings; docs/rules.md lists them all.',
         });
@@ -83,6 +97,7 @@ function readDirectives(
         id,
         file,
         blocks: 'all',
+        severity: 'error',
         problem: `${where(c.line)} has an unknown directive "migrate:${directive}".`,
         fix: 'The directives are "-- migrate:phase pre-deploy|post-deploy" and "-- migrate:ack RULE reason".',
       });
@@ -91,7 +106,7 @@ function readDirectives(
   return { phase, acks, issues };
 }
 
-function delimiterIssues(statements: readonly SqlStatement[], file: string, id: string): MigrationIssue[] {
+export function delimiterIssues(statements: readonly SqlStatement[], file: string, id: string): MigrationIssue[] {
   const s = statements.find((x) => /^DELIMITER\b/i.test(x.sql));
   if (!s) return [];
   return [
@@ -99,6 +114,7 @@ function delimiterIssues(statements: readonly SqlStatement[], file: string, id: 
       id,
       file,
       blocks: 'all',
+      severity: 'error',
       problem: `${basename(file)} line ${s.line} uses DELIMITER, which is a mysql client command, not SQL.`,
       fix: 'Remove the DELIMITER lines and end the statements with ";": BEGIN ... END bodies of procedures, functions, triggers and events are recognised without it.',
     },
@@ -121,6 +137,7 @@ export function loadSqlMigration(files: MigrationFiles, dialect: Dialect): Migra
       id,
       file: upPath,
       blocks: 'all',
+      severity: 'error',
       problem: `${basename(upPath)} holds no SQL statement.`,
       fix: 'Write the change into the file, or delete the migration if it is not needed.',
     });
@@ -131,6 +148,7 @@ export function loadSqlMigration(files: MigrationFiles, dialect: Dialect): Migra
       id,
       file: expected,
       blocks: 'down',
+      severity: 'error',
       problem: `Migration ${id} has no down file: ${basename(expected)} does not exist, so it cannot be reverted.`,
       fix: `Create ${expected} with the statements that undo ${basename(upPath)}.`,
     });
@@ -151,6 +169,7 @@ export function loadSqlMigration(files: MigrationFiles, dialect: Dialect): Migra
     downStatements,
     transactional: !engineFor(dialect).ddlIsTransactional || !upStatements.some((s) => s.noTransaction),
     issues,
+    reversible: downStatements !== undefined,
     up: (knex) => runStatements(knex, dialect, upStatements),
   };
   if (downStatements) source.down = (knex) => runStatements(knex, dialect, downStatements);
@@ -198,6 +217,7 @@ function tsAcknowledgements(value: unknown, id: string, upPath: string, issues: 
         id,
         file: upPath,
         blocks: 'all',
+        severity: 'error',
         problem: `${file} acknowledges ${unknown.map((a) => `"${a.rule}"`).join(', ')}, not ${unknown.length > 1 ? 'rule codes' : 'a rule code'}.`,
         fix: 'Use a code from the report (e.g. BC102), or a prefix ending in * for warnings; docs/rules.md lists them all.',
       });
@@ -207,6 +227,7 @@ function tsAcknowledgements(value: unknown, id: string, upPath: string, issues: 
         id,
         file: upPath,
         blocks: 'all',
+        severity: 'error',
         problem: `${file} exports an acknowledge value that is not a list of {rule, reason}.`,
         fix: "Write `export const acknowledge = [{ rule: 'BC101', reason: 'why it is safe' }]` (both non-empty strings).",
       });
@@ -228,6 +249,7 @@ function tsTransactional(mod: Record<string, unknown>, id: string, upPath: strin
         id,
         file: upPath,
         blocks: 'all',
+        severity: 'error',
         problem: `${file} exports transaction = ${JSON.stringify(tx)}, not a boolean.`,
         fix: 'Use `export const transaction = false` to run the migration outside a transaction, or remove it.',
       });
@@ -235,7 +257,29 @@ function tsTransactional(mod: Record<string, unknown>, id: string, upPath: strin
   return transactional;
 }
 
-export async function loadTsMigration(files: MigrationFiles): Promise<MigrationSource> {
+/** A module without down(): natively an issue that blocks reverting; in the knex layout a note (up runs, down refuses). */
+function noDownTs(id: string, upPath: string, knex: boolean, issues: MigrationIssue[], notes: LoadNote[]): void {
+  const noDown = {
+    id,
+    file: upPath,
+    problem: `Migration ${id} has no down(): ${basename(upPath)} exports no down() function, so it cannot be reverted.`,
+    fix: `Add \`export async function down(knex: Knex): Promise<void> { ... }\` to ${upPath}, undoing what up() does.`,
+  };
+  if (knex) notes.push(note('missing-down', 'error', noDown, 'down'));
+  else issues.push({ ...noDown, blocks: 'down', severity: 'error' });
+}
+
+/** A module of the knex layout that is not a migration, and why (for the caller's note). */
+export interface SkippedModule {
+  skipped: string;
+}
+
+/**
+ * A TypeScript/JavaScript migration module. In the knex layout a module with no up export is a
+ * helper beside the migrations, not one, and so is an unnumbered module that cannot be imported
+ * (a script needing the application around it): they are returned as skipped, for a note.
+ */
+export async function loadTsMigration(files: MigrationFiles): Promise<MigrationSource | SkippedModule> {
   const { id, upPath } = files;
   const file = basename(upPath);
   const checksum = checksumOf([readFileSync(upPath, 'utf8')]);
@@ -248,10 +292,13 @@ export async function loadTsMigration(files: MigrationFiles): Promise<MigrationS
   try {
     mod = exportsOf(await importModule(upPath, checksum));
   } catch (e) {
+    if (files.layout === 'knex' && !/^\d/.test(file))
+      return { skipped: `${file} cannot be imported (${firstCompilerLine(e)}) and is not numbered like a migration: taken for a helper module and skipped.` };
     issues.push({
       id,
       file: upPath,
       blocks: 'all',
+      severity: 'error',
       problem: `Cannot load migration ${file}: ${firstCompilerLine(e)}`,
       fix: `Fix the error in ${upPath}; a migration module exports async functions up(knex) and down(knex).`,
     });
@@ -259,24 +306,20 @@ export async function loadTsMigration(files: MigrationFiles): Promise<MigrationS
   }
   const up = asMigrationFn(mod['up']);
   const down = asMigrationFn(mod['down']);
+  const knex = files.layout === 'knex';
+  if (!up && knex) return { skipped: `${file} exports no up() function: a helper module beside the knex migrations, skipped.` };
   if (!up) {
     issues.push({
       id,
       file: upPath,
       blocks: 'all',
+      severity: 'error',
       problem: `${file} exports no up() function.`,
       fix: 'Add `export async function up(knex: Knex): Promise<void> { ... }`.',
     });
   }
-  if (!down) {
-    issues.push({
-      id,
-      file: upPath,
-      blocks: 'down',
-      problem: `Migration ${id} has no down(): ${file} exports no down() function, so it cannot be reverted.`,
-      fix: `Add \`export async function down(knex: Knex): Promise<void> { ... }\` to ${upPath}, undoing what up() does.`,
-    });
-  }
+  const notes: LoadNote[] = [];
+  if (!down) noDownTs(id, upPath, knex, issues, notes);
   let phase: Phase | undefined;
   if (mod['phase'] !== undefined) {
     if (isPhase(mod['phase'])) phase = mod['phase'];
@@ -285,6 +328,7 @@ export async function loadTsMigration(files: MigrationFiles): Promise<MigrationS
         id,
         file: upPath,
         blocks: 'all',
+        severity: 'error',
         problem: `${file} exports phase = ${JSON.stringify(mod['phase'])}, which is not a phase.`,
         fix: "Use `export const phase = 'pre-deploy'` or `'post-deploy'`.",
       });
@@ -301,6 +345,8 @@ export async function loadTsMigration(files: MigrationFiles): Promise<MigrationS
     acknowledgements,
     transactional,
     issues,
+    ...(knex ? { notes, layout: 'knex' as const } : {}),
+    reversible: down !== undefined,
     up: !blocked && up ? up : async () => broken(),
   };
   if (down && !blocked) source.down = down;

@@ -7,7 +7,7 @@ import { isMigrateError, messageOf, MigrateError, usageError, workError } from '
 import { consoleLogger, type Logger } from '../log/index.ts';
 import { shortChecksum } from './checksum.ts';
 import { RunControl, type StopReason } from './control.ts';
-import { blockingError, compareIds, discoverMigrations } from './discover.ts';
+import { blockingError, discoverMigrations } from './discover.ts';
 import { checkEffect, effectsOf } from './effect.ts';
 import { executeMigration, statementExcerpt, type Direction, type ExecContext } from './execute.ts';
 import { adoptedRunState, readAdoptedHistory, unfinishedError, type AdoptedHistory, type AdoptedUnfinished } from './adopt/history.ts';
@@ -130,7 +130,7 @@ export class Runner {
   }
 
   discover(): Promise<Discovery> {
-    return discoverMigrations(this.config.migrationsDir, this.config.dialect);
+    return discoverMigrations(this.config.migrationsDir, this.config.dialect, this.config.migrationsLayout);
   }
 
   /** The other tool whose history is adopted ("adopt", or the older "adoptKnex"), if any. */
@@ -294,13 +294,14 @@ export class Runner {
             throw usageError(`--to ${opts.to}: that migration is applied and its file is gone.`, 'Give the id of a pending migration (see "migrate status").');
           }
           if (isApplied(target)) return { ids: [], note: `${opts.to} is already applied; nothing to do.` };
-          pending = pending.filter((s) => compareIds(s.id, opts.to ?? '') <= 0);
+          // Status lists the migrations in the order their layout runs them (numeric versions for golang-migrate and the like).
+          pending = pending.filter((s) => status.indexOf(s) <= status.indexOf(target));
         }
         for (const s of status.filter((x) => x.state === 'missing-file')) {
           this.logger.warn(`${s.id} is recorded as applied but its file is gone from ${this.config.migrationsDir}.`);
         }
         const lastApplied = status.filter(isApplied).at(-1);
-        const early = lastApplied ? pending.filter((s) => compareIds(s.id, lastApplied.id) < 0) : [];
+        const early = lastApplied ? pending.filter((s) => status.indexOf(s) < status.indexOf(lastApplied)) : [];
         if (early.length) {
           this.logger.warn(`${early.map((s) => s.id).join(', ')} sort before the already applied ${lastApplied?.id} and will run out of order.`);
         }
@@ -328,7 +329,7 @@ export class Runner {
               `--to ${opts.to}: that migration is not applied, so there is nothing to revert down to.`,
               'Give the id of an applied migration (see "migrate status").',
             );
-          plan = applied.filter((s) => compareIds(s.id, opts.to ?? '') >= 0).reverse();
+          plan = applied.filter((s) => status.indexOf(s) >= status.indexOf(target)).reverse();
         } else {
           plan = applied.slice(-(opts.step ?? 1)).reverse();
         }
@@ -339,7 +340,8 @@ export class Runner {
             problems.push(`${s.id} is applied but its file is gone, so its down cannot run.`);
             fixes.push(`restore the file of ${s.id} from version control`);
           }
-          for (const issue of discovery.issues.filter((i) => i.id === s.id)) {
+          // A missing down in another tool's layout is a note (it does not stop "up"), but it stops reverting.
+          for (const issue of [...discovery.issues, ...discovery.notes.filter((n) => n.blocks === 'down')].filter((i) => i.id === s.id)) {
             problems.push(issue.problem);
             fixes.push(issue.fix);
           }

@@ -303,3 +303,78 @@ export function needsNoTransaction(words: readonly string[]): boolean {
   if (a === 'ALTER' && b === 'SYSTEM') return true;
   return false;
 }
+
+/** A 1-based, inclusive range of lines; `terminator` ends its statement (default `;`). */
+export interface LineRange {
+  from: number;
+  to: number;
+  terminator?: string;
+}
+
+const DELIMITER_LINE = /^\s*DELIMITER\s+(\S+)\s*$/i;
+
+/**
+ * The mysql client's `DELIMITER x` lines, as Flyway's MySQL parser honours them: each statement
+ * written while the delimiter is not `;` is a block ending at the line that ends with it. The
+ * DELIMITER lines themselves are not SQL (`skip`).
+ */
+export function delimiterBlocks(lines: readonly string[]): { blocks: LineRange[]; skip: Set<number> } {
+  const blocks: LineRange[] = [];
+  const skip = new Set<number>();
+  let delimiter = ';';
+  let start: number | undefined;
+  for (const [i, line] of lines.entries()) {
+    const n = i + 1;
+    const m = DELIMITER_LINE.exec(line);
+    if (m && start === undefined) {
+      skip.add(n);
+      delimiter = m[1] ?? ';';
+      continue;
+    }
+    if (delimiter === ';' || (start === undefined && !line.trim())) continue;
+    start ??= n;
+    if (line.trimEnd().endsWith(delimiter)) {
+      blocks.push({ from: start, to: n, terminator: delimiter });
+      start = undefined;
+    }
+  }
+  if (start !== undefined) blocks.push({ from: start, to: lines.length, terminator: delimiter });
+  return { blocks, skip };
+}
+
+/** `text` with every line outside `keep` blanked: line numbers stay those of the file. */
+export function keepLines(lines: readonly string[], keep: (line: number) => boolean): string {
+  return lines.map((l, i) => (keep(i + 1) ? l : '')).join('\n');
+}
+
+/**
+ * scanSql over the lines `keep` selects, where each of `blocks` is one statement whatever it
+ * holds (goose's `-- +goose StatementBegin` ... `StatementEnd`: the tool sends the block as is,
+ * so no splitting inside it). A block's statement starts at its first token; one final `;`
+ * (and what follows it on its line) is dropped, as the splitter drops terminators.
+ */
+export function scanSqlWithBlocks(text: string, dialect: Dialect, keep: (line: number) => boolean, blocks: readonly LineRange[]): SqlScan {
+  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r?\n/);
+  const inBlock = (n: number): boolean => blocks.some((b) => n >= b.from && n <= b.to);
+  const outside = scanSql(
+    keepLines(lines, (n) => keep(n) && !inBlock(n)),
+    dialect,
+  );
+  const statements = [...outside.statements];
+  const comments = [...outside.comments];
+  for (const b of blocks) {
+    const inner = scanSql(
+      keepLines(lines, (n) => n >= b.from && n <= b.to),
+      dialect,
+    );
+    comments.push(...inner.comments);
+    const first = inner.statements[0];
+    if (!first) continue;
+    const text = lines.slice(first.line - 1, b.to).join('\n').trim();
+    const body = (b.terminator && b.terminator !== ';' ? (text.endsWith(b.terminator) ? text.slice(0, -b.terminator.length) : text) : text.replace(/;[ \t]*(?:--[^\n]*)?$/, '')).trimEnd();
+    statements.push({ sql: body, line: first.line, noTransaction: inner.statements.some((s) => s.noTransaction) });
+  }
+  statements.sort((a, b) => a.line - b.line);
+  comments.sort((a, b) => a.line - b.line);
+  return { statements, comments };
+}

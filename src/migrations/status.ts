@@ -1,7 +1,7 @@
 import { compareIds } from './discover.ts';
 import type { LedgerEntry } from './ledger.ts';
 import { shortChecksum } from './checksum.ts';
-import type { MigrationSource, Phase } from './types.ts';
+import type { IssueSeverity, LoadNote, LoadNoteKind, MigrationSource, Phase } from './types.ts';
 
 export type MigrationState = 'applied' | 'pending' | 'drift' | 'missing-file' | 'partial' | 'running';
 
@@ -30,13 +30,26 @@ export interface MigrationStatus {
   executionMs: number | null;
   /** Load problems and a missing down, in words. */
   problems: string[];
+  /** Non-blocking loader notes about it (an empty placeholder, no down in another tool's layout). */
+  notes?: StatusNote[];
   source?: MigrationSource;
   entry?: LedgerEntry;
   /** An unfinished run of it (partial / running), as the progress table records it. */
   run?: RunState;
 }
 
-/** Joins the files with the ledger (and unfinished runs). Every id appears once, in id order. */
+/** A loader note as status shows it. */
+export interface StatusNote {
+  severity: IssueSeverity;
+  kind: LoadNoteKind;
+  message: string;
+}
+
+function statusNotes(notes: readonly LoadNote[] | undefined): StatusNote[] {
+  return (notes ?? []).map((n) => ({ severity: n.severity, kind: n.kind, message: n.problem }));
+}
+
+/** Joins the files with the ledger (and unfinished runs). Every id appears once, in the order the discovery gives (the layout's run order). */
 export function computeStatus(migrations: readonly MigrationSource[], entries: readonly LedgerEntry[], runs: readonly RunState[] = []): MigrationStatus[] {
   const byRun = new Map(runs.map((r) => [r.id, r]));
   return withRuns(joinLedger(migrations, entries), byRun);
@@ -63,6 +76,7 @@ function joinLedger(migrations: readonly MigrationSource[], entries: readonly Le
     const e = byId.get(m.id);
     byId.delete(m.id);
     const problems = (m.issues ?? []).map((i) => i.problem);
+    const notes = statusNotes(m.notes);
     if (!e) {
       out.push({
         id: m.id,
@@ -75,6 +89,7 @@ function joinLedger(migrations: readonly MigrationSource[], entries: readonly Le
         phase: m.phase ?? null,
         executionMs: null,
         problems,
+        notes,
         source: m,
       });
       continue;
@@ -91,12 +106,14 @@ function joinLedger(migrations: readonly MigrationSource[], entries: readonly Le
       phase: m.phase ?? e.phase,
       executionMs: e.executionMs,
       problems: drift ? [`file changed since it was applied (ledger ${shortChecksum(e.checksum)}, file ${shortChecksum(m.checksum)})`, ...problems] : problems,
+      notes,
       source: m,
       entry: e,
     });
   }
+  const missing: MigrationStatus[] = [];
   for (const e of byId.values()) {
-    out.push({
+    missing.push({
       id: e.id,
       state: 'missing-file',
       checksum: e.checksum || null,
@@ -107,10 +124,25 @@ function joinLedger(migrations: readonly MigrationSource[], entries: readonly Le
       phase: e.phase,
       executionMs: e.executionMs,
       problems: ['applied, but its file is no longer in the migrations directory'],
+      notes: [],
       entry: e,
     });
   }
-  return out.sort((a, b) => compareIds(a.id, b.id));
+  return mergeInOrder(out, missing);
+}
+
+/**
+ * The files' rows in the order the discovery gives (the layout's run order: ids, or numeric
+ * versions), with the rows of applied migrations whose file is gone placed by id among them.
+ */
+function mergeInOrder(files: MigrationStatus[], missing: MigrationStatus[]): MigrationStatus[] {
+  const out = [...files];
+  for (const m of missing.sort((a, b) => compareIds(a.id, b.id))) {
+    const at = out.findIndex((s) => s.state !== 'missing-file' && compareIds(s.id, m.id) > 0);
+    if (at < 0) out.push(m);
+    else out.splice(at, 0, m);
+  }
+  return out;
 }
 
 /** The ledger holds a row for it (a partially reverted migration is still applied; a partially applied one is not). */
@@ -119,9 +151,14 @@ export function isApplied(s: MigrationStatus): boolean {
 }
 
 /** The shape of `migrate status --format json`. */
-export function statusJson(list: readonly MigrationStatus[], problems: readonly string[] = []): { migrations: Record<string, unknown>[]; problems: string[] } {
+export function statusJson(
+  list: readonly MigrationStatus[],
+  problems: readonly string[] = [],
+  dirNotes: readonly LoadNote[] = [],
+): { migrations: Record<string, unknown>[]; problems: string[]; notes: StatusNote[] } {
   return {
     problems: [...problems],
+    notes: statusNotes(dirNotes),
     migrations: list.map((s) => ({
       id: s.id,
       state: s.state,
@@ -133,6 +170,7 @@ export function statusJson(list: readonly MigrationStatus[], problems: readonly 
       ledgerChecksum: s.ledgerChecksum,
       executionMs: s.executionMs,
       problems: s.problems,
+      notes: s.notes ?? [],
       ...(s.run ? { run: s.run.json } : {}),
     })),
   };
@@ -161,8 +199,9 @@ export function printable(s: string): string {
 }
 
 /** A table for people: one row per migration, then a count per state. */
-export function statusText(list: readonly MigrationStatus[], dir: string, problems: readonly string[] = []): string {
+export function statusText(list: readonly MigrationStatus[], dir: string, problems: readonly string[] = [], dirNotes: readonly LoadNote[] = []): string {
   const extra = problems.length ? ['', `Problems in ${dir}:`, ...problems.map((p) => `  ! ${printable(p)}`)] : [];
+  if (dirNotes.length) extra.push('', `Notes on ${dir}:`, ...dirNotes.map((n) => `  ${n.severity}: ${printable(n.problem)}`));
   if (list.length === 0) return [`No migrations in ${dir} and none applied. Create one with "migrate make <name>".`, ...extra].join('\n');
   const header = ['ID', 'STATE', 'PHASE', 'APPLIED AT (UTC)', 'APPLIED BY', 'HOST', 'CHECKSUM'];
   const rows = list.map((s) => [
@@ -180,6 +219,7 @@ export function statusText(list: readonly MigrationStatus[], dir: string, proble
   for (const [k, s] of list.entries()) {
     lines.push(fmt(rows[k] ?? []));
     for (const p of s.problems) lines.push(`    ! ${printable(p)}`);
+    for (const n of s.notes ?? []) lines.push(`    ${n.severity}: ${printable(n.message)}`);
   }
   const count = (st: MigrationState): number => list.filter((s) => s.state === st).length;
   lines.push('');

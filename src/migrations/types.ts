@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { Layout } from './layouts/version.ts';
 
 /** Expand (runs before the code deploy) or contract (runs after it). */
 export type Phase = 'pre-deploy' | 'post-deploy';
@@ -24,9 +25,26 @@ export interface SqlStatement {
   noTransaction: boolean;
 }
 
+/** How much a loader note matters: info (nothing to do), warning (look at it), error (a real gap, e.g. no down). */
+export type IssueSeverity = 'info' | 'warning' | 'error';
+
 /**
- * Something wrong with a migration file found while loading it. `blocks: 'all'` means the
- * migration cannot be run or analysed at all; `'down'` means only reverting it is impossible.
+ * What a loader note is about, so the analysis can turn it into a finding without parsing words:
+ * - empty-migration: the up holds no statement (comment-only placeholder); it runs as a no-op;
+ * - orphan-down: a down (or Flyway undo) file with no up of its version; it is never run;
+ * - missing-down: the migration has no down; it cannot be reverted (`reversible: false`);
+ * - version-order: versions that sort differently as text and as numbers (unpadded), or out of
+ *   order; the note names the order used;
+ * - skipped-file: a file beside the migrations that is not one (a knex helper or test module);
+ * - repeatable: a Flyway `R__` migration, run once after the versioned ones (see docs/adopting.md);
+ * - layout: which layout was detected and why.
+ */
+export type LoadNoteKind = 'empty-migration' | 'orphan-down' | 'missing-down' | 'version-order' | 'skipped-file' | 'repeatable' | 'layout';
+
+/**
+ * Something wrong or unusual about a migration file found while loading it. `blocks: 'all'` means
+ * the migration cannot be run or analysed at all; `'down'` means only reverting it is impossible;
+ * `'none'` means it is a note: `up`, `check` and `status` go on and show it.
  */
 export interface MigrationIssue {
   /** The migration id, when the problem belongs to one. */
@@ -35,7 +53,16 @@ export interface MigrationIssue {
   file: string;
   problem: string;
   fix: string;
-  blocks: 'all' | 'down';
+  blocks: 'all' | 'down' | 'none';
+  severity: IssueSeverity;
+  /** Set on loader notes (Discovery.notes / MigrationSource.notes). */
+  kind?: LoadNoteKind;
+}
+
+/** A non-blocking loader note: kept apart from the issues, which stop `up` or `check`. */
+export interface LoadNote extends MigrationIssue {
+  blocks: 'none' | 'down';
+  kind: LoadNoteKind;
 }
 
 /**
@@ -68,6 +95,14 @@ export interface MigrationSource {
   transactional?: boolean;
   /** Problems found while loading this migration (also listed in the discovery result). Absent means none. */
   issues?: MigrationIssue[];
+  /** Non-blocking notes about this migration (also listed in Discovery.notes). Absent means none. */
+  notes?: LoadNote[];
+  /** The layout the migration was read in (absent: native). */
+  layout?: Layout;
+  /** The version its tool records (versionOfId), for layouts that keep one. */
+  version?: string;
+  /** false when the migration has no down (or Flyway undo): it cannot be reverted. Absent means true. */
+  reversible?: boolean;
   /** Runs the migration's up / down on a knex connection. */
   up(knex: Knex): Promise<void>;
   down?: (knex: Knex) => Promise<void>;
@@ -76,8 +111,13 @@ export interface MigrationSource {
 /** Everything found in a migrations directory. */
 export interface Discovery {
   dir: string;
-  /** Ordered by id. */
+  /** The layout the files were read in, and why (detected, or forced by --layout / migrations.layout). */
+  layout: Layout;
+  layoutReason: string;
+  /** In the order the layout runs them: id order (native, knex), version order (the other tools). */
   migrations: MigrationSource[];
-  /** Every issue, including those attached to a migration. */
+  /** Every blocking issue (blocks 'all' or 'down'), including those attached to a migration. */
   issues: MigrationIssue[];
+  /** Every non-blocking note (MigrationIssue with a kind), including those attached to a migration. */
+  notes: LoadNote[];
 }

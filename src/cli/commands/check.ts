@@ -18,13 +18,14 @@ import {
   type MigrationVerdict,
   type Workload,
 } from '../../analysis/index.ts';
-import { loadConfig, type ConnectionConfig, type Dialect, type ProjectConfig } from '../../config/index.ts';
+import { loadConfig, type ConnectionConfig, type Dialect, type LayoutChoice, type ProjectConfig } from '../../config/index.ts';
 import { createKnex, verifyConnection } from '../../db/index.ts';
 import { dialectNamed, engineFor } from '../../engines/index.ts';
 import { type MigrateError, usageError } from '../../errors.ts';
 import { consoleLogger } from '../../log/index.ts';
 import { discoverMigrations, Runner, type MigrationIssue, type MigrationSource } from '../../migrations/index.ts';
 import { buildPlan, parseFormat, render, touchedTables, useColour, type Format, type MigrationFiles, type Report, type TableSize } from '../../report/index.ts';
+import { layoutFlag } from './layout-flag.ts';
 
 /**
  * `migrate check [DIR]` and `migrate plan`: analyse migrations on a shadow database and gate them.
@@ -42,6 +43,8 @@ interface CommonOpts {
   ack: string[];
   cache: boolean;
   cacheDir?: string;
+  /** The global --layout flag (layout-flag.ts). */
+  layout?: LayoutChoice;
 }
 
 function collect(v: string, prev: string[]): string[] {
@@ -284,7 +287,7 @@ export async function checkCommand(dir: string | undefined, opts: CommonOpts): P
       'Pass the directory holding the migrations: migrate check path/to/migrations --dialect mysql.',
     );
   }
-  const discovery = await discoverMigrations(path, dialect);
+  const discovery = await discoverMigrations(path, dialect, opts.layout);
   // Everything that stops a migration from being analysed, and a missing down, is bad input.
   const err = issuesError(discovery.issues);
   if (err) throw err;
@@ -404,8 +407,9 @@ export function registerCheckCommands(program: Command): void {
       .description('analyse a directory of migrations on a throwaway shadow database and gate them (exit 0 pass, 1 fail, 2 bad input)')
       .argument('[dir]', 'migrations directory (default: ./migrations)', undefined)
       .option('--dialect <dialect>', 'mysql (also MariaDB) or postgres'),
-  ).action(async (dir: string | undefined, opts: CommonOpts) => {
-    await checkCommand(dir, opts);
+  ).action(async (dir: string | undefined, opts: CommonOpts, cmd: Command) => {
+    const layout = layoutFlag(cmd);
+    await checkCommand(dir, layout ? { ...opts, layout } : opts);
   });
 
   addCommonOptions(

@@ -13,7 +13,8 @@ import {
 } from '../../config/index.ts';
 import { isMigrateError, MigrateError, usageError } from '../../errors.ts';
 import { consoleLogger, redact } from '../../log/index.ts';
-import type { Runner } from '../../migrations/index.ts';
+import type { Discovery, LoadNote, Runner } from '../../migrations/index.ts';
+import { layoutFlag } from './layout-flag.ts';
 
 // The engine (knex, the drivers, umzug, the tsx loader) is imported inside the actions: every
 // start of the CLI registers these commands, most starts run only one of them, and `--help` none.
@@ -121,7 +122,9 @@ async function withRunner<T>(cmd: Command, fn: (runner: Runner, config: ProjectC
       import('../../db/index.ts'),
       import('../../migrations/index.ts'),
     ]);
-    const config = await loadConfig({ configPath: configPathOf(cmd) });
+    const loaded = await loadConfig({ configPath: configPathOf(cmd) });
+    const layout = layoutFlag(cmd);
+    const config = layout ? { ...loaded, migrationsLayout: layout } : loaded;
     const db = createKnex(config.dialect, config.connection);
     try {
       await verifyConnection(db, config.dialect, config.connection);
@@ -201,6 +204,12 @@ export function registerMigrationCommands(program: Command): void {
   registerFileCommands(program);
 }
 
+/** Loader notes not shown on a migration's row (the layout read, orphan downs, skipped files). */
+function dirNotes(d: Discovery): LoadNote[] {
+  const ids = new Set(d.migrations.map((m) => m.id));
+  return d.notes.filter((n) => n.id === undefined || !ids.has(n.id));
+}
+
 /** status: applied and pending migrations. */
 function registerStatusCommand(program: Command): void {
   program
@@ -214,10 +223,10 @@ function registerStatusCommand(program: Command): void {
       await withRunner(cmd, async (runner, config) => {
         const report = await runner.status();
         if (opts.format === 'json') {
-          consoleLogger.out(JSON.stringify(statusJson(report.migrations, report.problems), null, 2));
+          consoleLogger.out(JSON.stringify(statusJson(report.migrations, report.problems, dirNotes(report.discovery)), null, 2));
           return;
         }
-        consoleLogger.out(statusText(report.migrations, config.migrationsDir, report.problems));
+        consoleLogger.out(statusText(report.migrations, config.migrationsDir, report.problems, dirNotes(report.discovery)));
         if (report.adoptedFrom)
           consoleLogger.info(
             `The applied migrations come from ${report.adoptedFrom.table} (${report.adoptedFrom.tool}); the next "migrate up" adopts them into ${config.ledgerTable}.`,
@@ -229,7 +238,7 @@ function registerStatusCommand(program: Command): void {
 /** up and down. */
 function registerUpDownCommands(program: Command): void {
   withRunFlags(
-    withLockFlags(program.command('up').description('apply pending migrations in id order').option('--to <id>', 'apply up to and including this migration')),
+    withLockFlags(program.command('up').description('apply pending migrations in order (id order; numeric version order for golang-migrate, goose, dbmate, Flyway)').option('--to <id>', 'apply up to and including this migration')),
   ).action(async (opts: { to?: string } & LockFlags & RunFlags, cmd: Command) => {
     const settings = { lockSafety: lockSafetyFlags(opts), ...runFlags(opts), stoppable: true };
     await withRunner(

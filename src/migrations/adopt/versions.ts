@@ -1,32 +1,21 @@
 /**
- * The version another tool records for one of our migration ids (the file stem), and how that
- * tool compares versions. Pure: no file or database is read.
- *
- * A stand-in for `versionOfId` of src/migrations/layouts/version.ts (written with the layout
- * loaders), with the same semantics; the two are to become one.
+ * How another tool's recorded versions compare with the versions of our migration files. Pure: no
+ * file or database is read. The version of a file is the loader's (layouts/version.ts); what is
+ * here normalises the tool's side (Flyway 1.0 = 1 = 1_0, golang-migrate 0002 = 2).
  */
+import { versionOfId as layoutVersionOfId } from '../layouts/version.ts';
 
 /** The tools that record versions rather than file names (knex records names). */
 export type VersionedTool = 'golang-migrate' | 'goose' | 'dbmate' | 'flyway';
 
-const LEADING_DIGITS = /^(\d+)/;
-// Flyway's default versioned prefix and separator: V1__x, V1.1__x, V1_1__x.
-const FLYWAY_VERSIONED = /^V(\d+(?:[._]\d+)*)__/;
-
 /**
- * The tool's version of a migration id, as the tool would write it in its table:
- * golang-migrate / goose: the leading digits as a number ("0002_x" -> "2");
- * dbmate: the leading digits as written ("0002_x" -> "0002");
- * Flyway: the version of a V file, "_" read as "." ("V1_1__x" -> "1.1"); undefined for R__ / U files.
+ * The tool's version of a migration id, as the loader reads it (layouts/version.ts: one definition
+ * for the loader and the adoption); undefined for ids that carry none (Flyway R__ / U files).
  */
 export function versionOfId(id: string, tool: VersionedTool): string | undefined {
-  if (tool === 'flyway') {
-    const m = FLYWAY_VERSIONED.exec(id);
-    return m?.[1] ? flywayVersion(m[1]) : undefined;
-  }
-  const digits = LEADING_DIGITS.exec(id)?.[1];
-  if (digits === undefined) return undefined;
-  return tool === 'dbmate' ? digits : BigInt(digits).toString();
+  const v = layoutVersionOfId(id, tool);
+  // Flyway prints a version's segments as numbers (V1_01 is 1.1 in its history).
+  return tool === 'flyway' && v !== undefined ? flywayVersion(v) : v;
 }
 
 /** "1_01" / "1.01" -> "1.1": segments as numbers, the separator Flyway prints. */
