@@ -100,13 +100,18 @@ function printReport(r: ApplyReport, format: string): void {
 
 function register(program: Command, name: 'apply' | 'continue' | 'resume', description: string, phases: 'all' | 'post-deploy'): void {
   // The in-place steps run through the runner: the same lock-wait bounds as `migrate up`.
-  withLockFlags(program.command(name))
-    .description(description)
-    .option('--cluster <name>', 'the cluster to apply to (required when the config has several, unless --all-clusters)')
-    .option('--all-clusters', 'every cluster (shards): the canary first, then the rest with --concurrency; stops at the first failure')
-    .option('--canary <name>', 'with --all-clusters: the cluster to run first (default: the first in the config)')
-    .option('--concurrency <n>', 'with --all-clusters: clusters run at once after the canary', '2')
-    .option('--dry-run', 'print every statement per node, in order, and change nothing')
+  const cmd = withLockFlags(program.command(name)).description(description);
+  if (name === 'resume') cmd.option('--cluster <name>', 'the cluster whose interrupted run to resume (required when the config has several)');
+  // Not for resume: it works on one cluster, and it repairs the topology before anything else, so
+  // it can neither roll out shards nor promise to change nothing.
+  else
+    cmd
+      .option('--cluster <name>', 'the cluster to apply to (required when the config has several, unless --all-clusters)')
+      .option('--all-clusters', 'every cluster (shards): the canary first, then the rest with --concurrency; stops at the first failure')
+      .option('--canary <name>', 'with --all-clusters: the cluster to run first (default: the first in the config)')
+      .option('--concurrency <n>', 'with --all-clusters: clusters run at once after the canary', '2')
+      .option('--dry-run', 'print every statement per node, in order, and change nothing');
+  cmd
     .option('--max-write-block <ms>', 'upper bound on the switchover write block; past it the switchover is undone', '2000')
     .option('--catch-up-timeout <s>', 'how long to wait for an altered replica to catch up before the switchover', '600')
     .option(
@@ -154,8 +159,6 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
       // Loaded here, not at start-up: `--help` and usage errors should not pay for the engine.
       const { apply, resume, configForCluster, rollout } = await import('../../execution/index.ts');
       if (flags.allClusters) {
-        if (name === 'resume')
-          throw usageError('resume works on one cluster at a time.', 'Run `migrate resume --cluster NAME` for the cluster `migrate runs` names.');
         const outcomes = await rollout(config, withRecordedRoles(config), {
           ...common,
           ...(flags.canary ? { canary: flags.canary } : {}),
