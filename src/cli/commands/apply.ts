@@ -113,18 +113,23 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
       .option('--dry-run', 'print every statement per node, in order, and change nothing');
   cmd
     .option('--max-write-block <ms>', 'upper bound on the switchover write block; past it the switchover is undone', '2000')
-    .option('--catch-up-timeout <s>', 'how long to wait for an altered replica to catch up before the switchover', '600')
-    .option(
-      '--deploy-command <cmd>',
-      'run after the pre-deploy migrations (env: MIGRATE_PLAN_ID, MIGRATE_NEW_PRIMARY_HOST/PORT, MIGRATE_SCHEMA_VERSION); without it the run stops for `migrate continue`',
-    )
+    .option('--catch-up-timeout <s>', 'how long to wait for an altered replica to catch up before the switchover', '600');
+  // Not for continue: it runs after the hand-off (no deploy step left to run), and a hold in the
+  // contract phase only ends the run as an error.
+  if (name !== 'continue')
+    cmd
+      .option(
+        '--deploy-command <cmd>',
+        'run after the pre-deploy migrations (env: MIGRATE_PLAN_ID, MIGRATE_NEW_PRIMARY_HOST/PORT, MIGRATE_SCHEMA_VERSION); without it the run stops for `migrate continue`',
+      )
+      .option('--hold', 'master-master: keep the old active on the old schema as a hot rollback target until `migrate finalize`');
+  cmd
     .option(
       '--shadow <url>',
       "server for the gate's analysis (default: MIGRATE_SHADOW_URL, else the `migrate shadow` server, started when none runs); never the target or a cluster node",
     )
     .option('--shadow-throwaway', 'the --shadow server holds nothing that matters: analyse there as the given account (env MIGRATE_SHADOW_THROWAWAY=1)')
     .option('--strategy <s>', 'force in-place or replica-first for every migration (default: the gate decides)')
-    .option('--hold', 'master-master: keep the old active on the old schema as a hot rollback target until `migrate finalize`')
     .option('--format <format>', 'text, or json (JSON-lines events, then a result line)', 'text')
     .action(async (flags: ApplyFlags, cmd: Command) => {
       if (flags.format !== 'text' && flags.format !== 'json')
