@@ -18,7 +18,7 @@ import { cli, show, type CliResult } from '../faults/harness.ts';
 import { processesReferencing } from '../helpers/processes.ts';
 import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
 
-const T0 = "CREATE TABLE t (id INT PRIMARY KEY, n INT NOT NULL, c CHAR(20) NOT NULL DEFAULT '', legacy INT NULL);\n";
+const T0 = "CREATE TABLE t (id INT PRIMARY KEY, n INT NOT NULL, c CHAR(20) NOT NULL DEFAULT '');\n";
 
 let work: string;
 let migrations: string;
@@ -227,21 +227,77 @@ describe('cluster commands through the CLI', () => {
     for (const n of mm.nodes) expect(await columnType(mm, n.name, 'k'), n.name).toBe('int(11)');
   });
 
-  test('apply stops for the deploy; continue --cluster runs the post-deploy migration', async () => {
-    write('0003_drop_legacy.up.sql', '-- migrate:phase post-deploy\nALTER TABLE t DROP COLUMN legacy;\n');
-    write('0003_drop_legacy.down.sql', 'ALTER TABLE t ADD COLUMN legacy INT NULL;\n');
-    for (const name of ['solo', 'mm']) {
-      const sb = name === 'solo' ? solo : mm;
-      const r = await migrate(['apply', '--cluster', name]);
-      expectExit(r, 0);
-      expect(r.stdout).toMatch(/waiting for the code deploy; run `migrate continue` when the new code is live/);
-      expect(await columnType(sb, sb.nodes[0]!.name, 'legacy'), `${name}: not before the deploy`).toBe('int(11)');
-      const c = await migrate(['continue', '--cluster', name]);
-      expectExit(c, 0);
-      expect(c.stdout).toMatch(/done\s+0003_drop_legacy\s+post-deploy/);
-      for (const n of sb.nodes) expect(await columnType(sb, n.name, 'legacy'), `${name} ${n.name}`).toBeUndefined();
-      expect(await ledger(sb)).toEqual(['0001_create_t', '0002_add_k', '0003_drop_legacy']);
-    }
+  test("apply stops for the deploy on every shard; continue runs the post-deploy migration: --dry-run changes nothing, the lock bounds stop the canary and spare the rest, --shadow names the gate's server, --strategy with the switchover bounds", async () => {
+    write('0003_drop_k.up.sql', '-- migrate:phase post-deploy\nALTER TABLE t DROP COLUMN k;\n');
+    write('0003_drop_k.down.sql', 'ALTER TABLE t ADD COLUMN k INT NULL;\n');
+    const shards = ['--all-clusters', '--canary', 'solo', '--concurrency', '1'];
+    const r = await migrate(['apply', ...shards]);
+    expectExit(r, 0);
+    expect(r.stdout.match(/waiting for the code deploy; run `migrate continue` when the new code is live/g)).toHaveLength(2);
+    expect(await columnType(solo, solo.nodes[0]!.name, 'k'), 'not before the deploy').toBe('int(11)');
+    expect(await columnType(mm, 'a', 'k'), 'not before the deploy').toBe('int(11)');
+
+    const before = await snapshot();
+    const dry = await migrate(['continue', ...shards, '--dry-run']);
+    expectExit(dry, 0);
+    expect(dry.stdout.match(/: ALTER TABLE t DROP COLUMN k/g)).toHaveLength(2);
+    expect(dry.stdout).toMatch(/planned 0003_drop_k\s+post-deploy/);
+    expect(await snapshot()).toEqual(before);
+
+    const holder = await solo.mysql(solo.nodes[0]!.name);
+    await holder.query('BEGIN');
+    await holder.query('SELECT * FROM app.t');
+    const held = await migrate(['continue', ...shards, '--lock-timeout', '1s', '--lock-retries', '2', '--format', 'json']);
+    await holder.query('COMMIT');
+    await holder.end();
+    expectExit(held, 1);
+    const events = held.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { event: string; message?: string });
+    expect(events.filter((e) => e.event === 'warning' && /waited lock_wait_timeout .*attempt 1\/2, retrying/.test(e.message ?? ''))).toHaveLength(1);
+    expect(held.error).toMatch(/cluster solo failed.*not started: mm/);
+    expect(await columnType(solo, solo.nodes[0]!.name, 'k')).toBe('int(11)');
+    expect(await columnType(mm, 'a', 'k'), 'mm never started').toBe('int(11)');
+
+    const soloDone = await migrate(['continue', '--cluster', 'solo', '--format', 'json']);
+    expectExit(soloDone, 0);
+    const result = soloDone.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { event: string; steps?: { id: string; ran: boolean }[] })
+      .find((e) => e.event === 'result');
+    expect(result?.steps?.map((s) => [s.id, s.ran])).toEqual([['0003_drop_k', true]]);
+    expect(await columnType(solo, solo.nodes[0]!.name, 'k')).toBeUndefined();
+
+    const unreachable = await migrate(['continue', '--cluster', 'mm', '--shadow', 'mysql://root@127.0.0.1:1']);
+    expectExit(unreachable, 2);
+    expect(unreachable.error).toMatch(/--shadow.*127\.0\.0\.1:1/);
+    expect(await columnType(mm, 'a', 'k')).toBe('int(11)');
+
+    const [active] = await writable();
+    const passive = mm.nodes.find((n) => n.name !== active)!.name;
+    // A bound no switchover can keep: it is undone, the old active stays the writer.
+    const tooTight = await migrate(['continue', '--cluster', 'mm', '--strategy', 'replica-first', '--max-write-block', '1', '--catch-up-timeout', '120']);
+    expectExit(tooTight, 1);
+    // Which step runs out of the 1 ms depends on timing; every such refusal names the bound and the flag.
+    expect(tooTight.fix, show(tooTight)).toMatch(/raise --max-write-block/i);
+    expect(await writable()).toEqual([active]);
+    expect(await ledger(mm, active!)).not.toContain('0003_drop_k');
+    // The altered node stays altered until the operator decides: abort undoes it there.
+    const undo = await migrate(['abort', '--cluster', 'mm']);
+    expectExit(undo, 0);
+    for (const n of mm.nodes) expect(await columnType(mm, n.name, 'k'), n.name).toBe('int(11)');
+    await replicationHealthy();
+    const mmDone = await migrate(['continue', '--cluster', 'mm', '--strategy', 'replica-first', '--max-write-block', '3000', '--catch-up-timeout', '120']);
+    expectExit(mmDone, 0);
+    expect(mmDone.stdout).toMatch(new RegExp(`done\\s+0003_drop_k\\s+post-deploy\\s+replica-first\\s+write block [\\d.]+ ms, new primary ${passive}`));
+    const block = Number(/write block ([\d.]+) ms, new primary/.exec(mmDone.stdout)?.[1]);
+    expect(block).toBeLessThan(3000);
+    expect(await writable()).toEqual([passive]);
+    for (const n of mm.nodes) expect(await columnType(mm, n.name, 'k'), n.name).toBeUndefined();
+    for (const sb of [solo, mm]) expect(await ledger(sb)).toEqual(['0001_create_t', '0002_add_k', '0003_drop_k']);
+    await replicationHealthy();
   });
 
   test('apply --hold keeps the old active on the old schema; rollback --cluster switches back and undoes; apply --hold then finalize --cluster completes', async () => {
@@ -351,7 +407,7 @@ describe('cluster commands through the CLI', () => {
     expect(env['MIGRATE_PLAN_ID']).toBeTruthy();
     expect(await writable()).toEqual([passive]);
     for (const n of mm.nodes) expect(await columnType(mm, n.name, 'n'), n.name).toBe('bigint(20)');
-    expect(await ledger(mm, passive)).toEqual(['0001_create_t', '0002_add_k', '0003_drop_legacy', '0004_widen_c', '0005_widen_n', '0006_audit']);
+    expect(await ledger(mm, passive)).toEqual(['0001_create_t', '0002_add_k', '0003_drop_k', '0004_widen_c', '0005_widen_n', '0006_audit']);
     await replicationHealthy();
   });
 
