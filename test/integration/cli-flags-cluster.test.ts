@@ -411,6 +411,27 @@ describe('cluster commands through the CLI', () => {
     await replicationHealthy();
   });
 
+  test('resume --hold finishes a killed run and holds the old active on the old schema until finalize', async () => {
+    write('0007_widen_id.up.sql', 'ALTER TABLE t MODIFY id BIGINT NOT NULL;\n');
+    write('0007_widen_id.down.sql', 'ALTER TABLE t MODIFY id INT NOT NULL;\n');
+    const [active] = await writable();
+    const passive = mm.nodes.find((n) => n.name !== active)!.name;
+    const killed = await migrate(['apply', '--cluster', 'mm', '--strategy', 'replica-first'], { MIGRATE_FAULT_KILL_AFTER: `alter:${passive}:end` });
+    expect(killed.signal, show(killed)).toBe('SIGKILL');
+    expect(await columnType(mm, passive, 'id')).toBe('bigint(20)');
+
+    const held = await migrate(['resume', '--cluster', 'mm', '--strategy', 'replica-first', '--hold']);
+    expectExit(held, 0);
+    expect(await writable()).toEqual([passive]);
+    expect(await columnType(mm, passive, 'id')).toBe('bigint(20)');
+    expect(await columnType(mm, active!, 'id'), 'held on the old schema').toBe('int(11)');
+    const fin = await migrate(['finalize', '--cluster', 'mm']);
+    expectExit(fin, 0);
+    for (const n of mm.nodes) expect(await columnType(mm, n.name, 'id'), n.name).toBe('bigint(20)');
+    expect(await ledger(mm, passive)).toContain('0007_widen_id');
+    await replicationHealthy();
+  });
+
   test('sandbox down --format json reports every process it stopped, and none is left', async () => {
     const r = await cli(['sandbox', 'down', '--dir', mmDir, '--format', 'json']);
     expectExit(r, 0);
