@@ -16,6 +16,7 @@ import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cli, show, type CliResult } from '../faults/harness.ts';
 import { processesReferencing } from '../helpers/processes.ts';
+import { sandboxDown } from '../../src/sandbox/service.ts';
 import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
 
 const T0 = "CREATE TABLE t (id INT PRIMARY KEY, n INT NOT NULL, c CHAR(20) NOT NULL DEFAULT '');\n";
@@ -149,7 +150,9 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await mm?.stop();
+  // The pair was started by the CLI: without the helper (its start failed), stop it by its directory.
+  if (mm) await mm.stop();
+  else if (mmDir) await sandboxDown(mmDir).catch(() => undefined);
   await solo?.stop();
   rmSync(work, { recursive: true, force: true });
 });
