@@ -98,80 +98,92 @@ function printReport(r: ApplyReport, format: string): void {
   if (r.awaitingDeploy) consoleLogger.out(`plan ${r.planId}: waiting for the code deploy; run \`migrate continue\` when the new code is live`);
 }
 
-function register(program: Command, name: 'apply' | 'continue' | 'resume', description: string, phases: 'all' | 'post-deploy'): void {
+/** apply's options; resume and continue leave out those they cannot honour. */
+function applyOptions(program: Command, name: 'apply' | 'continue' | 'resume', description: string): Command {
   // The in-place steps run through the runner: the same lock-wait bounds as `migrate up`.
-  withLockFlags(program.command(name))
-    .description(description)
-    .option('--cluster <name>', 'the cluster to apply to (required when the config has several, unless --all-clusters)')
-    .option('--all-clusters', 'every cluster (shards): the canary first, then the rest with --concurrency; stops at the first failure')
-    .option('--canary <name>', 'with --all-clusters: the cluster to run first (default: the first in the config)')
-    .option('--concurrency <n>', 'with --all-clusters: clusters run at once after the canary', '2')
-    .option('--dry-run', 'print every statement per node, in order, and change nothing')
+  const cmd = withLockFlags(program.command(name)).description(description);
+  if (name === 'resume') cmd.option('--cluster <name>', 'the cluster whose interrupted run to resume (required when the config has several)');
+  // Not for resume: it works on one cluster, and it repairs the topology before anything else, so
+  // it can neither roll out shards nor promise to change nothing.
+  else
+    cmd
+      .option('--cluster <name>', 'the cluster to apply to (required when the config has several, unless --all-clusters)')
+      .option('--all-clusters', 'every cluster (shards): the canary first, then the rest with --concurrency; stops at the first failure')
+      .option('--canary <name>', 'with --all-clusters: the cluster to run first (default: the first in the config)')
+      .option('--concurrency <n>', 'with --all-clusters: clusters run at once after the canary', '2')
+      .option('--dry-run', 'print every statement per node, in order, and change nothing');
+  cmd
     .option('--max-write-block <ms>', 'upper bound on the switchover write block; past it the switchover is undone', '2000')
-    .option('--catch-up-timeout <s>', 'how long to wait for an altered replica to catch up before the switchover', '600')
-    .option(
-      '--deploy-command <cmd>',
-      'run after the pre-deploy migrations (env: MIGRATE_PLAN_ID, MIGRATE_NEW_PRIMARY_HOST/PORT, MIGRATE_SCHEMA_VERSION); without it the run stops for `migrate continue`',
-    )
+    .option('--catch-up-timeout <s>', 'how long to wait for an altered replica to catch up before the switchover', '600');
+  // Not for continue: it runs after the hand-off (no deploy step left to run), and a hold in the
+  // contract phase only ends the run as an error.
+  if (name !== 'continue')
+    cmd
+      .option(
+        '--deploy-command <cmd>',
+        'run after the pre-deploy migrations (env: MIGRATE_PLAN_ID, MIGRATE_NEW_PRIMARY_HOST/PORT, MIGRATE_SCHEMA_VERSION); without it the run stops for `migrate continue`',
+      )
+      .option('--hold', 'master-master: keep the old active on the old schema as a hot rollback target until `migrate finalize`');
+  return cmd
     .option(
       '--shadow <url>',
       "server for the gate's analysis (default: MIGRATE_SHADOW_URL, else the `migrate shadow` server, started when none runs); never the target or a cluster node",
     )
     .option('--shadow-throwaway', 'the --shadow server holds nothing that matters: analyse there as the given account (env MIGRATE_SHADOW_THROWAWAY=1)')
     .option('--strategy <s>', 'force in-place or replica-first for every migration (default: the gate decides)')
-    .option('--hold', 'master-master: keep the old active on the old schema as a hot rollback target until `migrate finalize`')
-    .option('--format <format>', 'text, or json (JSON-lines events, then a result line)', 'text')
-    .action(async (flags: ApplyFlags, cmd: Command) => {
-      if (flags.format !== 'text' && flags.format !== 'json')
-        throw usageError(`--format ${flags.format} is not supported by ${name}.`, 'Use --format text or --format json.');
-      if (flags.strategy !== undefined && flags.strategy !== 'in-place' && flags.strategy !== 'replica-first')
-        throw usageError(
-          `--strategy ${flags.strategy} is not a strategy.`,
-          'Use --strategy in-place or --strategy replica-first, or leave it out to let the gate decide.',
-        );
-      const maxWriteBlockMs = positiveInt(flags.maxWriteBlock, '--max-write-block', '500');
-      const catchUpTimeoutMs = positiveInt(flags.catchUpTimeout, '--catch-up-timeout', '300') * 1000;
-      const lockSafety = lockSafetyFlags(flags);
-      const globals = cmd.optsWithGlobals<{ config?: string }>();
-      const config = await loadConfig({ configPath: globals.config });
-      if (!engineFor(config.dialect).drivesClusters)
-        throw usageError(
-          `migrate ${name} drives MySQL/MariaDB clusters; this project is ${config.dialect}.`,
-          'For PostgreSQL use `migrate up` (lock-safe execution is tracked separately).',
-        );
-      const common = {
-        shadow: (cluster: ClusterConfig) => shadowConnection(config, flags.shadow, cluster, Boolean(flags.shadowThrowaway)),
-        dryRun: Boolean(flags.dryRun),
-        maxWriteBlockMs,
-        catchUpTimeoutMs,
-        ...(flags.deployCommand ? { deployCommand: flags.deployCommand } : {}),
-        phases,
-        ...(flags.strategy ? { strategy: flags.strategy as StepStrategy } : {}),
-        hold: Boolean(flags.hold),
-        ...(Object.keys(lockSafety).length ? { lockSafety } : {}),
-        logger: flags.format === 'json' ? jsonLinesLogger : consoleLogger,
-      };
-      // Loaded here, not at start-up: `--help` and usage errors should not pay for the engine.
-      const { apply, resume, configForCluster, rollout } = await import('../../execution/index.ts');
-      if (flags.allClusters) {
-        if (name === 'resume')
-          throw usageError('resume works on one cluster at a time.', 'Run `migrate resume --cluster NAME` for the cluster `migrate runs` names.');
-        const outcomes = await rollout(config, withRecordedRoles(config), {
-          ...common,
-          ...(flags.canary ? { canary: flags.canary } : {}),
-          concurrency: positiveInt(flags.concurrency, '--concurrency', '2'),
-        });
-        for (const o of outcomes) {
-          consoleLogger.out(`cluster ${o.cluster}: ${o.status}`);
-          if (o.report) printReport(o.report, flags.format);
-        }
-        return;
+    .option('--format <format>', 'text, or json (JSON-lines events, then a result line)', 'text');
+}
+
+function register(program: Command, name: 'apply' | 'continue' | 'resume', description: string, phases: 'all' | 'post-deploy'): void {
+  applyOptions(program, name, description).action(async (flags: ApplyFlags, cmd: Command) => {
+    if (flags.format !== 'text' && flags.format !== 'json')
+      throw usageError(`--format ${flags.format} is not supported by ${name}.`, 'Use --format text or --format json.');
+    if (flags.strategy !== undefined && flags.strategy !== 'in-place' && flags.strategy !== 'replica-first')
+      throw usageError(
+        `--strategy ${flags.strategy} is not a strategy.`,
+        'Use --strategy in-place or --strategy replica-first, or leave it out to let the gate decide.',
+      );
+    const maxWriteBlockMs = positiveInt(flags.maxWriteBlock, '--max-write-block', '500');
+    const catchUpTimeoutMs = positiveInt(flags.catchUpTimeout, '--catch-up-timeout', '300') * 1000;
+    const lockSafety = lockSafetyFlags(flags);
+    const globals = cmd.optsWithGlobals<{ config?: string }>();
+    const config = await loadConfig({ configPath: globals.config });
+    if (!engineFor(config.dialect).drivesClusters)
+      throw usageError(
+        `migrate ${name} drives MySQL/MariaDB clusters; this project is ${config.dialect}.`,
+        'For PostgreSQL use `migrate up` (lock-safe execution is tracked separately).',
+      );
+    const common = {
+      shadow: (cluster: ClusterConfig) => shadowConnection(config, flags.shadow, cluster, Boolean(flags.shadowThrowaway)),
+      dryRun: Boolean(flags.dryRun),
+      maxWriteBlockMs,
+      catchUpTimeoutMs,
+      ...(flags.deployCommand ? { deployCommand: flags.deployCommand } : {}),
+      phases,
+      ...(flags.strategy ? { strategy: flags.strategy as StepStrategy } : {}),
+      hold: Boolean(flags.hold),
+      ...(Object.keys(lockSafety).length ? { lockSafety } : {}),
+      logger: flags.format === 'json' ? jsonLinesLogger : consoleLogger,
+    };
+    // Loaded here, not at start-up: `--help` and usage errors should not pay for the engine.
+    const { apply, resume, configForCluster, rollout } = await import('../../execution/index.ts');
+    if (flags.allClusters) {
+      const outcomes = await rollout(config, withRecordedRoles(config), {
+        ...common,
+        ...(flags.canary ? { canary: flags.canary } : {}),
+        concurrency: positiveInt(flags.concurrency, '--concurrency', '2'),
+      });
+      for (const o of outcomes) {
+        consoleLogger.out(`cluster ${o.cluster}: ${o.status}`);
+        if (o.report) printReport(o.report, flags.format);
       }
-      const cluster = pickCluster(config, flags.cluster);
-      const run = name === 'resume' ? resume : apply;
-      const report = await run({ ...common, config: configForCluster(config, cluster), cluster });
-      printReport(report, flags.format);
-    });
+      return;
+    }
+    const cluster = pickCluster(config, flags.cluster);
+    const run = name === 'resume' ? resume : apply;
+    const report = await run({ ...common, config: configForCluster(config, cluster), cluster });
+    printReport(report, flags.format);
+  });
 }
 
 async function clusterFromFlags(cmd: Command, clusterName?: string): Promise<{ config: ProjectConfig; cluster: ClusterConfig }> {

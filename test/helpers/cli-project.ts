@@ -1,0 +1,78 @@
+/**
+ * A throwaway project for CLI tests: its own empty database on the machine's server
+ * (test/helpers/databases.ts), a migrations directory and a migrate.config.json, and `run` to
+ * start `bin/migrate --config <it>` as a child process (test/faults/harness.ts, so the run is
+ * recorded for the CLI coverage check).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Knex } from 'knex';
+import type { Dialect } from '../../src/config/types.ts';
+import { cli, startCli, type CliResult, type RunningCli } from '../faults/harness.ts';
+import { freshDatabase, type FreshDatabase } from './databases.ts';
+
+export interface CliProject {
+  dir: string;
+  config: string;
+  db: FreshDatabase;
+  /** Admin knex on the project's database. */
+  knex: Knex;
+  write(files: Record<string, string>): void;
+  run(args: string[], env?: Record<string, string>): Promise<CliResult>;
+  start(args: string[], env?: Record<string, string>): RunningCli;
+  /** Rows of a query on the project's database. */
+  rows(sql: string, bindings?: readonly Knex.Value[]): Promise<Record<string, unknown>[]>;
+  /** Ids the ledger lists as applied. */
+  ledger(): Promise<string[]>;
+  tables(): Promise<string[]>;
+  remove(): Promise<void>;
+}
+
+export async function cliProject(dialect: Dialect, files: Record<string, string>): Promise<CliProject> {
+  const db = await freshDatabase(dialect);
+  const dir = mkdtempSync(join(tmpdir(), `mcf-${dialect}-`));
+  mkdirSync(join(dir, 'migrations'));
+  const write = (f: Record<string, string>): void => {
+    for (const [k, v] of Object.entries(f)) writeFileSync(join(dir, 'migrations', k), v);
+  };
+  write(files);
+  const config = join(dir, 'migrate.config.json');
+  const { host, port, user, database } = db.connection;
+  writeFileSync(config, JSON.stringify({ dialect, connection: { host, port, user, database } }));
+  const knex = db.knex();
+  const rows = async (sql: string, bindings: readonly Knex.Value[] = []): Promise<Record<string, unknown>[]> => {
+    const r: unknown = await knex.raw(sql, bindings as Knex.Value[]);
+    return dialect === 'mysql' ? (r as [Record<string, unknown>[]])[0] : (r as { rows: Record<string, unknown>[] }).rows;
+  };
+  return {
+    dir,
+    config,
+    db,
+    knex,
+    write,
+    run: (args, env) => cli(['--config', config, ...args], env),
+    start: (args, env) => startCli(['--config', config, ...args], env),
+    rows,
+    ledger: async () =>
+      (await knex.schema.hasTable('migrate_ledger')) ? ((await knex('migrate_ledger').select('id').orderBy('id')) as { id: string }[]).map((r) => r.id) : [],
+    tables: async () =>
+      (
+        await rows(
+          dialect === 'mysql'
+            ? 'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()'
+            : "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public'",
+        )
+      )
+        .map((r) => String(r['t']))
+        .filter((t) => !t.startsWith('migrate_ledger'))
+        .sort(),
+    remove: async () => {
+      await db.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `still running` notices a run printed (--progress-every). */
+export const progressNotices = (r: CliResult): number => r.stderr.split('\n').filter((l) => /still running after/.test(l)).length;
