@@ -34,6 +34,12 @@ export interface ApplyOptions {
   hold: boolean;
   /** Resuming: nodes an interrupted run already altered, per migration id. */
   alreadyAltered?: Map<string, Set<string>>;
+  /**
+   * Resuming: the interrupted run this one takes over. Its lock stage does not count that run as
+   * in the way, and `takeOver` marks it resumed once this run's own journal exists, so a failure
+   * before then (the gate, a busy lock) leaves the interrupted run for the next `migrate resume`.
+   */
+  resuming?: { run: string; takeOver(): void };
   /** --lock-timeout / --lock-retries / --statement-timeout for the in-place steps (runner). */
   lockSafety?: Partial<LockSafety>;
   logger: Logger;

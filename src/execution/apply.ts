@@ -179,7 +179,7 @@ function lockStages(): Stage[] {
       do: async (r) => {
         r.lock = await lockCluster(r.cluster, () => localRunHint(r.o.config));
         // Only with the lock held is an unfinished run in the journal really interrupted, not running.
-        const interrupted = interruptedRun(r.o.config, r.cluster.name);
+        const interrupted = interruptedRun(r.o.config, r.cluster.name, r.o.resuming?.run);
         if (interrupted) throw interrupted;
       },
       release: async (r) => void (await (r.lock as ApplyRun['lock'] | undefined)?.release()),
@@ -189,7 +189,12 @@ function lockStages(): Stage[] {
       journal: false,
       do: async (r) => {
         r.journal = Journal.open(join(stateDir(r.o.config), 'runs'), r.planId);
-        r.journal.write('plan', 'end', { cluster: r.cluster.name, steps: r.report.steps.map((s) => ({ id: s.id, phase: s.phase, strategy: s.strategy })) });
+        r.journal.write('plan', 'end', {
+          cluster: r.cluster.name,
+          steps: r.report.steps.map((s) => ({ id: s.id, phase: s.phase, strategy: s.strategy })),
+          ...(r.o.resuming ? { resumes: r.o.resuming.run } : {}),
+        });
+        r.o.resuming?.takeOver();
         await mirrorJournal(r);
       },
       release: async (r) => {
@@ -282,9 +287,9 @@ async function runPhase(r: ApplyRun, steps: ApplyReport['steps'], holdEndsRun = 
  * switchover) must be finished or undone first: a new run would ALTER those replicas again
  * (an ADD COLUMN fails there, and its journal would no longer say what the first one did).
  */
-function interruptedRun(config: ProjectConfig, clusterName: string): MigrateError | undefined {
+function interruptedRun(config: ProjectConfig, clusterName: string, resuming?: string): MigrateError | undefined {
   const run = unfinishedRun(config, clusterName);
-  if (!run) return undefined;
+  if (!run || run.summary.run === resuming) return undefined;
   if (!run.entries.some((e) => /^(alter|type-conversions|switchover|undo):?/.test(e.step))) return undefined;
   const altered = [...alteredNodes(run.entries).done];
   const where = run.summary.openStep

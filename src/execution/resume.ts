@@ -79,6 +79,7 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
   const f = inFlight(run.entries);
   const journal = Journal.open(runsDir(config), run.summary.run);
   const alreadyAltered = new Map<string, Set<string>>();
+  const handsOver = f !== undefined && !f.done.has(writer);
   try {
     if (f?.done.has(writer)) {
       // The switchover already happened: the rest are replicas of an altered writer.
@@ -114,11 +115,23 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
     } else if (f) {
       alreadyAltered.set(f.migrationId, new Set(f.done));
     }
-    journal.write('resumed', 'end');
+    // With the migration still in flight, the new run must take it over before this run is
+    // marked resumed: a new run that stops in its gate (an unreachable shadow, a refusal) would
+    // otherwise leave altered nodes that no journal calls interrupted.
+    if (!handsOver) journal.write('resumed', 'end');
+  } catch (e) {
+    journal.close();
+    throw e;
+  }
+  if (!handsOver) {
+    journal.close();
+    return apply({ ...o, cluster, alreadyAltered });
+  }
+  try {
+    return await apply({ ...o, cluster, alreadyAltered, resuming: { run: run.summary.run, takeOver: () => journal.write('resumed', 'end') } });
   } finally {
     journal.close();
   }
-  return apply({ ...o, cluster, alreadyAltered });
 }
 
 /**
