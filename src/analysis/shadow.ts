@@ -4,12 +4,12 @@ import type { ConnectionConfig, Dialect } from '../config/index.ts';
 import { createKnex, installInterceptor, mapConnectionError, type Interceptor, type QueryObject, type SessionInfo } from '../db/index.ts';
 import { MigrateError, messageOf } from '../errors.ts';
 import { redact } from '../log/index.ts';
-import { splitSql, type MigrationSource } from '../migrations/index.ts';
+import { maskSecretLiterals, splitSql, type MigrationSource } from '../migrations/index.ts';
 import { engineFor, type Engine, type ProbeResult, type ServerKind } from '../engines/index.ts';
 import { SHADOW_PREFIX, shadowPrefixOf } from './shadow-names.ts';
 import { closeAllRuns, listShadowObjects, ServerWideStatement, type ShadowRun } from './shadow-run.ts';
 import { aliasHome, serverWideReason } from './shadow-statements.ts';
-import type { Finding } from './types.ts';
+import type { Finding, ShadowFailure } from './types.ts';
 // The runner's splitter: it knows BEGIN ... END bodies (triggers, procedures), so a statement
 // applies on the shadow exactly as `migrate up` would apply it.
 
@@ -35,6 +35,37 @@ export interface AppliedMigration {
   probes: ProbeResult[];
   /** What the shadow could not analyse (SH1xx, SH2xx). */
   findings: Finding[];
+}
+
+/**
+ * A migration's up or down raised an error on the shadow database. The analysis turns it into a
+ * verdict (`failed` for an up, RV103 for a down); a caller that gets it uncaught (a replay that
+ * must succeed) still has a MigrateError naming the migration, the statement and the fix.
+ */
+export class MigrationFailed extends MigrateError {
+  constructor(
+    readonly id: string,
+    readonly failure: ShadowFailure,
+    cause: unknown,
+  ) {
+    const where = failure.file ? ` at ${basename(failure.file)}${failure.line !== undefined ? ` line ${failure.line}` : ''}` : '';
+    super(
+      'usage',
+      `Migration ${id} failed on the shadow database (${failure.direction})${where}: ${failure.error}${failure.statement !== undefined ? `\n  statement: ${failure.statement}` : ''}`,
+      failure.direction === 'up'
+        ? 'Fix the migration so it applies to the schema its predecessors leave; the shadow database was dropped.'
+        : 'Fix the down migration so it undoes up on the schema up leaves; the shadow database was dropped.',
+      { cause },
+    );
+  }
+}
+
+/** Driver codes of a connection that broke (not an error in the migration's SQL). */
+const LOST = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'PROTOCOL_CONNECTION_LOST', '57P01', '57P02', '57P03']);
+
+function lostConnection(e: unknown): boolean {
+  const code = (e as DriverSqlError | undefined)?.code;
+  return (typeof code === 'string' && LOST.has(code)) || /Connection terminated unexpectedly/.test(messageOf(e));
 }
 
 /** Every shadow not yet disposed, so an interrupted command can drop them (disposeAllShadows). */
@@ -158,20 +189,19 @@ export class ShadowDatabase {
       return applied;
     } catch (e) {
       if (e instanceof ServerWideStatement) throw e;
+      // The server went away: no verdict about the migration can be drawn from that (exit 2).
+      if (lostConnection(e)) throw mapConnectionError(e, this.dialect, this.server);
       const list = direction === 'up' ? m.upStatements : m.downStatements;
       const at = list?.find((x) => x.sql === this.lastStatement);
       const file = direction === 'up' ? m.upPath : m.downPath;
-      const where = at && file ? ` at ${basename(file)} line ${at.line}` : '';
-      throw new MigrateError(
-        'usage',
-        redact(
-          `Migration ${m.id} failed on the shadow database (${direction})${where}: ${messageOf(e).split('\n')[0]}${this.lastStatement ? `\n  statement: ${this.lastStatement}` : ''}`,
-        ),
-        direction === 'up'
-          ? 'Fix the migration so it applies to the schema its predecessors leave; the shadow database was dropped.'
-          : 'Fix the down migration so it undoes up on the schema up leaves; the shadow database was dropped.',
-        { cause: e },
-      );
+      // Objects are named as in the migration, not inside the shadow database; a password the
+      // statement set is masked, also where the server quotes the statement back.
+      const error = maskSecretLiterals(redact(messageOf(e).split('\n')[0]!.replaceAll(`${this.name}.`, '').trim()));
+      const failure: ShadowFailure = { direction, error };
+      if (this.lastStatement !== undefined) failure.statement = maskSecretLiterals(redact(this.lastStatement));
+      if (file) failure.file = file;
+      if (at) failure.line = at.line;
+      throw new MigrationFailed(m.id, failure, e);
     } finally {
       this.capture = null;
       this.foreign = undefined;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { analyse, FileCache } from '../analysis/index.ts';
 import type { MigrationVerdict } from '../analysis/index.ts';
 import type { ClusterConfig, ProjectConfig } from '../config/index.ts';
@@ -128,6 +128,17 @@ async function gate(r: ApplyRun): Promise<void | 'stop'> {
       onWarning: (m) => o.logger.warn(m),
       cache: new FileCache(join(stateDir(config), 'cache')),
     });
+  }
+  // A migration that fails on the shadow would fail on the target: nothing runs, whatever --strategy says.
+  const failed = verdicts.find((v) => v.outcome === 'failed');
+  if (failed) {
+    const f = failed.failure;
+    const where = f?.file ? ` at ${basename(f.file)}${f.line !== undefined ? ` line ${f.line}` : ''}` : '';
+    const after = verdicts.filter((v) => v.outcome === 'not-analysed').map((v) => v.id);
+    throw workError(
+      `The gate refused ${failed.id}: it fails on the shadow database${where}: ${f?.error ?? 'unknown error'}${f?.statement ? `\n  statement: ${f.statement}` : ''}${after.length ? `\nNot analysed after it: ${after.join(', ')}.` : ''}`,
+      'Fix the migration so it applies to the schema the migrations before it leave (`migrate check` shows the same verdict). Nothing was changed.',
+    );
   }
   const { steps, refused } = stepsFromVerdicts(pending, verdicts, o.strategy);
   if (refused.length) {

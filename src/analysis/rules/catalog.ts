@@ -16,6 +16,7 @@ import type { Severity } from '../types.ts';
  *   WL2xx  workload: queries the new code runs, prepared against the schema after `down`
  *   SH1xx  shadow: a statement the shadow server refused (a shared server's restricted account)
  *   SH2xx  shadow: a statement that ran where the snapshots do not look (another database)
+ *   SH3xx  shadow: the migration itself fails on the shadow database
  * The default severity is adjusted per migration: BC findings become info in a post-deploy
  * migration (no old code runs then), and RF/MY findings depend on whether the strategy needs them.
  */
@@ -880,6 +881,15 @@ const docs: RuleDoc[] = [
       "On a throwaway shadow server the migration switched to a database other than the one its history is written for (USE other). It ran there, but the schema snapshots follow only the home database (the target's database for plan and apply; the first database the history USEs for check), so what it changed in the other database is not analysed. The objects it created are dropped at the end of the run.",
     recipe:
       'Keep a migration history to one database. If the other database is meant, review what runs there by hand: the verdict covers the home database only.',
+  },
+  {
+    code: 'SH301',
+    family: 'shadow',
+    title: 'Migration fails on the shadow database',
+    severity: 'error',
+    explanation:
+      "The migration's up raised an error on the shadow database, applied after the migrations before it: it would fail the same way on the target. Its verdict is `failed`, with the server's error and the statement; the migrations after it are `not analysed`, since the schema they expect never existed. Acknowledging it changes nothing: the gate fails on the failed migration itself.",
+    recipe: 'Fix the migration so it applies to the schema the migrations before it leave; the finding names the statement and its line.',
   },
 ];
 
