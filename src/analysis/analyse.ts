@@ -178,8 +178,7 @@ function verdictsOf(
       v = notAnalysedVerdict(m.id, m.phase, failedId);
       // Its own verdict is not in the list (applied history): its error is said here.
       if (failed.index < baseline) v.refusedReason = `not analysed: ${failedId} (applied on the target) fails on the shadow database: ${failed.failure.error}`;
-    }
-    else throw new Error(`no facts for ${m.id}`);
+    } else throw new Error(`no facts for ${m.id}`);
     opts.onVerdict?.(v);
     verdicts.push(v);
   }

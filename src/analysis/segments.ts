@@ -91,7 +91,9 @@ export async function analyseSegments(job: SegmentJob, parallel: number): Promis
           job.failed = { index: job.migrations.findIndex((m) => m.id === failed.id), failure: failed.failure };
           break;
         }
-        const first = results.find((x): x is PromiseRejectedResult => x.status === 'rejected' && !(x.reason instanceof Aborted) && !(x.reason instanceof MigrationFailed));
+        const first = results.find(
+          (x): x is PromiseRejectedResult => x.status === 'rejected' && !(x.reason instanceof Aborted) && !(x.reason instanceof MigrationFailed),
+        );
         throw first ? first.reason : r.reason;
       }
       job.facts.push(...r.value.facts);

@@ -415,7 +415,12 @@ async function jsonErrors(format: string | undefined, fn: () => Promise<void>): 
     if (format === 'json') {
       const error = isMigrateError(e)
         ? { kind: e.kind, problem: e.problem, fix: e.fix, exitCode: e.exitCode }
-        : { kind: 'unexpected', problem: `unexpected failure: ${messageOf(e)}`, fix: 'Run again with MIGRATE_DEBUG=1 for the stack, and report it.', exitCode: EXIT_FAILED };
+        : {
+            kind: 'unexpected',
+            problem: `unexpected failure: ${messageOf(e)}`,
+            fix: 'Run again with MIGRATE_DEBUG=1 for the stack, and report it.',
+            exitCode: EXIT_FAILED,
+          };
       consoleLogger.out(JSON.stringify({ error }, null, 2));
     }
     throw e;
