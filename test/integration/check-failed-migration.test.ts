@@ -1,0 +1,308 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listShadowDatabases } from '../../src/analysis/shadow.ts';
+import type { Dialect } from '../../src/config/types.ts';
+import { runCli, type CliRun } from '../helpers/cli.ts';
+import { freshDatabase, type FreshDatabase } from '../helpers/databases.ts';
+import { serverUrl, shadowServer } from '../helpers/shadow.ts';
+import { junitErrors, sarifErrors, xpath as xmlPath } from '../fixtures/schemas/validate.ts';
+
+/**
+ * A migration that fails on the shadow server is a verdict, not the end of the run (issue 15,
+ * point 3): through the real CLI on MariaDB and PostgreSQL, a history of four migrations whose
+ * third fails on the server exits 1; the first two keep their verdicts, the third is `failed`
+ * with the server's error, its statement and line, the fourth is `not analysed`, in every
+ * format. A failing down keeps the up's verdict; a missing down is RV101, not a refusal; exit 2
+ * stays for bad config and unreachable servers, and with --format json it is JSON on stdout.
+ */
+let tmp: string;
+const childPids: number[] = [];
+
+const TABLE: Record<Dialect, string> = {
+  mysql: 'CREATE TABLE accounts (id BIGINT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(100) NOT NULL);',
+  postgres: 'CREATE TABLE accounts (id bigserial PRIMARY KEY, name varchar(100) NOT NULL);',
+};
+/** What each server says about the third migration's DROP COLUMN of a column that was never created. */
+const SERVER_SAYS: Record<Dialect, RegExp> = {
+  mysql: /Can't DROP COLUMN `nickname`; check that it exists/,
+  postgres: /column "nickname" of relation "accounts" does not exist/,
+};
+
+/** Writes NNNN_name.up.sql (and .down.sql unless `down` is null) into `dir`. */
+function migration(dir: string, id: string, up: string, down: string | null): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${id}.up.sql`), up);
+  if (down !== null) writeFileSync(join(dir, `${id}.down.sql`), down);
+}
+
+/** Four migrations; the third drops a column no migration created, on line 5 of its file. */
+function history(d: Dialect): string {
+  const dir = join(tmp, d);
+  migration(dir, '0001_create_accounts', TABLE[d], 'DROP TABLE accounts;');
+  migration(dir, '0002_add_age', 'ALTER TABLE accounts ADD COLUMN age INT;', 'ALTER TABLE accounts DROP COLUMN age;');
+  migration(
+    dir,
+    '0003_drop_nickname',
+    [
+      '-- migrate:phase pre-deploy',
+      '-- Meant to drop a column an earlier release was thought to have created: the server refuses it.',
+      '',
+      'ALTER TABLE accounts ADD COLUMN bio VARCHAR(200);',
+      'ALTER TABLE accounts DROP COLUMN nickname;',
+      '',
+    ].join('\n'),
+    'ALTER TABLE accounts DROP COLUMN bio;',
+  );
+  migration(dir, '0004_add_email', 'ALTER TABLE accounts ADD COLUMN email VARCHAR(200);', 'ALTER TABLE accounts DROP COLUMN email;');
+  return dir;
+}
+
+function migrate(args: string[]): Promise<CliRun> {
+  return runCli(args, {
+    cwd: tmp,
+    env: { ...process.env, NO_COLOR: '1', MIGRATE_SANDBOX_DIR: join(tmp, 'no-sandbox'), GITHUB_WORKSPACE: tmp },
+    timeoutMs: 120_000,
+    onPid: (pid) => childPids.push(pid),
+  });
+}
+
+const check = (d: Dialect, dir: string, ...more: string[]): string[] => ['check', dir, '--dialect', d, '--shadow', serverUrl(d), ...more];
+
+interface JsonMigration {
+  id: string;
+  outcome: string;
+  reversible: boolean | null;
+  backwardCompatible: boolean | null;
+  strategy: string | null;
+  failure?: { direction: string; error: string; statement?: string; file?: string; line?: number };
+  notAnalysedAfter?: string;
+  findings: { rule: string; severity: string; message: string; file?: string; line?: number; statement?: string; acknowledged?: unknown }[];
+}
+interface JsonReport {
+  migrations: JsonMigration[];
+  gate: { pass: boolean; reasons: { migration: string; rule?: string; reason: string }[] };
+}
+
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'migrate-check-failed-'));
+});
+
+afterAll(async () => {
+  rmSync(tmp, { recursive: true, force: true });
+  for (const d of ['mysql', 'postgres'] as const) expect(await listShadowDatabases(d, shadowServer(d), [process.pid, ...childPids])).toEqual([]);
+});
+
+describe.each(['mysql', 'postgres'] as const)('a migration that fails on the shadow (%s)', (d) => {
+  let runs: Record<'text' | 'json' | 'markdown' | 'sarif' | 'junit', CliRun>;
+
+  beforeAll(async () => {
+    const dir = history(d);
+    const cache = join(tmp, `cache-${d}`);
+    // text without a cache; the others share one, so they also go through the cached prefix.
+    const text = await migrate(check(d, dir, '--no-cache'));
+    const json = await migrate(check(d, dir, '--cache-dir', cache, '--format', 'json'));
+    const [markdown, sarif, junit] = await Promise.all(
+      (['markdown', 'sarif', 'junit'] as const).map((f) => migrate(check(d, dir, '--cache-dir', cache, '--format', f))),
+    );
+    runs = { text, json, markdown: markdown!, sarif: sarif!, junit: junit! };
+  }, 300_000);
+
+  it('exits 1 in every format, with nothing on stderr but the shadow notes', () => {
+    for (const [format, r] of Object.entries(runs)) {
+      expect(r.code, `${format}: ${r.stderr}`).toBe(1);
+      expect(r.stderr, format).not.toMatch(/^error:/m);
+    }
+  });
+
+  it('json: 1-2 analysed with their verdicts, 3 failed with the server error, statement and line, 4 not analysed', () => {
+    const data = JSON.parse(runs.json.stdout) as JsonReport;
+    expect(data.migrations.map((m) => [m.id, m.outcome])).toEqual([
+      ['0001_create_accounts', 'analysed'],
+      ['0002_add_age', 'analysed'],
+      ['0003_drop_nickname', 'failed'],
+      ['0004_add_email', 'not-analysed'],
+    ]);
+    const [m1, m2, m3, m4] = data.migrations;
+    // The migrations before the failure were analysed in full, downs included.
+    expect(m2).toMatchObject({ backwardCompatible: true, reversible: true, strategy: 'in-place' });
+    expect(m1!.reversible).toBe(true);
+    expect(m3!.failure).toMatchObject({
+      direction: 'up',
+      statement: 'ALTER TABLE accounts DROP COLUMN nickname',
+      file: `${d}/0003_drop_nickname.up.sql`,
+      line: 5,
+    });
+    expect(m3!.failure!.error).toMatch(SERVER_SAYS[d]);
+    // The error names the table as the migration does, not the shadow database it ran in.
+    expect(m3!.failure!.error).not.toMatch(/migrate_shadow/);
+    expect(m3).toMatchObject({ reversible: null, backwardCompatible: null, strategy: null });
+    expect(m3!.findings).toEqual([expect.objectContaining({ rule: 'SH301', severity: 'error', file: `${d}/0003_drop_nickname.up.sql`, line: 5 })]);
+    expect(m4).toMatchObject({ notAnalysedAfter: '0003_drop_nickname', reversible: null, findings: [] });
+    expect(data.gate.pass).toBe(false);
+    expect(data.gate.reasons).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ migration: '0003_drop_nickname', rule: 'SH301', reason: expect.stringMatching(SERVER_SAYS[d]) }),
+        { migration: '0004_add_email', reason: 'not analysed: 0003_drop_nickname failed before it' },
+      ]),
+    );
+    expect(data.gate.reasons.filter((r) => r.migration === '0001_create_accounts' || r.migration === '0002_add_age')).toEqual([]);
+  });
+
+  it('text: the table, the failure with its file:line and statement, and the migrations not analysed', () => {
+    const out = runs.text.stdout;
+    expect(out).toMatch(
+      /^migrate check: FAILED \(1 of 4 migrations fails the gate; 0003_drop_nickname fails on the shadow database, 1 not analysed after it\)/,
+    );
+    expect(out).toMatch(/^0002_add_age\s+pre-deploy\s+yes\s+yes\s+no\s+no\s+\S+\s+in-place$/m);
+    expect(out).toMatch(/^0003_drop_nickname\s+pre-deploy(\s+-){5}\s+FAILED$/m);
+    expect(out).toMatch(/^0004_add_email\s+pre-deploy(\s+-){5}\s+not analysed$/m);
+    expect(out).toContain(`FAILED on the shadow database (up) at ${d}/0003_drop_nickname.up.sql:5:`);
+    expect(out).toMatch(SERVER_SAYS[d]);
+    expect(out).toContain('statement: ALTER TABLE accounts DROP COLUMN nickname');
+    expect(out).toContain('- 0004_add_email: not analysed: 0003_drop_nickname failed before it');
+  });
+
+  it('markdown: the failed row, the failure section at file:line, and the not analysed list', () => {
+    const md = runs.markdown.stdout;
+    expect(md).toMatch(/^### ❌ migrate check: FAILED/);
+    expect(md).toContain('| `0003_drop_nickname` | pre-deploy | – | – | – | – | – | 🛑 **failed** |');
+    expect(md).toContain('| `0004_add_email` | pre-deploy | – | – | – | – | – | ⏭️ not analysed |');
+    expect(md).toContain(`> 🛑 **Failed** (up) at \`${d}/0003_drop_nickname.up.sql:5\`: `);
+    expect(md).toMatch(SERVER_SAYS[d]);
+    expect(md).toContain('`0004_add_email`: `0003_drop_nickname` failed before it');
+    // The migrations before it keep their own sections.
+    expect(md).toContain('#### `0002_add_age` — pre-deploy');
+  });
+
+  it('sarif: valid, an SH301 error at the failing line, the not analysed one as a notification', () => {
+    const log = JSON.parse(runs.sarif.stdout) as {
+      runs: {
+        results: {
+          ruleId: string;
+          level: string;
+          message: { text: string };
+          locations: { physicalLocation: { artifactLocation: { uri: string }; region?: { startLine: number } } }[];
+        }[];
+        invocations: { exitCode: number; toolExecutionNotifications?: { level: string; message: { text: string } }[] }[];
+      }[];
+    };
+    expect(sarifErrors(log)).toEqual([]);
+    const run = log.runs[0]!;
+    const failed = run.results.filter((r) => r.ruleId === 'SH301');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({
+      level: 'error',
+      locations: [{ physicalLocation: { artifactLocation: { uri: `${d}/0003_drop_nickname.up.sql` }, region: { startLine: 5 } } }],
+    });
+    expect(failed[0]!.message.text).toMatch(SERVER_SAYS[d]);
+    expect(run.invocations[0]!.exitCode).toBe(1);
+    expect(run.invocations[0]!.toolExecutionNotifications).toEqual(
+      expect.arrayContaining([{ level: 'warning', message: { text: '0004_add_email: not analysed: 0003_drop_nickname failed before it' } }]),
+    );
+  });
+
+  it('junit: valid, the failed migration a failed testcase, the one after it skipped', () => {
+    const xml = runs.junit.stdout;
+    const xpath = (expr: string): string => xmlPath(xml, expr).trim();
+    expect(junitErrors(xml)).toEqual([]);
+    expect(xpath('string(//testsuite/@failures)')).toBe('1');
+    expect(xpath('string(//testsuite/@skipped)')).toBe('1');
+    expect(xpath('string(//testcase[@name="0003_drop_nickname"]/failure/@type)')).toBe('SH301');
+    expect(xpath('string(//testcase[@name="0003_drop_nickname"]/failure)')).toContain(`at ${d}/0003_drop_nickname.up.sql:5`);
+    expect(xpath('string(//testcase[@name="0004_add_email"]/skipped)')).toBe('not analysed: 0003_drop_nickname failed before it');
+    expect(xpath('count(//testcase[@name="0002_add_age"]/failure)')).toBe('0');
+  });
+});
+
+describe('downs', () => {
+  it('a failing down keeps the up verdict: RV103 names the error and its line, and the sweep goes on (mariadb)', async () => {
+    const dir = join(tmp, 'down-fails');
+    migration(dir, '0001_create_accounts', TABLE.mysql, 'DROP TABLE accounts;');
+    migration(dir, '0002_add_age', 'ALTER TABLE accounts ADD COLUMN age INT;', '-- undo\nALTER TABLE accounts DROP COLUMN agee;\n');
+    migration(dir, '0003_add_email', 'ALTER TABLE accounts ADD COLUMN email VARCHAR(200);', 'ALTER TABLE accounts DROP COLUMN email;');
+    const r = await migrate(check('mysql', dir, '--no-cache', '--format', 'json'));
+    expect(r.code, r.stderr).toBe(1);
+    const data = JSON.parse(r.stdout) as JsonReport;
+    expect(data.migrations.map((m) => [m.id, m.outcome, m.reversible])).toEqual([
+      ['0001_create_accounts', 'analysed', true],
+      ['0002_add_age', 'analysed', false],
+      ['0003_add_email', 'analysed', true],
+    ]);
+    const rv = data.migrations[1]!.findings.find((f) => f.rule === 'RV103')!;
+    expect(rv.message).toMatch(/Can't DROP COLUMN `agee`; check that it exists \(0002_add_age\.down\.sql line 2\)/);
+    expect(rv).toMatchObject({ severity: 'error', file: 'down-fails/0002_add_age.down.sql', line: 2 });
+    // The up's own verdict stands.
+    expect(data.migrations[1]).toMatchObject({ backwardCompatible: true, strategy: 'in-place' });
+  }, 120_000);
+
+  it('a missing down is reversible: false with RV101 (exit 1, not a refusal); acknowledged, the gate passes (postgres)', async () => {
+    const dir = join(tmp, 'no-down');
+    migration(dir, '0001_create_accounts', TABLE.postgres, 'DROP TABLE accounts;');
+    migration(dir, '0002_add_age', 'ALTER TABLE accounts ADD COLUMN age INT;', null);
+    const plain = await migrate(check('postgres', dir, '--no-cache', '--format', 'json'));
+    expect(plain.code, plain.stderr).toBe(1);
+    const data = JSON.parse(plain.stdout) as JsonReport;
+    expect(data.migrations[1]).toMatchObject({ id: '0002_add_age', outcome: 'analysed', reversible: false });
+    expect(data.migrations[1]!.findings.map((f) => `${f.rule}:${f.severity}`)).toContain('RV101:error');
+    expect(data.gate.reasons.map((x) => x.migration)).toEqual(['0002_add_age', '0002_add_age']);
+
+    const acked = await migrate(check('postgres', dir, '--no-cache', '--format', 'json', '--ack', 'RV101:0002_add_age:one-way by design'));
+    expect(acked.code, acked.stdout).toBe(0);
+    const after = JSON.parse(acked.stdout) as JsonReport;
+    expect(after.migrations[1]).toMatchObject({ reversible: false });
+    expect(after.migrations[1]!.findings.find((f) => f.rule === 'RV101')!.acknowledged).toEqual({ reason: 'one-way by design' });
+    expect(after.gate).toEqual({ pass: true, reasons: [] });
+  }, 120_000);
+});
+
+describe('exit 2 is for bad input only, and is JSON with --format json', () => {
+  it('a bad config (plan) and an unreachable shadow server (check) print one JSON object on stdout', async () => {
+    const config = join(tmp, 'bad.config.json');
+    writeFileSync(config, JSON.stringify({ url: 'mysql://root@127.0.0.1:3306/x', migrations: { directory: 42 } }));
+    const dir = history('mysql');
+    const [bad, unreachable] = await Promise.all([
+      migrate(['--config', config, 'plan', '--format', 'json']),
+      migrate(['check', dir, '--dialect', 'mysql', '--shadow', 'mysql://root@127.0.0.1:1', '--format', 'json']),
+    ]);
+    for (const r of [bad, unreachable]) {
+      expect(r.code, r.stderr).toBe(2);
+      const out = JSON.parse(r.stdout) as { error: { kind: string; problem: string; fix: string; exitCode: number } };
+      expect(Object.keys(out)).toEqual(['error']);
+      expect(out.error.exitCode).toBe(2);
+      expect(out.error.fix.length).toBeGreaterThan(0);
+      // stderr says the same for a person.
+      expect(r.stderr).toMatch(/^error: [\s\S]+\nfix: /m);
+    }
+    expect((JSON.parse(bad.stdout) as { error: { kind: string } }).error.kind).toBe('config');
+    expect((JSON.parse(unreachable.stdout) as { error: { kind: string; problem: string } }).error.problem).toMatch(
+      /Cannot reach the MySQL\/MariaDB server at 127\.0\.0\.1:1/,
+    );
+  }, 120_000);
+});
+
+describe('migrate plan', () => {
+  let target: FreshDatabase;
+  afterAll(async () => {
+    await target?.drop();
+  });
+
+  it('the pending migrations: the failed one and those after it are verdicts too (exit 1)', async () => {
+    target = await freshDatabase('mysql');
+    const dir = history('mysql');
+    const config = join(tmp, 'plan.config.json');
+    writeFileSync(config, JSON.stringify({ url: serverUrl('mysql', target.connection, target.connection.database), migrations: { directory: dir } }));
+    const up = await migrate(['--config', config, 'up', '--to', '0001_create_accounts']);
+    expect(up.code, up.stderr).toBe(0);
+    const r = await migrate(['--config', config, 'plan', '--format', 'json', '--shadow', serverUrl('mysql'), '--no-cache']);
+    expect(r.code, r.stderr).toBe(1);
+    const data = JSON.parse(r.stdout) as JsonReport;
+    expect(data.migrations.map((m) => [m.id, m.outcome])).toEqual([
+      ['0002_add_age', 'analysed'],
+      ['0003_drop_nickname', 'failed'],
+      ['0004_add_email', 'not-analysed'],
+    ]);
+    expect(data.migrations[1]!.failure).toMatchObject({ line: 5, error: expect.stringMatching(SERVER_SAYS.mysql) });
+  }, 120_000);
+});
