@@ -2,11 +2,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyse, type AnalyseStats } from '../../src/analysis/analyse.ts';
+import { planSegments } from '../../src/analysis/segments.ts';
 import { listShadowDatabases } from '../../src/analysis/shadow.ts';
 import type { Dialect } from '../../src/config/types.ts';
+import type { MigrationSource } from '../../src/migrations/types.ts';
 import { runCli, type CliRun } from '../helpers/cli.ts';
 import { freshDatabase, type FreshDatabase } from '../helpers/databases.ts';
-import { serverUrl, shadowServer } from '../helpers/shadow.ts';
+import { serverUrl, shadowServer, sqlMigration } from '../helpers/shadow.ts';
 import { junitErrors, sarifErrors, xpath as xmlPath } from '../fixtures/schemas/validate.ts';
 
 /**
@@ -305,4 +308,55 @@ describe('migrate plan', () => {
     ]);
     expect(data.migrations[1]!.failure).toMatchObject({ line: 5, error: expect.stringMatching(SERVER_SAYS.mysql) });
   }, 120_000);
+});
+
+describe('a failure in a long history analysed in two segments side by side', () => {
+  const d = 'mysql' as const;
+  /** 30 migrations, each adding a column: long enough for two segments (planSegments: [0, 20) and [20, 30)). */
+  function long(failAt: number): MigrationSource[] {
+    const ms = [sqlMigration(d, '0000_create_t', 'CREATE TABLE t (id INT PRIMARY KEY)', 'DROP TABLE t')];
+    for (let i = 1; i < 30; i++) {
+      const id = `${String(i).padStart(4, '0')}_c${i}`;
+      ms.push(
+        i === failAt
+          ? sqlMigration(d, id, `ALTER TABLE t ADD COLUMN c${i} INT;\nALTER TABLE t DROP COLUMN never_there`, `ALTER TABLE t DROP COLUMN c${i}`)
+          : sqlMigration(d, id, `ALTER TABLE t ADD COLUMN c${i} INT`, `ALTER TABLE t DROP COLUMN c${i}`),
+      );
+    }
+    return ms;
+  }
+
+  it.each([
+    [10, 'in the first segment (the second one replays it and stops)'],
+    [25, 'in the second segment (the first one is unaffected)'],
+  ])(
+    'failing at %i, %s: the ones before keep the verdicts they have alone',
+    async (failAt) => {
+      expect(planSegments(0, 30, 2)).toEqual([
+        [0, 20],
+        [20, 30],
+      ]);
+      const ms = long(failAt);
+      const stats: AnalyseStats = { shadowMs: 0, applyMs: 0, snapshotMs: 0, reversalMs: 0, cachedMigrations: 0, analysedMigrations: 0 };
+      const vs = await analyse(ms, { dialect: d, shadow: shadowServer(d), stats });
+      // Both segments ran their analysis, or (failing in the first) the second stopped in its replay.
+      expect(stats.segments?.map((s) => [s.from, s.to]).sort((a, b) => a[0]! - b[0]!)).toEqual(
+        failAt < 20
+          ? [[0, 20]]
+          : [
+              [0, 20],
+              [20, 30],
+            ],
+      );
+      expect(vs.map((v) => v.outcome)).toEqual([...Array<string>(failAt).fill('analysed'), 'failed', ...Array<string>(29 - failAt).fill('not-analysed')]);
+      expect(vs[failAt]!.failure).toMatchObject({ direction: 'up', statement: 'ALTER TABLE t DROP COLUMN never_there' });
+      expect(vs[failAt]!.failure!.error).toMatch(/Can't DROP COLUMN `never_there`/);
+      expect(vs[failAt + 1]!.notAnalysedAfter).toBe(ms[failAt]!.id);
+      // The same verdicts as an analysis of the migrations before the failure alone: downs included.
+      const alone = await analyse(ms.slice(0, failAt), { dialect: d, shadow: shadowServer(d) });
+      expect(vs.slice(0, failAt)).toEqual(alone);
+      expect(alone.every((v) => v.reversible)).toBe(true);
+    },
+    180_000,
+  );
 });
