@@ -953,7 +953,7 @@ export function catalogMarkdown(): string {
     '- MY101/MY102 become `warning` when the plan runs the migration replica-first instead of in place.',
     '- RF1 findings are `info` when the migration runs in place; RF2 findings are `warning` (replica-first) or `info`.',
     '',
-    'A finding can be acknowledged (in the migration: SQL `-- migrate:ack RULE reason`, TS `export const acknowledge = [{ rule, reason }]`; or `--ack RULE:MIGRATION_ID:reason`; a rule ending in `*` covers warnings and info only, an error must be named). An acknowledged error no longer fails the gate by itself and every report shows it with its reason; acknowledging a BC or WL1 finding also asserts the running code does not depend on the object, so the migration counts as backward compatible. A migration that is not reversible (RV1xx) or refused still fails the gate. See docs/check.md.',
+    'A finding can be acknowledged (in the migration: SQL `-- migrate:ack RULE reason`, TS `export const acknowledge = [{ rule, reason }]`; or `--ack RULE:MIGRATION_ID:reason`; a rule ending in `*` covers warnings and info only, an error must be named). An acknowledged error no longer fails the gate by itself and every report shows it with its reason; acknowledging a BC or WL1 finding also asserts the running code does not depend on the object, so the migration counts as backward compatible. A migration that is refused, or not reversible because its down fails or does not restore the schema (RV102, RV103), still fails the gate; one without a down passes once RV101 is acknowledged. See docs/check.md.',
     '',
   ];
   for (const [family, title] of families) {
