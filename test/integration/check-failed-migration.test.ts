@@ -6,6 +6,7 @@ import { analyse, type AnalyseStats } from '../../src/analysis/analyse.ts';
 import { planSegments } from '../../src/analysis/segments.ts';
 import { listShadowDatabases } from '../../src/analysis/shadow.ts';
 import type { Dialect } from '../../src/config/types.ts';
+import { failedOnShadow } from '../../src/execution/apply.ts';
 import type { MigrationSource } from '../../src/migrations/types.ts';
 import { runCli, type CliRun } from '../helpers/cli.ts';
 import { freshDatabase, type FreshDatabase } from '../helpers/databases.ts';
@@ -323,6 +324,9 @@ describe('a failure in a long history analysed in two segments side by side', ()
           : sqlMigration(d, id, `ALTER TABLE t ADD COLUMN c${i} INT`, `ALTER TABLE t DROP COLUMN c${i}`),
       );
     }
+    // As the loader has it: each statement with its line (one a line here).
+    const failing = ms[failAt]!;
+    failing.upStatements = failing.upSql!.map((sql, k) => ({ sql, line: k + 1, noTransaction: false }));
     return ms;
   }
 
@@ -352,6 +356,15 @@ describe('a failure in a long history analysed in two segments side by side', ()
       expect(vs[failAt]!.failure).toMatchObject({ direction: 'up', statement: 'ALTER TABLE t DROP COLUMN never_there' });
       expect(vs[failAt]!.failure!.error).toMatch(/Can't DROP COLUMN `never_there`/);
       expect(vs[failAt + 1]!.notAnalysedAfter).toBe(ms[failAt]!.id);
+      // apply's gate on these verdicts: refused (exit 1), naming the migration, its statement and the error.
+      const refusal = failedOnShadow(vs)!;
+      expect(refusal.exitCode).toBe(1);
+      expect(refusal.problem).toMatch(
+        new RegExp(`^The gate refused ${ms[failAt]!.id}: it fails on the shadow database at ${ms[failAt]!.id}\\.up\\.sql line 2: Can't DROP COLUMN`),
+      );
+      expect(refusal.problem).toContain('statement: ALTER TABLE t DROP COLUMN never_there');
+      expect(refusal.problem).toContain(`Not analysed after it: ${ms[failAt + 1]!.id}`);
+      expect(failedOnShadow(vs.slice(0, failAt))).toBeUndefined();
       // The same verdicts as an analysis of the migrations before the failure alone: downs included.
       const alone = await analyse(ms.slice(0, failAt), { dialect: d, shadow: shadowServer(d) });
       expect(vs.slice(0, failAt)).toEqual(alone);
