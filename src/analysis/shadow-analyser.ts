@@ -52,7 +52,12 @@ function scopeNames(scope: SnapshotScope, a: SchemaSnapshot, b: SchemaSnapshot):
   return scope.views ? [...scope.tables, ...Object.keys(a.views), ...Object.keys(b.views)] : scope.tables;
 }
 
-function hasDown(m: MigrationSource): boolean {
+/**
+ * Whether the migration has a down to run. Loaders of other tools' layouts also mark a migration
+ * without one `reversible: false` (typed here structurally until that field is in MigrationSource).
+ */
+function hasDown(m: MigrationSource & { reversible?: boolean }): boolean {
+  if (m.reversible === false) return false;
   return m.format === 'sql' ? m.downSql !== undefined || m.downPath !== undefined : typeof m.down === 'function';
 }
 
