@@ -117,7 +117,8 @@ export class ShadowDatabase {
   private readonly interceptor: Interceptor;
   private capture: AppliedMigration | null = null;
   private probing = true;
-  private lastStatement: string | undefined;
+  /** The statement that raised the error a migration failed with; none when its code threw by itself (a TypeScript error). */
+  private failedStatement: string | undefined;
   private disposed = false;
   /** A migration switched the session to another database: switch back before the next one. */
   private switched = false;
@@ -173,7 +174,7 @@ export class ShadowDatabase {
     const applied: AppliedMigration = { sql: [], probes: [], findings: [] };
     this.capture = applied;
     this.probing = opts.probe ?? direction === 'up';
-    this.lastStatement = undefined;
+    this.failedStatement = undefined;
     this.otherDatabases.clear();
     try {
       const statements = direction === 'up' ? m.upSql : m.downSql;
@@ -192,13 +193,18 @@ export class ShadowDatabase {
       // The server went away: no verdict about the migration can be drawn from that (exit 2).
       if (lostConnection(e)) throw mapConnectionError(e, this.dialect, this.server);
       const list = direction === 'up' ? m.upStatements : m.downStatements;
-      const at = list?.find((x) => x.sql === this.lastStatement);
+      // Set by handle() while the migration ran: the compiler still sees the reset above.
+      const statement = this.failedStatement as string | undefined;
+      const at = list?.find((x) => x.sql === statement);
       const file = direction === 'up' ? m.upPath : m.downPath;
       // Objects are named as in the migration, not inside the shadow database; a password the
       // statement set is masked, also where the server quotes the statement back.
-      const error = maskSecretLiterals(redact(messageOf(e).split('\n')[0]!.replaceAll(`${this.name}.`, '').trim()));
+      let text = messageOf(e);
+      // knex puts the statement before the server's message ("ALTER ... - column ... does not exist"); it is shown apart.
+      if (statement !== undefined && text.startsWith(`${statement} - `)) text = text.slice(statement.length + 3);
+      const error = maskSecretLiterals(redact(text.split('\n')[0]!.replaceAll(`${this.name}.`, '').trim()));
       const failure: ShadowFailure = { direction, error };
-      if (this.lastStatement !== undefined) failure.statement = maskSecretLiterals(redact(this.lastStatement));
+      if (statement !== undefined) failure.statement = maskSecretLiterals(redact(statement));
       if (file) failure.file = file;
       if (at) failure.line = at.line;
       throw new MigrationFailed(m.id, failure, e);
@@ -298,7 +304,6 @@ export class ShadowDatabase {
     }
     const display = obj.bindings?.length ? `${obj.sql} /* bindings: ${JSON.stringify(obj.bindings)} */` : obj.sql;
     capture.sql.push(display);
-    this.lastStatement = obj.sql;
     const run = sql === obj.sql ? obj : { ...obj, sql };
     const go = (s?: string): Promise<QueryObject> => next(s ?? run.sql);
     const savepoint = this.engine.errorAbortsTransaction && this.run.isolation === 'shared' && (session.inTransaction || this.explicitTransaction);
@@ -316,7 +321,11 @@ export class ShadowDatabase {
       this.afterStatement(sql, other, capture);
       return result;
     } catch (e) {
-      if (this.run.isolation !== 'shared' || !isPermissionDenied(e, this.dialect)) throw e;
+      if (this.run.isolation !== 'shared' || !isPermissionDenied(e, this.dialect)) {
+        // The statement the server refused (the first, should the driver's cleanup fail too).
+        this.failedStatement ??= obj.sql;
+        throw e;
+      }
       if (savepoint) await next(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
       // It did not run: not part of what the migration did on the shadow.
       capture.sql.pop();

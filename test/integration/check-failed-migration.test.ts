@@ -373,3 +373,48 @@ describe('a failure in a long history analysed in two segments side by side', ()
     180_000,
   );
 });
+
+describe('TypeScript migrations', () => {
+  const d = 'postgres' as const;
+  /** A TypeScript migration held in memory, as the loader makes one of NNNN_name.ts. */
+  function tsMigration(id: string, up: MigrationSource['up'], down: MigrationSource['down']): MigrationSource {
+    const m: MigrationSource = { id, format: 'ts', upPath: `/virtual/${id}.ts`, checksum: id, acknowledgements: [], up };
+    if (down) m.down = down;
+    return m;
+  }
+
+  it('a failing statement is named; an error of the code itself names none (not the statement before it, which ran)', async () => {
+    const create = tsMigration(
+      '0001_create',
+      async (k) => void (await k.schema.createTable('people', (t) => t.increments('id'))),
+      async (k) => void (await k.schema.dropTable('people')),
+    );
+    const sqlFails = tsMigration(
+      '0002_sql_fails',
+      async (k) => void (await k.raw('ALTER TABLE people DROP COLUMN nickname')),
+      async () => undefined,
+    );
+    const codeFails = tsMigration(
+      '0002_code_fails',
+      async (k) => {
+        await k.raw('ALTER TABLE people ADD COLUMN age int');
+        throw new Error('the migration gave up by itself');
+      },
+      async (k) => void (await k.raw('ALTER TABLE people DROP COLUMN age')),
+    );
+    const [sql, code] = await Promise.all([
+      analyse([create, sqlFails], { dialect: d, shadow: shadowServer(d) }),
+      analyse([create, codeFails], { dialect: d, shadow: shadowServer(d) }),
+    ]);
+    expect(sql.map((v) => v.outcome)).toEqual(['analysed', 'failed']);
+    expect(sql[1]!.failure).toEqual({
+      direction: 'up',
+      error: 'column "nickname" of relation "people" does not exist',
+      statement: 'ALTER TABLE people DROP COLUMN nickname',
+      file: '/virtual/0002_sql_fails.ts',
+    });
+    expect(code.map((v) => v.outcome)).toEqual(['analysed', 'failed']);
+    expect(code[1]!.failure).toEqual({ direction: 'up', error: 'the migration gave up by itself', file: '/virtual/0002_code_fails.ts' });
+    expect(code[0]!.reversible).toBe(true);
+  }, 120_000);
+});
