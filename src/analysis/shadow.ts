@@ -68,6 +68,18 @@ function lostConnection(e: unknown): boolean {
   return (typeof code === 'string' && LOST.has(code)) || /Connection terminated unexpectedly/.test(messageOf(e));
 }
 
+/**
+ * The server's message with the literals of a statement that sets a password masked: a syntax
+ * error quotes the statement from where it stopped ("near 'BY 'secret''"), which no longer holds
+ * the keyword maskSecretLiterals looks for.
+ */
+function maskQuoted(statement: string | undefined, text: string): string {
+  if (statement === undefined || maskSecretLiterals(statement) === statement) return maskSecretLiterals(text);
+  let out = text;
+  for (const m of statement.matchAll(/'((?:[^'\\]|\\.|'')*)'/g)) if (m[1] && m[1].length > 1) out = out.split(m[1]).join('***');
+  return maskSecretLiterals(out);
+}
+
 /** Every shadow not yet disposed, so an interrupted command can drop them (disposeAllShadows). */
 const live = new Set<ShadowDatabase>();
 
@@ -202,7 +214,7 @@ export class ShadowDatabase {
       let text = messageOf(e);
       // knex puts the statement before the server's message ("ALTER ... - column ... does not exist"); it is shown apart.
       if (statement !== undefined && text.startsWith(`${statement} - `)) text = text.slice(statement.length + 3);
-      const error = maskSecretLiterals(redact(text.split('\n')[0]!.replaceAll(`${this.name}.`, '').trim()));
+      const error = maskQuoted(statement, redact(text.split('\n')[0]!.replaceAll(`${this.name}.`, '').trim()));
       const failure: ShadowFailure = { direction, error };
       if (statement !== undefined) failure.statement = maskSecretLiterals(redact(statement));
       if (file) failure.file = file;

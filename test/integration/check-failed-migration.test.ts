@@ -418,3 +418,22 @@ describe('TypeScript migrations', () => {
     expect(code[0]!.reversible).toBe(true);
   }, 120_000);
 });
+
+describe('secrets', () => {
+  it('a failing statement that sets a password is masked in the failure, the finding and every report', async () => {
+    const d = 'mysql' as const;
+    const dir = join(tmp, 'secret');
+    migration(dir, '0001_create_accounts', TABLE.mysql, 'DROP TABLE accounts;');
+    // The server quotes the statement back in its syntax error: the password must not come with it.
+    migration(dir, '0002_reporting_user', "CREATE USER 'reporting'@'%' IDENTIFIED BYY 'hunter2-not-shown';", 'DROP USER reporting;');
+    const runs = await Promise.all(['json', 'text', 'sarif', 'junit', 'markdown'].map((f) => migrate(check(d, dir, '--no-cache', '--format', f))));
+    for (const r of runs) {
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stdout + r.stderr).not.toContain('hunter2');
+    }
+    const data = JSON.parse(runs[0]!.stdout) as JsonReport;
+    expect(data.migrations[1]).toMatchObject({ outcome: 'failed', failure: { statement: "CREATE USER '***'@'***' IDENTIFIED BYY '***'", line: 1 } });
+    // The server did quote the password back: masked there too.
+    expect(data.migrations[1]!.failure!.error).toMatch(/You have an error in your SQL syntax.*near 'BYY '\*\*\*''/);
+  }, 120_000);
+});
