@@ -309,6 +309,35 @@ describe('migrate plan', () => {
     ]);
     expect(data.migrations[1]!.failure).toMatchObject({ line: 5, error: expect.stringMatching(SERVER_SAYS.mysql) });
   }, 120_000);
+
+  it('an applied migration the shadow cannot replay: every pending one is not analysed, and the reason names it (exit 1)', async () => {
+    const legacyTarget = await freshDatabase('mysql');
+    try {
+      const dir = join(tmp, 'plan-history');
+      migration(dir, '0001_create_accounts', TABLE.mysql, 'DROP TABLE accounts;');
+      // Applied on a target where someone created `legacy` by hand: no migration creates it.
+      migration(dir, '0002_legacy_flag', 'ALTER TABLE legacy ADD COLUMN flag INT;', 'ALTER TABLE legacy DROP COLUMN flag;');
+      migration(dir, '0003_add_email', 'ALTER TABLE accounts ADD COLUMN email VARCHAR(200);', 'ALTER TABLE accounts DROP COLUMN email;');
+      await legacyTarget.knex().raw('CREATE TABLE legacy (id INT PRIMARY KEY)');
+      const config = join(tmp, 'plan-history.config.json');
+      writeFileSync(
+        config,
+        JSON.stringify({ url: serverUrl('mysql', legacyTarget.connection, legacyTarget.connection.database), migrations: { directory: dir } }),
+      );
+      const up = await migrate(['--config', config, 'up', '--to', '0002_legacy_flag']);
+      expect(up.code, up.stderr).toBe(0);
+      const r = await migrate(['--config', config, 'plan', '--format', 'json', '--shadow', serverUrl('mysql'), '--no-cache']);
+      expect(r.code, r.stderr).toBe(1);
+      const data = JSON.parse(r.stdout) as JsonReport & { migrations: { reason?: string }[] };
+      expect(data.migrations.map((m) => [m.id, m.outcome, m.notAnalysedAfter])).toEqual([['0003_add_email', 'not-analysed', '0002_legacy_flag']]);
+      expect(data.migrations[0]!.reason).toMatch(
+        /^not analysed: 0002_legacy_flag \(applied on the target\) fails on the shadow database: Table '(\w+\.)?legacy' doesn't exist/,
+      );
+      expect(data.migrations[0]!.reason).not.toMatch(/migrate_shadow/);
+    } finally {
+      await legacyTarget.drop();
+    }
+  }, 120_000);
 });
 
 describe('a failure in a long history analysed in two segments side by side', () => {
