@@ -150,6 +150,8 @@ async function analyseOn(
     };
     await analyseSegments(job, checkReversibility && !run.exclusive ? (opts.parallel ?? DEFAULT_PARALLEL) : 1);
     failed = job.failed;
+    // Those after the failed one were not analysed (the failed one was tried).
+    if (failed) stats.analysedMigrations = Math.max(0, failed.index + 1 - start);
   }
   return verdictsOf(migrations, baseline, failed ? facts.slice(0, failed.index) : facts, failed, opts);
 }

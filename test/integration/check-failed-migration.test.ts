@@ -166,6 +166,7 @@ describe.each(['mysql', 'postgres'] as const)('a migration that fails on the sha
     expect(out).toMatch(SERVER_SAYS[d]);
     expect(out).toContain('statement: ALTER TABLE accounts DROP COLUMN nickname');
     expect(out).toContain('- 0004_add_email: not analysed: 0003_drop_nickname failed before it');
+    expect(out).toMatch(/^analysed 3 migrations in /m);
   });
 
   it('markdown: the failed row, the failure section at file:line, and the not analysed list', () => {
