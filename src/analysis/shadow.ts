@@ -204,6 +204,9 @@ export class ShadowDatabase {
       if (e instanceof ServerWideStatement) throw e;
       // The server went away: no verdict about the migration can be drawn from that (exit 2).
       if (lostConnection(e)) throw mapConnectionError(e, this.dialect, this.server);
+      // A BEGIN of the migration's own is left open and aborted (PostgreSQL): end it, so the
+      // connection takes the next statement (the rebuild of the shadow, the other downs).
+      if (this.explicitTransaction) await this.interceptor.runVerbatim('ROLLBACK').catch(() => undefined);
       const list = direction === 'up' ? m.upStatements : m.downStatements;
       // Set by handle() while the migration ran: the compiler still sees the reset above.
       const statement = this.failedStatement as string | undefined;

@@ -467,3 +467,29 @@ describe('secrets', () => {
     expect(data.migrations[1]!.failure!.error).toMatch(/You have an error in your SQL syntax.*near 'BYY '\*\*\*''/);
   }, 120_000);
 });
+
+describe('an explicit transaction in the failing file (postgres)', () => {
+  it('the BEGIN the migration left open is rolled back: the downs of the ones before still run', async () => {
+    const d = 'postgres' as const;
+    const ms = [
+      sqlMigration(d, '0001_create_accounts', TABLE.postgres, 'DROP TABLE accounts'),
+      sqlMigration(d, '0002_add_age', 'ALTER TABLE accounts ADD COLUMN age int', 'ALTER TABLE accounts DROP COLUMN age'),
+      sqlMigration(
+        d,
+        '0003_in_a_transaction',
+        'BEGIN;\nALTER TABLE accounts ADD COLUMN bio text;\nALTER TABLE accounts DROP COLUMN nickname;\nCOMMIT;',
+        'ALTER TABLE accounts DROP COLUMN bio',
+      ),
+    ];
+    const vs = await analyse(ms, { dialect: d, shadow: shadowServer(d) });
+    expect(vs.map((v) => [v.outcome, v.reversible])).toEqual([
+      ['analysed', true],
+      ['analysed', true],
+      ['failed', false],
+    ]);
+    expect(vs[2]!.failure).toMatchObject({
+      statement: 'ALTER TABLE accounts DROP COLUMN nickname',
+      error: 'column "nickname" of relation "accounts" does not exist',
+    });
+  }, 120_000);
+});
