@@ -99,7 +99,7 @@ afterAll(async () => {
 });
 
 describe.each(['mysql', 'postgres'] as const)('a migration that fails on the shadow (%s)', (d) => {
-  let runs: Record<'text' | 'json' | 'markdown' | 'sarif' | 'junit', CliRun>;
+  let runs: Record<'text' | 'json' | 'markdown' | 'sarif' | 'junit' | 'github', CliRun>;
 
   beforeAll(async () => {
     const dir = history(d);
@@ -107,10 +107,10 @@ describe.each(['mysql', 'postgres'] as const)('a migration that fails on the sha
     // text without a cache; the others share one, so they also go through the cached prefix.
     const text = await migrate(check(d, dir, '--no-cache'));
     const json = await migrate(check(d, dir, '--cache-dir', cache, '--format', 'json'));
-    const [markdown, sarif, junit] = await Promise.all(
-      (['markdown', 'sarif', 'junit'] as const).map((f) => migrate(check(d, dir, '--cache-dir', cache, '--format', f))),
+    const [markdown, sarif, junit, github] = await Promise.all(
+      (['markdown', 'sarif', 'junit', 'github'] as const).map((f) => migrate(check(d, dir, '--cache-dir', cache, '--format', f))),
     );
-    runs = { text, json, markdown: markdown!, sarif: sarif!, junit: junit! };
+    runs = { text, json, markdown: markdown!, sarif: sarif!, junit: junit!, github: github! };
   }, 300_000);
 
   it('exits 1 in every format, with nothing on stderr but the shadow notes', () => {
@@ -206,6 +206,15 @@ describe.each(['mysql', 'postgres'] as const)('a migration that fails on the sha
     expect(run.invocations[0]!.toolExecutionNotifications).toEqual(
       expect.arrayContaining([{ level: 'warning', message: { text: '0004_add_email: not analysed: 0003_drop_nickname failed before it' } }]),
     );
+  });
+
+  it('github: an error annotation at the failing line, a warning for the one not analysed', () => {
+    const lines = runs.github.stdout.split('\n');
+    expect(
+      lines.filter((l) => l.startsWith(`::error file=${d}/0003_drop_nickname.up.sql,line=5,title=SH301::0003_drop_nickname: Fails on the shadow database: `)),
+    ).toHaveLength(1);
+    expect(lines).toContain(`::warning file=${d}/0004_add_email.up.sql,title=not analysed::0004_add_email: not analysed: 0003_drop_nickname failed before it`);
+    expect(lines.filter((l) => l.startsWith('::error') && !l.includes('SH301'))).toEqual([]);
   });
 
   it('junit: valid, the failed migration a failed testcase, the one after it skipped', () => {
