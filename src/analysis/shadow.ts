@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import type { Knex } from 'knex';
 import type { ConnectionConfig, Dialect } from '../config/index.ts';
+import { shareOneConnection } from './shared-connection.ts';
 import { createKnex, installInterceptor, mapConnectionError, type Interceptor, type QueryObject, type SessionInfo } from '../db/index.ts';
 import { MigrateError, messageOf } from '../errors.ts';
 import { redact } from '../log/index.ts';
@@ -164,6 +165,7 @@ export class ShadowDatabase {
     }
     const { conn, sessionSql } = run.connectionFor(name);
     const db = createKnex(run.dialect, conn, { pool: { min: 0, max: 1 }, sessionSql });
+    shareOneConnection(db);
     if (run.isolation === 'shared') {
       // The account is new: a server that refuses its login says so here, with the fix.
       try {
@@ -329,7 +331,7 @@ export class ShadowDatabase {
       if (!probe || !this.probing) result = await go();
       else {
         const probed = await probe(run, go, this.serverKind);
-        if (probed.probe) capture.probes.push(probed.probe);
+        if (probed.probe) capture.probes.push(...[probed.probe].flat());
         result = probed.result;
       }
       if (savepoint) await next(`RELEASE SAVEPOINT ${SAVEPOINT}`);

@@ -31,3 +31,24 @@ export function dialectNamed(name: string | undefined): Dialect | undefined {
   if (name === undefined) return undefined;
   return DIALECTS.find((d) => DIALECT_CONFIG[d].names.includes(name));
 }
+
+/**
+ * The migration tools whose history `"adopt"` reads, and the table each keeps it in by default
+ * (docs/adopting-ledgers.md). Here, beside the dialects, because the config file names them.
+ */
+export const ADOPT_TOOLS = ['knex', 'golang-migrate', 'goose', 'dbmate', 'flyway'] as const;
+export type AdoptTool = (typeof ADOPT_TOOLS)[number];
+
+export const ADOPT_DEFAULT_TABLE: Record<AdoptTool, string> = {
+  knex: 'knex_migrations',
+  'golang-migrate': 'schema_migrations',
+  goose: 'goose_db_version',
+  dbmate: 'schema_migrations',
+  flyway: 'flyway_schema_history',
+};
+
+/** Another tool's ledger to take the applied history from, while ours does not exist yet. */
+export interface AdoptSource {
+  tool: AdoptTool;
+  table: string;
+}

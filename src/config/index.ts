@@ -6,7 +6,19 @@
 import type { LoadConfigOptions } from './load.ts';
 import type { ProjectConfig } from './types.ts';
 
-export { CLUSTER_FLAVORS, DIALECT_CONFIG, DIALECTS, dialectNamed, type ClusterFlavor, type ConnectionConfig, type Dialect } from './dialects.ts';
+export {
+  ADOPT_DEFAULT_TABLE,
+  ADOPT_TOOLS,
+  CLUSTER_FLAVORS,
+  DIALECT_CONFIG,
+  DIALECTS,
+  dialectNamed,
+  type AdoptSource,
+  type AdoptTool,
+  type ClusterFlavor,
+  type ConnectionConfig,
+  type Dialect,
+} from './dialects.ts';
 export type { ClusterConfig, NodeConfig, NodeRole, ProjectConfig, WriterEndpointConfig } from './types.ts';
 export {
   countOption,

@@ -5,8 +5,8 @@ import { registerSecret } from '../log/index.ts';
 import { lockSafetyFromConfig } from './lock-safety.ts';
 import { firstCompilerLine } from './load-error.ts';
 import { importModule } from './ts-import.ts';
-import { DIALECT_CONFIG } from './dialects.ts';
-import { parseRawConfig, type RawCluster, type RawConnection } from './schema.ts';
+import { ADOPT_DEFAULT_TABLE, DIALECT_CONFIG, type AdoptSource } from './dialects.ts';
+import { parseRawConfig, type RawCluster, type RawConfig, type RawConnection } from './schema.ts';
 import type { ClusterConfig, ConnectionConfig, Dialect, NodeConfig, ProjectConfig } from './types.ts';
 import { parseDatabaseUrl } from './url.ts';
 
@@ -107,9 +107,32 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
   const migrationsDir = resolve(baseDir, raw.migrations?.directory ?? 'migrations');
   const ledgerTable = raw.migrations?.table === undefined ? 'migrate_ledger' : identifier(raw.migrations.table, 'migrations.table', source);
   const adoptKnexTable = raw.adoptKnex === undefined ? undefined : identifier(raw.adoptKnex === true ? 'knex_migrations' : raw.adoptKnex, 'adoptKnex', source);
+  const adopt = adoptSourceOf(raw, adoptKnexTable, source);
   const clusters = (raw.clusters ?? []).map((c, i) => resolveCluster(c, i, source, baseDir, env));
   const lockSafety = raw.lockSafety === undefined ? undefined : lockSafetyFromConfig(raw.lockSafety, source);
-  return { dialect, connection, migrationsDir, ledgerTable, adoptKnexTable, clusters, ...(lockSafety ? { lockSafety } : {}), source };
+  return {
+    dialect,
+    connection,
+    migrationsDir,
+    ledgerTable,
+    ...(adoptKnexTable ? { adoptKnexTable } : {}),
+    ...(adopt ? { adopt } : {}),
+    clusters,
+    ...(lockSafety ? { lockSafety } : {}),
+    source,
+  };
+}
+
+/** `"adopt"`, or `"adoptKnex"` (its older spelling for knex); both at once is ambiguous. */
+function adoptSourceOf(raw: RawConfig, adoptKnexTable: string | undefined, source: string): AdoptSource | undefined {
+  if (raw.adopt === undefined) return adoptKnexTable ? { tool: 'knex', table: adoptKnexTable } : undefined;
+  if (adoptKnexTable !== undefined)
+    throw configError(
+      `${source} has both "adoptKnex" and "adopt": migrate adopts one history.`,
+      `Keep one: "adopt": {"tool": "knex", "table": "${adoptKnexTable}"} replaces "adoptKnex".`,
+    );
+  const tool = raw.adopt.tool;
+  return { tool, table: identifier(raw.adopt.table ?? ADOPT_DEFAULT_TABLE[tool], 'adopt.table', source) };
 }
 
 /**

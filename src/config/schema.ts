@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { configError, type MigrateError } from '../errors.ts';
-import { CLUSTER_FLAVORS, DIALECTS } from './dialects.ts';
+import { ADOPT_TOOLS, CLUSTER_FLAVORS, DIALECTS } from './dialects.ts';
 import { LOCK_SAFETY_CONFIG_KEYS } from './lock-safety.ts';
 
 /**
@@ -61,6 +61,11 @@ const migrationsSchema = z.strictObject({
   table: z.string().optional(),
 });
 
+const adoptSchema = z.strictObject({
+  tool: z.enum(ADOPT_TOOLS),
+  table: z.string().optional(),
+});
+
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),
   dialect: z.enum(DIALECTS).optional(),
@@ -68,6 +73,7 @@ export const configSchema = z.strictObject({
   connection: connectionSchema.optional(),
   migrations: migrationsSchema.optional(),
   adoptKnex: z.union([z.literal(true), z.string()]).optional(),
+  adopt: adoptSchema.optional(),
   clusters: z.array(clusterSchema).optional(),
   lockSafety: lockSafetySchema.optional(),
 });
@@ -83,6 +89,7 @@ const KEYS: Record<string, string[]> = {
   '': Object.keys(configSchema.shape).filter((k) => k !== '$schema'),
   connection: Object.keys(connectionSchema.shape).filter((k) => k !== 'password'),
   migrations: Object.keys(migrationsSchema.shape),
+  adopt: Object.keys(adoptSchema.shape),
   'clusters[]': Object.keys(clusterSchema.shape),
   'clusters[].nodes[]': Object.keys(nodeSchema.shape).filter((k) => k !== 'password'),
   'clusters[].writer': Object.keys(writerSchema.shape),
@@ -114,6 +121,12 @@ const HINTS: Record<string, FieldHint> = {
   'migrations.directory': { what: 'a path', fix: 'Give the path of the migrations folder, relative to the config file.' },
   'migrations.table': { what: 'a plain table name', fix: 'Use letters, digits and underscores only (it is used as a table name), at most 64 characters.' },
   adoptKnex: { what: 'true or a table name', fix: 'Write "adoptKnex": true (knex_migrations) or the name of knex\'s table, e.g. "adoptKnex": "knex_history".' },
+  adopt: {
+    what: 'an object',
+    fix: 'Write it as "adopt": {"tool": "golang-migrate"} (or goose, dbmate, flyway, knex), with "table" when the tool used another table name.',
+  },
+  'adopt.tool': { what: 'a supported tool', fix: `Use one of ${ADOPT_TOOLS.map((t) => `"${t}"`).join(', ')}.` },
+  'adopt.table': { what: 'a plain table name', fix: 'Use letters, digits and underscores only: the name of the table the tool kept its history in.' },
   clusters: { what: 'a list', fix: 'Write it as "clusters": [{"name": "main", "flavor": "mariadb", "topology": "primary-replica", "nodes": [...]}].' },
   'clusters[]': { what: 'an object', fix: 'Each cluster is {"name", "flavor", "topology", "nodes", "writer"?}.' },
   'clusters[].name': { what: 'a name', fix: 'Give each cluster a name, e.g. "main".' },

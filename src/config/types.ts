@@ -1,6 +1,6 @@
 import type { LockSafety } from './lock-safety.ts';
 
-import type { ClusterFlavor, ConnectionConfig, Dialect } from './dialects.ts';
+import type { AdoptSource, ClusterFlavor, ConnectionConfig, Dialect } from './dialects.ts';
 
 /** The validated, resolved configuration every command works from. */
 export type { ClusterFlavor, ConnectionConfig, Dialect };
@@ -44,6 +44,11 @@ export interface ProjectConfig {
   ledgerTable: string;
   /** knex's own ledger table to adopt history from, when the project used knex migrations. */
   adoptKnexTable?: string;
+  /**
+   * Another tool's ledger read as ours while our ledger table does not exist (`"adopt"`, or
+   * `"adoptKnex"` as {tool: 'knex'}); copied into ours by the first command that writes.
+   */
+  adopt?: AdoptSource;
   clusters: ClusterConfig[];
   /** PostgreSQL lock_timeout / retries / statement_timeout for migrations (docs/postgres.md). */
   lockSafety?: Partial<LockSafety>;

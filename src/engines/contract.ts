@@ -60,6 +60,8 @@ export interface SqlSyntax {
   dollarQuotes: boolean;
   /** ALTER TABLE t RENAME col TO col2 renames a column (PostgreSQL), not the table (MySQL: RENAME new_name). */
   renameColumnShorthand: boolean;
+  /** An unquoted identifier means its lower-case form (PostgreSQL folds `Posts` to `posts`; MySQL keeps the name as written). */
+  foldsUnquotedToLower: boolean;
 }
 
 /** What a shadow server holds: databases, and accounts as [user, host, isRole] by 'user'@'host' (PostgreSQL: [role, '', false] by name). */
@@ -157,7 +159,9 @@ export interface Engine {
    * Runs a DDL statement asking the server which algorithm it needs (engines/mysql/probe.ts), or
    * undefined when the engine has no such question (PostgreSQL's rules read the catalog).
    */
-  readonly probe: ((obj: QueryObject, next: Next, server: ServerKind) => Promise<{ result: QueryObject; probe: ProbeResult | null }>) | undefined;
+  readonly probe:
+    | ((obj: QueryObject, next: Next, server: ServerKind) => Promise<{ result: QueryObject; probe: ProbeResult | ProbeResult[] | null }>)
+    | undefined;
   /** PREPARE of `sql` and its DEALLOCATE, for checking an application statement against a schema. */
   prepareCheckSql(sql: string): string;
   /** What identifies a server whatever address it is reached through (see analysis/locate.ts). */

@@ -14,7 +14,16 @@ import type { RunSession } from '../engines/index.ts';
 import { assess, howItEnded, repairChoices, summary, uncertainText, type Assessment } from './partial.ts';
 import { dropLeftoverIndexes, isLockWaitExhausted, type PgLockSafety } from '../engines/index.ts';
 import { statementsHash, type Direction, type Outcome, type Progress } from './progress.ts';
-import { BookkeepingError, isConnectionLost, LostConnection, runStatements, runTrackedMysql, StatementError, type MysqlLockRetry } from './sql-exec.ts';
+import {
+  BookkeepingError,
+  isConnectionLost,
+  isTransactionControl,
+  LostConnection,
+  runStatements,
+  runTrackedMysql,
+  StatementError,
+  type MysqlLockRetry,
+} from './sql-exec.ts';
 import type { MigrationSource, SqlStatement } from './types.ts';
 
 export type { Direction } from './progress.ts';
@@ -252,6 +261,7 @@ async function runSql(
       await db.transaction((trx) => finish(trx));
       return;
     }
+    noteOwnTransactionControl(ctx, m, statements);
     for (const seg of segmentsOf(statements.slice(from), ctx.dialect, from)) {
       const end = seg.from + seg.statements.length;
       if (seg.transaction) {
@@ -260,7 +270,7 @@ async function runSql(
         const attempt = (): Promise<void> =>
           db.transaction(async (trx) => {
             await safety?.applyTransaction(trx);
-            await runStatements(trx, ctx.dialect, seg.statements, { offset: seg.from, onStart: running });
+            await runStatements(trx, ctx.dialect, seg.statements, { offset: seg.from, onStart: running, inTransaction: true });
             ctx.control.idle();
             t.current = null;
             // The count of statements done commits with them, or not at all.
@@ -290,6 +300,16 @@ async function runSql(
     ctx.control.idle();
     throw await sqlFailure(ctx, m, direction, file, statements, t, e);
   }
+}
+
+/** Says which of the file's own BEGIN/COMMIT the runner does not send, since it runs the file in its own transaction. */
+function noteOwnTransactionControl(ctx: ExecContext, m: MigrationSource, statements: readonly SqlStatement[]): void {
+  if (!engineFor(ctx.dialect).ddlIsTransactional) return;
+  const own = statements.filter((s) => !s.noTransaction && isTransactionControl(s.sql));
+  if (!own.length) return;
+  ctx.logger.info(
+    `${m.id}: its own ${own.map((s) => `${s.sql.trim().split(/\s+/)[0]!.toUpperCase()} (line ${s.line})`).join(', ')} not sent: the runner already runs the file in one transaction, so a failure rolls all of it back.`,
+  );
 }
 
 /** What a statement outside a transaction records around it. */
@@ -702,6 +722,14 @@ function stoppedScriptFailure(
   });
 }
 
+/** What a script that failed outside a transaction left, by how many of its statements had completed. */
+function outsideTransactionState(ctx: ExecContext, completed: readonly string[]): string {
+  const implicit = implicitCommit(ctx);
+  // With no statement completed there is nothing to keep: saying changes "remain" would contradict the count.
+  if (!completed.length) return 'It had completed no statement before the one that failed, so none of its changes remain';
+  return `${implicit ? `${implicit}: schema changes it made before failing remain` : 'It ran outside a transaction: changes it made before failing remain'} (statements it had completed: ${listCompleted(completed)})`;
+}
+
 async function scriptFailure(
   ctx: ExecContext,
   m: MigrationSource,
@@ -742,7 +770,7 @@ async function scriptFailure(
     const line = lineInStack(e.cause, file);
     return new MigrateError(
       'work',
-      `Migration ${m.id} failed (${direction}) in ${line ? `${basename(file)} line ${line}` : basename(file)}: it ${e.describe()} ${inTx ? 'Its transaction was rolled back, nothing of it was applied' : 'It ran outside a transaction: changes it made before failing remain'}; the ledger is unchanged for it.`,
+      `Migration ${m.id} failed (${direction}) in ${line ? `${basename(file)} line ${line}` : basename(file)}: it ${e.describe()} ${inTx ? 'Its transaction was rolled back, nothing of it was applied' : outsideTransactionState(ctx, completed)}; the ledger is unchanged for it.`,
       e.fix(`migrate ${direction}`),
       { cause: e },
     );
@@ -761,11 +789,7 @@ async function scriptFailure(
   }
   let state: string;
   if (rolledBack) state = `Its transaction was rolled back, nothing of it was ${direction === 'up' ? 'applied' : 'reverted'}`;
-  else {
-    const implicit = implicitCommit(ctx);
-    state = implicit ? `${implicit}: schema changes it made before failing remain` : 'It ran outside a transaction: changes it made before failing remain';
-    state += completed.length ? ` (statements it had completed: ${listCompleted(completed)})` : ' (it had completed no statement)';
-  }
+  else state = outsideTransactionState(ctx, completed);
   const needsNoTx = /cannot run inside a transaction block/i.test(messageOf(e));
   return new MigrateError(
     'work',

@@ -13,7 +13,7 @@ export type { RunSession } from '../engines/index.ts';
 export { Runner, type RunResult, type StatusReport, type DriftAck } from './runner.ts';
 export { computeStatus, statusJson, statusText, type MigrationState, type MigrationStatus } from './status.ts';
 export { makeMigration, nextMigrationNumber, sanitizeMigrationName } from './make.ts';
-export { convertKnexfile, readKnexHistory } from './knex-adopt.ts';
+export { convertKnexfile, readKnexHistory } from './adopt/knex.ts';
 export { backfill, clearBackfillState, BACKFILL_STATE_TABLE, type BackfillOptions, type BackfillProgress, type BackfillResult } from './backfill.ts';
 export { currentMigration, type MigrationRunContext } from './context.ts';
 export { runConcurrently } from './run-concurrently.ts';

@@ -1,6 +1,6 @@
 import { hostname, userInfo } from 'node:os';
 import type { Knex } from 'knex';
-import type { Dialect } from '../config/index.ts';
+import type { AdoptTool, Dialect } from '../config/index.ts';
 import { engineFor } from '../engines/index.ts';
 import { num, str, type Row } from '../engines/index.ts';
 import { PHASES, type Phase } from './types.ts';
@@ -8,7 +8,7 @@ import { PHASES, type Phase } from './types.ts';
 /** One applied migration as the ledger records it. */
 export interface LedgerEntry {
   id: string;
-  /** '' for rows adopted from knex whose file was already gone. */
+  /** '' for rows adopted from another tool whose file was already gone. */
   checksum: string;
   phase: Phase | null;
   appliedAt: Date | null;
@@ -19,8 +19,8 @@ export interface LedgerEntry {
   driftAckedAt: Date | null;
   driftAckedBy: string | null;
   previousChecksum: string | null;
-  /** 'knex' while the row is only read from knex's table (adopted on the next write). */
-  source: 'ledger' | 'knex';
+  /** The tool whose table the row was read from, while it is not yet adopted (copied on the next write). */
+  source: 'ledger' | AdoptTool;
 }
 
 export interface NewLedgerEntry {

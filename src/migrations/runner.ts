@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { UmzugStorage } from 'umzug';
-import type { ProjectConfig } from '../config/index.ts';
+import type { AdoptSource, ProjectConfig } from '../config/index.ts';
 import { createKnex } from '../db/index.ts';
 import { engineFor } from '../engines/index.ts';
 import { isMigrateError, messageOf, MigrateError, usageError, workError } from '../errors.ts';
@@ -10,8 +10,8 @@ import { RunControl, type StopReason } from './control.ts';
 import { blockingError, compareIds, discoverMigrations } from './discover.ts';
 import { checkEffect, effectsOf } from './effect.ts';
 import { executeMigration, statementExcerpt, type Direction, type ExecContext } from './execute.ts';
-import { knexAdoption, knexHistoryAsLedger, readKnexHistory } from './knex-adopt.ts';
-import { Ledger, thisHost, whoAmI, type LedgerEntry } from './ledger.ts';
+import { adoptedRunState, readAdoptedHistory, unfinishedError, type AdoptedHistory, type AdoptedUnfinished } from './adopt/history.ts';
+import { Ledger, thisHost, whoAmI, type LedgerEntry, type NewLedgerEntry } from './ledger.ts';
 import { LedgerWriter } from './ledger-writer.ts';
 import type { RunSession } from '../engines/index.ts';
 import { acquireRunLock, cancelStatementSql, runLockHolder, sessionIdOf } from './lock.ts';
@@ -47,6 +47,8 @@ export interface StatusReport {
   migrations: MigrationStatus[];
   /** The applied rows come from knex's table, not yet adopted into ours. */
   fromKnex: boolean;
+  /** The applied rows come from this tool's table (knex's included), not yet adopted into ours. */
+  adoptedFrom?: AdoptSource;
   /** Problems of the directory not shown on a migration's row (duplicate ids, stray files), and of the ledger. */
   problems: string[];
 }
@@ -55,7 +57,7 @@ export interface RunResult {
   direction: Direction;
   /** Ids run, in the order they ran. */
   ids: string[];
-  /** Rows adopted from knex's table before running. */
+  /** Rows adopted from another tool's table (knex's, golang-migrate's, ...) before running. */
   adopted: number;
 }
 
@@ -131,31 +133,60 @@ export class Runner {
     return discoverMigrations(this.config.migrationsDir, this.config.dialect);
   }
 
-  /** Our ledger, or knex's history in its place while ours is empty and adoption is configured. */
-  private async entries(db: Knex, migrations: readonly MigrationSource[]): Promise<{ entries: LedgerEntry[]; fromKnex: boolean }> {
-    const entries = await this.ledger.read(db);
-    const knexTable = this.config.adoptKnexTable;
-    if (entries.length > 0 || !knexTable) return { entries, fromKnex: false };
-    const rows = await readKnexHistory(db, knexTable);
-    if (!rows || rows.length === 0) return { entries, fromKnex: false };
-    return { entries: knexHistoryAsLedger(rows, migrations, knexTable), fromKnex: true };
+  /** The other tool whose history is adopted ("adopt", or the older "adoptKnex"), if any. */
+  private adoptSource(): AdoptSource | undefined {
+    return this.config.adopt ?? (this.config.adoptKnexTable ? { tool: 'knex', table: this.config.adoptKnexTable } : undefined);
+  }
+
+  /**
+   * Our ledger; while its table does not exist (nothing was ever adopted or run), the history of
+   * the tool named by "adopt" in its place. An existing ledger, even emptied by `down`, is never
+   * mixed with the old tool's rows again.
+   */
+  private async entries(db: Knex, migrations: readonly MigrationSource[]): Promise<{ entries: LedgerEntry[]; adopted?: AdoptedHistory; absent?: string }> {
+    const source = this.adoptSource();
+    if (!source || (await this.ledger.exists(db))) return { entries: await this.ledger.read(db) };
+    const adopted = await readAdoptedHistory(db, source, migrations, this.config.migrationsDir);
+    if (adopted) return { entries: adopted.entries, adopted };
+    // Right for a new database; on one the old tool migrated, a wrong table name would run everything again.
+    return {
+      entries: [],
+      absent: `The config adopts the history of ${source.tool} from ${source.table}, but database "${this.config.connection.database}" has no table ${source.table}, so every migration is taken as pending. If ${source.tool} migrated this database, set "adopt": {"tool": "${source.tool}", "table": "..."} to the table it used before running "migrate up".`,
+    };
   }
 
   async status(): Promise<StatusReport> {
     const discovery = await this.discover();
-    const { entries, fromKnex } = await this.entries(this.db, discovery.migrations);
+    const { entries, adopted, absent } = await this.entries(this.db, discovery.migrations);
     const rows = await this.progress.read(this.db);
     const holder = rows.length ? await runLockHolder(this.db, this.config) : null;
     const runs = await this.runStates(this.db, discovery, rows, holder);
+    const mine = new Set(runs.map((r) => r.id));
+    runs.push(...(adopted?.unfinished ?? []).filter((u) => u.hasFile && !mine.has(u.id)).map((u) => adoptedRunState(u, adopted?.source)));
     const migrations = computeStatus(discovery.migrations, entries, runs);
-    const problems = discoveryProblems(discovery, migrations);
+    const problems = [...discoveryProblems(discovery, migrations), ...(adopted?.problems ?? []), ...(absent ? [absent] : [])];
     if (!(await this.ledger.exists(this.db)) && (await this.progress.exists(this.db))) {
       problems.push(
         `The ledger table ${this.ledger.table} does not exist, but its companion ${this.progress.table} does: the ledger was dropped by hand, so "pending" above may be wrong. Restore it from a backup, or record what is in place with "migrate repair <id> --mark-applied".`,
       );
     }
     await this.notePresentEffects(this.db, migrations);
-    return { discovery, migrations, fromKnex, problems };
+    const shown = adopted && (adopted.entries.length > 0 || adopted.unfinished.length > 0) ? adopted.source : undefined;
+    return { discovery, migrations, fromKnex: shown?.tool === 'knex', ...(shown ? { adoptedFrom: shown } : {}), problems };
+  }
+
+  /**
+   * What another tool's table says without adopting it (`migrate adopt --from`): the status the
+   * files would have with `source` as the history, whether or not the config names it.
+   */
+  async previewAdoption(source: AdoptSource): Promise<{ migrations: MigrationStatus[]; problems: string[]; found: boolean; ledgerRows: number | undefined }> {
+    const discovery = await this.discover();
+    const ledgerRows = (await this.ledger.exists(this.db)) ? (await this.ledger.read(this.db)).length : undefined;
+    const adopted = await readAdoptedHistory(this.db, source, discovery.migrations, this.config.migrationsDir);
+    if (!adopted) return { migrations: [], problems: [], found: false, ledgerRows };
+    const runs = adopted.unfinished.filter((u) => u.hasFile).map((u) => adoptedRunState(u, source));
+    const migrations = computeStatus(discovery.migrations, adopted.entries, runs);
+    return { migrations, problems: [...discoveryProblems(discovery, migrations), ...adopted.problems], found: true, ledgerRows };
   }
 
   /** What status says for each progress row: running (a run holds the lock), partial, or an attempt that left nothing. */
@@ -336,7 +367,8 @@ export class Runner {
     const session = await acquireRunLock(this.config);
     try {
       const acks: DriftAck[] = [];
-      const status = await this.readStatus(session, discovery);
+      const { status, adopted } = await this.readState(session, discovery);
+      if (adopted?.unfinished.length) throw unfinishedError(adopted);
       const chosen = ids.map((id) => {
         const s = this.requireKnown(status, id);
         if (s.state === 'missing-file')
@@ -346,7 +378,7 @@ export class Runner {
         return { source: s.source, entry: s.entry };
       });
       // Only now write: knex rows adopted as they were read, the table created if needed.
-      await this.prepareLedger(session, discovery, status);
+      await this.prepareLedger(session, status);
       const by = await whoAmI(session.db);
       const at = new Date();
       for (const t of chosen) {
@@ -370,13 +402,16 @@ export class Runner {
     const discovery = await this.discover();
     const session = await acquireRunLock(this.config);
     try {
-      const status = await this.readStatus(session, discovery);
+      const { status, adopted } = await this.readState(session, discovery);
+      const foreign = adopted?.unfinished.find((u) => u.id === id);
+      if (foreign && adopted && !foreign.hasFile) throw unfinishedError({ ...adopted, unfinished: [foreign] });
       const s = this.requireKnown(status, id);
       const row = await this.progress.get(session.db, id);
+      if (foreign && adopted && !row) return await this.repairAdopted(session, status, s, adopted, mode);
       const a = row ? await assess(session.db, this.config.dialect, row, s.source) : undefined;
       // The tables are created (knex history adopted) only once the repair is known to write.
       const prepare = async (): Promise<void> => {
-        await this.prepareLedger(session, discovery, status);
+        await this.prepareLedger(session, status);
       };
       return await this.withContext(session, (ctx) =>
         repairMigration({ ctx, status: s, assessment: a, mode, prepare, ...(opts.from !== undefined ? { from: opts.from } : {}), issues: discovery.issues }),
@@ -398,30 +433,103 @@ export class Runner {
     );
   }
 
-  /** The status under the lock, from our ledger or knex's history; writes nothing. */
-  private async readStatus(session: RunSession, discovery: Discovery): Promise<MigrationStatus[]> {
-    const { entries } = await this.entries(session.db, discovery.migrations);
-    return computeStatus(discovery.migrations, entries);
+  /** The status under the lock, from our ledger or the adopted tool's history; writes nothing. */
+  private async readState(session: RunSession, discovery: Discovery): Promise<{ status: MigrationStatus[]; adopted?: AdoptedHistory; absent?: string }> {
+    const { entries, adopted, absent } = await this.entries(session.db, discovery.migrations);
+    return { status: computeStatus(discovery.migrations, entries), ...(adopted ? { adopted } : {}), ...(absent ? { absent } : {}) };
   }
 
   /**
-   * Creates the ledger (and its progress companion) if needed and adopts knex's history into it
-   * (`status` read it under the same lock: its rows come from knex when ours is still empty).
-   * True when this call created the ledger, so a run that then fails before recording anything
-   * can remove it again.
+   * Creates the ledger (and its progress companion) if needed and copies into it the rows read
+   * from the adopted tool's table (`status` read them under the same lock: its rows come from
+   * that table while our ledger does not exist), with `extra` rows in the same transaction. True
+   * when this call created the ledger, so a run that then fails before recording anything can
+   * remove it again.
    */
-  private async prepareLedger(session: RunSession, discovery: Discovery, status: readonly MigrationStatus[]): Promise<boolean> {
-    const fromKnex = status.some((s) => s.entry?.source === 'knex');
+  private async prepareLedger(session: RunSession, status: readonly MigrationStatus[], extra: readonly NewLedgerEntry[] = []): Promise<boolean> {
+    const foreign = status.flatMap((s) => (s.entry && s.entry.source !== 'ledger' ? [s.entry] : []));
     const writer = this.writerOn(session);
     const created = await writer.ensureLedgerTable();
-    await writer.ensureProgressTable();
-    if (fromKnex && this.config.adoptKnexTable) {
-      const rows = await knexAdoption(session.db, this.config.adoptKnexTable, discovery.migrations, await whoAmI(session.db), thisHost());
-      await writer.adopt(rows);
-      const n = rows.length;
-      this.logger.info(`adopted ${n} applied migration${n === 1 ? '' : 's'} from ${this.config.adoptKnexTable} into ${this.ledger.table}`);
+    try {
+      await writer.ensureProgressTable();
+      const source = this.adoptSource();
+      if ((foreign.length && source) || extra.length) {
+        const by = `${await whoAmI(session.db)} adopting ${source?.table ?? ''}`;
+        const host = thisHost();
+        const now = new Date();
+        const rows = foreign.map((e) => ({
+          id: e.id,
+          checksum: e.checksum,
+          phase: e.phase,
+          appliedAt: e.appliedAt ?? now,
+          appliedBy: by,
+          host,
+          executionMs: null,
+        }));
+        await writer.adopt([...rows, ...extra]);
+        const n = rows.length;
+        if (n && source) this.logger.info(`adopted ${n} applied migration${n === 1 ? '' : 's'} from ${source.table} into ${this.ledger.table}`);
+      }
+    } catch (e) {
+      // An empty ledger left behind would hide the old tool's history from then on (it is read
+      // only while ours does not exist), and the next up would run applied migrations again.
+      if (created) await this.dropLedgerCreatedBy(session);
+      throw e;
     }
     return created;
+  }
+
+  /**
+   * `repair` of a migration the old tool left half-done (golang-migrate dirty, Flyway failed):
+   * the tool recorded no statement, so only a decision made by hand can be recorded. The rest of
+   * the history is adopted with it, since from then on our ledger is the one read.
+   */
+  private async repairAdopted(
+    session: RunSession,
+    status: readonly MigrationStatus[],
+    s: MigrationStatus,
+    adopted: AdoptedHistory,
+    mode: RepairMode,
+  ): Promise<RepairResult> {
+    const u = adopted.unfinished.find((x) => x.id === s.id) as AdoptedUnfinished;
+    const tool = adopted.source.tool;
+    if (mode === 'continue' || mode === 'revert')
+      throw new MigrateError(
+        'work',
+        `${s.id}: ${u.what}. ${tool} does not record which of its statements ran, so --${mode} cannot tell where to ${mode === 'continue' ? 'go on from' : 'undo from'}. Nothing was run.`,
+        u.fix,
+      );
+    const others = adopted.unfinished.filter((x) => x.id !== s.id);
+    if (others.length)
+      throw new MigrateError(
+        'work',
+        `${tool} also left ${others.map((x) => x.id).join(', ')} unfinished; recording ${s.id} would adopt the history without a decision on ${others.length === 1 ? 'it' : 'them'}. Nothing was recorded.`,
+        `Settle ${others.map((x) => x.id).join(', ')} with ${tool} itself first (e.g. "flyway repair", "migrate force"), then "migrate repair ${s.id} --${mode}".`,
+      );
+    const m = s.source;
+    if (mode === 'mark-applied' && !m)
+      throw new MigrateError('work', `${s.id} has no file, so it cannot be recorded as applied.`, `Restore the file of ${s.id} from version control.`);
+    const who = await whoAmI(session.db);
+    // The decision is written with the adopted rows, all or none: an adoption without it would
+    // leave the migration pending in our ledger, to be run again over what is in place.
+    const marked: NewLedgerEntry[] =
+      mode === 'mark-applied' && m
+        ? [
+            {
+              id: m.id,
+              checksum: m.checksum,
+              phase: m.phase ?? null,
+              appliedAt: new Date(),
+              appliedBy: `${who} (repair --mark-applied after ${tool} left it unfinished)`,
+              host: thisHost(),
+              executionMs: null,
+            },
+          ]
+        : [];
+    await this.prepareLedger(session, status, marked);
+    const recorded = mode === 'mark-applied' ? `${s.id} is recorded as applied` : `${s.id} is recorded as not applied`;
+    this.logger.info(`${recorded} (${tool} had left it unfinished); no statement ran${mode === 'forget' ? `; "migrate up" runs it` : ''}`);
+    return { id: s.id, mode, recorded, ran: [], skipped: [] };
   }
 
   /**
@@ -463,13 +571,15 @@ export class Runner {
     let createdLedger = false;
     try {
       // Validate everything before the first write, so a refused command changes nothing.
-      const before = await this.readStatus(session, discovery);
+      const { status: before, adopted: history, absent } = await this.readState(session, discovery);
+      if (history?.unfinished.length) throw unfinishedError(history);
+      if (absent && direction === 'up') this.logger.warn(absent);
       const { partial, stale } = await this.unfinished(session, discovery);
       if (partial.length) throw partialError(partial);
       const { ids, note } = await plan(before);
       const drifted = before.filter((s) => s.state === 'drift');
       if (drifted.length) throw driftError(drifted);
-      const knexRows = before.some((s) => s.entry?.source === 'knex');
+      const foreignRows = before.filter((s) => s.entry !== undefined && s.entry.source !== 'ledger').length;
       for (const a of stale) {
         await this.writerOn(session).clearRun(a.row.id);
         this.logger.info(
@@ -479,9 +589,9 @@ export class Runner {
         );
       }
       if (ids.length === 0) this.logger.info(note ?? (direction === 'up' ? 'Nothing to apply: every migration is applied.' : 'Nothing to revert.'));
-      if (ids.length === 0 && !knexRows) return { direction, ids: [], adopted: 0 };
-      const adopted = knexRows ? before.filter((s) => s.entry?.source === 'knex').length : 0;
-      createdLedger = await this.prepareLedger(session, discovery, before);
+      if (ids.length === 0 && !foreignRows) return { direction, ids: [], adopted: 0 };
+      const adopted = foreignRows;
+      createdLedger = await this.prepareLedger(session, before);
       if (ids.length === 0) return { direction, ids, adopted };
       await this.run(session, discovery, ids, direction);
       return { direction, ids, adopted };

@@ -54,6 +54,18 @@ function lineOffsetOfError(sql: string, info: DriverErrorInfo): number {
 
 type NativeQuery = (sql: string) => Promise<void>;
 
+/**
+ * A file's own BEGIN / START TRANSACTION / COMMIT / END (golang-migrate and psql-style files wrap
+ * themselves). Sent inside the runner's transaction, the COMMIT would end it early: what follows a
+ * failure would no longer be rolled back, though the runner reports the file as one transaction.
+ */
+const TRANSACTION_CONTROL =
+  /^\s*(?:begin|start\s+transaction|commit|end)(?:\s+(?:work|transaction))?(?:\s+(?:isolation\s+level\s+[\w\s]+|read\s+(?:only|write)|(?:not\s+)?deferrable)(?:\s*,\s*|\s+)?)*\s*;?\s*$/i;
+
+export function isTransactionControl(sql: string): boolean {
+  return TRANSACTION_CONTROL.test(sql);
+}
+
 interface KnexClientInternals {
   acquireConnection(): Promise<unknown>;
   releaseConnection(conn: unknown): Promise<unknown>;
@@ -89,7 +101,14 @@ export async function runStatements(
   knex: Knex,
   dialect: Dialect,
   statements: readonly SqlStatement[],
-  opts: { offset?: number; onStart?: (index: number) => void; onRan?: (index: number) => void; mysqlLockRetry?: MysqlLockRetry } = {},
+  opts: {
+    offset?: number;
+    onStart?: (index: number) => void;
+    onRan?: (index: number) => void;
+    mysqlLockRetry?: MysqlLockRetry;
+    /** The caller holds a transaction around these: the file's own BEGIN/COMMIT are not sent (isTransactionControl). */
+    inTransaction?: boolean;
+  } = {},
 ): Promise<void> {
   await withNativeConnection(knex, dialect, async (query) => {
     for (let k = 0; k < statements.length; k++) {
@@ -97,6 +116,10 @@ export async function runStatements(
       if (!s) continue;
       const index = (opts.offset ?? 0) + k;
       opts.onStart?.(index);
+      if (opts.inTransaction && isTransactionControl(s.sql)) {
+        opts.onRan?.(index);
+        continue;
+      }
       for (let attempt = 1; ; attempt++) {
         try {
           await query(s.sql);

@@ -102,6 +102,29 @@ describe('migrate plan', () => {
     expect(data.plan.warnings[0]).toMatch(/0004_orders_user_index \(pre-deploy\) sorts after 0003_drop_orders_note/);
   });
 
+  it("a table copy's estimate is within the factor of 10 docs/check.md promises of the same copy measured on the server", async () => {
+    const r = await run(['--config', config, 'plan', '--format', 'json', '--shadow', shadowUrl(), '--no-cache']);
+    expect(r.code, r.stderr).toBe(0);
+    const wider = (JSON.parse(r.stdout) as { migrations: { id: string; estimate?: { seconds: number; basis: string } }[] }).migrations.find(
+      (m) => m.id === '0002_orders_total_wider',
+    )!;
+    // The estimate covers each of the 2 nodes; one node's copy is what the server does once.
+    const perNode = wider.estimate!.seconds / 2;
+    const db = target.knex();
+    await db.raw('CREATE TABLE orders_copy LIKE orders');
+    await db.raw('INSERT INTO orders_copy SELECT * FROM orders');
+    try {
+      const t = performance.now();
+      await db.raw('ALTER TABLE orders_copy MODIFY total DECIMAL(14,2), ALGORITHM=COPY');
+      const measured = (performance.now() - t) / 1000;
+      console.log(`plan estimate per node ${perNode.toFixed(3)} s, measured table copy ${measured.toFixed(3)} s (${wider.estimate!.basis})`);
+      expect(perNode).toBeGreaterThan(measured / 10);
+      expect(perNode).toBeLessThan(measured * 10);
+    } finally {
+      await db.raw('DROP TABLE orders_copy');
+    }
+  });
+
   it('prints the steps as text through the real binary, and re-plans from the cache', async () => {
     const cacheDir = join(work, 'cache');
     const args = [join(root, 'bin', 'migrate'), '--config', config, 'plan', '--shadow', shadowUrl(), '--cache-dir', cacheDir];

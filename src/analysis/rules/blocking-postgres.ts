@@ -69,7 +69,7 @@ export function blockingPostgresRules(ctx: RuleContext): Finding[] {
   if (exclusiveOnLiveTable && !lockTimeoutSet) {
     out.push(
       finding('PG202', {
-        message: `This migration takes ACCESS EXCLUSIVE locks on existing tables without SET lock_timeout: if a long query holds ${exclusiveOnLiveTable.table ?? 'the table'}, the ALTER waits and every new query on the table queues behind it.`,
+        message: `This migration takes ACCESS EXCLUSIVE locks on existing tables (${exclusiveOnLiveTable.table ?? 'the table'}) and sets no lock_timeout itself. migrate up and apply run it with their own lock_timeout (lockSafety, 2 s by default) and retry, so a long query on the table delays it without queueing every other query behind it; run by another tool or with lock safety off, it would wait unbounded with all new queries queued behind it.`,
         table: exclusiveOnLiveTable.table,
         statement: exclusiveOnLiveTable.sql,
       }),

@@ -509,11 +509,12 @@ const docs: RuleDoc[] = [
   {
     code: 'PG202',
     family: 'blocking-postgres',
-    title: 'ACCESS EXCLUSIVE lock without lock_timeout',
-    severity: 'warning',
+    title: 'ACCESS EXCLUSIVE lock on a live table, without a lock_timeout of its own',
+    severity: 'info',
     explanation:
-      'Even a metadata-only ALTER waits for every running query on the table, and all new queries queue behind it: a long SELECT turns a 1 ms ALTER into an outage.',
-    recipe: "SET lock_timeout = '2s' at the start of the migration and retry on timeout.",
+      'Even a metadata-only ALTER waits for every running query on the table, and all new queries queue behind it: a long SELECT turns a 1 ms ALTER into an outage. `migrate up` and `migrate apply` bound that wait: they run every statement with lock_timeout (lockSafety.lockTimeoutMs, 2 s by default) and retry the transaction after a timeout, so the migration needs no SET of its own. The wait is unbounded only when lock safety is off (lockTimeoutMs 0) or another tool runs the file.',
+    recipe:
+      "Keep the runner's lock safety on (the default). If the file is also run by another tool (psql, the old migration tool), SET lock_timeout = '2s' at its start and retry on timeout.",
   },
   {
     code: 'PG301',

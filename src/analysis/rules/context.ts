@@ -120,7 +120,23 @@ export function statementFor(statements: StatementInfo[], table: string | undefi
     const both = ddl.find((s) => (s.table === table || s.tables.includes(table) || mentions(s.sql, table)) && mentions(s.sql, column));
     if (both) return both.sql;
   }
-  return (ddl.find((s) => s.table === table || s.tables.includes(table)) ?? ddl.find((s) => mentions(s.sql, table)))?.sql;
+  return (
+    ddl.find((s) => s.table === table || s.tables.includes(table)) ??
+    ddl.find((s) => mentions(s.sql, table)) ??
+    // DDL built as a string (SET @s = 'DROP TABLE t'; PREPARE ...; EXECUTE ...): the statement holding that text, else any
+    // naming the table, so the finding points at its line rather than at the top of the file.
+    statements.find((s) => ddlTextNames(s.sql, table)) ??
+    statements.find((s) => mentions(s.sql, table))
+  )?.sql;
+}
+
+/** Whether `sql` holds DDL text on `table` (ALTER/DROP/CREATE/TRUNCATE TABLE t, RENAME TABLE t, ... ON t). */
+function ddlTextNames(sql: string, table: string): boolean {
+  const esc = table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(
+    `\\b(?:(?:alter|drop|create|truncate|rename)\\s+(?:temporary\\s+)?tables?\\s+(?:if\\s+(?:not\\s+)?exists\\s+)?|index\\s+\\S+\\s+on\\s+)(?:[\\w$]+\\.)?[\`"]?${esc}[\`"]?(?![\\w$])`,
+    'i',
+  ).test(sql);
 }
 
 export function q(name: string): string {

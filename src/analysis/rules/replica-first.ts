@@ -34,7 +34,8 @@ export function replicaFirstRules(ctx: RuleContext, db: RuleDialect): ReplicaFir
   const relevant = ctx.changes.filter((c) => !('table' in c) || !ctx.createdTables.has(c.table) || c.kind === 'table_added');
   // Only whole tables (or nothing) changed: not applicable, unless an ALTER ran on an existing table
   // without changing its row format (an index rename, an engine rebuild): that is replica-first safe.
-  const alteredExisting = ctx.probes.some((p) => !ctx.createdTables.has(p.table) && ctx.before.tables[p.table]);
+  // (A procedure's ALTER probed ahead of its CALL may have been skipped by the body: it does not count.)
+  const alteredExisting = ctx.probes.some((p) => !p.conditional && !ctx.createdTables.has(p.table) && ctx.before.tables[p.table]);
   if (relevant.every((c) => WHOLE_TABLE_ONLY.has(c.kind)) && !(relevant.length === 0 && alteredExisting)) {
     return { findings: [], safe: null, reverseSafe: null, safeWithSettings: false };
   }

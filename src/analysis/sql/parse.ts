@@ -71,9 +71,9 @@ const IDENT = '(?:`(?:[^`]|``)+`|"(?:[^"]|"")+"|[A-Za-z_$][\\w$]*)';
 const QNAME = `${IDENT}(?:\\s*\\.\\s*${IDENT})?`;
 
 /** The last part of a possibly qualified, possibly quoted name, unquoted. */
-export function unqualify(name: string): string {
+export function unqualify(name: string, fold = false): string {
   const parts = splitQualified(name.trim());
-  return unquote(parts[parts.length - 1] ?? name);
+  return unquote(parts[parts.length - 1] ?? name, fold);
 }
 
 function splitQualified(name: string): string[] {
@@ -81,12 +81,20 @@ function splitQualified(name: string): string[] {
   return name.match(re) ?? [name];
 }
 
-export function unquote(id: string): string {
+/** `fold`: the server folds an unquoted name to lower case (PostgreSQL), so `Posts` names table `posts`. */
+export function unquote(id: string, fold = false): string {
   const s = id.trim();
   if (s.startsWith('`') && s.endsWith('`')) return s.slice(1, -1).replace(/``/g, '`');
   if (s.startsWith('"') && s.endsWith('"')) return s.slice(1, -1).replace(/""/g, '"');
-  return s;
+  return fold ? s.toLowerCase() : s;
 }
+
+/** A name as `dialect`'s server resolves it: the last part, unquoted, folded where the server folds. */
+function nameIn(dialect: Dialect, name: string): string {
+  return unqualify(name, engineFor(dialect).syntax.foldsUnquotedToLower);
+}
+
+const identIn = (dialect: Dialect, id: string): string => unquote(id, engineFor(dialect).syntax.foldsUnquotedToLower);
 
 /** Splits on a separator at parenthesis depth 0 and outside quotes. */
 export function splitTopLevel(s: string, sep = ','): string[] {
@@ -156,13 +164,13 @@ function tableStatement(sql: string, info: StatementInfo, dialect: Dialect): boo
     ).exec(sql))
   ) {
     info.kind = 'create_table';
-    info.table = unqualify(m[1]!);
+    info.table = nameIn(dialect, m[1]!);
     info.tables = [info.table];
     return true;
   }
   if ((m = re(`^drop\\s+(?:temporary\\s+)?table\\s+(?:if\\s+exists\\s+)?([\\s\\S]+?)(?:\\s+(?:cascade|restrict))?$`).exec(sql))) {
     info.kind = 'drop_table';
-    info.tables = splitTopLevel(m[1]!).map(unqualify);
+    info.tables = splitTopLevel(m[1]!).map((n) => nameIn(dialect, n));
     info.table = info.tables[0];
     return true;
   }
@@ -171,8 +179,8 @@ function tableStatement(sql: string, info: StatementInfo, dialect: Dialect): boo
     for (const pair of splitTopLevel(m[1]!)) {
       const pm = re(`^(${QNAME})\\s+to\\s+(${QNAME})$`).exec(pair.trim());
       if (!pm) continue;
-      const from = unqualify(pm[1]!);
-      const to = unqualify(pm[2]!);
+      const from = nameIn(dialect, pm[1]!);
+      const to = nameIn(dialect, pm[2]!);
       info.tableRenames.push({ from, to });
       info.tables.push(from, to);
     }
@@ -181,7 +189,7 @@ function tableStatement(sql: string, info: StatementInfo, dialect: Dialect): boo
   }
   if ((m = re(`^alter\\s+(?:online\\s+)?(?:ignore\\s+)?table\\s+(?:if\\s+exists\\s+)?(?:only\\s+)?(${QNAME})\\s*\\*?\\s*([\\s\\S]*)$`).exec(sql))) {
     info.kind = 'alter_table';
-    const table = unqualify(m[1]!);
+    const table = nameIn(dialect, m[1]!);
     info.table = table;
     info.tables = [table];
     for (const part of splitTopLevel(m[2]!)) {
@@ -195,7 +203,7 @@ function tableStatement(sql: string, info: StatementInfo, dialect: Dialect): boo
       }
       if (action.op === 'add_constraint' && action.constraint === 'foreign') {
         const ref = re(`references\\s+(${QNAME})`).exec(action.text);
-        if (ref) info.tables.push(unqualify(ref[1]!));
+        if (ref) info.tables.push(nameIn(dialect, ref[1]!));
       }
     }
     return true;
@@ -204,7 +212,7 @@ function tableStatement(sql: string, info: StatementInfo, dialect: Dialect): boo
 }
 
 /** CREATE / DROP INDEX and views. */
-function indexOrViewStatement(sql: string, info: StatementInfo, _dialect: Dialect): boolean {
+function indexOrViewStatement(sql: string, info: StatementInfo, dialect: Dialect): boolean {
   let m: RegExpExecArray | null;
   if (
     (m = re(
@@ -214,7 +222,7 @@ function indexOrViewStatement(sql: string, info: StatementInfo, _dialect: Dialec
     info.kind = 'create_index';
     info.unique = Boolean(m[1]);
     info.concurrently = Boolean(m[2]);
-    info.table = unqualify(m[4]!);
+    info.table = nameIn(dialect, m[4]!);
     info.tables = [info.table];
     return true;
   }
@@ -222,10 +230,10 @@ function indexOrViewStatement(sql: string, info: StatementInfo, _dialect: Dialec
     info.kind = 'drop_index';
     info.concurrently = Boolean(m[1]);
     if (m[3]) {
-      info.table = unqualify(m[3]);
+      info.table = nameIn(dialect, m[3]);
       info.tables = [info.table];
     } else {
-      info.droppedIndexes = splitTopLevel(m[2]!).map(unqualify);
+      info.droppedIndexes = splitTopLevel(m[2]!).map((n) => nameIn(dialect, n));
     }
     return true;
   }
@@ -250,21 +258,21 @@ function indexOrViewStatement(sql: string, info: StatementInfo, _dialect: Dialec
 }
 
 /** PostgreSQL's CREATE / ALTER / DROP TYPE. */
-function typeStatement(sql: string, info: StatementInfo, _dialect: Dialect): boolean {
+function typeStatement(sql: string, info: StatementInfo, dialect: Dialect): boolean {
   let m: RegExpExecArray | null;
   if ((m = re(`^create\\s+type\\s+(${QNAME})`).exec(sql))) {
     info.kind = 'create_type';
-    info.typeName = unqualify(m[1]!);
+    info.typeName = nameIn(dialect, m[1]!);
     return true;
   }
   if ((m = re(`^alter\\s+type\\s+(${QNAME})`).exec(sql))) {
     info.kind = 'alter_type';
-    info.typeName = unqualify(m[1]!);
+    info.typeName = nameIn(dialect, m[1]!);
     return true;
   }
   if ((m = re(`^drop\\s+type\\s+(?:if\\s+exists\\s+)?(${QNAME})`).exec(sql))) {
     info.kind = 'drop_type';
-    info.typeName = unqualify(m[1]!);
+    info.typeName = nameIn(dialect, m[1]!);
     // CASCADE would drop columns of that type; re-snapshot everything.
     info.opaque = /\bcascade\b/i.test(sql);
     return true;
@@ -273,21 +281,21 @@ function typeStatement(sql: string, info: StatementInfo, _dialect: Dialect): boo
 }
 
 /** DML, TRUNCATE and session statements (SET, BEGIN, USE...). */
-function dataOrSessionStatement(sql: string, info: StatementInfo, _dialect: Dialect): boolean {
+function dataOrSessionStatement(sql: string, info: StatementInfo, dialect: Dialect): boolean {
   let m: RegExpExecArray | null;
   if ((m = re(`^(?:with\\b[\\s\\S]*?\\)\\s*)?(insert|replace|update|delete|select)\\b`).exec(sql))) {
     info.kind = 'dml';
     const verb = m[1]!.toLowerCase();
     if (verb === 'update' || verb === 'delete') {
       const tm = verb === 'update' ? re(`^update\\s+(?:only\\s+)?(${QNAME})`).exec(sql) : re(`^delete\\s+from\\s+(?:only\\s+)?(${QNAME})`).exec(sql);
-      if (tm) info.table = unqualify(tm[1]!);
+      if (tm) info.table = nameIn(dialect, tm[1]!);
       info.wholeTable = !/\bwhere\b/i.test(sql);
     }
     return true;
   }
   if ((m = re(`^truncate\\s+(?:table\\s+)?(?:only\\s+)?(${QNAME})`).exec(sql))) {
     info.kind = 'dml';
-    info.table = unqualify(m[1]!);
+    info.table = nameIn(dialect, m[1]!);
     // PG gives a truncated table new storage, so its snapshot must be refreshed.
     info.tables = [info.table];
     info.wholeTable = true;
@@ -307,32 +315,34 @@ function dataOrSessionStatement(sql: string, info: StatementInfo, _dialect: Dial
 function parseAlterAction(part: string, dialect: Dialect): AlterAction {
   const p = part.trim();
   let m: RegExpExecArray | null;
-  if ((m = re(`^rename\\s+column\\s+(${IDENT})\\s+to\\s+(${IDENT})$`).exec(p))) return { op: 'rename_column', from: unquote(m[1]!), to: unquote(m[2]!) };
-  if ((m = re(`^rename\\s+(?:to|as)\\s+(${QNAME})$`).exec(p))) return { op: 'rename_table', to: unqualify(m[1]!) };
+  if ((m = re(`^rename\\s+column\\s+(${IDENT})\\s+to\\s+(${IDENT})$`).exec(p)))
+    return { op: 'rename_column', from: identIn(dialect, m[1]!), to: identIn(dialect, m[2]!) };
+  if ((m = re(`^rename\\s+(?:to|as)\\s+(${QNAME})$`).exec(p))) return { op: 'rename_table', to: nameIn(dialect, m[1]!) };
   if ((m = re(`^rename\\s+(?:index|key|constraint)\\b`).exec(p))) return { op: 'other', text: p };
   const shorthand = engineFor(dialect).syntax.renameColumnShorthand;
-  if (shorthand && (m = re(`^rename\\s+(${IDENT})\\s+to\\s+(${IDENT})$`).exec(p))) return { op: 'rename_column', from: unquote(m[1]!), to: unquote(m[2]!) };
-  if (!shorthand && (m = re(`^rename\\s+(${QNAME})$`).exec(p))) return { op: 'rename_table', to: unqualify(m[1]!) };
+  if (shorthand && (m = re(`^rename\\s+(${IDENT})\\s+to\\s+(${IDENT})$`).exec(p)))
+    return { op: 'rename_column', from: identIn(dialect, m[1]!), to: identIn(dialect, m[2]!) };
+  if (!shorthand && (m = re(`^rename\\s+(${QNAME})$`).exec(p))) return { op: 'rename_table', to: nameIn(dialect, m[1]!) };
   if ((m = re(`^change\\s+(?:column\\s+)?(${IDENT})\\s+(${IDENT})\\s+([\\s\\S]*)$`).exec(p)))
-    return { op: 'change_column', from: unquote(m[1]!), to: unquote(m[2]!), definition: m[3]! };
+    return { op: 'change_column', from: identIn(dialect, m[1]!), to: identIn(dialect, m[2]!), definition: m[3]! };
   if ((m = re(`^modify\\s+(?:column\\s+)?(${IDENT})\\s+([\\s\\S]*)$`).exec(p)))
-    return { op: 'change_column', from: unquote(m[1]!), to: unquote(m[1]!), definition: m[2]! };
+    return { op: 'change_column', from: identIn(dialect, m[1]!), to: identIn(dialect, m[1]!), definition: m[2]! };
   if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+(?:set\\s+data\\s+)?type\\s+([\\s\\S]*)$`).exec(p)))
-    return { op: 'alter_column_type', column: unquote(m[1]!), definition: m[2]! };
-  if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+set\\s+not\\s+null$`).exec(p))) return { op: 'set_not_null', column: unquote(m[1]!) };
-  if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+drop\\s+not\\s+null$`).exec(p))) return { op: 'drop_not_null', column: unquote(m[1]!) };
+    return { op: 'alter_column_type', column: identIn(dialect, m[1]!), definition: m[2]! };
+  if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+set\\s+not\\s+null$`).exec(p))) return { op: 'set_not_null', column: identIn(dialect, m[1]!) };
+  if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+drop\\s+not\\s+null$`).exec(p))) return { op: 'drop_not_null', column: identIn(dialect, m[1]!) };
   if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+set\\s+default\\s+([\\s\\S]*)$`).exec(p)))
-    return { op: 'set_default', column: unquote(m[1]!), expression: m[2]! };
-  if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+drop\\s+default$`).exec(p))) return { op: 'drop_default', column: unquote(m[1]!) };
+    return { op: 'set_default', column: identIn(dialect, m[1]!), expression: m[2]! };
+  if ((m = re(`^alter\\s+(?:column\\s+)?(${IDENT})\\s+drop\\s+default$`).exec(p))) return { op: 'drop_default', column: identIn(dialect, m[1]!) };
   if ((m = re(`^(?:algorithm)\\s*=?\\s*(\\w+)$`).exec(p))) return { op: 'algorithm', value: m[1]!.toUpperCase() };
   if ((m = re(`^(?:lock)\\s*=?\\s*(\\w+)$`).exec(p))) return { op: 'lock', value: m[1]!.toUpperCase() };
-  if ((m = re(`^validate\\s+constraint\\s+(${IDENT})`).exec(p))) return { op: 'validate_constraint', name: unquote(m[1]!) };
-  if ((m = re(`^drop\\s+(?:index|key)\\s+(?:if\\s+exists\\s+)?(${IDENT})`).exec(p))) return { op: 'drop_index', name: unquote(m[1]!) };
+  if ((m = re(`^validate\\s+constraint\\s+(${IDENT})`).exec(p))) return { op: 'validate_constraint', name: identIn(dialect, m[1]!) };
+  if ((m = re(`^drop\\s+(?:index|key)\\s+(?:if\\s+exists\\s+)?(${IDENT})`).exec(p))) return { op: 'drop_index', name: identIn(dialect, m[1]!) };
   if ((m = re(`^drop\\s+(?:constraint|foreign\\s+key|check)\\s+(?:if\\s+exists\\s+)?(${IDENT})`).exec(p)))
-    return { op: 'drop_constraint', name: unquote(m[1]!) };
+    return { op: 'drop_constraint', name: identIn(dialect, m[1]!) };
   if (re(`^drop\\s+primary\\s+key`).test(p)) return { op: 'drop_constraint', name: 'PRIMARY' };
   if ((m = re(`^drop\\s+(?:column\\s+)?(?:if\\s+exists\\s+)?(${IDENT})(?:\\s+(?:cascade|restrict))?$`).exec(p)))
-    return { op: 'drop_column', column: unquote(m[1]!) };
+    return { op: 'drop_column', column: identIn(dialect, m[1]!) };
   if (re(`^add\\s+(?:constraint\\s+(?:${IDENT}\\s+)?)?(?:primary\\s+key|unique|foreign\\s+key|check|exclude)\\b`).test(p)) {
     const constraint = /\bprimary\s+key\b/i.test(p)
       ? 'primary'
@@ -350,7 +360,7 @@ function parseAlterAction(part: string, dialect: Dialect): AlterAction {
   }
   if ((m = re(`^add\\s+(unique\\s+)?(?:fulltext\\s+|spatial\\s+)?(?:index|key)\\b`).exec(p))) return { op: 'add_index', unique: Boolean(m[1]), text: p };
   if ((m = re(`^add\\s+(?:column\\s+)?(?:if\\s+not\\s+exists\\s+)?(${IDENT})\\s+([\\s\\S]*)$`).exec(p))) {
-    return { op: 'add_column', column: unquote(m[1]!), definition: m[2]! };
+    return { op: 'add_column', column: identIn(dialect, m[1]!), definition: m[2]! };
   }
   return { op: 'other', text: p };
 }

@@ -1,6 +1,16 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { countOption, DEFAULT_LOCK_SAFETY, durationOption, LOCK_SAFETY_ENV, type LockSafety, type ProjectConfig } from '../../config/index.ts';
+import {
+  ADOPT_DEFAULT_TABLE,
+  ADOPT_TOOLS,
+  countOption,
+  DEFAULT_LOCK_SAFETY,
+  durationOption,
+  LOCK_SAFETY_ENV,
+  type AdoptSource,
+  type LockSafety,
+  type ProjectConfig,
+} from '../../config/index.ts';
 import { isMigrateError, MigrateError, usageError } from '../../errors.ts';
 import { consoleLogger, redact } from '../../log/index.ts';
 import type { Runner } from '../../migrations/index.ts';
@@ -208,8 +218,10 @@ function registerStatusCommand(program: Command): void {
           return;
         }
         consoleLogger.out(statusText(report.migrations, config.migrationsDir, report.problems));
-        if (report.fromKnex)
-          consoleLogger.info(`The applied migrations come from ${config.adoptKnexTable}; the next "migrate up" adopts them into ${config.ledgerTable}.`);
+        if (report.adoptedFrom)
+          consoleLogger.info(
+            `The applied migrations come from ${report.adoptedFrom.table} (${report.adoptedFrom.tool}); the next "migrate up" adopts them into ${config.ledgerTable}.`,
+          );
       });
     });
 }
@@ -340,13 +352,66 @@ function registerFileCommands(program: Command): void {
 
   program
     .command('adopt')
-    .description('print a migrate.config.json equivalent of a knexfile (no secrets; nothing is written)')
-    .requiredOption('--knexfile <file>', 'path of knexfile.js / knexfile.ts')
+    .description("print a migrate.config.json equivalent of a knexfile, or (--from) what migrate would take over from another tool's history; writes nothing")
+    .option('--knexfile <file>', 'path of knexfile.js / knexfile.ts: print the equivalent config (no secrets)')
     .option('--env <name>', 'knexfile environment (default: NODE_ENV, else development)')
-    .action(async (opts: { knexfile: string; env?: string }) => {
+    .option('--from <tool>', `the tool whose history to read: ${ADOPT_TOOLS.join(', ')} (uses the config's connection and migrations directory)`)
+    .option('--table <name>', "with --from: the tool's table, when not its default")
+    .action(async (opts: { knexfile?: string; env?: string; from?: string; table?: string }, cmd: Command) => {
+      if ((opts.knexfile === undefined) === (opts.from === undefined))
+        throw usageError(
+          opts.knexfile === undefined ? 'migrate adopt needs --knexfile or --from.' : '--knexfile and --from cannot be used together.',
+          `Write "migrate adopt --knexfile ./knexfile.js" to convert a knexfile, or "migrate adopt --from golang-migrate" (${ADOPT_TOOLS.join(', ')}) to see what migrate takes over.`,
+        );
+      if (opts.from !== undefined) {
+        await previewAdoption(cmd, adoptSourceOption(opts.from, opts.table));
+        return;
+      }
+      if (opts.table !== undefined) throw usageError('--table goes with --from only.', "knex's table name is read from the knexfile (migrations.tableName).");
       const [{ convertKnexfile }, { redactValue }] = await Promise.all([import('../../migrations/index.ts'), import('../../log/index.ts')]);
-      const { config, notes } = await convertKnexfile(opts.knexfile, opts.env);
+      const { config, notes } = await convertKnexfile(opts.knexfile ?? '', opts.env);
       consoleLogger.out(JSON.stringify(redactValue(config), null, 2));
       for (const n of notes) consoleLogger.info(n);
     });
+}
+
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/** --from / --table as the config's "adopt" would hold them. */
+function adoptSourceOption(from: string, table: string | undefined): AdoptSource {
+  const tool = ADOPT_TOOLS.find((t) => t === from.toLowerCase());
+  if (!tool) throw usageError(`--from ${from} is not a tool migrate adopts.`, `Use one of: ${ADOPT_TOOLS.join(', ')}.`);
+  if (table !== undefined && !TABLE_NAME.test(table))
+    throw usageError(`--table ${JSON.stringify(table)} is not a plain table name.`, 'Use letters, digits and underscores only, as the tool named its table.');
+  return { tool, table: table ?? ADOPT_DEFAULT_TABLE[tool] };
+}
+
+/** `adopt --from`: the status the files would have with that history, and the config key that adopts it. */
+async function previewAdoption(cmd: Command, source: AdoptSource): Promise<void> {
+  const { statusText } = await import('../../migrations/index.ts');
+  await withRunner(cmd, async (runner, config) => {
+    const p = await runner.previewAdoption(source);
+    if (!p.found)
+      throw usageError(
+        `There is no table ${source.table} in database "${config.connection.database}", so there is no ${source.tool} history to adopt.`,
+        `Check the connection in ${config.source}, or pass the table ${source.tool} used with --table.`,
+      );
+    consoleLogger.out(statusText(p.migrations, config.migrationsDir, p.problems));
+    const count = (st: string): number => p.migrations.filter((m) => m.state === st).length;
+    consoleLogger.info(
+      `Read from ${source.table} (${source.tool}): ${count('applied') + count('drift')} applied, ${count('pending')} pending, ${count('partial')} unfinished, ${count('missing-file')} with no file. Nothing was written.`,
+    );
+    if (p.ledgerRows !== undefined)
+      consoleLogger.warn(
+        `${config.ledgerTable} already exists (${p.ledgerRows} row${p.ledgerRows === 1 ? '' : 's'}): migrate reads its own ledger, so this history would not be taken over. Drop the empty ledger, or record what is missing with "migrate repair <id> --mark-applied".`,
+      );
+    else if (config.adopt?.tool === source.tool && config.adopt.table === source.table)
+      consoleLogger.info(
+        `${config.source} adopts this history already: "migrate up" copies it into ${config.ledgerTable} and continues where ${source.tool} stopped.`,
+      );
+    else
+      consoleLogger.info(
+        `To take it over, add to ${config.source}: "adopt": ${JSON.stringify(source.table === ADOPT_DEFAULT_TABLE[source.tool] ? { tool: source.tool } : source)}; then "migrate status" and "migrate up" continue where ${source.tool} stopped.`,
+      );
+  });
 }

@@ -13,4 +13,4 @@ ALTER TABLE users ALTER COLUMN age TYPE bigint;
 ALTER TABLE users ALTER COLUMN age TYPE int;
 -- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=true
 -- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=refused algorithm=null
--- findings: PG104:error PG202:warning RV202:warning
+-- findings: PG104:error PG202:info RV202:warning

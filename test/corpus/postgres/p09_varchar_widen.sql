@@ -13,4 +13,4 @@ ALTER TABLE users ALTER COLUMN email TYPE varchar(200);
 ALTER TABLE users ALTER COLUMN email TYPE varchar(100);
 -- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
 -- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
--- findings: PG202:warning RV202:warning
+-- findings: PG202:info RV202:warning

@@ -13,4 +13,4 @@ ALTER TABLE users ALTER COLUMN email SET NOT NULL;
 ALTER TABLE users ALTER COLUMN email DROP NOT NULL;
 -- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=false blocking=true
 -- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=refused algorithm=null
--- findings: BC108:error PG105:error PG202:warning
+-- findings: BC108:error PG105:error PG202:info

@@ -13,4 +13,4 @@ ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid();
 ALTER TABLE users DROP COLUMN token;
 -- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=true
 -- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=refused algorithm=null
--- findings: PG106:error PG202:warning RV201:warning
+-- findings: PG106:error PG202:info RV201:warning

@@ -13,4 +13,4 @@ ALTER TABLE users ADD COLUMN score int NOT NULL DEFAULT 0;
 ALTER TABLE users DROP COLUMN score;
 -- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
 -- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
--- findings: PG202:warning RV201:warning
+-- findings: PG202:info RV201:warning

@@ -13,4 +13,4 @@ ALTER TABLE users DROP COLUMN age;
 ALTER TABLE users ADD COLUMN age int;
 -- expect: phase=post-deploy backwardCompatible=false reversible=true dataLoss=true blocking=false
 -- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
--- findings: BC102:info DL102:warning PG202:warning
+-- findings: BC102:info DL102:warning PG202:info

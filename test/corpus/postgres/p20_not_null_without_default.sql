@@ -13,4 +13,4 @@ ALTER TABLE users ADD COLUMN tenant_id int NOT NULL;
 ALTER TABLE users DROP COLUMN tenant_id;
 -- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
 -- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
--- findings: BC107:error PG202:warning RV201:warning
+-- findings: BC107:error PG202:info RV201:warning

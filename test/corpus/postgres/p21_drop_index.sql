@@ -14,4 +14,4 @@ DROP INDEX orders_user_idx;
 CREATE INDEX CONCURRENTLY orders_user_idx ON orders (user_id);
 -- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
 -- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
--- findings: PG201:warning PG202:warning
+-- findings: PG201:warning PG202:info

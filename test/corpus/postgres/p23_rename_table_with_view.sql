@@ -15,4 +15,4 @@ DROP VIEW orders;
 ALTER TABLE purchases RENAME TO orders;
 -- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
 -- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
--- findings: BC118:info PG202:warning
+-- findings: BC118:info PG202:info

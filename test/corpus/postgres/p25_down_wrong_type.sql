@@ -13,4 +13,4 @@ ALTER TABLE users ALTER COLUMN email TYPE varchar(200);
 ALTER TABLE users ALTER COLUMN email TYPE text;
 -- expect: phase=pre-deploy backwardCompatible=true reversible=false dataLoss=false blocking=false
 -- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
--- findings: PG202:warning RV102:error
+-- findings: PG202:info RV102:error

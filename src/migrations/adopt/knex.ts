@@ -1,15 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { Knex } from 'knex';
-import { engineFor } from '../engines/index.ts';
-import { usageError } from '../errors.ts';
-import { registerSecret } from '../log/index.ts';
-import { checksumOf } from './checksum.ts';
-import { idOfFileName } from './discover.ts';
-import type { LedgerEntry, NewLedgerEntry } from './ledger.ts';
-import { str, type Row } from '../engines/index.ts';
-import { importModule } from '../config/index.ts';
-import type { MigrationSource } from './types.ts';
+import { engineFor } from '../../engines/index.ts';
+import { usageError } from '../../errors.ts';
+import { registerSecret } from '../../log/index.ts';
+import { checksumOf } from '../checksum.ts';
+import { idOfFileName } from '../discover.ts';
+import { str, type Row } from '../../engines/index.ts';
+import { importModule, type AdoptSource } from '../../config/index.ts';
+import { emptyToolLedger, requireColumns, type ToolLedger } from './tool-ledger.ts';
 
 export interface KnexHistoryRow {
   /** knex's name, with extension ("20240101_x.js"). */
@@ -42,43 +41,20 @@ export async function readKnexHistory(db: Knex, table: string): Promise<KnexHist
   return out;
 }
 
-/**
- * knex's history seen as our ledger: checksums come from the files present now (knex kept none),
- * so adopted migrations start without drift; a row whose file is gone keeps an empty checksum.
- */
-export function knexHistoryAsLedger(rows: readonly KnexHistoryRow[], migrations: readonly MigrationSource[], table: string): LedgerEntry[] {
-  const byId = new Map(migrations.map((m) => [m.id, m]));
-  return rows.map((r) => {
-    const m = byId.get(r.id);
-    return {
-      id: r.id,
-      checksum: m?.checksum ?? '',
-      phase: m?.phase ?? null,
-      appliedAt: r.migrationTime,
-      appliedBy: `knex (${table})`,
-      host: null,
-      executionMs: null,
-      driftAckedAt: null,
-      driftAckedBy: null,
-      previousChecksum: null,
-      source: 'knex' as const,
-    };
-  });
-}
-
-/** knex's history as the rows to copy into our empty ledger (LedgerWriter.adopt writes them). */
-export async function knexAdoption(db: Knex, table: string, migrations: readonly MigrationSource[], who: string, host: string): Promise<NewLedgerEntry[]> {
-  const rows = await readKnexHistory(db, table);
-  if (!rows || rows.length === 0) return [];
-  return knexHistoryAsLedger(rows, migrations, table).map((e) => ({
-    id: e.id,
-    checksum: e.checksum,
-    phase: e.phase,
-    appliedAt: e.appliedAt ?? new Date(),
-    appliedBy: `${who} adopting ${table}`,
-    host,
-    executionMs: null,
-  }));
+/** knex's history in the shape every adopted tool's reader gives: rows named by our ids. */
+export async function readKnexLedger(db: Knex, source: AdoptSource): Promise<ToolLedger | undefined> {
+  if (!(await db.schema.hasTable(source.table))) return undefined;
+  await requireColumns(
+    db,
+    source,
+    ['id', 'name', 'migration_time'],
+    'knex\'s table is knex_migrations(id, name, batch, migration_time): check "adopt.table" / "adoptKnex".',
+  );
+  const rows = await readKnexHistory(db, source.table);
+  if (!rows) return undefined;
+  const out = emptyToolLedger();
+  for (const r of rows) out.applied.push({ id: r.id, name: r.id, appliedAt: r.migrationTime });
+  return out;
 }
 
 export interface KnexfileConversion {
