@@ -7,13 +7,13 @@ import type { AnalyseStats } from './analyse-stats.ts';
 import type { CacheEntry } from './cache.ts';
 import { mergeDumps, partialPlan, type PartialPlan } from './partial-restore.ts';
 import { analyseSegments, DEFAULT_PARALLEL, type SegmentJob } from './segments.ts';
-import { ShadowAnalyser, snapshotterOf, type Workloads } from './shadow-analyser.ts';
+import { ShadowAnalyser, snapshotterOf, type FailedUp, type Workloads } from './shadow-analyser.ts';
 import { ShadowDatabase } from './shadow.ts';
 import { ServerWideStatement, ShadowRun } from './shadow-run.ts';
 import { firstUse, firstUseInSource, serverWideInSource, serverWideReason } from './shadow-statements.ts';
 import type { AnalyseOptions } from './options.ts';
 import type { MigrationVerdict, SchemaSnapshot } from './types.ts';
-import { buildVerdict, type MigrationFacts } from './verdict.ts';
+import { buildVerdict, failedVerdict, notAnalysedVerdict, type MigrationFacts } from './verdict.ts';
 
 export type { AnalyseStats } from './analyse-stats.ts';
 
@@ -132,8 +132,9 @@ async function analyseOn(
   const last = start > baseline ? cached[cached.length - 1] : baseKey && opts.cache ? await opts.cache.get(baseKey) : undefined;
 
   if (start < migrations.length) await tryPartial({ run, home, migrations, stats, workload, checkReversibility, keys, start, facts, cache: opts.cache }, last);
+  let failed: FailedUp | undefined;
   if (start < migrations.length && facts.length < migrations.length) {
-    const job = {
+    const job: SegmentJob = {
       run,
       home,
       migrations,
@@ -148,11 +149,38 @@ async function analyseOn(
       baseKey: start === baseline ? baseKey : undefined,
     };
     await analyseSegments(job, checkReversibility && !run.exclusive ? (opts.parallel ?? DEFAULT_PARALLEL) : 1);
+    failed = job.failed;
+    // Those after the failed one were not analysed (the failed one was tried).
+    if (failed) stats.analysedMigrations = Math.max(0, failed.index + 1 - start);
   }
+  return verdictsOf(migrations, baseline, failed ? facts.slice(0, failed.index) : facts, failed, opts);
+}
 
+/**
+ * One verdict per migration from `baseline`: its facts, else `failed` (the up that failed) or
+ * `not analysed` (after it). A migration of plan's applied history that fails on the shadow is
+ * named in the reason of every pending one, none of which could be analysed.
+ */
+function verdictsOf(
+  migrations: MigrationSource[],
+  baseline: number,
+  facts: (MigrationFacts | undefined)[],
+  failed: FailedUp | undefined,
+  opts: AnalyseOptions,
+): MigrationVerdict[] {
   const verdicts: MigrationVerdict[] = [];
+  const failedId = failed ? migrations[failed.index]?.id : undefined;
   for (let i = baseline; i < migrations.length; i++) {
-    const v = buildVerdict(facts[i]!, migrations[i]!.acknowledgements, opts.acknowledgements ?? []);
+    const m = migrations[i]!;
+    const f = facts[i];
+    let v: MigrationVerdict;
+    if (f) v = buildVerdict(f, m.acknowledgements, opts.acknowledgements ?? []);
+    else if (failed && i === failed.index) v = failedVerdict(m.id, m.phase, failed.failure);
+    else if (failed && failedId !== undefined) {
+      v = notAnalysedVerdict(m.id, m.phase, failedId);
+      // Its own verdict is not in the list (applied history): its error is said here.
+      if (failed.index < baseline) v.refusedReason = `not analysed: ${failedId} (applied on the target) fails on the shadow database: ${failed.failure.error}`;
+    } else throw new Error(`no facts for ${m.id}`);
     opts.onVerdict?.(v);
     verdicts.push(v);
   }
@@ -204,6 +232,8 @@ async function analysePartial(
     runner.baseDump = plan.full;
     await runner.rebuildPartial(start - 1, plan.restore, snapshot, plan.tables);
     const facts = await runner.analyseRange(start, migrations.length, checkReversibility, true);
+    // A failure may come from a table the partial restore left out: the full run decides.
+    if (runner.failure) throw new Error('a migration failed after the partial restore');
     if (!runner.finalDump) throw new Error('no schema dump after the partial run');
     return { facts, restore: mergeDumps(dialect, runner.baseDump ?? [], runner.finalDump, plan.tables), snapshot: runner.finalState };
   } finally {

@@ -2,8 +2,8 @@ import type { MigrationSource } from '../migrations/index.ts';
 import { storeFacts } from './analyse-cache.ts';
 import type { AnalyseStats } from './analyse-stats.ts';
 import { dumpSchema } from './restore.ts';
-import { Aborted, ShadowAnalyser, snapshotterOf, type Workloads } from './shadow-analyser.ts';
-import { ShadowDatabase } from './shadow.ts';
+import { Aborted, ShadowAnalyser, snapshotterOf, type FailedUp, type Workloads } from './shadow-analyser.ts';
+import { MigrationFailed, ShadowDatabase } from './shadow.ts';
 import type { ShadowRun } from './shadow-run.ts';
 import type { AnalyseOptions } from './options.ts';
 import type { SchemaSnapshot } from './types.ts';
@@ -54,10 +54,13 @@ export interface SegmentJob {
   baseKey: string | undefined;
   /** The facts so far; the segments' facts are appended in order. */
   facts: (MigrationFacts | undefined)[];
+  /** Set when an up failed on the server: the facts stop before it. */
+  failed?: FailedUp;
 }
 
 interface SegmentResult {
   facts: MigrationFacts[];
+  failed?: FailedUp;
   dump: string[] | null;
   snapshot: SchemaSnapshot | null;
 }
@@ -74,16 +77,34 @@ export async function analyseSegments(job: SegmentJob, parallel: number): Promis
     const abort = { stop: false };
     const results = await Promise.allSettled(segments.map((range, k) => runSegment(job, range, k, abort, shadows)));
     // The earliest segment's error is the one to report: a later segment replaying the same
-    // migration fails the same way, or was stopped because of it.
-    for (const r of results) if (r.status === 'rejected' && !(r.reason instanceof Aborted)) throw r.reason;
-    for (const r of results) if (r.status === 'rejected') throw r.reason;
+    // migration fails the same way, or was stopped because of it. A failed migration is no error:
+    // the segments before it and its own give their facts, the later ones (which replayed it and
+    // failed, or never reached it) give none.
     let restoreAtEnd: string[] | undefined;
     let snapshotAtEnd: SchemaSnapshot | undefined;
     for (const r of results) {
-      if (r.status !== 'fulfilled') continue;
+      if (r.status === 'rejected') {
+        if (r.reason instanceof MigrationFailed) {
+          // No earlier segment reported it (a replay that failed where the analysis did not): the
+          // migration is the failure all the same, and those from here on have no verdict.
+          const failed = r.reason;
+          job.failed = { index: job.migrations.findIndex((m) => m.id === failed.id), failure: failed.failure };
+          break;
+        }
+        const first = results.find(
+          (x): x is PromiseRejectedResult => x.status === 'rejected' && !(x.reason instanceof Aborted) && !(x.reason instanceof MigrationFailed),
+        );
+        throw first ? first.reason : r.reason;
+      }
       job.facts.push(...r.value.facts);
       restoreAtEnd = r.value.dump ?? undefined;
       snapshotAtEnd = r.value.snapshot ?? undefined;
+      if (r.value.failed) {
+        job.failed = r.value.failed;
+        restoreAtEnd = undefined;
+        snapshotAtEnd = undefined;
+        break;
+      }
     }
     if (job.cache) await storeFacts(job.cache, job.keys, job.facts, job.start, restoreAtEnd, snapshotAtEnd);
   } finally {
@@ -117,9 +138,19 @@ async function runSegment(
     if (k === 0 && job.baseKey && job.cache && !job.restore) await cacheHistory(job, shadow, analyser);
     const facts = await analyser.analyseRange(from, to, job.checkReversibility, Boolean(job.cache) && to === migrations.length);
     (stats.segments ??= []).push({ from, to, ms: Date.now() - t0 });
-    return { facts, dump: analyser.finalDump, snapshot: analyser.finalState };
+    const result: SegmentResult = { facts, dump: analyser.finalDump, snapshot: analyser.finalState };
+    if (analyser.failure) result.failed = analyser.failure;
+    return result;
   } catch (e) {
-    abort.stop = true;
+    // A migration of an earlier segment failed in this one's replay: that segment analyses it and
+    // reports the failure, so it must not be stopped. Anything else stops them all.
+    if (!(e instanceof MigrationFailed) || k === 0) abort.stop = true;
+    if (e instanceof MigrationFailed && k === 0) {
+      // The first segment's replay covers what needs no verdict here (plan's applied history, or
+      // the cached prefix): nothing after the failed migration can be analysed.
+      const index = migrations.findIndex((m) => m.id === e.id);
+      return { facts: [], dump: null, snapshot: null, failed: { index, failure: e.failure } };
+    }
     throw e;
   } finally {
     const td = Date.now();

@@ -1,16 +1,23 @@
+import { basename } from 'node:path';
 import type { MigrationSource } from '../migrations/index.ts';
 import type { AnalyseStats } from './analyse-stats.ts';
 import { diffSnapshots, structuralChanges, type RenameHints } from './diff.ts';
 import { restoreSchema, dumpSchema } from './restore.ts';
 import { assessUp, reversibilityRules, type ReversalOutcome, type RuleContext } from './rules/index.ts';
-import type { AppliedMigration, ShadowDatabase } from './shadow.ts';
+import { MigrationFailed, type AppliedMigration, type ShadowDatabase } from './shadow.ts';
 import type { Snapshotter, SnapshotScope } from '../engines/index.ts';
 import { createSnapshotter, mergeSnapshot, touchedTables } from './snapshot/index.ts';
 import { parseStatement, type StatementInfo } from './sql/parse.ts';
-import type { Change, Finding, SchemaSnapshot } from './types.ts';
+import type { Change, Finding, SchemaSnapshot, ShadowFailure } from './types.ts';
 import type { MigrationFacts } from './verdict.ts';
 import { affectedBy, changedTables, newCodeFindings, oldCodeFindings, prepareAll, type PrepareStatus } from './workload/check.ts';
 import type { WorkloadQuery } from './workload/parse.ts';
+
+/** The migration (by index in the history) whose up failed on the shadow, and what the server said. */
+export interface FailedUp {
+  index: number;
+  failure: ShadowFailure;
+}
 
 /** Thrown in a segment when another one failed: the other's error is the one reported. */
 export class Aborted extends Error {}
@@ -45,9 +52,17 @@ function scopeNames(scope: SnapshotScope, a: SchemaSnapshot, b: SchemaSnapshot):
   return scope.views ? [...scope.tables, ...Object.keys(a.views), ...Object.keys(b.views)] : scope.tables;
 }
 
-function hasDown(m: MigrationSource): boolean {
+/**
+ * Whether the migration has a down to run. Loaders of other tools' layouts also mark a migration
+ * without one `reversible: false` (typed here structurally until that field is in MigrationSource).
+ */
+function hasDown(m: MigrationSource & { reversible?: boolean }): boolean {
+  if (m.reversible === false) return false;
   return m.format === 'sql' ? m.downSql !== undefined || m.downPath !== undefined : typeof m.down === 'function';
 }
+
+/** What a down did, with the findings of its workload and shadow, and the statement a failing one stopped at. */
+type DownOutcome = ReversalOutcome & { workload?: Finding[]; shadow?: Finding[]; failedStatement?: string };
 
 interface UpResult {
   before: SchemaSnapshot;
@@ -71,6 +86,8 @@ export class ShadowAnalyser {
   private base = -1;
   private baseRestore: string[] | undefined;
   finalDump: string[] | null = null;
+  /** The up that failed on the server in analyseRange, if one did (the facts stop before it). */
+  failure: FailedUp | undefined;
   /** The schema after the last up of the range (cached with the dump for the next run). */
   finalState: SchemaSnapshot | null = null;
   /** The complete dump a partial restore was cut from (set by the caller). */
@@ -170,27 +187,42 @@ export class ShadowAnalyser {
     this.stats.applyMs += Date.now() - t;
   }
 
-  /** Analyses migrations [start, end): ups in order, then the downs from end-1 back to start. */
+  /**
+   * Analyses migrations [start, end): ups in order, then the downs from end-1 back to start. An up
+   * that fails on the server ends the ups there (`failure`); the facts returned are those before it.
+   */
   async analyseRange(start: number, end: number, checkReversibility: boolean, dumpForCache: boolean): Promise<MigrationFacts[]> {
     const ups: UpResult[] = [];
-    for (let i = start; i < end; i++) {
+    for (let i = start; i < end && !this.failure; i++) {
       this.checkAbort();
-      ups.push(await this.up(i));
+      try {
+        ups.push(await this.up(i));
+      } catch (e) {
+        if (!(e instanceof MigrationFailed) || e.id !== this.migrations[i]!.id) throw e;
+        // A verdict, not the end of the run: the ups before it keep theirs and get their downs.
+        // What the failed up left half done is unknown, so the first down rebuilds the shadow.
+        this.failure = { index: i, failure: e.failure };
+        this.at = null;
+      }
     }
-    this.finalState = this.states.get(end - 1) ?? null;
+    const done = start + ups.length;
+    this.finalState = this.failure ? null : (this.states.get(done - 1) ?? null);
     // The dump lets the next run start from here instead of replaying history; only worth it with a cache.
-    if (dumpForCache && end > start) {
+    if (dumpForCache && done > start && !this.failure) {
       const t = Date.now();
       this.finalDump = (await dumpSchema(this.shadow)) ?? null;
       this.stats.snapshotMs += Date.now() - t;
     }
     if (checkReversibility) {
       const t = Date.now();
-      for (let i = end - 1; i >= start; i--) {
+      for (let i = done - 1; i >= start; i--) {
         this.checkAbort();
         const r = ups[i - start]!;
         const outcome = await this.down(i, r);
-        r.facts.findings.push(...reversibilityRules(this.migrations[i]!.id, outcome));
+        const rv = reversibilityRules(this.migrations[i]!.id, outcome);
+        // The failing statement of the down, so every format points at its line in the down file.
+        if (outcome.failedStatement !== undefined) for (const f of rv) if (f.rule === 'RV103') f.statement = outcome.failedStatement;
+        r.facts.findings.push(...rv);
         if (outcome.workload) r.facts.findings.push(...outcome.workload);
         if (outcome.shadow) r.facts.findings.push(...outcome.shadow);
         if (outcome.downSql.length) r.facts.downSql = outcome.downSql;
@@ -260,9 +292,9 @@ export class ShadowAnalyser {
     return { before, after, changes, facts };
   }
 
-  private async down(i: number, up: UpResult): Promise<ReversalOutcome & { workload?: Finding[]; shadow?: Finding[] }> {
+  private async down(i: number, up: UpResult): Promise<DownOutcome> {
     const m = this.migrations[i]!;
-    const outcome: ReversalOutcome & { workload?: Finding[]; shadow?: Finding[] } = {
+    const outcome: DownOutcome = {
       status: 'ran',
       remaining: [],
       downChanges: [],
@@ -278,9 +310,15 @@ export class ShadowAnalyser {
     try {
       applied = await this.shadow.apply(m, 'down');
     } catch (e) {
+      if (!(e instanceof MigrationFailed)) throw e;
+      // The up's verdict stands. The down stopped half way, so the shadow's state is unknown: the
+      // next down (of the migration before) first rebuilds the state after that one's up (bringTo:
+      // reset, then the base dump or a replay of the ups), and the sweep goes on from there.
       this.at = null;
       outcome.status = 'failed';
-      outcome.error = e instanceof Error ? e.message.replace(/^Migration \S+ failed on the shadow database \(down\)[^:]*: /, '').split('\n')[0] : String(e);
+      const { error, file, line, statement } = e.failure;
+      outcome.error = `${error}${file ? ` (${basename(file)}${line !== undefined ? ` line ${line}` : ''})` : ''}`;
+      if (statement !== undefined) outcome.failedStatement = statement;
       return outcome;
     }
     outcome.downSql = applied.sql;

@@ -5,12 +5,12 @@ import { shareOneConnection } from './shared-connection.ts';
 import { createKnex, installInterceptor, mapConnectionError, type Interceptor, type QueryObject, type SessionInfo } from '../db/index.ts';
 import { MigrateError, messageOf } from '../errors.ts';
 import { redact } from '../log/index.ts';
-import { splitSql, type MigrationSource } from '../migrations/index.ts';
+import { maskSecretLiterals, splitSql, type MigrationSource } from '../migrations/index.ts';
 import { engineFor, type Engine, type ProbeResult, type ServerKind } from '../engines/index.ts';
 import { SHADOW_PREFIX, shadowPrefixOf } from './shadow-names.ts';
 import { closeAllRuns, listShadowObjects, ServerWideStatement, type ShadowRun } from './shadow-run.ts';
 import { aliasHome, serverWideReason } from './shadow-statements.ts';
-import type { Finding } from './types.ts';
+import type { Finding, ShadowFailure } from './types.ts';
 // The runner's splitter: it knows BEGIN ... END bodies (triggers, procedures), so a statement
 // applies on the shadow exactly as `migrate up` would apply it.
 
@@ -36,6 +36,49 @@ export interface AppliedMigration {
   probes: ProbeResult[];
   /** What the shadow could not analyse (SH1xx, SH2xx). */
   findings: Finding[];
+}
+
+/**
+ * A migration's up or down raised an error on the shadow database. The analysis turns it into a
+ * verdict (`failed` for an up, RV103 for a down); a caller that gets it uncaught (a replay that
+ * must succeed) still has a MigrateError naming the migration, the statement and the fix.
+ */
+export class MigrationFailed extends MigrateError {
+  constructor(
+    readonly id: string,
+    readonly failure: ShadowFailure,
+    cause: unknown,
+  ) {
+    const where = failure.file ? ` at ${basename(failure.file)}${failure.line !== undefined ? ` line ${failure.line}` : ''}` : '';
+    super(
+      'usage',
+      `Migration ${id} failed on the shadow database (${failure.direction})${where}: ${failure.error}${failure.statement !== undefined ? `\n  statement: ${failure.statement}` : ''}`,
+      failure.direction === 'up'
+        ? 'Fix the migration so it applies to the schema its predecessors leave; the shadow database was dropped.'
+        : 'Fix the down migration so it undoes up on the schema up leaves; the shadow database was dropped.',
+      { cause },
+    );
+  }
+}
+
+/** Driver codes of a connection that broke (not an error in the migration's SQL). */
+const LOST = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'PROTOCOL_CONNECTION_LOST', '57P01', '57P02', '57P03']);
+
+function lostConnection(e: unknown): boolean {
+  const code = (e as DriverSqlError | undefined)?.code;
+  return (typeof code === 'string' && LOST.has(code)) || /Connection terminated unexpectedly/.test(messageOf(e));
+}
+
+/**
+ * The server's message with the literals of a statement that sets a password masked: a syntax
+ * error quotes the statement from where it stopped ("near 'BY 'secret''"), which no longer holds
+ * the keyword maskSecretLiterals looks for.
+ */
+function maskQuoted(statement: string | undefined, text: string): string {
+  if (statement === undefined || maskSecretLiterals(statement) === statement) return maskSecretLiterals(text);
+  let out = text;
+  for (const m of statement.matchAll(/'((?:[^'\\]|\\.|'')*)'/g)) if (m[1] && m[1].length > 1) out = out.split(m[1]).join('***');
+  return maskSecretLiterals(out);
 }
 
 /** Every shadow not yet disposed, so an interrupted command can drop them (disposeAllShadows). */
@@ -87,7 +130,8 @@ export class ShadowDatabase {
   private readonly interceptor: Interceptor;
   private capture: AppliedMigration | null = null;
   private probing = true;
-  private lastStatement: string | undefined;
+  /** The statement that raised the error a migration failed with; none when its code threw by itself (a TypeScript error). */
+  private failedStatement: string | undefined;
   private disposed = false;
   /** A migration switched the session to another database: switch back before the next one. */
   private switched = false;
@@ -144,7 +188,7 @@ export class ShadowDatabase {
     const applied: AppliedMigration = { sql: [], probes: [], findings: [] };
     this.capture = applied;
     this.probing = opts.probe ?? direction === 'up';
-    this.lastStatement = undefined;
+    this.failedStatement = undefined;
     this.otherDatabases.clear();
     try {
       const statements = direction === 'up' ? m.upSql : m.downSql;
@@ -160,20 +204,27 @@ export class ShadowDatabase {
       return applied;
     } catch (e) {
       if (e instanceof ServerWideStatement) throw e;
+      // The server went away: no verdict about the migration can be drawn from that (exit 2).
+      if (lostConnection(e)) throw mapConnectionError(e, this.dialect, this.server);
+      // A BEGIN of the migration's own is left open and aborted (PostgreSQL): end it, so the
+      // connection takes the next statement (the rebuild of the shadow, the other downs).
+      if (this.explicitTransaction) await this.interceptor.runVerbatim('ROLLBACK').catch(() => undefined);
       const list = direction === 'up' ? m.upStatements : m.downStatements;
-      const at = list?.find((x) => x.sql === this.lastStatement);
+      // Set by handle() while the migration ran: the compiler still sees the reset above.
+      const statement = this.failedStatement as string | undefined;
+      const at = list?.find((x) => x.sql === statement);
       const file = direction === 'up' ? m.upPath : m.downPath;
-      const where = at && file ? ` at ${basename(file)} line ${at.line}` : '';
-      throw new MigrateError(
-        'usage',
-        redact(
-          `Migration ${m.id} failed on the shadow database (${direction})${where}: ${messageOf(e).split('\n')[0]}${this.lastStatement ? `\n  statement: ${this.lastStatement}` : ''}`,
-        ),
-        direction === 'up'
-          ? 'Fix the migration so it applies to the schema its predecessors leave; the shadow database was dropped.'
-          : 'Fix the down migration so it undoes up on the schema up leaves; the shadow database was dropped.',
-        { cause: e },
-      );
+      // Objects are named as in the migration, not inside the shadow database; a password the
+      // statement set is masked, also where the server quotes the statement back.
+      let text = messageOf(e);
+      // knex puts the statement before the server's message ("ALTER ... - column ... does not exist"); it is shown apart.
+      if (statement !== undefined && text.startsWith(`${statement} - `)) text = text.slice(statement.length + 3);
+      const error = maskQuoted(statement, redact(text.split('\n')[0]!.replaceAll(`${this.name}.`, '').trim()));
+      const failure: ShadowFailure = { direction, error };
+      if (statement !== undefined) failure.statement = maskSecretLiterals(redact(statement));
+      if (file) failure.file = file;
+      if (at) failure.line = at.line;
+      throw new MigrationFailed(m.id, failure, e);
     } finally {
       this.capture = null;
       this.foreign = undefined;
@@ -270,7 +321,6 @@ export class ShadowDatabase {
     }
     const display = obj.bindings?.length ? `${obj.sql} /* bindings: ${JSON.stringify(obj.bindings)} */` : obj.sql;
     capture.sql.push(display);
-    this.lastStatement = obj.sql;
     const run = sql === obj.sql ? obj : { ...obj, sql };
     const go = (s?: string): Promise<QueryObject> => next(s ?? run.sql);
     const savepoint = this.engine.errorAbortsTransaction && this.run.isolation === 'shared' && (session.inTransaction || this.explicitTransaction);
@@ -288,7 +338,11 @@ export class ShadowDatabase {
       this.afterStatement(sql, other, capture);
       return result;
     } catch (e) {
-      if (this.run.isolation !== 'shared' || !isPermissionDenied(e, this.dialect)) throw e;
+      if (this.run.isolation !== 'shared' || !isPermissionDenied(e, this.dialect)) {
+        // The statement the server refused (the first, should the driver's cleanup fail too).
+        this.failedStatement ??= obj.sql;
+        throw e;
+      }
       if (savepoint) await next(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
       // It did not run: not part of what the migration did on the shadow.
       capture.sql.pop();

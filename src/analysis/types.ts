@@ -94,8 +94,35 @@ export interface Finding {
 
 export type Strategy = 'in-place' | 'replica-first' | 'refused';
 
+/**
+ * What the shadow server said when a migration's up or down raised an error: the server's message
+ * (first line, secrets masked), the statement it was running (masked) and where that is.
+ */
+export interface ShadowFailure {
+  direction: 'up' | 'down';
+  error: string;
+  statement?: string;
+  /** Absolute path of the file holding the statement (the TS file for a TypeScript migration). */
+  file?: string;
+  /** 1-based line of the statement in `file` (SQL migrations). */
+  line?: number;
+}
+
+/**
+ * analysed: the verdict's fields are what the shadow run established. failed: its up raised an
+ * error on the shadow (see `failure`); the fields hold the worst case and the gate fails.
+ * not-analysed: an earlier migration failed, so the schema this one expects never existed.
+ */
+export type VerdictOutcome = 'analysed' | 'failed' | 'not-analysed';
+
 export interface MigrationVerdict {
   id: string;
+  /** Absent means analysed (verdicts built before the outcome existed, hand-made ones in tests). */
+  outcome?: VerdictOutcome;
+  /** outcome failed: what the server said. */
+  failure?: ShadowFailure;
+  /** outcome not-analysed: the migration that failed before it. */
+  notAnalysedAfter?: string;
   phase: 'pre-deploy' | 'post-deploy';
   /** Whether the phase was declared by the migration or inferred from its changes. */
   phaseSource: 'declared' | 'inferred';

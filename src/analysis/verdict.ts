@@ -4,7 +4,7 @@ import type { Acknowledgement, Phase } from '../migrations/index.ts';
 import { ackCovers, factsOf, isWildcardAck } from './rules/catalog.ts';
 import { verdictDialectFor } from './rules/dialects.ts';
 import type { ReplicaFirstAssessment } from './rules/replica-first.ts';
-import type { Algorithm, Change, Finding, MigrationVerdict, Severity, Strategy } from './types.ts';
+import type { Algorithm, Change, Finding, MigrationVerdict, Severity, ShadowFailure, Strategy } from './types.ts';
 
 /**
  * What the shadow run established about one migration, before any policy is applied. This is what
@@ -87,6 +87,7 @@ export function buildVerdict(facts: MigrationFacts, migrationAcks: Acknowledgeme
 
   const v: MigrationVerdict = {
     id: facts.id,
+    outcome: 'analysed',
     phase,
     phaseSource: facts.declaredPhase ? 'declared' : 'inferred',
     backwardCompatible,
@@ -111,6 +112,54 @@ export function buildVerdict(facts: MigrationFacts, migrationAcks: Acknowledgeme
   }
   if (facts.algorithm) v.algorithm = facts.algorithm;
   if (facts.downSql) v.downSql = facts.downSql;
+  return v;
+}
+
+/** The fields of a verdict nothing was established for: the worst case, so nothing downstream runs it. */
+function unknownVerdict(id: string, declaredPhase: Phase | undefined, refusedReason: string): MigrationVerdict {
+  return {
+    id,
+    phase: declaredPhase ?? 'pre-deploy',
+    phaseSource: declaredPhase ? 'declared' : 'inferred',
+    backwardCompatible: false,
+    reversible: false,
+    dataLoss: false,
+    blocking: false,
+    replicaFirstSafe: null,
+    replicaFirstReverseSafe: null,
+    strategy: 'refused',
+    refusedReason,
+    findings: [],
+    sql: [],
+    changes: [],
+  };
+}
+
+/**
+ * A migration whose up raised an error on the shadow: its verdict is the error (SH301, with the
+ * statement so every format points at its line). Acknowledgements do not apply: nothing about
+ * the migration is known but that it does not run.
+ */
+export function failedVerdict(id: string, declaredPhase: Phase | undefined, failure: ShadowFailure): MigrationVerdict {
+  const v = unknownVerdict(id, declaredPhase, `it fails on the shadow database: ${failure.error}`);
+  v.outcome = 'failed';
+  v.failure = failure;
+  const f: Finding = {
+    rule: 'SH301',
+    severity: 'error',
+    message: `Fails on the shadow database: ${failure.error}. The migrations after it were not analysed.`,
+    safeAlternative: 'Fix the migration so it applies to the schema the migrations before it leave (run it against a copy of that schema to see the error).',
+  };
+  if (failure.statement !== undefined) f.statement = failure.statement;
+  v.findings.push(f);
+  return v;
+}
+
+/** A migration after one that failed: the schema it expects never existed on the shadow. */
+export function notAnalysedVerdict(id: string, declaredPhase: Phase | undefined, failedId: string): MigrationVerdict {
+  const v = unknownVerdict(id, declaredPhase, `not analysed: ${failedId} failed before it`);
+  v.outcome = 'not-analysed';
+  v.notAnalysedAfter = failedId;
   return v;
 }
 

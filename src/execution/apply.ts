@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { analyse, FileCache } from '../analysis/index.ts';
 import type { MigrationVerdict } from '../analysis/index.ts';
 import type { ClusterConfig, ProjectConfig } from '../config/index.ts';
@@ -99,6 +99,23 @@ async function inspect(r: ApplyRun): Promise<void> {
   r.flavor = flavorFor(flavorNameFromVersion(version));
 }
 
+/**
+ * A migration that fails on the shadow would fail on the target: the gate refuses the run, whatever
+ * --strategy says, naming the migration, where the statement is, the server's error and the ones
+ * not analysed after it.
+ */
+export function failedOnShadow(verdicts: MigrationVerdict[]): MigrateError | undefined {
+  const failed = verdicts.find((v) => v.outcome === 'failed');
+  if (!failed) return undefined;
+  const f = failed.failure;
+  const where = f?.file ? ` at ${basename(f.file)}${f.line !== undefined ? ` line ${f.line}` : ''}` : '';
+  const after = verdicts.filter((v) => v.outcome === 'not-analysed').map((v) => v.id);
+  return workError(
+    `The gate refused ${failed.id}: it fails on the shadow database${where}: ${f?.error ?? 'unknown error'}${f?.statement ? `\n  statement: ${f.statement}` : ''}${after.length ? `\nNot analysed after it: ${after.join(', ')}.` : ''}`,
+    'Fix the migration so it applies to the schema the migrations before it leave (`migrate check` shows the same verdict). Nothing was changed.',
+  );
+}
+
 /** Pending migrations through the gate into steps; stops the run when nothing is to apply, or for --dry-run. */
 async function gate(r: ApplyRun): Promise<void | 'stop'> {
   const { o, log } = r;
@@ -129,6 +146,8 @@ async function gate(r: ApplyRun): Promise<void | 'stop'> {
       cache: new FileCache(join(stateDir(config), 'cache')),
     });
   }
+  const failed = failedOnShadow(verdicts);
+  if (failed) throw failed;
   const { steps, refused } = stepsFromVerdicts(pending, verdicts, o.strategy);
   if (refused.length) {
     throw workError(

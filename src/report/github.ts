@@ -1,4 +1,4 @@
-import { recipeSteps, locate, summaryLine, type Report } from './model.ts';
+import { recipeSteps, locate, outcomeOf, summaryLine, type Report } from './model.ts';
 import { fmtSeconds } from './plan.ts';
 
 /**
@@ -38,7 +38,12 @@ export function renderGithub(report: Report): string {
       }
       out.push(`::${command} ${props.join(',')}::${escapeData(lines.join('\n'))}`);
     }
-    if (v.strategy === 'refused' && v.refusedReason) {
+    if (outcomeOf(v) === 'not-analysed') {
+      const file = locate(report, v, { rule: 'X', severity: 'info', message: '' });
+      out.push(
+        `::warning ${file ? `file=${escapeProperty(file.file)},` : ''}title=not analysed::${escapeData(`${v.id}: ${v.refusedReason ?? 'not analysed'}`)}`,
+      );
+    } else if (v.strategy === 'refused' && v.refusedReason && outcomeOf(v) === 'analysed') {
       const file = locate(report, v, { rule: 'X', severity: 'info', message: '' });
       out.push(`::error ${file ? `file=${escapeProperty(file.file)},` : ''}title=refused::${escapeData(`${v.id}: ${v.refusedReason}`)}`);
     }

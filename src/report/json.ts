@@ -1,6 +1,6 @@
 import type { Finding, MigrationVerdict } from '../analysis/index.ts';
 import { maskSecretLiterals } from '../migrations/index.ts';
-import { locate, upFile, type Report } from './model.ts';
+import { failureLocation, locate, outcomeOf, upFile, type Report } from './model.ts';
 
 /**
  * JSON for machines. The names the issue fixes come first and never change:
@@ -8,6 +8,9 @@ import { locate, upFile, type Report } from './model.ts';
  *     "replicaFirstSafe", "strategy", "findings": [ { "rule", "severity", "message", "table"?,
  *     "statement"? } ] } ] }
  * Extras follow them (the acknowledgement, the safe alternative, file and line, the gate, the plan).
+ * "outcome" is "analysed", "failed" (its up failed on the shadow: "failure" holds the server's
+ * error, the statement, file and line) or "not-analysed" (after a failed one: "notAnalysedAfter");
+ * for the last two the verdict fields and the strategy are null.
  */
 function findingJson(report: Report, v: MigrationVerdict, f: Finding): Record<string, unknown> {
   const o: Record<string, unknown> = { rule: f.rule, severity: f.severity, message: f.message };
@@ -26,7 +29,44 @@ function findingJson(report: Report, v: MigrationVerdict, f: Finding): Record<st
   return o;
 }
 
+/**
+ * A migration that failed or was not analysed: nothing was established about it, so the verdict
+ * fields are null (strategy too), and what happened says why.
+ */
+function unanalysedJson(report: Report, v: MigrationVerdict): Record<string, unknown> {
+  const o: Record<string, unknown> = {
+    id: v.id,
+    outcome: outcomeOf(v),
+    phase: v.phase,
+    backwardCompatible: null,
+    reversible: null,
+    dataLoss: null,
+    blocking: null,
+    replicaFirstSafe: null,
+    strategy: null,
+    findings: v.findings.map((f) => findingJson(report, v, f)),
+    phaseSource: v.phaseSource,
+    replicaFirstReverseSafe: null,
+  };
+  if (v.failure) {
+    const f: Record<string, unknown> = { direction: v.failure.direction, error: v.failure.error };
+    if (v.failure.statement !== undefined) f['statement'] = v.failure.statement;
+    const at = failureLocation(report, v);
+    if (at) {
+      f['file'] = at.file;
+      if (at.line !== undefined) f['line'] = at.line;
+    }
+    o['failure'] = f;
+  }
+  if (v.notAnalysedAfter) o['notAnalysedAfter'] = v.notAnalysedAfter;
+  if (v.refusedReason) o['reason'] = v.refusedReason;
+  const file = upFile(report, v);
+  if (file !== undefined) o['file'] = file;
+  return o;
+}
+
 export function migrationJson(report: Report, v: MigrationVerdict): Record<string, unknown> {
+  if (outcomeOf(v) !== 'analysed') return unanalysedJson(report, v);
   const o: Record<string, unknown> = {
     id: v.id,
     phase: v.phase,
@@ -39,6 +79,7 @@ export function migrationJson(report: Report, v: MigrationVerdict): Record<strin
     findings: v.findings.map((f) => findingJson(report, v, f)),
     phaseSource: v.phaseSource,
     replicaFirstReverseSafe: v.replicaFirstReverseSafe,
+    outcome: 'analysed',
   };
   if (v.refusedReason) o['refusedReason'] = v.refusedReason;
   if (v.replicaSettings) o['replicaSettings'] = v.replicaSettings;

@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import type { Finding, MigrationVerdict } from '../analysis/index.ts';
-import { locate, recipeSteps, relPath, splitFindings, summaryLine, type Report } from './model.ts';
+import { failureLocation, locate, outcomeOf, recipeSteps, relPath, splitFindings, summaryLine, type Report } from './model.ts';
 import { fmtSeconds } from './plan.ts';
 
 /**
@@ -50,7 +50,29 @@ function classname(report: Report, v: MigrationVerdict): string {
   return m ? `${report.dialect}/${relPath(report.baseDir, dirname(m.upPath))}` : report.dialect;
 }
 
+/** Not analysed: skipped, since nothing about it was checked (a failure is the migration before it). */
+function skippedCase(report: Report, v: MigrationVerdict): string {
+  const why = `not analysed: ${v.notAnalysedAfter ?? 'an earlier migration'} failed before it`;
+  return [
+    `    <testcase classname="${xmlAttr(classname(report, v))}" name="${xmlAttr(v.id)}">`,
+    // The Jenkins XSD allows no attribute on <skipped>: the reason is its text.
+    `      <skipped>${xmlText(why)}</skipped>`,
+    `      <system-out>${xmlText(`${v.id}: ${why}`)}</system-out>`,
+    '    </testcase>',
+  ].join('\n');
+}
+
+/** Failed on the shadow: the failure names the server's error and where the statement is. */
+function failedBody(report: Report, v: MigrationVerdict): string[] {
+  const at = failureLocation(report, v);
+  const where = at ? ` at ${at.file}${at.line !== undefined ? `:${at.line}` : ''}` : '';
+  const out = [`${v.id} failed on the shadow database (${v.failure?.direction ?? 'up'})${where}: ${v.failure?.error ?? ''}`];
+  if (v.failure?.statement) out.push(`Statement: ${v.failure.statement}`);
+  return out;
+}
+
 function testcase(report: Report, v: MigrationVerdict): string {
+  if (outcomeOf(v) === 'not-analysed') return skippedCase(report, v);
   // Reasons naming a rule first: they are what a reader of the one-line failure message needs.
   const reasons = report.gate.reasons.filter((r) => r.migration === v.id).sort((a, b) => Number(!a.rule) - Number(!b.rule));
   const failing = v.findings.filter((f) => f.severity === 'error' && !f.acknowledged);
@@ -61,12 +83,13 @@ function testcase(report: Report, v: MigrationVerdict): string {
     const type = reasons[0]?.rule ?? failing[0]?.rule ?? (v.strategy === 'refused' ? 'refused' : 'gate');
     const message = reasons.map((r) => `${r.rule ? `${r.rule}: ` : ''}${r.reason}`).join('; ');
     const body = [`${v.id} fails the gate:`, ...reasons.map((r) => `- ${r.rule ? `${r.rule}: ` : ''}${r.reason}`)];
+    if (outcomeOf(v) === 'failed') body.push('', ...failedBody(report, v));
     if (failing.length) body.push('', ...failing.flatMap((f) => [...findingLines(report, v, f), '']));
-    if (v.refusedReason) body.push(`Refused: ${v.refusedReason}`);
+    if (v.refusedReason && outcomeOf(v) === 'analysed') body.push(`Refused: ${v.refusedReason}`);
     out.push(`      <failure message="${xmlAttr(message)}" type="${xmlAttr(type)}">${xmlText(body.join('\n').trimEnd())}</failure>`);
   }
   const read = main.filter((f) => !failing.includes(f));
-  const sysout = [verdictLine(v), ...read.flatMap((f) => findingLines(report, v, f))];
+  const sysout = [outcomeOf(v) === 'failed' ? `${v.id}: failed on the shadow database` : verdictLine(v), ...read.flatMap((f) => findingLines(report, v, f))];
   if (info.length) sysout.push(`${info.length} informational finding${info.length === 1 ? '' : 's'}: ${info.map((f) => f.rule).join(', ')}`);
   out.push(`      <system-out>${xmlText(sysout.join('\n'))}</system-out>`, '    </testcase>');
   return out.join('\n');
@@ -91,13 +114,14 @@ function suiteOut(report: Report): string[] {
 
 export function renderJunit(report: Report): string {
   const tests = report.verdicts.length;
-  const failures = new Set(report.gate.reasons.map((r) => r.migration)).size;
+  const skipped = new Set(report.verdicts.filter((v) => outcomeOf(v) === 'not-analysed').map((v) => v.id));
+  const failures = new Set(report.gate.reasons.map((r) => r.migration).filter((id) => !skipped.has(id))).size;
   const name = `migrate ${report.command} (${report.dialect})`;
   const counts = `tests="${tests}" failures="${failures}" errors="0"`;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="${xmlAttr(name)}" ${counts}>`,
-    `  <testsuite name="${xmlAttr(name)}" ${counts} skipped="0">`,
+    `  <testsuite name="${xmlAttr(name)}" ${counts} skipped="${skipped.size}">`,
     ...report.verdicts.map((v) => testcase(report, v)),
     `    <system-out>${xmlText(suiteOut(report).join('\n'))}</system-out>`,
     '  </testsuite>',

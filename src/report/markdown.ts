@@ -1,5 +1,5 @@
 import type { Finding, MigrationVerdict } from '../analysis/index.ts';
-import { locate, nullable, recipeSteps, splitFindings, summaryLine, yesNo, type Report } from './model.ts';
+import { failureLocation, locate, notAnalysed, nullable, outcomeOf, recipeSteps, splitFindings, summaryLine, yesNo, type Report } from './model.ts';
 import { fmtSeconds } from './plan.ts';
 
 /**
@@ -53,13 +53,28 @@ export function renderMarkdown(report: Report): string {
       '|---|---|---|---|---|---|---|---|',
     );
     for (const v of report.verdicts) {
+      const outcome = outcomeOf(v);
+      if (outcome !== 'analysed') {
+        out.push(`| \`${v.id}\` | ${v.phase} | – | – | – | – | – | ${outcome === 'failed' ? '🛑 **failed**' : '⏭️ not analysed'} |`);
+        continue;
+      }
       out.push(
         `| \`${v.id}\` | ${v.phase} | ${v.phase === 'pre-deploy' ? mark(v.backwardCompatible, true) : yesNo(v.backwardCompatible)} | ${mark(v.reversible, true)} | ${v.dataLoss ? '⚠️ yes' : 'no'} | ${v.blocking ? '⚠️ yes' : 'no'} | ${nullable(v.replicaFirstSafe)} | ${v.strategy === 'refused' ? '🛑 refused' : v.strategy} |`,
       );
     }
     out.push('');
   }
-  for (const v of report.verdicts) out.push(...migrationSection(report, v));
+  for (const v of report.verdicts) if (outcomeOf(v) !== 'not-analysed') out.push(...migrationSection(report, v));
+  const skipped = notAnalysed(report);
+  if (skipped.ids.length) {
+    const after = skipped.after ? `\`${skipped.after}\`` : 'an earlier migration';
+    out.push(
+      '#### ⏭️ Not analysed',
+      '',
+      `${skipped.ids.map((id) => `\`${id}\``).join(', ')}: ${after} failed before ${skipped.ids.length === 1 ? 'it' : 'them'}, so the schema ${skipped.ids.length === 1 ? 'it expects' : 'they expect'} never existed on the shadow.`,
+      '',
+    );
+  }
   if (report.plan) out.push(...planSection(report));
   if (report.skipped?.length) {
     out.push(`<details><summary>${report.skipped.length} workload statement${report.skipped.length === 1 ? '' : 's'} not prepared</summary>`, '');
@@ -72,7 +87,22 @@ export function renderMarkdown(report: Report): string {
   return `${out.join('\n').trimEnd()}\n`;
 }
 
+/** A migration that failed on the shadow: the server's error where it happened; the SH301 finding has the statement. */
+function failedSection(report: Report, v: MigrationVerdict): string[] {
+  const at = failureLocation(report, v);
+  const where = at ? ` at \`${at.file}${at.line !== undefined ? `:${at.line}` : ''}\`` : '';
+  const out = [
+    `#### 🛑 \`${v.id}\` — failed on the shadow database`,
+    '',
+    `> 🛑 **Failed** (${v.failure?.direction ?? 'up'})${where}: ${inline(cell(v.failure?.error ?? ''))}`,
+    '',
+  ];
+  for (const f of v.findings) out.push(...findingBlock(report, v, f));
+  return out;
+}
+
 function migrationSection(report: Report, v: MigrationVerdict): string[] {
+  if (outcomeOf(v) === 'failed') return failedSection(report, v);
   const out: string[] = [];
   const file = locate(report, v, { rule: 'X', severity: 'info', message: '' })?.file;
   out.push(`#### \`${v.id}\` — ${v.phase}${v.phaseSource === 'inferred' ? ' (inferred)' : ''}, ${v.strategy}${file ? ` · \`${file}\`` : ''}`, '');

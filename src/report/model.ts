@@ -1,7 +1,7 @@
 import { maskSecretLiterals } from '../migrations/index.ts';
 import { readFileSync } from 'node:fs';
 import { relative, sep } from 'node:path';
-import { factsOf, type Finding, type GateResult, type MigrationVerdict } from '../analysis/index.ts';
+import { factsOf, type Finding, type GateResult, type MigrationVerdict, type VerdictOutcome } from '../analysis/index.ts';
 import type { Dialect } from '../config/index.ts';
 import { usageError } from '../errors.ts';
 import type { Acknowledgement, MigrationSource, SqlStatement } from '../migrations/index.ts';
@@ -52,6 +52,9 @@ export interface Report {
   notes?: string[];
   plan?: PlanModel;
 }
+
+/** The finding a failed migration carries (the catalog's "Migration fails on the shadow database"). */
+export const FAILED_RULE = 'SH301';
 
 export interface Location {
   /** Path relative to the report's baseDir, with forward slashes. */
@@ -109,7 +112,29 @@ export function upFile(report: Report, v: MigrationVerdict): string | undefined 
   return m ? relPath(report.baseDir, m.upPath) : undefined;
 }
 
+/** What happened to a migration: analysed, failed on the shadow, or not analysed after one that failed. */
+export function outcomeOf(v: MigrationVerdict): VerdictOutcome {
+  return v.outcome ?? 'analysed';
+}
+
+/** Where the statement that failed on the shadow is (the server reported it, so no search). */
+export function failureLocation(report: Report, v: MigrationVerdict): Location | undefined {
+  const file = v.failure?.file;
+  if (!file) return undefined;
+  const loc: Location = { file: relPath(report.baseDir, file) };
+  if (v.failure?.line !== undefined) loc.line = v.failure.line;
+  return loc;
+}
+
+/** "0004_x, 0005_y" of the migrations not analysed, and the one that failed before them. */
+export function notAnalysed(report: Report): { ids: string[]; after: string | undefined } {
+  const skipped = report.verdicts.filter((v) => outcomeOf(v) === 'not-analysed');
+  return { ids: skipped.map((v) => v.id), after: skipped[0]?.notAnalysedAfter };
+}
+
 export function locate(report: Report, v: MigrationVerdict, f: Finding): Location | undefined {
+  // The failure of a failed migration: where the server said, up or down file alike.
+  if (outcomeOf(v) === 'failed' && f.rule === FAILED_RULE && v.failure?.file) return failureLocation(report, v);
   const m = report.files.get(v.id);
   if (!m) return undefined;
   const down = aboutDown(f) && m.downPath !== undefined;
@@ -147,10 +172,17 @@ export function splitFindings(fs: Finding[]): { main: Finding[]; info: Finding[]
 
 export function summaryLine(report: Report): string {
   const n = report.verdicts.length;
-  const attention = new Set(report.gate.reasons.map((r) => r.migration)).size;
   const what = report.command === 'plan' ? 'migrate plan' : 'migrate check';
   if (n === 0) return `${what}: passed (no ${report.command === 'plan' ? 'pending ' : ''}migrations)`;
-  return report.gate.pass
-    ? `${what}: passed (${n} migration${n === 1 ? '' : 's'})`
-    : `${what}: FAILED (${attention} of ${n} migration${n === 1 ? '' : 's'} ${attention === 1 ? 'fails' : 'fail'} the gate)`;
+  const skipped = notAnalysed(report);
+  const attention = new Set(report.gate.reasons.filter((r) => !skipped.ids.includes(r.migration)).map((r) => r.migration)).size;
+  const failed = report.verdicts.find((v) => outcomeOf(v) === 'failed');
+  const why = [
+    failed ? `${failed.id} fails on the shadow database` : '',
+    skipped.ids.length ? `${skipped.ids.length} not analysed after ${failed && failed.id === skipped.after ? 'it' : (skipped.after ?? 'a failure')}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  if (report.gate.pass) return `${what}: passed (${n} migration${n === 1 ? '' : 's'})`;
+  return `${what}: FAILED (${attention} of ${n} migration${n === 1 ? '' : 's'} ${attention === 1 ? 'fails' : 'fail'} the gate${why ? `; ${why}` : ''})`;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ackCovers, CATALOG, type Finding, type MigrationVerdict, type RuleDoc, type Severity } from '../analysis/index.ts';
-import { locate, recipeSteps, summaryLine, type Location, type Report } from './model.ts';
+import { locate, outcomeOf, recipeSteps, summaryLine, type Location, type Report } from './model.ts';
 import { fmtSeconds } from './plan.ts';
 import { TOOL, type ToolInfo } from './tool.ts';
 
@@ -173,6 +173,9 @@ function unknownRule(ruleId: string, level: SarifLevel): SarifRule {
 /** What the run noticed beside the results: statements not prepared, the plan's warnings and estimates. */
 function notificationsOf(report: Report): NonNullable<SarifInvocation['toolExecutionNotifications']> {
   const notifications: NonNullable<SarifInvocation['toolExecutionNotifications']> = [];
+  for (const v of report.verdicts)
+    if (outcomeOf(v) === 'not-analysed')
+      notifications.push({ level: 'warning', message: { text: `${v.id}: not analysed: ${v.notAnalysedAfter ?? 'an earlier migration'} failed before it` } });
   for (const s of report.skipped ?? []) notifications.push({ level: 'note', message: { text: `Workload statement not prepared (${s.source}): ${s.reason}` } });
   for (const w of report.plan?.warnings ?? []) notifications.push({ level: 'warning', message: { text: w } });
   for (const s of report.plan?.steps ?? []) {
@@ -238,7 +241,9 @@ export function renderSarif(report: Report, tool: ToolInfo = TOOL): string {
       const level = f.acknowledged ? 'note' : sarifLevel(f.severity);
       push(v, f.rule, level, findingText(v, f), locate(report, v, f), fingerprint(v.id, f.rule, f), extra, props);
     }
-    if (v.strategy === 'refused') {
+    // A failed migration's error is its SH301 result; a not analysed one has no finding and is
+    // said among the run's notifications (notificationsOf): neither is a refusal of a strategy.
+    if (v.strategy === 'refused' && outcomeOf(v) === 'analysed') {
       const loc = locate(report, v, { rule: REFUSED.code, severity: 'error', message: '' });
       push(v, REFUSED.code, 'error', `${v.id}: ${v.refusedReason ?? 'refused'}`, loc, fingerprint(v.id, REFUSED.code, {}));
     }

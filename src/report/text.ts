@@ -1,5 +1,5 @@
 import type { Finding, MigrationVerdict } from '../analysis/index.ts';
-import { locate, nullable, recipeSteps, splitFindings, summaryLine, yesNo, type Report } from './model.ts';
+import { failureLocation, locate, notAnalysed, nullable, outcomeOf, recipeSteps, splitFindings, summaryLine, yesNo, type Report } from './model.ts';
 import { fmtSeconds } from './plan.ts';
 
 /**
@@ -74,9 +74,65 @@ export function renderText(report: Report, opts: TextOptions): string {
   out.push('');
   if (!report.verdicts.length) return out.join('\n');
 
+  out.push(...tableLines(report, p));
+
+  for (const v of report.verdicts) {
+    const { main, info } = splitFindings(v.findings);
+    const outcome = outcomeOf(v);
+    // Listed once below, together: each says only which migration failed before it.
+    if (outcome === 'not-analysed') continue;
+    if (!main.length && v.strategy !== 'refused') continue;
+    out.push('');
+    const file = locate(report, v, { rule: 'X', severity: 'info', message: '' })?.file;
+    out.push(p.bold(`${v.id}${file ? `  (${file})` : ''}`));
+    if (outcome === 'failed') {
+      const at = failureLocation(report, v);
+      const where = at ? ` at ${at.file}${at.line !== undefined ? `:${at.line}` : ''}` : '';
+      out.push(...wrap(`FAILED on the shadow database (${v.failure?.direction ?? 'up'})${where}: ${v.failure?.error ?? ''}`, width, '  ').map(p.red));
+    } else if (v.refusedReason) out.push(...wrap(`refused: ${v.refusedReason}`, width, '  ').map(p.red));
+    for (const f of main) out.push(...findingLines(report, v, f, p, width));
+    if (info.length)
+      out.push(
+        p.dim(
+          `  + ${info.length} informational finding${info.length === 1 ? '' : 's'} (${[...new Set(info.map((f) => f.rule))].join(', ')}); --format markdown or json lists them`,
+        ),
+      );
+  }
+
+  const skipped = notAnalysed(report);
+  if (skipped.ids.length) {
+    out.push('', p.yellow(p.bold('Not analysed')));
+    const why = `${skipped.after ?? 'an earlier migration'} failed before ${skipped.ids.length === 1 ? 'it' : 'them'}, so the schema ${skipped.ids.length === 1 ? 'it expects' : 'they expect'} never existed on the shadow`;
+    out.push(...wrap(`${skipped.ids.join(', ')}: ${why}.`, width, '  ').map(p.yellow));
+  }
+
+  if (report.plan) out.push(...planLines(report.plan, p, width));
+
+  if (report.skipped?.length) {
+    out.push('', p.dim(`${report.skipped.length} workload statement${report.skipped.length === 1 ? '' : 's'} not prepared:`));
+    for (const s of report.skipped.slice(0, 10)) out.push(p.dim(`  ${s.source}: ${s.reason}`));
+  }
+
+  if (!report.gate.pass) {
+    out.push('', p.red(p.bold('Gate failed:')));
+    for (const r of report.gate.reasons) out.push(...wrap(`- ${r.migration}${r.rule ? ` ${r.rule}` : ''}: ${r.reason}`, width, '  ', 2).map(p.red));
+  }
+  return out.join('\n');
+}
+
+/** One row per migration: the verdict's yes/no columns, or what happened when nothing was established. */
+function tableLines(report: Report, p: Palette): string[] {
+  const out: string[] = [];
   const header = ['ID', 'PHASE', 'COMPATIBLE', 'REVERSIBLE', 'DATA LOSS', 'BLOCKING', 'REPLICA-FIRST', 'STRATEGY'];
   if (report.plan) header.push('ESTIMATE');
   const rows = report.verdicts.map((v) => {
+    const outcome = outcomeOf(v);
+    if (outcome !== 'analysed') {
+      // Nothing was established about it: no yes/no to show, only what happened.
+      const r = [v.id, v.phase, '-', '-', '-', '-', '-', outcome === 'failed' ? p.red('FAILED') : p.yellow('not analysed')];
+      if (report.plan) r.push('-');
+      return r;
+    }
     const r = [
       v.id,
       v.phase,
@@ -109,35 +165,7 @@ export function renderText(report: Report, opts: TextOptions): string {
         .join('  ')
         .trimEnd(),
     );
-
-  for (const v of report.verdicts) {
-    const { main, info } = splitFindings(v.findings);
-    if (!main.length && v.strategy !== 'refused') continue;
-    out.push('');
-    const file = locate(report, v, { rule: 'X', severity: 'info', message: '' })?.file;
-    out.push(p.bold(`${v.id}${file ? `  (${file})` : ''}`));
-    if (v.refusedReason) out.push(...wrap(`refused: ${v.refusedReason}`, width, '  ').map(p.red));
-    for (const f of main) out.push(...findingLines(report, v, f, p, width));
-    if (info.length)
-      out.push(
-        p.dim(
-          `  + ${info.length} informational finding${info.length === 1 ? '' : 's'} (${[...new Set(info.map((f) => f.rule))].join(', ')}); --format markdown or json lists them`,
-        ),
-      );
-  }
-
-  if (report.plan) out.push(...planLines(report.plan, p, width));
-
-  if (report.skipped?.length) {
-    out.push('', p.dim(`${report.skipped.length} workload statement${report.skipped.length === 1 ? '' : 's'} not prepared:`));
-    for (const s of report.skipped.slice(0, 10)) out.push(p.dim(`  ${s.source}: ${s.reason}`));
-  }
-
-  if (!report.gate.pass) {
-    out.push('', p.red(p.bold('Gate failed:')));
-    for (const r of report.gate.reasons) out.push(...wrap(`- ${r.migration}${r.rule ? ` ${r.rule}` : ''}: ${r.reason}`, width, '  ', 2).map(p.red));
-  }
-  return out.join('\n');
+  return out;
 }
 
 /** The plan's steps in order, each with its tables' sizes and its estimate, then the plan's warnings. */

@@ -4,7 +4,6 @@ import { planSegments } from '../../src/analysis/segments.ts';
 import { MemoryCache } from '../../src/analysis/cache.ts';
 import { listShadowDatabases } from '../../src/analysis/shadow.ts';
 import type { MigrationVerdict } from '../../src/analysis/types.ts';
-import { MigrateError } from '../../src/errors.ts';
 import type { MigrationSource } from '../../src/migrations/types.ts';
 import { shadowServer, sqlMigration } from '../helpers/shadow.ts';
 
@@ -88,14 +87,17 @@ describe('cache: re-planning restores only what the new migrations touch', () =>
     expect(strip(vb)).toEqual(strip(await analyse([...applied, ...pendingB], { dialect: d, shadow: shadowServer(d), baseline: applied.length })));
   });
 
-  it('a broken new migration still fails clearly (exit 2) after the partial attempt', async () => {
+  it('a broken new migration is still a failed verdict after the partial attempt, the cached ones keep theirs', async () => {
     const cache = new MemoryCache();
     const base = history(8);
-    await analyse(base, { dialect: d, shadow: shadowServer(d), cache });
+    const first = await analyse(base, { dialect: d, shadow: shadowServer(d), cache });
     const broken = [...base, sqlMigration(d, '0100_broken', 'ALTER TABLE orders ADD COLUMN x INT NOT NUL', 'ALTER TABLE orders DROP COLUMN x')];
-    await expect(analyse(broken, { dialect: d, shadow: shadowServer(d), cache })).rejects.toSatisfy(
-      (e: unknown) => e instanceof MigrateError && e.exitCode === 2 && /0100_broken failed on the shadow database \(up\)/.test(e.problem),
-    );
+    const stats: AnalyseStats = { shadowMs: 0, applyMs: 0, snapshotMs: 0, reversalMs: 0, cachedMigrations: 0, analysedMigrations: 0 };
+    const vs = await analyse(broken, { dialect: d, shadow: shadowServer(d), cache, stats });
+    expect(stats.cachedMigrations).toBe(base.length);
+    expect(strip(vs.slice(0, base.length))).toEqual(strip(first));
+    expect(vs.at(-1)).toMatchObject({ id: '0100_broken', outcome: 'failed', failure: { statement: 'ALTER TABLE orders ADD COLUMN x INT NOT NUL' } });
+    expect(vs.at(-1)!.failure!.error).toMatch(/You have an error in your SQL syntax/);
   });
 });
 
@@ -181,12 +183,13 @@ describe('parallel segments', () => {
     expect(two.at(-1)!.findings.map((f) => f.rule)).toContain('RV102');
   });
 
-  it('report the error of the earliest failing migration', async () => {
+  it('report the earliest failing migration as failed, the ones after it as not analysed', async () => {
     const ms = history(24);
     ms[5] = sqlMigration(d, '0006_broken', 'CREATE TABLE broken (id INT PRIMARY KEY', 'DROP TABLE broken');
-    await expect(analyse(ms, { dialect: d, shadow: shadowServer(d), parallel: 2 })).rejects.toSatisfy(
-      (e: unknown) => e instanceof MigrateError && /0006_broken failed/.test(e.problem),
-    );
+    const vs = await analyse(ms, { dialect: d, shadow: shadowServer(d), parallel: 2 });
+    expect(vs.map((v) => v.outcome)).toEqual([...Array<string>(5).fill('analysed'), 'failed', ...Array<string>(18).fill('not-analysed')]);
+    expect(vs[5]!.failure!.statement).toBe('CREATE TABLE broken (id INT PRIMARY KEY');
+    expect(vs[6]!.notAnalysedAfter).toBe('0006_broken');
   });
 });
 

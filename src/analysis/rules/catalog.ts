@@ -16,6 +16,7 @@ import type { Severity } from '../types.ts';
  *   WL2xx  workload: queries the new code runs, prepared against the schema after `down`
  *   SH1xx  shadow: a statement the shadow server refused (a shared server's restricted account)
  *   SH2xx  shadow: a statement that ran where the snapshots do not look (another database)
+ *   SH3xx  shadow: the migration itself fails on the shadow database
  * The default severity is adjusted per migration: BC findings become info in a post-deploy
  * migration (no old code runs then), and RF/MY findings depend on whether the strategy needs them.
  */
@@ -882,6 +883,15 @@ const docs: RuleDoc[] = [
     recipe:
       'Keep a migration history to one database. If the other database is meant, review what runs there by hand: the verdict covers the home database only.',
   },
+  {
+    code: 'SH301',
+    family: 'shadow',
+    title: 'Migration fails on the shadow database',
+    severity: 'error',
+    explanation:
+      "The migration's up raised an error on the shadow database, applied after the migrations before it: it would fail the same way on the target. Its verdict is `failed`, with the server's error and the statement; the migrations after it are `not analysed`, since the schema they expect never existed. Acknowledging it changes nothing: the gate fails on the failed migration itself.",
+    recipe: 'Fix the migration so it applies to the schema the migrations before it leave; the finding names the statement and its line.',
+  },
 ];
 
 export const CATALOG: ReadonlyMap<string, RuleDoc> = new Map(docs.map((d) => [d.code, d]));
@@ -944,7 +954,7 @@ export function catalogMarkdown(): string {
     '- MY101/MY102 become `warning` when the plan runs the migration replica-first instead of in place.',
     '- RF1 findings are `info` when the migration runs in place; RF2 findings are `warning` (replica-first) or `info`.',
     '',
-    'A finding can be acknowledged (in the migration: SQL `-- migrate:ack RULE reason`, TS `export const acknowledge = [{ rule, reason }]`; or `--ack RULE:MIGRATION_ID:reason`; a rule ending in `*` covers warnings and info only, an error must be named). An acknowledged error no longer fails the gate by itself and every report shows it with its reason; acknowledging a BC or WL1 finding also asserts the running code does not depend on the object, so the migration counts as backward compatible. A migration that is not reversible (RV1xx) or refused still fails the gate. See docs/check.md.',
+    'A finding can be acknowledged (in the migration: SQL `-- migrate:ack RULE reason`, TS `export const acknowledge = [{ rule, reason }]`; or `--ack RULE:MIGRATION_ID:reason`; a rule ending in `*` covers warnings and info only, an error must be named). An acknowledged error no longer fails the gate by itself and every report shows it with its reason; acknowledging a BC or WL1 finding also asserts the running code does not depend on the object, so the migration counts as backward compatible. A migration that is refused, or not reversible because its down fails or does not restore the schema (RV102, RV103), still fails the gate; one without a down passes once RV101 is acknowledged. See docs/check.md.',
     '',
   ];
   for (const [family, title] of families) {

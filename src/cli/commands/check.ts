@@ -21,7 +21,7 @@ import {
 import { loadConfig, type ConnectionConfig, type Dialect, type LayoutChoice, type ProjectConfig } from '../../config/index.ts';
 import { createKnex, verifyConnection } from '../../db/index.ts';
 import { dialectNamed, engineFor } from '../../engines/index.ts';
-import { type MigrateError, usageError } from '../../errors.ts';
+import { EXIT_FAILED, isMigrateError, type MigrateError, messageOf, usageError } from '../../errors.ts';
 import { consoleLogger } from '../../log/index.ts';
 import { discoverMigrations, Runner, type MigrationIssue, type MigrationSource } from '../../migrations/index.ts';
 import { buildPlan, parseFormat, render, touchedTables, useColour, type Format, type MigrationFiles, type Report, type TableSize } from '../../report/index.ts';
@@ -29,9 +29,10 @@ import { layoutFlag } from './layout-flag.ts';
 
 /**
  * `migrate check [DIR]` and `migrate plan`: analyse migrations on a shadow database and gate them.
- * Exit codes: 0 the gate passes, 1 it fails, 2 usage / config / connection errors (including a
- * migration that does not apply, a missing down, or no reachable shadow server). The shadow
- * database is dropped in every case, also on Ctrl-C.
+ * Exit codes: 0 the gate passes, 1 it fails (also when a migration fails on the shadow: its verdict
+ * is `failed`, those after it `not analysed`), 2 usage / config / connection errors (a file that
+ * cannot be loaded, no reachable shadow server). With --format json an exit-2 error is a JSON
+ * object on stdout too (jsonErrors). The shadow database is dropped in every case, also on Ctrl-C.
  */
 interface CommonOpts {
   dialect?: string;
@@ -123,8 +124,13 @@ function readWorkload(file: string | undefined, dialect: Dialect, flag: string):
   return w;
 }
 
-/** Problems that make the analysis meaningless are usage errors (exit 2), listed together. */
-function issuesError(issues: MigrationIssue[]): MigrateError | undefined {
+/**
+ * Problems that make the analysis meaningless are usage errors (exit 2), listed together. A
+ * missing down (`blocks: 'down'`) is not one: the migration is analysed and its verdict says it
+ * is not reversible (RV101, which can be acknowledged).
+ */
+function issuesError(all: MigrationIssue[]): MigrateError | undefined {
+  const issues = all.filter((i) => i.blocks === 'all');
   if (!issues.length) return undefined;
   const first = issues[0]!;
   const rest = issues
@@ -288,7 +294,7 @@ export async function checkCommand(dir: string | undefined, opts: CommonOpts): P
     );
   }
   const discovery = await discoverMigrations(path, dialect, opts.layout);
-  // Everything that stops a migration from being analysed, and a missing down, is bad input.
+  // Everything that stops a migration from being analysed is bad input; a missing down is a verdict.
   const err = issuesError(discovery.issues);
   if (err) throw err;
   if (!discovery.migrations.length)
@@ -348,7 +354,7 @@ export async function planCommand(opts: CommonOpts, configPath: string | undefin
     await verifyConnection(db, config.dialect, config.connection);
     const status = await new Runner({ config, db }).status();
     const warnings: string[] = [];
-    const err = issuesError(status.discovery.issues.filter((i) => i.blocks === 'all' || status.migrations.some((s) => s.id === i.id && s.state === 'pending')));
+    const err = issuesError(status.discovery.issues);
     if (err) throw err;
     const history: MigrationSource[] = [];
     const pending: MigrationSource[] = [];
@@ -400,6 +406,30 @@ export async function planCommand(opts: CommonOpts, configPath: string | undefin
   }
 }
 
+/**
+ * With --format json, stdout stays JSON also when the command fails before any report (a bad
+ * config, an unreachable server): {"error": {"kind", "problem", "fix", "exitCode"}}. The error also
+ * goes to stderr as for every other format, and the exit code is the error's.
+ */
+async function jsonErrors(format: string | undefined, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    if (format === 'json') {
+      const error = isMigrateError(e)
+        ? { kind: e.kind, problem: e.problem, fix: e.fix, exitCode: e.exitCode }
+        : {
+            kind: 'unexpected',
+            problem: `unexpected failure: ${messageOf(e)}`,
+            fix: 'Run again with MIGRATE_DEBUG=1 for the stack, and report it.',
+            exitCode: EXIT_FAILED,
+          };
+      consoleLogger.out(JSON.stringify({ error }, null, 2));
+    }
+    throw e;
+  }
+}
+
 export function registerCheckCommands(program: Command): void {
   addCommonOptions(
     program
@@ -409,7 +439,7 @@ export function registerCheckCommands(program: Command): void {
       .option('--dialect <dialect>', 'mysql (also MariaDB) or postgres'),
   ).action(async (dir: string | undefined, opts: CommonOpts, cmd: Command) => {
     const layout = layoutFlag(cmd);
-    await checkCommand(dir, layout ? { ...opts, layout } : opts);
+    await jsonErrors(opts.format, () => checkCommand(dir, layout ? { ...opts, layout } : opts));
   });
 
   addCommonOptions(
@@ -418,6 +448,6 @@ export function registerCheckCommands(program: Command): void {
       .description("the configured target's pending migrations with verdicts, strategy, row estimates and durations, ordered around the code deploy")
       .option('--dialect <dialect>', 'must match the config when given'),
   ).action(async (opts: CommonOpts, cmd: Command) => {
-    await planCommand(opts, cmd.optsWithGlobals<{ config?: string }>().config);
+    await jsonErrors(opts.format, () => planCommand(opts, cmd.optsWithGlobals<{ config?: string }>().config));
   });
 }
