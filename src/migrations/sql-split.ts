@@ -370,8 +370,17 @@ export function scanSqlWithBlocks(text: string, dialect: Dialect, keep: (line: n
     comments.push(...inner.comments);
     const first = inner.statements[0];
     if (!first) continue;
-    const text = lines.slice(first.line - 1, b.to).join('\n').trim();
-    const body = (b.terminator && b.terminator !== ';' ? (text.endsWith(b.terminator) ? text.slice(0, -b.terminator.length) : text) : text.replace(/;[ \t]*(?:--[^\n]*)?$/, '')).trimEnd();
+    const text = lines
+      .slice(first.line - 1, b.to)
+      .join('\n')
+      .trim();
+    const body = (
+      b.terminator && b.terminator !== ';'
+        ? text.endsWith(b.terminator)
+          ? text.slice(0, -b.terminator.length)
+          : text
+        : text.replace(/;[ \t]*(?:--[^\n]*)?$/, '')
+    ).trimEnd();
     statements.push({ sql: body, line: first.line, noTransaction: inner.statements.some((s) => s.noTransaction) });
   }
   statements.sort((a, b) => a.line - b.line);

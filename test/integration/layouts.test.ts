@@ -135,7 +135,9 @@ describe.each(['mysql', 'postgres'] as const)('histories of other tools, through
       expect(await p.db.schema.hasColumn('gs_accounts', 'nickname')).toBe(true);
       const s = await p.status();
       expect(s.migrations.every((m) => m.state === 'applied')).toBe(true);
-      expect(noteOf(s, '20230102120000_placeholder', 'empty-migration')).toMatch(/^info: .*the up section of 20230102120000_placeholder\.sql holds no SQL statement/);
+      expect(noteOf(s, '20230102120000_placeholder', 'empty-migration')).toMatch(
+        /^info: .*the up section of 20230102120000_placeholder\.sql holds no SQL statement/,
+      );
       expect(noteOf(s, '20230104120000_nickname_no_tx', 'missing-down')).toMatch(/^error: .*has no down \(no down section\)/);
       const down = await p.cli('down', '--to', '20230103120000_notes_block');
       expect(down.code).toBe(1);
@@ -161,7 +163,12 @@ describe.each(['mysql', 'postgres'] as const)('histories of other tools, through
     test('up runs migrate:up sections (transaction:false included); down runs the migrate:down section', async () => {
       const up = await p.cli('up');
       expect(up.code, up.stderr).toBe(0);
-      expect(await ledger(p.db)).toEqual(['20240101000000_create_items', '20240102000000_placeholder', '20240103000000_price_no_tx', '20240104000000_create_tags']);
+      expect(await ledger(p.db)).toEqual([
+        '20240101000000_create_items',
+        '20240102000000_placeholder',
+        '20240103000000_price_no_tx',
+        '20240104000000_create_tags',
+      ]);
       expect(await p.db.schema.hasColumn('dm_items', 'price')).toBe(true);
       expect(await p.db.schema.hasTable('dm_tags')).toBe(true);
       const s = await p.status();
@@ -193,7 +200,9 @@ describe.each(['mysql', 'postgres'] as const)('histories of other tools, through
       expect(before.notes.map((n) => `${n.severity} ${n.kind}`)).toEqual(['info layout', 'warning orphan-down', 'warning version-order']);
       expect(before.notes[0]?.message).toMatch(/^Read as a flyway history: set to flyway/);
       expect(before.notes[1]?.message).toMatch(/^U3__gone\.sql undoes version 3, which has no V file/);
-      expect(noteOf(before, 'R__orders_view', 'repeatable')).toMatch(/^info: .*runs once, after the versioned ones\. Flyway re-runs it whenever its checksum changes; this tool does not/);
+      expect(noteOf(before, 'R__orders_view', 'repeatable')).toMatch(
+        /^info: .*runs once, after the versioned ones\. Flyway re-runs it whenever its checksum changes; this tool does not/,
+      );
       expect(noteOf(before, 'V2__reserved', 'missing-down')).toBe('');
       const up = await p.cli('up');
       expect(up.code, up.stderr).toBe(0);

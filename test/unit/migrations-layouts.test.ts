@@ -240,7 +240,9 @@ describe('knex', () => {
     ]);
     writeFileSync(join(dir, '20230101_a.ts'), 'export async function up() {}\n');
     const twice = await discoverMigrations(dir, 'mysql');
-    expect(twice.issues.map((i) => [i.blocks, i.problem])).toEqual([['all', 'Migration id 20230101_a exists twice: 20230101_a.js and 20230101_a.ts (a compiled copy beside its source?).']]);
+    expect(twice.issues.map((i) => [i.blocks, i.problem])).toEqual([
+      ['all', 'Migration id 20230101_a exists twice: 20230101_a.js and 20230101_a.ts (a compiled copy beside its source?).'],
+    ]);
     expect(d.notes[4]?.problem).toMatch(/^seed\.js cannot be imported \(.*needs the application around it.*\) and is not numbered like a migration/);
   });
 });

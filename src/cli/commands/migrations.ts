@@ -238,7 +238,12 @@ function registerStatusCommand(program: Command): void {
 /** up and down. */
 function registerUpDownCommands(program: Command): void {
   withRunFlags(
-    withLockFlags(program.command('up').description('apply pending migrations in order (id order; numeric version order for golang-migrate, goose, dbmate, Flyway)').option('--to <id>', 'apply up to and including this migration')),
+    withLockFlags(
+      program
+        .command('up')
+        .description('apply pending migrations in order (id order; numeric version order for golang-migrate, goose, dbmate, Flyway)')
+        .option('--to <id>', 'apply up to and including this migration'),
+    ),
   ).action(async (opts: { to?: string } & LockFlags & RunFlags, cmd: Command) => {
     const settings = { lockSafety: lockSafetyFlags(opts), ...runFlags(opts), stoppable: true };
     await withRunner(

@@ -58,7 +58,10 @@ function splitSections(f: MigrationFiles, dialect: Dialect, text: string): Direc
   const section = (dir: 'up' | 'down'): SqlScan => scanSqlWithBlocks(text, dialect, (n) => s.role[n - 1] === dir, s.blocks[dir]);
   const up = section('up');
   // Header comments above the first annotation (`-- migrate:ack RV101 ...`) belong to the up.
-  const header = scanSql(keepLines(lines, (n) => n < s.firstAnnotation), dialect).comments;
+  const header = scanSql(
+    keepLines(lines, (n) => n < s.firstAnnotation),
+    dialect,
+  ).comments;
   return {
     up: { statements: up.statements, comments: [...header, ...up.comments] },
     ...(s.hasDown ? { down: section('down'), downFile: f.upPath } : {}),
