@@ -219,7 +219,7 @@ export class ShadowDatabase {
       let text = messageOf(e);
       // knex puts the statement before the server's message ("ALTER ... - column ... does not exist"); it is shown apart.
       if (statement !== undefined && text.startsWith(`${statement} - `)) text = text.slice(statement.length + 3);
-      const error = maskQuoted(statement, redact(text.split('\n')[0]!.replaceAll(`${this.name}.`, '').trim()));
+      const error = maskQuoted(statement, redact(withoutDatabaseName(text.split('\n')[0]!, this.name).trim()));
       const failure: ShadowFailure = { direction, error };
       if (statement !== undefined) failure.statement = maskSecretLiterals(redact(statement));
       if (file) failure.file = file;
@@ -414,4 +414,9 @@ export async function listShadowDatabases(dialect: Dialect, server: ConnectionCo
   if (!pids) return names;
   const prefixes = pids.map(shadowPrefixOf);
   return names.filter((n) => prefixes.some((p) => n.startsWith(p)));
+}
+
+/** The server's message with the shadow database's name taken off qualified names, quoted (MariaDB: `db`.`t`, PostgreSQL: "db".t) or not. */
+export function withoutDatabaseName(message: string, name: string): string {
+  return message.replaceAll(`\`${name}\`.`, '').replaceAll(`"${name}".`, '').replaceAll(`${name}.`, '');
 }

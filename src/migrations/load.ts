@@ -301,6 +301,7 @@ export async function loadTsMigration(files: MigrationFiles): Promise<MigrationS
       severity: 'error',
       problem: `Cannot load migration ${file}: ${firstCompilerLine(e)}`,
       fix: `Fix the error in ${upPath}; a migration module exports async functions up(knex) and down(knex).`,
+      unloadable: true,
     });
     return { id, format: 'ts', upPath, checksum, acknowledgements: [], transactional: true, issues, up: async () => broken() };
   }

@@ -57,6 +57,11 @@ export interface MigrationIssue {
   severity: IssueSeverity;
   /** Set on loader notes (Discovery.notes / MigrationSource.notes). */
   kind?: LoadNoteKind;
+  /**
+   * The module could not be imported; its MigrationSource is a stand-in whose up() throws this
+   * problem. `up` refuses the whole run on it; the analysis runs up to it and reports it failed.
+   */
+  unloadable?: true;
 }
 
 /** A non-blocking loader note: kept apart from the issues, which stop `up` or `check`. */

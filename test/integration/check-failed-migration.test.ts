@@ -458,6 +458,39 @@ describe('TypeScript migrations', () => {
   }, 120_000);
 });
 
+describe('a TypeScript migration that cannot be imported (a helper or package missing beside a real history)', () => {
+  it.each(['mysql', 'postgres'] as const)(
+    'is a failed verdict naming the import error, the ones before it keep theirs (%s)',
+    async (d) => {
+      const dir = join(tmp, `unloadable-${d}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(
+        join(dir, '0001_create.ts'),
+        "export async function up(knex) { await knex.schema.createTable('people', (t) => t.increments('id')); }\nexport async function down(knex) { await knex.schema.dropTable('people'); }\n",
+      );
+      writeFileSync(
+        join(dir, '0002_needs_package.ts'),
+        "import { parse } from 'no-such-package-for-migrate-tests';\nexport async function up(knex) { await knex.raw(parse('x')); }\nexport async function down() {}\n",
+      );
+      writeFileSync(
+        join(dir, '0003_add_age.ts'),
+        "export async function up(knex) { await knex.schema.alterTable('people', (t) => t.integer('age')); }\nexport async function down(knex) { await knex.schema.alterTable('people', (t) => t.dropColumn('age')); }\n",
+      );
+      const r = await migrate(check(d, dir, '--format', 'json'));
+      expect(r.code, r.stderr).toBe(1);
+      const report = JSON.parse(r.stdout) as JsonReport;
+      expect(report.migrations.map((m) => [m.id, m.outcome])).toEqual([
+        ['0001_create', 'analysed'],
+        ['0002_needs_package', 'failed'],
+        ['0003_add_age', 'not-analysed'],
+      ]);
+      expect(report.migrations[0]!.reversible).toBe(true);
+      expect(report.migrations[1]!.failure?.error).toMatch(/Cannot load migration 0002_needs_package\.ts: .*no-such-package-for-migrate-tests/);
+    },
+    120_000,
+  );
+});
+
 describe('secrets', () => {
   it('a failing statement that sets a password is masked in the failure, the finding and every report', async () => {
     const d = 'mysql' as const;

@@ -127,10 +127,12 @@ function readWorkload(file: string | undefined, dialect: Dialect, flag: string):
 /**
  * Problems that make the analysis meaningless are usage errors (exit 2), listed together. A
  * missing down (`blocks: 'down'`) is not one: the migration is analysed and its verdict says it
- * is not reversible (RV101, which can be acknowledged).
+ * is not reversible (RV101, which can be acknowledged). Neither is a module that cannot be imported.
  */
 function issuesError(all: MigrationIssue[]): MigrateError | undefined {
-  const issues = all.filter((i) => i.blocks === 'all');
+  // A module that cannot be imported is analysed like one that fails on the server: its stand-in's
+  // up() throws the import error, so it gets a failed verdict and the ones before it keep theirs.
+  const issues = all.filter((i) => i.blocks === 'all' && !i.unloadable);
   if (!issues.length) return undefined;
   const first = issues[0]!;
   const rest = issues
