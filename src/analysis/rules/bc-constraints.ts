@@ -1,15 +1,90 @@
 import type { Finding } from '../types.ts';
-import { finding, type ChangeOf, type RuleScope } from './context.ts';
+import { finding, type ChangeOf, type OldStatement, type RuleContext, type RuleScope } from './context.ts';
+
+/**
+ * A data-dependent constraint (BC108-BC111) breaks the running release's writes: an error, unless the
+ * workload the user gave (--queries) shows no statement of that release can violate it, then a warning
+ * saying why. Without a workload nothing shows which writes the running code makes, so it stays an error.
+ */
+export interface ConstrainedWrite {
+  table: string;
+  columns: string[];
+  /** An INSERT that omits every constrained column still violates it (NOT NULL without a default, a shared non-NULL default under UNIQUE). */
+  omitViolates: boolean;
+  /** Foreign key: deleting or re-keying a referenced parent row violates it too. */
+  parent?: { table: string; columns: string[] };
+}
+
+/** Why no statement of the running release's workload can violate the constraint; undefined when one can, or there is no workload. */
+export function workloadClears(ctx: RuleContext, w: ConstrainedWrite): string | undefined {
+  const workload = ctx.oldWorkload;
+  if (!workload) return undefined;
+  if (workload.statements.some((q) => canViolate(q, w))) return undefined;
+  const parent = w.parent ? `, deletes from ${w.parent.table} or updates ${w.parent.table}(${w.parent.columns.join(', ')})` : '';
+  return `No statement of the running release's workload (${workload.name}) writes ${w.table}(${w.columns.join(', ')})${parent}, so none of them can violate it: a warning, not breaking. A statement missing from the workload still can.`;
+}
+
+function canViolate(q: OldStatement, w: ConstrainedWrite): boolean {
+  if (q.verb === 'select') return false;
+  const lower = (xs: string[]): string[] => xs.map((x) => x.toLowerCase());
+  const table = w.table.toLowerCase();
+  const cols = lower(w.columns);
+  if (q.insert) {
+    // INSERT ... SELECT from the table reads it: only the target table is written.
+    if (q.insert.table.toLowerCase() !== table) return false;
+    if (q.insert.columns === null) return true;
+    const set = lower(q.insert.columns);
+    return cols.some((c) => set.includes(c)) || w.omitViolates;
+  }
+  const names = (xs: string[]): boolean => xs.some((x) => q.idents.has(x));
+  if (w.parent && q.idents.has(w.parent.table.toLowerCase())) {
+    if (q.verb === 'delete' || q.verb === 'replace' || names(lower(w.parent.columns))) return true;
+  }
+  // A DELETE leaves the remaining rows' values as they were; any other write naming a constrained column may set it.
+  if (!q.idents.has(table) || q.verb === 'delete') return false;
+  return names(cols) || q.verb === 'replace' || q.verb === 'merge' || q.verb === 'with';
+}
+
+/** The finding of a data-dependent constraint: an error, or a warning with the workload's reason. */
+function constraintFinding(rule: string, ctx: RuleContext, w: ConstrainedWrite, f: { message: string; table: string; statement: string | undefined }): Finding {
+  const cleared = workloadClears(ctx, w);
+  return finding(rule, {
+    message: cleared ? `${f.message} ${cleared}` : f.message,
+    table: f.table,
+    statement: f.statement,
+    severity: cleared ? 'warning' : 'error',
+  });
+}
+
+/** Whether a NOT NULL column has a default an omitted value takes (NULL is none). */
+export function hasRealDefault(col: { default: string | null } | undefined): boolean {
+  return col !== undefined && col.default !== null && col.default.toUpperCase() !== 'NULL';
+}
 
 /** BC109: a unique index, which old writes creating duplicates now fail. */
-export function indexAdded(c: ChangeOf<'index_added'>, { st }: RuleScope): Finding[] {
+export function indexAdded(c: ChangeOf<'index_added'>, { ctx, st, addedColumns }: RuleScope): Finding[] {
   if (!c.index.unique) return [];
+  const before = ctx.before.tables[c.table];
+  // A unique key over a superset of the columns of one that already existed rejects nothing new (the old key already did).
+  const keys = [
+    ...(before?.indexes ?? []).filter((i) => i.unique && !i.where).map((i) => i.columns),
+    ...(before?.primaryKey.length ? [before.primaryKey] : []),
+  ];
+  if (!c.index.where && keys.some((k) => k.every((col) => c.index.columns.includes(col)))) return [];
+  const cols = c.index.columns.map((name) => ctx.after.tables[c.table]?.columns.find((x) => x.name === name));
+  // On columns this migration added without a default, old writes leave NULL, which a unique key accepts any number of times.
+  if (c.index.columns.every((col) => addedColumns.has(`${c.table}.${col}`)) && !cols.some(hasRealDefault)) return [];
   return [
-    finding('BC109', {
-      message: `Adds unique index ${c.index.name} on ${c.table}(${c.index.columns.join(', ')}). The change fails if existing rows hold duplicates, and writes of the running release that create duplicates start failing.`,
-      table: c.table,
-      statement: st(c.table, c.index.name),
-    }),
+    constraintFinding(
+      'BC109',
+      ctx,
+      { table: c.table, columns: c.index.columns, omitViolates: cols.some(hasRealDefault) },
+      {
+        message: `Adds unique index ${c.index.name} on ${c.table}(${c.index.columns.join(', ')}). The change fails if existing rows hold duplicates, and writes of the running release that create duplicates start failing.`,
+        table: c.table,
+        statement: st(c.table, c.index.name),
+      },
+    ),
   ];
 }
 
@@ -67,26 +142,47 @@ export function checkAdded(c: ChangeOf<'check_added'>, { ctx, st, addedColumns }
   const kept = new Set((t?.checks ?? []).map((x) => `${x.name}\0${x.expression}`));
   const replaced = (ctx.before.tables[c.table]?.checks ?? []).filter((x) => !kept.has(`${x.name}\0${x.expression}`));
   if (replaced.some((old) => checkWidens(old.expression, c.check.expression))) return [];
+  const columns = t ? t.columns.filter((x) => c.check.expression.includes(x.name)) : [];
   return [
-    finding('BC110', {
-      message: `Adds check ${c.check.name} (${c.check.expression}) on ${c.table}. Existing rows that violate it make the change fail, and writes of the running release that violate it start failing.`,
-      table: c.table,
-      statement: st(c.table, c.check.name),
-    }),
+    constraintFinding(
+      'BC110',
+      ctx,
+      { table: c.table, columns: columns.map((x) => x.name), omitViolates: columns.length === 0 || columns.some(hasRealDefault) },
+      {
+        message: `Adds check ${c.check.name} (${c.check.expression}) on ${c.table}${c.check.validated === false ? ' NOT VALID (existing rows are not checked, new rows are)' : ''}. Existing rows that violate it make the change fail, and writes of the running release that violate it start failing.`,
+        table: c.table,
+        statement: st(c.table, c.check.name),
+      },
+    ),
   ];
 }
 
-/** BC111, unless the key is on columns this migration added. */
-export function foreignKeyAdded(c: ChangeOf<'foreign_key_added'>, { st, addedColumns }: RuleScope): Finding[] {
+/** BC111, unless the key is on columns this migration added or the same key already existed under another name. */
+export function foreignKeyAdded(c: ChangeOf<'foreign_key_added'>, { ctx, st, addedColumns }: RuleScope): Finding[] {
   const fk = c.foreignKey;
   // A key on a column added in this migration: the running release never writes that column.
   if (fk.columns.every((col) => addedColumns.has(`${c.table}.${col}`))) return [];
+  const same = (ctx.before.tables[c.table]?.foreignKeys ?? []).some(
+    (o) =>
+      o.columns.join() === fk.columns.join() &&
+      o.refTable === fk.refTable &&
+      o.refColumns.join() === fk.refColumns.join() &&
+      o.onDelete === fk.onDelete &&
+      o.onUpdate === fk.onUpdate &&
+      o.validated !== false,
+  );
+  if (same) return [];
   return [
-    finding('BC111', {
-      message: `Adds foreign key ${fk.name} ${c.table}(${fk.columns.join(', ')}) -> ${fk.refTable}(${fk.refColumns.join(', ')}). Orphan rows make the change fail, and writes of the running release that leave orphans or delete referenced rows start failing.`,
-      table: c.table,
-      statement: st(c.table, fk.name),
-    }),
+    constraintFinding(
+      'BC111',
+      ctx,
+      { table: c.table, columns: fk.columns, omitViolates: false, parent: { table: fk.refTable, columns: fk.refColumns } },
+      {
+        message: `Adds foreign key ${fk.name} ${c.table}(${fk.columns.join(', ')}) -> ${fk.refTable}(${fk.refColumns.join(', ')})${fk.validated === false ? ' NOT VALID (existing rows are not checked, new rows are)' : ''}. Orphan rows make the change fail, and writes of the running release that leave orphans or delete referenced rows start failing.`,
+        table: c.table,
+        statement: st(c.table, fk.name),
+      },
+    ),
   ];
 }
 
