@@ -36,13 +36,24 @@ function canViolate(q: OldStatement, w: ConstrainedWrite): boolean {
     const set = lower(q.insert.columns);
     return cols.some((c) => set.includes(c)) || w.omitViolates;
   }
-  const names = (xs: string[]): boolean => xs.some((x) => q.idents.has(x));
+  // An UPDATE sets only its SET list's columns (a key named in WHERE is read, not written); elsewhere any column it names may be set.
+  const assigned = q.verb === 'update' ? updatedColumns(q.sql) : undefined;
+  const sets = (xs: string[]): boolean => xs.some((x) => (assigned ? assigned.has(x) : q.idents.has(x)));
   if (w.parent && q.idents.has(w.parent.table.toLowerCase())) {
-    if (q.verb === 'delete' || q.verb === 'replace' || names(lower(w.parent.columns))) return true;
+    if (q.verb === 'delete' || q.verb === 'replace' || sets(lower(w.parent.columns))) return true;
   }
-  // A DELETE leaves the remaining rows' values as they were; any other write naming a constrained column may set it.
+  // A DELETE leaves the remaining rows' values as they were.
   if (!q.idents.has(table) || q.verb === 'delete') return false;
-  return names(cols) || q.verb === 'replace' || q.verb === 'merge' || q.verb === 'with';
+  return sets(cols) || q.verb === 'replace' || q.verb === 'merge' || q.verb === 'with';
+}
+
+/** The columns an UPDATE's SET list assigns (lower case, qualifier dropped); undefined when the list cannot be read. */
+export function updatedColumns(sql: string): Set<string> | undefined {
+  const list = /\bset\s+([\s\S]*?)(?:\bwhere\b|\border\s+by\b|\blimit\b|\breturning\b|\bfrom\b|$)/i.exec(sql.replace(/'(?:[^']|'')*'/g, "''"))?.[1];
+  if (!list) return undefined;
+  const out = new Set<string>();
+  for (const m of list.matchAll(/(?:^|,)\s*(?:[`"]?[\w$]+[`"]?\s*\.\s*)?[`"]?([\w$]+)[`"]?\s*=/g)) out.add(m[1]!.toLowerCase());
+  return out.size ? out : undefined;
 }
 
 /** The finding of a data-dependent constraint: an error, or a warning with the workload's reason. */

@@ -30,6 +30,8 @@ export interface RuleContext {
 /** What the constraint rules read of one workload statement (workload/parse.ts WorkloadQuery has these fields). */
 export interface OldStatement {
   verb: string;
+  /** The statement as prepared (an UPDATE's SET list is read from it). */
+  sql: string;
   /** Lower-cased identifiers the statement names. */
   idents: ReadonlySet<string>;
   /** INSERT/REPLACE: target table and the columns it sets (null: all of them). */
