@@ -624,7 +624,7 @@ const docs: RuleDoc[] = [
     severity: 'warning',
     replicaFirst: { direction: 'old-to-new' },
     explanation:
-      'A unique key, check or foreign key that exists only on the replica rejects rows the primary accepted (duplicates, invalid values, orphans): replication stops with a duplicate-key or constraint error.',
+      'A unique key or check that exists only on the replica (or a foreign key on columns the migration adds, which rows from the old primary leave NULL) rejects rows the primary accepted (duplicates, invalid values): replication stops with a duplicate-key or constraint error. A foreign key on existing columns is RF115.',
     recipe: 'Make sure the data and the code already satisfy the constraint, or add it in place.',
   },
   {
