@@ -197,17 +197,29 @@ export function foreignKeyAdded(c: ChangeOf<'foreign_key_added'>, { ctx, st, add
   ];
 }
 
-/** BC114: an error when a key is replaced, a warning when the table had none. */
-export function primaryKeyChanged(c: ChangeOf<'primary_key_changed'>, { st }: RuleScope): Finding[] {
-  const fromNone = c.from.length === 0;
+/** BC114: an error (a new key is data-dependent like a unique one: a warning only when the workload cannot violate it). */
+export function primaryKeyChanged(c: ChangeOf<'primary_key_changed'>, { ctx, st }: RuleScope): Finding[] {
+  if (c.from.length === 0) {
+    return [
+      constraintFinding(
+        'BC114',
+        ctx,
+        // An INSERT that omits a key column leaves it NULL or at one shared default, which the key refuses the second time.
+        { table: c.table, columns: c.to, omitViolates: true },
+        {
+          message: `Adds a primary key (${c.to.join(', ')}) to ${c.table}: the change fails on duplicates or NULLs, and writes of the running release that create duplicates start failing.`,
+          table: c.table,
+          statement: st(c.table),
+        },
+      ),
+    ];
+  }
   return [
     finding('BC114', {
-      message: fromNone
-        ? `Adds a primary key (${c.to.join(', ')}) to ${c.table}: the change fails on duplicates or NULLs, and writes of the running release that create duplicates start failing.`
-        : `Changes the primary key of ${c.table} from (${c.from.join(', ')}) to (${c.to.join(', ') || 'none'}). Upserts (ON DUPLICATE KEY / ON CONFLICT), lookups and ORM identity of the running release use the old key.`,
+      message: `Changes the primary key of ${c.table} from (${c.from.join(', ')}) to (${c.to.join(', ') || 'none'}). Upserts (ON DUPLICATE KEY / ON CONFLICT), lookups and ORM identity of the running release use the old key.`,
       table: c.table,
       statement: st(c.table),
-      severity: fromNone ? 'warning' : 'error',
+      severity: 'error',
     }),
   ];
 }

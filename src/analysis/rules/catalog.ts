@@ -221,7 +221,8 @@ const docs: RuleDoc[] = [
     title: 'Primary key changed',
     severity: 'error',
     oldCode: true,
-    explanation: 'Upserts (ON DUPLICATE KEY / ON CONFLICT), lookups and ORMs of the previous release identify rows by the old key.',
+    explanation:
+      'Upserts (ON DUPLICATE KEY / ON CONFLICT), lookups and ORMs of the previous release identify rows by the old key. A key added to a table that had none is data-dependent like a unique key (duplicates, NULLs): an error too, a warning when the workload (--queries) shows no statement of the running release can violate it.',
     recipe:
       '1. Add a unique index on the new key columns (pre-deploy). 2. Deploy code that uses the new key. 3. Switch the primary key in a post-deploy migration.',
   },
