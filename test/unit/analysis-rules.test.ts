@@ -361,3 +361,15 @@ describe('data-dependent constraints and the old workload (issue 16)', () => {
     expect(notValidated.backwardCompatible).toBe(false);
   });
 });
+
+describe('a check no stricter than one the table had (issue 16)', () => {
+  const withCheck = (...checks: { name: string; expression: string }[]) => table('users', users.columns, { checks });
+  const bc110 = (before: TableSnapshot, after: TableSnapshot) =>
+    verdict(ctx(snap([before]), snap([after]), ['ALTER TABLE users ADD CONSTRAINT c2 CHECK (x)'])).findings.find((f) => f.rule === 'BC110');
+  it('is compatible whether the old check stays or goes; a stricter one is an error', () => {
+    const old = { name: 'c1', expression: "`email` in ('a','b')" };
+    expect(bc110(withCheck(old), withCheck(old, { name: 'c2', expression: "`email` in ('a','b','c')" }))).toBeUndefined();
+    expect(bc110(withCheck(old), withCheck({ name: 'c2', expression: "`email` in ('a','b')" }))).toBeUndefined();
+    expect(bc110(withCheck(old), withCheck(old, { name: 'c2', expression: "`email` in ('a')" }))!.severity).toBe('error');
+  });
+});
