@@ -6,7 +6,7 @@ import type { ColumnSnapshot, SchemaSnapshot, TableSnapshot } from '../../src/an
 import { col, table } from '../helpers/schema.ts';
 import { buildVerdict, type MigrationFacts } from '../../src/analysis/verdict.ts';
 import { evaluateGate } from '../../src/analysis/gate.ts';
-import { updatedColumns } from '../../src/analysis/rules/bc-constraints.ts';
+import { checkWidens, updatedColumns } from '../../src/analysis/rules/bc-constraints.ts';
 
 const snap = (tables: TableSnapshot[], dialect: 'mysql' | 'postgres' = 'mysql'): SchemaSnapshot => ({
   dialect,
@@ -345,7 +345,7 @@ describe('data-dependent constraints and the old workload (issue 16)', () => {
     expect(rules(v({}))).toContain('RF115');
   });
 
-  it('NOT NULL is an error even with a default (an explicit NULL fails), and compatible when a check already refused NULLs', () => {
+  it('NOT NULL is an error even with a default (an explicit NULL fails), and compatible when a check (validated or not) already refused NULLs', () => {
     const withDefault = table('users', [...users.columns.slice(0, 2), col('email', 3, 'varchar(100)', { default: "'x'" })]);
     const notNull = table('users', [...users.columns.slice(0, 2), col('email', 3, 'varchar(100)', { default: "'x'", nullable: false })]);
     const plain = verdict(ctx(snap([withDefault]), snap([notNull]), ["ALTER TABLE users MODIFY email VARCHAR(100) NOT NULL DEFAULT 'x'"]));
@@ -358,7 +358,12 @@ describe('data-dependent constraints and the old workload (issue 16)', () => {
     const notValidated = verdict(
       ctx(snap([checked(withDefault, false)]), snap([checked(notNull, false)]), ["ALTER TABLE users MODIFY email VARCHAR(100) NOT NULL DEFAULT 'x'"]),
     );
-    expect(notValidated.backwardCompatible).toBe(false);
+    // NOT VALID skipped the old rows, not the writes: compatible, a warning that old NULLs make the ALTER fail.
+    expect(notValidated.backwardCompatible).toBe(true);
+    expect(notValidated.findings.find((f) => f.rule === 'BC108')).toMatchObject({
+      severity: 'warning',
+      message: expect.stringMatching(/VALIDATE CONSTRAINT first/),
+    });
   });
 });
 
@@ -371,5 +376,12 @@ describe('a check no stricter than one the table had (issue 16)', () => {
     expect(bc110(withCheck(old), withCheck(old, { name: 'c2', expression: "`email` in ('a','b','c')" }))).toBeUndefined();
     expect(bc110(withCheck(old), withCheck({ name: 'c2', expression: "`email` in ('a','b')" }))).toBeUndefined();
     expect(bc110(withCheck(old), withCheck(old, { name: 'c2', expression: "`email` in ('a')" }))!.severity).toBe('error');
+  });
+});
+
+describe('checkWidens reads PostgreSQL NOT VALID checks', () => {
+  it('a validated copy of a NOT VALID check rejects nothing new', () => {
+    expect(checkWidens('CHECK ((age >= 0)) NOT VALID', 'CHECK ((age >= 0))')).toBe(true);
+    expect(checkWidens('CHECK ((age >= 0)) NOT VALID', 'CHECK ((age >= 1))')).toBe(false);
   });
 });

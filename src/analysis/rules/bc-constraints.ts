@@ -110,7 +110,8 @@ function normaliseCheck(expression: string): string {
             .replace(/::\s*[a-z_]\w*(?:\s+(?:varying|precision|with(?:out)?\s+time\s+zone))?(?:\[\])?/g, '')
             .replace(/[`"]/g, '')
             .replace(/[()[\]]/g, ' ')
-            .replace(/^\s*check\b/, ''),
+            .replace(/^\s*check\b/, '')
+            .replace(/\bnot\s+valid\s*$/, ''),
     )
     .replace(/\s*,\s*/g, ',')
     .replace(/\s+/g, ' ')
@@ -168,21 +169,11 @@ export function checkAdded(c: ChangeOf<'check_added'>, { ctx, st, addedColumns }
   ];
 }
 
-/** BC111, unless the key is on columns this migration added or the same key already existed under another name. */
+/** BC111, unless the key is on columns this migration added (the same key validated or renamed is no change: diff.ts). */
 export function foreignKeyAdded(c: ChangeOf<'foreign_key_added'>, { ctx, st, addedColumns }: RuleScope): Finding[] {
   const fk = c.foreignKey;
   // A key on a column added in this migration: the running release never writes that column.
   if (fk.columns.every((col) => addedColumns.has(`${c.table}.${col}`))) return [];
-  const same = (ctx.before.tables[c.table]?.foreignKeys ?? []).some(
-    (o) =>
-      o.columns.join() === fk.columns.join() &&
-      o.refTable === fk.refTable &&
-      o.refColumns.join() === fk.refColumns.join() &&
-      o.onDelete === fk.onDelete &&
-      o.onUpdate === fk.onUpdate &&
-      o.validated !== false,
-  );
-  if (same) return [];
   return [
     constraintFinding(
       'BC111',

@@ -158,7 +158,7 @@ const docs: RuleDoc[] = [
     severity: 'error',
     oldCode: true,
     explanation:
-      'The previous release may still write NULL into the column (a default does not help an explicit NULL), or omit it when it has no default; those writes fail after the change, and the ALTER fails if NULLs exist. Compatible (info) when a validated CHECK (col IS NOT NULL) already refused NULLs; a warning when the workload (--queries) shows no statement of the running release writes the column.',
+      'The previous release may still write NULL into the column (a default does not help an explicit NULL), or omit it when it has no default; those writes fail after the change, and the ALTER fails if NULLs exist. Compatible when a CHECK (col IS NOT NULL) already refused NULLs (info; a warning when that check is NOT VALID, since older rows may hold NULL and fail the ALTER); a warning when the workload (--queries) shows no statement of the running release writes the column.',
     recipe:
       '1. Deploy code that always writes a value (validate in the application first). 2. Backfill NULLs in batches. 3. Add NOT NULL post-deploy (PG: ADD CONSTRAINT ... CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL, which then skips the scan).',
   },
