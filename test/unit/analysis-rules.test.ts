@@ -385,3 +385,17 @@ describe('checkWidens reads PostgreSQL NOT VALID checks', () => {
     expect(checkWidens('CHECK ((age >= 0)) NOT VALID', 'CHECK ((age >= 1))')).toBe(false);
   });
 });
+
+describe('VALIDATE CONSTRAINT of a NOT VALID check (issue 16)', () => {
+  it('adds no BC110: the check refused the same writes before', () => {
+    const t = (expression: string, validated: boolean) => table('users', users.columns, { checks: [{ name: 'users_age_chk', expression, validated }] });
+    const v = verdict(
+      ctx(snap([t('CHECK ((age >= 0)) NOT VALID', false)], 'postgres'), snap([t('CHECK ((age >= 0))', true)], 'postgres'), [
+        'ALTER TABLE users VALIDATE CONSTRAINT users_age_chk',
+      ]),
+    );
+    expect(v.changes.map((c) => c.kind)).toEqual(['check_dropped', 'check_added']);
+    expect(rules(v)).not.toContain('BC110');
+    expect(v.backwardCompatible).toBe(true);
+  });
+});
