@@ -262,6 +262,7 @@ export class ShadowAnalyser {
       probes: applied.probes,
       createdTables,
     };
+    if (this.workload.old.length) ctx.oldWorkload = { name: oldWorkloadName(this.workload.old), statements: this.workload.old };
     const assessment = assessUp(ctx);
     if (this.workload.old.length) {
       assessment.findings.push(
@@ -350,4 +351,10 @@ export class ShadowAnalyser {
     this.at = outcome.remaining.length ? null : i - 1;
     return outcome;
   }
+}
+
+/** "queries.txt (12 statements)": where the running release's statements came from, for messages. */
+function oldWorkloadName(queries: WorkloadQuery[]): string {
+  const files = [...new Set(queries.map((q) => q.source.replace(/ (?:line \d+|#\d+)$/, '')))];
+  return `${files.join(', ')} (${queries.length} statement${queries.length === 1 ? '' : 's'})`;
 }
