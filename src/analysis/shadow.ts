@@ -258,6 +258,15 @@ export class ShadowDatabase {
     }
   }
 
+  /** Set by the analyser around an analysed up: runs before each of its statements, on the same session. */
+  beforeStatement: ((sql: string) => Promise<void>) | undefined;
+
+  /** A read on the migration's own session (its temporary tables are visible), nothing captured. */
+  async queryVerbatim(sql: string): Promise<Record<string, unknown>[]> {
+    const res = await this.interceptor.runVerbatim(sql);
+    return this.engine.rows<Record<string, unknown>>(res.response) ?? [];
+  }
+
   /** Runs statements without capturing them (used to rebuild a state). */
   async runQuiet(sql: string): Promise<void> {
     await this.db.raw(sql);
@@ -322,6 +331,8 @@ export class ShadowDatabase {
     const display = obj.bindings?.length ? `${obj.sql} /* bindings: ${JSON.stringify(obj.bindings)} */` : obj.sql;
     capture.sql.push(display);
     const run = sql === obj.sql ? obj : { ...obj, sql };
+    // Data-aware verdicts copy a table's rows before an ALTER converts them (analysis/data).
+    if (this.beforeStatement) await this.beforeStatement(sql);
     const go = (s?: string): Promise<QueryObject> => next(s ?? run.sql);
     const savepoint = this.engine.errorAbortsTransaction && this.run.isolation === 'shared' && (session.inTransaction || this.explicitTransaction);
     try {

@@ -14,6 +14,8 @@ export const RULE_CODES: readonly string[] = [
   'RF101', 'RF102', 'RF103', 'RF104', 'RF105', 'RF106', 'RF107', 'RF108', 'RF109', 'RF110', 'RF111', 'RF112', 'RF113', 'RF114', 'RF201', 'RF202', 'RF203', 'RF204', 'RF205', 'RF206', 'RF207', 'RF208', 'RF209', 'RF210', 'RF211', 'RF212', 'RF214',
   'WL100', 'WL101', 'WL102', 'WL201', 'WL202', 'WL200',
   'SH101', 'SH201', 'SH301',
+  // issue 16, data-aware verdicts
+  'DL107',
 ];
 
 const KNOWN = new Set(RULE_CODES);

@@ -1,5 +1,6 @@
-import { isLossless } from '../sql/typecompat.ts';
-import type { Finding } from '../types.ts';
+import { describeFit, type FitResult } from '../data/fit.ts';
+import { isLossless, parseType } from '../sql/typecompat.ts';
+import type { ColumnSnapshot, Finding } from '../types.ts';
 import { finding, statementFor, type RuleContext, type RuleDialect } from './context.ts';
 
 /**
@@ -36,12 +37,7 @@ export function dataLossRules(ctx: RuleContext, db: RuleDialect): Finding[] {
         // Within a family the loss is truncation or rounding (DECIMAL(10,2) -> (10,1) rounds); across families, a lossy cast.
         if (c.change !== 'family-change') {
           out.push(
-            finding('DL103', {
-              message: `Converts ${c.table}.${c.column} ${what}: stored values that do not fit are truncated, rounded or clipped${db.narrowingFailure}.`,
-              table: c.table,
-              column: c.column,
-              statement: st(c.table, c.column),
-            }),
+            narrowingFinding(ctx, db, c.table, c.column, `Converts ${c.table}.${c.column} ${what}`, silentRounding(c.from, c.to), st(c.table, c.column)),
           );
         } else {
           out.push(
@@ -55,16 +51,17 @@ export function dataLossRules(ctx: RuleContext, db: RuleDialect): Finding[] {
         }
         break;
       }
-      case 'column_enum_changed':
+      case 'column_enum_changed': {
+        if (!c.enumChange.removed.length) break;
+        const removed = c.enumChange.removed.map((v) => `'${v}'`).join(', ');
+        out.push(enumFinding(ctx, c.table, c.column, removed, c.enumChange.removed.length, st(c.table, c.column)));
+        break;
+      }
       case 'enum_type_changed': {
         if (!c.enumChange.removed.length) break;
-        const where = c.kind === 'column_enum_changed' ? `${c.table}.${c.column}` : `type ${c.enumType}`;
         out.push(
           finding('DL105', {
-            message: `Removes ${c.enumChange.removed.map((v) => `'${v}'`).join(', ')} from ${where}: rows holding ${c.enumChange.removed.length > 1 ? 'these values' : 'this value'} lose it ('' in non-strict MySQL) or make the change fail.`,
-            table: c.kind === 'column_enum_changed' ? c.table : undefined,
-            column: c.kind === 'column_enum_changed' ? c.column : undefined,
-            statement: c.kind === 'column_enum_changed' ? st(c.table, c.column) : undefined,
+            message: `Removes ${c.enumChange.removed.map((v) => `'${v}'`).join(', ')} from type ${c.enumType}: rows holding ${c.enumChange.removed.length > 1 ? 'these values' : 'this value'} lose it or make the change fail.`,
           }),
         );
         break;
@@ -81,4 +78,65 @@ export function dataLossRules(ctx: RuleContext, db: RuleDialect): Finding[] {
     );
   }
   return out;
+}
+
+/** A DECIMAL scale cut rounds every value using the dropped places, and neither server refuses it: loss without a failed ALTER. */
+function silentRounding(from: ColumnSnapshot, to: ColumnSnapshot): boolean {
+  const a = parseType(from);
+  const b = parseType(to);
+  return a.family === 'decimal' && b.family === 'decimal' && (b.scale ?? 0) < (a.scale ?? 0);
+}
+
+function fitOf(ctx: RuleContext, table: string, column: string): FitResult | undefined {
+  return ctx.fits?.find((f) => f.table === table && f.column === column);
+}
+
+/**
+ * DL103 when rows were measured and some do not fit; DL107 (not data loss) when every row fits, or
+ * when nothing could be measured and the server would refuse the ALTER rather than change a value.
+ */
+function narrowingFinding(ctx: RuleContext, db: RuleDialect, table: string, column: string, head: string, silent: boolean, statement?: string): Finding {
+  const fit = fitOf(ctx, table, column);
+  const at = { table, column, statement };
+  if (fit?.measured && fit.misfits > 0)
+    return finding('DL103', {
+      message: `${head}: ${describeFit(fit)} do not fit the new type (${fit.where}); they are truncated, rounded or clipped${db.narrowingFailure}.`,
+      ...at,
+    });
+  if (fit?.measured)
+    return finding('DL107', {
+      severity: 'info',
+      message: `${head}: ${describeFit(fit)} do not fit the new type (${fit.where}): every stored value is kept.`,
+      ...at,
+    });
+  const why = fit && !fit.measured ? fit.reason : 'no rows were measured';
+  if (silent)
+    return finding('DL103', {
+      message: `${head}: stored values using the dropped decimal places are rounded, and the server does not refuse it (not checked on data: ${why}).`,
+      ...at,
+    });
+  return finding('DL107', {
+    severity: 'warning',
+    message: `${head}: not checked on data (${why}); by type, stored values that do not fit are truncated, rounded or clipped${db.narrowingFailure}. \`migrate plan\` counts them on the target.`,
+    ...at,
+  });
+}
+
+function enumFinding(ctx: RuleContext, table: string, column: string, removed: string, count: number, statement?: string): Finding {
+  const fit = fitOf(ctx, table, column);
+  const head = `Removes ${removed} from ${table}.${column}`;
+  const at = { table, column, statement };
+  if (fit?.measured && fit.misfits > 0)
+    return finding('DL105', {
+      message: `${head}: ${describeFit(fit)} hold ${count > 1 ? 'these values' : 'this value'} (${fit.where}); they lose it ('' in non-strict MySQL) or make the change fail.`,
+      ...at,
+    });
+  if (fit?.measured)
+    return finding('DL107', { severity: 'info', message: `${head}: ${describeFit(fit)} hold it (${fit.where}): every stored value is kept.`, ...at });
+  const why = fit && !fit.measured ? fit.reason : 'no rows were measured';
+  return finding('DL107', {
+    severity: 'warning',
+    message: `${head}: not checked on data (${why}); rows holding ${count > 1 ? 'these values' : 'this value'} lose it ('' in non-strict MySQL) or make the change fail. \`migrate plan\` counts them on the target.`,
+    ...at,
+  });
 }

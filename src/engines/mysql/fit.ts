@@ -1,0 +1,65 @@
+import type { FitEngine } from '../fit-contract.ts';
+import type { ColumnSnapshot } from '../schema.ts';
+import { mysqlIdent, mysqlString } from './quote.ts';
+
+const INT_BITS: Record<string, number> = { tinyint: 8, smallint: 16, mediumint: 24, int: 32, integer: 32, bigint: 64 };
+/** Capacity in bytes of the TEXT types; VARCHAR/CHAR count characters. */
+const TEXT_BYTES: Record<string, number> = { tinytext: 255, text: 65535, mediumtext: 16777215 };
+const STRING_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext']);
+
+function intRange(base: string, unsigned: boolean): [bigint, bigint] | undefined {
+  const bits = INT_BITS[base];
+  if (!bits) return undefined;
+  return unsigned ? [0n, 2n ** BigInt(bits) - 1n] : [-(2n ** BigInt(bits - 1)), 2n ** BigInt(bits - 1) - 1n];
+}
+
+function stringMisfit(c: string, from: ColumnSnapshot, to: ColumnSnapshot, base: string, args: number[]): string | undefined {
+  const parts: string[] = [];
+  const toCs = to.charset ?? from.charset ?? 'utf8mb4';
+  if (base === 'varchar' || base === 'char') {
+    if (args[0] !== undefined) parts.push(`CHAR_LENGTH(${c}) > ${args[0]}`);
+  } else if (TEXT_BYTES[base] !== undefined) {
+    parts.push(`OCTET_LENGTH(CONVERT(${c} USING ${toCs})) > ${TEXT_BYTES[base]}`);
+  }
+  // A character the new charset has no form for becomes '?': the round trip tells it, byte for byte.
+  if (to.charset && from.charset && to.charset !== from.charset && !/^utf8mb4$/i.test(to.charset)) {
+    parts.push(`HEX(CONVERT(CONVERT(${c} USING ${to.charset}) USING utf8mb4)) <> HEX(CONVERT(${c} USING utf8mb4))`);
+  }
+  return parts.length ? `(${parts.join(' OR ')})` : undefined;
+}
+
+/** MariaDB / MySQL: which stored values the new type cannot hold unchanged. */
+export const mysqlFit: FitEngine = {
+  ident: mysqlIdent,
+  copySql: (copy, table) => `CREATE TEMPORARY TABLE ${mysqlIdent(copy)} AS SELECT * FROM ${mysqlIdent(table)}`,
+  dropCopySql: (copy) => `DROP TEMPORARY TABLE IF EXISTS ${mysqlIdent(copy)}`,
+  bounded: (query, budgetMs) => ({
+    setup: [],
+    // MariaDB's per-statement bound (seconds); MySQL would take a MAX_EXECUTION_TIME hint instead.
+    query: `SET STATEMENT max_statement_time=${(budgetMs / 1000).toFixed(3)} FOR ${query}`,
+    reset: [],
+  }),
+  misfit(c, from, to) {
+    const m = /^(\w+)\s*(?:\(([^)]*)\))?\s*(unsigned)?/i.exec(to.type);
+    if (!m) return undefined;
+    const base = m[1]!.toLowerCase();
+    const args = (m[2] ?? '')
+      .split(',')
+      .map((x) => Number(x.trim()))
+      .filter((x) => Number.isFinite(x));
+    if (base === 'enum' || base === 'set') {
+      if (base === 'set' || !to.enumValues) return undefined;
+      const gone = (from.enumValues ?? []).filter((v) => !to.enumValues!.includes(v));
+      if (!from.enumValues) return `${c} NOT IN (${to.enumValues.map(mysqlString).join(', ')})`;
+      return gone.length ? `${c} IN (${gone.map(mysqlString).join(', ')})` : undefined;
+    }
+    if (STRING_TYPES.has(base)) return stringMisfit(c, from, to, base, args);
+    const range = intRange(base, m[3] !== undefined);
+    if (range) return `(${c} < ${range[0]} OR ${c} > ${range[1]} OR ${c} <> ROUND(${c}))`;
+    if (base === 'decimal' || base === 'numeric') {
+      const [p = 10, s = 0] = args;
+      return `(${c} <> ROUND(${c}, ${s}) OR ABS(ROUND(${c}, ${s})) >= POWER(10, ${p - s}))`;
+    }
+    return undefined;
+  },
+};

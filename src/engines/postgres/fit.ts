@@ -1,0 +1,42 @@
+import type { FitEngine } from '../fit-contract.ts';
+import type { ColumnSnapshot } from '../schema.ts';
+
+const ident = (v: string): string => `"${v.replace(/"/g, '""')}"`;
+const literal = (v: string): string => `'${v.replace(/'/g, "''")}'`;
+const INT_RANGE: Record<string, [bigint, bigint]> = {
+  smallint: [-32768n, 32767n],
+  integer: [-2147483648n, 2147483647n],
+  bigint: [-(2n ** 63n), 2n ** 63n - 1n],
+};
+
+/** PostgreSQL: which stored values the new type cannot hold unchanged. */
+export const postgresFit: FitEngine = {
+  ident,
+  copySql: (copy, table) => `CREATE TEMPORARY TABLE ${ident(copy)} AS SELECT * FROM ${ident(table)}`,
+  dropCopySql: (copy) => `DROP TABLE IF EXISTS pg_temp.${ident(copy)}`,
+  // statement_timeout bounds every statement of the session until it is reset.
+  bounded: (query, budgetMs) => ({ setup: [`SET statement_timeout = ${Math.max(1, Math.round(budgetMs))}`], query, reset: ['RESET statement_timeout'] }),
+  misfit(c, from: ColumnSnapshot, to: ColumnSnapshot) {
+    if (to.enumValues) {
+      const gone = (from.enumValues ?? []).filter((v) => !to.enumValues!.includes(v));
+      if (!from.enumValues) return `${c}::text NOT IN (${to.enumValues.map(literal).join(', ')})`;
+      return gone.length ? `${c}::text IN (${gone.map(literal).join(', ')})` : undefined;
+    }
+    const m = /^([a-z ]+?)\s*(?:\(([^)]*)\))?$/i.exec(to.type.trim());
+    if (!m) return undefined;
+    const base = m[1]!.toLowerCase();
+    const args = (m[2] ?? '')
+      .split(',')
+      .map((x) => Number(x.trim()))
+      .filter((x) => Number.isFinite(x));
+    if ((base === 'character varying' || base === 'character' || base === 'varchar' || base === 'char') && args[0] !== undefined)
+      return `char_length(${c}::text) > ${args[0]}`;
+    const range = INT_RANGE[base];
+    if (range) return `(${c} < ${range[0]} OR ${c} > ${range[1]} OR ${c} <> round(${c}))`;
+    if (base === 'numeric' && args.length) {
+      const [p, s = 0] = args as [number, number?];
+      return `(${c} <> round(${c}, ${s}) OR abs(round(${c}, ${s})) >= power(10::numeric, ${p - s}))`;
+    }
+    return undefined;
+  },
+};
