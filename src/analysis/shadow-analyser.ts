@@ -257,7 +257,7 @@ export class ShadowAnalyser {
     const hints = renameHints(statements);
     const changes = diffSnapshots(before, after, hints);
     await this.prepareState(i, i - 1, scopeNames(scope, before, after));
-    const fits = await copies.measure(narrowingsOf(changes, after, this.shadow.engine.fit), DEFAULT_FIT_BUDGET);
+    const fits = await copies.measure(narrowingsOf(changes, this.shadow.engine.fit), DEFAULT_FIT_BUDGET);
     await copies.drop();
     const createdTables = new Set(changes.flatMap((c) => (c.kind === 'table_added' ? [c.table] : [])));
     const ctx: RuleContext = {

@@ -15,11 +15,14 @@ export interface FitEngine {
   ident(name: string): string;
   /** A statement copying a table's rows into a session-private table (invisible to schema snapshots). */
   copySql(copy: string, table: string): string;
+  /** The primary key columns of a table of the connection's schema, in key order, as rows of `k`. */
+  primaryKeySql(table: string): string;
   /** Drops such a copy. */
   dropCopySql(copy: string): string;
   /**
-   * Statements for a plain, bounded read: `setup` runs first on the same session (PostgreSQL's
-   * statement_timeout), then `query` (MariaDB: SET STATEMENT max_statement_time ... FOR).
+   * A plain read bounded in time, run inside a transaction of its own: `setup` first (PostgreSQL:
+   * READ ONLY, statement_timeout and lock_timeout for this transaction), then `query` (MariaDB:
+   * SET STATEMENT max_statement_time, lock_wait_timeout FOR; MySQL: a MAX_EXECUTION_TIME hint).
    */
-  bounded(query: string, budgetMs: number): { setup: string[]; query: string; reset: string[] };
+  bounded(query: string, budgetMs: number, server: { mariadb: boolean }): { setup: string[]; query: string };
 }

@@ -1,6 +1,6 @@
 import type { ColumnSnapshot, FitEngine, Row } from '../../engines/index.ts';
 import { num, str } from '../../engines/index.ts';
-import type { Change, SchemaSnapshot } from '../types.ts';
+import type { Change } from '../types.ts';
 
 /**
  * Data-aware verdicts (issue 16): a narrowing change (BIGINT -> INT, VARCHAR(100) -> VARCHAR(50),
@@ -49,13 +49,22 @@ const EXAMPLES = 5;
 export type RowQuery = (sql: string) => Promise<Row[]>;
 
 /** The narrowings among a migration's changes that the data can decide (type kept in its family, or enum values removed). */
-export function narrowingsOf(changes: Change[], after: SchemaSnapshot, fit: FitEngine): Narrowing[] {
+export function narrowingsOf(changes: Change[], fit: FitEngine): Narrowing[] {
   const out: Narrowing[] = [];
   for (const c of changes) {
     if (c.kind === 'column_type_changed' && c.change !== 'family-change') out.push({ table: c.table, column: c.column, from: c.from, to: c.to });
     else if (c.kind === 'column_enum_changed' && c.enumChange.removed.length) {
-      const to = after.tables[c.table]?.columns.find((x) => x.name === c.column);
-      if (to) out.push({ table: c.table, column: c.column, from: { ...to, enumValues: c.from }, to: { ...to, enumValues: c.to } });
+      // The enum's values are all the check needs; the type text names the family.
+      const col = (values: string[]): ColumnSnapshot => ({
+        name: c.column,
+        position: 0,
+        type: `enum(${values.map((v) => `'${v.replace(/'/g, "''")}'`).join(',')})`,
+        dataType: 'enum',
+        nullable: true,
+        default: null,
+        enumValues: values,
+      });
+      out.push({ table: c.table, column: c.column, from: col(c.from), to: col(c.to) });
     }
   }
   return out.filter((n) => fit.misfit(fit.ident(n.column), n.from, n.to) !== undefined);

@@ -25,7 +25,7 @@ export class ShadowFitCopies {
 
   /** Called before each statement of the up runs on the shadow. */
   async beforeStatement(sql: string, table: string | undefined): Promise<void> {
-    if (!table || !/^\s*alter\s+table\b/i.test(sql) || this.copies.has(table) || !this.before.tables[table]) return;
+    if (!table || !/^\s*alter\s+(?:online\s+|ignore\s+)*table\b/i.test(sql) || this.copies.has(table) || !this.before.tables[table]) return;
     try {
       const [r] = await this.query(`SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM ${this.fit.ident(table)} LIMIT ${MAX_COPY_ROWS + 1}) fit_rows`);
       const rows = num(r?.n) ?? 0;

@@ -1,6 +1,6 @@
 import { describeFit, type FitResult } from '../data/fit.ts';
 import { isLossless, parseType } from '../sql/typecompat.ts';
-import type { ColumnSnapshot, Finding } from '../types.ts';
+import type { Change, ColumnSnapshot, Finding } from '../types.ts';
 import { finding, statementFor, type RuleContext, type RuleDialect } from './context.ts';
 
 /**
@@ -36,9 +36,7 @@ export function dataLossRules(ctx: RuleContext, db: RuleDialect): Finding[] {
         const what = `${c.from.type}${c.from.charset ? ` ${c.from.charset}` : ''} -> ${c.to.type}${c.to.charset ? ` ${c.to.charset}` : ''}`;
         // Within a family the loss is truncation or rounding (DECIMAL(10,2) -> (10,1) rounds); across families, a lossy cast.
         if (c.change !== 'family-change') {
-          out.push(
-            narrowingFinding(ctx, db, c.table, c.column, `Converts ${c.table}.${c.column} ${what}`, silentRounding(c.from, c.to), st(c.table, c.column)),
-          );
+          out.push(narrowingDecision(c, ctx.fits ?? [], db, st(c.table, c.column))!);
         } else {
           out.push(
             finding('DL104', {
@@ -53,8 +51,7 @@ export function dataLossRules(ctx: RuleContext, db: RuleDialect): Finding[] {
       }
       case 'column_enum_changed': {
         if (!c.enumChange.removed.length) break;
-        const removed = c.enumChange.removed.map((v) => `'${v}'`).join(', ');
-        out.push(enumFinding(ctx, c.table, c.column, removed, c.enumChange.removed.length, st(c.table, c.column)));
+        out.push(narrowingDecision(c, ctx.fits ?? [], db, st(c.table, c.column))!);
         break;
       }
       case 'enum_type_changed': {
@@ -87,16 +84,16 @@ function silentRounding(from: ColumnSnapshot, to: ColumnSnapshot): boolean {
   return a.family === 'decimal' && b.family === 'decimal' && (b.scale ?? 0) < (a.scale ?? 0);
 }
 
-function fitOf(ctx: RuleContext, table: string, column: string): FitResult | undefined {
-  return ctx.fits?.find((f) => f.table === table && f.column === column);
+function fitOf(fits: FitResult[], table: string, column: string): FitResult | undefined {
+  return fits.find((f) => f.table === table && f.column === column);
 }
 
 /**
  * DL103 when rows were measured and some do not fit; DL107 (not data loss) when every row fits, or
  * when nothing could be measured and the server would refuse the ALTER rather than change a value.
  */
-function narrowingFinding(ctx: RuleContext, db: RuleDialect, table: string, column: string, head: string, silent: boolean, statement?: string): Finding {
-  const fit = fitOf(ctx, table, column);
+function narrowingFinding(fits: FitResult[], db: RuleDialect, table: string, column: string, head: string, silent: boolean, statement?: string): Finding {
+  const fit = fitOf(fits, table, column);
   const at = { table, column, statement };
   if (fit?.measured && fit.misfits > 0)
     return finding('DL103', {
@@ -122,8 +119,8 @@ function narrowingFinding(ctx: RuleContext, db: RuleDialect, table: string, colu
   });
 }
 
-function enumFinding(ctx: RuleContext, table: string, column: string, removed: string, count: number, statement?: string): Finding {
-  const fit = fitOf(ctx, table, column);
+function enumFinding(fits: FitResult[], table: string, column: string, removed: string, count: number, statement?: string): Finding {
+  const fit = fitOf(fits, table, column);
   const head = `Removes ${removed} from ${table}.${column}`;
   const at = { table, column, statement };
   if (fit?.measured && fit.misfits > 0)
@@ -139,4 +136,20 @@ function enumFinding(ctx: RuleContext, table: string, column: string, removed: s
     message: `${head}: not checked on data (${why}); rows holding ${count > 1 ? 'these values' : 'this value'} lose it ('' in non-strict MySQL) or make the change fail. \`migrate plan\` counts them on the target.`,
     ...at,
   });
+}
+
+/**
+ * The data-loss finding of a narrowing change given what was measured (`fits`): on the shadow by
+ * the rules, again on a target by `plan`. Undefined for a change that is not a narrowing.
+ */
+export function narrowingDecision(c: Change, fits: FitResult[], db: RuleDialect, statement?: string): Finding | undefined {
+  if (c.kind === 'column_type_changed' && c.change !== 'family-change' && !isLossless(c.from, c.to)) {
+    const what = `${c.from.type}${c.from.charset ? ` ${c.from.charset}` : ''} -> ${c.to.type}${c.to.charset ? ` ${c.to.charset}` : ''}`;
+    return narrowingFinding(fits, db, c.table, c.column, `Converts ${c.table}.${c.column} ${what}`, silentRounding(c.from, c.to), statement);
+  }
+  if (c.kind === 'column_enum_changed' && c.enumChange.removed.length) {
+    const removed = c.enumChange.removed.map((v) => `'${v}'`).join(', ');
+    return enumFinding(fits, c.table, c.column, removed, c.enumChange.removed.length, statement);
+  }
+  return undefined;
 }

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import {
   analyse,
   disposeAllShadows,
+  decideOnTarget,
   evaluateGate,
   FileCache,
   findShadowServer,
@@ -382,6 +383,8 @@ export async function planCommand(opts: CommonOpts, configPath: string | undefin
       const home = engine.switchesDatabases && config.connection.database ? { home: config.connection.database } : {};
       const r = await runAnalysis([...history, ...pending], p, opts, { baseline: history.length, ...home }, lookup);
       verdicts = r.verdicts;
+      // The shadow holds the schema, not the rows: narrowings are decided again on the target's data.
+      await decideOnTarget(db, config.dialect, verdicts, version === undefined ? { target } : { target, version });
       note = runNote(r, history.length);
       shadowLabel = r.shadow;
     } else {

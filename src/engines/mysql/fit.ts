@@ -32,12 +32,16 @@ function stringMisfit(c: string, from: ColumnSnapshot, to: ColumnSnapshot, base:
 export const mysqlFit: FitEngine = {
   ident: mysqlIdent,
   copySql: (copy, table) => `CREATE TEMPORARY TABLE ${mysqlIdent(copy)} AS SELECT * FROM ${mysqlIdent(table)}`,
+  primaryKeySql: (table) =>
+    `SELECT COLUMN_NAME AS k FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ${mysqlString(table)} AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION`,
   dropCopySql: (copy) => `DROP TEMPORARY TABLE IF EXISTS ${mysqlIdent(copy)}`,
-  bounded: (query, budgetMs) => ({
+  bounded: (query, budgetMs, server) => ({
     setup: [],
-    // MariaDB's per-statement bound (seconds); MySQL would take a MAX_EXECUTION_TIME hint instead.
-    query: `SET STATEMENT max_statement_time=${(budgetMs / 1000).toFixed(3)} FOR ${query}`,
-    reset: [],
+    // A plain SELECT on InnoDB reads a snapshot and takes only a shared metadata lock, which writers do
+    // not wait for; the bounds stop it waiting behind a DDL's lock or running past the budget.
+    query: server.mariadb
+      ? `SET STATEMENT max_statement_time=${(budgetMs / 1000).toFixed(3)}, lock_wait_timeout=1 FOR ${query}`
+      : query.replace(/^SELECT\b/i, `SELECT /*+ MAX_EXECUTION_TIME(${Math.round(budgetMs)}) */`),
   }),
   misfit(c, from, to) {
     const m = /^(\w+)\s*(?:\(([^)]*)\))?\s*(unsigned)?/i.exec(to.type);

@@ -13,9 +13,18 @@ const INT_RANGE: Record<string, [bigint, bigint]> = {
 export const postgresFit: FitEngine = {
   ident,
   copySql: (copy, table) => `CREATE TEMPORARY TABLE ${ident(copy)} AS SELECT * FROM ${ident(table)}`,
+  primaryKeySql: (table) =>
+    `SELECT a.attname AS k FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) WHERE i.indisprimary AND i.indrelid = to_regclass(${literal(ident(table))}) ORDER BY array_position(i.indkey::int2[], a.attnum)`,
   dropCopySql: (copy) => `DROP TABLE IF EXISTS pg_temp.${ident(copy)}`,
-  // statement_timeout bounds every statement of the session until it is reset.
-  bounded: (query, budgetMs) => ({ setup: [`SET statement_timeout = ${Math.max(1, Math.round(budgetMs))}`], query, reset: ['RESET statement_timeout'] }),
+  // A plain SELECT takes ACCESS SHARE, which no writer waits for; SET LOCAL ends with the transaction.
+  bounded: (query, budgetMs) => ({
+    setup: [
+      'SET TRANSACTION READ ONLY',
+      `SET LOCAL statement_timeout = ${Math.max(1, Math.round(budgetMs))}`,
+      `SET LOCAL lock_timeout = ${Math.max(1, Math.min(1000, Math.round(budgetMs)))}`,
+    ],
+    query,
+  }),
   misfit(c, from: ColumnSnapshot, to: ColumnSnapshot) {
     if (to.enumValues) {
       const gone = (from.enumValues ?? []).filter((v) => !to.enumValues!.includes(v));
