@@ -5,12 +5,18 @@ import type { ColumnSnapshot } from './schema.ts';
  * database (string length and charset round trips, integer ranges, decimal rounding, enum values),
  * so each engine writes it; src/analysis/data runs it, on the shadow or, read-only, on a target.
  */
+export interface Misfit {
+  sql: string;
+  what: string;
+}
+
 export interface FitEngine {
   /**
-   * A boolean SQL expression over `column` (already quoted) that is true for a stored value the new
-   * type cannot hold unchanged; undefined when this engine cannot tell for this pair of types.
+   * `sql`: a boolean SQL expression over `column` (already quoted) that is true for a stored value
+   * the new type cannot hold unchanged; `what`: those values in words, as in "rows <what>" ("exceed
+   * 30 characters"). Undefined when this engine cannot tell for this pair of types.
    */
-  misfit(column: string, from: ColumnSnapshot, to: ColumnSnapshot): string | undefined;
+  misfit(column: string, from: ColumnSnapshot, to: ColumnSnapshot): Misfit | undefined;
   /** Identifier quoting of this engine. */
   ident(name: string): string;
   /** A statement copying a table's rows into a session-private table (invisible to schema snapshots). */

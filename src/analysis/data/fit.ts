@@ -30,6 +30,8 @@ export type FitResult =
       examples: string[];
       keyColumns: string[];
       sampled: boolean;
+      /** The misfit in words: "exceed 30 characters". */
+      what: string;
       /** Where and when: "the shadow's rows before the change" or "<target> at <time>". */
       where: string;
     }
@@ -88,28 +90,29 @@ export async function measureFit(
   const col = fit.ident(n.column);
   const pred = fit.misfit(col, n.from, n.to);
   if (!pred) return { table: n.table, column: n.column, measured: false, reason: 'no check of this type pair' };
+  const { sql: misfit, what } = pred;
   const sampled = o.rows !== null && o.rows > o.budget.maxRows;
   const from = sampled ? `(SELECT * FROM ${fit.ident(o.source)} LIMIT ${o.budget.maxRows}) fit_sample` : fit.ident(o.source);
   try {
-    const [count] = await query(`SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN ${pred} THEN 1 ELSE 0 END), 0) AS bad FROM ${from}`);
+    const [count] = await query(`SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN ${misfit} THEN 1 ELSE 0 END), 0) AS bad FROM ${from}`);
     const rows = num(count?.total) ?? 0;
     const misfits = num(count?.bad) ?? 0;
     let examples: string[] = [];
     if (misfits > 0 && o.keyColumns.length) {
       const keys = o.keyColumns.map((k) => fit.ident(k)).join(', ');
-      const found = await query(`SELECT ${keys} FROM ${from} WHERE ${pred} LIMIT ${EXAMPLES}`);
+      const found = await query(`SELECT ${keys} FROM ${from} WHERE ${misfit} LIMIT ${EXAMPLES}`);
       examples = found.map((r) => o.keyColumns.map((k) => str(r[k]) ?? 'NULL').join('/'));
     }
-    return { table: n.table, column: n.column, measured: true, rows, misfits, examples, keyColumns: o.keyColumns, sampled, where: o.where };
+    return { table: n.table, column: n.column, measured: true, rows, misfits, examples, keyColumns: o.keyColumns, sampled, what, where: o.where };
   } catch (e) {
     const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
     return { table: n.table, column: n.column, measured: false, reason: `the query did not finish within its bound (${why})` };
   }
 }
 
-/** "0 of 1,200 rows", "37 of 1,200 rows (e.g. id 17, 204)" */
+/** "0 of 1,200 rows exceed 50 characters", "37 of 1,200 rows exceed 50 characters (e.g. id 17, 204, ...)" */
 export function describeFit(r: Extract<FitResult, { measured: true }>): string {
-  const of = `${r.misfits.toLocaleString('en-US')} of ${r.rows.toLocaleString('en-US')}${r.sampled ? ' sampled' : ''} row${r.rows === 1 ? '' : 's'}`;
+  const of = `${r.misfits.toLocaleString('en-US')} of ${r.rows.toLocaleString('en-US')}${r.sampled ? ' sampled' : ''} row${r.rows === 1 ? '' : 's'} ${r.what}`;
   const eg = r.examples.length ? ` (e.g. ${r.keyColumns.join('/')} ${r.examples.join(', ')}${r.misfits > r.examples.length ? ', ...' : ''})` : '';
   return `${of}${eg}`;
 }

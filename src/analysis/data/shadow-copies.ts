@@ -23,25 +23,27 @@ export class ShadowFitCopies {
     private readonly run: (sql: string) => Promise<void>,
   ) {}
 
-  /** Called before each statement of the up runs on the shadow. */
-  async beforeStatement(sql: string, table: string | undefined): Promise<void> {
-    if (!table || !/^\s*alter\s+(?:online\s+|ignore\s+)*table\b/i.test(sql) || this.copies.has(table) || !this.before.tables[table]) return;
+  /** Called before each statement of the up runs on the shadow; false when a query of its own failed. */
+  async beforeStatement(sql: string, table: string | undefined): Promise<boolean> {
+    if (!table || !/^\s*alter\s+(?:online\s+|ignore\s+)*table\b/i.test(sql) || this.copies.has(table) || !this.before.tables[table]) return true;
     try {
       const [r] = await this.query(`SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM ${this.fit.ident(table)} LIMIT ${MAX_COPY_ROWS + 1}) fit_rows`);
       const rows = num(r?.n) ?? 0;
       if (rows > MAX_COPY_ROWS) {
         this.copies.set(table, { skipped: `${table} holds more than ${MAX_COPY_ROWS.toLocaleString('en-US')} rows on the shadow (not copied)` });
-        return;
+        return true;
       }
       if (rows === 0) {
         this.copies.set(table, { name: '', rows: 0 });
-        return;
+        return true;
       }
       const name = `migrate_fit_${++this.counter}`;
       await this.run(this.fit.copySql(name, table));
       this.copies.set(table, { name, rows });
+      return true;
     } catch (e) {
       this.copies.set(table, { skipped: `its rows could not be copied before the change (${e instanceof Error ? e.message.split('\n')[0] : String(e)})` });
+      return false;
     }
   }
 

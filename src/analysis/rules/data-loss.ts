@@ -97,13 +97,13 @@ function narrowingFinding(fits: FitResult[], db: RuleDialect, table: string, col
   const at = { table, column, statement };
   if (fit?.measured && fit.misfits > 0)
     return finding('DL103', {
-      message: `${head}: ${describeFit(fit)} do not fit the new type (${fit.where}); they are truncated, rounded or clipped${db.narrowingFailure}.`,
+      message: `${head}: ${describeFit(fit)} (${fit.where}); these values do not fit the new type and are truncated, rounded or clipped${db.narrowingFailure}.`,
       ...at,
     });
   if (fit?.measured)
     return finding('DL107', {
       severity: 'info',
-      message: `${head}: ${describeFit(fit)} do not fit the new type (${fit.where}): every stored value is kept.`,
+      message: `${head}: ${describeFit(fit)} (${fit.where}): every stored value fits and is kept.`,
       ...at,
     });
   const why = fit && !fit.measured ? fit.reason : 'no rows were measured';
@@ -125,11 +125,10 @@ function enumFinding(fits: FitResult[], table: string, column: string, removed: 
   const at = { table, column, statement };
   if (fit?.measured && fit.misfits > 0)
     return finding('DL105', {
-      message: `${head}: ${describeFit(fit)} hold ${count > 1 ? 'these values' : 'this value'} (${fit.where}); they lose it ('' in non-strict MySQL) or make the change fail.`,
+      message: `${head}: ${describeFit(fit)} (${fit.where}); they lose the value ('' in non-strict MySQL) or make the change fail.`,
       ...at,
     });
-  if (fit?.measured)
-    return finding('DL107', { severity: 'info', message: `${head}: ${describeFit(fit)} hold it (${fit.where}): every stored value is kept.`, ...at });
+  if (fit?.measured) return finding('DL107', { severity: 'info', message: `${head}: ${describeFit(fit)} (${fit.where}): every stored value is kept.`, ...at });
   const why = fit && !fit.measured ? fit.reason : 'no rows were measured';
   return finding('DL107', {
     severity: 'warning',

@@ -1,4 +1,4 @@
-import type { FitEngine } from '../fit-contract.ts';
+import type { FitEngine, Misfit } from '../fit-contract.ts';
 import type { ColumnSnapshot } from '../schema.ts';
 import { mysqlIdent, mysqlString } from './quote.ts';
 
@@ -13,19 +13,22 @@ function intRange(base: string, unsigned: boolean): [bigint, bigint] | undefined
   return unsigned ? [0n, 2n ** BigInt(bits) - 1n] : [-(2n ** BigInt(bits - 1)), 2n ** BigInt(bits - 1) - 1n];
 }
 
-function stringMisfit(c: string, from: ColumnSnapshot, to: ColumnSnapshot, base: string, args: number[]): string | undefined {
-  const parts: string[] = [];
+function stringMisfit(c: string, from: ColumnSnapshot, to: ColumnSnapshot, base: string, args: number[]): Misfit | undefined {
+  const parts: Misfit[] = [];
   const toCs = to.charset ?? from.charset ?? 'utf8mb4';
   if (base === 'varchar' || base === 'char') {
-    if (args[0] !== undefined) parts.push(`CHAR_LENGTH(${c}) > ${args[0]}`);
+    if (args[0] !== undefined) parts.push({ sql: `CHAR_LENGTH(${c}) > ${args[0]}`, what: `exceed ${args[0]} characters` });
   } else if (TEXT_BYTES[base] !== undefined) {
-    parts.push(`OCTET_LENGTH(CONVERT(${c} USING ${toCs})) > ${TEXT_BYTES[base]}`);
+    parts.push({ sql: `OCTET_LENGTH(CONVERT(${c} USING ${toCs})) > ${TEXT_BYTES[base]}`, what: `exceed ${TEXT_BYTES[base]} bytes` });
   }
   // A character the new charset has no form for becomes '?': the round trip tells it, byte for byte.
   if (to.charset && from.charset && to.charset !== from.charset && !/^utf8mb4$/i.test(to.charset)) {
-    parts.push(`HEX(CONVERT(CONVERT(${c} USING ${to.charset}) USING utf8mb4)) <> HEX(CONVERT(${c} USING utf8mb4))`);
+    parts.push({
+      sql: `HEX(CONVERT(CONVERT(${c} USING ${to.charset}) USING utf8mb4)) <> HEX(CONVERT(${c} USING utf8mb4))`,
+      what: `have no ${to.charset} form`,
+    });
   }
-  return parts.length ? `(${parts.join(' OR ')})` : undefined;
+  return parts.length ? { sql: `(${parts.map((p) => p.sql).join(' OR ')})`, what: parts.map((p) => p.what).join(' or ') } : undefined;
 }
 
 /** MariaDB / MySQL: which stored values the new type cannot hold unchanged. */
@@ -53,16 +56,22 @@ export const mysqlFit: FitEngine = {
       .filter((x) => Number.isFinite(x));
     if (base === 'enum' || base === 'set') {
       if (base === 'set' || !to.enumValues) return undefined;
-      const gone = (from.enumValues ?? []).filter((v) => !to.enumValues!.includes(v));
-      if (!from.enumValues) return `${c} NOT IN (${to.enumValues.map(mysqlString).join(', ')})`;
-      return gone.length ? `${c} IN (${gone.map(mysqlString).join(', ')})` : undefined;
+      const kept = to.enumValues;
+      if (!from.enumValues)
+        return { sql: `${c} NOT IN (${kept.map(mysqlString).join(', ')})`, what: `hold a value other than ${kept.map(mysqlString).join(', ')}` };
+      const gone = from.enumValues.filter((v) => !kept.includes(v));
+      return gone.length ? { sql: `${c} IN (${gone.map(mysqlString).join(', ')})`, what: `hold ${gone.map(mysqlString).join(' or ')}` } : undefined;
     }
     if (STRING_TYPES.has(base)) return stringMisfit(c, from, to, base, args);
     const range = intRange(base, m[3] !== undefined);
-    if (range) return `(${c} < ${range[0]} OR ${c} > ${range[1]} OR ${c} <> ROUND(${c}))`;
+    if (range)
+      return { sql: `(${c} < ${range[0]} OR ${c} > ${range[1]} OR ${c} <> ROUND(${c}))`, what: `are outside ${to.type}'s range ${range[0]}..${range[1]}` };
     if (base === 'decimal' || base === 'numeric') {
       const [p = 10, s = 0] = args;
-      return `(${c} <> ROUND(${c}, ${s}) OR ABS(ROUND(${c}, ${s})) >= POWER(10, ${p - s}))`;
+      return {
+        sql: `(${c} <> ROUND(${c}, ${s}) OR ABS(ROUND(${c}, ${s})) >= POWER(10, ${p - s}))`,
+        what: `use more than ${s} decimal place${s === 1 ? '' : 's'} or ${p - s} integer digits`,
+      };
     }
     return undefined;
   },

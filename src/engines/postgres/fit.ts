@@ -27,9 +27,11 @@ export const postgresFit: FitEngine = {
   }),
   misfit(c, from: ColumnSnapshot, to: ColumnSnapshot) {
     if (to.enumValues) {
-      const gone = (from.enumValues ?? []).filter((v) => !to.enumValues!.includes(v));
-      if (!from.enumValues) return `${c}::text NOT IN (${to.enumValues.map(literal).join(', ')})`;
-      return gone.length ? `${c}::text IN (${gone.map(literal).join(', ')})` : undefined;
+      const kept = to.enumValues;
+      if (!from.enumValues)
+        return { sql: `${c}::text NOT IN (${kept.map(literal).join(', ')})`, what: `hold a value other than ${kept.map(literal).join(', ')}` };
+      const gone = from.enumValues.filter((v) => !kept.includes(v));
+      return gone.length ? { sql: `${c}::text IN (${gone.map(literal).join(', ')})`, what: `hold ${gone.map(literal).join(' or ')}` } : undefined;
     }
     const m = /^([a-z ]+?)\s*(?:\(([^)]*)\))?$/i.exec(to.type.trim());
     if (!m) return undefined;
@@ -39,12 +41,16 @@ export const postgresFit: FitEngine = {
       .map((x) => Number(x.trim()))
       .filter((x) => Number.isFinite(x));
     if ((base === 'character varying' || base === 'character' || base === 'varchar' || base === 'char') && args[0] !== undefined)
-      return `char_length(${c}::text) > ${args[0]}`;
+      return { sql: `char_length(${c}::text) > ${args[0]}`, what: `exceed ${args[0]} characters` };
     const range = INT_RANGE[base];
-    if (range) return `(${c} < ${range[0]} OR ${c} > ${range[1]} OR ${c} <> round(${c}))`;
+    if (range)
+      return { sql: `(${c} < ${range[0]} OR ${c} > ${range[1]} OR ${c} <> round(${c}))`, what: `are outside ${base}'s range ${range[0]}..${range[1]}` };
     if (base === 'numeric' && args.length) {
       const [p, s = 0] = args as [number, number?];
-      return `(${c} <> round(${c}, ${s}) OR abs(round(${c}, ${s})) >= power(10::numeric, ${p - s}))`;
+      return {
+        sql: `(${c} <> round(${c}, ${s}) OR abs(round(${c}, ${s})) >= power(10::numeric, ${p - s}))`,
+        what: `use more than ${s} decimal place${s === 1 ? '' : 's'} or ${p - s} integer digits`,
+      };
     }
     return undefined;
   },
