@@ -5,7 +5,6 @@ import type { Command } from 'commander';
 import {
   analyse,
   disposeAllShadows,
-  decideOnTarget,
   evaluateGate,
   FileCache,
   findShadowServer,
@@ -381,10 +380,10 @@ export async function planCommand(opts: CommonOpts, configPath: string | undefin
       const lookup: FindShadowOptions = { ...shadowLookupFor(version), forbidden: forbiddenServers(config, 'plan') };
       // The history was written for the target's database: on the shadow that is the shadow database.
       const home = engine.switchesDatabases && config.connection.database ? { home: config.connection.database } : {};
-      const r = await runAnalysis([...history, ...pending], p, opts, { baseline: history.length, ...home }, lookup);
+      // The shadow holds the target's schema, not its rows: narrowings are decided on the target's data.
+      const dataTarget = version === undefined ? { db, target } : { db, target, version };
+      const r = await runAnalysis([...history, ...pending], p, opts, { baseline: history.length, ...home, dataTarget }, lookup);
       verdicts = r.verdicts;
-      // The shadow holds the schema, not the rows: narrowings are decided again on the target's data.
-      await decideOnTarget(db, config.dialect, verdicts, version === undefined ? { target } : { target, version });
       note = runNote(r, history.length);
       shadowLabel = r.shadow;
     } else {
