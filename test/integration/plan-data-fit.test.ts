@@ -107,6 +107,26 @@ for (const dialect of ['mysql', 'postgres'] as const) {
       expect(fits.message).toContain('0 of 200,000 rows exceed 8 characters');
     }, 180_000);
 
+    it('above the row budget it reads a sample and says so; past the time budget it measures nothing and keeps the warning', async () => {
+      const migrations = [
+        sqlMigration(dialect, '0001_create_users', CREATE, 'DROP TABLE users'),
+        sqlMigration(dialect, '0002_narrow_email', NARROW[dialect].email[0], NARROW[dialect].email[1]),
+      ];
+      const verdicts = await analyse(migrations, { dialect, shadow: shadowServer(dialect), baseline: 1, checkReversibility: false });
+      const sampled = structuredClone(verdicts);
+      await decideOnTarget(db, dialect, sampled, { target: 'the target', budget: { statementMs: 5000, maxRows: 10_000 } });
+      // Which rows the server returns first is its business (PostgreSQL moved the updated ones to the end).
+      const dl = sampled[0]!.findings.find((f) => f.rule === 'DL103' || f.rule === 'DL107')!;
+      expect(dl.message).toMatch(/: \d+ of 10,000 sampled rows exceed 30 characters/);
+      const late = structuredClone(verdicts);
+      await decideOnTarget(db, dialect, late, { target: 'the target', budget: { statementMs: 1, maxRows: 10_000_000 } });
+      const f = late[0]!.findings.find((x) => x.rule === 'DL107')!;
+      expect(f, JSON.stringify(late[0]!.findings.filter((x) => x.rule.startsWith('DL')))).toBeDefined();
+      expect(f.severity).toBe('warning');
+      expect(f.message).toContain('not checked on data (the query did not finish within its bound');
+      expect(late[0]!.dataLoss).toBe(false);
+    }, 120_000);
+
     it("the target's read-only queries never make a concurrent writer wait 100 ms", async () => {
       const migrations = [
         sqlMigration(dialect, '0001_create_users', CREATE, 'DROP TABLE users'),

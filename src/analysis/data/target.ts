@@ -12,7 +12,7 @@ const DECIDED_ON_DATA = new Set(['DL103', 'DL105', 'DL107']);
 export interface TargetFitOptions {
   /** How the target is named in findings, e.g. "app@db1:3306/app". */
   target: string;
-  /** The target's version string (MariaDB or MySQL decides the time bound's syntax). */
+  /** The target's version string (MariaDB or MySQL decides the time bound's syntax); read from the target when absent. */
   version?: string;
   budget?: FitBudget;
 }
@@ -25,7 +25,8 @@ export interface TargetFitOptions {
  */
 export async function decideOnTarget(db: Knex, dialect: Dialect, verdicts: MigrationVerdict[], o: TargetFitOptions): Promise<void> {
   const engine = engineFor(dialect);
-  const server = engine.serverKind(o.version ?? '');
+  // MariaDB and MySQL bound a statement differently: without the version, ask the server.
+  const server = engine.serverKind(o.version ?? (await engine.targetVersionForShadow(db)) ?? '');
   const budget = o.budget ?? DEFAULT_FIT_BUDGET;
   const query: RowQuery = (sql) =>
     db.transaction(async (trx) => {
