@@ -16,6 +16,8 @@ export const RULE_CODES: readonly string[] = [
   'RF115', 'RF215',
   'WL100', 'WL101', 'WL102', 'WL201', 'WL202', 'WL200',
   'SH101', 'SH201', 'SH301',
+  // issue 16, data-aware verdicts
+  'DL107',
 ];
 
 const KNOWN = new Set(RULE_CODES);

@@ -51,6 +51,8 @@ export interface RuleDoc {
   reverseOf?: string;
   /** What the finding means for replica-first in its direction (RF1xx old -> new, RF2xx new -> old). */
   replicaFirst?: ReplicaFirstFact;
+  /** A data-loss family finding that reports a check, not a loss: it does not make the verdict's dataLoss true. */
+  notLoss?: true;
   /** The work `plan` estimates the duration of from the table's rows. */
   work?: { rate: WorkRate; label: string };
 }
@@ -919,6 +921,18 @@ const docs: RuleDoc[] = [
     explanation:
       "The migration's up raised an error on the shadow database, applied after the migrations before it: it would fail the same way on the target. Its verdict is `failed`, with the server's error and the statement; the migrations after it are `not analysed`, since the schema they expect never existed. Acknowledging it changes nothing: the gate fails on the failed migration itself.",
     recipe: 'Fix the migration so it applies to the schema the migrations before it leave; the finding names the statement and its line.',
+  },
+  // --- issue 16: data-aware verdicts -------------------------------------------------------
+  {
+    code: 'DL107',
+    family: 'data-loss',
+    title: 'Narrowing decided on the data',
+    severity: 'warning',
+    notLoss: true,
+    explanation:
+      'A narrowing change (shorter string, smaller integer, another charset, an ENUM value removed) loses data only when a stored value does not fit. Info: the stored rows were counted and every value fits (the finding quotes the count and where it was taken). Warning: nothing was measured (no rows on the shadow, a table too big, a query over its time bound), so only the type says values may not fit; the server refuses such an ALTER (strict mode, PostgreSQL) rather than change a value. When rows do not fit, DL103 / DL105 is reported instead, with the count and example keys.',
+    recipe:
+      'Run `migrate plan` against the target to count the rows that do not fit (bounded read-only queries); fix those rows or keep the wider type before narrowing.',
   },
 ];
 
