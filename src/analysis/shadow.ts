@@ -104,6 +104,7 @@ export function isPermissionDenied(e: unknown, dialect: Dialect): boolean {
 
 const q = (n: string): string => `\`${n.replace(/`/g, '``')}\``;
 const SAVEPOINT = 'migrate_shadow_denied';
+const TRANSACTION_CONTROL = /^\s*(?:begin|start\s+transaction|commit|rollback|savepoint|release\s+savepoint)\b/i;
 /** Around the data-aware copy taken before an ALTER inside the migration's transaction. */
 const FIT_SAVEPOINT = 'migrate_shadow_fit';
 
@@ -292,6 +293,9 @@ export class ShadowDatabase {
   private async handle(obj: QueryObject, next: (sql?: string) => Promise<QueryObject>, session: SessionInfo): Promise<QueryObject> {
     const capture = this.capture;
     if (!capture) return next();
+    // knex's own BEGIN / COMMIT / SAVEPOINT around a migration's knex.transaction(): not part of
+    // what the migration changes, and no savepoint may precede its BEGIN.
+    if (session.inTransaction && TRANSACTION_CONTROL.test(obj.sql)) return next();
     const parts = obj.bindings?.length ? [obj.sql] : splitSql(obj.sql, this.dialect).map((st) => st.sql);
     if (parts.length > 1) {
       // A multi-statement raw() from a TS migration: each statement is captured and probed alone.

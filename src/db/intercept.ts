@@ -35,19 +35,45 @@ export interface Interceptor {
   uninstall(): void;
 }
 
+type QueryFn = (this: InternalClient, connection: unknown, obj: QueryObject) => Promise<QueryObject>;
+
+/**
+ * The handlers of the interceptors installed, by the knex config object they were installed for.
+ * knex runs a transaction's queries on a client it makes with Object.create(the client class's
+ * prototype), sharing only the config object: an override on our client instance would never see
+ * them (a TS migration's DDL inside knex.transaction() went uncaptured). So the wrapper sits on the
+ * prototype, once per client class, and dispatches by config; any other knex instance in the
+ * process reaches the driver call unchanged.
+ */
+const handlers = new WeakMap<object, (client: InternalClient, connection: unknown, obj: QueryObject) => Promise<QueryObject>>();
+const wrappedProtos = new WeakMap<object, QueryFn>();
+
+function wrapPrototype(client: InternalClient & { config: object }): QueryFn {
+  const proto = Object.getPrototypeOf(client) as { _query: QueryFn };
+  const known = wrappedProtos.get(proto);
+  if (known) return known;
+  const original = proto._query;
+  proto._query = function (this: InternalClient & { config?: object }, connection: unknown, obj: QueryObject): Promise<QueryObject> {
+    const h = this.config ? handlers.get(this.config) : undefined;
+    return h ? h(this, connection, obj) : original.call(this, connection, obj);
+  };
+  wrappedProtos.set(proto, original);
+  return original;
+}
+
 export function installInterceptor(db: Knex, handler: Handler): Interceptor {
-  const client = db.client as unknown as InternalClient;
-  const original = client._query.bind(client);
-  const wrapped = (connection: unknown, obj: QueryObject): Promise<QueryObject> =>
-    handler(obj, (sql) => (sql === undefined || sql === obj.sql ? original(connection, obj) : original(connection, { ...obj, sql })), {
+  const client = db.client as unknown as InternalClient & { config: object };
+  const original = wrapPrototype(client);
+  const run = (self: InternalClient, connection: unknown, obj: QueryObject): Promise<QueryObject> =>
+    handler(obj, (sql) => (sql === undefined || sql === obj.sql ? original.call(self, connection, obj) : original.call(self, connection, { ...obj, sql })), {
       inTransaction: (connection as { __knexTxId?: unknown } | null)?.__knexTxId !== undefined,
     });
-  client._query = wrapped;
+  handlers.set(client.config, run);
   return {
     async runStatements(sqls) {
       const connection = await client.acquireConnection();
       try {
-        for (const sql of sqls) await wrapped(connection, { sql, bindings: [], method: 'raw' });
+        for (const sql of sqls) await run(client, connection, { sql, bindings: [], method: 'raw' });
       } finally {
         await client.releaseConnection(connection);
       }
@@ -55,13 +81,13 @@ export function installInterceptor(db: Knex, handler: Handler): Interceptor {
     async runVerbatim(sql) {
       const connection = await client.acquireConnection();
       try {
-        return await original(connection, { sql, bindings: [], method: 'raw' });
+        return await original.call(client, connection, { sql, bindings: [], method: 'raw' });
       } finally {
         await client.releaseConnection(connection);
       }
     },
     uninstall() {
-      client._query = original;
+      handlers.delete(client.config);
     },
   };
 }
