@@ -57,11 +57,13 @@ export function convertsWithoutRefusal(from: ColumnSnapshot, to: ColumnSnapshot)
     if (!Number.isFinite(intDigits)) return undefined;
     if (b.family === 'decimal') {
       const toDigits = (b.precision ?? 10) - (b.scale ?? 0);
-      if (toDigits >= intDigits && (b.scale ?? 0) < (a.scale ?? 0)) return `rounds each value the running release writes to ${b.scale} decimal place${b.scale === 1 ? '' : 's'}`;
+      if (toDigits >= intDigits && (b.scale ?? 0) < (a.scale ?? 0))
+        return `rounds each value the running release writes to ${b.scale} decimal place${b.scale === 1 ? '' : 's'}`;
     }
     if (b.family === 'int' && intDigits <= (INT_DIGITS[b.size ?? 4] ?? 0)) return 'rounds each value the running release writes to a whole number';
   }
-  if (a.family === 'temporal' && DATE_AND_TIME.has(a.base) && b.family === 'temporal' && b.base === 'date') return 'drops the time of day from each value the running release writes';
+  if (a.family === 'temporal' && DATE_AND_TIME.has(a.base) && b.family === 'temporal' && b.base === 'date')
+    return 'drops the time of day from each value the running release writes';
   return undefined;
 }
 

@@ -45,6 +45,8 @@ export interface SkippedQuery {
 
 export interface Workload {
   file: string;
+  /** Completes "No statement ... names x": "in queries.txt", "seen since <time> in app (12 statements)". */
+  window?: string;
   queries: WorkloadQuery[];
   skipped: SkippedQuery[];
 }
@@ -223,5 +225,5 @@ export function parseWorkload(text: string, file: string, dialect: Dialect): Wor
     }
     queries.push(q);
   }
-  return { file, queries, skipped };
+  return { file, queries, skipped, window: `in ${basename(file)}` };
 }

@@ -260,6 +260,7 @@ async function runAnalysis(
   };
   if (cache) o.cache = cache;
   if (p.old || p.fresh) o.workload = { old: p.old?.queries ?? [], new: p.fresh?.queries ?? [] };
+  if (o.workload && p.old?.window) o.workload.oldWindow = p.old.window;
   const verdicts = await withCleanup(() => analyse(migrations, o));
   const how = stats.isolationReason ? `; ${stats.isolationReason}` : '';
   return { verdicts, shadow: `${serverLabel(shadow.server)} (${shadow.source}${how})`, stats, ms: performance.now() - t };
