@@ -1,0 +1,12 @@
+-- case: changing timestamp to date drops the time of day; every old statement still runs
+-- setup:
+CREATE TABLE users (
+  id serial PRIMARY KEY,
+  name varchar(50) NOT NULL,
+  email varchar(100),
+  created_at timestamp
+);
+-- up:
+ALTER TABLE users ALTER COLUMN created_at TYPE date;
+-- down:
+ALTER TABLE users ALTER COLUMN created_at TYPE timestamp;

@@ -1,0 +1,12 @@
+-- case: cutting numeric integer digits refuses the largest values the old code writes
+-- setup:
+CREATE TABLE users (
+  id serial PRIMARY KEY,
+  name varchar(50) NOT NULL,
+  email varchar(100),
+  price numeric(10,2)
+);
+-- up:
+ALTER TABLE users ALTER COLUMN price TYPE numeric(6,2);
+-- down:
+ALTER TABLE users ALTER COLUMN price TYPE numeric(10,2);
