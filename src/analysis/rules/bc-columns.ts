@@ -46,10 +46,10 @@ const DATE_AND_TIME = new Set(['datetime', 'timestamp', 'timestamp tz']);
 /**
  * How the server converts what the old code writes when it converts rather than refuses: a value
  * that is rounded or loses its time of day is stored, with a note, in strict mode too (measured in
- * the corpus: m30, p22). Undefined when some value the old type holds is refused (out of range,
+ * the corpus: m30, m70, m71, p22, p50; p51 for PostgreSQL refusing '1.55' in an integer). Undefined when some value the old type holds is refused (out of range,
  * too long) or the conversion is not one of these.
  */
-export function convertsWithoutRefusal(from: ColumnSnapshot, to: ColumnSnapshot): string | undefined {
+export function convertsWithoutRefusal(from: ColumnSnapshot, to: ColumnSnapshot, integerRoundsDecimalText: boolean): string | undefined {
   const a = parseType(from);
   const b = parseType(to);
   if (a.family === 'decimal' && (a.unsigned || !b.unsigned)) {
@@ -60,7 +60,8 @@ export function convertsWithoutRefusal(from: ColumnSnapshot, to: ColumnSnapshot)
       if (toDigits >= intDigits && (b.scale ?? 0) < (a.scale ?? 0))
         return `rounds each value the running release writes to ${b.scale} decimal place${b.scale === 1 ? '' : 's'}`;
     }
-    if (b.family === 'int' && intDigits <= (INT_DIGITS[b.size ?? 4] ?? 0)) return 'rounds each value the running release writes to a whole number';
+    if (integerRoundsDecimalText && b.family === 'int' && intDigits <= (INT_DIGITS[b.size ?? 4] ?? 0))
+      return 'rounds each value the running release writes to a whole number';
   }
   if (a.family === 'temporal' && DATE_AND_TIME.has(a.base) && b.family === 'temporal' && b.base === 'date')
     return 'drops the time of day from each value the running release writes';
@@ -79,10 +80,10 @@ function convertedTypeChange(c: ChangeOf<'column_type_changed'>, how: string, st
 }
 
 /** BC106 for another type family, BC105 for a narrowing; widenings and cosmetic changes are fine. */
-export function columnTypeChanged(c: ChangeOf<'column_type_changed'>, { st }: RuleScope): Finding[] {
+export function columnTypeChanged(c: ChangeOf<'column_type_changed'>, { st, db }: RuleScope): Finding[] {
   if (c.change === 'widening' || c.change === 'cosmetic') return [];
   const statement = st(c.table, c.column);
-  const converted = convertsWithoutRefusal(c.from, c.to);
+  const converted = convertsWithoutRefusal(c.from, c.to, db.integerRoundsDecimalText);
   if (converted) return [convertedTypeChange(c, converted, statement)];
   if (c.change === 'family-change') {
     return [

@@ -10,3 +10,6 @@ CREATE TABLE users (
 ALTER TABLE users MODIFY price INT;
 -- down:
 ALTER TABLE users MODIFY price DECIMAL(10,2);
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=true blocking=true
+-- expect: replicaFirstSafe=false replicaFirstReverseSafe=false strategy=refused algorithm=COPY
+-- findings: BC106:warning DL104:error MY101:error RF106:error RF206:warning RV202:warning

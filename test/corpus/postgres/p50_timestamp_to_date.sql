@@ -10,3 +10,6 @@ CREATE TABLE users (
 ALTER TABLE users ALTER COLUMN created_at TYPE date;
 -- down:
 ALTER TABLE users ALTER COLUMN created_at TYPE timestamp;
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=true blocking=true
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=refused algorithm=null
+-- findings: BC106:warning DL104:error PG104:error PG202:info RV202:warning

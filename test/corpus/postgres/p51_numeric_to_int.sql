@@ -10,3 +10,6 @@ CREATE TABLE users (
 ALTER TABLE users ALTER COLUMN price TYPE int;
 -- down:
 ALTER TABLE users ALTER COLUMN price TYPE numeric(10,2);
+-- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=true blocking=true
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=refused algorithm=null
+-- findings: BC106:error DL104:error PG104:error PG202:info RV202:warning
