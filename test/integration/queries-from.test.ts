@@ -156,6 +156,36 @@ for (const d of ['mysql', 'postgres'] as const) {
       );
     }, 120_000);
 
+    test('plan --queries-from <cluster>: every node of the configured cluster is read', async () => {
+      const config = join(dir, 'migrate.config.json');
+      writeFileSync(
+        config,
+        JSON.stringify({
+          dialect: d,
+          connection: { host: server.host, port: server.port, user: server.user, database: 'app' },
+          migrations: { directory: join(dir, 'migrations') },
+          clusters: [
+            {
+              name: 'prod',
+              flavor: d === 'mysql' ? 'mariadb' : 'postgres',
+              topology: 'single',
+              nodes: [{ name: 'db1', role: 'primary', host: server.host, port: server.port, user: server.user }],
+            },
+          ],
+        }),
+      );
+      const r = await cli(['--config', config, 'plan', '--no-cache', '--format', 'json', '--queries-from', 'prod', '--min-count', '5']);
+      expect(r.code, show(r)).toBe(1);
+      const p = report(r);
+      expect(migration(p, '0002_drop_legacy_note').backwardCompatible).toBe(true);
+      expect(bc102(p, '0002_drop_legacy_note').message).toMatch(/no statement seen since .* UTC in app on db1 \(127\.0\.0\.1:\d+\) names users\.legacy_note/);
+      expect(migration(p, '0003_drop_email').backwardCompatible).toBe(false);
+      const unknown = await cli(['--config', config, 'plan', '--queries-from', 'staging']);
+      expect(unknown.code, show(unknown)).toBe(2);
+      expect(unknown.error).toContain('--queries-from staging:');
+      expect(unknown.fix).toContain('Use one of: prod');
+    }, 120_000);
+
     test('bad input is a typed error naming the fix (exit 2)', async () => {
       const [both, minAlone, missing] = await Promise.all([
         check('--queries-from', url, '--queries', join(dir, 'nothing.txt')),
