@@ -201,8 +201,19 @@ export function parseWorkload(text: string, file: string, dialect: Dialect): Wor
  * where they were read ("performance_schema on db1:3306") for each query's source; `window`
  * completes "No statement ... names x".
  */
-export function workloadFromDigests(rows: { text: string; count: number; digest: boolean }[], label: string, window: string, dialect: Dialect): Workload {
-  const raw = rows.map((r, i) => ({ text: r.text, source: `${label} #${i + 1} (run ${r.count} time${r.count === 1 ? '' : 's'})`, digest: r.digest }));
+export function workloadFromDigests(
+  rows: { text: string; count: number; digest: boolean }[],
+  label: string,
+  window: string,
+  dialect: Dialect,
+  schema: string,
+): Workload {
+  // A digest names the schema where the statement qualified a table with it; the shadow's database has another name.
+  const raw = rows.map((r, i): RawStatement => {
+    const one: RawStatement = { text: r.text, source: `${label} #${i + 1} (run ${r.count} time${r.count === 1 ? '' : 's'})`, digest: r.digest };
+    if (r.digest) one.schema = schema;
+    return one;
+  });
   return { ...fromRaw(raw, dialect), file: label, window };
 }
 

@@ -92,7 +92,7 @@ export async function readQueriesFrom(value: string, dialect: Dialect, minCountF
   }
   const window = since && !unknownStart ? `seen since ${utc(since)}` : `recorded so far (the server does not say since when)`;
   const rows = [...merged.values()].sort((a, b) => b.count - a.count);
-  const workload = workloadFromDigests(rows, source, `${window} in ${where}`, dialect);
+  const workload = workloadFromDigests(rows, source, `${window} in ${where}`, dialect, schema);
   const note = `--queries-from: ${workload.queries.length} statement${workload.queries.length === 1 ? '' : 's'} of the running release from ${source} of ${where} (${read?.countColumn ?? 'count'} >= ${minCount}${workload.skipped.length ? `, ${workload.skipped.length} not data statements or cut short, skipped` : ''}), window: ${since && !unknownStart ? `since ${utc(since)}` : 'start unknown'}`;
   return { workload, note };
 }
