@@ -54,7 +54,8 @@ function dependents(f: Finding, queries: WorkloadQuery[]): { users: WorkloadQuer
       return column ? { users: queries.filter((q) => writes(q, table, column)), what: `${table}.${column}`, how: 'writes' } : undefined;
     }
     case 'BC114':
-      return { users: queries.filter((q) => names(q, table) && UPSERT.test(q.sql)), what: table, how: 'upserts into' };
+      // A key on other columns (an error from the rules) can refuse what a write sends; reads still run.
+      return { users: queries.filter((q) => WRITES.has(q.verb) && names(q, table)), what: table, how: 'writes' };
     default:
       return undefined;
   }
@@ -70,6 +71,20 @@ function firstSentence(s: string): string {
   return m ? m[0] : s;
 }
 
+/**
+ * A primary key extended by columns accepts every row, so an upsert still runs (measured: m31, p53)
+ * and the finding stays a warning; but its conflict now matches on the new key, so where one of
+ * the old statements upserts into the table the warning names it.
+ */
+function upsertNote(f: Finding, queries: WorkloadQuery[]): Finding {
+  const upserts = queries.filter((q) => names(q, f.table!) && UPSERT.test(q.sql));
+  if (!upserts.length) return f;
+  return {
+    ...f,
+    message: `${f.message} It still runs, but matches rows on the new key: ${upserts.slice(0, 3).map(quote).join(', ')}${upserts.length > 3 ? ` and ${upserts.length - 3} more` : ''}; check that it cannot now insert a second row with the same ${f.table} id.`,
+  };
+}
+
 export function settleWithWorkload(i: SettleInput): void {
   if (!i.queries.length) return;
   const broken = brokenTables(i.findings);
@@ -77,8 +92,12 @@ export function settleWithWorkload(i: SettleInput): void {
   i.findings.forEach((f, k) => {
     const d = dependents(f, i.queries);
     if (!d || !f.table) return;
-    // A converted type change (a warning from the rules) runs for writers too; a changed key does not match an upsert's conflict target.
-    if (d.users.length && (f.severity === 'error' || f.rule === 'BC114')) {
+    if (f.rule === 'BC114' && f.severity !== 'error') {
+      i.findings[k] = upsertNote(f, i.queries);
+      return;
+    }
+    // A converted type change (a warning from the rules) runs for writers too.
+    if (d.users.length && f.severity === 'error') {
       const listed = d.users.slice(0, 3).map(quote).join(', ');
       const more = d.users.length > 3 ? ` and ${d.users.length - 3} more` : '';
       i.findings[k] = {
