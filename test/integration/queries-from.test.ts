@@ -161,7 +161,7 @@ for (const d of ['mysql', 'postgres'] as const) {
       );
     }, 120_000);
 
-    test('plan --queries-from <cluster>: every node of the configured cluster is read', async () => {
+    test('plan and check --queries-from <cluster>: every node of the configured cluster is read', async () => {
       const config = join(dir, 'migrate.config.json');
       writeFileSync(
         config,
@@ -185,6 +185,23 @@ for (const d of ['mysql', 'postgres'] as const) {
       expect(migration(p, '0002_drop_legacy_note').backwardCompatible).toBe(true);
       expect(bc102(p, '0002_drop_legacy_note').message).toMatch(/no statement seen since .* UTC in app on db1 \(127\.0\.0\.1:\d+\) names users\.legacy_note/);
       expect(migration(p, '0003_drop_email').backwardCompatible).toBe(false);
+      // check reads the same cluster through --config.
+      const viaCheck = await cli([
+        '--config',
+        config,
+        'check',
+        join(dir, 'migrations'),
+        '--dialect',
+        d,
+        '--no-cache',
+        '--format',
+        'json',
+        '--queries-from',
+        'prod',
+        '--min-count',
+        '5',
+      ]);
+      expect(migration(report(viaCheck), '0002_drop_legacy_note').backwardCompatible).toBe(true);
       const unknown = await cli(['--config', config, 'plan', '--queries-from', 'staging']);
       expect(unknown.code, show(unknown)).toBe(2);
       expect(unknown.error).toContain('--queries-from staging:');

@@ -302,9 +302,10 @@ function runNote(r: { stats: AnalyseStats; ms: number }, applied = 0): string {
   return `analysed ${s.analysedMigrations} migration${s.analysedMigrations === 1 ? '' : 's'}${s.cachedMigrations ? `, ${s.cachedMigrations} from cache` : ''}${applied ? `, ${applied} applied replayed to seed the shadow` : ''} in ${(r.ms / 1000).toFixed(1)} s`;
 }
 
-export async function checkCommand(dir: string | undefined, opts: CommonOpts): Promise<void> {
+export async function checkCommand(dir: string | undefined, opts: CommonOpts, configPath?: string): Promise<void> {
   const dialect = parseDialect(opts.dialect, opts.shadow ?? process.env['MIGRATE_SHADOW_URL']);
-  const p = await prepareCommon(opts, dialect);
+  // The config is read only to find a cluster named by --queries-from.
+  const p = await prepareCommon(opts, dialect, configPath);
   const path = resolve(dir ?? 'migrations');
   if (!existsSync(path)) {
     throw usageError(
@@ -464,7 +465,7 @@ export function registerCheckCommands(program: Command): void {
       .option('--dialect <dialect>', 'mysql (also MariaDB) or postgres'),
   ).action(async (dir: string | undefined, opts: CommonOpts, cmd: Command) => {
     const layout = layoutFlag(cmd);
-    await jsonErrors(opts.format, () => checkCommand(dir, layout ? { ...opts, layout } : opts));
+    await jsonErrors(opts.format, () => checkCommand(dir, layout ? { ...opts, layout } : opts, cmd.optsWithGlobals<{ config?: string }>().config));
   });
 
   addCommonOptions(
