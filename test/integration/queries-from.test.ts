@@ -22,6 +22,7 @@ interface Finding {
 }
 interface Report {
   migrations: { id: string; backwardCompatible: boolean; findings: Finding[] }[];
+  notes: string[];
 }
 
 const DDL: Record<Dialect, { users: string; addNote: string; addEmail: string }> = {
@@ -141,6 +142,7 @@ for (const d of ['mysql', 'postgres'] as const) {
       expect(bc102(a, '0002_drop_legacy_note').message).toMatch(/SELECT .?legacy_note.? FROM .?users.? WHERE .?id.? = (\?|\$1).* names users\.legacy_note/i);
 
       const f = report(frequent);
+      expect(f.notes.join('\n')).toMatch(/--queries-from: 3 statements of the running release .* window: since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
       expect(migration(f, '0002_drop_legacy_note').backwardCompatible).toBe(true);
       expect(bc102(f, '0002_drop_legacy_note')).toMatchObject({ severity: 'warning' });
       expect(bc102(f, '0002_drop_legacy_note').message).toMatch(
