@@ -1,3 +1,4 @@
+import { decideOnTarget } from './data/target.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { usageError } from '../errors.ts';
 import { engineFor, isDialect } from '../engines/index.ts';
@@ -39,6 +40,15 @@ export type { AnalyseStats } from './analyse-stats.ts';
  * does per migration (shadow-analyser.ts).
  */
 export async function analyse(migrations: MigrationSource[], opts: AnalyseOptions & { stats?: AnalyseStats }): Promise<MigrationVerdict[]> {
+  const verdicts = await analyseOnShadow(migrations, opts);
+  if (opts.dataTarget) {
+    const { db, ...target } = opts.dataTarget;
+    await decideOnTarget(db, opts.dialect, verdicts, target);
+  }
+  return verdicts;
+}
+
+async function analyseOnShadow(migrations: MigrationSource[], opts: AnalyseOptions & { stats?: AnalyseStats }): Promise<MigrationVerdict[]> {
   if (!isDialect(opts.dialect)) {
     throw usageError(`Unknown dialect "${String(opts.dialect)}".`, 'Use --dialect mysql (also for MariaDB) or --dialect postgres.');
   }

@@ -2,6 +2,7 @@
 export { analyse, type AnalyseStats } from './analyse.ts';
 export { FileCache, MemoryCache, prefixKeys, type AnalysisCache, type CacheEntry } from './cache.ts';
 export { describeChange, diffSnapshots, type RenameHints } from './diff.ts';
+export { decideOnTarget, type TargetFitOptions } from './data/target.ts';
 export { evaluateGate, type GateResult } from './gate.ts';
 export { findShadowServer, forbiddenServers, type FindShadowOptions } from './locate.ts';
 export { CATALOG, catalogMarkdown, ruleDoc, type RuleDoc } from './rules/index.ts';

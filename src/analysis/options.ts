@@ -1,4 +1,6 @@
+import type { Knex } from 'knex';
 import type { ConnectionConfig, Dialect } from '../config/index.ts';
+import type { TargetFitOptions } from './data/target.ts';
 import type { AnalysisCache } from './cache.ts';
 import type { ShadowOrigin } from './shadow-run.ts';
 import type { MigrationVerdict } from './types.ts';
@@ -38,6 +40,12 @@ export interface AnalyseOptions {
    * segments, each replaying what comes before it and analysing its own part (see planSegments).
    */
   parallel?: number;
+  /**
+   * plan / apply: the target whose rows decide each pending narrowing (data-aware verdicts, see
+   * analysis/data/target.ts), with bounded read-only queries after the shadow analysis. Without it
+   * a narrowing is decided on the shadow's rows (the history's own inserts).
+   */
+  dataTarget?: TargetFitOptions & { db: Knex };
   /** Statements the application runs, prepared on the shadow in each schema state. */
   workload?: {
     /** The deployed (old) code: prepared against the schema after each up (WL1xx). */

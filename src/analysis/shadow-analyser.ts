@@ -8,6 +8,8 @@ import { MigrationFailed, type AppliedMigration, type ShadowDatabase } from './s
 import type { Snapshotter, SnapshotScope } from '../engines/index.ts';
 import { createSnapshotter, mergeSnapshot, touchedTables } from './snapshot/index.ts';
 import { parseStatement, type StatementInfo } from './sql/parse.ts';
+import { DEFAULT_FIT_BUDGET, narrowingsOf } from './data/fit.ts';
+import { ShadowFitCopies } from './data/shadow-copies.ts';
 import type { Change, Finding, SchemaSnapshot, ShadowFailure } from './types.ts';
 import type { MigrationFacts } from './verdict.ts';
 import { affectedBy, changedTables, newCodeFindings, oldCodeFindings, prepareAll, type PrepareStatus } from './workload/check.ts';
@@ -240,7 +242,13 @@ export class ShadowAnalyser {
     const before = this.states.get(i - 1)!;
     let t = Date.now();
     this.dirty = true;
-    const applied = await this.shadow.apply(m, 'up');
+    const copies = this.fitCopies(before);
+    let applied: AppliedMigration;
+    try {
+      applied = await this.shadow.apply(m, 'up');
+    } finally {
+      this.shadow.beforeStatement = undefined;
+    }
     this.stats.applyMs += Date.now() - t;
     this.at = i;
     const statements = applied.sql.map((s) => parseStatement(s, this.shadow.dialect));
@@ -252,6 +260,8 @@ export class ShadowAnalyser {
     const hints = renameHints(statements);
     const changes = diffSnapshots(before, after, hints);
     await this.prepareState(i, i - 1, scopeNames(scope, before, after));
+    const fits = await copies.measure(narrowingsOf(changes, this.shadow.engine.fit), DEFAULT_FIT_BUDGET);
+    await copies.drop();
     const createdTables = new Set(changes.flatMap((c) => (c.kind === 'table_added' ? [c.table] : [])));
     const ctx: RuleContext = {
       dialect: this.shadow.dialect,
@@ -264,7 +274,9 @@ export class ShadowAnalyser {
       statements,
       probes: applied.probes,
       createdTables,
+      fits,
     };
+    if (this.workload.old.length) ctx.oldWorkload = { name: oldWorkloadName(this.workload.old), statements: this.workload.old };
     const assessment = assessUp(ctx);
     if (this.workload.old.length) {
       assessment.findings.push(
@@ -294,6 +306,21 @@ export class ShadowAnalyser {
     if (m.phase) facts.declaredPhase = m.phase;
     if (assessment.algorithm) facts.algorithm = assessment.algorithm;
     return { before, after, changes, facts };
+  }
+
+  /** Copies each table's rows before an ALTER of the up converts them, for the data-aware verdicts. */
+  private fitCopies(before: SchemaSnapshot): ShadowFitCopies {
+    const shadow = this.shadow;
+    const copies = new ShadowFitCopies(
+      shadow.engine.fit,
+      before,
+      (sql) => shadow.queryVerbatim(sql),
+      async (sql) => {
+        await shadow.queryVerbatim(sql);
+      },
+    );
+    shadow.beforeStatement = (sql) => copies.beforeStatement(sql, parseStatement(sql, shadow.dialect).table);
+    return copies;
   }
 
   private async down(i: number, up: UpResult): Promise<DownOutcome> {
@@ -354,4 +381,10 @@ export class ShadowAnalyser {
     this.at = outcome.remaining.length ? null : i - 1;
     return outcome;
   }
+}
+
+/** "queries.txt (12 statements)": where the running release's statements came from, for messages. */
+function oldWorkloadName(queries: WorkloadQuery[]): string {
+  const files = [...new Set(queries.map((q) => q.source.replace(/ (?:line \d+|#\d+)$/, '')))];
+  return `${files.join(', ')} (${queries.length} statement${queries.length === 1 ? '' : 's'})`;
 }

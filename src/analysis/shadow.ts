@@ -104,6 +104,8 @@ export function isPermissionDenied(e: unknown, dialect: Dialect): boolean {
 
 const q = (n: string): string => `\`${n.replace(/`/g, '``')}\``;
 const SAVEPOINT = 'migrate_shadow_denied';
+/** Around the data-aware copy taken before an ALTER inside the migration's transaction. */
+const FIT_SAVEPOINT = 'migrate_shadow_fit';
 
 /** A statement refused for privileges, and the statements after a refused USE that were not run either. */
 interface Refusal {
@@ -258,6 +260,15 @@ export class ShadowDatabase {
     }
   }
 
+  /** Set by the analyser around an analysed up: runs before each of its statements, on the same session. */
+  beforeStatement: ((sql: string) => Promise<boolean>) | undefined;
+
+  /** A read on the migration's own session (its temporary tables are visible), nothing captured. */
+  async queryVerbatim(sql: string): Promise<Record<string, unknown>[]> {
+    const res = await this.interceptor.runVerbatim(sql);
+    return this.engine.rows<Record<string, unknown>>(res.response) ?? [];
+  }
+
   /** Runs statements without capturing them (used to rebuild a state). */
   async runQuiet(sql: string): Promise<void> {
     await this.db.raw(sql);
@@ -322,6 +333,7 @@ export class ShadowDatabase {
     const display = obj.bindings?.length ? `${obj.sql} /* bindings: ${JSON.stringify(obj.bindings)} */` : obj.sql;
     capture.sql.push(display);
     const run = sql === obj.sql ? obj : { ...obj, sql };
+    if (this.beforeStatement) await this.runBeforeStatement(this.beforeStatement, sql, next, session);
     const go = (s?: string): Promise<QueryObject> => next(s ?? run.sql);
     const savepoint = this.engine.errorAbortsTransaction && this.run.isolation === 'shared' && (session.inTransaction || this.explicitTransaction);
     try {
@@ -351,6 +363,22 @@ export class ShadowDatabase {
       if (other !== undefined) this.foreign = refusal;
       return next(noop);
     }
+  }
+
+  /**
+   * Data-aware verdicts copy a table's rows before an ALTER converts them (analysis/data). Inside a
+   * transaction on PostgreSQL a failed copy would abort the migration's own: a savepoint keeps it out.
+   */
+  private async runBeforeStatement(
+    hook: (sql: string) => Promise<boolean>,
+    sql: string,
+    next: (sql?: string) => Promise<QueryObject>,
+    session: SessionInfo,
+  ): Promise<void> {
+    const guard = this.engine.errorAbortsTransaction && (session.inTransaction || this.explicitTransaction);
+    if (guard) await next(`SAVEPOINT ${FIT_SAVEPOINT}`);
+    const ok = await hook(sql);
+    if (guard) await next(ok ? `RELEASE SAVEPOINT ${FIT_SAVEPOINT}` : `ROLLBACK TO SAVEPOINT ${FIT_SAVEPOINT}`);
   }
 
   private afterStatement(sql: string, other: string | undefined, capture: AppliedMigration): void {

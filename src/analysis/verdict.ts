@@ -60,7 +60,7 @@ export function buildVerdict(facts: MigrationFacts, migrationAcks: Acknowledgeme
   }
 
   const blocking = findings.some(isBlocking);
-  const dataLoss = findings.some((f) => factsOf(f.rule)?.family === 'data-loss');
+  const dataLoss = findings.some((f) => factsOf(f.rule)?.family === 'data-loss' && !factsOf(f.rule)?.notLoss);
   const reversible = !findings.some((f) => factsOf(f.rule)?.irreversible === true);
   // Acknowledging a BC finding asserts the running code does not depend on the object.
   const backwardCompatible = !findings.some((f) => oldCode(f) && f.severity === 'error' && !f.acknowledged);

@@ -1,3 +1,4 @@
+import type { FitEngine } from './fit-contract.ts';
 import type { Knex } from 'knex';
 import type { ClusterFlavor, ConnectionConfig, Dialect } from '../config/index.ts';
 import type { SchemaSnapshot } from './schema.ts';
@@ -209,6 +210,8 @@ export interface Engine {
   isLockWaitTimeout(e: unknown): boolean;
   readonly migrations: MigrationsEngine;
   readonly rules: RulesEngine;
+  /** Whether stored values fit a narrowed type (issue 16's data-aware verdicts). */
+  readonly fit: FitEngine;
 
   /** What the server is, from SELECT VERSION(). */
   serverKind(version: string): ServerKind;

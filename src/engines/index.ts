@@ -24,6 +24,7 @@ export { FULL_SCOPE } from './contract.ts';
 export type { Algorithm, CheckSnapshot, ColumnSnapshot, ForeignKeySnapshot, IndexSnapshot, SchemaSnapshot, TableSnapshot, ViewSnapshot } from './schema.ts';
 export { CLUSTER_FLAVORS, DIALECTS, dialectNamed } from '../config/index.ts';
 export type { Effect, Ident, MigrationsEngine, RunSession } from './migrations-contract.ts';
+export type { FitEngine, Misfit } from './fit-contract.ts';
 export type { RuleWording, RulesEngine, VerdictWording } from './rules-contract.ts';
 export { mysqlLockName } from './mysql/migrations.ts';
 export { PG_APPLICATION_NAME, pgLockKeys } from './postgres/migrations.ts';

@@ -12,8 +12,12 @@ export const RULE_CODES: readonly string[] = [
   'MY101', 'MY102', 'MY201', 'MY202', 'MY301',
   'PG101', 'PG102', 'PG103', 'PG104', 'PG105', 'PG106', 'PG107', 'PG108', 'PG201', 'PG202', 'PG301',
   'RF101', 'RF102', 'RF103', 'RF104', 'RF105', 'RF106', 'RF107', 'RF108', 'RF109', 'RF110', 'RF111', 'RF112', 'RF113', 'RF114', 'RF201', 'RF202', 'RF203', 'RF204', 'RF205', 'RF206', 'RF207', 'RF208', 'RF209', 'RF210', 'RF211', 'RF212', 'RF214',
+  // issue 16 (constraints helper)
+  'RF115', 'RF215',
   'WL100', 'WL101', 'WL102', 'WL201', 'WL202', 'WL200',
   'SH101', 'SH201', 'SH301',
+  // issue 16, data-aware verdicts
+  'DL107',
 ];
 
 const KNOWN = new Set(RULE_CODES);

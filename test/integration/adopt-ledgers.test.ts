@@ -50,9 +50,18 @@ async function project(dialect: Dialect, prefixes: readonly string[], adopt: Rec
   const dir = join(root, 'migrations');
   mkdirSync(dir);
   const ids = STEPS.map((s, k) => `${prefixes[k]}${s.name}`);
+  // Each tool's own file layout, as the loader reads it (a project moving over keeps its files).
   for (const [k, s] of STEPS.entries()) {
-    writeFileSync(join(dir, `${ids[k]}.up.sql`), `${s.up};\n`);
-    writeFileSync(join(dir, `${ids[k]}.down.sql`), `${s.down};\n`);
+    const id = ids[k]!;
+    if (adopt['tool'] === 'goose') writeFileSync(join(dir, `${id}.sql`), `-- +goose Up\n${s.up};\n\n-- +goose Down\n${s.down};\n`);
+    else if (adopt['tool'] === 'dbmate') writeFileSync(join(dir, `${id}.sql`), `-- migrate:up\n${s.up};\n\n-- migrate:down\n${s.down};\n`);
+    else if (adopt['tool'] === 'flyway') {
+      writeFileSync(join(dir, `${id}.sql`), `${s.up};\n`);
+      writeFileSync(join(dir, `${id.replace(/^V/, 'U')}.sql`), `${s.down};\n`);
+    } else {
+      writeFileSync(join(dir, `${id}.up.sql`), `${s.up};\n`);
+      writeFileSync(join(dir, `${id}.down.sql`), `${s.down};\n`);
+    }
   }
   for (const [name, body] of Object.entries(extra)) writeFileSync(join(dir, name), body);
   const c = fresh.connection;
@@ -347,12 +356,7 @@ describe.each(['mysql', 'postgres'] as const)('adopting other tools’ ledgers o
     };
 
     test('an undone version is pending, a failed one refuses up until --forget, then up runs both; a repeatable matches by script', async () => {
-      p = await project(
-        dialect,
-        prefixes,
-        { tool: 'flyway' },
-        { 'R__one_view.up.sql': 'CREATE VIEW one_view AS SELECT 1 AS x;\n', 'R__one_view.down.sql': 'DROP VIEW one_view;\n' },
-      );
+      p = await project(dialect, prefixes, { tool: 'flyway' }, { 'R__one_view.sql': 'CREATE VIEW one_view AS SELECT 1 AS x;\n' });
       await p.applyByHand(0);
       await p.db.raw('CREATE VIEW one_view AS SELECT 1 AS x');
       await history(p.db, [

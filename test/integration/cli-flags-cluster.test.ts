@@ -361,6 +361,13 @@ describe('cluster commands through the CLI', () => {
     write('0006_audit.down.sql', 'DROP TABLE audit;\n');
     const killedAgain = await migrate(['apply', '--cluster', 'mm', '--strategy', 'replica-first'], kill);
     expect(killedAgain.signal, show(killedAgain)).toBe('SIGKILL');
+    // A resume whose gate cannot reach its shadow changes nothing and leaves the run interrupted:
+    // the next resume still finds it (it used to be marked resumed before the gate ran).
+    const unreachable = await migrate(['resume', '--cluster', 'mm', '--strategy', 'replica-first', '--shadow', 'mysql://root@127.0.0.1:1']);
+    expectExit(unreachable, 2);
+    expect((await migrate(['runs'])).stdout).toMatch(new RegExp(`stopped after alter:${passive}\\n`));
+    expect(await columnType(mm, passive, 'n')).toBe('bigint(20)');
+    expect(await writable()).toEqual([active]);
     const envFile = join(work, 'deploy.env');
     const resume = await migrate([
       'resume',

@@ -269,7 +269,7 @@ const stopped = (o: Observation | undefined): boolean => o?.outcome === 'stopped
  *   silent   values change with no error (positional shift, ENUM index, NULL -> '')
  *   setting  stops with 1677 under the default, correct with ALL_NON_LOSSY          (RF104)
  *   lossy    stops unless ALL_LOSSY, which only truncates values that do not fit   (RF105)
- *   stop     stops whatever the setting                                            (RF106, RF109)
+ *   stop     stops whatever the setting                                            (RF106, RF109, RF115)
  * The positional rules (x01-x03) promise a shift; MariaDB stops instead (1677) when the shifted
  * columns' types differ, which is just as unsafe, so they count for "stop" too.
  */
@@ -284,6 +284,7 @@ const MODE: Record<string, 'silent' | 'setting' | 'lossy' | 'stop'> = {
   '05': 'lossy',
   '06': 'stop',
   '09': 'stop',
+  '15': 'stop',
 };
 const POSITIONAL = new Set(['01', '02', '03']);
 
@@ -307,7 +308,7 @@ const POSITIONAL = new Set(['01', '02', '03']);
  */
 function engineMismatches(c: ReplicaFirstCase, v: MigrationVerdict): string[] {
   const out: string[] = [];
-  const rf = (dir: Direction): Finding[] => v.findings.filter((f) => (dir === 'forward' ? /^RF1(0[1-9]|1[0-24])$/ : /^RF2(0[1-9]|1[0-24])$/).test(f.rule));
+  const rf = (dir: Direction): Finding[] => v.findings.filter((f) => (dir === 'forward' ? /^RF1(0[1-9]|1[0-25])$/ : /^RF2(0[1-9]|1[0-25])$/).test(f.rule));
   const mode = (f: Finding): string | undefined => MODE[f.rule.slice(3)];
 
   for (const dir of ['forward', 'reverse'] as const) {

@@ -6,6 +6,7 @@ import type { ColumnSnapshot, SchemaSnapshot, TableSnapshot } from '../../src/an
 import { col, table } from '../helpers/schema.ts';
 import { buildVerdict, type MigrationFacts } from '../../src/analysis/verdict.ts';
 import { evaluateGate } from '../../src/analysis/gate.ts';
+import { checkWidens, updatedColumns } from '../../src/analysis/rules/bc-constraints.ts';
 
 const snap = (tables: TableSnapshot[], dialect: 'mysql' | 'postgres' = 'mysql'): SchemaSnapshot => ({
   dialect,
@@ -290,5 +291,111 @@ describe('rule catalog', () => {
     }
     for (let n = 1; n <= 12; n++) expect(CATALOG.has(`RF${200 + n}`), `RF${200 + n} mirrors RF${100 + n}`).toBe(CATALOG.has(`RF${100 + n}`));
     expect(catalogMarkdown()).toContain('### BC102: Column dropped');
+  });
+});
+
+describe('data-dependent constraints and the old workload (issue 16)', () => {
+  const stmt = (sql: string, verb: string, idents: string[], insert?: { table: string; columns: string[] | null }) => ({
+    sql,
+    verb,
+    idents: new Set(idents),
+    ...(insert ? { insert } : {}),
+  });
+  const workload = (...statements: ReturnType<typeof stmt>[]): Partial<RuleContext> => ({ oldWorkload: { name: 'old.txt (n statements)', statements } });
+  const uniqueEmail = table('users', users.columns, { indexes: [{ name: 'uq', unique: true, columns: ['email'] }] });
+  const bc109 = (extra: Partial<RuleContext>) => verdict(ctx(snap([users]), snap([uniqueEmail]), ['CREATE UNIQUE INDEX uq ON users (email)'], extra));
+
+  it('an UPDATE counts as writing only the columns of its SET list, not those of its WHERE', () => {
+    expect([...updatedColumns('UPDATE users u SET name = ?, u.`age`=COALESCE(?, 1) WHERE email = ?')!].sort()).toEqual(['age', 'name']);
+    expect(updatedColumns("UPDATE t SET a = 'x, b = 1' WHERE c = 2")).toEqual(new Set(['a']));
+    expect(updatedColumns('UPDATE t')).toBeUndefined();
+  });
+
+  it('a new unique key is an error, a warning when no old statement writes the column, an error again when one can', () => {
+    expect(bc109({}).findings.find((f) => f.rule === 'BC109')!.severity).toBe('error');
+    expect(bc109({}).backwardCompatible).toBe(false);
+    const quiet = bc109(
+      workload(
+        stmt('INSERT INTO users (id, name) VALUES (?, ?)', 'insert', ['users', 'id', 'name'], { table: 'users', columns: ['id', 'name'] }),
+        stmt('UPDATE users SET name = ? WHERE email = ?', 'update', ['users', 'name', 'email']),
+        stmt('DELETE FROM users WHERE email = ?', 'delete', ['users', 'email']),
+      ),
+    );
+    expect(quiet.findings.find((f) => f.rule === 'BC109')).toMatchObject({ severity: 'warning', message: expect.stringMatching(/old\.txt \(n statements\)/) });
+    expect(quiet.backwardCompatible).toBe(true);
+    for (const writer of [
+      stmt('INSERT INTO users VALUES (?, ?, ?)', 'insert', ['users'], { table: 'users', columns: null }),
+      stmt('UPDATE users SET email = ? WHERE id = ?', 'update', ['users', 'email', 'id']),
+      stmt('REPLACE INTO users SET id = ?', 'replace', ['users', 'id']),
+    ])
+      expect(bc109(workload(writer)).backwardCompatible, writer.sql).toBe(false);
+  });
+
+  it('a foreign key is broken by deleting a referenced parent, not by updating its other columns', () => {
+    const orders = table('orders', [col('id', 1, 'int(11)', { nullable: false, default: null }), col('user_id', 2)]);
+    const withFk = table('orders', orders.columns, {
+      foreignKeys: [{ name: 'fk', columns: ['user_id'], refTable: 'users', refColumns: ['id'], onDelete: 'RESTRICT', onUpdate: 'RESTRICT' }],
+    });
+    const v = (extra: Partial<RuleContext>) =>
+      verdict(ctx(snap([users, orders]), snap([users, withFk]), ['ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id)'], extra));
+    expect(v(workload(stmt('UPDATE users SET name = ? WHERE id = ?', 'update', ['users', 'name', 'id']))).backwardCompatible).toBe(true);
+    expect(v(workload(stmt('DELETE FROM users WHERE id = ?', 'delete', ['users', 'id']))).backwardCompatible).toBe(false);
+    // Replica-first, row events violating the key stop replication: the verdict is not replica-first safe.
+    expect(v({}).replicaFirstSafe).toBe(false);
+    expect(rules(v({}))).toContain('RF115');
+  });
+
+  it('NOT NULL is an error even with a default (an explicit NULL fails), and compatible when a check (validated or not) already refused NULLs', () => {
+    const withDefault = table('users', [...users.columns.slice(0, 2), col('email', 3, 'varchar(100)', { default: "'x'" })]);
+    const notNull = table('users', [...users.columns.slice(0, 2), col('email', 3, 'varchar(100)', { default: "'x'", nullable: false })]);
+    const plain = verdict(ctx(snap([withDefault]), snap([notNull]), ["ALTER TABLE users MODIFY email VARCHAR(100) NOT NULL DEFAULT 'x'"]));
+    expect(plain.findings.find((f) => f.rule === 'BC108')!.severity).toBe('error');
+    const checked = (t: TableSnapshot, validated?: boolean) =>
+      table(t.name, t.columns, { checks: [{ name: 'nn', expression: '`email` is not null', ...(validated === undefined ? {} : { validated }) }] });
+    const implied = verdict(ctx(snap([checked(withDefault)]), snap([checked(notNull)]), ["ALTER TABLE users MODIFY email VARCHAR(100) NOT NULL DEFAULT 'x'"]));
+    expect(implied.findings.find((f) => f.rule === 'BC108')!.severity).toBe('info');
+    expect(implied.backwardCompatible).toBe(true);
+    const notValidated = verdict(
+      ctx(snap([checked(withDefault, false)]), snap([checked(notNull, false)]), ["ALTER TABLE users MODIFY email VARCHAR(100) NOT NULL DEFAULT 'x'"]),
+    );
+    // NOT VALID skipped the old rows, not the writes: compatible, a warning that old NULLs make the ALTER fail.
+    expect(notValidated.backwardCompatible).toBe(true);
+    expect(notValidated.findings.find((f) => f.rule === 'BC108')).toMatchObject({
+      severity: 'warning',
+      message: expect.stringMatching(/VALIDATE CONSTRAINT first/),
+    });
+  });
+});
+
+describe('a check no stricter than one the table had (issue 16)', () => {
+  const withCheck = (...checks: { name: string; expression: string }[]) => table('users', users.columns, { checks });
+  const bc110 = (before: TableSnapshot, after: TableSnapshot) =>
+    verdict(ctx(snap([before]), snap([after]), ['ALTER TABLE users ADD CONSTRAINT c2 CHECK (x)'])).findings.find((f) => f.rule === 'BC110');
+  it('is compatible whether the old check stays or goes; a stricter one is an error', () => {
+    const old = { name: 'c1', expression: "`email` in ('a','b')" };
+    expect(bc110(withCheck(old), withCheck(old, { name: 'c2', expression: "`email` in ('a','b','c')" }))).toBeUndefined();
+    expect(bc110(withCheck(old), withCheck({ name: 'c2', expression: "`email` in ('a','b')" }))).toBeUndefined();
+    expect(bc110(withCheck(old), withCheck(old, { name: 'c2', expression: "`email` in ('a')" }))!.severity).toBe('error');
+  });
+});
+
+describe('checkWidens reads PostgreSQL NOT VALID checks', () => {
+  it('a validated copy of a NOT VALID check rejects nothing new', () => {
+    expect(checkWidens('CHECK ((age >= 0)) NOT VALID', 'CHECK ((age >= 0))')).toBe(true);
+    expect(checkWidens('CHECK ((age >= 0)) NOT VALID', 'CHECK ((age >= 1))')).toBe(false);
+  });
+});
+
+describe('VALIDATE CONSTRAINT of a NOT VALID check (issue 16)', () => {
+  it('adds no BC110: the check refused the same writes before', () => {
+    const t = (expression: string, validated: boolean) => table('users', users.columns, { checks: [{ name: 'users_age_chk', expression, validated }] });
+    const v = verdict(
+      ctx(snap([t('CHECK ((age >= 0)) NOT VALID', false)], 'postgres'), snap([t('CHECK ((age >= 0))', true)], 'postgres'), [
+        'ALTER TABLE users VALIDATE CONSTRAINT users_age_chk',
+      ]),
+    );
+    expect(v.changes.map((c) => c.kind)).toEqual(['check_dropped', 'check_added']);
+    expect(rules(v)).not.toContain('BC110');
+    expect(v.backwardCompatible).toBe(true);
   });
 });

@@ -56,7 +56,15 @@ describe('probeVariants', () => {
     expect(probeVariants('CREATE INDEX i ON t (c)', false)!.variants.map(([a]) => a)).toEqual(['INPLACE']);
     expect(probeVariants('ALTER TABLE t ADD INDEX i (c), ADD UNIQUE KEY u (d)', true)!.variants.map(([a]) => a)).toEqual(['NOCOPY', 'INPLACE']);
     expect(probeVariants('ALTER TABLE t ADD INDEX i (c), ADD COLUMN x INT', true)!.variants.map(([a]) => a)).toEqual(['INSTANT', 'NOCOPY', 'INPLACE']);
-    expect(probeVariants('DROP INDEX i ON t', true)!.variants.map(([a]) => a)).toEqual(['NOCOPY', 'INPLACE']);
+    // MariaDB's DROP INDEX takes no ALGORITHM clause (a syntax error): it is asked in its ALTER TABLE form.
+    expect(probeVariants('DROP INDEX IF EXISTS `i` ON `t`;', true)).toEqual({
+      table: 't',
+      declared: false,
+      variants: [
+        ['NOCOPY', 'ALTER TABLE `t` ALGORITHM=NOCOPY, LOCK=NONE, DROP INDEX IF EXISTS `i`'],
+        ['INPLACE', 'ALTER TABLE `t` ALGORITHM=INPLACE, LOCK=NONE, DROP INDEX IF EXISTS `i`'],
+      ],
+    });
     expect(probeVariants('ALTER TABLE t DROP INDEX i, ADD INDEX j (c)', true)!.variants.map(([a]) => a)).toEqual(['NOCOPY', 'INPLACE']);
     expect(probeVariants('ALTER TABLE t DROP INDEX i, DROP COLUMN c', true)!.variants.map(([a]) => a)).toEqual(['INSTANT', 'NOCOPY', 'INPLACE']);
     expect(probeVariants('UPDATE t SET a = 1', true)).toBeNull();

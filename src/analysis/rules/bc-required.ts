@@ -1,4 +1,5 @@
 import type { Finding } from '../types.ts';
+import { hasRealDefault, workloadClears } from './bc-constraints.ts';
 import { finding, type ChangeOf, type RuleScope } from './context.ts';
 
 /** BC107: a NOT NULL column without a default, which every INSERT of the running release omits. */
@@ -16,18 +17,49 @@ export function columnAdded(c: ChangeOf<'column_added'>, { db, st }: RuleScope):
   ];
 }
 
-/** BC108: a column made NOT NULL (not one added by this migration). */
-export function nullabilityChanged(c: ChangeOf<'column_nullability_changed'>, { st, addedColumns }: RuleScope): Finding[] {
+/** A check the server enforces on every row that says `column IS NOT NULL`, in the forms both servers print. */
+function notNullCheck(expression: string, column: string): boolean {
+  const e = expression
+    .toLowerCase()
+    .replace(/^\s*check\b/, '')
+    .replace(/\bnot\s+valid\s*$/, '')
+    .replace(/[`"()\s]/g, '');
+  return e === `${column.toLowerCase()}isnotnull`;
+}
+
+/**
+ * BC108: a column made NOT NULL (not one added by this migration). An explicit NULL fails whatever
+ * the default, so it is an error; info when a validated CHECK (col IS NOT NULL) already refused
+ * NULLs (nothing the old code could write changes; a warning when that check is NOT VALID, since old
+ * rows may hold NULL), a warning when the workload never writes it.
+ */
+export function nullabilityChanged(c: ChangeOf<'column_nullability_changed'>, { ctx, st, addedColumns }: RuleScope): Finding[] {
   if (c.nullable) return [];
   if (addedColumns.has(`${c.table}.${c.column}`)) return [];
-  const hasDefault = c.to.default !== null && c.to.default !== 'NULL';
+  const hasDefault = hasRealDefault(c.to);
+  const message = `Makes ${c.table}.${c.column} NOT NULL. Writes of the running release that put NULL into ${c.column}${hasDefault ? '' : ' or omit it (there is no default)'} fail after this; the ALTER itself fails if NULLs exist.`;
+  // A NOT VALID check skipped the rows already there but checked every write since: the old code's writes are the same.
+  const implied = (ctx.before.tables[c.table]?.checks ?? []).find((x) => notNullCheck(x.expression, c.column));
+  if (implied) {
+    const unchecked = implied.validated === false;
+    return [
+      finding('BC108', {
+        message: `Makes ${c.table}.${c.column} NOT NULL, which check ${implied.name} (${implied.expression}) already enforced on every write: no write of the running release that succeeded before fails after this.${unchecked ? ' The check is NOT VALID, so rows older than it may still hold NULL and make the ALTER fail: VALIDATE CONSTRAINT first.' : ''}`,
+        table: c.table,
+        column: c.column,
+        statement: st(c.table, c.column),
+        severity: unchecked ? 'warning' : 'info',
+      }),
+    ];
+  }
+  const cleared = workloadClears(ctx, { table: c.table, columns: [c.column], omitViolates: !hasDefault });
   return [
     finding('BC108', {
-      message: `Makes ${c.table}.${c.column} NOT NULL. Writes of the running release that put NULL into ${c.column}${hasDefault ? '' : ' or omit it (there is no default)'} fail after this; the ALTER itself fails if NULLs exist.`,
+      message: cleared ? `${message} ${cleared}` : message,
       table: c.table,
       column: c.column,
       statement: st(c.table, c.column),
-      severity: hasDefault ? 'warning' : 'error',
+      severity: cleared ? 'warning' : 'error',
     }),
   ];
 }

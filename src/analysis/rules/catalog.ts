@@ -51,6 +51,8 @@ export interface RuleDoc {
   reverseOf?: string;
   /** What the finding means for replica-first in its direction (RF1xx old -> new, RF2xx new -> old). */
   replicaFirst?: ReplicaFirstFact;
+  /** A data-loss family finding that reports a check, not a loss: it does not make the verdict's dataLoss true. */
+  notLoss?: true;
   /** The work `plan` estimates the duration of from the table's rows. */
   work?: { rate: WorkRate; label: string };
 }
@@ -158,38 +160,42 @@ const docs: RuleDoc[] = [
     severity: 'error',
     oldCode: true,
     explanation:
-      'The previous release may still write NULL into the column, or omit it when it has no default; those writes fail after the change, and the ALTER fails if NULLs exist.',
+      'The previous release may still write NULL into the column (a default does not help an explicit NULL), or omit it when it has no default; those writes fail after the change, and the ALTER fails if NULLs exist. Compatible when a CHECK (col IS NOT NULL) already refused NULLs (info; a warning when that check is NOT VALID, since older rows may hold NULL and fail the ALTER); a warning when the workload (--queries) shows no statement of the running release writes the column.',
     recipe:
-      '1. Deploy code that always writes a value. 2. Backfill NULLs in batches. 3. Add NOT NULL post-deploy (PG: ADD CONSTRAINT ... CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL, which then skips the scan).',
+      '1. Deploy code that always writes a value (validate in the application first). 2. Backfill NULLs in batches. 3. Add NOT NULL post-deploy (PG: ADD CONSTRAINT ... CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL, which then skips the scan).',
   },
   {
     code: 'BC109',
     family: 'backward-compat',
     title: 'Unique constraint added',
-    severity: 'warning',
+    severity: 'error',
     oldCode: true,
-    explanation: 'Data-dependent: the change fails if existing rows hold duplicates, and writes of the previous release that create duplicates start failing.',
+    explanation:
+      'Data-dependent: the change fails if existing rows hold duplicates, and writes of the previous release that create duplicates start failing. A warning instead when the workload (--queries) shows no statement of the running release can violate it.',
     recipe:
-      '1. Deploy code that never writes duplicates. 2. Remove existing duplicates. 3. Add the unique index (PG: CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... UNIQUE USING INDEX).',
+      '1. Validate in the application first: deploy code that never writes duplicates. 2. Backfill: remove existing duplicates. 3. Then constrain: add the unique index (PG: CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... UNIQUE USING INDEX).',
   },
   {
     code: 'BC110',
     family: 'backward-compat',
     title: 'Check constraint added',
-    severity: 'warning',
+    severity: 'error',
     oldCode: true,
-    explanation: 'Data-dependent: existing rows that violate it make the change fail, and writes of the previous release that violate it start failing.',
-    recipe: '1. Deploy code that only writes valid values. 2. Fix existing rows. 3. Add the check (PG: NOT VALID first, then VALIDATE CONSTRAINT).',
+    explanation:
+      'Data-dependent: existing rows that violate it make the change fail, and writes of the previous release that violate it start failing. On PostgreSQL NOT VALID only skips the check of existing rows: new rows are checked at once. A warning instead when the workload (--queries) shows no statement of the running release can violate it.',
+    recipe:
+      '1. Validate in the application first: deploy code that only writes valid values. 2. Backfill: fix existing rows. 3. Then constrain (PG: ADD ... NOT VALID, which still checks new rows, then VALIDATE CONSTRAINT for the existing ones).',
   },
   {
     code: 'BC111',
     family: 'backward-compat',
     title: 'Foreign key added',
-    severity: 'warning',
+    severity: 'error',
     oldCode: true,
     explanation:
-      'Data-dependent: orphan rows make the change fail; writes of the previous release in an order the key forbids (child before parent, deleting parents) start failing.',
-    recipe: '1. Deploy code that writes parents first and never leaves orphans. 2. Clean orphans. 3. Add the key (PG: NOT VALID, then VALIDATE CONSTRAINT).',
+      'Data-dependent: orphan rows make the change fail; writes of the previous release that leave orphans (a child whose parent does not exist, deleting a referenced parent) start failing. On PostgreSQL NOT VALID only skips the check of existing rows: new rows are checked at once. A warning instead when the workload (--queries) shows no statement of the running release can violate it.',
+    recipe:
+      '1. Validate in the application first: deploy code that writes parents first and never leaves orphans. 2. Backfill: clean or re-parent orphan rows. 3. Then constrain (PG: ADD ... NOT VALID, which still checks new rows, then VALIDATE CONSTRAINT for the existing ones).',
   },
   {
     code: 'BC112',
@@ -217,7 +223,8 @@ const docs: RuleDoc[] = [
     title: 'Primary key changed',
     severity: 'error',
     oldCode: true,
-    explanation: 'Upserts (ON DUPLICATE KEY / ON CONFLICT), lookups and ORMs of the previous release identify rows by the old key.',
+    explanation:
+      'Upserts (ON DUPLICATE KEY / ON CONFLICT), lookups and ORMs of the previous release identify rows by the old key. A key added to a table that had none is data-dependent like a unique key (duplicates, NULLs): an error too, a warning when the workload (--queries) shows no statement of the running release can violate it.',
     recipe:
       '1. Add a unique index on the new key columns (pre-deploy). 2. Deploy code that uses the new key. 3. Switch the primary key in a post-deploy migration.',
   },
@@ -620,7 +627,7 @@ const docs: RuleDoc[] = [
     severity: 'warning',
     replicaFirst: { direction: 'old-to-new' },
     explanation:
-      'A unique key, check or foreign key that exists only on the replica rejects rows the primary accepted (duplicates, invalid values, orphans): replication stops with a duplicate-key or constraint error.',
+      'A unique key or check that exists only on the replica (or a foreign key on columns the migration adds, which rows from the old primary leave NULL) rejects rows the primary accepted (duplicates, invalid values): replication stops with a duplicate-key or constraint error. A foreign key on existing columns is RF115.',
     recipe: 'Make sure the data and the code already satisfy the constraint, or add it in place.',
   },
   {
@@ -660,6 +667,18 @@ const docs: RuleDoc[] = [
     explanation:
       "Row events carry an integer's bytes, not whether it is signed: a replica with the other signedness reads the same bytes as another number (-5 becomes 4294967291), with no error under any slave_type_conversions setting.",
     recipe: 'Change signedness in place, or add a new column of the new type at the end, backfill, switch code, drop the old column later.',
+  },
+  // --- issue 16: foreign keys replica-first (constraints helper) ---
+  {
+    code: 'RF115',
+    family: 'replica-first',
+    title: 'Foreign key added replica-first',
+    severity: 'error',
+    replicaFirst: { direction: 'old-to-new', unsafe: true },
+    explanation:
+      'Row events from the old primary are applied on the altered replica with foreign key checks on: a child row whose parent does not exist there, or the delete of a parent that still has children, fails with a foreign key error and replication stops.',
+    recipe:
+      'Add the foreign key in place (MariaDB/MySQL: with foreign_key_checks=0 it is NOCOPY), after the code and the data satisfy it; never replica-first.',
   },
   {
     code: 'RF201',
@@ -796,6 +815,17 @@ const docs: RuleDoc[] = [
       'During the master-master hold period rows from the new type reach the old side as bytes of the other signedness: values outside the shared range change (3000000000 becomes -1294967296), silently.',
     recipe: 'Skip the master-master hold period for this change, or keep new values within the range both types share until it ends.',
   },
+  {
+    code: 'RF215',
+    family: 'replica-first',
+    title: 'Reverse: foreign key only on the old side',
+    severity: 'warning',
+    reverseOf: 'RF115',
+    replicaFirst: { direction: 'new-to-old', unsafe: true },
+    explanation:
+      'A foreign key the new schema dropped still exists on the old side during the master-master hold period: a row of the new code without its parent, or the delete of a parent, stops replication from new to old.',
+    recipe: 'Skip the master-master hold period for this change, or keep the new code within the foreign key until it ends.',
+  },
   // --- workload (--queries / --new-queries) -----------------------------------------------
   {
     code: 'WL100',
@@ -891,6 +921,18 @@ const docs: RuleDoc[] = [
     explanation:
       "The migration's up raised an error on the shadow database, applied after the migrations before it: it would fail the same way on the target. Its verdict is `failed`, with the server's error and the statement; the migrations after it are `not analysed`, since the schema they expect never existed. Acknowledging it changes nothing: the gate fails on the failed migration itself.",
     recipe: 'Fix the migration so it applies to the schema the migrations before it leave; the finding names the statement and its line.',
+  },
+  // --- issue 16: data-aware verdicts -------------------------------------------------------
+  {
+    code: 'DL107',
+    family: 'data-loss',
+    title: 'Narrowing decided on the data',
+    severity: 'warning',
+    notLoss: true,
+    explanation:
+      'A narrowing change (shorter string, smaller integer, another charset, an ENUM value removed) loses data only when a stored value does not fit. Info: the stored rows were counted and every value fits (the finding quotes the count and where it was taken). Warning: nothing was measured (no rows on the shadow, a table too big, a query over its time bound), so only the type says values may not fit; the server refuses such an ALTER (strict mode, PostgreSQL) rather than change a value. When rows do not fit, DL103 / DL105 is reported instead, with the count and example keys.',
+    recipe:
+      'Run `migrate plan` against the target to count the rows that do not fit (bounded read-only queries); fix those rows or keep the wider type before narrowing.',
   },
 ];
 

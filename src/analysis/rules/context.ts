@@ -1,5 +1,6 @@
 import type { Dialect } from '../../config/index.ts';
 import type { ProbeResult } from '../../engines/index.ts';
+import type { FitResult } from '../data/fit.ts';
 import { mentions, type StatementInfo } from '../sql/parse.ts';
 import type { Algorithm, Change, Finding, SchemaSnapshot, Severity } from '../types.ts';
 import { ruleDoc } from './catalog.ts';
@@ -20,6 +21,24 @@ export interface RuleContext {
   probes: ProbeResult[];
   /** Tables this migration created: nothing running uses them yet, so changes to them are never breaking or blocking. */
   createdTables: Set<string>;
+  /** What the stored rows say about each narrowed column (analysis/data); absent when nothing was measured. */
+  fits?: FitResult[];
+  /**
+   * The running release's statements when the user gave them (--queries): a data-dependent
+   * constraint none of them can violate is a warning instead of breaking. Absent: no workload.
+   */
+  oldWorkload?: { name: string; statements: readonly OldStatement[] };
+}
+
+/** What the constraint rules read of one workload statement (workload/parse.ts WorkloadQuery has these fields). */
+export interface OldStatement {
+  verb: string;
+  /** The statement as prepared (an UPDATE's SET list is read from it). */
+  sql: string;
+  /** Lower-cased identifiers the statement names. */
+  idents: ReadonlySet<string>;
+  /** INSERT/REPLACE: target table and the columns it sets (null: all of them). */
+  insert?: { table: string; columns: string[] | null };
 }
 
 /**

@@ -1,5 +1,6 @@
-import { isLossless } from '../sql/typecompat.ts';
-import type { Finding } from '../types.ts';
+import { describeFit, type FitResult } from '../data/fit.ts';
+import { isLossless, parseType } from '../sql/typecompat.ts';
+import type { Change, ColumnSnapshot, Finding } from '../types.ts';
 import { finding, statementFor, type RuleContext, type RuleDialect } from './context.ts';
 
 /**
@@ -35,14 +36,7 @@ export function dataLossRules(ctx: RuleContext, db: RuleDialect): Finding[] {
         const what = `${c.from.type}${c.from.charset ? ` ${c.from.charset}` : ''} -> ${c.to.type}${c.to.charset ? ` ${c.to.charset}` : ''}`;
         // Within a family the loss is truncation or rounding (DECIMAL(10,2) -> (10,1) rounds); across families, a lossy cast.
         if (c.change !== 'family-change') {
-          out.push(
-            finding('DL103', {
-              message: `Converts ${c.table}.${c.column} ${what}: stored values that do not fit are truncated, rounded or clipped${db.narrowingFailure}.`,
-              table: c.table,
-              column: c.column,
-              statement: st(c.table, c.column),
-            }),
-          );
+          out.push(narrowingDecision(c, ctx.fits ?? [], db, st(c.table, c.column))!);
         } else {
           out.push(
             finding('DL104', {
@@ -55,16 +49,16 @@ export function dataLossRules(ctx: RuleContext, db: RuleDialect): Finding[] {
         }
         break;
       }
-      case 'column_enum_changed':
+      case 'column_enum_changed': {
+        if (!c.enumChange.removed.length) break;
+        out.push(narrowingDecision(c, ctx.fits ?? [], db, st(c.table, c.column))!);
+        break;
+      }
       case 'enum_type_changed': {
         if (!c.enumChange.removed.length) break;
-        const where = c.kind === 'column_enum_changed' ? `${c.table}.${c.column}` : `type ${c.enumType}`;
         out.push(
           finding('DL105', {
-            message: `Removes ${c.enumChange.removed.map((v) => `'${v}'`).join(', ')} from ${where}: rows holding ${c.enumChange.removed.length > 1 ? 'these values' : 'this value'} lose it ('' in non-strict MySQL) or make the change fail.`,
-            table: c.kind === 'column_enum_changed' ? c.table : undefined,
-            column: c.kind === 'column_enum_changed' ? c.column : undefined,
-            statement: c.kind === 'column_enum_changed' ? st(c.table, c.column) : undefined,
+            message: `Removes ${c.enumChange.removed.map((v) => `'${v}'`).join(', ')} from type ${c.enumType}: rows holding ${c.enumChange.removed.length > 1 ? 'these values' : 'this value'} lose it or make the change fail.`,
           }),
         );
         break;
@@ -81,4 +75,80 @@ export function dataLossRules(ctx: RuleContext, db: RuleDialect): Finding[] {
     );
   }
   return out;
+}
+
+/** A DECIMAL scale cut rounds every value using the dropped places, and neither server refuses it: loss without a failed ALTER. */
+function silentRounding(from: ColumnSnapshot, to: ColumnSnapshot): boolean {
+  const a = parseType(from);
+  const b = parseType(to);
+  return a.family === 'decimal' && b.family === 'decimal' && (b.scale ?? 0) < (a.scale ?? 0);
+}
+
+function fitOf(fits: FitResult[], table: string, column: string): FitResult | undefined {
+  return fits.find((f) => f.table === table && f.column === column);
+}
+
+/**
+ * DL103 when rows were measured and some do not fit; DL107 (not data loss) when every row fits, or
+ * when nothing could be measured and the server would refuse the ALTER rather than change a value.
+ */
+function narrowingFinding(fits: FitResult[], db: RuleDialect, table: string, column: string, head: string, silent: boolean, statement?: string): Finding {
+  const fit = fitOf(fits, table, column);
+  const at = { table, column, statement };
+  if (fit?.measured && fit.misfits > 0)
+    return finding('DL103', {
+      message: `${head}: ${describeFit(fit)} (${fit.where}); these values do not fit the new type and are truncated, rounded or clipped${db.narrowingFailure}.`,
+      ...at,
+    });
+  if (fit?.measured)
+    return finding('DL107', {
+      severity: 'info',
+      message: `${head}: ${describeFit(fit)} (${fit.where}): every stored value fits and is kept.`,
+      ...at,
+    });
+  const why = fit && !fit.measured ? fit.reason : 'no rows were measured';
+  if (silent)
+    return finding('DL103', {
+      message: `${head}: stored values using the dropped decimal places are rounded, and the server does not refuse it (not checked on data: ${why}).`,
+      ...at,
+    });
+  return finding('DL107', {
+    severity: 'warning',
+    message: `${head}: not checked on data (${why}); by type, stored values that do not fit are truncated, rounded or clipped${db.narrowingFailure}. \`migrate plan\` counts them on the target.`,
+    ...at,
+  });
+}
+
+function enumFinding(fits: FitResult[], table: string, column: string, removed: string, count: number, statement?: string): Finding {
+  const fit = fitOf(fits, table, column);
+  const head = `Removes ${removed} from ${table}.${column}`;
+  const at = { table, column, statement };
+  if (fit?.measured && fit.misfits > 0)
+    return finding('DL105', {
+      message: `${head}: ${describeFit(fit)} (${fit.where}); they lose the value ('' in non-strict MySQL) or make the change fail.`,
+      ...at,
+    });
+  if (fit?.measured) return finding('DL107', { severity: 'info', message: `${head}: ${describeFit(fit)} (${fit.where}): every stored value is kept.`, ...at });
+  const why = fit && !fit.measured ? fit.reason : 'no rows were measured';
+  return finding('DL107', {
+    severity: 'warning',
+    message: `${head}: not checked on data (${why}); rows holding ${count > 1 ? 'these values' : 'this value'} lose it ('' in non-strict MySQL) or make the change fail. \`migrate plan\` counts them on the target.`,
+    ...at,
+  });
+}
+
+/**
+ * The data-loss finding of a narrowing change given what was measured (`fits`): on the shadow by
+ * the rules, again on a target by `plan`. Undefined for a change that is not a narrowing.
+ */
+export function narrowingDecision(c: Change, fits: FitResult[], db: RuleDialect, statement?: string): Finding | undefined {
+  if (c.kind === 'column_type_changed' && c.change !== 'family-change' && !isLossless(c.from, c.to)) {
+    const what = `${c.from.type}${c.from.charset ? ` ${c.from.charset}` : ''} -> ${c.to.type}${c.to.charset ? ` ${c.to.charset}` : ''}`;
+    return narrowingFinding(fits, db, c.table, c.column, `Converts ${c.table}.${c.column} ${what}`, silentRounding(c.from, c.to), statement);
+  }
+  if (c.kind === 'column_enum_changed' && c.enumChange.removed.length) {
+    const removed = c.enumChange.removed.map((v) => `'${v}'`).join(', ');
+    return enumFinding(fits, c.table, c.column, removed, c.enumChange.removed.length, statement);
+  }
+  return undefined;
 }

@@ -167,7 +167,7 @@ function changeFindings(c: Change, side: Side): void {
       push('RF110', `Check ${c.check.name} on ${c.table} exists only on ${rep}: a row that violates it stops replication.`, c.table);
       break;
     case 'foreign_key_added':
-      push('RF110', `Foreign key ${c.foreignKey.name} on ${c.table} exists only on ${rep}: a row without its parent there stops replication.`, c.table);
+      foreignKeyFindings(c, side);
       break;
     case 'primary_key_changed':
       push(
@@ -179,6 +179,29 @@ function changeFindings(c: Change, side: Side): void {
     default:
       break;
   }
+}
+
+/**
+ * A key only on the applying side checks every row event (the old primary's sessions run with
+ * foreign_key_checks on): an orphan child or the delete of a referenced parent stops replication.
+ * A key on columns the migration adds constrains nothing the source writes (they arrive NULL).
+ */
+function foreignKeyFindings(c: ChangeOf<'foreign_key_added'>, { ctx, rev, src, rep, push }: Side): void {
+  const fk = c.foreignKey;
+  const added = (rev ? ctx.reverseChanges : ctx.changes).flatMap((x) => (x.kind === 'column_added' && x.table === c.table ? [x.column.name] : []));
+  if (fk.columns.every((col) => added.includes(col))) {
+    push(
+      'RF110',
+      `Foreign key ${fk.name} on ${c.table} exists only on ${rep}, on columns rows from ${src} do not carry (they arrive NULL): only a delete of a referenced ${fk.refTable} row can stop replication.`,
+      c.table,
+    );
+    return;
+  }
+  push(
+    'RF115',
+    `Foreign key ${fk.name} ${c.table}(${fk.columns.join(', ')}) -> ${fk.refTable}(${fk.refColumns.join(', ')}) exists only on ${rep}: a row from ${src} whose parent is missing there, or the delete of a referenced ${fk.refTable} row, fails the foreign key check and replication stops.`,
+    c.table,
+  );
 }
 
 function columnAddedFindings(c: ChangeOf<'column_added'>, { src, rep, push }: Side): void {

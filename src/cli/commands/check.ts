@@ -404,7 +404,9 @@ export async function planCommand(opts: CommonOpts, configPath: string | undefin
       const lookup: FindShadowOptions = { ...shadowLookupFor(version), forbidden: forbiddenServers(config, 'plan') };
       // The history was written for the target's database: on the shadow that is the shadow database.
       const home = engine.switchesDatabases && config.connection.database ? { home: config.connection.database } : {};
-      const r = await runAnalysis([...history, ...pending], p, opts, { baseline: history.length, ...home }, lookup);
+      // The shadow holds the target's schema, not its rows: narrowings are decided on the target's data.
+      const dataTarget = version === undefined ? { db, target } : { db, target, version };
+      const r = await runAnalysis([...history, ...pending], p, opts, { baseline: history.length, ...home, dataTarget }, lookup);
       verdicts = r.verdicts;
       note = runNote(r, history.length);
       shadowLabel = r.shadow;

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { DIALECT_CONFIG } from '../../config/index.ts';
 import { DRIVERS } from '../../db/index.ts';
+import { mysqlFit } from './fit.ts';
 import { FULL_SCOPE, type Engine } from '../contract.ts';
 import { readMysqlDigests } from './digests.ts';
 import { mysqlMigrations } from './migrations.ts';
@@ -80,6 +81,7 @@ export const mysqlEngine: Engine = {
   foldsUnquotedIdentifiers: false,
   migrations: mysqlMigrations,
   rules: mysqlRules,
+  fit: mysqlFit,
   isLockWaitTimeout: (e) => ((e ?? {}) as { errno?: number }).errno === 1205,
   drivesClusters: true,
   async targetVersionForShadow(db) {

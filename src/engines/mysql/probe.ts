@@ -44,6 +44,7 @@ const ALTER_HEAD = new RegExp(`^(\\s*alter\\s+(?:online\\s+)?(?:ignore\\s+)?tabl
  */
 const INDEX_ACTION = String.raw`(?:add\s+(?:constraint\s+\S+\s+)?(?:unique|fulltext|spatial|index|key)\b(?:[^,(]|\([^)]*\))*|drop\s+(?:index|key)\s+\S+)`;
 const ADD_INDEX_ONLY = new RegExp(String.raw`^\s*${INDEX_ACTION}(?:\s*,\s*${INDEX_ACTION})*\s*$`, 'i');
+const DROP_INDEX_STMT = new RegExp(`^\\s*drop\\s+index\\s+(if\\s+exists\\s+)?(${NAME})\\s+on\\s+(${NAME})\\s*$`, 'i');
 const INDEX_STMT = new RegExp(`^\\s*(?:create\\s+(?:unique\\s+|fulltext\\s+|spatial\\s+)?index|drop\\s+index)\\s+\\S+\\s+on\\s+(${NAME})`, 'i');
 
 interface DriverError {
@@ -103,6 +104,17 @@ export function probeVariants(sql: string, mariadb: boolean): { table: string; v
     if (mariadb) variants.push(['NOCOPY', v('ALGORITHM=NOCOPY, LOCK=NONE')]);
     variants.push(['INPLACE', v('ALGORITHM=INPLACE, LOCK=NONE')]);
     return { table, variants, declared: false };
+  }
+  const drop = DROP_INDEX_STMT.exec(clean);
+  if (drop && !declares(clean)) {
+    // MariaDB's DROP INDEX takes no ALGORITHM / LOCK clause (a syntax error, which would read as
+    // "could not probe"): it is the same operation as ALTER TABLE ... DROP INDEX, so ask in that form.
+    const [, ifExists = '', name, on] = drop;
+    const v = (opts: string): string => `ALTER TABLE ${on} ${opts}, DROP INDEX ${ifExists}${name}`;
+    const variants: [Algorithm, string][] = [];
+    if (mariadb) variants.push(['NOCOPY', v('ALGORITHM=NOCOPY, LOCK=NONE')]);
+    variants.push(['INPLACE', v('ALGORITHM=INPLACE, LOCK=NONE')]);
+    return { table: unquote(on!), variants, declared: false };
   }
   const idx = INDEX_STMT.exec(clean);
   if (idx) {

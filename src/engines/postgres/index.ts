@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { DIALECT_CONFIG } from '../../config/index.ts';
 import { DRIVERS } from '../../db/index.ts';
+import { postgresFit } from './fit.ts';
 import { FULL_SCOPE, type Engine } from '../contract.ts';
 import { readPostgresDigests } from './digests.ts';
 import { postgresMigrations } from './migrations.ts';
@@ -76,6 +77,7 @@ export const postgresEngine: Engine = {
   foldsUnquotedIdentifiers: true,
   migrations: postgresMigrations,
   rules: postgresRules,
+  fit: postgresFit,
   isLockWaitTimeout: () => false,
   drivesClusters: false,
   targetVersionForShadow: async () => undefined,

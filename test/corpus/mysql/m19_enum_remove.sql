@@ -14,5 +14,4 @@ ALTER TABLE users MODIFY status ENUM('new','active') NOT NULL DEFAULT 'new';
 ALTER TABLE users MODIFY status ENUM('new','active','closed') NOT NULL DEFAULT 'new';
 -- expect: phase=post-deploy backwardCompatible=false reversible=true dataLoss=false blocking=true
 -- expect: replicaFirstSafe=false replicaFirstReverseSafe=true strategy=refused algorithm=COPY
--- findings: BC112:info DL105:warning MY101:error RF107:error
--- known-disagreement: dataLoss measured=false engine=true issue 16: removing an ENUM value loses data only when a row holds it; no row does
+-- findings: BC112:info DL107:warning MY101:error RF107:error

@@ -14,5 +14,4 @@ CREATE UNIQUE INDEX uq_email ON users (email);
 DROP INDEX uq_email ON users;
 -- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
 -- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=NOCOPY
--- findings: BC109:warning MY202:info RF110:info
--- known-disagreement: backwardCompatible measured=false engine=true issue 16: a new UNIQUE index rejects a duplicate the old code could write
+-- findings: BC109:error MY202:info RF110:info

@@ -14,5 +14,4 @@ ALTER TABLE orders VALIDATE CONSTRAINT orders_user_fk;
 ALTER TABLE orders DROP CONSTRAINT orders_user_fk;
 -- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
 -- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
--- findings: BC111:warning PG202:info
--- known-disagreement: backwardCompatible measured=false engine=true issue 16: a NOT VALID FOREIGN KEY still checks new rows, so it rejects rows the old code writes
+-- findings: BC111:error PG202:info

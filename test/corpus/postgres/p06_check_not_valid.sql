@@ -13,5 +13,4 @@ ALTER TABLE users ADD CONSTRAINT users_age_chk CHECK (age >= 0) NOT VALID;
 ALTER TABLE users DROP CONSTRAINT users_age_chk;
 -- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
 -- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
--- findings: BC110:warning PG202:info
--- known-disagreement: backwardCompatible measured=false engine=true issue 16: a NOT VALID CHECK still checks new rows, so it rejects values the old code could write
+-- findings: BC110:error PG202:info

@@ -18,4 +18,3 @@ ALTER TABLE users ALTER COLUMN email DROP NOT NULL;
 -- expect: phase=post-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
 -- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
 -- findings: BC108:info
--- known-disagreement: backwardCompatible measured=true engine=false issue 16 (the NOT NULL class, other way round): the validated CHECK already refused NULLs, so every old statement still runs

@@ -13,5 +13,4 @@ ALTER TABLE users ADD CONSTRAINT users_email_uq UNIQUE (email);
 ALTER TABLE users DROP CONSTRAINT users_email_uq;
 -- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=false blocking=true
 -- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=refused algorithm=null
--- findings: BC109:warning PG107:error PG202:info
--- known-disagreement: backwardCompatible measured=false engine=true issue 16: a new UNIQUE constraint rejects a duplicate the old code could write
+-- findings: BC109:error PG107:error PG202:info

@@ -14,5 +14,4 @@ ALTER TABLE users ADD CONSTRAINT users_email_uq UNIQUE USING INDEX users_email_u
 ALTER TABLE users DROP CONSTRAINT users_email_uq;
 -- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
 -- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
--- findings: BC109:warning PG202:info
--- known-disagreement: backwardCompatible measured=false engine=true issue 16: a new UNIQUE constraint rejects a duplicate the old code could write
+-- findings: BC109:error PG202:info

@@ -426,6 +426,20 @@ export const CASES: ReplicaFirstCase[] = [
     note: 'The primary accepts the duplicate; the replica stops with 1062.',
   },
   {
+    name: 'add_foreign_key_orphan_written',
+    title: 'ADD FOREIGN KEY, the old code writes a row whose parent does not exist',
+    create: 'CREATE TABLE {t} (id INT PRIMARY KEY, parent_id INT, a VARCHAR(20))',
+    seed: ["INSERT INTO {t} VALUES (1, NULL, 'a1'), (2, 1, 'a2'), (3, 1, 'a3')"],
+    alter: 'ALTER TABLE {t} ADD FOREIGN KEY (parent_id) REFERENCES {t} (id)',
+    dml: ["INSERT INTO {t} (id, parent_id, a) VALUES (100, 999, 'a100')"],
+    dmlNew: ["INSERT INTO {t} (id, parent_id, a) VALUES (100, 1, 'a100')", "UPDATE {t} SET a = 'a2u' WHERE id = 2"],
+    truth: {
+      forward: { default: { outcome: 'stopped', errno: 1452 }, nonLossy: { outcome: 'stopped', errno: 1452 }, lossy: { outcome: 'stopped', errno: 1452 } },
+      reverse: { default: { outcome: 'ok' } },
+    },
+    note: 'The replica applies row events with foreign key checks on: the orphan the old primary accepted stops it (1452), whatever slave_type_conversions says.',
+  },
+  {
     name: 'rename_column',
     title: 'RENAME COLUMN',
     create: STR,

@@ -1,0 +1,75 @@
+import type { Knex } from 'knex';
+import type { Dialect } from '../../config/index.ts';
+import { engineFor, str } from '../../engines/index.ts';
+import { factsOf } from '../rules/catalog.ts';
+import { narrowingDecision } from '../rules/data-loss.ts';
+import { ruleDialectFor } from '../rules/dialects.ts';
+import type { MigrationVerdict } from '../types.ts';
+import { DEFAULT_FIT_BUDGET, type FitBudget, type FitResult, measureFit, type Narrowing, narrowingsOf, type RowQuery } from './fit.ts';
+
+const DECIDED_ON_DATA = new Set(['DL103', 'DL105', 'DL107']);
+
+export interface TargetFitOptions {
+  /** How the target is named in findings, e.g. "app@db1:3306/app". */
+  target: string;
+  /** The target's version string (MariaDB or MySQL decides the time bound's syntax); read from the target when absent. */
+  version?: string;
+  budget?: FitBudget;
+}
+
+/**
+ * `plan`: decides each pending narrowing on the target's rows instead of the shadow's (which holds
+ * the schema only). Every query is a plain SELECT in a transaction of its own, bounded by the
+ * server (statement and lock-wait time), so it never holds a lock a writer waits for; a table
+ * above the budget's rows is sampled, and a query over its time leaves the type-based warning.
+ */
+export async function decideOnTarget(db: Knex, dialect: Dialect, verdicts: MigrationVerdict[], o: TargetFitOptions): Promise<void> {
+  const engine = engineFor(dialect);
+  // MariaDB and MySQL bound a statement differently: without the version, ask the server.
+  const server = engine.serverKind(o.version ?? (await engine.targetVersionForShadow(db)) ?? '');
+  const budget = o.budget ?? DEFAULT_FIT_BUDGET;
+  const query: RowQuery = (sql) =>
+    db.transaction(async (trx) => {
+      const b = engine.fit.bounded(sql, budget.statementMs, server);
+      for (const s of b.setup) await trx.raw(s);
+      // knex reads `?` as a binding; the SQL carries its literals inline.
+      return engine.rows<Record<string, unknown>>(await trx.raw(b.query.replace(/\?/g, '\\?')));
+    });
+  const pending = verdicts.filter((v) => (v.outcome ?? 'analysed') === 'analysed');
+  const narrowings = pending.flatMap((v) => narrowingsOf(v.changes, engine.fit).map((n) => ({ v, n })));
+  if (!narrowings.length) return;
+  const sizes = await engine.tableSizes(db, [...new Set(narrowings.map((x) => x.n.table))]);
+  const keys = new Map<string, string[]>();
+  for (const { v, n } of narrowings) {
+    const size = sizes.get(n.table);
+    let result: FitResult;
+    if (!size) result = { table: n.table, column: n.column, measured: false, reason: `${n.table} is not on ${o.target} yet` };
+    else {
+      if (!keys.has(n.table))
+        keys.set(
+          n.table,
+          (await query(engine.fit.primaryKeySql(n.table)).catch(() => [])).map((r) => str(r['k']) ?? ''),
+        );
+      result = await measureFit(query, engine.fit, n, {
+        source: n.table,
+        keyColumns: keys.get(n.table) ?? [],
+        rows: size.rows,
+        where: `checked on ${o.target} at ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
+        budget,
+      });
+    }
+    replaceFinding(v, n, result, ruleDialectFor({ dialect, mariadb: server.mariadb }));
+  }
+}
+
+function replaceFinding(v: MigrationVerdict, n: Narrowing, result: FitResult, db: ReturnType<typeof ruleDialectFor>): void {
+  const at = v.findings.findIndex((f) => DECIDED_ON_DATA.has(f.rule) && f.table === n.table && f.column === n.column);
+  const change = v.changes.find((c) => (c.kind === 'column_type_changed' || c.kind === 'column_enum_changed') && c.table === n.table && c.column === n.column);
+  if (at < 0 || !change) return;
+  const old = v.findings[at]!;
+  const next = narrowingDecision(change, [result], db, old.statement);
+  if (!next) return;
+  if (old.acknowledged && old.rule === next.rule) next.acknowledged = old.acknowledged;
+  v.findings[at] = next;
+  v.dataLoss = v.findings.some((f) => factsOf(f.rule)?.family === 'data-loss' && !factsOf(f.rule)?.notLoss);
+}

@@ -1,0 +1,16 @@
+-- case: a NOT VALID CHECK on another table still rejects the old code's negative total
+-- setup:
+CREATE TABLE users (
+  id serial PRIMARY KEY,
+  name varchar(50) NOT NULL,
+  email varchar(100),
+  age int
+);
+CREATE TABLE orders (id int PRIMARY KEY, user_id int, total numeric(10,2));
+-- up:
+ALTER TABLE orders ADD CONSTRAINT orders_total_chk CHECK (total >= 0) NOT VALID;
+-- down:
+ALTER TABLE orders DROP CONSTRAINT orders_total_chk;
+-- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: BC110:error PG202:info
