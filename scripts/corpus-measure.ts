@@ -423,7 +423,9 @@ async function measureCorrectnessWith(c: CorpusCase, rows: number): Promise<Corr
     // Only statements that run on the before-schema stand for the old code.
     const statements: string[] = [];
     const excluded: string[] = [];
-    for (const s of oldStatements(d, tables, row1s)) ((await tryRolledBack(db, d, s)) === null ? statements : excluded).push(s);
+    // A case's -- queries lines are the old code itself; otherwise it is derived from the schema.
+    const candidates = c.queries.length ? c.queries : oldStatements(d, tables, row1s);
+    for (const s of candidates) ((await tryRolledBack(db, d, s)) === null ? statements : excluded).push(s);
 
     const t0 = performance.now();
     try {
@@ -442,7 +444,7 @@ async function measureCorrectnessWith(c: CorpusCase, rows: number): Promise<Corr
       ? { value: false, evidence: `${broken.length} of ${statements.length} old statements fail after up, e.g. ${broken[0]}` }
       : {
           value: true,
-          evidence: `all ${statements.length} old statements (SELECT/INSERT/UPDATE/DELETE naming every column of the before-schema) still run after up${excluded.length ? `; ${excluded.length} excluded because they fail before up too` : ''}`,
+          evidence: `all ${statements.length} old statements (${c.queries.length ? "the case's -- queries lines" : 'SELECT/INSERT/UPDATE/DELETE naming every column of the before-schema'}) still run after up${excluded.length ? `; ${excluded.length} excluded because they fail before up too` : ''}`,
         };
 
     const down = up(c).downSql;

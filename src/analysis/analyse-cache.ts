@@ -23,7 +23,7 @@ export async function cacheKeys(
   let variant = checkReversibility ? 'rev' : 'norev';
   if (workload.old.length || workload.new.length) {
     variant += `\0wl:${createHash('sha256')
-      .update(JSON.stringify([workload.old.map((q) => [q.sql, q.source]), workload.new.map((q) => [q.sql, q.source])]))
+      .update(JSON.stringify([workload.old.map((q) => [q.sql, q.source]), workload.new.map((q) => [q.sql, q.source]), workload.oldWindow ?? '']))
       .digest('hex')}`;
   }
   // A shared server refuses what a throwaway one runs (SH101): their facts differ.

@@ -131,6 +131,7 @@ async function analyseOn(
 ): Promise<MigrationVerdict[]> {
   const checkReversibility = opts.checkReversibility !== false;
   const workload: Workloads = { old: opts.workload?.old ?? [], new: opts.workload?.new ?? [] };
+  if (opts.workload?.oldWindow) workload.oldWindow = opts.workload.oldWindow;
   const keys = await cacheKeys(run, migrations, opts, workload, checkReversibility);
   const baseKey = baseline > 0 ? `${keys[baseline - 1]!}-base` : undefined;
   const cached = await cachedPrefix(opts.cache, keys, baseline);

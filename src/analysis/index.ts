@@ -13,4 +13,4 @@ export type * from './types.ts';
 export { ackCovers, factsOf, isKnownAckRule } from './rules/catalog.ts';
 export type { WorkRate } from './rules/catalog.ts';
 export type { ShadowOrigin } from './shadow-run.ts';
-export { parseWorkload, type Workload } from './workload/parse.ts';
+export { parseWorkload, workloadFromDigests, type Workload } from './workload/parse.ts';

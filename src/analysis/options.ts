@@ -52,5 +52,7 @@ export interface AnalyseOptions {
     old?: WorkloadQuery[];
     /** The new code: prepared against the schema after each down (WL2xx). */
     new?: WorkloadQuery[];
+    /** Where the old statements come from, for messages: "in queries.txt", "seen since <time> in app". */
+    oldWindow?: string;
   };
 }

@@ -14,6 +14,7 @@ import type { Change, Finding, SchemaSnapshot, ShadowFailure } from './types.ts'
 import type { MigrationFacts } from './verdict.ts';
 import { affectedBy, changedTables, newCodeFindings, oldCodeFindings, prepareAll, type PrepareStatus } from './workload/check.ts';
 import type { WorkloadQuery } from './workload/parse.ts';
+import { settleWithWorkload } from './workload/settle.ts';
 
 /** The migration (by index in the history) whose up failed on the shadow, and what the server said. */
 export interface FailedUp {
@@ -27,6 +28,8 @@ export class Aborted extends Error {}
 export interface Workloads {
   old: WorkloadQuery[];
   new: WorkloadQuery[];
+  /** Completes "No statement ... names x" for the old statements (workload/settle.ts). */
+  oldWindow?: string;
 }
 
 export function snapshotterOf(shadow: ShadowDatabase): Snapshotter {
@@ -289,6 +292,7 @@ export class ShadowAnalyser {
           reportedInvalid: this.oldReportedInvalid,
         }),
       );
+      settleWithWorkload({ findings: assessment.findings, queries: this.workload.old, window: this.workload.oldWindow ?? 'of --queries' });
     }
     const { findings: _rfFindings, ...replicaFirst } = assessment.replicaFirst;
     const facts: MigrationFacts = {

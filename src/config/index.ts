@@ -38,6 +38,7 @@ export {
 } from './lock-safety.ts';
 export type { LoadConfigOptions } from './load.ts';
 export { firstCompilerLine } from './load-error.ts';
+export { parseDatabaseUrl } from './url.ts';
 
 /** Finds, reads and validates the project's config file (src/config/load.ts). */
 export async function loadConfig(opts?: LoadConfigOptions): Promise<ProjectConfig> {

@@ -7,6 +7,7 @@ import type { Flavor, FlavorName } from './mysql/flavor.ts';
 import type { ProbeResult } from './mysql/probe.ts';
 import type { MigrationsEngine } from './migrations-contract.ts';
 import type { RulesEngine } from './rules-contract.ts';
+import type { DigestQuery, StatementDigests } from './digests.ts';
 
 /**
  * What differs between the databases the coordinator drives, in one interface per engine
@@ -16,6 +17,7 @@ import type { RulesEngine } from './rules-contract.ts';
 
 export type { ClusterFlavor, ConnectionConfig, Dialect } from '../config/index.ts';
 export type { Flavor, FlavorName } from './mysql/flavor.ts';
+export type { DigestQuery, StatementDigests } from './digests.ts';
 
 /** What to read again after a migration: undefined tables = everything. */
 export interface SnapshotScope {
@@ -197,6 +199,8 @@ export interface Engine {
   targetVersionForShadow(db: Knex): Promise<string | undefined>;
   /** Rows (estimate) and bytes of these tables in the connection's schema; absent when unknown. */
   tableSizes(db: Knex, names: string[]): Promise<Map<string, { rows: number | null; bytes: number | null }>>;
+  /** The statements the server recorded for one database (--queries-from): read-only; a typed error when it records none. */
+  readStatementDigests(db: Knex, q: DigestQuery): Promise<StatementDigests>;
   // For the runner and the ledger (src/migrations): what their dialect branches ask.
   /** The server's current time with milliseconds, as an SQL expression (progress rows). */
   readonly nowSql: string;

@@ -18,6 +18,7 @@ export type {
   Snapshotter,
   SnapshotScope,
   SqlSyntax,
+  StatementDigests,
 } from './contract.ts';
 export { FULL_SCOPE } from './contract.ts';
 export type { Algorithm, CheckSnapshot, ColumnSnapshot, ForeignKeySnapshot, IndexSnapshot, SchemaSnapshot, TableSnapshot, ViewSnapshot } from './schema.ts';

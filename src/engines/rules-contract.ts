@@ -9,6 +9,12 @@ export interface RuleWording {
   /** Appended to DL103: what a stored value that does not fit the narrower type does to the ALTER. */
   narrowingFailure: string;
   /**
+   * An integer column rounds a decimal written as text ('1.55', as drivers send parameters) instead
+   * of refusing it: MySQL/MariaDB round it, PostgreSQL refuses it ("invalid input syntax for type
+   * integer"), measured in the corpus (m71, p51). Decides whether DECIMAL -> INT breaks old writes.
+   */
+  integerRoundsDecimalText: boolean;
+  /**
    * The server variable that lets row events convert column types; absent where replicas cannot
    * be altered first, which makes the replica-first family not applicable.
    */

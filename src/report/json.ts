@@ -109,6 +109,8 @@ export function renderJson(report: Report): string {
     out['plan'] = plan;
   }
   if (report.skipped?.length) out['skippedQueries'] = report.skipped;
+  // How the run went and, with --queries-from, which window of statements decided (as the other formats print them).
+  if (report.notes?.length) out['notes'] = report.notes;
   // Where the analysis ran and what it could touch there (throwaway, or shared through its own account).
   if (report.shadow) out['shadow'] = report.shadow;
   return JSON.stringify(out, null, 2);

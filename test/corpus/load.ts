@@ -35,6 +35,12 @@ export interface CorpusCase {
   /** The exact set of findings, as rule:severity or rule:severity:ack. */
   findings: string[];
   disagreements: KnownDisagreement[];
+  /**
+   * `-- queries:` lines: the running release's statements (runnable, with literal values). When a
+   * case has them they ARE the old code, for the measurement (scripts/corpus-measure.ts runs them
+   * instead of the statements it derives) and for the engine (passed as --queries).
+   */
+  queries: string[];
 }
 
 /** A field where the engine is known to answer otherwise than the servers measured. */
@@ -50,6 +56,8 @@ export interface KnownDisagreement {
 export function caseSourceHash(c: CorpusCase): string {
   const h = createHash('sha256');
   for (const m of c.migrations) h.update(JSON.stringify([m.id, m.upSql ?? [], m.downSql ?? null]));
+  // Only when present, so the digests of the cases without queries stay what was measured.
+  if (c.queries.length) h.update(JSON.stringify(c.queries));
   return h.digest('hex').slice(0, 16);
 }
 
@@ -73,12 +81,13 @@ function parseCase(file: string, dialect: Dialect): CorpusCase {
     disagreements: KnownDisagreement[];
     phase?: Phase;
     acks: { rule: string; reason: string }[];
-  } = { title: '', expect: [], findings: [], disagreements: [], acks: [] };
+    queries: string[];
+  } = { title: '', expect: [], findings: [], disagreements: [], acks: [], queries: [] };
   for (const line of text.split('\n')) {
     // The old partial formats would otherwise be read as plain SQL comments and check nothing.
     if (/^--\s*(expect-rules|expect-no-rules):/.test(line))
       throw new Error(`${file}: "${line}" is no longer read; list every finding on one "-- findings:" line`);
-    const m = /^--\s*(case|setup|up|down|phase|ack|expect|findings|known-disagreement):\s*(.*)$/.exec(line);
+    const m = /^--\s*(case|setup|up|down|phase|ack|expect|findings|queries|known-disagreement):\s*(.*)$/.exec(line);
     if (m) {
       const [, key, rest = ''] = m;
       if (key === 'setup' || key === 'up' || key === 'down') {
@@ -91,6 +100,7 @@ function parseCase(file: string, dialect: Dialect): CorpusCase {
         const [rule = '', ...reason] = rest.trim().split(/\s+/);
         meta.acks.push({ rule, reason: reason.join(' ') });
       } else if (key === 'expect') meta.expect.push(rest);
+      else if (key === 'queries') meta.queries.push(rest.trim());
       else if (key === 'findings') meta.findings.push(...rest.trim().split(/\s+/).filter(Boolean));
       else {
         const d = /^(\w+) measured=(\S+) engine=(\S+)\s*(.*)$/.exec(rest.trim());
@@ -123,5 +133,6 @@ function parseCase(file: string, dialect: Dialect): CorpusCase {
     expect,
     findings: meta.findings,
     disagreements: meta.disagreements,
+    queries: meta.queries,
   };
 }

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { analyse, type AnalyseStats } from '../../src/analysis/analyse.ts';
 import { MemoryCache } from '../../src/analysis/cache.ts';
 import { MigrateError } from '../../src/errors.ts';
+import { parseWorkload } from '../../src/analysis/workload/parse.ts';
 import type { MigrationSource } from '../../src/migrations/types.ts';
 import type { MigrationVerdict } from '../../src/analysis/types.ts';
 import { listShadowDatabases } from '../../src/analysis/shadow.ts';
@@ -86,7 +87,12 @@ for (const dialect of ['mysql', 'postgres'] as const) {
     for (const c of cases) {
       it(`${c.name}: ${c.title}`, async () => {
         const t = performance.now();
-        const verdicts = await analyse(c.migrations, { dialect, shadow: shadowServer(dialect) });
+        const queries = c.queries.length ? parseWorkload(c.queries.join('\n'), `${c.name}.queries`, dialect) : undefined;
+        const verdicts = await analyse(c.migrations, {
+          dialect,
+          shadow: shadowServer(dialect),
+          ...(queries ? { workload: { old: queries.queries, new: [], oldWindow: queries.window! } } : {}),
+        });
         timings[dialect].push((performance.now() - t) / c.migrations.length);
         const v = verdicts[verdicts.length - 1]!;
         const got = stated(v);

@@ -15,7 +15,19 @@ describe('docs', () => {
 
   it('docs/check.md documents every command flag and format', () => {
     const doc = readFileSync(join(root, 'docs', 'check.md'), 'utf8');
-    for (const flag of ['--dialect', '--shadow', '--queries', '--new-queries', '--format', '--ack', '--no-cache', '--cache-dir', '--config'])
+    for (const flag of [
+      '--dialect',
+      '--shadow',
+      '--queries',
+      '--queries-from',
+      '--min-count',
+      '--new-queries',
+      '--format',
+      '--ack',
+      '--no-cache',
+      '--cache-dir',
+      '--config',
+    ])
       expect(doc).toContain(flag);
     for (const format of FORMATS) expect(doc).toContain(`--format ${format}`);
     expect(doc).toMatch(/Exit codes/);

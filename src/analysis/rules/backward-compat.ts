@@ -1,9 +1,9 @@
 import type { Change, Finding } from '../types.ts';
-import { checkAdded, foreignKeyAdded, indexAdded, primaryKeyChanged } from './bc-constraints.ts';
+import { checkAdded, foreignKeyAdded, indexAdded } from './bc-constraints.ts';
 import { columnDropped, columnRenamed, columnTypeChanged } from './bc-columns.ts';
 import { enumChanged } from './bc-enums.ts';
 import { columnAdded, defaultChanged, nullabilityChanged } from './bc-required.ts';
-import { tableDropped, tableRenamed, viewChanged, viewDropped } from './bc-tables.ts';
+import { primaryKeyReplaced, tableDropped, tableRenamed, viewChanged, viewDropped } from './bc-tables.ts';
 import { ruleScope, type RuleContext, type RuleDialect, type RuleScope } from './context.ts';
 
 /**
@@ -44,7 +44,7 @@ function changeFindings(c: Change, scope: RuleScope): Finding[] {
     case 'enum_type_changed':
       return enumChanged(c, scope);
     case 'primary_key_changed':
-      return primaryKeyChanged(c, scope);
+      return primaryKeyReplaced(c, scope);
     case 'view_dropped':
       return viewDropped(c, scope);
     case 'view_changed':

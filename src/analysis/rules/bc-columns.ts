@@ -1,5 +1,5 @@
-import { isLossless } from '../sql/typecompat.ts';
-import type { Finding } from '../types.ts';
+import { isLossless, parseType } from '../sql/typecompat.ts';
+import type { ColumnSnapshot, Finding } from '../types.ts';
 import { finding, type ChangeOf, type RuleScope } from './context.ts';
 
 /** BC102. */
@@ -39,10 +39,52 @@ export function columnRenamed(c: ChangeOf<'column_renamed'>, { ctx, db, st }: Ru
   ];
 }
 
+/** Decimal digits every value of an integer type of this many bytes holds (INT: 9, since 2147483647 has 10). */
+const INT_DIGITS: Record<number, number> = { 1: 2, 2: 4, 3: 6, 4: 9, 8: 18 };
+const DATE_AND_TIME = new Set(['datetime', 'timestamp', 'timestamp tz']);
+
+/**
+ * How the server converts what the old code writes when it converts rather than refuses: a value
+ * that is rounded or loses its time of day is stored, with a note, in strict mode too (measured in
+ * the corpus: m30, m70, m71, p22, p50; p51 for PostgreSQL refusing '1.55' in an integer). Undefined when some value the old type holds is refused (out of range,
+ * too long) or the conversion is not one of these.
+ */
+export function convertsWithoutRefusal(from: ColumnSnapshot, to: ColumnSnapshot, integerRoundsDecimalText: boolean): string | undefined {
+  const a = parseType(from);
+  const b = parseType(to);
+  if (a.family === 'decimal' && (a.unsigned || !b.unsigned)) {
+    const intDigits = (a.precision ?? 10) - (a.scale ?? 0);
+    if (!Number.isFinite(intDigits)) return undefined;
+    if (b.family === 'decimal') {
+      const toDigits = (b.precision ?? 10) - (b.scale ?? 0);
+      if (toDigits >= intDigits && (b.scale ?? 0) < (a.scale ?? 0))
+        return `rounds each value the running release writes to ${b.scale} decimal place${b.scale === 1 ? '' : 's'}`;
+    }
+    if (integerRoundsDecimalText && b.family === 'int' && intDigits <= (INT_DIGITS[b.size ?? 4] ?? 0))
+      return 'rounds each value the running release writes to a whole number';
+  }
+  if (a.family === 'temporal' && DATE_AND_TIME.has(a.base) && b.family === 'temporal' && b.base === 'date')
+    return 'drops the time of day from each value the running release writes';
+  return undefined;
+}
+
+/** BC105/BC106 as a warning: the change is visible to the old code, but none of its statements fails. */
+function convertedTypeChange(c: ChangeOf<'column_type_changed'>, how: string, statement: string | undefined): Finding {
+  return finding(c.change === 'family-change' ? 'BC106' : 'BC105', {
+    message: `Changes ${c.table}.${c.column} from ${c.from.type} to ${c.to.type}. Every old statement still runs against it: the server ${how} instead of refusing it, so the running release reads back the converted value (check that it does not depend on the precision dropped).`,
+    table: c.table,
+    column: c.column,
+    statement,
+    severity: 'warning',
+  });
+}
+
 /** BC106 for another type family, BC105 for a narrowing; widenings and cosmetic changes are fine. */
-export function columnTypeChanged(c: ChangeOf<'column_type_changed'>, { st }: RuleScope): Finding[] {
+export function columnTypeChanged(c: ChangeOf<'column_type_changed'>, { st, db }: RuleScope): Finding[] {
   if (c.change === 'widening' || c.change === 'cosmetic') return [];
   const statement = st(c.table, c.column);
+  const converted = convertsWithoutRefusal(c.from, c.to, db.integerRoundsDecimalText);
+  if (converted) return [convertedTypeChange(c, converted, statement)];
   if (c.change === 'family-change') {
     return [
       finding('BC106', {

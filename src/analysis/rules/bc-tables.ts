@@ -1,4 +1,5 @@
 import type { Finding } from '../types.ts';
+import { primaryKeyChanged } from './bc-constraints.ts';
 import { finding, type ChangeOf, type RuleScope } from './context.ts';
 
 /** BC101 (or BC118 when a view of the same name replaces the table). */
@@ -62,6 +63,26 @@ export function viewChanged(c: ChangeOf<'view_changed'>, { st }: RuleScope): Fin
       message: `Redefines view ${c.view}. If columns were removed or changed, queries of the running release that read them break.`,
       table: c.view,
       statement: st(c.view),
+    }),
+  ];
+}
+
+/**
+ * BC114 as a warning when the new primary key holds every column of the old one: uniqueness on
+ * more columns is weaker, so every row the old code could write is still accepted and every old
+ * statement still runs (measured: m31). Otherwise (a new key, a key on other columns) the error of
+ * bc-constraints.ts stands. With --queries an old upsert on the table makes it an error again
+ * (workload/settle.ts): its conflict target changed.
+ */
+export function primaryKeyReplaced(c: ChangeOf<'primary_key_changed'>, scope: RuleScope): Finding[] {
+  const to = new Set(c.to.map((x) => x.toLowerCase()));
+  if (!c.from.length || !c.to.length || !c.from.every((x) => to.has(x.toLowerCase()))) return primaryKeyChanged(c, scope);
+  return [
+    finding('BC114', {
+      message: `Changes the primary key of ${c.table} from (${c.from.join(', ')}) to (${c.to.join(', ')}). The new key holds every column of the old one, so it accepts every row the running release can write and every old statement still runs; an upsert (ON DUPLICATE KEY / ON CONFLICT) or ORM that identifies rows by (${c.from.join(', ')}) now matches on a different key.`,
+      table: c.table,
+      statement: scope.st(c.table),
+      severity: 'warning',
     }),
   ];
 }

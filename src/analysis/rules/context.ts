@@ -55,6 +55,8 @@ export interface RuleDialect {
   lockFreeNotNull(column: string): string;
   /** Appended to DL103: what a stored value that does not fit the narrower type does to the ALTER. */
   narrowingFailure: string;
+  /** An integer column rounds a decimal written as text instead of refusing it (BC106 for DECIMAL -> INT). */
+  integerRoundsDecimalText: boolean;
   /** The blocking family of this database (MY or PG). */
   blockingRules(ctx: RuleContext): Finding[];
   /** The slowest ALTER algorithm of the migration, where the server reports one. */

@@ -45,6 +45,8 @@ export interface SkippedQuery {
 
 export interface Workload {
   file: string;
+  /** Completes "No statement ... names x": "in queries.txt", "seen since <time> in app (12 statements)". */
+  window?: string;
   queries: WorkloadQuery[];
   skipped: SkippedQuery[];
 }
@@ -191,11 +193,36 @@ export function insertColumns(sql: string): WorkloadQuery['insert'] {
 }
 
 export function parseWorkload(text: string, file: string, dialect: Dialect): Workload {
+  return { ...fromRaw(rawStatements(text, file), dialect), file, window: `in ${basename(file)}` };
+}
+
+/**
+ * The statements a server recorded (engine.readStatementDigests), as a workload. `label` names
+ * where they were read ("performance_schema on db1:3306") for each query's source; `window`
+ * completes "No statement ... names x".
+ */
+export function workloadFromDigests(
+  rows: { text: string; count: number; digest: boolean }[],
+  label: string,
+  window: string,
+  dialect: Dialect,
+  schema: string,
+): Workload {
+  // A digest names the schema where the statement qualified a table with it; the shadow's database has another name.
+  const raw = rows.map((r, i): RawStatement => {
+    const one: RawStatement = { text: r.text, source: `${label} #${i + 1} (run ${r.count} time${r.count === 1 ? '' : 's'})`, digest: r.digest };
+    if (r.digest) one.schema = schema;
+    return one;
+  });
+  return { ...fromRaw(raw, dialect), file: label, window };
+}
+
+function fromRaw(raws: RawStatement[], dialect: Dialect): { queries: WorkloadQuery[]; skipped: SkippedQuery[] } {
   const queries: WorkloadQuery[] = [];
   const skipped: SkippedQuery[] = [];
   const seen = new Set<string>();
   const form = engineFor(dialect).workloadText;
-  for (const r of rawStatements(text, file)) {
+  for (const r of raws) {
     let sql: string;
     if (r.digest || (form.elidedListIsDigest && /\(\s*\.\.\.\s*\)/.test(r.text))) {
       const d = digestToSql(r.text, r.schema);
@@ -223,5 +250,5 @@ export function parseWorkload(text: string, file: string, dialect: Dialect): Wor
     }
     queries.push(q);
   }
-  return { file, queries, skipped };
+  return { queries, skipped };
 }

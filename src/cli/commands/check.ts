@@ -26,6 +26,7 @@ import { consoleLogger } from '../../log/index.ts';
 import { discoverMigrations, Runner, type MigrationIssue, type MigrationSource } from '../../migrations/index.ts';
 import { buildPlan, parseFormat, render, touchedTables, useColour, type Format, type MigrationFiles, type Report, type TableSize } from '../../report/index.ts';
 import { layoutFlag } from './layout-flag.ts';
+import { readQueriesFrom } from './queries-from.ts';
 
 /**
  * `migrate check [DIR]` and `migrate plan`: analyse migrations on a shadow database and gate them.
@@ -39,6 +40,8 @@ interface CommonOpts {
   shadow?: string;
   shadowThrowaway?: boolean;
   queries?: string;
+  queriesFrom?: string;
+  minCount?: string;
   newQueries?: string;
   format?: string;
   ack: string[];
@@ -63,6 +66,11 @@ function addCommonOptions(cmd: Command): Command {
       'the --shadow server holds nothing that matters: analyse there as the given account, like on a throwaway server (env MIGRATE_SHADOW_THROWAWAY=1)',
     )
     .option('--queries <file>', 'statements the deployed (old) code runs: one per line, or a JSON export of performance_schema digests / pg_stat_statements')
+    .option(
+      '--queries-from <url-or-cluster>',
+      "read the deployed code's statements from production instead of a file: performance_schema statement digests (MySQL/MariaDB) or pg_stat_statements of the target database, on a URL or every node of a configured cluster (read-only)",
+    )
+    .option('--min-count <n>', 'with --queries-from: only statements run at least n times (default 1)')
     .option('--new-queries <file>', 'statements the new code runs (checked against the schema after each down)')
     .option('--format <format>', 'text, json, markdown, github, sarif (SARIF 2.1.0 for code scanning) or junit (JUnit XML for CI test reports)', 'text')
     .option('--ack <RULE:MIGRATION_ID:reason>', 'acknowledge a finding (repeatable), e.g. --ack "BC102:0007_drop_age:column unused since v41"', collect, [])
@@ -211,12 +219,26 @@ interface Prepared {
   dialect: Dialect;
   old?: Workload;
   fresh?: Workload;
+  /** What --queries-from read, for the report's notes. */
+  notes: string[];
 }
 
-function prepareCommon(opts: CommonOpts, dialect: Dialect): Prepared {
+async function prepareCommon(opts: CommonOpts, dialect: Dialect, configPath?: string): Promise<Prepared> {
   const format = parseFormat(opts.format);
-  const p: Prepared = { format, dialect };
-  const old = readWorkload(opts.queries, dialect, '--queries');
+  const p: Prepared = { format, dialect, notes: [] };
+  if (opts.minCount !== undefined && opts.queriesFrom === undefined)
+    throw usageError('--min-count applies to --queries-from only.', 'Add --queries-from <url or cluster>, or drop --min-count.');
+  if (opts.queriesFrom !== undefined) {
+    if (opts.queries !== undefined)
+      throw usageError(
+        "--queries and --queries-from both give the deployed code's statements.",
+        'Pass one of them: a file with --queries, or the server to read them from with --queries-from.',
+      );
+    const read = await readQueriesFrom(opts.queriesFrom, dialect, opts.minCount, configPath);
+    p.old = read.workload;
+    p.notes.push(read.note);
+  }
+  const old = opts.queriesFrom === undefined ? readWorkload(opts.queries, dialect, '--queries') : undefined;
   const fresh = readWorkload(opts.newQueries, dialect, '--new-queries');
   if (old) p.old = old;
   if (fresh) p.fresh = fresh;
@@ -260,6 +282,7 @@ async function runAnalysis(
   };
   if (cache) o.cache = cache;
   if (p.old || p.fresh) o.workload = { old: p.old?.queries ?? [], new: p.fresh?.queries ?? [] };
+  if (o.workload && p.old?.window) o.workload.oldWindow = p.old.window;
   const verdicts = await withCleanup(() => analyse(migrations, o));
   const how = stats.isolationReason ? `; ${stats.isolationReason}` : '';
   return { verdicts, shadow: `${serverLabel(shadow.server)} (${shadow.source}${how})`, stats, ms: performance.now() - t };
@@ -279,9 +302,10 @@ function runNote(r: { stats: AnalyseStats; ms: number }, applied = 0): string {
   return `analysed ${s.analysedMigrations} migration${s.analysedMigrations === 1 ? '' : 's'}${s.cachedMigrations ? `, ${s.cachedMigrations} from cache` : ''}${applied ? `, ${applied} applied replayed to seed the shadow` : ''} in ${(r.ms / 1000).toFixed(1)} s`;
 }
 
-export async function checkCommand(dir: string | undefined, opts: CommonOpts): Promise<void> {
+export async function checkCommand(dir: string | undefined, opts: CommonOpts, configPath?: string): Promise<void> {
   const dialect = parseDialect(opts.dialect, opts.shadow ?? process.env['MIGRATE_SHADOW_URL']);
-  const p = prepareCommon(opts, dialect);
+  // The config is read only to find a cluster named by --queries-from.
+  const p = await prepareCommon(opts, dialect, configPath);
   const path = resolve(dir ?? 'migrations');
   if (!existsSync(path)) {
     throw usageError(
@@ -313,7 +337,7 @@ export async function checkCommand(dir: string | undefined, opts: CommonOpts): P
     files: filesOf(discovery.migrations),
     baseDir: process.env['GITHUB_WORKSPACE'] ?? process.cwd(),
     shadow: r.shadow,
-    notes: [runNote(r)],
+    notes: [runNote(r), ...p.notes],
     skipped: skippedOf(p),
   };
   output(report, p.format);
@@ -349,7 +373,7 @@ function assertDialectFlag(flag: string | undefined, configured: Dialect): void 
 export async function planCommand(opts: CommonOpts, configPath: string | undefined): Promise<void> {
   const config = await loadConfig({ configPath });
   assertDialectFlag(opts.dialect, config.dialect);
-  const p = prepareCommon(opts, config.dialect);
+  const p = await prepareCommon(opts, config.dialect, configPath);
   const engine = engineFor(config.dialect);
   const db = createKnex(config.dialect, config.connection, { pool: { min: 0, max: 1 } });
   try {
@@ -399,7 +423,7 @@ export async function planCommand(opts: CommonOpts, configPath: string | undefin
       gate: evaluateGate(verdicts),
       files: filesOf([...history, ...pending]),
       baseDir: process.env['GITHUB_WORKSPACE'] ?? process.cwd(),
-      notes: [note],
+      notes: [note, ...p.notes],
       skipped: skippedOf(p),
       plan,
     };
@@ -443,7 +467,7 @@ export function registerCheckCommands(program: Command): void {
       .option('--dialect <dialect>', 'mysql (also MariaDB) or postgres'),
   ).action(async (dir: string | undefined, opts: CommonOpts, cmd: Command) => {
     const layout = layoutFlag(cmd);
-    await jsonErrors(opts.format, () => checkCommand(dir, layout ? { ...opts, layout } : opts));
+    await jsonErrors(opts.format, () => checkCommand(dir, layout ? { ...opts, layout } : opts, cmd.optsWithGlobals<{ config?: string }>().config));
   });
 
   addCommonOptions(

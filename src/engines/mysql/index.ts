@@ -3,6 +3,7 @@ import { DIALECT_CONFIG } from '../../config/index.ts';
 import { DRIVERS } from '../../db/index.ts';
 import { mysqlFit } from './fit.ts';
 import { FULL_SCOPE, type Engine } from '../contract.ts';
+import { readMysqlDigests } from './digests.ts';
 import { mysqlMigrations } from './migrations.ts';
 import { mysqlRules } from './rules.ts';
 import { mysqlShadowAdmin } from './shadow-server.ts';
@@ -86,6 +87,7 @@ export const mysqlEngine: Engine = {
   async targetVersionForShadow(db) {
     return String(((await db.raw('SELECT VERSION() AS v')) as [{ v: string }[]])[0][0]?.v ?? '');
   },
+  readStatementDigests: readMysqlDigests,
   async tableSizes(db, names) {
     const [rows] = (await db.raw(
       `SELECT TABLE_NAME AS t, TABLE_ROWS AS r, DATA_LENGTH + INDEX_LENGTH AS b FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (${names.map(() => '?').join(', ')})`,

@@ -6,6 +6,7 @@ export const mysqlRules: RulesEngine = {
     missingValueOutcome: (column) => `"Field '${column}' doesn't have a default value" in strict mode; without strict mode the rows silently get '' or 0`,
     lockFreeNotNull: () => '',
     narrowingFailure: ' (or make the ALTER fail in strict mode)',
+    integerRoundsDecimalText: true,
     typeConversionVariable: server.mariadb ? 'slave_type_conversions' : 'replica_type_conversions',
   }),
   blockingFamily: 'MY',

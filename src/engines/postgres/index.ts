@@ -3,6 +3,7 @@ import { DIALECT_CONFIG } from '../../config/index.ts';
 import { DRIVERS } from '../../db/index.ts';
 import { postgresFit } from './fit.ts';
 import { FULL_SCOPE, type Engine } from '../contract.ts';
+import { readPostgresDigests } from './digests.ts';
 import { postgresMigrations } from './migrations.ts';
 import { postgresRules } from './rules.ts';
 import { postgresShadowAdmin } from './shadow-server.ts';
@@ -80,6 +81,7 @@ export const postgresEngine: Engine = {
   isLockWaitTimeout: () => false,
   drivesClusters: false,
   targetVersionForShadow: async () => undefined,
+  readStatementDigests: readPostgresDigests,
   async tableSizes(db, names) {
     const res = (await db.raw(
       `SELECT c.relname AS t, c.reltuples::bigint AS r, pg_total_relation_size(c.oid) AS b FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -7,6 +7,7 @@ const POSTGRES_WORDING: RuleWording = {
   lockFreeNotNull: (column) =>
     ` (ADD CONSTRAINT ... CHECK (${column} IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL, so no long lock is taken)`,
   narrowingFailure: ' (or make the ALTER fail)',
+  integerRoundsDecimalText: false,
 };
 
 export const postgresRules: RulesEngine = {

@@ -14,5 +14,4 @@ ALTER TABLE users DROP PRIMARY KEY, ADD PRIMARY KEY (id, name);
 ALTER TABLE users DROP PRIMARY KEY, ADD PRIMARY KEY (id);
 -- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=false
 -- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=INPLACE
--- findings: BC114:error MY201:warning RF112:info RF212:info
--- known-disagreement: backwardCompatible measured=true engine=false issue 16: every old statement still runs against the different primary key
+-- findings: BC114:warning MY201:warning RF112:info RF212:info

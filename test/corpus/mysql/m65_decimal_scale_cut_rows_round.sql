@@ -16,4 +16,3 @@ ALTER TABLE users MODIFY price DECIMAL(10,2);
 -- expect: phase=post-deploy backwardCompatible=true reversible=true dataLoss=true blocking=true
 -- expect: replicaFirstSafe=false replicaFirstReverseSafe=false strategy=refused algorithm=COPY
 -- findings: BC105:info DL103:error MY101:error RF105:error RF205:warning RV202:warning
--- known-disagreement: backwardCompatible measured=true engine=false issue 16: every old statement still runs after the scale cut (values are rounded, not refused)

@@ -9,4 +9,3 @@ ALTER TABLE orders ALTER COLUMN total TYPE numeric(10,2);
 -- expect: phase=post-deploy backwardCompatible=true reversible=true dataLoss=true blocking=true
 -- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=refused algorithm=null
 -- findings: BC105:info DL103:error PG104:error PG202:info RV202:warning
--- known-disagreement: backwardCompatible measured=true engine=false issue 16: every old statement still runs after the scale cut (values are rounded, not refused)

@@ -1,0 +1,15 @@
+-- case: changing DECIMAL to INT rounds to whole numbers; every old statement still runs
+-- setup:
+CREATE TABLE users (
+  id INT PRIMARY KEY AUTO_INCREMENT,
+  name VARCHAR(50) NOT NULL,
+  email VARCHAR(100),
+  price DECIMAL(10,2)
+);
+-- up:
+ALTER TABLE users MODIFY price INT;
+-- down:
+ALTER TABLE users MODIFY price DECIMAL(10,2);
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=true blocking=true
+-- expect: replicaFirstSafe=false replicaFirstReverseSafe=false strategy=refused algorithm=COPY
+-- findings: BC106:warning DL104:error MY101:error RF106:error RF206:warning RV202:warning

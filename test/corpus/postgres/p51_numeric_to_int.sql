@@ -1,0 +1,15 @@
+-- case: changing numeric to int rounds to whole numbers; every old statement still runs
+-- setup:
+CREATE TABLE users (
+  id serial PRIMARY KEY,
+  name varchar(50) NOT NULL,
+  email varchar(100),
+  price numeric(10,2)
+);
+-- up:
+ALTER TABLE users ALTER COLUMN price TYPE int;
+-- down:
+ALTER TABLE users ALTER COLUMN price TYPE numeric(10,2);
+-- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=true blocking=true
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=refused algorithm=null
+-- findings: BC106:error DL104:error PG104:error PG202:info RV202:warning

@@ -1,0 +1,18 @@
+-- case: with the old code's queries: a column one of them reads may not be dropped
+-- queries: SELECT id, name, email FROM users WHERE id = 1
+-- queries: INSERT INTO users (name, email) VALUES ('ann', 'ann@example.com')
+-- queries: SELECT legacy_note FROM users WHERE id = 1
+-- setup:
+CREATE TABLE users (
+  id serial PRIMARY KEY,
+  name varchar(50) NOT NULL,
+  email varchar(100),
+  legacy_note text
+);
+-- up:
+ALTER TABLE users DROP COLUMN legacy_note;
+-- down:
+ALTER TABLE users ADD COLUMN legacy_note text;
+-- expect: phase=post-deploy backwardCompatible=false reversible=true dataLoss=true blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: BC102:info DL102:warning PG202:info WL101:info

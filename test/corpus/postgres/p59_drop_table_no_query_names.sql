@@ -1,0 +1,13 @@
+-- case: with the old code's queries: a table none of them names may be dropped
+-- queries: SELECT id, name FROM users WHERE id = 1
+-- queries: INSERT INTO users (name) VALUES ('ann')
+-- setup:
+CREATE TABLE users (id serial PRIMARY KEY, name varchar(50) NOT NULL);
+CREATE TABLE legacy_audit (id serial PRIMARY KEY, note varchar(100));
+-- up:
+DROP TABLE legacy_audit;
+-- down:
+CREATE TABLE legacy_audit (id serial PRIMARY KEY, note varchar(100));
+-- expect: phase=post-deploy backwardCompatible=true reversible=true dataLoss=true blocking=false
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: BC101:info DL101:warning
