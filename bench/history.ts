@@ -20,9 +20,9 @@
  * For Node's share, profile the in-process part: node --cpu-prof --import tsx bench/history.ts ...
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analyse, type AnalyseStats } from '../src/analysis/analyse.ts';
 import { checkServer, findShadowServer, parseShadowUrl } from '../src/analysis/locate.ts';
@@ -144,7 +144,29 @@ interface CheckRun {
   ms: number;
   code: number;
   verdicts: number;
+  /** Migrations per outcome (analysed, failed, not-analysed). */
+  outcomes: Record<string, number>;
   summary: string;
+}
+
+/** One history's figures in the results file docs/benchmarks.md's history table is rendered from. */
+export interface HistoryResult {
+  name: string;
+  dialect: Dialect;
+  migrations: number;
+  date: string;
+  loadAverage: number[];
+  replayHow: string;
+  replayMs: number;
+  replayFailed?: string;
+  checkMs: number;
+  exitCodes: number[];
+  outcomes: Record<string, number>;
+  firstFailure?: string;
+  runs: number;
+  /** The same cold analysis in process, and its stage timers (ms): where the time goes. */
+  inProcessMs: number;
+  stages: { shadow: number; apply: number; snapshots: number; downs: number };
 }
 
 async function coldCheck(): Promise<CheckRun> {
@@ -155,14 +177,22 @@ async function coldCheck(): Promise<CheckRun> {
     });
     let verdicts = 0;
     let summary = '';
+    const outcomes: Record<string, number> = {};
     try {
-      const report = JSON.parse(p.stdout) as { migrations?: unknown[]; verdicts?: unknown[]; error?: { problem?: string } };
-      verdicts = (report.migrations ?? report.verdicts ?? []).length;
+      const report = JSON.parse(p.stdout) as {
+        migrations?: { id: string; outcome?: string; failure?: { error?: string } }[];
+        error?: { problem?: string };
+      };
+      const ms = report.migrations ?? [];
+      verdicts = ms.length;
+      for (const m of ms) outcomes[m.outcome ?? 'analysed'] = (outcomes[m.outcome ?? 'analysed'] ?? 0) + 1;
+      const failed = ms.find((m) => m.outcome === 'failed');
+      if (failed) summary = `${failed.id} failed: ${failed.failure?.error ?? ''}`;
       if (report.error) summary = report.error.problem ?? '';
     } catch {
       summary = (p.stderr || p.stdout).trim().split('\n').slice(0, 2).join(' ');
     }
-    return { ms: p.ms, code: p.code, verdicts, summary };
+    return { ms: p.ms, code: p.code, verdicts, outcomes, summary };
   } finally {
     rmSync(cache, { recursive: true, force: true });
   }
@@ -226,6 +256,35 @@ try {
   console.log(
     `in process: ${fmt(total)}${inProcess}: shadow set-up ${fmt(stats.shadowMs)}, applying ${fmt(stats.applyMs)}, snapshots ${fmt(stats.snapshotMs)}, down sweep ${fmt(stats.reversalMs)}, ${stats.analysedMigrations} analysed`,
   );
+  const resultsFile = arg('results');
+  if (resultsFile) {
+    // One entry per history and dialect; re-running a history replaces its entry.
+    const entry: HistoryResult = {
+      name: basename(dir),
+      dialect,
+      migrations: migrations.length,
+      date: new Date().toISOString(),
+      loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
+      replayHow: how,
+      replayMs: replay,
+      checkMs: check,
+      exitCodes: checks.map((c) => c.code),
+      outcomes: checks.at(-1)?.outcomes ?? {},
+      runs,
+      inProcessMs: total,
+      stages: { shadow: stats.shadowMs, apply: stats.applyMs, snapshots: stats.snapshotMs, downs: stats.reversalMs },
+    };
+    if (replayFailed) entry.replayFailed = replayFailed.slice(0, 200);
+    const firstFailure = checks.at(-1)?.summary;
+    if (firstFailure) entry.firstFailure = firstFailure.slice(0, 200);
+    const all = (existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as HistoryResult[]) : []).filter(
+      (x) => !(x.name === entry.name && x.dialect === entry.dialect),
+    );
+    all.push(entry);
+    all.sort((a, b) => a.dialect.localeCompare(b.dialect) || a.name.localeCompare(b.name));
+    writeFileSync(resultsFile, `${JSON.stringify(all, null, 2)}\n`);
+    console.log(`results written to ${resultsFile}`);
+  }
   const out = arg('json');
   if (out) {
     writeFileSync(

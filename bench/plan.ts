@@ -20,8 +20,8 @@
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import { analyse, type AnalyseStats } from '../src/analysis/analyse.ts';
@@ -386,6 +386,7 @@ const durable: ConnectionConfig = arg('server')
     ? { host: '127.0.0.1', port: 3306, user: 'root', database: '' }
     : { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
 await checkServer(dialect, durable);
+const loadStart = loadavg().map((x) => Number(x.toFixed(2)));
 const work = mkdtempSync(join(tmpdir(), 'migrate-bench-plan-'));
 const dir = join(work, 'migrations');
 const gens = generate(dialect, count + 1);
@@ -399,15 +400,36 @@ for (const g of gens.slice(0, count)) kinds.set(g.name.split('_')[0]!, (kinds.ge
 console.log(`bench:plan  dialect=${dialect}  migrations=${count}  runs=${runs}  durable server=${durable.user}@${durable.host}:${durable.port}`);
 console.log(`mix: ${[...kinds].map(([k, v]) => `${k} ${v}`).join(', ')}`);
 
-interface Section {
-  label: string;
-  knex: number;
-  analysis: number;
-  plan?: number;
-  replan?: number;
+/** What --results writes: one dialect's run, both servers. */
+export interface PlanResults {
+  command: string;
+  date: string;
+  dialect: Dialect;
+  migrations: number;
+  runs: number;
+  loadAverage: { start: number[]; end: number[] };
+  machine: string;
+  sections: (Omit<Section, 'knex' | 'analysis'> & { knex?: number; analysis?: number })[];
 }
 
-async function measure(label: string, server: ConnectionConfig): Promise<Section> {
+interface Section {
+  label: string;
+  /** Which server: the results file and docs table key on it. */
+  server: 'durable' | 'throwaway';
+  knex: number;
+  analysis: number;
+  runner?: number;
+  /** Every run, for the spread the docs show next to the medians. */
+  knexRuns?: number[];
+  analysisRuns?: number[];
+  plan?: number;
+  planCached?: number;
+  cliStart?: number;
+  replan?: number;
+  replanInProcess?: number;
+}
+
+async function measure(label: string, kind: Section['server'], server: ConnectionConfig): Promise<Section> {
   console.log('');
   console.log(`== ${label}: ${server.user}@${server.host}:${server.port}`);
   // Back to the same files for every section (a re-plan below adds one).
@@ -432,7 +454,8 @@ async function measure(label: string, server: ConnectionConfig): Promise<Section
   }
   const k = knexMs.length ? median(knexMs) : NaN;
   const a = analysisMs.length ? median(analysisMs) : NaN;
-  const section: Section = { label, knex: k, analysis: a };
+  const section: Section = { label, server: kind, knex: k, analysis: a, knexRuns: knexMs, analysisRuns: analysisMs };
+  if (runnerMs.length) section.runner = median(runnerMs);
   if (analysisMs.length) {
     console.log(`apply with plain knex (migrate.latest):        ${fmt(k)}   runs: ${knexMs.map(fmt).join(', ')}`);
     if (runnerMs.length) console.log(`apply with our runner (migrate up):            ${fmt(median(runnerMs))}   runs: ${runnerMs.map(fmt).join(', ')}`);
@@ -494,6 +517,8 @@ async function measure(label: string, server: ConnectionConfig): Promise<Section
       );
       console.log(`   CLI start-up alone (migrate --help):        ${fmt(nothing.ms)}`);
       section.plan = cold.ms;
+      section.planCached = warm.ms;
+      section.cliStart = nothing.ms;
       section.replan = replan.ms - warm.ms;
       // The same re-plan in process, without the CLI start-up.
       removeMigration(count + 1);
@@ -501,6 +526,7 @@ async function measure(label: string, server: ConnectionConfig): Promise<Section
       await timeAnalysis(server, dir, inCache);
       writeMigrations(dir, gens.slice(count, count + 1), count);
       const incr = await timeAnalysis(server, dir, inCache);
+      section.replanInProcess = incr.ms;
       console.log(
         `re-plan analysis in process after adding 1:    ${fmt(incr.ms)}   (${incr.stats.cachedMigrations} cached, ${incr.stats.analysedMigrations} analysed${incr.stats.partialRestore ? `, ${incr.stats.partialRestore} table(s) restored` : ', full restore'})`,
       );
@@ -521,7 +547,7 @@ function removeMigration(n: number): void {
 
 let throwawayDir: string | undefined;
 try {
-  const sections: Section[] = [await measure("durable server (the machine's own; knex and the analysis both here)", durable)];
+  const sections: Section[] = [await measure("durable server (the machine's own; knex and the analysis both here)", 'durable', durable)];
   if (!process.argv.includes('--no-throwaway')) {
     // A throwaway shadow server as `migrate shadow up` starts it, in a directory of our own.
     // Its own base directory (chosen as `migrate shadow up` chooses one), so a server the user
@@ -542,7 +568,7 @@ try {
     };
     console.log('');
     console.log(`throwaway shadow server started in ${fmt(performance.now() - t)} (${throwawayDir})`);
-    sections.push(await measure('throwaway shadow server (migrate shadow up; knex and the analysis both here)', throwaway));
+    sections.push(await measure('throwaway shadow server (migrate shadow up; knex and the analysis both here)', 'throwaway', throwaway));
   }
   const [d, s] = sections;
   if (d && Number.isFinite(d.knex) && Number.isFinite(d.analysis)) {
@@ -566,6 +592,27 @@ try {
       console.log(
         `re-plan after adding 1: ${fmtDelta(d.replan)} durable${s?.replan !== undefined ? `, ${fmtDelta(s.replan)} throwaway` : ''}   (target < +1 s)`,
       );
+  }
+  const resultsFile = arg('results');
+  if (resultsFile) {
+    // What docs/benchmarks.md's plan table is rendered from (scripts/plan-bench-doc.ts); committed beside it.
+    const results: PlanResults = {
+      command: `npm run bench:plan -- ${process.argv.slice(2).join(' ')}`,
+      date: new Date().toISOString(),
+      dialect,
+      migrations: count,
+      runs,
+      loadAverage: { start: loadStart, end: loadavg().map((x) => Number(x.toFixed(2))) },
+      machine: `${cpus().length} x ${cpus()[0]?.model.trim() ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+      sections: sections.map((x) => ({
+        ...x,
+        knex: Number.isFinite(x.knex) ? x.knex : undefined,
+        analysis: Number.isFinite(x.analysis) ? x.analysis : undefined,
+      })),
+    };
+    mkdirSync(dirname(resolvePath(resultsFile)), { recursive: true });
+    writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+    console.log(`results written to ${resultsFile}`);
   }
 } finally {
   if (throwawayDir) {
