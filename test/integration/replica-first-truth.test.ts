@@ -308,7 +308,7 @@ const POSITIONAL = new Set(['01', '02', '03']);
  */
 function engineMismatches(c: ReplicaFirstCase, v: MigrationVerdict): string[] {
   const out: string[] = [];
-  const rf = (dir: Direction): Finding[] => v.findings.filter((f) => (dir === 'forward' ? /^RF1(0[1-9]|1[0-25])$/ : /^RF2(0[1-9]|1[0-25])$/).test(f.rule));
+  const rf = (dir: Direction): Finding[] => v.findings.filter((f) => (dir === 'forward' ? /^RF1(0[1-9]|1[0-245])$/ : /^RF2(0[1-9]|1[0-245])$/).test(f.rule));
   const mode = (f: Finding): string | undefined => MODE[f.rule.slice(3)];
 
   for (const dir of ['forward', 'reverse'] as const) {
