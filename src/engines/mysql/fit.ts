@@ -1,4 +1,5 @@
 import type { FitEngine, Misfit } from '../fit-contract.ts';
+import { typeArgs } from '../type-args.ts';
 import type { ColumnSnapshot } from '../schema.ts';
 import { mysqlIdent, mysqlString } from './quote.ts';
 
@@ -50,10 +51,7 @@ export const mysqlFit: FitEngine = {
     const m = /^(\w+)\s*(?:\(([^)]*)\))?\s*(unsigned)?/i.exec(to.type);
     if (!m) return undefined;
     const base = m[1]!.toLowerCase();
-    const args = (m[2] ?? '')
-      .split(',')
-      .map((x) => Number(x.trim()))
-      .filter((x) => Number.isFinite(x));
+    const args = typeArgs(m[2]);
     if (base === 'enum' || base === 'set') {
       if (base === 'set' || !to.enumValues) return undefined;
       const kept = to.enumValues;

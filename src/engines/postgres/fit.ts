@@ -1,4 +1,5 @@
 import type { FitEngine } from '../fit-contract.ts';
+import { typeArgs } from '../type-args.ts';
 import type { ColumnSnapshot } from '../schema.ts';
 
 const ident = (v: string): string => `"${v.replace(/"/g, '""')}"`;
@@ -36,10 +37,7 @@ export const postgresFit: FitEngine = {
     const m = /^([a-z ]+?)\s*(?:\(([^)]*)\))?$/i.exec(to.type.trim());
     if (!m) return undefined;
     const base = m[1]!.toLowerCase();
-    const args = (m[2] ?? '')
-      .split(',')
-      .map((x) => Number(x.trim()))
-      .filter((x) => Number.isFinite(x));
+    const args = typeArgs(m[2]);
     if ((base === 'character varying' || base === 'character' || base === 'varchar' || base === 'char') && args[0] !== undefined)
       return { sql: `char_length(${c}::text) > ${args[0]}`, what: `exceed ${args[0]} characters` };
     const range = INT_RANGE[base];
