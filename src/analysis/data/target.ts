@@ -6,6 +6,7 @@ import { narrowingDecision } from '../rules/data-loss.ts';
 import { ruleDialectFor } from '../rules/dialects.ts';
 import type { MigrationVerdict } from '../types.ts';
 import { DEFAULT_FIT_BUDGET, type FitBudget, type FitResult, measureFit, type Narrowing, narrowingsOf, type RowQuery } from './fit.ts';
+import { constraintsOf, measureViolations, violationFinding } from './violations.ts';
 
 const DECIDED_ON_DATA = new Set(['DL103', 'DL105', 'DL107']);
 
@@ -37,24 +38,38 @@ export async function decideOnTarget(db: Knex, dialect: Dialect, verdicts: Migra
     });
   const pending = verdicts.filter((v) => (v.outcome ?? 'analysed') === 'analysed');
   const narrowings = pending.flatMap((v) => narrowingsOf(v.changes, engine.fit).map((n) => ({ v, n })));
-  if (!narrowings.length) return;
-  const sizes = await engine.tableSizes(db, [...new Set(narrowings.map((x) => x.n.table))]);
-  const keys = new Map<string, string[]>();
+  const constraints = pending.flatMap((v) => constraintsOf(v.changes).map((k) => ({ v, k })));
+  if (!narrowings.length && !constraints.length) return;
+  const sizes = await engine.tableSizes(db, [...new Set([...narrowings.map((x) => x.n.table), ...constraints.map((x) => x.k.table)])]);
+  const keyCache = new Map<string, string[]>();
+  const keys = async (table: string): Promise<string[]> => {
+    if (!keyCache.has(table))
+      keyCache.set(
+        table,
+        (await query(engine.fit.primaryKeySql(table)).catch(() => [])).map((r) => str(r['k']) ?? ''),
+      );
+    return keyCache.get(table) ?? [];
+  };
+  const where = (): string => `checked on ${o.target} at ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`;
+  for (const { v, k } of constraints) {
+    const size = sizes.get(k.table);
+    // A table the pending migrations create has no rows to violate anything.
+    if (!size) continue;
+    const keyColumns = await keys(k.table);
+    const result = await measureViolations(query, engine.fit, k, { rows: size.rows, keyColumns, budget });
+    const statement = v.findings.find((f) => /^BC1(09|11)$/.test(f.rule) && f.table === k.table)?.statement;
+    v.findings.push(violationFinding(k, result, { where: where(), keyColumns, ...(statement ? { statement } : {}) }));
+  }
   for (const { v, n } of narrowings) {
     const size = sizes.get(n.table);
     let result: FitResult;
     if (!size) result = { table: n.table, column: n.column, measured: false, reason: `${n.table} is not on ${o.target} yet` };
     else {
-      if (!keys.has(n.table))
-        keys.set(
-          n.table,
-          (await query(engine.fit.primaryKeySql(n.table)).catch(() => [])).map((r) => str(r['k']) ?? ''),
-        );
       result = await measureFit(query, engine.fit, n, {
         source: n.table,
-        keyColumns: keys.get(n.table) ?? [],
+        keyColumns: await keys(n.table),
         rows: size.rows,
-        where: `checked on ${o.target} at ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
+        where: where(),
         budget,
       });
     }

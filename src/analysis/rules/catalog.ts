@@ -934,6 +934,17 @@ const docs: RuleDoc[] = [
     recipe:
       'Run `migrate plan` against the target to count the rows that do not fit (bounded read-only queries); fix those rows or keep the wider type before narrowing.',
   },
+  {
+    code: 'DL108',
+    family: 'data-loss',
+    title: 'New constraint checked on the data',
+    severity: 'error',
+    notLoss: true,
+    explanation:
+      '`migrate plan` counts on the target, with bounded read-only queries, the rows that violate a FOREIGN KEY or UNIQUE index a pending migration adds to an existing table: child rows whose (non-NULL) key has no parent row, rows sharing a non-NULL unique key. Error: some rows violate it, so the ALTER fails on the target; the finding quotes the count, example keys, the target and the time. Info: none do. Warning: the query did not finish within its bound, so nothing was measured. Rows are not lost either way: the ALTER is refused.',
+    recipe:
+      'Before the migration, delete or fix the orphan rows (or insert the missing parents) and remove or change the duplicates; or backfill first, then add the constraint (PostgreSQL: NOT VALID, clean up, then VALIDATE).',
+  },
 ];
 
 export const CATALOG: ReadonlyMap<string, RuleDoc> = new Map(docs.map((d) => [d.code, d]));

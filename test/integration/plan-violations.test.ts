@@ -1,0 +1,129 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.ts';
+import type { Dialect } from '../../src/config/types.ts';
+import { freshDatabase, type FreshDatabase } from '../helpers/databases.ts';
+import { serverUrl } from '../helpers/shadow.ts';
+
+/**
+ * Issue 16 point 2: `migrate plan` counts on the target the rows a pending FOREIGN KEY or UNIQUE index
+ * would reject. The target holds 100 users and 200 orders; orders 17, 104 and 150 point at user 9999
+ * (orphans), order 5 has no user (NULL: not an orphan); orders 30, 31 share code 'dup-a' and 40, 41, 42
+ * share 'dup-b' (5 rows in 2 groups), orders 60 and 61 have no code (NULLs are no duplicates).
+ * users.email and orders.owner_id are clean: those constraints get the info finding.
+ */
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((c: string | Uint8Array) => ((stdout += String(c)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((c: string | Uint8Array) => ((stderr += String(c)), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(['node', 'migrate', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+    process.exitCode = undefined;
+  }
+}
+
+const CREATE =
+  'CREATE TABLE users (id INT PRIMARY KEY, email VARCHAR(100));\nCREATE TABLE orders (id INT PRIMARY KEY, user_id INT, owner_id INT, code VARCHAR(20));\n';
+const DROP_FK: Record<Dialect, (name: string) => string> = {
+  mysql: (name) => `ALTER TABLE orders DROP FOREIGN KEY ${name}`,
+  postgres: (name) => `ALTER TABLE orders DROP CONSTRAINT ${name}`,
+};
+const DROP_INDEX: Record<Dialect, (name: string, table: string) => string> = {
+  mysql: (name, table) => `DROP INDEX ${name} ON ${table}`,
+  postgres: (name) => `DROP INDEX ${name}`,
+};
+const ORPHANS = new Set([17, 104, 150]);
+const CODES: Record<number, string | null> = { 30: 'dup-a', 31: 'dup-a', 40: 'dup-b', 41: 'dup-b', 42: 'dup-b', 60: null, 61: null };
+
+interface JsonFinding {
+  rule: string;
+  severity: string;
+  message: string;
+  table?: string;
+}
+
+for (const dialect of ['mysql', 'postgres'] as const) {
+  describe(`plan counts the rows a new constraint rejects on the target (${dialect})`, () => {
+    let target: FreshDatabase;
+    let work: string;
+    let config: string;
+    let db: Knex;
+
+    beforeAll(async () => {
+      target = await freshDatabase(dialect);
+      work = mkdtempSync(join(tmpdir(), 'migrate-violations-'));
+      const dir = join(work, 'migrations');
+      const files: Record<string, string> = {
+        '0001_create.up.sql': CREATE,
+        '0001_create.down.sql': 'DROP TABLE orders;\nDROP TABLE users;\n',
+        '0002_orders_user_fk.up.sql': 'ALTER TABLE orders ADD CONSTRAINT fk_orders_user FOREIGN KEY (user_id) REFERENCES users (id);\n',
+        '0002_orders_user_fk.down.sql': `${DROP_FK[dialect]('fk_orders_user')};\n`,
+        '0003_orders_code_unique.up.sql': 'CREATE UNIQUE INDEX uq_orders_code ON orders (code);\n',
+        '0003_orders_code_unique.down.sql': `${DROP_INDEX[dialect]('uq_orders_code', 'orders')};\n`,
+        '0004_orders_owner_fk.up.sql': 'ALTER TABLE orders ADD CONSTRAINT fk_orders_owner FOREIGN KEY (owner_id) REFERENCES users (id);\n',
+        '0004_orders_owner_fk.down.sql': `${DROP_FK[dialect]('fk_orders_owner')};\n`,
+        '0005_users_email_unique.up.sql': 'CREATE UNIQUE INDEX uq_users_email ON users (email);\n',
+        '0005_users_email_unique.down.sql': `${DROP_INDEX[dialect]('uq_users_email', 'users')};\n`,
+      };
+      mkdirSync(dir);
+      for (const [name, sql] of Object.entries(files)) writeFileSync(join(dir, name), sql);
+      config = join(work, 'migrate.config.json');
+      writeFileSync(config, JSON.stringify({ url: serverUrl(dialect, target.connection, target.connection.database), migrations: { directory: dir } }));
+      const up = await run(['--config', config, 'up', '--to', '0001_create']);
+      expect(up.code, up.stderr).toBe(0);
+      db = target.knex();
+      await db('users').insert(Array.from({ length: 100 }, (_, i) => ({ id: i + 1, email: `u${i + 1}@example.org` })));
+      await db('orders').insert(
+        Array.from({ length: 200 }, (_, i) => {
+          const id = i + 1;
+          return {
+            id,
+            user_id: id === 5 ? null : ORPHANS.has(id) ? 9999 : 1 + (id % 100),
+            owner_id: id % 3 === 0 ? null : 1 + (id % 100),
+            code: id in CODES ? CODES[id] : `c${id}`,
+          };
+        }),
+      );
+    }, 120_000);
+
+    afterAll(async () => {
+      await target?.drop();
+      if (work) rmSync(work, { recursive: true, force: true });
+    });
+
+    it('quotes the orphan rows and the duplicates as errors, and says a clean constraint was checked', async () => {
+      const r = await run(['--config', config, 'plan', '--format', 'json', '--shadow', serverUrl(dialect), '--no-cache']);
+      const data = JSON.parse(r.stdout) as { migrations: { id: string; findings: JsonFinding[] }[] };
+      const dl108 = (id: string): JsonFinding => {
+        const m = data.migrations.find((x) => x.id === id);
+        const f = m?.findings.find((x) => x.rule === 'DL108');
+        expect(f, JSON.stringify(m?.findings)).toBeDefined();
+        return f!;
+      };
+      const fk = dl108('0002_orders_user_fk');
+      expect(fk.severity).toBe('error');
+      expect(fk.message).toContain('3 of 200 rows of orders have a user_id with no row in users (e.g. id 17, 104, 150)');
+      expect(fk.message).toMatch(/checked on \S+ at \d{4}-\d\d-\d\dT[\d:]+Z\): the ALTER fails on them/);
+      const unique = dl108('0003_orders_code_unique');
+      expect(unique.severity).toBe('error');
+      expect(unique.message).toContain('5 of 200 rows of orders share a value of (code) with another row, in 2 groups');
+      expect(unique.message).toMatch(/e\.g\. code (dup-a, dup-b|dup-b, dup-a)\)/);
+      const owner = dl108('0004_orders_owner_fk');
+      expect(owner.severity).toBe('info');
+      expect(owner.message).toContain('0 of 200 rows of orders have a owner_id with no row in users');
+      const email = dl108('0005_users_email_unique');
+      expect(email.severity).toBe('info');
+      expect(email.message).toContain('0 of 100 rows of users share a value of (email) with another row');
+    }, 180_000);
+  });
+}
