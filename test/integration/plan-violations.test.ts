@@ -13,7 +13,8 @@ import { serverUrl } from '../helpers/shadow.ts';
  * would reject. The target holds 100 users and 200 orders; orders 17, 104 and 150 point at user 9999
  * (orphans), order 5 has no user (NULL: not an orphan); orders 30, 31 share code 'dup-a' and 40, 41, 42
  * share 'dup-b' (5 rows in 2 groups), orders 60 and 61 have no code (NULLs are no duplicates).
- * users.email and orders.owner_id are clean: those constraints get the info finding.
+ * CHECK (user_id < 9000) rejects the 3 orphans. users.email, orders.owner_id and CHECK (id > 0) are
+ * clean: those constraints get the info finding.
  */
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -41,6 +42,10 @@ const DROP_FK: Record<Dialect, (name: string) => string> = {
 const DROP_INDEX: Record<Dialect, (name: string, table: string) => string> = {
   mysql: (name, table) => `DROP INDEX ${name} ON ${table}`,
   postgres: (name) => `DROP INDEX ${name}`,
+};
+const NOT_NULL: Record<Dialect, (table: string, column: string, type: string) => [string, string]> = {
+  mysql: (table, column, type) => [`ALTER TABLE ${table} MODIFY ${column} ${type} NOT NULL`, `ALTER TABLE ${table} MODIFY ${column} ${type} NULL`],
+  postgres: (table, column) => [`ALTER TABLE ${table} ALTER COLUMN ${column} SET NOT NULL`, `ALTER TABLE ${table} ALTER COLUMN ${column} DROP NOT NULL`],
 };
 const ORPHANS = new Set([17, 104, 150]);
 const CODES: Record<number, string | null> = { 30: 'dup-a', 31: 'dup-a', 40: 'dup-b', 41: 'dup-b', 42: 'dup-b', 60: null, 61: null };
@@ -74,6 +79,14 @@ for (const dialect of ['mysql', 'postgres'] as const) {
         '0004_orders_owner_fk.down.sql': `${DROP_FK[dialect]('fk_orders_owner')};\n`,
         '0005_users_email_unique.up.sql': 'CREATE UNIQUE INDEX uq_users_email ON users (email);\n',
         '0005_users_email_unique.down.sql': `${DROP_INDEX[dialect]('uq_users_email', 'users')};\n`,
+        '0006_orders_code_required.up.sql': `${NOT_NULL[dialect]('orders', 'code', 'VARCHAR(20)')[0]};\n`,
+        '0006_orders_code_required.down.sql': `${NOT_NULL[dialect]('orders', 'code', 'VARCHAR(20)')[1]};\n`,
+        '0007_users_email_required.up.sql': `${NOT_NULL[dialect]('users', 'email', 'VARCHAR(100)')[0]};\n`,
+        '0007_users_email_required.down.sql': `${NOT_NULL[dialect]('users', 'email', 'VARCHAR(100)')[1]};\n`,
+        '0008_orders_user_check.up.sql': 'ALTER TABLE orders ADD CONSTRAINT ck_orders_user CHECK (user_id < 9000);\n',
+        '0008_orders_user_check.down.sql': 'ALTER TABLE orders DROP CONSTRAINT ck_orders_user;\n',
+        '0009_orders_id_check.up.sql': 'ALTER TABLE orders ADD CONSTRAINT ck_orders_id CHECK (id > 0);\n',
+        '0009_orders_id_check.down.sql': 'ALTER TABLE orders DROP CONSTRAINT ck_orders_id;\n',
       };
       mkdirSync(dir);
       for (const [name, sql] of Object.entries(files)) writeFileSync(join(dir, name), sql);
@@ -101,7 +114,7 @@ for (const dialect of ['mysql', 'postgres'] as const) {
       if (work) rmSync(work, { recursive: true, force: true });
     });
 
-    it('quotes the orphan rows and the duplicates as errors, and says a clean constraint was checked', async () => {
+    it('quotes the orphans, duplicates, NULLs and rows failing a CHECK as errors, and says a clean constraint was checked', async () => {
       const r = await run(['--config', config, 'plan', '--format', 'json', '--shadow', serverUrl(dialect), '--no-cache']);
       const data = JSON.parse(r.stdout) as { migrations: { id: string; findings: JsonFinding[] }[] };
       const dl108 = (id: string): JsonFinding => {
@@ -124,6 +137,20 @@ for (const dialect of ['mysql', 'postgres'] as const) {
       const email = dl108('0005_users_email_unique');
       expect(email.severity).toBe('info');
       expect(email.message).toContain('0 of 100 rows of users share a value of (email) with another row');
+      const code = dl108('0006_orders_code_required');
+      expect(code.severity).toBe('error');
+      expect(code.message).toContain('2 of 200 rows of orders hold NULL in code (e.g. id 60, 61)');
+      expect(code.message).toContain('the ALTER fails on them. Backfill code');
+      const required = dl108('0007_users_email_required');
+      expect(required.severity).toBe('info');
+      expect(required.message).toContain('0 of 100 rows of users hold NULL in email');
+      // user_id < 9000 is false for the 3 orphans; NULL (order 5) passes a CHECK.
+      const check = dl108('0008_orders_user_check');
+      expect(check.severity).toBe('error');
+      expect(check.message).toContain('3 of 200 rows of orders fail the check (e.g. id 17, 104, 150)');
+      const clean = dl108('0009_orders_id_check');
+      expect(clean.severity).toBe('info');
+      expect(clean.message).toContain('0 of 200 rows of orders fail the check');
     }, 180_000);
   });
 }

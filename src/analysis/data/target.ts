@@ -57,7 +57,7 @@ export async function decideOnTarget(db: Knex, dialect: Dialect, verdicts: Migra
     if (!size) continue;
     const keyColumns = await keys(k.table);
     const result = await measureViolations(query, engine.fit, k, { rows: size.rows, keyColumns, budget });
-    const statement = v.findings.find((f) => /^BC1(09|11)$/.test(f.rule) && f.table === k.table)?.statement;
+    const statement = v.findings.find((f) => /^BC1(0[89]|1[01])$/.test(f.rule) && f.table === k.table)?.statement;
     v.findings.push(violationFinding(k, result, { where: where(), keyColumns, ...(statement ? { statement } : {}) }));
   }
   for (const { v, n } of narrowings) {

@@ -10,13 +10,15 @@ import type { FitBudget, RowQuery } from './fit.ts';
  * the narrowing checks) so the finding says how many and which, instead of "may fail".
  */
 export interface AddedConstraint {
-  kind: 'foreign key' | 'unique';
+  kind: 'foreign key' | 'unique' | 'not null' | 'check';
   table: string;
   name: string;
   columns: string[];
   parent?: { table: string; columns: string[] };
   /** PostgreSQL partial unique index: only rows matching it are constrained. */
   where?: string;
+  /** CHECK: the boolean expression over the table's columns. */
+  expression?: string;
 }
 
 export type ViolationResult =
@@ -24,6 +26,26 @@ export type ViolationResult =
   | { measured: false; reason: string };
 
 const EXAMPLES = 5;
+
+/** The expression alone: PostgreSQL's constraint definition wraps it in CHECK (...). */
+function checkBody(expression: string): string {
+  const m = /^\s*CHECK\s*\(([\s\S]*)\)(?:\s+NOT VALID)?\s*$/i.exec(expression);
+  return m ? m[1]! : expression;
+}
+
+/** A predicate over a row `c` of the constrained table that is true when the row violates `k`; undefined for UNIQUE (a property of groups). */
+function rowViolates(k: AddedConstraint, q: (name: string) => string): string | undefined {
+  const present = k.columns.map((col) => `c.${q(col)} IS NOT NULL`).join(' AND ');
+  if (k.kind === 'foreign key' && k.parent) {
+    const parent = k.parent;
+    const match = k.columns.map((col, i) => `p.${q(parent.columns[i] ?? col)} = c.${q(col)}`).join(' AND ');
+    return `${present} AND NOT EXISTS (SELECT 1 FROM ${q(parent.table)} p WHERE ${match})`;
+  }
+  if (k.kind === 'not null') return `c.${q(k.name)} IS NULL`;
+  // A CHECK passes on NULL (unknown): only a false result rejects the row.
+  if (k.kind === 'check') return `NOT (${k.expression})`;
+  return undefined;
+}
 
 export function constraintsOf(changes: Change[]): AddedConstraint[] {
   const out: AddedConstraint[] = [];
@@ -38,6 +60,10 @@ export function constraintsOf(changes: Change[]): AddedConstraint[] {
       });
     else if (c.kind === 'index_added' && c.index.unique)
       out.push({ kind: 'unique', table: c.table, name: c.index.name, columns: c.index.columns, ...(c.index.where ? { where: c.index.where } : {}) });
+    else if (c.kind === 'column_nullability_changed' && !c.nullable) out.push({ kind: 'not null', table: c.table, name: c.column, columns: [c.column] });
+    // NOT VALID (PostgreSQL) leaves the stored rows unchecked: its ALTER cannot fail on them.
+    else if (c.kind === 'check_added' && c.check.validated !== false)
+      out.push({ kind: 'check', table: c.table, name: c.check.name, columns: [], expression: checkBody(c.check.expression) });
   }
   return out;
 }
@@ -56,16 +82,14 @@ export async function measureViolations(
   const sampled = o.rows !== null && o.rows > o.budget.maxRows;
   const from = sampled ? `(SELECT * FROM ${q(k.table)} LIMIT ${o.budget.maxRows}) c` : `${q(k.table)} c`;
   const present = k.columns.map((col) => `c.${q(col)} IS NOT NULL`).join(' AND ');
+  const violates = rowViolates(k, q);
   try {
-    if (k.kind === 'foreign key' && k.parent) {
-      const parent = k.parent;
-      const match = k.columns.map((col, i) => `p.${q(parent.columns[i] ?? col)} = c.${q(col)}`).join(' AND ');
-      const orphan = `${present} AND NOT EXISTS (SELECT 1 FROM ${q(parent.table)} p WHERE ${match})`;
-      const [count] = await query(`SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN ${orphan} THEN 1 ELSE 0 END), 0) AS bad FROM ${from}`);
+    if (violates) {
+      const [count] = await query(`SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN ${violates} THEN 1 ELSE 0 END), 0) AS bad FROM ${from}`);
       const bad = num(count?.bad) ?? 0;
       let examples: string[] = [];
       if (bad > 0 && o.keyColumns.length) {
-        const found = await query(`SELECT ${o.keyColumns.map((x) => `c.${q(x)}`).join(', ')} FROM ${from} WHERE ${orphan} LIMIT ${EXAMPLES}`);
+        const found = await query(`SELECT ${o.keyColumns.map((x) => `c.${q(x)}`).join(', ')} FROM ${from} WHERE ${violates} LIMIT ${EXAMPLES}`);
         examples = found.map((r) => o.keyColumns.map((x) => str(r[x]) ?? 'NULL').join('/'));
       }
       return { measured: true, rows: num(count?.total) ?? 0, bad, examples, sampled };
@@ -85,36 +109,53 @@ export async function measureViolations(
     return { measured: true, rows: num(total?.total) ?? 0, bad, groups: num(dup?.grp) ?? 0, examples, sampled };
   } catch (e) {
     const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    return { measured: false, reason: `the query did not finish within its bound (${why})` };
+    return { measured: false, reason: `the query failed or did not finish within its bound: ${why}` };
   }
+}
+
+/** The constraint and, for a row-wise one, its violation in words ("rows of orders <what>") and the fix. */
+function describe(k: AddedConstraint): { head: string; what: string; fix: string } {
+  const cols = k.columns.join(', ');
+  if (k.kind === 'foreign key')
+    return {
+      head: `New foreign key ${k.name} on ${k.table}(${cols}) -> ${k.parent?.table}`,
+      what: `have a ${cols} with no row in ${k.parent?.table}`,
+      fix: `Delete or fix those rows, or insert the missing ${k.parent?.table} rows, before adding the key.`,
+    };
+  if (k.kind === 'not null')
+    return {
+      head: `${k.table}.${k.name} made NOT NULL`,
+      what: `hold NULL in ${k.name}`,
+      fix: `Backfill ${k.name} on those rows first (MariaDB/MySQL outside strict mode would store the type's empty value instead of failing).`,
+    };
+  if (k.kind === 'check')
+    return {
+      head: `New check ${k.name} (${k.expression}) on ${k.table}`,
+      what: 'fail the check',
+      fix: 'Fix those rows first (PostgreSQL: add it NOT VALID, fix the rows, then VALIDATE).',
+    };
+  return {
+    head: `New unique index ${k.name} on ${k.table}(${cols})`,
+    what: `share a value of (${cols}) with another row`,
+    fix: 'Remove or change the duplicates before adding the index.',
+  };
 }
 
 /** DL108: an error quoting the count and examples when rows violate the new constraint, info when none do, a warning when nothing was measured. */
 export function violationFinding(k: AddedConstraint, r: ViolationResult, o: { where: string; keyColumns: string[]; statement?: string }): Finding {
-  const at = { table: k.table, ...(o.statement ? { statement: o.statement } : {}) };
-  const cols = k.columns.join(', ');
-  const head =
-    k.kind === 'foreign key' ? `New foreign key ${k.name} on ${k.table}(${cols}) -> ${k.parent?.table}` : `New unique index ${k.name} on ${k.table}(${cols})`;
+  const at = { table: k.table, ...(k.kind === 'not null' ? { column: k.name } : {}), ...(o.statement ? { statement: o.statement } : {}) };
+  const { head, what, fix } = describe(k);
   if (!r.measured)
     return finding('DL108', { severity: 'warning', message: `${head}: not checked on data (${r.reason}); the ALTER fails if stored rows violate it.`, ...at });
   const of = `${r.rows.toLocaleString('en-US')}${r.sampled ? ' sampled' : ''} row${r.rows === 1 ? '' : 's'} of ${k.table}`;
-  const more = r.bad > r.examples.length ? ', ...' : '';
-  if (k.kind === 'foreign key') {
-    const what = `have a ${cols} with no row in ${k.parent?.table}`;
-    if (r.bad === 0) return finding('DL108', { severity: 'info', message: `${head}: 0 of ${of} ${what} (${o.where}): every row has its parent.`, ...at });
-    const eg = r.examples.length ? ` (e.g. ${o.keyColumns.join('/')} ${r.examples.join(', ')}${more})` : '';
-    return finding('DL108', {
-      severity: 'error',
-      message: `${head}: ${r.bad.toLocaleString('en-US')} of ${of} ${what}${eg} (${o.where}): the ALTER fails on them. Delete or fix those rows, or insert the missing ${k.parent?.table} rows, before adding the key.`,
-      ...at,
-    });
-  }
-  const what = `share a value of (${cols}) with another row`;
-  if (r.bad === 0) return finding('DL108', { severity: 'info', message: `${head}: 0 of ${of} ${what} (${o.where}): no duplicates.`, ...at });
-  const eg = r.examples.length ? ` (e.g. ${cols} ${r.examples.join(', ')}${(r.groups ?? 0) > r.examples.length ? ', ...' : ''})` : '';
+  if (r.bad === 0) return finding('DL108', { severity: 'info', message: `${head}: 0 of ${of} ${what} (${o.where}): no stored row violates it.`, ...at });
+  const unique = k.kind === 'unique';
+  const more = (unique ? (r.groups ?? 0) : r.bad) > r.examples.length ? ', ...' : '';
+  const eg = r.examples.length ? ` (e.g. ${unique ? k.columns.join(', ') : o.keyColumns.join('/')} ${r.examples.join(', ')}${more})` : '';
+  const groups = unique ? `, in ${r.groups ?? 0} group${r.groups === 1 ? '' : 's'}` : '';
   return finding('DL108', {
     severity: 'error',
-    message: `${head}: ${r.bad.toLocaleString('en-US')} of ${of} ${what}, in ${r.groups ?? 0} group${r.groups === 1 ? '' : 's'}${eg} (${o.where}): the ALTER fails on them. Remove or change the duplicates before adding the index.`,
+    message: `${head}: ${r.bad.toLocaleString('en-US')} of ${of} ${what}${groups}${eg} (${o.where}): the ALTER fails on them. ${fix}`,
     ...at,
   });
 }

@@ -941,9 +941,9 @@ const docs: RuleDoc[] = [
     severity: 'error',
     notLoss: true,
     explanation:
-      '`migrate plan` counts on the target, with bounded read-only queries, the rows that violate a FOREIGN KEY or UNIQUE index a pending migration adds to an existing table: child rows whose (non-NULL) key has no parent row, rows sharing a non-NULL unique key. Error: some rows violate it, so the ALTER fails on the target; the finding quotes the count, example keys, the target and the time. Info: none do. Warning: the query did not finish within its bound, so nothing was measured. Rows are not lost either way: the ALTER is refused.',
+      '`migrate plan` counts on the target, with bounded read-only queries, the rows that violate a FOREIGN KEY, UNIQUE index, NOT NULL or CHECK a pending migration adds to an existing table: child rows whose (non-NULL) key has no parent row, rows sharing a non-NULL unique key, NULLs, rows for which the CHECK is false (PostgreSQL NOT VALID checks no stored row, so it is not counted). Error: some rows violate it, so the ALTER fails on the target; the finding quotes the count, example keys, the target and the time. Info: none do. Warning: the query did not finish within its bound, so nothing was measured. Rows are not lost either way: the ALTER is refused.',
     recipe:
-      'Before the migration, delete or fix the orphan rows (or insert the missing parents) and remove or change the duplicates; or backfill first, then add the constraint (PostgreSQL: NOT VALID, clean up, then VALIDATE).',
+      'Before the migration, delete or fix the orphan rows (or insert the missing parents), remove or change the duplicates, backfill the NULLs, fix the rows failing the CHECK; or backfill first, then add the constraint (PostgreSQL: NOT VALID, clean up, then VALIDATE).',
   },
 ];
 
