@@ -6,7 +6,7 @@ import { narrowingDecision } from '../rules/data-loss.ts';
 import { ruleDialectFor } from '../rules/dialects.ts';
 import type { MigrationVerdict } from '../types.ts';
 import { DEFAULT_FIT_BUDGET, type FitBudget, type FitResult, measureFit, type Narrowing, narrowingsOf, type RowQuery } from './fit.ts';
-import { constraintsOf, measureViolations, violationFinding } from './violations.ts';
+import { constraintsOf, createdByPending, measureViolations, onPendingSchema, violationFinding } from './violations.ts';
 
 const DECIDED_ON_DATA = new Set(['DL103', 'DL105', 'DL107']);
 
@@ -38,7 +38,8 @@ export async function decideOnTarget(db: Knex, dialect: Dialect, verdicts: Migra
     });
   const pending = verdicts.filter((v) => (v.outcome ?? 'analysed') === 'analysed');
   const narrowings = pending.flatMap((v) => narrowingsOf(v.changes, engine.fit).map((n) => ({ v, n })));
-  const constraints = pending.flatMap((v) => constraintsOf(v.changes).map((k) => ({ v, k })));
+  const created = createdByPending(pending.flatMap((v) => v.changes));
+  const constraints = pending.flatMap((v) => constraintsOf(v.changes).map((k) => ({ v, k }))).filter(({ k }) => !onPendingSchema(k, created));
   if (!narrowings.length && !constraints.length) return;
   const sizes = await engine.tableSizes(db, [...new Set([...narrowings.map((x) => x.n.table), ...constraints.map((x) => x.k.table)])]);
   const keyCache = new Map<string, string[]>();
@@ -53,7 +54,7 @@ export async function decideOnTarget(db: Knex, dialect: Dialect, verdicts: Migra
   const where = (): string => `checked on ${o.target} at ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`;
   for (const { v, k } of constraints) {
     const size = sizes.get(k.table);
-    // A table the pending migrations create has no rows to violate anything.
+    // A table missing from the target has no rows to violate anything.
     if (!size) continue;
     const keyColumns = await keys(k.table);
     const result = await measureViolations(query, engine.fit, k, { rows: size.rows, keyColumns, budget });

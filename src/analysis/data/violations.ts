@@ -68,6 +68,30 @@ export function constraintsOf(changes: Change[]): AddedConstraint[] {
   return out;
 }
 
+/** "table" and "table.column" for every table and column the pending migrations create: not on the target yet. */
+export function createdByPending(changes: Change[]): Set<string> {
+  const out = new Set<string>();
+  for (const c of changes) {
+    if (c.kind === 'table_added') out.add(c.table);
+    else if (c.kind === 'column_added') out.add(`${c.table}.${c.column.name}`);
+  }
+  return out;
+}
+
+/**
+ * Whether `k` names a table or column the pending migrations create: the target has no rows for it to
+ * reject (a column added with the constraint gets its values from the same ALTER; MariaDB adds a
+ * json_valid() CHECK to a new JSON column), and a query naming it would only fail.
+ */
+export function onPendingSchema(k: AddedConstraint, created: Set<string>): boolean {
+  if (created.has(k.table) || (k.parent && created.has(k.parent.table))) return true;
+  if (k.columns.some((c) => created.has(`${k.table}.${c}`))) return true;
+  if (k.parent?.columns.some((c) => created.has(`${k.parent?.table}.${c}`))) return true;
+  const prefix = `${k.table}.`;
+  const words = new Set((k.expression ?? '').match(/[\w$]+/g) ?? []);
+  return [...created].some((x) => x.startsWith(prefix) && words.has(x.slice(prefix.length)));
+}
+
 /**
  * Counts the rows of the constrained table that violate `k`. A foreign key is checked only on rows whose
  * key columns are all non-NULL (MATCH SIMPLE, both servers); a unique key ignores NULLs likewise.
