@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyse, decideOnTarget } from '../../src/analysis/index.ts';
 import { main } from '../../src/cli/main.ts';
 import type { Dialect } from '../../src/config/types.ts';
 import { freshDatabase, type FreshDatabase } from '../helpers/databases.ts';
-import { serverUrl } from '../helpers/shadow.ts';
+import { serverUrl, shadowServer, sqlMigration } from '../helpers/shadow.ts';
 
 /**
  * Issue 16 point 2: `migrate plan` counts on the target the rows a pending FOREIGN KEY or UNIQUE index
@@ -158,5 +159,22 @@ for (const dialect of ['mysql', 'postgres'] as const) {
       expect(ref, 'the migration is in the plan').toBeDefined();
       expect(ref?.findings.filter((x) => x.rule === 'DL108')).toEqual([]);
     }, 180_000);
+
+    it('above the row budget it counts on a sample and says so', async () => {
+      await db.raw(dialect === 'mysql' ? 'ANALYZE TABLE orders, users' : 'ANALYZE orders, users');
+      const migrations = [
+        sqlMigration(dialect, '0001_create', CREATE, 'DROP TABLE orders; DROP TABLE users'),
+        sqlMigration(
+          dialect,
+          '0002_orders_user_fk',
+          'ALTER TABLE orders ADD CONSTRAINT fk_orders_user FOREIGN KEY (user_id) REFERENCES users (id)',
+          DROP_FK[dialect]('fk_orders_user'),
+        ),
+      ];
+      const verdicts = await analyse(migrations, { dialect, shadow: shadowServer(dialect), baseline: 1, checkReversibility: false });
+      await decideOnTarget(db, dialect, verdicts, { target: 'the target', budget: { statementMs: 5000, maxRows: 50 } });
+      const f = verdicts[0]!.findings.find((x) => x.rule === 'DL108');
+      expect(f?.message, JSON.stringify(verdicts[0]!.findings)).toMatch(/: \d+ of 50 sampled rows of orders have a user_id with no row in users/);
+    }, 120_000);
   });
 }
