@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listShadowDatabases } from '../../src/analysis/shadow.ts';
-import { main } from '../../src/cli/main.ts';
+import { runMain } from '../helpers/in-process.ts';
 import type { ConnectionConfig, Dialect } from '../../src/config/types.ts';
 import { runCli } from '../helpers/cli.ts';
 import { serverUrl, shadowServer } from '../helpers/shadow.ts';
@@ -44,19 +44,9 @@ function migrate(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
 async function inProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   const saved = { ...process.env };
   Object.assign(process.env, { NO_COLOR: '1', MIGRATE_SANDBOX_DIR: sandboxDir(), GITHUB_WORKSPACE: root }, env);
-  let stdout = '';
-  let stderr = '';
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string | Uint8Array) => ((stdout += String(c)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => ((stderr += String(c)), true)) as typeof process.stderr.write;
   try {
-    const code = await main(['node', 'migrate', ...args]);
-    return { code, stdout, stderr };
+    return await runMain(args);
   } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-    process.exitCode = undefined;
     for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
     Object.assign(process.env, saved);
   }

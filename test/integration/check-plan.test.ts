@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listShadowDatabases } from '../../src/analysis/shadow.ts';
-import { main } from '../../src/cli/main.ts';
+import { runMain } from '../helpers/in-process.ts';
 import { copyFixture, freshDatabase, type FreshDatabase } from '../helpers/databases.ts';
 import { serverUrl, shadowServer } from '../helpers/shadow.ts';
 
@@ -24,22 +24,7 @@ const childPids: number[] = [];
 
 const shadowUrl = (): string => serverUrl('mysql');
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string | Uint8Array) => ((stdout += String(c)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => ((stderr += String(c)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(['node', 'migrate', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-    process.exitCode = undefined;
-  }
-}
+const run = runMain;
 
 beforeAll(async () => {
   target = await freshDatabase('mysql');

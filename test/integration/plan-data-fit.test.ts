@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyse, decideOnTarget } from '../../src/analysis/index.ts';
-import { main } from '../../src/cli/main.ts';
+import { runMain } from '../helpers/in-process.ts';
 import type { Dialect } from '../../src/config/types.ts';
 import { freshDatabase, type FreshDatabase } from '../helpers/databases.ts';
 import { serverUrl, shadowServer, sqlMigration } from '../helpers/shadow.ts';
@@ -16,22 +16,7 @@ import { serverUrl, shadowServer, sqlMigration } from '../helpers/shadow.ts';
 const ROWS = 200_000;
 const LONG = 40;
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string | Uint8Array) => ((stdout += String(c)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => ((stderr += String(c)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(['node', 'migrate', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-    process.exitCode = undefined;
-  }
-}
+const run = runMain;
 
 const CREATE = 'CREATE TABLE users (id INT PRIMARY KEY, email VARCHAR(100), status VARCHAR(10) NOT NULL)';
 const NARROW: Record<Dialect, { email: [string, string]; status: [string, string] }> = {
