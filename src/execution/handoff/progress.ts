@@ -1,0 +1,40 @@
+import type { JournalEntry } from '../journal.ts';
+import type { HandoffProgress } from './types.ts';
+
+const last = (entries: JournalEntry[], step: string): JournalEntry | undefined => [...entries].reverse().find((e) => e.step === step);
+
+/**
+ * Where an interrupted run's hand-off stood, read from its journal; undefined when it never
+ * began one (resume then runs the whole hand-off, as apply would).
+ *
+ * - deploy begun, never ended (a crash mid-deploy): the code state is unknown, so the deploy runs
+ *   again (deploy commands must be safe to repeat, as they are after a failed deploy anyway);
+ * - deploy ended: verify next; verify begun, never ended: verify again;
+ * - verify ended: the contract phase, without deploying or verifying again;
+ * - deploy or verify failed: rollback next; rollback begun, never ended: rollback again;
+ * - rollback ended: verify the old release (verify-rollback), again if it was cut off;
+ * - verify-rollback ended (or failed), or the rollback failed: nothing is left to run; the run
+ *   stops for `migrate continue` as it would have.
+ * Nothing here ever leads to the contract phase unless the journal holds verify's end.
+ */
+export function handoffProgress(run: string, entries: JournalEntry[]): HandoffProgress | undefined {
+  const deploy = last(entries, 'deploy');
+  const verify = last(entries, 'verify');
+  const rollback = last(entries, 'rollback');
+  const again = last(entries, 'verify-rollback');
+  if (!deploy && !verify) return undefined;
+  // The deploy's begin entry says which steps the run had; a run without a deploy (continue) had a verify.
+  const planned = [...entries].reverse().find((e) => e.step === 'deploy' && e.phase === 'begin')?.data;
+  const had = { hadVerify: planned ? planned['verify'] === true : true, hadRollback: planned?.['rollback'] === true || rollback !== undefined };
+  const failedEntry = [deploy, verify].find((e) => e?.phase === 'fail');
+  if (failedEntry) {
+    const failed = `${failedEntry.step} failed in run ${run}: ${String(failedEntry.data?.['error'] ?? 'see its journal')}`;
+    if (again && again.phase !== 'begin') return { run, next: 'stop', failed, ...had };
+    if (rollback?.phase === 'fail') return { run, next: 'stop', failed, ...had };
+    if (rollback?.phase === 'end') return { run, next: 'verify-rollback', failed, ...had };
+    return { run, next: 'rollback', failed, ...had };
+  }
+  if (verify?.phase === 'end') return { run, next: 'contract', ...had };
+  if (verify) return { run, next: 'verify', ...had };
+  return { run, next: deploy?.phase === 'end' ? 'verify' : 'deploy', ...had };
+}
