@@ -70,8 +70,11 @@ export async function httpCheck(c: HttpCheck, log: (m: string) => void): Promise
     if (bad !== undefined)
       return {
         ok: false,
-        why: `${shown} answered ${c.status} after ${tries} tries, then ${bad} ${formatMs(c.windowMs - Math.max(0, until - Date.now()))} into the ${formatMs(c.windowMs)} window (poll ${polls})`,
+        why: `${shown} answered ${c.status} after ${tries} ${tries === 1 ? 'try' : 'tries'}, then ${bad} ${formatMs(c.windowMs - Math.max(0, until - Date.now()))} into the ${formatMs(c.windowMs)} window (poll ${polls})`,
       };
   }
-  return { ok: true, detail: `${shown} answered ${c.status} after ${tries} tries and stayed healthy for ${formatMs(c.windowMs)} (${polls} polls)` };
+  return {
+    ok: true,
+    detail: `${shown} answered ${c.status} after ${tries} ${tries === 1 ? 'try' : 'tries'} and stayed healthy for ${formatMs(c.windowMs)} (${polls} polls)`,
+  };
 }

@@ -4,6 +4,20 @@ import type { HandoffProgress } from './types.ts';
 const last = (entries: JournalEntry[], step: string): JournalEntry | undefined => [...entries].reverse().find((e) => e.step === step);
 
 /**
+ * The hand-off's own entries. A replica-first switchover journals a step named `verify` too (its
+ * check of the new primary): a `verify` entry is the hand-off's when the begin it closes carries
+ * the hand-off's `check`.
+ */
+function handoffEntries(entries: JournalEntry[]): JournalEntry[] {
+  let handoffVerify = false;
+  return entries.filter((e) => {
+    if (e.step !== 'verify') return e.step === 'deploy' || e.step === 'rollback' || e.step === 'verify-rollback';
+    if (e.phase === 'begin') handoffVerify = e.data?.['check'] !== undefined;
+    return handoffVerify;
+  });
+}
+
+/**
  * Where an interrupted run's hand-off stood, read from its journal; undefined when it never
  * began one (resume then runs the whole hand-off, as apply would).
  *
@@ -17,7 +31,8 @@ const last = (entries: JournalEntry[], step: string): JournalEntry | undefined =
  *   stops for `migrate continue` as it would have.
  * Nothing here ever leads to the contract phase unless the journal holds verify's end.
  */
-export function handoffProgress(run: string, entries: JournalEntry[]): HandoffProgress | undefined {
+export function handoffProgress(run: string, all: JournalEntry[]): HandoffProgress | undefined {
+  const entries = handoffEntries(all);
   const deploy = last(entries, 'deploy');
   const verify = last(entries, 'verify');
   const rollback = last(entries, 'rollback');
