@@ -3,6 +3,6 @@
 export { handoffEnv, runHandoffCommand } from './commands.ts';
 export { httpCheck, type HttpCheck } from './http-check.ts';
 export { continueCommand, describeHandoff, handoffSteps, type HandoffOptions } from './plan.ts';
-export { handoffProgress } from './progress.ts';
+export { handoffProgress, refuseMissingSteps } from './progress.ts';
 export { handoffStages, type HandoffStage } from './stages.ts';
 export type { HandoffContext, HandoffPhase, HandoffProgress, HandoffSteps, Outcome } from './types.ts';

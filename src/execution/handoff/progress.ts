@@ -1,5 +1,6 @@
 import type { JournalEntry } from '../journal.ts';
-import type { HandoffProgress } from './types.ts';
+import { workError } from '../../errors.ts';
+import type { HandoffProgress, HandoffSteps } from './types.ts';
 
 const last = (entries: JournalEntry[], step: string): JournalEntry | undefined => [...entries].reverse().find((e) => e.step === step);
 
@@ -52,4 +53,23 @@ export function handoffProgress(run: string, all: JournalEntry[]): HandoffProgre
   if (verify?.phase === 'end') return { run, next: 'contract', ...had };
   if (verify) return { run, next: 'verify', ...had };
   return { run, next: deploy?.phase === 'end' ? 'verify' : 'deploy', ...had };
+}
+
+/**
+ * Resume picks a run up mid-hand-off only with the steps it had: without them it would skip one
+ * (a verify, a rollback) and could go straight on to the contract phase. Checked before the
+ * resumed run is taken over, so a refusal leaves it for the next `migrate resume`.
+ */
+export function refuseMissingSteps(p: HandoffProgress, steps: HandoffSteps): void {
+  if (p.next === 'contract' || p.next === 'stop') return;
+  const missing = [
+    ...(p.next === 'deploy' && !steps.deploy ? ['a deploy command'] : []),
+    ...(p.hadVerify && !steps.verify && p.next !== 'rollback' ? ['a verify step'] : []),
+    ...(p.hadRollback && !steps.rollback && (p.next === 'deploy' || p.next === 'verify' || p.next === 'rollback') ? ['a rollback command'] : []),
+  ];
+  if (missing.length)
+    throw workError(
+      `Run ${p.run} was interrupted in its hand-off (${p.next} was next), and this resume has none (${missing.join(', ')}).`,
+      'Run `migrate resume` again with the same hand-off flags the run had (--deploy-command, --verify-command or --verify-url, --rollback-command), or put them in the config\'s "handoff" key. Nothing was changed.',
+    );
 }

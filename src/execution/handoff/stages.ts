@@ -71,27 +71,6 @@ const noting =
     return true;
   };
 
-/** Resume picks a run up mid-hand-off only with the steps it needs: without them it would skip straight to the contract. */
-function needsForResume(r: ApplyRun): void {
-  const { progress: p, steps } = state(r);
-  if (!p) return;
-  const missing =
-    p.next === 'deploy' && !steps.deploy
-      ? 'a deploy command'
-      : p.next === 'verify' && p.hadVerify && !steps.verify
-        ? 'a verify step'
-        : p.next === 'rollback' && p.hadRollback && !steps.rollback
-          ? 'a rollback command'
-          : p.next === 'verify-rollback' && !steps.verify
-            ? 'a verify step'
-            : undefined;
-  if (missing)
-    throw workError(
-      `Run ${p.run} was interrupted in its hand-off (${p.next} was next), and this resume has no ${missing}.`,
-      'Run `migrate resume` again with the same hand-off flags the run had (--deploy-command, --verify-command or --verify-url, --rollback-command), or put them in the config\'s "handoff" key. Nothing was changed.',
-    );
-}
-
 /**
  * deploy -> verify -> (the contract phase after these) or, when either fails, rollback ->
  * verify-rollback -> the run stops for `migrate continue` and exits 1. `handsOver` says whether this
@@ -106,11 +85,8 @@ export function handoffStages(
   return [
     {
       name: 'deploy',
-      when: (r) => handsOver(r) && (state(r).steps.deploy !== undefined || state(r).progress?.next === 'deploy') && resumesAt(r, 'deploy'),
-      before: (r) => {
-        needsForResume(r);
-        beforeDeploy?.(r);
-      },
+      when: (r) => handsOver(r) && state(r).steps.deploy !== undefined && resumesAt(r, 'deploy'),
+      before: (r) => beforeDeploy?.(r),
       data: (r) => ({ command: state(r).steps.deploy, verify: Boolean(state(r).steps.verify), rollback: Boolean(state(r).steps.rollback) }),
       do: (r) => run(r, 'deploy', state(r).steps.deploy!),
       survive: noting('failed'),
@@ -118,7 +94,6 @@ export function handoffStages(
     {
       name: 'verify',
       when: (r) => handsOver(r) && state(r).steps.verify !== undefined && !state(r).failed && resumesAt(r, 'deploy', 'verify', 'contract'),
-      before: (r) => needsForResume(r),
       data: (r) => ({
         check: describeVerify(state(r).steps.verify!),
         ...(state(r).progress?.next === 'contract' ? { verifiedIn: state(r).progress!.run } : {}),

@@ -1,0 +1,121 @@
+/**
+ * The hand-off on a single MariaDB server (topology single), through bin/migrate: the cases of
+ * test/helpers/handoff-cases.ts, then the coordinator SIGKILLed at each boundary of the hand-off's
+ * steps (deploy, verify, rollback, verify-rollback: MIGRATE_FAULT_KILL_AFTER, as in
+ * kill-resume.test.ts) and `migrate resume` going on at the step the journal names: a step cut
+ * off runs again, one that ended does not, and the contract runs only after a verify that passed.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, show, type CliResult } from '../faults/harness.ts';
+import { columns, handoffCases, ledger, StepScript } from '../helpers/handoff-cases.ts';
+import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
+
+describe('hand-off on a single MariaDB server', () => {
+  let sb: RunningSandbox;
+  const migDir = mkdtempSync(join(tmpdir(), 'mig-handoff-single-'));
+  beforeAll(async () => {
+    writeFileSync(join(migDir, '0001_create_t.up.sql'), 'CREATE TABLE t (id INT PRIMARY KEY, old INT NULL);\nCREATE TABLE legacy (id INT PRIMARY KEY);\n');
+    sb = await startSandbox({ topology: 'single', migrationsDir: migDir });
+    const up = await cli(['--config', sb.configPath, 'up']);
+    expect(up.code, show(up)).toBe(0);
+  }, 180_000);
+  afterAll(async () => {
+    await sb?.stop();
+    rmSync(migDir, { recursive: true, force: true });
+  });
+  handoffCases(() => ({ sb, migDir, applyArgs: [], expandWriter: 'primary' }));
+
+  describe('killed at each hand-off boundary, then resume', () => {
+    const step = new StepScript();
+    const cmd = `sh ${step.path}`;
+    const flags = ['--deploy-command', cmd, '--verify-command', cmd, '--rollback-command', cmd];
+    const migrate = (args: string[], env: Record<string, string> = {}): Promise<CliResult> => cli(['--config', sb.configPath, ...args], env);
+    let seq = 7;
+    /** A new expand (add column c) and its contract (drop it). */
+    const pair = (c: string): string => {
+      const drop = `${String(seq + 2).padStart(4, '0')}_drop_${c}`;
+      writeFileSync(join(migDir, `${String(seq + 1).padStart(4, '0')}_add_${c}.up.sql`), `ALTER TABLE t ADD COLUMN ${c} INT NULL;\n`);
+      writeFileSync(join(migDir, `${drop}.up.sql`), `-- migrate:phase post-deploy\nALTER TABLE t DROP COLUMN ${c};\n`);
+      seq += 2;
+      return drop;
+    };
+    const killAt = async (boundary: string): Promise<void> => {
+      const killed = await migrate(['apply', ...flags], { MIGRATE_FAULT_KILL_AFTER: boundary });
+      expect(killed.signal, `killed at ${boundary}: ${show(killed)}`).toBe('SIGKILL');
+      step.take();
+    };
+    const phases = (): string[] => step.phases().map((l) => l.split(' ')[0]!);
+    afterAll(() => step.cleanup());
+
+    // [boundary, the steps resume runs]: a step that ended is not run again; one cut off is.
+    const passing: [string, string[]][] = [
+      ['deploy:begin', ['deploy', 'verify']],
+      ['deploy:end', ['verify']],
+      ['verify:begin', ['verify']],
+      ['verify:end', []],
+    ];
+    it.each(passing)('verify passes, killed after %s: resume runs %j, then the contract', async (boundary, expected) => {
+      const c = `k_${boundary.replace(/\W/g, '_')}`;
+      const drop = pair(c);
+      await killAt(boundary);
+      expect(await columns(sb, 'primary'), 'the contract waits for the hand-off').toContain(c);
+      expect(await ledger(sb)).not.toContain(drop);
+      const r = await migrate(['resume', ...flags]);
+      expect(r.code, show(r)).toBe(0);
+      expect(phases()).toEqual(expected);
+      expect(await columns(sb, 'primary')).not.toContain(c);
+      expect(await ledger(sb)).toContain(drop);
+    });
+
+    // The release fails verify: whatever was cut off, resume finishes the rollback and never contracts.
+    const failing: [string, string[]][] = [
+      ['verify:fail', ['rollback', 'verify-rollback']],
+      ['rollback:begin', ['rollback', 'verify-rollback']],
+      ['rollback:end', ['verify-rollback']],
+      ['verify-rollback:begin', ['verify-rollback']],
+      ['verify-rollback:end', []],
+    ];
+    let failingDrop = '';
+    it.each(failing)('verify fails, killed after %s: resume runs %j, exits 1, names `migrate continue`, contracts nothing', async (boundary, expected) => {
+      // One expand for all of them: after the first, only its contract is pending and apply hands off at once.
+      if (!failingDrop) failingDrop = pair('k_failing');
+      step.fail('verify');
+      await killAt(boundary);
+      const r = await migrate(['resume', ...flags]);
+      expect(r.code, show(r)).toBe(1);
+      expect(phases()).toEqual(expected);
+      expect(r.error).toMatch(/^The hand-off failed: .*verify command failed/);
+      expect(r.fix).toContain(`continue --cluster`);
+      expect(await columns(sb, 'primary')).toContain('k_failing');
+      expect(await ledger(sb)).not.toContain(failingDrop);
+    });
+
+    it('after those, the release fixed: `migrate continue` deploys, verifies, contracts', async () => {
+      step.fail('verify', false);
+      const r = await migrate(['continue', ...flags]);
+      expect(r.code, show(r)).toBe(0);
+      expect(phases()).toEqual(['deploy', 'verify']);
+      expect(await columns(sb, 'primary')).not.toContain('k_failing');
+      expect(await ledger(sb)).toContain(failingDrop);
+    });
+
+    it('resume without the hand-off flags the interrupted run had is refused, changing nothing', async () => {
+      const c = 'k_noflags';
+      const drop = pair(c);
+      await killAt('deploy:end');
+      const r = await migrate(['resume']);
+      expect(r.code, show(r)).toBe(1);
+      expect(r.error).toMatch(/was interrupted in its hand-off \(verify was next\), and this resume has none \(a verify step, a rollback command\)\.$/);
+      expect(r.fix).toContain('Run `migrate resume` again with the same hand-off flags');
+      expect(phases()).toEqual([]);
+      expect(await columns(sb, 'primary')).toContain(c);
+      const again = await migrate(['resume', ...flags]);
+      expect(again.code, show(again)).toBe(0);
+      expect(phases()).toEqual(['verify']);
+      expect(await ledger(sb)).toContain(drop);
+    });
+  });
+});
