@@ -168,6 +168,8 @@ export function handoffCases(ctx: () => HandoffCtx): void {
         cmd,
         '--verify-url',
         app.url,
+        '--verify-status',
+        '200',
         '--verify-retries',
         '3',
         '--verify-window',
@@ -181,7 +183,7 @@ export function handoffCases(ctx: () => HandoffCtx): void {
       expect(r.error).toContain('The code was rolled back and the old release passed verify.');
       expect(r.error).toContain('no contract migration ran');
       const cluster = (JSON.parse(readFileSync(sb.configPath, 'utf8')) as { clusters: { name: string }[] }).clusters[0]!.name;
-      const next = `migrate --config ${sb.configPath} continue --cluster ${cluster} --deploy-command '${cmd}' --verify-url ${app.url} --verify-retries 3 --verify-window 300ms --rollback-command '${cmd} ${rolledBack}'`;
+      const next = `migrate --config ${sb.configPath} continue --cluster ${cluster} --deploy-command '${cmd}' --verify-url ${app.url} --verify-status 200 --verify-retries 3 --verify-window 300ms --rollback-command '${cmd} ${rolledBack}'`;
       expect(r.fix).toContain(`Fix the release, then run: ${next} (it deploys, verifies, then runs the contract phase).`);
       expect(step.phases()).toEqual(['deploy 0004_add_y', 'rollback 0004_add_y']);
       // The expand stays, the contract did not run: old is still there on every node, 0005 not in the ledger.

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, show, type CliResult } from '../faults/harness.ts';
 import { columns, handoffCases, ledger, StepScript } from '../helpers/handoff-cases.ts';
+import { healthServer } from '../helpers/health-server.ts';
 import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
 
 describe('hand-off on a single MariaDB server', () => {
@@ -100,6 +101,40 @@ describe('hand-off on a single MariaDB server', () => {
       expect(phases()).toEqual(['deploy', 'verify']);
       expect(await columns(sb, 'primary')).not.toContain('k_failing');
       expect(await ledger(sb)).toContain(failingDrop);
+    });
+
+    it('an HTTP verify: killed after deploy:end, resume checks the URL (not deploying again), then contracts', async () => {
+      const app = await healthServer(() => 200);
+      try {
+        const http = ['--deploy-command', cmd, '--verify-url', app.url, '--verify-status', '204', '--verify-retries', '2', '--verify-window', '200ms'];
+        const drop = pair('k_http');
+        app.answer = () => 204;
+        const killed = await migrate(['apply', ...http], { MIGRATE_FAULT_KILL_AFTER: 'deploy:end' });
+        expect(killed.signal, show(killed)).toBe('SIGKILL');
+        expect(phases()).toEqual(['deploy']);
+        expect(app.requests, 'killed before the verify').toBe(0);
+        const r = await migrate(['resume', ...http]);
+        expect(r.code, show(r)).toBe(0);
+        expect(phases()).toEqual([]);
+        expect(app.requests).toBeGreaterThanOrEqual(2);
+        expect(r.stderr).toContain(`hand-off: verify: passed: ${app.url} answered 204 after 1 try and stayed healthy for 200 ms`);
+        expect(await ledger(sb)).toContain(drop);
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('hand-off flags that contradict each other or lack their URL are refused before anything runs', async () => {
+      const both = await migrate(['apply', '--verify-command', 'true', '--verify-url', 'http://127.0.0.1:1/health']);
+      expect(both.code, show(both)).toBe(2);
+      expect(both.error).toBe('--verify-command and --verify-url both given.');
+      const noUrl = await migrate(['continue', '--verify-status', '200']);
+      expect(noUrl.code, show(noUrl)).toBe(2);
+      expect(noUrl.error).toBe('--verify-status, --verify-retries and --verify-window need a URL to check.');
+      const ftp = await migrate(['resume', '--verify-url', 'ftp://ops:pw-flag-1@127.0.0.1/x']);
+      expect(ftp.code, show(ftp)).toBe(2);
+      expect(ftp.error).toBe('--verify-url is not an http:// or https:// URL.');
+      expect(ftp.stderr).not.toContain('pw-flag-1');
     });
 
     it('resume without the hand-off flags the interrupted run had is refused, changing nothing', async () => {
