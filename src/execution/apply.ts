@@ -16,7 +16,7 @@ import { applyMigration } from './apply-migration.ts';
 import { mirrorJournal, writerNode, type ApplyOptions, type ApplyReport, type ApplyRun } from './apply-run.ts';
 import { lockCluster } from './cluster-lock.ts';
 import { loadHold } from './hold.ts';
-import { describeHandoff, handoffStages, handoffSteps, type HandoffStage } from './handoff/index.ts';
+import { contractAheadOfExpand, describeHandoff, handoffStages, handoffSteps, type HandoffStage } from './handoff/index.ts';
 import { Journal } from './journal.ts';
 import { syncJournalTable } from './journal-table.ts';
 import { stepsFromVerdicts, type ApplyStep } from './plan-steps.ts';
@@ -156,10 +156,13 @@ async function gate(r: ApplyRun): Promise<void | 'stop'> {
     );
   }
   const selected = o.phases === 'post-deploy' ? steps.filter((s) => s.phase === 'post-deploy') : steps;
+  const ahead = contractAheadOfExpand(selected);
+  if (ahead) throw ahead;
   r.report = { planId: r.planId, steps: selected.map((s) => ({ ...s, ran: false })), awaitingDeploy: false, dryRun: o.dryRun };
   if (selected.length === 0) {
     log('nothing to apply: no pending migrations');
-    if (o.deployCommand) log('the deploy command was not run: with nothing pending the run never reaches the hand-off; deploy the code by hand if it is new');
+    if (handoffSteps(o).deploy)
+      log('the deploy command was not run: with nothing pending the run never reaches the hand-off; deploy the code by hand if it is new');
     return 'stop';
   }
   if (!o.dryRun) return undefined;

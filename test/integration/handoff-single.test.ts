@@ -103,6 +103,27 @@ describe('hand-off on a single MariaDB server', () => {
       expect(await ledger(sb)).toContain(failingDrop);
     });
 
+    it('the deploy fails: taken as a failed release (it may have half-switched): rollback, the old release verified, exit 1, nothing contracted', async () => {
+      const drop = pair('k_deployfail');
+      step.fail('deploy');
+      try {
+        const r = await migrate(['apply', ...flags]);
+        expect(r.code, show(r)).toBe(1);
+        expect(phases()).toEqual(['deploy', 'rollback', 'verify-rollback']);
+        expect(r.error).toMatch(
+          /^The hand-off failed: the deploy command failed \(exit 1\): sh .*\. The code was rolled back and the old release passed verify\./,
+        );
+        expect(await columns(sb, 'primary')).toContain('k_deployfail');
+        expect(await ledger(sb)).not.toContain(drop);
+      } finally {
+        step.fail('deploy', false);
+      }
+      const again = await migrate(['continue', ...flags]);
+      expect(again.code, show(again)).toBe(0);
+      expect(phases()).toEqual(['deploy', 'verify']);
+      expect(await ledger(sb)).toContain(drop);
+    });
+
     it('an HTTP verify: killed after deploy:end, resume checks the URL (not deploying again), then contracts', async () => {
       const app = await healthServer(() => 200);
       try {
@@ -135,6 +156,33 @@ describe('hand-off on a single MariaDB server', () => {
       expect(ftp.code, show(ftp)).toBe(2);
       expect(ftp.error).toBe('--verify-url is not an http:// or https:// URL.');
       expect(ftp.stderr).not.toContain('pw-flag-1');
+    });
+
+    it('a new expand numbered after a contract a failed hand-off left pending is refused (applying it in place would run that contract before the deploy)', async () => {
+      const drop = pair('k_left');
+      step.fail('verify');
+      const failed = await migrate(['apply', ...flags]);
+      expect(failed.code, show(failed)).toBe(1);
+      step.fail('verify', false);
+      step.take();
+      const expand = `${String(seq + 1).padStart(4, '0')}_add_k_new`;
+      writeFileSync(join(migDir, `${expand}.up.sql`), 'ALTER TABLE t ADD COLUMN k_new INT NULL;\n');
+      seq++;
+      const r = await migrate(['apply', ...flags]);
+      expect(r.code, show(r)).toBe(1);
+      expect(r.error).toBe(
+        `${drop} (post-deploy) is pending before ${expand} (pre-deploy, in place): applying ${expand} would apply ${drop} with it, before the code deploy and its verify.`,
+      );
+      expect(r.fix).toContain('Run `migrate continue` first');
+      expect(phases()).toEqual([]);
+      expect(await columns(sb, 'primary')).toContain('k_left');
+      expect(await columns(sb, 'primary')).not.toContain('k_new');
+      const cont = await migrate(['continue', ...flags]);
+      expect(cont.code, show(cont)).toBe(0);
+      const again = await migrate(['apply', ...flags]);
+      expect(again.code, show(again)).toBe(0);
+      expect(await columns(sb, 'primary')).toContain('k_new');
+      expect(await columns(sb, 'primary')).not.toContain('k_left');
     });
 
     it('resume without the hand-off flags the interrupted run had is refused, changing nothing', async () => {

@@ -1,6 +1,8 @@
 import type { ProjectConfig, VerifyConfig } from '../../config/index.ts';
 import { formatMs } from '../../config/index.ts';
+import { workError, type MigrateError } from '../../errors.ts';
 import { redact } from '../../log/index.ts';
+import type { ApplyStep } from '../plan-steps.ts';
 import type { HandoffSteps } from './types.ts';
 
 /** The hand-off options apply takes: each given as a flag overrides the config's "handoff" key. */
@@ -61,4 +63,20 @@ export function describeHandoff(steps: HandoffSteps, phases: 'all' | 'post-deplo
     );
   }
   return out.map(redact);
+}
+
+/**
+ * An in-place expand runs through the runner up to its id, which applies every pending migration
+ * before it: a contract migration numbered earlier (one left pending by a failed hand-off, say)
+ * would run with it, before the code deploy and its verify. Refused before anything changes.
+ */
+export function contractAheadOfExpand(steps: readonly ApplyStep[]): MigrateError | undefined {
+  const contract = steps.findIndex((s) => s.phase === 'post-deploy');
+  const expand = contract < 0 ? undefined : steps.slice(contract + 1).find((s) => s.phase === 'pre-deploy' && s.strategy === 'in-place');
+  if (!expand) return undefined;
+  const ahead = steps[contract]!.id;
+  return workError(
+    `${ahead} (post-deploy) is pending before ${expand.id} (pre-deploy, in place): applying ${expand.id} would apply ${ahead} with it, before the code deploy and its verify.`,
+    `Run \`migrate continue\` first (it deploys, verifies, then runs ${ahead}), or give ${expand.id} an id that sorts before ${ahead}. Nothing was changed.`,
+  );
 }

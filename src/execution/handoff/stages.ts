@@ -157,8 +157,10 @@ function failedHandoff(r: ApplyRun): Error {
     code = `The code was rolled back, but the old release fails verify too (${s.verifyRollback.why}): check it now.`;
   else if (s.progress?.next === 'stop') code = `The rollback ran in run ${s.progress.run}; its journal says how it went.`;
   else code = `The code was rolled back${s.steps.verify ? ' and the old release passed verify' : ''}.`;
-  const fix = `Fix the release, then run: ${next} (it deploys, verifies, then runs the contract phase)${
-    s.rollback?.ok === false || s.verifyRollback?.ok === false ? '; first bring a working release back by hand' : ''
-  }.`;
+  const byHand = s.rollback?.ok === false || s.verifyRollback?.ok === false ? '; first bring a working release back by hand' : '';
+  // With no contract migration waiting, `migrate continue` would find nothing to run (and so deploy nothing).
+  const fix = r.report.steps.some((x) => x.phase === 'post-deploy')
+    ? `Fix the release, then run: ${next} (it deploys, verifies, then runs the contract phase)${byHand}.`
+    : `Fix the release and deploy it again by your usual means${byHand}: no contract migration waits, so \`migrate continue\` has nothing to run.`;
   return workError(`The hand-off failed: ${s.failed}. ${code} ${kept}`, fix);
 }
