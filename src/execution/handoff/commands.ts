@@ -30,7 +30,7 @@ export function runHandoffCommand(
   log: (m: string) => void,
   timeoutMs = COMMAND_TIMEOUT_MS,
 ): Promise<Outcome> {
-  log(`hand-off: ${phase}: running ${command}`);
+  log(`hand-off: running the ${phase} step: ${command}`);
   return new Promise((resolve) => {
     const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 2, 2], env: { ...process.env, ...handoffEnv(ctx, phase) } });
     const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
