@@ -5,7 +5,7 @@
  * kill-resume.test.ts) and `migrate resume` going on at the step the journal names: a step cut
  * off runs again, one that ended does not, and the contract runs only after a verify that passed.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,7 +127,11 @@ describe('hand-off on a single MariaDB server', () => {
     it('an HTTP verify: killed after deploy:end, resume checks the URL (not deploying again), then contracts', async () => {
       const app = await healthServer(() => 200);
       try {
-        const http = ['--deploy-command', cmd, '--verify-url', app.url, '--verify-status', '204', '--verify-retries', '2', '--verify-window', '200ms'];
+        // With a password in the URL: sent as basic auth, never printed nor journaled.
+        const password = 'hand-off-pw-77';
+        const url = app.url.replace('http://', `http://ops:${password}@`);
+        const shown = app.url.replace('http://', 'http://ops:***@');
+        const http = ['--deploy-command', cmd, '--verify-url', url, '--verify-status', '204', '--verify-retries', '2', '--verify-window', '200ms'];
         const drop = pair('k_http');
         app.answer = () => 204;
         const killed = await migrate(['apply', ...http], { MIGRATE_FAULT_KILL_AFTER: 'deploy:end' });
@@ -138,7 +142,11 @@ describe('hand-off on a single MariaDB server', () => {
         expect(r.code, show(r)).toBe(0);
         expect(phases()).toEqual([]);
         expect(app.requests).toBeGreaterThanOrEqual(2);
-        expect(r.stderr).toContain(`hand-off: verify: passed: ${app.url} answered 204 after 1 try and stayed healthy for 200 ms`);
+        expect(r.stderr).toContain(`hand-off: verify: passed: ${shown} answered 204 after 1 try and stayed healthy for 200 ms`);
+        expect(app.lastAuth).toBe(`Basic ${Buffer.from(`ops:${password}`).toString('base64')}`);
+        expect(`${killed.stdout}${killed.stderr}${r.stdout}${r.stderr}`).not.toContain(password);
+        const journals = join(sb.dir, '.migrate', 'runs');
+        for (const f of readdirSync(journals)) expect(readFileSync(join(journals, f), 'utf8'), f).not.toContain(password);
         expect(await ledger(sb)).toContain(drop);
       } finally {
         await app.close();
