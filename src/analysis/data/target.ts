@@ -16,6 +16,11 @@ export interface TargetFitOptions {
   /** The target's version string (MariaDB or MySQL decides the time bound's syntax); read from the target when absent. */
   version?: string;
   budget?: FitBudget;
+  /**
+   * apply's gate analyses the applied history too (no baseline): only these migrations are
+   * pending, so only they are measured, and a table an applied one created is on the target.
+   */
+  pending?: ReadonlySet<string>;
 }
 
 /**
@@ -36,7 +41,7 @@ export async function decideOnTarget(db: Knex, dialect: Dialect, verdicts: Migra
       // knex reads `?` as a binding; the SQL carries its literals inline.
       return engine.rows<Record<string, unknown>>(await trx.raw(b.query.replace(/\?/g, '\\?')));
     });
-  const pending = verdicts.filter((v) => (v.outcome ?? 'analysed') === 'analysed');
+  const pending = verdicts.filter((v) => (v.outcome ?? 'analysed') === 'analysed' && (!o.pending || o.pending.has(v.id)));
   const narrowings = pending.flatMap((v) => narrowingsOf(v.changes, engine.fit).map((n) => ({ v, n })));
   const created = createdByPending(pending.flatMap((v) => v.changes));
   const constraints = pending.flatMap((v) => constraintsOf(v.changes).map((k) => ({ v, k }))).filter(({ k }) => !onPendingSchema(k, created));
@@ -88,4 +93,10 @@ function replaceFinding(v: MigrationVerdict, n: Narrowing, result: FitResult, db
   if (old.acknowledged && old.rule === next.rule) next.acknowledged = old.acknowledged;
   v.findings[at] = next;
   v.dataLoss = v.findings.some((f) => factsOf(f.rule)?.family === 'data-loss' && !factsOf(f.rule)?.notLoss);
+  // Rows on the target that the change would truncate: the run stops before anything changes
+  // (apply's gate refuses a refused verdict), and the refusal leads with the counts.
+  if (result.measured && result.misfits > 0 && next.severity === 'error' && !next.acknowledged) {
+    v.strategy = 'refused';
+    v.refusedReason = `${next.rule}: ${next.message}${v.refusedReason ? ` ${v.refusedReason}` : ''}`;
+  }
 }
