@@ -88,7 +88,7 @@ for (const dialect of ['mysql', 'postgres'] as const) {
     });
 
     test('rows that satisfy the new constraint: no DL108, the migration is analysed', async () => {
-      const { v } = await check(dialect, 'DELETE FROM orders WHERE id IN (12, 13);\n' + sql.fk);
+      const { v } = await check(dialect, `DELETE FROM orders WHERE id IN (12, 13);\n${sql.fk}`);
       expect(v.outcome).toBe('analysed');
       expect(dl108(v).filter((f) => f.severity !== 'info')).toEqual([]);
     });
