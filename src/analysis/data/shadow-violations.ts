@@ -15,6 +15,8 @@ import { type AddedConstraint, measureViolations, violationFinding } from './vio
 
 const NAME = String.raw`(?:\`[^\`]+\`|"[^"]+"|[\w$]+)`;
 const QNAME = String.raw`${NAME}(?:\s*\.\s*${NAME})*`;
+/** A parenthesised column list; a column may carry a prefix length, `code(10)`. */
+const LIST = String.raw`\(((?:[^()]|\([^()]*\))*)\)`;
 
 /** The statement's constraints: FOREIGN KEY, UNIQUE, CHECK (not NOT VALID), NOT NULL on an existing column. */
 export function constraintsInStatement(sql: string, folds: boolean): AddedConstraint[] {
@@ -34,7 +36,7 @@ export function constraintsInStatement(sql: string, folds: boolean): AddedConstr
       ),
     );
   const index = new RegExp(
-    String.raw`^\s*create\s+unique\s+index\s+(?:concurrently\s+)?(?:if\s+not\s+exists\s+)?(${NAME})?\s*on\s+(?:only\s+)?(${QNAME})\s*(?:using\s+\w+\s*)?\(([^)]*)\)(?:\s*where\s+([\s\S]+?))?\s*;?\s*$`,
+    String.raw`^\s*create\s+unique\s+index\s+(?:concurrently\s+)?(?:if\s+not\s+exists\s+)?(${NAME})?\s*on\s+(?:only\s+)?(${QNAME})\s*(?:using\s+\w+\s*)?${LIST}(?:\s*where\s+([\s\S]+?))?\s*;?\s*$`,
     'i',
   ).exec(sql);
   if (index) {
@@ -59,14 +61,15 @@ function clauseConstraint(
   const named = new RegExp(String.raw`^add\s+(?:constraint\s+(${NAME})\s+)?`, 'i').exec(c);
   const rest = named ? c.slice(named[0].length) : '';
   const name = named?.[1] ? h.unquote(named[1]) : undefined;
-  const fk = new RegExp(String.raw`^foreign\s+key\s*(?:${NAME}\s*)?\(([^)]*)\)\s*references\s+(${QNAME})\s*\(([^)]*)\)`, 'i').exec(rest);
+  // NOT VALID (PostgreSQL) checks no stored row: its ALTER cannot fail on them.
+  if (/\bnot\s+valid\s*$/i.test(rest)) return undefined;
+  const fk = new RegExp(String.raw`^foreign\s+key\s*(?:${NAME}\s*)?${LIST}\s*references\s+(${QNAME})\s*${LIST}`, 'i').exec(rest);
   if (named && fk)
     return { kind: 'foreign key', table, name: name ?? '(unnamed)', columns: h.cols(fk[1]!), parent: { table: h.last(fk[2]!), columns: h.cols(fk[3]!) } };
-  const unique = new RegExp(String.raw`^unique(?:\s+(?:key|index))?(?:\s+(${NAME}))?\s*\(([^)]*)\)`, 'i').exec(rest);
+  const unique = new RegExp(String.raw`^unique(?:\s+(?:key|index))?(?:\s+(${NAME}))?\s*${LIST}`, 'i').exec(rest);
   if (named && unique) return { kind: 'unique', table, name: name ?? (unique[1] ? h.unquote(unique[1]) : '(unnamed)'), columns: h.cols(unique[2]!) };
-  const check = /^check\s*\(([\s\S]*)\)\s*(not\s+valid)?\s*$/i.exec(rest);
-  // NOT VALID (PostgreSQL) checks no stored row: its ALTER cannot fail on them.
-  if (named && check && !check[2]) return { kind: 'check', table, name: name ?? '(unnamed)', columns: [], expression: check[1]! };
+  const check = /^check\s*\(([\s\S]*)\)\s*$/i.exec(rest);
+  if (named && check) return { kind: 'check', table, name: name ?? '(unnamed)', columns: [], expression: check[1]! };
   const setNotNull = new RegExp(String.raw`^alter\s+(?:column\s+)?(${NAME})\s+set\s+not\s+null\s*$`, 'i').exec(c);
   const modify = new RegExp(String.raw`^(?:modify\s+(?:column\s+)?(${NAME})|change\s+(?:column\s+)?(${NAME})\s+${NAME})\s+[\s\S]*\bnot\s+null\b`, 'i').exec(c);
   const column = setNotNull?.[1] ?? modify?.[1] ?? modify?.[2];
