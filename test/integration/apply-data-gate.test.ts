@@ -3,7 +3,7 @@
  * through `bin/migrate apply` on a single-node MariaDB sandbox holding 200 rows. A narrowing
  * that would truncate 3 of them is refused before anything runs, with the counts and the ids; one
  * that every row fits runs (forced in place: the gate refuses any table copy on its own) and
- * leaves every value as it was.
+ * leaves every value as it was. A foreign key that a stored row violates is refused the same way.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -45,7 +45,7 @@ async function serverState(): Promise<{ pos: string; types: string; ledger: stri
       "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='app' AND TABLE_NAME='t' ORDER BY ORDINAL_POSITION",
     );
     const ledger = await q('SELECT id FROM app.migrate_ledger ORDER BY id');
-    const rows = await q('SELECT id, name, code FROM app.t ORDER BY id');
+    const rows = await q('SELECT id, name, code, owner_id FROM app.t ORDER BY id');
     const digest = (x: unknown): string => createHash('sha256').update(JSON.stringify(x)).digest('hex');
     return { pos: String(pos?.['p']), types: JSON.stringify(types), ledger: JSON.stringify(ledger.map((r) => r['id'])), rows: digest(rows) };
   });
@@ -55,13 +55,19 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'apply-data-gate-'));
   migrations = join(work, 'migrations');
   mkdirSync(migrations);
-  write('0001_create_t.up.sql', 'CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL, code VARCHAR(100) NOT NULL);\n');
-  write('0001_create_t.down.sql', 'DROP TABLE t;\n');
+  write(
+    '0001_create_t.up.sql',
+    'CREATE TABLE owners (id INT PRIMARY KEY);\nCREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL, code VARCHAR(100) NOT NULL, owner_id INT NULL);\n',
+  );
+  write('0001_create_t.down.sql', 'DROP TABLE t;\nDROP TABLE owners;\n');
   sb = await startSandbox({ topology: 'single', migrationsDir: migrations });
   const first = await migrate(['apply']);
   if (first.code !== 0) throw new Error(`apply of 0001 failed: ${show(first)}`);
-  // 200 rows: names of at most 4 characters; codes of 10, except ids 1-3 with 80.
-  await onPrimary((c) => c.query("INSERT INTO app.t SELECT seq, CONCAT('n', seq), REPEAT('x', IF(seq <= 3, 80, 10)) FROM seq_1_to_200"));
+  // 200 rows: names of at most 4 characters; codes of 10, except ids 1-3 with 80; owners 1-10, except id 7 (99, none such).
+  await onPrimary(async (c) => {
+    await c.query('INSERT INTO app.owners SELECT seq FROM seq_1_to_10');
+    await c.query("INSERT INTO app.t SELECT seq, CONCAT('n', seq), REPEAT('x', IF(seq <= 3, 80, 10)), IF(seq = 7, 99, seq % 10 + 1) FROM seq_1_to_200");
+  });
 }, 300_000);
 
 afterAll(async () => {
@@ -100,5 +106,18 @@ describe("apply's gate decides narrowings on the target's rows", () => {
     expect(after.rows).toBe(before.rows);
     expect(JSON.parse(after.types)).toContainEqual({ COLUMN_NAME: 'name', COLUMN_TYPE: 'varchar(50)' });
     expect(JSON.parse(after.ledger)).toEqual(['0001_create_t', '0002_narrow_name']);
+  });
+
+  test('a foreign key that a stored row violates is refused with the count and the row, on a table the applied history created', async () => {
+    write('0003_fk_owner.up.sql', 'ALTER TABLE t ADD CONSTRAINT fk_owner FOREIGN KEY (owner_id) REFERENCES owners (id);\n');
+    write('0003_fk_owner.down.sql', 'ALTER TABLE t DROP FOREIGN KEY fk_owner;\n');
+    const before = await serverState();
+    const r = await migrate(['apply']);
+    expectExit(r, 1);
+    expect(r.error).toMatch(
+      /^The gate refused 0003_fk_owner \(DL108: New foreign key fk_owner on t\(owner_id\) -> owners: 1 of 200 rows of t have a owner_id with no row in owners \(e\.g\. id 7\) \(checked on app@127\.0\.0\.1:\d+\/app at [\dT:-]+Z\): the ALTER fails on them\./,
+    );
+    expect(r.fix).toContain('Nothing was changed.');
+    expect(await serverState()).toEqual(before);
   });
 });
