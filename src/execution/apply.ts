@@ -144,6 +144,12 @@ async function gate(r: ApplyRun): Promise<void | 'stop'> {
       ...(engineFor(config.dialect).switchesDatabases && config.connection.database ? { home: config.connection.database } : {}),
       onWarning: (m) => o.logger.warn(m),
       cache: new FileCache(join(stateDir(config), 'cache')),
+      // Narrowings and new constraints are decided on the target's rows, as `migrate plan` does.
+      dataTarget: {
+        db: r.db,
+        target: `${config.connection.user}@${config.connection.host}:${config.connection.port}/${config.connection.database}`,
+        pending: pendingIds,
+      },
     });
   }
   const failed = failedOnShadow(verdicts);

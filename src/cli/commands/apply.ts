@@ -148,6 +148,12 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
         `migrate ${name} drives MySQL/MariaDB clusters; this project is ${config.dialect}.`,
         'For PostgreSQL use `migrate up` (lock-safe execution is tracked separately).',
       );
+    // statement_timeout is PostgreSQL's: on the MySQL/MariaDB clusters these commands drive it would bound nothing.
+    if (lockSafety.statementTimeoutMs)
+      throw usageError(
+        `--statement-timeout sets PostgreSQL's statement_timeout; migrate ${name} drives MySQL/MariaDB clusters, where it would bound no statement.`,
+        'Leave --statement-timeout out (it is for `migrate up` on PostgreSQL); bound the lock waits with --lock-timeout and --lock-retries. Nothing was changed.',
+      );
     const common = {
       shadow: (cluster: ClusterConfig) => shadowConnection(config, flags.shadow, cluster, Boolean(flags.shadowThrowaway)),
       dryRun: Boolean(flags.dryRun),
