@@ -1,4 +1,4 @@
-import { engineFor, ownShadowServes } from '../../engines/index.ts';
+import { ownShadowServes } from '../../engines/index.ts';
 import type { Command } from 'commander';
 import { loadConfig, type ClusterConfig, type ConnectionConfig, type ProjectConfig } from '../../config/index.ts';
 import type { ShadowOrigin } from '../../analysis/index.ts';
@@ -148,11 +148,6 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
     const lockSafety = lockSafetyFlags(flags);
     const globals = cmd.optsWithGlobals<{ config?: string }>();
     const config = await loadConfig({ configPath: globals.config });
-    if (!engineFor(config.dialect).drivesClusters)
-      throw usageError(
-        `migrate ${name} drives MySQL/MariaDB clusters; this project is ${config.dialect}.`,
-        'For PostgreSQL use `migrate up` (lock-safe execution is tracked separately).',
-      );
     const common = {
       shadow: (cluster: ClusterConfig) => shadowConnection(config, flags.shadow, cluster, Boolean(flags.shadowThrowaway)),
       dryRun: Boolean(flags.dryRun),
