@@ -1,4 +1,4 @@
-import { ownShadowServes } from '../../engines/index.ts';
+import { engineFor, ownShadowServes } from '../../engines/index.ts';
 import type { Command } from 'commander';
 import { loadConfig, type ClusterConfig, type ConnectionConfig, type ProjectConfig } from '../../config/index.ts';
 import type { ShadowOrigin } from '../../analysis/index.ts';
@@ -148,6 +148,10 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
     const lockSafety = lockSafetyFlags(flags);
     const globals = cmd.optsWithGlobals<{ config?: string }>();
     const config = await loadConfig({ configPath: globals.config });
+    // MySQL/MariaDB clusters run replica-first where needed, PostgreSQL ones in place; an engine with neither is refused.
+    const engine = engineFor(config.dialect);
+    if (!engine.drivesClusters && !engine.inPlaceCluster)
+      throw usageError(`migrate ${name} cannot drive ${engine.label} clusters.`, 'Use `migrate up` for this database.');
     const common = {
       shadow: (cluster: ClusterConfig) => shadowConnection(config, flags.shadow, cluster, Boolean(flags.shadowThrowaway)),
       dryRun: Boolean(flags.dryRun),
