@@ -298,4 +298,31 @@ describe('migrate apply on PostgreSQL (primary + 1 streaming replica)', () => {
     const after = await cli(['runs']);
     expect(after.stdout).not.toContain('INTERRUPTED');
   });
+  it('without --deploy-command the run stops at the hand-off; `continue` runs the contract', async () => {
+    migration('0009_add_memo', 'ALTER TABLE items ADD COLUMN memo text;', 'ALTER TABLE items DROP COLUMN memo;');
+    migration('0010_drop_sku', '-- migrate:phase post-deploy\nALTER TABLE items DROP COLUMN sku;', 'ALTER TABLE items ADD COLUMN sku text;');
+    const r = await cli(['apply']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/plan \S+: waiting for the code deploy; run `migrate continue` when the new code is live/);
+    expect(await ledger()).toContain('0009_add_memo');
+    expect(await ledger()).not.toContain('0010_drop_sku');
+    expect((await cli(['runs'])).stdout).toContain('waiting for `migrate continue`');
+    const c = await cli(['continue']);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/done\s+0010_drop_sku\s+post-deploy in-place/);
+    expect(await columns('replica1')).toEqual(['id', 'note', 'flag', 'tag', 'memo']);
+  });
+
+  it('killed before a migration ran: `abort` closes the run, nothing of it applied', async () => {
+    migration('0011_add_rank', 'ALTER TABLE items ADD COLUMN rank int;', 'ALTER TABLE items DROP COLUMN rank;');
+    const killed = await cli(['apply'], { MIGRATE_FAULT_KILL_AFTER: 'in-place:0011_add_rank:begin' });
+    expect(killed.code).toBe(99);
+    expect((await cli(['runs'])).stdout).toContain('INTERRUPTED in in-place:0011_add_rank');
+    const a = await cli(['abort']);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stdout).toContain('aborted: primary is the writer');
+    expect((await cli(['runs'])).stdout).not.toContain('INTERRUPTED');
+    expect(await ledger()).not.toContain('0011_add_rank');
+    expect(await columns('primary')).not.toContain('rank');
+  });
 });
