@@ -55,7 +55,7 @@ async function connect<N extends string>(ops: InPlaceCluster, r: ApplyRun, s: St
     ops,
     r.cluster,
     o.catchUpTimeoutMs,
-    r.log,
+    o.logger,
   );
 }
 

@@ -1,5 +1,6 @@
 import type { ClusterConfig } from '../config/index.ts';
 import type { InPlaceCluster } from '../engines/index.ts';
+import type { Logger } from '../log/index.ts';
 import { Runner, type RunResult } from '../migrations/index.ts';
 
 /**
@@ -8,10 +9,10 @@ import { Runner, type RunResult } from '../migrations/index.ts';
  * schema on a replica too, and says how long that took.
  */
 export class ReplayingRunner extends Runner {
-  private replay?: { ops: InPlaceCluster; cluster: ClusterConfig; timeoutMs: number; log: (m: string) => void };
+  private replay?: { ops: InPlaceCluster; cluster: ClusterConfig; timeoutMs: number; logger: Logger };
 
-  waitForReplicas(ops: InPlaceCluster, cluster: ClusterConfig, timeoutMs: number, log: (m: string) => void): this {
-    this.replay = { ops, cluster, timeoutMs, log };
+  waitForReplicas(ops: InPlaceCluster, cluster: ClusterConfig, timeoutMs: number, logger: Logger): this {
+    this.replay = { ops, cluster, timeoutMs, logger };
     return this;
   }
 
@@ -20,10 +21,10 @@ export class ReplayingRunner extends Runner {
     const w = this.replay;
     if (!w || res.ids.length === 0) return res;
     const report = await w.ops.waitForReplay(w.cluster, w.timeoutMs);
-    if (report.replicas.length)
-      w.log(
-        `${res.ids.at(-1)}: replicas replayed it (primary WAL ${report.lsn}): ${report.replicas.map((r) => `${r.node} after ${r.waitedMs} ms`).join(', ')}`,
-      );
+    if (report.replicas.length === 0) return res;
+    const id = res.ids.at(-1) ?? '';
+    w.logger.info(`${id}: replicas replayed it (primary WAL ${report.lsn}): ${report.replicas.map((r) => `${r.node} after ${r.waitedMs} ms`).join(', ')}`);
+    w.logger.event?.('replay', { migration: id, lsn: report.lsn, replicas: report.replicas });
     return res;
   }
 }

@@ -206,8 +206,8 @@ describe('migrate apply on PostgreSQL (primary + 1 streaming replica)', () => {
       expect(waits[0]).toContain(`held by pid ${pid} (user app, application "report-job", idle in transaction`);
       expect(waits[0]).toMatch(/gave up after lock_timeout 300 ms, attempt \d+\/40/);
       expect(ms).toBeGreaterThanOrEqual(HOLD);
-      expect(await columns('replica1')).toContain('note');
       expect(await ledger()).toContain('0005_add_note');
+      expect(await columns('replica1'), r.stderr).toContain('note');
     } finally {
       await holder.end().catch(() => undefined);
     }
@@ -307,9 +307,16 @@ describe('migrate apply on PostgreSQL (primary + 1 streaming replica)', () => {
     expect(await ledger()).toContain('0009_add_memo');
     expect(await ledger()).not.toContain('0010_drop_sku');
     expect((await cli(['runs'])).stdout).toContain('waiting for `migrate continue`');
-    const c = await cli(['continue']);
+    const c = await cli(['continue', '--format', 'json']);
     expect(c.code, c.stderr).toBe(0);
-    expect(c.stdout).toMatch(/done\s+0010_drop_sku\s+post-deploy in-place/);
+    const events = c.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.find((e) => e['event'] === 'replay')).toMatchObject({ migration: '0010_drop_sku', replicas: [{ node: 'replica1' }] });
+    expect(events.find((e) => e['event'] === 'result')?.['steps']).toMatchObject([
+      { id: '0010_drop_sku', phase: 'post-deploy', strategy: 'in-place', ran: true },
+    ]);
     expect(await columns('replica1')).toEqual(['id', 'note', 'flag', 'tag', 'memo']);
   });
 

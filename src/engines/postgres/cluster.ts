@@ -130,7 +130,10 @@ async function lock(cluster: ClusterConfig, holderHint?: () => string | undefine
 async function waitForReplay(cluster: ClusterConfig, timeoutMs: number): Promise<ReplayReport> {
   const replicas = cluster.nodes.filter((n) => n.role === 'replica');
   if (replicas.length === 0) return { lsn: '', replicas: [] };
-  const lsn = await withNode(primaryOf(cluster), async (c) => (await c.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l')).rows[0]?.l ?? '');
+  // The insert position, not pg_current_wal_lsn() (the write position): with synchronous_commit
+  // off the commit returns before its record is written, and the write position can still be
+  // before it (seen here: the replica "caught up" without the new column).
+  const lsn = await withNode(primaryOf(cluster), async (c) => (await c.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]?.l ?? '');
   const started = Date.now();
   const out: ReplayReport['replicas'] = [];
   for (const node of replicas) {
