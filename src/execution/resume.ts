@@ -12,6 +12,7 @@ import { withRecordedRoles } from '../topology/index.ts';
 import { apply, type ApplyOptions, type ApplyReport } from './apply.ts';
 import { writerNode } from './apply-run.ts';
 import { inPlaceClusterOf } from './in-place-apply.ts';
+import { handoffProgress, handoffSteps, refuseMissingSteps, type HandoffProgress } from './handoff/index.ts';
 import { Journal, type JournalEntry } from './journal.ts';
 import { alteredNodes, converge, runsDir, unfinishedRun } from './recover.ts';
 import { alterNodeLocally } from './replica-first.ts';
@@ -74,15 +75,19 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
   const { config, logger } = o;
   const log = (m: string): void => logger.info(m);
   const run = requireRun(config, o.cluster.name);
+  // A run that died in its hand-off goes on at the step its journal names (handoff/progress.ts).
+  const handoff = handoffProgress(run.summary.run, run.entries);
+  if (handoff) refuseMissingSteps(handoff, handoffSteps(o));
   log(`resuming run ${run.summary.run} (stopped in step ${run.summary.openStep ?? run.summary.lastStep ?? '?'})`);
   await awaitWatchdog(join(runsDir(config), `${run.summary.run}.jsonl`), log);
-  if (inPlaceClusterOf(config)) return resumeInPlace(o, run.summary.run);
+  if (inPlaceClusterOf(config)) return resumeInPlace(o, run.summary.run, handoff);
   const writer = await converge(config, o.cluster, run.entries, log);
   const cluster = withRecordedRoles(config).find((c) => c.name === o.cluster.name) ?? o.cluster;
   const f = inFlight(run.entries);
   const journal = Journal.open(runsDir(config), run.summary.run);
   const alreadyAltered = new Map<string, Set<string>>();
-  const handsOver = f !== undefined && !f.done.has(writer);
+  if (handoff) log(`the run was in its code hand-off: going on with ${handoff.next === 'stop' ? 'nothing (it had rolled back)' : handoff.next}`);
+  const handsOver = (f !== undefined && !f.done.has(writer)) || handoff !== undefined;
   try {
     if (f?.done.has(writer)) {
       // The switchover already happened: the rest are replicas of an altered writer.
@@ -131,7 +136,13 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
     return apply({ ...o, cluster, alreadyAltered });
   }
   try {
-    return await apply({ ...o, cluster, alreadyAltered, resuming: { run: run.summary.run, takeOver: () => journal.write('resumed', 'end') } });
+    return await apply({
+      ...o,
+      cluster,
+      alreadyAltered,
+      ...(handoff ? { resumedHandoff: handoff } : {}),
+      resuming: { run: run.summary.run, takeOver: () => journal.write('resumed', 'end') },
+    });
   } finally {
     journal.close();
   }
@@ -142,10 +153,11 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
  * node was altered apart from the primary: the rest of the plan runs as a fresh apply, which
  * takes the interrupted run over once its own journal exists (a hand-off that died runs again).
  */
-async function resumeInPlace(o: Omit<ApplyOptions, 'alreadyAltered'>, run: string): Promise<ApplyReport> {
+async function resumeInPlace(o: Omit<ApplyOptions, 'alreadyAltered'>, run: string, handoff: HandoffProgress | undefined): Promise<ApplyReport> {
+  if (handoff) o.logger.info(`the run was in its code hand-off: going on with ${handoff.next === 'stop' ? 'nothing (it had rolled back)' : handoff.next}`);
   const journal = Journal.open(runsDir(o.config), run);
   try {
-    return await apply({ ...o, resuming: { run, takeOver: () => journal.write('resumed', 'end') } });
+    return await apply({ ...o, ...(handoff ? { resumedHandoff: handoff } : {}), resuming: { run, takeOver: () => journal.write('resumed', 'end') } });
   } finally {
     journal.close();
   }
