@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliRun } from '../helpers/cli.ts';
 import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
 import { lastJournal, runCount } from '../faults/harness.ts';
+import { StepScript } from '../helpers/handoff-cases.ts';
 
 let sb: RunningSandbox;
 let work: string;
@@ -331,5 +332,34 @@ describe('migrate apply on PostgreSQL (primary + 1 streaming replica)', () => {
     expect((await cli(['runs'])).stdout).not.toContain('INTERRUPTED');
     expect(await ledger()).not.toContain('0011_add_rank');
     expect(await columns('primary')).not.toContain('rank');
+  });
+  it('hand-off verify fails: the code is rolled back and verified, the contract does not run, exit 1; fixed, `continue` deploys, verifies and contracts', async () => {
+    migration('0012_add_code', 'ALTER TABLE items ADD COLUMN code text;', 'ALTER TABLE items DROP COLUMN code;');
+    migration('0013_drop_memo', '-- migrate:phase post-deploy\nALTER TABLE items DROP COLUMN memo;', 'ALTER TABLE items ADD COLUMN memo text;');
+    const step = new StepScript();
+    try {
+      const cmd = `sh ${step.path}`;
+      const flags = ['--deploy-command', cmd, '--verify-command', cmd, '--rollback-command', cmd];
+      step.fail('verify');
+      const r = await cli(['apply', ...flags]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain('The code was rolled back and the old release passed verify.');
+      expect(r.stderr).toContain('no contract migration ran');
+      expect([...new Set(step.phases())]).toEqual(['deploy 0012_add_code', 'verify 0012_add_code', 'rollback 0012_add_code', 'verify-rollback 0012_add_code']);
+      expect(await ledger()).toContain('0012_add_code');
+      expect(await ledger()).not.toContain('0013_drop_memo');
+      expect(await columns('replica1')).toEqual(['id', 'note', 'flag', 'tag', 'memo', 'rank', 'code']);
+      const journal = lastJournal(sb).map((e) => `${e.step}:${e.phase}`);
+      for (const x of ['deploy:end', 'verify:fail', 'rollback:end', 'verify-rollback:end']) expect(journal, x).toContain(x);
+
+      step.fail('verify', false);
+      const c = await cli(['continue', ...flags]);
+      expect(c.code, c.stderr).toBe(0);
+      expect([...new Set(step.phases())]).toEqual(['deploy 0012_add_code', 'verify 0012_add_code']);
+      expect(await ledger()).toContain('0013_drop_memo');
+      expect(await columns('replica1')).toEqual(['id', 'note', 'flag', 'tag', 'rank', 'code']);
+    } finally {
+      step.cleanup();
+    }
   });
 });
