@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import type { ShadowOrigin } from '../analysis/index.ts';
+import type { MigrationVerdict, ShadowOrigin } from '../analysis/index.ts';
 import type { ClusterConfig, ConnectionConfig, NodeConfig, ProjectConfig, VerifyConfig } from '../config/index.ts';
-import { configError } from '../errors.ts';
+import { configError, type MigrateError } from '../errors.ts';
 import type { Runner, StatusReport } from '../migrations/index.ts';
 import type { LockSafety } from '../config/index.ts';
 import type { MigrationSource } from '../migrations/index.ts';
@@ -100,6 +100,8 @@ export interface ApplyRun {
   report: ApplyReport;
   lock: ClusterLock;
   journal: Journal;
+  /** The gate's refusal where the cluster has its own (in-place clusters: with the recipes). */
+  refusal?: (refused: { id: string; reason: string }[], verdicts: MigrationVerdict[]) => MigrateError;
 }
 
 /** The journal's copy in the database, for dashboards: best effort, the file is the record. */

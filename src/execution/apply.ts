@@ -23,6 +23,7 @@ import { stepsFromVerdicts, type ApplyStep } from './plan-steps.ts';
 import { alteredNodes, summarizeRuns, unfinishedRun } from './recover.ts';
 import { preflightNodes } from './replica-first.ts';
 import { describeReplicaFirst } from './dry-run.ts';
+import { inPlaceClusterOf, inPlaceStages } from './in-place-apply.ts';
 import { StepMachine, type MachineStep } from './step-machine.ts';
 import { writerFor } from './writer/index.ts';
 
@@ -60,7 +61,9 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
   const planId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
   // Filled in by the stages that reach them: a stage reads only what an earlier one set.
   const run = { o, log: (m: string): void => o.logger.info(m), planId, cluster: o.cluster } as ApplyRun;
-  const stages: Stage[] = [...gateStages(), ...lockStages(), ...phaseStages()];
+  // A cluster whose engine runs migrations in place (PostgreSQL) swaps only the stages that talk to it.
+  const inPlace = inPlaceClusterOf(o.config);
+  const stages: Stage[] = [...(inPlace ? inPlaceStages(inPlace, [...gateStages(), ...lockStages()]) : [...gateStages(), ...lockStages()]), ...phaseStages()];
   // Before the journal exists nothing is journaled; the stages after it journal through it.
   await new StepMachine(stages, { journaler: (r) => (r.journal ? (name, fn, data) => r.journal.step(name, fn, data) : undefined) }).run(run);
   return run.report;
@@ -156,9 +159,12 @@ async function gate(r: ApplyRun): Promise<void | 'stop'> {
   if (failed) throw failed;
   const { steps, refused } = stepsFromVerdicts(pending, verdicts, o.strategy);
   if (refused.length) {
-    throw workError(
-      `The gate refused ${refused.map((x) => `${x.id} (${x.reason})`).join('; ')}.`,
-      'Run `migrate plan` to read the findings and the safe alternative; split or rewrite the migration. Nothing was changed.',
+    throw (
+      r.refusal?.(refused, verdicts) ??
+      workError(
+        `The gate refused ${refused.map((x) => `${x.id} (${x.reason})`).join('; ')}.`,
+        'Run `migrate plan` to read the findings and the safe alternative; split or rewrite the migration. Nothing was changed.',
+      )
     );
   }
   const selected = o.phases === 'post-deploy' ? steps.filter((s) => s.phase === 'post-deploy') : steps;

@@ -94,13 +94,13 @@ afterAll(async () => {
 });
 
 describe('apply, continue, resume: --shadow-throwaway and --statement-timeout through the CLI', () => {
-  test('--statement-timeout on apply, continue and resume is refused with exit 2 (PostgreSQL only), nothing changed; 0 is accepted', async () => {
+  test('--statement-timeout on apply, continue and resume is refused with exit 2 on a MariaDB cluster (PostgreSQL only), nothing changed; 0 is accepted', async () => {
     table('0002_t2');
     for (const cmd of ['apply', 'continue', 'resume']) {
       const r = await migrate([cmd, '--statement-timeout', '5s']);
       expectExit(r, 2);
       expect(r.error).toBe(
-        `--statement-timeout sets PostgreSQL's statement_timeout; migrate ${cmd} drives MySQL/MariaDB clusters, where it would bound no statement.`,
+        `--statement-timeout sets PostgreSQL's statement_timeout; migrate ${cmd} on MySQL/MariaDB clusters would bound no statement with it.`,
       );
       expect(r.fix).toContain('--lock-timeout and --lock-retries');
       expect(await ledger()).toEqual(['0001_t1']);

@@ -143,16 +143,15 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
     const lockSafety = lockSafetyFlags(flags);
     const globals = cmd.optsWithGlobals<{ config?: string }>();
     const config = await loadConfig({ configPath: globals.config });
-    if (!engineFor(config.dialect).drivesClusters)
+    // MySQL/MariaDB clusters run replica-first where needed, PostgreSQL ones in place; an engine with neither is refused.
+    const engine = engineFor(config.dialect);
+    if (!engine.drivesClusters && !engine.inPlaceCluster)
+      throw usageError(`migrate ${name} cannot drive ${engine.label} clusters.`, 'Use `migrate up` for this database.');
+    // statement_timeout is PostgreSQL's: the in-place runner sets it there; on MySQL/MariaDB clusters it would bound nothing.
+    if (lockSafety.statementTimeoutMs && !engine.inPlaceCluster)
       throw usageError(
-        `migrate ${name} drives MySQL/MariaDB clusters; this project is ${config.dialect}.`,
-        'For PostgreSQL use `migrate up` (lock-safe execution is tracked separately).',
-      );
-    // statement_timeout is PostgreSQL's: on the MySQL/MariaDB clusters these commands drive it would bound nothing.
-    if (lockSafety.statementTimeoutMs)
-      throw usageError(
-        `--statement-timeout sets PostgreSQL's statement_timeout; migrate ${name} drives MySQL/MariaDB clusters, where it would bound no statement.`,
-        'Leave --statement-timeout out (it is for `migrate up` on PostgreSQL); bound the lock waits with --lock-timeout and --lock-retries. Nothing was changed.',
+        `--statement-timeout sets PostgreSQL's statement_timeout; migrate ${name} on ${engine.label} clusters would bound no statement with it.`,
+        'Leave --statement-timeout out (it is for PostgreSQL); bound the lock waits with --lock-timeout and --lock-retries. Nothing was changed.',
       );
     const common = {
       shadow: (cluster: ClusterConfig) => shadowConnection(config, flags.shadow, cluster, Boolean(flags.shadowThrowaway)),
