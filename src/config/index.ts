@@ -23,7 +23,7 @@ export {
   type LayoutChoice,
   type MigrationLayout,
 } from './dialects.ts';
-export type { ClusterConfig, NodeConfig, NodeRole, ProjectConfig, WriterEndpointConfig } from './types.ts';
+export type { ClusterConfig, NodeConfig, NodeRole, ProjectConfig, ReadPoolConfig, WriterEndpointConfig } from './types.ts';
 export {
   countOption,
   DEFAULT_LOCK_SAFETY,

@@ -30,3 +30,12 @@ export {
   type NodeConnection,
 } from './node-connection.ts';
 export { saveRoles, stateDir, swappedRoles, withRecordedRoles } from './roles-state.ts';
+export {
+  haproxyPoolMembers,
+  haproxyRuntime,
+  parseServerStates,
+  parseSessions,
+  readPoolStates,
+  type ReadPoolMember,
+  type ReadPoolServerState,
+} from './read-pool-state.ts';
