@@ -67,7 +67,8 @@ export function parseServerStates(text: string): Map<string, ReadPoolServerState
   const [iName, iOp, iAdmin] = [at('srv_name', 3), at('srv_op_state', 5), at('srv_admin_state', 6)];
   const out = new Map<string, ReadPoolServerState>();
   for (const f of data) {
-    if (!/^\d+$/.test(f[0] ?? '')) continue;
+    // The first line is the format version: a lone number.
+    if (!/^\d+$/.test(f[0] ?? '') || f.length <= Math.max(iName, iOp, iAdmin)) continue;
     const admin = Number(f[iAdmin] ?? 0);
     const running = Number(f[iOp] ?? 0) === 2;
     out.set(f[iName] ?? '?', running ? (admin & DRAIN_BITS ? 'drain' : 'ready') : admin & MAINT_BITS ? 'maint' : 'other');

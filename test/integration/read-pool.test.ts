@@ -7,7 +7,7 @@
  * coordinator killed with a replica drained was resumed or aborted.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -133,6 +133,8 @@ describe('read pool: replicas out of the readers backend while their ALTER runs'
 
   it('the sandbox names its readers backend as readPool; topology and --dry-run show the pool steps', async () => {
     expect(await readers(socket)).toEqual({ primary: 'maint', replica1: 'ready', replica2: 'ready' });
+    const cfg = JSON.parse(readFileSync(sb.configPath, 'utf8')) as { clusters: { readPool?: unknown }[] };
+    expect(cfg.clusters[0]!.readPool).toEqual({ type: 'haproxy', socket, backend: 'readers' });
     const topo = await run(['--config', sb.configPath, 'topology']);
     expect(topo.code, topo.out).toBe(0);
     expect(topo.out).toMatch(/replica1 .*read-pool=ready/);
