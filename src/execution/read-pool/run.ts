@@ -2,6 +2,7 @@ import type { ClusterConfig, NodeConfig } from '../../config/index.ts';
 import type { Flavor } from '../../engines/index.ts';
 import type { Journal } from '../journal.ts';
 import type { ReadPool } from './contract.ts';
+import { readPoolFor } from './for-cluster.ts';
 import { decideDrain, lastReaderWarning, poolLists, servingNow } from './decide.ts';
 import { waitCaughtUp } from './lag.ts';
 
@@ -80,4 +81,10 @@ export class ReadPoolRun {
     o.log(`read pool: ${node.name} ${how === 'join' ? 'joins' : 'is back in'} the read pool (lag ${lag} s)`);
     this.serving.add(node.name);
   }
+}
+
+/** The cluster's read pool through a run of its own (finalize, rollback), or undefined when it names none. */
+export async function readPoolRunFor(o: Omit<ReadPoolRunOptions, 'pool'>): Promise<ReadPoolRun | undefined> {
+  const pool = readPoolFor(o.cluster);
+  return pool ? ReadPoolRun.start({ ...o, pool }) : undefined;
 }
