@@ -35,6 +35,7 @@ export {
   haproxyRuntime,
   parseServerStates,
   parseSessions,
+  readPoolPlanNotes,
   readPoolStates,
   type ReadPoolMember,
   type ReadPoolServerState,

@@ -117,3 +117,25 @@ export async function readPoolStates(cluster: ClusterConfig): Promise<{ states: 
     return { states: {}, error: messageOf(e) };
   }
 }
+
+/**
+ * What `migrate plan` says of the read pool before a replica-first migration: when a single
+ * replica serves reads, `apply` keeps it in the pool for its ALTER (stale reads) unless
+ * --drain-last-reader. Empty when the cluster names no pool or several replicas serve reads.
+ */
+export async function readPoolPlanNotes(cluster: ClusterConfig): Promise<string[]> {
+  const pool = await readPoolStates(cluster);
+  if (!pool) return [];
+  if (pool.error) return [`read pool of cluster ${cluster.name} not readable: ${pool.error}`];
+  const writerRoles = new Set(['primary', 'active']);
+  const serving =
+    cluster.readPool?.type === 'command'
+      ? cluster.nodes.filter((n) => !writerRoles.has(n.role)).map((n) => n.name)
+      : Object.entries(pool.states)
+          .filter(([, s]) => s.startsWith('ready'))
+          .map(([n]) => n);
+  if (serving.length !== 1) return [];
+  return [
+    `read pool: ${serving[0]} is the only replica serving reads: a replica-first \`apply\` keeps it in the pool while its ALTER runs (it serves reads that grow stale) unless \`apply --drain-last-reader\` drains it (reads then have no server until it returns); docs/read-pool.md.`,
+  ];
+}

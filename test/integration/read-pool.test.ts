@@ -176,6 +176,9 @@ describe('read pool: replicas out of the readers backend while their ALTER runs'
     // The operator takes replica2 out by hand: primary (a replica now) is the only reader left.
     expect(await runtime(socket, 'set server readers/replica2 state maint')).toMatch(/^\s*$/);
     nextMigration();
+    // The plan says it before anything runs.
+    const plan = await run(['--config', sb.configPath, 'plan']);
+    expect(plan.out.replace(/\s+/g, ' ')).toMatch(/warning: read pool: primary is the only replica serving reads: .*apply --drain-last-reader/);
     const kept = await run(['--config', sb.configPath, 'apply', ...apply]);
     expect(kept.code, kept.out).toBe(0);
     expect(kept.out).toMatch(/primary is the last replica serving reads: it is not drained .*--drain-last-reader.* reads that grow stale/);
