@@ -48,7 +48,7 @@ export async function restoreReadPool(
   const w = cluster.nodes.find((n) => n.name === writer);
   const ws = members?.get(writer);
   if (w && before !== writer && (members ? ws === 'ready' || ws === 'drain' : true)) {
-    await journal.step(`read-pool-leave:${writer}`, () => pool.leave(w), { node: writer, restore: true });
+    await journal.step('read-pool-leave', () => pool.leave(w), { node: writer, restore: true });
     say(`read pool: ${writer} is the writer: taken out of the read pool`);
   }
   return did;

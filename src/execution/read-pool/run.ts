@@ -19,7 +19,7 @@ export interface ReadPoolRunOptions {
 
 /**
  * The read pool through one replica-first migration. Every change is journaled before it runs
- * (`read-pool-drain|ready|leave|join:<node>`), and the membership at the start is journaled as
+ * (`read-pool-drain:<node>`, `read-pool-ready:<node>`, `read-pool-leave`, `read-pool-join`), and the membership at the start is journaled as
  * `read-pool` so `migrate resume` / `abort` can put the pool back as it was (restore.ts).
  */
 export class ReadPoolRun {
@@ -62,7 +62,7 @@ export class ReadPoolRun {
     const { o } = this;
     if (!(await poolLists(o.pool, node.name))) return;
     o.log(`read pool: ${node.name} is the writer now: out of the read pool`);
-    await o.journal.step(`read-pool-leave:${node.name}`, () => o.pool.leave(node), { node: node.name });
+    await o.journal.step('read-pool-leave', () => o.pool.leave(node), { node: node.name });
     this.serving.delete(node.name);
     this.drained.delete(node.name);
   }
@@ -77,7 +77,8 @@ export class ReadPoolRun {
   private async back(node: NodeConfig, how: 'ready' | 'join'): Promise<void> {
     const { o } = this;
     const lag = await waitCaughtUp(node, o.flavor, o.pool.maxLagSeconds, o.catchUpTimeoutMs);
-    await o.journal.step(`read-pool-${how}:${node.name}`, () => o.pool.ready(node), { node: node.name, lagSeconds: lag });
+    // The switchover's two moves are named by role, not node (the nodes swap roles from run to run).
+    await o.journal.step(how === 'join' ? 'read-pool-join' : `read-pool-ready:${node.name}`, () => o.pool.ready(node), { node: node.name, lagSeconds: lag });
     o.log(`read pool: ${node.name} ${how === 'join' ? 'joins' : 'is back in'} the read pool (lag ${lag} s)`);
     this.serving.add(node.name);
   }
