@@ -42,6 +42,8 @@ export interface ApplyOptions {
   strategy?: StepStrategy;
   /** Master-master: keep the old active on the old schema until `migrate finalize`. */
   hold: boolean;
+  /** Drain the last replica serving reads for its ALTER too (--drain-last-reader; docs/read-pool.md). */
+  drainLastReader?: boolean;
   /** Resuming: nodes an interrupted run already altered, per migration id. */
   alreadyAltered?: Map<string, Set<string>>;
   /**

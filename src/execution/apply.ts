@@ -25,6 +25,7 @@ import { preflightNodes } from './replica-first.ts';
 import { describeReplicaFirst } from './dry-run.ts';
 import { inPlaceClusterOf, inPlaceStages } from './in-place-apply.ts';
 import { StepMachine, type MachineStep } from './step-machine.ts';
+import { planReadPool, readPoolFor } from './read-pool/index.ts';
 import { writerFor } from './writer/index.ts';
 
 export type { ApplyOptions, ApplyReport, ApplyRun, SwitchoverTimings } from './apply-run.ts';
@@ -178,7 +179,7 @@ async function gate(r: ApplyRun): Promise<void | 'stop'> {
     return 'stop';
   }
   if (!o.dryRun) return undefined;
-  r.report.statements = dryRunLines(selected, r.cluster, r.flavor, o);
+  r.report.statements = await dryRunLines(selected, r.cluster, r.flavor, o);
   return 'stop';
 }
 
@@ -201,6 +202,7 @@ async function preflight(r: ApplyRun): Promise<void> {
     throw e;
   };
   await writerFor(cluster).preflight().catch(nothingChanged);
+  await readPoolFor(cluster)?.preflight().catch(nothingChanged);
   await preflightNodes(cluster, r.flavor, [config.connection.user], (m) => logger.warn(`preflight: ${m}`)).catch(nothingChanged);
 }
 
@@ -312,7 +314,7 @@ async function runPhase(r: ApplyRun, steps: ApplyReport['steps'], holdEndsRun = 
 function interruptedRun(config: ProjectConfig, clusterName: string, resuming?: string): MigrateError | undefined {
   const run = unfinishedRun(config, clusterName);
   if (!run || run.summary.run === resuming) return undefined;
-  if (!run.entries.some((e) => /^(alter|type-conversions|switchover|undo):?/.test(e.step))) return undefined;
+  if (!run.entries.some((e) => /^(alter|type-conversions|switchover|undo|read-pool-drain|read-pool-leave):?/.test(e.step))) return undefined;
   const altered = [...alteredNodes(run.entries).done];
   const where = run.summary.openStep
     ? `was interrupted in step ${run.summary.openStep}`
@@ -356,7 +358,7 @@ function unhealthy(topo: TopologyReport): MigrateError {
 }
 
 /** Every statement of the plan, per node, in order: what `--dry-run` shows. */
-function dryRunLines(steps: ApplyStep[], cluster: ClusterConfig, flavor: Flavor, o: ApplyOptions): string[] {
+async function dryRunLines(steps: ApplyStep[], cluster: ClusterConfig, flavor: Flavor, o: ApplyOptions): Promise<string[]> {
   const out = [`dry run on cluster ${cluster.name}: nothing will be changed`];
   // The hand-off sits before the first contract migration, or after the expand phase when a deploy command runs anyway.
   const handoff = handoffSteps(o);
@@ -368,7 +370,9 @@ function dryRunLines(steps: ApplyStep[], cluster: ClusterConfig, flavor: Flavor,
       const w = writerNode(cluster);
       for (const sql of s.statements) out.push(`${w.name}: ${sql}`);
     } else {
-      out.push(...describeReplicaFirst(cluster, flavor, s, o));
+      const pool = readPoolFor(cluster);
+      const rp = pool ? await planReadPool(pool, cluster, writerNode(cluster).name, o.drainLastReader ?? false) : undefined;
+      out.push(...describeReplicaFirst(cluster, flavor, s, { ...o, readPool: rp }));
     }
   }
   if (contractAt < 0 && handoff.deploy && o.phases === 'all') out.push(...describeHandoff(handoff, o.phases));

@@ -15,6 +15,7 @@ import { inPlaceClusterOf } from './in-place-apply.ts';
 import { handoffProgress, handoffSteps, refuseMissingSteps, type HandoffProgress } from './handoff/index.ts';
 import { Journal, type JournalEntry } from './journal.ts';
 import { alteredNodes, converge, runsDir, unfinishedRun } from './recover.ts';
+import { restoreReadPool } from './read-pool/index.ts';
 import { alterNodeLocally } from './replica-first.ts';
 import { awaitWatchdog } from './watchdog.ts';
 
@@ -123,6 +124,8 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
     } else if (f) {
       alreadyAltered.set(f.migrationId, new Set(f.done));
     }
+    // After the ALTERs above: a replica altered there rejoins the readers only once caught up.
+    await restoreReadPool(cluster, run.entries, writer, journal, log, o.catchUpTimeoutMs);
     // With the migration still in flight, the new run must take it over before this run is
     // marked resumed: a new run that stops in its gate (an unreachable shadow, a refusal) would
     // otherwise leave altered nodes that no journal calls interrupted.
@@ -163,6 +166,9 @@ async function resumeInPlace(o: Omit<ApplyOptions, 'alreadyAltered'>, run: strin
   }
 }
 
+/** How long abort waits for a drained replica to catch up before it puts it back in the read pool. */
+const ABORT_CATCH_UP_MS = 120_000;
+
 /**
  * Abandons a run that died: the topology is made consistent, and where the writer still has
  * the old schema, the replicas that were altered get the down statements (binlog off), so every
@@ -200,8 +206,10 @@ export async function abort(config: ProjectConfig, clusterIn: ClusterConfig, log
       log(
         `the switchover to ${writer} had completed, so ${f.migrationId} cannot be undone by abort; the topology is consistent. Run \`migrate resume\` to finish it on the other nodes.`,
       );
+      await restoreReadPool(cluster, run.entries, writer, journal, log, ABORT_CATCH_UP_MS);
       return writer;
     }
+    await restoreReadPool(cluster, run.entries, writer, journal, log, ABORT_CATCH_UP_MS);
     journal.write('aborted', 'end', { writer });
   } finally {
     journal.close();
