@@ -37,7 +37,7 @@ export async function applyMigration(r: ApplyRun, step: MigrationRun['step']): P
   const m = r.all.find((x) => x.id === step.id) as MigrationSource;
   const x = { r, step, m, held: false } as MigrationRun;
   const steps: Step[] = [
-    { name: 'in-place', journal: () => `in-place:${step.id}`, when: (y) => !replicaFirst(y), do: async (y) => void (await y.r.runner.up({ to: y.step.id })) },
+    { name: 'in-place', journal: () => `in-place:${step.id}`, when: (y) => !replicaFirst(y), do: async (y) => void (await y.r.runner.up({ only: y.step.id })) },
     { name: 'replica-first', journal: false, when: replicaFirst, do: runReplicaFirstStep },
     { name: 'roles', journal: false, when: replicaFirst, do: swapRoles },
     { name: 'ledger', journal: () => `ledger:${step.id}`, when: replicaFirst, do: recordReplicaFirst, after: reportSwitchover },

@@ -16,7 +16,7 @@ export class ReplayingRunner extends Runner {
     return this;
   }
 
-  override async up(opts: { to?: string } = {}): Promise<RunResult> {
+  override async up(opts: { to?: string; only?: string } = {}): Promise<RunResult> {
     const res = await super.up(opts);
     const w = this.replay;
     if (!w || res.ids.length === 0) return res;
