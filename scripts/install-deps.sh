@@ -32,3 +32,6 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# The compiled build bin/migrate runs (dist/): rebuilt only when src/ changed since the last one.
+node bin/source-state.mjs --check || npm run -s build

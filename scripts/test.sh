@@ -10,6 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc --noEmit -p .
+# The CLI tests run bin/migrate, which runs the compiled build when it matches src/: the code users run.
+node bin/source-state.mjs --check || npm run -s build
 failed=()
 check() { "$@" || failed+=("$*"); }
 check npm run -s lint:deps

@@ -34,13 +34,20 @@ export const ENGINE_VERSION = 'analysis-2';
 let engineHash: string | undefined;
 
 /**
- * A hash of the analysis engine's own source (every file under src/analysis), so a cache written
- * by another version of the rules is never reused, even when ENGINE_VERSION was not bumped.
+ * A hash of the analysis engine's own source, so a cache written by another version of the rules
+ * is never reused, even when ENGINE_VERSION was not bumped. The engines' rules, type-fit and
+ * snapshot code (src/engines) decide verdicts as much as src/analysis does, so both are hashed.
  */
 export function engineFingerprint(): string {
   if (engineHash) return engineHash;
-  const h = createHash('sha256').update(ENGINE_VERSION);
   const root = dirname(fileURLToPath(import.meta.url));
+  engineHash = sourceFingerprint(ENGINE_VERSION, [root, join(root, '..', 'engines')]);
+  return engineHash;
+}
+
+/** Every source file under each directory, in a stable order; a directory that is absent (a bundled build) adds nothing. */
+export function sourceFingerprint(seed: string, dirs: string[]): string {
+  const h = createHash('sha256').update(seed);
   const walk = (dir: string): void => {
     for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const p = join(dir, e.name);
@@ -48,13 +55,14 @@ export function engineFingerprint(): string {
       else if (/\.[cm]?[jt]s$/.test(e.name)) h.update(e.name).update(readFileSync(p));
     }
   };
-  try {
-    walk(root);
-  } catch {
-    // A bundled build without sources: the version constant alone.
+  for (const dir of dirs) {
+    try {
+      walk(dir);
+    } catch {
+      // A bundled build without sources: the seed alone.
+    }
   }
-  engineHash = h.digest('hex').slice(0, 16);
-  return engineHash;
+  return h.digest('hex').slice(0, 16);
 }
 
 export function prefixKeys(migrations: MigrationSource[], dialect: Dialect, variant: string): string[] {

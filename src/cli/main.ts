@@ -69,7 +69,10 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
     .name('migrate')
     .description('Zero-downtime schema migrations for MariaDB/MySQL and PostgreSQL')
     .option('-c, --config <file>', 'config file (default: migrate.config.{ts,js,json} in the current directory, else DATABASE_URL)')
-    .option('--layout <layout>', 'how the migration files are laid out: auto (default), native, golang-migrate, goose, dbmate, flyway, knex (docs/adopting.md)')
+    .option(
+      '--layout <layout>',
+      'how the migration files are laid out: auto (default), native, golang-migrate, goose, dbmate, flyway, pop, knex (docs/adopting.md)',
+    )
     // Commander's own usage errors get the same error/fix pair as ours.
     .configureOutput({
       outputError: (str, write) =>

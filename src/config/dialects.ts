@@ -11,7 +11,7 @@ export const DIALECTS = ['mysql', 'postgres'] as const;
  * The migration-history layouts (docs/adopting.md): `native` is this tool's own; the others are
  * read the way their tools read them. `auto` (the default) detects one from the directory's files.
  */
-export const MIGRATION_LAYOUTS = ['native', 'golang-migrate', 'goose', 'dbmate', 'flyway', 'knex'] as const;
+export const MIGRATION_LAYOUTS = ['native', 'golang-migrate', 'goose', 'dbmate', 'flyway', 'pop', 'knex'] as const;
 export type MigrationLayout = (typeof MIGRATION_LAYOUTS)[number];
 export const LAYOUT_CHOICES = ['auto', ...MIGRATION_LAYOUTS] as const;
 export type LayoutChoice = (typeof LAYOUT_CHOICES)[number];
@@ -45,7 +45,7 @@ export function dialectNamed(name: string | undefined): Dialect | undefined {
  * The migration tools whose history `"adopt"` reads, and the table each keeps it in by default
  * (docs/adopting.md). Here, beside the dialects, because the config file names them.
  */
-export const ADOPT_TOOLS = ['knex', 'golang-migrate', 'goose', 'dbmate', 'flyway'] as const;
+export const ADOPT_TOOLS = ['knex', 'golang-migrate', 'goose', 'dbmate', 'flyway', 'pop'] as const;
 export type AdoptTool = (typeof ADOPT_TOOLS)[number];
 
 export const ADOPT_DEFAULT_TABLE: Record<AdoptTool, string> = {
@@ -54,6 +54,7 @@ export const ADOPT_DEFAULT_TABLE: Record<AdoptTool, string> = {
   goose: 'goose_db_version',
   dbmate: 'schema_migrations',
   flyway: 'flyway_schema_history',
+  pop: 'schema_migration',
 };
 
 /** Another tool's ledger to take the applied history from, while ours does not exist yet. */

@@ -128,7 +128,7 @@ const HINTS: Record<string, FieldHint> = {
   adoptKnex: { what: 'true or a table name', fix: 'Write "adoptKnex": true (knex_migrations) or the name of knex\'s table, e.g. "adoptKnex": "knex_history".' },
   adopt: {
     what: 'an object',
-    fix: 'Write it as "adopt": {"tool": "golang-migrate"} (or goose, dbmate, flyway, knex), with "table" when the tool used another table name.',
+    fix: 'Write it as "adopt": {"tool": "golang-migrate"} (or goose, dbmate, flyway, pop, knex), with "table" when the tool used another table name.',
   },
   'adopt.tool': { what: 'a supported tool', fix: `Use one of ${ADOPT_TOOLS.map((t) => `"${t}"`).join(', ')}.` },
   'adopt.table': { what: 'a plain table name', fix: 'Use letters, digits and underscores only: the name of the table the tool kept its history in.' },

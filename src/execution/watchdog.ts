@@ -49,15 +49,18 @@ export interface Watchdog {
   done(): void;
 }
 
-const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'watchdog-main.ts');
+// Beside this module, in its own form: watchdog-main.js in the compiled build, .ts from the sources.
+const OWN = fileURLToPath(import.meta.url);
+const MAIN = join(dirname(OWN), `watchdog-main${OWN.endsWith('.js') ? '.js' : '.ts'}`);
 
 /** Starts the watchdog; returns undefined (and the caller goes on without it) if it cannot start. */
 export function startWatchdog(cfg: WatchdogConfig, log: (m: string) => void, lockSocketFd?: number): Watchdog | undefined {
   let child: ChildProcess;
   try {
-    // tsx loads the TypeScript entry; resolved from this module, not from the user's directory
+    // tsx loads a TypeScript entry; resolved from this module, not from the user's directory
     // (where a bare "tsx" may not resolve). The same Node, detached, no stdout/stderr of ours.
-    child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN], {
+    const loader = MAIN.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
+    child = spawn(process.execPath, [...loader, MAIN], {
       detached: true,
       stdio: ['pipe', 'ignore', 'ignore', ...(lockSocketFd === undefined ? [] : [lockSocketFd])],
     });

@@ -233,7 +233,7 @@ export async function discoverMigrations(dir: string, dialect: Dialect, layout: 
   checkDir(dir);
   const chosen = chooseLayout(dir, dialect, layout);
   const found: Found =
-    chosen.layout === 'native' ? { ...findMigrationFiles(dir), notes: [] } : findForLayout(chosen.layout, dir, chosen.entries ?? listFiles(dir));
+    chosen.layout === 'native' ? { ...findMigrationFiles(dir), notes: [] } : findForLayout(chosen.layout, dir, chosen.entries ?? listFiles(dir), dialect);
   const issues = [...found.issues];
   const notes = [...found.notes];
   if (chosen.layout !== 'native') {

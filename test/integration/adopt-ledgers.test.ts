@@ -308,6 +308,31 @@ describe.each(['mysql', 'postgres'] as const)('adopting other tools’ ledgers o
     });
   });
 
+  describe('pop', () => {
+    const prefixes = ['20240101120000_', '20240102120000_', '20240103120000_'];
+
+    test('schema_migration holds one row per applied version, as pop writes it; up runs the rest once', async () => {
+      p = await project(dialect, prefixes, { tool: 'pop' });
+      await p.applyByHand(0, 1);
+      await p.db.schema.createTable('schema_migration', (t) => {
+        t.string('version', 14).notNullable().unique();
+      });
+      await p.db('schema_migration').insert([{ version: '20240101120000' }, { version: '20240102120000' }]);
+      const s = await p.status();
+      expect(s.states).toEqual({
+        '20240101120000_create_users': 'applied',
+        '20240102120000_add_email': 'applied',
+        '20240103120000_create_orders': 'pending',
+      });
+      expect(s.rows[0]?.['appliedBy']).toBe('pop (schema_migration)');
+      const up = await p.cli('up');
+      expect(up.code, up.stderr).toBe(0);
+      expect(up.stderr).toContain('Applied 1 migration.');
+      expect(await p.db.schema.hasTable('orders')).toBe(true);
+      expect((await p.ledger()).map((r) => r.id)).toEqual(p.ids);
+    });
+  });
+
   describe('a configured table that is not there', () => {
     test('everything is pending, and status and up say which table was looked for', async () => {
       p = await project(dialect, ['20240101120000_', '20240102120000_', '20240103120000_'], { tool: 'dbmate', table: 'dbmate_history' });

@@ -111,7 +111,9 @@ describe.each(['mysql', 'postgres'] as const)('histories of other tools, through
       expect(s.stdout).toMatch(/! 30_drop_magic\.down\.sql has no matching 30_drop_magic\.up\.sql/);
       const bad = await p.cli('--layout', 'liquibase', 'status');
       expect(bad.code).toBe(2);
-      expect(bad.stderr).toMatch(/^error: --layout "liquibase" is not a layout\.\nfix: Use one of auto, native, golang-migrate, goose, dbmate, flyway, knex/);
+      expect(bad.stderr).toMatch(
+        /^error: --layout "liquibase" is not a layout\.\nfix: Use one of auto, native, golang-migrate, goose, dbmate, flyway, pop, knex/,
+      );
     });
   });
 
@@ -184,6 +186,46 @@ describe.each(['mysql', 'postgres'] as const)('histories of other tools, through
       const back = await p.cli('down');
       expect(back.code, back.stderr).toBe(0);
       expect(await p.db.schema.hasColumn('dm_items', 'price')).toBe(false);
+    });
+  });
+
+  describe('pop', () => {
+    let p: Project;
+    beforeAll(async () => {
+      p = await project(dialect, 'pop');
+    });
+    afterAll(async () => p?.remove());
+
+    test("the dialect's own file replaces the generic one; other dialects' files and fizz are not run, with notes", async () => {
+      const s = await p.status();
+      expect(s.migrations.map((m) => [m.id, m.state])).toEqual([
+        ['20240101000000_create_items', 'pending'],
+        ['20240102000000_add_price', 'pending'],
+        ['20240105000000_add_sku', 'pending'],
+      ]);
+      expect(s.problems).toEqual([]);
+      const messages = s.notes.map((n) => `${n.severity}: ${n.message}`);
+      expect(messages[0]).toMatch(/^info: Read as a pop history: 20240102000000_add_price\.\w+\.up\.sql is written for one database/);
+      expect(messages).toContainEqual(expect.stringMatching(/^warning: 20240103000000_create_labels\.(up|down)\.fizz is a fizz migration .*does not run it/));
+      expect(messages).toContainEqual(
+        expect.stringMatching(
+          /^info: 2 file\(s\) are for another database than \w+ \(20240102000000_add_price\.\w+\.up\.sql, 20240104000000_hash_index\.cockroach\.up\.sql\)/,
+        ),
+      );
+      const up = await p.cli('up');
+      expect(up.code, up.stderr).toBe(0);
+      expect(await ledger(p.db)).toEqual(['20240101000000_create_items', '20240102000000_add_price', '20240105000000_add_sku']);
+      // The dialect's file ran (NOT NULL DEFAULT 0), not the generic NUMERIC column.
+      const row = (await p
+        .db('pop_items')
+        .insert({ id: 1, name: 'a' })
+        .then(() => p.db('pop_items').first('price'))) as { price: unknown };
+      expect(Number(row.price)).toBe(0);
+      expect(await p.db.schema.hasTable('pop_labels')).toBe(false);
+      const down = await p.cli('down', '--step', '2');
+      expect(down.code, down.stderr).toBe(0);
+      expect(await p.db.schema.hasColumn('pop_items', 'price')).toBe(false);
+      expect(await p.db.schema.hasColumn('pop_items', 'sku')).toBe(false);
     });
   });
 

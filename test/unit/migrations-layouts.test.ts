@@ -26,6 +26,7 @@ describe('versionOfId: the version each tool records for a file stem', () => {
     expect(versionOfId('20230101120000_create_users', 'goose')).toBe('20230101120000');
     expect(versionOfId('00010_x', 'goose')).toBe('10');
     expect(versionOfId('0002_add_x', 'dbmate')).toBe('0002');
+    expect(versionOfId('20240102000000_add_price', 'pop')).toBe('20240102000000');
     expect(versionOfId('V1_1__add_total', 'flyway')).toBe('1.1');
     expect(versionOfId('V2__add_users', 'flyway')).toBe('2');
     expect(versionOfId('V1.2.3__x', 'flyway')).toBe('1.2.3');
@@ -47,6 +48,7 @@ describe('layout detection', () => {
     ['goose', /has a "-- \+goose Up" annotation/],
     ['dbmate', /has a "-- migrate:up" section/],
     ['flyway', /is named like a Flyway migration/],
+    ['pop', /20240102000000_add_price\.mysql\.up\.sql is written for one database, as pop \(soda\) names them/],
     ['knex', /run\.spec\.ts is a test module/],
   ])('the %s fixture is read as %s', async (tool, why) => {
     const d = await discoverMigrations(join(ROOT, 'test/fixtures/layouts', tool), 'mysql');
@@ -257,7 +259,7 @@ describe('the layout in the config', () => {
     writeFileSync(cfg, JSON.stringify({ ...base, migrations: { layout: 'sqitch' } }));
     await expect(loadConfig({ configPath: cfg })).rejects.toMatchObject({
       kind: 'config',
-      fix: expect.stringContaining('"auto", "native", "golang-migrate", "goose", "dbmate", "flyway", "knex"'),
+      fix: expect.stringContaining('"auto", "native", "golang-migrate", "goose", "dbmate", "flyway", "pop", "knex"'),
     });
   });
 });

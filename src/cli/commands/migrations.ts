@@ -241,7 +241,7 @@ function registerUpDownCommands(program: Command): void {
     withLockFlags(
       program
         .command('up')
-        .description('apply pending migrations in order (id order; numeric version order for golang-migrate, goose, dbmate, Flyway)')
+        .description('apply pending migrations in order (id order; numeric version order for golang-migrate, goose, dbmate, Flyway, pop)')
         .option('--to <id>', 'apply up to and including this migration'),
     ),
   ).action(async (opts: { to?: string } & LockFlags & RunFlags, cmd: Command) => {

@@ -7,8 +7,21 @@ import { emptyToolLedger, requireColumns, type ToolLedger } from './tool-ledger.
  * dbmate keeps `schema_migrations(version varchar)`: one row per applied migration, its version
  * as the file name starts (the digits, zeros kept). No time or state is recorded.
  */
-export async function readDbmate(db: Knex, source: AdoptSource): Promise<ToolLedger> {
-  await requireColumns(db, source, ['version'], 'dbmate\'s table is schema_migrations(version): check "adopt.table".');
+export function readDbmate(db: Knex, source: AdoptSource): Promise<ToolLedger> {
+  return readVersionRows(db, source, 'dbmate\'s table is schema_migrations(version): check "adopt.table".');
+}
+
+/**
+ * pop (gobuffalo/soda, and the Ory projects built on it) keeps `schema_migration(version)`: the
+ * same shape as dbmate's, one row per applied version, the digit string as the file name starts.
+ */
+export function readPop(db: Knex, source: AdoptSource): Promise<ToolLedger> {
+  return readVersionRows(db, source, 'pop\'s table is schema_migration(version): check "adopt.table".');
+}
+
+/** One applied version per row and nothing else; a golang-migrate table (a dirty column) is named as the likely mix-up. */
+async function readVersionRows(db: Knex, source: AdoptSource, shapeHint: string): Promise<ToolLedger> {
+  await requireColumns(db, source, ['version'], shapeHint);
   const info = (await db(source.table).columnInfo()) as Record<string, unknown>;
   const out = emptyToolLedger();
   if (Object.keys(info).some((c) => c.toLowerCase() === 'dirty')) {

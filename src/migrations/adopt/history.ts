@@ -5,7 +5,7 @@ import { MigrateError } from '../../errors.ts';
 import type { LedgerEntry } from '../ledger.ts';
 import type { RunState } from '../status.ts';
 import type { MigrationSource } from '../types.ts';
-import { readDbmate } from './dbmate.ts';
+import { readDbmate, readPop } from './dbmate.ts';
 import { readFlyway } from './flyway.ts';
 import { readGolangMigrate } from './golang-migrate.ts';
 import { readGoose } from './goose.ts';
@@ -45,6 +45,8 @@ async function readToolLedger(db: Knex, source: AdoptSource): Promise<ToolLedger
       return readGoose(db, source);
     case 'dbmate':
       return readDbmate(db, source);
+    case 'pop':
+      return readPop(db, source);
     case 'flyway':
       return readFlyway(db, source);
   }

@@ -6,7 +6,7 @@
 import { versionOfId as layoutVersionOfId } from '../layouts/version.ts';
 
 /** The tools that record versions rather than file names (knex records names). */
-export type VersionedTool = 'golang-migrate' | 'goose' | 'dbmate' | 'flyway';
+export type VersionedTool = 'golang-migrate' | 'goose' | 'dbmate' | 'flyway' | 'pop';
 
 /**
  * The tool's version of a migration id, as the loader reads it (layouts/version.ts: one definition
@@ -28,13 +28,13 @@ function flywayVersion(v: string): string {
 
 /**
  * The form two versions are equal in: a number without leading zeros (golang-migrate, goose),
- * the string itself (dbmate keeps "0002" and "2" apart), Flyway's segments without trailing zero
+ * the string itself (dbmate and pop keep "0002" and "2" apart), Flyway's segments without trailing zero
  * segments (Flyway takes 1.0 and 1 for the same version). undefined when `v` is not a version
  * of that tool (e.g. "abc" for goose).
  */
 export function versionKey(v: string, tool: VersionedTool): string | undefined {
   const t = v.trim();
-  if (tool === 'dbmate') return /^\d+$/.test(t) ? t : undefined;
+  if (tool === 'dbmate' || tool === 'pop') return /^\d+$/.test(t) ? t : undefined;
   if (tool === 'flyway') {
     if (!/^\d+(?:[._]\d+)*$/.test(t)) return undefined;
     const segs = flywayVersion(t).split('.');

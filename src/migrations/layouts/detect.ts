@@ -14,6 +14,8 @@ export interface Detected {
 const GOOSE_UP = /^\s*--\s*\+goose\s+up\b/im;
 const DBMATE_UP = /^\s*--\s*migrate:up\b/im;
 const FLYWAY = /^(?:[VU]\d+(?:[._]\d+)*__.+|R__.+)\.sql$/s;
+// A fizz file, or a file for one dialect: only pop (soda) writes these.
+const POP_ONLY = /^\d+_[^.]+(?:\.[a-z0-9]+\.(?:up|down)\.(?:sql|fizz)|\.(?:up|down)\.fizz)$/s;
 const NUMBERED_PAIR = /^(\d+)_.*\.(up|down)\.sql$/s;
 const SCRIPT = /\.(?:ts|mts|cts|js|mjs|cjs)$/;
 const DECLARATION = /\.d\.[cm]?ts$/;
@@ -57,6 +59,12 @@ export function detectLayout(dir: string, entries: readonly DirFile[], dialect: 
   const sql = entries.filter((f) => f.name.endsWith('.sql'));
   const flyway = sql.find((f) => FLYWAY.test(f.name));
   if (flyway) return { layout: 'flyway', reason: `${flyway.name} is named like a Flyway migration` };
+  const pop = entries.find((f) => POP_ONLY.test(f.name));
+  if (pop)
+    return {
+      layout: 'pop',
+      reason: `${pop.name} is ${pop.name.endsWith('.fizz') ? 'a fizz migration' : 'written for one database'}, as pop (soda) names them`,
+    };
   const single = sql.filter((f) => !/\.(up|down)\.sql$/.test(f.name));
   for (const f of single) {
     const text = read(f.path);

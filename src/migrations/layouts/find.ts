@@ -1,4 +1,5 @@
 import { basename, join } from 'node:path';
+import type { Dialect } from '../../config/index.ts';
 import type { MigrationFiles } from '../load.ts';
 import type { LoadNote, MigrationIssue } from '../types.ts';
 import { note, refusal } from './notes.ts';
@@ -21,6 +22,10 @@ const GOLANG = /^(\d+)_(.*)\.(up|down)\.sql$/s;
 const TOOL_SQL = /^(\d+)_(.*)\.sql$/s;
 const FLYWAY = /^([VU])(\d+(?:[._]\d+)*)__(.+)\.sql$/s;
 const FLYWAY_REPEATABLE = /^R__(.+)\.sql$/s;
+const POP = /^(\d+)_([^.]+)(?:\.([a-z0-9]+))?\.(up|down)\.(sql|fizz)$/s;
+/** pop's names for each dialect (its synonyms included); a file for any other one is not run here. */
+const POP_DIALECTS: Record<Dialect, readonly string[]> = { mysql: ['mysql', 'mariadb'], postgres: ['postgres', 'postgresql', 'pg', 'pgx'] };
+const POP_KNOWN = ['cockroach', 'cockroachdb', 'crdb', 'sqlite3', 'sqlite', 'ydb', ...POP_DIALECTS.mysql, ...POP_DIALECTS.postgres];
 
 /**
  * A warning when the versions sort differently as text than as numbers (unpadded `2_` and
@@ -186,6 +191,86 @@ export function findFlyway(dir: string, entries: readonly DirFile[]): Found {
   return out;
 }
 
+interface PopSlot {
+  name: string;
+  /** Per direction: the file for every dialect, and the one for this dialect (it wins, as in pop). */
+  up: { all?: DirFile; own?: DirFile; fizz?: DirFile };
+  down: { all?: DirFile; own?: DirFile; fizz?: DirFile };
+}
+
+/**
+ * pop (soda): `{version}_{name}[.{dialect}].up.sql` / `.down.sql`, paired by version. A file for
+ * this dialect replaces the dialect-less one of its version (pop runs the dialect's file and then
+ * finds the version applied); files for other dialects never run here; fizz files (pop's own DSL)
+ * cannot be run by this tool and are named in a warning.
+ */
+export function findPop(dir: string, entries: readonly DirFile[], dialect: Dialect): Found {
+  const out: Found = { files: [], issues: [], notes: [] };
+  const slots = new Map<string, PopSlot>();
+  const otherDialects: string[] = [];
+  for (const f of entries) {
+    const m = POP.exec(f.name);
+    if (!m) {
+      if (/\.(sql|fizz)$/.test(f.name)) out.notes.push(stray(f, 'pop', '{version}_{name}[.{dialect}].up.sql / .down.sql'));
+      continue;
+    }
+    const [, version = '', name = '', db, direction, kind] = m;
+    if (db && !POP_DIALECTS[dialect].includes(db)) {
+      if (POP_KNOWN.includes(db)) otherDialects.push(f.name);
+      else out.notes.push(stray(f, 'pop', `{version}_{name}.{${POP_KNOWN.join('|')}}.up.sql`));
+      continue;
+    }
+    const slot = slots.get(version) ?? { name, up: {}, down: {} };
+    if (slot.name !== name) {
+      out.issues.push(duplicate(version, join(dir, `${version}_${slot.name}`), f.path, 'pop'));
+      continue;
+    }
+    slots.set(version, slot);
+    const side = direction === 'up' ? slot.up : slot.down;
+    const which = kind === 'fizz' ? 'fizz' : db ? 'own' : 'all';
+    const other = side[which];
+    if (other) out.issues.push(duplicate(version, other.path, f.path, 'pop'));
+    else side[which] = f;
+  }
+  for (const [version, slot] of slots) {
+    const up = slot.up.own ?? slot.up.all;
+    const down = slot.down.own ?? slot.down.all;
+    const fizz = [slot.up, slot.down].filter((s) => !s.own && !s.all && s.fizz).map((s) => s.fizz as DirFile);
+    for (const f of fizz) out.notes.push(fizzNote(f, dialect));
+    if (!up) {
+      if (down && !slot.up.fizz)
+        out.notes.push(
+          note('orphan-down', 'warning', {
+            file: down.path,
+            problem: `${down.name} has no up file of version ${version}: it is never run (pop pairs them by version too).`,
+            fix: `Delete it if version ${version} is gone for good, or restore its .up.sql.`,
+          }),
+        );
+      continue;
+    }
+    out.files.push({ id: `${version}_${slot.name}`, format: 'sql', upPath: up.path, ...(down ? { downPath: down.path } : {}), layout: 'pop', version });
+  }
+  out.files.sort((a, b) => compareVersions(BigInt(a.version ?? '0').toString(), BigInt(b.version ?? '0').toString()));
+  out.notes.push(...orderNote(out.files, dir, 'pop'));
+  if (otherDialects.length)
+    out.notes.push(
+      note('skipped-file', 'info', {
+        file: dir,
+        problem: `${otherDialects.length} file(s) are for another database than ${dialect} (${otherDialects.slice(0, 3).join(', ')}${otherDialects.length > 3 ? ', ...' : ''}): pop does not run them here either.`,
+        fix: 'Nothing to do.',
+      }),
+    );
+  return out;
+}
+
+function fizzNote(f: DirFile, dialect: Dialect): LoadNote {
+  return note('skipped-file', 'warning', {
+    file: f.path,
+    problem: `${f.name} is a fizz migration (pop's own language, translated to SQL by pop at run time): this tool runs SQL only, so it does not run it, and what it creates is missing for the migrations after it.`,
+    fix: `Write the SQL pop generates for it into ${f.name.replace(/(\.[a-z0-9]+)?\.(up|down)\.fizz$/, `.${dialect}.$2.sql`)} (\`soda migrate\` on a scratch database, then a schema dump), or keep running it with pop.`,
+  });
+}
+
 /** Test and spec modules beside knex migrations: never migrations. */
 export const TEST_MODULE = /\.(test|spec)\.[cm]?[jt]s$/;
 const SCRIPT = /^(.+)\.(ts|mts|cts|js|mjs|cjs)$/s;
@@ -227,7 +312,7 @@ export function findKnex(dir: string, entries: readonly DirFile[]): Found {
   return out;
 }
 
-export function findForLayout(layout: Exclude<Layout, 'native'>, dir: string, entries: readonly DirFile[]): Found {
+export function findForLayout(layout: Exclude<Layout, 'native'>, dir: string, entries: readonly DirFile[], dialect: Dialect): Found {
   switch (layout) {
     case 'golang-migrate':
       return findGolangMigrate(dir, entries);
@@ -236,6 +321,8 @@ export function findForLayout(layout: Exclude<Layout, 'native'>, dir: string, en
       return findSectioned(dir, entries, layout);
     case 'flyway':
       return findFlyway(dir, entries);
+    case 'pop':
+      return findPop(dir, entries, dialect);
     case 'knex':
       return findKnex(dir, entries);
   }

@@ -26,7 +26,7 @@ const FLYWAY_VERSIONED = /^V(\d+(?:[._]\d+)*)__/;
  * (native, knex, a Flyway repeatable) or the id does not carry one.
  *  - golang-migrate, goose: the leading digits as a number, written without leading zeros
  *    (both tools parse the version as an integer: `0002_x` is version 2);
- *  - dbmate: the leading digit string exactly (dbmate stores and compares the string);
+ *  - dbmate, pop: the leading digit string exactly (both store and compare the string);
  *  - flyway: `V1_1__x` -> `1.1` (Flyway writes `_` separators as dots in its history).
  */
 export function versionOfId(id: string, layout: Layout): string | undefined {
@@ -37,6 +37,7 @@ export function versionOfId(id: string, layout: Layout): string | undefined {
       return m?.[1] !== undefined ? BigInt(m[1]).toString() : undefined;
     }
     case 'dbmate':
+    case 'pop':
       return LEADING_DIGITS.exec(id)?.[1];
     case 'flyway':
       return FLYWAY_VERSIONED.exec(id)?.[1]?.replace(/_/g, '.');
