@@ -118,7 +118,9 @@ $M --config "$CFG" status
 $M --config "$CFG" status --format json | node -e 'const s = JSON.parse(require("fs").readFileSync(0, "utf8")); const m = s.migrations.find((x) => x.id.startsWith("0008")); if (!m || m.state !== "pending") { console.error("demo: contract 0008 ran after a failed verify"); process.exit(1); }'
 
 step "Summary: measured by this run"
-echo "pass 1 (release 2, blue -> green): $(tail -1 "$DIR/http-1.out"); switchover $(grep -o 'write block [0-9]* ms' "$DIR/apply-1.out" | head -1)"
+WRITE_BLOCK="$(grep -o 'write block [0-9.]* ms' "$DIR/apply-1.out" | head -1 || true)"
+[ -n "$WRITE_BLOCK" ] || { echo "demo: apply printed no switchover write block" >&2; exit 1; }
+echo "pass 1 (release 2, blue -> green): $(tail -1 "$DIR/http-1.out"); switchover $WRITE_BLOCK"
 echo "pass 2 (release 3, broken build):  $(tail -1 "$DIR/http-2.out"); apply exit $APPLY2, code back on green, 0008 not applied"
 
 step "8. Tear down"
