@@ -352,7 +352,11 @@ describe.each(['mysql', 'postgres'] as const)('adopting other tools’ ledgers o
 
   describe('Flyway', () => {
     const prefixes = ['V1__', 'V2__', 'V3__'];
-    const history = async (db: Knex, rows: Array<[number, string | null, string, string, boolean]>, table = 'flyway_schema_history'): Promise<void> => {
+    const history = async (
+      db: Knex,
+      rows: Array<[number, string | null, string, string, boolean, number?]>,
+      table = 'flyway_schema_history',
+    ): Promise<void> => {
       await db.schema.createTable(table, (t) => {
         t.integer('installed_rank').primary();
         t.string('version', 50).nullable();
@@ -366,19 +370,38 @@ describe.each(['mysql', 'postgres'] as const)('adopting other tools’ ledgers o
         t.boolean('success').notNullable();
       });
       await db(table).insert(
-        rows.map(([rank, version, type, script, success]) => ({
+        rows.map(([rank, version, type, script, success, checksum]) => ({
           installed_rank: rank,
           version,
           description: script.replace(/^.*__|\.sql$/g, ''),
           type,
           script,
-          checksum: rank * 1000,
+          checksum: checksum ?? null,
           installed_by: 'flyway',
           execution_time: 12,
           success,
         })),
       );
     };
+
+    test("a file edited after Flyway ran it is named (Flyway's own CRC-32 compared), and still adopted as it is now", async () => {
+      p = await project(dialect, prefixes, { tool: 'flyway' });
+      await p.applyByHand(0, 1);
+      // The checksums Flyway records, computed independently with Java's CRC32 and BufferedReader
+      // (Flyway's ChecksumCalculator): V1 as written by project(); V2 as it was before an edit
+      // ("varchar(100)" was "varchar(50)" when Flyway ran it): 1894922605 is the edited text's.
+      await history(p.db, [
+        [1, '1', 'SQL', 'V1__create_users.sql', true, -1141033612],
+        [2, '2', 'SQL', 'V2__add_email.sql', true, 1894922605 + 1],
+      ]);
+      const s = await p.status();
+      expect(s.states).toEqual({ V1__create_users: 'applied', V2__add_email: 'applied', V3__create_orders: 'pending' });
+      expect(s.problems).toEqual([
+        expect.stringMatching(
+          /^flyway_schema_history \(flyway\): V2__add_email\.sql changed after flyway ran it \(checksum 1894922606 recorded, 1894922605 now; flyway validate refuses this too\)/,
+        ),
+      ]);
+    });
 
     test('an undone version is pending, a failed one refuses up until --forget, then up runs both; a repeatable matches by script', async () => {
       p = await project(dialect, prefixes, { tool: 'flyway' }, { 'R__one_view.sql': 'CREATE VIEW one_view AS SELECT 1 AS x;\n' });

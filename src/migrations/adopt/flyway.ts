@@ -27,7 +27,11 @@ export async function readFlyway(db: Knex, source: AdoptSource): Promise<ToolLed
     COLUMNS,
     'Flyway\'s table is flyway_schema_history (installed_rank, version, type, script, success, ...): check "adopt.table".',
   );
-  const rows = (await db(source.table).select(COLUMNS).orderBy('installed_rank')) as Row[];
+  const info = (await db(source.table).columnInfo()) as Record<string, unknown>;
+  const withChecksum = Object.keys(info).some((c) => c.toLowerCase() === 'checksum');
+  const rows = (await db(source.table)
+    .select(withChecksum ? [...COLUMNS, 'checksum'] : COLUMNS)
+    .orderBy('installed_rank')) as Row[];
   const out = emptyToolLedger();
   const last = new Map<string, Last>();
   for (const r of rows) {
@@ -44,8 +48,12 @@ export async function readFlyway(db: Knex, source: AdoptSource): Promise<ToolLed
       continue;
     }
     const key = version !== undefined ? `v:${version}` : `r:${stem(script)}`;
-    const row: ToolRow =
-      version !== undefined ? { version, name: stem(script) || `V${version}`, appliedAt: at } : { id: stem(script), name: stem(script), appliedAt: at };
+    const checksum = num(r['checksum']);
+    const row: ToolRow = {
+      ...(version !== undefined ? { version, name: stem(script) || `V${version}` } : { id: stem(script), name: stem(script) }),
+      appliedAt: at,
+      ...(checksum === null ? {} : { checksum }),
+    };
     if (type === 'DELETE' || type.startsWith('UNDO')) {
       if (type === 'DELETE' || ok) last.delete(key);
       else last.set(key, { state: 'failed', row, what: failed(source, r, 'its undo failed') });

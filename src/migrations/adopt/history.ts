@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Knex } from 'knex';
 import type { AdoptSource } from '../../config/index.ts';
@@ -7,6 +8,7 @@ import type { RunState } from '../status.ts';
 import type { MigrationSource } from '../types.ts';
 import { readDbmate, readPop } from './dbmate.ts';
 import { readFlyway } from './flyway.ts';
+import { flywayChecksum } from './flyway-checksum.ts';
 import { readGolangMigrate } from './golang-migrate.ts';
 import { readGoose } from './goose.ts';
 import { readKnexLedger } from './knex.ts';
@@ -60,7 +62,9 @@ export async function readAdoptedHistory(
   dir: string,
 ): Promise<AdoptedHistory | undefined> {
   const ledger = await readToolLedger(db, source);
-  return ledger ? mapToolLedger(source, ledger, migrations, dir) : undefined;
+  const checksumOf =
+    source.tool === 'flyway' ? (m: MigrationSource) => (m.format === 'sql' ? flywayChecksum(readFileSync(m.upPath, 'utf8')) : undefined) : undefined;
+  return ledger ? mapToolLedger(source, ledger, migrations, dir, checksumOf) : undefined;
 }
 
 function unfinishedFix(id: string, hasFile: boolean, source: AdoptSource): string {
@@ -74,7 +78,13 @@ function unfinishedFix(id: string, hasFile: boolean, source: AdoptSource): strin
  * migration kept out of the applied ones, and every version with no file kept as a missing-file
  * entry and named in a warning rather than dropped.
  */
-export function mapToolLedger(source: AdoptSource, ledger: ToolLedger, migrations: readonly MigrationSource[], dir: string): AdoptedHistory {
+export function mapToolLedger(
+  source: AdoptSource,
+  ledger: ToolLedger,
+  migrations: readonly MigrationSource[],
+  dir: string,
+  checksumOf?: (m: MigrationSource) => number | undefined,
+): AdoptedHistory {
   const tool = source.tool;
   const where = `${source.table} (${tool})`;
   const problems = [...ledger.notes.map((n) => `${where}: ${n}`)];
@@ -119,7 +129,14 @@ export function mapToolLedger(source: AdoptSource, ledger: ToolLedger, migration
       problems.push(
         `${where}: version ${row.version ?? row.name} is the version of ${files.length} files (${files.map((f) => basename(f.upPath)).join(', ')}); all of them are taken as applied.`,
       );
-    for (const f of files) add(f.id, f, row.appliedAt);
+    for (const f of files) {
+      add(f.id, f, row.appliedAt);
+      const now = row.checksum === undefined ? undefined : checksumOf?.(f);
+      if (now !== undefined && now !== row.checksum)
+        problems.push(
+          `${where}: ${basename(f.upPath)} changed after ${tool} ran it (checksum ${row.checksum} recorded, ${now} now; ${tool} validate refuses this too). It is taken as applied as it is now: check that the database has what the file says, or restore the file from version control.`,
+        );
+    }
   };
   const upTo = ledger.upTo;
   if (upTo && tool !== 'knex') {
@@ -134,8 +151,8 @@ export function mapToolLedger(source: AdoptSource, ledger: ToolLedger, migration
 }
 
 function entryOf(id: string, m: MigrationSource | undefined, appliedAt: Date | null, source: AdoptSource): LedgerEntry {
-  // The tools kept no checksum we can compare (Flyway's CRC32 is of another text), so the file as
-  // it is at adoption is taken as what was applied: later edits are drift from then on.
+  // Our checksum (sha256) is not the tools' (Flyway's CRC-32 is compared in mapToolLedger), so the
+  // file as it is at adoption is taken as what was applied: later edits are drift from then on.
   return {
     id,
     checksum: m?.checksum ?? '',

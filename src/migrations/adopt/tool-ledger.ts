@@ -15,6 +15,8 @@ export interface ToolRow {
   /** The name a row with no file is shown under (its id in our ledger once adopted). */
   name: string;
   appliedAt: Date | null;
+  /** The checksum the tool recorded for the file it ran (Flyway's CRC-32), when it keeps one. */
+  checksum?: number;
 }
 
 export interface ToolUnfinished extends ToolRow {
