@@ -23,7 +23,8 @@ export {
   type LayoutChoice,
   type MigrationLayout,
 } from './dialects.ts';
-export type { ClusterConfig, NodeConfig, NodeRole, ProjectConfig, WriterEndpointConfig } from './types.ts';
+export type { ClusterConfig, HandoffConfig, NodeConfig, NodeRole, ProjectConfig, VerifyConfig, WriterEndpointConfig } from './types.ts';
+export { checkVerifyUrl, HTTP_VERIFY_DEFAULTS } from './handoff.ts';
 export {
   countOption,
   DEFAULT_LOCK_SAFETY,

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { configError } from '../errors.ts';
 import { registerSecret } from '../log/index.ts';
 import { lockSafetyFromConfig } from './lock-safety.ts';
+import { resolveHandoff } from './handoff.ts';
 import { firstCompilerLine } from './load-error.ts';
 import { importModule } from './ts-import.ts';
 import { ADOPT_DEFAULT_TABLE, DIALECT_CONFIG, type AdoptSource } from './dialects.ts';
@@ -111,6 +112,7 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
   const clusters = (raw.clusters ?? []).map((c, i) => resolveCluster(c, i, source, baseDir, env));
   const lockSafety = raw.lockSafety === undefined ? undefined : lockSafetyFromConfig(raw.lockSafety, source);
   const layout = raw.migrations?.layout;
+  const handoff = raw.handoff === undefined ? undefined : resolveHandoff(raw.handoff, source);
   return {
     dialect,
     connection,
@@ -121,6 +123,7 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
     ...(adopt ? { adopt } : {}),
     clusters,
     ...(lockSafety ? { lockSafety } : {}),
+    ...(handoff ? { handoff } : {}),
     source,
   };
 }

@@ -56,6 +56,26 @@ const clusterSchema = z.strictObject({
 
 const lockSafetySchema = z.strictObject(Object.fromEntries(LOCK_SAFETY_CONFIG_KEYS.map((k) => [k, z.union([z.string(), z.number()]).optional()])));
 
+const duration = z.union([z.string(), z.number()]);
+
+const verifySchema = z.union([
+  z.strictObject({ command: text }),
+  z.strictObject({
+    url: text,
+    status: z.number().int().min(100).max(599).optional(),
+    retries: z.number().int().min(1).optional(),
+    interval: duration.optional(),
+    window: duration.optional(),
+    timeout: duration.optional(),
+  }),
+]);
+
+const handoffSchema = z.strictObject({
+  deploy: text.optional(),
+  verify: verifySchema.optional(),
+  rollback: text.optional(),
+});
+
 const migrationsSchema = z.strictObject({
   directory: text.optional(),
   table: z.string().optional(),
@@ -77,6 +97,7 @@ export const configSchema = z.strictObject({
   adopt: adoptSchema.optional(),
   clusters: z.array(clusterSchema).optional(),
   lockSafety: lockSafetySchema.optional(),
+  handoff: handoffSchema.optional(),
 });
 
 /** The config file as written (before passwords are read and paths resolved). */
@@ -84,6 +105,7 @@ export type RawConfig = z.infer<typeof configSchema>;
 export type RawConnection = z.infer<typeof connectionSchema>;
 export type RawCluster = z.infer<typeof clusterSchema>;
 export type RawNode = z.infer<typeof nodeSchema>;
+export type RawHandoff = z.infer<typeof handoffSchema>;
 
 /** The keys of each object in the file, by path pattern ("clusters[].nodes[]"), for "valid keys are" hints. */
 const KEYS: Record<string, string[]> = {
@@ -95,6 +117,7 @@ const KEYS: Record<string, string[]> = {
   'clusters[].nodes[]': Object.keys(nodeSchema.shape).filter((k) => k !== 'password'),
   'clusters[].writer': Object.keys(writerSchema.shape),
   lockSafety: [...LOCK_SAFETY_CONFIG_KEYS],
+  handoff: Object.keys(handoffSchema.shape),
 };
 
 interface FieldHint {
@@ -153,6 +176,16 @@ const HINTS: Record<string, FieldHint> = {
   'clusters[].writer.type': { what: 'a writer type', fix: 'Use "haproxy", "command" or "none".' },
   'clusters[].writer.port': PORT_HINT,
   lockSafety: { what: 'an object', fix: 'Write it as "lockSafety": {"lockTimeout": "2s", "retries": 10, "statementTimeout": "0"}.' },
+  handoff: {
+    what: 'an object',
+    fix: 'Write it as "handoff": {"deploy": "./deploy.sh", "verify": {"url": "http://127.0.0.1:8080/health"}, "rollback": "./rollback.sh"} (docs/handoff.md).',
+  },
+  'handoff.deploy': { what: 'a shell command', fix: 'Write it as "deploy": "./deploy.sh green".' },
+  'handoff.rollback': { what: 'a shell command', fix: 'Write it as "rollback": "./deploy.sh blue".' },
+  'handoff.verify': {
+    what: 'a verify step',
+    fix: 'Write it as "verify": {"command": "./check.sh"} or "verify": {"url": "http://127.0.0.1:8080/health", "status": 200, "retries": 10, "interval": "500ms", "window": "5s", "timeout": "2s"} (one of command or url, no other keys).',
+  },
 };
 
 /** "clusters[0].nodes[1].port" */

@@ -35,6 +35,30 @@ export interface ClusterConfig {
   writer?: WriterEndpointConfig;
 }
 
+/** How the hand-off checks a release: a command that exits 0, or an HTTP endpoint (docs/handoff.md). */
+export type VerifyConfig =
+  | { kind: 'command'; command: string }
+  | {
+      kind: 'http';
+      url: string;
+      /** The status a healthy release answers with. */
+      status: number;
+      /** Polls (one every intervalMs) until the first healthy answer. */
+      retries: number;
+      intervalMs: number;
+      /** After the first healthy answer, every poll for this long must be healthy too. */
+      windowMs: number;
+      /** Per request. */
+      timeoutMs: number;
+    };
+
+/** The code hand-off between the expand and contract phases: deploy, verify, rollback. */
+export interface HandoffConfig {
+  deploy?: string;
+  verify?: VerifyConfig;
+  rollback?: string;
+}
+
 export interface ProjectConfig {
   dialect: Dialect;
   connection: ConnectionConfig;
@@ -54,6 +78,8 @@ export interface ProjectConfig {
   clusters: ClusterConfig[];
   /** PostgreSQL lock_timeout / retries / statement_timeout for migrations (docs/postgres.md). */
   lockSafety?: Partial<LockSafety>;
+  /** The "handoff" key: the deploy, verify and rollback steps (flags override each). */
+  handoff?: HandoffConfig;
   /** Where the config came from, for messages (never its contents). */
   source: string;
 }

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { ShadowOrigin } from '../analysis/index.ts';
-import type { ClusterConfig, ConnectionConfig, NodeConfig, ProjectConfig } from '../config/index.ts';
+import type { ClusterConfig, ConnectionConfig, NodeConfig, ProjectConfig, VerifyConfig } from '../config/index.ts';
 import { configError } from '../errors.ts';
 import type { Runner, StatusReport } from '../migrations/index.ts';
 import type { LockSafety } from '../config/index.ts';
@@ -11,6 +11,7 @@ import type { ClusterLock } from './cluster-lock.ts';
 import type { Journal } from './journal.ts';
 import { syncJournalTable } from './journal-table.ts';
 import type { ApplyStep, StepStrategy } from './plan-steps.ts';
+import type { HandoffProgress } from './handoff/types.ts';
 
 // What apply (apply.ts) and each of its migrations (apply-migration.ts) share.
 
@@ -25,8 +26,17 @@ export interface ApplyOptions {
   dryRun: boolean;
   maxWriteBlockMs: number;
   catchUpTimeoutMs: number;
-  /** Run after the pre-deploy migrations; without it the run stops for `migrate continue`. */
+  /**
+   * Run after the pre-deploy migrations; without it (nor the config's handoff.deploy) the run stops
+   * for `migrate continue`. The hand-off (docs/handoff.md): each of these overrides the config's.
+   */
   deployCommand?: string;
+  verify?: VerifyConfig;
+  rollbackCommand?: string;
+  /** The hand-off flags as given, repeated in the next command a failed hand-off prints. */
+  handoffArgs?: string[];
+  /** Resuming a run that died in its hand-off: where it stood (handoff/progress.ts). */
+  resumedHandoff?: HandoffProgress;
   /** Which phases to run now: both (with the hand-off between), or only the contract phase. */
   phases: 'all' | 'post-deploy';
   strategy?: StepStrategy;

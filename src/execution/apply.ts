@@ -16,7 +16,7 @@ import { applyMigration } from './apply-migration.ts';
 import { mirrorJournal, writerNode, type ApplyOptions, type ApplyReport, type ApplyRun } from './apply-run.ts';
 import { lockCluster } from './cluster-lock.ts';
 import { loadHold } from './hold.ts';
-import { runDeployCommand } from './handoff.ts';
+import { contractAheadOfExpand, describeHandoff, handoffStages, handoffSteps, type HandoffStage } from './handoff/index.ts';
 import { Journal } from './journal.ts';
 import { syncJournalTable } from './journal-table.ts';
 import { stepsFromVerdicts, type ApplyStep } from './plan-steps.ts';
@@ -45,7 +45,7 @@ export type ApplyStage =
   | 'journal'
   | 'pre-deploy'
   | 'awaiting-deploy'
-  | 'deploy'
+  | HandoffStage
   | 'post-deploy'
   | 'done';
 
@@ -156,10 +156,13 @@ async function gate(r: ApplyRun): Promise<void | 'stop'> {
     );
   }
   const selected = o.phases === 'post-deploy' ? steps.filter((s) => s.phase === 'post-deploy') : steps;
+  const ahead = contractAheadOfExpand(selected);
+  if (ahead) throw ahead;
   r.report = { planId: r.planId, steps: selected.map((s) => ({ ...s, ran: false })), awaitingDeploy: false, dryRun: o.dryRun };
   if (selected.length === 0) {
     log('nothing to apply: no pending migrations');
-    if (o.deployCommand) log('the deploy command was not run: with nothing pending the run never reaches the hand-off; deploy the code by hand if it is new');
+    if (handoffSteps(o).deploy)
+      log('the deploy command was not run: with nothing pending the run never reaches the hand-off; deploy the code by hand if it is new');
     return 'stop';
   }
   if (!o.dryRun) return undefined;
@@ -227,14 +230,20 @@ function lockStages(): Stage[] {
 
 /**
  * The expand phase, the hand-off, the contract phase. The hand-off is reached whenever the
- * expand phase ran: a --deploy-command runs then even when no post-deploy migration waits (the
- * new code still needs deploying), and says so.
+ * expand phase ran: a deploy command runs then even when no post-deploy migration waits (the
+ * new code still needs deploying), and says so. `migrate continue` (only the contract phase)
+ * hands off first too: it deploys and verifies, when those are configured, before contracting.
+ * The hand-off's own stages (deploy, verify, rollback, verify-rollback) are in handoff/stages.ts.
  */
 function phaseStages(): Stage[] {
   const all = (r: ApplyRun): boolean => r.o.phases === 'all';
   const ofPhase = (r: ApplyRun, p: ApplyStep['phase']) => r.report.steps.filter((s) => s.phase === p);
+  const deploys = (r: ApplyRun): boolean => handoffSteps(r.o).deploy !== undefined;
   const handOff = (r: ApplyRun): boolean =>
-    all(r) && (ofPhase(r, 'post-deploy').length > 0 || (r.o.deployCommand !== undefined && ofPhase(r, 'pre-deploy').length > 0));
+    all(r) ? ofPhase(r, 'post-deploy').length > 0 || (deploys(r) && ofPhase(r, 'pre-deploy').length > 0) : ofPhase(r, 'post-deploy').length > 0;
+  // The hand-off runs now (rather than stopping for `migrate continue`): continue, a deploy
+  // command, or a resumed run that died inside its hand-off.
+  const handsOver = (r: ApplyRun): boolean => handOff(r) && (!all(r) || deploys(r) || r.o.resumedHandoff !== undefined);
   const schemaVersion = (r: ApplyRun): string =>
     ofPhase(r, 'pre-deploy').at(-1)?.id ?? r.status.migrations.filter((m) => m.state === 'applied').at(-1)?.id ?? '';
   return [
@@ -243,7 +252,7 @@ function phaseStages(): Stage[] {
       name: 'awaiting-deploy',
       // Begun and never ended on purpose: `migrate continue` takes the run up from here.
       journal: false,
-      when: (r) => handOff(r) && !r.o.deployCommand,
+      when: (r) => handOff(r) && !handsOver(r),
       do: async (r) => {
         r.journal.write('awaiting-deploy', 'begin', { schemaVersion: schemaVersion(r) });
         r.report.awaitingDeploy = true;
@@ -253,29 +262,11 @@ function phaseStages(): Stage[] {
         return 'stop';
       },
     },
-    {
-      name: 'deploy',
-      when: (r) => handOff(r) && r.o.deployCommand !== undefined,
-      before: (r) =>
-        ofPhase(r, 'post-deploy').length
-          ? undefined
-          : r.log('hand-off: the pre-deploy migrations are in place and no post-deploy migration is pending; running the deploy command'),
-      do: (r) => {
-        const writer = writerNode(r.cluster);
-        return runDeployCommand(
-          r.o.deployCommand!,
-          {
-            planId: r.planId,
-            cluster: r.cluster.name,
-            newPrimary: writer.name,
-            newPrimaryHost: writer.host,
-            newPrimaryPort: writer.port,
-            schemaVersion: schemaVersion(r),
-          },
-          r.log,
-        );
-      },
-    },
+    ...handoffStages(handsOver, schemaVersion, (r) =>
+      ofPhase(r, 'post-deploy').length
+        ? undefined
+        : r.log('hand-off: the pre-deploy migrations are in place and no post-deploy migration is pending; running the deploy command'),
+    ),
     { name: 'post-deploy', journal: false, do: (r) => runPhase(r, ofPhase(r, 'post-deploy'), false) },
     { name: 'done', journal: false, do: async (r) => r.journal.write('done', 'end') },
   ];
@@ -355,7 +346,11 @@ function unhealthy(topo: TopologyReport): MigrateError {
 /** Every statement of the plan, per node, in order: what `--dry-run` shows. */
 function dryRunLines(steps: ApplyStep[], cluster: ClusterConfig, flavor: Flavor, o: ApplyOptions): string[] {
   const out = [`dry run on cluster ${cluster.name}: nothing will be changed`];
-  for (const s of steps) {
+  // The hand-off sits before the first contract migration, or after the expand phase when a deploy command runs anyway.
+  const handoff = handoffSteps(o);
+  const contractAt = steps.findIndex((s) => s.phase === 'post-deploy');
+  for (const [i, s] of steps.entries()) {
+    if (i === contractAt) out.push(...describeHandoff(handoff, o.phases));
     out.push('', `# ${s.id} [${s.phase}] ${s.strategy}: ${s.why}`);
     if (s.strategy === 'in-place') {
       const w = writerNode(cluster);
@@ -364,5 +359,6 @@ function dryRunLines(steps: ApplyStep[], cluster: ClusterConfig, flavor: Flavor,
       out.push(...describeReplicaFirst(cluster, flavor, s, o));
     }
   }
+  if (contractAt < 0 && handoff.deploy && o.phases === 'all') out.push(...describeHandoff(handoff, o.phases));
   return out;
 }

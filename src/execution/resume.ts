@@ -10,6 +10,7 @@ import { mysqlString } from '../engines/index.ts';
 import { openNode } from '../topology/index.ts';
 import { withRecordedRoles } from '../topology/index.ts';
 import { apply, type ApplyOptions, type ApplyReport } from './apply.ts';
+import { handoffProgress, handoffSteps, refuseMissingSteps } from './handoff/index.ts';
 import { Journal, type JournalEntry } from './journal.ts';
 import { alteredNodes, converge, runsDir, unfinishedRun } from './recover.ts';
 import { alterNodeLocally } from './replica-first.ts';
@@ -72,6 +73,9 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
   const { config, logger } = o;
   const log = (m: string): void => logger.info(m);
   const run = requireRun(config, o.cluster.name);
+  // A run that died in its hand-off goes on at the step its journal names (handoff/progress.ts).
+  const handoff = handoffProgress(run.summary.run, run.entries);
+  if (handoff) refuseMissingSteps(handoff, handoffSteps(o));
   log(`resuming run ${run.summary.run} (stopped in step ${run.summary.openStep ?? run.summary.lastStep ?? '?'})`);
   await awaitWatchdog(join(runsDir(config), `${run.summary.run}.jsonl`), log);
   const writer = await converge(config, o.cluster, run.entries, log);
@@ -79,7 +83,8 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
   const f = inFlight(run.entries);
   const journal = Journal.open(runsDir(config), run.summary.run);
   const alreadyAltered = new Map<string, Set<string>>();
-  const handsOver = f !== undefined && !f.done.has(writer);
+  if (handoff) log(`the run was in its code hand-off: going on with ${handoff.next === 'stop' ? 'nothing (it had rolled back)' : handoff.next}`);
+  const handsOver = (f !== undefined && !f.done.has(writer)) || handoff !== undefined;
   try {
     if (f?.done.has(writer)) {
       // The switchover already happened: the rest are replicas of an altered writer.
@@ -128,7 +133,13 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
     return apply({ ...o, cluster, alreadyAltered });
   }
   try {
-    return await apply({ ...o, cluster, alreadyAltered, resuming: { run: run.summary.run, takeOver: () => journal.write('resumed', 'end') } });
+    return await apply({
+      ...o,
+      cluster,
+      alreadyAltered,
+      ...(handoff ? { resumedHandoff: handoff } : {}),
+      resuming: { run: run.summary.run, takeOver: () => journal.write('resumed', 'end') },
+    });
   } finally {
     journal.close();
   }

@@ -7,8 +7,9 @@ import type { ApplyReport, StepStrategy } from '../../execution/index.ts';
 import { consoleLogger, jsonLinesLogger } from '../../log/index.ts';
 import { withRecordedRoles } from '../../topology/index.ts';
 import { lockSafetyFlags, withLockFlags, type LockFlags } from './migrations.ts';
+import { handoffOptions, withHandoffFlags, type HandoffFlags } from './handoff-flags.ts';
 
-interface ApplyFlags extends LockFlags {
+interface ApplyFlags extends LockFlags, HandoffFlags {
   cluster?: string;
   allClusters?: boolean;
   canary?: string;
@@ -16,7 +17,6 @@ interface ApplyFlags extends LockFlags {
   dryRun?: boolean;
   maxWriteBlock: string;
   catchUpTimeout: string;
-  deployCommand?: string;
   shadow?: string;
   shadowThrowaway?: boolean;
   strategy?: string;
@@ -115,15 +115,10 @@ function applyOptions(program: Command, name: 'apply' | 'continue' | 'resume', d
   cmd
     .option('--max-write-block <ms>', 'upper bound on the switchover write block; past it the switchover is undone', '2000')
     .option('--catch-up-timeout <s>', 'how long to wait for an altered replica to catch up before the switchover', '600');
-  // Not for continue: it runs after the hand-off (no deploy step left to run), and a hold in the
-  // contract phase only ends the run as an error.
-  if (name !== 'continue')
-    cmd
-      .option(
-        '--deploy-command <cmd>',
-        'run after the pre-deploy migrations (env: MIGRATE_PLAN_ID, MIGRATE_NEW_PRIMARY_HOST/PORT, MIGRATE_SCHEMA_VERSION); without it the run stops for `migrate continue`',
-      )
-      .option('--hold', 'master-master: keep the old active on the old schema as a hot rollback target until `migrate finalize`');
+  // continue hands off too (deploy and verify before the contract phase: after a failed hand-off
+  // it is the next command), but a hold in the contract phase only ends the run as an error.
+  withHandoffFlags(cmd);
+  if (name !== 'continue') cmd.option('--hold', 'master-master: keep the old active on the old schema as a hot rollback target until `migrate finalize`');
   return cmd
     .option(
       '--shadow <url>',
@@ -158,7 +153,7 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
       dryRun: Boolean(flags.dryRun),
       maxWriteBlockMs,
       catchUpTimeoutMs,
-      ...(flags.deployCommand ? { deployCommand: flags.deployCommand } : {}),
+      ...handoffOptions(flags, config),
       phases,
       ...(flags.strategy ? { strategy: flags.strategy as StepStrategy } : {}),
       hold: Boolean(flags.hold),
