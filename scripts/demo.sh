@@ -75,8 +75,12 @@ $M --config "$CFG2" status
 step "3. The plan for release 2 (what CI shows on the pull request)"
 $M --config "$CFG2" plan || true
 
-step "4. Every statement apply would send, per node (dry run)"
-$M --config "$CFG2" apply --dry-run | sed -n '1,40p'
+step "4. Every step apply would take, per node, and the hand-off (dry run)"
+# The hand-off: deploy = the balancer swap, verify = the app's /health through the balancer (what
+# users reach), rollback = the swap back. A short healthy window keeps the demo fast.
+HANDOFF_VERIFY=(--verify-url "http://127.0.0.1:$APP_PORT/health" --verify-retries 4 --verify-window 2s)
+HANDOFF_1=(--deploy-command 'examples/deploy/haproxy-swap.sh green' "${HANDOFF_VERIFY[@]}" --rollback-command 'examples/deploy/haproxy-swap.sh blue')
+$M --config "$CFG2" apply --dry-run "${HANDOFF_1[@]}" | sed -n '1,50p'
 
 step "5. Pass 1, release 2 under HTTP and write load: replica-first ALTER, switchover, blue -> green, verify, contract"
 rm -f "$DIR/stop-load"
@@ -84,10 +88,7 @@ node --import tsx scripts/demo-load.ts run "$DIR" > "$DIR/load.out" 2>&1 &
 LOAD_PID=$!
 http_load "$DIR/http-1.out"
 sleep 1
-VERIFY="for i in 1 2 3 4 5 6 7 8 9 10; do curl -fs -o /dev/null http://127.0.0.1:$APP_PORT/health && exit 0; sleep 0.5; done"
-$M --config "$CFG2" apply \
-  --deploy-command "examples/deploy/haproxy-swap.sh green && { $VERIFY; echo '   [verify] /health failed: rolling back'; examples/deploy/haproxy-swap.sh blue; exit 1; }" \
-  | tee "$DIR/apply-1.out"
+$M --config "$CFG2" apply "${HANDOFF_1[@]}" | tee "$DIR/apply-1.out"
 sleep 1
 touch "$DIR/stop-load"
 wait "$LOAD_PID"
@@ -106,7 +107,7 @@ http_load "$DIR/http-2.out"
 sleep 1
 set +e
 $M --config "$CFG" apply \
-  --deploy-command "examples/deploy/haproxy-swap.sh blue && { $VERIFY; echo '   [verify] /health failed: rolling back'; examples/deploy/haproxy-swap.sh green; exit 1; }" \
+  --deploy-command 'examples/deploy/haproxy-swap.sh blue' "${HANDOFF_VERIFY[@]}" --rollback-command 'examples/deploy/haproxy-swap.sh green' \
   2>&1 | tee "$DIR/apply-2.out"
 APPLY2=${PIPESTATUS[0]}
 set -e
