@@ -8,8 +8,10 @@
  *
  *   node --import tsx scripts/mutation-check.ts --files src/analysis/rules/bc-columns.ts,src/analysis/verdict.ts \
  *        --tests test/unit/analysis-rules.test.ts,test/integration/analysis-corpus.test.ts [--sample 40] [--seed 1]
- *        [--timeout 600] [--json out.json]
+ *        [--timeout 600] [--json out.json] [--list] [--only 3,7]
  *
+ * --list prints the sampled mutants, numbered, and runs nothing; --only runs just those numbers of
+ * the same sample (a slow suite, such as test/faults, one mutant at a time).
  * Prints every mutant (file:line, the change, killed or survived) and the score.
  */
 import { spawnSync } from 'node:child_process';
@@ -85,7 +87,13 @@ if (!files.length || !tests.length) {
   process.exit(2);
 }
 const all = files.flatMap(mutantsOf);
-const picked = sample(all, Number(arg('sample', '40')), Number(arg('seed', '1')));
+const sampled = sample(all, Number(arg('sample', '40')), Number(arg('seed', '1')));
+if (process.argv.includes('--list')) {
+  for (const [i, m] of sampled.entries()) console.log(`${i + 1}. ${m.file}:${m.line}  ${m.from} -> ${m.to || '(removed)'}`);
+  process.exit(0);
+}
+const only = (arg('only') ?? '').split(',').filter(Boolean).map(Number);
+const picked = only.length ? sampled.filter((_, i) => only.includes(i + 1)) : sampled;
 const timeoutMs = Number(arg('timeout', '600')) * 1000;
 console.log(`mutation-check: ${all.length} mutants in ${files.length} file(s), running ${picked.length}; tests: ${tests.join(' ')}`);
 

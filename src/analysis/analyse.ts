@@ -186,8 +186,10 @@ function verdictsOf(
     const f = facts[i];
     let v: MigrationVerdict;
     if (f) v = buildVerdict(f, m.acknowledgements, opts.acknowledgements ?? []);
-    else if (failed && i === failed.index) v = failedVerdict(m.id, m.phase, failed.failure);
-    else if (failed && failedId !== undefined) {
+    else if (failed && i === failed.index) {
+      v = failedVerdict(m.id, m.phase, failed.failure);
+      v.findings.push(...(failed.findings ?? []));
+    } else if (failed && failedId !== undefined) {
       v = notAnalysedVerdict(m.id, m.phase, failedId);
       // Its own verdict is not in the list (applied history): its error is said here.
       if (failed.index < baseline) v.refusedReason = `not analysed: ${failedId} (applied on the target) fails on the shadow database: ${failed.failure.error}`;

@@ -10,6 +10,7 @@ import { createSnapshotter, mergeSnapshot, touchedTables } from './snapshot/inde
 import { parseStatement, type StatementInfo } from './sql/parse.ts';
 import { DEFAULT_FIT_BUDGET, narrowingsOf } from './data/fit.ts';
 import { ShadowFitCopies } from './data/shadow-copies.ts';
+import { ShadowViolationCounts } from './data/shadow-violations.ts';
 import type { Change, Finding, SchemaSnapshot, ShadowFailure } from './types.ts';
 import type { MigrationFacts } from './verdict.ts';
 import { affectedBy, changedTables, newCodeFindings, oldCodeFindings, prepareAll, type PrepareStatus } from './workload/check.ts';
@@ -20,6 +21,8 @@ import { settleWithWorkload } from './workload/settle.ts';
 export interface FailedUp {
   index: number;
   failure: ShadowFailure;
+  /** DL108: rows on the shadow that violate a constraint it adds (why its ALTER failed). */
+  findings?: Finding[];
 }
 
 /** Thrown in a segment when another one failed: the other's error is the one reported. */
@@ -206,7 +209,7 @@ export class ShadowAnalyser {
         if (!(e instanceof MigrationFailed) || e.id !== this.migrations[i]!.id) throw e;
         // A verdict, not the end of the run: the ups before it keep theirs and get their downs.
         // What the failed up left half done is unknown, so the first down rebuilds the shadow.
-        this.failure = { index: i, failure: e.failure };
+        this.failure = { index: i, failure: e.failure, findings: this.violations?.findings() ?? [] };
         this.at = null;
       }
     }
@@ -236,6 +239,9 @@ export class ShadowAnalyser {
     }
     return ups.map((u) => u.facts);
   }
+
+  /** The constraint violations counted during the current up (read when it fails). */
+  private violations: ShadowViolationCounts | undefined;
 
   private async up(i: number): Promise<UpResult> {
     const m = this.migrations[i]!;
@@ -298,7 +304,7 @@ export class ShadowAnalyser {
     const facts: MigrationFacts = {
       id: m.id,
       dialect: this.shadow.dialect,
-      findings: [...applied.findings, ...assessment.findings],
+      findings: [...applied.findings, ...assessment.findings, ...(this.violations?.findings() ?? [])],
       replicaFirst,
       sql: applied.sql,
       changes,
@@ -319,7 +325,10 @@ export class ShadowAnalyser {
         await shadow.queryVerbatim(sql);
       },
     );
-    shadow.beforeStatement = (sql) => copies.beforeStatement(sql, parseStatement(sql, shadow.dialect).table);
+    const violations = new ShadowViolationCounts(shadow.engine.fit, (sql) => shadow.queryVerbatim(sql), shadow.engine.foldsUnquotedIdentifiers);
+    this.violations = violations;
+    // Counted first: a count that failed (PostgreSQL) is rolled back with the savepoint, and the copy is taken before the next ALTER.
+    shadow.beforeStatement = async (sql) => (await violations.beforeStatement(sql)) && copies.beforeStatement(sql, parseStatement(sql, shadow.dialect).table);
     return copies;
   }
 

@@ -23,7 +23,16 @@ export {
   type LayoutChoice,
   type MigrationLayout,
 } from './dialects.ts';
-export type { ClusterConfig, HandoffConfig, NodeConfig, NodeRole, ProjectConfig, VerifyConfig, WriterEndpointConfig } from './types.ts';
+export type {
+  ClusterConfig,
+  HandoffConfig,
+  NodeConfig,
+  NodeRole,
+  ProjectConfig,
+  ReadPoolConfig,
+  VerifyConfig,
+  WriterEndpointConfig,
+} from './types.ts';
 export { checkVerifyUrl, HTTP_VERIFY_DEFAULTS } from './handoff.ts';
 export {
   countOption,

@@ -264,5 +264,13 @@ function resolveCluster(c: RawCluster, i: number, source: string, baseDir: strin
         command: w.command,
       }
     : undefined;
-  return { name, flavor: c.flavor, topology: c.topology, nodes, writer };
+  const rp = c.readPool;
+  const readPool: ClusterConfig['readPool'] = rp
+    ? {
+        ...rp,
+        socket: rp.socket === undefined ? undefined : resolve(baseDir, rp.socket),
+        backend: rp.backend === undefined ? undefined : plainName(rp.backend, `${where}.readPool.backend`, source),
+      }
+    : undefined;
+  return { name, flavor: c.flavor, topology: c.topology, nodes, writer, ...(readPool ? { readPool } : {}) };
 }

@@ -46,12 +46,22 @@ const writerSchema = z.strictObject({
   command: text.optional(),
 });
 
+const readPoolSchema = z.strictObject({
+  type: z.enum(['haproxy', 'command']),
+  socket: text.optional(),
+  backend: text.optional(),
+  command: text.optional(),
+  maxLagSeconds: z.number().min(0).optional(),
+  drainTimeoutSeconds: z.number().min(0).optional(),
+});
+
 const clusterSchema = z.strictObject({
   name: text,
   flavor: z.enum(CLUSTER_FLAVORS),
   topology: z.enum(['primary-replica', 'master-master', 'single']),
   nodes: z.array(nodeSchema).min(1),
   writer: writerSchema.optional(),
+  readPool: readPoolSchema.optional(),
 });
 
 const lockSafetySchema = z.strictObject(Object.fromEntries(LOCK_SAFETY_CONFIG_KEYS.map((k) => [k, z.union([z.string(), z.number()]).optional()])));
@@ -116,6 +126,7 @@ const KEYS: Record<string, string[]> = {
   'clusters[]': Object.keys(clusterSchema.shape),
   'clusters[].nodes[]': Object.keys(nodeSchema.shape).filter((k) => k !== 'password'),
   'clusters[].writer': Object.keys(writerSchema.shape),
+  'clusters[].readPool': Object.keys(readPoolSchema.shape),
   lockSafety: [...LOCK_SAFETY_CONFIG_KEYS],
   handoff: Object.keys(handoffSchema.shape),
 };
@@ -156,7 +167,7 @@ const HINTS: Record<string, FieldHint> = {
   'adopt.tool': { what: 'a supported tool', fix: `Use one of ${ADOPT_TOOLS.map((t) => `"${t}"`).join(', ')}.` },
   'adopt.table': { what: 'a plain table name', fix: 'Use letters, digits and underscores only: the name of the table the tool kept its history in.' },
   clusters: { what: 'a list', fix: 'Write it as "clusters": [{"name": "main", "flavor": "mariadb", "topology": "primary-replica", "nodes": [...]}].' },
-  'clusters[]': { what: 'an object', fix: 'Each cluster is {"name", "flavor", "topology", "nodes", "writer"?}.' },
+  'clusters[]': { what: 'an object', fix: 'Each cluster is {"name", "flavor", "topology", "nodes", "writer"?, "readPool"?}.' },
   'clusters[].name': { what: 'a name', fix: 'Give each cluster a name, e.g. "main".' },
   'clusters[].flavor': { what: 'a known flavor', fix: 'Use "mariadb", "mysql" or "postgres".' },
   'clusters[].topology': { what: 'a known topology', fix: 'Use "primary-replica", "master-master" or "single".' },
@@ -175,6 +186,13 @@ const HINTS: Record<string, FieldHint> = {
   },
   'clusters[].writer.type': { what: 'a writer type', fix: 'Use "haproxy", "command" or "none".' },
   'clusters[].writer.port': PORT_HINT,
+  'clusters[].readPool': {
+    what: 'an object',
+    fix: 'Write it as "readPool": {"type": "haproxy", "socket": "/run/haproxy/admin.sock", "backend": "readers"} or {"type": "command", "command": "..."} (docs/read-pool.md).',
+  },
+  'clusters[].readPool.type': { what: 'a read pool type', fix: 'Use "haproxy" or "command".' },
+  'clusters[].readPool.maxLagSeconds': { what: 'a number of seconds', fix: 'Write it as "maxLagSeconds": 1.' },
+  'clusters[].readPool.drainTimeoutSeconds': { what: 'a number of seconds', fix: 'Write it as "drainTimeoutSeconds": 30.' },
   lockSafety: { what: 'an object', fix: 'Write it as "lockSafety": {"lockTimeout": "2s", "retries": 10, "statementTimeout": "0"}.' },
   handoff: {
     what: 'an object',

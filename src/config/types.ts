@@ -27,12 +27,30 @@ export interface WriterEndpointConfig {
   command?: string;
 }
 
+/**
+ * The cluster's read endpoint (docs/read-pool.md): replicas are drained from it while their
+ * replica-first ALTER stalls their replication. HAProxy server names in the backend = node names.
+ */
+export interface ReadPoolConfig {
+  type: 'haproxy' | 'command';
+  /** haproxy: runtime API socket path (level admin) and the backend of the replicas. */
+  socket?: string;
+  backend?: string;
+  /** command: run with MIGRATE_READ_POOL_ACTION=drain|ready and MIGRATE_NODE / _HOST / _PORT. */
+  command?: string;
+  /** A drained replica returns once its lag is at most this (seconds, default 1). */
+  maxLagSeconds?: number;
+  /** How long a draining replica's sessions may take to end before it goes to maint anyway (seconds, default 30). */
+  drainTimeoutSeconds?: number;
+}
+
 export interface ClusterConfig {
   name: string;
   flavor: ClusterFlavor;
   topology: 'primary-replica' | 'master-master' | 'single';
   nodes: NodeConfig[];
   writer?: WriterEndpointConfig;
+  readPool?: ReadPoolConfig;
 }
 
 /** How the hand-off checks a release: a command that exits 0, or an HTTP endpoint (docs/handoff.md). */

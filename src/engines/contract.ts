@@ -1,6 +1,6 @@
 import type { FitEngine } from './fit-contract.ts';
 import type { Knex } from 'knex';
-import type { ClusterFlavor, ConnectionConfig, Dialect } from '../config/index.ts';
+import type { ClusterConfig, ClusterFlavor, ConnectionConfig, Dialect } from '../config/index.ts';
 import type { SchemaSnapshot } from './schema.ts';
 import type { Next, QueryObject } from '../db/index.ts';
 import type { Flavor, FlavorName } from './mysql/flavor.ts';
@@ -110,6 +110,26 @@ export interface ShadowServerAdmin {
   readonly loginRefusedHint: (prefix: string) => string;
 }
 
+/** After a migration: the primary's WAL position then, and how long each replica took to replay up to it. */
+export interface ReplayReport {
+  lsn: string;
+  replicas: { node: string; waitedMs: number }[];
+}
+
+/**
+ * How `migrate apply` drives a cluster of an engine whose migrations run in place on the primary
+ * (no replica-first, no switchover): the live state before the run, the coordinator lock, and
+ * the replicas' replay of each migration.
+ */
+export interface InPlaceCluster {
+  /** The server version of the primary, and every way the live state disagrees with the config. */
+  inspect(cluster: ClusterConfig): Promise<{ version: string; problems: string[] }>;
+  /** One coordinator per cluster, held until release; a typed lock error names the holder. */
+  lock(cluster: ClusterConfig, holderHint?: () => string | undefined): Promise<{ release(): Promise<void> }>;
+  /** Waits (at most timeoutMs, else a typed error) until every replica replayed what the primary has now. */
+  waitForReplay(cluster: ClusterConfig, timeoutMs: number): Promise<ReplayReport>;
+}
+
 export interface Engine {
   readonly dialect: Dialect;
   /** For messages: "MySQL/MariaDB", "PostgreSQL". */
@@ -191,6 +211,8 @@ export interface Engine {
   readonly flavors: readonly ClusterFlavor[];
   /** `migrate apply` / `switchover` drive clusters of this engine (replication, read_only, the writer endpoint). */
   readonly drivesClusters: boolean;
+  /** `migrate apply` on a cluster of this engine runs every migration in place on the primary (PostgreSQL). */
+  readonly inPlaceCluster?: InPlaceCluster;
   /**
    * The target's version when it decides whether the local `migrate shadow` server can stand in
    * for it (MySQL family: the shadow is MariaDB, whose ALTER algorithms differ from MySQL's);

@@ -12,6 +12,8 @@ export type {
   Dialect,
   DumpTarget,
   Engine,
+  InPlaceCluster,
+  ReplayReport,
   ServerKind,
   ServerObjects,
   ShadowServerAdmin,

@@ -8,6 +8,7 @@ import { ForkError } from './fork.ts';
 import { saveHold } from './hold.ts';
 import { runReplicaFirst, type ReplicaFirstResult } from './replica-first.ts';
 import { StepMachine, type MachineStep } from './step-machine.ts';
+import { readPoolFor } from './read-pool/index.ts';
 import { writerFor } from './writer/index.ts';
 
 /** The steps of one pending migration; those journaled are named `<step>:<migration id>`. */
@@ -36,7 +37,7 @@ export async function applyMigration(r: ApplyRun, step: MigrationRun['step']): P
   const m = r.all.find((x) => x.id === step.id) as MigrationSource;
   const x = { r, step, m, held: false } as MigrationRun;
   const steps: Step[] = [
-    { name: 'in-place', journal: () => `in-place:${step.id}`, when: (y) => !replicaFirst(y), do: async (y) => void (await y.r.runner.up({ to: y.step.id })) },
+    { name: 'in-place', journal: () => `in-place:${step.id}`, when: (y) => !replicaFirst(y), do: async (y) => void (await y.r.runner.up({ only: y.step.id })) },
     { name: 'replica-first', journal: false, when: replicaFirst, do: runReplicaFirstStep },
     { name: 'roles', journal: false, when: replicaFirst, do: swapRoles },
     { name: 'ledger', journal: () => `ledger:${step.id}`, when: replicaFirst, do: recordReplicaFirst, after: reportSwitchover },
@@ -66,12 +67,18 @@ async function runReplicaFirstStep(x: MigrationRun): Promise<void> {
     holdOldActive: o.hold && cluster.topology === 'master-master',
     migrationId: m.id,
     appUsers: [o.config.connection.user],
+    ...readPoolOptions(r),
     ...(o.alreadyAltered?.has(m.id) ? { alreadyAltered: o.alreadyAltered.get(m.id) } : {}),
   }).catch((e: unknown) => {
     // The candidate is the primary (writable, the endpoint on it) and the old one fenced: the roles say so.
     if (e instanceof ForkError) saveRoles(o.config, cluster, swappedRoles(cluster, x.oldWriter, e.evidence.newPrimary));
     throw e;
   });
+}
+
+function readPoolOptions(r: MigrationRun['r']): { readPool?: NonNullable<ReturnType<typeof readPoolFor>>; drainLastReader: boolean } {
+  const pool = readPoolFor(r.cluster);
+  return { ...(pool ? { readPool: pool } : {}), drainLastReader: r.o.drainLastReader ?? false };
 }
 
 /** The new writer is recorded as such; an old writer lost during the switchover stops the run here, its ledger row unwritten. */

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import type { ShadowOrigin } from '../analysis/index.ts';
+import type { MigrationVerdict, ShadowOrigin } from '../analysis/index.ts';
 import type { ClusterConfig, ConnectionConfig, NodeConfig, ProjectConfig, VerifyConfig } from '../config/index.ts';
-import { configError } from '../errors.ts';
+import { configError, type MigrateError } from '../errors.ts';
 import type { Runner, StatusReport } from '../migrations/index.ts';
 import type { LockSafety } from '../config/index.ts';
 import type { MigrationSource } from '../migrations/index.ts';
@@ -42,6 +42,8 @@ export interface ApplyOptions {
   strategy?: StepStrategy;
   /** Master-master: keep the old active on the old schema until `migrate finalize`. */
   hold: boolean;
+  /** Drain the last replica serving reads for its ALTER too (--drain-last-reader; docs/read-pool.md). */
+  drainLastReader?: boolean;
   /** Resuming: nodes an interrupted run already altered, per migration id. */
   alreadyAltered?: Map<string, Set<string>>;
   /**
@@ -100,6 +102,8 @@ export interface ApplyRun {
   report: ApplyReport;
   lock: ClusterLock;
   journal: Journal;
+  /** The gate's refusal where the cluster has its own (in-place clusters: with the recipes). */
+  refusal?: (refused: { id: string; reason: string }[], verdicts: MigrationVerdict[]) => MigrateError;
 }
 
 /** The journal's copy in the database, for dashboards: best effort, the file is the record. */

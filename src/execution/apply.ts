@@ -23,7 +23,9 @@ import { stepsFromVerdicts, type ApplyStep } from './plan-steps.ts';
 import { alteredNodes, summarizeRuns, unfinishedRun } from './recover.ts';
 import { preflightNodes } from './replica-first.ts';
 import { describeReplicaFirst } from './dry-run.ts';
+import { inPlaceClusterOf, inPlaceStages } from './in-place-apply.ts';
 import { StepMachine, type MachineStep } from './step-machine.ts';
+import { planReadPool, readPoolFor } from './read-pool/index.ts';
 import { writerFor } from './writer/index.ts';
 
 export type { ApplyOptions, ApplyReport, ApplyRun, SwitchoverTimings } from './apply-run.ts';
@@ -60,7 +62,9 @@ export async function apply(o: ApplyOptions): Promise<ApplyReport> {
   const planId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
   // Filled in by the stages that reach them: a stage reads only what an earlier one set.
   const run = { o, log: (m: string): void => o.logger.info(m), planId, cluster: o.cluster } as ApplyRun;
-  const stages: Stage[] = [...gateStages(), ...lockStages(), ...phaseStages()];
+  // A cluster whose engine runs migrations in place (PostgreSQL) swaps only the stages that talk to it.
+  const inPlace = inPlaceClusterOf(o.config);
+  const stages: Stage[] = [...(inPlace ? inPlaceStages(inPlace, [...gateStages(), ...lockStages()]) : [...gateStages(), ...lockStages()]), ...phaseStages()];
   // Before the journal exists nothing is journaled; the stages after it journal through it.
   await new StepMachine(stages, { journaler: (r) => (r.journal ? (name, fn, data) => r.journal.step(name, fn, data) : undefined) }).run(run);
   return run.report;
@@ -144,15 +148,24 @@ async function gate(r: ApplyRun): Promise<void | 'stop'> {
       ...(engineFor(config.dialect).switchesDatabases && config.connection.database ? { home: config.connection.database } : {}),
       onWarning: (m) => o.logger.warn(m),
       cache: new FileCache(join(stateDir(config), 'cache')),
+      // Narrowings and new constraints are decided on the target's rows, as `migrate plan` does.
+      dataTarget: {
+        db: r.db,
+        target: `${config.connection.user}@${config.connection.host}:${config.connection.port}/${config.connection.database}`,
+        pending: pendingIds,
+      },
     });
   }
   const failed = failedOnShadow(verdicts);
   if (failed) throw failed;
   const { steps, refused } = stepsFromVerdicts(pending, verdicts, o.strategy);
   if (refused.length) {
-    throw workError(
-      `The gate refused ${refused.map((x) => `${x.id} (${x.reason})`).join('; ')}.`,
-      'Run `migrate plan` to read the findings and the safe alternative; split or rewrite the migration. Nothing was changed.',
+    throw (
+      r.refusal?.(refused, verdicts) ??
+      workError(
+        `The gate refused ${refused.map((x) => `${x.id} (${x.reason})`).join('; ')}.`,
+        'Run `migrate plan` to read the findings and the safe alternative; split or rewrite the migration. Nothing was changed.',
+      )
     );
   }
   const selected = o.phases === 'post-deploy' ? steps.filter((s) => s.phase === 'post-deploy') : steps;
@@ -166,7 +179,7 @@ async function gate(r: ApplyRun): Promise<void | 'stop'> {
     return 'stop';
   }
   if (!o.dryRun) return undefined;
-  r.report.statements = dryRunLines(selected, r.cluster, r.flavor, o);
+  r.report.statements = await dryRunLines(selected, r.cluster, r.flavor, o);
   return 'stop';
 }
 
@@ -189,6 +202,7 @@ async function preflight(r: ApplyRun): Promise<void> {
     throw e;
   };
   await writerFor(cluster).preflight().catch(nothingChanged);
+  await readPoolFor(cluster)?.preflight().catch(nothingChanged);
   await preflightNodes(cluster, r.flavor, [config.connection.user], (m) => logger.warn(`preflight: ${m}`)).catch(nothingChanged);
 }
 
@@ -300,7 +314,7 @@ async function runPhase(r: ApplyRun, steps: ApplyReport['steps'], holdEndsRun = 
 function interruptedRun(config: ProjectConfig, clusterName: string, resuming?: string): MigrateError | undefined {
   const run = unfinishedRun(config, clusterName);
   if (!run || run.summary.run === resuming) return undefined;
-  if (!run.entries.some((e) => /^(alter|type-conversions|switchover|undo):?/.test(e.step))) return undefined;
+  if (!run.entries.some((e) => /^(alter|type-conversions|switchover|undo|read-pool-drain|read-pool-leave):?/.test(e.step))) return undefined;
   const altered = [...alteredNodes(run.entries).done];
   const where = run.summary.openStep
     ? `was interrupted in step ${run.summary.openStep}`
@@ -344,7 +358,7 @@ function unhealthy(topo: TopologyReport): MigrateError {
 }
 
 /** Every statement of the plan, per node, in order: what `--dry-run` shows. */
-function dryRunLines(steps: ApplyStep[], cluster: ClusterConfig, flavor: Flavor, o: ApplyOptions): string[] {
+async function dryRunLines(steps: ApplyStep[], cluster: ClusterConfig, flavor: Flavor, o: ApplyOptions): Promise<string[]> {
   const out = [`dry run on cluster ${cluster.name}: nothing will be changed`];
   // The hand-off sits before the first contract migration, or after the expand phase when a deploy command runs anyway.
   const handoff = handoffSteps(o);
@@ -356,7 +370,9 @@ function dryRunLines(steps: ApplyStep[], cluster: ClusterConfig, flavor: Flavor,
       const w = writerNode(cluster);
       for (const sql of s.statements) out.push(`${w.name}: ${sql}`);
     } else {
-      out.push(...describeReplicaFirst(cluster, flavor, s, o));
+      const pool = readPoolFor(cluster);
+      const rp = pool ? await planReadPool(pool, cluster, writerNode(cluster).name, o.drainLastReader ?? false) : undefined;
+      out.push(...describeReplicaFirst(cluster, flavor, s, { ...o, readPool: rp }));
     }
   }
   if (contractAt < 0 && handoff.deploy && o.phases === 'all') out.push(...describeHandoff(handoff, o.phases));

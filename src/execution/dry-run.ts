@@ -2,9 +2,15 @@ import type { ClusterConfig } from '../config/index.ts';
 import type { Flavor } from '../engines/index.ts';
 import { mysqlString } from '../engines/index.ts';
 import type { ApplyStep } from './plan-steps.ts';
+import type { ReadPoolPlan } from './read-pool/index.ts';
 
 /** Every statement a replica-first step sends, per node, in order; passwords shown masked. */
-export function describeReplicaFirst(cluster: ClusterConfig, flavor: Flavor, step: ApplyStep, o: { maxWriteBlockMs: number; hold: boolean }): string[] {
+export function describeReplicaFirst(
+  cluster: ClusterConfig,
+  flavor: Flavor,
+  step: ApplyStep,
+  o: { maxWriteBlockMs: number; hold: boolean; readPool?: ReadPoolPlan | undefined },
+): string[] {
   const mm = cluster.topology === 'master-master';
   const primary = cluster.nodes.find((n) => n.role === (mm ? 'active' : 'primary'));
   const others = cluster.nodes.filter((n) => n !== primary);
@@ -12,11 +18,14 @@ export function describeReplicaFirst(cluster: ClusterConfig, flavor: Flavor, ste
   if (!primary || !cand) return ['(the cluster needs a primary and at least one replica for replica-first)'];
   const out: string[] = [];
   const v = flavor.typeConversionVariable();
+  const rp = o.readPool;
   for (const n of others) {
+    if (rp) out.push(...rp.beforeAlter(n));
     if (step.typeConversions) out.push(`${n.name}: SET GLOBAL ${v}=${mysqlString(step.typeConversions.forward)}`);
     out.push(`${n.name}: ${flavor.disableBinlogForSession()}`);
     for (const sql of step.statements) out.push(`${n.name}: ${sql}`);
     if (step.typeConversions) out.push(`${n.name}: ${flavor.stopReplica()}; ${flavor.startReplica()}`);
+    if (rp) out.push(...rp.afterAlter(n));
   }
   if (step.typeConversions) out.push(`${primary.name}: SET GLOBAL ${v}=${mysqlString(step.typeConversions.reverse)}`);
   const src = { host: cand.host, port: cand.port, user: cand.user, password: '***' };
@@ -42,6 +51,7 @@ export function describeReplicaFirst(cluster: ClusterConfig, flavor: Flavor, ste
     `${primary.name}: ${flavor.startReplica()}`,
     `${primary.name}: UNLOCK TABLES   (read_only stays ON)`,
   );
+  if (rp) out.push(...rp.promoted(cand));
   if (!mm) {
     for (const r of others.slice(1)) {
       out.push(
@@ -55,8 +65,11 @@ export function describeReplicaFirst(cluster: ClusterConfig, flavor: Flavor, ste
   if (mm && o.hold) {
     out.push(`-- ${primary.name} keeps the old schema (hot rollback target) until \`migrate finalize\``);
   } else {
+    if (rp) out.push(...rp.beforeAlter(primary));
     out.push(`${primary.name}: ${flavor.disableBinlogForSession()}`, ...step.statements.map((s) => `${primary.name}: ${s}`));
+    if (rp) out.push(...rp.afterAlter(primary));
     if (step.typeConversions) out.push(`every altered node: SET GLOBAL ${v}=<value before the run>`);
   }
+  if (rp) out.push(...rp.demoted(primary));
   return out;
 }

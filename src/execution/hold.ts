@@ -9,6 +9,7 @@ import { openNode } from '../topology/index.ts';
 import { saveRoles, stateDir, swappedRoles } from '../topology/index.ts';
 import { lockCluster } from './cluster-lock.ts';
 import { Journal } from './journal.ts';
+import { readPoolRunFor } from './read-pool/index.ts';
 import { alterNodeLocally } from './replica-first.ts';
 import { switchover } from './switchover.ts';
 import { writerFor } from './writer/index.ts';
@@ -80,7 +81,11 @@ export async function finalize(config: ProjectConfig, cluster: ClusterConfig, lo
   const lock = await lockCluster(cluster);
   const journal = Journal.open(join(stateDir(config), 'runs'), `finalize-${Date.now()}`);
   try {
+    // The held node is the passive one, maybe serving reads: out of the pool for its ALTER (read-pool/).
+    const rp = await readPoolRunFor({ cluster, writer: h.alteredNode, flavor, drainLastReader: false, catchUpTimeoutMs: 600_000, journal, log });
+    await rp?.beforeAlter(held);
     await journal.step(`alter:${held.name}`, () => alterNodeLocally(held, flavor, h.database, h.statements, log));
+    await rp?.afterAlter(held);
     await journal.step('restore-type-conversions', () => restoreSettings(cluster, h, flavor.typeConversionVariable()));
     rmSync(holdPath(config, cluster.name));
     log(`finalized ${h.migrationId}: ${held.name} has the new schema; both sides agree`);
@@ -104,6 +109,7 @@ export async function rollback(config: ProjectConfig, cluster: ClusterConfig, op
   const lock = await lockCluster(cluster);
   const journal = Journal.open(join(stateDir(config), 'runs'), `rollback-${Date.now()}`);
   try {
+    const rp = await readPoolRunFor({ cluster, writer: altered.name, flavor, drainLastReader: false, catchUpTimeoutMs: 120_000, journal, log });
     const res = await switchover({
       flavor,
       primary: altered,
@@ -120,7 +126,10 @@ export async function rollback(config: ProjectConfig, cluster: ClusterConfig, op
       log,
     });
     saveRoles(config, cluster, swappedRoles(cluster, altered.name, held.name));
+    // The read pool follows the switch back: the held node leaves it, the altered one joins once undone and caught up.
+    await rp?.promoted(held);
     await journal.step(`undo:${altered.name}`, () => alterNodeLocally(altered, flavor, h.database, h.downStatements, log));
+    await rp?.demoted(altered);
     await journal.step('restore-type-conversions', () => restoreSettings(cluster, h, flavor.typeConversionVariable()));
     await journal.step(`ledger:${h.migrationId}`, () => withLedgerWriter(config, (w) => w.forget(h.migrationId)));
     rmSync(holdPath(config, cluster.name));

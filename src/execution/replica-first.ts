@@ -5,6 +5,7 @@ import type { Flavor } from '../engines/index.ts';
 import { mysqlIdent, mysqlString } from '../engines/index.ts';
 import { endWithin, NODE_ANSWER_MS, openNode, queryOne, queryRowsWithin, type NodeConnection } from '../topology/index.ts';
 import type { Journal } from './journal.ts';
+import { ReadPoolRun, type ReadPool } from './read-pool/index.ts';
 import { checkCandidateLogs, checkNoErrantGtids, describeBypassers, readOnlyBypassers, type ReadOnlyBypass } from './preflight.ts';
 import { switchover, type SwitchoverResult } from './switchover.ts';
 import type { WriterEndpoint } from './writer/contract.ts';
@@ -34,6 +35,10 @@ export interface ReplicaFirstOptions {
   migrationId?: string;
   /** Application users, checked for privileges that bypass read_only. */
   appUsers?: string[];
+  /** The cluster's read pool: each replica leaves it for its ALTER (docs/read-pool.md). */
+  readPool?: ReadPool;
+  /** Drain the last replica serving reads too (--drain-last-reader). */
+  drainLastReader?: boolean;
 }
 
 export interface ReplicaFirstResult {
@@ -221,6 +226,20 @@ async function alterReplica(
     });
 }
 
+function startReadPool(o: ReplicaFirstOptions, primary: NodeConfig): Promise<ReadPoolRun | undefined> {
+  if (!o.readPool) return Promise.resolve(undefined);
+  return ReadPoolRun.start({
+    pool: o.readPool,
+    cluster: o.cluster,
+    writer: primary.name,
+    flavor: o.flavor,
+    drainLastReader: o.drainLastReader ?? false,
+    catchUpTimeoutMs: o.catchUpTimeoutMs,
+    journal: o.journal,
+    log: o.log,
+  });
+}
+
 /**
  * Replica-first: alter every replica (or the passive master) with binlog off, let each catch
  * up, switch the writer to one altered node with a bounded write block, then alter the old
@@ -237,8 +256,15 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
   await j.step('preflight-endpoint', () => o.writer.preflight());
   const bypass = await j.step('preflight-nodes', () => preflightNodes(o.cluster, o.flavor, o.appUsers ?? []));
   if (bypass.length) j.write('read-only-bypass', 'end', { users: bypass });
+  const rp = await startReadPool(o, primary);
+  // A node an interrupted run already altered has no ALTER left to hide from the readers.
+  const drains = (n: NodeConfig): ReadPoolRun | undefined => (o.alreadyAltered?.has(n.name) ? undefined : rp);
 
-  for (const node of others) await alterReplica(o, node, alterMs, restore);
+  for (const node of others) {
+    await drains(node)?.beforeAlter(node);
+    await alterReplica(o, node, alterMs, restore);
+    await drains(node)?.afterAlter(node);
+  }
 
   if (o.typeConversions) {
     // Once it is a replica of the new primary, the old primary applies new-schema rows to the old schema.
@@ -265,6 +291,7 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
     log: o.log,
   });
 
+  await rp?.promoted(candidate);
   if (sw.oldPrimaryLost) {
     return {
       newPrimary: candidate.name,
@@ -279,15 +306,18 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
   if (o.holdOldActive) {
     pending.push(primary.name);
   } else {
+    await drains(primary)?.beforeAlter(primary);
     alterMs[primary.name] = await j.step(
       `alter:${primary.name}`,
       () => alterNodeLocally(primary, o.flavor, o.database, o.statements, o.log, { redo: o.alreadyAltered !== undefined }),
       { node: primary.name, migration: o.migrationId, statements: o.statements },
     );
+    await drains(primary)?.afterAlter(primary);
     for (const r of restore)
       await j.step(`restore-type-conversions:${r.node.name}`, () =>
         withNode(r.node, (c) => c.query(`SET GLOBAL ${o.flavor.typeConversionVariable()}=${mysqlString(r.value)}`).then(() => undefined)),
       );
   }
+  await rp?.demoted(primary);
   return { newPrimary: candidate.name, switchover: sw, alterMs, pending, restore: restore.map((r) => ({ node: r.node.name, value: r.value })) };
 }

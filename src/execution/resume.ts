@@ -10,9 +10,12 @@ import { mysqlString } from '../engines/index.ts';
 import { openNode } from '../topology/index.ts';
 import { withRecordedRoles } from '../topology/index.ts';
 import { apply, type ApplyOptions, type ApplyReport } from './apply.ts';
-import { handoffProgress, handoffSteps, refuseMissingSteps } from './handoff/index.ts';
+import { writerNode } from './apply-run.ts';
+import { inPlaceClusterOf } from './in-place-apply.ts';
+import { handoffProgress, handoffSteps, refuseMissingSteps, type HandoffProgress } from './handoff/index.ts';
 import { Journal, type JournalEntry } from './journal.ts';
 import { alteredNodes, converge, runsDir, unfinishedRun } from './recover.ts';
+import { restoreReadPool } from './read-pool/index.ts';
 import { alterNodeLocally } from './replica-first.ts';
 import { awaitWatchdog } from './watchdog.ts';
 
@@ -78,6 +81,7 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
   if (handoff) refuseMissingSteps(handoff, handoffSteps(o));
   log(`resuming run ${run.summary.run} (stopped in step ${run.summary.openStep ?? run.summary.lastStep ?? '?'})`);
   await awaitWatchdog(join(runsDir(config), `${run.summary.run}.jsonl`), log);
+  if (inPlaceClusterOf(config)) return resumeInPlace(o, run.summary.run, handoff);
   const writer = await converge(config, o.cluster, run.entries, log);
   const cluster = withRecordedRoles(config).find((c) => c.name === o.cluster.name) ?? o.cluster;
   const f = inFlight(run.entries);
@@ -120,6 +124,8 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
     } else if (f) {
       alreadyAltered.set(f.migrationId, new Set(f.done));
     }
+    // After the ALTERs above: a replica altered there rejoins the readers only once caught up.
+    await restoreReadPool(cluster, run.entries, writer, journal, log, o.catchUpTimeoutMs);
     // With the migration still in flight, the new run must take it over before this run is
     // marked resumed: a new run that stops in its gate (an unreachable shadow, a refusal) would
     // otherwise leave altered nodes that no journal calls interrupted.
@@ -146,6 +152,24 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
 }
 
 /**
+ * In place (PostgreSQL) each migration committed or rolled back whole with its ledger row, and no
+ * node was altered apart from the primary: the rest of the plan runs as a fresh apply, which
+ * takes the interrupted run over once its own journal exists (a hand-off that died runs again).
+ */
+async function resumeInPlace(o: Omit<ApplyOptions, 'alreadyAltered'>, run: string, handoff: HandoffProgress | undefined): Promise<ApplyReport> {
+  if (handoff) o.logger.info(`the run was in its code hand-off: going on with ${handoff.next === 'stop' ? 'nothing (it had rolled back)' : handoff.next}`);
+  const journal = Journal.open(runsDir(o.config), run);
+  try {
+    return await apply({ ...o, ...(handoff ? { resumedHandoff: handoff } : {}), resuming: { run, takeOver: () => journal.write('resumed', 'end') } });
+  } finally {
+    journal.close();
+  }
+}
+
+/** How long abort waits for a drained replica to catch up before it puts it back in the read pool. */
+const ABORT_CATCH_UP_MS = 120_000;
+
+/**
  * Abandons a run that died: the topology is made consistent, and where the writer still has
  * the old schema, the replicas that were altered get the down statements (binlog off), so every
  * node has the schema of the writer again.
@@ -154,6 +178,7 @@ export async function abort(config: ProjectConfig, clusterIn: ClusterConfig, log
   const run = requireRun(config, clusterIn.name);
   log(`aborting run ${run.summary.run} (stopped in step ${run.summary.openStep ?? run.summary.lastStep ?? '?'})`);
   await awaitWatchdog(join(runsDir(config), `${run.summary.run}.jsonl`), log);
+  if (inPlaceClusterOf(config)) return abortInPlace(config, clusterIn, run.summary.run, run.summary.openStep, log);
   const writer = await converge(config, clusterIn, run.entries, log);
   const cluster = withRecordedRoles(config).find((c) => c.name === clusterIn.name) ?? clusterIn;
   const f = inFlight(run.entries);
@@ -181,11 +206,32 @@ export async function abort(config: ProjectConfig, clusterIn: ClusterConfig, log
       log(
         `the switchover to ${writer} had completed, so ${f.migrationId} cannot be undone by abort; the topology is consistent. Run \`migrate resume\` to finish it on the other nodes.`,
       );
+      await restoreReadPool(cluster, run.entries, writer, journal, log, ABORT_CATCH_UP_MS);
       return writer;
     }
+    await restoreReadPool(cluster, run.entries, writer, journal, log, ABORT_CATCH_UP_MS);
     journal.write('aborted', 'end', { writer });
   } finally {
     journal.close();
   }
+  return writer;
+}
+
+/**
+ * In place there is nothing half-done to undo: a migration is in the ledger (committed) or not
+ * (rolled back with its transaction). The run is closed; what it applied stays, as it would after
+ * a finished expand phase, and `migrate down` takes it back if wanted.
+ */
+function abortInPlace(config: ProjectConfig, cluster: ClusterConfig, run: string, openStep: string | undefined, log: (m: string) => void): string {
+  const writer = writerNode(cluster).name;
+  const journal = Journal.open(runsDir(config), run);
+  try {
+    journal.write('aborted', 'end', { writer });
+  } finally {
+    journal.close();
+  }
+  log(
+    `run ${run} closed${openStep ? ` (it died in ${openStep})` : ''}: the migrations it applied stay (\`migrate status\` lists them; \`migrate down\` reverts them); nothing else to undo on ${writer}`,
+  );
   return writer;
 }

@@ -280,7 +280,12 @@ export class Runner {
     return c?.ran ? `its statement 1 (line ${first.line}, "${statementExcerpt(first.sql, 60)}") has taken effect: ${c.evidence}` : undefined;
   }
 
-  async up(opts: { to?: string } = {}): Promise<RunResult> {
+  /**
+   * `to`: every pending migration up to and including it (the CLI's `up --to`). `only`: that one
+   * migration and nothing else, for a coordinator that runs the plan step by step: a pending
+   * migration of another phase sorted before it (a contract a failed hand-off left) must not ride along.
+   */
+  async up(opts: { to?: string; only?: string } = {}): Promise<RunResult> {
     const discovery = await this.discover();
     const blocking = blockingError(discovery.issues);
     if (blocking) throw blocking;
@@ -288,7 +293,11 @@ export class Runner {
       discovery,
       async (status) => {
         let pending = status.filter((s) => s.state === 'pending');
-        if (opts.to !== undefined) {
+        if (opts.only !== undefined) {
+          const target = this.requireKnown(status, opts.only);
+          if (isApplied(target)) return { ids: [], note: `${opts.only} is already applied; nothing to do.` };
+          pending = pending.filter((s) => s === target);
+        } else if (opts.to !== undefined) {
           const target = this.requireKnown(status, opts.to);
           if (target.state === 'missing-file') {
             throw usageError(`--to ${opts.to}: that migration is applied and its file is gone.`, 'Give the id of a pending migration (see "migrate status").');

@@ -36,6 +36,9 @@ export function sandboxConfig(state: SandboxState, plan: TopologyPlan, migration
           state.writer.type === 'haproxy'
             ? { type: 'haproxy', socket: state.writer.socket, backend: state.writer.backend, host: state.writer.host, port: state.writer.port }
             : { type: 'none' },
+        ...(state.writer.type === 'haproxy' && state.writer.readers
+          ? { readPool: { type: 'haproxy', socket: state.writer.socket, backend: state.writer.readers.backend } }
+          : {}),
       },
     ],
   };

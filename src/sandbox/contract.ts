@@ -66,6 +66,8 @@ export type SandboxWriter =
       backend: string;
       /** Server currently enabled in the backend. */
       node: string;
+      /** The read pool's frontend (the replicas), when this HAProxy has one. */
+      readers?: { host: string; port: number; backend: string };
       pid?: number;
       pidFile: string;
       configFile: string;

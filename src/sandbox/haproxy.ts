@@ -6,6 +6,8 @@ import type { SandboxNode, SandboxWriter, WriterStatus } from './contract.ts';
 import { isOurProcess, liveServerPid, readPidFile, run, sleep, stopServer, type StopOutcome } from './process.ts';
 
 export const BACKEND = 'writer';
+/** The read pool: the replicas, on a port of their own (docs/read-pool.md). */
+export const READERS_BACKEND = 'readers';
 
 export interface HaproxySpec {
   dir: string;
@@ -13,15 +15,18 @@ export interface HaproxySpec {
   pidFile: string;
   socket: string;
   port: number;
+  /** The readers frontend's port. */
+  readersPort: number;
 }
 
-export function haproxySpec(dir: string, socketDir: string, port: number): HaproxySpec {
+export function haproxySpec(dir: string, socketDir: string, port: number, readersPort: number): HaproxySpec {
   return {
     dir,
     configFile: join(dir, 'haproxy.cfg'),
     pidFile: join(dir, 'haproxy.pid'),
     socket: join(socketDir, 'haproxy.sock'),
     port,
+    readersPort,
   };
 }
 
@@ -32,6 +37,8 @@ export function haproxySpec(dir: string, socketDir: string, port: number): Hapro
  * socket. Not `backup` servers: HAProxy would fail over to a read-only replica on its own.
  * No health checks: a bare TCP check counts as an aborted connection on MariaDB (max_connect_errors)
  * and only the coordinator decides where writes go.
+ * A second frontend serves reads from the "readers" backend: every node again, the replicas
+ * enabled and the writer in maintenance, so a switchover can move both in and out.
  */
 export function haproxyConfig(s: HaproxySpec, nodes: SandboxNode[], writer: string): string {
   return [
@@ -51,6 +58,12 @@ export function haproxyConfig(s: HaproxySpec, nodes: SandboxNode[], writer: stri
     `  default_backend ${BACKEND}`,
     `backend ${BACKEND}`,
     ...nodes.map((n) => `  server ${n.name} ${n.host}:${n.port}${n.name === writer ? '' : ' disabled'}`),
+    `frontend ${READERS_BACKEND}_front`,
+    `  bind 127.0.0.1:${s.readersPort}`,
+    `  default_backend ${READERS_BACKEND}`,
+    `backend ${READERS_BACKEND}`,
+    '  balance roundrobin',
+    ...nodes.map((n) => `  server ${n.name} ${n.host}:${n.port}${n.name === writer ? ' disabled' : ''}`),
     '',
   ].join('\n');
 }

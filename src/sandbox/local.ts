@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { MigrateError } from '../errors.ts';
 import { findHaproxy, findMariaDb, findPostgres, INSTALL_HINT, type MariaDbBinaries, type PostgresBinaries } from './binaries.ts';
 import type { DownReport, NodeStatus, SandboxNode, SandboxProvider, SandboxState, SandboxStatus, UpRequest, WriterStatus } from './contract.ts';
-import { BACKEND, haproxySpec, haproxyStatus, startHaproxy, stopHaproxy } from './haproxy.ts';
+import { BACKEND, READERS_BACKEND, haproxySpec, haproxyStatus, startHaproxy, stopHaproxy } from './haproxy.ts';
 import {
   ADMIN_USER,
   APP_DATABASE,
@@ -173,14 +173,14 @@ export class LocalProvider implements SandboxProvider {
       configPath: join(req.dir, 'migrate.config.json'),
     };
     record(state);
-    const ports = await freePorts(plan.nodes.length + (req.proxy ? 1 : 0));
+    const ports = await freePorts(plan.nodes.length + (req.proxy ? 2 : 0));
     await this.serverOf(plan.flavor).up(plan, state, ports, appPassword, record, progress);
 
     const writerNode = state.nodes.find((n) => n.name === plan.writer)!;
     state.writer = { type: 'direct', node: writerNode.name, host: writerNode.host, port: writerNode.port };
     if (req.proxy) {
       progress('starting HAProxy');
-      const spec = haproxySpec(join(req.dir, 'haproxy'), runDir, ports[plan.nodes.length]!);
+      const spec = haproxySpec(join(req.dir, 'haproxy'), runDir, ports[plan.nodes.length]!, ports[plan.nodes.length + 1]!);
       const pid = await startHaproxy(findHaproxy()!, spec, state.nodes, plan.writer);
       state.writer = {
         type: 'haproxy',
@@ -189,6 +189,7 @@ export class LocalProvider implements SandboxProvider {
         socket: spec.socket,
         backend: BACKEND,
         node: plan.writer,
+        ...(plan.nodes.length > 1 ? { readers: { host: HOST, port: spec.readersPort, backend: READERS_BACKEND } } : {}),
         pid,
         pidFile: spec.pidFile,
         configFile: spec.configFile,

@@ -33,6 +33,8 @@ export function renderUpText(state: SandboxState, reused: boolean, elapsedMs: nu
     lines.push(
       `writer endpoint: HAProxy ${ep.host}:${ep.port} -> ${state.writer.node} (runtime API: ${state.writer.socket}, backend "${state.writer.backend}")`,
     );
+    const rd = state.writer.readers;
+    if (rd) lines.push(`read pool: HAProxy ${rd.host}:${rd.port} -> the replicas (backend "${rd.backend}", named as readPool in the config)`);
   }
   lines.push(`application login: ${state.app.user}@${ep.host}:${ep.port}/${state.app.database} (password: ${state.app.passwordFile})`);
   // The commands are meant to be copied into a shell: a path with a space is quoted there.

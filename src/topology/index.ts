@@ -30,3 +30,13 @@ export {
   type NodeConnection,
 } from './node-connection.ts';
 export { saveRoles, stateDir, swappedRoles, withRecordedRoles } from './roles-state.ts';
+export {
+  haproxyPoolMembers,
+  haproxyRuntime,
+  parseServerStates,
+  parseSessions,
+  readPoolPlanNotes,
+  readPoolStates,
+  type ReadPoolMember,
+  type ReadPoolServerState,
+} from './read-pool-state.ts';

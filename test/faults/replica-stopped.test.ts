@@ -150,6 +150,76 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
     expect(rec.held).toBe(true);
   });
 
+  it('b4: another replica stops replicating (STOP SLAVE) during catch-up: exits 1 naming it as a replica, nothing blocked; START SLAVE then resume finishes', async () => {
+    const { primary, candidate, replicas } = await fc.roles();
+    const stopped = replicas.find((n) => n !== candidate)!;
+    const { width } = fc.mig.next();
+    const { probe, table } = await fc.probe('b4');
+    const run = fc.start(['apply', '--strategy', 'replica-first'], fc.pause.env('switchover:begin'));
+    await fc.pause.reached(run);
+    const c = await fc.sb.mysql(stopped);
+    try {
+      await c.query('STOP SLAVE');
+      fc.pause.release();
+      const r = await run.done;
+      expect(r.code, show(r)).toBe(1);
+      // The message says which kind of node it is: the operator repairs a replica, not the candidate.
+      expect(r.error).toBe(`Replica ${stopped} is not replicating. Nothing was blocked: ${primary} still takes writes.`);
+      expect(r.fix).toMatch(new RegExp(`Repair replication on ${stopped} .*migrate resume`));
+      expect(
+        lastJournal(fc.sb).some((e) => e.step === 'block-writes'),
+        'the write block never started',
+      ).toBe(false);
+      const after = await readInvariants(fc.sb, { skip: [stopped], probe: probe.snapshot(), probeTable: table });
+      expect(after.writable).toEqual([primary]);
+      expect(violations(after), JSON.stringify(after)).toEqual([]);
+    } finally {
+      await c.query('START SLAVE');
+      await c.end();
+    }
+    await fc.caughtUp(stopped, primary);
+    const res = await fc.migrate(['resume', '--strategy', 'replica-first']);
+    expect(res.code, show(res)).toBe(0);
+    fc.mig.applied(width);
+    const final = await readInvariants(fc.sb, { probe: await probe.stop(), probeTable: table, schema: `char(${width})` });
+    expect(violations(final), JSON.stringify(final)).toEqual([]);
+  });
+
+  it('b5: another replica stuck behind the old primary (SQL thread stopped just before the block): the switchover completes, re-pointing waits for it and exits 1 naming it; START SLAVE then resume finishes', async () => {
+    const { primary, candidate, replicas } = await fc.roles();
+    const stuck = replicas.find((n) => n !== candidate)!;
+    const { width } = fc.mig.next();
+    const { probe, table } = await fc.probe('b5');
+    const run = fc.start(['apply', '--strategy', 'replica-first'], fc.pause.env('block-writes:begin'));
+    await fc.pause.reached(run);
+    const c = await fc.sb.mysql(stuck);
+    try {
+      // Caught up at the catch-up step; from now on it applies nothing, while the probe keeps writing.
+      await c.query('STOP SLAVE SQL_THREAD');
+      await sleep(300);
+      fc.pause.release();
+      const r = await run.done;
+      expect(r.code, show(r)).toBe(1);
+      // Re-pointed without waiting, it would have skipped the check that it reached the old primary's position.
+      expect(r.error).toMatch(
+        new RegExp(
+          `^Replica ${stuck} did not reach the old primary's position \\S+ within 30 s after the switchover; ${candidate} is the new primary and takes writes, ${stuck} still replicates from ${primary}\\.$`,
+        ),
+      );
+      expect(r.fix).toMatch(/migrate resume/);
+      const after = await readInvariants(fc.sb, { skip: [stuck], probe: probe.snapshot(), probeTable: table });
+      expect(after.writable).toEqual([candidate]);
+    } finally {
+      await c.query('START SLAVE');
+      await c.end();
+    }
+    const res = await fc.migrate(['resume', '--strategy', 'replica-first']);
+    expect(res.code, show(res)).toBe(0);
+    fc.mig.applied(width);
+    const final = await readInvariants(fc.sb, { probe: await probe.stop(), probeTable: table, schema: `char(${width})` });
+    expect(violations(final), JSON.stringify(final)).toEqual([]);
+  });
+
   it('b2: the candidate stopped inside the write block: the bound aborts, the old primary is writable again, then resume finishes', async () => {
     const maxWriteBlockMs = 2000;
     const { primary, candidate } = await fc.roles();

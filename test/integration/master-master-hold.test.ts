@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import type { ProjectConfig } from '../../src/config/types.ts';
 import { apply } from '../../src/execution/apply.ts';
 import { finalize, loadHold, rollback } from '../../src/execution/hold.ts';
+import { parseServersState, runtimeCommand } from '../../src/sandbox/haproxy.ts';
 import type { Logger } from '../../src/log/logger.ts';
 import { withRecordedRoles } from '../../src/topology/roles-state.ts';
 import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
@@ -51,6 +52,13 @@ describe('master-master hold, rollback and finalize', () => {
     return out;
   }
 
+  /** The sandbox HAProxy's read pool (backend readers), as its runtime API shows it. */
+  async function readers(): Promise<Record<string, string>> {
+    if (sb.writer.type !== 'haproxy') throw new Error('expected haproxy');
+    const text = await runtimeCommand(sb.writer.socket, 'show servers state readers');
+    return Object.fromEntries(parseServersState(text).map((x) => [x.name, x.state]));
+  }
+
   const run = (hold: boolean) =>
     apply({
       config,
@@ -74,6 +82,8 @@ describe('master-master hold, rollback and finalize', () => {
     expect(await columnType(passive)).toBe('bigint');
     expect(await columnType(active)).toBe('int');
     expect(loadHold(config, 'sandbox')?.heldNode).toBe(active);
+    // The read pool followed: the promoted passive left it, the held old active (caught up) joined.
+    expect(await readers()).toEqual({ [active]: 'ready', [passive]: 'maint' });
     // The new schema's rows keep flowing to the held node during the hold.
     const w = await sb.mysqlWriter();
     await w.query('INSERT INTO t VALUES (1, 42)');
@@ -83,6 +93,7 @@ describe('master-master hold, rollback and finalize', () => {
     expect(await columnType(active)).toBe('int');
     expect(await columnType(passive)).toBe('int');
     expect(loadHold(config, 'sandbox')).toBeUndefined();
+    expect(await readers()).toEqual({ [active]: 'maint', [passive]: 'ready' });
     const a = await sb.mysql(active);
     const [rows] = await a.query('SELECT n FROM app.t WHERE id = 1');
     const [ledger] = await a.query("SELECT id FROM app.migrate_ledger WHERE id = '0002_widen_n'");

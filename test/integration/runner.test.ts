@@ -244,6 +244,32 @@ describe.each(['mysql', 'postgres'] as const)('runner on %s', (dialect) => {
     });
   });
 
+  describe('up({ only }): one migration, whatever is pending before it', () => {
+    let fresh: FreshDatabase;
+    let fx: { dir: string; remove(): void };
+    beforeAll(async () => {
+      fresh = await freshDatabase(dialect);
+      fx = copyFixture(FIXTURES[dialect]);
+    });
+    afterAll(async () => {
+      await fresh?.drop();
+      fx?.remove();
+    });
+
+    // The coordinator runs its plan one step at a time: a pending migration sorted before the
+    // step (a contract a failed hand-off left behind) must not run with it, as `to` would run it.
+    test('runs exactly the named migration and leaves an earlier pending one pending', async () => {
+      const r = runnerFor(fresh, fx.dir);
+      const third = '0004_accounts_name_index';
+      expect((await r.runner.up({ only: '0001_create_accounts' })).ids).toEqual(['0001_create_accounts']);
+      expect((await r.runner.up({ only: third })).ids).toEqual([third]);
+      expect(await ledgerIds(r.db)).toEqual(['0001_create_accounts', third]);
+      expect(await r.db.schema.hasColumn('accounts', 'email')).toBe(false);
+      expect((await r.runner.up({ only: third })).ids).toEqual([]);
+      expect(await ledgerIds(r.db)).toEqual(['0001_create_accounts', third]);
+    });
+  });
+
   describe('failures', () => {
     // Each case gets its own database: a failing case must not leave state for the next one.
     let fresh: FreshDatabase;

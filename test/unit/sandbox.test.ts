@@ -95,8 +95,12 @@ describe('sandbox HAProxy', () => {
   });
 
   it('enables only the writer and puts the others in maintenance', () => {
-    const cfg = haproxyConfig(haproxySpec('/d/haproxy', '/d/run', 40000), [node('primary', 1), node('replica1', 2)], 'primary');
+    const cfg = haproxyConfig(haproxySpec('/d/haproxy', '/d/run', 40000, 40001), [node('primary', 1), node('replica1', 2)], 'primary');
     expect(cfg).toContain('bind 127.0.0.1:40000');
+    // The read pool: its own port, the replicas enabled, the writer out.
+    const readers = cfg.slice(cfg.indexOf('frontend readers_front'));
+    expect(readers).toContain('bind 127.0.0.1:40001');
+    expect(readers).toContain('backend readers\n  balance roundrobin\n  server primary 127.0.0.1:1 disabled\n  server replica1 127.0.0.1:2\n');
     expect(cfg).toContain('stats socket /d/run/haproxy.sock mode 600 level admin');
     expect(cfg).toMatch(/server primary 127\.0\.0\.1:1\n/);
     expect(cfg).toMatch(/server replica1 127\.0\.0\.1:2 disabled\n/);

@@ -4,7 +4,7 @@ import { engineFor, str } from '../../engines/index.ts';
 import { factsOf } from '../rules/catalog.ts';
 import { narrowingDecision } from '../rules/data-loss.ts';
 import { ruleDialectFor } from '../rules/dialects.ts';
-import type { MigrationVerdict } from '../types.ts';
+import type { Finding, MigrationVerdict } from '../types.ts';
 import { DEFAULT_FIT_BUDGET, type FitBudget, type FitResult, measureFit, type Narrowing, narrowingsOf, type RowQuery } from './fit.ts';
 import { constraintsOf, createdByPending, measureViolations, onPendingSchema, violationFinding } from './violations.ts';
 
@@ -16,6 +16,11 @@ export interface TargetFitOptions {
   /** The target's version string (MariaDB or MySQL decides the time bound's syntax); read from the target when absent. */
   version?: string;
   budget?: FitBudget;
+  /**
+   * apply's gate analyses the applied history too (no baseline): only these migrations are
+   * pending, so only they are measured, and a table an applied one created is on the target.
+   */
+  pending?: ReadonlySet<string>;
 }
 
 /**
@@ -36,7 +41,7 @@ export async function decideOnTarget(db: Knex, dialect: Dialect, verdicts: Migra
       // knex reads `?` as a binding; the SQL carries its literals inline.
       return engine.rows<Record<string, unknown>>(await trx.raw(b.query.replace(/\?/g, '\\?')));
     });
-  const pending = verdicts.filter((v) => (v.outcome ?? 'analysed') === 'analysed');
+  const pending = verdicts.filter((v) => (v.outcome ?? 'analysed') === 'analysed' && (!o.pending || o.pending.has(v.id)));
   const narrowings = pending.flatMap((v) => narrowingsOf(v.changes, engine.fit).map((n) => ({ v, n })));
   const created = createdByPending(pending.flatMap((v) => v.changes));
   const constraints = pending.flatMap((v) => constraintsOf(v.changes).map((k) => ({ v, k }))).filter(({ k }) => !onPendingSchema(k, created));
@@ -59,7 +64,10 @@ export async function decideOnTarget(db: Knex, dialect: Dialect, verdicts: Migra
     const keyColumns = await keys(k.table);
     const result = await measureViolations(query, engine.fit, k, { rows: size.rows, keyColumns, budget });
     const statement = v.findings.find((f) => /^BC1(0[89]|1[01])$/.test(f.rule) && f.table === k.table)?.statement;
-    v.findings.push(violationFinding(k, result, { where: where(), keyColumns, ...(statement ? { statement } : {}) }));
+    const f = violationFinding(k, result, { where: where(), keyColumns, ...(statement ? { statement } : {}) });
+    v.findings.push(f);
+    // Its ALTER would fail on those rows: the run stops before anything changes, with the counts.
+    if (f.severity === 'error') refuseOnData(v, f);
   }
   for (const { v, n } of narrowings) {
     const size = sizes.get(n.table);
@@ -88,4 +96,13 @@ function replaceFinding(v: MigrationVerdict, n: Narrowing, result: FitResult, db
   if (old.acknowledged && old.rule === next.rule) next.acknowledged = old.acknowledged;
   v.findings[at] = next;
   v.dataLoss = v.findings.some((f) => factsOf(f.rule)?.family === 'data-loss' && !factsOf(f.rule)?.notLoss);
+  // Rows on the target that the change would truncate: the run stops before anything changes
+  // (apply's gate refuses a refused verdict), and the refusal leads with the counts.
+  if (result.measured && result.misfits > 0 && next.severity === 'error' && !next.acknowledged) refuseOnData(v, next);
+}
+
+/** Rows on the target that the change would truncate or that make its ALTER fail: apply's gate refuses it, the counts first. */
+function refuseOnData(v: MigrationVerdict, f: Finding): void {
+  v.strategy = 'refused';
+  v.refusedReason = `${f.rule}: ${f.message}${v.refusedReason ? ` ${v.refusedReason}` : ''}`;
 }

@@ -21,6 +21,7 @@ interface ApplyFlags extends LockFlags, HandoffFlags {
   shadowThrowaway?: boolean;
   strategy?: string;
   hold?: boolean;
+  drainLastReader?: boolean;
   format: string;
 }
 
@@ -112,6 +113,8 @@ function applyOptions(program: Command, name: 'apply' | 'continue' | 'resume', d
       .option('--canary <name>', 'with --all-clusters: the cluster to run first (default: the first in the config)')
       .option('--concurrency <n>', 'with --all-clusters: clusters run at once after the canary', '2')
       .option('--dry-run', 'print every statement per node, in order, and change nothing');
+  if (name === 'apply')
+    cmd.option('--drain-last-reader', "drain the read pool's last replica serving reads for its ALTER too (reads then have no server until it returns)");
   cmd
     .option('--max-write-block <ms>', 'upper bound on the switchover write block; past it the switchover is undone', '2000')
     .option('--catch-up-timeout <s>', 'how long to wait for an altered replica to catch up before the switchover', '600');
@@ -143,10 +146,15 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
     const lockSafety = lockSafetyFlags(flags);
     const globals = cmd.optsWithGlobals<{ config?: string }>();
     const config = await loadConfig({ configPath: globals.config });
-    if (!engineFor(config.dialect).drivesClusters)
+    // MySQL/MariaDB clusters run replica-first where needed, PostgreSQL ones in place; an engine with neither is refused.
+    const engine = engineFor(config.dialect);
+    if (!engine.drivesClusters && !engine.inPlaceCluster)
+      throw usageError(`migrate ${name} cannot drive ${engine.label} clusters.`, 'Use `migrate up` for this database.');
+    // statement_timeout is PostgreSQL's: the in-place runner sets it there; on MySQL/MariaDB clusters it would bound nothing.
+    if (lockSafety.statementTimeoutMs && !engine.inPlaceCluster)
       throw usageError(
-        `migrate ${name} drives MySQL/MariaDB clusters; this project is ${config.dialect}.`,
-        'For PostgreSQL use `migrate up` (lock-safe execution is tracked separately).',
+        `--statement-timeout sets PostgreSQL's statement_timeout; migrate ${name} on ${engine.label} clusters would bound no statement with it.`,
+        'Leave --statement-timeout out (it is for PostgreSQL); bound the lock waits with --lock-timeout and --lock-retries. Nothing was changed.',
       );
     const common = {
       shadow: (cluster: ClusterConfig) => shadowConnection(config, flags.shadow, cluster, Boolean(flags.shadowThrowaway)),
@@ -157,6 +165,7 @@ function register(program: Command, name: 'apply' | 'continue' | 'resume', descr
       phases,
       ...(flags.strategy ? { strategy: flags.strategy as StepStrategy } : {}),
       hold: Boolean(flags.hold),
+      drainLastReader: Boolean(flags.drainLastReader),
       ...(Object.keys(lockSafety).length ? { lockSafety } : {}),
       logger: flags.format === 'json' ? jsonLinesLogger : consoleLogger,
     };

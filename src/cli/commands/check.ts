@@ -415,6 +415,10 @@ export async function planCommand(opts: CommonOpts, configPath: string | undefin
     }
     const sizes = await tableSizes(config, verdicts, db);
     const cluster = config.clusters.find((c) => engine.flavors.includes(c.flavor));
+    if (cluster?.readPool && verdicts.some((v) => v.strategy === 'replica-first')) {
+      const { readPoolPlanNotes } = await import('../../topology/index.ts');
+      warnings.push(...(await readPoolPlanNotes(cluster)));
+    }
     const plan = buildPlan({ dialect: config.dialect, target, applied: history.length, verdicts, sizes, nodes: cluster?.nodes.length ?? 2, warnings });
     const report: Report = {
       command: 'plan',

@@ -2,18 +2,22 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.ts';
 import { configError, usageError, workError } from '../../errors.ts';
 import { consoleLogger } from '../../log/index.ts';
-import { withRecordedRoles, type NodeState, type TopologyReport } from '../../topology/index.ts';
+import { withRecordedRoles, type NodeState, type readPoolStates, type TopologyReport } from '../../topology/index.ts';
 
-function formatNode(n: NodeState): string {
-  if (!n.reachable) return `  ${n.name.padEnd(10)} ${`${n.host}:${n.port}`.padEnd(21)} UNREACHABLE ${n.error ?? ''}`;
+type PoolStates = Awaited<ReturnType<typeof readPoolStates>>;
+
+function formatNode(n: NodeState, pool: PoolStates): string {
+  const reads = pool ? ` read-pool=${pool.states[n.name] ?? '?'}` : '';
+  if (!n.reachable) return `  ${n.name.padEnd(10)} ${`${n.host}:${n.port}`.padEnd(21)} UNREACHABLE ${n.error ?? ''}${reads}`;
   const rep = n.replication
     ? `from ${n.replication.sourceHost}:${n.replication.sourcePort} io=${n.replication.ioRunning ? 'on' : 'OFF'} sql=${n.replication.sqlRunning ? 'on' : 'OFF'} lag=${n.replication.lagSeconds ?? '?'}s`
     : 'not replicating';
-  return `  ${n.name.padEnd(10)} ${`${n.host}:${n.port}`.padEnd(21)} ${n.configuredRole.padEnd(8)} ${n.readOnly ? 'read-only' : 'WRITABLE '} ${(n.flavor ?? '').padEnd(8)} gtid=${n.gtidPosition || '-'} ${rep}`;
+  return `  ${n.name.padEnd(10)} ${`${n.host}:${n.port}`.padEnd(21)} ${n.configuredRole.padEnd(8)} ${n.readOnly ? 'read-only' : 'WRITABLE '} ${(n.flavor ?? '').padEnd(8)} gtid=${n.gtidPosition || '-'} ${rep}${reads}`;
 }
 
-function formatReport(r: TopologyReport): string {
-  const lines = [`cluster ${r.cluster}`, ...r.nodes.map(formatNode)];
+function formatReport(r: TopologyReport, pool: PoolStates): string {
+  const lines = [`cluster ${r.cluster}`, ...r.nodes.map((n) => formatNode(n, pool))];
+  if (pool?.error) lines.push(`  read pool: ${pool.error}`);
   if (r.problems.length) lines.push('  problems:', ...r.problems.map((p) => `   - ${p}`));
   else lines.push('  healthy: matches the config');
   return lines.join('\n');
@@ -41,11 +45,14 @@ export function registerTopologyCommands(program: Command): void {
         if (clusters.length === 0)
           throw usageError(`No cluster named ${opts.cluster} in ${config.source}.`, `Use one of: ${config.clusters.map((c) => c.name).join(', ')}.`);
       }
-      const { configMismatch, connectionProblem, inspectCluster } = await import('../../topology/index.ts');
+      const { configMismatch, connectionProblem, inspectCluster, readPoolStates } = await import('../../topology/index.ts');
       const fileRoles = (name: string) => new Map(config.clusters.find((c) => c.name === name)?.nodes.map((n) => [n.name, n.role] as const) ?? []);
       const reports = await Promise.all(clusters.map((c) => inspectCluster(c, { configuredRoles: fileRoles(c.name) })));
-      if (opts.format === 'json') consoleLogger.out(JSON.stringify({ clusters: reports }, null, 2));
-      else consoleLogger.out(reports.map(formatReport).join('\n\n'));
+      // Each node's state in the cluster's read pool (HAProxy's runtime API), when it names one.
+      const pools = await Promise.all(clusters.map((c) => readPoolStates(c)));
+      if (opts.format === 'json')
+        consoleLogger.out(JSON.stringify({ clusters: reports.map((r, i) => ({ ...r, ...(pools[i] ? { readPool: pools[i] } : {}) })) }, null, 2));
+      else consoleLogger.out(reports.map((r, i) => formatReport(r, pools[i])).join('\n\n'));
       for (const r of reports) {
         const unreachable = connectionProblem(r);
         if (unreachable) throw unreachable;

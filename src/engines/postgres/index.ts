@@ -9,6 +9,7 @@ import { postgresRules } from './rules.ts';
 import { postgresShadowAdmin } from './shadow-server.ts';
 import { dumpPostgres, mergePostgresDumps, partialPostgresDump, restorePostgres } from './dump.ts';
 import { snapshotPostgres } from './snapshot.ts';
+import { postgresInPlaceCluster } from './cluster.ts';
 
 export const postgresEngine: Engine = {
   dialect: 'postgres',
@@ -80,6 +81,7 @@ export const postgresEngine: Engine = {
   fit: postgresFit,
   isLockWaitTimeout: () => false,
   drivesClusters: false,
+  inPlaceCluster: postgresInPlaceCluster,
   targetVersionForShadow: async () => undefined,
   readStatementDigests: readPostgresDigests,
   async tableSizes(db, names) {
