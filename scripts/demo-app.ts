@@ -1,6 +1,6 @@
 // Demo helper: the application tier of the demo. `start DIR` runs the blue release (the old
 // code, live) and the green release (the new code, idle) of examples/app/server.mjs as real HTTP
-// servers behind their own HAProxy (HTTP mode, backend `app`, servers `blue` and `green`,
+// servers (writes through the sandbox's writer endpoint, reads through its read pool) behind their own HAProxy (HTTP mode, backend `app`, servers `blue` and `green`,
 // switched only through the runtime API by examples/deploy/haproxy-swap.sh). `put DIR SLOT
 // RELEASE` replaces the process in a slot (blue/green) with another release, as a blue/green
 // deploy puts the next release on the idle slot. `env DIR` prints the variables the deploy
@@ -30,7 +30,11 @@ const server = resolve('examples/app/server.mjs');
 
 function appEnv(port: number, release: Release): NodeJS.ProcessEnv {
   const db = JSON.parse(readFileSync(join(dir!, 'state.json'), 'utf8')) as SandboxState;
+  // Reads go to the replicas when the sandbox's HAProxy has a read pool: the ones `migrate apply`
+  // drains before their ALTER, so the app never reads from a replica whose replication is stalled.
+  const readers = db.writer.type === 'haproxy' ? db.writer.readers : undefined;
   return {
+    ...(readers ? { MYSQL_READ_HOST: readers.host, MYSQL_READ_PORT: String(readers.port) } : {}),
     ...process.env,
     APP_RELEASE: release,
     PORT: String(port),

@@ -3,8 +3,10 @@
 # starts a MariaDB primary with two replicas behind HAProxy and the demo app (examples/app/) as
 # two real HTTP servers behind their own HAProxy: blue, the old release, live; green, the new
 # release, idle. autocannon sends requests through the app's balancer the whole time.
+# The app writes through the writer endpoint and reads through the replicas' read pool.
 # Pass 1 (release 2, migrations up to 0006): `migrate apply` runs the expand migration (the INT ->
-# BIGINT widening green needs, blocking, so replica-first with a measured switchover), hands off
+# BIGINT widening green needs, blocking, so replica-first, each replica drained from the read pool
+# during its ALTER, then a measured switchover), hands off
 # to examples/deploy/haproxy-swap.sh (blue -> green), verifies the new release over HTTP, then runs
 # the contract (0006). Pass 2 (release 3, migrations 0007 and 0008): the expand adds a column, a
 # broken build goes on the idle slot, its health check fails, so the code is rolled back to green

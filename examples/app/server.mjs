@@ -10,7 +10,8 @@
 // GET /health (the release works against the database: what `--verify-url` checks),
 // POST /orders (one INSERT), GET /orders/latest (one SELECT).
 // Database: MYSQL_HOST, MYSQL_PORT, MYSQL_USER, MYSQL_PASSWORD_FILE, MYSQL_DATABASE (the writer
-// endpoint). A query that meets a switchover (a connection cut by the proxy, or the old primary
+// endpoint); MYSQL_READ_HOST and MYSQL_READ_PORT (optional: the replicas' read endpoint, which
+// GET /orders/latest then reads from). A query that meets a switchover (a connection cut by the proxy, or the old primary
 // already read-only) is retried on a fresh connection for up to 5 s, as a well-behaved application
 // does; the request then only takes longer, and the load generator measures by how much.
 import { readFileSync } from 'node:fs';
@@ -24,14 +25,30 @@ if (!['blue', 'green', 'broken'].includes(release) || !process.env['PORT']) {
   );
   process.exit(2);
 }
-const pool = mysql.createPool({
-  host: process.env['MYSQL_HOST'],
-  port: Number(process.env['MYSQL_PORT']),
+const account = {
   user: process.env['MYSQL_USER'],
   password: readFileSync(process.env['MYSQL_PASSWORD_FILE'] ?? '', 'utf8').trim(),
   database: process.env['MYSQL_DATABASE'],
-  connectionLimit: 8,
-});
+};
+const pool = mysql.createPool({ ...account, host: process.env['MYSQL_HOST'], port: Number(process.env['MYSQL_PORT']), connectionLimit: 8 });
+// Reads from the replicas take one connection each, closed right after: a pooled connection would
+// stay on one replica for good, and a replica taken out of the read pool for its ALTER would keep
+// serving those sessions (stale reads) until the drain gives up waiting for them.
+const readTarget = process.env['MYSQL_READ_PORT']
+  ? { ...account, host: process.env['MYSQL_READ_HOST'], port: Number(process.env['MYSQL_READ_PORT']) }
+  : undefined;
+const reads = readTarget
+  ? {
+      async query(sql, args) {
+        const c = await mysql.createConnection(readTarget);
+        try {
+          return await c.query(sql, args);
+        } finally {
+          await c.end().catch(() => c.destroy());
+        }
+      },
+    }
+  : pool;
 const usesCurrency = release === 'broken';
 const largeOrders = release !== 'blue';
 
@@ -39,11 +56,11 @@ const largeOrders = release !== 'blue';
 // the statement reached the old primary after it became read-only (1290) or while it held the
 // switchover's read lock past the lock wait (1205).
 const RETRYABLE = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ER_OPTION_PREVENTS_STATEMENT', 'ER_LOCK_WAIT_TIMEOUT']);
-async function query(sql, args = []) {
+async function query(sql, args = [], on = pool) {
   const until = Date.now() + 5_000;
   for (;;) {
     try {
-      const [rows] = await pool.query(sql, args);
+      const [rows] = await on.query(sql, args);
       return rows;
     } catch (e) {
       if (!RETRYABLE.has(e.code) && e.fatal !== true) throw e;
@@ -74,7 +91,7 @@ async function createOrder() {
 
 async function latestOrder() {
   const columns = usesCurrency ? 'id, total_cents, currency' : 'id, total_cents';
-  const rows = await query(`SELECT ${columns} FROM orders ORDER BY id DESC LIMIT 1`);
+  const rows = await query(`SELECT ${columns} FROM orders ORDER BY id DESC LIMIT 1`, [], reads);
   return { status: 200, body: { release, order: rows[0] ?? null } };
 }
 
