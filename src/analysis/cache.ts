@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,8 +40,12 @@ let engineHash: string | undefined;
  */
 export function engineFingerprint(): string {
   if (engineHash) return engineHash;
-  const root = dirname(fileURLToPath(import.meta.url));
-  engineHash = sourceFingerprint(ENGINE_VERSION, [root, join(root, '..', 'engines')]);
+  // The TypeScript sources when they are there, also when this runs from the compiled build (which
+  // bin/migrate only runs when it matches them): the sources and the build then share one cache.
+  const own = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const sources = join(own, '..', 'src');
+  const base = existsSync(join(sources, 'analysis')) ? sources : own;
+  engineHash = sourceFingerprint(ENGINE_VERSION, [join(base, 'analysis'), join(base, 'engines')]);
   return engineHash;
 }
 
