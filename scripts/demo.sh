@@ -131,4 +131,8 @@ node --import tsx scripts/demo-app.ts stop "$DIR"
 $M sandbox down --dir "$DIR"
 if [ -n "${DEMO_SHADOW:-}" ]; then $M shadow down --dialect mysql --dir "$DEMO_SHADOW"; rm -rf "$DEMO_SHADOW"; fi
 trap - EXIT
+
+step "9. The same release on PostgreSQL: in place on the primary, the replica's replay waited for, the hand-off, the contract; then a failed verify"
+# Its own throwaway shadow server unless the user named one (ours above is stopped).
+( if [ -n "${DEMO_SHADOW:-}" ]; then unset MIGRATE_SHADOW_DIR; fi; bash scripts/demo-postgres.sh )
 echo "demo finished"
