@@ -1,15 +1,9 @@
-import { formatMs } from '../../config/index.ts';
+import { formatMs, type VerifyConfig } from '../../config/index.ts';
 import { redact } from '../../log/index.ts';
 import type { Outcome } from './types.ts';
 
-export interface HttpCheck {
-  url: string;
-  status: number;
-  retries: number;
-  intervalMs: number;
-  windowMs: number;
-  timeoutMs: number;
-}
+/** The HTTP verify as the config describes it (src/config/types.ts), without its tag. */
+export type HttpCheck = Omit<Extract<VerifyConfig, { kind: 'http' }>, 'kind'>;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
