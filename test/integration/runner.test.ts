@@ -81,6 +81,30 @@ export async function down(knex: Knex): Promise<void> {
 }
 `;
 
+/** A fresh database and a private copy of the dialect's fixture for one describe block, removed after it. */
+function freshFixture(dialect: Dialect): { readonly fresh: FreshDatabase; readonly dir: string } {
+  let fresh: FreshDatabase | undefined;
+  let fx: { dir: string; remove(): void } | undefined;
+  beforeAll(async () => {
+    fresh = await freshDatabase(dialect);
+    fx = copyFixture(FIXTURES[dialect]);
+  });
+  afterAll(async () => {
+    await fresh?.drop();
+    fx?.remove();
+  });
+  return {
+    get fresh() {
+      if (!fresh) throw new Error('freshFixture: used outside its describe block');
+      return fresh;
+    },
+    get dir() {
+      if (!fx) throw new Error('freshFixture: used outside its describe block');
+      return fx.dir;
+    },
+  };
+}
+
 describe.each(['mysql', 'postgres'] as const)('runner on %s', (dialect) => {
   describe('up, down, status, drift', () => {
     let fresh: FreshDatabase;
@@ -245,21 +269,12 @@ describe.each(['mysql', 'postgres'] as const)('runner on %s', (dialect) => {
   });
 
   describe('up({ only }): one migration, whatever is pending before it', () => {
-    let fresh: FreshDatabase;
-    let fx: { dir: string; remove(): void };
-    beforeAll(async () => {
-      fresh = await freshDatabase(dialect);
-      fx = copyFixture(FIXTURES[dialect]);
-    });
-    afterAll(async () => {
-      await fresh?.drop();
-      fx?.remove();
-    });
+    const p = freshFixture(dialect);
 
     // The coordinator runs its plan one step at a time: a pending migration sorted before the
     // step (a contract a failed hand-off left behind) must not run with it, as `to` would run it.
     test('runs exactly the named migration and leaves an earlier pending one pending', async () => {
-      const r = runnerFor(fresh, fx.dir);
+      const r = runnerFor(p.fresh, p.dir);
       const third = '0004_accounts_name_index';
       expect((await r.runner.up({ only: '0001_create_accounts' })).ids).toEqual(['0001_create_accounts']);
       expect((await r.runner.up({ only: third })).ids).toEqual([third]);
@@ -395,21 +410,12 @@ describe.each(['mysql', 'postgres'] as const)('runner on %s', (dialect) => {
   });
 
   describe('adopting knex history', () => {
-    let fresh: FreshDatabase;
-    let fx: { dir: string; remove(): void };
-    beforeAll(async () => {
-      fresh = await freshDatabase(dialect);
-      fx = copyFixture(FIXTURES[dialect]);
-    });
-    afterAll(async () => {
-      await fresh?.drop();
-      fx?.remove();
-    });
+    const p = freshFixture(dialect);
 
     test('knex_migrations rows show as applied, and are imported on the next up', async () => {
-      const db = fresh.knex();
+      const db = p.fresh.knex();
       // What knex would have left behind: the schema of the first two and its own table.
-      const all = await loadMigrations(fx.dir, dialect);
+      const all = await loadMigrations(p.dir, dialect);
       for (const m of all.slice(0, 2)) await m.up(db);
       await db.schema.createTable('knex_migrations', (t) => {
         t.increments('id');
@@ -422,7 +428,7 @@ describe.each(['mysql', 'postgres'] as const)('runner on %s', (dialect) => {
         { name: '0001_create_accounts.js', batch: 1, migration_time: new Date('2024-01-02T10:00:00Z') },
         { name: '0002_add_accounts_email.ts', batch: 2, migration_time: new Date('2024-01-03T10:00:00Z') },
       ]);
-      const { runner, log } = runnerFor(fresh, fx.dir, { adoptKnexTable: 'knex_migrations' });
+      const { runner, log } = runnerFor(p.fresh, p.dir, { adoptKnexTable: 'knex_migrations' });
       const s = await runner.status();
       expect(s.fromKnex).toBe(true);
       expect(statesOf(s.migrations)).toMatchObject({
