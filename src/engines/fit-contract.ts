@@ -31,4 +31,10 @@ export interface FitEngine {
    * SET STATEMENT max_statement_time, lock_wait_timeout FOR; MySQL: a MAX_EXECUTION_TIME hint).
    */
   bounded(query: string, budgetMs: number, server: { mariadb: boolean }): { setup: string[]; query: string };
+  /**
+   * Written after SELECT in a GROUP BY with about one group per row (the duplicate count of a new
+   * UNIQUE key): MariaDB/MySQL group in a temporary table that spills to disk past tmp_table_size
+   * (5 s on 200,000 rows, past the bound); SQL_BIG_RESULT makes them sort instead (0.5 s).
+   */
+  manyGroups: string;
 }

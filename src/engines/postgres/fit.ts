@@ -26,6 +26,8 @@ export const postgresFit: FitEngine = {
     ],
     query,
   }),
+  // Its planner picks a sort or a hash aggregate by the statistics already.
+  manyGroups: '',
   misfit(c, from: ColumnSnapshot, to: ColumnSnapshot) {
     if (to.enumValues) {
       const kept = to.enumValues;
