@@ -47,12 +47,19 @@ const NOT_NULL: Record<Dialect, [string, string]> = {
 };
 const DROP_UNIQUE: Record<Dialect, string> = { mysql: 'DROP INDEX uq_orders_code ON orders', postgres: 'DROP INDEX uq_orders_code' };
 
-/** What each migration's DL108 must say, whatever the writer has added to the totals meanwhile. */
+/**
+ * What each migration's DL108 must say, whatever the writer has added to the totals meanwhile. The
+ * example keys are some of the violating rows, in the order the server returns them (PostgreSQL moves
+ * updated rows to the end of the heap).
+ */
+const ORPHAN_IDS = '(?:17|20017|40017|60017|80017|100017|120017|140017|160017|180017)';
+const NULL_IDS = '(?:21|40021|80021|120021|160021)';
+const some = (ids: string, n: number, more: boolean): string => `${ids}(?:, ${ids}){${n - 1}}${more ? ', \\.\\.\\.' : ''}`;
 const EXPECTED: Record<string, RegExp> = {
-  '0002_fk': /: 10 of (\d[\d,]*) rows of orders have a user_id with no row in users \(e\.g\. id 17, 20017, 40017, 60017, 80017, \.\.\.\)/,
+  '0002_fk': new RegExp(`: 10 of (\\d[\\d,]*) rows of orders have a user_id with no row in users \\(e\\.g\\. id ${some(ORPHAN_IDS, 5, true)}\\)`),
   '0003_unique': /: 4 of (\d[\d,]*) rows of orders share a value of \(code\) with another row, in 1 group \(e\.g\. code dup-x\)/,
-  '0004_not_null': /: 5 of (\d[\d,]*) rows of orders hold NULL in code \(e\.g\. id 21, 40021, 80021, 120021, 160021\)/,
-  '0005_check': /: 10 of (\d[\d,]*) rows of orders fail the check \(e\.g\. id 17, 20017, 40017, 60017, 80017, \.\.\.\)/,
+  '0004_not_null': new RegExp(`: 5 of (\\d[\\d,]*) rows of orders hold NULL in code \\(e\\.g\\. id ${some(NULL_IDS, 5, false)}\\)`),
+  '0005_check': new RegExp(`: 10 of (\\d[\\d,]*) rows of orders fail the check \\(e\\.g\\. id ${some(ORPHAN_IDS, 5, true)}\\)`),
 };
 
 /** Sessions of this database waiting for a lock right now (row, table or metadata lock), as "state: statement". */
