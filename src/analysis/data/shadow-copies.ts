@@ -38,7 +38,7 @@ export class ShadowFitCopies {
         return true;
       }
       const name = `migrate_fit_${++this.counter}`;
-      await this.run(this.fit.copySql(name, table));
+      await this.run(this.fit.copySql(name, table, this.before.tables[table]?.columns));
       this.copies.set(table, { name, rows });
       return true;
     } catch (e) {

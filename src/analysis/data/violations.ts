@@ -122,12 +122,12 @@ export async function measureViolations(
     const cols = k.columns.map((col) => `c.${q(col)}`).join(', ');
     const [total] = await query(`SELECT COUNT(*) AS total FROM ${from}`);
     const [dup] = await query(
-      `SELECT COUNT(*) AS grp, COALESCE(SUM(d.n), 0) AS bad FROM (SELECT COUNT(*) AS n FROM ${from} WHERE ${where} GROUP BY ${cols} HAVING COUNT(*) > 1) d`,
+      `SELECT COUNT(*) AS grp, COALESCE(SUM(d.n), 0) AS bad FROM (SELECT ${fit.manyGroups}COUNT(*) AS n FROM ${from} WHERE ${where} GROUP BY ${cols} HAVING COUNT(*) > 1) d`,
     );
     const bad = num(dup?.bad) ?? 0;
     let examples: string[] = [];
     if (bad > 0) {
-      const found = await query(`SELECT ${cols} FROM ${from} WHERE ${where} GROUP BY ${cols} HAVING COUNT(*) > 1 LIMIT ${EXAMPLES}`);
+      const found = await query(`SELECT ${fit.manyGroups}${cols} FROM ${from} WHERE ${where} GROUP BY ${cols} HAVING COUNT(*) > 1 LIMIT ${EXAMPLES}`);
       examples = found.map((r) => k.columns.map((x) => str(r[x]) ?? 'NULL').join('/'));
     }
     return { measured: true, rows: num(total?.total) ?? 0, bad, groups: num(dup?.grp) ?? 0, examples, sampled };

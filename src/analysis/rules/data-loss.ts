@@ -56,6 +56,9 @@ export function dataLossRules(ctx: RuleContext, db: RuleDialect): Finding[] {
       }
       case 'enum_type_changed': {
         if (!c.enumChange.removed.length) break;
+        // PostgreSQL removes a value by recreating the type and moving its columns over (ALTER COLUMN ...
+        // TYPE ... USING col::text::new): each moved column is a column_enum_changed, decided on its rows above.
+        if (ctx.changes.some((x) => x.kind === 'column_enum_changed' && sameValues(x.to, c.to))) break;
         out.push(
           finding('DL105', {
             message: `Removes ${c.enumChange.removed.map((v) => `'${v}'`).join(', ')} from type ${c.enumType}: rows holding ${c.enumChange.removed.length > 1 ? 'these values' : 'this value'} lose it or make the change fail.`,
@@ -75,6 +78,10 @@ export function dataLossRules(ctx: RuleContext, db: RuleDialect): Finding[] {
     );
   }
   return out;
+}
+
+function sameValues(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 /** A DECIMAL scale cut rounds every value using the dropped places, and neither server refuses it: loss without a failed ALTER. */

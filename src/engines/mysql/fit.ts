@@ -47,6 +47,7 @@ export const mysqlFit: FitEngine = {
       ? `SET STATEMENT max_statement_time=${(budgetMs / 1000).toFixed(3)}, lock_wait_timeout=1 FOR ${query}`
       : query.replace(/^SELECT\b/i, `SELECT /*+ MAX_EXECUTION_TIME(${Math.round(budgetMs)}) */`),
   }),
+  manyGroups: 'SQL_BIG_RESULT ',
   misfit(c, from, to) {
     const m = /^(\w+)\s*(?:\(([^)]*)\))?\s*(unsigned)?/i.exec(to.type);
     if (!m) return undefined;

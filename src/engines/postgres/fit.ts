@@ -13,7 +13,13 @@ const INT_RANGE: Record<string, [bigint, bigint]> = {
 /** PostgreSQL: which stored values the new type cannot hold unchanged. */
 export const postgresFit: FitEngine = {
   ident,
-  copySql: (copy, table) => `CREATE TEMPORARY TABLE ${ident(copy)} AS SELECT * FROM ${ident(table)}`,
+  // An enum column is copied as text: a copy of the enum type would depend on it, and an up that
+  // recreates the type (rename, create, move the columns, DROP TYPE old) would fail on the shadow.
+  // The enum checks compare the text (misfit below), so the count is the same.
+  copySql: (copy, table, columns) => {
+    const list = columns?.length ? columns.map((c) => (c.enumValues ? `${ident(c.name)}::text AS ${ident(c.name)}` : ident(c.name))).join(', ') : '*';
+    return `CREATE TEMPORARY TABLE ${ident(copy)} AS SELECT ${list} FROM ${ident(table)}`;
+  },
   primaryKeySql: (table) =>
     `SELECT a.attname AS k FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) WHERE i.indisprimary AND i.indrelid = to_regclass(${literal(ident(table))}) ORDER BY array_position(i.indkey::int2[], a.attnum)`,
   dropCopySql: (copy) => `DROP TABLE IF EXISTS pg_temp.${ident(copy)}`,
@@ -26,6 +32,8 @@ export const postgresFit: FitEngine = {
     ],
     query,
   }),
+  // Its planner picks a sort or a hash aggregate by the statistics already.
+  manyGroups: '',
   misfit(c, from: ColumnSnapshot, to: ColumnSnapshot) {
     if (to.enumValues) {
       const kept = to.enumValues;
