@@ -172,4 +172,20 @@ describe('read pool on PostgreSQL: a replica behind in replay leaves the readers
     expect(aborted.out).toMatch(/read pool: replica1 put back in the read pool \(lag \d+ s\)/);
     expect(await readers(socket)).toEqual({ primary: 'maint', replica1: 'ready', replica2: 'ready' });
   }, 180_000);
+
+  it('killed with replica2 drained: `resume` puts it back once it has replayed, and runs what is pending', async () => {
+    const id = nextMigration();
+    await replayPaused('replica2', async () => {
+      const killed = await migrate(['apply'], { MIGRATE_FAULT_KILL_AFTER: 'read-pool-drain:replica2:end' });
+      expect(killed.signal, killed.out).toBe('SIGKILL');
+      expect(await readers(socket)).toEqual({ primary: 'maint', replica1: 'ready', replica2: 'maint' });
+    });
+    const next = nextMigration();
+    const resumed = await migrate(['resume']);
+    expect(resumed.code, resumed.out).toBe(0);
+    expect(resumed.out).toMatch(/read pool: replica2 put back in the read pool \(lag \d+ s\)/);
+    expect(resumed.out).toContain(`applied ${next}`);
+    expect(resumed.out).not.toContain(`applied ${id}`);
+    expect(await readers(socket)).toEqual({ primary: 'maint', replica1: 'ready', replica2: 'ready' });
+  }, 180_000);
 });
