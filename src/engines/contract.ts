@@ -1,6 +1,6 @@
 import type { FitEngine } from './fit-contract.ts';
 import type { Knex } from 'knex';
-import type { ClusterConfig, ClusterFlavor, ConnectionConfig, Dialect } from '../config/index.ts';
+import type { ClusterConfig, ClusterFlavor, ConnectionConfig, Dialect, NodeConfig } from '../config/index.ts';
 import type { SchemaSnapshot } from './schema.ts';
 import type { Next, QueryObject } from '../db/index.ts';
 import type { Flavor, FlavorName } from './mysql/flavor.ts';
@@ -126,8 +126,23 @@ export interface InPlaceCluster {
   inspect(cluster: ClusterConfig): Promise<{ version: string; problems: string[] }>;
   /** One coordinator per cluster, held until release; a typed lock error names the holder. */
   lock(cluster: ClusterConfig, holderHint?: () => string | undefined): Promise<{ release(): Promise<void> }>;
-  /** Waits (at most timeoutMs, else a typed error) until every replica replayed what the primary has now. */
-  waitForReplay(cluster: ClusterConfig, timeoutMs: number): Promise<ReplayReport>;
+  /**
+   * Waits (at most timeoutMs, else a typed error) until every replica replayed what the primary
+   * has now; `watch` hears of a replica still behind after its bound, and of it once replayed.
+   */
+  waitForReplay(cluster: ClusterConfig, timeoutMs: number, watch?: ReplayWatch): Promise<ReplayReport>;
+  /** Waits (at most timeoutMs, else a typed error) until the replica's replay lag is at most maxLagSeconds; answers that lag. */
+  waitCaughtUp(node: NodeConfig, maxLagSeconds: number, timeoutMs: number): Promise<number>;
+}
+
+/**
+ * A replica that has not replayed a migration staleAfterMs after it committed serves stale reads
+ * (the read pool drains it): `stale` is called once for it, `replayed` once it has replayed it.
+ */
+export interface ReplayWatch {
+  staleAfterMs: number;
+  stale(node: NodeConfig, behindBytes: string): Promise<void>;
+  replayed(node: NodeConfig): Promise<void>;
 }
 
 export interface Engine {

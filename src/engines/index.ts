@@ -14,6 +14,7 @@ export type {
   Engine,
   InPlaceCluster,
   ReplayReport,
+  ReplayWatch,
   ServerKind,
   ServerObjects,
   ShadowServerAdmin,

@@ -1,9 +1,10 @@
 import type { ProjectConfig } from '../config/index.ts';
-import { engineFor, type InPlaceCluster } from '../engines/index.ts';
+import { engineFor, type InPlaceCluster, type ReplayWatch } from '../engines/index.ts';
 import { usageError, workError } from '../errors.ts';
 import type { ApplyRun } from './apply-run.ts';
 import { writerNode } from './apply-run.ts';
 import { blockingRefusal } from './blocking-refusal.ts';
+import { readPoolFor, replayWatch } from './read-pool/index.ts';
 import { summarizeRuns } from './recover.ts';
 import { ReplayingRunner } from './replay-runner.ts';
 import type { MachineStep } from './step-machine.ts';
@@ -45,6 +46,8 @@ async function inspect(ops: InPlaceCluster, r: ApplyRun): Promise<void> {
     );
   // The gate's refusal says how to rewrite a blocking migration: nothing here can run it without its lock.
   r.refusal = blockingRefusal;
+  // A read pool that cannot be driven fails here, before a migration leaves a replica to drain.
+  await readPoolFor(r.cluster)?.preflight();
 }
 
 /** apply's connection, with a runner that waits for the replicas to replay each migration. */
@@ -56,14 +59,36 @@ async function connect<N extends string>(ops: InPlaceCluster, r: ApplyRun, s: St
     r.cluster,
     o.catchUpTimeoutMs,
     o.logger,
+    staleReaders(ops, r),
   );
+}
+
+/** With a read pool: a replica that falls behind in replay leaves it until it has replayed (read-pool/replay-watch.ts). */
+function staleReaders(ops: InPlaceCluster, r: ApplyRun): (() => ReplayWatch) | undefined {
+  const pool = readPoolFor(r.cluster);
+  if (!pool) return undefined;
+  const { o } = r;
+  return () =>
+    replayWatch({
+      pool,
+      cluster: r.cluster,
+      writer: writerNode(r.cluster).name,
+      drainLastReader: o.drainLastReader ?? false,
+      catchUpTimeoutMs: o.catchUpTimeoutMs,
+      caughtUp: (node) => ops.waitCaughtUp(node, pool.maxLagSeconds, o.catchUpTimeoutMs),
+      // The runner waits inside the run's own stages: its journal is open by then.
+      journal: r.journal,
+      log: (m) => o.logger.info(m),
+    });
 }
 
 /** The gate as for any cluster; --dry-run also says how the plan runs here. */
 async function gate<N extends string>(r: ApplyRun, s: Stage<N>): Promise<void | 'stop'> {
   const res = await s.do(r);
   const replicas = r.cluster.nodes.filter((n) => n.role === 'replica').map((n) => n.name);
-  const how = `strategy in-place for every migration: no replica-first and no switchover on this cluster (its replicas stream the primary's WAL); each runs on the primary ${writerNode(r.cluster).name} under lock_timeout with retries${replicas.length ? `, then waits until ${replicas.join(', ')} replayed it` : ''}`;
+  const pool = readPoolFor(r.cluster);
+  const stale = pool && replicas.length ? `; a replica not replayed within ${pool.maxLagSeconds} s leaves the read pool (${pool.kind}) until it has` : '';
+  const how = `strategy in-place for every migration: no replica-first and no switchover on this cluster (its replicas stream the primary's WAL); each runs on the primary ${writerNode(r.cluster).name} under lock_timeout with retries${replicas.length ? `, then waits until ${replicas.join(', ')} replayed it` : ''}${stale}`;
   if (r.report?.statements) r.report.statements.splice(1, 0, how);
   else if (r.report?.steps.length) r.log(how);
   return res;

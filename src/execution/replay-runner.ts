@@ -1,5 +1,5 @@
 import type { ClusterConfig } from '../config/index.ts';
-import type { InPlaceCluster } from '../engines/index.ts';
+import type { InPlaceCluster, ReplayWatch } from '../engines/index.ts';
 import type { Logger } from '../log/index.ts';
 import { Runner, type RunResult } from '../migrations/index.ts';
 
@@ -9,10 +9,11 @@ import { Runner, type RunResult } from '../migrations/index.ts';
  * schema on a replica too, and says how long that took.
  */
 export class ReplayingRunner extends Runner {
-  private replay?: { ops: InPlaceCluster; cluster: ClusterConfig; timeoutMs: number; logger: Logger };
+  private replay?: { ops: InPlaceCluster; cluster: ClusterConfig; timeoutMs: number; logger: Logger; watch?: () => ReplayWatch | undefined };
 
-  waitForReplicas(ops: InPlaceCluster, cluster: ClusterConfig, timeoutMs: number, logger: Logger): this {
-    this.replay = { ops, cluster, timeoutMs, logger };
+  /** `watch` (the read pool, when the cluster names one): a fresh watcher for each migration's wait. */
+  waitForReplicas(ops: InPlaceCluster, cluster: ClusterConfig, timeoutMs: number, logger: Logger, watch?: () => ReplayWatch | undefined): this {
+    this.replay = { ops, cluster, timeoutMs, logger, ...(watch ? { watch } : {}) };
     return this;
   }
 
@@ -20,7 +21,7 @@ export class ReplayingRunner extends Runner {
     const res = await super.up(opts);
     const w = this.replay;
     if (!w || res.ids.length === 0) return res;
-    const report = await w.ops.waitForReplay(w.cluster, w.timeoutMs);
+    const report = await w.ops.waitForReplay(w.cluster, w.timeoutMs, w.watch?.());
     if (report.replicas.length === 0) return res;
     const id = res.ids.at(-1) ?? '';
     w.logger.info(`${id}: replicas replayed it (primary WAL ${report.lsn}): ${report.replicas.map((r) => `${r.node} after ${r.waitedMs} ms`).join(', ')}`);

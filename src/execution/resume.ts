@@ -81,7 +81,7 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
   if (handoff) refuseMissingSteps(handoff, handoffSteps(o));
   log(`resuming run ${run.summary.run} (stopped in step ${run.summary.openStep ?? run.summary.lastStep ?? '?'})`);
   await awaitWatchdog(join(runsDir(config), `${run.summary.run}.jsonl`), log);
-  if (inPlaceClusterOf(config)) return resumeInPlace(o, run.summary.run, handoff);
+  if (inPlaceClusterOf(config)) return resumeInPlace(o, run.summary.run, run.entries, handoff);
   const writer = await converge(config, o.cluster, run.entries, log);
   const cluster = withRecordedRoles(config).find((c) => c.name === o.cluster.name) ?? o.cluster;
   const f = inFlight(run.entries);
@@ -156,10 +156,17 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
  * node was altered apart from the primary: the rest of the plan runs as a fresh apply, which
  * takes the interrupted run over once its own journal exists (a hand-off that died runs again).
  */
-async function resumeInPlace(o: Omit<ApplyOptions, 'alreadyAltered'>, run: string, handoff: HandoffProgress | undefined): Promise<ApplyReport> {
+async function resumeInPlace(
+  o: Omit<ApplyOptions, 'alreadyAltered'>,
+  run: string,
+  entries: JournalEntry[],
+  handoff: HandoffProgress | undefined,
+): Promise<ApplyReport> {
   if (handoff) o.logger.info(`the run was in its code hand-off: going on with ${handoff.next === 'stop' ? 'nothing (it had rolled back)' : handoff.next}`);
   const journal = Journal.open(runsDir(o.config), run);
   try {
+    // A replica the died run drained for its stale replay returns once it has caught up.
+    await restoreInPlacePool(o.config, o.cluster, entries, journal, (m) => o.logger.info(m), o.catchUpTimeoutMs);
     return await apply({ ...o, ...(handoff ? { resumedHandoff: handoff } : {}), resuming: { run, takeOver: () => journal.write('resumed', 'end') } });
   } finally {
     journal.close();
@@ -178,7 +185,7 @@ export async function abort(config: ProjectConfig, clusterIn: ClusterConfig, log
   const run = requireRun(config, clusterIn.name);
   log(`aborting run ${run.summary.run} (stopped in step ${run.summary.openStep ?? run.summary.lastStep ?? '?'})`);
   await awaitWatchdog(join(runsDir(config), `${run.summary.run}.jsonl`), log);
-  if (inPlaceClusterOf(config)) return abortInPlace(config, clusterIn, run.summary.run, run.summary.openStep, log);
+  if (inPlaceClusterOf(config)) return abortInPlace(config, clusterIn, run.summary.run, run.entries, run.summary.openStep, log);
   const writer = await converge(config, clusterIn, run.entries, log);
   const cluster = withRecordedRoles(config).find((c) => c.name === clusterIn.name) ?? clusterIn;
   const f = inFlight(run.entries);
@@ -222,10 +229,18 @@ export async function abort(config: ProjectConfig, clusterIn: ClusterConfig, log
  * (rolled back with its transaction). The run is closed; what it applied stays, as it would after
  * a finished expand phase, and `migrate down` takes it back if wanted.
  */
-function abortInPlace(config: ProjectConfig, cluster: ClusterConfig, run: string, openStep: string | undefined, log: (m: string) => void): string {
+async function abortInPlace(
+  config: ProjectConfig,
+  cluster: ClusterConfig,
+  run: string,
+  entries: JournalEntry[],
+  openStep: string | undefined,
+  log: (m: string) => void,
+): Promise<string> {
   const writer = writerNode(cluster).name;
   const journal = Journal.open(runsDir(config), run);
   try {
+    await restoreInPlacePool(config, cluster, entries, journal, log, ABORT_CATCH_UP_MS);
     journal.write('aborted', 'end', { writer });
   } finally {
     journal.close();
@@ -234,4 +249,18 @@ function abortInPlace(config: ProjectConfig, cluster: ClusterConfig, run: string
     `run ${run} closed${openStep ? ` (it died in ${openStep})` : ''}: the migrations it applied stay (\`migrate status\` lists them; \`migrate down\` reverts them); nothing else to undo on ${writer}`,
   );
   return writer;
+}
+
+/** The read pool as an in-place run found it: its drained replicas back once their replay lag is under the bound. */
+async function restoreInPlacePool(
+  config: ProjectConfig,
+  cluster: ClusterConfig,
+  entries: JournalEntry[],
+  journal: Journal,
+  log: (m: string) => void,
+  timeoutMs: number,
+): Promise<void> {
+  const ops = inPlaceClusterOf(config);
+  if (!ops) return;
+  await restoreReadPool(cluster, entries, writerNode(cluster).name, journal, log, timeoutMs, (n, lag, ms) => ops.waitCaughtUp(n, lag, ms));
 }

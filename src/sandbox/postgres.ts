@@ -76,7 +76,12 @@ function serverSettings(s: PostgresNodeSpec): string {
     `unix_socket_directories = '${s.socketDir}'`,
     // Local (socket) logins are trusted by pg_hba: only the server account and root may use the socket.
     'unix_socket_permissions = 0700',
-    ...(shadow ? ['wal_level = minimal', 'max_wal_senders = 0'] : ['wal_level = replica', 'max_wal_senders = 10', 'hot_standby = on']),
+    // wal_keep_size: a checkpoint during pg_basebackup -X stream of the second replica once
+    // removed the segment the clone still streamed from ("requested WAL segment ... has already
+    // been removed"); kept segments also carry a replica whose replay a test paused.
+    ...(shadow
+      ? ['wal_level = minimal', 'max_wal_senders = 0']
+      : ['wal_level = replica', 'max_wal_senders = 10', 'hot_standby = on', "wal_keep_size = '128MB'"]),
     'fsync = off',
     'synchronous_commit = off',
     'full_page_writes = off',

@@ -362,4 +362,35 @@ describe('migrate apply on PostgreSQL (primary + 1 streaming replica)', () => {
       step.cleanup();
     }
   });
+
+  it('hand-off verify fails and the rollback fails too: exit 1, the code state called unknown, nothing contracted on the server', async () => {
+    migration('0014_add_batch', 'ALTER TABLE items ADD COLUMN batch int;', 'ALTER TABLE items DROP COLUMN batch;');
+    migration('0015_drop_rank', '-- migrate:phase post-deploy\nALTER TABLE items DROP COLUMN rank;', 'ALTER TABLE items ADD COLUMN rank int;');
+    const step = new StepScript();
+    try {
+      const cmd = `sh ${step.path}`;
+      step.fail('verify');
+      step.fail('rollback');
+      const r = await cli(['apply', '--deploy-command', cmd, '--verify-command', cmd, '--rollback-command', cmd]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr.replace(/\s+/g, ' ')).toMatch(
+        /The hand-off failed: the verify command failed \(exit 1\): sh \S+step\.sh\. The rollback failed too \(the rollback command failed \(exit 1\): sh \S+step\.sh\): the code state is unknown\./,
+      );
+      expect(r.stderr).toContain('no contract migration ran');
+      expect(r.stderr).toContain('first bring a working release back by hand');
+      // No verify of the old release after a failed rollback: there is no known release to verify.
+      expect([...new Set(step.phases())]).toEqual(['deploy 0014_add_batch', 'verify 0014_add_batch', 'rollback 0014_add_batch']);
+      // On the server: the expand is in (primary and replica), the contract is not (rank still there, not in the ledger).
+      expect(await ledger()).toContain('0014_add_batch');
+      expect(await ledger()).not.toContain('0015_drop_rank');
+      expect(await columns('primary')).toEqual(['id', 'note', 'flag', 'tag', 'rank', 'code', 'batch']);
+      expect(await columns('replica1')).toEqual(['id', 'note', 'flag', 'tag', 'rank', 'code', 'batch']);
+      const journal = lastJournal(sb).map((e) => `${e.step}:${e.phase}`);
+      for (const x of ['deploy:end', 'verify:fail', 'rollback:fail']) expect(journal, x).toContain(x);
+      expect(journal).not.toContain('verify-rollback:begin');
+      expect(journal).not.toContain('in-place:0015_drop_rank:begin');
+    } finally {
+      step.cleanup();
+    }
+  });
 });

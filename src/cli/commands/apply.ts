@@ -113,9 +113,9 @@ function applyOptions(program: Command, name: 'apply' | 'continue' | 'resume', d
       .option('--canary <name>', 'with --all-clusters: the cluster to run first (default: the first in the config)')
       .option('--concurrency <n>', 'with --all-clusters: clusters run at once after the canary', '2')
       .option('--dry-run', 'print every statement per node, in order, and change nothing');
-  if (name === 'apply')
-    cmd.option('--drain-last-reader', "drain the read pool's last replica serving reads for its ALTER too (reads then have no server until it returns)");
+  // continue and resume run replica-first ALTERs too (the contract phase, the rest of a died run).
   cmd
+    .option('--drain-last-reader', "drain the read pool's last replica serving reads for its ALTER too (reads then have no server until it returns)")
     .option('--max-write-block <ms>', 'upper bound on the switchover write block; past it the switchover is undone', '2000')
     .option('--catch-up-timeout <s>', 'how long to wait for an altered replica to catch up before the switchover', '600');
   // continue hands off too (deploy and verify before the contract phase: after a failed hand-off

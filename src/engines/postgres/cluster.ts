@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { ClusterConfig, NodeConfig } from '../../config/index.ts';
 import { connectionError, MigrateError, workError } from '../../errors.ts';
 import { redact } from '../../log/index.ts';
-import type { InPlaceCluster, ReplayReport } from '../contract.ts';
+import type { InPlaceCluster, ReplayReport, ReplayWatch } from '../contract.ts';
 import { PG_APPLICATION_NAME } from './migrations.ts';
 
 // What `migrate apply` needs of a PostgreSQL cluster (one primary, streaming replicas): its
@@ -124,10 +124,12 @@ async function lock(cluster: ClusterConfig, holderHint?: () => string | undefine
 
 /**
  * Waits until every replica replayed the primary's WAL up to now (taken after the migration
- * committed), so reads on a replica see the new schema. Bounded: past `timeoutMs` a typed error
- * names the replicas behind and by how much.
+ * committed), so reads on a replica see the new schema. The replicas are watched side by side,
+ * so each one's wait and staleness are its own. Bounded: past `timeoutMs` a typed error names a
+ * replica behind and by how much. `watch` (the read pool) hears of a replica still behind after
+ * its bound and of it once it has replayed.
  */
-async function waitForReplay(cluster: ClusterConfig, timeoutMs: number): Promise<ReplayReport> {
+async function waitForReplay(cluster: ClusterConfig, timeoutMs: number, watch?: ReplayWatch): Promise<ReplayReport> {
   const replicas = cluster.nodes.filter((n) => n.role === 'replica');
   if (replicas.length === 0) return { lsn: '', replicas: [] };
   // The insert position, not pg_current_wal_lsn() (the write position): with synchronous_commit
@@ -135,29 +137,77 @@ async function waitForReplay(cluster: ClusterConfig, timeoutMs: number): Promise
   // before it (seen here: the replica "caught up" without the new column).
   const lsn = await withNode(primaryOf(cluster), async (c) => (await c.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]?.l ?? '');
   const started = Date.now();
-  const out: ReplayReport['replicas'] = [];
-  for (const node of replicas) {
-    await withNode(node, async (c) => {
-      for (;;) {
-        const r = await c.query<{ done: boolean; behind: string | null }>(
-          'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done, pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn())::text AS behind',
-          [lsn],
-        );
-        const row = r.rows[0];
-        if (row?.done) {
-          out.push({ node: node.name, waitedMs: Date.now() - started });
-          return;
-        }
-        if (Date.now() - started > timeoutMs)
-          throw workError(
-            `Replica ${node.name} has not replayed the primary's WAL up to ${lsn} after ${Math.round(timeoutMs / 1000)} s (${row?.behind ?? '?'} bytes behind): reads there do not see the migration yet.`,
-            `The migration is committed on the primary. Look at why ${node.name} lags (pg_stat_replication on the primary, its log), then run \`migrate resume\` to go on; --catch-up-timeout sets the bound.`,
-          );
-        await new Promise((res) => setTimeout(res, 50));
-      }
-    });
-  }
-  return { lsn, replicas: out };
+  // One replica past the bound ends the wait for all: the others stop polling (and draining).
+  const run = { started, timeoutMs, failed: false };
+  const waited = await Promise.all(
+    replicas.map((node) =>
+      withNode(node, (c) => replayedBy(c, node, lsn, run, watch)).catch((e: unknown) => {
+        run.failed = true;
+        throw e;
+      }),
+    ),
+  );
+  return { lsn, replicas: replicas.map((n, i) => ({ node: n.name, waitedMs: waited[i] ?? 0 })) };
 }
 
-export const postgresInPlaceCluster: InPlaceCluster = { inspect, lock, waitForReplay };
+/** Polls one replica until it replayed `lsn`; answers the ms since `started`. */
+async function replayedBy(
+  c: pg.Client,
+  node: NodeConfig,
+  lsn: string,
+  run: { started: number; timeoutMs: number; failed: boolean },
+  watch?: ReplayWatch,
+): Promise<number> {
+  const { started, timeoutMs } = run;
+  let stale = false;
+  for (;;) {
+    if (run.failed) return Date.now() - started;
+    const r = await c.query<{ done: boolean; behind: string | null }>(
+      'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done, pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn())::text AS behind',
+      [lsn],
+    );
+    const row = r.rows[0];
+    if (row?.done) {
+      const ms = Date.now() - started;
+      if (stale) await watch?.replayed(node);
+      return ms;
+    }
+    if (Date.now() - started > timeoutMs)
+      throw workError(
+        `Replica ${node.name} has not replayed the primary's WAL up to ${lsn} after ${Math.round(timeoutMs / 1000)} s (${row?.behind ?? '?'} bytes behind): reads there do not see the migration yet.`,
+        `The migration is committed on the primary. Look at why ${node.name} lags (pg_stat_replication on the primary, its log), then run \`migrate resume\` to go on; --catch-up-timeout sets the bound.`,
+      );
+    if (watch && !stale && Date.now() - started > watch.staleAfterMs) {
+      stale = true;
+      await watch.stale(node, row?.behind ?? '?');
+    }
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+/**
+ * A replica's replay lag in whole seconds: 0 when it replayed all it received, else the age of
+ * the last transaction it replayed (the usual measure; it overstates after an idle primary).
+ * Polled until at most maxLagSeconds, for at most timeoutMs.
+ */
+async function waitCaughtUp(node: NodeConfig, maxLagSeconds: number, timeoutMs: number): Promise<number> {
+  const until = Date.now() + timeoutMs;
+  return withNode(node, async (c) => {
+    for (;;) {
+      const r = await c.query<{ lag: number }>(
+        `SELECT CASE WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
+                     ELSE coalesce(floor(extract(epoch FROM now() - pg_last_xact_replay_timestamp())), 0) END::int AS lag`,
+      );
+      const lag = r.rows[0]?.lag ?? 0;
+      if (lag <= maxLagSeconds) return lag;
+      if (Date.now() >= until)
+        throw workError(
+          `${node.name} is ${lag} s behind in replay after ${Math.round(timeoutMs / 1000)} s of waiting to return it to the read pool (bound: ${maxLagSeconds} s of lag); it stays out of the pool.`,
+          `Let ${node.name} catch up (pg_stat_replication on the primary shows its replay_lag), then run \`migrate resume\`: it returns ${node.name} to the read pool once its lag is under the bound.`,
+        );
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  });
+}
+
+export const postgresInPlaceCluster: InPlaceCluster = { inspect, lock, waitForReplay, waitCaughtUp };

@@ -28,6 +28,6 @@ export async function poolLists(pool: ReadPool, node: string): Promise<boolean> 
   return !members || members.has(node);
 }
 
-export function lastReaderWarning(node: string): string {
-  return `read pool: ${node} is the last replica serving reads: it is not drained (--drain-last-reader allows it), so while its ALTER runs it keeps serving reads that grow stale`;
+export function lastReaderWarning(node: string, meanwhile = 'while its ALTER runs'): string {
+  return `read pool: ${node} is the last replica serving reads: it is not drained (--drain-last-reader allows it), so ${meanwhile} it keeps serving reads that grow stale`;
 }

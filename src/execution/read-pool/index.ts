@@ -4,4 +4,5 @@ export { decideDrain, type DrainDecision } from './decide.ts';
 export { planReadPool, type ReadPoolPlan } from './describe.ts';
 export { readPoolFor } from './for-cluster.ts';
 export { restoreReadPool } from './restore.ts';
+export { replayWatch } from './replay-watch.ts';
 export { ReadPoolRun, readPoolRunFor, type ReadPoolRunOptions } from './run.ts';

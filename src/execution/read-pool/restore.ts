@@ -1,4 +1,4 @@
-import type { ClusterConfig } from '../../config/index.ts';
+import type { ClusterConfig, NodeConfig } from '../../config/index.ts';
 import { messageOf } from '../../errors.ts';
 import { detectFlavor } from '../../topology/index.ts';
 import type { Journal, JournalEntry } from '../journal.ts';
@@ -20,6 +20,8 @@ export async function restoreReadPool(
   journal: Journal,
   log: (m: string) => void,
   timeoutMs: number,
+  /** Engines other than MySQL/MariaDB: how a node's lag is waited for (PostgreSQL: its replay lag). */
+  caughtUp?: (node: NodeConfig, maxLagSeconds: number, timeoutMs: number) => Promise<number>,
 ): Promise<string[]> {
   const pool = readPoolFor(cluster);
   const start = entries.filter((e) => e.step === 'read-pool' && e.phase === 'end').at(-1);
@@ -38,7 +40,9 @@ export async function restoreReadPool(
     const node = cluster.nodes.find((n) => n.name === name);
     if (!node || members?.get(name) === 'ready') continue;
     try {
-      const lag = await waitCaughtUp(node, await detectFlavor(node), pool.maxLagSeconds, timeoutMs);
+      const lag = caughtUp
+        ? await caughtUp(node, pool.maxLagSeconds, timeoutMs)
+        : await waitCaughtUp(node, await detectFlavor(node), pool.maxLagSeconds, timeoutMs);
       await journal.step(`read-pool-ready:${name}`, () => pool.ready(node), { node: name, lagSeconds: lag, restore: true });
       say(`read pool: ${name} put back in the read pool (lag ${lag} s)`);
     } catch (e) {

@@ -10,7 +10,10 @@ export interface ReadPoolRunOptions {
   pool: ReadPool;
   cluster: ClusterConfig;
   writer: string;
-  flavor: Flavor;
+  /** MySQL/MariaDB: how a returning replica's lag is read (SHOW REPLICA STATUS). */
+  flavor?: Flavor;
+  /** Other engines: waits until the replica's lag is under the bound, answers it (PostgreSQL: its replay lag). */
+  caughtUp?: (node: NodeConfig) => Promise<number>;
   drainLastReader: boolean;
   catchUpTimeoutMs: number;
   journal: Journal;
@@ -37,14 +40,24 @@ export class ReadPoolRun {
   }
 
   /** Before the node's ALTER: out of the pool, unless it is not in it or is the last reader. */
-  async beforeAlter(node: NodeConfig): Promise<void> {
+  beforeAlter(node: NodeConfig): Promise<void> {
+    return this.drain(node, ' before its ALTER', 'while its ALTER runs');
+  }
+
+  /** An in-place run: the replica has not replayed the migration within the bound, so its reads are stale. Same rules. */
+  stale(node: NodeConfig, behindBytes: string): Promise<void> {
+    const why = `its replay is more than ${this.o.pool.maxLagSeconds} s behind (${behindBytes} bytes of WAL to replay)`;
+    return this.drain(node, `: ${why}`, 'until it has replayed the migration');
+  }
+
+  private async drain(node: NodeConfig, why: string, meanwhile: string): Promise<void> {
     const { o } = this;
     const d = decideDrain(node.name, this.serving, o.drainLastReader);
     if (d === 'not-serving') return;
-    if (d === 'keep-last') return o.log(lastReaderWarning(node.name));
+    if (d === 'keep-last') return o.log(lastReaderWarning(node.name, meanwhile));
     if (d === 'drain-last')
       o.log(`read pool: draining ${node.name}, the last replica serving reads (--drain-last-reader): reads have no server until it returns`);
-    else o.log(`read pool: draining ${node.name} before its ALTER`);
+    else o.log(`read pool: draining ${node.name}${why}`);
     await o.journal.step(`read-pool-drain:${node.name}`, () => o.pool.drain(node, o.log), { node: node.name });
     this.serving.delete(node.name);
     this.drained.add(node.name);
@@ -76,12 +89,17 @@ export class ReadPoolRun {
 
   private async back(node: NodeConfig, how: 'ready' | 'join'): Promise<void> {
     const { o } = this;
-    const lag = await waitCaughtUp(node, o.flavor, o.pool.maxLagSeconds, o.catchUpTimeoutMs);
+    const lag = o.caughtUp ? await o.caughtUp(node) : await waitCaughtUp(node, flavorOf(o), o.pool.maxLagSeconds, o.catchUpTimeoutMs);
     // The switchover's two moves are named by role, not node (the nodes swap roles from run to run).
     await o.journal.step(how === 'join' ? 'read-pool-join' : `read-pool-ready:${node.name}`, () => o.pool.ready(node), { node: node.name, lagSeconds: lag });
     o.log(`read pool: ${node.name} ${how === 'join' ? 'joins' : 'is back in'} the read pool (lag ${lag} s)`);
     this.serving.add(node.name);
   }
+}
+
+function flavorOf(o: ReadPoolRunOptions): Flavor {
+  if (!o.flavor) throw new Error('a read pool run needs the flavor or a caughtUp check');
+  return o.flavor;
 }
 
 /** The cluster's read pool through a run of its own (finalize, rollback), or undefined when it names none. */
