@@ -38,7 +38,10 @@ export function registerSandboxCommands(program: Command): void {
     .description('start a topology and write <dir>/migrate.config.json for the other commands; idempotent')
     .option('--topology <name>', `${TOPOLOGY_NAMES.join(' | ')} (default: the running one, else primary-replica)`)
     .option('--replicas <n>', `replicas for primary-replica (default 2) or postgres (default 0), 1-${MAX_REPLICAS}`)
-    .option('--proxy', 'put an HAProxy writer endpoint (with runtime API socket) in front of the primary')
+    .option(
+      '--proxy',
+      'put HAProxy (with runtime API socket) in front: a writer endpoint on the primary and a readers endpoint on the replicas (the config names it as readPool)',
+    )
     .option('--dir <dir>', DIR_HELP)
     .option('--provider <name>', 'auto | local | docker (default auto: local binaries, else Docker)')
     .option('--format <format>', 'text | json (json includes the generated passwords)', 'text')
