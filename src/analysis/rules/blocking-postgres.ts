@@ -16,6 +16,7 @@ export function blockingPostgresRules(ctx: RuleContext): Finding[] {
   let lockTimeoutSet = false;
   let exclusiveOnLiveTable: StatementInfo | undefined;
   const existing = (t: string | undefined): t is string => t !== undefined && !ctx.createdTables.has(t) && Boolean(ctx.before.tables[t]);
+  const notNull = notNullChecks();
 
   for (const s of ctx.statements) {
     if (s.kind === 'session' && /^\s*set\s+(local\s+|session\s+)?lock_timeout\b/i.test(s.sql)) lockTimeoutSet = true;
@@ -44,7 +45,10 @@ export function blockingPostgresRules(ctx: RuleContext): Finding[] {
     }
     if (s.kind === 'alter_table' && existing(s.table)) {
       exclusiveOnLiveTable ??= s;
-      for (const a of s.actions) out.push(...alterActionFindings(ctx, s, s.table, a, rewritten, explained));
+      for (const a of s.actions) {
+        notNull.see(s.table, a);
+        out.push(...alterActionFindings(ctx, s, s.table, a, rewritten, explained, notNull.proven));
+      }
     }
     if (s.kind === 'dml' && s.wholeTable && existing(s.table) && /^\s*(update|delete)\b/i.test(s.sql)) {
       out.push(
@@ -109,33 +113,88 @@ function addConstraintFindings(s: StatementInfo, table: string, a: Extract<Alter
   return out;
 }
 
-function alterActionFindings(ctx: RuleContext, s: StatementInfo, table: string, a: AlterAction, rewritten: Set<string>, explained: Set<string>): Finding[] {
+/** ADD COLUMN with a constraint of its own: a foreign key or CHECK validated by a scan, a UNIQUE or PRIMARY KEY index built at once. */
+function addColumnConstraintFindings(s: StatementInfo, table: string, a: Extract<AlterAction, { op: 'add_column' }>): Finding[] {
+  const out: Finding[] = [];
+  if (/\breferences\b/i.test(a.definition)) {
+    out.push(
+      finding('PG102', {
+        message: `Adding column ${table}.${a.column} with REFERENCES validates the new foreign key by scanning ${table} under SHARE ROW EXCLUSIVE on both tables.`,
+        table,
+        column: a.column,
+        statement: s.sql,
+      }),
+    );
+  }
+  // A column-level UNIQUE or PRIMARY KEY builds its index in the same statement, under the
+  // ACCESS EXCLUSIVE the ALTER holds, over every row (string literals left out of the test).
+  if (/\b(unique|primary\s+key)\b/i.test(a.definition.replace(/'(?:[^']|'')*'/g, "''"))) {
+    out.push(
+      finding('PG107', {
+        message: `Adding column ${table}.${a.column} with ${/\bunique\b/i.test(a.definition) ? 'UNIQUE' : 'PRIMARY KEY'} builds its index over all of ${table} under ACCESS EXCLUSIVE: reads and writes wait for the build.`,
+        table,
+        column: a.column,
+        statement: s.sql,
+      }),
+    );
+  }
+  if (/\bcheck\s*\(/i.test(a.definition)) {
+    out.push(
+      finding('PG103', {
+        message: `Adding column ${table}.${a.column} with a CHECK scans the table to validate it under ACCESS EXCLUSIVE.`,
+        table,
+        column: a.column,
+        statement: s.sql,
+      }),
+    );
+  }
+  return out;
+}
+
+const NOT_NULL_CHECK = /\bcheck\s*\(\s*\(?\s*"?(\w+)"?\s+is\s+not\s+null\s*\)?\s*\)/i;
+const CONSTRAINT_NAME = /^\s*(?:add\s+)?constraint\s+"?(\w+)"?/i;
+
+/**
+ * The columns a CHECK (col IS NOT NULL) proves within this migration, statement by statement: added
+ * validated, or added NOT VALID and validated later. PostgreSQL's SET NOT NULL then skips its scan
+ * (the expand/contract recipe for NOT NULL relies on it), so it is not blocking.
+ */
+function notNullChecks(): { proven: Set<string>; see(table: string, a: AlterAction): void } {
+  const proven = new Set<string>();
+  const notValid = new Map<string, string>();
+  return {
+    proven,
+    see(table, a) {
+      if (a.op === 'add_constraint' && a.constraint === 'check') {
+        const col = NOT_NULL_CHECK.exec(a.text)?.[1];
+        const name = CONSTRAINT_NAME.exec(a.text)?.[1];
+        if (col && !a.notValid) proven.add(`${table}.${col}`);
+        else if (col && name) notValid.set(`${table}.${name}`, col);
+      }
+      if (a.op === 'validate_constraint') {
+        const col = notValid.get(`${table}.${a.name.replace(/"/g, '')}`);
+        if (col) proven.add(`${table}.${col}`);
+      }
+    },
+  };
+}
+
+function alterActionFindings(
+  ctx: RuleContext,
+  s: StatementInfo,
+  table: string,
+  a: AlterAction,
+  rewritten: Set<string>,
+  explained: Set<string>,
+  provenNotNull: ReadonlySet<string>,
+): Finding[] {
   const out: Finding[] = [];
   switch (a.op) {
     case 'add_constraint':
       out.push(...addConstraintFindings(s, table, a));
       break;
     case 'add_column':
-      if (/\breferences\b/i.test(a.definition)) {
-        out.push(
-          finding('PG102', {
-            message: `Adding column ${table}.${a.column} with REFERENCES validates the new foreign key by scanning ${table} under SHARE ROW EXCLUSIVE on both tables.`,
-            table,
-            column: a.column,
-            statement: s.sql,
-          }),
-        );
-      }
-      if (/\bcheck\s*\(/i.test(a.definition)) {
-        out.push(
-          finding('PG103', {
-            message: `Adding column ${table}.${a.column} with a CHECK scans the table to validate it under ACCESS EXCLUSIVE.`,
-            table,
-            column: a.column,
-            statement: s.sql,
-          }),
-        );
-      }
+      out.push(...addColumnConstraintFindings(s, table, a));
       if (rewritten.has(table) && /\bdefault\b/i.test(a.definition)) {
         explained.add(table);
         out.push(
@@ -163,7 +222,9 @@ function alterActionFindings(ctx: RuleContext, s: StatementInfo, table: string, 
       break;
     case 'set_not_null': {
       const t = ctx.before.tables[table];
-      const proven = t?.checks.some((c) => c.validated !== false && new RegExp(`\\(?\\s*"?${a.column}"?\\s+IS\\s+NOT\\s+NULL\\s*\\)?`, 'i').test(c.expression));
+      const proven =
+        provenNotNull.has(`${table}.${a.column}`) ||
+        t?.checks.some((c) => c.validated !== false && new RegExp(`\\(?\\s*"?${a.column}"?\\s+IS\\s+NOT\\s+NULL\\s*\\)?`, 'i').test(c.expression));
       if (!proven) {
         out.push(
           finding('PG105', {

@@ -15,6 +15,5 @@ ALTER TABLE users DROP CONSTRAINT users_email_nn;
 -- down:
 ALTER TABLE users ALTER COLUMN email DROP NOT NULL;
 -- expect: phase=pre-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
--- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=refused algorithm=null
--- findings: BC108:error PG105:error PG202:info
--- known-disagreement: blocking measured=false engine=true not in issue 16: SET NOT NULL skips the scan once a CHECK (email IS NOT NULL) validated earlier in the same migration proves it, which PG105 does not look for
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
+-- findings: BC108:error PG202:info

@@ -12,6 +12,5 @@ ALTER TABLE users ADD COLUMN code varchar(20) UNIQUE;
 -- down:
 ALTER TABLE users DROP COLUMN code;
 -- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=true
--- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
--- findings: PG202:info RV201:warning
--- known-disagreement: blocking measured=true engine=false not in issue 16: ADD COLUMN ... UNIQUE builds the unique index under ACCESS EXCLUSIVE, which the blocking rules do not flag for a column added in the same statement
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=refused algorithm=null
+-- findings: PG107:error PG202:info RV201:warning
