@@ -6,61 +6,16 @@
  * journal's alter:<node>:begin), after the run, after the last-reader rule, and after a
  * coordinator killed with a replica drained was resumed or aborted.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastJournal } from '../faults/harness.ts';
+import { type Ran, readers, runMigrate, runtime } from '../helpers/haproxy-readers.ts';
 import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
 
-const BIN = resolve('bin/migrate');
-
-interface Ran {
-  code: number | null;
-  signal: string | null;
-  out: string;
-}
-
-function run(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  return new Promise((res) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env, NO_COLOR: '1' }, timeout: 180_000 }, (err, stdout, stderr) => {
-      const e = err as (Error & { code?: number; signal?: string }) | null;
-      res({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, out: `${stdout}\n${stderr}` });
-    });
-  });
-}
-
-/** One runtime-API command on HAProxy's admin socket, answered in full. */
-function runtime(socket: string, command: string): Promise<string> {
-  return new Promise((res, rej) => {
-    const c = connect({ path: socket });
-    let out = '';
-    c.on('connect', () => c.write(`${command}\n`));
-    c.on('data', (d) => (out += d.toString()));
-    c.on('error', rej);
-    c.on('close', () => res(out));
-  });
-}
-
-/**
- * `show servers state readers` as name -> ready | drain | maint. srv_op_state 2 is running;
- * srv_admin_state bit 0x08/0x10 is drain (forced / inherited), 0x01 forced maintenance.
- */
-async function readers(socket: string): Promise<Record<string, string>> {
-  const text = await runtime(socket, 'show servers state readers');
-  const lines = text.split('\n').filter((l) => /^\d+ readers /.test(l));
-  return Object.fromEntries(
-    lines.map((l) => {
-      const f = l.split(/\s+/);
-      const op = Number(f[5]);
-      const admin = Number(f[6]);
-      return [f[3], op === 2 ? (admin & 0x18 ? 'drain' : 'ready') : 'maint'];
-    }),
-  );
-}
+const run = runMigrate;
 
 describe('read pool: replicas out of the readers backend while their ALTER runs', () => {
   let sb: RunningSandbox;
