@@ -17,7 +17,7 @@ export const RULE_CODES: readonly string[] = [
   'WL100', 'WL101', 'WL102', 'WL201', 'WL202', 'WL200',
   'SH101', 'SH201', 'SH301',
   // issue 16, data-aware verdicts
-  'DL107', 'DL108',
+  'DL107', 'DL108', 'DL109',
 ];
 
 const KNOWN = new Set(RULE_CODES);

@@ -399,3 +399,19 @@ describe('VALIDATE CONSTRAINT of a NOT VALID check (issue 16)', () => {
     expect(v.backwardCompatible).toBe(true);
   });
 });
+
+describe('DL109: a whole-table UPDATE to a constant overwrites values no down brings back', () => {
+  const s = snap([users]);
+  it('flags a constant for every row of an existing column, and counts as data loss', () => {
+    const v = verdict(ctx(s, s, ["UPDATE users SET name = 'x', email = NULL"]));
+    expect(v.findings.filter((f) => f.rule === 'DL109').map((f) => f.column)).toEqual(['name', 'email']);
+    expect(v.dataLoss).toBe(true);
+  });
+  it('leaves a backfill derived from another column, an UPDATE with WHERE and a table created here alone', () => {
+    expect(rules(verdict(ctx(s, s, ['UPDATE users SET email = name'])))).not.toContain('DL109');
+    expect(rules(verdict(ctx(s, s, ["UPDATE users SET email = 'x' WHERE email IS NULL"])))).not.toContain('DL109');
+    const fresh = table('notes', [col('id', 1, 'int(11)'), col('body', 2, 'text')]);
+    const created = verdict(ctx(s, snap([users, fresh]), ['CREATE TABLE notes (id int, body text)', "UPDATE notes SET body = ''"]));
+    expect(rules(created)).not.toContain('DL109');
+  });
+});

@@ -945,6 +945,16 @@ const docs: RuleDoc[] = [
     recipe:
       'Before the migration, delete or fix the orphan rows (or insert the missing parents), remove or change the duplicates, backfill the NULLs, fix the rows failing the CHECK; or backfill first, then add the constraint (PostgreSQL: NOT VALID, clean up, then VALIDATE).',
   },
+  {
+    code: 'DL109',
+    family: 'data-loss',
+    title: 'Values overwritten by the migration',
+    severity: 'warning',
+    explanation:
+      'An UPDATE without WHERE sets a column that existed before the migration to one constant for every row: the values it held are gone, and no down can bring them back (it can only write another constant). A backfill that derives the value from other columns is not this.',
+    recipe:
+      'If the old values matter, copy them first (a new column or a table), or limit the UPDATE with a WHERE to the rows meant; for a new column, add it with its DEFAULT instead.',
+  },
 ];
 
 export const CATALOG: ReadonlyMap<string, RuleDoc> = new Map(docs.map((d) => [d.code, d]));

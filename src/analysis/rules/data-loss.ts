@@ -1,4 +1,5 @@
 import { describeFit, type FitResult } from '../data/fit.ts';
+import { splitTopLevel } from '../sql/parse.ts';
 import { isLossless, parseType } from '../sql/typecompat.ts';
 import type { Change, ColumnSnapshot, Finding } from '../types.ts';
 import { finding, statementFor, type RuleContext, type RuleDialect } from './context.ts';
@@ -72,9 +73,34 @@ export function dataLossRules(ctx: RuleContext, db: RuleDialect): Finding[] {
   }
   for (const s of ctx.statements) {
     if (s.kind !== 'dml' || !s.wholeTable || !s.table || ctx.createdTables.has(s.table)) continue;
+    if (/^\s*update\b/i.test(s.sql)) out.push(...overwrites(ctx, s.table, s.sql));
     if (!/^\s*(truncate|delete)\b/i.test(s.sql)) continue;
     out.push(
       finding('DL106', { message: `Deletes every row of ${s.table} (${s.sql.split(/\s+/).slice(0, 3).join(' ')} ...).`, table: s.table, statement: s.sql }),
+    );
+  }
+  return out;
+}
+
+const CONSTANT = /^(?:null|true|false|default|[-+]?\d+(?:\.\d+)?|'(?:[^']|'')*')$/i;
+
+/** DL109: an UPDATE without WHERE that sets a column the table had before the migration to a constant. */
+function overwrites(ctx: RuleContext, table: string, sql: string): Finding[] {
+  const set = /^\s*update\s+\S+\s+set\s+([\s\S]+?)\s*;?\s*$/i.exec(sql)?.[1];
+  const before = ctx.before.tables[table];
+  if (!set || !before) return [];
+  const out: Finding[] = [];
+  for (const part of splitTopLevel(set)) {
+    const m = /^\s*[`"]?(\w+)[`"]?\s*=\s*([\s\S]+?)\s*$/.exec(part);
+    const column = before.columns.find((c) => c.name.toLowerCase() === m?.[1]?.toLowerCase());
+    if (!m || !column || !CONSTANT.test(m[2] ?? '')) continue;
+    out.push(
+      finding('DL109', {
+        message: `Sets ${table}.${column.name} to ${m[2]} in every row: the values it held are gone, and no down can bring them back.`,
+        table,
+        column: column.name,
+        statement: sql,
+      }),
     );
   }
   return out;

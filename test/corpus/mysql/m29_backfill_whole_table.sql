@@ -14,6 +14,5 @@ UPDATE users SET age = 0;
 UPDATE users SET age = NULL;
 -- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=true blocking=true
 -- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
--- findings: MY301:warning
--- known-disagreement: dataLoss measured=true engine=false not in issue 16: the UPDATE overwrites every row's age and the down cannot bring the old values back
+-- findings: DL109:warning MY301:warning
 -- known-disagreement: blocking measured=true engine=false not in issue 16: the UPDATE without WHERE holds every row's lock until it commits, so a write to any row waits for all of it (MY301 warns, the verdict says non-blocking)
