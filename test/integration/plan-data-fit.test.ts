@@ -1,12 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Knex } from 'knex';
+import { type CliProject, cliProject } from '../helpers/cli-project.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyse, decideOnTarget } from '../../src/analysis/index.ts';
 import { runMain } from '../helpers/in-process.ts';
 import type { Dialect } from '../../src/config/types.ts';
-import { freshDatabase, type FreshDatabase } from '../helpers/databases.ts';
+import type { FreshDatabase } from '../helpers/databases.ts';
 import { serverUrl, shadowServer, sqlMigration } from '../helpers/shadow.ts';
 
 /**
@@ -44,14 +42,11 @@ interface JsonFinding {
 for (const dialect of ['mysql', 'postgres'] as const) {
   describe(`plan decides narrowings on the target's rows (${dialect})`, () => {
     let target: FreshDatabase;
-    let work: string;
+    let project: CliProject | undefined;
     let config: string;
     let db: Knex;
 
     beforeAll(async () => {
-      target = await freshDatabase(dialect);
-      work = mkdtempSync(join(tmpdir(), 'migrate-fit-'));
-      const dir = join(work, 'migrations');
       const files: Record<string, string> = {
         '0001_create_users.up.sql': `${CREATE};\n`,
         '0001_create_users.down.sql': 'DROP TABLE users;\n',
@@ -60,10 +55,9 @@ for (const dialect of ['mysql', 'postgres'] as const) {
         '0003_narrow_status.up.sql': `${NARROW[dialect].status[0]};\n`,
         '0003_narrow_status.down.sql': `${NARROW[dialect].status[1]};\n`,
       };
-      mkdirSync(dir);
-      for (const [name, sql] of Object.entries(files)) writeFileSync(join(dir, name), sql);
-      config = join(work, 'migrate.config.json');
-      writeFileSync(config, JSON.stringify({ url: serverUrl(dialect, target.connection, target.connection.database), migrations: { directory: dir } }));
+      project = await cliProject(dialect, files);
+      target = project.db;
+      config = project.config;
       const up = await run(['--config', config, 'up', '--to', '0001_create_users']);
       expect(up.code, up.stderr).toBe(0);
       db = target.knex();
@@ -73,8 +67,7 @@ for (const dialect of ['mysql', 'postgres'] as const) {
     }, 120_000);
 
     afterAll(async () => {
-      await target?.drop();
-      if (work) rmSync(work, { recursive: true, force: true });
+      await project?.remove();
     });
 
     it('counts the rows that do not fit, with example keys, and the ones where every row fits', async () => {

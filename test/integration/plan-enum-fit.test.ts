@@ -1,9 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { type CliProject, cliProject } from '../helpers/cli-project.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dialect } from '../../src/config/types.ts';
-import { freshDatabase, type FreshDatabase } from '../helpers/databases.ts';
+import type { FreshDatabase } from '../helpers/databases.ts';
 import { runMain } from '../helpers/in-process.ts';
 import { serverUrl } from '../helpers/shadow.ts';
 
@@ -61,13 +59,10 @@ interface JsonFinding {
 for (const dialect of ['mysql', 'postgres'] as const) {
   describe(`plan decides an enum value's removal on the target's rows (${dialect})`, () => {
     let target: FreshDatabase;
-    let work: string;
+    let project: CliProject | undefined;
     let config: string;
 
     beforeAll(async () => {
-      target = await freshDatabase(dialect);
-      work = mkdtempSync(join(tmpdir(), 'migrate-enum-fit-'));
-      const dir = join(work, 'migrations');
       const files: Record<string, string> = {
         '0001_create_orders.up.sql': SETUP[dialect].create,
         '0001_create_orders.down.sql': SETUP[dialect].drop,
@@ -76,10 +71,9 @@ for (const dialect of ['mysql', 'postgres'] as const) {
         '0003_drop_fax_channel.up.sql': NARROW[dialect].channel[0],
         '0003_drop_fax_channel.down.sql': NARROW[dialect].channel[1],
       };
-      mkdirSync(dir);
-      for (const [name, sql] of Object.entries(files)) writeFileSync(join(dir, name), sql);
-      config = join(work, 'migrate.config.json');
-      writeFileSync(config, JSON.stringify({ url: serverUrl(dialect, target.connection, target.connection.database), migrations: { directory: dir } }));
+      project = await cliProject(dialect, files);
+      target = project.db;
+      config = project.config;
       const up = await runMain(['--config', config, 'up', '--to', '0001_create_orders']);
       expect(up.code, up.stderr).toBe(0);
       const db = target.knex();
@@ -88,8 +82,7 @@ for (const dialect of ['mysql', 'postgres'] as const) {
     }, 120_000);
 
     afterAll(async () => {
-      await target?.drop();
-      if (work) rmSync(work, { recursive: true, force: true });
+      await project?.remove();
     });
 
     it('counts the rows holding the removed value, with example keys, and says no row holds the other', async () => {

@@ -1,12 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Knex } from 'knex';
+import { type CliProject, cliProject } from '../helpers/cli-project.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyse, decideOnTarget } from '../../src/analysis/index.ts';
 import { runMain } from '../helpers/in-process.ts';
 import type { Dialect } from '../../src/config/types.ts';
-import { freshDatabase, type FreshDatabase } from '../helpers/databases.ts';
+import type { FreshDatabase } from '../helpers/databases.ts';
 import { serverUrl, shadowServer, sqlMigration } from '../helpers/shadow.ts';
 
 /**
@@ -46,14 +44,11 @@ interface JsonFinding {
 for (const dialect of ['mysql', 'postgres'] as const) {
   describe(`plan counts the rows a new constraint rejects on the target (${dialect})`, () => {
     let target: FreshDatabase;
-    let work: string;
+    let project: CliProject | undefined;
     let config: string;
     let db: Knex;
 
     beforeAll(async () => {
-      target = await freshDatabase(dialect);
-      work = mkdtempSync(join(tmpdir(), 'migrate-violations-'));
-      const dir = join(work, 'migrations');
       const files: Record<string, string> = {
         '0001_create.up.sql': CREATE,
         '0001_create.down.sql': 'DROP TABLE orders;\nDROP TABLE users;\n',
@@ -76,10 +71,9 @@ for (const dialect of ['mysql', 'postgres'] as const) {
         '0010_orders_ref.up.sql': 'ALTER TABLE orders ADD COLUMN ref VARCHAR(20);\nCREATE UNIQUE INDEX uq_orders_ref ON orders (ref);\n',
         '0010_orders_ref.down.sql': `${DROP_INDEX[dialect]('uq_orders_ref', 'orders')};\nALTER TABLE orders DROP COLUMN ref;\n`,
       };
-      mkdirSync(dir);
-      for (const [name, sql] of Object.entries(files)) writeFileSync(join(dir, name), sql);
-      config = join(work, 'migrate.config.json');
-      writeFileSync(config, JSON.stringify({ url: serverUrl(dialect, target.connection, target.connection.database), migrations: { directory: dir } }));
+      project = await cliProject(dialect, files);
+      target = project.db;
+      config = project.config;
       const up = await run(['--config', config, 'up', '--to', '0001_create']);
       expect(up.code, up.stderr).toBe(0);
       db = target.knex();
@@ -98,8 +92,7 @@ for (const dialect of ['mysql', 'postgres'] as const) {
     }, 120_000);
 
     afterAll(async () => {
-      await target?.drop();
-      if (work) rmSync(work, { recursive: true, force: true });
+      await project?.remove();
     });
 
     it('quotes the orphans, duplicates, NULLs and rows failing a CHECK as errors, and says a clean constraint was checked', async () => {
