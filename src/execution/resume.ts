@@ -3,7 +3,7 @@ import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/index.t
 import { usageError } from '../errors.ts';
 import { discoverMigrations } from '../migrations/index.ts';
 import { thisHost, whoAmI } from '../migrations/index.ts';
-import { withLedgerWriter } from '../migrations/index.ts';
+import { Runner, withLedgerWriter } from '../migrations/index.ts';
 import type { MigrationSource } from '../migrations/index.ts';
 import { detectFlavor } from '../topology/index.ts';
 import { mysqlString } from '../engines/index.ts';
@@ -106,7 +106,7 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
       const m = discovery.migrations.find((x) => x.id === f.migrationId) as MigrationSource | undefined;
       await withLedgerWriter(config, async (w) => {
         const db = w.session.db;
-        await w.ensureLedgerTable();
+        await new Runner({ config, db, logger }).prepareLedgerOn(w.session);
         if (m && !(await w.ledger.has(db, m.id))) {
           await journal.step(`ledger:${m.id}`, async () =>
             w.record({

@@ -445,6 +445,17 @@ export class Runner {
   }
 
   /** The status under the lock, from our ledger or the adopted tool's history; writes nothing. */
+  /**
+   * For a write made outside `up` (a replica-first run's ledger row, on `apply` or `resume`): the
+   * ledger created and the adopted tool's rows copied in first, as `up` does. Without this the
+   * first row of ours would create the ledger alone, and from then on every migration the old
+   * tool ran would read as pending.
+   */
+  async prepareLedgerOn(session: RunSession): Promise<void> {
+    const { status } = await this.readState(session, await this.discover());
+    await this.prepareLedger(session, status);
+  }
+
   private async readState(session: RunSession, discovery: Discovery): Promise<{ status: MigrationStatus[]; adopted?: AdoptedHistory; absent?: string }> {
     const { entries, adopted, absent } = await this.entries(session.db, discovery.migrations);
     return { status: computeStatus(discovery.migrations, entries), ...(adopted ? { adopted } : {}), ...(absent ? { absent } : {}) };
