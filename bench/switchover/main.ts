@@ -32,6 +32,7 @@ import {
   MIGRATION_CREATE,
   q,
   setBufferPool,
+  setRedoLog,
   TABLE,
   upCluster,
   writeMigrations,
@@ -54,6 +55,7 @@ const { values: flags } = parseArgs({
     tps: { type: 'string', default: '200' },
     baseline: { type: 'string', default: '5' },
     'buffer-pool': { type: 'string', default: '512' },
+    'redo-log': { type: 'string', default: '96' },
     ways: { type: 'string', default: WAYS.join(',') },
     'budget-min': { type: 'string', default: '40' },
     work: { type: 'string', default: '/tmp/bench-switchover' },
@@ -71,6 +73,7 @@ const THREADS = Number(flags.threads);
 const TPS = Number(flags.tps);
 const BASELINE_MS = Number(flags.baseline) * 1000;
 const BUFFER_POOL = Number(flags['buffer-pool']) * 1024 * 1024;
+const REDO_LOG = Number(flags['redo-log']) * 1024 * 1024;
 const BUDGET_MS = Number(flags['budget-min']) * 60_000;
 const WORK = resolve(flags.work!);
 const ways = flags.ways!.split(',').map((w) => w.trim()) as Way[];
@@ -134,6 +137,7 @@ async function converge(cl: BenchCluster, writer: string, timeoutSec: number): P
 async function prepareCluster(dir: string, migrationsDir: string, seed: Seed): Promise<BenchCluster> {
   const cl = await upCluster(dir, migrationsDir);
   if (BUFFER_POOL > 0) await Promise.all(cl.nodes.map((n) => setBufferPool(n, BUFFER_POOL)));
+  if (REDO_LOG > 0) await Promise.all(cl.nodes.map((n) => setRedoLog(n, REDO_LOG)));
   const config = await loadConfig({ configPath: cl.configPath });
   const db = createKnex(config.dialect, config.connection);
   try {
@@ -308,7 +312,21 @@ async function runOnce(way: Way, rep: number, user: Client, migrationsDir: strin
     writeFileSync(
       join(runDir, 'probe.json'),
       JSON.stringify(
-        { acknowledged: probeReport.acknowledged.length, failed: probeReport.failed, errors: probeReport.errors, longestGapMs: probeReport.longestGapMs },
+        {
+          acknowledged: probeReport.acknowledged.length,
+          failed: probeReport.failed,
+          errors: probeReport.errors,
+          longestGapMs: probeReport.longestGapMs,
+          // The ten longest gaps, each with its wall-clock start, to line up with the journal's steps.
+          longestGaps: probeReport.ackTimes
+            .slice(1)
+            .map((t, i) => {
+              const from = probeReport.ackTimes[i] ?? t;
+              return { ms: round1(t - from), at: new Date(from + wallOffset).toISOString(), sinceChangeMs: Math.round(from - changeStart) };
+            })
+            .sort((a, b) => b.ms - a.ms)
+            .slice(0, 10),
+        },
         null,
         2,
       ),
