@@ -193,7 +193,8 @@ function engineMismatches(c: ReplicaFirstCase, truth: CaseTruth, v: MigrationVer
     const isFwd = dir === 'forward';
     const code = (n: string): string => `RF${isFwd ? 1 : 2}${n}`;
     const say = (m: string): void => void out.push(`${dir}: ${m}`);
-    const reinterpreted = c.reinterpreted?.includes(dir) ?? false;
+    // ALL_LOSSY changed values the old column can hold, not only clipped over-long ones (measured).
+    const reinterpreted = t.lossy?.outcome === 'wrong' && t.lossy.fitting;
 
     if (c.dataDependent && isFwd) {
       if (!fs.length) say(`the outcome depends on the data (${c.dataDependent}) but no finding warns (${got})`);

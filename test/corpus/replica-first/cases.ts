@@ -39,12 +39,6 @@ export interface ReplicaFirstCase {
    * columns, reverse = the old schema's. Rows that existed before must keep their value.
    */
   applierOnly?: { forward?: Record<string, string | null>; reverse?: Record<string, string | null> };
-  /**
-   * Directions where the lossy setting changes values that FIT the target type (bytes read under
-   * another type or charset), not only over-long ones: no setting makes them safe. A reading of
-   * the measured `seen` values (measured.json), kept here because the server reports no such flag.
-   */
-  reinterpreted?: ('forward' | 'reverse')[];
   /** The forward outcome depends on the data the old code writes, not only on the schemas (why). */
   dataDependent?: string;
   /**
@@ -362,7 +356,6 @@ export const CASES: ReplicaFirstCase[] = [
     title: 'INT -> INT UNSIGNED (signedness only)',
     ...one('INT', ['11', '12', '13'], ['1100', 'NULL', '-5']),
     alter: 'ALTER TABLE {t} MODIFY x INT UNSIGNED',
-    reinterpreted: ['forward', 'reverse'],
     dmlNew: one('INT UNSIGNED', [], ['3000000000', 'NULL', '1102']).dml,
     note: 'Signedness is not in the row event: no error under any setting; -5 arrives as 4294967291, and back 3000000000 as -1294967296.',
   },
@@ -387,7 +380,6 @@ export const CASES: ReplicaFirstCase[] = [
     title: 'VARCHAR(20) CHARACTER SET latin1 -> utf8mb4 (same type, other charset)',
     ...one('VARCHAR(20) CHARACTER SET latin1', ["'caf\u00e9 1'", "'s2'", "'s3'"], ["'na\u00efve 100'", 'NULL', "'\u00e9t\u00e9 102'"]),
     alter: 'ALTER TABLE {t} MODIFY x VARCHAR(20) CHARACTER SET utf8mb4',
-    reinterpreted: ['forward', 'reverse'],
     dmlNew: one('VARCHAR(20) CHARACTER SET utf8mb4', [], ["'na\u00efve 100'", 'NULL', "'\u00e9t\u00e9 102'"]).dml,
     note: "The bytes are copied, not converted: with ALL_NON_LOSSY, latin1 'ï' (0xEF) lands as an invalid utf8mb4 byte; back, with ALL_LOSSY, the UTF-8 bytes show up as latin1 mojibake.",
   },

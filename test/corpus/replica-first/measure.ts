@@ -46,6 +46,12 @@ export type Observation =
       columns: string[];
       /** First wrong value per column (lowest id): [the primary's / the expected value, the replica's]. */
       seen: Record<string, [string | null, string | null]>;
+      /**
+       * Some value that arrived changed is one the replica's column holds unchanged when written
+       * there directly: replication read it as something else (shifted column, ENUM index, bytes
+       * under another type or charset), not only clipped a value the column cannot hold.
+       */
+      fitting: boolean;
     };
 
 /** An observation as recorded: what the server did plus what shows it (not compared: it names log positions). */
@@ -91,10 +97,14 @@ export function readMeasured(): ReplicaFirstMeasurements {
 }
 
 type Row = Record<string, string | null>;
+/** A replica cell that holds another value than intended: the row, the column, the intended value. */
+type Cell = { id: string | null; col: string; want: string | null };
 
 /** Every value as the server prints it (or null), so INT 5 and BIGINT 5 compare equal. */
+const asText = (field: { string(): string | null }): string | null => field.string();
+
 async function rows(c: mysql.Connection, sql: string): Promise<Row[]> {
-  const [r] = await c.query({ sql, typeCast: (field: { string(): string | null }) => field.string() });
+  const [r] = await c.query({ sql, typeCast: asText });
   return r as Row[];
 }
 
@@ -117,7 +127,7 @@ export function caseSource(c: ReplicaFirstCase): string {
 export function outcomeOf(m: Measured | Observation): Observation {
   if (m.outcome === 'ok') return { outcome: 'ok' };
   if (m.outcome === 'stopped') return { outcome: 'stopped', errno: m.errno };
-  return { outcome: 'wrong', columns: m.columns, seen: m.seen };
+  return { outcome: 'wrong', columns: m.columns, seen: m.seen, fitting: m.fitting };
 }
 
 export function truthOf(t: CaseTruth<Measured | Observation>): CaseTruth {
@@ -263,12 +273,12 @@ class Runner {
     const toApplier = new Map(renames.map(([o, n]) => (dir === 'forward' ? [o, n] : [n, o])));
     const name = (col: string): string => toApplier.get(col) ?? col;
     const wrong = new Set<string>();
-    const wrongRows = new Set<string | null | undefined>();
+    const cells: Cell[] = [];
     /** First wrong value per column: [what the primary / the statement says, what the replica holds]. */
     const seen: Record<string, [string | null, string | null]> = {};
     const bad = (id: string | null | undefined, col: string, want: string | null, got: string | null | undefined): void => {
       wrong.add(col);
-      wrongRows.add(id);
+      cells.push({ id: id ?? null, col, want });
       seen[col] ??= [abbrev(want), abbrev(got ?? null)];
     };
     const applierCols = (
@@ -301,12 +311,47 @@ class Runner {
     const only = applierOnly.length ? `; replica-only column(s) ${applierOnly.join(', ')} checked against their expected value` : '';
     if (!wrong.size) return { outcome: 'ok', evidence: `replication kept running; ${counts}, every column equal by name${only}` };
     const columns = [...wrong].sort();
+    const fit = await this.fitting(table, cells);
+    const ids = [...new Set(cells.map((x) => x.id))].join(', ') || '-';
     return {
       outcome: 'wrong',
       columns,
       seen: Object.fromEntries(columns.filter((k) => k in seen).map((k) => [k, seen[k]!])),
-      evidence: `replication kept running, no error; ${counts}; rows with a wrong value: id ${[...wrongRows].join(', ') || '-'}${only}`,
+      fitting: fit.length > 0,
+      evidence: `replication kept running, no error; ${counts}; rows with a wrong value: id ${ids}${only}; ${fit.length} of the ${cells.length} wrong values read back unchanged when written into the replica's column directly${fit.length ? ` (${fit.join(', ')})` : ''}`,
     };
+  }
+
+  /**
+   * The wrong cells whose intended value the replica's column holds unchanged: each is written
+   * into a session-only copy of the replica's table (strict mode, the row's other columns as the
+   * replica has them) and read back. A value it refuses, clips or rounds does not fit.
+   */
+  async fitting(table: string, cells: Cell[]): Promise<string[]> {
+    const fit: string[] = [];
+    const copy = `app.fit${this.seq}`;
+    await this.replica.query('SET SESSION sql_log_bin = 0');
+    await this.replica.query(`CREATE TEMPORARY TABLE ${copy} LIKE ${table}`);
+    try {
+      for (const { id, col, want } of cells) {
+        await this.replica.query(`DELETE FROM ${copy}`);
+        // The row as the replica holds it, wrong values included (an ENUM's '' is refused in strict mode).
+        await this.replica.query("SET SESSION sql_mode = ''");
+        await this.replica.query(`INSERT INTO ${copy} SELECT * FROM ${table} WHERE id = ?`, [id]);
+        await this.replica.query('SET SESSION sql_mode = @@GLOBAL.sql_mode');
+        try {
+          await this.replica.query(`UPDATE ${copy} SET \`${col}\` = ? WHERE id = ?`, [want, id]);
+        } catch {
+          continue; // refused in strict mode: the column cannot hold it
+        }
+        const [r] = await this.replica.query({ sql: `SELECT \`${col}\` AS v FROM ${copy} WHERE id = ?`, values: [id], typeCast: asText });
+        if ((r as Row[])[0]?.['v'] === want) fit.push(`id ${id} ${col}`);
+      }
+    } finally {
+      await this.replica.query(`DROP TEMPORARY TABLE IF EXISTS ${copy}`);
+      await this.replica.query('SET SESSION sql_mode = @@GLOBAL.sql_mode, sql_log_bin = 1');
+    }
+    return fit;
   }
 
   async measureCase(c: ReplicaFirstCase): Promise<CaseTruth<Measured>> {
