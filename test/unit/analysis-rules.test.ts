@@ -415,3 +415,38 @@ describe('DL109: a whole-table UPDATE to a constant overwrites values no down br
     expect(rules(created)).not.toContain('DL109');
   });
 });
+
+describe('MY301 / PG301: an UPDATE or DELETE without WHERE on an existing table blocks its writes (corpus m29, p60)', () => {
+  const pgUsers = table('users', [col('id', 1, 'integer', { nullable: false, default: null }), col('email', 2, 'character varying(100)')]);
+  const cases = [
+    { rule: 'MY301', s: snap([users]) },
+    { rule: 'PG301', s: snap([pgUsers], 'postgres') },
+  ];
+  for (const { rule, s } of cases) {
+    it(`${rule}: blocking, refused in place, with a recipe that batches by the primary key`, () => {
+      for (const sql of ["UPDATE users SET email = 'x'", 'DELETE FROM users']) {
+        const v = verdict(ctx(s, s, [sql]));
+        const f = v.findings.find((x) => x.rule === rule);
+        expect(f, sql).toBeDefined();
+        expect(v.blocking, sql).toBe(true);
+        // Neither an UPDATE-only migration on MariaDB (replica-first not applicable) nor PostgreSQL can move the work off the primary.
+        expect(v.strategy, sql).toBe('refused');
+        expect(f!.safeAlternative).toContain(`${sql} WHERE id > :from AND id <= :from + 5000`);
+        expect(f!.safeAlternative).toMatch(/committing after each chunk/);
+      }
+    });
+    it(`${rule}: an UPDATE with WHERE, and a table the migration creates, are left alone`, () => {
+      expect(rules(verdict(ctx(s, s, ["UPDATE users SET email = 'x' WHERE id < 10"])))).not.toContain(rule);
+      const fresh = table('notes', [col('id', 1, 'integer'), col('body', 2, 'text')]);
+      const v = verdict(ctx(s, snap([...Object.values(s.tables), fresh], s.dialect), ['CREATE TABLE notes (id int, body text)', "UPDATE notes SET body = ''"]));
+      expect(rules(v)).not.toContain(rule);
+      expect(v.blocking).toBe(false);
+    });
+  }
+  it('a table without a primary key gets a recipe that says what to batch on first', () => {
+    const keyless = table('logs', [col('msg', 1, 'varchar(50)')], { primaryKey: [] });
+    const s = snap([keyless]);
+    const f = verdict(ctx(s, s, ['DELETE FROM logs'])).findings.find((x) => x.rule === 'MY301');
+    expect(f!.safeAlternative).toMatch(/logs has no primary key to batch on/);
+  });
+});
