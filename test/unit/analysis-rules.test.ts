@@ -450,3 +450,86 @@ describe('MY301 / PG301: an UPDATE or DELETE without WHERE on an existing table 
     expect(f!.safeAlternative).toMatch(/logs has no primary key to batch on/);
   });
 });
+
+describe('BC115 on a NOT NULL ENUM: MariaDB stores its first value when an INSERT omits it (corpus m32)', () => {
+  const status = (dflt: string | null) =>
+    col('status', 4, "enum('new','active','closed')", { nullable: false, default: dflt, dataType: 'enum', enumValues: ['new', 'active', 'closed'] });
+  const withDefault = (dflt: string) => snap([table('users', [...users.columns, status(dflt)])]);
+  const after = snap([table('users', [...users.columns, status(null)])]);
+  const sql = ['ALTER TABLE users ALTER COLUMN status DROP DEFAULT'];
+  const bc115 = (v: ReturnType<typeof verdict>) => v.findings.find((f) => f.rule === 'BC115')!;
+
+  it('MariaDB, the old default was the first value: the old INSERTs run as before (info, compatible)', () => {
+    const v = verdict(ctx(withDefault("'new'"), after, sql));
+    expect(bc115(v).severity).toBe('info');
+    expect(bc115(v).message).toContain("the column's first value, 'new', which was the default");
+    expect(v.backwardCompatible).toBe(true);
+  });
+  it('MariaDB, another default: the old INSERTs run but store the first value instead (warning, compatible)', () => {
+    const v = verdict(ctx(withDefault("'active'"), after, sql));
+    expect(bc115(v).severity).toBe('warning');
+    expect(bc115(v).message).toContain("'new', instead of the default ('active')");
+    expect(v.backwardCompatible).toBe(true);
+  });
+  it('MySQL (strict by default) refuses the INSERT: still breaking', () => {
+    const v = verdict(ctx(withDefault("'new'"), after, sql, { mariadb: false }));
+    expect(bc115(v).severity).toBe('error');
+    expect(v.backwardCompatible).toBe(false);
+  });
+  it('MariaDB, a column that is not an ENUM: still breaking', () => {
+    const n = (dflt: string | null) => col('n', 4, 'int(11)', { nullable: false, default: dflt });
+    const v = verdict(
+      ctx(snap([table('users', [...users.columns, n('3')])]), snap([table('users', [...users.columns, n(null)])]), [
+        'ALTER TABLE users ALTER COLUMN n DROP DEFAULT',
+      ]),
+    );
+    expect(bc115(v).severity).toBe('error');
+    expect(v.backwardCompatible).toBe(false);
+  });
+});
+
+describe('removed ENUM values are worded for the database (DL105, BC112)', () => {
+  const withStatus = (values: string[], dialect: 'mysql' | 'postgres') =>
+    snap(
+      [
+        table('users', [
+          ...users.columns,
+          col('status', 4, dialect === 'mysql' ? `enum(${values.map((v) => `'${v}'`).join(',')})` : 'order_status', {
+            dataType: dialect === 'mysql' ? 'enum' : 'order_status',
+            enumValues: values,
+          }),
+        ]),
+      ],
+      dialect,
+    );
+  const removal = (dialect: 'mysql' | 'postgres') => {
+    const c = ctx(withStatus(['new', 'void'], dialect), withStatus(['new'], dialect), ["ALTER TABLE users MODIFY status enum('new')"], {
+      fits: [
+        {
+          table: 'users',
+          column: 'status',
+          measured: true,
+          rows: 2,
+          misfits: 1,
+          examples: ['2'],
+          keyColumns: ['id'],
+          sampled: false,
+          what: "hold 'void'",
+          where: "checked on the shadow's rows before the change",
+        },
+      ],
+    });
+    return verdict(c).findings.filter((f) => f.rule === 'DL105' || f.rule === 'BC112');
+  };
+  it('PostgreSQL: no MySQL strict-mode wording; the cast fails or the USING mapping loses the value', () => {
+    const fs = removal('postgres');
+    expect(fs.map((f) => f.rule).sort()).toEqual(['BC112', 'DL105']);
+    for (const f of fs) expect(f.message).not.toMatch(/strict|MySQL|''/);
+    expect(fs.find((f) => f.rule === 'DL105')!.message).toMatch(/invalid input value for enum/);
+  });
+  it("MySQL/MariaDB: '' without strict mode, a failed ALTER in strict mode", () => {
+    const fs = removal('mysql');
+    expect(fs.find((f) => f.rule === 'DL105')!.message).toContain("lose it ('' without strict mode) or make the ALTER fail (strict mode)");
+    expect(fs.find((f) => f.rule === 'BC112')!.message).toContain("rejected in strict mode, stored as '' otherwise");
+  });
+});

@@ -234,7 +234,8 @@ const docs: RuleDoc[] = [
     title: 'Default removed from a NOT NULL column',
     severity: 'error',
     oldCode: true,
-    explanation: 'INSERTs of the previous release that omit the column relied on the default and now fail.',
+    explanation:
+      'INSERTs of the previous release that omit the column relied on the default and now fail. Except on MariaDB for an ENUM: it stores the first value of the list in every sql_mode, so those INSERTs still run (info when the first value was the default, a warning when they now store another value).',
     recipe: '1. Deploy code that always writes the column. 2. Drop the default in a post-deploy migration.',
   },
   {
@@ -306,7 +307,8 @@ const docs: RuleDoc[] = [
     family: 'data-loss',
     title: 'Enum value removed from stored rows',
     severity: 'warning',
-    explanation: 'Rows holding the removed value become an empty string (MySQL non-strict) or make the ALTER fail.',
+    explanation:
+      "Rows holding the removed value become '' (MySQL/MariaDB without strict mode) or make the ALTER fail (strict mode; PostgreSQL, unless the USING expression maps them to another value, which loses it).",
     recipe: 'UPDATE rows holding the value to a value that stays, then remove it.',
   },
   {
