@@ -533,3 +533,32 @@ describe('removed ENUM values are worded for the database (DL105, BC112)', () =>
     expect(fs.find((f) => f.rule === 'BC112')!.message).toContain("rejected in strict mode, stored as '' otherwise");
   });
 });
+
+describe('RF116: a data change makes the migration replica-first unsafe', () => {
+  const withScore = table('users', [...users.columns, col('score', 4, 'int(11)')]);
+  const rf116 = (sql: string[], after = withScore) => verdict(ctx(snap([users]), snap([after]), sql)).findings.filter((f) => f.rule === 'RF116');
+  it('UPDATE (with or without WHERE), DELETE and INSERT of an existing table next to a schema change', () => {
+    for (const dml of [
+      'UPDATE users SET score = 0',
+      'UPDATE users SET score = 0 WHERE id < 10',
+      'DELETE FROM users WHERE id = 1',
+      'INSERT INTO users (name) VALUES (1)',
+    ]) {
+      const v = verdict(ctx(snap([users]), snap([withScore]), ['ALTER TABLE users ADD COLUMN score INT', dml]));
+      expect(rules(v), dml).toContain('RF116');
+      expect(v.replicaFirstSafe, dml).toBe(false);
+    }
+  });
+  it('the blocking backfill is refused rather than moved to the replicas', () => {
+    const v = verdict(ctx(snap([users]), snap([withScore]), ['ALTER TABLE users ADD COLUMN score INT', 'UPDATE users SET score = 0']));
+    expect(v).toMatchObject({ blocking: true, strategy: 'refused' });
+    expect(v.refusedReason).toMatch(/MY301.*RF116/);
+  });
+  it('not for a table the migration creates, nor for a schema change alone', () => {
+    const notes = table('notes', [col('id', 1, 'int(11)')]);
+    expect(
+      verdict(ctx(snap([users]), snap([users, notes]), ['CREATE TABLE notes (id int)', 'INSERT INTO notes VALUES (1)'])).findings.map((f) => f.rule),
+    ).not.toContain('RF116');
+    expect(rf116(['ALTER TABLE users ADD COLUMN score INT'])).toEqual([]);
+  });
+});

@@ -677,6 +677,17 @@ const docs: RuleDoc[] = [
       "Row events carry an integer's bytes, not whether it is signed: a replica with the other signedness reads the same bytes as another number (-5 becomes 4294967291), with no error under any slave_type_conversions setting.",
     recipe: 'Change signedness in place, or add a new column of the new type at the end, backfill, switch code, drop the old column later.',
   },
+  {
+    code: 'RF116',
+    family: 'replica-first',
+    title: 'Data changed by a replica-first migration',
+    severity: 'error',
+    replicaFirst: { direction: 'old-to-new', unsafe: true },
+    explanation:
+      "Replica-first runs the migration on each node in turn with binary logging off. An UPDATE, DELETE or INSERT of an existing table then runs at different times on each node: rows the primary writes in between replicate over the replica's result, and the primary's own run reaches only itself, so the nodes end up with different rows.",
+    recipe:
+      'Keep data changes out of a migration that needs replica-first: run the schema change replica-first, and the backfill afterwards on the primary in chunks by primary key (it replicates normally).',
+  },
   // --- issue 16: foreign keys replica-first (constraints helper) ---
   {
     code: 'RF115',
