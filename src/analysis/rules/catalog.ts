@@ -420,7 +420,7 @@ const docs: RuleDoc[] = [
     explanation:
       'One statement touching every row of an existing table locks each row (and, under REPEATABLE READ, the gaps between them) until it commits: every write to the table, INSERTs included, waits for the whole statement, which grows with the table (measured: 300,000 rows held a concurrent write for the whole UPDATE). It replicates as one huge transaction, so replicas lag by as long. Replica-first does not help: the data change has to reach every node.',
     recipe:
-      'Backfill in chunks by primary key, committing after each chunk (UPDATE t SET ... WHERE id > :from AND id <= :from + 5000, for :from = 0, 5000, ... up to MAX(id)), from a script or job outside the schema migration: a write then waits for one chunk at most.',
+      'Backfill in chunks by primary key, committing after each chunk (UPDATE t SET ... WHERE id > :from AND id <= :from + 5000, for :from = 0, 5000, ... up to MAX(id)), from a script or job outside the schema migration, or with backfill() in a TypeScript migration of its own (export const transaction = false; it resumes after a crash): a write then waits for one chunk at most.',
   },
   // --- PostgreSQL blocking -----------------------------------------------------------------
   {
@@ -538,7 +538,7 @@ const docs: RuleDoc[] = [
     explanation:
       'One statement touching every row of an existing table holds each row lock until it commits, so every UPDATE and DELETE of the table waits for the whole statement, which grows with the table (measured: 1,000,000 rows held a concurrent write for the whole UPDATE); it also writes a new version of every row, doubling the table until VACUUM.',
     recipe:
-      'Backfill in chunks by primary key, committing after each chunk (UPDATE t SET ... WHERE id > :from AND id <= :from + 5000, for :from = 0, 5000, ... up to MAX(id)), from a script or job outside the schema migration: a write then waits for one chunk at most, and autovacuum keeps up.',
+      'Backfill in chunks by primary key, committing after each chunk (UPDATE t SET ... WHERE id > :from AND id <= :from + 5000, for :from = 0, 5000, ... up to MAX(id)), from a script or job outside the schema migration, or with backfill() in a TypeScript migration of its own (export const transaction = false; it resumes after a crash): a write then waits for one chunk at most, and autovacuum keeps up.',
   },
   // --- replica-first (MySQL/MariaDB row-based replication) ---------------------------------
   {

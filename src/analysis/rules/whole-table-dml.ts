@@ -36,8 +36,8 @@ function batchedRecipe(s: StatementInfo, primaryKey: string[]): string {
   const table = s.table!;
   const key = primaryKey[0];
   if (!key) {
-    return `${table} has no primary key to batch on: add one (or an index on a unique, not-null column) in an earlier migration, then run the ${table} change in chunks by that key, committing after each chunk, from a script or job outside the schema migration.`;
+    return `${table} has no primary key to batch on: add one (or an index on a unique, not-null column) in an earlier migration, then run the ${table} change in chunks by that key, committing after each chunk, from a script or job outside the schema migration, or with backfill() in a TypeScript migration of its own (docs/postgres.md, Backfills).`;
   }
   const chunk = `${s.sql.trim().replace(/;\s*$/, '')} WHERE ${key} > :from AND ${key} <= :from + 5000`;
-  return `Run it in chunks by primary key, outside the schema migration (a script or background job), committing after each chunk: \`${chunk}\` for :from = 0, 5000, 10000, ... up to MAX(${key}). Each chunk is a short transaction, so a write waits for one chunk at most and replicas apply small transactions; a chunk that fails can be retried alone.`;
+  return `Run it in chunks by primary key, outside the schema migration (a script or background job), committing after each chunk: \`${chunk}\` for :from = 0, 5000, 10000, ... up to MAX(${key}). Each chunk is a short transaction, so a write waits for one chunk at most and replicas apply small transactions; a chunk that fails can be retried alone. Or use backfill() in a TypeScript migration of its own with \`export const transaction = false\`: it batches by ${key}, commits each batch and resumes after a crash (docs/postgres.md, Backfills).`;
 }
