@@ -8,6 +8,16 @@ export interface RuleWording {
   lockFreeNotNull(column: string): string;
   /** Appended to DL103: what a stored value that does not fit the narrower type does to the ALTER. */
   narrowingFailure: string;
+  /** BC112: what a write of an ENUM value the change removed gets. */
+  removedEnumValueWrite: string;
+  /** DL105 / DL107: what rows holding an ENUM value the change removes get, e.g. "lose it ('' without strict mode) or make the ALTER fail". */
+  removedEnumValueOutcome: string;
+  /**
+   * An INSERT that omits a NOT NULL ENUM column without a default stores the column's first value
+   * instead of failing: MariaDB 10.11 does it in every sql_mode (strict, TRADITIONAL, none: corpus
+   * m32); MySQL fails in strict mode (its default since 5.7); PostgreSQL fails. Decides BC115.
+   */
+  omittedEnumTakesFirstValue: boolean;
   /**
    * An integer column rounds a decimal written as text ('1.55', as drivers send parameters) instead
    * of refusing it: MySQL/MariaDB round it, PostgreSQL refuses it ("invalid input syntax for type

@@ -18,6 +18,8 @@ export const RULE_CODES: readonly string[] = [
   'SH101', 'SH201', 'SH301',
   // issue 16, data-aware verdicts
   'DL107', 'DL108', 'DL109',
+  // issue 16: a data change cannot run replica-first (whole-table backfills are blocking, MY301)
+  'RF116',
 ];
 
 const KNOWN = new Set(RULE_CODES);

@@ -1,3 +1,5 @@
+import { maskSubstitutedValues } from './layouts/envsub.ts';
+
 /**
  * One line of a statement for an error message, so the reader sees which one without opening
  * the file. String literals of statements that set passwords are masked: messages end up in CI logs.
@@ -13,5 +15,7 @@ export function statementExcerpt(sql: string, max = 80): string {
  * --format json) may print of it; the literal is never needed there to tell statements apart.
  */
 export function maskSecretLiterals(sql: string): string {
-  return /\b(IDENTIFIED|PASSWORD)\b/i.test(sql) ? sql.replace(/'(?:[^'\\]|\\.|'')*'/g, "'***'") : sql;
+  // A value goose ENVSUB put into the statement is shown as the reference the file holds.
+  const s = maskSubstitutedValues(sql);
+  return /\b(IDENTIFIED|PASSWORD)\b/i.test(s) ? s.replace(/'(?:[^'\\]|\\.|'')*'/g, "'***'") : s;
 }

@@ -155,6 +155,40 @@ describe.each(['mysql', 'postgres'] as const)('histories of other tools, through
     });
   });
 
+  describe('goose ENVSUB', () => {
+    let p: Project;
+    const vars = { GS_ENVSUB_TABLE: 'gs_envsub_accounts', GS_ENVSUB_LABEL: 'h5-label-from-env' };
+    beforeAll(async () => {
+      p = await project(dialect, 'goose-envsub', 'goose');
+      Object.assign(process.env, vars);
+    });
+    afterAll(async () => {
+      for (const k of Object.keys(vars)) delete process.env[k];
+      await p?.remove();
+    });
+
+    test('up and down run the lines between ENVSUB ON and OFF with the environment substituted; output names the variables, not the values', async () => {
+      const up = await p.cli('up');
+      expect(up.code, up.stderr).toBe(0);
+      const rows = (await p.db('gs_envsub_accounts').select('id', 'label').orderBy('id')) as { id: number; label: string }[];
+      // Row 1 took the substituted DEFAULT; row 2 was written after ENVSUB OFF, so its ${...} stayed as written.
+      expect(rows).toEqual([
+        { id: 1, label: 'h5-label-from-env' },
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the reference goose leaves as written outside ENVSUB
+        { id: 2, label: '${GS_ENVSUB_LABEL}' },
+      ]);
+      const s = await p.status();
+      expect(noteOf(s, '20230201120000_envsub_accounts', 'layout')).toMatch(
+        /^info: 20230201120000_envsub_accounts\.sql: ENVSUB substituted \$GS_ENVSUB_TABLE \(line 3\), \$GS_ENVSUB_LABEL \(line 5\) from the environment/,
+      );
+      const printed = `${up.stdout}${up.stderr}${JSON.stringify(s)}`;
+      expect(printed).not.toContain('h5-label-from-env');
+      const down = await p.cli('down');
+      expect(down.code, down.stderr).toBe(0);
+      expect(await p.db.schema.hasTable('gs_envsub_accounts')).toBe(false);
+    });
+  });
+
   describe('dbmate', () => {
     let p: Project;
     beforeAll(async () => {

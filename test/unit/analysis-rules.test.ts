@@ -415,3 +415,150 @@ describe('DL109: a whole-table UPDATE to a constant overwrites values no down br
     expect(rules(created)).not.toContain('DL109');
   });
 });
+
+describe('MY301 / PG301: an UPDATE or DELETE without WHERE on an existing table blocks its writes (corpus m29, p60)', () => {
+  const pgUsers = table('users', [col('id', 1, 'integer', { nullable: false, default: null }), col('email', 2, 'character varying(100)')]);
+  const cases = [
+    { rule: 'MY301', s: snap([users]) },
+    { rule: 'PG301', s: snap([pgUsers], 'postgres') },
+  ];
+  for (const { rule, s } of cases) {
+    it(`${rule}: blocking, refused in place, with a recipe that batches by the primary key`, () => {
+      for (const sql of ["UPDATE users SET email = 'x'", 'DELETE FROM users']) {
+        const v = verdict(ctx(s, s, [sql]));
+        const f = v.findings.find((x) => x.rule === rule);
+        expect(f, sql).toBeDefined();
+        expect(v.blocking, sql).toBe(true);
+        // Neither an UPDATE-only migration on MariaDB (replica-first not applicable) nor PostgreSQL can move the work off the primary.
+        expect(v.strategy, sql).toBe('refused');
+        expect(f!.safeAlternative).toContain(`${sql} WHERE id > :from AND id <= :from + 5000`);
+        expect(f!.safeAlternative).toMatch(/committing after each chunk/);
+      }
+    });
+    it(`${rule}: an UPDATE with WHERE, and a table the migration creates, are left alone`, () => {
+      expect(rules(verdict(ctx(s, s, ["UPDATE users SET email = 'x' WHERE id < 10"])))).not.toContain(rule);
+      const fresh = table('notes', [col('id', 1, 'integer'), col('body', 2, 'text')]);
+      const v = verdict(ctx(s, snap([...Object.values(s.tables), fresh], s.dialect), ['CREATE TABLE notes (id int, body text)', "UPDATE notes SET body = ''"]));
+      expect(rules(v)).not.toContain(rule);
+      expect(v.blocking).toBe(false);
+    });
+  }
+  it('a table without a primary key gets a recipe that says what to batch on first', () => {
+    const keyless = table('logs', [col('msg', 1, 'varchar(50)')], { primaryKey: [] });
+    const s = snap([keyless]);
+    const f = verdict(ctx(s, s, ['DELETE FROM logs'])).findings.find((x) => x.rule === 'MY301');
+    expect(f!.safeAlternative).toMatch(/logs has no primary key to batch on/);
+  });
+});
+
+describe('BC115 on a NOT NULL ENUM: MariaDB stores its first value when an INSERT omits it (corpus m32)', () => {
+  const status = (dflt: string | null) =>
+    col('status', 4, "enum('new','active','closed')", { nullable: false, default: dflt, dataType: 'enum', enumValues: ['new', 'active', 'closed'] });
+  const withDefault = (dflt: string) => snap([table('users', [...users.columns, status(dflt)])]);
+  const after = snap([table('users', [...users.columns, status(null)])]);
+  const sql = ['ALTER TABLE users ALTER COLUMN status DROP DEFAULT'];
+  const bc115 = (v: ReturnType<typeof verdict>) => v.findings.find((f) => f.rule === 'BC115')!;
+
+  it('MariaDB, the old default was the first value: the old INSERTs run as before (info, compatible)', () => {
+    const v = verdict(ctx(withDefault("'new'"), after, sql));
+    expect(bc115(v).severity).toBe('info');
+    expect(bc115(v).message).toContain("the column's first value, 'new', which was the default");
+    expect(v.backwardCompatible).toBe(true);
+  });
+  it('MariaDB, another default: the old INSERTs run but store the first value instead (warning, compatible)', () => {
+    const v = verdict(ctx(withDefault("'active'"), after, sql));
+    expect(bc115(v).severity).toBe('warning');
+    expect(bc115(v).message).toContain("'new', instead of the default ('active')");
+    expect(v.backwardCompatible).toBe(true);
+  });
+  it('MySQL (strict by default) refuses the INSERT: still breaking', () => {
+    const v = verdict(ctx(withDefault("'new'"), after, sql, { mariadb: false }));
+    expect(bc115(v).severity).toBe('error');
+    expect(v.backwardCompatible).toBe(false);
+  });
+  it('MariaDB, a column that is not an ENUM: still breaking', () => {
+    const n = (dflt: string | null) => col('n', 4, 'int(11)', { nullable: false, default: dflt });
+    const v = verdict(
+      ctx(snap([table('users', [...users.columns, n('3')])]), snap([table('users', [...users.columns, n(null)])]), [
+        'ALTER TABLE users ALTER COLUMN n DROP DEFAULT',
+      ]),
+    );
+    expect(bc115(v).severity).toBe('error');
+    expect(v.backwardCompatible).toBe(false);
+  });
+});
+
+describe('removed ENUM values are worded for the database (DL105, BC112)', () => {
+  const withStatus = (values: string[], dialect: 'mysql' | 'postgres') =>
+    snap(
+      [
+        table('users', [
+          ...users.columns,
+          col('status', 4, dialect === 'mysql' ? `enum(${values.map((v) => `'${v}'`).join(',')})` : 'order_status', {
+            dataType: dialect === 'mysql' ? 'enum' : 'order_status',
+            enumValues: values,
+          }),
+        ]),
+      ],
+      dialect,
+    );
+  const removal = (dialect: 'mysql' | 'postgres') => {
+    const c = ctx(withStatus(['new', 'void'], dialect), withStatus(['new'], dialect), ["ALTER TABLE users MODIFY status enum('new')"], {
+      fits: [
+        {
+          table: 'users',
+          column: 'status',
+          measured: true,
+          rows: 2,
+          misfits: 1,
+          examples: ['2'],
+          keyColumns: ['id'],
+          sampled: false,
+          what: "hold 'void'",
+          where: "checked on the shadow's rows before the change",
+        },
+      ],
+    });
+    return verdict(c).findings.filter((f) => f.rule === 'DL105' || f.rule === 'BC112');
+  };
+  it('PostgreSQL: no MySQL strict-mode wording; the cast fails or the USING mapping loses the value', () => {
+    const fs = removal('postgres');
+    expect(fs.map((f) => f.rule).sort()).toEqual(['BC112', 'DL105']);
+    for (const f of fs) expect(f.message).not.toMatch(/strict|MySQL|''/);
+    expect(fs.find((f) => f.rule === 'DL105')!.message).toMatch(/invalid input value for enum/);
+  });
+  it("MySQL/MariaDB: '' without strict mode, a failed ALTER in strict mode", () => {
+    const fs = removal('mysql');
+    expect(fs.find((f) => f.rule === 'DL105')!.message).toContain("lose it ('' without strict mode) or make the ALTER fail (strict mode)");
+    expect(fs.find((f) => f.rule === 'BC112')!.message).toContain("rejected in strict mode, stored as '' otherwise");
+  });
+});
+
+describe('RF116: a data change makes the migration replica-first unsafe', () => {
+  const withScore = table('users', [...users.columns, col('score', 4, 'int(11)')]);
+  const rf116 = (sql: string[], after = withScore) => verdict(ctx(snap([users]), snap([after]), sql)).findings.filter((f) => f.rule === 'RF116');
+  it('UPDATE (with or without WHERE), DELETE and INSERT of an existing table next to a schema change', () => {
+    for (const dml of [
+      'UPDATE users SET score = 0',
+      'UPDATE users SET score = 0 WHERE id < 10',
+      'DELETE FROM users WHERE id = 1',
+      'INSERT INTO users (name) VALUES (1)',
+    ]) {
+      const v = verdict(ctx(snap([users]), snap([withScore]), ['ALTER TABLE users ADD COLUMN score INT', dml]));
+      expect(rules(v), dml).toContain('RF116');
+      expect(v.replicaFirstSafe, dml).toBe(false);
+    }
+  });
+  it('the blocking backfill is refused rather than moved to the replicas', () => {
+    const v = verdict(ctx(snap([users]), snap([withScore]), ['ALTER TABLE users ADD COLUMN score INT', 'UPDATE users SET score = 0']));
+    expect(v).toMatchObject({ blocking: true, strategy: 'refused' });
+    expect(v.refusedReason).toMatch(/MY301.*RF116/);
+  });
+  it('not for a table the migration creates, nor for a schema change alone', () => {
+    const notes = table('notes', [col('id', 1, 'int(11)')]);
+    expect(
+      verdict(ctx(snap([users]), snap([users, notes]), ['CREATE TABLE notes (id int)', 'INSERT INTO notes VALUES (1)'])).findings.map((f) => f.rule),
+    ).not.toContain('RF116');
+    expect(rf116(['ALTER TABLE users ADD COLUMN score INT'])).toEqual([]);
+  });
+});

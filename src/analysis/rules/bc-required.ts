@@ -65,15 +65,36 @@ export function nullabilityChanged(c: ChangeOf<'column_nullability_changed'>, { 
 }
 
 /** BC115: the default of a NOT NULL column removed. */
-export function defaultChanged(c: ChangeOf<'column_default_changed'>, { st }: RuleScope): Finding[] {
+export function defaultChanged(c: ChangeOf<'column_default_changed'>, { st, db }: RuleScope): Finding[] {
   if (c.to !== null || c.after.nullable || c.after.autoFilled) return [];
   if (c.from === null) return [];
+  const at = { table: c.table, column: c.column, statement: st(c.table, c.column) };
+  // MariaDB stores an omitted NOT NULL ENUM's first value instead of refusing the INSERT, whatever
+  // the sql_mode (corpus m32): the old INSERTs still run; they only store another value when the
+  // old default was not the first one.
+  const first = db.omittedEnumTakesFirstValue ? c.after.enumValues?.[0] : undefined;
+  if (first !== undefined) {
+    const same = stringLiteral(c.from) === first;
+    return [
+      finding('BC115', {
+        ...at,
+        severity: same ? 'info' : 'warning',
+        message: same
+          ? `Removes the default of NOT NULL ENUM column ${c.table}.${c.column}. INSERTs of the running release that omit ${c.column} still run: the server stores the column's first value, '${first}', which was the default.`
+          : `Removes the default of NOT NULL ENUM column ${c.table}.${c.column}. INSERTs of the running release that omit ${c.column} still run, but the server now stores the column's first value, '${first}', instead of the default (${c.from}).`,
+      }),
+    ];
+  }
   return [
     finding('BC115', {
+      ...at,
       message: `Removes the default of NOT NULL column ${c.table}.${c.column}. INSERTs of the running release that omit ${c.column} relied on the default (${c.from}) and fail after this.`,
-      table: c.table,
-      column: c.column,
-      statement: st(c.table, c.column),
     }),
   ];
+}
+
+/** The value of a default as the server prints it: `'new'` (quotes doubled inside) or a bare `new`. */
+function stringLiteral(expr: string): string {
+  const m = /^'((?:[^']|'')*)'$/.exec(expr.trim());
+  return m ? m[1]!.replace(/''/g, "'") : expr.trim();
 }

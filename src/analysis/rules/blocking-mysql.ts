@@ -1,5 +1,6 @@
 import type { Algorithm, Change, Finding } from '../types.ts';
 import { finding, statementFor, type RuleContext } from './context.ts';
+import { wholeTableDmlFindings } from './whole-table-dml.ts';
 
 /**
  * MY: blocking on MySQL/MariaDB, from what the server answered when the shadow tried each ALTER
@@ -120,17 +121,13 @@ export function blockingMysqlRules(ctx: RuleContext): Finding[] {
         );
     }
   }
-  for (const s of ctx.statements) {
-    if (s.kind !== 'dml' || !s.wholeTable || !s.table || ctx.createdTables.has(s.table)) continue;
-    if (!/^\s*(update|delete)\b/i.test(s.sql)) continue;
-    out.push(
-      finding('MY301', {
-        message: `${s.sql.split(/\s+/)[0]!.toUpperCase()} without WHERE touches every row of ${s.table} in one transaction: concurrent writes to those rows wait, and replicas lag by its duration.`,
-        table: s.table,
-        statement: s.sql,
-      }),
-    );
-  }
+  out.push(
+    ...wholeTableDmlFindings(
+      ctx,
+      'MY301',
+      '; INSERTs wait too (REPEATABLE READ also locks the gaps between rows), and replicas apply it as one transaction and lag by its duration',
+    ),
+  );
   return out;
 }
 

@@ -1,6 +1,7 @@
 import type { AlterAction, StatementInfo } from '../sql/parse.ts';
 import type { Finding } from '../types.ts';
 import { finding, type RuleContext } from './context.ts';
+import { wholeTableDmlFindings } from './whole-table-dml.ts';
 
 /**
  * PG: blocking on PostgreSQL, from the lock each statement kind takes and whether it rewrites or
@@ -50,16 +51,8 @@ export function blockingPostgresRules(ctx: RuleContext): Finding[] {
         out.push(...alterActionFindings(ctx, s, s.table, a, rewritten, explained, notNull.proven));
       }
     }
-    if (s.kind === 'dml' && s.wholeTable && existing(s.table) && /^\s*(update|delete)\b/i.test(s.sql)) {
-      out.push(
-        finding('PG301', {
-          message: `${s.sql.split(/\s+/)[0]!.toUpperCase()} without WHERE touches every row of ${s.table} in one transaction: concurrent writes to those rows wait until it commits.`,
-          table: s.table,
-          statement: s.sql,
-        }),
-      );
-    }
   }
+  out.push(...wholeTableDmlFindings(ctx, 'PG301', ''));
   for (const t of rewritten) {
     if (explained.has(t) || !existing(t)) continue;
     out.push(

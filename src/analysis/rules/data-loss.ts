@@ -62,7 +62,7 @@ export function dataLossRules(ctx: RuleContext, db: RuleDialect): Finding[] {
         if (ctx.changes.some((x) => x.kind === 'column_enum_changed' && sameValues(x.to, c.to))) break;
         out.push(
           finding('DL105', {
-            message: `Removes ${c.enumChange.removed.map((v) => `'${v}'`).join(', ')} from type ${c.enumType}: rows holding ${c.enumChange.removed.length > 1 ? 'these values' : 'this value'} lose it or make the change fail.`,
+            message: `Removes ${c.enumChange.removed.map((v) => `'${v}'`).join(', ')} from type ${c.enumType}: rows holding ${c.enumChange.removed.length > 1 ? 'these values' : 'this value'} ${db.removedEnumValueOutcome}.`,
           }),
         );
         break;
@@ -152,20 +152,20 @@ function narrowingFinding(fits: FitResult[], db: RuleDialect, table: string, col
   });
 }
 
-function enumFinding(fits: FitResult[], table: string, column: string, removed: string, count: number, statement?: string): Finding {
+function enumFinding(fits: FitResult[], db: RuleDialect, table: string, column: string, removed: string, count: number, statement?: string): Finding {
   const fit = fitOf(fits, table, column);
   const head = `Removes ${removed} from ${table}.${column}`;
   const at = { table, column, statement };
   if (fit?.measured && fit.misfits > 0)
     return finding('DL105', {
-      message: `${head}: ${describeFit(fit)} (${fit.where}); they lose the value ('' in non-strict MySQL) or make the change fail.`,
+      message: `${head}: ${describeFit(fit)} (${fit.where}); they ${db.removedEnumValueOutcome}.`,
       ...at,
     });
   if (fit?.measured) return finding('DL107', { severity: 'info', message: `${head}: ${describeFit(fit)} (${fit.where}): every stored value is kept.`, ...at });
   const why = fit && !fit.measured ? fit.reason : 'no rows were measured';
   return finding('DL107', {
     severity: 'warning',
-    message: `${head}: not checked on data (${why}); rows holding ${count > 1 ? 'these values' : 'this value'} lose it ('' in non-strict MySQL) or make the change fail. \`migrate plan\` counts them on the target.`,
+    message: `${head}: not checked on data (${why}); rows holding ${count > 1 ? 'these values' : 'this value'} ${db.removedEnumValueOutcome}. \`migrate plan\` counts them on the target.`,
     ...at,
   });
 }
@@ -181,7 +181,7 @@ export function narrowingDecision(c: Change, fits: FitResult[], db: RuleDialect,
   }
   if (c.kind === 'column_enum_changed' && c.enumChange.removed.length) {
     const removed = c.enumChange.removed.map((v) => `'${v}'`).join(', ');
-    return enumFinding(fits, c.table, c.column, removed, c.enumChange.removed.length, statement);
+    return enumFinding(fits, db, c.table, c.column, removed, c.enumChange.removed.length, statement);
   }
   return undefined;
 }

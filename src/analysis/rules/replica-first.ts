@@ -1,3 +1,4 @@
+import { unqualify } from '../sql/parse.ts';
 import { parseType } from '../sql/typecompat.ts';
 import type { Change, ColumnSnapshot, Finding } from '../types.ts';
 import { CONVERSION_SETTINGS, factsOf, reverseRule, type ConversionSetting, type ReplicationDirection } from './catalog.ts';
@@ -40,7 +41,7 @@ export function replicaFirstRules(ctx: RuleContext, db: RuleDialect): ReplicaFir
     return { findings: [], safe: null, reverseSafe: null, safeWithSettings: false };
   }
 
-  const forward = directionFindings(ctx, ctx.changes, 'old-to-new', variable);
+  const forward = [...directionFindings(ctx, ctx.changes, 'old-to-new', variable), ...dataChanges(ctx)];
   const reverse = directionFindings(ctx, ctx.reverseChanges, 'new-to-old', variable);
   const f = outcomeOf(forward);
   const r = outcomeOf(reverse);
@@ -54,6 +55,33 @@ export function replicaFirstRules(ctx: RuleContext, db: RuleDialect): ReplicaFir
   if (r.setting && !r.unsafe) out.reverseSettings = { [variable]: r.setting };
   if (!forward.length && !reverse.length) {
     out.findings.push(finding('RF113', { message: 'Rows from a primary with the old schema apply unchanged to a replica with the new one, and back.' }));
+  }
+  return out;
+}
+
+/**
+ * RF116: replica-first runs every statement of the migration on each node in turn with binary
+ * logging off. Schema changes wait for their node; a data change does not: rows the primary writes
+ * between a replica's turn and its own replicate over the replica's result (row images carry every
+ * column), and the primary's own run later reaches only itself, so the nodes end up with different
+ * rows (an INSERT's keys may even collide and stop replication). A blocking backfill (MY301) must
+ * therefore not move to the replicas: batch it instead.
+ */
+function dataChanges(ctx: RuleContext): Finding[] {
+  const out: Finding[] = [];
+  for (const s of ctx.statements) {
+    if (s.kind !== 'dml') continue;
+    const m = /^\s*(update|delete|insert|replace)\b(?:\s+(?:low_priority|ignore|delayed|high_priority))*\s+(?:(?:from|into)\s+)?([`"\w.$]+)/i.exec(s.sql);
+    const table = s.table ?? (m?.[2] ? unqualify(m[2]) : undefined);
+    if (!m || !table || ctx.createdTables.has(table) || !ctx.before.tables[table]) continue;
+    out.push(
+      finding('RF116', {
+        message: `${m[1]!.toUpperCase()} on ${table} changes rows, and replica-first would run it on each node with binary logging off at different times: rows the primary writes in between replicate over the result, and the nodes end up with different data.`,
+        table,
+        statement: s.sql,
+        direction: 'old-to-new',
+      }),
+    );
   }
   return out;
 }

@@ -7,6 +7,10 @@ const POSTGRES_WORDING: RuleWording = {
   lockFreeNotNull: (column) =>
     ` (ADD CONSTRAINT ... CHECK (${column} IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL, so no long lock is taken)`,
   narrowingFailure: ' (or make the ALTER fail)',
+  removedEnumValueWrite: 'rejected (invalid input value for enum)',
+  removedEnumValueOutcome:
+    'lose it where the USING expression maps them to another value, and otherwise make the change fail (the cast to the new type raises "invalid input value for enum")',
+  omittedEnumTakesFirstValue: false,
   integerRoundsDecimalText: false,
 };
 

@@ -17,8 +17,8 @@ export interface Sections {
   noTransaction: { up: boolean; down: boolean };
   /** Annotations the tool itself would refuse, with their line. */
   problems: { line: number; text: string }[];
-  /** Annotations the tool honours that this loader does not (goose ENVSUB), with their line. */
-  unsupported: { line: number; text: string }[];
+  /** goose `ENVSUB ON` is in force on the line (per line, 1-based like `role`): its ${VAR} references are expanded. */
+  envsub: boolean[];
 }
 
 function empty(lineCount: number): Sections {
@@ -30,22 +30,25 @@ function empty(lineCount: number): Sections {
     blocks: { up: [], down: [] },
     noTransaction: { up: false, down: false },
     problems: [],
-    unsupported: [],
+    envsub: new Array<boolean>(lineCount).fill(false),
   };
 }
 
 const GOOSE = /^\s*--\s*\+goose\s+(.*?)\s*$/i;
 
-/** goose's annotations: Up, Down, StatementBegin, StatementEnd, NO TRANSACTION (ENVSUB is noted, not applied). */
+/** goose's annotations: Up, Down, StatementBegin, StatementEnd, NO TRANSACTION, ENVSUB ON / OFF (case-insensitive, as goose reads them). */
 export function gooseSections(lines: readonly string[]): Sections {
   const s = empty(lines.length);
   let current: 'up' | 'down' | undefined;
   let blockStart: number | undefined;
+  // goose switches substitution on and off anywhere in the file, StatementBegin blocks included.
+  let envsub = false;
   for (const [i, line] of lines.entries()) {
     const n = i + 1;
     const m = GOOSE.exec(line);
     if (!m) {
       s.role[i] = current;
+      s.envsub[i] = envsub;
       continue;
     }
     s.firstAnnotation = Math.min(s.firstAnnotation, n);
@@ -64,8 +67,8 @@ export function gooseSections(lines: readonly string[]): Sections {
       blockStart = undefined;
     } else if (cmd === 'NO TRANSACTION') {
       s.noTransaction = { up: true, down: true };
-    } else if (cmd.startsWith('ENVSUB')) {
-      s.unsupported.push({ line: n, text: `-- +goose ${m[1]}` });
+    } else if (cmd === 'ENVSUB ON' || cmd === 'ENVSUB OFF') {
+      envsub = cmd === 'ENVSUB ON';
     } else {
       s.problems.push({ line: n, text: `unknown annotation "-- +goose ${m[1]}"` });
     }

@@ -7,6 +7,7 @@ import { delimiterIssues, type MigrationFiles, readDirectives } from '../load.ts
 import { runStatements } from '../sql-exec.ts';
 import { delimiterBlocks, keepLines, type SqlScan, scanSql, scanSqlWithBlocks } from '../sql-split.ts';
 import type { LoadNote, MigrationIssue, MigrationSource, SqlStatement } from '../types.ts';
+import { type FileSubstitution, substituteFile } from './envsub.ts';
 import { note, refusal } from './notes.ts';
 import { dbmateSections, gooseSections, type Sections } from './sections.ts';
 
@@ -23,9 +24,12 @@ interface Directions {
   notes: LoadNote[];
 }
 
-function splitSections(f: MigrationFiles, dialect: Dialect, text: string): Directions {
-  const lines = text.split(/\r?\n/);
+function splitSections(f: MigrationFiles, dialect: Dialect, written: string): Directions {
+  const lines = written.split(/\r?\n/);
   const s: Sections = f.sections === 'goose' ? gooseSections(lines) : dbmateSections(lines);
+  // goose ENVSUB: the statements are the expanded ones; the checksum stays the file's as written.
+  const sub = substituteFile(lines, s.envsub, process.env);
+  const text = s.envsub.some(Boolean) ? sub.text : written;
   const tool = f.sections === 'goose' ? 'goose' : 'dbmate';
   const name = basename(f.upPath);
   const issues: MigrationIssue[] = s.problems.map((p) =>
@@ -36,14 +40,8 @@ function splitSections(f: MigrationFiles, dialect: Dialect, text: string): Direc
       fix: `Correct the annotation in ${f.upPath}.`,
     }),
   );
-  const notes: LoadNote[] = s.unsupported.map((u) =>
-    note('skipped-file', 'warning', {
-      id: f.id,
-      file: f.upPath,
-      problem: `${name} line ${u.line}: "${u.text}" is not applied: \${VAR} references are sent to the server as written.`,
-      fix: 'Write the values into the file, or keep running this migration with goose.',
-    }),
-  );
+  issues.push(...envsubIssues(f, name, sub));
+  const notes: LoadNote[] = envsubNotes(f, name, sub);
   if (!s.hasUp) {
     const marker = tool === 'goose' ? '-- +goose Up' : '-- migrate:up';
     issues.push(
@@ -65,11 +63,49 @@ function splitSections(f: MigrationFiles, dialect: Dialect, text: string): Direc
   return {
     up: { statements: up.statements, comments: [...header, ...up.comments] },
     ...(s.hasDown ? { down: section('down'), downFile: f.upPath } : {}),
-    texts: [text],
+    texts: [written],
     noTransaction: s.noTransaction,
     issues,
     notes,
   };
+}
+
+/** Where goose would refuse the file: a `$` it cannot expand, a `${NAME?}` whose variable is unset. */
+function envsubIssues(f: MigrationFiles, name: string, sub: FileSubstitution): MigrationIssue[] {
+  return sub.errors.map((e) =>
+    refusal({
+      id: f.id,
+      file: f.upPath,
+      problem: `${name} line ${e.line}: ENVSUB cannot expand it: ${e.message}; goose refuses the file too.`,
+      fix: 'Set the variable, write a literal $ as $$ or \\$, or put "-- +goose ENVSUB OFF" before the line.',
+    }),
+  );
+}
+
+/** Which variables ENVSUB read: names only, never values (a password is a typical one). */
+function envsubNotes(f: MigrationFiles, name: string, sub: FileSubstitution): LoadNote[] {
+  const notes: LoadNote[] = [];
+  const set = sub.used.filter((u) => u.set);
+  const unset = sub.used.filter((u) => !u.set);
+  if (set.length)
+    notes.push(
+      note('layout', 'info', {
+        id: f.id,
+        file: f.upPath,
+        problem: `${name}: ENVSUB substituted ${set.map((u) => `$${u.name} (line ${u.line})`).join(', ')} from the environment; printed statements show the references, not the values.`,
+        fix: 'Nothing to do; the same environment must be set wherever this migration runs or is checked.',
+      }),
+    );
+  if (unset.length)
+    notes.push(
+      note('layout', 'warning', {
+        id: f.id,
+        file: f.upPath,
+        problem: `${name}: ENVSUB found ${unset.map((u) => `$${u.name} (line ${u.line})`).join(', ')} not set: ${unset.length > 1 ? 'they expand' : 'it expands'} to '' (or the \${NAME:-default}), as goose does.`,
+        fix: `Set ${unset.map((u) => u.name).join(', ')} in the environment of migrate, or write \${NAME?message} so a missing value refuses the file.`,
+      }),
+    );
+  return notes;
 }
 
 /** A whole file's statements; Flyway's files may change the delimiter as the mysql client does. */

@@ -13,6 +13,5 @@ UPDATE users SET age = 0;
 -- down:
 UPDATE users SET age = NULL;
 -- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=true blocking=true
--- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
--- findings: DL109:warning MY301:warning
--- known-disagreement: blocking measured=true engine=false not in issue 16: the UPDATE without WHERE holds every row's lock until it commits, so a write to any row waits for all of it (MY301 warns, the verdict says non-blocking)
+-- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=refused algorithm=null
+-- findings: DL109:warning MY301:error
