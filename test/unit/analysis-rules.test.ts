@@ -1,12 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { diffSnapshots } from '../../src/analysis/diff.ts';
 import { assessUp, CATALOG, catalogMarkdown, reversibilityRules, type RuleContext } from '../../src/analysis/rules/index.ts';
-import { parseStatement } from '../../src/analysis/sql/parse.ts';
+import { loadStatementParser, parseStatement } from '../../src/analysis/sql/parse.ts';
 import type { ColumnSnapshot, SchemaSnapshot, TableSnapshot } from '../../src/analysis/types.ts';
 import { col, table } from '../helpers/schema.ts';
 import { buildVerdict, type MigrationFacts } from '../../src/analysis/verdict.ts';
 import { evaluateGate } from '../../src/analysis/gate.ts';
 import { checkWidens, updatedColumns } from '../../src/analysis/rules/bc-constraints.ts';
+
+// PostgreSQL statements are described by the server's own parser, loaded once (as the analysis does).
+beforeAll(() => loadStatementParser('postgres'));
 
 const snap = (tables: TableSnapshot[], dialect: 'mysql' | 'postgres' = 'mysql'): SchemaSnapshot => ({
   dialect,
