@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadStatementParser, parseStatement } from '../../src/analysis/sql/parse.ts';
+import { concurrentTarget } from '../../src/engines/postgres/lock-safe/invalid-index.ts';
 import { loadPgParser, PgSyntaxError, parsePg } from '../../src/engines/postgres/parser.ts';
 
 /**
@@ -110,5 +111,21 @@ describe('parsePg: statements as PostgreSQL splits them', () => {
     expect(e).toBeInstanceOf(PgSyntaxError);
     expect((e as PgSyntaxError).message).toMatch(/syntax error at or near "TABL"/);
     expect(bad.slice((e as PgSyntaxError).position)).toMatch(/^TABL x/);
+  });
+});
+
+describe('concurrentTarget: what a CONCURRENTLY build leaves behind if it fails', () => {
+  it('reads the index and table from the tree, quoted and folded as the server does', async () => {
+    await loadPgParser();
+    expect(concurrentTarget('CREATE INDEX CONCURRENTLY Accounts_Email ON App.Accounts (email)')).toEqual({
+      kind: 'create-index',
+      index: 'accounts_email',
+      table: { schema: 'app', name: 'accounts' },
+    });
+    expect(concurrentTarget('/* CREATE INDEX CONCURRENTLY x ON y (z) */ CREATE INDEX i ON t (a)')).toBeUndefined();
+    expect(concurrentTarget('REINDEX (CONCURRENTLY false) TABLE t')).toBeUndefined();
+    expect(concurrentTarget('REINDEX (CONCURRENTLY on) INDEX "I"')).toEqual({ kind: 'reindex-index', index: { name: 'I' } });
+    expect(concurrentTarget('REINDEX SCHEMA CONCURRENTLY s')).toBeUndefined();
+    expect(concurrentTarget('CREATE INDEX CONCURRENTLY ON')).toBeUndefined();
   });
 });
