@@ -29,6 +29,12 @@ describe('PostgreSQL names as the server resolves them', () => {
     expect(pg('ALTER TABLE ONLY s.t RENAME COLUMN "A" TO B').columnRenames).toEqual([{ table: 't', from: 'A', to: 'b' }]);
   });
 
+  it('names every table a statement changes: partitions and their parent, SELECT INTO', () => {
+    expect(pg('CREATE TABLE p1 PARTITION OF Parent FOR VALUES IN (1)')).toMatchObject({ kind: 'create_table', table: 'p1', tables: ['p1', 'parent'] });
+    expect(pg('ALTER TABLE parent DETACH PARTITION P2 CONCURRENTLY').tables).toEqual(['parent', 'p2']);
+    expect(pg('SELECT a INTO Archive FROM t')).toMatchObject({ kind: 'create_table', table: 'archive' });
+  });
+
   it('reads the referenced table of a foreign key, so its snapshot is refreshed too', () => {
     const s = pg('ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES Other.Parent (id) NOT VALID');
     expect(s.tables).toEqual(['t', 'parent']);

@@ -89,7 +89,9 @@ const HANDLERS: Record<string, Handler> = {
   CreateStmt(info, f) {
     info.kind = 'create_table';
     info.table = relName(f['relation']);
-    info.tables = info.table ? [info.table] : [];
+    // PARTITION OF / INHERITS: the parent gains a partition or child too.
+    const parents = list(f['inhRelations']).flatMap((r) => relName(nodeOf(r)?.[1]) ?? []);
+    info.tables = info.table ? [info.table, ...parents] : [];
   },
   CreateTableAsStmt(info, f) {
     const matview = str(f['objtype']) === 'OBJECT_MATVIEW';
@@ -130,8 +132,14 @@ const HANDLERS: Record<string, Handler> = {
   InsertStmt(info) {
     info.kind = 'dml';
   },
-  SelectStmt(info) {
-    info.kind = 'dml';
+  SelectStmt(info, f) {
+    // SELECT ... INTO creates a table, as CREATE TABLE AS does.
+    const into = relName((f['intoClause'] as Fields | undefined)?.['rel']);
+    info.kind = into ? 'create_table' : 'dml';
+    if (into) {
+      info.table = into;
+      info.tables = [into];
+    }
   },
   UpdateStmt: describeUpdateOrDelete,
   DeleteStmt: describeUpdateOrDelete,
@@ -251,8 +259,12 @@ function describeAlterTable(info: StatementInfo, f: Fields, sql: string): void {
   cmds.forEach((cmd, i) => {
     const action = alterAction(cmd, parts[i] ?? { text: info.sql, from: () => info.sql });
     info.actions.push(action);
-    const ref = relName(nodeOf(cmd['def'])?.[1]['pktable']);
+    const def = nodeOf(cmd['def'])?.[1];
+    const ref = relName(def?.['pktable']);
     if (action.op === 'add_constraint' && action.constraint === 'foreign' && ref) info.tables.push(ref);
+    // ATTACH / DETACH PARTITION changes the partition's definition too.
+    const partition = relName(def?.['name']);
+    if (partition) info.tables.push(partition);
   });
 }
 
