@@ -63,6 +63,8 @@ export interface StatementInfo {
   wholeTable: boolean;
   /** PG: enum type name for CREATE/ALTER/DROP TYPE. */
   typeName?: string;
+  /** PG: the setting a `SET [LOCAL|SESSION] name = value` gives a value (lower case), e.g. lock_timeout. */
+  setting?: string;
 }
 
 /** A statement nothing is known of yet: kind 'other', no tables. */

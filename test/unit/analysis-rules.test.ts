@@ -271,6 +271,21 @@ describe('PostgreSQL blocking rules', () => {
     expect(v.blocking).toBe(false);
     expect(rules(v)).toEqual(['BC111']);
   });
+  it('PG202 counts a lock_timeout set behind a comment or with SET LOCAL, not one put back to its default', () => {
+    const after = table('users', pgUsers.columns, { indexes: [{ name: 'i', unique: false, columns: ['email'] }] });
+    const pg202 = (first: string) =>
+      rules(
+        verdict(
+          ctx(snap([pgUsers], 'postgres'), snap([after], 'postgres'), [
+            first,
+            'DROP INDEX IF EXISTS old_i',
+            'ALTER TABLE users ALTER COLUMN email DROP NOT NULL',
+          ]),
+        ),
+      ).includes('PG202');
+    expect(pg202("-- bounded\nSET LOCAL lock_timeout = '2s'")).toBe(false);
+    expect(pg202('SET lock_timeout TO DEFAULT')).toBe(true);
+  });
 });
 
 describe('reversibility rules', () => {

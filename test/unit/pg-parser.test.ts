@@ -80,6 +80,13 @@ describe('how a PostgreSQL statement was written', () => {
     }
   });
 
+  it('names the setting a SET gives a value, behind a comment or SET LOCAL too', () => {
+    expect(pg("/* bound the wait */ SET LOCAL lock_timeout = '2s'")).toMatchObject({ kind: 'session', setting: 'lock_timeout' });
+    expect(pg('SET Lock_Timeout TO 5000').setting).toBe('lock_timeout');
+    expect(pg('SET lock_timeout TO DEFAULT').setting).toBeUndefined();
+    expect(pg('RESET lock_timeout').setting).toBeUndefined();
+  });
+
   it('leaves what it cannot place opaque, so the whole schema is re-read', () => {
     expect(pg('DO $$ BEGIN EXECUTE $q$CREATE TABLE x (a int)$q$; END $$').opaque).toBe(true);
     expect(pg('DROP TYPE mood CASCADE')).toMatchObject({ kind: 'drop_type', typeName: 'mood', opaque: true });

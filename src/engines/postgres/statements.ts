@@ -72,7 +72,6 @@ function describeNode(sql: string, stmt: PgNode): StatementInfo {
 /** Statements that change no table definition: transaction control, settings, grants, comments, ANALYZE, LOCK. */
 const SESSION = new Set([
   'TransactionStmt',
-  'VariableSetStmt',
   'VariableShowStmt',
   'CommentStmt',
   'GrantStmt',
@@ -128,6 +127,11 @@ const HANDLERS: Record<string, Handler> = {
   AlterEnumStmt(info, f) {
     info.kind = 'alter_type';
     info.typeName = lastName(f['typeName']);
+  },
+  VariableSetStmt(info, f) {
+    info.kind = 'session';
+    // Only a value given: SET x TO DEFAULT and RESET put the server's default back.
+    if (str(f['kind']) === 'VAR_SET_VALUE') info.setting = str(f['name']);
   },
   InsertStmt(info) {
     info.kind = 'dml';
