@@ -7,6 +7,7 @@ import { cachedPrefix, cacheKeys, storeFacts } from './analyse-cache.ts';
 import type { AnalyseStats } from './analyse-stats.ts';
 import type { CacheEntry } from './cache.ts';
 import { mergeDumps, partialPlan, type PartialPlan } from './partial-restore.ts';
+import { loadStatementParser } from './sql/parse.ts';
 import { analyseSegments, DEFAULT_PARALLEL, type SegmentJob } from './segments.ts';
 import { ShadowAnalyser, snapshotterOf, type FailedUp, type Workloads } from './shadow-analyser.ts';
 import { ShadowDatabase } from './shadow.ts';
@@ -210,10 +211,11 @@ type PartialJob = Omit<SegmentJob, 'restore' | 'baseKey'>;
  */
 async function tryPartial(job: PartialJob, last: CacheEntry | undefined): Promise<void> {
   const { migrations, start, workload } = job;
-  const partial =
-    last?.restore && last.snapshot && !workload.old.length && !workload.new.length
-      ? partialPlan(migrations.slice(start), last.snapshot, last.restore, job.run.dialect)
-      : undefined;
+  const usable =
+    last?.restore && last.snapshot && !workload.old.length && !workload.new.length ? { restore: last.restore, snapshot: last.snapshot } : undefined;
+  // partialPlan parses the new migrations' statements (with PostgreSQL's parser there).
+  if (usable) await loadStatementParser(job.run.dialect);
+  const partial = usable ? partialPlan(migrations.slice(start), usable.snapshot, usable.restore, job.run.dialect) : undefined;
   if (!partial || !last?.snapshot) return;
   try {
     const r = await analysePartial(migrations, start, last.snapshot, partial, job.run, job.home, job.stats, workload, job.checkReversibility);

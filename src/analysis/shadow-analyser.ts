@@ -7,7 +7,7 @@ import { assessUp, reversibilityRules, type ReversalOutcome, type RuleContext } 
 import { MigrationFailed, type AppliedMigration, type ShadowDatabase } from './shadow.ts';
 import type { Snapshotter, SnapshotScope } from '../engines/index.ts';
 import { createSnapshotter, mergeSnapshot, touchedTables } from './snapshot/index.ts';
-import { parseStatement, type StatementInfo } from './sql/parse.ts';
+import { loadStatementParser, parseStatement, type StatementInfo } from './sql/parse.ts';
 import { DEFAULT_FIT_BUDGET, narrowingsOf } from './data/fit.ts';
 import { ShadowFitCopies } from './data/shadow-copies.ts';
 import { ShadowViolationCounts } from './data/shadow-violations.ts';
@@ -114,7 +114,14 @@ export class ShadowAnalyser {
     private readonly stats: AnalyseStats,
     private readonly workload: Workloads = { old: [], new: [] },
     private readonly abort: { stop: boolean } = { stop: false },
-  ) {}
+  ) {
+    // Started now, so that loading the dialect's parser overlaps the shadow's restore; awaited
+    // before the first statement is parsed (a failure surfaces there, not as an unhandled rejection).
+    this.parserReady = loadStatementParser(shadow.dialect);
+    this.parserReady.catch(() => undefined);
+  }
+
+  private readonly parserReady: Promise<void>;
 
   private checkAbort(): void {
     if (this.abort.stop) throw new Aborted('another segment failed');
@@ -244,6 +251,7 @@ export class ShadowAnalyser {
   private violations: ShadowViolationCounts | undefined;
 
   private async up(i: number): Promise<UpResult> {
+    await this.parserReady;
     const m = this.migrations[i]!;
     const before = this.states.get(i - 1)!;
     let t = Date.now();
@@ -333,6 +341,7 @@ export class ShadowAnalyser {
   }
 
   private async down(i: number, up: UpResult): Promise<DownOutcome> {
+    await this.parserReady;
     const m = this.migrations[i]!;
     const outcome: DownOutcome = {
       status: 'ran',

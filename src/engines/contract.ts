@@ -8,6 +8,7 @@ import type { ProbeResult } from './mysql/probe.ts';
 import type { MigrationsEngine } from './migrations-contract.ts';
 import type { RulesEngine } from './rules-contract.ts';
 import type { DigestQuery, StatementDigests } from './digests.ts';
+import type { StatementParser } from './statement-info.ts';
 
 /**
  * What differs between the databases the coordinator drives, in one interface per engine
@@ -161,6 +162,11 @@ export interface Engine {
   /** Whether DDL runs inside a transaction (PostgreSQL) or commits implicitly (MySQL/MariaDB). */
   readonly ddlIsTransactional: boolean;
   readonly syntax: SqlSyntax;
+  /**
+   * Describes migration statements with the database's own parser (PostgreSQL: libpg_query);
+   * undefined where the analysis's own classifier (analysis/sql/parse.ts) is used.
+   */
+  readonly statementParser?: StatementParser;
   /** Where the slow-query export the workload check reads comes from. */
   readonly workloadExport: string;
   /** How that export writes statements (analysis/workload/parse.ts). */

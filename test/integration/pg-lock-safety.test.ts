@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MigrateError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log/logger.ts';
 import { concurrentTarget } from '../../src/engines/postgres/lock-safe/invalid-index.ts';
+import { loadPgParser } from '../../src/engines/postgres/parser.ts';
 import { backoffMs } from '../../src/engines/postgres/lock-safe/retry.ts';
 import { lockSafetyFromConfig, parseDurationMs, resolveLockSafety, type LockSafety } from '../../src/config/index.ts';
 import { Runner } from '../../src/migrations/runner.ts';
@@ -123,7 +124,9 @@ describe('lock-safe settings (no database)', () => {
     expect(backoffMs(9, s, () => 1)).toBe(4000);
   });
 
-  test('what a CONCURRENTLY statement builds', () => {
+  test('what a CONCURRENTLY statement builds', async () => {
+    // Read from PostgreSQL's parse tree: the parser loads on first use (dropLeftoverIndexes awaits it).
+    await loadPgParser();
     expect(concurrentTarget('CREATE INDEX CONCURRENTLY accounts_email_idx ON accounts (email)')).toEqual({
       kind: 'create-index',
       index: 'accounts_email_idx',

@@ -1,12 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { diffSnapshots } from '../../src/analysis/diff.ts';
 import { assessUp, CATALOG, catalogMarkdown, reversibilityRules, type RuleContext } from '../../src/analysis/rules/index.ts';
-import { parseStatement } from '../../src/analysis/sql/parse.ts';
+import { loadStatementParser, parseStatement } from '../../src/analysis/sql/parse.ts';
 import type { ColumnSnapshot, SchemaSnapshot, TableSnapshot } from '../../src/analysis/types.ts';
 import { col, table } from '../helpers/schema.ts';
 import { buildVerdict, type MigrationFacts } from '../../src/analysis/verdict.ts';
 import { evaluateGate } from '../../src/analysis/gate.ts';
 import { checkWidens, updatedColumns } from '../../src/analysis/rules/bc-constraints.ts';
+
+// PostgreSQL statements are described by the server's own parser, loaded once (as the analysis does).
+beforeAll(() => loadStatementParser('postgres'));
 
 const snap = (tables: TableSnapshot[], dialect: 'mysql' | 'postgres' = 'mysql'): SchemaSnapshot => ({
   dialect,
@@ -267,6 +270,21 @@ describe('PostgreSQL blocking rules', () => {
     );
     expect(v.blocking).toBe(false);
     expect(rules(v)).toEqual(['BC111']);
+  });
+  it('PG202 counts a lock_timeout set behind a comment or with SET LOCAL, not one put back to its default', () => {
+    const after = table('users', pgUsers.columns, { indexes: [{ name: 'i', unique: false, columns: ['email'] }] });
+    const pg202 = (first: string) =>
+      rules(
+        verdict(
+          ctx(snap([pgUsers], 'postgres'), snap([after], 'postgres'), [
+            first,
+            'DROP INDEX IF EXISTS old_i',
+            'ALTER TABLE users ALTER COLUMN email DROP NOT NULL',
+          ]),
+        ),
+      ).includes('PG202');
+    expect(pg202("-- bounded\nSET LOCAL lock_timeout = '2s'")).toBe(false);
+    expect(pg202('SET lock_timeout TO DEFAULT')).toBe(true);
   });
 });
 

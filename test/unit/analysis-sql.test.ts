@@ -1,8 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { probeVariants } from '../../src/engines/mysql/probe.ts';
-import { parseStatement } from '../../src/analysis/sql/parse.ts';
+import { loadStatementParser, parseStatement } from '../../src/analysis/sql/parse.ts';
 import { splitStatements } from '../../src/analysis/sql/split.ts';
 import { compareTypes, isLossless } from '../../src/analysis/sql/typecompat.ts';
+
+// PostgreSQL statements are described by the server's own parser, loaded once (as the analysis does).
+beforeAll(() => loadStatementParser('postgres'));
 
 describe('splitStatements', () => {
   it('keeps literals, comments and PG dollar quotes intact', () => {

@@ -20,7 +20,7 @@ export function blockingPostgresRules(ctx: RuleContext): Finding[] {
   const notNull = notNullChecks();
 
   for (const s of ctx.statements) {
-    if (s.kind === 'session' && /^\s*set\s+(local\s+|session\s+)?lock_timeout\b/i.test(s.sql)) lockTimeoutSet = true;
+    if (s.setting === 'lock_timeout') lockTimeoutSet = true;
     if (s.kind === 'create_index' && existing(s.table) && !s.concurrently) {
       out.push(
         finding('PG101', {

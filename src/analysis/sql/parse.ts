@@ -1,71 +1,13 @@
-import { engineFor } from '../../engines/index.ts';
+import { type AlterAction, blankStatement, engineFor, type StatementInfo } from '../../engines/index.ts';
 import type { Dialect } from '../../config/index.ts';
 import { stripComments } from './split.ts';
 
 /**
- * A light classifier for the DDL a migration runs. The schema diff is the truth about what
- * changed; this only answers what a diff cannot: which tables to re-snapshot, what was renamed
- * (a drop + add looks the same as a rename), and how a statement was written (CONCURRENTLY,
- * NOT VALID, ALGORITHM=...), which decides locking.
+ * A light classifier for the DDL a MySQL/MariaDB migration runs (the types and what they answer:
+ * engines/statement-info.ts). An engine with a parser of its own (PostgreSQL: the server's
+ * grammar) describes its statements itself, and this scanner is not used for them.
  */
-export type StatementKind =
-  | 'create_table'
-  | 'drop_table'
-  | 'alter_table'
-  | 'rename_table'
-  | 'create_index'
-  | 'drop_index'
-  | 'create_view'
-  | 'drop_view'
-  | 'create_type'
-  | 'alter_type'
-  | 'drop_type'
-  | 'dml'
-  | 'session'
-  | 'other';
-
-export type AlterAction =
-  | { op: 'add_column'; column: string; definition: string }
-  | { op: 'drop_column'; column: string }
-  | { op: 'rename_column'; from: string; to: string }
-  /** MySQL CHANGE old new def / MODIFY col def (from === to). */
-  | { op: 'change_column'; from: string; to: string; definition: string }
-  | { op: 'alter_column_type'; column: string; definition: string }
-  | { op: 'set_not_null'; column: string }
-  | { op: 'drop_not_null'; column: string }
-  | { op: 'set_default'; column: string; expression: string }
-  | { op: 'drop_default'; column: string }
-  | { op: 'add_constraint'; constraint: 'foreign' | 'check' | 'unique' | 'primary' | 'exclude' | 'other'; notValid: boolean; usingIndex: boolean; text: string }
-  | { op: 'add_index'; unique: boolean; text: string }
-  | { op: 'drop_index'; name: string }
-  | { op: 'drop_constraint'; name: string }
-  | { op: 'validate_constraint'; name: string }
-  | { op: 'rename_table'; to: string }
-  | { op: 'algorithm'; value: string }
-  | { op: 'lock'; value: string }
-  | { op: 'other'; text: string };
-
-export interface StatementInfo {
-  sql: string;
-  kind: StatementKind;
-  /** The main table (ALTER/CREATE/DROP/INDEX target). */
-  table?: string;
-  /** Every table whose definition this statement may change. */
-  tables: string[];
-  /** Indexes dropped by name only (PG DROP INDEX): the table is found from the previous snapshot. */
-  droppedIndexes: string[];
-  /** True when we cannot tell what it changes: the caller re-snapshots everything. */
-  opaque: boolean;
-  tableRenames: { from: string; to: string }[];
-  columnRenames: { table: string; from: string; to: string }[];
-  actions: AlterAction[];
-  concurrently: boolean;
-  unique: boolean;
-  /** DML without a WHERE clause (a whole-table backfill or purge). */
-  wholeTable: boolean;
-  /** PG: enum type name for CREATE/ALTER/DROP TYPE. */
-  typeName?: string;
-}
+export type { AlterAction, StatementInfo, StatementKind } from '../../engines/index.ts';
 
 const IDENT = '(?:`(?:[^`]|``)+`|"(?:[^"]|"")+"|[A-Za-z_$][\\w$]*)';
 const QNAME = `${IDENT}(?:\\s*\\.\\s*${IDENT})?`;
@@ -127,24 +69,23 @@ function re(src: string, flags = 'i'): RegExp {
   return new RegExp(src, flags);
 }
 
+/**
+ * Describes one statement as `dialect`'s server reads it: by the engine's own parser where it has
+ * one (call loadStatementParser first), else by this file's classifier.
+ */
 export function parseStatement(raw: string, dialect: Dialect): StatementInfo {
+  const parser = engineFor(dialect).statementParser;
+  if (parser) return parser.describe(raw);
   const sql = stripComments(raw, dialect).trim().replace(/;\s*$/, '');
-  const info: StatementInfo = {
-    sql: raw.trim(),
-    kind: 'other',
-    tables: [],
-    droppedIndexes: [],
-    opaque: false,
-    tableRenames: [],
-    columnRenames: [],
-    actions: [],
-    concurrently: false,
-    unique: false,
-    wholeTable: false,
-  };
+  const info = blankStatement(raw);
   for (const parse of STATEMENT_PARSERS) if (parse(sql, info, dialect)) return info;
   info.opaque = true;
   return info;
+}
+
+/** Loads `dialect`'s own statement parser, if it has one, before parseStatement is called (lazily: it costs start-up time). */
+export async function loadStatementParser(dialect: Dialect): Promise<void> {
+  await engineFor(dialect).statementParser?.load();
 }
 
 /** Each recognises one family of statements; the first that matches describes it (parseStatement). */

@@ -9,6 +9,7 @@ import { postgresRules } from './rules.ts';
 import { postgresShadowAdmin } from './shadow-server.ts';
 import { dumpPostgres, mergePostgresDumps, partialPostgresDump, restorePostgres } from './dump.ts';
 import { snapshotPostgres } from './snapshot.ts';
+import { pgStatementParser } from './statements.ts';
 import { postgresInPlaceCluster } from './cluster.ts';
 
 export const postgresEngine: Engine = {
@@ -29,6 +30,7 @@ export const postgresEngine: Engine = {
     renameColumnShorthand: true,
     foldsUnquotedToLower: true,
   },
+  statementParser: pgStatementParser,
   workloadExport: 'pg_stat_statements',
   workloadText: { elidedListIsDigest: false, schemaQualified: true },
   shadowProduct: { flavor: 'postgres', product: 'PostgreSQL', aptPackage: 'postgresql', topology: 'postgres-shadow' },

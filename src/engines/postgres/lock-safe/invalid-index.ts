@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { workError } from '../../../errors.ts';
 import type { Logger } from '../../../log/index.ts';
 import { num, rawRows, str } from '../../rows.ts';
+import { loadPgParser, parsePg } from '../parser.ts';
 
 /** A schema-qualified (or search_path-resolved) name as written in a statement. */
 export interface QualifiedName {
@@ -19,145 +20,49 @@ export type ConcurrentTarget =
   | { kind: 'reindex-index'; index: QualifiedName }
   | { kind: 'reindex-table'; table: QualifiedName };
 
-interface Tok {
-  text: string;
-  quoted: boolean;
+type Fields = Record<string, unknown>;
+
+/** A RangeVar of the parse tree as a name: the schema only when the statement gave one. */
+function qualifiedName(rv: unknown): QualifiedName | undefined {
+  const f = (rv ?? {}) as Fields;
+  if (typeof f['relname'] !== 'string') return undefined;
+  return typeof f['schemaname'] === 'string' ? { schema: f['schemaname'], name: f['relname'] } : { name: f['relname'] };
 }
 
-/** Words, "quoted identifiers" and punctuation, skipping comments and string literals. */
-function tokens(sql: string): Tok[] {
-  const out: Tok[] = [];
-  let i = 0;
-  const n = sql.length;
-  while (i < n) {
-    const c = sql[i] ?? '';
-    if (/\s/.test(c)) {
-      i++;
-    } else if (c === '-' && sql[i + 1] === '-') {
-      const e = sql.indexOf('\n', i);
-      i = e < 0 ? n : e + 1;
-    } else if (c === '/' && sql[i + 1] === '*') {
-      let depth = 0;
-      while (i < n) {
-        if (sql[i] === '/' && sql[i + 1] === '*') {
-          depth++;
-          i += 2;
-        } else if (sql[i] === '*' && sql[i + 1] === '/') {
-          depth--;
-          i += 2;
-          if (depth === 0) break;
-        } else i++;
-      }
-    } else if (c === '"') {
-      let j = i + 1;
-      let text = '';
-      while (j < n) {
-        if (sql[j] === '"') {
-          if (sql[j + 1] === '"') {
-            text += '"';
-            j += 2;
-            continue;
-          }
-          break;
-        }
-        text += sql[j];
-        j++;
-      }
-      out.push({ text, quoted: true });
-      i = j + 1;
-    } else if (c === "'") {
-      let j = i + 1;
-      while (j < n && !(sql[j] === "'" && sql[j + 1] !== "'")) j += sql[j] === "'" ? 2 : 1;
-      out.push({ text: "'", quoted: false });
-      i = j + 1;
-    } else if (/[A-Za-z_\u0080-\uffff]/.test(c)) {
-      let j = i + 1;
-      while (j < n && /[A-Za-z0-9_$\u0080-\uffff]/.test(sql[j] ?? '')) j++;
-      // Unquoted identifiers fold to lower case.
-      out.push({ text: sql.slice(i, j).toLowerCase(), quoted: false });
-      i = j;
-    } else {
-      out.push({ text: c, quoted: false });
-      i++;
-    }
-  }
-  return out;
+/** REINDEX's option list turns CONCURRENTLY on: `(CONCURRENTLY)` or `(CONCURRENTLY true|on|1)`, as defGetBoolean reads it. */
+function concurrentlyOption(params: unknown): boolean {
+  const option = (Array.isArray(params) ? params : []).map((p) => ((p as Fields)['DefElem'] ?? {}) as Fields).find((d) => d['defname'] === 'concurrently');
+  if (!option) return false;
+  const arg = (option['arg'] ?? {}) as Fields;
+  const value =
+    (arg['String'] as Fields | undefined)?.['sval'] ?? (arg['Integer'] as Fields | undefined)?.['ival'] ?? (arg['Boolean'] as Fields | undefined)?.['boolval'];
+  return value === undefined || value === true || value === 1 || /^(true|on|1|yes)$/i.test(String(value));
 }
 
-class Cursor {
-  private k = 0;
-  constructor(private readonly toks: Tok[]) {}
-  peek(o = 0): Tok | undefined {
-    return this.toks[this.k + o];
-  }
-  /** Consumes an unquoted keyword if it is next. */
-  word(w: string): boolean {
-    const t = this.peek();
-    if (t && !t.quoted && t.text === w) {
-      this.k++;
-      return true;
-    }
-    return false;
-  }
-  ident(): string | undefined {
-    const t = this.peek();
-    if (!t || (!t.quoted && !/^[a-z_\u0080-\uffff]/.test(t.text))) return undefined;
-    this.k++;
-    return t.text;
-  }
-  qualified(): QualifiedName | undefined {
-    const a = this.ident();
-    if (a === undefined) return undefined;
-    if (this.peek()?.text === '.' && !this.peek()?.quoted) {
-      this.k++;
-      const b = this.ident();
-      return b === undefined ? undefined : { schema: a, name: b };
-    }
-    return { name: a };
-  }
-  /** Skips a parenthesised group, reporting whether a word occurs in it. */
-  group(word: string): boolean {
-    let found = false;
-    if (this.peek()?.text !== '(') return false;
-    let depth = 0;
-    do {
-      const t = this.peek();
-      if (!t) break;
-      if (!t.quoted && t.text === '(') depth++;
-      else if (!t.quoted && t.text === ')') depth--;
-      else if (!t.quoted && t.text === word) found = true;
-      this.k++;
-    } while (depth > 0);
-    return found;
-  }
-}
-
-/** What a CREATE INDEX CONCURRENTLY / REINDEX ... CONCURRENTLY statement builds; undefined for anything else. */
+/**
+ * What a CREATE INDEX CONCURRENTLY / REINDEX ... CONCURRENTLY statement builds; undefined for
+ * anything else. Read from PostgreSQL's own parse tree (loadPgParser first), so names are quoted
+ * and folded exactly as the server resolves them.
+ */
 export function concurrentTarget(sql: string): ConcurrentTarget | undefined {
-  const c = new Cursor(tokens(sql));
-  if (c.word('create')) {
-    c.word('unique');
-    if (!c.word('index') || !c.word('concurrently')) return undefined;
-    if (c.word('if')) {
-      if (!c.word('not') || !c.word('exists')) return undefined;
-    }
-    let index: string | undefined;
-    if (!(c.peek()?.text === 'on' && !c.peek()?.quoted)) index = c.ident();
-    if (!c.word('on')) return undefined;
-    c.word('only');
-    const table = c.qualified();
-    return table ? { kind: 'create-index', index, table } : undefined;
+  let stmt: Fields | undefined;
+  try {
+    stmt = parsePg(sql)[0]?.stmt as Fields | undefined;
+  } catch {
+    // Not a statement PostgreSQL accepts: it builds nothing, and running it reports the error.
+    return undefined;
   }
-  if (c.word('reindex')) {
-    let concurrently = c.group('concurrently');
-    const kind = c.word('index') ? 'index' : c.word('table') ? 'table' : undefined;
-    if (!kind) return undefined;
-    if (c.word('concurrently')) concurrently = true;
-    if (!concurrently) return undefined;
-    const name = c.qualified();
-    if (!name) return undefined;
-    return kind === 'index' ? { kind: 'reindex-index', index: name } : { kind: 'reindex-table', table: name };
+  const index = stmt?.['IndexStmt'] as Fields | undefined;
+  if (index) {
+    const table = qualifiedName(index['relation']);
+    if (index['concurrent'] !== true || !table) return undefined;
+    return { kind: 'create-index', index: typeof index['idxname'] === 'string' ? index['idxname'] : undefined, table };
   }
+  const reindex = stmt?.['ReindexStmt'] as Fields | undefined;
+  const name = qualifiedName(reindex?.['relation']);
+  if (!reindex || !name || !concurrentlyOption(reindex['params'])) return undefined;
+  if (reindex['kind'] === 'REINDEX_OBJECT_INDEX') return { kind: 'reindex-index', index: name };
+  if (reindex['kind'] === 'REINDEX_OBJECT_TABLE') return { kind: 'reindex-table', table: name };
   return undefined;
 }
 
@@ -241,6 +146,7 @@ async function buildersOf(db: Knex, oid: number): Promise<number[]> {
  * Must run outside a transaction. Returns the names dropped.
  */
 export async function dropLeftoverIndexes(db: Knex, sql: string, logger: Logger, label: string): Promise<string[]> {
+  await loadPgParser();
   const target = concurrentTarget(sql);
   if (!target) return [];
   const dropped: string[] = [];
