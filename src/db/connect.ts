@@ -29,7 +29,13 @@ function knexFactory(): KnexFactory {
 export function createKnex(
   dialect: Dialect,
   conn: ConnectionConfig,
-  opts: { pool?: { min: number; max: number }; applicationName?: string; sessionSql?: string[] } = {},
+  opts: {
+    pool?: { min: number; max: number };
+    applicationName?: string;
+    sessionSql?: string[];
+    /** The server's SELECT VERSION(), when the caller read it already: knex then does not ask again on connecting. */
+    serverVersion?: string;
+  } = {},
 ): Knex {
   const pool: Knex.PoolConfig = { ...(opts.pool ?? { min: 0, max: 4 }) };
   const sessionSql = opts.sessionSql ?? [];
@@ -48,8 +54,10 @@ export function createKnex(
     };
   }
   const driver = DRIVERS[dialect];
+  const version = opts.serverVersion ? driver.knexVersion(opts.serverVersion) : undefined;
   return knexFactory()({
     client: driver.client,
+    ...(version ? { version } : {}),
     connection: {
       host: conn.host,
       port: conn.port,
