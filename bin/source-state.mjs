@@ -1,14 +1,21 @@
-// Which sources a compiled build (dist/) was made from: a hash of every file under src/. The
-// launcher runs dist/ only when it matches, so an edited checkout never runs stale code.
+// Which sources a compiled build (dist/) was made from: a hash of every file under src/ and of the
+// manifests of the packages it bundles. The launcher runs dist/ only when it matches, so an edited
+// checkout never runs stale code.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ownRoot = fileURLToPath(new URL('..', import.meta.url));
 const stateFile = (root) => join(root, 'dist', '.source-state');
 
-/** Every file under src/, in a stable order. */
+/**
+ * Packages the build bundles into dist/vendor (scripts/bundle-knex.mjs): a new version installed
+ * makes the build stale too, so `npm ci` after an upgrade is followed by a rebuild.
+ */
+const BUNDLED = ['knex', 'mysql2'];
+
+/** Every file under src/, in a stable order, then the bundled packages' package.json. */
 function sourceFiles(root) {
   const src = join(root, 'src');
   const out = [];
@@ -20,6 +27,10 @@ function sourceFiles(root) {
     }
   };
   walk(src);
+  for (const name of BUNDLED) {
+    const manifest = join(root, 'node_modules', name, 'package.json');
+    if (existsSync(manifest)) out.push(manifest);
+  }
   return { src, files: out };
 }
 
