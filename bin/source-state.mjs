@@ -13,7 +13,7 @@ const stateFile = (root) => join(root, 'dist', '.source-state');
  * Packages the build bundles into dist/vendor (scripts/bundle-knex.mjs): a new version installed
  * makes the build stale too, so `npm ci` after an upgrade is followed by a rebuild.
  */
-const BUNDLED = ['knex', 'mysql2'];
+const BUNDLED = ['knex', 'mysql2', 'pg'];
 
 /** Every file under src/, in a stable order, then the bundled packages' package.json. */
 function sourceFiles(root) {
