@@ -1,7 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { ConnectionConfig, Dialect } from '../config/index.ts';
-import { createAdminKnex, mapConnectionError, selectVersion } from '../db/index.ts';
-import { engineFor } from '../engines/index.ts';
 import type { MigrationSource } from '../migrations/index.ts';
 import { prefixKeys, type CacheEntry } from './cache.ts';
 import type { Workloads } from './shadow-analyser.ts';
@@ -27,7 +24,8 @@ export async function cacheKeys(
       .digest('hex')}`;
   }
   // A shared server refuses what a throwaway one runs (SH101): their facts differ.
-  if (opts.cache) variant += `\0${await serverVersion(opts.dialect, opts.shadow)}\0${run.isolation}`;
+  // The version the run read when it opened (the same server): no connection of its own.
+  if (opts.cache) variant += `\0${opts.dialect}:${run.version || '?'}\0${run.isolation}`;
   return prefixKeys(migrations, opts.dialect, variant);
 }
 
@@ -63,17 +61,5 @@ export async function storeFacts(
       if (snapshot) entry.snapshot = snapshot;
     }
     await cache.set(keys[i]!, entry);
-  }
-}
-
-/** The server's version string: part of the cache key, since the answers (algorithms, rewrites) depend on it. */
-async function serverVersion(dialect: Dialect, server: ConnectionConfig): Promise<string> {
-  const db = createAdminKnex(dialect, server, { pool: { min: 0, max: 1 } });
-  try {
-    return `${dialect}:${(await selectVersion(db, dialect)) || '?'}`;
-  } catch (e) {
-    throw mapConnectionError(e, dialect, engineFor(dialect).adminConnection(server));
-  } finally {
-    await db.destroy();
   }
 }

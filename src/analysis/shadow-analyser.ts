@@ -9,7 +9,7 @@ import type { Snapshotter, SnapshotScope } from '../engines/index.ts';
 import { createSnapshotter, mergeSnapshot, touchedTables } from './snapshot/index.ts';
 import { loadStatementParser, parseStatement, type StatementInfo } from './sql/parse.ts';
 import { DEFAULT_FIT_BUDGET, narrowingsOf } from './data/fit.ts';
-import { ShadowFitCopies } from './data/shadow-copies.ts';
+import { ShadowFitCopies, StatementRowCounts } from './data/shadow-copies.ts';
 import { ShadowViolationCounts } from './data/shadow-violations.ts';
 import type { Change, Finding, SchemaSnapshot, ShadowFailure } from './types.ts';
 import type { MigrationFacts } from './verdict.ts';
@@ -325,18 +325,24 @@ export class ShadowAnalyser {
   /** Copies each table's rows before an ALTER of the up converts them, for the data-aware verdicts. */
   private fitCopies(before: SchemaSnapshot): ShadowFitCopies {
     const shadow = this.shadow;
+    const query = (sql: string) => shadow.queryVerbatim(sql);
+    const rows = new StatementRowCounts(shadow.engine.fit, query);
     const copies = new ShadowFitCopies(
       shadow.engine.fit,
       before,
-      (sql) => shadow.queryVerbatim(sql),
+      query,
       async (sql) => {
         await shadow.queryVerbatim(sql);
       },
+      rows.count,
     );
-    const violations = new ShadowViolationCounts(shadow.engine.fit, (sql) => shadow.queryVerbatim(sql), shadow.engine.foldsUnquotedIdentifiers);
+    const violations = new ShadowViolationCounts(shadow.engine.fit, query, shadow.engine.foldsUnquotedIdentifiers, rows.count);
     this.violations = violations;
     // Counted first: a count that failed (PostgreSQL) is rolled back with the savepoint, and the copy is taken before the next ALTER.
-    shadow.beforeStatement = async (sql) => (await violations.beforeStatement(sql)) && copies.beforeStatement(sql, parseStatement(sql, shadow.dialect).table);
+    shadow.beforeStatement = async (sql) => {
+      rows.reset();
+      return (await violations.beforeStatement(sql)) && copies.beforeStatement(sql, parseStatement(sql, shadow.dialect).table);
+    };
     return copies;
   }
 

@@ -91,6 +91,8 @@ export class ShadowRun {
   reason = '';
   /** What the server is (MariaDB or MySQL and which flavor), read when the run opens. */
   serverKind: ServerKind = { mariadb: false, flavor: undefined };
+  /** The server's SELECT VERSION(), read when the run opens: part of the cache key, and handed to every pool of the run so none asks again. */
+  version = '';
   readonly engine: Engine;
   /** How this engine does the run's server-wide work. */
   private readonly ops: ShadowServerAdmin;
@@ -114,7 +116,9 @@ export class ShadowRun {
     this.origin = origin;
     this.warn = warn;
     this.name = newRunName(process.pid, Date.now(), randomBytes(2).toString('hex'));
-    this.admin = createKnex(dialect, this.server, { pool: { min: 0, max: 2 } });
+    // A server known to be throwaway gets quiet sessions (binlogSql) from the first connection; a
+    // named one is looked at first (start), with a pool opened again if it turns out throwaway.
+    this.admin = createKnex(dialect, this.server, { pool: { min: 0, max: 2 }, ...(origin !== 'named' ? { sessionSql: this.binlogSql() } : {}) });
   }
 
   private binlogSql(): string[] {
@@ -142,8 +146,8 @@ export class ShadowRun {
   }
 
   private async start(env: NodeJS.ProcessEnv): Promise<void> {
-    const version = await selectVersion(this.admin, this.dialect);
-    this.serverKind = this.engine.serverKind(version);
+    this.version = await selectVersion(this.admin, this.dialect);
+    this.serverKind = this.engine.serverKind(this.version);
     if (this.origin === 'named') await this.classify();
     else {
       this.isolation = 'throwaway';
@@ -153,8 +157,10 @@ export class ShadowRun {
       // Every session on a throwaway server keeps what it does out of the binary log, where the
       // account may. On a shared server the admin's CREATE DATABASE / USER must reach the replicas
       // the analysis account's statements reach (it may not turn the log off), or they break.
-      await this.admin.destroy();
-      this.admin = createKnex(this.dialect, this.server, { pool: { min: 0, max: 2 }, sessionSql: this.binlogSql() });
+      if (this.origin === 'named') {
+        await this.admin.destroy();
+        this.admin = createKnex(this.dialect, this.server, { pool: { min: 0, max: 2 }, sessionSql: this.binlogSql(), serverVersion: this.version });
+      }
       this.binlogOff = await this.ops.isQuiet(this.admin);
     }
     await this.removeLeftovers(env);
@@ -171,7 +177,7 @@ export class ShadowRun {
    * statements has created roles or databases it will drop, which are not the server's.
    */
   private async classify(): Promise<void> {
-    const lock = createKnex(this.dialect, this.server, { pool: { min: 1, max: 1 } });
+    const lock = createKnex(this.dialect, this.server, { pool: { min: 1, max: 1 }, serverVersion: this.version });
     let o: ServerObjects | undefined;
     try {
       await this.acquireLock(lock);
@@ -320,7 +326,7 @@ export class ShadowRun {
    */
   async becomeExclusive(): Promise<void> {
     if (this.lock || this.isolation !== 'throwaway') return;
-    const lock = createKnex(this.dialect, this.server, { pool: { min: 1, max: 1 }, sessionSql: this.binlogSql() });
+    const lock = createKnex(this.dialect, this.server, { pool: { min: 1, max: 1 }, sessionSql: this.binlogSql(), serverVersion: this.version });
     this.lock = lock;
     await this.acquireLock(lock);
     const now = await this.listObjects(lock);

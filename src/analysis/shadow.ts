@@ -167,7 +167,7 @@ export class ShadowDatabase {
       throw mapConnectionError(e, run.dialect, run.server);
     }
     const { conn, sessionSql } = run.connectionFor(name);
-    const db = createKnex(run.dialect, conn, { pool: { min: 0, max: 1 }, sessionSql });
+    const db = createKnex(run.dialect, conn, { pool: { min: 0, max: 1 }, sessionSql, serverVersion: run.version });
     shareOneConnection(db);
     if (run.isolation === 'shared') {
       // The account is new: a server that refuses its login says so here, with the fix.

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import type { ConnectionConfig, Dialect } from '../config/index.ts';
 import { DRIVERS } from './drivers.ts';
@@ -16,9 +18,16 @@ let loadedFactory: KnexFactory | undefined;
  * knex (and through it the database driver) is loaded on the first connection rather than at
  * start-up: every CLI command imports this module, and `--help` or a config error never connects.
  * knex is CommonJS, so require() loads it synchronously and createKnex keeps its signature.
+ * The compiled build (dist/) has knex and mysql2 bundled into one file by `npm run build`
+ * (scripts/bundle-knex.mjs): the same code, loaded in about half the time of their ~500 files.
+ * From the sources there is no such file, and node_modules/knex is loaded.
  */
 function knexFactory(): KnexFactory {
-  loadedFactory ??= (createRequire(import.meta.url)('knex') as { knex: KnexFactory }).knex;
+  if (!loadedFactory) {
+    const require = createRequire(import.meta.url);
+    const bundled = fileURLToPath(new URL('../vendor/knex.cjs', import.meta.url));
+    loadedFactory = (require(existsSync(bundled) ? bundled : 'knex') as { knex: KnexFactory }).knex;
+  }
   return loadedFactory;
 }
 
@@ -29,7 +38,13 @@ function knexFactory(): KnexFactory {
 export function createKnex(
   dialect: Dialect,
   conn: ConnectionConfig,
-  opts: { pool?: { min: number; max: number }; applicationName?: string; sessionSql?: string[] } = {},
+  opts: {
+    pool?: { min: number; max: number };
+    applicationName?: string;
+    sessionSql?: string[];
+    /** The server's SELECT VERSION(), when the caller read it already: knex then does not ask again on connecting. */
+    serverVersion?: string;
+  } = {},
 ): Knex {
   const pool: Knex.PoolConfig = { ...(opts.pool ?? { min: 0, max: 4 }) };
   const sessionSql = opts.sessionSql ?? [];
@@ -48,8 +63,10 @@ export function createKnex(
     };
   }
   const driver = DRIVERS[dialect];
+  const version = opts.serverVersion ? driver.knexVersion(opts.serverVersion) : undefined;
   return knexFactory()({
     client: driver.client,
+    ...(version ? { version } : {}),
     connection: {
       host: conn.host,
       port: conn.port,

@@ -16,6 +16,12 @@ export interface Driver {
   adminConnection(server: ConnectionConfig): ConnectionConfig;
   /** What a driver error code on connecting means; undefined: not one of these. */
   connectionErrorKind(code: string): ConnectionErrorKind | undefined;
+  /**
+   * The server's SELECT VERSION() as knex's `version` setting takes it (knex reads it to tell
+   * MariaDB from MySQL and which PostgreSQL features exist), so a pool given it skips knex's own
+   * `select version()` on its first connection; undefined when the string is not understood.
+   */
+  knexVersion(serverVersion: string): string | undefined;
 }
 
 export type ConnectionErrorKind = 'database-denied' | 'login-refused' | 'no-database';
@@ -43,6 +49,8 @@ export const DRIVERS: Record<Dialect, Driver> = {
     rows: <T>(raw: unknown): T[] => (raw as [T[]])[0],
     adminConnection: (server) => ({ ...server, database: '' }),
     connectionErrorKind: (code) => MYSQL_CONNECT_ERRORS[code],
+    // knex parses the whole string itself ("10.11.19-MariaDB-..." -> MariaDB 10.11.19).
+    knexVersion: (v) => (/\d+\.\d+\.\d+/.test(v) ? v : undefined),
   },
   postgres: {
     label: 'PostgreSQL',
@@ -51,5 +59,7 @@ export const DRIVERS: Record<Dialect, Driver> = {
     rows: <T>(raw: unknown): T[] => (raw as { rows: T[] }).rows,
     adminConnection: (server) => ({ ...server, database: server.database || 'postgres' }),
     connectionErrorKind: (code) => PG_CONNECT_ERRORS[code],
+    // What knex's own check keeps: "PostgreSQL 15.19 (Debian ...) ..." -> "15.19".
+    knexVersion: (v) => /^PostgreSQL (.*?)(?: |$)/.exec(v)?.[1] || undefined,
   },
 };

@@ -6,6 +6,39 @@ import { type FitBudget, type FitResult, measureFit, type Narrowing, type RowQue
 /** The shadow holds the history's own inserts; beyond this many rows a table is not copied. */
 const MAX_COPY_ROWS = 100_000;
 
+/** How many rows a table holds on the shadow, up to MAX_COPY_ROWS + 1 (a bounded read). */
+export type RowCount = (table: string) => Promise<number>;
+
+/**
+ * The rows of each table on the shadow, read at most once per statement of an up: the copy taken
+ * before an ALTER and the constraint-violation counts (shadow-violations.ts) both need them, and
+ * an empty table (most tables of a history, which inserts few rows) needs nothing more. Call
+ * `reset()` before each statement: the previous one may have inserted or deleted rows.
+ */
+export class StatementRowCounts {
+  private readonly memo = new Map<string, Promise<number>>();
+
+  constructor(
+    private readonly fit: FitEngine,
+    private readonly query: RowQuery,
+  ) {}
+
+  reset(): void {
+    this.memo.clear();
+  }
+
+  readonly count: RowCount = (table) => {
+    let n = this.memo.get(table);
+    if (!n) {
+      n = this.query(`SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM ${this.fit.ident(table)} LIMIT ${MAX_COPY_ROWS + 1}) fit_rows`).then(
+        ([r]) => num(r?.n) ?? 0,
+      );
+      this.memo.set(table, n);
+    }
+    return n;
+  };
+}
+
 /**
  * On the shadow, the rows a narrowing ALTER converts are gone (truncated, rounded) once it ran, and
  * which columns it narrows is known only from the diff after it. So before each ALTER TABLE of an
@@ -21,14 +54,14 @@ export class ShadowFitCopies {
     private readonly before: SchemaSnapshot,
     private readonly query: RowQuery,
     private readonly run: (sql: string) => Promise<void>,
+    private readonly rowCount: RowCount,
   ) {}
 
   /** Called before each statement of the up runs on the shadow; false when a query of its own failed. */
   async beforeStatement(sql: string, table: string | undefined): Promise<boolean> {
     if (!table || !/^\s*alter\s+(?:online\s+|ignore\s+)*table\b/i.test(sql) || this.copies.has(table) || !this.before.tables[table]) return true;
     try {
-      const [r] = await this.query(`SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM ${this.fit.ident(table)} LIMIT ${MAX_COPY_ROWS + 1}) fit_rows`);
-      const rows = num(r?.n) ?? 0;
+      const rows = await this.rowCount(table);
       if (rows > MAX_COPY_ROWS) {
         this.copies.set(table, { skipped: `${table} holds more than ${MAX_COPY_ROWS.toLocaleString('en-US')} rows on the shadow (not copied)` });
         return true;

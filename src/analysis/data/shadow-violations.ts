@@ -2,6 +2,7 @@ import type { FitEngine } from '../../engines/index.ts';
 import { str } from '../../engines/index.ts';
 import type { Finding } from '../types.ts';
 import { DEFAULT_FIT_BUDGET, type RowQuery } from './fit.ts';
+import type { RowCount } from './shadow-copies.ts';
 import { type AddedConstraint, measureViolations, violationFinding } from './violations.ts';
 
 /**
@@ -109,6 +110,7 @@ export class ShadowViolationCounts {
     private readonly fit: FitEngine,
     private readonly query: RowQuery,
     private readonly folds: boolean,
+    private readonly rowCount: RowCount,
   ) {}
 
   /** Called before each statement of the up; false when a query of its own failed (PostgreSQL then rolls back to before it). */
@@ -117,6 +119,15 @@ export class ShadowViolationCounts {
       const key = JSON.stringify([k.kind, k.table, k.columns, k.expression]);
       if (this.seen.has(key)) continue;
       this.seen.add(key);
+      // No row can violate a constraint on an empty table: one bounded read instead of the key
+      // lookup and the counts (a failed read fails the same way as they would: false).
+      let rows: number;
+      try {
+        rows = await this.rowCount(k.table);
+      } catch {
+        return false;
+      }
+      if (rows === 0) continue;
       const keyColumns = (await this.query(this.fit.primaryKeySql(k.table)).catch(() => [])).map((r) => str(r['k']) ?? '');
       const r = await measureViolations(this.query, this.fit, k, { rows: null, keyColumns, budget: DEFAULT_FIT_BUDGET });
       // A statement read wrong (or a table with no rows) says nothing: only rows that violate it are news.

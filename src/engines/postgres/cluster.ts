@@ -1,4 +1,5 @@
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import type { ClusterConfig, NodeConfig } from '../../config/index.ts';
 import { connectionError, MigrateError, workError } from '../../errors.ts';
 import { redact } from '../../log/index.ts';
@@ -8,11 +9,17 @@ import { PG_APPLICATION_NAME } from './migrations.ts';
 // What `migrate apply` needs of a PostgreSQL cluster (one primary, streaming replicas): its
 // state before the run, one coordinator per cluster, and the replicas' replay after each migration.
 
+/**
+ * pg is loaded on first use: engines/index.ts imports this file for every command, a check on
+ * MySQL too, and loading pg costs ~25 ms of start-up that such a command never needs.
+ */
+const loadPg = (): typeof pg => createRequire(import.meta.url)('pg') as typeof pg;
+
 /** A statement that is instant on a healthy server: bounded, so a hung node cannot hold the run. */
 const ANSWER_MS = 8_000;
 
 async function openPgNode(node: NodeConfig): Promise<pg.Client> {
-  const c = new pg.Client({
+  const c = new (loadPg().Client)({
     host: node.host,
     port: node.port,
     user: node.user,
