@@ -17,7 +17,7 @@ import {
   journaledBlock,
   probeAcross,
   readOnlyWindowMs,
-  SWITCHOVER_MARGIN_MS,
+  undoneBoundMs,
 } from '../helpers/probe-gaps.ts';
 
 describe('fault b: a replica stopped (SIGSTOP)', () => {
@@ -258,6 +258,8 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
       const entries = lastJournal(fc.sb);
       const blockMs = journalSpan(entries, ['block-writes', 'begin'], ['undo', 'end']);
       const afterUndo = probe.snapshot();
+      const block = journaledBlock(entries, 'undo');
+      const seen = block && probeAcross(afterUndo, baseline, block);
       const after = await readInvariants(fc.sb, { skip: [candidate], probe: afterUndo, probeTable: table });
       const res = await recover(candidate, primary, width, true);
       const report = await probe.stop();
@@ -277,7 +279,8 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
         held:
           r.code === 1 &&
           blockMs !== undefined &&
-          blockMs <= maxWriteBlockMs + SWITCHOVER_MARGIN_MS &&
+          seen !== undefined &&
+          blockMs <= undoneBoundMs(maxWriteBlockMs, seen) &&
           allHeld(summarize(after)) &&
           res.code === 0 &&
           allHeld(summarize(final)),
@@ -288,10 +291,9 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
       expect(r.fix).toMatch(/migrate resume/);
       expect(blockMs, 'write block until undo (journal)').toBeDefined();
       // The bound plus the undo, on the tool's journal and on the probe's clock, within the one margin.
-      expect(blockMs!).toBeLessThanOrEqual(maxWriteBlockMs + SWITCHOVER_MARGIN_MS);
-      const block = journaledBlock(entries, 'undo')!;
-      const seen = probeAcross(afterUndo, baseline, block);
-      expectProbeAcross(seen, { label: 'b2 (undone)', blockMs: blockMs!, limitMs: maxWriteBlockMs, reconnect: false, lockedMs: block.lockedMs });
+      expect(seen, 'the block and its undo are journaled').toBeDefined();
+      expect(blockMs!).toBeLessThanOrEqual(undoneBoundMs(maxWriteBlockMs, seen!));
+      expectProbeAcross(seen!, { label: 'b2 (undone)', blockMs: blockMs!, limitMs: maxWriteBlockMs, reconnect: false, lockedMs: block!.lockedMs });
       // The undo ends no session: the probe's write waited for UNLOCK and committed.
       expect(afterUndo.failed, JSON.stringify(afterUndo.errors)).toBe(0);
       // Then resume's switchover (the last journal): what the probe may lose at its block.

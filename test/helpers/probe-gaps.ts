@@ -201,3 +201,26 @@ export function expectSwitchoverFailures(
     n * (1 + Math.floor(o.readOnlyWindowMs / o.intervalMs)),
   );
 }
+
+/**
+ * What the tool's own journal may show for a block that was undone at the bound: the bound + the
+ * probe's baseline gap + SWITCHOVER_MARGIN_MS. The undo (read_only OFF, UNLOCK) runs after the
+ * bound expired, on the same loaded machine, so it is judged like the probe's gap. Measured:
+ * 10-40 ms over a 300 ms bound (switchover.test.ts), 106-179 ms over a 2000 ms bound with the
+ * candidate SIGSTOPped (replica-stopped b2), with baseline gaps of 30-145 ms.
+ */
+export function undoneBoundMs(limitMs: number, p: Pick<ProbeAcross, 'baselineMs'>): number {
+  return limitMs + p.baselineMs + SWITCHOVER_MARGIN_MS;
+}
+
+/**
+ * A probe that shows nothing acknowledged was lost across a completed switchover proves it only
+ * if it acknowledged writes on both sides of the block (journal `block-writes:begin` to
+ * `move-endpoint:end` of `entries`, the run that completed it).
+ */
+export function expectAckedAroundSwitchover(report: Pick<ProbeReport, 'ackTimes'>, entries: Entry[], label: string): void {
+  const block = journaledBlock(entries, 'move-endpoint');
+  expect(block, `${label}: a completed switchover is journaled`).toBeDefined();
+  expect(report.ackTimes.filter((t) => t < block!.from).length, `${label}: writes acknowledged before the block`).toBeGreaterThan(0);
+  expect(report.ackTimes.filter((t) => t > block!.to).length, `${label}: writes acknowledged after the block`).toBeGreaterThan(0);
+}
