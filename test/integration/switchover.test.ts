@@ -159,6 +159,7 @@ describe.each([
     console.log(
       `[${topology}] write block ${step?.writeBlockMs} ms; probe: ${probe.acknowledged.length} acknowledged, longest gap ${probe.longestGapMs} ms, ${probe.failed} failed (${JSON.stringify(probe.errors)}); update load: ${load.ok} ok, ${load.failed} failed`,
     );
+    expect(probe.acknowledged.length).toBeGreaterThan(50);
     expect(step?.writeBlockMs).toBeLessThan(2000);
     // The probe (its own clock) over the block the journal records: it saw the block the tool
     // reports, and no more than that block + its baseline + SWITCHOVER_MARGIN_MS.
