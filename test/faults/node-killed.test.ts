@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WriteProbe } from '../../src/load/write-probe.ts';
+import { expectAckedAroundSwitchover } from '../helpers/probe-gaps.ts';
 import { faultCluster, type FaultCluster } from './cluster.ts';
 import { journalSpan, lastJournal, lastJournalPath, show, signalNode, waitDead } from './harness.ts';
 import { readInvariants, violations } from './invariants.ts';
@@ -60,6 +61,7 @@ describe('faults c and e: a server killed (SIGKILL) during the switchover', () =
     await fc.caughtUp(candidate, primary);
     const res = await fc.migrate(['resume', '--strategy', 'replica-first']);
     if (res.code === 0) fc.mig.applied(width);
+    const resumed = lastJournal(fc.sb);
     const report = await probe.stop();
     const final = await readInvariants(fc.sb, { probe: report, probeTable: table, schema: `char(${width})` });
     const rec = recordFault({
@@ -84,6 +86,8 @@ describe('faults c and e: a server killed (SIGKILL) during the switchover', () =
     expect(violations(after), JSON.stringify(after)).toEqual([]);
     expect(res.code, show(res)).toBe(0);
     expect(violations(final), JSON.stringify(final)).toEqual([]);
+    // resume completed the switchover: the no-loss check above covers both sides of its block.
+    expectAckedAroundSwitchover(report, resumed, 'c (resume)');
     expect(rec.held).toBe(true);
   });
 
@@ -97,6 +101,7 @@ describe('faults c and e: a server killed (SIGKILL) during the switchover', () =
     fc.pause.release();
     const r = await run.done;
     const writeBlockMs = Number(/write block: ([\d.]+) ms/.exec(r.stderr + r.stdout)?.[1] ?? NaN);
+    const switched = lastJournal(fc.sb);
     const after = await readInvariants(fc.sb, { skip: [primary], probe: probe.snapshot(), probeTable: table });
     const topo = await fc.migrate(['topology']);
 
@@ -138,6 +143,8 @@ describe('faults c and e: a server killed (SIGKILL) during the switchover', () =
     expect(topo.stdout).toMatch(new RegExp(`${primary} .* UNREACHABLE`));
     expect(res.code, show(res)).toBe(0);
     expect(violations(final), JSON.stringify(final)).toEqual([]);
+    // The run completed the switchover without the old primary: the no-loss checks cover both sides of its block.
+    expectAckedAroundSwitchover(report, switched, 'e');
     expect(rec.held).toBe(true);
   });
 

@@ -9,6 +9,16 @@ import { faultCluster, type FaultCluster } from './cluster.ts';
 import { journalSpan, lastJournal, resumeNode, show, signalNode, sleep } from './harness.ts';
 import { readInvariants, violations } from './invariants.ts';
 import { allHeld, coordinator, recordFault, summarize } from './record.ts';
+import {
+  baselineWindow,
+  expectNoBlockSeen,
+  expectProbeAcross,
+  expectSwitchoverFailures,
+  journaledBlock,
+  probeAcross,
+  readOnlyWindowMs,
+  undoneBoundMs,
+} from '../helpers/probe-gaps.ts';
 
 describe('fault b: a replica stopped (SIGSTOP)', () => {
   let fc: FaultCluster;
@@ -44,6 +54,8 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
     const { primary, candidate, replicas } = await fc.roles();
     const { width } = fc.mig.next();
     const { probe, table } = await fc.probe('b1');
+    const baseline = await baselineWindow(fc.sb.app, 2000);
+    const runFrom = performance.now();
     const run = fc.start(['apply', '--strategy', 'replica-first'], fc.pause.env('catch-up:begin'));
     await fc.pause.reached(run);
     signalNode(fc.sb, candidate, 'SIGSTOP');
@@ -54,6 +66,7 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
     try {
       r = await run.done;
       const stoppedForMs = Math.round(performance.now() - t0);
+      const during = probeAcross(probe.snapshot(), baseline, { from: runFrom, to: performance.now() });
       const entries = lastJournal(fc.sb);
       const blocked = entries.some((e) => e.step === 'block-writes');
       const after = await readInvariants(fc.sb, { skip: [candidate], probe: probe.snapshot(), probeTable: table });
@@ -79,6 +92,8 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
       expect(r.error).toMatch(new RegExp(`Nothing was blocked: ${primary} still takes writes`));
       expect(r.fix).toMatch(/migrate resume/);
       expect(blocked, 'the write block never started').toBe(false);
+      // "Nothing was blocked", on the probe's clock: no gap over the run beyond its baseline + the margin.
+      expectNoBlockSeen(during, 'b1 run');
       expect(violations(after), JSON.stringify(after)).toEqual([]);
       expect(after.writable).toEqual([primary]);
       expect(
@@ -86,6 +101,8 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
         'the other replica kept replicating',
       ).toBe(true);
       expect(violations(final), JSON.stringify(final)).toEqual([]);
+      // One switchover in all (resume's, the last journal): what the probe may lose at its block.
+      expectSwitchoverFailures(report, 'b1', { readOnlyWindowMs: readOnlyWindowMs(lastJournal(fc.sb)), intervalMs: 20 });
       expect(rec.held).toBe(true);
     } finally {
       resumeNode(fc.sb, candidate);
@@ -97,6 +114,8 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
     const lagging = replicas.find((n) => n !== candidate)!;
     const { width } = fc.mig.next();
     const { probe, table } = await fc.probe('b3');
+    const baseline = await baselineWindow(fc.sb.app, 2000);
+    const runFrom = performance.now();
     const run = fc.start(['apply', '--strategy', 'replica-first', '--catch-up-timeout', '5'], fc.pause.env('switchover:begin'));
     await fc.pause.reached(run);
     // The probe's rows reach the lagging replica, whose SQL thread then waits on this lock.
@@ -112,6 +131,7 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
       await holder.query('UNLOCK TABLES');
       await holder.end();
     }
+    const during = probeAcross(probe.snapshot(), baseline, { from: runFrom, to: performance.now() });
     const entries = lastJournal(fc.sb);
     const blocked = entries.some((e) => e.step === 'block-writes');
     const after = await readInvariants(fc.sb, { probe: probe.snapshot(), probeTable: table });
@@ -143,10 +163,13 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
     );
     expect(r.fix).toMatch(/--catch-up-timeout.*migrate resume/);
     expect(blocked, 'the write block never started').toBe(false);
+    // "Nothing was blocked", on the probe's clock: no gap over the run beyond its baseline + the margin.
+    expectNoBlockSeen(during, 'b3 run');
     expect(after.writable).toEqual([primary]);
     expect(violations(after, { allowReplicationProblems: true }), JSON.stringify(after)).toEqual([]);
     expect(res.code, show(res)).toBe(0);
     expect(violations(final), JSON.stringify(final)).toEqual([]);
+    expectSwitchoverFailures(report, 'b3', { readOnlyWindowMs: readOnlyWindowMs(lastJournal(fc.sb)), intervalMs: 20 });
     expect(rec.held).toBe(true);
   });
 
@@ -225,6 +248,7 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
     const { primary, candidate } = await fc.roles();
     const { width } = fc.mig.next();
     const { probe, table } = await fc.probe('b2');
+    const baseline = await baselineWindow(fc.sb.app, 2000);
     const run = fc.start(['apply', '--strategy', 'replica-first', '--max-write-block', String(maxWriteBlockMs)], fc.pause.env('wait-candidate:begin'));
     await fc.pause.reached(run);
     signalNode(fc.sb, candidate, 'SIGSTOP');
@@ -233,7 +257,10 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
       const r = await run.done;
       const entries = lastJournal(fc.sb);
       const blockMs = journalSpan(entries, ['block-writes', 'begin'], ['undo', 'end']);
-      const after = await readInvariants(fc.sb, { skip: [candidate], probe: probe.snapshot(), probeTable: table });
+      const afterUndo = probe.snapshot();
+      const block = journaledBlock(entries, 'undo');
+      const seen = block && probeAcross(afterUndo, baseline, block);
+      const after = await readInvariants(fc.sb, { skip: [candidate], probe: afterUndo, probeTable: table });
       const res = await recover(candidate, primary, width, true);
       const report = await probe.stop();
       const final = await readInvariants(fc.sb, { probe: report, probeTable: table, schema: `char(${width})` });
@@ -250,15 +277,27 @@ describe('fault b: a replica stopped (SIGSTOP)', () => {
         },
         timings: { writeBlockUntilUndoMs: blockMs, boundMs: maxWriteBlockMs, longestProbeGapMs: report.longestGapMs, probeFailedWrites: report.failed },
         held:
-          r.code === 1 && blockMs !== undefined && blockMs <= maxWriteBlockMs + 500 && allHeld(summarize(after)) && res.code === 0 && allHeld(summarize(final)),
+          r.code === 1 &&
+          blockMs !== undefined &&
+          seen !== undefined &&
+          blockMs <= undoneBoundMs(maxWriteBlockMs, seen) &&
+          allHeld(summarize(after)) &&
+          res.code === 0 &&
+          allHeld(summarize(final)),
       });
       expect(r.code, show(r)).toBe(1);
       expect(r.error).toMatch(new RegExp(`candidate ${candidate} did not answer while the write block \\(bound: ${maxWriteBlockMs} ms\\)`));
       expect(r.fix).toMatch(new RegExp(`undone: ${primary} is writable again`));
       expect(r.fix).toMatch(/migrate resume/);
       expect(blockMs, 'write block until undo (journal)').toBeDefined();
-      // The bound plus the undo itself; generous for a loaded 2-core machine.
-      expect(blockMs!).toBeLessThanOrEqual(maxWriteBlockMs + 500);
+      // The bound plus the undo, on the tool's journal and on the probe's clock, within the one margin.
+      expect(seen, 'the block and its undo are journaled').toBeDefined();
+      expect(blockMs!).toBeLessThanOrEqual(undoneBoundMs(maxWriteBlockMs, seen!));
+      expectProbeAcross(seen!, { label: 'b2 (undone)', blockMs: blockMs!, limitMs: maxWriteBlockMs, reconnect: false, lockedMs: block!.lockedMs });
+      // The undo ends no session: the probe's write waited for UNLOCK and committed.
+      expect(afterUndo.failed, JSON.stringify(afterUndo.errors)).toBe(0);
+      // Then resume's switchover (the last journal): what the probe may lose at its block.
+      expectSwitchoverFailures(report, 'b2', { readOnlyWindowMs: readOnlyWindowMs(lastJournal(fc.sb)), intervalMs: 20 });
       expect(after.writable).toEqual([primary]);
       expect(violations(after), JSON.stringify(after)).toEqual([]);
       expect(violations(final), JSON.stringify(final)).toEqual([]);
