@@ -75,6 +75,10 @@ export function buildVerdict(facts: MigrationFacts, migrationAcks: Acknowledgeme
     if (db.replicasAlterFirst && (rf.safe === true || rf.safeWithSettings)) {
       strategy = 'replica-first';
       if (rf.safe !== true && rf.settings) replicaSettings = rf.settings;
+    } else if (findings.filter(isBlocking).every((f) => f.acknowledged)) {
+      // Every blocking finding acknowledged by its rule: the user's word that the block is
+      // acceptable here (a small table, a quiet hour), so it runs in place rather than refused.
+      strategy = 'in-place';
     } else {
       strategy = 'refused';
       const blockers = findings.filter(isBlocking).map((f) => f.rule);

@@ -61,6 +61,12 @@ export interface StatementInfo {
   unique: boolean;
   /** DML without a WHERE clause (a whole-table backfill or purge). */
   wholeTable: boolean;
+  /**
+   * MySQL/MariaDB: the DML's table is qualified with a database name (`other_db.orders`). The
+   * snapshots cover the migration's own database only, so `table` (unqualified) may name another
+   * table than this one: rules about that table's rows leave such a statement alone.
+   */
+  otherDatabase?: boolean;
   /** PG: enum type name for CREATE/ALTER/DROP TYPE. */
   typeName?: string;
   /** PG: the setting a `SET [LOCAL|SESSION] name = value` gives a value (lower case), e.g. lock_timeout. */

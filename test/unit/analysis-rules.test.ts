@@ -461,6 +461,35 @@ describe('MY301 / PG301: an UPDATE or DELETE without WHERE on an existing table 
       expect(v.blocking).toBe(false);
     });
   }
+  it('MY301: LIMIT bounds the rows, a "where" inside a string does not, a table of another database is not ours (review)', () => {
+    const s = snap([users]);
+    for (const sql of ['DELETE FROM users LIMIT 10000', "UPDATE users SET email = 'x' ORDER BY id LIMIT 500", "UPDATE other_db.users SET email = 'x'"])
+      expect(rules(verdict(ctx(s, s, [sql]))), sql).not.toContain('MY301');
+    const where = verdict(ctx(s, s, ["UPDATE users SET email = 'where'"])).findings.find((x) => x.rule === 'MY301');
+    expect(where).toBeDefined();
+    // The chunk's WHERE goes before ORDER BY, where the grammar wants it.
+    const ordered = verdict(ctx(s, s, ["UPDATE users SET email = 'x' ORDER BY id"])).findings.find((x) => x.rule === 'MY301');
+    expect(ordered!.safeAlternative).toContain("UPDATE users SET email = 'x' WHERE id > :from AND id <= :from + 5000 ORDER BY id");
+  });
+  it('refused until every blocking finding is acknowledged by its rule; then in place, still reported blocking (review)', () => {
+    for (const [rule, s] of [
+      ['MY301', snap([users])],
+      ['PG301', snap([table('users', [col('id', 1, 'integer', { nullable: false, default: null }), col('email', 2, 'text')])], 'postgres')],
+    ] as const) {
+      const c = ctx(s, s, ["UPDATE users SET email = 'x'"]);
+      const a = assessUp(c);
+      const { findings: _f, ...replicaFirst } = a.replicaFirst;
+      const facts: MigrationFacts = { id: c.migrationId, dialect: c.dialect, findings: a.findings, replicaFirst, sql: [], changes: c.changes };
+      const refused = buildVerdict(facts, []);
+      expect(refused.strategy, rule).toBe('refused');
+      expect(refused.refusedReason, rule).toContain(`acknowledge ${rule} with the reason the block is acceptable`);
+      // A wildcard does not name the rule, so it does not lift the refusal.
+      expect(buildVerdict(facts, [], [{ rule: '*', reason: 'r', migration: c.migrationId }]).strategy, rule).toBe('refused');
+      const acked = buildVerdict(facts, [], [{ rule, reason: 'feature_flags has 5 rows', migration: c.migrationId }]);
+      expect(acked.strategy, rule).toBe('in-place');
+      expect(acked.blocking, rule).toBe(true);
+    }
+  });
   it('a table without a primary key gets a recipe that says what to batch on first', () => {
     const keyless = table('logs', [col('msg', 1, 'varchar(50)')], { primaryKey: [] });
     const s = snap([keyless]);

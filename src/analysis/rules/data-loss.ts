@@ -72,7 +72,7 @@ export function dataLossRules(ctx: RuleContext, db: RuleDialect): Finding[] {
     }
   }
   for (const s of ctx.statements) {
-    if (s.kind !== 'dml' || !s.wholeTable || !s.table || ctx.createdTables.has(s.table)) continue;
+    if (s.kind !== 'dml' || !s.wholeTable || !s.table || s.otherDatabase || ctx.createdTables.has(s.table)) continue;
     if (/^\s*update\b/i.test(s.sql)) out.push(...overwrites(ctx, s.table, s.sql));
     if (!/^\s*(truncate|delete)\b/i.test(s.sql)) continue;
     out.push(

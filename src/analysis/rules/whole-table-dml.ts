@@ -16,7 +16,7 @@ import { finding, type RuleContext } from './context.ts';
 export function wholeTableDmlFindings(ctx: RuleContext, rule: 'MY301' | 'PG301', tail: string): Finding[] {
   const out: Finding[] = [];
   for (const s of ctx.statements) {
-    if (s.kind !== 'dml' || !s.wholeTable || !s.table || ctx.createdTables.has(s.table) || !ctx.before.tables[s.table]) continue;
+    if (s.kind !== 'dml' || !s.wholeTable || !s.table || s.otherDatabase || ctx.createdTables.has(s.table) || !ctx.before.tables[s.table]) continue;
     const verb = /^\s*(update|delete)\b/i.exec(s.sql)?.[1]?.toUpperCase();
     if (!verb) continue;
     out.push(
@@ -38,6 +38,10 @@ function batchedRecipe(s: StatementInfo, primaryKey: string[]): string {
   if (!key) {
     return `${table} has no primary key to batch on: add one (or an index on a unique, not-null column) in an earlier migration, then run the ${table} change in chunks by that key, committing after each chunk, from a script or job outside the schema migration, or with backfill() in a TypeScript migration of its own (docs/postgres.md, Backfills).`;
   }
-  const chunk = `${s.sql.trim().replace(/;\s*$/, '')} WHERE ${key} > :from AND ${key} <= :from + 5000`;
+  // The WHERE goes before an ORDER BY or RETURNING clause, where the grammar wants it.
+  const sql = s.sql.trim().replace(/;\s*$/, '');
+  const tail = /\s(order\s+by|returning)\b/i.exec(sql);
+  const where = ` WHERE ${key} > :from AND ${key} <= :from + 5000`;
+  const chunk = tail ? `${sql.slice(0, tail.index)}${where}${sql.slice(tail.index)}` : `${sql}${where}`;
   return `Run it in chunks by primary key, outside the schema migration (a script or background job), committing after each chunk: \`${chunk}\` for :from = 0, 5000, 10000, ... up to MAX(${key}). Each chunk is a short transaction, so a write waits for one chunk at most and replicas apply small transactions; a chunk that fails can be retried alone. Or use backfill() in a TypeScript migration of its own with \`export const transaction = false\`: it batches by ${key}, commits each batch and resumes after a crash (docs/postgres.md, Backfills).`;
 }

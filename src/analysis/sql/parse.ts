@@ -229,8 +229,13 @@ function dataOrSessionStatement(sql: string, info: StatementInfo, dialect: Diale
     const verb = m[1]!.toLowerCase();
     if (verb === 'update' || verb === 'delete') {
       const tm = verb === 'update' ? re(`^update\\s+(?:only\\s+)?(${QNAME})`).exec(sql) : re(`^delete\\s+from\\s+(?:only\\s+)?(${QNAME})`).exec(sql);
-      if (tm) info.table = nameIn(dialect, tm[1]!);
-      info.wholeTable = !/\bwhere\b/i.test(sql);
+      if (tm) {
+        info.table = nameIn(dialect, tm[1]!);
+        if (/^(`[^`]*`|[^`.]+)\./.test(tm[1]!)) info.otherDatabase = true;
+      }
+      // String literals left out (SET note = 'where'); LIMIT bounds the rows as WHERE does.
+      const bare = sql.replace(/'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"/g, "''");
+      info.wholeTable = !/\b(where|limit)\b/i.test(bare);
     }
     return true;
   }

@@ -16,6 +16,6 @@ export const mysqlRules: RulesEngine = {
   verdict: {
     replicasAlterFirst: true,
     refusedReason: (blockers, unsafe) =>
-      `It blocks writes in place (${blockers.join(', ')}) and is not replica-first safe (${unsafe.join(', ') || 'replica-first not applicable'}).`,
+      `It blocks writes in place (${blockers.join(', ')}) and is not replica-first safe (${unsafe.join(', ') || 'replica-first not applicable'}); to run it in place anyway, acknowledge ${blockers.join(' and ')} with the reason the block is acceptable (-- migrate:ack <rule> <reason>).`,
   },
 };

@@ -20,6 +20,6 @@ export const postgresRules: RulesEngine = {
   verdict: {
     replicasAlterFirst: false,
     refusedReason: (blockers) =>
-      `It blocks reads or writes on PostgreSQL (${blockers.join(', ')}), and PostgreSQL physical replicas cannot be altered first: rewrite it with the safe alternatives listed.`,
+      `It blocks reads or writes on PostgreSQL (${blockers.join(', ')}), and PostgreSQL physical replicas cannot be altered first: rewrite it with the safe alternatives listed, or acknowledge ${blockers.join(' and ')} with the reason the block is acceptable (-- migrate:ack <rule> <reason>) to run it in place.`,
   },
 };
