@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { holdsSecret } from '../log/index.ts';
 import type { MigrationSource } from '../migrations/index.ts';
 import { prefixKeys, type CacheEntry } from './cache.ts';
 import type { Workloads } from './shadow-analyser.ts';
@@ -55,6 +56,9 @@ export async function storeFacts(
 ): Promise<void> {
   const end = facts.length;
   for (let i = start; i < end; i++) {
+    // A goose ENVSUB value (a password, say) is a registered secret: what holds one stays off disk,
+    // and the entries after it with it (each key chains on the one before).
+    if (holdsSecret(JSON.stringify(facts[i])) || (i === end - 1 && restore && holdsSecret(restore.join('\n')))) return;
     const entry: CacheEntry = { facts: facts[i]! };
     if (i === end - 1 && restore) {
       entry.restore = restore;

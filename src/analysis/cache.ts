@@ -73,7 +73,12 @@ export function prefixKeys(migrations: MigrationSource[], dialect: Dialect, vari
   const keys: string[] = [];
   let prev = createHash('sha256').update(`${engineFingerprint()}\0${dialect}\0${variant}`).digest('hex');
   for (const m of migrations) {
-    prev = createHash('sha256').update(`${prev}\0${m.id}\0${m.checksum}`).digest('hex');
+    // The statements as loaded, not only the file: a goose ENVSUB migration runs other SQL when
+    // the environment changes, and its cached facts must not be served then.
+    const statements = createHash('sha256')
+      .update(JSON.stringify([m.upSql ?? null, m.downSql ?? null]))
+      .digest('hex');
+    prev = createHash('sha256').update(`${prev}\0${m.id}\0${m.checksum}\0${statements}`).digest('hex');
     keys.push(prev);
   }
   return keys;

@@ -1,4 +1,5 @@
 import type { MigrationSource } from '../migrations/index.ts';
+import { holdsSecret } from '../log/index.ts';
 import { storeFacts } from './analyse-cache.ts';
 import type { AnalyseStats } from './analyse-stats.ts';
 import { dumpSchema } from './restore.ts';
@@ -165,5 +166,6 @@ async function cacheHistory(job: SegmentJob, shadow: ShadowDatabase, analyser: S
   const dump = await dumpSchema(shadow);
   job.stats.snapshotMs += Date.now() - td;
   const state = analyser.stateAt(job.start - 1);
-  if (dump && job.cache && job.baseKey) await job.cache.set(job.baseKey, state ? { restore: dump, snapshot: state } : { restore: dump });
+  if (dump && job.cache && job.baseKey && !holdsSecret(dump.join('\n')))
+    await job.cache.set(job.baseKey, state ? { restore: dump, snapshot: state } : { restore: dump });
 }

@@ -1,3 +1,3 @@
 /** Public API of src/log: other stages import from this file only (docs/architecture.md). */
 export { consoleLogger, jsonLinesLogger, type Logger } from './logger.ts';
-export { redact, redactValue, registerSecret } from './redact.ts';
+export { holdsSecret, redact, redactValue, registerSecret } from './redact.ts';

@@ -10,6 +10,12 @@ export function registerSecret(value: string | undefined | null): void {
   if (value && value.length >= 3) secrets.add(value);
 }
 
+/** Whether `text` holds a registered secret: what holds one is never written to disk (the analysis cache). */
+export function holdsSecret(text: string): boolean {
+  for (const s of secrets) if (text.includes(s)) return true;
+  return false;
+}
+
 export function redact(text: string): string {
   let out = text;
   for (const s of secrets) {

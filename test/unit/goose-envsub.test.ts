@@ -6,6 +6,9 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { discoverMigrations } from '../../src/migrations/discover.ts';
 import { maskSecretLiterals } from '../../src/migrations/index.ts';
 import { expandLine } from '../../src/migrations/layouts/envsub.ts';
+import type { MigrationSource } from '../../src/migrations/index.ts';
+import { prefixKeys } from '../../src/analysis/cache.ts';
+import { holdsSecret, redact } from '../../src/log/index.ts';
 
 /**
  * goose `-- +goose ENVSUB ON/OFF`: the expansion follows goose's (mfridman/interpolate v0.0.2),
@@ -134,5 +137,28 @@ describe('goose files with ENVSUB sections', () => {
       expect.stringMatching(/^00002_positional\.sql line 3: ENVSUB cannot expand it: "\$" must be followed by a variable name/),
     ]);
     expect(d.migrations.find((m) => m.id === '00003_plain')?.upSql).toEqual(["SELECT '$1 ${H5_ENVSUB_REQUIRED}'"]);
+  });
+});
+
+describe('ENVSUB values and the rest of the tool (review)', () => {
+  test('a substituted value is a registered secret: logs and errors redact it, and the analysis cache does not store it', () => {
+    const value = 'pw-7f3a9c2e-unique';
+    expandLine("CREATE USER app IDENTIFIED BY '${APP_PW}';", { APP_PW: value });
+    expect(redact(`failed: near '${value}'`)).toBe("failed: near '***'");
+    expect(holdsSecret(`ALTER USER app IDENTIFIED BY '${value}'`)).toBe(true);
+    expect(holdsSecret('ALTER USER app IDENTIFIED BY other')).toBe(false);
+  });
+  test('the cache key follows the statements as loaded: another environment, another key, for the same file', () => {
+    const m = (table: string): MigrationSource => ({
+      id: '1_t',
+      format: 'sql',
+      upPath: '/x/1_t.sql',
+      checksum: 'same-file',
+      acknowledgements: [],
+      upSql: [`CREATE TABLE ${table} (id int)`],
+      up: async () => undefined,
+    });
+    expect(prefixKeys([m('a')], 'mysql', 'v')).not.toEqual(prefixKeys([m('b')], 'mysql', 'v'));
+    expect(prefixKeys([m('a')], 'mysql', 'v')).toEqual(prefixKeys([m('a')], 'mysql', 'v'));
   });
 });

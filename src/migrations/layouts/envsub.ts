@@ -19,6 +19,8 @@
  * wherever a statement is printed, with maskSecretLiterals) writes the reference back instead.
  */
 
+import { registerSecret } from '../../log/index.ts';
+
 export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface Expanded {
@@ -49,6 +51,9 @@ export function expandLine(line: string, env: Env): Expanded {
   for (const u of p.used) {
     const v = env[u.name];
     if (v !== undefined && v.length >= MASK_MIN_LENGTH) substituted.set(v, u.name);
+    // Also the process-wide registry: the logger, errors and journals redact it, and the analysis
+    // cache never stores what holds it (its statements and dumps would be on disk).
+    registerSecret(v);
   }
   return { text, used: p.used };
 }
