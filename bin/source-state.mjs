@@ -31,6 +31,9 @@ function sourceFiles(root) {
     const manifest = join(root, 'node_modules', name, 'package.json');
     if (existsSync(manifest)) out.push(manifest);
   }
+  // What npm installed, their dependencies included (pg-protocol, tarn, iconv-lite, ...), and the
+  // script that bundles them: an `npm update` or an edited bundle makes the build stale too.
+  for (const p of [join(root, 'node_modules', '.package-lock.json'), join(root, 'scripts', 'bundle-knex.mjs')]) if (existsSync(p)) out.push(p);
   return { src, files: out };
 }
 

@@ -14,7 +14,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const out = join(root, 'dist', 'vendor');
 mkdirSync(out, { recursive: true });
 await build({
-  stdin: { contents: "module.exports = { knex: require('knex').knex };\nrequire('mysql2');\n", resolveDir: root, loader: 'js', sourcefile: 'knex-entry.cjs' },
+  stdin: { contents: "module.exports = { knex: require('knex').knex };\n", resolveDir: root, loader: 'js', sourcefile: 'knex-entry.cjs' },
   bundle: true,
   format: 'cjs',
   platform: 'node',

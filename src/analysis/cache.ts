@@ -45,7 +45,10 @@ export function engineFingerprint(): string {
   const own = join(dirname(fileURLToPath(import.meta.url)), '..');
   const sources = join(own, '..', 'src');
   const base = existsSync(join(sources, 'analysis')) ? sources : own;
-  engineHash = sourceFingerprint(ENGINE_VERSION, [join(base, 'analysis'), join(base, 'engines')]);
+  // PostgreSQL's parser decides what statements name as much as the sources do: its version too.
+  const parser = join(base, '..', 'node_modules', 'libpg-query', 'package.json');
+  const parserVersion = existsSync(parser) ? String((JSON.parse(readFileSync(parser, 'utf8')) as { version?: string }).version) : '';
+  engineHash = sourceFingerprint(`${ENGINE_VERSION}\0${parserVersion}`, [join(base, 'analysis'), join(base, 'engines')]);
   return engineHash;
 }
 

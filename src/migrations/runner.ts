@@ -444,7 +444,6 @@ export class Runner {
     );
   }
 
-  /** The status under the lock, from our ledger or the adopted tool's history; writes nothing. */
   /**
    * For a write made outside `up` (a replica-first run's ledger row, on `apply` or `resume`): the
    * ledger created and the adopted tool's rows copied in first, as `up` does. Without this the
@@ -456,6 +455,7 @@ export class Runner {
     await this.prepareLedger(session, status);
   }
 
+  /** The status under the lock, from our ledger or the adopted tool's history; writes nothing. */
   private async readState(session: RunSession, discovery: Discovery): Promise<{ status: MigrationStatus[]; adopted?: AdoptedHistory; absent?: string }> {
     const { entries, adopted, absent } = await this.entries(session.db, discovery.migrations);
     return { status: computeStatus(discovery.migrations, entries), ...(adopted ? { adopted } : {}), ...(absent ? { absent } : {}) };

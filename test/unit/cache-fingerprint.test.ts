@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -27,8 +27,12 @@ describe('analysis cache fingerprint', () => {
 
   it('hashes src/engines as well as src/analysis', () => {
     const src = join(import.meta.dirname, '..', '..', 'src');
-    const both = sourceFingerprint(ENGINE_VERSION, [join(src, 'analysis'), join(src, 'engines')]);
+    // Seeded with the installed libpg-query's version: PostgreSQL's parser decides verdicts too.
+    const parser = JSON.parse(readFileSync(join(src, '..', 'node_modules', 'libpg-query', 'package.json'), 'utf8')) as { version: string };
+    const seed = `${ENGINE_VERSION}\0${parser.version}`;
+    const both = sourceFingerprint(seed, [join(src, 'analysis'), join(src, 'engines')]);
     expect(engineFingerprint()).toBe(both);
-    expect(both).not.toBe(sourceFingerprint(ENGINE_VERSION, [join(src, 'analysis')]));
+    expect(both).not.toBe(sourceFingerprint(seed, [join(src, 'analysis')]));
+    expect(both).not.toBe(sourceFingerprint(ENGINE_VERSION, [join(src, 'analysis'), join(src, 'engines')]));
   });
 });

@@ -76,8 +76,10 @@ export class PgSyntaxError extends MigrateError {
 export function parsePg(sql: string): PgRawStatement[] {
   const bytes = Buffer.from(sql, 'utf8');
   let tree: { stmts?: { stmt?: PgNode; stmt_location?: number; stmt_len?: number }[] };
+  // Outside the try: a caller that did not load the parser is a bug to surface, not a syntax error.
+  const parser = loaded();
   try {
-    tree = loaded().parseSync(sql) as typeof tree;
+    tree = parser.parseSync(sql) as typeof tree;
   } catch (e) {
     const details = (e as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
     const at = details?.cursorPosition;

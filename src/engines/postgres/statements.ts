@@ -8,7 +8,7 @@
  * `opaque`: the caller re-reads the whole schema after them, as it did with the regex scanner.
  */
 import { type AlterAction, blankStatement, type StatementInfo, type StatementParser } from '../statement-info.ts';
-import { loadPgParser, type PgNode, type PgToken, parsePg, scanPg } from './parser.ts';
+import { loadPgParser, type PgNode, PgSyntaxError, type PgToken, parsePg, scanPg } from './parser.ts';
 
 type Fields = Record<string, unknown>;
 
@@ -36,7 +36,8 @@ export function describePgStatement(sql: string): StatementInfo {
   let stmts: ReturnType<typeof parsePg>;
   try {
     stmts = parsePg(sql);
-  } catch {
+  } catch (e) {
+    if (!(e instanceof PgSyntaxError)) throw e;
     // The server refuses it too: it ran and failed already, or will and be reported then. Until
     // then nothing is known of what it names, so everything is re-read.
     return { ...blankStatement(sql), opaque: true };
