@@ -467,6 +467,18 @@ function whileOldAnswers(step: Step): Step {
 /** After the block, with the old primary still locked until `unlock`; then the watch and the checks. */
 function afterBlock(): Step[] {
   return [
+    // Every session still on the old primary is ended, whoever its user: writes queued behind
+    // the lock die there rather than commit after UNLOCK. Repeated until a look finds none, as a
+    // privileged client may reconnect to the old primary directly. First thing after the
+    // endpoint moved: those clients wait on the read lock until they are ended, and only then
+    // reconnect to the new primary, so every step before this one lengthens the gap they see
+    // (the read lock keeps the old primary from committing anything meanwhile, so detaching the
+    // candidate can come after).
+    whileOldAnswers({
+      name: 'end-sessions',
+      do: async (r) => void (r.ended = await sweep(r, performance.now() + SWEEP_MS)),
+      after: (r) => (r.ended.killed ? r.o.log(`${r.P}: ended ${r.ended.killed} session(s) in ${r.ended.rounds} sweep(s)`) : undefined),
+    }),
     // The candidate forgets the old primary before anything can commit there again. Master-master
     // keeps the link (the old active is the hot rollback target) but pauses it until the watch
     // below shows nothing came from the old active.
@@ -477,14 +489,6 @@ function afterBlock(): Step[] {
         if (!r.o.masterMaster) await onCand(r, r.o.flavor.resetReplicaAll());
       },
     },
-    // Every session still on the old primary is ended, whoever its user: writes queued behind
-    // the lock die there rather than commit after UNLOCK. Repeated until a look finds none, as a
-    // privileged client may reconnect to the old primary directly.
-    whileOldAnswers({
-      name: 'end-sessions',
-      do: async (r) => void (r.ended = await sweep(r, performance.now() + SWEEP_MS)),
-      after: (r) => (r.ended.killed ? r.o.log(`${r.P}: ended ${r.ended.killed} session(s) in ${r.ended.rounds} sweep(s)`) : undefined),
-    }),
     whileOldAnswers({ name: 'fence-check', do: fenceCheck }),
     // Before UNLOCK: nothing the old primary might still commit afterwards can reach them.
     {
