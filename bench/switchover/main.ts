@@ -9,7 +9,7 @@
  * writes through read_only).
  *
  *   node --import tsx bench/switchover/main.ts [--reps 5] [--root-reps 1] [--rows 200000] [--threads 4] [--tps 200]
- *        [--baseline 5] [--buffer-pool 512] [--ways alter,ptosc,tool,mha] [--budget-min 40]
+ *        [--baseline 5] [--buffer-pool 512] [--redo-log 96] [--ways alter,ptosc,tool,mha] [--budget-min 40]
  *        [--work /tmp/bench-switchover] [--doc docs/benchmarks-switchover.md] [--keep]
  *   node --import tsx bench/switchover/main.ts --from /tmp/bench-switchover/results.json [--doc FILE]   (re-render only)
  *
@@ -481,6 +481,7 @@ async function main(): Promise<void> {
     tps: TPS,
     baselineS: BASELINE_MS / 1000,
     bufferPoolMiB: BUFFER_POOL / 2 ** 20,
+    redoLogMiB: REDO_LOG / 2 ** 20,
     reps: repsDone,
     rootReps: rootRepsDone,
     alter: ALTER,

@@ -296,7 +296,17 @@ export function renderTable(summary: Summary, results: RunResult[], runtimeMs: n
 
 export interface DocInput {
   machine: Record<string, string>;
-  settings: { rows: number; threads: number; tps: number; baselineS: number; bufferPoolMiB: number; reps: number; rootReps?: number; alter: string };
+  settings: {
+    rows: number;
+    threads: number;
+    tps: number;
+    baselineS: number;
+    bufferPoolMiB: number;
+    redoLogMiB?: number;
+    reps: number;
+    rootReps?: number;
+    alter: string;
+  };
   /** The command line that produced these results (shown under Reproduce). */
   command?: string;
   runtimeMs: number;
@@ -437,7 +447,7 @@ export function renderDoc(d: DocInput): string {
     `- OS: ${m.os}, kernel ${m.kernel}`,
     `- MariaDB ${m.mariadb}; HAProxy ${m.haproxy}; ${m.ptosc}; ${m.mha ?? 'MHA ?'}; Node ${m.node}`,
     `- Load average when the run started: ${m.loadavg} (the machine is shared; other work ran beside the benchmark)`,
-    `- Sandbox servers: the sandbox's settings (ROW binlog, GTID strict mode, \`innodb_flush_log_at_trx_commit=2\`, \`sync_binlog=0\`), with \`innodb_buffer_pool_size\` raised to ${s.bufferPoolMiB} MiB at runtime so the table fits in memory, as a hot production table would; the table is put in place on every node from one exported tablespace and read once before the load starts.`,
+    `- Sandbox servers: the sandbox's settings (ROW binlog, GTID strict mode, \`innodb_flush_log_at_trx_commit=2\`, \`sync_binlog=0\`), with \`innodb_buffer_pool_size\` raised to ${s.bufferPoolMiB} MiB at runtime so the table fits in memory, as a hot production table would${s.redoLogMiB ? `, and the redo log (\`innodb_log_file_size\`) resized at runtime from the sandbox's 8 MiB to ${s.redoLogMiB} MiB, MariaDB's default: a 200,000-row COPY ALTER fills 8 MiB many times over, and InnoDB then flushes pages synchronously to free log space, which on this shared 2-core machine stalled the other servers' writes too (paired runs, 4 each: longest write gap of the run 52-78 ms with 8 MiB against 34-67 ms with 96 MiB, the gaps during the old primary's ALTER gone)` : ''}; the table is put in place on every node from one exported tablespace and read once before the load starts.`,
     `- Wall time of the whole benchmark: ${(d.runtimeMs / 60_000).toFixed(1)} min`,
     '',
     '## Reproduce',
@@ -447,7 +457,7 @@ export function renderDoc(d: DocInput): string {
     'bash bench/switchover.sh                                      # or: npm run bench:switchover; prints the table, results in /tmp/bench-switchover/results.json',
     '```',
     '',
-    "`bench/switchover.sh` installs what is missing (HAProxy and MariaDB through scripts/install-deps.sh; percona-toolkit, mha4mysql-manager, mha4mysql-node and socat through apt-get; `--install-only` stops there), then runs `node --import tsx bench/switchover/main.ts`. Options: `--reps N` (5), `--root-reps N` (1: repetitions with the load connected as root, after the others), `--rows N` (200000), `--threads N` (4), `--tps N` (200), `--baseline S` (5), `--buffer-pool MiB` (512), `--ways alter,ptosc,tool,mha`, `--budget-min M` (40: no repetition is started that would end past it), `--work DIR` (/tmp/bench-switchover: the seed tablespace, kept for the next run, results.json and every run's logs: pt-osc output, `migrate apply` output, MHA's configuration, script log and output). With `--doc`, the summary in docs/benchmarks.md is rewritten too.",
+    "`bench/switchover.sh` installs what is missing (HAProxy and MariaDB through scripts/install-deps.sh; percona-toolkit, mha4mysql-manager, mha4mysql-node and socat through apt-get; `--install-only` stops there), then runs `node --import tsx bench/switchover/main.ts`. Options: `--reps N` (5), `--root-reps N` (1: repetitions with the load connected as root, after the others), `--rows N` (200000), `--threads N` (4), `--tps N` (200), `--baseline S` (5), `--buffer-pool MiB` (512), `--redo-log MiB` (96; 0 keeps the sandbox's 8 MiB), `--ways alter,ptosc,tool,mha`, `--budget-min M` (40: no repetition is started that would end past it), `--work DIR` (/tmp/bench-switchover: the seed tablespace, kept for the next run, results.json and every run's logs: pt-osc output, `migrate apply` output, MHA's configuration, script log and output). With `--doc`, the summary in docs/benchmarks.md is rewritten too.",
     '',
   );
   return md.join('\n');
