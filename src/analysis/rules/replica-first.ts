@@ -71,7 +71,10 @@ function dataChanges(ctx: RuleContext): Finding[] {
   const out: Finding[] = [];
   for (const s of ctx.statements) {
     if (s.kind !== 'dml') continue;
-    const m = /^\s*(update|delete|insert|replace|truncate)\b(?:\s+(?:low_priority|ignore|delayed|high_priority))*\s+(?:(?:from|into|table)\s+)?([`"\w.$]+)/i.exec(s.sql);
+    const m =
+      /^\s*(update|delete|insert|replace|truncate)\b(?:\s+(?:low_priority|ignore|delayed|high_priority))*\s+(?:(?:from|into|table)\s+)?([`"\w.$]+)/i.exec(
+        s.sql,
+      );
     const table = s.table ?? (m?.[2] ? unqualify(m[2]) : undefined);
     if (!m || !table || ctx.createdTables.has(table) || !ctx.before.tables[table]) continue;
     out.push(
