@@ -99,7 +99,7 @@ async function swapRoles(x: MigrationRun): Promise<void> {
 async function recordReplicaFirst(x: MigrationRun): Promise<void> {
   const { r, m, step, res } = x;
   await withLedgerWriter(r.o.config, async (w) => {
-    await r.runner.prepareLedgerOn(w.session);
+    await r.runner.prepareLedgerOn(w.session, r.status.discovery);
     await w.record({
       id: m.id,
       checksum: m.checksum,

@@ -106,7 +106,7 @@ export async function resume(o: Omit<ApplyOptions, 'alreadyAltered'>): Promise<A
       const m = discovery.migrations.find((x) => x.id === f.migrationId) as MigrationSource | undefined;
       await withLedgerWriter(config, async (w) => {
         const db = w.session.db;
-        await new Runner({ config, db, logger }).prepareLedgerOn(w.session);
+        await new Runner({ config, db, logger }).prepareLedgerOn(w.session, discovery);
         if (m && !(await w.ledger.has(db, m.id))) {
           await journal.step(`ledger:${m.id}`, async () =>
             w.record({

@@ -450,8 +450,8 @@ export class Runner {
    * first row of ours would create the ledger alone, and from then on every migration the old
    * tool ran would read as pending.
    */
-  async prepareLedgerOn(session: RunSession): Promise<void> {
-    const { status } = await this.readState(session, await this.discover());
+  async prepareLedgerOn(session: RunSession, discovery: Discovery): Promise<void> {
+    const { status } = await this.readState(session, discovery);
     await this.prepareLedger(session, status);
   }
 
