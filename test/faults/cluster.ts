@@ -146,6 +146,10 @@ export async function faultCluster(replicas = 2): Promise<FaultCluster> {
     rootLoad = priv.load;
     fc.root = priv.root;
     fc.rootProbe = priv.probe;
+    // Every fault starts from replicas that hold the setup (ledger, items, load_root): a replica
+    // still applying it would change under a test that asserts "nothing changed".
+    const { primary, replicas } = await fc.roles();
+    for (const r of replicas) await fc.caughtUp(r, primary);
   } catch (e) {
     await fc.stop().catch(() => undefined);
     throw e;

@@ -54,6 +54,16 @@ describe('faults d, f, g: refused before anything changes', () => {
     return out.join('\n');
   }
 
+  /** What changed since `before` (schema, ledger, read_only, journaled runs); '' when nothing did. */
+  async function changedSince(before: string, runsBefore: number): Promise<string> {
+    const now = await snapshot();
+    const runs = runCount(fc.sb);
+    const lines: string[] = [];
+    if (now !== before) lines.push(`before:\n${before}\nafter:\n${now}`);
+    if (runs !== runsBefore) lines.push(`runs journaled: ${runsBefore} before, ${runs} after`);
+    return lines.join('\n');
+  }
+
   async function repairedInvariants(p: Probe): Promise<Invariants> {
     const report = await p.probe.stop();
     return readInvariants(fc.sb, { probe: report, probeTable: p.table });
@@ -83,7 +93,8 @@ describe('faults d, f, g: refused before anything changes', () => {
     const before = await snapshot();
     const runsBefore = runCount(fc.sb);
     const r = await fc.migrate(['apply', '--strategy', 'replica-first']);
-    const unchanged = (await snapshot()) === before && runCount(fc.sb) === runsBefore;
+    const changed = await changedSince(before, runsBefore);
+    const unchanged = changed === '';
     await c.query('START SLAVE SQL_THREAD');
     await c.end();
     const after = await repairedInvariants(p);
@@ -100,7 +111,7 @@ describe('faults d, f, g: refused before anything changes', () => {
     expect(r.error).toMatch(new RegExp(`not healthy: ${broken}: replication stopped \\(IO running, SQL stopped\\)`));
     expect(r.fix).toMatch(new RegExp(`On ${broken} run START SLAVE`));
     expect(r.fix).toMatch(/Nothing was changed/);
-    expect(unchanged, 'schema, ledger, read_only and runs unchanged').toBe(true);
+    expect(changed, 'schema, ledger, read_only and runs unchanged').toBe('');
     expect(violations(after), JSON.stringify(after)).toEqual([]);
     expect(rec.held).toBe(true);
   });
@@ -121,7 +132,8 @@ describe('faults d, f, g: refused before anything changes', () => {
     const before = await snapshot();
     const runsBefore = runCount(fc.sb);
     const r = await fc.migrate(['apply', '--strategy', 'replica-first']);
-    const unchanged = (await snapshot()) === before && runCount(fc.sb) === runsBefore;
+    const changed = await changedSince(before, runsBefore);
+    const unchanged = changed === '';
     // The repair the message asks for: drop the replica's copy, let replication apply the primary's.
     await c.query('DELETE FROM app.items WHERE id = 900001');
     await c.query('START SLAVE');
@@ -141,7 +153,7 @@ describe('faults d, f, g: refused before anything changes', () => {
     expect(r.error).toMatch(new RegExp(`${broken}: replication stopped \\(IO running, SQL stopped\\): .*Duplicate entry '900001'`));
     expect(r.fix).toMatch(new RegExp(`On ${broken} the row the primary wrote was already there .*delete the replica's copy.*START SLAVE`));
     expect(r.fix).toMatch(/Nothing was changed/);
-    expect(unchanged, 'schema, ledger, read_only and runs unchanged').toBe(true);
+    expect(changed, 'schema, ledger, read_only and runs unchanged').toBe('');
     expect(violations(after), JSON.stringify(after)).toEqual([]);
     expect(rec.held).toBe(true);
   });
@@ -163,7 +175,8 @@ describe('faults d, f, g: refused before anything changes', () => {
     } finally {
       renameSync(`${socket}.hidden`, socket);
     }
-    const unchanged = (await snapshot()) === before && runCount(fc.sb) === runsBefore;
+    const changed = await changedSince(before, runsBefore);
+    const unchanged = changed === '';
     rmSync(join(fc.mig.dir, `${inPlaceId}.up.sql`));
     rmSync(join(fc.mig.dir, `${inPlaceId}.down.sql`));
     const after = await repairedInvariants(p);
@@ -179,7 +192,7 @@ describe('faults d, f, g: refused before anything changes', () => {
     expect(r.code, show(r)).toBe(1);
     expect(r.error).toBe(`HAProxy's runtime socket ${socket} does not exist.`);
     expect(r.fix).toMatch(/stats socket <path> level admin.*writer\.socket.*Nothing was changed/);
-    expect(unchanged, 'the in-place migration did not run; nothing else changed').toBe(true);
+    expect(changed, 'the in-place migration did not run; nothing else changed').toBe('');
     expect(violations(after), JSON.stringify(after)).toEqual([]);
     expect(rec.held).toBe(true);
   });
@@ -191,7 +204,8 @@ describe('faults d, f, g: refused before anything changes', () => {
     const runsBefore = runCount(fc.sb);
     const before = await snapshot();
     const second = await fc.migrate(['apply', '--strategy', 'replica-first']);
-    const unchanged = (await snapshot()) === before && runCount(fc.sb) === runsBefore;
+    const changed = await changedSince(before, runsBefore);
+    const unchanged = changed === '';
     fc.pause.release();
     const r1 = await first.done;
     if (r1.code === 0) fc.mig.applied(pending.width);
@@ -216,7 +230,7 @@ describe('faults d, f, g: refused before anything changes', () => {
     expect(second.error).toMatch(/journal shows run \d{8}T\d{6}-[0-9a-f]+ .*last step catch-up/);
     expect(second.error).toMatch(/Nothing was changed/);
     expect(second.fix).toMatch(/Wait for it to finish/);
-    expect(unchanged, 'the second coordinator journaled no run and changed nothing').toBe(true);
+    expect(changed, 'the second coordinator journaled no run and changed nothing').toBe('');
     expect(r1.code, show(r1)).toBe(0);
     expect(violations(after), JSON.stringify(after)).toEqual([]);
     expect(rec.held).toBe(true);
