@@ -197,12 +197,28 @@ async function withNode<T>(node: NodeConfig, fn: (c: NodeConnection) => Promise<
   }
 }
 
+/**
+ * Waits, bounded by the catch-up timeout, until `node` has executed `position` (read on the
+ * primary before the first ALTER). Read-only, so not journaled: a run killed here redoes it.
+ */
+async function caughtUpBeforeAlter(o: ReplicaFirstOptions, node: NodeConfig, position: string): Promise<void> {
+  const waitSec = Math.max(1, Math.round(o.catchUpTimeoutMs / 1000));
+  const row = await withNode(node, (c) => queryOne(c, o.flavor.waitForGtid(position, waitSec)));
+  if (!o.flavor.isWaitOk(row?.['res'])) {
+    throw workError(
+      `Replica ${node.name} has not applied what the primary had executed before this migration (GTID position ${position}) within ${waitSec} s, so its ALTER would run against an older schema; nothing of this migration ran on it.`,
+      `Find what holds ${node.name} back (\`migrate topology\`, SHOW SLAVE STATUS there); once it has caught up, run \`migrate resume\` (or raise --catch-up-timeout).`,
+    );
+  }
+}
+
 /** One node that is not the primary, before the switchover: its type conversions, then the ALTER. */
 async function alterReplica(
   o: ReplicaFirstOptions,
   node: NodeConfig,
   alterMs: Record<string, number>,
   restore: { node: NodeConfig; value: string }[],
+  primaryPosition: string | undefined,
 ): Promise<void> {
   const j = o.journal;
   if (o.typeConversions) {
@@ -213,6 +229,7 @@ async function alterReplica(
   if (o.alreadyAltered?.has(node.name)) {
     o.log(`${node.name}: already altered by the interrupted run`);
   } else {
+    if (primaryPosition) await caughtUpBeforeAlter(o, node, primaryPosition);
     alterMs[node.name] = await j.step(
       `alter:${node.name}`,
       () => alterNodeLocally(node, o.flavor, o.database, o.statements, o.log, { redo: o.alreadyAltered !== undefined }),
@@ -260,9 +277,13 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
   // A node an interrupted run already altered has no ALTER left to hide from the readers.
   const drains = (n: NodeConfig): ReadPoolRun | undefined => (o.alreadyAltered?.has(n.name) ? undefined : rp);
 
+  // What the primary had executed before this migration (earlier in-place migrations included):
+  // each replica applies it before its own ALTER, which otherwise could run against a schema the
+  // replica has not caught up to yet (a table an earlier migration created, not there yet).
+  const primaryPosition = await withNode(primary, async (c) => String((await queryOne(c, o.flavor.gtidPositionQuery()))?.['pos'] ?? ''));
   for (const node of others) {
     await drains(node)?.beforeAlter(node);
-    await alterReplica(o, node, alterMs, restore);
+    await alterReplica(o, node, alterMs, restore, primaryPosition || undefined);
     await drains(node)?.afterAlter(node);
   }
 
