@@ -91,6 +91,33 @@ export async function writer(sb: RunningSandbox): Promise<string> {
   throw new Error('no writable node');
 }
 
+/**
+ * Every node's name, once each replica has applied what the writer has executed: the contract
+ * runs in place on the writer, and a replica reading it a moment later may not have it yet.
+ */
+export async function caughtUpNodes(sb: RunningSandbox): Promise<string[]> {
+  const w = await sb.mysql(await writer(sb));
+  let pos: string;
+  try {
+    const [rows] = await w.query('SELECT @@gtid_binlog_pos AS p');
+    pos = String((rows as { p: string }[])[0]?.p ?? '');
+  } finally {
+    await w.end();
+  }
+  for (const n of sb.nodes) {
+    const c = await sb.mysql(n.name);
+    try {
+      const [status] = await c.query('SHOW SLAVE STATUS');
+      if ((status as unknown[]).length === 0) continue;
+      const [rows] = await c.query('SELECT MASTER_GTID_WAIT(?, 30) AS r', [pos]);
+      if (Number((rows as { r: number }[])[0]?.r) !== 0) throw new Error(`${n.name} did not reach the writer's position ${pos} within 30 s`);
+    } finally {
+      await c.end();
+    }
+  }
+  return sb.nodes.map((n) => n.name);
+}
+
 /** The ledger's ids, read on the node that takes writes now. */
 export async function ledger(sb: RunningSandbox): Promise<string[]> {
   const c = await sb.mysql(await writer(sb));
@@ -112,7 +139,7 @@ export function handoffCases(ctx: () => HandoffCtx): void {
   const write = (files: Record<string, string>): void => {
     for (const [f, sql] of Object.entries(files)) writeFileSync(join(ctx().migDir, f), sql);
   };
-  const everyNode = (): string[] => ctx().sb.nodes.map((n) => n.name);
+  const everyNode = (): Promise<string[]> => caughtUpNodes(ctx().sb);
   const cmd = `sh ${step.path}`;
   const flags = ['--deploy-command', cmd, '--verify-command', cmd, '--rollback-command', cmd];
 
@@ -136,7 +163,7 @@ export function handoffCases(ctx: () => HandoffCtx): void {
     const r = await migrate(['apply', ...applyArgs, ...flags]);
     expect(r.code, show(r)).toBe(0);
     expect(step.take()).toEqual([`deploy 0002_add_x ${expandWriter}`, `verify 0002_add_x ${expandWriter}`]);
-    for (const n of everyNode()) {
+    for (const n of await everyNode()) {
       expect(await columns(sb, n), n).toEqual(['id', 'old', 'x']);
       expect(await columns(sb, n, 'legacy'), `${n}: the contract dropped legacy`).toEqual([]);
     }
@@ -187,7 +214,7 @@ export function handoffCases(ctx: () => HandoffCtx): void {
       expect(r.fix).toContain(`Fix the release, then run: ${next} (it deploys, verifies, then runs the contract phase).`);
       expect(step.phases()).toEqual(['deploy 0004_add_y', 'rollback 0004_add_y']);
       // The expand stays, the contract did not run: old is still there on every node, 0005 not in the ledger.
-      for (const n of everyNode()) expect(await columns(sb, n), n).toEqual(['id', 'old', 'x', 'y']);
+      for (const n of await everyNode()) expect(await columns(sb, n), n).toEqual(['id', 'old', 'x', 'y']);
       expect(await ledger(sb)).toEqual(['0001_create_t', '0002_add_x', '0003_drop_legacy', '0004_add_y']);
       const journal = journalSteps(sb);
       for (const s of ['deploy:end', 'verify:fail', 'rollback:end', 'verify-rollback:end', 'awaiting-deploy:begin']) expect(journal, s).toContain(s);
@@ -199,7 +226,7 @@ export function handoffCases(ctx: () => HandoffCtx): void {
       const again = await cli(shellWords(next).slice(1));
       expect(again.code, show(again)).toBe(0);
       expect(step.phases()).toEqual(['deploy 0004_add_y']);
-      for (const n of everyNode()) expect(await columns(sb, n), n).toEqual(['id', 'x', 'y']);
+      for (const n of await everyNode()) expect(await columns(sb, n), n).toEqual(['id', 'x', 'y']);
       expect(await ledger(sb)).toContain('0005_drop_old');
     } finally {
       await app.close();
@@ -225,7 +252,7 @@ export function handoffCases(ctx: () => HandoffCtx): void {
       );
       expect(r.fix).toContain('first bring a working release back by hand');
       expect(step.phases()).toEqual(['deploy 0006_add_z', 'verify 0006_add_z', 'rollback 0006_add_z']);
-      for (const n of everyNode()) expect(await columns(sb, n), n).toEqual(['id', 'x', 'y', 'z']);
+      for (const n of await everyNode()) expect(await columns(sb, n), n).toEqual(['id', 'x', 'y', 'z']);
       expect(await ledger(sb)).not.toContain('0007_drop_x');
       expect(journalSteps(sb)).not.toContain('verify-rollback:begin');
 
@@ -235,7 +262,7 @@ export function handoffCases(ctx: () => HandoffCtx): void {
       const again = await migrate(['continue']);
       expect(again.code, show(again)).toBe(0);
       expect(step.phases()).toEqual(['deploy 0006_add_z', 'verify 0006_add_z']);
-      for (const n of everyNode()) expect(await columns(sb, n), n).toEqual(['id', 'y', 'z']);
+      for (const n of await everyNode()) expect(await columns(sb, n), n).toEqual(['id', 'y', 'z']);
       expect(await ledger(sb)).toContain('0007_drop_x');
     } finally {
       writeFileSync(sb.configPath, original);

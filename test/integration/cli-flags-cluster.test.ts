@@ -177,6 +177,8 @@ describe('cluster commands through the CLI', () => {
   });
 
   test('apply --all-clusters --dry-run prints every statement per node and changes nothing on any node; --canary goes first', async () => {
+    // A node still applying earlier writes would change between the two snapshots by itself.
+    await replicationHealthy();
     const before = await snapshot();
     const r = await migrate(['apply', '--all-clusters', '--canary', 'solo', '--concurrency', '1', '--dry-run']);
     expectExit(r, 0);
@@ -204,6 +206,8 @@ describe('cluster commands through the CLI', () => {
     const starts = r.stderr.split('\n').filter((l) => /cluster \w+: starting/.test(l));
     expect(starts).toEqual([expect.stringContaining('cluster solo: starting'), expect.stringContaining('cluster mm: starting')]);
     expect(await ledger(solo)).toEqual(['0001_create_t']);
+    // In place on the active; the passive has it once replication applied it.
+    await replicationHealthy();
     for (const n of mm.nodes) expect(await ledger(mm, n.name), n.name).toEqual(['0001_create_t']);
   });
 
@@ -227,6 +231,7 @@ describe('cluster commands through the CLI', () => {
     expect(await columnType(mm, 'a', 'k')).toBeUndefined();
     const mmRun = await migrate(['apply', '--cluster', 'mm']);
     expectExit(mmRun, 0);
+    await replicationHealthy();
     for (const n of mm.nodes) expect(await columnType(mm, n.name, 'k'), n.name).toBe('int(11)');
   });
 
@@ -240,6 +245,8 @@ describe('cluster commands through the CLI', () => {
     expect(await columnType(solo, solo.nodes[0]!.name, 'k'), 'not before the deploy').toBe('int(11)');
     expect(await columnType(mm, 'a', 'k'), 'not before the deploy').toBe('int(11)');
 
+    // The apply's last writes (its journal copied to the active) still replicating would move the passive.
+    await replicationHealthy();
     const before = await snapshot();
     const dry = await migrate(['continue', ...shards, '--dry-run']);
     expectExit(dry, 0);
@@ -298,9 +305,9 @@ describe('cluster commands through the CLI', () => {
     const block = Number(/write block ([\d.]+) ms, new primary/.exec(mmDone.stdout)?.[1]);
     expect(block).toBeLessThan(3000);
     expect(await writable()).toEqual([passive]);
+    await replicationHealthy();
     for (const n of mm.nodes) expect(await columnType(mm, n.name, 'k'), n.name).toBeUndefined();
     for (const sb of [solo, mm]) expect(await ledger(sb)).toEqual(['0001_create_t', '0002_add_k', '0003_drop_k']);
-    await replicationHealthy();
   });
 
   test('apply --hold keeps the old active on the old schema; rollback --cluster switches back and undoes; apply --hold then finalize --cluster completes', async () => {

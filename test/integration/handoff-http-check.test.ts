@@ -27,7 +27,8 @@ describe('HTTP verify (handoff/http-check.ts) against a real server', () => {
     expect(out).toMatchObject({ ok: true });
     // It polled through the window rather than trusting the first answer.
     expect(Date.now() - t0).toBeGreaterThanOrEqual(600);
-    expect(server.requests).toBeGreaterThanOrEqual(1 + 600 / 50 - 2);
+    // Polls 50 ms apart; a busy machine stretches them, so a few is what proves it kept polling.
+    expect(server.requests).toBeGreaterThanOrEqual(4);
   });
 
   it('comes up after 3 failing tries: healthy within its retries', async () => {

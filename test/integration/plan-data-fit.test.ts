@@ -112,40 +112,49 @@ for (const dialect of ['mysql', 'postgres'] as const) {
       ];
       const verdicts = await analyse(migrations, { dialect, shadow: shadowServer(dialect), baseline: 1, checkReversibility: false });
       const writer = target.knex();
-      let stop = false;
-      const waits: { start: number; ms: number }[] = [];
-      const writes = (async () => {
-        for (let i = 1; !stop; i++) {
-          // Each statement timed alone: a wait is one statement's time from send to answer.
-          let t = performance.now();
-          await writer.raw('INSERT INTO users (id, email, status) VALUES (?, ?, ?)', [ROWS + i, `w${i}@example.org`, 'new']);
-          waits.push({ start: t, ms: performance.now() - t });
-          t = performance.now();
-          await writer.raw('UPDATE users SET status = ? WHERE id = ?', ['active', 1 + (i % 1000)]);
-          waits.push({ start: t, ms: performance.now() - t });
+      let nextId = ROWS;
+      // One round: the five target reads plan makes, with a writer timing each statement alone.
+      const round = async (): Promise<{ longest: number; report: string }> => {
+        let stop = false;
+        const waits: { start: number; ms: number }[] = [];
+        const writes = (async () => {
+          for (let i = 1; !stop; i++) {
+            // Each statement timed alone: a wait is one statement's time from send to answer.
+            let t = performance.now();
+            await writer.raw('INSERT INTO users (id, email, status) VALUES (?, ?, ?)', [++nextId, `w${nextId}@example.org`, 'new']);
+            waits.push({ start: t, ms: performance.now() - t });
+            t = performance.now();
+            await writer.raw('UPDATE users SET status = ? WHERE id = ?', ['active', 1 + (i % 1000)]);
+            waits.push({ start: t, ms: performance.now() - t });
+          }
+        })();
+        const windows: [number, number][] = [];
+        try {
+          await new Promise((r) => setTimeout(r, 200));
+          for (let k = 0; k < 5; k++) {
+            const t = performance.now();
+            const copy = structuredClone(verdicts);
+            await decideOnTarget(db, dialect, copy, { target: 'the target' });
+            windows.push([t, performance.now()]);
+            expect(copy[0]!.findings.find((f) => f.rule === 'DL103')?.message).toContain(`${LONG} of`);
+          }
+        } finally {
+          stop = true;
+          await writes;
         }
-      })();
-      const windows: [number, number][] = [];
-      try {
-        await new Promise((r) => setTimeout(r, 200));
-        for (let k = 0; k < 5; k++) {
-          const t = performance.now();
-          const copy = structuredClone(verdicts);
-          await decideOnTarget(db, dialect, copy, { target: 'the target' });
-          windows.push([t, performance.now()]);
-          expect(copy[0]!.findings.find((f) => f.rule === 'DL103')?.message).toContain(`${LONG} of`);
-        }
-      } finally {
-        stop = true;
-        await writes;
-      }
-      const during = waits.filter((w) => windows.some(([a, b]) => w.start >= a && w.start <= b));
-      expect(during.length, 'writes ran while the queries did').toBeGreaterThan(10);
-      const slowest = [...during].sort((a, b) => b.ms - a.ms).slice(0, 3);
-      expect(
-        Math.max(...during.map((w) => w.ms)),
-        `slowest writes: ${JSON.stringify(slowest)} of ${during.length}; queries ${JSON.stringify(windows.map(([a, b]) => Math.round(b - a)))} ms`,
-      ).toBeLessThan(100);
+        const during = waits.filter((w) => windows.some(([a, b]) => w.start >= a && w.start <= b));
+        expect(during.length, 'writes ran while the queries did').toBeGreaterThan(10);
+        const slowest = [...during].sort((a, b) => b.ms - a.ms).slice(0, 3);
+        return {
+          longest: Math.max(...during.map((w) => w.ms)),
+          report: `slowest writes: ${JSON.stringify(slowest)} of ${during.length}; queries ${JSON.stringify(windows.map(([a, b]) => Math.round(b - a)))} ms`,
+        };
+      };
+      // A lock the reads held would stall the writer in every round; the machine's own hiccups (a
+      // slow fsync, other work on 2 cores) do not repeat: up to 3 rounds, as plan-violations-writers.
+      const rounds: { longest: number; report: string }[] = [];
+      for (let k = 0; k < 3 && !rounds.some((r) => r.longest < 100); k++) rounds.push(await round());
+      expect(Math.min(...rounds.map((r) => r.longest)), rounds.map((r) => r.report).join('\n')).toBeLessThan(100);
     }, 180_000);
   });
 }
