@@ -105,6 +105,31 @@ async function runApp(d: Dialect, s: DigestServer): Promise<void> {
   await c.end();
 }
 
+/** The replica's share of the release: the app's table, and the rare read run six times there. */
+async function runReplicaReads(d: Dialect, s: DigestServer): Promise<void> {
+  const [sql, args] = APP[d].rare;
+  if (d === 'mysql') {
+    const admin = await mysql.createConnection({ host: s.host, port: s.port, user: s.user });
+    await admin.query('CREATE DATABASE app');
+    await admin.end();
+    const c = await mysql.createConnection({ host: s.host, port: s.port, user: s.user, database: 'app' });
+    await c.query(DDL[d].users.replace(/;$/, ''));
+    for (let i = 0; i < 6; i++) await c.query(sql, args);
+    await c.end();
+    return;
+  }
+  const admin = new pg.Client({ host: s.host, port: s.port, user: s.user, database: 'postgres' });
+  await admin.connect();
+  await admin.query('CREATE DATABASE app');
+  await admin.end();
+  const c = new pg.Client({ host: s.host, port: s.port, user: s.user, database: 'app' });
+  await c.connect();
+  await c.query('CREATE EXTENSION pg_stat_statements');
+  await c.query(DDL[d].users.replace(/;$/, ''));
+  for (let i = 0; i < 6; i++) await c.query(sql, args);
+  await c.end();
+}
+
 function report(r: CliResult): Report {
   expect(r.stdout, show(r)).toMatch(/^\{/);
   return JSON.parse(r.stdout) as Report;
@@ -209,6 +234,45 @@ for (const d of ['mysql', 'postgres'] as const) {
       expect(unknown.error).toContain('--queries-from staging:');
       expect(unknown.fix).toContain('Use one of: prod');
     }, 120_000);
+
+    test('a replica of the cluster is read too: a statement only the replica served keeps its column', async () => {
+      // A second recording server as the cluster's replica, serving the reads the primary never
+      // sees: SELECT legacy_note six times there (it ran once on the primary). Replication is not
+      // what is tested, so the two servers do not replicate; each holds the app's table.
+      const replica = await (d === 'mysql' ? startMariaDbWithDigests() : startPostgresWithDigests());
+      try {
+        await runReplicaReads(d, replica);
+        const config = join(dir, 'migrate.replicas.config.json');
+        const node = (name: string, role: string, s: DigestServer) => ({ name, role, host: s.host, port: s.port, user: s.user });
+        writeFileSync(
+          config,
+          JSON.stringify({
+            dialect: d,
+            connection: { host: server.host, port: server.port, user: server.user, database: 'app' },
+            migrations: { directory: join(dir, 'migrations') },
+            clusters: [
+              {
+                name: 'prod',
+                flavor: d === 'mysql' ? 'mariadb' : 'postgres',
+                topology: 'primary-replica',
+                nodes: [node('db1', 'primary', server), node('db2', 'replica', replica)],
+              },
+            ],
+          }),
+        );
+        const r = await cli(['--config', config, 'plan', '--no-cache', '--format', 'json', '--queries-from', 'prod', '--min-count', '5']);
+        expect(r.code, show(r)).toBe(1);
+        const p = report(r);
+        // The primary alone ran it once (under --min-count 5: droppable, the test above); with the
+        // replica's six it is a statement of the release, and dropping legacy_note breaks it.
+        expect(migration(p, '0002_drop_legacy_note').backwardCompatible).toBe(false);
+        expect(bc102(p, '0002_drop_legacy_note')).toMatchObject({ severity: 'error' });
+        expect(bc102(p, '0002_drop_legacy_note').message).toMatch(/SELECT .?legacy_note.? FROM .?users.?.* names users\.legacy_note/i);
+        expect(p.notes.join('\n')).toMatch(/db1 \(127\.0\.0\.1:\d+\).*db2 \(127\.0\.0\.1:\d+\)|db2 \(127\.0\.0\.1:\d+\).*db1 \(127\.0\.0\.1:\d+\)/);
+      } finally {
+        await replica.stop();
+      }
+    }, 180_000);
 
     test('bad input is a typed error naming the fix (exit 2)', async () => {
       const [both, minAlone, missing] = await Promise.all([
