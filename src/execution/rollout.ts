@@ -11,9 +11,15 @@ export interface ClusterOutcome {
 
 /**
  * Where the migrations run for one cluster (a shard): the same database and application login,
- * reached through that cluster's writer endpoint, or its writer node when it has none.
+ * reached through that cluster's writer endpoint (writer.host/port); for the only cluster of the
+ * config, with a writer driver (haproxy, command) but no writer.host/port, through `connection`
+ * as written: the endpoint that driver moves. Else through its writer node. Pinned to the writer
+ * node there, a replica-first run wrote its ledger row to the old primary, read-only after the
+ * switchover (test/faults/error-paths.test.ts, c1).
  */
 export function configForCluster(config: ProjectConfig, cluster: ClusterConfig): ProjectConfig {
+  const w = cluster.writer;
+  if (w && w.type !== 'none' && w.host === undefined && w.port === undefined && config.clusters.length <= 1) return config;
   const mm = cluster.topology === 'master-master';
   const writer = cluster.nodes.find((n) => n.role === (mm ? 'active' : 'primary'));
   const host = cluster.writer?.host ?? writer?.host ?? config.connection.host;

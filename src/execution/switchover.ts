@@ -393,7 +393,7 @@ function theBlock(): Step[] {
     },
     {
       name: 'move-endpoint',
-      do: (r) => r.o.writer.move(r.o.primary, r.o.candidate),
+      do: moveEndpoint,
       after: (r) => {
         r.watchdog?.endpointMoved();
         r.writeBlockMs = Math.round((performance.now() - r.blockStart) * 10) / 10;
@@ -404,6 +404,31 @@ function theBlock(): Step[] {
       },
     },
   ];
+}
+
+/** The endpoint onto the candidate, the block's last step; a failure says what it leaves. */
+async function moveEndpoint(r: Run): Promise<void> {
+  try {
+    await r.o.writer.move(r.o.primary, r.o.candidate);
+  } catch (e) {
+    throw endpointNotMoved(r, e);
+  }
+}
+
+/**
+ * Past the promotion nothing is undone: the candidate takes writes while the endpoint still sends
+ * them to the old primary, read-only, where they fail, root's excepted (they commit there and reach
+ * the candidate only while it still replicates). The driver's message says why it failed; this
+ * says what that leaves and how to finish: endpoint first, then resume (measured: resume alone,
+ * root writing all along, stopped on an out-of-order GTID on the old primary).
+ */
+function endpointNotMoved(r: Run, e: unknown): MigrateError {
+  const why = e instanceof MigrateError ? e.problem : messageOf(e);
+  return workError(
+    `${why} ${r.C} was promoted and takes writes, ${r.P} is read-only, but the writer endpoint still points at ${r.P}: writes through it fail, except those of users that pass read_only (root), which still commit on ${r.P}.`,
+    `${e instanceof MigrateError ? `${e.fix} ` : ''}Move the endpoint to ${r.C} now, ending the sessions it still sends to ${r.P} (a writer command: run it by hand with MIGRATE_OLD_PRIMARY=${r.P} MIGRATE_NEW_PRIMARY=${r.C} and their _HOST/_PORT); then run \`migrate resume\`: it re-points ${r.P} to ${r.C} and finishes the migration.`,
+    e,
+  );
 }
 
 async function waitCandidate(r: Run): Promise<void> {
@@ -771,7 +796,7 @@ async function checkLongQueries(conn: NodeConnection, ours: Set<number>, node: s
     const list = long.map((r) => `connection ${r['id']} of ${r['user']} running ${r['age']} s: ${r['info']}`).join('; ');
     throw workError(
       `Long-running statements on the primary (${list}); the write block would wait for them with every write queued.`,
-      'Wait for them to finish (or kill them), then run again; nothing was blocked.',
+      'Wait for them to finish (or kill them), then run `migrate resume` to go on from the switchover (or `migrate abort` to undo the migration on the replicas); nothing was blocked.',
     );
   }
 }

@@ -73,8 +73,8 @@ describe('migrate plan', () => {
     const rows = wider.tables.find((t) => t.table === 'orders')!.rows!;
     expect(rows).toBeGreaterThan(30_000);
     expect(rows).toBeLessThan(120_000);
-    // 60k rows at 250k rows/s, on each of the 2 nodes; writes wait only for the switchover.
-    expect(wider.estimate!.seconds).toBeCloseTo((rows / 250_000) * 2, 5);
+    // How close the estimate is to a real copy is the next test's (measured on the server); the
+    // code's own rate is not asserted here. Writes wait only for the switchover.
     expect(wider.estimate!.blockedSeconds).toBe(0);
     expect(wider.estimate!.basis).toMatch(/table copy of orders .* rows at 250k rows\/s\), once on each of 2 nodes/);
     expect(data.migrations[1]!.estimate).toBeUndefined();
