@@ -451,7 +451,7 @@ async function waitCandidate(r: Run): Promise<void> {
   if (!o.flavor.isWaitOk(row?.['res'])) {
     throw workError(
       `The candidate ${C} did not execute the old primary's position ${position} within the write-block bound of ${o.maxWriteBlockMs} ms.`,
-      'The switchover was undone and the old primary is writable again. Let the candidate catch up (check its lag) or raise --max-write-block, then run again.',
+      'The switchover was undone and the old primary is writable again. Let the candidate catch up (check its lag), then run `migrate resume` (raise --max-write-block if it needs more time) to finish the migration, or `migrate abort` to undo it on the replicas.',
     );
   }
 }
@@ -702,7 +702,7 @@ async function bounded(conn: NodeConnection, id: number, guard: NodeConnection, 
     if (timedOut)
       throw workError(
         `${what} did not finish within the write-block budget (${Math.round(budgetMs)} ms left).`,
-        'A long transaction or DDL holds a lock on the old primary: wait for it to finish, then run again.',
+        'A long transaction or DDL holds a lock on the old primary, or the bound is too tight: wait for it to finish (or raise --max-write-block), then run `migrate resume` to finish the migration (or `migrate abort` to undo it on the replicas).',
         e,
       );
     throw e;
