@@ -13,6 +13,9 @@
  *   MIGRATE_FAULT_RESULTS=.ci-out/faults npx vitest run test/integration/runner-recovery.test.ts
  *   npm run docs:reliability -- --only runner
  *
+ * The "Timing margins" section comes from bench/results/timing-margins.json (committed) through
+ * scripts/reliability-margins.ts, which can also rewrite that section alone (`--write`).
+ *
  * Usage: node --import tsx scripts/reliability-doc.ts [--results DIR] [--out FILE] [--only runner]
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,7 +23,7 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NODE_ANSWER_MS } from '../src/topology/node-connection.ts';
 import type { FaultRecord, InvariantSummary, KillRecord, RunnerRecord } from '../test/faults/record.ts';
-import { BLOCK_EDGE_TOLERANCE_MS, SWITCHOVER_MARGIN_MS } from '../test/helpers/switchover-margins.ts';
+import { readTimingMargins, timingMarginsSection } from './reliability-margins.ts';
 
 interface KillFile {
   id: string;
@@ -284,19 +287,7 @@ if (kills) {
 push(...runnerSection(), '');
 
 push(
-  '## Timing margins',
-  '',
-  `What the switchover tests (test/integration/switchover.test.ts, test/integration/privileged-clients.test.ts, test/faults/replica-stopped.test.ts) assert about time is read on the probe's clock, not the tool's, and judged against a baseline the same test measures right before the run: 2 s of the same load with nothing migrating, giving the probe's longest gap between two commits and the longest of fresh connections through the endpoint timed every 250 ms (what the probe's reconnect costs on the machine at that moment). CI runs two test files at a time on 2 cores, where both vary several-fold from one run to the next; the constant margin on top of them, ${SWITCHOVER_MARGIN_MS} ms, is the same everywhere (test/helpers/switchover-margins.ts):`,
-  '',
-  '- the probe acknowledged writes before the block and after it (a probe that acknowledged nothing fails the test, as it fails the invariants above);',
-  `- its gap over the block is at least the part of the block after the read lock was granted (journal \`block-writes:end\` to the block's end), less ${BLOCK_EDGE_TOLERANCE_MS} ms: writes really stopped for as long as the tool says;`,
-  `- its gap is at most the block the tool reports (for a block that was undone: \`--max-write-block\`) + its baseline gap + its baseline reconnect (only when the endpoint moved) + ${SWITCHOVER_MARGIN_MS} ms;`,
-  `- a block that was undone lasts at most \`--max-write-block\` + the probe's baseline gap + ${SWITCHOVER_MARGIN_MS} ms on the tool's own journal (\`block-writes:begin\` to \`undo:end\`: the undo runs after the bound expired, on the same loaded machine), so a block of a little over the bound in the table above is within what the tests accept;`,
-  `- over a run that took no block (b1, b3), the probe's longest gap is at most twice its baseline gap + ${SWITCHOVER_MARGIN_MS} ms (the run lasts several times the baseline window);`,
-  "- a one-connection probe loses at most its statement in flight at the endpoint's move, plus the statements it sent while the old primary was read-only but still behind the endpoint (MariaDB refuses them at once with ER_OPTION_PREVENTS_STATEMENT rather than queueing them behind the read lock): at most one per probe interval of that window, which the journal gives (`read-only-old-primary:begin` to `move-endpoint:end`).",
-  '',
-  `Each test logs its figures as \`[gap]\` lines. Measured 2026-12-06 on this 2-core machine at a load average of 6-12 (other suites running), two files at a time, by \`npx vitest run test/integration/switchover.test.ts\` (9 runs), \`npx vitest run test/integration/privileged-clients.test.ts\` (4 runs) and \`npx vitest run test/faults/replica-stopped.test.ts\` (6 runs); the figures against the full baseline come from the runs after the reconnect baseline was added (the last 7, 4 and 5): over 46 probe readings at completed switchovers, the probe's gap beyond block + baseline gap + baseline reconnect was at most 119 ms (a master-master run whose probe took 429 ms to commit again after the endpoint moved, with the old active's ALTER starting on the same cores), and at most 102 ms beyond bound + baseline gap at an undone block (b2); baseline gaps ranged 24-614 ms and baseline reconnects 9-561 ms. Over all runs: undone blocks overran their bound on the journal by 6-40 ms at 300 ms (9 runs) and 105-179 ms at 2000 ms with the candidate SIGSTOPped (6 runs); over runs that took no block, the longest gap exceeded twice the baseline by at most 142 ms (b1, whose runs show a 109-245 ms gap whatever the baseline). The margin, ${SWITCHOVER_MARGIN_MS} ms, is about twice the worst excess. Of 50 probe readings at completed switchovers, 46 lost exactly one statement (PROTOCOL_CONNECTION_LOST at the endpoint's move), 3 (as the application user) also one ER_OPTION_PREVENTS_STATEMENT, and 1 (application user) only one ER_OPTION_PREVENTS_STATEMENT; the root probes never more than the one. A switchover that stalls writes beyond what it reports fails: with a 500 ms pause added before the endpoint's move and left out of the reported block (a hand-made mutant of src/execution/switchover.ts), switchover.test.ts failed on both topologies (gaps of 544 and 630 ms against 363 and 398 ms allowed with a 200 ms margin; with 250 ms, 618 and 612 ms against 400 and 428 ms). The margin is the same on any machine; the baselines make the bound looser on a loaded one, where a stall of up to the margin plus that moment's baseline gap and reconnect goes unnoticed.`,
-  '',
+  ...timingMarginsSection(readTimingMargins()),
   '## Known limits',
   '',
   '- The old primary killed or stopped *before* the promotion (inside the write block) is not covered here: the switchover is undone, which needs the old primary; the run stops and `migrate resume` needs it back.',
