@@ -14,7 +14,7 @@
  *   gap + this (the undo, read_only OFF and UNLOCK on the old primary, after the bound expired).
  * The figures it was chosen from are the `[gap]` lines these tests log; docs/reliability.md
  * ("Timing margins") lists them and the commands that produced them. The worst excess measured
- * beyond the baselines was 120 ms (a master-master switchover whose probe took 429 ms to commit
+ * beyond the baselines was 119 ms (bench/results/timing-margins.json: a master-master switchover whose probe took 429 ms to commit
  * again after the endpoint moved, with the old active's ALTER starting on the same 2 cores), at
  * a load average of 6-12: this is about twice that. A switchover that stalls writes a few
  * hundred ms beyond what it reports (or an undo that overruns the bound by as much) fails it.
