@@ -1,3 +1,5 @@
+import type { Effect } from './migrations-contract.ts';
+
 /**
  * The server's own reading of migration SQL where an engine has it (PostgreSQL: libpg_query, its
  * grammar compiled to WebAssembly): where statements end and which ones are transaction control.
@@ -27,4 +29,10 @@ export interface SqlGrammar {
   statementEnds(sql: string): number[] | undefined;
   /** The transaction control `sql` (one statement) is, undefined for any other statement or text the grammar refuses. Throws when load() has not finished. */
   transactionControl(sql: string): TransactionControl | undefined;
+  /**
+   * What one statement leaves behind that the server can be asked about (migrations/effect.ts):
+   * `effects` undefined when it has nothing checkable; undefined when the grammar refuses the text.
+   * Throws when load() has not finished.
+   */
+  effects(sql: string): { effects: Effect[] | undefined } | undefined;
 }

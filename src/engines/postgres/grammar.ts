@@ -1,4 +1,5 @@
 import type { SqlGrammar, TransactionControl } from '../sql-grammar.ts';
+import { pgEffects } from './effects.ts';
 import { loadPgParser, type PgNode, PgSyntaxError, pgStatementEnds } from './parser.ts';
 
 /** TransactionStmt kinds that open or end a transaction block (ABORT parses as ROLLBACK, END as COMMIT). */
@@ -34,4 +35,5 @@ export const pgGrammar: SqlGrammar = {
     const kind = typeof t?.kind === 'string' ? CONTROL[t.kind] : undefined;
     return kind ? { kind, chain: t?.chain === true } : undefined;
   },
+  effects: pgEffects,
 };
