@@ -6,7 +6,7 @@ import { createKnex, installInterceptor, mapConnectionError, type Interceptor, t
 import { MigrateError, messageOf } from '../errors.ts';
 import { redact } from '../log/index.ts';
 import { maskSecretLiterals, splitSql, type MigrationSource } from '../migrations/index.ts';
-import { engineFor, type Engine, type ProbeResult, type ServerKind } from '../engines/index.ts';
+import { engineFor, type Engine, type ProbeResult, type ServerKind, type TransactionControl } from '../engines/index.ts';
 import { SHADOW_PREFIX, shadowPrefixOf } from './shadow-names.ts';
 import { closeAllRuns, listShadowObjects, ServerWideStatement, type ShadowRun } from './shadow-run.ts';
 import { aliasHome, serverWideReason } from './shadow-statements.ts';
@@ -188,6 +188,8 @@ export class ShadowDatabase {
    * history runs its statements as written, which saves the server's refusals (~20 ms each).
    */
   async apply(m: MigrationSource, direction: 'up' | 'down', opts: { probe?: boolean } = {}): Promise<AppliedMigration> {
+    // What it runs is split, and its BEGIN/COMMIT read, by the server's grammar (PostgreSQL).
+    await this.engine.sqlGrammar?.load();
     const applied: AppliedMigration = { sql: [], probes: [], findings: [] };
     this.capture = applied;
     this.probing = opts.probe ?? direction === 'up';
@@ -387,8 +389,9 @@ export class ShadowDatabase {
 
   private afterStatement(sql: string, other: string | undefined, capture: AppliedMigration): void {
     if (this.engine.errorAbortsTransaction) {
-      if (/^\s*(?:begin|start\s+transaction)\b/i.test(sql)) this.explicitTransaction = true;
-      else if (/^\s*(?:commit|end|abort|rollback(?!\s+to\b))\b/i.test(sql)) this.explicitTransaction = false;
+      const control = this.transactionControl(sql);
+      // COMMIT/ROLLBACK AND CHAIN open the next block at once.
+      if (control) this.explicitTransaction = control.kind === 'begin' || control.chain;
       return;
     }
     if (other === undefined) return;
@@ -403,6 +406,19 @@ export class ShadowDatabase {
       safeAlternative:
         'Keep a migration history to one database. If the other database is meant, review what runs there by hand; the verdict covers the home database only.',
     });
+  }
+
+  /**
+   * Whether a statement the migration ran opens or ends a transaction block: from the server's
+   * grammar where the engine has one (PostgreSQL: its TransactionStmt, so ROLLBACK TO SAVEPOINT
+   * and a comment or string holding COMMIT are not), else by its first words.
+   */
+  private transactionControl(sql: string): TransactionControl | undefined {
+    const grammar = this.engine.sqlGrammar;
+    if (grammar) return grammar.transactionControl(sql);
+    if (/^\s*(?:begin|start\s+transaction)\b/i.test(sql)) return { kind: 'begin', chain: false };
+    if (/^\s*(?:commit|end|abort|rollback(?!\s+to\b))\b/i.test(sql)) return { kind: 'commit', chain: false };
+    return undefined;
   }
 
   private refusal(statement: string, e: unknown, other: string | undefined): Refusal {

@@ -9,6 +9,7 @@ import type { MigrationsEngine } from './migrations-contract.ts';
 import type { RulesEngine } from './rules-contract.ts';
 import type { DigestQuery, StatementDigests } from './digests.ts';
 import type { StatementParser } from './statement-info.ts';
+import type { SqlGrammar } from './sql-grammar.ts';
 
 /**
  * What differs between the databases the coordinator drives, in one interface per engine
@@ -167,6 +168,11 @@ export interface Engine {
    * undefined where the analysis's own classifier (analysis/sql/parse.ts) is used.
    */
   readonly statementParser?: StatementParser;
+  /**
+   * Statement boundaries and transaction control as the server's grammar reads them (PostgreSQL);
+   * undefined where migrations/sql-split.ts's scanner splits files. load() before use.
+   */
+  readonly sqlGrammar?: SqlGrammar;
   /** Where the slow-query export the workload check reads comes from. */
   readonly workloadExport: string;
   /** How that export writes statements (analysis/workload/parse.ts). */

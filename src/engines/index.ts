@@ -25,6 +25,7 @@ export type {
 } from './contract.ts';
 export { FULL_SCOPE } from './contract.ts';
 export { type AlterAction, blankStatement, type StatementInfo, type StatementKind, type StatementParser } from './statement-info.ts';
+export type { SqlGrammar, TransactionControl } from './sql-grammar.ts';
 export type { Algorithm, CheckSnapshot, ColumnSnapshot, ForeignKeySnapshot, IndexSnapshot, SchemaSnapshot, TableSnapshot, ViewSnapshot } from './schema.ts';
 export { CLUSTER_FLAVORS, DIALECTS, dialectNamed } from '../config/index.ts';
 export type { Effect, Ident, MigrationsEngine, RunSession } from './migrations-contract.ts';

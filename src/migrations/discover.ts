@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Dialect } from '../config/index.ts';
+import { engineFor } from '../engines/index.ts';
 import { configError, MigrateError } from '../errors.ts';
 import { loadSqlMigration, loadTsMigration, type MigrationFiles, type SkippedModule } from './load.ts';
 import { detectLayout } from './layouts/detect.ts';
@@ -231,6 +232,8 @@ function helperNote(f: MigrationFiles, dir: string, why: string): LoadNote {
  */
 export async function discoverMigrations(dir: string, dialect: Dialect, layout: LayoutChoice = 'auto'): Promise<Discovery> {
   checkDir(dir);
+  // SQL files are split by the server's grammar where the engine has one (PostgreSQL).
+  await engineFor(dialect).sqlGrammar?.load();
   const chosen = chooseLayout(dir, dialect, layout);
   const found: Found =
     chosen.layout === 'native' ? { ...findMigrationFiles(dir), notes: [] } : findForLayout(chosen.layout, dir, chosen.entries ?? listFiles(dir), dialect);

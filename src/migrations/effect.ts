@@ -12,9 +12,10 @@ import { engineFor, ID, QID, type Effect, type Ident } from '../engines/index.ts
  * it. IF [NOT] EXISTS and OR REPLACE forms, and anything else (INSERT, UPDATE, SET, CALL ...),
  * have no effect migrate can check; checkHint() says what a person would look at instead.
  *
- * Recognised by regular expressions over the statement's head, not a SQL parser: only the object
- * named after the first few keywords matters, and the parsers at hand (node-sql-parser,
- * libpg-query) each know one dialect and reject much of MariaDB's DDL.
+ * On PostgreSQL the server's grammar reads it (SqlGrammar.effects: names folded as the server
+ * resolves them, IF [NOT] EXISTS / OR REPLACE / TEMP from the statement's flags); elsewhere, and
+ * for text that grammar refuses, regular expressions over the statement's head do: only the object
+ * named after the first few keywords matters there.
  */
 
 function unquote(part: string, dialect: Dialect): string {
@@ -80,7 +81,15 @@ function alterClause(table: Ident, clause: string, dialect: Dialect): Effect | u
 }
 
 /** The effects a statement leaves (all of them hold once it ran), or undefined when migrate cannot check it. */
-export function effectsOf(sql: string, dialect: Dialect): Effect[] | undefined {
+export async function effectsOf(sql: string, dialect: Dialect): Promise<Effect[] | undefined> {
+  const grammar = engineFor(dialect).sqlGrammar;
+  await grammar?.load();
+  const read = grammar?.effects(sql);
+  return read ? read.effects : effectsByHead(sql, dialect);
+}
+
+/** effectsOf by regular expressions over the statement's head. */
+function effectsByHead(sql: string, dialect: Dialect): Effect[] | undefined {
   const s = sql.replace(/\s+/g, ' ').trim();
   const id = (x: string): Ident => parseIdent(x, dialect);
   let m = new RegExp(String.raw`^CREATE\s+(OR\s+REPLACE\s+)?(TEMPORARY\s+|TEMP\s+|UNLOGGED\s+)?TABLE\s+(IF\s+NOT\s+EXISTS\s+)?(${QID})`, 'i').exec(s);
@@ -162,7 +171,7 @@ const NO_LASTING_EFFECT = /^(DO|SELECT(?![\s\S]*\bINTO\b)|SHOW|EXPLAIN|DESCRIBE|
  * statement has no checkable effect, or when only some of its effects are visible.
  */
 export async function checkEffect(db: Knex, dialect: Dialect, sql: string): Promise<EffectCheck> {
-  const effects = effectsOf(sql, dialect);
+  const effects = await effectsOf(sql, dialect);
   const head = sql.replace(/\s+/g, ' ').trim();
   if (NO_LASTING_EFFECT.test(head))
     return { ran: undefined, evidence: 'it leaves nothing behind in the database, so running it again does no harm', repeatSafe: true };

@@ -261,7 +261,7 @@ async function runSql(
       await db.transaction((trx) => finish(trx));
       return;
     }
-    noteOwnTransactionControl(ctx, m, statements);
+    await noteOwnTransactionControl(ctx, m, statements);
     for (const seg of segmentsOf(statements.slice(from), ctx.dialect, from)) {
       const end = seg.from + seg.statements.length;
       if (seg.transaction) {
@@ -303,9 +303,11 @@ async function runSql(
 }
 
 /** Says which of the file's own BEGIN/COMMIT the runner does not send, since it runs the file in its own transaction. */
-function noteOwnTransactionControl(ctx: ExecContext, m: MigrationSource, statements: readonly SqlStatement[]): void {
-  if (!engineFor(ctx.dialect).ddlIsTransactional) return;
-  const own = statements.filter((s) => !s.noTransaction && isTransactionControl(s.sql));
+async function noteOwnTransactionControl(ctx: ExecContext, m: MigrationSource, statements: readonly SqlStatement[]): Promise<void> {
+  const engine = engineFor(ctx.dialect);
+  if (!engine.ddlIsTransactional) return;
+  await engine.sqlGrammar?.load();
+  const own = statements.filter((s) => !s.noTransaction && isTransactionControl(s.sql, ctx.dialect));
   if (!own.length) return;
   ctx.logger.info(
     `${m.id}: its own ${own.map((s) => `${s.sql.trim().split(/\s+/)[0]!.toUpperCase()} (line ${s.line})`).join(', ')} not sent: the runner already runs the file in one transaction, so a failure rolls all of it back.`,

@@ -275,7 +275,7 @@ export class Runner {
   /** "statement 1 (CREATE TABLE accounts) has taken effect: table accounts exists", or undefined. */
   private async alreadyThere(db: Knex, m: MigrationSource): Promise<string | undefined> {
     const first = m.upStatements?.[0];
-    if (!first || !effectsOf(first.sql, this.config.dialect)?.some((e) => e.present)) return undefined;
+    if (!first || !(await effectsOf(first.sql, this.config.dialect))?.some((e) => e.present)) return undefined;
     const c = await checkEffect(db, this.config.dialect, first.sql).catch(() => undefined);
     return c?.ran ? `its statement 1 (line ${first.line}, "${statementExcerpt(first.sql, 60)}") has taken effect: ${c.evidence}` : undefined;
   }

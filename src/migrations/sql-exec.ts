@@ -58,12 +58,20 @@ type NativeQuery = (sql: string) => Promise<void>;
  * A file's own BEGIN / START TRANSACTION / COMMIT / END (golang-migrate and psql-style files wrap
  * themselves). Sent inside the runner's transaction, the COMMIT would end it early: what follows a
  * failure would no longer be rolled back, though the runner reports the file as one transaction.
+ * Where the engine has its server's grammar (PostgreSQL; load it first), its parse tree says so:
+ * a TransactionStmt opening or committing a block (COMMIT AND CHAIN too), never a savepoint, a
+ * two-phase PREPARE/COMMIT PREPARED, or text the grammar refuses (the server reports that one).
+ * A file's own ROLLBACK/ABORT is not skipped (as before): the runner's transaction would then
+ * commit what the file meant to discard.
  */
 const TRANSACTION_CONTROL =
   /^\s*(?:begin|start\s+transaction|commit|end)(?:\s+(?:work|transaction))?(?:\s+(?:isolation\s+level\s+[\w\s]+|read\s+(?:only|write)|(?:not\s+)?deferrable)(?:\s*,\s*|\s+)?)*\s*;?\s*$/i;
 
-export function isTransactionControl(sql: string): boolean {
-  return TRANSACTION_CONTROL.test(sql);
+export function isTransactionControl(sql: string, dialect: Dialect): boolean {
+  const grammar = engineFor(dialect).sqlGrammar;
+  if (!grammar) return TRANSACTION_CONTROL.test(sql);
+  const control = grammar.transactionControl(sql)?.kind;
+  return control === 'begin' || control === 'commit';
 }
 
 interface KnexClientInternals {
@@ -110,13 +118,14 @@ export async function runStatements(
     inTransaction?: boolean;
   } = {},
 ): Promise<void> {
+  if (opts.inTransaction) await engineFor(dialect).sqlGrammar?.load();
   await withNativeConnection(knex, dialect, async (query) => {
     for (let k = 0; k < statements.length; k++) {
       const s = statements[k];
       if (!s) continue;
       const index = (opts.offset ?? 0) + k;
       opts.onStart?.(index);
-      if (opts.inTransaction && isTransactionControl(s.sql)) {
+      if (opts.inTransaction && isTransactionControl(s.sql, dialect)) {
         opts.onRan?.(index);
         continue;
       }

@@ -27,19 +27,48 @@ const NON_PROGRAM_OBJECTS = new Set(['TABLE', 'VIEW', 'INDEX', 'DATABASE', 'SCHE
 const END_OF_BLOCK_STATEMENT = new Set(['IF', 'LOOP', 'WHILE', 'REPEAT']);
 
 /**
- * Splits SQL into statements at top-level semicolons, the way the server's own client would, so
- * that no DELIMITER trick is needed:
+ * Splits SQL into statements. Where the engine has its server's grammar (PostgreSQL), the grammar
+ * says where statements end (SqlGrammar.statementEnds; load it first) and the scanner below only
+ * reads each statement's first line, comments and words; where the grammar refuses the text (a
+ * syntax error) or the engine has none (MySQL/MariaDB), the scanner splits too, at top-level
+ * semicolons, the way the server's own client would, so that no DELIMITER trick is needed:
  * - quotes: '...' (backslash escapes on MySQL and in PostgreSQL E'...'), "...", `...` (MySQL);
  * - comments: `-- `, `#` (MySQL), nested /* *\/ (PostgreSQL); MySQL `/*! ... *\/` executable
  *   comments count as statement text;
  * - PostgreSQL dollar quoting ($$ ... $$, $tag$ ... $tag$) and `BEGIN ATOMIC ... END` bodies;
  * - MySQL/MariaDB stored programs (CREATE PROCEDURE/FUNCTION/TRIGGER/EVENT with BEGIN ... END,
  *   MariaDB `BEGIN NOT ATOMIC ... END`), whose bodies hold semicolons.
- * Each statement keeps the line its first token is on, so findings and errors can point there.
+ * A refused file is still split, so that it runs up to the refused statement and the server's own
+ * error is reported with its line. Each statement keeps the line its first token is on, so
+ * findings and errors can point there.
  */
 export function scanSql(input: string, dialect: Dialect): SqlScan {
   const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
-  return new SqlScanner(text, engineFor(dialect).syntax).run();
+  const engine = engineFor(dialect);
+  const ends = engine.sqlGrammar?.statementEnds(text);
+  if (!ends) return new SqlScanner(text, engine.syntax).run();
+  // One scanner pass per statement, from the previous statement's semicolon to its own, that
+  // does not split; the text after the last one holds comments only.
+  const scan: SqlScan = { statements: [], comments: [] };
+  let from = 0;
+  let line = 1;
+  for (const to of [...ends, text.length]) {
+    if (to < from) continue;
+    const part = new SqlScanner(text, engine.syntax, { from, to, line });
+    const { statements, comments } = part.run();
+    scan.statements.push(...statements);
+    scan.comments.push(...comments);
+    from = to;
+    line = part.lineAt;
+  }
+  return scan;
+}
+
+/** A stretch of the text one scanner pass reads as a single statement: [from, to), from `line`. */
+interface Stretch {
+  from: number;
+  to: number;
+  line: number;
 }
 
 /**
@@ -51,8 +80,11 @@ class SqlScanner {
   private readonly statements: SqlStatement[] = [];
   private readonly comments: SqlComment[] = [];
   private readonly text: string;
+  /** Where the pass stops: the text's end, or the end of the stretch it reads. */
   private readonly n: number;
   private readonly mysql: boolean;
+  /** False when the grammar already split the text: semicolons do not end statements. */
+  private readonly splits: boolean;
   private i = 0;
   private line = 1;
   /** Where the current statement's first token is, -1 between statements. */
@@ -63,9 +95,12 @@ class SqlScanner {
   /** Nesting of BEGIN/CASE ... END inside a stored-program body; semicolons there do not split. */
   private depth = 0;
 
-  constructor(text: string, syntax: SqlSyntax) {
+  constructor(text: string, syntax: SqlSyntax, stretch?: Stretch) {
     this.text = text;
-    this.n = text.length;
+    this.n = stretch?.to ?? text.length;
+    this.i = stretch?.from ?? 0;
+    this.line = stretch?.line ?? 1;
+    this.splits = stretch === undefined;
     // The MySQL lexis comes as a whole (backticks, # comments, backslash escapes, executable
     // comments, BEGIN ... END bodies): backtick quoting stands for all of it.
     this.mysql = syntax.backtickIdentifiers;
@@ -92,10 +127,16 @@ class SqlScanner {
     }
   }
 
-  /** Moves the cursor to `end`, counting the newlines passed over. */
+  /** The line the cursor is on (after run(): the line the pass stopped on). */
+  get lineAt(): number {
+    return this.line;
+  }
+
+  /** Moves the cursor to `end` (never past where the pass stops), counting the newlines passed over. */
   private advanceTo(end: number): void {
-    for (let k = this.i; k < end; k++) if (this.text.charCodeAt(k) === 10) this.line++;
-    this.i = end;
+    const stop = Math.min(end, this.n);
+    for (let k = this.i; k < stop; k++) if (this.text.charCodeAt(k) === 10) this.line++;
+    this.i = stop;
   }
 
   private markStart(): void {
@@ -122,7 +163,7 @@ class SqlScanner {
     const dashes = c === '-' && text[i + 1] === '-' && (!this.mysql || i + 2 >= n || /\s/.test(text[i + 2] ?? ''));
     if (!dashes && !(this.mysql && c === '#')) return false;
     let e = text.indexOf('\n', i);
-    if (e < 0) e = n;
+    if (e < 0 || e > n) e = n;
     this.comments.push({ text: text.slice(i + (c === '#' ? 1 : 2), e).trim(), line: this.line });
     this.advanceTo(e);
     return true;
@@ -170,7 +211,7 @@ class SqlScanner {
   }
 
   private scanSemicolon(): void {
-    if (this.depth === 0) this.finish(this.i);
+    if (this.splits && this.depth === 0) this.finish(this.i);
     this.advanceTo(this.i + 1);
   }
 

@@ -1,5 +1,9 @@
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { loadPgParser } from '../../src/engines/postgres/parser.ts';
 import { needsNoTransaction, scanSql, splitSql } from '../../src/migrations/sql-split.ts';
+
+// PostgreSQL files are split by its grammar, loaded before use as the loader and runner do.
+beforeAll(() => loadPgParser());
 
 const sqls = (text: string, dialect: 'mysql' | 'postgres'): string[] => splitSql(text, dialect).map((s) => s.sql);
 const lines = (text: string, dialect: 'mysql' | 'postgres'): number[] => splitSql(text, dialect).map((s) => s.line);

@@ -10,6 +10,7 @@ import { postgresShadowAdmin } from './shadow-server.ts';
 import { dumpPostgres, mergePostgresDumps, partialPostgresDump, restorePostgres } from './dump.ts';
 import { snapshotPostgres } from './snapshot.ts';
 import { pgStatementParser } from './statements.ts';
+import { pgGrammar } from './grammar.ts';
 import { postgresInPlaceCluster } from './cluster.ts';
 
 export const postgresEngine: Engine = {
@@ -31,6 +32,7 @@ export const postgresEngine: Engine = {
     foldsUnquotedToLower: true,
   },
   statementParser: pgStatementParser,
+  sqlGrammar: pgGrammar,
   workloadExport: 'pg_stat_statements',
   workloadText: { elidedListIsDigest: false, schemaQualified: true },
   shadowProduct: { flavor: 'postgres', product: 'PostgreSQL', aptPackage: 'postgresql', topology: 'postgres-shadow' },

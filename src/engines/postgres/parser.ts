@@ -68,6 +68,27 @@ export class PgSyntaxError extends MigrateError {
   }
 }
 
+type RawTree = { stmts?: { stmt?: PgNode; stmt_location?: number; stmt_len?: number }[] };
+
+/** The parse tree of `sql` (`bytes` is its UTF-8 encoding); throws PgSyntaxError for text the grammar refuses. */
+function parseTree(sql: string, bytes: Buffer): RawTree {
+  // Outside the try: a caller that did not load the parser is a bug to surface, not a syntax error.
+  const parser = loaded();
+  try {
+    return parser.parseSync(sql) as RawTree;
+  } catch (e) {
+    const details = (e as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
+    const at = details?.cursorPosition;
+    throw new PgSyntaxError(details?.message ?? String((e as Error).message ?? e), at === undefined ? undefined : charOffset(bytes, at), e);
+  }
+}
+
+/** A statement's [start, end) in bytes; stmt_len 0 (left out) means "to the end of the input" (a last statement without a semicolon). */
+function byteSpan(s: { stmt_location?: number; stmt_len?: number }, total: number): [number, number] {
+  const start = s.stmt_location ?? 0;
+  return [start, s.stmt_len ? start + s.stmt_len : total];
+}
+
 /**
  * The statements of `sql` as PostgreSQL splits and parses them (semicolons inside literals,
  * dollar quotes, comments and BEGIN ATOMIC bodies do not split). Throws PgSyntaxError for text
@@ -75,21 +96,32 @@ export class PgSyntaxError extends MigrateError {
  */
 export function parsePg(sql: string): PgRawStatement[] {
   const bytes = Buffer.from(sql, 'utf8');
-  let tree: { stmts?: { stmt?: PgNode; stmt_location?: number; stmt_len?: number }[] };
-  // Outside the try: a caller that did not load the parser is a bug to surface, not a syntax error.
-  const parser = loaded();
-  try {
-    tree = parser.parseSync(sql) as typeof tree;
-  } catch (e) {
-    const details = (e as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
-    const at = details?.cursorPosition;
-    throw new PgSyntaxError(details?.message ?? String((e as Error).message ?? e), at === undefined ? undefined : charOffset(bytes, at), e);
-  }
-  return (tree.stmts ?? []).map((s) => {
-    const start = s.stmt_location ?? 0;
-    // stmt_len 0 means "to the end of the input" (the last statement without a semicolon).
-    const end = s.stmt_len ? start + s.stmt_len : bytes.length;
+  return (parseTree(sql, bytes).stmts ?? []).map((s) => {
+    const [start, end] = byteSpan(s, bytes.length);
     return { stmt: s.stmt ?? {}, text: bytes.subarray(start, end).toString('utf8') };
+  });
+}
+
+/**
+ * Each statement of `sql` with where it ends: the character offset of its terminating semicolon,
+ * or sql.length for a last one without. Empty statements (`;;`) are not statements. Throws
+ * PgSyntaxError for text the server's grammar refuses.
+ */
+export function pgStatementEnds(sql: string): { stmt: PgNode; end: number }[] {
+  const bytes = Buffer.from(sql, 'utf8');
+  const stmts = parseTree(sql, bytes).stmts ?? [];
+  const ascii = bytes.length === sql.length;
+  // Byte offsets to character offsets in one pass: a statement ends at a semicolon or at the end
+  // of the text, never inside a character, so each stretch decodes on its own.
+  let byteAt = 0;
+  let charAt = 0;
+  return stmts.map((s) => {
+    const end = byteSpan(s, bytes.length)[1];
+    if (!ascii) {
+      charAt += bytes.subarray(byteAt, end).toString('utf8').length;
+      byteAt = end;
+    }
+    return { stmt: s.stmt ?? {}, end: ascii ? end : charAt };
   });
 }
 

@@ -29,14 +29,21 @@ function qualifiedName(rv: unknown): QualifiedName | undefined {
   return typeof f['schemaname'] === 'string' ? { schema: f['schemaname'], name: f['relname'] } : { name: f['relname'] };
 }
 
-/** REINDEX's option list turns CONCURRENTLY on: `(CONCURRENTLY)` or `(CONCURRENTLY true|on|1)`, as defGetBoolean reads it. */
+/**
+ * REINDEX's option list turns CONCURRENTLY on, as the server's defGetBoolean reads it: no value,
+ * the integer 1, or the words true/on (any case). libpg_query leaves zero and false values out of
+ * its JSON (`(CONCURRENTLY 0)` is `{Integer: {}}`), so a node without its value is 0/false, not
+ * "no value". Anything else (2, 1.0, 'yes') the server refuses: the REINDEX builds nothing.
+ */
 function concurrentlyOption(params: unknown): boolean {
   const option = (Array.isArray(params) ? params : []).map((p) => ((p as Fields)['DefElem'] ?? {}) as Fields).find((d) => d['defname'] === 'concurrently');
   if (!option) return false;
-  const arg = (option['arg'] ?? {}) as Fields;
-  const value =
-    (arg['String'] as Fields | undefined)?.['sval'] ?? (arg['Integer'] as Fields | undefined)?.['ival'] ?? (arg['Boolean'] as Fields | undefined)?.['boolval'];
-  return value === undefined || value === true || value === 1 || /^(true|on|1|yes)$/i.test(String(value));
+  const arg = option['arg'] as Fields | undefined;
+  if (arg === undefined) return true;
+  if ('Integer' in arg) return ((arg['Integer'] as Fields | undefined)?.['ival'] ?? 0) === 1;
+  if ('Boolean' in arg) return ((arg['Boolean'] as Fields | undefined)?.['boolval'] ?? false) === true;
+  const word = (arg['String'] as Fields | undefined)?.['sval'];
+  return typeof word === 'string' && /^(true|on)$/i.test(word);
 }
 
 /**
