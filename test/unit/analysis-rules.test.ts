@@ -8,8 +8,8 @@ import { buildVerdict, type MigrationFacts } from '../../src/analysis/verdict.ts
 import { evaluateGate } from '../../src/analysis/gate.ts';
 import { checkWidens, updatedColumns } from '../../src/analysis/rules/bc-constraints.ts';
 
-// PostgreSQL statements are described by the server's own parser, loaded once (as the analysis does).
-beforeAll(() => loadStatementParser('postgres'));
+// Statements are described by each engine's parser (PostgreSQL's own, node-sql-parser for MySQL), loaded once (as the analysis does).
+beforeAll(() => Promise.all([loadStatementParser('postgres'), loadStatementParser('mysql')]));
 
 const snap = (tables: TableSnapshot[], dialect: 'mysql' | 'postgres' = 'mysql'): SchemaSnapshot => ({
   dialect,
