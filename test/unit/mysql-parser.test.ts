@@ -87,7 +87,6 @@ describe('MySQL statements from the parse tree', () => {
     expect(ast('DELETE a FROM a JOIN b ON a.id = b.id')).toMatchObject({ table: 'a', wholeTable: false });
     expect(ast('UPDATE a JOIN b ON a.id = b.id SET a.x = 1')).toMatchObject({ table: 'a', wholeTable: false });
     expect(ast('TRUNCATE TABLE t')).toMatchObject({ kind: 'dml', table: 't', tables: ['t'], wholeTable: true });
-    expect(ast('INSERT INTO t SELECT * FROM u')).toMatchObject({ kind: 'dml', wholeTable: false, tables: [] });
   });
 
   it('marks DML on a database-qualified table as another database', () => {
@@ -121,6 +120,21 @@ describe('MySQL statements from the parse tree', () => {
       expect(ast(s), s).toMatchObject({ kind: 'session', opaque: false });
     expect(ast('CALL add_column_if_missing()')).toMatchObject({ kind: 'other', opaque: true });
     expect(ast('CREATE OR REPLACE VIEW v AS SELECT 1')).toMatchObject({ kind: 'create_view', opaque: false });
+  });
+});
+
+describe('statements not given to node-sql-parser', () => {
+  it('describes INSERT / REPLACE / SELECT by their first word (their rest changes nothing described)', () => {
+    for (const sql of ['INSERT INTO t SELECT * FROM u', "-- data\nREPLACE INTO t VALUES (1, 'x')", 'SELECT 1']) {
+      const r = describeWithSource(sql);
+      expect(r.by, sql).toBe('classifier');
+      expect(r.info, sql).toMatchObject({ kind: 'dml', tables: [], wholeTable: false, opaque: false });
+    }
+  });
+  it('parses each text once and hands out copies', () => {
+    const first = my('ALTER TABLE cached ADD COLUMN x INT');
+    first.tables.push('changed by a caller');
+    expect(my('ALTER TABLE cached ADD COLUMN x INT').tables).toEqual(['cached']);
   });
 });
 

@@ -37,7 +37,7 @@ function columnOf(ref: unknown): string | undefined {
   return name === undefined ? undefined : unescapeName(name);
 }
 
-/** How the statement was described, for the share measured in docs/check.md. */
+/** How the statement was described, for the share measured in docs/benchmarks.md. */
 export type MysqlDescription = 'ast' | 'classifier';
 
 /** Describes `sql` (one statement): from the parse tree where node-sql-parser reads it, else by the classifier. */
@@ -46,6 +46,36 @@ export function describeMysqlStatement(sql: string): StatementInfo {
 }
 
 export function describeWithSource(sql: string): { info: StatementInfo; by: MysqlDescription } {
+  const hit = described.get(sql);
+  if (hit) return { info: structuredClone(hit.info), by: hit.by };
+  const r = describeUncached(sql);
+  if (described.size >= CACHE_SIZE) described.delete(described.keys().next().value!);
+  described.set(sql, r);
+  return { info: structuredClone(r.info), by: r.by };
+}
+
+/**
+ * The analysis describes a statement several times (to scope its snapshot, before running it,
+ * again in the down sweep, which replays the history), and node-sql-parser is a PEG parser that
+ * takes milliseconds per statement: each text is parsed once (callers get copies).
+ */
+const described = new Map<string, { info: StatementInfo; by: MysqlDescription }>();
+const CACHE_SIZE = 4096;
+
+/**
+ * Statements whose description does not depend on anything after their first word: an INSERT,
+ * REPLACE or SELECT is DML naming no table whose definition it changes, and the classifier says
+ * exactly that. They are not parsed: a history's data loads are its longest statements, and the
+ * PEG parser takes about 60 ms per KB of a multi-row INSERT (1.5 s for one of 26 KB in the Kepler
+ * history of docs/benchmarks.md). Any other statement over MAX_PARSED characters is left to the
+ * classifier for the same reason.
+ */
+const DATA_ONLY = /^(?:insert|replace|select)\b/i;
+const MAX_PARSED = 16_384;
+
+function describeUncached(sql: string): { info: StatementInfo; by: MysqlDescription } {
+  const bare = sql.replace(/^(?:\s+|--[^\n]*|#[^\n]*|\/\*(?!!)[\s\S]*?\*\/)*/, '');
+  if (DATA_ONLY.test(bare) || sql.length > MAX_PARSED) return { info: classifyMysqlStatement(sql), by: 'classifier' };
   const nodes = parseMysql(sql);
   const node = nodes?.length === 1 ? nodes[0] : undefined;
   const info = node ? describeNode(sql, node) : undefined;
