@@ -45,7 +45,7 @@ export {
   type RetryOptions,
 } from './postgres/lock-safe/index.ts';
 export { num, rawRows, str, type Row } from './rows.ts';
-export { ID, QID } from './sql-names.ts';
+export { ID, QID, splitTopLevel, unqualify, unquote } from './sql-names.ts';
 export type { Flavor, FlavorName, GtidStart, ReplicationSource, ReplicationStatus } from './mysql/flavor.ts';
 export { flavorFor, flavorNameFromVersion } from './mysql/flavors.ts';
 export { mysqlIdent, mysqlString } from './mysql/quote.ts';

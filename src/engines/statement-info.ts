@@ -4,7 +4,8 @@
  * tables to re-snapshot, what was renamed (a drop + add looks the same as a rename), and how a
  * statement was written (CONCURRENTLY, NOT VALID, ALGORITHM=...), which decides locking.
  * PostgreSQL fills it from the server's own parse tree (engines/postgres/statements.ts), MySQL
- * from analysis/sql/parse.ts's classifier.
+ * and MariaDB from node-sql-parser's tree, with a regex classifier for what its grammar refuses
+ * (engines/mysql/statements.ts, classify.ts).
  */
 export type StatementKind =
   | 'create_table'

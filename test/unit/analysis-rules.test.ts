@@ -8,8 +8,8 @@ import { buildVerdict, type MigrationFacts } from '../../src/analysis/verdict.ts
 import { evaluateGate } from '../../src/analysis/gate.ts';
 import { checkWidens, updatedColumns } from '../../src/analysis/rules/bc-constraints.ts';
 
-// PostgreSQL statements are described by the server's own parser, loaded once (as the analysis does).
-beforeAll(() => loadStatementParser('postgres'));
+// Statements are described by each engine's parser (PostgreSQL's own, node-sql-parser for MySQL), loaded once (as the analysis does).
+beforeAll(() => Promise.all([loadStatementParser('postgres'), loadStatementParser('mysql')]));
 
 const snap = (tables: TableSnapshot[], dialect: 'mysql' | 'postgres' = 'mysql'): SchemaSnapshot => ({
   dialect,
@@ -602,6 +602,28 @@ describe('RF116: a data change makes the migration replica-first unsafe', () => 
     const v = verdict(ctx(snap([users]), snap([withScore]), ['ALTER TABLE users ADD COLUMN score INT', 'UPDATE users SET score = 0']));
     expect(v).toMatchObject({ blocking: true, strategy: 'refused' });
     expect(v.refusedReason).toMatch(/MY301.*RF116/);
+  });
+  it('a CALL next to a schema change: the procedure may change rows', () => {
+    for (const call of ['CALL backfill_scores()', '-- fill the new column\nCALL app.backfill_scores(10)']) {
+      const v = verdict(ctx(snap([users]), snap([withScore]), ['ALTER TABLE users ADD COLUMN score INT', call]));
+      const f = v.findings.find((x) => x.rule === 'RF116');
+      expect(f, call).toMatchObject({ statement: call, direction: 'old-to-new' });
+      expect(f!.message).toContain('CALL backfill_scores runs a procedure');
+      expect(v.replicaFirstSafe, call).toBe(false);
+    }
+    // A CALL alone, with no schema change, leaves replica-first out of the question.
+    expect(rf116(['CALL backfill_scores()'], users)).toEqual([]);
+  });
+  it('a CALL of a procedure the migration creates: a data change only if its body changes rows', () => {
+    const guardedAlter =
+      "CREATE PROCEDURE add_score()\nBEGIN\n  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE column_name = 'score') THEN\n    ALTER TABLE users ADD COLUMN score INT;\n  END IF;\nEND";
+    expect(rf116([guardedAlter, 'CALL add_score()', 'DROP PROCEDURE add_score'])).toEqual([]);
+    const withBackfill = guardedAlter.replace('END IF;', "END IF;\n  UPDATE users SET score = 0 WHERE name <> 'update';");
+    expect(rf116([withBackfill, 'CALL add_score()'])).toHaveLength(1);
+    // An FK's ON UPDATE is not an UPDATE statement; dynamic SQL may be anything.
+    const fk = guardedAlter.replace('ADD COLUMN score INT', 'ADD CONSTRAINT f FOREIGN KEY (id) REFERENCES p (id) ON UPDATE CASCADE');
+    expect(rf116([fk, 'CALL add_score()'])).toEqual([]);
+    expect(rf116([guardedAlter.replace('ALTER TABLE users ADD COLUMN score INT', 'PREPARE s FROM @sql; EXECUTE s'), 'CALL add_score()'])).toHaveLength(1);
   });
   it('not for a table the migration creates, nor for a schema change alone', () => {
     const notes = table('notes', [col('id', 1, 'int(11)')]);

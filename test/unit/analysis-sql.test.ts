@@ -4,8 +4,8 @@ import { loadStatementParser, parseStatement } from '../../src/analysis/sql/pars
 import { splitStatements } from '../../src/analysis/sql/split.ts';
 import { compareTypes, isLossless } from '../../src/analysis/sql/typecompat.ts';
 
-// PostgreSQL statements are described by the server's own parser, loaded once (as the analysis does).
-beforeAll(() => loadStatementParser('postgres'));
+// Statements are described by each engine's parser (PostgreSQL's own, node-sql-parser for MySQL), loaded once (as the analysis does).
+beforeAll(() => Promise.all([loadStatementParser('postgres'), loadStatementParser('mysql')]));
 
 describe('splitStatements', () => {
   it('keeps literals, comments and PG dollar quotes intact', () => {

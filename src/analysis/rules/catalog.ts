@@ -684,7 +684,7 @@ const docs: RuleDoc[] = [
     severity: 'error',
     replicaFirst: { direction: 'old-to-new', unsafe: true },
     explanation:
-      "Replica-first runs the migration on each node in turn with binary logging off. An UPDATE, DELETE or INSERT of an existing table then runs at different times on each node: rows the primary writes in between replicate over the replica's result, and the primary's own run reaches only itself, so the nodes end up with different rows.",
+      "Replica-first runs the migration on each node in turn with binary logging off. An UPDATE, DELETE or INSERT of an existing table (or a CALLed procedure that may run one: any procedure the migration does not create with a body free of them) then runs at different times on each node: rows the primary writes in between replicate over the replica's result, and the primary's own run reaches only itself, so the nodes end up with different rows.",
     recipe:
       'Keep data changes out of a migration that needs replica-first: run the schema change replica-first, and the backfill afterwards on the primary in chunks by primary key (it replicates normally).',
   },

@@ -70,6 +70,10 @@ export function replicaFirstRules(ctx: RuleContext, db: RuleDialect): ReplicaFir
 function dataChanges(ctx: RuleContext): Finding[] {
   const out: Finding[] = [];
   for (const s of ctx.statements) {
+    if (CALL.test(s.sql)) {
+      if (callMayChangeRows(ctx, s.sql)) out.push(callChange(s.sql));
+      continue;
+    }
     if (s.kind !== 'dml') continue;
     const m =
       /^\s*(update|delete|insert|replace|truncate)\b(?:\s+(?:low_priority|ignore|delayed|high_priority))*\s+(?:(?:from|into|table)\s+)?([`"\w.$]+)/i.exec(
@@ -87,6 +91,46 @@ function dataChanges(ctx: RuleContext): Finding[] {
     );
   }
   return out;
+}
+
+/** A CALL, after any comments before it (the statement's own text as the migration wrote it). */
+const CALL = /^(?:\s+|--[^\n]*|#[^\n]*|\/\*[\s\S]*?\*\/)*call\b/i;
+
+/** Statements in a procedure's body that change rows, or may (dynamic SQL, another CALL). ON UPDATE of a foreign key is not one. */
+const ROW_CHANGE = /\b(?:insert|(?<!\bon\s+)update|delete|replace|truncate|call|load\s+data|prepare|execute)\b/i;
+
+/**
+ * Whether a CALL may change rows: unless the migration itself creates the procedure and its body
+ * holds no statement that changes rows (the usual guarded-ALTER wrapper: `IF <column missing> THEN
+ * ALTER TABLE ...`), what a procedure does is not known, and it may change rows as DML does.
+ */
+function callMayChangeRows(ctx: RuleContext, call: string): boolean {
+  const name = /\bcall\s+([`"\w.$]+)/i.exec(call)?.[1];
+  if (!name) return true;
+  const bare = unqualify(name).toLowerCase();
+  const def = ctx.statements.find((s) => {
+    const m =
+      /^(?:\s+|--[^\n]*|#[^\n]*|\/\*[\s\S]*?\*\/)*create\s+(?:or\s+replace\s+)?(?:definer\s*=\s*\S+\s+)?procedure\s+(?:if\s+not\s+exists\s+)?([`"\w.$]+)/i.exec(
+        s.sql,
+      );
+    return m?.[1] !== undefined && unqualify(m[1]).toLowerCase() === bare;
+  });
+  if (!def) return true;
+  const body = def.sql.replace(/'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"/g, "''").replace(/\/\*[\s\S]*?\*\/|(?:--|#)[^\n]*/g, ' ');
+  return ROW_CHANGE.test(body);
+}
+
+/**
+ * A CALLed procedure may change rows as DML does, in tables no text of the migration names: it
+ * counts as a data change next to the schema change (it is reached only when replica-first applies).
+ */
+function callChange(sql: string): Finding {
+  const name = /\bcall\s+([`"\w.$]+)/i.exec(sql)?.[1];
+  return finding('RF116', {
+    message: `${name ? `CALL ${unqualify(name)}` : 'This CALL'} runs a procedure, which may change rows the analysis cannot see, and replica-first would run it on each node with binary logging off at different times: rows the primary writes in between replicate over the result, and the nodes may end up with different data.`,
+    statement: sql,
+    direction: 'old-to-new',
+  });
 }
 
 /** What one direction's findings add up to: unsafe under every setting, or the strongest setting they need. */

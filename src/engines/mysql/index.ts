@@ -12,6 +12,7 @@ import { flavorFor, flavorNameFromVersion } from './flavors.ts';
 import { createDdlSnapshotter } from './snapshot-ddl.ts';
 import { probeAndRun } from './probe.ts';
 import { snapshotMysql } from './snapshot.ts';
+import { mysqlStatementParser } from './statements.ts';
 
 /** Server errors that mean "this account may not". */
 const DENIED = new Set([1044, 1045, 1095, 1132, 1142, 1143, 1227, 1370, 1410, 1419]);
@@ -43,6 +44,7 @@ export const mysqlEngine: Engine = {
   errorAbortsTransaction: false,
   switchesDatabases: true,
   probe: (obj, next, server) => probeAndRun(obj, next, server.mariadb),
+  statementParser: mysqlStatementParser,
   restoreChangesStorage: false,
 
   rows: DRIVERS.mysql.rows,
