@@ -101,3 +101,18 @@ export interface StatementParser {
   /** Throws when load() has not finished: a caller that forgot it, not a user error. */
   describe(sql: string): StatementInfo;
 }
+
+/**
+ * Adds one ALTER TABLE action of `table` to `info`, with what it implies for the names the
+ * statement touches: a column or table rename, and the table a new foreign key references.
+ */
+export function addAlterAction(info: StatementInfo, table: string, action: AlterAction, referenced?: string): void {
+  info.actions.push(action);
+  if (action.op === 'rename_column') info.columnRenames.push({ table, from: action.from, to: action.to });
+  if (action.op === 'change_column' && action.from !== action.to) info.columnRenames.push({ table, from: action.from, to: action.to });
+  if (action.op === 'rename_table') {
+    info.tableRenames.push({ from: table, to: action.to });
+    info.tables.push(action.to);
+  }
+  if (action.op === 'add_constraint' && action.constraint === 'foreign' && referenced) info.tables.push(referenced);
+}

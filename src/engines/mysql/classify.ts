@@ -4,7 +4,7 @@
  * (PREPARE/EXECUTE, procedures, CONVERT TO CHARACTER SET, ALTER ONLINE, DROP COLUMN IF EXISTS,
  * ...): a light reading of the statement's first words, never a syntax check.
  */
-import { blankStatement, type AlterAction, type StatementInfo } from '../statement-info.ts';
+import { addAlterAction, blankStatement, type AlterAction, type StatementInfo } from '../statement-info.ts';
 import { splitTopLevel, unqualify, unquote } from '../sql-names.ts';
 
 const IDENT = '(?:`(?:[^`]|``)+`|"(?:[^"]|"")+"|[A-Za-z_$][\\w$]*)';
@@ -73,17 +73,8 @@ function tableStatement(sql: string, info: StatementInfo): boolean {
     info.tables = [table];
     for (const part of splitTopLevel(m[2]!)) {
       const action = parseAlterAction(part);
-      info.actions.push(action);
-      if (action.op === 'rename_column') info.columnRenames.push({ table, from: action.from, to: action.to });
-      if (action.op === 'change_column' && action.from !== action.to) info.columnRenames.push({ table, from: action.from, to: action.to });
-      if (action.op === 'rename_table') {
-        info.tableRenames.push({ from: table, to: action.to });
-        info.tables.push(action.to);
-      }
-      if (action.op === 'add_constraint' && action.constraint === 'foreign') {
-        const ref = re(`references\\s+(${QNAME})`).exec(action.text);
-        if (ref) info.tables.push(unqualify(ref[1]!));
-      }
+      const ref = action.op === 'add_constraint' && action.constraint === 'foreign' ? re(`references\\s+(${QNAME})`).exec(action.text) : null;
+      addAlterAction(info, table, action, ref ? unqualify(ref[1]!) : undefined);
     }
     return true;
   }

@@ -10,7 +10,7 @@
  * The texts of ALTER TABLE commands (a column's definition, a constraint's text) are the
  * statement's own words, cut at commas outside parentheses and quotes.
  */
-import { type AlterAction, blankStatement, type StatementInfo, type StatementParser } from '../statement-info.ts';
+import { addAlterAction, type AlterAction, blankStatement, type StatementInfo, type StatementParser } from '../statement-info.ts';
 import { splitTopLevel } from '../sql-names.ts';
 import { classifyMysqlStatement } from './classify.ts';
 import { loadMysqlParser, type MyNode, parseMysql } from './parser.ts';
@@ -223,15 +223,7 @@ function describeAlter(info: StatementInfo, n: MyNode, sql: string): boolean {
   const parts = commandTexts(sql, exprs.length);
   exprs.forEach((e, i) => {
     const action = alterAction(e, parts?.[i] ?? info.sql);
-    info.actions.push(action);
-    if (action.op === 'rename_column') info.columnRenames.push({ table, from: action.from, to: action.to });
-    if (action.op === 'change_column' && action.from !== action.to) info.columnRenames.push({ table, from: action.from, to: action.to });
-    if (action.op === 'rename_table') {
-      info.tableRenames.push({ from: table, to: action.to });
-      info.tables.push(action.to);
-    }
-    const ref = tableOf(list(obj(obj(e['create_definitions'])?.['reference_definition'])?.['table'])[0]);
-    if (action.op === 'add_constraint' && action.constraint === 'foreign' && ref) info.tables.push(ref);
+    addAlterAction(info, table, action, tableOf(list(obj(obj(e['create_definitions'])?.['reference_definition'])?.['table'])[0]));
   });
   return true;
 }
