@@ -4,7 +4,15 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CATALOG, catalogMarkdown } from '../../src/analysis/rules/catalog.ts';
 import { FORMATS } from '../../src/report/index.ts';
-import { readHistoryResults, readPlanResults, renderHistoryTable, renderPlanTable, tableOf } from '../../bench/doc-tables.ts';
+import {
+  readHistoryResults,
+  readPlanResults,
+  readProfileResults,
+  renderHistoryTable,
+  renderPlanTable,
+  renderProfileTable,
+  tableOf,
+} from '../../bench/doc-tables.ts';
 
 /** docs/rules.md is generated from the catalog (npm run docs:rules): it must not drift from it. */
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -59,6 +67,26 @@ describe('docs', () => {
     const results = readHistoryResults();
     expect(results.length).toBeGreaterThan(0);
     expect(tableOf(doc, 'history-table'), 'regenerate: node --import tsx bench/doc-tables.ts --write').toBe(renderHistoryTable(results));
+  });
+
+  it("docs/benchmarks.md's switchover-profile table is rendered from the committed profile.ts results, and the targets it states hold in them", () => {
+    const doc = readFileSync(join(root, 'docs', 'benchmarks.md'), 'utf8');
+    const results = readProfileResults();
+    expect(tableOf(doc, 'profile-table'), 'regenerate: node --import tsx bench/doc-tables.ts --write').toBe(renderProfileTable(results));
+    const median = (xs: number[]): number => {
+      const v = [...xs].sort((a, b) => a - b);
+      const mid = Math.floor(v.length / 2);
+      return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+    };
+    for (const p of results) {
+      const ok = p.rows.filter((r) => !r.error);
+      expect(ok.length, `${p.topology} as ${p.user}: 5 switchovers`).toBe(5);
+      expect(p.consistency, `${p.topology} as ${p.user}`).toEqual([]);
+      // Issue 12's targets, as the paragraph under the table states them.
+      expect(median(ok.map((r) => r.writeBlockMs!)), `${p.topology} as ${p.user}: write block`).toBeLessThanOrEqual(50);
+      expect(median(ok.map((r) => Math.max(r.blockGapMs!, r.afterGapMs!))), `${p.topology} as ${p.user}: longest probe gap`).toBeLessThanOrEqual(60);
+    }
+    expect(doc).toContain('On both topologies the issue-12 targets hold here without an ALTER');
   });
 
   it("the README's switchover figures are the generated docs/benchmarks-switchover.md's", () => {
