@@ -86,6 +86,9 @@ describe('MySQL statements from the parse tree', () => {
     expect(ast('UPDATE t SET a = (SELECT MAX(id) FROM u WHERE u.x = 1)')).toMatchObject({ wholeTable: true, table: 't' });
     expect(ast('DELETE a FROM a JOIN b ON a.id = b.id')).toMatchObject({ table: 'a', wholeTable: false });
     expect(ast('UPDATE a JOIN b ON a.id = b.id SET a.x = 1')).toMatchObject({ table: 'a', wholeTable: false });
+    // An outer join keeps every row of its preserved side: it bounds nothing (review).
+    expect(ast('UPDATE a LEFT JOIN b ON a.id = b.id SET a.x = 1')).toMatchObject({ table: 'a', wholeTable: true });
+    expect(ast('DELETE a FROM a LEFT JOIN b ON a.id = b.id')).toMatchObject({ table: 'a', wholeTable: true });
     expect(ast('TRUNCATE TABLE t')).toMatchObject({ kind: 'dml', table: 't', tables: ['t'], wholeTable: true });
   });
 
@@ -94,6 +97,9 @@ describe('MySQL statements from the parse tree', () => {
     expect(ast('UPDATE `other_db`.`orders` SET a = 1')).toMatchObject({ table: 'orders', otherDatabase: true });
     expect(ast('DELETE FROM other_db.orders')).toMatchObject({ table: 'orders', otherDatabase: true });
     expect(ast('UPDATE orders SET a = 1').otherDatabase).toBeUndefined();
+    // The target names an alias: the aliased table is the one written (review).
+    expect(ast('DELETE a FROM other_db.orders AS a WHERE a.id = 1')).toMatchObject({ table: 'orders', otherDatabase: true });
+    expect(ast('DELETE a FROM orders AS a WHERE a.id = 1')).toMatchObject({ table: 'orders' });
   });
 
   it('classifies indexes and constraints', () => {

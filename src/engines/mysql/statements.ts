@@ -201,14 +201,17 @@ function describeDrop(info: StatementInfo, n: MyNode): boolean {
 function describeUpdateOrDelete(info: StatementInfo, n: MyNode): boolean {
   info.kind = 'dml';
   // DELETE FROM t: the table is in `from`; DELETE a FROM a JOIN b: in `table`.
-  const ref = list(n['table'])[0] ?? list(n['from'])[0];
+  const named = list(n['table'])[0] ?? list(n['from'])[0];
+  // DELETE a FROM db2.t AS a: the target names an alias of a table in `from`.
+  const ref = list(n['from']).find((r) => named && !str(named['db']) && str(r['as']) === str(named['table'])) ?? named;
   info.table = tableOf(ref);
   if (str(obj(ref)?.['db'])) info.otherDatabase = true;
   // The statement's own WHERE, not one in a subquery of its SET list (which bounds nothing: every
-  // row is updated). LIMIT bounds the rows as WHERE does, and so does a join's ON / USING
-  // (DELETE a FROM a JOIN b ON ... deletes only a's rows that match).
+  // row is updated). LIMIT bounds the rows as WHERE does, and so does an inner join's ON / USING
+  // (DELETE a FROM a JOIN b ON ... deletes only a's rows that match); an outer join keeps every
+  // row of its preserved side, so it bounds nothing.
   const limited = list(obj(n['limit'])?.['value']).length > 0;
-  const joined = [...list(n['table']), ...list(n['from'])].some((r) => r['on'] || r['using']);
+  const joined = [...list(n['table']), ...list(n['from'])].some((r) => (r['on'] || r['using']) && !/\b(LEFT|RIGHT|FULL)\b/i.test(str(r['join']) ?? ''));
   info.wholeTable = !n['where'] && !limited && !joined;
   return true;
 }
