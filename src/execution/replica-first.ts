@@ -207,7 +207,7 @@ async function caughtUpBeforeAlter(o: ReplicaFirstOptions, node: NodeConfig, pos
   if (!o.flavor.isWaitOk(row?.['res'])) {
     throw workError(
       `Replica ${node.name} has not applied what the primary had executed before this migration (GTID position ${position}) within ${waitSec} s, so its ALTER would run against an older schema; nothing of this migration ran on it.`,
-      `Find what holds ${node.name} back (\`migrate topology\`, SHOW SLAVE STATUS there); once it has caught up, run \`migrate resume\` (or raise --catch-up-timeout).`,
+      `Find what holds ${node.name} back (\`migrate topology\`, ${o.flavor.showReplicaStatus()} there); once it has caught up, run \`migrate resume\` (or raise --catch-up-timeout).`,
     );
   }
 }
@@ -218,7 +218,6 @@ async function alterReplica(
   node: NodeConfig,
   alterMs: Record<string, number>,
   restore: { node: NodeConfig; value: string }[],
-  primaryPosition: string | undefined,
 ): Promise<void> {
   const j = o.journal;
   if (o.typeConversions) {
@@ -229,7 +228,6 @@ async function alterReplica(
   if (o.alreadyAltered?.has(node.name)) {
     o.log(`${node.name}: already altered by the interrupted run`);
   } else {
-    if (primaryPosition) await caughtUpBeforeAlter(o, node, primaryPosition);
     alterMs[node.name] = await j.step(
       `alter:${node.name}`,
       () => alterNodeLocally(node, o.flavor, o.database, o.statements, o.log, { redo: o.alreadyAltered !== undefined }),
@@ -282,8 +280,11 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
   // replica has not caught up to yet (a table an earlier migration created, not there yet).
   const primaryPosition = await withNode(primary, async (c) => String((await queryOne(c, o.flavor.gtidPositionQuery()))?.['pos'] ?? ''));
   for (const node of others) {
+    // Before it leaves the read pool or gets its settings: a replica that never catches up is
+    // refused as it stands.
+    if (primaryPosition && !o.alreadyAltered?.has(node.name)) await caughtUpBeforeAlter(o, node, primaryPosition);
     await drains(node)?.beforeAlter(node);
-    await alterReplica(o, node, alterMs, restore, primaryPosition || undefined);
+    await alterReplica(o, node, alterMs, restore);
     await drains(node)?.afterAlter(node);
   }
 

@@ -19,7 +19,10 @@ export interface ClusterOutcome {
  */
 export function configForCluster(config: ProjectConfig, cluster: ClusterConfig): ProjectConfig {
   const w = cluster.writer;
-  if (w && w.type !== 'none' && w.host === undefined && w.port === undefined && config.clusters.length <= 1) return config;
+  // A `connection` naming one of the nodes is not the endpoint: after a switchover it would be a
+  // replica, so such a config stays pinned to the recorded writer node (review).
+  const namesANode = cluster.nodes.some((n) => n.host === config.connection.host && n.port === config.connection.port);
+  if (w && w.type !== 'none' && w.host === undefined && w.port === undefined && config.clusters.length <= 1 && !namesANode) return config;
   const mm = cluster.topology === 'master-master';
   const writer = cluster.nodes.find((n) => n.role === (mm ? 'active' : 'primary'));
   const host = cluster.writer?.host ?? writer?.host ?? config.connection.host;
