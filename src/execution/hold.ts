@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/index.ts';
-import { usageError, workError } from '../errors.ts';
+import { MigrateError, usageError, workError } from '../errors.ts';
 import { withLedgerWriter } from '../migrations/index.ts';
 import { detectFlavor } from '../topology/index.ts';
 import { mysqlString } from '../engines/index.ts';
@@ -11,7 +11,7 @@ import { lockCluster } from './cluster-lock.ts';
 import { Journal } from './journal.ts';
 import { readPoolRunFor } from './read-pool/index.ts';
 import { alterNodeLocally } from './replica-first.ts';
-import { switchover } from './switchover.ts';
+import { RESUME_OR_ABORT, switchover, type SwitchoverOptions, type SwitchoverResult } from './switchover.ts';
 import { writerFor } from './writer/index.ts';
 
 /** A master-master run that kept the old active on the old schema as a hot rollback target. */
@@ -110,7 +110,7 @@ export async function rollback(config: ProjectConfig, cluster: ClusterConfig, op
   const journal = Journal.open(join(stateDir(config), 'runs'), `rollback-${Date.now()}`);
   try {
     const rp = await readPoolRunFor({ cluster, writer: altered.name, flavor, drainLastReader: false, catchUpTimeoutMs: 120_000, journal, log });
-    const res = await switchover({
+    const res = await switchBack({
       flavor,
       primary: altered,
       candidate: held,
@@ -138,5 +138,18 @@ export async function rollback(config: ProjectConfig, cluster: ClusterConfig, op
   } finally {
     journal.close();
     await lock.release();
+  }
+}
+
+/**
+ * The switchover of a rollback. Its refusals name resume and abort, which take up replica-first
+ * runs only (a rollback's journal is not one): here the next step is the rollback again.
+ */
+async function switchBack(o: SwitchoverOptions): Promise<SwitchoverResult> {
+  try {
+    return await switchover(o);
+  } catch (e) {
+    if (!(e instanceof MigrateError) || !e.fix.includes(RESUME_OR_ABORT)) throw e;
+    throw new MigrateError(e.kind, e.problem, e.fix.replace(RESUME_OR_ABORT, 'run `migrate rollback` again'), { cause: e, exitCode: e.exitCode });
   }
 }

@@ -255,6 +255,29 @@ function startReadPool(o: ReplicaFirstOptions, primary: NodeConfig): Promise<Rea
   });
 }
 
+/** Every node but the primary, one at a time: caught up, out of the read pool, altered, back. */
+async function alterReplicas(
+  o: ReplicaFirstOptions,
+  primary: NodeConfig,
+  others: NodeConfig[],
+  drains: (n: NodeConfig) => ReadPoolRun | undefined,
+  alterMs: Record<string, number>,
+  restore: { node: NodeConfig; value: string }[],
+): Promise<void> {
+  // What the primary had executed before this migration (earlier in-place migrations included):
+  // each replica applies it before its own ALTER, which otherwise could run against a schema the
+  // replica has not caught up to yet (a table an earlier migration created, not there yet).
+  const primaryPosition = await withNode(primary, async (c) => String((await queryOne(c, o.flavor.gtidPositionQuery()))?.['pos'] ?? ''));
+  for (const node of others) {
+    // Before it leaves the read pool or gets its settings: a replica that never catches up is
+    // refused as it stands.
+    if (primaryPosition && !o.alreadyAltered?.has(node.name)) await caughtUpBeforeAlter(o, node, primaryPosition);
+    await drains(node)?.beforeAlter(node);
+    await alterReplica(o, node, alterMs, restore);
+    await drains(node)?.afterAlter(node);
+  }
+}
+
 /**
  * Replica-first: alter every replica (or the passive master) with binlog off, let each catch
  * up, switch the writer to one altered node with a bounded write block, then alter the old
@@ -275,18 +298,7 @@ export async function runReplicaFirst(o: ReplicaFirstOptions): Promise<ReplicaFi
   // A node an interrupted run already altered has no ALTER left to hide from the readers.
   const drains = (n: NodeConfig): ReadPoolRun | undefined => (o.alreadyAltered?.has(n.name) ? undefined : rp);
 
-  // What the primary had executed before this migration (earlier in-place migrations included):
-  // each replica applies it before its own ALTER, which otherwise could run against a schema the
-  // replica has not caught up to yet (a table an earlier migration created, not there yet).
-  const primaryPosition = await withNode(primary, async (c) => String((await queryOne(c, o.flavor.gtidPositionQuery()))?.['pos'] ?? ''));
-  for (const node of others) {
-    // Before it leaves the read pool or gets its settings: a replica that never catches up is
-    // refused as it stands.
-    if (primaryPosition && !o.alreadyAltered?.has(node.name)) await caughtUpBeforeAlter(o, node, primaryPosition);
-    await drains(node)?.beforeAlter(node);
-    await alterReplica(o, node, alterMs, restore);
-    await drains(node)?.afterAlter(node);
-  }
+  await alterReplicas(o, primary, others, drains, alterMs, restore);
 
   if (o.typeConversions) {
     // Once it is a replica of the new primary, the old primary applies new-schema rows to the old schema.

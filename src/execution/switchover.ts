@@ -25,6 +25,13 @@ import { StepMachine, type MachineStep, type TakenBack } from './step-machine.ts
 import { startWatchdog } from './watchdog.ts';
 import type { WriterEndpoint } from './writer/contract.ts';
 
+/**
+ * What a refusal inside a replica-first run tells the operator to run next. `migrate rollback`
+ * (hold.ts) runs the same switchover under a journal resume and abort do not take up, and says
+ * its own next step in place of this one.
+ */
+export const RESUME_OR_ABORT = 'run `migrate resume` to finish the migration, or `migrate abort` to undo it on the replicas';
+
 export interface SwitchoverOptions {
   flavor: Flavor;
   primary: NodeConfig;
@@ -444,14 +451,14 @@ async function waitCandidate(r: Run): Promise<void> {
     if (!isConnectionLoss(e)) throw e;
     throw workError(
       `The candidate ${C} ${e instanceof NodeSilentError ? 'did not answer' : `was lost (${lossReason(e)})`} while the write block (bound: ${o.maxWriteBlockMs} ms) waited for it to reach the old primary's position ${position}.`,
-      `The switchover was undone: ${P} is writable again and the endpoint never moved. Check ${C} (\`migrate topology\`; a stopped server must be resumed or restarted), then run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas.`,
+      `The switchover was undone: ${P} is writable again and the endpoint never moved. Check ${C} (\`migrate topology\`; a stopped server must be resumed or restarted), then ${RESUME_OR_ABORT}.`,
       e,
     );
   }
   if (!o.flavor.isWaitOk(row?.['res'])) {
     throw workError(
       `The candidate ${C} did not execute the old primary's position ${position} within the write-block bound of ${o.maxWriteBlockMs} ms.`,
-      'The switchover was undone and the old primary is writable again. Let the candidate catch up (check its lag), then run `migrate resume` (raise --max-write-block if it needs more time) to finish the migration, or `migrate abort` to undo it on the replicas.',
+      `The switchover was undone and the old primary is writable again. Let the candidate catch up (check its lag; raise --max-write-block if it needs more time), then ${RESUME_OR_ABORT}.`,
     );
   }
 }
@@ -463,7 +470,7 @@ async function promote(r: Run): Promise<void> {
     if (!isConnectionLoss(e)) throw e;
     throw workError(
       `The candidate ${r.C} was lost during its promotion (${lossReason(e)}).`,
-      `The switchover was undone: ${r.P} is writable again and the endpoint never moved. Start ${r.C} again (it must come back read-only) and check it replicates (\`migrate topology\`), then run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas.`,
+      `The switchover was undone: ${r.P} is writable again and the endpoint never moved. Start ${r.C} again (it must come back read-only) and check it replicates (\`migrate topology\`), then ${RESUME_OR_ABORT}.`,
       e,
     );
   }
@@ -702,7 +709,7 @@ async function bounded(conn: NodeConnection, id: number, guard: NodeConnection, 
     if (timedOut)
       throw workError(
         `${what} did not finish within the write-block budget (${Math.round(budgetMs)} ms left).`,
-        'A long transaction or DDL holds a lock on the old primary, or the bound is too tight: wait for it to finish (or raise --max-write-block), then run `migrate resume` to finish the migration (or `migrate abort` to undo it on the replicas).',
+        `A long transaction or DDL holds a lock on the old primary, or the bound is too tight: wait for it to finish (or raise --max-write-block), then ${RESUME_OR_ABORT}.`,
         e,
       );
     throw e;
@@ -737,7 +744,7 @@ async function waitForLag(
         if (!(e instanceof NodeSilentError)) throw e;
         throw workError(
           `${e.problem.replace(/^Node /, node === o.candidate ? 'The candidate ' : 'Replica ')} ${nextSteps}`,
-          `Once ${node.name} answers again (a stopped server must be resumed or restarted; \`migrate topology\` shows it), run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas.`,
+          `Once ${node.name} answers again (a stopped server must be resumed or restarted; \`migrate topology\` shows it), ${RESUME_OR_ABORT}.`,
           e,
         );
       }
@@ -752,7 +759,7 @@ async function waitForLag(
         if (!st || (!st.sqlRunning && st.lastSqlError) || performance.now() - since > NOT_RUNNING_GRACE_MS) {
           throw workError(
             `${who} is not replicating${why ? ` (${why})` : ''}. ${nextSteps}`,
-            `Repair replication on ${node.name} (\`migrate topology\` shows it), then run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas.`,
+            `Repair replication on ${node.name} (\`migrate topology\` shows it), then ${RESUME_OR_ABORT}.`,
           );
         }
         behind.push({ name: node.name, secs: null });
@@ -796,7 +803,7 @@ async function checkLongQueries(conn: NodeConnection, ours: Set<number>, node: s
     const list = long.map((r) => `connection ${r['id']} of ${r['user']} running ${r['age']} s: ${r['info']}`).join('; ');
     throw workError(
       `Long-running statements on the primary (${list}); the write block would wait for them with every write queued.`,
-      'Wait for them to finish (or kill them), then run `migrate resume` to go on from the switchover (or `migrate abort` to undo the migration on the replicas); nothing was blocked.',
+      `Wait for them to finish (or kill them), then ${RESUME_OR_ABORT}; nothing was blocked.`,
     );
   }
 }

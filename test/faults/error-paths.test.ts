@@ -139,7 +139,7 @@ describe('typed errors: forked writers at recovery, long statements before the b
       ),
     );
     expect(r.fix).toBe(
-      'Wait for them to finish (or kill them), then run `migrate resume` to go on from the switchover (or `migrate abort` to undo the migration on the replicas); nothing was blocked.',
+      'Wait for them to finish (or kill them), then run `migrate resume` to finish the migration, or `migrate abort` to undo it on the replicas; nothing was blocked.',
     );
     // No switchover: the write block never began, the old primary is the only writer, the endpoint on it.
     expect(journal.some((e) => e.step === 'block-writes')).toBe(false);
