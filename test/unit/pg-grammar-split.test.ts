@@ -140,3 +140,28 @@ describe('transaction control read from the parse tree', () => {
     expect(isTransactionControl('ROLLBACK TO SAVEPOINT x', 'mysql')).toBe(false);
   });
 });
+
+describe('large texts and fast paths (review)', () => {
+  test('the first word of a statement is read past comments, nested ones included', async () => {
+    const { firstWord } = await import('../../src/engines/postgres/parser.ts');
+    expect(firstWord('  -- header\n/* a /* nested */ comment */\n  BEGIN;')).toBe('begin');
+    expect(firstWord('/* unterminated')).toBe('');
+    expect(firstWord('INSERT INTO t VALUES (1)')).toBe('insert');
+  });
+
+  test('a statement that does not start with a transaction word is not parsed to know it is not one, even past a long comment', () => {
+    expect(isTransactionControl(`-- ${'x'.repeat(10_000)}\nBEGIN;`, 'postgres')).toBe(true);
+    expect(isTransactionControl(`INSERT INTO t VALUES ${Array.from({ length: 20_000 }, (_, i) => `(${i})`).join(',')};`, 'postgres')).toBe(false);
+  });
+
+  test('a data file over 1 MiB is split by the scanner, with the same statements', () => {
+    const row = (i: number) => `INSERT INTO t (id, note) VALUES (${i}, 'row ${i}; with a semicolon');`;
+    const small = Array.from({ length: 10 }, (_, i) => row(i)).join('\n');
+    const big = Array.from({ length: 30_000 }, (_, i) => row(i)).join('\n');
+    expect(big.length).toBeGreaterThan(1 << 20);
+    expect(sqls(small)).toHaveLength(10);
+    expect(sqls(big)).toHaveLength(30_000);
+    // Left to the scanner: the grammar's tree of such a file costs seconds and hundreds of MB.
+    expect(grammar.statementEnds(big)).toBeUndefined();
+  });
+});

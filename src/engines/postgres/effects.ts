@@ -1,5 +1,5 @@
 import type { Effect, Ident } from '../migrations-contract.ts';
-import { type PgNode, PgSyntaxError, parsePg } from './parser.ts';
+import { firstWord, GRAMMAR_MAX_CHARS, type PgNode, PgSyntaxError, parsePg } from './parser.ts';
 
 /**
  * What a PostgreSQL statement leaves behind (migrations/effect.ts), read from the server's parse
@@ -144,7 +144,13 @@ function typeEffects(type: string, f: Fields): Effect[] | undefined {
  * The effects of one statement (all of them hold once it ran): `{ effects: undefined }` when it
  * has none migrate can check; undefined when PostgreSQL's grammar refuses the text.
  */
+/** First words of statements that change rows only. */
+const DATA_WORDS = new Set(['insert', 'update', 'delete', 'copy', 'merge']);
+
 export function pgEffects(sql: string): { effects: Effect[] | undefined } | undefined {
+  // Rows leave nothing checkable; a data statement is not parsed for it (a seed's INSERT may be megabytes).
+  if (DATA_WORDS.has(firstWord(sql))) return { effects: undefined };
+  if (sql.length > GRAMMAR_MAX_CHARS) return undefined;
   let stmts: { stmt: PgNode }[];
   try {
     stmts = parsePg(sql);

@@ -137,3 +137,35 @@ export function scanPg(sql: string): PgToken[] {
 export function charOffset(bytes: Buffer, byteOffset: number): number {
   return bytes.subarray(0, byteOffset).toString('utf8').length;
 }
+
+/**
+ * Past this size a text is left to the scanner and the regexes instead: the parse tree of a multi-megabyte data
+ * file costs seconds and hundreds of MB (review: 8.3 s and 890 MB for 12.6 MB of INSERTs), and
+ * such files are rows, not the statements the grammar reads better (dollar quotes and comments
+ * the scanner knows too; multi-action rules, BEGIN ATOMIC bodies).
+ */
+export const GRAMMAR_MAX_CHARS = 1 << 20;
+
+/** The first word of a statement, after leading whitespace and comments (nested, as PostgreSQL nests them). */
+export function firstWord(sql: string): string {
+  let i = 0;
+  for (;;) {
+    while (i < sql.length && /\s/.test(sql[i]!)) i++;
+    if (sql.startsWith('--', i)) {
+      const nl = sql.indexOf('\n', i);
+      i = nl < 0 ? sql.length : nl + 1;
+    } else if (sql.startsWith('/*', i)) {
+      let depth = 0;
+      do {
+        if (sql.startsWith('/*', i)) {
+          depth++;
+          i += 2;
+        } else if (sql.startsWith('*/', i)) {
+          depth--;
+          i += 2;
+        } else i++;
+      } while (depth > 0 && i < sql.length);
+    } else break;
+  }
+  return /^[A-Za-z_]+/.exec(sql.slice(i, i + 32))?.[0].toLowerCase() ?? '';
+}
