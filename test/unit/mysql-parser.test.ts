@@ -178,7 +178,7 @@ describe('the MariaDB corpus', () => {
         expect(r.info, `${f}: ${s}`).toEqual(classifyMysqlStatement(s));
       }
     }
-    // 251 of 263 when this was written (docs/check.md); most must stay on the parse tree.
+    // 251 of 263 when this was written (docs/benchmarks.md, History); most must stay on the parse tree.
     expect(parsed / total).toBeGreaterThan(0.9);
   });
 });
