@@ -75,13 +75,16 @@ function project(d: Dialect): string {
   return dir;
 }
 
-async function runApp(d: Dialect, s: DigestServer): Promise<void> {
-  const app = APP[d];
-  const exec = async (run: (sql: string, args: unknown[]) => Promise<unknown>) => {
-    await run(DDL[d].users.replace(/;$/, ''), []);
-    for (let i = 0; i < 6; i++) for (const [sql, args] of app.common) await run(sql, args);
-    await run(app.rare[0], app.rare[1]);
-  };
+/**
+ * Creates the app's database on `s` (PostgreSQL: with pg_stat_statements, plus one database
+ * without it when `withoutExtension`) and runs `fn` on a connection to it, as the application would.
+ */
+async function onApp(
+  d: Dialect,
+  s: DigestServer,
+  fn: (run: (sql: string, args: unknown[]) => Promise<unknown>) => Promise<void>,
+  withoutExtension = false,
+): Promise<void> {
   if (d === 'mysql') {
     const admin = await mysql.createConnection({ host: s.host, port: s.port, user: s.user });
     await admin.query('CREATE DATABASE app');
@@ -89,45 +92,43 @@ async function runApp(d: Dialect, s: DigestServer): Promise<void> {
     const c = await mysql.createConnection({ host: s.host, port: s.port, user: s.user, database: 'app' });
     // query(), as knex runs statements: MariaDB 10.11 leaves statements run through the binary
     // protocol (mysql2's execute(), server-side prepared) out of the digest summary.
-    await exec((sql, args) => c.query(sql, args));
+    await fn((sql, args) => c.query(sql, args));
     await c.end();
     return;
   }
   const admin = new pg.Client({ host: s.host, port: s.port, user: s.user, database: 'postgres' });
   await admin.connect();
   await admin.query('CREATE DATABASE app');
-  await admin.query('CREATE DATABASE app_without_extension');
+  if (withoutExtension) await admin.query('CREATE DATABASE app_without_extension');
   await admin.end();
   const c = new pg.Client({ host: s.host, port: s.port, user: s.user, database: 'app' });
   await c.connect();
   await c.query('CREATE EXTENSION pg_stat_statements');
-  await exec((sql, args) => c.query(sql, args));
+  await fn((sql, args) => c.query(sql, args));
   await c.end();
+}
+
+async function runApp(d: Dialect, s: DigestServer): Promise<void> {
+  const app = APP[d];
+  await onApp(
+    d,
+    s,
+    async (run) => {
+      await run(DDL[d].users.replace(/;$/, ''), []);
+      for (let i = 0; i < 6; i++) for (const [sql, args] of app.common) await run(sql, args);
+      await run(app.rare[0], app.rare[1]);
+    },
+    true,
+  );
 }
 
 /** The replica's share of the release: the app's table, and the rare read run six times there. */
 async function runReplicaReads(d: Dialect, s: DigestServer): Promise<void> {
   const [sql, args] = APP[d].rare;
-  if (d === 'mysql') {
-    const admin = await mysql.createConnection({ host: s.host, port: s.port, user: s.user });
-    await admin.query('CREATE DATABASE app');
-    await admin.end();
-    const c = await mysql.createConnection({ host: s.host, port: s.port, user: s.user, database: 'app' });
-    await c.query(DDL[d].users.replace(/;$/, ''));
-    for (let i = 0; i < 6; i++) await c.query(sql, args);
-    await c.end();
-    return;
-  }
-  const admin = new pg.Client({ host: s.host, port: s.port, user: s.user, database: 'postgres' });
-  await admin.connect();
-  await admin.query('CREATE DATABASE app');
-  await admin.end();
-  const c = new pg.Client({ host: s.host, port: s.port, user: s.user, database: 'app' });
-  await c.connect();
-  await c.query('CREATE EXTENSION pg_stat_statements');
-  await c.query(DDL[d].users.replace(/;$/, ''));
-  for (let i = 0; i < 6; i++) await c.query(sql, args);
-  await c.end();
+  await onApp(d, s, async (run) => {
+    await run(DDL[d].users.replace(/;$/, ''), []);
+    for (let i = 0; i < 6; i++) await run(sql, args);
+  });
 }
 
 function report(r: CliResult): Report {
@@ -153,6 +154,21 @@ for (const d of ['mysql', 'postgres'] as const) {
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
     const check = (...args: string[]) => cli(['check', join(dir, 'migrations'), '--dialect', d, '--no-cache', ...args]);
+    const node = (name: string, role: string, s: DigestServer) => ({ name, role, host: s.host, port: s.port, user: s.user });
+    /** A config whose one cluster, prod, has `nodes`; `connection` is the first recording server. */
+    const clusterConfig = (file: string, topology: string, nodes: ReturnType<typeof node>[]): string => {
+      const config = join(dir, file);
+      writeFileSync(
+        config,
+        JSON.stringify({
+          dialect: d,
+          connection: { host: server.host, port: server.port, user: server.user, database: 'app' },
+          migrations: { directory: join(dir, 'migrations') },
+          clusters: [{ name: 'prod', flavor: d === 'mysql' ? 'mariadb' : 'postgres', topology, nodes }],
+        }),
+      );
+      return config;
+    };
 
     test('a column the recorded statements never name may be dropped; one they name may not; --min-count leaves out rare statements', async () => {
       const [all, frequent, text] = await Promise.all([
@@ -189,23 +205,7 @@ for (const d of ['mysql', 'postgres'] as const) {
     }, 120_000);
 
     test('plan and check --queries-from <cluster>: every node of the configured cluster is read', async () => {
-      const config = join(dir, 'migrate.config.json');
-      writeFileSync(
-        config,
-        JSON.stringify({
-          dialect: d,
-          connection: { host: server.host, port: server.port, user: server.user, database: 'app' },
-          migrations: { directory: join(dir, 'migrations') },
-          clusters: [
-            {
-              name: 'prod',
-              flavor: d === 'mysql' ? 'mariadb' : 'postgres',
-              topology: 'single',
-              nodes: [{ name: 'db1', role: 'primary', host: server.host, port: server.port, user: server.user }],
-            },
-          ],
-        }),
-      );
+      const config = clusterConfig('migrate.config.json', 'single', [node('db1', 'primary', server)]);
       const r = await cli(['--config', config, 'plan', '--no-cache', '--format', 'json', '--queries-from', 'prod', '--min-count', '5']);
       expect(r.code, show(r)).toBe(1);
       const p = report(r);
@@ -242,24 +242,7 @@ for (const d of ['mysql', 'postgres'] as const) {
       const replica = await (d === 'mysql' ? startMariaDbWithDigests() : startPostgresWithDigests());
       try {
         await runReplicaReads(d, replica);
-        const config = join(dir, 'migrate.replicas.config.json');
-        const node = (name: string, role: string, s: DigestServer) => ({ name, role, host: s.host, port: s.port, user: s.user });
-        writeFileSync(
-          config,
-          JSON.stringify({
-            dialect: d,
-            connection: { host: server.host, port: server.port, user: server.user, database: 'app' },
-            migrations: { directory: join(dir, 'migrations') },
-            clusters: [
-              {
-                name: 'prod',
-                flavor: d === 'mysql' ? 'mariadb' : 'postgres',
-                topology: 'primary-replica',
-                nodes: [node('db1', 'primary', server), node('db2', 'replica', replica)],
-              },
-            ],
-          }),
-        );
+        const config = clusterConfig('migrate.replicas.config.json', 'primary-replica', [node('db1', 'primary', server), node('db2', 'replica', replica)]);
         const r = await cli(['--config', config, 'plan', '--no-cache', '--format', 'json', '--queries-from', 'prod', '--min-count', '5']);
         expect(r.code, show(r)).toBe(1);
         const p = report(r);
