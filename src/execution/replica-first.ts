@@ -3,7 +3,7 @@ import type { ClusterConfig, NodeConfig } from '../config/index.ts';
 import { configError, workError } from '../errors.ts';
 import type { Flavor } from '../engines/index.ts';
 import { mysqlIdent, mysqlString } from '../engines/index.ts';
-import { endWithin, NODE_ANSWER_MS, openNode, queryOne, queryRowsWithin, type NodeConnection } from '../topology/index.ts';
+import { endWithin, NODE_ANSWER_MS, openNode, queryOne, queryOneWithin, queryRowsWithin, type NodeConnection } from '../topology/index.ts';
 import type { Journal } from './journal.ts';
 import { ReadPoolRun, type ReadPool } from './read-pool/index.ts';
 import { checkCandidateLogs, checkNoErrantGtids, describeBypassers, readOnlyBypassers, type ReadOnlyBypass } from './preflight.ts';
@@ -203,7 +203,10 @@ async function withNode<T>(node: NodeConfig, fn: (c: NodeConnection) => Promise<
  */
 async function caughtUpBeforeAlter(o: ReplicaFirstOptions, node: NodeConfig, position: string): Promise<void> {
   const waitSec = Math.max(1, Math.round(o.catchUpTimeoutMs / 1000));
-  const row = await withNode(node, (c) => queryOne(c, o.flavor.waitForGtid(position, waitSec)));
+  // Bounded on our side too, as every statement to a node: a stopped server would never answer.
+  const row = await withNode(node, (c) =>
+    queryOneWithin(c, o.flavor.waitForGtid(position, waitSec), waitSec * 1000 + NODE_ANSWER_MS, node.name, 'the GTID wait'),
+  );
   if (!o.flavor.isWaitOk(row?.['res'])) {
     throw workError(
       `Replica ${node.name} has not applied what the primary had executed before this migration (GTID position ${position}) within ${waitSec} s, so its ALTER would run against an older schema; nothing of this migration ran on it.`,
@@ -267,7 +270,9 @@ async function alterReplicas(
   // What the primary had executed before this migration (earlier in-place migrations included):
   // each replica applies it before its own ALTER, which otherwise could run against a schema the
   // replica has not caught up to yet (a table an earlier migration created, not there yet).
-  const primaryPosition = await withNode(primary, async (c) => String((await queryOne(c, o.flavor.gtidPositionQuery()))?.['pos'] ?? ''));
+  const primaryPosition = await withNode(primary, async (c) =>
+    String((await queryOneWithin(c, o.flavor.gtidPositionQuery(), NODE_ANSWER_MS, primary.name, 'the GTID position read'))?.['pos'] ?? ''),
+  );
   for (const node of others) {
     // Before it leaves the read pool or gets its settings: a replica that never catches up is
     // refused as it stands.
