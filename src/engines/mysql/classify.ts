@@ -157,7 +157,11 @@ function dataOrSessionStatement(sql: string, info: StatementInfo): boolean {
     info.kind = 'dml';
     const verb = m[1]!.toLowerCase();
     if (verb === 'update' || verb === 'delete') {
-      const tm = verb === 'update' ? re(`^update\\s+(?:only\\s+)?(${QNAME})`).exec(sql) : re(`^delete\\s+from\\s+(?:only\\s+)?(${QNAME})`).exec(sql);
+      // MySQL's modifiers (UPDATE LOW_PRIORITY IGNORE t, DELETE QUICK FROM t) come before the table.
+      const tm =
+        verb === 'update'
+          ? re(`^update\\s+(?:(?:low_priority|ignore)\\s+)*(?:only\\s+)?(${QNAME})`).exec(sql)
+          : re(`^delete\\s+(?:(?:low_priority|quick|ignore)\\s+)*from\\s+(?:only\\s+)?(${QNAME})`).exec(sql);
       if (tm) {
         info.table = unqualify(tm[1]!);
         if (/^(`[^`]*`|[^`.]+)\./.test(tm[1]!)) info.otherDatabase = true;
