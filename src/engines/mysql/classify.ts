@@ -6,6 +6,7 @@
  */
 import { addAlterAction, blankStatement, type AlterAction, type StatementInfo } from '../statement-info.ts';
 import { splitTopLevel, unqualify, unquote } from '../sql-names.ts';
+import { stripMysqlComments } from './lex.ts';
 
 const IDENT = '(?:`(?:[^`]|``)+`|"(?:[^"]|"")+"|[A-Za-z_$][\\w$]*)';
 const QNAME = `${IDENT}(?:\\s*\\.\\s*${IDENT})?`;
@@ -14,17 +15,9 @@ function re(src: string, flags = 'i'): RegExp {
   return new RegExp(src, flags);
 }
 
-/** Comments removed (block, -- and # comments): the rough pass analysis/sql/split.ts makes for MySQL. */
-function stripComments(sql: string): string {
-  return sql
-    .replace(/\/\*[\s\S]*?\*\//g, ' ')
-    .replace(/(^|\s)--[^\n]*/g, '$1')
-    .replace(/(^|\s)#[^\n]*/g, '$1');
-}
-
 /** Describes one MySQL/MariaDB statement from its text alone; what it cannot place is opaque. */
 export function classifyMysqlStatement(raw: string): StatementInfo {
-  const sql = stripComments(raw).trim().replace(/;\s*$/, '');
+  const sql = stripMysqlComments(raw).trim().replace(/;\s*$/, '');
   const info = blankStatement(raw);
   for (const parse of STATEMENT_PARSERS) if (parse(sql, info)) return info;
   info.opaque = true;

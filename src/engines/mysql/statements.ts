@@ -13,6 +13,7 @@
 import { addAlterAction, type AlterAction, blankStatement, type StatementInfo, type StatementParser } from '../statement-info.ts';
 import { splitTopLevel } from '../sql-names.ts';
 import { classifyMysqlStatement } from './classify.ts';
+import { stripMysqlComments } from './lex.ts';
 import { loadMysqlParser, type MyNode, parseMysql } from './parser.ts';
 
 type Fields = Record<string, unknown>;
@@ -308,11 +309,7 @@ function after(text: string, re: RegExp): string {
  * command then gets the whole statement rather than a wrong part.
  */
 function commandTexts(sql: string, count: number): string[] | undefined {
-  const clean = sql
-    .replace(/\/\*[\s\S]*?\*\//g, ' ')
-    .replace(/(^|\s)(?:--|#)[^\n]*/g, '$1')
-    .trim()
-    .replace(/;\s*$/, '');
+  const clean = stripMysqlComments(sql).trim().replace(/;\s*$/, '');
   const m = /^alter\s+(?:online\s+)?(?:ignore\s+)?table\s+(?:`(?:[^`]|``)+`|[\w$]+)(?:\s*\.\s*(?:`(?:[^`]|``)+`|[\w$]+))?\s*([\s\S]*)$/i.exec(clean);
   const parts = m ? splitTopLevel(m[1]!) : [];
   return parts.length === count ? parts : undefined;
