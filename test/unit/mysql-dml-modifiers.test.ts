@@ -26,6 +26,8 @@ const cases: [sql: string, table: string, wholeTable: boolean, otherDatabase?: b
   ['DELETE QUICK FROM other.logs', 'logs', true, true],
   ['/* batch */ DELETE IGNORE FROM logs', 'logs', true],
   ['DELETE IGNORE a FROM logs AS a JOIN users u ON u.id = a.id', 'logs', false],
+  // QUICK is not reserved, and is a modifier of DELETE only: here it is the table.
+  ['UPDATE quick SET a = 1', 'quick', true],
 ];
 
 describe('UPDATE / DELETE with MySQL modifiers', () => {

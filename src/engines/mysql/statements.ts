@@ -78,13 +78,13 @@ const DATA_ONLY = /^(?:insert|replace|select)\b/i;
  * grammar refuses these modifiers, which change neither the table nor which rows the statement
  * reaches. The statement is parsed without them (its description keeps the text as written).
  */
-const DML_MODIFIERS = /^(update|delete)(?:\s+(?:low_priority|quick|ignore)\b)+/i;
+const DML_MODIFIERS = /^(?:(update)(?:\s+(?:low_priority|ignore)\b)+|(delete)(?:\s+(?:low_priority|quick|ignore)\b)+)/i;
 const MAX_PARSED = 16_384;
 
 function describeUncached(sql: string): { info: StatementInfo; by: MysqlDescription } {
   const bare = sql.replace(/^(?:\s+|--[^\n]*|#[^\n]*|\/\*(?!!)[\s\S]*?\*\/)*/, '');
   if (DATA_ONLY.test(bare) || sql.length > MAX_PARSED) return { info: classifyMysqlStatement(sql), by: 'classifier' };
-  const nodes = parseMysql(sql.slice(0, sql.length - bare.length) + bare.replace(DML_MODIFIERS, '$1'));
+  const nodes = parseMysql(sql.slice(0, sql.length - bare.length) + bare.replace(DML_MODIFIERS, '$1$2'));
   const node = nodes?.length === 1 ? nodes[0] : undefined;
   const info = node ? describeNode(sql, node) : undefined;
   return info ? { info, by: 'ast' } : { info: classifyMysqlStatement(sql), by: 'classifier' };
