@@ -172,7 +172,9 @@ async function gate(r: ApplyRun): Promise<void | 'stop'> {
   const ahead = contractAheadOfExpand(selected);
   if (ahead) throw ahead;
   r.report = { planId: r.planId, steps: selected.map((s) => ({ ...s, ran: false })), awaitingDeploy: false, dryRun: o.dryRun };
-  if (selected.length === 0) {
+  // A resumed run that died in its hand-off still has that hand-off to finish (an expand-only
+  // release killed in its deploy must deploy again), with nothing left to migrate.
+  if (selected.length === 0 && !o.resumedHandoff) {
     log('nothing to apply: no pending migrations');
     if (handoffSteps(o).deploy)
       log('the deploy command was not run: with nothing pending the run never reaches the hand-off; deploy the code by hand if it is new');
@@ -254,7 +256,8 @@ function phaseStages(): Stage[] {
   const ofPhase = (r: ApplyRun, p: ApplyStep['phase']) => r.report.steps.filter((s) => s.phase === p);
   const deploys = (r: ApplyRun): boolean => handoffSteps(r.o).deploy !== undefined;
   const handOff = (r: ApplyRun): boolean =>
-    all(r) ? ofPhase(r, 'post-deploy').length > 0 || (deploys(r) && ofPhase(r, 'pre-deploy').length > 0) : ofPhase(r, 'post-deploy').length > 0;
+    r.o.resumedHandoff !== undefined ||
+    (all(r) ? ofPhase(r, 'post-deploy').length > 0 || (deploys(r) && ofPhase(r, 'pre-deploy').length > 0) : ofPhase(r, 'post-deploy').length > 0);
   // The hand-off runs now (rather than stopping for `migrate continue`): continue, a deploy
   // command, or a resumed run that died inside its hand-off.
   const handsOver = (r: ApplyRun): boolean => handOff(r) && (!all(r) || deploys(r) || r.o.resumedHandoff !== undefined);

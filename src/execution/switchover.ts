@@ -189,7 +189,8 @@ export type SwitchoverStep =
   | 'unlock'
   | 'watch-old-primary'
   | 'reattach-candidate'
-  | 'verify';
+  // Not `verify`: that is the hand-off's step, in the same journal (handoff/progress.ts).
+  | 'switchover-verify';
 
 /** The write block: what clients wait on, from the read lock to the endpoint on the candidate. */
 const BLOCK_STEPS: readonly SwitchoverStep[] = ['block-writes', 'record-position', 'wait-candidate', 'read-only-old-primary', 'promote', 'move-endpoint'];
@@ -549,7 +550,7 @@ function afterBlock(): Step[] {
       after: async (r) => (r.errant.length ? reportFork(r.o, r.s.guardConn, r.fence!, r.errant, r.o.log) : undefined),
     }),
     { name: 'reattach-candidate', when: (r) => r.o.masterMaster, do: (r) => onCand(r, r.o.flavor.startReplica()).then(() => undefined) },
-    { name: 'verify', do: verifyStep },
+    { name: 'switchover-verify', do: verifyStep },
   ];
 }
 

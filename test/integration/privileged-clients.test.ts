@@ -96,7 +96,7 @@ describe('switchover with the load connected as root (bypasses read_only)', () =
           /write block [\d.]+ ms: block-writes [\d.]+, record-position [\d.]+, wait-candidate [\d.]+, read-only-old-primary [\d.]+, promote [\d.]+, move-endpoint [\d.]+/,
         );
         expect(r.stdout).toMatch(
-          /after it \(writes flow to \w+\): end-sessions [\d.]+, detach-candidate [\d.]+.*unlock [\d.]+, watch-old-primary [\d.]+, verify [\d.]+; \d+ session\(s\) ended on the old primary/,
+          /after it \(writes flow to \w+\): end-sessions [\d.]+, detach-candidate [\d.]+.*unlock [\d.]+, watch-old-primary [\d.]+, switchover-verify [\d.]+; \d+ session\(s\) ended on the old primary/,
         );
         // Preflight named the privileged users connected and what happens to their sessions.
         expect(r.stderr).toMatch(new RegExp(`users that write through read_only on ${before.primary}: root.*\\d+ sessions?.*READ_ONLY ADMIN.*ended`));

@@ -86,7 +86,8 @@ const CONSTANT = /^(?:null|true|false|default|[-+]?\d+(?:\.\d+)?|'(?:[^']|'')*')
 
 /** DL109: an UPDATE without WHERE that sets a column the table had before the migration to a constant. */
 function overwrites(ctx: RuleContext, table: string, sql: string): Finding[] {
-  const set = /^\s*update\s+\S+\s+set\s+([\s\S]+?)\s*;?\s*$/i.exec(sql)?.[1];
+  // MySQL's LOW_PRIORITY / IGNORE come before the table.
+  const set = /^\s*update\s+(?:(?:low_priority|ignore)\s+)*\S+\s+set\s+([\s\S]+?)\s*;?\s*$/i.exec(sql)?.[1];
   const before = ctx.before.tables[table];
   if (!set || !before) return [];
   const out: Finding[] = [];

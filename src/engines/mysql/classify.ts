@@ -6,6 +6,7 @@
  */
 import { addAlterAction, blankStatement, type AlterAction, type StatementInfo } from '../statement-info.ts';
 import { splitTopLevel, unqualify, unquote } from '../sql-names.ts';
+import { stripMysqlComments } from './lex.ts';
 
 const IDENT = '(?:`(?:[^`]|``)+`|"(?:[^"]|"")+"|[A-Za-z_$][\\w$]*)';
 const QNAME = `${IDENT}(?:\\s*\\.\\s*${IDENT})?`;
@@ -14,17 +15,9 @@ function re(src: string, flags = 'i'): RegExp {
   return new RegExp(src, flags);
 }
 
-/** Comments removed (block, -- and # comments): the rough pass analysis/sql/split.ts makes for MySQL. */
-function stripComments(sql: string): string {
-  return sql
-    .replace(/\/\*[\s\S]*?\*\//g, ' ')
-    .replace(/(^|\s)--[^\n]*/g, '$1')
-    .replace(/(^|\s)#[^\n]*/g, '$1');
-}
-
 /** Describes one MySQL/MariaDB statement from its text alone; what it cannot place is opaque. */
 export function classifyMysqlStatement(raw: string): StatementInfo {
-  const sql = stripComments(raw).trim().replace(/;\s*$/, '');
+  const sql = stripMysqlComments(raw).trim().replace(/;\s*$/, '');
   const info = blankStatement(raw);
   for (const parse of STATEMENT_PARSERS) if (parse(sql, info)) return info;
   info.opaque = true;
@@ -157,7 +150,11 @@ function dataOrSessionStatement(sql: string, info: StatementInfo): boolean {
     info.kind = 'dml';
     const verb = m[1]!.toLowerCase();
     if (verb === 'update' || verb === 'delete') {
-      const tm = verb === 'update' ? re(`^update\\s+(?:only\\s+)?(${QNAME})`).exec(sql) : re(`^delete\\s+from\\s+(?:only\\s+)?(${QNAME})`).exec(sql);
+      // MySQL's modifiers (UPDATE LOW_PRIORITY IGNORE t, DELETE QUICK FROM t) come before the table.
+      const tm =
+        verb === 'update'
+          ? re(`^update\\s+(?:(?:low_priority|ignore)\\s+)*(?:only\\s+)?(${QNAME})`).exec(sql)
+          : re(`^delete\\s+(?:(?:low_priority|quick|ignore)\\s+)*from\\s+(?:only\\s+)?(${QNAME})`).exec(sql);
       if (tm) {
         info.table = unqualify(tm[1]!);
         if (/^(`[^`]*`|[^`.]+)\./.test(tm[1]!)) info.otherDatabase = true;

@@ -1,5 +1,6 @@
 import type { Next, QueryObject } from '../../db/index.ts';
 import type { Algorithm } from '../schema.ts';
+import { stripMysqlComments } from './lex.ts';
 
 /**
  * Asks the server which algorithm an ALTER needs, instead of keeping a table of rules that drift
@@ -22,17 +23,6 @@ export interface ProbeResult {
    * skip it (IF ... THEN), so it counts only where the snapshots show the table changed.
    */
   conditional?: boolean;
-}
-
-/**
- * Comments removed (block, -- and # comments): the rough pass of analysis/sql/split.ts stripComments for MySQL,
- * repeated here so the engine does not import the analysis it serves.
- */
-function stripComments(sql: string): string {
-  return sql
-    .replace(/\/\*[\s\S]*?\*\//g, ' ')
-    .replace(/(^|\s)--[^\n]*/g, '$1')
-    .replace(/(^|\s)#[^\n]*/g, '$1');
 }
 
 const NAME = '(?:`(?:[^`]|``)+`|[A-Za-z_$][\\w$]*)(?:\\s*\\.\\s*(?:`(?:[^`]|``)+`|[A-Za-z_$][\\w$]*))?';
@@ -66,7 +56,7 @@ const ALGORITHM_CLAUSE = /(?:^|[\s,])algorithm\s*(?:=\s*|\s)(default|instant|inp
 const LOCK_CLAUSE = /(?:^|[\s,])lock\s*(?:=\s*|\s)(default|none|shared|exclusive)(?=$|[\s,;])/i;
 
 export function declaredClauses(sql: string): { algorithm?: string; lock?: string } {
-  const clean = stripComments(sql).replace(/'(?:[^'\\]|\\.|'')*'/g, "''");
+  const clean = stripMysqlComments(sql).replace(/'(?:[^'\\]|\\.|'')*'/g, "''");
   const out: { algorithm?: string; lock?: string } = {};
   const a = ALGORITHM_CLAUSE.exec(clean)?.[1];
   const l = LOCK_CLAUSE.exec(clean)?.[1];
@@ -88,7 +78,7 @@ function unquote(name: string): string {
 /** Which statements have an algorithm to probe, and the variants to try for each. */
 export function probeVariants(sql: string, mariadb: boolean): { table: string; variants: [Algorithm, string][]; declared: boolean } | null {
   const body = stripLeadingComments(sql).replace(/;\s*$/, '');
-  const clean = stripComments(body);
+  const clean = stripMysqlComments(body);
   const alter = ALTER_HEAD.exec(body);
   if (alter) {
     const head = alter[1]!;
@@ -100,7 +90,7 @@ export function probeVariants(sql: string, mariadb: boolean): { table: string; v
     const v = (opts: string): string => `${head} ${opts}, ${rest.trim()}`;
     const variants: [Algorithm, string][] = [];
     // Adding an index is never INSTANT: asking would only cost a refusal.
-    if (!ADD_INDEX_ONLY.test(stripComments(rest))) variants.push(['INSTANT', v('ALGORITHM=INSTANT')]);
+    if (!ADD_INDEX_ONLY.test(stripMysqlComments(rest))) variants.push(['INSTANT', v('ALGORITHM=INSTANT')]);
     if (mariadb) variants.push(['NOCOPY', v('ALGORITHM=NOCOPY, LOCK=NONE')]);
     variants.push(['INPLACE', v('ALGORITHM=INPLACE, LOCK=NONE')]);
     return { table, variants, declared: false };

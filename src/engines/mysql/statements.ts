@@ -13,6 +13,7 @@
 import { addAlterAction, type AlterAction, blankStatement, type StatementInfo, type StatementParser } from '../statement-info.ts';
 import { splitTopLevel } from '../sql-names.ts';
 import { classifyMysqlStatement } from './classify.ts';
+import { stripMysqlComments } from './lex.ts';
 import { loadMysqlParser, type MyNode, parseMysql } from './parser.ts';
 
 type Fields = Record<string, unknown>;
@@ -71,12 +72,19 @@ const CACHE_SIZE = 4096;
  * classifier for the same reason.
  */
 const DATA_ONLY = /^(?:insert|replace|select)\b/i;
+
+/**
+ * UPDATE [LOW_PRIORITY] [IGNORE] and DELETE [LOW_PRIORITY] [QUICK] [IGNORE]: node-sql-parser's
+ * grammar refuses these modifiers, which change neither the table nor which rows the statement
+ * reaches. The statement is parsed without them (its description keeps the text as written).
+ */
+const DML_MODIFIERS = /^(?:(update)(?:\s+(?:low_priority|ignore)\b)+|(delete)(?:\s+(?:low_priority|quick|ignore)\b)+)/i;
 const MAX_PARSED = 16_384;
 
 function describeUncached(sql: string): { info: StatementInfo; by: MysqlDescription } {
   const bare = sql.replace(/^(?:\s+|--[^\n]*|#[^\n]*|\/\*(?!!)[\s\S]*?\*\/)*/, '');
   if (DATA_ONLY.test(bare) || sql.length > MAX_PARSED) return { info: classifyMysqlStatement(sql), by: 'classifier' };
-  const nodes = parseMysql(sql);
+  const nodes = parseMysql(sql.slice(0, sql.length - bare.length) + bare.replace(DML_MODIFIERS, '$1$2'));
   const node = nodes?.length === 1 ? nodes[0] : undefined;
   const info = node ? describeNode(sql, node) : undefined;
   return info ? { info, by: 'ast' } : { info: classifyMysqlStatement(sql), by: 'classifier' };
@@ -301,11 +309,7 @@ function after(text: string, re: RegExp): string {
  * command then gets the whole statement rather than a wrong part.
  */
 function commandTexts(sql: string, count: number): string[] | undefined {
-  const clean = sql
-    .replace(/\/\*[\s\S]*?\*\//g, ' ')
-    .replace(/(^|\s)(?:--|#)[^\n]*/g, '$1')
-    .trim()
-    .replace(/;\s*$/, '');
+  const clean = stripMysqlComments(sql).trim().replace(/;\s*$/, '');
   const m = /^alter\s+(?:online\s+)?(?:ignore\s+)?table\s+(?:`(?:[^`]|``)+`|[\w$]+)(?:\s*\.\s*(?:`(?:[^`]|``)+`|[\w$]+))?\s*([\s\S]*)$/i.exec(clean);
   const parts = m ? splitTopLevel(m[1]!) : [];
   return parts.length === count ? parts : undefined;

@@ -5,9 +5,11 @@ import type { HandoffProgress, HandoffSteps } from './types.ts';
 const last = (entries: JournalEntry[], step: string): JournalEntry | undefined => [...entries].reverse().find((e) => e.step === step);
 
 /**
- * The hand-off's own entries. A replica-first switchover journals a step named `verify` too (its
- * check of the new primary): a `verify` entry is the hand-off's when the begin it closes carries
- * the hand-off's `check`.
+ * The hand-off's own entries. A replica-first switchover journals its check of the new primary as
+ * `switchover-verify`; journals written before that name was given to it call it `verify`, as the
+ * hand-off's step is called, so a `verify` entry is the hand-off's only when the begin it closes
+ * carries the hand-off's `check` (every hand-off verify has written one): such a journal still
+ * resumes at the right step.
  */
 function handoffEntries(entries: JournalEntry[]): JournalEntry[] {
   let handoffVerify = false;
