@@ -17,6 +17,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { Dialect } from '../src/config/types.ts';
 import { caseSourceHash, loadCorpus, type CorpusCase } from '../test/corpus/load.ts';
+import { type AlgorithmMeasurement, measureAlgorithm } from '../test/corpus/measure-algorithm.ts';
 import { machineServer } from '../test/helpers/shadow.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'corpus');
@@ -44,6 +45,7 @@ export interface CaseMeasurement {
   reversible: Measurement;
   dataLoss: Measurement;
   blocking: Measurement & { upMs?: number; smallUpMs?: number; longestWriteWaitMs?: number; rows?: number };
+  algorithm: AlgorithmMeasurement;
 }
 
 // ---------------------------------------------------------------- a connection for either dialect
@@ -385,7 +387,7 @@ async function runAll(db: Db, sqls: string[]): Promise<void> {
 }
 
 /** reversible, dataLoss, backwardCompatible: a few rows, the old statements, up, then down. */
-type Correctness = Omit<CaseMeasurement, 'blocking' | 'dialect' | 'source'> & { smallUpMs?: number };
+type Correctness = Omit<CaseMeasurement, 'blocking' | 'algorithm' | 'dialect' | 'source'> & { smallUpMs?: number };
 
 /**
  * With 3 rows per table; when the up refuses those rows (PostgreSQL: a NOT NULL column without a
@@ -608,6 +610,40 @@ async function measureBlockingOnce(c: CorpusCase, smallUpMs: number | undefined)
   }
 }
 
+// ---------------------------------------------------------------- algorithm (MariaDB)
+
+/**
+ * algorithm: the up on the before-schema holding 3 rows per table, each statement that alters an existing
+ * table asked for INSTANT, NOCOPY, INPLACE, COPY in turn (test/corpus/measure-algorithm.ts). When a
+ * statement fails on those rows for another reason than the algorithm, again on empty tables.
+ */
+async function measureAlgorithmOf(c: CorpusCase): Promise<AlgorithmMeasurement> {
+  if (c.dialect === 'postgres') return { value: null, evidence: 'PostgreSQL has no ALGORITHM clause: the verdict has no algorithm' };
+  const withRows = await measureAlgorithmWith(c, 3);
+  if (withRows.value !== 'unmeasured' || withRows.evidence.includes('declares')) return withRows;
+  const empty = await measureAlgorithmWith(c, 0);
+  return empty.value === 'unmeasured' ? withRows : { ...empty, evidence: `on empty tables (with 3 rows: ${withRows.evidence}): ${empty.evidence}` };
+}
+
+async function measureAlgorithmWith(c: CorpusCase, rows: number): Promise<AlgorithmMeasurement> {
+  const d = c.dialect;
+  const database = `corpus_measure_${c.name}_algorithm`;
+  await createDatabase(d, database);
+  const db = await connect(d, database);
+  try {
+    await runAll(db, setupSql(c));
+    const tables = await readTables(db, d, database);
+    for (const t of parentsFirst(tables)) if (t.kind === 'table') for (let i = 1; i <= rows; i++) await db.query(insertRow(d, t, i, 'typical'));
+    const existing = new Set(tables.filter((t) => t.kind === 'table').map((t) => t.name.toLowerCase()));
+    return await measureAlgorithm(db, up(c).upSql ?? [], existing);
+  } catch (e) {
+    return { value: 'unmeasured', evidence: `with ${rows} rows per table: ${(e as Error).message.split('\n')[0]}` };
+  } finally {
+    await db.close();
+    await dropDatabase(d, database);
+  }
+}
+
 async function serverVersion(d: Dialect): Promise<string> {
   const db = await connect(d, '');
   try {
@@ -628,10 +664,11 @@ async function main(): Promise<void> {
       const correctness = await measureCorrectness(c);
       const { smallUpMs, ...measured } = correctness;
       const blocking = await measureBlocking(c, smallUpMs);
-      results[c.name] = { dialect, source: caseSourceHash(c), ...measured, blocking };
+      const algorithm = await measureAlgorithmOf(c);
+      results[c.name] = { dialect, source: caseSourceHash(c), ...measured, blocking, algorithm };
       const short = (m: Measurement) => String(m.value);
       process.stderr.write(
-        `${c.name}: bc=${short(correctness.backwardCompatible)} rev=${short(correctness.reversible)} loss=${short(correctness.dataLoss)} blocking=${short(blocking)} (${blocking.smallUpMs ?? '-'}/${blocking.upMs ?? '-'}/${blocking.longestWriteWaitMs ?? '-'} ms) ${Math.round(performance.now() - t)} ms\n`,
+        `${c.name}: bc=${short(correctness.backwardCompatible)} rev=${short(correctness.reversible)} loss=${short(correctness.dataLoss)} blocking=${short(blocking)} algorithm=${String(algorithm.value)} (${blocking.smallUpMs ?? '-'}/${blocking.upMs ?? '-'}/${blocking.longestWriteWaitMs ?? '-'} ms) ${Math.round(performance.now() - t)} ms\n`,
       );
     }
   }
