@@ -7,7 +7,8 @@
  *
  * Servers: MIGRATE_TEST_MYSQL_URL / MIGRATE_TEST_PG_URL, else the machine's MariaDB (root@127.0.0.1:3306)
  * and PostgreSQL (postgres@127.0.0.1:5432). The script only creates and drops databases named
- * corpus_measure_*; it never touches anything else. Method: test/corpus/README.md.
+ * corpus_measure_* there; for replica-first it starts its own sandbox MariaDB primary + replica
+ * (test/helpers/sandbox.ts) and stops it at the end. Method: test/corpus/README.md.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
