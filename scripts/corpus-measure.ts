@@ -7,7 +7,8 @@
  *
  * Servers: MIGRATE_TEST_MYSQL_URL / MIGRATE_TEST_PG_URL, else the machine's MariaDB (root@127.0.0.1:3306)
  * and PostgreSQL (postgres@127.0.0.1:5432). The script only creates and drops databases named
- * corpus_measure_*; it never touches anything else. Method: test/corpus/README.md.
+ * corpus_measure_* there; for replica-first it starts its own sandbox MariaDB primary + replica
+ * (test/helpers/sandbox.ts) and stops it at the end. Method: test/corpus/README.md.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -17,6 +18,8 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { Dialect } from '../src/config/types.ts';
 import { caseSourceHash, loadCorpus, type CorpusCase } from '../test/corpus/load.ts';
+import { type AlgorithmMeasurement, measureAlgorithm } from '../test/corpus/measure-algorithm.ts';
+import { type CaseStatements, CONVERSIONS, type CorpusBench, openCorpusBench } from '../test/corpus/measure-replica-first-corpus.ts';
 import { machineServer } from '../test/helpers/shadow.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'corpus');
@@ -44,6 +47,12 @@ export interface CaseMeasurement {
   reversible: Measurement;
   dataLoss: Measurement;
   blocking: Measurement & { upMs?: number; smallUpMs?: number; longestWriteWaitMs?: number; rows?: number };
+  algorithm: AlgorithmMeasurement;
+  /** Forward on sandbox replication; `withSettings` is the first slave_type_conversions under which it is (null: none). */
+  replicaFirstSafe: { value: boolean | null | 'unmeasured'; evidence: string; withSettings?: string | null };
+  replicaFirstReverseSafe: { value: boolean | null | 'unmeasured'; evidence: string };
+  /** The written policy applied to the measured blocking and replicaFirstSafe (README.md), not measured itself. */
+  strategy: { value: 'in-place' | 'replica-first' | 'refused' | 'unmeasured'; evidence: string };
 }
 
 // ---------------------------------------------------------------- a connection for either dialect
@@ -384,8 +393,40 @@ async function runAll(db: Db, sqls: string[]): Promise<void> {
   for (const s of sqls) await db.query(s);
 }
 
+const isWrite = (sql: string) => !/^\s*select\b/i.test(sql);
+const bareName = (n: string) => n.replace(/^`|`$/g, '');
+
+/** Column renames the up writes (RENAME COLUMN a TO b, CHANGE a b), old name -> new name. */
+function columnRenames(c: CorpusCase): Record<string, string> {
+  const text = (up(c).upSql ?? []).join('\n');
+  const out: Record<string, string> = {};
+  for (const m of text.matchAll(/rename\s+column\s+(\S+)\s+to\s+([^\s,;]+)/gi)) out[bareName(m[1]!)] = bareName(m[2]!);
+  for (const m of text.matchAll(/\bchange\s+(?:column\s+)?(\S+)\s+(\S+)/gi)) if (m[1] !== m[2]) out[bareName(m[1]!)] = bareName(m[2]!);
+  return out;
+}
+
+/**
+ * Called with the up applied: the old code's writes (those that ran on the before-schema) and the new
+ * code's, derived from the after-schema the same way and kept where they run on it.
+ */
+async function replicaFirstStatements(db: Db, c: CorpusCase, before: Table[], oldCode: string[], database: string): Promise<CaseStatements> {
+  const d = c.dialect;
+  const after = await readTables(db, d, database);
+  const row1s: Record<string, Record<string, unknown> | undefined> = {};
+  for (const t of after) if (t.kind === 'table' && t.pk[0]) row1s[t.name] = (await db.query(`SELECT * FROM ${qi(d, t.name)} WHERE ${qi(d, t.pk[0])} = 1`))[0];
+  const newWrites: string[] = [];
+  for (const s of oldStatements(d, after, row1s).filter(isWrite)) if ((await tryRolledBack(db, d, s)) === null) newWrites.push(s);
+  const seed: string[] = [];
+  for (const t of parentsFirst(before)) if (t.kind === 'table') for (let i = 1; i <= 3; i++) seed.push(insertRow(d, t, i, 'typical'));
+  return { setup: setupSql(c), seed, up: up(c).upSql ?? [], oldWrites: oldCode.filter(isWrite), newWrites, renames: columnRenames(c) };
+}
+
 /** reversible, dataLoss, backwardCompatible: a few rows, the old statements, up, then down. */
-type Correctness = Omit<CaseMeasurement, 'blocking' | 'dialect' | 'source'> & { smallUpMs?: number };
+type Correctness = Omit<CaseMeasurement, 'blocking' | 'algorithm' | 'replicaFirstSafe' | 'replicaFirstReverseSafe' | 'strategy' | 'dialect' | 'source'> & {
+  smallUpMs?: number;
+  /** What the replica-first measurement runs (MariaDB, with rows): the old and the new code's writes. */
+  rf?: CaseStatements;
+};
 
 /**
  * With 3 rows per table; when the up refuses those rows (PostgreSQL: a NOT NULL column without a
@@ -447,10 +488,12 @@ async function measureCorrectnessWith(c: CorpusCase, rows: number): Promise<Corr
           evidence: `all ${statements.length} old statements (${c.queries.length ? "the case's -- queries lines" : 'SELECT/INSERT/UPDATE/DELETE naming every column of the before-schema'}) still run after up${excluded.length ? `; ${excluded.length} excluded because they fail before up too` : ''}`,
         };
 
+    const rf = d === 'mysql' && rows > 0 ? await replicaFirstStatements(db, c, tables, statements, database) : undefined;
     const down = up(c).downSql;
     if (!down) {
       return {
         smallUpMs,
+        rf,
         backwardCompatible,
         reversible: { value: false, evidence: 'the migration has no down' },
         dataLoss: unmeasured('no down to run, so the rows cannot be compared with the before-state'),
@@ -460,7 +503,7 @@ async function measureCorrectnessWith(c: CorpusCase, rows: number): Promise<Corr
       await runAll(db, down);
     } catch (e) {
       const why = `down failed after up: ${(e as Error).message.split('\n')[0]}`;
-      return { smallUpMs, backwardCompatible, reversible: { value: false, evidence: why }, dataLoss: unmeasured(why) };
+      return { smallUpMs, rf, backwardCompatible, reversible: { value: false, evidence: why }, dataLoss: unmeasured(why) };
     }
     const schemaAfter = await schemaDump(db, d, database);
     const reversible: Measurement =
@@ -478,7 +521,7 @@ async function measureCorrectnessWith(c: CorpusCase, rows: number): Promise<Corr
       : lost.length
         ? { value: true, evidence: `rows changed by up+down: ${lost[0]}` }
         : { value: false, evidence: `all ${rowCount} rows inserted after setup read back unchanged after up+down` };
-    return { smallUpMs, backwardCompatible, reversible, dataLoss };
+    return { smallUpMs, rf, backwardCompatible, reversible, dataLoss };
   } finally {
     await db.close();
     await dropDatabase(d, database);
@@ -608,6 +651,116 @@ async function measureBlockingOnce(c: CorpusCase, smallUpMs: number | undefined)
   }
 }
 
+// ---------------------------------------------------------------- algorithm (MariaDB)
+
+/**
+ * algorithm: the up on the before-schema holding 3 rows per table, each statement that alters an existing
+ * table asked for INSTANT, NOCOPY, INPLACE, COPY in turn (test/corpus/measure-algorithm.ts). When a
+ * statement fails on those rows for another reason than the algorithm, again on empty tables.
+ */
+async function measureAlgorithmOf(c: CorpusCase): Promise<AlgorithmMeasurement> {
+  if (c.dialect === 'postgres') return { value: null, evidence: 'PostgreSQL has no ALGORITHM clause: the verdict has no algorithm' };
+  const withRows = await measureAlgorithmWith(c, 3);
+  if (withRows.value !== 'unmeasured' || withRows.evidence.includes('declares')) return withRows;
+  const empty = await measureAlgorithmWith(c, 0);
+  return empty.value === 'unmeasured' ? withRows : { ...empty, evidence: `on empty tables (with 3 rows: ${withRows.evidence}): ${empty.evidence}` };
+}
+
+async function measureAlgorithmWith(c: CorpusCase, rows: number): Promise<AlgorithmMeasurement> {
+  const d = c.dialect;
+  const database = `corpus_measure_${c.name}_algorithm`;
+  await createDatabase(d, database);
+  const db = await connect(d, database);
+  try {
+    await runAll(db, setupSql(c));
+    const tables = await readTables(db, d, database);
+    for (const t of parentsFirst(tables)) if (t.kind === 'table') for (let i = 1; i <= rows; i++) await db.query(insertRow(d, t, i, 'typical'));
+    const existing = new Set(tables.filter((t) => t.kind === 'table').map((t) => t.name.toLowerCase()));
+    return await measureAlgorithm(db, up(c).upSql ?? [], existing);
+  } catch (e) {
+    return { value: 'unmeasured', evidence: `with ${rows} rows per table: ${(e as Error).message.split('\n')[0]}` };
+  } finally {
+    await db.close();
+    await dropDatabase(d, database);
+  }
+}
+
+// ---------------------------------------------------------------- replica-first (MariaDB replication) and strategy
+
+type ReplicaFirst = Pick<CaseMeasurement, 'replicaFirstSafe' | 'replicaFirstReverseSafe'>;
+
+/**
+ * Replica-first is a way to run a schema change of an existing table: it applies where the up alters one
+ * (a statement the algorithm measurement asked about) or renames one; elsewhere both fields are null.
+ */
+async function measureReplicaFirst(
+  bench: CorpusBench | undefined,
+  c: CorpusCase,
+  rf: CaseStatements | undefined,
+  algorithm: AlgorithmMeasurement,
+): Promise<ReplicaFirst> {
+  const na = (why: string): ReplicaFirst => ({ replicaFirstSafe: { value: null, evidence: why }, replicaFirstReverseSafe: { value: null, evidence: why } });
+  const no = (why: string): ReplicaFirst => ({
+    replicaFirstSafe: { value: 'unmeasured', evidence: why },
+    replicaFirstReverseSafe: { value: 'unmeasured', evidence: why },
+  });
+  if (c.dialect === 'postgres') return na('PostgreSQL streaming replication copies the primary byte for byte: no replica can hold another schema');
+  const renames = (up(c).upSql ?? []).some((s) => /^\s*rename\s+table\b/i.test(s));
+  if (!algorithm.statements?.length && !renames) {
+    if (algorithm.value === 'unmeasured') return no(`which statements alter an existing table is unknown: ${algorithm.evidence}`);
+    return na('the up alters and renames no table that existed before it: nothing to run replica-first');
+  }
+  if (!bench) return no('replication sandbox not started');
+  if (!rf) return no('the up fails on a schema holding rows, so there are no old-code writes to replicate');
+  try {
+    return { replicaFirstSafe: await forwardOf(bench, c.name, rf), replicaFirstReverseSafe: await reverseOf(bench, c.name, rf) };
+  } catch (e) {
+    return no(`the replication run failed: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** Default settings first; where they do not replicate every value correctly, the settings the plan may use. */
+async function forwardOf(bench: CorpusBench, name: string, rf: CaseStatements): Promise<CaseMeasurement['replicaFirstSafe']> {
+  const first = await bench.forward(name, rf, '');
+  if (first.ok) return { value: true, evidence: first.evidence, withSettings: '' };
+  const tried = [first.evidence];
+  for (const setting of CONVERSIONS.slice(1)) {
+    const r = await bench.forward(name, rf, setting);
+    tried.push(r.evidence);
+    if (r.ok) return { value: false, evidence: tried.join(' | '), withSettings: setting };
+  }
+  return { value: false, evidence: tried.join(' | '), withSettings: null };
+}
+
+async function reverseOf(bench: CorpusBench, name: string, rf: CaseStatements): Promise<CaseMeasurement['replicaFirstReverseSafe']> {
+  const r = await bench.reverse(name, rf);
+  return { value: r.ok, evidence: r.evidence };
+}
+
+/**
+ * The strategy policy, applied to measurements (written apart from src/analysis/verdict.ts): in-place when
+ * the up does not block writes; replica-first when it blocks and replica-first is safe (MariaDB, with the
+ * settings measured to make it so); refused otherwise, unless the case acknowledges the block.
+ */
+function strategyOf(c: CorpusCase, blocking: Measured, rf: CaseMeasurement['replicaFirstSafe']): CaseMeasurement['strategy'] {
+  if (blocking === 'unmeasured') return { value: 'unmeasured', evidence: 'blocking is unmeasured' };
+  if (!blocking) return { value: 'in-place', evidence: 'measured not blocking: runs in place' };
+  if (rf.value === 'unmeasured') return { value: 'unmeasured', evidence: `blocking, and replicaFirstSafe is unmeasured (${rf.evidence})` };
+  if (rf.value === true || (rf.withSettings !== undefined && rf.withSettings !== null))
+    return {
+      value: 'replica-first',
+      evidence: `blocking, and replica-first measured safe${rf.value === true ? '' : ` with slave_type_conversions='${rf.withSettings}'`}`,
+    };
+  // An acknowledgement covers the findings it names, and which findings block is the engine's reading.
+  if (up(c).acknowledgements.length)
+    return {
+      value: 'unmeasured',
+      evidence:
+        'blocking and not replica-first safe, and the case acknowledges findings: the policy then depends on which findings are blocking, an engine answer',
+    };
+  return { value: 'refused', evidence: `blocking, and replica-first ${rf.value === null ? 'does not apply' : 'measured unsafe under every setting'}` };
+}
+
 async function serverVersion(d: Dialect): Promise<string> {
   const db = await connect(d, '');
   try {
@@ -618,8 +771,7 @@ async function serverVersion(d: Dialect): Promise<string> {
   }
 }
 
-async function main(): Promise<void> {
-  const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+async function measureCases(only: string[], bench: CorpusBench | undefined): Promise<Record<string, CaseMeasurement>> {
   const results: Record<string, CaseMeasurement> = {};
   for (const dialect of ['mysql', 'postgres'] as const) {
     for (const c of loadCorpus(join(root, dialect), dialect)) {
@@ -628,12 +780,30 @@ async function main(): Promise<void> {
       const correctness = await measureCorrectness(c);
       const { smallUpMs, ...measured } = correctness;
       const blocking = await measureBlocking(c, smallUpMs);
-      results[c.name] = { dialect, source: caseSourceHash(c), ...measured, blocking };
+      const algorithm = await measureAlgorithmOf(c);
+      const rf = await measureReplicaFirst(bench, c, correctness.rf, algorithm);
+      const strategy = strategyOf(c, blocking.value, rf.replicaFirstSafe);
+      const { rf: _statements, ...fields } = measured;
+      results[c.name] = { dialect, source: caseSourceHash(c), ...fields, blocking, algorithm, ...rf, strategy };
       const short = (m: Measurement) => String(m.value);
       process.stderr.write(
-        `${c.name}: bc=${short(correctness.backwardCompatible)} rev=${short(correctness.reversible)} loss=${short(correctness.dataLoss)} blocking=${short(blocking)} (${blocking.smallUpMs ?? '-'}/${blocking.upMs ?? '-'}/${blocking.longestWriteWaitMs ?? '-'} ms) ${Math.round(performance.now() - t)} ms\n`,
+        `${c.name}: bc=${short(correctness.backwardCompatible)} rev=${short(correctness.reversible)} loss=${short(correctness.dataLoss)} blocking=${short(blocking)} algorithm=${String(algorithm.value)} rf=${String(rf.replicaFirstSafe.value)}/${String(rf.replicaFirstReverseSafe.value)} strategy=${strategy.value} (${blocking.smallUpMs ?? '-'}/${blocking.upMs ?? '-'}/${blocking.longestWriteWaitMs ?? '-'} ms) ${Math.round(performance.now() - t)} ms\n`,
       );
     }
+  }
+  return results;
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const mysqlCases = loadCorpus(join(root, 'mysql'), 'mysql').filter((c) => !only.length || only.some((o) => c.name.startsWith(o)));
+  // One sandbox primary + replica for every MariaDB case's replica-first runs (its own ports and datadirs).
+  const bench = mysqlCases.length ? await openCorpusBench() : undefined;
+  let results: Record<string, CaseMeasurement>;
+  try {
+    results = await measureCases(only, bench);
+  } finally {
+    await bench?.stop();
   }
   if (only.length) {
     process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
@@ -642,7 +812,7 @@ async function main(): Promise<void> {
   const file = {
     generatedAt: new Date().toISOString(),
     command: 'npm run corpus:measure',
-    servers: { mysql: await serverVersion('mysql'), postgres: await serverVersion('postgres') },
+    servers: { mysql: await serverVersion('mysql'), postgres: await serverVersion('postgres'), replication: bench?.version },
     method: 'test/corpus/README.md',
     cases: results,
   };

@@ -20,11 +20,12 @@ import { sqlMigration } from '../helpers/shadow.ts';
  *   -- findings: MY202:info RF111:info BC102:info:ack   (the exact set of rule:severity[:ack])
  *   -- known-disagreement: dataLoss measured=false engine=true issue 16: why   (optional, repeatable)
  *
- * backwardCompatible, reversible, dataLoss and blocking in `expect` are what the servers MEASURED
- * (test/corpus/measured.json, written by `npm run corpus:measure`; method in test/corpus/README.md).
- * Where the engine answers otherwise, a known-disagreement line says what it answers and which issue
- * tracks it. The other fields and the findings have no independent measurement: they are the
- * engine's answers (see README.md).
+ * backwardCompatible, reversible, dataLoss, blocking, algorithm, replicaFirstSafe and
+ * replicaFirstReverseSafe in `expect` are what the servers MEASURED, and strategy is the written policy
+ * applied to those measurements (test/corpus/measured.json, written by `npm run corpus:measure`; method
+ * in test/corpus/README.md). Where the engine answers otherwise, a known-disagreement line says what it
+ * answers and why. phase and the findings have no independent measurement: they are the engine's
+ * answers (see README.md).
  */
 export interface CorpusCase {
   name: string;

@@ -24,7 +24,7 @@ import { shadowServer, sqlMigration } from '../helpers/shadow.ts';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'corpus');
 const timings: Record<Dialect, number[]> = { mysql: [], postgres: [] };
 
-/** Every field of the verdict a case states; the first four are measured on the servers (measured.json). */
+/** Every field of the verdict a case states; all but phase are measured on the servers (measured.json). */
 const VERDICT_FIELDS = [
   'phase',
   'backwardCompatible',
@@ -36,13 +36,23 @@ const VERDICT_FIELDS = [
   'strategy',
   'algorithm',
 ] as const;
-const MEASURED_FIELDS = ['backwardCompatible', 'reversible', 'dataLoss', 'blocking'] as const;
+/** strategy is the written policy applied to the measured blocking and replicaFirstSafe (README.md). */
+const MEASURED_FIELDS = [
+  'backwardCompatible',
+  'reversible',
+  'dataLoss',
+  'blocking',
+  'algorithm',
+  'replicaFirstSafe',
+  'replicaFirstReverseSafe',
+  'strategy',
+] as const;
 
 interface MeasuredFile {
   generatedAt: string;
   command: string;
   servers: Record<Dialect, string>;
-  cases: Record<string, Record<(typeof MEASURED_FIELDS)[number], { value: boolean | 'unmeasured'; evidence: string }> & { dialect: Dialect; source: string }>;
+  cases: Record<string, Record<(typeof MEASURED_FIELDS)[number], { value: boolean | string | null; evidence: string }> & { dialect: Dialect; source: string }>;
 }
 const measured = JSON.parse(readFileSync(join(root, 'measured.json'), 'utf8')) as MeasuredFile;
 
