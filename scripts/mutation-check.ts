@@ -16,6 +16,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { stripVTControlCharacters } from 'node:util';
 import ts from 'typescript';
 
 function arg(name: string, fallback?: string): string | undefined {
@@ -112,7 +113,15 @@ process.on('SIGINT', () => {
   restore();
   process.exit(130);
 });
-const results: (Mutant & { killed: boolean; ms: number })[] = [];
+/** What killed a mutant, so a reader can tell a real kill from a timeout or a flaky timing test. */
+function killedBy(r: ReturnType<typeof spawnSync>): string {
+  if (r.error) return `no answer: ${r.error.message}`;
+  const plain = stripVTControlCharacters(`${r.stdout}\n${r.stderr}`);
+  const fail = plain.split('\n').find((l) => /^\s*FAIL\s/.test(l));
+  return fail?.trim() ?? `exit ${r.status}`;
+}
+
+const results: (Mutant & { killed: boolean; ms: number; by?: string })[] = [];
 try {
   for (const m of picked) {
     const text = originals.get(m.file)!;
@@ -121,9 +130,10 @@ try {
     const r = spawnSync('npx', ['vitest', 'run', ...tests, '--reporter', 'dot', '--bail', '1'], { encoding: 'utf8', timeout: timeoutMs });
     writeFileSync(m.file, text);
     const killed = r.status !== 0;
-    results.push({ ...m, killed, ms: performance.now() - t });
+    const by = killed ? killedBy(r) : undefined;
+    results.push({ ...m, killed, ms: performance.now() - t, ...(by ? { by } : {}) });
     console.log(
-      `${killed ? 'killed  ' : 'SURVIVED'} ${m.file}:${m.line}  ${m.from} -> ${m.to || '(removed)'}  (${((performance.now() - t) / 1000).toFixed(1)} s)`,
+      `${killed ? 'killed  ' : 'SURVIVED'} ${m.file}:${m.line}  ${m.from} -> ${m.to || '(removed)'}  (${((performance.now() - t) / 1000).toFixed(1)} s)${by ? `  ${by}` : ''}`,
     );
   }
 } finally {

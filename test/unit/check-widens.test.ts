@@ -6,6 +6,13 @@ describe('checkWidens', () => {
   it('the same check, however it is written, widens nothing away', () => {
     expect(checkWidens('CHECK ((age >= 0))', '`age` >= 0')).toBe(true);
   });
+  it('the same bound written with decimals (a check re-added after int -> decimal) widens nothing away', () => {
+    // Caught by the mutation check: with `nop === '<=' && oop === '<'` these read as narrowings.
+    expect(checkWidens('price <= 100', 'price <= 100.00')).toBe(true);
+    expect(checkWidens('price < 100', 'price < 100.0')).toBe(true);
+    expect(checkWidens('price >= 0', 'price >= 0.00')).toBe(true);
+    expect(checkWidens('price > 0', 'price > 0.0')).toBe(true);
+  });
   it('a list of allowed values that gained values widens; one that lost a value does not', () => {
     expect(checkWidens("status IN ('a','b')", "status IN ('a','b','c')")).toBe(true);
     expect(checkWidens("status IN ('a','b','c')", "status IN ('a','b')")).toBe(false);
