@@ -2,7 +2,10 @@
  * The algorithm MariaDB runs a case's up with, asked of the server (scripts/corpus-measure.ts; method in
  * README.md). Written for the measurement, apart from the engine's probe (src/engines/mysql/probe.ts):
  * the measurement must not take the engine's reading of a statement as given.
+ * It shares only the MySQL lexer (src/engines/mysql/lex.ts: where strings and comments are), not
+ * the probe nor any rule.
  */
+import { maskMysqlStrings, stripMysqlComments } from '../../src/engines/mysql/lex.ts';
 
 /** Slowest last: a case's algorithm is the slowest over its statements. */
 export const ALGORITHMS = ['INSTANT', 'NOCOPY', 'INPLACE', 'COPY'] as const;
@@ -37,7 +40,8 @@ const bare = (name: string) => name.replace(/^`|`$/g, '').replace(/``/g, '`').to
  * INDEX it is.
  */
 export function variant(sql: string, algorithm: Algorithm): { table: string; sql: string } | null {
-  const body = sql.trim().replace(/;\s*$/, '');
+  // Comments out: a trailing `-- note` would swallow the appended clause, and the server's default would pass for INSTANT.
+  const body = stripMysqlComments(sql).trim().replace(/;\s*$/, '');
   const clause = algorithm === 'INSTANT' || algorithm === 'COPY' ? `ALGORITHM=${algorithm}` : `ALGORITHM=${algorithm}, LOCK=NONE`;
   const drop = DROP_INDEX.exec(body);
   if (drop) return { table: bare(drop[2]!), sql: `ALTER TABLE ${drop[2]} DROP INDEX ${drop[1]}, ${clause}` };
@@ -91,7 +95,7 @@ export async function measureAlgorithm(db: Runner, up: string[], existing: Set<s
       await db.query(s);
       continue;
     }
-    if (DECLARES.test(text.replace(/'(?:[^'\\]|\\.|'')*'/g, "''")))
+    if (DECLARES.test(maskMysqlStrings(text)))
       return { value: 'unmeasured', evidence: `${text} declares its own ALGORITHM/LOCK: nothing to ask the server` };
     statements.push({ statement: text, ...(await askServer(db, text)) });
   }

@@ -57,3 +57,17 @@ describe('comments inside quotes (mysql)', () => {
     expect(stripMysqlComments("SELECT 1 /* a 'quote */ + 2")).toBe('SELECT 1   + 2');
   });
 });
+
+describe('the declared ALGORITHM/LOCK of a statement with strings in double quotes or quotes in names (mysql)', () => {
+  it('a clause inside a "..." string or after a name holding a quote is read right', () => {
+    expect(declaredClauses('ALTER TABLE t ADD c INT COMMENT "x, lock=none "')).toEqual({});
+    expect(declaredClauses("ALTER TABLE t ADD `it's` INT COMMENT 'see, algorithm=instant here'")).toEqual({});
+    expect(declaredClauses("ALTER TABLE t ADD `o'clock` INT, LOCK=NONE, ADD d INT COMMENT 'x'")).toEqual({ lock: 'NONE' });
+  });
+
+  it('an executable comment is statement text the server runs: its clause is declared', () => {
+    expect(declaredClauses('ALTER TABLE t /*!50600 ALGORITHM=INPLACE, LOCK=NONE */ ADD c INT')).toEqual({ algorithm: 'INPLACE', lock: 'NONE' });
+    expect(declaredClauses('ALTER TABLE t /*M!100301 ALGORITHM=NOCOPY, */ ADD c INT')).toEqual({ algorithm: 'NOCOPY' });
+    expect(stripMysqlComments("SELECT 1 /*! , 'a -- b' */ -- gone\n").replace(/\s+/g, ' ')).toBe("SELECT 1 , 'a -- b' ");
+  });
+});

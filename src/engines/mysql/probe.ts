@@ -1,6 +1,6 @@
 import type { Next, QueryObject } from '../../db/index.ts';
 import type { Algorithm } from '../schema.ts';
-import { stripMysqlComments } from './lex.ts';
+import { maskMysqlStrings, stripMysqlComments } from './lex.ts';
 
 /**
  * Asks the server which algorithm an ALTER needs, instead of keeping a table of rules that drift
@@ -56,7 +56,7 @@ const ALGORITHM_CLAUSE = /(?:^|[\s,])algorithm\s*(?:=\s*|\s)(default|instant|inp
 const LOCK_CLAUSE = /(?:^|[\s,])lock\s*(?:=\s*|\s)(default|none|shared|exclusive)(?=$|[\s,;])/i;
 
 export function declaredClauses(sql: string): { algorithm?: string; lock?: string } {
-  const clean = stripMysqlComments(sql).replace(/'(?:[^'\\]|\\.|'')*'/g, "''");
+  const clean = maskMysqlStrings(sql);
   const out: { algorithm?: string; lock?: string } = {};
   const a = ALGORITHM_CLAUSE.exec(clean)?.[1];
   const l = LOCK_CLAUSE.exec(clean)?.[1];
