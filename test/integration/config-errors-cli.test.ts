@@ -108,3 +108,38 @@ describe('cluster selection errors through the CLI', () => {
     );
   });
 });
+
+describe('flag combinations refused before anything runs', () => {
+  const base = () => ({ dialect: 'mysql', connection: connection() });
+  const cases: [string, string[] | (() => string[]), RegExp, RegExp][] = [
+    ['down --to with --step', ['down', '--to', '0001_t', '--step', '1'], /--to and --step cannot be used together\./, /Give either --to ID or --step N\./],
+    [
+      'repair with two modes',
+      ['repair', '0001_t', '--continue', '--forget'],
+      /Choose one of .* \(got --continue and --forget\)\./,
+      /migrate repair 0001_t --continue/,
+    ],
+    ['repair --from without --continue', ['repair', '0001_t', '--revert', '--from', '2'], /--from goes with --continue only\./, /--continue --from N/],
+    ['repair --from 0', ['repair', '0001_t', '--continue', '--from', '0'], /--from must be a statement number of at least 1 \(got "0"\)\./, /--from 3/],
+    ['adopt with neither --knexfile nor --from', ['adopt'], /migrate adopt needs --knexfile or --from\./, /migrate adopt --knexfile/],
+    ['adopt --from a tool it does not know', ['adopt', '--from', 'liquibase'], /--from liquibase is not a tool migrate adopts\./, /Use one of: /],
+    [
+      'adopt --table with a name that is no plain name',
+      ['adopt', '--from', 'knex', '--table', 'x;drop'],
+      /--table "x;drop" is not a plain table name\./,
+      /letters, digits/,
+    ],
+    ['topology --format yaml', ['topology', '--format', 'yaml'], /--format yaml is not supported by topology\./, /--format text or --format json/],
+    [
+      'check --ack without a reason',
+      () => ['check', dir, '--dialect', 'mysql', '--ack', 'BC102:0001_t: '],
+      /--ack "BC102:0001_t: " gives no reason\./,
+      /The reason is shown in every report\./,
+    ],
+  ];
+  for (const [what, args, problem, fix] of cases) {
+    test(what, async () => {
+      await expectRefused(await migrate(base(), typeof args === 'function' ? args() : args), problem, fix);
+    });
+  }
+});
