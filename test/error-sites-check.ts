@@ -5,7 +5,8 @@
  * names. The list may only shrink: a listed site that the run reached fails the check too, so the
  * list stays exact. Pass-through sites (problem and fix both dynamic) are counted apart. Exit 1
  * with both differences named. `--write <why>` rewrites the list from this run (keeping the reasons
- * already given), for the first list or after removing sites from src/.
+ * already given), for the first list or after removing sites from src/; `--records FILE` reads
+ * another record file.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -13,7 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { extractSites, isPassThrough, matchErrors, type RaisedError } from './error-sites.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const log = join(root, '.ci-out', 'errors-raised.jsonl');
+const arg = (flag: string): string | undefined => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : undefined);
+/** `--records FILE`: another record file than this checkout's last run (e.g. several runs' records joined). */
+const log = arg('--records') ?? join(root, '.ci-out', 'errors-raised.jsonl');
 const debtFile = join(root, 'test', 'errors-not-yet-raised.txt');
 const SEP = ' | ';
 
@@ -54,9 +57,8 @@ const sites = all.filter((s) => !isPassThrough(s));
 const { raised, unmatched } = matchErrors(sites, errors);
 const notRaised = sites.filter((s) => !raised.has(s.id)).map((s) => s.id);
 const debt = readDebt();
-const writeAt = process.argv.indexOf('--write');
-if (writeAt >= 0) {
-  writeDebt(notRaised, debt, process.argv[writeAt + 1] ?? 'no test reaches it yet');
+if (process.argv.includes('--write')) {
+  writeDebt(notRaised, debt, arg('--write') ?? 'no test reaches it yet');
   console.log(`error sites: wrote ${notRaised.length} sites to ${relative(root, debtFile)}`);
   process.exit(0);
 }
