@@ -1,4 +1,4 @@
-// Module hook (registered by record-errors.mjs): injects the recorder call into the module that
+// Module hook (registered by record-errors.mjs in bin/migrate processes): injects the recorder call into the module that
 // defines MigrateError, whichever way the process loads it (dist/errors.js, or src/errors.ts through tsx,
 // whose own hook runs first and asks this one for the source).
 import { injectRecorder, isErrorsModule } from './record-errors.mjs';

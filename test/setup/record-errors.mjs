@@ -1,7 +1,8 @@
 // Records every MigrateError a test run creates (test/error-sites-check.ts compares them with the
 // places src/ creates one). src/ knows nothing of it: the constructor of MigrateError gets one
 // injected call, by the Vite plugin in vitest.config.ts for the vitest workers and by the module
-// hook below for every other Node process (the bin/migrate children, dist/ or tsx alike).
+// hook (errors-hook.mjs) for the bin/migrate child processes (dist/ or tsx alike); other Node
+// processes a test starts record nothing.
 // URL passwords are masked as in record-cli.mjs: the file is a build artifact, secrets stay out.
 import { appendFileSync } from 'node:fs';
 import { register } from 'node:module';
@@ -21,7 +22,7 @@ export const isErrorsModule = (url) => /[\\/](src[\\/]errors\.ts|dist[\\/]errors
 
 export const maskSecrets = (s) => String(s).replace(/(\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@');
 
-/** Installs the recorder in this process; a no-op outside a test run (no TEST_ERRORS_LOG). */
+/** Installs the recorder in this process, and the module hook in a bin/migrate one; a no-op outside a test run (no TEST_ERRORS_LOG). */
 export function installErrorRecorder() {
   const log = process.env.TEST_ERRORS_LOG;
   if (!log || globalThis[RECORDER]) return;
@@ -32,5 +33,8 @@ export function installErrorRecorder() {
       appendFileSync(log, `${JSON.stringify(line)}\n`);
     } catch {}
   };
-  register('./errors-hook.mjs', import.meta.url);
+  // A module hook sends every import of the process through a hooks thread: in a loaded run it
+  // doubled a `bin/migrate --help` (4 s to 8-11 s). So only the CLI processes, the ones whose errors
+  // the vitest plugin cannot see, pay for it.
+  if (/bin[\\/]migrate$/.test(process.argv[1] ?? '')) register('./errors-hook.mjs', import.meta.url);
 }
