@@ -3,8 +3,9 @@
 # (.dependency-cruiser.cjs, docs/architecture.md), no dialect branch outside src/engines, no
 # function over 80 lines, Biome's formatting and lint (biome.jsonc); the whole suite (arguments go
 # to vitest); then the CLI coverage check (every command and flag of --help run through the CLI by
-# some test, or listed in test/cli-not-yet-run.txt). A run narrowed to some files skips that last
-# check, which only means something after the whole suite.
+# some test, or listed in test/cli-not-yet-run.txt) and the typed-error check (every place src/
+# creates a MigrateError with a fix reached by some test, or listed in test/errors-not-yet-raised.txt).
+# A run narrowed to some files skips those last checks, which only mean something after the whole suite.
 # The suite runs whatever the static checks say, so one run reports both; a failed check still
 # fails the command, at the end.
 set -euo pipefail
@@ -34,8 +35,9 @@ set -e
 for a in "$@"; do
   case "$a" in
     -*) ;;
-    *) echo "cli coverage: not checked (the run was narrowed to: $a)"; finish 0 ;;
+    *) echo "cli coverage and error sites: not checked (the run was narrowed to: $a)"; finish 0 ;;
   esac
 done
 node --import tsx test/cli-coverage-check.ts || failed+=("cli coverage")
+node --import tsx test/error-sites-check.ts || failed+=("error sites")
 finish 0

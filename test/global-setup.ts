@@ -17,14 +17,19 @@ const DIALECTS: Dialect[] = ['mysql', 'postgres'];
 
 /** Where every `bin/migrate` child process of the run records its arguments (test/cli-coverage.ts reads it). */
 export const CLI_RUNS_LOG = join(dirname(fileURLToPath(import.meta.url)), '..', '.ci-out', 'cli-runs.jsonl');
+/** Where every process of the run records each MigrateError it creates (test/setup/record-errors.mjs; test/error-sites-check.ts reads it). */
+export const ERRORS_LOG = join(dirname(CLI_RUNS_LOG), 'errors-raised.jsonl');
 
 export default async function setup(): Promise<() => Promise<void>> {
   mkdirSync(dirname(CLI_RUNS_LOG), { recursive: true });
-  // Writable for every user: one suite runs the CLI as `nobody`.
-  writeFileSync(CLI_RUNS_LOG, '', { mode: 0o666 });
-  chmodSync(CLI_RUNS_LOG, 0o666);
+  for (const log of [CLI_RUNS_LOG, ERRORS_LOG]) {
+    // Writable for every user: one suite runs the CLI as `nobody`.
+    writeFileSync(log, '', { mode: 0o666 });
+    chmodSync(log, 0o666);
+  }
   // Not MIGRATE_*: the bad-input harnesses strip those from their children's environment.
   process.env['TEST_CLI_RUNS_LOG'] = CLI_RUNS_LOG;
+  process.env['TEST_ERRORS_LOG'] = ERRORS_LOG;
   const preload = join(dirname(fileURLToPath(import.meta.url)), 'setup', 'record-cli.mjs');
   process.env['NODE_OPTIONS'] = `${process.env['NODE_OPTIONS'] ?? ''} --import "${preload}"`.trim();
   const base = mkdtempSync(join(defaultShadowBase(), 'migrate-test-shadow-'));
