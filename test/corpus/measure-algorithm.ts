@@ -95,8 +95,7 @@ export async function measureAlgorithm(db: Runner, up: string[], existing: Set<s
       await db.query(s);
       continue;
     }
-    if (DECLARES.test(maskMysqlStrings(text)))
-      return { value: 'unmeasured', evidence: `${text} declares its own ALGORITHM/LOCK: nothing to ask the server` };
+    if (DECLARES.test(maskMysqlStrings(text))) return { value: 'unmeasured', evidence: `${text} declares its own ALGORITHM/LOCK: nothing to ask the server` };
     statements.push({ statement: text, ...(await askServer(db, text)) });
   }
   if (!statements.length) return { value: null, evidence: 'no statement of the up alters a table that existed before it' };

@@ -88,9 +88,9 @@ function quotedEnd(sql: string, i: number): number {
     const close = sql.indexOf(q, k);
     if (close === -1) return sql.length;
     // An escape only matters before the quote found: searching the span alone keeps the scan linear.
-    const escape = q === '`' ? -1 : sql.slice(k, close).indexOf('\\');
-    if (escape !== -1) {
-      k = k + escape + 2;
+    const backslash = q === '`' ? -1 : sql.slice(k, close).indexOf('\\');
+    if (backslash !== -1) {
+      k = k + backslash + 2;
       continue;
     }
     if (sql[close + 1] !== q) return close + 1;
