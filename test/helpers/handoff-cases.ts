@@ -169,7 +169,7 @@ export function handoffCases(ctx: () => HandoffCtx): void {
     }
     expect(await ledger(sb)).toEqual(['0001_create_t', '0002_add_x', '0003_drop_legacy']);
     const journal = journalSteps(sb);
-    // Journaled, each begun before it ran (a replica-first switchover journals a `verify` of its own, earlier).
+    // Journaled, each begun before it ran (a replica-first switchover journals its own check of the new primary, earlier, as `switchover-verify`).
     expect(journal.slice(journal.indexOf('deploy:begin'), journal.indexOf('deploy:begin') + 4)).toEqual([
       'deploy:begin',
       'deploy:end',
