@@ -1,41 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { diffSnapshots } from '../../src/analysis/diff.ts';
 import { assessUp, type RuleContext } from '../../src/analysis/rules/index.ts';
-import { loadStatementParser, parseStatement } from '../../src/analysis/sql/parse.ts';
-import type { SchemaSnapshot, TableSnapshot } from '../../src/analysis/types.ts';
+import { loadStatementParser } from '../../src/analysis/sql/parse.ts';
 import { buildVerdict } from '../../src/analysis/verdict.ts';
 import { col, table } from '../helpers/schema.ts';
+import { ctx, snap } from '../helpers/rule-context.ts';
 
 /**
  * Cases the tests did not cover until the mutation check (docs/mutation.md) showed that a wrong
  * operator in the rule went unnoticed: each names the mutant it kills.
  */
 beforeAll(() => Promise.all([loadStatementParser('postgres'), loadStatementParser('mysql')]));
-
-const snap = (tables: TableSnapshot[], dialect: 'mysql' | 'postgres' = 'mysql'): SchemaSnapshot => ({
-  dialect,
-  tables: Object.fromEntries(tables.map((t) => [t.name, t])),
-  views: {},
-  enumTypes: {},
-});
-
-function ctx(before: SchemaSnapshot, after: SchemaSnapshot, sql: string[], extra: Partial<RuleContext> = {}): RuleContext {
-  const statements = sql.map((s) => parseStatement(s, before.dialect));
-  const changes = diffSnapshots(before, after, { tables: [], columns: [] });
-  return {
-    dialect: before.dialect,
-    mariadb: true,
-    migrationId: '0002_x',
-    before,
-    after,
-    changes,
-    reverseChanges: diffSnapshots(after, before, { tables: [], columns: [] }),
-    statements,
-    probes: [],
-    createdTables: new Set(changes.flatMap((c) => (c.kind === 'table_added' ? [c.table] : []))),
-    ...extra,
-  };
-}
 
 function verdict(c: RuleContext) {
   const a = assessUp(c);

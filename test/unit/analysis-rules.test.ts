@@ -1,9 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { diffSnapshots } from '../../src/analysis/diff.ts';
 import { assessUp, CATALOG, catalogMarkdown, reversibilityRules, type RuleContext } from '../../src/analysis/rules/index.ts';
-import { loadStatementParser, parseStatement } from '../../src/analysis/sql/parse.ts';
+import { loadStatementParser } from '../../src/analysis/sql/parse.ts';
 import type { ColumnSnapshot, SchemaSnapshot, TableSnapshot } from '../../src/analysis/types.ts';
 import { col, table } from '../helpers/schema.ts';
+import { ctx, snap } from '../helpers/rule-context.ts';
 import { buildVerdict, type MigrationFacts } from '../../src/analysis/verdict.ts';
 import { evaluateGate } from '../../src/analysis/gate.ts';
 import { checkWidens, updatedColumns } from '../../src/analysis/rules/bc-constraints.ts';
@@ -11,40 +12,11 @@ import { checkWidens, updatedColumns } from '../../src/analysis/rules/bc-constra
 // Statements are described by each engine's parser (PostgreSQL's own, node-sql-parser for MySQL), loaded once (as the analysis does).
 beforeAll(() => Promise.all([loadStatementParser('postgres'), loadStatementParser('mysql')]));
 
-const snap = (tables: TableSnapshot[], dialect: 'mysql' | 'postgres' = 'mysql'): SchemaSnapshot => ({
-  dialect,
-  tables: Object.fromEntries(tables.map((t) => [t.name, t])),
-  views: {},
-  enumTypes: {},
-});
-
 const users = table('users', [
   col('id', 1, 'int(11)', { nullable: false, default: null, autoFilled: true }),
   col('name', 2, 'varchar(50)'),
   col('email', 3, 'varchar(100)'),
 ]);
-
-function ctx(before: SchemaSnapshot, after: SchemaSnapshot, sql: string[], extra: Partial<RuleContext> = {}): RuleContext {
-  const statements = sql.map((s) => parseStatement(s, before.dialect));
-  const hints = { tables: statements.flatMap((s) => s.tableRenames), columns: statements.flatMap((s) => s.columnRenames) };
-  const changes = diffSnapshots(before, after, hints);
-  return {
-    dialect: before.dialect,
-    mariadb: true,
-    migrationId: '0002_x',
-    before,
-    after,
-    changes,
-    reverseChanges: diffSnapshots(after, before, {
-      tables: hints.tables.map((h) => ({ from: h.to, to: h.from })),
-      columns: hints.columns.map((h) => ({ ...h, from: h.to, to: h.from })),
-    }),
-    statements,
-    probes: [],
-    createdTables: new Set(changes.flatMap((c) => (c.kind === 'table_added' ? [c.table] : []))),
-    ...extra,
-  };
-}
 
 function verdict(c: RuleContext, extra: Partial<MigrationFacts> = {}) {
   const a = assessUp(c);
