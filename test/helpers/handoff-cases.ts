@@ -8,10 +8,10 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cli, lastJournal, show, type CliResult } from '../faults/harness.ts';
 import { healthServer } from './health-server.ts';
-import type { RunningSandbox } from './sandbox.ts';
+import { type RunningSandbox, type StartSandboxOptions, startSandbox } from './sandbox.ts';
 
 export interface HandoffCtx {
   sb: RunningSandbox;
@@ -278,4 +278,28 @@ export function shellWords(line: string): string[] {
   const re = /'((?:[^']|'\\'')*)'|(\S+)/g;
   for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] !== undefined ? m[1].replaceAll("'\\''", "'") : m[2]!);
   return out;
+}
+
+/**
+ * The setup of the hand-off kill tests: a sandbox whose migrations folder starts with `0001_create_t`
+ * (applied by `migrate up` before the tests), a step script for the hand-off commands, and the cleanup
+ * of all three. `sb()` is the sandbox once beforeAll has run.
+ */
+export function handoffKillSetup(prefix: string, options: Omit<StartSandboxOptions, 'migrationsDir'>) {
+  const migDir = mkdtempSync(join(tmpdir(), prefix));
+  const step = new StepScript();
+  let sb: RunningSandbox | undefined;
+  const migrate = (args: string[], env: Record<string, string> = {}) => cli(['--config', sb!.configPath, ...args], env);
+  beforeAll(async () => {
+    writeFileSync(join(migDir, '0001_create_t.up.sql'), 'CREATE TABLE t (id INT PRIMARY KEY, old INT NULL);\n');
+    sb = await startSandbox({ ...options, migrationsDir: migDir });
+    const up = await migrate(['up']);
+    expect(up.code, show(up)).toBe(0);
+  }, 180_000);
+  afterAll(async () => {
+    await sb?.stop();
+    step.cleanup();
+    rmSync(migDir, { recursive: true, force: true });
+  });
+  return { migDir, step, cmd: `sh ${step.path}`, migrate, sb: (): RunningSandbox => sb! };
 }

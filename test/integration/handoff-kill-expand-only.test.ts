@@ -5,33 +5,16 @@
  * nothing is left to migrate. It used to find "nothing to apply" and stop there: no deploy, and
  * the run stayed interrupted for every later resume.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, show } from '../faults/harness.ts';
-import { columns, ledger, StepScript } from '../helpers/handoff-cases.ts';
-import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
+import { describe, expect, it } from 'vitest';
+import { show } from '../faults/harness.ts';
+import { columns, handoffKillSetup, ledger } from '../helpers/handoff-cases.ts';
 
 describe('expand-only release, killed in its deploy', () => {
-  let sb: RunningSandbox;
-  const migDir = mkdtempSync(join(tmpdir(), 'mig-handoff-expand-only-'));
-  const step = new StepScript();
-  const cmd = `sh ${step.path}`;
+  const { migDir, step, cmd, migrate, sb } = handoffKillSetup('mig-handoff-expand-only-', { topology: 'single' });
   const flags = ['--deploy-command', cmd, '--verify-command', cmd];
-  const migrate = (args: string[], env: Record<string, string> = {}) => cli(['--config', sb.configPath, ...args], env);
   const phases = (): string[] => step.phases();
-  beforeAll(async () => {
-    writeFileSync(join(migDir, '0001_create_t.up.sql'), 'CREATE TABLE t (id INT PRIMARY KEY, old INT NULL);\n');
-    sb = await startSandbox({ topology: 'single', migrationsDir: migDir });
-    const up = await migrate(['up']);
-    expect(up.code, show(up)).toBe(0);
-  }, 180_000);
-  afterAll(async () => {
-    await sb?.stop();
-    step.cleanup();
-    rmSync(migDir, { recursive: true, force: true });
-  });
 
   it.each([
     ['deploy:begin', ['deploy 0002_add_k', 'verify 0002_add_k']],
@@ -41,13 +24,13 @@ describe('expand-only release, killed in its deploy', () => {
     writeFileSync(join(migDir, `${id}.up.sql`), `ALTER TABLE t ADD COLUMN ${id.slice(-1)} INT NULL;\n`);
     const killed = await migrate(['apply', ...flags], { MIGRATE_FAULT_KILL_AFTER: boundary });
     expect(killed.signal, show(killed)).toBe('SIGKILL');
-    expect(await ledger(sb), 'the expand was applied before the deploy').toContain(id);
+    expect(await ledger(sb()), 'the expand was applied before the deploy').toContain(id);
     phases();
 
     const r = await migrate(['resume', ...flags]);
     expect(r.code, show(r)).toBe(0);
     expect(phases()).toEqual(expected.map((p) => p.replace('0002_add_k', id)));
-    expect(await columns(sb, 'primary')).toContain(id.slice(-1));
+    expect(await columns(sb(), 'primary')).toContain(id.slice(-1));
     // The run is finished: nothing is left for another resume.
     const again = await migrate(['resume', ...flags]);
     expect(again.code, show(again)).toBe(2);

@@ -6,43 +6,26 @@
  * While the switchover's step was also called `verify`, the same kill landed in the switchover,
  * before any deploy: `migrate runs` read "INTERRUPTED in verify" for a run that had not deployed.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, lastJournal, show } from '../faults/harness.ts';
-import { columns, ledger, StepScript } from '../helpers/handoff-cases.ts';
-import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
+import { describe, expect, it } from 'vitest';
+import { lastJournal, show } from '../faults/harness.ts';
+import { columns, handoffKillSetup, ledger } from '../helpers/handoff-cases.ts';
 
 describe('hand-off after a replica-first expand, killed in its verify', () => {
-  let sb: RunningSandbox;
-  const migDir = mkdtempSync(join(tmpdir(), 'mig-handoff-kill-rf-'));
-  const step = new StepScript();
-  const cmd = `sh ${step.path}`;
+  const { migDir, step, cmd, migrate, sb } = handoffKillSetup('mig-handoff-kill-rf-', { topology: 'primary-replica', replicas: 1, proxy: true });
   const flags = ['--strategy', 'replica-first', '--deploy-command', cmd, '--verify-command', cmd];
-  beforeAll(async () => {
-    writeFileSync(join(migDir, '0001_create_t.up.sql'), 'CREATE TABLE t (id INT PRIMARY KEY, old INT NULL);\n');
-    sb = await startSandbox({ topology: 'primary-replica', replicas: 1, proxy: true, migrationsDir: migDir });
-    const up = await cli(['--config', sb.configPath, 'up']);
-    expect(up.code, show(up)).toBe(0);
-  }, 180_000);
-  afterAll(async () => {
-    await sb?.stop();
-    step.cleanup();
-    rmSync(migDir, { recursive: true, force: true });
-  });
 
   it('verify:begin is the hand-off verify: the deploy ran, runs says so, resume verifies again and contracts', async () => {
     writeFileSync(join(migDir, '0002_add_k.up.sql'), 'ALTER TABLE t ADD COLUMN k INT NULL;\n');
     writeFileSync(join(migDir, '0003_drop_k.up.sql'), '-- migrate:phase post-deploy\nALTER TABLE t DROP COLUMN k;\n');
-    const migrate = (args: string[], env: Record<string, string> = {}) => cli(['--config', sb.configPath, ...args], env);
     const killed = await migrate(['apply', ...flags], { MIGRATE_FAULT_KILL_AFTER: 'verify:begin' });
     expect(killed.signal, show(killed)).toBe('SIGKILL');
     expect(
       step.phases().map((l) => l.split(' ')[0]),
       'killed after the deploy, in the hand-off verify',
     ).toEqual(['deploy']);
-    const entries = lastJournal(sb);
+    const entries = lastJournal(sb());
     expect(
       entries.some((e) => e.step === 'switchover-verify' && e.phase === 'end'),
       'the switchover checked the new primary',
@@ -54,7 +37,7 @@ describe('hand-off after a replica-first expand, killed in its verify', () => {
     const r = await migrate(['resume', ...flags]);
     expect(r.code, show(r)).toBe(0);
     expect(step.phases().map((l) => l.split(' ')[0])).toEqual(['verify']);
-    for (const n of ['primary', 'replica1']) expect(await columns(sb, n), n).not.toContain('k');
-    expect(await ledger(sb)).toContain('0003_drop_k');
+    for (const n of ['primary', 'replica1']) expect(await columns(sb(), n), n).not.toContain('k');
+    expect(await ledger(sb())).toContain('0003_drop_k');
   });
 });
