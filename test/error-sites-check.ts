@@ -2,8 +2,10 @@
  * After a full test run (`npm test`): every place src/ creates a typed error with a fix must have
  * been reached by some test (an error the run recorded, .ci-out/errors-raised.jsonl, matches its
  * problem and fix), or be listed in test/errors-not-yet-raised.txt with why, the debt issue 18
- * names. The list may only shrink: a listed site that the run reached fails the check too, so the
- * list stays exact. Pass-through sites (problem and fix both dynamic) are counted apart. Exit 1
+ * names. A site neither reached nor listed fails the check (a new error without a test, or a test
+ * gone). A listed site that the run reached is named, to be removed, but does not fail it: whether
+ * a run reaches some errors depends on which processes the recorder hooks and on timing, and a
+ * stale line only hides a site that has a test. Pass-through sites (problem and fix both dynamic) are counted apart. Exit 1
  * with both differences named. `--write <why>` rewrites the list from this run (keeping the reasons
  * already given), for the first list or after removing sites from src/; `--records FILE` reads
  * another record file.
@@ -38,8 +40,8 @@ function readDebt(): Map<string, string> {
 function writeDebt(ids: string[], debt: Map<string, string>, why: string): void {
   const header = [
     '# Places in src/ that create a typed error with a fix and that no test reaches yet (issue 18, point 5).',
-    '# Checked after a full run by test/error-sites-check.ts; may only shrink: a listed site that a run',
-    '# reaches fails the check, so remove it when a test reaches it. One site per line: <site id> | <why>.',
+    '# Checked after a full run by test/error-sites-check.ts: a site neither reached nor listed fails it; a listed',
+    '# site that a run reaches is named by the check, to be removed (it does not fail it). One site per line: <site id> | <why>.',
   ];
   writeFileSync(debtFile, `${[...header, ...ids.map((id) => `${id}${SEP}${debt.get(id) || why}`)].join('\n')}\n`);
 }
@@ -68,10 +70,9 @@ console.log(
   `error sites: ${sites.length} places create a typed error with a fix (${all.length - sites.length} more pass an error through); ` +
     `${errors.length} errors recorded, ${unmatched.length} matching no site; ${sites.length - notRaised.length} places reached, ${notRaised.length} not yet (test/errors-not-yet-raised.txt)`,
 );
-if (unlisted.length || nowRaised.length) {
-  if (unlisted.length)
-    console.error(`error sites: no test reaches these (add a test, or list them with why in test/errors-not-yet-raised.txt):\n  ${unlisted.join('\n  ')}`);
-  if (nowRaised.length)
-    console.error(`error sites: these are reached now (or gone from src/); remove them from test/errors-not-yet-raised.txt:\n  ${nowRaised.join('\n  ')}`);
+if (nowRaised.length)
+  console.warn(`error sites: these are reached now (or gone from src/); remove them from test/errors-not-yet-raised.txt:\n  ${nowRaised.join('\n  ')}`);
+if (unlisted.length) {
+  console.error(`error sites: no test reaches these (add a test, or list them with why in test/errors-not-yet-raised.txt):\n  ${unlisted.join('\n  ')}`);
   process.exit(1);
 }
