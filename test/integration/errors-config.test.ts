@@ -111,7 +111,7 @@ describe('config files that cannot be used: exit 2, nothing changed', () => {
     ],
     [
       'a url without a database',
-      () => ['--config', configFile('url-nodb.json', { url: `mysql://root@${conn().host}:${conn().port}` }), 'status'],
+      () => ['--config', configFile('url-nodb.json', { url: `mysql://${conn().user}@${conn().host}:${conn().port}` }), 'status'],
       /url-nodb\.json names no database\.$/,
       /^Add the database after the host/,
     ],
@@ -151,7 +151,7 @@ describe('config files that cannot be used: exit 2, nothing changed', () => {
 describe('connections refused by the server: exit 2, nothing created', () => {
   test('a database that does not exist', async () => {
     const name = `${my.connection.database}_absent`;
-    const r = await migrate(['up'], { DATABASE_URL: `mysql://root@${conn().host}:${conn().port}/${name}` });
+    const r = await migrate(['up'], { DATABASE_URL: `mysql://${conn().user}@${conn().host}:${conn().port}/${name}` });
     expectRefusal(r, 2, new RegExp(`^The database "${name}" does not exist on ${conn().host}:${conn().port}\\.$`), /^Create it first \(CREATE DATABASE /);
     const [rows] = (await myKnex.raw('SELECT schema_name FROM information_schema.schemata WHERE schema_name = ?', [name])) as [unknown[]];
     expect(rows).toEqual([]);
