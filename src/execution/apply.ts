@@ -203,8 +203,13 @@ async function preflight(r: ApplyRun): Promise<void> {
     if (isMigrateError(e) && !/Nothing was changed/.test(e.fix)) throw new MigrateError(e.kind, e.problem, `${e.fix} Nothing was changed.`, { cause: e });
     throw e;
   };
-  await writerFor(cluster).preflight().catch(nothingChanged);
-  await readPoolFor(cluster)?.preflight().catch(nothingChanged);
+  // writerFor and readPoolFor throw their config errors synchronously: inside the promise, so they say nothing changed too.
+  await Promise.resolve()
+    .then(() => writerFor(cluster).preflight())
+    .catch(nothingChanged);
+  await Promise.resolve()
+    .then(() => readPoolFor(cluster)?.preflight())
+    .catch(nothingChanged);
   await preflightNodes(cluster, r.flavor, [config.connection.user], (m) => logger.warn(`preflight: ${m}`)).catch(nothingChanged);
 }
 

@@ -25,7 +25,7 @@ export async function readPostgresDigests(db: Knex, q: DigestQuery): Promise<Sta
     rows = r.rows;
   } catch (e) {
     // Installed but not preloaded: "pg_stat_statements must be loaded via shared_preload_libraries".
-    throw configError(`pg_stat_statements cannot be read on the --queries-from server: ${messageOf(e)}.`, FIX);
+    throw configError(`pg_stat_statements cannot be read on the --queries-from server: ${serverReason(messageOf(e))}.`, FIX);
   }
   let since: Date | null = null;
   const info = (await db.raw("SELECT to_regclass('pg_stat_statements_info') IS NOT NULL AS has")) as { rows: { has: boolean }[] };
@@ -34,4 +34,14 @@ export async function readPostgresDigests(db: Knex, q: DigestQuery): Promise<Sta
     since = r.rows[0]?.t ?? null;
   }
   return { rows: rows.map((r) => ({ text: r.text, count: Number(r.n), digest: false })), since, source: 'pg_stat_statements', countColumn: 'calls' };
+}
+
+/**
+ * knex puts the statement it sent before the server's message ("SELECT ... - <message>"): the
+ * statement is migrate's own and only buries the reason, so the user is shown the reason alone.
+ */
+function serverReason(message: string): string {
+  const cut = message.indexOf(' - ');
+  const reason = message.startsWith('SELECT s.query') && cut >= 0 ? message.slice(cut + 3) : message;
+  return reason.replace(/\.$/, '');
 }
