@@ -86,7 +86,14 @@ function gateStages(): Stage[] {
       release: async (r) => void (await (r.db as ApplyRun['db'] | undefined)?.destroy()),
     },
     { name: 'gate', journal: false, do: gate },
-    { name: 'preflight', journal: false, do: preflight },
+    {
+      name: 'preflight',
+      journal: false,
+      do: async (r) => {
+        await preflight(r);
+        return r.o.dryRun ? 'stop' : undefined;
+      },
+    },
   ];
 }
 
@@ -120,7 +127,7 @@ export function failedOnShadow(verdicts: MigrationVerdict[]): MigrateError | und
   );
 }
 
-/** Pending migrations through the gate into steps; stops the run when nothing is to apply, or for --dry-run. */
+/** Pending migrations through the gate into steps (and, for --dry-run, the statements); stops the run when nothing is to apply. */
 async function gate(r: ApplyRun): Promise<void | 'stop'> {
   const { o, log } = r;
   const { config } = o;
@@ -180,9 +187,9 @@ async function gate(r: ApplyRun): Promise<void | 'stop'> {
       log('the deploy command was not run: with nothing pending the run never reaches the hand-off; deploy the code by hand if it is new');
     return 'stop';
   }
-  if (!o.dryRun) return undefined;
-  r.report.statements = await dryRunLines(selected, r.cluster, r.flavor, o);
-  return 'stop';
+  // A dry run stops after the preflight, so it refuses what the run would refuse before changing anything.
+  if (o.dryRun) r.report.statements = await dryRunLines(selected, r.cluster, r.flavor, o);
+  return undefined;
 }
 
 async function preflight(r: ApplyRun): Promise<void> {

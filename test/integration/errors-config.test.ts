@@ -227,6 +227,14 @@ describe('clusters that cannot run the plan: refused before anything changes', (
       /^Replica-first needs at least one replica .* Nothing was changed\.$/,
     ],
     [
+      // The dry run refuses what the run refuses: it used to print the plan with a bracketed note and exit 0.
+      'apply --dry-run replica-first on a single server',
+      () => ['--config', cfg('single.json', {}), 'apply', '--dry-run'],
+      2,
+      /^Cluster east has no replica to alter first\.$/,
+      /^Replica-first needs at least one replica .* Nothing was changed\.$/,
+    ],
+    [
       'apply replica-first on a primary-replica cluster whose writer is marked "active"',
       () => ['--config', cfg('pr-active.json', { topology: 'primary-replica', nodes: [node('a1', 'active')] }), 'apply'],
       2,
