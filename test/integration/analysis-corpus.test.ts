@@ -24,7 +24,7 @@ import { shadowServer, sqlMigration } from '../helpers/shadow.ts';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'corpus');
 const timings: Record<Dialect, number[]> = { mysql: [], postgres: [] };
 
-/** Every field of the verdict a case states; all but phase are measured on the servers (measured.json). */
+/** Every field of the verdict a case states. */
 const VERDICT_FIELDS = [
   'phase',
   'backwardCompatible',
@@ -36,8 +36,13 @@ const VERDICT_FIELDS = [
   'strategy',
   'algorithm',
 ] as const;
-/** strategy is the written policy applied to the measured blocking and replicaFirstSafe (README.md). */
+/**
+ * Measured on the servers (measured.json); phase and strategy are the written policies applied to the
+ * measurements (phase: to the old statements the up refuses or stores otherwise; strategy: to the
+ * measured blocking and replicaFirstSafe; README.md).
+ */
 const MEASURED_FIELDS = [
+  'phase',
   'backwardCompatible',
   'reversible',
   'dataLoss',
