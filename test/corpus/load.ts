@@ -24,8 +24,8 @@ import { sqlMigration } from '../helpers/shadow.ts';
  * replicaFirstReverseSafe in `expect` are what the servers MEASURED, and phase and strategy are the
  * written policies applied to those measurements (test/corpus/measured.json, written by
  * `npm run corpus:measure`; method in test/corpus/README.md). Where the engine answers otherwise, a
- * known-disagreement line says what it answers and why. The findings are the engine's list (see
- * README.md).
+ * known-disagreement line says what it answers and why. The findings are the engine's list, checked
+ * against the measured fields by findings-check.ts (see README.md).
  */
 export interface CorpusCase {
   name: string;
