@@ -4,6 +4,7 @@
  *
  *   npm run corpus:measure                 # every case, rewrites test/corpus/measured.json
  *   npm run corpus:measure -- m06 p05      # only these cases, printed, the file is left alone
+ *   npm run corpus:measure -- --phase-only # phase alone (the old statements' run), written into measured.json
  *
  * Servers: MIGRATE_TEST_MYSQL_URL / MIGRATE_TEST_PG_URL, else the machine's MariaDB (root@127.0.0.1:3306)
  * and PostgreSQL (postgres@127.0.0.1:5432). The script only creates and drops databases named
@@ -11,7 +12,7 @@
  * (test/helpers/sandbox.ts) and stops it at the end. Method: test/corpus/README.md.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
@@ -19,6 +20,7 @@ import pg from 'pg';
 import type { Dialect } from '../src/config/types.ts';
 import { caseSourceHash, loadCorpus, type CorpusCase } from '../test/corpus/load.ts';
 import { type AlgorithmMeasurement, measureAlgorithm } from '../test/corpus/measure-algorithm.ts';
+import { type PhaseMeasurement, phasePolicy, refusalClass } from '../test/corpus/phase-policy.ts';
 import { type CaseStatements, CONVERSIONS, type CorpusBench, openCorpusBench } from '../test/corpus/measure-replica-first-corpus.ts';
 import { machineServer } from '../test/helpers/shadow.ts';
 
@@ -43,6 +45,8 @@ export interface CaseMeasurement {
   dialect: Dialect;
   /** caseSourceHash of the setup, up and down that were measured. */
   source: string;
+  /** The written phase policy applied to the old statements' run (README.md): the refusals with their codes, the writes stored otherwise. */
+  phase: PhaseMeasurement;
   backwardCompatible: Measurement;
   reversible: Measurement;
   dataLoss: Measurement;
@@ -321,15 +325,86 @@ function oldStatements(d: Dialect, tables: Table[], row1s: Record<string, Record
 
 /** Runs a statement and undoes its writes, so each old statement is judged alone on the same rows. */
 async function tryRolledBack(db: Db, d: Dialect, sql: string): Promise<string | null> {
+  return (await tryRolledBackCoded(db, d, sql))?.message ?? null;
+}
+
+/** The server's answer to a refused statement: MariaDB's error number, PostgreSQL's SQLSTATE. */
+interface Refusal {
+  message: string;
+  code: string;
+}
+
+async function tryRolledBackCoded(db: Db, d: Dialect, sql: string): Promise<Refusal | null> {
+  return (await tryRolledBackObserved(db, d, sql, false)).refusal;
+}
+
+/**
+ * Also what the write stored, when `observe` is set: the values of the columns it names, in the rows it
+ * added or changed (read back before the rollback), or null when the statement is no INSERT/UPDATE of one
+ * table that this reads.
+ */
+async function tryRolledBackObserved(db: Db, d: Dialect, sql: string, observe: boolean): Promise<{ refusal: Refusal | null; stored: string[] | null }> {
+  const target = observe ? writeTarget(sql) : null;
   await db.query(d === 'mysql' ? 'START TRANSACTION' : 'BEGIN');
   try {
+    const before = target ? await readRows(db, d, target.table) : null;
     await db.query(sql);
-    return null;
+    const after = before && target ? await readRows(db, d, target.table) : null;
+    return { refusal: null, stored: before && after && target ? storedValues(before, after, target.columns) : null };
   } catch (e) {
-    return (e as Error).message.split('\n')[0]!;
+    const err = e as Error & { errno?: number; code?: string };
+    // mysql2 puts the server's number in errno (code is its symbolic name); pg puts the SQLSTATE in code.
+    const code = d === 'mysql' ? String(err.errno ?? '?') : String(err.code ?? '?');
+    return { refusal: { message: err.message.split('\n')[0]!, code }, stored: null };
   } finally {
     await db.query('ROLLBACK');
   }
+}
+
+// ---------------------------------------------------------------- what the old code's writes stored (phase, test/corpus/phase-policy.ts)
+
+/** The table an INSERT or UPDATE writes and the columns it names (the derived statements' shapes, and plain -- queries). */
+function writeTarget(sql: string): { table: string; columns: string[] } | null {
+  const unq = (n: string) => n.trim().replace(/^[`"]|[`"]$/g, '');
+  const ins = /^\s*insert\s+into\s+([`"]?\w+[`"]?)\s*\(([^)]*)\)/i.exec(sql);
+  if (ins) return { table: unq(ins[1]!), columns: ins[2]!.split(',').map(unq) };
+  const upd = /^\s*update\s+([`"]?\w+[`"]?)\s+set\s+(.*?)(?:\s+where\b.*)?$/is.exec(sql);
+  if (upd) return { table: unq(upd[1]!), columns: [...upd[2]!.matchAll(/(?:^|,)\s*([`"]?\w+[`"]?)\s*=/g)].map((m) => unq(m[1]!)) };
+  return null;
+}
+
+async function readRows(db: Db, d: Dialect, table: string): Promise<Record<string, unknown>[] | null> {
+  // In PostgreSQL a failed statement aborts the transaction: the savepoint keeps a failed read from failing the write.
+  if (d === 'postgres') await db.query('SAVEPOINT read_rows');
+  try {
+    const rows = await db.query(`SELECT * FROM ${qi(d, table)}`);
+    if (d === 'postgres') await db.query('RELEASE SAVEPOINT read_rows');
+    return rows;
+  } catch {
+    if (d === 'postgres') await db.query('ROLLBACK TO SAVEPOINT read_rows');
+    return null;
+  }
+}
+
+/** A value as stored, so that the same value reads the same under another type (1.50 and 1.5, a bigint as a string). */
+function normal(v: unknown): string | null {
+  if (v == null) return null;
+  const s = v instanceof Date ? v.toISOString() : String(v);
+  return /^-?\d+\.\d*$/.test(s) ? s.replace(/\.?0+$/, '') : s;
+}
+
+/** The named columns of the rows the write added or changed: rows after it that were not there before it. */
+function storedValues(before: Record<string, unknown>[], after: Record<string, unknown>[], columns: string[]): string[] {
+  const key = (r: Record<string, unknown>) => JSON.stringify(Object.keys(r).map((k) => [k, normal(r[k])]));
+  const left = new Map<string, number>();
+  for (const r of before) left.set(key(r), (left.get(key(r)) ?? 0) + 1);
+  const written: string[] = [];
+  for (const r of after) {
+    const k = key(r);
+    if (left.get(k)) left.set(k, left.get(k)! - 1);
+    else written.push(JSON.stringify(columns.map((c) => (c in r ? normal(r[c]) : '<no such column>'))));
+  }
+  return written.sort();
 }
 
 // ---------------------------------------------------------------- schema and data dumps
@@ -432,21 +507,23 @@ type Correctness = Omit<CaseMeasurement, 'blocking' | 'algorithm' | 'replicaFirs
  * With 3 rows per table; when the up refuses those rows (PostgreSQL: a NOT NULL column without a
  * default), again on empty tables, where compatibility and reversibility still show (data loss cannot).
  */
-async function measureCorrectness(c: CorpusCase): Promise<Correctness> {
-  const withRows = await measureCorrectnessWith(c, 3);
+async function measureCorrectness(c: CorpusCase, opts: { replicaFirstStatements: boolean } = { replicaFirstStatements: true }): Promise<Correctness> {
+  const withRows = await measureCorrectnessWith(c, 3, opts.replicaFirstStatements);
   if (!withRows.upError) return withRows;
-  const empty = await measureCorrectnessWith(c, 0);
+  const empty = await measureCorrectnessWith(c, 0, false);
   if (empty.upError) return withRows;
-  const note = (m: Measurement): Measurement => (m.value === 'unmeasured' ? m : { ...m, evidence: `on empty tables (${withRows.upError}): ${m.evidence}` });
+  const note = <M extends { value: unknown; evidence: string }>(m: M): M =>
+    m.value === 'unmeasured' ? m : { ...m, evidence: `on empty tables (${withRows.upError}): ${m.evidence}` };
   return {
     smallUpMs: empty.smallUpMs,
+    phase: note(empty.phase),
     backwardCompatible: note(empty.backwardCompatible),
     reversible: note(empty.reversible),
     dataLoss: { value: 'unmeasured', evidence: withRows.upError },
   };
 }
 
-async function measureCorrectnessWith(c: CorpusCase, rows: number): Promise<Correctness & { upError?: string }> {
+async function measureCorrectnessWith(c: CorpusCase, rows: number, withReplicaFirst: boolean): Promise<Correctness & { upError?: string }> {
   const d = c.dialect;
   const database = `corpus_measure_${c.name}`;
   await createDatabase(d, database);
@@ -466,21 +543,44 @@ async function measureCorrectnessWith(c: CorpusCase, rows: number): Promise<Corr
     const excluded: string[] = [];
     // A case's -- queries lines are the old code itself; otherwise it is derived from the schema.
     const candidates = c.queries.length ? c.queries : oldStatements(d, tables, row1s);
-    for (const s of candidates) ((await tryRolledBack(db, d, s)) === null ? statements : excluded).push(s);
+    const storedBefore = new Map<string, string[] | null>();
+    for (const s of candidates) {
+      const r = await tryRolledBackObserved(db, d, s, true);
+      (r.refusal === null ? statements : excluded).push(s);
+      storedBefore.set(s, r.stored);
+    }
 
     const t0 = performance.now();
     try {
       await runAll(db, up(c).upSql ?? []);
     } catch (e) {
       const why = `up failed on a schema holding ${rows} rows per table: ${(e as Error).message.split('\n')[0]}`;
-      return { upError: why, backwardCompatible: unmeasured(why), reversible: unmeasured(why), dataLoss: unmeasured(why) };
+      return {
+        upError: why,
+        phase: { value: 'unmeasured', evidence: why },
+        backwardCompatible: unmeasured(why),
+        reversible: unmeasured(why),
+        dataLoss: unmeasured(why),
+      };
     }
     const smallUpMs = performance.now() - t0;
     const broken: string[] = [];
+    const refused: NonNullable<PhaseMeasurement['refused']> = [];
+    const altered: NonNullable<PhaseMeasurement['altered']> = [];
     for (const s of statements) {
-      const err = await tryRolledBack(db, d, s);
-      if (err) broken.push(`${s} -> ${err}`);
+      const { refusal: err, stored } = await tryRolledBackObserved(db, d, s, true);
+      const was = storedBefore.get(s);
+      if (!err) {
+        // The same number of rows written, holding other values: the type changed what was written. A write
+        // that finds fewer rows (the up deleted them: TRUNCATE) says nothing about the type.
+        if (stored && was && stored.length === was.length && stored.join() !== was.join())
+          altered.push({ statement: s, before: was.join(' '), after: stored.join(' ') });
+        continue;
+      }
+      broken.push(`${s} -> ${err.message}`);
+      refused.push({ statement: s, code: err.code, class: refusalClass(d, err.code), message: err.message });
     }
+    const phase = phasePolicy(up(c).phase, refused, altered, statements.length, c.queries.length ? "(the case's -- queries lines) " : '');
     const backwardCompatible: Measurement = broken.length
       ? { value: false, evidence: `${broken.length} of ${statements.length} old statements fail after up, e.g. ${broken[0]}` }
       : {
@@ -488,12 +588,13 @@ async function measureCorrectnessWith(c: CorpusCase, rows: number): Promise<Corr
           evidence: `all ${statements.length} old statements (${c.queries.length ? "the case's -- queries lines" : 'SELECT/INSERT/UPDATE/DELETE naming every column of the before-schema'}) still run after up${excluded.length ? `; ${excluded.length} excluded because they fail before up too` : ''}`,
         };
 
-    const rf = d === 'mysql' && rows > 0 ? await replicaFirstStatements(db, c, tables, statements, database) : undefined;
+    const rf = d === 'mysql' && rows > 0 && withReplicaFirst ? await replicaFirstStatements(db, c, tables, statements, database) : undefined;
     const down = up(c).downSql;
     if (!down) {
       return {
         smallUpMs,
         rf,
+        phase,
         backwardCompatible,
         reversible: { value: false, evidence: 'the migration has no down' },
         dataLoss: unmeasured('no down to run, so the rows cannot be compared with the before-state'),
@@ -503,7 +604,7 @@ async function measureCorrectnessWith(c: CorpusCase, rows: number): Promise<Corr
       await runAll(db, down);
     } catch (e) {
       const why = `down failed after up: ${(e as Error).message.split('\n')[0]}`;
-      return { smallUpMs, rf, backwardCompatible, reversible: { value: false, evidence: why }, dataLoss: unmeasured(why) };
+      return { smallUpMs, rf, phase, backwardCompatible, reversible: { value: false, evidence: why }, dataLoss: unmeasured(why) };
     }
     const schemaAfter = await schemaDump(db, d, database);
     const reversible: Measurement =
@@ -521,7 +622,7 @@ async function measureCorrectnessWith(c: CorpusCase, rows: number): Promise<Corr
       : lost.length
         ? { value: true, evidence: `rows changed by up+down: ${lost[0]}` }
         : { value: false, evidence: `all ${rowCount} rows inserted after setup read back unchanged after up+down` };
-    return { smallUpMs, rf, backwardCompatible, reversible, dataLoss };
+    return { smallUpMs, rf, phase, backwardCompatible, reversible, dataLoss };
   } finally {
     await db.close();
     await dropDatabase(d, database);
@@ -787,15 +888,47 @@ async function measureCases(only: string[], bench: CorpusBench | undefined): Pro
       results[c.name] = { dialect, source: caseSourceHash(c), ...fields, blocking, algorithm, ...rf, strategy };
       const short = (m: Measurement) => String(m.value);
       process.stderr.write(
-        `${c.name}: bc=${short(correctness.backwardCompatible)} rev=${short(correctness.reversible)} loss=${short(correctness.dataLoss)} blocking=${short(blocking)} algorithm=${String(algorithm.value)} rf=${String(rf.replicaFirstSafe.value)}/${String(rf.replicaFirstReverseSafe.value)} strategy=${strategy.value} (${blocking.smallUpMs ?? '-'}/${blocking.upMs ?? '-'}/${blocking.longestWriteWaitMs ?? '-'} ms) ${Math.round(performance.now() - t)} ms\n`,
+        `${c.name}: phase=${correctness.phase.value} bc=${short(correctness.backwardCompatible)} rev=${short(correctness.reversible)} loss=${short(correctness.dataLoss)} blocking=${short(blocking)} algorithm=${String(algorithm.value)} rf=${String(rf.replicaFirstSafe.value)}/${String(rf.replicaFirstReverseSafe.value)} strategy=${strategy.value} (${blocking.smallUpMs ?? '-'}/${blocking.upMs ?? '-'}/${blocking.longestWriteWaitMs ?? '-'} ms) ${Math.round(performance.now() - t)} ms\n`,
       );
     }
   }
   return results;
 }
 
+/**
+ * `--phase-only`: phase alone, from the old statements' run (minutes, where the whole measurement takes
+ * most of an hour). Its other fields are unchanged, so it only updates cases measured from the same source.
+ */
+async function measurePhaseOnly(only: string[]): Promise<void> {
+  const file = JSON.parse(readFileSync(join(root, 'measured.json'), 'utf8')) as { cases: Record<string, CaseMeasurement> } & Record<string, unknown>;
+  const phases: Record<string, PhaseMeasurement> = {};
+  for (const dialect of ['mysql', 'postgres'] as const) {
+    for (const c of loadCorpus(join(root, dialect), dialect)) {
+      if (only.length && !only.some((o) => c.name.startsWith(o))) continue;
+      const recorded = file.cases[c.name];
+      if (!only.length && recorded?.source !== caseSourceHash(c))
+        throw new Error(`${c.name} changed since measured.json was written (or is not in it): run the whole measurement (npm run corpus:measure)`);
+      phases[c.name] = (await measureCorrectness(c, { replicaFirstStatements: false })).phase;
+      process.stderr.write(`${c.name}: phase=${phases[c.name]!.value}\n`);
+    }
+  }
+  if (only.length) {
+    process.stdout.write(`${JSON.stringify(phases, null, 2)}\n`);
+    return;
+  }
+  for (const [name, phase] of Object.entries(phases)) {
+    const { dialect, source, phase: _old, ...rest } = file.cases[name]!;
+    file.cases[name] = { dialect, source, phase, ...rest };
+  }
+  file['phaseMeasuredAt'] = new Date().toISOString();
+  file['phaseCommand'] = 'npm run corpus:measure -- --phase-only';
+  writeFileSync(join(root, 'measured.json'), `${JSON.stringify(file, null, 2)}\n`);
+  process.stderr.write(`updated phase in test/corpus/measured.json (${Object.keys(phases).length} cases)\n`);
+}
+
 async function main(): Promise<void> {
   const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  if (process.argv.includes('--phase-only')) return measurePhaseOnly(only);
   const mysqlCases = loadCorpus(join(root, 'mysql'), 'mysql').filter((c) => !only.length || only.some((o) => c.name.startsWith(o)));
   // One sandbox primary + replica for every MariaDB case's replica-first runs (its own ports and datadirs).
   const bench = mysqlCases.length ? await openCorpusBench() : undefined;

@@ -21,11 +21,11 @@ import { sqlMigration } from '../helpers/shadow.ts';
  *   -- known-disagreement: dataLoss measured=false engine=true issue 16: why   (optional, repeatable)
  *
  * backwardCompatible, reversible, dataLoss, blocking, algorithm, replicaFirstSafe and
- * replicaFirstReverseSafe in `expect` are what the servers MEASURED, and strategy is the written policy
- * applied to those measurements (test/corpus/measured.json, written by `npm run corpus:measure`; method
- * in test/corpus/README.md). Where the engine answers otherwise, a known-disagreement line says what it
- * answers and why. phase and the findings have no independent measurement: they are the engine's
- * answers (see README.md).
+ * replicaFirstReverseSafe in `expect` are what the servers MEASURED, and phase and strategy are the
+ * written policies applied to those measurements (test/corpus/measured.json, written by
+ * `npm run corpus:measure`; method in test/corpus/README.md). Where the engine answers otherwise, a
+ * known-disagreement line says what it answers and why. The findings are the engine's list, checked
+ * against the measured fields by findings-check.ts (see README.md).
  */
 export interface CorpusCase {
   name: string;

@@ -11,6 +11,7 @@ import type { MigrationSource } from '../../src/migrations/types.ts';
 import type { MigrationVerdict } from '../../src/analysis/types.ts';
 import { listShadowDatabases } from '../../src/analysis/shadow.ts';
 import type { Dialect } from '../../src/config/types.ts';
+import { checkFindings } from '../corpus/findings-check.ts';
 import { caseSourceHash, loadCorpus } from '../corpus/load.ts';
 import { shadowServer, sqlMigration } from '../helpers/shadow.ts';
 
@@ -24,7 +25,7 @@ import { shadowServer, sqlMigration } from '../helpers/shadow.ts';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'corpus');
 const timings: Record<Dialect, number[]> = { mysql: [], postgres: [] };
 
-/** Every field of the verdict a case states; all but phase are measured on the servers (measured.json). */
+/** Every field of the verdict a case states. */
 const VERDICT_FIELDS = [
   'phase',
   'backwardCompatible',
@@ -36,8 +37,13 @@ const VERDICT_FIELDS = [
   'strategy',
   'algorithm',
 ] as const;
-/** strategy is the written policy applied to the measured blocking and replicaFirstSafe (README.md). */
+/**
+ * Measured on the servers (measured.json); phase and strategy are the written policies applied to the
+ * measurements (phase: to the old statements the up refuses or stores otherwise; strategy: to the
+ * measured blocking and replicaFirstSafe; README.md).
+ */
 const MEASURED_FIELDS = [
+  'phase',
   'backwardCompatible',
   'reversible',
   'dataLoss',
@@ -92,6 +98,32 @@ for (const dialect of ['mysql', 'postgres'] as const) {
           expect(d.engine, `${c.name}: known-disagreement ${d.field} differs from the measurement`).not.toBe(d.measured);
         }
       }
+    });
+
+    it('every measured bad field is explained by a finding about it, and every error finding by a bad field (README.md)', () => {
+      const problems: string[] = [];
+      const total = { badFields: 0, explained: 0, explainedByPolicy: 0, errorFindings: 0, matched: 0, excused: 0 };
+      for (const c of cases) {
+        const engine: Record<string, unknown> = { ...c.expect };
+        for (const d of c.disagreements) engine[d.field] = d.engine;
+        const r = checkFindings(
+          {
+            name: c.name,
+            findings: c.findings,
+            disagreeOn: new Set(c.disagreements.map((d) => d.field)),
+            enginePhase: String(engine['phase']),
+            engineBlocking: engine['blocking'] === true,
+          },
+          measured.cases[c.name]!,
+        );
+        problems.push(...r.problems);
+        for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += r.counts[k];
+      }
+      console.log(
+        `findings check ${dialect}: ${cases.length} cases, ${total.badFields} measured bad fields (${total.explained} explained by a warning/error/acknowledged finding, ${total.explainedByPolicy} by one the phase/strategy policy made info, ${total.badFields - total.explained - total.explainedByPolicy} by a known disagreement), ${total.errorFindings} error findings about a measured field (${total.matched} measured bad, ${total.excused} excused: unmeasured, known disagreement or written reason)`,
+      );
+      expect(total.badFields + total.errorFindings, 'the check checked something').toBeGreaterThan(0);
+      expect(problems).toEqual([]);
     });
 
     for (const c of cases) {

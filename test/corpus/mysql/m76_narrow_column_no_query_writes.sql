@@ -13,6 +13,7 @@ CREATE TABLE users (
 ALTER TABLE users MODIFY email VARCHAR(50);
 -- down:
 ALTER TABLE users MODIFY email VARCHAR(100);
--- expect: phase=post-deploy backwardCompatible=true reversible=true dataLoss=false blocking=true
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=false blocking=true
 -- expect: replicaFirstSafe=false replicaFirstReverseSafe=false strategy=refused algorithm=COPY
 -- findings: BC105:info DL107:warning MY101:error RF105:error RF204:warning
+-- known-disagreement: phase measured=pre-deploy engine=post-deploy the engine infers the phase from the change (BC105 forces post-deploy) even when the case's -- queries, the old code, do not use what it removes; every one of them runs after the up unchanged, so by the phase policy the migration need not wait for the new release (it is safe in either phase)

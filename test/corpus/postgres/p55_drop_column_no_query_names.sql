@@ -13,6 +13,7 @@ CREATE TABLE users (
 ALTER TABLE users DROP COLUMN legacy_note;
 -- down:
 ALTER TABLE users ADD COLUMN legacy_note text;
--- expect: phase=post-deploy backwardCompatible=true reversible=true dataLoss=true blocking=false
+-- expect: phase=pre-deploy backwardCompatible=true reversible=true dataLoss=true blocking=false
 -- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
 -- findings: BC102:info DL102:warning PG202:info
+-- known-disagreement: phase measured=pre-deploy engine=post-deploy the engine infers the phase from the change (BC102 forces post-deploy) even when the case's -- queries, the old code, do not use what it removes; every one of them runs after the up unchanged, so by the phase policy the migration need not wait for the new release (it is safe in either phase)
