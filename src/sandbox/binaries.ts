@@ -17,12 +17,24 @@ export interface PostgresBinaries {
   version: number;
 }
 
+/**
+ * Directories that hold the server programs to use, instead of the search below: a MariaDB or
+ * PostgreSQL build in /opt, or one major version of several installed side by side. Every program
+ * (mariadbd, mariadb-install-db, initdb, pg_ctl, pg_basebackup, haproxy) is looked up there only.
+ */
+export const BIN_DIR_ENV = 'MIGRATE_SANDBOX_BIN_DIR';
+
+function chosenDirs(): string[] | undefined {
+  const v = process.env[BIN_DIR_ENV];
+  return v?.trim() ? v.split(delimiter).filter(Boolean) : undefined;
+}
+
 function pathDirs(): string[] {
   return (process.env['PATH'] ?? '').split(delimiter).filter(Boolean);
 }
 
 function findProgram(names: string[], extraDirs: string[]): string | undefined {
-  for (const dir of [...extraDirs, ...pathDirs()]) {
+  for (const dir of chosenDirs() ?? [...extraDirs, ...pathDirs()]) {
     for (const n of names) {
       const p = join(dir, n);
       if (existsSync(p)) return p;
@@ -51,7 +63,7 @@ export function findPostgres(): PostgresBinaries | undefined {
     }
   }
   candidates.sort((a, b) => b.version - a.version);
-  const dirs = [...candidates.map((c) => c.dir), ...pathDirs(), '/usr/local/pgsql/bin'];
+  const dirs = chosenDirs() ?? [...candidates.map((c) => c.dir), ...pathDirs(), '/usr/local/pgsql/bin'];
   for (const dir of dirs) {
     const initdb = join(dir, 'initdb');
     const pgCtl = join(dir, 'pg_ctl');
@@ -66,5 +78,4 @@ export function findHaproxy(): string | undefined {
   return findProgram(['haproxy'], SBIN);
 }
 
-export const INSTALL_HINT =
-  'Install the server binaries (Debian/Ubuntu: `apt-get install mariadb-server postgresql haproxy`; the sandbox never uses the servers these packages start) or start a Docker engine so the sandbox can use containers.';
+export const INSTALL_HINT = `Install the server binaries (Debian/Ubuntu: \`apt-get install mariadb-server postgresql haproxy\`; the sandbox never uses the servers these packages start), or point ${BIN_DIR_ENV} at the directories that hold them, or start a Docker engine so the sandbox can use containers.`;

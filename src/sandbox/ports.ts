@@ -30,7 +30,7 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
     throw new MigrateError(
       'sandbox',
       `Could not find free TCP ports on ${host}: ${(e as Error).message}.`,
-      'Check that the loopback interface is up and that the process may open listening sockets.',
+      'Check that the loopback interface is up, that the process may open listening sockets, and that the ephemeral port range (net.ipv4.ip_local_port_range) is not used up.',
       { cause: e },
     );
   } finally {

@@ -204,13 +204,27 @@ export interface DownOutcome extends DownReport {
   existed: boolean;
 }
 
+/**
+ * The state `down` works from; none when state.json cannot be read. readState's error sends the
+ * user to `down`, so `down` must not fail on it too: the servers are then found by their command
+ * lines, which name the directory, as after an interrupted `up`.
+ */
+function stateForDown(dir: string): SandboxState | undefined {
+  try {
+    return readState(dir);
+  } catch (e) {
+    if (e instanceof MigrateError) return undefined;
+    throw e;
+  }
+}
+
 /** `sandbox down`: stops what state.json names (and strays), then removes the directory. */
 export async function sandboxDown(dir: string): Promise<DownOutcome> {
   if (!existsSync(dir)) return { dir, existed: false, stopped: [] };
   if (!isSandboxDir(dir)) removeDir(dir); // throws: not ours
   const release = acquireLock(dir);
   try {
-    const state = readState(dir);
+    const state = stateForDown(dir);
     const report: DownReport = state ? await providerFor(state.provider).down(state) : { stopped: [] };
     for (const p of serverProcessesReferencing(dir)) {
       const how = await stopProcess(p.pid, dir, p.cmdline.includes('postgres') ? 'SIGINT' : 'SIGTERM', 30_000);
