@@ -188,8 +188,14 @@ async function gate(r: ApplyRun): Promise<void | 'stop'> {
     return 'stop';
   }
   // A dry run stops after the preflight, so it refuses what the run would refuse before changing anything.
-  if (o.dryRun) r.report.statements = await dryRunLines(selected, r.cluster, r.flavor, o);
+  if (o.dryRun) r.report.statements = await dryRunLines(selected, r.cluster, r.flavor, o).catch(nothingChanged);
   return undefined;
+}
+
+/** A refusal before anything changed says so, whichever check raised it. */
+function nothingChanged(e: unknown): never {
+  if (isMigrateError(e) && !/Nothing was changed/.test(e.fix)) throw new MigrateError(e.kind, e.problem, `${e.fix} Nothing was changed.`, { cause: e });
+  throw e;
 }
 
 async function preflight(r: ApplyRun): Promise<void> {
@@ -206,10 +212,6 @@ async function preflight(r: ApplyRun): Promise<void> {
   // the first step (an in-place migration earlier in the plan would otherwise already have
   // run when a missing HAProxy socket stops the replica-first one).
   r.log('preflight: writer endpoint and nodes');
-  const nothingChanged = (e: unknown): never => {
-    if (isMigrateError(e) && !/Nothing was changed/.test(e.fix)) throw new MigrateError(e.kind, e.problem, `${e.fix} Nothing was changed.`, { cause: e });
-    throw e;
-  };
   // writerFor and readPoolFor throw their config errors synchronously: inside the promise, so they say nothing changed too.
   await Promise.resolve()
     .then(() => writerFor(cluster).preflight())

@@ -1,8 +1,9 @@
-import type { ClusterConfig } from '../config/index.ts';
+import type { ClusterConfig, NodeConfig } from '../config/index.ts';
 import type { Flavor } from '../engines/index.ts';
 import { mysqlString } from '../engines/index.ts';
 import type { ApplyStep } from './plan-steps.ts';
 import type { ReadPoolPlan } from './read-pool/index.ts';
+import { replicaFirstRoles } from './replica-first.ts';
 
 /** Every statement a replica-first step sends, per node, in order; passwords shown masked. */
 export function describeReplicaFirst(
@@ -12,10 +13,9 @@ export function describeReplicaFirst(
   o: { maxWriteBlockMs: number; hold: boolean; readPool?: ReadPoolPlan | undefined },
 ): string[] {
   const mm = cluster.topology === 'master-master';
-  const primary = cluster.nodes.find((n) => n.role === (mm ? 'active' : 'primary'));
-  const others = cluster.nodes.filter((n) => n !== primary);
-  const cand = others[0];
-  if (!primary || !cand) return ['(the cluster needs a primary and at least one replica for replica-first)'];
+  // The roles as the run reads them: a cluster it would refuse is refused here too, with its error.
+  const { primary, others } = replicaFirstRoles(cluster);
+  const cand = others[0] as NodeConfig;
   const out: string[] = [];
   const v = flavor.typeConversionVariable();
   const rp = o.readPool;

@@ -1,4 +1,5 @@
-import { existsSync, lstatSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { expect } from 'vitest';
 import type { CliRun } from './cli.ts';
@@ -31,15 +32,19 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** Every path under `dir`, relative and sorted: compared before and after to show nothing was written. */
+/**
+ * Every path under `dir`, relative and sorted, a file's with a hash of its content: compared before
+ * and after to show nothing was written, not even into a file that was already there.
+ */
 export function treeOf(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const out: string[] = [];
   const walk = (d: string): void => {
     for (const n of readdirSync(d)) {
       const p = join(d, n);
-      out.push(relative(dir, p));
-      if (lstatSync(p).isDirectory()) walk(p);
+      const st = lstatSync(p);
+      out.push(st.isFile() ? `${relative(dir, p)} ${createHash('sha256').update(readFileSync(p)).digest('hex').slice(0, 16)}` : relative(dir, p));
+      if (st.isDirectory()) walk(p);
     }
   };
   walk(dir);

@@ -380,7 +380,7 @@ describe("plan and apply's gate against a sandbox cluster, with the sandbox runn
     const check = await cli(['check', mysqlDir, '--dialect', 'mysql', '--no-cache', '--format', 'json'], withSandbox(my));
     expect(check.code, check.stderr).toBe(1);
     expect((JSON.parse(check.stdout) as Json).shadow).toMatch(/throwaway by construction/);
-    // apply's gate (a dry run stops after it): the pending migrations are analysed on the throwaway.
+    // apply's gate (a dry run stops after the gate and the preflight): the pending migrations are analysed on the throwaway.
     const dry = await cli(['--config', config, 'apply', '--dry-run'], withSandbox(my));
     expect(dry.stderr).not.toMatch(/error:/);
     expect(dry.stdout).toMatch(/0003_victim/);

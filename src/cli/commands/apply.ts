@@ -112,7 +112,10 @@ function applyOptions(program: Command, name: 'apply' | 'continue' | 'resume', d
       .option('--all-clusters', 'every cluster (shards): the canary first, then the rest with --concurrency; stops at the first failure')
       .option('--canary <name>', 'with --all-clusters: the cluster to run first (default: the first in the config)')
       .option('--concurrency <n>', 'with --all-clusters: clusters run at once after the canary', '2')
-      .option('--dry-run', 'print every statement per node, in order, and change nothing');
+      .option(
+        '--dry-run',
+        'print every statement per node, in order, and change nothing (after the checks apply makes before it changes anything: the gate, the writer endpoint and the nodes)',
+      );
   // continue and resume run replica-first ALTERs too (the contract phase, the rest of a died run).
   cmd
     .option('--drain-last-reader', "drain the read pool's last replica serving reads for its ALTER too (reads then have no server until it returns)")
