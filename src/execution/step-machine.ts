@@ -6,7 +6,9 @@
  *   included: it may have half-happened) is undone, in the reverse order of their beginning.
  * - release: what a begun step holds (a lock, a session, a file) is let go of when the run ends,
  *   in reverse order: on success, and on a failure for every step not undone.
- * - commits: completing this step is the point of no return; from then on nothing is undone.
+ * - commits: completing this step is the point of no return; from then on nothing is undone,
+ *   unless a later step that failed says its failure took the run back before that point
+ *   (uncommits): then every begun step is undone as before it.
  * - journal: the machine writes the step's begin and end (or fail) entries itself, under the
  *   step's journal name, through the journaling function it was given; steps that happen before
  *   the journal exists, or that journal nothing on purpose, say `journal: false`.
@@ -30,6 +32,11 @@ export interface MachineStep<N extends string, C> {
   undo?(c: C): Promise<void>;
   release?(c: C): Promise<void>;
   readonly commits?: boolean;
+  /**
+   * Asked when this step failed past the point of no return: true when the failure left nothing
+   * that depends on the commit (the step checked it), so the run is undone as before that point.
+   */
+  uncommits?(c: C): boolean;
   /**
    * A failure of the step that the run survives: returns true when it handled it (the run goes
    * on with the next step), false to fail the run.
@@ -102,6 +109,7 @@ export class StepMachine<N extends string, C> {
       out = journaler && name !== false ? await journaler(name, () => step.do(c), step.data?.(c)) : await step.do(c);
     } catch (e) {
       if (step.survive && (await step.survive(c, e))) return undefined;
+      if (this.committed && step.uncommits?.(c)) this.committed = false;
       throw e;
     }
     this.completed.add(step.name);

@@ -105,7 +105,8 @@ const SWEEP_MS = 3_000;
  * other replicas and the old primary are re-pointed, a last sweep, UNLOCK; then its own
  * transactions are watched (a fork is reported as one) and the topology verified.
  * Until promotion every step is undone on failure; after it, the old primary stays read-only, and
- * if it dies the switchover completes without it.
+ * if it dies the switchover completes without it. One exception: an endpoint that did not move
+ * takes the promotion back while the candidate has taken no write of its own (moveEndpoint).
  */
 export async function switchover(o: SwitchoverOptions): Promise<SwitchoverResult> {
   const { journal } = o;
@@ -216,6 +217,8 @@ interface Run {
   errant: string[];
   /** Set when the old primary stopped answering after the promotion: why, and where it was noticed. */
   oldPrimaryLost?: string;
+  /** Set when the endpoint did not move and the candidate, which took no write, was closed again: the block is undone. */
+  promotionTakenBack?: boolean;
 }
 
 const onOld = (r: Run, c: NodeConnection, sql: string, what?: string) => queryRowsWithin(c, sql, NODE_ANSWER_MS, r.P, what);
@@ -279,8 +282,10 @@ function failed(r: Run, e: unknown, back: TakenBack): unknown {
   // Closes the step the run began, so `migrate runs` shows a failed run, not an interrupted one.
   r.o.journal.write('switchover', 'fail', { error: messageOf(e), undone: back.undone, ...(e instanceof ForkError ? { fork: true } : {}) });
   if (back.undoError !== undefined) {
+    // An endpoint that did not move says what its undo leaves; that undo failing, what failed first.
+    const first = r.promotionTakenBack && e instanceof MigrateError && e.cause !== undefined ? e.cause : e;
     return workError(
-      `The switchover failed (${e instanceof MigrateError ? e.problem : messageOf(e)}) and undoing it failed too on ${P} (${lossReason(back.undoError)}): ${P} may be left read-only, so no node may take writes.`,
+      `The switchover failed (${first instanceof MigrateError ? first.problem : messageOf(first)}) and undoing it failed too on ${P} (${lossReason(back.undoError)}): ${P} may be left read-only, so no node may take writes.`,
       `Bring ${P} back (\`migrate topology\` shows it), then run \`migrate abort\` or \`migrate resume\`: both make exactly one node writable and point the endpoint at it.`,
       e,
     );
@@ -333,7 +338,8 @@ function beforeBlock(): Step[] {
 /**
  * The block, until the promotion the point of no return: every step that began is undone on a
  * failure (the candidate closed again before the old primary opens, so no moment has two
- * writable nodes), and the old primary takes writes again.
+ * writable nodes), and the old primary takes writes again. Past it, only a move of the endpoint
+ * that failed before the candidate took any write is undone so (moveEndpoint).
  */
 function theBlock(): Step[] {
   return [
@@ -402,6 +408,7 @@ function theBlock(): Step[] {
     {
       name: 'move-endpoint',
       do: moveEndpoint,
+      uncommits: (r) => r.promotionTakenBack === true,
       after: (r) => {
         r.watchdog?.endpointMoved();
         r.writeBlockMs = Math.round((performance.now() - r.blockStart) * 10) / 10;
@@ -414,26 +421,88 @@ function theBlock(): Step[] {
   ];
 }
 
-/** The endpoint onto the candidate, the block's last step; a failure says what it leaves. */
+/**
+ * The endpoint onto the candidate, the block's last step. When it fails (the driver refused, the
+ * writer command failed or timed out), left as it is the promoted candidate and the old primary
+ * would both take writes: the candidate's own, and root's through the endpoint, which still
+ * points at the old primary and whose read_only they pass. So while the candidate has taken no
+ * write of its own, the promotion is taken back: the candidate is closed again, then the machine
+ * runs the block's undos (the old primary writable, its read lock released; the candidate never
+ * stopped replicating from it), and the old primary is the primary behind the endpoint that never
+ * left it. A candidate that took writes stays promoted: undoing it would leave them on a replica.
+ * The watchdog needs no word of this: if we die meanwhile, it sees a read-only candidate and
+ * makes the old primary writable, the same undo.
+ */
 async function moveEndpoint(r: Run): Promise<void> {
   try {
     await r.o.writer.move(r.o.primary, r.o.candidate);
   } catch (e) {
-    throw endpointNotMoved(r, e);
+    const kept = await closeUnwrittenCandidate(r);
+    if (kept === undefined) {
+      r.promotionTakenBack = true;
+      throw endpointUndone(r, e);
+    }
+    throw endpointNotMoved(r, e, kept);
   }
 }
 
 /**
- * Past the promotion nothing is undone: the candidate takes writes while the endpoint still sends
- * them to the old primary, read-only, where they fail, root's excepted (they commit there and reach
- * the candidate only while it still replicates). The driver's message says why it failed; this
- * says what that leaves and how to finish: endpoint first, then resume (measured: resume alone,
- * root writing all along, stopped on an out-of-order GTID on the old primary).
+ * Closes the promoted candidate again if it holds no transaction beyond the position recorded
+ * under the old primary's read lock (read from the server, not assumed): looked at first, so a
+ * candidate that took writes is left as it is, and again once it is read-only, for a write that
+ * committed in between (it is opened again then). Returns why it stays promoted, or undefined
+ * when it was closed.
  */
-function endpointNotMoved(r: Run, e: unknown): MigrateError {
+async function closeUnwrittenCandidate(r: Run): Promise<string | undefined> {
+  const { o, C } = r;
+  const own = async (): Promise<string[]> => {
+    const pos = String((await onCand(r, o.flavor.gtidPositionQuery()))[0]?.['pos'] ?? '');
+    const q = o.flavor.errantGtidQuery(pos, r.position);
+    if (!q) return o.flavor.errantGtids(pos, r.position);
+    const errant = String((await onCand(r, q))[0]?.['errant'] ?? '').trim();
+    return errant ? [errant.replace(/\s+/g, '')] : [];
+  };
+  const tookWrites = (gtids: string[]) =>
+    `${C} took writes of its own after its promotion (GTIDs ${gtids.join(', ')} beyond ${r.position}), so the promotion was not undone:`;
+  let closed = false;
+  try {
+    const before = await own();
+    if (before.length) return tookWrites(before);
+    for (const sql of o.flavor.setReadOnly(true)) await onCand(r, sql);
+    closed = true;
+    const after = await own();
+    if (after.length === 0) return undefined;
+    for (const sql of o.flavor.setReadOnly(false)) await onCand(r, sql);
+    return tookWrites(after);
+  } catch (e) {
+    // Not knowing is no ground to undo: the promotion stands, opened again if closed here.
+    if (closed) for (const sql of o.flavor.setReadOnly(false)) await onCand(r, sql).catch(() => undefined);
+    return `whether ${C} took writes of its own could not be read (${messageOf(e)}), so the promotion was not undone:`;
+  }
+}
+
+/** The promotion taken back: what the undo leaves, and how to go on once the endpoint can move. */
+function endpointUndone(r: Run, e: unknown): MigrateError {
   const why = e instanceof MigrateError ? e.problem : messageOf(e);
   return workError(
-    `${why} ${r.C} was promoted and takes writes, ${r.P} is read-only, but the writer endpoint still points at ${r.P}: writes through it fail, except those of users that pass read_only (root), which still commit on ${r.P}.`,
+    `${why} The switchover was undone: ${r.C} had taken no write of its own (still at ${r.P}'s position ${r.position || '(empty)'}), so it is read-only again and replicates from ${r.P}; ${r.P} is writable again, and the writer endpoint, which did not move, points at it.`,
+    `${e instanceof MigrateError ? `${e.fix} ` : ''}Then ${RESUME_OR_ABORT} (check first that the endpoint sends writes to ${r.P} only: a move that failed midway may have changed part of it).`,
+    e,
+  );
+}
+
+/**
+ * The candidate took writes (or could not be asked), so the promotion stands: it takes writes
+ * while the endpoint still sends them to the old primary, read-only, where they fail, root's
+ * excepted (they commit there and reach the candidate only while it still replicates). The
+ * driver's message says why it failed; this says what that leaves and how to finish: endpoint
+ * first, then resume (measured: resume alone, root writing all along, stopped on an out-of-order
+ * GTID on the old primary).
+ */
+function endpointNotMoved(r: Run, e: unknown, kept: string): MigrateError {
+  const why = e instanceof MigrateError ? e.problem : messageOf(e);
+  return workError(
+    `${why} ${kept} ${r.C} was promoted and takes writes, ${r.P} is read-only, but the writer endpoint still points at ${r.P}: writes through it fail, except those of users that pass read_only (root), which still commit on ${r.P}.`,
     `${e instanceof MigrateError ? `${e.fix} ` : ''}Move the endpoint to ${r.C} now, ending the sessions it still sends to ${r.P} (a writer command: run it by hand with MIGRATE_OLD_PRIMARY=${r.P} MIGRATE_NEW_PRIMARY=${r.C} and their _HOST/_PORT); then run \`migrate resume\`: it re-points ${r.P} to ${r.C} and finishes the migration.`,
     e,
   );
