@@ -469,6 +469,8 @@ async function runAll(db: Db, sqls: string[]): Promise<void> {
 }
 
 const isWrite = (sql: string) => !/^\s*select\b/i.test(sql);
+/** The writes whose stored values the phase policy compares (a DELETE stores none). */
+const isStoringWrite = (sql: string) => /^\s*(insert|update)\b/i.test(sql);
 const bareName = (n: string) => n.replace(/^`|`$/g, '');
 
 /** Column renames the up writes (RENAME COLUMN a TO b, CHANGE a b), old name -> new name. */
@@ -567,10 +569,16 @@ async function measureCorrectnessWith(c: CorpusCase, rows: number, withReplicaFi
     const broken: string[] = [];
     const refused: NonNullable<PhaseMeasurement['refused']> = [];
     const altered: NonNullable<PhaseMeasurement['altered']> = [];
+    const unobserved: string[] = [];
+    let readBack = 0;
     for (const s of statements) {
       const { refusal: err, stored } = await tryRolledBackObserved(db, d, s, true);
       const was = storedBefore.get(s);
       if (!err) {
+        if (isStoringWrite(s)) {
+          if (!stored || !was) unobserved.push(s);
+          else readBack++;
+        }
         // The same number of rows written, holding other values: the type changed what was written. A write
         // that finds fewer rows (the up deleted them: TRUNCATE) says nothing about the type.
         if (stored && was && stored.length === was.length && stored.join() !== was.join())
@@ -580,7 +588,7 @@ async function measureCorrectnessWith(c: CorpusCase, rows: number, withReplicaFi
       broken.push(`${s} -> ${err.message}`);
       refused.push({ statement: s, code: err.code, class: refusalClass(d, err.code), message: err.message });
     }
-    const phase = phasePolicy(up(c).phase, refused, altered, statements.length, c.queries.length ? "(the case's -- queries lines) " : '');
+    const phase = phasePolicy(refused, altered, { readBack, unobserved }, statements.length, c.queries.length ? "(the case's -- queries lines) " : '');
     const backwardCompatible: Measurement = broken.length
       ? { value: false, evidence: `${broken.length} of ${statements.length} old statements fail after up, e.g. ${broken[0]}` }
       : {
@@ -872,6 +880,22 @@ async function serverVersion(d: Dialect): Promise<string> {
   }
 }
 
+/**
+ * The servers the old statements ran on, with MariaDB's sql_mode: whether an out-of-type write is refused
+ * (strict) or stored clipped, which decides between the policy's "refused" and "altered", depends on it.
+ */
+async function serverSettings(): Promise<{ mysql: string; mysqlSqlMode: string; postgres: string }> {
+  const db = await connect('mysql', '');
+  let sqlMode: string;
+  try {
+    const [r] = await db.query('SELECT @@SESSION.sql_mode AS m');
+    sqlMode = String(r?.['m']);
+  } finally {
+    await db.close();
+  }
+  return { mysql: await serverVersion('mysql'), mysqlSqlMode: sqlMode, postgres: await serverVersion('postgres') };
+}
+
 async function measureCases(only: string[], bench: CorpusBench | undefined): Promise<Record<string, CaseMeasurement>> {
   const results: Record<string, CaseMeasurement> = {};
   for (const dialect of ['mysql', 'postgres'] as const) {
@@ -922,6 +946,7 @@ async function measurePhaseOnly(only: string[]): Promise<void> {
   }
   file['phaseMeasuredAt'] = new Date().toISOString();
   file['phaseCommand'] = 'npm run corpus:measure -- --phase-only';
+  file['phaseServers'] = await serverSettings();
   writeFileSync(join(root, 'measured.json'), `${JSON.stringify(file, null, 2)}\n`);
   process.stderr.write(`updated phase in test/corpus/measured.json (${Object.keys(phases).length} cases)\n`);
 }
@@ -945,7 +970,7 @@ async function main(): Promise<void> {
   const file = {
     generatedAt: new Date().toISOString(),
     command: 'npm run corpus:measure',
-    servers: { mysql: await serverVersion('mysql'), postgres: await serverVersion('postgres'), replication: bench?.version },
+    servers: { ...(await serverSettings()), replication: bench?.version },
     method: 'test/corpus/README.md',
     cases: results,
   };

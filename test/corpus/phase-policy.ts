@@ -1,5 +1,4 @@
 import type { Dialect } from '../../src/config/types.ts';
-import type { Phase } from '../../src/migrations/types.ts';
 
 /**
  * Why the server refused an old statement after the up. `name`: something the statement names is gone
@@ -52,51 +51,58 @@ export interface PhaseMeasurement {
   refused?: { statement: string; code: string; class: RefusalClass; message: string }[];
   /** Every old write that still runs after the up but stores other values in the columns it names (before: as before the up). */
   altered?: { statement: string; before: string; after: string }[];
+  /**
+   * Old INSERT/UPDATE statements that run before and after the up but whose stored values were not read
+   * back (a shape the reader does not parse: no column list, a schema-qualified name, an alias): the
+   * policy could not see whether they store other values, so the count is part of the evidence.
+   */
+  unobserved?: string[];
 }
 
 /**
  * The phase policy (README.md, "phase"), applied to the old statements the up broke, written apart from
  * src/analysis/verdict.ts: post-deploy when the up takes away something the running release uses (a name
  * it names, a type its values fit), so the migration waits until no old code runs; pre-deploy otherwise.
- * A declared phase is the migration's own statement of when it runs: it is the verdict's phase.
+ * It reads the servers' answers only: a case's declared `-- phase:` is the user's word, which the engine
+ * echoes, so it never enters the measurement (a case that declares otherwise carries a known-disagreement).
  */
 export function phasePolicy(
-  declared: Phase | undefined,
   refused: NonNullable<PhaseMeasurement['refused']>,
   altered: NonNullable<PhaseMeasurement['altered']>,
+  /** The old INSERT/UPDATE statements that run after the up: how many were read back, and those that could not be. */
+  writes: { readBack: number; unobserved: string[] },
   statements: number,
   where: string,
 ): PhaseMeasurement {
   const schema = refused.filter((r) => r.class === 'name' || r.class === 'type');
   const other = refused.filter((r) => r.class === 'other');
   const ex = (r: (typeof refused)[number]) => `${r.statement} -> ${r.code} (${r.class}): ${r.message}`;
-  let policy: PhaseMeasurement;
+  let out: PhaseMeasurement;
   if (schema.length)
-    policy = {
+    out = {
       value: 'post-deploy',
       evidence: `${schema.length} of ${statements} old statements ${where}fail after up because a name they use is gone or a value they write no longer fits its type, e.g. ${ex(schema[0]!)}`,
     };
   else if (altered.length)
-    policy = {
+    out = {
       value: 'post-deploy',
       evidence: `${altered.length} of ${statements} old writes ${where}still run after up but store other values than before it (the type no longer holds what they write), e.g. ${altered[0]!.statement} stored ${altered[0]!.before} before up, ${altered[0]!.after} after`,
     };
-  else if (other.length)
-    policy = { value: 'unmeasured', evidence: `an old statement fails after up for a reason the policy does not classify: ${ex(other[0]!)}` };
+  else if (other.length) out = { value: 'unmeasured', evidence: `an old statement fails after up for a reason the policy does not classify: ${ex(other[0]!)}` };
   else
-    policy = {
+    out = {
       value: 'pre-deploy',
       evidence: refused.length
         ? `the ${refused.length} old statements that fail after up are refused by a constraint on the data only (the names and types they use remain), e.g. ${ex(refused[0]!)}`
         : `all ${statements} old statements ${where}still run after up: nothing the running release uses is taken away`,
     };
-  const out: PhaseMeasurement = declared
-    ? {
-        value: declared,
-        evidence: `declared -- phase: ${declared} (the migration's word on which release it waits for); the policy on the measurements alone: ${policy.value}, ${policy.evidence}`,
-      }
-    : policy;
+  const { readBack, unobserved } = writes;
+  const n = unobserved.length;
+  if (n)
+    out.evidence += `; ${n} of ${readBack + n} old INSERT/UPDATE statements that run after up could not be read back (not INSERT INTO t (columns) / UPDATE t SET ...), so whether ${n === 1 ? 'it stores' : 'they store'} other values is not observed, e.g. ${unobserved[0]}`;
+  else if (readBack) out.evidence += `; all ${readBack} old INSERT/UPDATE statements that run after up were read back and compared`;
   if (refused.length) out.refused = refused;
   if (altered.length) out.altered = altered;
+  if (n) out.unobserved = unobserved;
   return out;
 }

@@ -36,25 +36,38 @@ describe('the corpus phase policy (test/corpus/phase-policy.ts)', () => {
   });
 
   it('post-deploy when an old statement loses a name or a type; pre-deploy when only a constraint refuses it', () => {
-    expect(phasePolicy(undefined, refused('1054'), [], 10, '').value).toBe('post-deploy');
-    expect(phasePolicy(undefined, refused('22001', 'postgres'), [], 10, '').value).toBe('post-deploy');
+    expect(phasePolicy(refused('1054'), [], { readBack: 0, unobserved: [] }, 10, '').value).toBe('post-deploy');
+    expect(phasePolicy(refused('22001', 'postgres'), [], { readBack: 0, unobserved: [] }, 10, '').value).toBe('post-deploy');
     // A new UNIQUE refusing the old code's duplicate: a data reason, the migration is still an expand step.
-    expect(phasePolicy(undefined, refused('1062'), [], 10, '').value).toBe('pre-deploy');
-    expect(phasePolicy(undefined, [...refused('1062'), ...refused('1406')], [], 10, '').value).toBe('post-deploy');
-    expect(phasePolicy(undefined, [], [], 10, '').value).toBe('pre-deploy');
+    expect(phasePolicy(refused('1062'), [], { readBack: 0, unobserved: [] }, 10, '').value).toBe('pre-deploy');
+    expect(phasePolicy([...refused('1062'), ...refused('1406')], [], { readBack: 0, unobserved: [] }, 10, '').value).toBe('post-deploy');
+    expect(phasePolicy([], [], { readBack: 0, unobserved: [] }, 10, '').value).toBe('pre-deploy');
   });
 
   it('post-deploy when an old write runs but stores another value (a rounded decimal)', () => {
-    const m = phasePolicy(undefined, [], [{ statement: 'INSERT INTO t (p) VALUES (1.55)', before: '["1.55"]', after: '["1.6"]' }], 10, '');
+    const m = phasePolicy(
+      [],
+      [{ statement: 'INSERT INTO t (p) VALUES (1.55)', before: '["1.55"]', after: '["1.6"]' }],
+      { readBack: 0, unobserved: [] },
+      10,
+      '',
+    );
     expect(m.value).toBe('post-deploy');
     expect(m.altered).toHaveLength(1);
   });
 
-  it('a refusal it cannot class leaves the phase unmeasured; a declared phase is the phase, with the policy in the evidence', () => {
-    expect(phasePolicy(undefined, refused('1205'), [], 10, '').value).toBe('unmeasured');
-    const declared = phasePolicy('pre-deploy', refused('1054'), [], 10, '');
-    expect(declared.value).toBe('pre-deploy');
-    expect(declared.evidence).toMatch(/declared .*the policy on the measurements alone: post-deploy/);
-    expect(declared.refused?.[0]?.code).toBe('1054');
+  it('a refusal it cannot class leaves the phase unmeasured', () => {
+    expect(phasePolicy(refused('1205'), [], { readBack: 0, unobserved: [] }, 10, '').value).toBe('unmeasured');
+  });
+
+  it('counts the old writes whose stored values it could not read back, in the evidence and by statement', () => {
+    const insert = 'INSERT INTO t VALUES (1, 2)';
+    const m = phasePolicy([], [], { readBack: 3, unobserved: [insert] }, 10, '');
+    expect(m.value).toBe('pre-deploy');
+    expect(m.evidence).toMatch(/; 1 of 4 old INSERT\/UPDATE statements that run after up could not be read back .* e\.g\. INSERT INTO t VALUES \(1, 2\)$/);
+    expect(m.unobserved).toEqual([insert]);
+    const all = phasePolicy([], [], { readBack: 3, unobserved: [] }, 10, '');
+    expect(all.unobserved).toBeUndefined();
+    expect(all.evidence).toMatch(/; all 3 old INSERT\/UPDATE statements that run after up were read back and compared/);
   });
 });
