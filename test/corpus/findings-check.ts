@@ -21,7 +21,7 @@ export const BAD: Record<CheckedField, boolean> = {
   replicaFirstReverseSafe: false,
 };
 
-/** The verdict field a rule is about, or undefined for rules no measured field covers (MY2xx, PG2xx, RV2xx, WL2xx, SH, DL107/DL108). */
+/** The verdict field a rule is about, or undefined for rules no measured field covers (BC2xx, MY2xx, PG2xx, RV2xx, WL2xx, SH, DL107/DL108). */
 export function fieldOfRule(code: string): CheckedField | undefined {
   const f = factsOf(code);
   if (!f) return undefined;
