@@ -13,7 +13,7 @@ import { ShadowFitCopies, StatementRowCounts } from './data/shadow-copies.ts';
 import { ShadowViolationCounts } from './data/shadow-violations.ts';
 import type { Change, Finding, SchemaSnapshot, ShadowFailure } from './types.ts';
 import type { MigrationFacts } from './verdict.ts';
-import { affectedBy, changedTables, newCodeFindings, oldCodeFindings, prepareAll, type PrepareStatus } from './workload/check.ts';
+import { affectedBy, changedTables, deployWindowFindings, newCodeFindings, oldCodeFindings, prepareAll, type PrepareStatus } from './workload/check.ts';
 import type { WorkloadQuery } from './workload/parse.ts';
 import { settleWithWorkload } from './workload/settle.ts';
 
@@ -307,6 +307,11 @@ export class ShadowAnalyser {
         }),
       );
       settleWithWorkload({ findings: assessment.findings, queries: this.workload.old, window: this.workload.oldWindow ?? 'of --queries' });
+    }
+    const newBefore = this.newStatus.get(i - 1);
+    const newAfter = this.newStatus.get(i);
+    if (this.workload.new.length && newBefore && newAfter) {
+      assessment.findings.push(...deployWindowFindings({ queries: this.workload.new, before: newBefore, after: newAfter, changes, statements }));
     }
     const { findings: _rfFindings, ...replicaFirst } = assessment.replicaFirst;
     const facts: MigrationFacts = {

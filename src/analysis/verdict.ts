@@ -50,9 +50,21 @@ export function inferPhase(findings: Finding[]): Phase {
   return findings.some((f) => factsOf(f.rule)?.forcesPhase === 'post-deploy') ? 'post-deploy' : 'pre-deploy';
 }
 
+/**
+ * The findings that hold in this phase. Those about the new release running before the migration
+ * (a rename's BC2xx, WL203) describe the window between the deploy and a post-deploy migration: a
+ * pre-deploy migration has run before the new release starts, so they do not apply to it.
+ */
+function findingsForPhase(findings: Finding[], phase: Phase): Finding[] {
+  return phase === 'post-deploy' ? findings : findings.filter((f) => factsOf(f.rule)?.newCodeBeforeUp !== true);
+}
+
 export function buildVerdict(facts: MigrationFacts, migrationAcks: Acknowledgement[], extraAcks: AckInput[] = []): MigrationVerdict {
+  const phase: Phase = facts.declaredPhase ?? inferPhase(facts.findings);
   // Every report format prints a finding's statement: a password it sets is masked here, once.
-  const findings: Finding[] = facts.findings.map((f) => (f.statement === undefined ? { ...f } : { ...f, statement: maskSecretLiterals(f.statement) }));
+  const findings: Finding[] = findingsForPhase(facts.findings, phase).map((f) =>
+    f.statement === undefined ? { ...f } : { ...f, statement: maskSecretLiterals(f.statement) },
+  );
   const acks: AckInput[] = [...migrationAcks, ...extraAcks];
   for (const f of findings) {
     const ack = acks.find((a) => ackMatches(a, f, facts.id));
@@ -64,7 +76,6 @@ export function buildVerdict(facts: MigrationFacts, migrationAcks: Acknowledgeme
   const reversible = !findings.some((f) => factsOf(f.rule)?.irreversible === true);
   // Acknowledging a BC finding asserts the running code does not depend on the object.
   const backwardCompatible = !findings.some((f) => oldCode(f) && f.severity === 'error' && !f.acknowledged);
-  const phase: Phase = facts.declaredPhase ?? inferPhase(findings);
 
   const rf = facts.replicaFirst;
   let strategy: Strategy = 'in-place';

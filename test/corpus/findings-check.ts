@@ -22,7 +22,7 @@ export const BAD: Record<CheckedField, boolean> = {
   replicaFirstReverseSafe: false,
 };
 
-/** The verdict field a rule is about; null for rules no measured field covers; undefined for a code the table lacks. */
+/** The verdict field a rule is about; null for rules no measured field covers (BC2xx, MY2xx, PG2xx, RV2xx, WL2xx, SH, DL107/DL108); undefined for a code the table lacks. */
 export function fieldOfRule(code: string): CheckedField | null | undefined {
   return Object.hasOwn(RULE_FIELDS, code) ? RULE_FIELDS[code] : undefined;
 }

@@ -31,6 +31,9 @@ export const RULE_FIELDS: Readonly<Record<string, CheckedField | null>> = {
   BC116: 'backwardCompatible',
   BC117: 'backwardCompatible',
   BC118: 'backwardCompatible',
+  // The new release before a post-deploy rename: no measurement runs the new release.
+  BC203: null,
+  BC204: null,
   WL100: 'backwardCompatible',
   WL101: 'backwardCompatible',
   WL102: 'backwardCompatible',
@@ -103,6 +106,7 @@ export const RULE_FIELDS: Readonly<Record<string, CheckedField | null>> = {
   WL200: null,
   WL201: null,
   WL202: null,
+  WL203: null,
   SH101: null,
   SH201: null,
   SH301: null,

@@ -120,6 +120,24 @@ const CASES: Case[] = [
     down: 'ALTER TABLE t DROP COLUMN b',
     newQueries: 'SELECT id, nope FROM t WHERE id = ?\n',
   },
+  {
+    code: 'WL203',
+    dialect: 'mysql',
+    why: 'a post-deploy column rename, a new-code query of the new name',
+    setup: 'CREATE TABLE t (id INT PRIMARY KEY, email VARCHAR(50))',
+    up: 'ALTER TABLE t RENAME COLUMN email TO mail',
+    down: 'ALTER TABLE t RENAME COLUMN mail TO email',
+    newQueries: 'SELECT id, mail FROM t WHERE id = ?\n',
+  },
+  {
+    code: 'WL203',
+    dialect: 'postgres',
+    why: 'a post-deploy table rename, a new-code query of the new name',
+    setup: 'CREATE TABLE t (id INT PRIMARY KEY, a INT)',
+    up: 'ALTER TABLE t RENAME TO t2',
+    down: 'ALTER TABLE t2 RENAME TO t',
+    newQueries: 'SELECT id, a FROM t2 WHERE id = $1\n',
+  },
 ];
 
 async function verdictOf(c: Case): Promise<MigrationVerdict> {

@@ -15,28 +15,48 @@ export function columnDropped(c: ChangeOf<'column_dropped'>, { db, st }: RuleSco
   ];
 }
 
-/** BC104 (or BC118 when a column with the old name is added back). */
-export function columnRenamed(c: ChangeOf<'column_renamed'>, { ctx, db, st }: RuleScope): Finding[] {
-  const t = ctx.after.tables[c.table];
-  if (t?.columns.some((x) => x.name === c.from)) {
-    return [
-      finding('BC118', {
+/** The expand/contract steps that replace a column rename: no release ever misses the name it uses. */
+function columnRenameSteps(c: ChangeOf<'column_renamed'>): string {
+  return `1. Pre-deploy migration: add ${c.column} to ${c.table} (same type, NULL or with a default). 2. Deploy code that writes both ${c.from} and ${c.column}, then backfill ${c.column} from ${c.from} in batches (UPDATE ${c.table} SET ${c.column} = ${c.from} WHERE id BETWEEN ...). 3. Deploy code that reads and writes only ${c.column}. 4. Post-deploy migration: drop ${c.from}.`;
+}
+
+/**
+ * BC104 (or BC118 when a column with the old name is added back) for the running release, and
+ * BC204 for the new one: a rename breaks one of them in either phase, and the verdict keeps the
+ * finding of the release the migration's phase exposes (BC104 is info post-deploy, BC204 is left
+ * out pre-deploy).
+ */
+export function columnRenamed(c: ChangeOf<'column_renamed'>, scope: RuleScope): Finding[] {
+  const { ctx, db, st } = scope;
+  const keptOld = ctx.after.tables[c.table]?.columns.some((x) => x.name === c.from) === true;
+  const old = keptOld
+    ? finding('BC118', {
         message: `Column ${c.table}.${c.from} was renamed to ${c.column}, and a column named ${c.from} was added back, so the running release still finds it.`,
         table: c.table,
         column: c.column,
         statement: st(c.table, c.from),
-      }),
-    ];
-  }
-  return [
-    finding('BC104', {
-      message: `Renames column ${c.table}.${c.from} to ${c.column} while the previous release is still running. That release still reads and writes ${c.from}; its queries fail with "${db.unknownColumnError(c.from)}" until every app server runs the new code, and the new code fails the same way on ${c.column} wherever it starts before the migration. Safe: add the new column, move the code over in steps, drop the old one last.`,
-      table: c.table,
-      column: c.column,
-      statement: st(c.table, c.from),
-      safeAlternative: `1. Pre-deploy migration: add ${c.column} to ${c.table} (same type, NULL or with a default). 2. Deploy code that writes both ${c.from} and ${c.column}, then backfill ${c.column} from ${c.from} in batches (UPDATE ${c.table} SET ${c.column} = ${c.from} WHERE id BETWEEN ...). 3. Deploy code that reads and writes only ${c.column}. 4. Post-deploy migration: drop ${c.from}.`,
-    }),
-  ];
+      })
+    : finding('BC104', {
+        message: `Renames column ${c.table}.${c.from} to ${c.column} while the previous release is still running. That release still reads and writes ${c.from}; its queries fail with "${db.unknownColumnError(c.from)}" until every app server runs the new code, and the new code fails the same way on ${c.column} wherever it starts before the migration. Safe: add the new column, move the code over in steps, drop the old one last.`,
+        table: c.table,
+        column: c.column,
+        statement: st(c.table, c.from),
+        safeAlternative: columnRenameSteps(c),
+      });
+  return [old, columnRenamedForNewRelease(c, scope, keptOld)];
+}
+
+/** BC204: post-deploy, the new release runs from the deploy until this migration against the old name. */
+function columnRenamedForNewRelease(c: ChangeOf<'column_renamed'>, { db, st }: RuleScope, keptOld: boolean): Finding {
+  return finding('BC204', {
+    message: `Renames column ${c.table}.${c.from} to ${c.column} after the code deploy (post-deploy): from the deploy until this migration runs, the new release runs against ${c.from}, and every query of it that names ${c.column} fails with "${db.unknownColumnError(c.column)}". ${keptOld ? `${c.from} is added back, so the previous release keeps working before the deploy: run it pre-deploy.` : 'Before the deploy, it would break the previous release instead (BC104): no phase is safe for a plain rename. Safe: add the new column, move the code over in steps, drop the old one last.'} --new-queries names each statement of the new release that needs the rename (WL203, an error).`,
+    table: c.table,
+    column: c.column,
+    statement: st(c.table, c.from),
+    safeAlternative: keptOld
+      ? `${c.table}.${c.from} stays (added back), so the previous release keeps working before this migration too: declare it pre-deploy (SQL header "-- migrate:phase pre-deploy", TS "export const phase = 'pre-deploy'") so that it runs before the new release, and drop ${c.from} in a post-deploy migration once no code uses it.`
+      : columnRenameSteps(c),
+  });
 }
 
 /** Decimal digits every value of an integer type of this many bytes holds (INT: 9, since 2147483647 has 10). */

@@ -23,25 +23,39 @@ export function tableDropped(c: ChangeOf<'table_dropped'>, { ctx, st }: RuleScop
   ];
 }
 
-/** BC103 (or BC118 when a view or table with the old name is added back). */
+/** The rename that both releases survive: the old name stays as a view while the old release runs. */
+function tableRenameSteps(c: ChangeOf<'table_renamed'>): string {
+  return `1. In this migration, after the rename, add CREATE VIEW ${c.from} AS SELECT * FROM ${c.table} (a simple view is updatable, so old reads and writes keep working), and run it pre-deploy. 2. Deploy code that uses ${c.table}. 3. Drop the view ${c.from} in a post-deploy migration.`;
+}
+
+/**
+ * BC103 (or BC118 when a view or table with the old name is added back) for the running release,
+ * and BC203 for the new one: a rename breaks one of them in either phase (see columnRenamed).
+ */
 export function tableRenamed(c: ChangeOf<'table_renamed'>, { ctx, st }: RuleScope): Finding[] {
-  if (ctx.after.views[c.from] || ctx.after.tables[c.from]) {
-    return [
-      finding('BC118', {
-        message: `Table ${c.from} was renamed to ${c.table}, and a ${ctx.after.views[c.from] ? 'view' : 'table'} named ${c.from} was added back, so the running release keeps working.`,
+  const statement = st(c.from) ?? st(c.table);
+  const kept = ctx.after.views[c.from] ? 'view' : ctx.after.tables[c.from] ? 'table' : undefined;
+  const old = kept
+    ? finding('BC118', {
+        message: `Table ${c.from} was renamed to ${c.table}, and a ${kept} named ${c.from} was added back, so the running release keeps working.`,
         table: c.table,
         statement: st(c.from),
-      }),
-    ];
-  }
-  return [
-    finding('BC103', {
-      message: `Renames table ${c.from} to ${c.table}. The running release still queries ${c.from}, which no longer exists: its queries fail until every app server runs the new code. Safe: keep the old name alive as a view until the old release is gone.`,
-      table: c.table,
-      statement: st(c.from) ?? st(c.table),
-      safeAlternative: `1. In this migration, after the rename, add CREATE VIEW ${c.from} AS SELECT * FROM ${c.table} (a simple view is updatable, so old reads and writes keep working). 2. Deploy code that uses ${c.table}. 3. Drop the view ${c.from} in a post-deploy migration.`,
-    }),
-  ];
+      })
+    : finding('BC103', {
+        message: `Renames table ${c.from} to ${c.table}. The running release still queries ${c.from}, which no longer exists: its queries fail until every app server runs the new code. Safe: keep the old name alive as a view until the old release is gone.`,
+        table: c.table,
+        statement,
+        safeAlternative: tableRenameSteps(c),
+      });
+  const forNew = finding('BC203', {
+    message: `Renames table ${c.from} to ${c.table} after the code deploy (post-deploy): from the deploy until this migration runs, the new release runs against ${c.from}, and every query of it that names ${c.table} fails with "table doesn't exist". ${kept ? `A ${kept} named ${c.from} is added back, so the previous release keeps working before the deploy: run it pre-deploy.` : `Before the deploy, it would break the previous release instead (BC103): no phase is safe for a plain rename. Safe: rename before the deploy and keep ${c.from} as a view until the old release is gone.`} --new-queries names each statement of the new release that needs the rename (WL203, an error).`,
+    table: c.table,
+    statement,
+    safeAlternative: kept
+      ? `A ${kept} named ${c.from} stays, so the previous release keeps working before this migration too: declare it pre-deploy (SQL header "-- migrate:phase pre-deploy", TS "export const phase = 'pre-deploy'") so that it runs before the new release, and drop ${c.from} in a post-deploy migration once no code uses it.`
+      : tableRenameSteps(c),
+  });
+  return [old, forNew];
 }
 
 /** BC116, unless a table of the same name replaces the view. */

@@ -5,6 +5,8 @@ import type { Severity } from '../types.ts';
  * Every rule code the analysis can emit, with the text docs are generated from. Codes are
  * FAMILY + three digits and never change meaning once released:
  *   BC1xx  backward compatibility: code written for the schema before `up` breaks after it
+ *   BC2xx  the new release: code written for the schema after `up` breaks before it, which it
+ *          meets when `up` runs after the deploy (post-deploy); BC2nn is the counterpart of BC1nn
  *   DL1xx  data loss: `up` destroys or alters stored values
  *   RV1xx  reversibility: down missing / failing / not restoring the schema; RV2xx data the down destroys
  *   MY1xx  MySQL/MariaDB blocking (server-probed ALTER algorithm); MY2xx online but heavy; MY3xx DML
@@ -14,11 +16,13 @@ import type { Severity } from '../types.ts';
  *          RF2nn is always the reverse counterpart of RF1nn
  *   WL1xx  workload: queries the deployed (old) code runs, prepared against the schema after `up`
  *   WL2xx  workload: queries the new code runs, prepared against the schema after `down`
+ *          (WL201, WL202) or, for the deploy window of a post-deploy migration, before `up` (WL203)
  *   SH1xx  shadow: a statement the shadow server refused (a shared server's restricted account)
  *   SH2xx  shadow: a statement that ran where the snapshots do not look (another database)
  *   SH3xx  shadow: the migration itself fails on the shadow database
- * The default severity is adjusted per migration: BC findings become info in a post-deploy
- * migration (no old code runs then), and RF/MY findings depend on whether the strategy needs them.
+ * The default severity is adjusted per migration: BC1 findings become info in a post-deploy
+ * migration (no old code runs then), BC2 and WL203 findings are left out of a pre-deploy one (it
+ * runs before the new release), and RF/MY findings depend on whether the strategy needs them.
  */
 export type RuleFamily = 'backward-compat' | 'data-loss' | 'reversibility' | 'blocking-mysql' | 'blocking-postgres' | 'replica-first' | 'workload' | 'shadow';
 
@@ -41,6 +45,11 @@ export interface RuleDoc {
   oldCode?: true;
   /** A rollback breaks the new code: only a warning pre-deploy, where the code is rolled back first. */
   newCodeOnRollback?: true;
+  /**
+   * About the new release running before this migration: it does only when the migration is
+   * post-deploy (the deploy comes first), so a pre-deploy migration's verdict leaves it out.
+   */
+  newCodeBeforeUp?: true;
   /** Blocks reads or writes for a time that grows with the table: replica-first or refused. */
   blocking?: true;
   /** The migration cannot be rolled back by the tool. */
@@ -265,6 +274,28 @@ const docs: RuleDoc[] = [
     oldCode: true,
     explanation: 'The object was renamed, but a view or column with the old name was added back, so the previous release keeps working.',
     recipe: 'Drop the compatibility view/column in a post-deploy migration once no code uses the old name.',
+  },
+  {
+    code: 'BC203',
+    family: 'backward-compat',
+    title: 'Table renamed post-deploy: the new release runs against the old name',
+    severity: 'warning',
+    newCodeBeforeUp: true,
+    explanation:
+      'A rename breaks one of the two releases whichever phase it runs in. Pre-deploy, the previous release loses the old name (BC103); post-deploy, the new release runs from the deploy until this migration against the old name, and its queries of the new name fail with "table does not exist". A warning: without the new release\'s statements (--new-queries) the check cannot tell whether it uses the new name before the migration ran; with them, each statement that does is WL203 (error). Left out of a pre-deploy migration, which runs before the new release.',
+    recipe:
+      '1. Rename the table and, in the same migration, create a view with the old name (CREATE VIEW old AS SELECT * FROM new; a simple view is updatable): the migration is then pre-deploy, and both releases find their name. 2. Deploy code that uses the new name. 3. Drop the view in a post-deploy migration.',
+  },
+  {
+    code: 'BC204',
+    family: 'backward-compat',
+    title: 'Column renamed post-deploy: the new release runs against the old name',
+    severity: 'warning',
+    newCodeBeforeUp: true,
+    explanation:
+      'A rename breaks one of the two releases whichever phase it runs in. Pre-deploy, the previous release loses the old column name (BC104); post-deploy, the new release runs from the deploy until this migration against the old name, and its queries of the new name fail with "unknown column". A warning: without the new release\'s statements (--new-queries) the check cannot tell whether it uses the new name before the migration ran; with them, each statement that does is WL203 (error). Left out of a pre-deploy migration, which runs before the new release.',
+    recipe:
+      '1. Add the new column (pre-deploy). 2. Deploy code that writes both columns; backfill the new one in batches. 3. Deploy code that reads the new column only. 4. Drop the old column in a post-deploy migration. No release ever runs against a schema without the name it uses.',
   },
   // --- data loss --------------------------------------------------------------------------
   {
@@ -903,6 +934,17 @@ const docs: RuleDoc[] = [
     recipe: 'Keep a DEFAULT on the column in the down, or make the new code always write it.',
   },
   {
+    code: 'WL203',
+    family: 'workload',
+    title: 'The new release breaks until this post-deploy migration runs',
+    severity: 'error',
+    newCodeBeforeUp: true,
+    explanation:
+      'The statement, taken from what the new code runs, prepares against the schema after this migration but is refused before it. The migration is post-deploy: it runs after the code deploy, so from the deploy until it has run the new release gets this error on every call (a renamed column or table: the new release asks for the new name while the schema still has the old one). Left out of a pre-deploy migration, which runs before the new release.',
+    recipe:
+      'Give the new release what it uses before the deploy: do the change in a pre-deploy migration that keeps the running release working too (a rename: add the new column, dual-write, backfill, drop the old one post-deploy; or rename the table and keep a view under the old name), or keep the new code off it (feature flag) until this migration has run.',
+  },
+  {
     code: 'WL200',
     family: 'workload',
     title: 'New-code query does not prepare after up',
@@ -1032,12 +1074,13 @@ export function catalogMarkdown(): string {
     'Every finding of `migrate check` / `migrate plan` carries one of these codes. Codes never change meaning once released.',
     'The severity shown is the default; the verdict adjusts it per migration:',
     '',
-    '- BC and WL1 findings become `info` in a post-deploy migration (no code from before the release runs then).',
+    '- BC1 and WL1 findings become `info` in a post-deploy migration (no code from before the release runs then).',
+    '- BC2 findings and WL203 (the new release running before a post-deploy migration, between the deploy and the contract) are left out of a pre-deploy migration, which runs before the new release.',
     '- WL2 findings (a rollback breaking the new code) are `warning` in a pre-deploy migration (roll the code back first) and `error` in a post-deploy one.',
     '- MY101/MY102 become `warning` when the plan runs the migration replica-first instead of in place.',
     '- RF1 findings are `info` when the migration runs in place; RF2 findings are `warning` (replica-first) or `info`.',
     '',
-    'A finding can be acknowledged (in the migration: SQL `-- migrate:ack RULE reason`, TS `export const acknowledge = [{ rule, reason }]`; or `--ack RULE:MIGRATION_ID:reason`; a rule ending in `*` covers warnings and info only, an error must be named). An acknowledged error no longer fails the gate by itself and every report shows it with its reason; acknowledging a BC or WL1 finding also asserts the running code does not depend on the object, so the migration counts as backward compatible. A migration that is refused, or not reversible because its down fails or does not restore the schema (RV102, RV103), still fails the gate; one without a down passes once RV101 is acknowledged. See docs/check.md.',
+    'A finding can be acknowledged (in the migration: SQL `-- migrate:ack RULE reason`, TS `export const acknowledge = [{ rule, reason }]`; or `--ack RULE:MIGRATION_ID:reason`; a rule ending in `*` covers warnings and info only, an error must be named). An acknowledged error no longer fails the gate by itself and every report shows it with its reason; acknowledging a BC1 or WL1 finding also asserts the running code does not depend on the object, so the migration counts as backward compatible. A migration that is refused, or not reversible because its down fails or does not restore the schema (RV102, RV103), still fails the gate; one without a down passes once RV101 is acknowledged. See docs/check.md.',
     '',
   ];
   for (const [family, title] of families) {

@@ -160,6 +160,39 @@ export function oldCodeFindings(i: UpWorkloadInput): Finding[] {
   return out;
 }
 
+export interface DeployWindowInput {
+  queries: WorkloadQuery[];
+  /** New-code status before this migration's up: the schema a post-deploy migration leaves the new release until it runs. */
+  before: PrepareStatus;
+  /** ... and after it. */
+  after: PrepareStatus;
+  changes: Change[];
+  statements: StatementInfo[];
+}
+
+/**
+ * WL203: the new release's statements that need this migration. Reported for every migration; the
+ * verdict keeps them only when the migration is post-deploy, where the new release runs before it
+ * (from the deploy until the contract), and leaves them out of a pre-deploy one.
+ */
+export function deployWindowFindings(i: DeployWindowInput): Finding[] {
+  const out: Finding[] = [];
+  const touched = changedTables(i.changes);
+  for (const q of i.queries) {
+    const before = i.before.get(q.n);
+    if (typeof before !== 'string' || i.after.get(q.n) !== null) continue;
+    const query = { text: shortSql(q.text), source: q.source };
+    const f = finding('WL203', {
+      message: `The new release runs ${span(query.text)} (${q.source}). It prepares against the schema after this migration but not before it: "${before}". This migration is post-deploy, so it runs after the code deploy: from the deploy until it has run, every call of the new release fails.`,
+      table: tableOf(q, touched),
+      statement: statementFor(i.statements, q),
+    });
+    f.query = { ...query, error: before };
+    out.push(f);
+  }
+  return out;
+}
+
 export interface DownWorkloadInput {
   queries: WorkloadQuery[];
   /** Status at the schema after up (what the new code was written for). */

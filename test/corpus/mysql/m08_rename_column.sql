@@ -14,4 +14,4 @@ ALTER TABLE users RENAME COLUMN email TO mail;
 ALTER TABLE users RENAME COLUMN mail TO email;
 -- expect: phase=post-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
 -- expect: replicaFirstSafe=true replicaFirstReverseSafe=true strategy=in-place algorithm=INSTANT
--- findings: BC104:info MY202:info RF113:info
+-- findings: BC104:info BC204:warning MY202:info RF113:info

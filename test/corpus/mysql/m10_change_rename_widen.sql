@@ -14,4 +14,4 @@ ALTER TABLE users CHANGE email mail VARCHAR(200);
 ALTER TABLE users CHANGE mail email VARCHAR(100);
 -- expect: phase=post-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
 -- expect: replicaFirstSafe=false replicaFirstReverseSafe=false strategy=in-place algorithm=INSTANT
--- findings: BC104:info MY202:info RF104:info RF205:info RV202:warning
+-- findings: BC104:info BC204:warning MY202:info RF104:info RF205:info RV202:warning

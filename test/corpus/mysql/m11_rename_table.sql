@@ -14,4 +14,4 @@ RENAME TABLE users TO customers;
 RENAME TABLE customers TO users;
 -- expect: phase=post-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
 -- expect: replicaFirstSafe=false replicaFirstReverseSafe=false strategy=in-place algorithm=null
--- findings: BC103:info RF109:info RF209:info
+-- findings: BC103:info BC203:warning RF109:info RF209:info

@@ -13,4 +13,4 @@ ALTER TABLE users RENAME COLUMN email TO mail;
 ALTER TABLE users RENAME COLUMN mail TO email;
 -- expect: phase=post-deploy backwardCompatible=false reversible=true dataLoss=false blocking=false
 -- expect: replicaFirstSafe=null replicaFirstReverseSafe=null strategy=in-place algorithm=null
--- findings: BC104:info PG202:info
+-- findings: BC104:info BC204:warning PG202:info
