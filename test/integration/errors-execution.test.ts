@@ -1,0 +1,244 @@
+/**
+ * Execution-time refusals on a real master-master cluster behind HAProxy (one sandbox, many
+ * cases): a writer endpoint or read pool that cannot be used (backend missing, a crashed HAProxy's
+ * stale socket, a hung one, an empty command), `rollback`/`finalize` without a hold, a hold whose
+ * migration has no down, a held node gone from the config, and a rollback whose switchover is
+ * refused. Each: the CLI's exit code, the problem and fix lines, no stack trace, and nothing
+ * changed on the servers or in HAProxy.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runtimeCommand } from '../../src/sandbox/haproxy.ts';
+import { cli, show, type CliResult } from '../faults/harness.ts';
+import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
+
+type Json = Record<string, unknown>;
+
+async function rows(c: mysql.Connection, sql: string): Promise<Json[]> {
+  const [r] = await c.query(sql);
+  return r as Json[];
+}
+
+/** A socket path whose HAProxy died without cleaning up: the file is there, nobody listens (ECONNREFUSED). */
+async function staleSocket(path: string): Promise<void> {
+  const child = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  await new Promise<void>((res, rej) => {
+    child.stdout.once('data', () => res());
+    child.once('exit', (code) => rej(new Error(`socket holder exited ${code}`)));
+  });
+  const gone = new Promise((res) => child.once('exit', res));
+  child.kill('SIGKILL');
+  await gone;
+  expect(existsSync(path)).toBe(true);
+}
+
+/** A runtime socket that accepts and never answers: an HAProxy that hangs. */
+async function hungSocket(path: string): Promise<{ server: Server; close: () => Promise<void> }> {
+  const peers = new Set<Socket>();
+  const server = createServer((s) => {
+    peers.add(s);
+    s.on('close', () => peers.delete(s));
+  });
+  await new Promise<void>((res) => server.listen(path, res));
+  return {
+    server,
+    close: () =>
+      new Promise<void>((res) => {
+        for (const p of peers) p.destroy();
+        server.close(() => res());
+      }),
+  };
+}
+
+describe('execution refusals on a master-master cluster behind HAProxy', () => {
+  let sb: RunningSandbox;
+  let migDir: string;
+  let sockDir: string;
+  let hung: Awaited<ReturnType<typeof hungSocket>>;
+  let holdFile: string;
+
+  beforeAll(async () => {
+    migDir = mkdtempSync(join(tmpdir(), 'mig-errexec-'));
+    sockDir = mkdtempSync(join(tmpdir(), 'mig-errexec-sock-'));
+    writeFileSync(join(migDir, '0001_create_t.up.sql'), 'CREATE TABLE t (id INT PRIMARY KEY, n INT NOT NULL);\n');
+    writeFileSync(join(migDir, '0001_create_t.down.sql'), 'DROP TABLE t;\n');
+    // No down file: the hold below is taken on a migration that cannot be undone yet.
+    writeFileSync(join(migDir, '0002_widen_n.up.sql'), 'ALTER TABLE t MODIFY n BIGINT NOT NULL;\n');
+    sb = await startSandbox({ topology: 'master-master', proxy: true, migrationsDir: migDir });
+    await staleSocket(join(sockDir, 'stale.sock'));
+    hung = await hungSocket(join(sockDir, 'hung.sock'));
+    holdFile = join(sb.dir, '.migrate', 'hold-sandbox.json');
+  }, 240_000);
+  afterAll(async () => {
+    await hung?.close();
+    await sb?.stop();
+    rmSync(migDir, { recursive: true, force: true });
+    rmSync(sockDir, { recursive: true, force: true });
+  });
+
+  const haproxy = (): { socket: string; backend: string } => {
+    if (sb.writer.type !== 'haproxy') throw new Error('expected the sandbox HAProxy');
+    return { socket: sb.writer.socket, backend: sb.writer.backend };
+  };
+
+  /** A copy of the sandbox config beside it (password files and the state directory resolve the same) with its cluster edited. */
+  function configWith(name: string, edit: (cluster: Json) => void): string {
+    const cfg = JSON.parse(readFileSync(sb.configPath, 'utf8')) as { clusters: Json[] };
+    edit(cfg.clusters[0]!);
+    const path = join(sb.dir, `${name}.json`);
+    writeFileSync(path, JSON.stringify(cfg, null, 2));
+    return path;
+  }
+
+  /** What a change would show: each node's read_only, replication and schema, the ledger, HAProxy's servers, the hold. */
+  async function state(): Promise<string> {
+    const out: string[] = [];
+    for (const n of sb.nodes) {
+      const c = await sb.mysql(n.name);
+      const [r] = await rows(
+        c,
+        "SELECT @@read_only AS ro, (SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='app' AND TABLE_NAME='t' AND COLUMN_NAME='n') AS n, (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='app' AND TABLE_NAME='migrate_ledger') AS ledger",
+      );
+      const [st] = await rows(c, 'SHOW SLAVE STATUS');
+      const ledger = Number(r?.['ledger']) ? (await rows(c, 'SELECT id FROM app.migrate_ledger ORDER BY id')).map((x) => x['id']) : [];
+      await c.end();
+      out.push(`${n.name}: ro=${r?.['ro']} n=${r?.['n']} io=${st?.['Slave_IO_Running']} sql=${st?.['Slave_SQL_Running']} ledger=${ledger.join(',')}`);
+    }
+    const { socket } = haproxy();
+    for (const b of ['writer', 'readers'])
+      out.push(
+        `${b}: ${(await runtimeCommand(socket, `show servers state ${b}`))
+          .split('\n')
+          .slice(2)
+          .map((l) => l.split(' ').slice(3, 7).join(' '))
+          .join(' | ')}`,
+      );
+    out.push(`hold: ${existsSync(holdFile) ? readFileSync(holdFile, 'utf8') : 'none'}`);
+    return out.join('\n');
+  }
+
+  async function writable(): Promise<string[]> {
+    const out: string[] = [];
+    for (const n of sb.nodes) {
+      const c = await sb.mysql(n.name);
+      const [r] = await rows(c, 'SELECT @@read_only AS ro');
+      await c.end();
+      if (Number(r?.['ro']) === 0) out.push(n.name);
+    }
+    return out;
+  }
+
+  /** The refusal a user sees: the exit code, the problem and fix lines, no stack trace. */
+  function expectRefusal(r: CliResult, code: number, problem: RegExp, fix: RegExp): void {
+    expect(r.code, show(r)).toBe(code);
+    expect(r.error, show(r)).toMatch(problem);
+    expect(r.fix, show(r)).toMatch(fix);
+    expect(r.stderr).not.toMatch(/unexpected failure|\n\s+at /);
+  }
+
+  const applyWith = (config: string): Promise<CliResult> => cli(['--config', config, 'apply', '--strategy', 'replica-first']);
+
+  it('rollback and finalize without a held change: a usage error, nothing changed', async () => {
+    const before = await state();
+    const rb = await cli(['--config', sb.configPath, 'rollback']);
+    expectRefusal(rb, 2, /^Cluster sandbox has no held master-master change to roll back\.$/, /migrate apply --hold/);
+    const fin = await cli(['--config', sb.configPath, 'finalize']);
+    expectRefusal(fin, 2, /^Cluster sandbox has no held master-master change to finalize\.$/, /migrate apply --hold/);
+    expect(await state()).toBe(before);
+  });
+
+  it.each([
+    {
+      what: 'the writer backend HAProxy does not have',
+      edit: (c: Json) => ((c['writer'] as Json)['backend'] = 'nosuch'),
+      problem: /^HAProxy has no backend named nosuch\.$/,
+      fix: /writer\.backend/,
+    },
+    {
+      what: "a crashed HAProxy's stale writer socket",
+      edit: (c: Json) => ((c['writer'] as Json)['socket'] = join(sockDir, 'stale.sock')),
+      problem: /^Cannot talk to HAProxy's runtime API at .*stale\.sock: .*ECONNREFUSED/,
+      fix: /stats socket <path> level admin/,
+    },
+    {
+      what: 'a hung HAProxy behind the writer socket',
+      edit: (c: Json) => ((c['writer'] as Json)['socket'] = join(sockDir, 'hung.sock')),
+      problem: /^HAProxy's runtime API at .*hung\.sock did not answer "show servers state writer" within 2000 ms\.$/,
+      fix: /level admin/,
+    },
+    {
+      what: 'a blank writer command',
+      edit: (c: Json) => (c['writer'] = { type: 'command', command: '   ' }),
+      problem: /^writer\.command is empty\.$/,
+      fix: /Set writer\.command/,
+    },
+    {
+      what: 'a read-pool socket that does not exist',
+      edit: (c: Json) => ((c['readPool'] as Json)['socket'] = join(sockDir, 'missing.sock')),
+      problem: /^HAProxy's runtime socket .*missing\.sock \(the read pool\) does not exist\.$/,
+      fix: /readPool\.socket/,
+    },
+    {
+      what: 'the read-pool backend HAProxy does not have',
+      edit: (c: Json) => ((c['readPool'] as Json)['backend'] = 'nosuch'),
+      problem: /^HAProxy has no backend named nosuch\.$/,
+      fix: /readPool\.backend/,
+    },
+    {
+      what: 'a hung HAProxy behind the read-pool socket',
+      edit: (c: Json) => ((c['readPool'] as Json)['socket'] = join(sockDir, 'hung.sock')),
+      problem: /^HAProxy's runtime API at .*hung\.sock did not answer within 3000 ms \("show servers state readers"\)\.$/,
+      fix: /readPool\.socket/,
+    },
+    {
+      what: 'a blank read-pool command',
+      edit: (c: Json) => (c['readPool'] = { type: 'command', command: ' ' }),
+      problem: /^readPool\.command is empty\.$/,
+      fix: /Set readPool\.command/,
+    },
+  ])('apply with $what: refused in the preflight, nothing changed', async ({ what, edit, problem, fix }) => {
+    const before = await state();
+    const r = await applyWith(configWith(what.replace(/\W+/g, '-'), edit));
+    expectRefusal(r, 1, problem, fix);
+    expect(r.fix).toMatch(/Nothing was changed\.$/);
+    expect(await state()).toBe(before);
+  });
+
+  it('holds a change whose migration has no down: rollback refuses, and a config without the held node too; nothing changed', async () => {
+    const active = (await writable())[0]!;
+    const passive = sb.nodes.map((n) => n.name).find((n) => n !== active)!;
+    const held = await cli(['--config', sb.configPath, 'apply', '--strategy', 'replica-first', '--hold']);
+    expect(held.code, show(held)).toBe(0);
+    expect(await writable()).toEqual([passive]);
+    expect(JSON.parse(readFileSync(holdFile, 'utf8'))).toMatchObject({
+      migrationId: '0002_widen_n',
+      heldNode: active,
+      alteredNode: passive,
+      downStatements: [],
+    });
+    const before = await state();
+
+    const noDown = await cli(['--config', sb.configPath, 'rollback']);
+    expectRefusal(
+      noDown,
+      1,
+      new RegExp(`^0002_widen_n has no down statements to undo the change on ${passive}\\.$`),
+      /Add the down migration.*Nothing was changed\.$/,
+    );
+    expect(await state()).toBe(before);
+
+    const renamed = configWith('held-node-renamed', (c) => {
+      for (const n of c['nodes'] as Json[]) if (n['name'] === active) n['name'] = `${active}-renamed`;
+    });
+    const gone = await cli(['--config', renamed, 'rollback']);
+    expectRefusal(gone, 1, new RegExp(`^Node ${active} recorded by the held run is not in the config any more\\.$`), /Restore the node in the config/);
+    expect(await state()).toBe(before);
+  });
+});
