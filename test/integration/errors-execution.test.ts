@@ -241,4 +241,50 @@ describe('execution refusals on a master-master cluster behind HAProxy', () => {
     expectRefusal(gone, 1, new RegExp(`^Node ${active} recorded by the held run is not in the config any more\\.$`), /Restore the node in the config/);
     expect(await state()).toBe(before);
   });
+
+  it('a rollback whose switchover is refused (a long statement on the active node) says to roll back again, not resume or abort; nothing changed', async () => {
+    // The fix of the refusal above: the down migration, added after the hold.
+    writeFileSync(join(migDir, '0002_widen_n.down.sql'), 'ALTER TABLE t MODIFY n INT NOT NULL;\n');
+    const active = (await writable())[0]!;
+    const before = await state();
+    const busy = await sb.mysql(active);
+    const sleeping = busy.query('SELECT SLEEP(60)').catch(() => undefined);
+    try {
+      await new Promise((r) => setTimeout(r, 1_500));
+      const r = await cli(['--config', sb.configPath, 'rollback']);
+      expectRefusal(
+        r,
+        1,
+        /^Long-running statements on the primary \(connection \d+ of \S+ running \d+ s: SELECT SLEEP\(60\)\)/,
+        /then run `migrate rollback` again; nothing was blocked\.$/,
+      );
+      expect(r.fix).not.toMatch(/migrate resume|migrate abort/);
+    } finally {
+      const killer = await sb.mysql(active);
+      await killer.query(`KILL ${busy.threadId}`).catch(() => undefined);
+      await killer.end();
+      await sleeping;
+      busy.destroy();
+    }
+    expect(await state()).toBe(before);
+  });
+
+  it('a rollback whose switchover cannot move the writer (backend missing) names the writer backend; nothing changed', async () => {
+    const before = await state();
+    const r = await cli(['--config', configWith('rollback-no-writer-backend', (c) => ((c['writer'] as Json)['backend'] = 'nosuch')), 'rollback']);
+    expectRefusal(r, 1, /^HAProxy has no backend named nosuch\.$/, /writer\.backend/);
+    expect(await state()).toBe(before);
+  });
+
+  it('with the down migration added after the hold, rollback switches back and undoes the change', async () => {
+    const { heldNode, alteredNode } = JSON.parse(readFileSync(holdFile, 'utf8')) as { heldNode: string; alteredNode: string };
+    const r = await cli(['--config', sb.configPath, 'rollback']);
+    expect(r.code, show(r)).toBe(0);
+    expect(await writable()).toEqual([heldNode]);
+    expect(existsSync(holdFile)).toBe(false);
+    const after = await state();
+    expect(after).toContain(`${heldNode}: ro=0 n=int`);
+    expect(after).toContain(`${alteredNode}: ro=1 n=int`);
+    expect(after).not.toMatch(/0002_widen_n/);
+  });
 });
