@@ -287,4 +287,70 @@ describe('execution refusals on a master-master cluster behind HAProxy', () => {
     expect(after).toContain(`${alteredNode}: ro=1 n=int`);
     expect(after).not.toMatch(/0002_widen_n/);
   });
+
+  it('apply refuses a migration changed after it was applied; nothing changed', async () => {
+    const file = join(migDir, '0001_create_t.up.sql');
+    const original = readFileSync(file, 'utf8');
+    const before = await state();
+    writeFileSync(file, 'CREATE TABLE t (id INT PRIMARY KEY, n INT NOT NULL, note TEXT);\n');
+    try {
+      const r = await applyWith(sb.configPath);
+      expectRefusal(r, 1, /^Migrations changed after they were applied: 0001_create_t\.$/, /migrate ack-drift <id>.*Nothing was changed\.$/);
+    } finally {
+      writeFileSync(file, original);
+    }
+    expect(await state()).toBe(before);
+  });
+
+  it('apply refuses a candidate that logs statements, not rows (binlog_format changed on it); nothing changed', async () => {
+    const active = (await writable())[0]!;
+    const passive = sb.nodes.map((n) => n.name).find((n) => n !== active)!;
+    const c = await sb.mysql(passive);
+    await c.query("SET GLOBAL binlog_format = 'STATEMENT'");
+    try {
+      const before = await state();
+      const r = await applyWith(sb.configPath);
+      expectRefusal(
+        r,
+        1,
+        new RegExp(`^The candidate ${passive} cannot become the primary: binlog_format is STATEMENT, not ROW\\.$`),
+        /binlog_format=ROW on .*Nothing was changed\.$/,
+      );
+      expect(await state()).toBe(before);
+    } finally {
+      await c.query("SET GLOBAL binlog_format = 'ROW'");
+      await c.end();
+    }
+  });
+
+  it('apply refuses a candidate with a transaction the active node does not have (errant GTID); nothing changed', async () => {
+    const active = (await writable())[0]!;
+    const passive = sb.nodes.map((n) => n.name).find((n) => n !== active)!;
+    const a = await sb.mysql(active);
+    const p = await sb.mysql(passive);
+    // The active applies the passive's changes only after a delay (replication still running, so the
+    // cluster is healthy), and someone writes on the passive with its binary log on meanwhile.
+    await a.query('STOP SLAVE');
+    await a.query('CHANGE MASTER TO MASTER_DELAY = 600');
+    await a.query('START SLAVE');
+    await p.query('CREATE TABLE app.written_on_passive (id INT PRIMARY KEY)');
+    try {
+      const before = await state();
+      const r = await applyWith(sb.configPath);
+      expectRefusal(
+        r,
+        1,
+        new RegExp(`^The candidate ${passive} has transactions the primary ${active} does not \\(errant GTIDs [0-9-]+\\)`),
+        new RegExp(`Find what wrote on ${passive}.*Nothing was changed\\.$`),
+      );
+      expect(await state()).toBe(before);
+    } finally {
+      await a.query('STOP SLAVE');
+      await a.query('CHANGE MASTER TO MASTER_DELAY = 0');
+      await a.query('START SLAVE');
+      await p.query('DROP TABLE app.written_on_passive');
+      await a.end();
+      await p.end();
+    }
+  });
 });
