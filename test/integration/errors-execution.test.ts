@@ -276,6 +276,28 @@ describe('execution refusals on a master-master cluster behind HAProxy', () => {
     expect(await state()).toBe(before);
   });
 
+  it('a rollback whose write block cannot take the global read lock (a LOCK TABLES ... WRITE session) is undone within the budget; nothing changed', async () => {
+    const active = (await writable())[0]!;
+    const before = await state();
+    const locker = await sb.mysql(active);
+    // Idle (not a running statement, so the long-query preflight passes it), but FLUSH TABLES WITH READ LOCK waits for it.
+    await locker.query('LOCK TABLES app.t WRITE');
+    try {
+      const r = await cli(['--config', sb.configPath, 'rollback', '--max-write-block', '800']);
+      expectRefusal(
+        r,
+        1,
+        /^taking the global read lock did not finish within the write-block budget \(\d+ ms left\)\.$/,
+        /raise --max-write-block\), then run `migrate rollback` again\.$/,
+      );
+      expect(r.fix).not.toMatch(/migrate resume|migrate abort/);
+    } finally {
+      await locker.query('UNLOCK TABLES');
+      await locker.end();
+    }
+    expect(await state()).toBe(before);
+  });
+
   it('with the down migration added after the hold, rollback switches back and undoes the change', async () => {
     const { heldNode, alteredNode } = JSON.parse(readFileSync(holdFile, 'utf8')) as { heldNode: string; alteredNode: string };
     const r = await cli(['--config', sb.configPath, 'rollback']);
