@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimeCommand } from '../../src/sandbox/haproxy.ts';
-import { cli, show, type CliResult } from '../faults/harness.ts';
+import { REPL_USER } from '../../src/sandbox/mariadb.ts';
+import { cli, Pause, show, startCli, type CliResult } from '../faults/harness.ts';
 import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
 
 type Json = Record<string, unknown>;
@@ -374,5 +375,46 @@ describe('execution refusals on a master-master cluster behind HAProxy', () => {
       await a.end();
       await p.end();
     }
+  });
+
+  it('a drained replica that stops replicating after its ALTER stays out of the read pool (bounded wait, typed error); abort restores everything', async () => {
+    const active = (await writable())[0]!;
+    const passive = sb.nodes.map((n) => n.name).find((n) => n !== active)!;
+    const before = await state();
+    const pause = new Pause();
+    const a = await sb.mysql(active);
+    const p = await sb.mysql(passive);
+    // Not the binary log's business (nothing to replicate to the passive): the lock is this node's only.
+    await a.query('SET SESSION sql_log_bin = 0');
+    try {
+      const run = startCli(
+        ['--config', sb.configPath, 'apply', '--strategy', 'replica-first', '--drain-last-reader', '--catch-up-timeout', '2'],
+        pause.env(`alter:${passive}:end`),
+      );
+      await pause.reached(run);
+      // The replication account locked on the active: the passive's replication restart after its
+      // ALTER (for the type conversion) cannot log in again, so it does not replicate.
+      await a.query(`ALTER USER '${REPL_USER}'@'127.0.0.1' ACCOUNT LOCK`);
+      pause.release();
+      const r = await run.done;
+      expectRefusal(
+        r,
+        1,
+        new RegExp(
+          `^${passive} is not replicating \\(threads stopped\\) after 2 s of waiting to return it to the read pool \\(bound: \\d+ s of lag\\); it stays out of the pool\\.$`,
+        ),
+        /then run `migrate resume`/,
+      );
+    } finally {
+      await a.query(`ALTER USER '${REPL_USER}'@'127.0.0.1' ACCOUNT UNLOCK`);
+      await p.query('STOP SLAVE');
+      await p.query('START SLAVE');
+      await a.end();
+      await p.end();
+      pause.cleanup();
+    }
+    const abort = await cli(['--config', sb.configPath, 'abort']);
+    expect(abort.code, show(abort)).toBe(0);
+    expect(await state()).toBe(before);
   });
 });
