@@ -40,6 +40,15 @@ async function staleSocket(path: string): Promise<void> {
   expect(existsSync(path)).toBe(true);
 }
 
+/** A port nothing listens on: taken from the OS, then released. */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
+  const { port } = s.address() as { port: number };
+  await new Promise((res) => s.close(res));
+  return port;
+}
+
 /** A runtime socket that accepts and never answers: an HAProxy that hangs. */
 async function hungSocket(path: string): Promise<{ server: Server; close: () => Promise<void> }> {
   const peers = new Set<Socket>();
@@ -377,7 +386,7 @@ describe('execution refusals on a master-master cluster behind HAProxy', () => {
     }
   });
 
-  it('a drained replica that stops replicating after its ALTER stays out of the read pool (bounded wait, typed error); abort restores everything', async () => {
+  it('a drained replica that stops replicating after its ALTER stays out of the read pool (bounded wait, typed error); abort refuses while a node is unreachable, fails while replication cannot resume, then restores everything', async () => {
     const active = (await writable())[0]!;
     const passive = sb.nodes.map((n) => n.name).find((n) => n !== active)!;
     const before = await state();
@@ -405,6 +414,18 @@ describe('execution refusals on a master-master cluster behind HAProxy', () => {
         ),
         /then run `migrate resume`/,
       );
+      // abort with a node it cannot reach: refused before it touches anything.
+      const failedRun = await state();
+      const port = await closedPort();
+      const unreachable = configWith('abort-passive-unreachable', (c) => {
+        for (const n of c['nodes'] as Json[]) if (n['name'] === passive) n['port'] = port;
+      });
+      const blind = await cli(['--config', unreachable, 'abort']);
+      expectRefusal(blind, 1, new RegExp(`^Cannot reach ${passive} \\(.*\\)\\.$`), /Start the nodes named.*migrate abort` again\.$/);
+      expect(await state()).toBe(failedRun);
+      // abort while the passive still cannot log in to replicate: it converges, then says what is still wrong.
+      const stuck = await cli(['--config', sb.configPath, 'abort']);
+      expectRefusal(stuck, 1, new RegExp(`^After converging: .*${passive}`), /Repair the nodes named by hand/);
     } finally {
       await a.query(`ALTER USER '${REPL_USER}'@'127.0.0.1' ACCOUNT UNLOCK`);
       await p.query('STOP SLAVE');
