@@ -1,10 +1,13 @@
 /**
  * Execution-time refusals on a real master-master cluster behind HAProxy (one sandbox, many
- * cases): a writer endpoint or read pool that cannot be used (backend missing, a crashed HAProxy's
- * stale socket, a hung one, an empty command), `rollback`/`finalize` without a hold, a hold whose
- * migration has no down, a held node gone from the config, and a rollback whose switchover is
- * refused. Each: the CLI's exit code, the problem and fix lines, no stack trace, and nothing
- * changed on the servers or in HAProxy.
+ * cases, in order: each leaves the cluster as the next expects): a writer endpoint or read pool
+ * that cannot be used (backend missing, a crashed HAProxy's stale socket, a hung one, an empty
+ * command), `rollback`/`finalize` without a hold, a hold whose migration has no down, a held node
+ * gone from the config, rollbacks whose switchover is refused or undone within its budget, a
+ * drifted migration, a candidate that cannot become the primary (binlog_format, errant GTID), and
+ * a replica that cannot replicate after its ALTER (then abort: unreachable node, converge failing,
+ * converge succeeding). Each: the CLI's exit code, the problem and fix lines, no stack trace, and
+ * nothing changed on the servers or in HAProxy (or, after a failed run, abort restoring it all).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
