@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { dirname, join } from 'node:path';
 import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/index.ts';
 import { MigrateError, usageError, workError } from '../errors.ts';
-import { withLedgerWriter } from '../migrations/index.ts';
+import { discoverMigrations, withLedgerWriter } from '../migrations/index.ts';
 import { detectFlavor } from '../topology/index.ts';
 import { mysqlString } from '../engines/index.ts';
 import { openNode } from '../topology/index.ts';
@@ -100,7 +100,8 @@ export async function rollback(config: ProjectConfig, cluster: ClusterConfig, op
   const h = requireHold(config, cluster, 'roll back');
   const held = node(cluster, h.heldNode);
   const altered = node(cluster, h.alteredNode);
-  if (h.downStatements.length === 0)
+  const down = await downStatementsOf(config, h);
+  if (down.length === 0)
     throw workError(
       `${h.migrationId} has no down statements to undo the change on ${altered.name}.`,
       'Add the down migration, then run `migrate rollback` again. Nothing was changed.',
@@ -128,7 +129,7 @@ export async function rollback(config: ProjectConfig, cluster: ClusterConfig, op
     saveRoles(config, cluster, swappedRoles(cluster, altered.name, held.name));
     // The read pool follows the switch back: the held node leaves it, the altered one joins once undone and caught up.
     await rp?.promoted(held);
-    await journal.step(`undo:${altered.name}`, () => alterNodeLocally(altered, flavor, h.database, h.downStatements, log));
+    await journal.step(`undo:${altered.name}`, () => alterNodeLocally(altered, flavor, h.database, down, log));
     await rp?.demoted(altered);
     await journal.step('restore-type-conversions', () => restoreSettings(cluster, h, flavor.typeConversionVariable()));
     await journal.step(`ledger:${h.migrationId}`, () => withLedgerWriter(config, (w) => w.forget(h.migrationId)));
@@ -139,6 +140,16 @@ export async function rollback(config: ProjectConfig, cluster: ClusterConfig, op
     journal.close();
     await lock.release();
   }
+}
+
+/**
+ * The hold's down statements, or, when it recorded none, the migration's down as it is now: the
+ * refusal below tells the operator to add the down migration and roll back again, so that must work.
+ */
+async function downStatementsOf(config: ProjectConfig, h: HoldState): Promise<string[]> {
+  if (h.downStatements.length > 0) return h.downStatements;
+  const discovery = await discoverMigrations(config.migrationsDir, config.dialect, config.migrationsLayout);
+  return discovery.migrations.find((m) => m.id === h.migrationId)?.downStatements?.map((s) => s.sql) ?? [];
 }
 
 /**

@@ -153,9 +153,24 @@ export async function switchover(o: SwitchoverOptions): Promise<SwitchoverResult
       timed,
       stepsMs,
     });
+  } catch (e) {
+    throw e instanceof MigrateError ? e : notStarted(o, e);
   } finally {
     await Promise.all(conns.map((c) => endWithin(c)));
   }
+}
+
+/**
+ * run() says its own failures (failed()); before it, a connection that died between its login and
+ * its first statement is still the driver's error, which the operator would see as an unexpected
+ * failure with no next step (and `migrate rollback` could not replace resume/abort in it).
+ */
+function notStarted(o: SwitchoverOptions, e: unknown): MigrateError {
+  return workError(
+    `The switchover could not start: the old primary ${o.primary.name} failed before the first step (${lossReason(e)}). Nothing was blocked.`,
+    `Check that ${o.primary.name} answers (\`migrate topology\`), then ${RESUME_OR_ABORT}.`,
+    e,
+  );
 }
 
 interface Sessions {
