@@ -62,6 +62,34 @@ describe('mysql: repair refuses what does not fit the migration state', () => {
     expect(await p.ledger()).toEqual(['0001_a']);
   });
 
+  test('a partially applied migration whose file was then removed: status shows it, --continue names the missing file, --forget records a fix made by hand', async () => {
+    const p = await project({ '0001_f.up.sql': 'CREATE TABLE f1 (id int);\nCREATE TABLE f2 (id int);\nINSERT INTO nowhere VALUES (1);\n' });
+    await partial(p, 2, 3);
+    rmSync(join(p.dir, 'migrations', '0001_f.up.sql'));
+    // Before the fix: status said "No migrations ... none applied" and every repair "No migration has the id", while up refused because of it.
+    const st = await p.run(['status']);
+    expectExit(st, 0);
+    expect(st.stdout).toMatch(/0001_f\s+partial/);
+    expect(st.stdout).toContain('its file is no longer in the migrations directory');
+    const refused = await p.run(['up']);
+    expectExit(refused, 1);
+    expect(refused.fix).toContain('"migrate repair 0001_f --forget"');
+    const gone = await p.run(['repair', '0001_f', '--continue']);
+    expectExit(gone, 1);
+    expect(gone.error).toBe('0001_f has no file any more, so its statements cannot run.');
+    expect(gone.fix).toContain('Restore the file of 0001_f from version control, or record a fix made by hand');
+    expect(await p.tables()).toEqual(['f1', 'f2']);
+
+    // The fix named: undone by hand, then recorded.
+    await p.knex.raw('DROP TABLE f1, f2');
+    const forget = await p.run(['repair', '0001_f', '--forget']);
+    expectExit(forget, 0);
+    expect(forget.stderr).toContain('0001_f is recorded as not applied (was partially applied: 2 of 3 statements ran)');
+    expectExit(await p.run(['up']), 0);
+    expect(await p.ledger()).toEqual([]);
+    expect(await status(p)).not.toContain('0001_f');
+  });
+
   test('a partially applied migration whose id is also a script: --continue refused, nothing run; done once the script is gone', async () => {
     const up = 'CREATE TABLE g1 (id int);\nCREATE TABLE g2 (id int);\nINSERT INTO nowhere VALUES (1);\n';
     const p = await project({ '0001_g.up.sql': up });
