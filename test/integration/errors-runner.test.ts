@@ -197,3 +197,117 @@ describe('mysql: the ledger tables refuse the runner its own writes', () => {
     expect(await q.ledger()).toEqual([]);
   });
 });
+
+test('mysql: a SQL migration whose first statement cannot be recorded as started: not sent, nothing stays, the ledger tables named', async () => {
+  // 0001 makes the progress table refuse a statement in flight for any other migration.
+  const p = await project('mysql', {
+    '0001_c.up.sql': "ALTER TABLE migrate_ledger_progress ADD CONSTRAINT none_in_flight CHECK (current_statement IS NULL OR id = '0001_c');\n",
+    '0002_s.up.sql': 'CREATE TABLE s1 (id int);\n',
+  });
+  const r = await p.run(['up']);
+  expectExit(r, 1);
+  expect(r.error).toContain('Migration 0002_s failed (up) at 0002_s.up.sql line 1 (statement 1 of 1). Recording statement 1 as started failed (');
+  expect(r.error).toContain('CONSTRAINT `none_in_flight` failed');
+  expect(r.error).toContain('so it was not sent. No statement of it had run; the ledger records nothing for it.');
+  expect(r.stderr).toContain('Applied in this run before the failure (kept): 0001_c.');
+  expect(r.fix).toBe('Check the ledger tables (migrate_ledger, migrate_ledger_progress), then run "migrate up" again.');
+  expect(await p.tables()).toEqual([]);
+  expect(await p.ledger()).toEqual(['0001_c']);
+});
+
+describe('postgres: scripts and SQL migrations against a held lock and a ledger that refuses or drops their rows', () => {
+  /** An open transaction holding `mode` on `table` until released. */
+  async function holdLock(p: CliProject, table: string, mode: string): Promise<{ release(): Promise<void> }> {
+    const trx = await p.knex.transaction();
+    await trx.raw(`LOCK TABLE ${table} IN ${mode} MODE`);
+    const release = async (): Promise<void> => {
+      await trx.rollback().catch(() => undefined);
+    };
+    cleanups.push(release);
+    return { release };
+  }
+
+  test('a TypeScript migration whose ALTER waits out --lock-retries tries of --lock-timeout: rolled back, the holder named, nothing recorded', async () => {
+    const p = await project('postgres', {
+      '0001_h.ts': `import type { Knex } from 'knex';
+export async function up(knex: Knex): Promise<void> {
+  await knex.raw('CREATE TABLE h2 (id int)');
+  await knex.raw('ALTER TABLE held ADD COLUMN k int');
+}
+export async function down(knex: Knex): Promise<void> {
+  await knex.raw('ALTER TABLE held DROP COLUMN k');
+  await knex.raw('DROP TABLE h2');
+}
+`,
+    });
+    await p.knex.raw('CREATE TABLE held (id int)');
+    const lock = await holdLock(p, 'held', 'ACCESS SHARE');
+    const r = await p.run(['up', '--lock-timeout', '300ms', '--lock-retries', '2']);
+    await lock.release();
+    expectExit(r, 1);
+    expect(r.error).toMatch(
+      /^Migration 0001_h failed \(up\) in 0001_h\.ts: it could not get its lock within lock_timeout 300 ms in 2 attempts .*waiting for lock on table held held by pid (\d+) /,
+    );
+    expect(r.error).toContain('Its transaction was rolled back, nothing of it was applied; the ledger is unchanged for it.');
+    expect(r.fix).toMatch(/end it \(SELECT pg_terminate_backend\(\d+\);\), then run "migrate up" again; or allow more time with --lock-timeout/);
+    expect(await p.tables()).toEqual(['held']);
+    expect(await p.ledger()).toEqual([]);
+  });
+
+  test('a TypeScript migration that makes the ledger refuse its own row: ran, recording failed, rolled back', async () => {
+    const p = await project('postgres', {
+      '0001_r.ts': `import type { Knex } from 'knex';
+export async function up(knex: Knex): Promise<void> {
+  await knex.raw('CREATE TABLE r1 (id int)');
+  await knex.raw("ALTER TABLE migrate_ledger ADD CONSTRAINT not_me CHECK (id <> '0001_r')");
+}
+export async function down(knex: Knex): Promise<void> {
+  await knex.raw('DROP TABLE r1');
+}
+`,
+    });
+    const r = await p.run(['up']);
+    expectExit(r, 1);
+    expect(r.error).toMatch(/^Migration 0001_r ran \(up\) but recording it in the ledger migrate_ledger failed: .*violates check constraint "not_me"/);
+    expect(r.fix).toBe('Nothing was committed; run "migrate up" again.');
+    expect(await p.tables()).toEqual([]);
+    expect(await p.ledger()).toEqual([]);
+  });
+
+  test('a SQL migration after which the ledger drops its row (a rule): ran, missing from the ledger', async () => {
+    const p = await project('postgres', {
+      '0001_m.up.sql': 'CREATE TABLE m1 (id int);\nCREATE RULE swallow AS ON INSERT TO migrate_ledger DO INSTEAD NOTHING;\n',
+      '0001_m.down.sql': 'DROP RULE swallow ON migrate_ledger;\nDROP TABLE m1;\n',
+    });
+    const r = await p.run(['up']);
+    expectExit(r, 1);
+    expect(r.error).toBe('Migration 0001_m ran but is missing from the ledger migrate_ledger.');
+    expect(r.fix).toBe('Run "migrate status": it reads what ran from the ledger.');
+    // What status reads: not applied, though its table is there, so the next up refuses to repeat it.
+    expect(await p.tables()).toEqual(['m1']);
+    expect(await p.ledger()).toEqual([]);
+    const again = await p.run(['up']);
+    expectExit(again, 1);
+    expect(again.error).toContain('0001_m is not recorded in the ledger, but');
+    expect(again.fix).toContain('"migrate repair 0001_m --mark-applied"');
+  });
+
+  test('a SQL migration whose ledger row waits out --lock-retries tries of --lock-timeout on a locked ledger', async () => {
+    const p = await project('postgres', { '0001_a.up.sql': 'CREATE TABLE a (id int);\n', '0001_a.down.sql': 'DROP TABLE a;\n' });
+    expectExit(await p.run(['up']), 0);
+    p.write({ '0002_b.up.sql': 'CREATE TABLE b (id int);\n', '0002_b.down.sql': 'DROP TABLE b;\n' });
+    const lock = await holdLock(p, 'migrate_ledger', 'SHARE');
+    const r = await p.run(['up', '--lock-timeout', '300ms', '--lock-retries', '2']);
+    await lock.release();
+    expectExit(r, 1);
+    expect(r.error).toMatch(
+      /^Migration 0002_b \(up\) could not get its lock within lock_timeout 300 ms in 2 attempts .*waiting for lock on table migrate_ledger held by pid \d+ /,
+    );
+    expect(r.error).toContain('Nothing of it was applied (rolled back); the ledger records nothing for it.');
+    expect(r.fix).toMatch(/^Wait for the session holding the lock to finish, or end it \(SELECT pg_terminate_backend\(\d+\);\), then run "migrate up" again/);
+    expect(await p.tables()).toEqual(['a']);
+    expect(await p.ledger()).toEqual(['0001_a']);
+    expectExit(await p.run(['up']), 0);
+    expect(await p.ledger()).toEqual(['0001_a', '0002_b']);
+  });
+});
