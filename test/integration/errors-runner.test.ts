@@ -310,4 +310,40 @@ export async function down(knex: Knex): Promise<void> {
     expectExit(await p.run(['up']), 0);
     expect(await p.ledger()).toEqual(['0001_a', '0002_b']);
   });
+
+  test('CREATE INDEX CONCURRENTLY while another session builds the same index: its INVALID entry left alone, the builder named; after it, up drops the leftover and builds', async () => {
+    const p = await project('postgres', {
+      '0001_ix.up.sql': 'CREATE INDEX CONCURRENTLY ix_x ON ix (x);\n',
+      '0001_ix.down.sql': 'DROP INDEX CONCURRENTLY ix_x;\n',
+    });
+    await p.knex.raw('CREATE TABLE ix (id int, x int)');
+    // An open write keeps the other build waiting, its index INVALID meanwhile.
+    const writer = await p.knex.transaction();
+    cleanups.push(() => writer.rollback());
+    await writer.raw('INSERT INTO ix VALUES (1, 1)');
+    const building = p.knex.raw('CREATE INDEX CONCURRENTLY ix_x ON ix (x)').catch((e: unknown) => e);
+    let builder: number | undefined;
+    for (let i = 0; i < 100 && builder === undefined; i++) {
+      const r = await p.rows("SELECT pid FROM pg_stat_progress_create_index WHERE index_relid = to_regclass('ix_x')");
+      builder = r[0] ? Number(r[0]['pid']) : undefined;
+      if (builder === undefined) await sleep(100);
+    }
+    expect(builder, 'the other session building ix_x').toBeDefined();
+    const r = await p.run(['up']);
+    expectExit(r, 1);
+    // Before the fix the runner replaced this with "failed at line 1 ... Check the ledger tables".
+    expect(r.error).toBe(`0001_ix (statement 1, line 1): the index "public"."ix_x" is INVALID because pid ${builder} is building it right now.`);
+    expect(r.fix).toContain(`SELECT pg_cancel_backend(${builder});`);
+    expect(await p.rows("SELECT indisvalid AS v FROM pg_index WHERE indexrelid = 'ix_x'::regclass")).toEqual([{ v: false }]);
+    expect(await p.ledger()).toEqual([]);
+
+    await p.knex.raw('SELECT pg_cancel_backend(?)', [builder ?? 0]);
+    expect(String(await building)).toContain('canceling statement due to user request');
+    await writer.rollback();
+    const again = await p.run(['up']);
+    expectExit(again, 0);
+    expect(again.stderr).toContain('found INVALID index "public"."ix_x" on ix, left by an earlier failed CONCURRENTLY build; dropping it');
+    expect(await p.rows("SELECT indisvalid AS v FROM pg_index WHERE indexrelid = 'ix_x'::regclass")).toEqual([{ v: true }]);
+    expect(await p.ledger()).toEqual(['0001_ix']);
+  });
 });
