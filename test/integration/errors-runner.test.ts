@@ -8,10 +8,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
 import { cli, show, sleep, type CliResult } from '../faults/harness.ts';
 import { cliProject, type CliProject } from '../helpers/cli-project.ts';
+
+const BACKFILL_MODULE = join(resolve(dirname(fileURLToPath(import.meta.url)), '../..'), 'src/migrations/backfill.ts');
 
 const projects: CliProject[] = [];
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -345,5 +348,56 @@ export async function down(knex: Knex): Promise<void> {
     expect(again.stderr).toContain('found INVALID index "public"."ix_x" on ix, left by an earlier failed CONCURRENTLY build; dropping it');
     expect(await p.rows("SELECT indisvalid AS v FROM pg_index WHERE indexrelid = 'ix_x'::regclass")).toEqual([{ v: true }]);
     expect(await p.ledger()).toEqual(['0001_ix']);
+  });
+});
+
+describe('postgres: backfill() refusals in a migration run by the CLI', () => {
+  const migration = (opts: string): string => `import type { Knex } from 'knex';
+import { backfill } from ${JSON.stringify(BACKFILL_MODULE)};
+export const transaction = false;
+export async function up(knex: Knex): Promise<void> {
+  await backfill(knex, { table: 'bf', ${opts}, pauseMs: 0, logEveryMs: 0 });
+}
+export async function down(knex: Knex): Promise<void> {
+  await knex('bf').update({ y: null });
+}
+`;
+
+  test('batchSize 0: refused before any query, nothing updated', async () => {
+    const p = await project('postgres', { '0001_bf.ts': migration("set: 'y = x', batchSize: 0") });
+    await p.knex.raw('CREATE TABLE bf (id int PRIMARY KEY, x int, y int); INSERT INTO bf SELECT g, g, NULL FROM generate_series(1, 6) g');
+    const r = await p.run(['up']);
+    expectExit(r, 1);
+    expect(r.fix).toContain('0001_bf.ts, then run "migrate up" again.');
+    expect(r.error).toContain('0001_bf: backfill bf: batchSize must be a whole number of at least 1 (got 0).');
+    expect(await p.rows('SELECT count(*)::int AS n FROM bf WHERE y IS NOT NULL')).toEqual([{ n: 0 }]);
+    expect(await p.ledger()).toEqual([]);
+  });
+
+  test('an interrupted backfill whose SET was then changed: refused, its position and the DELETE that starts over named', async () => {
+    const p = await project('postgres', { '0001_bf.ts': migration("set: 'y = 10 / x', batchSize: 2") });
+    // x = 0 at id 5: the third batch fails after two committed.
+    await p.knex.raw(
+      'CREATE TABLE bf (id int PRIMARY KEY, x int, y int); INSERT INTO bf SELECT g, CASE WHEN g = 5 THEN 0 ELSE g END, NULL FROM generate_series(1, 6) g',
+    );
+    const first = await p.run(['up']);
+    expectExit(first, 1);
+    expect(first.error).toContain('division by zero');
+    expect(first.error).toContain('Its backfill recorded 1 backfill step, 4 rows done: running it again continues from there.');
+    p.write({ '0001_bf.ts': migration("set: 'y = 10 / nullif(x, 0)', batchSize: 2") });
+    const r = await p.run(['up']);
+    expectExit(r, 1);
+    expect(r.error).toContain(
+      '0001_bf: backfill bf: an interrupted earlier run of this backfill (at key 4, 4 rows done) used a different table, SET, WHERE or key, so continuing from its position could leave rows updated two different ways.',
+    );
+    const startOver = "DELETE FROM migrate_backfill_state WHERE migration_id = '0001_bf' AND step = 'bf';";
+    expect(r.error).toContain(startOver);
+    expect(await p.rows('SELECT id, y FROM bf WHERE y IS NOT NULL ORDER BY id')).toEqual([1, 2, 3, 4].map((id) => ({ id, y: Math.floor(10 / id) })));
+    expect(await p.ledger()).toEqual([]);
+    // The step it names: start over with the new SET.
+    await p.knex.raw(startOver);
+    expectExit(await p.run(['up']), 0);
+    expect(await p.rows('SELECT count(*)::int AS n FROM bf WHERE y IS NULL')).toEqual([{ n: 1 }]);
+    expect(await p.ledger()).toEqual(['0001_bf']);
   });
 });
