@@ -4,7 +4,7 @@
  * problem and fix lines, no stack trace, and that the ledger and the schema are as the refusal
  * left them (nothing ran), then takes the step the fix names where one applies.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { show, sleep, type CliResult } from '../faults/harness.ts';
@@ -223,5 +223,28 @@ export async function down(knex: Knex): Promise<void> {
     expect(revert.fix).toContain('--from 2');
     expect(await p.tables()).toEqual(['k1']);
     expect(await p.ledger()).toEqual([]);
+  });
+});
+
+describe('mysql: repair of a migration Flyway left unfinished', () => {
+  test('--mark-applied of one while Flyway left another unfinished too: refused, nothing adopted', async () => {
+    const p = await project({
+      'V1__one.sql': 'CREATE TABLE one (id int);\n',
+      'V2__two.sql': 'CREATE TABLE two (id int);\n',
+      'V3__three.sql': 'CREATE TABLE three (id int);\n',
+    });
+    writeFileSync(p.config, JSON.stringify({ ...JSON.parse(readFileSync(p.config, 'utf8')), adopt: { tool: 'flyway' } }));
+    await p.knex.raw('CREATE TABLE one (id int)');
+    await p.knex.raw(`CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version varchar(50), description varchar(200) NOT NULL,
+      type varchar(20) NOT NULL, script varchar(1000) NOT NULL, checksum int, installed_by varchar(100) NOT NULL,
+      installed_on timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP, execution_time int NOT NULL, success tinyint(1) NOT NULL)`);
+    await p.knex.raw(`INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, installed_by, execution_time, success) VALUES
+      (1, '1', 'one', 'SQL', 'V1__one.sql', 'flyway', 5, 1), (2, '2', 'two', 'SQL', 'V2__two.sql', 'flyway', 5, 0), (3, '3', 'three', 'SQL', 'V3__three.sql', 'flyway', 5, 0)`);
+    const r = await p.run(['repair', 'V3__three', '--mark-applied']);
+    expectExit(r, 1);
+    expect(r.error).toBe('flyway also left V2__two unfinished; recording V3__three would adopt the history without a decision on it. Nothing was recorded.');
+    expect(r.fix).toBe('Settle V2__two with flyway itself first (e.g. "flyway repair", "migrate force"), then "migrate repair V3__three --mark-applied".');
+    expect(await p.knex.schema.hasTable('migrate_ledger')).toBe(false);
+    expect(await p.tables()).toEqual(['flyway_schema_history', 'one']);
   });
 });
