@@ -11,6 +11,10 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
+import { createKnex } from '../../src/db/connect.ts';
+import { mysqlLockName, pgLockKeys } from '../../src/engines/index.ts';
+import { MigrateError } from '../../src/errors.ts';
+import { acquireRunLock } from '../../src/migrations/lock.ts';
 import { cli, show, sleep, type CliResult } from '../faults/harness.ts';
 import { cliProject, type CliProject } from '../helpers/cli-project.ts';
 
@@ -399,5 +403,55 @@ export async function down(knex: Knex): Promise<void> {
     expectExit(await p.run(['up']), 0);
     expect(await p.rows('SELECT count(*)::int AS n FROM bf WHERE y IS NULL')).toEqual([{ n: 1 }]);
     expect(await p.ledger()).toEqual(['0001_bf']);
+  });
+});
+
+describe.each(['mysql', 'postgres'] as const)('%s: the run lock released between the refusal and the look-up of its holder', (dialect) => {
+  // A race no CLI run can aim at, so the run lock is asked for through the API: another session
+  // takes and releases it in a tight loop on the server, and the run lock is asked for until a
+  // refusal finds it free again when it looks for the holder (the first or second try, measured).
+  test('said so, with "run the command again"', async () => {
+    const p = await project(dialect, {});
+    const { database } = p.db.connection;
+    const config = p.db.projectConfig(join(p.dir, 'migrations'));
+    const toggler = createKnex(dialect, p.db.connection, { pool: { min: 1, max: 1 } });
+    cleanups.push(() => toggler.destroy());
+    const [k1, k2] = pgLockKeys(database);
+    const name = mysqlLockName(database);
+    const loop =
+      dialect === 'mysql'
+        ? `BEGIN NOT ATOMIC DECLARE i INT DEFAULT 0; WHILE i < 3000000 DO DO GET_LOCK('${name}', 0); DO RELEASE_LOCK('${name}'); SET i = i + 1; END WHILE; END`
+        : `DO $$ BEGIN FOR i IN 1..3000000 LOOP PERFORM pg_advisory_lock(${k1}, ${k2}); PERFORM pg_advisory_unlock(${k1}, ${k2}); END LOOP; END $$`;
+    const togglerId = Number(
+      dialect === 'mysql'
+        ? ((await toggler.raw('SELECT CONNECTION_ID() AS id')) as [Array<{ id: number }>])[0][0]?.id
+        : ((await toggler.raw('SELECT pg_backend_pid() AS id')) as { rows: Array<{ id: number }> }).rows[0]?.id,
+    );
+    const toggling = toggler.raw(loop).catch(() => undefined);
+    // KILL QUERY left the MariaDB loop running to its end (12 s measured): the connection goes.
+    cleanups.push(() => p.knex.raw(dialect === 'mysql' ? `KILL ${togglerId}` : `SELECT pg_cancel_backend(${togglerId})`));
+    const seen = { got: 0, held: 0 };
+    let moment: MigrateError | undefined;
+    for (let i = 0; i < 400 && !moment; i++) {
+      try {
+        const s = await acquireRunLock(config);
+        await s.release();
+        seen.got++;
+      } catch (e) {
+        if (!(e instanceof MigrateError) || e.kind !== 'lock') throw e;
+        if (e.problem.endsWith('a moment ago.')) moment = e;
+        else seen.held++;
+      }
+    }
+    await cleanups.pop()?.();
+    await toggling;
+    expect(moment, JSON.stringify(seen)).toBeDefined();
+    const where = `${p.db.connection.host}:${p.db.connection.port}`;
+    expect(moment?.problem).toBe(
+      dialect === 'mysql'
+        ? `Another migrate run held the lock "${name}" on ${where} a moment ago.`
+        : `Another migrate run held the lock pg_advisory_lock(${k1}, ${k2}) on ${where} a moment ago.`,
+    );
+    expect(moment?.fix).toBe('Run the command again.');
   });
 });
