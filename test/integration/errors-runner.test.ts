@@ -455,3 +455,28 @@ describe.each(['mysql', 'postgres'] as const)('%s: the run lock released between
     expect(moment?.fix).toBe('Run the command again.');
   });
 });
+
+test('mysql: SIGINT while the migrations are still loading: stopped before any migration started, exit 130, nothing run', async () => {
+  // Its module takes 3 s to load (busy), so the signal comes before the run lock is taken.
+  const p = await project('mysql', {
+    '0001_slow.ts': `import type { Knex } from 'knex';
+const until = Date.now() + 3000;
+while (Date.now() < until) {}
+export async function up(knex: Knex): Promise<void> {
+  await knex.raw('CREATE TABLE slow (id int)');
+}
+export async function down(knex: Knex): Promise<void> {
+  await knex.raw('DROP TABLE slow');
+}
+`,
+  });
+  const run = p.start(['up']);
+  await sleep(1500);
+  process.kill(run.pid, 'SIGINT');
+  const r = await run.done;
+  expectExit(r, 130);
+  expect(r.error).toBe('Interrupted by SIGINT before the next migration started: it did not run, and the ledger is consistent.');
+  expect(r.fix).toBe('Run the command again when ready ("migrate status" shows what is applied).');
+  expect(await p.tables()).toEqual([]);
+  expect(await p.ledger()).toEqual([]);
+});
