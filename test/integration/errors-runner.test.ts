@@ -17,6 +17,8 @@ import { MigrateError } from '../../src/errors.ts';
 import { acquireRunLock } from '../../src/migrations/lock.ts';
 import { cli, show, sleep, type CliResult } from '../faults/harness.ts';
 import { cliProject, type CliProject } from '../helpers/cli-project.ts';
+import { startSandbox } from '../helpers/sandbox.ts';
+import { serverUrl } from '../helpers/shadow.ts';
 
 const BACKFILL_MODULE = join(resolve(dirname(fileURLToPath(import.meta.url)), '../..'), 'src/migrations/backfill.ts');
 
@@ -480,3 +482,47 @@ export async function down(knex: Knex): Promise<void> {
   expect(await p.tables()).toEqual([]);
   expect(await p.ledger()).toEqual([]);
 });
+
+test('postgres: check --shadow on a shared server whose new analysis role is made NOLOGIN before it logs in: the refusal named, with the fix', async () => {
+  // A private server (the machine's one is shared with other runs' roles): it holds the sandbox's
+  // app database, so the analysis works through a role of its own, which a watcher disables.
+  const sb = await startSandbox({ topology: 'postgres' });
+  cleanups.push(() => sb.stop());
+  const n = sb.nodes[0]!;
+  const admin = createKnex('postgres', { host: n.host, port: n.port, user: n.user, password: n.password, database: 'postgres' }, { pool: { min: 1, max: 1 } });
+  cleanups.push(() => admin.destroy());
+  let watching = true;
+  const disabled: string[] = [];
+  const watcher = (async () => {
+    while (watching) {
+      const r = (await admin.raw("SELECT rolname FROM pg_roles WHERE rolname LIKE 'migrate\\_shadow\\_%' AND rolcanlogin")) as { rows: { rolname: string }[] };
+      for (const { rolname } of r.rows) {
+        await admin.raw(`ALTER ROLE "${rolname}" NOLOGIN`).catch(() => undefined);
+        disabled.push(rolname);
+      }
+    }
+  })();
+  const p = await project('postgres', { '0001_c.up.sql': 'CREATE TABLE c (id int);\n', '0001_c.down.sql': 'DROP TABLE c;\n' });
+  const r = await cli([
+    'check',
+    join(p.dir, 'migrations'),
+    '--dialect',
+    'postgres',
+    '--no-cache',
+    '--shadow',
+    serverUrl('postgres', { host: n.host, port: n.port, user: n.user, password: n.password, database: 'postgres' }),
+  ]);
+  watching = false;
+  await watcher;
+  expectExit(r, 2);
+  expect(disabled).toHaveLength(1);
+  expect(r.error).toBe(
+    `The shadow server ${n.host}:${n.port} refused the login of the account the analysis created for itself (${disabled[0]}): role "${disabled[0]}" is not permitted to log in`,
+  );
+  expect(r.fix).toContain('Allow password logins of the migrate_shadow_* roles from this host in pg_hba.conf');
+  // The run removed its role and database again: the server is as it was.
+  const left = (await admin.raw(
+    "SELECT (SELECT count(*)::int FROM pg_roles WHERE rolname LIKE 'migrate\\_shadow\\_%') AS roles, (SELECT count(*)::int FROM pg_database WHERE datname LIKE 'migrate\\_shadow\\_%') AS dbs",
+  )) as { rows: unknown[] };
+  expect(left.rows).toEqual([{ roles: 0, dbs: 0 }]);
+}, 180_000);
