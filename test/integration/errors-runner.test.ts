@@ -526,3 +526,35 @@ test('postgres: check --shadow on a shared server whose new analysis role is mad
   )) as { rows: unknown[] };
   expect(left.rows).toEqual([{ roles: 0, dbs: 0 }]);
 }, 180_000);
+
+test('postgres: check --shadow while another analysis holds the server-wide lock: after MIGRATE_SHADOW_LOCK_WAIT, refused; a bad value refused; free again, it runs', async () => {
+  const sb = await startSandbox({ topology: 'postgres' });
+  cleanups.push(() => sb.stop());
+  const n = sb.nodes[0]!;
+  const server = { host: n.host, port: n.port, user: n.user, password: n.password, database: 'postgres' };
+  const holder = createKnex('postgres', server, { pool: { min: 1, max: 1 } });
+  cleanups.push(() => holder.destroy());
+  await holder.raw("SELECT pg_advisory_lock(hashtext('migrate_shadow_server_wide'))");
+  const p = await project('postgres', { '0001_c.up.sql': 'CREATE TABLE c (id int);\n', '0001_c.down.sql': 'DROP TABLE c;\n' });
+  const check = (wait: string): Promise<CliResult> =>
+    cli(['check', join(p.dir, 'migrations'), '--dialect', 'postgres', '--no-cache', '--shadow', serverUrl('postgres', server)], {
+      MIGRATE_SHADOW_LOCK_WAIT: wait,
+    });
+  const held = await check('1');
+  expectExit(held, 1);
+  expect(held.error).toBe(
+    `Another analysis kept the shadow server ${n.host}:${n.port} for its server-wide statements (accounts, roles, databases) for more than 1 s.`,
+  );
+  expect(held.fix).toContain('Run the check again once the other one finished');
+  expect(held.ms).toBeGreaterThanOrEqual(1000);
+  const bad = await check('soon');
+  expectExit(bad, 2);
+  expect(bad.error).toBe('MIGRATE_SHADOW_LOCK_WAIT must be a whole number of seconds, at least 1 (got "soon").');
+  await holder.raw("SELECT pg_advisory_unlock(hashtext('migrate_shadow_server_wide'))");
+  const free = await check('1');
+  expectExit(free, 0);
+  const left = (await holder.raw(
+    "SELECT (SELECT count(*)::int FROM pg_roles WHERE rolname LIKE 'migrate\\_shadow\\_%') AS roles, (SELECT count(*)::int FROM pg_database WHERE datname LIKE 'migrate\\_shadow\\_%') AS dbs",
+  )) as { rows: unknown[] };
+  expect(left.rows).toEqual([{ roles: 0, dbs: 0 }]);
+}, 180_000);
