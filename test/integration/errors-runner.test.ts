@@ -20,7 +20,8 @@ import { cliProject, type CliProject } from '../helpers/cli-project.ts';
 import { startSandbox } from '../helpers/sandbox.ts';
 import { serverUrl } from '../helpers/shadow.ts';
 
-const BACKFILL_MODULE = join(resolve(dirname(fileURLToPath(import.meta.url)), '../..'), 'src/migrations/backfill.ts');
+// The built module, as a project's migration imports the installed package: its errors come from dist/errors.js.
+const BACKFILL_MODULE = join(resolve(dirname(fileURLToPath(import.meta.url)), '../..'), 'dist/migrations/backfill.js');
 
 const projects: CliProject[] = [];
 const cleanups: Array<() => Promise<unknown>> = [];
