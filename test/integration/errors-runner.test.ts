@@ -370,8 +370,15 @@ export async function down(knex: Knex): Promise<void> {
 }
 `;
 
+  /** An ES-module project, so the migration's import of the package is the very module the CLI runs. */
+  async function esmProject(files: Record<string, string>): Promise<CliProject> {
+    const p = await project('postgres', files);
+    writeFileSync(join(p.dir, 'package.json'), '{"type": "module"}\n');
+    return p;
+  }
+
   test('batchSize 0: refused before any query, nothing updated', async () => {
-    const p = await project('postgres', { '0001_bf.ts': migration("set: 'y = x', batchSize: 0") });
+    const p = await esmProject({ '0001_bf.ts': migration("set: 'y = x', batchSize: 0") });
     await p.knex.raw('CREATE TABLE bf (id int PRIMARY KEY, x int, y int); INSERT INTO bf SELECT g, g, NULL FROM generate_series(1, 6) g');
     const r = await p.run(['up']);
     expectExit(r, 1);
@@ -382,7 +389,7 @@ export async function down(knex: Knex): Promise<void> {
   });
 
   test('an interrupted backfill whose SET was then changed: refused, its position and the DELETE that starts over named', async () => {
-    const p = await project('postgres', { '0001_bf.ts': migration("set: 'y = 10 / x', batchSize: 2") });
+    const p = await esmProject({ '0001_bf.ts': migration("set: 'y = 10 / x', batchSize: 2") });
     // x = 0 at id 5: the third batch fails after two committed.
     await p.knex.raw(
       'CREATE TABLE bf (id int PRIMARY KEY, x int, y int); INSERT INTO bf SELECT g, CASE WHEN g = 5 THEN 0 ELSE g END, NULL FROM generate_series(1, 6) g',
