@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { ConnectionConfig, Dialect } from '../config/index.ts';
 import { createAdminKnex, createKnex, mapConnectionError, selectVersion } from '../db/index.ts';
 import { engineFor, type Engine, type ServerKind, type ServerObjects, type ShadowServerAdmin } from '../engines/index.ts';
-import { connectionError, MigrateError, messageOf } from '../errors.ts';
+import { connectionError, MigrateError, messageOf, usageError } from '../errors.ts';
 import { registerSecret } from '../log/index.ts';
 import type { ShadowObject } from '../sandbox/index.ts';
 import { grantPattern, isLocalHost, leftoverAgeS, leftoverReason, newRunName, parseShadowName, SHADOW_PREFIX } from './shadow-names.ts';
@@ -56,8 +56,20 @@ export class ServerWideStatement extends Error {
 }
 
 const LOCK_NAME = 'migrate_shadow_server_wide';
-/** How long a run waits for another run's server-wide statements to finish. */
+/** How long a run waits for another run's server-wide statements to finish, unless MIGRATE_SHADOW_LOCK_WAIT says otherwise. */
 const LOCK_WAIT_S = 600;
+
+/** MIGRATE_SHADOW_LOCK_WAIT (seconds): a CI job on a shared service container may rather fail fast than wait 10 minutes. */
+function lockWaitS(): number {
+  const raw = process.env['MIGRATE_SHADOW_LOCK_WAIT'];
+  if (raw === undefined || raw === '') return LOCK_WAIT_S;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1)
+    throw usageError(
+      `MIGRATE_SHADOW_LOCK_WAIT must be a whole number of seconds, at least 1 (got "${raw}").`,
+      'Set e.g. MIGRATE_SHADOW_LOCK_WAIT=60, or unset it to wait up to 600 s.',
+    );
+  return Number(raw);
+}
 
 const live = new Set<ShadowRun>();
 
@@ -345,11 +357,12 @@ export class ShadowRun {
 
   /** The server-wide lock, on the one session of `lock` (a session lock: it ends with the session). */
   private async acquireLock(lock: Knex): Promise<void> {
-    const got = await this.ops.acquireLock(lock, LOCK_NAME, LOCK_WAIT_S);
+    const waitS = lockWaitS();
+    const got = await this.ops.acquireLock(lock, LOCK_NAME, waitS);
     if (!got) {
       throw new MigrateError(
         'work',
-        `Another analysis kept the shadow server ${this.server.host}:${this.server.port} for its server-wide statements (accounts, roles, databases) for more than ${LOCK_WAIT_S} s.`,
+        `Another analysis kept the shadow server ${this.server.host}:${this.server.port} for its server-wide statements (accounts, roles, databases) for more than ${waitS} s.`,
         'Run the check again once the other one finished, or give this one a shadow server of its own (--shadow, or MIGRATE_SHADOW_DIR for another `migrate shadow` server).',
       );
     }

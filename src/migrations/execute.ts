@@ -536,6 +536,8 @@ async function sqlFailure(
       kept ? repairChoices(a!) : lock.fix(`migrate ${direction}`),
       { cause: lock },
     );
+  // migrate's own refusal before the statement was sent (an INVALID index being built): its fix, not "check the ledger".
+  if (!se && isMigrateError(e)) return e;
   if (!se) {
     return new MigrateError(
       'work',

@@ -20,7 +20,7 @@ import { backoffMs, PgLockSafety } from '../engines/index.ts';
 import { resolveLockSafety, type LockSafety } from '../config/index.ts';
 import { Progress, type ProgressRow } from './progress.ts';
 import { repairMigration, type RepairMode, type RepairResult } from './repair.ts';
-import { computeStatus, isApplied, type MigrationStatus, type RunState } from './status.ts';
+import { computeStatus, fileGoneStatus, isApplied, type MigrationStatus, type RunState } from './status.ts';
 import type { Discovery, MigrationSource } from './types.ts';
 
 export interface RunnerOptions {
@@ -416,8 +416,9 @@ export class Runner {
       const { status, adopted } = await this.readState(session, discovery);
       const foreign = adopted?.unfinished.find((u) => u.id === id);
       if (foreign && adopted && !foreign.hasFile) throw unfinishedError({ ...adopted, unfinished: [foreign] });
-      const s = this.requireKnown(status, id);
       const row = await this.progress.get(session.db, id);
+      // Its file removed after an interrupted up: only the progress row knows it, and --forget must still be able to clear it.
+      const s = !status.some((x) => x.id === id) && row ? fileGoneStatus(id) : this.requireKnown(status, id);
       if (foreign && adopted && !row) return await this.repairAdopted(session, status, s, adopted, mode);
       const a = row ? await assess(session.db, this.config.dialect, row, s.source) : undefined;
       // The tables are created (knex history adopted) only once the repair is known to write.

@@ -52,7 +52,28 @@ function statusNotes(notes: readonly LoadNote[] | undefined): StatusNote[] {
 /** Joins the files with the ledger (and unfinished runs). Every id appears once, in the order the discovery gives (the layout's run order). */
 export function computeStatus(migrations: readonly MigrationSource[], entries: readonly LedgerEntry[], runs: readonly RunState[] = []): MigrationStatus[] {
   const byRun = new Map(runs.map((r) => [r.id, r]));
-  return withRuns(joinLedger(migrations, entries), byRun);
+  const known = new Set([...migrations.map((m) => m.id), ...entries.map((e) => e.id)]);
+  // An interrupted up whose file was then removed has neither a file nor a ledger row, yet its
+  // statements stay in place: left out, status would hide it while up refuses because of it.
+  const gone = runs.filter((r) => r.state !== 'cleared' && !known.has(r.id)).map((r) => fileGoneStatus(r.id));
+  return withRuns(joinLedger(migrations, entries, gone), byRun);
+}
+
+/** A migration known only from an unfinished run of it: no file, no ledger row. */
+export function fileGoneStatus(id: string): MigrationStatus {
+  return {
+    id,
+    state: 'partial',
+    checksum: null,
+    ledgerChecksum: null,
+    appliedAt: null,
+    appliedBy: null,
+    host: null,
+    phase: null,
+    executionMs: null,
+    problems: ['its file is no longer in the migrations directory'],
+    notes: [],
+  };
 }
 
 function withRuns(list: MigrationStatus[], runs: Map<string, RunState>): MigrationStatus[] {
@@ -69,7 +90,7 @@ function withRuns(list: MigrationStatus[], runs: Map<string, RunState>): Migrati
   return list;
 }
 
-function joinLedger(migrations: readonly MigrationSource[], entries: readonly LedgerEntry[]): MigrationStatus[] {
+function joinLedger(migrations: readonly MigrationSource[], entries: readonly LedgerEntry[], gone: readonly MigrationStatus[] = []): MigrationStatus[] {
   const byId = new Map(entries.map((e) => [e.id, e]));
   const out: MigrationStatus[] = [];
   for (const m of migrations) {
@@ -128,7 +149,7 @@ function joinLedger(migrations: readonly MigrationSource[], entries: readonly Le
       entry: e,
     });
   }
-  return mergeInOrder(out, missing);
+  return mergeInOrder(out, [...missing, ...gone]);
 }
 
 /**
