@@ -40,8 +40,16 @@ export const configError = (problem: string, fix: string): MigrateError => new M
 export const connectionError = (problem: string, fix: string, cause?: unknown): MigrateError => new MigrateError('connection', problem, fix, { cause });
 export const workError = (problem: string, fix: string, cause?: unknown): MigrateError => new MigrateError('work', problem, fix, { cause });
 
+/**
+ * Also true for a MigrateError of another copy of this module: a TypeScript migration loaded in its
+ * own module namespace (tsx) that imports the package's backfill gets its own MigrateError class,
+ * and its refusal must still reach the user as a typed error with its fix.
+ */
 export function isMigrateError(e: unknown): e is MigrateError {
-  return e instanceof MigrateError;
+  if (e instanceof MigrateError) return true;
+  if (!(e instanceof Error) || e.name !== 'MigrateError') return false;
+  const x = e as Partial<Record<'kind' | 'problem' | 'fix', unknown>> & { exitCode?: unknown };
+  return typeof x.kind === 'string' && Object.hasOwn(exitCodeByKind, x.kind) && typeof x.problem === 'string' && typeof x.fix === 'string' && typeof x.exitCode === 'number';
 }
 
 /** The message text of anything thrown, without assuming it is an Error. */

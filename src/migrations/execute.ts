@@ -795,16 +795,19 @@ async function scriptFailure(
   if (rolledBack) state = `Its transaction was rolled back, nothing of it was ${direction === 'up' ? 'applied' : 'reverted'}`;
   else state = outsideTransactionState(ctx, completed);
   const needsNoTx = /cannot run inside a transaction block/i.test(messageOf(e));
+  // migrate's own refusal from inside the script (a backfill's): its problem, and its fix first.
+  const own = isMigrateError(e) ? e : undefined;
   return new MigrateError(
     'work',
-    `Migration ${m.id} failed (${direction}) in ${where}: ${sentence(messageOf(e))} ${state}; ${ledgerNote}.${partialNote}`,
-    needsNoTx
-      ? `Add \`export const transaction = false\` to ${file} so it runs outside a transaction (then make it safe to re-run, since a failure midway is not rolled back), and run "migrate ${direction}" again.`
-      : nothing || resumable
-        ? direction === 'up'
-          ? `Fix up() in ${file}, then run "migrate up" again.${timeoutHint(e)}`
-          : `Fix down() in ${file}; ${ACK_EDITED(m.id)}, then run "migrate down" again.${timeoutHint(e)}`
-        : `Fix ${direction}() in ${file} so that it can run again after its partial changes, then run it again with "migrate repair ${m.id} --continue"; or finish or undo them by hand and record that with "migrate repair ${m.id} --mark-applied" or "migrate repair ${m.id} --forget".${timeoutHint(e)}`,
+    `Migration ${m.id} failed (${direction}) in ${where}: ${sentence(own ? own.problem : messageOf(e))} ${state}; ${ledgerNote}.${partialNote}`,
+    (own ? `${own.fix} ` : '') +
+      (needsNoTx
+        ? `Add \`export const transaction = false\` to ${file} so it runs outside a transaction (then make it safe to re-run, since a failure midway is not rolled back), and run "migrate ${direction}" again.`
+        : nothing || resumable
+          ? direction === 'up'
+            ? `Fix up() in ${file}, then run "migrate up" again.${timeoutHint(e)}`
+            : `Fix down() in ${file}; ${ACK_EDITED(m.id)}, then run "migrate down" again.${timeoutHint(e)}`
+          : `Fix ${direction}() in ${file} so that it can run again after its partial changes, then run it again with "migrate repair ${m.id} --continue"; or finish or undo them by hand and record that with "migrate repair ${m.id} --mark-applied" or "migrate repair ${m.id} --forget".${timeoutHint(e)}`),
     { cause: e },
   );
 }

@@ -384,6 +384,9 @@ export async function down(knex: Knex): Promise<void> {
     expectExit(r, 1);
     expect(r.fix).toContain('0001_bf.ts, then run "migrate up" again.');
     expect(r.error).toContain('0001_bf: backfill bf: batchSize must be a whole number of at least 1 (got 0).');
+    // The backfill's own fix is the fix shown, not folded into the problem.
+    expect(r.fix).toMatch(/^Pass e\.g\. batchSize: \d+/);
+    expect(r.error).not.toContain('Fix:');
     expect(await p.rows('SELECT count(*)::int AS n FROM bf WHERE y IS NOT NULL')).toEqual([{ n: 0 }]);
     expect(await p.ledger()).toEqual([]);
   });
@@ -405,7 +408,7 @@ export async function down(knex: Knex): Promise<void> {
       '0001_bf: backfill bf: an interrupted earlier run of this backfill (at key 4, 4 rows done) used a different table, SET, WHERE or key, so continuing from its position could leave rows updated two different ways.',
     );
     const startOver = "DELETE FROM migrate_backfill_state WHERE migration_id = '0001_bf' AND step = 'bf';";
-    expect(r.error).toContain(startOver);
+    expect(r.fix).toContain(startOver);
     expect(await p.rows('SELECT id, y FROM bf WHERE y IS NOT NULL ORDER BY id')).toEqual([1, 2, 3, 4].map((id) => ({ id, y: Math.floor(10 / id) })));
     expect(await p.ledger()).toEqual([]);
     // The step it names: start over with the new SET.
