@@ -111,6 +111,18 @@ export function spawnDaemon(cmd: string, args: string[], opts: { logFile: string
 }
 
 /** The command line of a process, '' if it is gone. */
+/** A process's arguments, split as it was given them (/proc), or at spaces where only ps can tell. */
+export function processArgs(pid: number): string[] {
+  if (existsSync('/proc/self/cmdline')) {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    } catch {
+      return [];
+    }
+  }
+  return processCmdline(pid).split(' ').filter(Boolean);
+}
+
 export function processCmdline(pid: number): string {
   const proc = `/proc/${pid}/cmdline`;
   if (existsSync('/proc/self/cmdline')) {
@@ -164,7 +176,17 @@ function procState(statFile: string): string {
  * command line names our own datadir / config file is ours to signal.
  */
 export function isOurProcess(pid: number, marker: string): boolean {
-  return isAlive(pid) && processCmdline(pid).includes(marker);
+  return isAlive(pid) && namesPath(processArgs(pid), marker);
+}
+
+/**
+ * Whether a command line names `path` or something under it as one of its arguments (`-D path`,
+ * `--datadir=path/data`): a whole argument, not a substring, so the sandbox /tmp/sb never claims
+ * the servers of /var/tmp/sb or /tmp/sb2.
+ */
+export function namesPath(args: readonly string[], path: string): boolean {
+  const p = path.replace(/\/+$/, '');
+  return args.map((arg) => (arg.startsWith('-') && arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : arg)).some((v) => v === p || v.startsWith(`${p}/`));
 }
 
 export function readPidFile(file: string): number | undefined {
@@ -221,14 +243,13 @@ const SERVER_PROGRAMS = new Set(['mariadbd', 'mysqld', 'postgres', 'postmaster',
 export function serverProcessesReferencing(dir: string): { pid: number; cmdline: string }[] {
   if (!existsSync('/proc/self/cmdline')) return [];
   const out: { pid: number; cmdline: string }[] = [];
-  const needle = dir.endsWith('/') ? dir : `${dir}/`;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
     if (pid === process.pid) continue;
     const cmdline = processCmdline(pid);
     const prog = basename(cmdline.split(' ')[0] ?? '');
-    if (SERVER_PROGRAMS.has(prog) && (cmdline.includes(needle) || cmdline.includes(`${dir} `) || cmdline.endsWith(dir))) {
+    if (SERVER_PROGRAMS.has(prog) && namesPath(processArgs(pid), dir)) {
       out.push({ pid, cmdline });
     }
   }
