@@ -63,7 +63,10 @@ describe('the corpus phase policy (test/corpus/phase-policy.ts)', () => {
   it('counts the old writes whose stored values it could not read back, in the evidence and by statement', () => {
     const insert = 'INSERT INTO t VALUES (1, 2)';
     const m = phasePolicy([], [], { readBack: 3, unobserved: [insert] }, 10, '');
-    expect(m.value).toBe('pre-deploy');
+    // Pre-deploy would claim no old write changes meaning: with one unseen, that is not measured.
+    expect(m.value).toBe('unmeasured');
+    // A name refused already decides post-deploy, whatever the unseen writes store.
+    expect(phasePolicy(refused('1054'), [], { readBack: 3, unobserved: [insert] }, 10, '').value).toBe('post-deploy');
     expect(m.evidence).toMatch(/; 1 of 4 old INSERT\/UPDATE statements that run after up could not be read back .* e\.g\. INSERT INTO t VALUES \(1, 2\)$/);
     expect(m.unobserved).toEqual([insert]);
     const all = phasePolicy([], [], { readBack: 3, unobserved: [] }, 10, '');
