@@ -49,7 +49,13 @@ export function isMigrateError(e: unknown): e is MigrateError {
   if (e instanceof MigrateError) return true;
   if (!(e instanceof Error) || e.name !== 'MigrateError') return false;
   const x = e as Partial<Record<'kind' | 'problem' | 'fix', unknown>> & { exitCode?: unknown };
-  return typeof x.kind === 'string' && Object.hasOwn(exitCodeByKind, x.kind) && typeof x.problem === 'string' && typeof x.fix === 'string' && typeof x.exitCode === 'number';
+  return (
+    typeof x.kind === 'string' &&
+    Object.hasOwn(exitCodeByKind, x.kind) &&
+    typeof x.problem === 'string' &&
+    typeof x.fix === 'string' &&
+    typeof x.exitCode === 'number'
+  );
 }
 
 /** The message text of anything thrown, without assuming it is an Error. */
