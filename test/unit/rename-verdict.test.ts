@@ -105,6 +105,14 @@ describe('a table rename', () => {
     expect(evaluateGate([v]).pass).toBe(true);
   });
 
+  it('BC203 quotes the error each server gives for the missing table (MySQL qualifies it, PostgreSQL says relation)', () => {
+    const my = rule(verdict(ctx(snap([users]), snap([people]), ['RENAME TABLE users TO people'])), 'BC203');
+    expect(my.message).toContain(`every query of it that names people fails with "Table '<database>.people' doesn't exist"`);
+    const pg = (t: typeof users) => snap([t], 'postgres');
+    const v = verdict(ctx(pg(users), pg(people), ['ALTER TABLE users RENAME TO people']));
+    expect(rule(v, 'BC203').message).toContain('every query of it that names people fails with "relation "people" does not exist"');
+  });
+
   it('with a view under the old name it is pre-deploy and nothing is said about the new release', () => {
     const after: SchemaSnapshot = { ...snap([people]), views: { users: { name: 'users', definition: 'select * from people' } } };
     const cc = ctx(snap([users]), after, ['RENAME TABLE users TO people', 'CREATE VIEW users AS SELECT * FROM people']);
