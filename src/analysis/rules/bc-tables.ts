@@ -29,33 +29,42 @@ function tableRenameSteps(c: ChangeOf<'table_renamed'>): string {
 }
 
 /**
- * BC103 (or BC118 when a view or table with the old name is added back) for the running release,
- * and BC203 for the new one: a rename breaks one of them in either phase (see columnRenamed).
+ * BC103 (or BC118 when a view under the old name stands for the renamed table) for the running
+ * release, and BC203 for the new one: a rename breaks one of them in either phase (see
+ * columnRenamed). Only a view keeps the running release working with the same rows: a table added
+ * back under the old name is new and empty, so that release reads no rows and its writes never
+ * reach the renamed table.
  */
 export function tableRenamed(c: ChangeOf<'table_renamed'>, { ctx, db, st }: RuleScope): Finding[] {
   const statement = st(c.from) ?? st(c.table);
-  const kept = ctx.after.views[c.from] ? 'view' : ctx.after.tables[c.from] ? 'table' : undefined;
-  const old = kept
+  const viewKept = ctx.after.views[c.from] !== undefined;
+  const emptyBack = !viewKept && ctx.after.tables[c.from] ? ` ${emptyTableBack(c)}` : '';
+  const old = viewKept
     ? finding('BC118', {
-        message: `Table ${c.from} was renamed to ${c.table}, and a ${kept} named ${c.from} was added back, so the running release keeps working.`,
+        message: `Table ${c.from} was renamed to ${c.table}, and a view named ${c.from} was added back, so the running release keeps working.`,
         table: c.table,
         statement: st(c.from),
       })
     : finding('BC103', {
-        message: `Renames table ${c.from} to ${c.table}. The running release still queries ${c.from}, which no longer exists: its queries fail until every app server runs the new code. Safe: keep the old name alive as a view until the old release is gone.`,
+        message: `Renames table ${c.from} to ${c.table}. The running release still queries ${c.from}, ${emptyBack ? 'which it finds again, but not its rows.' : 'which no longer exists: its queries fail until every app server runs the new code.'}${emptyBack} Safe: keep the old name alive as a view until the old release is gone.`,
         table: c.table,
         statement,
         safeAlternative: tableRenameSteps(c),
       });
   const forNew = finding('BC203', {
-    message: `Renames table ${c.from} to ${c.table} after the code deploy (post-deploy): from the deploy until this migration runs, the new release runs against ${c.from}, and every query of it that names ${c.table} fails with "${db.unknownTableError(c.table)}". ${kept ? `A ${kept} named ${c.from} is added back, so the previous release keeps working before the deploy: run it pre-deploy.` : `Before the deploy, it would break the previous release instead (BC103): no phase is safe for a plain rename. Safe: rename before the deploy and keep ${c.from} as a view until the old release is gone.`} --new-queries names each statement of the new release that needs the rename (WL203, an error).`,
+    message: `Renames table ${c.from} to ${c.table} after the code deploy (post-deploy): from the deploy until this migration runs, the new release runs against ${c.from}, and every query of it that names ${c.table} fails with "${db.unknownTableError(c.table)}". ${viewKept ? `A view named ${c.from} is added back, so the previous release keeps working before the deploy: run it pre-deploy.` : `Before the deploy, it would break the previous release instead (BC103): no phase is safe for a plain rename.${emptyBack} Safe: rename before the deploy and keep ${c.from} as a view until the old release is gone.`} --new-queries names each statement of the new release that needs the rename (WL203, an error).`,
     table: c.table,
     statement,
-    safeAlternative: kept
-      ? `A ${kept} named ${c.from} stays, so the previous release keeps working before this migration too: declare it pre-deploy (SQL header "-- migrate:phase pre-deploy", TS "export const phase = 'pre-deploy'") so that it runs before the new release, and drop ${c.from} in a post-deploy migration once no code uses it.`
+    safeAlternative: viewKept
+      ? `A view named ${c.from} stays, so the previous release keeps working before this migration too: declare it pre-deploy (SQL header "-- migrate:phase pre-deploy", TS "export const phase = 'pre-deploy'") so that it runs before the new release, and drop ${c.from} in a post-deploy migration once no code uses it.`
       : tableRenameSteps(c),
   });
   return [old, forNew];
+}
+
+/** Why a table added back under the renamed table's old name is no compatibility object. */
+function emptyTableBack(c: ChangeOf<'table_renamed'>): string {
+  return `The ${c.from} added back is a new, empty table, not a view: the previous release reads no rows from it, and what it writes there never reaches ${c.table}.`;
 }
 
 /** BC116, unless a table of the same name replaces the view. */
