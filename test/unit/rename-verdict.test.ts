@@ -119,6 +119,15 @@ describe('a table rename', () => {
     expect(rule(v, 'BC203').message).toContain('every query of it that names people fails with "relation "people" does not exist"');
   });
 
+  it('BC101 and BC116 quote the same missing-table error as BC203', () => {
+    const pg = (t: (typeof users)[], views: SchemaSnapshot['views'] = {}): SchemaSnapshot => ({ ...snap(t, 'postgres'), views });
+    const dropped = verdict(ctx(pg([users, people]), pg([people]), ['DROP TABLE users']));
+    expect(rule(dropped, 'BC101').message).toContain('every such query fails with "relation "users" does not exist"');
+    const v = { active: { name: 'active', definition: 'select * from users' } };
+    const viewGone = verdict(ctx(pg([users], v), pg([users]), ['DROP VIEW active']));
+    expect(rule(viewGone, 'BC116').message).toContain('fail with "relation "active" does not exist"');
+  });
+
   it('with an empty table added back under the old name it is still BC103/BC203 with the view recipe', () => {
     const back = table('users', [users.columns[0]!]);
     const cc = ctx(snap([users]), snap([people, back]), ['RENAME TABLE users TO people', 'CREATE TABLE users (id INT NOT NULL)']);
