@@ -2,6 +2,8 @@
 export interface RuleWording {
   /** The server's error for a query naming a column that does not exist (BC102, BC104). */
   unknownColumnError(column: string): string;
+  /** The server's error for a query naming a table or view that does not exist (BC101, BC116, BC203). */
+  unknownTableError(table: string): string;
   /** What INSERTs omitting a NOT NULL column without a default get, as BC107 quotes it. */
   missingValueOutcome(column: string): string;
   /** How to make `column` NOT NULL without a long lock, appended to BC107's last step ('' when the plain ALTER is fine). */

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { dirname, join } from 'node:path';
 import type { ClusterConfig, NodeConfig, ProjectConfig } from '../config/index.ts';
 import { MigrateError, usageError, workError } from '../errors.ts';
-import { discoverMigrations, withLedgerWriter } from '../migrations/index.ts';
+import { discoverMigrations, type MigrationSource, withLedgerWriter } from '../migrations/index.ts';
 import { detectFlavor } from '../topology/index.ts';
 import { mysqlString } from '../engines/index.ts';
 import { openNode } from '../topology/index.ts';
@@ -100,12 +100,7 @@ export async function rollback(config: ProjectConfig, cluster: ClusterConfig, op
   const h = requireHold(config, cluster, 'roll back');
   const held = node(cluster, h.heldNode);
   const altered = node(cluster, h.alteredNode);
-  const down = await downStatementsOf(config, h);
-  if (down.length === 0)
-    throw workError(
-      `${h.migrationId} has no down statements to undo the change on ${altered.name}.`,
-      'Add the down migration, then run `migrate rollback` again. Nothing was changed.',
-    );
+  const down = await downStatementsOf(config, cluster, h, log);
   const flavor = await detectFlavor(held);
   const lock = await lockCluster(cluster);
   const journal = Journal.open(join(stateDir(config), 'runs'), `rollback-${Date.now()}`);
@@ -144,12 +139,51 @@ export async function rollback(config: ProjectConfig, cluster: ClusterConfig, op
 
 /**
  * The hold's down statements, or, when it recorded none, the migration's down as it is now: the
- * refusal below tells the operator to add the down migration and roll back again, so that must work.
+ * refusal for a missing down tells the operator to add it and roll back again, so that must work.
+ * Read before anything on the servers is touched, so its refusals change nothing.
  */
-async function downStatementsOf(config: ProjectConfig, h: HoldState): Promise<string[]> {
+async function downStatementsOf(config: ProjectConfig, cluster: ClusterConfig, h: HoldState, log: (m: string) => void): Promise<string[]> {
   if (h.downStatements.length > 0) return h.downStatements;
   const discovery = await discoverMigrations(config.migrationsDir, config.dialect, config.migrationsLayout);
-  return discovery.migrations.find((m) => m.id === h.migrationId)?.downStatements?.map((s) => s.sql) ?? [];
+  const m = discovery.migrations.find((x) => x.id === h.migrationId);
+  const down = rollbackDownFromDisk(h, m, holdPath(config, cluster.name));
+  log(
+    `${h.migrationId}: the hold recorded no down statements; undoing with ${down.from} as it is now (${down.statements.length} statement${down.statements.length === 1 ? '' : 's'})`,
+  );
+  return down.statements;
+}
+
+/**
+ * The down on disk for a hold that recorded none, or why it cannot be used. It is only paired with
+ * the held change when the up on disk is still what the hold applied: a down written for an edited
+ * up undoes a different change. A TypeScript migration's down() is code, known only by running it
+ * (the hold keeps the SQL the analysis captured, none here), so adding a down file cannot help it.
+ */
+export function rollbackDownFromDisk(h: HoldState, m: MigrationSource | undefined, holdFile: string): { statements: string[]; from: string } {
+  const undo = `to undo the change on ${h.alteredNode}`;
+  if (!m)
+    throw workError(
+      `${h.migrationId} has no down statements ${undo}, and the migration is no longer among the migrations.`,
+      `Restore ${h.migrationId} with a down migration that undoes it, then run \`migrate rollback\` again. Nothing was changed.`,
+    );
+  if (m.format !== 'sql')
+    throw workError(
+      `${h.migrationId} is a TypeScript migration and the hold recorded no SQL for its down ${undo}: rollback replays the down's statements on ${h.alteredNode} alone, and a down() function is only known by running it.`,
+      `Run \`migrate finalize\` to bring ${h.heldNode} to the new schema too, then undo the change on the cluster with \`migrate down\` or a new migration. Nothing was changed.`,
+    );
+  const up = (m.upStatements ?? []).map((s) => s.sql);
+  const differs =
+    up.length !== h.statements.length
+      ? `it has ${up.length} statements, the hold applied ${h.statements.length}`
+      : up.findIndex((sql, i) => sql !== h.statements[i]);
+  if (typeof differs === 'string' || differs >= 0)
+    throw workError(
+      `${m.upPath} is not what the hold applied on ${h.alteredNode}: ${typeof differs === 'string' ? differs : `statement ${differs + 1} differs`}, so its down file may undo a different change.`,
+      `Restore ${m.upPath} to the statements the hold applied ("statements" in ${holdFile}), with a down file that undoes them, then run \`migrate rollback\` again. Nothing was changed.`,
+    );
+  if (!m.downStatements?.length || !m.downPath)
+    throw workError(`${h.migrationId} has no down statements ${undo}.`, 'Add the down migration, then run `migrate rollback` again. Nothing was changed.');
+  return { statements: m.downStatements.map((s) => s.sql), from: m.downPath };
 }
 
 /**

@@ -76,16 +76,22 @@ describe('a column rename', () => {
     expect(evaluateGate([v]).pass).toBe(false);
   });
 
-  it('with the old column added back and declared post-deploy, BC204 says to run it pre-deploy instead', () => {
+  it('with an empty column added back under the old name it is still BC104/BC204: the old release would read NULLs and write past the renamed column', () => {
     const back = table('users', [...renamed.columns, col('email', 3, 'varchar(100)')]);
     const cc = ctx(snap([users]), snap([back]), ['ALTER TABLE users RENAME COLUMN email TO mail', 'ALTER TABLE users ADD COLUMN email VARCHAR(100)']);
-    expect(verdict(cc).phase).toBe('pre-deploy');
-    expect(sev(verdict(cc)).filter((r) => r.startsWith('BC'))).toEqual(['BC118:info']);
-    const v = verdict(cc, 'post-deploy');
+    const v = verdict(cc);
+    expect(v.phase).toBe('post-deploy');
+    expect(sev(v).filter((r) => r.startsWith('BC'))).toEqual(['BC104:info', 'BC204:warning']);
     const f = rule(v, 'BC204');
-    expect(f.severity).toBe('warning');
-    expect(f.message).toMatch(/email is added back, so the previous release keeps working before the deploy: run it pre-deploy/);
-    expect(f.safeAlternative).toMatch(/declare it pre-deploy/);
+    expect(f.message).toMatch(
+      /\(BC104\): no phase is safe for a plain rename\. The email added back is a new, empty column: the previous release reads NULLs .* never reaches mail\./,
+    );
+    expect(f.message).not.toMatch(/run it pre-deploy/);
+    expect(f.safeAlternative).toMatch(/^1\. Pre-deploy migration: add mail to users.* 2\. Deploy code that writes both email and mail/);
+    const pre = verdict(cc, 'pre-deploy');
+    expect(sev(pre).filter((r) => r.startsWith('BC'))).toEqual(['BC104:error']);
+    expect(rule(pre, 'BC104').message).toMatch(/it finds the column again, but not its data\. The email added back is a new, empty column/);
+    expect(evaluateGate([pre]).pass).toBe(false);
   });
 });
 
@@ -103,6 +109,41 @@ describe('a table rename', () => {
       /^1\. In this migration, after the rename, add CREATE VIEW users AS SELECT \* FROM people .*run it pre-deploy\. 2\. Deploy code that uses people\. 3\. Drop the view users in a post-deploy migration\.$/,
     );
     expect(evaluateGate([v]).pass).toBe(true);
+  });
+
+  it('BC203 quotes the error each server gives for the missing table (MySQL qualifies it, PostgreSQL says relation)', () => {
+    const my = rule(verdict(ctx(snap([users]), snap([people]), ['RENAME TABLE users TO people'])), 'BC203');
+    expect(my.message).toContain(`every query of it that names people fails with "Table '<database>.people' doesn't exist"`);
+    const pg = (t: typeof users) => snap([t], 'postgres');
+    const v = verdict(ctx(pg(users), pg(people), ['ALTER TABLE users RENAME TO people']));
+    expect(rule(v, 'BC203').message).toContain('every query of it that names people fails with "relation "people" does not exist"');
+  });
+
+  it('BC101 and BC116 quote the same missing-table error as BC203', () => {
+    const pg = (t: (typeof users)[], views: SchemaSnapshot['views'] = {}): SchemaSnapshot => ({ ...snap(t, 'postgres'), views });
+    const dropped = verdict(ctx(pg([users, people]), pg([people]), ['DROP TABLE users']));
+    expect(rule(dropped, 'BC101').message).toContain('every such query fails with "relation "users" does not exist"');
+    const v = { active: { name: 'active', definition: 'select * from users' } };
+    const viewGone = verdict(ctx(pg([users], v), pg([users]), ['DROP VIEW active']));
+    expect(rule(viewGone, 'BC116').message).toContain('fail with "relation "active" does not exist"');
+  });
+
+  it('with an empty table added back under the old name it is still BC103/BC203 with the view recipe', () => {
+    const back = table('users', [users.columns[0]!]);
+    const cc = ctx(snap([users]), snap([people, back]), ['RENAME TABLE users TO people', 'CREATE TABLE users (id INT NOT NULL)']);
+    const v = verdict(cc);
+    expect(v.phase).toBe('post-deploy');
+    expect(sev(v).filter((r) => r.startsWith('BC'))).toEqual(['BC103:info', 'BC203:warning']);
+    const f = rule(v, 'BC203');
+    expect(f.message).toMatch(
+      /\(BC103\): no phase is safe for a plain rename\. The users added back is a new, empty table, not a view: the previous release reads no rows .* never reaches people\./,
+    );
+    expect(f.message).not.toMatch(/run it pre-deploy/);
+    expect(f.safeAlternative).toMatch(/^1\. In this migration, after the rename, add CREATE VIEW users AS SELECT \* FROM people/);
+    const pre = verdict(cc, 'pre-deploy');
+    expect(sev(pre).filter((r) => r.startsWith('BC'))).toEqual(['BC103:error']);
+    expect(rule(pre, 'BC103').message).toMatch(/still queries users, which it finds again, but not its rows\./);
+    expect(evaluateGate([pre]).pass).toBe(false);
   });
 
   it('with a view under the old name it is pre-deploy and nothing is said about the new release', () => {

@@ -21,41 +21,39 @@ function columnRenameSteps(c: ChangeOf<'column_renamed'>): string {
 }
 
 /**
- * BC104 (or BC118 when a column with the old name is added back) for the running release, and
- * BC204 for the new one: a rename breaks one of them in either phase, and the verdict keeps the
- * finding of the release the migration's phase exposes (BC104 is info post-deploy, BC204 is left
- * out pre-deploy).
+ * BC104 for the running release and BC204 for the new one: a rename breaks one of them in either
+ * phase, and the verdict keeps the finding of the release the migration's phase exposes (BC104 is
+ * info post-deploy, BC204 is left out pre-deploy). A column added back under the old name does not
+ * keep the running release working: it is a new, empty column, so that release reads NULLs and its
+ * writes never reach the renamed one (only the dual-write steps keep both names in step).
  */
 export function columnRenamed(c: ChangeOf<'column_renamed'>, scope: RuleScope): Finding[] {
   const { ctx, db, st } = scope;
-  const keptOld = ctx.after.tables[c.table]?.columns.some((x) => x.name === c.from) === true;
-  const old = keptOld
-    ? finding('BC118', {
-        message: `Column ${c.table}.${c.from} was renamed to ${c.column}, and a column named ${c.from} was added back, so the running release still finds it.`,
-        table: c.table,
-        column: c.column,
-        statement: st(c.table, c.from),
-      })
-    : finding('BC104', {
-        message: `Renames column ${c.table}.${c.from} to ${c.column} while the previous release is still running. That release still reads and writes ${c.from}; its queries fail with "${db.unknownColumnError(c.from)}" until every app server runs the new code, and the new code fails the same way on ${c.column} wherever it starts before the migration. Safe: add the new column, move the code over in steps, drop the old one last.`,
-        table: c.table,
-        column: c.column,
-        statement: st(c.table, c.from),
-        safeAlternative: columnRenameSteps(c),
-      });
-  return [old, columnRenamedForNewRelease(c, scope, keptOld)];
-}
-
-/** BC204: post-deploy, the new release runs from the deploy until this migration against the old name. */
-function columnRenamedForNewRelease(c: ChangeOf<'column_renamed'>, { db, st }: RuleScope, keptOld: boolean): Finding {
-  return finding('BC204', {
-    message: `Renames column ${c.table}.${c.from} to ${c.column} after the code deploy (post-deploy): from the deploy until this migration runs, the new release runs against ${c.from}, and every query of it that names ${c.column} fails with "${db.unknownColumnError(c.column)}". ${keptOld ? `${c.from} is added back, so the previous release keeps working before the deploy: run it pre-deploy.` : 'Before the deploy, it would break the previous release instead (BC104): no phase is safe for a plain rename. Safe: add the new column, move the code over in steps, drop the old one last.'} --new-queries names each statement of the new release that needs the rename (WL203, an error).`,
+  const addedBack = ctx.after.tables[c.table]?.columns.some((x) => x.name === c.from) === true;
+  const emptyBack = addedBack ? ` ${emptyColumnBack(c)}` : '';
+  const old = finding('BC104', {
+    message: `Renames column ${c.table}.${c.from} to ${c.column} while the previous release is still running. That release still reads and writes ${c.from}; ${addedBack ? 'it finds the column again, but not its data.' : `its queries fail with "${db.unknownColumnError(c.from)}" until every app server runs the new code, and the new code fails the same way on ${c.column} wherever it starts before the migration.`}${emptyBack} Safe: add the new column, move the code over in steps, drop the old one last.`,
     table: c.table,
     column: c.column,
     statement: st(c.table, c.from),
-    safeAlternative: keptOld
-      ? `${c.table}.${c.from} stays (added back), so the previous release keeps working before this migration too: declare it pre-deploy (SQL header "-- migrate:phase pre-deploy", TS "export const phase = 'pre-deploy'") so that it runs before the new release, and drop ${c.from} in a post-deploy migration once no code uses it.`
-      : columnRenameSteps(c),
+    safeAlternative: columnRenameSteps(c),
+  });
+  return [old, columnRenamedForNewRelease(c, scope, emptyBack)];
+}
+
+/** Why a column added back under the renamed column's old name is no compatibility column. */
+function emptyColumnBack(c: ChangeOf<'column_renamed'>): string {
+  return `The ${c.from} added back is a new, empty column: the previous release reads NULLs (or its default) from it, and what it writes there never reaches ${c.column}.`;
+}
+
+/** BC204: post-deploy, the new release runs from the deploy until this migration against the old name. */
+function columnRenamedForNewRelease(c: ChangeOf<'column_renamed'>, { db, st }: RuleScope, emptyBack: string): Finding {
+  return finding('BC204', {
+    message: `Renames column ${c.table}.${c.from} to ${c.column} after the code deploy (post-deploy): from the deploy until this migration runs, the new release runs against ${c.from}, and every query of it that names ${c.column} fails with "${db.unknownColumnError(c.column)}". Before the deploy, it would break the previous release instead (BC104): no phase is safe for a plain rename.${emptyBack} Safe: add the new column, move the code over in steps, drop the old one last. --new-queries names each statement of the new release that needs the rename (WL203, an error).`,
+    table: c.table,
+    column: c.column,
+    statement: st(c.table, c.from),
+    safeAlternative: columnRenameSteps(c),
   });
 }
 

@@ -3,7 +3,7 @@ import { primaryKeyChanged } from './bc-constraints.ts';
 import { finding, type ChangeOf, type RuleScope } from './context.ts';
 
 /** BC101 (or BC118 when a view of the same name replaces the table). */
-export function tableDropped(c: ChangeOf<'table_dropped'>, { ctx, st }: RuleScope): Finding[] {
+export function tableDropped(c: ChangeOf<'table_dropped'>, { ctx, db, st }: RuleScope): Finding[] {
   if (ctx.after.views[c.table]) {
     return [
       finding('BC118', {
@@ -15,7 +15,7 @@ export function tableDropped(c: ChangeOf<'table_dropped'>, { ctx, st }: RuleScop
   }
   return [
     finding('BC101', {
-      message: `Drops table ${c.table}. App servers still running the previous release read or write ${c.table} until the deploy finishes; every such query fails with "table doesn't exist". Safe: stop using the table in a release first, then drop it after the deploy.`,
+      message: `Drops table ${c.table}. App servers still running the previous release read or write ${c.table} until the deploy finishes; every such query fails with "${db.unknownTableError(c.table)}". Safe: stop using the table in a release first, then drop it after the deploy.`,
       table: c.table,
       statement: st(c.table),
       safeAlternative: `1. Deploy code that no longer uses ${c.table}. 2. Drop it in a post-deploy migration (SQL header "-- migrate:phase post-deploy", TS "export const phase = 'post-deploy'"). To keep the data, RENAME TABLE ${c.table} TO ${c.table}_old first and drop that later.`,
@@ -29,41 +29,50 @@ function tableRenameSteps(c: ChangeOf<'table_renamed'>): string {
 }
 
 /**
- * BC103 (or BC118 when a view or table with the old name is added back) for the running release,
- * and BC203 for the new one: a rename breaks one of them in either phase (see columnRenamed).
+ * BC103 (or BC118 when a view under the old name stands for the renamed table) for the running
+ * release, and BC203 for the new one: a rename breaks one of them in either phase (see
+ * columnRenamed). Only a view keeps the running release working with the same rows: a table added
+ * back under the old name is new and empty, so that release reads no rows and its writes never
+ * reach the renamed table.
  */
-export function tableRenamed(c: ChangeOf<'table_renamed'>, { ctx, st }: RuleScope): Finding[] {
+export function tableRenamed(c: ChangeOf<'table_renamed'>, { ctx, db, st }: RuleScope): Finding[] {
   const statement = st(c.from) ?? st(c.table);
-  const kept = ctx.after.views[c.from] ? 'view' : ctx.after.tables[c.from] ? 'table' : undefined;
-  const old = kept
+  const viewKept = ctx.after.views[c.from] !== undefined;
+  const emptyBack = !viewKept && ctx.after.tables[c.from] ? ` ${emptyTableBack(c)}` : '';
+  const old = viewKept
     ? finding('BC118', {
-        message: `Table ${c.from} was renamed to ${c.table}, and a ${kept} named ${c.from} was added back, so the running release keeps working.`,
+        message: `Table ${c.from} was renamed to ${c.table}, and a view named ${c.from} was added back, so the running release keeps working.`,
         table: c.table,
         statement: st(c.from),
       })
     : finding('BC103', {
-        message: `Renames table ${c.from} to ${c.table}. The running release still queries ${c.from}, which no longer exists: its queries fail until every app server runs the new code. Safe: keep the old name alive as a view until the old release is gone.`,
+        message: `Renames table ${c.from} to ${c.table}. The running release still queries ${c.from}, ${emptyBack ? 'which it finds again, but not its rows.' : 'which no longer exists: its queries fail until every app server runs the new code.'}${emptyBack} Safe: keep the old name alive as a view until the old release is gone.`,
         table: c.table,
         statement,
         safeAlternative: tableRenameSteps(c),
       });
   const forNew = finding('BC203', {
-    message: `Renames table ${c.from} to ${c.table} after the code deploy (post-deploy): from the deploy until this migration runs, the new release runs against ${c.from}, and every query of it that names ${c.table} fails with "table doesn't exist". ${kept ? `A ${kept} named ${c.from} is added back, so the previous release keeps working before the deploy: run it pre-deploy.` : `Before the deploy, it would break the previous release instead (BC103): no phase is safe for a plain rename. Safe: rename before the deploy and keep ${c.from} as a view until the old release is gone.`} --new-queries names each statement of the new release that needs the rename (WL203, an error).`,
+    message: `Renames table ${c.from} to ${c.table} after the code deploy (post-deploy): from the deploy until this migration runs, the new release runs against ${c.from}, and every query of it that names ${c.table} fails with "${db.unknownTableError(c.table)}". ${viewKept ? `A view named ${c.from} is added back, so the previous release keeps working before the deploy: run it pre-deploy.` : `Before the deploy, it would break the previous release instead (BC103): no phase is safe for a plain rename.${emptyBack} Safe: rename before the deploy and keep ${c.from} as a view until the old release is gone.`} --new-queries names each statement of the new release that needs the rename (WL203, an error).`,
     table: c.table,
     statement,
-    safeAlternative: kept
-      ? `A ${kept} named ${c.from} stays, so the previous release keeps working before this migration too: declare it pre-deploy (SQL header "-- migrate:phase pre-deploy", TS "export const phase = 'pre-deploy'") so that it runs before the new release, and drop ${c.from} in a post-deploy migration once no code uses it.`
+    safeAlternative: viewKept
+      ? `A view named ${c.from} stays, so the previous release keeps working before this migration too: declare it pre-deploy (SQL header "-- migrate:phase pre-deploy", TS "export const phase = 'pre-deploy'") so that it runs before the new release, and drop ${c.from} in a post-deploy migration once no code uses it.`
       : tableRenameSteps(c),
   });
   return [old, forNew];
 }
 
+/** Why a table added back under the renamed table's old name is no compatibility object. */
+function emptyTableBack(c: ChangeOf<'table_renamed'>): string {
+  return `The ${c.from} added back is a new, empty table, not a view: the previous release reads no rows from it, and what it writes there never reaches ${c.table}.`;
+}
+
 /** BC116, unless a table of the same name replaces the view. */
-export function viewDropped(c: ChangeOf<'view_dropped'>, { ctx, st }: RuleScope): Finding[] {
+export function viewDropped(c: ChangeOf<'view_dropped'>, { ctx, db, st }: RuleScope): Finding[] {
   if (ctx.after.tables[c.view]) return [];
   return [
     finding('BC116', {
-      message: `Drops view ${c.view}. Queries of the running release that read it fail with "table doesn't exist".`,
+      message: `Drops view ${c.view}. Queries of the running release that read it fail with "${db.unknownTableError(c.view)}".`,
       table: c.view,
       statement: st(c.view),
     }),

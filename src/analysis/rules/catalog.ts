@@ -272,8 +272,9 @@ const docs: RuleDoc[] = [
     title: 'Rename kept compatible',
     severity: 'info',
     oldCode: true,
-    explanation: 'The object was renamed, but a view or column with the old name was added back, so the previous release keeps working.',
-    recipe: 'Drop the compatibility view/column in a post-deploy migration once no code uses the old name.',
+    explanation:
+      'The table was renamed (or dropped), but a view with the old name stands for it, so the previous release keeps reading and writing the same rows. A table or column added back under the old name does not count: it is new and empty, so the previous release would read nothing and its writes would never reach the renamed object (BC103/BC104).',
+    recipe: 'Drop the compatibility view in a post-deploy migration once no code uses the old name.',
   },
   {
     code: 'BC203',

@@ -3,6 +3,8 @@ import type { RulesEngine } from '../rules-contract.ts';
 export const mysqlRules: RulesEngine = {
   wording: (server) => ({
     unknownColumnError: (column) => `Unknown column '${column}'`,
+    // The server qualifies the name with the database, which the rules do not know.
+    unknownTableError: (table) => `Table '<database>.${table}' doesn't exist`,
     missingValueOutcome: (column) => `"Field '${column}' doesn't have a default value" in strict mode; without strict mode the rows silently get '' or 0`,
     lockFreeNotNull: () => '',
     narrowingFailure: ' (or make the ALTER fail in strict mode)',

@@ -3,6 +3,7 @@ import type { RuleWording, RulesEngine } from '../rules-contract.ts';
 /** PostgreSQL physical replicas cannot be altered first: no typeConversionVariable, no RF family. */
 const POSTGRES_WORDING: RuleWording = {
   unknownColumnError: (column) => `column "${column}" does not exist`,
+  unknownTableError: (table) => `relation "${table}" does not exist`,
   missingValueOutcome: (column) => `"null value in column "${column}" violates not-null constraint"; the ALTER itself also fails as soon as the table has rows`,
   lockFreeNotNull: (column) =>
     ` (ADD CONSTRAINT ... CHECK (${column} IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL, so no long lock is taken)`,
