@@ -102,8 +102,7 @@ export function phasePolicy(
     out.evidence += `; ${n} of ${readBack + n} old INSERT/UPDATE statements that run after up could not be read back (not INSERT INTO t (columns) / UPDATE t SET ...), so whether ${n === 1 ? 'it stores' : 'they store'} other values is not observed, e.g. ${unobserved[0]}`;
     // Pre-deploy claims that no old write changes meaning; with writes unseen that is not measured.
     if (out.value === 'pre-deploy') out.value = 'unmeasured';
-  }
-  else if (readBack) out.evidence += `; all ${readBack} old INSERT/UPDATE statements that run after up were read back and compared`;
+  } else if (readBack) out.evidence += `; all ${readBack} old INSERT/UPDATE statements that run after up were read back and compared`;
   if (refused.length) out.refused = refused;
   if (altered.length) out.altered = altered;
   if (n) out.unobserved = unobserved;
