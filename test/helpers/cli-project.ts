@@ -8,8 +8,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
+import { afterEach, expect } from 'vitest';
 import type { Dialect } from '../../src/config/types.ts';
-import { cli, startCli, type CliResult, type RunningCli } from '../faults/harness.ts';
+import { cli, show, startCli, type CliResult, type RunningCli } from '../faults/harness.ts';
 import { freshDatabase, type FreshDatabase } from './databases.ts';
 
 export interface CliProject {
@@ -76,3 +77,26 @@ export async function cliProject(dialect: Dialect, files: Record<string, string>
 
 /** `still running` notices a run printed (--progress-every). */
 export const progressNotices = (r: CliResult): number => r.stderr.split('\n').filter((l) => /still running after/.test(l)).length;
+
+/**
+ * A `cliProject` maker whose projects are removed after each test of the file that calls it (at its
+ * top level, before registering its own afterEach hooks, which then run first).
+ */
+export function projectsRemovedAfterEach(): (dialect: Dialect, files: Record<string, string>) => Promise<CliProject> {
+  const projects: CliProject[] = [];
+  afterEach(async () => {
+    for (const p of projects.splice(0)) await p.remove();
+  });
+  return async (dialect, files) => {
+    const p = await cliProject(dialect, files);
+    projects.push(p);
+    return p;
+  };
+}
+
+/** The CLI ended by itself with `code`, and with a typed message, not a crash. */
+export const expectExit = (r: CliResult, code: number): void => {
+  expect(r.signal, show(r)).toBeNull();
+  expect(r.code, show(r)).toBe(code);
+  expect(r.stderr, show(r)).not.toMatch(/unexpected failure|^\s+at\s/m);
+};

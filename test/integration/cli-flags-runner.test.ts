@@ -6,26 +6,11 @@
  * what the ledger and the server hold afterwards.
  */
 import mysql from 'mysql2/promise';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { show, sleep, type CliResult } from '../faults/harness.ts';
-import { cliProject, progressNotices, type CliProject } from '../helpers/cli-project.ts';
+import { type CliProject, expectExit, progressNotices, projectsRemovedAfterEach } from '../helpers/cli-project.ts';
 
-const projects: CliProject[] = [];
-afterEach(async () => {
-  for (const p of projects.splice(0)) await p.remove();
-});
-
-async function project(dialect: 'mysql' | 'postgres', files: Record<string, string>): Promise<CliProject> {
-  const p = await cliProject(dialect, files);
-  projects.push(p);
-  return p;
-}
-
-const expectExit = (r: CliResult, code: number): void => {
-  expect(r.signal, show(r)).toBeNull();
-  expect(r.code, show(r)).toBe(code);
-  expect(r.stderr, show(r)).not.toMatch(/unexpected failure|^\s+at\s/m);
-};
+const project = projectsRemovedAfterEach();
 
 const STATEMENT_TIMEOUT_FIX = 'raise --statement-timeout / MIGRATE_STATEMENT_TIMEOUT';
 

@@ -6,26 +6,12 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
-import { show, sleep, type CliResult } from '../faults/harness.ts';
-import { cliProject, type CliProject } from '../helpers/cli-project.ts';
+import { describe, expect, test } from 'vitest';
+import { sleep } from '../faults/harness.ts';
+import { type CliProject, expectExit, projectsRemovedAfterEach } from '../helpers/cli-project.ts';
 
-const projects: CliProject[] = [];
-afterEach(async () => {
-  for (const p of projects.splice(0)) await p.remove();
-});
-
-async function project(files: Record<string, string>): Promise<CliProject> {
-  const p = await cliProject('mysql', files);
-  projects.push(p);
-  return p;
-}
-
-const expectExit = (r: CliResult, code: number): void => {
-  expect(r.signal, show(r)).toBeNull();
-  expect(r.code, show(r)).toBe(code);
-  expect(r.stderr, show(r)).not.toMatch(/unexpected failure|^\s+at\s/m);
-};
+const mysqlProject = projectsRemovedAfterEach();
+const project = (files: Record<string, string>): Promise<CliProject> => mysqlProject('mysql', files);
 
 /** `up` fails at the last statement: MariaDB keeps the DDL before it, so the migration is partially applied. */
 async function partial(p: CliProject, ran: number, total: number): Promise<void> {

@@ -15,32 +15,19 @@ import { createKnex } from '../../src/db/connect.ts';
 import { mysqlLockName, pgLockKeys } from '../../src/engines/index.ts';
 import { MigrateError } from '../../src/errors.ts';
 import { acquireRunLock } from '../../src/migrations/lock.ts';
-import { cli, show, sleep, type CliResult } from '../faults/harness.ts';
-import { cliProject, type CliProject } from '../helpers/cli-project.ts';
+import { cli, sleep, type CliResult } from '../faults/harness.ts';
+import { type CliProject, expectExit, projectsRemovedAfterEach } from '../helpers/cli-project.ts';
 import { startSandbox } from '../helpers/sandbox.ts';
 import { serverUrl } from '../helpers/shadow.ts';
 
 // The built module, as a project's migration imports the installed package: its errors come from dist/errors.js.
 const BACKFILL_MODULE = join(resolve(dirname(fileURLToPath(import.meta.url)), '../..'), 'dist/migrations/backfill.js');
 
-const projects: CliProject[] = [];
+const project = projectsRemovedAfterEach();
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-  for (const p of projects.splice(0)) await p.remove();
 });
-
-async function project(dialect: 'mysql' | 'postgres', files: Record<string, string>): Promise<CliProject> {
-  const p = await cliProject(dialect, files);
-  projects.push(p);
-  return p;
-}
-
-const expectExit = (r: CliResult, code: number): void => {
-  expect(r.signal, show(r)).toBeNull();
-  expect(r.code, show(r)).toBe(code);
-  expect(r.stderr, show(r)).not.toMatch(/unexpected failure|^\s+at\s/m);
-};
 
 /** The MariaDB session running a statement that starts like `prefix`, once it runs. */
 async function mysqlSession(p: CliProject, prefix: string): Promise<number> {
