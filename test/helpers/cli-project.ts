@@ -100,3 +100,26 @@ export const expectExit = (r: CliResult, code: number): void => {
   expect(r.code, show(r)).toBe(code);
   expect(r.stderr, show(r)).not.toMatch(/unexpected failure|^\s+at\s/m);
 };
+
+/** The MariaDB session of the project's database running a statement that starts like `prefix`, once it runs (15 s at most). */
+export async function mysqlSessionRunning(p: CliProject, prefix: string): Promise<number | undefined> {
+  for (let i = 0; i < 150; i++) {
+    const r = await p.rows('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE ?', [`${prefix}%`]);
+    if (r[0]) return Number(r[0]['id']);
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  return undefined;
+}
+
+/**
+ * Starts `migrate <args>` and, once MariaDB runs its statement starting like `prefix`, kills the
+ * process and then that statement: neither can record what happened.
+ */
+export async function killMidStatement(p: CliProject, args: string[], prefix: string): Promise<void> {
+  const run = p.start(args);
+  const session = await mysqlSessionRunning(p, prefix);
+  expect(session, `a statement starting like "${prefix}" running on the server`).toBeDefined();
+  process.kill(run.pid, 'SIGKILL');
+  await p.knex.raw(`KILL ${session}`);
+  expect((await run.done).signal).toBe('SIGKILL');
+}

@@ -3,7 +3,7 @@
  * Each call gets its own temp directory (and so its own ports, datadirs and sockets), so suites
  * running in parallel never share a server.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import mysql from 'mysql2/promise';
@@ -125,4 +125,13 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<RunningSa
     },
     stop,
   };
+}
+
+/** A copy of the sandbox config beside it (password files and the state directory resolve the same) with its first cluster edited. */
+export function configCopyWith(sb: Pick<RunningSandbox, 'configPath' | 'dir'>, name: string, edit: (cluster: Record<string, unknown>) => void): string {
+  const cfg = JSON.parse(readFileSync(sb.configPath, 'utf8')) as { clusters: Record<string, unknown>[] };
+  edit(cfg.clusters[0]!);
+  const path = join(sb.dir, `${name}.json`);
+  writeFileSync(path, JSON.stringify(cfg, null, 2));
+  return path;
 }

@@ -7,8 +7,8 @@
  */
 import mysql from 'mysql2/promise';
 import { describe, expect, test } from 'vitest';
-import { show, sleep, type CliResult } from '../faults/harness.ts';
-import { type CliProject, expectExit, progressNotices, projectsRemovedAfterEach } from '../helpers/cli-project.ts';
+import { show, type CliResult } from '../faults/harness.ts';
+import { type CliProject, expectExit, killMidStatement, progressNotices, projectsRemovedAfterEach } from '../helpers/cli-project.ts';
 
 const project = projectsRemovedAfterEach();
 
@@ -163,18 +163,8 @@ describe('mysql: --lock-timeout, --lock-retries, --migration-timeout, repair --f
       '0001_f.down.sql': 'DROP TABLE f2;\nDELETE FROM t;\nDROP TABLE f1;\n',
     });
     await p.knex.raw('CREATE TABLE t (id int)');
-    const run = p.start(['up']);
-    let session: number | undefined;
-    for (let i = 0; i < 100 && session === undefined; i++) {
-      const r = await p.rows("SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'INSERT INTO t SELECT SLEEP%'");
-      session = r[0] ? Number(r[0]['id']) : undefined;
-      if (session === undefined) await sleep(100);
-    }
-    expect(session, 'the INSERT running on the server').toBeDefined();
     // The process dies and its statement is killed on the server: neither can record what happened.
-    process.kill(run.pid, 'SIGKILL');
-    await p.knex.raw(`KILL ${session}`);
-    expect((await run.done).signal).toBe('SIGKILL');
+    await killMidStatement(p, ['up'], 'INSERT INTO t SELECT SLEEP');
 
     const refused = await p.run(['repair', '0001_f', '--continue']);
     expectExit(refused, 1);

@@ -5,13 +5,13 @@
  * Each: the exit code, the error and fix lines, no stack trace, and nothing changed (the
  * migration not applied on either node, no ledger, each node's recovery state as it was).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, show, type CliResult } from '../faults/harness.ts';
-import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
+import { configCopyWith, startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
 
 type Json = Record<string, unknown>;
 
@@ -39,13 +39,7 @@ describe('apply refusals on a PostgreSQL cluster', () => {
     rmSync(migDir, { recursive: true, force: true });
   });
 
-  function configWith(name: string, edit: (cluster: Json) => void): string {
-    const cfg = JSON.parse(readFileSync(sb.configPath, 'utf8')) as { clusters: Json[] };
-    edit(cfg.clusters[0]!);
-    const path = join(sb.dir, `${name}.json`);
-    writeFileSync(path, JSON.stringify(cfg, null, 2));
-    return path;
-  }
+  const configWith = (name: string, edit: (cluster: Json) => void): string => configCopyWith(sb, name, edit);
 
   async function state(): Promise<string> {
     const out: string[] = [];

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimeCommand } from '../../src/sandbox/haproxy.ts';
 import { REPL_USER } from '../../src/sandbox/mariadb.ts';
 import { cli, Pause, show, startCli, type CliResult } from '../faults/harness.ts';
-import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
+import { configCopyWith, startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
 
 type Json = Record<string, unknown>;
 
@@ -101,14 +101,7 @@ describe('execution refusals on a master-master cluster behind HAProxy', () => {
     return { socket: sb.writer.socket, backend: sb.writer.backend };
   };
 
-  /** A copy of the sandbox config beside it (password files and the state directory resolve the same) with its cluster edited. */
-  function configWith(name: string, edit: (cluster: Json) => void): string {
-    const cfg = JSON.parse(readFileSync(sb.configPath, 'utf8')) as { clusters: Json[] };
-    edit(cfg.clusters[0]!);
-    const path = join(sb.dir, `${name}.json`);
-    writeFileSync(path, JSON.stringify(cfg, null, 2));
-    return path;
-  }
+  const configWith = (name: string, edit: (cluster: Json) => void): string => configCopyWith(sb, name, edit);
 
   /** What a change would show: each node's read_only, replication and schema, the ledger, HAProxy's servers, the hold. */
   async function state(): Promise<string> {

@@ -7,8 +7,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { sleep } from '../faults/harness.ts';
-import { type CliProject, expectExit, projectsRemovedAfterEach } from '../helpers/cli-project.ts';
+import { type CliProject, expectExit, killMidStatement, projectsRemovedAfterEach } from '../helpers/cli-project.ts';
 
 const mysqlProject = projectsRemovedAfterEach();
 const project = (files: Record<string, string>): Promise<CliProject> => mysqlProject('mysql', files);
@@ -188,17 +187,7 @@ export async function down(knex: Knex): Promise<void> {
       '0001_k.up.sql': 'CREATE TABLE k1 (id int);\nINSERT INTO k1 SELECT SLEEP(5);\nCREATE TABLE k2 (id int);\n',
       '0001_k.down.sql': 'DROP TABLE k2;\nDELETE FROM k1;\nDROP TABLE k1;\n',
     });
-    const run = p.start(['up']);
-    let session: number | undefined;
-    for (let i = 0; i < 100 && session === undefined; i++) {
-      const r = await p.rows("SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'INSERT INTO k1 SELECT SLEEP%'");
-      session = r[0] ? Number(r[0]['id']) : undefined;
-      if (session === undefined) await sleep(100);
-    }
-    expect(session, 'the INSERT running on the server').toBeDefined();
-    process.kill(run.pid, 'SIGKILL');
-    await p.knex.raw(`KILL ${session}`);
-    expect((await run.done).signal).toBe('SIGKILL');
+    await killMidStatement(p, ['up'], 'INSERT INTO k1 SELECT SLEEP');
 
     const revert = await p.run(['repair', '0001_k', '--revert']);
     expectExit(revert, 1);

@@ -16,7 +16,7 @@ import { mysqlLockName, pgLockKeys } from '../../src/engines/index.ts';
 import { MigrateError } from '../../src/errors.ts';
 import { acquireRunLock } from '../../src/migrations/lock.ts';
 import { cli, sleep, type CliResult } from '../faults/harness.ts';
-import { type CliProject, expectExit, projectsRemovedAfterEach } from '../helpers/cli-project.ts';
+import { type CliProject, expectExit, mysqlSessionRunning, projectsRemovedAfterEach } from '../helpers/cli-project.ts';
 import { startSandbox } from '../helpers/sandbox.ts';
 import { serverUrl } from '../helpers/shadow.ts';
 
@@ -31,12 +31,9 @@ afterEach(async () => {
 
 /** The MariaDB session running a statement that starts like `prefix`, once it runs. */
 async function mysqlSession(p: CliProject, prefix: string): Promise<number> {
-  for (let i = 0; i < 150; i++) {
-    const r = await p.rows('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE ?', [`${prefix}%`]);
-    if (r[0]) return Number(r[0]['id']);
-    await sleep(100);
-  }
-  throw new Error(`no session ran "${prefix}" within 15 s`);
+  const id = await mysqlSessionRunning(p, prefix);
+  if (id === undefined) throw new Error(`no session ran "${prefix}" within 15 s`);
+  return id;
 }
 
 describe('mysql: the runner on a migration whose file is gone, and a script without down()', () => {
