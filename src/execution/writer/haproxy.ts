@@ -71,7 +71,10 @@ export class HaproxyWriter implements WriterEndpoint {
   private async expectOk(cmd: string): Promise<void> {
     const answer = await haproxyCommand(this.socket, cmd);
     // The runtime API answers an empty line on success and a sentence on failure.
-    if (answer)
-      throw workError(`HAProxy refused "${cmd}": ${answer}.`, 'Check that every node is declared as a server of the writer backend, named as in the config.');
+    if (answer) {
+      // Its sentences end with a full stop already ("No such server."): one, not two.
+      const said = answer.replace(/\.$/, '');
+      throw workError(`HAProxy refused "${cmd}": ${said}.`, 'Check that every node is declared as a server of the writer backend, named as in the config.');
+    }
   }
 }
