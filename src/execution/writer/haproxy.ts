@@ -63,9 +63,20 @@ export class HaproxyWriter implements WriterEndpoint {
 
   async move(from: NodeConfig, to: NodeConfig): Promise<void> {
     // One round trip: the runtime API runs ';'-separated commands in order.
-    await this.expectOk(
-      `set server ${this.backend}/${to.name} state ready; set server ${this.backend}/${from.name} state maint; shutdown sessions server ${this.backend}/${from.name}`,
-    );
+    try {
+      await this.expectOk(
+        `set server ${this.backend}/${to.name} state ready; set server ${this.backend}/${from.name} state maint; shutdown sessions server ${this.backend}/${from.name}`,
+      );
+    } catch (e) {
+      // The runtime API goes on past a command it refuses: with the new server unknown, the old
+      // one was put in maintenance all the same and the endpoint sent writes to no node (seen with
+      // HAProxy 2.6). A move that failed leaves the endpoint as it was, on the old primary, which
+      // is what the switchover's undo relies on; best effort, the refusal is what is reported.
+      await haproxyCommand(this.socket, `set server ${this.backend}/${to.name} state maint; set server ${this.backend}/${from.name} state ready`).catch(
+        () => undefined,
+      );
+      throw e;
+    }
   }
 
   private async expectOk(cmd: string): Promise<void> {
