@@ -642,8 +642,22 @@ async function fenceCheck(r: Run): Promise<void> {
   const { o, P, C, position } = r;
   const now = String((await onOld(r, r.s.guardConn, o.flavor.gtidPositionQuery()))[0]?.['pos'] ?? '');
   if (now !== position) {
+    // The likelier cause: MariaDB 10.11 holds every binary-logged statement behind the lock (FLUSH
+    // PRIVILEGES and statement-logged temporary tables included), but a session that ends the
+    // locking one (a DBA, a tool that kills idle or blocking sessions) lets root write through read_only.
+    const lockHeld = await onOld(
+      r,
+      r.s.guardConn,
+      `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ${r.s.oldId} AND COMMAND <> 'Killed'`,
+    ).then(
+      (rows) => Number(rows[0]?.['n']) > 0,
+      () => true,
+    );
+    const why = lockHeld
+      ? 'something on it is not blocked by FLUSH TABLES WITH READ LOCK'
+      : `the session holding that lock (connection ${r.s.oldId}) was ended by someone else, and a client that passes read_only (root, SUPER) wrote there`;
     throw workError(
-      `The old primary ${P} moved from ${position} to ${now} during the write block, under its read lock: something on it is not blocked by FLUSH TABLES WITH READ LOCK.`,
+      `The old primary ${P} moved from ${position} to ${now} during the write block, under its read lock: ${why}.`,
       `Compare the two nodes' data; ${C} is the new primary. Re-point ${P} by hand once it holds nothing ${C} lacks.`,
     );
   }
