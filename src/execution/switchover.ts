@@ -939,14 +939,18 @@ async function verifyAfter(o: SwitchoverOptions, conns: Record<string, NodeConne
   const nodes = [o.primary, o.candidate, ...o.replicas].filter((n) => !skip.includes(n.name));
   const problems: string[] = [];
   let writable = 0;
+  // Replication threads need a moment to connect after START, and a refused connect (the new
+  // primary at max_connections while every client reconnects to it) is retried each second
+  // (MASTER_CONNECT_RETRY=1): that passes as long as catch-up lets it. 50 polls of 100 ms
+  // reported a switchover that had worked as failed when the refusals lasted 7 s.
+  const until = performance.now() + NOT_RUNNING_GRACE_MS;
   for (const n of nodes) {
     const c = conns[n.name]!;
     const ro = await isReadOnly(c, o.flavor, n.name);
     if (!ro) writable++;
     if (n !== o.candidate || o.masterMaster) {
-      // Replication threads need a moment to connect after START.
       let ok = false;
-      for (let i = 0; i < 50 && !ok; i++) {
+      for (;;) {
         const rs = await queryOneWithin(c, o.flavor.showReplicaStatus(), NODE_ANSWER_MS, n.name);
         const st = rs ? o.flavor.parseReplicaStatus(rs) : null;
         ok = !!st && st.ioRunning && st.sqlRunning;
@@ -954,7 +958,8 @@ async function verifyAfter(o: SwitchoverOptions, conns: Record<string, NodeConne
           problems.push(`${n.name}: replication error ${st.lastSqlErrno}: ${st.lastSqlError}`);
           break;
         }
-        if (!ok) await new Promise((r) => setTimeout(r, 100));
+        if (ok || performance.now() >= until) break;
+        await new Promise((r) => setTimeout(r, 100));
       }
       if (!ok && !problems.some((p) => p.startsWith(n.name))) problems.push(`${n.name}: replication not running`);
     }
