@@ -8,7 +8,10 @@
  *    the end: "After the switchover: ..."; START SLAVE, then `migrate resume` finishes.
  * 2. The old primary's sessions killed by a DBA (the coordinator's guard and lock sessions among
  *    them) before the fence check: a driver error, "The switchover failed: ..."; resume finishes.
- * 3. A read-pool backend that lost the replica's server (`del server`) before its drain: HAProxy
+ * 3. The new primary at max_connections (every slot taken, as by clients reconnecting to it) for
+ *    ~7 s after the old primary is re-pointed to it: its IO thread is refused and retries each
+ *    second; the check at the end waits as catch-up does and the switchover succeeds.
+ * 3b. A read-pool backend that lost the replica's server (`del server`) before its drain: HAProxy
  *    refuses the drain, nothing changed; the server added back, the apply runs.
  * 4. A writer backend that lost the candidate's server (`del server`) and the old primary stopped
  *    (SIGSTOP) before the endpoint move: HAProxy refuses the move, the promotion is taken back, and
@@ -161,6 +164,50 @@ describe('switchover errors under real faults', () => {
     expect(await node(primary, async (c) => Number((await rows<{ ro: number }>(c, 'SELECT @@read_only AS ro'))[0]?.ro))).toBe(1);
 
     await resumeFinishes(candidate, id, width);
+  }, 300_000);
+
+  it('the new primary at max_connections for ~7 s as the old primary starts replicating from it: its IO thread retries, the switchover is verified and succeeds', async () => {
+    const { primary, candidate } = await fc.roles();
+    const { id, width } = fc.mig.next();
+    const run = fc.start(['apply', '--strategy', 'replica-first', ...BLOCK], fc.pause.env('repoint-old-primary:begin'));
+    await fc.pause.reached(run);
+    // Every connection slot of the new primary taken (SUPER's extra one too), as a reconnect storm
+    // of clients following the endpoint would: the old primary's IO thread is refused (1040).
+    const admin = await fc.sb.mysql(candidate);
+    const held: mysql.Connection[] = [];
+    const maxBefore = Number((await rows<{ m: number }>(admin, 'SELECT @@max_connections AS m'))[0]?.m);
+    let refused = '';
+    try {
+      await admin.query('SET GLOBAL max_connections = 10');
+      for (let i = 0; i < 40; i++) {
+        try {
+          held.push(await fc.sb.mysql(candidate));
+        } catch (e) {
+          refused = String((e as Error).message);
+          break;
+        }
+      }
+      expect(refused).toMatch(/Too many connections/);
+      fc.pause.release();
+      await new Promise((r) => setTimeout(r, 3_000));
+      // The old primary can still be asked (its own slots are free): refused by the new one, retrying.
+      const io = await node(primary, async (c) => (await rows<Record<string, unknown>>(c, 'SHOW SLAVE STATUS'))[0]);
+      expect(io?.['Slave_IO_Running'], JSON.stringify(io)).not.toBe('Yes');
+      expect(String(io?.['Last_IO_Error'])).toMatch(/Too many connections/);
+      await new Promise((r) => setTimeout(r, 4_000));
+    } finally {
+      await Promise.all(held.map((c) => c.end().catch(() => undefined)));
+      await admin.query(`SET GLOBAL max_connections = ${maxBefore}`).catch(() => undefined);
+      await admin.end().catch(() => undefined);
+    }
+    const r = await run.done;
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`verified: ${candidate} is the only writable node; every other node replicates`));
+    fc.mig.applied(width);
+    const done = await readInvariants(fc.sb, { schema: `char(${width})` });
+    expect(violations(done), JSON.stringify(done)).toEqual([]);
+    expect(done.writable).toEqual([candidate]);
+    expect(await ledger(candidate)).toContain(id);
   }, 300_000);
 
   it("the replica's server gone from the read-pool backend before its drain: HAProxy refuses, nothing changed; added back, the apply runs", async () => {
