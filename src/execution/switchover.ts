@@ -642,8 +642,22 @@ async function fenceCheck(r: Run): Promise<void> {
   const { o, P, C, position } = r;
   const now = String((await onOld(r, r.s.guardConn, o.flavor.gtidPositionQuery()))[0]?.['pos'] ?? '');
   if (now !== position) {
+    // The likelier cause: MariaDB 10.11 holds every binary-logged statement behind the lock (FLUSH
+    // PRIVILEGES and statement-logged temporary tables included), but a session that ends the
+    // locking one (a DBA, a tool that kills idle or blocking sessions) lets root write through read_only.
+    const lockHeld = await onOld(
+      r,
+      r.s.guardConn,
+      `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ${r.s.oldId} AND COMMAND <> 'Killed'`,
+    ).then(
+      (rows) => Number(rows[0]?.['n']) > 0,
+      () => true,
+    );
+    const why = lockHeld
+      ? 'something on it is not blocked by FLUSH TABLES WITH READ LOCK'
+      : `the session holding that lock (connection ${r.s.oldId}) was ended by someone else, and a client that passes read_only (root, SUPER) wrote there`;
     throw workError(
-      `The old primary ${P} moved from ${position} to ${now} during the write block, under its read lock: something on it is not blocked by FLUSH TABLES WITH READ LOCK.`,
+      `The old primary ${P} moved from ${position} to ${now} during the write block, under its read lock: ${why}.`,
       `Compare the two nodes' data; ${C} is the new primary. Re-point ${P} by hand once it holds nothing ${C} lacks.`,
     );
   }
@@ -925,14 +939,18 @@ async function verifyAfter(o: SwitchoverOptions, conns: Record<string, NodeConne
   const nodes = [o.primary, o.candidate, ...o.replicas].filter((n) => !skip.includes(n.name));
   const problems: string[] = [];
   let writable = 0;
+  // Replication threads need a moment to connect after START, and a refused connect (the new
+  // primary at max_connections while every client reconnects to it) is retried each second
+  // (MASTER_CONNECT_RETRY=1): that passes as long as catch-up lets it. 50 polls of 100 ms
+  // reported a switchover that had worked as failed when the refusals lasted 7 s.
+  const until = performance.now() + NOT_RUNNING_GRACE_MS;
   for (const n of nodes) {
     const c = conns[n.name]!;
     const ro = await isReadOnly(c, o.flavor, n.name);
     if (!ro) writable++;
     if (n !== o.candidate || o.masterMaster) {
-      // Replication threads need a moment to connect after START.
       let ok = false;
-      for (let i = 0; i < 50 && !ok; i++) {
+      for (;;) {
         const rs = await queryOneWithin(c, o.flavor.showReplicaStatus(), NODE_ANSWER_MS, n.name);
         const st = rs ? o.flavor.parseReplicaStatus(rs) : null;
         ok = !!st && st.ioRunning && st.sqlRunning;
@@ -940,7 +958,8 @@ async function verifyAfter(o: SwitchoverOptions, conns: Record<string, NodeConne
           problems.push(`${n.name}: replication error ${st.lastSqlErrno}: ${st.lastSqlError}`);
           break;
         }
-        if (!ok) await new Promise((r) => setTimeout(r, 100));
+        if (ok || performance.now() >= until) break;
+        await new Promise((r) => setTimeout(r, 100));
       }
       if (!ok && !problems.some((p) => p.startsWith(n.name))) problems.push(`${n.name}: replication not running`);
     }

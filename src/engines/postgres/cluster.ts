@@ -195,6 +195,9 @@ async function replayedBy(
 /**
  * A replica's replay lag in whole seconds: 0 when it replayed all it received, else the age of
  * the last transaction it replayed (the usual measure; it overstates after an idle primary).
+ * A replica that replayed no transaction since it started has no such timestamp: what it last
+ * replayed is older than its start, so that age is the bound (it was taken as 0, and a replica
+ * paused with the migration's WAL unreplayed went back to the pool serving the old schema).
  * Polled until at most maxLagSeconds, for at most timeoutMs.
  */
 async function waitCaughtUp(node: NodeConfig, maxLagSeconds: number, timeoutMs: number): Promise<number> {
@@ -203,7 +206,7 @@ async function waitCaughtUp(node: NodeConfig, maxLagSeconds: number, timeoutMs: 
     for (;;) {
       const r = await c.query<{ lag: number }>(
         `SELECT CASE WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
-                     ELSE coalesce(floor(extract(epoch FROM now() - pg_last_xact_replay_timestamp())), 0) END::int AS lag`,
+                     ELSE floor(extract(epoch FROM now() - coalesce(pg_last_xact_replay_timestamp(), pg_postmaster_start_time()))) END::int AS lag`,
       );
       const lag = r.rows[0]?.lag ?? 0;
       if (lag <= maxLagSeconds) return lag;

@@ -71,9 +71,11 @@ export class HaproxyReadPool implements ReadPool {
     const cmd = `set server ${this.backend}/${node.name} state ${state}`;
     const answer = await haproxyRuntime(this.socket, cmd);
     // The runtime API answers an empty line on success and a sentence on failure.
+    // Its sentences end with a full stop already ("No such server."): one, not two.
+    const said = answer.replace(/\.$/, '');
     if (answer)
       throw workError(
-        `HAProxy refused "${cmd}": ${answer}.`,
+        `HAProxy refused "${cmd}": ${said}.`,
         `Check that ${node.name} is declared as a server of the read-pool backend ${this.backend}, named as in the config.`,
       );
   }

@@ -63,15 +63,29 @@ export class HaproxyWriter implements WriterEndpoint {
 
   async move(from: NodeConfig, to: NodeConfig): Promise<void> {
     // One round trip: the runtime API runs ';'-separated commands in order.
-    await this.expectOk(
-      `set server ${this.backend}/${to.name} state ready; set server ${this.backend}/${from.name} state maint; shutdown sessions server ${this.backend}/${from.name}`,
-    );
+    try {
+      await this.expectOk(
+        `set server ${this.backend}/${to.name} state ready; set server ${this.backend}/${from.name} state maint; shutdown sessions server ${this.backend}/${from.name}`,
+      );
+    } catch (e) {
+      // The runtime API goes on past a command it refuses: with the new server unknown, the old
+      // one was put in maintenance all the same and the endpoint sent writes to no node (seen with
+      // HAProxy 2.6). A move that failed leaves the endpoint as it was, on the old primary, which
+      // is what the switchover's undo relies on; best effort, the refusal is what is reported.
+      await haproxyCommand(this.socket, `set server ${this.backend}/${to.name} state maint; set server ${this.backend}/${from.name} state ready`).catch(
+        () => undefined,
+      );
+      throw e;
+    }
   }
 
   private async expectOk(cmd: string): Promise<void> {
     const answer = await haproxyCommand(this.socket, cmd);
     // The runtime API answers an empty line on success and a sentence on failure.
-    if (answer)
-      throw workError(`HAProxy refused "${cmd}": ${answer}.`, 'Check that every node is declared as a server of the writer backend, named as in the config.');
+    if (answer) {
+      // Its sentences end with a full stop already ("No such server."): one, not two.
+      const said = answer.replace(/\.$/, '');
+      throw workError(`HAProxy refused "${cmd}": ${said}.`, 'Check that every node is declared as a server of the writer backend, named as in the config.');
+    }
   }
 }
