@@ -24,6 +24,7 @@ import { endSessions, type Sweep } from './sessions.ts';
 import { StepMachine, type MachineStep, type TakenBack } from './step-machine.ts';
 import { startWatchdog } from './watchdog.ts';
 import type { WriterEndpoint } from './writer/contract.ts';
+import { describeEndpointBack, type EndpointBack, restoreEndpoint } from './writer/restore.ts';
 
 /**
  * What a refusal inside a replica-first run tells the operator to run next. `migrate rollback`
@@ -452,16 +453,20 @@ async function moveEndpoint(r: Run): Promise<void> {
   try {
     await r.o.writer.move(r.o.primary, r.o.candidate);
   } catch (e) {
+    let endpoint: EndpointBack | undefined;
     const kept = await closeUnwrittenCandidate({
       flavor: r.o.flavor,
       C: r.C,
       position: r.position,
       candConn: r.s.candConn,
       reopen: () => openCandidate(r.o.candidate),
+      // Put back before the second look: a write a half-moved endpoint sent to the candidate
+      // until then shows in it (and keeps the promotion) rather than being stranded there.
+      afterClose: async () => void (endpoint ??= await restoreEndpoint(r.o.writer, r.o.primary, r.o.candidate)),
     });
     if (kept === undefined) {
       r.promotionTakenBack = true;
-      throw endpointUndone(r, e);
+      throw endpointUndone(r, e, endpoint ?? { on: 'unknown', why: 'it was not looked at' });
     }
     throw await endpointNotMoved(r, e, kept);
   }
@@ -476,6 +481,8 @@ export interface CandidateClose {
   candConn: NodeConnection;
   /** A fresh connection to the candidate, or undefined when none opens (QUICK bounds in production). */
   reopen: () => Promise<NodeConnection | undefined>;
+  /** Once the candidate is read-only, before the second look. */
+  afterClose?: () => Promise<void>;
 }
 
 const openCandidate = (n: NodeConfig): Promise<NodeConnection | undefined> => openNode(n, { connectTimeoutMs: QUICK.connectTimeoutMs }).catch(() => undefined);
@@ -518,6 +525,7 @@ export async function closeUnwrittenCandidate(k: CandidateClose): Promise<string
   if (before.length) return tookWrites(before);
   const closeAndLook = async (c: NodeConnection): Promise<string | undefined> => {
     for (const sql of flavor.setReadOnly(true)) await onC(c, sql);
+    await k.afterClose?.();
     const after = await own(c);
     if (after.length === 0) return undefined;
     // Opened again: the promotion stands with its write. Failing that, the error reads the state.
@@ -540,12 +548,13 @@ export async function closeUnwrittenCandidate(k: CandidateClose): Promise<string
   }
 }
 
-/** The promotion taken back: what the undo leaves, and how to go on once the endpoint can move. */
-function endpointUndone(r: Run, e: unknown): MigrateError {
+/** The promotion taken back: what the undo leaves, the endpoint as read back, and how to go on once it can move. */
+function endpointUndone(r: Run, e: unknown, endpoint: EndpointBack): MigrateError {
   const why = e instanceof MigrateError ? e.problem : messageOf(e);
+  const ep = describeEndpointBack(endpoint, r.P);
   return workError(
-    `${why} The switchover was undone: ${r.C} had taken no write of its own (still at ${r.P}'s position ${r.position || '(empty)'}), so it is read-only again and replicates from ${r.P}; ${r.P} is writable again, and the writer endpoint, which did not move, points at it.`,
-    `${e instanceof MigrateError ? `${e.fix} ` : ''}Then ${RESUME_OR_ABORT} (check first that the endpoint sends writes to ${r.P} only: a move that failed midway may have changed part of it).`,
+    `${why} The switchover was undone: ${r.C} had taken no write of its own (still at ${r.P}'s position ${r.position || '(empty)'}), so it is read-only again and replicates from ${r.P}; ${r.P} is writable again${ep.state ? `, and ${ep.state}` : ''}.`,
+    `${e instanceof MigrateError ? `${e.fix} ` : ''}Then ${RESUME_OR_ABORT}${ep.check ? ` (check first that the endpoint sends writes to ${r.P} only, and point it there if not: a move that failed midway may have changed part of it)` : ''}.`,
     e,
   );
 }
