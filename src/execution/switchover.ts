@@ -296,7 +296,12 @@ function failed(r: Run, e: unknown, back: TakenBack): unknown {
   const { P } = r;
   if (back.undone && r.blockStart) r.o.log(`switchover undone after ${Math.round(performance.now() - r.blockStart)} ms of write block; ${P} is writable again`);
   // Closes the step the run began, so `migrate runs` shows a failed run, not an interrupted one.
-  r.o.journal.write('switchover', 'fail', { error: messageOf(e), undone: back.undone, ...(e instanceof ForkError ? { fork: true } : {}) });
+  r.o.journal.write('switchover', 'fail', {
+    error: messageOf(e),
+    undone: back.undone,
+    ...(r.promotionTakenBack ? { takenBack: true } : {}),
+    ...(e instanceof ForkError ? { fork: true } : {}),
+  });
   if (back.undoError !== undefined) {
     // An endpoint that did not move says what its undo leaves; that undo failing, what failed first.
     const first = r.promotionTakenBack && e instanceof MigrateError && e.cause !== undefined ? e.cause : e;
@@ -466,6 +471,9 @@ async function moveEndpoint(r: Run): Promise<void> {
     });
     if (kept === undefined) {
       r.promotionTakenBack = true;
+      // Before the old primary's undo, which may fail or be cut off: a recovery then knows the
+      // candidate is no longer the promoted node (recover.ts intendedWriter).
+      r.o.journal.write('promotion-taken-back', 'end', { node: r.C, position: r.position });
       throw endpointUndone(r, e, endpoint ?? { on: 'unknown', why: 'it was not looked at' });
     }
     throw await endpointNotMoved(r, e, kept);
