@@ -155,7 +155,9 @@ export async function switchover(o: SwitchoverOptions): Promise<SwitchoverResult
       stepsMs,
     });
   } catch (e) {
-    throw e instanceof MigrateError ? e : notStarted(o, e);
+    // Only a lost connection is the node failing before the first step; anything else (an SQL
+    // error, a bug) is not said to be one, and goes on as it is.
+    throw e instanceof MigrateError || !isConnectionLoss(e) ? e : notStarted(o, e);
   } finally {
     await Promise.all(conns.map((c) => endWithin(c)));
   }
@@ -163,7 +165,7 @@ export async function switchover(o: SwitchoverOptions): Promise<SwitchoverResult
 
 /**
  * run() says its own failures (failed()); before it, a connection that died between its login and
- * its first statement is still the driver's error, which the operator would see as an unexpected
+ * its first statement (isConnectionLoss: nothing else comes here) is still the driver's error, which the operator would see as an unexpected
  * failure with no next step (and `migrate rollback` could not replace resume/abort in it).
  */
 function notStarted(o: SwitchoverOptions, e: unknown): MigrateError {
