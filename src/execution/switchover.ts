@@ -22,7 +22,7 @@ import { ForkError, readBinlogCoordinates, readGtidState, readOwnTransactions, t
 import type { Journal } from './journal.ts';
 import { endSessions, type Sweep } from './sessions.ts';
 import { StepMachine, type MachineStep, type TakenBack } from './step-machine.ts';
-import { startWatchdog } from './watchdog.ts';
+import { candidateWritesBeyond, startWatchdog } from './watchdog.ts';
 import type { WriterEndpoint } from './writer/contract.ts';
 import { describeEndpointBack, type EndpointBack, restoreEndpoint } from './writer/restore.ts';
 
@@ -420,6 +420,7 @@ function theBlock(): Step[] {
     // stopping them (STOP SLAVE waits for the IO thread) is done after the endpoint moved.
     {
       name: 'promote',
+      before: (r) => r.watchdog?.promoting(r.position),
       do: promote,
       commits: true,
       // A promotion cut off midway may have opened the candidate: undone first (the undos run in
@@ -516,13 +517,7 @@ const openCandidate = (n: NodeConfig): Promise<NodeConnection | undefined> => op
 export async function closeUnwrittenCandidate(k: CandidateClose): Promise<string | undefined> {
   const { flavor, C } = k;
   const onC = (c: NodeConnection, sql: string) => queryRowsWithin(c, sql, NODE_ANSWER_MS, C, `"${sql}"`);
-  const own = async (c: NodeConnection): Promise<string[]> => {
-    const pos = String((await onC(c, flavor.gtidPositionQuery()))[0]?.['pos'] ?? '');
-    const q = flavor.errantGtidQuery(pos, k.position);
-    if (!q) return flavor.errantGtids(pos, k.position);
-    const errant = String((await onC(c, q))[0]?.['errant'] ?? '').trim();
-    return errant ? [errant.replace(/\s+/g, '')] : [];
-  };
+  const own = (c: NodeConnection): Promise<string[]> => candidateWritesBeyond(c, flavor, k.position, C);
   const tookWrites = (gtids: string[]) =>
     `${C} took writes of its own after its promotion (GTIDs ${gtids.join(', ')} beyond ${k.position}), so the promotion was not undone:`;
   const unread = (e: unknown) => `whether ${C} took writes of its own could not be read (${messageOf(e)}), so the promotion was not undone:`;
