@@ -595,15 +595,21 @@ async function endpointNotMoved(r: Run, e: unknown, kept: string): Promise<Migra
   const [c, p] = await Promise.all([readOnlyState(r.s.candConn, r.o.candidate, r.o.flavor), readOnlyState(r.s.guardConn, r.o.primary, r.o.flavor)]);
   const byHand = `(a writer command: run it by hand with MIGRATE_OLD_PRIMARY=${P} MIGRATE_NEW_PRIMARY=${C} and their _HOST/_PORT)`;
   const driverFix = e instanceof MigrateError ? `${e.fix} ` : '';
-  if (c === 'writable' && p === 'read-only')
-    return workError(
-      `${why} ${kept} ${C} was promoted and takes writes, ${P} is read-only, but the writer endpoint still points at ${P}: writes through it fail, except those of users that pass read_only (root), which still commit on ${P}.`,
-      `${driverFix}Move the endpoint to ${C} now, ending the sessions it still sends to ${P} ${byHand}; then run \`migrate resume\`: it re-points ${P} to ${C} and finishes the migration.`,
-      e,
-    );
+  const usual = c === 'writable' && p === 'read-only';
+  const unknown = 'of unknown read_only (it did not answer)';
+  // One error, worded by the state read: the usual one (the candidate took writes and stays
+  // writable), or one where the candidate's close or re-open was cut off.
   return workError(
-    `${why} ${kept} ${C} was promoted and is now ${c === 'unknown' ? 'of unknown read_only (it did not answer)' : c}, ${P} is ${p === 'unknown' ? 'of unknown read_only (it did not answer)' : p}${c !== 'writable' && p !== 'writable' ? ': no node is known to take writes' : ''}; the writer endpoint still points at ${P}.`,
-    `${driverFix}Check both nodes (\`migrate topology\`; a stopped server must be restarted). Once both answer, make ${C} writable if it is not, move the endpoint to it ${byHand}, then run \`migrate resume\`: it re-points ${P} to ${C} and finishes the migration.`,
+    `${why} ${kept} ${
+      usual
+        ? `${C} was promoted and takes writes, ${P} is read-only, but the writer endpoint still points at ${P}: writes through it fail, except those of users that pass read_only (root), which still commit on ${P}.`
+        : `${C} was promoted and is now ${c === 'unknown' ? unknown : c}, ${P} is ${p === 'unknown' ? unknown : p}${c !== 'writable' && p !== 'writable' ? ': no node is known to take writes' : ''}; the writer endpoint still points at ${P}.`
+    }`,
+    `${driverFix}${
+      usual
+        ? `Move the endpoint to ${C} now, ending the sessions it still sends to ${P} ${byHand}; then run \`migrate resume\`: it re-points ${P} to ${C} and finishes the migration.`
+        : `Check both nodes (\`migrate topology\`; a stopped server must be restarted). Once both answer, make ${C} writable if it is not, move the endpoint to it ${byHand}, then run \`migrate resume\`: it re-points ${P} to ${C} and finishes the migration.`
+    }`,
     e,
   );
 }
