@@ -69,8 +69,22 @@ function began(entries: JournalEntry[], step: string): boolean {
 }
 
 /**
+ * Whether the last switchover's promotion was taken back (its endpoint did not move and the
+ * candidate, which took no write of its own, was closed again): its own entry or the fail
+ * entry's flag; journals written before those existed show it as an undo after promote:end (the
+ * machine undoes nothing past the promotion but that).
+ */
+function promotionTakenBack(run: JournalEntry[]): boolean {
+  if (run.some((e) => e.step === 'promotion-taken-back' || (e.step === 'switchover' && e.phase === 'fail' && e.data?.['takenBack'] === true))) return true;
+  const promoted = run.findIndex((e) => e.step === 'promote' && e.phase === 'end');
+  return promoted >= 0 && run.slice(promoted).some((e) => e.step === 'undo' && e.phase === 'begin');
+}
+
+/**
  * Which node should be the writer after a run died. Whatever step it died in, the answer is
- * the candidate once it was promoted (it may have taken writes), else the old primary.
+ * the candidate once it was promoted (it may have taken writes), else the old primary. A
+ * promotion taken back counts as none: the candidate holds nothing of its own and may still be
+ * behind the old primary (root's writes pass its read_only), so electing it would drop them.
  */
 export function intendedWriter(entries: JournalEntry[], live: NodeState[], configuredWriter: string): string {
   const writable = live.filter((n) => n.reachable && n.readOnly === false);
@@ -84,6 +98,7 @@ export function intendedWriter(entries: JournalEntry[], live: NodeState[], confi
   const candidate = typeof sw?.data?.['candidate'] === 'string' ? sw.data['candidate'] : undefined;
   const primary = typeof sw?.data?.['primary'] === 'string' ? sw.data['primary'] : configuredWriter;
   if (writable.length === 1) return writable[0]!.name;
+  if (sw && promotionTakenBack(entries.slice(entries.lastIndexOf(sw)))) return primary;
   if (candidate && (ended(entries, 'promote') || (began(entries, 'promote') && !live.find((n) => n.name === candidate)?.replication))) return candidate;
   return primary;
 }

@@ -22,8 +22,9 @@ import { ForkError, readBinlogCoordinates, readGtidState, readOwnTransactions, t
 import type { Journal } from './journal.ts';
 import { endSessions, type Sweep } from './sessions.ts';
 import { StepMachine, type MachineStep, type TakenBack } from './step-machine.ts';
-import { startWatchdog } from './watchdog.ts';
+import { candidateWritesBeyond, startWatchdog } from './watchdog.ts';
 import type { WriterEndpoint } from './writer/contract.ts';
+import { describeEndpointBack, type EndpointBack, restoreEndpoint } from './writer/restore.ts';
 
 /**
  * What a refusal inside a replica-first run tells the operator to run next. `migrate rollback`
@@ -154,7 +155,9 @@ export async function switchover(o: SwitchoverOptions): Promise<SwitchoverResult
       stepsMs,
     });
   } catch (e) {
-    throw e instanceof MigrateError ? e : notStarted(o, e);
+    // Only a lost connection is the node failing before the first step; anything else (an SQL
+    // error, a bug) is not said to be one, and goes on as it is.
+    throw e instanceof MigrateError || !isConnectionLoss(e) ? e : notStarted(o, e);
   } finally {
     await Promise.all(conns.map((c) => endWithin(c)));
   }
@@ -162,7 +165,7 @@ export async function switchover(o: SwitchoverOptions): Promise<SwitchoverResult
 
 /**
  * run() says its own failures (failed()); before it, a connection that died between its login and
- * its first statement is still the driver's error, which the operator would see as an unexpected
+ * its first statement (isConnectionLoss: nothing else comes here) is still the driver's error, which the operator would see as an unexpected
  * failure with no next step (and `migrate rollback` could not replace resume/abort in it).
  */
 function notStarted(o: SwitchoverOptions, e: unknown): MigrateError {
@@ -295,7 +298,12 @@ function failed(r: Run, e: unknown, back: TakenBack): unknown {
   const { P } = r;
   if (back.undone && r.blockStart) r.o.log(`switchover undone after ${Math.round(performance.now() - r.blockStart)} ms of write block; ${P} is writable again`);
   // Closes the step the run began, so `migrate runs` shows a failed run, not an interrupted one.
-  r.o.journal.write('switchover', 'fail', { error: messageOf(e), undone: back.undone, ...(e instanceof ForkError ? { fork: true } : {}) });
+  r.o.journal.write('switchover', 'fail', {
+    error: messageOf(e),
+    undone: back.undone,
+    ...(r.promotionTakenBack ? { takenBack: true } : {}),
+    ...(e instanceof ForkError ? { fork: true } : {}),
+  });
   if (back.undoError !== undefined) {
     // An endpoint that did not move says what its undo leaves; that undo failing, what failed first.
     const first = r.promotionTakenBack && e instanceof MigrateError && e.cause !== undefined ? e.cause : e;
@@ -412,6 +420,7 @@ function theBlock(): Step[] {
     // stopping them (STOP SLAVE waits for the IO thread) is done after the endpoint moved.
     {
       name: 'promote',
+      before: (r) => r.watchdog?.promoting(r.position),
       do: promote,
       commits: true,
       // A promotion cut off midway may have opened the candidate: undone first (the undos run in
@@ -452,14 +461,42 @@ async function moveEndpoint(r: Run): Promise<void> {
   try {
     await r.o.writer.move(r.o.primary, r.o.candidate);
   } catch (e) {
-    const kept = await closeUnwrittenCandidate(r);
+    let endpoint: EndpointBack | undefined;
+    const kept = await closeUnwrittenCandidate({
+      flavor: r.o.flavor,
+      C: r.C,
+      position: r.position,
+      candConn: r.s.candConn,
+      reopen: () => openCandidate(r.o.candidate),
+      // Put back before the second look: a write a half-moved endpoint sent to the candidate
+      // until then shows in it (and keeps the promotion) rather than being stranded there.
+      afterClose: async () => void (endpoint ??= await restoreEndpoint(r.o.writer, r.o.primary, r.o.candidate)),
+    });
     if (kept === undefined) {
       r.promotionTakenBack = true;
-      throw endpointUndone(r, e);
+      // Before the old primary's undo, which may fail or be cut off: a recovery then knows the
+      // candidate is no longer the promoted node (recover.ts intendedWriter).
+      r.o.journal.write('promotion-taken-back', 'end', { node: r.C, position: r.position });
+      throw endpointUndone(r, e, endpoint ?? { on: 'unknown', why: 'it was not looked at' });
     }
-    throw endpointNotMoved(r, e, kept);
+    throw await endpointNotMoved(r, e, kept);
   }
 }
+
+/** What closeUnwrittenCandidate needs: the candidate, the position under the lock, its connection. */
+export interface CandidateClose {
+  flavor: Flavor;
+  C: string;
+  /** The old primary's position recorded under its read lock. */
+  position: string;
+  candConn: NodeConnection;
+  /** A fresh connection to the candidate, or undefined when none opens (QUICK bounds in production). */
+  reopen: () => Promise<NodeConnection | undefined>;
+  /** Once the candidate is read-only, before the second look. */
+  afterClose?: () => Promise<void>;
+}
+
+const openCandidate = (n: NodeConfig): Promise<NodeConnection | undefined> => openNode(n, { connectTimeoutMs: QUICK.connectTimeoutMs }).catch(() => undefined);
 
 /**
  * Closes the promoted candidate again if it holds no transaction beyond the position recorded
@@ -467,43 +504,79 @@ async function moveEndpoint(r: Run): Promise<void> {
  * candidate that took writes is left as it is, and again once it is read-only, for a write that
  * committed in between (it is opened again then). Returns why it stays promoted, or undefined
  * when it was closed.
+ *
+ * The rule when the switchover's connection to it dies after the first look (while or after
+ * read_only=ON is set): the first look only says nothing was written up to it; a client connected
+ * to the candidate directly may commit between it and read_only=ON (and root's pass read_only even
+ * after it). So the undo is taken only on a second look made once read_only=ON is known to hold:
+ * read_only=ON is set again (it is idempotent) and the GTIDs read over a fresh connection. When
+ * no fresh connection answers, not knowing is no ground to undo: opening the old primary would
+ * strand such a write on a node that is then a replica. Both nodes are left as they are (the
+ * error reads and names each one's read_only, "unknown" where it cannot be read).
  */
-async function closeUnwrittenCandidate(r: Run): Promise<string | undefined> {
-  const { o, C } = r;
-  const own = async (): Promise<string[]> => {
-    const pos = String((await onCand(r, o.flavor.gtidPositionQuery()))[0]?.['pos'] ?? '');
-    const q = o.flavor.errantGtidQuery(pos, r.position);
-    if (!q) return o.flavor.errantGtids(pos, r.position);
-    const errant = String((await onCand(r, q))[0]?.['errant'] ?? '').trim();
-    return errant ? [errant.replace(/\s+/g, '')] : [];
-  };
+export async function closeUnwrittenCandidate(k: CandidateClose): Promise<string | undefined> {
+  const { flavor, C } = k;
+  const onC = (c: NodeConnection, sql: string) => queryRowsWithin(c, sql, NODE_ANSWER_MS, C, `"${sql}"`);
+  const own = (c: NodeConnection): Promise<string[]> => candidateWritesBeyond(c, flavor, k.position, C);
   const tookWrites = (gtids: string[]) =>
-    `${C} took writes of its own after its promotion (GTIDs ${gtids.join(', ')} beyond ${r.position}), so the promotion was not undone:`;
-  let closed = false;
+    `${C} took writes of its own after its promotion (GTIDs ${gtids.join(', ')} beyond ${k.position}), so the promotion was not undone:`;
+  const unread = (e: unknown) => `whether ${C} took writes of its own could not be read (${messageOf(e)}), so the promotion was not undone:`;
+  let before: string[];
   try {
-    const before = await own();
-    if (before.length) return tookWrites(before);
-    for (const sql of o.flavor.setReadOnly(true)) await onCand(r, sql);
-    closed = true;
-    const after = await own();
-    if (after.length === 0) return undefined;
-    for (const sql of o.flavor.setReadOnly(false)) await onCand(r, sql);
-    return tookWrites(after);
+    before = await own(k.candConn);
   } catch (e) {
-    // Not knowing is no ground to undo: the promotion stands, opened again if closed here.
-    if (closed) for (const sql of o.flavor.setReadOnly(false)) await onCand(r, sql).catch(() => undefined);
-    return `whether ${C} took writes of its own could not be read (${messageOf(e)}), so the promotion was not undone:`;
+    return unread(e);
+  }
+  if (before.length) return tookWrites(before);
+  const closeAndLook = async (c: NodeConnection): Promise<string | undefined> => {
+    for (const sql of flavor.setReadOnly(true)) await onC(c, sql);
+    await k.afterClose?.();
+    const after = await own(c);
+    if (after.length === 0) return undefined;
+    // Opened again: the promotion stands with its write. Failing that, the error reads the state.
+    for (const sql of flavor.setReadOnly(false)) await onC(c, sql).catch(() => undefined);
+    return tookWrites(after);
+  };
+  try {
+    return await closeAndLook(k.candConn);
+  } catch (e) {
+    if (!isConnectionLoss(e)) return unread(e);
+    const fresh = await k.reopen();
+    if (!fresh) return unread(e);
+    try {
+      return await closeAndLook(fresh);
+    } catch (e2) {
+      return unread(e2);
+    } finally {
+      await endWithin(fresh, QUICK.endMs);
+    }
   }
 }
 
-/** The promotion taken back: what the undo leaves, and how to go on once the endpoint can move. */
-function endpointUndone(r: Run, e: unknown): MigrateError {
+/** The promotion taken back: what the undo leaves, the endpoint as read back, and how to go on once it can move. */
+function endpointUndone(r: Run, e: unknown, endpoint: EndpointBack): MigrateError {
   const why = e instanceof MigrateError ? e.problem : messageOf(e);
+  const ep = describeEndpointBack(endpoint, r.P);
   return workError(
-    `${why} The switchover was undone: ${r.C} had taken no write of its own (still at ${r.P}'s position ${r.position || '(empty)'}), so it is read-only again and replicates from ${r.P}; ${r.P} is writable again, and the writer endpoint, which did not move, points at it.`,
-    `${e instanceof MigrateError ? `${e.fix} ` : ''}Then ${RESUME_OR_ABORT} (check first that the endpoint sends writes to ${r.P} only: a move that failed midway may have changed part of it).`,
+    `${why} The switchover was undone: ${r.C} had taken no write of its own (still at ${r.P}'s position ${r.position || '(empty)'}), so it is read-only again and replicates from ${r.P}; ${r.P} is writable again${ep.state ? `, and ${ep.state}` : ''}.`,
+    `${e instanceof MigrateError ? `${e.fix} ` : ''}Then ${RESUME_OR_ABORT}${ep.check ? ` (check first that the endpoint sends writes to ${r.P} only, and point it there if not: a move that failed midway may have changed part of it)` : ''}.`,
     e,
   );
+}
+
+type ReadOnlyState = 'read-only' | 'writable' | 'unknown';
+
+/** A node's read_only as the server says it, over `conn` or else a fresh connection; "unknown" when neither answers. */
+export async function readOnlyState(conn: NodeConnection, node: NodeConfig, flavor: Flavor): Promise<ReadOnlyState> {
+  const ask = (c: NodeConnection) =>
+    queryOneWithin(c, flavor.readOnlyQuery(), QUICK.connectTimeoutMs, node.name, 'read_only').then(
+      (row): ReadOnlyState => (Number(row?.['ro']) === 1 ? 'read-only' : 'writable'),
+    );
+  try {
+    return await ask(conn);
+  } catch {
+    return onNodeIfReachable(node, (c) => ask(c).catch((): ReadOnlyState => 'unknown'), 'unknown' as ReadOnlyState, QUICK);
+  }
 }
 
 /**
@@ -512,13 +585,31 @@ function endpointUndone(r: Run, e: unknown): MigrateError {
  * excepted (they commit there and reach the candidate only while it still replicates). The
  * driver's message says why it failed; this says what that leaves and how to finish: endpoint
  * first, then resume (measured: resume alone, root writing all along, stopped on an out-of-order
- * GTID on the old primary).
+ * GTID on the old primary). Each node's read_only is read, not assumed: a candidate whose
+ * connection died while it was being closed may be read-only (or unknown), and then no node
+ * takes writes.
  */
-function endpointNotMoved(r: Run, e: unknown, kept: string): MigrateError {
+async function endpointNotMoved(r: Run, e: unknown, kept: string): Promise<MigrateError> {
+  const { C, P } = r;
   const why = e instanceof MigrateError ? e.problem : messageOf(e);
+  const [c, p] = await Promise.all([readOnlyState(r.s.candConn, r.o.candidate, r.o.flavor), readOnlyState(r.s.guardConn, r.o.primary, r.o.flavor)]);
+  const byHand = `(a writer command: run it by hand with MIGRATE_OLD_PRIMARY=${P} MIGRATE_NEW_PRIMARY=${C} and their _HOST/_PORT)`;
+  const driverFix = e instanceof MigrateError ? `${e.fix} ` : '';
+  const usual = c === 'writable' && p === 'read-only';
+  const unknown = 'of unknown read_only (it did not answer)';
+  // One error, worded by the state read: the usual one (the candidate took writes and stays
+  // writable), or one where the candidate's close or re-open was cut off.
   return workError(
-    `${why} ${kept} ${r.C} was promoted and takes writes, ${r.P} is read-only, but the writer endpoint still points at ${r.P}: writes through it fail, except those of users that pass read_only (root), which still commit on ${r.P}.`,
-    `${e instanceof MigrateError ? `${e.fix} ` : ''}Move the endpoint to ${r.C} now, ending the sessions it still sends to ${r.P} (a writer command: run it by hand with MIGRATE_OLD_PRIMARY=${r.P} MIGRATE_NEW_PRIMARY=${r.C} and their _HOST/_PORT); then run \`migrate resume\`: it re-points ${r.P} to ${r.C} and finishes the migration.`,
+    `${why} ${kept} ${
+      usual
+        ? `${C} was promoted and takes writes, ${P} is read-only, but the writer endpoint still points at ${P}: writes through it fail, except those of users that pass read_only (root), which still commit on ${P}.`
+        : `${C} was promoted and is now ${c === 'unknown' ? unknown : c}, ${P} is ${p === 'unknown' ? unknown : p}${c !== 'writable' && p !== 'writable' ? ': no node is known to take writes' : ''}; the writer endpoint still points at ${P}.`
+    }`,
+    `${driverFix}${
+      usual
+        ? `Move the endpoint to ${C} now, ending the sessions it still sends to ${P} ${byHand}; then run \`migrate resume\`: it re-points ${P} to ${C} and finishes the migration.`
+        : `Check both nodes (\`migrate topology\`; a stopped server must be restarted). Once both answer, make ${C} writable if it is not, move the endpoint to it ${byHand}, then run \`migrate resume\`: it re-points ${P} to ${C} and finishes the migration.`
+    }`,
     e,
   );
 }

@@ -16,7 +16,7 @@ import type { NodeConfig } from '../config/index.ts';
 import type { Flavor } from '../engines/index.ts';
 import { endWithin, isReadOnly, NODE_ANSWER_MS, onNodeIfReachable, openNode, queryRowsWithin } from '../topology/index.ts';
 import { endSessions } from './sessions.ts';
-import type { WatchdogConfig } from './watchdog.ts';
+import { candidateWritesBeyond, type WatchdogConfig } from './watchdog.ts';
 
 let buffer = '';
 process.stdin.setEncoding('utf8');
@@ -28,12 +28,16 @@ process.stdin.on('end', () => {
   const seen = (w: string): boolean => rest.some((l) => l.trim() === w);
   if (!first || seen('done')) process.exit(0);
   const cfg = JSON.parse(first) as WatchdogConfig;
+  const position = rest
+    .find((l) => l.startsWith('position '))
+    ?.slice('position '.length)
+    .trim();
   // However stuck a server makes us, we never hold the old primary's read lock (our copy of its
   // socket) for long: exiting closes it.
   setTimeout(() => process.exit(0), GIVE_UP_MS).unref();
   void (async () => {
     try {
-      const oldIsPrimary = await act(cfg, seen('moved'));
+      const oldIsPrimary = await act(cfg, seen('moved'), position);
       if (seen('block') && !oldIsPrimary) await fence(cfg);
     } finally {
       await release(cfg);
@@ -85,8 +89,16 @@ function note(cfg: WatchdogConfig, what: string): void {
   }
 }
 
-/** Returns true when the old primary is the primary again (made writable; nobody was promoted). */
-async function act(cfg: WatchdogConfig, endpointMoved: boolean): Promise<boolean> {
+/**
+ * Returns true when the old primary is the primary again (made writable; nobody was promoted, or
+ * the promotion was taken back before the candidate wrote anything). `position`: the old
+ * primary's, sent just before the promotion; a read-only candidate seen after it may have been
+ * promoted, taken writes (a client on it directly; root's pass read_only) and been closed again by
+ * the coordinator's take-back before it died: the old primary is opened only when the candidate
+ * holds nothing beyond that position, else those writes would be stranded on a node that goes on
+ * replicating as a replica.
+ */
+async function act(cfg: WatchdogConfig, endpointMoved: boolean, position: string | undefined): Promise<boolean> {
   const flavor = flavorFor(cfg.flavor);
   try {
     const candidateReadOnly = await readOnlyOf(cfg.candidate, flavor);
@@ -101,6 +113,16 @@ async function act(cfg: WatchdogConfig, endpointMoved: boolean): Promise<boolean
     if (!candidateReadOnly) {
       await finishEndpoint(cfg, endpointMoved);
       return false;
+    }
+    if (position !== undefined) {
+      const own = await onNodeIfReachable(cfg.candidate, (c) => candidateWritesBeyond(c, flavor, position, cfg.candidate.name), undefined);
+      if (own === undefined || own.length) {
+        note(
+          cfg,
+          `coordinator died inside the write block after promoting ${cfg.candidate.name}, now read-only: ${own === undefined ? 'it cannot be reached to read' : `it holds writes of its own (${own.join(', ')} beyond ${position})`}, so ${cfg.primary.name} was not made writable; left for \`migrate resume\``,
+        );
+        return false;
+      }
     }
     const old = await openNode(cfg.primary);
     try {

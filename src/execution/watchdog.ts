@@ -3,7 +3,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterConfig, NodeConfig } from '../config/index.ts';
-import type { FlavorName } from '../engines/index.ts';
+import type { Flavor, FlavorName } from '../engines/index.ts';
+import { NODE_ANSWER_MS, queryRowsWithin, type NodeConnection } from '../topology/index.ts';
 
 /**
  * The write block's dead-man switch. The read lock dies with the coordinator's session, but
@@ -43,6 +44,12 @@ export interface WatchdogConfig {
 export interface Watchdog {
   /** The read lock is about to be taken: from now on a death of ours needs the watchdog's sweep. */
   blockStarted(): void;
+  /**
+   * The candidate is about to be made writable at this position (the old primary's, under its
+   * lock): from now on a read-only candidate may have been promoted and closed again, and the
+   * watchdog opens the old primary only if the candidate holds nothing beyond it.
+   */
+  promoting(position: string): void;
   /** The endpoint is on the candidate now: nothing left for the watchdog to move. */
   endpointMoved(): void;
   /** The block is over (completed or undone by the coordinator): the watchdog exits doing nothing. */
@@ -86,6 +93,9 @@ export function startWatchdog(cfg: WatchdogConfig, log: (m: string) => void, loc
   return {
     blockStarted(): void {
       if (!finished) child.stdin?.write('block\n');
+    },
+    promoting(position: string): void {
+      if (!finished) child.stdin?.write(`position ${position}\n`);
     },
     endpointMoved(): void {
       if (!finished) child.stdin?.write('moved\n');
@@ -132,4 +142,22 @@ export async function awaitWatchdog(journalPath: string, log: (m: string) => voi
   log(`waiting for the write-block watchdog of the interrupted run (pid ${pid}) to finish`);
   const until = Date.now() + maxMs;
   while (watchdogAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+}
+
+/**
+ * The transactions a candidate executed beyond `position` (its own writes since it was promoted),
+ * read from the server: what the switchover's take-back and the watchdog both check before the
+ * old primary may take writes again.
+ */
+export async function candidateWritesBeyond(
+  c: NodeConnection,
+  flavor: Pick<Flavor, 'gtidPositionQuery' | 'errantGtidQuery' | 'errantGtids'>,
+  position: string,
+  node: string,
+): Promise<string[]> {
+  const pos = String((await queryRowsWithin(c, flavor.gtidPositionQuery(), NODE_ANSWER_MS, node, 'its GTID position'))[0]?.['pos'] ?? '');
+  const q = flavor.errantGtidQuery(pos, position);
+  if (!q) return flavor.errantGtids(pos, position);
+  const errant = String((await queryRowsWithin(c, q, NODE_ANSWER_MS, node, 'its GTIDs beyond the position'))[0]?.['errant'] ?? '').trim();
+  return errant ? [errant.replace(/\s+/g, '')] : [];
 }

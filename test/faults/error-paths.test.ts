@@ -220,11 +220,11 @@ describe('typed errors: forked writers at recovery, long statements before the b
     expect(r.code, show(r)).toBe(1);
     expect(r.error).toMatch(
       new RegExp(
-        `^The writer command failed \\(exit 1\\): endpoint API: 503 Service Unavailable The switchover was undone: ${candidate} had taken no write of its own \\(still at ${primary}'s position [\\d,-]+\\), so it is read-only again and replicates from ${primary}; ${primary} is writable again, and the writer endpoint, which did not move, points at it\\.$`,
+        `^The writer command failed \\(exit 1\\): endpoint API: 503 Service Unavailable The switchover was undone: ${candidate} had taken no write of its own \\(still at ${primary}'s position [\\d,-]+\\), so it is read-only again and replicates from ${primary}; ${primary} is writable again, and the writer endpoint's state is unknown \\(moving it back to ${primary} failed too: The writer command failed \\(exit 1\\): endpoint API: 503 Service Unavailable\\)\\.$`,
       ),
     );
     expect(r.fix).toBe(
-      `Fix the command in writer.command; it receives MIGRATE_NEW_PRIMARY_HOST/PORT and must exit 0. Then run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas (check first that the endpoint sends writes to ${primary} only: a move that failed midway may have changed part of it).`,
+      `Fix the command in writer.command; it receives MIGRATE_NEW_PRIMARY_HOST/PORT and must exit 0. Then run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas (check first that the endpoint sends writes to ${primary} only, and point it there if not: a move that failed midway may have changed part of it).`,
     );
     // What it leaves, as the message says: the old primary the only writable node, behind the
     // endpoint that never left it (writes through it commit), no ledger row. (Before the undo

@@ -91,10 +91,10 @@ describe('the writer endpoint does not move after the promotion, root writing th
 
     expect(r.code, show(r)).toBe(1);
     expect(r.error).toBe(
-      `The writer command failed (exit 1): ${REFUSAL} The switchover was undone: ${candidate} had taken no write of its own (still at ${primary}'s position ${position}), so it is read-only again and replicates from ${primary}; ${primary} is writable again, and the writer endpoint, which did not move, points at it.`,
+      `The writer command failed (exit 1): ${REFUSAL} The switchover was undone: ${candidate} had taken no write of its own (still at ${primary}'s position ${position}), so it is read-only again and replicates from ${primary}; ${primary} is writable again, and the writer endpoint's state is unknown (moving it back to ${primary} failed too: The writer command failed (exit 1): ${REFUSAL}).`,
     );
     expect(r.fix).toBe(
-      `Fix the command in writer.command; it receives MIGRATE_NEW_PRIMARY_HOST/PORT and must exit 0. Then run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas (check first that the endpoint sends writes to ${primary} only: a move that failed midway may have changed part of it).`,
+      `Fix the command in writer.command; it receives MIGRATE_NEW_PRIMARY_HOST/PORT and must exit 0. Then run \`migrate resume\` to finish the migration, or \`migrate abort\` to undo it on the replicas (check first that the endpoint sends writes to ${primary} only, and point it there if not: a move that failed midway may have changed part of it).`,
     );
     expect(r.stderr, 'no stack trace').not.toMatch(/\n\s+at /);
     expect(r.stderr).toMatch(new RegExp(`switchover undone after \\d+ ms of write block; ${primary} is writable again`));

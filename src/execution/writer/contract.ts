@@ -10,4 +10,9 @@ export interface WriterEndpoint {
   /** Checks the endpoint can be driven (socket present, command executable) before any write block. */
   preflight(): Promise<void>;
   move(from: NodeConfig, to: NodeConfig): Promise<void>;
+  /**
+   * The names of the nodes the endpoint sends writes to, where the driver can read it (HAProxy);
+   * absent where it cannot (a command).
+   */
+  writableServers?(): Promise<string[]>;
 }

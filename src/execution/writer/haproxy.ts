@@ -79,6 +79,11 @@ export class HaproxyWriter implements WriterEndpoint {
     }
   }
 
+  /** The backend's servers HAProxy sends traffic to: up and not in maintenance or drain. */
+  async writableServers(): Promise<string[]> {
+    return readyServers(await haproxyCommand(this.socket, `show servers state ${this.backend}`));
+  }
+
   private async expectOk(cmd: string): Promise<void> {
     const answer = await haproxyCommand(this.socket, cmd);
     // The runtime API answers an empty line on success and a sentence on failure.
@@ -88,4 +93,23 @@ export class HaproxyWriter implements WriterEndpoint {
       throw workError(`HAProxy refused "${cmd}": ${said}.`, 'Check that every node is declared as a server of the writer backend, named as in the config.');
     }
   }
+}
+
+/** HAProxy's srv_admin_state bits for maintenance (forced, inherited, resolution...) and drain. */
+const NOT_READY_BITS = 0x01 | 0x02 | 0x04 | 0x08 | 0x10 | 0x20 | 0x40;
+
+/** The servers of a `show servers state <backend>` answer that are running and neither in maintenance nor drain. */
+export function readyServers(text: string): string[] {
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const cols = (lines.find((l) => l.startsWith('#')) ?? '').replace(/^#\s*/, '').split(/\s+/);
+  const at = (name: string, fallback: number) => (cols.includes(name) ? cols.indexOf(name) : fallback);
+  const [iName, iOp, iAdmin] = [at('srv_name', 3), at('srv_op_state', 5), at('srv_admin_state', 6)];
+  return lines
+    .filter((l) => /^\d+\s/.test(l))
+    .map((l) => l.split(/\s+/))
+    .filter((f) => Number(f[iOp]) === 2 && (Number(f[iAdmin]) & NOT_READY_BITS) === 0)
+    .map((f) => f[iName] ?? '?');
 }
