@@ -16,7 +16,7 @@ import type { NodeConfig } from '../config/index.ts';
 import type { Flavor } from '../engines/index.ts';
 import { endWithin, isReadOnly, NODE_ANSWER_MS, onNodeIfReachable, openNode, queryRowsWithin } from '../topology/index.ts';
 import { endSessions } from './sessions.ts';
-import { candidateWritesBeyond, type WatchdogConfig } from './watchdog.ts';
+import { candidateWritesBeyond, positionFrom, type WatchdogConfig } from './watchdog.ts';
 
 let buffer = '';
 process.stdin.setEncoding('utf8');
@@ -28,10 +28,7 @@ process.stdin.on('end', () => {
   const seen = (w: string): boolean => rest.some((l) => l.trim() === w);
   if (!first || seen('done')) process.exit(0);
   const cfg = JSON.parse(first) as WatchdogConfig;
-  const position = rest
-    .find((l) => l.startsWith('position '))
-    ?.slice('position '.length)
-    .trim();
+  const position = positionFrom(rest);
   // However stuck a server makes us, we never hold the old primary's read lock (our copy of its
   // socket) for long: exiting closes it.
   setTimeout(() => process.exit(0), GIVE_UP_MS).unref();

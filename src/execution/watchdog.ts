@@ -95,7 +95,7 @@ export function startWatchdog(cfg: WatchdogConfig, log: (m: string) => void, loc
       if (!finished) child.stdin?.write('block\n');
     },
     promoting(position: string): void {
-      if (!finished) child.stdin?.write(`position ${position}\n`);
+      if (!finished) child.stdin?.write(positionLine(position));
     },
     endpointMoved(): void {
       if (!finished) child.stdin?.write('moved\n');
@@ -143,6 +143,19 @@ export async function awaitWatchdog(journalPath: string, log: (m: string) => voi
   const until = Date.now() + maxMs;
   while (watchdogAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
 }
+
+/**
+ * The position as one line of the watchdog's input. MySQL's gtid_executed puts a newline after each
+ * server's UUID set; whitespace means nothing in a GTID set, so it is dropped rather than cut at.
+ */
+export const positionLine = (position: string): string => `position ${position.replace(/\s+/g, '')}\n`;
+
+/** The position a coordinator sent (positionLine), from the watchdog's input lines. */
+export const positionFrom = (lines: readonly string[]): string | undefined =>
+  lines
+    .find((l) => l.startsWith('position '))
+    ?.slice('position '.length)
+    .trim();
 
 /**
  * The transactions a candidate executed beyond `position` (its own writes since it was promoted),

@@ -261,9 +261,7 @@ describe('switchover errors under real faults', () => {
     expect(r.error).toBe(
       `HAProxy refused "${cmd}": No such server. The switchover was undone: ${candidate} had taken no write of its own (still at ${primary}'s position ${position}), so it is read-only again and replicates from ${primary}; ${primary} is writable again, and the writer endpoint, which did not move, points at it only (read back from it).`,
     );
-    expect(r.fix).toBe(
-      `Check that every node is declared as a server of the writer backend, named as in the config. Then ${RESUME_OR_ABORT}.`,
-    );
+    expect(r.fix).toBe(`Check that every node is declared as a server of the writer backend, named as in the config. Then ${RESUME_OR_ABORT}.`);
     expect(r.stderr, 'no stack trace').not.toMatch(NO_STACK);
     // What it says, read from the servers and HAProxy: the old primary the only writable node, the
     // endpoint on it (a write through it commits), the candidate replicating from it, nothing lost.
