@@ -8,6 +8,7 @@ import type { Flavor } from '../engines/index.ts';
 import { ForkError, readGtidState, type ForkEvidence } from './fork.ts';
 import { saveRoles, stateDir } from '../topology/index.ts';
 import { listRuns, openStep, readJournal, type JournalEntry } from './journal.ts';
+import { candidateWritesBeyond } from './watchdog.ts';
 import { writerFor } from './writer/index.ts';
 
 export interface RunSummary {
@@ -104,6 +105,36 @@ export function intendedWriter(entries: JournalEntry[], live: NodeState[], confi
 }
 
 /**
+ * After a taken-back promotion the old primary is the writer (intendedWriter, or the only writable
+ * node once its undo landed); that holds only while the
+ * candidate has no transaction of its own beyond the position recorded under the lock. Root
+ * passes read_only, so one may have committed there after the second look: read it from the
+ * candidate, and with any, refuse rather than strand them on a replica (the watchdog refuses the
+ * same). A journal without the position (none recorded) is not judged here.
+ */
+async function refuseStrandedCandidateWrites(cluster: ClusterConfig, entries: JournalEntry[], writerName: string, flavor: Flavor): Promise<void> {
+  const sw = [...entries].reverse().find((e) => e.step === 'switchover' && e.phase === 'begin');
+  if (!sw || sw.data?.['candidate'] === writerName) return;
+  const run = entries.slice(entries.lastIndexOf(sw));
+  if (!promotionTakenBack(run)) return;
+  const candidate = cluster.nodes.find((n) => n.name === sw.data?.['candidate']);
+  const position = [...run].reverse().find((e) => e.step === 'position' && e.phase === 'end')?.data?.['position'];
+  if (!candidate || typeof position !== 'string') return;
+  const c = await openNode(candidate);
+  let own: string[];
+  try {
+    own = await candidateWritesBeyond(c, flavor, position, candidate.name);
+  } finally {
+    await endWithin(c).catch(() => undefined);
+  }
+  if (own.length)
+    throw workError(
+      `${candidate.name}'s promotion was taken back, but it holds transactions of its own beyond the position recorded under the lock (${position}): ${own.join(', ')}. Making the old primary the writer would leave them stranded on a replica; making ${candidate.name} the writer would drop what the old primary took since.`,
+      `Compare the two nodes' data (those GTIDs on ${candidate.name}, and the old primary's since ${position}), carry what must be kept over by hand, make the node to keep the only writable one, then run \`migrate resume\` or \`migrate abort\` again.`,
+    );
+}
+
+/**
  * Brings a cluster back to one consistent state after a run died: exactly one writable node,
  * every other node read-only and replicating from it, the endpoint on it. Idempotent.
  */
@@ -143,6 +174,7 @@ export async function converge(config: ProjectConfig, cluster: ClusterConfig, en
   const writer = cluster.nodes.find((n) => n.name === writerName) as NodeConfig;
   const flavor = flavorFor(flavorNameFromVersion(topo.nodes[0]?.version ?? ''));
   await refuseUnresolvedFork(cluster, entries, writer, flavor);
+  await refuseStrandedCandidateWrites(cluster, entries, writerName, flavor);
   const others = cluster.nodes.filter((n) => n.name !== writerName);
   const runPrimary = [...entries].reverse().find((e) => e.step === 'switchover' && e.phase === 'begin')?.data?.['primary'];
 
