@@ -8,7 +8,6 @@ import type { Flavor } from '../engines/index.ts';
 import { ForkError, readGtidState, type ForkEvidence } from './fork.ts';
 import { saveRoles, stateDir } from '../topology/index.ts';
 import { listRuns, openStep, readJournal, type JournalEntry } from './journal.ts';
-import { candidateWritesBeyond } from './watchdog.ts';
 import { writerFor } from './writer/index.ts';
 
 export interface RunSummary {
@@ -106,31 +105,35 @@ export function intendedWriter(entries: JournalEntry[], live: NodeState[], confi
 
 /**
  * After a taken-back promotion the old primary is the writer (intendedWriter, or the only writable
- * node once its undo landed); that holds only while the
- * candidate has no transaction of its own beyond the position recorded under the lock. Root
- * passes read_only, so one may have committed there after the second look: read it from the
- * candidate, and with any, refuse rather than strand them on a replica (the watchdog refuses the
- * same). A journal without the position (none recorded) is not judged here.
+ * node once its undo landed); that holds only while the candidate has no transaction the old
+ * primary lacks. Root passes read_only, so one may have committed on the candidate after the
+ * second look: compare what each node holds of the candidate's own writes (the candidate goes on
+ * replicating the old primary's newer ones, so the position recorded under the lock is no measure
+ * any more), and with any, refuse rather than strand them on a replica (the watchdog refuses the same).
  */
 async function refuseStrandedCandidateWrites(cluster: ClusterConfig, entries: JournalEntry[], writerName: string, flavor: Flavor): Promise<void> {
   const sw = [...entries].reverse().find((e) => e.step === 'switchover' && e.phase === 'begin');
   if (!sw || sw.data?.['candidate'] === writerName) return;
-  const run = entries.slice(entries.lastIndexOf(sw));
-  if (!promotionTakenBack(run)) return;
+  if (!promotionTakenBack(entries.slice(entries.lastIndexOf(sw)))) return;
   const candidate = cluster.nodes.find((n) => n.name === sw.data?.['candidate']);
-  const position = [...run].reverse().find((e) => e.step === 'position' && e.phase === 'end')?.data?.['position'];
-  if (!candidate || typeof position !== 'string') return;
-  const c = await openNode(candidate);
-  let own: string[];
-  try {
-    own = await candidateWritesBeyond(c, flavor, position, candidate.name);
-  } finally {
-    await endWithin(c).catch(() => undefined);
-  }
+  const writer = cluster.nodes.find((n) => n.name === writerName);
+  if (!candidate || !writer) return;
+  const stateOf = async (n: NodeConfig): Promise<{ state: string; sid: string }> => {
+    const c = await openNode(n);
+    try {
+      return await readGtidState(c, flavor, n.name);
+    } finally {
+      await endWithin(c).catch(() => undefined);
+    }
+  };
+  // Which server wrote what (MariaDB gtid_binlog_state, MySQL gtid_executed): the candidate's own
+  // transactions beyond what the writer holds of the candidate's.
+  const [w, cand] = await Promise.all([stateOf(writer), stateOf(candidate)]);
+  const own = flavor.ownTransactionsBeyond(w.state, cand.state, cand.sid);
   if (own.length)
     throw workError(
-      `${candidate.name}'s promotion was taken back, but it holds transactions of its own beyond the position recorded under the lock (${position}): ${own.join(', ')}. Making the old primary the writer would leave them stranded on a replica; making ${candidate.name} the writer would drop what the old primary took since.`,
-      `Compare the two nodes' data (those GTIDs on ${candidate.name}, and the old primary's since ${position}), carry what must be kept over by hand, make the node to keep the only writable one, then run \`migrate resume\` or \`migrate abort\` again.`,
+      `${candidate.name}'s promotion was taken back, but it holds transactions of its own that ${writer.name} does not have (${own.join(', ')}). Making ${writer.name} the writer would leave them stranded on a replica; making ${candidate.name} the writer would drop what ${writer.name} took since.`,
+      `Compare the two nodes' data (those GTIDs on ${candidate.name}), carry what must be kept over by hand, make the node to keep the only writable one, then run \`migrate resume\` or \`migrate abort\` again.`,
     );
 }
 

@@ -62,44 +62,46 @@ export class HaproxyWriter implements WriterEndpoint {
   }
 
   async move(from: NodeConfig, to: NodeConfig): Promise<void> {
+    // What a refused move puts back: the two servers' maintenance state as it was (one more round
+    // trip on the local socket). The runtime API goes on past a command it refuses: with one server
+    // unknown, the other was changed all the same, and the endpoint could send writes to no node
+    // (seen with HAProxy 2.6 for the switchover's move; for recovery's moves the writer itself).
+    const before = maintState(await haproxyCommand(this.socket, `show servers state ${this.backend}`));
     // One round trip: the runtime API runs ';'-separated commands in order.
-    try {
-      await this.expectOk(
-        `set server ${this.backend}/${to.name} state ready; set server ${this.backend}/${from.name} state maint; shutdown sessions server ${this.backend}/${from.name}`,
+    const cmd = `set server ${this.backend}/${to.name} state ready; set server ${this.backend}/${from.name} state maint; shutdown sessions server ${this.backend}/${from.name}`;
+    const answer = await haproxyCommand(this.socket, cmd);
+    if (!answer) return;
+    // Only a refusal is put back: after a timeout or a lost socket what HAProxy did is not known,
+    // and the caller reads it back. Sessions the briefly ready server took are ended with it.
+    const back = [to, from]
+      .filter((n) => before.has(n.name))
+      .map((n) =>
+        before.get(n.name)
+          ? `set server ${this.backend}/${n.name} state maint; shutdown sessions server ${this.backend}/${n.name}`
+          : `set server ${this.backend}/${n.name} state ready`,
       );
-    } catch (e) {
-      // The runtime API goes on past a command it refuses: with the new server unknown, the old
-      // one was put in maintenance all the same and the endpoint sent writes to no node (seen with
-      // HAProxy 2.6). A move that failed leaves the endpoint as it was, on the old primary, which
-      // is what the switchover's undo relies on; best effort, the refusal is what is reported.
-      await haproxyCommand(this.socket, `set server ${this.backend}/${to.name} state maint; set server ${this.backend}/${from.name} state ready`).catch(
-        () => undefined,
-      );
-      throw e;
-    }
+    if (back.length) await haproxyCommand(this.socket, back.join('; ')).catch(() => undefined);
+    throw refusal(cmd, answer);
   }
 
   /** The backend's servers HAProxy sends traffic to: up and not in maintenance or drain. */
   async writableServers(): Promise<string[]> {
     return readyServers(await haproxyCommand(this.socket, `show servers state ${this.backend}`));
   }
+}
 
-  private async expectOk(cmd: string): Promise<void> {
-    const answer = await haproxyCommand(this.socket, cmd);
-    // The runtime API answers an empty line on success and a sentence on failure.
-    if (answer) {
-      // Its sentences end with a full stop already ("No such server."): one, not two.
-      const said = answer.replace(/\.$/, '');
-      throw workError(`HAProxy refused "${cmd}": ${said}.`, 'Check that every node is declared as a server of the writer backend, named as in the config.');
-    }
-  }
+/** The runtime API answers an empty line on success and a sentence on failure. */
+function refusal(cmd: string, answer: string): Error {
+  // Its sentences end with a full stop already ("No such server."): one, not two.
+  const said = answer.replace(/\.$/, '');
+  return workError(`HAProxy refused "${cmd}": ${said}.`, 'Check that every node is declared as a server of the writer backend, named as in the config.');
 }
 
 /** HAProxy's srv_admin_state bits for maintenance (forced, inherited, resolution...) and drain. */
 const NOT_READY_BITS = 0x01 | 0x02 | 0x04 | 0x08 | 0x10 | 0x20 | 0x40;
 
-/** The servers of a `show servers state <backend>` answer that are running and neither in maintenance nor drain. */
-export function readyServers(text: string): string[] {
+/** The columns of a `show servers state` answer's data lines, by name (its # header), with fallbacks for HAProxy 2.x. */
+function serverRows(text: string): { name: string; op: number; admin: number }[] {
   const lines = text
     .split('\n')
     .map((l) => l.trim())
@@ -110,6 +112,17 @@ export function readyServers(text: string): string[] {
   return lines
     .filter((l) => /^\d+\s/.test(l))
     .map((l) => l.split(/\s+/))
-    .filter((f) => Number(f[iOp]) === 2 && (Number(f[iAdmin]) & NOT_READY_BITS) === 0)
-    .map((f) => f[iName] ?? '?');
+    .map((f) => ({ name: f[iName] ?? '?', op: Number(f[iOp]), admin: Number(f[iAdmin]) }));
+}
+
+/** Each server of the answer: whether it is in maintenance or drain. */
+function maintState(text: string): Map<string, boolean> {
+  return new Map(serverRows(text).map((r) => [r.name, (r.admin & NOT_READY_BITS) !== 0] as const));
+}
+
+/** The servers of a `show servers state <backend>` answer that are running and neither in maintenance nor drain. */
+export function readyServers(text: string): string[] {
+  return serverRows(text)
+    .filter((r) => r.op === 2 && (r.admin & NOT_READY_BITS) === 0)
+    .map((r) => r.name);
 }
