@@ -1,8 +1,11 @@
 /**
- * A node whose connections die right after login (a server going away, a proxy cutting them):
- * the switchover's first statements fail before its steps run. The failure must still be a typed
- * error naming the node and the next step, as every later one is (switchover.ts failed()), not the
- * driver's error printed as an "unexpected failure"; `migrate rollback` relies on it too (hold.ts).
+ * The switchover's first statements, before its steps run (switchover.ts notStarted), against a
+ * MySQL-protocol server (mysql2's) that accepts the login and then misbehaves:
+ * - it drops the connection (a server going away, a proxy cutting it): the failure must still be a
+ *   typed error naming the node and the next step, as every later one is (switchover.ts failed()),
+ *   not the driver's error printed as an "unexpected failure"; `migrate rollback` relies on it too;
+ * - it refuses the statement with an SQL error: not a node gone away, and saying so would send the
+ *   operator to check a node that answers, so it goes on as the error it is.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo, Server } from 'node:net';
@@ -16,10 +19,13 @@ import { Journal } from '../../src/execution/journal.ts';
 import { RESUME_OR_ABORT, switchover } from '../../src/execution/switchover.ts';
 import { NoWriter } from '../../src/execution/writer/command.ts';
 
-describe('a switchover whose node drops the connection after login', () => {
+type Conn = Parameters<Parameters<typeof mysql.createServer>[0]>[0];
+
+/** A server that logs anyone in and answers every statement with `onQuery`, for the file's tests. */
+function fakeServer(onQuery: (conn: Conn) => void): { port: () => number; dir: () => string } {
   let server: ReturnType<typeof mysql.createServer>;
   let port = 0;
-  let dir: string;
+  let dir = '';
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mig-swstart-'));
     server = mysql.createServer((conn) => {
@@ -31,8 +37,7 @@ describe('a switchover whose node drops the connection after login', () => {
         characterSet: 8,
         capabilityFlags: 0xffffff,
       });
-      // The login succeeds; the first statement finds the connection gone.
-      conn.on('query', () => conn.destroy());
+      conn.on('query', () => onQuery(conn));
       conn.on('error', () => undefined);
     });
     // mysql2's server wraps a net.Server its typings do not show: listen on a free port through it.
@@ -44,11 +49,15 @@ describe('a switchover whose node drops the connection after login', () => {
     await new Promise<void>((res) => server.close(() => res()));
     rmSync(dir, { recursive: true, force: true });
   });
+  return { port: () => port, dir: () => dir };
+}
 
-  it('is a typed error naming the old primary and resume/abort, not the driver error', async () => {
-    const node = (name: string) => ({ name, role: 'primary' as const, host: '127.0.0.1', port, user: 'root', password: '' });
-    const journal = Journal.open(dir, 'sw');
-    const err = await switchover({
+/** A switchover from node a to b on that server; what it threw. */
+async function switchoverError(port: number, dir: string): Promise<unknown> {
+  const node = (name: string) => ({ name, role: 'primary' as const, host: '127.0.0.1', port, user: 'root', password: '' });
+  const journal = Journal.open(dir, 'sw');
+  try {
+    return await switchover({
       flavor: flavorFor('mariadb'),
       primary: node('a'),
       candidate: { ...node('b'), role: 'replica' },
@@ -65,7 +74,15 @@ describe('a switchover whose node drops the connection after login', () => {
       () => undefined,
       (e: unknown) => e,
     );
+  } finally {
     journal.close();
+  }
+}
+
+describe('a switchover whose node drops the connection after login', () => {
+  const s = fakeServer((conn) => conn.destroy());
+  it('is a typed error naming the old primary and resume/abort, not the driver error', async () => {
+    const err = await switchoverError(s.port(), s.dir());
     expect(err).toBeInstanceOf(MigrateError);
     const m = err as MigrateError;
     expect(m.problem).toMatch(
@@ -73,5 +90,15 @@ describe('a switchover whose node drops the connection after login', () => {
     );
     expect(m.fix).toContain(RESUME_OR_ABORT);
     expect(m.exitCode).toBe(1);
+  });
+});
+
+describe('a switchover whose first statement fails with an SQL error', () => {
+  const s = fakeServer((conn) => conn.writeError({ message: 'Access denied; you need the PROCESS privilege', code: 1227 }));
+  it('is not said to be the old primary failing before the first step', async () => {
+    const err = await switchoverError(s.port(), s.dir());
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).not.toMatch(/failed before the first step/);
+    expect((err as Error).message).toMatch(/PROCESS privilege/);
   });
 });
