@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { redactValue } from '../log/index.ts';
 
@@ -128,10 +128,31 @@ export function readJournal(path: string): JournalEntry[] {
 
 export function listRuns(dir: string): string[] {
   if (!existsSync(dir)) return [];
+  // In the order they started: a run id holds its start to the second only, and two runs of one
+  // second (an apply, then at once its continue) would otherwise be ordered by their random suffix.
   return readdirSync(dir)
     .filter((f) => f.endsWith('.jsonl'))
-    .map((f) => f.replace(/\.jsonl$/, ''))
-    .sort();
+    .map((f) => ({ run: f.replace(/\.jsonl$/, ''), started: startedAt(join(dir, f)) }))
+    .sort((a, b) =>
+      a.run.slice(0, 15) === b.run.slice(0, 15) && a.started !== b.started ? (a.started < b.started ? -1 : 1) : a.run < b.run ? -1 : a.run > b.run ? 1 : 0,
+    )
+    .map((r) => r.run);
+}
+
+/** The time of a journal's first entry (to the millisecond), or '' when it has none readable. */
+function startedAt(file: string): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const buf = Buffer.alloc(512);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    const ts = /"ts":"([^"]+)"/.exec(buf.subarray(0, n).toString('utf8'))?.[1];
+    return ts ?? '';
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** The last step that began and did not end: where a dead run stopped. */

@@ -44,6 +44,8 @@ export interface FaultCluster {
   rootProbe: WriteProbe;
   /** Waits until a node's replication threads run and it has caught up with the writer. */
   caughtUp(node: string, writer: string, timeoutMs?: number): Promise<void>;
+  /** `fn` on a connection (as root) to one node of the sandbox, closed after. */
+  onNode<T>(name: string, fn: (c: mysql.Connection) => Promise<T>): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -71,7 +73,8 @@ export async function privilegedClients(
   return { root, probe, load };
 }
 
-async function rows<T>(c: mysql.Connection, sql: string): Promise<T[]> {
+/** The rows of a query on a mysql2 connection. */
+export async function rows<T>(c: mysql.Connection, sql: string): Promise<T[]> {
   const [r] = await c.query(sql);
   return r as T[];
 }
@@ -105,6 +108,14 @@ export async function faultCluster(replicas = 2): Promise<FaultCluster> {
       p.begin();
       probes.push(p);
       return { probe: p, table };
+    },
+    onNode: async (name, fn) => {
+      const c = await sb.mysql(name);
+      try {
+        return await fn(c);
+      } finally {
+        await c.end();
+      }
     },
     caughtUp: async (node, writer, timeoutMs = 60_000) => {
       const w = await sb.mysql(writer);

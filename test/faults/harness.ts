@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RunningSandbox } from '../helpers/sandbox.ts';
+import { listRuns } from '../../src/execution/journal.ts';
 
 const BIN = resolve('bin/migrate');
 
@@ -173,11 +174,9 @@ export class Migrations {
 export function lastJournalPath(sb: RunningSandbox): string | undefined {
   const dir = join(sb.dir, '.migrate', 'runs');
   if (!existsSync(dir)) return undefined;
-  const last = readdirSync(dir)
-    .filter((f) => f.endsWith('.jsonl'))
-    .sort()
-    .at(-1);
-  return last ? join(dir, last) : undefined;
+  // In the order the runs started, as the tool reads them (two runs of one second included).
+  const last = listRuns(dir).at(-1);
+  return last ? join(dir, `${last}.jsonl`) : undefined;
 }
 
 /** Journal entries of the newest run in the sandbox's .migrate/runs. */

@@ -29,14 +29,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coordinatorLockName } from '../../src/execution/cluster-lock.ts';
 import { RESUME_OR_ABORT } from '../../src/execution/switchover.ts';
 import { parseServersState, runtimeCommand } from '../../src/sandbox/haproxy.ts';
-import { faultCluster, type FaultCluster } from './cluster.ts';
+import { faultCluster, type FaultCluster, rows } from './cluster.ts';
 import { lastJournal, resumeNode, show, signalNode } from './harness.ts';
 import { readInvariants, violations } from './invariants.ts';
-
-async function rows<T>(c: mysql.Connection, sql: string): Promise<T[]> {
-  const [r] = await c.query(sql);
-  return r as T[];
-}
 
 // A writer or a node command's start-up may land in the block on this loaded machine: the bound is not what this checks.
 const BLOCK = ['--max-write-block', '10000'];
@@ -51,14 +46,7 @@ describe('switchover errors under real faults', () => {
     await fc?.stop();
   });
 
-  async function node<T>(name: string, fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
-    const c = await fc.sb.mysql(name);
-    try {
-      return await fn(c);
-    } finally {
-      await c.end();
-    }
-  }
+  const node = <T>(name: string, fn: (c: mysql.Connection) => Promise<T>): Promise<T> => fc.onNode(name, fn);
   const ledger = (name: string) => node(name, async (c) => (await rows<{ id: string }>(c, 'SELECT id FROM app.migrate_ledger ORDER BY id')).map((r) => r.id));
   const source = (name: string) =>
     node(name, async (c) => {

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startSandbox, type RunningSandbox, type StartSandboxOptions } from './sandbox.ts';
 
 const BIN = resolve('bin/migrate');
 
@@ -76,4 +77,23 @@ export async function heldAt<T>(args: string[], boundary: string, during: () => 
     await running;
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A sandbox behind HAProxy (its readers backend the read pool) for a file's read-pool tests, with
+ * a migrations directory holding `first`, applied: the sandbox, that directory and HAProxy's socket.
+ */
+export async function startReadPoolSandbox(
+  prefix: string,
+  opts: Pick<StartSandboxOptions, 'topology' | 'replicas'>,
+  first: { id: string; up: string; down: string },
+): Promise<{ sb: RunningSandbox; migDir: string; socket: string }> {
+  const migDir = mkdtempSync(join(tmpdir(), prefix));
+  writeFileSync(join(migDir, `${first.id}.up.sql`), `${first.up}\n`);
+  writeFileSync(join(migDir, `${first.id}.down.sql`), `${first.down}\n`);
+  const sb = await startSandbox({ ...opts, proxy: true, migrationsDir: migDir });
+  if (sb.state.writer.type !== 'haproxy') throw new Error('the sandbox has no HAProxy');
+  const up = await runMigrate(['--config', sb.configPath, 'up']);
+  if (up.code !== 0) throw new Error(`migrate up of ${first.id} failed: ${up.out}`);
+  return { sb, migDir, socket: sb.state.writer.socket };
 }

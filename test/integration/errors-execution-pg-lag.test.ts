@@ -5,12 +5,11 @@
  * --catch-up-timeout 2` while replay is still paused: replica1 stays out of the pool, and the
  * message says how long it waited and why; once replay resumes, the next step it names puts it back.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readers, runMigrate } from '../helpers/haproxy-readers.ts';
-import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
+import { readers, runMigrate, startReadPoolSandbox } from '../helpers/haproxy-readers.ts';
+import type { RunningSandbox } from '../helpers/sandbox.ts';
 
 describe('PostgreSQL: a drained replica still behind in replay stays out of the read pool', () => {
   let sb: RunningSandbox;
@@ -19,14 +18,15 @@ describe('PostgreSQL: a drained replica still behind in replay stays out of the 
   const migrate = (args: string[], env: Record<string, string> = {}) => runMigrate(['--config', sb.configPath, ...args], env);
 
   beforeAll(async () => {
-    migDir = mkdtempSync(join(tmpdir(), 'mig-pglag-'));
-    writeFileSync(join(migDir, '0001_create_items.up.sql'), 'CREATE TABLE items (id int PRIMARY KEY, name text);\n');
-    writeFileSync(join(migDir, '0001_create_items.down.sql'), 'DROP TABLE items;\n');
-    sb = await startSandbox({ topology: 'postgres', replicas: 2, proxy: true, migrationsDir: migDir });
-    if (sb.state.writer.type !== 'haproxy') throw new Error('the sandbox has no HAProxy');
-    socket = sb.state.writer.socket;
-    const up = await migrate(['up']);
-    expect(up.code, up.out).toBe(0);
+    ({ sb, migDir, socket } = await startReadPoolSandbox(
+      'mig-pglag-',
+      { topology: 'postgres', replicas: 2 },
+      {
+        id: '0001_create_items',
+        up: 'CREATE TABLE items (id int PRIMARY KEY, name text);',
+        down: 'DROP TABLE items;',
+      },
+    ));
   }, 180_000);
 
   afterAll(async () => {

@@ -7,13 +7,12 @@
  * replay is paused and after; then the last-reader rule, and a killed run's drained replica put
  * back by `abort`.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastJournal } from '../faults/harness.ts';
-import { readers, runMigrate, runtime, type Ran } from '../helpers/haproxy-readers.ts';
-import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
+import { readers, runMigrate, runtime, startReadPoolSandbox, type Ran } from '../helpers/haproxy-readers.ts';
+import type { RunningSandbox } from '../helpers/sandbox.ts';
 
 describe('read pool on PostgreSQL: a replica behind in replay leaves the readers backend until it has replayed', () => {
   let sb: RunningSandbox;
@@ -76,14 +75,15 @@ describe('read pool on PostgreSQL: a replica behind in replay leaves the readers
   }
 
   beforeAll(async () => {
-    migDir = mkdtempSync(join(tmpdir(), 'mig-pgrp-'));
-    writeFileSync(join(migDir, '0001_create_items.up.sql'), 'CREATE TABLE items (id int PRIMARY KEY, name text);\n');
-    writeFileSync(join(migDir, '0001_create_items.down.sql'), 'DROP TABLE items;\n');
-    sb = await startSandbox({ topology: 'postgres', replicas: 2, proxy: true, migrationsDir: migDir });
-    if (sb.state.writer.type !== 'haproxy') throw new Error('the sandbox has no HAProxy');
-    socket = sb.state.writer.socket;
-    const up = await migrate(['up']);
-    expect(up.code, up.out).toBe(0);
+    ({ sb, migDir, socket } = await startReadPoolSandbox(
+      'mig-pgrp-',
+      { topology: 'postgres', replicas: 2 },
+      {
+        id: '0001_create_items',
+        up: 'CREATE TABLE items (id int PRIMARY KEY, name text);',
+        down: 'DROP TABLE items;',
+      },
+    ));
   }, 180_000);
 
   afterAll(async () => {

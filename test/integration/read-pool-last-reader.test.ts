@@ -4,13 +4,12 @@
  * replica is the last reader, so only the flag drains it. The test reads the readers backend's
  * states through HAProxy's runtime API while the run is held at the replica's ALTER.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastJournal } from '../faults/harness.ts';
-import { heldAt, readers, runMigrate } from '../helpers/haproxy-readers.ts';
-import { startSandbox, type RunningSandbox } from '../helpers/sandbox.ts';
+import { heldAt, readers, runMigrate, startReadPoolSandbox } from '../helpers/haproxy-readers.ts';
+import type { RunningSandbox } from '../helpers/sandbox.ts';
 
 describe('--drain-last-reader on continue and resume (one replica: the last reader)', () => {
   let sb: RunningSandbox;
@@ -25,13 +24,15 @@ describe('--drain-last-reader on continue and resume (one replica: the last read
   }
 
   beforeAll(async () => {
-    migDir = mkdtempSync(join(tmpdir(), 'mig-lastreader-'));
-    migration('0001_create_items', "CREATE TABLE items (id INT PRIMARY KEY, c CHAR(100) NOT NULL DEFAULT '');", 'DROP TABLE items;');
-    sb = await startSandbox({ topology: 'primary-replica', replicas: 1, proxy: true, migrationsDir: migDir });
-    if (sb.state.writer.type !== 'haproxy') throw new Error('the sandbox has no HAProxy');
-    socket = sb.state.writer.socket;
-    const up = await migrate(['up']);
-    expect(up.code, up.out).toBe(0);
+    ({ sb, migDir, socket } = await startReadPoolSandbox(
+      'mig-lastreader-',
+      { topology: 'primary-replica', replicas: 1 },
+      {
+        id: '0001_create_items',
+        up: "CREATE TABLE items (id INT PRIMARY KEY, c CHAR(100) NOT NULL DEFAULT '');",
+        down: 'DROP TABLE items;',
+      },
+    ));
   }, 180_000);
 
   afterAll(async () => {

@@ -11,14 +11,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { faultCluster, type FaultCluster } from '../faults/cluster.ts';
+import { faultCluster, type FaultCluster, rows } from '../faults/cluster.ts';
 import { cli, lastJournal, show } from '../faults/harness.ts';
 import { readInvariants } from '../faults/invariants.ts';
-
-async function rows<T>(c: mysql.Connection, sql: string): Promise<T[]> {
-  const [r] = await c.query(sql);
-  return r as T[];
-}
 
 describe('resume after a taken-back promotion', () => {
   let fc: FaultCluster;
@@ -29,14 +24,7 @@ describe('resume after a taken-back promotion', () => {
     await fc?.stop();
   });
 
-  async function node<T>(name: string, fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
-    const c = await fc.sb.mysql(name);
-    try {
-      return await fn(c);
-    } finally {
-      await c.end();
-    }
-  }
+  const node = <T>(name: string, fn: (c: mysql.Connection) => Promise<T>): Promise<T> => fc.onNode(name, fn);
 
   it('the candidate took a root write after the take-back: resume refuses, naming it, and changes nothing', async () => {
     const { primary, candidate } = await fc.roles();

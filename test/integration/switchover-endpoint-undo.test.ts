@@ -21,14 +21,9 @@ import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mariadbErrantGtids } from '../../src/engines/index.ts';
 import { parseServersState, runtimeCommand } from '../../src/sandbox/haproxy.ts';
-import { faultCluster, type FaultCluster } from '../faults/cluster.ts';
+import { faultCluster, type FaultCluster, rows } from '../faults/cluster.ts';
 import { cli, lastJournal, show, startCli } from '../faults/harness.ts';
 import { readInvariants, violations } from '../faults/invariants.ts';
-
-async function rows<T>(c: mysql.Connection, sql: string): Promise<T[]> {
-  const [r] = await c.query(sql);
-  return r as T[];
-}
 
 const REFUSAL = 'endpoint API: 503 Service Unavailable';
 // The writer command's start-up lands inside the write block: its bound is not what this checks.
@@ -52,14 +47,7 @@ describe('the writer endpoint does not move after the promotion, root writing th
     return path;
   }
 
-  async function node<T>(name: string, fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
-    const c = await fc.sb.mysql(name);
-    try {
-      return await fn(c);
-    } finally {
-      await c.end();
-    }
-  }
+  const node = <T>(name: string, fn: (c: mysql.Connection) => Promise<T>): Promise<T> => fc.onNode(name, fn);
   const gtidPos = (name: string) => node(name, async (c) => String((await rows<{ p: string }>(c, 'SELECT @@gtid_binlog_pos AS p'))[0]?.p ?? ''));
   const itemsType = (name: string) =>
     node(name, async (c) => (await rows<Record<string, string>>(c, 'SHOW CREATE TABLE app.items'))[0]?.['Create Table']?.match(/`c` (char\(\d+\))/)?.[1]);

@@ -14,13 +14,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { faultCluster, type FaultCluster } from '../faults/cluster.ts';
+import { faultCluster, type FaultCluster, rows } from '../faults/cluster.ts';
 import { lastJournal, lastJournalPath, show, sleep, startCli } from '../faults/harness.ts';
-
-async function rows<T>(c: mysql.Connection, sql: string): Promise<T[]> {
-  const [r] = await c.query(sql);
-  return r as T[];
-}
 
 describe('the watchdog after a coordinator killed with the promoted candidate read-only again', () => {
   let fc: FaultCluster;
@@ -31,14 +26,7 @@ describe('the watchdog after a coordinator killed with the promoted candidate re
     await fc?.stop();
   });
 
-  async function node<T>(name: string, fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
-    const c = await fc.sb.mysql(name);
-    try {
-      return await fn(c);
-    } finally {
-      await c.end();
-    }
-  }
+  const node = <T>(name: string, fn: (c: mysql.Connection) => Promise<T>): Promise<T> => fc.onNode(name, fn);
   const readOnly = (name: string) => node(name, async (c) => Number((await rows<{ ro: number }>(c, 'SELECT @@read_only AS ro'))[0]?.ro));
 
   it('a write of its own on the candidate: the old primary is not made writable, the write is kept on the candidate', async () => {
