@@ -48,6 +48,13 @@ export class HaproxyWriter implements WriterEndpoint {
     private readonly backend: string,
   ) {}
 
+  /**
+   * The backend's servers, in maintenance or not, as last read (preflight, writableServers) and
+   * kept up to date by our own moves: what a refused move puts back, known without a read inside
+   * the write block. Undefined once a move's outcome is unknown (a timeout, a lost socket).
+   */
+  private known: Map<string, boolean> | undefined;
+
   async preflight(): Promise<void> {
     if (!existsSync(this.socket)) {
       throw workError(
@@ -59,18 +66,24 @@ export class HaproxyWriter implements WriterEndpoint {
     if (!state || /Can't find backend|Unknown/i.test(state)) {
       throw workError(`HAProxy has no backend named ${this.backend}.`, "Set writer.backend in the config to the backend that routes the application's writes.");
     }
+    this.known = maintState(state);
   }
 
   async move(from: NodeConfig, to: NodeConfig): Promise<void> {
-    // What a refused move puts back: the two servers' maintenance state as it was (one more round
-    // trip on the local socket). The runtime API goes on past a command it refuses: with one server
-    // unknown, the other was changed all the same, and the endpoint could send writes to no node
-    // (seen with HAProxy 2.6 for the switchover's move; for recovery's moves the writer itself).
-    const before = maintState(await haproxyCommand(this.socket, `show servers state ${this.backend}`));
+    // What a refused move puts back: the two servers' maintenance state as it was, read before
+    // the write block (preflight) when it can be. The runtime API goes on past a command it
+    // refuses: with one server unknown, the other was changed all the same, and the endpoint could
+    // send writes to no node (seen with HAProxy 2.6 for the switchover's move; for recovery's
+    // moves the writer itself).
+    const before = this.known ?? maintState(await haproxyCommand(this.socket, `show servers state ${this.backend}`));
+    this.known = undefined;
     // One round trip: the runtime API runs ';'-separated commands in order.
     const cmd = `set server ${this.backend}/${to.name} state ready; set server ${this.backend}/${from.name} state maint; shutdown sessions server ${this.backend}/${from.name}`;
     const answer = await haproxyCommand(this.socket, cmd);
-    if (!answer) return;
+    if (!answer) {
+      this.known = new Map([...before, [to.name, false], [from.name, true]]);
+      return;
+    }
     // Only a refusal is put back: after a timeout or a lost socket what HAProxy did is not known,
     // and the caller reads it back. Sessions the briefly ready server took are ended with it.
     const back = [to, from]
@@ -86,7 +99,9 @@ export class HaproxyWriter implements WriterEndpoint {
 
   /** The backend's servers HAProxy sends traffic to: up and not in maintenance or drain. */
   async writableServers(): Promise<string[]> {
-    return readyServers(await haproxyCommand(this.socket, `show servers state ${this.backend}`));
+    const state = await haproxyCommand(this.socket, `show servers state ${this.backend}`);
+    this.known = maintState(state);
+    return readyServers(state);
   }
 }
 
